@@ -1,0 +1,88 @@
+package dev.posta;
+
+import dev.posta.config.PostaConfig;
+import dev.posta.delivery.Router;
+import dev.posta.queue.QueueManager;
+import dev.posta.queue.Spool;
+import dev.posta.queue.SpooledMessage;
+import dev.posta.smtp.SmtpServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running Posta: spool, queue manager, router and SMTP listeners, wired from a
+ * {@link PostaConfig}. Starting recovers the spool first, so mail accepted before a crash is
+ * delivered before (and alongside) new mail.
+ */
+public final class PostaServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PostaServer.class);
+  /** Deliveries running at once; Maildir delivery is fsync-bound, more only queue on the disk. */
+  private static final int DELIVERY_CONCURRENCY = 16;
+
+  private final PostaConfig config;
+  private Spool spool;
+  private QueueManager queue;
+  private SmtpServer smtp;
+  private final List<Bound> bound = new ArrayList<>();
+
+  /** A listener and the address it actually got (port 0 becomes a real port). */
+  public record Bound(PostaConfig.Listener listener, InetSocketAddress address) {}
+
+  public PostaServer(PostaConfig config) {
+    this.config = config;
+  }
+
+  public PostaServer start() throws IOException {
+    Files.createDirectories(config.dataDir());
+    spool = new Spool(config.dataDir().resolve("queue"));
+    List<SpooledMessage> recovered = spool.recover();
+    spool.start();
+    Router router = new Router(config);
+    queue = new QueueManager(spool, router, config.hostname(), DELIVERY_CONCURRENCY);
+    queue.enqueueAll(recovered);
+    smtp = new SmtpServer(new SmtpServer.Context(config, router, spool, queue));
+    try {
+      for (PostaConfig.Listener l : config.listeners()) {
+        if (l.protocol() == PostaConfig.Protocol.SMTPS) {
+          // Implicit TLS arrives with the submission issue; plaintext on 465 would be wrong.
+          log.warn("listener smtps {} not started: TLS is not available yet", l.address());
+          continue;
+        }
+        bound.add(new Bound(l, smtp.listen(l)));
+      }
+    } catch (IOException e) {
+      close();
+      throw e;
+    }
+    return this;
+  }
+
+  public List<Bound> listeners() {
+    return bound;
+  }
+
+  /** The bound address of the first listener of that protocol, for tests. */
+  public InetSocketAddress address(PostaConfig.Protocol protocol) {
+    return bound.stream().filter(b -> b.listener().protocol() == protocol).findFirst().orElseThrow().address();
+  }
+
+  public QueueManager queue() {
+    return queue;
+  }
+
+  public PostaConfig config() {
+    return config;
+  }
+
+  @Override
+  public void close() {
+    if (smtp != null) smtp.close();
+    if (queue != null) queue.close();
+    if (spool != null) spool.close();
+  }
+}

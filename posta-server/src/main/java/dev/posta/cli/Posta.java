@@ -1,0 +1,112 @@
+package dev.posta.cli;
+
+import dev.posta.PostaServer;
+import dev.posta.config.ConfigException;
+import dev.posta.config.ConfigLoader;
+import dev.posta.config.PostaConfig;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code posta} command: {@code serve}, {@code check-config}. */
+@Command(
+    name = "posta",
+    mixinStandardHelpOptions = true,
+    version = "Posta 0.1.0",
+    description = "A complete mail system: SMTP in, durable queue, local Maildir delivery.",
+    subcommands = {Posta.Serve.class, Posta.CheckConfig.class})
+public final class Posta {
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Posta()).execute(args));
+  }
+
+  /** Loads the configuration file, or the embedded defaults when none is given. */
+  static PostaConfig configuration(Path file, Path data) throws ConfigException {
+    PostaConfig config = file == null
+        ? PostaConfig.embeddedDefaults(Path.of("posta-data").toAbsolutePath())
+        : ConfigLoader.load(file);
+    return data == null ? config : config.withDataDir(data.toAbsolutePath());
+  }
+
+  @Command(name = "serve", description = "Start Posta and serve until stopped (Ctrl-C or SIGTERM).")
+  static final class Serve implements Callable<Integer> {
+    @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (TOML). Default: embedded defaults for trying Posta out.")
+    Path config;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "Data folder, overriding the configuration. Default: ./posta-data with embedded defaults.")
+    Path data;
+
+    @Override
+    public Integer call() throws Exception {
+      PostaConfig cfg;
+      try {
+        cfg = configuration(config, data);
+      } catch (ConfigException e) {
+        System.err.println(e.getMessage());
+        return 2;
+      }
+      PostaServer server;
+      try {
+        server = new PostaServer(cfg).start();
+      } catch (java.io.IOException e) {
+        System.err.println("posta: cannot start: " + e.getMessage());
+        return 1;
+      }
+      System.out.println(banner(server));
+      System.out.flush();
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        server.close();
+        stopped.countDown();
+      }));
+      stopped.await();
+      return 0;
+    }
+
+    static String banner(PostaServer server) {
+      PostaConfig cfg = server.config();
+      var s = new StringBuilder("Posta 0.1.0 is running\n");
+      for (PostaConfig.Listener l : cfg.listeners()) {
+        var bound = server.listeners().stream().filter(b -> b.listener() == l).findFirst();
+        String name = l.protocol().name().toLowerCase();
+        String where = bound.map(b -> hostPort(b.address())).orElse(hostPort(l.address()) + "  (not started: TLS is not available yet)");
+        s.append("  %-11s %s%n".formatted(name, where));
+      }
+      s.append("  %-11s %s%n".formatted("data", cfg.dataDir()));
+      s.append("  %-11s %s%n".formatted("config", cfg.source().map(Path::toString).orElse("embedded defaults")));
+      if (cfg.source().isEmpty()) {
+        s.append("Mail to anyone@localhost is delivered to ")
+            .append(cfg.dataDir().resolve("mail/localhost/<user>/Maildir")).append("\n");
+      }
+      return s.toString().stripTrailing();
+    }
+
+    private static String hostPort(java.net.InetSocketAddress a) {
+      String host = a.getAddress().getHostAddress();
+      return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+  }
+
+  @Command(name = "check-config", description = "Validate a configuration file and exit: 0 when valid, 2 with every problem listed otherwise.")
+  static final class CheckConfig implements Callable<Integer> {
+    @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (TOML). Default: the embedded defaults.")
+    Path config;
+
+    @Override
+    public Integer call() {
+      try {
+        PostaConfig cfg = configuration(config, null);
+        System.out.println(cfg.source().map(p -> p + ": OK").orElse("embedded defaults: OK") + " ("
+            + cfg.domains().size() + " domain(s), " + cfg.listeners().size() + " listener(s))");
+        return 0;
+      } catch (ConfigException e) {
+        System.err.println(e.getMessage());
+        return 2;
+      }
+    }
+  }
+}

@@ -1,0 +1,142 @@
+package dev.posta.delivery;
+
+import dev.posta.config.PostaConfig;
+import dev.posta.smtp.MailAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Decides where a recipient's mail goes: a local mailbox (through aliases, the recipient
+ * delimiter and the catch-all), a remote address, or nowhere.
+ *
+ * <p>Local parts of local domains are compared case-insensitively, as every mail system does
+ * in practice. {@code postmaster@} every local domain always resolves (RFC 5321 §4.5.1).
+ * {@code user+tag@domain} goes to {@code user} when {@code user+tag} itself is unknown.
+ */
+public final class Router {
+  /** Alias chains deeper than this are a configuration loop; the loader refuses those. */
+  private static final int MAX_DEPTH = 10;
+
+  private static final char RECIPIENT_DELIMITER = '+';
+
+  private final Map<String, PostaConfig.LocalDomain> domains;
+  private final String postmaster;
+  private final Path mailRoot;
+
+  /** Where one recipient resolves to. */
+  public sealed interface Target {}
+
+  /** A local mailbox: {@code domain} and lower-case {@code user} name its Maildir. */
+  public record Mailbox(String domain, String user) implements Target {
+    public String address() {
+      return user + "@" + domain;
+    }
+  }
+
+  /** An address outside the local domains (reached through an alias, or relayed). */
+  public record Remote(String address) implements Target {}
+
+  public Router(PostaConfig config) {
+    this.domains = config.domains().stream().collect(Collectors.toMap(PostaConfig.LocalDomain::name, Function.identity()));
+    this.postmaster = config.postmaster().toLowerCase(Locale.ROOT);
+    this.mailRoot = config.dataDir().resolve("mail");
+  }
+
+  public boolean isLocalDomain(String domain) {
+    return domains.containsKey(domain.toLowerCase(Locale.ROOT));
+  }
+
+  /** The address a bare {@code RCPT TO:<Postmaster>} means. */
+  public String postmaster() {
+    return postmaster;
+  }
+
+  /**
+   * Expands a recipient in a local domain to its final targets; empty when no such user.
+   * Duplicates are removed, so an alias naming a mailbox twice delivers once.
+   */
+  public List<Target> resolve(MailAddress address) {
+    Set<Target> out = new LinkedHashSet<>();
+    expand(address.unquotedLocalPart().toLowerCase(Locale.ROOT), address.domainLower(), out, 0);
+    return new ArrayList<>(out);
+  }
+
+  /** Resolves a full address written in configuration (alias targets, catch-all, postmaster). */
+  private void expandAddress(String address, Set<Target> out, int depth) {
+    int at = address.lastIndexOf('@');
+    String domain = address.substring(at + 1).toLowerCase(Locale.ROOT);
+    if (!domains.containsKey(domain)) {
+      out.add(new Remote(address));
+      return;
+    }
+    expand(address.substring(0, at).toLowerCase(Locale.ROOT), domain, out, depth + 1);
+  }
+
+  private boolean expand(String user, String domain, Set<Target> out, int depth) {
+    PostaConfig.LocalDomain d = domains.get(domain);
+    if (d == null || depth > MAX_DEPTH) return false;
+    if (lookup(user, d, out, depth)) return true;
+    int plus = user.indexOf(RECIPIENT_DELIMITER);
+    if (plus > 0 && lookup(user.substring(0, plus), d, out, depth)) return true;
+    if (user.equals("postmaster")) {
+      if ((user + "@" + domain).equals(postmaster)) {
+        out.add(new Mailbox(domain, user)); // the postmaster mailbox always exists
+      } else {
+        expandAddress(postmaster, out, depth);
+      }
+      return true;
+    }
+    if ((user + "@" + domain).equals(postmaster)) {
+      out.add(new Mailbox(domain, user));
+      return true;
+    }
+    if (d.catchAll().isPresent()) {
+      expandAddress(d.catchAll().get(), out, depth);
+      return true;
+    }
+    return false;
+  }
+
+  private boolean lookup(String user, PostaConfig.LocalDomain d, Set<Target> out, int depth) {
+    List<String> alias = d.aliases().get(user);
+    if (alias != null) {
+      for (String target : alias) expandAddress(target, out, depth);
+      return true;
+    }
+    if (d.mailboxes().contains(user) || d.anyLocalPart()) {
+      out.add(new Mailbox(d.name(), user));
+      return true;
+    }
+    return false;
+  }
+
+  /** The Maildir of a local mailbox: {@code <data>/mail/<domain>/<user>/Maildir}. */
+  public Path maildirOf(Mailbox mailbox) {
+    return mailRoot.resolve(safeName(mailbox.domain())).resolve(safeName(mailbox.user())).resolve("Maildir");
+  }
+
+  /**
+   * A local part as a single, harmless path element: anything but letters, digits and
+   * {@code . _ + -} is percent-encoded, and so is a leading dot, so "../x" or a quoted
+   * local part with '/' can never leave the mail folder.
+   */
+  static String safeName(String name) {
+    var s = new StringBuilder();
+    byte[] bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    for (int i = 0; i < bytes.length; i++) {
+      int b = bytes[i] & 0xff;
+      boolean plain = (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '_' || b == '+' || b == '-'
+          || (b == '.' && i > 0);
+      if (plain) s.append((char) b);
+      else s.append('%').append("%02X".formatted(b));
+    }
+    return s.toString();
+  }
+}

@@ -1,0 +1,75 @@
+package dev.posta.mailbox;
+
+import dev.posta.queue.Spool;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Delivery into one Maildir (the format of qmail, as read by Dovecot, mutt and Courier).
+ *
+ * <p>Guarantee: when {@link #deliver} returns, the message is in {@code new/} and durable: it
+ * is written to {@code tmp/}, fsynced, renamed into {@code new/}, and {@code new/} is fsynced.
+ * A crash before the rename leaves only a file in {@code tmp/}, which readers ignore.
+ *
+ * <p>File names follow Dovecot's convention, {@code <secs>.M<usecs>P<pid>Q<n>.<host>,S=<size>},
+ * unique per host because the counter is per process and the PID per host.
+ */
+public final class Maildir {
+  private static final long PID = ProcessHandle.current().pid();
+  private static final AtomicLong COUNTER = new AtomicLong();
+
+  private final Path root;
+
+  public Maildir(Path root) {
+    this.root = root;
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  /** Creates tmp/, new/ and cur/ when missing, durably. */
+  public void create() throws IOException {
+    if (Files.isDirectory(root.resolve("new"))) return;
+    for (String sub : new String[] {"tmp", "new", "cur"}) Files.createDirectories(root.resolve(sub));
+    Spool.fsyncDirectory(root);
+    Spool.fsyncDirectory(root.getParent());
+  }
+
+  /**
+   * Delivers {@code header} followed by {@code content} as one message.
+   *
+   * @return the path of the new file in {@code new/}
+   */
+  public Path deliver(byte[] header, byte[] content, String hostname) throws IOException {
+    create();
+    long size = header.length + (long) content.length;
+    long now = System.currentTimeMillis();
+    long micros = (System.nanoTime() / 1000) % 1_000_000;
+    String name = "%d.M%dP%dQ%d.%s,S=%d".formatted(now / 1000, micros, PID, COUNTER.incrementAndGet(), safeHost(hostname), size);
+    Path tmp = root.resolve("tmp").resolve(name);
+    Path target = root.resolve("new").resolve(name);
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      ByteBuffer[] parts = {ByteBuffer.wrap(header), ByteBuffer.wrap(content)};
+      while (parts[1].hasRemaining()) ch.write(parts);
+      ch.force(true);
+    } catch (IOException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    Spool.fsyncDirectory(target.getParent());
+    return target;
+  }
+
+  /** Maildir names may not hold '/' or ':' (the info separator); Dovecot escapes them so. */
+  private static String safeHost(String host) {
+    return host.replace("/", "\\057").replace(":", "\\072");
+  }
+}

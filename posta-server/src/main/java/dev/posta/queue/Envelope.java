@@ -1,0 +1,119 @@
+package dev.posta.queue;
+
+import dev.posta.smtp.AddressParser;
+import dev.posta.smtp.MailAddress;
+import dev.posta.smtp.MailParameters;
+import dev.posta.smtp.RcptParameters;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The envelope of one accepted message: who sent it, to whom, from where, with which ESMTP
+ * parameters. Everything a later delivery or bounce (DSN, RFC 3461) needs besides the content.
+ *
+ * <p>Stored in the spool as UTF-8 text, one {@code key value} per line; values never hold CR
+ * or LF because the SMTP parser refused those.
+ *
+ * @param sender null for the null reverse-path {@code <>}
+ */
+public record Envelope(
+    QueueId id,
+    Instant received,
+    String clientAddress,
+    String heloName,
+    MailAddress sender,
+    MailParameters parameters,
+    List<Recipient> recipients) {
+
+  public Envelope {
+    recipients = List.copyOf(recipients);
+  }
+
+  /** The reverse-path as written in Return-Path: and MAIL FROM, {@code <>} for null. */
+  public String reversePath() {
+    return sender == null ? "<>" : "<" + sender + ">";
+  }
+
+  public byte[] encode() {
+    var s = new StringBuilder(256);
+    line(s, "id", id.value());
+    line(s, "received", Long.toString(received.toEpochMilli()));
+    line(s, "client", clientAddress);
+    line(s, "helo", heloName);
+    line(s, "from", sender == null ? "" : sender.toString());
+    line(s, "size", Long.toString(parameters.size()));
+    line(s, "body", parameters.body().keyword);
+    if (parameters.smtpUtf8()) line(s, "smtputf8", "yes");
+    if (parameters.ret() != null) line(s, "ret", parameters.ret());
+    if (parameters.envelopeId() != null) line(s, "envid", parameters.envelopeId());
+    for (Recipient r : recipients) {
+      line(s, "rcpt", r.address().toString());
+      if (r.parameters().notifyOn() != null) line(s, "notify", r.parameters().notifyOn());
+      if (r.parameters().originalRecipient() != null) line(s, "orcpt", r.parameters().originalRecipient());
+    }
+    return s.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static void line(StringBuilder s, String key, String value) {
+    s.append(key).append(' ').append(value).append('\n');
+  }
+
+  /** Decodes what {@link #encode} wrote; throws IllegalArgumentException on anything else. */
+  public static Envelope decode(byte[] bytes) {
+    QueueId id = null;
+    Instant received = null;
+    String client = "", helo = "";
+    MailAddress sender = null;
+    long size = -1;
+    MailParameters.BodyType body = MailParameters.BodyType.SEVEN_BIT;
+    boolean utf8 = false;
+    String ret = null, envid = null;
+    List<MailAddress> rcpts = new ArrayList<>();
+    List<String> notifies = new ArrayList<>();
+    List<String> orcpts = new ArrayList<>();
+    for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
+      int sp = line.indexOf(' ');
+      if (sp < 0) throw new IllegalArgumentException("envelope line without value: " + line);
+      String key = line.substring(0, sp);
+      String value = line.substring(sp + 1);
+      switch (key) {
+        case "id" -> id = new QueueId(value);
+        case "received" -> received = Instant.ofEpochMilli(Long.parseLong(value));
+        case "client" -> client = value;
+        case "helo" -> helo = value;
+        case "from" -> sender = value.isEmpty() ? null : address(value);
+        case "size" -> size = Long.parseLong(value);
+        case "body" -> body = MailParameters.BodyType.of(value);
+        case "smtputf8" -> utf8 = true;
+        case "ret" -> ret = value;
+        case "envid" -> envid = value;
+        case "rcpt" -> {
+          rcpts.add(address(value));
+          notifies.add(null);
+          orcpts.add(null);
+        }
+        case "notify" -> notifies.set(rcpts.size() - 1, value);
+        case "orcpt" -> orcpts.set(rcpts.size() - 1, value);
+        default -> throw new IllegalArgumentException("unknown envelope key " + key);
+      }
+    }
+    if (id == null || received == null || rcpts.isEmpty() || body == null) {
+      throw new IllegalArgumentException("incomplete envelope");
+    }
+    List<Recipient> recipients = new ArrayList<>();
+    for (int i = 0; i < rcpts.size(); i++) {
+      recipients.add(new Recipient(rcpts.get(i), new RcptParameters(notifies.get(i), orcpts.get(i))));
+    }
+    return new Envelope(id, received, client, helo, sender, new MailParameters(size, body, utf8, ret, envid), recipients);
+  }
+
+  private static MailAddress address(String s) {
+    try {
+      return AddressParser.parseMailbox(s);
+    } catch (AddressParser.SyntaxException e) {
+      throw new IllegalArgumentException("bad address in envelope: " + e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,7 @@
+package dev.posta.queue;
+
+import dev.posta.smtp.MailAddress;
+import dev.posta.smtp.RcptParameters;
+
+/** One envelope recipient as accepted at RCPT, with its DSN parameters (RFC 3461). */
+public record Recipient(MailAddress address, RcptParameters parameters) {}

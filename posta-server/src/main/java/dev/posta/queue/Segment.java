@@ -1,0 +1,92 @@
+package dev.posta.queue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * One spool segment: an append-only file of message records ({@code NNN.seg}) and its
+ * done log ({@code NNN.done}), which lists the recipients already delivered.
+ *
+ * <p>A segment is deleted once it is sealed (no more appends) and none of its messages is
+ * outstanding. Done-log lines are {@code QUEUEID INDEX}; they are flushed to disk lazily, so a
+ * power loss can at worst repeat a delivery, never lose one.
+ */
+final class Segment {
+  private final Path path;
+  private final Path donePath;
+  private FileChannel doneLog;
+  private int outstanding;
+  private boolean sealed;
+  private boolean doneDirty;
+
+  Segment(Path path) {
+    this.path = path;
+    this.donePath = path.resolveSibling(path.getFileName().toString().replace(".seg", ".done"));
+  }
+
+  Path path() {
+    return path;
+  }
+
+  Path donePath() {
+    return donePath;
+  }
+
+  synchronized void addOutstanding() {
+    outstanding++;
+  }
+
+  /** Records a finished recipient; returns true when the whole segment may now be deleted. */
+  synchronized void recordDone(QueueId id, int recipientIndex) throws IOException {
+    if (doneLog == null) {
+      doneLog = FileChannel.open(donePath, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    }
+    doneLog.write(ByteBuffer.wrap((id + " " + recipientIndex + "\n").getBytes(StandardCharsets.US_ASCII)));
+    doneDirty = true;
+  }
+
+  synchronized boolean messageFinished() throws IOException {
+    outstanding--;
+    return deleteIfIdle();
+  }
+
+  synchronized boolean seal() throws IOException {
+    sealed = true;
+    return deleteIfIdle();
+  }
+
+  /** Forces the done log when it changed since the last call. */
+  synchronized void syncDoneLog() throws IOException {
+    if (doneDirty && doneLog != null) {
+      doneLog.force(false);
+      doneDirty = false;
+    }
+  }
+
+  private boolean deleteIfIdle() throws IOException {
+    if (!sealed || outstanding > 0) return false;
+    if (doneLog != null) doneLog.close();
+    doneLog = null;
+    // The segment goes first: a done log without its segment is harmless, the reverse is not.
+    Files.deleteIfExists(path);
+    Files.deleteIfExists(donePath);
+    return true;
+  }
+
+  synchronized void closeQuietly() {
+    try {
+      if (doneLog != null) {
+        doneLog.force(false);
+        doneLog.close();
+      }
+    } catch (IOException ignored) {
+      // closing at shutdown; the worst outcome is a repeated delivery
+    }
+    doneLog = null;
+  }
+}

@@ -1,0 +1,323 @@
+package dev.posta.queue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable queue on disk. {@link #store} returns only once the message and its envelope
+ * are on stable storage (RFC 5321 §6.1): the caller may then answer 250.
+ *
+ * <p><b>Group commit.</b> Sessions hand their records to one committer thread, which appends
+ * every record that is waiting to the current segment and then calls {@code fdatasync} once
+ * for all of them. Under load one fsync serves many messages, instead of each message waiting
+ * for its own (Postfix fsyncs once per queue file).
+ *
+ * <p><b>Record format</b> (big-endian): magic {@code PSQ1}, envelope length (4 octets),
+ * content length (8), envelope, content, CRC-32C of everything before (4), {@code END\n}. A
+ * record whose tail is missing or whose checksum fails is never delivered: at recovery the
+ * unreadable rest of the segment is copied to {@code corrupt/} and logged.
+ *
+ * <p><b>Directory fsync.</b> A new segment's directory entry is made durable before any record
+ * in it is acknowledged. Segments are never appended to after a restart.
+ */
+public final class Spool implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Spool.class);
+  private static final int MAGIC = 0x50535131; // "PSQ1"
+  private static final int HEADER = 16;
+  private static final int TRAILER = 8;
+  private static final byte[] END = "END\n".getBytes(StandardCharsets.US_ASCII);
+  /** Roll to a new segment past this size, so finished segments can be deleted. */
+  static final long SEGMENT_LIMIT = 64L * 1024 * 1024;
+  private static final int MAX_ENVELOPE = 16 * 1024 * 1024;
+
+  private final Path dir;
+  private final LinkedBlockingQueue<Pending> pending = new LinkedBlockingQueue<>();
+  private final Thread committer;
+  private long nextSegment;
+  private Segment current;
+  private FileChannel currentChannel;
+  private volatile boolean closed;
+  /** Sealed segments still holding messages from before the last restart. */
+  private final List<Segment> recovered = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  private record Pending(ByteBuffer[] record, Envelope envelope, byte[] content, CompletableFuture<SpooledMessage> done) {}
+
+  public Spool(Path dir) throws IOException {
+    this.dir = dir;
+    Files.createDirectories(dir);
+    this.committer = Thread.ofPlatform().name("spool-committer").daemon().unstarted(this::commitLoop);
+  }
+
+  /**
+   * Reads back every record on disk that is not done yet. Call once, before {@link #start}.
+   */
+  public List<SpooledMessage> recover() throws IOException {
+    List<Path> segments;
+    try (Stream<Path> files = Files.list(dir)) {
+      segments = files.filter(p -> p.getFileName().toString().endsWith(".seg")).sorted().toList();
+    }
+    List<SpooledMessage> messages = new ArrayList<>();
+    for (Path path : segments) {
+      String name = path.getFileName().toString();
+      nextSegment = Math.max(nextSegment, Long.parseLong(name.substring(0, name.indexOf('.'))) + 1);
+      Segment segment = new Segment(path);
+      List<SpooledMessage> found = readSegment(segment);
+      for (SpooledMessage m : found) segment.addOutstanding();
+      messages.addAll(found);
+      if (!segment.seal()) recovered.add(segment);
+    }
+    if (!messages.isEmpty()) log.info("spool: recovered {} message(s) from {} segment(s)", messages.size(), recovered.size());
+    return messages;
+  }
+
+  public void start() {
+    committer.start();
+  }
+
+  /**
+   * Appends the message to the spool and waits until it is on stable storage.
+   *
+   * @throws IOException when it could not be made durable; the caller must not answer 250
+   */
+  public SpooledMessage store(Envelope envelope, byte[] content, int contentLength) throws IOException {
+    if (closed) throw new IOException("spool is closed");
+    byte[] env = envelope.encode();
+    ByteBuffer header = ByteBuffer.allocate(HEADER).order(ByteOrder.BIG_ENDIAN);
+    header.putInt(MAGIC).putInt(env.length).putLong(contentLength).flip();
+    CRC32C crc = new CRC32C();
+    crc.update(header.duplicate());
+    crc.update(env);
+    crc.update(content, 0, contentLength);
+    ByteBuffer trailer = ByteBuffer.allocate(TRAILER).putInt((int) crc.getValue()).put(END).flip();
+    ByteBuffer[] record = {header, ByteBuffer.wrap(env), ByteBuffer.wrap(content, 0, contentLength), trailer};
+    byte[] kept = content.length == contentLength ? content : java.util.Arrays.copyOf(content, contentLength);
+    var p = new Pending(record, envelope, kept, new CompletableFuture<>());
+    pending.add(p);
+    try {
+      return p.done.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while waiting for the spool", e);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    }
+  }
+
+  /** Records that one recipient is finished; deletes the segment when nothing is left in it. */
+  public void markDone(SpooledMessage message, int recipientIndex) throws IOException {
+    message.segment.recordDone(message.id(), recipientIndex);
+    if (message.markDone(recipientIndex) && message.segment.messageFinished()) {
+      recovered.remove(message.segment);
+    }
+  }
+
+  private void commitLoop() {
+    List<Pending> batch = new ArrayList<>();
+    while (!closed || !pending.isEmpty()) {
+      try {
+        Pending first = pending.poll(1, java.util.concurrent.TimeUnit.SECONDS);
+        if (first == null) {
+          syncDoneLogs();
+          continue;
+        }
+        batch.add(first);
+        pending.drainTo(batch);
+        commit(batch);
+      } catch (InterruptedException e) {
+        // close() wakes us; the loop ends once everything pending is committed
+      } catch (RuntimeException e) {
+        log.error("spool: committer error", e);
+        for (Pending p : batch) p.done.completeExceptionally(new IOException(e));
+      } finally {
+        batch.clear();
+      }
+    }
+  }
+
+  private void commit(List<Pending> batch) {
+    try {
+      if (current == null || currentChannel.size() >= SEGMENT_LIMIT) roll();
+      List<SpooledMessage> stored = new ArrayList<>(batch.size());
+      for (Pending p : batch) {
+        long offset = currentChannel.position();
+        long contentOffset = offset + HEADER + p.record[1].remaining();
+        int length = p.record[2].remaining();
+        while (p.record[3].hasRemaining()) currentChannel.write(p.record);
+        current.addOutstanding();
+        stored.add(new SpooledMessage(p.envelope, current, contentOffset, length, p.content, new BitSet()));
+      }
+      currentChannel.force(false); // one fdatasync for the whole batch
+      for (int i = 0; i < batch.size(); i++) batch.get(i).done.complete(stored.get(i));
+    } catch (IOException e) {
+      log.error("spool: write failed, {} message(s) not stored: {}", batch.size(), e.toString());
+      for (Pending p : batch) p.done.completeExceptionally(e);
+      // The segment may now hold a partial record: start a fresh one for the next batch.
+      abandonCurrent();
+    }
+  }
+
+  private void roll() throws IOException {
+    if (current != null) {
+      currentChannel.close();
+      current.seal();
+    }
+    Path path = dir.resolve("%012d.seg".formatted(nextSegment++));
+    currentChannel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    current = new Segment(path);
+    fsyncDirectory(dir);
+  }
+
+  private void abandonCurrent() {
+    try {
+      if (currentChannel != null) currentChannel.close();
+      if (current != null) current.seal();
+    } catch (IOException e) {
+      log.warn("spool: closing failed segment: {}", e.toString());
+    }
+    current = null;
+    currentChannel = null;
+  }
+
+  private void syncDoneLogs() {
+    try {
+      if (current != null) current.syncDoneLog();
+      for (Segment s : List.copyOf(recovered)) s.syncDoneLog();
+    } catch (IOException e) {
+      log.warn("spool: syncing done log failed: {}", e.toString());
+    }
+  }
+
+  /** Makes directory entries (new or renamed files) durable. */
+  public static void fsyncDirectory(Path dir) throws IOException {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    }
+  }
+
+  private List<SpooledMessage> readSegment(Segment segment) throws IOException {
+    Map<String, BitSet> done = readDoneLog(segment.donePath());
+    List<SpooledMessage> out = new ArrayList<>();
+    try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
+      long size = ch.size();
+      long offset = 0;
+      while (offset < size) {
+        String problem = null;
+        long recordEnd = -1;
+        ByteBuffer header = ByteBuffer.allocate(HEADER);
+        if (size - offset < HEADER) {
+          problem = "torn record header";
+        } else {
+          readFully(ch, header, offset);
+          header.flip();
+          int magic = header.getInt();
+          int envLength = header.getInt();
+          long contentLength = header.getLong();
+          recordEnd = offset + HEADER + envLength + contentLength + TRAILER;
+          if (magic != MAGIC || envLength <= 0 || envLength > MAX_ENVELOPE || contentLength < 0 || contentLength > Integer.MAX_VALUE) {
+            problem = "bad record header";
+          } else if (recordEnd > size) {
+            problem = "torn record (file ends inside it)";
+          } else {
+            ByteBuffer body = ByteBuffer.allocate((int) (envLength + contentLength + TRAILER));
+            readFully(ch, body, offset + HEADER);
+            CRC32C crc = new CRC32C();
+            crc.update(header.flip());
+            crc.update(body.array(), 0, (int) (envLength + contentLength));
+            ByteBuffer trailer = ByteBuffer.wrap(body.array(), (int) (envLength + contentLength), TRAILER);
+            int stored = trailer.getInt();
+            byte[] end = new byte[4];
+            trailer.get(end);
+            if (stored != (int) crc.getValue() || !java.util.Arrays.equals(end, END)) {
+              problem = "checksum mismatch";
+            } else {
+              try {
+                Envelope env = Envelope.decode(java.util.Arrays.copyOf(body.array(), envLength));
+                BitSet d = done.getOrDefault(env.id().value(), new BitSet());
+                var m = new SpooledMessage(env, segment, offset + HEADER + envLength, (int) contentLength, null, d);
+                if (!m.allDone()) out.add(m);
+              } catch (IllegalArgumentException e) {
+                problem = "bad envelope: " + e.getMessage();
+              }
+            }
+          }
+        }
+        if (problem != null) {
+          setAside(segment.path(), offset, size, problem);
+          if (recordEnd < 0 || recordEnd > size || problem.startsWith("bad record header")) break;
+        }
+        offset = recordEnd;
+      }
+    }
+    return out;
+  }
+
+  private void setAside(Path segment, long from, long size, String problem) throws IOException {
+    Path corrupt = dir.resolve("corrupt");
+    Files.createDirectories(corrupt);
+    Path target = corrupt.resolve(segment.getFileName() + "@" + from);
+    try (FileChannel in = FileChannel.open(segment, StandardOpenOption.READ);
+        FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      in.transferTo(from, size - from, out);
+    }
+    log.warn("spool: {} in {} at offset {}: {} octet(s) copied to {} and not delivered",
+        problem, segment.getFileName(), from, size - from, target);
+  }
+
+  private static Map<String, BitSet> readDoneLog(Path donePath) throws IOException {
+    Map<String, BitSet> done = new HashMap<>();
+    if (!Files.exists(donePath)) return done;
+    for (String line : Files.readAllLines(donePath, StandardCharsets.US_ASCII)) {
+      int sp = line.indexOf(' ');
+      if (sp < 0) continue; // a torn last line: that recipient is simply delivered again
+      try {
+        done.computeIfAbsent(line.substring(0, sp), k -> new BitSet()).set(Integer.parseInt(line.substring(sp + 1)));
+      } catch (NumberFormatException e) {
+        // torn line, as above
+      }
+    }
+    return done;
+  }
+
+  private static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+    while (buf.hasRemaining()) {
+      int n = ch.read(buf, position + buf.position());
+      if (n < 0) throw new IOException("unexpected end of segment");
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    committer.interrupt();
+    try {
+      committer.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      if (currentChannel != null) currentChannel.close();
+    } catch (IOException e) {
+      log.warn("spool: close: {}", e.toString());
+    }
+    if (current != null) current.closeQuietly();
+    for (Segment s : recovered) s.closeQuietly();
+  }
+}

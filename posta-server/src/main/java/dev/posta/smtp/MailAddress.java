@@ -1,0 +1,45 @@
+package dev.posta.smtp;
+
+import java.util.Locale;
+
+/**
+ * A mailbox address as it travels in the SMTP envelope (RFC 5321 §4.1.2 {@code Mailbox}).
+ *
+ * <p>{@code localPart} is kept exactly as the client wrote it, including the quotes of a
+ * {@code Quoted-string}, so it is passed on unchanged; {@code domain} is a domain name or an
+ * address literal in brackets. Construct through {@link AddressParser}, which has checked both.
+ */
+public record MailAddress(String localPart, String domain) {
+
+  /** The local part with quoting removed, the form that names a mailbox. */
+  public String unquotedLocalPart() {
+    if (localPart.length() < 2 || localPart.charAt(0) != '"') return localPart;
+    var out = new StringBuilder(localPart.length());
+    for (int i = 1; i < localPart.length() - 1; i++) {
+      char c = localPart.charAt(i);
+      if (c == '\\' && i + 1 < localPart.length() - 1) c = localPart.charAt(++i);
+      out.append(c);
+    }
+    return out.toString();
+  }
+
+  /** The domain in lower case, as local routing compares it. */
+  public String domainLower() {
+    return domain.toLowerCase(Locale.ROOT);
+  }
+
+  /** True when local part or domain holds non-ASCII characters (RFC 6531). */
+  public boolean isUtf8() {
+    return !isAscii(localPart) || !isAscii(domain);
+  }
+
+  static boolean isAscii(String s) {
+    for (int i = 0; i < s.length(); i++) if (s.charAt(i) >= 0x80) return false;
+    return true;
+  }
+
+  @Override
+  public String toString() {
+    return localPart + "@" + domain;
+  }
+}

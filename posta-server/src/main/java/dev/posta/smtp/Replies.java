@@ -1,0 +1,101 @@
+package dev.posta.smtp;
+
+/**
+ * Every reply the SMTP server sends, each with the rule it implements. Text with {@code %s}
+ * is filled in with {@link Reply#format}.
+ */
+public final class Replies {
+  private Replies() {}
+
+  // --- Connection ---------------------------------------------------------------------------
+  /** RFC 5321 §4.2: greeting; RFC 2034 §3: no enhanced code here. */
+  public static final Reply GREETING = new Reply(220, "", "%s ESMTP Posta");
+  /** RFC 5321 §4.1.1.10: QUIT. */
+  public static final Reply BYE = new Reply(221, "2.0.0", "Bye");
+  /** RFC 5321 §3.8: the server is going down. */
+  public static final Reply SHUTTING_DOWN = new Reply(421, "4.3.2", "%s Service shutting down, try again later");
+  /** Connection limit in total (RFC 5321 §3.8 allows 421 at any time). */
+  public static final Reply TOO_MANY_CONNECTIONS = new Reply(421, "4.7.0", "Too many connections, try again later");
+  /** Connection limit per client address. */
+  public static final Reply TOO_MANY_FROM_YOU = new Reply(421, "4.7.0", "Too many connections from %s, try again later");
+  /** Error limit: too many protocol errors in one session. */
+  public static final Reply TOO_MANY_ERRORS = new Reply(421, "4.7.0", "Too many errors, closing connection");
+  /** RFC 5321 §4.5.3.2: the client was idle longer than the timeout. */
+  public static final Reply TIMEOUT = new Reply(421, "4.4.2", "Timeout waiting for client input, closing connection");
+
+  // --- Generic --------------------------------------------------------------------------------
+  /** RFC 5321 §4.1.1.9: NOOP; also RSET. */
+  public static final Reply OK = new Reply(250, "2.0.0", "OK");
+  /** RFC 5321 §4.1.1.6: VRFY may answer 252 when it cannot or will not verify. */
+  public static final Reply CANNOT_VRFY = new Reply(252, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery");
+  /** RFC 5321 §4.1.1.8: HELP. */
+  public static final Reply HELP = new Reply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP; see RFC 5321");
+  /** RFC 5321 §4.2.4: a command we do not recognise. */
+  public static final Reply UNKNOWN_COMMAND = new Reply(500, "5.5.1", "Command unrecognized");
+  /** RFC 5321 §4.2.4: a command we recognise but do not implement (EXPN, TURN, ETRN...). */
+  public static final Reply NOT_IMPLEMENTED = new Reply(502, "5.5.1", "Command not implemented");
+  /** RFC 5321 §4.5.3.1.4: a command line over 512 octets (more with DSN parameters). */
+  public static final Reply LINE_TOO_LONG = new Reply(500, "5.5.2", "Line too long");
+  /** RFC 5321 §2.3.8: lines end with CRLF; a bare LF or CR is refused (SMTP smuggling). */
+  public static final Reply BARE_NEWLINE_COMMAND = new Reply(500, "5.5.2", "Bare LF or CR in command; lines must end with CRLF");
+  /** Commands must be UTF-8 text (RFC 6531 §3.3). */
+  public static final Reply NOT_UTF8 = new Reply(500, "5.5.2", "Command is not valid UTF-8");
+  /** RFC 5321 §4.3.2: 501 for bad arguments. */
+  public static final Reply SYNTAX = new Reply(501, "5.5.2", "Syntax error: %s");
+  /** RFC 5321 §4.3.2: 501 for an argument on a command that takes none. */
+  public static final Reply NO_ARGUMENTS = new Reply(501, "5.5.4", "%s takes no arguments");
+  /** RFC 1869 §6: an unknown MAIL/RCPT parameter. */
+  public static final Reply UNKNOWN_PARAMETER = new Reply(555, "5.5.4", "Unsupported parameter: %s");
+  /** RFC 5321 §4.1.4: commands out of order. */
+  public static final Reply BAD_SEQUENCE = new Reply(503, "5.5.1", "Bad sequence of commands: %s");
+  /** A session that opens like HTTP or a proxy request is not SMTP; closed at once. */
+  public static final Reply NOT_SMTP = new Reply(554, "5.7.0", "This is an SMTP server, not an HTTP proxy");
+
+  // --- EHLO / HELO ----------------------------------------------------------------------------
+  /** RFC 5321 §4.1.1.1: HELO reply; RFC 2034 §3: no enhanced code here. */
+  public static final Reply HELO = new Reply(250, "", "%s");
+
+  // --- MAIL -----------------------------------------------------------------------------------
+  /** RFC 5321 §4.1.1.2. */
+  public static final Reply SENDER_OK = new Reply(250, "2.1.0", "Sender OK");
+  /** RFC 5321 §4.1.4: one MAIL per transaction. */
+  public static final Reply NESTED_MAIL = new Reply(503, "5.5.1", "Sender already specified");
+  /** RFC 5321 §4.1.2 / RFC 3463 X.1.7: a malformed reverse-path. */
+  public static final Reply BAD_SENDER_SYNTAX = new Reply(501, "5.1.7", "Bad sender address syntax: %s");
+  /** RFC 1870 §6.1: the declared SIZE exceeds our fixed limit. */
+  public static final Reply DECLARED_TOO_BIG = new Reply(552, "5.3.4", "Message size exceeds fixed maximum message size (%s octets)");
+  /** RFC 6531 §3.5: a non-ASCII address without the SMTPUTF8 parameter. */
+  public static final Reply UTF8_NEEDS_SMTPUTF8 = new Reply(553, "5.6.7", "Non-ASCII address requires the SMTPUTF8 parameter");
+
+  // --- RCPT -----------------------------------------------------------------------------------
+  /** RFC 5321 §4.1.1.3. */
+  public static final Reply RECIPIENT_OK = new Reply(250, "2.1.5", "Recipient OK");
+  /** RFC 5321 §4.1.2 / RFC 3463 X.1.3: a malformed forward-path. */
+  public static final Reply BAD_RECIPIENT_SYNTAX = new Reply(501, "5.1.3", "Bad recipient address syntax: %s");
+  /** RFC 5321 §4.5.3.1.8: too many recipients; the client sends the rest in another transaction. */
+  public static final Reply TOO_MANY_RECIPIENTS = new Reply(452, "4.5.3", "Too many recipients");
+  /** RFC 3463 X.1.1: no such local mailbox; refused now, never accepted and bounced later. */
+  public static final Reply NO_SUCH_USER = new Reply(550, "5.1.1", "<%s>: Recipient address rejected: no such user here");
+  /** RFC 5321 §3.6.2 / RFC 3463 X.7.1: this client may not relay to that domain. */
+  public static final Reply RELAY_DENIED = new Reply(554, "5.7.1", "<%s>: Relay access denied");
+  /** RFC 5321 §4.5.1: postmaster needs no domain but is ours anyway. */
+  public static final Reply NEED_RECIPIENTS = new Reply(503, "5.5.1", "Need RCPT command");
+
+  // --- DATA / BDAT ----------------------------------------------------------------------------
+  /** RFC 5321 §4.1.1.4. */
+  public static final Reply START_DATA = new Reply(354, "", "End data with <CR><LF>.<CR><LF>");
+  /** RFC 5321 §4.1.1.4 + §6.1: the message is on stable storage; the text carries the queue ID. */
+  public static final Reply QUEUED = new Reply(250, "2.0.0", "Ok: queued as %s");
+  /** RFC 3030 §2: a BDAT chunk that is not the last one was received. */
+  public static final Reply CHUNK_OK = new Reply(250, "2.0.0", "%d octets received");
+  /** RFC 1870 §6.3 / RFC 3463 X.3.4: the message turned out larger than the limit. */
+  public static final Reply MESSAGE_TOO_BIG = new Reply(552, "5.3.4", "Message size exceeds fixed maximum message size (%s octets)");
+  /** RFC 5321 §4.5.3.1.6: a text line longer than our limit. */
+  public static final Reply TEXT_LINE_TOO_LONG = new Reply(550, "5.6.0", "Message has a line longer than %d octets");
+  /** RFC 5321 §2.3.8 + CVE-2023-51764/51766: bare LF/CR in message data; the session is ended. */
+  public static final Reply BARE_NEWLINE_DATA = new Reply(554, "5.5.2", "Bare LF or CR in message data; lines must end with CRLF. Closing connection");
+  /** RFC 3030 §2: DATA is not allowed once BDAT started, nor BDAT with a bad size. */
+  public static final Reply BDAT_SYNTAX = new Reply(501, "5.5.4", "Syntax: BDAT <size> [LAST]");
+  /** RFC 5321 §6.1 / principle 1: the spool write failed, so no 250. */
+  public static final Reply STORAGE_FAILED = new Reply(451, "4.3.0", "Local error in processing: message not stored, try again later");
+}

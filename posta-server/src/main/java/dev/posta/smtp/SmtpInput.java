@@ -1,0 +1,127 @@
+package dev.posta.smtp;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Arrays;
+
+/**
+ * Buffered reading of the SMTP byte stream: lines with strict CRLF detection, and exact
+ * byte counts for BDAT. Never allocates more than the caller's limit for one line.
+ *
+ * <p>RFC 5321 §2.3.8: a line ends with CRLF only. A bare LF ends the line too but is reported,
+ * and a CR not followed by LF is reported, so the session can refuse them (SMTP smuggling,
+ * CVE-2023-51764/51766). Knowing whether more input is already buffered lets the session
+ * flush its replies only when the client's pipelined commands are drained (RFC 2920 §3.2).
+ */
+public final class SmtpInput {
+  private final InputStream in;
+  private final byte[] buffer = new byte[16 * 1024];
+  private int position;
+  private int limit;
+
+  public SmtpInput(InputStream in) {
+    this.in = in;
+  }
+
+  /** How a line ended, or why it did not. */
+  public enum Ending {
+    CRLF,
+    /** LF without CR before it. */
+    BARE_LF,
+    /** The line was longer than allowed; its bytes up to LF were read and dropped. */
+    TOO_LONG,
+    /** The connection closed before LF. */
+    EOF
+  }
+
+  /**
+   * One line without its line ending.
+   *
+   * @param bareCr a CR not followed by LF occurred inside the line
+   */
+  public record Line(byte[] bytes, int length, Ending ending, boolean bareCr) {
+    public boolean isClean() {
+      return ending == Ending.CRLF && !bareCr;
+    }
+
+    /** True for the lone "." that ends DATA, strictly CRLF-terminated. */
+    public boolean isEndOfData() {
+      return length == 1 && bytes[0] == '.' && isClean();
+    }
+  }
+
+  /** True when input is waiting, so replies can stay buffered (PIPELINING). */
+  public boolean hasBufferedInput() throws IOException {
+    return position < limit || in.available() > 0;
+  }
+
+  /**
+   * Reads one line of at most {@code max} octets before its ending. The returned bytes array
+   * is reused by the next call when {@code reuse} is given and large enough.
+   */
+  public Line readLine(int max, byte[] reuse) throws IOException {
+    byte[] out = reuse != null && reuse.length > max ? reuse : new byte[Math.min(max + 1, 1024)];
+    int n = 0;
+    boolean tooLong = false;
+    while (true) {
+      if (position == limit && !fill()) return new Line(out, n, Ending.EOF, hasCr(out, n));
+      int lf = indexOfLf(position, limit);
+      int stop = lf < 0 ? limit : lf;
+      int chunk = stop - position;
+      if (!tooLong && n + chunk > max + 1) tooLong = true; // +1: room for the CR of CRLF
+      if (!tooLong) {
+        if (n + chunk > out.length) out = Arrays.copyOf(out, Math.min(max + 1, Math.max(n + chunk, out.length * 2)));
+        System.arraycopy(buffer, position, out, n, chunk);
+        n += chunk;
+      }
+      if (lf < 0) {
+        position = limit;
+        continue;
+      }
+      position = lf + 1;
+      if (tooLong) return new Line(out, 0, Ending.TOO_LONG, false);
+      boolean crlf = n > 0 && out[n - 1] == '\r';
+      int length = crlf ? n - 1 : n;
+      if (length > max) return new Line(out, 0, Ending.TOO_LONG, false);
+      return new Line(out, length, crlf ? Ending.CRLF : Ending.BARE_LF, hasCr(out, length));
+    }
+  }
+
+  private int indexOfLf(int from, int to) {
+    for (int i = from; i < to; i++) if (buffer[i] == '\n') return i;
+    return -1;
+  }
+
+  private static boolean hasCr(byte[] bytes, int length) {
+    for (int i = 0; i < length; i++) if (bytes[i] == '\r') return true;
+    return false;
+  }
+
+  /** Copies exactly {@code count} octets to {@code sink} (null: discard), for BDAT. */
+  public boolean transfer(long count, OutputStream sink) throws IOException {
+    while (count > 0) {
+      if (position == limit && !fill()) return false;
+      int chunk = (int) Math.min(count, limit - position);
+      if (sink != null) sink.write(buffer, position, chunk);
+      position += chunk;
+      count -= chunk;
+    }
+    return true;
+  }
+
+  /** Drops everything already buffered: used after STARTTLS against command injection. */
+  public int discardBuffered() {
+    int dropped = limit - position;
+    position = limit;
+    return dropped;
+  }
+
+  private boolean fill() throws IOException {
+    int read = in.read(buffer, 0, buffer.length);
+    if (read <= 0) return false;
+    position = 0;
+    limit = read;
+    return true;
+  }
+}

@@ -1,0 +1,141 @@
+package dev.posta.smtp;
+
+import dev.posta.config.PostaConfig;
+import dev.posta.delivery.Router;
+import dev.posta.queue.QueueManager;
+import dev.posta.queue.Spool;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The SMTP listeners: accepts connections and runs each session on its own virtual thread.
+ *
+ * <p>Enforces the connection limits before a session starts: more than
+ * {@code limits.maxConnections} at once, or more than {@code limits.maxConnectionsPerIp} from
+ * one client address, get {@code 421 4.7.0} and are closed (RFC 5321 §3.8 allows 421 at any
+ * time). Each refusal is logged.
+ */
+public final class SmtpServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SmtpServer.class);
+
+  /** What every session needs from the rest of the server. */
+  public record Context(PostaConfig config, Router router, Spool spool, QueueManager queue) {}
+
+  private final Context context;
+  private final List<ServerSocket> sockets = new ArrayList<>();
+  private final AtomicInteger connections = new AtomicInteger();
+  private final Map<InetAddress, AtomicInteger> perClient = new ConcurrentHashMap<>();
+  private final java.util.Set<Socket> open = ConcurrentHashMap.newKeySet();
+  private volatile boolean closing;
+
+  public SmtpServer(Context context) {
+    this.context = context;
+  }
+
+  /** Binds one listener and starts accepting; returns the bound address (port 0 is resolved). */
+  public InetSocketAddress listen(PostaConfig.Listener listener) throws IOException {
+    ServerSocket server = new ServerSocket();
+    server.setReuseAddress(true);
+    server.bind(listener.address(), 512);
+    sockets.add(server);
+    Thread.ofPlatform().name("accept-" + listener.protocol().name().toLowerCase() + "-" + server.getLocalPort())
+        .daemon().start(() -> acceptLoop(server, listener));
+    return (InetSocketAddress) server.getLocalSocketAddress();
+  }
+
+  private void acceptLoop(ServerSocket server, PostaConfig.Listener listener) {
+    while (!closing) {
+      Socket socket;
+      try {
+        socket = server.accept();
+      } catch (IOException e) {
+        if (!closing) log.error("accept on {} failed: {}", server.getLocalSocketAddress(), e.toString());
+        if (server.isClosed()) return;
+        continue;
+      }
+      Thread.ofVirtual().name("smtp-" + socket.getRemoteSocketAddress()).start(() -> serve(socket, listener));
+    }
+  }
+
+  private void serve(Socket socket, PostaConfig.Listener listener) {
+    InetAddress client = socket.getInetAddress();
+    AtomicInteger fromClient = perClient.computeIfAbsent(client, k -> new AtomicInteger());
+    int total = connections.incrementAndGet();
+    int mine = fromClient.incrementAndGet();
+    open.add(socket);
+    try {
+      var limits = context.config().limits();
+      if (total > limits.maxConnections()) {
+        log.warn("smtp[{}]: refused: too many connections ({} > {})", client.getHostAddress(), total, limits.maxConnections());
+        refuse(socket, Replies.TOO_MANY_CONNECTIONS);
+      } else if (mine > limits.maxConnectionsPerIp()) {
+        log.warn("smtp[{}]: refused: too many connections from this address ({} > {})", client.getHostAddress(), mine, limits.maxConnectionsPerIp());
+        refuse(socket, Replies.TOO_MANY_FROM_YOU.format(client.getHostAddress()));
+      } else {
+        new SmtpSession(socket, listener, context).run();
+      }
+    } catch (RuntimeException | Error e) {
+      // A session must never die silently: whatever escaped is logged with its client.
+      log.error("smtp[{}]: session failed", client.getHostAddress(), e);
+    } finally {
+      open.remove(socket);
+      connections.decrementAndGet();
+      if (fromClient.decrementAndGet() == 0) perClient.remove(client, fromClient);
+      try {
+        socket.close();
+      } catch (IOException ignored) {
+        // already gone
+      }
+    }
+  }
+
+  private static void refuse(Socket socket, Reply reply) {
+    try {
+      OutputStream out = socket.getOutputStream();
+      out.write(reply.toBytes());
+      out.flush();
+    } catch (IOException ignored) {
+      // the client left first
+    }
+  }
+
+  /** Connections currently open, for the banner and tests. */
+  public int connectionCount() {
+    return connections.get();
+  }
+
+  @Override
+  public void close() {
+    closing = true;
+    for (ServerSocket s : sockets) {
+      try {
+        s.close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+    }
+    for (Socket s : open) {
+      try {
+        s.close();
+      } catch (IOException | RuntimeException ignored) {
+        // closing anyway
+      }
+    }
+  }
+
+  static boolean isReset(IOException e) {
+    return e instanceof SocketException;
+  }
+}

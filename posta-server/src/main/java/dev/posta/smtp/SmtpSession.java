@@ -1,0 +1,501 @@
+package dev.posta.smtp;
+
+import dev.posta.config.PostaConfig;
+import dev.posta.delivery.Router;
+import dev.posta.queue.Envelope;
+import dev.posta.queue.QueueId;
+import dev.posta.queue.Recipient;
+import dev.posta.queue.SpooledMessage;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One SMTP server session (RFC 5321), read top to bottom on its own virtual thread.
+ *
+ * <p>Each command is handled in three steps: is it allowed now (else 503), do the policy
+ * checks pass, then act. Replies are buffered and flushed only when the client has no more
+ * pipelined input waiting (RFC 2920 §3.2). {@code 250} after DATA or the last BDAT is sent only
+ * after the spool reports the message durable (RFC 5321 §6.1).
+ *
+ * <p>Limits, each with its reply and log line: command line 512 octets (§4.5.3.1.4; MAIL and
+ * RCPT may be longer by the DSN parameter allowance of RFC 3461 §5), text lines
+ * {@code limits.maxLineLength}, message size, recipients per message, protocol errors per
+ * session, idle time (§4.5.3.2).
+ */
+final class SmtpSession {
+  private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
+
+  /** RFC 5321 §4.5.3.1.4. */
+  static final int MAX_COMMAND_LINE = 512;
+  /** RFC 3461 §5: ENVID adds 100 octets to MAIL, ORCPT 500 to RCPT; SMTPUTF8 some more. */
+  static final int MAX_PARAMETER_LINE = MAX_COMMAND_LINE + 500;
+
+  private static final DateTimeFormatter RFC5322_DATE =
+      DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ENGLISH).withZone(ZoneOffset.UTC);
+
+  /** Where the session is in the RFC 5321 §4.1.4 command sequence. */
+  private enum State {
+    /** Connected, no HELO/EHLO yet. */
+    CONNECTED,
+    /** Greeted, no transaction. */
+    READY,
+    /** MAIL accepted, no recipient yet. */
+    MAIL,
+    /** At least one recipient accepted. */
+    RCPT,
+    /** BDAT chunks being received (RFC 3030); only BDAT, RSET, NOOP, QUIT now. */
+    BDAT
+  }
+
+  /** The mail transaction in progress: MAIL, RCPTs, content. */
+  private static final class Transaction {
+    final QueueId id = QueueId.next();
+    final MailAddress sender;
+    final MailParameters parameters;
+    final List<Recipient> recipients = new ArrayList<>();
+    MessageBuffer content;
+    long bodySize;
+    boolean tooBig;
+
+    Transaction(MailAddress sender, MailParameters parameters) {
+      this.sender = sender;
+      this.parameters = parameters;
+    }
+  }
+
+  /** Why a session ends early. */
+  private static final class Closing extends Exception {
+    Closing(String reason) {
+      super(reason, null, false, false);
+    }
+  }
+
+  private final Socket socket;
+  private final PostaConfig.Listener listener;
+  private final SmtpServer.Context context;
+  private final PostaConfig.Limits limits;
+  private final Router router;
+  private final String hostname;
+  private final String client;
+  private final String logPrefix;
+  private SmtpInput in;
+  private OutputStream out;
+  private final byte[] lineBuffer;
+
+  private State state = State.CONNECTED;
+  private String heloName = "";
+  private boolean esmtp;
+  private Transaction tx;
+  private int errors;
+
+  SmtpSession(Socket socket, PostaConfig.Listener listener, SmtpServer.Context context) {
+    this.socket = socket;
+    this.listener = listener;
+    this.context = context;
+    this.limits = context.config().limits();
+    this.router = context.router();
+    this.hostname = context.config().hostname();
+    this.client = socket.getInetAddress().getHostAddress();
+    this.logPrefix = "smtp[" + client + "]";
+    this.lineBuffer = new byte[Math.max(limits.maxLineLength(), MAX_PARAMETER_LINE) + 1];
+  }
+
+  void run() {
+    log.info("{}: connect to {} ({})", logPrefix, socket.getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
+    try {
+      in = new SmtpInput(socket.getInputStream());
+      out = new BufferedOutputStream(socket.getOutputStream(), 8192);
+      socket.setSoTimeout((int) limits.commandTimeout().toMillis());
+      socket.setTcpNoDelay(true);
+      reply(Replies.GREETING.format(hostname));
+      commandLoop();
+    } catch (Closing e) {
+      log.info("{}: disconnect: {}", logPrefix, e.getMessage());
+    } catch (SocketTimeoutException e) {
+      log.info("{}: timeout after {} in state {}", logPrefix, limits.commandTimeout(), state);
+      tryReply(Replies.TIMEOUT);
+    } catch (IOException e) {
+      log.info("{}: connection lost in state {}: {}", logPrefix, state, e.getMessage());
+    }
+    if (tx != null && state != State.READY) log.info("{}: transaction {} abandoned", logPrefix, tx.id);
+  }
+
+  private void commandLoop() throws IOException, Closing {
+    while (true) {
+      if (!in.hasBufferedInput()) out.flush();
+      SmtpInput.Line line = in.readLine(MAX_PARAMETER_LINE, lineBuffer);
+      switch (line.ending()) {
+        case EOF -> throw new Closing("client closed the connection in state " + state);
+        case TOO_LONG -> {
+          log.info("{}: command line longer than {} octets", logPrefix, MAX_PARAMETER_LINE);
+          error(Replies.LINE_TOO_LONG);
+          continue;
+        }
+        default -> {}
+      }
+      if (!line.isClean()) {
+        log.info("{}: bare LF or CR in command line, refused", logPrefix);
+        error(Replies.BARE_NEWLINE_COMMAND);
+        continue;
+      }
+      String text = utf8(line);
+      if (text == null) {
+        error(Replies.NOT_UTF8);
+        continue;
+      }
+      SmtpCommand command = CommandParser.parse(text);
+      boolean extendedLine = command instanceof SmtpCommand.Mail || command instanceof SmtpCommand.Rcpt;
+      if (line.length() + 2 > MAX_COMMAND_LINE && !extendedLine) {
+        log.info("{}: command line longer than {} octets", logPrefix, MAX_COMMAND_LINE);
+        error(Replies.LINE_TOO_LONG);
+        continue;
+      }
+      handle(command);
+    }
+  }
+
+  private void handle(SmtpCommand command) throws IOException, Closing {
+    switch (command) {
+      case SmtpCommand.Ehlo c -> greet(c.domain(), true);
+      case SmtpCommand.Helo c -> greet(c.domain(), false);
+      case SmtpCommand.Mail c -> mail(c);
+      case SmtpCommand.Rcpt c -> rcpt(c);
+      case SmtpCommand.Data c -> data();
+      case SmtpCommand.Bdat c -> bdat(c);
+      case SmtpCommand.Rset c -> {
+        if (tx != null) log.info("{}: {}: reset by client", logPrefix, tx.id);
+        resetTransaction();
+        reply(Replies.OK);
+      }
+      case SmtpCommand.Noop c -> reply(Replies.OK);
+      case SmtpCommand.Quit c -> {
+        reply(Replies.BYE);
+        out.flush();
+        throw new Closing("QUIT");
+      }
+      case SmtpCommand.Vrfy c -> reply(Replies.CANNOT_VRFY);
+      case SmtpCommand.Help c -> reply(Replies.HELP);
+      case SmtpCommand.NotImplemented c -> error(Replies.NOT_IMPLEMENTED);
+      case SmtpCommand.Unknown c -> error(Replies.UNKNOWN_COMMAND);
+      case SmtpCommand.Invalid c -> error(c.reply());
+      case SmtpCommand.HttpRequest c -> {
+        log.warn("{}: {} request on the SMTP port, closing", logPrefix, c.verb());
+        reply(Replies.NOT_SMTP);
+        out.flush();
+        throw new Closing("not SMTP");
+      }
+    }
+  }
+
+  // --- HELO / EHLO (RFC 5321 §4.1.1.1) ------------------------------------------------------
+
+  private void greet(String name, boolean extended) throws IOException, Closing {
+    if (state == State.BDAT) {
+      error(Replies.BAD_SEQUENCE.format("finish BDAT first or RSET"));
+      return;
+    }
+    // §4.1.4: EHLO in a session resets any transaction, like RSET.
+    resetTransaction();
+    heloName = printable(name);
+    esmtp = extended;
+    state = State.READY;
+    if (!extended) {
+      reply(Replies.HELO.format(hostname));
+      return;
+    }
+    List<String> lines = List.of(
+        hostname + " greets " + heloName,
+        "PIPELINING",
+        "SIZE " + limits.maxMessageSize(),
+        "8BITMIME",
+        "SMTPUTF8",
+        "ENHANCEDSTATUSCODES",
+        "CHUNKING",
+        "DSN",
+        "HELP");
+    for (int i = 0; i < lines.size(); i++) {
+      out.write(("250" + (i < lines.size() - 1 ? "-" : " ") + lines.get(i) + "\r\n").getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  // --- MAIL (RFC 5321 §4.1.1.2) --------------------------------------------------------------
+
+  private void mail(SmtpCommand.Mail c) throws IOException, Closing {
+    switch (state) {
+      case CONNECTED -> {
+        error(Replies.BAD_SEQUENCE.format("send HELO/EHLO first"));
+        return;
+      }
+      case MAIL, RCPT, BDAT -> {
+        error(Replies.NESTED_MAIL);
+        return;
+      }
+      case READY -> {}
+    }
+    MailParameters p = c.parameters();
+    if (p.size() > limits.maxMessageSize()) {
+      log.info("{}: from=<{}>: declared SIZE={} over the limit {}", logPrefix, orEmpty(c.sender()), p.size(), limits.maxMessageSize());
+      error(Replies.DECLARED_TOO_BIG.format(limits.maxMessageSize()));
+      return;
+    }
+    if (c.sender() != null && c.sender().isUtf8() && !p.smtpUtf8()) {
+      error(Replies.UTF8_NEEDS_SMTPUTF8);
+      return;
+    }
+    tx = new Transaction(c.sender(), p);
+    state = State.MAIL;
+    reply(Replies.SENDER_OK);
+  }
+
+  // --- RCPT (RFC 5321 §4.1.1.3) --------------------------------------------------------------
+
+  private void rcpt(SmtpCommand.Rcpt c) throws IOException, Closing {
+    if (state != State.MAIL && state != State.RCPT) {
+      error(Replies.BAD_SEQUENCE.format(state == State.BDAT ? "finish BDAT first or RSET" : "need MAIL before RCPT"));
+      return;
+    }
+    MailAddress rcpt = c.recipient() != null ? c.recipient() : postmasterAddress();
+    if (tx.recipients.size() >= limits.maxRecipients()) {
+      log.info("{}: {}: to=<{}>: more than {} recipients", logPrefix, tx.id, rcpt, limits.maxRecipients());
+      reply(Replies.TOO_MANY_RECIPIENTS);
+      return;
+    }
+    if (rcpt.isUtf8() && !tx.parameters.smtpUtf8()) {
+      error(Replies.UTF8_NEEDS_SMTPUTF8);
+      return;
+    }
+    if (router.isLocalDomain(rcpt.domain())) {
+      if (router.resolve(rcpt).isEmpty()) {
+        log.info("{}: {}: to=<{}>: refused: no such user", logPrefix, tx.id, rcpt);
+        error(Replies.NO_SUCH_USER.format(rcpt));
+        return;
+      }
+    } else if (!mayRelay()) {
+      log.info("{}: {}: to=<{}>: refused: relay access denied", logPrefix, tx.id, rcpt);
+      error(Replies.RELAY_DENIED.format(rcpt));
+      return;
+    }
+    tx.recipients.add(new Recipient(rcpt, c.parameters()));
+    state = State.RCPT;
+    reply(Replies.RECIPIENT_OK);
+  }
+
+  private MailAddress postmasterAddress() {
+    String pm = router.postmaster();
+    int at = pm.lastIndexOf('@');
+    return new MailAddress(pm.substring(0, at), pm.substring(at + 1));
+  }
+
+  /**
+   * The relay policy point. Until authenticated submission lands, nobody may relay: mail is
+   * accepted only for the local domains (no open relay in any configuration).
+   */
+  private boolean mayRelay() {
+    return false;
+  }
+
+  // --- DATA (RFC 5321 §4.1.1.4) --------------------------------------------------------------
+
+  private void data() throws IOException, Closing {
+    if (!checkReadyForContent()) return;
+    reply(Replies.START_DATA);
+    out.flush();
+    tx.content = new MessageBuffer();
+    tx.content.write(receivedHeader());
+    socket.setSoTimeout((int) limits.dataTimeout().toMillis());
+    boolean longLine = false;
+    try {
+      int maxText = limits.maxLineLength() - 2; // the limit counts the CRLF
+      while (true) {
+        SmtpInput.Line line = in.readLine(maxText, lineBuffer);
+        if (line.ending() == SmtpInput.Ending.EOF) throw new Closing("connection lost during DATA");
+        if (line.ending() == SmtpInput.Ending.TOO_LONG) {
+          longLine = true;
+          continue;
+        }
+        if (!line.isClean()) {
+          // CVE-2023-51764/51766: a bare LF or CR could hide a second message behind a
+          // different end-of-data; nothing after it can be trusted, so the session ends.
+          log.warn("{}: {}: bare LF or CR in message data, refused and disconnected", logPrefix, tx.id);
+          reply(Replies.BARE_NEWLINE_DATA);
+          out.flush();
+          throw new Closing("bare LF/CR in DATA");
+        }
+        if (line.isEndOfData()) break;
+        int skip = line.length() > 0 && line.bytes()[0] == '.' ? 1 : 0; // §4.5.2 dot-unstuffing
+        append(line.bytes(), skip, line.length() - skip);
+        append(CRLF, 0, 2);
+      }
+    } finally {
+      socket.setSoTimeout((int) limits.commandTimeout().toMillis());
+    }
+    if (longLine) {
+      log.info("{}: {}: refused: a line longer than {} octets", logPrefix, tx.id, limits.maxLineLength());
+      finishFailed(Replies.TEXT_LINE_TOO_LONG.format(limits.maxLineLength()));
+      return;
+    }
+    finishMessage();
+  }
+
+  private static final byte[] CRLF = {'\r', '\n'};
+
+  private void append(byte[] bytes, int offset, int length) {
+    tx.bodySize += length;
+    if (tx.bodySize > limits.maxMessageSize()) {
+      tx.tooBig = true; // keep reading to the end, but stop storing
+      return;
+    }
+    tx.content.write(bytes, offset, length);
+  }
+
+  private boolean checkReadyForContent() throws IOException, Closing {
+    if (state == State.RCPT || state == State.BDAT) return true;
+    error(state == State.MAIL ? Replies.NEED_RECIPIENTS : Replies.BAD_SEQUENCE.format("need MAIL and RCPT first"));
+    return false;
+  }
+
+  // --- BDAT (RFC 3030) -----------------------------------------------------------------------
+
+  private void bdat(SmtpCommand.Bdat c) throws IOException, Closing {
+    if (state != State.RCPT && state != State.BDAT) {
+      // §2: the chunk follows the command regardless; read it so the stream stays in sync.
+      socket.setSoTimeout((int) limits.dataTimeout().toMillis());
+      boolean complete = in.transfer(c.size(), null);
+      socket.setSoTimeout((int) limits.commandTimeout().toMillis());
+      if (!complete) throw new Closing("connection lost during BDAT");
+      checkReadyForContent();
+      return;
+    }
+    if (state == State.RCPT) {
+      tx.content = new MessageBuffer();
+      tx.content.write(receivedHeader());
+      state = State.BDAT;
+    }
+    long room = Math.max(0, limits.maxMessageSize() - tx.bodySize);
+    tx.bodySize += c.size();
+    if (c.size() > room) tx.tooBig = true;
+    socket.setSoTimeout((int) limits.dataTimeout().toMillis());
+    boolean complete = in.transfer(c.size(), tx.tooBig ? null : tx.content);
+    socket.setSoTimeout((int) limits.commandTimeout().toMillis());
+    if (!complete) throw new Closing("connection lost during BDAT");
+    if (!c.last()) {
+      reply(Replies.CHUNK_OK.format(c.size()));
+      return;
+    }
+    finishMessage();
+  }
+
+  // --- End of message ------------------------------------------------------------------------
+
+  private void finishMessage() throws IOException, Closing {
+    if (tx.tooBig) {
+      log.info("{}: {}: refused: message of {} octets over the limit {}", logPrefix, tx.id, tx.bodySize, limits.maxMessageSize());
+      finishFailed(Replies.MESSAGE_TOO_BIG.format(limits.maxMessageSize()));
+      return;
+    }
+    Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients);
+    SpooledMessage stored;
+    try {
+      stored = context.spool().store(envelope, tx.content.array(), tx.content.size());
+    } catch (IOException e) {
+      log.error("{}: {}: not stored, answered 451: {}", logPrefix, tx.id, e.toString());
+      finishFailed(Replies.STORAGE_FAILED);
+      return;
+    }
+    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.bodySize, tx.recipients.size());
+    QueueId id = tx.id;
+    resetTransaction();
+    reply(Replies.QUEUED.format(id));
+    context.queue().enqueue(stored);
+  }
+
+  private void finishFailed(Reply reply) throws IOException, Closing {
+    resetTransaction();
+    error(reply);
+  }
+
+  /**
+   * RFC 5321 §4.4 trace header; the ID ties the message to our logs. The protocol keyword
+   * follows RFC 3848 and RFC 6531 §4.3.
+   */
+  private byte[] receivedHeader() {
+    String with = (tx.parameters.smtpUtf8() ? "UTF8SMTP" : esmtp ? "ESMTP" : "SMTP");
+    String forClause = tx.recipients.size() == 1 ? "\r\n\tfor <" + tx.recipients.getFirst().address() + ">" : "";
+    String header = "Received: from " + heloName + " ([" + client + "])\r\n"
+        + "\tby " + hostname + " (Posta) with " + with + " id " + tx.id
+        + forClause + ";\r\n\t" + RFC5322_DATE.format(Instant.now()) + "\r\n";
+    return header.getBytes(StandardCharsets.UTF_8);
+  }
+
+  // --- Helpers -------------------------------------------------------------------------------
+
+  private void resetTransaction() {
+    tx = null;
+    if (state != State.CONNECTED) state = State.READY;
+  }
+
+  private void reply(Reply reply) throws IOException {
+    out.write(reply.toBytes());
+  }
+
+  /** Sends a refusal and counts it; too many in one session end it (421). */
+  private void error(Reply reply) throws IOException, Closing {
+    reply(reply);
+    if (++errors >= limits.maxErrors()) {
+      log.warn("{}: {} errors, disconnecting", logPrefix, errors);
+      reply(Replies.TOO_MANY_ERRORS);
+      out.flush();
+      throw new Closing("too many errors");
+    }
+  }
+
+  private void tryReply(Reply reply) {
+    try {
+      reply(reply);
+      out.flush();
+    } catch (IOException ignored) {
+      // the client is gone
+    }
+  }
+
+  private static String utf8(SmtpInput.Line line) {
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(line.bytes(), 0, line.length()))
+          .toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
+  }
+
+  /** The client's HELO name as it may appear in headers and logs: no controls, no parentheses. */
+  private static String printable(String name) {
+    var s = new StringBuilder(Math.min(name.length(), 255));
+    for (int i = 0; i < name.length() && s.length() < 255; i++) {
+      char c = name.charAt(i);
+      s.append(c < 32 || c == 127 || c == '(' || c == ')' ? '?' : c);
+    }
+    return s.toString();
+  }
+
+  private static String orEmpty(MailAddress a) {
+    return a == null ? "" : a.toString();
+  }
+}
