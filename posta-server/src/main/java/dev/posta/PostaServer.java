@@ -71,6 +71,11 @@ public final class PostaServer implements AutoCloseable {
     return bound.stream().filter(b -> b.listener().protocol() == protocol).findFirst().orElseThrow().address();
   }
 
+  /** SMTP connections open now. */
+  public int connectionCount() {
+    return smtp.connectionCount();
+  }
+
   public QueueManager queue() {
     return queue;
   }

@@ -312,6 +312,10 @@ final class SmtpSession {
   // --- DATA (RFC 5321 §4.1.1.4) --------------------------------------------------------------
 
   private void data() throws IOException, Closing {
+    if (state == State.BDAT) {
+      error(Replies.BAD_SEQUENCE.format("DATA after BDAT; finish with BDAT LAST or RSET")); // RFC 3030 §2
+      return;
+    }
     if (!checkReadyForContent()) return;
     reply(Replies.START_DATA);
     out.flush();

@@ -1,0 +1,70 @@
+package dev.posta.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.posta.config.PostaConfig;
+import dev.posta.smtp.MailAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class RouterTest {
+  static final Router router = new Router(new PostaConfig(
+      "mx.example.org", Path.of("/data"), List.of(), PostaConfig.Limits.defaults(),
+      List.of(
+          new PostaConfig.LocalDomain("example.org", Set.of("alice", "bob"), false, Optional.empty(),
+              Map.of("sales", List.of("alice@example.org", "bob@example.org", "partner@remote.example"),
+                  "team", List.of("sales@example.org", "alice@example.org"))),
+          new PostaConfig.LocalDomain("catch.example", Set.of("carol"), false, Optional.of("carol@catch.example"), Map.of()),
+          new PostaConfig.LocalDomain("localhost", Set.of(), true, Optional.empty(), Map.of())),
+      "alice@example.org", Optional.empty()));
+
+  static Router.Mailbox box(String address) {
+    int at = address.indexOf('@');
+    return new Router.Mailbox(address.substring(at + 1), address.substring(0, at));
+  }
+
+  static Stream<Arguments> routes() {
+    return Stream.of(
+        Arguments.of("alice@example.org", List.of(box("alice@example.org"))),
+        Arguments.of("ALICE@EXAMPLE.ORG", List.of(box("alice@example.org"))),
+        Arguments.of("alice+lists@example.org", List.of(box("alice@example.org"))),
+        Arguments.of("carl@example.org", List.of()),
+        Arguments.of("sales@example.org", List.of(box("alice@example.org"), box("bob@example.org"), new Router.Remote("partner@remote.example"))),
+        // Nested aliases are flattened and duplicates dropped.
+        Arguments.of("team@example.org", List.of(box("alice@example.org"), box("bob@example.org"), new Router.Remote("partner@remote.example"))),
+        Arguments.of("postmaster@example.org", List.of(box("alice@example.org"))),
+        Arguments.of("postmaster@catch.example", List.of(box("alice@example.org"))),
+        Arguments.of("anyone@catch.example", List.of(box("carol@catch.example"))),
+        Arguments.of("whoever@localhost", List.of(box("whoever@localhost"))),
+        Arguments.of("\"Quoted Name\"@localhost", List.of(box("quoted name@localhost"))));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("routes")
+  void resolves(String address, List<Router.Target> expected) {
+    int at = address.lastIndexOf('@');
+    assertThat(router.resolve(new MailAddress(address.substring(0, at), address.substring(at + 1)))).isEqualTo(expected);
+  }
+
+  @Test
+  void localDomainsAreCaseInsensitive() {
+    assertThat(router.isLocalDomain("Example.ORG")).isTrue();
+    assertThat(router.isLocalDomain("remote.example")).isFalse();
+  }
+
+  @Test
+  void maildirPathsCannotEscapeTheMailFolder() {
+    assertThat(router.maildirOf(box("alice@example.org"))).isEqualTo(Path.of("/data/mail/example.org/alice/Maildir"));
+    assertThat(router.maildirOf(new Router.Mailbox("localhost", "../../etc"))).isEqualTo(Path.of("/data/mail/localhost/%2E.%2F..%2Fetc/Maildir"));
+    assertThat(router.maildirOf(new Router.Mailbox("localhost", "a/b"))).isEqualTo(Path.of("/data/mail/localhost/a%2Fb/Maildir"));
+    assertThat(router.maildirOf(new Router.Mailbox("localhost", "用户"))).isEqualTo(Path.of("/data/mail/localhost/%E7%94%A8%E6%88%B7/Maildir"));
+  }
+}

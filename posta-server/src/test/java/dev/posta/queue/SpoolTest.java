@@ -1,0 +1,171 @@
+package dev.posta.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.posta.smtp.MailAddress;
+import dev.posta.smtp.MailParameters;
+import dev.posta.smtp.RcptParameters;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SpoolTest {
+  @TempDir Path dir;
+
+  static Envelope envelope(String... rcpts) {
+    List<Recipient> rs = new ArrayList<>();
+    for (String r : rcpts) {
+      int at = r.indexOf('@');
+      rs.add(new Recipient(new MailAddress(r.substring(0, at), r.substring(at + 1)), new RcptParameters("SUCCESS,FAILURE", "rfc822;" + r)));
+    }
+    return new Envelope(QueueId.next(), Instant.ofEpochMilli(1_700_000_000_000L), "192.0.2.7", "client.example",
+        new MailAddress("\"odd sender\"", "b.example"),
+        new MailParameters(42, MailParameters.BodyType.EIGHT_BIT_MIME, true, "HDRS", "ENV+2B1"), rs);
+  }
+
+  static byte[] content(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void envelopeRoundTripsThroughItsEncoding() {
+    Envelope e = envelope("a@localhost", "用户@localhost");
+    assertThat(Envelope.decode(e.encode())).isEqualTo(e);
+  }
+
+  @Test
+  void storedMessagesAreRecoveredWithEnvelopeAndContent() throws IOException {
+    Envelope e1 = envelope("a@localhost");
+    Envelope e2 = envelope("b@localhost", "c@localhost");
+    try (Spool spool = new Spool(dir)) {
+      assertThat(spool.recover()).isEmpty();
+      spool.start();
+      spool.store(e1, content("one\r\n"), 5);
+      byte[] padded = content("two\r\nXXXX");
+      spool.store(e2, padded, 5); // only the first 5 octets belong to the message
+    }
+    try (Spool spool = new Spool(dir)) {
+      List<SpooledMessage> back = spool.recover();
+      assertThat(back).extracting(SpooledMessage::envelope).containsExactly(e1, e2);
+      assertThat(new String(back.get(0).content(), StandardCharsets.UTF_8)).isEqualTo("one\r\n");
+      assertThat(new String(back.get(1).content(), StandardCharsets.UTF_8)).isEqualTo("two\r\n");
+    }
+  }
+
+  @Test
+  void doneRecipientsAreNotRecoveredAndFinishedSegmentsAreDeleted() throws IOException {
+    Envelope e1 = envelope("a@localhost", "b@localhost");
+    Envelope e2 = envelope("c@localhost");
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      SpooledMessage m1 = spool.store(e1, content("one"), 3);
+      SpooledMessage m2 = spool.store(e2, content("two"), 3);
+      spool.markDone(m1, 0);
+      spool.markDone(m2, 0);
+    }
+    try (Spool spool = new Spool(dir)) {
+      List<SpooledMessage> back = spool.recover();
+      assertThat(back).hasSize(1);
+      SpooledMessage m = back.getFirst();
+      assertThat(m.id()).isEqualTo(e1.id());
+      assertThat(m.isDone(0)).isTrue();
+      assertThat(m.isDone(1)).isFalse();
+      spool.start();
+      spool.markDone(m, 1);
+      // The recovered segment is sealed and now empty: gone from disk.
+      assertThat(segments()).isEmpty();
+    }
+  }
+
+  @Test
+  void tornTailIsSetAsideAndEverythingBeforeItSurvives() throws IOException {
+    Envelope e1 = envelope("a@localhost");
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      spool.store(e1, content("first"), 5);
+      spool.store(envelope("b@localhost"), content("second message"), 14);
+    }
+    Path seg = segments().getFirst();
+    long size = Files.size(seg);
+    try (var f = new RandomAccessFile(seg.toFile(), "rw")) {
+      f.setLength(size - 7); // a crash in the middle of writing the last record
+    }
+    try (Spool spool = new Spool(dir)) {
+      List<SpooledMessage> back = spool.recover();
+      assertThat(back).extracting(SpooledMessage::id).containsExactly(e1.id());
+      assertThat(Files.list(dir.resolve("corrupt")).count()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void corruptRecordInTheMiddleIsSkippedAndTheRestRecovered() throws IOException {
+    Envelope e1 = envelope("a@localhost");
+    Envelope e2 = envelope("b@localhost");
+    Envelope e3 = envelope("c@localhost");
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      spool.store(e1, content("first"), 5);
+      spool.store(e2, content("SECOND"), 6);
+      spool.store(e3, content("third"), 5);
+    }
+    Path seg = segments().getFirst();
+    byte[] bytes = Files.readAllBytes(seg);
+    String text = new String(bytes, StandardCharsets.ISO_8859_1);
+    int at = text.indexOf("SECOND");
+    bytes[at] = 'X'; // bit rot inside the second message
+    Files.write(seg, bytes);
+    try (Spool spool = new Spool(dir)) {
+      assertThat(spool.recover()).extracting(SpooledMessage::id).containsExactly(e1.id(), e3.id());
+    }
+  }
+
+  @Test
+  void concurrentStoresShareCommitsAndAllSurvive() throws Exception {
+    int n = 400;
+    List<QueueId> ids = new ArrayList<>();
+    try (Spool spool = new Spool(dir); var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      spool.recover();
+      spool.start();
+      List<Future<SpooledMessage>> futures = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        byte[] body = content("message " + i + "\r\n");
+        Callable<SpooledMessage> store = () -> spool.store(envelope("x@localhost"), body, body.length);
+        futures.add(pool.submit(store));
+      }
+      for (var f : futures) ids.add(f.get().id());
+    }
+    try (Spool spool = new Spool(dir)) {
+      assertThat(spool.recover()).extracting(SpooledMessage::id).containsExactlyInAnyOrderElementsOf(ids);
+    }
+  }
+
+  @Test
+  void storeFailsLoudlyWhenTheSpoolIsClosed() throws IOException {
+    Spool spool = new Spool(dir);
+    spool.recover();
+    spool.start();
+    spool.close();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> spool.store(envelope("a@localhost"), content("x"), 1))
+        .isInstanceOf(IOException.class);
+  }
+
+  private List<Path> segments() throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.filter(p -> p.toString().endsWith(".seg")).sorted().toList();
+    }
+  }
+}

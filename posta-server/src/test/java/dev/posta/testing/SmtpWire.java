@@ -1,0 +1,98 @@
+package dev.posta.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A byte-exact SMTP client for wire tests: sends exactly the bytes given (bare LFs, pipelined
+ * commands, junk) and reads whole replies (all lines of a multi-line reply).
+ */
+public final class SmtpWire implements AutoCloseable {
+  private final Socket socket;
+  private final InputStream in;
+  private final OutputStream out;
+
+  public SmtpWire(int port) throws IOException {
+    socket = new Socket("127.0.0.1", port);
+    socket.setSoTimeout(10_000);
+    in = socket.getInputStream();
+    out = socket.getOutputStream();
+  }
+
+  /** Sends raw text (UTF-8) as is: the caller writes every CRLF. */
+  public SmtpWire send(String raw) throws IOException {
+    return send(raw.getBytes(StandardCharsets.UTF_8));
+  }
+
+  public SmtpWire send(byte[] raw) throws IOException {
+    out.write(raw);
+    out.flush();
+    return this;
+  }
+
+  /** Sends one command with CRLF and returns its reply. */
+  public String command(String line) throws IOException {
+    send(line + "\r\n");
+    return reply();
+  }
+
+  /**
+   * Reads one complete reply; a multi-line reply is returned with its lines joined by "\n".
+   * Returns null when the server closed the connection.
+   */
+  public String reply() throws IOException {
+    List<String> lines = new ArrayList<>();
+    while (true) {
+      String line = readLine();
+      if (line == null) return lines.isEmpty() ? null : String.join("\n", lines);
+      lines.add(line);
+      if (line.length() < 4 || line.charAt(3) != '-') return String.join("\n", lines);
+    }
+  }
+
+  /** The code of the next reply, or -1 when the connection closed. */
+  public int code() throws IOException {
+    String r = reply();
+    return r == null ? -1 : Integer.parseInt(r.substring(r.lastIndexOf('\n') + 1, r.lastIndexOf('\n') + 4));
+  }
+
+  private String readLine() throws IOException {
+    var buf = new ByteArrayOutputStream();
+    int b;
+    while ((b = in.read()) >= 0) {
+      if (b == '\n') {
+        byte[] bytes = buf.toByteArray();
+        int n = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+        return new String(bytes, 0, n, StandardCharsets.UTF_8);
+      }
+      buf.write(b);
+    }
+    return buf.size() == 0 ? null : buf.toString(StandardCharsets.UTF_8);
+  }
+
+  /** True when the server has closed the connection (reads EOF within the timeout). */
+  public boolean isClosedByServer() throws IOException {
+    try {
+      return in.read() < 0;
+    } catch (java.net.SocketException e) {
+      return true; // reset
+    }
+  }
+
+  /** Starts a session: reads the greeting and sends EHLO; returns the EHLO reply. */
+  public String ehlo() throws IOException {
+    reply();
+    return command("EHLO client.example");
+  }
+
+  @Override
+  public void close() throws IOException {
+    socket.close();
+  }
+}

@@ -1,0 +1,95 @@
+package dev.posta.testing;
+
+import dev.posta.PostaServer;
+import dev.posta.config.PostaConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+
+/**
+ * A real Posta server for tests: embedded defaults (domain {@code localhost}, any local part),
+ * data in the given folder, listeners on free loopback ports. Close it after use.
+ */
+public final class TestServer implements AutoCloseable {
+  private final PostaServer server;
+
+  private TestServer(PostaServer server) {
+    this.server = server;
+  }
+
+  public static TestServer start(Path data) {
+    return start(data, c -> c);
+  }
+
+  /** Starts with the embedded defaults changed by {@code adjust} (e.g. other limits or domains). */
+  public static TestServer start(Path data, UnaryOperator<PostaConfig> adjust) {
+    PostaConfig config = PostaConfig.embeddedDefaults(data).withListeners(List.of(
+        new PostaConfig.Listener(PostaConfig.Protocol.SMTP, new InetSocketAddress("127.0.0.1", 0)),
+        new PostaConfig.Listener(PostaConfig.Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 0))));
+    try {
+      return new TestServer(new PostaServer(adjust.apply(config)).start());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public int smtpPort() {
+    return server.address(PostaConfig.Protocol.SMTP).getPort();
+  }
+
+  public int submissionPort() {
+    return server.address(PostaConfig.Protocol.SUBMISSION).getPort();
+  }
+
+  public PostaServer server() {
+    return server;
+  }
+
+  /** The {@code new/} folder of a local mailbox in domain localhost. */
+  public Path newMail(String user) {
+    return server.config().dataDir().resolve("mail/localhost").resolve(user).resolve("Maildir/new");
+  }
+
+  /** The messages delivered to {@code user@localhost}, waiting up to 10 s for {@code count}. */
+  public List<String> awaitMail(String user, int count) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (true) {
+      List<String> mail = mail(user);
+      if (mail.size() >= count || System.nanoTime() > deadline) return mail;
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return mail;
+      }
+    }
+  }
+
+  /** The messages now in {@code user@localhost}'s {@code new/}, oldest name first. */
+  public List<String> mail(String user) {
+    Path dir = newMail(user);
+    if (!Files.isDirectory(dir)) return List.of();
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.sorted().map(p -> {
+        try {
+          return Files.readString(p, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }).toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.close();
+  }
+}
