@@ -69,7 +69,7 @@ public record PostaConfig(
 
     public static Limits defaults() {
       return new Limits(
-          35L * 1024 * 1024, 100, 1000, 1000, 20, 10, Duration.ofMinutes(5), Duration.ofMinutes(3));
+          35L * 1024 * 1024, 100, 1000, 1000, 50, 10, Duration.ofMinutes(5), Duration.ofMinutes(3));
     }
   }
 

@@ -21,7 +21,7 @@ import java.util.stream.Collectors;
  * {@code user+tag@domain} goes to {@code user} when {@code user+tag} itself is unknown.
  */
 public final class Router {
-  /** Alias chains deeper than this are a configuration loop; the loader refuses those. */
+  /** Alias chains deeper than this resolve to nothing, so the recipient is refused at RCPT; loops never get here, the loader refuses them. */
   private static final int MAX_DEPTH = 10;
 
   private static final char RECIPIENT_DELIMITER = '+';

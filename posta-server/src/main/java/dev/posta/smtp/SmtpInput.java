@@ -65,7 +65,10 @@ public final class SmtpInput {
     int n = 0;
     boolean tooLong = false;
     while (true) {
-      if (position == limit && !fill()) return new Line(out, n, Ending.EOF, hasCr(out, n));
+      if (position == limit && !fill()) {
+        int kept = Math.min(n, max); // an unterminated tail is never longer than the limit either
+        return new Line(out, kept, Ending.EOF, hasCr(out, kept));
+      }
       int lf = indexOfLf(position, limit);
       int stop = lf < 0 ? limit : lf;
       int chunk = stop - position;

@@ -1,0 +1,754 @@
+package dev.posta.config;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import dev.posta.config.PostaConfig.Limits;
+import dev.posta.config.PostaConfig.Listener;
+import dev.posta.config.PostaConfig.LocalDomain;
+import dev.posta.config.PostaConfig.Protocol;
+import dev.posta.config.Toml.Bool;
+import dev.posta.config.Toml.Int;
+import dev.posta.config.Toml.Str;
+import dev.posta.config.Toml.Table;
+import dev.posta.config.Toml.Value;
+import java.io.IOException;
+import java.net.IDN;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.CharacterCodingException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a Posta TOML configuration file into a validated {@link PostaConfig}.
+ *
+ * <p>Guarantees: either a fully valid configuration comes back, or a {@link ConfigException}
+ * listing every problem that could be found, each as {@code file:line: message} in file order, so
+ * an operator fixes the file in one pass instead of one restart per mistake. Unknown keys are
+ * errors, never ignored, because a misspelt key silently falling back to its default is the worst
+ * kind of configuration bug; a close known key is suggested. Every alias and catch-all that points
+ * into a local domain is checked to end at a mailbox, without loops.
+ */
+public final class ConfigLoader {
+
+  static final List<String> TOP_KEYS =
+      List.of("hostname", "data", "postmaster", "listeners", "limits", "domains");
+  static final List<String> LISTENER_KEYS = List.of("smtp", "submission", "smtps");
+  static final List<String> LIMIT_KEYS =
+      List.of(
+          "max-message-size",
+          "max-recipients",
+          "max-line-length",
+          "max-connections",
+          "max-connections-per-ip",
+          "max-errors",
+          "command-timeout",
+          "data-timeout");
+  static final List<String> DOMAIN_KEYS =
+      List.of("mailboxes", "any-local-part", "catch-all", "aliases");
+
+  static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/posta");
+
+  private static final long MIN_MESSAGE_SIZE = 1L << 10;
+  private static final long MAX_MESSAGE_SIZE = 2L << 30;
+  private static final Duration MIN_TIMEOUT = Duration.ofSeconds(1);
+  private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
+  private static final Pattern SIZE =
+      Pattern.compile("([0-9]+)([KMG](?:iB)?)?", Pattern.CASE_INSENSITIVE);
+  private static final Pattern DURATION = Pattern.compile("([0-9]+)([smh])");
+  private static final Pattern LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+  private static final String NO_DOMAINS =
+      "no domains: add at least one [domains.\"example.org\"] table";
+
+  private ConfigLoader() {}
+
+  /** Reads, parses and validates {@code file}; the result's {@code source} is that file. */
+  public static PostaConfig load(Path file) throws ConfigException {
+    String text;
+    try {
+      text = Files.readString(file);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException(List.of(file + ": no such file"));
+    } catch (CharacterCodingException e) {
+      throw new ConfigException(List.of(file + ": not valid UTF-8"));
+    } catch (IOException e) {
+      throw new ConfigException(List.of(file + ": cannot read: " + e));
+    }
+    Table root;
+    try {
+      root = Toml.parse(text);
+    } catch (Toml.TomlException e) {
+      throw new ConfigException(List.of(file + ":" + e.line() + ": " + e.getMessage()));
+    }
+    return new Mapper(file).config(root);
+  }
+
+  /**
+   * This machine's name, as the greeting's default. A failed reverse lookup yields an IP address,
+   * which is no host name, so that falls back to "localhost" as well.
+   */
+  static String machineHostName() {
+    try {
+      return domainName(InetAddress.getLocalHost().getCanonicalHostName(), "host name");
+    } catch (IOException | Invalid e) {
+      return "localhost";
+    }
+  }
+
+  /** A rejected value; the message says why, and the caller adds where. */
+  private static final class Invalid extends Exception {
+    Invalid(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private interface Check<R> {
+    R get() throws Invalid;
+  }
+
+  /** Turns the TOML tree into records, collecting problems instead of stopping at the first. */
+  private static final class Mapper {
+    private record Problem(int line, String text) {}
+
+    private final Path file;
+    private final List<Problem> problems = new ArrayList<>();
+
+    Mapper(Path file) {
+      this.file = file;
+    }
+
+    PostaConfig config(Table root) throws ConfigException {
+      unknownKeys(root, "at top level", TOP_KEYS);
+      Optional<Str> hostKey = get(root, "", "hostname", Str.class);
+      Optional<String> hostname =
+          hostKey.flatMap(s -> valid(s.line(), "hostname", () -> domainName(s.value(), "host name")));
+      Path dataDir = get(root, "", "data", Str.class).flatMap(this::dataDir).orElse(DEFAULT_DATA_DIR);
+      List<Listener> listeners = listeners(get(root, "", "listeners", Table.class).orElse(null));
+      Limits limits = limits(get(root, "", "limits", Table.class).orElse(null));
+
+      List<DomainDraft> drafts = domains(root);
+      Set<String> localDomains = new HashSet<>();
+      drafts.forEach(d -> localDomains.add(d.name));
+      drafts.forEach(d -> qualify(d, localDomains));
+      Optional<Str> postmasterKey = get(root, "", "postmaster", Str.class);
+      Optional<String> postmaster =
+          postmasterKey.isEmpty()
+              ? Optional.of("postmaster@" + (drafts.isEmpty() ? "localhost" : drafts.getFirst().name))
+              : postmasterKey.flatMap(s -> valid(s.line(), "postmaster", () -> postmaster(s.value(), localDomains)));
+      new Resolver(drafts, postmaster.orElse(null)).run();
+
+      if (!problems.isEmpty()) {
+        throw new ConfigException(
+            problems.stream()
+                .sorted(Comparator.comparingInt(Problem::line))
+                .map(p -> file + (p.line() > 0 ? ":" + p.line() : "") + ": " + p.text())
+                .toList());
+      }
+      return new PostaConfig(
+          hostKey.isPresent() ? hostname.orElseThrow() : machineHostName(),
+          dataDir,
+          listeners,
+          limits,
+          drafts.stream().map(DomainDraft::toRecord).toList(),
+          postmaster.orElseThrow(),
+          Optional.of(file));
+    }
+
+    private Optional<Path> dataDir(Str s) {
+      if (s.value().isEmpty()) {
+        problem(s.line(), "data: must not be empty");
+        return Optional.empty();
+      }
+      try {
+        return Optional.of(file.toAbsolutePath().getParent().resolve(Path.of(s.value())).normalize());
+      } catch (InvalidPathException e) {
+        problem(s.line(), "data: '" + s.value() + "' is not a valid path");
+        return Optional.empty();
+      }
+    }
+
+    private List<Listener> listeners(Table table) {
+      if (table != null) unknownKeys(table, "in [listeners]", LISTENER_KEYS);
+      Map<Protocol, List<Listener>> byProtocol = new EnumMap<>(Protocol.class);
+      // What each address is already taken by, as the end of an error message. Defaults go in
+      // first, so that an explicit address clashing with one is reported where it is written.
+      Map<InetSocketAddress, String> taken = new HashMap<>();
+      for (Protocol protocol : Protocol.values()) {
+        String key = protocol.name().toLowerCase(Locale.ROOT);
+        if (table != null && table.entries().containsKey(key)) continue;
+        int port = switch (protocol) {
+          case SMTP -> 25;
+          case SUBMISSION -> 587;
+          case SMTPS -> 465;
+        };
+        InetSocketAddress address = new InetSocketAddress(Inet4Address.ofLiteral("0.0.0.0"), port);
+        taken.put(address, " is where listeners." + key + " listens by default; set listeners." + key + " too");
+        byProtocol.put(protocol, List.of(new Listener(protocol, address)));
+      }
+      for (Protocol protocol : Protocol.values()) {
+        String key = protocol.name().toLowerCase(Locale.ROOT);
+        if (byProtocol.containsKey(protocol)) continue;
+        List<Listener> listeners = new ArrayList<>();
+        String path = "listeners." + key;
+        for (Str s : strings(table, "listeners", key)) {
+          valid(s.line(), path, () -> socketAddress(s.value()))
+              .ifPresent(address -> {
+                String clash = taken.putIfAbsent(address, " is listed twice (first on line " + s.line() + ")");
+                if (clash == null) listeners.add(new Listener(protocol, address));
+                else problem(s.line(), path + ": '" + s.value() + "'" + clash);
+              });
+        }
+        byProtocol.put(protocol, listeners);
+      }
+      return byProtocol.values().stream().flatMap(List::stream).toList();
+    }
+
+    private Limits limits(Table table) {
+      Limits d = Limits.defaults();
+      if (table == null) return d;
+      unknownKeys(table, "in [limits]", LIMIT_KEYS);
+      Optional<Integer> connections = bounded(table, "max-connections", 1, 100_000);
+      Optional<Integer> perIp = bounded(table, "max-connections-per-ip", 1, 100_000);
+      int maxConnections = connections.orElse(d.maxConnections());
+      boolean connectionsValid = connections.isPresent() || !table.entries().containsKey("max-connections");
+      if (perIp.isPresent() && connectionsValid && perIp.get() > maxConnections) {
+        problem(
+            table.entries().get("max-connections-per-ip").line(),
+            "limits.max-connections-per-ip: must not be more than max-connections ("
+                + maxConnections + "), got " + perIp.get());
+      }
+      return new Limits(
+          messageSize(table).orElse(d.maxMessageSize()),
+          bounded(table, "max-recipients", 1, 100_000).orElse(d.maxRecipients()),
+          bounded(table, "max-line-length", 1000, 1_000_000).orElse(d.maxLineLength()),
+          maxConnections,
+          // A lowered max-connections must not make the untouched per-IP default invalid.
+          perIp.orElse(Math.min(d.maxConnectionsPerIp(), maxConnections)),
+          bounded(table, "max-errors", 1, 1000).orElse(d.maxErrors()),
+          timeout(table, "command-timeout").orElse(d.commandTimeout()),
+          timeout(table, "data-timeout").orElse(d.dataTimeout()));
+    }
+
+    private Optional<Integer> bounded(Table table, String key, int min, int max) {
+      return get(table, "limits", key, Int.class)
+          .flatMap(v -> {
+            if (v.value() >= min && v.value() <= max) return Optional.of((int) v.value());
+            problem(v.line(), "limits." + key + ": must be between " + min + " and " + max + ", got " + v.value());
+            return Optional.empty();
+          });
+    }
+
+    private Optional<Long> messageSize(Table table) {
+      Value v = table.entries().get("max-message-size");
+      String path = "limits.max-message-size";
+      long octets;
+      String shown;
+      switch (v) {
+        case null -> {
+          return Optional.empty();
+        }
+        case Int i -> {
+          octets = i.value();
+          shown = Long.toString(i.value());
+        }
+        case Str s -> {
+          Matcher m = SIZE.matcher(s.value());
+          if (!m.matches()) {
+            problem(v.line(), path + ": expected a size like \"35M\", \"35MiB\", \"512K\" or \"1G\", got \"" + s.value() + "\"");
+            return Optional.empty();
+          }
+          int shift = m.group(2) == null ? 0 : switch (Character.toUpperCase(m.group(2).charAt(0))) {
+            case 'K' -> 10;
+            case 'M' -> 20;
+            default -> 30;
+          };
+          long n = m.group(1).length() > 12 ? Long.MAX_VALUE : Long.parseLong(m.group(1));
+          octets = n > (Long.MAX_VALUE >> shift) ? Long.MAX_VALUE : n << shift;
+          shown = s.value();
+        }
+        default -> {
+          problem(v.line(), path + ": expected a size in octets or a string like \"35M\", got " + typeName(v));
+          return Optional.empty();
+        }
+      }
+      if (octets >= MIN_MESSAGE_SIZE && octets <= MAX_MESSAGE_SIZE) return Optional.of(octets);
+      problem(v.line(), path + ": must be between 1KiB and 2GiB, got " + shown);
+      return Optional.empty();
+    }
+
+    private Optional<Duration> timeout(Table table, String key) {
+      Value v = table.entries().get(key);
+      String path = "limits." + key;
+      String expected = ": expected a duration like \"30s\", \"5m\" or \"1h\", got ";
+      if (v == null) return Optional.empty();
+      if (!(v instanceof Str s)) {
+        problem(v.line(), path + expected + typeName(v));
+        return Optional.empty();
+      }
+      Matcher m = DURATION.matcher(s.value());
+      if (!m.matches()) {
+        problem(v.line(), path + expected + "\"" + s.value() + "\"");
+        return Optional.empty();
+      }
+      long n = m.group(1).length() > 9 ? Long.MAX_VALUE / 3600 : Long.parseLong(m.group(1));
+      Duration duration = switch (m.group(2)) {
+        case "s" -> Duration.ofSeconds(n);
+        case "m" -> Duration.ofMinutes(n);
+        default -> Duration.ofHours(n);
+      };
+      if (duration.compareTo(MIN_TIMEOUT) >= 0 && duration.compareTo(MAX_TIMEOUT) <= 0) return Optional.of(duration);
+      problem(v.line(), path + ": must be between 1s and 1h, got " + s.value());
+      return Optional.empty();
+    }
+
+    private List<DomainDraft> domains(Table root) {
+      Optional<Table> table = get(root, "", "domains", Table.class);
+      if (table.isEmpty() && !root.entries().containsKey("domains")) problem(0, NO_DOMAINS);
+      if (table.isPresent() && table.get().entries().isEmpty()) problem(table.get().line(), NO_DOMAINS);
+      Map<String, DomainDraft> byName = new LinkedHashMap<>();
+      for (var entry : table.map(Table::entries).orElse(Map.of()).entrySet()) {
+        String path = join("domains", entry.getKey());
+        if (!(entry.getValue() instanceof Table t)) {
+          problem(entry.getValue().line(), path + ": expected a table, got " + typeName(entry.getValue()));
+          continue;
+        }
+        unknownKeys(t, "in [" + path + "]", DOMAIN_KEYS);
+        // An invalid name is reported; checking the rest under its raw name still finds more.
+        String name = valid(t.line(), path, () -> domainName(entry.getKey(), "domain name"))
+            .orElse(entry.getKey().toLowerCase(Locale.ROOT));
+        DomainDraft domain = new DomainDraft(name, path, t.line());
+        DomainDraft first = byName.putIfAbsent(name, domain);
+        if (first != null) {
+          problem(t.line(), path + ": domain '" + name + "' is listed twice (first on line " + first.line + ")");
+          continue;
+        }
+        String mailboxes = join(path, "mailboxes");
+        for (Str s : strings(t, path, "mailboxes")) {
+          valid(s.line(), mailboxes, () -> localPart(s.value()))
+              .ifPresent(local -> {
+                Integer seen = domain.mailboxes.putIfAbsent(local, s.line());
+                if (seen != null) problem(s.line(), mailboxes + ": '" + local + "' is listed twice (first on line " + seen + ")");
+              });
+        }
+        domain.anyLocalPart = get(t, path, "any-local-part", Bool.class).map(Bool::value).orElse(false);
+        domain.catchAllRaw = get(t, path, "catch-all", Str.class).orElse(null);
+        get(t, path, "aliases", Table.class).ifPresent(aliases -> aliases(domain, aliases));
+      }
+      return List.copyOf(byName.values());
+    }
+
+    private void aliases(DomainDraft domain, Table table) {
+      for (var entry : table.entries().entrySet()) {
+        String path = join(join(domain.path, "aliases"), entry.getKey());
+        Value v = entry.getValue();
+        List<Str> targets = switch (v) {
+          case Str s -> List.of(s);
+          case Toml.Array a when a.items().isEmpty() -> {
+            problem(v.line(), path + ": must name at least one address");
+            yield List.of();
+          }
+          case Toml.Array a -> strings(a, path);
+          default -> {
+            problem(v.line(), path + ": expected a string or an array of strings, got " + typeName(v));
+            yield List.of();
+          }
+        };
+        Optional<String> local = valid(v.line(), path, () -> localPart(entry.getKey()));
+        if (local.isEmpty()) continue;
+        AliasDraft first = domain.aliases.putIfAbsent(local.get(), new AliasDraft(local.get(), path, v.line(), targets));
+        if (first != null) {
+          problem(v.line(), path + ": alias '" + local.get() + "' is listed twice (first on line " + first.line + ")");
+        }
+      }
+    }
+
+    /** Turns catch-all and alias targets into full addresses; needs every local domain's name. */
+    private void qualify(DomainDraft domain, Set<String> localDomains) {
+      Str catchAll = domain.catchAllRaw;
+      if (catchAll != null) {
+        domain.catchAll =
+            valid(catchAll.line(), join(domain.path, "catch-all"), () -> address(catchAll.value(), domain.name, localDomains))
+                .map(address -> new Target(address, catchAll.line()))
+                .orElse(null);
+      }
+      for (AliasDraft alias : domain.aliases.values()) {
+        Integer mailbox = domain.mailboxes.get(alias.local);
+        if (mailbox != null) {
+          problem(alias.line, alias.path + ": '" + alias.local + "' is both a mailbox (line " + mailbox + ") and an alias");
+        }
+        Set<String> seen = new HashSet<>();
+        for (Str s : alias.raw) {
+          valid(s.line(), alias.path, () -> address(s.value(), domain.name, localDomains))
+              .ifPresent(address -> {
+                if (seen.add(address)) alias.targets.add(new Target(address, s.line()));
+                else problem(s.line(), alias.path + ": '" + address + "' is listed twice");
+              });
+        }
+      }
+    }
+
+    /**
+     * Follows every alias and catch-all through local domains, depth first, so that each chain is
+     * checked to end at a mailbox, a remote address or an any-local-part domain, and each loop is
+     * reported once, at the alias where the search entered it. {@link #route} follows the same
+     * steps, in the same order, as {@code dev.posta.delivery.Router}, so what passes here is what
+     * delivery will do.
+     */
+    private final class Resolver {
+      private sealed interface Route permits Node, End {}
+
+      private enum End implements Route { DELIVERED, MISSING }
+
+      /** An alias or a catch-all; {@code name} is the alias's address, or "catch-all of d". */
+      private record Node(String name, boolean catchAll, String path, int line, List<Target> targets)
+          implements Route {}
+
+      private final List<DomainDraft> drafts;
+      private final Map<String, DomainDraft> domains = new HashMap<>();
+      private final Set<String> done = new HashSet<>();
+      // The chain being followed, and for each node the address that led to it.
+      private final List<Node> stack = new ArrayList<>();
+      private final List<String> via = new ArrayList<>();
+      private final String postmaster;
+
+      /** {@code postmaster} is null when invalid; that was reported, so nothing more is said. */
+      Resolver(List<DomainDraft> drafts, String postmaster) {
+        this.drafts = drafts;
+        this.postmaster = postmaster;
+        drafts.forEach(d -> domains.put(d.name, d));
+      }
+
+      void run() {
+        for (DomainDraft d : drafts) {
+          d.aliases.values().forEach(a -> visit(aliasNode(d, a), null));
+          if (d.catchAll != null) visit(catchAllNode(d), null);
+        }
+      }
+
+      private void visit(Node node, String from) {
+        if (done.contains(node.name())) return;
+        stack.add(node);
+        via.add(from);
+        for (Target target : node.targets()) {
+          switch (route(target.address())) {
+            case End.DELIVERED -> {}
+            case End.MISSING -> problem(target.line(), node.path() + ": no such mailbox or alias: " + target.address());
+            case Node next when stack.contains(next) -> {
+              int start = stack.indexOf(next);
+              List<String> chain = new ArrayList<>(List.of(next.name()));
+              for (int i = start + 1; i < stack.size(); i++) chain.add(step(stack.get(i), via.get(i)));
+              chain.add(step(next, target.address()));
+              String kind = next.catchAll() ? "catch-all loop: " : "alias loop: ";
+              problem(next.line(), next.path() + ": " + kind + String.join(" -> ", chain));
+            }
+            case Node next -> visit(next, target.address());
+          }
+        }
+        stack.removeLast();
+        via.removeLast();
+        done.add(node.name());
+      }
+
+      /** Shows the address followed when it is not the node's own (a catch-all, user+tag, postmaster). */
+      private static String step(Node node, String from) {
+        return from == null || from.equals(node.name()) ? node.name() : from + " -> " + node.name();
+      }
+
+      private Route route(String address) {
+        int at = address.lastIndexOf('@');
+        String local = address.substring(0, at);
+        DomainDraft d = domains.get(address.substring(at + 1));
+        if (d == null) return End.DELIVERED;
+        Route found = lookup(local, d);
+        int plus = local.indexOf('+');
+        if (found == null && plus > 0) found = lookup(local.substring(0, plus), d);
+        if (found != null) return found;
+        // RFC 5321 §4.5.1: postmaster@ every local domain reaches the postmaster, whose own address
+        // always has a mailbox.
+        if (address.equals(postmaster)) return End.DELIVERED;
+        if (local.equals("postmaster")) return postmaster == null ? End.DELIVERED : route(postmaster);
+        if (d.catchAll != null) return catchAllNode(d);
+        // An invalid catch-all was already reported; treating it as absent would only echo that.
+        return d.catchAllRaw != null ? End.DELIVERED : End.MISSING;
+      }
+
+      private Route lookup(String local, DomainDraft d) {
+        AliasDraft alias = d.aliases.get(local);
+        if (alias != null) return aliasNode(d, alias);
+        return d.mailboxes.containsKey(local) || d.anyLocalPart ? End.DELIVERED : null;
+      }
+
+      private Node aliasNode(DomainDraft d, AliasDraft a) {
+        String address = a.local + "@" + d.name;
+        return new Node(address, false, a.path, a.line, a.targets);
+      }
+
+      private Node catchAllNode(DomainDraft d) {
+        // The space keeps this name apart from every address.
+        return new Node("catch-all of " + d.name, true, join(d.path, "catch-all"), d.catchAll.line(), List.of(d.catchAll));
+      }
+    }
+
+    private <T extends Value> Optional<T> get(Table table, String prefix, String key, Class<T> type) {
+      Value v = table == null ? null : table.entries().get(key);
+      if (v == null) return Optional.empty();
+      if (type.isInstance(v)) return Optional.of(type.cast(v));
+      problem(v.line(), join(prefix, key) + ": expected " + typeName(type) + ", got " + typeName(v));
+      return Optional.empty();
+    }
+
+    private List<Str> strings(Table table, String prefix, String key) {
+      return get(table, prefix, key, Toml.Array.class).map(a -> strings(a, join(prefix, key))).orElse(List.of());
+    }
+
+    private List<Str> strings(Toml.Array array, String path) {
+      List<Str> strings = new ArrayList<>();
+      for (Value item : array.items()) {
+        if (item instanceof Str s) strings.add(s);
+        else problem(item.line(), path + ": expected an array of strings, got " + typeName(item) + " in it");
+      }
+      return strings;
+    }
+
+    private void unknownKeys(Table table, String where, List<String> known) {
+      for (var entry : table.entries().entrySet()) {
+        String key = entry.getKey();
+        if (known.contains(key)) continue;
+        String hint = closest(key, known)
+            .map(k -> " (did you mean '" + k + "'?)")
+            .orElse(known != TOP_KEYS && TOP_KEYS.subList(0, 3).contains(key)
+                ? " (top-level keys must come before the first [table] header)"
+                : "");
+        problem(entry.getValue().line(), "unknown key '" + key + "' " + where + hint);
+      }
+    }
+
+    private <R> Optional<R> valid(int line, String path, Check<R> check) {
+      try {
+        return Optional.of(check.get());
+      } catch (Invalid e) {
+        problem(line, path + ": " + e.getMessage());
+        return Optional.empty();
+      }
+    }
+
+    private void problem(int line, String text) {
+      problems.add(new Problem(line, text));
+    }
+  }
+
+  private record Target(String address, int line) {}
+
+  private static final class AliasDraft {
+    final String local;
+    final String path;
+    final int line;
+    final List<Str> raw;
+    final List<Target> targets = new ArrayList<>();
+
+    AliasDraft(String local, String path, int line, List<Str> raw) {
+      this.local = local;
+      this.path = path;
+      this.line = line;
+      this.raw = raw;
+    }
+  }
+
+  /** A domain as read, before its targets can be checked against all the other domains. */
+  private static final class DomainDraft {
+    final String name;
+    final String path;
+    final int line;
+    final Map<String, Integer> mailboxes = new LinkedHashMap<>();
+    final Map<String, AliasDraft> aliases = new LinkedHashMap<>();
+    boolean anyLocalPart;
+    Str catchAllRaw;
+    Target catchAll;
+
+    DomainDraft(String name, String path, int line) {
+      this.name = name;
+      this.path = path;
+      this.line = line;
+    }
+
+    LocalDomain toRecord() {
+      Map<String, List<String>> aliasMap = new LinkedHashMap<>();
+      aliases.forEach((local, a) -> aliasMap.put(local, a.targets.stream().map(Target::address).toList()));
+      return new LocalDomain(
+          name,
+          Collections.unmodifiableSet(new LinkedHashSet<>(mailboxes.keySet())),
+          anyLocalPart,
+          Optional.ofNullable(catchAll).map(Target::address),
+          Collections.unmodifiableMap(aliasMap));
+    }
+  }
+
+  /** A lower-case ASCII domain name; IDN U-labels become A-labels. */
+  static String domainName(String raw, String what) throws Invalid {
+    String ascii;
+    try {
+      ascii = IDN.toASCII(raw, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
+    } catch (IllegalArgumentException e) {
+      throw new Invalid("'" + raw + "' is not a valid " + what);
+    }
+    String[] labels = ascii.split("\\.", -1);
+    boolean valid = ascii.length() <= 253
+        && java.util.Arrays.stream(labels).allMatch(l -> LABEL.matcher(l).matches())
+        // An all-numeric last label makes an IP address, not a name.
+        && !labels[labels.length - 1].chars().allMatch(Character::isDigit);
+    if (!valid) throw new Invalid("'" + raw + "' is not a valid " + what);
+    return ascii;
+  }
+
+  /** A lower-case local part; RFC 5321 dot-atom, widened to letters of any script (RFC 6531). */
+  static String localPart(String raw) throws Invalid {
+    if (!isDotAtom(raw)) throw new Invalid("'" + raw + "' is not a valid local part");
+    return raw.toLowerCase(Locale.ROOT);
+  }
+
+  private static boolean isDotAtom(String s) {
+    if (s.isEmpty() || s.getBytes(UTF_8).length > 64) return false;
+    for (String atom : s.split("\\.", -1)) {
+      if (atom.isEmpty() || !atom.codePoints().allMatch(ConfigLoader::isAtext)) return false;
+    }
+    return true;
+  }
+
+  private static boolean isAtext(int c) {
+    if (c < 128) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || "!#$%&'*+-/=?^_`{|}~".indexOf(c) >= 0;
+    }
+    // Letters, digits and combining marks cover real names in any script without admitting
+    // invisible characters or look-alike punctuation.
+    int type = Character.getType(c);
+    return Character.isLetterOrDigit(c) || type == Character.NON_SPACING_MARK || type == Character.COMBINING_SPACING_MARK;
+  }
+
+  /** A full address; a bare local part belongs to {@code domain}. */
+  static String address(String raw, String domain, Set<String> localDomains) throws Invalid {
+    return raw.indexOf('@') < 0 ? localPart(raw) + "@" + domain : fullAddress(raw, localDomains);
+  }
+
+  private static String fullAddress(String raw, Set<String> localDomains) throws Invalid {
+    int at = raw.lastIndexOf('@');
+    String local = raw.substring(0, at);
+    String domain;
+    try {
+      domain = domainName(raw.substring(at + 1), "domain name");
+    } catch (Invalid e) {
+      throw new Invalid("'" + raw + "' is not a valid address");
+    }
+    if (!isDotAtom(local)) throw new Invalid("'" + raw + "' is not a valid address");
+    // Only our own local parts are case-folded: elsewhere they are case-sensitive (RFC 5321 §2.4).
+    return (localDomains.contains(domain) ? local.toLowerCase(Locale.ROOT) : local) + "@" + domain;
+  }
+
+  private static String postmaster(String raw, Set<String> localDomains) throws Invalid {
+    if (raw.indexOf('@') < 0) throw new Invalid("must be a full address, like postmaster@example.org");
+    String address = fullAddress(raw, localDomains);
+    if (!localDomains.contains(address.substring(address.lastIndexOf('@') + 1))) {
+      throw new Invalid("'" + raw + "' is not in a local domain");
+    }
+    return address;
+  }
+
+  /** "host:port" with an IP literal host; bind addresses are never looked up in the DNS. */
+  static InetSocketAddress socketAddress(String raw) throws Invalid {
+    String host;
+    String port;
+    boolean v6 = raw.startsWith("[");
+    if (v6) {
+      int close = raw.indexOf(']');
+      if (close < 0 || !raw.startsWith(":", close + 1)) throw new Invalid("'" + raw + "': expected \"[address]:port\", like \"[::1]:25\"");
+      host = raw.substring(1, close);
+      port = raw.substring(close + 2);
+    } else {
+      int colon = raw.lastIndexOf(':');
+      if (colon < 0) throw new Invalid("'" + raw + "': expected \"host:port\", like \"0.0.0.0:25\"");
+      host = raw.substring(0, colon);
+      port = raw.substring(colon + 1);
+      if (host.contains(":")) throw new Invalid("'" + raw + "': write an IPv6 address in brackets, like \"[::1]:25\"");
+      if (!host.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) {
+        throw new Invalid("'" + raw + "': the host must be an IP address, like 0.0.0.0 or [::]");
+      }
+    }
+    InetAddress address;
+    try {
+      address = v6 ? Inet6Address.ofLiteral(host) : Inet4Address.ofLiteral(host);
+    } catch (IllegalArgumentException e) {
+      throw new Invalid("'" + raw + "': '" + host + "' is not a valid IP address");
+    }
+    if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+      throw new Invalid("'" + raw + "': the port must be between 1 and 65535");
+    }
+    return new InetSocketAddress(address, Integer.parseInt(port));
+  }
+
+  private static String join(String prefix, String key) {
+    return prefix.isEmpty() ? Toml.quoteKey(key) : prefix + "." + Toml.quoteKey(key);
+  }
+
+  private static String typeName(Value v) {
+    return typeName(v.getClass());
+  }
+
+  private static String typeName(Class<?> type) {
+    if (type == Str.class) return "a string";
+    if (type == Int.class) return "an integer";
+    if (type == Bool.class) return "a boolean";
+    if (type == Toml.Array.class) return "an array";
+    return "a table";
+  }
+
+  /** The known key within edit distance 2 of {@code key}, nearest first. */
+  private static Optional<String> closest(String key, List<String> known) {
+    String best = null;
+    int bestDistance = 3;
+    for (String candidate : known) {
+      int d = editDistance(key, candidate);
+      if (d < bestDistance) {
+        best = candidate;
+        bestDistance = d;
+      }
+    }
+    return Optional.ofNullable(best);
+  }
+
+  private static int editDistance(String a, String b) {
+    int[] previous = new int[b.length() + 1];
+    int[] current = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) previous[j] = j;
+    for (int i = 1; i <= a.length(); i++) {
+      current[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        current[j] = Math.min(substitute, Math.min(previous[j], current[j - 1]) + 1);
+      }
+      int[] swap = previous;
+      previous = current;
+      current = swap;
+    }
+    return previous[b.length()];
+  }
+}

@@ -1,0 +1,503 @@
+package dev.posta.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.posta.config.PostaConfig.Limits;
+import dev.posta.config.PostaConfig.Listener;
+import dev.posta.config.PostaConfig.LocalDomain;
+import dev.posta.config.PostaConfig.Protocol;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The TOML-to-records mapping: defaults, normalisation, and the exact text of every error, which
+ * operators read, so it is part of the contract.
+ */
+class ConfigLoaderTest {
+
+  /** Two lines that make a file valid on their own; bodies appended to it start at line 3. */
+  private static final String PREAMBLE = "hostname = \"mail.example.org\"\n[domains.\"example.org\"]\n";
+
+  @TempDir Path dir;
+
+  private Path write(String toml) throws IOException {
+    Path file = dir.resolve("posta.toml");
+    Files.writeString(file, toml);
+    return file;
+  }
+
+  private PostaConfig load(String toml) throws Exception {
+    return ConfigLoader.load(write(toml));
+  }
+
+  /** Expected lines are written as "posta.toml:N: ..."; the real file lives in the temp folder. */
+  private void assertErrors(String toml, String expected) throws IOException {
+    Path file = write(toml);
+    String full = expected.lines().map(l -> dir + "/" + l).collect(Collectors.joining("\n"));
+    assertThatThrownBy(() -> ConfigLoader.load(file))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(full);
+  }
+
+  private static InetSocketAddress address(String ip, int port) {
+    return new InetSocketAddress(InetAddress.ofLiteral(ip), port);
+  }
+
+  @Test
+  void aMinimalFileGetsEveryDefault() throws Exception {
+    Path file = write(PREAMBLE);
+    PostaConfig config = ConfigLoader.load(file);
+    assertThat(config)
+        .isEqualTo(
+            new PostaConfig(
+                "mail.example.org",
+                Path.of("/var/lib/posta"),
+                List.of(
+                    new Listener(Protocol.SMTP, address("0.0.0.0", 25)),
+                    new Listener(Protocol.SUBMISSION, address("0.0.0.0", 587)),
+                    new Listener(Protocol.SMTPS, address("0.0.0.0", 465))),
+                Limits.defaults(),
+                List.of(new LocalDomain("example.org", Set.of(), false, Optional.empty(), Map.of())),
+                "postmaster@example.org",
+                Optional.of(file)));
+  }
+
+  @Test
+  void theHostNameDefaultsToThisMachinesName() throws Exception {
+    PostaConfig config = load("[domains.\"example.org\"]\n");
+    assertThat(config.hostname()).isEqualTo(ConfigLoader.machineHostName()).isNotBlank();
+  }
+
+  @Test
+  void thePostmasterDefaultsToTheFirstDomain() throws Exception {
+    PostaConfig config = load(PREAMBLE.replace("\"example.org\"", "\"b.example\"") + "[domains.\"a.example\"]\n");
+    assertThat(config.postmaster()).isEqualTo("postmaster@b.example");
+    assertThat(config.domains()).extracting(LocalDomain::name).containsExactly("b.example", "a.example");
+  }
+
+  static Stream<Arguments> dataDirs() {
+    return Stream.of(
+        Arguments.of("spool", "spool"),
+        Arguments.of("./a/../b", "b"),
+        Arguments.of("../elsewhere", "../elsewhere"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("dataDirs")
+  void aRelativeDataFolderIsResolvedAgainstTheConfigFilesFolder(String data, String expected) throws Exception {
+    PostaConfig config = load("data = \"" + data + "\"\n" + PREAMBLE);
+    assertThat(config.dataDir()).isEqualTo(dir.resolve(expected).normalize());
+  }
+
+  @Test
+  void anAbsoluteDataFolderIsKept() throws Exception {
+    assertThat(load("data = \"/srv/posta\"\n" + PREAMBLE).dataDir()).isEqualTo(Path.of("/srv/posta"));
+  }
+
+  static Stream<Arguments> limits() {
+    Function<Limits, Object> size = Limits::maxMessageSize;
+    return Stream.of(
+        Arguments.of("max-message-size = 1024", size, 1024L),
+        Arguments.of("max-message-size = 10_485_760", size, 10_485_760L),
+        Arguments.of("max-message-size = \"512K\"", size, 512L * 1024),
+        Arguments.of("max-message-size = \"35M\"", size, 35L * 1024 * 1024),
+        Arguments.of("max-message-size = \"35MiB\"", size, 35L * 1024 * 1024),
+        Arguments.of("max-message-size = \"10mib\"", size, 10L * 1024 * 1024),
+        Arguments.of("max-message-size = \"1G\"", size, 1L << 30),
+        Arguments.of("max-message-size = \"2GiB\"", size, 2L << 30),
+        Arguments.of("max-message-size = \"1048576\"", size, 1_048_576L),
+        Arguments.of("max-recipients = 1", (Function<Limits, Object>) Limits::maxRecipients, 1),
+        Arguments.of("max-recipients = 100000", (Function<Limits, Object>) Limits::maxRecipients, 100_000),
+        Arguments.of("max-line-length = 1000", (Function<Limits, Object>) Limits::maxLineLength, 1000),
+        Arguments.of("max-line-length = 1000000", (Function<Limits, Object>) Limits::maxLineLength, 1_000_000),
+        Arguments.of("max-connections = 50", (Function<Limits, Object>) Limits::maxConnections, 50),
+        // A lowered max-connections pulls the per-IP default down with it rather than failing.
+        Arguments.of("max-connections = 5", (Function<Limits, Object>) Limits::maxConnectionsPerIp, 5),
+        Arguments.of("max-connections-per-ip = 1000", (Function<Limits, Object>) Limits::maxConnectionsPerIp, 1000),
+        Arguments.of("max-errors = 1000", (Function<Limits, Object>) Limits::maxErrors, 1000),
+        Arguments.of("command-timeout = \"1s\"", (Function<Limits, Object>) Limits::commandTimeout, Duration.ofSeconds(1)),
+        Arguments.of("command-timeout = \"90s\"", (Function<Limits, Object>) Limits::commandTimeout, Duration.ofSeconds(90)),
+        Arguments.of("data-timeout = \"10m\"", (Function<Limits, Object>) Limits::dataTimeout, Duration.ofMinutes(10)),
+        Arguments.of("data-timeout = \"1h\"", (Function<Limits, Object>) Limits::dataTimeout, Duration.ofHours(1)));
+  }
+
+  @ParameterizedTest
+  @MethodSource("limits")
+  void readsLimits(String line, Function<Limits, Object> field, Object expected) throws Exception {
+    PostaConfig config = load(PREAMBLE + "[limits]\n" + line + "\n");
+    assertThat(field.apply(config.limits())).isEqualTo(expected);
+  }
+
+  @Test
+  void readsListenersInOrderAndAnEmptyListTurnsOneOff() throws Exception {
+    PostaConfig config =
+        load(PREAMBLE + "[listeners]\nsmtp = [\"127.0.0.1:2525\", \"[::1]:2525\"]\nsubmission = []\n");
+    assertThat(config.listeners())
+        .containsExactly(
+            new Listener(Protocol.SMTP, address("127.0.0.1", 2525)),
+            new Listener(Protocol.SMTP, address("::1", 2525)),
+            new Listener(Protocol.SMTPS, address("0.0.0.0", 465)));
+  }
+
+  @Test
+  void normalisesDomainNamesAndLocalParts() throws Exception {
+    PostaConfig config =
+        load(
+            """
+            hostname = "Mail.B\u00fccher.Example"
+            [domains."B\u00fccher.Example"]
+            mailboxes = ["Alice", "JOS\u00c9", "o'brien+tag"]
+            catch-all = "Alice"
+            """);
+    assertThat(config.hostname()).isEqualTo("mail.xn--bcher-kva.example");
+    assertThat(config.domains())
+        .containsExactly(
+            new LocalDomain(
+                "xn--bcher-kva.example",
+                Set.of("alice", "jos\u00e9", "o'brien+tag"),
+                false,
+                Optional.of("alice@xn--bcher-kva.example"),
+                Map.of()));
+    assertThat(config.postmaster()).isEqualTo("postmaster@xn--bcher-kva.example");
+  }
+
+  @Test
+  void resolvesAliasesAcrossDomains() throws Exception {
+    PostaConfig config =
+        load(
+            """
+            hostname = "mail.example.org"
+            postmaster = "Alice@Example.ORG"
+            [domains."example.org"]
+            mailboxes = ["alice", "bob"]
+            aliases = { sales = ["alice", "Bob@example.org", "Carol@Remote.Example"], team = "sales", \
+            everyone = ["team", "x@any.example", "y@catch.example", "postmaster"] }
+            [domains."any.example"]
+            any-local-part = true
+            [domains."catch.example"]
+            catch-all = "bob@example.org"
+            """);
+    assertThat(config.postmaster()).isEqualTo("alice@example.org");
+    assertThat(config.domains().getFirst().aliases())
+        .containsExactly(
+            Map.entry("sales", List.of("alice@example.org", "bob@example.org", "Carol@remote.example")),
+            Map.entry("team", List.of("sales@example.org")),
+            Map.entry(
+                "everyone",
+                List.of("team@example.org", "x@any.example", "y@catch.example", "postmaster@example.org")));
+    assertThat(config.domains().get(1).anyLocalPart()).isTrue();
+    assertThat(config.domains().get(2).catchAll()).contains("bob@example.org");
+  }
+
+  /** Every route to delivery that {@code dev.posta.delivery.Router} takes is accepted. */
+  @ParameterizedTest
+  @CsvSource({
+    "alice, alice@example.org",
+    "ALICE, alice@example.org",
+    "alice+news, alice+news@example.org",
+    "staff, staff@example.org",
+    "postmaster, postmaster@example.org",
+    "postmaster@other.example, postmaster@other.example",
+    "boss, boss@example.org",
+    "Someone@Remote.Example, Someone@remote.example",
+    "anyone@Any.Example, anyone@any.example",
+    "nobody@catch.example, nobody@catch.example",
+  })
+  void acceptsAliasTargetsThatDeliver(String target, String qualified) throws Exception {
+    PostaConfig config =
+        load(
+            """
+            hostname = "mail.example.org"
+            postmaster = "boss@example.org"
+            [domains."example.org"]
+            mailboxes = ["alice"]
+            aliases = { staff = "alice", x = "%s" }
+            [domains."other.example"]
+            [domains."any.example"]
+            any-local-part = true
+            [domains."catch.example"]
+            catch-all = "alice@example.org"
+            """
+                .formatted(target));
+    assertThat(config.domains().getFirst().aliases()).containsEntry("x", List.of(qualified));
+  }
+
+  /** Bodies appended to {@link #PREAMBLE}, so their first line is line 3 of the file. */
+  static Stream<Arguments> badBodies() {
+    return Stream.of(
+        // [limits]
+        Arguments.of("[limits]\nmax-recipients = 0", "posta.toml:4: limits.max-recipients: must be between 1 and 100000, got 0"),
+        Arguments.of("[limits]\nmax-recipients = 100001", "posta.toml:4: limits.max-recipients: must be between 1 and 100000, got 100001"),
+        Arguments.of("[limits]\nmax-recipient = 10", "posta.toml:4: unknown key 'max-recipient' in [limits] (did you mean 'max-recipients'?)"),
+        Arguments.of("[limits]\nmaximum = 10", "posta.toml:4: unknown key 'maximum' in [limits]"),
+        Arguments.of("[limits]\nhostname = \"x\"", "posta.toml:4: unknown key 'hostname' in [limits] (top-level keys must come before the first [table] header)"),
+        Arguments.of("[limits]\nmax-recipients = \"100\"", "posta.toml:4: limits.max-recipients: expected an integer, got a string"),
+        Arguments.of("[limits]\nmax-message-size = \"35MB\"", "posta.toml:4: limits.max-message-size: expected a size like \"35M\", \"35MiB\", \"512K\" or \"1G\", got \"35MB\""),
+        Arguments.of("[limits]\nmax-message-size = 512", "posta.toml:4: limits.max-message-size: must be between 1KiB and 2GiB, got 512"),
+        Arguments.of("[limits]\nmax-message-size = \"3G\"", "posta.toml:4: limits.max-message-size: must be between 1KiB and 2GiB, got 3G"),
+        Arguments.of("[limits]\nmax-message-size = \"99999999999999999999G\"", "posta.toml:4: limits.max-message-size: must be between 1KiB and 2GiB, got 99999999999999999999G"),
+        Arguments.of("[limits]\nmax-message-size = true", "posta.toml:4: limits.max-message-size: expected a size in octets or a string like \"35M\", got a boolean"),
+        Arguments.of("[limits]\nmax-line-length = 999", "posta.toml:4: limits.max-line-length: must be between 1000 and 1000000, got 999"),
+        Arguments.of("[limits]\nmax-connections = 100\nmax-connections-per-ip = 101", "posta.toml:5: limits.max-connections-per-ip: must not be more than max-connections (100), got 101"),
+        Arguments.of("[limits]\nmax-connections-per-ip = 1001", "posta.toml:4: limits.max-connections-per-ip: must not be more than max-connections (1000), got 1001"),
+        Arguments.of("[limits]\nmax-connections = 0", "posta.toml:4: limits.max-connections: must be between 1 and 100000, got 0"),
+        Arguments.of("[limits]\nmax-errors = 1001", "posta.toml:4: limits.max-errors: must be between 1 and 1000, got 1001"),
+        Arguments.of("[limits]\ncommand-timeout = \"2h\"", "posta.toml:4: limits.command-timeout: must be between 1s and 1h, got 2h"),
+        Arguments.of("[limits]\ndata-timeout = \"0s\"", "posta.toml:4: limits.data-timeout: must be between 1s and 1h, got 0s"),
+        Arguments.of("[limits]\ndata-timeout = \"61m\"", "posta.toml:4: limits.data-timeout: must be between 1s and 1h, got 61m"),
+        Arguments.of("[limits]\ncommand-timeout = \"5 min\"", "posta.toml:4: limits.command-timeout: expected a duration like \"30s\", \"5m\" or \"1h\", got \"5 min\""),
+        Arguments.of("[limits]\ncommand-timeout = 30", "posta.toml:4: limits.command-timeout: expected a duration like \"30s\", \"5m\" or \"1h\", got an integer"),
+        // [listeners]
+        Arguments.of("[listeners]\nsmtp = [\"0.0.0.0:0\"]", "posta.toml:4: listeners.smtp: '0.0.0.0:0': the port must be between 1 and 65535"),
+        Arguments.of("[listeners]\nsmtps = [\"0.0.0.0:65536\"]", "posta.toml:4: listeners.smtps: '0.0.0.0:65536': the port must be between 1 and 65535"),
+        Arguments.of("[listeners]\nsmtp = [\"0.0.0.0:\"]", "posta.toml:4: listeners.smtp: '0.0.0.0:': the port must be between 1 and 65535"),
+        Arguments.of("[listeners]\nsmtp = [\"0.0.0.0\"]", "posta.toml:4: listeners.smtp: '0.0.0.0': expected \"host:port\", like \"0.0.0.0:25\""),
+        Arguments.of("[listeners]\nsmtp = [\"::1:25\"]", "posta.toml:4: listeners.smtp: '::1:25': write an IPv6 address in brackets, like \"[::1]:25\""),
+        Arguments.of("[listeners]\nsmtp = [\"mail.example.org:25\"]", "posta.toml:4: listeners.smtp: 'mail.example.org:25': the host must be an IP address, like 0.0.0.0 or [::]"),
+        Arguments.of("[listeners]\nsmtp = [\"300.1.1.1:25\"]", "posta.toml:4: listeners.smtp: '300.1.1.1:25': '300.1.1.1' is not a valid IP address"),
+        Arguments.of("[listeners]\nsmtp = [\"[zz::1]:25\"]", "posta.toml:4: listeners.smtp: '[zz::1]:25': 'zz::1' is not a valid IP address"),
+        Arguments.of("[listeners]\nsmtp = [\"[::1:25\"]", "posta.toml:4: listeners.smtp: '[::1:25': expected \"[address]:port\", like \"[::1]:25\""),
+        Arguments.of(
+            "[listeners]\nsmtp = [\"0.0.0.0:25\"]\nsubmission = [\n  \"0.0.0.0:587\",\n  \"0.0.0.0:25\",\n]",
+            "posta.toml:7: listeners.submission: '0.0.0.0:25' is listed twice (first on line 4)"),
+        Arguments.of("[listeners]\nsmtp = [\"[::1]:25\", \"[0:0:0:0:0:0:0:1]:25\"]", "posta.toml:4: listeners.smtp: '[0:0:0:0:0:0:0:1]:25' is listed twice (first on line 4)"),
+        Arguments.of(
+            "[listeners]\nsmtp = [\"0.0.0.0:587\"]",
+            "posta.toml:4: listeners.smtp: '0.0.0.0:587' is where listeners.submission listens by default; set listeners.submission too"),
+        Arguments.of("[listeners]\nsmtp = [25]", "posta.toml:4: listeners.smtp: expected an array of strings, got an integer in it"),
+        Arguments.of("[listeners]\nsmtp = \"0.0.0.0:25\"", "posta.toml:4: listeners.smtp: expected an array, got a string"),
+        Arguments.of("[listeners]\nsmpt = []", "posta.toml:4: unknown key 'smpt' in [listeners] (did you mean 'smtp'?)"),
+        // [domains."example.org"], whose header is line 2
+        Arguments.of("mailbox = [\"alice\"]", "posta.toml:3: unknown key 'mailbox' in [domains.\"example.org\"] (did you mean 'mailboxes'?)"),
+        Arguments.of(
+            "mailboxes = [\"al ice\", \".bob\", \"carol.\", \"d..e\", \"f@g\", \"\"]",
+            """
+            posta.toml:3: domains."example.org".mailboxes: 'al ice' is not a valid local part
+            posta.toml:3: domains."example.org".mailboxes: '.bob' is not a valid local part
+            posta.toml:3: domains."example.org".mailboxes: 'carol.' is not a valid local part
+            posta.toml:3: domains."example.org".mailboxes: 'd..e' is not a valid local part
+            posta.toml:3: domains."example.org".mailboxes: 'f@g' is not a valid local part
+            posta.toml:3: domains."example.org".mailboxes: '' is not a valid local part\
+            """),
+        // A control character from the file must not split one problem over two lines.
+        Arguments.of("mailboxes = [\"a\\nb\"]", "posta.toml:3: domains.\"example.org\".mailboxes: 'a\\nb' is not a valid local part"),
+        Arguments.of("mailboxes = [\"" + "x".repeat(65) + "\"]", "posta.toml:3: domains.\"example.org\".mailboxes: '" + "x".repeat(65) + "' is not a valid local part"),
+        Arguments.of("mailboxes = [\n  \"Alice\",\n  \"alice\",\n]", "posta.toml:5: domains.\"example.org\".mailboxes: 'alice' is listed twice (first on line 4)"),
+        Arguments.of("any-local-part = \"yes\"", "posta.toml:3: domains.\"example.org\".any-local-part: expected a boolean, got a string"),
+        Arguments.of("catch-all = \"no body\"", "posta.toml:3: domains.\"example.org\".catch-all: 'no body' is not a valid local part"),
+        Arguments.of("catch-all = \"x@bad_domain\"", "posta.toml:3: domains.\"example.org\".catch-all: 'x@bad_domain' is not a valid address"),
+        Arguments.of("catch-all = \"@example.org\"", "posta.toml:3: domains.\"example.org\".catch-all: '@example.org' is not a valid address"),
+        Arguments.of("catch-all = \"nobody\"", "posta.toml:3: domains.\"example.org\".catch-all: catch-all loop: catch-all of example.org -> nobody@example.org -> catch-all of example.org"),
+        Arguments.of("aliases = { sales = [\"carol\"] }", "posta.toml:3: domains.\"example.org\".aliases.sales: no such mailbox or alias: carol@example.org"),
+        Arguments.of("mailboxes = [\"alice\"]\naliases = { alice = \"bob@remote.example\" }", "posta.toml:4: domains.\"example.org\".aliases.alice: 'alice' is both a mailbox (line 3) and an alias"),
+        Arguments.of(
+            "[domains.\"example.org\".aliases]\na = \"b\"\nb = [\"c\"]\nc = \"A@Example.org\"",
+            "posta.toml:4: domains.\"example.org\".aliases.a: alias loop: a@example.org -> b@example.org -> c@example.org -> a@example.org"),
+        Arguments.of("aliases = { me = \"me\" }", "posta.toml:3: domains.\"example.org\".aliases.me: alias loop: me@example.org -> me@example.org"),
+        Arguments.of(
+            "catch-all = \"lost\"\naliases = { lost = \"who\" }",
+            "posta.toml:4: domains.\"example.org\".aliases.lost: alias loop: lost@example.org -> who@example.org -> catch-all of example.org -> lost@example.org"),
+        Arguments.of("aliases = { sales = \"alice+x\" }", "posta.toml:3: domains.\"example.org\".aliases.sales: no such mailbox or alias: alice+x@example.org"),
+        Arguments.of(
+            "aliases = { team = \"sales+x\", sales = \"team\" }",
+            "posta.toml:3: domains.\"example.org\".aliases.team: alias loop: team@example.org -> sales+x@example.org -> sales@example.org -> team@example.org"),
+        Arguments.of("aliases = { x = [] }", "posta.toml:3: domains.\"example.org\".aliases.x: must name at least one address"),
+        Arguments.of("aliases = { x = 5 }", "posta.toml:3: domains.\"example.org\".aliases.x: expected a string or an array of strings, got an integer"),
+        Arguments.of("aliases = { x = [\"a@r.example\", 5] }", "posta.toml:3: domains.\"example.org\".aliases.x: expected an array of strings, got an integer in it"),
+        Arguments.of("aliases = { \"a b\" = \"x@r.example\" }", "posta.toml:3: domains.\"example.org\".aliases.\"a b\": 'a b' is not a valid local part"),
+        Arguments.of("aliases = { Sales = \"x@r.example\", sales = \"y@r.example\" }", "posta.toml:3: domains.\"example.org\".aliases.sales: alias 'sales' is listed twice (first on line 3)"),
+        Arguments.of("aliases = { x = [\"a@r.example\", \"a@R.Example\"] }", "posta.toml:3: domains.\"example.org\".aliases.x: 'a@r.example' is listed twice"),
+        Arguments.of("aliases = 5", "posta.toml:3: domains.\"example.org\".aliases: expected a table, got an integer"),
+        Arguments.of("aliases = { x = \"y\" }\n[domains.\"example.org\".aliases]", "posta.toml:4: table [domains.\"example.org\".aliases] clashes with the key defined on line 3"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("badBodies")
+  void reportsBadValuesWithFileAndLine(String body, String expected) throws IOException {
+    assertErrors(PREAMBLE + body + "\n", expected);
+  }
+
+  static Stream<Arguments> badFiles() {
+    return Stream.of(
+        Arguments.of("", "posta.toml: no domains: add at least one [domains.\"example.org\"] table"),
+        Arguments.of("hostname = \"mail.example.org\"\n[domains]\n", "posta.toml:2: no domains: add at least one [domains.\"example.org\"] table"),
+        Arguments.of("hostname = \"mail_1.example.org\"\n[domains.\"example.org\"]", "posta.toml:1: hostname: 'mail_1.example.org' is not a valid host name"),
+        Arguments.of("hostname = \"192.0.2.1\"\n[domains.\"example.org\"]", "posta.toml:1: hostname: '192.0.2.1' is not a valid host name"),
+        Arguments.of("hostname = \"example.org.\"\n[domains.\"example.org\"]", "posta.toml:1: hostname: 'example.org.' is not a valid host name"),
+        Arguments.of("hostname = \"-mail.example.org\"\n[domains.\"example.org\"]", "posta.toml:1: hostname: '-mail.example.org' is not a valid host name"),
+        Arguments.of("hostname = \"" + "a".repeat(64) + ".org\"\n[domains.\"example.org\"]", "posta.toml:1: hostname: '" + "a".repeat(64) + ".org' is not a valid host name"),
+        Arguments.of("hostname = 42\n[domains.\"example.org\"]", "posta.toml:1: hostname: expected a string, got an integer"),
+        Arguments.of("hostnam = \"x\"\n" + PREAMBLE, "posta.toml:1: unknown key 'hostnam' at top level (did you mean 'hostname'?)"),
+        Arguments.of("data = \"\"\n" + PREAMBLE, "posta.toml:1: data: must not be empty"),
+        Arguments.of("data = \"a\\u0000b\"\n" + PREAMBLE, "posta.toml:1: data: 'a\\u0000b' is not a valid path"),
+        Arguments.of("postmaster = \"root@elsewhere.example\"\n" + PREAMBLE, "posta.toml:1: postmaster: 'root@elsewhere.example' is not in a local domain"),
+        Arguments.of("postmaster = \"root\"\n" + PREAMBLE, "posta.toml:1: postmaster: must be a full address, like postmaster@example.org"),
+        Arguments.of("postmaster = \"a b@example.org\"\n" + PREAMBLE, "posta.toml:1: postmaster: 'a b@example.org' is not a valid address"),
+        Arguments.of("limits = 5\n" + PREAMBLE, "posta.toml:1: limits: expected a table, got an integer"),
+        Arguments.of("hostname = \"mail.example.org\"\n[domains.\"exa mple.org\"]", "posta.toml:2: domains.\"exa mple.org\": 'exa mple.org' is not a valid domain name"),
+        Arguments.of(
+            "hostname = \"mail.example.org\"\n[domains.\"Example.org\"]\n[domains.\"example.org\"]",
+            "posta.toml:3: domains.\"example.org\": domain 'example.org' is listed twice (first on line 2)"),
+        Arguments.of("hostname = \"mail.example.org\"\n[domains]\n\"example.org\" = 5", "posta.toml:3: domains.\"example.org\": expected a table, got an integer"),
+        Arguments.of("hostname = \"mail.example.org\"\n[domains.\"example.org\"]\nmailboxes = [\"alice\"\n", "posta.toml:3: unterminated array"),
+        Arguments.of("hostname = \"mail.example.org\"\n[domains.\"example.org\"]\n[domains.\"example.org\"]", "posta.toml:3: table [domains.\"example.org\"] is defined twice (first on line 2)"),
+        Arguments.of(
+            """
+            hostname = "mail.example.org"
+            [domains."a.example"]
+            aliases = { x = "x@b.example" }
+            [domains."b.example"]
+            mailboxes = ["y"]
+            """,
+            "posta.toml:3: domains.\"a.example\".aliases.x: no such mailbox or alias: x@b.example"),
+        Arguments.of(
+            """
+            hostname = "mail.example.org"
+            [domains."a.example"]
+            catch-all = "x@b.example"
+            [domains."b.example"]
+            catch-all = "y@A.example"
+            """,
+            "posta.toml:3: domains.\"a.example\".catch-all: catch-all loop: catch-all of a.example -> x@b.example -> catch-all of b.example -> y@a.example -> catch-all of a.example"),
+        Arguments.of(
+            """
+            hostname = "mail.example.org"
+            postmaster = "boss@a.example"
+            [domains."a.example"]
+            aliases = { boss = "postmaster@b.example" }
+            [domains."b.example"]
+            """,
+            "posta.toml:4: domains.\"a.example\".aliases.boss: alias loop: boss@a.example -> postmaster@b.example -> boss@a.example"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("badFiles")
+  void reportsBadFilesWithFileAndLine(String toml, String expected) throws IOException {
+    assertErrors(toml, expected);
+  }
+
+  @Test
+  void reportsEveryProblemAtOnceInFileOrder() throws IOException {
+    assertErrors(
+        """
+        hostname = "bad host"
+        postmaster = "root"
+        [listeners]
+        smtp = ["0.0.0.0:99999"]
+        [limits]
+        max-recipient = 10
+        max-errors = 0
+        command-timeout = "forever"
+        [domains."example.org"]
+        mailboxes = ["alice", "al ice"]
+        aliases = { sales = ["alice", "carol"], loop = "loop" }
+        """,
+        """
+        posta.toml:1: hostname: 'bad host' is not a valid host name
+        posta.toml:2: postmaster: must be a full address, like postmaster@example.org
+        posta.toml:4: listeners.smtp: '0.0.0.0:99999': the port must be between 1 and 65535
+        posta.toml:6: unknown key 'max-recipient' in [limits] (did you mean 'max-recipients'?)
+        posta.toml:7: limits.max-errors: must be between 1 and 1000, got 0
+        posta.toml:8: limits.command-timeout: expected a duration like "30s", "5m" or "1h", got "forever"
+        posta.toml:10: domains."example.org".mailboxes: 'al ice' is not a valid local part
+        posta.toml:11: domains."example.org".aliases.sales: no such mailbox or alias: carol@example.org
+        posta.toml:11: domains."example.org".aliases.loop: alias loop: loop@example.org -> loop@example.org\
+        """);
+  }
+
+  @Test
+  void theExceptionListsEachProblemSeparately() throws IOException {
+    Path file = write("[limits]\nmax-errors = 0\nmax-recipients = 0\n");
+    assertThatThrownBy(() -> ConfigLoader.load(file))
+        .isInstanceOfSatisfying(
+            ConfigException.class,
+            e -> assertThat(e.problems())
+                .containsExactly(
+                    file + ": no domains: add at least one [domains.\"example.org\"] table",
+                    file + ":2: limits.max-errors: must be between 1 and 1000, got 0",
+                    file + ":3: limits.max-recipients: must be between 1 and 100000, got 0"));
+  }
+
+  @Test
+  void aMissingFileIsAnError() {
+    Path file = dir.resolve("absent.toml");
+    assertThatThrownBy(() -> ConfigLoader.load(file)).isInstanceOf(ConfigException.class).hasMessage(file + ": no such file");
+  }
+
+  @Test
+  void aFileThatIsNotUtf8IsAnError() throws IOException {
+    Path file = dir.resolve("latin1.toml");
+    Files.write(file, new byte[] {'a', ' ', '=', ' ', '"', (byte) 0xE9, '"', '\n'});
+    assertThatThrownBy(() -> ConfigLoader.load(file)).isInstanceOf(ConfigException.class).hasMessage(file + ": not valid UTF-8");
+  }
+
+  // The example shipped at the repository root.
+
+  private static Path exampleFile() {
+    for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+      if (Files.exists(d.resolve("posta.example.toml"))) return d.resolve("posta.example.toml");
+    }
+    throw new AssertionError("posta.example.toml not found above " + Path.of("").toAbsolutePath());
+  }
+
+  @Test
+  void theExampleLoadsIntoTheExpectedRecords() throws Exception {
+    Path file = dir.resolve("posta.toml");
+    Files.copy(exampleFile(), file);
+    assertThat(ConfigLoader.load(file))
+        .isEqualTo(
+            new PostaConfig(
+                "mail.example.org",
+                Path.of("/var/lib/posta"),
+                List.of(
+                    new Listener(Protocol.SMTP, address("0.0.0.0", 25)),
+                    new Listener(Protocol.SUBMISSION, address("0.0.0.0", 587)),
+                    new Listener(Protocol.SMTPS, address("0.0.0.0", 465))),
+                Limits.defaults(),
+                List.of(
+                    new LocalDomain(
+                        "example.org",
+                        Set.of("alice", "bob"),
+                        false,
+                        Optional.empty(),
+                        Map.of(
+                            "sales", List.of("alice@example.org", "bob@example.org"),
+                            "info", List.of("alice@example.org")))),
+                "alice@example.org",
+                Optional.of(file)));
+  }
+
+  @Test
+  void theExampleShowsEveryKey() throws Exception {
+    String text = Files.readString(exampleFile());
+    Toml.Table root = Toml.parse(text);
+    assertThat(root.entries().keySet()).containsExactlyInAnyOrderElementsOf(ConfigLoader.TOP_KEYS);
+    assertThat(((Toml.Table) root.entries().get("listeners")).entries().keySet())
+        .containsExactlyInAnyOrderElementsOf(ConfigLoader.LISTENER_KEYS);
+    assertThat(((Toml.Table) root.entries().get("limits")).entries().keySet())
+        .containsExactlyInAnyOrderElementsOf(ConfigLoader.LIMIT_KEYS);
+    Toml.Table domains = (Toml.Table) root.entries().get("domains");
+    Toml.Table example = (Toml.Table) domains.entries().get("example.org");
+    // catch-all is shown commented out, since the example routes every address explicitly.
+    assertThat(example.entries().keySet()).containsExactlyInAnyOrder("mailboxes", "any-local-part", "aliases");
+    assertThat(text).contains("\n# catch-all = \"alice\"\n");
+  }
+}
