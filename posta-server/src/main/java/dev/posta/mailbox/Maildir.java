@@ -42,22 +42,30 @@ public final class Maildir {
     Spool.fsyncDirectory(root.getParent());
   }
 
+  /** Writes a message's content into an open file. */
+  @FunctionalInterface
+  public interface Content {
+    void writeTo(FileChannel target) throws IOException;
+  }
+
   /**
-   * Delivers {@code header} followed by {@code content} as one message.
+   * Delivers {@code header} followed by {@code content} ({@code contentSize} octets) as one
+   * message.
    *
    * @return the path of the new file in {@code new/}
    */
-  public Path deliver(byte[] header, byte[] content, String hostname) throws IOException {
+  public Path deliver(byte[] header, Content content, long contentSize, String hostname) throws IOException {
     create();
-    long size = header.length + (long) content.length;
+    long size = header.length + contentSize;
     long now = System.currentTimeMillis();
     long micros = (System.nanoTime() / 1000) % 1_000_000;
     String name = "%d.M%dP%dQ%d.%s,S=%d".formatted(now / 1000, micros, PID, COUNTER.incrementAndGet(), safeHost(hostname), size);
     Path tmp = root.resolve("tmp").resolve(name);
     Path target = root.resolve("new").resolve(name);
     try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      ByteBuffer[] parts = {ByteBuffer.wrap(header), ByteBuffer.wrap(content)};
-      while (parts[1].hasRemaining()) ch.write(parts);
+      ByteBuffer head = ByteBuffer.wrap(header);
+      while (head.hasRemaining()) ch.write(head);
+      content.writeTo(ch);
       ch.force(true);
     } catch (IOException e) {
       Files.deleteIfExists(tmp);

@@ -31,9 +31,10 @@ import org.slf4j.LoggerFactory;
  * for its own (Postfix fsyncs once per queue file).
  *
  * <p><b>Record format</b> (big-endian): magic {@code PSQ1}, envelope length (4 octets),
- * content length (8), envelope, content, CRC-32C of everything before (4), {@code END\n}. A
- * record whose tail is missing or whose checksum fails is never delivered: at recovery the
- * unreadable rest of the segment is copied to {@code corrupt/} and logged.
+ * content length (8), envelope, content, CRC-32C of header and envelope (4), CRC-32C of the
+ * content (4, computed while it was received), {@code END\n}. A record whose tail is missing
+ * or whose checksums fail is never delivered: at recovery the unreadable rest of the segment
+ * is copied to {@code corrupt/} and logged.
  *
  * <p><b>Directory fsync.</b> A new segment's directory entry is made durable before any record
  * in it is acknowledged. Segments are never appended to after a restart.
@@ -42,7 +43,7 @@ public final class Spool implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Spool.class);
   private static final int MAGIC = 0x50535131; // "PSQ1"
   private static final int HEADER = 16;
-  private static final int TRAILER = 8;
+  private static final int TRAILER = 12;
   private static final byte[] END = "END\n".getBytes(StandardCharsets.US_ASCII);
   /** Roll to a new segment past this size, so finished segments can be deleted. */
   static final long SEGMENT_LIMIT = 64L * 1024 * 1024;
@@ -58,11 +59,12 @@ public final class Spool implements AutoCloseable {
   /** Sealed segments still holding messages from before the last restart. */
   private final List<Segment> recovered = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-  private record Pending(ByteBuffer[] record, Envelope envelope, byte[] content, CompletableFuture<SpooledMessage> done) {}
+  private record Pending(ByteBuffer head, MessageContent content, ByteBuffer trailer, Envelope envelope, CompletableFuture<SpooledMessage> done) {}
 
   public Spool(Path dir) throws IOException {
     this.dir = dir;
     Files.createDirectories(dir);
+    deleteLeftoverSpills();
     this.committer = Thread.ofPlatform().name("spool-committer").daemon().unstarted(this::commitLoop);
   }
 
@@ -92,32 +94,37 @@ public final class Spool implements AutoCloseable {
     committer.start();
   }
 
+  /** A buffer for the content of one incoming message; pass it to {@link #store}. */
+  public MessageContent newContent() {
+    return new MessageContent(dir.resolve("tmp"));
+  }
+
   /**
-   * Appends the message to the spool and waits until it is on stable storage.
+   * Appends the message to the spool and waits until it is on stable storage. The content's
+   * temporary file, if any, is deleted either way.
    *
    * @throws IOException when it could not be made durable; the caller must not answer 250
    */
-  public SpooledMessage store(Envelope envelope, byte[] content, int contentLength) throws IOException {
-    if (closed) throw new IOException("spool is closed");
-    byte[] env = envelope.encode();
-    ByteBuffer header = ByteBuffer.allocate(HEADER).order(ByteOrder.BIG_ENDIAN);
-    header.putInt(MAGIC).putInt(env.length).putLong(contentLength).flip();
-    CRC32C crc = new CRC32C();
-    crc.update(header.duplicate());
-    crc.update(env);
-    crc.update(content, 0, contentLength);
-    ByteBuffer trailer = ByteBuffer.allocate(TRAILER).putInt((int) crc.getValue()).put(END).flip();
-    ByteBuffer[] record = {header, ByteBuffer.wrap(env), ByteBuffer.wrap(content, 0, contentLength), trailer};
-    byte[] kept = content.length == contentLength ? content : java.util.Arrays.copyOf(content, contentLength);
-    var p = new Pending(record, envelope, kept, new CompletableFuture<>());
-    pending.add(p);
+  public SpooledMessage store(Envelope envelope, MessageContent content) throws IOException {
     try {
+      if (closed) throw new IOException("spool is closed");
+      if (content.failure() != null) throw content.failure();
+      byte[] env = envelope.encode();
+      ByteBuffer head = ByteBuffer.allocate(HEADER + env.length);
+      head.putInt(MAGIC).putInt(env.length).putLong(content.size()).put(env).flip();
+      CRC32C crc = new CRC32C();
+      crc.update(head.duplicate());
+      ByteBuffer trailer = ByteBuffer.allocate(TRAILER).putInt((int) crc.getValue()).putInt(content.crc()).put(END).flip();
+      var p = new Pending(head, content, trailer, envelope, new CompletableFuture<>());
+      pending.add(p);
       return p.done.get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while waiting for the spool", e);
     } catch (ExecutionException e) {
       throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    } finally {
+      content.discard();
     }
   }
 
@@ -157,12 +164,12 @@ public final class Spool implements AutoCloseable {
       if (current == null || currentChannel.size() >= SEGMENT_LIMIT) roll();
       List<SpooledMessage> stored = new ArrayList<>(batch.size());
       for (Pending p : batch) {
-        long offset = currentChannel.position();
-        long contentOffset = offset + HEADER + p.record[1].remaining();
-        int length = p.record[2].remaining();
-        while (p.record[3].hasRemaining()) currentChannel.write(p.record);
+        long contentOffset = currentChannel.position() + p.head.remaining();
+        while (p.head.hasRemaining()) currentChannel.write(p.head);
+        p.content.writeTo(currentChannel);
+        while (p.trailer.hasRemaining()) currentChannel.write(p.trailer);
         current.addOutstanding();
-        stored.add(new SpooledMessage(p.envelope, current, contentOffset, length, p.content, new BitSet()));
+        stored.add(new SpooledMessage(p.envelope, current, contentOffset, p.content.size(), p.content.inMemory(), new BitSet()));
       }
       currentChannel.force(false); // one fdatasync for the whole batch
       for (int i = 0; i < batch.size(); i++) batch.get(i).done.complete(stored.get(i));
@@ -231,27 +238,32 @@ public final class Spool implements AutoCloseable {
           int envLength = header.getInt();
           long contentLength = header.getLong();
           recordEnd = offset + HEADER + envLength + contentLength + TRAILER;
-          if (magic != MAGIC || envLength <= 0 || envLength > MAX_ENVELOPE || contentLength < 0 || contentLength > Integer.MAX_VALUE) {
+          if (magic != MAGIC || envLength <= 0 || envLength > MAX_ENVELOPE || contentLength < 0) {
             problem = "bad record header";
           } else if (recordEnd > size) {
             problem = "torn record (file ends inside it)";
           } else {
-            ByteBuffer body = ByteBuffer.allocate((int) (envLength + contentLength + TRAILER));
-            readFully(ch, body, offset + HEADER);
-            CRC32C crc = new CRC32C();
-            crc.update(header.flip());
-            crc.update(body.array(), 0, (int) (envLength + contentLength));
-            ByteBuffer trailer = ByteBuffer.wrap(body.array(), (int) (envLength + contentLength), TRAILER);
-            int stored = trailer.getInt();
+            ByteBuffer env = ByteBuffer.allocate(envLength);
+            readFully(ch, env, offset + HEADER);
+            ByteBuffer trailer = ByteBuffer.allocate(TRAILER);
+            readFully(ch, trailer, recordEnd - TRAILER);
+            trailer.flip();
+            CRC32C headCrc = new CRC32C();
+            headCrc.update(header.flip());
+            headCrc.update(env.array());
+            long contentOffset = offset + HEADER + envLength;
             byte[] end = new byte[4];
+            int storedHeadCrc = trailer.getInt();
+            int storedContentCrc = trailer.getInt();
             trailer.get(end);
-            if (stored != (int) crc.getValue() || !java.util.Arrays.equals(end, END)) {
+            if (storedHeadCrc != (int) headCrc.getValue() || !java.util.Arrays.equals(end, END)
+                || storedContentCrc != contentCrc(ch, contentOffset, contentLength)) {
               problem = "checksum mismatch";
             } else {
               try {
-                Envelope env = Envelope.decode(java.util.Arrays.copyOf(body.array(), envLength));
-                BitSet d = done.getOrDefault(env.id().value(), new BitSet());
-                var m = new SpooledMessage(env, segment, offset + HEADER + envLength, (int) contentLength, null, d);
+                Envelope e = Envelope.decode(env.array());
+                BitSet d = done.getOrDefault(e.id().value(), new BitSet());
+                var m = new SpooledMessage(e, segment, contentOffset, contentLength, null, d);
                 if (!m.allDone()) out.add(m);
               } catch (IllegalArgumentException e) {
                 problem = "bad envelope: " + e.getMessage();
@@ -279,6 +291,28 @@ public final class Spool implements AutoCloseable {
     }
     log.warn("spool: {} in {} at offset {}: {} octet(s) copied to {} and not delivered",
         problem, segment.getFileName(), from, size - from, target);
+  }
+
+  /** CRC-32C of a stretch of the segment, read in blocks so a large message needs no heap. */
+  private static int contentCrc(FileChannel ch, long offset, long length) throws IOException {
+    CRC32C crc = new CRC32C();
+    ByteBuffer block = ByteBuffer.allocate(64 * 1024);
+    for (long done = 0; done < length; ) {
+      block.clear().limit((int) Math.min(block.capacity(), length - done));
+      readFully(ch, block, offset + done);
+      crc.update(block.flip());
+      done += block.limit();
+    }
+    return (int) crc.getValue();
+  }
+
+  /** Content that was being received when the server stopped was never acknowledged. */
+  private void deleteLeftoverSpills() throws IOException {
+    Path tmp = dir.resolve("tmp");
+    if (!Files.isDirectory(tmp)) return;
+    try (Stream<Path> files = Files.list(tmp)) {
+      for (Path p : files.toList()) Files.deleteIfExists(p);
+    }
   }
 
   private static Map<String, BitSet> readDoneLog(Path donePath) throws IOException {

@@ -17,12 +17,12 @@ public final class SpooledMessage {
   private final Envelope envelope;
   final Segment segment;
   private final long contentOffset;
-  private final int contentLength;
+  private final long contentLength;
   private volatile byte[] content;
   /** Indexes into {@code envelope.recipients()} that were delivered or finally failed. */
   private final BitSet done;
 
-  SpooledMessage(Envelope envelope, Segment segment, long contentOffset, int contentLength, byte[] content, BitSet done) {
+  SpooledMessage(Envelope envelope, Segment segment, long contentOffset, long contentLength, byte[] content, BitSet done) {
     this.envelope = envelope;
     this.segment = segment;
     this.contentOffset = contentOffset;
@@ -39,15 +39,16 @@ public final class SpooledMessage {
     return envelope.id();
   }
 
-  public int contentLength() {
+  public long contentLength() {
     return contentLength;
   }
 
-  /** The message content as received (with our Received: header first). */
+  /** The message content as received (with our Received: header first), read into memory. */
   public byte[] content() throws IOException {
     byte[] c = content;
     if (c != null) return c;
-    c = new byte[contentLength];
+    if (contentLength > Integer.MAX_VALUE - 16) throw new IOException("message too large for memory");
+    c = new byte[(int) contentLength];
     try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
       ByteBuffer buf = ByteBuffer.wrap(c);
       while (buf.hasRemaining()) {
@@ -55,6 +56,27 @@ public final class SpooledMessage {
       }
     }
     return c;
+  }
+
+  /**
+   * Appends the content to {@code target}: from memory when it is still there, else straight
+   * from the spool segment without passing through the heap.
+   */
+  public void writeContentTo(FileChannel target) throws IOException {
+    byte[] c = content;
+    if (c != null) {
+      ByteBuffer buf = ByteBuffer.wrap(c);
+      while (buf.hasRemaining()) target.write(buf);
+      return;
+    }
+    try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
+      long done = 0;
+      while (done < contentLength) {
+        long n = ch.transferTo(contentOffset + done, contentLength - done, target);
+        if (n <= 0 && contentOffset + done >= ch.size()) throw new IOException("segment truncated: " + segment.path());
+        done += n;
+      }
+    }
   }
 
   /** Lets the in-memory copy go, e.g. when the message waits for a retry. */

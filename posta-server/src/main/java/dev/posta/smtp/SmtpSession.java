@@ -3,6 +3,7 @@ package dev.posta.smtp;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
 import dev.posta.queue.Envelope;
+import dev.posta.queue.MessageContent;
 import dev.posta.queue.QueueId;
 import dev.posta.queue.Recipient;
 import dev.posta.queue.SpooledMessage;
@@ -68,7 +69,7 @@ final class SmtpSession {
     final MailAddress sender;
     final MailParameters parameters;
     final List<Recipient> recipients = new ArrayList<>();
-    MessageBuffer content;
+    MessageContent content;
     long bodySize;
     boolean tooBig;
 
@@ -132,7 +133,10 @@ final class SmtpSession {
     } catch (IOException e) {
       log.info("{}: connection lost in state {}: {}", logPrefix, state, e.getMessage());
     }
-    if (tx != null && state != State.READY) log.info("{}: transaction {} abandoned", logPrefix, tx.id);
+    if (tx != null) {
+      log.info("{}: {}: transaction abandoned in state {}", logPrefix, tx.id, state);
+      resetTransaction();
+    }
   }
 
   private void commandLoop() throws IOException, Closing {
@@ -319,7 +323,7 @@ final class SmtpSession {
     if (!checkReadyForContent()) return;
     reply(Replies.START_DATA);
     out.flush();
-    tx.content = new MessageBuffer();
+    tx.content = context.spool().newContent();
     tx.content.write(receivedHeader());
     socket.setSoTimeout((int) limits.dataTimeout().toMillis());
     boolean longLine = false;
@@ -386,7 +390,7 @@ final class SmtpSession {
       return;
     }
     if (state == State.RCPT) {
-      tx.content = new MessageBuffer();
+      tx.content = context.spool().newContent();
       tx.content.write(receivedHeader());
       state = State.BDAT;
     }
@@ -415,7 +419,7 @@ final class SmtpSession {
     Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients);
     SpooledMessage stored;
     try {
-      stored = context.spool().store(envelope, tx.content.array(), tx.content.size());
+      stored = context.spool().store(envelope, tx.content);
     } catch (IOException e) {
       log.error("{}: {}: not stored, answered 451: {}", logPrefix, tx.id, e.toString());
       finishFailed(Replies.STORAGE_FAILED);
@@ -449,6 +453,7 @@ final class SmtpSession {
   // --- Helpers -------------------------------------------------------------------------------
 
   private void resetTransaction() {
+    if (tx != null && tx.content != null) tx.content.discard();
     tx = null;
     if (state != State.CONNECTED) state = State.READY;
   }

@@ -34,8 +34,11 @@ class SpoolTest {
         new MailParameters(42, MailParameters.BodyType.EIGHT_BIT_MIME, true, "HDRS", "ENV+2B1"), rs);
   }
 
-  static byte[] content(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
+  static MessageContent content(Spool spool, String s) {
+    MessageContent c = spool.newContent();
+    byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+    c.write(bytes, 0, bytes.length);
+    return c;
   }
 
   @Test
@@ -51,9 +54,8 @@ class SpoolTest {
     try (Spool spool = new Spool(dir)) {
       assertThat(spool.recover()).isEmpty();
       spool.start();
-      spool.store(e1, content("one\r\n"), 5);
-      byte[] padded = content("two\r\nXXXX");
-      spool.store(e2, padded, 5); // only the first 5 octets belong to the message
+      spool.store(e1, content(spool, "one\r\n"));
+      spool.store(e2, content(spool, "two\r\n"));
     }
     try (Spool spool = new Spool(dir)) {
       List<SpooledMessage> back = spool.recover();
@@ -64,14 +66,52 @@ class SpoolTest {
   }
 
   @Test
+  void largeMessageSpillsToDiskAndRoundTrips() throws IOException {
+    String big = "0123456789abcdef".repeat(MessageContent.MEMORY_LIMIT / 16 * 3) + "end\r\n";
+    Envelope e = envelope("big@localhost");
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      MessageContent content = content(spool, big);
+      assertThat(Files.list(dir.resolve("tmp")).count()).isEqualTo(1); // spilled while receiving
+      SpooledMessage m = spool.store(e, content);
+      assertThat(Files.list(dir.resolve("tmp")).count()).isZero(); // and cleaned up once stored
+      assertThat(m.contentLength()).isEqualTo(big.length());
+      Path copy = dir.resolve("copy");
+      try (var ch = java.nio.channels.FileChannel.open(copy, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+        m.writeContentTo(ch); // straight from the segment: nothing large stays in memory
+      }
+      assertThat(Files.readString(copy)).isEqualTo(big);
+    }
+    try (Spool spool = new Spool(dir)) {
+      assertThat(new String(spool.recover().getFirst().content(), StandardCharsets.UTF_8)).isEqualTo(big);
+    }
+  }
+
+  @Test
+  void spillFailureRefusesTheMessageInsteadOfStoringPartOfIt() throws IOException {
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      Files.writeString(dir.resolve("tmp"), "not a directory"); // spilling cannot work now
+      MessageContent content = content(spool, "x".repeat(MessageContent.MEMORY_LIMIT + 1));
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> spool.store(envelope("a@localhost"), content))
+          .isInstanceOf(IOException.class);
+    }
+    try (Spool spool = new Spool(dir)) {
+      assertThat(spool.recover()).isEmpty();
+    }
+  }
+
+  @Test
   void doneRecipientsAreNotRecoveredAndFinishedSegmentsAreDeleted() throws IOException {
     Envelope e1 = envelope("a@localhost", "b@localhost");
     Envelope e2 = envelope("c@localhost");
     try (Spool spool = new Spool(dir)) {
       spool.recover();
       spool.start();
-      SpooledMessage m1 = spool.store(e1, content("one"), 3);
-      SpooledMessage m2 = spool.store(e2, content("two"), 3);
+      SpooledMessage m1 = spool.store(e1, content(spool, "one"));
+      SpooledMessage m2 = spool.store(e2, content(spool, "two"));
       spool.markDone(m1, 0);
       spool.markDone(m2, 0);
     }
@@ -95,8 +135,8 @@ class SpoolTest {
     try (Spool spool = new Spool(dir)) {
       spool.recover();
       spool.start();
-      spool.store(e1, content("first"), 5);
-      spool.store(envelope("b@localhost"), content("second message"), 14);
+      spool.store(e1, content(spool, "first"));
+      spool.store(envelope("b@localhost"), content(spool, "second message"));
     }
     Path seg = segments().getFirst();
     long size = Files.size(seg);
@@ -118,9 +158,9 @@ class SpoolTest {
     try (Spool spool = new Spool(dir)) {
       spool.recover();
       spool.start();
-      spool.store(e1, content("first"), 5);
-      spool.store(e2, content("SECOND"), 6);
-      spool.store(e3, content("third"), 5);
+      spool.store(e1, content(spool, "first"));
+      spool.store(e2, content(spool, "SECOND"));
+      spool.store(e3, content(spool, "third"));
     }
     Path seg = segments().getFirst();
     byte[] bytes = Files.readAllBytes(seg);
@@ -142,8 +182,8 @@ class SpoolTest {
       spool.start();
       List<Future<SpooledMessage>> futures = new ArrayList<>();
       for (int i = 0; i < n; i++) {
-        byte[] body = content("message " + i + "\r\n");
-        Callable<SpooledMessage> store = () -> spool.store(envelope("x@localhost"), body, body.length);
+        String body = "message " + i + "\r\n";
+        Callable<SpooledMessage> store = () -> spool.store(envelope("x@localhost"), content(spool, body));
         futures.add(pool.submit(store));
       }
       for (var f : futures) ids.add(f.get().id());
@@ -159,7 +199,7 @@ class SpoolTest {
     spool.recover();
     spool.start();
     spool.close();
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> spool.store(envelope("a@localhost"), content("x"), 1))
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> spool.store(envelope("a@localhost"), content(spool, "x")))
         .isInstanceOf(IOException.class);
   }
 

@@ -1,0 +1,124 @@
+package dev.posta.queue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.zip.CRC32C;
+
+/**
+ * The content of one message while it is being received: kept in memory up to
+ * {@link #MEMORY_LIMIT}, beyond that in a temporary file in the spool, so a thousand slow
+ * 35 MiB uploads cannot exhaust the heap. The CRC-32C the spool record needs is computed as
+ * the bytes arrive, so storing never reads the content twice.
+ *
+ * <p>Not thread-safe: one session writes, then hands it to {@link Spool#store}.
+ */
+public final class MessageContent extends OutputStream {
+  /** Messages up to this size never touch the disk before the spool write. */
+  static final int MEMORY_LIMIT = 256 * 1024;
+
+  private final Path spillDir;
+  private final CRC32C crc = new CRC32C();
+  private byte[] bytes = new byte[4096];
+  private int buffered;
+  private long size;
+  private Path spillPath;
+  private FileChannel spill;
+  /** A spill write that failed; the message is then refused with 451 when stored. */
+  private IOException failure;
+
+  MessageContent(Path spillDir) {
+    this.spillDir = spillDir;
+  }
+
+  @Override
+  public void write(int b) {
+    write(new byte[] {(byte) b}, 0, 1);
+  }
+
+  /**
+   * Appends bytes. A disk error while spilling is kept, not thrown, so the session reads the
+   * message to its end and then answers 451 from {@link Spool#store}.
+   */
+  @Override
+  public void write(byte[] b, int off, int len) {
+    crc.update(b, off, len);
+    size += len;
+    if (failure != null) return;
+    try {
+      if (spill == null && buffered + len > MEMORY_LIMIT) startSpill();
+      if (spill != null) {
+        ByteBuffer buf = ByteBuffer.wrap(b, off, len);
+        while (buf.hasRemaining()) spill.write(buf);
+        return;
+      }
+    } catch (IOException e) {
+      failure = e;
+      discard();
+      return;
+    }
+    if (buffered + len > bytes.length) bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, buffered + len));
+    System.arraycopy(b, off, bytes, buffered, len);
+    buffered += len;
+  }
+
+  private void startSpill() throws IOException {
+    Files.createDirectories(spillDir);
+    spillPath = Files.createTempFile(spillDir, "incoming-", ".tmp");
+    spill = FileChannel.open(spillPath, StandardOpenOption.WRITE, StandardOpenOption.READ);
+    ByteBuffer head = ByteBuffer.wrap(bytes, 0, buffered);
+    while (head.hasRemaining()) spill.write(head);
+    bytes = null;
+    buffered = 0;
+  }
+
+  IOException failure() {
+    return failure;
+  }
+
+  public long size() {
+    return size;
+  }
+
+  int crc() {
+    return (int) crc.getValue();
+  }
+
+  /** The content when it is small enough to stay in memory, else null. */
+  byte[] inMemory() {
+    return spill == null ? Arrays.copyOf(bytes, buffered) : null;
+  }
+
+  /** Appends the whole content at the channel's position. */
+  void writeTo(FileChannel target) throws IOException {
+    if (spill == null) {
+      ByteBuffer buf = ByteBuffer.wrap(bytes, 0, buffered);
+      while (buf.hasRemaining()) target.write(buf);
+      return;
+    }
+    long done = 0;
+    while (done < size) done += spill.transferTo(done, size - done, target);
+  }
+
+  /** Deletes the temporary file, if any. Safe to call more than once. */
+  public void discard() {
+    try {
+      if (spill != null) spill.close();
+      if (spillPath != null) Files.deleteIfExists(spillPath);
+    } catch (IOException ignored) {
+      // a leftover temp file is removed at the next start
+    }
+    spill = null;
+    spillPath = null;
+  }
+
+  @Override
+  public void close() {
+    discard();
+  }
+}
