@@ -62,8 +62,12 @@ public final class QueueManager implements AutoCloseable {
     }
   }
 
+  /** Beyond this many waiting messages, new ones wait on disk only, not also in the heap. */
+  private static final int IN_MEMORY_BACKLOG = 1000;
+
   /** Starts delivering a message that is already durable in the spool. */
   public void enqueue(SpooledMessage message) {
+    if (queued.size() >= IN_MEMORY_BACKLOG) message.releaseContent();
     queued.put(message.id(), message);
     schedule(message, Duration.ZERO, 0);
   }

@@ -37,11 +37,16 @@ final class Segment {
     return donePath;
   }
 
+  /** True when no message in it still waits for delivery. */
+  synchronized boolean isIdle() {
+    return outstanding == 0;
+  }
+
   synchronized void addOutstanding() {
     outstanding++;
   }
 
-  /** Records a finished recipient; returns true when the whole segment may now be deleted. */
+  /** Appends a finished recipient to the done log. */
   synchronized void recordDone(QueueId id, int recipientIndex) throws IOException {
     if (doneLog == null) {
       doneLog = FileChannel.open(donePath, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);

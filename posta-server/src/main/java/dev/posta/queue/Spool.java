@@ -143,6 +143,7 @@ public final class Spool implements AutoCloseable {
         Pending first = pending.poll(1, java.util.concurrent.TimeUnit.SECONDS);
         if (first == null) {
           syncDoneLogs();
+          sealIfFinished();
           continue;
         }
         batch.add(first);
@@ -190,6 +191,22 @@ public final class Spool implements AutoCloseable {
     currentChannel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     current = new Segment(path);
     fsyncDirectory(dir);
+  }
+
+  /**
+   * When the spool is idle and everything in the current segment is delivered, the segment is
+   * sealed and so deleted: delivered mail does not linger on disk until 64 MiB accumulate.
+   */
+  private void sealIfFinished() {
+    if (current == null || !current.isIdle()) return;
+    try {
+      currentChannel.close();
+      current.seal();
+    } catch (IOException e) {
+      log.warn("spool: sealing {}: {}", current.path().getFileName(), e.toString());
+    }
+    current = null;
+    currentChannel = null;
   }
 
   private void abandonCurrent() {

@@ -1,6 +1,8 @@
 package dev.posta.smtp;
 
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -69,18 +71,25 @@ public final class CommandParser {
 
   private static SmtpCommand mail(String arg) {
     if (!arg.regionMatches(true, 0, "FROM:", 0, 5)) return invalid("use MAIL FROM:<address>");
+    AddressParser.Path path;
+    List<String[]> params;
     try {
-      AddressParser.Path path = AddressParser.parsePath(arg.substring(5), true);
+      path = AddressParser.parsePath(arg.substring(5), true);
+    } catch (AddressParser.SyntaxException e) {
+      return new SmtpCommand.Invalid(Replies.BAD_SENDER_SYNTAX.format(e.getMessage()));
+    }
+    if ((params = parameters(path.rest())) == null) return new SmtpCommand.Invalid(Replies.BAD_PARAMETER.format(path.rest().strip()));
+    {
       long size = -1;
       MailParameters.BodyType body = MailParameters.BodyType.SEVEN_BIT;
       boolean utf8 = false;
       String ret = null;
       String envid = null;
       Set<String> seen = new HashSet<>();
-      for (String[] p : parameters(path.rest())) {
+      for (String[] p : params) {
         String key = p[0];
         String value = p[1];
-        if (!seen.add(key)) return invalid("duplicate parameter " + key);
+        if (!seen.add(key)) return invalid("conflicting " + key + " parameters");
         switch (key) {
           case "SIZE" -> {
             if (value == null || !value.matches("[0-9]{1,18}")) return invalid("SIZE=<octets>");
@@ -110,17 +119,15 @@ public final class CommandParser {
         }
       }
       return new SmtpCommand.Mail(path.address(), new MailParameters(size, body, utf8, ret, envid));
-    } catch (AddressParser.SyntaxException e) {
-      return new SmtpCommand.Invalid(Replies.BAD_SENDER_SYNTAX.format(e.getMessage()));
     }
   }
 
   private static SmtpCommand rcpt(String arg) {
     if (!arg.regionMatches(true, 0, "TO:", 0, 3)) return invalid("use RCPT TO:<address>");
     String pathText = arg.substring(3).stripLeading();
+    MailAddress recipient;
+    String rest;
     try {
-      MailAddress recipient;
-      String rest;
       // RFC 5321 §4.1.1.3: <Postmaster> without a domain must be accepted.
       if (pathText.regionMatches(true, 0, "<postmaster>", 0, 12)) {
         recipient = null;
@@ -131,13 +138,19 @@ public final class CommandParser {
         recipient = path.address();
         rest = path.rest();
       }
+    } catch (AddressParser.SyntaxException e) {
+      return new SmtpCommand.Invalid(Replies.BAD_RECIPIENT_SYNTAX.format(e.getMessage()));
+    }
+    List<String[]> params = parameters(rest);
+    if (params == null) return new SmtpCommand.Invalid(Replies.BAD_PARAMETER.format(rest.strip()));
+    {
       String notify = null;
       String orcpt = null;
       Set<String> seen = new HashSet<>();
-      for (String[] p : parameters(rest)) {
+      for (String[] p : params) {
         String key = p[0];
         String value = p[1];
-        if (!seen.add(key)) return invalid("duplicate parameter " + key);
+        if (!seen.add(key)) return invalid("conflicting " + key + " parameters");
         switch (key) {
           case "NOTIFY" -> {
             notify = value == null ? null : checkNotify(value.toUpperCase(Locale.ROOT));
@@ -156,8 +169,6 @@ public final class CommandParser {
         }
       }
       return new SmtpCommand.Rcpt(recipient, new RcptParameters(notify, orcpt));
-    } catch (AddressParser.SyntaxException e) {
-      return new SmtpCommand.Invalid(Replies.BAD_RECIPIENT_SYNTAX.format(e.getMessage()));
     }
   }
 
@@ -182,22 +193,24 @@ public final class CommandParser {
   }
 
   /**
-   * Splits {@code " KEY=value KEY2"} into {key, value-or-null} pairs, keywords upper-cased.
-   * RFC 5321 §4.1.2: esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-"); the value is any
-   * printable character but "=" and space (RFC 6531 §3.3 adds UTF-8).
+   * Splits {@code " KEY=value KEY2"} into {key, value-or-null} pairs, keywords upper-cased;
+   * null when one is malformed. RFC 5321 §4.1.2: esmtp-keyword = (ALPHA / DIGIT)
+   * *(ALPHA / DIGIT / "-"); the value is any printable character but "=" and space (RFC 6531
+   * §3.3 adds UTF-8).
    */
-  private static java.util.List<String[]> parameters(String rest) throws AddressParser.SyntaxException {
-    var out = new java.util.ArrayList<String[]>();
+  private static List<String[]> parameters(String rest) {
+    var out = new ArrayList<String[]>();
     for (String word : rest.split(" ")) {
       if (word.isEmpty()) continue;
       int eq = word.indexOf('=');
       String key = (eq < 0 ? word : word.substring(0, eq)).toUpperCase(Locale.ROOT);
       String value = eq < 0 ? null : word.substring(eq + 1);
-      if (!key.matches("[A-Z0-9][A-Z0-9-]*")) throw new AddressParser.SyntaxException("bad parameter " + word);
-      if (value != null && (value.isEmpty() || !value.chars().allMatch(c -> c > 32 && c != '=' && c != 127))) {
-        throw new AddressParser.SyntaxException("bad parameter value in " + word);
-      }
-      out.add(new String[] {key, value});
+      if (!key.matches("[A-Z0-9][A-Z0-9-]*")) return null;
+      if (value != null && (value.isEmpty() || !value.chars().allMatch(c -> c > 32 && c != '=' && c != 127))) return null;
+      // An exact repeat says nothing new (Python's smtplib can send SMTPUTF8 twice); only a
+      // conflicting repeat is refused, by the caller.
+      boolean repeat = out.stream().anyMatch(p -> p[0].equals(key) && java.util.Objects.equals(p[1], value));
+      if (!repeat) out.add(new String[] {key, value});
     }
     return out;
   }

@@ -44,6 +44,8 @@ public final class Replies {
   public static final Reply SYNTAX = new Reply(501, "5.5.2", "Syntax error: %s");
   /** RFC 5321 §4.3.2: 501 for an argument on a command that takes none. */
   public static final Reply NO_ARGUMENTS = new Reply(501, "5.5.4", "%s takes no arguments");
+  /** RFC 5321 §4.1.2 esmtp-param / RFC 3463 X.5.4: a malformed MAIL/RCPT parameter. */
+  public static final Reply BAD_PARAMETER = new Reply(501, "5.5.4", "Bad parameter: %s");
   /** RFC 1869 §6: an unknown MAIL/RCPT parameter. */
   public static final Reply UNKNOWN_PARAMETER = new Reply(555, "5.5.4", "Unsupported parameter: %s");
   /** RFC 5321 §4.1.4: commands out of order. */

@@ -10,7 +10,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -133,9 +132,5 @@ public final class SmtpServer implements AutoCloseable {
         // closing anyway
       }
     }
-  }
-
-  static boolean isReset(IOException e) {
-    return e instanceof SocketException;
   }
 }

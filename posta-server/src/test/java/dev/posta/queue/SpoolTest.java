@@ -130,6 +130,23 @@ class SpoolTest {
   }
 
   @Test
+  void idleSpoolDeletesItsFinishedSegment() throws Exception {
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      SpooledMessage m = spool.store(envelope("a@localhost"), content(spool, "one"));
+      assertThat(segments()).hasSize(1);
+      spool.markDone(m, 0);
+      long deadline = System.nanoTime() + 5_000_000_000L; // the committer looks once a second when idle
+      while (!segments().isEmpty() && System.nanoTime() < deadline) Thread.sleep(50);
+      assertThat(segments()).isEmpty();
+      // And the spool goes on working with a new segment.
+      spool.store(envelope("b@localhost"), content(spool, "two"));
+      assertThat(segments()).hasSize(1);
+    }
+  }
+
+  @Test
   void tornTailIsSetAsideAndEverythingBeforeItSurvives() throws IOException {
     Envelope e1 = envelope("a@localhost");
     try (Spool spool = new Spool(dir)) {
