@@ -52,7 +52,11 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
 
   static final List<String> TOP_KEYS =
-      List.of("hostname", "data", "postmaster", "listeners", "limits", "domains");
+      List.of("hostname", "data", "postmaster", "listeners", "limits", "domains", "tls", "submission");
+  static final List<String> TLS_KEYS = List.of("certificate", "key");
+  static final List<String> SUBMISSION_KEYS =
+      List.of("trusted-networks", "plaintext-auth-on-loopback", "sender-must-be-owned",
+          "auth-failures-before-lockout", "auth-lockout");
   static final List<String> LISTENER_KEYS = List.of("smtp", "submission", "smtps");
   static final List<String> LIMIT_KEYS =
       List.of(
@@ -145,6 +149,8 @@ public final class ConfigLoader {
       Path dataDir = get(root, "", "data", Str.class).flatMap(this::dataDir).orElse(DEFAULT_DATA_DIR);
       List<Listener> listeners = listeners(get(root, "", "listeners", Table.class).orElse(null));
       Limits limits = limits(get(root, "", "limits", Table.class).orElse(null));
+      PostaConfig.Tls tls = tls(get(root, "", "tls", Table.class).orElse(null));
+      PostaConfig.Submission submission = submission(get(root, "", "submission", Table.class).orElse(null));
 
       List<DomainDraft> drafts = domains(root);
       Set<String> localDomains = new HashSet<>();
@@ -171,7 +177,59 @@ public final class ConfigLoader {
           limits,
           drafts.stream().map(DomainDraft::toRecord).toList(),
           postmaster.orElseThrow(),
-          Optional.of(file));
+          Optional.of(file),
+          tls,
+          submission);
+    }
+
+    private PostaConfig.Tls tls(Table table) {
+      if (table == null) return PostaConfig.Tls.SELF_SIGNED;
+      unknownKeys(table, "in [tls]", TLS_KEYS);
+      Optional<Path> certificate = get(table, "tls", "certificate", Str.class).flatMap(s -> path(s, "tls.certificate"));
+      Optional<Path> key = get(table, "tls", "key", Str.class).flatMap(s -> path(s, "tls.key"));
+      if (certificate.isPresent() != key.isPresent()) {
+        problem(table.line(), "tls: set both certificate and key, or neither (for a self-signed certificate)");
+      }
+      return new PostaConfig.Tls(certificate, key);
+    }
+
+    private Optional<Path> path(Str s, String key) {
+      if (s.value().isEmpty()) {
+        problem(s.line(), key + ": must not be empty");
+        return Optional.empty();
+      }
+      try {
+        return Optional.of(file.toAbsolutePath().getParent().resolve(Path.of(s.value())).normalize());
+      } catch (InvalidPathException e) {
+        problem(s.line(), key + ": '" + s.value() + "' is not a valid path");
+        return Optional.empty();
+      }
+    }
+
+    private PostaConfig.Submission submission(Table table) {
+      PostaConfig.Submission d = PostaConfig.Submission.defaults();
+      if (table == null) return d;
+      unknownKeys(table, "in [submission]", SUBMISSION_KEYS);
+      List<Network> trusted = new ArrayList<>();
+      for (Str s : strings(table, "submission", "trusted-networks")) {
+        try {
+          trusted.add(Network.parse(s.value()));
+        } catch (IllegalArgumentException e) {
+          problem(s.line(), "submission.trusted-networks: " + e.getMessage());
+        }
+      }
+      Optional<Integer> failures = get(table, "submission", "auth-failures-before-lockout", Int.class)
+          .flatMap(v -> {
+            if (v.value() >= 1 && v.value() <= 1000) return Optional.of((int) v.value());
+            problem(v.line(), "submission.auth-failures-before-lockout: must be between 1 and 1000, got " + v.value());
+            return Optional.empty();
+          });
+      return new PostaConfig.Submission(
+          List.copyOf(trusted),
+          get(table, "submission", "plaintext-auth-on-loopback", Bool.class).map(Bool::value).orElse(d.plaintextAuthOnLoopback()),
+          get(table, "submission", "sender-must-be-owned", Bool.class).map(Bool::value).orElse(d.senderMustBeOwned()),
+          failures.orElse(d.authFailuresBeforeLockout()),
+          duration(table, "submission", "auth-lockout").orElse(d.authLockout()));
     }
 
     private Optional<Path> dataDir(Str s) {
@@ -297,8 +355,12 @@ public final class ConfigLoader {
     }
 
     private Optional<Duration> timeout(Table table, String key) {
+      return duration(table, "limits", key);
+    }
+
+    private Optional<Duration> duration(Table table, String section, String key) {
       Value v = table.entries().get(key);
-      String path = "limits." + key;
+      String path = section + "." + key;
       String expected = ": expected a duration like \"30s\", \"5m\" or \"1h\", got ";
       if (v == null) return Optional.empty();
       if (!(v instanceof Str s)) {

@@ -23,6 +23,8 @@ import java.util.Set;
  * @param postmaster the address that {@code postmaster@} every local domain goes to
  *     (RFC 5321 §4.5.1); always delivered, even if no mailbox of that name is listed
  * @param source the file this came from, or empty for the embedded defaults
+ * @param tls where the certificate comes from
+ * @param submission who may authenticate, relay and use which sender address
  */
 public record PostaConfig(
     String hostname,
@@ -31,7 +33,52 @@ public record PostaConfig(
     Limits limits,
     List<LocalDomain> domains,
     String postmaster,
-    Optional<Path> source) {
+    Optional<Path> source,
+    Tls tls,
+    Submission submission) {
+
+  /** With the default TLS and submission settings. */
+  public PostaConfig(
+      String hostname,
+      Path dataDir,
+      List<Listener> listeners,
+      Limits limits,
+      List<LocalDomain> domains,
+      String postmaster,
+      Optional<Path> source) {
+    this(hostname, dataDir, listeners, limits, domains, postmaster, source, Tls.SELF_SIGNED, Submission.defaults());
+  }
+
+  /**
+   * The server certificate: a PEM chain and key (Let's Encrypt's fullchain.pem and privkey.pem
+   * work as they are), or both empty for a self-signed certificate made in the data folder.
+   */
+  public record Tls(Optional<Path> certificate, Optional<Path> key) {
+    public static final Tls SELF_SIGNED = new Tls(Optional.empty(), Optional.empty());
+  }
+
+  /**
+   * Authentication and relay policy (RFC 4954, RFC 6409).
+   *
+   * @param trustedNetworks clients that may relay without authenticating
+   * @param plaintextAuthOnLoopback offer AUTH without TLS to clients on the loopback address
+   * @param senderMustBeOwned an authenticated user may use as MAIL FROM only their own address
+   *     and the aliases that lead to it (553 5.7.1 otherwise)
+   * @param authFailuresBeforeLockout failed AUTH attempts from one client address, within the
+   *     lockout period, after which that address may not try again until the period has passed
+   * @param authLockout how long failures are remembered, and how long a lockout lasts
+   */
+  public record Submission(
+      List<Network> trustedNetworks,
+      boolean plaintextAuthOnLoopback,
+      boolean senderMustBeOwned,
+      int authFailuresBeforeLockout,
+      Duration authLockout) {
+
+    public static Submission defaults() {
+      return new Submission(List.of(), false, true, 10, Duration.ofMinutes(15));
+    }
+  }
 
   /** What a listener speaks. Submission and SMTPS require AUTH once the submission issue lands. */
   public enum Protocol {
@@ -104,18 +151,24 @@ public record PostaConfig(
         Limits.defaults(),
         List.of(new LocalDomain("localhost", Set.of(), true, Optional.empty(), Map.of())),
         "postmaster@localhost",
-        Optional.empty());
+        Optional.empty(),
+        Tls.SELF_SIGNED,
+        Submission.defaults());
   }
 
   public PostaConfig withDataDir(Path dir) {
-    return new PostaConfig(hostname, dir, listeners, limits, domains, postmaster, source);
+    return new PostaConfig(hostname, dir, listeners, limits, domains, postmaster, source, tls, submission);
   }
 
   public PostaConfig withListeners(List<Listener> replaced) {
-    return new PostaConfig(hostname, dataDir, replaced, limits, domains, postmaster, source);
+    return new PostaConfig(hostname, dataDir, replaced, limits, domains, postmaster, source, tls, submission);
   }
 
   public PostaConfig withLimits(Limits replaced) {
-    return new PostaConfig(hostname, dataDir, listeners, replaced, domains, postmaster, source);
+    return new PostaConfig(hostname, dataDir, listeners, replaced, domains, postmaster, source, tls, submission);
+  }
+
+  public PostaConfig withSubmission(Submission replaced) {
+    return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, replaced);
   }
 }

@@ -482,7 +482,57 @@ class ConfigLoaderTest {
                             "sales", List.of("alice@example.org", "bob@example.org"),
                             "info", List.of("alice@example.org")))),
                 "alice@example.org",
-                Optional.of(file)));
+                Optional.of(file),
+                new PostaConfig.Tls(
+                    Optional.of(Path.of("/etc/letsencrypt/live/mail.example.org/fullchain.pem")),
+                    Optional.of(Path.of("/etc/letsencrypt/live/mail.example.org/privkey.pem"))),
+                PostaConfig.Submission.defaults()));
+  }
+
+  @Test
+  void submissionAndTlsSettings() throws Exception {
+    PostaConfig config = load(PREAMBLE + """
+        [tls]
+        certificate = "certs/full.pem"
+        key = "certs/key.pem"
+        [submission]
+        trusted-networks = ["192.0.2.0/24", "2001:db8::/32", "127.0.0.1"]
+        plaintext-auth-on-loopback = true
+        sender-must-be-owned = false
+        auth-failures-before-lockout = 3
+        auth-lockout = "1m"
+        """);
+    assertThat(config.tls().certificate()).contains(dir.resolve("certs/full.pem"));
+    assertThat(config.tls().key()).contains(dir.resolve("certs/key.pem"));
+    var s = config.submission();
+    assertThat(s.trustedNetworks()).extracting(Object::toString).containsExactly("192.0.2.0/24", "2001:db8:0:0:0:0:0:0/32", "127.0.0.1/32");
+    assertThat(s.trustedNetworks().getFirst().contains(java.net.InetAddress.ofLiteral("192.0.2.200"))).isTrue();
+    assertThat(s.trustedNetworks().getFirst().contains(java.net.InetAddress.ofLiteral("192.0.3.1"))).isFalse();
+    assertThat(s.trustedNetworks().get(1).contains(java.net.InetAddress.ofLiteral("2001:db8:ffff::1"))).isTrue();
+    assertThat(s.trustedNetworks().get(1).contains(java.net.InetAddress.ofLiteral("192.0.2.1"))).isFalse();
+    assertThat(s.plaintextAuthOnLoopback()).isTrue();
+    assertThat(s.senderMustBeOwned()).isFalse();
+    assertThat(s.authFailuresBeforeLockout()).isEqualTo(3);
+    assertThat(s.authLockout()).isEqualTo(java.time.Duration.ofMinutes(1));
+  }
+
+  @Test
+  void submissionAndTlsMistakesAreReportedWithTheirLines() {
+    assertThatThrownBy(() -> load(PREAMBLE + """
+        [tls]
+        certificate = "full.pem"
+        [submission]
+        trusted-networks = ["192.0.2.0/33", "mail.example.org"]
+        auth-failures-before-lockout = 0
+        auth-lockout = "2h"
+        """))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(String.join("\n",
+            "%1$s:3: tls: set both certificate and key, or neither (for a self-signed certificate)",
+            "%1$s:6: submission.trusted-networks: '192.0.2.0/33': prefix length must be 0 to 32",
+            "%1$s:6: submission.trusted-networks: 'mail.example.org' is not an IP address or network",
+            "%1$s:7: submission.auth-failures-before-lockout: must be between 1 and 1000, got 0",
+            "%1$s:8: submission.auth-lockout: must be between 1s and 1h, got 2h").formatted(dir.resolve("posta.toml")));
   }
 
   @Test
@@ -494,6 +544,10 @@ class ConfigLoaderTest {
         .containsExactlyInAnyOrderElementsOf(ConfigLoader.LISTENER_KEYS);
     assertThat(((Toml.Table) root.entries().get("limits")).entries().keySet())
         .containsExactlyInAnyOrderElementsOf(ConfigLoader.LIMIT_KEYS);
+    assertThat(((Toml.Table) root.entries().get("tls")).entries().keySet())
+        .containsExactlyInAnyOrderElementsOf(ConfigLoader.TLS_KEYS);
+    assertThat(((Toml.Table) root.entries().get("submission")).entries().keySet())
+        .containsExactlyInAnyOrderElementsOf(ConfigLoader.SUBMISSION_KEYS);
     Toml.Table domains = (Toml.Table) root.entries().get("domains");
     Toml.Table example = (Toml.Table) domains.entries().get("example.org");
     // catch-all is shown commented out, since the example routes every address explicitly.
