@@ -35,8 +35,9 @@ public final class Router {
 
   /** A local mailbox: {@code domain} and lower-case {@code user} name its Maildir. */
   public record Mailbox(String domain, String user) implements Target {
+    /** The address in RFC 5321 form: the local part quoted when it is not a dot-atom. */
     public String address() {
-      return user + "@" + domain;
+      return MailAddress.quoteLocalPart(user) + "@" + domain;
     }
   }
 
@@ -64,7 +65,9 @@ public final class Router {
    */
   public List<Target> resolve(MailAddress address) {
     Set<Target> out = new LinkedHashSet<>();
-    expand(address.unquotedLocalPart().toLowerCase(Locale.ROOT), address.domainLower(), out, 0);
+    String user = address.unquotedLocalPart().toLowerCase(Locale.ROOT);
+    if (user.isEmpty()) return List.of(); // ""@domain names no mailbox
+    expand(user, address.domainLower(), out, 0);
     return new ArrayList<>(out);
   }
 

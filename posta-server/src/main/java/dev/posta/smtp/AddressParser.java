@@ -155,6 +155,11 @@ public final class AddressParser {
     }
   }
 
+  /** RFC 5321 Snum is ASCII digits; Character.isDigit would take Arabic-Indic ones too. */
+  private static boolean isAsciiDigit(char c) {
+    return c >= '0' && c <= '9';
+  }
+
   private static boolean isLetDig(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
   }
@@ -172,11 +177,11 @@ public final class AddressParser {
       } catch (IllegalArgumentException e) {
         throw new SyntaxException("bad IPv6 address literal");
       }
-    } else if (!body.isEmpty() && Character.isDigit(body.charAt(0))) {
+    } else if (!body.isEmpty() && isAsciiDigit(body.charAt(0))) {
       String[] parts = body.split("\\.", -1);
       if (parts.length != 4) throw new SyntaxException("bad IPv4 address literal");
       for (String p : parts) {
-        if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit) || Integer.parseInt(p) > 255) {
+        if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> isAsciiDigit((char) c)) || Integer.parseInt(p) > 255) {
           throw new SyntaxException("bad IPv4 address literal");
         }
       }

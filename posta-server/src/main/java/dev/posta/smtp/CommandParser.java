@@ -36,6 +36,8 @@ public final class CommandParser {
       case "RCPT" -> rcpt(arg);
       case "DATA" -> noArgs(verb, arg, new SmtpCommand.Data());
       case "BDAT" -> bdat(arg);
+      case "STARTTLS" -> noArgs(verb, arg, new SmtpCommand.StartTls());
+      case "AUTH" -> auth(arg);
       case "RSET" -> noArgs(verb, arg, new SmtpCommand.Rset());
       case "QUIT" -> noArgs(verb, arg, new SmtpCommand.Quit());
       case "NOOP" -> new SmtpCommand.Noop(); // RFC 5321 §4.1.1.9: an argument is ignored
@@ -180,6 +182,18 @@ public final class CommandParser {
       if (!Set.of("SUCCESS", "FAILURE", "DELAY").contains(v) || !seen.add(v)) return null;
     }
     return value;
+  }
+
+  /** RFC 4954 §4: mechanism names are 1-20 of A-Z 0-9 - _ (RFC 4422 §3.1). */
+  private static SmtpCommand auth(String arg) {
+    String[] words = arg.split(" ", -1);
+    String mechanism = words[0].toUpperCase(Locale.ROOT);
+    if (words.length > 2 || !mechanism.matches("[A-Z0-9_-]{1,20}")) return invalid("AUTH <mechanism> [initial-response]");
+    String initial = words.length == 2 ? words[1] : null;
+    if (initial != null && !initial.equals("=") && !initial.matches("[A-Za-z0-9+/]+={0,2}")) {
+      return new SmtpCommand.Invalid(Replies.AUTH_BAD_BASE64);
+    }
+    return new SmtpCommand.Auth(mechanism, initial);
   }
 
   private static SmtpCommand bdat(String arg) {

@@ -23,6 +23,17 @@ public record MailAddress(String localPart, String domain) {
     return out.toString();
   }
 
+  /**
+   * A local part as it must be written in an address: as is when it is a dot-atom, else as a
+   * quoted string with {@code "} and {@code \} escaped (RFC 5321 §4.1.2).
+   */
+  public static String quoteLocalPart(String local) {
+    boolean dotAtom = !local.isEmpty() && !local.startsWith(".") && !local.endsWith(".") && !local.contains("..")
+        && local.chars().allMatch(c -> c == '.' || AddressParser.isAtext((char) c));
+    if (dotAtom) return local;
+    return "\"" + local.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+  }
+
   /** The domain in lower case, as local routing compares it. */
   public String domainLower() {
     return domain.toLowerCase(Locale.ROOT);

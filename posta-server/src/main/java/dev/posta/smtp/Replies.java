@@ -83,6 +83,40 @@ public final class Replies {
   /** RFC 5321 §4.5.1: postmaster needs no domain but is ours anyway. */
   public static final Reply NEED_RECIPIENTS = new Reply(503, "5.5.1", "Need RCPT command");
 
+  // --- STARTTLS (RFC 3207) ------------------------------------------------------------------
+  /** RFC 3207 §4. */
+  public static final Reply READY_FOR_TLS = new Reply(220, "2.0.0", "Ready to start TLS");
+  /** RFC 3207 §4: TLS is not available (no usable certificate). */
+  public static final Reply TLS_UNAVAILABLE = new Reply(454, "4.7.0", "TLS not available due to temporary reason");
+  /** RFC 3207 §4.2: a second STARTTLS on a protected session. */
+  public static final Reply ALREADY_TLS = new Reply(503, "5.5.1", "TLS already active");
+
+  // --- AUTH (RFC 4954) ------------------------------------------------------------------------
+  /** RFC 4954 §6. */
+  public static final Reply AUTH_OK = new Reply(235, "2.7.0", "Authentication successful");
+  /** RFC 4954 §4: a server challenge; the text is base64. */
+  public static final Reply AUTH_CHALLENGE = new Reply(334, "", "%s");
+  /** RFC 4954 §6: wrong user name or password. */
+  public static final Reply AUTH_FAILED = new Reply(535, "5.7.8", "Authentication credentials invalid");
+  /** RFC 4954 §6: MAIL without AUTH where AUTH is required (submission, RFC 6409 §4.3). */
+  public static final Reply AUTH_REQUIRED = new Reply(530, "5.7.0", "Authentication required");
+  /** RFC 4954 §6: AUTH offered only under TLS. */
+  public static final Reply ENCRYPTION_REQUIRED = new Reply(538, "5.7.11", "Encryption required for requested authentication mechanism");
+  /** RFC 4954 §4: a second AUTH, or AUTH during a transaction. */
+  public static final Reply AUTH_NOT_NOW = new Reply(503, "5.5.1", "%s");
+  /** RFC 4954 §4: a mechanism we do not offer. */
+  public static final Reply AUTH_UNKNOWN_MECHANISM = new Reply(504, "5.5.4", "Unrecognized authentication type");
+  /** RFC 4954 §4: the client answered "*". */
+  public static final Reply AUTH_CANCELLED = new Reply(501, "5.7.0", "Authentication cancelled");
+  /** RFC 4954 §4: a response that is not base64. */
+  public static final Reply AUTH_BAD_BASE64 = new Reply(501, "5.5.2", "Invalid base64 data");
+  /** RFC 4954 §4: a response longer than 12288 octets. */
+  public static final Reply AUTH_LINE_TOO_LONG = new Reply(500, "5.5.6", "Authentication exchange line is too long");
+  /** Too many failed logins from this address: refused until the lockout has passed. */
+  public static final Reply AUTH_LOCKED_OUT = new Reply(421, "4.7.0", "Too many failed authentications from %s, try again later");
+  /** RFC 6409 §6.1 / RFC 3463 X.7.1: an authenticated user sending as someone else. */
+  public static final Reply SENDER_NOT_OWNED = new Reply(553, "5.7.1", "<%s>: Sender address rejected: not owned by user %s");
+
   // --- DATA / BDAT ----------------------------------------------------------------------------
   /** RFC 5321 §4.1.1.4. */
   public static final Reply START_DATA = new Reply(354, "", "End data with <CR><LF>.<CR><LF>");

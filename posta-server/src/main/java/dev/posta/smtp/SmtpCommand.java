@@ -20,6 +20,15 @@ public sealed interface SmtpCommand {
   /** RFC 3030 §2: a chunk of {@code size} octets follows the command line. */
   record Bdat(long size, boolean last) implements SmtpCommand {}
 
+  /** RFC 3207. */
+  record StartTls() implements SmtpCommand {}
+
+  /**
+   * RFC 4954 §4: {@code AUTH mechanism [initial-response]}; the mechanism upper-cased, the
+   * response still base64 ("=" for an empty one), or null when none was sent.
+   */
+  record Auth(String mechanism, String initialResponse) implements SmtpCommand {}
+
   record Rset() implements SmtpCommand {}
 
   record Noop() implements SmtpCommand {}

@@ -35,7 +35,7 @@ public final class SmtpServer implements AutoCloseable {
   private final Context context;
   private final List<ServerSocket> sockets = new ArrayList<>();
   private final AtomicInteger connections = new AtomicInteger();
-  private final Map<InetAddress, AtomicInteger> perClient = new ConcurrentHashMap<>();
+  private final Map<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
   private final java.util.Set<Socket> open = ConcurrentHashMap.newKeySet();
   private volatile boolean closing;
 
@@ -70,9 +70,10 @@ public final class SmtpServer implements AutoCloseable {
 
   private void serve(Socket socket, PostaConfig.Listener listener) {
     InetAddress client = socket.getInetAddress();
-    AtomicInteger fromClient = perClient.computeIfAbsent(client, k -> new AtomicInteger());
+    // merge/computeIfPresent are atomic per key, so a count can never be lost between a
+    // session leaving and another arriving.
+    int mine = perClient.merge(client, 1, Integer::sum);
     int total = connections.incrementAndGet();
-    int mine = fromClient.incrementAndGet();
     open.add(socket);
     try {
       var limits = context.config().limits();
@@ -91,7 +92,7 @@ public final class SmtpServer implements AutoCloseable {
     } finally {
       open.remove(socket);
       connections.decrementAndGet();
-      if (fromClient.decrementAndGet() == 0) perClient.remove(client, fromClient);
+      perClient.computeIfPresent(client, (k, n) -> n == 1 ? null : n - 1);
       try {
         socket.close();
       } catch (IOException ignored) {

@@ -144,7 +144,10 @@ final class SmtpSession {
       if (!in.hasBufferedInput()) out.flush();
       SmtpInput.Line line = in.readLine(MAX_PARAMETER_LINE, lineBuffer);
       switch (line.ending()) {
-        case EOF -> throw new Closing("client closed the connection in state " + state);
+        case EOF -> {
+          out.flush(); // replies to commands before an unfinished last line are still owed
+          throw new Closing("client closed the connection in state " + state);
+        }
         case TOO_LONG -> {
           log.info("{}: command line longer than {} octets", logPrefix, MAX_PARAMETER_LINE);
           error(Replies.LINE_TOO_LONG);
@@ -195,6 +198,8 @@ final class SmtpSession {
       case SmtpCommand.Vrfy c -> reply(Replies.CANNOT_VRFY);
       case SmtpCommand.Help c -> reply(Replies.HELP);
       case SmtpCommand.NotImplemented c -> error(Replies.NOT_IMPLEMENTED);
+      case SmtpCommand.StartTls c -> error(Replies.TLS_UNAVAILABLE);
+      case SmtpCommand.Auth c -> error(Replies.ENCRYPTION_REQUIRED);
       case SmtpCommand.Unknown c -> error(Replies.UNKNOWN_COMMAND);
       case SmtpCommand.Invalid c -> error(c.reply());
       case SmtpCommand.HttpRequest c -> {

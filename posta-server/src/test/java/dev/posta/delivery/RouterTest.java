@@ -44,7 +44,8 @@ class RouterTest {
         Arguments.of("postmaster@catch.example", List.of(box("alice@example.org"))),
         Arguments.of("anyone@catch.example", List.of(box("carol@catch.example"))),
         Arguments.of("whoever@localhost", List.of(box("whoever@localhost"))),
-        Arguments.of("\"Quoted Name\"@localhost", List.of(box("quoted name@localhost"))));
+        Arguments.of("\"Quoted Name\"@localhost", List.of(box("quoted name@localhost"))),
+        Arguments.of("\"\"@localhost", List.of()));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -52,6 +53,13 @@ class RouterTest {
   void resolves(String address, List<Router.Target> expected) {
     int at = address.lastIndexOf('@');
     assertThat(router.resolve(new MailAddress(address.substring(0, at), address.substring(at + 1)))).isEqualTo(expected);
+  }
+
+  @Test
+  void mailboxAddressesAreQuotedWhenNeeded() {
+    assertThat(new Router.Mailbox("localhost", "alice.b").address()).isEqualTo("alice.b@localhost");
+    assertThat(new Router.Mailbox("localhost", "john \"the man\" doe").address()).isEqualTo("\"john \\\"the man\\\" doe\"@localhost");
+    assertThat(new Router.Mailbox("localhost", "a..b").address()).isEqualTo("\"a..b\"@localhost");
   }
 
   @Test

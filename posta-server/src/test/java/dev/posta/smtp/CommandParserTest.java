@@ -31,6 +31,7 @@ class CommandParserTest {
         Arguments.of("MAIL FROM:<a@b_c.example>", "501 5.1.7"),
         Arguments.of("MAIL FROM:<a@[300.1.1.1]>", "501 5.1.7"),
         Arguments.of("MAIL FROM:<a@[1.2.3]>", "501 5.1.7"),
+        Arguments.of("MAIL FROM:<a@[١.٢.٣.٤]> SMTPUTF8", "501 5.1.7"),
         Arguments.of("MAIL FROM:<a@[IPv6:zz::1]>", "501 5.1.7"),
         Arguments.of("MAIL FROM:<a@[IPv6:1:2:3:4:5:6:7:8:9]>", "501 5.1.7"),
         Arguments.of("MAIL FROM:<\"unterminated@b.example>", "501 5.1.7"),
