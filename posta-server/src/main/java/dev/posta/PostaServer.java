@@ -1,14 +1,19 @@
 package dev.posta;
 
+import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
 import dev.posta.queue.QueueManager;
 import dev.posta.queue.Spool;
 import dev.posta.queue.SpooledMessage;
+import dev.posta.smtp.AuthThrottle;
 import dev.posta.smtp.SmtpServer;
+import dev.posta.tls.ServerTls;
+import dev.posta.tls.TlsException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -28,6 +33,8 @@ public final class PostaServer implements AutoCloseable {
   private Spool spool;
   private QueueManager queue;
   private SmtpServer smtp;
+  private ServerTls tls;
+  private UserStore users;
   private final List<Bound> bound = new ArrayList<>();
 
   /** A listener and the address it actually got (port 0 becomes a real port). */
@@ -42,19 +49,21 @@ public final class PostaServer implements AutoCloseable {
     spool = new Spool(config.dataDir().resolve("queue"));
     List<SpooledMessage> recovered = spool.recover();
     spool.start();
-    Router router = new Router(config);
+    users = new UserStore(config.dataDir());
+    Router router = new Router(config, this::isAccount);
     queue = new QueueManager(spool, router, config.hostname(), DELIVERY_CONCURRENCY);
     queue.enqueueAll(recovered);
-    smtp = new SmtpServer(new SmtpServer.Context(config, router, spool, queue));
     try {
-      for (PostaConfig.Listener l : config.listeners()) {
-        if (l.protocol() == PostaConfig.Protocol.SMTPS) {
-          // Implicit TLS arrives with the submission issue; plaintext on 465 would be wrong.
-          log.warn("listener smtps {} not started: TLS is not available yet", l.address());
-          continue;
-        }
-        bound.add(new Bound(l, smtp.listen(l)));
-      }
+      tls = ServerTls.load(config.tls().certificate(), config.tls().key(), config.hostname(), config.dataDir());
+    } catch (TlsException e) {
+      close();
+      throw e;
+    }
+    var submission = config.submission();
+    var throttle = new AuthThrottle(submission.authFailuresBeforeLockout(), submission.authLockout(), Clock.systemUTC());
+    smtp = new SmtpServer(new SmtpServer.Context(config, router, spool, queue, tls, users, throttle));
+    try {
+      for (PostaConfig.Listener l : config.listeners()) bound.add(new Bound(l, smtp.listen(l)));
     } catch (IOException e) {
       close();
       throw e;
@@ -74,6 +83,21 @@ public final class PostaServer implements AutoCloseable {
   /** SMTP connections open now. */
   public int connectionCount() {
     return smtp.connectionCount();
+  }
+
+  /** Accounts have mailboxes too: {@code posta user add} is enough to receive mail. */
+  private boolean isAccount(String address) {
+    try {
+      return users.find(address).isPresent();
+    } catch (IOException e) {
+      log.warn("users file unreadable, treating {} as unknown: {}", address, e.toString());
+      return false;
+    }
+  }
+
+  /** The TLS setup: certificate in use, and whether it is self-signed. */
+  public ServerTls tls() {
+    return tls;
   }
 
   public QueueManager queue() {

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     version = "Posta 0.1.0",
     description = "A complete mail system: SMTP in, durable queue, local Maildir delivery.",
-    subcommands = {Posta.Serve.class, Posta.CheckConfig.class})
+    subcommands = {Posta.Serve.class, Posta.CheckConfig.class, UserCommand.class})
 public final class Posta {
 
   public static void main(String[] args) {
@@ -73,9 +73,14 @@ public final class Posta {
       for (PostaConfig.Listener l : cfg.listeners()) {
         var bound = server.listeners().stream().filter(b -> b.listener() == l).findFirst();
         String name = l.protocol().name().toLowerCase();
-        String where = bound.map(b -> hostPort(b.address())).orElse(hostPort(l.address()) + "  (not started: TLS is not available yet)");
-        s.append("  %-11s %s%n".formatted(name, where));
+        s.append("  %-11s %s%n".formatted(name, hostPort(bound.orElseThrow().address())));
       }
+      var tls = server.tls();
+      s.append("  %-11s %s%n".formatted("tls", tls.selfSigned()
+          ? "self-signed certificate for " + cfg.hostname() + ", made in " + tls.certificatePath()
+              + "\n              (clients must trust it explicitly; set [tls] certificate and key for a real one)"
+          : "certificate " + tls.certificatePath()));
+      s.append("  %-11s SHA-256 %s%n".formatted("", dev.posta.tls.ServerTls.fingerprint(tls.certificate())));
       s.append("  %-11s %s%n".formatted("data", cfg.dataDir()));
       s.append("  %-11s %s%n".formatted("config", cfg.source().map(Path::toString).orElse("embedded defaults")));
       if (cfg.source().isEmpty()) {

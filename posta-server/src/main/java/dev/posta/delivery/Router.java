@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 /**
@@ -29,6 +30,8 @@ public final class Router {
   private final Map<String, PostaConfig.LocalDomain> domains;
   private final String postmaster;
   private final Path mailRoot;
+  /** Whether a full address has an account, which gives it a mailbox. */
+  private final Predicate<String> account;
 
   /** Where one recipient resolves to. */
   public sealed interface Target {}
@@ -45,13 +48,27 @@ public final class Router {
   public record Remote(String address) implements Target {}
 
   public Router(PostaConfig config) {
+    this(config, address -> false);
+  }
+
+  public Router(PostaConfig config, Predicate<String> account) {
+    this.account = account;
     this.domains = config.domains().stream().collect(Collectors.toMap(PostaConfig.LocalDomain::name, Function.identity()));
     this.postmaster = config.postmaster().toLowerCase(Locale.ROOT);
     this.mailRoot = config.dataDir().resolve("mail");
   }
 
   public boolean isLocalDomain(String domain) {
-    return domains.containsKey(domain.toLowerCase(Locale.ROOT));
+    return domains.containsKey(ascii(domain));
+  }
+
+  /** Domains are configured as lower-case A-labels; an SMTPUTF8 client may send U-labels. */
+  static String ascii(String domain) {
+    try {
+      return java.net.IDN.toASCII(domain, java.net.IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+    } catch (IllegalArgumentException e) {
+      return domain.toLowerCase(Locale.ROOT);
+    }
   }
 
   /** The address a bare {@code RCPT TO:<Postmaster>} means. */
@@ -60,14 +77,16 @@ public final class Router {
   }
 
   /**
-   * Expands a recipient in a local domain to its final targets; empty when no such user.
+   * Expands a recipient to its final targets: a remote address stays itself; one in a local
+   * domain goes through aliases to mailboxes, and gives nothing when there is no such user.
    * Duplicates are removed, so an alias naming a mailbox twice delivers once.
    */
   public List<Target> resolve(MailAddress address) {
+    if (!isLocalDomain(address.domain())) return List.of(new Remote(address.toString()));
     Set<Target> out = new LinkedHashSet<>();
     String user = address.unquotedLocalPart().toLowerCase(Locale.ROOT);
     if (user.isEmpty()) return List.of(); // ""@domain names no mailbox
-    expand(user, address.domainLower(), out, 0);
+    expand(user, ascii(address.domain()), out, 0);
     return new ArrayList<>(out);
   }
 
@@ -113,7 +132,7 @@ public final class Router {
       for (String target : alias) expandAddress(target, out, depth);
       return true;
     }
-    if (d.mailboxes().contains(user) || d.anyLocalPart()) {
+    if (d.mailboxes().contains(user) || d.anyLocalPart() || account.test(user + "@" + d.name())) {
       out.add(new Mailbox(d.name(), user));
       return true;
     }

@@ -34,11 +34,6 @@ public record MailAddress(String localPart, String domain) {
     return "\"" + local.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
   }
 
-  /** The domain in lower case, as local routing compares it. */
-  public String domainLower() {
-    return domain.toLowerCase(Locale.ROOT);
-  }
-
   /** True when local part or domain holds non-ASCII characters (RFC 6531). */
   public boolean isUtf8() {
     return !isAscii(localPart) || !isAscii(domain);

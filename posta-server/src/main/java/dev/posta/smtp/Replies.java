@@ -112,6 +112,10 @@ public final class Replies {
   public static final Reply AUTH_BAD_BASE64 = new Reply(501, "5.5.2", "Invalid base64 data");
   /** RFC 4954 §4: a response longer than 12288 octets. */
   public static final Reply AUTH_LINE_TOO_LONG = new Reply(500, "5.5.6", "Authentication exchange line is too long");
+  /** RFC 4954 §6: the accounts could not be read. */
+  public static final Reply AUTH_TEMPORARY = new Reply(454, "4.7.0", "Temporary authentication failure");
+  /** RFC 4954 §4: malformed SASL data. */
+  public static final Reply AUTH_MALFORMED = new Reply(501, "5.5.2", "Malformed authentication data");
   /** Too many failed logins from this address: refused until the lockout has passed. */
   public static final Reply AUTH_LOCKED_OUT = new Reply(421, "4.7.0", "Too many failed authentications from %s, try again later");
   /** RFC 6409 §6.1 / RFC 3463 X.7.1: an authenticated user sending as someone else. */

@@ -1,9 +1,11 @@
 package dev.posta.smtp;
 
+import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
 import dev.posta.queue.QueueManager;
 import dev.posta.queue.Spool;
+import dev.posta.tls.ServerTls;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -29,8 +31,15 @@ import org.slf4j.LoggerFactory;
 public final class SmtpServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SmtpServer.class);
 
-  /** What every session needs from the rest of the server. */
-  public record Context(PostaConfig config, Router router, Spool spool, QueueManager queue) {}
+  /**
+   * What every session needs from the rest of the server.
+   *
+   * @param tls the server's TLS, or null when none could be set up (STARTTLS not offered)
+   * @param users the accounts AUTH checks
+   * @param authThrottle failed-login counts per client address, shared by all sessions
+   */
+  public record Context(
+      PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users, AuthThrottle authThrottle) {}
 
   private final Context context;
   private final List<ServerSocket> sockets = new ArrayList<>();
@@ -83,9 +92,14 @@ public final class SmtpServer implements AutoCloseable {
       } else if (mine > limits.maxConnectionsPerIp()) {
         log.warn("smtp[{}]: refused: too many connections from this address ({} > {})", client.getHostAddress(), mine, limits.maxConnectionsPerIp());
         refuse(socket, Replies.TOO_MANY_FROM_YOU.format(client.getHostAddress()));
+      } else if (listener.protocol() == PostaConfig.Protocol.SMTPS) {
+        // The handshake runs in the session, on this virtual thread, under its timeout.
+        new SmtpSession(context.tls().acceptImplicit(socket), listener, context).run();
       } else {
         new SmtpSession(socket, listener, context).run();
       }
+    } catch (IOException e) {
+      log.info("smtp[{}]: TLS setup failed: {}", client.getHostAddress(), e.toString());
     } catch (RuntimeException | Error e) {
       // A session must never die silently: whatever escaped is logged with its client.
       log.error("smtp[{}]: session failed", client.getHostAddress(), e);

@@ -1,5 +1,7 @@
 package dev.posta.smtp;
 
+import dev.posta.auth.SaslMechanism;
+import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
 import dev.posta.queue.Envelope;
@@ -7,11 +9,14 @@ import dev.posta.queue.MessageContent;
 import dev.posta.queue.QueueId;
 import dev.posta.queue.Recipient;
 import dev.posta.queue.SpooledMessage;
+import dev.posta.tls.ServerTls;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import javax.net.ssl.SSLSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -20,6 +25,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import org.slf4j.Logger;
@@ -86,7 +92,8 @@ final class SmtpSession {
     }
   }
 
-  private final Socket socket;
+  /** The connection; replaced by its TLS layer after STARTTLS. */
+  private Socket socket;
   private final PostaConfig.Listener listener;
   private final SmtpServer.Context context;
   private final PostaConfig.Limits limits;
@@ -98,6 +105,10 @@ final class SmtpSession {
   private OutputStream out;
   private final byte[] lineBuffer;
 
+  /** Protocol and cipher once TLS is up, for logs and the Received: header; null in plaintext. */
+  private String tls;
+  /** The account this session authenticated as (RFC 4954), or null. */
+  private String user;
   private State state = State.CONNECTED;
   private String heloName = "";
   private boolean esmtp;
@@ -119,10 +130,11 @@ final class SmtpSession {
   void run() {
     log.info("{}: connect to {} ({})", logPrefix, socket.getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
     try {
-      in = new SmtpInput(socket.getInputStream());
-      out = new BufferedOutputStream(socket.getOutputStream(), 8192);
       socket.setSoTimeout((int) limits.commandTimeout().toMillis());
       socket.setTcpNoDelay(true);
+      if (socket instanceof SSLSocket ssl) handshake(ssl); // implicit TLS (RFC 8314)
+      in = new SmtpInput(socket.getInputStream());
+      out = new BufferedOutputStream(socket.getOutputStream(), 8192);
       reply(Replies.GREETING.format(hostname));
       commandLoop();
     } catch (Closing e) {
@@ -198,8 +210,8 @@ final class SmtpSession {
       case SmtpCommand.Vrfy c -> reply(Replies.CANNOT_VRFY);
       case SmtpCommand.Help c -> reply(Replies.HELP);
       case SmtpCommand.NotImplemented c -> error(Replies.NOT_IMPLEMENTED);
-      case SmtpCommand.StartTls c -> error(Replies.TLS_UNAVAILABLE);
-      case SmtpCommand.Auth c -> error(Replies.ENCRYPTION_REQUIRED);
+      case SmtpCommand.StartTls c -> startTls();
+      case SmtpCommand.Auth c -> auth(c);
       case SmtpCommand.Unknown c -> error(Replies.UNKNOWN_COMMAND);
       case SmtpCommand.Invalid c -> error(c.reply());
       case SmtpCommand.HttpRequest c -> {
@@ -227,7 +239,7 @@ final class SmtpSession {
       reply(Replies.HELO.format(hostname));
       return;
     }
-    List<String> lines = List.of(
+    List<String> lines = new ArrayList<>(List.of(
         hostname + " greets " + heloName,
         "PIPELINING",
         "SIZE " + limits.maxMessageSize(),
@@ -235,10 +247,176 @@ final class SmtpSession {
         "SMTPUTF8",
         "ENHANCEDSTATUSCODES",
         "CHUNKING",
-        "DSN",
-        "HELP");
+        "DSN"));
+    if (tls == null && context.tls() != null) lines.add("STARTTLS");
+    if (authOffered()) lines.add("AUTH " + String.join(" ", SaslMechanism.NAMES));
+    lines.add("HELP");
     for (int i = 0; i < lines.size(); i++) {
       out.write(("250" + (i < lines.size() - 1 ? "-" : " ") + lines.get(i) + "\r\n").getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  // --- STARTTLS (RFC 3207) ------------------------------------------------------------------
+
+  private void startTls() throws IOException, Closing {
+    if (tls != null) {
+      error(Replies.ALREADY_TLS);
+      return;
+    }
+    if (context.tls() == null) {
+      error(Replies.TLS_UNAVAILABLE);
+      return;
+    }
+    if (state != State.CONNECTED && state != State.READY) {
+      error(Replies.BAD_SEQUENCE.format("STARTTLS inside a mail transaction"));
+      return;
+    }
+    reply(Replies.READY_FOR_TLS);
+    out.flush();
+    // RFC 3207 §5 / CVE-2011-0411: whatever the client pipelined after STARTTLS was sent in
+    // plaintext and could be an attacker's injection; it must never be executed.
+    int dropped = in.discardBuffered();
+    if (dropped > 0) log.warn("{}: {} octet(s) pipelined after STARTTLS discarded (command injection?)", logPrefix, dropped);
+    SSLSocket ssl = context.tls().startTls(socket);
+    socket = ssl;
+    handshake(ssl);
+    in = new SmtpInput(ssl.getInputStream());
+    out = new BufferedOutputStream(ssl.getOutputStream(), 8192);
+    // RFC 3207 §4.2: forget everything learnt before TLS; the client starts again with EHLO.
+    resetTransaction();
+    state = State.CONNECTED;
+    heloName = "";
+    esmtp = false;
+    user = null;
+  }
+
+  private void handshake(SSLSocket ssl) throws Closing {
+    try {
+      ssl.startHandshake();
+    } catch (IOException e) {
+      throw new Closing("TLS handshake failed: " + e.getMessage());
+    }
+    tls = ServerTls.describe(ssl.getSession());
+    log.info("{}: TLS established: {}", logPrefix, tls);
+  }
+
+  // --- AUTH (RFC 4954) -----------------------------------------------------------------------
+
+  /** RFC 4954 §4: a line of the exchange may be 12288 octets. */
+  private static final int MAX_AUTH_LINE = 12288;
+
+  /** AUTH is offered over TLS only, or in plaintext to loopback clients when configured. */
+  private boolean authOffered() {
+    return tls != null || (context.config().submission().plaintextAuthOnLoopback() && socket.getInetAddress().isLoopbackAddress());
+  }
+
+  private void auth(SmtpCommand.Auth c) throws IOException, Closing {
+    if (user != null) {
+      error(Replies.AUTH_NOT_NOW.format("Already authenticated"));
+      return;
+    }
+    if (state == State.CONNECTED || tx != null) {
+      error(Replies.AUTH_NOT_NOW.format(state == State.CONNECTED ? "Send EHLO first" : "AUTH not allowed in a mail transaction"));
+      return;
+    }
+    if (!authOffered()) {
+      error(Replies.ENCRYPTION_REQUIRED);
+      return;
+    }
+    AuthThrottle throttle = context.authThrottle();
+    InetAddress address = socket.getInetAddress();
+    if (throttle.isLockedOut(address)) {
+      log.warn("{}: AUTH refused: locked out after {} failures", logPrefix, throttle.failures(address));
+      reply(Replies.AUTH_LOCKED_OUT.format(client));
+      out.flush();
+      throw new Closing("AUTH lockout");
+    }
+    var mechanism = SaslMechanism.create(c.mechanism(), context.users());
+    if (mechanism.isEmpty()) {
+      error(Replies.AUTH_UNKNOWN_MECHANISM);
+      return;
+    }
+    String initial = c.initialResponse();
+    SaslMechanism.Step step = mechanism.get().start(initial == null ? null : base64(initial));
+    while (true) {
+      switch (step) {
+        case SaslMechanism.Challenge challenge -> {
+          byte[] response = exchange(challenge.data());
+          if (response == null) return;
+          step = mechanism.get().next(response);
+        }
+        case SaslMechanism.Success success -> {
+          // RFC 4954 §4: data with success (SCRAM's server-final) goes in a last 334.
+          if (success.additionalData() != null && exchange(success.additionalData()) == null) return;
+          user = success.user();
+          throttle.succeeded(address);
+          log.info("{}: AUTH {} succeeded: user={}", logPrefix, c.mechanism(), user);
+          reply(Replies.AUTH_OK);
+          return;
+        }
+        case SaslMechanism.Failure failure -> {
+          switch (failure.reason()) {
+            case MALFORMED -> error(Replies.AUTH_MALFORMED);
+            case TEMPORARY -> {
+              log.error("{}: AUTH {}: accounts unavailable: {}", logPrefix, c.mechanism(), failure.detail());
+              reply(Replies.AUTH_TEMPORARY);
+            }
+            case REJECTED -> {
+              throttle.failed(address);
+              // One line per failure, no credentials in it; fail2ban: 'smtp\[<HOST>\]: AUTH \S+ failed'
+              log.warn("{}: AUTH {} failed ({} recent failures from this address)", logPrefix, c.mechanism(), throttle.failures(address));
+              sleep(throttle.delay(address));
+              error(Replies.AUTH_FAILED);
+            }
+          }
+          return;
+        }
+      }
+    }
+  }
+
+  /** Sends a 334 challenge and returns the decoded answer, or null after refusing it. */
+  private byte[] exchange(byte[] challenge) throws IOException, Closing {
+    reply(Replies.AUTH_CHALLENGE.format(Base64.getEncoder().encodeToString(challenge)));
+    out.flush();
+    SmtpInput.Line line = in.readLine(MAX_AUTH_LINE, null);
+    switch (line.ending()) {
+      case EOF -> throw new Closing("connection lost during AUTH");
+      case TOO_LONG -> {
+        error(Replies.AUTH_LINE_TOO_LONG);
+        return null;
+      }
+      default -> {}
+    }
+    String text = new String(line.bytes(), 0, line.length(), StandardCharsets.US_ASCII);
+    if (!line.isClean()) {
+      error(Replies.BARE_NEWLINE_COMMAND);
+      return null;
+    }
+    if (text.equals("*")) {
+      error(Replies.AUTH_CANCELLED);
+      return null;
+    }
+    byte[] decoded = base64(text);
+    if (decoded == null) error(Replies.AUTH_BAD_BASE64);
+    return decoded;
+  }
+
+  /** Decodes a SASL response: "=" is the empty initial response (RFC 4954 §4). */
+  private static byte[] base64(String text) {
+    if (text.equals("=")) return new byte[0];
+    try {
+      return Base64.getDecoder().decode(text);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private static void sleep(java.time.Duration d) {
+    try {
+      Thread.sleep(d);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -255,6 +433,17 @@ final class SmtpSession {
         return;
       }
       case READY -> {}
+    }
+    // RFC 6409 §4.3: the submission ports take mail from authenticated users only.
+    if (listener.protocol() != PostaConfig.Protocol.SMTP && user == null) {
+      log.info("{}: from=<{}>: refused: MAIL before AUTH on {}", logPrefix, orEmpty(c.sender()), listener.protocol().name().toLowerCase(Locale.ROOT));
+      error(Replies.AUTH_REQUIRED);
+      return;
+    }
+    if (user != null && c.sender() != null && context.config().submission().senderMustBeOwned() && !owns(user, c.sender())) {
+      log.info("{}: from=<{}>: refused: not owned by user {}", logPrefix, c.sender(), user);
+      error(Replies.SENDER_NOT_OWNED.format(c.sender(), user));
+      return;
     }
     MailParameters p = c.parameters();
     if (p.size() > limits.maxMessageSize()) {
@@ -311,11 +500,22 @@ final class SmtpSession {
   }
 
   /**
-   * The relay policy point. Until authenticated submission lands, nobody may relay: mail is
-   * accepted only for the local domains (no open relay in any configuration).
+   * The relay policy: authenticated users and clients in the trusted networks may send to any
+   * domain; everyone else only to the local domains (no open relay in any configuration).
    */
   private boolean mayRelay() {
-    return false;
+    if (user != null) return true;
+    InetAddress address = socket.getInetAddress();
+    return context.config().submission().trustedNetworks().stream().anyMatch(n -> n.contains(address));
+  }
+
+  /** A user owns their own address and every address that resolves to their mailbox. */
+  private boolean owns(String account, MailAddress sender) {
+    String address = UserStore.canonicalAddress(sender.unquotedLocalPart() + "@" + sender.domain());
+    if (address.equals(account)) return true;
+    if (!router.isLocalDomain(sender.domain())) return false;
+    return router.resolve(sender).stream()
+        .anyMatch(t -> t instanceof Router.Mailbox box && UserStore.canonicalAddress(box.user() + "@" + box.domain()).equals(account));
   }
 
   // --- DATA (RFC 5321 §4.1.1.4) --------------------------------------------------------------
@@ -447,9 +647,12 @@ final class SmtpSession {
    * follows RFC 3848 and RFC 6531 §4.3.
    */
   private byte[] receivedHeader() {
-    String with = (tx.parameters.smtpUtf8() ? "UTF8SMTP" : esmtp ? "ESMTP" : "SMTP");
+    boolean extended = esmtp || tx.parameters.smtpUtf8();
+    String with = (tx.parameters.smtpUtf8() ? "UTF8SMTP" : esmtp ? "ESMTP" : "SMTP")
+        + (tls != null && extended ? "S" : "") + (user != null && extended ? "A" : "");
     String forClause = tx.recipients.size() == 1 ? "\r\n\tfor <" + tx.recipients.getFirst().address() + ">" : "";
-    String header = "Received: from " + heloName + " ([" + client + "])\r\n"
+    String tlsClause = tls == null ? "" : "\r\n\t(using " + tls + ")";
+    String header = "Received: from " + heloName + " ([" + client + "])" + tlsClause + "\r\n"
         + "\tby " + hostname + " (Posta) with " + with + " id " + tx.id
         + forClause + ";\r\n\t" + RFC5322_DATE.format(Instant.now()) + "\r\n";
     return header.getBytes(StandardCharsets.UTF_8);

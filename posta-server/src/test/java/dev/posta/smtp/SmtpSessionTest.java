@@ -119,6 +119,7 @@ class SmtpSessionTest {
           "250-ENHANCEDSTATUSCODES",
           "250-CHUNKING",
           "250-DSN",
+          "250-STARTTLS",
           "250 HELP");
     }
   }

@@ -14,15 +14,48 @@ import java.util.List;
  * commands, junk) and reads whole replies (all lines of a multi-line reply).
  */
 public final class SmtpWire implements AutoCloseable {
-  private final Socket socket;
-  private final InputStream in;
-  private final OutputStream out;
+  private Socket socket;
+  private InputStream in;
+  private OutputStream out;
 
   public SmtpWire(int port) throws IOException {
-    socket = new Socket("127.0.0.1", port);
+    this(new Socket("127.0.0.1", port));
+  }
+
+  /** A client on a socket the caller made: e.g. bound to 127.0.0.2, or TLS from the start. */
+  public SmtpWire(Socket socket) throws IOException {
+    this.socket = socket;
     socket.setSoTimeout(10_000);
     in = socket.getInputStream();
     out = socket.getOutputStream();
+  }
+
+  /** Implicit TLS (RFC 8314) to {@code port}, trusting what {@code tls} trusts. */
+  public static SmtpWire tls(int port, javax.net.ssl.SSLContext tls) throws IOException {
+    var ssl = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port);
+    ssl.startHandshake();
+    return new SmtpWire(ssl);
+  }
+
+  /**
+   * Sends STARTTLS, expects 220, and continues over TLS. Returns the TLS socket, so a test can
+   * look at the negotiated session.
+   */
+  public javax.net.ssl.SSLSocket startTls(javax.net.ssl.SSLContext tls) throws IOException {
+    String reply = command("STARTTLS");
+    if (!reply.startsWith("220 ")) throw new IOException("STARTTLS refused: " + reply);
+    var ssl = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket(socket, "localhost", socket.getPort(), true);
+    ssl.startHandshake();
+    socket = ssl;
+    in = ssl.getInputStream();
+    out = ssl.getOutputStream();
+    return ssl;
+  }
+
+  /** AUTH PLAIN with an initial response; returns the reply. */
+  public String authPlain(String user, String password) throws IOException {
+    String ir = java.util.Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+    return command("AUTH PLAIN " + ir);
   }
 
   /** Sends raw text (UTF-8) as is: the caller writes every CRLF. */

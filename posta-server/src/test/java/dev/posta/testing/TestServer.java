@@ -1,12 +1,16 @@
 package dev.posta.testing;
 
 import dev.posta.PostaServer;
+import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -31,7 +35,8 @@ public final class TestServer implements AutoCloseable {
   public static TestServer start(Path data, UnaryOperator<PostaConfig> adjust) {
     PostaConfig config = PostaConfig.embeddedDefaults(data).withListeners(List.of(
         new PostaConfig.Listener(PostaConfig.Protocol.SMTP, new InetSocketAddress("127.0.0.1", 0)),
-        new PostaConfig.Listener(PostaConfig.Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 0))));
+        new PostaConfig.Listener(PostaConfig.Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 0)),
+        new PostaConfig.Listener(PostaConfig.Protocol.SMTPS, new InetSocketAddress("127.0.0.1", 0))));
     try {
       return new TestServer(new PostaServer(adjust.apply(config)).start());
     } catch (IOException e) {
@@ -45,6 +50,47 @@ public final class TestServer implements AutoCloseable {
 
   public int submissionPort() {
     return server.address(PostaConfig.Protocol.SUBMISSION).getPort();
+  }
+
+  /** The implicit-TLS port (RFC 8314). */
+  public int smtpsPort() {
+    return server.address(PostaConfig.Protocol.SMTPS).getPort();
+  }
+
+  /** The server's (self-signed) certificate, PEM: what a client must trust. */
+  public Path certificate() {
+    return server.tls().certificatePath();
+  }
+
+  /** A client TLS context that trusts exactly this server's certificate. */
+  public SSLContext clientTls() {
+    try {
+      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+      trust.load(null, null);
+      trust.setCertificateEntry("posta", server.tls().certificate());
+      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(null, tmf.getTrustManagers(), null);
+      return ctx;
+    } catch (java.security.GeneralSecurityException | IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Adds an account (as {@code posta user add} does). */
+  public TestServer addUser(String address, String password) {
+    try {
+      new UserStore(server.config().dataDir()).add(address, password.toCharArray());
+    } catch (IOException | UserStore.UserException e) {
+      throw new IllegalStateException(e);
+    }
+    return this;
+  }
+
+  /** Messages waiting in the queue (e.g. for remote delivery, which does not exist yet). */
+  public int queued() {
+    return server.queue().size();
   }
 
   public PostaServer server() {

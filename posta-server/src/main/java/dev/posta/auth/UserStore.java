@@ -1,0 +1,323 @@
+package dev.posta.auth;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import java.io.IOException;
+import java.net.IDN;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.text.Normalizer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The accounts that may log in (SMTP AUTH, RFC 4954; later IMAP and POP3), kept in {@code
+ * <data>/users}.
+ *
+ * <p>Format, one account a line: {@code address TAB argon2id-PHC TAB SCRAM-SHA-256-string} (see
+ * {@link PasswordHash} and {@link ScramCredentials}). Blank lines and lines starting with {@code
+ * #} are ignored, and kept as they are when the file is rewritten. Addresses are canonical ({@link
+ * #canonicalAddress}). A malformed line is skipped with a warning; of duplicates the first wins.
+ *
+ * <p>Guarantees:
+ *
+ * <ul>
+ *   <li>Every change is atomic and durable: the whole file is written to a temporary file in the
+ *       same folder with mode 0600, fsynced, renamed over {@code users}, and the folder fsynced. A
+ *       crash leaves the old file or the new one, never a mix.
+ *   <li>Changes from several processes (the CLI while the server runs) are serialized by an
+ *       exclusive lock on {@code <data>/users.lock}; each re-reads the file under the lock, so none
+ *       is lost.
+ *   <li>Other processes' changes are seen within a second, without a restart: the file's mtime,
+ *       size and inode are checked at most once a second, and the file re-read when one changed.
+ *       Changes made through this instance are seen at once.
+ *   <li>Thread-safe: lookups read an immutable snapshot. I/O errors are thrown, never hidden as
+ *       "no such user".
+ * </ul>
+ */
+public final class UserStore {
+  public static final String FILE_NAME = "users";
+  private static final Logger log = LoggerFactory.getLogger(UserStore.class);
+  /** File locks belong to the whole JVM, so writers in one process also queue here. */
+  private static final ReentrantLock WRITE_LOCK = new ReentrantLock();
+  private static final long RECHECK_NANOS = 1_000_000_000L;
+  private static final String HEADER =
+      "# Posta accounts: address TAB argon2id TAB SCRAM-SHA-256. Change with `posta user`.";
+
+  /** One account, as stored. */
+  public record User(String address, String passwordHash, ScramCredentials scram) {}
+
+  /** A change that cannot be made (user exists, no such user, bad address or password). */
+  public static final class UserException extends Exception {
+    public UserException(String message) {
+      super(message);
+    }
+  }
+
+  private record Stamp(FileTime modified, long size, Object fileKey) {}
+
+  private record Snapshot(Map<String, User> users, Stamp stamp, long checkedAt) {}
+
+  private final Path dir;
+  private final Path file;
+  private final LongSupplier nanoClock;
+  private final Object reloadLock = new Object();
+  private volatile Snapshot snapshot;
+
+  public UserStore(Path dataDir) {
+    this(dataDir, System::nanoTime);
+  }
+
+  /** With a clock, so tests can pass the once-a-second check without sleeping. */
+  UserStore(Path dataDir, LongSupplier nanoClock) {
+    this.dir = dataDir.toAbsolutePath();
+    this.file = dir.resolve(FILE_NAME);
+    this.nanoClock = nanoClock;
+  }
+
+  public Path file() {
+    return file;
+  }
+
+  /** The account for {@code address} (any case); empty when unknown or not an address. */
+  public Optional<User> find(String address) throws IOException {
+    String canonical;
+    try {
+      canonical = canonicalAddress(address);
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+    return Optional.ofNullable(current().users().get(canonical));
+  }
+
+  /** Every account's address, sorted. */
+  public List<String> list() throws IOException {
+    List<String> addresses = new ArrayList<>(current().users().keySet());
+    Collections.sort(addresses);
+    return addresses;
+  }
+
+  /**
+   * True when {@code address} has an account and {@code password} is its password. Takes one
+   * Argon2id verification whether or not the account exists.
+   */
+  public boolean verify(String address, char[] password) throws IOException {
+    Optional<User> user = find(address);
+    return user.isPresent()
+        ? PasswordHash.verify(user.get().passwordHash(), password)
+        : PasswordHash.verifyDummy(password);
+  }
+
+  /** Adds an account; fails when the address already has one. */
+  public void add(String address, char[] password) throws IOException, UserException {
+    String canonical = validAddress(address);
+    String line = line(canonical, password);
+    edit(lines -> {
+      if (lines.stream().anyMatch(l -> canonical.equals(addressOf(l)))) {
+        throw new UserException(canonical + " already exists");
+      }
+      lines.add(line);
+    });
+  }
+
+  /** Replaces the password of an existing account. */
+  public void setPassword(String address, char[] password) throws IOException, UserException {
+    String canonical = validAddress(address);
+    String line = line(canonical, password);
+    edit(lines -> {
+      int at = indexOf(lines, canonical);
+      lines.set(at, line);
+      lines.subList(at + 1, lines.size()).removeIf(l -> canonical.equals(addressOf(l)));
+    });
+  }
+
+  /** Removes an account. */
+  public void remove(String address) throws IOException, UserException {
+    String canonical = validAddress(address);
+    edit(lines -> {
+      indexOf(lines, canonical); // throws when there is no such user
+      lines.removeIf(l -> canonical.equals(addressOf(l)));
+    });
+  }
+
+  /**
+   * The form addresses are stored and compared in: NFKC, local part lower-cased, domain as
+   * lower-case A-labels (IDNA). IllegalArgumentException when not {@code local@domain} with
+   * exactly one {@code @}, or with spaces or control characters.
+   */
+  public static String canonicalAddress(String address) {
+    String a = Normalizer.normalize(address, Normalizer.Form.NFKC);
+    int at = a.indexOf('@');
+    boolean ok = at > 0 && at == a.lastIndexOf('@') && at < a.length() - 1 && !a.startsWith("#")
+        && a.length() <= 254 && a.chars().noneMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c));
+    if (ok) {
+      try {
+        String domain = IDN.toASCII(a.substring(at + 1)).toLowerCase(Locale.ROOT);
+        if (!domain.isEmpty()) return a.substring(0, at).toLowerCase(Locale.ROOT) + "@" + domain;
+      } catch (IllegalArgumentException e) {
+        // falls through
+      }
+    }
+    throw new IllegalArgumentException("not a valid address (local@domain, without spaces)");
+  }
+
+  private static String validAddress(String address) throws UserException {
+    try {
+      return canonicalAddress(address);
+    } catch (IllegalArgumentException e) {
+      throw new UserException(e.getMessage());
+    }
+  }
+
+  private static String line(String address, char[] password) throws UserException {
+    if (password.length == 0) throw new UserException("empty password refused");
+    for (char c : password) {
+      if (Character.isISOControl(c)) throw new UserException("password contains control characters");
+    }
+    return address + "\t" + PasswordHash.hash(password) + "\t" + ScramCredentials.create(password).encode();
+  }
+
+  /** The canonical address a line is for, or null for comments, blank and unusable lines. */
+  private static String addressOf(String line) {
+    if (line.isBlank() || line.startsWith("#")) return null;
+    int tab = line.indexOf('\t');
+    try {
+      return canonicalAddress(tab < 0 ? line : line.substring(0, tab));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private static int indexOf(List<String> lines, String address) throws UserException {
+    for (int i = 0; i < lines.size(); i++) if (address.equals(addressOf(lines.get(i)))) return i;
+    throw new UserException("no such user: " + address);
+  }
+
+  private interface Edit {
+    void apply(List<String> lines) throws UserException;
+  }
+
+  /** Read, change and rewrite the file, holding both the in-process and the file lock. */
+  private void edit(Edit edit) throws IOException, UserException {
+    WRITE_LOCK.lock();
+    try {
+      Files.createDirectories(dir);
+      Set<OpenOption> options = Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      try (FileChannel lock = FileChannel.open(dir.resolve(FILE_NAME + ".lock"), options, ownerOnly());
+          var held = lock.lock()) {
+        List<String> lines = new ArrayList<>(readLines());
+        if (lines.isEmpty()) lines.add(HEADER);
+        edit.apply(lines);
+        write(lines);
+        synchronized (reloadLock) {
+          snapshot = new Snapshot(parse(lines, false), stat(), nanoClock.getAsLong()); // readers warn
+        }
+      }
+    } finally {
+      WRITE_LOCK.unlock();
+    }
+  }
+
+  private void write(List<String> lines) throws IOException {
+    ByteBuffer content = ByteBuffer.wrap((String.join("\n", lines) + "\n").getBytes(UTF_8));
+    Path tmp = Files.createTempFile(dir, "." + FILE_NAME + "-", ".tmp", ownerOnly());
+    try {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        while (content.hasRemaining()) ch.write(content);
+        ch.force(true);
+      }
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    }
+  }
+
+  private FileAttribute<?>[] ownerOnly() {
+    return dir.getFileSystem().supportedFileAttributeViews().contains("posix")
+        ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))}
+        : new FileAttribute<?>[0];
+  }
+
+  private Snapshot current() throws IOException {
+    Snapshot s = snapshot;
+    if (s != null && nanoClock.getAsLong() - s.checkedAt() < RECHECK_NANOS) return s;
+    synchronized (reloadLock) {
+      s = snapshot;
+      long now = nanoClock.getAsLong();
+      if (s != null && now - s.checkedAt() < RECHECK_NANOS) return s;
+      Stamp stamp = stat(); // before reading: a change in between shows at the next check
+      Map<String, User> users = s != null && Objects.equals(stamp, s.stamp()) ? s.users() : parse(readLines(), true);
+      snapshot = new Snapshot(users, stamp, now);
+      return snapshot;
+    }
+  }
+
+  private Stamp stat() throws IOException {
+    try {
+      BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+      return new Stamp(a.lastModifiedTime(), a.size(), a.fileKey());
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+  }
+
+  private List<String> readLines() throws IOException {
+    try {
+      return Files.readAllLines(file, UTF_8);
+    } catch (NoSuchFileException e) {
+      return List.of();
+    }
+  }
+
+  private Map<String, User> parse(List<String> lines, boolean warn) {
+    Map<String, User> users = new LinkedHashMap<>();
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i);
+      if (line.isBlank() || line.startsWith("#")) continue;
+      String problem = null;
+      String[] f = line.split("\t", -1);
+      if (f.length != 3) {
+        problem = "expected address, argon2id hash and SCRAM-SHA-256 credentials separated by TABs";
+      } else if (addressOf(line) == null) {
+        problem = "not a valid address";
+      } else if (users.containsKey(addressOf(line))) {
+        problem = "duplicate of an earlier line";
+      } else if (!PasswordHash.isWellFormed(f[1])) {
+        problem = "not an argon2id PHC string";
+      } else {
+        try {
+          users.put(addressOf(line), new User(addressOf(line), f[1], ScramCredentials.decode(f[2])));
+        } catch (IllegalArgumentException e) {
+          problem = "not a SCRAM-SHA-256 credential string";
+        }
+      }
+      if (problem != null && warn) log.warn("{}:{}: {}; line ignored", file, i + 1, problem);
+    }
+    return Collections.unmodifiableMap(users);
+  }
+}

@@ -1,0 +1,212 @@
+package dev.posta.cli;
+
+import dev.posta.auth.UserStore;
+import dev.posta.config.ConfigException;
+import dev.posta.config.PostaConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.Console;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code posta user add|passwd|del|list}: the accounts in {@code <data>/users} ({@link
+ * UserStore}), which a running server picks up within a second.
+ *
+ * <p>A password is never a command-line argument (those show in {@code ps} and shell history): it
+ * is the first line of standard input when that is not a terminal, else typed twice at a prompt
+ * without echo. Empty passwords are refused, and {@code add} takes only addresses in a local
+ * domain of the configuration. Exit status: 0 done, 1 not done with one line on standard error,
+ * 2 usage error (picocli).
+ */
+@Command(
+    name = "user",
+    description = "Manage the accounts that may log in to send mail (SMTP AUTH).",
+    subcommands = {UserCommand.Add.class, UserCommand.Passwd.class, UserCommand.Del.class, UserCommand.ListUsers.class})
+public final class UserCommand {
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+  boolean help;
+
+  final InputStream in;
+  final PrintStream out;
+  final PrintStream err;
+  final Supplier<Console> console;
+
+  public UserCommand() {
+    this(System.in, System.out, System.err, System::console);
+  }
+
+  /** With other streams and no terminal, for tests. */
+  public UserCommand(InputStream in, PrintStream out, PrintStream err) {
+    this(in, out, err, () -> null);
+  }
+
+  private UserCommand(InputStream in, PrintStream out, PrintStream err, Supplier<Console> console) {
+    this.in = in;
+    this.out = out;
+    this.err = err;
+    this.console = console;
+  }
+
+  /** A change that was not made; its message is the one line printed. */
+  static final class Refused extends Exception {
+    Refused(String message) {
+      super(message);
+    }
+  }
+
+  static final class ConfigOptions {
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (TOML). Default: embedded defaults.")
+    Path config;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "Data folder, overriding the configuration.")
+    Path data;
+  }
+
+  abstract static class Subcommand implements Callable<Integer> {
+    @ParentCommand UserCommand parent;
+    @Mixin ConfigOptions options;
+
+    abstract String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException;
+
+    @Override
+    public Integer call() {
+      String name = "posta user " + getClass().getAnnotation(Command.class).name();
+      try {
+        PostaConfig config = Posta.configuration(options.config, options.data);
+        String done = run(config, new UserStore(config.dataDir()));
+        if (done != null) parent.out.println(done);
+        return 0;
+      } catch (ConfigException e) {
+        parent.err.println(name + ": " + String.join("; ", e.problems()));
+      } catch (Refused | UserStore.UserException e) {
+        parent.err.println(name + ": " + e.getMessage());
+      } catch (IOException e) {
+        parent.err.println(name + ": " + e);
+      }
+      return 1;
+    }
+
+    /** The new password: typed twice at a terminal, else the first line of standard input. */
+    char[] newPassword(String address) throws IOException, Refused {
+      Console c = parent.console.get();
+      char[] password;
+      if (c != null && c.isTerminal()) {
+        password = c.readPassword("New password for %s: ", address);
+        char[] again = password == null ? null : c.readPassword("Repeat it: ");
+        if (again == null) throw new Refused("no password given");
+        boolean same = Arrays.equals(password, again);
+        Arrays.fill(again, '\0');
+        if (!same) throw new Refused("the passwords do not match");
+      } else {
+        password = firstLine(parent.in);
+      }
+      if (password.length == 0) throw new Refused("empty password refused");
+      return password;
+    }
+
+    private static char[] firstLine(InputStream in) throws IOException, Refused {
+      var line = new ByteArrayOutputStream();
+      for (int b = in.read(); b != -1 && b != '\n'; b = in.read()) line.write(b);
+      byte[] bytes = line.toByteArray();
+      int length = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+      try {
+        CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+            .decode(ByteBuffer.wrap(bytes, 0, length));
+        char[] password = Arrays.copyOfRange(chars.array(), chars.position(), chars.limit());
+        Arrays.fill(chars.array(), '\0');
+        return password;
+      } catch (CharacterCodingException e) {
+        throw new Refused("the password on standard input is not UTF-8");
+      } finally {
+        Arrays.fill(bytes, (byte) 0);
+      }
+    }
+  }
+
+  @Command(name = "add", description = "Add an account; the password is read from standard input or prompted for.")
+  static final class Add extends Subcommand {
+    @Parameters(paramLabel = "ADDRESS", description = "The account's address, in a local domain.")
+    String address;
+
+    @Override
+    String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException {
+      String canonical;
+      try {
+        canonical = UserStore.canonicalAddress(address);
+      } catch (IllegalArgumentException e) {
+        throw new Refused(address + ": " + e.getMessage());
+      }
+      String domain = canonical.substring(canonical.indexOf('@') + 1);
+      var local = config.domains().stream().map(PostaConfig.LocalDomain::name).toList();
+      if (!local.contains(domain)) {
+        throw new Refused(domain + " is not a local domain (local domains: " + String.join(", ", local) + ")");
+      }
+      if (users.find(canonical).isPresent()) throw new Refused(canonical + " already exists");
+      char[] password = newPassword(canonical);
+      try {
+        users.add(canonical, password);
+      } finally {
+        Arrays.fill(password, '\0');
+      }
+      return "added " + canonical;
+    }
+  }
+
+  @Command(name = "passwd", description = "Change an account's password.")
+  static final class Passwd extends Subcommand {
+    @Parameters(paramLabel = "ADDRESS")
+    String address;
+
+    @Override
+    String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException {
+      if (users.find(address).isEmpty()) throw new Refused("no such user: " + address);
+      char[] password = newPassword(address);
+      try {
+        users.setPassword(address, password);
+      } finally {
+        Arrays.fill(password, '\0');
+      }
+      return "password changed for " + UserStore.canonicalAddress(address);
+    }
+  }
+
+  @Command(name = "del", description = "Remove an account (its mail stays).")
+  static final class Del extends Subcommand {
+    @Parameters(paramLabel = "ADDRESS")
+    String address;
+
+    @Override
+    String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException {
+      users.remove(address);
+      return "removed " + UserStore.canonicalAddress(address);
+    }
+  }
+
+  @Command(name = "list", description = "List the accounts, one address a line.")
+  static final class ListUsers extends Subcommand {
+    @Override
+    String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException {
+      users.list().forEach(parent.out::println);
+      return null;
+    }
+  }
+}
