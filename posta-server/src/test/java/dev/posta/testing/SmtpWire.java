@@ -44,6 +44,11 @@ public final class SmtpWire implements AutoCloseable {
   public javax.net.ssl.SSLSocket startTls(javax.net.ssl.SSLContext tls) throws IOException {
     String reply = command("STARTTLS");
     if (!reply.startsWith("220 ")) throw new IOException("STARTTLS refused: " + reply);
+    return continueWithTls(tls);
+  }
+
+  /** Runs the TLS handshake on this connection now (after a 220 to STARTTLS read by hand). */
+  public javax.net.ssl.SSLSocket continueWithTls(javax.net.ssl.SSLContext tls) throws IOException {
     var ssl = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket(socket, "localhost", socket.getPort(), true);
     ssl.startHandshake();
     socket = ssl;

@@ -1,0 +1,220 @@
+package dev.posta.smtp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.posta.config.Network;
+import dev.posta.config.PostaConfig;
+import dev.posta.testing.SmtpWire;
+import dev.posta.testing.TestServer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * STARTTLS, implicit TLS, AUTH and the submission policy over real sockets, with exact replies
+ * (RFC 3207, RFC 8314, RFC 4954, RFC 6409).
+ */
+class SubmissionTest {
+  @TempDir static Path data;
+  static TestServer server;
+
+  /**
+   * example.org has mailbox alice (an account) and alias sales -> alice, bob; 127.0.0.3 is a
+   * trusted network; three failed logins lock an address out for a minute.
+   */
+  @BeforeAll
+  static void start() {
+    server = TestServer.start(data, c -> new PostaConfig(
+        "localhost", c.dataDir(), c.listeners(), c.limits(),
+        List.of(
+            new PostaConfig.LocalDomain("example.org", Set.of("alice", "bob"), false, Optional.empty(),
+                Map.of("sales", List.of("alice@example.org", "bob@example.org"))),
+            new PostaConfig.LocalDomain("localhost", Set.of(), true, Optional.empty(), Map.of())),
+        "alice@example.org", Optional.empty(), PostaConfig.Tls.SELF_SIGNED,
+        new PostaConfig.Submission(List.of(Network.parse("127.0.0.3")), false, true, 3, Duration.ofMinutes(1))));
+    server.addUser("alice@example.org", "correct horse");
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  private static SmtpWire submission() throws Exception {
+    SmtpWire wire = new SmtpWire(server.submissionPort());
+    assertThat(wire.reply()).isEqualTo("220 localhost ESMTP Posta");
+    return wire;
+  }
+
+  /** Connected, STARTTLS done, EHLO sent again. */
+  private static SmtpWire secured() throws Exception {
+    SmtpWire wire = submission();
+    wire.command("EHLO client.example");
+    wire.startTls(server.clientTls());
+    assertThat(wire.command("EHLO client.example")).contains("250-AUTH SCRAM-SHA-256 PLAIN LOGIN");
+    return wire;
+  }
+
+  private static SmtpWire from(String localAddress, int port) throws Exception {
+    Socket s = new Socket();
+    s.bind(new InetSocketAddress(InetAddress.getByName(localAddress), 0));
+    s.connect(new InetSocketAddress("127.0.0.1", port));
+    return new SmtpWire(s);
+  }
+
+  private static String b64(String s) {
+    return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void plaintextOffersStartTlsButNotAuth() throws Exception {
+    try (SmtpWire wire = submission()) {
+      String ehlo = wire.command("EHLO client.example");
+      assertThat(ehlo).contains("250-STARTTLS").doesNotContain("AUTH");
+      assertThat(wire.authPlain("alice@example.org", "correct horse")).isEqualTo("538 5.7.11 Encryption required for requested authentication mechanism");
+      assertThat(wire.command("MAIL FROM:<alice@example.org>")).isEqualTo("530 5.7.0 Authentication required");
+    }
+  }
+
+  @Test
+  void afterStartTlsTheClientStartsOverAndAuthIsOffered() throws Exception {
+    try (SmtpWire wire = submission()) {
+      wire.command("EHLO client.example");
+      SSLSocket ssl = wire.startTls(server.clientTls());
+      assertThat(ssl.getSession().getProtocol()).isEqualTo("TLSv1.3");
+      // RFC 3207 §4.2: the EHLO before TLS no longer counts.
+      assertThat(wire.command("MAIL FROM:<alice@example.org>")).startsWith("503 5.5.1");
+      String ehlo = wire.command("EHLO client.example");
+      assertThat(ehlo).contains("250-AUTH SCRAM-SHA-256 PLAIN LOGIN").doesNotContain("STARTTLS");
+      assertThat(wire.command("STARTTLS")).isEqualTo("503 5.5.1 TLS already active");
+      assertThat(wire.command("MAIL FROM:<alice@example.org>")).isEqualTo("530 5.7.0 Authentication required");
+    }
+  }
+
+  @Test
+  void commandsPipelinedAfterStartTlsAreNeverExecuted() throws Exception {
+    try (SmtpWire wire = submission()) {
+      wire.command("EHLO client.example");
+      // CVE-2011-0411: an attacker appends RSET (or worse) in plaintext behind STARTTLS.
+      wire.send("STARTTLS\r\nRSET\r\n");
+      assertThat(wire.reply()).isEqualTo("220 2.0.0 Ready to start TLS");
+      // A plaintext reply to RSET would break this handshake; none comes.
+      wire.continueWithTls(server.clientTls());
+      // Nor in TLS: the first reply there is the one to EHLO, not RSET's "250 2.0.0 OK".
+      assertThat(wire.command("EHLO client.example")).startsWith("250-localhost greets client.example");
+    }
+  }
+
+  @Test
+  void authPlainThenRelayAndOwnSenderOnly() throws Exception {
+    try (SmtpWire wire = secured()) {
+      assertThat(wire.authPlain("alice@example.org", "wrong")).isEqualTo("535 5.7.8 Authentication credentials invalid");
+      assertThat(wire.authPlain("alice@example.org", "correct horse")).isEqualTo("235 2.7.0 Authentication successful");
+      assertThat(wire.authPlain("alice@example.org", "correct horse")).isEqualTo("503 5.5.1 Already authenticated");
+      assertThat(wire.command("MAIL FROM:<bob@example.org>"))
+          .isEqualTo("553 5.7.1 <bob@example.org>: Sender address rejected: not owned by user alice@example.org");
+      assertThat(wire.command("MAIL FROM:<someone@elsewhere.example>")).startsWith("553 5.7.1");
+      // An alias that leads to alice is hers to send as; so is a +tag of her address.
+      assertThat(wire.command("MAIL FROM:<sales@example.org>")).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(wire.command("RSET")).startsWith("250");
+      assertThat(wire.command("MAIL FROM:<Alice+lists@Example.org>")).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(wire.command("RCPT TO:<friend@remote.example>")).isEqualTo("250 2.1.5 Recipient OK");
+      assertThat(wire.command("RCPT TO:<bob@example.org>")).isEqualTo("250 2.1.5 Recipient OK");
+      assertThat(wire.command("DATA")).startsWith("354");
+      assertThat(wire.command("Subject: relayed\r\n\r\nhello\r\n.")).startsWith("250 2.0.0 Ok: queued as ");
+    }
+    // bob's copy is delivered; the remote one waits in the queue (no outbound delivery yet).
+    Path bob = data.resolve("mail/example.org/bob/Maildir/new");
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while ((!java.nio.file.Files.isDirectory(bob) || java.nio.file.Files.list(bob).count() == 0) && System.nanoTime() < deadline) Thread.sleep(20);
+    try (var files = java.nio.file.Files.list(bob)) {
+      String mail = java.nio.file.Files.readString(files.findFirst().orElseThrow());
+      assertThat(mail).contains("(using TLSv1.3 with cipher TLS_").contains(" with ESMTPSA id ");
+    }
+    assertThat(server.queued()).isEqualTo(1);
+  }
+
+  @Test
+  void authLoginAndCancellation() throws Exception {
+    try (SmtpWire wire = secured()) {
+      assertThat(wire.command("AUTH LOGIN")).isEqualTo("334 VXNlcm5hbWU6");
+      assertThat(wire.command("*")).isEqualTo("501 5.7.0 Authentication cancelled");
+      assertThat(wire.command("AUTH LOGIN")).isEqualTo("334 VXNlcm5hbWU6");
+      assertThat(wire.command("not base64!")).isEqualTo("501 5.5.2 Invalid base64 data");
+      assertThat(wire.command("AUTH CRAM-MD5")).isEqualTo("504 5.5.4 Unrecognized authentication type");
+      assertThat(wire.command("AUTH LOGIN")).isEqualTo("334 VXNlcm5hbWU6");
+      assertThat(wire.command(b64("alice@example.org"))).isEqualTo("334 UGFzc3dvcmQ6");
+      assertThat(wire.command(b64("correct horse"))).isEqualTo("235 2.7.0 Authentication successful");
+    }
+  }
+
+  @Test
+  void implicitTlsOffersAuthAndNoStartTls() throws Exception {
+    try (SmtpWire wire = SmtpWire.tls(server.smtpsPort(), server.clientTls())) {
+      assertThat(wire.reply()).isEqualTo("220 localhost ESMTP Posta");
+      assertThat(wire.command("EHLO client.example")).contains("250-AUTH SCRAM-SHA-256 PLAIN LOGIN").doesNotContain("STARTTLS");
+      assertThat(wire.command("MAIL FROM:<alice@example.org>")).isEqualTo("530 5.7.0 Authentication required");
+      assertThat(wire.authPlain("alice@example.org", "correct horse")).startsWith("235 2.7.0");
+      assertThat(wire.command("MAIL FROM:<alice@example.org>")).startsWith("250 2.1.0");
+    }
+  }
+
+  @Test
+  void port25RelaysOnlyForTrustedNetworksOrAuthenticatedUsers() throws Exception {
+    try (SmtpWire stranger = from("127.0.0.2", server.smtpPort()); SmtpWire trusted = from("127.0.0.3", server.smtpPort())) {
+      stranger.ehlo();
+      trusted.ehlo();
+      assertThat(stranger.command("MAIL FROM:<x@stranger.example>")).startsWith("250");
+      assertThat(stranger.command("RCPT TO:<y@remote.example>")).isEqualTo("554 5.7.1 <y@remote.example>: Relay access denied");
+      assertThat(stranger.command("RCPT TO:<alice@example.org>")).startsWith("250 2.1.5");
+      assertThat(trusted.command("MAIL FROM:<x@trusted.example>")).startsWith("250");
+      assertThat(trusted.command("RCPT TO:<y@remote.example>")).isEqualTo("250 2.1.5 Recipient OK");
+    }
+  }
+
+  @Test
+  void repeatedFailuresAreSlowedThenLockedOutWithoutHarmingOthers() throws Exception {
+    try (SmtpWire attacker = from("127.0.0.4", server.submissionPort())) {
+      attacker.reply();
+      attacker.command("EHLO attacker.example");
+      attacker.startTls(server.clientTls());
+      attacker.command("EHLO attacker.example");
+      assertThat(attacker.authPlain("alice@example.org", "guess1")).startsWith("535 5.7.8");
+      assertThat(attacker.authPlain("alice@example.org", "guess2")).startsWith("535 5.7.8");
+      long t0 = System.nanoTime();
+      assertThat(attacker.authPlain("alice@example.org", "guess3")).startsWith("535 5.7.8");
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofMillis(900)); // slowed
+      // The right password no longer helps from this address: locked out, and disconnected.
+      assertThat(attacker.authPlain("alice@example.org", "correct horse"))
+          .isEqualTo("421 4.7.0 Too many failed authentications from 127.0.0.4, try again later");
+      assertThat(attacker.isClosedByServer()).isTrue();
+    }
+    // A new connection from the same address is still refused...
+    try (SmtpWire again = from("127.0.0.4", server.submissionPort())) {
+      again.reply();
+      again.command("EHLO attacker.example");
+      again.startTls(server.clientTls());
+      again.command("EHLO attacker.example");
+      assertThat(again.authPlain("alice@example.org", "correct horse")).startsWith("421 4.7.0");
+    }
+    // ...while a client from another address logs in at once.
+    try (SmtpWire good = secured()) {
+      long t0 = System.nanoTime();
+      assertThat(good.authPlain("alice@example.org", "correct horse")).startsWith("235 2.7.0");
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(900));
+    }
+  }
+}
