@@ -56,7 +56,13 @@ public final class SmtpServer implements AutoCloseable {
   public InetSocketAddress listen(PostaConfig.Listener listener) throws IOException {
     ServerSocket server = new ServerSocket();
     server.setReuseAddress(true);
-    server.bind(listener.address(), 512);
+    try {
+      server.bind(listener.address(), 512);
+    } catch (IOException e) {
+      server.close();
+      String where = listener.address().getAddress().getHostAddress() + ":" + listener.address().getPort();
+      throw new java.net.BindException(listener.protocol().name().toLowerCase() + " listener " + where + ": " + e.getMessage());
+    }
     sockets.add(server);
     Thread.ofPlatform().name("accept-" + listener.protocol().name().toLowerCase() + "-" + server.getLocalPort())
         .daemon().start(() -> acceptLoop(server, listener));
