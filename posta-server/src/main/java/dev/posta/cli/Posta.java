@@ -77,7 +77,7 @@ public final class Posta {
       }
       var tls = server.tls();
       s.append("  %-11s %s%n".formatted("tls", tls.selfSigned()
-          ? "self-signed certificate for " + cfg.hostname() + ", made in " + tls.certificatePath()
+          ? "self-signed certificate for " + cfg.hostname() + ": " + tls.certificatePath()
               + "\n              (clients must trust it explicitly; set [tls] certificate and key for a real one)"
           : "certificate " + tls.certificatePath()));
       s.append("  %-11s SHA-256 %s%n".formatted("", dev.posta.tls.ServerTls.fingerprint(tls.certificate())));

@@ -144,7 +144,7 @@ public final class UserCommand {
 
   @Command(name = "add", description = "Add an account; the password is read from standard input or prompted for.")
   static final class Add extends Subcommand {
-    @Parameters(paramLabel = "ADDRESS", description = "The account's address, in a local domain.")
+    @Parameters(paramLabel = "ADDRESS", description = "The account's address; in a local domain it is also a mailbox.")
     String address;
 
     @Override
@@ -155,17 +155,19 @@ public final class UserCommand {
       } catch (IllegalArgumentException e) {
         throw new Refused(address + ": " + e.getMessage());
       }
-      String domain = canonical.substring(canonical.indexOf('@') + 1);
-      var local = config.domains().stream().map(PostaConfig.LocalDomain::name).toList();
-      if (!local.contains(domain)) {
-        throw new Refused(domain + " is not a local domain (local domains: " + String.join(", ", local) + ")");
-      }
       if (users.find(canonical).isPresent()) throw new Refused(canonical + " already exists");
       char[] password = newPassword(canonical);
       try {
         users.add(canonical, password);
       } finally {
         Arrays.fill(password, '\0');
+      }
+      // An account outside the local domains can still authenticate and send as itself (an
+      // application sending as noreply@its-own-domain); it just has no mailbox here.
+      String domain = canonical.substring(canonical.indexOf('@') + 1);
+      var local = config.domains().stream().map(PostaConfig.LocalDomain::name).toList();
+      if (!local.contains(domain)) {
+        return "added " + canonical + " (send only: " + domain + " is not a local domain, so it has no mailbox here)";
       }
       return "added " + canonical;
     }

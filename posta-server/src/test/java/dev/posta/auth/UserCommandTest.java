@@ -52,7 +52,6 @@ class UserCommandTest {
     Files.writeString(dir.resolve("users"), "alice@localhost\t$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$VTYAepFZ1sV9bY+0uw8EOB609LE4jAqzxpZF08BYV/s\t"
         + ScramCredentials.derive("x".toCharArray(), new byte[16], 4096).encode() + "\n");
     assertThat(run("pw\n", "add", "alice@localhost")).isEqualTo(new Run(1, "", "posta user add: alice@localhost already exists\n"));
-    assertThat(run("pw\n", "add", "bob@example.org")).isEqualTo(new Run(1, "", "posta user add: example.org is not a local domain (local domains: localhost)\n"));
     assertThat(run("pw\n", "add", "bob")).isEqualTo(new Run(1, "", "posta user add: bob: not a valid address (local@domain, without spaces)\n"));
     assertThat(run("", "add", "bob@localhost")).isEqualTo(new Run(1, "", "posta user add: empty password refused\n"));
     assertThat(run("\n", "add", "bob@localhost")).isEqualTo(new Run(1, "", "posta user add: empty password refused\n"));
@@ -63,11 +62,16 @@ class UserCommandTest {
   }
 
   @Test
+  void accountsOutsideTheLocalDomainsAreSendOnly() throws Exception {
+    assertThat(run("pw\n", "add", "noreply@example.org"))
+        .isEqualTo(new Run(0, "added noreply@example.org (send only: example.org is not a local domain, so it has no mailbox here)\n", ""));
+    assertThat(run("", "list")).isEqualTo(new Run(0, "noreply@example.org\n", ""));
+  }
+
+  @Test
   void theConfigurationsDomainsAndDataFolderAreUsed() throws Exception {
     Path config = dir.resolve("posta.toml");
     Files.writeString(config, "hostname = \"mail.example.org\"\ndata = \"state\"\n[domains.\"example.org\"]\n[domains.\"example.net\"]\n");
-    assertThat(run("pw\n", "add", "bob@example.com", "--config", config.toString()))
-        .isEqualTo(new Run(1, "", "posta user add: example.com is not a local domain (local domains: example.org, example.net)\n"));
     assertThat(run("pw\n", "add", "bob@example.net", "--config", config.toString())).isEqualTo(new Run(0, "added bob@example.net\n", ""));
     assertThat(new UserStore(dir.resolve("state")).list()).containsExactly("bob@example.net");
   }
