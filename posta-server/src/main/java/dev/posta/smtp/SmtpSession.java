@@ -149,6 +149,11 @@ final class SmtpSession {
       log.info("{}: {}: transaction abandoned in state {}", logPrefix, tx.id, state);
       resetTransaction();
     }
+    try {
+      socket.close(); // after STARTTLS this is the TLS layer: it sends close_notify (RFC 8446 §6.1)
+    } catch (IOException ignored) {
+      // the client is gone
+    }
   }
 
   private void commandLoop() throws IOException, Closing {
