@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
 public final class Posta {
 
   public static void main(String[] args) {
+    System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true"); // see ServerTls
     System.exit(new CommandLine(new Posta()).execute(args));
   }
 

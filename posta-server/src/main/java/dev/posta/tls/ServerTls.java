@@ -27,6 +27,12 @@ import javax.net.ssl.SSLSocket;
  * <p>Thread-safe; one instance serves all listeners and connections.
  */
 public final class ServerTls {
+  static {
+    // CVE-2011-1473: a client-initiated TLS 1.2 renegotiation costs the server a handshake for
+    // free; mail clients never need it. JSSE reads this once, before its first handshake, so
+    // it is set as soon as TLS is set up at all.
+    System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
+  }
   /** How often, at most, the certificate and key files are checked for changes. */
   public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(5);
 
