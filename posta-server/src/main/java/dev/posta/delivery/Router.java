@@ -149,7 +149,7 @@ public final class Router {
    * {@code . _ + -} is percent-encoded, and so is a leading dot, so "../x" or a quoted
    * local part with '/' can never leave the mail folder.
    */
-  static String safeName(String name) {
+  public static String safeName(String name) {
     var s = new StringBuilder();
     byte[] bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     for (int i = 0; i < bytes.length; i++) {

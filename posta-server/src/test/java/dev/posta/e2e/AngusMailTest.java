@@ -205,7 +205,7 @@ class AngusMailTest {
       assertThat(debug.toString(StandardCharsets.UTF_8).lines())
           .as("Angus declared SMTPUTF8 in MAIL")
           .contains("MAIL FROM:<" + SENDER + "> SMTPUTF8");
-      String user = E2e.mailboxName("用户");
+      String user = "用户";
       List<String> mail = server.awaitMail(user, 1);
       assertThat(mail).hasSize(1);
       var delivered = E2e.splitDelivered(mail.getFirst(),

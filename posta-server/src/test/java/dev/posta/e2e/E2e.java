@@ -67,23 +67,6 @@ final class E2e {
 
   record Delivered(String queueId, String content) {}
 
-  /**
-   * The Maildir directory name of a local part, as the router writes it: anything but
-   * lower-case letters, digits and {@code . _ + -} (and a leading dot) percent-encoded.
-   */
-  static String mailboxName(String localPart) {
-    var s = new StringBuilder();
-    byte[] bytes = localPart.getBytes(StandardCharsets.UTF_8);
-    for (int i = 0; i < bytes.length; i++) {
-      int b = bytes[i] & 0xff;
-      boolean plain = (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '_' || b == '+' || b == '-'
-          || (b == '.' && i > 0);
-      if (plain) s.append((char) b);
-      else s.append('%').append("%02X".formatted(b));
-    }
-    return s.toString();
-  }
-
   /** The delivered files of a mailbox, byte-exact, oldest name first. */
   static List<byte[]> deliveredBytes(TestServer server, String user) {
     Path dir = server.newMail(user);
@@ -160,14 +143,23 @@ final class E2e {
 
   /** Runs a program to completion (killed after {@code timeout}), capturing both outputs as UTF-8. */
   static Run run(Duration timeout, List<String> command) {
+    return run(timeout, "", command);
+  }
+
+  /** The same, with {@code input} on the program's standard input (then closed). */
+  static Run run(Duration timeout, String input, List<String> command) {
     try {
       var pb = new ProcessBuilder(command);
       pb.environment().put("PYTHONIOENCODING", "utf-8");
       pb.environment().put("LC_ALL", "C.UTF-8");
       Process p = pb.start();
-      p.getOutputStream().close();
       CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()));
       CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()));
+      try (var stdin = p.getOutputStream()) {
+        stdin.write(input.getBytes(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        // the program exited before reading its input; its output says why
+      }
       if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         p.destroyForcibly();
         p.waitFor(5, TimeUnit.SECONDS);

@@ -154,7 +154,7 @@ class PythonSmtplibTest {
   }
 
   private static void assertUtf8MessageDelivered(TestServer server, String queueId) {
-    List<String> mail = server.awaitMail(E2e.mailboxName("用户"), 1);
+    List<String> mail = server.awaitMail("用户", 1);
     assertThat(mail).hasSize(1);
     var delivered = E2e.splitDelivered(mail.getFirst(),
         E2e.deliveryHeaders("<" + SENDER + ">", "用户@localhost", "UTF8SMTP", "用户@localhost"));

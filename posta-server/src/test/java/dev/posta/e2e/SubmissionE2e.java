@@ -3,18 +3,13 @@ package dev.posta.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.testing.TestServer;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -122,45 +117,9 @@ final class SubmissionE2e {
     }
   }
 
-  /**
-   * Runs a program with {@code input} on its standard input (then closed), to completion
-   * (killed after {@code timeout}), capturing both outputs as UTF-8.
-   */
+  /** Runs a program with {@code input} on its standard input; see {@link E2e#run}. */
   static E2e.Run run(Duration timeout, String input, List<String> command) {
-    try {
-      var pb = new ProcessBuilder(command);
-      pb.environment().put("LC_ALL", "C.UTF-8");
-      Process p = pb.start();
-      CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()));
-      CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()));
-      try (OutputStream stdin = p.getOutputStream()) {
-        stdin.write(input.getBytes(StandardCharsets.UTF_8));
-      } catch (IOException e) {
-        // the program exited before reading its input; its output says why
-      }
-      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        p.destroyForcibly();
-        p.waitFor(5, TimeUnit.SECONDS);
-        throw new AssertionError("timed out after " + timeout + ": " + command + "\n--- stdout ---\n"
-            + out.completeOnTimeout("", 2, TimeUnit.SECONDS).join() + "--- stderr ---\n"
-            + err.completeOnTimeout("", 2, TimeUnit.SECONDS).join());
-      }
-      return new E2e.Run(p.exitValue(), out.join(), err.join());
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot run " + command, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted", e);
-    }
+    return E2e.run(timeout, input, command);
   }
 
-  private static String drain(InputStream in) {
-    try (in) {
-      var buf = new ByteArrayOutputStream();
-      in.transferTo(buf);
-      return buf.toString(StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      return "<" + e + ">";
-    }
-  }
 }

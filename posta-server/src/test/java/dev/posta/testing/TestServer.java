@@ -2,6 +2,7 @@ package dev.posta.testing;
 
 import dev.posta.PostaServer;
 import dev.posta.auth.UserStore;
+import dev.posta.delivery.Router;
 import dev.posta.config.PostaConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -97,9 +98,9 @@ public final class TestServer implements AutoCloseable {
     return server;
   }
 
-  /** The {@code new/} folder of a local mailbox in domain localhost. */
+  /** The {@code new/} folder of a local mailbox in domain localhost (user as in the address). */
   public Path newMail(String user) {
-    return server.config().dataDir().resolve("mail/localhost").resolve(user).resolve("Maildir/new");
+    return server.config().dataDir().resolve("mail/localhost").resolve(Router.safeName(user)).resolve("Maildir/new");
   }
 
   /** The messages delivered to {@code user@localhost}, waiting up to 10 s for {@code count}. */
