@@ -140,7 +140,7 @@ final class SmtpSession {
     } catch (Closing e) {
       log.info("{}: disconnect: {}", logPrefix, e.getMessage());
     } catch (SocketTimeoutException e) {
-      log.info("{}: timeout after {} in state {}", logPrefix, limits.commandTimeout(), state);
+      log.info("{}: timeout waiting for the client in state {}", logPrefix, state);
       tryReply(Replies.TIMEOUT);
     } catch (IOException e) {
       log.info("{}: connection lost in state {}: {}", logPrefix, state, e.getMessage());
