@@ -4,6 +4,7 @@ import dev.posta.queue.Spool;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -17,8 +18,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * is written to {@code tmp/}, fsynced, renamed into {@code new/}, and {@code new/} is fsynced.
  * A crash before the rename leaves only a file in {@code tmp/}, which readers ignore.
  *
- * <p>File names follow Dovecot's convention, {@code <secs>.M<usecs>P<pid>Q<n>.<host>,S=<size>},
- * unique per host because the counter is per process and the PID per host.
+ * <p>Files hold the message with LF line endings, as Maildir readers expect; SMTP's CRLF is
+ * converted on the way in. File names follow Dovecot's convention,
+ * {@code <secs>.M<usecs>P<pid>Q<n>.<host>,S=<size>} (S= the file's size), unique per host because
+ * the counter is per process and the PID per host.
  */
 public final class Maildir {
   private static final long PID = ProcessHandle.current().pid();
@@ -42,35 +45,35 @@ public final class Maildir {
     Spool.fsyncDirectory(root.getParent());
   }
 
-  /** Writes a message's content into an open file. */
+  /** Writes a message's content into a channel. */
   @FunctionalInterface
   public interface Content {
-    void writeTo(FileChannel target) throws IOException;
+    void writeTo(WritableByteChannel target) throws IOException;
   }
 
   /**
-   * Delivers {@code header} followed by {@code content} ({@code contentSize} octets) as one
-   * message.
+   * Delivers {@code header} followed by {@code content} as one message.
    *
    * @return the path of the new file in {@code new/}
    */
-  public Path deliver(byte[] header, Content content, long contentSize, String hostname) throws IOException {
+  public Path deliver(byte[] header, Content content, String hostname) throws IOException {
     create();
-    long size = header.length + contentSize;
     long now = System.currentTimeMillis();
     long micros = (System.nanoTime() / 1000) % 1_000_000;
-    String name = "%d.M%dP%dQ%d.%s,S=%d".formatted(now / 1000, micros, PID, COUNTER.incrementAndGet(), safeHost(hostname), size);
-    Path tmp = root.resolve("tmp").resolve(name);
-    Path target = root.resolve("new").resolve(name);
+    String unique = "%d.M%dP%dQ%d.%s".formatted(now / 1000, micros, PID, COUNTER.incrementAndGet(), safeHost(hostname));
+    Path tmp = root.resolve("tmp").resolve(unique);
+    long size;
     try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      ByteBuffer head = ByteBuffer.wrap(header);
-      while (head.hasRemaining()) ch.write(head);
-      content.writeTo(ch);
+      UnixLineEndings lf = new UnixLineEndings(ch);
+      lf.write(ByteBuffer.wrap(header));
+      content.writeTo(lf);
+      size = lf.finish();
       ch.force(true);
     } catch (IOException e) {
       Files.deleteIfExists(tmp);
       throw e;
     }
+    Path target = root.resolve("new").resolve(unique + ",S=" + size);
     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     Spool.fsyncDirectory(target.getParent());
     return target;

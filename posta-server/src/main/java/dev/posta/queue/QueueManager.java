@@ -154,7 +154,7 @@ public final class QueueManager implements AutoCloseable {
     // RFC 5321 §4.4: the final delivery adds Return-Path with the reverse-path.
     byte[] header = ("Return-Path: " + message.envelope().reversePath() + "\r\n"
         + "Delivered-To: " + box.address() + "\r\n").getBytes(StandardCharsets.UTF_8);
-    new Maildir(router.maildirOf(box)).deliver(header, message::writeContentTo, message.contentLength(), hostname);
+    new Maildir(router.maildirOf(box)).deliver(header, message::writeContentTo, hostname);
     log.info("{}: to=<{}>, mailbox={}, status=delivered (maildir)", message.id(), rcpt.address(), box.address());
   }
 

@@ -3,6 +3,7 @@ package dev.posta.queue;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.StandardOpenOption;
 import java.util.BitSet;
 
@@ -62,7 +63,7 @@ public final class SpooledMessage {
    * Appends the content to {@code target}: from memory when it is still there, else straight
    * from the spool segment without passing through the heap.
    */
-  public void writeContentTo(FileChannel target) throws IOException {
+  public void writeContentTo(WritableByteChannel target) throws IOException {
     byte[] c = content;
     if (c != null) {
       ByteBuffer buf = ByteBuffer.wrap(c);

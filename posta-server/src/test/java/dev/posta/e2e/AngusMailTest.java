@@ -81,8 +81,8 @@ class AngusMailTest {
   void plainSendIsDeliveredByteExactWithReceivedCarryingTheQueueIdAndReturnPath() throws Exception {
     try (var server = TestServer.start(data)) {
       Session session = session(server.smtpPort());
-      MimeMessage m = message(session, "Hello from Angus", "First line\r\n.leading dot\r\nLast line\r\n",
-          "someone@localhost");
+      String text = "First line\r\n.leading dot\r\nLast line\r\n";
+      MimeMessage m = message(session, "Hello from Angus", text, "someone@localhost");
       String expected = wireForm(m);
 
       String queueId = queueIdOf(send(session, m));
@@ -92,10 +92,11 @@ class AngusMailTest {
       var delivered = E2e.splitDelivered(mail.getFirst(),
           E2e.deliveryHeaders("<" + SENDER + ">", "someone@localhost", "ESMTP", "someone@localhost"));
       assertThat(delivered.queueId()).isEqualTo(queueId);
-      assertThat(delivered.content()).isEqualTo(expected);
+      assertThat(delivered.content()).isEqualTo(E2e.maildirForm(expected));
       var parsed = new MimeMessage(session, new ByteArrayInputStream(mail.getFirst().getBytes(StandardCharsets.UTF_8)));
       assertThat(parsed.getSubject()).isEqualTo("Hello from Angus");
-      assertThat(parsed.getContent()).isEqualTo("First line\r\n.leading dot\r\nLast line\r\n");
+      // Read back from the Maildir file, the text has its LF line ends.
+      assertThat(parsed.getContent()).isEqualTo(E2e.maildirForm(text));
     }
   }
 
@@ -117,7 +118,7 @@ class AngusMailTest {
         var delivered = E2e.splitDelivered(mail.getFirst(),
             E2e.deliveryHeaders("<" + SENDER + ">", user + "@localhost", "ESMTP", null));
         assertThat(delivered.queueId()).as(user).isEqualTo(queueId);
-        assertThat(delivered.content()).as(user).isEqualTo(expected);
+        assertThat(delivered.content()).as(user).isEqualTo(E2e.maildirForm(expected));
       }
     }
   }
@@ -211,7 +212,7 @@ class AngusMailTest {
       var delivered = E2e.splitDelivered(mail.getFirst(),
           E2e.deliveryHeaders("<" + SENDER + ">", "用户@localhost", "UTF8SMTP", "用户@localhost"));
       assertThat(delivered.queueId()).isEqualTo(queueId);
-      assertThat(delivered.content()).isEqualTo(expected);
+      assertThat(delivered.content()).isEqualTo(E2e.maildirForm(expected));
       assertThat(delivered.content().lines()).contains("To: 用户@localhost");
     }
   }
@@ -246,7 +247,7 @@ class AngusMailTest {
       var delivered = E2e.splitDelivered(mail.getFirst(),
           E2e.deliveryHeaders("<" + SENDER + ">", "chunky@localhost", "ESMTP", "chunky@localhost"));
       assertThat(delivered.queueId()).isEqualTo(queueId);
-      assertThat(delivered.content()).isEqualTo(expected);
+      assertThat(delivered.content()).isEqualTo(E2e.maildirForm(expected));
     }
   }
 }

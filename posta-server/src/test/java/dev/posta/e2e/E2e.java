@@ -45,12 +45,12 @@ final class E2e {
    * delivery, Received at reception), exactly, with the queue ID as group 1.
    */
   static Pattern deliveryHeaders(String reversePath, String deliveredTo, String with, String forRecipient) {
-    String forClause = forRecipient == null ? "" : "\r\n\tfor <" + Pattern.quote(forRecipient) + ">";
-    return Pattern.compile("\\AReturn-Path: " + Pattern.quote(reversePath) + "\r\n"
-        + "Delivered-To: " + Pattern.quote(deliveredTo) + "\r\n"
-        + "Received: from " + Pattern.quote(HELO) + " \\(\\[127\\.0\\.0\\.1\\]\\)\r\n"
-        + "\tby localhost \\(Posta\\) with " + with + " id (" + QUEUE_ID + ")" + forClause + ";\r\n"
-        + "\t" + DATE + "\r\n");
+    String forClause = forRecipient == null ? "" : "\n\tfor <" + Pattern.quote(forRecipient) + ">";
+    return Pattern.compile("\\AReturn-Path: " + Pattern.quote(reversePath) + "\n"
+        + "Delivered-To: " + Pattern.quote(deliveredTo) + "\n"
+        + "Received: from " + Pattern.quote(HELO) + " \\(\\[127\\.0\\.0\\.1\\]\\)\n"
+        + "\tby localhost \\(Posta\\) with " + with + " id (" + QUEUE_ID + ")" + forClause + ";\n"
+        + "\t" + DATE + "\n");
   }
 
   /**
@@ -66,6 +66,24 @@ final class E2e {
   }
 
   record Delivered(String queueId, String content) {}
+
+  /**
+   * What was sent as it is stored in a Maildir file: each CRLF turned into LF, a CR not followed
+   * by LF kept (see {@code dev.posta.mailbox.UnixLineEndings}).
+   */
+  static String maildirForm(String sent) {
+    return sent.replace("\r\n", "\n");
+  }
+
+  /** The same for octets. */
+  static byte[] maildirForm(byte[] sent) {
+    var out = new ByteArrayOutputStream(sent.length);
+    for (int i = 0; i < sent.length; i++) {
+      if (sent[i] == '\r' && i + 1 < sent.length && sent[i + 1] == '\n') continue; // the LF follows
+      out.write(sent[i]);
+    }
+    return out.toByteArray();
+  }
 
   /** The delivered files of a mailbox, byte-exact, oldest name first. */
   static List<byte[]> deliveredBytes(TestServer server, String user) {

@@ -61,9 +61,9 @@ class PythonSmtplibTest {
       var delivered = E2e.splitDelivered(mail.getFirst(),
           E2e.deliveryHeaders("<" + SENDER + ">", "py@localhost", "ESMTP", "py@localhost"));
       assertThat(delivered.queueId()).isEqualTo(queueId);
-      assertThat(delivered.content()).isEqualTo(sent);
+      assertThat(delivered.content()).isEqualTo(E2e.maildirForm(sent));
       // Dot-stuffed by smtplib, un-stuffed by Posta: the leading dots arrive as written.
-      assertThat(delivered.content()).endsWith("\r\n\r\nFirst line\r\n.leading dot\r\n..two dots\r\nLast line\r\n");
+      assertThat(delivered.content()).endsWith("\n\nFirst line\n.leading dot\n..two dots\nLast line\n");
     }
   }
 
@@ -92,7 +92,7 @@ class PythonSmtplibTest {
       var delivered = E2e.splitDelivered(mail.getFirst(),
           E2e.deliveryHeaders("<" + SENDER + ">", "big@localhost", "ESMTP", "big@localhost"));
       assertThat(delivered.queueId()).isEqualTo(queueId);
-      assertThat(delivered.content()).startsWith("From: sender@client.example\r\nTo: big@localhost\r\nSubject: small enough\r\n\r\n");
+      assertThat(delivered.content()).startsWith("From: sender@client.example\nTo: big@localhost\nSubject: small enough\n\n");
     }
   }
 

@@ -105,7 +105,7 @@ class SubmissionAngusTest {
         SubmissionE2e.onlyMessage(server, user), E2e.HELO, user + "@localhost");
     assertThat(delivered.protocol()).isEqualTo("TLSv1.3");
     assertThat(delivered.queueId()).isEqualTo(queueId);
-    assertThat(delivered.content()).isEqualTo(expected);
+    assertThat(delivered.content()).isEqualTo(E2e.maildirForm(expected));
   }
 
   @Test

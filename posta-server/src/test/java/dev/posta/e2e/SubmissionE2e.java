@@ -42,13 +42,13 @@ final class SubmissionE2e {
    */
   static Pattern tlsDeliveryHeaders(String helo, String recipient) {
     String from = helo == null ? "[^\r\n ]+" : Pattern.quote(helo);
-    return Pattern.compile("\\AReturn-Path: <" + Pattern.quote(USER) + ">\r\n"
-        + "Delivered-To: " + Pattern.quote(recipient) + "\r\n"
-        + "Received: from " + from + " \\(\\[127\\.0\\.0\\.1\\]\\)\r\n"
-        + "\t\\(using (TLSv1\\.[23]) with cipher (TLS_[A-Z0-9_]+)\\)\r\n"
-        + "\tby localhost \\(Posta\\) with ESMTPSA id (" + E2e.QUEUE_ID + ")\r\n"
-        + "\tfor <" + Pattern.quote(recipient) + ">;\r\n"
-        + "\t" + DATE + "\r\n");
+    return Pattern.compile("\\AReturn-Path: <" + Pattern.quote(USER) + ">\n"
+        + "Delivered-To: " + Pattern.quote(recipient) + "\n"
+        + "Received: from " + from + " \\(\\[127\\.0\\.0\\.1\\]\\)\n"
+        + "\t\\(using (TLSv1\\.[23]) with cipher (TLS_[A-Z0-9_]+)\\)\n"
+        + "\tby localhost \\(Posta\\) with ESMTPSA id (" + E2e.QUEUE_ID + ")\n"
+        + "\tfor <" + Pattern.quote(recipient) + ">;\n"
+        + "\t" + DATE + "\n");
   }
 
   /** A message as delivered over TLS: what the Received: header says, and what the client sent. */

@@ -42,13 +42,13 @@ class SubmissionPythonTest {
   }
 
   private static void assertTheExampleMessage(String content, String recipient) {
-    assertThat(content.split("\r\n", -1)).containsSubsequence(
+    assertThat(content.split("\n", -1)).containsSubsequence(
         "Subject: Test Email",
         "From: " + SubmissionE2e.USER,
         "To: " + recipient,
         "",
         BODY);
-    assertThat(content).endsWith("\r\n\r\n" + BODY + "\r\n");
+    assertThat(content).endsWith("\n\n" + BODY + "\n");
   }
 
   @Test

@@ -69,7 +69,7 @@ class SubmissionSwaksTest {
         SubmissionE2e.onlyMessage(server, user), E2e.HELO, user + "@localhost");
     assertThat(delivered.protocol()).isEqualTo("TLSv1.3");
     assertThat(delivered.queueId()).isEqualTo(queueId);
-    assertThat(delivered.content().split("\r\n", -1))
+    assertThat(delivered.content().split("\n", -1))
         .contains("To: " + user + "@localhost", "From: " + USER, "This is a test mailing");
   }
 

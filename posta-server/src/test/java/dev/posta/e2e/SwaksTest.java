@@ -53,7 +53,7 @@ class SwaksTest {
     var delivered = E2e.splitDelivered(mail.getFirst(),
         E2e.deliveryHeaders("<" + SENDER + ">", user + "@localhost", with, user + "@localhost"));
     assertThat(delivered.queueId()).isEqualTo(queueId);
-    assertThat(delivered.content().split("\r\n", -1))
+    assertThat(delivered.content().split("\n", -1))
         .contains("To: " + user + "@localhost", "From: " + SENDER, "This is a test mailing");
   }
 
@@ -112,9 +112,10 @@ class SwaksTest {
       var delivered = E2e.splitDelivered(mail.getFirst(),
           E2e.deliveryHeaders("<" + SENDER + ">", "dat@localhost", "ESMTP", "dat@localhost"));
       assertThat(delivered.queueId()).isEqualTo(queueIdOf(run));
-      // swaks sends the file with CRLF line ends and one empty line before the final dot.
+      // swaks sends the file with CRLF line ends and one empty line before the final dot; the
+      // Maildir file has LF.
       String file8 = Files.readString(file, StandardCharsets.UTF_8);
-      assertThat(delivered.content()).isEqualTo(file8.replace("\n", "\r\n") + "\r\n");
+      assertThat(delivered.content()).isEqualTo(E2e.maildirForm(file8.replace("\n", "\r\n") + "\r\n"));
     }
   }
 

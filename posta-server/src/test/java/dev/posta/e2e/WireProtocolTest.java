@@ -63,7 +63,7 @@ class WireProtocolTest {
       var delivered = E2e.splitDelivered(mail.getFirst(),
           E2e.deliveryHeaders("<" + SENDER + ">", "x@localhost", "ESMTP", "x@localhost"));
       assertThat(delivered.queueId()).isEqualTo(good);
-      assertThat(delivered.content()).isEqualTo("Subject: after the bare LF\r\n\r\nfine\r\n");
+      assertThat(delivered.content()).isEqualTo("Subject: after the bare LF\n\nfine\n");
     }
   }
 
@@ -93,7 +93,7 @@ class WireProtocolTest {
         var delivered = E2e.splitDelivered(mail.getFirst(),
             E2e.deliveryHeaders("<" + SENDER + ">", user + "@localhost", "ESMTP", null));
         assertThat(delivered.queueId()).as(user).isEqualTo(queueId);
-        assertThat(delivered.content()).as(user).isEqualTo("Subject: piped\r\n\r\nhello\r\n");
+        assertThat(delivered.content()).as(user).isEqualTo("Subject: piped\n\nhello\n");
       }
     }
   }
@@ -153,7 +153,7 @@ class WireProtocolTest {
       byte[] expected = new byte[25];
       System.arraycopy(chunk1, 0, expected, 0, 20);
       System.arraycopy(chunk2, 0, expected, 20, 5);
-      assertThat(content).isEqualTo(expected);
+      assertThat(content).isEqualTo(E2e.maildirForm(expected));
     }
   }
 }

@@ -54,7 +54,7 @@ class CrashRecoveryTest {
   private static final String END_MARKER = "END-OF-MESSAGE ";
   /** SIGKILL: a Unix process killed by signal 9 has exit value 128 + 9. */
   private static final int KILLED_BY_SIGKILL = 137;
-  private static final Pattern TOKEN_HEADER = Pattern.compile("(?m)^X-Token: (\\d+-\\d+)\r\n");
+  private static final Pattern TOKEN_HEADER = Pattern.compile("(?m)^X-Token: (\\d+-\\d+)\n");
   private static final Pattern MAILDIR_SIZE = Pattern.compile(",S=(\\d+)$");
 
   @TempDir Path temp;
@@ -371,7 +371,7 @@ class CrashRecoveryTest {
       String t = token.group(1);
       assertThat(token.find()).as("a second X-Token header in %s", file.getFileName()).isFalse();
       assertThat(text).as("delivered file %s is whole (ends with its end marker)", file.getFileName())
-          .endsWith("\r\n" + END_MARKER + t + "\r\n");
+          .endsWith("\n" + END_MARKER + t + "\n");
       Matcher size = MAILDIR_SIZE.matcher(file.getFileName().toString());
       assertThat(size.find()).as("S=<size> in Maildir name %s", file.getFileName()).isTrue();
       assertThat((long) bytes.length).as("size of %s", file.getFileName()).isEqualTo(Long.parseLong(size.group(1)));

@@ -498,8 +498,8 @@ class HostileInputTest {
     }
     // The unquoted local part, lower-cased and percent-encoded, names the folder.
     String message = awaitMessage("john%20%22the%20man%22%20doe", "for the man");
-    assertThat(message).startsWith("Return-Path: <\"sender \\\"x\\\"\"@example.org>\r\n");
-    assertThat(message).contains("\r\n\tfor <" + recipient + ">;\r\n");
+    assertThat(message).startsWith("Return-Path: <\"sender \\\"x\\\"\"@example.org>\n");
+    assertThat(message).contains("\n\tfor <" + recipient + ">;\n");
     assertStillServes();
   }
 
@@ -521,7 +521,7 @@ class HostileInputTest {
       assertThat(c.command("MAIL FROM:<a@[127.0.0.1]>")).isEqualTo("250 2.1.0 Sender OK");
       assertThat(c.command("RSET")).isEqualTo("250 2.0.0 OK");
     }
-    assertThat(awaitMessage("v6", "from a literal")).startsWith("Return-Path: <a@[IPv6:::1]>\r\n");
+    assertThat(awaitMessage("v6", "from a literal")).startsWith("Return-Path: <a@[IPv6:::1]>\n");
     assertStillServes();
   }
 
@@ -536,7 +536,7 @@ class HostileInputTest {
           .isEqualTo("503 5.5.1 Bad sequence of commands: DATA after BDAT; finish with BDAT LAST or RSET");
       assertThat(c.send("BDAT 6 LAST\r\nended\n").reply()).startsWith("250 2.0.0 Ok: queued as ");
     }
-    assertThat(awaitMessage("mixed", "chunk\r\nended\n")).endsWith("\r\nchunk\r\nended\n");
+    assertThat(awaitMessage("mixed", "chunk\nended\n")).endsWith("\nchunk\nended\n");
     assertStillServes();
   }
 

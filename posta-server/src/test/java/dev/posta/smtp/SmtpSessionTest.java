@@ -167,9 +167,11 @@ class SmtpSessionTest {
     List<String> mail = server.awaitMail("dots", 1);
     assertThat(mail).hasSize(1);
     assertThat(mail.getFirst())
-        .startsWith("Return-Path: <sender@b.example>\r\nDelivered-To: dots@localhost\r\nReceived: from client.example ([127.0.0.1])\r\n"
-            + "\tby mx.example.org (Posta) with ESMTP id " + id + "\r\n\tfor <dots@localhost>;\r\n\t")
-        .endsWith("Subject: dots\r\n\r\n.leading dot\r\n.\r\n");
+        // Maildir files have LF line endings (what mutt and Dovecot expect), not SMTP's CRLF.
+        .startsWith("Return-Path: <sender@b.example>\nDelivered-To: dots@localhost\nReceived: from client.example ([127.0.0.1])\n"
+            + "\tby mx.example.org (Posta) with ESMTP id " + id + "\n\tfor <dots@localhost>;\n\t")
+        .endsWith("Subject: dots\n\n.leading dot\n.\n")
+        .doesNotContain("\r");
   }
 
   @Test

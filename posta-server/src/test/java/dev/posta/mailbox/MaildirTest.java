@@ -1,0 +1,43 @@
+package dev.posta.mailbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MaildirTest {
+  @TempDir Path dir;
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  @Test
+  void deliversWithLfLineEndingsAndTheFileSizeInItsName() throws Exception {
+    Maildir box = new Maildir(dir.resolve("Maildir"));
+    // Content arrives in pieces that split CRLF pairs; a lone CR is data and stays.
+    String[] pieces = {"Subject: x\r", "\n\r\nline one\r\nbare\rcr\r", "\n", "last\r"};
+    Path file = box.deliver(bytes("Return-Path: <a@b.example>\r\n"), target -> {
+      for (String p : pieces) target.write(ByteBuffer.wrap(bytes(p)));
+    }, "host/with:odd");
+    String expected = "Return-Path: <a@b.example>\nSubject: x\n\nline one\nbare\rcr\nlast\r";
+    assertThat(Files.readString(file, StandardCharsets.ISO_8859_1)).isEqualTo(expected);
+    assertThat(file.getParent()).isEqualTo(dir.resolve("Maildir/new"));
+    assertThat(file.getFileName().toString()).endsWith(".host\\057with\\072odd,S=" + expected.length());
+    assertThat(Files.size(file)).isEqualTo(expected.length());
+    assertThat(dir.resolve("Maildir/tmp")).isEmptyDirectory();
+    assertThat(dir.resolve("Maildir/cur")).isDirectory();
+  }
+
+  @Test
+  void namesAreUnique() throws Exception {
+    Maildir box = new Maildir(dir.resolve("Maildir"));
+    Path a = box.deliver(bytes(""), t -> t.write(ByteBuffer.wrap(bytes("x\r\n"))), "h");
+    Path b = box.deliver(bytes(""), t -> t.write(ByteBuffer.wrap(bytes("x\r\n"))), "h");
+    assertThat(a).isNotEqualTo(b);
+  }
+}
