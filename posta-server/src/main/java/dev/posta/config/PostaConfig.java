@@ -98,9 +98,9 @@ public record PostaConfig(
    * @param maxMessageSize octets; advertised with SIZE (RFC 1870), 552 5.3.4 when crossed
    * @param maxRecipients per message; the next RCPT gets 452 4.5.3 (RFC 5321 §4.5.3.1.8)
    * @param maxLineLength octets of one message text line including CRLF (RFC 5321 §4.5.3.1.6)
-   * @param maxConnections at once in total; more get 421 4.7.0
+   * @param maxConnections at once on each kind of listener; more get 421 4.7.0
    * @param maxConnectionsPerIp at once from one client address; more get 421 4.7.0
-   * @param maxErrors protocol errors in one session before 421 4.7.0 and close
+   * @param maxErrors refusals (5xx) in one session before 421 4.7.0 and close
    * @param commandTimeout how long to wait for the next command (RFC 5321 §4.5.3.2.7)
    * @param dataTimeout how long to wait for the next block of message data (§4.5.3.2.5)
    */

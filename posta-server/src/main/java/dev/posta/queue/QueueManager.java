@@ -5,7 +5,9 @@ import dev.posta.mailbox.Maildir;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -90,6 +92,8 @@ public final class QueueManager implements AutoCloseable {
     try {
       attempts.incrementAndGet();
       Envelope env = message.envelope();
+      // One copy per mailbox: ALICE@, alice+tag@ and an alias naming alice are all alice.
+      Set<Router.Mailbox> delivered = new HashSet<>();
       for (int i = 0; i < env.recipients().size(); i++) {
         if (closed) return;
         if (message.isDone(i)) continue;
@@ -105,9 +109,11 @@ public final class QueueManager implements AutoCloseable {
         for (Router.Target target : targets) {
           switch (target) {
             case Router.Mailbox box -> {
+              if (!delivered.add(box)) continue;
               try {
                 deliverLocal(message, rcpt, box);
               } catch (IOException e) {
+                delivered.remove(box);
                 log.warn("{}: to=<{}>, mailbox={}, status=deferred ({})", message.id(), rcpt.address(), box.address(), e.toString());
                 allDelivered = false;
                 retry = true;

@@ -16,8 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Failures are remembered for {@code window}. From the third failure on, each further
  * attempt from that address is answered only after a delay that doubles per failure (1 s, 2 s,
  * 4 s, capped at 8 s); at {@code limit} failures the address is locked out until the oldest
- * remembered failure is {@code window} old. A success clears the address. Other addresses are
- * never affected. Memory is bounded: at most {@link #MAX_TRACKED} addresses are tracked, the
+ * remembered failure is {@code window} old. A success clears nothing: one account's password
+ * must not buy more guesses at the others. Other addresses are never affected. Memory is bounded: at most {@link #MAX_TRACKED} addresses are tracked, the
  * stalest dropped first.
  */
 public final class AuthThrottle {
@@ -66,10 +66,6 @@ public final class AuthThrottle {
       d.addLast(clock.instant());
       while (d.size() > limit) d.removeFirst(); // more than the limit adds nothing
     }
-  }
-
-  public void succeeded(InetAddress client) {
-    failures.remove(client);
   }
 
   private void expire(Deque<Instant> d) {

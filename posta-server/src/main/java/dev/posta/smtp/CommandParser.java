@@ -94,8 +94,9 @@ public final class CommandParser {
         if (!seen.add(key)) return invalid("conflicting " + key + " parameters");
         switch (key) {
           case "SIZE" -> {
-            if (value == null || !value.matches("[0-9]{1,18}")) return invalid("SIZE=<octets>");
-            size = Long.parseLong(value);
+            // RFC 1870 §3: up to 20 digits; anything beyond a long is over every limit anyway.
+            if (value == null || !value.matches("[0-9]{1,20}")) return invalid("SIZE=<octets>");
+            size = value.length() < 19 ? Long.parseLong(value) : new java.math.BigInteger(value).min(java.math.BigInteger.valueOf(Long.MAX_VALUE)).longValue();
           }
           case "BODY" -> {
             body = value == null ? null : MailParameters.BodyType.of(value);
@@ -189,11 +190,9 @@ public final class CommandParser {
     String[] words = arg.split(" ", -1);
     String mechanism = words[0].toUpperCase(Locale.ROOT);
     if (words.length > 2 || !mechanism.matches("[A-Z0-9_-]{1,20}")) return invalid("AUTH <mechanism> [initial-response]");
-    String initial = words.length == 2 ? words[1] : null;
-    if (initial != null && !initial.equals("=") && !initial.matches("[A-Za-z0-9+/]+={0,2}")) {
-      return new SmtpCommand.Invalid(Replies.AUTH_BAD_BASE64);
-    }
-    return new SmtpCommand.Auth(mechanism, initial);
+    // The initial response is decoded by the session: RFC 4954 §4 wants 503 for a second AUTH
+    // before any complaint about its data.
+    return new SmtpCommand.Auth(mechanism, words.length == 2 ? words[1] : null);
   }
 
   private static SmtpCommand bdat(String arg) {

@@ -51,7 +51,7 @@ public final class Replies {
   /** RFC 5321 §4.1.4: commands out of order. */
   public static final Reply BAD_SEQUENCE = new Reply(503, "5.5.1", "Bad sequence of commands: %s");
   /** A session that opens like HTTP or a proxy request is not SMTP; closed at once. */
-  public static final Reply NOT_SMTP = new Reply(554, "5.7.0", "This is an SMTP server, not an HTTP proxy");
+  public static final Reply NOT_SMTP = new Reply(554, "5.7.0", "This is an SMTP server; that looked like HTTP. Closing connection");
 
   // --- EHLO / HELO ----------------------------------------------------------------------------
   /** RFC 5321 §4.1.1.1: HELO reply; RFC 2034 §3: no enhanced code here. */

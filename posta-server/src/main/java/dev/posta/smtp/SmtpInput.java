@@ -1,5 +1,6 @@
 package dev.posta.smtp;
 
+import java.io.Flushable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,17 +12,27 @@ import java.util.Arrays;
  *
  * <p>RFC 5321 §2.3.8: a line ends with CRLF only. A bare LF ends the line too but is reported,
  * and a CR not followed by LF is reported, so the session can refuse them (SMTP smuggling,
- * CVE-2023-51764/51766). Knowing whether more input is already buffered lets the session
- * flush its replies only when the client's pipelined commands are drained (RFC 2920 §3.2).
+ * CVE-2023-51764/51766). Replies are flushed only when a read would block, that is when the
+ * client's pipelined input is drained (RFC 2920 §3.2).
  */
 public final class SmtpInput {
   private final InputStream in;
+  private final Flushable replies;
   private final byte[] buffer = new byte[16 * 1024];
   private int position;
   private int limit;
 
   public SmtpInput(InputStream in) {
+    this(in, () -> {});
+  }
+
+  /**
+   * @param replies flushed whenever a read would block, so no reply is held back while the
+   *     client waits for it (RFC 2920 §3.2: also mid-line and while waiting for BDAT data)
+   */
+  public SmtpInput(InputStream in, Flushable replies) {
     this.in = in;
+    this.replies = replies;
   }
 
   /** How a line ended, or why it did not. */
@@ -49,11 +60,6 @@ public final class SmtpInput {
     public boolean isEndOfData() {
       return length == 1 && bytes[0] == '.' && isClean();
     }
-  }
-
-  /** True when input is waiting, so replies can stay buffered (PIPELINING). */
-  public boolean hasBufferedInput() throws IOException {
-    return position < limit || in.available() > 0;
   }
 
   /**
@@ -121,6 +127,7 @@ public final class SmtpInput {
   }
 
   private boolean fill() throws IOException {
+    if (in.available() == 0) replies.flush();
     int read = in.read(buffer, 0, buffer.length);
     if (read <= 0) return false;
     position = 0;

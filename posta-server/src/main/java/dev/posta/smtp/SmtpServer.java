@@ -43,13 +43,20 @@ public final class SmtpServer implements AutoCloseable {
 
   private final Context context;
   private final List<ServerSocket> sockets = new ArrayList<>();
-  private final AtomicInteger connections = new AtomicInteger();
+  /**
+   * Connections per kind of listener, so that a flood on port 25 cannot lock users out of
+   * submission (Postfix's process limits are per service, too).
+   */
+  private final Map<PostaConfig.Protocol, AtomicInteger> connections = new java.util.EnumMap<>(PostaConfig.Protocol.class);
+  private final WriteWatchdog watchdog;
   private final Map<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
   private final java.util.Set<Socket> open = ConcurrentHashMap.newKeySet();
   private volatile boolean closing;
 
   public SmtpServer(Context context) {
     this.context = context;
+    for (PostaConfig.Protocol p : PostaConfig.Protocol.values()) connections.put(p, new AtomicInteger());
+    this.watchdog = new WriteWatchdog(context.config().limits().commandTimeout());
   }
 
   /** Binds one listener and starts accepting; returns the bound address (port 0 is resolved). */
@@ -88,21 +95,23 @@ public final class SmtpServer implements AutoCloseable {
     // merge/computeIfPresent are atomic per key, so a count can never be lost between a
     // session leaving and another arriving.
     int mine = perClient.merge(client, 1, Integer::sum);
-    int total = connections.incrementAndGet();
+    AtomicInteger ofListener = connections.get(listener.protocol());
+    int total = ofListener.incrementAndGet();
     open.add(socket);
     try {
       var limits = context.config().limits();
       if (total > limits.maxConnections()) {
-        log.warn("smtp[{}]: refused: too many connections ({} > {})", client.getHostAddress(), total, limits.maxConnections());
+        log.warn("smtp[{}]: refused: too many {} connections ({} > {})", client.getHostAddress(),
+            listener.protocol().name().toLowerCase(), total, limits.maxConnections());
         refuse(socket, Replies.TOO_MANY_CONNECTIONS);
       } else if (mine > limits.maxConnectionsPerIp()) {
         log.warn("smtp[{}]: refused: too many connections from this address ({} > {})", client.getHostAddress(), mine, limits.maxConnectionsPerIp());
         refuse(socket, Replies.TOO_MANY_FROM_YOU.format(client.getHostAddress()));
       } else if (listener.protocol() == PostaConfig.Protocol.SMTPS) {
         // The handshake runs in the session, on this virtual thread, under its timeout.
-        new SmtpSession(context.tls().acceptImplicit(socket), listener, context).run();
+        new SmtpSession(context.tls().acceptImplicit(socket), listener, context, watchdog).run();
       } else {
-        new SmtpSession(socket, listener, context).run();
+        new SmtpSession(socket, listener, context, watchdog).run();
       }
     } catch (IOException e) {
       log.info("smtp[{}]: TLS setup failed: {}", client.getHostAddress(), e.toString());
@@ -111,7 +120,7 @@ public final class SmtpServer implements AutoCloseable {
       log.error("smtp[{}]: session failed", client.getHostAddress(), e);
     } finally {
       open.remove(socket);
-      connections.decrementAndGet();
+      ofListener.decrementAndGet();
       perClient.computeIfPresent(client, (k, n) -> n == 1 ? null : n - 1);
       try {
         socket.close();
@@ -133,12 +142,13 @@ public final class SmtpServer implements AutoCloseable {
 
   /** Connections currently open, for the banner and tests. */
   public int connectionCount() {
-    return connections.get();
+    return connections.values().stream().mapToInt(AtomicInteger::get).sum();
   }
 
   @Override
   public void close() {
     closing = true;
+    watchdog.close();
     for (ServerSocket s : sockets) {
       try {
         s.close();

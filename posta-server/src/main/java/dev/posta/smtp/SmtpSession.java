@@ -94,6 +94,7 @@ final class SmtpSession {
 
   /** The connection; replaced by its TLS layer after STARTTLS. */
   private Socket socket;
+  private final WriteWatchdog watchdog;
   private final PostaConfig.Listener listener;
   private final SmtpServer.Context context;
   private final PostaConfig.Limits limits;
@@ -103,6 +104,8 @@ final class SmtpSession {
   private final String logPrefix;
   private SmtpInput in;
   private OutputStream out;
+  /** The socket's own stream under {@code out}, watched for writes that never finish. */
+  private OutputStream guarded;
   private final byte[] lineBuffer;
 
   /** Protocol and cipher once TLS is up, for logs and the Received: header; null in plaintext. */
@@ -115,14 +118,15 @@ final class SmtpSession {
   private Transaction tx;
   private int errors;
 
-  SmtpSession(Socket socket, PostaConfig.Listener listener, SmtpServer.Context context) {
+  SmtpSession(Socket socket, PostaConfig.Listener listener, SmtpServer.Context context, WriteWatchdog watchdog) {
     this.socket = socket;
+    this.watchdog = watchdog;
     this.listener = listener;
     this.context = context;
     this.limits = context.config().limits();
     this.router = context.router();
     this.hostname = context.config().hostname();
-    this.client = socket.getInetAddress().getHostAddress();
+    this.client = ClientAddress.text(socket.getInetAddress());
     this.logPrefix = "smtp[" + client + "]";
     this.lineBuffer = new byte[Math.max(limits.maxLineLength(), MAX_PARAMETER_LINE) + 1];
   }
@@ -133,8 +137,8 @@ final class SmtpSession {
       socket.setSoTimeout((int) limits.commandTimeout().toMillis());
       socket.setTcpNoDelay(true);
       if (socket instanceof SSLSocket ssl) handshake(ssl); // implicit TLS (RFC 8314)
-      in = new SmtpInput(socket.getInputStream());
-      out = new BufferedOutputStream(socket.getOutputStream(), 8192);
+      in = new SmtpInput(socket.getInputStream(), () -> out.flush());
+      out = new BufferedOutputStream(guarded = watchdog.guard(socket.getOutputStream(), socket, logPrefix), 8192);
       reply(Replies.GREETING.format(hostname));
       commandLoop();
     } catch (Closing e) {
@@ -149,6 +153,7 @@ final class SmtpSession {
       log.info("{}: {}: transaction abandoned in state {}", logPrefix, tx.id, state);
       resetTransaction();
     }
+    watchdog.release(guarded);
     try {
       socket.close(); // after STARTTLS this is the TLS layer: it sends close_notify (RFC 8446 §6.1)
     } catch (IOException ignored) {
@@ -158,7 +163,6 @@ final class SmtpSession {
 
   private void commandLoop() throws IOException, Closing {
     while (true) {
-      if (!in.hasBufferedInput()) out.flush();
       SmtpInput.Line line = in.readLine(MAX_PARAMETER_LINE, lineBuffer);
       switch (line.ending()) {
         case EOF -> {
@@ -285,8 +289,9 @@ final class SmtpSession {
     SSLSocket ssl = context.tls().startTls(socket);
     socket = ssl;
     handshake(ssl);
-    in = new SmtpInput(ssl.getInputStream());
-    out = new BufferedOutputStream(ssl.getOutputStream(), 8192);
+    in = new SmtpInput(ssl.getInputStream(), () -> out.flush());
+    watchdog.release(guarded);
+    out = new BufferedOutputStream(guarded = watchdog.guard(ssl.getOutputStream(), ssl, logPrefix), 8192);
     // RFC 3207 §4.2: forget everything learnt before TLS; the client starts again with EHLO.
     resetTransaction();
     state = State.CONNECTED;
@@ -342,7 +347,12 @@ final class SmtpSession {
       return;
     }
     String initial = c.initialResponse();
-    SaslMechanism.Step step = mechanism.get().start(initial == null ? null : base64(initial));
+    byte[] initialBytes = initial == null ? null : base64(initial);
+    if (initial != null && initialBytes == null) {
+      error(Replies.AUTH_BAD_BASE64);
+      return;
+    }
+    SaslMechanism.Step step = mechanism.get().start(initialBytes);
     while (true) {
       switch (step) {
         case SaslMechanism.Challenge challenge -> {
@@ -354,7 +364,6 @@ final class SmtpSession {
           // RFC 4954 §4: data with success (SCRAM's server-final) goes in a last 334.
           if (success.additionalData() != null && exchange(success.additionalData()) == null) return;
           user = success.user();
-          throttle.succeeded(address);
           log.info("{}: AUTH {} succeeded: user={}", logPrefix, c.mechanism(), user);
           reply(Replies.AUTH_OK);
           return;
@@ -540,7 +549,8 @@ final class SmtpSession {
     try {
       int maxText = limits.maxLineLength() - 2; // the limit counts the CRLF
       while (true) {
-        SmtpInput.Line line = in.readLine(maxText, lineBuffer);
+        // +1: §4.5.3.1.6 does not count the dot added for transparency.
+        SmtpInput.Line line = in.readLine(maxText + 1, lineBuffer);
         if (line.ending() == SmtpInput.Ending.EOF) throw new Closing("connection lost during DATA");
         if (line.ending() == SmtpInput.Ending.TOO_LONG) {
           longLine = true;
@@ -556,6 +566,10 @@ final class SmtpSession {
         }
         if (line.isEndOfData()) break;
         int skip = line.length() > 0 && line.bytes()[0] == '.' ? 1 : 0; // §4.5.2 dot-unstuffing
+        if (line.length() - skip > maxText) {
+          longLine = true;
+          continue;
+        }
         append(line.bytes(), skip, line.length() - skip);
         append(CRLF, 0, 2);
       }
@@ -657,7 +671,7 @@ final class SmtpSession {
         + (tls != null && extended ? "S" : "") + (user != null && extended ? "A" : "");
     String forClause = tx.recipients.size() == 1 ? "\r\n\tfor <" + tx.recipients.getFirst().address() + ">" : "";
     String tlsClause = tls == null ? "" : "\r\n\t(using " + tls + ")";
-    String header = "Received: from " + heloName + " ([" + client + "])" + tlsClause + "\r\n"
+    String header = "Received: from " + heloName + " ([" + ClientAddress.literal(socket.getInetAddress()) + "])" + tlsClause + "\r\n"
         + "\tby " + hostname + " (Posta) with " + with + " id " + tx.id
         + forClause + ";\r\n\t" + RFC5322_DATE.format(Instant.now()) + "\r\n";
     return header.getBytes(StandardCharsets.UTF_8);

@@ -437,7 +437,7 @@ class HostileInputTest {
     for (String request : List.of("GET / HTTP/1.1", "POST /cgi-bin/x HTTP/1.0", "CONNECT mail.example:25 HTTP/1.1",
         "Host: mail.example")) {
       try (Client c = Client.connect(port)) {
-        assertThat(c.command(request)).as(request).isEqualTo("554 5.7.0 This is an SMTP server, not an HTTP proxy");
+        assertThat(c.command(request)).as(request).isEqualTo("554 5.7.0 This is an SMTP server; that looked like HTTP. Closing connection");
         assertThat(c.closedByServer()).as("closed after " + request).isTrue();
       }
     }

@@ -64,7 +64,11 @@ class CommandParserTest {
         Arguments.of("BDAT 10 FIRST", "501 5.5.4"),
         Arguments.of("BDAT 10 LAST x", "501 5.5.4"),
         Arguments.of("BDAT -1", "501 5.5.4"),
-        Arguments.of("VRFY", "501 5.5.2"));
+        Arguments.of("VRFY", "501 5.5.2"),
+        Arguments.of("MAIL FROM:<a@b.example> SIZE=123456789012345678901", "501 5.5.2"),
+        Arguments.of("STARTTLS now", "501 5.5.4"),
+        Arguments.of("AUTH", "501 5.5.2"),
+        Arguments.of("AUTH PLAIN a b", "501 5.5.2"));
   }
 
   @ParameterizedTest(name = "{0} -> {1}")
@@ -98,6 +102,13 @@ class CommandParserTest {
             new SmtpCommand.Mail(new MailAddress("用户", "例子.example"), new MailParameters(-1, MailParameters.BodyType.SEVEN_BIT, true, null, null))),
         Arguments.of("MAIL FROM:<a@b.example> SMTPUTF8 SMTPUTF8 SIZE=5 SIZE=5",
             new SmtpCommand.Mail(new MailAddress("a", "b.example"), new MailParameters(5, MailParameters.BodyType.SEVEN_BIT, true, null, null))),
+        // RFC 1870 §3: SIZE has up to 20 digits; past a long it is simply "too big".
+        Arguments.of("MAIL FROM:<a@b.example> SIZE=99999999999999999999",
+            new SmtpCommand.Mail(new MailAddress("a", "b.example"), new MailParameters(Long.MAX_VALUE, MailParameters.BodyType.SEVEN_BIT, false, null, null))),
+        Arguments.of("MAIL FROM:<a@b.example> SIZE=00000000000000000001",
+            new SmtpCommand.Mail(new MailAddress("a", "b.example"), new MailParameters(1, MailParameters.BodyType.SEVEN_BIT, false, null, null))),
+        Arguments.of("AUTH plain dGVzdA==", new SmtpCommand.Auth("PLAIN", "dGVzdA==")),
+        Arguments.of("STARTTLS", new SmtpCommand.StartTls()),
         Arguments.of("MAIL FROM:<a@b.example> RET=hdrs ENVID=QQ+2B314",
             new SmtpCommand.Mail(new MailAddress("a", "b.example"), new MailParameters(-1, MailParameters.BodyType.SEVEN_BIT, false, "HDRS", "QQ+2B314"))),
         Arguments.of("RCPT TO:<Postmaster>", new SmtpCommand.Rcpt(null, RcptParameters.NONE)),

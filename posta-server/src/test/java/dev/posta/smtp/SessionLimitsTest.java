@@ -41,13 +41,43 @@ class SessionLimitsTest {
   }
 
   @Test
-  void totalConnectionLimit() throws Exception {
-    try (TestServer server = start(1, 1, Duration.ofMinutes(1), Duration.ofMinutes(1));
+  void connectionLimitPerListener() throws Exception {
+    try (TestServer server = start(1, 5, Duration.ofMinutes(1), Duration.ofMinutes(1));
         SmtpWire a = new SmtpWire(server.smtpPort())) {
       assertThat(a.reply()).startsWith("220 ");
-      try (SmtpWire b = new SmtpWire(server.submissionPort())) {
+      try (SmtpWire b = new SmtpWire(server.smtpPort())) {
         assertThat(b.reply()).isEqualTo("421 4.7.0 Too many connections, try again later");
       }
+      // A full port 25 does not lock users out of submission.
+      try (SmtpWire c = new SmtpWire(server.submissionPort())) {
+        assertThat(c.reply()).startsWith("220 ");
+      }
+    }
+  }
+
+  @Test
+  void clientThatStopsReadingIsDisconnected() throws Exception {
+    try (TestServer server = start(100, 10, Duration.ofSeconds(2), Duration.ofSeconds(2));
+        java.net.Socket s = new java.net.Socket()) {
+      s.setReceiveBufferSize(4096);
+      s.connect(new java.net.InetSocketAddress("127.0.0.1", server.smtpPort()));
+      var out = s.getOutputStream();
+      byte[] noops = "NOOP\r\n".repeat(1000).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      boolean closed = false;
+      // Send pipelined commands and never read the replies: the server's writes fill both
+      // socket buffers and block. The watchdog must end that, and our writes then fail.
+      while (System.nanoTime() < deadline && !closed) {
+        try {
+          out.write(noops);
+        } catch (java.io.IOException e) {
+          closed = true;
+        }
+        if (server.server().connectionCount() == 0) closed = true;
+      }
+      assertThat(closed).as("server closed the connection of a client that never reads").isTrue();
+      awaitConnections(server, 0);
+      assertThat(server.server().connectionCount()).isZero();
     }
   }
 

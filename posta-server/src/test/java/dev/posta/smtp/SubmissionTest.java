@@ -124,6 +124,7 @@ class SubmissionTest {
       assertThat(wire.authPlain("alice@example.org", "wrong")).isEqualTo("535 5.7.8 Authentication credentials invalid");
       assertThat(wire.authPlain("alice@example.org", "correct horse")).isEqualTo("235 2.7.0 Authentication successful");
       assertThat(wire.authPlain("alice@example.org", "correct horse")).isEqualTo("503 5.5.1 Already authenticated");
+      assertThat(wire.command("AUTH PLAIN !!!!")).isEqualTo("503 5.5.1 Already authenticated"); // RFC 4954 §4
       assertThat(wire.command("MAIL FROM:<bob@example.org>"))
           .isEqualTo("553 5.7.1 <bob@example.org>: Sender address rejected: not owned by user alice@example.org");
       assertThat(wire.command("MAIL FROM:<someone@elsewhere.example>")).startsWith("553 5.7.1");
@@ -155,6 +156,7 @@ class SubmissionTest {
       assertThat(wire.command("AUTH LOGIN")).isEqualTo("334 VXNlcm5hbWU6");
       assertThat(wire.command("not base64!")).isEqualTo("501 5.5.2 Invalid base64 data");
       assertThat(wire.command("AUTH CRAM-MD5")).isEqualTo("504 5.5.4 Unrecognized authentication type");
+      assertThat(wire.command("AUTH PLAIN !!!!")).isEqualTo("501 5.5.2 Invalid base64 data");
       assertThat(wire.command("AUTH LOGIN")).isEqualTo("334 VXNlcm5hbWU6");
       assertThat(wire.command(b64("alice@example.org"))).isEqualTo("334 UGFzc3dvcmQ6");
       assertThat(wire.command(b64("correct horse"))).isEqualTo("235 2.7.0 Authentication successful");
@@ -182,6 +184,28 @@ class SubmissionTest {
       assertThat(stranger.command("RCPT TO:<alice@example.org>")).startsWith("250 2.1.5");
       assertThat(trusted.command("MAIL FROM:<x@trusted.example>")).startsWith("250");
       assertThat(trusted.command("RCPT TO:<y@remote.example>")).isEqualTo("250 2.1.5 Recipient OK");
+    }
+  }
+
+  @Test
+  void aSuccessfulLoginDoesNotResetTheFailureCount() throws Exception {
+    try (SmtpWire a = from("127.0.0.5", server.submissionPort())) {
+      a.reply();
+      a.command("EHLO a.example");
+      a.startTls(server.clientTls());
+      a.command("EHLO a.example");
+      assertThat(a.authPlain("alice@example.org", "guess1")).startsWith("535 5.7.8");
+      assertThat(a.authPlain("alice@example.org", "guess2")).startsWith("535 5.7.8");
+      assertThat(a.authPlain("alice@example.org", "correct horse")).startsWith("235 2.7.0");
+    }
+    try (SmtpWire b = from("127.0.0.5", server.submissionPort())) {
+      b.reply();
+      b.command("EHLO a.example");
+      b.startTls(server.clientTls());
+      b.command("EHLO a.example");
+      // Knowing one password must not buy more guesses: this is the third failure, the limit.
+      assertThat(b.authPlain("bob@example.org", "guess3")).startsWith("535 5.7.8");
+      assertThat(b.authPlain("alice@example.org", "correct horse")).startsWith("421 4.7.0");
     }
   }
 

@@ -1,0 +1,25 @@
+package dev.posta.smtp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetAddress;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ClientAddressTest {
+  @ParameterizedTest(name = "{0} -> {1}")
+  @CsvSource({
+    "127.0.0.1, 127.0.0.1, 127.0.0.1",
+    "::1, ::1, IPv6:::1",
+    "0:0:0:0:0:0:0:0, ::, IPv6:::",
+    "2001:db8:0:0:1:0:0:1, 2001:db8::1:0:0:1, IPv6:2001:db8::1:0:0:1",
+    "2001:db8:0:1:1:1:1:1, 2001:db8:0:1:1:1:1:1, IPv6:2001:db8:0:1:1:1:1:1",
+    "fe80:0:0:0:0:0:0:ab, fe80::ab, IPv6:fe80::ab",
+    "2001:db8:0:0:0:0:2:1, 2001:db8::2:1, IPv6:2001:db8::2:1",
+  })
+  void rfc5952TextAndAddressLiteral(String in, String text, String literal) throws Exception {
+    InetAddress a = InetAddress.ofLiteral(in);
+    assertThat(ClientAddress.text(a)).isEqualTo(text);
+    assertThat(ClientAddress.literal(a)).isEqualTo(literal);
+  }
+}
