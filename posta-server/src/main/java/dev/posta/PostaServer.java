@@ -9,13 +9,20 @@ import dev.posta.queue.SpooledMessage;
 import dev.posta.smtp.AuthThrottle;
 import dev.posta.smtp.SmtpServer;
 import dev.posta.tls.ServerTls;
-import dev.posta.tls.TlsException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +42,11 @@ public final class PostaServer implements AutoCloseable {
   private SmtpServer smtp;
   private ServerTls tls;
   private UserStore users;
+  /** The lock on {@code <data>/posta.lock}, held from start until close. */
+  private FileChannel lockChannel;
+  private Object lockKey;
+  /** The lock files (by file key) held by servers in this JVM; see {@link #lockDataFolder}. */
+  private static final Set<Object> LOCKED = ConcurrentHashMap.newKeySet();
   private final List<Bound> bound = new ArrayList<>();
 
   /** A listener and the address it actually got (port 0 becomes a real port). */
@@ -44,31 +56,78 @@ public final class PostaServer implements AutoCloseable {
     this.config = config;
   }
 
+  /**
+   * Starts the server.
+   *
+   * @throws IOException when it cannot start, among others when another Posta (in this process
+   *     or another) already uses the data folder; nothing is left running then
+   */
   public PostaServer start() throws IOException {
-    Files.createDirectories(config.dataDir());
-    spool = new Spool(config.dataDir().resolve("queue"));
-    List<SpooledMessage> recovered = spool.recover();
-    spool.start();
-    users = new UserStore(config.dataDir());
-    Router router = new Router(config, this::isAccount);
-    queue = new QueueManager(spool, router, config.hostname(), DELIVERY_CONCURRENCY);
-    queue.enqueueAll(recovered);
+    // The data folder holds mail: private (0700) when Posta creates it, left as it is otherwise.
+    Spool.createPrivateDirectories(config.dataDir());
+    lockDataFolder();
     try {
+      spool = new Spool(config.dataDir().resolve("queue"));
+      List<SpooledMessage> recovered = spool.recover();
+      spool.start();
+      users = new UserStore(config.dataDir());
+      Router router = new Router(config, this::isAccount);
+      queue = new QueueManager(spool, router, config.hostname(), DELIVERY_CONCURRENCY);
+      queue.enqueueAll(recovered);
       tls = ServerTls.load(config.tls().certificate(), config.tls().key(), config.hostname(), config.dataDir());
-    } catch (TlsException e) {
-      close();
-      throw e;
-    }
-    var submission = config.submission();
-    var throttle = new AuthThrottle(submission.authFailuresBeforeLockout(), submission.authLockout(), Clock.systemUTC());
-    smtp = new SmtpServer(new SmtpServer.Context(config, router, spool, queue, tls, users, throttle));
-    try {
+      var submission = config.submission();
+      var throttle = new AuthThrottle(submission.authFailuresBeforeLockout(), submission.authLockout(), Clock.systemUTC());
+      smtp = new SmtpServer(new SmtpServer.Context(config, router, spool, queue, tls, users, throttle));
       for (PostaConfig.Listener l : config.listeners()) bound.add(new Bound(l, smtp.listen(l)));
-    } catch (IOException e) {
-      close();
+    } catch (IOException | RuntimeException e) {
+      close(); // also releases the lock, so a corrected configuration can start at once
       throw e;
     }
     return this;
+  }
+
+  /**
+   * One server per data folder: two would both recover the spool and deliver every queued
+   * message twice. The lock is an OS lock on {@code <data>/posta.lock}, so it disappears with the
+   * process even after kill -9 (no stale lock file to remove by hand); the file itself stays.
+   *
+   * <p>Within one JVM the lock file is never opened twice: on Linux the lock is a POSIX record
+   * lock, and closing <em>any</em> descriptor of the file drops every lock this process holds on
+   * it, so a second server that opened the file, found it locked and closed it again would
+   * silently unlock the first. {@link #LOCKED} (by file identity, which also sees through
+   * symlinks) keeps a second in-process server from getting that far.
+   */
+  private void lockDataFolder() throws IOException {
+    Path file = config.dataDir().resolve("posta.lock");
+    try {
+      Files.createFile(file, Spool.privateFile(file)); // fails, without opening it, when it exists
+    } catch (FileAlreadyExistsException e) {
+      // kept from an earlier run: fine, only the lock on it counts
+    }
+    Object key = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+    if (key == null) key = file.toRealPath();
+    if (!LOCKED.add(key)) throw inUse();
+    FileChannel channel = null;
+    try {
+      channel = FileChannel.open(file, StandardOpenOption.WRITE);
+      if (channel.tryLock() == null) throw inUse(); // another process
+      lockChannel = channel; // closing it releases the lock
+      lockKey = key;
+    } catch (OverlappingFileLockException e) {
+      // Locked by something else in this JVM. The channel is deliberately left open: closing it
+      // would drop that other lock (see above).
+      channel = null;
+      throw inUse();
+    } finally {
+      if (lockChannel == null) {
+        if (channel != null) channel.close();
+        LOCKED.remove(key);
+      }
+    }
+  }
+
+  private IOException inUse() {
+    return new IOException("another Posta is already using the data folder " + config.dataDir());
   }
 
   public List<Bound> listeners() {
@@ -113,5 +172,14 @@ public final class PostaServer implements AutoCloseable {
     if (smtp != null) smtp.close();
     if (queue != null) queue.close();
     if (spool != null) spool.close();
+    if (lockChannel != null) { // last: nothing may touch the data folder after another server can start
+      try {
+        lockChannel.close();
+      } catch (IOException e) {
+        log.warn("closing {}: {}", config.dataDir().resolve("posta.lock"), e.toString());
+      }
+      lockChannel = null;
+      LOCKED.remove(lockKey); // only after the OS lock is gone
+    }
   }
 }

@@ -4,6 +4,8 @@ import dev.posta.PostaServer;
 import dev.posta.config.ConfigException;
 import dev.posta.config.ConfigLoader;
 import dev.posta.config.PostaConfig;
+import dev.posta.tls.ServerTls;
+import dev.posta.tls.TlsException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -97,7 +99,7 @@ public final class Posta {
     }
   }
 
-  @Command(name = "check-config", description = "Validate a configuration file and exit: 0 when valid, 2 with every problem listed otherwise.")
+  @Command(name = "check-config", description = "Validate a configuration file, and the TLS certificate and key it names, and exit: 0 when valid, 2 with every problem listed otherwise.")
   static final class CheckConfig implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (TOML). Default: the embedded defaults.")
     Path config;
@@ -106,6 +108,17 @@ public final class Posta {
     public Integer call() {
       try {
         PostaConfig cfg = configuration(config, null);
+        // A certificate or key that cannot be loaded would stop `posta serve`: catch it here too.
+        // Only configured files are checked; the self-signed certificate is made by serve, not here.
+        var tlsFiles = cfg.tls();
+        if (tlsFiles.certificate().isPresent() && tlsFiles.key().isPresent()) {
+          try {
+            ServerTls.load(tlsFiles.certificate(), tlsFiles.key(), cfg.hostname(), cfg.dataDir());
+          } catch (TlsException e) {
+            System.err.println(cfg.source().map(p -> p + ": ").orElse("") + "tls: " + e.getMessage());
+            return 2;
+          }
+        }
         System.out.println(cfg.source().map(p -> p + ": OK").orElse("embedded defaults: OK") + " ("
             + cfg.domains().size() + " domain(s), " + cfg.listeners().size() + " listener(s))");
         return 0;

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -37,10 +38,14 @@ public final class Maildir {
     return root;
   }
 
-  /** Creates tmp/, new/ and cur/ when missing, durably. */
+  /**
+   * Creates tmp/, new/ and cur/ when missing, durably. Mail is private: the folders created here
+   * (and any missing parents, such as {@code mail/<domain>/<user>/}) are 0700 from creation on,
+   * whatever the umask; existing ones keep their mode.
+   */
   public void create() throws IOException {
     if (Files.isDirectory(root.resolve("new"))) return;
-    for (String sub : new String[] {"tmp", "new", "cur"}) Files.createDirectories(root.resolve(sub));
+    for (String sub : new String[] {"tmp", "new", "cur"}) Spool.createPrivateDirectories(root.resolve(sub));
     Spool.fsyncDirectory(root);
     Spool.fsyncDirectory(root.getParent());
   }
@@ -63,7 +68,8 @@ public final class Maildir {
     String unique = "%d.M%dP%dQ%d.%s".formatted(now / 1000, micros, PID, COUNTER.incrementAndGet(), safeHost(hostname));
     Path tmp = root.resolve("tmp").resolve(unique);
     long size;
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    // 0600 at creation, so no other local user can read the message even for a moment.
+    try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), Spool.privateFile(tmp))) {
       UnixLineEndings lf = new UnixLineEndings(ch);
       lf.write(ByteBuffer.wrap(header));
       content.writeTo(lf);

@@ -68,8 +68,9 @@ public final class MessageContent extends OutputStream {
   }
 
   private void startSpill() throws IOException {
-    Files.createDirectories(spillDir);
-    spillPath = Files.createTempFile(spillDir, "incoming-", ".tmp");
+    // Private (0700 folder, 0600 file) from creation on, whatever the umask: see Spool.privateFile.
+    Spool.createPrivateDirectories(spillDir);
+    spillPath = Files.createTempFile(spillDir, "incoming-", ".tmp", Spool.privateFile(spillDir));
     spill = FileChannel.open(spillPath, StandardOpenOption.WRITE, StandardOpenOption.READ);
     ByteBuffer head = ByteBuffer.wrap(bytes, 0, buffered);
     while (head.hasRemaining()) spill.write(head);

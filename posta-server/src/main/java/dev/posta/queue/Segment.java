@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
 
 /**
  * One spool segment: an append-only file of message records ({@code NNN.seg}) and its
@@ -49,7 +50,9 @@ final class Segment {
   /** Appends a finished recipient to the done log. */
   synchronized void recordDone(QueueId id, int recipientIndex) throws IOException {
     if (doneLog == null) {
-      doneLog = FileChannel.open(donePath, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+      // 0600 at creation, as every spool file (see Spool.privateFile): it names messages and recipients.
+      doneLog = FileChannel.open(donePath, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND),
+          Spool.privateFile(donePath));
     }
     doneLog.write(ByteBuffer.wrap((id + " " + recipientIndex + "\n").getBytes(StandardCharsets.US_ASCII)));
     doneDirty = true;

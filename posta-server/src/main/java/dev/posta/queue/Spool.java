@@ -8,11 +8,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -63,7 +66,7 @@ public final class Spool implements AutoCloseable {
 
   public Spool(Path dir) throws IOException {
     this.dir = dir;
-    Files.createDirectories(dir);
+    createPrivateDirectories(dir);
     deleteLeftoverSpills();
     this.committer = Thread.ofPlatform().name("spool-committer").daemon().unstarted(this::commitLoop);
   }
@@ -188,7 +191,7 @@ public final class Spool implements AutoCloseable {
       current.seal();
     }
     Path path = dir.resolve("%012d.seg".formatted(nextSegment++));
-    currentChannel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    currentChannel = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), privateFile(path));
     current = new Segment(path);
     fsyncDirectory(dir);
   }
@@ -227,6 +230,39 @@ public final class Spool implements AutoCloseable {
     } catch (IOException e) {
       log.warn("spool: syncing done log failed: {}", e.toString());
     }
+  }
+
+  /*
+   * Mail is private: other local users must not read the spool or a mailbox, whatever the umask
+   * of the process. So every folder Posta creates for mail is made 0700 and every file 0600,
+   * atomically at creation (passed to mkdir/open, never chmod afterwards, so there is no moment
+   * when they are readable). The umask can only narrow these further. Folders that already exist
+   * keep their mode: an administrator may have chosen another one. On file systems without POSIX
+   * permissions nothing is passed.
+   */
+  private static final FileAttribute<?>[] NONE = new FileAttribute<?>[0];
+  private static final FileAttribute<?> OWNER_ONLY_DIRECTORY =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+  private static final FileAttribute<?> OWNER_ONLY_FILE =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+
+  private static boolean posix(Path path) {
+    return path.getFileSystem().supportedFileAttributeViews().contains("posix");
+  }
+
+  /** The attributes that make a new folder private (0700), for {@code Files.createDirectories}. */
+  private static FileAttribute<?>[] privateDirectory(Path dir) {
+    return posix(dir) ? new FileAttribute<?>[] {OWNER_ONLY_DIRECTORY} : NONE;
+  }
+
+  /** The attributes that make a new file private (0600), for {@code FileChannel.open} or {@code Files.createTempFile}. */
+  public static FileAttribute<?>[] privateFile(Path file) {
+    return posix(file) ? new FileAttribute<?>[] {OWNER_ONLY_FILE} : NONE;
+  }
+
+  /** {@code Files.createDirectories}, each missing folder made 0700; existing ones are left as they are. */
+  public static void createPrivateDirectories(Path dir) throws IOException {
+    Files.createDirectories(dir, privateDirectory(dir));
   }
 
   /** Makes directory entries (new or renamed files) durable. */
@@ -300,10 +336,11 @@ public final class Spool implements AutoCloseable {
 
   private void setAside(Path segment, long from, long size, String problem) throws IOException {
     Path corrupt = dir.resolve("corrupt");
-    Files.createDirectories(corrupt);
+    createPrivateDirectories(corrupt);
     Path target = corrupt.resolve(segment.getFileName() + "@" + from);
     try (FileChannel in = FileChannel.open(segment, StandardOpenOption.READ);
-        FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        FileChannel out = FileChannel.open(target,
+            Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING), privateFile(target))) {
       in.transferTo(from, size - from, out);
     }
     log.warn("spool: {} in {} at offset {}: {} octet(s) copied to {} and not delivered",

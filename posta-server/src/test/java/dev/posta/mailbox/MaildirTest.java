@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,5 +40,25 @@ class MaildirTest {
     Path a = box.deliver(bytes(""), t -> t.write(ByteBuffer.wrap(bytes("x\r\n"))), "h");
     Path b = box.deliver(bytes(""), t -> t.write(ByteBuffer.wrap(bytes("x\r\n"))), "h");
     assertThat(a).isNotEqualTo(b);
+  }
+
+  @Test
+  void createdFoldersAndMessagesArePrivateAndExistingFoldersKeepTheirMode() throws Exception {
+    // The process umask is left as it is (typically 022): the modes must not depend on it.
+    Path mail = Files.createDirectory(dir.resolve("mail"));
+    Files.setPosixFilePermissions(mail, PosixFilePermissions.fromString("rwxr-x---")); // an admin's choice
+    Maildir box = new Maildir(mail.resolve("example.org/alice/Maildir"));
+    Path file = box.deliver(bytes(""), t -> t.write(ByteBuffer.wrap(bytes("secret\r\n"))), "h");
+
+    assertThat(mode(mail)).isEqualTo("rwxr-x---");
+    for (String d : new String[] {"example.org", "example.org/alice", "example.org/alice/Maildir",
+        "example.org/alice/Maildir/tmp", "example.org/alice/Maildir/new", "example.org/alice/Maildir/cur"}) {
+      assertThat(mode(mail.resolve(d))).as(d).isEqualTo("rwx------");
+    }
+    assertThat(mode(file)).isEqualTo("rw-------");
+  }
+
+  static String mode(Path p) throws java.io.IOException {
+    return PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
   }
 }

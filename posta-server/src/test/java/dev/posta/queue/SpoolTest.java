@@ -10,6 +10,7 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -218,6 +219,54 @@ class SpoolTest {
     spool.close();
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> spool.store(envelope("a@localhost"), content(spool, "x")))
         .isInstanceOf(IOException.class);
+  }
+
+  @Test
+  void spoolFoldersAndFilesArePrivate() throws IOException {
+    // The process umask is left as it is (typically 022): the modes must not depend on it.
+    Path queue = dir.resolve("queue");
+    try (Spool spool = new Spool(queue)) {
+      spool.recover();
+      spool.start();
+      MessageContent big = content(spool, "x".repeat(MessageContent.MEMORY_LIMIT + 1));
+      assertThat(mode(queue.resolve("tmp"))).isEqualTo("rwx------");
+      try (Stream<Path> spills = Files.list(queue.resolve("tmp"))) {
+        assertThat(spills.map(SpoolTest::mode)).containsExactly("rw-------");
+      }
+      spool.store(envelope("a@localhost"), big);
+      SpooledMessage m = spool.store(envelope("b@localhost", "c@localhost"), content(spool, "small"));
+      spool.markDone(m, 0); // starts the done log
+    }
+    assertThat(mode(queue)).isEqualTo("rwx------");
+    try (Stream<Path> files = Files.list(queue)) {
+      List<Path> segmentFiles = files.filter(p -> p.toString().endsWith(".seg") || p.toString().endsWith(".done")).toList();
+      assertThat(segmentFiles).hasSize(2);
+      assertThat(segmentFiles).allSatisfy(p -> assertThat(mode(p)).as(p.toString()).isEqualTo("rw-------"));
+    }
+
+    // A torn segment's tail is copied aside, privately too.
+    Path seg;
+    try (Stream<Path> files = Files.list(queue)) {
+      seg = files.filter(p -> p.toString().endsWith(".seg")).findFirst().orElseThrow();
+    }
+    try (var f = new RandomAccessFile(seg.toFile(), "rw")) {
+      f.setLength(f.length() - 3);
+    }
+    try (Spool spool = new Spool(queue)) {
+      spool.recover();
+    }
+    assertThat(mode(queue.resolve("corrupt"))).isEqualTo("rwx------");
+    try (Stream<Path> copies = Files.list(queue.resolve("corrupt"))) {
+      assertThat(copies.map(SpoolTest::mode)).containsExactly("rw-------");
+    }
+  }
+
+  private static String mode(Path p) {
+    try {
+      return PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private List<Path> segments() throws IOException {

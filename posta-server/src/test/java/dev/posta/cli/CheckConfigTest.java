@@ -1,0 +1,90 @@
+package dev.posta.cli;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code posta check-config} checks the configured certificate and key, not only the TOML. */
+class CheckConfigTest {
+  @TempDir Path dir;
+
+  record Run(int status, String out, String err) {}
+
+  /** Runs {@code posta check-config --config <file>}, with System.out and System.err captured. */
+  Run checkConfig(Path file) {
+    var out = new ByteArrayOutputStream();
+    var err = new ByteArrayOutputStream();
+    PrintStream oldOut = System.out;
+    PrintStream oldErr = System.err;
+    System.setOut(new PrintStream(out, true, UTF_8));
+    System.setErr(new PrintStream(err, true, UTF_8));
+    try {
+      int status = new CommandLine(new Posta()).execute("check-config", "--config", file.toString());
+      return new Run(status, out.toString(UTF_8), err.toString(UTF_8));
+    } finally {
+      System.setOut(oldOut);
+      System.setErr(oldErr);
+    }
+  }
+
+  Path config(String certificate, String key) throws Exception {
+    return Files.writeString(dir.resolve("posta.toml"), """
+        hostname = "localhost"
+        data = "data"
+        [tls]
+        certificate = "%s"
+        key = "%s"
+        [domains.localhost]
+        any-local-part = true
+        """.formatted(certificate, key));
+  }
+
+  @Test
+  void missingCertificateFileIsAConfigProblem() throws Exception {
+    Path file = config("missing-cert.pem", "missing-key.pem");
+    Run run = checkConfig(file);
+    assertThat(run.status()).isEqualTo(2);
+    assertThat(run.out()).isEmpty();
+    assertThat(run.err()).startsWith(file + ": tls: ").contains(dir.resolve("missing-cert.pem").toString());
+    assertThat(run.err().strip()).doesNotContain("\n"); // one line, ready for an operator
+    assertThat(dir.resolve("data")).doesNotExist(); // and no self-signed certificate made
+  }
+
+  @Test
+  void keyThatIsNotPemIsAConfigProblem() throws Exception {
+    makeCertificate();
+    Files.writeString(dir.resolve("key.pem"), "not a key\n");
+    Run run = checkConfig(config("cert.pem", "key.pem"));
+    assertThat(run.status()).isEqualTo(2);
+    assertThat(run.err()).contains(dir.resolve("key.pem").toString());
+  }
+
+  @Test
+  void usableCertificateAndKeyPass() throws Exception {
+    makeCertificate();
+    Path file = config("cert.pem", "key.pem");
+    Run run = checkConfig(file);
+    // (System.err may hold the loader's log lines, e.g. a warning that the certificate has no SAN.)
+    assertThat(run.err()).doesNotContain(": tls: ");
+    assertThat(run.status()).isEqualTo(0);
+    assertThat(run.out()).startsWith(file + ": OK");
+    assertThat(dir.resolve("data")).doesNotExist();
+  }
+
+  /** cert.pem and key.pem in {@code dir}: a self-signed EC P-256 certificate for localhost. */
+  private void makeCertificate() throws Exception {
+    Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "1", "-subj", "/CN=localhost")
+        .directory(dir.toFile()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isZero();
+  }
+}
