@@ -256,6 +256,30 @@ class SmtpSessionTest {
   }
 
   @Test
+  void repliesAreNotHeldBackWhileWaitingForBdatData() throws Exception {
+    try (SmtpWire wire = new SmtpWire(server.smtpPort())) {
+      wire.ehlo();
+      // RFC 2920 §3.2: before blocking for the chunk, the server sends what it owes.
+      wire.send("MAIL FROM:<a@b.example>\r\nRCPT TO:<flush@localhost>\r\nBDAT 10 LAST\r\n");
+      assertThat(wire.reply()).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(wire.reply()).isEqualTo("250 2.1.5 Recipient OK");
+      assertThat(wire.send("0123456789").reply()).startsWith("250 2.0.0 Ok: queued as ");
+    }
+  }
+
+  @Test
+  void dotAddedForTransparencyDoesNotCountTowardsTheLineLimit() throws Exception {
+    try (SmtpWire wire = new SmtpWire(server.smtpPort())) {
+      wire.ehlo();
+      wire.command("MAIL FROM:<a@b.example>");
+      wire.command("RCPT TO:<stuffed@localhost>");
+      wire.command("DATA");
+      // 998 octets of text plus CRLF is the limit; the leading dot is the client's stuffing.
+      assertThat(wire.command("Subject: a\r\n\r\n.." + "x".repeat(997) + "\r\n.")).startsWith("250 2.0.0");
+    }
+  }
+
+  @Test
   void aliasDeliversOnceToEachMailbox() throws Exception {
     try (SmtpWire wire = new SmtpWire(server.smtpPort())) {
       wire.ehlo();
