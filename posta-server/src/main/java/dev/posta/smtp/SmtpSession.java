@@ -76,6 +76,8 @@ final class SmtpSession {
     final MailParameters parameters;
     final List<Recipient> recipients = new ArrayList<>();
     MessageContent content;
+    /** Where the client's octets go: {@code content}, through {@link MissingHeaders} on submission. */
+    OutputStream sink;
     long bodySize;
     boolean tooBig;
 
@@ -542,8 +544,7 @@ final class SmtpSession {
     if (!checkReadyForContent()) return;
     reply(Replies.START_DATA);
     out.flush();
-    tx.content = context.spool().newContent();
-    tx.content.write(receivedHeader());
+    startContent();
     socket.setSoTimeout((int) limits.dataTimeout().toMillis());
     boolean longLine = false;
     try {
@@ -586,13 +587,25 @@ final class SmtpSession {
 
   private static final byte[] CRLF = {'\r', '\n'};
 
-  private void append(byte[] bytes, int offset, int length) {
+  private void append(byte[] bytes, int offset, int length) throws IOException {
     tx.bodySize += length;
     if (tx.bodySize > limits.maxMessageSize()) {
       tx.tooBig = true; // keep reading to the end, but stop storing
       return;
     }
-    tx.content.write(bytes, offset, length);
+    tx.sink.write(bytes, offset, length);
+  }
+
+  /**
+   * Starts the message content with our trace header. A submitted message (the client
+   * authenticated) also gets Date: and Message-ID: when it has none (RFC 6409 §8).
+   */
+  private void startContent() {
+    tx.content = context.spool().newContent();
+    byte[] received = receivedHeader();
+    tx.content.write(received, 0, received.length);
+    tx.sink = user == null ? tx.content
+        : new MissingHeaders(tx.content, () -> RFC5322_DATE.format(Instant.now()), () -> "<" + tx.id + "@" + hostname + ">");
   }
 
   private boolean checkReadyForContent() throws IOException, Closing {
@@ -614,15 +627,14 @@ final class SmtpSession {
       return;
     }
     if (state == State.RCPT) {
-      tx.content = context.spool().newContent();
-      tx.content.write(receivedHeader());
+      startContent();
       state = State.BDAT;
     }
     long room = Math.max(0, limits.maxMessageSize() - tx.bodySize);
     tx.bodySize += c.size();
     if (c.size() > room) tx.tooBig = true;
     socket.setSoTimeout((int) limits.dataTimeout().toMillis());
-    boolean complete = in.transfer(c.size(), tx.tooBig ? null : tx.content);
+    boolean complete = in.transfer(c.size(), tx.tooBig ? null : tx.sink);
     socket.setSoTimeout((int) limits.commandTimeout().toMillis());
     if (!complete) throw new Closing("connection lost during BDAT");
     if (!c.last()) {
@@ -635,6 +647,7 @@ final class SmtpSession {
   // --- End of message ------------------------------------------------------------------------
 
   private void finishMessage() throws IOException, Closing {
+    if (tx.sink instanceof MissingHeaders headers && !tx.tooBig) headers.finish();
     if (tx.tooBig) {
       log.info("{}: {}: refused: message of {} octets over the limit {}", logPrefix, tx.id, tx.bodySize, limits.maxMessageSize());
       finishFailed(Replies.MESSAGE_TOO_BIG.format(limits.maxMessageSize()));

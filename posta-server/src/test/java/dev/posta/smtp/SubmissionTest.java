@@ -149,6 +149,33 @@ class SubmissionTest {
   }
 
   @Test
+  void submittedMessagesGetTheDateAndMessageIdTheyLack() throws Exception {
+    String id;
+    try (SmtpWire wire = secured()) {
+      wire.authPlain("alice@example.org", "correct horse");
+      wire.command("MAIL FROM:<alice@example.org>");
+      wire.command("RCPT TO:<dated@localhost>");
+      wire.command("DATA");
+      String reply = wire.command("Subject: no date\r\n\r\nDate: this is body text\r\n.");
+      id = reply.substring(reply.length() - 16);
+    }
+    // Port 25 leaves a message as it is: adding headers is a submission server's job (RFC 6409 §8).
+    try (SmtpWire wire = new SmtpWire(server.smtpPort())) {
+      wire.ehlo();
+      wire.command("MAIL FROM:<x@remote.example>");
+      wire.command("RCPT TO:<undated@localhost>");
+      wire.command("DATA");
+      assertThat(wire.command("Subject: relayed as is\r\n\r\nbody\r\n.")).startsWith("250 2.0.0");
+    }
+    String dated = server.awaitMail("dated", 1).getFirst();
+    assertThat(dated).containsPattern("\nSubject: no date\nDate: [A-Z][a-z]{2}, \\d{1,2} [A-Z][a-z]{2} \\d{4} [0-9:]{8} \\+0000\n"
+        + "Message-ID: <" + id + "@localhost>\n\nDate: this is body text\n$");
+    assertThat(server.awaitMail("undated", 1).getFirst())
+        .endsWith(" +0000\nSubject: relayed as is\n\nbody\n") // right after our Received:
+        .doesNotContain("\nDate:", "Message-ID");
+  }
+
+  @Test
   void authLoginAndCancellation() throws Exception {
     try (SmtpWire wire = secured()) {
       assertThat(wire.command("AUTH LOGIN")).isEqualTo("334 VXNlcm5hbWU6");
