@@ -35,14 +35,19 @@ import org.slf4j.LoggerFactory;
  * One SMTP server session (RFC 5321), read top to bottom on its own virtual thread.
  *
  * <p>Each command is handled in three steps: is it allowed now (else 503), do the policy
- * checks pass, then act. Replies are buffered and flushed only when the client has no more
- * pipelined input waiting (RFC 2920 §3.2). {@code 250} after DATA or the last BDAT is sent only
- * after the spool reports the message durable (RFC 5321 §6.1).
+ * checks pass, then act. Replies are buffered and flushed whenever reading would block, that is
+ * once the client's pipelined input is drained (RFC 2920 §3.2). {@code 250} after DATA or the
+ * last BDAT is sent only after the spool reports the message durable (RFC 5321 §6.1).
+ *
+ * <p>STARTTLS (RFC 3207) resets the session; AUTH (RFC 4954) is offered only under TLS; the
+ * submission listeners want AUTH before MAIL (RFC 6409), and only authenticated users and
+ * trusted networks may relay.
  *
  * <p>Limits, each with its reply and log line: command line 512 octets (§4.5.3.1.4; MAIL and
  * RCPT may be longer by the DSN parameter allowance of RFC 3461 §5), text lines
- * {@code limits.maxLineLength}, message size, recipients per message, protocol errors per
- * session, idle time (§4.5.3.2).
+ * {@code limits.maxLineLength}, message size, recipients per message, refusals per session,
+ * idle time (§4.5.3.2), failed logins per client address ({@link AuthThrottle}), and a client
+ * that stops reading ({@link WriteWatchdog}).
  */
 final class SmtpSession {
   private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
