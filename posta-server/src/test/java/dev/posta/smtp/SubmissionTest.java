@@ -75,6 +75,16 @@ class SubmissionTest {
     return new SmtpWire(s);
   }
 
+  /** From {@code localAddress} to the submission port, STARTTLS done, EHLO sent again. */
+  private static SmtpWire securedFrom(String localAddress) throws Exception {
+    SmtpWire wire = from(localAddress, server.submissionPort());
+    wire.reply();
+    wire.command("EHLO client.example");
+    wire.startTls(server.clientTls());
+    wire.command("EHLO client.example");
+    return wire;
+  }
+
   private static String b64(String s) {
     return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
   }
@@ -216,20 +226,12 @@ class SubmissionTest {
 
   @Test
   void aSuccessfulLoginDoesNotResetTheFailureCount() throws Exception {
-    try (SmtpWire a = from("127.0.0.5", server.submissionPort())) {
-      a.reply();
-      a.command("EHLO a.example");
-      a.startTls(server.clientTls());
-      a.command("EHLO a.example");
+    try (SmtpWire a = securedFrom("127.0.0.5")) {
       assertThat(a.authPlain("alice@example.org", "guess1")).startsWith("535 5.7.8");
       assertThat(a.authPlain("alice@example.org", "guess2")).startsWith("535 5.7.8");
       assertThat(a.authPlain("alice@example.org", "correct horse")).startsWith("235 2.7.0");
     }
-    try (SmtpWire b = from("127.0.0.5", server.submissionPort())) {
-      b.reply();
-      b.command("EHLO a.example");
-      b.startTls(server.clientTls());
-      b.command("EHLO a.example");
+    try (SmtpWire b = securedFrom("127.0.0.5")) {
       // Knowing one password must not buy more guesses: this is the third failure, the limit.
       assertThat(b.authPlain("bob@example.org", "guess3")).startsWith("535 5.7.8");
       assertThat(b.authPlain("alice@example.org", "correct horse")).startsWith("421 4.7.0");
@@ -238,11 +240,7 @@ class SubmissionTest {
 
   @Test
   void repeatedFailuresAreSlowedThenLockedOutWithoutHarmingOthers() throws Exception {
-    try (SmtpWire attacker = from("127.0.0.4", server.submissionPort())) {
-      attacker.reply();
-      attacker.command("EHLO attacker.example");
-      attacker.startTls(server.clientTls());
-      attacker.command("EHLO attacker.example");
+    try (SmtpWire attacker = securedFrom("127.0.0.4")) {
       assertThat(attacker.authPlain("alice@example.org", "guess1")).startsWith("535 5.7.8");
       assertThat(attacker.authPlain("alice@example.org", "guess2")).startsWith("535 5.7.8");
       long t0 = System.nanoTime();
@@ -254,11 +252,7 @@ class SubmissionTest {
       assertThat(attacker.isClosedByServer()).isTrue();
     }
     // A new connection from the same address is still refused...
-    try (SmtpWire again = from("127.0.0.4", server.submissionPort())) {
-      again.reply();
-      again.command("EHLO attacker.example");
-      again.startTls(server.clientTls());
-      again.command("EHLO attacker.example");
+    try (SmtpWire again = securedFrom("127.0.0.4")) {
       assertThat(again.authPlain("alice@example.org", "correct horse")).startsWith("421 4.7.0");
     }
     // ...while a client from another address logs in at once.
