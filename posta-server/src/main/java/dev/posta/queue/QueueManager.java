@@ -13,7 +13,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +40,6 @@ public final class QueueManager implements AutoCloseable {
   private final Semaphore slots;
   private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().factory());
   private final ConcurrentHashMap<QueueId, SpooledMessage> queued = new ConcurrentHashMap<>();
-  private final AtomicInteger attempts = new AtomicInteger();
   private volatile boolean closed;
 
   public QueueManager(Spool spool, Router router, String hostname, int concurrency) {
@@ -90,7 +88,6 @@ public final class QueueManager implements AutoCloseable {
     boolean retry = false;
     boolean waitsForRemote = false;
     try {
-      attempts.incrementAndGet();
       Envelope env = message.envelope();
       // One copy per mailbox: ALICE@, alice+tag@ and an alias naming alice are all alice.
       Set<Router.Mailbox> delivered = new HashSet<>();
