@@ -5,11 +5,16 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Set;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -27,6 +32,10 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Maildir {
   private static final long PID = ProcessHandle.current().pid();
   private static final AtomicLong COUNTER = new AtomicLong();
+  /** Maildir convention: a file in tmp/ this old is a leftover of an interrupted delivery. */
+  static final Duration STALE_TMP = Duration.ofHours(36);
+  /** Mailboxes whose tmp/ was swept since this process started: once each is enough. */
+  private static final Set<Path> SWEPT = ConcurrentHashMap.newKeySet();
 
   private final Path root;
 
@@ -63,6 +72,7 @@ public final class Maildir {
    */
   public Path deliver(byte[] header, Content content, String hostname) throws IOException {
     create();
+    if (SWEPT.add(root)) sweepTmp();
     long now = System.currentTimeMillis();
     long micros = (System.nanoTime() / 1000) % 1_000_000;
     String unique = "%d.M%dP%dQ%d.%s".formatted(now / 1000, micros, PID, COUNTER.incrementAndGet(), safeHost(hostname));
@@ -83,6 +93,16 @@ public final class Maildir {
     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     Spool.fsyncDirectory(target.getParent());
     return target;
+  }
+
+  /** Deletes files in tmp/ older than {@link #STALE_TMP}, as Dovecot and qmail do. */
+  void sweepTmp() throws IOException {
+    Instant horizon = Instant.now().minus(STALE_TMP);
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(root.resolve("tmp"))) {
+      for (Path f : files) {
+        if (Files.getLastModifiedTime(f).toInstant().isBefore(horizon)) Files.deleteIfExists(f);
+      }
+    }
   }
 
   /** Maildir names may not hold '/' or ':' (the info separator); Dovecot escapes them so. */

@@ -61,4 +61,17 @@ class MaildirTest {
   static String mode(Path p) throws java.io.IOException {
     return PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
   }
+
+  @Test
+  void staleLeftoversInTmpAreSweptAtTheFirstDelivery() throws Exception {
+    Maildir box = new Maildir(dir.resolve("Swept"));
+    box.create();
+    Path stale = Files.writeString(dir.resolve("Swept/tmp/old.leftover"), "x");
+    Path fresh = Files.writeString(dir.resolve("Swept/tmp/new.inflight"), "y");
+    Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.from(
+        java.time.Instant.now().minus(Maildir.STALE_TMP).minusSeconds(60)));
+    box.deliver(bytes(""), t -> t.write(ByteBuffer.wrap(bytes("x\r\n"))), "h");
+    assertThat(stale).doesNotExist();
+    assertThat(fresh).exists(); // may belong to a delivery in progress
+  }
 }
