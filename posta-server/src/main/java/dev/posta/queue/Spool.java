@@ -84,7 +84,7 @@ public final class Spool implements AutoCloseable {
       String name = path.getFileName().toString();
       nextSegment = Math.max(nextSegment, Long.parseLong(name.substring(0, name.indexOf('.'))) + 1);
       Segment segment = new Segment(path);
-      List<SpooledMessage> found = readSegment(segment);
+      List<SpooledMessage> found = readSegment(segment, dir);
       for (SpooledMessage m : found) segment.addOutstanding();
       messages.addAll(found);
       if (!segment.seal()) recovered.add(segment);
@@ -272,7 +272,33 @@ public final class Spool implements AutoCloseable {
     }
   }
 
-  private List<SpooledMessage> readSegment(Segment segment) throws IOException {
+  /**
+   * The messages in the spool folder that still have recipients to deliver, read without
+   * changing anything: for {@code posta queue}, also while a server is running (a record being
+   * written at that moment is simply not listed).
+   */
+  public static List<SpooledMessage> inspect(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) return List.of();
+    List<Path> segments;
+    try (Stream<Path> files = Files.list(dir)) {
+      segments = files.filter(p -> p.getFileName().toString().endsWith(".seg")).sorted().toList();
+    }
+    List<SpooledMessage> messages = new ArrayList<>();
+    for (Path path : segments) {
+      try {
+        messages.addAll(readSegment(new Segment(path), null));
+      } catch (java.nio.file.NoSuchFileException e) {
+        // delivered and deleted while we looked
+      }
+    }
+    return messages;
+  }
+
+  /**
+   * Reads a segment's records that are not done; an unreadable stretch is copied to
+   * {@code <setAsideDir>/corrupt/} and logged, or only skipped when {@code setAsideDir} is null.
+   */
+  private static List<SpooledMessage> readSegment(Segment segment, Path setAsideDir) throws IOException {
     Map<String, BitSet> done = readDoneLog(segment.donePath());
     List<SpooledMessage> out = new ArrayList<>();
     try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
@@ -325,7 +351,7 @@ public final class Spool implements AutoCloseable {
           }
         }
         if (problem != null) {
-          setAside(segment.path(), offset, size, problem);
+          if (setAsideDir != null) setAside(setAsideDir, segment.path(), offset, size, problem);
           if (recordEnd < 0 || recordEnd > size || problem.startsWith("bad record header")) break;
         }
         offset = recordEnd;
@@ -334,7 +360,7 @@ public final class Spool implements AutoCloseable {
     return out;
   }
 
-  private void setAside(Path segment, long from, long size, String problem) throws IOException {
+  private static void setAside(Path dir, Path segment, long from, long size, String problem) throws IOException {
     Path corrupt = dir.resolve("corrupt");
     createPrivateDirectories(corrupt);
     Path target = corrupt.resolve(segment.getFileName() + "@" + from);
