@@ -56,10 +56,7 @@ public final class QueueManager implements AutoCloseable {
   }
 
   public void enqueueAll(List<SpooledMessage> messages) {
-    for (SpooledMessage m : messages) {
-      m.releaseContent();
-      enqueue(m);
-    }
+    messages.forEach(this::enqueue); // recovered: their content is read from the spool when needed
   }
 
   /** Beyond this many waiting messages, new ones wait on disk only, not also in the heap. */

@@ -44,21 +44,6 @@ public final class SpooledMessage {
     return contentLength;
   }
 
-  /** The message content as received (with our Received: header first), read into memory. */
-  public byte[] content() throws IOException {
-    byte[] c = content;
-    if (c != null) return c;
-    if (contentLength > Integer.MAX_VALUE - 16) throw new IOException("message too large for memory");
-    c = new byte[(int) contentLength];
-    try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
-      ByteBuffer buf = ByteBuffer.wrap(c);
-      while (buf.hasRemaining()) {
-        if (ch.read(buf, contentOffset + buf.position()) < 0) throw new IOException("segment truncated: " + segment.path());
-      }
-    }
-    return c;
-  }
-
   /**
    * Appends the content to {@code target}: from memory when it is still there, else straight
    * from the spool segment without passing through the heap.

@@ -1,6 +1,5 @@
 package dev.posta.smtp;
 
-import java.util.Locale;
 
 /**
  * A mailbox address as it travels in the SMTP envelope (RFC 5321 §4.1.2 {@code Mailbox}).

@@ -18,22 +18,9 @@ public record Reply(int code, String status, String text) {
     }
   }
 
-  /** The same code and status with other text, e.g. a queue ID or a limit filled in. */
-  public Reply withText(String replaced) {
-    return new Reply(code, status, replaced);
-  }
-
   /** The same code and status with formatted text. */
   public Reply format(Object... args) {
     return new Reply(code, status, text.formatted(args));
-  }
-
-  public boolean isPositive() {
-    return code < 400;
-  }
-
-  public boolean isPermanentFailure() {
-    return code >= 500;
   }
 
   /** The wire form, CRLF-terminated. */
