@@ -2,7 +2,6 @@ package dev.posta.cli;
 
 import dev.posta.PostaServer;
 import dev.posta.config.ConfigException;
-import dev.posta.config.ConfigLoader;
 import dev.posta.config.PostaConfig;
 import dev.posta.tls.ServerTls;
 import dev.posta.tls.TlsException;
@@ -11,6 +10,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The {@code posta} command: {@code serve}, {@code check-config}. */
@@ -27,27 +27,15 @@ public final class Posta {
     System.exit(new CommandLine(new Posta()).execute(args));
   }
 
-  /** Loads the configuration file, or the embedded defaults when none is given. */
-  static PostaConfig configuration(Path file, Path data) throws ConfigException {
-    PostaConfig config = file == null
-        ? PostaConfig.embeddedDefaults(Path.of("posta-data").toAbsolutePath())
-        : ConfigLoader.load(file);
-    return data == null ? config : config.withDataDir(data.toAbsolutePath());
-  }
-
-  @Command(name = "serve", description = "Start Posta and serve until stopped (Ctrl-C or SIGTERM).")
+  @Command(name = "serve", mixinStandardHelpOptions = true, description = "Start Posta and serve until stopped (Ctrl-C or SIGTERM).")
   static final class Serve implements Callable<Integer> {
-    @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (TOML). Default: embedded defaults for trying Posta out.")
-    Path config;
-
-    @Option(names = "--data", paramLabel = "DIR", description = "Data folder, overriding the configuration. Default: ./posta-data with embedded defaults.")
-    Path data;
+    @Mixin ConfigOptions options;
 
     @Override
     public Integer call() throws Exception {
       PostaConfig cfg;
       try {
-        cfg = configuration(config, data);
+        cfg = options.load();
       } catch (ConfigException e) {
         System.err.println(e.getMessage());
         return 2;
@@ -99,7 +87,7 @@ public final class Posta {
     }
   }
 
-  @Command(name = "check-config", description = "Validate a configuration file, and the TLS certificate and key it names, and exit: 0 when valid, 2 with every problem listed otherwise.")
+  @Command(name = "check-config", mixinStandardHelpOptions = true, description = "Validate a configuration file, and the TLS certificate and key it names, and exit: 0 when valid, 2 with every problem listed otherwise.")
   static final class CheckConfig implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (TOML). Default: the embedded defaults.")
     Path config;
@@ -107,7 +95,7 @@ public final class Posta {
     @Override
     public Integer call() {
       try {
-        PostaConfig cfg = configuration(config, null);
+        PostaConfig cfg = ConfigOptions.load(config, null);
         // A certificate or key that cannot be loaded would stop `posta serve`: catch it here too.
         // Only configured files are checked; the self-signed certificate is made by serve, not here.
         var tlsFiles = cfg.tls();
@@ -129,19 +117,15 @@ public final class Posta {
     }
   }
 
-  @Command(name = "queue", description = "List the messages waiting in the queue (like mailq): ID, arrival, size, sender and the recipients still to deliver. Safe while Posta runs.")
+  @Command(name = "queue", mixinStandardHelpOptions = true, description = "List the messages waiting in the queue (like mailq): ID, arrival, size, sender and the recipients still to deliver. Safe while Posta runs.")
   static final class Queue implements Callable<Integer> {
-    @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (TOML). Default: the embedded defaults.")
-    Path config;
-
-    @Option(names = "--data", paramLabel = "DIR", description = "Data folder, overriding the configuration.")
-    Path data;
+    @Mixin ConfigOptions options;
 
     @Override
     public Integer call() throws Exception {
       PostaConfig cfg;
       try {
-        cfg = configuration(config, data);
+        cfg = options.load();
       } catch (ConfigException e) {
         System.err.println(e.getMessage());
         return 2;

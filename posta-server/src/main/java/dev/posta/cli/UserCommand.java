@@ -13,7 +13,6 @@ import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
@@ -69,20 +68,12 @@ public final class UserCommand {
     }
   }
 
-  static final class ConfigOptions {
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    boolean help;
-
-    @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (TOML). Default: embedded defaults.")
-    Path config;
-
-    @Option(names = "--data", paramLabel = "DIR", description = "Data folder, overriding the configuration.")
-    Path data;
-  }
-
   abstract static class Subcommand implements Callable<Integer> {
     @ParentCommand UserCommand parent;
     @Mixin ConfigOptions options;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
 
     abstract String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException;
 
@@ -90,7 +81,7 @@ public final class UserCommand {
     public Integer call() {
       String name = "posta user " + getClass().getAnnotation(Command.class).name();
       try {
-        PostaConfig config = Posta.configuration(options.config, options.data);
+        PostaConfig config = options.load();
         String done = run(config, new UserStore(config.dataDir()));
         if (done != null) parent.out.println(done);
         return 0;
