@@ -5,6 +5,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Turns one command line (without its CRLF) into an {@link SmtpCommand}. Pure: the same line
@@ -21,6 +22,12 @@ public final class CommandParser {
   static final int MAX_ENVID = 100;
 
   static final int MAX_ORCPT = 500;
+
+  // Compiled once: MAIL and RCPT are parsed for every message.
+  private static final Pattern ESMTP_KEYWORD = Pattern.compile("[A-Z0-9][A-Z0-9-]*");
+  private static final Pattern SIZE_VALUE = Pattern.compile("[0-9]{1,20}");
+  private static final Pattern CHUNK_SIZE = Pattern.compile("[0-9]{1,18}");
+  private static final Pattern SASL_MECHANISM = Pattern.compile("[A-Z0-9_-]{1,20}");
 
   private static final Set<String> HTTP_VERBS =
       Set.of("GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE");
@@ -95,7 +102,7 @@ public final class CommandParser {
         switch (key) {
           case "SIZE" -> {
             // RFC 1870 §3: up to 20 digits; anything beyond a long is over every limit anyway.
-            if (value == null || !value.matches("[0-9]{1,20}")) return invalid("SIZE=<octets>");
+            if (value == null || !SIZE_VALUE.matcher(value).matches()) return invalid("SIZE=<octets>");
             size = value.length() < 19 ? Long.parseLong(value) : new java.math.BigInteger(value).min(java.math.BigInteger.valueOf(Long.MAX_VALUE)).longValue();
           }
           case "BODY" -> {
@@ -189,7 +196,7 @@ public final class CommandParser {
   private static SmtpCommand auth(String arg) {
     String[] words = arg.split(" ", -1);
     String mechanism = words[0].toUpperCase(Locale.ROOT);
-    if (words.length > 2 || !mechanism.matches("[A-Z0-9_-]{1,20}")) return invalid("AUTH <mechanism> [initial-response]");
+    if (words.length > 2 || !SASL_MECHANISM.matcher(mechanism).matches()) return invalid("AUTH <mechanism> [initial-response]");
     // The initial response is decoded by the session: RFC 4954 §4 wants 503 for a second AUTH
     // before any complaint about its data.
     return new SmtpCommand.Auth(mechanism, words.length == 2 ? words[1] : null);
@@ -197,7 +204,7 @@ public final class CommandParser {
 
   private static SmtpCommand bdat(String arg) {
     String[] words = arg.split(" ", -1);
-    if (words.length < 1 || words.length > 2 || !words[0].matches("[0-9]{1,18}")) {
+    if (words.length < 1 || words.length > 2 || !CHUNK_SIZE.matcher(words[0]).matches()) {
       return new SmtpCommand.Invalid(Replies.BDAT_SYNTAX);
     }
     boolean last = words.length == 2;
@@ -218,7 +225,7 @@ public final class CommandParser {
       int eq = word.indexOf('=');
       String key = (eq < 0 ? word : word.substring(0, eq)).toUpperCase(Locale.ROOT);
       String value = eq < 0 ? null : word.substring(eq + 1);
-      if (!key.matches("[A-Z0-9][A-Z0-9-]*")) return null;
+      if (!ESMTP_KEYWORD.matcher(key).matches()) return null;
       if (value != null && (value.isEmpty() || !value.chars().allMatch(c -> c > 32 && c != '=' && c != 127))) return null;
       // An exact repeat says nothing new (Python's smtplib can send SMTPUTF8 twice); only a
       // conflicting repeat is refused, by the caller.

@@ -19,6 +19,7 @@ import java.net.SocketTimeoutException;
 import javax.net.ssl.SSLSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -114,6 +115,10 @@ final class SmtpSession {
   /** The socket's own stream under {@code out}, watched for writes that never finish. */
   private OutputStream guarded;
   private final byte[] lineBuffer;
+  /** Strict: malformed UTF-8 is reported, never replaced. One per session, reset per line. */
+  private final CharsetDecoder commandDecoder = StandardCharsets.UTF_8.newDecoder()
+      .onMalformedInput(CodingErrorAction.REPORT)
+      .onUnmappableCharacter(CodingErrorAction.REPORT);
 
   /** Protocol and cipher once TLS is up, for logs and the Received: header; null in plaintext. */
   private String tls;
@@ -727,13 +732,10 @@ final class SmtpSession {
     }
   }
 
-  private static String utf8(SmtpInput.Line line) {
+  /** The command line as text, or null when it is not UTF-8. */
+  private String utf8(SmtpInput.Line line) {
     try {
-      return StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(line.bytes(), 0, line.length()))
-          .toString();
+      return commandDecoder.reset().decode(ByteBuffer.wrap(line.bytes(), 0, line.length())).toString();
     } catch (CharacterCodingException e) {
       return null;
     }
