@@ -194,6 +194,9 @@ class SubmissionTest {
       assertThat(wire.command("not base64!")).isEqualTo("501 5.5.2 Invalid base64 data");
       assertThat(wire.command("AUTH CRAM-MD5")).isEqualTo("504 5.5.4 Unrecognized authentication type");
       assertThat(wire.command("AUTH PLAIN !!!!")).isEqualTo("501 5.5.2 Invalid base64 data");
+      // RFC 4954 §4: an exchange line may be 12288 octets; one more is refused.
+      assertThat(wire.command("AUTH LOGIN")).isEqualTo("334 VXNlcm5hbWU6");
+      assertThat(wire.command("A".repeat(12289))).isEqualTo("500 5.5.6 Authentication exchange line is too long");
       assertThat(wire.command("AUTH LOGIN")).isEqualTo("334 VXNlcm5hbWU6");
       assertThat(wire.command(b64("alice@example.org"))).isEqualTo("334 UGFzc3dvcmQ6");
       assertThat(wire.command(b64("correct horse"))).isEqualTo("235 2.7.0 Authentication successful");
