@@ -1,8 +1,14 @@
 package dev.posta;
 
 import dev.posta.auth.UserStore;
+import dev.posta.client.Timeouts;
 import dev.posta.config.PostaConfig;
+import dev.posta.control.ControlSocket;
+import dev.posta.delivery.LocalDelivery;
+import dev.posta.delivery.RemoteDelivery;
 import dev.posta.delivery.Router;
+import dev.posta.dns.MxResolver;
+import dev.posta.queue.QueueControl;
 import dev.posta.queue.QueueManager;
 import dev.posta.queue.Spool;
 import dev.posta.queue.SpooledMessage;
@@ -19,6 +25,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -33,15 +40,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class PostaServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PostaServer.class);
-  /** Deliveries running at once; Maildir delivery is fsync-bound, more only queue on the disk. */
-  private static final int DELIVERY_CONCURRENCY = 16;
-
+  private static final Duration DNS_TIMEOUT = Duration.ofSeconds(10);
   private final PostaConfig config;
+  private final Clock clock;
   private Spool spool;
   private QueueManager queue;
   private SmtpServer smtp;
   private ServerTls tls;
   private UserStore users;
+  private ControlSocket controlSocket;
   /** The lock on {@code <data>/posta.lock}, held from start until close. */
   private FileChannel lockChannel;
   private Object lockKey;
@@ -53,7 +60,13 @@ public final class PostaServer implements AutoCloseable {
   public record Bound(PostaConfig.Listener listener, InetSocketAddress address) {}
 
   public PostaServer(PostaConfig config) {
+    this(config, Clock.systemUTC());
+  }
+
+  /** With a clock of the caller's: the queue's retry schedule runs on it (tests move it). */
+  public PostaServer(PostaConfig config, Clock clock) {
     this.config = config;
+    this.clock = clock;
   }
 
   /**
@@ -63,6 +76,18 @@ public final class PostaServer implements AutoCloseable {
    *     or another) already uses the data folder; nothing is left running then
    */
   public PostaServer start() throws IOException {
+    return open(true);
+  }
+
+  /**
+   * Opens the data folder for {@code posta queue} commands while no server runs: locked, spool
+   * recovered, a queue that takes commands but delivers nothing, no listeners.
+   */
+  public PostaServer openForQueueControl() throws IOException {
+    return open(false);
+  }
+
+  private PostaServer open(boolean serve) throws IOException {
     // The data folder holds mail: private (0700) when Posta creates it, left as it is otherwise.
     Spool.createPrivateDirectories(config.dataDir());
     lockDataFolder();
@@ -72,8 +97,21 @@ public final class PostaServer implements AutoCloseable {
       spool.start();
       users = new UserStore(config.dataDir());
       Router router = new Router(config, this::isAccount);
-      queue = new QueueManager(spool, router, config.hostname(), DELIVERY_CONCURRENCY);
+      var outbound = serve
+          ? new RemoteDelivery(config, new MxResolver(config.delivery().dnsServers(), DNS_TIMEOUT), Timeouts.rfc5321())
+          : null;
+      queue = new QueueManager(spool, router, new LocalDelivery(router, config.hostname()), outbound, config.delivery(),
+          config.hostname(), clock);
       queue.enqueueAll(recovered);
+      if (!serve) return this;
+      queue.start();
+      var control = new QueueControl(queue);
+      try {
+        controlSocket = ControlSocket.open(controlSocketPath(config), control::execute);
+      } catch (IOException e) {
+        // e.g. a data folder path longer than a socket path may be (about 100 octets)
+        log.warn("no control socket at {} ({}): posta queue can only list while this server runs", controlSocketPath(config), e.toString());
+      }
       tls = ServerTls.load(config.tls().certificate(), config.tls().key(), config.hostname(), config.dataDir());
       var submission = config.submission();
       var throttle = new AuthThrottle(submission.authFailuresBeforeLockout(), submission.authLockout(), Clock.systemUTC());
@@ -167,8 +205,14 @@ public final class PostaServer implements AutoCloseable {
     return config;
   }
 
+  /** Where a running server listens for {@code posta queue} commands. */
+  public static Path controlSocketPath(PostaConfig config) {
+    return config.dataDir().resolve("control.sock");
+  }
+
   @Override
   public void close() {
+    if (controlSocket != null) controlSocket.close();
     if (smtp != null) smtp.close();
     if (queue != null) queue.close();
     if (spool != null) spool.close();

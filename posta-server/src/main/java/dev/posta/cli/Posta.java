@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     version = "Posta 0.1.0",
     description = "A complete mail system: SMTP in, durable queue, local Maildir delivery.",
-    subcommands = {Posta.Serve.class, Posta.CheckConfig.class, Posta.Queue.class, UserCommand.class})
+    subcommands = {Posta.Serve.class, Posta.CheckConfig.class, QueueCommand.class, UserCommand.class})
 public final class Posta {
 
   public static void main(String[] args) {
@@ -114,37 +114,6 @@ public final class Posta {
         System.err.println(e.getMessage());
         return 2;
       }
-    }
-  }
-
-  @Command(name = "queue", mixinStandardHelpOptions = true, description = "List the messages waiting in the queue (like mailq): ID, arrival, size, sender and the recipients still to deliver. Safe while Posta runs.")
-  static final class Queue implements Callable<Integer> {
-    @Mixin ConfigOptions options;
-
-    @Override
-    public Integer call() throws Exception {
-      PostaConfig cfg;
-      try {
-        cfg = options.load();
-      } catch (ConfigException e) {
-        System.err.println(e.getMessage());
-        return 2;
-      }
-      var messages = dev.posta.queue.Spool.inspect(cfg.dataDir().resolve("queue"));
-      int recipients = 0;
-      for (var m : messages) {
-        var env = m.envelope();
-        System.out.printf("%s  %s  %10d  %s%n", env.id(), env.received().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
-            m.contentLength(), env.reversePath());
-        for (int i = 0; i < env.recipients().size(); i++) {
-          if (m.isDone(i)) continue;
-          System.out.println("    <" + env.recipients().get(i).address() + ">");
-          recipients++;
-        }
-      }
-      System.out.println(messages.isEmpty() ? "queue is empty"
-          : messages.size() + " message(s), " + recipients + " recipient(s) waiting");
-      return 0;
     }
   }
 }

@@ -12,6 +12,7 @@ import dev.posta.config.Toml.Str;
 import dev.posta.config.Toml.Table;
 import dev.posta.config.Toml.Value;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.IDN;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -52,7 +53,8 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
 
   static final List<String> TOP_KEYS =
-      List.of("hostname", "data", "postmaster", "listeners", "limits", "domains", "tls", "submission");
+      List.of("hostname", "data", "postmaster", "listeners", "limits", "domains", "tls", "submission",
+          "queue", "outbound", "relay", "routes");
   static final List<String> TLS_KEYS = List.of("certificate", "key");
   static final List<String> SUBMISSION_KEYS =
       List.of("trusted-networks", "plaintext-auth-on-loopback", "sender-must-be-owned",
@@ -68,6 +70,10 @@ public final class ConfigLoader {
           "max-errors",
           "command-timeout",
           "data-timeout");
+  static final List<String> QUEUE_KEYS = List.of("first-retry", "max-retry", "lifetime", "delay-warning");
+  static final List<String> OUTBOUND_KEYS =
+      List.of("concurrency", "per-destination", "tls", "tls-policy", "trusted-certificates", "dns-servers", "mx-port");
+  static final List<String> RELAY_KEYS = List.of("host", "port", "implicit-tls", "tls", "username", "password", "password-file");
   static final List<String> DOMAIN_KEYS =
       List.of("mailboxes", "any-local-part", "catch-all", "aliases");
 
@@ -79,7 +85,7 @@ public final class ConfigLoader {
   private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
   private static final Pattern SIZE =
       Pattern.compile("([0-9]+)([KMG](?:iB)?)?", Pattern.CASE_INSENSITIVE);
-  private static final Pattern DURATION = Pattern.compile("([0-9]+)([smh])");
+  private static final Pattern DURATION = Pattern.compile("([0-9]+)([smhd])|(0)");
   private static final Pattern LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
   private static final String NO_DOMAINS =
       "no domains: add at least one [domains.\"example.org\"] table";
@@ -151,6 +157,7 @@ public final class ConfigLoader {
       Limits limits = limits(get(root, "", "limits", Table.class).orElse(null));
       PostaConfig.Tls tls = tls(get(root, "", "tls", Table.class).orElse(null));
       PostaConfig.Submission submission = submission(get(root, "", "submission", Table.class).orElse(null));
+      PostaConfig.Delivery delivery = delivery(root);
 
       List<DomainDraft> drafts = domains(root);
       Set<String> localDomains = new HashSet<>();
@@ -179,7 +186,101 @@ public final class ConfigLoader {
           postmaster.orElseThrow(),
           Optional.of(file),
           tls,
-          submission);
+          submission,
+          delivery);
+    }
+
+    private PostaConfig.Delivery delivery(Table root) {
+      PostaConfig.Delivery d = PostaConfig.Delivery.defaults();
+      Table queue = get(root, "", "queue", Table.class).orElse(null);
+      Table outbound = get(root, "", "outbound", Table.class).orElse(null);
+      if (queue != null) unknownKeys(queue, "in [queue]", QUEUE_KEYS);
+      if (outbound != null) unknownKeys(outbound, "in [outbound]", OUTBOUND_KEYS);
+      Duration firstRetry = duration(queue, "queue", "first-retry", Duration.ofSeconds(1), Duration.ofDays(1)).orElse(d.firstRetry());
+      Duration maxRetry = duration(queue, "queue", "max-retry", Duration.ofSeconds(1), Duration.ofDays(1)).orElse(d.maxRetry());
+      if (maxRetry.compareTo(firstRetry) < 0) {
+        problem(queue.line(), "queue.max-retry: must not be shorter than queue.first-retry (" + firstRetry.toSeconds() + "s)");
+      }
+      Map<String, PostaConfig.TlsPolicy> policies = new HashMap<>();
+      get(outbound, "outbound", "tls-policy", Table.class).ifPresent(t -> t.entries().forEach((domain, v) -> {
+        String path = "outbound.tls-policy." + domain;
+        Optional<String> name = valid(v.line(), path, () -> domainName(domain, "domain"));
+        Optional<PostaConfig.TlsPolicy> policy = v instanceof Str str ? tlsPolicy(str, path) : Optional.empty();
+        if (!(v instanceof Str)) problem(v.line(), path + ": expected a string, got " + typeName(v));
+        if (name.isPresent() && policy.isPresent()) policies.put(name.get(), policy.get());
+      }));
+      List<String> dnsServers = new ArrayList<>();
+      for (Str s : strings(outbound, "outbound", "dns-servers")) {
+        valid(s.line(), "outbound.dns-servers", () -> dnsServer(s.value()))
+            .ifPresent(a -> dnsServers.add(s.value()));
+      }
+      Optional<PostaConfig.Relay> relay = get(root, "", "relay", Table.class).flatMap(t -> relay(t, "relay"));
+      Map<String, PostaConfig.Relay> routes = new HashMap<>();
+      get(root, "", "routes", Table.class).ifPresent(t -> t.entries().forEach((domain, v) -> {
+        String path = "routes." + domain;
+        Optional<String> name = valid(v.line(), path, () -> domainName(domain, "domain"));
+        if (!(v instanceof Table rt)) {
+          problem(v.line(), path + ": expected a table like [routes.\"example.org\"] with host = ..., got " + typeName(v));
+          return;
+        }
+        relay(rt, path).ifPresent(r -> name.ifPresent(n -> routes.put(n, r)));
+      }));
+      return new PostaConfig.Delivery(
+          firstRetry,
+          maxRetry,
+          duration(queue, "queue", "lifetime", Duration.ofMinutes(1), Duration.ofDays(60)).orElse(d.lifetime()),
+          duration(queue, "queue", "delay-warning", Duration.ZERO, Duration.ofDays(60)).orElse(d.delayWarning()),
+          bounded(outbound, "outbound", "concurrency", 1, 10_000).orElse(d.concurrency()),
+          bounded(outbound, "outbound", "per-destination", 1, 10_000).orElse(d.perDestination()),
+          get(outbound, "outbound", "tls", Str.class).flatMap(str -> tlsPolicy(str, "outbound.tls")).orElse(d.tls()),
+          Map.copyOf(policies),
+          get(outbound, "outbound", "trusted-certificates", Str.class).flatMap(str -> path(str, "outbound.trusted-certificates")),
+          List.copyOf(dnsServers),
+          bounded(outbound, "outbound", "mx-port", 1, 65535).orElse(d.mxPort()),
+          relay,
+          Map.copyOf(routes));
+    }
+
+    private Optional<PostaConfig.TlsPolicy> tlsPolicy(Str s, String path) {
+      try {
+        return Optional.of(PostaConfig.TlsPolicy.valueOf(s.value().toUpperCase(Locale.ROOT)));
+      } catch (IllegalArgumentException e) {
+        problem(s.line(), path + ": expected \"none\", \"may\", \"encrypt\" or \"verify\", got \"" + s.value() + "\"");
+        return Optional.empty();
+      }
+    }
+
+    /** A smart host ([relay] or one of [routes."domain"]). */
+    private Optional<PostaConfig.Relay> relay(Table t, String path) {
+      unknownKeys(t, "in [" + path + "]", RELAY_KEYS);
+      Optional<String> host = get(t, path, "host", Str.class).flatMap(str -> valid(str.line(), path + ".host", () -> relayHost(str.value())));
+      if (!t.entries().containsKey("host")) problem(t.line(), path + ": host is required");
+      boolean implicitTls = get(t, path, "implicit-tls", Bool.class).map(Bool::value).orElse(false);
+      int port = bounded(t, path, "port", 1, 65535).orElse(implicitTls ? 465 : 25);
+      // Credentials to a smart host are the usual case, and they must not travel in clear.
+      PostaConfig.TlsPolicy tls = get(t, path, "tls", Str.class).flatMap(str -> tlsPolicy(str, path + ".tls")).orElse(PostaConfig.TlsPolicy.VERIFY);
+      Optional<String> username = get(t, path, "username", Str.class).map(Str::value);
+      Optional<String> password = get(t, path, "password", Str.class).map(Str::value);
+      Optional<Str> passwordFile = get(t, path, "password-file", Str.class);
+      if (passwordFile.isPresent()) {
+        if (password.isPresent()) problem(passwordFile.get().line(), path + ": set password or password-file, not both");
+        password = passwordFile.flatMap(str -> path(str, path + ".password-file")).flatMap(file -> {
+          try {
+            return Optional.of(Files.readAllLines(file, UTF_8).stream().findFirst().orElse("").strip());
+          } catch (IOException | UncheckedIOException e) {
+            problem(passwordFile.get().line(), path + ".password-file: cannot read " + file + ": " + e.getMessage());
+            return Optional.empty();
+          }
+        });
+      }
+      if (username.isPresent() != password.isPresent() && problems.isEmpty()) {
+        problem(t.line(), path + ": set both username and password (or password-file), or neither");
+      }
+      if (username.isPresent() && (tls == PostaConfig.TlsPolicy.NONE || tls == PostaConfig.TlsPolicy.MAY) && !implicitTls) {
+        problem(t.line(), path + ": username and password need tls = \"encrypt\" or \"verify\" (or implicit-tls), so they never travel in clear");
+      }
+      if (host.isEmpty()) return Optional.empty();
+      return Optional.of(new PostaConfig.Relay(host.get(), port, implicitTls, tls, username, password));
     }
 
     private PostaConfig.Tls tls(Table table) {
@@ -308,10 +409,14 @@ public final class ConfigLoader {
     }
 
     private Optional<Integer> bounded(Table table, String key, int min, int max) {
-      return get(table, "limits", key, Int.class)
+      return bounded(table, "limits", key, min, max);
+    }
+
+    private Optional<Integer> bounded(Table table, String section, String key, int min, int max) {
+      return get(table, section, key, Int.class)
           .flatMap(v -> {
             if (v.value() >= min && v.value() <= max) return Optional.of((int) v.value());
-            problem(v.line(), "limits." + key + ": must be between " + min + " and " + max + ", got " + v.value());
+            problem(v.line(), section + "." + key + ": must be between " + min + " and " + max + ", got " + v.value());
             return Optional.empty();
           });
     }
@@ -359,9 +464,15 @@ public final class ConfigLoader {
     }
 
     private Optional<Duration> duration(Table table, String section, String key) {
-      Value v = table.entries().get(key);
+      return duration(table, section, key, MIN_TIMEOUT, MAX_TIMEOUT);
+    }
+
+    private Optional<Duration> duration(Table table, String section, String key, Duration min, Duration max) {
+      Value v = table == null ? null : table.entries().get(key);
       String path = section + "." + key;
-      String expected = ": expected a duration like \"30s\", \"5m\" or \"1h\", got ";
+      String expected = max.compareTo(Duration.ofDays(1)) < 0
+          ? ": expected a duration like \"30s\", \"5m\" or \"1h\", got "
+          : ": expected a duration like \"30s\", \"5m\", \"1h\" or \"5d\", got ";
       if (v == null) return Optional.empty();
       if (!(v instanceof Str s)) {
         problem(v.line(), path + expected + typeName(v));
@@ -372,14 +483,16 @@ public final class ConfigLoader {
         problem(v.line(), path + expected + "\"" + s.value() + "\"");
         return Optional.empty();
       }
-      long n = m.group(1).length() > 9 ? Long.MAX_VALUE / 3600 : Long.parseLong(m.group(1));
-      Duration duration = switch (m.group(2)) {
+      // A bare "0" (group 3) means never, where the setting allows zero.
+      long n = m.group(3) != null ? 0 : m.group(1).length() > 9 ? Long.MAX_VALUE / 3600 : Long.parseLong(m.group(1));
+      Duration duration = m.group(3) != null ? Duration.ZERO : switch (m.group(2)) {
         case "s" -> Duration.ofSeconds(n);
         case "m" -> Duration.ofMinutes(n);
-        default -> Duration.ofHours(n);
+        case "h" -> Duration.ofHours(n);
+        default -> Duration.ofDays(Math.min(n, Long.MAX_VALUE / 86400));
       };
-      if (duration.compareTo(MIN_TIMEOUT) >= 0 && duration.compareTo(MAX_TIMEOUT) <= 0) return Optional.of(duration);
-      problem(v.line(), path + ": must be between 1s and 1h, got " + s.value());
+      if (duration.compareTo(min) >= 0 && duration.compareTo(max) <= 0) return Optional.of(duration);
+      problem(v.line(), path + ": must be between " + shown(min) + " and " + shown(max) + ", got " + s.value());
       return Optional.empty();
     }
 
@@ -765,6 +878,55 @@ public final class ConfigLoader {
       throw new Invalid("'" + raw + "': the port must be between 1 and 65535");
     }
     return new InetSocketAddress(address, Integer.parseInt(port));
+  }
+
+  /** A duration as the configuration writes it: "0", "30s", "5m", "1h", "5d". */
+  private static String shown(Duration d) {
+    long s = d.toSeconds();
+    if (s == 0) return "0";
+    if (s % 86400 == 0) return s / 86400 + "d";
+    if (s % 3600 == 0) return s / 3600 + "h";
+    if (s % 60 == 0) return s / 60 + "m";
+    return s + "s";
+  }
+
+  /** A DNS server: an IP address, with ":port" ("[v6]:port" for IPv6) when not 53. */
+  private static String dnsServer(String raw) throws Invalid {
+    String host = raw;
+    if (raw.startsWith("[")) {
+      int close = raw.indexOf(']');
+      if (close < 0) throw new Invalid("'" + raw + "' lacks the closing ]");
+      host = raw.substring(1, close);
+      if (close + 1 < raw.length()) port(raw, raw.substring(close + 1));
+    } else if (raw.indexOf(':') > 0 && raw.indexOf(':') == raw.lastIndexOf(':')) {
+      host = raw.substring(0, raw.indexOf(':'));
+      port(raw, raw.substring(raw.indexOf(':')));
+    }
+    try {
+      InetAddress.ofLiteral(host);
+    } catch (IllegalArgumentException e) {
+      throw new Invalid("'" + raw + "' is not an IP address (optionally with :port)");
+    }
+    return raw;
+  }
+
+  private static void port(String raw, String colonPort) throws Invalid {
+    if (!colonPort.matches(":[0-9]{1,5}") || Integer.parseInt(colonPort.substring(1)) > 65535 || Integer.parseInt(colonPort.substring(1)) == 0) {
+      throw new Invalid("'" + raw + "' has no valid port after the address");
+    }
+  }
+
+  /** A smart host: a domain name or an IP address literal. */
+  private static String relayHost(String raw) throws Invalid {
+    String host = raw.startsWith("[") && raw.endsWith("]") ? raw.substring(1, raw.length() - 1) : raw;
+    if (host.matches("[0-9.]+|.*:.*")) {
+      try {
+        return InetAddress.ofLiteral(host).getHostAddress();
+      } catch (IllegalArgumentException e) {
+        throw new Invalid("'" + raw + "' is not an IP address");
+      }
+    }
+    return domainName(host, "host name");
   }
 
   private static String join(String prefix, String key) {

@@ -25,6 +25,8 @@ import java.util.Set;
  * @param source the file this came from, or empty for the embedded defaults
  * @param tls where the certificate comes from
  * @param submission who may authenticate, relay and use which sender address
+ * @param delivery how mail leaves: retry schedule, concurrency, TLS towards other servers, DNS,
+ *     smart hosts
  */
 public record PostaConfig(
     String hostname,
@@ -35,9 +37,24 @@ public record PostaConfig(
     String postmaster,
     Optional<Path> source,
     Tls tls,
-    Submission submission) {
+    Submission submission,
+    Delivery delivery) {
 
-  /** With the default TLS and submission settings. */
+  /** With the default delivery settings. */
+  public PostaConfig(
+      String hostname,
+      Path dataDir,
+      List<Listener> listeners,
+      Limits limits,
+      List<LocalDomain> domains,
+      String postmaster,
+      Optional<Path> source,
+      Tls tls,
+      Submission submission) {
+    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, Delivery.defaults());
+  }
+
+  /** With the default TLS, submission and delivery settings. */
   public PostaConfig(
       String hostname,
       Path dataDir,
@@ -77,6 +94,80 @@ public record PostaConfig(
 
     public static Submission defaults() {
       return new Submission(List.of(), false, true, 10, Duration.ofMinutes(15));
+    }
+  }
+
+  /**
+   * How far Posta goes to protect a connection to another mail server (the names are Postfix's
+   * {@code smtp_tls_security_level}s, which administrators know).
+   */
+  public enum TlsPolicy {
+    /** Never STARTTLS. */
+    NONE,
+    /** STARTTLS when offered, any certificate; plain text when not offered (RFC 7435). */
+    MAY,
+    /** TLS required, any certificate: a server without STARTTLS gets no mail (deferred). */
+    ENCRYPT,
+    /** TLS required and the certificate must be valid for the server's name. */
+    VERIFY
+  }
+
+  /**
+   * A smart host: another server that takes the mail on (a provider's submission service, an
+   * internal hub), instead of the recipients' MX.
+   *
+   * @param host its name or address, also the name its certificate must carry under VERIFY
+   * @param implicitTls TLS from the first byte (port 465, RFC 8314) instead of STARTTLS
+   * @param username for AUTH; only ever sent over TLS
+   */
+  public record Relay(String host, int port, boolean implicitTls, TlsPolicy tls, Optional<String> username, Optional<String> password) {}
+
+  /**
+   * Outbound delivery and the queue.
+   *
+   * @param firstRetry wait before the second attempt; each further wait doubles
+   * @param maxRetry the longest wait between two attempts
+   * @param lifetime how long a message may wait in total before it is returned to its sender
+   * @param delayWarning after this long in the queue the sender is told once that the message
+   *     is delayed; zero for never
+   * @param concurrency connections to other servers at once
+   * @param perDestination connections to one destination (domain or smart host) at once
+   * @param tls the TLS policy towards MX hosts
+   * @param tlsPolicies per recipient domain, overriding {@code tls}
+   * @param trustedCertificates PEM CA certificates that VERIFY trusts, else the JDK's
+   * @param dnsServers "host" or "host:port"; empty for the system's (/etc/resolv.conf)
+   * @param mxPort the port of MX hosts: 25, other values only for tests
+   * @param relay the smart host for all remote mail, if any
+   * @param routes per recipient domain, a smart host that overrides {@code relay} and MX
+   */
+  public record Delivery(
+      Duration firstRetry,
+      Duration maxRetry,
+      Duration lifetime,
+      Duration delayWarning,
+      int concurrency,
+      int perDestination,
+      TlsPolicy tls,
+      Map<String, TlsPolicy> tlsPolicies,
+      Optional<Path> trustedCertificates,
+      List<String> dnsServers,
+      int mxPort,
+      Optional<Relay> relay,
+      Map<String, Relay> routes) {
+
+    public static Delivery defaults() {
+      return new Delivery(Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofDays(5), Duration.ZERO, 100, 20,
+          TlsPolicy.MAY, Map.of(), Optional.empty(), List.of(), 25, Optional.empty(), Map.of());
+    }
+
+    public TlsPolicy tlsFor(String domain) {
+      return tlsPolicies.getOrDefault(domain, tls);
+    }
+
+    /** The smart host for a recipient domain, if mail for it goes through one. */
+    public Optional<Relay> relayFor(String domain) {
+      Relay route = routes.get(domain);
+      return route != null ? Optional.of(route) : relay;
     }
   }
 
@@ -153,22 +244,27 @@ public record PostaConfig(
         "postmaster@localhost",
         Optional.empty(),
         Tls.SELF_SIGNED,
-        Submission.defaults());
+        Submission.defaults(),
+        Delivery.defaults());
   }
 
   public PostaConfig withDataDir(Path dir) {
-    return new PostaConfig(hostname, dir, listeners, limits, domains, postmaster, source, tls, submission);
+    return new PostaConfig(hostname, dir, listeners, limits, domains, postmaster, source, tls, submission, delivery);
   }
 
   public PostaConfig withListeners(List<Listener> replaced) {
-    return new PostaConfig(hostname, dataDir, replaced, limits, domains, postmaster, source, tls, submission);
+    return new PostaConfig(hostname, dataDir, replaced, limits, domains, postmaster, source, tls, submission, delivery);
   }
 
   public PostaConfig withLimits(Limits replaced) {
-    return new PostaConfig(hostname, dataDir, listeners, replaced, domains, postmaster, source, tls, submission);
+    return new PostaConfig(hostname, dataDir, listeners, replaced, domains, postmaster, source, tls, submission, delivery);
   }
 
   public PostaConfig withSubmission(Submission replaced) {
-    return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, replaced);
+    return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, replaced, delivery);
+  }
+
+  public PostaConfig withDelivery(Delivery replaced) {
+    return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, replaced);
   }
 }

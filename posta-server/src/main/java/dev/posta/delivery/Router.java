@@ -71,6 +71,11 @@ public final class Router {
     }
   }
 
+  /** The domain of a full address, as an A-label in lower case: what MX lookups and routes use. */
+  public static String domainOf(String address) {
+    return ascii(address.substring(address.lastIndexOf('@') + 1));
+  }
+
   /** The address a bare {@code RCPT TO:<Postmaster>} means. */
   public String postmaster() {
     return postmaster;

@@ -1,172 +1,753 @@
 package dev.posta.queue;
 
+import dev.posta.config.PostaConfig;
+import dev.posta.delivery.DeliveryResult;
+import dev.posta.delivery.LocalDelivery;
+import dev.posta.delivery.Outbound;
 import dev.posta.delivery.Router;
-import dev.posta.mailbox.Maildir;
+import dev.posta.smtp.MailParameters;
+import dev.posta.smtp.RcptParameters;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.PriorityQueue;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Takes spooled messages to their recipients and keeps those that cannot go yet.
+ * Takes spooled messages to their recipients, retries what cannot go yet, and tells senders
+ * what failed. Modelled on Postfix's qmgr.
  *
- * <p>Each message is delivered on its own virtual thread, at most {@code concurrency} at once,
- * so a flood of new mail cannot exhaust memory or file handles. A recipient is marked done in
- * the spool only after its Maildir file is durable; a failed local delivery is retried with
- * exponential backoff (1 minute doubling to 1 hour). Recipients outside the local domains wait
- * in the queue until remote delivery exists: accepted mail is never dropped.
+ * <p><b>Attempts.</b> When a message is due, each of its due recipients is routed (local
+ * mailbox, MX or smart host) and the deliveries are grouped by destination into jobs of at most
+ * {@value #RECIPIENTS_PER_JOB} recipients. When the last job of an attempt is back, each
+ * recipient is finished (delivered or failed) or deferred with exponential backoff ({@code
+ * queue.first-retry} doubling up to {@code queue.max-retry}), until {@code queue.lifetime} has
+ * passed since arrival: then it fails too.
  *
- * <p>Log lines carry the queue ID first, like Postfix's, so {@code grep QUEUEID} follows a
- * message from acceptance to delivery.
+ * <p><b>Fairness and limits.</b> Jobs wait per destination; the dispatcher serves destinations
+ * in turn, at most {@code outbound.per-destination} connections to one and {@code
+ * outbound.concurrency} to all remote ones, so a slow destination's backlog cannot hold up the
+ * rest. Within a destination, new mail and retries alternate, so a deferred backlog that comes
+ * due at once cannot starve fresh mail. Local deliveries have their own {@value
+ * #LOCAL_CONCURRENCY} slots: Maildir delivery is fsync-bound, more only queue on the disk.
+ *
+ * <p><b>Notices</b> (RFC 3464): one per attempt covering every recipient that failed in it, also
+ * when others were delivered; a success notice where NOTIFY asked for it and nobody downstream
+ * took that over; one delay notice per message when {@code queue.delay-warning} is set. Never
+ * one for a message with the null sender (no bounce for a bounce).
+ *
+ * <p><b>Durability.</b> Every finished recipient and every retry schedule goes to the spool's
+ * progress log, so after a restart deferred mail resumes on its schedule. A notice is in the
+ * spool before the recipients it reports on are marked finished.
+ *
+ * <p>Time comes from an injected {@link Clock}; {@link #wake()} makes the dispatcher look at it
+ * again at once (tests, {@code posta queue flush}).
  */
 public final class QueueManager implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
-  private static final Duration FIRST_RETRY = Duration.ofMinutes(1);
-  private static final Duration LAST_RETRY = Duration.ofHours(1);
+  static final int LOCAL_CONCURRENCY = 16;
+  /** Recipients per transaction to one destination (Postfix: smtp_destination_recipient_limit). */
+  static final int RECIPIENTS_PER_JOB = 50;
+  /** Beyond this many waiting messages, new ones wait on disk only, not also in the heap. */
+  private static final int IN_MEMORY_BACKLOG = 1000;
+  private static final String LOCAL = "local";
 
   private final Spool spool;
   private final Router router;
+  private final LocalDelivery local;
+  private final Outbound outbound;
+  private final PostaConfig.Delivery settings;
   private final String hostname;
-  private final int concurrency;
-  private final Semaphore slots;
-  private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().factory());
-  private final ConcurrentHashMap<QueueId, SpooledMessage> queued = new ConcurrentHashMap<>();
+  private final Clock clock;
+
+  private final Object lock = new Object();
+  /** Every message in the queue, by ID. Guarded by {@link #lock}, as are the fields below. */
+  private final Map<QueueId, Entry> entries = new HashMap<>();
+  /** Messages waiting for their next attempt, earliest first. */
+  private final PriorityQueue<Entry> waiting = new PriorityQueue<>(Comparator.comparing((Entry e) -> e.due));
+  private final Map<String, Destination> destinations = new HashMap<>();
+  /** Destinations with jobs, in the order they get their next turn. */
+  private final ArrayDeque<Destination> turns = new ArrayDeque<>();
+  private int remoteActive;
+  private int running;
+
+  private final Thread dispatcher;
   private volatile boolean closed;
 
-  public QueueManager(Spool spool, Router router, String hostname, int concurrency) {
-    this.spool = spool;
-    this.router = router;
-    this.hostname = hostname;
-    this.concurrency = concurrency;
-    this.slots = new Semaphore(concurrency);
+  /** One message in the queue. */
+  private static final class Entry {
+    final SpooledMessage message;
+    /** When it is next due; meaningful while it is in {@link #waiting}. */
+    Instant due;
+    boolean scheduled;
+    /** An attempt is running: its jobs are out. */
+    boolean active;
+    /** Every pending recipient is due at the next attempt, whatever its schedule (flush, retry). */
+    boolean forced;
+    Attempt attempt;
+
+    Entry(SpooledMessage message) {
+      this.message = message;
+    }
   }
 
-  /** Messages waiting for delivery or a retry. */
+  /** One attempt at a message: its jobs, and what they found out per recipient. */
+  private static final class Attempt {
+    final Instant started;
+    int jobsLeft;
+    final Map<Integer, List<Outcome>> outcomes = new LinkedHashMap<>();
+    /** One copy per mailbox per attempt: ALICE@, alice+tag@ and an alias naming alice are all alice. */
+    final Set<Router.Mailbox> delivered = new HashSet<>();
+
+    Attempt(Instant started) {
+      this.started = started;
+    }
+
+    synchronized void add(int recipient, Outcome outcome) {
+      outcomes.computeIfAbsent(recipient, k -> new ArrayList<>()).add(outcome);
+    }
+  }
+
+  /** What became of one final address (a recipient, or one target of its alias). */
+  private record Outcome(String address, boolean local, DeliveryResult result) {}
+
+  /** A share of one attempt for one destination. */
+  private record Job(Entry entry, Destination destination, List<Item> items) {}
+
+  /** One recipient (by index) and where it resolved to. */
+  private record Item(int recipient, Router.Target target) {}
+
+  /** Where jobs wait for a connection: a remote domain or smart host, or local delivery. */
+  private static final class Destination {
+    final String name;
+    final boolean remote;
+    final int limit;
+    final ArrayDeque<Job> fresh = new ArrayDeque<>();
+    final ArrayDeque<Job> retries = new ArrayDeque<>();
+    int active;
+    boolean retryNext;
+    boolean inTurns;
+
+    Destination(String name, boolean remote, int limit) {
+      this.name = name;
+      this.remote = remote;
+      this.limit = limit;
+    }
+
+    boolean hasJobs() {
+      return !fresh.isEmpty() || !retries.isEmpty();
+    }
+
+    /** New mail and retries take turns, so neither starves the other. */
+    Job take() {
+      boolean retry = retries.isEmpty() ? false : fresh.isEmpty() || retryNext;
+      retryNext = !retry;
+      return retry ? retries.poll() : fresh.poll();
+    }
+  }
+
+  /**
+   * @param outbound delivery to other servers, or null when mail stays local (then remote
+   *     recipients wait, deferred)
+   */
+  public QueueManager(Spool spool, Router router, LocalDelivery local, Outbound outbound, PostaConfig.Delivery settings,
+      String hostname, Clock clock) {
+    this.spool = spool;
+    this.router = router;
+    this.local = local;
+    this.outbound = outbound;
+    this.settings = settings;
+    this.hostname = hostname;
+    this.clock = clock;
+    this.dispatcher = Thread.ofPlatform().name("queue-dispatcher").daemon().unstarted(this::dispatch);
+  }
+
+  /** Starts delivering. A queue that is never started only answers {@code posta queue} commands. */
+  public QueueManager start() {
+    dispatcher.start();
+    return this;
+  }
+
+  /** Messages in the queue: waiting, being delivered or held. */
   public int size() {
-    return queued.size();
+    synchronized (lock) {
+      return entries.size();
+    }
   }
 
   public void enqueueAll(List<SpooledMessage> messages) {
     messages.forEach(this::enqueue); // recovered: their content is read from the spool when needed
   }
 
-  /** Beyond this many waiting messages, new ones wait on disk only, not also in the heap. */
-  private static final int IN_MEMORY_BACKLOG = 1000;
-
-  /** Starts delivering a message that is already durable in the spool. */
+  /** Takes a message that is durable in the spool: due now, or on its recovered schedule. */
   public void enqueue(SpooledMessage message) {
-    if (queued.size() >= IN_MEMORY_BACKLOG) message.releaseContent();
-    queued.put(message.id(), message);
-    schedule(message, Duration.ZERO, 0);
-  }
-
-  private void schedule(SpooledMessage message, Duration delay, int attempt) {
-    if (closed) return;
-    Runnable run = () -> Thread.ofVirtual().name("deliver-" + message.id()).start(() -> deliver(message, attempt));
-    if (delay.isZero()) run.run();
-    else retries.schedule(run, delay.toMillis(), TimeUnit.MILLISECONDS);
-  }
-
-  private void deliver(SpooledMessage message, int attempt) {
-    try {
-      slots.acquire();
-    } catch (InterruptedException e) {
-      return;
+    synchronized (lock) {
+      if (entries.size() >= IN_MEMORY_BACKLOG) message.releaseContent();
+      Entry e = new Entry(message);
+      entries.put(message.id(), e);
+      if (!message.isHeld()) {
+        Instant next = message.nextAttempt();
+        schedule(e, next == null ? clock.instant() : next);
+      }
     }
-    boolean retry = false;
-    boolean waitsForRemote = false;
-    try {
-      Envelope env = message.envelope();
-      // One copy per mailbox: ALICE@, alice+tag@ and an alias naming alice are all alice.
-      Set<Router.Mailbox> delivered = new HashSet<>();
-      for (int i = 0; i < env.recipients().size(); i++) {
-        if (closed) return;
-        if (message.isDone(i)) continue;
-        Recipient rcpt = env.recipients().get(i);
-        List<Router.Target> targets = router.resolve(rcpt.address());
-        if (targets.isEmpty()) {
-          // Known at RCPT time but gone since (configuration changed): keep it, say so.
-          log.warn("{}: to=<{}>, status=deferred (no such local user now)", message.id(), rcpt.address());
-          retry = true;
+  }
+
+  /** Makes the dispatcher look at the clock again now. */
+  public void wake() {
+    synchronized (lock) {
+      lock.notifyAll();
+    }
+  }
+
+  private void schedule(Entry e, Instant due) {
+    if (e.scheduled) waiting.remove(e);
+    e.due = due;
+    e.scheduled = true;
+    waiting.add(e);
+    lock.notifyAll();
+  }
+
+  // --- Dispatching --------------------------------------------------------------------------
+
+  private void dispatch() {
+    while (!closed) {
+      List<Entry> due = new ArrayList<>();
+      Job job = null;
+      synchronized (lock) {
+        Instant now = clock.instant();
+        while (!waiting.isEmpty() && !waiting.peek().due.isAfter(now)) {
+          Entry e = waiting.poll();
+          e.scheduled = false;
+          e.active = true;
+          due.add(e);
+        }
+        if (due.isEmpty()) job = nextJob();
+        if (due.isEmpty() && job == null) {
+          // Not longer than a second: the clock may be moved (tests) or jump.
+          long wait = waiting.isEmpty() ? 1000 : Math.clamp(Duration.between(now, waiting.peek().due).toMillis(), 1, 1000);
+          try {
+            lock.wait(wait);
+          } catch (InterruptedException ex) {
+            return;
+          }
           continue;
         }
-        boolean allDelivered = true;
-        for (Router.Target target : targets) {
-          switch (target) {
-            case Router.Mailbox box -> {
-              if (!delivered.add(box)) continue;
-              try {
-                deliverLocal(message, rcpt, box);
-              } catch (IOException e) {
-                delivered.remove(box);
-                log.warn("{}: to=<{}>, mailbox={}, status=deferred ({})", message.id(), rcpt.address(), box.address(), e.toString());
-                allDelivered = false;
-                retry = true;
+      }
+      for (Entry e : due) startAttempt(e);
+      if (job != null) {
+        Job j = job;
+        Thread.ofVirtual().name("deliver-" + job.entry.message.id()).start(() -> run(j));
+      }
+    }
+  }
+
+  /** The next job whose destination has a free connection, destinations taking turns. */
+  private Job nextJob() {
+    for (int n = turns.size(); n > 0; n--) {
+      Destination d = turns.pollFirst();
+      if (!d.hasJobs()) {
+        d.inTurns = false;
+        if (d.active == 0) destinations.remove(d.name);
+        continue;
+      }
+      turns.addLast(d);
+      if (d.active >= d.limit || (d.remote && remoteActive >= settings.concurrency())) continue;
+      d.active++;
+      if (d.remote) remoteActive++;
+      running++;
+      return d.take();
+    }
+    return null;
+  }
+
+  /** Routes the due recipients of a message and queues its jobs (outside the lock: routing may read the users file). */
+  private void startAttempt(Entry e) {
+    SpooledMessage m = e.message;
+    Instant now = clock.instant();
+    Attempt attempt = new Attempt(now);
+    Map<String, List<Item>> byDestination = new LinkedHashMap<>();
+    for (int i : m.pending()) {
+      SpooledMessage.Deferral d = m.deferral(i);
+      if (!e.forced && d != null && d.nextAttempt().isAfter(now)) continue;
+      Recipient rcpt = m.envelope().recipients().get(i);
+      List<Router.Target> targets = router.resolve(rcpt.address());
+      if (targets.isEmpty()) {
+        // Known at RCPT time but gone since (configuration changed): keep it, say so.
+        attempt.add(i, new Outcome(rcpt.address().toString(), true,
+            DeliveryResult.deferred("4.1.1", null, null, "no such local user now")));
+      }
+      for (Router.Target t : targets) {
+        String destination = switch (t) {
+          case Router.Mailbox box -> LOCAL;
+          case Router.Remote remote -> outbound == null ? null : outbound.destinationOf(Router.domainOf(remote.address()));
+        };
+        if (destination == null) {
+          attempt.add(i, new Outcome(((Router.Remote) t).address(), false,
+              DeliveryResult.deferred("4.4.0", null, null, "remote delivery is not configured")));
+          continue;
+        }
+        byDestination.computeIfAbsent(destination, k -> new ArrayList<>()).add(new Item(i, t));
+      }
+    }
+    e.forced = false;
+    boolean retry = m.wasTried();
+    synchronized (lock) {
+      e.attempt = attempt;
+      List<Job> jobs = new ArrayList<>();
+      for (var entry : byDestination.entrySet()) {
+        Destination dest = destinations.computeIfAbsent(entry.getKey(), name -> name.equals(LOCAL)
+            ? new Destination(name, false, LOCAL_CONCURRENCY)
+            : new Destination(name, true, settings.perDestination()));
+        for (List<Item> chunk : chunks(entry.getValue())) jobs.add(new Job(e, dest, chunk));
+      }
+      attempt.jobsLeft = jobs.size();
+      for (Job j : jobs) {
+        (retry ? j.destination.retries : j.destination.fresh).add(j);
+        if (!j.destination.inTurns) {
+          j.destination.inTurns = true;
+          turns.addLast(j.destination);
+        }
+      }
+      if (!jobs.isEmpty()) return;
+    }
+    finishAttempt(e); // nothing was due after all, or nothing could be routed
+  }
+
+  /** Splits items into jobs of at most RECIPIENTS_PER_JOB recipients, keeping a recipient's items together. */
+  private static List<List<Item>> chunks(List<Item> items) {
+    List<List<Item>> out = new ArrayList<>();
+    List<Item> current = new ArrayList<>();
+    Set<Integer> recipients = new HashSet<>();
+    for (Item item : items) {
+      if (!recipients.contains(item.recipient) && recipients.size() == RECIPIENTS_PER_JOB) {
+        out.add(current);
+        current = new ArrayList<>();
+        recipients.clear();
+      }
+      recipients.add(item.recipient);
+      current.add(item);
+    }
+    if (!current.isEmpty()) out.add(current);
+    return out;
+  }
+
+  private void run(Job job) {
+    Attempt attempt = job.entry.attempt;
+    try {
+      if (job.destination.remote) deliverRemote(job, attempt);
+      else deliverLocal(job, attempt);
+    } catch (RuntimeException ex) {
+      log.error("{}: delivery to {} failed unexpectedly", job.entry.message.id(), job.destination.name, ex);
+      for (Item item : job.items) {
+        attempt.add(item.recipient, new Outcome(address(item.target), !job.destination.remote,
+            DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
+      }
+    } finally {
+      boolean last;
+      synchronized (lock) {
+        job.destination.active--;
+        if (job.destination.remote) remoteActive--;
+        running--;
+        last = --attempt.jobsLeft == 0;
+        lock.notifyAll();
+      }
+      if (last) finishAttempt(job.entry);
+    }
+  }
+
+  private void deliverLocal(Job job, Attempt attempt) {
+    SpooledMessage m = job.entry.message;
+    for (Item item : job.items) {
+      Router.Mailbox box = (Router.Mailbox) item.target;
+      Recipient rcpt = m.envelope().recipients().get(item.recipient);
+      boolean first;
+      synchronized (attempt) {
+        first = attempt.delivered.add(box);
+      }
+      DeliveryResult result;
+      if (!first || closed) {
+        result = closed ? DeliveryResult.deferred("4.3.0", null, null, "server shutting down")
+            : DeliveryResult.delivered("delivered to mailbox " + box.address());
+      } else {
+        try {
+          local.deliver(m.envelope(), m::writeContentTo, box);
+          result = DeliveryResult.delivered("delivered to mailbox " + box.address());
+          log.info("{}: to=<{}>, mailbox={}, status=delivered (maildir)", m.id(), rcpt.address(), box.address());
+        } catch (IOException ex) {
+          synchronized (attempt) {
+            attempt.delivered.remove(box);
+          }
+          result = DeliveryResult.deferred("4.3.0", null, null, "mailbox " + box.address() + " not writable: " + ex.getMessage());
+          log.warn("{}: to=<{}>, mailbox={}, status=deferred ({})", m.id(), rcpt.address(), box.address(), ex.toString());
+        }
+      }
+      attempt.add(item.recipient, new Outcome(box.address(), true, result));
+    }
+  }
+
+  private void deliverRemote(Job job, Attempt attempt) {
+    SpooledMessage m = job.entry.message;
+    List<Outbound.Recipient> recipients = new ArrayList<>();
+    for (Item item : job.items) {
+      Recipient rcpt = m.envelope().recipients().get(item.recipient);
+      recipients.add(new Outbound.Recipient(address(item.target), rcpt.parameters()));
+    }
+    List<DeliveryResult> results = closed
+        ? recipients.stream().map(r -> DeliveryResult.deferred("4.3.0", null, null, "server shutting down")).toList()
+        : outbound.deliver(m.envelope(), m.contentLength(), m::writeContentTo, job.destination.name, recipients);
+    for (int k = 0; k < job.items.size(); k++) {
+      DeliveryResult r = results.get(k);
+      String status = switch (r.kind()) {
+        case DELIVERED, RELAYED -> "sent";
+        case DEFERRED -> "deferred";
+        case FAILED -> "bounced";
+      };
+      log.info("{}: to=<{}>, relay={}, dsn={}, status={} ({})", m.id(), recipients.get(k).address(),
+          r.remoteMta() == null ? job.destination.name : r.remoteMta(), r.status(), status, r.describe());
+      attempt.add(job.items.get(k).recipient, new Outcome(recipients.get(k).address(), false, r));
+    }
+  }
+
+  private static String address(Router.Target t) {
+    return switch (t) {
+      case Router.Mailbox box -> box.address();
+      case Router.Remote remote -> remote.address();
+    };
+  }
+
+  // --- After an attempt ---------------------------------------------------------------------
+
+  /**
+   * Settles every recipient the attempt tried: finished or deferred (or, past the lifetime,
+   * failed), sends the notices, and schedules the next attempt.
+   */
+  private void finishAttempt(Entry e) {
+    SpooledMessage m = e.message;
+    Envelope env = m.envelope();
+    Attempt attempt = e.attempt;
+    Instant now = clock.instant();
+    List<DeliveryReport.RecipientStatus> failed = new ArrayList<>();
+    List<DeliveryReport.RecipientStatus> succeeded = new ArrayList<>();
+    List<DeliveryReport.RecipientStatus> delayed = new ArrayList<>();
+    List<Integer> finished = new ArrayList<>();
+    boolean expired = !now.isBefore(env.received().plus(settings.lifetime()));
+    try {
+      for (var entry : attempt == null ? List.<Map.Entry<Integer, List<Outcome>>>of() : attempt.outcomes.entrySet()) {
+        int i = entry.getKey();
+        Recipient rcpt = env.recipients().get(i);
+        List<Outcome> outcomes = entry.getValue();
+        Optional<Outcome> deferred = outcomes.stream().filter(o -> o.result.kind() == DeliveryResult.Kind.DEFERRED).findFirst();
+        if (deferred.isPresent() && !expired) {
+          SpooledMessage.Deferral before = m.deferral(i);
+          int attempts = before == null ? 1 : before.attempts() + 1;
+          Instant next = now.plus(backoff(attempts));
+          if (closed) next = now; // stopped, not failed: due again at the next start
+          spool.markDeferred(m, i, new SpooledMessage.Deferral(attempts, next, deferred.get().result.describe()));
+          if (notifies(rcpt, "DELAY")) delayed.add(status(rcpt, deferred.get(), DeliveryReport.Action.DELAYED));
+          continue;
+        }
+        for (Outcome o : outcomes) {
+          switch (o.result.kind()) {
+            case DEFERRED -> {
+              String last = m.deferral(i) == null ? o.result.describe() : m.deferral(i).lastError();
+              DeliveryResult expiry = DeliveryResult.failed("4.4.7", o.result.remoteMta(), o.result.diagnostic(),
+                  "delivery time expired after " + days(settings.lifetime()) + "; last error: " + last);
+              log.info("{}: to=<{}>, status=expired ({})", m.id(), o.address, expiry.reason());
+              if (notifies(rcpt, "FAILURE")) failed.add(status(rcpt, new Outcome(o.address, o.local, expiry), DeliveryReport.Action.FAILED));
+            }
+            case FAILED -> {
+              if (notifies(rcpt, "FAILURE")) failed.add(status(rcpt, o, DeliveryReport.Action.FAILED));
+            }
+            case DELIVERED -> {
+              if (notifies(rcpt, "SUCCESS") && rcpt.parameters().notifyOn() != null) {
+                succeeded.add(status(rcpt, o, DeliveryReport.Action.DELIVERED));
               }
             }
-            case Router.Remote remote -> {
-              log.info("{}: to=<{}>, relay={}, status=queued (remote delivery not available yet)", message.id(), rcpt.address(), remote.address());
-              allDelivered = false;
-              waitsForRemote = true;
+            case RELAYED -> {
+              if (!o.result.notifyPassedOn() && notifies(rcpt, "SUCCESS") && rcpt.parameters().notifyOn() != null) {
+                succeeded.add(status(rcpt, o, DeliveryReport.Action.RELAYED));
+              }
             }
           }
         }
-        // An alias fanning out to several mailboxes is retried whole; a repeat to the
-        // mailboxes that already got it is the price of never losing one.
-        if (allDelivered) spool.markDone(message, i);
+        finished.add(i);
       }
-    } catch (IOException e) {
-      log.error("{}: spool update failed: {}", message.id(), e.toString());
-      retry = true;
+      // The notices go into the spool before the recipients they report on are finished:
+      // a crash in between repeats a notice, it never loses one.
+      report(m, failed, now);
+      report(m, succeeded, now);
+      boolean warn = !settings.delayWarning().isZero() && !m.delayReported()
+          && !now.isBefore(env.received().plus(settings.delayWarning()));
+      if (warn && !delayed.isEmpty()) {
+        report(m, delayed, now);
+        spool.markDelayReported(m);
+      }
+      for (int i : finished) spool.markDone(m, i);
+    } catch (IOException ex) {
+      log.error("{}: spool update failed, the attempt will be repeated: {}", m.id(), ex.toString());
+    }
+    synchronized (lock) {
+      e.active = false;
+      e.attempt = null;
+      if (m.allDone()) {
+        entries.remove(m.id());
+        log.info("{}: removed", m.id());
+      } else if (entries.containsKey(m.id())) {
+        m.releaseContent();
+        if (!m.isHeld()) {
+          Instant next = m.nextAttempt();
+          if (next == null) next = now; // a recipient that has not been tried yet (spool error above)
+          if (e.forced) next = now;
+          schedule(e, next);
+          log.info("{}: deferred, next attempt at {}", m.id(), next);
+        }
+      }
+    }
+  }
+
+  private static String days(Duration d) {
+    return d.toHours() % 24 == 0 ? d.toDays() + (d.toDays() == 1 ? " day" : " days") : d.toHours() + " hours";
+  }
+
+  /**
+   * Whether the sender wants to hear about this (RFC 3461 §4.1). Without NOTIFY, failures and
+   * delays are reported, success is not.
+   */
+  private static boolean notifies(Recipient rcpt, String what) {
+    String notify = rcpt.parameters().notifyOn();
+    if (notify == null) return !what.equals("SUCCESS");
+    return List.of(notify.toUpperCase(Locale.ROOT).split(",")).contains(what);
+  }
+
+  private DeliveryReport.RecipientStatus status(Recipient rcpt, Outcome o, DeliveryReport.Action action) {
+    DeliveryResult r = o.result;
+    // An alias expanded to another address: that one is the final recipient; the original
+    // stays visible as Original-Recipient when the client gave ORCPT.
+    Recipient reported = o.address.equalsIgnoreCase(rcpt.address().toString()) ? rcpt : reportedAs(rcpt, o.address);
+    return new DeliveryReport.RecipientStatus(reported, action, r.status(), r.remoteMta(), r.diagnostic(), r.reason(), clock.instant());
+  }
+
+  private static Recipient reportedAs(Recipient rcpt, String address) {
+    try {
+      return new Recipient(dev.posta.smtp.AddressParser.parseMailbox(address), rcpt.parameters());
+    } catch (dev.posta.smtp.AddressParser.SyntaxException ex) {
+      return rcpt;
+    }
+  }
+
+  /** Spools one notice to the sender and queues it. */
+  private void report(SpooledMessage m, List<DeliveryReport.RecipientStatus> lines, Instant now) throws IOException {
+    if (lines.isEmpty()) return;
+    Envelope env = m.envelope();
+    if (env.sender() == null) {
+      log.info("{}: no notice ({}) for a message with the null sender", m.id(), lines.getFirst().action().name().toLowerCase(Locale.ROOT));
+      return;
+    }
+    byte[] report = DeliveryReport.build(hostname, env, m.contentLength(), m::writeContentTo, lines, now);
+    MessageContent content = spool.newContent();
+    content.write(report, 0, report.length);
+    boolean eightBit = false;
+    for (byte b : report) {
+      if (b < 0) {
+        eightBit = true;
+        break;
+      }
+    }
+    Envelope notice = new Envelope(QueueId.next(), now, "127.0.0.1", hostname, null,
+        new MailParameters(report.length, eightBit ? MailParameters.BodyType.EIGHT_BIT_MIME : MailParameters.BodyType.SEVEN_BIT,
+            env.sender().isUtf8(), null, null),
+        List.of(new Recipient(env.sender(), RcptParameters.NONE)));
+    SpooledMessage stored = spool.store(notice, content);
+    log.info("{}: sender notice ({}): {}", m.id(), lines.getFirst().action().name().toLowerCase(Locale.ROOT), notice.id());
+    enqueue(stored);
+  }
+
+  /** The wait before attempt {@code attempts + 1}: first-retry, doubling, at most max-retry. */
+  Duration backoff(int attempts) {
+    Duration d = settings.firstRetry().multipliedBy(1L << Math.min(attempts - 1, 20));
+    return d.compareTo(settings.maxRetry()) > 0 ? settings.maxRetry() : d;
+  }
+
+  // --- Queue control (posta queue ...) ------------------------------------------------------
+
+  /** A message as {@code posta queue list} shows it. */
+  public record Listing(QueueId id, Instant arrival, long size, String sender, String state, List<PendingRecipient> recipients) {}
+
+  /** A recipient still to deliver; attempts 0 and a null error when it was never tried. */
+  public record PendingRecipient(String address, int attempts, Instant nextAttempt, String lastError) {}
+
+  public List<Listing> list() {
+    synchronized (lock) {
+      return entries.values().stream()
+          .sorted(Comparator.comparing((Entry e) -> e.message.envelope().received()).thenComparing(e -> e.message.id().value()))
+          .map(e -> listing(e.message, e.active ? "active" : e.message.isHeld() ? "held" : e.message.wasTried() ? "deferred" : "incoming"))
+          .toList();
+    }
+  }
+
+  /** Lists a message found in the spool, e.g. by a command while no server runs. */
+  public static Listing listing(SpooledMessage m, String state) {
+    List<PendingRecipient> pending = new ArrayList<>();
+    for (int i : m.pending()) {
+      SpooledMessage.Deferral d = m.deferral(i);
+      pending.add(new PendingRecipient(m.envelope().recipients().get(i).address().toString(),
+          d == null ? 0 : d.attempts(), d == null ? null : d.nextAttempt(), d == null ? null : d.lastError()));
+    }
+    Envelope env = m.envelope();
+    return new Listing(m.id(), env.received(), m.contentLength(), env.sender() == null ? "" : env.sender().toString(), state, pending);
+  }
+
+  public Optional<SpooledMessage> find(QueueId id) {
+    synchronized (lock) {
+      Entry e = entries.get(id);
+      return e == null ? Optional.empty() : Optional.of(e.message);
+    }
+  }
+
+  /** Makes every waiting message due now, whatever its schedule; returns how many. */
+  public int flush() throws IOException {
+    synchronized (lock) {
+      int n = 0;
+      for (Entry e : List.copyOf(entries.values())) {
+        if (e.active || e.message.isHeld()) continue;
+        dueNow(e);
+        n++;
+      }
+      return n;
+    }
+  }
+
+  /** Makes one message due now. */
+  public void retry(QueueId id) throws IOException {
+    synchronized (lock) {
+      Entry e = existing(id);
+      if (e.message.isHeld()) throw new IllegalStateException(id + " is held; release it first");
+      if (e.active) return; // being delivered right now
+      dueNow(e);
+    }
+  }
+
+  /**
+   * Due now, in memory and in the progress log: a command given while no server runs takes
+   * effect at the next start.
+   */
+  private void dueNow(Entry e) throws IOException {
+    Instant now = clock.instant();
+    for (int i : e.message.pending()) {
+      SpooledMessage.Deferral d = e.message.deferral(i);
+      if (d != null && d.nextAttempt().isAfter(now)) spool.markDeferred(e.message, i, new SpooledMessage.Deferral(d.attempts(), now, d.lastError()));
+    }
+    e.forced = true;
+    schedule(e, now);
+  }
+
+  /** Stops delivery of a message until it is released. */
+  public void hold(QueueId id) throws IOException {
+    synchronized (lock) {
+      Entry e = existing(id);
+      if (e.message.isHeld()) return;
+      spool.markHeld(e.message, true);
+      if (e.scheduled) {
+        waiting.remove(e);
+        e.scheduled = false;
+      }
+      log.info("{}: held by the administrator", id);
+    }
+  }
+
+  /** Lets a held message go again: due at once. */
+  public void release(QueueId id) throws IOException {
+    synchronized (lock) {
+      Entry e = existing(id);
+      if (!e.message.isHeld()) return;
+      spool.markHeld(e.message, false);
+      log.info("{}: released by the administrator", id);
+      if (!e.active) dueNow(e);
+    }
+  }
+
+  /** Removes a message without telling anyone (like postsuper -d). */
+  public void delete(QueueId id) throws IOException {
+    Entry e = takeIdle(id);
+    try {
+      for (int i : e.message.pending()) spool.markDone(e.message, i);
     } finally {
-      slots.release();
-    }
-    if (message.allDone()) {
-      queued.remove(message.id());
-      log.info("{}: removed", message.id());
-    } else {
-      message.releaseContent();
-      if (retry) {
-        Duration delay = backoff(attempt);
-        log.info("{}: deferred, next attempt in {}s", message.id(), delay.toSeconds());
-        schedule(message, delay, attempt + 1);
-      } else if (waitsForRemote) {
-        log.debug("{}: waiting for remote delivery", message.id());
+      synchronized (lock) {
+        e.active = false;
+        if (e.message.allDone()) entries.remove(id);
+        else schedule(e, clock.instant());
       }
     }
+    log.info("{}: deleted by the administrator", id);
   }
 
-  static Duration backoff(int attempt) {
-    Duration d = FIRST_RETRY.multipliedBy(1L << Math.min(attempt, 10));
-    return d.compareTo(LAST_RETRY) > 0 ? LAST_RETRY : d;
+  /** Returns a message to its sender now, with a notice naming every pending recipient. */
+  public void bounce(QueueId id) throws IOException {
+    Entry e = takeIdle(id);
+    SpooledMessage m = e.message;
+    Attempt attempt = new Attempt(clock.instant());
+    for (int i : m.pending()) {
+      SpooledMessage.Deferral d = m.deferral(i);
+      String reason = "returned to the sender by the mail administrator"
+          + (d == null ? "" : "; last error: " + d.lastError());
+      attempt.add(i, new Outcome(m.envelope().recipients().get(i).address().toString(), false,
+          DeliveryResult.failed("5.0.0", null, null, reason)));
+    }
+    log.info("{}: returned to the sender by the administrator", id);
+    e.attempt = attempt;
+    finishAttempt(e);
   }
 
-  private void deliverLocal(SpooledMessage message, Recipient rcpt, Router.Mailbox box) throws IOException {
-    // RFC 5321 §4.4: the final delivery adds Return-Path with the reverse-path.
-    byte[] header = ("Return-Path: " + message.envelope().reversePath() + "\r\n"
-        + "Delivered-To: " + box.address() + "\r\n").getBytes(StandardCharsets.UTF_8);
-    new Maildir(router.maildirOf(box)).deliver(header, message::writeContentTo, hostname);
-    log.info("{}: to=<{}>, mailbox={}, status=delivered (maildir)", message.id(), rcpt.address(), box.address());
+  private Entry existing(QueueId id) {
+    Entry e = entries.get(id);
+    if (e == null) throw new IllegalArgumentException("no message " + id + " in the queue");
+    return e;
+  }
+
+  /** The entry, taken out of the schedule; refused while an attempt is running. */
+  private Entry takeIdle(QueueId id) {
+    synchronized (lock) {
+      Entry e = existing(id);
+      if (e.active) throw new IllegalStateException(id + " is being delivered right now; try again in a moment");
+      if (e.scheduled) {
+        waiting.remove(e);
+        e.scheduled = false;
+      }
+      e.active = true;
+      return e;
+    }
   }
 
   @Override
   public void close() {
     closed = true;
-    retries.shutdownNow();
+    dispatcher.interrupt();
     // Let deliveries in flight finish their current file, so no tmp/ file is left half-written.
-    try {
-      if (!slots.tryAcquire(concurrency, 10, TimeUnit.SECONDS)) log.warn("queue: deliveries still running at shutdown");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    synchronized (lock) {
+      while (running > 0 && System.nanoTime() < deadline) {
+        try {
+          lock.wait(100);
+        } catch (InterruptedException ex) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+      if (running > 0) log.warn("queue: {} deliveries still running at shutdown", running);
     }
+    if (outbound != null) outbound.close();
   }
 }

@@ -11,11 +11,18 @@ import java.util.Set;
 
 /**
  * One spool segment: an append-only file of message records ({@code NNN.seg}) and its
- * done log ({@code NNN.done}), which lists the recipients already delivered.
+ * progress log ({@code NNN.done}), which says how far each message has come.
  *
  * <p>A segment is deleted once it is sealed (no more appends) and none of its messages is
- * outstanding. Done-log lines are {@code QUEUEID INDEX}; they are flushed to disk lazily, so a
- * power loss can at worst repeat a delivery, never lose one.
+ * outstanding. Progress-log lines, the last about a thing winning:
+ * <pre>
+ * QUEUEID INDEX                                   recipient INDEX is finished (delivered, bounced or deleted)
+ * QUEUEID INDEX deferred MILLIS ATTEMPTS ERROR     it waits until MILLIS (epoch) after ATTEMPTS tries
+ * QUEUEID held | QUEUEID released                 the administrator held or released the message
+ * QUEUEID delay-reported                          the sender was told the message is delayed
+ * </pre>
+ * They are flushed to disk lazily, so a power loss can at worst repeat a delivery, an attempt
+ * or a notice, never lose a message.
  */
 final class Segment {
   private final Path path;
@@ -47,14 +54,20 @@ final class Segment {
     outstanding++;
   }
 
-  /** Appends a finished recipient to the done log. */
+  /** Appends a finished recipient to the progress log. */
   synchronized void recordDone(QueueId id, int recipientIndex) throws IOException {
+    record(id + " " + recipientIndex);
+  }
+
+  /** Appends one line (without its newline) to the progress log. */
+  synchronized void record(String line) throws IOException {
     if (doneLog == null) {
       // 0600 at creation, as every spool file (see Spool.privateFile): it names messages and recipients.
       doneLog = FileChannel.open(donePath, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND),
           Spool.privateFile(donePath));
     }
-    doneLog.write(ByteBuffer.wrap((id + " " + recipientIndex + "\n").getBytes(StandardCharsets.US_ASCII)));
+    ByteBuffer buf = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
+    while (buf.hasRemaining()) doneLog.write(buf);
     doneDirty = true;
   }
 

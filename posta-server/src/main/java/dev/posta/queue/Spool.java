@@ -10,7 +10,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -138,6 +137,26 @@ public final class Spool implements AutoCloseable {
     }
   }
 
+  /** Records that a recipient waits for another attempt (lazily durable, like every progress line). */
+  public void markDeferred(SpooledMessage message, int recipientIndex, SpooledMessage.Deferral deferral) throws IOException {
+    message.setDeferral(recipientIndex, deferral);
+    String error = deferral.lastError().replaceAll("[\\r\\n]+", " ");
+    message.segment.record(message.id() + " " + recipientIndex + " deferred " + deferral.nextAttempt().toEpochMilli() + " "
+        + deferral.attempts() + " " + error);
+  }
+
+  /** Holds a message (no delivery until released) or releases it. */
+  public void markHeld(SpooledMessage message, boolean held) throws IOException {
+    message.setHeld(held);
+    message.segment.record(message.id() + (held ? " held" : " released"));
+  }
+
+  /** Records that the sender was told the message is delayed, so it is said once only. */
+  public void markDelayReported(SpooledMessage message) throws IOException {
+    message.setDelayReported();
+    message.segment.record(message.id() + " delay-reported");
+  }
+
   private void commitLoop() {
     List<Pending> batch = new ArrayList<>();
     while (!closed || !pending.isEmpty()) {
@@ -172,7 +191,7 @@ public final class Spool implements AutoCloseable {
         p.content.writeTo(currentChannel);
         while (p.trailer.hasRemaining()) currentChannel.write(p.trailer);
         current.addOutstanding();
-        stored.add(new SpooledMessage(p.envelope, current, contentOffset, p.content.size(), p.content.inMemory(), new BitSet()));
+        stored.add(new SpooledMessage(p.envelope, current, contentOffset, p.content.size(), p.content.inMemory(), new SpooledMessage.Progress()));
       }
       currentChannel.force(false); // one fdatasync for the whole batch
       for (int i = 0; i < batch.size(); i++) batch.get(i).done.complete(stored.get(i));
@@ -298,7 +317,7 @@ public final class Spool implements AutoCloseable {
    * {@code <setAsideDir>/corrupt/} and logged, or only skipped when {@code setAsideDir} is null.
    */
   private static List<SpooledMessage> readSegment(Segment segment, Path setAsideDir) throws IOException {
-    Map<String, BitSet> done = readDoneLog(segment.donePath());
+    Map<String, SpooledMessage.Progress> progress = readProgressLog(segment.donePath());
     List<SpooledMessage> out = new ArrayList<>();
     try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
       long size = ch.size();
@@ -340,8 +359,8 @@ public final class Spool implements AutoCloseable {
             } else {
               try {
                 Envelope e = Envelope.decode(env.array());
-                BitSet d = done.getOrDefault(e.id().value(), new BitSet());
-                var m = new SpooledMessage(e, segment, contentOffset, contentLength, null, d);
+                var p = progress.getOrDefault(e.id().value(), new SpooledMessage.Progress());
+                var m = new SpooledMessage(e, segment, contentOffset, contentLength, null, p);
                 if (!m.allDone()) out.add(m);
               } catch (IllegalArgumentException e) {
                 problem = "bad envelope: " + e.getMessage();
@@ -394,19 +413,34 @@ public final class Spool implements AutoCloseable {
     }
   }
 
-  private static Map<String, BitSet> readDoneLog(Path donePath) throws IOException {
-    Map<String, BitSet> done = new HashMap<>();
-    if (!Files.exists(donePath)) return done;
-    for (String line : Files.readAllLines(donePath, StandardCharsets.US_ASCII)) {
-      int sp = line.indexOf(' ');
-      if (sp < 0) continue; // a torn last line: that recipient is simply delivered again
+  /** Reads a progress log (see {@link Segment}); a torn or unknown line is skipped, which can only repeat work. */
+  private static Map<String, SpooledMessage.Progress> readProgressLog(Path log) throws IOException {
+    Map<String, SpooledMessage.Progress> progress = new HashMap<>();
+    if (!Files.exists(log)) return progress;
+    for (String line : new String(Files.readAllBytes(log), StandardCharsets.UTF_8).split("\n")) {
+      String[] f = line.split(" ", 6);
+      if (f.length < 2) continue; // a torn last line: that recipient is simply tried again
+      var p = progress.computeIfAbsent(f[0], k -> new SpooledMessage.Progress());
       try {
-        done.computeIfAbsent(line.substring(0, sp), k -> new BitSet()).set(Integer.parseInt(line.substring(sp + 1)));
+        switch (f[1]) {
+          case "held" -> p.held = true;
+          case "released" -> p.held = false;
+          case "delay-reported" -> p.delayReported = true;
+          default -> {
+            int index = Integer.parseInt(f[1]);
+            if (f.length == 2) {
+              p.done.set(index);
+            } else if (f.length == 6 && f[2].equals("deferred")) {
+              p.deferrals.put(index, new SpooledMessage.Deferral(
+                  Integer.parseInt(f[4]), java.time.Instant.ofEpochMilli(Long.parseLong(f[3])), f[5]));
+            }
+          }
+        }
       } catch (NumberFormatException e) {
         // torn line, as above
       }
     }
-    return done;
+    return progress;
   }
 
   private static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {

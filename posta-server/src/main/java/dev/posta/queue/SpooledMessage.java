@@ -5,14 +5,21 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.Arrays;
 import java.util.BitSet;
+import java.util.List;
 
 /**
  * A message that is on stable storage: its envelope, where its content lies in a spool
- * segment, and which recipients are already done.
+ * segment, and how far each recipient has come: finished, or waiting for its next attempt
+ * with the last error. A held message is not delivered until released.
  *
  * <p>Content of a freshly accepted message stays in memory for the first delivery attempt;
  * afterwards, and for recovered messages, it is read back from the segment when needed.
+ *
+ * <p>The progress is kept in the segment's progress log (see {@link Segment}), written
+ * through {@link Spool}; the setters here only change the copy in memory.
  */
 public final class SpooledMessage {
   private final Envelope envelope;
@@ -22,14 +29,41 @@ public final class SpooledMessage {
   private volatile byte[] content;
   /** Indexes into {@code envelope.recipients()} that were delivered or finally failed. */
   private final BitSet done;
+  /** Per recipient: the retry schedule, null until its first deferral. */
+  private final Deferral[] deferrals;
+  private boolean held;
+  private boolean delayReported;
 
-  SpooledMessage(Envelope envelope, Segment segment, long contentOffset, long contentLength, byte[] content, BitSet done) {
+  /**
+   * Why and until when one recipient waits.
+   *
+   * @param attempts deliveries tried so far
+   * @param nextAttempt when to try again
+   * @param lastError what went wrong last time, for {@code posta queue list} and the bounce
+   */
+  public record Deferral(int attempts, Instant nextAttempt, String lastError) {}
+
+  SpooledMessage(Envelope envelope, Segment segment, long contentOffset, long contentLength, byte[] content, Progress progress) {
     this.envelope = envelope;
     this.segment = segment;
     this.contentOffset = contentOffset;
     this.contentLength = contentLength;
     this.content = content;
-    this.done = done;
+    this.done = progress.done;
+    this.deferrals = new Deferral[envelope.recipients().size()];
+    progress.deferrals.forEach((i, d) -> {
+      if (i < deferrals.length) deferrals[i] = d;
+    });
+    this.held = progress.held;
+    this.delayReported = progress.delayReported;
+  }
+
+  /** What the progress log says about one message; empty for a new one. */
+  static final class Progress {
+    final BitSet done = new BitSet();
+    final java.util.Map<Integer, Deferral> deferrals = new java.util.HashMap<>();
+    boolean held;
+    boolean delayReported;
   }
 
   public Envelope envelope() {
@@ -78,10 +112,58 @@ public final class SpooledMessage {
   synchronized boolean markDone(int recipientIndex) {
     boolean wasDone = allDone();
     done.set(recipientIndex);
+    deferrals[recipientIndex] = null;
     return !wasDone && allDone();
   }
 
   public synchronized boolean allDone() {
     return done.cardinality() == envelope.recipients().size();
+  }
+
+  /** Indexes of the recipients still to deliver. */
+  public synchronized List<Integer> pending() {
+    return java.util.stream.IntStream.range(0, deferrals.length).filter(i -> !done.get(i)).boxed().toList();
+  }
+
+  /** The retry schedule of a recipient, or null when it was never deferred (or is done). */
+  public synchronized Deferral deferral(int recipientIndex) {
+    return deferrals[recipientIndex];
+  }
+
+  synchronized void setDeferral(int recipientIndex, Deferral deferral) {
+    deferrals[recipientIndex] = deferral;
+  }
+
+  /** When the next pending recipient is due: the earliest next attempt, null if one never ran. */
+  public synchronized Instant nextAttempt() {
+    Instant next = null;
+    for (int i = 0; i < deferrals.length; i++) {
+      if (done.get(i)) continue;
+      if (deferrals[i] == null) return null;
+      if (next == null || deferrals[i].nextAttempt().isBefore(next)) next = deferrals[i].nextAttempt();
+    }
+    return next;
+  }
+
+  /** Whether some recipient was tried before (so this message belongs to the retry backlog). */
+  public synchronized boolean wasTried() {
+    return Arrays.stream(deferrals).anyMatch(d -> d != null);
+  }
+
+  public synchronized boolean isHeld() {
+    return held;
+  }
+
+  synchronized void setHeld(boolean held) {
+    this.held = held;
+  }
+
+  /** Whether a "delayed" notice went to the sender already (at most one per message). */
+  public synchronized boolean delayReported() {
+    return delayReported;
+  }
+
+  synchronized void setDelayReported() {
+    delayReported = true;
   }
 }

@@ -3,59 +3,189 @@ package dev.posta.cli;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.posta.config.Network;
+import dev.posta.config.PostaConfig;
+import dev.posta.testing.MutableClock;
 import dev.posta.testing.SmtpWire;
 import dev.posta.testing.TestServer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code posta queue} lists what waits, read-only, while the server runs. */
+/**
+ * {@code posta queue}: list, show, flush, retry, hold, release, delete and bounce, against a
+ * running server (through its control socket) and against a stopped one's data folder. Remote
+ * mail cannot leave here (tests have no DNS), so it waits, deferred.
+ */
 class QueueCommandTest {
   @TempDir Path data;
+  final MutableClock clock = MutableClock.startingNow();
 
-  private String queue() {
+  record Run(int exitCode, String out, String err) {}
+
+  private Run queue(String... args) {
     PrintStream oldOut = System.out;
+    PrintStream oldErr = System.err;
     var out = new ByteArrayOutputStream();
+    var err = new ByteArrayOutputStream();
     System.setOut(new PrintStream(out, true, UTF_8));
+    System.setErr(new PrintStream(err, true, UTF_8));
     try {
-      assertThat(new CommandLine(new Posta()).execute("queue", "--data", data.toString())).isZero();
+      String[] all = new String[args.length + 3];
+      all[0] = "queue";
+      all[1] = "--data";
+      all[2] = data.toString();
+      System.arraycopy(args, 0, all, 3, args.length);
+      int code = new CommandLine(new Posta()).execute(all);
+      // The server runs in this JVM: its log lines share standard error with the command's.
+      String errors = err.toString(UTF_8).replaceAll("(?m)^\\d{4}-\\d\\d-\\d\\dT\\S+ (INFO|WARN|DEBUG) .*\n", "");
+      return new Run(code, out.toString(UTF_8), errors);
     } finally {
       System.setOut(oldOut);
+      System.setErr(oldErr);
     }
-    return out.toString(UTF_8);
+  }
+
+  private TestServer start() {
+    return TestServer.start(data, c -> c.withSubmission(new PostaConfig.Submission(List.of(Network.parse("127.0.0.0/8")),
+        false, true, 10, Duration.ofMinutes(15))), clock);
+  }
+
+  private static String send(TestServer server, String... to) throws Exception {
+    try (SmtpWire wire = new SmtpWire(server.smtpPort())) {
+      wire.ehlo();
+      wire.command("MAIL FROM:<alice@localhost>");
+      for (String rcpt : to) assertThat(wire.command("RCPT TO:<" + rcpt + ">")).startsWith("250 ");
+      wire.command("DATA");
+      String reply = wire.command("Subject: q\r\n\r\nx\r\n.");
+      return reply.substring(reply.length() - 16);
+    }
+  }
+
+  private static void await(String what, BooleanSupplier done) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!done.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
+      Thread.sleep(20);
+    }
+  }
+
+  /** Waits until the message's remote recipient has been tried {@code attempts} times. */
+  private static void awaitAttempts(TestServer server, int attempts) throws InterruptedException {
+    await(attempts + " attempt(s)", () -> server.server().queue().list().stream().anyMatch(l ->
+        !l.state().equals("active") && l.recipients().stream().anyMatch(r -> r.attempts() == attempts)));
   }
 
   @Test
-  void listsMessagesWaitingForRemoteDeliveryWithTheirPendingRecipients() throws Exception {
-    try (TestServer server = TestServer.start(data).addUser("me@localhost", "pw")) {
-      assertThat(queue()).isEqualTo("queue is empty\n");
-      String id;
-      try (SmtpWire wire = new SmtpWire(server.submissionPort())) {
-        wire.ehlo();
-        wire.startTls(server.clientTls());
-        wire.command("EHLO client.example");
-        wire.authPlain("me@localhost", "pw");
-        wire.command("MAIL FROM:<me@localhost>");
-        wire.command("RCPT TO:<far@remote.example>");
-        wire.command("RCPT TO:<near@localhost>");
-        wire.command("DATA");
-        String reply = wire.command("Subject: q\r\n\r\nx\r\n.");
-        id = reply.substring(reply.length() - 16);
-      }
+  void listsAndShowsWhatWaitsWithTheLastErrorAndNextAttempt() throws Exception {
+    try (TestServer server = start()) {
+      assertThat(queue()).isEqualTo(new Run(0, "queue is empty\n", ""));
+      String id = send(server, "far@remote.example", "near@localhost");
       server.awaitMail("near", 1);
-      // The local copy is delivered (and marked done); the remote recipient still waits.
-      long deadline = System.nanoTime() + 5_000_000_000L;
-      String listing = queue();
-      while (listing.contains("near@localhost") && System.nanoTime() < deadline) {
-        Thread.sleep(50);
-        listing = queue();
-      }
-      assertThat(listing).matches("(?s)" + id + "  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ  +\\d+  <me@localhost>\n"
-          + "    <far@remote.example>\n"
-          + "1 message\\(s\\), 1 recipient\\(s\\) waiting\n");
+      awaitAttempts(server, 1);
+      Run list = queue();
+      assertThat(list.exitCode()).isZero();
+      assertThat(list.out()).matches("(?s)-Queue ID-        --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
+          + id + "  +\\d+ \\w{3} \\w{3} \\d\\d \\d\\d:\\d\\d:\\d\\d +alice@localhost\n"
+          + " {44}\\(.*remote.example.*\\)\n"
+          + " {44}\\(attempt 1, next \\w{3} \\w{3} \\d\\d \\d\\d:\\d\\d:\\d\\d\\)\n"
+          + " {44}far@remote.example\n"
+          + "\n"
+          + "-- 1 Kbytes in 1 Request.\n");
+      assertThat(queue("list")).isEqualTo(list);
+
+      Run show = queue("show", id.toLowerCase());
+      assertThat(show.exitCode()).isZero();
+      assertThat(show.out()).startsWith("*** ENVELOPE RECORDS " + id + " ***\n")
+          .contains("sender: alice@localhost\n", "done_recipient: near@localhost\n", "recipient: far@remote.example (attempt 1, next ")
+          .contains("*** MESSAGE CONTENTS " + id + " ***\n").contains("Subject: q\n")
+          .endsWith("*** END OF MESSAGE " + id + " ***\n");
+    }
+  }
+
+  @Test
+  void holdReleaseFlushAndBounceActOnARunningServer() throws Exception {
+    try (TestServer server = start()) {
+      String id = send(server, "far@remote.example");
+      awaitAttempts(server, 1);
+
+      assertThat(queue("hold", id)).isEqualTo(new Run(0, id + ": held\n", ""));
+      assertThat(queue().out()).contains(id + "! ");
+      assertThat(queue("retry", id)).isEqualTo(new Run(1, "", id + " is held; release it first\n"));
+      assertThat(queue("flush")).isEqualTo(new Run(0, "0 message(s) due now\n", ""));
+
+      assertThat(queue("release", id)).isEqualTo(new Run(0, id + ": released, due now\n", ""));
+      awaitAttempts(server, 2);
+      assertThat(queue("flush")).isEqualTo(new Run(0, "1 message(s) due now\n", ""));
+      awaitAttempts(server, 3);
+      assertThat(queue("retry", id)).isEqualTo(new Run(0, id + ": due now\n", ""));
+      awaitAttempts(server, 4);
+
+      assertThat(queue("bounce", id)).isEqualTo(new Run(0, id + ": returned to the sender\n", ""));
+      List<String> notice = server.awaitMail("alice", 1);
+      assertThat(notice).hasSize(1);
+      assertThat(notice.getFirst()).contains("Final-Recipient: rfc822; far@remote.example", "Action: failed", "Status: 5.0.0")
+          .contains("returned to the sender by the mail administrator");
+      assertThat(queue().out()).isEqualTo("queue is empty\n");
+    }
+  }
+
+  @Test
+  void deleteRemovesAMessageAndTellsNobody() throws Exception {
+    try (TestServer server = start()) {
+      String id = send(server, "far@remote.example");
+      awaitAttempts(server, 1);
+      assertThat(queue("delete", id)).isEqualTo(new Run(0, id + ": deleted\n", ""));
+      assertThat(server.queued()).isZero();
+      assertThat(queue("delete", id)).isEqualTo(new Run(1, "", "no message " + id + " in the queue\n"));
+      Thread.sleep(200);
+      assertThat(server.mail("alice")).isEmpty();
+    }
+  }
+
+  @Test
+  void badCommandsAndIdsAreRefusedWithUsage() throws Exception {
+    try (TestServer server = start()) {
+      assertThat(queue("show", "0000000000000000")).isEqualTo(new Run(1, "", "no message 0000000000000000 in the queue\n"));
+      assertThat(queue("show", "nonsense")).isEqualTo(new Run(1, "", "not a queue ID: nonsense (16 hex digits, as in the log)\n"));
+      Run bad = queue("frobnicate");
+      assertThat(bad.exitCode()).isEqualTo(2);
+      assertThat(bad.err()).startsWith("usage: posta queue [list | show ID | flush");
+    }
+  }
+
+  @Test
+  void commandsActOnAStoppedServersDataFolderAndTheNextStartHonoursThem() throws Exception {
+    String held;
+    String deleted;
+    try (TestServer server = start()) {
+      held = send(server, "far@remote.example");
+      deleted = send(server, "other@remote.example");
+      await("both tried", () -> server.server().queue().list().stream().filter(l -> !l.state().equals("active")
+          && l.recipients().getFirst().attempts() == 1).count() == 2);
+    }
+    Run list = queue();
+    assertThat(list.out()).contains(held + "  ", deleted + "  ", "(attempt 1, next ");
+    assertThat(queue("show", held).out()).contains("recipient: far@remote.example (attempt 1");
+    assertThat(queue("hold", held)).isEqualTo(new Run(0, held + ": held\n", ""));
+    assertThat(queue("delete", deleted)).isEqualTo(new Run(0, deleted + ": deleted\n", ""));
+    assertThat(queue().out()).contains(held + "! ").doesNotContain(deleted);
+
+    try (TestServer server = start()) {
+      var listing = server.server().queue().list();
+      assertThat(listing).hasSize(1);
+      assertThat(listing.getFirst().id().value()).isEqualTo(held);
+      assertThat(listing.getFirst().state()).isEqualTo("held");
+      clock.advance(Duration.ofHours(2));
+      server.server().queue().wake();
+      Thread.sleep(300);
+      assertThat(server.server().queue().list().getFirst().recipients().getFirst().attempts()).as("held: not tried").isEqualTo(1);
     }
   }
 }

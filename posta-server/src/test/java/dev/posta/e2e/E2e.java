@@ -119,7 +119,7 @@ final class E2e {
   /** Domain {@code localhost} with only the given mailboxes: other local parts get 550 5.1.1. */
   static PostaConfig onlyMailboxes(PostaConfig c, String... users) {
     var domain = new PostaConfig.LocalDomain("localhost", Set.of(users), false, Optional.empty(), Map.of());
-    return new PostaConfig(c.hostname(), c.dataDir(), c.listeners(), c.limits(), List.of(domain), c.postmaster(), c.source());
+    return new PostaConfig(c.hostname(), c.dataDir(), c.listeners(), c.limits(), List.of(domain), c.postmaster(), c.source(), c.tls(), c.submission(), c.delivery());
   }
 
   /** The same config with another message size limit. */

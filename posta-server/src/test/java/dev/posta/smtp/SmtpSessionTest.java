@@ -39,7 +39,7 @@ class SmtpSessionTest {
             new PostaConfig.LocalDomain("example.org", Set.of("alice", "bob"), false, Optional.empty(),
                 Map.of("sales", List.of("alice@example.org", "bob@example.org"))),
             new PostaConfig.LocalDomain("localhost", Set.of(), true, Optional.empty(), Map.of())),
-        "alice@example.org", Optional.empty()));
+        "alice@example.org", Optional.empty(), c.tls(), c.submission(), c.delivery()));
   }
 
   @AfterAll

@@ -44,7 +44,7 @@ class SubmissionTest {
                 Map.of("sales", List.of("alice@example.org", "bob@example.org"))),
             new PostaConfig.LocalDomain("localhost", Set.of(), true, Optional.empty(), Map.of())),
         "alice@example.org", Optional.empty(), PostaConfig.Tls.SELF_SIGNED,
-        new PostaConfig.Submission(List.of(Network.parse("127.0.0.3")), false, true, 3, Duration.ofMinutes(1))));
+        new PostaConfig.Submission(List.of(Network.parse("127.0.0.3")), false, true, 3, Duration.ofMinutes(1)), c.delivery()));
     server.addUser("alice@example.org", "correct horse");
   }
 

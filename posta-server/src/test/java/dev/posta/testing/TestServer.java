@@ -32,14 +32,29 @@ public final class TestServer implements AutoCloseable {
     return start(data, c -> c);
   }
 
+  /**
+   * Tests never ask a real DNS server: unless a test points it at its own (a {@link Dnsmasq}),
+   * the resolver asks a loopback port where nothing listens, and remote mail is deferred.
+   */
+  public static final List<String> NO_DNS = List.of("127.0.0.1:9");
+
   /** Starts with the embedded defaults changed by {@code adjust} (e.g. other limits or domains). */
   public static TestServer start(Path data, UnaryOperator<PostaConfig> adjust) {
-    PostaConfig config = PostaConfig.embeddedDefaults(data).withListeners(List.of(
+    return start(data, adjust, java.time.Clock.systemUTC());
+  }
+
+  /** As {@link #start(Path, UnaryOperator)}, the queue's retry schedule running on {@code clock}. */
+  public static TestServer start(Path data, UnaryOperator<PostaConfig> adjust, java.time.Clock clock) {
+    PostaConfig defaults = PostaConfig.embeddedDefaults(data);
+    var d = defaults.delivery();
+    PostaConfig config = defaults.withListeners(List.of(
         new PostaConfig.Listener(PostaConfig.Protocol.SMTP, new InetSocketAddress("127.0.0.1", 0)),
         new PostaConfig.Listener(PostaConfig.Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 0)),
-        new PostaConfig.Listener(PostaConfig.Protocol.SMTPS, new InetSocketAddress("127.0.0.1", 0))));
+        new PostaConfig.Listener(PostaConfig.Protocol.SMTPS, new InetSocketAddress("127.0.0.1", 0))))
+        .withDelivery(new PostaConfig.Delivery(d.firstRetry(), d.maxRetry(), d.lifetime(), d.delayWarning(), d.concurrency(),
+            d.perDestination(), d.tls(), d.tlsPolicies(), d.trustedCertificates(), NO_DNS, d.mxPort(), d.relay(), d.routes()));
     try {
-      return new TestServer(new PostaServer(adjust.apply(config)).start());
+      return new TestServer(new PostaServer(adjust.apply(config), clock).start());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -89,7 +104,7 @@ public final class TestServer implements AutoCloseable {
     return this;
   }
 
-  /** Messages waiting in the queue (e.g. for remote delivery, which does not exist yet). */
+  /** Messages waiting in the queue (e.g. remote mail that cannot go out: tests have no DNS by default). */
   public int queued() {
     return server.queue().size();
   }

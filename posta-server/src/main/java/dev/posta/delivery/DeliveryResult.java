@@ -1,0 +1,44 @@
+package dev.posta.delivery;
+
+/**
+ * What one delivery attempt did for one recipient address: the verdict the queue acts on
+ * (done, retry, bounce) and the facts a delivery status notification reports (RFC 3464).
+ *
+ * @param status the RFC 3463 status code, e.g. "2.0.0", "4.4.1", "5.1.1"
+ * @param remoteMta the server that answered, null for local delivery and DNS failures
+ * @param diagnostic that server's reply verbatim as one line, null when there was none
+ * @param reason Posta's own words for the log and the readable part of a bounce
+ * @param notifyPassedOn the receiving server supports DSN and took the NOTIFY request over,
+ *     so a success notice is its job, not ours (RFC 3461 §4.1)
+ */
+public record DeliveryResult(Kind kind, String status, String remoteMta, String diagnostic, String reason, boolean notifyPassedOn) {
+
+  public enum Kind {
+    /** Put into a local mailbox: final delivery. */
+    DELIVERED,
+    /** Accepted by another server, which delivers it further. */
+    RELAYED,
+    /** Not now: try again later. */
+    DEFERRED,
+    /** Never: return it to the sender. */
+    FAILED
+  }
+
+  public static DeliveryResult delivered(String reason) {
+    return new DeliveryResult(Kind.DELIVERED, "2.0.0", null, null, reason, false);
+  }
+
+  public static DeliveryResult deferred(String status, String remoteMta, String diagnostic, String reason) {
+    return new DeliveryResult(Kind.DEFERRED, status, remoteMta, diagnostic, reason, false);
+  }
+
+  public static DeliveryResult failed(String status, String remoteMta, String diagnostic, String reason) {
+    return new DeliveryResult(Kind.FAILED, status, remoteMta, diagnostic, reason, false);
+  }
+
+  /** For the log and {@code posta queue list}: the remote reply when there is one, else the reason. */
+  public String describe() {
+    if (diagnostic == null) return reason;
+    return reason + " (" + remoteMta + " said: " + diagnostic + ")";
+  }
+}

@@ -1,0 +1,392 @@
+package dev.posta.delivery;
+
+import dev.posta.client.Extensions;
+import dev.posta.client.SmtpClient;
+import dev.posta.client.SmtpException;
+import dev.posta.client.SmtpReply;
+import dev.posta.client.Timeouts;
+import dev.posta.client.Transaction;
+import dev.posta.client.TransactionResult;
+import dev.posta.config.PostaConfig;
+import dev.posta.config.PostaConfig.Relay;
+import dev.posta.config.PostaConfig.TlsPolicy;
+import dev.posta.dns.MxResolver;
+import dev.posta.mailbox.Maildir;
+import dev.posta.queue.Envelope;
+import dev.posta.smtp.MailParameters;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivery to other mail servers over SMTP: to the recipient domain's MX hosts (RFC 5321 §5.1)
+ * or through a configured smart host ({@code [relay]}, {@code [routes."domain"]}).
+ *
+ * <p><b>Which server.</b> MX hosts in preference order, each of their addresses in turn; the
+ * next is tried when one cannot be reached, greets with 4xx/5xx, or fails the TLS policy. A
+ * null MX (RFC 7505) and a domain that does not exist fail at once; a DNS failure defers.
+ *
+ * <p><b>TLS</b> follows the policy for the domain (or smart host): {@code may} uses STARTTLS
+ * when offered, with any certificate, and goes on in plain text if the handshake fails
+ * (RFC 7435); {@code encrypt} and {@code verify} defer rather than send in clear, {@code verify}
+ * also checks the certificate against the server's name. Credentials are only sent over TLS.
+ *
+ * <p><b>What is never sent wrong.</b> A message larger than the server's SIZE fails (5.3.4)
+ * rather than being cut; one that needs SMTPUTF8 (non-ASCII addresses or headers) fails
+ * (5.6.7) when the server lacks it, rather than being mangled. DSN parameters go on when the
+ * server supports DSN, and then success notices are its business.
+ *
+ * <p>Connections are kept open for {@value #IDLE_SECONDS} seconds after a transaction and
+ * reused for the next message to the same destination.
+ */
+public final class RemoteDelivery implements Outbound {
+  private static final Logger log = LoggerFactory.getLogger(RemoteDelivery.class);
+  static final int IDLE_SECONDS = 5;
+  /** Transactions on one connection before it is closed, so one session cannot live forever. */
+  private static final int MAX_REUSE = 100;
+
+  private final PostaConfig.Delivery settings;
+  private final String hostname;
+  private final MxResolver resolver;
+  private final Timeouts timeouts;
+  /** Opportunistic TLS (may, encrypt): any certificate, since an unverified channel beats plain text. */
+  private final SSLContext anyCertificate;
+  private final SSLContext verifying;
+  private final ConnectionCache cache = new ConnectionCache(IDLE_SECONDS);
+
+  public RemoteDelivery(PostaConfig config, MxResolver resolver, Timeouts timeouts) throws IOException {
+    this.settings = config.delivery();
+    this.hostname = config.hostname();
+    this.resolver = resolver;
+    this.timeouts = timeouts;
+    this.anyCertificate = anyCertificate();
+    this.verifying = verifying(settings.trustedCertificates());
+  }
+
+  @Override
+  public String destinationOf(String domain) {
+    return settings.relayFor(domain).map(r -> "[" + r.host() + "]:" + r.port()).orElse(domain);
+  }
+
+  /** One server to try: the name it is known by (MX host or smart host) and one of its addresses. */
+  private record Server(String name, InetSocketAddress address) {
+    String describe() {
+      return name + "[" + address.getAddress().getHostAddress() + "]:" + address.getPort();
+    }
+  }
+
+  /** A server that could not take the mail at the connection level; the next one is tried. */
+  private static final class Unavailable extends Exception {
+    final String status;
+    final String remoteMta;
+    final String diagnostic;
+
+    Unavailable(String status, String remoteMta, SmtpReply reply, String reason) {
+      super(reason, null, false, false);
+      this.status = status;
+      this.remoteMta = remoteMta;
+      this.diagnostic = reply == null ? null : reply.oneLine();
+    }
+  }
+
+  @Override
+  public List<DeliveryResult> deliver(Envelope envelope, long size, Maildir.Content content, String destination, List<Recipient> recipients) {
+    String domain = Router.domainOf(recipients.getFirst().address());
+    Optional<Relay> relay = settings.relayFor(domain);
+    List<Server> servers = new ArrayList<>();
+    TlsPolicy policy;
+    if (relay.isPresent()) {
+      policy = relay.get().tls();
+      try {
+        for (InetAddress a : InetAddress.getAllByName(relay.get().host())) {
+          servers.add(new Server(relay.get().host(), new InetSocketAddress(a, relay.get().port())));
+        }
+      } catch (UnknownHostException e) {
+        return all(recipients, DeliveryResult.deferred("4.4.3", null, null, "cannot resolve the smart host " + relay.get().host()));
+      }
+    } else {
+      policy = settings.tlsFor(domain);
+      switch (resolver.resolve(domain)) {
+        case MxResolver.NullMx n -> {
+          return all(recipients, DeliveryResult.failed("5.1.10", null, null, "the domain " + domain + " accepts no mail (null MX, RFC 7505)"));
+        }
+        case MxResolver.NoSuchDomain n -> {
+          return all(recipients, DeliveryResult.failed("5.1.2", null, null, "the domain " + domain + " cannot receive mail: " + n.reason()));
+        }
+        case MxResolver.TemporaryFailure t -> {
+          return all(recipients, DeliveryResult.deferred("4.4.3", null, null, t.reason()));
+        }
+        case MxResolver.Hosts h -> {
+          for (MxResolver.MxHost host : h.hosts()) {
+            for (InetAddress a : host.addresses()) servers.add(new Server(host.name(), new InetSocketAddress(a, settings.mxPort())));
+          }
+        }
+      }
+    }
+    Unavailable last = null;
+    Connection reused = cache.take(destination);
+    if (reused != null) return transact(reused, envelope, size, content, destination, recipients);
+    for (Server server : servers) {
+      try {
+        return transact(open(server, relay, policy), envelope, size, content, destination, recipients);
+      } catch (Unavailable u) {
+        log.info("to {}: {}", destination, u.getMessage());
+        last = u;
+      }
+    }
+    if (last == null) return all(recipients, DeliveryResult.deferred("4.4.1", null, null, "no server to try for " + destination));
+    return all(recipients, DeliveryResult.deferred(last.status, last.remoteMta, last.diagnostic, last.getMessage()));
+  }
+
+  private static List<DeliveryResult> all(List<Recipient> recipients, DeliveryResult result) {
+    return recipients.stream().map(r -> result).toList();
+  }
+
+  /** A connection ready for MAIL FROM: greeted, TLS as the policy wants, authenticated if configured. */
+  private Connection open(Server server, Optional<Relay> relay, TlsPolicy policy) throws Unavailable {
+    boolean implicitTls = relay.map(Relay::implicitTls).orElse(false);
+    SmtpClient client = connect(server, implicitTls, policy);
+    try {
+      client.hello(hostname);
+      if (!client.isTls() && policy != TlsPolicy.NONE) {
+        if (client.extensions().startTls()) {
+          try {
+            client.startTls(policy == TlsPolicy.VERIFY ? verifying : anyCertificate, server.name(), policy == TlsPolicy.VERIFY);
+          } catch (IOException e) {
+            client.close();
+            if (policy != TlsPolicy.MAY) {
+              throw new Unavailable("4.7.5", server.name(), null, "TLS with " + server.describe() + " failed: " + e.getMessage());
+            }
+            // RFC 7435: a failed opportunistic handshake must not stop the mail; go on in clear.
+            log.info("TLS with {} failed ({}); sending in plain text, as TLS policy 'may' allows", server.describe(), e.getMessage());
+            client = connect(server, false, TlsPolicy.NONE);
+            client.hello(hostname);
+          }
+        } else if (policy != TlsPolicy.MAY) {
+          client.quit();
+          throw new Unavailable("4.7.4", server.name(), null,
+              "TLS is required (policy " + policy.name().toLowerCase() + ") but " + server.describe() + " does not offer STARTTLS");
+        }
+      }
+      if (relay.isPresent() && relay.get().username().isPresent()) {
+        try {
+          client.authenticate(relay.get().username().get(), relay.get().password().orElse(""));
+        } catch (SmtpException e) {
+          client.quit();
+          throw new Unavailable("4.7.8", server.name(), e.reply(), e.reply() != null
+              ? "authentication to " + server.describe() + " as " + relay.get().username().get() + " failed"
+              : "authentication to " + server.describe() + " failed: " + e.getMessage());
+        }
+      }
+      return new Connection(client, server.name(), server.describe());
+    } catch (SmtpException e) {
+      client.close();
+      throw new Unavailable(e.reply() != null && e.reply().enhancedStatus() != null ? "4" + e.reply().enhancedStatus().substring(1) : "4.4.2",
+          server.name(), e.reply(), "talking to " + server.describe() + ": " + e.getMessage());
+    } catch (IOException e) {
+      client.close();
+      throw new Unavailable("4.4.2", server.name(), null, "talking to " + server.describe() + ": " + e.getMessage());
+    }
+  }
+
+  private SmtpClient connect(Server server, boolean implicitTls, TlsPolicy policy) throws Unavailable {
+    try {
+      return implicitTls
+          ? SmtpClient.connectImplicitTls(server.address(), policy == TlsPolicy.VERIFY ? verifying : anyCertificate, server.name(),
+              policy == TlsPolicy.VERIFY, timeouts)
+          : SmtpClient.connect(server.address(), timeouts);
+    } catch (SmtpException e) {
+      if (e.reply() != null) {
+        throw new Unavailable("4.4.2", server.name(), e.reply(), server.describe() + " refused the connection: " + e.reply().oneLine());
+      }
+      throw new Unavailable("4.4.1", server.name(), null, "cannot connect to " + server.describe() + ": " + e.getMessage());
+    } catch (IOException e) {
+      throw new Unavailable("4.4.1", server.name(), null, "cannot connect to " + server.describe() + ": " + e.getMessage());
+    }
+  }
+
+  /** One transaction on a ready connection; per-recipient results from the server's replies. */
+  private List<DeliveryResult> transact(Connection c, Envelope env, long size, Maildir.Content content, String destination,
+      List<Recipient> recipients) {
+    Extensions ext = c.client().extensions();
+    if (ext.sizeLimit() > 0 && size > ext.sizeLimit()) {
+      cache.put(destination, c);
+      return all(recipients, DeliveryResult.failed("5.3.4", c.host(), null,
+          "the message (" + size + " octets) is larger than " + c.host() + " accepts (" + ext.sizeLimit() + " octets)"));
+    }
+    boolean utf8 = needsSmtpUtf8(env, recipients, content);
+    if (utf8 && !ext.smtpUtf8()) {
+      cache.put(destination, c);
+      return all(recipients, DeliveryResult.failed("5.6.7", c.host(), null,
+          "the message needs SMTPUTF8 (non-ASCII addresses or headers) but " + c.host() + " does not support it"));
+    }
+    List<String> params = new ArrayList<>();
+    if (env.parameters().body() == MailParameters.BodyType.EIGHT_BIT_MIME && ext.eightBitMime()) params.add("BODY=8BITMIME");
+    if (utf8) params.add("SMTPUTF8");
+    if (ext.dsn() && env.parameters().ret() != null) params.add("RET=" + env.parameters().ret());
+    if (ext.dsn() && env.parameters().envelopeId() != null) params.add("ENVID=" + env.parameters().envelopeId());
+    List<Transaction.Recipient> rcpts = new ArrayList<>();
+    for (Recipient r : recipients) {
+      List<String> p = new ArrayList<>();
+      if (ext.dsn() && r.parameters().notifyOn() != null) p.add("NOTIFY=" + r.parameters().notifyOn());
+      if (ext.dsn() && r.parameters().originalRecipient() != null) p.add("ORCPT=" + r.parameters().originalRecipient());
+      rcpts.add(new Transaction.Recipient(r.address(), p));
+    }
+    String sender = env.sender() == null ? "" : env.sender().toString();
+    TransactionResult result;
+    try {
+      result = c.client().send(new Transaction(sender, params, rcpts, size, content::writeTo));
+    } catch (IOException e) {
+      c.client().close();
+      SmtpReply reply = e instanceof SmtpException se ? se.reply() : null;
+      return all(recipients, DeliveryResult.deferred("4.4.2", c.host(), reply == null ? null : reply.oneLine(),
+          "lost the connection with " + c.describe() + ": " + e.getMessage()));
+    }
+    c.used();
+    if (c.uses() < MAX_REUSE) cache.put(destination, c);
+    else c.client().quit();
+    String via = c.describe() + (c.client().isTls() ? " with " + c.client().tlsDescription() : "");
+    List<DeliveryResult> out = new ArrayList<>();
+    for (int i = 0; i < recipients.size(); i++) {
+      SmtpReply reply = result.outcome(i);
+      String status = reply.enhancedStatus();
+      if (reply.isPositive()) {
+        out.add(new DeliveryResult(DeliveryResult.Kind.RELAYED, status == null ? "2.0.0" : status, c.host(), reply.oneLine(),
+            "delivered to " + via, ext.dsn()));
+      } else if (reply.isTransient()) {
+        out.add(DeliveryResult.deferred(status == null ? "4.0.0" : status, c.host(), reply.oneLine(), c.host() + " deferred it"));
+      } else {
+        out.add(DeliveryResult.failed(status == null ? "5.0.0" : status, c.host(), reply.oneLine(), c.host() + " refused it"));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Whether the message really needs SMTPUTF8 downstream: it was submitted with it and has a
+   * non-ASCII address or header. A client that asks for SMTPUTF8 out of habit for plain ASCII
+   * mail should not have it bounced by an older server.
+   */
+  private static boolean needsSmtpUtf8(Envelope env, List<Recipient> recipients, Maildir.Content content) {
+    if (!env.parameters().smtpUtf8()) return false;
+    if (env.sender() != null && env.sender().isUtf8()) return true;
+    for (Recipient r : recipients) {
+      if (!r.address().chars().allMatch(ch -> ch < 0x80)) return true;
+    }
+    var scanner = new HeaderScanner();
+    try {
+      content.writeTo(scanner);
+    } catch (HeaderScanner.Done done) {
+      // the header section ended
+    } catch (IOException e) {
+      return true; // cannot tell: be safe, never send 8-bit headers to a server that did not ask
+    }
+    return scanner.nonAscii;
+  }
+
+  /** Looks at the header section only for octets above 127; stops at the blank line. */
+  private static final class HeaderScanner implements WritableByteChannel {
+    static final class Done extends IOException {
+      Done() {
+        super(null, null);
+      }
+    }
+
+    boolean nonAscii;
+    private int state; // how much of CR LF CR LF has been seen
+
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+      int n = src.remaining();
+      while (src.hasRemaining()) {
+        byte b = src.get();
+        if (b < 0) nonAscii = true;
+        state = switch (state) {
+          case 0, 2 -> b == '\r' ? state + 1 : 0;
+          case 1 -> b == '\n' ? 2 : b == '\r' ? 1 : 0;
+          default -> b == '\n' ? 4 : b == '\r' ? 1 : 0;
+        };
+        if (state == 4 || nonAscii) throw new Done();
+      }
+      return n;
+    }
+
+    @Override
+    public boolean isOpen() {
+      return true;
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  private static SSLContext anyCertificate() throws IOException {
+    TrustManager trustAll = new X509TrustManager() {
+      @Override
+      public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+      @Override
+      public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+      @Override
+      public X509Certificate[] getAcceptedIssuers() {
+        return new X509Certificate[0];
+      }
+    };
+    try {
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(null, new TrustManager[] {trustAll}, null);
+      return ctx;
+    } catch (GeneralSecurityException e) {
+      throw new IOException("cannot set up TLS: " + e.getMessage(), e);
+    }
+  }
+
+  /** Trusts the configured PEM certificates, or the JDK's CAs when none are configured. */
+  private static SSLContext verifying(Optional<Path> trusted) throws IOException {
+    try {
+      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      if (trusted.isPresent()) {
+        KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+        store.load(null, null);
+        try (InputStream in = Files.newInputStream(trusted.get())) {
+          int n = 0;
+          for (var cert : CertificateFactory.getInstance("X.509").generateCertificates(in)) store.setCertificateEntry("ca" + n++, cert);
+          if (n == 0) throw new IOException("no certificate in " + trusted.get());
+        }
+        tmf.init(store);
+      } else {
+        tmf.init((KeyStore) null);
+      }
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(null, tmf.getTrustManagers(), null);
+      return ctx;
+    } catch (GeneralSecurityException e) {
+      throw new IOException("cannot load trusted certificates: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    cache.close();
+  }
+}
