@@ -217,7 +217,7 @@ public final class ConfigLoader {
       Optional<PostaConfig.Relay> relay = get(root, "", "relay", Table.class).flatMap(t -> relay(t, "relay"));
       Map<String, PostaConfig.Relay> routes = new HashMap<>();
       get(root, "", "routes", Table.class).ifPresent(t -> t.entries().forEach((domain, v) -> {
-        String path = "routes." + domain;
+        String path = "routes.\"" + domain + "\"";
         Optional<String> name = valid(v.line(), path, () -> domainName(domain, "domain"));
         if (!(v instanceof Table rt)) {
           problem(v.line(), path + ": expected a table like [routes.\"example.org\"] with host = ..., got " + typeName(v));

@@ -565,4 +565,74 @@ class ConfigLoaderTest {
     assertThat(example.entries().keySet()).containsExactlyInAnyOrder("mailboxes", "any-local-part", "aliases");
     assertThat(text).contains("\n# catch-all = \"alice\"\n");
   }
+  @Test
+  void deliverySettingsLoadIntoTheirRecords() throws Exception {
+    Files.writeString(dir.resolve("relay-password"), "pa ss\nignored second line\n");
+    Files.writeString(dir.resolve("ca.pem"), "not read by the loader");
+    PostaConfig.Delivery d = load(PREAMBLE + """
+        [queue]
+        first-retry = "30s"
+        max-retry = "2h"
+        lifetime = "3d"
+        delay-warning = "4h"
+        [outbound]
+        concurrency = 40
+        per-destination = 4
+        tls = "encrypt"
+        trusted-certificates = "ca.pem"
+        dns-servers = ["127.0.0.1:5353", "[::1]:53", "192.0.2.53"]
+        mx-port = 2525
+        [outbound.tls-policy]
+        "Bank.Example" = "verify"
+        [relay]
+        host = "smtp.provider.example"
+        port = 587
+        username = "me@provider.example"
+        password-file = "relay-password"
+        [routes."partner.example"]
+        host = "192.0.2.25"
+        tls = "none"
+        """).delivery();
+    assertThat(d).isEqualTo(new PostaConfig.Delivery(Duration.ofSeconds(30), Duration.ofHours(2), Duration.ofDays(3),
+        Duration.ofHours(4), 40, 4, PostaConfig.TlsPolicy.ENCRYPT, Map.of("bank.example", PostaConfig.TlsPolicy.VERIFY),
+        Optional.of(dir.resolve("ca.pem")), List.of("127.0.0.1:5353", "[::1]:53", "192.0.2.53"), 2525,
+        Optional.of(new PostaConfig.Relay("smtp.provider.example", 587, false, PostaConfig.TlsPolicy.VERIFY,
+            Optional.of("me@provider.example"), Optional.of("pa ss"))),
+        Map.of("partner.example", new PostaConfig.Relay("192.0.2.25", 25, false, PostaConfig.TlsPolicy.NONE, Optional.empty(), Optional.empty()))));
+    assertThat(d.relayFor("partner.example").orElseThrow().host()).isEqualTo("192.0.2.25");
+    assertThat(d.relayFor("other.example").orElseThrow().host()).isEqualTo("smtp.provider.example");
+    assertThat(d.tlsFor("bank.example")).isEqualTo(PostaConfig.TlsPolicy.VERIFY);
+    assertThat(d.tlsFor("other.example")).isEqualTo(PostaConfig.TlsPolicy.ENCRYPT);
+  }
+
+  @Test
+  void badDeliverySettingsAreReportedWithFileAndLine() throws IOException {
+    assertErrors(PREAMBLE + """
+        [queue]
+        first-retry = "2h"
+        max-retry = "1h"
+        lifetime = "forever"
+        [outbound]
+        tls = "sometimes"
+        dns-servers = ["dns.example", "127.0.0.1:99999"]
+        per-destination = 0
+        [relay]
+        port = 587
+        username = "me"
+        password = "pw"
+        tls = "may"
+        [routes."partner.example"]
+        hots = "mx.partner.example"
+        """, String.join("\n",
+        "posta.toml:3: queue.max-retry: must not be shorter than queue.first-retry (7200s)",
+        "posta.toml:6: queue.lifetime: expected a duration like \"30s\", \"5m\", \"1h\" or \"5d\", got \"forever\"",
+        "posta.toml:8: outbound.tls: expected \"none\", \"may\", \"encrypt\" or \"verify\", got \"sometimes\"",
+        "posta.toml:9: outbound.dns-servers: 'dns.example' is not an IP address (optionally with :port)",
+        "posta.toml:9: outbound.dns-servers: '127.0.0.1:99999' has no valid port after the address",
+        "posta.toml:10: outbound.per-destination: must be between 1 and 10000, got 0",
+        "posta.toml:11: relay: host is required",
+        "posta.toml:11: relay: username and password need tls = \"encrypt\" or \"verify\" (or implicit-tls), so they never travel in clear",
+        "posta.toml:16: routes.\"partner.example\": host is required",
+        "posta.toml:17: unknown key 'hots' in [routes.\"partner.example\"] (did you mean 'host'?)"));
+  }
 }

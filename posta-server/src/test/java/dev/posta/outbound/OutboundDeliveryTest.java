@@ -92,6 +92,18 @@ class OutboundDeliveryTest {
   }
 
   @Test
+  void triesTheNextMxWhenTheFirstGreetsWith4xx() throws Exception {
+    try (SmtpPeer busy = peer("127.0.0.5", o -> o.greeting("421 4.3.2 too busy, try another"));
+        SmtpPeer up = peer("127.0.0.3", o -> o);
+        TestServer server = server(d -> d)) {
+      submit(server, "alice@localhost", List.of("bob@failover.test"), "Subject: failover\n\nx\n");
+      assertThat(up.awaitMessages(1, Duration.ofSeconds(15))).hasSize(1);
+      assertThat(busy.messages()).isEmpty();
+      awaitEmptyQueue(server);
+    }
+  }
+
+  @Test
   void usesTheDomainsOwnAddressWithoutMx() throws Exception {
     try (SmtpPeer host = peer("127.0.0.3", o -> o); TestServer server = server(d -> d)) {
       submit(server, "alice@localhost", List.of("bob@implicit.test"), "Subject: implicit\n\nx\n");

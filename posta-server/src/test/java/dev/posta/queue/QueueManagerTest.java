@@ -1,0 +1,142 @@
+package dev.posta.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.posta.config.PostaConfig;
+import dev.posta.delivery.DeliveryResult;
+import dev.posta.delivery.LocalDelivery;
+import dev.posta.delivery.Outbound;
+import dev.posta.delivery.Router;
+import dev.posta.mailbox.Maildir;
+import dev.posta.smtp.MailAddress;
+import dev.posta.smtp.MailParameters;
+import dev.posta.smtp.RcptParameters;
+import dev.posta.testing.MutableClock;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The queue manager's scheduling, against a fault-injecting outbound target: per-destination
+ * and total limits, and a stuck destination not holding up the others.
+ */
+class QueueManagerTest {
+  @TempDir Path dir;
+  Spool spool;
+  QueueManager queue;
+  final MutableClock clock = MutableClock.startingNow();
+
+  /** Delivers at once, except to slow.test, which blocks until released. */
+  final class FakeOutbound implements Outbound {
+    final CountDownLatch release = new CountDownLatch(1);
+    final Map<String, AtomicInteger> active = new ConcurrentHashMap<>();
+    final Map<String, AtomicInteger> mostActive = new ConcurrentHashMap<>();
+    final AtomicInteger totalActive = new AtomicInteger();
+    final AtomicInteger mostTotal = new AtomicInteger();
+    final Set<String> delivered = ConcurrentHashMap.newKeySet();
+
+    @Override
+    public String destinationOf(String domain) {
+      return domain;
+    }
+
+    @Override
+    public List<DeliveryResult> deliver(Envelope envelope, long size, Maildir.Content content, String destination, List<Recipient> recipients) {
+      int now = active.computeIfAbsent(destination, d -> new AtomicInteger()).incrementAndGet();
+      mostActive.computeIfAbsent(destination, d -> new AtomicInteger()).accumulateAndGet(now, Math::max);
+      mostTotal.accumulateAndGet(totalActive.incrementAndGet(), Math::max);
+      try {
+        if (destination.equals("slow.test")) release.await(30, TimeUnit.SECONDS);
+        recipients.forEach(r -> delivered.add(envelope.id() + " " + r.address()));
+        return recipients.stream().map(r -> new DeliveryResult(DeliveryResult.Kind.RELAYED, "2.0.0", destination, "250 ok", "sent", true)).toList();
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      } finally {
+        active.get(destination).decrementAndGet();
+        totalActive.decrementAndGet();
+      }
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  FakeOutbound outbound = new FakeOutbound();
+
+  @BeforeEach
+  void start() throws Exception {
+    spool = new Spool(dir.resolve("queue"));
+    spool.recover();
+    spool.start();
+    PostaConfig config = PostaConfig.embeddedDefaults(dir);
+    var d = config.delivery();
+    var settings = new PostaConfig.Delivery(d.firstRetry(), d.maxRetry(), d.lifetime(), d.delayWarning(), 3, 2, d.tls(),
+        d.tlsPolicies(), Optional.empty(), List.of(), 25, Optional.empty(), Map.of());
+    Router router = new Router(config);
+    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), outbound, settings, "localhost", clock).start();
+  }
+
+  @AfterEach
+  void stop() {
+    outbound.release.countDown();
+    queue.close();
+    spool.close();
+  }
+
+  private SpooledMessage send(String to) throws Exception {
+    int at = to.indexOf('@');
+    var env = new Envelope(QueueId.next(), Instant.now(), "127.0.0.1", "client.example", new MailAddress("alice", "localhost"),
+        MailParameters.NONE, List.of(new Recipient(new MailAddress(to.substring(0, at), to.substring(at + 1)), RcptParameters.NONE)));
+    MessageContent c = spool.newContent();
+    byte[] bytes = "Subject: t\r\n\r\nx\r\n".getBytes();
+    c.write(bytes, 0, bytes.length);
+    SpooledMessage m = spool.store(env, c);
+    queue.enqueue(m);
+    return m;
+  }
+
+  private static void await(String what, java.util.function.BooleanSupplier done) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    while (!done.getAsBoolean()) {
+      assertThat(System.nanoTime()).as(what).isLessThan(deadline);
+      Thread.sleep(10);
+    }
+  }
+
+  @Test
+  void aStuckDestinationTakesItsShareOfConnectionsAndNoMore() throws Exception {
+    for (int i = 0; i < 20; i++) send("user" + i + "@slow.test");
+    await("two connections to slow.test", () -> outbound.active.getOrDefault("slow.test", new AtomicInteger()).get() == 2);
+    // The backlog for slow.test waits; mail for other domains goes past it.
+    for (int i = 0; i < 5; i++) send("user" + i + "@fast.test");
+    send("carol@localhost");
+    await("fast.test delivered", () -> outbound.delivered.stream().filter(s -> s.endsWith("@fast.test")).count() == 5);
+    await("local delivery", () -> queue.size() == 20);
+    assertThat(outbound.mostActive.get("slow.test").get()).as("per-destination limit").isEqualTo(2);
+
+    outbound.release.countDown();
+    await("the backlog drains", () -> queue.size() == 0);
+    assertThat(outbound.mostActive.get("slow.test").get()).isEqualTo(2);
+    assertThat(outbound.mostTotal.get()).as("total limit").isLessThanOrEqualTo(3);
+    assertThat(outbound.delivered).hasSize(25);
+  }
+
+  @Test
+  void theBackoffDoublesFromTheFirstRetryToItsCap() {
+    assertThat(List.of(1, 2, 3, 4, 5, 6, 30).stream().map(queue::backoff).toList()).containsExactly(
+        Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ofMinutes(20), Duration.ofMinutes(40),
+        Duration.ofHours(1), Duration.ofHours(1), Duration.ofHours(1));
+  }
+}
