@@ -36,9 +36,8 @@ public record DeliveryResult(Kind kind, String status, String remoteMta, String 
     return new DeliveryResult(Kind.FAILED, status, remoteMta, diagnostic, reason, false);
   }
 
-  /** For the log and {@code posta queue list}: the remote reply when there is one, else the reason. */
+  /** For the log and {@code posta queue list}: the reason, and the remote reply when there is one. */
   public String describe() {
-    if (diagnostic == null) return reason;
-    return reason + " (" + remoteMta + " said: " + diagnostic + ")";
+    return diagnostic == null ? reason : reason + ": " + diagnostic;
   }
 }

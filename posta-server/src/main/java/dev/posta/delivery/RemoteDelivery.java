@@ -273,9 +273,9 @@ public final class RemoteDelivery implements Outbound {
         out.add(new DeliveryResult(DeliveryResult.Kind.RELAYED, status == null ? "2.0.0" : status, c.host(), reply.oneLine(),
             "delivered to " + via, ext.dsn()));
       } else if (reply.isTransient()) {
-        out.add(DeliveryResult.deferred(status == null ? "4.0.0" : status, c.host(), reply.oneLine(), c.host() + " deferred it"));
+        out.add(DeliveryResult.deferred(status == null ? "4.0.0" : status, c.host(), reply.oneLine(), "deferred by " + c.describe()));
       } else {
-        out.add(DeliveryResult.failed(status == null ? "5.0.0" : status, c.host(), reply.oneLine(), c.host() + " refused it"));
+        out.add(DeliveryResult.failed(status == null ? "5.0.0" : status, c.host(), reply.oneLine(), "refused by " + c.describe()));
       }
     }
     return out;

@@ -415,8 +415,8 @@ public final class QueueManager implements AutoCloseable {
         case DEFERRED -> "deferred";
         case FAILED -> "bounced";
       };
-      log.info("{}: to=<{}>, relay={}, dsn={}, status={} ({})", m.id(), recipients.get(k).address(),
-          r.remoteMta() == null ? job.destination.name : r.remoteMta(), r.status(), status, r.describe());
+      log.info("{}: to=<{}>, relay={}, dsn={}, status={} ({})", m.id(), recipients.get(k).address(), job.destination.name,
+          r.status(), status, r.describe());
       attempt.add(job.items.get(k).recipient, new Outcome(recipients.get(k).address(), false, r));
     }
   }

@@ -79,7 +79,7 @@ class RetryAndBounceTest {
       QueueManager.Listing l = deferred(server, 1);
       var r = l.recipients().getFirst();
       assertThat(r.address()).isEqualTo("slow@example.test");
-      assertThat(r.lastError()).isEqualTo("mx1.example.test deferred it (mx1.example.test said: 451 4.3.0 try again later)");
+      assertThat(r.lastError()).isEqualTo("deferred by mx1.example.test[127.0.0.2]:" + port + ": 451 4.3.0 try again later");
       assertThat(r.nextAttempt()).isEqualTo(clock.instant().plus(Duration.ofMinutes(5)));
 
       advance(server, Duration.ofMinutes(4));
@@ -129,7 +129,8 @@ class RetryAndBounceTest {
           .containsEntry("Status", "5.1.1")
           .containsEntry("Remote-MTA", "dns; mx1.example.test")
           .containsEntry("Diagnostic-Code", "smtp; 550 5.1.1 <bob@example.test>: no such user here");
-      assertThat(n.readable().replaceAll("\\s+", " ")).contains("<bob@example.test>: mx1.example.test refused it host mx1.example.test said: 550 5.1.1 <bob@example.test>: no such user here");
+      assertThat(n.readable().replaceAll("\\s+", " ")).contains("<bob@example.test>: refused by mx1.example.test[127.0.0.2]:" + port
+          + " host mx1.example.test said: 550 5.1.1 <bob@example.test>: no such user here");
       assertThat(n.returnedType()).startsWith("message/rfc822");
       assertThat(n.returned()).contains("Subject: hello bob").contains("the body");
       assertThat(n.returned()).contains(id); // the original's Received: header names its queue ID
