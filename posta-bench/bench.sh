@@ -9,13 +9,17 @@
 #
 # For each scenario it measures:
 #   accept   messages / wall time of smtp-source (every message acknowledged with 250)
-#   deliver  messages / time from the start of the load until all are in Maildir/new
+#   deliver  messages / time from the start of the load until all are in Maildir/new (or,
+#            with MODE=relay, until the receiving smtp-sink has counted them all)
 #   memory   RSS (and PSS) of the server idle before the load and right after it; for
 #            Postfix the sum over master and all its children
 # and counts the delivered files; the exit status is non-zero if any message is missing.
 #
 # Usage (as root, from anywhere):  posta-bench/bench.sh
 # Settings, as environment variables:
+#   MODE        "local": mail for a local domain, delivered to Maildir (default);
+#               "relay": mail for another domain, relayed by each server to the same smart host,
+#               a Postfix smtp-sink on 127.0.0.2 (no TLS, no DNS, so both do the same job)
 #   SCENARIOS   "sessions:messages ..."         default "20:5000 1:5000"
 #   SIZE        message size in bytes             default 1024
 #   WARMUP      messages sent (and checked) before each measured run, to start the JIT and
@@ -26,6 +30,7 @@
 #   KEEP=1      keep the temporary folder (logs, spools, mailboxes) for inspection
 set -euo pipefail
 
+MODE="${MODE:-local}"
 SCENARIOS="${SCENARIOS:-20:5000 1:5000}"
 SIZE="${SIZE:-1024}"
 WARMUP="${WARMUP:-500}"
@@ -73,6 +78,11 @@ getent passwd nobody >/dev/null || die "no 'nobody' user, which the Postfix inst
 for sc in $SCENARIOS; do
   [[ "$sc" =~ ^[0-9]+:[0-9]+$ ]] || die "SCENARIOS: '$sc' is not sessions:messages"
 done
+case "$MODE" in
+  local) RCPT=load@localhost ;;
+  relay) RCPT=load@sink.test; command -v smtp-sink >/dev/null || die "smtp-sink not found: apt-get install postfix" ;;
+  *) die "MODE must be local or relay, not '$MODE'" ;;
+esac
 [ -d "$BENCH_TMPDIR" ] || die "BENCH_TMPDIR=$BENCH_TMPDIR is not a folder"
 fstype="$(df --output=fstype "$BENCH_TMPDIR" 2>/dev/null | tail -1 || true)"
 [ -n "$fstype" ] || fstype="$(stat -f -c %T "$BENCH_TMPDIR")"
@@ -89,6 +99,7 @@ NOBODY_GID="$(id -g nobody)"
 work="$(mktemp -d "$BENCH_TMPDIR/posta-bench.XXXXXX")"
 chmod 755 "$work"          # Postfix daemons (user postfix) must reach their queue in here
 posta_pid=""
+sink_pid=""
 pf_conf=""
 pf_master=""
 
@@ -115,11 +126,32 @@ pf_stop() {
   pf_conf=""; pf_master=""
 }
 
+sink_stop() {
+  [ -n "$sink_pid" ] || return 0
+  kill -TERM "$sink_pid" 2>/dev/null || true
+  wait "$sink_pid" 2>/dev/null || true
+  sink_pid=""
+}
+
+# The receiving end in relay mode: a fresh smtp-sink per run, counting messages in $work/sink.out.
+sink_start() {
+  sink_stop
+  : >"$work/sink.out"
+  smtp-sink -u root -c "127.0.0.2:$SINK_PORT" 1000 >"$work/sink.out" 2>&1 &
+  sink_pid=$!
+  local until=$(( ${EPOCHREALTIME%.*} + 10 ))
+  until (exec 3<>"/dev/tcp/127.0.0.2/$SINK_PORT") 2>/dev/null; do
+    (( ${EPOCHREALTIME%.*} < until )) || die "smtp-sink did not start on 127.0.0.2:$SINK_PORT"
+    sleep 0.05
+  done
+}
+
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   posta_stop
   pf_stop
+  sink_stop
   if [ "$KEEP" = 1 ]; then say "kept $work"; else rm -rf "$work"; fi
   exit "$rc"
 }
@@ -160,8 +192,11 @@ mem_of() {
   echo "$(kib "$(mem_sum VmRSS status $pids)") $(kib "$(mem_sum Pss smaps_rollup $pids)")"
 }
 
-count_mail() {  # files in a Maildir/new, 0 if it does not exist yet
-  if [ -d "$1" ]; then find "$1" -maxdepth 1 -type f -printf . | wc -c; else echo 0; fi
+count_mail() {  # files in a Maildir/new (0 if it does not exist yet), or messages the sink took
+  if [ "$MODE" = relay ]; then
+    local n; n=$(tr '\r' '\n' <"$work/sink.out" | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -1)
+    echo "${n:-0}"
+  elif [ -d "$1" ]; then find "$1" -maxdepth 1 -type f -printf . | wc -c; else echo 0; fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -188,6 +223,17 @@ smtps = []
 [domains."localhost"]
 any-local-part = true
 EOF
+  if [ "$MODE" = relay ]; then cat >>"$dir/posta.toml" <<EOF
+
+[submission]
+trusted-networks = ["127.0.0.0/8"]
+
+[relay]
+host = "127.0.0.2"
+port = $SINK_PORT
+tls = "none"
+EOF
+  fi
   (cd "$repo" && exec ./posta serve --config "$dir/posta.toml") >"$dir/stdout" 2>"$dir/stderr" &
   posta_pid=$!
   local until=$(( ${EPOCHREALTIME%.*} + $(within 180) ))
@@ -241,6 +287,13 @@ virtual_uid_maps = static:$NOBODY_UID
 virtual_gid_maps = static:$NOBODY_GID
 virtual_mailbox_limit = 0
 EOF
+  if [ "$MODE" = relay ]; then cat >>"$dir/etc/main.cf" <<EOF
+# Relay mode: everything not local goes to the smtp-sink, in clear, as Posta's [relay] does.
+default_transport = smtp
+relayhost = [127.0.0.2]:$SINK_PORT
+smtp_tls_security_level = none
+EOF
+  fi
   # No chroot anywhere (the spool is not set up as a chroot jail); the only inet service is
   # smtpd on the loopback port.
   cat >"$dir/etc/master.cf" <<EOF
@@ -265,6 +318,7 @@ virtual   unix  -       n       n       -       -       virtual
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+smtp      unix  -       -       n       -       -       smtp
 EOF
   pf_conf="$dir/etc"
   if ! timeout "$(within 60)" /usr/sbin/postfix -c "$pf_conf" start >"$dir/start.log" 2>&1; then
@@ -282,7 +336,7 @@ EOF
 
 send() {  # port sessions messages -> stderr of smtp-source in $work/source.err
   local t; t=$(within $(( 60 + $3 / 20 )))
-  timeout "$t" smtp-source -s "$2" -m "$3" -l "$SIZE" -f bench@example.com -t load@localhost \
+  timeout "$t" smtp-source -s "$2" -m "$3" -l "$SIZE" -f bench@example.com -t "$RCPT" \
     "127.0.0.1:$1" >"$work/source.out" 2>"$work/source.err"
 }
 
@@ -298,6 +352,7 @@ wait_delivered() {  # target seconds -> echoes the count reached
 run_one() {  # server port sessions messages
   local server=$1 port=$2 sessions=$3 msgs=$4 t0 t1 t2 base n
   check_budget
+  [ "$MODE" = relay ] && sink_start
   "${server}_start" "$port"
   sleep 1   # let start-up settle before reading idle memory
   read -r R_RSS_IDLE R_PSS_IDLE <<<"$(mem_of "$PIDS_OF")"
@@ -337,6 +392,7 @@ awk -v l="$LOADAVG" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }' \
   && say "warning: load average $LOADAVG on $(nproc) CPUs: other work will skew the numbers"
 POSTA_PORT=$(free_port 22525)
 PF_PORT=$(free_port $(( POSTA_PORT + 1 )))
+SINK_PORT=$(free_port $(( PF_PORT + 1 )))
 say "working in $work ($fstype); Posta on 127.0.0.1:$POSTA_PORT, Postfix on 127.0.0.1:$PF_PORT"
 
 lost=0
@@ -358,12 +414,12 @@ for sc in $SCENARIOS; do
   row "" "RSS idle (MiB)" "$p_ri" "$f_ri" "$(ratio "$p_ri" "$f_ri")"
   row "" "RSS end of load (MiB)" "$p_rl" "$f_rl" "$(ratio "$p_rl" "$f_rl")"
   row "" "PSS end of load (MiB)" "$p_pl" "$f_pl" "$(ratio "$p_pl" "$f_pl")"
-  row "" "in Maildir / sent" "$p_got/$p_sent" "$f_got/$f_sent" \
+  row "" "$( [ "$MODE" = relay ] && echo "at the sink / sent" || echo "in Maildir / sent")" "$p_got/$p_sent" "$f_got/$f_sent" \
     "$( (( p_got == p_sent && f_got == f_sent )) && echo ok || echo LOST)"
 done
 
 echo
-echo "Posta vs Postfix $(/usr/sbin/postconf -h mail_version 2>/dev/null), $(nproc) CPUs, $fstype at $BENCH_TMPDIR," \
+echo "Posta vs Postfix $(/usr/sbin/postconf -h mail_version 2>/dev/null), mode $MODE, $(nproc) CPUs, $fstype at $BENCH_TMPDIR," \
   "$SIZE-byte messages, warm-up $WARMUP, smtp-source over loopback, load average at start $LOADAVG"
 printf '%-22s %-26s %12s %12s %14s\n' "scenario" "metric" "Posta" "Postfix" "Posta/Postfix"
 printf '%s\n' "------------------------------------------------------------------------------------------"

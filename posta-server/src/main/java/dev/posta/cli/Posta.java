@@ -72,6 +72,12 @@ public final class Posta {
               + "\n              (clients must trust it explicitly; set [tls] certificate and key for a real one)"
           : "certificate " + tls.certificatePath()));
       s.append("  %-11s SHA-256 %s%n".formatted("", dev.posta.tls.ServerTls.fingerprint(tls.certificate())));
+      var d = cfg.delivery();
+      String outbound = d.relay()
+          .map(r -> "through smart host " + r.host() + ":" + r.port() + " (TLS " + (r.implicitTls() ? "implicit" : r.tls().name().toLowerCase()) + ")")
+          .orElse("to each domain's MX (DNS " + (d.dnsServers().isEmpty() ? "from /etc/resolv.conf" : String.join(", ", d.dnsServers()))
+              + ", TLS " + d.tls().name().toLowerCase() + ")");
+      s.append("  %-11s %s%n".formatted("outbound", outbound + (d.routes().isEmpty() ? "" : ", " + d.routes().size() + " route(s)")));
       s.append("  %-11s %s%n".formatted("data", cfg.dataDir()));
       s.append("  %-11s %s%n".formatted("config", cfg.source().map(Path::toString).orElse("embedded defaults")));
       if (cfg.source().isEmpty()) {

@@ -77,8 +77,8 @@ final class SubmissionE2e {
   }
 
   /**
-   * Waits until {@code count} messages are in the queue (accepted, waiting for remote delivery,
-   * which does not exist yet), then checks that they stay there and that nothing was delivered
+   * Waits until {@code count} messages are in the queue (accepted, deferred for remote delivery,
+   * since tests have no DNS), then checks that they stay there and that nothing was delivered
    * to a local mailbox.
    */
   static void assertQueuedForRelay(TestServer server, int count) {

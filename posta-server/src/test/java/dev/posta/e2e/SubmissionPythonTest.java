@@ -74,7 +74,7 @@ class SubmissionPythonTest {
 
       assertThat(run.exit()).as("%s", run).isZero();
       assertThat(run.stdout()).isEqualTo("Email sent successfully!\n");
-      // There is no outbound delivery yet: accepted, and waiting in the queue.
+      // Tests have no DNS, so remote mail cannot leave: accepted, and waiting in the queue.
       SubmissionE2e.assertQueuedForRelay(server, 1);
     }
   }

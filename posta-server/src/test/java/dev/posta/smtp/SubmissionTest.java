@@ -147,7 +147,7 @@ class SubmissionTest {
       assertThat(wire.command("DATA")).startsWith("354");
       assertThat(wire.command("Subject: relayed\r\n\r\nhello\r\n.")).startsWith("250 2.0.0 Ok: queued as ");
     }
-    // bob's copy is delivered; the remote one waits in the queue (no outbound delivery yet).
+    // bob's copy is delivered; the remote one waits in the queue (tests have no DNS: deferred).
     Path bob = data.resolve("mail/example.org/bob/Maildir/new");
     long deadline = System.nanoTime() + 10_000_000_000L;
     while ((!java.nio.file.Files.isDirectory(bob) || java.nio.file.Files.list(bob).count() == 0) && System.nanoTime() < deadline) Thread.sleep(20);
