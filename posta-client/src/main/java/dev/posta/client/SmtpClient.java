@@ -70,6 +70,7 @@ public final class SmtpClient implements Closeable {
   /** What the session talks over: {@code tcp}, or its TLS layer. */
   private Socket socket;
   private ReplyReader in;
+  private ReadDeadline replyDeadline;
   private WriteDeadline deadline;
   private OutputStream out;
   private SmtpReply greeting;
@@ -595,10 +596,44 @@ public final class SmtpClient implements Closeable {
 
   // --- Reading and writing -------------------------------------------------------------------
 
+  /**
+   * Makes a timeout bound a whole reply, not each read: a server that drips one octet a minute
+   * (a tarpit) would otherwise hold the connection, and a delivery slot, for hours.
+   */
+  private static final class ReadDeadline extends java.io.FilterInputStream {
+    private final Socket tcp;
+    /** System.nanoTime() by which the reply being read must be complete. */
+    volatile long until = Long.MAX_VALUE;
+
+    ReadDeadline(java.io.InputStream in, Socket tcp) {
+      super(in);
+      this.tcp = tcp;
+    }
+
+    private void arm() throws IOException {
+      long left = until - System.nanoTime();
+      if (left <= 0) throw new SocketTimeoutException("reply deadline passed");
+      tcp.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(left))));
+    }
+
+    @Override
+    public int read() throws IOException {
+      arm();
+      return super.read();
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      arm();
+      return super.read(b, off, len);
+    }
+  }
+
   /** Talks over {@code s} from now on: the TCP socket, or its TLS layer after the handshake. */
   private void use(Socket s) throws IOException {
     socket = s;
-    in = new ReplyReader(s.getInputStream());
+    replyDeadline = new ReadDeadline(s.getInputStream(), tcp);
+    in = new ReplyReader(replyDeadline);
     deadline = new WriteDeadline(s.getOutputStream(), tcp);
     out = new BufferedOutputStream(deadline, 16 * 1024);
   }
@@ -638,7 +673,7 @@ public final class SmtpClient implements Closeable {
   private SmtpReply read(Stage stage, Duration timeout, String what) throws SmtpException {
     SmtpReply reply;
     try {
-      tcp.setSoTimeout(millis(timeout));
+      replyDeadline.until = System.nanoTime() + timeout.toNanos();
       reply = in.read();
     } catch (SocketTimeoutException e) {
       throw broken(stage, null, "timed out waiting for " + what + " after " + seconds(timeout), e);

@@ -24,6 +24,8 @@ final class ConnectionCache implements AutoCloseable {
 
   private record Idle(Connection connection, long since) {}
 
+  private boolean closed;
+
   ConnectionCache(int idleSeconds) {
     this.idleNanos = TimeUnit.SECONDS.toNanos(idleSeconds);
     sweeper.scheduleWithFixedDelay(this::sweep, 1, 1, TimeUnit.SECONDS);
@@ -51,6 +53,10 @@ final class ConnectionCache implements AutoCloseable {
   void put(String destination, Connection c) {
     if (!c.client().isOpen()) return;
     synchronized (this) {
+      if (closed) {
+        c.client().quit();
+        return;
+      }
       idle.computeIfAbsent(destination, k -> new ArrayDeque<>()).addLast(new Idle(c, System.nanoTime()));
     }
   }
@@ -72,6 +78,7 @@ final class ConnectionCache implements AutoCloseable {
   public void close() {
     sweeper.shutdownNow();
     synchronized (this) {
+      closed = true;
       idle.values().forEach(q -> q.forEach(i -> i.connection.client().quit()));
       idle.clear();
     }

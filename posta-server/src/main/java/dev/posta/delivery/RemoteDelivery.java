@@ -82,9 +82,17 @@ public final class RemoteDelivery implements Outbound {
     this.verifying = verifying(settings.trustedCertificates());
   }
 
+  /**
+   * The domain for MX delivery; for a smart host {@code [host]:port}, followed by what else
+   * sets its connections apart (TLS, user), so routes to one host with different settings never
+   * share a connection or a job.
+   */
   @Override
   public String destinationOf(String domain) {
-    return settings.relayFor(domain).map(r -> "[" + r.host() + "]:" + r.port()).orElse(domain);
+    return settings.relayFor(domain)
+        .map(r -> "[" + r.host() + "]:" + r.port() + (r.implicitTls() ? "/implicit-tls" : "/" + r.tls().name().toLowerCase())
+            + r.username().map(u -> "/" + u).orElse(""))
+        .orElse(domain);
   }
 
   /** One server to try: the name it is known by (MX host or smart host) and one of its addresses. */
@@ -104,7 +112,7 @@ public final class RemoteDelivery implements Outbound {
       super(reason, null, false, false);
       this.status = status;
       this.remoteMta = remoteMta;
-      this.diagnostic = reply == null ? null : reply.oneLine();
+      this.diagnostic = diagnostic(reply);
     }
   }
 
@@ -123,6 +131,16 @@ public final class RemoteDelivery implements Outbound {
       } catch (UnknownHostException e) {
         return all(recipients, DeliveryResult.deferred("4.4.3", null, null, "cannot resolve the smart host " + relay.get().host()));
       }
+    } else if (domain.startsWith("[")) {
+      // An address literal (RFC 5321 §4.1.3): that host, no DNS.
+      policy = settings.tlsFor(domain);
+      String literal = domain.substring(1, domain.length() - 1);
+      if (literal.regionMatches(true, 0, "IPv6:", 0, 5)) literal = literal.substring(5);
+      try {
+        servers.add(new Server(domain, new InetSocketAddress(InetAddress.ofLiteral(literal), settings.mxPort())));
+      } catch (IllegalArgumentException e) {
+        return all(recipients, DeliveryResult.failed("5.1.2", null, null, "the address literal " + domain + " is not an IP address"));
+      }
     } else {
       policy = settings.tlsFor(domain);
       switch (resolver.resolve(domain)) {
@@ -136,11 +154,35 @@ public final class RemoteDelivery implements Outbound {
           return all(recipients, DeliveryResult.deferred("4.4.3", null, null, t.reason()));
         }
         case MxResolver.Hosts h -> {
+          // RFC 5321 §5.1: when this host is itself an MX of the domain, only the more preferred
+          // ones are candidates; when it is the most preferred, the mail would loop.
+          int own = h.hosts().stream().filter(x -> x.name().equalsIgnoreCase(hostname))
+              .mapToInt(MxResolver.MxHost::preference).min().orElse(Integer.MAX_VALUE);
           for (MxResolver.MxHost host : h.hosts()) {
+            if (host.preference() >= own) continue;
             for (InetAddress a : host.addresses()) servers.add(new Server(host.name(), new InetSocketAddress(a, settings.mxPort())));
+          }
+          if (servers.isEmpty() && own != Integer.MAX_VALUE) {
+            return all(recipients, DeliveryResult.failed("5.4.6", null, null,
+                "mail for " + domain + " loops back to myself (" + hostname + " is its best MX)"));
           }
         }
       }
+    }
+    // What cannot be written in an SMTP command fails alone, before any connection is made.
+    if (envelope.sender() != null && !sendable(envelope.sender().toString())) {
+      return all(recipients, DeliveryResult.failed("5.1.7", null, null, "the sender address cannot be written in an SMTP command"));
+    }
+    List<Recipient> sendable = recipients.stream().filter(r -> sendable(r.address())).toList();
+    if (sendable.size() < recipients.size()) {
+      List<DeliveryResult> some = sendable.isEmpty() ? List.of() : deliver(envelope, size, content, destination, sendable);
+      List<DeliveryResult> out = new ArrayList<>();
+      int k = 0;
+      for (Recipient r : recipients) {
+        out.add(sendable(r.address()) ? some.get(k++)
+            : DeliveryResult.failed("5.1.3", null, null, "the address cannot be written in an SMTP command"));
+      }
+      return out;
     }
     Unavailable last = null;
     Connection reused = cache.take(destination);
@@ -157,6 +199,18 @@ public final class RemoteDelivery implements Outbound {
     return all(recipients, DeliveryResult.deferred(last.status, last.remoteMta, last.diagnostic, last.getMessage()));
   }
 
+  /** RFC 5321 paths are written inside angle brackets on one line: these characters cannot be. */
+  private static boolean sendable(String address) {
+    return address.chars().noneMatch(c -> c == '<' || c == '>' || c < 0x20 || c == 0x7f);
+  }
+
+  /** A reply as kept in notices and the queue: one line, at most 1000 characters. */
+  private static String diagnostic(SmtpReply reply) {
+    if (reply == null) return null;
+    String line = reply.oneLine();
+    return line.length() <= 1000 ? line : line.substring(0, 1000) + "...";
+  }
+
   private static List<DeliveryResult> all(List<Recipient> recipients, DeliveryResult result) {
     return recipients.stream().map(r -> result).toList();
   }
@@ -165,6 +219,15 @@ public final class RemoteDelivery implements Outbound {
   private Connection open(Server server, Optional<Relay> relay, TlsPolicy policy) throws Unavailable {
     boolean implicitTls = relay.map(Relay::implicitTls).orElse(false);
     SmtpClient client = connect(server, implicitTls, policy);
+    try {
+      return ready(client, server, relay, policy);
+    } catch (Unavailable | RuntimeException e) {
+      client.close(); // closing twice is harmless; a connection is never left behind
+      throw e;
+    }
+  }
+
+  private Connection ready(SmtpClient client, Server server, Optional<Relay> relay, TlsPolicy policy) throws Unavailable {
     try {
       client.hello(hostname);
       if (!client.isTls() && policy != TlsPolicy.NONE) {
@@ -233,6 +296,12 @@ public final class RemoteDelivery implements Outbound {
       return all(recipients, DeliveryResult.failed("5.3.4", c.host(), null,
           "the message (" + size + " octets) is larger than " + c.host() + " accepts (" + ext.sizeLimit() + " octets)"));
     }
+    if (env.parameters().body() == MailParameters.BodyType.EIGHT_BIT_MIME && !ext.eightBitMime() && hasEightBit(content)) {
+      // RFC 6152 §3: 8-bit data must not go to a server that did not offer 8BITMIME.
+      cache.put(destination, c);
+      return all(recipients, DeliveryResult.failed("5.6.3", c.host(), null,
+          "the message has 8-bit content but " + c.host() + " does not support 8BITMIME"));
+    }
     boolean utf8 = needsSmtpUtf8(env, recipients, content);
     if (utf8 && !ext.smtpUtf8()) {
       cache.put(destination, c);
@@ -255,10 +324,10 @@ public final class RemoteDelivery implements Outbound {
     TransactionResult result;
     try {
       result = c.client().send(new Transaction(sender, params, rcpts, size, content::writeTo));
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       c.client().close();
       SmtpReply reply = e instanceof SmtpException se ? se.reply() : null;
-      return all(recipients, DeliveryResult.deferred("4.4.2", c.host(), reply == null ? null : reply.oneLine(),
+      return all(recipients, DeliveryResult.deferred("4.4.2", c.host(), diagnostic(reply),
           "lost the connection with " + c.describe() + ": " + e.getMessage()));
     }
     c.used();
@@ -270,12 +339,12 @@ public final class RemoteDelivery implements Outbound {
       SmtpReply reply = result.outcome(i);
       String status = reply.enhancedStatus();
       if (reply.isPositive()) {
-        out.add(new DeliveryResult(DeliveryResult.Kind.RELAYED, status == null ? "2.0.0" : status, c.host(), reply.oneLine(),
+        out.add(new DeliveryResult(DeliveryResult.Kind.RELAYED, status == null ? "2.0.0" : status, c.host(), diagnostic(reply),
             "delivered to " + via, ext.dsn()));
       } else if (reply.isTransient()) {
-        out.add(DeliveryResult.deferred(status == null ? "4.0.0" : status, c.host(), reply.oneLine(), "deferred by " + c.describe()));
+        out.add(DeliveryResult.deferred(status == null ? "4.0.0" : status, c.host(), diagnostic(reply), "deferred by " + c.describe()));
       } else {
-        out.add(DeliveryResult.failed(status == null ? "5.0.0" : status, c.host(), reply.oneLine(), "refused by " + c.describe()));
+        out.add(DeliveryResult.failed(status == null ? "5.0.0" : status, c.host(), diagnostic(reply), "refused by " + c.describe()));
       }
     }
     return out;
@@ -292,7 +361,7 @@ public final class RemoteDelivery implements Outbound {
     for (Recipient r : recipients) {
       if (!r.address().chars().allMatch(ch -> ch < 0x80)) return true;
     }
-    var scanner = new HeaderScanner();
+    var scanner = new HeaderScanner(true);
     try {
       content.writeTo(scanner);
     } catch (HeaderScanner.Done done) {
@@ -303,7 +372,20 @@ public final class RemoteDelivery implements Outbound {
     return scanner.nonAscii;
   }
 
-  /** Looks at the header section only for octets above 127; stops at the blank line. */
+  /** Whether any octet of the content is above 127 (stops at the first). */
+  private static boolean hasEightBit(Maildir.Content content) {
+    var scanner = new HeaderScanner(false);
+    try {
+      content.writeTo(scanner);
+    } catch (HeaderScanner.Done done) {
+      // found one
+    } catch (IOException e) {
+      return true; // cannot tell: be safe
+    }
+    return scanner.nonAscii;
+  }
+
+  /** Looks for octets above 127, in the header section only (stopping at the blank line) or in all. */
   private static final class HeaderScanner implements WritableByteChannel {
     static final class Done extends IOException {
       Done() {
@@ -312,7 +394,12 @@ public final class RemoteDelivery implements Outbound {
     }
 
     boolean nonAscii;
+    private final boolean headersOnly;
     private int state; // how much of CR LF CR LF has been seen
+
+    HeaderScanner(boolean headersOnly) {
+      this.headersOnly = headersOnly;
+    }
 
     @Override
     public int write(ByteBuffer src) throws IOException {
@@ -325,7 +412,7 @@ public final class RemoteDelivery implements Outbound {
           case 1 -> b == '\n' ? 2 : b == '\r' ? 1 : 0;
           default -> b == '\n' ? 4 : b == '\r' ? 1 : 0;
         };
-        if (state == 4 || nonAscii) throw new Done();
+        if ((headersOnly && state == 4) || nonAscii) throw new Done();
       }
       return n;
     }

@@ -246,7 +246,17 @@ public final class QueueManager implements AutoCloseable {
           continue;
         }
       }
-      for (Entry e : due) startAttempt(e);
+      for (Entry e : due) {
+        try {
+          startAttempt(e);
+        } catch (RuntimeException ex) {
+          log.error("{}: could not start a delivery attempt, retrying later", e.message.id(), ex);
+          synchronized (lock) {
+            e.active = false;
+            schedule(e, clock.instant().plus(settings.firstRetry()));
+          }
+        }
+      }
       if (job != null) {
         Job j = job;
         Thread.ofVirtual().name("deliver-" + job.entry.message.id()).start(() -> run(j));
@@ -289,7 +299,11 @@ public final class QueueManager implements AutoCloseable {
         attempt.add(i, new Outcome(rcpt.address().toString(), true,
             DeliveryResult.deferred("4.1.1", null, null, "no such local user now")));
       }
+      boolean any = false;
       for (Router.Target t : targets) {
+        // An alias target finished in an earlier attempt is not delivered to again.
+        if (m.isTargetFinished(i, address(t))) continue;
+        any = true;
         String destination = switch (t) {
           case Router.Mailbox box -> LOCAL;
           case Router.Remote remote -> outbound == null ? null : outbound.destinationOf(Router.domainOf(remote.address()));
@@ -301,6 +315,9 @@ public final class QueueManager implements AutoCloseable {
         }
         byDestination.computeIfAbsent(destination, k -> new ArrayList<>()).add(new Item(i, t));
       }
+      if (!targets.isEmpty() && !any) {
+        attempt.add(i, new Outcome(rcpt.address().toString(), true, DeliveryResult.delivered("delivered in an earlier attempt")));
+      }
     }
     e.forced = false;
     boolean retry = m.wasTried();
@@ -311,7 +328,9 @@ public final class QueueManager implements AutoCloseable {
         Destination dest = destinations.computeIfAbsent(entry.getKey(), name -> name.equals(LOCAL)
             ? new Destination(name, false, LOCAL_CONCURRENCY)
             : new Destination(name, true, settings.perDestination()));
-        for (List<Item> chunk : chunks(entry.getValue())) jobs.add(new Job(e, dest, chunk));
+        // Local items stay in one job: one copy per mailbox needs them delivered in turn.
+        if (!dest.remote) jobs.add(new Job(e, dest, entry.getValue()));
+        else for (List<Item> chunk : chunks(entry.getValue())) jobs.add(new Job(e, dest, chunk));
       }
       attempt.jobsLeft = jobs.size();
       for (Job j : jobs) {
@@ -360,6 +379,7 @@ public final class QueueManager implements AutoCloseable {
       synchronized (lock) {
         job.destination.active--;
         if (job.destination.remote) remoteActive--;
+        if (job.destination.active == 0 && !job.destination.inTurns) destinations.remove(job.destination.name);
         running--;
         last = --attempt.jobsLeft == 0;
         lock.notifyAll();
@@ -443,7 +463,9 @@ public final class QueueManager implements AutoCloseable {
     List<DeliveryReport.RecipientStatus> succeeded = new ArrayList<>();
     List<DeliveryReport.RecipientStatus> delayed = new ArrayList<>();
     List<Integer> finished = new ArrayList<>();
+    List<Map.Entry<Integer, String>> finishedTargets = new ArrayList<>();
     boolean expired = !now.isBefore(env.received().plus(settings.lifetime()));
+    boolean settled = false;
     try {
       for (var entry : attempt == null ? List.<Map.Entry<Integer, List<Outcome>>>of() : attempt.outcomes.entrySet()) {
         int i = entry.getKey();
@@ -451,6 +473,15 @@ public final class QueueManager implements AutoCloseable {
         List<Outcome> outcomes = entry.getValue();
         Optional<Outcome> deferred = outcomes.stream().filter(o -> o.result.kind() == DeliveryResult.Kind.DEFERRED).findFirst();
         if (deferred.isPresent() && !expired) {
+          // Some final addresses of an alias went (or failed for good): remember them, so the
+          // retry is for the deferred ones only, and report the failed ones now.
+          for (Outcome o : outcomes) {
+            if (o.result.kind() == DeliveryResult.Kind.DEFERRED || outcomes.size() == 1) continue;
+            finishedTargets.add(Map.entry(i, o.address));
+            if (o.result.kind() == DeliveryResult.Kind.FAILED && notifies(rcpt, "FAILURE")) {
+              failed.add(status(rcpt, o, DeliveryReport.Action.FAILED));
+            }
+          }
           SpooledMessage.Deferral before = m.deferral(i);
           int attempts = before == null ? 1 : before.attempts() + 1;
           Instant next = now.plus(backoff(attempts));
@@ -495,9 +526,13 @@ public final class QueueManager implements AutoCloseable {
         report(m, delayed, now);
         spool.markDelayReported(m);
       }
+      for (var t : finishedTargets) spool.markTargetDone(m, t.getKey(), t.getValue());
       for (int i : finished) spool.markDone(m, i);
-    } catch (IOException ex) {
-      log.error("{}: spool update failed, the attempt will be repeated: {}", m.id(), ex.toString());
+      settled = true;
+    } catch (IOException | RuntimeException ex) {
+      // Nothing is lost: what was not marked done is tried again, after a pause so that a
+      // persistent problem (a full disk) does not spin.
+      log.error("{}: could not settle the attempt, it will be repeated: {}", m.id(), ex.toString(), ex);
     }
     synchronized (lock) {
       e.active = false;
@@ -509,7 +544,7 @@ public final class QueueManager implements AutoCloseable {
         m.releaseContent();
         if (!m.isHeld()) {
           Instant next = m.nextAttempt();
-          if (next == null) next = now; // a recipient that has not been tried yet (spool error above)
+          if (!settled || next == null) next = now.plus(settings.firstRetry());
           if (e.forced) next = now;
           schedule(e, next);
           log.info("{}: deferred, next attempt at {}", m.id(), next);
@@ -684,11 +719,12 @@ public final class QueueManager implements AutoCloseable {
     Entry e = takeIdle(id);
     try {
       for (int i : e.message.pending()) spool.markDone(e.message, i);
+      spool.sync(e.message);
     } finally {
       synchronized (lock) {
         e.active = false;
         if (e.message.allDone()) entries.remove(id);
-        else schedule(e, clock.instant());
+        else if (!e.message.isHeld()) schedule(e, clock.instant());
       }
     }
     log.info("{}: deleted by the administrator", id);

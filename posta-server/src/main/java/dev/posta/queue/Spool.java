@@ -129,26 +129,55 @@ public final class Spool implements AutoCloseable {
     }
   }
 
-  /** Records that one recipient is finished; deletes the segment when nothing is left in it. */
+  /** The longest error kept per recipient: a hostile server's reply may be 200 lines of 4 KiB. */
+  static final int MAX_ERROR = 1000;
+
+  /**
+   * Records that one recipient is finished; deletes the segment when nothing is left in it. The
+   * copy in memory is marked first: should the log line fail (a full disk), this process still
+   * never delivers to that recipient again; only a restart could repeat it.
+   */
   public void markDone(SpooledMessage message, int recipientIndex) throws IOException {
-    message.segment.recordDone(message.id(), recipientIndex);
-    if (message.markDone(recipientIndex) && message.segment.messageFinished()) {
-      recovered.remove(message.segment);
+    boolean finished = message.markDone(recipientIndex);
+    try {
+      message.segment.recordDone(message.id(), recipientIndex);
+    } finally {
+      if (finished && message.segment.messageFinished()) recovered.remove(message.segment);
     }
   }
 
   /** Records that a recipient waits for another attempt (lazily durable, like every progress line). */
   public void markDeferred(SpooledMessage message, int recipientIndex, SpooledMessage.Deferral deferral) throws IOException {
-    message.setDeferral(recipientIndex, deferral);
-    String error = deferral.lastError().replaceAll("[\\r\\n]+", " ");
-    message.segment.record(message.id() + " " + recipientIndex + " deferred " + deferral.nextAttempt().toEpochMilli() + " "
-        + deferral.attempts() + " " + error);
+    String error = deferral.lastError().replaceAll("[\\p{Cntrl}]+", " ");
+    if (error.length() > MAX_ERROR) error = error.substring(0, MAX_ERROR) + "...";
+    var kept = new SpooledMessage.Deferral(deferral.attempts(), deferral.nextAttempt(), error);
+    message.setDeferral(recipientIndex, kept);
+    message.segment.record(message.id() + " " + recipientIndex + " deferred " + kept.nextAttempt().toEpochMilli() + " "
+        + kept.attempts() + " " + error);
   }
 
-  /** Holds a message (no delivery until released) or releases it. */
+  /**
+   * Records that one final address of a recipient (an alias target) is finished while others
+   * are still to go, so a retry does not deliver to it again.
+   */
+  public void markTargetDone(SpooledMessage message, int recipientIndex, String address) throws IOException {
+    message.addFinishedTarget(recipientIndex, address);
+    message.segment.record(message.id() + " " + recipientIndex + " target " + address);
+  }
+
+  /**
+   * Holds a message (no delivery until released) or releases it. Forced to disk before it
+   * returns: the administrator is told it is done.
+   */
   public void markHeld(SpooledMessage message, boolean held) throws IOException {
     message.setHeld(held);
     message.segment.record(message.id() + (held ? " held" : " released"));
+    message.segment.syncDoneLog();
+  }
+
+  /** Forces a message's progress lines to disk now (for administrator commands). */
+  public void sync(SpooledMessage message) throws IOException {
+    message.segment.syncDoneLog();
   }
 
   /** Records that the sender was told the message is delayed, so it is said once only. */
@@ -413,34 +442,52 @@ public final class Spool implements AutoCloseable {
     }
   }
 
-  /** Reads a progress log (see {@link Segment}); a torn or unknown line is skipped, which can only repeat work. */
+  /**
+   * Reads a progress log (see {@link Segment}). Only whole lines count: a last line without its
+   * newline was torn by a crash and is ignored (cut short, "ID 12" would read as "ID 1", or a
+   * deferral as a finished recipient). Unknown lines are skipped too: both can only repeat work.
+   */
   private static Map<String, SpooledMessage.Progress> readProgressLog(Path log) throws IOException {
     Map<String, SpooledMessage.Progress> progress = new HashMap<>();
     if (!Files.exists(log)) return progress;
-    for (String line : new String(Files.readAllBytes(log), StandardCharsets.UTF_8).split("\n")) {
-      String[] f = line.split(" ", 6);
-      if (f.length < 2) continue; // a torn last line: that recipient is simply tried again
-      var p = progress.computeIfAbsent(f[0], k -> new SpooledMessage.Progress());
-      try {
-        switch (f[1]) {
-          case "held" -> p.held = true;
-          case "released" -> p.held = false;
-          case "delay-reported" -> p.delayReported = true;
-          default -> {
-            int index = Integer.parseInt(f[1]);
-            if (f.length == 2) {
-              p.done.set(index);
-            } else if (f.length == 6 && f[2].equals("deferred")) {
-              p.deferrals.put(index, new SpooledMessage.Deferral(
-                  Integer.parseInt(f[4]), java.time.Instant.ofEpochMilli(Long.parseLong(f[3])), f[5]));
-            }
-          }
+    try (var in = new java.io.BufferedInputStream(Files.newInputStream(log))) {
+      var line = new java.io.ByteArrayOutputStream();
+      for (int b = in.read(); b >= 0; b = in.read()) {
+        if (b != '\n') {
+          line.write(b);
+          continue;
         }
-      } catch (NumberFormatException e) {
-        // torn line, as above
+        progressLine(line.toString(StandardCharsets.UTF_8), progress);
+        line.reset();
       }
     }
     return progress;
+  }
+
+  private static void progressLine(String line, Map<String, SpooledMessage.Progress> progress) {
+    String[] f = line.split(" ", 6);
+    if (f.length < 2) return;
+    var p = progress.computeIfAbsent(f[0], k -> new SpooledMessage.Progress());
+    try {
+      switch (f[1]) {
+        case "held" -> p.held = true;
+        case "released" -> p.held = false;
+        case "delay-reported" -> p.delayReported = true;
+        default -> {
+          int index = Integer.parseInt(f[1]);
+          if (f.length == 2) {
+            p.done.set(index);
+          } else if (f.length == 6 && f[2].equals("deferred")) {
+            p.deferrals.put(index, new SpooledMessage.Deferral(
+                Integer.parseInt(f[4]), java.time.Instant.ofEpochMilli(Long.parseLong(f[3])), f[5]));
+          } else if (f[2].equals("target")) {
+            p.finishedTargets.computeIfAbsent(index, k -> new java.util.HashSet<>()).add(line.split(" ", 4)[3]);
+          }
+        }
+      }
+    } catch (RuntimeException e) {
+      // not a line this version wrote: skipped, as above
+    }
   }
 
   private static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {

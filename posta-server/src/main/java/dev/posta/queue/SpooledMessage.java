@@ -31,6 +31,8 @@ public final class SpooledMessage {
   private final BitSet done;
   /** Per recipient: the retry schedule, null until its first deferral. */
   private final Deferral[] deferrals;
+  /** Per recipient that is an alias: the final addresses already finished (delivered or failed). */
+  private final java.util.Map<Integer, java.util.Set<String>> finishedTargets;
   private boolean held;
   private boolean delayReported;
 
@@ -52,8 +54,9 @@ public final class SpooledMessage {
     this.done = progress.done;
     this.deferrals = new Deferral[envelope.recipients().size()];
     progress.deferrals.forEach((i, d) -> {
-      if (i < deferrals.length) deferrals[i] = d;
+      if (i < deferrals.length && !done.get(i)) deferrals[i] = d;
     });
+    this.finishedTargets = progress.finishedTargets;
     this.held = progress.held;
     this.delayReported = progress.delayReported;
   }
@@ -62,6 +65,7 @@ public final class SpooledMessage {
   static final class Progress {
     final BitSet done = new BitSet();
     final java.util.Map<Integer, Deferral> deferrals = new java.util.HashMap<>();
+    final java.util.Map<Integer, java.util.Set<String>> finishedTargets = new java.util.HashMap<>();
     boolean held;
     boolean delayReported;
   }
@@ -148,6 +152,16 @@ public final class SpooledMessage {
   /** Whether some recipient was tried before (so this message belongs to the retry backlog). */
   public synchronized boolean wasTried() {
     return Arrays.stream(deferrals).anyMatch(d -> d != null);
+  }
+
+  /** Whether this final address of a recipient was finished in an earlier attempt. */
+  public synchronized boolean isTargetFinished(int recipientIndex, String address) {
+    var set = finishedTargets.get(recipientIndex);
+    return set != null && set.contains(address);
+  }
+
+  synchronized void addFinishedTarget(int recipientIndex, String address) {
+    finishedTargets.computeIfAbsent(recipientIndex, k -> new java.util.HashSet<>()).add(address);
   }
 
   public synchronized boolean isHeld() {

@@ -451,6 +451,25 @@ class SmtpClientTest {
   }
 
   @Test
+  void aPeerDrippingItsReplyTimesOutOnTheWholeReplyNotEachRead() throws Exception {
+    try (Peer peer = new Peer(p -> {
+      for (char c : "220 peer.test ESMTP dripping one octet at a time\r\n".toCharArray()) {
+        p.send(String.valueOf(c));
+        Thread.sleep(100);
+      }
+      p.untilClosed();
+    })) {
+      long start = System.nanoTime();
+      SmtpException e = catchThrowableOfType(SmtpException.class,
+          () -> SmtpClient.connect(peer.address(), Timeouts.all(Duration.ofSeconds(1))));
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+      assertThat(e.stage()).isEqualTo(Stage.GREETING);
+      assertThat(e).hasMessage("timed out waiting for the greeting after 1 s");
+      assertThat(took).as("each octet came within 100 ms; the reply as a whole is late").isBetween(Duration.ofMillis(900), Duration.ofSeconds(3));
+    }
+  }
+
+  @Test
   void peerSilentAfterRcptTimesOutAndCloses() throws Exception {
     try (Peer peer = new Peer(p -> {
       p.send("220 peer.test ESMTP\r\n");

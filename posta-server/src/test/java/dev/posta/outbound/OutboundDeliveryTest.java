@@ -40,6 +40,7 @@ class OutboundDeliveryTest {
         .mx("failover.test", "up.failover.test", 20).a("up.failover.test", "127.0.0.3")
         .a("implicit.test", "127.0.0.3")
         .nullMx("nullmx.test")
+        .mx("loop.test", "localhost", 10).a("localhost", "127.0.0.9")
         .servfail("broken.test"));
   }
 
@@ -137,6 +138,40 @@ class OutboundDeliveryTest {
           .containsEntry("Final-Recipient", "rfc822; bob@nowhere.test")
           .containsEntry("Action", "failed")
           .containsEntry("Status", "5.1.2");
+    }
+  }
+
+  @Test
+  void mailWhoseBestMxIsThisServerBouncesInsteadOfLooping() throws Exception {
+    try (TestServer server = server(d -> d)) { // its hostname is "localhost", loop.test's MX
+      submit(server, "alice@localhost", List.of("bob@loop.test"), "Subject: loop\n\nx\n");
+      var n = notice(server.awaitMail("alice", 1).getFirst());
+      assertThat(n.perRecipient().getFirst()).containsEntry("Status", "5.4.6");
+      assertThat(n.readable()).contains("loops back to myself");
+    }
+  }
+
+  @Test
+  void anAddressLiteralGoesToThatAddressWithoutDns() throws Exception {
+    try (SmtpPeer host = peer("127.0.0.2", o -> o); TestServer server = server(d -> d)) {
+      submit(server, "alice@localhost", List.of("bob@[127.0.0.2]"), "Subject: literal\n\nx\n");
+      var got = host.awaitMessages(1, Duration.ofSeconds(15));
+      assertThat(got).hasSize(1);
+      assertThat(got.getFirst().rcptTos()).containsExactly("bob@[127.0.0.2]");
+      awaitEmptyQueue(server);
+    }
+  }
+
+  @Test
+  void anAddressThatCannotBeWrittenInACommandFailsAloneAndTheOthersGo() throws Exception {
+    try (SmtpPeer mx = peer("127.0.0.2", o -> o); TestServer server = server(d -> d)) {
+      submit(server, "alice@localhost", List.of("\"odd>one\"@example.test", "bob@example.test"), "Subject: odd\n\nx\n");
+      var got = mx.awaitMessages(1, Duration.ofSeconds(15));
+      assertThat(got.getFirst().rcptTos()).containsExactly("bob@example.test");
+      var n = notice(server.awaitMail("alice", 1).getFirst());
+      assertThat(n.perRecipient()).hasSize(1);
+      assertThat(n.perRecipient().getFirst()).containsEntry("Status", "5.1.3");
+      awaitEmptyQueue(server);
     }
   }
 

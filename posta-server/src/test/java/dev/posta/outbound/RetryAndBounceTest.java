@@ -208,6 +208,26 @@ class RetryAndBounceTest {
   }
 
   @Test
+  void anAliasWithALocalAndARemoteTargetRetriesOnlyTheRemoteOne() throws Exception {
+    UnaryOperator<PostaConfig> alias = c -> new PostaConfig(c.hostname(), c.dataDir(), c.listeners(), c.limits(),
+        List.of(new PostaConfig.LocalDomain("localhost", java.util.Set.of(), true, java.util.Optional.empty(),
+            java.util.Map.of("team", List.of("carol@localhost", "slow@example.test")))),
+        c.postmaster(), c.source(), c.tls(), c.submission(), c.delivery());
+    try (SmtpPeer mx = peer(o -> o.rcptReply("slow@example.test", "451 4.3.0 try again later", 2));
+        TestServer server = TestServer.start(dir.resolve("posta"),
+            c -> alias.apply(Outbound.config(dns.address(), port, d -> d).apply(c)), clock)) {
+      submit(server, "alice@localhost", List.of("team@localhost"), "Subject: team\n\nx\n");
+      deferred(server, 1);
+      advance(server, Duration.ofMinutes(5));
+      deferred(server, 2);
+      advance(server, Duration.ofMinutes(10));
+      assertThat(mx.awaitMessages(1, Duration.ofSeconds(15))).hasSize(1);
+      awaitEmptyQueue(server);
+      assertThat(server.mail("carol")).as("one copy, not one per attempt").hasSize(1);
+    }
+  }
+
+  @Test
   void deferredMailResumesAfterARestartOnItsSchedule() throws Exception {
     try (SmtpPeer mx = peer(o -> o.rcptReply("slow@example.test", "451 4.3.0 try again later", 1))) {
       var before = server();

@@ -12,6 +12,7 @@ import dev.posta.smtp.MailAddress;
 import dev.posta.smtp.MailParameters;
 import dev.posta.smtp.RcptParameters;
 import dev.posta.testing.MutableClock;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -131,6 +132,24 @@ class QueueManagerTest {
     assertThat(outbound.mostActive.get("slow.test").get()).isEqualTo(2);
     assertThat(outbound.mostTotal.get()).as("total limit").isLessThanOrEqualTo(3);
     assertThat(outbound.delivered).hasSize(25);
+  }
+
+  @Test
+  void aProgressLogThatCannotBeWrittenDoesNotMakeTheQueueDeliverAgainAndAgain() throws Exception {
+    outbound = new FakeOutbound();
+    queue.close();
+    PostaConfig config = PostaConfig.embeddedDefaults(dir);
+    Router router = new Router(config);
+    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), outbound, config.delivery(), "localhost", clock).start();
+    // The first message opens the segment; the progress log's name is then made a folder,
+    // so every progress line fails to be written (as on a broken disk).
+    SpooledMessage first = send("one@slow.test");
+    Files.createDirectory(first.segment.donePath());
+    outbound.release.countDown();
+    await("the first delivery", () -> outbound.delivered.size() == 1);
+    Thread.sleep(500);
+    assertThat(outbound.delivered).as("delivered once, not again and again").hasSize(1);
+    assertThat(queue.size()).isZero();
   }
 
   @Test

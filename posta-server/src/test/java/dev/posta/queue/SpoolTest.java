@@ -138,6 +138,49 @@ class SpoolTest {
   }
 
   @Test
+  void progressSurvivesARestartAndATornLastLineCountsForNothing() throws IOException {
+    Envelope e = envelope("a@localhost", "b@localhost", "c@localhost");
+    Path log;
+    java.time.Instant next = java.time.Instant.ofEpochMilli(1_800_000_000_000L);
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      SpooledMessage m = spool.store(e, content(spool, "one"));
+      spool.markDone(m, 0);
+      spool.markDeferred(m, 1, new SpooledMessage.Deferral(2, next, "deferred by mx[192.0.2.1]:25: 451 4.3.0 later\r\nand more"));
+      spool.markTargetDone(m, 2, "\"odd one\"@example.org");
+      spool.markHeld(m, true);
+      spool.markDelayReported(m);
+      log = m.segment.donePath();
+    }
+    // A crash in the middle of the next line: "ID 1 deferred ..." cut after the index would
+    // otherwise read as "recipient 1 finished".
+    Files.writeString(log, e.id() + " 1", java.nio.file.StandardOpenOption.APPEND);
+    try (Spool spool = new Spool(dir)) {
+      SpooledMessage m = spool.recover().getFirst();
+      assertThat(m.pending()).containsExactly(1, 2);
+      assertThat(m.deferral(1)).isEqualTo(new SpooledMessage.Deferral(2, next, "deferred by mx[192.0.2.1]:25: 451 4.3.0 later and more"));
+      assertThat(m.deferral(2)).isNull();
+      assertThat(m.isTargetFinished(2, "\"odd one\"@example.org")).isTrue();
+      assertThat(m.isTargetFinished(1, "\"odd one\"@example.org")).isFalse();
+      assertThat(m.isHeld()).isTrue();
+      assertThat(m.delayReported()).isTrue();
+      assertThat(m.nextAttempt()).as("recipient 2 never deferred: due at once").isNull();
+    }
+  }
+
+  @Test
+  void aHugeErrorIsCutToItsLimit() throws IOException {
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      SpooledMessage m = spool.store(envelope("a@localhost"), content(spool, "one"));
+      spool.markDeferred(m, 0, new SpooledMessage.Deferral(1, java.time.Instant.EPOCH, "x".repeat(100_000)));
+      assertThat(m.deferral(0).lastError()).hasSize(Spool.MAX_ERROR + 3).endsWith("...");
+    }
+  }
+
+  @Test
   void idleSpoolDeletesItsFinishedSegment() throws Exception {
     try (Spool spool = new Spool(dir)) {
       spool.recover();
