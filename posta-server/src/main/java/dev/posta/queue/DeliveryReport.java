@@ -1,5 +1,6 @@
 package dev.posta.queue;
 
+import dev.posta.smtp.AddressParser;
 import dev.posta.smtp.MailAddress;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -548,17 +549,7 @@ public final class DeliveryReport {
   }
 
   private static int utf8Length(CharSequence s) {
-    int n = 0;
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x80) n++;
-      else if (c < 0x800) n += 2;
-      else if (Character.isHighSurrogate(c)) {
-        n += 4;
-        i++;
-      } else n += 3;
-    }
-    return n;
+    return AddressParser.utf8Length(s.toString());
   }
 
   private static void write(ByteArrayOutputStream out, CharSequence s) {

@@ -202,7 +202,8 @@ public final class AddressParser {
     }
   }
 
-  static int utf8Length(String s) {
+  /** Octets of {@code s} in UTF-8, counted without encoding it. */
+  public static int utf8Length(String s) {
     int n = 0;
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);

@@ -8,7 +8,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import dev.posta.tls.Fixtures.MutableClock;
+import dev.posta.testing.MutableClock;
 import dev.posta.tls.Fixtures.OneShotServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
