@@ -1,0 +1,123 @@
+package dev.posta.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.posta.PostaServer;
+import dev.posta.auth.UserStore;
+import dev.posta.config.PostaConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * A short run of the load generator against a real Posta, in CI: the numbers it prints must
+ * add up to what arrived in the mailbox. (The benchmark itself is too long and noisy for CI.)
+ */
+class LoadSmokeTest {
+  @TempDir Path data;
+  PostaServer server;
+
+  @BeforeEach
+  void start() throws Exception {
+    PostaConfig c = PostaConfig.embeddedDefaults(data);
+    var d = c.delivery();
+    server = new PostaServer(c.withListeners(List.of(
+            new PostaConfig.Listener(PostaConfig.Protocol.SMTP, new InetSocketAddress("127.0.0.1", 0)),
+            new PostaConfig.Listener(PostaConfig.Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 0))))
+        .withDelivery(new PostaConfig.Delivery(d.firstRetry(), d.maxRetry(), d.lifetime(), d.delayWarning(), d.concurrency(),
+            d.perDestination(), d.tls(), d.tlsPolicies(), d.trustedCertificates(), List.of("127.0.0.1:9"), d.mxPort(), d.relay(),
+            d.routes()))).start();
+    new UserStore(data).add("bench@localhost", "bench pass".toCharArray());
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  private String port(PostaConfig.Protocol p) {
+    return "127.0.0.1:" + server.address(p).getPort();
+  }
+
+  private record Run(int exit, String out) {}
+
+  private static Run bench(String... args) {
+    PrintStream old = System.out;
+    var out = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    try {
+      int exit = new CommandLine(new Bench()).execute(args);
+      return new Run(exit, out.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(old);
+    }
+  }
+
+  private long delivered(String user) throws Exception {
+    Path dir = data.resolve("mail/localhost").resolve(user).resolve("Maildir/new");
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    while (true) {
+      long n = 0;
+      if (Files.isDirectory(dir)) {
+        try (Stream<Path> files = Files.list(dir)) {
+          n = files.count();
+        }
+      }
+      if (server.queue().size() == 0 || System.nanoTime() > deadline) return n;
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void loadReportsEveryMessageAndTheyAllArrive() throws Exception {
+    Run r = bench("load", "--server", port(PostaConfig.Protocol.SMTP), "--sessions", "4", "--messages", "200", "--size", "2048",
+        "--to", "load@localhost");
+    assertThat(r.exit()).as(r.out()).isZero();
+    assertThat(r.out()).matches("sent=200 errors=0 seconds=[0-9.]+ rate=[0-9.]+ p50_ms=[0-9.]+ p90_ms=[0-9.]+ p99_ms=[0-9.]+ max_ms=[0-9.]+\n");
+    assertThat(delivered("load")).isEqualTo(200);
+    Path one;
+    try (Stream<Path> files = Files.list(data.resolve("mail/localhost/load/Maildir/new"))) {
+      one = files.findFirst().orElseThrow();
+    }
+    // The size asked for, give or take the Received:/Return-Path: the server adds and CRLF -> LF.
+    assertThat(Files.size(one)).isBetween(1900L, 2600L);
+  }
+
+  @Test
+  void loadOverStartTlsWithAuthAndANewConnectionPerMessage() throws Exception {
+    Run r = bench("load", "--server", port(PostaConfig.Protocol.SUBMISSION), "--sessions", "3", "--messages", "30",
+        "--starttls", "--user", "bench@localhost", "--password", "bench pass", "--from", "bench@localhost",
+        "--per-connection", "1", "--recipients", "2", "--json");
+    assertThat(r.exit()).as(r.out()).isZero();
+    assertThat(r.out()).startsWith("{\"sent\":30,\"errors\":0,");
+    assertThat(delivered("load1")).isEqualTo(30);
+    assertThat(delivered("load2")).isEqualTo(30);
+  }
+
+  @Test
+  void errorsAreCountedAndTheExitCodeSaysSo() {
+    // Relaying to another domain without AUTH is refused: every message is an error.
+    Run r = bench("load", "--server", port(PostaConfig.Protocol.SMTP), "--sessions", "2", "--messages", "10",
+        "--to", "someone@elsewhere.example");
+    assertThat(r.exit()).isEqualTo(1);
+    assertThat(r.out()).startsWith("sent=0 errors=10 ").contains("first_error=\"message ").contains("554 5.7.1");
+  }
+
+  @Test
+  void idleHoldsSessionsAndTheServerStillServes() {
+    Run r = bench("idle", "--server", port(PostaConfig.Protocol.SMTP), "--connections", "40", "--hold", "0");
+    assertThat(r.exit()).as(r.out()).isZero();
+    assertThat(r.out()).startsWith("holding open=40 failed=0 ").contains("check reply=\"250 2.0.0 Ok: queued as ");
+  }
+}
