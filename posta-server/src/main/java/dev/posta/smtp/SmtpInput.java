@@ -18,7 +18,14 @@ import java.util.Arrays;
 public final class SmtpInput {
   private final InputStream in;
   private final Flushable replies;
-  private final byte[] buffer = new byte[16 * 1024];
+  /*
+   * Between commands a session holds a small buffer, so 10,000 idle sessions stay cheap; a read
+   * that fills it means bulk data is flowing (DATA, BDAT) and the buffer grows, and it shrinks
+   * again once reads come back small.
+   */
+  static final int SMALL = 256;
+  static final int LARGE = 16 * 1024;
+  private byte[] buffer = new byte[SMALL];
   private int position;
   private int limit;
 
@@ -63,11 +70,11 @@ public final class SmtpInput {
   }
 
   /**
-   * Reads one line of at most {@code max} octets before its ending. The returned bytes array
-   * is reused by the next call when {@code reuse} is given and large enough.
+   * Reads one line of at most {@code max} octets before its ending, into {@code reuse} when
+   * given (grown if the line needs it: the caller keeps {@link Line#bytes()} for next time).
    */
   public Line readLine(int max, byte[] reuse) throws IOException {
-    byte[] out = reuse != null && reuse.length > max ? reuse : new byte[Math.min(max + 1, 1024)];
+    byte[] out = reuse != null ? reuse : new byte[Math.min(max + 1, 1024)];
     int n = 0;
     boolean tooLong = false;
     while (true) {
@@ -132,6 +139,8 @@ public final class SmtpInput {
     if (read <= 0) return false;
     position = 0;
     limit = read;
+    if (read == buffer.length && buffer.length == SMALL) buffer = Arrays.copyOf(buffer, LARGE);
+    else if (read < SMALL && buffer.length == LARGE) buffer = Arrays.copyOf(buffer, SMALL);
     return true;
   }
 }

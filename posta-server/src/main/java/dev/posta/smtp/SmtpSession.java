@@ -114,7 +114,15 @@ final class SmtpSession {
   private OutputStream out;
   /** The socket's own stream under {@code out}, watched for writes that never finish. */
   private OutputStream guarded;
-  private final byte[] lineBuffer;
+  /** Where lines are read into; grows for long message lines, back to small after each message. */
+  private byte[] lineBuffer = new byte[SMALL_LINE];
+  /*
+   * Idle sessions keep these buffers, so they are small: 10,000 waiting clients must not cost
+   * hundreds of MiB. Commands are short; a pipelined batch of replies that overflows the reply
+   * buffer is simply sent in parts.
+   */
+  private static final int SMALL_LINE = 256;
+  private static final int REPLY_BUFFER = 512;
   /** Strict: malformed UTF-8 is reported, never replaced. One per session, reset per line. */
   private final CharsetDecoder commandDecoder = StandardCharsets.UTF_8.newDecoder()
       .onMalformedInput(CodingErrorAction.REPORT)
@@ -140,7 +148,6 @@ final class SmtpSession {
     this.hostname = context.config().hostname();
     this.client = ClientAddress.text(socket.getInetAddress());
     this.logPrefix = "smtp[" + client + "]";
-    this.lineBuffer = new byte[Math.max(limits.maxLineLength(), MAX_PARAMETER_LINE) + 1];
   }
 
   void run() {
@@ -150,7 +157,7 @@ final class SmtpSession {
       socket.setTcpNoDelay(true);
       if (socket instanceof SSLSocket ssl) handshake(ssl); // implicit TLS (RFC 8314)
       in = new SmtpInput(socket.getInputStream(), () -> out.flush());
-      out = new BufferedOutputStream(guarded = watchdog.guard(socket.getOutputStream(), socket, logPrefix), 8192);
+      out = new BufferedOutputStream(guarded = watchdog.guard(socket.getOutputStream(), socket, logPrefix), REPLY_BUFFER);
       reply(Replies.GREETING.format(hostname));
       commandLoop();
     } catch (Closing e) {
@@ -176,6 +183,7 @@ final class SmtpSession {
   private void commandLoop() throws IOException, Closing {
     while (true) {
       SmtpInput.Line line = in.readLine(MAX_PARAMETER_LINE, lineBuffer);
+      lineBuffer = line.bytes();
       switch (line.ending()) {
         case EOF -> {
           out.flush(); // replies to commands before an unfinished last line are still owed
@@ -303,7 +311,7 @@ final class SmtpSession {
     handshake(ssl);
     in = new SmtpInput(ssl.getInputStream(), () -> out.flush());
     watchdog.release(guarded);
-    out = new BufferedOutputStream(guarded = watchdog.guard(ssl.getOutputStream(), ssl, logPrefix), 8192);
+    out = new BufferedOutputStream(guarded = watchdog.guard(ssl.getOutputStream(), ssl, logPrefix), REPLY_BUFFER);
     // RFC 3207 §4.2: forget everything learnt before TLS; the client starts again with EHLO.
     resetTransaction();
     state = State.CONNECTED;
@@ -562,6 +570,7 @@ final class SmtpSession {
       while (true) {
         // +1: §4.5.3.1.6 does not count the dot added for transparency.
         SmtpInput.Line line = in.readLine(maxText + 1, lineBuffer);
+        lineBuffer = line.bytes();
         if (line.ending() == SmtpInput.Ending.EOF) throw new Closing("connection lost during DATA");
         if (line.ending() == SmtpInput.Ending.TOO_LONG) {
           longLine = true;
@@ -703,6 +712,7 @@ final class SmtpSession {
   // --- Helpers -------------------------------------------------------------------------------
 
   private void resetTransaction() {
+    if (lineBuffer.length > SMALL_LINE) lineBuffer = new byte[SMALL_LINE];
     if (tx != null && tx.content != null) tx.content.discard();
     tx = null;
     if (state != State.CONNECTED) state = State.READY;

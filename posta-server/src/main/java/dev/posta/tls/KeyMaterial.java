@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
@@ -29,7 +28,6 @@ import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.cert.X509CertificateHolder;
@@ -210,18 +208,73 @@ record KeyMaterial(List<X509Certificate> chain, PrivateKey key) {
   /** A new server {@link SSLContext} (JDK provider) holding this chain and key. */
   SSLContext newContext() throws TlsException {
     try {
-      char[] password = "posta".toCharArray(); // in memory only
-      KeyStore store = KeyStore.getInstance("PKCS12");
-      store.load(null, null);
-      store.setKeyEntry("server", key, password, chain.toArray(X509Certificate[]::new));
-      KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-      kmf.init(store, password);
       SSLContext context = SSLContext.getInstance("TLS");
-      context.init(kmf.getKeyManagers(), null, null);
+      context.init(new javax.net.ssl.KeyManager[] {new OneKey(key, chain.toArray(X509Certificate[]::new))}, null, null);
       return context;
-    } catch (GeneralSecurityException | IOException e) {
+    } catch (GeneralSecurityException e) {
       throw new TlsException("cannot set up TLS with certificate " + leaf().getSubjectX500Principal().getName()
           + ": " + describe(e), e);
+    }
+  }
+
+  /**
+   * The server's one key and chain, handed to TLS directly. (A KeyStore would do, but a PKCS#12
+   * store encrypts the key with 10,000 rounds of PBKDF2 on every load: a visible part of the
+   * time to the first banner, for nothing.)
+   */
+  private static final class OneKey extends javax.net.ssl.X509ExtendedKeyManager {
+    private static final String ALIAS = "server";
+    private final PrivateKey key;
+    private final X509Certificate[] chain;
+
+    OneKey(PrivateKey key, X509Certificate[] chain) {
+      this.key = key;
+      this.chain = chain;
+    }
+
+    /** Whether our key serves the key type TLS asks for ("EC", "RSA", "RSASSA-PSS", "EdDSA", ...). */
+    private String alias(String keyType) {
+      String algorithm = key.getAlgorithm();
+      boolean fits = keyType.equalsIgnoreCase(algorithm)
+          || (keyType.equalsIgnoreCase("RSASSA-PSS") && algorithm.equals("RSA"))
+          || (keyType.equalsIgnoreCase("EC") && algorithm.equals("ECDSA"))
+          || (keyType.equalsIgnoreCase("EdDSA") && (algorithm.equals("Ed25519") || algorithm.equals("Ed448")));
+      return fits ? ALIAS : null;
+    }
+
+    @Override
+    public String chooseServerAlias(String keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+      return alias(keyType);
+    }
+
+    @Override
+    public String chooseEngineServerAlias(String keyType, java.security.Principal[] issuers, javax.net.ssl.SSLEngine engine) {
+      return alias(keyType);
+    }
+
+    @Override
+    public String[] getServerAliases(String keyType, java.security.Principal[] issuers) {
+      return alias(keyType) == null ? null : new String[] {ALIAS};
+    }
+
+    @Override
+    public X509Certificate[] getCertificateChain(String alias) {
+      return ALIAS.equals(alias) ? chain.clone() : null;
+    }
+
+    @Override
+    public PrivateKey getPrivateKey(String alias) {
+      return ALIAS.equals(alias) ? key : null;
+    }
+
+    @Override
+    public String[] getClientAliases(String keyType, java.security.Principal[] issuers) {
+      return null;
+    }
+
+    @Override
+    public String chooseClientAlias(String[] keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+      return null;
     }
   }
 
