@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Delivery into one Maildir (the format of qmail, as read by Dovecot, mutt and Courier).
  *
  * <p>Guarantee: when {@link #deliver} returns, the message is in {@code new/} and durable: it
- * is written to {@code tmp/}, fsynced, renamed into {@code new/}, and {@code new/} is fsynced.
+ * is written to {@code tmp/}, fsynced, renamed into {@code new/}, and {@code new/} is fsynced
+ * (one fsync serving the deliveries that renamed into it meanwhile: {@link DirectorySync}).
  * A crash before the rename leaves only a file in {@code tmp/}, which readers ignore.
  *
  * <p>Files hold the message with LF line endings, as Maildir readers expect; SMTP's CRLF is
@@ -36,6 +37,8 @@ public final class Maildir {
   static final Duration STALE_TMP = Duration.ofHours(36);
   /** Mailboxes whose tmp/ was swept since this process started: once each is enough. */
   private static final Set<Path> SWEPT = ConcurrentHashMap.newKeySet();
+  /** Mailboxes known to exist, so a delivery need not look each time. */
+  private static final Set<Path> CREATED = ConcurrentHashMap.newKeySet();
 
   private final Path root;
 
@@ -53,10 +56,15 @@ public final class Maildir {
    * whatever the umask; existing ones keep their mode.
    */
   public void create() throws IOException {
-    if (Files.isDirectory(root.resolve("new"))) return;
+    if (CREATED.contains(root)) return;
+    if (Files.isDirectory(root.resolve("new"))) {
+      CREATED.add(root);
+      return;
+    }
     for (String sub : new String[] {"tmp", "new", "cur"}) Spool.createPrivateDirectories(root.resolve(sub));
     Spool.fsyncDirectory(root);
     Spool.fsyncDirectory(root.getParent());
+    CREATED.add(root);
   }
 
   /** Writes a message's content into a channel. */
@@ -85,13 +93,16 @@ public final class Maildir {
       content.writeTo(lf);
       size = lf.finish();
       ch.force(true);
+    } catch (java.nio.file.NoSuchFileException e) {
+      CREATED.remove(root); // removed by hand while we ran: made again at the next attempt
+      throw e;
     } catch (IOException e) {
       Files.deleteIfExists(tmp);
       throw e;
     }
     Path target = root.resolve("new").resolve(unique + ",S=" + size);
     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-    Spool.fsyncDirectory(target.getParent());
+    DirectorySync.sync(target.getParent());
     return target;
   }
 

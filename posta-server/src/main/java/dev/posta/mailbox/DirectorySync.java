@@ -1,0 +1,75 @@
+package dev.posta.mailbox;
+
+import dev.posta.queue.Spool;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Group commit for directory entries: deliveries that renamed a file into the same folder
+ * share one fsync of that folder, instead of one each. A caller returns only after an fsync
+ * that started after its own rename has completed, so its entry is durable (the same guarantee
+ * as fsyncing alone); while one fsync runs, the renames made meanwhile wait for the next, which
+ * then covers them all.
+ */
+final class DirectorySync {
+  private static final ConcurrentHashMap<Path, DirectorySync> FOLDERS = new ConcurrentHashMap<>();
+
+  private final Path dir;
+  /** Renames registered so far, and how many of them a completed fsync covers. */
+  private long requested;
+  private long synced;
+  private boolean syncing;
+  private IOException failure;
+  private long failedUpTo;
+
+  private DirectorySync(Path dir) {
+    this.dir = dir;
+  }
+
+  /** Makes every entry renamed into {@code dir} before this call durable. */
+  static void sync(Path dir) throws IOException {
+    FOLDERS.computeIfAbsent(dir, DirectorySync::new).await();
+  }
+
+  private void await() throws IOException {
+    long mine;
+    synchronized (this) {
+      mine = ++requested;
+    }
+    while (true) {
+      long upTo;
+      synchronized (this) {
+        while (true) {
+          if (synced >= mine) return;
+          if (failure != null && failedUpTo >= mine) throw new IOException("fsync of " + dir + " failed", failure);
+          if (!syncing) break;
+          try {
+            wait();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted waiting for the fsync of " + dir, e);
+          }
+        }
+        syncing = true;
+        upTo = requested;
+      }
+      IOException error = null;
+      try {
+        Spool.fsyncDirectory(dir);
+      } catch (IOException e) {
+        error = e;
+      }
+      synchronized (this) {
+        syncing = false;
+        if (error == null) {
+          synced = Math.max(synced, upTo);
+        } else {
+          failure = error;
+          failedUpTo = upTo;
+        }
+        notifyAll();
+      }
+    }
+  }
+}
