@@ -16,6 +16,9 @@ final class DirectorySync {
   private static final ConcurrentHashMap<Path, DirectorySync> FOLDERS = new ConcurrentHashMap<>();
 
   private final Path dir;
+  /* A ReentrantLock, not a monitor: many delivery threads contend here, and this parks them. */
+  private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
+  private final java.util.concurrent.locks.Condition done = lock.newCondition();
   /** Renames registered so far, and how many of them a completed fsync covers. */
   private long requested;
   private long synced;
@@ -34,18 +37,22 @@ final class DirectorySync {
 
   private void await() throws IOException {
     long mine;
-    synchronized (this) {
+    lock.lock();
+    try {
       mine = ++requested;
+    } finally {
+      lock.unlock();
     }
     while (true) {
       long upTo;
-      synchronized (this) {
+      lock.lock();
+      try {
         while (true) {
           if (synced >= mine) return;
           if (failure != null && failedUpTo >= mine) throw new IOException("fsync of " + dir + " failed", failure);
           if (!syncing) break;
           try {
-            wait();
+            done.await();
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted waiting for the fsync of " + dir, e);
@@ -53,6 +60,8 @@ final class DirectorySync {
         }
         syncing = true;
         upTo = requested;
+      } finally {
+        lock.unlock();
       }
       IOException error = null;
       try {
@@ -60,7 +69,8 @@ final class DirectorySync {
       } catch (IOException e) {
         error = e;
       }
-      synchronized (this) {
+      lock.lock();
+      try {
         syncing = false;
         if (error == null) {
           synced = Math.max(synced, upTo);
@@ -68,7 +78,9 @@ final class DirectorySync {
           failure = error;
           failedUpTo = upTo;
         }
-        notifyAll();
+        done.signalAll();
+      } finally {
+        lock.unlock();
       }
     }
   }

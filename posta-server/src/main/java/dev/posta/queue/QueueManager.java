@@ -23,6 +23,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,7 +76,13 @@ public final class QueueManager implements AutoCloseable {
   private final String hostname;
   private final Clock clock;
 
-  private final Object lock = new Object();
+  /*
+   * A ReentrantLock, not a monitor: sessions, delivery threads and the dispatcher all pass
+   * through it, and contended monitors make virtual threads spin; this one parks them.
+   */
+  private final ReentrantLock lock = new ReentrantLock();
+  /** Signalled when the dispatcher may have something to do: new due mail, a free slot. */
+  private final Condition changed = lock.newCondition();
   /** Every message in the queue, by ID. Guarded by {@link #lock}, as are the fields below. */
   private final Map<QueueId, Entry> entries = new HashMap<>();
   /** Messages waiting for their next attempt, earliest first. */
@@ -183,8 +192,11 @@ public final class QueueManager implements AutoCloseable {
 
   /** Messages in the queue: waiting, being delivered or held. */
   public int size() {
-    synchronized (lock) {
+    lock.lock();
+    try {
       return entries.size();
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -194,7 +206,8 @@ public final class QueueManager implements AutoCloseable {
 
   /** Takes a message that is durable in the spool: due now, or on its recovered schedule. */
   public void enqueue(SpooledMessage message) {
-    synchronized (lock) {
+    lock.lock();
+    try {
       if (entries.size() >= IN_MEMORY_BACKLOG) message.releaseContent();
       Entry e = new Entry(message);
       entries.put(message.id(), e);
@@ -202,13 +215,18 @@ public final class QueueManager implements AutoCloseable {
         Instant next = message.nextAttempt();
         schedule(e, next == null ? clock.instant() : next);
       }
+    } finally {
+      lock.unlock();
     }
   }
 
   /** Makes the dispatcher look at the clock again now. */
   public void wake() {
-    synchronized (lock) {
-      lock.notifyAll();
+    lock.lock();
+    try {
+      changed.signalAll();
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -217,7 +235,7 @@ public final class QueueManager implements AutoCloseable {
     e.due = due;
     e.scheduled = true;
     waiting.add(e);
-    lock.notifyAll();
+    if (waiting.peek() == e) changed.signalAll(); // else the dispatcher wakes for an earlier one anyway
   }
 
   // --- Dispatching --------------------------------------------------------------------------
@@ -226,7 +244,8 @@ public final class QueueManager implements AutoCloseable {
     while (!closed) {
       List<Entry> due = new ArrayList<>();
       Job job = null;
-      synchronized (lock) {
+      lock.lock();
+      try {
         Instant now = clock.instant();
         while (!waiting.isEmpty() && !waiting.peek().due.isAfter(now)) {
           Entry e = waiting.poll();
@@ -239,21 +258,26 @@ public final class QueueManager implements AutoCloseable {
           // Not longer than a second: the clock may be moved (tests) or jump.
           long wait = waiting.isEmpty() ? 1000 : Math.clamp(Duration.between(now, waiting.peek().due).toMillis(), 1, 1000);
           try {
-            lock.wait(wait);
+            changed.await(wait, TimeUnit.MILLISECONDS);
           } catch (InterruptedException ex) {
             return;
           }
           continue;
         }
+      } finally {
+        lock.unlock();
       }
       for (Entry e : due) {
         try {
           startAttempt(e);
         } catch (RuntimeException ex) {
           log.error("{}: could not start a delivery attempt, retrying later", e.message.id(), ex);
-          synchronized (lock) {
+          lock.lock();
+          try {
             e.active = false;
             schedule(e, clock.instant().plus(settings.firstRetry()));
+          } finally {
+            lock.unlock();
           }
         }
       }
@@ -321,7 +345,8 @@ public final class QueueManager implements AutoCloseable {
     }
     e.forced = false;
     boolean retry = m.wasTried();
-    synchronized (lock) {
+    lock.lock();
+    try {
       e.attempt = attempt;
       List<Job> jobs = new ArrayList<>();
       for (var entry : byDestination.entrySet()) {
@@ -341,6 +366,8 @@ public final class QueueManager implements AutoCloseable {
         }
       }
       if (!jobs.isEmpty()) return;
+    } finally {
+      lock.unlock();
     }
     finishAttempt(e); // nothing was due after all, or nothing could be routed
   }
@@ -376,13 +403,16 @@ public final class QueueManager implements AutoCloseable {
       }
     } finally {
       boolean last;
-      synchronized (lock) {
+      lock.lock();
+      try {
         job.destination.active--;
         if (job.destination.remote) remoteActive--;
         if (job.destination.active == 0 && !job.destination.inTurns) destinations.remove(job.destination.name);
         running--;
         last = --attempt.jobsLeft == 0;
-        lock.notifyAll();
+        if (!turns.isEmpty() || closed) changed.signalAll(); // a slot is free for a waiting job (or close() waits)
+      } finally {
+        lock.unlock();
       }
       if (last) finishAttempt(job.entry);
     }
@@ -534,7 +564,8 @@ public final class QueueManager implements AutoCloseable {
       // persistent problem (a full disk) does not spin.
       log.error("{}: could not settle the attempt, it will be repeated: {}", m.id(), ex.toString(), ex);
     }
-    synchronized (lock) {
+    lock.lock();
+    try {
       e.active = false;
       e.attempt = null;
       if (m.allDone()) {
@@ -550,6 +581,8 @@ public final class QueueManager implements AutoCloseable {
           log.info("{}: deferred, next attempt at {}", m.id(), next);
         }
       }
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -625,11 +658,14 @@ public final class QueueManager implements AutoCloseable {
   public record PendingRecipient(String address, int attempts, Instant nextAttempt, String lastError) {}
 
   public List<Listing> list() {
-    synchronized (lock) {
+    lock.lock();
+    try {
       return entries.values().stream()
           .sorted(Comparator.comparing((Entry e) -> e.message.envelope().received()).thenComparing(e -> e.message.id().value()))
           .map(e -> listing(e.message, e.active ? "active" : e.message.isHeld() ? "held" : e.message.wasTried() ? "deferred" : "incoming"))
           .toList();
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -646,15 +682,19 @@ public final class QueueManager implements AutoCloseable {
   }
 
   public Optional<SpooledMessage> find(QueueId id) {
-    synchronized (lock) {
+    lock.lock();
+    try {
       Entry e = entries.get(id);
       return e == null ? Optional.empty() : Optional.of(e.message);
+    } finally {
+      lock.unlock();
     }
   }
 
   /** Makes every waiting message due now, whatever its schedule; returns how many. */
   public int flush() throws IOException {
-    synchronized (lock) {
+    lock.lock();
+    try {
       int n = 0;
       for (Entry e : List.copyOf(entries.values())) {
         if (e.active || e.message.isHeld()) continue;
@@ -662,16 +702,21 @@ public final class QueueManager implements AutoCloseable {
         n++;
       }
       return n;
+    } finally {
+      lock.unlock();
     }
   }
 
   /** Makes one message due now. */
   public void retry(QueueId id) throws IOException {
-    synchronized (lock) {
+    lock.lock();
+    try {
       Entry e = existing(id);
       if (e.message.isHeld()) throw new IllegalStateException(id + " is held; release it first");
       if (e.active) return; // being delivered right now
       dueNow(e);
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -691,7 +736,8 @@ public final class QueueManager implements AutoCloseable {
 
   /** Stops delivery of a message until it is released. */
   public void hold(QueueId id) throws IOException {
-    synchronized (lock) {
+    lock.lock();
+    try {
       Entry e = existing(id);
       if (e.message.isHeld()) return;
       spool.markHeld(e.message, true);
@@ -700,17 +746,22 @@ public final class QueueManager implements AutoCloseable {
         e.scheduled = false;
       }
       log.info("{}: held by the administrator", id);
+    } finally {
+      lock.unlock();
     }
   }
 
   /** Lets a held message go again: due at once. */
   public void release(QueueId id) throws IOException {
-    synchronized (lock) {
+    lock.lock();
+    try {
       Entry e = existing(id);
       if (!e.message.isHeld()) return;
       spool.markHeld(e.message, false);
       log.info("{}: released by the administrator", id);
       if (!e.active) dueNow(e);
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -721,10 +772,13 @@ public final class QueueManager implements AutoCloseable {
       for (int i : e.message.pending()) spool.markDone(e.message, i);
       spool.sync(e.message);
     } finally {
-      synchronized (lock) {
+      lock.lock();
+      try {
         e.active = false;
         if (e.message.allDone()) entries.remove(id);
         else if (!e.message.isHeld()) schedule(e, clock.instant());
+      } finally {
+        lock.unlock();
       }
     }
     log.info("{}: deleted by the administrator", id);
@@ -755,7 +809,8 @@ public final class QueueManager implements AutoCloseable {
 
   /** The entry, taken out of the schedule; refused while an attempt is running. */
   private Entry takeIdle(QueueId id) {
-    synchronized (lock) {
+    lock.lock();
+    try {
       Entry e = existing(id);
       if (e.active) throw new IllegalStateException(id + " is being delivered right now; try again in a moment");
       if (e.scheduled) {
@@ -764,6 +819,8 @@ public final class QueueManager implements AutoCloseable {
       }
       e.active = true;
       return e;
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -773,16 +830,19 @@ public final class QueueManager implements AutoCloseable {
     dispatcher.interrupt();
     // Let deliveries in flight finish their current file, so no tmp/ file is left half-written.
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    synchronized (lock) {
+    lock.lock();
+    try {
       while (running > 0 && System.nanoTime() < deadline) {
         try {
-          lock.wait(100);
+          changed.await(100, TimeUnit.MILLISECONDS);
         } catch (InterruptedException ex) {
           Thread.currentThread().interrupt();
           break;
         }
       }
       if (running > 0) log.warn("queue: {} deliveries still running at shutdown", running);
+    } finally {
+      lock.unlock();
     }
     if (outbound != null) outbound.close();
   }
