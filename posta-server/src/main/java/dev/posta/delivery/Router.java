@@ -64,11 +64,20 @@ public final class Router {
 
   /** Domains are configured as lower-case A-labels; an SMTPUTF8 client may send U-labels. */
   static String ascii(String domain) {
+    if (isLowerAscii(domain)) return domain; // the usual case, without IDNA's work
     try {
       return java.net.IDN.toASCII(domain, java.net.IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
     } catch (IllegalArgumentException e) {
       return domain.toLowerCase(Locale.ROOT);
     }
+  }
+
+  private static boolean isLowerAscii(String domain) {
+    for (int i = 0; i < domain.length(); i++) {
+      char c = domain.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) return false;
+    }
+    return !domain.isEmpty();
   }
 
   /** The domain of a full address, as an A-label in lower case: what MX lookups and routes use. */

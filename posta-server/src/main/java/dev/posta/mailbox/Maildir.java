@@ -83,7 +83,8 @@ public final class Maildir {
     if (SWEPT.add(root)) sweepTmp();
     long now = System.currentTimeMillis();
     long micros = (System.nanoTime() / 1000) % 1_000_000;
-    String unique = "%d.M%dP%dQ%d.%s".formatted(now / 1000, micros, PID, COUNTER.incrementAndGet(), safeHost(hostname));
+    String unique = new StringBuilder(64).append(now / 1000).append(".M").append(micros).append('P').append(PID)
+        .append('Q').append(COUNTER.incrementAndGet()).append('.').append(safeHost(hostname)).toString();
     Path tmp = root.resolve("tmp").resolve(unique);
     long size;
     // 0600 at creation, so no other local user can read the message even for a moment.

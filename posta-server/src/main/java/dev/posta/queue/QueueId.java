@@ -20,7 +20,7 @@ public record QueueId(String value) {
   public static QueueId next() {
     long now = System.currentTimeMillis() << 20;
     long id = LAST.updateAndGet(last -> Math.max(last + 1, now));
-    return new QueueId("%016X".formatted(id).substring(0, 16));
+    return new QueueId(java.util.HexFormat.of().withUpperCase().toHexDigits(id));
   }
 
   @Override
