@@ -13,7 +13,7 @@ relaying to a smart host (Posta and Postfix to the same smtp-sink).
 
 Run through compare.sh, which installs what is missing first. Settings (environment):
   RUNS=3  QUICK=1 (fewer, smaller scenarios)  SERVERS="posta postfix haraka sink"
-  IDLE=10000  WARMUP=2000  OUT=posta-bench/results  BENCH_TMPDIR=/var/tmp (a real disk: fsync must cost)
+  IDLE=10000  WARMUP=5000  OUT=posta-bench/results  BENCH_TMPDIR=/var/tmp (a real disk: fsync must cost)
 """
 
 import json
@@ -58,7 +58,7 @@ else:
     ]
 # Messages (1 KiB) sent to each freshly started server before it is measured: the steady state
 # of a server that has been running, not its first seconds (Posta's JIT, Postfix's process pool).
-WARMUP = int(os.environ.get("WARMUP", "2000"))
+WARMUP = int(os.environ.get("WARMUP", "5000"))
 
 
 def say(*args):

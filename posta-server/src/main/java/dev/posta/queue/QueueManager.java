@@ -94,6 +94,7 @@ public final class QueueManager implements AutoCloseable {
   private int running;
 
   private final Thread dispatcher;
+  private volatile boolean started;
   private volatile boolean closed;
 
   /** One message in the queue. */
@@ -186,6 +187,7 @@ public final class QueueManager implements AutoCloseable {
 
   /** Starts delivering. A queue that is never started only answers {@code posta queue} commands. */
   public QueueManager start() {
+    started = true;
     dispatcher.start();
     return this;
   }
@@ -206,18 +208,24 @@ public final class QueueManager implements AutoCloseable {
 
   /** Takes a message that is durable in the spool: due now, or on its recovered schedule. */
   public void enqueue(SpooledMessage message) {
+    Entry e = new Entry(message);
+    boolean now = false;
     lock.lock();
     try {
       if (entries.size() >= IN_MEMORY_BACKLOG) message.releaseContent();
-      Entry e = new Entry(message);
       entries.put(message.id(), e);
       if (!message.isHeld()) {
         Instant next = message.nextAttempt();
-        schedule(e, next == null ? clock.instant() : next);
+        // Mail due at once starts on this thread, not through the dispatcher: one hand-off less
+        // per message. (Before start(), as at recovery, everything waits for the dispatcher.)
+        now = started && (next == null || !next.isAfter(clock.instant()));
+        if (now) e.active = true;
+        else schedule(e, next == null ? clock.instant() : next);
       }
     } finally {
       lock.unlock();
     }
+    if (now) attempt(e);
   }
 
   /** Makes the dispatcher look at the clock again now. */
@@ -243,7 +251,6 @@ public final class QueueManager implements AutoCloseable {
   private void dispatch() {
     while (!closed) {
       List<Entry> due = new ArrayList<>();
-      Job job = null;
       lock.lock();
       try {
         Instant now = clock.instant();
@@ -253,8 +260,8 @@ public final class QueueManager implements AutoCloseable {
           e.active = true;
           due.add(e);
         }
-        if (due.isEmpty()) job = nextJob();
-        if (due.isEmpty() && job == null) {
+        startJobs();
+        if (due.isEmpty()) {
           // Not longer than a second: the clock may be moved (tests) or jump.
           long wait = waiting.isEmpty() ? 1000 : Math.clamp(Duration.between(now, waiting.peek().due).toMillis(), 1, 1000);
           try {
@@ -267,24 +274,32 @@ public final class QueueManager implements AutoCloseable {
       } finally {
         lock.unlock();
       }
-      for (Entry e : due) {
-        try {
-          startAttempt(e);
-        } catch (RuntimeException ex) {
-          log.error("{}: could not start a delivery attempt, retrying later", e.message.id(), ex);
-          lock.lock();
-          try {
-            e.active = false;
-            schedule(e, clock.instant().plus(settings.firstRetry()));
-          } finally {
-            lock.unlock();
-          }
-        }
+      for (Entry e : due) attempt(e);
+    }
+  }
+
+  /** Starts an attempt at an entry already marked active; a failure to start puts it back on the schedule. */
+  private void attempt(Entry e) {
+    try {
+      startAttempt(e);
+    } catch (RuntimeException ex) {
+      log.error("{}: could not start a delivery attempt, retrying later", e.message.id(), ex);
+      lock.lock();
+      try {
+        e.active = false;
+        schedule(e, clock.instant().plus(settings.firstRetry()));
+      } finally {
+        lock.unlock();
       }
-      if (job != null) {
-        Job j = job;
-        Thread.ofVirtual().name("deliver-" + job.entry.message.id()).start(() -> run(j));
-      }
+    }
+  }
+
+  /** Starts every waiting job that has a free slot now, each on its own virtual thread. Call with the lock held. */
+  private void startJobs() {
+    if (!started || closed) return;
+    for (Job j = nextJob(); j != null; j = nextJob()) {
+      Job job = j;
+      Thread.ofVirtual().name("deliver-" + job.entry.message.id()).start(() -> run(job));
     }
   }
 
@@ -365,7 +380,10 @@ public final class QueueManager implements AutoCloseable {
           turns.addLast(j.destination);
         }
       }
-      if (!jobs.isEmpty()) return;
+      if (!jobs.isEmpty()) {
+        startJobs();
+        return;
+      }
     } finally {
       lock.unlock();
     }
@@ -410,7 +428,8 @@ public final class QueueManager implements AutoCloseable {
         if (job.destination.active == 0 && !job.destination.inTurns) destinations.remove(job.destination.name);
         running--;
         last = --attempt.jobsLeft == 0;
-        if (!turns.isEmpty() || closed) changed.signalAll(); // a slot is free for a waiting job (or close() waits)
+        startJobs(); // the slot this job held may serve a waiting one
+        if (closed) changed.signalAll(); // close() waits for the last
       } finally {
         lock.unlock();
       }
