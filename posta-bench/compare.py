@@ -475,6 +475,7 @@ def main():
                     for k, v in m.items():
                         results.setdefault((s.name, sc[0], k), []).append(v)
             for s in order:
+                time.sleep(3)  # the previous server's exit must not slow this start
                 results.setdefault((s.name, "start", "banner"), []).append(s.start())
                 s.stop()
                 if s.name in ("posta", "postfix"):

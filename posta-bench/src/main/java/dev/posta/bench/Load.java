@@ -1,5 +1,6 @@
 package dev.posta.bench;
 
+import dev.posta.client.OpportunisticTls;
 import dev.posta.client.SmtpClient;
 import dev.posta.client.SmtpReply;
 import dev.posta.client.Timeouts;
@@ -9,7 +10,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,8 +20,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -235,22 +233,8 @@ final class Load implements Callable<Integer> {
 
   /** A benchmark measures speed, not trust: any certificate is accepted. */
   static SSLContext anyCertificate() throws IOException {
-    TrustManager trustAll = new X509TrustManager() {
-      @Override
-      public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-      @Override
-      public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-
-      @Override
-      public X509Certificate[] getAcceptedIssuers() {
-        return new X509Certificate[0];
-      }
-    };
     try {
-      SSLContext ctx = SSLContext.getInstance("TLS");
-      ctx.init(null, new TrustManager[] {trustAll}, null);
-      return ctx;
+      return OpportunisticTls.context();
     } catch (java.security.GeneralSecurityException e) {
       throw new IOException(e);
     }

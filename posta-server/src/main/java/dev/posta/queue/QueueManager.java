@@ -116,15 +116,11 @@ public final class QueueManager implements AutoCloseable {
 
   /** One attempt at a message: its jobs, and what they found out per recipient. */
   private static final class Attempt {
-    final Instant started;
     int jobsLeft;
     final Map<Integer, List<Outcome>> outcomes = new LinkedHashMap<>();
     /** One copy per mailbox per attempt: ALICE@, alice+tag@ and an alias naming alice are all alice. */
     final Set<Router.Mailbox> delivered = new HashSet<>();
 
-    Attempt(Instant started) {
-      this.started = started;
-    }
 
     synchronized void add(int recipient, Outcome outcome) {
       outcomes.computeIfAbsent(recipient, k -> new ArrayList<>()).add(outcome);
@@ -326,7 +322,7 @@ public final class QueueManager implements AutoCloseable {
   private void startAttempt(Entry e) {
     SpooledMessage m = e.message;
     Instant now = clock.instant();
-    Attempt attempt = new Attempt(now);
+    Attempt attempt = new Attempt();
     Map<String, List<Item>> byDestination = new LinkedHashMap<>();
     for (int i : m.pending()) {
       SpooledMessage.Deferral d = m.deferral(i);
@@ -807,7 +803,7 @@ public final class QueueManager implements AutoCloseable {
   public void bounce(QueueId id) throws IOException {
     Entry e = takeIdle(id);
     SpooledMessage m = e.message;
-    Attempt attempt = new Attempt(clock.instant());
+    Attempt attempt = new Attempt();
     for (int i : m.pending()) {
       SpooledMessage.Deferral d = m.deferral(i);
       String reason = "returned to the sender by the mail administrator"
