@@ -36,6 +36,7 @@ class Peer:
         data = config.get("dataReply")
         self.data_reply = [data["reply"], data.get("times")] if data else None
         self.dsn = config["dsn"]
+        self.eight_bit = config.get("eightBitMime", True)
         self.count = 0
 
     @staticmethod
@@ -51,6 +52,11 @@ class Peer:
         session.host_name = hostname  # the new-style hook must do this itself
         if self.dsn:
             responses.insert(len(responses) - 1, "250-DSN")
+        if not self.eight_bit:
+            # aiosmtpd always offers 8BITMIME; a peer without it must not show it (RFC 6152).
+            responses = [r for r in responses if r[4:] != "8BITMIME"]
+            if responses and responses[-1].startswith("250-"):
+                responses[-1] = "250 " + responses[-1][4:]
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):

@@ -230,6 +230,24 @@ class OutboundDeliveryTest {
   }
 
   @Test
+  void eightBitContentToAPeerWithout8BitMimeBouncesAndSevenBitGoes() throws Exception {
+    try (SmtpPeer mx = peer("127.0.0.2", o -> o.eightBitMime(false)); TestServer server = server(d -> d)) {
+      submit(server, "alice@localhost", " BODY=8BITMIME", List.of("bob@example.test"),
+          "Subject: eight\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nGrüße\n");
+      var n = notice(server.awaitMail("alice", 1).getFirst());
+      assertThat(n.perRecipient().getFirst()).containsEntry("Action", "failed").containsEntry("Status", "5.6.3");
+      assertThat(n.readable().replaceAll("\\s+", " ")).contains("the message has 8-bit content but mx1.example.test does not support 8BITMIME");
+      assertThat(mx.messages()).isEmpty();
+
+      // Declared 8BITMIME but all ASCII: it goes, without the BODY parameter the peer does not know.
+      submit(server, "alice@localhost", " BODY=8BITMIME", List.of("bob@example.test"), "Subject: plain\n\nhello\n");
+      var got = mx.awaitMessages(1, Duration.ofSeconds(15));
+      assertThat(got).hasSize(1);
+      assertThat(got.getFirst().mailOptions()).doesNotContain("BODY=8BITMIME");
+    }
+  }
+
+  @Test
   void dsnParametersGoOnToAPeerThatSupportsDsn() throws Exception {
     try (SmtpPeer mx = peer("127.0.0.2", o -> o.dsn(true)); TestServer server = server(d -> d)) {
       submit(server, "alice@localhost", " RET=HDRS ENVID=abc123",

@@ -63,6 +63,7 @@ public final class SmtpPeer implements AutoCloseable {
     private String host = "127.0.0.1";
     private int port;
     private boolean smtpUtf8 = true;
+    private boolean eightBitMime = true;
     private boolean dsn = true;
     private Path certificate;
     private Path key;
@@ -91,6 +92,12 @@ public final class SmtpPeer implements AutoCloseable {
     /** Whether SMTPUTF8 is offered (RFC 6531); default true. Without it non-ASCII is refused. */
     public Options smtpUtf8(boolean offer) {
       this.smtpUtf8 = offer;
+      return this;
+    }
+
+    /** Whether 8BITMIME is offered in the EHLO reply (RFC 6152); default true. */
+    public Options eightBitMime(boolean offer) {
+      this.eightBitMime = offer;
       return this;
     }
 
@@ -175,6 +182,7 @@ public final class SmtpPeer implements AutoCloseable {
       c.put("port", port);
       c.put("smtpUtf8", smtpUtf8);
       c.put("dsn", dsn);
+      c.put("eightBitMime", eightBitMime);
       c.put("tlsCertificate", certificate == null ? null : certificate.toAbsolutePath().toString());
       c.put("tlsKey", key == null ? null : key.toAbsolutePath().toString());
       c.put("requireStartTls", requireStartTls);
