@@ -47,6 +47,8 @@ class QueueManagerTest {
     final AtomicInteger totalActive = new AtomicInteger();
     final AtomicInteger mostTotal = new AtomicInteger();
     final Set<String> delivered = ConcurrentHashMap.newKeySet();
+    /** Recipients in the order their deliveries began. */
+    final List<String> order = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
     @Override
     public String destinationOf(String domain) {
@@ -55,11 +57,12 @@ class QueueManagerTest {
 
     @Override
     public List<DeliveryResult> deliver(Envelope envelope, long size, Maildir.Content content, String destination, List<Recipient> recipients) {
+      recipients.forEach(r -> order.add(r.address()));
       int now = active.computeIfAbsent(destination, d -> new AtomicInteger()).incrementAndGet();
       mostActive.computeIfAbsent(destination, d -> new AtomicInteger()).accumulateAndGet(now, Math::max);
       mostTotal.accumulateAndGet(totalActive.incrementAndGet(), Math::max);
       try {
-        if (destination.equals("slow.test")) release.await(30, TimeUnit.SECONDS);
+        if (destination.equals("slow.test") || destination.equals("busy.test")) release.await(30, TimeUnit.SECONDS);
         recipients.forEach(r -> delivered.add(envelope.id() + " " + r.address()));
         return recipients.stream().map(r -> new DeliveryResult(DeliveryResult.Kind.RELAYED, "2.0.0", destination, "250 ok", "sent", true)).toList();
       } catch (InterruptedException e) {
@@ -97,6 +100,11 @@ class QueueManagerTest {
   }
 
   private SpooledMessage send(String to) throws Exception {
+    return send(to, false);
+  }
+
+  /** Spools a message for {@code to} and queues it; {@code retry}: as if an attempt had failed before. */
+  private SpooledMessage send(String to, boolean retry) throws Exception {
     int at = to.indexOf('@');
     var env = new Envelope(QueueId.next(), Instant.now(), "127.0.0.1", "client.example", new MailAddress("alice", "localhost"),
         MailParameters.NONE, List.of(new Recipient(new MailAddress(to.substring(0, at), to.substring(at + 1)), RcptParameters.NONE)));
@@ -104,6 +112,7 @@ class QueueManagerTest {
     byte[] bytes = "Subject: t\r\n\r\nx\r\n".getBytes();
     c.write(bytes, 0, bytes.length);
     SpooledMessage m = spool.store(env, c);
+    if (retry) spool.markDeferred(m, 0, new SpooledMessage.Deferral(1, clock.instant().minusSeconds(1), "451 4.3.0 earlier"));
     queue.enqueue(m);
     return m;
   }
@@ -150,6 +159,17 @@ class QueueManagerTest {
     Thread.sleep(500);
     assertThat(outbound.delivered).as("delivered once, not again and again").hasSize(1);
     assertThat(queue.size()).isZero();
+  }
+
+  @Test
+  void newMailIsNotStarvedByARetryBacklogForTheSameDestination() throws Exception {
+    for (int i = 0; i < 10; i++) send("old" + i + "@busy.test", true);
+    await("both slots of busy.test taken by retries", () -> outbound.active.getOrDefault("busy.test", new AtomicInteger()).get() == 2);
+    send("new@busy.test");
+    outbound.release.countDown();
+    await("all delivered", () -> outbound.delivered.size() == 11);
+    // Two retries held the slots; the next turn goes to the new message, not to the 8 retries queued before it.
+    assertThat(outbound.order.indexOf("new@busy.test")).isEqualTo(2);
   }
 
   @Test
