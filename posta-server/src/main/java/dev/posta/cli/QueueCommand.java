@@ -65,7 +65,7 @@ final class QueueCommand implements Callable<Integer> {
       if (command.equals("list") && args.size() <= 1) {
         List<QueueManager.Listing> listings = new ArrayList<>();
         for (SpooledMessage m : Spool.inspect(cfg.dataDir().resolve("queue"))) {
-          listings.add(QueueManager.listing(m, m.isHeld() ? "held" : m.wasTried() ? "deferred" : "incoming"));
+          listings.add(QueueManager.listing(m, false));
         }
         return QueueControl.list(listings);
       }

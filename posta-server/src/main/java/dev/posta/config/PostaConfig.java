@@ -160,6 +160,33 @@ public record PostaConfig(
           TlsPolicy.MAY, Map.of(), Optional.empty(), List.of(), 25, Optional.empty(), Map.of());
     }
 
+    public Delivery withConcurrency(int total, int perDestination) {
+      return new Delivery(firstRetry, maxRetry, lifetime, delayWarning, total, perDestination, tls, tlsPolicies,
+          trustedCertificates, dnsServers, mxPort, relay, routes);
+    }
+
+    public Delivery withDelayWarning(Duration after) {
+      return new Delivery(firstRetry, maxRetry, lifetime, after, concurrency, perDestination, tls, tlsPolicies,
+          trustedCertificates, dnsServers, mxPort, relay, routes);
+    }
+
+    public Delivery withTlsPolicies(Map<String, TlsPolicy> perDomain) {
+      return new Delivery(firstRetry, maxRetry, lifetime, delayWarning, concurrency, perDestination, tls, perDomain,
+          trustedCertificates, dnsServers, mxPort, relay, routes);
+    }
+
+    /** MX hosts found through these DNS servers, listening on this port (not 25 only in tests). */
+    public Delivery withDns(List<String> servers, int port) {
+      return new Delivery(firstRetry, maxRetry, lifetime, delayWarning, concurrency, perDestination, tls, tlsPolicies,
+          trustedCertificates, servers, port, relay, routes);
+    }
+
+    /** All remote mail through {@code smartHost}, whose certificate VERIFY checks against {@code trusted}. */
+    public Delivery withRelay(Relay smartHost, Optional<Path> trusted) {
+      return new Delivery(firstRetry, maxRetry, lifetime, delayWarning, concurrency, perDestination, tls, tlsPolicies,
+          trusted, dnsServers, mxPort, Optional.of(smartHost), routes);
+    }
+
     public TlsPolicy tlsFor(String domain) {
       return tlsPolicies.getOrDefault(domain, tls);
     }

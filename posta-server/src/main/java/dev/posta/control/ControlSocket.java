@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ControlSocket implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ControlSocket.class);
-  private static final int MAX_ARGS = 16;
+  /** Arguments read from one client; more are ignored (the command is at most two words). */
+  static final int MAX_ARGS = 16;
 
   private final Path path;
   private final ServerSocketChannel server;

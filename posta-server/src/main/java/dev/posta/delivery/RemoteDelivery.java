@@ -59,6 +59,8 @@ import org.slf4j.LoggerFactory;
 public final class RemoteDelivery implements Outbound {
   private static final Logger log = LoggerFactory.getLogger(RemoteDelivery.class);
   static final int IDLE_SECONDS = 5;
+  /** A hostile server's reply may be 200 lines of 4 KiB; notices and the queue keep this much. */
+  static final int MAX_DIAGNOSTIC = 1000;
   /** Transactions on one connection before it is closed, so one session cannot live forever. */
   private static final int MAX_REUSE = 100;
 
@@ -116,57 +118,6 @@ public final class RemoteDelivery implements Outbound {
 
   @Override
   public List<DeliveryResult> deliver(Envelope envelope, long size, Maildir.Content content, String destination, List<Recipient> recipients) {
-    String domain = Router.domainOf(recipients.getFirst().address());
-    Optional<Relay> relay = settings.relayFor(domain);
-    List<Server> servers = new ArrayList<>();
-    TlsPolicy policy;
-    if (relay.isPresent()) {
-      policy = relay.get().tls();
-      try {
-        for (InetAddress a : InetAddress.getAllByName(relay.get().host())) {
-          servers.add(new Server(relay.get().host(), new InetSocketAddress(a, relay.get().port())));
-        }
-      } catch (UnknownHostException e) {
-        return all(recipients, DeliveryResult.deferred("4.4.3", null, null, "cannot resolve the smart host " + relay.get().host()));
-      }
-    } else if (domain.startsWith("[")) {
-      // An address literal (RFC 5321 §4.1.3): that host, no DNS.
-      policy = settings.tlsFor(domain);
-      String literal = domain.substring(1, domain.length() - 1);
-      if (literal.regionMatches(true, 0, "IPv6:", 0, 5)) literal = literal.substring(5);
-      try {
-        servers.add(new Server(domain, new InetSocketAddress(InetAddress.ofLiteral(literal), settings.mxPort())));
-      } catch (IllegalArgumentException e) {
-        return all(recipients, DeliveryResult.failed("5.1.2", null, null, "the address literal " + domain + " is not an IP address"));
-      }
-    } else {
-      policy = settings.tlsFor(domain);
-      switch (resolver.resolve(domain)) {
-        case MxResolver.NullMx n -> {
-          return all(recipients, DeliveryResult.failed("5.1.10", null, null, "the domain " + domain + " accepts no mail (null MX, RFC 7505)"));
-        }
-        case MxResolver.NoSuchDomain n -> {
-          return all(recipients, DeliveryResult.failed("5.1.2", null, null, "the domain " + domain + " cannot receive mail: " + n.reason()));
-        }
-        case MxResolver.TemporaryFailure t -> {
-          return all(recipients, DeliveryResult.deferred("4.4.3", null, null, t.reason()));
-        }
-        case MxResolver.Hosts h -> {
-          // RFC 5321 §5.1: when this host is itself an MX of the domain, only the more preferred
-          // ones are candidates; when it is the most preferred, the mail would loop.
-          int own = h.hosts().stream().filter(x -> x.name().equalsIgnoreCase(hostname))
-              .mapToInt(MxResolver.MxHost::preference).min().orElse(Integer.MAX_VALUE);
-          for (MxResolver.MxHost host : h.hosts()) {
-            if (host.preference() >= own) continue;
-            for (InetAddress a : host.addresses()) servers.add(new Server(host.name(), new InetSocketAddress(a, settings.mxPort())));
-          }
-          if (servers.isEmpty() && own != Integer.MAX_VALUE) {
-            return all(recipients, DeliveryResult.failed("5.4.6", null, null,
-                "mail for " + domain + " loops back to myself (" + hostname + " is its best MX)"));
-          }
-        }
-      }
-    }
     // What cannot be written in an SMTP command fails alone, before any connection is made.
     if (envelope.sender() != null && !sendable(envelope.sender().toString())) {
       return all(recipients, DeliveryResult.failed("5.1.7", null, null, "the sender address cannot be written in an SMTP command"));
@@ -182,9 +133,17 @@ public final class RemoteDelivery implements Outbound {
       }
       return out;
     }
-    Unavailable last = null;
+    // A connection still open to this destination needs no lookup at all.
     Connection reused = cache.take(destination);
     if (reused != null) return transact(reused, envelope, size, content, destination, recipients);
+
+    String domain = Router.domainOf(recipients.getFirst().address());
+    Optional<Relay> relay = settings.relayFor(domain);
+    TlsPolicy policy = relay.map(Relay::tls).orElse(settings.tlsFor(domain));
+    List<Server> servers = new ArrayList<>();
+    DeliveryResult unreachable = servers(domain, relay, servers);
+    if (unreachable != null) return all(recipients, unreachable);
+    Unavailable last = null;
     for (Server server : servers) {
       try {
         return transact(open(server, relay, policy), envelope, size, content, destination, recipients);
@@ -197,16 +156,63 @@ public final class RemoteDelivery implements Outbound {
     return all(recipients, DeliveryResult.deferred(last.status, last.remoteMta, last.diagnostic, last.getMessage()));
   }
 
+  /**
+   * Fills {@code servers} with where mail for {@code domain} can go, in the order to try: the
+   * smart host, an address literal, or the MX hosts. Returns the result for every recipient when
+   * there is nowhere to go (null MX, no such domain, a DNS failure, a loop), else null.
+   */
+  private DeliveryResult servers(String domain, Optional<Relay> relay, List<Server> servers) {
+    if (relay.isPresent()) {
+      try {
+        for (InetAddress a : InetAddress.getAllByName(relay.get().host())) {
+          servers.add(new Server(relay.get().host(), new InetSocketAddress(a, relay.get().port())));
+        }
+        return null;
+      } catch (UnknownHostException e) {
+        return DeliveryResult.deferred("4.4.3", null, null, "cannot resolve the smart host " + relay.get().host());
+      }
+    }
+    if (domain.startsWith("[")) {
+      // An address literal (RFC 5321 §4.1.3): that host, no DNS.
+      String literal = domain.substring(1, domain.length() - 1);
+      if (literal.regionMatches(true, 0, "IPv6:", 0, 5)) literal = literal.substring(5);
+      try {
+        servers.add(new Server(domain, new InetSocketAddress(InetAddress.ofLiteral(literal), settings.mxPort())));
+        return null;
+      } catch (IllegalArgumentException e) {
+        return DeliveryResult.failed("5.1.2", null, null, "the address literal " + domain + " is not an IP address");
+      }
+    }
+    return switch (resolver.resolve(domain)) {
+      case MxResolver.NullMx n -> DeliveryResult.failed("5.1.10", null, null, "the domain " + domain + " accepts no mail (null MX, RFC 7505)");
+      case MxResolver.NoSuchDomain n -> DeliveryResult.failed("5.1.2", null, null, "the domain " + domain + " cannot receive mail: " + n.reason());
+      case MxResolver.TemporaryFailure t -> DeliveryResult.deferred("4.4.3", null, null, t.reason());
+      case MxResolver.Hosts h -> {
+        // RFC 5321 §5.1: when this host is itself an MX of the domain, only the more preferred
+        // ones are candidates; when it is the most preferred, the mail would loop.
+        int own = h.hosts().stream().filter(x -> x.name().equalsIgnoreCase(hostname))
+            .mapToInt(MxResolver.MxHost::preference).min().orElse(Integer.MAX_VALUE);
+        for (MxResolver.MxHost host : h.hosts()) {
+          if (host.preference() >= own) continue;
+          for (InetAddress a : host.addresses()) servers.add(new Server(host.name(), new InetSocketAddress(a, settings.mxPort())));
+        }
+        yield servers.isEmpty() && own != Integer.MAX_VALUE
+            ? DeliveryResult.failed("5.4.6", null, null, "mail for " + domain + " loops back to myself (" + hostname + " is its best MX)")
+            : null;
+      }
+    };
+  }
+
   /** RFC 5321 paths are written inside angle brackets on one line: these characters cannot be. */
   private static boolean sendable(String address) {
     return address.chars().noneMatch(c -> c == '<' || c == '>' || c < 0x20 || c == 0x7f);
   }
 
-  /** A reply as kept in notices and the queue: one line, at most 1000 characters. */
-  private static String diagnostic(SmtpReply reply) {
+  /** A reply as kept in notices and the queue: one line, at most {@value #MAX_DIAGNOSTIC} characters. */
+  static String diagnostic(SmtpReply reply) {
     if (reply == null) return null;
     String line = reply.oneLine();
-    return line.length() <= 1000 ? line : line.substring(0, 1000) + "...";
+    return line.length() <= MAX_DIAGNOSTIC ? line : line.substring(0, MAX_DIAGNOSTIC) + "...";
   }
 
   private static List<DeliveryResult> all(List<Recipient> recipients, DeliveryResult result) {

@@ -2,6 +2,7 @@ package dev.posta.queue;
 
 import dev.posta.smtp.AddressParser;
 import dev.posta.smtp.MailAddress;
+import dev.posta.smtp.MissingHeaders;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -9,8 +10,6 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -90,8 +89,6 @@ public final class DeliveryReport {
   /** A word longer than this (in octets) is cut, so a line stays within the 998 of RFC 5322 §2.1.1. */
   private static final int MAX_WORD = 900;
 
-  private static final DateTimeFormatter RFC5322_DATE =
-      DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ENGLISH).withZone(ZoneOffset.UTC);
   private static final Pattern STATUS = Pattern.compile("[245]\\.\\d{1,3}\\.\\d{1,3}");
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final String CRLF = "\r\n";
@@ -160,7 +157,7 @@ public final class DeliveryReport {
     h.append("From: Mail Delivery System <MAILER-DAEMON@").append(host).append('>').append(CRLF);
     h.append("To: <").append(original.sender()).append('>').append(CRLF);
     h.append("Subject: ").append(kind.subject).append(CRLF);
-    h.append("Date: ").append(RFC5322_DATE.format(now)).append(CRLF);
+    h.append("Date: ").append(MissingHeaders.DATE.format(now)).append(CRLF);
     h.append("Message-ID: <").append(original.id()).append('.').append(randomHex(8)).append('@').append(host)
         .append('>').append(CRLF);
     h.append("Auto-Submitted: auto-replied").append(CRLF); // RFC 3834 §5
@@ -288,7 +285,7 @@ public final class DeliveryReport {
     field(s, "Reporting-MTA", "dns; " + host);
     String envid = original.parameters().envelopeId();
     if (envid != null) field(s, "Original-Envelope-Id", xtextDecoded(envid)); // RFC 3461 §6.3 (a)
-    field(s, "Arrival-Date", RFC5322_DATE.format(original.received()));
+    field(s, "Arrival-Date", MissingHeaders.DATE.format(original.received()));
     for (RecipientStatus r : recipients) {
       s.append(CRLF); // a blank line before each recipient's block (RFC 3464 §2.1)
       String orcpt = r.recipient().parameters().originalRecipient();
@@ -298,7 +295,7 @@ public final class DeliveryReport {
       field(s, "Status", r.status());
       if (r.remoteMta() != null) field(s, "Remote-MTA", "dns; " + oneLine(r.remoteMta()));
       if (r.diagnostic() != null) field(s, "Diagnostic-Code", "smtp; " + oneLine(r.diagnostic()));
-      if (r.lastAttempt() != null) field(s, "Last-Attempt-Date", RFC5322_DATE.format(r.lastAttempt()));
+      if (r.lastAttempt() != null) field(s, "Last-Attempt-Date", MissingHeaders.DATE.format(r.lastAttempt()));
     }
     return s.toString();
   }

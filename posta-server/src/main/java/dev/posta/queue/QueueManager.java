@@ -105,8 +105,6 @@ public final class QueueManager implements AutoCloseable {
     boolean scheduled;
     /** An attempt is running: its jobs are out. */
     boolean active;
-    /** Every pending recipient is due at the next attempt, whatever its schedule (flush, retry). */
-    boolean forced;
     Attempt attempt;
 
     Entry(SpooledMessage message) {
@@ -234,6 +232,11 @@ public final class QueueManager implements AutoCloseable {
     }
   }
 
+  private void unschedule(Entry e) {
+    if (e.scheduled) waiting.remove(e);
+    e.scheduled = false;
+  }
+
   private void schedule(Entry e, Instant due) {
     if (e.scheduled) waiting.remove(e);
     e.due = due;
@@ -326,7 +329,7 @@ public final class QueueManager implements AutoCloseable {
     Map<String, List<Item>> byDestination = new LinkedHashMap<>();
     for (int i : m.pending()) {
       SpooledMessage.Deferral d = m.deferral(i);
-      if (!e.forced && d != null && d.nextAttempt().isAfter(now)) continue;
+      if (d != null && d.nextAttempt().isAfter(now)) continue;
       Recipient rcpt = m.envelope().recipients().get(i);
       List<Router.Target> targets = router.resolve(rcpt.address());
       if (targets.isEmpty()) {
@@ -354,7 +357,6 @@ public final class QueueManager implements AutoCloseable {
         attempt.add(i, new Outcome(rcpt.address().toString(), true, DeliveryResult.delivered("delivered in an earlier attempt")));
       }
     }
-    e.forced = false;
     boolean retry = m.wasTried();
     lock.lock();
     try {
@@ -548,12 +550,12 @@ public final class QueueManager implements AutoCloseable {
               if (notifies(rcpt, "FAILURE")) failed.add(status(rcpt, o, DeliveryReport.Action.FAILED));
             }
             case DELIVERED -> {
-              if (notifies(rcpt, "SUCCESS") && rcpt.parameters().notifyOn() != null) {
+              if (notifies(rcpt, "SUCCESS")) {
                 succeeded.add(status(rcpt, o, DeliveryReport.Action.DELIVERED));
               }
             }
             case RELAYED -> {
-              if (!o.result.notifyPassedOn() && notifies(rcpt, "SUCCESS") && rcpt.parameters().notifyOn() != null) {
+              if (!o.result.notifyPassedOn() && notifies(rcpt, "SUCCESS")) {
                 succeeded.add(status(rcpt, o, DeliveryReport.Action.RELAYED));
               }
             }
@@ -591,7 +593,6 @@ public final class QueueManager implements AutoCloseable {
         if (!m.isHeld()) {
           Instant next = m.nextAttempt();
           if (!settled || next == null) next = now.plus(settings.firstRetry());
-          if (e.forced) next = now;
           schedule(e, next);
           log.info("{}: deferred, next attempt at {}", m.id(), next);
         }
@@ -677,15 +678,16 @@ public final class QueueManager implements AutoCloseable {
     try {
       return entries.values().stream()
           .sorted(Comparator.comparing((Entry e) -> e.message.envelope().received()).thenComparing(e -> e.message.id().value()))
-          .map(e -> listing(e.message, e.active ? "active" : e.message.isHeld() ? "held" : e.message.wasTried() ? "deferred" : "incoming"))
+          .map(e -> listing(e.message, e.active))
           .toList();
     } finally {
       lock.unlock();
     }
   }
 
-  /** Lists a message found in the spool, e.g. by a command while no server runs. */
-  public static Listing listing(SpooledMessage m, String state) {
+  /** Lists a message, also one found in the spool by a command while no server runs. */
+  public static Listing listing(SpooledMessage m, boolean active) {
+    String state = active ? "active" : m.isHeld() ? "held" : m.wasTried() ? "deferred" : "incoming";
     List<PendingRecipient> pending = new ArrayList<>();
     for (int i : m.pending()) {
       SpooledMessage.Deferral d = m.deferral(i);
@@ -745,7 +747,6 @@ public final class QueueManager implements AutoCloseable {
       SpooledMessage.Deferral d = e.message.deferral(i);
       if (d != null && d.nextAttempt().isAfter(now)) spool.markDeferred(e.message, i, new SpooledMessage.Deferral(d.attempts(), now, d.lastError()));
     }
-    e.forced = true;
     schedule(e, now);
   }
 
@@ -756,10 +757,7 @@ public final class QueueManager implements AutoCloseable {
       Entry e = existing(id);
       if (e.message.isHeld()) return;
       spool.markHeld(e.message, true);
-      if (e.scheduled) {
-        waiting.remove(e);
-        e.scheduled = false;
-      }
+      unschedule(e);
       log.info("{}: held by the administrator", id);
     } finally {
       lock.unlock();
@@ -828,10 +826,7 @@ public final class QueueManager implements AutoCloseable {
     try {
       Entry e = existing(id);
       if (e.active) throw new IllegalStateException(id + " is being delivered right now; try again in a moment");
-      if (e.scheduled) {
-        waiting.remove(e);
-        e.scheduled = false;
-      }
+      unschedule(e);
       e.active = true;
       return e;
     } finally {

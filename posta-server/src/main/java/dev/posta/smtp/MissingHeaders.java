@@ -16,7 +16,7 @@ import java.util.function.Supplier;
  * ends it, or at the end when the message is all headers. A message whose first line is not
  * a header field is passed on untouched: there is no header section to complete.
  */
-final class MissingHeaders extends OutputStream {
+public final class MissingHeaders extends OutputStream {
   private static final int MAX_WATCHED_LINE = 64 * 1024;
 
   private final OutputStream out;
@@ -25,6 +25,10 @@ final class MissingHeaders extends OutputStream {
   /** The current line while still in the header section (header lines are short). */
   private final StringBuilder line = new StringBuilder();
   private boolean inHeaders = true;
+  /** RFC 5322 §3.3 date-time, as Date:, Received: and delivery reports write it (in UTC). */
+  public static final java.time.format.DateTimeFormatter DATE = java.time.format.DateTimeFormatter
+      .ofPattern("EEE, d MMM yyyy HH:mm:ss Z", java.util.Locale.ENGLISH).withZone(java.time.ZoneOffset.UTC);
+
   private boolean sawDate;
   private boolean sawMessageId;
   private boolean firstLine = true;

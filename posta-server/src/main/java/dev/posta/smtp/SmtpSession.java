@@ -23,8 +23,6 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -58,8 +56,6 @@ final class SmtpSession {
   /** RFC 3461 §5: ENVID adds 100 octets to MAIL, ORCPT 500 to RCPT; SMTPUTF8 some more. */
   static final int MAX_PARAMETER_LINE = MAX_COMMAND_LINE + 500;
 
-  private static final DateTimeFormatter RFC5322_DATE =
-      DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ENGLISH).withZone(ZoneOffset.UTC);
 
   /** Where the session is in the RFC 5321 §4.1.4 command sequence. */
   private enum State {
@@ -624,7 +620,7 @@ final class SmtpSession {
     byte[] received = receivedHeader();
     tx.content.write(received, 0, received.length);
     tx.sink = user == null ? tx.content
-        : new MissingHeaders(tx.content, () -> RFC5322_DATE.format(Instant.now()), () -> "<" + tx.id + "@" + hostname + ">");
+        : new MissingHeaders(tx.content, () -> MissingHeaders.DATE.format(Instant.now()), () -> "<" + tx.id + "@" + hostname + ">");
   }
 
   private boolean checkReadyForContent() throws IOException, Closing {
@@ -705,7 +701,7 @@ final class SmtpSession {
     String tlsClause = tls == null ? "" : "\r\n\t(using " + tls + ")";
     String header = "Received: from " + heloName + " ([" + ClientAddress.literal(socket.getInetAddress()) + "])" + tlsClause + "\r\n"
         + "\tby " + hostname + " (Posta) with " + with + " id " + tx.id
-        + forClause + ";\r\n\t" + RFC5322_DATE.format(Instant.now()) + "\r\n";
+        + forClause + ";\r\n\t" + MissingHeaders.DATE.format(Instant.now()) + "\r\n";
     return header.getBytes(StandardCharsets.UTF_8);
   }
 

@@ -60,10 +60,11 @@ class QueueCommandTest {
   private static String send(TestServer server, String... to) throws Exception {
     try (SmtpWire wire = new SmtpWire(server.smtpPort())) {
       wire.ehlo();
-      wire.command("MAIL FROM:<alice@localhost>");
-      for (String rcpt : to) assertThat(wire.command("RCPT TO:<" + rcpt + ">")).startsWith("250 ");
-      wire.command("DATA");
+      assertThat(wire.command("MAIL FROM:<alice@localhost>")).isEqualTo("250 2.1.0 Sender OK");
+      for (String rcpt : to) assertThat(wire.command("RCPT TO:<" + rcpt + ">")).isEqualTo("250 2.1.5 Recipient OK");
+      assertThat(wire.command("DATA")).isEqualTo("354 End data with <CR><LF>.<CR><LF>");
       String reply = wire.command("Subject: q\r\n\r\nx\r\n.");
+      assertThat(reply).matches("250 2\\.0\\.0 Ok: queued as [0-9A-F]{16}");
       return reply.substring(reply.length() - 16);
     }
   }

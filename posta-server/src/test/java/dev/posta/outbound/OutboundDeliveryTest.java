@@ -199,9 +199,7 @@ class OutboundDeliveryTest {
   @Test
   void requiredTlsToAPeerWithoutItDefersWithAClearReason() throws Exception {
     try (SmtpPeer mx = peer("127.0.0.2", o -> o);
-        TestServer server = server(d -> new PostaConfig.Delivery(d.firstRetry(), d.maxRetry(), d.lifetime(), d.delayWarning(),
-            d.concurrency(), d.perDestination(), d.tls(), Map.of("example.test", PostaConfig.TlsPolicy.ENCRYPT),
-            d.trustedCertificates(), d.dnsServers(), d.mxPort(), d.relay(), d.routes()))) {
+        TestServer server = server(d -> d.withTlsPolicies(Map.of("example.test", PostaConfig.TlsPolicy.ENCRYPT)))) {
       submit(server, "alice@localhost", List.of("bob@example.test"), "Subject: private\n\nx\n");
       assertThat(lastError(server)).contains("TLS is required (policy encrypt) but mx1.example.test[127.0.0.2]:" + port
           + " does not offer STARTTLS");

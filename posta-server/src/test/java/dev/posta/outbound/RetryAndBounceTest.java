@@ -181,9 +181,7 @@ class RetryAndBounceTest {
   @Test
   void aDelayNoticeGoesOnceWhenConfigured() throws Exception {
     try (SmtpPeer mx = peer(o -> o.rcptReply("slow@example.test", "451 4.3.0 later", 100_000));
-        TestServer server = server(d -> new PostaConfig.Delivery(d.firstRetry(), d.maxRetry(), d.lifetime(), Duration.ofHours(4),
-            d.concurrency(), d.perDestination(), d.tls(), d.tlsPolicies(), d.trustedCertificates(), d.dnsServers(), d.mxPort(),
-            d.relay(), d.routes()))) {
+        TestServer server = server(d -> d.withDelayWarning(Duration.ofHours(4)))) {
       submit(server, "alice@localhost", List.of("slow@example.test"), "Subject: slow\n\nx\n");
       deferred(server, 1);
       advance(server, Duration.ofHours(5));

@@ -45,9 +45,8 @@ class SmartHostTest {
   }
 
   private TestServer sender(PostaConfig.Relay relay) {
-    return TestServer.start(dir.resolve("sender"), Outbound.config("127.0.0.1:9", 25, d -> new PostaConfig.Delivery(
-        d.firstRetry(), d.maxRetry(), d.lifetime(), d.delayWarning(), d.concurrency(), d.perDestination(), d.tls(),
-        d.tlsPolicies(), Optional.of(provider.certificate()), d.dnsServers(), d.mxPort(), Optional.of(relay), Map.of())));
+    return TestServer.start(dir.resolve("sender"), Outbound.config("127.0.0.1:9", 25,
+        d -> d.withRelay(relay, Optional.of(provider.certificate()))));
   }
 
   private List<String> arrived(String user) throws Exception {
@@ -111,9 +110,8 @@ class SmartHostTest {
     try (TestServer other = TestServer.start(dir.resolve("other"))) {
       Files.copy(other.certificate(), stranger);
     }
-    try (TestServer sender = TestServer.start(dir.resolve("sender"), Outbound.config("127.0.0.1:9", 25, d -> new PostaConfig.Delivery(
-        d.firstRetry(), d.maxRetry(), d.lifetime(), d.delayWarning(), d.concurrency(), d.perDestination(), d.tls(),
-        d.tlsPolicies(), Optional.of(stranger), d.dnsServers(), d.mxPort(), Optional.of(relay), Map.of())))) {
+    try (TestServer sender = TestServer.start(dir.resolve("sender"), Outbound.config("127.0.0.1:9", 25,
+        d -> d.withRelay(relay, Optional.of(stranger))))) {
       submit(sender, "alice@localhost", List.of("friend@partner.test"), "Subject: mitm?\n\nx\n");
       await("a deferral", () -> sender.server().queue().list().stream()
           .anyMatch(l -> l.recipients().getFirst().lastError() != null));

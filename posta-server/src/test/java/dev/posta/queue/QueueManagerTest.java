@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -47,6 +46,8 @@ class QueueManagerTest {
     final AtomicInteger totalActive = new AtomicInteger();
     final AtomicInteger mostTotal = new AtomicInteger();
     final Set<String> delivered = ConcurrentHashMap.newKeySet();
+    /** Recipients per transaction, in the order the transactions began. */
+    final List<Integer> transactions = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
     /** Recipients in the order their deliveries began. */
     final List<String> order = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
@@ -57,6 +58,7 @@ class QueueManagerTest {
 
     @Override
     public List<DeliveryResult> deliver(Envelope envelope, long size, Maildir.Content content, String destination, List<Recipient> recipients) {
+      transactions.add(recipients.size());
       recipients.forEach(r -> order.add(r.address()));
       int now = active.computeIfAbsent(destination, d -> new AtomicInteger()).incrementAndGet();
       mostActive.computeIfAbsent(destination, d -> new AtomicInteger()).accumulateAndGet(now, Math::max);
@@ -85,9 +87,7 @@ class QueueManagerTest {
     spool.recover();
     spool.start();
     PostaConfig config = PostaConfig.embeddedDefaults(dir);
-    var d = config.delivery();
-    var settings = new PostaConfig.Delivery(d.firstRetry(), d.maxRetry(), d.lifetime(), d.delayWarning(), 3, 2, d.tls(),
-        d.tlsPolicies(), Optional.empty(), List.of(), 25, Optional.empty(), Map.of());
+    var settings = config.delivery().withConcurrency(3, 2);
     Router router = new Router(config);
     queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), outbound, settings, "localhost", clock).start();
   }
@@ -105,9 +105,14 @@ class QueueManagerTest {
 
   /** Spools a message for {@code to} and queues it; {@code retry}: as if an attempt had failed before. */
   private SpooledMessage send(String to, boolean retry) throws Exception {
-    int at = to.indexOf('@');
+    return send(List.of(to), retry);
+  }
+
+  private SpooledMessage send(List<String> to, boolean retry) throws Exception {
+    var rcpts = to.stream().map(a -> new Recipient(new MailAddress(a.substring(0, a.indexOf('@')), a.substring(a.indexOf('@') + 1)),
+        RcptParameters.NONE)).toList();
     var env = new Envelope(QueueId.next(), Instant.now(), "127.0.0.1", "client.example", new MailAddress("alice", "localhost"),
-        MailParameters.NONE, List.of(new Recipient(new MailAddress(to.substring(0, at), to.substring(at + 1)), RcptParameters.NONE)));
+        MailParameters.NONE, rcpts);
     MessageContent c = spool.newContent();
     byte[] bytes = "Subject: t\r\n\r\nx\r\n".getBytes();
     c.write(bytes, 0, bytes.length);
@@ -170,6 +175,16 @@ class QueueManagerTest {
     await("all delivered", () -> outbound.delivered.size() == 11);
     // Two retries held the slots; the next turn goes to the new message, not to the 8 retries queued before it.
     assertThat(outbound.order.indexOf("new@busy.test")).isEqualTo(2);
+  }
+
+  @Test
+  void aMessageForManyRecipientsGoesInTransactionsOfAtMostFifty() throws Exception {
+    List<String> many = new java.util.ArrayList<>();
+    for (int i = 0; i < 120; i++) many.add("user" + i + "@fast.test");
+    send(many, false);
+    await("all 120 delivered", () -> outbound.delivered.size() == 120);
+    assertThat(outbound.transactions.stream().sorted().toList()).containsExactly(20, 50, 50);
+    await("the message removed", () -> queue.size() == 0);
   }
 
   @Test
