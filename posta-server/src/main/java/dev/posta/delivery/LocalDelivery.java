@@ -1,5 +1,6 @@
 package dev.posta.delivery;
 
+import dev.posta.client.MessageWriter;
 import dev.posta.mailbox.Maildir;
 import dev.posta.queue.Envelope;
 import java.io.IOException;
@@ -19,7 +20,7 @@ public final class LocalDelivery {
     this.hostname = hostname;
   }
 
-  public void deliver(Envelope envelope, Maildir.Content content, Router.Mailbox box) throws IOException {
+  public void deliver(Envelope envelope, MessageWriter content, Router.Mailbox box) throws IOException {
     byte[] header = ("Return-Path: " + envelope.reversePath() + "\r\n"
         + "Delivered-To: " + box.address() + "\r\n").getBytes(StandardCharsets.UTF_8);
     new Maildir(router.maildirOf(box)).deliver(header, content, hostname);

@@ -1,6 +1,6 @@
 package dev.posta.delivery;
 
-import dev.posta.mailbox.Maildir;
+import dev.posta.client.MessageWriter;
 import dev.posta.queue.Envelope;
 import dev.posta.smtp.RcptParameters;
 import java.util.List;
@@ -25,7 +25,7 @@ public interface Outbound extends AutoCloseable {
    * One delivery attempt. Never throws: every failure is a result, one per recipient, in the
    * order given.
    */
-  List<DeliveryResult> deliver(Envelope envelope, long size, Maildir.Content content, String destination, List<Recipient> recipients);
+  List<DeliveryResult> deliver(Envelope envelope, long size, MessageWriter content, String destination, List<Recipient> recipients);
 
   @Override
   void close();

@@ -1,5 +1,6 @@
 package dev.posta.delivery;
 
+import dev.posta.client.MessageWriter;
 import dev.posta.client.Extensions;
 import dev.posta.client.OpportunisticTls;
 import dev.posta.client.SmtpClient;
@@ -12,7 +13,6 @@ import dev.posta.config.PostaConfig;
 import dev.posta.config.PostaConfig.Relay;
 import dev.posta.config.PostaConfig.TlsPolicy;
 import dev.posta.dns.MxResolver;
-import dev.posta.mailbox.Maildir;
 import dev.posta.queue.Envelope;
 import dev.posta.smtp.MailParameters;
 import java.io.IOException;
@@ -117,7 +117,7 @@ public final class RemoteDelivery implements Outbound {
   }
 
   @Override
-  public List<DeliveryResult> deliver(Envelope envelope, long size, Maildir.Content content, String destination, List<Recipient> recipients) {
+  public List<DeliveryResult> deliver(Envelope envelope, long size, MessageWriter content, String destination, List<Recipient> recipients) {
     // What cannot be written in an SMTP command fails alone, before any connection is made.
     if (envelope.sender() != null && !sendable(envelope.sender().toString())) {
       return all(recipients, DeliveryResult.failed("5.1.7", null, null, "the sender address cannot be written in an SMTP command"));
@@ -292,7 +292,7 @@ public final class RemoteDelivery implements Outbound {
   }
 
   /** One transaction on a ready connection; per-recipient results from the server's replies. */
-  private List<DeliveryResult> transact(Connection c, Envelope env, long size, Maildir.Content content, String destination,
+  private List<DeliveryResult> transact(Connection c, Envelope env, long size, MessageWriter content, String destination,
       List<Recipient> recipients) {
     Extensions ext = c.client().extensions();
     if (ext.sizeLimit() > 0 && size > ext.sizeLimit()) {
@@ -359,7 +359,7 @@ public final class RemoteDelivery implements Outbound {
    * non-ASCII address or header. A client that asks for SMTPUTF8 out of habit for plain ASCII
    * mail should not have it bounced by an older server.
    */
-  private static boolean needsSmtpUtf8(Envelope env, List<Recipient> recipients, Maildir.Content content) {
+  private static boolean needsSmtpUtf8(Envelope env, List<Recipient> recipients, MessageWriter content) {
     if (!env.parameters().smtpUtf8()) return false;
     if (env.sender() != null && env.sender().isUtf8()) return true;
     for (Recipient r : recipients) {
@@ -377,7 +377,7 @@ public final class RemoteDelivery implements Outbound {
   }
 
   /** Whether any octet of the content is above 127 (stops at the first). */
-  private static boolean hasEightBit(Maildir.Content content) {
+  private static boolean hasEightBit(MessageWriter content) {
     var scanner = new HeaderScanner(false);
     try {
       content.writeTo(scanner);

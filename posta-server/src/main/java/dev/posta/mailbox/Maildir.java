@@ -1,10 +1,10 @@
 package dev.posta.mailbox;
 
+import dev.posta.client.MessageWriter;
 import dev.posta.queue.Spool;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.WritableByteChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,18 +66,12 @@ public final class Maildir {
     CREATED.add(root);
   }
 
-  /** Writes a message's content into a channel. */
-  @FunctionalInterface
-  public interface Content {
-    void writeTo(WritableByteChannel target) throws IOException;
-  }
-
   /**
    * Delivers {@code header} followed by {@code content} as one message.
    *
    * @return the path of the new file in {@code new/}
    */
-  public Path deliver(byte[] header, Content content, String hostname) throws IOException {
+  public Path deliver(byte[] header, MessageWriter content, String hostname) throws IOException {
     create();
     if (SWEPT.add(root)) sweepTmp();
     long now = System.currentTimeMillis();

@@ -1,5 +1,6 @@
 package dev.posta.queue;
 
+import dev.posta.client.MessageWriter;
 import dev.posta.smtp.AddressParser;
 import dev.posta.smtp.MailAddress;
 import dev.posta.smtp.MissingHeaders;
@@ -74,11 +75,6 @@ public final class DeliveryReport {
       Recipient recipient, Action action, String status, String remoteMta, String diagnostic, String reason,
       Instant lastAttempt) {}
 
-  /** Writes the original message's content, CRLF lines as received. May be called once. */
-  @FunctionalInterface
-  public interface ContentSource {
-    void writeTo(WritableByteChannel out) throws IOException;
-  }
 
   /** Above this the original goes back as headers only: a bounce should not be a second copy of a huge mail. */
   static final int MAX_RETURNED_SIZE = 10 * 1024 * 1024;
@@ -120,7 +116,7 @@ public final class DeliveryReport {
    *     recipients, or a malformed status code
    */
   public static byte[] build(
-      String reportingMta, Envelope original, long originalSize, ContentSource content,
+      String reportingMta, Envelope original, long originalSize, MessageWriter content,
       List<RecipientStatus> recipients, Instant now) throws IOException {
     if (original.sender() == null) {
       throw new IllegalArgumentException("no report for the null reverse-path (RFC 5321 §4.5.5)");

@@ -1,5 +1,6 @@
 package dev.posta.queue;
 
+import dev.posta.client.MessageWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -65,7 +66,7 @@ class DeliveryReportTest {
         "the recipient's server refused it", TRIED);
   }
 
-  private static DeliveryReport.ContentSource source(byte[] content) {
+  private static MessageWriter source(byte[] content) {
     return out -> {
       ByteBuffer b = ByteBuffer.wrap(content);
       while (b.hasRemaining()) out.write(b);
@@ -288,7 +289,7 @@ class DeliveryReportTest {
     // The size said small, the content is 11 MiB: the report never holds more than the limit.
     Envelope e = envelope("alice@posta.test", null, null, rcpt("bob@example.org", null));
     AtomicInteger chunks = new AtomicInteger();
-    DeliveryReport.ContentSource big = out -> {
+    MessageWriter big = out -> {
       out.write(ByteBuffer.wrap((HEADERS + "\r\n").getBytes(StandardCharsets.UTF_8)));
       byte[] line = ("x".repeat(1022) + "\r\n").getBytes(StandardCharsets.US_ASCII);
       for (int i = 0; i < 11 * 1024; i++) {
@@ -308,7 +309,7 @@ class DeliveryReportTest {
   void headersOnlyStopsReadingAtTheEndOfTheHeaderSection() throws Exception {
     Envelope e = envelope("alice@posta.test", "HDRS", null, rcpt("bob@example.org", null));
     List<String> written = new ArrayList<>();
-    DeliveryReport.ContentSource lines = out -> {
+    MessageWriter lines = out -> {
       for (String line : ORIGINAL.split("(?<=\r\n)")) {
         written.add(line);
         out.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8)));
@@ -323,7 +324,7 @@ class DeliveryReportTest {
   @Test
   void aRealReadErrorIsNotSwallowed() {
     Envelope e = envelope("alice@posta.test", null, null, rcpt("bob@example.org", null));
-    DeliveryReport.ContentSource broken = out -> {
+    MessageWriter broken = out -> {
       throw new IOException("segment truncated");
     };
     assertThatThrownBy(() -> DeliveryReport.build(HOST, e, 10, broken, List.of(refused(e.recipients().getFirst())), NOW))

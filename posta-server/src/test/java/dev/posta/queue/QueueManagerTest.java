@@ -1,5 +1,6 @@
 package dev.posta.queue;
 
+import dev.posta.client.MessageWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.config.PostaConfig;
@@ -7,7 +8,6 @@ import dev.posta.delivery.DeliveryResult;
 import dev.posta.delivery.LocalDelivery;
 import dev.posta.delivery.Outbound;
 import dev.posta.delivery.Router;
-import dev.posta.mailbox.Maildir;
 import dev.posta.smtp.MailAddress;
 import dev.posta.smtp.MailParameters;
 import dev.posta.smtp.RcptParameters;
@@ -57,7 +57,7 @@ class QueueManagerTest {
     }
 
     @Override
-    public List<DeliveryResult> deliver(Envelope envelope, long size, Maildir.Content content, String destination, List<Recipient> recipients) {
+    public List<DeliveryResult> deliver(Envelope envelope, long size, MessageWriter content, String destination, List<Recipient> recipients) {
       transactions.add(recipients.size());
       recipients.forEach(r -> order.add(r.address()));
       int now = active.computeIfAbsent(destination, d -> new AtomicInteger()).incrementAndGet();
