@@ -116,12 +116,15 @@ public final class TestServer implements AutoCloseable {
     return server.config().dataDir().resolve("mail/localhost").resolve(Router.safeName(user)).resolve("Maildir/new");
   }
 
-  /** The messages delivered to {@code user@localhost}, waiting up to 10 s for {@code count}. */
+  /** The messages delivered to {@code user@localhost}, waiting up to 10 s for {@code count}; fails if fewer came. */
   public List<String> awaitMail(String user, int count) {
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (true) {
       List<String> mail = mail(user);
-      if (mail.size() >= count || System.nanoTime() > deadline) return mail;
+      if (mail.size() >= count) return mail;
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(user + "@localhost has " + mail.size() + " message(s) after 10 s, expected " + count);
+      }
       try {
         Thread.sleep(20);
       } catch (InterruptedException e) {
