@@ -182,6 +182,11 @@ public final class PostaServer implements AutoCloseable {
     return smtp.connectionCount();
   }
 
+  /** SMTP sessions waiting for their client without a thread. */
+  public int idleSessionCount() {
+    return smtp.idleSessionCount();
+  }
+
   /** Accounts have mailboxes too: {@code posta user add} is enough to receive mail. */
   private boolean isAccount(String address) {
     try {

@@ -28,6 +28,8 @@ public final class SmtpInput {
   private byte[] buffer = new byte[SMALL];
   private int position;
   private int limit;
+  /** The client closed its side: every read from now on ends at once. */
+  private boolean ended;
 
   public SmtpInput(InputStream in) {
     this(in, () -> {});
@@ -126,6 +128,21 @@ public final class SmtpInput {
     return true;
   }
 
+  /** True when the next read returns without waiting: octets are buffered, or the stream has ended. */
+  public boolean hasBuffered() {
+    return position < limit || ended;
+  }
+
+  /** True when a read would not wait: {@link #hasBuffered()}, or octets waiting in the socket. */
+  public boolean readyNow() throws IOException {
+    return hasBuffered() || in.available() > 0;
+  }
+
+  /** Waits (under the socket's timeout) until the client's next octets are buffered; false at end of stream. */
+  public boolean prefetch() throws IOException {
+    return position < limit || fill();
+  }
+
   /** Drops everything already buffered: used after STARTTLS against command injection. */
   public int discardBuffered() {
     int dropped = limit - position;
@@ -134,9 +151,13 @@ public final class SmtpInput {
   }
 
   private boolean fill() throws IOException {
+    if (ended) return false;
     if (in.available() == 0) replies.flush();
     int read = in.read(buffer, 0, buffer.length);
-    if (read <= 0) return false;
+    if (read <= 0) {
+      ended = true;
+      return false;
+    }
     position = 0;
     limit = read;
     if (read == buffer.length && buffer.length == SMALL) buffer = Arrays.copyOf(buffer, LARGE);

@@ -10,8 +10,10 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +23,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The SMTP listeners: accepts connections and runs each session on its own virtual thread.
+ * The SMTP listeners: accepts connections and runs each session on its own virtual thread;
+ * a plaintext session whose client is silent between commands waits in {@link IdleSessions}
+ * without a thread.
  *
  * <p>Enforces the connection limits before a session starts: more than
  * {@code limits.maxConnections} at once, or more than {@code limits.maxConnectionsPerIp} from
@@ -42,13 +46,14 @@ public final class SmtpServer implements AutoCloseable {
       PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users, AuthThrottle authThrottle) {}
 
   private final Context context;
-  private final List<ServerSocket> sockets = new ArrayList<>();
+  private final List<ServerSocketChannel> sockets = new ArrayList<>();
   /**
    * Connections per kind of listener, so that a flood on port 25 cannot lock users out of
    * submission (Postfix's process limits are per service, too).
    */
   private final Map<PostaConfig.Protocol, AtomicInteger> connections = new java.util.EnumMap<>(PostaConfig.Protocol.class);
   private final WriteWatchdog watchdog;
+  private final IdleSessions idle;
   private final Map<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
   private final java.util.Set<Socket> open = ConcurrentHashMap.newKeySet();
   private volatile boolean closing;
@@ -57,12 +62,17 @@ public final class SmtpServer implements AutoCloseable {
     this.context = context;
     for (PostaConfig.Protocol p : PostaConfig.Protocol.values()) connections.put(p, new AtomicInteger());
     this.watchdog = new WriteWatchdog(context.config().limits().commandTimeout());
+    try {
+      this.idle = new IdleSessions();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot open a selector for idle sessions", e);
+    }
   }
 
   /** Binds one listener and starts accepting; returns the bound address (port 0 is resolved). */
   public InetSocketAddress listen(PostaConfig.Listener listener) throws IOException {
-    ServerSocket server = new ServerSocket();
-    server.setReuseAddress(true);
+    ServerSocketChannel server = ServerSocketChannel.open();
+    server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
     try {
       server.bind(listener.address(), 512);
     } catch (IOException e) {
@@ -71,26 +81,28 @@ public final class SmtpServer implements AutoCloseable {
       throw new java.net.BindException(listener.protocol().name().toLowerCase() + " listener " + where + ": " + e.getMessage());
     }
     sockets.add(server);
-    Thread.ofPlatform().name("accept-" + listener.protocol().name().toLowerCase() + "-" + server.getLocalPort())
+    InetSocketAddress bound = (InetSocketAddress) server.getLocalAddress();
+    Thread.ofPlatform().name("accept-" + listener.protocol().name().toLowerCase() + "-" + bound.getPort())
         .daemon().start(() -> acceptLoop(server, listener));
-    return (InetSocketAddress) server.getLocalSocketAddress();
+    return bound;
   }
 
-  private void acceptLoop(ServerSocket server, PostaConfig.Listener listener) {
+  private void acceptLoop(ServerSocketChannel server, PostaConfig.Listener listener) {
     while (!closing) {
-      Socket socket;
+      SocketChannel channel;
       try {
-        socket = server.accept();
+        channel = server.accept();
       } catch (IOException e) {
-        if (!closing) log.error("accept on {} failed: {}", server.getLocalSocketAddress(), e.toString());
-        if (server.isClosed()) return;
+        if (!server.isOpen()) return;
+        if (!closing) log.error("accept on {} failed: {}", listener.address(), e.toString());
         continue;
       }
-      Thread.ofVirtual().name("smtp-" + socket.getRemoteSocketAddress()).start(() -> serve(socket, listener));
+      Thread.ofVirtual().name("smtp-" + channel.socket().getRemoteSocketAddress()).start(() -> serve(channel, listener));
     }
   }
 
-  private void serve(Socket socket, PostaConfig.Listener listener) {
+  private void serve(SocketChannel channel, PostaConfig.Listener listener) {
+    Socket socket = channel.socket();
     InetAddress client = socket.getInetAddress();
     // merge/computeIfPresent are atomic per key, so a count can never be lost between a
     // session leaving and another arriving.
@@ -98,6 +110,16 @@ public final class SmtpServer implements AutoCloseable {
     AtomicInteger ofListener = connections.get(listener.protocol());
     int total = ofListener.incrementAndGet();
     open.add(socket);
+    Runnable leave = () -> {
+      open.remove(socket);
+      ofListener.decrementAndGet();
+      perClient.computeIfPresent(client, (k, n) -> n == 1 ? null : n - 1);
+      try {
+        socket.close();
+      } catch (IOException ignored) {
+        // already gone
+      }
+    };
     try {
       var limits = context.config().limits();
       if (total > limits.maxConnections()) {
@@ -107,27 +129,49 @@ public final class SmtpServer implements AutoCloseable {
       } else if (mine > limits.maxConnectionsPerIp()) {
         log.warn("smtp[{}]: refused: too many connections from this address ({} > {})", client.getHostAddress(), mine, limits.maxConnectionsPerIp());
         refuse(socket, Replies.TOO_MANY_FROM_YOU.format(client.getHostAddress()));
-      } else if (listener.protocol() == PostaConfig.Protocol.SMTPS) {
-        // The handshake runs in the session, on this virtual thread, under its timeout.
-        new SmtpSession(context.tls().acceptImplicit(socket), listener, context, watchdog).run();
       } else {
-        new SmtpSession(socket, listener, context, watchdog).run();
+        // Implicit TLS: the handshake runs in the session, on this virtual thread, under its timeout.
+        Socket s = listener.protocol() == PostaConfig.Protocol.SMTPS ? context.tls().acceptImplicit(socket) : socket;
+        SmtpSession session = new SmtpSession(s, listener, context, watchdog);
+        if (parked(session, session.run(), channel, leave)) return;
       }
     } catch (IOException e) {
       log.info("smtp[{}]: TLS setup failed: {}", client.getHostAddress(), e.toString());
     } catch (RuntimeException | Error e) {
       // A session must never die silently: whatever escaped is logged with its client.
       log.error("smtp[{}]: session failed", client.getHostAddress(), e);
-    } finally {
-      open.remove(socket);
-      ofListener.decrementAndGet();
-      perClient.computeIfPresent(client, (k, n) -> n == 1 ? null : n - 1);
+    }
+    leave.run();
+  }
+
+  /** Continues a parked session on the thread {@link IdleSessions} started for it. */
+  private void resume(SmtpSession session, boolean timedOut, SocketChannel channel, Runnable leave) {
+    try {
+      if (parked(session, session.resume(timedOut), channel, leave)) return;
+    } catch (RuntimeException | Error e) {
+      log.error("smtp[{}]: session failed", socketAddress(channel), e);
+    }
+    leave.run();
+  }
+
+  /** Parks a session that went idle (true); false when it has ended. */
+  private boolean parked(SmtpSession session, SmtpSession.Outcome outcome, SocketChannel channel, Runnable leave) {
+    if (outcome == SmtpSession.Outcome.ENDED) return false;
+    if (!closing) {
       try {
-        socket.close();
-      } catch (IOException ignored) {
-        // already gone
+        idle.park(channel, session.idleTimeout(), timedOut -> resume(session, timedOut, channel, leave));
+        return true;
+      } catch (IOException e) {
+        log.warn("smtp[{}]: cannot park an idle session: {}", socketAddress(channel), e.toString());
       }
     }
+    session.end(closing ? "server stopping" : "cannot wait for the client");
+    return false;
+  }
+
+  private static String socketAddress(SocketChannel channel) {
+    InetAddress a = channel.socket().getInetAddress();
+    return a == null ? "?" : a.getHostAddress();
   }
 
   private static void refuse(Socket socket, Reply reply) {
@@ -145,11 +189,17 @@ public final class SmtpServer implements AutoCloseable {
     return connections.values().stream().mapToInt(AtomicInteger::get).sum();
   }
 
+  /** Sessions waiting for their client without a thread. */
+  public int idleSessionCount() {
+    return idle.count();
+  }
+
   @Override
   public void close() {
     closing = true;
     watchdog.close();
-    for (ServerSocket s : sockets) {
+    idle.close();
+    for (ServerSocketChannel s : sockets) {
       try {
         s.close();
       } catch (IOException ignored) {

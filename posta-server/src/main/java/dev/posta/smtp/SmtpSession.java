@@ -22,6 +22,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -146,16 +147,60 @@ final class SmtpSession {
     this.logPrefix = "smtp[" + client + "]";
   }
 
-  void run() {
+  /** How {@link #run()} or {@link #resume} returned. */
+  enum Outcome {
+    /** The session is over; its socket is closed. */
+    ENDED,
+    /**
+     * Waiting for the client's next command, with nothing buffered and no TLS: the caller may
+     * hold the channel without a thread and {@link #resume} once it is readable.
+     */
+    IDLE
+  }
+
+  /** Greets the client and serves it until the session ends or goes idle. */
+  Outcome run() {
     log.info("{}: connect to {} ({})", logPrefix, socket.getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
-    try {
+    return serve(() -> {
       socket.setSoTimeout((int) limits.commandTimeout().toMillis());
       socket.setTcpNoDelay(true);
       if (socket instanceof SSLSocket ssl) handshake(ssl); // implicit TLS (RFC 8314)
       in = new SmtpInput(socket.getInputStream(), () -> out.flush());
       out = new BufferedOutputStream(guarded = watchdog.guard(socket.getOutputStream(), socket, logPrefix), REPLY_BUFFER);
       reply(Replies.GREETING.format(hostname));
-      commandLoop();
+    });
+  }
+
+  /**
+   * Goes on after {@link Outcome#IDLE}, on any thread, once the client has written again; or,
+   * {@code timedOut}, ends the session as a command timeout does.
+   */
+  Outcome resume(boolean timedOut) {
+    return serve(() -> {
+      if (timedOut) throw new SocketTimeoutException();
+      in.prefetch(); // readable: octets or the end of the stream, read before going idle again
+    });
+  }
+
+  /** How long an idle session may wait for its client (RFC 5321 §4.5.3.2). */
+  Duration idleTimeout() {
+    return limits.commandTimeout();
+  }
+
+  /** Ends an idle session that cannot be parked (the server is stopping). */
+  void end(String reason) {
+    log.info("{}: disconnect: {}", logPrefix, reason);
+    finish();
+  }
+
+  private interface Step {
+    void run() throws IOException, Closing;
+  }
+
+  private Outcome serve(Step first) {
+    try {
+      first.run();
+      if (commandLoop()) return Outcome.IDLE;
     } catch (Closing e) {
       log.info("{}: disconnect: {}", logPrefix, e.getMessage());
     } catch (SocketTimeoutException e) {
@@ -164,6 +209,11 @@ final class SmtpSession {
     } catch (IOException e) {
       log.info("{}: connection lost in state {}: {}", logPrefix, state, e.getMessage());
     }
+    finish();
+    return Outcome.ENDED;
+  }
+
+  private void finish() {
     if (tx != null) {
       log.info("{}: {}: transaction abandoned in state {}", logPrefix, tx.id, state);
       resetTransaction();
@@ -176,8 +226,22 @@ final class SmtpSession {
     }
   }
 
-  private void commandLoop() throws IOException, Closing {
+  /**
+   * True when the client has sent nothing more, so that the session can wait for it without a
+   * thread (the replies flushed first): plaintext only, since a TLS layer keeps buffered state
+   * of its own. A virtual thread blocked in a read would keep its stack (about 4 KiB of JDK
+   * frames) for as long as the client is silent.
+   */
+  private boolean clientSilent() throws IOException {
+    if (in.hasBuffered() || tls != null || socket.getChannel() == null) return false;
+    out.flush();
+    return !in.readyNow();
+  }
+
+  /** Serves commands until the session ends (by exception) or goes idle (true). */
+  private boolean commandLoop() throws IOException, Closing {
     while (true) {
+      if (clientSilent()) return true;
       SmtpInput.Line line = in.readLine(MAX_PARAMETER_LINE, lineBuffer);
       lineBuffer = line.bytes();
       switch (line.ending()) {

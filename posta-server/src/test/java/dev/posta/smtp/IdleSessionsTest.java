@@ -1,0 +1,93 @@
+package dev.posta.smtp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.posta.testing.SmtpWire;
+import dev.posta.testing.TestServer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Sessions whose client is silent wait in {@link IdleSessions} without a thread, and go on
+ * exactly where they stopped: pipelined input, half lines, leaving, timeouts, shutdown.
+ */
+class IdleSessionsTest {
+  @TempDir Path data;
+
+  private static void await(String what, IntSupplier value, int expected) throws InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (value.getAsInt() != expected) {
+      assertThat(System.nanoTime()).as(what + ": " + value.getAsInt() + ", expected " + expected).isLessThan(deadline);
+      Thread.sleep(10);
+    }
+  }
+
+  @Test
+  void silentClientsWaitWithoutAThreadAndGoOnWhereTheyStopped() throws Exception {
+    try (TestServer server = TestServer.start(data)) {
+      List<SmtpWire> clients = new ArrayList<>();
+      try {
+        for (int i = 0; i < 40; i++) { // under the default 50 per client address
+          SmtpWire c = new SmtpWire(server.smtpPort());
+          clients.add(c);
+          assertThat(c.ehlo()).startsWith("250-");
+        }
+        await("idle sessions", () -> server.server().idleSessionCount(), 40);
+        for (int i = 0; i < clients.size(); i++) {
+          SmtpWire c = clients.get(i);
+          // Pipelined (RFC 2920): all of it arrives at once at a session that had no thread.
+          c.send("MAIL FROM:<alice@example.org>\r\nRCPT TO:<idle" + i + "@localhost>\r\nDATA\r\n");
+          assertThat(c.reply()).isEqualTo("250 2.1.0 Sender OK");
+          assertThat(c.reply()).isEqualTo("250 2.1.5 Recipient OK");
+          assertThat(c.reply()).startsWith("354 ");
+          assertThat(c.command("Subject: " + i + "\r\n\r\nwoken up\r\n.")).startsWith("250 2.0.0 Ok: queued as ");
+        }
+        for (int i = 0; i < clients.size(); i++) assertThat(server.awaitMail("idle" + i, 1)).hasSize(1);
+      } finally {
+        for (SmtpWire c : clients) c.close();
+      }
+      await("connections after every client left", () -> server.server().connectionCount(), 0);
+      assertThat(server.server().idleSessionCount()).isZero();
+    }
+  }
+
+  @Test
+  void aLineSplitAcrossAPauseIsReadWhole() throws Exception {
+    try (TestServer server = TestServer.start(data); SmtpWire c = new SmtpWire(server.smtpPort())) {
+      assertThat(c.reply()).startsWith("220 ");
+      await("idle after the greeting", () -> server.server().idleSessionCount(), 1);
+      c.send("NO");
+      Thread.sleep(300);
+      assertThat(c.command("OP")).isEqualTo("250 2.0.0 OK");
+    }
+  }
+
+  @Test
+  void aClientLeavingWhileIdleEndsItsSession() throws Exception {
+    try (TestServer server = TestServer.start(data)) {
+      SmtpWire c = new SmtpWire(server.smtpPort());
+      c.ehlo();
+      await("idle", () -> server.server().idleSessionCount(), 1);
+      c.close();
+      await("connections", () -> server.server().connectionCount(), 0);
+      assertThat(server.server().idleSessionCount()).isZero();
+    }
+  }
+
+  @Test
+  void stoppingTheServerClosesIdleSessions() throws Exception {
+    SmtpWire c;
+    try (TestServer server = TestServer.start(data)) {
+      c = new SmtpWire(server.smtpPort());
+      c.ehlo();
+      await("idle", () -> server.server().idleSessionCount(), 1);
+    }
+    try (c) {
+      assertThat(c.isClosedByServer()).isTrue();
+    }
+  }
+}
