@@ -81,8 +81,12 @@ final class Load implements Callable<Integer> {
   @Option(names = "--json", description = "Print the result as one JSON object instead of text.")
   boolean json;
 
-  /** What one run measured. Latencies in nanoseconds, sorted. */
-  record Result(int sent, int errors, double seconds, long[] latencies, String firstError) {
+  /**
+   * What one run measured. Latencies in nanoseconds, sorted; {@code startedMillis}: wall-clock
+   * time the first session began, so that a caller can time end-to-end delivery from there
+   * rather than from the start of this JVM.
+   */
+  record Result(int sent, int errors, double seconds, long[] latencies, String firstError, long startedMillis) {
     double rate() {
       return seconds > 0 ? sent / seconds : 0;
     }
@@ -101,8 +105,9 @@ final class Load implements Callable<Integer> {
 
     String json() {
       return String.format(Locale.ROOT, "{\"sent\":%d,\"errors\":%d,\"seconds\":%.3f,\"rate\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
-              + "\"p99_ms\":%.3f,\"max_ms\":%.3f}",
-          sent, errors, seconds, rate(), percentileMillis(50), percentileMillis(90), percentileMillis(99), percentileMillis(100));
+              + "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"started_ms\":%d}",
+          sent, errors, seconds, rate(), percentileMillis(50), percentileMillis(90), percentileMillis(99), percentileMillis(100),
+          startedMillis);
     }
   }
 
@@ -134,6 +139,7 @@ final class Load implements Callable<Integer> {
     ConcurrentLinkedQueue<String> errorTexts = new ConcurrentLinkedQueue<>();
     long[][] perSession = new long[sessions][];
     Thread[] threads = new Thread[sessions];
+    long startedMillis = System.currentTimeMillis();
     long start = System.nanoTime();
     for (int s = 0; s < sessions; s++) {
       int session = s;
@@ -180,7 +186,7 @@ final class Load implements Callable<Integer> {
     for (Thread t : threads) t.join();
     double seconds = (System.nanoTime() - start) / 1e9;
     long[] all = Arrays.stream(perSession).flatMapToLong(Arrays::stream).sorted().toArray();
-    return new Result((int) sent.get(), errors.get(), seconds, all, errorTexts.peek());
+    return new Result((int) sent.get(), errors.get(), seconds, all, errorTexts.peek(), startedMillis);
   }
 
   /** One context for all sessions, so TLS sessions can be resumed as a real client would. */

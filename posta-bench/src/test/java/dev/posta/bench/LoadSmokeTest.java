@@ -94,11 +94,16 @@ class LoadSmokeTest {
 
   @Test
   void loadOverStartTlsWithAuthAndANewConnectionPerMessage() throws Exception {
+    long before = System.currentTimeMillis();
     Run r = bench("load", "--server", port(PostaConfig.Protocol.SUBMISSION), "--sessions", "3", "--messages", "30",
         "--starttls", "--user", "bench@localhost", "--password", "bench pass", "--from", "bench@localhost",
         "--per-connection", "1", "--recipients", "2", "--json");
     assertThat(r.exit()).as(r.out()).isZero();
     assertThat(r.out()).startsWith("{\"sent\":30,\"errors\":0,");
+    // When the first session began, for timing end-to-end delivery from there (compare.py).
+    var started = java.util.regex.Pattern.compile("\"started_ms\":(\\d+)}").matcher(r.out());
+    assertThat(started.find()).as(r.out()).isTrue();
+    assertThat(Long.parseLong(started.group(1))).isBetween(before, System.currentTimeMillis());
     assertThat(delivered("load1")).isEqualTo(30);
     assertThat(delivered("load2")).isEqualTo(30);
   }
