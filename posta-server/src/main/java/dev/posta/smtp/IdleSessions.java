@@ -94,7 +94,7 @@ final class IdleSessions implements AutoCloseable {
           try {
             p.channel().register(selector, SelectionKey.OP_READ, p);
             if (p.deadline() - nextSweep < 0) nextSweep = p.deadline();
-          } catch (ClosedChannelException e) {
+          } catch (ClosedChannelException | RuntimeException e) {
             ready.add(p); // closed meanwhile (shutdown): resuming reports it and cleans up
           }
         }
@@ -114,8 +114,14 @@ final class IdleSessions implements AutoCloseable {
   private static void wake(Parked p, boolean timedOut) {
     try {
       p.channel().configureBlocking(true);
-    } catch (IOException e) {
-      // closed: the resumed session finds out on its first read and ends
+    } catch (IOException | RuntimeException e) {
+      // Closed, or (never expected) still registered: the resumed session must not read a
+      // non-blocking channel, so it finds it closed on its first read and ends.
+      try {
+        p.channel().close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
     }
     Thread.ofVirtual().name("smtp-resumed").start(() -> p.resumption().resume(timedOut));
   }
