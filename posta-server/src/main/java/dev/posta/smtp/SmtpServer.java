@@ -133,7 +133,7 @@ public final class SmtpServer implements AutoCloseable {
         // Implicit TLS: the handshake runs in the session, on this virtual thread, under its timeout.
         Socket s = listener.protocol() == PostaConfig.Protocol.SMTPS ? context.tls().acceptImplicit(socket) : socket;
         SmtpSession session = new SmtpSession(s, listener, context, watchdog);
-        if (parked(session, session.run(), channel, leave)) return;
+        if (parked(session, session.run(), channel, client, leave)) return;
       }
     } catch (IOException e) {
       log.info("smtp[{}]: TLS setup failed: {}", client.getHostAddress(), e.toString());
@@ -145,33 +145,28 @@ public final class SmtpServer implements AutoCloseable {
   }
 
   /** Continues a parked session on the thread {@link IdleSessions} started for it. */
-  private void resume(SmtpSession session, boolean timedOut, SocketChannel channel, Runnable leave) {
+  private void resume(SmtpSession session, boolean timedOut, SocketChannel channel, InetAddress client, Runnable leave) {
     try {
-      if (parked(session, session.resume(timedOut), channel, leave)) return;
+      if (parked(session, session.resume(timedOut), channel, client, leave)) return;
     } catch (RuntimeException | Error e) {
-      log.error("smtp[{}]: session failed", socketAddress(channel), e);
+      log.error("smtp[{}]: session failed", client.getHostAddress(), e);
     }
     leave.run();
   }
 
   /** Parks a session that went idle (true); false when it has ended. */
-  private boolean parked(SmtpSession session, SmtpSession.Outcome outcome, SocketChannel channel, Runnable leave) {
+  private boolean parked(SmtpSession session, SmtpSession.Outcome outcome, SocketChannel channel, InetAddress client, Runnable leave) {
     if (outcome == SmtpSession.Outcome.ENDED) return false;
     if (!closing) {
       try {
-        idle.park(channel, session.idleTimeout(), timedOut -> resume(session, timedOut, channel, leave));
+        idle.park(channel, session.idleTimeout(), timedOut -> resume(session, timedOut, channel, client, leave));
         return true;
       } catch (IOException e) {
-        log.warn("smtp[{}]: cannot park an idle session: {}", socketAddress(channel), e.toString());
+        log.warn("smtp[{}]: cannot park an idle session: {}", client.getHostAddress(), e.toString());
       }
     }
     session.end(closing ? "server stopping" : "cannot wait for the client");
     return false;
-  }
-
-  private static String socketAddress(SocketChannel channel) {
-    InetAddress a = channel.socket().getInetAddress();
-    return a == null ? "?" : a.getHostAddress();
   }
 
   private static void refuse(Socket socket, Reply reply) {

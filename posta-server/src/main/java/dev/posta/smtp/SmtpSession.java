@@ -208,6 +208,9 @@ final class SmtpSession {
       tryReply(Replies.TIMEOUT);
     } catch (IOException e) {
       log.info("{}: connection lost in state {}: {}", logPrefix, state, e.getMessage());
+    } catch (RuntimeException e) {
+      // A bug must not leave the transaction or the write watchdog's entry behind.
+      log.error("{}: session failed in state {}", logPrefix, state, e);
     }
     finish();
     return Outcome.ENDED;
