@@ -1,8 +1,6 @@
 package dev.posta.smtp;
 
 import java.io.IOException;
-import java.nio.channels.ClosedChannelException;
-import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
@@ -11,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,20 +23,34 @@ import org.slf4j.LoggerFactory;
  * new virtual thread, in blocking mode, exactly where it stopped. 10,000 silent clients then
  * cost their session objects and sockets only. The cost for a busy client is small: the JDK
  * parks a blocked virtual thread on a poller the same way.
+ *
+ * <p>Every parked session is resumed exactly once: readable, timed out, or, when this closes,
+ * stopping. None is left behind with its connection still counted.
  */
 final class IdleSessions implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IdleSessions.class);
 
-  /** How a parked session goes on; {@code timedOut}: the client stayed silent too long. */
-  interface Resumption {
-    void resume(boolean timedOut);
+  /** Why a parked session goes on. */
+  enum Wake {
+    /** The client wrote, or closed its side. */
+    READABLE,
+    /** The client stayed silent for the whole timeout. */
+    TIMED_OUT,
+    /** The server is stopping. */
+    STOPPING
   }
 
-  private record Parked(SocketChannel channel, long deadline, Resumption resumption) {}
+  /** How a parked session goes on, on a new virtual thread. */
+  interface Resumption {
+    void resume(Wake why);
+  }
+
+  private record Parked(SocketChannel channel, long deadline, String name, Resumption resumption) {}
 
   private final Selector selector;
   /** Handed over by session threads, registered by the selector thread (registering elsewhere would race with select). */
   private final Queue<Parked> arriving = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger parked = new AtomicInteger();
   private final Thread thread;
   private volatile boolean closed;
 
@@ -49,69 +62,98 @@ final class IdleSessions implements AutoCloseable {
   /**
    * Parks the session behind {@code channel} (blocking, nothing buffered by the caller) until
    * it is readable or {@code timeout} has passed; then {@code resumption} runs on a new virtual
-   * thread, with the channel blocking again. The caller's thread may end.
+   * thread named {@code name}, with the channel blocking again. The caller's thread may end.
+   *
+   * @throws IOException when the session cannot be parked (closing): the caller ends it
    */
-  void park(SocketChannel channel, Duration timeout, Resumption resumption) throws IOException {
+  void park(SocketChannel channel, Duration timeout, String name, Resumption resumption) throws IOException {
     if (closed) throw new IOException("idle sessions closed");
     channel.configureBlocking(false);
-    arriving.add(new Parked(channel, System.nanoTime() + timeout.toNanos(), resumption));
+    Parked p = new Parked(channel, System.nanoTime() + timeout.toNanos(), name, resumption);
+    parked.incrementAndGet();
+    arriving.add(p);
+    // Closed meanwhile: whoever takes it out of the queue resumes it, this thread or the selector's final sweep.
+    if (closed && arriving.remove(p)) {
+      parked.decrementAndGet();
+      channel.configureBlocking(true);
+      throw new IOException("idle sessions closed");
+    }
     selector.wakeup();
   }
 
   /** Sessions parked now, for tests and metrics. */
   int count() {
-    return closed ? 0 : Math.max(0, selector.keys().size());
+    return parked.get();
   }
 
   private void run() {
     long nextSweep = System.nanoTime() + 1_000_000_000L;
-    try {
-      while (!closed) {
-        selector.select(Math.max(1, (nextSweep - System.nanoTime()) / 1_000_000));
-        List<Parked> ready = new ArrayList<>();
-        List<Parked> expired = new ArrayList<>();
-        for (SelectionKey key : selector.selectedKeys()) {
-          key.cancel();
-          ready.add((Parked) key.attachment());
-        }
-        selector.selectedKeys().clear();
-        long now = System.nanoTime();
-        if (now - nextSweep >= 0) {
-          // At least once a second, and when the earliest deadline is due.
-          nextSweep = now + 1_000_000_000L;
-          for (SelectionKey key : selector.keys()) {
-            if (!key.isValid()) continue;
-            Parked p = (Parked) key.attachment();
-            if (now - p.deadline() >= 0) {
-              key.cancel();
-              expired.add(p);
-            } else if (p.deadline() - nextSweep < 0) {
-              nextSweep = p.deadline();
-            }
-          }
-        }
-        for (Parked p; (p = arriving.poll()) != null; ) {
-          try {
-            p.channel().register(selector, SelectionKey.OP_READ, p);
-            if (p.deadline() - nextSweep < 0) nextSweep = p.deadline();
-          } catch (ClosedChannelException | RuntimeException e) {
-            ready.add(p); // closed meanwhile (shutdown): resuming reports it and cleans up
-          }
-        }
-        if (ready.isEmpty() && expired.isEmpty()) continue;
-        // A cancelled key leaves the selector only at the next select; until then the channel
-        // cannot go back to blocking mode.
-        selector.selectNow();
-        selector.selectedKeys().clear(); // still ready at the next select: readiness is level-triggered
-        ready.forEach(p -> wake(p, false));
-        expired.forEach(p -> wake(p, true));
+    while (!closed) {
+      try {
+        nextSweep = turn(nextSweep);
+      } catch (Throwable e) {
+        // Whatever went wrong, parked sessions must still be woken: keep turning.
+        if (!closed) log.error("idle sessions: selector turn failed", e);
+        nextSweep = System.nanoTime();
       }
-    } catch (IOException | ClosedSelectorException e) {
-      if (!closed) log.error("the idle-session selector failed; parked sessions are dropped", e);
     }
+    // Stopping: every session still parked or arriving goes on once more, to end.
+    List<Parked> left = new ArrayList<>();
+    for (SelectionKey key : selector.keys()) if (key.isValid()) left.add((Parked) key.attachment());
+    for (Parked p; (p = arriving.poll()) != null; ) left.add(p);
+    try {
+      selector.close(); // deregisters every channel, so they can block again
+    } catch (IOException e) {
+      log.warn("idle sessions: closing the selector: {}", e.toString());
+    }
+    left.forEach(p -> wake(p, Wake.STOPPING));
   }
 
-  private static void wake(Parked p, boolean timedOut) {
+  /** One select and what it found; returns when the deadlines need a look next. */
+  private long turn(long nextSweep) throws IOException {
+    selector.select(Math.max(1, (nextSweep - System.nanoTime()) / 1_000_000));
+    List<Parked> ready = new ArrayList<>();
+    List<Parked> expired = new ArrayList<>();
+    for (SelectionKey key : selector.selectedKeys()) {
+      key.cancel();
+      ready.add((Parked) key.attachment());
+    }
+    selector.selectedKeys().clear();
+    long now = System.nanoTime();
+    if (now - nextSweep >= 0) {
+      // At least once a second, and when the earliest deadline is due.
+      nextSweep = now + 1_000_000_000L;
+      for (SelectionKey key : selector.keys()) {
+        if (!key.isValid()) continue;
+        Parked p = (Parked) key.attachment();
+        if (now - p.deadline() >= 0) {
+          key.cancel();
+          expired.add(p);
+        } else if (p.deadline() - nextSweep < 0) {
+          nextSweep = p.deadline();
+        }
+      }
+    }
+    for (Parked p; (p = arriving.poll()) != null; ) {
+      try {
+        p.channel().register(selector, SelectionKey.OP_READ, p);
+        if (p.deadline() - nextSweep < 0) nextSweep = p.deadline();
+      } catch (IOException | RuntimeException e) {
+        ready.add(p); // closed meanwhile: resuming finds out and ends the session
+      }
+    }
+    if (ready.isEmpty() && expired.isEmpty()) return nextSweep;
+    // A cancelled key leaves the selector only at the next select; until then the channel
+    // cannot go back to blocking mode.
+    selector.selectNow();
+    selector.selectedKeys().clear(); // still ready at the next select: readiness is level-triggered
+    ready.forEach(p -> wake(p, Wake.READABLE));
+    expired.forEach(p -> wake(p, Wake.TIMED_OUT));
+    return nextSweep;
+  }
+
+  private void wake(Parked p, Wake why) {
+    parked.decrementAndGet();
     try {
       p.channel().configureBlocking(true);
     } catch (IOException | RuntimeException e) {
@@ -123,16 +165,23 @@ final class IdleSessions implements AutoCloseable {
         // closing anyway
       }
     }
-    Thread.ofVirtual().name("smtp-resumed").start(() -> p.resumption().resume(timedOut));
+    try {
+      Thread.ofVirtual().name(p.name()).start(() -> p.resumption().resume(why));
+    } catch (RuntimeException | OutOfMemoryError e) {
+      // No thread for it now: run it here rather than lose it (and its connection count).
+      p.resumption().resume(why);
+    }
   }
 
+  /** Stops waiting: every parked session is resumed with {@link Wake#STOPPING}. */
   @Override
   public void close() {
     closed = true;
+    selector.wakeup();
     try {
-      selector.close();
-    } catch (IOException ignored) {
-      // closing anyway
+      thread.join(2000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 }

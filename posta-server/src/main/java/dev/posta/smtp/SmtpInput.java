@@ -128,14 +128,14 @@ public final class SmtpInput {
     return true;
   }
 
-  /** True when the next read returns without waiting: octets are buffered, or the stream has ended. */
-  public boolean hasBuffered() {
-    return position < limit || ended;
+  /** True when a read would not wait: octets buffered here or in the socket, or the stream has ended. */
+  public boolean readyNow() throws IOException {
+    return position < limit || ended || in.available() > 0;
   }
 
-  /** True when a read would not wait: {@link #hasBuffered()}, or octets waiting in the socket. */
-  public boolean readyNow() throws IOException {
-    return hasBuffered() || in.available() > 0;
+  /** Goes back to the small buffer when nothing is buffered: for a session about to wait long. */
+  public void shrink() {
+    if (position == limit && buffer.length > SMALL) buffer = new byte[SMALL];
   }
 
   /** Waits (under the socket's timeout) until the client's next octets are buffered; false at end of stream. */

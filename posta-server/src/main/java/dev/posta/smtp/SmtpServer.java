@@ -95,9 +95,18 @@ public final class SmtpServer implements AutoCloseable {
       } catch (IOException e) {
         if (!server.isOpen()) return;
         if (!closing) log.error("accept on {} failed: {}", listener.address(), e.toString());
+        pause(); // e.g. out of file descriptors: not a busy loop of log lines meanwhile
         continue;
       }
       Thread.ofVirtual().name("smtp-" + channel.socket().getRemoteSocketAddress()).start(() -> serve(channel, listener));
+    }
+  }
+
+  private static void pause() {
+    try {
+      Thread.sleep(100);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -145,9 +154,13 @@ public final class SmtpServer implements AutoCloseable {
   }
 
   /** Continues a parked session on the thread {@link IdleSessions} started for it. */
-  private void resume(SmtpSession session, boolean timedOut, SocketChannel channel, InetAddress client, Runnable leave) {
+  private void resume(SmtpSession session, IdleSessions.Wake why, SocketChannel channel, InetAddress client, Runnable leave) {
     try {
-      if (parked(session, session.resume(timedOut), channel, client, leave)) return;
+      if (why == IdleSessions.Wake.STOPPING) {
+        session.end("server stopping");
+      } else if (parked(session, session.resume(why == IdleSessions.Wake.TIMED_OUT), channel, client, leave)) {
+        return;
+      }
     } catch (RuntimeException | Error e) {
       log.error("smtp[{}]: session failed", client.getHostAddress(), e);
     }
@@ -157,16 +170,14 @@ public final class SmtpServer implements AutoCloseable {
   /** Parks a session that went idle (true); false when it has ended. */
   private boolean parked(SmtpSession session, SmtpSession.Outcome outcome, SocketChannel channel, InetAddress client, Runnable leave) {
     if (outcome == SmtpSession.Outcome.ENDED) return false;
-    if (!closing) {
-      try {
-        idle.park(channel, session.idleTimeout(), timedOut -> resume(session, timedOut, channel, client, leave));
-        return true;
-      } catch (IOException e) {
-        log.warn("smtp[{}]: cannot park an idle session: {}", client.getHostAddress(), e.toString());
-      }
+    try {
+      idle.park(channel, session.idleTimeout(), "smtp-" + client.getHostAddress(),
+          why -> resume(session, why, channel, client, leave));
+      return true;
+    } catch (IOException e) {
+      session.end(closing ? "server stopping" : "cannot wait for the client: " + e.getMessage());
+      return false;
     }
-    session.end(closing ? "server stopping" : "cannot wait for the client");
-    return false;
   }
 
   private static void refuse(Socket socket, Reply reply) {

@@ -178,7 +178,9 @@ final class SmtpSession {
   Outcome resume(boolean timedOut) {
     return serve(() -> {
       if (timedOut) throw new SocketTimeoutException();
-      in.prefetch(); // readable: octets or the end of the stream, read before going idle again
+      // Readable: octets, or the end of the stream, which the input then remembers, so the
+      // command loop reads it (and ends) rather than going idle again.
+      in.prefetch();
     });
   }
 
@@ -208,7 +210,7 @@ final class SmtpSession {
       tryReply(Replies.TIMEOUT);
     } catch (IOException e) {
       log.info("{}: connection lost in state {}: {}", logPrefix, state, e.getMessage());
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       // A bug must not leave the transaction or the write watchdog's entry behind.
       log.error("{}: session failed in state {}", logPrefix, state, e);
     }
@@ -236,9 +238,11 @@ final class SmtpSession {
    * frames) for as long as the client is silent.
    */
   private boolean clientSilent() throws IOException {
-    if (in.hasBuffered() || tls != null || socket.getChannel() == null) return false;
+    if (tls != null || socket.getChannel() == null || in.readyNow()) return false;
     out.flush();
-    return !in.readyNow();
+    if (in.readyNow()) return false;
+    in.shrink(); // a long wait ahead: no 16 KiB buffer kept from the last message
+    return true;
   }
 
   /** Serves commands until the session ends (by exception) or goes idle (true). */

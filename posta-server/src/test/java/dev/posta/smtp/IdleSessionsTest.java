@@ -79,9 +79,41 @@ class IdleSessionsTest {
   }
 
   @Test
-  void stoppingTheServerClosesIdleSessions() throws Exception {
-    SmtpWire c;
+  void pipelinedCommandsAndAHalfCloseWhileIdleAreAllAnswered() throws Exception {
     try (TestServer server = TestServer.start(data)) {
+      try (SmtpWire c = new SmtpWire(server.smtpPort())) {
+        c.ehlo();
+        await("idle", () -> server.server().idleSessionCount(), 1);
+        c.send("NOOP\r\nQUIT\r\n");
+        c.socket().shutdownOutput();
+        assertThat(c.reply()).isEqualTo("250 2.0.0 OK");
+        assertThat(c.reply()).isEqualTo("221 2.0.0 Bye");
+        assertThat(c.isClosedByServer()).isTrue();
+      }
+      await("connections", () -> server.server().connectionCount(), 0);
+    }
+  }
+
+  @Test
+  void startTlsAfterWaitingIdleWorks() throws Exception {
+    try (TestServer server = TestServer.start(data); SmtpWire c = new SmtpWire(server.smtpPort())) {
+      c.ehlo();
+      await("idle", () -> server.server().idleSessionCount(), 1);
+      c.startTls(server.clientTls());
+      assertThat(c.command("EHLO client.example")).startsWith("250-");
+      // A TLS session keeps its thread: it is not among the idle ones.
+      Thread.sleep(200);
+      assertThat(server.server().idleSessionCount()).isZero();
+      assertThat(c.command("NOOP")).isEqualTo("250 2.0.0 OK");
+    }
+  }
+
+  @Test
+  void stoppingTheServerEndsIdleSessions() throws Exception {
+    SmtpWire c;
+    TestServer stopped;
+    try (TestServer server = TestServer.start(data)) {
+      stopped = server;
       c = new SmtpWire(server.smtpPort());
       c.ehlo();
       await("idle", () -> server.server().idleSessionCount(), 1);
@@ -89,5 +121,8 @@ class IdleSessionsTest {
     try (c) {
       assertThat(c.isClosedByServer()).isTrue();
     }
+    // Each idle session was woken to end: none is left counted.
+    await("connections after stopping", () -> stopped.server().connectionCount(), 0);
+    assertThat(stopped.server().idleSessionCount()).isZero();
   }
 }

@@ -129,6 +129,11 @@ public final class SmtpWire implements AutoCloseable {
     return command("EHLO client.example");
   }
 
+  /** The connection (the TLS layer after STARTTLS), e.g. to half-close it. */
+  public Socket socket() {
+    return socket;
+  }
+
   @Override
   public void close() throws IOException {
     socket.close();
