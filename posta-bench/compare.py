@@ -52,7 +52,7 @@ else:
         ("1KiB 20 sessions", 1024, 20, 0, 5000),
         ("1KiB 1 session", 1024, 1, 0, 2000),
         ("1KiB 200 sessions", 1024, 200, 0, 5000),
-        ("1KiB 20 sess, new conn/msg", 1024, 20, 1, 3000),
+        ("1KiB 20 sess new conn/msg", 1024, 20, 1, 3000),
         ("100KiB 20 sessions", 102400, 20, 0, 1000),
         ("100KiB 1 session", 102400, 1, 0, 300),
         ("100KiB 200 sessions", 102400, 200, 0, 1000),
