@@ -2,7 +2,7 @@
 # Posta side by side with Postfix, Haraka and smtp-sink: installs what is missing (Debian's
 # postfix and gnuplot, Haraka from the npm registry), builds Posta and the load generator, then
 # runs compare.py (see there for what is measured and the settings). Run as root: Postfix's
-# master must start as root. Takes about 35 minutes (QUICK=1: about 8).
+# master must start as root. Takes about 30 minutes (QUICK=1: about 8).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
