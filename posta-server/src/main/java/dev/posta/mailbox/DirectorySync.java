@@ -4,6 +4,8 @@ import dev.posta.queue.Spool;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Group commit for directory entries: deliveries that renamed a file into the same folder
@@ -17,8 +19,8 @@ final class DirectorySync {
 
   private final Path dir;
   /* A ReentrantLock, not a monitor: many delivery threads contend here, and this parks them. */
-  private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
-  private final java.util.concurrent.locks.Condition done = lock.newCondition();
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition done = lock.newCondition();
   /** Renames registered so far, and how many of them a completed fsync covers. */
   private long requested;
   private long synced;

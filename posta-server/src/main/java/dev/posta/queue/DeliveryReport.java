@@ -75,7 +75,6 @@ public final class DeliveryReport {
       Recipient recipient, Action action, String status, String remoteMta, String diagnostic, String reason,
       Instant lastAttempt) {}
 
-
   /** Above this the original goes back as headers only: a bounce should not be a second copy of a huge mail. */
   static final int MAX_RETURNED_SIZE = 10 * 1024 * 1024;
   /** A header section longer than this is cut at a line end; RFC 5322 sets no limit, Postfix 100 kB. */

@@ -81,7 +81,7 @@ public final class QueueManager implements AutoCloseable {
    * through it, and contended monitors make virtual threads spin; this one parks them.
    */
   private final ReentrantLock lock = new ReentrantLock();
-  /** Signalled when the dispatcher may have something to do: new due mail, a free slot. */
+  /** Signalled when the schedule's earliest entry changes, and when a job ends while closing. */
   private final Condition changed = lock.newCondition();
   /** Every message in the queue, by ID. Guarded by {@link #lock}, as are the fields below. */
   private final Map<QueueId, Entry> entries = new HashMap<>();
@@ -118,7 +118,6 @@ public final class QueueManager implements AutoCloseable {
     final Map<Integer, List<Outcome>> outcomes = new LinkedHashMap<>();
     /** One copy per mailbox per attempt: ALICE@, alice+tag@ and an alias naming alice are all alice. */
     final Set<Router.Mailbox> delivered = new HashSet<>();
-
 
     synchronized void add(int recipient, Outcome outcome) {
       outcomes.computeIfAbsent(recipient, k -> new ArrayList<>()).add(outcome);
@@ -238,7 +237,7 @@ public final class QueueManager implements AutoCloseable {
   }
 
   private void schedule(Entry e, Instant due) {
-    if (e.scheduled) waiting.remove(e);
+    unschedule(e);
     e.due = due;
     e.scheduled = true;
     waiting.add(e);

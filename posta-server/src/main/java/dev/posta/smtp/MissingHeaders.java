@@ -3,6 +3,8 @@ package dev.posta.smtp;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.function.Supplier;
 
@@ -26,8 +28,8 @@ public final class MissingHeaders extends OutputStream {
   private final StringBuilder line = new StringBuilder();
   private boolean inHeaders = true;
   /** RFC 5322 §3.3 date-time, as Date:, Received: and delivery reports write it (in UTC). */
-  public static final java.time.format.DateTimeFormatter DATE = java.time.format.DateTimeFormatter
-      .ofPattern("EEE, d MMM yyyy HH:mm:ss Z", java.util.Locale.ENGLISH).withZone(java.time.ZoneOffset.UTC);
+  public static final DateTimeFormatter DATE =
+      DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ENGLISH).withZone(ZoneOffset.UTC);
 
   private boolean sawDate;
   private boolean sawMessageId;

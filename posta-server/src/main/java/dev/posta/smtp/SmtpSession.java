@@ -189,7 +189,7 @@ final class SmtpSession {
     return limits.commandTimeout();
   }
 
-  /** Ends an idle session that cannot be parked (the server is stopping). */
+  /** Ends an idle session without reading on: it cannot be parked, or the server is stopping. */
   void end(String reason) {
     log.info("{}: disconnect: {}", logPrefix, reason);
     finish();
