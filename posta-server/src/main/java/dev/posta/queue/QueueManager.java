@@ -280,7 +280,7 @@ public final class QueueManager implements AutoCloseable {
   private void attempt(Entry e) {
     try {
       startAttempt(e);
-    } catch (RuntimeException ex) {
+    } catch (RuntimeException | Error ex) {
       log.error("{}: could not start a delivery attempt, retrying later", e.message.id(), ex);
       lock.lock();
       try {
@@ -330,7 +330,15 @@ public final class QueueManager implements AutoCloseable {
       SpooledMessage.Deferral d = m.deferral(i);
       if (d != null && d.nextAttempt().isAfter(now)) continue;
       Recipient rcpt = m.envelope().recipients().get(i);
-      List<Router.Target> targets = router.resolve(rcpt.address());
+      List<Router.Target> targets;
+      try {
+        targets = router.resolve(rcpt.address());
+      } catch (RuntimeException | Error ex) {
+        log.error("{}: to=<{}>: routing failed unexpectedly", m.id(), rcpt.address(), ex);
+        attempt.add(i, new Outcome(rcpt.address().toString(), true,
+            DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
+        continue;
+      }
       if (targets.isEmpty()) {
         // Known at RCPT time but gone since (configuration changed): keep it, say so.
         attempt.add(i, new Outcome(rcpt.address().toString(), true,
@@ -410,7 +418,9 @@ public final class QueueManager implements AutoCloseable {
     try {
       if (job.destination.remote) deliverRemote(job, attempt);
       else deliverLocal(job, attempt);
-    } catch (RuntimeException ex) {
+    } catch (RuntimeException | Error ex) {
+      // A bug or a broken installation (a class or service missing from the jar) must not
+      // retry in silence: the reason goes to the log and, as the deferral, to `posta queue`.
       log.error("{}: delivery to {} failed unexpectedly", job.entry.message.id(), job.destination.name, ex);
       for (Item item : job.items) {
         attempt.add(item.recipient, new Outcome(address(item.target), !job.destination.remote,

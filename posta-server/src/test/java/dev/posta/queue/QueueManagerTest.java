@@ -69,6 +69,10 @@ class QueueManagerTest {
       mostActive.computeIfAbsent(destination, d -> new AtomicInteger()).accumulateAndGet(now, Math::max);
       mostTotal.accumulateAndGet(totalActive.incrementAndGet(), Math::max);
       try {
+        if (destination.equals("broken.test")) {
+          // What a jar missing a service provider did (issue 9): an Error, not an exception.
+          throw new java.util.ServiceConfigurationError("java.net.spi.InetAddressResolverProvider: Provider not found");
+        }
         if (destination.equals("slow.test")) release.await(30, TimeUnit.SECONDS);
         if (destination.equals("busy.test")) busy.tryAcquire(30, TimeUnit.SECONDS);
         recipients.forEach(r -> delivered.add(envelope.id() + " " + r.address()));
@@ -194,6 +198,19 @@ class QueueManagerTest {
     await("all 120 delivered", () -> outbound.delivered.size() == 120);
     assertThat(outbound.transactions.stream().sorted().toList()).containsExactly(20, 50, 50);
     await("the message removed", () -> queue.size() == 0);
+  }
+
+  @Test
+  void aDeliveryThatFailsWithAnErrorIsDeferredWithItsReasonNotRetriedInSilence() throws Exception {
+    SpooledMessage m = send("bob@broken.test");
+    await("the attempt settled", () -> m.deferral(0) != null);
+    SpooledMessage.Deferral d = m.deferral(0);
+    assertThat(d.lastError()).isEqualTo("internal error: java.util.ServiceConfigurationError: "
+        + "java.net.spi.InetAddressResolverProvider: Provider not found");
+    assertThat(d.attempts()).isEqualTo(1);
+    assertThat(d.nextAttempt()).isEqualTo(clock.instant().plus(Duration.ofMinutes(5)));
+    assertThat(queue.list()).singleElement().satisfies(l ->
+        assertThat(l.recipients()).singleElement().satisfies(r -> assertThat(r.lastError()).isEqualTo(d.lastError())));
   }
 
   @Test
