@@ -166,8 +166,13 @@ final class E2e {
 
   /** The same, with {@code input} on the program's standard input (then closed). */
   static Run run(Duration timeout, String input, List<String> command) {
+    return run(new ProcessBuilder(command), timeout, input);
+  }
+
+  /** Runs what {@code pb} describes (its folder, its environment) the same way. */
+  static Run run(ProcessBuilder pb, Duration timeout, String input) {
+    List<String> command = pb.command();
     try {
-      var pb = new ProcessBuilder(command);
       pb.environment().put("PYTHONIOENCODING", "utf-8");
       pb.environment().put("LC_ALL", "C.UTF-8");
       Process p = pb.start();

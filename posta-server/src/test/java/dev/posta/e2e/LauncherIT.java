@@ -1,0 +1,278 @@
+package dev.posta.e2e;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import dev.posta.testing.SmtpPeer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What ships, used as a new user uses it: the {@code ./posta} launcher running the jar that
+ * {@code package} built, in a fresh folder, driven by real clients (Python's smtplib; aiosmtpd
+ * as the smart host). The other tests run from compiled classes, where packaging bugs cannot
+ * show: the shaded jar once named a host-name resolver it could not load, so every lookup threw
+ * (issue 9). These run in the integration-test phase (failsafe), after the jar is built.
+ */
+class LauncherIT {
+  private static final Path LAUNCHER = Path.of(System.getProperty("posta.launcher", "../posta")).toAbsolutePath().normalize();
+  private static final Path PYTHON = Path.of("/usr/bin/python3");
+  private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
+  private static final String RUNNING = "Posta 0.1.0 is running";
+
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void theLauncherAndItsJarAreThere() {
+    assertThat(LAUNCHER).as("the launcher").isExecutable();
+    assertThat(LAUNCHER.resolveSibling("posta-server/target/posta.jar")).as("the jar `package` builds").isRegularFile();
+    assertThat(PYTHON).as("Debian's python3, the client").isExecutable();
+  }
+
+  @Test
+  void aConfigWithoutHostnameIsCheckedAndServedUnderThisMachinesName() throws Exception {
+    int smtp = freePort();
+    config("""
+        data = "data"
+        [listeners]
+        smtp = ["127.0.0.1:%d"]
+        submission = []
+        smtps = []
+        [domains."localhost"]
+        any-local-part = true
+        """.formatted(smtp));
+
+    E2e.Run check = posta("", "check-config", "--config", "posta.toml");
+    assertThat(check.exit()).as("%s", check).isZero();
+    assertThat(check.stdout()).isEqualTo("posta.toml: OK (1 domain(s), 1 listener(s))\n");
+
+    try (var server = new Serving("--config", "posta.toml")) {
+      // The name comes from this machine (a lookup of its own address); whatever it is, the
+      // greeting and the self-signed certificate carry the same one.
+      Matcher certificate = Pattern.compile("self-signed certificate for (\\S+):").matcher(server.log());
+      assertThat(certificate.find()).as("banner%n%s", server.log()).isTrue();
+      E2e.Run sent = send(smtp, "app@localhost", "friend@localhost");
+      assertThat(sent.lines()).containsExactly("GREETING 220 " + certificate.group(1) + " ESMTP Posta", "REFUSED {}");
+      assertThat(awaitFiles(dir.resolve("data/mail/localhost/friend/Maildir/new"), 1).getFirst())
+          .contains("Subject: Through the launcher\n");
+    }
+  }
+
+  @Test
+  void theReadmeQuickTourWorksOnTheEmbeddedDefaults() throws Exception {
+    String readme = Files.readString(LAUNCHER.resolveSibling("README.md"));
+    Matcher addUser = Pattern.compile("echo '([^']+)' \\| \\./posta user add (\\S+)").matcher(readme);
+    assertThat(addUser.find()).as("the README's `user add` line").isTrue();
+    Matcher script = Pattern.compile("```python\n(.*?)```", Pattern.DOTALL).matcher(readme);
+    assertThat(script.find()).as("the README's Python example").isTrue();
+
+    E2e.Run add = posta(addUser.group(1) + "\n", "user", "add", addUser.group(2));
+    assertThat(add.exit()).as("%s", add).isZero();
+    assertThat(posta("", "user", "list").stdout()).isEqualTo(addUser.group(2) + "\n");
+
+    try (var server = new Serving()) {
+      assertThat(server.log()).contains("  smtp        127.0.0.1:2525\n  submission  127.0.0.1:2587\n  smtps       127.0.0.1:2465\n");
+      var python = new ProcessBuilder(PYTHON.toString(), "-c", script.group(1)).directory(dir.toFile());
+      E2e.Run run = E2e.run(python, COMMAND_TIMEOUT, "");
+      assertThat(run.exit()).as("%s", run).isZero();
+      assertThat(run.stdout()).isEqualTo("Email sent successfully!\n");
+      assertThat(awaitFiles(dir.resolve("posta-data/mail/localhost/friend/Maildir/new"), 1).getFirst())
+          .contains("Subject: Test Email\n", "\nHello, this is a test email sent using SMTP!\n");
+      await("the queue empties", () -> posta("", "queue"), q -> q.stdout().equals("queue is empty\n"));
+    }
+  }
+
+  @Test
+  void mailRelaysThroughASmartHostGivenByName() throws Exception {
+    try (SmtpPeer peer = SmtpPeer.start(dir)) {
+      int smtp = freePort();
+      config(relayingTo("localhost", peer.port(), smtp));
+      try (var server = new Serving("--config", "posta.toml")) {
+        assertThat(server.log()).contains("  outbound    through smart host localhost:" + peer.port() + " (TLS none)\n");
+        assertThat(send(smtp, "app@localhost", "friend@example.net").lines()).containsExactly(
+            "GREETING 220 mx.posta.test ESMTP Posta", "REFUSED {}");
+        SmtpPeer.Received got = peer.awaitMessages(1, Duration.ofSeconds(30)).getFirst();
+        assertThat(got.mailFrom()).isEqualTo("app@localhost");
+        assertThat(got.rcptTos()).containsExactly("friend@example.net");
+        assertThat(got.text()).contains("Subject: Through the launcher\r\n");
+        await("the queue empties", () -> posta("", "queue", "--config", "posta.toml"), q -> q.stdout().equals("queue is empty\n"));
+        assertThat(server.log()).containsPattern("QueueManager: [0-9A-F]{16}: to=<friend@example.net>, relay=\\[localhost]:"
+            + peer.port() + "/none, dsn=2\\.0\\.0, status=sent \\(delivered to localhost\\[127\\.0\\.0\\.1]:" + peer.port() + ": 250 2\\.0\\.0 Ok: queued as 0001\\)\n");
+      }
+    }
+  }
+
+  @Test
+  void aMessageThatCannotLeaveShowsWhyInPostaQueueWhileServingAndAfter() throws Exception {
+    int smtp = freePort();
+    int nobody = freePort();
+    config(relayingTo("localhost", nobody, smtp));
+    Pattern deferred = Pattern.compile("""
+        -Queue ID-        --Size-- ----Arrival Time---- -Sender/Recipient-------
+        [0-9A-F]{16} +\\d+ \\w{3} \\w{3} \\d\\d \\d\\d:\\d\\d:\\d\\d  app@localhost
+         +\\(cannot connect to localhost\\[127\\.0\\.0\\.1]:%d: .*Connection refused\\)
+         +\\(attempt 1, next \\w{3} \\w{3} \\d\\d \\d\\d:\\d\\d:\\d\\d\\)
+         +friend@example\\.net
+
+        -- 1 Kbytes in 1 Request\\.
+        """.formatted(nobody));
+    try (var server = new Serving("--config", "posta.toml")) {
+      send(smtp, "app@localhost", "friend@example.net");
+      E2e.Run listed = await("the attempt is recorded", () -> posta("", "queue", "--config", "posta.toml"),
+          q -> q.stdout().contains("(attempt 1,"));
+      assertThat(listed.stdout()).matches(deferred);
+    }
+    E2e.Run stopped = posta("", "queue", "--config", "posta.toml");
+    assertThat(stopped.exit()).isZero();
+    assertThat(stopped.stdout()).matches(deferred);
+  }
+
+  // --- Helpers ----------------------------------------------------------------------------
+
+  /** A config that relays all remote mail to {@code host}:{@code port} in plain text. */
+  private static String relayingTo(String host, int port, int smtp) {
+    return """
+        hostname = "mx.posta.test"
+        data = "data"
+        [listeners]
+        smtp = ["127.0.0.1:%d"]
+        submission = []
+        smtps = []
+        [submission]
+        trusted-networks = ["127.0.0.0/8"]
+        [relay]
+        host = "%s"
+        port = %d
+        tls = "none"
+        [domains."localhost"]
+        any-local-part = true
+        """.formatted(smtp, host, port);
+  }
+
+  private void config(String toml) throws IOException {
+    Files.writeString(dir.resolve("posta.toml"), toml);
+  }
+
+  /** Runs {@code ./posta ARGS} in the test's folder, with {@code input} on its standard input. */
+  private E2e.Run posta(String input, String... args) {
+    List<String> command = new ArrayList<>(List.of(LAUNCHER.toString()));
+    command.addAll(List.of(args));
+    E2e.Run run = E2e.run(launcher(command), COMMAND_TIMEOUT, input);
+    assertThat(run.stderr()).as("ran the jar as built%n%s", run).doesNotContain("posta: building");
+    return run;
+  }
+
+  private ProcessBuilder launcher(List<String> command) {
+    var pb = new ProcessBuilder(command).directory(dir.toFile());
+    pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    return pb;
+  }
+
+  /** One message from app code (smtplib) to the SMTP listener on {@code port}. */
+  private E2e.Run send(int port, String from, String to) {
+    Path script = E2e.resource("send_one.py");
+    E2e.Run run = E2e.run(COMMAND_TIMEOUT, List.of(PYTHON.toString(), script.toString(), "127.0.0.1", Integer.toString(port), from, to));
+    assertThat(run.exit()).as("%s", run).isZero();
+    return run;
+  }
+
+  private static int freePort() throws IOException {
+    try (var socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  /** The files of a Maildir folder once there are {@code n}, as text, oldest name first. */
+  private static List<String> awaitFiles(Path folder, int n) {
+    return await(n + " file(s) in " + folder, () -> {
+      if (!Files.isDirectory(folder)) return List.<String>of();
+      try (Stream<Path> files = Files.list(folder)) {
+        List<String> out = new ArrayList<>();
+        for (Path p : files.sorted().toList()) out.add(Files.readString(p));
+        return out;
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, files -> files.size() >= n);
+  }
+
+  /** Polls {@code probe} until {@code done} holds (30 s at most) and returns what it saw last. */
+  private static <T> T await(String what, java.util.function.Supplier<T> probe, Predicate<T> done) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    for (T seen = probe.get(); ; seen = probe.get()) {
+      if (done.test(seen)) return seen;
+      if (System.nanoTime() > deadline) fail("after 30 s, still not " + what + "; last seen:\n" + seen);
+      sleep(100);
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
+  private static final AtomicInteger SERVES = new AtomicInteger();
+
+  /** {@code ./posta serve ARGS} in the test's folder, standard output and error in one log file. */
+  private final class Serving implements AutoCloseable {
+    final Process process;
+    final Path log;
+
+    Serving(String... args) throws IOException {
+      List<String> command = new ArrayList<>(List.of(LAUNCHER.toString(), "serve"));
+      command.addAll(List.of(args));
+      log = dir.resolve("serve-" + SERVES.incrementAndGet() + ".log");
+      process = launcher(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      long deadline = System.nanoTime() + COMMAND_TIMEOUT.toNanos();
+      while (!log().contains(RUNNING)) {
+        if (!process.isAlive()) fail("./posta serve exited with " + process.exitValue() + " before it ran:\n" + log());
+        if (System.nanoTime() > deadline) {
+          process.destroyForcibly();
+          fail("./posta serve did not start within " + COMMAND_TIMEOUT + ":\n" + log());
+        }
+        sleep(50);
+      }
+    }
+
+    String log() {
+      try {
+        return Files.readString(log);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    /** Stops it as Ctrl-C and systemd do (SIGTERM): it must end on its own, without an error. */
+    @Override
+    public void close() throws InterruptedException {
+      process.destroy();
+      if (!process.waitFor(COMMAND_TIMEOUT.toSeconds(), SECONDS)) {
+        process.destroyForcibly();
+        fail("./posta serve did not stop within " + COMMAND_TIMEOUT + " of SIGTERM:\n" + log());
+      }
+      assertThat(process.exitValue()).as("exit status after SIGTERM (128 + 15)%n%s", log()).isEqualTo(143);
+      // No stack trace, no error logged, no JVM complaint (the first serve records the AOT cache).
+      assertThat(log()).doesNotContain("Exception in thread", "\tat ", " ERROR ", "[error]");
+    }
+  }
+}
