@@ -101,7 +101,7 @@ public final class PostaServer implements AutoCloseable {
           ? new RemoteDelivery(config, new MxResolver(config.delivery().dnsServers(), DNS_TIMEOUT), Timeouts.rfc5321())
           : null;
       queue = new QueueManager(spool, router, new LocalDelivery(router, config.hostname()), outbound, config.delivery(),
-          config.hostname(), clock);
+          config.limits().maxHops(), config.hostname(), clock);
       queue.enqueueAll(recovered);
       if (!serve) return this;
       queue.start();

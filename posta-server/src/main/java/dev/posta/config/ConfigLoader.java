@@ -69,7 +69,8 @@ public final class ConfigLoader {
           "max-connections-per-ip",
           "max-errors",
           "command-timeout",
-          "data-timeout");
+          "data-timeout",
+          "max-hops");
   static final List<String> QUEUE_KEYS = List.of("first-retry", "max-retry", "lifetime", "delay-warning");
   static final List<String> OUTBOUND_KEYS =
       List.of("concurrency", "per-destination", "tls", "tls-policy", "trusted-certificates", "dns-servers", "mx-port");
@@ -405,7 +406,8 @@ public final class ConfigLoader {
           perIp.orElse(Math.min(d.maxConnectionsPerIp(), maxConnections)),
           bounded(table, "max-errors", 1, 1000).orElse(d.maxErrors()),
           timeout(table, "command-timeout").orElse(d.commandTimeout()),
-          timeout(table, "data-timeout").orElse(d.dataTimeout()));
+          timeout(table, "data-timeout").orElse(d.dataTimeout()),
+          bounded(table, "max-hops", 10, 1000).orElse(d.maxHops()));
     }
 
     private Optional<Integer> bounded(Table table, String key, int min, int max) {

@@ -221,6 +221,9 @@ public record PostaConfig(
    * @param maxErrors refusals (5xx) in one session before 421 4.7.0 and close
    * @param commandTimeout how long to wait for the next command (RFC 5321 §4.5.3.2.7)
    * @param dataTimeout how long to wait for the next block of message data (§4.5.3.2.5)
+   * @param maxHops {@code Received:} fields a message may carry, ours included, before it is
+   *     taken for a loop: 554 5.4.6 at the end of DATA, a 5.4.6 bounce when found in the queue
+   *     (RFC 5321 §6.3)
    */
   public record Limits(
       long maxMessageSize,
@@ -230,11 +233,15 @@ public record PostaConfig(
       int maxConnectionsPerIp,
       int maxErrors,
       Duration commandTimeout,
-      Duration dataTimeout) {
+      Duration dataTimeout,
+      int maxHops) {
+
+    /** RFC 5321 §6.3: a loop-detecting server "SHOULD use a large rejection threshold, normally at least 100". */
+    public static final int DEFAULT_MAX_HOPS = 100;
 
     public static Limits defaults() {
       return new Limits(
-          35L * 1024 * 1024, 100, 1000, 1000, 50, 10, Duration.ofMinutes(5), Duration.ofMinutes(3));
+          35L * 1024 * 1024, 100, 1000, 1000, 50, 10, Duration.ofMinutes(5), Duration.ofMinutes(3), DEFAULT_MAX_HOPS);
     }
   }
 

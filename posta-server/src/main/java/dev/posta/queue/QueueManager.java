@@ -1,13 +1,17 @@
 package dev.posta.queue;
 
+import dev.posta.client.MessageWriter;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.DeliveryResult;
 import dev.posta.delivery.LocalDelivery;
 import dev.posta.delivery.Outbound;
 import dev.posta.delivery.Router;
+import dev.posta.mail.TraceHeaders;
 import dev.posta.smtp.MailParameters;
 import dev.posta.smtp.RcptParameters;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -73,6 +77,8 @@ public final class QueueManager implements AutoCloseable {
   private final LocalDelivery local;
   private final Outbound outbound;
   private final PostaConfig.Delivery settings;
+  /** {@code limits.max-hops}: a message with more Received: fields is returned, not delivered. */
+  private final int maxHops;
   private final String hostname;
   private final Clock clock;
 
@@ -127,8 +133,14 @@ public final class QueueManager implements AutoCloseable {
   /** What became of one final address (a recipient, or one target of its alias). */
   private record Outcome(String address, boolean local, DeliveryResult result) {}
 
-  /** A share of one attempt for one destination. */
-  private record Job(Entry entry, Destination destination, List<Item> items) {}
+  /**
+   * A share of one attempt for one destination. {@code deliveredTo}: the local address whose
+   * alias forwards these items elsewhere, stamped on the copy so it is known if it comes back.
+   */
+  private record Job(Entry entry, Destination destination, List<Item> items, String deliveredTo) {}
+
+  /** What one job's items share: where they go, and the forwarding address they carry. */
+  private record JobKey(String destination, String deliveredTo) {}
 
   /** One recipient (by index) and where it resolved to. */
   private record Item(int recipient, Router.Target target) {}
@@ -167,12 +179,13 @@ public final class QueueManager implements AutoCloseable {
    *     recipients wait, deferred)
    */
   public QueueManager(Spool spool, Router router, LocalDelivery local, Outbound outbound, PostaConfig.Delivery settings,
-      String hostname, Clock clock) {
+      int maxHops, String hostname, Clock clock) {
     this.spool = spool;
     this.router = router;
     this.local = local;
     this.outbound = outbound;
     this.settings = settings;
+    this.maxHops = maxHops;
     this.hostname = hostname;
     this.clock = clock;
     this.dispatcher = Thread.ofPlatform().name("queue-dispatcher").daemon().unstarted(this::dispatch);
@@ -325,11 +338,18 @@ public final class QueueManager implements AutoCloseable {
     SpooledMessage m = e.message;
     Instant now = clock.instant();
     Attempt attempt = new Attempt();
-    Map<String, List<Item>> byDestination = new LinkedHashMap<>();
+    Map<JobKey, List<Item>> byJob = new LinkedHashMap<>();
+    TraceHeaders trace = traceOf(m);
     for (int i : m.pending()) {
       SpooledMessage.Deferral d = m.deferral(i);
       if (d != null && d.nextAttempt().isAfter(now)) continue;
       Recipient rcpt = m.envelope().recipients().get(i);
+      String looping = loop(trace, rcpt);
+      if (looping != null) {
+        log.info("{}: to=<{}>, dsn=5.4.6, status=bounced ({})", m.id(), rcpt.address(), looping);
+        attempt.add(i, new Outcome(rcpt.address().toString(), true, DeliveryResult.failed("5.4.6", null, null, looping)));
+        continue;
+      }
       List<Router.Target> targets;
       try {
         targets = router.resolve(rcpt.address());
@@ -349,6 +369,12 @@ public final class QueueManager implements AutoCloseable {
         // An alias target finished in an earlier attempt is not delivered to again.
         if (m.isTargetFinished(i, address(t))) continue;
         any = true;
+        if (t instanceof Router.Mailbox box && trace.wasDeliveredTo(box.address())) {
+          String why = "mail forwarding loop for " + box.address() + " (already in Delivered-To:)";
+          log.info("{}: to=<{}>, mailbox={}, dsn=5.4.6, status=bounced ({})", m.id(), rcpt.address(), box.address(), why);
+          attempt.add(i, new Outcome(box.address(), true, DeliveryResult.failed("5.4.6", null, null, why)));
+          continue;
+        }
         String destination = switch (t) {
           case Router.Mailbox box -> LOCAL;
           case Router.Remote remote -> outbound == null ? null : outbound.destinationOf(Router.domainOf(remote.address()));
@@ -358,7 +384,10 @@ public final class QueueManager implements AutoCloseable {
               DeliveryResult.deferred("4.4.0", null, null, "remote delivery is not configured")));
           continue;
         }
-        byDestination.computeIfAbsent(destination, k -> new ArrayList<>()).add(new Item(i, t));
+        // A local address forwarded elsewhere (an alias) leaves with Delivered-To: naming it.
+        String forwardedFrom = t instanceof Router.Remote && router.isLocalDomain(rcpt.address().domain())
+            ? rcpt.address().toString() : null;
+        byJob.computeIfAbsent(new JobKey(destination, forwardedFrom), k -> new ArrayList<>()).add(new Item(i, t));
       }
       if (!targets.isEmpty() && !any) {
         attempt.add(i, new Outcome(rcpt.address().toString(), true, DeliveryResult.delivered("delivered in an earlier attempt")));
@@ -369,13 +398,14 @@ public final class QueueManager implements AutoCloseable {
     try {
       e.attempt = attempt;
       List<Job> jobs = new ArrayList<>();
-      for (var entry : byDestination.entrySet()) {
-        Destination dest = destinations.computeIfAbsent(entry.getKey(), name -> name.equals(LOCAL)
+      for (var entry : byJob.entrySet()) {
+        JobKey key = entry.getKey();
+        Destination dest = destinations.computeIfAbsent(key.destination(), name -> name.equals(LOCAL)
             ? new Destination(name, false, LOCAL_CONCURRENCY)
             : new Destination(name, true, settings.perDestination()));
         // Local items stay in one job: one copy per mailbox needs them delivered in turn.
-        if (!dest.remote) jobs.add(new Job(e, dest, entry.getValue()));
-        else for (List<Item> chunk : chunks(entry.getValue())) jobs.add(new Job(e, dest, chunk));
+        if (!dest.remote) jobs.add(new Job(e, dest, entry.getValue(), null));
+        else for (List<Item> chunk : chunks(entry.getValue())) jobs.add(new Job(e, dest, chunk, key.deliveredTo()));
       }
       attempt.jobsLeft = jobs.size();
       for (Job j : jobs) {
@@ -393,6 +423,32 @@ public final class QueueManager implements AutoCloseable {
       lock.unlock();
     }
     finishAttempt(e); // nothing was due after all, or nothing could be routed
+  }
+
+  /**
+   * Why this recipient's delivery would be part of a mail loop (RFC 5321 §6.3), or null: the
+   * message made more hops than max-hops, or it was delivered to or forwarded from this local
+   * address before (its Delivered-To: says so) and came back.
+   */
+  private String loop(TraceHeaders trace, Recipient rcpt) {
+    if (trace.received() > maxHops) {
+      return "too many hops (" + trace.received() + " Received: header fields, max-hops " + maxHops + "): a mail loop";
+    }
+    String address = rcpt.address().toString();
+    if (router.isLocalDomain(rcpt.address().domain()) && trace.wasDeliveredTo(address)) {
+      return "mail forwarding loop for " + address + " (already in Delivered-To:)";
+    }
+    return null;
+  }
+
+  /** The message's trace; none when it cannot be read (the delivery then fails on reading it, and says so). */
+  private static TraceHeaders traceOf(SpooledMessage m) {
+    try {
+      return m.trace();
+    } catch (IOException ex) {
+      log.warn("{}: cannot read its header section for loop checks: {}", m.id(), ex.toString());
+      return TraceHeaders.of(new byte[0]);
+    }
   }
 
   /** Splits items into jobs of at most RECIPIENTS_PER_JOB recipients, keeping a recipient's items together. */
@@ -481,9 +537,20 @@ public final class QueueManager implements AutoCloseable {
       Recipient rcpt = m.envelope().recipients().get(item.recipient);
       recipients.add(new Outbound.Recipient(address(item.target), rcpt.parameters()));
     }
+    long size = m.contentLength();
+    MessageWriter content = m::writeContentTo;
+    if (job.deliveredTo != null) {
+      byte[] stamp = ("Delivered-To: " + job.deliveredTo + "\r\n").getBytes(StandardCharsets.UTF_8);
+      size += stamp.length;
+      content = out -> {
+        ByteBuffer buf = ByteBuffer.wrap(stamp);
+        while (buf.hasRemaining()) out.write(buf);
+        m.writeContentTo(out);
+      };
+    }
     List<DeliveryResult> results = closed
         ? recipients.stream().map(r -> DeliveryResult.deferred("4.3.0", null, null, "server shutting down")).toList()
-        : outbound.deliver(m.envelope(), m.contentLength(), m::writeContentTo, job.destination.name, recipients);
+        : outbound.deliver(m.envelope(), size, content, job.destination.name, recipients);
     for (int k = 0; k < job.items.size(); k++) {
       DeliveryResult r = results.get(k);
       String status = switch (r.kind()) {

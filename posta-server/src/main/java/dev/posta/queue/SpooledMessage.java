@@ -1,5 +1,6 @@
 package dev.posta.queue;
 
+import dev.posta.mail.TraceHeaders;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -27,6 +28,8 @@ public final class SpooledMessage {
   private final long contentOffset;
   private final long contentLength;
   private volatile byte[] content;
+  /** Its Received: and Delivered-To: fields, read once when first asked for. */
+  private volatile TraceHeaders trace;
   /** Indexes into {@code envelope.recipients()} that were delivered or finally failed. */
   private final BitSet done;
   /** Per recipient: the retry schedule, null until its first deferral. */
@@ -101,6 +104,34 @@ public final class SpooledMessage {
         done += n;
       }
     }
+  }
+
+  /**
+   * The message's trace fields (hops, Delivered-To), from the header section only: read from
+   * memory, or from the segment until the header section ends.
+   */
+  public TraceHeaders trace() throws IOException {
+    TraceHeaders t = trace;
+    if (t != null) return t;
+    byte[] c = content;
+    if (c != null) {
+      t = TraceHeaders.of(c);
+    } else {
+      t = new TraceHeaders();
+      try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
+        ByteBuffer buf = ByteBuffer.allocate(8192);
+        for (long done = 0; done < contentLength && !t.complete(); ) {
+          buf.clear().limit((int) Math.min(buf.capacity(), contentLength - done));
+          int n = ch.read(buf, contentOffset + done);
+          if (n <= 0) throw new IOException("segment truncated: " + segment.path());
+          t.accept(buf.array(), 0, n);
+          done += n;
+        }
+      }
+      t.finish();
+    }
+    trace = t;
+    return t;
   }
 
   /** Lets the in-memory copy go, e.g. when the message waits for a retry. */

@@ -132,6 +132,8 @@ public final class Replies {
   public static final Reply TEXT_LINE_TOO_LONG = new Reply(550, "5.6.0", "Message has a line longer than %d octets");
   /** RFC 5321 §2.3.8 + CVE-2023-51764/51766: bare LF/CR in message data; the session is ended. */
   public static final Reply BARE_NEWLINE_DATA = new Reply(554, "5.5.2", "Bare LF or CR in message data; lines must end with CRLF. Closing connection");
+  /** RFC 5321 §6.3 / RFC 3463 X.4.6: more Received: fields than max-hops; a mail loop. */
+  public static final Reply TOO_MANY_HOPS = new Reply(554, "5.4.6", "Too many hops (%d Received: header fields): mail loop?");
   /** RFC 3030 §2: DATA is not allowed once BDAT started, nor BDAT with a bad size. */
   public static final Reply BDAT_SYNTAX = new Reply(501, "5.5.4", "Syntax: BDAT <size> [LAST]");
   /** RFC 5321 §6.1 / principle 1: the spool write failed, so no 250. */

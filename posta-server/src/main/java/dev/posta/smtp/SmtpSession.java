@@ -4,6 +4,7 @@ import dev.posta.auth.SaslMechanism;
 import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
+import dev.posta.mail.TraceHeaders;
 import dev.posta.queue.Envelope;
 import dev.posta.queue.MessageContent;
 import dev.posta.queue.QueueId;
@@ -81,6 +82,10 @@ final class SmtpSession {
     MessageContent content;
     /** Where the client's octets go: {@code content}, through {@link MissingHeaders} on submission. */
     OutputStream sink;
+    /** Completes the header section of a submitted message; null for mail from servers. */
+    MissingHeaders headers;
+    /** The client's Received: and Delivered-To: fields, counted as they pass (loop detection). */
+    final TraceHeaders trace = new TraceHeaders();
     long bodySize;
     boolean tooBig;
 
@@ -690,8 +695,9 @@ final class SmtpSession {
     tx.content = context.spool().newContent();
     byte[] received = receivedHeader();
     tx.content.write(received, 0, received.length);
-    tx.sink = user == null ? tx.content
+    tx.headers = user == null ? null
         : new MissingHeaders(tx.content, () -> MissingHeaders.DATE.format(Instant.now()), () -> "<" + tx.id + "@" + hostname + ">");
+    tx.sink = tx.trace.observing(tx.headers == null ? tx.content : tx.headers);
   }
 
   private boolean checkReadyForContent() throws IOException, Closing {
@@ -733,10 +739,17 @@ final class SmtpSession {
   // --- End of message ------------------------------------------------------------------------
 
   private void finishMessage() throws IOException, Closing {
-    if (tx.sink instanceof MissingHeaders headers && !tx.tooBig) headers.finish();
+    if (tx.headers != null && !tx.tooBig) tx.headers.finish();
     if (tx.tooBig) {
       log.info("{}: {}: refused: message of {} octets over the limit {}", logPrefix, tx.id, tx.bodySize, limits.maxMessageSize());
       finishFailed(Replies.MESSAGE_TOO_BIG.format(limits.maxMessageSize()));
+      return;
+    }
+    tx.trace.finish();
+    int hops = tx.trace.received() + 1; // and ours
+    if (hops > limits.maxHops()) {
+      log.info("{}: {}: refused: {} Received: header fields, over max-hops {} (a mail loop?)", logPrefix, tx.id, hops, limits.maxHops());
+      finishFailed(Replies.TOO_MANY_HOPS.format(hops));
       return;
     }
     Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients);

@@ -126,14 +126,14 @@ final class E2e {
   static PostaConfig maxMessageSize(PostaConfig c, long octets) {
     var l = c.limits();
     return c.withLimits(new PostaConfig.Limits(octets, l.maxRecipients(), l.maxLineLength(), l.maxConnections(),
-        l.maxConnectionsPerIp(), l.maxErrors(), l.commandTimeout(), l.dataTimeout()));
+        l.maxConnectionsPerIp(), l.maxErrors(), l.commandTimeout(), l.dataTimeout(), l.maxHops()));
   }
 
   /** The same config with another recipient limit. */
   static PostaConfig maxRecipients(PostaConfig c, int recipients) {
     var l = c.limits();
     return c.withLimits(new PostaConfig.Limits(l.maxMessageSize(), recipients, l.maxLineLength(), l.maxConnections(),
-        l.maxConnectionsPerIp(), l.maxErrors(), l.commandTimeout(), l.dataTimeout()));
+        l.maxConnectionsPerIp(), l.maxErrors(), l.commandTimeout(), l.dataTimeout(), l.maxHops()));
   }
 
   /** A file under src/test/resources/e2e/ as a path. */

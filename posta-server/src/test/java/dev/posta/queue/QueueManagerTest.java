@@ -99,7 +99,7 @@ class QueueManagerTest {
     PostaConfig config = PostaConfig.embeddedDefaults(dir);
     var settings = config.delivery().withConcurrency(3, 2);
     Router router = new Router(config);
-    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), outbound, settings, "localhost", clock).start();
+    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), outbound, settings, PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
   }
 
   @AfterEach
@@ -120,12 +120,16 @@ class QueueManagerTest {
   }
 
   private SpooledMessage send(List<String> to, boolean retry) throws Exception {
+    return send(to, retry, "Subject: t\r\n\r\nx\r\n");
+  }
+
+  private SpooledMessage send(List<String> to, boolean retry, String message) throws Exception {
     var rcpts = to.stream().map(a -> new Recipient(new MailAddress(a.substring(0, a.indexOf('@')), a.substring(a.indexOf('@') + 1)),
         RcptParameters.NONE)).toList();
     var env = new Envelope(QueueId.next(), Instant.now(), "127.0.0.1", "client.example", new MailAddress("alice", "localhost"),
         MailParameters.NONE, rcpts);
     MessageContent c = spool.newContent();
-    byte[] bytes = "Subject: t\r\n\r\nx\r\n".getBytes();
+    byte[] bytes = message.getBytes();
     c.write(bytes, 0, bytes.length);
     SpooledMessage m = spool.store(env, c);
     if (retry) spool.markDeferred(m, 0, new SpooledMessage.Deferral(1, clock.instant().minusSeconds(1), "451 4.3.0 earlier"));
@@ -165,7 +169,7 @@ class QueueManagerTest {
     queue.close();
     PostaConfig config = PostaConfig.embeddedDefaults(dir);
     Router router = new Router(config);
-    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), outbound, config.delivery(), "localhost", clock).start();
+    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), outbound, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
     // The first message opens the segment; the progress log's name is then made a folder,
     // so every progress line fails to be written (as on a broken disk).
     SpooledMessage first = send("one@slow.test");
@@ -211,6 +215,22 @@ class QueueManagerTest {
     assertThat(d.nextAttempt()).isEqualTo(clock.instant().plus(Duration.ofMinutes(5)));
     assertThat(queue.list()).singleElement().satisfies(l ->
         assertThat(l.recipients()).singleElement().satisfies(r -> assertThat(r.lastError()).isEqualTo(d.lastError())));
+  }
+
+  /** A message that entered without passing the SMTP check (spooled before, or by another way) is bounced, not delivered. */
+  @Test
+  void aMessageOverMaxHopsFoundInTheQueueIsReturnedWith546() throws Exception {
+    String hops = "Received: from a by b; Sun, 6 Dec 2026 03:00:00 +0000\r\n".repeat(PostaConfig.Limits.DEFAULT_MAX_HOPS + 1);
+    send(List.of("carol@localhost", "dave@fast.test"), false, hops + "Subject: looping\r\n\r\nx\r\n");
+    Path alice = dir.resolve("mail/localhost/alice/Maildir/new");
+    await("the notice to the sender", () -> Files.isDirectory(alice) && alice.toFile().list().length == 1);
+    String notice = Files.readString(alice.resolve(alice.toFile().list()[0]));
+    assertThat(notice).contains(
+        "Final-Recipient: rfc822; carol@localhost\nAction: failed\nStatus: 5.4.6\n",
+        "Final-Recipient: rfc822; dave@fast.test\nAction: failed\nStatus: 5.4.6\n");
+    await("nothing left", () -> queue.size() == 0);
+    assertThat(dir.resolve("mail/localhost/carol")).doesNotExist();
+    assertThat(outbound.delivered).isEmpty();
   }
 
   @Test

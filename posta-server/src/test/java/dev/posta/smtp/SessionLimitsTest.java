@@ -16,7 +16,7 @@ class SessionLimitsTest {
 
   private TestServer start(int total, int perIp, Duration commandTimeout, Duration dataTimeout) {
     return TestServer.start(data, c -> c.withLimits(new PostaConfig.Limits(
-        1 << 20, 100, 1000, total, perIp, 10, commandTimeout, dataTimeout)));
+        1 << 20, 100, 1000, total, perIp, 10, commandTimeout, dataTimeout, PostaConfig.Limits.DEFAULT_MAX_HOPS)));
   }
 
   @Test

@@ -34,7 +34,7 @@ class SmtpSessionTest {
   static void start() {
     server = TestServer.start(data, c -> new PostaConfig(
         "mx.example.org", c.dataDir(), c.listeners(),
-        new PostaConfig.Limits(10_000, 3, 1000, 1000, 50, 10, Duration.ofMinutes(5), Duration.ofMinutes(3)),
+        new PostaConfig.Limits(10_000, 3, 1000, 1000, 50, 10, Duration.ofMinutes(5), Duration.ofMinutes(3), PostaConfig.Limits.DEFAULT_MAX_HOPS),
         List.of(
             new PostaConfig.LocalDomain("example.org", Set.of("alice", "bob"), false, Optional.empty(),
                 Map.of("sales", List.of("alice@example.org", "bob@example.org"))),
@@ -137,6 +137,33 @@ class SmtpSessionTest {
       assertThat(wire.command("MAIL FROM:<a@b.example>")).startsWith("250 2.1.0");
     }
     assertThat(server.mail("big")).isEmpty();
+  }
+
+  /** RFC 5321 §6.3: max-hops (100) Received: fields, ours included; one more is a loop. */
+  @Test
+  void aMessageWithMoreHopsThanMaxHopsIsRefusedAsALoop() throws Exception {
+    String hop = "Received: from relay.example by other.example with ESMTP;\r\n\tSun, 6 Dec 2026 03:00:00 +0000\r\n";
+    try (SmtpWire wire = new SmtpWire(server.smtpPort())) {
+      wire.ehlo();
+      wire.command("MAIL FROM:<a@b.example>");
+      wire.command("RCPT TO:<hops@localhost>");
+      assertThat(wire.command("DATA")).startsWith("354");
+      assertThat(wire.command(hop.repeat(99) + "Subject: 99 hops and ours\r\n\r\nx\r\n.")).matches("250 2\\.0\\.0 Ok: queued as [0-9A-F]{16}");
+      wire.command("MAIL FROM:<a@b.example>");
+      wire.command("RCPT TO:<hops@localhost>");
+      assertThat(wire.command("DATA")).startsWith("354");
+      assertThat(wire.command(hop.repeat(100) + "Subject: one more\r\n\r\nx\r\n."))
+          .isEqualTo("554 5.4.6 Too many hops (101 Received: header fields): mail loop?");
+      // BDAT counts the same way.
+      wire.command("MAIL FROM:<a@b.example>");
+      wire.command("RCPT TO:<hops@localhost>");
+      byte[] chunk = (hop.repeat(100) + "Subject: by BDAT\r\n\r\nx\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      wire.send("BDAT " + chunk.length + " LAST\r\n").send(chunk);
+      assertThat(wire.reply()).isEqualTo("554 5.4.6 Too many hops (101 Received: header fields): mail loop?");
+      assertThat(wire.command("NOOP")).startsWith("250 2.0.0");
+    }
+    List<String> mail = server.awaitMail("hops", 1);
+    assertThat(mail).singleElement().satisfies(m -> assertThat(m).contains("Subject: 99 hops and ours\n"));
   }
 
   @Test
