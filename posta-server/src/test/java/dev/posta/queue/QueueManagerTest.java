@@ -213,6 +213,81 @@ class QueueManagerTest {
         assertThat(l.recipients()).singleElement().satisfies(r -> assertThat(r.lastError()).isEqualTo(d.lastError())));
   }
 
+  /** Spools a message for {@code to} without queueing it yet. */
+  private SpooledMessage spoolOnly(String to) throws Exception {
+    var env = new Envelope(QueueId.next(), Instant.now(), "127.0.0.1", "client.example", new MailAddress("alice", "localhost"),
+        MailParameters.NONE, List.of(new Recipient(new MailAddress(to.substring(0, to.indexOf('@')), "localhost"), RcptParameters.NONE)));
+    MessageContent c = spool.newContent();
+    byte[] bytes = "Subject: t\r\n\r\nx\r\n".getBytes();
+    c.write(bytes, 0, bytes.length);
+    return spool.store(env, c);
+  }
+
+  private static long filesIn(Path dir) {
+    if (!Files.isDirectory(dir)) return 0;
+    try (var files = Files.list(dir)) {
+      return files.count();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
+  void aLocalDeliveryThatFailedOnStorageIsRetriedWithinSecondsNotAtTheFirstRetry() throws Exception {
+    // The mailbox's folder is a file: every write into it fails, as on a full or broken disk.
+    Path user = Files.createDirectories(dir.resolve("mail/localhost")).resolve("full");
+    Files.writeString(user, "in the way");
+    SpooledMessage m = send("full@localhost");
+    await("the attempt deferred", () -> m.deferral(0) != null);
+    assertThat(m.deferral(0).nextAttempt()).isEqualTo(clock.instant().plusSeconds(10));
+    assertThat(m.deferral(0).lastError()).startsWith("mailbox full@localhost not writable: ");
+
+    clock.advance(Duration.ofSeconds(10));
+    queue.wake();
+    await("the second attempt deferred", () -> m.deferral(0).attempts() == 2);
+    assertThat(m.deferral(0).nextAttempt()).isEqualTo(clock.instant().plusSeconds(20));
+
+    Files.delete(user); // space is back
+    clock.advance(Duration.ofSeconds(20));
+    queue.wake();
+    await("delivered", () -> queue.size() == 0);
+    assertThat(filesIn(dir.resolve("mail/localhost/full/Maildir/new"))).isEqualTo(1);
+    assertThat(List.of(1, 2, 3, 4, 5, 30).stream().map(queue::storageBackoff).toList()).containsExactly(
+        Duration.ofSeconds(10), Duration.ofSeconds(20), Duration.ofSeconds(40), Duration.ofMinutes(1),
+        Duration.ofMinutes(1), Duration.ofMinutes(1));
+  }
+
+  @Test
+  void aStorageErrorIsLoggedInOneLineWithItsCauseAndNoStackTrace() throws Exception {
+    var logs = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    var logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(QueueManager.class);
+    logs.start();
+    logger.addAppender(logs);
+    try {
+      Path user = Files.createDirectories(dir.resolve("mail/localhost")).resolve("full");
+      Files.writeString(user, "in the way");
+      // The disk is full for the progress log too: the deferral cannot be written either.
+      SpooledMessage m = spoolOnly("full@localhost");
+      Files.createDirectory(m.segment.donePath());
+      queue.enqueue(m);
+      await("the attempt settled", () -> logs.list.stream().anyMatch(e -> e.getFormattedMessage().contains("could not settle")));
+      var problems = logs.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)).toList();
+      assertThat(problems).hasSize(2).allSatisfy(e -> {
+        assertThat(e.getThrowableProxy()).as("a stack trace with %s", e.getFormattedMessage()).isNull();
+        assertThat(e.getFormattedMessage()).doesNotContain("\n").containsPattern("java\\.nio\\.file\\.\\w+Exception: ");
+      });
+      // Still retried soon, although the schedule could not be written down.
+      assertThat(m.deferral(0).nextAttempt()).isEqualTo(clock.instant().plusSeconds(10));
+      await("scheduled", () -> queue.list().getFirst().state().equals("deferred"));
+      Files.delete(user);
+      clock.advance(Duration.ofSeconds(10));
+      queue.wake();
+      await("delivered once space is back", () -> filesIn(dir.resolve("mail/localhost/full/Maildir/new")) == 1);
+    } finally {
+      logger.detachAppender(logs);
+    }
+  }
+
   @Test
   void theBackoffDoublesFromTheFirstRetryToItsCap() {
     assertThat(List.of(1, 2, 3, 4, 5, 6, 30).stream().map(queue::backoff).toList()).containsExactly(
