@@ -473,9 +473,12 @@ public final class QueueManager implements AutoCloseable {
             : DeliveryResult.delivered("delivered to mailbox " + box.address());
       } else {
         try {
-          local.deliver(m.envelope(), m::writeContentTo, box);
+          // Tried before, in this run or (recovered) in one before: it may be in the mailbox.
+          boolean mayBeDelivered = m.recovered() || m.deferral(item.recipient) != null;
+          boolean now = local.deliver(m.envelope(), m::writeContentTo, box, mayBeDelivered);
           result = DeliveryResult.delivered("delivered to mailbox " + box.address());
-          log.info("{}: to=<{}>, mailbox={}, status=delivered (maildir)", m.id(), rcpt.address(), box.address());
+          log.info("{}: to=<{}>, mailbox={}, status=delivered ({})", m.id(), rcpt.address(), box.address(),
+              now ? "maildir" : "maildir, by an earlier attempt");
         } catch (IOException ex) {
           synchronized (attempt) {
             attempt.delivered.remove(box);

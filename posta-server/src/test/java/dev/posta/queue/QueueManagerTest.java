@@ -288,6 +288,58 @@ class QueueManagerTest {
     }
   }
 
+  /**
+   * Delivers a message to bob@localhost while its "done" cannot be noted in the progress log,
+   * as when the server is killed between the Maildir rename and that note; then starts a new
+   * queue from the spool, which finds bob still to do. Returns bob's files in new/ and cur/.
+   */
+  private List<String> deliverThenRestartWithoutTheDoneMark(boolean readerMovedItToCur) throws Exception {
+    SpooledMessage m = spoolOnly("bob@localhost");
+    spoolOnly("keep@localhost"); // not queued before the restart: keeps the segment from being deleted when idle
+    Files.createDirectory(m.segment.donePath());
+    queue.enqueue(m);
+    Path maildir = dir.resolve("mail/localhost/bob/Maildir");
+    await("delivered", () -> filesIn(maildir.resolve("new")) == 1);
+    await("settled", () -> queue.size() == 0);
+    queue.close();
+    spool.close();
+    if (readerMovedItToCur) {
+      try (var files = Files.list(maildir.resolve("new"))) {
+        Path file = files.findFirst().orElseThrow();
+        Files.move(file, maildir.resolve("cur").resolve(file.getFileName() + ":2,S"));
+      }
+    }
+    Files.delete(m.segment.donePath());
+
+    spool = new Spool(dir.resolve("queue"));
+    List<SpooledMessage> recovered = spool.recover();
+    assertThat(recovered).extracting(SpooledMessage::id).contains(m.id());
+    spool.start();
+    PostaConfig config = PostaConfig.embeddedDefaults(dir);
+    Router router = new Router(config);
+    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), outbound, config.delivery(), "localhost", clock);
+    queue.enqueueAll(recovered);
+    queue.start();
+    await("delivered again, or found delivered", () -> queue.size() == 0);
+    List<String> files = new java.util.ArrayList<>();
+    for (String sub : List.of("new", "cur")) {
+      try (var list = Files.list(maildir.resolve(sub))) {
+        list.forEach(f -> files.add(sub + "/" + f.getFileName()));
+      }
+    }
+    return files;
+  }
+
+  @Test
+  void aDeliveryRepeatedAfterACrashBeforeItsDoneMarkLeavesOneCopy() throws Exception {
+    assertThat(deliverThenRestartWithoutTheDoneMark(false)).singleElement().asString().startsWith("new/");
+  }
+
+  @Test
+  void aDeliveryRepeatedAfterACrashIsFoundWhereAReaderMovedIt() throws Exception {
+    assertThat(deliverThenRestartWithoutTheDoneMark(true)).singleElement().asString().startsWith("cur/").endsWith(":2,S");
+  }
+
   @Test
   void theBackoffDoublesFromTheFirstRetryToItsCap() {
     assertThat(List.of(1, 2, 3, 4, 5, 6, 30).stream().map(queue::backoff).toList()).containsExactly(
