@@ -5,11 +5,19 @@ import dev.posta.mailbox.Maildir;
 import dev.posta.queue.Envelope;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 
 /**
  * Final delivery into a local mailbox (Maildir). Adds {@code Return-Path:} with the
  * reverse-path (RFC 5321 §4.4) and {@code Delivered-To:}, which lets loops be spotted.
  * Returns only once the Maildir file is durable.
+ *
+ * <p>Once only: the file is named after the queue ID and the mailbox ({@link
+ * Maildir#deliverOnce}), so delivering the same message to the same mailbox again, as the queue
+ * does after a crash that came between the delivery and its note in the progress log, finds the
+ * first copy and writes no second one.
  */
 public final class LocalDelivery {
   private final Router router;
@@ -20,9 +28,29 @@ public final class LocalDelivery {
     this.hostname = hostname;
   }
 
-  public void deliver(Envelope envelope, MessageWriter content, Router.Mailbox box) throws IOException {
+  /**
+   * @param mayBeDelivered an earlier attempt (of this run, or of one before a restart) may have
+   *     delivered it already: the mailbox is searched more thoroughly (see {@link Maildir#deliverOnce})
+   * @return true when it was delivered now, false when an earlier attempt had delivered it
+   */
+  public boolean deliver(Envelope envelope, MessageWriter content, Router.Mailbox box, boolean mayBeDelivered) throws IOException {
     byte[] header = ("Return-Path: " + envelope.reversePath() + "\r\n"
         + "Delivered-To: " + box.address() + "\r\n").getBytes(StandardCharsets.UTF_8);
-    new Maildir(router.maildirOf(box)).deliver(header, content, hostname);
+    String id = envelope.id().value() + "_" + mailboxHash(box);
+    return !new Maildir(router.maildirOf(box)).deliverOnce(id, envelope.received(), header, content, hostname, mayBeDelivered).earlier();
+  }
+
+  /**
+   * 16 hex digits of the SHA-256 of the mailbox's address: the copies of one message stay apart
+   * should two mailboxes share a folder (a symlink), in a name of fixed length and harmless
+   * characters.
+   */
+  static String mailboxHash(Router.Mailbox box) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(box.address().getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
   }
 }

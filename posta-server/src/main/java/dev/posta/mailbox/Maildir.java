@@ -28,6 +28,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * converted on the way in. File names follow Dovecot's convention,
  * {@code <secs>.M<usecs>P<pid>Q<n>.<host>,S=<size>} (S= the file's size), unique per host because
  * the counter is per process and the PID per host.
+ *
+ * <p><b>Once only.</b> {@link #deliverOnce} names the file after the delivery instead, {@code
+ * <secs>.<id>.<host>,S=<size>} with the time of arrival and an ID unique on this host for the
+ * message and mailbox, so a repeated delivery (after a crash between the rename and the queue's
+ * note that it is done) gets the same name and is recognised: in {@code new/}, or in {@code cur/}
+ * where a reader moved it, its name then carrying {@code ,W=} or {@code :2,<flags>} after the
+ * base. Its {@code tmp/} file has that name too: one left by a crash is taken over, not left.
  */
 public final class Maildir {
   private static final long PID = ProcessHandle.current().pid();
@@ -79,14 +86,74 @@ public final class Maildir {
     String unique = new StringBuilder(64).append(now / 1000).append(".M").append(micros).append('P').append(PID)
         .append('Q').append(COUNTER.incrementAndGet()).append('.').append(safeHost(hostname)).toString();
     Path tmp = root.resolve("tmp").resolve(unique);
-    long size;
+    long size = writeTmp(tmp, StandardOpenOption.CREATE_NEW, header, content);
+    Path target = root.resolve("new").resolve(unique + ",S=" + size);
+    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    DirectorySync.sync(target.getParent());
+    return target;
+  }
+
+  /**
+   * Where {@link #deliverOnce} put a message: {@code earlier} when an earlier delivery had put it
+   * there already (and nothing was written now).
+   */
+  public record Delivered(Path file, boolean earlier) {}
+
+  /**
+   * Delivers {@code header} followed by {@code content} unless the message is here already.
+   *
+   * @param id unique on this host for this message and this mailbox, and the same at every
+   *     attempt (the queue ID and a hash of the mailbox); letters, digits, '_' and '-' only
+   * @param received when the message arrived: the time in the name, the same at every attempt
+   * @param mayBeInCur an earlier attempt may have delivered it (it was tried before, or recovered
+   *     after a restart), so {@code cur/} is searched too. That is a scan of the folder, so only
+   *     then; {@code new/} is always checked, with one lookup
+   */
+  public Delivered deliverOnce(String id, Instant received, byte[] header, MessageWriter content, String hostname,
+      boolean mayBeInCur) throws IOException {
+    if (!id.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("Maildir delivery ID " + id);
+    create();
+    if (SWEPT.add(root)) sweepTmp();
+    String base = received.getEpochSecond() + "." + id + "." + safeHost(hostname);
+    Path tmp = root.resolve("tmp").resolve(base);
+    // No other delivery of this ID runs (one attempt per message at a time, one server per data
+    // folder): a tmp/ file of that name is a crashed attempt's, and is written over.
+    long size = writeTmp(tmp, StandardOpenOption.TRUNCATE_EXISTING, header, content);
+    // Checked once the size, part of the name, is known; a repeat costs one write, but a first
+    // delivery (nearly every one) costs only a lookup.
+    Path target = root.resolve("new").resolve(base + ",S=" + size);
+    Path earlier = Files.exists(target) ? target : mayBeInCur ? findInCur(base) : null;
+    if (earlier != null) {
+      Files.delete(tmp);
+      return new Delivered(earlier, true);
+    }
+    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    DirectorySync.sync(target.getParent());
+    return new Delivered(target, false);
+  }
+
+  /** A file in cur/ with this base name: followed by ',' (S=, W=) or ':' (the flags), as readers rename it. */
+  private Path findInCur(String base) throws IOException {
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(root.resolve("cur"), f -> {
+      String name = f.getFileName().toString();
+      return name.startsWith(base) && name.length() > base.length()
+          && (name.charAt(base.length()) == ',' || name.charAt(base.length()) == ':');
+    })) {
+      for (Path f : files) return f;
+    }
+    return null;
+  }
+
+  /** Writes the message into a tmp/ file and fsyncs it; returns its size. */
+  private long writeTmp(Path tmp, StandardOpenOption mode, byte[] header, MessageWriter content) throws IOException {
     // 0600 at creation, so no other local user can read the message even for a moment.
-    try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), Spool.privateFile(tmp))) {
+    try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, mode, StandardOpenOption.WRITE), Spool.privateFile(tmp))) {
       UnixLineEndings lf = new UnixLineEndings(ch);
       lf.write(ByteBuffer.wrap(header));
       content.writeTo(lf);
-      size = lf.finish();
+      long size = lf.finish();
       ch.force(true);
+      return size;
     } catch (java.nio.file.NoSuchFileException e) {
       CREATED.remove(root); // removed by hand while we ran: made again at the next attempt
       throw e;
@@ -94,10 +161,6 @@ public final class Maildir {
       Files.deleteIfExists(tmp);
       throw e;
     }
-    Path target = root.resolve("new").resolve(unique + ",S=" + size);
-    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-    DirectorySync.sync(target.getParent());
-    return target;
   }
 
   /** Deletes files in tmp/ older than {@link #STALE_TMP}, as Dovecot and qmail do. */

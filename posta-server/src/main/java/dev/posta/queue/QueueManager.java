@@ -42,7 +42,9 @@ import org.slf4j.LoggerFactory;
  * {@value #RECIPIENTS_PER_JOB} recipients. When the last job of an attempt is back, each
  * recipient is finished (delivered or failed) or deferred with exponential backoff ({@code
  * queue.first-retry} doubling up to {@code queue.max-retry}), until {@code queue.lifetime} has
- * passed since arrival: then it fails too.
+ * passed since arrival: then it fails too. A local delivery that failed on our own storage (a
+ * full disk) waits less, 10 s doubling up to a minute ({@link #storageBackoff}), so mail flows
+ * soon after space returns.
  *
  * <p><b>Fairness and limits.</b> Jobs wait per destination; the dispatcher serves destinations
  * in turn, at most {@code outbound.per-destination} connections to one and {@code
@@ -71,6 +73,9 @@ public final class QueueManager implements AutoCloseable {
   /** Beyond this many waiting messages, new ones wait on disk only, not also in the heap. */
   private static final int IN_MEMORY_BACKLOG = 1000;
   private static final String LOCAL = "local";
+  /** First wait, and the longest, after a local delivery failed on storage: see {@link #storageBackoff}. */
+  private static final Duration STORAGE_RETRY = Duration.ofSeconds(10);
+  private static final Duration STORAGE_RETRY_CAP = Duration.ofMinutes(1);
 
   private final Spool spool;
   private final Router router;
@@ -130,8 +135,16 @@ public final class QueueManager implements AutoCloseable {
     }
   }
 
-  /** What became of one final address (a recipient, or one target of its alias). */
-  private record Outcome(String address, boolean local, DeliveryResult result) {}
+  /**
+   * What became of one final address (a recipient, or one target of its alias).
+   *
+   * @param storage deferred because our own disk failed (local delivery): retried soon
+   */
+  private record Outcome(String address, boolean local, DeliveryResult result, boolean storage) {
+    Outcome(String address, boolean local, DeliveryResult result) {
+      this(address, local, result, false);
+    }
+  }
 
   /**
    * A share of one attempt for one destination. {@code deliveredTo}: the local address whose
@@ -510,23 +523,28 @@ public final class QueueManager implements AutoCloseable {
         first = attempt.delivered.add(box);
       }
       DeliveryResult result;
+      boolean storage = false;
       if (!first || closed) {
         result = closed ? DeliveryResult.deferred("4.3.0", null, null, "server shutting down")
             : DeliveryResult.delivered("delivered to mailbox " + box.address());
       } else {
         try {
-          local.deliver(m.envelope(), m::writeContentTo, box);
+          // Tried before, in this run or (recovered) in one before: it may be in the mailbox.
+          boolean mayBeDelivered = m.recovered() || m.deferral(item.recipient) != null;
+          boolean now = local.deliver(m.envelope(), m::writeContentTo, box, mayBeDelivered);
           result = DeliveryResult.delivered("delivered to mailbox " + box.address());
-          log.info("{}: to=<{}>, mailbox={}, status=delivered (maildir)", m.id(), rcpt.address(), box.address());
+          log.info("{}: to=<{}>, mailbox={}, status=delivered ({})", m.id(), rcpt.address(), box.address(),
+              now ? "maildir" : "maildir, by an earlier attempt");
         } catch (IOException ex) {
           synchronized (attempt) {
             attempt.delivered.remove(box);
           }
           result = DeliveryResult.deferred("4.3.0", null, null, "mailbox " + box.address() + " not writable: " + ex.getMessage());
-          log.warn("{}: to=<{}>, mailbox={}, status=deferred ({})", m.id(), rcpt.address(), box.address(), ex.toString());
+          log.warn("{}: to=<{}>, mailbox={}, status=deferred ({})", m.id(), rcpt.address(), box.address(), oneLine(ex));
+          storage = true;
         }
       }
-      attempt.add(item.recipient, new Outcome(box.address(), true, result));
+      attempt.add(item.recipient, new Outcome(box.address(), true, result, storage));
     }
   }
 
@@ -607,7 +625,7 @@ public final class QueueManager implements AutoCloseable {
           }
           SpooledMessage.Deferral before = m.deferral(i);
           int attempts = before == null ? 1 : before.attempts() + 1;
-          Instant next = now.plus(backoff(attempts));
+          Instant next = now.plus(deferred.get().storage ? storageBackoff(attempts) : backoff(attempts));
           if (closed) next = now; // stopped, not failed: due again at the next start
           spool.markDeferred(m, i, new SpooledMessage.Deferral(attempts, next, deferred.get().result.describe()));
           if (notifies(rcpt, "DELAY")) delayed.add(status(rcpt, deferred.get(), DeliveryReport.Action.DELAYED));
@@ -654,8 +672,9 @@ public final class QueueManager implements AutoCloseable {
       settled = true;
     } catch (IOException | RuntimeException ex) {
       // Nothing is lost: what was not marked done is tried again, after a pause so that a
-      // persistent problem (a full disk) does not spin.
-      log.error("{}: could not settle the attempt, it will be repeated: {}", m.id(), ex.toString(), ex);
+      // persistent problem (a full disk) does not spin. One line: on a full disk this comes
+      // once per message and attempt, and a stack trace would say nothing more.
+      log.error("{}: could not settle the attempt, it will be repeated: {}", m.id(), oneLine(ex));
     }
     lock.lock();
     try {
@@ -668,7 +687,9 @@ public final class QueueManager implements AutoCloseable {
         m.releaseContent();
         if (!m.isHeld()) {
           Instant next = m.nextAttempt();
-          if (!settled || next == null) next = now.plus(settings.firstRetry());
+          // Unsettled (the progress log could not be written), the schedule in memory still
+          // holds when this attempt set it; else pause, so that the next attempt cannot spin.
+          if (next == null || (!settled && !next.isAfter(now))) next = now.plus(settings.firstRetry());
           schedule(e, next);
           log.info("{}: deferred, next attempt at {}", m.id(), next);
         }
@@ -739,6 +760,29 @@ public final class QueueManager implements AutoCloseable {
   Duration backoff(int attempts) {
     Duration d = settings.firstRetry().multipliedBy(1L << Math.min(attempts - 1, 20));
     return d.compareTo(settings.maxRetry()) > 0 ? settings.maxRetry() : d;
+  }
+
+  /**
+   * The wait after a local delivery failed on our own storage (a full disk, an I/O error): 10 s,
+   * doubling, at most a minute, rather than the remote schedule (first-retry doubling up to
+   * max-retry). The fault is ours and usually ends with one act of the administrator (space
+   * freed); mail then flows within a minute, not at a retry 5 min to an hour away. A retry
+   * that fails again costs one failed file creation and one log line.
+   */
+  Duration storageBackoff(int attempts) {
+    Duration d = STORAGE_RETRY.multipliedBy(1L << Math.min(attempts - 1, 20));
+    return d.compareTo(STORAGE_RETRY_CAP) > 0 ? STORAGE_RETRY_CAP : d;
+  }
+
+  /**
+   * An I/O error in one log line: its class and message, and those of its causes. A stack
+   * trace says nothing more about a full disk, and comes once per message.
+   */
+  static String oneLine(Throwable e) {
+    StringBuilder s = new StringBuilder(e.toString());
+    Throwable c = e.getCause();
+    for (int depth = 0; c != null && depth < 5; depth++, c = c.getCause()) s.append("; cause: ").append(c);
+    return s.toString().replaceAll("[\\r\\n]+", " ");
   }
 
   // --- Queue control (posta queue ...) ------------------------------------------------------

@@ -38,6 +38,8 @@ public final class SpooledMessage {
   private final java.util.Map<Integer, java.util.Set<String>> finishedTargets;
   private boolean held;
   private boolean delayReported;
+  /** Read back from the spool at start: an earlier run may have delivered some of it unrecorded. */
+  private final boolean recovered;
 
   /**
    * Why and until when one recipient waits.
@@ -48,8 +50,10 @@ public final class SpooledMessage {
    */
   public record Deferral(int attempts, Instant nextAttempt, String lastError) {}
 
-  SpooledMessage(Envelope envelope, Segment segment, long contentOffset, long contentLength, byte[] content, Progress progress) {
+  SpooledMessage(Envelope envelope, Segment segment, long contentOffset, long contentLength, byte[] content, Progress progress,
+      boolean recovered) {
     this.envelope = envelope;
+    this.recovered = recovered;
     this.segment = segment;
     this.contentOffset = contentOffset;
     this.contentLength = contentLength;
@@ -79,6 +83,14 @@ public final class SpooledMessage {
 
   public QueueId id() {
     return envelope.id();
+  }
+
+  /**
+   * Whether this message was read back from the spool at start rather than accepted by this
+   * run: a delivery may then have happened before a crash without its note in the progress log.
+   */
+  public boolean recovered() {
+    return recovered;
   }
 
   public long contentLength() {

@@ -138,6 +138,7 @@ final class SmtpSession {
   private String heloName = "";
   private boolean esmtp;
   private Transaction tx;
+  /** Permanent (5xx) refusals so far, for max-errors. */
   private int errors;
 
   SmtpSession(Socket socket, PostaConfig.Listener listener, SmtpServer.Context context, WriteWatchdog watchdog) {
@@ -802,10 +803,14 @@ final class SmtpSession {
     out.write(reply.toBytes());
   }
 
-  /** Sends a refusal and counts it; too many in one session end it (421). */
+  /**
+   * Sends a refusal and counts it when it is permanent (5xx); too many in one session end it
+   * (421). A temporary reply (4xx, such as 451 on a full disk) is our trouble, not the client's
+   * misbehaviour: it may try again, as RFC 5321 §4.2.1 asks, without being cut off.
+   */
   private void error(Reply reply) throws IOException, Closing {
     reply(reply);
-    if (++errors >= limits.maxErrors()) {
+    if (reply.code() >= 500 && ++errors >= limits.maxErrors()) {
       log.warn("{}: {} errors, disconnecting", logPrefix, errors);
       reply(Replies.TOO_MANY_ERRORS);
       out.flush();

@@ -42,6 +42,56 @@ class MaildirTest {
     assertThat(a).isNotEqualTo(b);
   }
 
+  private static final java.time.Instant ARRIVAL = java.time.Instant.parse("2025-11-29T05:13:38.123Z");
+
+  private static Maildir.Delivered once(Maildir box, String id, boolean mayBeInCur) throws java.io.IOException {
+    return box.deliverOnce(id, ARRIVAL, bytes("Delivered-To: a@b\r\n"), t -> t.write(ByteBuffer.wrap(bytes("x\r\n"))), "h", mayBeInCur);
+  }
+
+  private static java.util.List<String> names(Path dir) throws java.io.IOException {
+    try (var files = Files.list(dir)) {
+      return files.map(f -> f.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  @Test
+  void theSameDeliveryTwiceMakesOneFileNamedAfterItsArrivalAndId() throws Exception {
+    Maildir box = new Maildir(dir.resolve("Once"));
+    Maildir.Delivered first = once(box, "1A225B91F2A00000_0123456789abcdef", false);
+    Maildir.Delivered again = once(box, "1A225B91F2A00000_0123456789abcdef", false);
+    assertThat(first.earlier()).isFalse();
+    assertThat(again).isEqualTo(new Maildir.Delivered(first.file(), true));
+    assertThat(names(dir.resolve("Once/new"))).containsExactly("1764393218.1A225B91F2A00000_0123456789abcdef.h,S=20");
+    assertThat(dir.resolve("Once/tmp")).isEmptyDirectory();
+    // Another mailbox's copy of the same message (another ID) is a file of its own.
+    assertThat(once(box, "1A225B91F2A00000_fedcba9876543210", false).earlier()).isFalse();
+    assertThat(names(dir.resolve("Once/new"))).hasSize(2);
+  }
+
+  @Test
+  void aDeliveryAlreadyMovedToCurByAReaderIsFoundThere() throws Exception {
+    Maildir box = new Maildir(dir.resolve("Read"));
+    Path file = once(box, "1A225B91F2A00000_0123456789abcdef", false).file();
+    // What Dovecot does when a client sees it: into cur/, the size and flags added to the name.
+    Path read = dir.resolve("Read/cur").resolve(file.getFileName() + ",W=21:2,S");
+    Files.move(file, read);
+    assertThat(once(box, "1A225B91F2A00000_0123456789abcdef", true)).isEqualTo(new Maildir.Delivered(read, true));
+    assertThat(dir.resolve("Read/new")).isEmptyDirectory();
+    assertThat(dir.resolve("Read/tmp")).isEmptyDirectory();
+    // Only a whole base name matches: ID ...def is not ...de.
+    assertThat(once(box, "1A225B91F2A00000_0123456789abcde", true).earlier()).isFalse();
+  }
+
+  @Test
+  void aTmpFileLeftByACrashedDeliveryIsTakenOver() throws Exception {
+    Maildir box = new Maildir(dir.resolve("Crashed"));
+    box.create();
+    Files.writeString(dir.resolve("Crashed/tmp/1764393218.1A225B91F2A00000_0123456789abcdef.h"), "half a mess");
+    Path file = once(box, "1A225B91F2A00000_0123456789abcdef", true).file();
+    assertThat(Files.readString(file)).isEqualTo("Delivered-To: a@b\nx\n");
+    assertThat(dir.resolve("Crashed/tmp")).isEmptyDirectory();
+  }
+
   @Test
   void createdFoldersAndMessagesArePrivateAndExistingFoldersKeepTheirMode() throws Exception {
     // The process umask is left as it is (typically 022): the modes must not depend on it.

@@ -233,6 +233,133 @@ class QueueManagerTest {
     assertThat(outbound.delivered).isEmpty();
   }
 
+  /** Spools a message for {@code to} without queueing it yet. */
+  private SpooledMessage spoolOnly(String to) throws Exception {
+    var env = new Envelope(QueueId.next(), Instant.now(), "127.0.0.1", "client.example", new MailAddress("alice", "localhost"),
+        MailParameters.NONE, List.of(new Recipient(new MailAddress(to.substring(0, to.indexOf('@')), "localhost"), RcptParameters.NONE)));
+    MessageContent c = spool.newContent();
+    byte[] bytes = "Subject: t\r\n\r\nx\r\n".getBytes();
+    c.write(bytes, 0, bytes.length);
+    return spool.store(env, c);
+  }
+
+  private static long filesIn(Path dir) {
+    if (!Files.isDirectory(dir)) return 0;
+    try (var files = Files.list(dir)) {
+      return files.count();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
+  void aLocalDeliveryThatFailedOnStorageIsRetriedWithinSecondsNotAtTheFirstRetry() throws Exception {
+    // The mailbox's folder is a file: every write into it fails, as on a full or broken disk.
+    Path user = Files.createDirectories(dir.resolve("mail/localhost")).resolve("full");
+    Files.writeString(user, "in the way");
+    SpooledMessage m = send("full@localhost");
+    await("the attempt deferred", () -> m.deferral(0) != null);
+    assertThat(m.deferral(0).nextAttempt()).isEqualTo(clock.instant().plusSeconds(10));
+    assertThat(m.deferral(0).lastError()).startsWith("mailbox full@localhost not writable: ");
+
+    clock.advance(Duration.ofSeconds(10));
+    queue.wake();
+    await("the second attempt deferred", () -> m.deferral(0).attempts() == 2);
+    assertThat(m.deferral(0).nextAttempt()).isEqualTo(clock.instant().plusSeconds(20));
+
+    Files.delete(user); // space is back
+    clock.advance(Duration.ofSeconds(20));
+    queue.wake();
+    await("delivered", () -> queue.size() == 0);
+    assertThat(filesIn(dir.resolve("mail/localhost/full/Maildir/new"))).isEqualTo(1);
+    assertThat(List.of(1, 2, 3, 4, 5, 30).stream().map(queue::storageBackoff).toList()).containsExactly(
+        Duration.ofSeconds(10), Duration.ofSeconds(20), Duration.ofSeconds(40), Duration.ofMinutes(1),
+        Duration.ofMinutes(1), Duration.ofMinutes(1));
+  }
+
+  @Test
+  void aStorageErrorIsLoggedInOneLineWithItsCauseAndNoStackTrace() throws Exception {
+    var logs = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    var logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(QueueManager.class);
+    logs.start();
+    logger.addAppender(logs);
+    try {
+      Path user = Files.createDirectories(dir.resolve("mail/localhost")).resolve("full");
+      Files.writeString(user, "in the way");
+      // The disk is full for the progress log too: the deferral cannot be written either.
+      SpooledMessage m = spoolOnly("full@localhost");
+      Files.createDirectory(m.segment.donePath());
+      queue.enqueue(m);
+      await("the attempt settled", () -> logs.list.stream().anyMatch(e -> e.getFormattedMessage().contains("could not settle")));
+      var problems = logs.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)).toList();
+      assertThat(problems).hasSize(2).allSatisfy(e -> {
+        assertThat(e.getThrowableProxy()).as("a stack trace with %s", e.getFormattedMessage()).isNull();
+        assertThat(e.getFormattedMessage()).doesNotContain("\n").containsPattern("java\\.nio\\.file\\.\\w+Exception: ");
+      });
+      // Still retried soon, although the schedule could not be written down.
+      assertThat(m.deferral(0).nextAttempt()).isEqualTo(clock.instant().plusSeconds(10));
+      await("scheduled", () -> queue.list().getFirst().state().equals("deferred"));
+      Files.delete(user);
+      clock.advance(Duration.ofSeconds(10));
+      queue.wake();
+      await("delivered once space is back", () -> filesIn(dir.resolve("mail/localhost/full/Maildir/new")) == 1);
+    } finally {
+      logger.detachAppender(logs);
+    }
+  }
+
+  /**
+   * Delivers a message to bob@localhost while its "done" cannot be noted in the progress log,
+   * as when the server is killed between the Maildir rename and that note; then starts a new
+   * queue from the spool, which finds bob still to do. Returns bob's files in new/ and cur/.
+   */
+  private List<String> deliverThenRestartWithoutTheDoneMark(boolean readerMovedItToCur) throws Exception {
+    SpooledMessage m = spoolOnly("bob@localhost");
+    spoolOnly("keep@localhost"); // not queued before the restart: keeps the segment from being deleted when idle
+    Files.createDirectory(m.segment.donePath());
+    queue.enqueue(m);
+    Path maildir = dir.resolve("mail/localhost/bob/Maildir");
+    await("delivered", () -> filesIn(maildir.resolve("new")) == 1);
+    await("settled", () -> queue.size() == 0);
+    queue.close();
+    spool.close();
+    if (readerMovedItToCur) {
+      try (var files = Files.list(maildir.resolve("new"))) {
+        Path file = files.findFirst().orElseThrow();
+        Files.move(file, maildir.resolve("cur").resolve(file.getFileName() + ":2,S"));
+      }
+    }
+    Files.delete(m.segment.donePath());
+
+    spool = new Spool(dir.resolve("queue"));
+    List<SpooledMessage> recovered = spool.recover();
+    assertThat(recovered).extracting(SpooledMessage::id).contains(m.id());
+    spool.start();
+    PostaConfig config = PostaConfig.embeddedDefaults(dir);
+    Router router = new Router(config);
+    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), outbound, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock);
+    queue.enqueueAll(recovered);
+    queue.start();
+    await("delivered again, or found delivered", () -> queue.size() == 0);
+    List<String> files = new java.util.ArrayList<>();
+    for (String sub : List.of("new", "cur")) {
+      try (var list = Files.list(maildir.resolve(sub))) {
+        list.forEach(f -> files.add(sub + "/" + f.getFileName()));
+      }
+    }
+    return files;
+  }
+
+  @Test
+  void aDeliveryRepeatedAfterACrashBeforeItsDoneMarkLeavesOneCopy() throws Exception {
+    assertThat(deliverThenRestartWithoutTheDoneMark(false)).singleElement().asString().startsWith("new/");
+  }
+
+  @Test
+  void aDeliveryRepeatedAfterACrashIsFoundWhereAReaderMovedIt() throws Exception {
+    assertThat(deliverThenRestartWithoutTheDoneMark(true)).singleElement().asString().startsWith("cur/").endsWith(":2,S");
+  }
+
   @Test
   void theBackoffDoublesFromTheFirstRetryToItsCap() {
     assertThat(List.of(1, 2, 3, 4, 5, 6, 30).stream().map(queue::backoff).toList()).containsExactly(

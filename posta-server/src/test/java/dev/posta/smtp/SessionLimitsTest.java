@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.posta.config.PostaConfig;
 import dev.posta.testing.SmtpWire;
 import dev.posta.testing.TestServer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -109,6 +110,34 @@ class SessionLimitsTest {
     }
     // No wait needed: nothing was acknowledged, so nothing may appear.
     assertThat(data.resolve("mail/localhost/stall")).doesNotExist();
+  }
+
+  /**
+   * A storage fault (here the spool's folder for large incoming messages is a file, so it
+   * cannot be written) makes every message get 451, a temporary reply: the client may try
+   * again, and only 5xx refusals count toward max-errors (3 here), so it is not cut off.
+   */
+  @Test
+  void temporaryStorageFailuresDoNotCountAsErrors() throws Exception {
+    try (TestServer server = TestServer.start(data, c -> c.withLimits(new PostaConfig.Limits(
+            1 << 20, 100, 1000, 100, 10, 3, Duration.ofMinutes(1), Duration.ofMinutes(1), PostaConfig.Limits.DEFAULT_MAX_HOPS)));
+        SmtpWire a = new SmtpWire(server.smtpPort())) {
+      Path spill = data.resolve("queue/tmp");
+      if (Files.isDirectory(spill)) Files.delete(spill);
+      Files.writeString(spill, "not a folder");
+      a.ehlo();
+      // Past the 256 KiB kept in memory, so the content must spill to queue/tmp, and fails.
+      String big = ("Subject: big\r\n\r\n" + ("x".repeat(998) + "\r\n").repeat(300) + ".\r\n");
+      for (int i = 0; i < 5; i++) {
+        assertThat(a.command("MAIL FROM:<a@b.example>")).startsWith("250 2.1.0");
+        assertThat(a.command("RCPT TO:<full@localhost>")).startsWith("250 2.1.5");
+        assertThat(a.command("DATA")).startsWith("354");
+        assertThat(a.send(big).reply()).as("message %d", i).isEqualTo(
+            "451 4.3.0 Local error in processing: message not stored, try again later");
+      }
+      assertThat(a.command("NOOP")).startsWith("250 2.0.0");
+    }
+    assertThat(data.resolve("mail/localhost/full")).doesNotExist();
   }
 
   private static void awaitConnections(TestServer server, int count) throws InterruptedException {
