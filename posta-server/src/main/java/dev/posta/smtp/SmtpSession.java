@@ -1,7 +1,6 @@
 package dev.posta.smtp;
 
 import dev.posta.auth.SaslMechanism;
-import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
 import dev.posta.queue.Envelope;
@@ -104,6 +103,7 @@ final class SmtpSession {
   private final SmtpServer.Context context;
   private final PostaConfig.Limits limits;
   private final Router router;
+  private final EnvelopePolicy policy;
   private final String hostname;
   private final String client;
   private final String logPrefix;
@@ -142,6 +142,7 @@ final class SmtpSession {
     this.context = context;
     this.limits = context.config().limits();
     this.router = context.router();
+    this.policy = new EnvelopePolicy(router, context.config().submission().senderMustBeOwned());
     this.hostname = context.config().hostname();
     this.client = ClientAddress.text(socket.getInetAddress());
     this.logPrefix = "smtp[" + client + "]";
@@ -541,9 +542,10 @@ final class SmtpSession {
       error(Replies.AUTH_REQUIRED);
       return;
     }
-    if (user != null && c.sender() != null && context.config().submission().senderMustBeOwned() && !owns(user, c.sender())) {
+    Reply notOwned = policy.senderRefusal(user, c.sender());
+    if (notOwned != null) {
       log.info("{}: from=<{}>: refused: not owned by user {}", logPrefix, c.sender(), user);
-      error(Replies.SENDER_NOT_OWNED.format(c.sender(), user));
+      error(notOwned);
       return;
     }
     MailParameters p = c.parameters();
@@ -578,15 +580,10 @@ final class SmtpSession {
       error(Replies.UTF8_NEEDS_SMTPUTF8);
       return;
     }
-    if (router.isLocalDomain(rcpt.domain())) {
-      if (router.resolve(rcpt).isEmpty()) {
-        log.info("{}: {}: to=<{}>: refused: no such user", logPrefix, tx.id, rcpt);
-        error(Replies.NO_SUCH_USER.format(rcpt));
-        return;
-      }
-    } else if (!mayRelay()) {
-      log.info("{}: {}: to=<{}>: refused: relay access denied", logPrefix, tx.id, rcpt);
-      error(Replies.RELAY_DENIED.format(rcpt));
+    Reply refused = policy.recipientRefusal(rcpt, mayRelay());
+    if (refused != null) {
+      log.info("{}: {}: to=<{}>: refused: {}", logPrefix, tx.id, rcpt, refused.code() == Replies.NO_SUCH_USER.code() ? "no such user" : "relay access denied");
+      error(refused);
       return;
     }
     tx.recipients.add(new Recipient(rcpt, c.parameters()));
@@ -608,15 +605,6 @@ final class SmtpSession {
     if (user != null) return true;
     InetAddress address = socket.getInetAddress();
     return context.config().submission().trustedNetworks().stream().anyMatch(n -> n.contains(address));
-  }
-
-  /** A user owns their own address and every address that resolves to their mailbox. */
-  private boolean owns(String account, MailAddress sender) {
-    String address = UserStore.canonicalAddress(sender.unquotedLocalPart() + "@" + sender.domain());
-    if (address.equals(account)) return true;
-    if (!router.isLocalDomain(sender.domain())) return false;
-    return router.resolve(sender).stream()
-        .anyMatch(t -> t instanceof Router.Mailbox box && UserStore.canonicalAddress(box.user() + "@" + box.domain()).equals(account));
   }
 
   // --- DATA (RFC 5321 §4.1.1.4) --------------------------------------------------------------

@@ -158,6 +158,24 @@ class SubmissionTest {
     assertThat(server.queued()).isEqualTo(1);
   }
 
+  /**
+   * Issue 10: any sender the parser accepts gets an answer. These quoted local parts can be no
+   * account's address (an '@' in it, empty, a space), so they are refused, not a crash.
+   */
+  @Test
+  void everyParsableSenderGetsAReplyAndOnlyOwnedOnesAre250() throws Exception {
+    try (SmtpWire wire = secured()) {
+      assertThat(wire.authPlain("alice@example.org", "correct horse")).startsWith("235 2.7.0");
+      for (String sender : List.of("\"bob@localhost\"@localhost", "\"\"@localhost", "\"a b\"@localhost",
+          "\"alice@example.org\"@example.org", "\"\"@example.org", "\"a b\"@example.org", "\"a\\\"b\"@elsewhere.example")) {
+        assertThat(wire.command("MAIL FROM:<" + sender + ">"))
+            .isEqualTo("553 5.7.1 <" + sender + ">: Sender address rejected: not owned by user alice@example.org");
+      }
+      // Quoting alone changes nothing: "alice" is alice.
+      assertThat(wire.command("MAIL FROM:<\"alice\"@example.org>")).isEqualTo("250 2.1.0 Sender OK");
+    }
+  }
+
   @Test
   void submittedMessagesGetTheDateAndMessageIdTheyLack() throws Exception {
     String id;
