@@ -14,6 +14,9 @@ import dev.posta.delivery.Router;
  * is simply not owned.
  */
 public final class EnvelopePolicy {
+  /** As the router's: {@code user+tag} is user's. */
+  private static final char RECIPIENT_DELIMITER = '+';
+
   private final Router router;
   private final boolean senderMustBeOwned;
 
@@ -42,8 +45,20 @@ public final class EnvelopePolicy {
     return mayRelay ? null : Replies.RELAY_DENIED.format(recipient);
   }
 
-  /** A user owns their own address and every address that resolves to their mailbox. */
+  /**
+   * A user owns their own address, every address that resolves to their mailbox, and the
+   * {@code +tag} forms of both.
+   */
   public boolean owns(String account, MailAddress sender) {
+    if (ownsExactly(account, sender)) return true;
+    // user+tag is user's mailbox (README), whatever the routing says: in an any-local-part
+    // domain the router gives "user+tag" a mailbox of its own, which must not make it a stranger's.
+    String local = sender.unquotedLocalPart();
+    int plus = local.indexOf(RECIPIENT_DELIMITER);
+    return plus > 0 && ownsExactly(account, new MailAddress(MailAddress.quoteLocalPart(local.substring(0, plus)), sender.domain()));
+  }
+
+  private boolean ownsExactly(String account, MailAddress sender) {
     if (account.equals(canonical(sender.unquotedLocalPart(), sender.domain()))) return true;
     if (!router.isLocalDomain(sender.domain())) return false;
     return router.resolve(sender).stream()

@@ -46,6 +46,7 @@ class SubmissionTest {
         "alice@example.org", Optional.empty(), PostaConfig.Tls.SELF_SIGNED,
         new PostaConfig.Submission(List.of(Network.parse("127.0.0.3")), false, true, 3, Duration.ofMinutes(1)), c.delivery()));
     server.addUser("alice@example.org", "correct horse");
+    server.addUser("carol@localhost", "carol's pass");
   }
 
   @AfterAll
@@ -173,6 +174,25 @@ class SubmissionTest {
       }
       // Quoting alone changes nothing: "alice" is alice.
       assertThat(wire.command("MAIL FROM:<\"alice\"@example.org>")).isEqualTo("250 2.1.0 Sender OK");
+    }
+  }
+
+  /**
+   * Issue 10: {@code +tag} is the same mailbox, also in a domain where every local part has a
+   * mailbox of its own (localhost here), so carol may send as carol+tag there.
+   */
+  @Test
+  void plusTagIsOwnedAlsoWithAnyLocalPart() throws Exception {
+    try (SmtpWire wire = secured()) {
+      assertThat(wire.authPlain("carol@localhost", "carol's pass")).startsWith("235 2.7.0");
+      assertThat(wire.command("MAIL FROM:<carol+tag@localhost>")).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(wire.command("RSET")).isEqualTo("250 2.0.0 OK");
+      assertThat(wire.command("MAIL FROM:<\"Carol+Two Words\"@LOCALHOST>")).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(wire.command("RSET")).isEqualTo("250 2.0.0 OK");
+      assertThat(wire.command("MAIL FROM:<carolyn+tag@localhost>"))
+          .isEqualTo("553 5.7.1 <carolyn+tag@localhost>: Sender address rejected: not owned by user carol@localhost");
+      assertThat(wire.command("MAIL FROM:<+carol@localhost>"))
+          .isEqualTo("553 5.7.1 <+carol@localhost>: Sender address rejected: not owned by user carol@localhost");
     }
   }
 
