@@ -691,6 +691,17 @@ final class SmtpSession {
   // --- BDAT (RFC 3030) -----------------------------------------------------------------------
 
   private void bdat(SmtpCommand.Bdat c) throws IOException, Closing {
+    if (c.size() > limits.maxMessageSize()) {
+      // RFC 3030 §2: the chunk follows BDAT whatever the reply, so the only way to stay in step
+      // is to read all of it; one that alone exceeds the limit is refused anyway, and reading it
+      // would keep the client waiting without a word for as long as it streams (up to 2^63 octets
+      // claimed). Refuse it now and end the session: its octets cannot be told from commands.
+      log.warn("{}: {}BDAT chunk of {} octets over the limit {}, refused and disconnected",
+          logPrefix, tx != null ? tx.id + ": " : "", c.size(), limits.maxMessageSize());
+      reply(Replies.MESSAGE_TOO_BIG.format(limits.maxMessageSize()));
+      out.flush();
+      throw new Closing("BDAT chunk over the size limit");
+    }
     if (state != State.RCPT && state != State.BDAT) {
       // §2: the chunk follows the command regardless; read it so the stream stays in sync.
       socket.setSoTimeout((int) limits.dataTimeout().toMillis());
