@@ -423,12 +423,28 @@ final class SmtpSession {
     }
     AuthThrottle throttle = context.authThrottle();
     InetAddress address = socket.getInetAddress();
-    if (throttle.isLockedOut(address)) {
-      log.warn("{}: AUTH refused: locked out after {} failures", logPrefix, throttle.failures(address));
-      reply(Replies.AUTH_LOCKED_OUT.format(client));
-      out.flush();
-      throw new Closing("AUTH lockout");
+    // The attempt takes its slot before any password is checked, so parallel connections from
+    // one address cannot have more guesses checked than the limit.
+    try (AuthThrottle.Attempt attempt = throttle.begin(address)) {
+      if (attempt == null && throttle.isLockedOut(address)) {
+        log.warn("{}: AUTH refused: locked out after {} failures", logPrefix, throttle.failures(address));
+        reply(Replies.AUTH_LOCKED_OUT.format(client));
+        out.flush();
+        throw new Closing("AUTH lockout");
+      }
+      if (attempt == null) {
+        log.warn("{}: AUTH refused: as many attempts in progress from this address as failures are left", logPrefix);
+        error(Replies.AUTH_BUSY.format(client));
+        return;
+      }
+      authenticate(c, attempt);
     }
+  }
+
+  /** The SASL exchange of one AUTH command, its slot in the throttle taken. */
+  private void authenticate(SmtpCommand.Auth c, AuthThrottle.Attempt attempt) throws IOException, Closing {
+    AuthThrottle throttle = context.authThrottle();
+    InetAddress address = socket.getInetAddress();
     var mechanism = SaslMechanism.create(c.mechanism(), context.users());
     if (mechanism.isEmpty()) {
       error(Replies.AUTH_UNKNOWN_MECHANISM);
@@ -464,7 +480,7 @@ final class SmtpSession {
               reply(Replies.AUTH_TEMPORARY);
             }
             case REJECTED -> {
-              throttle.failed(address);
+              attempt.failed();
               // One line per failure, no credentials in it; fail2ban: 'smtp\[<HOST>\]: AUTH \S+ failed'
               log.warn("{}: AUTH {} failed ({} recent failures from this address)", logPrefix, c.mechanism(), throttle.failures(address));
               sleep(throttle.delay(address));

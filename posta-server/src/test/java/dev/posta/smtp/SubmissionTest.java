@@ -279,6 +279,40 @@ class SubmissionTest {
     }
   }
 
+  /**
+   * Issue 10: 40 guesses at once from one address. Each attempt takes its slot before the
+   * password is checked, so no more than the limit (3 here) are ever checked; the others are
+   * turned away, locked out or told to come back.
+   */
+  @Test
+  void parallelGuessesFromOneAddressNeverExceedTheLimit() throws Exception {
+    int clients = 40;
+    List<SmtpWire> wires = new java.util.ArrayList<>();
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+    try {
+      for (int i = 0; i < clients; i++) wires.add(securedFrom("127.0.0.6"));
+      var start = new java.util.concurrent.CountDownLatch(1);
+      List<java.util.concurrent.Future<String>> replies = new java.util.ArrayList<>();
+      for (SmtpWire w : wires) {
+        replies.add(pool.submit(() -> {
+          start.await();
+          return w.authPlain("alice@example.org", "guess");
+        }));
+      }
+      start.countDown();
+      Map<String, Integer> got = new java.util.TreeMap<>();
+      for (var r : replies) got.merge(r.get(), 1, Integer::sum);
+      assertThat(got.getOrDefault("535 5.7.8 Authentication credentials invalid", 0)).as("passwords checked, of %s", got).isEqualTo(3);
+      assertThat(got.keySet()).as("replies").isSubsetOf(
+          "535 5.7.8 Authentication credentials invalid",
+          "421 4.7.0 Too many failed authentications from 127.0.0.6, try again later",
+          "454 4.7.0 Too many authentications in progress from 127.0.0.6, try again later");
+    } finally {
+      pool.shutdownNow();
+      for (SmtpWire w : wires) w.close();
+    }
+  }
+
   @Test
   void repeatedFailuresAreSlowedThenLockedOutWithoutHarmingOthers() throws Exception {
     try (SmtpWire attacker = securedFrom("127.0.0.4")) {
