@@ -95,7 +95,7 @@ public final class PostaServer implements AutoCloseable {
       spool = new Spool(config.dataDir().resolve("queue"));
       List<SpooledMessage> recovered = spool.recover();
       spool.start();
-      users = new UserStore(config.dataDir());
+      users = new UserStore(config.dataDir(), config.limits().commandTimeout());
       Router router = new Router(config, this::isAccount);
       var outbound = serve
           ? new RemoteDelivery(config, new MxResolver(config.delivery().dnsServers(), DNS_TIMEOUT), Timeouts.rfc5321())

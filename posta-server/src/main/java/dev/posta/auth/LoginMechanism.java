@@ -70,7 +70,11 @@ final class LoginMechanism implements SaslMechanism {
     try {
       user = UserStore.canonicalAddress(SaslPrep.prepare(authcid));
     } catch (IllegalArgumentException e) {
-      PasswordHash.verifyDummy(password);
+      try {
+        users.verifyDummy(password);
+      } catch (IOException busy) {
+        return new Failure(Reason.TEMPORARY, busy.getMessage());
+      }
       return new Failure(Reason.REJECTED, "not an address: " + authcid);
     }
     if (!authzid.isEmpty() && !sameUser(authzid, user)) {

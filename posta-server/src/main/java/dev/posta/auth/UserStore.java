@@ -16,6 +16,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -26,6 +27,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -82,18 +86,30 @@ public final class UserStore {
   private final Path dir;
   private final Path file;
   private final LongSupplier nanoClock;
+  /** How long a password check may wait for a free slot (see {@link #bounded}). */
+  private final Duration checkWait;
   private final Object reloadLock = new Object();
   private volatile Snapshot snapshot;
 
   public UserStore(Path dataDir) {
-    this(dataDir, System::nanoTime);
+    this(dataDir, Duration.ofMinutes(5));
+  }
+
+  /** {@code checkWait}: how long a password check may wait while others run (the command timeout). */
+  public UserStore(Path dataDir, Duration checkWait) {
+    this(dataDir, System::nanoTime, checkWait);
   }
 
   /** With a clock, so tests can pass the once-a-second check without sleeping. */
   UserStore(Path dataDir, LongSupplier nanoClock) {
+    this(dataDir, nanoClock, Duration.ofMinutes(5));
+  }
+
+  private UserStore(Path dataDir, LongSupplier nanoClock, Duration checkWait) {
     this.dir = dataDir.toAbsolutePath();
     this.file = dir.resolve(FILE_NAME);
     this.nanoClock = nanoClock;
+    this.checkWait = checkWait;
   }
 
   public Path file() {
@@ -124,9 +140,53 @@ public final class UserStore {
    */
   public boolean verify(String address, char[] password) throws IOException {
     Optional<User> user = find(address);
-    return user.isPresent()
+    return bounded(() -> user.isPresent()
         ? PasswordHash.verify(user.get().passwordHash(), password)
-        : PasswordHash.verifyDummy(password);
+        : PasswordHash.verifyDummy(password));
+  }
+
+  /** Costs what {@link #verify} costs, and returns false: for a user name that is no address. */
+  public boolean verifyDummy(char[] password) throws IOException {
+    return bounded(() -> PasswordHash.verifyDummy(password));
+  }
+
+  /**
+   * At most this many Argon2id checks run at once in this JVM: each holds ~19 MiB (m=19456 KiB)
+   * while it runs, so an AUTH flood would otherwise grow memory with the number of sessions
+   * (1.16 GB RSS, issue 10). They are CPU-bound, so more than the cores gains nothing; 4 caps
+   * their memory near 80 MiB.
+   */
+  static final int CONCURRENT_CHECKS = Math.min(4, Runtime.getRuntime().availableProcessors());
+  /** Fair: a waiting check is not overtaken by later ones. */
+  static final Semaphore CHECKS = new Semaphore(CONCURRENT_CHECKS, true);
+  /** Password checks running now, and the most ever seen at once: for tests of the bound. */
+  static final AtomicInteger CHECKING = new AtomicInteger(), PEAK_CHECKING = new AtomicInteger();
+
+  private interface Check {
+    boolean run();
+  }
+
+  /**
+   * Runs a check once one of the {@link #CONCURRENT_CHECKS} slots is free; waits at most {@code
+   * checkWait} (the session's command timeout), then fails with IOException, which the SASL
+   * mechanisms answer as a temporary failure, never as a wrong password.
+   */
+  private boolean bounded(Check check) throws IOException {
+    try {
+      if (!CHECKS.tryAcquire(checkWait.toNanos(), TimeUnit.NANOSECONDS)) {
+        throw new IOException("no password check slot free within " + checkWait + " (too many logins at once)");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while waiting to check a password");
+    }
+    PEAK_CHECKING.accumulateAndGet(CHECKING.incrementAndGet(), Math::max);
+    try {
+      return check.run();
+    } finally {
+      CHECKING.decrementAndGet();
+      CHECKS.release();
+    }
   }
 
   /** Adds an account; fails when the address already has one. */

@@ -797,10 +797,15 @@ public final class ConfigLoader {
     return ascii;
   }
 
-  /** A lower-case local part; RFC 5321 dot-atom, widened to letters of any script (RFC 6531). */
+  /** A local part of ours, as mailboxes are named; RFC 5321 dot-atom, widened to letters of any script (RFC 6531). */
   static String localPart(String raw) throws Invalid {
     if (!isDotAtom(raw)) throw new Invalid("'" + raw + "' is not a valid local part");
-    return raw.toLowerCase(Locale.ROOT);
+    return mailboxName(raw);
+  }
+
+  /** NFKC, then lower case: what {@code Router.mailboxName} makes of a recipient's local part. */
+  private static String mailboxName(String local) {
+    return java.text.Normalizer.normalize(local, java.text.Normalizer.Form.NFKC).toLowerCase(Locale.ROOT);
   }
 
   private static boolean isDotAtom(String s) {
@@ -838,7 +843,7 @@ public final class ConfigLoader {
     }
     if (!isDotAtom(local)) throw new Invalid("'" + raw + "' is not a valid address");
     // Only our own local parts are case-folded: elsewhere they are case-sensitive (RFC 5321 §2.4).
-    return (localDomains.contains(domain) ? local.toLowerCase(Locale.ROOT) : local) + "@" + domain;
+    return (localDomains.contains(domain) ? mailboxName(local) : local) + "@" + domain;
   }
 
   private static String postmaster(String raw, Set<String> localDomains) throws Invalid {

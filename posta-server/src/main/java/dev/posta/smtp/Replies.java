@@ -116,6 +116,11 @@ public final class Replies {
   public static final Reply AUTH_MALFORMED = new Reply(501, "5.5.2", "Malformed authentication data");
   /** Too many failed logins from this address: refused until the lockout has passed. */
   public static final Reply AUTH_LOCKED_OUT = new Reply(421, "4.7.0", "Too many failed authentications from %s, try again later");
+  /**
+   * RFC 4954 §6 (454: temporary failure): this address already has as many logins in progress as
+   * it has failures left before the lockout; no password is checked now.
+   */
+  public static final Reply AUTH_BUSY = new Reply(454, "4.7.0", "Too many authentications in progress from %s, try again later");
   /** RFC 6409 §6.1 / RFC 3463 X.7.1: an authenticated user sending as someone else. */
   public static final Reply SENDER_NOT_OWNED = new Reply(553, "5.7.1", "<%s>: Sender address rejected: not owned by user %s");
 

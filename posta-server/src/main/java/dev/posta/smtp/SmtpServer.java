@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * <p>Enforces the connection limits before a session starts: more than
  * {@code limits.maxConnections} at once, or more than {@code limits.maxConnectionsPerIp} from
  * one client address, get {@code 421 4.7.0} and are closed (RFC 5321 §3.8 allows 421 at any
- * time). Each refusal is logged.
+ * time); on the implicit-TLS listener they are closed without a word, as a client there expects
+ * TLS, not plaintext. Each refusal is logged.
  */
 public final class SmtpServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SmtpServer.class);
@@ -134,10 +135,10 @@ public final class SmtpServer implements AutoCloseable {
       if (total > limits.maxConnections()) {
         log.warn("smtp[{}]: refused: too many {} connections ({} > {})", client.getHostAddress(),
             listener.protocol().name().toLowerCase(), total, limits.maxConnections());
-        refuse(socket, Replies.TOO_MANY_CONNECTIONS);
+        refuse(socket, listener, Replies.TOO_MANY_CONNECTIONS);
       } else if (mine > limits.maxConnectionsPerIp()) {
         log.warn("smtp[{}]: refused: too many connections from this address ({} > {})", client.getHostAddress(), mine, limits.maxConnectionsPerIp());
-        refuse(socket, Replies.TOO_MANY_FROM_YOU.format(client.getHostAddress()));
+        refuse(socket, listener, Replies.TOO_MANY_FROM_YOU.format(client.getHostAddress()));
       } else {
         // Implicit TLS: the handshake runs in the session, on this virtual thread, under its timeout.
         Socket s = listener.protocol() == PostaConfig.Protocol.SMTPS ? context.tls().acceptImplicit(socket) : socket;
@@ -180,7 +181,13 @@ public final class SmtpServer implements AutoCloseable {
     }
   }
 
-  private static void refuse(Socket socket, Reply reply) {
+  private static void refuse(Socket socket, PostaConfig.Listener listener, Reply reply) {
+    // The implicit-TLS client (RFC 8314) sends a ClientHello and reads TLS records: a plaintext
+    // 421 is garbage to it. It is closed without a word rather than after a handshake, because
+    // the refusal happens under load, when spending a handshake (CPU, a thread, up to the
+    // command timeout) on every refused connection would feed the overload; to the client a
+    // closed connection is a temporary failure to retry, as a 421 would be (RFC 5321 §3.8).
+    if (listener.protocol() == PostaConfig.Protocol.SMTPS) return;
     try {
       OutputStream out = socket.getOutputStream();
       out.write(reply.toBytes());

@@ -1,7 +1,6 @@
 package dev.posta.smtp;
 
 import dev.posta.auth.SaslMechanism;
-import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
 import dev.posta.mail.TraceHeaders;
@@ -109,6 +108,7 @@ final class SmtpSession {
   private final SmtpServer.Context context;
   private final PostaConfig.Limits limits;
   private final Router router;
+  private final EnvelopePolicy policy;
   private final String hostname;
   private final String client;
   private final String logPrefix;
@@ -148,6 +148,7 @@ final class SmtpSession {
     this.context = context;
     this.limits = context.config().limits();
     this.router = context.router();
+    this.policy = new EnvelopePolicy(router, context.config().submission().senderMustBeOwned());
     this.hostname = context.config().hostname();
     this.client = ClientAddress.text(socket.getInetAddress());
     this.logPrefix = "smtp[" + client + "]";
@@ -428,12 +429,28 @@ final class SmtpSession {
     }
     AuthThrottle throttle = context.authThrottle();
     InetAddress address = socket.getInetAddress();
-    if (throttle.isLockedOut(address)) {
-      log.warn("{}: AUTH refused: locked out after {} failures", logPrefix, throttle.failures(address));
-      reply(Replies.AUTH_LOCKED_OUT.format(client));
-      out.flush();
-      throw new Closing("AUTH lockout");
+    // The attempt takes its slot before any password is checked, so parallel connections from
+    // one address cannot have more guesses checked than the limit.
+    try (AuthThrottle.Attempt attempt = throttle.begin(address)) {
+      if (attempt == null && throttle.isLockedOut(address)) {
+        log.warn("{}: AUTH refused: locked out after {} failures", logPrefix, throttle.failures(address));
+        reply(Replies.AUTH_LOCKED_OUT.format(client));
+        out.flush();
+        throw new Closing("AUTH lockout");
+      }
+      if (attempt == null) {
+        log.warn("{}: AUTH refused: as many attempts in progress from this address as failures are left", logPrefix);
+        error(Replies.AUTH_BUSY.format(client));
+        return;
+      }
+      authenticate(c, attempt);
     }
+  }
+
+  /** The SASL exchange of one AUTH command, its slot in the throttle taken. */
+  private void authenticate(SmtpCommand.Auth c, AuthThrottle.Attempt attempt) throws IOException, Closing {
+    AuthThrottle throttle = context.authThrottle();
+    InetAddress address = socket.getInetAddress();
     var mechanism = SaslMechanism.create(c.mechanism(), context.users());
     if (mechanism.isEmpty()) {
       error(Replies.AUTH_UNKNOWN_MECHANISM);
@@ -469,7 +486,7 @@ final class SmtpSession {
               reply(Replies.AUTH_TEMPORARY);
             }
             case REJECTED -> {
-              throttle.failed(address);
+              attempt.failed();
               // One line per failure, no credentials in it; fail2ban: 'smtp\[<HOST>\]: AUTH \S+ failed'
               log.warn("{}: AUTH {} failed ({} recent failures from this address)", logPrefix, c.mechanism(), throttle.failures(address));
               sleep(throttle.delay(address));
@@ -547,9 +564,10 @@ final class SmtpSession {
       error(Replies.AUTH_REQUIRED);
       return;
     }
-    if (user != null && c.sender() != null && context.config().submission().senderMustBeOwned() && !owns(user, c.sender())) {
+    Reply notOwned = policy.senderRefusal(user, c.sender());
+    if (notOwned != null) {
       log.info("{}: from=<{}>: refused: not owned by user {}", logPrefix, c.sender(), user);
-      error(Replies.SENDER_NOT_OWNED.format(c.sender(), user));
+      error(notOwned);
       return;
     }
     MailParameters p = c.parameters();
@@ -584,15 +602,10 @@ final class SmtpSession {
       error(Replies.UTF8_NEEDS_SMTPUTF8);
       return;
     }
-    if (router.isLocalDomain(rcpt.domain())) {
-      if (router.resolve(rcpt).isEmpty()) {
-        log.info("{}: {}: to=<{}>: refused: no such user", logPrefix, tx.id, rcpt);
-        error(Replies.NO_SUCH_USER.format(rcpt));
-        return;
-      }
-    } else if (!mayRelay()) {
-      log.info("{}: {}: to=<{}>: refused: relay access denied", logPrefix, tx.id, rcpt);
-      error(Replies.RELAY_DENIED.format(rcpt));
+    Reply refused = policy.recipientRefusal(rcpt, mayRelay());
+    if (refused != null) {
+      log.info("{}: {}: to=<{}>: refused: {}", logPrefix, tx.id, rcpt, refused.code() == Replies.NO_SUCH_USER.code() ? "no such user" : "relay access denied");
+      error(refused);
       return;
     }
     tx.recipients.add(new Recipient(rcpt, c.parameters()));
@@ -614,15 +627,6 @@ final class SmtpSession {
     if (user != null) return true;
     InetAddress address = socket.getInetAddress();
     return context.config().submission().trustedNetworks().stream().anyMatch(n -> n.contains(address));
-  }
-
-  /** A user owns their own address and every address that resolves to their mailbox. */
-  private boolean owns(String account, MailAddress sender) {
-    String address = UserStore.canonicalAddress(sender.unquotedLocalPart() + "@" + sender.domain());
-    if (address.equals(account)) return true;
-    if (!router.isLocalDomain(sender.domain())) return false;
-    return router.resolve(sender).stream()
-        .anyMatch(t -> t instanceof Router.Mailbox box && UserStore.canonicalAddress(box.user() + "@" + box.domain()).equals(account));
   }
 
   // --- DATA (RFC 5321 §4.1.1.4) --------------------------------------------------------------
@@ -710,6 +714,17 @@ final class SmtpSession {
   // --- BDAT (RFC 3030) -----------------------------------------------------------------------
 
   private void bdat(SmtpCommand.Bdat c) throws IOException, Closing {
+    if (c.size() > limits.maxMessageSize()) {
+      // RFC 3030 §2: the chunk follows BDAT whatever the reply, so the only way to stay in step
+      // is to read all of it; one that alone exceeds the limit is refused anyway, and reading it
+      // would keep the client waiting without a word for as long as it streams (up to 2^63 octets
+      // claimed). Refuse it now and end the session: its octets cannot be told from commands.
+      log.warn("{}: {}BDAT chunk of {} octets over the limit {}, refused and disconnected",
+          logPrefix, tx != null ? tx.id + ": " : "", c.size(), limits.maxMessageSize());
+      reply(Replies.MESSAGE_TOO_BIG.format(limits.maxMessageSize()));
+      out.flush();
+      throw new Closing("BDAT chunk over the size limit");
+    }
     if (state != State.RCPT && state != State.BDAT) {
       // §2: the chunk follows the command regardless; read it so the stream stays in sync.
       socket.setSoTimeout((int) limits.dataTimeout().toMillis());

@@ -248,4 +248,48 @@ class UserStoreTest {
   void canonicalAddresses(String address, String canonical) {
     assertThat(UserStore.canonicalAddress(address)).isEqualTo(canonical);
   }
+
+  /**
+   * Issue 10: each Argon2id check takes ~19 MiB, so a flood of logins must not run them all at
+   * once. 16 parallel checks (half right, half wrong) all get the right answer, and no more than
+   * {@link UserStore#CONCURRENT_CHECKS} ever run at the same time.
+   */
+  @Test
+  void concurrentPasswordChecksAreBounded(@TempDir Path dir) throws Exception {
+    UserStore users = new UserStore(dir);
+    users.add("alice@example.org", "right".toCharArray());
+    UserStore.PEAK_CHECKING.set(0);
+    ExecutorService pool = Executors.newFixedThreadPool(16);
+    try {
+      var start = new java.util.concurrent.CountDownLatch(1);
+      List<Future<Boolean>> results = new ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        char[] password = (i % 2 == 0 ? "right" : "wrong").toCharArray();
+        results.add(pool.submit(() -> {
+          start.await();
+          return users.verify("alice@example.org", password);
+        }));
+      }
+      start.countDown();
+      for (int i = 0; i < 16; i++) assertThat(results.get(i).get()).isEqualTo(i % 2 == 0);
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(UserStore.PEAK_CHECKING.get()).isBetween(1, UserStore.CONCURRENT_CHECKS);
+  }
+
+  /** A check that finds every slot taken waits no longer than it is told, then fails as busy, not as a wrong password. */
+  @Test
+  void aPasswordCheckWaitsForASlotOnlyAsLongAsTold(@TempDir Path dir) throws Exception {
+    UserStore users = new UserStore(dir, java.time.Duration.ofMillis(50));
+    users.add("alice@example.org", "right".toCharArray());
+    UserStore.CHECKS.acquire(UserStore.CONCURRENT_CHECKS);
+    try {
+      assertThatThrownBy(() -> users.verify("alice@example.org", "right".toCharArray()))
+          .isInstanceOf(java.io.IOException.class).hasMessageContaining("no password check slot free");
+    } finally {
+      UserStore.CHECKS.release(UserStore.CONCURRENT_CHECKS);
+    }
+    assertThat(users.verify("alice@example.org", "right".toCharArray())).isTrue();
+  }
 }

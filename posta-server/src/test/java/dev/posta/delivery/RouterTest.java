@@ -45,7 +45,14 @@ class RouterTest {
         Arguments.of("anyone@catch.example", List.of(box("carol@catch.example"))),
         Arguments.of("whoever@localhost", List.of(box("whoever@localhost"))),
         Arguments.of("\"Quoted Name\"@localhost", List.of(box("quoted name@localhost"))),
-        Arguments.of("\"\"@localhost", List.of()));
+        Arguments.of("\"\"@localhost", List.of()),
+        // Issue 10: full-width (U+FF41...) and other compatibility forms are the same mailbox
+        // (NFKC, then lower case, as account names are), not a look-alike one of their own.
+        Arguments.of("\uff41\uff4c\uff49\uff43\uff45@example.org", List.of(box("alice@example.org"))),
+        Arguments.of("\uff21\uff2c\uff29\uff23\uff25+x@example.org", List.of(box("alice@example.org"))),
+        Arguments.of("\uff53\uff41\uff4c\uff45\uff53@example.org", List.of(box("alice@example.org"), box("bob@example.org"), new Router.Remote("partner@remote.example"))),
+        Arguments.of("\uff57\uff48\uff4f\uff45\uff56\uff45\uff52@localhost", List.of(box("whoever@localhost"))),
+        Arguments.of("caf\u0065\u0301@localhost", List.of(box("caf\u00e9@localhost"))));
   }
 
   @ParameterizedTest(name = "{0}")

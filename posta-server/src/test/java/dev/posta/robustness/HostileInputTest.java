@@ -343,20 +343,33 @@ class HostileInputTest {
     assertStillServes();
   }
 
+  /**
+   * Issue 10: a chunk that alone exceeds the message size limit is refused at once, before any
+   * of it is read, with the oversized message's reply, and the session ends; in a transaction or
+   * outside one. Nothing is stored.
+   */
   @Test
-  void bdatOfNearlyOneTerabyteThenCloseEndsTheSessionAndStoresNothing() throws Exception {
+  void bdatChunkOverTheSizeLimitIsRefusedAtOnceAndTheSessionEnds() throws Exception {
+    String tooBig = "552 5.3.4 Message size exceeds fixed maximum message size (36700160 octets)";
     try (Client c = Client.ehlo(port)) {
-      c.send("BDAT 999999999999\r\n").send(new byte[100]).shutdownOutput();
-      assertThat(c.reply()).as("reply to a BDAT outside a transaction cut short by EOF").isNull();
+      assertThat(c.command("MAIL FROM:<a@example.org>")).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(c.command("RCPT TO:<bdat-huge@localhost>")).isEqualTo("250 2.1.5 Recipient OK");
+      assertThat(c.command("BDAT 99999999999999 LAST")).isEqualTo(tooBig);
+      assertThat(c.closedByServer()).isTrue();
     }
     try (Client c = Client.ehlo(port)) {
       assertThat(c.command("MAIL FROM:<a@example.org>")).isEqualTo("250 2.1.0 Sender OK");
       assertThat(c.command("RCPT TO:<bdat-huge@localhost>")).isEqualTo("250 2.1.5 Recipient OK");
-      c.send("BDAT 999999999999 LAST\r\n").send(new byte[64 * 1024]).shutdownOutput();
-      assertThat(c.reply()).as("reply to a huge BDAT LAST cut short by EOF").isNull();
+      assertThat(c.send("BDAT 5\r\nhello").reply()).isEqualTo("250 2.0.0 5 octets received");
+      assertThat(c.command("BDAT 36700161")).isEqualTo(tooBig); // one octet over
+      assertThat(c.closedByServer()).isTrue();
+    }
+    try (Client c = Client.ehlo(port)) {
+      assertThat(c.command("BDAT 999999999999")).isEqualTo(tooBig);
+      assertThat(c.closedByServer()).isTrue();
     }
     assertStillServes();
-    assertThat(data.resolve("mail/localhost/bdat-huge")).as("mailbox of the cut-short BDAT").doesNotExist();
+    assertThat(data.resolve("mail/localhost/bdat-huge")).as("mailbox of the refused BDAT").doesNotExist();
   }
 
   @Test

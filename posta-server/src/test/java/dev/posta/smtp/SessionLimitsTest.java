@@ -56,6 +56,27 @@ class SessionLimitsTest {
     }
   }
 
+  /**
+   * Issue 10: a client of the implicit-TLS port speaks TLS first, so a plaintext 421 would only
+   * be a broken TLS record to it. A full SMTPS listener closes without a word instead (and so
+   * does the per-address limit there).
+   */
+  @Test
+  void fullSmtpsListenerClosesWithoutPlaintext() throws Exception {
+    try (TestServer server = start(1, 1, Duration.ofMinutes(1), Duration.ofMinutes(1));
+        SmtpWire a = SmtpWire.tls(server.smtpsPort(), server.clientTls())) {
+      assertThat(a.reply()).isEqualTo("220 localhost ESMTP Posta");
+      try (java.net.Socket b = new java.net.Socket("127.0.0.1", server.smtpsPort())) {
+        b.setSoTimeout(10_000);
+        assertThat(b.getInputStream().readAllBytes()).as("octets sent to a refused SMTPS client").isEmpty();
+      }
+      // The plaintext ports still say why.
+      try (SmtpWire c = new SmtpWire(server.smtpPort())) {
+        assertThat(c.reply()).isEqualTo("421 4.7.0 Too many connections from 127.0.0.1, try again later");
+      }
+    }
+  }
+
   @Test
   void clientThatStopsReadingIsDisconnected() throws Exception {
     try (TestServer server = start(100, 10, Duration.ofSeconds(2), Duration.ofSeconds(2));

@@ -46,6 +46,7 @@ class SubmissionTest {
         "alice@example.org", Optional.empty(), PostaConfig.Tls.SELF_SIGNED,
         new PostaConfig.Submission(List.of(Network.parse("127.0.0.3")), false, true, 3, Duration.ofMinutes(1)), c.delivery()));
     server.addUser("alice@example.org", "correct horse");
+    server.addUser("carol@localhost", "carol's pass");
   }
 
   @AfterAll
@@ -158,6 +159,43 @@ class SubmissionTest {
     assertThat(server.queued()).isEqualTo(1);
   }
 
+  /**
+   * Issue 10: any sender the parser accepts gets an answer. These quoted local parts can be no
+   * account's address (an '@' in it, empty, a space), so they are refused, not a crash.
+   */
+  @Test
+  void everyParsableSenderGetsAReplyAndOnlyOwnedOnesAre250() throws Exception {
+    try (SmtpWire wire = secured()) {
+      assertThat(wire.authPlain("alice@example.org", "correct horse")).startsWith("235 2.7.0");
+      for (String sender : List.of("\"bob@localhost\"@localhost", "\"\"@localhost", "\"a b\"@localhost",
+          "\"alice@example.org\"@example.org", "\"\"@example.org", "\"a b\"@example.org", "\"a\\\"b\"@elsewhere.example")) {
+        assertThat(wire.command("MAIL FROM:<" + sender + ">"))
+            .isEqualTo("553 5.7.1 <" + sender + ">: Sender address rejected: not owned by user alice@example.org");
+      }
+      // Quoting alone changes nothing: "alice" is alice.
+      assertThat(wire.command("MAIL FROM:<\"alice\"@example.org>")).isEqualTo("250 2.1.0 Sender OK");
+    }
+  }
+
+  /**
+   * Issue 10: {@code +tag} is the same mailbox, also in a domain where every local part has a
+   * mailbox of its own (localhost here), so carol may send as carol+tag there.
+   */
+  @Test
+  void plusTagIsOwnedAlsoWithAnyLocalPart() throws Exception {
+    try (SmtpWire wire = secured()) {
+      assertThat(wire.authPlain("carol@localhost", "carol's pass")).startsWith("235 2.7.0");
+      assertThat(wire.command("MAIL FROM:<carol+tag@localhost>")).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(wire.command("RSET")).isEqualTo("250 2.0.0 OK");
+      assertThat(wire.command("MAIL FROM:<\"Carol+Two Words\"@LOCALHOST>")).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(wire.command("RSET")).isEqualTo("250 2.0.0 OK");
+      assertThat(wire.command("MAIL FROM:<carolyn+tag@localhost>"))
+          .isEqualTo("553 5.7.1 <carolyn+tag@localhost>: Sender address rejected: not owned by user carol@localhost");
+      assertThat(wire.command("MAIL FROM:<+carol@localhost>"))
+          .isEqualTo("553 5.7.1 <+carol@localhost>: Sender address rejected: not owned by user carol@localhost");
+    }
+  }
+
   @Test
   void submittedMessagesGetTheDateAndMessageIdTheyLack() throws Exception {
     String id;
@@ -238,6 +276,40 @@ class SubmissionTest {
       // Knowing one password must not buy more guesses: this is the third failure, the limit.
       assertThat(b.authPlain("bob@example.org", "guess3")).startsWith("535 5.7.8");
       assertThat(b.authPlain("alice@example.org", "correct horse")).startsWith("421 4.7.0");
+    }
+  }
+
+  /**
+   * Issue 10: 40 guesses at once from one address. Each attempt takes its slot before the
+   * password is checked, so no more than the limit (3 here) are ever checked; the others are
+   * turned away, locked out or told to come back.
+   */
+  @Test
+  void parallelGuessesFromOneAddressNeverExceedTheLimit() throws Exception {
+    int clients = 40;
+    List<SmtpWire> wires = new java.util.ArrayList<>();
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+    try {
+      for (int i = 0; i < clients; i++) wires.add(securedFrom("127.0.0.6"));
+      var start = new java.util.concurrent.CountDownLatch(1);
+      List<java.util.concurrent.Future<String>> replies = new java.util.ArrayList<>();
+      for (SmtpWire w : wires) {
+        replies.add(pool.submit(() -> {
+          start.await();
+          return w.authPlain("alice@example.org", "guess");
+        }));
+      }
+      start.countDown();
+      Map<String, Integer> got = new java.util.TreeMap<>();
+      for (var r : replies) got.merge(r.get(), 1, Integer::sum);
+      assertThat(got.getOrDefault("535 5.7.8 Authentication credentials invalid", 0)).as("passwords checked, of %s", got).isEqualTo(3);
+      assertThat(got.keySet()).as("replies").isSubsetOf(
+          "535 5.7.8 Authentication credentials invalid",
+          "421 4.7.0 Too many failed authentications from 127.0.0.6, try again later",
+          "454 4.7.0 Too many authentications in progress from 127.0.0.6, try again later");
+    } finally {
+      pool.shutdownNow();
+      for (SmtpWire w : wires) w.close();
     }
   }
 
