@@ -290,8 +290,14 @@ class QueueManagerTest {
       SpooledMessage m = spoolOnly("full@localhost");
       Files.createDirectory(m.segment.donePath());
       queue.enqueue(m);
-      await("the attempt settled", () -> logs.list.stream().anyMatch(e -> e.getFormattedMessage().contains("could not settle")));
-      var problems = logs.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)).toList();
+      // The appender adds under its own lock from the delivery thread: read copies taken under it.
+      java.util.function.Supplier<List<ch.qos.logback.classic.spi.ILoggingEvent>> logged = () -> {
+        synchronized (logs) {
+          return List.copyOf(logs.list);
+        }
+      };
+      await("the attempt settled", () -> logged.get().stream().anyMatch(e -> e.getFormattedMessage().contains("could not settle")));
+      var problems = logged.get().stream().filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)).toList();
       assertThat(problems).hasSize(2).allSatisfy(e -> {
         assertThat(e.getThrowableProxy()).as("a stack trace with %s", e.getFormattedMessage()).isNull();
         assertThat(e.getFormattedMessage()).doesNotContain("\n").containsPattern("java\\.nio\\.file\\.\\w+Exception: ");
