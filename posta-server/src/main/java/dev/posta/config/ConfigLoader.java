@@ -6,6 +6,7 @@ import dev.posta.config.PostaConfig.Limits;
 import dev.posta.config.PostaConfig.Listener;
 import dev.posta.config.PostaConfig.LocalDomain;
 import dev.posta.config.PostaConfig.Protocol;
+import dev.posta.mail.LocalPart;
 import dev.posta.config.Toml.Bool;
 import dev.posta.config.Toml.Int;
 import dev.posta.config.Toml.Str;
@@ -800,12 +801,7 @@ public final class ConfigLoader {
   /** A local part of ours, as mailboxes are named; RFC 5321 dot-atom, widened to letters of any script (RFC 6531). */
   static String localPart(String raw) throws Invalid {
     if (!isDotAtom(raw)) throw new Invalid("'" + raw + "' is not a valid local part");
-    return mailboxName(raw);
-  }
-
-  /** NFKC, then lower case: what {@code Router.mailboxName} makes of a recipient's local part. */
-  private static String mailboxName(String local) {
-    return java.text.Normalizer.normalize(local, java.text.Normalizer.Form.NFKC).toLowerCase(Locale.ROOT);
+    return LocalPart.mailboxName(raw);
   }
 
   private static boolean isDotAtom(String s) {
@@ -843,7 +839,7 @@ public final class ConfigLoader {
     }
     if (!isDotAtom(local)) throw new Invalid("'" + raw + "' is not a valid address");
     // Only our own local parts are case-folded: elsewhere they are case-sensitive (RFC 5321 §2.4).
-    return (localDomains.contains(domain) ? mailboxName(local) : local) + "@" + domain;
+    return (localDomains.contains(domain) ? LocalPart.mailboxName(local) : local) + "@" + domain;
   }
 
   private static String postmaster(String raw, Set<String> localDomains) throws Invalid {

@@ -1,9 +1,9 @@
 package dev.posta.delivery;
 
 import dev.posta.config.PostaConfig;
+import dev.posta.mail.LocalPart;
 import dev.posta.smtp.MailAddress;
 import java.nio.file.Path;
-import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -19,15 +19,14 @@ import java.util.stream.Collectors;
  * delimiter and the catch-all), a remote address, or nowhere.
  *
  * <p>Local parts of local domains are compared case-insensitively, as every mail system does
- * in practice, and after Unicode NFKC ({@link #mailboxName}), so that a full-width or otherwise
- * compatibility-encoded spelling reaches the same mailbox, never a look-alike of its own. {@code postmaster@} every local domain always resolves (RFC 5321 §4.5.1).
+ * in practice, and after Unicode NFKC ({@link LocalPart#mailboxName}), so that a full-width or
+ * otherwise compatibility-encoded spelling reaches the same mailbox, never a look-alike of its
+ * own. {@code postmaster@} every local domain always resolves (RFC 5321 §4.5.1).
  * {@code user+tag@domain} goes to {@code user} when {@code user+tag} itself is unknown.
  */
 public final class Router {
   /** Alias chains deeper than this resolve to nothing, so the recipient is refused at RCPT; loops never get here, the loader refuses them. */
   private static final int MAX_DEPTH = 10;
-
-  private static final char RECIPIENT_DELIMITER = '+';
 
   private final Map<String, PostaConfig.LocalDomain> domains;
   private final String postmaster;
@@ -100,23 +99,10 @@ public final class Router {
   public List<Target> resolve(MailAddress address) {
     if (!isLocalDomain(address.domain())) return List.of(new Remote(address.toString()));
     Set<Target> out = new LinkedHashSet<>();
-    String user = mailboxName(address.unquotedLocalPart());
+    String user = LocalPart.mailboxName(address.unquotedLocalPart());
     if (user.isEmpty()) return List.of(); // ""@domain names no mailbox
     expand(user, ascii(address.domain()), out, 0);
     return new ArrayList<>(out);
-  }
-
-  /**
-   * The name a local part's mailbox goes by: Unicode NFKC, then lower case. NFKC maps full-width
-   * letters (U+FF41 "ａ" to "a") and composes accents, as RFC 8265's UsernameCaseMapped profile
-   * asks (width mapping, case mapping, NFC) and then some: it also folds other compatibility
-   * forms (ligatures, circled letters), which can only ever be look-alikes of a plain name. It is
-   * the form account names take ({@link dev.posta.auth.UserStore#canonicalAddress}), so an
-   * account and its mailbox agree. Refusing such local parts instead would break mail from
-   * clients that convert nothing; mapping them gives one mailbox per name people can tell apart.
-   */
-  public static String mailboxName(String localPart) {
-    return Normalizer.normalize(localPart, Normalizer.Form.NFKC).toLowerCase(Locale.ROOT);
   }
 
   /** Resolves a full address written in configuration (alias targets, catch-all, postmaster). */
@@ -134,7 +120,7 @@ public final class Router {
     PostaConfig.LocalDomain d = domains.get(domain);
     if (d == null || depth > MAX_DEPTH) return false;
     if (lookup(user, d, out, depth)) return true;
-    int plus = user.indexOf(RECIPIENT_DELIMITER);
+    int plus = user.indexOf(LocalPart.RECIPIENT_DELIMITER);
     if (plus > 0 && lookup(user.substring(0, plus), d, out, depth)) return true;
     if (user.equals("postmaster")) {
       if ((user + "@" + domain).equals(postmaster)) {

@@ -1,7 +1,5 @@
 package dev.posta.mail;
 
-import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.HashSet;
@@ -66,18 +64,35 @@ public final class TraceHeaders {
   private void endField() {
     if (!inField) return;
     inField = false;
-    String text = new String(field, 0, fieldLength, StandardCharsets.UTF_8);
+    int length = fieldLength;
     fieldLength = 0;
-    int colon = text.indexOf(':');
-    if (colon < 0) return;
-    String name = text.substring(0, colon).strip();
-    if (name.equalsIgnoreCase("Received")) {
+    int colon = 0;
+    while (colon < length && field[colon] != ':') colon++;
+    if (colon == length) return;
+    int nameEnd = colon;
+    while (nameEnd > 0 && (field[nameEnd - 1] == ' ' || field[nameEnd - 1] == '\t')) nameEnd--;
+    // Every header field of every message passes here: names are compared as octets, and only
+    // a Delivered-To: value becomes a String.
+    if (isName(RECEIVED, nameEnd)) {
       received++;
-    } else if (name.equalsIgnoreCase("Delivered-To")) {
-      String address = text.substring(colon + 1).strip();
+    } else if (isName(DELIVERED_TO, nameEnd)) {
+      String address = new String(field, colon + 1, length - colon - 1, StandardCharsets.UTF_8).strip();
       if (address.startsWith("<") && address.endsWith(">")) address = address.substring(1, address.length() - 1);
       if (!address.isEmpty()) deliveredTo.add(address.toLowerCase(Locale.ROOT));
     }
+  }
+
+  private static final byte[] RECEIVED = "received".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] DELIVERED_TO = "delivered-to".getBytes(StandardCharsets.US_ASCII);
+
+  /** Whether the field's name, its first {@code length} octets, is {@code lowerCase} in any case. */
+  private boolean isName(byte[] lowerCase, int length) {
+    if (length != lowerCase.length) return false;
+    for (int i = 0; i < length; i++) {
+      int c = field[i];
+      if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != lowerCase[i]) return false;
+    }
+    return true;
   }
 
   /**
@@ -107,31 +122,5 @@ public final class TraceHeaders {
   /** The {@code Delivered-To:} addresses, in lower case. */
   public Set<String> deliveredTo() {
     return Collections.unmodifiableSet(deliveredTo);
-  }
-
-  /** An output stream that shows this trace every octet written to {@code next} on its way. */
-  public OutputStream observing(OutputStream next) {
-    return new OutputStream() {
-      @Override
-      public void write(int b) throws IOException {
-        write(new byte[] {(byte) b}, 0, 1);
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) throws IOException {
-        if (!done) accept(b, off, len);
-        next.write(b, off, len);
-      }
-
-      @Override
-      public void flush() throws IOException {
-        next.flush();
-      }
-
-      @Override
-      public void close() throws IOException {
-        next.close();
-      }
-    };
   }
 }

@@ -99,6 +99,9 @@ public final class Maildir {
    */
   public record Delivered(Path file, boolean earlier) {}
 
+  /** What {@link #deliverOnce} takes as an ID: nothing that means something in a Maildir name. */
+  private static final java.util.regex.Pattern DELIVERY_ID = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
+
   /**
    * Delivers {@code header} followed by {@code content} unless the message is here already.
    *
@@ -111,7 +114,7 @@ public final class Maildir {
    */
   public Delivered deliverOnce(String id, Instant received, byte[] header, MessageWriter content, String hostname,
       boolean mayBeInCur) throws IOException {
-    if (!id.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("Maildir delivery ID " + id);
+    if (!DELIVERY_ID.matcher(id).matches()) throw new IllegalArgumentException("Maildir delivery ID " + id);
     create();
     if (SWEPT.add(root)) sweepTmp();
     String base = received.getEpochSecond() + "." + id + "." + safeHost(hostname);

@@ -1,5 +1,6 @@
 package dev.posta.queue;
 
+import dev.posta.mail.TraceHeaders;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -31,6 +32,8 @@ public final class MessageContent extends OutputStream {
   private FileChannel spill;
   /** A spill write that failed; the message is then refused with 451 when stored. */
   private IOException failure;
+  /** Hops and Delivered-To, read from the header section as it passes: once per message. */
+  private final TraceHeaders trace = new TraceHeaders();
 
   MessageContent(Path spillDir) {
     this.spillDir = spillDir;
@@ -47,6 +50,7 @@ public final class MessageContent extends OutputStream {
    */
   @Override
   public void write(byte[] b, int off, int len) {
+    if (!trace.complete()) trace.accept(b, off, len);
     crc.update(b, off, len);
     size += len;
     if (failure != null) return;
@@ -80,6 +84,15 @@ public final class MessageContent extends OutputStream {
 
   IOException failure() {
     return failure;
+  }
+
+  /**
+   * The trace fields of what was written so far (every Received: field, ours included); final
+   * once the whole message is written.
+   */
+  public TraceHeaders trace() {
+    trace.finish();
+    return trace;
   }
 
   public long size() {

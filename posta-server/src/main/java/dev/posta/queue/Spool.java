@@ -220,7 +220,7 @@ public final class Spool implements AutoCloseable {
         p.content.writeTo(currentChannel);
         while (p.trailer.hasRemaining()) currentChannel.write(p.trailer);
         current.addOutstanding();
-        stored.add(new SpooledMessage(p.envelope, current, contentOffset, p.content.size(), p.content.inMemory(), new SpooledMessage.Progress(), false));
+        stored.add(new SpooledMessage(p.envelope, current, contentOffset, p.content.size(), p.content.inMemory(), p.content.trace(), new SpooledMessage.Progress(), false));
       }
       currentChannel.force(false); // one fdatasync for the whole batch
       for (int i = 0; i < batch.size(); i++) batch.get(i).done.complete(stored.get(i));
@@ -389,7 +389,7 @@ public final class Spool implements AutoCloseable {
               try {
                 Envelope e = Envelope.decode(env.array());
                 var p = progress.getOrDefault(e.id().value(), new SpooledMessage.Progress());
-                var m = new SpooledMessage(e, segment, contentOffset, contentLength, null, p, true);
+                var m = new SpooledMessage(e, segment, contentOffset, contentLength, null, null, p, true);
                 if (!m.allDone()) out.add(m);
               } catch (IllegalArgumentException e) {
                 problem = "bad envelope: " + e.getMessage();

@@ -28,7 +28,7 @@ public final class SpooledMessage {
   private final long contentOffset;
   private final long contentLength;
   private volatile byte[] content;
-  /** Its Received: and Delivered-To: fields, read once when first asked for. */
+  /** Its Received: and Delivered-To: fields: as counted when it was received, or read once when first asked for. */
   private volatile TraceHeaders trace;
   /** Indexes into {@code envelope.recipients()} that were delivered or finally failed. */
   private final BitSet done;
@@ -50,9 +50,10 @@ public final class SpooledMessage {
    */
   public record Deferral(int attempts, Instant nextAttempt, String lastError) {}
 
-  SpooledMessage(Envelope envelope, Segment segment, long contentOffset, long contentLength, byte[] content, Progress progress,
-      boolean recovered) {
+  SpooledMessage(Envelope envelope, Segment segment, long contentOffset, long contentLength, byte[] content, TraceHeaders trace,
+      Progress progress, boolean recovered) {
     this.envelope = envelope;
+    this.trace = trace;
     this.recovered = recovered;
     this.segment = segment;
     this.contentOffset = contentOffset;
@@ -119,29 +120,24 @@ public final class SpooledMessage {
   }
 
   /**
-   * The message's trace fields (hops, Delivered-To), from the header section only: read from
-   * memory, or from the segment until the header section ends.
+   * The message's trace fields (hops, Delivered-To): those counted as it was received, or, for a
+   * message recovered from the spool, read once from the segment until the header section ends.
    */
   public TraceHeaders trace() throws IOException {
     TraceHeaders t = trace;
     if (t != null) return t;
-    byte[] c = content;
-    if (c != null) {
-      t = TraceHeaders.of(c);
-    } else {
-      t = new TraceHeaders();
-      try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
-        ByteBuffer buf = ByteBuffer.allocate(8192);
-        for (long done = 0; done < contentLength && !t.complete(); ) {
-          buf.clear().limit((int) Math.min(buf.capacity(), contentLength - done));
-          int n = ch.read(buf, contentOffset + done);
-          if (n <= 0) throw new IOException("segment truncated: " + segment.path());
-          t.accept(buf.array(), 0, n);
-          done += n;
-        }
+    t = new TraceHeaders();
+    try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
+      ByteBuffer buf = ByteBuffer.allocate(8192);
+      for (long done = 0; done < contentLength && !t.complete(); ) {
+        buf.clear().limit((int) Math.min(buf.capacity(), contentLength - done));
+        int n = ch.read(buf, contentOffset + done);
+        if (n <= 0) throw new IOException("segment truncated: " + segment.path());
+        t.accept(buf.array(), 0, n);
+        done += n;
       }
-      t.finish();
     }
+    t.finish();
     trace = t;
     return t;
   }

@@ -2,6 +2,7 @@ package dev.posta.smtp;
 
 import dev.posta.auth.UserStore;
 import dev.posta.delivery.Router;
+import dev.posta.mail.LocalPart;
 
 /**
  * The policy decisions MAIL and RCPT take once their syntax is checked: may the authenticated
@@ -14,9 +15,6 @@ import dev.posta.delivery.Router;
  * is simply not owned.
  */
 public final class EnvelopePolicy {
-  /** As the router's: {@code user+tag} is user's. */
-  private static final char RECIPIENT_DELIMITER = '+';
-
   private final Router router;
   private final boolean senderMustBeOwned;
 
@@ -54,7 +52,7 @@ public final class EnvelopePolicy {
     // user+tag is user's mailbox (README), whatever the routing says: in an any-local-part
     // domain the router gives "user+tag" a mailbox of its own, which must not make it a stranger's.
     String local = sender.unquotedLocalPart();
-    int plus = local.indexOf(RECIPIENT_DELIMITER);
+    int plus = local.indexOf(LocalPart.RECIPIENT_DELIMITER);
     return plus > 0 && ownsExactly(account, new MailAddress(MailAddress.quoteLocalPart(local.substring(0, plus)), sender.domain()));
   }
 

@@ -3,7 +3,6 @@ package dev.posta.smtp;
 import dev.posta.auth.SaslMechanism;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
-import dev.posta.mail.TraceHeaders;
 import dev.posta.queue.Envelope;
 import dev.posta.queue.MessageContent;
 import dev.posta.queue.QueueId;
@@ -83,8 +82,6 @@ final class SmtpSession {
     OutputStream sink;
     /** Completes the header section of a submitted message; null for mail from servers. */
     MissingHeaders headers;
-    /** The client's Received: and Delivered-To: fields, counted as they pass (loop detection). */
-    final TraceHeaders trace = new TraceHeaders();
     long bodySize;
     boolean tooBig;
 
@@ -702,7 +699,7 @@ final class SmtpSession {
     tx.content.write(received, 0, received.length);
     tx.headers = user == null ? null
         : new MissingHeaders(tx.content, () -> MissingHeaders.DATE.format(Instant.now()), () -> "<" + tx.id + "@" + hostname + ">");
-    tx.sink = tx.trace.observing(tx.headers == null ? tx.content : tx.headers);
+    tx.sink = tx.headers == null ? tx.content : tx.headers;
   }
 
   private boolean checkReadyForContent() throws IOException, Closing {
@@ -761,8 +758,7 @@ final class SmtpSession {
       finishFailed(Replies.MESSAGE_TOO_BIG.format(limits.maxMessageSize()));
       return;
     }
-    tx.trace.finish();
-    int hops = tx.trace.received() + 1; // and ours
+    int hops = tx.content.trace().received(); // ours included
     if (hops > limits.maxHops()) {
       log.info("{}: {}: refused: {} Received: header fields, over max-hops {} (a mail loop?)", logPrefix, tx.id, hops, limits.maxHops());
       finishFailed(Replies.TOO_MANY_HOPS.format(hops));

@@ -49,16 +49,12 @@ class TraceHeadersTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("messages")
-  void passesEveryOctetOnWhileObserving(String name, String message, int received, Set<String> deliveredTo) throws Exception {
-    var out = new java.io.ByteArrayOutputStream();
+  void readsTheSameInPiecesThatSplitAField(String name, String message, int received, Set<String> deliveredTo) {
     TraceHeaders trace = new TraceHeaders();
     byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
-    try (var observing = trace.observing(out)) {
-      observing.write(bytes, 0, 3);
-      observing.write(bytes, 3, bytes.length - 3);
-    }
+    trace.accept(bytes, 0, 3);
+    trace.accept(bytes, 3, bytes.length - 3);
     trace.finish();
-    assertThat(out.toByteArray()).isEqualTo(bytes);
     assertThat(trace.received()).isEqualTo(received);
     assertThat(trace.wasDeliveredTo("X@EXAMPLE.org")).isEqualTo(deliveredTo.contains("x@example.org"));
   }

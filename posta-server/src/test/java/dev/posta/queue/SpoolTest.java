@@ -73,6 +73,30 @@ class SpoolTest {
     }
   }
 
+  /**
+   * The trace fields (hops, Delivered-To) come with a stored message as they were counted while
+   * it was received; a recovered one reads them back from its segment, header section only.
+   */
+  @Test
+  void traceFieldsAreCountedOnTheWayInAndReadBackAfterARestart() throws IOException {
+    // Larger than the 8 KiB the segment is read in, so the header section spans reads.
+    String message = "Received: from a by b; Sun, 6 Dec 2026 03:00:00 +0000\r\n".repeat(200)
+        + "Delivered-To: X@Example.org\r\n\r\nReceived: in the body\r\n";
+    Envelope e = envelope("a@localhost");
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      SpooledMessage m = spool.store(e, content(spool, message));
+      assertThat(m.trace().received()).isEqualTo(200);
+      assertThat(m.trace().deliveredTo()).containsExactly("x@example.org");
+    }
+    try (Spool spool = new Spool(dir)) {
+      SpooledMessage m = spool.recover().getFirst();
+      assertThat(m.trace().received()).isEqualTo(200);
+      assertThat(m.trace().deliveredTo()).containsExactly("x@example.org");
+    }
+  }
+
   @Test
   void largeMessageSpillsToDiskAndRoundTrips() throws IOException {
     String big = "0123456789abcdef".repeat(MessageContent.MEMORY_LIMIT / 16 * 3) + "end\r\n";
