@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.posta.config.Toml;
+import dev.posta.mail.TraceHeaders;
 import dev.posta.queue.Envelope;
 import dev.posta.smtp.AddressParser;
 import dev.posta.smtp.CommandParser;
@@ -80,5 +81,23 @@ class ParserFuzzTest {
     } catch (IllegalArgumentException expected) {
       // garbage is refused with IllegalArgumentException and nothing else
     }
+  }
+
+  /**
+   * The trace of a header section (hops, Delivered-To) does not depend on how the octets arrive:
+   * the session and the spool feed it in whatever pieces the network and the disk give.
+   */
+  @FuzzTest(maxDuration = "30s")
+  void traceHeadersReadTheSameInAnyPieces(FuzzedDataProvider data) {
+    int cut = data.consumeInt(0, 4096);
+    byte[] message = data.consumeRemainingAsBytes();
+    TraceHeaders whole = TraceHeaders.of(message);
+    TraceHeaders pieces = new TraceHeaders();
+    int at = Math.min(cut, message.length);
+    pieces.accept(message, 0, at);
+    for (int i = at; i < message.length; i++) pieces.accept(message, i, 1);
+    pieces.finish();
+    assertThat(pieces.received()).isEqualTo(whole.received()).isLessThanOrEqualTo(message.length / 9);
+    assertThat(pieces.deliveredTo()).isEqualTo(whole.deliveredTo());
   }
 }
