@@ -94,8 +94,8 @@ public record Envelope(
           notifies.add(null);
           orcpts.add(null);
         }
-        case "notify" -> notifies.set(rcpts.size() - 1, value);
-        case "orcpt" -> orcpts.set(rcpts.size() - 1, value);
+        case "notify" -> notifies.set(lastRecipient(rcpts, key), value);
+        case "orcpt" -> orcpts.set(lastRecipient(rcpts, key), value);
         default -> throw new IllegalArgumentException("unknown envelope key " + key);
       }
     }
@@ -107,6 +107,12 @@ public record Envelope(
       recipients.add(new Recipient(rcpts.get(i), new RcptParameters(notifies.get(i), orcpts.get(i))));
     }
     return new Envelope(id, received, client, helo, sender, new MailParameters(size, body, utf8, ret, envid), recipients);
+  }
+
+  /** Where a recipient's parameter line belongs: the recipient before it, which there must be. */
+  private static int lastRecipient(List<MailAddress> rcpts, String key) {
+    if (rcpts.isEmpty()) throw new IllegalArgumentException("envelope " + key + " before any rcpt");
+    return rcpts.size() - 1;
   }
 
   private static MailAddress address(String s) {

@@ -33,6 +33,10 @@ public final class CommandParser {
       Set.of("GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE");
 
   public static SmtpCommand parse(String line) {
+    // The session never passes a line with CR or LF in it (it refuses them first), but the
+    // parser's promise holds for any line: a reply echoes parts of the line, and a reply may not
+    // hold a line break (Jazzer found a parameter text that did).
+    if (line.indexOf('\r') >= 0 || line.indexOf('\n') >= 0) return new SmtpCommand.Invalid(Replies.BARE_NEWLINE_COMMAND);
     int sp = line.indexOf(' ');
     String verb = (sp < 0 ? line : line.substring(0, sp)).toUpperCase(Locale.ROOT);
     String arg = sp < 0 ? "" : line.substring(sp + 1);

@@ -55,6 +55,16 @@ class SpoolTest {
     assertThat(Envelope.decode(e.encode())).isEqualTo(e);
   }
 
+  /** Found by Jazzer: a recipient's parameter line before any recipient threw IndexOutOfBounds, which recovery does not catch. */
+  @Test
+  void aRecipientParameterBeforeAnyRecipientIsRefusedAsABadEnvelope() {
+    for (String key : List.of("notify", "orcpt")) {
+      byte[] bytes = ("id 1A2253C7A6500000\nreceived 1700000000000\n" + key + " x\nrcpt a@localhost\n").getBytes(StandardCharsets.UTF_8);
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> Envelope.decode(bytes))
+          .isInstanceOf(IllegalArgumentException.class).hasMessage("envelope " + key + " before any rcpt");
+    }
+  }
+
   @Test
   void storedMessagesAreRecoveredWithEnvelopeAndContent() throws IOException {
     Envelope e1 = envelope("a@localhost");

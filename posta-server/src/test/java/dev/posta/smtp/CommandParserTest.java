@@ -68,7 +68,10 @@ class CommandParserTest {
         Arguments.of("MAIL FROM:<a@b.example> SIZE=123456789012345678901", "501 5.5.2"),
         Arguments.of("STARTTLS now", "501 5.5.4"),
         Arguments.of("AUTH", "501 5.5.2"),
-        Arguments.of("AUTH PLAIN a b", "501 5.5.2"));
+        Arguments.of("AUTH PLAIN a b", "501 5.5.2"),
+        // Found by Jazzer: a parameter text with a line break was echoed into the reply.
+        Arguments.of("RCPT TO:<\"x y\"@[IP:2]> NMT=rfc411;a+\n0b", "500 5.5.2"),
+        Arguments.of("MAIL FROM:<a@b.example> X=\r", "500 5.5.2"));
   }
 
   @ParameterizedTest(name = "{0} -> {1}")
