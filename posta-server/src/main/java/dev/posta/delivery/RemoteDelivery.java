@@ -285,7 +285,11 @@ public final class RemoteDelivery implements Outbound {
       if (e.reply() != null) {
         throw new Unavailable("4.4.2", server.name(), e.reply(), server.describe() + " refused the connection: " + e.reply().oneLine());
       }
-      throw new Unavailable("4.4.1", server.name(), null, "cannot connect to " + server.describe() + ": " + e.getMessage());
+      // The client's message names the address again; at the TCP connect only its cause is news.
+      boolean tcp = e.stage() == SmtpException.Stage.CONNECT && e.getCause() != null;
+      String why = !tcp ? e.getMessage()
+          : e.getCause() instanceof java.net.SocketTimeoutException ? "timed out" : e.getCause().getMessage();
+      throw new Unavailable("4.4.1", server.name(), null, "cannot connect to " + server.describe() + ": " + why);
     } catch (IOException e) {
       throw new Unavailable("4.4.1", server.name(), null, "cannot connect to " + server.describe() + ": " + e.getMessage());
     }
