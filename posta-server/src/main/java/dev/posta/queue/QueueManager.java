@@ -117,6 +117,8 @@ public final class QueueManager implements AutoCloseable {
     /** An attempt is running: its jobs are out. */
     boolean active;
     Attempt attempt;
+    /** An attempt was made in this run (a later one may find its deliveries done but not noted). */
+    boolean attempted;
 
     Entry(SpooledMessage message) {
       this.message = message;
@@ -126,6 +128,8 @@ public final class QueueManager implements AutoCloseable {
   /** One attempt at a message: its jobs, and what they found out per recipient. */
   private static final class Attempt {
     int jobsLeft;
+    /** Not the message's first attempt in this run. */
+    boolean repeat;
     final Map<Integer, List<Outcome>> outcomes = new LinkedHashMap<>();
     /** One copy per mailbox per attempt: ALICE@, alice+tag@ and an alias naming alice are all alice. */
     final Set<Router.Mailbox> delivered = new HashSet<>();
@@ -351,6 +355,8 @@ public final class QueueManager implements AutoCloseable {
     SpooledMessage m = e.message;
     Instant now = clock.instant();
     Attempt attempt = new Attempt();
+    attempt.repeat = e.attempted;
+    e.attempted = true;
     Map<JobKey, List<Item>> byJob = new LinkedHashMap<>();
     TraceHeaders trace = traceOf(m);
     for (int i : m.pending()) {
@@ -529,8 +535,9 @@ public final class QueueManager implements AutoCloseable {
             : DeliveryResult.delivered("delivered to mailbox " + box.address());
       } else {
         try {
-          // Tried before, in this run or (recovered) in one before: it may be in the mailbox.
-          boolean mayBeDelivered = m.recovered() || m.deferral(item.recipient) != null;
+          // Tried before, in this run or (recovered) in one before: it may be in the mailbox, also
+          // when that attempt could not note it (a progress log that failed to be written).
+          boolean mayBeDelivered = m.recovered() || attempt.repeat || m.deferral(item.recipient) != null;
           boolean now = local.deliver(m.envelope(), m::writeContentTo, box, mayBeDelivered);
           result = DeliveryResult.delivered("delivered to mailbox " + box.address());
           log.info("{}: to=<{}>, mailbox={}, status=delivered ({})", m.id(), rcpt.address(), box.address(),

@@ -361,6 +361,41 @@ class QueueManagerTest {
     assertThat(deliverThenRestartWithoutTheDoneMark(false)).singleElement().asString().startsWith("new/");
   }
 
+  /**
+   * Without a restart: bob's delivery went, but the attempt could not be settled (the progress
+   * log cannot be written, and the deferral of the other recipient, which comes first, fails),
+   * so it is repeated at the first retry; meanwhile a reader moved bob's file to cur/. The
+   * repeat looks there too and writes no second copy.
+   */
+  @Test
+  void aDeliveryRepeatedInTheSameRunIsFoundWhereAReaderMovedIt() throws Exception {
+    queue.close();
+    PostaConfig config = PostaConfig.embeddedDefaults(dir);
+    Router router = new Router(config);
+    // No outbound delivery: the remote recipient is deferred at every attempt.
+    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), null, config.delivery(),
+        PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
+    var env = new Envelope(QueueId.next(), Instant.now(), "127.0.0.1", "client.example", new MailAddress("alice", "localhost"),
+        MailParameters.NONE, List.of(new Recipient(new MailAddress("bob", "localhost"), RcptParameters.NONE),
+            new Recipient(new MailAddress("x", "remote.test"), RcptParameters.NONE)));
+    MessageContent c = spool.newContent();
+    byte[] bytes = "Subject: t\r\n\r\nx\r\n".getBytes();
+    c.write(bytes, 0, bytes.length);
+    SpooledMessage m = spool.store(env, c);
+    Files.createDirectory(m.segment.donePath());
+    queue.enqueue(m);
+    Path maildir = dir.resolve("mail/localhost/bob/Maildir");
+    await("the first attempt", () -> m.deferral(1) != null && filesIn(maildir.resolve("new")) == 1);
+    try (var files = Files.list(maildir.resolve("new"))) {
+      Path file = files.findFirst().orElseThrow();
+      Files.move(file, maildir.resolve("cur").resolve(file.getFileName() + ":2,S"));
+    }
+    clock.advance(Duration.ofMinutes(5));
+    queue.wake();
+    await("the second attempt", () -> m.deferral(1).attempts() == 2);
+    assertThat(filesIn(maildir.resolve("new")) + filesIn(maildir.resolve("cur"))).as("copies of the message").isEqualTo(1);
+  }
+
   @Test
   void aDeliveryRepeatedAfterACrashIsFoundWhereAReaderMovedIt() throws Exception {
     assertThat(deliverThenRestartWithoutTheDoneMark(true)).singleElement().asString().startsWith("cur/").endsWith(":2,S");
