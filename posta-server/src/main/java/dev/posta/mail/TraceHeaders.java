@@ -22,8 +22,11 @@ public final class TraceHeaders {
 
   private int received;
   private final Set<String> deliveredTo = new HashSet<>();
-  /** The current field, unfolded, without its line ends; cut at MAX_FIELD. */
-  private final byte[] field = new byte[MAX_FIELD];
+  /**
+   * The current field, unfolded, without its line ends; cut at MAX_FIELD. Dropped once the
+   * header section is read: a trace stays with its message for as long as it is queued.
+   */
+  private byte[] field = new byte[MAX_FIELD];
   private int fieldLength;
   private boolean inField;
   private boolean atLineStart = true;
@@ -47,8 +50,7 @@ public final class TraceHeaders {
     if (atLineStart) {
       atLineStart = false;
       if (c == '\n') { // the empty line: the body follows
-        endField();
-        done = true;
+        finish();
         return;
       }
       if (c != ' ' && c != '\t') endField(); // else a continuation: the field goes on
@@ -100,8 +102,10 @@ public final class TraceHeaders {
    * its last field is counted now. Call before asking.
    */
   public void finish() {
+    if (done) return;
     endField();
     done = true;
+    field = null;
   }
 
   /** Whether the whole header section has been read. */
