@@ -656,6 +656,7 @@ final class SmtpSession {
           log.warn("{}: {}: bare LF or CR in message data, refused and disconnected", logPrefix, tx.id);
           reply(Replies.BARE_NEWLINE_DATA);
           out.flush();
+          lingerBeforeClose();
           throw new Closing("bare LF/CR in DATA");
         }
         if (line.isEndOfData()) break;
@@ -720,6 +721,7 @@ final class SmtpSession {
           logPrefix, tx != null ? tx.id + ": " : "", c.size(), limits.maxMessageSize());
       reply(Replies.MESSAGE_TOO_BIG.format(limits.maxMessageSize()));
       out.flush();
+      lingerBeforeClose();
       throw new Closing("BDAT chunk over the size limit");
     }
     if (state != State.RCPT && state != State.BDAT) {
@@ -808,6 +810,35 @@ final class SmtpSession {
     if (tx != null && tx.content != null) tx.content.discard();
     tx = null;
     if (state != State.CONNECTED) state = State.READY;
+  }
+
+  /** How long, and how much, a refused client's remaining octets are read and dropped before closing. */
+  private static final Duration LINGER = Duration.ofSeconds(2);
+  private static final int LINGER_OCTETS = 1 << 20;
+
+  /**
+   * Ends a session whose client is still sending (a refused BDAT chunk, message data after a
+   * bare LF): our side of the connection is shut after the reply, and what still arrives is read
+   * and dropped for a moment. Closing on unread octets would send a TCP reset, which can destroy
+   * the reply before the client reads it; the client would then see a lost connection and try
+   * again later instead of taking the refusal.
+   */
+  private void lingerBeforeClose() {
+    try {
+      if (!(socket instanceof SSLSocket)) socket.shutdownOutput(); // TLS has no half-close
+      byte[] drop = new byte[16 * 1024];
+      long deadline = System.nanoTime() + LINGER.toNanos();
+      for (long left = LINGER_OCTETS; left > 0; ) {
+        long millis = (deadline - System.nanoTime()) / 1_000_000;
+        if (millis <= 0) break;
+        socket.setSoTimeout((int) millis);
+        int n = socket.getInputStream().read(drop, 0, (int) Math.min(drop.length, left));
+        if (n < 0) break;
+        left -= n;
+      }
+    } catch (IOException e) {
+      // gone, or too slow to wait for: close now
+    }
   }
 
   private void reply(Reply reply) throws IOException {

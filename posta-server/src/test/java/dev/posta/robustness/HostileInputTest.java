@@ -368,6 +368,15 @@ class HostileInputTest {
       assertThat(c.command("BDAT 999999999999")).isEqualTo(tooBig);
       assertThat(c.closedByServer()).isTrue();
     }
+    // As a real sender does: the chunk's first octets right behind the command. The reply must
+    // still arrive, not be lost to a TCP reset for the unread octets.
+    try (Client c = Client.ehlo(port)) {
+      byte[] command = "BDAT 99999999 LAST\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      byte[] stream = java.util.Arrays.copyOf(command, command.length + 512 * 1024);
+      java.util.Arrays.fill(stream, command.length, stream.length, (byte) 'x');
+      assertThat(c.send(stream).reply()).isEqualTo(tooBig);
+      assertThat(c.closedByServer()).isTrue();
+    }
     assertStillServes();
     assertThat(data.resolve("mail/localhost/bdat-huge")).as("mailbox of the refused BDAT").doesNotExist();
   }
