@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -149,8 +150,10 @@ public final class Maildir {
 
   /** Writes the message into a tmp/ file and fsyncs it; returns its size. */
   private long writeTmp(Path tmp, StandardOpenOption mode, byte[] header, MessageWriter content) throws IOException {
-    // 0600 at creation, so no other local user can read the message even for a moment.
-    try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, mode, StandardOpenOption.WRITE), Spool.privateFile(tmp))) {
+    // 0600 at creation, so no other local user can read the message even for a moment. Never
+    // through a link: deliverOnce's tmp/ name can be known in advance.
+    try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, mode, StandardOpenOption.WRITE,
+        LinkOption.NOFOLLOW_LINKS), Spool.privateFile(tmp))) {
       UnixLineEndings lf = new UnixLineEndings(ch);
       lf.write(ByteBuffer.wrap(header));
       content.writeTo(lf);

@@ -1,6 +1,7 @@
 package dev.posta.mailbox;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -90,6 +91,18 @@ class MaildirTest {
     Path file = once(box, "1A225B91F2A00000_0123456789abcdef", true).file();
     assertThat(Files.readString(file)).isEqualTo("Delivered-To: a@b\nx\n");
     assertThat(dir.resolve("Crashed/tmp")).isEmptyDirectory();
+  }
+
+  /** The tmp/ name of a delivery can be known in advance: a link put there is not followed, so no other file is overwritten. */
+  @Test
+  void aLinkInTmpUnderTheDeliverysNameIsNotFollowed() throws Exception {
+    Maildir box = new Maildir(dir.resolve("Linked"));
+    box.create();
+    Path victim = Files.writeString(dir.resolve("victim"), "keep me");
+    Files.createSymbolicLink(dir.resolve("Linked/tmp/1764393218.1A225B91F2A00000_0123456789abcdef.h"), victim);
+    assertThatThrownBy(() -> once(box, "1A225B91F2A00000_0123456789abcdef", false)).isInstanceOf(java.io.IOException.class);
+    assertThat(Files.readString(victim)).isEqualTo("keep me");
+    assertThat(dir.resolve("Linked/new")).isEmptyDirectory();
   }
 
   @Test
