@@ -51,7 +51,7 @@ public final class EnvelopePolicy {
     if (ownsExactly(account, sender)) return true;
     // user+tag is user's mailbox (README), whatever the routing says: in an any-local-part
     // domain the router gives "user+tag" a mailbox of its own, which must not make it a stranger's.
-    String local = sender.unquotedLocalPart();
+    String local = LocalPart.mailboxName(sender.unquotedLocalPart()); // a full-width ＋ is a +
     int plus = local.indexOf(LocalPart.RECIPIENT_DELIMITER);
     return plus > 0 && ownsExactly(account, new MailAddress(MailAddress.quoteLocalPart(local.substring(0, plus)), sender.domain()));
   }

@@ -189,6 +189,8 @@ class SubmissionTest {
       assertThat(wire.command("RSET")).isEqualTo("250 2.0.0 OK");
       assertThat(wire.command("MAIL FROM:<\"Carol+Two Words\"@LOCALHOST>")).isEqualTo("250 2.1.0 Sender OK");
       assertThat(wire.command("RSET")).isEqualTo("250 2.0.0 OK");
+      assertThat(wire.command("MAIL FROM:<carol＋tag@localhost> SMTPUTF8")).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(wire.command("RSET")).isEqualTo("250 2.0.0 OK");
       assertThat(wire.command("MAIL FROM:<carolyn+tag@localhost>"))
           .isEqualTo("553 5.7.1 <carolyn+tag@localhost>: Sender address rejected: not owned by user carol@localhost");
       assertThat(wire.command("MAIL FROM:<+carol@localhost>"))
