@@ -71,7 +71,10 @@ public final class ConfigLoader {
           "max-errors",
           "command-timeout",
           "data-timeout",
-          "max-hops");
+          "max-hops",
+          "handshake-timeout",
+          "min-data-rate",
+          "max-session-time");
   static final List<String> QUEUE_KEYS = List.of("first-retry", "max-retry", "lifetime", "delay-warning");
   static final List<String> OUTBOUND_KEYS =
       List.of("concurrency", "per-destination", "tls", "tls-policy", "trusted-certificates", "dns-servers", "mx-port");
@@ -403,12 +406,14 @@ public final class ConfigLoader {
           bounded(table, "max-recipients", 1, 100_000).orElse(d.maxRecipients()),
           bounded(table, "max-line-length", 1000, 1_000_000).orElse(d.maxLineLength()),
           maxConnections,
-          // A lowered max-connections must not make the untouched per-IP default invalid.
-          perIp.orElse(Math.min(d.maxConnectionsPerIp(), maxConnections)),
+          perIp.orElse(Limits.defaultPerIp(maxConnections)),
           bounded(table, "max-errors", 1, 1000).orElse(d.maxErrors()),
           timeout(table, "command-timeout").orElse(d.commandTimeout()),
           timeout(table, "data-timeout").orElse(d.dataTimeout()),
-          bounded(table, "max-hops", 10, 1000).orElse(d.maxHops()));
+          bounded(table, "max-hops", 10, 1000).orElse(d.maxHops()),
+          duration(table, "limits", "handshake-timeout", MIN_TIMEOUT, Duration.ofMinutes(5)).orElse(d.handshakeTimeout()),
+          bounded(table, "min-data-rate", 0, 1_000_000_000).orElse(d.minDataRate()),
+          duration(table, "limits", "max-session-time", Duration.ofMinutes(1), Duration.ofDays(1)).orElse(d.maxSessionTime()));
     }
 
     private Optional<Integer> bounded(Table table, String key, int min, int max) {

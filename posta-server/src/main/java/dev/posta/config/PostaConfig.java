@@ -224,6 +224,10 @@ public record PostaConfig(
    * @param maxHops {@code Received:} fields a message may carry, ours included, before it is
    *     taken for a loop: 554 5.4.6 at the end of DATA, a 5.4.6 bounce when found in the queue
    *     (RFC 5321 §6.3)
+   * @param handshakeTimeout how long a TLS handshake may take
+   * @param minDataRate octets a second message data must average, or the data timeout ends it
+   *     early; 0 for no minimum
+   * @param maxSessionTime how long one connection may stay open in all
    */
   public record Limits(
       long maxMessageSize,
@@ -234,14 +238,43 @@ public record PostaConfig(
       int maxErrors,
       Duration commandTimeout,
       Duration dataTimeout,
-      int maxHops) {
+      int maxHops,
+      Duration handshakeTimeout,
+      int minDataRate,
+      Duration maxSessionTime) {
 
     /** RFC 5321 §6.3: a loop-detecting server "SHOULD use a large rejection threshold, normally at least 100". */
     public static final int DEFAULT_MAX_HOPS = 100;
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(30);
+    /** Postfix's smtpd_min_data_rate. */
+    public static final int DEFAULT_MIN_DATA_RATE = 500;
+    public static final Duration DEFAULT_MAX_SESSION_TIME = Duration.ofHours(1);
+
+    /** The limits without the slow-client ones, which take their defaults. */
+    public Limits(long maxMessageSize, int maxRecipients, int maxLineLength, int maxConnections, int maxConnectionsPerIp,
+        int maxErrors, Duration commandTimeout, Duration dataTimeout, int maxHops) {
+      this(maxMessageSize, maxRecipients, maxLineLength, maxConnections, maxConnectionsPerIp, maxErrors, commandTimeout,
+          dataTimeout, maxHops, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MIN_DATA_RATE, DEFAULT_MAX_SESSION_TIME);
+    }
 
     public static Limits defaults() {
       return new Limits(
           35L * 1024 * 1024, 100, 1000, 1000, 50, 10, Duration.ofMinutes(5), Duration.ofMinutes(3), DEFAULT_MAX_HOPS);
+    }
+
+    /**
+     * The per-address limit when only {@code max-connections} is set: a tenth of it, so that a
+     * few addresses meet their own limit long before they fill a listener; but at least 5 (a
+     * small server's own applications often share one address) and at most 50.
+     */
+    public static int defaultPerIp(int maxConnections) {
+      return Math.min(maxConnections, Math.clamp(maxConnections / 10, 5, 50));
+    }
+
+    /** These limits with the slow-client ones replaced. */
+    public Limits withSlowClientLimits(Duration handshake, int rate, Duration session) {
+      return new Limits(maxMessageSize, maxRecipients, maxLineLength, maxConnections, maxConnectionsPerIp, maxErrors,
+          commandTimeout, dataTimeout, maxHops, handshake, rate, session);
     }
   }
 

@@ -3,9 +3,29 @@ package dev.posta.smtp;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 
-/** How a client's IP address is written in logs and as an RFC 5321 address literal. */
+/**
+ * How a client's IP address is written in logs and as an RFC 5321 address literal, and which
+ * addresses count as one client for the per-address limits.
+ */
 final class ClientAddress {
   private ClientAddress() {}
+
+  /**
+   * The client network that per-address limits count: an IPv4 address itself, an IPv6 address's
+   * /64. One subscriber or host gets at least a /64 (RFC 6177), and can switch among its
+   * addresses at will, so counting single IPv6 addresses would limit nobody.
+   */
+  static InetAddress network(InetAddress address) {
+    if (!(address instanceof Inet6Address)) return address;
+    byte[] b = address.getAddress();
+    if (isIpv4Mapped(b)) return address; // an IPv4 client on a dual-stack socket: itself
+    java.util.Arrays.fill(b, 8, 16, (byte) 0);
+    try {
+      return InetAddress.getByAddress(b);
+    } catch (java.net.UnknownHostException e) {
+      throw new AssertionError("16 octets are an IPv6 address", e);
+    }
+  }
 
   /** IPv4 dotted, IPv6 in the short form of RFC 5952 ({@code ::1}, not {@code 0:0:0:0:0:0:0:1}). */
   static String text(InetAddress address) {
@@ -36,6 +56,11 @@ final class ClientAddress {
       s.append(Integer.toHexString(groups[i]));
     }
     return s.toString();
+  }
+
+  private static boolean isIpv4Mapped(byte[] b) {
+    for (int i = 0; i < 10; i++) if (b[i] != 0) return false;
+    return b[10] == (byte) 0xff && b[11] == (byte) 0xff;
   }
 
   /** RFC 5321 §4.1.3 address literal content: {@code 192.0.2.1} or {@code IPv6:2001:db8::1}. */

@@ -20,6 +20,13 @@ public final class Replies {
   public static final Reply TOO_MANY_ERRORS = new Reply(421, "4.7.0", "Too many errors, closing connection");
   /** RFC 5321 §4.5.3.2: the client was idle longer than the timeout. */
   public static final Reply TIMEOUT = new Reply(421, "4.4.2", "Timeout waiting for client input, closing connection");
+  /**
+   * RFC 5321 §4.5.3.2.5: message data paused longer than the data timeout, or came slower on
+   * average than the minimum data rate.
+   */
+  public static final Reply DATA_TIMEOUT = new Reply(421, "4.4.2", "Timeout: message data too slow, closing connection");
+  /** The session reached the longest time one connection may stay open. */
+  public static final Reply SESSION_TOO_LONG = new Reply(421, "4.4.2", "Session time limit reached, closing connection");
 
   // --- Generic --------------------------------------------------------------------------------
   /** RFC 5321 §4.1.1.9: NOOP; also RSET. */

@@ -18,6 +18,7 @@ import java.util.Arrays;
 public final class SmtpInput {
   private final InputStream in;
   private final Flushable replies;
+  private final ReadTimer timer;
   /*
    * Between commands a session holds a small buffer, so 10,000 idle sessions stay cheap; a read
    * that fills it means bulk data is flowing (DATA, BDAT) and the buffer grows, and it shrinks
@@ -32,16 +33,18 @@ public final class SmtpInput {
   private boolean ended;
 
   public SmtpInput(InputStream in) {
-    this(in, () -> {});
+    this(in, () -> {}, ReadTimer.NONE);
   }
 
   /**
    * @param replies flushed whenever a read would block, so no reply is held back while the
    *     client waits for it (RFC 2920 §3.2: also mid-line and while waiting for BDAT data)
+   * @param timer bounds each read that may block
    */
-  public SmtpInput(InputStream in, Flushable replies) {
+  SmtpInput(InputStream in, Flushable replies, ReadTimer timer) {
     this.in = in;
     this.replies = replies;
+    this.timer = timer;
   }
 
   /** How a line ended, or why it did not. */
@@ -138,7 +141,7 @@ public final class SmtpInput {
     if (position == limit && buffer.length > SMALL) buffer = new byte[SMALL];
   }
 
-  /** Waits (under the socket's timeout) until the client's next octets are buffered; false at end of stream. */
+  /** Waits (under the timer) until the client's next octets are buffered; false at end of stream. */
   public boolean prefetch() throws IOException {
     return position < limit || fill();
   }
@@ -153,7 +156,13 @@ public final class SmtpInput {
   private boolean fill() throws IOException {
     if (ended) return false;
     if (in.available() == 0) replies.flush();
-    int read = in.read(buffer, 0, buffer.length);
+    timer.beforeRead();
+    int read = 0;
+    try {
+      read = in.read(buffer, 0, buffer.length);
+    } finally {
+      timer.afterRead(Math.max(read, 0));
+    }
     if (read <= 0) {
       ended = true;
       return false;

@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Enforces the connection limits before a session starts: more than
  * {@code limits.maxConnections} at once, or more than {@code limits.maxConnectionsPerIp} from
- * one client address, get {@code 421 4.7.0} and are closed (RFC 5321 §3.8 allows 421 at any
+ * one client address (one IPv6 /64: a single host can use any address in it), get {@code 421
+ * 4.7.0} and are closed (RFC 5321 §3.8 allows 421 at any
  * time); on the implicit-TLS listener they are closed without a word, as a client there expects
  * TLS, not plaintext. Each refusal is logged.
  */
@@ -53,8 +54,9 @@ public final class SmtpServer implements AutoCloseable {
    * submission (Postfix's process limits are per service, too).
    */
   private final Map<PostaConfig.Protocol, AtomicInteger> connections = new java.util.EnumMap<>(PostaConfig.Protocol.class);
-  private final WriteWatchdog watchdog;
+  private final Watchdog watchdog;
   private final IdleSessions idle;
+  /** Connections per client network ({@link ClientAddress#network}: the address, or its IPv6 /64). */
   private final Map<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
   private final java.util.Set<Socket> open = ConcurrentHashMap.newKeySet();
   private volatile boolean closing;
@@ -62,7 +64,7 @@ public final class SmtpServer implements AutoCloseable {
   public SmtpServer(Context context) {
     this.context = context;
     for (PostaConfig.Protocol p : PostaConfig.Protocol.values()) connections.put(p, new AtomicInteger());
-    this.watchdog = new WriteWatchdog(context.config().limits().commandTimeout());
+    this.watchdog = new Watchdog();
     try {
       this.idle = new IdleSessions();
     } catch (IOException e) {
@@ -114,16 +116,17 @@ public final class SmtpServer implements AutoCloseable {
   private void serve(SocketChannel channel, PostaConfig.Listener listener) {
     Socket socket = channel.socket();
     InetAddress client = socket.getInetAddress();
+    InetAddress network = ClientAddress.network(client);
     // merge/computeIfPresent are atomic per key, so a count can never be lost between a
     // session leaving and another arriving.
-    int mine = perClient.merge(client, 1, Integer::sum);
+    int mine = perClient.merge(network, 1, Integer::sum);
     AtomicInteger ofListener = connections.get(listener.protocol());
     int total = ofListener.incrementAndGet();
     open.add(socket);
     Runnable leave = () -> {
       open.remove(socket);
       ofListener.decrementAndGet();
-      perClient.computeIfPresent(client, (k, n) -> n == 1 ? null : n - 1);
+      perClient.computeIfPresent(network, (k, n) -> n == 1 ? null : n - 1);
       try {
         socket.close();
       } catch (IOException ignored) {
@@ -142,7 +145,7 @@ public final class SmtpServer implements AutoCloseable {
       } else {
         // Implicit TLS: the handshake runs in the session, on this virtual thread, under its timeout.
         Socket s = listener.protocol() == PostaConfig.Protocol.SMTPS ? context.tls().acceptImplicit(socket) : socket;
-        SmtpSession session = new SmtpSession(s, listener, context, watchdog);
+        SmtpSession session = new SmtpSession(socket, s, listener, context, watchdog);
         if (parked(session, session.run(), channel, client, leave)) return;
       }
     } catch (IOException e) {

@@ -45,8 +45,9 @@ import org.slf4j.LoggerFactory;
  * <p>Limits, each with its reply and log line: command line 512 octets (§4.5.3.1.4; MAIL and
  * RCPT may be longer by the DSN parameter allowance of RFC 3461 §5), text lines
  * {@code limits.maxLineLength}, message size, recipients per message, refusals per session,
- * idle time (§4.5.3.2), failed logins per client address ({@link AuthThrottle}), and a client
- * that stops reading ({@link WriteWatchdog}).
+ * the time the client takes ({@link SessionClock}: TLS handshake, whole command, data rate,
+ * session length, a client that stops reading), failed logins per client address ({@link
+ * AuthThrottle}).
  */
 final class SmtpSession {
   private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
@@ -100,7 +101,8 @@ final class SmtpSession {
 
   /** The connection; replaced by its TLS layer after STARTTLS. */
   private Socket socket;
-  private final WriteWatchdog watchdog;
+  private final Watchdog watchdog;
+  private final SessionClock clock;
   private final PostaConfig.Listener listener;
   private final SmtpServer.Context context;
   private final PostaConfig.Limits limits;
@@ -111,8 +113,6 @@ final class SmtpSession {
   private final String logPrefix;
   private SmtpInput in;
   private OutputStream out;
-  /** The socket's own stream under {@code out}, watched for writes that never finish. */
-  private OutputStream guarded;
   /** Where lines are read into; grows for long message lines, back to small after each message. */
   private byte[] lineBuffer = new byte[SMALL_LINE];
   /*
@@ -138,7 +138,11 @@ final class SmtpSession {
   /** Permanent (5xx) refusals so far, for max-errors. */
   private int errors;
 
-  SmtpSession(Socket socket, PostaConfig.Listener listener, SmtpServer.Context context, WriteWatchdog watchdog) {
+  /**
+   * @param connection the TCP connection
+   * @param socket what the session speaks over: the connection, or a TLS layer over it
+   */
+  SmtpSession(Socket connection, Socket socket, PostaConfig.Listener listener, SmtpServer.Context context, Watchdog watchdog) {
     this.socket = socket;
     this.watchdog = watchdog;
     this.listener = listener;
@@ -149,6 +153,7 @@ final class SmtpSession {
     this.hostname = context.config().hostname();
     this.client = ClientAddress.text(socket.getInetAddress());
     this.logPrefix = "smtp[" + client + "]";
+    this.clock = new SessionClock(limits, connection, logPrefix);
   }
 
   /** How {@link #run()} or {@link #resume} returned. */
@@ -165,13 +170,14 @@ final class SmtpSession {
   /** Greets the client and serves it until the session ends or goes idle. */
   Outcome run() {
     log.info("{}: connect to {} ({})", logPrefix, socket.getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
+    watchdog.watch(clock);
     return serve(() -> {
-      socket.setSoTimeout((int) limits.commandTimeout().toMillis());
       socket.setTcpNoDelay(true);
       if (socket instanceof SSLSocket ssl) handshake(ssl); // implicit TLS (RFC 8314)
-      in = new SmtpInput(socket.getInputStream(), () -> out.flush());
-      out = new BufferedOutputStream(guarded = watchdog.guard(socket.getOutputStream(), socket, logPrefix), REPLY_BUFFER);
+      in = new SmtpInput(socket.getInputStream(), () -> out.flush(), clock);
+      out = new BufferedOutputStream(clock.guard(socket.getOutputStream()), REPLY_BUFFER);
       reply(Replies.GREETING.format(hostname));
+      clock.command();
     });
   }
 
@@ -188,9 +194,10 @@ final class SmtpSession {
     });
   }
 
-  /** How long an idle session may wait for its client (RFC 5321 §4.5.3.2). */
+  /** How long an idle session may still wait for its client's next command (RFC 5321 §4.5.3.2). */
   Duration idleTimeout() {
-    return limits.commandTimeout();
+    Duration left = clock.left();
+    return left.isNegative() ? Duration.ZERO : left;
   }
 
   /** Ends an idle session without reading on: it cannot be parked, or the server is stopping. */
@@ -210,8 +217,12 @@ final class SmtpSession {
     } catch (Closing e) {
       log.info("{}: disconnect: {}", logPrefix, e.getMessage());
     } catch (SocketTimeoutException e) {
-      log.info("{}: timeout waiting for the client in state {}", logPrefix, state);
-      tryReply(Replies.TIMEOUT);
+      log.info("{}: timeout in state {}: {}", logPrefix, state, clock.describeExpiry());
+      tryReply(switch (clock.expired()) {
+        case DATA -> Replies.DATA_TIMEOUT;
+        case SESSION -> Replies.SESSION_TOO_LONG;
+        default -> Replies.TIMEOUT;
+      });
     } catch (IOException e) {
       log.info("{}: connection lost in state {}: {}", logPrefix, state, e.getMessage());
     } catch (RuntimeException | Error e) {
@@ -227,7 +238,7 @@ final class SmtpSession {
       log.info("{}: {}: transaction abandoned in state {}", logPrefix, tx.id, state);
       resetTransaction();
     }
-    watchdog.release(guarded);
+    watchdog.release(clock);
     try {
       socket.close(); // after STARTTLS this is the TLS layer: it sends close_notify (RFC 8446 §6.1)
     } catch (IOException ignored) {
@@ -255,37 +266,44 @@ final class SmtpSession {
       if (clientSilent()) return true;
       SmtpInput.Line line = in.readLine(MAX_PARAMETER_LINE, lineBuffer);
       lineBuffer = line.bytes();
-      switch (line.ending()) {
-        case EOF -> {
-          out.flush(); // replies to commands before an unfinished last line are still owed
-          throw new Closing("client closed the connection in state " + state);
-        }
-        case TOO_LONG -> {
-          log.info("{}: command line longer than {} octets", logPrefix, MAX_PARAMETER_LINE);
-          error(Replies.LINE_TOO_LONG);
-          continue;
-        }
-        default -> {}
-      }
-      if (!line.isClean()) {
-        log.info("{}: bare LF or CR in command line, refused", logPrefix);
-        error(Replies.BARE_NEWLINE_COMMAND);
-        continue;
-      }
-      String text = utf8(line);
-      if (text == null) {
-        error(Replies.NOT_UTF8);
-        continue;
-      }
-      SmtpCommand command = CommandParser.parse(text);
-      boolean extendedLine = command instanceof SmtpCommand.Mail || command instanceof SmtpCommand.Rcpt;
-      if (line.length() + 2 > MAX_COMMAND_LINE && !extendedLine) {
-        log.info("{}: command line longer than {} octets", logPrefix, MAX_COMMAND_LINE);
-        error(Replies.LINE_TOO_LONG);
-        continue;
-      }
-      handle(command);
+      command(line);
+      // The next command's time starts now, not at its first octet: a line must come whole in time.
+      clock.command();
     }
+  }
+
+  /** Checks one command line and runs it. */
+  private void command(SmtpInput.Line line) throws IOException, Closing {
+    switch (line.ending()) {
+      case EOF -> {
+        out.flush(); // replies to commands before an unfinished last line are still owed
+        throw new Closing("client closed the connection in state " + state);
+      }
+      case TOO_LONG -> {
+        log.info("{}: command line longer than {} octets", logPrefix, MAX_PARAMETER_LINE);
+        error(Replies.LINE_TOO_LONG);
+        return;
+      }
+      default -> {}
+    }
+    if (!line.isClean()) {
+      log.info("{}: bare LF or CR in command line, refused", logPrefix);
+      error(Replies.BARE_NEWLINE_COMMAND);
+      return;
+    }
+    String text = utf8(line);
+    if (text == null) {
+      error(Replies.NOT_UTF8);
+      return;
+    }
+    SmtpCommand command = CommandParser.parse(text);
+    boolean extendedLine = command instanceof SmtpCommand.Mail || command instanceof SmtpCommand.Rcpt;
+    if (line.length() + 2 > MAX_COMMAND_LINE && !extendedLine) {
+      log.info("{}: command line longer than {} octets", logPrefix, MAX_COMMAND_LINE);
+      error(Replies.LINE_TOO_LONG);
+      return;
+    }
+    handle(command);
   }
 
   private void handle(SmtpCommand command) throws IOException, Closing {
@@ -380,9 +398,8 @@ final class SmtpSession {
     SSLSocket ssl = context.tls().startTls(socket);
     socket = ssl;
     handshake(ssl);
-    in = new SmtpInput(ssl.getInputStream(), () -> out.flush());
-    watchdog.release(guarded);
-    out = new BufferedOutputStream(guarded = watchdog.guard(ssl.getOutputStream(), ssl, logPrefix), REPLY_BUFFER);
+    in = new SmtpInput(ssl.getInputStream(), () -> out.flush(), clock);
+    out = new BufferedOutputStream(clock.guard(ssl.getOutputStream()), REPLY_BUFFER);
     // RFC 3207 §4.2: forget everything learnt before TLS; the client starts again with EHLO.
     resetTransaction();
     state = State.CONNECTED;
@@ -393,9 +410,10 @@ final class SmtpSession {
 
   private void handshake(SSLSocket ssl) throws Closing {
     try {
-      ssl.startHandshake();
+      clock.duringHandshake(ssl::startHandshake);
     } catch (IOException e) {
-      throw new Closing("TLS handshake failed: " + e.getMessage());
+      // Out of time: the socket timed out, or the watchdog closed a handshake still trickling in.
+      throw new Closing(clock.left().isPositive() ? "TLS handshake failed: " + e.getMessage() : clock.describeExpiry());
     }
     tls = ServerTls.describe(ssl.getSession());
     log.info("{}: TLS established: {}", logPrefix, tls);
@@ -425,7 +443,7 @@ final class SmtpSession {
       return;
     }
     AuthThrottle throttle = context.authThrottle();
-    InetAddress address = socket.getInetAddress();
+    InetAddress address = ClientAddress.network(socket.getInetAddress()); // an IPv6 /64 is one client
     // The attempt takes its slot before any password is checked, so parallel connections from
     // one address cannot have more guesses checked than the limit.
     try (AuthThrottle.Attempt attempt = throttle.begin(address)) {
@@ -447,7 +465,7 @@ final class SmtpSession {
   /** The SASL exchange of one AUTH command, its slot in the throttle taken. */
   private void authenticate(SmtpCommand.Auth c, AuthThrottle.Attempt attempt) throws IOException, Closing {
     AuthThrottle throttle = context.authThrottle();
-    InetAddress address = socket.getInetAddress();
+    InetAddress address = ClientAddress.network(socket.getInetAddress());
     var mechanism = SaslMechanism.create(c.mechanism(), context.users());
     if (mechanism.isEmpty()) {
       error(Replies.AUTH_UNKNOWN_MECHANISM);
@@ -500,6 +518,7 @@ final class SmtpSession {
   private byte[] exchange(byte[] challenge) throws IOException, Closing {
     reply(Replies.AUTH_CHALLENGE.format(Base64.getEncoder().encodeToString(challenge)));
     out.flush();
+    clock.command(); // each response of the exchange gets the time of a command
     SmtpInput.Line line = in.readLine(MAX_AUTH_LINE, null);
     switch (line.ending()) {
       case EOF -> throw new Closing("connection lost during AUTH");
@@ -637,39 +656,35 @@ final class SmtpSession {
     reply(Replies.START_DATA);
     out.flush();
     startContent();
-    socket.setSoTimeout((int) limits.dataTimeout().toMillis());
+    clock.data();
     boolean longLine = false;
-    try {
-      int maxText = limits.maxLineLength() - 2; // the limit counts the CRLF
-      while (true) {
-        // +1: §4.5.3.1.6 does not count the dot added for transparency.
-        SmtpInput.Line line = in.readLine(maxText + 1, lineBuffer);
-        lineBuffer = line.bytes();
-        if (line.ending() == SmtpInput.Ending.EOF) throw new Closing("connection lost during DATA");
-        if (line.ending() == SmtpInput.Ending.TOO_LONG) {
-          longLine = true;
-          continue;
-        }
-        if (!line.isClean()) {
-          // CVE-2023-51764/51766: a bare LF or CR could hide a second message behind a
-          // different end-of-data; nothing after it can be trusted, so the session ends.
-          log.warn("{}: {}: bare LF or CR in message data, refused and disconnected", logPrefix, tx.id);
-          reply(Replies.BARE_NEWLINE_DATA);
-          out.flush();
-          lingerBeforeClose();
-          throw new Closing("bare LF/CR in DATA");
-        }
-        if (line.isEndOfData()) break;
-        int skip = line.length() > 0 && line.bytes()[0] == '.' ? 1 : 0; // §4.5.2 dot-unstuffing
-        if (line.length() - skip > maxText) {
-          longLine = true;
-          continue;
-        }
-        append(line.bytes(), skip, line.length() - skip);
-        append(CRLF, 0, 2);
+    int maxText = limits.maxLineLength() - 2; // the limit counts the CRLF
+    while (true) {
+      // +1: §4.5.3.1.6 does not count the dot added for transparency.
+      SmtpInput.Line line = in.readLine(maxText + 1, lineBuffer);
+      lineBuffer = line.bytes();
+      if (line.ending() == SmtpInput.Ending.EOF) throw new Closing("connection lost during DATA");
+      if (line.ending() == SmtpInput.Ending.TOO_LONG) {
+        longLine = true;
+        continue;
       }
-    } finally {
-      socket.setSoTimeout((int) limits.commandTimeout().toMillis());
+      if (!line.isClean()) {
+        // CVE-2023-51764/51766: a bare LF or CR could hide a second message behind a
+        // different end-of-data; nothing after it can be trusted, so the session ends.
+        log.warn("{}: {}: bare LF or CR in message data, refused and disconnected", logPrefix, tx.id);
+        reply(Replies.BARE_NEWLINE_DATA);
+        out.flush();
+        lingerBeforeClose();
+        throw new Closing("bare LF/CR in DATA");
+      }
+      if (line.isEndOfData()) break;
+      int skip = line.length() > 0 && line.bytes()[0] == '.' ? 1 : 0; // §4.5.2 dot-unstuffing
+      if (line.length() - skip > maxText) {
+        longLine = true;
+        continue;
+      }
+      append(line.bytes(), skip, line.length() - skip);
+      append(CRLF, 0, 2);
     }
     if (longLine) {
       log.info("{}: {}: refused: a line longer than {} octets", logPrefix, tx.id, limits.maxLineLength());
@@ -726,9 +741,8 @@ final class SmtpSession {
     }
     if (state != State.RCPT && state != State.BDAT) {
       // §2: the chunk follows the command regardless; read it so the stream stays in sync.
-      socket.setSoTimeout((int) limits.dataTimeout().toMillis());
+      clock.data();
       boolean complete = in.transfer(c.size(), null);
-      socket.setSoTimeout((int) limits.commandTimeout().toMillis());
       if (!complete) throw new Closing("connection lost during BDAT");
       checkReadyForContent();
       return;
@@ -740,9 +754,8 @@ final class SmtpSession {
     long room = Math.max(0, limits.maxMessageSize() - tx.bodySize);
     tx.bodySize += c.size();
     if (c.size() > room) tx.tooBig = true;
-    socket.setSoTimeout((int) limits.dataTimeout().toMillis());
+    clock.data();
     boolean complete = in.transfer(c.size(), tx.tooBig ? null : tx.sink);
-    socket.setSoTimeout((int) limits.commandTimeout().toMillis());
     if (!complete) throw new Closing("connection lost during BDAT");
     if (!c.last()) {
       reply(Replies.CHUNK_OK.format(c.size()));
@@ -827,12 +840,15 @@ final class SmtpSession {
     try {
       if (!(socket instanceof SSLSocket)) socket.shutdownOutput(); // TLS has no half-close
       byte[] drop = new byte[16 * 1024];
-      long deadline = System.nanoTime() + LINGER.toNanos();
+      clock.linger(LINGER);
       for (long left = LINGER_OCTETS; left > 0; ) {
-        long millis = (deadline - System.nanoTime()) / 1_000_000;
-        if (millis <= 0) break;
-        socket.setSoTimeout((int) millis);
-        int n = socket.getInputStream().read(drop, 0, (int) Math.min(drop.length, left));
+        clock.beforeRead(); // throws once the time is up
+        int n = 0;
+        try {
+          n = socket.getInputStream().read(drop, 0, (int) Math.min(drop.length, left));
+        } finally {
+          clock.afterRead(Math.max(n, 0));
+        }
         if (n < 0) break;
         left -= n;
       }

@@ -129,8 +129,12 @@ class ConfigLoaderTest {
         Arguments.of("max-line-length = 1000", (Function<Limits, Object>) Limits::maxLineLength, 1000),
         Arguments.of("max-line-length = 1000000", (Function<Limits, Object>) Limits::maxLineLength, 1_000_000),
         Arguments.of("max-connections = 50", (Function<Limits, Object>) Limits::maxConnections, 50),
-        // A lowered max-connections pulls the per-IP default down with it rather than failing.
-        Arguments.of("max-connections = 5", (Function<Limits, Object>) Limits::maxConnectionsPerIp, 5),
+        // A lowered max-connections pulls the per-IP default down with it rather than failing:
+        // a tenth of it, so a few addresses cannot fill the listener, between 5 and 50.
+        Arguments.of("max-connections = 3", (Function<Limits, Object>) Limits::maxConnectionsPerIp, 3),
+        Arguments.of("max-connections = 20", (Function<Limits, Object>) Limits::maxConnectionsPerIp, 5),
+        Arguments.of("max-connections = 200", (Function<Limits, Object>) Limits::maxConnectionsPerIp, 20),
+        Arguments.of("max-connections = 100000", (Function<Limits, Object>) Limits::maxConnectionsPerIp, 50),
         Arguments.of("max-connections-per-ip = 1000", (Function<Limits, Object>) Limits::maxConnectionsPerIp, 1000),
         Arguments.of("max-errors = 1000", (Function<Limits, Object>) Limits::maxErrors, 1000),
         Arguments.of("max-hops = 10", (Function<Limits, Object>) Limits::maxHops, 10),
@@ -138,7 +142,12 @@ class ConfigLoaderTest {
         Arguments.of("command-timeout = \"1s\"", (Function<Limits, Object>) Limits::commandTimeout, Duration.ofSeconds(1)),
         Arguments.of("command-timeout = \"90s\"", (Function<Limits, Object>) Limits::commandTimeout, Duration.ofSeconds(90)),
         Arguments.of("data-timeout = \"10m\"", (Function<Limits, Object>) Limits::dataTimeout, Duration.ofMinutes(10)),
-        Arguments.of("data-timeout = \"1h\"", (Function<Limits, Object>) Limits::dataTimeout, Duration.ofHours(1)));
+        Arguments.of("data-timeout = \"1h\"", (Function<Limits, Object>) Limits::dataTimeout, Duration.ofHours(1)),
+        Arguments.of("handshake-timeout = \"5s\"", (Function<Limits, Object>) Limits::handshakeTimeout, Duration.ofSeconds(5)),
+        Arguments.of("min-data-rate = 0", (Function<Limits, Object>) Limits::minDataRate, 0),
+        Arguments.of("min-data-rate = 20000", (Function<Limits, Object>) Limits::minDataRate, 20_000),
+        Arguments.of("max-session-time = \"10m\"", (Function<Limits, Object>) Limits::maxSessionTime, Duration.ofMinutes(10)),
+        Arguments.of("max-session-time = \"1d\"", (Function<Limits, Object>) Limits::maxSessionTime, Duration.ofDays(1)));
   }
 
   @ParameterizedTest
@@ -267,6 +276,9 @@ class ConfigLoaderTest {
         Arguments.of("[limits]\ncommand-timeout = \"2h\"", "posta.toml:4: limits.command-timeout: must be between 1s and 1h, got 2h"),
         Arguments.of("[limits]\ndata-timeout = \"0s\"", "posta.toml:4: limits.data-timeout: must be between 1s and 1h, got 0s"),
         Arguments.of("[limits]\ndata-timeout = \"61m\"", "posta.toml:4: limits.data-timeout: must be between 1s and 1h, got 61m"),
+        Arguments.of("[limits]\nhandshake-timeout = \"6m\"", "posta.toml:4: limits.handshake-timeout: must be between 1s and 5m, got 6m"),
+        Arguments.of("[limits]\nmin-data-rate = -1", "posta.toml:4: limits.min-data-rate: must be between 0 and 1000000000, got -1"),
+        Arguments.of("[limits]\nmax-session-time = \"30s\"", "posta.toml:4: limits.max-session-time: must be between 1m and 1d, got 30s"),
         Arguments.of("[limits]\ncommand-timeout = \"5 min\"", "posta.toml:4: limits.command-timeout: expected a duration like \"30s\", \"5m\" or \"1h\", got \"5 min\""),
         Arguments.of("[limits]\ncommand-timeout = 30", "posta.toml:4: limits.command-timeout: expected a duration like \"30s\", \"5m\" or \"1h\", got an integer"),
         // [listeners]

@@ -22,4 +22,18 @@ class ClientAddressTest {
     assertThat(ClientAddress.text(a)).isEqualTo(text);
     assertThat(ClientAddress.literal(a)).isEqualTo(literal);
   }
+
+  /** Per-address limits count an IPv6 client by its /64 (one host or subscriber), an IPv4 client by its address. */
+  @ParameterizedTest(name = "{0} counts as {1}")
+  @CsvSource({
+    "192.0.2.7, 192.0.2.7",
+    "::1, ::",
+    "2001:db8:1:2:aaaa:bbbb:cccc:dddd, 2001:db8:1:2::",
+    "2001:db8:1:2::1, 2001:db8:1:2::",
+    "2001:db8:1:3::1, 2001:db8:1:3::",
+    "::ffff:192.0.2.7, 192.0.2.7",
+  })
+  void limitsCountIpv6ClientsByTheirSlash64(String in, String network) throws Exception {
+    assertThat(ClientAddress.text(ClientAddress.network(InetAddress.ofLiteral(in)))).isEqualTo(network);
+  }
 }

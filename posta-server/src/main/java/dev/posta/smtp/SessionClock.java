@@ -1,0 +1,221 @@
+package dev.posta.smtp;
+
+import dev.posta.config.PostaConfig;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+
+/**
+ * The time one session gives its client, so that a slow client cannot hold a connection for
+ * longer than its limits, however it spaces its octets:
+ *
+ * <ul>
+ *   <li>a TLS handshake must finish within {@code handshakeTimeout};
+ *   <li>a whole command line (or AUTH response) must arrive within {@code commandTimeout} of the
+ *       moment the session waits for it (RFC 5321 §4.5.3.2.7): octets trickling in do not restart
+ *       the wait;
+ *   <li>message data (DATA, a BDAT chunk) may pause up to {@code dataTimeout} (§4.5.3.2.5), and
+ *       must on average come at {@code minDataRate} octets a second or more: each read adds the
+ *       time its octets earn at that rate to what is left, never beyond {@code dataTimeout} (as
+ *       Postfix's smtpd_min_data_rate does);
+ *   <li>the whole session ends after {@code maxSessionTime};
+ *   <li>a reply must be taken by the client within {@code commandTimeout}.
+ * </ul>
+ *
+ * <p>Each read runs under a socket timeout of the time left, so a session normally ends on time
+ * with its {@code 421}. A read that does not return on time anyway (a TLS record or handshake
+ * trickling in: every socket read under it restarts the socket timeout) and a write the client
+ * does not take are ended by the {@link Watchdog}, which closes the connection.
+ */
+final class SessionClock implements ReadTimer {
+  /** What the session waits for; the limit that ends it when time runs out. */
+  enum Wait {
+    HANDSHAKE("TLS handshake"),
+    COMMAND("command"),
+    DATA("message data"),
+    /** What a refused client still sends, read and dropped before closing. */
+    LINGER("the rest of a refused input"),
+    /** {@code maxSessionTime} passed, whatever the session waited for. */
+    SESSION("end of session");
+
+    final String what;
+
+    Wait(String what) {
+      this.what = what;
+    }
+  }
+
+  /** How long after its deadline the watchdog lets a read go on, so a session times out with its reply first. */
+  static final Duration GRACE = Duration.ofSeconds(2);
+
+  private final PostaConfig.Limits limits;
+  /** The TCP connection: its read timeout also bounds reads through a TLS layer over it. */
+  private final Socket connection;
+  private final String logPrefix;
+  private final long sessionEnd;
+  private Wait wait = Wait.COMMAND;
+  private long started;
+  private long deadline;
+  /** Message octets since {@link #data()}, for the log line of a data timeout. */
+  private long octets;
+
+  // Read by the watchdog's thread.
+  private volatile boolean reading;
+  private volatile long readDeadline;
+  private volatile Wait readWait;
+  /** When the write in progress started (System.nanoTime), or 0 when none is. */
+  private volatile long writingSince;
+
+  SessionClock(PostaConfig.Limits limits, Socket connection, String logPrefix) {
+    this.limits = limits;
+    this.connection = connection;
+    this.logPrefix = logPrefix;
+    this.sessionEnd = System.nanoTime() + limits.maxSessionTime().toNanos();
+    command();
+  }
+
+  /** A TLS handshake starts now. */
+  void handshake() {
+    start(Wait.HANDSHAKE, limits.handshakeTimeout());
+  }
+
+  /** The session waits for the client's next command (or AUTH response) from now. */
+  void command() {
+    start(Wait.COMMAND, limits.commandTimeout());
+  }
+
+  /** Reading and dropping what a refused client still sends, for at most {@code linger}. */
+  void linger(Duration linger) {
+    start(Wait.LINGER, linger);
+  }
+
+  /** Message data (after 354, or a BDAT chunk) starts now. */
+  void data() {
+    start(Wait.DATA, limits.dataTimeout());
+    octets = 0;
+  }
+
+  private void start(Wait next, Duration timeout) {
+    wait = next;
+    started = System.nanoTime();
+    deadline = started + timeout.toNanos();
+  }
+
+  /** What is left of the current wait (zero or less: none). */
+  Duration left() {
+    return Duration.ofNanos(Math.min(deadline, sessionEnd) - System.nanoTime());
+  }
+
+  /** The limit that ran out, once {@link #left()} is gone or a read timed out. */
+  Wait expired() {
+    return sessionEnd - deadline <= 0 ? Wait.SESSION : wait;
+  }
+
+  /** The log line's words for {@link #expired()}. */
+  String describeExpiry() {
+    long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+    return switch (expired()) {
+      case HANDSHAKE -> "TLS handshake not finished within " + limits.handshakeTimeout().toSeconds() + "s";
+      case COMMAND -> "no complete command within " + limits.commandTimeout().toSeconds() + "s";
+      case DATA -> octets + " octets of message data in " + seconds + "s (at most "
+          + limits.dataTimeout().toSeconds() + "s without data, at least " + limits.minDataRate() + " octets/s on average)";
+      case LINGER -> "refused input still arriving after " + seconds + "s";
+      case SESSION -> "session open for " + limits.maxSessionTime().toSeconds() + "s, the most allowed";
+    };
+  }
+
+  @Override
+  public void beforeRead() throws IOException {
+    long until = Math.min(deadline, sessionEnd);
+    long left = until - System.nanoTime();
+    if (left <= 0) throw new SocketTimeoutException(wait.what + ": no time left");
+    connection.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, (left + 999_999) / 1_000_000)));
+    readDeadline = until;
+    readWait = expired();
+    reading = true;
+  }
+
+  @Override
+  public void afterRead(int read) {
+    reading = false;
+    if (wait != Wait.DATA || read <= 0) return;
+    octets += read;
+    long cap = System.nanoTime() + limits.dataTimeout().toNanos();
+    int rate = limits.minDataRate();
+    deadline = rate == 0 ? cap : Math.min(deadline + read * 1_000_000_000L / rate, cap);
+  }
+
+  /** Runs a TLS handshake under the handshake deadline. */
+  void duringHandshake(IoStep step) throws IOException {
+    handshake();
+    beforeRead();
+    try {
+      step.run();
+    } finally {
+      afterRead(0);
+    }
+  }
+
+  interface IoStep {
+    void run() throws IOException;
+  }
+
+  /** Wraps the session's output so the watchdog sees writes the client does not take. */
+  OutputStream guard(OutputStream out) {
+    return new FilterOutputStream(out) {
+      @Override
+      public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        writingSince = Math.max(1, System.nanoTime());
+        try {
+          out.write(b, off, len);
+        } finally {
+          writingSince = 0;
+        }
+      }
+
+      @Override
+      public void flush() throws IOException {
+        writingSince = Math.max(1, System.nanoTime());
+        try {
+          out.flush();
+        } finally {
+          writingSince = 0;
+        }
+      }
+    };
+  }
+
+  /**
+   * For the watchdog: closes the connection and returns true when a read has outlived its
+   * deadline by {@link #GRACE}, or a write has not finished within the command timeout.
+   */
+  boolean closeIfOverdue(long now) {
+    String why = null;
+    long since = writingSince;
+    if (since != 0 && now - since > limits.commandTimeout().toNanos()) {
+      why = "client stopped reading for " + (now - since) / 1_000_000_000L + "s";
+    } else if (reading && now - readDeadline > GRACE.toNanos()) {
+      Wait w = readWait;
+      why = w == Wait.HANDSHAKE
+          ? "TLS handshake not finished within " + limits.handshakeTimeout().toSeconds() + "s"
+          : w == Wait.SESSION ? "session open for " + limits.maxSessionTime().toSeconds() + "s, the most allowed"
+          : w.what + " still arriving after its deadline";
+    }
+    if (why == null) return false;
+    Watchdog.log.info("{}: {}, closing", logPrefix, why);
+    try {
+      connection.close();
+    } catch (IOException ignored) {
+      // closing anyway
+    }
+    return true;
+  }
+}
