@@ -14,6 +14,7 @@ import dev.posta.queue.Spool;
 import dev.posta.queue.SpooledMessage;
 import dev.posta.smtp.AuthThrottle;
 import dev.posta.smtp.SmtpServer;
+import dev.posta.storage.PrivateFiles;
 import dev.posta.tls.ServerTls;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -89,7 +90,7 @@ public final class PostaServer implements AutoCloseable {
 
   private PostaServer open(boolean serve) throws IOException {
     // The data folder holds mail: private (0700) when Posta creates it, left as it is otherwise.
-    Spool.createPrivateDirectories(config.dataDir());
+    PrivateFiles.createDirectories(config.dataDir());
     lockDataFolder();
     try {
       spool = new Spool(config.dataDir().resolve("queue"));
@@ -138,7 +139,7 @@ public final class PostaServer implements AutoCloseable {
   private void lockDataFolder() throws IOException {
     Path file = config.dataDir().resolve("posta.lock");
     try {
-      Files.createFile(file, Spool.privateFile(file)); // fails, without opening it, when it exists
+      Files.createFile(file, PrivateFiles.file(file)); // fails, without opening it, when it exists
     } catch (FileAlreadyExistsException e) {
       // kept from an earlier run: fine, only the lock on it counts
     }

@@ -1,8 +1,8 @@
 package dev.posta.delivery;
 
 import dev.posta.client.MessageWriter;
-import dev.posta.queue.Envelope;
-import dev.posta.smtp.RcptParameters;
+import dev.posta.mail.Envelope;
+import dev.posta.mail.RcptParameters;
 import java.util.List;
 
 /**

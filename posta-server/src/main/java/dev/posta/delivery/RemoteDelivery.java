@@ -1,7 +1,7 @@
 package dev.posta.delivery;
 
-import dev.posta.client.MessageWriter;
 import dev.posta.client.Extensions;
+import dev.posta.client.MessageWriter;
 import dev.posta.client.OpportunisticTls;
 import dev.posta.client.SmtpClient;
 import dev.posta.client.SmtpException;
@@ -13,8 +13,8 @@ import dev.posta.config.PostaConfig;
 import dev.posta.config.PostaConfig.Relay;
 import dev.posta.config.PostaConfig.TlsPolicy;
 import dev.posta.dns.MxResolver;
-import dev.posta.queue.Envelope;
-import dev.posta.smtp.MailParameters;
+import dev.posta.mail.Envelope;
+import dev.posta.mail.MailParameters;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;

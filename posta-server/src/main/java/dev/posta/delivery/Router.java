@@ -2,7 +2,7 @@ package dev.posta.delivery;
 
 import dev.posta.config.PostaConfig;
 import dev.posta.mail.LocalPart;
-import dev.posta.smtp.MailAddress;
+import dev.posta.mail.MailAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

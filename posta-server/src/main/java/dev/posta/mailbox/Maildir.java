@@ -1,7 +1,8 @@
 package dev.posta.mailbox;
 
 import dev.posta.client.MessageWriter;
-import dev.posta.queue.Spool;
+import dev.posta.storage.DirectorySync;
+import dev.posta.storage.PrivateFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -68,9 +69,9 @@ public final class Maildir {
       CREATED.add(root);
       return;
     }
-    for (String sub : new String[] {"tmp", "new", "cur"}) Spool.createPrivateDirectories(root.resolve(sub));
-    Spool.fsyncDirectory(root);
-    Spool.fsyncDirectory(root.getParent());
+    for (String sub : new String[] {"tmp", "new", "cur"}) PrivateFiles.createDirectories(root.resolve(sub));
+    DirectorySync.fsync(root);
+    DirectorySync.fsync(root.getParent());
     CREATED.add(root);
   }
 
@@ -153,7 +154,7 @@ public final class Maildir {
     // 0600 at creation, so no other local user can read the message even for a moment. Never
     // through a link: deliverOnce's tmp/ name can be known in advance.
     try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, mode, StandardOpenOption.WRITE,
-        LinkOption.NOFOLLOW_LINKS), Spool.privateFile(tmp))) {
+        LinkOption.NOFOLLOW_LINKS), PrivateFiles.file(tmp))) {
       UnixLineEndings lf = new UnixLineEndings(ch);
       lf.write(ByteBuffer.wrap(header));
       content.writeTo(lf);

@@ -1,9 +1,12 @@
 package dev.posta.queue;
 
 import dev.posta.client.MessageWriter;
-import dev.posta.smtp.AddressParser;
-import dev.posta.smtp.MailAddress;
-import dev.posta.smtp.MissingHeaders;
+import dev.posta.mail.AddressParser;
+import dev.posta.mail.Envelope;
+import dev.posta.mail.MailAddress;
+import dev.posta.mail.MailDate;
+import dev.posta.mail.QueueId;
+import dev.posta.mail.Recipient;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -152,7 +155,7 @@ public final class DeliveryReport {
     h.append("From: Mail Delivery System <MAILER-DAEMON@").append(host).append('>').append(CRLF);
     h.append("To: <").append(original.sender()).append('>').append(CRLF);
     h.append("Subject: ").append(kind.subject).append(CRLF);
-    h.append("Date: ").append(MissingHeaders.DATE.format(now)).append(CRLF);
+    h.append("Date: ").append(MailDate.format(now)).append(CRLF);
     h.append("Message-ID: <").append(original.id()).append('.').append(randomHex(8)).append('@').append(host)
         .append('>').append(CRLF);
     h.append("Auto-Submitted: auto-replied").append(CRLF); // RFC 3834 §5
@@ -280,7 +283,7 @@ public final class DeliveryReport {
     field(s, "Reporting-MTA", "dns; " + host);
     String envid = original.parameters().envelopeId();
     if (envid != null) field(s, "Original-Envelope-Id", xtextDecoded(envid)); // RFC 3461 §6.3 (a)
-    field(s, "Arrival-Date", MissingHeaders.DATE.format(original.received()));
+    field(s, "Arrival-Date", MailDate.format(original.received()));
     for (RecipientStatus r : recipients) {
       s.append(CRLF); // a blank line before each recipient's block (RFC 3464 §2.1)
       String orcpt = r.recipient().parameters().originalRecipient();
@@ -290,7 +293,7 @@ public final class DeliveryReport {
       field(s, "Status", r.status());
       if (r.remoteMta() != null) field(s, "Remote-MTA", "dns; " + oneLine(r.remoteMta()));
       if (r.diagnostic() != null) field(s, "Diagnostic-Code", "smtp; " + oneLine(r.diagnostic()));
-      if (r.lastAttempt() != null) field(s, "Last-Attempt-Date", MissingHeaders.DATE.format(r.lastAttempt()));
+      if (r.lastAttempt() != null) field(s, "Last-Attempt-Date", MailDate.format(r.lastAttempt()));
     }
     return s.toString();
   }

@@ -1,6 +1,7 @@
 package dev.posta.queue;
 
 import dev.posta.mail.TraceHeaders;
+import dev.posta.storage.PrivateFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -72,9 +73,9 @@ public final class MessageContent extends OutputStream {
   }
 
   private void startSpill() throws IOException {
-    // Private (0700 folder, 0600 file) from creation on, whatever the umask: see Spool.privateFile.
-    Spool.createPrivateDirectories(spillDir);
-    spillPath = Files.createTempFile(spillDir, "incoming-", ".tmp", Spool.privateFile(spillDir));
+    // Private (0700 folder, 0600 file) from creation on, whatever the umask: see PrivateFiles.
+    PrivateFiles.createDirectories(spillDir);
+    spillPath = Files.createTempFile(spillDir, "incoming-", ".tmp", PrivateFiles.file(spillDir));
     spill = FileChannel.open(spillPath, StandardOpenOption.WRITE, StandardOpenOption.READ);
     ByteBuffer head = ByteBuffer.wrap(bytes, 0, buffered);
     while (head.hasRemaining()) spill.write(head);

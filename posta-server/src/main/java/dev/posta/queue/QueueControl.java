@@ -1,5 +1,8 @@
 package dev.posta.queue;
 
+import dev.posta.mail.Envelope;
+import dev.posta.mail.QueueId;
+import dev.posta.mail.Recipient;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.channels.Channels;

@@ -6,9 +6,12 @@ import dev.posta.delivery.DeliveryResult;
 import dev.posta.delivery.LocalDelivery;
 import dev.posta.delivery.Outbound;
 import dev.posta.delivery.Router;
+import dev.posta.mail.Envelope;
+import dev.posta.mail.MailParameters;
+import dev.posta.mail.QueueId;
+import dev.posta.mail.RcptParameters;
+import dev.posta.mail.Recipient;
 import dev.posta.mail.TraceHeaders;
-import dev.posta.smtp.MailParameters;
-import dev.posta.smtp.RcptParameters;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -730,8 +733,8 @@ public final class QueueManager implements AutoCloseable {
 
   private static Recipient reportedAs(Recipient rcpt, String address) {
     try {
-      return new Recipient(dev.posta.smtp.AddressParser.parseMailbox(address), rcpt.parameters());
-    } catch (dev.posta.smtp.AddressParser.SyntaxException ex) {
+      return new Recipient(dev.posta.mail.AddressParser.parseMailbox(address), rcpt.parameters());
+    } catch (dev.posta.mail.AddressParser.SyntaxException ex) {
       return rcpt;
     }
   }

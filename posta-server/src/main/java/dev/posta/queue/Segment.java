@@ -1,5 +1,7 @@
 package dev.posta.queue;
 
+import dev.posta.mail.QueueId;
+import dev.posta.storage.PrivateFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -62,9 +64,9 @@ final class Segment {
   /** Appends one line (without its newline) to the progress log. */
   synchronized void record(String line) throws IOException {
     if (doneLog == null) {
-      // 0600 at creation, as every spool file (see Spool.privateFile): it names messages and recipients.
+      // 0600 at creation, as every spool file (see PrivateFiles): it names messages and recipients.
       doneLog = FileChannel.open(donePath, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND),
-          Spool.privateFile(donePath));
+          PrivateFiles.file(donePath));
     }
     ByteBuffer buf = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
     while (buf.hasRemaining()) doneLog.write(buf);

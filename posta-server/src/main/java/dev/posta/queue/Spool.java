@@ -1,5 +1,8 @@
 package dev.posta.queue;
 
+import dev.posta.mail.Envelope;
+import dev.posta.storage.DirectorySync;
+import dev.posta.storage.PrivateFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -7,8 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -64,7 +65,7 @@ public final class Spool implements AutoCloseable {
 
   public Spool(Path dir) throws IOException {
     this.dir = dir;
-    createPrivateDirectories(dir);
+    PrivateFiles.createDirectories(dir);
     deleteLeftoverSpills();
     this.committer = Thread.ofPlatform().name("spool-committer").daemon().unstarted(this::commitLoop);
   }
@@ -238,9 +239,9 @@ public final class Spool implements AutoCloseable {
       current.seal();
     }
     Path path = dir.resolve("%012d.seg".formatted(nextSegment++));
-    currentChannel = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), privateFile(path));
+    currentChannel = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), PrivateFiles.file(path));
     current = new Segment(path);
-    fsyncDirectory(dir);
+    DirectorySync.fsync(dir);
   }
 
   /**
@@ -276,46 +277,6 @@ public final class Spool implements AutoCloseable {
       for (Segment s : List.copyOf(recovered)) s.syncDoneLog();
     } catch (IOException e) {
       log.warn("spool: syncing done log failed: {}", e.toString());
-    }
-  }
-
-  /*
-   * Mail is private: other local users must not read the spool or a mailbox, whatever the umask
-   * of the process. So every folder Posta creates for mail is made 0700 and every file 0600,
-   * atomically at creation (passed to mkdir/open, never chmod afterwards, so there is no moment
-   * when they are readable). The umask can only narrow these further. Folders that already exist
-   * keep their mode: an administrator may have chosen another one. On file systems without POSIX
-   * permissions nothing is passed.
-   */
-  private static final FileAttribute<?>[] NONE = new FileAttribute<?>[0];
-  private static final FileAttribute<?> OWNER_ONLY_DIRECTORY =
-      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
-  private static final FileAttribute<?> OWNER_ONLY_FILE =
-      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
-
-  private static boolean posix(Path path) {
-    return path.getFileSystem().supportedFileAttributeViews().contains("posix");
-  }
-
-  /** The attributes that make a new folder private (0700), for {@code Files.createDirectories}. */
-  private static FileAttribute<?>[] privateDirectory(Path dir) {
-    return posix(dir) ? new FileAttribute<?>[] {OWNER_ONLY_DIRECTORY} : NONE;
-  }
-
-  /** The attributes that make a new file private (0600), for {@code FileChannel.open} or {@code Files.createTempFile}. */
-  public static FileAttribute<?>[] privateFile(Path file) {
-    return posix(file) ? new FileAttribute<?>[] {OWNER_ONLY_FILE} : NONE;
-  }
-
-  /** {@code Files.createDirectories}, each missing folder made 0700; existing ones are left as they are. */
-  public static void createPrivateDirectories(Path dir) throws IOException {
-    Files.createDirectories(dir, privateDirectory(dir));
-  }
-
-  /** Makes directory entries (new or renamed files) durable. */
-  public static void fsyncDirectory(Path dir) throws IOException {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
     }
   }
 
@@ -409,11 +370,11 @@ public final class Spool implements AutoCloseable {
 
   private static void setAside(Path dir, Path segment, long from, long size, String problem) throws IOException {
     Path corrupt = dir.resolve("corrupt");
-    createPrivateDirectories(corrupt);
+    PrivateFiles.createDirectories(corrupt);
     Path target = corrupt.resolve(segment.getFileName() + "@" + from);
     try (FileChannel in = FileChannel.open(segment, StandardOpenOption.READ);
         FileChannel out = FileChannel.open(target,
-            Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING), privateFile(target))) {
+            Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING), PrivateFiles.file(target))) {
       in.transferTo(from, size - from, out);
     }
     log.warn("spool: {} in {} at offset {}: {} octet(s) copied to {} and not delivered",

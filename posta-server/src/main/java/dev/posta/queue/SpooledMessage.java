@@ -1,5 +1,7 @@
 package dev.posta.queue;
 
+import dev.posta.mail.Envelope;
+import dev.posta.mail.QueueId;
 import dev.posta.mail.TraceHeaders;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,5 +1,9 @@
 package dev.posta.smtp;
 
+import dev.posta.mail.AddressParser;
+import dev.posta.mail.MailAddress;
+import dev.posta.mail.MailParameters;
+import dev.posta.mail.RcptParameters;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

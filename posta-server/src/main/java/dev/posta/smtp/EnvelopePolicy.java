@@ -3,6 +3,7 @@ package dev.posta.smtp;
 import dev.posta.auth.UserStore;
 import dev.posta.delivery.Router;
 import dev.posta.mail.LocalPart;
+import dev.posta.mail.MailAddress;
 
 /**
  * The policy decisions MAIL and RCPT take once their syntax is checked: may the authenticated

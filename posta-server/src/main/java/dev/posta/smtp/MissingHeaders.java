@@ -3,8 +3,6 @@ package dev.posta.smtp;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.function.Supplier;
 
@@ -18,7 +16,7 @@ import java.util.function.Supplier;
  * ends it, or at the end when the message is all headers. A message whose first line is not
  * a header field is passed on untouched: there is no header section to complete.
  */
-public final class MissingHeaders extends OutputStream {
+final class MissingHeaders extends OutputStream {
   private static final int MAX_WATCHED_LINE = 64 * 1024;
 
   private final OutputStream out;
@@ -27,9 +25,6 @@ public final class MissingHeaders extends OutputStream {
   /** The current line while still in the header section (header lines are short). */
   private final StringBuilder line = new StringBuilder();
   private boolean inHeaders = true;
-  /** RFC 5322 §3.3 date-time, as Date:, Received: and delivery reports write it (in UTC). */
-  public static final DateTimeFormatter DATE =
-      DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ENGLISH).withZone(ZoneOffset.UTC);
 
   private boolean sawDate;
   private boolean sawMessageId;

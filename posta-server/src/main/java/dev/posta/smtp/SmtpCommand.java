@@ -1,5 +1,9 @@
 package dev.posta.smtp;
 
+import dev.posta.mail.MailAddress;
+import dev.posta.mail.MailParameters;
+import dev.posta.mail.RcptParameters;
+
 /**
  * One parsed SMTP command line (RFC 5321 §4.1.1). Produced by {@link CommandParser}; the
  * session decides whether it is allowed in its current state.

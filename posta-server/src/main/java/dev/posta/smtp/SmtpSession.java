@@ -3,10 +3,13 @@ package dev.posta.smtp;
 import dev.posta.auth.SaslMechanism;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
-import dev.posta.queue.Envelope;
+import dev.posta.mail.Envelope;
+import dev.posta.mail.MailAddress;
+import dev.posta.mail.MailDate;
+import dev.posta.mail.MailParameters;
+import dev.posta.mail.QueueId;
+import dev.posta.mail.Recipient;
 import dev.posta.queue.MessageContent;
-import dev.posta.queue.QueueId;
-import dev.posta.queue.Recipient;
 import dev.posta.queue.SpooledMessage;
 import dev.posta.tls.ServerTls;
 import java.io.BufferedOutputStream;
@@ -15,7 +18,6 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import javax.net.ssl.SSLSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
@@ -27,6 +29,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -714,7 +717,7 @@ final class SmtpSession {
     byte[] received = receivedHeader();
     tx.content.write(received, 0, received.length);
     tx.headers = user == null ? null
-        : new MissingHeaders(tx.content, () -> MissingHeaders.DATE.format(Instant.now()), () -> "<" + tx.id + "@" + hostname + ">");
+        : new MissingHeaders(tx.content, () -> MailDate.format(Instant.now()), () -> "<" + tx.id + "@" + hostname + ">");
     tx.sink = tx.headers == null ? tx.content : tx.headers;
   }
 
@@ -812,7 +815,7 @@ final class SmtpSession {
     String tlsClause = tls == null ? "" : "\r\n\t(using " + tls + ")";
     String header = "Received: from " + heloName + " ([" + ClientAddress.literal(socket.getInetAddress()) + "])" + tlsClause + "\r\n"
         + "\tby " + hostname + " (Posta) with " + with + " id " + tx.id
-        + forClause + ";\r\n\t" + MissingHeaders.DATE.format(Instant.now()) + "\r\n";
+        + forClause + ";\r\n\t" + MailDate.format(Instant.now()) + "\r\n";
     return header.getBytes(StandardCharsets.UTF_8);
   }
 

@@ -3,7 +3,7 @@ package dev.posta.delivery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.config.PostaConfig;
-import dev.posta.smtp.MailAddress;
+import dev.posta.mail.MailAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

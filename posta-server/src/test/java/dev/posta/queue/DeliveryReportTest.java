@@ -1,15 +1,18 @@
 package dev.posta.queue;
 
-import dev.posta.client.MessageWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.posta.client.MessageWriter;
+import dev.posta.mail.AddressParser;
+import dev.posta.mail.Envelope;
+import dev.posta.mail.MailAddress;
+import dev.posta.mail.MailParameters;
+import dev.posta.mail.QueueId;
+import dev.posta.mail.RcptParameters;
+import dev.posta.mail.Recipient;
 import dev.posta.queue.DeliveryReport.Action;
 import dev.posta.queue.DeliveryReport.RecipientStatus;
-import dev.posta.smtp.AddressParser;
-import dev.posta.smtp.MailAddress;
-import dev.posta.smtp.MailParameters;
-import dev.posta.smtp.RcptParameters;
 import jakarta.mail.BodyPart;
 import jakarta.mail.MessagingException;
 import jakarta.mail.Session;

@@ -1,16 +1,19 @@
 package dev.posta.queue;
 
-import dev.posta.client.MessageWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.posta.client.MessageWriter;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.DeliveryResult;
 import dev.posta.delivery.LocalDelivery;
 import dev.posta.delivery.Outbound;
 import dev.posta.delivery.Router;
-import dev.posta.smtp.MailAddress;
-import dev.posta.smtp.MailParameters;
-import dev.posta.smtp.RcptParameters;
+import dev.posta.mail.Envelope;
+import dev.posta.mail.MailAddress;
+import dev.posta.mail.MailParameters;
+import dev.posta.mail.QueueId;
+import dev.posta.mail.RcptParameters;
+import dev.posta.mail.Recipient;
 import dev.posta.testing.MutableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;

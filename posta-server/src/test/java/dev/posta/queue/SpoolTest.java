@@ -2,9 +2,12 @@ package dev.posta.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.posta.smtp.MailAddress;
-import dev.posta.smtp.MailParameters;
-import dev.posta.smtp.RcptParameters;
+import dev.posta.mail.Envelope;
+import dev.posta.mail.MailAddress;
+import dev.posta.mail.MailParameters;
+import dev.posta.mail.QueueId;
+import dev.posta.mail.RcptParameters;
+import dev.posta.mail.Recipient;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;

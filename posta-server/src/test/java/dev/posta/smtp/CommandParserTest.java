@@ -2,6 +2,9 @@ package dev.posta.smtp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.posta.mail.MailAddress;
+import dev.posta.mail.MailParameters;
+import dev.posta.mail.RcptParameters;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,4 +1,4 @@
-package dev.posta.queue;
+package dev.posta.mail;
 
 import java.util.concurrent.atomic.AtomicLong;
 

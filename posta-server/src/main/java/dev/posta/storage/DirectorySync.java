@@ -1,8 +1,9 @@
-package dev.posta.mailbox;
+package dev.posta.storage;
 
-import dev.posta.queue.Spool;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -14,7 +15,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * as fsyncing alone); while one fsync runs, the renames made meanwhile wait for the next, which
  * then covers them all.
  */
-final class DirectorySync {
+public final class DirectorySync {
   private static final ConcurrentHashMap<Path, DirectorySync> FOLDERS = new ConcurrentHashMap<>();
 
   private final Path dir;
@@ -33,7 +34,7 @@ final class DirectorySync {
   }
 
   /** Makes every entry renamed into {@code dir} before this call durable. */
-  static void sync(Path dir) throws IOException {
+  public static void sync(Path dir) throws IOException {
     FOLDERS.computeIfAbsent(dir, DirectorySync::new).await();
   }
 
@@ -67,7 +68,7 @@ final class DirectorySync {
       }
       IOException error = null;
       try {
-        Spool.fsyncDirectory(dir);
+        fsync(dir);
       } catch (IOException e) {
         error = e;
       }
@@ -84,6 +85,13 @@ final class DirectorySync {
       } finally {
         lock.unlock();
       }
+    }
+  }
+
+  /** Makes directory entries (new or renamed files) durable now, with an fsync of its own. */
+  public static void fsync(Path dir) throws IOException {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
     }
   }
 }

@@ -1,4 +1,4 @@
-package dev.posta.smtp;
+package dev.posta.mail;
 
 import java.net.InetAddress;
 

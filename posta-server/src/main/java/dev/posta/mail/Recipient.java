@@ -1,7 +1,5 @@
-package dev.posta.queue;
+package dev.posta.mail;
 
-import dev.posta.smtp.MailAddress;
-import dev.posta.smtp.RcptParameters;
 
 /** One envelope recipient as accepted at RCPT, with its DSN parameters (RFC 3461). */
 public record Recipient(MailAddress address, RcptParameters parameters) {}

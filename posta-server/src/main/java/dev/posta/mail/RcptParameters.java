@@ -1,4 +1,4 @@
-package dev.posta.smtp;
+package dev.posta.mail;
 
 /**
  * The ESMTP parameters of RCPT TO that Posta understands (RFC 3461 DSN).

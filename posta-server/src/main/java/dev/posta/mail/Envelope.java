@@ -1,9 +1,5 @@
-package dev.posta.queue;
+package dev.posta.mail;
 
-import dev.posta.smtp.AddressParser;
-import dev.posta.smtp.MailAddress;
-import dev.posta.smtp.MailParameters;
-import dev.posta.smtp.RcptParameters;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;

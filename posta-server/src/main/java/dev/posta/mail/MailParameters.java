@@ -1,4 +1,4 @@
-package dev.posta.smtp;
+package dev.posta.mail;
 
 /**
  * The ESMTP parameters of MAIL FROM that Posta understands.

@@ -1,0 +1,39 @@
+package dev.posta.storage;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/**
+ * Mail is private: other local users must not read the spool or a mailbox, whatever the umask
+ * of the process. So every folder Posta creates for mail is made 0700 and every file 0600,
+ * atomically at creation (passed to mkdir/open, never chmod afterwards, so there is no moment
+ * when they are readable). The umask can only narrow these further. Folders that already exist
+ * keep their mode: an administrator may have chosen another one. On file systems without POSIX
+ * permissions nothing is passed.
+ */
+public final class PrivateFiles {
+  private PrivateFiles() {}
+
+  private static final FileAttribute<?>[] NONE = new FileAttribute<?>[0];
+  private static final FileAttribute<?> OWNER_ONLY_DIRECTORY =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+  private static final FileAttribute<?> OWNER_ONLY_FILE =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+
+  private static boolean posix(Path path) {
+    return path.getFileSystem().supportedFileAttributeViews().contains("posix");
+  }
+
+  /** The attributes that make a new file private (0600), for {@code FileChannel.open} or {@code Files.createTempFile}. */
+  public static FileAttribute<?>[] file(Path file) {
+    return posix(file) ? new FileAttribute<?>[] {OWNER_ONLY_FILE} : NONE;
+  }
+
+  /** {@code Files.createDirectories}, each missing folder made 0700; existing ones are left as they are. */
+  public static void createDirectories(Path dir) throws IOException {
+    Files.createDirectories(dir, posix(dir) ? new FileAttribute<?>[] {OWNER_ONLY_DIRECTORY} : NONE);
+  }
+}
