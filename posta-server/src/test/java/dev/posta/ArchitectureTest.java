@@ -1,0 +1,65 @@
+package dev.posta;
+
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The direction of dependencies (docs in the README's architecture map), enforced: packages
+ * follow the mail flow one way, top to bottom, and a layer may use any layer below it but none
+ * above or beside it.
+ *
+ * <pre>
+ * cli                                  the faces: nothing uses them
+ * dev.posta (PostaServer)              assembles the parts from the configuration
+ * smtp | control                       listeners: none uses another
+ * queue                                spool, scheduling, attempts, bounces
+ * delivery                             routing; local and remote delivery targets
+ * mailbox                              the mailbox store
+ * auth, tls, dns, config, client       leaves: accounts, certificates, resolver, settings, SMTP client
+ * mail, storage                        the mail model; durable-file helpers
+ * </pre>
+ */
+class ArchitectureTest {
+  private static JavaClasses classes;
+
+  @BeforeAll
+  static void importProductionClasses() {
+    classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("dev.posta");
+  }
+
+  @Test
+  void noPackageCycles() {
+    slices().matching("dev.posta.(*)..").should().beFreeOfCycles().check(classes);
+  }
+
+  @Test
+  void dependenciesFollowTheMailFlowDownward() {
+    layeredArchitecture()
+        .consideringOnlyDependenciesInLayers()
+        .layer("Cli").definedBy("dev.posta.cli..")
+        .layer("Assembly").definedBy("dev.posta")
+        .layer("Smtp").definedBy("dev.posta.smtp..")
+        .layer("Control").definedBy("dev.posta.control..")
+        .layer("Queue").definedBy("dev.posta.queue..")
+        .layer("Delivery").definedBy("dev.posta.delivery..")
+        .layer("Store").definedBy("dev.posta.mailbox..")
+        .layer("Leaves").definedBy("dev.posta.auth..", "dev.posta.tls..", "dev.posta.dns..", "dev.posta.config..", "dev.posta.client..")
+        .layer("Model").definedBy("dev.posta.mail..", "dev.posta.storage..")
+        .whereLayer("Cli").mayNotBeAccessedByAnyLayer()
+        .whereLayer("Assembly").mayOnlyBeAccessedByLayers("Cli")
+        .whereLayer("Smtp").mayOnlyBeAccessedByLayers("Assembly")
+        .whereLayer("Control").mayOnlyBeAccessedByLayers("Cli", "Assembly")
+        .whereLayer("Queue").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control")
+        .whereLayer("Delivery").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue")
+        .whereLayer("Store").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue", "Delivery")
+        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue", "Delivery", "Store", "Leaves")
+        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue", "Delivery", "Store", "Leaves", "Model")
+        .check(classes);
+  }
+}
