@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * smtp | control                       listeners: none uses another
  * queue                                spool, scheduling, attempts, bounces
  * delivery                             routing; local and remote delivery targets
- * mailbox                              the mailbox store
+ * store                                the mailbox store
  * auth, tls, dns, config, client       leaves: accounts, certificates, resolver, settings, SMTP client
  * mail, storage                        the mail model; durable-file helpers
  * </pre>
@@ -48,7 +48,7 @@ class ArchitectureTest {
         .layer("Control").definedBy("dev.posta.control..")
         .layer("Queue").definedBy("dev.posta.queue..")
         .layer("Delivery").definedBy("dev.posta.delivery..")
-        .layer("Store").definedBy("dev.posta.mailbox..")
+        .layer("Store").definedBy("dev.posta.store..")
         .layer("Leaves").definedBy("dev.posta.auth..", "dev.posta.tls..", "dev.posta.dns..", "dev.posta.config..", "dev.posta.client..")
         .layer("Model").definedBy("dev.posta.mail..", "dev.posta.storage..")
         .whereLayer("Cli").mayNotBeAccessedByAnyLayer()

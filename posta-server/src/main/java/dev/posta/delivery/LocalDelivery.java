@@ -2,7 +2,7 @@ package dev.posta.delivery;
 
 import dev.posta.client.MessageWriter;
 import dev.posta.mail.Envelope;
-import dev.posta.mailbox.Maildir;
+import dev.posta.store.Maildir;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

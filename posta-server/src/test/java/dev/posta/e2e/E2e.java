@@ -69,7 +69,7 @@ final class E2e {
 
   /**
    * What was sent as it is stored in a Maildir file: each CRLF turned into LF, a CR not followed
-   * by LF kept (see {@code dev.posta.mailbox.UnixLineEndings}).
+   * by LF kept (see {@code dev.posta.store.UnixLineEndings}).
    */
   static String maildirForm(String sent) {
     return sent.replace("\r\n", "\n");

@@ -1,4 +1,4 @@
-package dev.posta.mailbox;
+package dev.posta.store;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

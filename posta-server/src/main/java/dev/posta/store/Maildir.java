@@ -1,4 +1,4 @@
-package dev.posta.mailbox;
+package dev.posta.store;
 
 import dev.posta.client.MessageWriter;
 import dev.posta.storage.DirectorySync;
