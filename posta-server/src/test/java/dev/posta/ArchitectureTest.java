@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * cli                                  the faces: nothing uses them
  * dev.posta (PostaServer)              assembles the parts from the configuration
  * smtp | control                       listeners: none uses another
+ * net                                  what every listener shares: limits, idle sessions, deadlines, AUTH throttle
  * queue                                spool, scheduling, attempts, bounces
  * delivery                             routing; local and remote delivery targets
  * store                                the mailbox store
@@ -46,6 +47,7 @@ class ArchitectureTest {
         .layer("Assembly").definedBy("dev.posta")
         .layer("Smtp").definedBy("dev.posta.smtp..")
         .layer("Control").definedBy("dev.posta.control..")
+        .layer("Net").definedBy("dev.posta.net..")
         .layer("Queue").definedBy("dev.posta.queue..")
         .layer("Delivery").definedBy("dev.posta.delivery..")
         .layer("Store").definedBy("dev.posta.store..")
@@ -55,11 +57,12 @@ class ArchitectureTest {
         .whereLayer("Assembly").mayOnlyBeAccessedByLayers("Cli")
         .whereLayer("Smtp").mayOnlyBeAccessedByLayers("Assembly")
         .whereLayer("Control").mayOnlyBeAccessedByLayers("Cli", "Assembly")
+        .whereLayer("Net").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control")
         .whereLayer("Queue").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control")
         .whereLayer("Delivery").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue")
         .whereLayer("Store").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue", "Delivery")
-        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue", "Delivery", "Store", "Leaves")
-        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue", "Delivery", "Store", "Leaves", "Model")
+        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Net", "Queue", "Delivery", "Store", "Leaves")
+        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Net", "Queue", "Delivery", "Store", "Leaves", "Model")
         .check(classes);
   }
 }

@@ -1,5 +1,6 @@
 package dev.posta.smtp;
 
+import dev.posta.net.ReadTimer;
 import java.io.Flushable;
 import java.io.IOException;
 import java.io.InputStream;

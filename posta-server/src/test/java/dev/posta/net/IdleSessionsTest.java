@@ -1,4 +1,4 @@
-package dev.posta.smtp;
+package dev.posta.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

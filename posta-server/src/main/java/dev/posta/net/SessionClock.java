@@ -1,4 +1,4 @@
-package dev.posta.smtp;
+package dev.posta.net;
 
 import dev.posta.config.PostaConfig;
 import java.io.FilterOutputStream;
@@ -30,9 +30,9 @@ import java.time.Duration;
  * trickling in: every socket read under it restarts the socket timeout) and a write the client
  * does not take are ended by the {@link Watchdog}, which closes the connection.
  */
-final class SessionClock implements ReadTimer {
+public final class SessionClock implements ReadTimer {
   /** What the session waits for; the limit that ends it when time runs out. */
-  enum Wait {
+  public enum Wait {
     HANDSHAKE("TLS handshake"),
     COMMAND("command"),
     DATA("message data"),
@@ -69,7 +69,7 @@ final class SessionClock implements ReadTimer {
   /** When the write in progress started (System.nanoTime), or 0 when none is. */
   private volatile long writingSince;
 
-  SessionClock(PostaConfig.Limits limits, Socket connection, String logPrefix) {
+  public SessionClock(PostaConfig.Limits limits, Socket connection, String logPrefix) {
     this.limits = limits;
     this.connection = connection;
     this.logPrefix = logPrefix;
@@ -78,22 +78,22 @@ final class SessionClock implements ReadTimer {
   }
 
   /** A TLS handshake starts now. */
-  void handshake() {
+  public void handshake() {
     start(Wait.HANDSHAKE, limits.handshakeTimeout());
   }
 
   /** The session waits for the client's next command (or AUTH response) from now. */
-  void command() {
+  public void command() {
     start(Wait.COMMAND, limits.commandTimeout());
   }
 
   /** Reading and dropping what a refused client still sends, for at most {@code linger}. */
-  void linger(Duration linger) {
+  public void linger(Duration linger) {
     start(Wait.LINGER, linger);
   }
 
   /** Message data (after 354, or a BDAT chunk) starts now. */
-  void data() {
+  public void data() {
     start(Wait.DATA, limits.dataTimeout());
     octets = 0;
   }
@@ -105,17 +105,17 @@ final class SessionClock implements ReadTimer {
   }
 
   /** What is left of the current wait (zero or less: none). */
-  Duration left() {
+  public Duration left() {
     return Duration.ofNanos(Math.min(deadline, sessionEnd) - System.nanoTime());
   }
 
   /** The limit that ran out, once {@link #left()} is gone or a read timed out. */
-  Wait expired() {
+  public Wait expired() {
     return sessionEnd - deadline <= 0 ? Wait.SESSION : wait;
   }
 
   /** The log line's words for {@link #expired()}. */
-  String describeExpiry() {
+  public String describeExpiry() {
     long seconds = (System.nanoTime() - started) / 1_000_000_000L;
     return switch (expired()) {
       case HANDSHAKE -> "TLS handshake not finished within " + limits.handshakeTimeout().toSeconds() + "s";
@@ -149,7 +149,7 @@ final class SessionClock implements ReadTimer {
   }
 
   /** Runs a TLS handshake under the handshake deadline. */
-  void duringHandshake(IoStep step) throws IOException {
+  public void duringHandshake(IoStep step) throws IOException {
     handshake();
     beforeRead();
     try {
@@ -159,12 +159,12 @@ final class SessionClock implements ReadTimer {
     }
   }
 
-  interface IoStep {
+  public interface IoStep {
     void run() throws IOException;
   }
 
   /** Wraps the session's output so the watchdog sees writes the client does not take. */
-  OutputStream guard(OutputStream out) {
+  public OutputStream guard(OutputStream out) {
     return new FilterOutputStream(out) {
       @Override
       public void write(int b) throws IOException {

@@ -1,4 +1,4 @@
-package dev.posta.smtp;
+package dev.posta.net;
 
 import java.io.IOException;
 import java.nio.channels.SelectionKey;
@@ -27,11 +27,11 @@ import org.slf4j.LoggerFactory;
  * <p>Every parked session is resumed exactly once: readable, timed out, or, when this closes,
  * stopping. None is left behind with its connection still counted.
  */
-final class IdleSessions implements AutoCloseable {
+public final class IdleSessions implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IdleSessions.class);
 
   /** Why a parked session goes on. */
-  enum Wake {
+  public enum Wake {
     /** The client wrote, or closed its side. */
     READABLE,
     /** The client stayed silent for the whole timeout. */
@@ -41,7 +41,7 @@ final class IdleSessions implements AutoCloseable {
   }
 
   /** How a parked session goes on, on a new virtual thread. */
-  interface Resumption {
+  public interface Resumption {
     void resume(Wake why);
   }
 
@@ -54,7 +54,7 @@ final class IdleSessions implements AutoCloseable {
   private final Thread thread;
   private volatile boolean closed;
 
-  IdleSessions() throws IOException {
+  public IdleSessions() throws IOException {
     selector = Selector.open();
     thread = Thread.ofPlatform().name("smtp-idle").daemon().start(this::run);
   }
@@ -66,7 +66,7 @@ final class IdleSessions implements AutoCloseable {
    *
    * @throws IOException when the session cannot be parked (closing): the caller ends it
    */
-  void park(SocketChannel channel, Duration timeout, String name, Resumption resumption) throws IOException {
+  public void park(SocketChannel channel, Duration timeout, String name, Resumption resumption) throws IOException {
     if (closed) throw new IOException("idle sessions closed");
     channel.configureBlocking(false);
     Parked p = new Parked(channel, System.nanoTime() + timeout.toNanos(), name, resumption);
@@ -82,7 +82,7 @@ final class IdleSessions implements AutoCloseable {
   }
 
   /** Sessions parked now, for tests and metrics. */
-  int count() {
+  public int count() {
     return parked.get();
   }
 

@@ -1,4 +1,4 @@
-package dev.posta.smtp;
+package dev.posta.net;
 
 import java.io.IOException;
 
@@ -6,7 +6,7 @@ import java.io.IOException;
  * Told of every read that may block, so that a session can bound how long its client takes
  * over a whole command or message, not only between two octets (see {@link SessionClock}).
  */
-interface ReadTimer {
+public interface ReadTimer {
   /** Before a read that may block: sets how long it may wait, or throws when no time is left. */
   void beforeRead() throws IOException;
 

@@ -1,4 +1,4 @@
-package dev.posta.smtp;
+package dev.posta.net;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -7,7 +7,7 @@ import java.net.InetAddress;
  * How a client's IP address is written in logs and as an RFC 5321 address literal, and which
  * addresses count as one client for the per-address limits.
  */
-final class ClientAddress {
+public final class ClientAddress {
   private ClientAddress() {}
 
   /**
@@ -15,7 +15,7 @@ final class ClientAddress {
    * /64. One subscriber or host gets at least a /64 (RFC 6177), and can switch among its
    * addresses at will, so counting single IPv6 addresses would limit nobody.
    */
-  static InetAddress network(InetAddress address) {
+  public static InetAddress network(InetAddress address) {
     if (!(address instanceof Inet6Address)) return address;
     byte[] b = address.getAddress();
     if (isIpv4Mapped(b)) return address; // an IPv4 client on a dual-stack socket: itself
@@ -28,7 +28,7 @@ final class ClientAddress {
   }
 
   /** IPv4 dotted, IPv6 in the short form of RFC 5952 ({@code ::1}, not {@code 0:0:0:0:0:0:0:1}). */
-  static String text(InetAddress address) {
+  public static String text(InetAddress address) {
     if (!(address instanceof Inet6Address)) return address.getHostAddress();
     byte[] b = address.getAddress();
     int[] groups = new int[8];
@@ -64,7 +64,7 @@ final class ClientAddress {
   }
 
   /** RFC 5321 §4.1.3 address literal content: {@code 192.0.2.1} or {@code IPv6:2001:db8::1}. */
-  static String literal(InetAddress address) {
+  public static String literal(InetAddress address) {
     return address instanceof Inet6Address ? "IPv6:" + text(address) : text(address);
   }
 }

@@ -1,4 +1,4 @@
-package dev.posta.smtp;
+package dev.posta.net;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,23 +14,23 @@ import org.slf4j.LoggerFactory;
  * session's {@link SessionClock}; an overdue one gets its connection closed, and the blocked read
  * or write fails. One thread for all sessions.
  */
-final class Watchdog implements AutoCloseable {
+public final class Watchdog implements AutoCloseable {
   static final Logger log = LoggerFactory.getLogger(Watchdog.class);
 
   private final Set<SessionClock> sessions = ConcurrentHashMap.newKeySet();
   private final Thread thread;
   private volatile boolean closed;
 
-  Watchdog() {
+  public Watchdog() {
     this.thread = Thread.ofPlatform().name("smtp-watchdog").daemon().start(this::watch);
   }
 
   /** Watches a session until {@link #release}. */
-  void watch(SessionClock clock) {
+  public void watch(SessionClock clock) {
     sessions.add(clock);
   }
 
-  void release(SessionClock clock) {
+  public void release(SessionClock clock) {
     sessions.remove(clock);
   }
 

@@ -1,4 +1,4 @@
-package dev.posta.smtp;
+package dev.posta.net;
 
 import java.net.InetAddress;
 import java.time.Clock;
