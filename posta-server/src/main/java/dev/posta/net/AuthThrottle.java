@@ -11,14 +11,15 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Slows and then stops password guessing, per client address.
+ * Slows and then stops password guessing, per client address (as {@link
+ * ClientAddress#network} counts them: an IPv6 client by its /64).
  *
  * <p>Failures are remembered for {@code window}. From the third failure on, each further
  * attempt from that address is answered only after a delay that doubles per failure (1 s, 2 s,
  * 4 s, capped at 8 s); at {@code limit} failures the address is locked out until the oldest
  * remembered failure is {@code window} old. A success clears nothing: one account's password
- * must not buy more guesses at the others. Other addresses are never affected. Memory is bounded: at most {@link #MAX_TRACKED} addresses are tracked, the
- * stalest dropped first.
+ * must not buy more guesses at the others. Other clients are never affected. Memory is
+ * bounded: at most {@link #MAX_TRACKED} addresses are tracked, the stalest dropped first.
  *
  * <p>An attempt counts from its {@link #begin}, before any password is checked: failures plus
  * attempts in progress never exceed {@code limit}, so parallel connections from one address

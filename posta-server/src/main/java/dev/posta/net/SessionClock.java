@@ -59,6 +59,13 @@ public final class SessionClock implements ReadTimer {
   private Wait wait = Wait.COMMAND;
   private long started;
   private long deadline;
+  /**
+   * The message's data credit: when it runs out unless more octets arrive. Kept across the
+   * chunks of one BDAT transfer, so that a client cannot earn a fresh data timeout per chunk;
+   * the time spent waiting for the next BDAT command draws it down as well.
+   */
+  private long dataDeadline;
+  private long dataStarted;
   /** Message octets since {@link #data()}, for the log line of a data timeout. */
   private long octets;
 
@@ -68,6 +75,8 @@ public final class SessionClock implements ReadTimer {
   private volatile Wait readWait;
   /** When the write in progress started (System.nanoTime), or 0 when none is. */
   private volatile long writingSince;
+  /** When the closing of the connection started (it may send a TLS alert), or 0. */
+  private volatile long closingSince;
 
   public SessionClock(PostaConfig.Limits limits, Socket connection, String logPrefix) {
     this.limits = limits;
@@ -92,10 +101,23 @@ public final class SessionClock implements ReadTimer {
     start(Wait.LINGER, linger);
   }
 
-  /** Message data (after 354, or a BDAT chunk) starts now. */
+  /** A message's data (after 354, or the first BDAT chunk) starts now, with a full data timeout of credit. */
   public void data() {
     start(Wait.DATA, limits.dataTimeout());
+    dataStarted = started;
+    dataDeadline = deadline;
     octets = 0;
+  }
+
+  /**
+   * The message's next BDAT chunk: what is left of its data credit, not a fresh one. Throws when
+   * none is left, even if the chunk is already buffered and no read would wait.
+   */
+  public void moreData() throws SocketTimeoutException {
+    wait = Wait.DATA;
+    started = dataStarted;
+    deadline = dataDeadline;
+    if (deadline - System.nanoTime() <= 0) throw new SocketTimeoutException("message data: no time left");
   }
 
   private void start(Wait next, Duration timeout) {
@@ -104,9 +126,25 @@ public final class SessionClock implements ReadTimer {
     deadline = started + timeout.toNanos();
   }
 
+  /** The earlier of two System.nanoTime instants (which may wrap, so never Math.min). */
+  private static long earlier(long a, long b) {
+    return a - b < 0 ? a : b;
+  }
+
   /** What is left of the current wait (zero or less: none). */
   public Duration left() {
-    return Duration.ofNanos(Math.min(deadline, sessionEnd) - System.nanoTime());
+    return Duration.ofNanos(earlier(deadline, sessionEnd) - System.nanoTime());
+  }
+
+  /**
+   * Ends the session once it has been open for {@code maxSessionTime}, also when its client
+   * keeps it too busy to wait for input (pipelined commands already buffered).
+   */
+  public void checkSessionTime() throws SocketTimeoutException {
+    if (sessionEnd - System.nanoTime() <= 0) {
+      deadline = sessionEnd;
+      throw new SocketTimeoutException("session time limit");
+    }
   }
 
   /** The limit that ran out, once {@link #left()} is gone or a read timed out. */
@@ -129,7 +167,7 @@ public final class SessionClock implements ReadTimer {
 
   @Override
   public void beforeRead() throws IOException {
-    long until = Math.min(deadline, sessionEnd);
+    long until = earlier(deadline, sessionEnd);
     long left = until - System.nanoTime();
     if (left <= 0) throw new SocketTimeoutException(wait.what + ": no time left");
     connection.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, (left + 999_999) / 1_000_000)));
@@ -145,7 +183,8 @@ public final class SessionClock implements ReadTimer {
     octets += read;
     long cap = System.nanoTime() + limits.dataTimeout().toNanos();
     int rate = limits.minDataRate();
-    deadline = rate == 0 ? cap : Math.min(deadline + read * 1_000_000_000L / rate, cap);
+    deadline = rate == 0 ? cap : earlier(deadline + read * 1_000_000_000L / rate, cap);
+    dataDeadline = deadline;
   }
 
   /** Runs a TLS handshake under the handshake deadline. */
@@ -194,13 +233,29 @@ public final class SessionClock implements ReadTimer {
   }
 
   /**
+   * Closes the session's socket ({@code close}), bounded: closing a TLS layer sends an alert,
+   * which a client that stopped reading would block forever.
+   */
+  public void closing(IoStep close) throws IOException {
+    closingSince = Math.max(1, System.nanoTime());
+    close.run();
+  }
+
+  /**
    * For the watchdog: closes the connection and returns true when a read has outlived its
-   * deadline by {@link #GRACE}, or a write has not finished within the command timeout.
+   * deadline by {@link #GRACE}, a write has not finished within the command timeout, closing
+   * takes longer than {@link #GRACE}, or the session has outlived {@code maxSessionTime} by
+   * {@link #GRACE} (a client reading its replies just fast enough is never waited for).
    */
   boolean closeIfOverdue(long now) {
     String why = null;
     long since = writingSince;
-    if (since != 0 && now - since > limits.commandTimeout().toNanos()) {
+    long closing = closingSince;
+    if (closing != 0) {
+      if (now - closing > GRACE.toNanos()) why = "connection not closed within " + GRACE.toSeconds() + "s";
+    } else if (now - sessionEnd > GRACE.toNanos()) {
+      why = "session open for " + limits.maxSessionTime().toSeconds() + "s, the most allowed";
+    } else if (since != 0 && now - since > limits.commandTimeout().toNanos()) {
       why = "client stopped reading for " + (now - since) / 1_000_000_000L + "s";
     } else if (reading && now - readDeadline > GRACE.toNanos()) {
       Wait w = readWait;

@@ -245,12 +245,14 @@ final class SmtpSession {
       log.info("{}: {}: transaction abandoned in state {}", logPrefix, tx.id, state);
       resetTransaction();
     }
-    watchdog.release(clock);
     try {
-      socket.close(); // after STARTTLS this is the TLS layer: it sends close_notify (RFC 8446 §6.1)
+      // After STARTTLS this is the TLS layer: it sends close_notify (RFC 8446 §6.1), a write
+      // the watchdog still bounds.
+      clock.closing(socket::close);
     } catch (IOException ignored) {
       // the client is gone
     }
+    watchdog.release(clock);
   }
 
   /**
@@ -270,6 +272,7 @@ final class SmtpSession {
   /** Serves commands until the session ends (by exception) or goes idle (true). */
   private boolean commandLoop() throws IOException, Closing {
     while (true) {
+      clock.checkSessionTime(); // also when pipelined commands keep the session from ever waiting
       if (clientSilent()) return true;
       SmtpInput.Line line = in.readLine(MAX_PARAMETER_LINE, lineBuffer);
       lineBuffer = line.bytes();
@@ -757,11 +760,13 @@ final class SmtpSession {
     if (state == State.RCPT) {
       startContent();
       state = State.BDAT;
+      clock.data();
+    } else {
+      clock.moreData(); // one data credit for the whole message, not a fresh one per chunk
     }
     long room = Math.max(0, limits.maxMessageSize() - tx.bodySize);
     tx.bodySize += c.size();
     if (c.size() > room) tx.tooBig = true;
-    clock.data();
     boolean complete = in.transfer(c.size(), tx.tooBig ? null : tx.sink);
     if (!complete) throw new Closing("connection lost during BDAT");
     if (!c.last()) {

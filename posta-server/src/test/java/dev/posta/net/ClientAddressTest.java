@@ -33,6 +33,12 @@ class ClientAddressTest {
     "2001:db8:1:2::1, 2001:db8:1:2::",
     "2001:db8:1:3::1, 2001:db8:1:3::",
     "::ffff:192.0.2.7, 192.0.2.7",
+    // NAT64 puts unrelated IPv4 clients in one /64: each counts as itself.
+    "64:ff9b::c000:207, 192.0.2.7",
+    "64:ff9b::c000:208, 192.0.2.8",
+    "64:ff9b:1:0:0:0:c000:207, 64:ff9b:1::c000:207",
+    // Teredo clients share 2001:0::/32 and are told apart by the rest.
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2, 2001:0:4136:e378:8000:63bf:3fff:fdd2",
   })
   void limitsCountIpv6ClientsByTheirSlash64(String in, String network) throws Exception {
     assertThat(ClientAddress.text(ClientAddress.network(InetAddress.ofLiteral(in)))).isEqualTo(network);

@@ -73,10 +73,53 @@ class SlowClientTest {
     assertThat(data.resolve("mail/localhost/slow")).doesNotExist();
   }
 
-  /** The rate rule must not cut off a client that is slow but keeps up: its message takes three data timeouts. */
+  /**
+   * What a fast start earns is capped at one data timeout: a client that sends a burst and then
+   * stops is cut off a data timeout later, not when its octets would have paid for.
+   */
+  @Test
+  void creditFromABurstOfDataIsCappedAtTheDataTimeout() throws Exception {
+    try (TestServer server = start(LONG, SHORT, LONG, 500, LONG);
+        SmtpWire client = new SmtpWire(server.smtpPort())) {
+      client.ehlo();
+      assertThat(client.command("MAIL FROM:<burst@example.net>")).startsWith("250 ");
+      assertThat(client.command("RCPT TO:<burst@localhost>")).startsWith("250 ");
+      assertThat(client.command("DATA")).startsWith("354 ");
+      client.send("Subject: a burst, then nothing\r\n\r\n" + ("z".repeat(998) + "\r\n").repeat(50)); // 50,000 octets: 100 s at 500/s
+      long start = System.nanoTime();
+      assertThat(client.reply()).isEqualTo("421 4.4.2 Timeout: message data too slow, closing connection");
+      assertThat(since(start)).isBetween(Duration.ofMillis(1500), Duration.ofSeconds(6));
+    }
+    assertThat(data.resolve("mail/localhost/burst")).doesNotExist();
+  }
+
+  /** BDAT (RFC 3030) has one data credit per message: chunks spaced out do not each get a fresh data timeout. */
+  @Test
+  void bdatChunksShareOneDataCredit() throws Exception {
+    try (TestServer server = start(LONG, SHORT, LONG, 500, LONG);
+        SmtpWire client = new SmtpWire(server.smtpPort())) {
+      client.ehlo();
+      assertThat(client.command("MAIL FROM:<chunks@example.net>")).startsWith("250 ");
+      assertThat(client.command("RCPT TO:<chunks@localhost>")).startsWith("250 ");
+      long start = System.nanoTime();
+      String reply;
+      int chunks = 0;
+      // One octet per chunk, every 700 ms: about 1.4 octets a second.
+      while ((reply = client.send("BDAT 1\r\nx").reply()).equals("250 2.0.0 1 octets received") && since(start).toSeconds() < 10) {
+        chunks++;
+        Thread.sleep(700);
+      }
+      assertThat(reply).isEqualTo("421 4.4.2 Timeout: message data too slow, closing connection");
+      assertThat(chunks).isBetween(2, 4);
+      assertThat(client.isClosedByServer()).isTrue();
+    }
+    assertThat(data.resolve("mail/localhost/chunks")).doesNotExist();
+  }
+
+  /** The rate rule must not cut off a client that is slow but keeps up: its message takes two data timeouts. */
   @Test
   void messageDataAboveTheMinimumRateMayTakeLongerThanTheDataTimeout() throws Exception {
-    try (TestServer server = start(LONG, Duration.ofSeconds(1), LONG, 500, LONG);
+    try (TestServer server = start(LONG, Duration.ofSeconds(3), LONG, 500, LONG);
         SmtpWire client = new SmtpWire(server.smtpPort())) {
       client.ehlo();
       assertThat(client.command("MAIL FROM:<steady@example.net>")).startsWith("250 ");
@@ -85,12 +128,12 @@ class SlowClientTest {
       long start = System.nanoTime();
       client.send("Subject: steady\r\n\r\n");
       String line = "y".repeat(98) + "\r\n"; // 100 octets each 100 ms: 1,000 octets/s, twice the minimum
-      for (int i = 0; i < 30; i++) {
+      for (int i = 0; i < 60; i++) {
         client.send(line);
         Thread.sleep(100);
       }
       assertThat(client.send(".\r\n").reply()).startsWith("250 2.0.0 Ok: queued as ");
-      assertThat(since(start)).isGreaterThan(Duration.ofMillis(2900));
+      assertThat(since(start)).isGreaterThan(Duration.ofMillis(5900));
       assertThat(server.awaitMail("steady", 1)).hasSize(1);
     }
   }
@@ -143,6 +186,63 @@ class SlowClientTest {
       assertThat(noops).isGreaterThan(5);
       assertThat(client.isClosedByServer()).isTrue();
       assertThat(since(start)).isBetween(Duration.ofMillis(2900), Duration.ofSeconds(6));
+    }
+  }
+
+  /** The session time limit also ends a message in the middle of its data, however steadily it comes. */
+  @Test
+  void theSessionTimeLimitEndsAMessageInProgress() throws Exception {
+    try (TestServer server = start(LONG, LONG, LONG, 500, Duration.ofSeconds(3));
+        SmtpWire client = new SmtpWire(server.smtpPort())) {
+      long start = System.nanoTime();
+      client.ehlo();
+      assertThat(client.command("MAIL FROM:<long@example.net>")).startsWith("250 ");
+      assertThat(client.command("RCPT TO:<long@localhost>")).startsWith("250 ");
+      assertThat(client.command("DATA")).startsWith("354 ");
+      try (Trickle t = new Trickle(client.socket(), "Subject: steady\r\n\r\n" + "w".repeat(200))) {
+        assertThat(client.reply()).isEqualTo("421 4.4.2 Session time limit reached, closing connection");
+      }
+      assertThat(since(start)).isBetween(Duration.ofMillis(2900), Duration.ofSeconds(6));
+    }
+    assertThat(data.resolve("mail/localhost/long")).doesNotExist();
+  }
+
+  /**
+   * A client that pipelines commands and never reads the replies blocks the session in a write;
+   * the session time limit ends that too, not only the (here long) wait for the write.
+   */
+  @Test
+  void theSessionTimeLimitEndsASessionBlockedOnAClientThatDoesNotRead() throws Exception {
+    try (TestServer server = start(LONG, LONG, LONG, 500, Duration.ofSeconds(3));
+        Socket s = new Socket()) {
+      s.setReceiveBufferSize(4096);
+      s.connect(new InetSocketAddress("127.0.0.1", server.smtpPort()));
+      assertThat(new SmtpWire(s).reply()).startsWith("220 ");
+      long start = System.nanoTime();
+      // Our blocked write would wait forever if the server never closed: give up after 15 s
+      // (the time check below then fails).
+      Thread.ofVirtual().start(() -> {
+        try {
+          Thread.sleep(15_000);
+          s.close();
+        } catch (InterruptedException | IOException e) {
+          // done
+        }
+      });
+      byte[] noops = "NOOP\r\n".repeat(1000).getBytes(StandardCharsets.US_ASCII);
+      boolean closed = false;
+      while (!closed && since(start).toSeconds() < 15) {
+        try {
+          s.getOutputStream().write(noops);
+        } catch (IOException e) {
+          closed = true;
+        }
+        if (server.server().connectionCount() == 0) closed = true;
+      }
+      assertThat(closed).as("closed the session of a client that never reads").isTrue();
+      // The limit, the watchdog's grace and its one-second tick.
+      assertThat(since(start)).isLessThan(Duration.ofSeconds(8));
+      awaitNoConnections(server);
     }
   }
 
