@@ -15,6 +15,7 @@ import dev.posta.queue.Spool;
 import dev.posta.queue.SpooledMessage;
 import dev.posta.smtp.SmtpServer;
 import dev.posta.storage.PrivateFiles;
+import dev.posta.store.MaildirStore;
 import dev.posta.tls.ServerTls;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -101,7 +102,7 @@ public final class PostaServer implements AutoCloseable {
       var outbound = serve
           ? new RemoteDelivery(config, new MxResolver(config.delivery().dnsServers(), DNS_TIMEOUT), Timeouts.rfc5321())
           : null;
-      queue = new QueueManager(spool, router, new LocalDelivery(router, config.hostname()), outbound, config.delivery(),
+      queue = new QueueManager(spool, router, new LocalDelivery(new MaildirStore(config.dataDir().resolve("mail"), config.hostname())), outbound, config.delivery(),
           config.limits().maxHops(), config.hostname(), clock);
       queue.enqueueAll(recovered);
       if (!serve) return this;

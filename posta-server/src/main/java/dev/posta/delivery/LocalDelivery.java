@@ -2,7 +2,7 @@ package dev.posta.delivery;
 
 import dev.posta.client.MessageWriter;
 import dev.posta.mail.Envelope;
-import dev.posta.store.Maildir;
+import dev.posta.store.MailboxStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -10,34 +10,31 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * Final delivery into a local mailbox (Maildir). Adds {@code Return-Path:} with the
- * reverse-path (RFC 5321 §4.4) and {@code Delivered-To:}, which lets loops be spotted.
- * Returns only once the Maildir file is durable.
+ * Final delivery into a local mailbox, through the {@link MailboxStore}. Adds {@code
+ * Return-Path:} with the reverse-path (RFC 5321 §4.4) and {@code Delivered-To:}, which lets loops
+ * be spotted. Returns only once the message is durable.
  *
- * <p>Once only: the file is named after the queue ID and the mailbox ({@link
- * Maildir#deliverOnce}), so delivering the same message to the same mailbox again, as the queue
- * does after a crash that came between the delivery and its note in the progress log, finds the
- * first copy and writes no second one.
+ * <p>Once only: the delivery is named after the queue ID and the mailbox, so delivering the same
+ * message to the same mailbox again, as the queue does after a crash that came between the
+ * delivery and its note in the progress log, finds the first copy and writes no second one.
  */
 public final class LocalDelivery {
-  private final Router router;
-  private final String hostname;
+  private final MailboxStore store;
 
-  public LocalDelivery(Router router, String hostname) {
-    this.router = router;
-    this.hostname = hostname;
+  public LocalDelivery(MailboxStore store) {
+    this.store = store;
   }
 
   /**
    * @param mayBeDelivered an earlier attempt (of this run, or of one before a restart) may have
-   *     delivered it already: the mailbox is searched more thoroughly (see {@link Maildir#deliverOnce})
+   *     delivered it already: the mailbox is searched more thoroughly
    * @return true when it was delivered now, false when an earlier attempt had delivered it
    */
   public boolean deliver(Envelope envelope, MessageWriter content, Router.Mailbox box, boolean mayBeDelivered) throws IOException {
     byte[] header = ("Return-Path: " + envelope.reversePath() + "\r\n"
         + "Delivered-To: " + box.address() + "\r\n").getBytes(StandardCharsets.UTF_8);
     String id = envelope.id().value() + "_" + mailboxHash(box);
-    return !new Maildir(router.maildirOf(box)).deliverOnce(id, envelope.received(), header, content, hostname, mayBeDelivered).earlier();
+    return store.deliver(box.id(), id, envelope.received(), header, content, mayBeDelivered);
   }
 
   /**

@@ -3,7 +3,8 @@ package dev.posta.delivery;
 import dev.posta.config.PostaConfig;
 import dev.posta.mail.LocalPart;
 import dev.posta.mail.MailAddress;
-import java.nio.file.Path;
+import dev.posta.store.MailboxId;
+import dev.posta.store.MailboxStore;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -30,18 +31,21 @@ public final class Router {
 
   private final Map<String, PostaConfig.LocalDomain> domains;
   private final String postmaster;
-  private final Path mailRoot;
   /** Whether a full address has an account, which gives it a mailbox. */
   private final Predicate<String> account;
 
   /** Where one recipient resolves to. */
   public sealed interface Target {}
 
-  /** A local mailbox: {@code domain} and lower-case {@code user} name its Maildir. */
+  /** A local mailbox: {@code domain} and the lower-case {@code user} name it in the {@link MailboxStore}. */
   public record Mailbox(String domain, String user) implements Target {
     /** The address in RFC 5321 form: the local part quoted when it is not a dot-atom. */
     public String address() {
       return MailAddress.quoteLocalPart(user) + "@" + domain;
+    }
+
+    public MailboxId id() {
+      return new MailboxId(domain, user);
     }
   }
 
@@ -56,7 +60,6 @@ public final class Router {
     this.account = account;
     this.domains = config.domains().stream().collect(Collectors.toMap(PostaConfig.LocalDomain::name, Function.identity()));
     this.postmaster = config.postmaster().toLowerCase(Locale.ROOT);
-    this.mailRoot = config.dataDir().resolve("mail");
   }
 
   public boolean isLocalDomain(String domain) {
@@ -152,28 +155,5 @@ public final class Router {
       return true;
     }
     return false;
-  }
-
-  /** The Maildir of a local mailbox: {@code <data>/mail/<domain>/<user>/Maildir}. */
-  public Path maildirOf(Mailbox mailbox) {
-    return mailRoot.resolve(safeName(mailbox.domain())).resolve(safeName(mailbox.user())).resolve("Maildir");
-  }
-
-  /**
-   * A local part as a single, harmless path element: anything but letters, digits and
-   * {@code . _ + -} is percent-encoded, and so is a leading dot, so "../x" or a quoted
-   * local part with '/' can never leave the mail folder.
-   */
-  public static String safeName(String name) {
-    var s = new StringBuilder();
-    byte[] bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    for (int i = 0; i < bytes.length; i++) {
-      int b = bytes[i] & 0xff;
-      boolean plain = (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '_' || b == '+' || b == '-'
-          || (b == '.' && i > 0);
-      if (plain) s.append((char) b);
-      else s.append('%').append("%02X".formatted(b));
-    }
-    return s.toString();
   }
 }

@@ -14,6 +14,7 @@ import dev.posta.mail.MailParameters;
 import dev.posta.mail.QueueId;
 import dev.posta.mail.RcptParameters;
 import dev.posta.mail.Recipient;
+import dev.posta.store.MaildirStore;
 import dev.posta.testing.MutableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -102,7 +103,7 @@ class QueueManagerTest {
     PostaConfig config = PostaConfig.embeddedDefaults(dir);
     var settings = config.delivery().withConcurrency(3, 2);
     Router router = new Router(config);
-    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), outbound, settings, PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
+    queue = new QueueManager(spool, router, new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, settings, PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
   }
 
   @AfterEach
@@ -172,7 +173,7 @@ class QueueManagerTest {
     queue.close();
     PostaConfig config = PostaConfig.embeddedDefaults(dir);
     Router router = new Router(config);
-    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), outbound, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
+    queue = new QueueManager(spool, router, new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
     // The first message opens the segment; the progress log's name is then made a folder,
     // so every progress line fails to be written (as on a broken disk).
     SpooledMessage first = send("one@slow.test");
@@ -346,7 +347,7 @@ class QueueManagerTest {
     spool.start();
     PostaConfig config = PostaConfig.embeddedDefaults(dir);
     Router router = new Router(config);
-    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), outbound, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock);
+    queue = new QueueManager(spool, router, new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock);
     queue.enqueueAll(recovered);
     queue.start();
     await("delivered again, or found delivered", () -> queue.size() == 0);
@@ -376,7 +377,7 @@ class QueueManagerTest {
     PostaConfig config = PostaConfig.embeddedDefaults(dir);
     Router router = new Router(config);
     // No outbound delivery: the remote recipient is deferred at every attempt.
-    queue = new QueueManager(spool, router, new LocalDelivery(router, "localhost"), null, config.delivery(),
+    queue = new QueueManager(spool, router, new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), null, config.delivery(),
         PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
     var env = new Envelope(QueueId.next(), Instant.now(), "127.0.0.1", "client.example", new MailAddress("alice", "localhost"),
         MailParameters.NONE, List.of(new Recipient(new MailAddress("bob", "localhost"), RcptParameters.NONE),

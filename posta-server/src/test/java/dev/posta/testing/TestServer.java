@@ -2,20 +2,21 @@ package dev.posta.testing;
 
 import dev.posta.PostaServer;
 import dev.posta.auth.UserStore;
-import dev.posta.delivery.Router;
 import dev.posta.config.PostaConfig;
+import dev.posta.delivery.Router;
+import dev.posta.store.MaildirStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * A real Posta server for tests: embedded defaults (domain {@code localhost}, any local part),
@@ -113,7 +114,7 @@ public final class TestServer implements AutoCloseable {
 
   /** The {@code new/} folder of a local mailbox in domain localhost (user as in the address). */
   public Path newMail(String user) {
-    return server.config().dataDir().resolve("mail/localhost").resolve(Router.safeName(user)).resolve("Maildir/new");
+    return server.config().dataDir().resolve("mail/localhost").resolve(MaildirStore.safeName(user)).resolve("Maildir/new");
   }
 
   /** The messages delivered to {@code user@localhost}, waiting up to 10 s for {@code count}; fails if fewer came. */
