@@ -4,6 +4,7 @@ import dev.posta.auth.UserStore;
 import dev.posta.client.Timeouts;
 import dev.posta.config.PostaConfig;
 import dev.posta.control.ControlSocket;
+import dev.posta.delivery.DeliveryTargets;
 import dev.posta.delivery.LocalDelivery;
 import dev.posta.delivery.RemoteDelivery;
 import dev.posta.delivery.Router;
@@ -102,7 +103,8 @@ public final class PostaServer implements AutoCloseable {
       var outbound = serve
           ? new RemoteDelivery(config, new MxResolver(config.delivery().dnsServers(), DNS_TIMEOUT), Timeouts.rfc5321())
           : null;
-      queue = new QueueManager(spool, router, new LocalDelivery(new MaildirStore(config.dataDir().resolve("mail"), config.hostname())), outbound, config.delivery(),
+      var local = new LocalDelivery(new MaildirStore(config.dataDir().resolve("mail"), config.hostname()));
+      queue = new QueueManager(spool, router, new DeliveryTargets(local, outbound, config.delivery()), config.delivery(),
           config.limits().maxHops(), config.hostname(), clock);
       queue.enqueueAll(recovered);
       if (!serve) return this;

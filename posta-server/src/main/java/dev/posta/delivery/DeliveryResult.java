@@ -10,8 +10,11 @@ package dev.posta.delivery;
  * @param reason Posta's own words for the log and the readable part of a bounce
  * @param notifyPassedOn the receiving server supports DSN and took the NOTIFY request over,
  *     so a success notice is its job, not ours (RFC 3461 §4.1)
+ * @param storageFault deferred because our own storage failed (a full disk): retried sooner
+ *     than a remote server's refusal would be
  */
-public record DeliveryResult(Kind kind, String status, String remoteMta, String diagnostic, String reason, boolean notifyPassedOn) {
+public record DeliveryResult(Kind kind, String status, String remoteMta, String diagnostic, String reason, boolean notifyPassedOn,
+    boolean storageFault) {
 
   public enum Kind {
     /** Put into a local mailbox: final delivery. */
@@ -25,15 +28,20 @@ public record DeliveryResult(Kind kind, String status, String remoteMta, String 
   }
 
   public static DeliveryResult delivered(String reason) {
-    return new DeliveryResult(Kind.DELIVERED, "2.0.0", null, null, reason, false);
+    return new DeliveryResult(Kind.DELIVERED, "2.0.0", null, null, reason, false, false);
   }
 
   public static DeliveryResult deferred(String status, String remoteMta, String diagnostic, String reason) {
-    return new DeliveryResult(Kind.DEFERRED, status, remoteMta, diagnostic, reason, false);
+    return new DeliveryResult(Kind.DEFERRED, status, remoteMta, diagnostic, reason, false, false);
+  }
+
+  /** Deferred because our own storage failed: {@code 4.3.0}, Posta's words in {@code reason}. */
+  public static DeliveryResult storageFault(String reason) {
+    return new DeliveryResult(Kind.DEFERRED, "4.3.0", null, null, reason, false, true);
   }
 
   public static DeliveryResult failed(String status, String remoteMta, String diagnostic, String reason) {
-    return new DeliveryResult(Kind.FAILED, status, remoteMta, diagnostic, reason, false);
+    return new DeliveryResult(Kind.FAILED, status, remoteMta, diagnostic, reason, false, false);
   }
 
   /** For the log and {@code posta queue list}: the reason, and the remote reply when there is one. */

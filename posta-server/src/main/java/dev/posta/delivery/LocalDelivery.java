@@ -2,12 +2,19 @@ package dev.posta.delivery;
 
 import dev.posta.client.MessageWriter;
 import dev.posta.mail.Envelope;
+import dev.posta.storage.IoErrors;
 import dev.posta.store.MailboxStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Final delivery into a local mailbox, through the {@link MailboxStore}. Adds {@code
@@ -18,7 +25,9 @@ import java.util.HexFormat;
  * message to the same mailbox again, as the queue does after a crash that came between the
  * delivery and its note in the progress log, finds the first copy and writes no second one.
  */
-public final class LocalDelivery {
+public final class LocalDelivery implements DeliveryTarget {
+  private static final Logger log = LoggerFactory.getLogger(LocalDelivery.class);
+
   private final MailboxStore store;
 
   public LocalDelivery(MailboxStore store) {
@@ -26,11 +35,40 @@ public final class LocalDelivery {
   }
 
   /**
+   * Delivers to each mailbox once, however many recipients reach it (ALICE@, alice+tag@ and an
+   * alias naming alice are all alice); a storage failure defers that mailbox's recipients, for
+   * a sooner retry than a remote refusal gets.
+   */
+  @Override
+  public List<DeliveryResult> deliver(Delivery delivery) {
+    Envelope envelope = delivery.envelope();
+    Set<Router.Mailbox> done = new HashSet<>();
+    List<DeliveryResult> results = new ArrayList<>();
+    for (Delivery.Recipient r : delivery.recipients()) {
+      Router.Mailbox box = (Router.Mailbox) r.target();
+      DeliveryResult result = DeliveryResult.delivered("delivered to mailbox " + box.address());
+      if (done.add(box)) {
+        try {
+          boolean now = deliver(envelope, delivery.content(), box, r.mayBeDelivered());
+          log.info("{}: to=<{}>, mailbox={}, status=delivered ({})", envelope.id(), r.original(), box.address(),
+              now ? "maildir" : "maildir, by an earlier attempt");
+        } catch (IOException ex) {
+          done.remove(box);
+          result = DeliveryResult.storageFault("mailbox " + box.address() + " not writable: " + ex.getMessage());
+          log.warn("{}: to=<{}>, mailbox={}, status=deferred ({})", envelope.id(), r.original(), box.address(), IoErrors.oneLine(ex));
+        }
+      }
+      results.add(result);
+    }
+    return results;
+  }
+
+  /**
    * @param mayBeDelivered an earlier attempt (of this run, or of one before a restart) may have
    *     delivered it already: the mailbox is searched more thoroughly
    * @return true when it was delivered now, false when an earlier attempt had delivered it
    */
-  public boolean deliver(Envelope envelope, MessageWriter content, Router.Mailbox box, boolean mayBeDelivered) throws IOException {
+  private boolean deliver(Envelope envelope, MessageWriter content, Router.Mailbox box, boolean mayBeDelivered) throws IOException {
     byte[] header = ("Return-Path: " + envelope.reversePath() + "\r\n"
         + "Delivered-To: " + box.address() + "\r\n").getBytes(StandardCharsets.UTF_8);
     String id = envelope.id().value() + "_" + mailboxHash(box);

@@ -15,6 +15,7 @@ import dev.posta.config.PostaConfig.TlsPolicy;
 import dev.posta.dns.MxResolver;
 import dev.posta.mail.Envelope;
 import dev.posta.mail.MailParameters;
+import dev.posta.mail.RcptParameters;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -117,7 +118,26 @@ public final class RemoteDelivery implements Outbound {
   }
 
   @Override
-  public List<DeliveryResult> deliver(Envelope envelope, long size, MessageWriter content, String destination, List<Recipient> recipients) {
+  public List<DeliveryResult> deliver(Delivery delivery) {
+    List<Recipient> recipients = delivery.recipients().stream().map(r -> new Recipient(r.address(), r.parameters())).toList();
+    List<DeliveryResult> results = deliver(delivery.envelope(), delivery.size(), delivery.content(), delivery.destination(), recipients);
+    for (int k = 0; k < recipients.size(); k++) {
+      DeliveryResult r = results.get(k);
+      String status = switch (r.kind()) {
+        case DELIVERED, RELAYED -> "sent";
+        case DEFERRED -> "deferred";
+        case FAILED -> "bounced";
+      };
+      log.info("{}: to=<{}>, relay={}, dsn={}, status={} ({})", delivery.envelope().id(), recipients.get(k).address(),
+          delivery.destination(), r.status(), status, r.describe());
+    }
+    return results;
+  }
+
+  /** A recipient address to hand on, with its DSN parameters (RFC 3461). */
+  private record Recipient(String address, RcptParameters parameters) {}
+
+  private List<DeliveryResult> deliver(Envelope envelope, long size, MessageWriter content, String destination, List<Recipient> recipients) {
     // What cannot be written in an SMTP command fails alone, before any connection is made.
     if (envelope.sender() != null && !sendable(envelope.sender().toString())) {
       return all(recipients, DeliveryResult.failed("5.1.7", null, null, "the sender address cannot be written in an SMTP command"));
@@ -348,7 +368,7 @@ public final class RemoteDelivery implements Outbound {
       String status = reply.enhancedStatus();
       if (reply.isPositive()) {
         out.add(new DeliveryResult(DeliveryResult.Kind.RELAYED, status == null ? "2.0.0" : status, c.host(), diagnostic(reply),
-            "delivered to " + via, ext.dsn()));
+            "delivered to " + via, ext.dsn(), false));
       } else if (reply.isTransient()) {
         out.add(DeliveryResult.deferred(status == null ? "4.0.0" : status, c.host(), diagnostic(reply), "deferred by " + c.describe()));
       } else {

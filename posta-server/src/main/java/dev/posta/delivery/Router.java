@@ -35,7 +35,10 @@ public final class Router {
   private final Predicate<String> account;
 
   /** Where one recipient resolves to. */
-  public sealed interface Target {}
+  public sealed interface Target {
+    /** The final address: a local mailbox's, or the remote one. */
+    String address();
+  }
 
   /** A local mailbox: {@code domain} and the lower-case {@code user} name it in the {@link MailboxStore}. */
   public record Mailbox(String domain, String user) implements Target {

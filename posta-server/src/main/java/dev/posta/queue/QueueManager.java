@@ -2,9 +2,10 @@ package dev.posta.queue;
 
 import dev.posta.client.MessageWriter;
 import dev.posta.config.PostaConfig;
+import dev.posta.delivery.Delivery;
 import dev.posta.delivery.DeliveryResult;
-import dev.posta.delivery.LocalDelivery;
-import dev.posta.delivery.Outbound;
+import dev.posta.delivery.DeliveryTarget;
+import dev.posta.delivery.DeliveryTargets;
 import dev.posta.delivery.Router;
 import dev.posta.mail.Envelope;
 import dev.posta.mail.MailParameters;
@@ -12,6 +13,7 @@ import dev.posta.mail.QueueId;
 import dev.posta.mail.RcptParameters;
 import dev.posta.mail.Recipient;
 import dev.posta.mail.TraceHeaders;
+import dev.posta.storage.IoErrors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -41,8 +43,9 @@ import org.slf4j.LoggerFactory;
  * what failed. Modelled on Postfix's qmgr.
  *
  * <p><b>Attempts.</b> When a message is due, each of its due recipients is routed (local
- * mailbox, MX or smart host) and the deliveries are grouped by destination into jobs of at most
- * {@value #RECIPIENTS_PER_JOB} recipients. When the last job of an attempt is back, each
+ * mailbox, MX or smart host: a {@link DeliveryTargets.Route}) and the deliveries are grouped by
+ * destination into jobs, each handed to its route's {@link DeliveryTarget}; the queue never asks
+ * what kind of target it is. When the last job of an attempt is back, each
  * recipient is finished (delivered or failed) or deferred with exponential backoff ({@code
  * queue.first-retry} doubling up to {@code queue.max-retry}), until {@code queue.lifetime} has
  * passed since arrival: then it fails too. A local delivery that failed on our own storage (a
@@ -53,8 +56,8 @@ import org.slf4j.LoggerFactory;
  * in turn, at most {@code outbound.per-destination} connections to one and {@code
  * outbound.concurrency} to all remote ones, so a slow destination's backlog cannot hold up the
  * rest. Within a destination, new mail and retries alternate, so a deferred backlog that comes
- * due at once cannot starve fresh mail. Local deliveries have their own {@value
- * #LOCAL_CONCURRENCY} slots: Maildir delivery is fsync-bound, more only queue on the disk.
+ * due at once cannot starve fresh mail. Local deliveries have their own slots ({@link
+ * DeliveryTargets#LOCAL_CONCURRENCY}).
  *
  * <p><b>Notices</b> (RFC 3464): one per attempt covering every recipient that failed in it, also
  * when others were delivered; a success notice where NOTIFY asked for it and nobody downstream
@@ -70,20 +73,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class QueueManager implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
-  static final int LOCAL_CONCURRENCY = 16;
-  /** Recipients per transaction to one destination (Postfix: smtp_destination_recipient_limit). */
-  static final int RECIPIENTS_PER_JOB = 50;
   /** Beyond this many waiting messages, new ones wait on disk only, not also in the heap. */
   private static final int IN_MEMORY_BACKLOG = 1000;
-  private static final String LOCAL = "local";
   /** First wait, and the longest, after a local delivery failed on storage: see {@link #storageBackoff}. */
   private static final Duration STORAGE_RETRY = Duration.ofSeconds(10);
   private static final Duration STORAGE_RETRY_CAP = Duration.ofMinutes(1);
 
   private final Spool spool;
   private final Router router;
-  private final LocalDelivery local;
-  private final Outbound outbound;
+  private final DeliveryTargets deliveryTargets;
   private final PostaConfig.Delivery settings;
   /** {@code limits.max-hops}: a message with more Received: fields is returned, not delivered. */
   private final int maxHops;
@@ -134,24 +132,14 @@ public final class QueueManager implements AutoCloseable {
     /** Not the message's first attempt in this run. */
     boolean repeat;
     final Map<Integer, List<Outcome>> outcomes = new LinkedHashMap<>();
-    /** One copy per mailbox per attempt: ALICE@, alice+tag@ and an alias naming alice are all alice. */
-    final Set<Router.Mailbox> delivered = new HashSet<>();
 
     synchronized void add(int recipient, Outcome outcome) {
       outcomes.computeIfAbsent(recipient, k -> new ArrayList<>()).add(outcome);
     }
   }
 
-  /**
-   * What became of one final address (a recipient, or one target of its alias).
-   *
-   * @param storage deferred because our own disk failed (local delivery): retried soon
-   */
-  private record Outcome(String address, boolean local, DeliveryResult result, boolean storage) {
-    Outcome(String address, boolean local, DeliveryResult result) {
-      this(address, local, result, false);
-    }
-  }
+  /** What became of one final address (a recipient, or one target of its alias). */
+  private record Outcome(String address, DeliveryResult result) {}
 
   /**
    * A share of one attempt for one destination. {@code deliveredTo}: the local address whose
@@ -168,6 +156,7 @@ public final class QueueManager implements AutoCloseable {
   /** Where jobs wait for a connection: a remote domain or smart host, or local delivery. */
   private static final class Destination {
     final String name;
+    final DeliveryTargets.Route route;
     final boolean remote;
     final int limit;
     final ArrayDeque<Job> fresh = new ArrayDeque<>();
@@ -176,10 +165,11 @@ public final class QueueManager implements AutoCloseable {
     boolean retryNext;
     boolean inTurns;
 
-    Destination(String name, boolean remote, int limit) {
-      this.name = name;
-      this.remote = remote;
-      this.limit = limit;
+    Destination(DeliveryTargets.Route route) {
+      this.name = route.destination();
+      this.route = route;
+      this.remote = route.outbound();
+      this.limit = route.concurrency();
     }
 
     boolean hasJobs() {
@@ -194,16 +184,12 @@ public final class QueueManager implements AutoCloseable {
     }
   }
 
-  /**
-   * @param outbound delivery to other servers, or null when mail stays local (then remote
-   *     recipients wait, deferred)
-   */
-  public QueueManager(Spool spool, Router router, LocalDelivery local, Outbound outbound, PostaConfig.Delivery settings,
+  /** @param targets where routed recipients go, and what delivers there */
+  public QueueManager(Spool spool, Router router, DeliveryTargets targets, PostaConfig.Delivery settings,
       int maxHops, String hostname, Clock clock) {
     this.spool = spool;
     this.router = router;
-    this.local = local;
-    this.outbound = outbound;
+    this.deliveryTargets = targets;
     this.settings = settings;
     this.maxHops = maxHops;
     this.hostname = hostname;
@@ -361,6 +347,7 @@ public final class QueueManager implements AutoCloseable {
     attempt.repeat = e.attempted;
     e.attempted = true;
     Map<JobKey, List<Item>> byJob = new LinkedHashMap<>();
+    Map<String, DeliveryTargets.Route> routes = new HashMap<>();
     TraceHeaders trace = traceOf(m);
     for (int i : m.pending()) {
       SpooledMessage.Deferral d = m.deferral(i);
@@ -369,7 +356,7 @@ public final class QueueManager implements AutoCloseable {
       String looping = loop(trace, rcpt);
       if (looping != null) {
         log.info("{}: to=<{}>, dsn=5.4.6, status=bounced ({})", m.id(), rcpt.address(), looping);
-        attempt.add(i, new Outcome(rcpt.address().toString(), true, DeliveryResult.failed("5.4.6", null, null, looping)));
+        attempt.add(i, new Outcome(rcpt.address().toString(), DeliveryResult.failed("5.4.6", null, null, looping)));
         continue;
       }
       List<Router.Target> targets;
@@ -377,42 +364,33 @@ public final class QueueManager implements AutoCloseable {
         targets = router.resolve(rcpt.address());
       } catch (RuntimeException | Error ex) {
         log.error("{}: to=<{}>: routing failed unexpectedly", m.id(), rcpt.address(), ex);
-        attempt.add(i, new Outcome(rcpt.address().toString(), true,
-            DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
+        attempt.add(i, new Outcome(rcpt.address().toString(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
         continue;
       }
       if (targets.isEmpty()) {
         // Known at RCPT time but gone since (configuration changed): keep it, say so.
-        attempt.add(i, new Outcome(rcpt.address().toString(), true,
-            DeliveryResult.deferred("4.1.1", null, null, "no such local user now")));
+        attempt.add(i, new Outcome(rcpt.address().toString(), DeliveryResult.deferred("4.1.1", null, null, "no such local user now")));
       }
       boolean any = false;
       for (Router.Target t : targets) {
         // An alias target finished in an earlier attempt is not delivered to again.
-        if (m.isTargetFinished(i, address(t))) continue;
+        if (m.isTargetFinished(i, t.address())) continue;
         any = true;
         if (t instanceof Router.Mailbox box && trace.wasDeliveredTo(box.address())) {
           String why = "mail forwarding loop for " + box.address() + " (already in Delivered-To:)";
           log.info("{}: to=<{}>, mailbox={}, dsn=5.4.6, status=bounced ({})", m.id(), rcpt.address(), box.address(), why);
-          attempt.add(i, new Outcome(box.address(), true, DeliveryResult.failed("5.4.6", null, null, why)));
+          attempt.add(i, new Outcome(box.address(), DeliveryResult.failed("5.4.6", null, null, why)));
           continue;
         }
-        String destination = switch (t) {
-          case Router.Mailbox box -> LOCAL;
-          case Router.Remote remote -> outbound == null ? null : outbound.destinationOf(Router.domainOf(remote.address()));
-        };
-        if (destination == null) {
-          attempt.add(i, new Outcome(((Router.Remote) t).address(), false,
-              DeliveryResult.deferred("4.4.0", null, null, "remote delivery is not configured")));
-          continue;
-        }
+        DeliveryTargets.Route route = deliveryTargets.routeOf(t);
+        routes.putIfAbsent(route.destination(), route);
         // A local address forwarded elsewhere (an alias) leaves with Delivered-To: naming it.
         String forwardedFrom = t instanceof Router.Remote && router.isLocalDomain(rcpt.address().domain())
             ? rcpt.address().toString() : null;
-        byJob.computeIfAbsent(new JobKey(destination, forwardedFrom), k -> new ArrayList<>()).add(new Item(i, t));
+        byJob.computeIfAbsent(new JobKey(route.destination(), forwardedFrom), k -> new ArrayList<>()).add(new Item(i, t));
       }
       if (!targets.isEmpty() && !any) {
-        attempt.add(i, new Outcome(rcpt.address().toString(), true, DeliveryResult.delivered("delivered in an earlier attempt")));
+        attempt.add(i, new Outcome(rcpt.address().toString(), DeliveryResult.delivered("delivered in an earlier attempt")));
       }
     }
     boolean retry = m.wasTried();
@@ -422,12 +400,10 @@ public final class QueueManager implements AutoCloseable {
       List<Job> jobs = new ArrayList<>();
       for (var entry : byJob.entrySet()) {
         JobKey key = entry.getKey();
-        Destination dest = destinations.computeIfAbsent(key.destination(), name -> name.equals(LOCAL)
-            ? new Destination(name, false, LOCAL_CONCURRENCY)
-            : new Destination(name, true, settings.perDestination()));
-        // Local items stay in one job: one copy per mailbox needs them delivered in turn.
-        if (!dest.remote) jobs.add(new Job(e, dest, entry.getValue(), null));
-        else for (List<Item> chunk : chunks(entry.getValue())) jobs.add(new Job(e, dest, chunk, key.deliveredTo()));
+        Destination dest = destinations.computeIfAbsent(key.destination(), name -> new Destination(routes.get(name)));
+        for (List<Item> chunk : chunks(entry.getValue(), dest.route.recipientsPerDelivery())) {
+          jobs.add(new Job(e, dest, chunk, key.deliveredTo()));
+        }
       }
       attempt.jobsLeft = jobs.size();
       for (Job j : jobs) {
@@ -473,13 +449,13 @@ public final class QueueManager implements AutoCloseable {
     }
   }
 
-  /** Splits items into jobs of at most RECIPIENTS_PER_JOB recipients, keeping a recipient's items together. */
-  private static List<List<Item>> chunks(List<Item> items) {
+  /** Splits items into jobs of at most {@code most} recipients, keeping a recipient's items together. */
+  private static List<List<Item>> chunks(List<Item> items, int most) {
     List<List<Item>> out = new ArrayList<>();
     List<Item> current = new ArrayList<>();
     Set<Integer> recipients = new HashSet<>();
     for (Item item : items) {
-      if (!recipients.contains(item.recipient) && recipients.size() == RECIPIENTS_PER_JOB) {
+      if (!recipients.contains(item.recipient) && recipients.size() == most) {
         out.add(current);
         current = new ArrayList<>();
         recipients.clear();
@@ -494,15 +470,19 @@ public final class QueueManager implements AutoCloseable {
   private void run(Job job) {
     Attempt attempt = job.entry.attempt;
     try {
-      if (job.destination.remote) deliverRemote(job, attempt);
-      else deliverLocal(job, attempt);
+      Delivery delivery = delivery(job, attempt);
+      List<DeliveryResult> results = closed
+          ? delivery.recipients().stream().map(r -> DeliveryResult.deferred("4.3.0", null, null, "server shutting down")).toList()
+          : job.destination.route.target().deliver(delivery);
+      for (int k = 0; k < job.items.size(); k++) {
+        attempt.add(job.items.get(k).recipient, new Outcome(job.items.get(k).target.address(), results.get(k)));
+      }
     } catch (RuntimeException | Error ex) {
       // A bug or a broken installation (a class or service missing from the jar) must not
       // retry in silence: the reason goes to the log and, as the deferral, to `posta queue`.
       log.error("{}: delivery to {} failed unexpectedly", job.entry.message.id(), job.destination.name, ex);
       for (Item item : job.items) {
-        attempt.add(item.recipient, new Outcome(address(item.target), !job.destination.remote,
-            DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
+        attempt.add(item.recipient, new Outcome(item.target.address(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
       }
     } finally {
       boolean last;
@@ -521,49 +501,20 @@ public final class QueueManager implements AutoCloseable {
       if (last) finishAttempt(job.entry);
     }
   }
-
-  private void deliverLocal(Job job, Attempt attempt) {
+  /**
+   * What a job hands its target: the message (stamped with the Delivered-To: of the local
+   * address it is forwarded from, if it is), and its routed recipients with what is known of
+   * earlier attempts.
+   */
+  private static Delivery delivery(Job job, Attempt attempt) {
     SpooledMessage m = job.entry.message;
-    for (Item item : job.items) {
-      Router.Mailbox box = (Router.Mailbox) item.target;
-      Recipient rcpt = m.envelope().recipients().get(item.recipient);
-      boolean first;
-      synchronized (attempt) {
-        first = attempt.delivered.add(box);
-      }
-      DeliveryResult result;
-      boolean storage = false;
-      if (!first || closed) {
-        result = closed ? DeliveryResult.deferred("4.3.0", null, null, "server shutting down")
-            : DeliveryResult.delivered("delivered to mailbox " + box.address());
-      } else {
-        try {
-          // Tried before, in this run or (recovered) in one before: it may be in the mailbox, also
-          // when that attempt could not note it (a progress log that failed to be written).
-          boolean mayBeDelivered = m.recovered() || attempt.repeat || m.deferral(item.recipient) != null;
-          boolean now = local.deliver(m.envelope(), m::writeContentTo, box, mayBeDelivered);
-          result = DeliveryResult.delivered("delivered to mailbox " + box.address());
-          log.info("{}: to=<{}>, mailbox={}, status=delivered ({})", m.id(), rcpt.address(), box.address(),
-              now ? "maildir" : "maildir, by an earlier attempt");
-        } catch (IOException ex) {
-          synchronized (attempt) {
-            attempt.delivered.remove(box);
-          }
-          result = DeliveryResult.deferred("4.3.0", null, null, "mailbox " + box.address() + " not writable: " + ex.getMessage());
-          log.warn("{}: to=<{}>, mailbox={}, status=deferred ({})", m.id(), rcpt.address(), box.address(), oneLine(ex));
-          storage = true;
-        }
-      }
-      attempt.add(item.recipient, new Outcome(box.address(), true, result, storage));
-    }
-  }
-
-  private void deliverRemote(Job job, Attempt attempt) {
-    SpooledMessage m = job.entry.message;
-    List<Outbound.Recipient> recipients = new ArrayList<>();
+    List<Delivery.Recipient> recipients = new ArrayList<>();
     for (Item item : job.items) {
       Recipient rcpt = m.envelope().recipients().get(item.recipient);
-      recipients.add(new Outbound.Recipient(address(item.target), rcpt.parameters()));
+      // Tried before, in this run or (recovered) in one before: it may have been delivered, also
+      // when that attempt could not note it (a progress log that failed to be written).
+      boolean mayBeDelivered = m.recovered() || attempt.repeat || m.deferral(item.recipient) != null;
+      recipients.add(new Delivery.Recipient(item.target, rcpt.parameters(), rcpt.address(), mayBeDelivered));
     }
     long size = m.contentLength();
     MessageWriter content = m::writeContentTo;
@@ -576,27 +527,7 @@ public final class QueueManager implements AutoCloseable {
         m.writeContentTo(out);
       };
     }
-    List<DeliveryResult> results = closed
-        ? recipients.stream().map(r -> DeliveryResult.deferred("4.3.0", null, null, "server shutting down")).toList()
-        : outbound.deliver(m.envelope(), size, content, job.destination.name, recipients);
-    for (int k = 0; k < job.items.size(); k++) {
-      DeliveryResult r = results.get(k);
-      String status = switch (r.kind()) {
-        case DELIVERED, RELAYED -> "sent";
-        case DEFERRED -> "deferred";
-        case FAILED -> "bounced";
-      };
-      log.info("{}: to=<{}>, relay={}, dsn={}, status={} ({})", m.id(), recipients.get(k).address(), job.destination.name,
-          r.status(), status, r.describe());
-      attempt.add(job.items.get(k).recipient, new Outcome(recipients.get(k).address(), false, r));
-    }
-  }
-
-  private static String address(Router.Target t) {
-    return switch (t) {
-      case Router.Mailbox box -> box.address();
-      case Router.Remote remote -> remote.address();
-    };
+    return new Delivery(m.envelope(), size, content, job.destination.name, recipients);
   }
 
   // --- After an attempt ---------------------------------------------------------------------
@@ -635,7 +566,7 @@ public final class QueueManager implements AutoCloseable {
           }
           SpooledMessage.Deferral before = m.deferral(i);
           int attempts = before == null ? 1 : before.attempts() + 1;
-          Instant next = now.plus(deferred.get().storage ? storageBackoff(attempts) : backoff(attempts));
+          Instant next = now.plus(deferred.get().result.storageFault() ? storageBackoff(attempts) : backoff(attempts));
           if (closed) next = now; // stopped, not failed: due again at the next start
           spool.markDeferred(m, i, new SpooledMessage.Deferral(attempts, next, deferred.get().result.describe()));
           if (notifies(rcpt, "DELAY")) delayed.add(status(rcpt, deferred.get(), DeliveryReport.Action.DELAYED));
@@ -648,7 +579,7 @@ public final class QueueManager implements AutoCloseable {
               DeliveryResult expiry = DeliveryResult.failed("4.4.7", o.result.remoteMta(), o.result.diagnostic(),
                   "delivery time expired after " + days(settings.lifetime()) + "; last error: " + last);
               log.info("{}: to=<{}>, status=expired ({})", m.id(), o.address, expiry.reason());
-              if (notifies(rcpt, "FAILURE")) failed.add(status(rcpt, new Outcome(o.address, o.local, expiry), DeliveryReport.Action.FAILED));
+              if (notifies(rcpt, "FAILURE")) failed.add(status(rcpt, new Outcome(o.address, expiry), DeliveryReport.Action.FAILED));
             }
             case FAILED -> {
               if (notifies(rcpt, "FAILURE")) failed.add(status(rcpt, o, DeliveryReport.Action.FAILED));
@@ -684,7 +615,7 @@ public final class QueueManager implements AutoCloseable {
       // Nothing is lost: what was not marked done is tried again, after a pause so that a
       // persistent problem (a full disk) does not spin. One line: on a full disk this comes
       // once per message and attempt, and a stack trace would say nothing more.
-      log.error("{}: could not settle the attempt, it will be repeated: {}", m.id(), oneLine(ex));
+      log.error("{}: could not settle the attempt, it will be repeated: {}", m.id(), IoErrors.oneLine(ex));
     }
     lock.lock();
     try {
@@ -782,17 +713,6 @@ public final class QueueManager implements AutoCloseable {
   Duration storageBackoff(int attempts) {
     Duration d = STORAGE_RETRY.multipliedBy(1L << Math.min(attempts - 1, 20));
     return d.compareTo(STORAGE_RETRY_CAP) > 0 ? STORAGE_RETRY_CAP : d;
-  }
-
-  /**
-   * An I/O error in one log line: its class and message, and those of its causes. A stack
-   * trace says nothing more about a full disk, and comes once per message.
-   */
-  static String oneLine(Throwable e) {
-    StringBuilder s = new StringBuilder(e.toString());
-    Throwable c = e.getCause();
-    for (int depth = 0; c != null && depth < 5; depth++, c = c.getCause()) s.append("; cause: ").append(c);
-    return s.toString().replaceAll("[\\r\\n]+", " ");
   }
 
   // --- Queue control (posta queue ...) ------------------------------------------------------
@@ -936,8 +856,7 @@ public final class QueueManager implements AutoCloseable {
       SpooledMessage.Deferral d = m.deferral(i);
       String reason = "returned to the sender by the mail administrator"
           + (d == null ? "" : "; last error: " + d.lastError());
-      attempt.add(i, new Outcome(m.envelope().recipients().get(i).address().toString(), false,
-          DeliveryResult.failed("5.0.0", null, null, reason)));
+      attempt.add(i, new Outcome(m.envelope().recipients().get(i).address().toString(), DeliveryResult.failed("5.0.0", null, null, reason)));
     }
     log.info("{}: returned to the sender by the administrator", id);
     e.attempt = attempt;
@@ -984,6 +903,6 @@ public final class QueueManager implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    if (outbound != null) outbound.close();
+    deliveryTargets.close();
   }
 }

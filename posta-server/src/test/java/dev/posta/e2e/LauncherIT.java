@@ -112,7 +112,7 @@ class LauncherIT {
         assertThat(got.rcptTos()).containsExactly("friend@example.net");
         assertThat(got.text()).contains("Subject: Through the launcher\r\n");
         await("the queue empties", () -> posta("", "queue", "--config", "posta.toml"), q -> q.stdout().equals("queue is empty\n"));
-        assertThat(server.log()).containsPattern("QueueManager: [0-9A-F]{16}: to=<friend@example.net>, relay=\\[localhost]:"
+        assertThat(server.log()).containsPattern("RemoteDelivery: [0-9A-F]{16}: to=<friend@example.net>, relay=\\[localhost]:"
             + peer.port() + "/none, dsn=2\\.0\\.0, status=sent \\(delivered to localhost\\[127\\.0\\.0\\.1]:" + peer.port() + ": 250 2\\.0\\.0 Ok: queued as 0001\\)\n");
       }
     }

@@ -2,9 +2,10 @@ package dev.posta.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.posta.client.MessageWriter;
 import dev.posta.config.PostaConfig;
+import dev.posta.delivery.Delivery;
 import dev.posta.delivery.DeliveryResult;
+import dev.posta.delivery.DeliveryTargets;
 import dev.posta.delivery.LocalDelivery;
 import dev.posta.delivery.Outbound;
 import dev.posta.delivery.Router;
@@ -66,7 +67,10 @@ class QueueManagerTest {
     }
 
     @Override
-    public List<DeliveryResult> deliver(Envelope envelope, long size, MessageWriter content, String destination, List<Recipient> recipients) {
+    public List<DeliveryResult> deliver(Delivery delivery) {
+      Envelope envelope = delivery.envelope();
+      String destination = delivery.destination();
+      List<Delivery.Recipient> recipients = delivery.recipients();
       transactions.add(recipients.size());
       recipients.forEach(r -> order.add(r.address()));
       int now = active.computeIfAbsent(destination, d -> new AtomicInteger()).incrementAndGet();
@@ -80,7 +84,7 @@ class QueueManagerTest {
         if (destination.equals("slow.test")) release.await(30, TimeUnit.SECONDS);
         if (destination.equals("busy.test")) busy.tryAcquire(30, TimeUnit.SECONDS);
         recipients.forEach(r -> delivered.add(envelope.id() + " " + r.address()));
-        return recipients.stream().map(r -> new DeliveryResult(DeliveryResult.Kind.RELAYED, "2.0.0", destination, "250 ok", "sent", true)).toList();
+        return recipients.stream().map(r -> new DeliveryResult(DeliveryResult.Kind.RELAYED, "2.0.0", destination, "250 ok", "sent", true, false)).toList();
       } catch (InterruptedException e) {
         throw new IllegalStateException(e);
       } finally {
@@ -103,7 +107,7 @@ class QueueManagerTest {
     PostaConfig config = PostaConfig.embeddedDefaults(dir);
     var settings = config.delivery().withConcurrency(3, 2);
     Router router = new Router(config);
-    queue = new QueueManager(spool, router, new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, settings, PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
+    queue = new QueueManager(spool, router, new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, settings), settings, PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
   }
 
   @AfterEach
@@ -173,7 +177,7 @@ class QueueManagerTest {
     queue.close();
     PostaConfig config = PostaConfig.embeddedDefaults(dir);
     Router router = new Router(config);
-    queue = new QueueManager(spool, router, new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
+    queue = new QueueManager(spool, router, new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery()), config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
     // The first message opens the segment; the progress log's name is then made a folder,
     // so every progress line fails to be written (as on a broken disk).
     SpooledMessage first = send("one@slow.test");
@@ -284,9 +288,11 @@ class QueueManagerTest {
   @Test
   void aStorageErrorIsLoggedInOneLineWithItsCauseAndNoStackTrace() throws Exception {
     var logs = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
-    var logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(QueueManager.class);
+    // The delivery's line comes from local delivery, the settlement's from the queue.
+    var loggers = List.of((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(QueueManager.class),
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(LocalDelivery.class));
     logs.start();
-    logger.addAppender(logs);
+    loggers.forEach(l -> l.addAppender(logs));
     try {
       Path user = Files.createDirectories(dir.resolve("mail/localhost")).resolve("full");
       Files.writeString(user, "in the way");
@@ -314,7 +320,7 @@ class QueueManagerTest {
       queue.wake();
       await("delivered once space is back", () -> filesIn(dir.resolve("mail/localhost/full/Maildir/new")) == 1);
     } finally {
-      logger.detachAppender(logs);
+      loggers.forEach(l -> l.detachAppender(logs));
     }
   }
 
@@ -347,7 +353,7 @@ class QueueManagerTest {
     spool.start();
     PostaConfig config = PostaConfig.embeddedDefaults(dir);
     Router router = new Router(config);
-    queue = new QueueManager(spool, router, new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock);
+    queue = new QueueManager(spool, router, new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery()), config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock);
     queue.enqueueAll(recovered);
     queue.start();
     await("delivered again, or found delivered", () -> queue.size() == 0);
@@ -377,7 +383,7 @@ class QueueManagerTest {
     PostaConfig config = PostaConfig.embeddedDefaults(dir);
     Router router = new Router(config);
     // No outbound delivery: the remote recipient is deferred at every attempt.
-    queue = new QueueManager(spool, router, new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), null, config.delivery(),
+    queue = new QueueManager(spool, router, new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), null, config.delivery()), config.delivery(),
         PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
     var env = new Envelope(QueueId.next(), Instant.now(), "127.0.0.1", "client.example", new MailAddress("alice", "localhost"),
         MailParameters.NONE, List.of(new Recipient(new MailAddress("bob", "localhost"), RcptParameters.NONE),
