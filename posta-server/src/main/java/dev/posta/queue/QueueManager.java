@@ -8,12 +8,9 @@ import dev.posta.delivery.DeliveryTarget;
 import dev.posta.delivery.DeliveryTargets;
 import dev.posta.delivery.Router;
 import dev.posta.mail.Envelope;
-import dev.posta.mail.MailParameters;
 import dev.posta.mail.QueueId;
-import dev.posta.mail.RcptParameters;
 import dev.posta.mail.Recipient;
 import dev.posta.mail.TraceHeaders;
-import dev.posta.storage.IoErrors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +24,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
@@ -45,12 +41,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Attempts.</b> When a message is due, each of its due recipients is routed (local
  * mailbox, MX or smart host: a {@link DeliveryTargets.Route}) and the deliveries are grouped by
  * destination into jobs, each handed to its route's {@link DeliveryTarget}; the queue never asks
- * what kind of target it is. When the last job of an attempt is back, each
- * recipient is finished (delivered or failed) or deferred with exponential backoff ({@code
- * queue.first-retry} doubling up to {@code queue.max-retry}), until {@code queue.lifetime} has
- * passed since arrival: then it fails too. A local delivery that failed on our own storage (a
- * full disk) waits less, 10 s doubling up to a minute ({@link #storageBackoff}), so mail flows
- * soon after space returns.
+ * what kind of target it is. When the last job of an attempt is back, the {@link Settlement}
+ * finishes or defers each recipient (exponential backoff, sooner after a local storage fault;
+ * failed past {@code queue.lifetime}) and spools the notices.
  *
  * <p><b>Fairness and limits.</b> Jobs wait per destination; the dispatcher serves destinations
  * in turn, at most {@code outbound.per-destination} connections to one and {@code
@@ -75,13 +68,11 @@ public final class QueueManager implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
   /** Beyond this many waiting messages, new ones wait on disk only, not also in the heap. */
   private static final int IN_MEMORY_BACKLOG = 1000;
-  /** First wait, and the longest, after a local delivery failed on storage: see {@link #storageBackoff}. */
-  private static final Duration STORAGE_RETRY = Duration.ofSeconds(10);
-  private static final Duration STORAGE_RETRY_CAP = Duration.ofMinutes(1);
 
   private final Spool spool;
   private final Router router;
   private final DeliveryTargets deliveryTargets;
+  private final Settlement settlement;
   private final PostaConfig.Delivery settings;
   /** {@code limits.max-hops}: a message with more Received: fields is returned, not delivered. */
   private final int maxHops;
@@ -131,15 +122,13 @@ public final class QueueManager implements AutoCloseable {
     int jobsLeft;
     /** Not the message's first attempt in this run. */
     boolean repeat;
-    final Map<Integer, List<Outcome>> outcomes = new LinkedHashMap<>();
+    final Map<Integer, List<Settlement.Outcome>> outcomes = new LinkedHashMap<>();
 
-    synchronized void add(int recipient, Outcome outcome) {
+    synchronized void add(int recipient, Settlement.Outcome outcome) {
       outcomes.computeIfAbsent(recipient, k -> new ArrayList<>()).add(outcome);
     }
   }
 
-  /** What became of one final address (a recipient, or one target of its alias). */
-  private record Outcome(String address, DeliveryResult result) {}
 
   /**
    * A share of one attempt for one destination. {@code deliveredTo}: the local address whose
@@ -194,6 +183,7 @@ public final class QueueManager implements AutoCloseable {
     this.maxHops = maxHops;
     this.hostname = hostname;
     this.clock = clock;
+    this.settlement = new Settlement(spool, settings, hostname, clock, this::enqueue);
     this.dispatcher = Thread.ofPlatform().name("queue-dispatcher").daemon().unstarted(this::dispatch);
   }
 
@@ -356,7 +346,7 @@ public final class QueueManager implements AutoCloseable {
       String looping = loop(trace, rcpt);
       if (looping != null) {
         log.info("{}: to=<{}>, dsn=5.4.6, status=bounced ({})", m.id(), rcpt.address(), looping);
-        attempt.add(i, new Outcome(rcpt.address().toString(), DeliveryResult.failed("5.4.6", null, null, looping)));
+        attempt.add(i, new Settlement.Outcome(rcpt.address().toString(), DeliveryResult.failed("5.4.6", null, null, looping)));
         continue;
       }
       List<Router.Target> targets;
@@ -364,12 +354,12 @@ public final class QueueManager implements AutoCloseable {
         targets = router.resolve(rcpt.address());
       } catch (RuntimeException | Error ex) {
         log.error("{}: to=<{}>: routing failed unexpectedly", m.id(), rcpt.address(), ex);
-        attempt.add(i, new Outcome(rcpt.address().toString(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
+        attempt.add(i, new Settlement.Outcome(rcpt.address().toString(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
         continue;
       }
       if (targets.isEmpty()) {
         // Known at RCPT time but gone since (configuration changed): keep it, say so.
-        attempt.add(i, new Outcome(rcpt.address().toString(), DeliveryResult.deferred("4.1.1", null, null, "no such local user now")));
+        attempt.add(i, new Settlement.Outcome(rcpt.address().toString(), DeliveryResult.deferred("4.1.1", null, null, "no such local user now")));
       }
       boolean any = false;
       for (Router.Target t : targets) {
@@ -379,7 +369,7 @@ public final class QueueManager implements AutoCloseable {
         if (t instanceof Router.Mailbox box && trace.wasDeliveredTo(box.address())) {
           String why = "mail forwarding loop for " + box.address() + " (already in Delivered-To:)";
           log.info("{}: to=<{}>, mailbox={}, dsn=5.4.6, status=bounced ({})", m.id(), rcpt.address(), box.address(), why);
-          attempt.add(i, new Outcome(box.address(), DeliveryResult.failed("5.4.6", null, null, why)));
+          attempt.add(i, new Settlement.Outcome(box.address(), DeliveryResult.failed("5.4.6", null, null, why)));
           continue;
         }
         DeliveryTargets.Route route = deliveryTargets.routeOf(t);
@@ -390,7 +380,7 @@ public final class QueueManager implements AutoCloseable {
         byJob.computeIfAbsent(new JobKey(route.destination(), forwardedFrom), k -> new ArrayList<>()).add(new Item(i, t));
       }
       if (!targets.isEmpty() && !any) {
-        attempt.add(i, new Outcome(rcpt.address().toString(), DeliveryResult.delivered("delivered in an earlier attempt")));
+        attempt.add(i, new Settlement.Outcome(rcpt.address().toString(), DeliveryResult.delivered("delivered in an earlier attempt")));
       }
     }
     boolean retry = m.wasTried();
@@ -475,14 +465,14 @@ public final class QueueManager implements AutoCloseable {
           ? delivery.recipients().stream().map(r -> DeliveryResult.deferred("4.3.0", null, null, "server shutting down")).toList()
           : job.destination.route.target().deliver(delivery);
       for (int k = 0; k < job.items.size(); k++) {
-        attempt.add(job.items.get(k).recipient, new Outcome(job.items.get(k).target.address(), results.get(k)));
+        attempt.add(job.items.get(k).recipient, new Settlement.Outcome(job.items.get(k).target.address(), results.get(k)));
       }
     } catch (RuntimeException | Error ex) {
       // A bug or a broken installation (a class or service missing from the jar) must not
       // retry in silence: the reason goes to the log and, as the deferral, to `posta queue`.
       log.error("{}: delivery to {} failed unexpectedly", job.entry.message.id(), job.destination.name, ex);
       for (Item item : job.items) {
-        attempt.add(item.recipient, new Outcome(item.target.address(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
+        attempt.add(item.recipient, new Settlement.Outcome(item.target.address(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
       }
     } finally {
       boolean last;
@@ -532,91 +522,11 @@ public final class QueueManager implements AutoCloseable {
 
   // --- After an attempt ---------------------------------------------------------------------
 
-  /**
-   * Settles every recipient the attempt tried: finished or deferred (or, past the lifetime,
-   * failed), sends the notices, and schedules the next attempt.
-   */
+  /** Settles the attempt (see {@link Settlement}), then removes the message or schedules its next attempt. */
   private void finishAttempt(Entry e) {
     SpooledMessage m = e.message;
-    Envelope env = m.envelope();
-    Attempt attempt = e.attempt;
     Instant now = clock.instant();
-    List<DeliveryReport.RecipientStatus> failed = new ArrayList<>();
-    List<DeliveryReport.RecipientStatus> succeeded = new ArrayList<>();
-    List<DeliveryReport.RecipientStatus> delayed = new ArrayList<>();
-    List<Integer> finished = new ArrayList<>();
-    List<Map.Entry<Integer, String>> finishedTargets = new ArrayList<>();
-    boolean expired = !now.isBefore(env.received().plus(settings.lifetime()));
-    boolean settled = false;
-    try {
-      for (var entry : attempt == null ? List.<Map.Entry<Integer, List<Outcome>>>of() : attempt.outcomes.entrySet()) {
-        int i = entry.getKey();
-        Recipient rcpt = env.recipients().get(i);
-        List<Outcome> outcomes = entry.getValue();
-        Optional<Outcome> deferred = outcomes.stream().filter(o -> o.result.kind() == DeliveryResult.Kind.DEFERRED).findFirst();
-        if (deferred.isPresent() && !expired) {
-          // Some final addresses of an alias went (or failed for good): remember them, so the
-          // retry is for the deferred ones only, and report the failed ones now.
-          for (Outcome o : outcomes) {
-            if (o.result.kind() == DeliveryResult.Kind.DEFERRED || outcomes.size() == 1) continue;
-            finishedTargets.add(Map.entry(i, o.address));
-            if (o.result.kind() == DeliveryResult.Kind.FAILED && notifies(rcpt, "FAILURE")) {
-              failed.add(status(rcpt, o, DeliveryReport.Action.FAILED));
-            }
-          }
-          SpooledMessage.Deferral before = m.deferral(i);
-          int attempts = before == null ? 1 : before.attempts() + 1;
-          Instant next = now.plus(deferred.get().result.storageFault() ? storageBackoff(attempts) : backoff(attempts));
-          if (closed) next = now; // stopped, not failed: due again at the next start
-          spool.markDeferred(m, i, new SpooledMessage.Deferral(attempts, next, deferred.get().result.describe()));
-          if (notifies(rcpt, "DELAY")) delayed.add(status(rcpt, deferred.get(), DeliveryReport.Action.DELAYED));
-          continue;
-        }
-        for (Outcome o : outcomes) {
-          switch (o.result.kind()) {
-            case DEFERRED -> {
-              String last = m.deferral(i) == null ? o.result.describe() : m.deferral(i).lastError();
-              DeliveryResult expiry = DeliveryResult.failed("4.4.7", o.result.remoteMta(), o.result.diagnostic(),
-                  "delivery time expired after " + days(settings.lifetime()) + "; last error: " + last);
-              log.info("{}: to=<{}>, status=expired ({})", m.id(), o.address, expiry.reason());
-              if (notifies(rcpt, "FAILURE")) failed.add(status(rcpt, new Outcome(o.address, expiry), DeliveryReport.Action.FAILED));
-            }
-            case FAILED -> {
-              if (notifies(rcpt, "FAILURE")) failed.add(status(rcpt, o, DeliveryReport.Action.FAILED));
-            }
-            case DELIVERED -> {
-              if (notifies(rcpt, "SUCCESS")) {
-                succeeded.add(status(rcpt, o, DeliveryReport.Action.DELIVERED));
-              }
-            }
-            case RELAYED -> {
-              if (!o.result.notifyPassedOn() && notifies(rcpt, "SUCCESS")) {
-                succeeded.add(status(rcpt, o, DeliveryReport.Action.RELAYED));
-              }
-            }
-          }
-        }
-        finished.add(i);
-      }
-      // The notices go into the spool before the recipients they report on are finished:
-      // a crash in between repeats a notice, it never loses one.
-      report(m, failed, now);
-      report(m, succeeded, now);
-      boolean warn = !settings.delayWarning().isZero() && !m.delayReported()
-          && !now.isBefore(env.received().plus(settings.delayWarning()));
-      if (warn && !delayed.isEmpty()) {
-        report(m, delayed, now);
-        spool.markDelayReported(m);
-      }
-      for (var t : finishedTargets) spool.markTargetDone(m, t.getKey(), t.getValue());
-      for (int i : finished) spool.markDone(m, i);
-      settled = true;
-    } catch (IOException | RuntimeException ex) {
-      // Nothing is lost: what was not marked done is tried again, after a pause so that a
-      // persistent problem (a full disk) does not spin. One line: on a full disk this comes
-      // once per message and attempt, and a stack trace would say nothing more.
-      log.error("{}: could not settle the attempt, it will be repeated: {}", m.id(), IoErrors.oneLine(ex));
-    }
+    boolean settled = settlement.settle(m, e.attempt == null ? Map.of() : e.attempt.outcomes, now, closed);
     lock.lock();
     try {
       e.active = false;
@@ -639,82 +549,6 @@ public final class QueueManager implements AutoCloseable {
       lock.unlock();
     }
   }
-
-  private static String days(Duration d) {
-    return d.toHours() % 24 == 0 ? d.toDays() + (d.toDays() == 1 ? " day" : " days") : d.toHours() + " hours";
-  }
-
-  /**
-   * Whether the sender wants to hear about this (RFC 3461 §4.1). Without NOTIFY, failures and
-   * delays are reported, success is not.
-   */
-  private static boolean notifies(Recipient rcpt, String what) {
-    String notify = rcpt.parameters().notifyOn();
-    if (notify == null) return !what.equals("SUCCESS");
-    return List.of(notify.toUpperCase(Locale.ROOT).split(",")).contains(what);
-  }
-
-  private DeliveryReport.RecipientStatus status(Recipient rcpt, Outcome o, DeliveryReport.Action action) {
-    DeliveryResult r = o.result;
-    // An alias expanded to another address: that one is the final recipient; the original
-    // stays visible as Original-Recipient when the client gave ORCPT.
-    Recipient reported = o.address.equalsIgnoreCase(rcpt.address().toString()) ? rcpt : reportedAs(rcpt, o.address);
-    return new DeliveryReport.RecipientStatus(reported, action, r.status(), r.remoteMta(), r.diagnostic(), r.reason(), clock.instant());
-  }
-
-  private static Recipient reportedAs(Recipient rcpt, String address) {
-    try {
-      return new Recipient(dev.posta.mail.AddressParser.parseMailbox(address), rcpt.parameters());
-    } catch (dev.posta.mail.AddressParser.SyntaxException ex) {
-      return rcpt;
-    }
-  }
-
-  /** Spools one notice to the sender and queues it. */
-  private void report(SpooledMessage m, List<DeliveryReport.RecipientStatus> lines, Instant now) throws IOException {
-    if (lines.isEmpty()) return;
-    Envelope env = m.envelope();
-    if (env.sender() == null) {
-      log.info("{}: no notice ({}) for a message with the null sender", m.id(), lines.getFirst().action().name().toLowerCase(Locale.ROOT));
-      return;
-    }
-    byte[] report = DeliveryReport.build(hostname, env, m.contentLength(), m::writeContentTo, lines, now);
-    MessageContent content = spool.newContent();
-    content.write(report, 0, report.length);
-    boolean eightBit = false;
-    for (byte b : report) {
-      if (b < 0) {
-        eightBit = true;
-        break;
-      }
-    }
-    Envelope notice = new Envelope(QueueId.next(), now, "127.0.0.1", hostname, null,
-        new MailParameters(report.length, eightBit ? MailParameters.BodyType.EIGHT_BIT_MIME : MailParameters.BodyType.SEVEN_BIT,
-            env.sender().isUtf8(), null, null),
-        List.of(new Recipient(env.sender(), RcptParameters.NONE)));
-    SpooledMessage stored = spool.store(notice, content);
-    log.info("{}: sender notice ({}): {}", m.id(), lines.getFirst().action().name().toLowerCase(Locale.ROOT), notice.id());
-    enqueue(stored);
-  }
-
-  /** The wait before attempt {@code attempts + 1}: first-retry, doubling, at most max-retry. */
-  Duration backoff(int attempts) {
-    Duration d = settings.firstRetry().multipliedBy(1L << Math.min(attempts - 1, 20));
-    return d.compareTo(settings.maxRetry()) > 0 ? settings.maxRetry() : d;
-  }
-
-  /**
-   * The wait after a local delivery failed on our own storage (a full disk, an I/O error): 10 s,
-   * doubling, at most a minute, rather than the remote schedule (first-retry doubling up to
-   * max-retry). The fault is ours and usually ends with one act of the administrator (space
-   * freed); mail then flows within a minute, not at a retry 5 min to an hour away. A retry
-   * that fails again costs one failed file creation and one log line.
-   */
-  Duration storageBackoff(int attempts) {
-    Duration d = STORAGE_RETRY.multipliedBy(1L << Math.min(attempts - 1, 20));
-    return d.compareTo(STORAGE_RETRY_CAP) > 0 ? STORAGE_RETRY_CAP : d;
-  }
-
   // --- Queue control (posta queue ...) ------------------------------------------------------
 
   /** A message as {@code posta queue list} shows it. */
@@ -856,7 +690,7 @@ public final class QueueManager implements AutoCloseable {
       SpooledMessage.Deferral d = m.deferral(i);
       String reason = "returned to the sender by the mail administrator"
           + (d == null ? "" : "; last error: " + d.lastError());
-      attempt.add(i, new Outcome(m.envelope().recipients().get(i).address().toString(), DeliveryResult.failed("5.0.0", null, null, reason)));
+      attempt.add(i, new Settlement.Outcome(m.envelope().recipients().get(i).address().toString(), DeliveryResult.failed("5.0.0", null, null, reason)));
     }
     log.info("{}: returned to the sender by the administrator", id);
     e.attempt = attempt;

@@ -280,7 +280,7 @@ class QueueManagerTest {
     queue.wake();
     await("delivered", () -> queue.size() == 0);
     assertThat(filesIn(dir.resolve("mail/localhost/full/Maildir/new"))).isEqualTo(1);
-    assertThat(List.of(1, 2, 3, 4, 5, 30).stream().map(queue::storageBackoff).toList()).containsExactly(
+    assertThat(List.of(1, 2, 3, 4, 5, 30).stream().map(defaultSettlement()::storageBackoff).toList()).containsExactly(
         Duration.ofSeconds(10), Duration.ofSeconds(20), Duration.ofSeconds(40), Duration.ofMinutes(1),
         Duration.ofMinutes(1), Duration.ofMinutes(1));
   }
@@ -411,9 +411,14 @@ class QueueManagerTest {
     assertThat(deliverThenRestartWithoutTheDoneMark(true)).singleElement().asString().startsWith("cur/").endsWith(":2,S");
   }
 
+  /** Settles as the queue does, with the default [queue] settings. */
+  private Settlement defaultSettlement() {
+    return new Settlement(spool, PostaConfig.embeddedDefaults(dir).delivery(), "localhost", clock, m -> {});
+  }
+
   @Test
   void theBackoffDoublesFromTheFirstRetryToItsCap() {
-    assertThat(List.of(1, 2, 3, 4, 5, 6, 30).stream().map(queue::backoff).toList()).containsExactly(
+    assertThat(List.of(1, 2, 3, 4, 5, 6, 30).stream().map(defaultSettlement()::backoff).toList()).containsExactly(
         Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ofMinutes(20), Duration.ofMinutes(40),
         Duration.ofHours(1), Duration.ofHours(1), Duration.ofHours(1));
   }
