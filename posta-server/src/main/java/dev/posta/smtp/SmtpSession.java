@@ -15,8 +15,6 @@ import dev.posta.net.SessionClock;
 import dev.posta.net.Watchdog;
 import dev.posta.queue.MessageContent;
 import dev.posta.queue.SpooledMessage;
-import dev.posta.tls.ServerTls;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -99,16 +97,9 @@ final class SmtpSession {
     }
   }
 
-  /** Why a session ends early. */
-  private static final class Closing extends Exception {
-    Closing(String reason) {
-      super(reason, null, false, false);
-    }
-  }
-
-  /** The connection; replaced by its TLS layer after STARTTLS. */
-  private Socket socket;
-  private final Watchdog watchdog;
+  /** The connection's I/O: socket, input, replies, refusals counted. */
+  private final SmtpConnection conn;
+  /** The connection's deadlines, which each phase sets as it waits for the client. */
   private final SessionClock clock;
   private final PostaConfig.Listener listener;
   private final SmtpServer.Context context;
@@ -118,17 +109,10 @@ final class SmtpSession {
   private final String hostname;
   private final String client;
   private final String logPrefix;
-  private SmtpInput in;
-  private OutputStream out;
   /** Where lines are read into; grows for long message lines, back to small after each message. */
   private byte[] lineBuffer = new byte[SMALL_LINE];
-  /*
-   * Idle sessions keep these buffers, so they are small: 10,000 waiting clients must not cost
-   * hundreds of MiB. Commands are short; a pipelined batch of replies that overflows the reply
-   * buffer is simply sent in parts.
-   */
+  /* Idle sessions keep this buffer, so it is small: commands are short. */
   private static final int SMALL_LINE = 256;
-  private static final int REPLY_BUFFER = 512;
   /** Strict: malformed UTF-8 is reported, never replaced. One per session, reset per line. */
   private final CharsetDecoder commandDecoder = StandardCharsets.UTF_8.newDecoder()
       .onMalformedInput(CodingErrorAction.REPORT)
@@ -142,16 +126,12 @@ final class SmtpSession {
   private String heloName = "";
   private boolean esmtp;
   private Transaction tx;
-  /** Permanent (5xx) refusals so far, for max-errors. */
-  private int errors;
 
   /**
    * @param connection the TCP connection
    * @param socket what the session speaks over: the connection, or a TLS layer over it
    */
   SmtpSession(Socket connection, Socket socket, PostaConfig.Listener listener, SmtpServer.Context context, Watchdog watchdog) {
-    this.socket = socket;
-    this.watchdog = watchdog;
     this.listener = listener;
     this.context = context;
     this.limits = context.config().limits();
@@ -160,7 +140,8 @@ final class SmtpSession {
     this.hostname = context.config().hostname();
     this.client = ClientAddress.text(socket.getInetAddress());
     this.logPrefix = "smtp[" + client + "]";
-    this.clock = new SessionClock(limits, connection, logPrefix);
+    this.conn = new SmtpConnection(connection, socket, limits, watchdog, logPrefix);
+    this.clock = conn.clock();
   }
 
   /** How {@link #run()} or {@link #resume} returned. */
@@ -176,13 +157,10 @@ final class SmtpSession {
 
   /** Greets the client and serves it until the session ends or goes idle. */
   Outcome run() {
-    log.info("{}: connect to {} ({})", logPrefix, socket.getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
-    watchdog.watch(clock);
+    log.info("{}: connect to {} ({})", logPrefix, conn.socket().getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
     return serve(() -> {
-      socket.setTcpNoDelay(true);
-      if (socket instanceof SSLSocket ssl) handshake(ssl); // implicit TLS (RFC 8314)
-      in = new SmtpInput(socket.getInputStream(), () -> out.flush(), clock);
-      out = new BufferedOutputStream(clock.guard(socket.getOutputStream()), REPLY_BUFFER);
+      if (conn.socket() instanceof SSLSocket ssl) tls = conn.handshake(ssl); // implicit TLS (RFC 8314)
+      conn.open();
       reply(Replies.GREETING.format(hostname));
       clock.command();
     });
@@ -197,7 +175,7 @@ final class SmtpSession {
       if (timedOut) throw new SocketTimeoutException();
       // Readable: octets, or the end of the stream, which the input then remembers, so the
       // command loop reads it (and ends) rather than going idle again.
-      in.prefetch();
+      conn.in().prefetch();
     });
   }
 
@@ -225,7 +203,7 @@ final class SmtpSession {
       log.info("{}: disconnect: {}", logPrefix, e.getMessage());
     } catch (SocketTimeoutException e) {
       log.info("{}: timeout in state {}: {}", logPrefix, state, clock.describeExpiry());
-      tryReply(switch (clock.expired()) {
+      conn.tryReply(switch (clock.expired()) {
         case DATA -> Replies.DATA_TIMEOUT;
         case SESSION -> Replies.SESSION_TOO_LONG;
         default -> Replies.TIMEOUT;
@@ -245,36 +223,15 @@ final class SmtpSession {
       log.info("{}: {}: transaction abandoned in state {}", logPrefix, tx.id, state);
       resetTransaction();
     }
-    try {
-      // After STARTTLS this is the TLS layer: it sends close_notify (RFC 8446 §6.1), a write
-      // the watchdog still bounds.
-      clock.closing(socket::close);
-    } catch (IOException ignored) {
-      // the client is gone
-    }
-    watchdog.release(clock);
-  }
-
-  /**
-   * True when the client has sent nothing more, so that the session can wait for it without a
-   * thread (the replies flushed first): plaintext only, since a TLS layer keeps buffered state
-   * of its own. A virtual thread blocked in a read would keep its stack (about 4 KiB of JDK
-   * frames) for as long as the client is silent.
-   */
-  private boolean clientSilent() throws IOException {
-    if (tls != null || socket.getChannel() == null || in.readyNow()) return false;
-    out.flush();
-    if (in.readyNow()) return false;
-    in.shrink(); // a long wait ahead: no 16 KiB buffer kept from the last message
-    return true;
+    conn.close();
   }
 
   /** Serves commands until the session ends (by exception) or goes idle (true). */
   private boolean commandLoop() throws IOException, Closing {
     while (true) {
       clock.checkSessionTime(); // also when pipelined commands keep the session from ever waiting
-      if (clientSilent()) return true;
-      SmtpInput.Line line = in.readLine(MAX_PARAMETER_LINE, lineBuffer);
+      if (conn.clientSilent()) return true;
+      SmtpInput.Line line = conn.readLine(MAX_PARAMETER_LINE, lineBuffer);
       lineBuffer = line.bytes();
       command(line);
       // The next command's time starts now, not at its first octet: a line must come whole in time.
@@ -286,7 +243,7 @@ final class SmtpSession {
   private void command(SmtpInput.Line line) throws IOException, Closing {
     switch (line.ending()) {
       case EOF -> {
-        out.flush(); // replies to commands before an unfinished last line are still owed
+        conn.flush(); // replies to commands before an unfinished last line are still owed
         throw new Closing("client closed the connection in state " + state);
       }
       case TOO_LONG -> {
@@ -332,7 +289,7 @@ final class SmtpSession {
       case SmtpCommand.Noop c -> reply(Replies.OK);
       case SmtpCommand.Quit c -> {
         reply(Replies.BYE);
-        out.flush();
+        conn.flush();
         throw new Closing("QUIT");
       }
       case SmtpCommand.Vrfy c -> reply(Replies.CANNOT_VRFY);
@@ -345,7 +302,7 @@ final class SmtpSession {
       case SmtpCommand.HttpRequest c -> {
         log.warn("{}: {} request on the SMTP port, closing", logPrefix, c.verb());
         reply(Replies.NOT_SMTP);
-        out.flush();
+        conn.flush();
         throw new Closing("not SMTP");
       }
     }
@@ -380,7 +337,7 @@ final class SmtpSession {
     if (authOffered()) lines.add("AUTH " + String.join(" ", SaslMechanism.NAMES));
     lines.add("HELP");
     for (int i = 0; i < lines.size(); i++) {
-      out.write(("250" + (i < lines.size() - 1 ? "-" : " ") + lines.get(i) + "\r\n").getBytes(StandardCharsets.UTF_8));
+      conn.write(("250" + (i < lines.size() - 1 ? "-" : " ") + lines.get(i) + "\r\n").getBytes(StandardCharsets.UTF_8));
     }
   }
 
@@ -400,16 +357,8 @@ final class SmtpSession {
       return;
     }
     reply(Replies.READY_FOR_TLS);
-    out.flush();
-    // RFC 3207 §5 / CVE-2011-0411: whatever the client pipelined after STARTTLS was sent in
-    // plaintext and could be an attacker's injection; it must never be executed.
-    int dropped = in.discardBuffered();
-    if (dropped > 0) log.warn("{}: {} octet(s) pipelined after STARTTLS discarded (command injection?)", logPrefix, dropped);
-    SSLSocket ssl = context.tls().startTls(socket);
-    socket = ssl;
-    handshake(ssl);
-    in = new SmtpInput(ssl.getInputStream(), () -> out.flush(), clock);
-    out = new BufferedOutputStream(clock.guard(ssl.getOutputStream()), REPLY_BUFFER);
+    conn.flush();
+    tls = conn.startTls(context.tls());
     // RFC 3207 §4.2: forget everything learnt before TLS; the client starts again with EHLO.
     resetTransaction();
     state = State.CONNECTED;
@@ -418,16 +367,6 @@ final class SmtpSession {
     user = null;
   }
 
-  private void handshake(SSLSocket ssl) throws Closing {
-    try {
-      clock.duringHandshake(ssl::startHandshake);
-    } catch (IOException e) {
-      // Out of time: the socket timed out, or the watchdog closed a handshake still trickling in.
-      throw new Closing(clock.left().isPositive() ? "TLS handshake failed: " + e.getMessage() : clock.describeExpiry());
-    }
-    tls = ServerTls.describe(ssl.getSession());
-    log.info("{}: TLS established: {}", logPrefix, tls);
-  }
 
   // --- AUTH (RFC 4954) -----------------------------------------------------------------------
 
@@ -436,7 +375,7 @@ final class SmtpSession {
 
   /** AUTH is offered over TLS only, or in plaintext to loopback clients when configured. */
   private boolean authOffered() {
-    return tls != null || (context.config().submission().plaintextAuthOnLoopback() && socket.getInetAddress().isLoopbackAddress());
+    return tls != null || (context.config().submission().plaintextAuthOnLoopback() && conn.socket().getInetAddress().isLoopbackAddress());
   }
 
   private void auth(SmtpCommand.Auth c) throws IOException, Closing {
@@ -453,14 +392,14 @@ final class SmtpSession {
       return;
     }
     AuthThrottle throttle = context.authThrottle();
-    InetAddress address = ClientAddress.network(socket.getInetAddress()); // an IPv6 /64 is one client
+    InetAddress address = ClientAddress.network(conn.socket().getInetAddress()); // an IPv6 /64 is one client
     // The attempt takes its slot before any password is checked, so parallel connections from
     // one address cannot have more guesses checked than the limit.
     try (AuthThrottle.Attempt attempt = throttle.begin(address)) {
       if (attempt == null && throttle.isLockedOut(address)) {
         log.warn("{}: AUTH refused: locked out after {} failures", logPrefix, throttle.failures(address));
         reply(Replies.AUTH_LOCKED_OUT.format(client));
-        out.flush();
+        conn.flush();
         throw new Closing("AUTH lockout");
       }
       if (attempt == null) {
@@ -475,7 +414,7 @@ final class SmtpSession {
   /** The SASL exchange of one AUTH command, its slot in the throttle taken. */
   private void authenticate(SmtpCommand.Auth c, AuthThrottle.Attempt attempt) throws IOException, Closing {
     AuthThrottle throttle = context.authThrottle();
-    InetAddress address = ClientAddress.network(socket.getInetAddress());
+    InetAddress address = ClientAddress.network(conn.socket().getInetAddress());
     var mechanism = SaslMechanism.create(c.mechanism(), context.users());
     if (mechanism.isEmpty()) {
       error(Replies.AUTH_UNKNOWN_MECHANISM);
@@ -527,9 +466,9 @@ final class SmtpSession {
   /** Sends a 334 challenge and returns the decoded answer, or null after refusing it. */
   private byte[] exchange(byte[] challenge) throws IOException, Closing {
     reply(Replies.AUTH_CHALLENGE.format(Base64.getEncoder().encodeToString(challenge)));
-    out.flush();
+    conn.flush();
     clock.command(); // each response of the exchange gets the time of a command
-    SmtpInput.Line line = in.readLine(MAX_AUTH_LINE, null);
+    SmtpInput.Line line = conn.readLine(MAX_AUTH_LINE, null);
     switch (line.ending()) {
       case EOF -> throw new Closing("connection lost during AUTH");
       case TOO_LONG -> {
@@ -651,7 +590,7 @@ final class SmtpSession {
    */
   private boolean mayRelay() {
     if (user != null) return true;
-    InetAddress address = socket.getInetAddress();
+    InetAddress address = conn.socket().getInetAddress();
     return context.config().submission().trustedNetworks().stream().anyMatch(n -> n.contains(address));
   }
 
@@ -664,14 +603,14 @@ final class SmtpSession {
     }
     if (!checkReadyForContent()) return;
     reply(Replies.START_DATA);
-    out.flush();
+    conn.flush();
     startContent();
     clock.data();
     boolean longLine = false;
     int maxText = limits.maxLineLength() - 2; // the limit counts the CRLF
     while (true) {
       // +1: §4.5.3.1.6 does not count the dot added for transparency.
-      SmtpInput.Line line = in.readLine(maxText + 1, lineBuffer);
+      SmtpInput.Line line = conn.readLine(maxText + 1, lineBuffer);
       lineBuffer = line.bytes();
       if (line.ending() == SmtpInput.Ending.EOF) throw new Closing("connection lost during DATA");
       if (line.ending() == SmtpInput.Ending.TOO_LONG) {
@@ -683,8 +622,8 @@ final class SmtpSession {
         // different end-of-data; nothing after it can be trusted, so the session ends.
         log.warn("{}: {}: bare LF or CR in message data, refused and disconnected", logPrefix, tx.id);
         reply(Replies.BARE_NEWLINE_DATA);
-        out.flush();
-        lingerBeforeClose();
+        conn.flush();
+        conn.lingerBeforeClose();
         throw new Closing("bare LF/CR in DATA");
       }
       if (line.isEndOfData()) break;
@@ -745,14 +684,14 @@ final class SmtpSession {
       log.warn("{}: {}BDAT chunk of {} octets over the limit {}, refused and disconnected",
           logPrefix, tx != null ? tx.id + ": " : "", c.size(), limits.maxMessageSize());
       reply(Replies.MESSAGE_TOO_BIG.format(limits.maxMessageSize()));
-      out.flush();
-      lingerBeforeClose();
+      conn.flush();
+      conn.lingerBeforeClose();
       throw new Closing("BDAT chunk over the size limit");
     }
     if (state != State.RCPT && state != State.BDAT) {
       // §2: the chunk follows the command regardless; read it so the stream stays in sync.
       clock.data();
-      boolean complete = in.transfer(c.size(), null);
+      boolean complete = conn.in().transfer(c.size(), null);
       if (!complete) throw new Closing("connection lost during BDAT");
       checkReadyForContent();
       return;
@@ -767,7 +706,7 @@ final class SmtpSession {
     long room = Math.max(0, limits.maxMessageSize() - tx.bodySize);
     tx.bodySize += c.size();
     if (c.size() > room) tx.tooBig = true;
-    boolean complete = in.transfer(c.size(), tx.tooBig ? null : tx.sink);
+    boolean complete = conn.in().transfer(c.size(), tx.tooBig ? null : tx.sink);
     if (!complete) throw new Closing("connection lost during BDAT");
     if (!c.last()) {
       reply(Replies.CHUNK_OK.format(c.size()));
@@ -822,7 +761,7 @@ final class SmtpSession {
         + (tls != null && extended ? "S" : "") + (user != null && extended ? "A" : "");
     String forClause = tx.recipients.size() == 1 ? "\r\n\tfor <" + tx.recipients.getFirst().address() + ">" : "";
     String tlsClause = tls == null ? "" : "\r\n\t(using " + tls + ")";
-    String header = "Received: from " + heloName + " ([" + ClientAddress.literal(socket.getInetAddress()) + "])" + tlsClause + "\r\n"
+    String header = "Received: from " + heloName + " ([" + ClientAddress.literal(conn.socket().getInetAddress()) + "])" + tlsClause + "\r\n"
         + "\tby " + hostname + " (Posta) with " + with + " id " + tx.id
         + forClause + ";\r\n\t" + MailDate.format(Instant.now()) + "\r\n";
     return header.getBytes(StandardCharsets.UTF_8);
@@ -837,65 +776,8 @@ final class SmtpSession {
     if (state != State.CONNECTED) state = State.READY;
   }
 
-  /** How long, and how much, a refused client's remaining octets are read and dropped before closing. */
-  private static final Duration LINGER = Duration.ofSeconds(2);
-  private static final int LINGER_OCTETS = 1 << 20;
 
-  /**
-   * Ends a session whose client is still sending (a refused BDAT chunk, message data after a
-   * bare LF): our side of the connection is shut after the reply, and what still arrives is read
-   * and dropped for a moment. Closing on unread octets would send a TCP reset, which can destroy
-   * the reply before the client reads it; the client would then see a lost connection and try
-   * again later instead of taking the refusal.
-   */
-  private void lingerBeforeClose() {
-    try {
-      if (!(socket instanceof SSLSocket)) socket.shutdownOutput(); // TLS has no half-close
-      byte[] drop = new byte[16 * 1024];
-      clock.linger(LINGER);
-      for (long left = LINGER_OCTETS; left > 0; ) {
-        clock.beforeRead(); // throws once the time is up
-        int n = 0;
-        try {
-          n = socket.getInputStream().read(drop, 0, (int) Math.min(drop.length, left));
-        } finally {
-          clock.afterRead(Math.max(n, 0));
-        }
-        if (n < 0) break;
-        left -= n;
-      }
-    } catch (IOException e) {
-      // gone, or too slow to wait for: close now
-    }
-  }
 
-  private void reply(Reply reply) throws IOException {
-    out.write(reply.toBytes());
-  }
-
-  /**
-   * Sends a refusal and counts it when it is permanent (5xx); too many in one session end it
-   * (421). A temporary reply (4xx, such as 451 on a full disk) is our trouble, not the client's
-   * misbehaviour: it may try again, as RFC 5321 §4.2.1 asks, without being cut off.
-   */
-  private void error(Reply reply) throws IOException, Closing {
-    reply(reply);
-    if (reply.code() >= 500 && ++errors >= limits.maxErrors()) {
-      log.warn("{}: {} errors, disconnecting", logPrefix, errors);
-      reply(Replies.TOO_MANY_ERRORS);
-      out.flush();
-      throw new Closing("too many errors");
-    }
-  }
-
-  private void tryReply(Reply reply) {
-    try {
-      reply(reply);
-      out.flush();
-    } catch (IOException ignored) {
-      // the client is gone
-    }
-  }
 
   /** The command line as text, or null when it is not UTF-8. */
   private String utf8(SmtpInput.Line line) {
@@ -904,6 +786,15 @@ final class SmtpSession {
     } catch (CharacterCodingException e) {
       return null;
     }
+  }
+
+  private void reply(Reply reply) throws IOException {
+    conn.reply(reply);
+  }
+
+  /** A refusal, counted for max-errors when permanent ({@link SmtpConnection#error}). */
+  private void error(Reply reply) throws IOException, Closing {
+    conn.error(reply);
   }
 
   /** The client's HELO name as it may appear in headers and logs: no controls, no parentheses. */
