@@ -28,7 +28,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import javax.net.ssl.SSLSocket;
@@ -370,9 +369,6 @@ final class SmtpSession {
 
   // --- AUTH (RFC 4954) -----------------------------------------------------------------------
 
-  /** RFC 4954 §4: a line of the exchange may be 12288 octets. */
-  private static final int MAX_AUTH_LINE = 12288;
-
   /** AUTH is offered over TLS only, or in plaintext to loopback clients when configured. */
   private boolean authOffered() {
     return tls != null || (context.config().submission().plaintextAuthOnLoopback() && conn.socket().getInetAddress().isLoopbackAddress());
@@ -391,122 +387,7 @@ final class SmtpSession {
       error(Replies.ENCRYPTION_REQUIRED);
       return;
     }
-    AuthThrottle throttle = context.authThrottle();
-    InetAddress address = ClientAddress.network(conn.socket().getInetAddress()); // an IPv6 /64 is one client
-    // The attempt takes its slot before any password is checked, so parallel connections from
-    // one address cannot have more guesses checked than the limit.
-    try (AuthThrottle.Attempt attempt = throttle.begin(address)) {
-      if (attempt == null && throttle.isLockedOut(address)) {
-        log.warn("{}: AUTH refused: locked out after {} failures", logPrefix, throttle.failures(address));
-        reply(Replies.AUTH_LOCKED_OUT.format(client));
-        conn.flush();
-        throw new Closing("AUTH lockout");
-      }
-      if (attempt == null) {
-        log.warn("{}: AUTH refused: as many attempts in progress from this address as failures are left", logPrefix);
-        error(Replies.AUTH_BUSY.format(client));
-        return;
-      }
-      authenticate(c, attempt);
-    }
-  }
-
-  /** The SASL exchange of one AUTH command, its slot in the throttle taken. */
-  private void authenticate(SmtpCommand.Auth c, AuthThrottle.Attempt attempt) throws IOException, Closing {
-    AuthThrottle throttle = context.authThrottle();
-    InetAddress address = ClientAddress.network(conn.socket().getInetAddress());
-    var mechanism = SaslMechanism.create(c.mechanism(), context.users());
-    if (mechanism.isEmpty()) {
-      error(Replies.AUTH_UNKNOWN_MECHANISM);
-      return;
-    }
-    String initial = c.initialResponse();
-    byte[] initialBytes = initial == null ? null : base64(initial);
-    if (initial != null && initialBytes == null) {
-      error(Replies.AUTH_BAD_BASE64);
-      return;
-    }
-    SaslMechanism.Step step = mechanism.get().start(initialBytes);
-    while (true) {
-      switch (step) {
-        case SaslMechanism.Challenge challenge -> {
-          byte[] response = exchange(challenge.data());
-          if (response == null) return;
-          step = mechanism.get().next(response);
-        }
-        case SaslMechanism.Success success -> {
-          // RFC 4954 §4: data with success (SCRAM's server-final) goes in a last 334.
-          if (success.additionalData() != null && exchange(success.additionalData()) == null) return;
-          user = success.user();
-          log.info("{}: AUTH {} succeeded: user={}", logPrefix, c.mechanism(), user);
-          reply(Replies.AUTH_OK);
-          return;
-        }
-        case SaslMechanism.Failure failure -> {
-          switch (failure.reason()) {
-            case MALFORMED -> error(Replies.AUTH_MALFORMED);
-            case TEMPORARY -> {
-              log.error("{}: AUTH {}: accounts unavailable: {}", logPrefix, c.mechanism(), failure.detail());
-              reply(Replies.AUTH_TEMPORARY);
-            }
-            case REJECTED -> {
-              attempt.failed();
-              // One line per failure, no credentials in it; fail2ban: 'smtp\[<HOST>\]: AUTH \S+ failed'
-              log.warn("{}: AUTH {} failed ({} recent failures from this address)", logPrefix, c.mechanism(), throttle.failures(address));
-              sleep(throttle.delay(address));
-              error(Replies.AUTH_FAILED);
-            }
-          }
-          return;
-        }
-      }
-    }
-  }
-
-  /** Sends a 334 challenge and returns the decoded answer, or null after refusing it. */
-  private byte[] exchange(byte[] challenge) throws IOException, Closing {
-    reply(Replies.AUTH_CHALLENGE.format(Base64.getEncoder().encodeToString(challenge)));
-    conn.flush();
-    clock.command(); // each response of the exchange gets the time of a command
-    SmtpInput.Line line = conn.readLine(MAX_AUTH_LINE, null);
-    switch (line.ending()) {
-      case EOF -> throw new Closing("connection lost during AUTH");
-      case TOO_LONG -> {
-        error(Replies.AUTH_LINE_TOO_LONG);
-        return null;
-      }
-      default -> {}
-    }
-    String text = new String(line.bytes(), 0, line.length(), StandardCharsets.US_ASCII);
-    if (!line.isClean()) {
-      error(Replies.BARE_NEWLINE_COMMAND);
-      return null;
-    }
-    if (text.equals("*")) {
-      error(Replies.AUTH_CANCELLED);
-      return null;
-    }
-    byte[] decoded = base64(text);
-    if (decoded == null) error(Replies.AUTH_BAD_BASE64);
-    return decoded;
-  }
-
-  /** Decodes a SASL response: "=" is the empty initial response (RFC 4954 §4). */
-  private static byte[] base64(String text) {
-    if (text.equals("=")) return new byte[0];
-    try {
-      return Base64.getDecoder().decode(text);
-    } catch (IllegalArgumentException e) {
-      return null;
-    }
-  }
-
-  private static void sleep(java.time.Duration d) {
-    try {
-      Thread.sleep(d);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    user = new AuthExchange(conn, context, logPrefix, client).run(c);
   }
 
   // --- MAIL (RFC 5321 §4.1.1.2) --------------------------------------------------------------
