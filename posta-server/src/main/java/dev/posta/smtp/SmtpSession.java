@@ -16,7 +16,6 @@ import dev.posta.net.Watchdog;
 import dev.posta.queue.MessageContent;
 import dev.posta.queue.SpooledMessage;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -61,7 +60,6 @@ final class SmtpSession {
   /** RFC 3461 §5: ENVID adds 100 octets to MAIL, ORCPT 500 to RCPT; SMTPUTF8 some more. */
   static final int MAX_PARAMETER_LINE = MAX_COMMAND_LINE + 500;
 
-
   /** Where the session is in the RFC 5321 §4.1.4 command sequence. */
   private enum State {
     /** Connected, no HELO/EHLO yet. */
@@ -74,26 +72,6 @@ final class SmtpSession {
     RCPT,
     /** BDAT chunks being received (RFC 3030); only BDAT, RSET, NOOP, QUIT now. */
     BDAT
-  }
-
-  /** The mail transaction in progress: MAIL, RCPTs, content. */
-  private static final class Transaction {
-    final QueueId id = QueueId.next();
-    final MailAddress sender;
-    final MailParameters parameters;
-    final List<Recipient> recipients = new ArrayList<>();
-    MessageContent content;
-    /** Where the client's octets go: {@code content}, through {@link MissingHeaders} on submission. */
-    OutputStream sink;
-    /** Completes the header section of a submitted message; null for mail from servers. */
-    MissingHeaders headers;
-    long bodySize;
-    boolean tooBig;
-
-    Transaction(MailAddress sender, MailParameters parameters) {
-      this.sender = sender;
-      this.parameters = parameters;
-    }
   }
 
   /** The connection's I/O: socket, input, replies, refusals counted. */
@@ -366,7 +344,6 @@ final class SmtpSession {
     user = null;
   }
 
-
   // --- AUTH (RFC 4954) -----------------------------------------------------------------------
 
   /** AUTH is offered over TLS only, or in plaintext to loopback clients when configured. */
@@ -426,7 +403,7 @@ final class SmtpSession {
       error(Replies.UTF8_NEEDS_SMTPUTF8);
       return;
     }
-    tx = new Transaction(c.sender(), p);
+    tx = new Transaction(c.sender(), p, limits.maxMessageSize());
     state = State.MAIL;
     reply(Replies.SENDER_OK);
   }
@@ -513,8 +490,8 @@ final class SmtpSession {
         longLine = true;
         continue;
       }
-      append(line.bytes(), skip, line.length() - skip);
-      append(CRLF, 0, 2);
+      tx.append(line.bytes(), skip, line.length() - skip);
+      tx.append(CRLF, 0, 2);
     }
     if (longLine) {
       log.info("{}: {}: refused: a line longer than {} octets", logPrefix, tx.id, limits.maxLineLength());
@@ -526,26 +503,12 @@ final class SmtpSession {
 
   private static final byte[] CRLF = {'\r', '\n'};
 
-  private void append(byte[] bytes, int offset, int length) throws IOException {
-    tx.bodySize += length;
-    if (tx.bodySize > limits.maxMessageSize()) {
-      tx.tooBig = true; // keep reading to the end, but stop storing
-      return;
-    }
-    tx.sink.write(bytes, offset, length);
-  }
-
   /**
    * Starts the message content with our trace header. A submitted message (the client
    * authenticated) also gets Date: and Message-ID: when it has none (RFC 6409 §8).
    */
   private void startContent() {
-    tx.content = context.spool().newContent();
-    byte[] received = receivedHeader();
-    tx.content.write(received, 0, received.length);
-    tx.headers = user == null ? null
-        : new MissingHeaders(tx.content, () -> MailDate.format(Instant.now()), () -> "<" + tx.id + "@" + hostname + ">");
-    tx.sink = tx.headers == null ? tx.content : tx.headers;
+    tx.startContent(context.spool().newContent(), receivedHeader(), user == null ? null : hostname);
   }
 
   private boolean checkReadyForContent() throws IOException, Closing {
@@ -584,11 +547,7 @@ final class SmtpSession {
     } else {
       clock.moreData(); // one data credit for the whole message, not a fresh one per chunk
     }
-    long room = Math.max(0, limits.maxMessageSize() - tx.bodySize);
-    tx.bodySize += c.size();
-    if (c.size() > room) tx.tooBig = true;
-    boolean complete = conn.in().transfer(c.size(), tx.tooBig ? null : tx.sink);
-    if (!complete) throw new Closing("connection lost during BDAT");
+    if (!tx.appendChunk(conn.in(), c.size())) throw new Closing("connection lost during BDAT");
     if (!c.last()) {
       reply(Replies.CHUNK_OK.format(c.size()));
       return;
@@ -599,13 +558,13 @@ final class SmtpSession {
   // --- End of message ------------------------------------------------------------------------
 
   private void finishMessage() throws IOException, Closing {
-    if (tx.headers != null && !tx.tooBig) tx.headers.finish();
-    if (tx.tooBig) {
-      log.info("{}: {}: refused: message of {} octets over the limit {}", logPrefix, tx.id, tx.bodySize, limits.maxMessageSize());
+    if (tx.tooBig()) {
+      log.info("{}: {}: refused: message of {} octets over the limit {}", logPrefix, tx.id, tx.size(), limits.maxMessageSize());
       finishFailed(Replies.MESSAGE_TOO_BIG.format(limits.maxMessageSize()));
       return;
     }
-    int hops = tx.content.trace().received(); // ours included
+    MessageContent content = tx.finish();
+    int hops = content.trace().received(); // ours included
     if (hops > limits.maxHops()) {
       log.info("{}: {}: refused: {} Received: header fields, over max-hops {} (a mail loop?)", logPrefix, tx.id, hops, limits.maxHops());
       finishFailed(Replies.TOO_MANY_HOPS.format(hops));
@@ -614,13 +573,13 @@ final class SmtpSession {
     Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients);
     SpooledMessage stored;
     try {
-      stored = context.spool().store(envelope, tx.content);
+      stored = context.spool().store(envelope, content);
     } catch (IOException e) {
       log.error("{}: {}: not stored, answered 451: {}", logPrefix, tx.id, e.toString());
       finishFailed(Replies.STORAGE_FAILED);
       return;
     }
-    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.bodySize, tx.recipients.size());
+    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(), tx.recipients.size());
     QueueId id = tx.id;
     resetTransaction();
     reply(Replies.QUEUED.format(id));
@@ -652,13 +611,10 @@ final class SmtpSession {
 
   private void resetTransaction() {
     if (lineBuffer.length > SMALL_LINE) lineBuffer = new byte[SMALL_LINE];
-    if (tx != null && tx.content != null) tx.content.discard();
+    if (tx != null) tx.discard();
     tx = null;
     if (state != State.CONNECTED) state = State.READY;
   }
-
-
-
 
   /** The command line as text, or null when it is not UTF-8. */
   private String utf8(SmtpInput.Line line) {
