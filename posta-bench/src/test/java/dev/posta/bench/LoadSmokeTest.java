@@ -31,10 +31,10 @@ class LoadSmokeTest {
   @BeforeEach
   void start() throws Exception {
     PostaConfig c = PostaConfig.embeddedDefaults(data);
-    server = new PostaServer(c.withListeners(List.of(
+    server = new PostaServer(c.toBuilder().listeners(List.of(
             new PostaConfig.Listener(PostaConfig.Protocol.SMTP, new InetSocketAddress("127.0.0.1", 0)),
             new PostaConfig.Listener(PostaConfig.Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 0))))
-        .withDelivery(c.delivery().withDns(List.of("127.0.0.1:9"), 25))).start();
+        .delivery(c.delivery().withDns(List.of("127.0.0.1:9"), 25)).build()).start();
     new UserStore(data).add("bench@localhost", "bench pass".toCharArray());
   }
 

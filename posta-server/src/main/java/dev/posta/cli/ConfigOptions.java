@@ -23,6 +23,6 @@ final class ConfigOptions {
     PostaConfig config = file == null
         ? PostaConfig.embeddedDefaults(Path.of("posta-data").toAbsolutePath())
         : ConfigLoader.load(file);
-    return data == null ? config : config.withDataDir(data.toAbsolutePath());
+    return data == null ? config : config.toBuilder().dataDir(data.toAbsolutePath()).build();
   }
 }

@@ -11,8 +11,9 @@ import java.util.Set;
 /**
  * The whole, validated configuration of one Posta instance.
  *
- * <p>Built only by {@link ConfigLoader} (from a TOML file) or {@link #embeddedDefaults}; every
- * instance has passed validation, so the rest of the server never re-checks it. Domain names
+ * <p>Built by {@link ConfigLoader} (from a TOML file), as {@link #embeddedDefaults}, or in code
+ * with a {@link Builder}; the first two validate, so the rest of the server never re-checks a
+ * setting (a builder's user vouches for what it sets). Domain names
  * are lower-case ASCII (IDNs as A-labels), local parts of mailboxes and aliases lower-case.
  *
  * @param hostname the name this server gives in its greeting, EHLO reply and Received: headers
@@ -39,32 +40,6 @@ public record PostaConfig(
     Tls tls,
     Submission submission,
     Delivery delivery) {
-
-  /** With the default delivery settings. */
-  public PostaConfig(
-      String hostname,
-      Path dataDir,
-      List<Listener> listeners,
-      Limits limits,
-      List<LocalDomain> domains,
-      String postmaster,
-      Optional<Path> source,
-      Tls tls,
-      Submission submission) {
-    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, Delivery.defaults());
-  }
-
-  /** With the default TLS, submission and delivery settings. */
-  public PostaConfig(
-      String hostname,
-      Path dataDir,
-      List<Listener> listeners,
-      Limits limits,
-      List<LocalDomain> domains,
-      String postmaster,
-      Optional<Path> source) {
-    this(hostname, dataDir, listeners, limits, domains, postmaster, source, Tls.SELF_SIGNED, Submission.defaults());
-  }
 
   /**
    * The server certificate: a PEM chain and key (Let's Encrypt's fullchain.pem and privkey.pem
@@ -315,23 +290,89 @@ public record PostaConfig(
         Delivery.defaults());
   }
 
-  public PostaConfig withDataDir(Path dir) {
-    return new PostaConfig(hostname, dir, listeners, limits, domains, postmaster, source, tls, submission, delivery);
+  /** A builder starting from these settings, to change some of them in code. */
+  public Builder toBuilder() {
+    return new Builder(this);
   }
 
-  public PostaConfig withListeners(List<Listener> replaced) {
-    return new PostaConfig(hostname, dataDir, replaced, limits, domains, postmaster, source, tls, submission, delivery);
-  }
+  /**
+   * A configuration made in code rather than read from a file: for tests and for embedding Posta
+   * (the JUnit extension). It starts from a configuration (often {@link #embeddedDefaults}) and
+   * replaces what is set. Unlike {@link ConfigLoader} it checks nothing: what it builds must
+   * already be valid.
+   */
+  public static final class Builder {
+    private String hostname;
+    private Path dataDir;
+    private List<Listener> listeners;
+    private Limits limits;
+    private List<LocalDomain> domains;
+    private String postmaster;
+    private Optional<Path> source;
+    private Tls tls;
+    private Submission submission;
+    private Delivery delivery;
 
-  public PostaConfig withLimits(Limits replaced) {
-    return new PostaConfig(hostname, dataDir, listeners, replaced, domains, postmaster, source, tls, submission, delivery);
-  }
+    private Builder(PostaConfig c) {
+      hostname = c.hostname;
+      dataDir = c.dataDir;
+      listeners = c.listeners;
+      limits = c.limits;
+      domains = c.domains;
+      postmaster = c.postmaster;
+      source = c.source;
+      tls = c.tls;
+      submission = c.submission;
+      delivery = c.delivery;
+    }
 
-  public PostaConfig withSubmission(Submission replaced) {
-    return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, replaced, delivery);
-  }
+    public Builder hostname(String name) {
+      hostname = name;
+      return this;
+    }
 
-  public PostaConfig withDelivery(Delivery replaced) {
-    return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, replaced);
+    public Builder dataDir(Path dir) {
+      dataDir = dir;
+      return this;
+    }
+
+    public Builder listeners(List<Listener> replaced) {
+      listeners = List.copyOf(replaced);
+      return this;
+    }
+
+    public Builder limits(Limits replaced) {
+      limits = replaced;
+      return this;
+    }
+
+    public Builder domains(List<LocalDomain> replaced) {
+      domains = List.copyOf(replaced);
+      return this;
+    }
+
+    public Builder postmaster(String address) {
+      postmaster = address;
+      return this;
+    }
+
+    public Builder tls(Tls replaced) {
+      tls = replaced;
+      return this;
+    }
+
+    public Builder submission(Submission replaced) {
+      submission = replaced;
+      return this;
+    }
+
+    public Builder delivery(Delivery replaced) {
+      delivery = replaced;
+      return this;
+    }
+
+    public PostaConfig build() {
+      return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery);
+    }
   }
 }

@@ -69,9 +69,9 @@ class DataFolderLockTest {
 
   @Test
   void aServerThatFailsToStartReleasesTheLock() throws Exception {
-    var broken = dev.posta.config.PostaConfig.embeddedDefaults(data).withListeners(java.util.List.of(
+    var broken = dev.posta.config.PostaConfig.embeddedDefaults(data).toBuilder().listeners(java.util.List.of(
         new dev.posta.config.PostaConfig.Listener(dev.posta.config.PostaConfig.Protocol.SMTP,
-            new java.net.InetSocketAddress("192.0.2.1", 0)))); // not an address of this machine
+            new java.net.InetSocketAddress("192.0.2.1", 0)))).build(); // not an address of this machine
     assertThatThrownBy(() -> new PostaServer(broken).start()).isInstanceOf(IOException.class)
         .message().doesNotContain("another Posta");
     try (TestServer again = TestServer.start(data)) {

@@ -53,8 +53,8 @@ class QueueCommandTest {
   }
 
   private TestServer start() {
-    return TestServer.start(data, c -> c.withSubmission(new PostaConfig.Submission(List.of(Network.parse("127.0.0.0/8")),
-        false, true, 10, Duration.ofMinutes(15))), clock);
+    return TestServer.start(data, c -> c.toBuilder().submission(new PostaConfig.Submission(List.of(Network.parse("127.0.0.0/8")),
+        false, true, 10, Duration.ofMinutes(15))).build(), clock);
   }
 
   private static String send(TestServer server, String... to) throws Exception {

@@ -77,7 +77,10 @@ class ConfigLoaderTest {
                 Limits.defaults(),
                 List.of(new LocalDomain("example.org", Set.of(), false, Optional.empty(), Map.of())),
                 "postmaster@example.org",
-                Optional.of(file)));
+                Optional.of(file),
+                PostaConfig.Tls.SELF_SIGNED,
+                PostaConfig.Submission.defaults(),
+                PostaConfig.Delivery.defaults()));
   }
 
   @Test
@@ -502,7 +505,8 @@ class ConfigLoaderTest {
                 new PostaConfig.Tls(
                     Optional.of(Path.of("/etc/letsencrypt/live/mail.example.org/fullchain.pem")),
                     Optional.of(Path.of("/etc/letsencrypt/live/mail.example.org/privkey.pem"))),
-                PostaConfig.Submission.defaults()));
+                PostaConfig.Submission.defaults(),
+                PostaConfig.Delivery.defaults()));
   }
 
   @Test

@@ -24,7 +24,8 @@ class RouterTest {
                   "team", List.of("sales@example.org", "alice@example.org"))),
           new PostaConfig.LocalDomain("catch.example", Set.of("carol"), false, Optional.of("carol@catch.example"), Map.of()),
           new PostaConfig.LocalDomain("localhost", Set.of(), true, Optional.empty(), Map.of())),
-      "alice@example.org", Optional.empty()));
+      "alice@example.org", Optional.empty(), PostaConfig.Tls.SELF_SIGNED, PostaConfig.Submission.defaults(),
+      PostaConfig.Delivery.defaults()));
 
   static Router.Mailbox box(String address) {
     int at = address.indexOf('@');

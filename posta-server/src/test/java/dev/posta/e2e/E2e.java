@@ -125,15 +125,15 @@ final class E2e {
   /** The same config with another message size limit. */
   static PostaConfig maxMessageSize(PostaConfig c, long octets) {
     var l = c.limits();
-    return c.withLimits(new PostaConfig.Limits(octets, l.maxRecipients(), l.maxLineLength(), l.maxConnections(),
-        l.maxConnectionsPerIp(), l.maxErrors(), l.commandTimeout(), l.dataTimeout(), l.maxHops()));
+    return c.toBuilder().limits(new PostaConfig.Limits(octets, l.maxRecipients(), l.maxLineLength(), l.maxConnections(),
+        l.maxConnectionsPerIp(), l.maxErrors(), l.commandTimeout(), l.dataTimeout(), l.maxHops())).build();
   }
 
   /** The same config with another recipient limit. */
   static PostaConfig maxRecipients(PostaConfig c, int recipients) {
     var l = c.limits();
-    return c.withLimits(new PostaConfig.Limits(l.maxMessageSize(), recipients, l.maxLineLength(), l.maxConnections(),
-        l.maxConnectionsPerIp(), l.maxErrors(), l.commandTimeout(), l.dataTimeout(), l.maxHops()));
+    return c.toBuilder().limits(new PostaConfig.Limits(l.maxMessageSize(), recipients, l.maxLineLength(), l.maxConnections(),
+        l.maxConnectionsPerIp(), l.maxErrors(), l.commandTimeout(), l.dataTimeout(), l.maxHops())).build();
   }
 
   /** A file under src/test/resources/e2e/ as a path. */

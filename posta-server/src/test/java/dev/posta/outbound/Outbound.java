@@ -35,9 +35,9 @@ final class Outbound {
     return c -> {
       var s = c.submission();
       var delivery = PostaConfig.Delivery.defaults().withDns(List.of(dns), mxPort);
-      return c.withSubmission(new PostaConfig.Submission(List.of(Network.parse("127.0.0.0/8")), s.plaintextAuthOnLoopback(),
+      return c.toBuilder().submission(new PostaConfig.Submission(List.of(Network.parse("127.0.0.0/8")), s.plaintextAuthOnLoopback(),
               s.senderMustBeOwned(), s.authFailuresBeforeLockout(), s.authLockout()))
-          .withDelivery(adjust.apply(delivery));
+          .delivery(adjust.apply(delivery)).build();
     };
   }
 

@@ -34,8 +34,8 @@ class SlowClientTest {
   private static final Duration LONG = Duration.ofMinutes(1);
 
   private TestServer start(Duration command, Duration dataTimeout, Duration handshake, int minDataRate, Duration session) {
-    return TestServer.start(data, c -> c.withLimits(new PostaConfig.Limits(1 << 20, 100, 1000, 100, 50, 10, command,
-        dataTimeout, PostaConfig.Limits.DEFAULT_MAX_HOPS, handshake, minDataRate, session)));
+    return TestServer.start(data, c -> c.toBuilder().limits(new PostaConfig.Limits(1 << 20, 100, 1000, 100, 50, 10, command,
+        dataTimeout, PostaConfig.Limits.DEFAULT_MAX_HOPS, handshake, minDataRate, session)).build());
   }
 
   @Test
@@ -262,7 +262,7 @@ class SlowClientTest {
         """);
     PostaConfig.Limits limits = ConfigLoader.load(file).limits();
     List<Socket> held = new ArrayList<>();
-    try (TestServer server = TestServer.start(data, c -> c.withLimits(limits))) {
+    try (TestServer server = TestServer.start(data, c -> c.toBuilder().limits(limits).build())) {
       for (String address : List.of("127.0.0.2", "127.0.0.3", "127.0.0.4")) {
         int admitted = 0;
         while (true) {

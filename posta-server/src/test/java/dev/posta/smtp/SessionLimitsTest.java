@@ -16,8 +16,8 @@ class SessionLimitsTest {
   @TempDir Path data;
 
   private TestServer start(int total, int perIp, Duration commandTimeout, Duration dataTimeout) {
-    return TestServer.start(data, c -> c.withLimits(new PostaConfig.Limits(
-        1 << 20, 100, 1000, total, perIp, 10, commandTimeout, dataTimeout, PostaConfig.Limits.DEFAULT_MAX_HOPS)));
+    return TestServer.start(data, c -> c.toBuilder().limits(new PostaConfig.Limits(
+        1 << 20, 100, 1000, total, perIp, 10, commandTimeout, dataTimeout, PostaConfig.Limits.DEFAULT_MAX_HOPS)).build());
   }
 
   @Test
@@ -140,8 +140,8 @@ class SessionLimitsTest {
    */
   @Test
   void temporaryStorageFailuresDoNotCountAsErrors() throws Exception {
-    try (TestServer server = TestServer.start(data, c -> c.withLimits(new PostaConfig.Limits(
-            1 << 20, 100, 1000, 100, 10, 3, Duration.ofMinutes(1), Duration.ofMinutes(1), PostaConfig.Limits.DEFAULT_MAX_HOPS)));
+    try (TestServer server = TestServer.start(data, c -> c.toBuilder().limits(new PostaConfig.Limits(
+            1 << 20, 100, 1000, 100, 10, 3, Duration.ofMinutes(1), Duration.ofMinutes(1), PostaConfig.Limits.DEFAULT_MAX_HOPS)).build());
         SmtpWire a = new SmtpWire(server.smtpPort())) {
       Path spill = data.resolve("queue/tmp");
       if (Files.isDirectory(spill)) Files.delete(spill);

@@ -47,11 +47,11 @@ public final class TestServer implements AutoCloseable {
   /** As {@link #start(Path, UnaryOperator)}, the queue's retry schedule running on {@code clock}. */
   public static TestServer start(Path data, UnaryOperator<PostaConfig> adjust, java.time.Clock clock) {
     PostaConfig defaults = PostaConfig.embeddedDefaults(data);
-    PostaConfig config = defaults.withListeners(List.of(
+    PostaConfig config = defaults.toBuilder().listeners(List.of(
         new PostaConfig.Listener(PostaConfig.Protocol.SMTP, new InetSocketAddress("127.0.0.1", 0)),
         new PostaConfig.Listener(PostaConfig.Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 0)),
         new PostaConfig.Listener(PostaConfig.Protocol.SMTPS, new InetSocketAddress("127.0.0.1", 0))))
-        .withDelivery(defaults.delivery().withDns(NO_DNS, 25));
+        .delivery(defaults.delivery().withDns(NO_DNS, 25)).build();
     try {
       return new TestServer(new PostaServer(adjust.apply(config), clock).start());
     } catch (IOException e) {
