@@ -58,9 +58,7 @@ class SlowClientTest {
   void messageDataTrickledBelowTheMinimumRateIsCutOffAndNothingIsDelivered() throws Exception {
     try (TestServer server = start(LONG, SHORT, LONG, 500, LONG);
         SmtpWire client = new SmtpWire(server.smtpPort())) {
-      client.ehlo();
-      assertThat(client.command("MAIL FROM:<slow@example.net>")).startsWith("250 ");
-      assertThat(client.command("RCPT TO:<slow@localhost>")).startsWith("250 ");
+      startTransaction(client, "slow");
       assertThat(client.command("DATA")).startsWith("354 ");
       long start = System.nanoTime();
       try (Trickle t = new Trickle(client.socket(), "Subject: one octet at a time\r\n\r\n" + "x".repeat(200))) {
@@ -81,9 +79,7 @@ class SlowClientTest {
   void creditFromABurstOfDataIsCappedAtTheDataTimeout() throws Exception {
     try (TestServer server = start(LONG, SHORT, LONG, 500, LONG);
         SmtpWire client = new SmtpWire(server.smtpPort())) {
-      client.ehlo();
-      assertThat(client.command("MAIL FROM:<burst@example.net>")).startsWith("250 ");
-      assertThat(client.command("RCPT TO:<burst@localhost>")).startsWith("250 ");
+      startTransaction(client, "burst");
       assertThat(client.command("DATA")).startsWith("354 ");
       client.send("Subject: a burst, then nothing\r\n\r\n" + ("z".repeat(998) + "\r\n").repeat(50)); // 50,000 octets: 100 s at 500/s
       long start = System.nanoTime();
@@ -98,9 +94,7 @@ class SlowClientTest {
   void bdatChunksShareOneDataCredit() throws Exception {
     try (TestServer server = start(LONG, SHORT, LONG, 500, LONG);
         SmtpWire client = new SmtpWire(server.smtpPort())) {
-      client.ehlo();
-      assertThat(client.command("MAIL FROM:<chunks@example.net>")).startsWith("250 ");
-      assertThat(client.command("RCPT TO:<chunks@localhost>")).startsWith("250 ");
+      startTransaction(client, "chunks");
       long start = System.nanoTime();
       String reply;
       int chunks = 0;
@@ -121,9 +115,7 @@ class SlowClientTest {
   void messageDataAboveTheMinimumRateMayTakeLongerThanTheDataTimeout() throws Exception {
     try (TestServer server = start(LONG, Duration.ofSeconds(3), LONG, 500, LONG);
         SmtpWire client = new SmtpWire(server.smtpPort())) {
-      client.ehlo();
-      assertThat(client.command("MAIL FROM:<steady@example.net>")).startsWith("250 ");
-      assertThat(client.command("RCPT TO:<steady@localhost>")).startsWith("250 ");
+      startTransaction(client, "steady");
       assertThat(client.command("DATA")).startsWith("354 ");
       long start = System.nanoTime();
       client.send("Subject: steady\r\n\r\n");
@@ -195,9 +187,7 @@ class SlowClientTest {
     try (TestServer server = start(LONG, LONG, LONG, 500, Duration.ofSeconds(3));
         SmtpWire client = new SmtpWire(server.smtpPort())) {
       long start = System.nanoTime();
-      client.ehlo();
-      assertThat(client.command("MAIL FROM:<long@example.net>")).startsWith("250 ");
-      assertThat(client.command("RCPT TO:<long@localhost>")).startsWith("250 ");
+      startTransaction(client, "long");
       assertThat(client.command("DATA")).startsWith("354 ");
       try (Trickle t = new Trickle(client.socket(), "Subject: steady\r\n\r\n" + "w".repeat(200))) {
         assertThat(client.reply()).isEqualTo("421 4.4.2 Session time limit reached, closing connection");
@@ -285,6 +275,13 @@ class SlowClientTest {
     } finally {
       for (Socket s : held) s.close();
     }
+  }
+
+  /** EHLO, then MAIL from {@code user}@example.net and RCPT to {@code user}@localhost, both accepted. */
+  private static void startTransaction(SmtpWire client, String user) throws IOException {
+    client.ehlo();
+    assertThat(client.command("MAIL FROM:<" + user + "@example.net>")).startsWith("250 ");
+    assertThat(client.command("RCPT TO:<" + user + "@localhost>")).startsWith("250 ");
   }
 
   private static Duration since(long start) {
