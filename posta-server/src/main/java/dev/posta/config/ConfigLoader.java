@@ -593,9 +593,8 @@ public final class ConfigLoader {
     /**
      * Follows every alias and catch-all through local domains, depth first, so that each chain is
      * checked to end at a mailbox, a remote address or an any-local-part domain, and each loop is
-     * reported once, at the alias where the search entered it. {@link #route} follows the same
-     * steps, in the same order, as {@code dev.posta.delivery.Router}, so what passes here is what
-     * delivery will do.
+     * reported once, at the alias where the search entered it. Each step is {@link LocalRoutes}'s,
+     * the rule delivery's Router follows, so what passes here is what delivery will do.
      */
     private final class Resolver {
       private sealed interface Route permits Node, End {}
@@ -612,13 +611,16 @@ public final class ConfigLoader {
       // The chain being followed, and for each node the address that led to it.
       private final List<Node> stack = new ArrayList<>();
       private final List<String> via = new ArrayList<>();
-      private final String postmaster;
+      private final LocalRoutes routes;
 
       /** {@code postmaster} is null when invalid; that was reported, so nothing more is said. */
       Resolver(List<DomainDraft> drafts, String postmaster) {
         this.drafts = drafts;
-        this.postmaster = postmaster;
         drafts.forEach(d -> domains.put(d.name, d));
+        Map<String, LocalDomain> records = new HashMap<>();
+        drafts.forEach(d -> records.put(d.name, d.toRecord()));
+        // Accounts are not known here: a name is a mailbox only when the file says so.
+        this.routes = new LocalRoutes(records, postmaster, address -> false);
       }
 
       void run() {
@@ -659,26 +661,15 @@ public final class ConfigLoader {
 
       private Route route(String address) {
         int at = address.lastIndexOf('@');
-        String local = address.substring(0, at);
-        DomainDraft d = domains.get(address.substring(at + 1));
-        if (d == null) return End.DELIVERED;
-        Route found = lookup(local, d);
-        int plus = local.indexOf('+');
-        if (found == null && plus > 0) found = lookup(local.substring(0, plus), d);
-        if (found != null) return found;
-        // RFC 5321 §4.5.1: postmaster@ every local domain reaches the postmaster, whose own address
-        // always has a mailbox.
-        if (address.equals(postmaster)) return End.DELIVERED;
-        if (local.equals("postmaster")) return postmaster == null ? End.DELIVERED : route(postmaster);
-        if (d.catchAll != null) return catchAllNode(d);
-        // An invalid catch-all was already reported; treating it as absent would only echo that.
-        return d.catchAllRaw != null ? End.DELIVERED : End.MISSING;
-      }
-
-      private Route lookup(String local, DomainDraft d) {
-        AliasDraft alias = d.aliases.get(local);
-        if (alias != null) return aliasNode(d, alias);
-        return d.mailboxes.containsKey(local) || d.anyLocalPart ? End.DELIVERED : null;
+        return switch (routes.step(address.substring(0, at), address.substring(at + 1))) {
+          case LocalRoutes.Remote r -> End.DELIVERED;
+          case LocalRoutes.Mailbox m -> End.DELIVERED;
+          case LocalRoutes.Alias a -> aliasNode(domains.get(a.domain()), domains.get(a.domain()).aliases.get(a.local()));
+          case LocalRoutes.CatchAll c -> catchAllNode(domains.get(c.domain()));
+          case LocalRoutes.Postmaster p -> p.address() == null ? End.DELIVERED : route(p.address());
+          // An invalid catch-all was already reported; treating it as absent would only echo that.
+          case LocalRoutes.Missing m -> domains.get(address.substring(at + 1)).catchAllRaw != null ? End.DELIVERED : End.MISSING;
+        };
       }
 
       private Node aliasNode(DomainDraft d, AliasDraft a) {

@@ -1,5 +1,6 @@
 package dev.posta.delivery;
 
+import dev.posta.config.LocalRoutes;
 import dev.posta.config.PostaConfig;
 import dev.posta.mail.LocalPart;
 import dev.posta.mail.MailAddress;
@@ -31,8 +32,8 @@ public final class Router {
 
   private final Map<String, PostaConfig.LocalDomain> domains;
   private final String postmaster;
-  /** Whether a full address has an account, which gives it a mailbox. */
-  private final Predicate<String> account;
+  /** The routing rule, shared with the configuration's checks. */
+  private final LocalRoutes routes;
 
   /** Where one recipient resolves to. */
   public sealed interface Target {
@@ -60,9 +61,9 @@ public final class Router {
   }
 
   public Router(PostaConfig config, Predicate<String> account) {
-    this.account = account;
     this.domains = config.domains().stream().collect(Collectors.toMap(PostaConfig.LocalDomain::name, Function.identity()));
     this.postmaster = config.postmaster().toLowerCase(Locale.ROOT);
+    this.routes = new LocalRoutes(domains, postmaster, account);
   }
 
   public boolean isLocalDomain(String domain) {
@@ -122,41 +123,15 @@ public final class Router {
     expand(address.substring(0, at).toLowerCase(Locale.ROOT), domain, out, depth + 1);
   }
 
-  private boolean expand(String user, String domain, Set<Target> out, int depth) {
-    PostaConfig.LocalDomain d = domains.get(domain);
-    if (d == null || depth > MAX_DEPTH) return false;
-    if (lookup(user, d, out, depth)) return true;
-    int plus = user.indexOf(LocalPart.RECIPIENT_DELIMITER);
-    if (plus > 0 && lookup(user.substring(0, plus), d, out, depth)) return true;
-    if (user.equals("postmaster")) {
-      if ((user + "@" + domain).equals(postmaster)) {
-        out.add(new Mailbox(domain, user)); // the postmaster mailbox always exists
-      } else {
-        expandAddress(postmaster, out, depth);
-      }
-      return true;
+  private void expand(String user, String domain, Set<Target> out, int depth) {
+    if (depth > MAX_DEPTH) return;
+    switch (routes.step(user, domain)) {
+      case LocalRoutes.Mailbox m -> out.add(new Mailbox(m.domain(), m.user()));
+      case LocalRoutes.Alias a -> a.targets().forEach(t -> expandAddress(t, out, depth));
+      case LocalRoutes.CatchAll c -> expandAddress(c.target(), out, depth);
+      case LocalRoutes.Postmaster p -> expandAddress(p.address(), out, depth);
+      case LocalRoutes.Remote r -> {} // only local domains get here
+      case LocalRoutes.Missing m -> {}
     }
-    if ((user + "@" + domain).equals(postmaster)) {
-      out.add(new Mailbox(domain, user));
-      return true;
-    }
-    if (d.catchAll().isPresent()) {
-      expandAddress(d.catchAll().get(), out, depth);
-      return true;
-    }
-    return false;
-  }
-
-  private boolean lookup(String user, PostaConfig.LocalDomain d, Set<Target> out, int depth) {
-    List<String> alias = d.aliases().get(user);
-    if (alias != null) {
-      for (String target : alias) expandAddress(target, out, depth);
-      return true;
-    }
-    if (d.mailboxes().contains(user) || d.anyLocalPart() || account.test(user + "@" + d.name())) {
-      out.add(new Mailbox(d.name(), user));
-      return true;
-    }
-    return false;
   }
 }
