@@ -77,7 +77,7 @@ public final class ConfigLoader {
           "max-session-time");
   static final List<String> QUEUE_KEYS = List.of("first-retry", "max-retry", "lifetime", "delay-warning");
   static final List<String> OUTBOUND_KEYS =
-      List.of("concurrency", "per-destination", "tls", "tls-policy", "trusted-certificates", "dns-servers", "mx-port");
+      List.of("concurrency", "per-destination", "tls", "tls-policy", "trusted-certificates", "dns-servers");
   static final List<String> RELAY_KEYS = List.of("host", "port", "implicit-tls", "tls", "username", "password", "password-file");
   static final List<String> DOMAIN_KEYS =
       List.of("mailboxes", "any-local-part", "catch-all", "aliases");
@@ -241,7 +241,7 @@ public final class ConfigLoader {
           Map.copyOf(policies),
           get(outbound, "outbound", "trusted-certificates", Str.class).flatMap(str -> path(str, "outbound.trusted-certificates")),
           List.copyOf(dnsServers),
-          bounded(outbound, "outbound", "mx-port", 1, 65535).orElse(d.mxPort()),
+          d.mxPort(), // 25: only the test harness sets another, in code (Delivery.withDns)
           relay,
           Map.copyOf(routes));
     }

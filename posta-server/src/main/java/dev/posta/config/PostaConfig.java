@@ -111,7 +111,8 @@ public record PostaConfig(
    * @param tlsPolicies per recipient domain, overriding {@code tls}
    * @param trustedCertificates PEM CA certificates that VERIFY trusts, else the JDK's
    * @param dnsServers "host" or "host:port"; empty for the system's (/etc/resolv.conf)
-   * @param mxPort the port of MX hosts: 25, other values only for tests
+   * @param mxPort the port of MX hosts: 25 (RFC 5321 §4.5.4.2 has no other); the test harness
+   *     sets another in code, to reach peers on loopback. Not a configuration key
    * @param relay the smart host for all remote mail, if any
    * @param routes per recipient domain, a smart host that overrides {@code relay} and MX
    */

@@ -601,7 +601,6 @@ class ConfigLoaderTest {
         tls = "encrypt"
         trusted-certificates = "ca.pem"
         dns-servers = ["127.0.0.1:5353", "[::1]:53", "192.0.2.53"]
-        mx-port = 2525
         [outbound.tls-policy]
         "Bank.Example" = "verify"
         [relay]
@@ -615,7 +614,7 @@ class ConfigLoaderTest {
         """).delivery();
     assertThat(d).isEqualTo(new PostaConfig.Delivery(Duration.ofSeconds(30), Duration.ofHours(2), Duration.ofDays(3),
         Duration.ofHours(4), 40, 4, PostaConfig.TlsPolicy.ENCRYPT, Map.of("bank.example", PostaConfig.TlsPolicy.VERIFY),
-        Optional.of(dir.resolve("ca.pem")), List.of("127.0.0.1:5353", "[::1]:53", "192.0.2.53"), 2525,
+        Optional.of(dir.resolve("ca.pem")), List.of("127.0.0.1:5353", "[::1]:53", "192.0.2.53"), 25,
         Optional.of(new PostaConfig.Relay("smtp.provider.example", 587, false, PostaConfig.TlsPolicy.VERIFY,
             Optional.of("me@provider.example"), Optional.of("pa ss"))),
         Map.of("partner.example", new PostaConfig.Relay("192.0.2.25", 25, false, PostaConfig.TlsPolicy.NONE, Optional.empty(), Optional.empty()))));
