@@ -179,7 +179,15 @@ public final class SessionClock implements ReadTimer {
   @Override
   public void afterRead(int read) {
     reading = false;
-    if (wait != Wait.DATA || read <= 0) return;
+    if (wait == Wait.DATA && read > 0) received(read);
+  }
+
+  /**
+   * Message octets arrived: they earn their time at the minimum rate. Called for each read
+   * during message data, and for the octets of a BDAT chunk that came in one read with its
+   * command (read while a command was awaited, they earned nothing then).
+   */
+  public void received(long read) {
     octets += read;
     long cap = System.nanoTime() + limits.dataTimeout().toNanos();
     int rate = limits.minDataRate();

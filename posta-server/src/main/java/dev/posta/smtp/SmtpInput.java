@@ -132,6 +132,11 @@ public final class SmtpInput {
     return true;
   }
 
+  /** Octets read from the client and not yet taken. */
+  public int buffered() {
+    return limit - position;
+  }
+
   /** True when a read would not wait: octets buffered here or in the socket, or the stream has ended. */
   public boolean readyNow() throws IOException {
     return position < limit || ended || in.available() > 0;

@@ -547,6 +547,8 @@ final class SmtpSession {
     } else {
       clock.moreData(); // one data credit for the whole message, not a fresh one per chunk
     }
+    // What of the chunk came in one read with its command earns its time now.
+    clock.received(Math.min(c.size(), conn.in().buffered()));
     if (!tx.appendChunk(conn.in(), c.size())) throw new Closing("connection lost during BDAT");
     if (!c.last()) {
       reply(Replies.CHUNK_OK.format(c.size()));

@@ -110,6 +110,27 @@ class SlowClientTest {
     assertThat(data.resolve("mail/localhost/chunks")).doesNotExist();
   }
 
+  /**
+   * Small BDAT chunks that each arrive in one read with their command earn their time too: a
+   * client sending them briskly for three data timeouts is not cut off.
+   */
+  @Test
+  void briskSmallBdatChunksKeepTheirCredit() throws Exception {
+    try (TestServer server = start(LONG, Duration.ofSeconds(1), LONG, 500, LONG);
+        SmtpWire client = new SmtpWire(server.smtpPort())) {
+      startTransaction(client, "brisk");
+      long start = System.nanoTime();
+      // 200 octets every 100 ms, 2,000 octets/s: each chunk fits in one read with its command.
+      String chunk = "Subject: brisk\r\n\r\n" + "b".repeat(180) + "\r\n";
+      for (int i = 0; i < 30; i++) {
+        assertThat(client.send("BDAT " + chunk.length() + "\r\n" + chunk).reply()).as("chunk %d", i).isEqualTo("250 2.0.0 200 octets received");
+        Thread.sleep(100);
+      }
+      assertThat(client.send("BDAT 0 LAST\r\n").reply()).startsWith("250 2.0.0 Ok: queued as ");
+      assertThat(since(start)).isGreaterThan(Duration.ofMillis(2900));
+    }
+  }
+
   /** The rate rule must not cut off a client that is slow but keeps up: its message takes two data timeouts. */
   @Test
   void messageDataAboveTheMinimumRateMayTakeLongerThanTheDataTimeout() throws Exception {
