@@ -246,12 +246,6 @@ public record PostaConfig(
     public static int defaultPerIp(int maxConnections) {
       return Math.min(maxConnections, Math.clamp(maxConnections / 10, 5, 50));
     }
-
-    /** These limits with the slow-client ones replaced. */
-    public Limits withSlowClientLimits(Duration handshake, int rate, Duration session) {
-      return new Limits(maxMessageSize, maxRecipients, maxLineLength, maxConnections, maxConnectionsPerIp, maxErrors,
-          commandTimeout, dataTimeout, maxHops, handshake, rate, session);
-    }
   }
 
   /**

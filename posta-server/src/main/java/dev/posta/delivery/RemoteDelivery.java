@@ -13,9 +13,9 @@ import dev.posta.config.PostaConfig;
 import dev.posta.config.PostaConfig.Relay;
 import dev.posta.config.PostaConfig.TlsPolicy;
 import dev.posta.dns.MxResolver;
+import dev.posta.delivery.Delivery.Recipient;
 import dev.posta.mail.Envelope;
 import dev.posta.mail.MailParameters;
-import dev.posta.mail.RcptParameters;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -119,7 +119,7 @@ public final class RemoteDelivery implements Outbound {
 
   @Override
   public List<DeliveryResult> deliver(Delivery delivery) {
-    List<Recipient> recipients = delivery.recipients().stream().map(r -> new Recipient(r.address(), r.parameters())).toList();
+    List<Recipient> recipients = delivery.recipients();
     List<DeliveryResult> results = deliver(delivery.envelope(), delivery.size(), delivery.content(), delivery.destination(), recipients);
     for (int k = 0; k < recipients.size(); k++) {
       DeliveryResult r = results.get(k);
@@ -133,9 +133,6 @@ public final class RemoteDelivery implements Outbound {
     }
     return results;
   }
-
-  /** A recipient address to hand on, with its DSN parameters (RFC 3461). */
-  private record Recipient(String address, RcptParameters parameters) {}
 
   private List<DeliveryResult> deliver(Envelope envelope, long size, MessageWriter content, String destination, List<Recipient> recipients) {
     // What cannot be written in an SMTP command fails alone, before any connection is made.

@@ -156,13 +156,21 @@ public final class SessionClock implements ReadTimer {
   public String describeExpiry() {
     long seconds = (System.nanoTime() - started) / 1_000_000_000L;
     return switch (expired()) {
-      case HANDSHAKE -> "TLS handshake not finished within " + limits.handshakeTimeout().toSeconds() + "s";
+      case HANDSHAKE -> handshakeTooLong();
       case COMMAND -> "no complete command within " + limits.commandTimeout().toSeconds() + "s";
       case DATA -> octets + " octets of message data in " + seconds + "s (at most "
           + limits.dataTimeout().toSeconds() + "s without data, at least " + limits.minDataRate() + " octets/s on average)";
       case LINGER -> "refused input still arriving after " + seconds + "s";
-      case SESSION -> "session open for " + limits.maxSessionTime().toSeconds() + "s, the most allowed";
+      case SESSION -> sessionTooLong();
     };
+  }
+
+  private String handshakeTooLong() {
+    return "TLS handshake not finished within " + limits.handshakeTimeout().toSeconds() + "s";
+  }
+
+  private String sessionTooLong() {
+    return "session open for " + limits.maxSessionTime().toSeconds() + "s, the most allowed";
   }
 
   @Override
@@ -262,14 +270,14 @@ public final class SessionClock implements ReadTimer {
     if (closing != 0) {
       if (now - closing > GRACE.toNanos()) why = "connection not closed within " + GRACE.toSeconds() + "s";
     } else if (now - sessionEnd > GRACE.toNanos()) {
-      why = "session open for " + limits.maxSessionTime().toSeconds() + "s, the most allowed";
+      why = sessionTooLong();
     } else if (since != 0 && now - since > limits.commandTimeout().toNanos()) {
       why = "client stopped reading for " + (now - since) / 1_000_000_000L + "s";
     } else if (reading && now - readDeadline > GRACE.toNanos()) {
       Wait w = readWait;
       why = w == Wait.HANDSHAKE
-          ? "TLS handshake not finished within " + limits.handshakeTimeout().toSeconds() + "s"
-          : w == Wait.SESSION ? "session open for " + limits.maxSessionTime().toSeconds() + "s, the most allowed"
+          ? handshakeTooLong()
+          : w == Wait.SESSION ? sessionTooLong()
           : w.what + " still arriving after its deadline";
     }
     if (why == null) return false;

@@ -203,8 +203,7 @@ final class Settlement {
 
   /** The wait before attempt {@code attempts + 1}: first-retry, doubling, at most max-retry. */
   Duration backoff(int attempts) {
-    Duration d = settings.firstRetry().multipliedBy(1L << Math.min(attempts - 1, 20));
-    return d.compareTo(settings.maxRetry()) > 0 ? settings.maxRetry() : d;
+    return doubling(settings.firstRetry(), settings.maxRetry(), attempts);
   }
 
   /**
@@ -215,7 +214,12 @@ final class Settlement {
    * that fails again costs one failed file creation and one log line.
    */
   Duration storageBackoff(int attempts) {
-    Duration d = STORAGE_RETRY.multipliedBy(1L << Math.min(attempts - 1, 20));
-    return d.compareTo(STORAGE_RETRY_CAP) > 0 ? STORAGE_RETRY_CAP : d;
+    return doubling(STORAGE_RETRY, STORAGE_RETRY_CAP, attempts);
+  }
+
+  /** {@code first}, doubled for each attempt after the first, at most {@code cap}. */
+  private static Duration doubling(Duration first, Duration cap, int attempts) {
+    Duration d = first.multipliedBy(1L << Math.min(attempts - 1, 20));
+    return d.compareTo(cap) > 0 ? cap : d;
   }
 }

@@ -51,14 +51,13 @@ final class AuthExchange {
         conn.error(Replies.AUTH_BUSY.format(client));
         return null;
       }
-      return authenticate(c, attempt);
+      return authenticate(c, attempt, throttle, address);
     }
   }
 
   /** The SASL exchange of one AUTH command, its slot in the throttle taken. */
-  private String authenticate(SmtpCommand.Auth c, AuthThrottle.Attempt attempt) throws IOException, Closing {
-    AuthThrottle throttle = context.authThrottle();
-    InetAddress address = ClientAddress.network(conn.socket().getInetAddress());
+  private String authenticate(SmtpCommand.Auth c, AuthThrottle.Attempt attempt, AuthThrottle throttle, InetAddress address)
+      throws IOException, Closing {
     var mechanism = SaslMechanism.create(c.mechanism(), context.users());
     if (mechanism.isEmpty()) {
       conn.error(Replies.AUTH_UNKNOWN_MECHANISM);

@@ -11,7 +11,7 @@ import dev.posta.mail.MailAddress;
  * open relay). Pure functions of the address, the account and the routing, so they are tested
  * and fuzzed without a connection; {@link SmtpSession} calls exactly these.
  *
- * <p>Guarantee: every address {@link AddressParser} accepts gets a decision, and none throws; an
+ * <p>Guarantee: every address {@link dev.posta.mail.AddressParser} accepts gets a decision, and none throws; an
  * address that can be no account's (a quoted local part with {@code @} or a space, an empty one)
  * is simply not owned.
  */

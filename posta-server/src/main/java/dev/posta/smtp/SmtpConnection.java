@@ -177,19 +177,8 @@ final class SmtpConnection {
   void lingerBeforeClose() {
     try {
       if (!isTls()) socket.shutdownOutput(); // TLS has no half-close
-      byte[] drop = new byte[16 * 1024];
       clock.linger(LINGER);
-      for (long left = LINGER_OCTETS; left > 0; ) {
-        clock.beforeRead(); // throws once the time is up
-        int n = 0;
-        try {
-          n = socket.getInputStream().read(drop, 0, (int) Math.min(drop.length, left));
-        } finally {
-          clock.afterRead(Math.max(n, 0));
-        }
-        if (n < 0) break;
-        left -= n;
-      }
+      in.transfer(LINGER_OCTETS, null); // each read under the linger deadline: throws once it is up
     } catch (IOException e) {
       // gone, or too slow to wait for: close now
     }
