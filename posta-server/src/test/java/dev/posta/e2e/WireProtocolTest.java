@@ -28,10 +28,7 @@ class WireProtocolTest {
   private static String sendGood(TestServer server, String to, String subject) throws Exception {
     try (var wire = new SmtpWire(server.smtpPort())) {
       wire.ehlo();
-      assertThat(wire.command("MAIL FROM:<" + SENDER + ">")).isEqualTo("250 2.1.0 Sender OK");
-      assertThat(wire.command("RCPT TO:<" + to + ">")).isEqualTo("250 2.1.5 Recipient OK");
-      assertThat(wire.command("DATA")).isEqualTo("354 End data with <CR><LF>.<CR><LF>");
-      String id = queueIdOf(wire.command("Subject: " + subject + "\r\n\r\nfine\r\n."));
+      String id = queueIdOf(wire.envelope(SENDER, to).data("Subject: " + subject + "\r\n\r\nfine"));
       assertThat(wire.command("QUIT")).isEqualTo("221 2.0.0 Bye");
       return id;
     }

@@ -59,7 +59,7 @@ class SlowClientTest {
     try (TestServer server = start(LONG, SHORT, LONG, 500, LONG);
         SmtpWire client = new SmtpWire(server.smtpPort())) {
       startTransaction(client, "slow");
-      assertThat(client.command("DATA")).startsWith("354 ");
+      assertThat(client.command("DATA")).isEqualTo("354 End data with <CR><LF>.<CR><LF>");
       long start = System.nanoTime();
       try (Trickle t = new Trickle(client.socket(), "Subject: one octet at a time\r\n\r\n" + "x".repeat(200))) {
         assertThat(client.reply()).isEqualTo("421 4.4.2 Timeout: message data too slow, closing connection");
@@ -80,7 +80,7 @@ class SlowClientTest {
     try (TestServer server = start(LONG, SHORT, LONG, 500, LONG);
         SmtpWire client = new SmtpWire(server.smtpPort())) {
       startTransaction(client, "burst");
-      assertThat(client.command("DATA")).startsWith("354 ");
+      assertThat(client.command("DATA")).isEqualTo("354 End data with <CR><LF>.<CR><LF>");
       client.send("Subject: a burst, then nothing\r\n\r\n" + ("z".repeat(998) + "\r\n").repeat(50)); // 50,000 octets: 100 s at 500/s
       long start = System.nanoTime();
       assertThat(client.reply()).isEqualTo("421 4.4.2 Timeout: message data too slow, closing connection");
@@ -131,13 +131,31 @@ class SlowClientTest {
     }
   }
 
+  /** {@code min-data-rate = 0} turns the rate off: only a pause longer than the data timeout ends the data. */
+  @Test
+  void withoutAMinimumRateOnlyAPauseEndsTheData() throws Exception {
+    try (TestServer server = start(LONG, Duration.ofSeconds(1), LONG, 0, LONG);
+        SmtpWire client = new SmtpWire(server.smtpPort())) {
+      startTransaction(client, "unhurried");
+      assertThat(client.command("DATA")).isEqualTo("354 End data with <CR><LF>.<CR><LF>");
+      long start = System.nanoTime();
+      client.send("Subject: a few octets a second\r\n\r\n");
+      for (int i = 0; i < 12; i++) { // 3 octets every 250 ms, for three data timeouts
+        client.send("z\r\n");
+        Thread.sleep(250);
+      }
+      assertThat(client.send(".\r\n").reply()).startsWith("250 2.0.0 Ok: queued as ");
+      assertThat(since(start)).isGreaterThan(Duration.ofMillis(2900));
+    }
+  }
+
   /** The rate rule must not cut off a client that is slow but keeps up: its message takes two data timeouts. */
   @Test
   void messageDataAboveTheMinimumRateMayTakeLongerThanTheDataTimeout() throws Exception {
     try (TestServer server = start(LONG, Duration.ofSeconds(3), LONG, 500, LONG);
         SmtpWire client = new SmtpWire(server.smtpPort())) {
       startTransaction(client, "steady");
-      assertThat(client.command("DATA")).startsWith("354 ");
+      assertThat(client.command("DATA")).isEqualTo("354 End data with <CR><LF>.<CR><LF>");
       long start = System.nanoTime();
       client.send("Subject: steady\r\n\r\n");
       String line = "y".repeat(98) + "\r\n"; // 100 octets each 100 ms: 1,000 octets/s, twice the minimum
@@ -209,7 +227,7 @@ class SlowClientTest {
         SmtpWire client = new SmtpWire(server.smtpPort())) {
       long start = System.nanoTime();
       startTransaction(client, "long");
-      assertThat(client.command("DATA")).startsWith("354 ");
+      assertThat(client.command("DATA")).isEqualTo("354 End data with <CR><LF>.<CR><LF>");
       try (Trickle t = new Trickle(client.socket(), "Subject: steady\r\n\r\n" + "w".repeat(200))) {
         assertThat(client.reply()).isEqualTo("421 4.4.2 Session time limit reached, closing connection");
       }
@@ -301,8 +319,7 @@ class SlowClientTest {
   /** EHLO, then MAIL from {@code user}@example.net and RCPT to {@code user}@localhost, both accepted. */
   private static void startTransaction(SmtpWire client, String user) throws IOException {
     client.ehlo();
-    assertThat(client.command("MAIL FROM:<" + user + "@example.net>")).startsWith("250 ");
-    assertThat(client.command("RCPT TO:<" + user + "@localhost>")).startsWith("250 ");
+    client.envelope(user + "@example.net", user + "@localhost");
   }
 
   private static Duration since(long start) {

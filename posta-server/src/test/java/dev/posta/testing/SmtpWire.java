@@ -123,6 +123,19 @@ public final class SmtpWire implements AutoCloseable {
     }
   }
 
+  /** MAIL FROM and RCPT TO, each answered with its exact acceptance, or the test fails. */
+  public SmtpWire envelope(String from, String to) throws IOException {
+    org.assertj.core.api.Assertions.assertThat(command("MAIL FROM:<" + from + ">")).isEqualTo("250 2.1.0 Sender OK");
+    org.assertj.core.api.Assertions.assertThat(command("RCPT TO:<" + to + ">")).isEqualTo("250 2.1.5 Recipient OK");
+    return this;
+  }
+
+  /** DATA (its 354 asserted exactly), then {@code text} and the ending dot; returns the final reply. */
+  public String data(String text) throws IOException {
+    org.assertj.core.api.Assertions.assertThat(command("DATA")).isEqualTo("354 End data with <CR><LF>.<CR><LF>");
+    return command(text + "\r\n.");
+  }
+
   /** Starts a session: reads the greeting and sends EHLO; returns the EHLO reply. */
   public String ehlo() throws IOException {
     reply();
