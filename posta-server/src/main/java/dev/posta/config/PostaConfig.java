@@ -181,7 +181,12 @@ public record PostaConfig(
     /** Message submission with STARTTLS, port 587 (RFC 6409). */
     SUBMISSION,
     /** Message submission over implicit TLS, port 465 (RFC 8314). */
-    SMTPS
+    SMTPS;
+
+    /** Whether a connection starts with a TLS handshake rather than a greeting (RFC 8314 §3.3). */
+    public boolean implicitTls() {
+      return this == SMTPS;
+    }
   }
 
   public record Listener(Protocol protocol, InetSocketAddress address) {}

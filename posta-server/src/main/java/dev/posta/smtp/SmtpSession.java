@@ -11,6 +11,7 @@ import dev.posta.mail.QueueId;
 import dev.posta.mail.Recipient;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.ClientAddress;
+import dev.posta.net.Session;
 import dev.posta.net.SessionClock;
 import dev.posta.net.Watchdog;
 import dev.posta.queue.MessageContent;
@@ -52,7 +53,7 @@ import org.slf4j.LoggerFactory;
  * session length, a client that stops reading), failed logins per client address ({@link
  * AuthThrottle}).
  */
-final class SmtpSession {
+final class SmtpSession implements Session {
   private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
 
   /** RFC 5321 §4.5.3.1.4. */
@@ -121,19 +122,8 @@ final class SmtpSession {
     this.clock = conn.clock();
   }
 
-  /** How {@link #run()} or {@link #resume} returned. */
-  enum Outcome {
-    /** The session is over; its socket is closed. */
-    ENDED,
-    /**
-     * Waiting for the client's next command, with nothing buffered and no TLS: the caller may
-     * hold the channel without a thread and {@link #resume} once it is readable.
-     */
-    IDLE
-  }
-
-  /** Greets the client and serves it until the session ends or goes idle. */
-  Outcome run() {
+  @Override
+  public Outcome run() {
     log.info("{}: connect to {} ({})", logPrefix, conn.socket().getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
     return serve(() -> {
       if (conn.socket() instanceof SSLSocket ssl) tls = conn.handshake(ssl); // implicit TLS (RFC 8314)
@@ -143,11 +133,8 @@ final class SmtpSession {
     });
   }
 
-  /**
-   * Goes on after {@link Outcome#IDLE}, on any thread, once the client has written again; or,
-   * {@code timedOut}, ends the session as a command timeout does.
-   */
-  Outcome resume(boolean timedOut) {
+  @Override
+  public Outcome resume(boolean timedOut) {
     return serve(() -> {
       if (timedOut) throw new SocketTimeoutException();
       // Readable: octets, or the end of the stream, which the input then remembers, so the
@@ -156,14 +143,15 @@ final class SmtpSession {
     });
   }
 
-  /** How long an idle session may still wait for its client's next command (RFC 5321 §4.5.3.2). */
-  Duration idleTimeout() {
+  /** What is left of the command timeout (RFC 5321 §4.5.3.2.7). */
+  @Override
+  public Duration idleTimeout() {
     Duration left = clock.left();
     return left.isNegative() ? Duration.ZERO : left;
   }
 
-  /** Ends an idle session without reading on: it cannot be parked, or the server is stopping. */
-  void end(String reason) {
+  @Override
+  public void end(String reason) {
     log.info("{}: disconnect: {}", logPrefix, reason);
     finish();
   }

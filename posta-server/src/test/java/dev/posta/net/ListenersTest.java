@@ -1,0 +1,178 @@
+package dev.posta.net;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.posta.config.PostaConfig;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.function.IntSupplier;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The listener toolkit serves a protocol that is not SMTP, as IMAP and POP3 will: its own
+ * greeting and refusal words, the per-listener and per-client limits, a silent client parked
+ * without a thread and resumed on its next line, and closing everything on close.
+ */
+class ListenersTest {
+  private static final PostaConfig.Listener LOOPBACK =
+      new PostaConfig.Listener(PostaConfig.Protocol.SMTP, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+
+  /** A line protocol in the manner of POP3: "+OK hello", then an echo of every line; QUIT ends it. */
+  private static final class Echo implements Listeners.Service {
+    @Override
+    public Session open(Socket connection, Socket socket, PostaConfig.Listener listener, Watchdog watchdog) {
+      return new Session() {
+        private BufferedReader in;
+
+        @Override
+        public Outcome run() {
+          try {
+            in = new BufferedReader(new InputStreamReader(socket.getInputStream(), US_ASCII), 1);
+            write("+OK hello");
+            return Outcome.IDLE;
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }
+
+        @Override
+        public Outcome resume(boolean timedOut) {
+          try {
+            if (timedOut) {
+              write("-ERR timeout");
+              return close();
+            }
+            String line = in.readLine();
+            if (line == null || line.equals("QUIT")) return close();
+            write("+OK " + line);
+            return Outcome.IDLE;
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }
+
+        @Override
+        public Duration idleTimeout() {
+          return Duration.ofMinutes(1);
+        }
+
+        @Override
+        public void end(String reason) {
+          close();
+        }
+
+        private void write(String line) throws IOException {
+          OutputStream out = socket.getOutputStream();
+          out.write((line + "\r\n").getBytes(US_ASCII));
+          out.flush();
+        }
+
+        private Outcome close() {
+          try {
+            socket.close();
+          } catch (IOException ignored) {
+            // closing anyway
+          }
+          return Outcome.ENDED;
+        }
+      };
+    }
+
+    @Override
+    public byte[] refusal(Listeners.Refusal refusal, InetAddress client) {
+      return ("-ERR [SYS/TEMP] " + refusal + " " + client.getHostAddress() + "\r\n").getBytes(US_ASCII);
+    }
+  }
+
+  private static Socket connect(InetSocketAddress address) throws IOException {
+    Socket s = new Socket(address.getAddress(), address.getPort());
+    s.setSoTimeout(10_000);
+    return s;
+  }
+
+  private static String line(Socket s) throws IOException {
+    var line = new StringBuilder();
+    for (int c = s.getInputStream().read(); c != '\n'; c = s.getInputStream().read()) {
+      if (c < 0) return line.isEmpty() ? null : line.toString();
+      if (c != '\r') line.append((char) c);
+    }
+    return line.toString();
+  }
+
+  private static void say(Socket s, String line) throws IOException {
+    s.getOutputStream().write((line + "\r\n").getBytes(US_ASCII));
+  }
+
+  private static void await(String what, IntSupplier value, int expected) throws InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (value.getAsInt() != expected) {
+      assertThat(System.nanoTime()).as(what + ": " + value.getAsInt() + ", expected " + expected).isLessThan(deadline);
+      Thread.sleep(10);
+    }
+  }
+
+  @Test
+  void aSilentClientWaitsWithoutAThreadAndIsServedOnItsNextLine() throws Exception {
+    try (var listeners = new Listeners("echo", new Echo(), new Listeners.Limits(10, 10), null)) {
+      InetSocketAddress address = listeners.listen(LOOPBACK);
+      try (Socket c = connect(address)) {
+        assertThat(line(c)).isEqualTo("+OK hello");
+        await("idle sessions", listeners::idleSessionCount, 1);
+        say(c, "one");
+        assertThat(line(c)).isEqualTo("+OK one");
+        say(c, "QUIT");
+        assertThat(line(c)).isNull();
+      }
+      await("connections", listeners::connectionCount, 0);
+      assertThat(listeners.idleSessionCount()).isZero();
+    }
+  }
+
+  @Test
+  void connectionsOverTheLimitsHearTheServicesOwnRefusal() throws Exception {
+    try (var listeners = new Listeners("echo", new Echo(), new Listeners.Limits(3, 2), null)) {
+      InetSocketAddress address = listeners.listen(LOOPBACK);
+      InetAddress other = InetAddress.getByName("127.0.0.2");
+      try (Socket a = connect(address); Socket b = connect(address)) {
+        assertThat(line(a)).isEqualTo("+OK hello");
+        assertThat(line(b)).isEqualTo("+OK hello");
+        try (Socket third = connect(address)) {
+          assertThat(line(third)).isEqualTo("-ERR [SYS/TEMP] TOO_MANY_FROM_CLIENT 127.0.0.1");
+          assertThat(line(third)).isNull();
+        }
+        await("connections after the refusal", listeners::connectionCount, 2);
+        // Another client address is still welcome, up to the listener's own limit.
+        try (Socket d = new Socket(address.getAddress(), address.getPort(), other, 0)) {
+          d.setSoTimeout(10_000);
+          assertThat(line(d)).isEqualTo("+OK hello");
+          try (Socket e = new Socket(address.getAddress(), address.getPort(), other, 0)) {
+            e.setSoTimeout(10_000);
+            assertThat(line(e)).isEqualTo("-ERR [SYS/TEMP] TOO_MANY_CONNECTIONS 127.0.0.2");
+          }
+        }
+      }
+      await("connections after every client left", listeners::connectionCount, 0);
+    }
+  }
+
+  @Test
+  void closingEndsParkedSessions() throws Exception {
+    var listeners = new Listeners("echo", new Echo(), new Listeners.Limits(10, 10), null);
+    try (Socket c = connect(listeners.listen(LOOPBACK))) {
+      assertThat(line(c)).isEqualTo("+OK hello");
+      await("idle sessions", listeners::idleSessionCount, 1);
+      listeners.close();
+      assertThat(line(c)).isNull();
+      await("connections after closing", listeners::connectionCount, 0);
+      assertThat(listeners.idleSessionCount()).isZero();
+    }
+  }
+}
