@@ -27,6 +27,28 @@ public record DeliveryResult(Kind kind, String status, String remoteMta, String 
     FAILED
   }
 
+  /** The longest text kept per recipient: a hostile server's reply may be 200 lines of 4 KiB. */
+  public static final int MAX_TEXT = 1000;
+
+  /**
+   * {@code text} as notices and the queue keep it: one line (a run of control characters becomes
+   * one space), cut after {@value #MAX_TEXT} characters with "..." to show the cut.
+   */
+  public static String shortened(String text) {
+    if (text.length() <= MAX_TEXT && text.chars().noneMatch(Character::isISOControl)) return text; // the usual reply
+    var s = new StringBuilder(MAX_TEXT + 3);
+    int i = 0;
+    for (; i < text.length() && s.length() < MAX_TEXT; i++) {
+      char c = text.charAt(i);
+      if (!Character.isISOControl(c)) {
+        s.append(c);
+      } else if (i == 0 || !Character.isISOControl(text.charAt(i - 1))) {
+        s.append(' ');
+      }
+    }
+    return i < text.length() ? s.append("...").toString() : s.toString();
+  }
+
   public static DeliveryResult delivered(String reason) {
     return new DeliveryResult(Kind.DELIVERED, "2.0.0", null, null, reason, false, false);
   }

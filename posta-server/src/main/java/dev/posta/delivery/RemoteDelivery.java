@@ -60,8 +60,6 @@ import org.slf4j.LoggerFactory;
 public final class RemoteDelivery implements Outbound {
   private static final Logger log = LoggerFactory.getLogger(RemoteDelivery.class);
   static final int IDLE_SECONDS = 5;
-  /** A hostile server's reply may be 200 lines of 4 KiB; notices and the queue keep this much. */
-  static final int MAX_DIAGNOSTIC = 1000;
   /** Transactions on one connection before it is closed, so one session cannot live forever. */
   private static final int MAX_REUSE = 100;
 
@@ -225,11 +223,9 @@ public final class RemoteDelivery implements Outbound {
     return address.chars().noneMatch(c -> c == '<' || c == '>' || c < 0x20 || c == 0x7f);
   }
 
-  /** A reply as kept in notices and the queue: one line, at most {@value #MAX_DIAGNOSTIC} characters. */
+  /** A reply as kept in notices and the queue ({@link DeliveryResult#shortened}). */
   static String diagnostic(SmtpReply reply) {
-    if (reply == null) return null;
-    String line = reply.oneLine();
-    return line.length() <= MAX_DIAGNOSTIC ? line : line.substring(0, MAX_DIAGNOSTIC) + "...";
+    return reply == null ? null : DeliveryResult.shortened(reply.oneLine());
   }
 
   private static List<DeliveryResult> all(List<Recipient> recipients, DeliveryResult result) {

@@ -77,7 +77,7 @@ public final class Listeners implements AutoCloseable {
   /** Connections per client network. */
   private final Map<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
-  private final Watchdog watchdog = new Watchdog();
+  private final Watchdog watchdog;
   private final IdleSessions idle;
   private volatile boolean closing;
 
@@ -90,6 +90,7 @@ public final class Listeners implements AutoCloseable {
     this.service = service;
     this.limits = limits;
     this.tls = tls;
+    this.watchdog = new Watchdog(name);
     for (PostaConfig.Protocol p : PostaConfig.Protocol.values()) connections.put(p, new AtomicInteger());
     try {
       this.idle = new IdleSessions();

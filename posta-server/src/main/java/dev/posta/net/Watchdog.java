@@ -21,8 +21,9 @@ public final class Watchdog implements AutoCloseable {
   private final Thread thread;
   private volatile boolean closed;
 
-  public Watchdog() {
-    this.thread = Thread.ofPlatform().name("smtp-watchdog").daemon().start(this::watch);
+  /** @param name the service whose sessions it watches, for its thread's name */
+  public Watchdog(String name) {
+    this.thread = Thread.ofPlatform().name(name + "-watchdog").daemon().start(this::watch);
   }
 
   /** Watches a session until {@link #release}. */

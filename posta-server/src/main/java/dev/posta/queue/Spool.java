@@ -1,5 +1,6 @@
 package dev.posta.queue;
 
+import dev.posta.delivery.DeliveryResult;
 import dev.posta.mail.Envelope;
 import dev.posta.storage.DirectorySync;
 import dev.posta.storage.PrivateFiles;
@@ -130,9 +131,6 @@ public final class Spool implements AutoCloseable {
     }
   }
 
-  /** The longest error kept per recipient: a hostile server's reply may be 200 lines of 4 KiB. */
-  static final int MAX_ERROR = 1000;
-
   /**
    * Records that one recipient is finished; deletes the segment when nothing is left in it. The
    * copy in memory is marked first: should the log line fail (a full disk), this process still
@@ -149,8 +147,7 @@ public final class Spool implements AutoCloseable {
 
   /** Records that a recipient waits for another attempt (lazily durable, like every progress line). */
   public void markDeferred(SpooledMessage message, int recipientIndex, SpooledMessage.Deferral deferral) throws IOException {
-    String error = deferral.lastError().replaceAll("[\\p{Cntrl}]+", " ");
-    if (error.length() > MAX_ERROR) error = error.substring(0, MAX_ERROR) + "...";
+    String error = DeliveryResult.shortened(deferral.lastError()); // one line of the segment's log
     var kept = new SpooledMessage.Deferral(deferral.attempts(), deferral.nextAttempt(), error);
     message.setDeferral(recipientIndex, kept);
     message.segment.record(message.id() + " " + recipientIndex + " deferred " + kept.nextAttempt().toEpochMilli() + " "

@@ -14,7 +14,8 @@ class RemoteDeliveryTest {
     assertThat(RemoteDelivery.diagnostic(new SmtpReply(550, List.of("5.1.1 no such user"))))
         .isEqualTo("550 5.1.1 no such user");
     String cut = RemoteDelivery.diagnostic(new SmtpReply(550, List.of("5.1.1 " + "y".repeat(2000))));
-    assertThat(cut).isEqualTo(("550 5.1.1 " + "y".repeat(2000)).substring(0, RemoteDelivery.MAX_DIAGNOSTIC) + "...");
+    assertThat(cut).isEqualTo(("550 5.1.1 " + "y".repeat(2000)).substring(0, 1000) + "...");
     assertThat(RemoteDelivery.diagnostic(null)).isNull();
+    assertThat(DeliveryResult.shortened("4.2.2\tmailbox\r\n\r\nfull")).isEqualTo("4.2.2 mailbox full");
   }
 }
