@@ -17,7 +17,6 @@ import dev.posta.net.Watchdog;
 import dev.posta.queue.MessageContent;
 import dev.posta.queue.SpooledMessage;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
@@ -37,7 +36,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One SMTP server session (RFC 5321), read top to bottom on its own virtual thread.
  *
- * <p>Each command is handled in three steps: is it allowed now (else 503), do the policy
+ * <p>Each command is handled in three steps: is it allowed now (else 503), do the {@link Policy}
  * checks pass, then act. Replies are buffered and flushed whenever reading would block, that is
  * once the client's pipelined input is drained (RFC 2920 §3.2). {@code 250} after DATA or the
  * last BDAT is sent only after the spool reports the message durable (RFC 5321 §6.1).
@@ -83,7 +82,7 @@ final class SmtpSession implements Session {
   private final SmtpServer.Context context;
   private final PostaConfig.Limits limits;
   private final Router router;
-  private final EnvelopePolicy policy;
+  private final Policy policy;
   private final String hostname;
   private final String client;
   private final String logPrefix;
@@ -114,7 +113,7 @@ final class SmtpSession implements Session {
     this.context = context;
     this.limits = context.config().limits();
     this.router = context.router();
-    this.policy = new EnvelopePolicy(router, context.config().submission().senderMustBeOwned());
+    this.policy = new Policy(context.config(), router);
     this.hostname = context.config().hostname();
     this.client = ClientAddress.text(socket.getInetAddress());
     this.logPrefix = "smtp[" + client + "]";
@@ -369,16 +368,10 @@ final class SmtpSession implements Session {
       }
       case READY -> {}
     }
-    // RFC 6409 §4.3: the submission ports take mail from authenticated users only.
-    if (listener.protocol() != PostaConfig.Protocol.SMTP && user == null) {
-      log.info("{}: from=<{}>: refused: MAIL before AUTH on {}", logPrefix, orEmpty(c.sender()), listener.protocol().name().toLowerCase(Locale.ROOT));
-      error(Replies.AUTH_REQUIRED);
-      return;
-    }
-    Reply notOwned = policy.senderRefusal(user, c.sender());
-    if (notOwned != null) {
-      log.info("{}: from=<{}>: refused: not owned by user {}", logPrefix, c.sender(), user);
-      error(notOwned);
+    Policy.Refusal refused = policy.mail(policyClient(), c.sender());
+    if (refused != null) {
+      log.info("{}: from=<{}>: refused: {}", logPrefix, orEmpty(c.sender()), refused.reason());
+      error(refused.reply());
       return;
     }
     MailParameters p = c.parameters();
@@ -413,10 +406,10 @@ final class SmtpSession implements Session {
       error(Replies.UTF8_NEEDS_SMTPUTF8);
       return;
     }
-    Reply refused = policy.recipientRefusal(rcpt, mayRelay());
+    Policy.Refusal refused = policy.rcpt(policyClient(), rcpt);
     if (refused != null) {
-      log.info("{}: {}: to=<{}>: refused: {}", logPrefix, tx.id, rcpt, refused.code() == Replies.NO_SUCH_USER.code() ? "no such user" : "relay access denied");
-      error(refused);
+      log.info("{}: {}: to=<{}>: refused: {}", logPrefix, tx.id, rcpt, refused.reason());
+      error(refused.reply());
       return;
     }
     tx.recipients.add(new Recipient(rcpt, c.parameters()));
@@ -430,14 +423,8 @@ final class SmtpSession implements Session {
     return new MailAddress(pm.substring(0, at), pm.substring(at + 1));
   }
 
-  /**
-   * The relay policy: authenticated users and clients in the trusted networks may send to any
-   * domain; everyone else only to the local domains (no open relay in any configuration).
-   */
-  private boolean mayRelay() {
-    if (user != null) return true;
-    InetAddress address = conn.socket().getInetAddress();
-    return context.config().submission().trustedNetworks().stream().anyMatch(n -> n.contains(address));
+  private Policy.Client policyClient() {
+    return new Policy.Client(conn.socket().getInetAddress(), listener.protocol(), user);
   }
 
   // --- DATA (RFC 5321 §4.1.1.4) --------------------------------------------------------------
@@ -554,10 +541,10 @@ final class SmtpSession implements Session {
       return;
     }
     MessageContent content = tx.finish();
-    int hops = content.trace().received(); // ours included
-    if (hops > limits.maxHops()) {
-      log.info("{}: {}: refused: {} Received: header fields, over max-hops {} (a mail loop?)", logPrefix, tx.id, hops, limits.maxHops());
-      finishFailed(Replies.TOO_MANY_HOPS.format(hops));
+    Policy.Refusal refused = policy.endOfData(policyClient(), content);
+    if (refused != null) {
+      log.info("{}: {}: refused: {}", logPrefix, tx.id, refused.reason());
+      finishFailed(refused.reply());
       return;
     }
     Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients);

@@ -9,12 +9,13 @@ import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
 import dev.posta.mail.MailAddress;
 import dev.posta.smtp.CommandParser;
-import dev.posta.smtp.EnvelopePolicy;
+import dev.posta.smtp.Policy;
 import dev.posta.smtp.Replies;
 import dev.posta.smtp.Reply;
 import dev.posta.smtp.SmtpCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,16 +25,19 @@ import java.util.Set;
 
 /**
  * Fuzzes the way from a MAIL or RCPT command line to its policy decision: {@link CommandParser},
- * then the {@link EnvelopePolicy} the session calls for sender ownership and relaying, against
+ * then the {@link Policy} checks the session runs at MAIL and RCPT (sender ownership, local
+ * recipients, relaying), against
  * a real {@link Router} and {@link UserStore} (aliases, any-local-part, accounts). Whatever the
  * line, no exception escapes and the reply is a well-formed RFC 5321 reply line. The corpus holds
  * the senders of issue 10 that once crashed the session.
  */
 class EnvelopeFuzzTest {
   private static final List<String> ACCOUNTS = List.of("alice@example.org", "carol@localhost", "noreply@elsewhere.example");
-  private static final EnvelopePolicy POLICY = policy();
+  private static final Policy POLICY = policy();
+  /** Neither loopback nor in a trusted network: no relaying without AUTH. */
+  private static final InetAddress STRANGER = InetAddress.ofLiteral("192.0.2.1");
 
-  private static EnvelopePolicy policy() {
+  private static Policy policy() {
     try {
       Path data = Files.createTempDirectory("envelope-fuzz");
       UserStore users = new UserStore(data);
@@ -53,7 +57,7 @@ class EnvelopeFuzzTest {
           throw new UncheckedIOException(e);
         }
       });
-      return new EnvelopePolicy(router, true);
+      return new Policy(config, router);
     } catch (IOException | UserStore.UserException e) {
       throw new IllegalStateException(e);
     }
@@ -63,17 +67,22 @@ class EnvelopeFuzzTest {
   void mailAndRcptAlwaysGetAWellFormedReply(FuzzedDataProvider data) {
     SmtpCommand c = CommandParser.parse(data.consumeRemainingAsString());
     if (c instanceof SmtpCommand.Mail mail) {
-      for (String account : ACCOUNTS) wellFormed(orElse(POLICY.senderRefusal(account, mail.sender()), Replies.SENDER_OK));
+      wellFormed(orElse(POLICY.mail(new Policy.Client(STRANGER, PostaConfig.Protocol.SUBMISSION, null), mail.sender()), Replies.SENDER_OK));
+      for (String account : ACCOUNTS) {
+        wellFormed(orElse(POLICY.mail(new Policy.Client(STRANGER, PostaConfig.Protocol.SUBMISSION, account), mail.sender()), Replies.SENDER_OK));
+      }
     }
     if (c instanceof SmtpCommand.Rcpt rcpt) {
       MailAddress to = rcpt.recipient() != null ? rcpt.recipient() : new MailAddress("postmaster", "localhost");
-      wellFormed(orElse(POLICY.recipientRefusal(to, false), Replies.RECIPIENT_OK));
-      wellFormed(orElse(POLICY.recipientRefusal(to, true), Replies.RECIPIENT_OK));
+      wellFormed(orElse(POLICY.rcpt(new Policy.Client(STRANGER, PostaConfig.Protocol.SMTP, null), to), Replies.RECIPIENT_OK));
+      wellFormed(orElse(POLICY.rcpt(new Policy.Client(STRANGER, PostaConfig.Protocol.SUBMISSION, "alice@example.org"), to), Replies.RECIPIENT_OK));
     }
   }
 
-  private static Reply orElse(Reply refusal, Reply ok) {
-    return refusal != null ? refusal : ok;
+  private static Reply orElse(Policy.Refusal refusal, Reply ok) {
+    if (refusal == null) return ok;
+    assertThat(refusal.reason()).isNotBlank().doesNotContain("\r", "\n");
+    return refusal.reply();
   }
 
   private static void wellFormed(Reply r) {
