@@ -439,44 +439,22 @@ final class SmtpSession implements Session {
     conn.flush();
     startContent();
     clock.data();
-    boolean longLine = false;
-    int maxText = limits.maxLineLength() - 2; // the limit counts the CRLF
-    while (true) {
-      // +1: §4.5.3.1.6 does not count the dot added for transparency.
-      SmtpInput.Line line = conn.readLine(maxText + 1, lineBuffer);
-      lineBuffer = line.bytes();
-      if (line.ending() == SmtpInput.Ending.EOF) throw new Closing("connection lost during DATA");
-      if (line.ending() == SmtpInput.Ending.TOO_LONG) {
-        longLine = true;
-        continue;
+    switch (tx.readText(conn.in(), limits.maxLineLength())) {
+      case COMPLETE -> finishMessage();
+      case LINE_TOO_LONG -> {
+        log.info("{}: {}: refused: a line longer than {} octets", logPrefix, tx.id, limits.maxLineLength());
+        finishFailed(Replies.TEXT_LINE_TOO_LONG.format(limits.maxLineLength()));
       }
-      if (!line.isClean()) {
-        // CVE-2023-51764/51766: a bare LF or CR could hide a second message behind a
-        // different end-of-data; nothing after it can be trusted, so the session ends.
+      case BARE_NEWLINE -> {
         log.warn("{}: {}: bare LF or CR in message data, refused and disconnected", logPrefix, tx.id);
         reply(Replies.BARE_NEWLINE_DATA);
         conn.flush();
         conn.lingerBeforeClose();
         throw new Closing("bare LF/CR in DATA");
       }
-      if (line.isEndOfData()) break;
-      int skip = line.length() > 0 && line.bytes()[0] == '.' ? 1 : 0; // §4.5.2 dot-unstuffing
-      if (line.length() - skip > maxText) {
-        longLine = true;
-        continue;
-      }
-      tx.append(line.bytes(), skip, line.length() - skip);
-      tx.append(CRLF, 0, 2);
+      case CONNECTION_LOST -> throw new Closing("connection lost during DATA");
     }
-    if (longLine) {
-      log.info("{}: {}: refused: a line longer than {} octets", logPrefix, tx.id, limits.maxLineLength());
-      finishFailed(Replies.TEXT_LINE_TOO_LONG.format(limits.maxLineLength()));
-      return;
-    }
-    finishMessage();
   }
-
-  private static final byte[] CRLF = {'\r', '\n'};
 
   /**
    * Starts the message content with our trace header. A submitted message (the client
