@@ -8,6 +8,8 @@ import static dev.posta.config.ConfigValues.postmaster;
 import static dev.posta.config.ConfigValues.relayHost;
 import static dev.posta.config.ConfigValues.shown;
 import static dev.posta.config.ConfigValues.socketAddress;
+import static dev.posta.config.TableReader.join;
+import static dev.posta.config.TableReader.typeName;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.posta.config.ConfigValues.Invalid;
@@ -27,13 +29,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -93,10 +93,8 @@ public final class ConfigLoader {
   private static final long MIN_MESSAGE_SIZE = 1L << 10;
   private static final long MAX_MESSAGE_SIZE = 2L << 30;
   private static final Duration MIN_TIMEOUT = Duration.ofSeconds(1);
-  private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
   private static final Pattern SIZE =
       Pattern.compile("([0-9]+)([KMG](?:iB)?)?", Pattern.CASE_INSENSITIVE);
-  private static final Pattern DURATION = Pattern.compile("([0-9]+)([smhd])|(0)");
   private static final String NO_DOMAINS =
       "no domains: add at least one [domains.\"example.org\"] table";
 
@@ -135,51 +133,40 @@ public final class ConfigLoader {
     }
   }
 
-  private interface Check<R> {
-    R get() throws Invalid;
-  }
-
   /** Turns the TOML tree into records, collecting problems instead of stopping at the first. */
   private static final class Mapper {
-    private record Problem(int line, String text) {}
-
     private final Path file;
-    private final List<Problem> problems = new ArrayList<>();
+    private final TableReader reader;
 
     Mapper(Path file) {
       this.file = file;
+      this.reader = new TableReader(file);
     }
 
     PostaConfig config(Table root) throws ConfigException {
-      unknownKeys(root, "at top level", TOP_KEYS);
-      Optional<Str> hostKey = get(root, "", "hostname", Str.class);
+      reader.unknownKeys(root, "at top level", TOP_KEYS);
+      Optional<Str> hostKey = reader.get(root, "", "hostname", Str.class);
       Optional<String> hostname =
-          hostKey.flatMap(s -> valid(s.line(), "hostname", () -> domainName(s.value(), "host name")));
-      Path dataDir = get(root, "", "data", Str.class).flatMap(this::dataDir).orElse(DEFAULT_DATA_DIR);
-      List<Listener> listeners = listeners(get(root, "", "listeners", Table.class).orElse(null));
-      Limits limits = limits(get(root, "", "limits", Table.class).orElse(null));
-      PostaConfig.Tls tls = tls(get(root, "", "tls", Table.class).orElse(null));
-      PostaConfig.Submission submission = submission(get(root, "", "submission", Table.class).orElse(null));
+          hostKey.flatMap(s -> reader.valid(s.line(), "hostname", () -> domainName(s.value(), "host name")));
+      Path dataDir = reader.get(root, "", "data", Str.class).flatMap(s -> reader.path(s, "data")).orElse(DEFAULT_DATA_DIR);
+      List<Listener> listeners = listeners(reader.get(root, "", "listeners", Table.class).orElse(null));
+      Limits limits = limits(reader.get(root, "", "limits", Table.class).orElse(null));
+      PostaConfig.Tls tls = tls(reader.get(root, "", "tls", Table.class).orElse(null));
+      PostaConfig.Submission submission = submission(reader.get(root, "", "submission", Table.class).orElse(null));
       PostaConfig.Delivery delivery = delivery(root);
 
       List<DomainDraft> drafts = domains(root);
       Set<String> localDomains = new HashSet<>();
       drafts.forEach(d -> localDomains.add(d.name));
       drafts.forEach(d -> qualify(d, localDomains));
-      Optional<Str> postmasterKey = get(root, "", "postmaster", Str.class);
+      Optional<Str> postmasterKey = reader.get(root, "", "postmaster", Str.class);
       Optional<String> postmaster =
           postmasterKey.isEmpty()
               ? Optional.of("postmaster@" + (drafts.isEmpty() ? "localhost" : drafts.getFirst().name))
-              : postmasterKey.flatMap(s -> valid(s.line(), "postmaster", () -> postmaster(s.value(), localDomains)));
+              : postmasterKey.flatMap(s -> reader.valid(s.line(), "postmaster", () -> postmaster(s.value(), localDomains)));
       new Resolver(drafts, postmaster.orElse(null)).run();
 
-      if (!problems.isEmpty()) {
-        throw new ConfigException(
-            problems.stream()
-                .sorted(Comparator.comparingInt(Problem::line))
-                .map(p -> file + (p.line() > 0 ? ":" + p.line() : "") + ": " + p.text())
-                .toList());
-      }
+      reader.throwIfAny();
       return new PostaConfig(
           hostKey.isPresent() ? hostname.orElseThrow() : machineHostName(),
           dataDir,
@@ -195,35 +182,35 @@ public final class ConfigLoader {
 
     private PostaConfig.Delivery delivery(Table root) {
       PostaConfig.Delivery d = PostaConfig.Delivery.defaults();
-      Table queue = get(root, "", "queue", Table.class).orElse(null);
-      Table outbound = get(root, "", "outbound", Table.class).orElse(null);
-      if (queue != null) unknownKeys(queue, "in [queue]", QUEUE_KEYS);
-      if (outbound != null) unknownKeys(outbound, "in [outbound]", OUTBOUND_KEYS);
-      Duration firstRetry = duration(queue, "queue", "first-retry", Duration.ofSeconds(1), Duration.ofDays(1)).orElse(d.firstRetry());
-      Duration maxRetry = duration(queue, "queue", "max-retry", Duration.ofSeconds(1), Duration.ofDays(1)).orElse(d.maxRetry());
+      Table queue = reader.get(root, "", "queue", Table.class).orElse(null);
+      Table outbound = reader.get(root, "", "outbound", Table.class).orElse(null);
+      if (queue != null) reader.unknownKeys(queue, "in [queue]", QUEUE_KEYS);
+      if (outbound != null) reader.unknownKeys(outbound, "in [outbound]", OUTBOUND_KEYS);
+      Duration firstRetry = reader.duration(queue, "queue", "first-retry", Duration.ofSeconds(1), Duration.ofDays(1)).orElse(d.firstRetry());
+      Duration maxRetry = reader.duration(queue, "queue", "max-retry", Duration.ofSeconds(1), Duration.ofDays(1)).orElse(d.maxRetry());
       if (maxRetry.compareTo(firstRetry) < 0) {
-        problem(queue.line(), "queue.max-retry: must not be shorter than queue.first-retry (" + firstRetry.toSeconds() + "s)");
+        reader.problem(queue.line(), "queue.max-retry: must not be shorter than queue.first-retry (" + firstRetry.toSeconds() + "s)");
       }
       Map<String, PostaConfig.TlsPolicy> policies = new HashMap<>();
-      get(outbound, "outbound", "tls-policy", Table.class).ifPresent(t -> t.entries().forEach((domain, v) -> {
+      reader.get(outbound, "outbound", "tls-policy", Table.class).ifPresent(t -> t.entries().forEach((domain, v) -> {
         String path = "outbound.tls-policy." + domain;
-        Optional<String> name = valid(v.line(), path, () -> domainName(domain, "domain"));
+        Optional<String> name = reader.valid(v.line(), path, () -> domainName(domain, "domain"));
         Optional<PostaConfig.TlsPolicy> policy = v instanceof Str str ? tlsPolicy(str, path) : Optional.empty();
-        if (!(v instanceof Str)) problem(v.line(), path + ": expected a string, got " + typeName(v));
+        if (!(v instanceof Str)) reader.problem(v.line(), path + ": expected a string, got " + typeName(v));
         if (name.isPresent() && policy.isPresent()) policies.put(name.get(), policy.get());
       }));
       List<String> dnsServers = new ArrayList<>();
-      for (Str s : strings(outbound, "outbound", "dns-servers")) {
-        valid(s.line(), "outbound.dns-servers", () -> dnsServer(s.value()))
+      for (Str s : reader.strings(outbound, "outbound", "dns-servers")) {
+        reader.valid(s.line(), "outbound.dns-servers", () -> dnsServer(s.value()))
             .ifPresent(a -> dnsServers.add(s.value()));
       }
-      Optional<PostaConfig.Relay> relay = get(root, "", "relay", Table.class).flatMap(t -> relay(t, "relay"));
+      Optional<PostaConfig.Relay> relay = reader.get(root, "", "relay", Table.class).flatMap(t -> relay(t, "relay"));
       Map<String, PostaConfig.Relay> routes = new HashMap<>();
-      get(root, "", "routes", Table.class).ifPresent(t -> t.entries().forEach((domain, v) -> {
+      reader.get(root, "", "routes", Table.class).ifPresent(t -> t.entries().forEach((domain, v) -> {
         String path = "routes.\"" + domain + "\"";
-        Optional<String> name = valid(v.line(), path, () -> domainName(domain, "domain"));
+        Optional<String> name = reader.valid(v.line(), path, () -> domainName(domain, "domain"));
         if (!(v instanceof Table rt)) {
-          problem(v.line(), path + ": expected a table like [routes.\"example.org\"] with host = ..., got " + typeName(v));
+          reader.problem(v.line(), path + ": expected a table like [routes.\"example.org\"] with host = ..., got " + typeName(v));
           return;
         }
         relay(rt, path).ifPresent(r -> name.ifPresent(n -> routes.put(n, r)));
@@ -231,13 +218,13 @@ public final class ConfigLoader {
       return new PostaConfig.Delivery(
           firstRetry,
           maxRetry,
-          duration(queue, "queue", "lifetime", Duration.ofMinutes(1), Duration.ofDays(60)).orElse(d.lifetime()),
-          duration(queue, "queue", "delay-warning", Duration.ZERO, Duration.ofDays(60)).orElse(d.delayWarning()),
-          bounded(outbound, "outbound", "concurrency", 1, 10_000).orElse(d.concurrency()),
-          bounded(outbound, "outbound", "per-destination", 1, 10_000).orElse(d.perDestination()),
-          get(outbound, "outbound", "tls", Str.class).flatMap(str -> tlsPolicy(str, "outbound.tls")).orElse(d.tls()),
+          reader.duration(queue, "queue", "lifetime", Duration.ofMinutes(1), Duration.ofDays(60)).orElse(d.lifetime()),
+          reader.duration(queue, "queue", "delay-warning", Duration.ZERO, Duration.ofDays(60)).orElse(d.delayWarning()),
+          reader.bounded(outbound, "outbound", "concurrency", 1, 10_000).orElse(d.concurrency()),
+          reader.bounded(outbound, "outbound", "per-destination", 1, 10_000).orElse(d.perDestination()),
+          reader.get(outbound, "outbound", "tls", Str.class).flatMap(str -> tlsPolicy(str, "outbound.tls")).orElse(d.tls()),
           Map.copyOf(policies),
-          get(outbound, "outbound", "trusted-certificates", Str.class).flatMap(str -> path(str, "outbound.trusted-certificates")),
+          reader.get(outbound, "outbound", "trusted-certificates", Str.class).flatMap(str -> reader.path(str, "outbound.trusted-certificates")),
           List.copyOf(dnsServers),
           d.mxPort(), // 25: only the test harness sets another, in code (Delivery.withDns)
           relay,
@@ -248,39 +235,39 @@ public final class ConfigLoader {
       try {
         return Optional.of(PostaConfig.TlsPolicy.valueOf(s.value().toUpperCase(Locale.ROOT)));
       } catch (IllegalArgumentException e) {
-        problem(s.line(), path + ": expected \"none\", \"may\", \"encrypt\" or \"verify\", got \"" + s.value() + "\"");
+        reader.problem(s.line(), path + ": expected \"none\", \"may\", \"encrypt\" or \"verify\", got \"" + s.value() + "\"");
         return Optional.empty();
       }
     }
 
     /** A smart host ([relay] or one of [routes."domain"]). */
     private Optional<PostaConfig.Relay> relay(Table t, String path) {
-      unknownKeys(t, "in [" + path + "]", RELAY_KEYS);
-      Optional<String> host = get(t, path, "host", Str.class).flatMap(str -> valid(str.line(), path + ".host", () -> relayHost(str.value())));
-      if (!t.entries().containsKey("host")) problem(t.line(), path + ": host is required");
-      boolean implicitTls = get(t, path, "implicit-tls", Bool.class).map(Bool::value).orElse(false);
-      int port = bounded(t, path, "port", 1, 65535).orElse(implicitTls ? 465 : 25);
+      reader.unknownKeys(t, "in [" + path + "]", RELAY_KEYS);
+      Optional<String> host = reader.get(t, path, "host", Str.class).flatMap(str -> reader.valid(str.line(), path + ".host", () -> relayHost(str.value())));
+      if (!t.entries().containsKey("host")) reader.problem(t.line(), path + ": host is required");
+      boolean implicitTls = reader.get(t, path, "implicit-tls", Bool.class).map(Bool::value).orElse(false);
+      int port = reader.bounded(t, path, "port", 1, 65535).orElse(implicitTls ? 465 : 25);
       // Credentials to a smart host are the usual case, and they must not travel in clear.
-      PostaConfig.TlsPolicy tls = get(t, path, "tls", Str.class).flatMap(str -> tlsPolicy(str, path + ".tls")).orElse(PostaConfig.TlsPolicy.VERIFY);
-      Optional<String> username = get(t, path, "username", Str.class).map(Str::value);
-      Optional<String> password = get(t, path, "password", Str.class).map(Str::value);
-      Optional<Str> passwordFile = get(t, path, "password-file", Str.class);
+      PostaConfig.TlsPolicy tls = reader.get(t, path, "tls", Str.class).flatMap(str -> tlsPolicy(str, path + ".tls")).orElse(PostaConfig.TlsPolicy.VERIFY);
+      Optional<String> username = reader.get(t, path, "username", Str.class).map(Str::value);
+      Optional<String> password = reader.get(t, path, "password", Str.class).map(Str::value);
+      Optional<Str> passwordFile = reader.get(t, path, "password-file", Str.class);
       if (passwordFile.isPresent()) {
-        if (password.isPresent()) problem(passwordFile.get().line(), path + ": set password or password-file, not both");
-        password = passwordFile.flatMap(str -> path(str, path + ".password-file")).flatMap(file -> {
+        if (password.isPresent()) reader.problem(passwordFile.get().line(), path + ": set password or password-file, not both");
+        password = passwordFile.flatMap(str -> reader.path(str, path + ".password-file")).flatMap(file -> {
           try {
             return Optional.of(Files.readAllLines(file, UTF_8).stream().findFirst().orElse("").strip());
           } catch (IOException | UncheckedIOException e) {
-            problem(passwordFile.get().line(), path + ".password-file: cannot read " + file + ": " + e.getMessage());
+            reader.problem(passwordFile.get().line(), path + ".password-file: cannot read " + file + ": " + e.getMessage());
             return Optional.empty();
           }
         });
       }
-      if (username.isPresent() != password.isPresent() && problems.isEmpty()) {
-        problem(t.line(), path + ": set both username and password (or password-file), or neither");
+      if (username.isPresent() != password.isPresent() && !reader.hasProblems()) {
+        reader.problem(t.line(), path + ": set both username and password (or password-file), or neither");
       }
       if (username.isPresent() && (tls == PostaConfig.TlsPolicy.NONE || tls == PostaConfig.TlsPolicy.MAY) && !implicitTls) {
-        problem(t.line(), path + ": username and password need tls = \"encrypt\" or \"verify\" (or implicit-tls), so they never travel in clear");
+        reader.problem(t.line(), path + ": username and password need tls = \"encrypt\" or \"verify\" (or implicit-tls), so they never travel in clear");
       }
       if (host.isEmpty()) return Optional.empty();
       return Optional.of(new PostaConfig.Relay(host.get(), port, implicitTls, tls, username, password));
@@ -288,69 +275,43 @@ public final class ConfigLoader {
 
     private PostaConfig.Tls tls(Table table) {
       if (table == null) return PostaConfig.Tls.SELF_SIGNED;
-      unknownKeys(table, "in [tls]", TLS_KEYS);
-      Optional<Path> certificate = get(table, "tls", "certificate", Str.class).flatMap(s -> path(s, "tls.certificate"));
-      Optional<Path> key = get(table, "tls", "key", Str.class).flatMap(s -> path(s, "tls.key"));
+      reader.unknownKeys(table, "in [tls]", TLS_KEYS);
+      Optional<Path> certificate = reader.get(table, "tls", "certificate", Str.class).flatMap(s -> reader.path(s, "tls.certificate"));
+      Optional<Path> key = reader.get(table, "tls", "key", Str.class).flatMap(s -> reader.path(s, "tls.key"));
       if (certificate.isPresent() != key.isPresent()) {
-        problem(table.line(), "tls: set both certificate and key, or neither (for a self-signed certificate)");
+        reader.problem(table.line(), "tls: set both certificate and key, or neither (for a self-signed certificate)");
       }
       return new PostaConfig.Tls(certificate, key);
-    }
-
-    private Optional<Path> path(Str s, String key) {
-      if (s.value().isEmpty()) {
-        problem(s.line(), key + ": must not be empty");
-        return Optional.empty();
-      }
-      try {
-        return Optional.of(file.toAbsolutePath().getParent().resolve(Path.of(s.value())).normalize());
-      } catch (InvalidPathException e) {
-        problem(s.line(), key + ": '" + s.value() + "' is not a valid path");
-        return Optional.empty();
-      }
     }
 
     private PostaConfig.Submission submission(Table table) {
       PostaConfig.Submission d = PostaConfig.Submission.defaults();
       if (table == null) return d;
-      unknownKeys(table, "in [submission]", SUBMISSION_KEYS);
+      reader.unknownKeys(table, "in [submission]", SUBMISSION_KEYS);
       List<Network> trusted = new ArrayList<>();
-      for (Str s : strings(table, "submission", "trusted-networks")) {
+      for (Str s : reader.strings(table, "submission", "trusted-networks")) {
         try {
           trusted.add(Network.parse(s.value()));
         } catch (IllegalArgumentException e) {
-          problem(s.line(), "submission.trusted-networks: " + e.getMessage());
+          reader.problem(s.line(), "submission.trusted-networks: " + e.getMessage());
         }
       }
-      Optional<Integer> failures = get(table, "submission", "auth-failures-before-lockout", Int.class)
+      Optional<Integer> failures = reader.get(table, "submission", "auth-failures-before-lockout", Int.class)
           .flatMap(v -> {
             if (v.value() >= 1 && v.value() <= 1000) return Optional.of((int) v.value());
-            problem(v.line(), "submission.auth-failures-before-lockout: must be between 1 and 1000, got " + v.value());
+            reader.problem(v.line(), "submission.auth-failures-before-lockout: must be between 1 and 1000, got " + v.value());
             return Optional.empty();
           });
       return new PostaConfig.Submission(
           List.copyOf(trusted),
-          get(table, "submission", "plaintext-auth-on-loopback", Bool.class).map(Bool::value).orElse(d.plaintextAuthOnLoopback()),
-          get(table, "submission", "sender-must-be-owned", Bool.class).map(Bool::value).orElse(d.senderMustBeOwned()),
+          reader.get(table, "submission", "plaintext-auth-on-loopback", Bool.class).map(Bool::value).orElse(d.plaintextAuthOnLoopback()),
+          reader.get(table, "submission", "sender-must-be-owned", Bool.class).map(Bool::value).orElse(d.senderMustBeOwned()),
           failures.orElse(d.authFailuresBeforeLockout()),
-          duration(table, "submission", "auth-lockout").orElse(d.authLockout()));
-    }
-
-    private Optional<Path> dataDir(Str s) {
-      if (s.value().isEmpty()) {
-        problem(s.line(), "data: must not be empty");
-        return Optional.empty();
-      }
-      try {
-        return Optional.of(file.toAbsolutePath().getParent().resolve(Path.of(s.value())).normalize());
-      } catch (InvalidPathException e) {
-        problem(s.line(), "data: '" + s.value() + "' is not a valid path");
-        return Optional.empty();
-      }
+          reader.duration(table, "submission", "auth-lockout").orElse(d.authLockout()));
     }
 
     private List<Listener> listeners(Table table) {
-      if (table != null) unknownKeys(table, "in [listeners]", LISTENER_KEYS);
+      if (table != null) reader.unknownKeys(table, "in [listeners]", LISTENER_KEYS);
       Map<Protocol, List<Listener>> byProtocol = new EnumMap<>(Protocol.class);
       // What each address is already taken by, as the end of an error message. Defaults go in
       // first, so that an explicit address clashing with one is reported where it is written.
@@ -372,12 +333,12 @@ public final class ConfigLoader {
         if (byProtocol.containsKey(protocol)) continue;
         List<Listener> listeners = new ArrayList<>();
         String path = "listeners." + key;
-        for (Str s : strings(table, "listeners", key)) {
-          valid(s.line(), path, () -> socketAddress(s.value()))
+        for (Str s : reader.strings(table, "listeners", key)) {
+          reader.valid(s.line(), path, () -> socketAddress(s.value()))
               .ifPresent(address -> {
                 String clash = taken.putIfAbsent(address, " is listed twice (first on line " + s.line() + ")");
                 if (clash == null) listeners.add(new Listener(protocol, address));
-                else problem(s.line(), path + ": '" + s.value() + "'" + clash);
+                else reader.problem(s.line(), path + ": '" + s.value() + "'" + clash);
               });
         }
         byProtocol.put(protocol, listeners);
@@ -388,13 +349,13 @@ public final class ConfigLoader {
     private Limits limits(Table table) {
       Limits d = Limits.defaults();
       if (table == null) return d;
-      unknownKeys(table, "in [limits]", LIMIT_KEYS);
+      reader.unknownKeys(table, "in [limits]", LIMIT_KEYS);
       Optional<Integer> connections = bounded(table, "max-connections", 1, 100_000);
       Optional<Integer> perIp = bounded(table, "max-connections-per-ip", 1, 100_000);
       int maxConnections = connections.orElse(d.maxConnections());
       boolean connectionsValid = connections.isPresent() || !table.entries().containsKey("max-connections");
       if (perIp.isPresent() && connectionsValid && perIp.get() > maxConnections) {
-        problem(
+        reader.problem(
             table.entries().get("max-connections-per-ip").line(),
             "limits.max-connections-per-ip: must not be more than max-connections ("
                 + maxConnections + "), got " + perIp.get());
@@ -409,22 +370,13 @@ public final class ConfigLoader {
           timeout(table, "command-timeout").orElse(d.commandTimeout()),
           timeout(table, "data-timeout").orElse(d.dataTimeout()),
           bounded(table, "max-hops", 10, 1000).orElse(d.maxHops()),
-          duration(table, "limits", "handshake-timeout", MIN_TIMEOUT, Duration.ofMinutes(5)).orElse(d.handshakeTimeout()),
+          reader.duration(table, "limits", "handshake-timeout", MIN_TIMEOUT, Duration.ofMinutes(5)).orElse(d.handshakeTimeout()),
           bounded(table, "min-data-rate", 0, 1_000_000_000).orElse(d.minDataRate()),
-          duration(table, "limits", "max-session-time", Duration.ofMinutes(1), Duration.ofDays(1)).orElse(d.maxSessionTime()));
+          reader.duration(table, "limits", "max-session-time", Duration.ofMinutes(1), Duration.ofDays(1)).orElse(d.maxSessionTime()));
     }
 
     private Optional<Integer> bounded(Table table, String key, int min, int max) {
-      return bounded(table, "limits", key, min, max);
-    }
-
-    private Optional<Integer> bounded(Table table, String section, String key, int min, int max) {
-      return get(table, section, key, Int.class)
-          .flatMap(v -> {
-            if (v.value() >= min && v.value() <= max) return Optional.of((int) v.value());
-            problem(v.line(), section + "." + key + ": must be between " + min + " and " + max + ", got " + v.value());
-            return Optional.empty();
-          });
+      return reader.bounded(table, "limits", key, min, max);
     }
 
     private Optional<Long> messageSize(Table table) {
@@ -443,7 +395,7 @@ public final class ConfigLoader {
         case Str s -> {
           Matcher m = SIZE.matcher(s.value());
           if (!m.matches()) {
-            problem(v.line(), path + ": expected a size like \"35M\", \"35MiB\", \"512K\" or \"1G\", got \"" + s.value() + "\"");
+            reader.problem(v.line(), path + ": expected a size like \"35M\", \"35MiB\", \"512K\" or \"1G\", got \"" + s.value() + "\"");
             return Optional.empty();
           }
           int shift = m.group(2) == null ? 0 : switch (Character.toUpperCase(m.group(2).charAt(0))) {
@@ -456,84 +408,51 @@ public final class ConfigLoader {
           shown = s.value();
         }
         default -> {
-          problem(v.line(), path + ": expected a size in octets or a string like \"35M\", got " + typeName(v));
+          reader.problem(v.line(), path + ": expected a size in octets or a string like \"35M\", got " + typeName(v));
           return Optional.empty();
         }
       }
       if (octets >= MIN_MESSAGE_SIZE && octets <= MAX_MESSAGE_SIZE) return Optional.of(octets);
-      problem(v.line(), path + ": must be between 1KiB and 2GiB, got " + shown);
+      reader.problem(v.line(), path + ": must be between 1KiB and 2GiB, got " + shown);
       return Optional.empty();
     }
 
     private Optional<Duration> timeout(Table table, String key) {
-      return duration(table, "limits", key);
-    }
-
-    private Optional<Duration> duration(Table table, String section, String key) {
-      return duration(table, section, key, MIN_TIMEOUT, MAX_TIMEOUT);
-    }
-
-    private Optional<Duration> duration(Table table, String section, String key, Duration min, Duration max) {
-      Value v = table == null ? null : table.entries().get(key);
-      String path = section + "." + key;
-      String expected = max.compareTo(Duration.ofDays(1)) < 0
-          ? ": expected a duration like \"30s\", \"5m\" or \"1h\", got "
-          : ": expected a duration like \"30s\", \"5m\", \"1h\" or \"5d\", got ";
-      if (v == null) return Optional.empty();
-      if (!(v instanceof Str s)) {
-        problem(v.line(), path + expected + typeName(v));
-        return Optional.empty();
-      }
-      Matcher m = DURATION.matcher(s.value());
-      if (!m.matches()) {
-        problem(v.line(), path + expected + "\"" + s.value() + "\"");
-        return Optional.empty();
-      }
-      // A bare "0" (group 3) means never, where the setting allows zero.
-      long n = m.group(3) != null ? 0 : m.group(1).length() > 9 ? Long.MAX_VALUE / 3600 : Long.parseLong(m.group(1));
-      Duration duration = m.group(3) != null ? Duration.ZERO : switch (m.group(2)) {
-        case "s" -> Duration.ofSeconds(n);
-        case "m" -> Duration.ofMinutes(n);
-        case "h" -> Duration.ofHours(n);
-        default -> Duration.ofDays(Math.min(n, Long.MAX_VALUE / 86400));
-      };
-      if (duration.compareTo(min) >= 0 && duration.compareTo(max) <= 0) return Optional.of(duration);
-      problem(v.line(), path + ": must be between " + shown(min) + " and " + shown(max) + ", got " + s.value());
-      return Optional.empty();
+      return reader.duration(table, "limits", key);
     }
 
     private List<DomainDraft> domains(Table root) {
-      Optional<Table> table = get(root, "", "domains", Table.class);
-      if (table.isEmpty() && !root.entries().containsKey("domains")) problem(0, NO_DOMAINS);
-      if (table.isPresent() && table.get().entries().isEmpty()) problem(table.get().line(), NO_DOMAINS);
+      Optional<Table> table = reader.get(root, "", "domains", Table.class);
+      if (table.isEmpty() && !root.entries().containsKey("domains")) reader.problem(0, NO_DOMAINS);
+      if (table.isPresent() && table.get().entries().isEmpty()) reader.problem(table.get().line(), NO_DOMAINS);
       Map<String, DomainDraft> byName = new LinkedHashMap<>();
       for (var entry : table.map(Table::entries).orElse(Map.of()).entrySet()) {
         String path = join("domains", entry.getKey());
         if (!(entry.getValue() instanceof Table t)) {
-          problem(entry.getValue().line(), path + ": expected a table, got " + typeName(entry.getValue()));
+          reader.problem(entry.getValue().line(), path + ": expected a table, got " + typeName(entry.getValue()));
           continue;
         }
-        unknownKeys(t, "in [" + path + "]", DOMAIN_KEYS);
+        reader.unknownKeys(t, "in [" + path + "]", DOMAIN_KEYS);
         // An invalid name is reported; checking the rest under its raw name still finds more.
-        String name = valid(t.line(), path, () -> domainName(entry.getKey(), "domain name"))
+        String name = reader.valid(t.line(), path, () -> domainName(entry.getKey(), "domain name"))
             .orElse(entry.getKey().toLowerCase(Locale.ROOT));
         DomainDraft domain = new DomainDraft(name, path, t.line());
         DomainDraft first = byName.putIfAbsent(name, domain);
         if (first != null) {
-          problem(t.line(), path + ": domain '" + name + "' is listed twice (first on line " + first.line + ")");
+          reader.problem(t.line(), path + ": domain '" + name + "' is listed twice (first on line " + first.line + ")");
           continue;
         }
         String mailboxes = join(path, "mailboxes");
-        for (Str s : strings(t, path, "mailboxes")) {
-          valid(s.line(), mailboxes, () -> localPart(s.value()))
+        for (Str s : reader.strings(t, path, "mailboxes")) {
+          reader.valid(s.line(), mailboxes, () -> localPart(s.value()))
               .ifPresent(local -> {
                 Integer seen = domain.mailboxes.putIfAbsent(local, s.line());
-                if (seen != null) problem(s.line(), mailboxes + ": '" + local + "' is listed twice (first on line " + seen + ")");
+                if (seen != null) reader.problem(s.line(), mailboxes + ": '" + local + "' is listed twice (first on line " + seen + ")");
               });
         }
-        domain.anyLocalPart = get(t, path, "any-local-part", Bool.class).map(Bool::value).orElse(false);
-        domain.catchAllRaw = get(t, path, "catch-all", Str.class).orElse(null);
-        get(t, path, "aliases", Table.class).ifPresent(aliases -> aliases(domain, aliases));
+        domain.anyLocalPart = reader.get(t, path, "any-local-part", Bool.class).map(Bool::value).orElse(false);
+        domain.catchAllRaw = reader.get(t, path, "catch-all", Str.class).orElse(null);
+        reader.get(t, path, "aliases", Table.class).ifPresent(aliases -> aliases(domain, aliases));
       }
       return List.copyOf(byName.values());
     }
@@ -545,20 +464,20 @@ public final class ConfigLoader {
         List<Str> targets = switch (v) {
           case Str s -> List.of(s);
           case Toml.Array a when a.items().isEmpty() -> {
-            problem(v.line(), path + ": must name at least one address");
+            reader.problem(v.line(), path + ": must name at least one address");
             yield List.of();
           }
-          case Toml.Array a -> strings(a, path);
+          case Toml.Array a -> reader.strings(a, path);
           default -> {
-            problem(v.line(), path + ": expected a string or an array of strings, got " + typeName(v));
+            reader.problem(v.line(), path + ": expected a string or an array of strings, got " + typeName(v));
             yield List.of();
           }
         };
-        Optional<String> local = valid(v.line(), path, () -> localPart(entry.getKey()));
+        Optional<String> local = reader.valid(v.line(), path, () -> localPart(entry.getKey()));
         if (local.isEmpty()) continue;
         AliasDraft first = domain.aliases.putIfAbsent(local.get(), new AliasDraft(local.get(), path, v.line(), targets));
         if (first != null) {
-          problem(v.line(), path + ": alias '" + local.get() + "' is listed twice (first on line " + first.line + ")");
+          reader.problem(v.line(), path + ": alias '" + local.get() + "' is listed twice (first on line " + first.line + ")");
         }
       }
     }
@@ -568,21 +487,21 @@ public final class ConfigLoader {
       Str catchAll = domain.catchAllRaw;
       if (catchAll != null) {
         domain.catchAll =
-            valid(catchAll.line(), join(domain.path, "catch-all"), () -> address(catchAll.value(), domain.name, localDomains))
+            reader.valid(catchAll.line(), join(domain.path, "catch-all"), () -> address(catchAll.value(), domain.name, localDomains))
                 .map(address -> new Target(address, catchAll.line()))
                 .orElse(null);
       }
       for (AliasDraft alias : domain.aliases.values()) {
         Integer mailbox = domain.mailboxes.get(alias.local);
         if (mailbox != null) {
-          problem(alias.line, alias.path + ": '" + alias.local + "' is both a mailbox (line " + mailbox + ") and an alias");
+          reader.problem(alias.line, alias.path + ": '" + alias.local + "' is both a mailbox (line " + mailbox + ") and an alias");
         }
         Set<String> seen = new HashSet<>();
         for (Str s : alias.raw) {
-          valid(s.line(), alias.path, () -> address(s.value(), domain.name, localDomains))
+          reader.valid(s.line(), alias.path, () -> address(s.value(), domain.name, localDomains))
               .ifPresent(address -> {
                 if (seen.add(address)) alias.targets.add(new Target(address, s.line()));
-                else problem(s.line(), alias.path + ": '" + address + "' is listed twice");
+                else reader.problem(s.line(), alias.path + ": '" + address + "' is listed twice");
               });
         }
       }
@@ -635,14 +554,14 @@ public final class ConfigLoader {
         for (Target target : node.targets()) {
           switch (route(target.address())) {
             case End.DELIVERED -> {}
-            case End.MISSING -> problem(target.line(), node.path() + ": no such mailbox or alias: " + target.address());
+            case End.MISSING -> reader.problem(target.line(), node.path() + ": no such mailbox or alias: " + target.address());
             case Node next when stack.contains(next) -> {
               int start = stack.indexOf(next);
               List<String> chain = new ArrayList<>(List.of(next.name()));
               for (int i = start + 1; i < stack.size(); i++) chain.add(step(stack.get(i), via.get(i)));
               chain.add(step(next, target.address()));
               String kind = next.catchAll() ? "catch-all loop: " : "alias loop: ";
-              problem(next.line(), next.path() + ": " + kind + String.join(" -> ", chain));
+              reader.problem(next.line(), next.path() + ": " + kind + String.join(" -> ", chain));
             }
             case Node next -> visit(next, target.address());
           }
@@ -681,52 +600,6 @@ public final class ConfigLoader {
       }
     }
 
-    private <T extends Value> Optional<T> get(Table table, String prefix, String key, Class<T> type) {
-      Value v = table == null ? null : table.entries().get(key);
-      if (v == null) return Optional.empty();
-      if (type.isInstance(v)) return Optional.of(type.cast(v));
-      problem(v.line(), join(prefix, key) + ": expected " + typeName(type) + ", got " + typeName(v));
-      return Optional.empty();
-    }
-
-    private List<Str> strings(Table table, String prefix, String key) {
-      return get(table, prefix, key, Toml.Array.class).map(a -> strings(a, join(prefix, key))).orElse(List.of());
-    }
-
-    private List<Str> strings(Toml.Array array, String path) {
-      List<Str> strings = new ArrayList<>();
-      for (Value item : array.items()) {
-        if (item instanceof Str s) strings.add(s);
-        else problem(item.line(), path + ": expected an array of strings, got " + typeName(item) + " in it");
-      }
-      return strings;
-    }
-
-    private void unknownKeys(Table table, String where, List<String> known) {
-      for (var entry : table.entries().entrySet()) {
-        String key = entry.getKey();
-        if (known.contains(key)) continue;
-        String hint = closest(key, known)
-            .map(k -> " (did you mean '" + k + "'?)")
-            .orElse(known != TOP_KEYS && TOP_KEYS.subList(0, 3).contains(key)
-                ? " (top-level keys must come before the first [table] header)"
-                : "");
-        problem(entry.getValue().line(), "unknown key '" + key + "' " + where + hint);
-      }
-    }
-
-    private <R> Optional<R> valid(int line, String path, Check<R> check) {
-      try {
-        return Optional.of(check.get());
-      } catch (Invalid e) {
-        problem(line, path + ": " + e.getMessage());
-        return Optional.empty();
-      }
-    }
-
-    private void problem(int line, String text) {
-      problems.add(new Problem(line, text));
-    }
   }
 
   private record Target(String address, int line) {}
@@ -775,50 +648,4 @@ public final class ConfigLoader {
     }
   }
 
-  private static String join(String prefix, String key) {
-    return prefix.isEmpty() ? Toml.quoteKey(key) : prefix + "." + Toml.quoteKey(key);
-  }
-
-  private static String typeName(Value v) {
-    return typeName(v.getClass());
-  }
-
-  private static String typeName(Class<?> type) {
-    if (type == Str.class) return "a string";
-    if (type == Int.class) return "an integer";
-    if (type == Bool.class) return "a boolean";
-    if (type == Toml.Array.class) return "an array";
-    return "a table";
-  }
-
-  /** The known key within edit distance 2 of {@code key}, nearest first. */
-  private static Optional<String> closest(String key, List<String> known) {
-    String best = null;
-    int bestDistance = 3;
-    for (String candidate : known) {
-      int d = editDistance(key, candidate);
-      if (d < bestDistance) {
-        best = candidate;
-        bestDistance = d;
-      }
-    }
-    return Optional.ofNullable(best);
-  }
-
-  private static int editDistance(String a, String b) {
-    int[] previous = new int[b.length() + 1];
-    int[] current = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) previous[j] = j;
-    for (int i = 1; i <= a.length(); i++) {
-      current[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-        current[j] = Math.min(substitute, Math.min(previous[j], current[j - 1]) + 1);
-      }
-      int[] swap = previous;
-      previous = current;
-      current = swap;
-    }
-    return previous[b.length()];
-  }
 }
