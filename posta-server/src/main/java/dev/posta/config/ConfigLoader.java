@@ -7,7 +7,6 @@ import static dev.posta.config.ConfigValues.localPart;
 import static dev.posta.config.ConfigValues.postmaster;
 import static dev.posta.config.ConfigValues.relayHost;
 import static dev.posta.config.ConfigValues.shown;
-import static dev.posta.config.ConfigValues.socketAddress;
 import static dev.posta.config.TableReader.join;
 import static dev.posta.config.TableReader.typeName;
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -16,7 +15,6 @@ import dev.posta.config.ConfigValues.Invalid;
 import dev.posta.config.PostaConfig.Limits;
 import dev.posta.config.PostaConfig.Listener;
 import dev.posta.config.PostaConfig.LocalDomain;
-import dev.posta.config.PostaConfig.Protocol;
 import dev.posta.config.Toml.Bool;
 import dev.posta.config.Toml.Int;
 import dev.posta.config.Toml.Str;
@@ -24,9 +22,7 @@ import dev.posta.config.Toml.Table;
 import dev.posta.config.Toml.Value;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -34,7 +30,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -66,7 +61,6 @@ public final class ConfigLoader {
   static final List<String> SUBMISSION_KEYS =
       List.of("trusted-networks", "plaintext-auth-on-loopback", "sender-must-be-owned",
           "auth-failures-before-lockout", "auth-lockout");
-  static final List<String> LISTENER_KEYS = List.of("smtp", "submission", "smtps");
   static final List<String> LIMIT_KEYS =
       List.of(
           "max-message-size",
@@ -149,7 +143,7 @@ public final class ConfigLoader {
       Optional<String> hostname =
           hostKey.flatMap(s -> reader.valid(s.line(), "hostname", () -> domainName(s.value(), "host name")));
       Path dataDir = reader.get(root, "", "data", Str.class).flatMap(s -> reader.path(s, "data")).orElse(DEFAULT_DATA_DIR);
-      List<Listener> listeners = listeners(reader.get(root, "", "listeners", Table.class).orElse(null));
+      List<Listener> listeners = new ListenersSection(reader).read(root);
       Limits limits = limits(reader.get(root, "", "limits", Table.class).orElse(null));
       PostaConfig.Tls tls = tls(reader.get(root, "", "tls", Table.class).orElse(null));
       PostaConfig.Submission submission = submission(reader.get(root, "", "submission", Table.class).orElse(null));
@@ -308,42 +302,6 @@ public final class ConfigLoader {
           reader.get(table, "submission", "sender-must-be-owned", Bool.class).map(Bool::value).orElse(d.senderMustBeOwned()),
           failures.orElse(d.authFailuresBeforeLockout()),
           reader.duration(table, "submission", "auth-lockout").orElse(d.authLockout()));
-    }
-
-    private List<Listener> listeners(Table table) {
-      if (table != null) reader.unknownKeys(table, "in [listeners]", LISTENER_KEYS);
-      Map<Protocol, List<Listener>> byProtocol = new EnumMap<>(Protocol.class);
-      // What each address is already taken by, as the end of an error message. Defaults go in
-      // first, so that an explicit address clashing with one is reported where it is written.
-      Map<InetSocketAddress, String> taken = new HashMap<>();
-      for (Protocol protocol : Protocol.values()) {
-        String key = protocol.name().toLowerCase(Locale.ROOT);
-        if (table != null && table.entries().containsKey(key)) continue;
-        int port = switch (protocol) {
-          case SMTP -> 25;
-          case SUBMISSION -> 587;
-          case SMTPS -> 465;
-        };
-        InetSocketAddress address = new InetSocketAddress(Inet4Address.ofLiteral("0.0.0.0"), port);
-        taken.put(address, " is where listeners." + key + " listens by default; set listeners." + key + " too");
-        byProtocol.put(protocol, List.of(new Listener(protocol, address)));
-      }
-      for (Protocol protocol : Protocol.values()) {
-        String key = protocol.name().toLowerCase(Locale.ROOT);
-        if (byProtocol.containsKey(protocol)) continue;
-        List<Listener> listeners = new ArrayList<>();
-        String path = "listeners." + key;
-        for (Str s : reader.strings(table, "listeners", key)) {
-          reader.valid(s.line(), path, () -> socketAddress(s.value()))
-              .ifPresent(address -> {
-                String clash = taken.putIfAbsent(address, " is listed twice (first on line " + s.line() + ")");
-                if (clash == null) listeners.add(new Listener(protocol, address));
-                else reader.problem(s.line(), path + ": '" + s.value() + "'" + clash);
-              });
-        }
-        byProtocol.put(protocol, listeners);
-      }
-      return byProtocol.values().stream().flatMap(List::stream).toList();
     }
 
     private Limits limits(Table table) {

@@ -572,7 +572,7 @@ class ConfigLoaderTest {
         .containsExactlyInAnyOrderElementsOf(ConfigLoader.OUTBOUND_KEYS.stream().filter(k -> !k.equals("trusted-certificates")).toList());
     assertThat(text).contains("\n# trusted-certificates = ");
     assertThat(((Toml.Table) root.entries().get("listeners")).entries().keySet())
-        .containsExactlyInAnyOrderElementsOf(ConfigLoader.LISTENER_KEYS);
+        .containsExactlyInAnyOrderElementsOf(ListenersSection.LISTENER_KEYS);
     assertThat(((Toml.Table) root.entries().get("limits")).entries().keySet())
         .containsExactlyInAnyOrderElementsOf(ConfigLoader.LIMIT_KEYS);
     assertThat(((Toml.Table) root.entries().get("tls")).entries().keySet())

@@ -1,0 +1,73 @@
+package dev.posta.config;
+
+import static dev.posta.config.ConfigValues.socketAddress;
+
+import dev.posta.config.PostaConfig.Listener;
+import dev.posta.config.PostaConfig.Protocol;
+import dev.posta.config.Toml.Str;
+import dev.posta.config.Toml.Table;
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The {@code [listeners]} section: the addresses that take SMTP, submission and SMTPS
+ * connections.
+ *
+ * <p>Guarantees: every address is an IP literal with a port ({@code "0.0.0.0:25"}, {@code
+ * "[::]:25"}), never a name to look up; a listener left out listens on 0.0.0.0 at its standard
+ * port (25, 587, 465) and an empty list turns it off; no address is taken twice, by the file or by
+ * a default. Unknown keys are refused.
+ */
+final class ListenersSection {
+  static final List<String> LISTENER_KEYS = List.of("smtp", "submission", "smtps");
+
+  private final TableReader reader;
+
+  ListenersSection(TableReader reader) {
+    this.reader = reader;
+  }
+
+  /** The listeners, SMTP first, then submission, then SMTPS. */
+  List<Listener> read(Table root) {
+    Table table = reader.get(root, "", "listeners", Table.class).orElse(null);
+    if (table != null) reader.unknownKeys(table, "in [listeners]", LISTENER_KEYS);
+    Map<Protocol, List<Listener>> byProtocol = new EnumMap<>(Protocol.class);
+    // What each address is already taken by, as the end of an error message. Defaults go in
+    // first, so that an explicit address clashing with one is reported where it is written.
+    Map<InetSocketAddress, String> taken = new HashMap<>();
+    for (Protocol protocol : Protocol.values()) {
+      String key = protocol.name().toLowerCase(Locale.ROOT);
+      if (table != null && table.entries().containsKey(key)) continue;
+      int port = switch (protocol) {
+        case SMTP -> 25;
+        case SUBMISSION -> 587;
+        case SMTPS -> 465;
+      };
+      InetSocketAddress address = new InetSocketAddress(Inet4Address.ofLiteral("0.0.0.0"), port);
+      taken.put(address, " is where listeners." + key + " listens by default; set listeners." + key + " too");
+      byProtocol.put(protocol, List.of(new Listener(protocol, address)));
+    }
+    for (Protocol protocol : Protocol.values()) {
+      String key = protocol.name().toLowerCase(Locale.ROOT);
+      if (byProtocol.containsKey(protocol)) continue;
+      List<Listener> listeners = new ArrayList<>();
+      String path = "listeners." + key;
+      for (Str s : reader.strings(table, "listeners", key)) {
+        reader.valid(s.line(), path, () -> socketAddress(s.value()))
+            .ifPresent(address -> {
+              String clash = taken.putIfAbsent(address, " is listed twice (first on line " + s.line() + ")");
+              if (clash == null) listeners.add(new Listener(protocol, address));
+              else reader.problem(s.line(), path + ": '" + s.value() + "'" + clash);
+            });
+      }
+      byProtocol.put(protocol, listeners);
+    }
+    return byProtocol.values().stream().flatMap(List::stream).toList();
+  }
+}
