@@ -6,7 +6,6 @@ import static dev.posta.config.ConfigValues.domainName;
 import static dev.posta.config.ConfigValues.localPart;
 import static dev.posta.config.ConfigValues.postmaster;
 import static dev.posta.config.ConfigValues.relayHost;
-import static dev.posta.config.ConfigValues.shown;
 import static dev.posta.config.TableReader.join;
 import static dev.posta.config.TableReader.typeName;
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -39,8 +38,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Reads a Posta TOML configuration file into a validated {@link PostaConfig}.
@@ -61,20 +58,6 @@ public final class ConfigLoader {
   static final List<String> SUBMISSION_KEYS =
       List.of("trusted-networks", "plaintext-auth-on-loopback", "sender-must-be-owned",
           "auth-failures-before-lockout", "auth-lockout");
-  static final List<String> LIMIT_KEYS =
-      List.of(
-          "max-message-size",
-          "max-recipients",
-          "max-line-length",
-          "max-connections",
-          "max-connections-per-ip",
-          "max-errors",
-          "command-timeout",
-          "data-timeout",
-          "max-hops",
-          "handshake-timeout",
-          "min-data-rate",
-          "max-session-time");
   static final List<String> QUEUE_KEYS = List.of("first-retry", "max-retry", "lifetime", "delay-warning");
   static final List<String> OUTBOUND_KEYS =
       List.of("concurrency", "per-destination", "tls", "tls-policy", "trusted-certificates", "dns-servers");
@@ -84,11 +67,6 @@ public final class ConfigLoader {
 
   static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/posta");
 
-  private static final long MIN_MESSAGE_SIZE = 1L << 10;
-  private static final long MAX_MESSAGE_SIZE = 2L << 30;
-  private static final Duration MIN_TIMEOUT = Duration.ofSeconds(1);
-  private static final Pattern SIZE =
-      Pattern.compile("([0-9]+)([KMG](?:iB)?)?", Pattern.CASE_INSENSITIVE);
   private static final String NO_DOMAINS =
       "no domains: add at least one [domains.\"example.org\"] table";
 
@@ -144,7 +122,7 @@ public final class ConfigLoader {
           hostKey.flatMap(s -> reader.valid(s.line(), "hostname", () -> domainName(s.value(), "host name")));
       Path dataDir = reader.get(root, "", "data", Str.class).flatMap(s -> reader.path(s, "data")).orElse(DEFAULT_DATA_DIR);
       List<Listener> listeners = new ListenersSection(reader).read(root);
-      Limits limits = limits(reader.get(root, "", "limits", Table.class).orElse(null));
+      Limits limits = new LimitsSection(reader).read(root);
       PostaConfig.Tls tls = tls(reader.get(root, "", "tls", Table.class).orElse(null));
       PostaConfig.Submission submission = submission(reader.get(root, "", "submission", Table.class).orElse(null));
       PostaConfig.Delivery delivery = delivery(root);
@@ -302,81 +280,6 @@ public final class ConfigLoader {
           reader.get(table, "submission", "sender-must-be-owned", Bool.class).map(Bool::value).orElse(d.senderMustBeOwned()),
           failures.orElse(d.authFailuresBeforeLockout()),
           reader.duration(table, "submission", "auth-lockout").orElse(d.authLockout()));
-    }
-
-    private Limits limits(Table table) {
-      Limits d = Limits.defaults();
-      if (table == null) return d;
-      reader.unknownKeys(table, "in [limits]", LIMIT_KEYS);
-      Optional<Integer> connections = bounded(table, "max-connections", 1, 100_000);
-      Optional<Integer> perIp = bounded(table, "max-connections-per-ip", 1, 100_000);
-      int maxConnections = connections.orElse(d.maxConnections());
-      boolean connectionsValid = connections.isPresent() || !table.entries().containsKey("max-connections");
-      if (perIp.isPresent() && connectionsValid && perIp.get() > maxConnections) {
-        reader.problem(
-            table.entries().get("max-connections-per-ip").line(),
-            "limits.max-connections-per-ip: must not be more than max-connections ("
-                + maxConnections + "), got " + perIp.get());
-      }
-      return new Limits(
-          messageSize(table).orElse(d.maxMessageSize()),
-          bounded(table, "max-recipients", 1, 100_000).orElse(d.maxRecipients()),
-          bounded(table, "max-line-length", 1000, 1_000_000).orElse(d.maxLineLength()),
-          maxConnections,
-          perIp.orElse(Limits.defaultPerIp(maxConnections)),
-          bounded(table, "max-errors", 1, 1000).orElse(d.maxErrors()),
-          timeout(table, "command-timeout").orElse(d.commandTimeout()),
-          timeout(table, "data-timeout").orElse(d.dataTimeout()),
-          bounded(table, "max-hops", 10, 1000).orElse(d.maxHops()),
-          reader.duration(table, "limits", "handshake-timeout", MIN_TIMEOUT, Duration.ofMinutes(5)).orElse(d.handshakeTimeout()),
-          bounded(table, "min-data-rate", 0, 1_000_000_000).orElse(d.minDataRate()),
-          reader.duration(table, "limits", "max-session-time", Duration.ofMinutes(1), Duration.ofDays(1)).orElse(d.maxSessionTime()));
-    }
-
-    private Optional<Integer> bounded(Table table, String key, int min, int max) {
-      return reader.bounded(table, "limits", key, min, max);
-    }
-
-    private Optional<Long> messageSize(Table table) {
-      Value v = table.entries().get("max-message-size");
-      String path = "limits.max-message-size";
-      long octets;
-      String shown;
-      switch (v) {
-        case null -> {
-          return Optional.empty();
-        }
-        case Int i -> {
-          octets = i.value();
-          shown = Long.toString(i.value());
-        }
-        case Str s -> {
-          Matcher m = SIZE.matcher(s.value());
-          if (!m.matches()) {
-            reader.problem(v.line(), path + ": expected a size like \"35M\", \"35MiB\", \"512K\" or \"1G\", got \"" + s.value() + "\"");
-            return Optional.empty();
-          }
-          int shift = m.group(2) == null ? 0 : switch (Character.toUpperCase(m.group(2).charAt(0))) {
-            case 'K' -> 10;
-            case 'M' -> 20;
-            default -> 30;
-          };
-          long n = m.group(1).length() > 12 ? Long.MAX_VALUE : Long.parseLong(m.group(1));
-          octets = n > (Long.MAX_VALUE >> shift) ? Long.MAX_VALUE : n << shift;
-          shown = s.value();
-        }
-        default -> {
-          reader.problem(v.line(), path + ": expected a size in octets or a string like \"35M\", got " + typeName(v));
-          return Optional.empty();
-        }
-      }
-      if (octets >= MIN_MESSAGE_SIZE && octets <= MAX_MESSAGE_SIZE) return Optional.of(octets);
-      reader.problem(v.line(), path + ": must be between 1KiB and 2GiB, got " + shown);
-      return Optional.empty();
-    }
-
-    private Optional<Duration> timeout(Table table, String key) {
-      return reader.duration(table, "limits", key);
     }
 
     private List<DomainDraft> domains(Table root) {

@@ -574,7 +574,7 @@ class ConfigLoaderTest {
     assertThat(((Toml.Table) root.entries().get("listeners")).entries().keySet())
         .containsExactlyInAnyOrderElementsOf(ListenersSection.LISTENER_KEYS);
     assertThat(((Toml.Table) root.entries().get("limits")).entries().keySet())
-        .containsExactlyInAnyOrderElementsOf(ConfigLoader.LIMIT_KEYS);
+        .containsExactlyInAnyOrderElementsOf(LimitsSection.LIMIT_KEYS);
     assertThat(((Toml.Table) root.entries().get("tls")).entries().keySet())
         .containsExactlyInAnyOrderElementsOf(ConfigLoader.TLS_KEYS);
     assertThat(((Toml.Table) root.entries().get("submission")).entries().keySet())
