@@ -15,7 +15,6 @@ import dev.posta.config.PostaConfig.Limits;
 import dev.posta.config.PostaConfig.Listener;
 import dev.posta.config.PostaConfig.LocalDomain;
 import dev.posta.config.Toml.Bool;
-import dev.posta.config.Toml.Int;
 import dev.posta.config.Toml.Str;
 import dev.posta.config.Toml.Table;
 import dev.posta.config.Toml.Value;
@@ -54,10 +53,6 @@ public final class ConfigLoader {
   static final List<String> TOP_KEYS =
       List.of("hostname", "data", "postmaster", "listeners", "limits", "domains", "tls", "submission",
           "queue", "outbound", "relay", "routes");
-  static final List<String> TLS_KEYS = List.of("certificate", "key");
-  static final List<String> SUBMISSION_KEYS =
-      List.of("trusted-networks", "plaintext-auth-on-loopback", "sender-must-be-owned",
-          "auth-failures-before-lockout", "auth-lockout");
   static final List<String> QUEUE_KEYS = List.of("first-retry", "max-retry", "lifetime", "delay-warning");
   static final List<String> OUTBOUND_KEYS =
       List.of("concurrency", "per-destination", "tls", "tls-policy", "trusted-certificates", "dns-servers");
@@ -123,8 +118,8 @@ public final class ConfigLoader {
       Path dataDir = reader.get(root, "", "data", Str.class).flatMap(s -> reader.path(s, "data")).orElse(DEFAULT_DATA_DIR);
       List<Listener> listeners = new ListenersSection(reader).read(root);
       Limits limits = new LimitsSection(reader).read(root);
-      PostaConfig.Tls tls = tls(reader.get(root, "", "tls", Table.class).orElse(null));
-      PostaConfig.Submission submission = submission(reader.get(root, "", "submission", Table.class).orElse(null));
+      PostaConfig.Tls tls = new TlsSection(reader).read(root);
+      PostaConfig.Submission submission = new SubmissionSection(reader).read(root);
       PostaConfig.Delivery delivery = delivery(root);
 
       List<DomainDraft> drafts = domains(root);
@@ -243,43 +238,6 @@ public final class ConfigLoader {
       }
       if (host.isEmpty()) return Optional.empty();
       return Optional.of(new PostaConfig.Relay(host.get(), port, implicitTls, tls, username, password));
-    }
-
-    private PostaConfig.Tls tls(Table table) {
-      if (table == null) return PostaConfig.Tls.SELF_SIGNED;
-      reader.unknownKeys(table, "in [tls]", TLS_KEYS);
-      Optional<Path> certificate = reader.get(table, "tls", "certificate", Str.class).flatMap(s -> reader.path(s, "tls.certificate"));
-      Optional<Path> key = reader.get(table, "tls", "key", Str.class).flatMap(s -> reader.path(s, "tls.key"));
-      if (certificate.isPresent() != key.isPresent()) {
-        reader.problem(table.line(), "tls: set both certificate and key, or neither (for a self-signed certificate)");
-      }
-      return new PostaConfig.Tls(certificate, key);
-    }
-
-    private PostaConfig.Submission submission(Table table) {
-      PostaConfig.Submission d = PostaConfig.Submission.defaults();
-      if (table == null) return d;
-      reader.unknownKeys(table, "in [submission]", SUBMISSION_KEYS);
-      List<Network> trusted = new ArrayList<>();
-      for (Str s : reader.strings(table, "submission", "trusted-networks")) {
-        try {
-          trusted.add(Network.parse(s.value()));
-        } catch (IllegalArgumentException e) {
-          reader.problem(s.line(), "submission.trusted-networks: " + e.getMessage());
-        }
-      }
-      Optional<Integer> failures = reader.get(table, "submission", "auth-failures-before-lockout", Int.class)
-          .flatMap(v -> {
-            if (v.value() >= 1 && v.value() <= 1000) return Optional.of((int) v.value());
-            reader.problem(v.line(), "submission.auth-failures-before-lockout: must be between 1 and 1000, got " + v.value());
-            return Optional.empty();
-          });
-      return new PostaConfig.Submission(
-          List.copyOf(trusted),
-          reader.get(table, "submission", "plaintext-auth-on-loopback", Bool.class).map(Bool::value).orElse(d.plaintextAuthOnLoopback()),
-          reader.get(table, "submission", "sender-must-be-owned", Bool.class).map(Bool::value).orElse(d.senderMustBeOwned()),
-          failures.orElse(d.authFailuresBeforeLockout()),
-          reader.duration(table, "submission", "auth-lockout").orElse(d.authLockout()));
     }
 
     private List<DomainDraft> domains(Table root) {

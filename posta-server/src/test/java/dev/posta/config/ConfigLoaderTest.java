@@ -576,9 +576,9 @@ class ConfigLoaderTest {
     assertThat(((Toml.Table) root.entries().get("limits")).entries().keySet())
         .containsExactlyInAnyOrderElementsOf(LimitsSection.LIMIT_KEYS);
     assertThat(((Toml.Table) root.entries().get("tls")).entries().keySet())
-        .containsExactlyInAnyOrderElementsOf(ConfigLoader.TLS_KEYS);
+        .containsExactlyInAnyOrderElementsOf(TlsSection.TLS_KEYS);
     assertThat(((Toml.Table) root.entries().get("submission")).entries().keySet())
-        .containsExactlyInAnyOrderElementsOf(ConfigLoader.SUBMISSION_KEYS);
+        .containsExactlyInAnyOrderElementsOf(SubmissionSection.SUBMISSION_KEYS);
     Toml.Table domains = (Toml.Table) root.entries().get("domains");
     Toml.Table example = (Toml.Table) domains.entries().get("example.org");
     // catch-all is shown commented out, since the example routes every address explicitly.
