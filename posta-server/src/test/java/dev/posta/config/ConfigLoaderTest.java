@@ -563,13 +563,13 @@ class ConfigLoaderTest {
     assertThat(root.entries().keySet()).containsExactlyInAnyOrderElementsOf(
         ConfigLoader.TOP_KEYS.stream().filter(k -> !k.equals("relay") && !k.equals("routes")).toList());
     assertThat(text).contains("\n# [relay]\n", "\n# [routes.\"partner.example\"]\n");
-    for (String key : ConfigLoader.RELAY_KEYS) {
+    for (String key : DeliverySection.RELAY_KEYS) {
       if (!key.equals("password")) assertThat(text).contains("\n# " + key + " = ");
     }
     assertThat(((Toml.Table) root.entries().get("queue")).entries().keySet())
-        .containsExactlyInAnyOrderElementsOf(ConfigLoader.QUEUE_KEYS);
+        .containsExactlyInAnyOrderElementsOf(DeliverySection.QUEUE_KEYS);
     assertThat(((Toml.Table) root.entries().get("outbound")).entries().keySet())
-        .containsExactlyInAnyOrderElementsOf(ConfigLoader.OUTBOUND_KEYS.stream().filter(k -> !k.equals("trusted-certificates")).toList());
+        .containsExactlyInAnyOrderElementsOf(DeliverySection.OUTBOUND_KEYS.stream().filter(k -> !k.equals("trusted-certificates")).toList());
     assertThat(text).contains("\n# trusted-certificates = ");
     assertThat(((Toml.Table) root.entries().get("listeners")).entries().keySet())
         .containsExactlyInAnyOrderElementsOf(ListenersSection.LISTENER_KEYS);
