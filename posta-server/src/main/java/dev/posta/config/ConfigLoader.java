@@ -25,6 +25,11 @@ import java.util.Optional;
  * errors, never ignored, because a misspelt key silently falling back to its default is the worst
  * kind of configuration bug; a close known key is suggested. Every alias and catch-all that points
  * into a local domain is checked to end at a mailbox, without loops.
+ *
+ * <p>The top-level {@code hostname} and {@code data} are read here; each section by its own class
+ * ({@link ListenersSection}, {@link LimitsSection}, {@link TlsSection}, {@link
+ * SubmissionSection}, {@link DeliverySection}, {@link DomainsSection}), all of them reporting
+ * into one {@link TableReader}.
  */
 public final class ConfigLoader {
 
@@ -38,6 +43,37 @@ public final class ConfigLoader {
 
   /** Reads, parses and validates {@code file}; the result's {@code source} is that file. */
   public static PostaConfig load(Path file) throws ConfigException {
+    Table root = parse(file);
+    TableReader reader = new TableReader(file);
+    reader.unknownKeys(root, "at top level", TOP_KEYS);
+    Optional<Str> hostKey = reader.get(root, "", "hostname", Str.class);
+    Optional<String> hostname =
+        hostKey.flatMap(s -> reader.valid(s.line(), "hostname", () -> domainName(s.value(), "host name")));
+    Path dataDir = reader.get(root, "", "data", Str.class).flatMap(s -> reader.path(s, "data")).orElse(DEFAULT_DATA_DIR);
+    // Always in this order: problems on one line are reported in the order they were found.
+    List<Listener> listeners = new ListenersSection(reader).read(root);
+    Limits limits = new LimitsSection(reader).read(root);
+    PostaConfig.Tls tls = new TlsSection(reader).read(root);
+    PostaConfig.Submission submission = new SubmissionSection(reader).read(root);
+    PostaConfig.Delivery delivery = new DeliverySection(reader).read(root);
+    DomainsSection.LocalDomains domains = new DomainsSection(reader).read(root);
+
+    reader.throwIfAny();
+    return new PostaConfig(
+        hostKey.isPresent() ? hostname.orElseThrow() : machineHostName(),
+        dataDir,
+        listeners,
+        limits,
+        domains.domains(),
+        domains.postmaster().orElseThrow(),
+        Optional.of(file),
+        tls,
+        submission,
+        delivery);
+  }
+
+  /** The file's TOML tree; a file that cannot be read or parsed has that one problem only. */
+  private static Table parse(Path file) throws ConfigException {
     String text;
     try {
       text = Files.readString(file);
@@ -48,13 +84,11 @@ public final class ConfigLoader {
     } catch (IOException e) {
       throw new ConfigException(List.of(file + ": cannot read: " + e));
     }
-    Table root;
     try {
-      root = Toml.parse(text);
+      return Toml.parse(text);
     } catch (Toml.TomlException e) {
       throw new ConfigException(List.of(file + ":" + e.line() + ": " + e.getMessage()));
     }
-    return new Mapper(file).config(root);
   }
 
   /**
@@ -66,44 +100,6 @@ public final class ConfigLoader {
       return domainName(InetAddress.getLocalHost().getCanonicalHostName(), "host name");
     } catch (IOException | Invalid e) {
       return "localhost";
-    }
-  }
-
-  /** Turns the TOML tree into records, collecting problems instead of stopping at the first. */
-  private static final class Mapper {
-    private final Path file;
-    private final TableReader reader;
-
-    Mapper(Path file) {
-      this.file = file;
-      this.reader = new TableReader(file);
-    }
-
-    PostaConfig config(Table root) throws ConfigException {
-      reader.unknownKeys(root, "at top level", TOP_KEYS);
-      Optional<Str> hostKey = reader.get(root, "", "hostname", Str.class);
-      Optional<String> hostname =
-          hostKey.flatMap(s -> reader.valid(s.line(), "hostname", () -> domainName(s.value(), "host name")));
-      Path dataDir = reader.get(root, "", "data", Str.class).flatMap(s -> reader.path(s, "data")).orElse(DEFAULT_DATA_DIR);
-      List<Listener> listeners = new ListenersSection(reader).read(root);
-      Limits limits = new LimitsSection(reader).read(root);
-      PostaConfig.Tls tls = new TlsSection(reader).read(root);
-      PostaConfig.Submission submission = new SubmissionSection(reader).read(root);
-      PostaConfig.Delivery delivery = new DeliverySection(reader).read(root);
-      DomainsSection.LocalDomains domains = new DomainsSection(reader).read(root);
-
-      reader.throwIfAny();
-      return new PostaConfig(
-          hostKey.isPresent() ? hostname.orElseThrow() : machineHostName(),
-          dataDir,
-          listeners,
-          limits,
-          domains.domains(),
-          domains.postmaster().orElseThrow(),
-          Optional.of(file),
-          tls,
-          submission,
-          delivery);
     }
   }
 }
