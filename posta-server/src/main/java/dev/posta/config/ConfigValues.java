@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
  * What a valid value of each kind looks like in {@code posta.toml}: domain names (IDNs as
  * A-labels), local parts and addresses (RFC 5321 §4.1.2), listener and DNS server addresses,
  * smart hosts, durations. Each check returns the value in the form the configuration keeps, or
- * throws {@link Invalid} saying why; {@link ConfigLoader} adds the file, line and key.
+ * throws {@link Invalid} saying why; the section that reads the value adds where, through
+ * {@link TableReader#valid}.
  */
 final class ConfigValues {
   private ConfigValues() {}

@@ -30,9 +30,9 @@ import java.util.Optional;
  * documents, and {@code max-retry} is not shorter than {@code first-retry}; a TLS policy is
  * {@code none}, {@code may}, {@code encrypt} or {@code verify}, and per-domain policies and routes
  * are keyed by valid domain names; DNS servers are IP addresses, never names. A smart host has a
- * host, {@code verify} unless it says otherwise, and a username only with a password (or a
- * password file, read here, its first line) and only where TLS is required, so credentials never
- * travel in clear. The MX port is always 25: it is no key. Unknown keys are refused.
+ * host, the policy {@code verify} unless it says otherwise, and a username only with a password
+ * (or a password file, read here, its first line) and only where TLS is required, so credentials
+ * never travel in clear. The MX port is always 25: it is no key. Unknown keys are refused.
  */
 final class DeliverySection {
   static final List<String> QUEUE_KEYS = List.of("first-retry", "max-retry", "lifetime", "delay-warning");
