@@ -48,6 +48,7 @@ public final class PostaServer implements AutoCloseable {
   private final Clock clock;
   private Spool spool;
   private QueueManager queue;
+  private QueueControl queueControl;
   private SmtpServer smtp;
   private ServerTls tls;
   private UserStore users;
@@ -107,11 +108,11 @@ public final class PostaServer implements AutoCloseable {
       queue = new QueueManager(spool, router, new DeliveryTargets(local, outbound, config.delivery()), config.delivery(),
           config.limits().maxHops(), config.hostname(), clock);
       queue.enqueueAll(recovered);
+      queueControl = new QueueControl(queue);
       if (!serve) return this;
       queue.start();
-      var control = new QueueControl(queue);
       try {
-        controlSocket = ControlSocket.open(controlSocketPath(config), control::execute);
+        controlSocket = ControlSocket.open(controlSocketPath(config), request -> request.applyTo(queueControl));
       } catch (IOException e) {
         // e.g. a data folder path longer than a socket path may be (about 100 octets)
         log.warn("no control socket at {} ({}): posta queue can only list while this server runs", controlSocketPath(config), e.toString());
@@ -208,6 +209,11 @@ public final class PostaServer implements AutoCloseable {
 
   public QueueManager queue() {
     return queue;
+  }
+
+  /** The administrator's commands on the queue ({@code posta queue}), also on one opened only for them. */
+  public QueueControl queueControl() {
+    return queueControl;
   }
 
   public PostaConfig config() {

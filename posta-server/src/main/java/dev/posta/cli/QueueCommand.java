@@ -4,11 +4,13 @@ import dev.posta.PostaServer;
 import dev.posta.config.ConfigException;
 import dev.posta.config.PostaConfig;
 import dev.posta.control.ControlSocket;
+import dev.posta.control.QueueReply;
+import dev.posta.control.QueueRequest;
+import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
-import dev.posta.queue.QueueManager;
-import dev.posta.queue.Spool;
-import dev.posta.queue.SpooledMessage;
 import java.io.IOException;
+import java.net.ProtocolException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -20,7 +22,9 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code posta queue}: look at and act on the queue. With a server running, the command goes
  * through its control socket, so the server's own schedule changes at once; with none, it acts
- * on the data folder (taking its lock), and the server picks it up at its next start.
+ * on the data folder (taking its lock), and the server picks it up at its next start. Either
+ * way the answer comes back as records, and {@link QueueOutput} renders it, so the text is the
+ * same whether a server runs or not.
  */
 @Command(name = "queue", mixinStandardHelpOptions = true,
     description = {"Look at and act on the queue, whether Posta runs or not.",
@@ -48,44 +52,78 @@ final class QueueCommand implements Callable<Integer> {
       System.err.println(e.getMessage());
       return 2;
     }
-    QueueControl.Result result;
-    try {
-      result = ControlSocket.send(PostaServer.controlSocketPath(cfg), args);
-    } catch (IOException notRunning) {
-      result = withoutServer(cfg);
-    }
-    (result.exitCode() == 0 ? System.out : System.err).print(result.output());
-    return result.exitCode();
+    QueueOutput output = run(cfg);
+    (output.exitCode() == QueueOutput.DONE ? System.out : System.err).print(output.text());
+    return output.exitCode();
   }
 
-  private QueueControl.Result withoutServer(PostaConfig cfg) {
-    String command = args.isEmpty() ? "list" : args.getFirst();
+  private QueueOutput run(PostaConfig cfg) {
+    QueueRequest request;
     try {
-      // Looking needs no lock: safe beside a running server whose control socket is unreachable.
-      if (command.equals("list") && args.size() <= 1) {
-        List<QueueManager.Listing> listings = new ArrayList<>();
-        for (SpooledMessage m : Spool.inspect(cfg.dataDir().resolve("queue"))) {
-          listings.add(QueueManager.listing(m, false));
-        }
-        return QueueControl.list(listings);
+      request = request(args);
+    } catch (BadUsage e) {
+      return e.output; // told before anything is opened, server or folder
+    }
+    String typedId = request.id() == null ? null : args.get(1);
+    QueueReply reply;
+    try {
+      reply = ControlSocket.send(PostaServer.controlSocketPath(cfg), request);
+    } catch (ProtocolException e) {
+      return QueueOutput.unreadableAnswer(e);
+    } catch (IOException notRunning) {
+      try {
+        reply = withoutServer(cfg, request);
+      } catch (IOException e) {
+        return QueueOutput.cannotAct(cfg.dataDir(), e);
       }
-      if (command.equals("show") && args.size() == 2) {
-        for (SpooledMessage m : Spool.inspect(cfg.dataDir().resolve("queue"))) {
-          if (m.id().value().equals(args.get(1).toUpperCase(Locale.ROOT))) return new QueueControl.Result(0, QueueControl.show(m));
-        }
-        return new QueueControl.Result(1, "no message " + args.get(1) + " in the queue\n");
-      }
-      // The command's answer is the output; the server's info lines (recovery, "held by") would only clutter it.
-      var root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-      var level = root.getLevel();
-      root.setLevel(ch.qos.logback.classic.Level.WARN);
-      try (PostaServer offline = new PostaServer(cfg).openForQueueControl()) {
-        return new QueueControl(offline.queue()).execute(args);
-      } finally {
-        root.setLevel(level);
-      }
-    } catch (IOException e) {
-      return new QueueControl.Result(1, "cannot act on the queue in " + cfg.dataDir() + ": " + e.getMessage() + "\n");
+    }
+    return QueueOutput.of(request, typedId, reply);
+  }
+
+  /** The command line's words as a request: none is {@code list}; a queue ID in any case. */
+  static QueueRequest request(List<String> args) throws BadUsage {
+    if (args.isEmpty()) return new QueueRequest(QueueRequest.Command.LIST, null);
+    QueueRequest.Command command = QueueRequest.Command.of(args.getFirst());
+    if (command == null) throw new BadUsage(QueueOutput.usage());
+    if (!command.namesMessage()) {
+      if (args.size() != 1) throw new BadUsage(QueueOutput.usage());
+      return new QueueRequest(command, null);
+    }
+    if (args.size() != 2) throw new BadUsage(QueueOutput.usage(command));
+    try {
+      return new QueueRequest(command, new QueueId(args.get(1).toUpperCase(Locale.ROOT)));
+    } catch (IllegalArgumentException e) {
+      throw new BadUsage(QueueOutput.notAQueueId(args.get(1)));
+    }
+  }
+
+  /** Words that are no command; the output says what is wrong. */
+  static final class BadUsage extends Exception {
+    final transient QueueOutput output;
+
+    BadUsage(QueueOutput output) {
+      super(output.text(), null, false, false);
+      this.output = output;
+    }
+  }
+
+  /** Carries the request out on the data folder, as {@link QueueRequest#applyTo} does in a server. */
+  private static QueueReply withoutServer(PostaConfig cfg, QueueRequest request) throws IOException {
+    Path spool = cfg.dataDir().resolve("queue");
+    // Looking needs no lock: safe beside a running server whose control socket is unreachable.
+    if (request.command() == QueueRequest.Command.LIST) return new QueueReply.Listed(QueueControl.listSpool(spool));
+    if (request.command() == QueueRequest.Command.SHOW) {
+      return QueueControl.showSpool(spool, request.id()).<QueueReply>map(QueueReply.Shown::new)
+          .orElseGet(() -> new QueueReply.Refused(QueueControl.Refusal.NO_SUCH_MESSAGE, request.id()));
+    }
+    // The command's answer is the output; the server's info lines (recovery, "held by") would only clutter it.
+    var root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    var level = root.getLevel();
+    root.setLevel(ch.qos.logback.classic.Level.WARN);
+    try (PostaServer offline = new PostaServer(cfg).openForQueueControl()) {
+      return request.applyTo(offline.queueControl());
+    } finally {
+      root.setLevel(level);
     }
   }
 }

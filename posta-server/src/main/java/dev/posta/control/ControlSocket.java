@@ -1,20 +1,16 @@
 package dev.posta.control;
 
-import dev.posta.queue.QueueControl;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.ProtocolException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,33 +21,32 @@ import org.slf4j.LoggerFactory;
  * reach it, so it needs no password, as Postfix's public/ and private/ sockets rely on folder
  * permissions.
  *
- * <p>Protocol: the client sends its arguments one per line and an empty line; the server
- * answers with the exit code on the first line, then the output, and closes.
+ * <p>One connection carries one {@link QueueRequest} in and its {@link QueueReply} back, in the
+ * records of {@link ControlProtocol}; the server then closes it. Every request gets an answer,
+ * also one it cannot read or that fails unexpectedly ({@link QueueReply.Failed}).
  */
 public final class ControlSocket implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ControlSocket.class);
-  /** Arguments read from one client; more are ignored (the command is at most two words). */
-  static final int MAX_ARGS = 16;
 
   private final Path path;
   private final ServerSocketChannel server;
   private final Thread acceptor;
 
-  private ControlSocket(Path path, ServerSocketChannel server, Function<List<String>, QueueControl.Result> handler) {
+  private ControlSocket(Path path, ServerSocketChannel server, Function<QueueRequest, QueueReply> handler) {
     this.path = path;
     this.server = server;
     this.acceptor = Thread.ofVirtual().name("control-socket").start(() -> accept(handler));
   }
 
   /** Listens on {@code path}; a file left there by a server that crashed is replaced. */
-  public static ControlSocket open(Path path, Function<List<String>, QueueControl.Result> handler) throws IOException {
+  public static ControlSocket open(Path path, Function<QueueRequest, QueueReply> handler) throws IOException {
     Files.deleteIfExists(path); // we hold the data folder lock: no other server uses it
     ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     server.bind(UnixDomainSocketAddress.of(path));
     return new ControlSocket(path, server, handler);
   }
 
-  private void accept(Function<List<String>, QueueControl.Result> handler) {
+  private void accept(Function<QueueRequest, QueueReply> handler) {
     while (server.isOpen()) {
       try {
         SocketChannel client = server.accept();
@@ -62,35 +57,41 @@ public final class ControlSocket implements AutoCloseable {
     }
   }
 
-  private static void serve(SocketChannel client, Function<List<String>, QueueControl.Result> handler) {
+  private static void serve(SocketChannel client, Function<QueueRequest, QueueReply> handler) {
     try (client) {
-      var in = new BufferedReader(new InputStreamReader(Channels.newInputStream(client), StandardCharsets.UTF_8));
-      List<String> args = new ArrayList<>();
-      for (String line = in.readLine(); line != null && !line.isEmpty() && args.size() < MAX_ARGS; line = in.readLine()) args.add(line);
-      log.info("control: queue {}", String.join(" ", args));
-      QueueControl.Result result = handler.apply(args);
-      OutputStream out = Channels.newOutputStream(client);
-      out.write((result.exitCode() + "\n" + result.output()).getBytes(StandardCharsets.UTF_8));
-      out.flush();
-    } catch (IOException | RuntimeException e) {
+      QueueReply reply;
+      try {
+        QueueRequest request = ControlProtocol.readRequest(Channels.newInputStream(client));
+        log.info("control: queue {}", request);
+        reply = handler.apply(request);
+      } catch (ProtocolException e) {
+        log.warn("control socket: a request it cannot read: {}", e.getMessage());
+        reply = new QueueReply.Failed("the server cannot read the request: " + e.getMessage());
+      } catch (RuntimeException e) {
+        // A bug: the administrator is told, not left without an answer.
+        log.error("control socket: the command failed unexpectedly", e);
+        reply = new QueueReply.Failed("internal error: " + e);
+      }
+      ControlProtocol.writeAnswer(reply, Channels.newOutputStream(client));
+    } catch (IOException e) {
       log.warn("control socket: {}", e.toString());
     }
   }
 
   /**
-   * Sends a command to the server listening on {@code path}.
+   * Sends a request to the server listening on {@code path} and reads its answer.
    *
+   * @throws ProtocolException when the answer is not one (cut short, or not in the records of
+   *     {@link ControlProtocol}): a server listens, but this is not its answer
    * @throws IOException when no server listens there (none running, or one that crashed)
    */
-  public static QueueControl.Result send(Path path, List<String> args) throws IOException {
+  public static QueueReply send(Path path, QueueRequest request) throws IOException {
     try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
       OutputStream out = Channels.newOutputStream(ch);
-      out.write((String.join("\n", args) + "\n\n").getBytes(StandardCharsets.UTF_8));
-      out.flush();
-      String answer = new String(Channels.newInputStream(ch).readAllBytes(), StandardCharsets.UTF_8);
-      int nl = answer.indexOf('\n');
-      if (nl < 0) throw new IOException("the server closed the control connection without an answer");
-      return new QueueControl.Result(Integer.parseInt(answer.substring(0, nl)), answer.substring(nl + 1));
+      ControlProtocol.writeRequest(request, out);
+      ch.shutdownOutput(); // the request is complete: a server that reads on for more gets the end instead
+      InputStream in = Channels.newInputStream(ch);
+      return ControlProtocol.readAnswer(in);
     }
   }
 

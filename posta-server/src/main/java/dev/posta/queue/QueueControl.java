@@ -1,158 +1,316 @@
 package dev.posta.queue;
 
+import dev.posta.delivery.DeliveryResult;
 import dev.posta.mail.Envelope;
 import dev.posta.mail.QueueId;
-import dev.posta.mail.Recipient;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.channels.Channels;
-import java.nio.charset.StandardCharsets;
-import java.time.ZoneId;
-import java.time.format.DateTimeFormatter;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The {@code posta queue} commands, as text in and text out, so they work the same against a
- * running server (through its control socket) and a stopped one's data folder.
+ * The administrator's commands on the queue ({@code posta queue}), as a typed API: what waits
+ * ({@link #list}), one message in full ({@link #show}), and what can be done to one (flush,
+ * retry, hold, release, delete, bounce). Answers are records and refusals a {@link Refused}
+ * naming the reason; nothing here is worded for a reader, so the same records serve a running
+ * server (through the control socket) and a stopped one's data folder, and the CLI renders both.
  *
- * <pre>
- * list                  every message: ID, size, arrival, sender, pending recipients with their
- *                       last error and next attempt (like postqueue -p); * = being delivered, ! = held
- * show ID               envelope, recipient status and the message itself (like postcat -q)
- * flush                 every waiting message due now (like postqueue -f)
- * retry ID              one message due now
- * hold ID / release ID  stop delivering a message / go on (like postsuper -h / -H)
- * delete ID             remove it, telling nobody (like postsuper -d)
- * bounce ID             return it to its sender now, with a notice
- * </pre>
+ * <p>Each command checks a message and acts on it in one step, under the queue's lock, so it
+ * never races an attempt starting on the same message. Every change is in the spool's progress
+ * log when the command returns (hold, release and delete forced to disk), so a command given
+ * while no server runs takes effect at the next start.
  */
 public final class QueueControl {
-  private static final DateTimeFormatter TIME =
-      DateTimeFormatter.ofPattern("EEE MMM dd HH:mm:ss", Locale.ROOT).withZone(ZoneId.systemDefault());
+  /** The queue manager's log: what the administrator did to a message is one of its events, as operators grep for it. */
+  private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
 
-  /** What a command printed, and its exit code (0 ok, 1 refused, 2 bad usage). */
-  public record Result(int exitCode, String output) {}
+  /** Where a message stands, as the listing marks it. */
+  public enum State {
+    /** Never tried yet. */
+    INCOMING,
+    /** Tried, and waiting for its next attempt. */
+    DEFERRED,
+    /** An attempt is running now. */
+    ACTIVE,
+    /** Not delivered until released. */
+    HELD
+  }
+
+  /**
+   * One message as {@code posta queue list} shows it.
+   *
+   * @param size the content's length in octets
+   * @param sender the reverse-path's address, empty for the null sender {@code <>}
+   * @param recipients those still to deliver, in envelope order
+   */
+  public record Listing(QueueId id, Instant arrival, long size, String sender, State state, List<PendingRecipient> recipients) {
+    public Listing {
+      recipients = List.copyOf(recipients);
+    }
+  }
+
+  /** A recipient still to deliver; attempts 0 and null for the rest when it was never tried. */
+  public record PendingRecipient(String address, int attempts, Instant nextAttempt, String lastError) {}
+
+  /**
+   * One message as {@code posta queue show} shows it: the envelope, each recipient's state and
+   * the content as stored (CRLF line ends). Compare with {@code usingRecursiveComparison()}: a
+   * record's equals compares an array by identity.
+   *
+   * @param sender the reverse-path's address, empty for the null sender {@code <>}
+   * @param ret the DSN's RET parameter (RFC 3461 §4.3), or null
+   * @param envelopeId the ENVID, xtext as received (RFC 3461 §4.4), or null
+   * @param recipients every recipient, in envelope order, done or not
+   */
+  public record MessageView(QueueId id, long size, Instant arrival, String clientAddress, String heloName, String sender,
+      String ret, String envelopeId, boolean held, List<EnvelopeRecipient> recipients, byte[] content) {
+    public MessageView {
+      recipients = List.copyOf(recipients);
+    }
+  }
+
+  /**
+   * One envelope recipient and how far it came.
+   *
+   * @param done delivered, or finally failed and reported
+   * @param deferral its retry schedule and last error; null when it was never deferred, or is done
+   */
+  public record EnvelopeRecipient(String address, boolean done, SpooledMessage.Deferral deferral) {}
+
+  /** Why a command was refused. */
+  public enum Refusal {
+    /** No message with that queue ID is in the queue (any more). */
+    NO_SUCH_MESSAGE,
+    /** Retrying a held message: it must be released first. */
+    HELD,
+    /** Deleting or bouncing a message while an attempt at it runs. */
+    BEING_DELIVERED
+  }
+
+  /** A command refused, with the reason and the message it named: nothing was changed. */
+  public static final class Refused extends Exception {
+    private final Refusal reason;
+    private final QueueId id;
+
+    Refused(Refusal reason, QueueId id) {
+      super(reason + " " + id, null, false, false); // an answer, not a fault: no stack trace
+      this.reason = reason;
+      this.id = id;
+    }
+
+    public Refusal reason() {
+      return reason;
+    }
+
+    public QueueId id() {
+      return id;
+    }
+  }
 
   private final QueueManager queue;
+  private final Spool spool;
 
   public QueueControl(QueueManager queue) {
     this.queue = queue;
+    this.spool = queue.spool();
   }
 
-  public Result execute(List<String> args) {
-    if (args.isEmpty()) return list(queue.list());
-    String command = args.getFirst();
+  /** Every message in the queue, oldest first. */
+  public List<Listing> list() {
+    queue.lock.lock();
     try {
-      return switch (command) {
-        case "list" -> args.size() == 1 ? list(queue.list()) : usage();
-        case "flush" -> args.size() == 1 ? ok(queue.flush() + " message(s) due now") : usage();
-        case "show" -> show(id(args));
-        case "retry" -> {
-          queue.retry(id(args));
-          yield ok(args.get(1) + ": due now");
-        }
-        case "hold" -> {
-          queue.hold(id(args));
-          yield ok(args.get(1) + ": held");
-        }
-        case "release" -> {
-          queue.release(id(args));
-          yield ok(args.get(1) + ": released, due now");
-        }
-        case "delete" -> {
-          queue.delete(id(args));
-          yield ok(args.get(1) + ": deleted");
-        }
-        case "bounce" -> {
-          queue.bounce(id(args));
-          yield ok(args.get(1) + ": returned to the sender");
-        }
-        default -> usage();
-      };
-    } catch (IllegalArgumentException | IllegalStateException e) {
-      return new Result(1, e.getMessage() + "\n");
-    } catch (IOException e) {
-      return new Result(1, "spool error: " + e.getMessage() + "\n");
+      return queue.entries().stream()
+          .sorted(Comparator.comparing((QueueManager.Entry e) -> e.message.envelope().received()).thenComparing(e -> e.message.id().value()))
+          .map(e -> listing(e.message, e.active))
+          .toList();
+    } finally {
+      queue.lock.unlock();
     }
   }
 
-  private static QueueId id(List<String> args) {
-    if (args.size() != 2) throw new IllegalArgumentException("usage: posta queue " + args.getFirst() + " QUEUE-ID");
+  /** One message in full, content included; empty when it is not in the queue. */
+  public Optional<MessageView> show(QueueId id) throws IOException {
+    SpooledMessage m;
+    queue.lock.lock();
     try {
-      return new QueueId(args.get(1).toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("not a queue ID: " + args.get(1) + " (16 hex digits, as in the log)");
+      QueueManager.Entry e = queue.entry(id);
+      if (e == null) return Optional.empty();
+      m = e.message;
+    } finally {
+      queue.lock.unlock();
     }
+    return Optional.of(view(m)); // reading the content may take a while: not under the lock
   }
 
-  private static Result ok(String line) {
-    return new Result(0, line + "\n");
+  /**
+   * What a stopped server's spool folder holds, in spool order, read without its lock (see
+   * {@link Spool#inspect}): safe beside a running server too.
+   */
+  public static List<Listing> listSpool(Path spoolFolder) throws IOException {
+    List<Listing> listings = new ArrayList<>();
+    for (SpooledMessage m : Spool.inspect(spoolFolder)) listings.add(listing(m, false));
+    return listings;
   }
 
-  private static Result usage() {
-    return new Result(2, "usage: posta queue [list | show ID | flush | retry ID | hold ID | release ID | delete ID | bounce ID]\n");
-  }
-
-  /** The listing, in the shape of postqueue -p. */
-  public static Result list(List<QueueManager.Listing> listings) {
-    if (listings.isEmpty()) return ok("queue is empty");
-    var s = new StringBuilder("-Queue ID-        --Size-- ----Arrival Time---- -Sender/Recipient-------\n");
-    long octets = 0;
-    for (var l : listings) {
-      String mark = switch (l.state()) {
-        case "active" -> "*";
-        case "held" -> "!";
-        default -> " ";
-      };
-      s.append("%s%s %8d %-20s %s%n".formatted(l.id(), mark, l.size(), TIME.format(l.arrival()), l.sender().isEmpty() ? "MAILER-DAEMON" : l.sender()));
-      for (var r : l.recipients()) {
-        if (r.lastError() != null) {
-          s.append(" ".repeat(44)).append("(").append(r.lastError()).append(")\n");
-          s.append(" ".repeat(44)).append("(attempt ").append(r.attempts()).append(", next ")
-              .append(TIME.format(r.nextAttempt())).append(")\n");
-        }
-        s.append(" ".repeat(44)).append(r.address()).append("\n");
-      }
-      s.append("\n");
-      octets += l.size();
+  /** One message from a stopped server's spool folder, read as {@link #listSpool} reads. */
+  public static Optional<MessageView> showSpool(Path spoolFolder, QueueId id) throws IOException {
+    for (SpooledMessage m : Spool.inspect(spoolFolder)) {
+      if (m.id().equals(id)) return Optional.of(view(m));
     }
-    s.append("-- ").append((octets + 1023) / 1024).append(" Kbytes in ").append(listings.size())
-        .append(listings.size() == 1 ? " Request.\n" : " Requests.\n");
-    return new Result(0, s.toString());
+    return Optional.empty();
   }
 
-  private Result show(QueueId id) throws IOException {
-    SpooledMessage m = queue.find(id).orElseThrow(() -> new IllegalArgumentException("no message " + id + " in the queue"));
-    return new Result(0, show(m));
-  }
-
-  /** The envelope, each recipient's status, and the message as stored. */
-  public static String show(SpooledMessage m) throws IOException {
-    Envelope env = m.envelope();
-    var s = new StringBuilder();
-    s.append("*** ENVELOPE RECORDS ").append(m.id()).append(" ***\n");
-    s.append("message_size: ").append(m.contentLength()).append("\n");
-    s.append("message_arrival_time: ").append(TIME.format(env.received())).append(" (").append(env.received()).append(")\n");
-    s.append("client: ").append(env.heloName()).append(" [").append(env.clientAddress()).append("]\n");
-    s.append("sender: ").append(env.sender() == null ? "" : env.sender()).append("\n");
-    if (env.parameters().ret() != null) s.append("ret: ").append(env.parameters().ret()).append("\n");
-    if (env.parameters().envelopeId() != null) s.append("envid: ").append(env.parameters().envelopeId()).append("\n");
-    if (m.isHeld()) s.append("held: yes\n");
-    for (int i = 0; i < env.recipients().size(); i++) {
-      Recipient r = env.recipients().get(i);
-      s.append(m.isDone(i) ? "done_recipient: " : "recipient: ").append(r.address());
+  private static Listing listing(SpooledMessage m, boolean active) {
+    State state = active ? State.ACTIVE : m.isHeld() ? State.HELD : m.wasTried() ? State.DEFERRED : State.INCOMING;
+    List<PendingRecipient> pending = new ArrayList<>();
+    for (int i : m.pending()) {
       SpooledMessage.Deferral d = m.deferral(i);
-      if (d != null) {
-        s.append(" (attempt ").append(d.attempts()).append(", next ").append(d.nextAttempt()).append(": ").append(d.lastError()).append(")");
-      }
-      s.append("\n");
+      pending.add(new PendingRecipient(m.envelope().recipients().get(i).address().toString(),
+          d == null ? 0 : d.attempts(), d == null ? null : d.nextAttempt(), d == null ? null : d.lastError()));
     }
-    s.append("*** MESSAGE CONTENTS ").append(m.id()).append(" ***\n");
+    Envelope env = m.envelope();
+    return new Listing(m.id(), env.received(), m.contentLength(), sender(env), state, pending);
+  }
+
+  private static MessageView view(SpooledMessage m) throws IOException {
+    Envelope env = m.envelope();
+    List<EnvelopeRecipient> recipients = new ArrayList<>();
+    for (int i = 0; i < env.recipients().size(); i++) {
+      recipients.add(new EnvelopeRecipient(env.recipients().get(i).address().toString(), m.isDone(i), m.deferral(i)));
+    }
     var content = new ByteArrayOutputStream();
     m.writeContentTo(Channels.newChannel(content));
-    s.append(content.toString(StandardCharsets.UTF_8).replace("\r\n", "\n"));
-    s.append("*** END OF MESSAGE ").append(m.id()).append(" ***\n");
-    return s.toString();
+    return new MessageView(m.id(), m.contentLength(), env.received(), env.clientAddress(), env.heloName(), sender(env),
+        env.parameters().ret(), env.parameters().envelopeId(), m.isHeld(), recipients, content.toByteArray());
+  }
+
+  private static String sender(Envelope env) {
+    return env.sender() == null ? "" : env.sender().toString();
+  }
+
+  /** Makes every waiting message due now, whatever its schedule (held ones stay); returns how many. */
+  public int flush() throws IOException {
+    queue.lock.lock();
+    try {
+      int n = 0;
+      for (QueueManager.Entry e : List.copyOf(queue.entries())) {
+        if (e.active || e.message.isHeld()) continue;
+        dueNow(e);
+        n++;
+      }
+      return n;
+    } finally {
+      queue.lock.unlock();
+    }
+  }
+
+  /** Makes one message due now; one being delivered this moment is left to that attempt. */
+  public void retry(QueueId id) throws Refused, IOException {
+    queue.lock.lock();
+    try {
+      QueueManager.Entry e = existing(id);
+      if (e.message.isHeld()) throw new Refused(Refusal.HELD, id);
+      if (e.active) return;
+      dueNow(e);
+    } finally {
+      queue.lock.unlock();
+    }
+  }
+
+  /**
+   * Due now, in memory and in the progress log: the recipients' next attempts are moved to
+   * now, so a command given while no server runs holds at the next start.
+   */
+  private void dueNow(QueueManager.Entry e) throws IOException {
+    Instant now = queue.now();
+    for (int i : e.message.pending()) {
+      SpooledMessage.Deferral d = e.message.deferral(i);
+      if (d != null && d.nextAttempt().isAfter(now)) spool.markDeferred(e.message, i, new SpooledMessage.Deferral(d.attempts(), now, d.lastError()));
+    }
+    queue.schedule(e, now);
+  }
+
+  /** Stops delivery of a message until it is released; holding a held one changes nothing. */
+  public void hold(QueueId id) throws Refused, IOException {
+    queue.lock.lock();
+    try {
+      QueueManager.Entry e = existing(id);
+      if (e.message.isHeld()) return;
+      spool.markHeld(e.message, true);
+      queue.unschedule(e);
+      log.info("{}: held by the administrator", id);
+    } finally {
+      queue.lock.unlock();
+    }
+  }
+
+  /** Lets a held message go again, due at once; releasing one not held changes nothing. */
+  public void release(QueueId id) throws Refused, IOException {
+    queue.lock.lock();
+    try {
+      QueueManager.Entry e = existing(id);
+      if (!e.message.isHeld()) return;
+      spool.markHeld(e.message, false);
+      log.info("{}: released by the administrator", id);
+      if (!e.active) dueNow(e);
+    } finally {
+      queue.lock.unlock();
+    }
+  }
+
+  /** Removes a message without telling anyone (like postsuper -d). */
+  public void delete(QueueId id) throws Refused, IOException {
+    QueueManager.Entry e = claim(id);
+    try {
+      for (int i : e.message.pending()) spool.markDone(e.message, i);
+      spool.sync(e.message);
+    } finally {
+      queue.giveBack(e); // should the progress log fail, what is left goes on
+    }
+    log.info("{}: deleted by the administrator", id);
+  }
+
+  /** Returns a message to its sender now, with one notice naming every pending recipient. */
+  public void bounce(QueueId id) throws Refused {
+    QueueManager.Entry e = claim(id);
+    SpooledMessage m = e.message;
+    Map<Integer, List<Settlement.Outcome>> outcomes = new LinkedHashMap<>();
+    for (int i : m.pending()) {
+      SpooledMessage.Deferral d = m.deferral(i);
+      // The notice's wording (RFC 3464 Diagnostic), not the command's answer.
+      String reason = "returned to the sender by the mail administrator" + (d == null ? "" : "; last error: " + d.lastError());
+      String address = m.envelope().recipients().get(i).address().toString();
+      outcomes.put(i, List.of(new Settlement.Outcome(address, DeliveryResult.failed("5.0.0", null, null, reason))));
+    }
+    log.info("{}: returned to the sender by the administrator", id);
+    queue.settle(e, outcomes); // as an attempt ends: the notice is spooled before the recipients are marked
+  }
+
+  /** Call with the lock held. */
+  private QueueManager.Entry existing(QueueId id) throws Refused {
+    QueueManager.Entry e = queue.entry(id);
+    if (e == null) throw new Refused(Refusal.NO_SUCH_MESSAGE, id);
+    return e;
+  }
+
+  /** The entry, claimed from the schedule (see {@link QueueManager#claim}); refused while an attempt runs. */
+  private QueueManager.Entry claim(QueueId id) throws Refused {
+    queue.lock.lock();
+    try {
+      QueueManager.Entry e = existing(id);
+      if (!queue.claim(e)) throw new Refused(Refusal.BEING_DELIVERED, id);
+      return e;
+    } finally {
+      queue.lock.unlock();
+    }
   }
 }

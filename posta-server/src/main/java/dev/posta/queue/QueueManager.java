@@ -7,7 +7,6 @@ import dev.posta.delivery.DeliveryResult;
 import dev.posta.delivery.DeliveryTarget;
 import dev.posta.delivery.DeliveryTargets;
 import dev.posta.delivery.Router;
-import dev.posta.mail.Envelope;
 import dev.posta.mail.QueueId;
 import dev.posta.mail.Recipient;
 import dev.posta.mail.TraceHeaders;
@@ -19,13 +18,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -62,7 +61,10 @@ import org.slf4j.LoggerFactory;
  * spool before the recipients it reports on are marked finished.
  *
  * <p>Time comes from an injected {@link Clock}; {@link #wake()} makes the dispatcher look at it
- * again at once (tests, {@code posta queue flush}).
+ * again at once (tests).
+ *
+ * <p>The administrator's commands ({@code posta queue}) are {@link QueueControl}'s; this class
+ * only lends it its entries, its lock and its schedule, through a few package-private methods.
  */
 public final class QueueManager implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
@@ -82,8 +84,9 @@ public final class QueueManager implements AutoCloseable {
   /*
    * A ReentrantLock, not a monitor: sessions, delivery threads and the dispatcher all pass
    * through it, and contended monitors make virtual threads spin; this one parks them.
+   * QueueControl takes it too (see the end of this class).
    */
-  private final ReentrantLock lock = new ReentrantLock();
+  final ReentrantLock lock = new ReentrantLock();
   /** Signalled when the schedule's earliest entry changes, and when a job ends while closing. */
   private final Condition changed = lock.newCondition();
   /** Every message in the queue, by ID. Guarded by {@link #lock}, as are the fields below. */
@@ -100,8 +103,8 @@ public final class QueueManager implements AutoCloseable {
   private volatile boolean started;
   private volatile boolean closed;
 
-  /** One message in the queue. */
-  private static final class Entry {
+  /** One message in the queue. QueueControl reads {@code message} and {@code active}, with the lock held. */
+  static final class Entry {
     final SpooledMessage message;
     /** When it is next due; meaningful while it is in {@link #waiting}. */
     Instant due;
@@ -240,12 +243,14 @@ public final class QueueManager implements AutoCloseable {
     }
   }
 
-  private void unschedule(Entry e) {
+  /** Takes the entry out of the schedule: it waits until scheduled again (a held message). */
+  void unschedule(Entry e) {
     if (e.scheduled) waiting.remove(e);
     e.scheduled = false;
   }
 
-  private void schedule(Entry e, Instant due) {
+  /** Makes the entry due at {@code due}, waking the dispatcher when it is now the earliest. */
+  void schedule(Entry e, Instant due) {
     unschedule(e);
     e.due = due;
     e.scheduled = true;
@@ -410,7 +415,7 @@ public final class QueueManager implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    finishAttempt(e); // nothing was due after all, or nothing could be routed
+    finishAttempt(e, attempt.outcomes); // nothing was due after all, or nothing could be routed
   }
 
   /**
@@ -488,7 +493,7 @@ public final class QueueManager implements AutoCloseable {
       } finally {
         lock.unlock();
       }
-      if (last) finishAttempt(job.entry);
+      if (last) finishAttempt(job.entry, attempt.outcomes);
     }
   }
   /**
@@ -523,10 +528,10 @@ public final class QueueManager implements AutoCloseable {
   // --- After an attempt ---------------------------------------------------------------------
 
   /** Settles the attempt (see {@link Settlement}), then removes the message or schedules its next attempt. */
-  private void finishAttempt(Entry e) {
+  private void finishAttempt(Entry e, Map<Integer, List<Settlement.Outcome>> outcomes) {
     SpooledMessage m = e.message;
     Instant now = clock.instant();
-    boolean settled = settlement.settle(m, e.attempt == null ? Map.of() : e.attempt.outcomes, now, closed);
+    boolean settled = settlement.settle(m, outcomes, now, closed);
     lock.lock();
     try {
       e.active = false;
@@ -549,172 +554,68 @@ public final class QueueManager implements AutoCloseable {
       lock.unlock();
     }
   }
-  // --- Queue control (posta queue ...) ------------------------------------------------------
 
-  /** A message as {@code posta queue list} shows it. */
-  public record Listing(QueueId id, Instant arrival, long size, String sender, String state, List<PendingRecipient> recipients) {}
+  // --- For QueueControl: the administrator's commands --------------------------------------
+  /*
+   * QueueControl holds the lock around each command, so that it checks an entry and acts on it
+   * in one step, and calls what follows (and schedule, unschedule) with it held unless said
+   * otherwise. Destinations, jobs and attempts stay private: an administrator's act goes
+   * through the same schedule and settlement as the queue's own.
+   */
 
-  /** A recipient still to deliver; attempts 0 and a null error when it was never tried. */
-  public record PendingRecipient(String address, int attempts, Instant nextAttempt, String lastError) {}
-
-  public List<Listing> list() {
-    lock.lock();
-    try {
-      return entries.values().stream()
-          .sorted(Comparator.comparing((Entry e) -> e.message.envelope().received()).thenComparing(e -> e.message.id().value()))
-          .map(e -> listing(e.message, e.active))
-          .toList();
-    } finally {
-      lock.unlock();
-    }
+  /** Where a command writes its progress lines (held, released, due now, done). */
+  Spool spool() {
+    return spool;
   }
 
-  /** Lists a message, also one found in the spool by a command while no server runs. */
-  public static Listing listing(SpooledMessage m, boolean active) {
-    String state = active ? "active" : m.isHeld() ? "held" : m.wasTried() ? "deferred" : "incoming";
-    List<PendingRecipient> pending = new ArrayList<>();
-    for (int i : m.pending()) {
-      SpooledMessage.Deferral d = m.deferral(i);
-      pending.add(new PendingRecipient(m.envelope().recipients().get(i).address().toString(),
-          d == null ? 0 : d.attempts(), d == null ? null : d.nextAttempt(), d == null ? null : d.lastError()));
-    }
-    Envelope env = m.envelope();
-    return new Listing(m.id(), env.received(), m.contentLength(), env.sender() == null ? "" : env.sender().toString(), state, pending);
+  /** Now, on the queue's clock: a message made due now is due on the schedule's terms. */
+  Instant now() {
+    return clock.instant();
   }
 
-  public Optional<SpooledMessage> find(QueueId id) {
-    lock.lock();
-    try {
-      Entry e = entries.get(id);
-      return e == null ? Optional.empty() : Optional.of(e.message);
-    } finally {
-      lock.unlock();
-    }
+  /** Every message in the queue. */
+  Collection<Entry> entries() {
+    return entries.values();
   }
 
-  /** Makes every waiting message due now, whatever its schedule; returns how many. */
-  public int flush() throws IOException {
-    lock.lock();
-    try {
-      int n = 0;
-      for (Entry e : List.copyOf(entries.values())) {
-        if (e.active || e.message.isHeld()) continue;
-        dueNow(e);
-        n++;
-      }
-      return n;
-    } finally {
-      lock.unlock();
-    }
+  /** The message's entry, or null when it is not in the queue. */
+  Entry entry(QueueId id) {
+    return entries.get(id);
   }
 
-  /** Makes one message due now. */
-  public void retry(QueueId id) throws IOException {
+  /**
+   * Takes an idle entry for the administrator as an attempt would take it: out of the schedule
+   * and marked active, so no attempt starts on it meanwhile. False while an attempt runs.
+   */
+  boolean claim(Entry e) {
+    if (e.active) return false;
+    unschedule(e);
+    e.active = true;
+    return true;
+  }
+
+  /**
+   * Gives back an entry {@link #claim claimed} to finish recipients by hand: gone when all are
+   * done, else due now (unless held). Takes the lock itself.
+   */
+  void giveBack(Entry e) {
     lock.lock();
     try {
-      Entry e = existing(id);
-      if (e.message.isHeld()) throw new IllegalStateException(id + " is held; release it first");
-      if (e.active) return; // being delivered right now
-      dueNow(e);
+      e.active = false;
+      if (e.message.allDone()) entries.remove(e.message.id());
+      else if (!e.message.isHeld()) schedule(e, clock.instant());
     } finally {
       lock.unlock();
     }
   }
 
   /**
-   * Due now, in memory and in the progress log: a command given while no server runs takes
-   * effect at the next start.
+   * Settles a {@link #claim claimed} entry with outcomes the administrator decided (a bounce),
+   * as the end of an attempt would, notices and all. Call without the lock: settling writes the
+   * spool and may queue a notice.
    */
-  private void dueNow(Entry e) throws IOException {
-    Instant now = clock.instant();
-    for (int i : e.message.pending()) {
-      SpooledMessage.Deferral d = e.message.deferral(i);
-      if (d != null && d.nextAttempt().isAfter(now)) spool.markDeferred(e.message, i, new SpooledMessage.Deferral(d.attempts(), now, d.lastError()));
-    }
-    schedule(e, now);
-  }
-
-  /** Stops delivery of a message until it is released. */
-  public void hold(QueueId id) throws IOException {
-    lock.lock();
-    try {
-      Entry e = existing(id);
-      if (e.message.isHeld()) return;
-      spool.markHeld(e.message, true);
-      unschedule(e);
-      log.info("{}: held by the administrator", id);
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** Lets a held message go again: due at once. */
-  public void release(QueueId id) throws IOException {
-    lock.lock();
-    try {
-      Entry e = existing(id);
-      if (!e.message.isHeld()) return;
-      spool.markHeld(e.message, false);
-      log.info("{}: released by the administrator", id);
-      if (!e.active) dueNow(e);
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** Removes a message without telling anyone (like postsuper -d). */
-  public void delete(QueueId id) throws IOException {
-    Entry e = takeIdle(id);
-    try {
-      for (int i : e.message.pending()) spool.markDone(e.message, i);
-      spool.sync(e.message);
-    } finally {
-      lock.lock();
-      try {
-        e.active = false;
-        if (e.message.allDone()) entries.remove(id);
-        else if (!e.message.isHeld()) schedule(e, clock.instant());
-      } finally {
-        lock.unlock();
-      }
-    }
-    log.info("{}: deleted by the administrator", id);
-  }
-
-  /** Returns a message to its sender now, with a notice naming every pending recipient. */
-  public void bounce(QueueId id) throws IOException {
-    Entry e = takeIdle(id);
-    SpooledMessage m = e.message;
-    Attempt attempt = new Attempt();
-    for (int i : m.pending()) {
-      SpooledMessage.Deferral d = m.deferral(i);
-      String reason = "returned to the sender by the mail administrator"
-          + (d == null ? "" : "; last error: " + d.lastError());
-      attempt.add(i, new Settlement.Outcome(m.envelope().recipients().get(i).address().toString(), DeliveryResult.failed("5.0.0", null, null, reason)));
-    }
-    log.info("{}: returned to the sender by the administrator", id);
-    e.attempt = attempt;
-    finishAttempt(e);
-  }
-
-  private Entry existing(QueueId id) {
-    Entry e = entries.get(id);
-    if (e == null) throw new IllegalArgumentException("no message " + id + " in the queue");
-    return e;
-  }
-
-  /** The entry, taken out of the schedule; refused while an attempt is running. */
-  private Entry takeIdle(QueueId id) {
-    lock.lock();
-    try {
-      Entry e = existing(id);
-      if (e.active) throw new IllegalStateException(id + " is being delivered right now; try again in a moment");
-      unschedule(e);
-      e.active = true;
-      return e;
-    } finally {
-      lock.unlock();
-    }
+  void settle(Entry e, Map<Integer, List<Settlement.Outcome>> outcomes) {
+    finishAttempt(e, outcomes);
   }
 
   @Override

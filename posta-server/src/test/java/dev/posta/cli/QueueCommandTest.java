@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.config.Network;
 import dev.posta.config.PostaConfig;
+import dev.posta.queue.QueueControl;
 import dev.posta.testing.MutableClock;
 import dev.posta.testing.SmtpWire;
 import dev.posta.testing.TestServer;
@@ -79,8 +80,8 @@ class QueueCommandTest {
 
   /** Waits until the message's remote recipient has been tried {@code attempts} times. */
   private static void awaitAttempts(TestServer server, int attempts) throws InterruptedException {
-    await(attempts + " attempt(s)", () -> server.server().queue().list().stream().anyMatch(l ->
-        !l.state().equals("active") && l.recipients().stream().anyMatch(r -> r.attempts() == attempts)));
+    await(attempts + " attempt(s)", () -> server.server().queueControl().list().stream().anyMatch(l ->
+        l.state() != QueueControl.State.ACTIVE && l.recipients().stream().anyMatch(r -> r.attempts() == attempts)));
   }
 
   @Test
@@ -168,7 +169,7 @@ class QueueCommandTest {
     try (TestServer server = start()) {
       held = send(server, "far@remote.example");
       deleted = send(server, "other@remote.example");
-      await("both tried", () -> server.server().queue().list().stream().filter(l -> !l.state().equals("active")
+      await("both tried", () -> server.server().queueControl().list().stream().filter(l -> l.state() != QueueControl.State.ACTIVE
           && l.recipients().getFirst().attempts() == 1).count() == 2);
     }
     Run list = queue();
@@ -179,14 +180,14 @@ class QueueCommandTest {
     assertThat(queue().out()).contains(held + "! ").doesNotContain(deleted);
 
     try (TestServer server = start()) {
-      var listing = server.server().queue().list();
+      var listing = server.server().queueControl().list();
       assertThat(listing).hasSize(1);
       assertThat(listing.getFirst().id().value()).isEqualTo(held);
-      assertThat(listing.getFirst().state()).isEqualTo("held");
+      assertThat(listing.getFirst().state()).isEqualTo(QueueControl.State.HELD);
       clock.advance(Duration.ofHours(2));
       server.server().queue().wake();
       Thread.sleep(300);
-      assertThat(server.server().queue().list().getFirst().recipients().getFirst().attempts()).as("held: not tried").isEqualTo(1);
+      assertThat(server.server().queueControl().list().getFirst().recipients().getFirst().attempts()).as("held: not tried").isEqualTo(1);
     }
   }
 }

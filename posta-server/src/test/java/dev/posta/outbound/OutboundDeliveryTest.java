@@ -7,7 +7,7 @@ import static dev.posta.outbound.Outbound.submit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.config.PostaConfig;
-import dev.posta.queue.QueueManager;
+import dev.posta.queue.QueueControl;
 import dev.posta.testing.Dnsmasq;
 import dev.posta.testing.SmtpPeer;
 import dev.posta.testing.TestServer;
@@ -64,9 +64,9 @@ class OutboundDeliveryTest {
 
   /** The only pending recipient's last error, once the message has been tried. */
   private static String lastError(TestServer server) throws InterruptedException {
-    await("a deferral", () -> server.server().queue().list().stream()
-        .anyMatch(l -> l.state().equals("deferred") && l.recipients().getFirst().lastError() != null));
-    QueueManager.Listing l = server.server().queue().list().getFirst();
+    await("a deferral", () -> server.server().queueControl().list().stream()
+        .anyMatch(l -> l.state() == QueueControl.State.DEFERRED && l.recipients().getFirst().lastError() != null));
+    QueueControl.Listing l = server.server().queueControl().list().getFirst();
     return l.recipients().getFirst().lastError();
   }
 

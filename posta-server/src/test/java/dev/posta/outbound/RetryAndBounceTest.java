@@ -7,7 +7,7 @@ import static dev.posta.outbound.Outbound.submit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.config.PostaConfig;
-import dev.posta.queue.QueueManager;
+import dev.posta.queue.QueueControl;
 import dev.posta.testing.Dnsmasq;
 import dev.posta.testing.MutableClock;
 import dev.posta.testing.SmtpPeer;
@@ -61,10 +61,10 @@ class RetryAndBounceTest {
     return SmtpPeer.start(dir.resolve("peer"), o -> options.apply(o.host("127.0.0.2").port(port)));
   }
 
-  private static QueueManager.Listing deferred(TestServer server, int attempts) throws InterruptedException {
-    await("attempt " + attempts + " deferred", () -> server.server().queue().list().stream().anyMatch(l ->
-        l.state().equals("deferred") && l.recipients().stream().anyMatch(r -> r.attempts() == attempts)));
-    return server.server().queue().list().getFirst();
+  private static QueueControl.Listing deferred(TestServer server, int attempts) throws InterruptedException {
+    await("attempt " + attempts + " deferred", () -> server.server().queueControl().list().stream().anyMatch(l ->
+        l.state() == QueueControl.State.DEFERRED && l.recipients().stream().anyMatch(r -> r.attempts() == attempts)));
+    return server.server().queueControl().list().getFirst();
   }
 
   private void advance(TestServer server, Duration by) {
@@ -76,7 +76,7 @@ class RetryAndBounceTest {
   void aTemporaryFailureIsRetriedWhenItsTimeComes() throws Exception {
     try (SmtpPeer mx = peer(o -> o.rcptReply("slow@example.test", "451 4.3.0 try again later", 1)); TestServer server = server()) {
       submit(server, "alice@localhost", List.of("slow@example.test"), "Subject: later\n\nx\n");
-      QueueManager.Listing l = deferred(server, 1);
+      QueueControl.Listing l = deferred(server, 1);
       var r = l.recipients().getFirst();
       assertThat(r.address()).isEqualTo("slow@example.test");
       assertThat(r.lastError()).isEqualTo("deferred by mx1.example.test[127.0.0.2]:" + port + ": 451 4.3.0 try again later");
@@ -234,7 +234,7 @@ class RetryAndBounceTest {
       before.close();
 
       try (TestServer after = server()) {
-        var again = after.server().queue().list();
+        var again = after.server().queueControl().list();
         assertThat(again).hasSize(1);
         assertThat(again.getFirst().recipients().getFirst()).isEqualTo(r);
         Thread.sleep(300);

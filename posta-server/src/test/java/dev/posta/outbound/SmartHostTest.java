@@ -92,9 +92,9 @@ class SmartHostTest {
         Optional.of("relay@partner.test"), Optional.of("wrong"));
     try (TestServer sender = sender(relay)) {
       submit(sender, "alice@localhost", List.of("friend@partner.test"), "Subject: nope\n\nx\n");
-      await("a deferral", () -> sender.server().queue().list().stream()
+      await("a deferral", () -> sender.server().queueControl().list().stream()
           .anyMatch(l -> l.recipients().getFirst().lastError() != null));
-      assertThat(sender.server().queue().list().getFirst().recipients().getFirst().lastError())
+      assertThat(sender.server().queueControl().list().getFirst().recipients().getFirst().lastError())
           .isEqualTo("authentication to localhost[127.0.0.1]:" + provider.submissionPort() + " as relay@partner.test failed"
               + ": 535 5.7.8 Authentication credentials invalid");
       assertThat(sender.mail("alice")).as("deferred, not bounced").isEmpty();
@@ -113,9 +113,9 @@ class SmartHostTest {
     try (TestServer sender = TestServer.start(dir.resolve("sender"), Outbound.config("127.0.0.1:9", 25,
         d -> d.withRelay(relay, Optional.of(stranger))))) {
       submit(sender, "alice@localhost", List.of("friend@partner.test"), "Subject: mitm?\n\nx\n");
-      await("a deferral", () -> sender.server().queue().list().stream()
+      await("a deferral", () -> sender.server().queueControl().list().stream()
           .anyMatch(l -> l.recipients().getFirst().lastError() != null));
-      assertThat(sender.server().queue().list().getFirst().recipients().getFirst().lastError())
+      assertThat(sender.server().queueControl().list().getFirst().recipients().getFirst().lastError())
           .startsWith("TLS with localhost[127.0.0.1]:" + provider.submissionPort() + " failed: ");
       assertThat(provider.mail("friend")).isEmpty();
     }

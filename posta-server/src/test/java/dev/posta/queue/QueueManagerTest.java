@@ -221,7 +221,7 @@ class QueueManagerTest {
         + "java.net.spi.InetAddressResolverProvider: Provider not found");
     assertThat(d.attempts()).isEqualTo(1);
     assertThat(d.nextAttempt()).isEqualTo(clock.instant().plus(Duration.ofMinutes(5)));
-    assertThat(queue.list()).singleElement().satisfies(l ->
+    assertThat(new QueueControl(queue).list()).singleElement().satisfies(l ->
         assertThat(l.recipients()).singleElement().satisfies(r -> assertThat(r.lastError()).isEqualTo(d.lastError())));
   }
 
@@ -314,7 +314,7 @@ class QueueManagerTest {
       });
       // Still retried soon, although the schedule could not be written down.
       assertThat(m.deferral(0).nextAttempt()).isEqualTo(clock.instant().plusSeconds(10));
-      await("scheduled", () -> queue.list().getFirst().state().equals("deferred"));
+      await("scheduled", () -> new QueueControl(queue).list().getFirst().state() == QueueControl.State.DEFERRED);
       Files.delete(user);
       clock.advance(Duration.ofSeconds(10));
       queue.wake();

@@ -1,0 +1,149 @@
+package dev.posta.cli;
+
+import dev.posta.control.QueueReply;
+import dev.posta.control.QueueRequest;
+import dev.posta.mail.QueueId;
+import dev.posta.queue.QueueControl;
+import dev.posta.queue.SpooledMessage;
+import java.io.IOException;
+import java.net.ProtocolException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What {@code posta queue} prints, and its exit code: 0 done (the text goes to standard
+ * output), 1 refused or failed, 2 bad usage (both to standard error). The one place the queue's
+ * records become text, whether they came from a running server's control socket or from the
+ * data folder, so both read alike: a listing in the shape of {@code postqueue -p}, a message in
+ * that of {@code postcat -q}, one line for anything else.
+ *
+ * @param text whole lines, each ending in LF
+ */
+record QueueOutput(int exitCode, String text) {
+  static final int DONE = 0;
+  static final int REFUSED = 1;
+  static final int USAGE = 2;
+
+  /** Times as Postfix shows them, in this machine's zone (where the administrator reads them). */
+  private static final DateTimeFormatter TIME =
+      DateTimeFormatter.ofPattern("EEE MMM dd HH:mm:ss", Locale.ROOT).withZone(ZoneId.systemDefault());
+
+  /**
+   * The output for an answer.
+   *
+   * @param typedId the queue ID as the administrator typed it (a confirmation repeats it so),
+   *     null for a command without one
+   */
+  static QueueOutput of(QueueRequest request, String typedId, QueueReply reply) {
+    return switch (reply) {
+      case QueueReply.Listed l -> list(l.messages());
+      case QueueReply.Shown s -> new QueueOutput(DONE, show(s.message()));
+      case QueueReply.Flushed f -> done(f.messages() + " message(s) due now");
+      case QueueReply.Done _ -> done(typedId + ": " + switch (request.command()) {
+        case RETRY -> "due now";
+        case HOLD -> "held";
+        case RELEASE -> "released, due now";
+        case DELETE -> "deleted";
+        case BOUNCE -> "returned to the sender";
+        case LIST, SHOW, FLUSH -> "done"; // these answer with records of their own
+      });
+      case QueueReply.Refused r -> refused(switch (r.reason()) {
+        case NO_SUCH_MESSAGE -> "no message " + r.id() + " in the queue";
+        case HELD -> r.id() + " is held; release it first";
+        case BEING_DELIVERED -> r.id() + " is being delivered right now; try again in a moment";
+      });
+      case QueueReply.SpoolError e -> refused("spool error: " + e.detail());
+      case QueueReply.Failed f -> refused(f.detail());
+    };
+  }
+
+  /** A command that is not one. */
+  static QueueOutput usage() {
+    return new QueueOutput(USAGE, "usage: posta queue [list | show ID | flush | retry ID | hold ID | release ID | delete ID | bounce ID]\n");
+  }
+
+  /** A command that names a message, given without one or with more. */
+  static QueueOutput usage(QueueRequest.Command command) {
+    return refused("usage: posta queue " + command.word() + " QUEUE-ID");
+  }
+
+  static QueueOutput notAQueueId(String typed) {
+    return refused("not a queue ID: " + typed + " (16 hex digits, as in the log)");
+  }
+
+  /** The data folder could not be read or opened, with no server running. */
+  static QueueOutput cannotAct(Path dataFolder, IOException e) {
+    return refused("cannot act on the queue in " + dataFolder + ": " + e.getMessage());
+  }
+
+  /** A server answered, but not in the control protocol (another version, or cut short). */
+  static QueueOutput unreadableAnswer(ProtocolException e) {
+    return refused("posta queue: the server's answer cannot be read: " + e.getMessage());
+  }
+
+  private static QueueOutput done(String line) {
+    return new QueueOutput(DONE, line + "\n");
+  }
+
+  private static QueueOutput refused(String line) {
+    return new QueueOutput(REFUSED, line + "\n");
+  }
+
+  /** The listing, in the shape of postqueue -p. */
+  private static QueueOutput list(List<QueueControl.Listing> listings) {
+    if (listings.isEmpty()) return done("queue is empty");
+    var s = new StringBuilder("-Queue ID-        --Size-- ----Arrival Time---- -Sender/Recipient-------\n");
+    long octets = 0;
+    for (var l : listings) {
+      String mark = switch (l.state()) {
+        case ACTIVE -> "*";
+        case HELD -> "!";
+        case INCOMING, DEFERRED -> " ";
+      };
+      s.append("%s%s %8d %-20s %s%n".formatted(l.id(), mark, l.size(), TIME.format(l.arrival()), l.sender().isEmpty() ? "MAILER-DAEMON" : l.sender()));
+      for (var r : l.recipients()) {
+        if (r.lastError() != null) {
+          s.append(" ".repeat(44)).append("(").append(r.lastError()).append(")\n");
+          s.append(" ".repeat(44)).append("(attempt ").append(r.attempts()).append(", next ")
+              .append(TIME.format(r.nextAttempt())).append(")\n");
+        }
+        s.append(" ".repeat(44)).append(r.address()).append("\n");
+      }
+      s.append("\n");
+      octets += l.size();
+    }
+    s.append("-- ").append((octets + 1023) / 1024).append(" Kbytes in ").append(listings.size())
+        .append(listings.size() == 1 ? " Request.\n" : " Requests.\n");
+    return new QueueOutput(DONE, s.toString());
+  }
+
+  /** The envelope, each recipient's status, and the message as stored, in the shape of postcat -q. */
+  private static String show(QueueControl.MessageView m) {
+    QueueId id = m.id();
+    var s = new StringBuilder();
+    s.append("*** ENVELOPE RECORDS ").append(id).append(" ***\n");
+    s.append("message_size: ").append(m.size()).append("\n");
+    s.append("message_arrival_time: ").append(TIME.format(m.arrival())).append(" (").append(m.arrival()).append(")\n");
+    s.append("client: ").append(m.heloName()).append(" [").append(m.clientAddress()).append("]\n");
+    s.append("sender: ").append(m.sender()).append("\n");
+    if (m.ret() != null) s.append("ret: ").append(m.ret()).append("\n");
+    if (m.envelopeId() != null) s.append("envid: ").append(m.envelopeId()).append("\n");
+    if (m.held()) s.append("held: yes\n");
+    for (QueueControl.EnvelopeRecipient r : m.recipients()) {
+      s.append(r.done() ? "done_recipient: " : "recipient: ").append(r.address());
+      SpooledMessage.Deferral d = r.deferral();
+      if (d != null) {
+        s.append(" (attempt ").append(d.attempts()).append(", next ").append(d.nextAttempt()).append(": ").append(d.lastError()).append(")");
+      }
+      s.append("\n");
+    }
+    s.append("*** MESSAGE CONTENTS ").append(id).append(" ***\n");
+    s.append(new String(m.content(), StandardCharsets.UTF_8).replace("\r\n", "\n"));
+    s.append("*** END OF MESSAGE ").append(id).append(" ***\n");
+    return s.toString();
+  }
+}
