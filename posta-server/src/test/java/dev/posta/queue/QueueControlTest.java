@@ -1,0 +1,222 @@
+package dev.posta.queue;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
+
+import dev.posta.config.PostaConfig;
+import dev.posta.delivery.Delivery;
+import dev.posta.delivery.DeliveryResult;
+import dev.posta.delivery.DeliveryTargets;
+import dev.posta.delivery.LocalDelivery;
+import dev.posta.delivery.Outbound;
+import dev.posta.delivery.Router;
+import dev.posta.mail.Envelope;
+import dev.posta.mail.MailAddress;
+import dev.posta.mail.MailParameters;
+import dev.posta.mail.QueueId;
+import dev.posta.mail.RcptParameters;
+import dev.posta.mail.Recipient;
+import dev.posta.store.MaildirStore;
+import dev.posta.testing.MutableClock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The administrator's commands as a typed API: the records they answer with, the refusals (no
+ * such message, held, being delivered) and what each does to the schedule. Remote mail is
+ * deferred at every attempt here, except to slow.test, where an attempt waits until released.
+ */
+class QueueControlTest {
+  @TempDir Path dir;
+  final MutableClock clock = MutableClock.startingNow();
+  final CountDownLatch slow = new CountDownLatch(1);
+  Spool spool;
+  QueueManager queue;
+  QueueControl control;
+
+  final Outbound outbound = new Outbound() {
+    @Override
+    public String destinationOf(String domain) {
+      return domain;
+    }
+
+    @Override
+    public List<DeliveryResult> deliver(Delivery delivery) {
+      try {
+        if (delivery.destination().equals("slow.test")) slow.await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return delivery.recipients().stream()
+          .map(r -> DeliveryResult.deferred("4.3.0", delivery.destination(), "451 4.3.0 try later", "try later")).toList();
+    }
+
+    @Override
+    public void close() {}
+  };
+
+  @BeforeEach
+  void start() throws Exception {
+    spool = new Spool(dir.resolve("queue"));
+    spool.recover();
+    spool.start();
+    PostaConfig config = PostaConfig.embeddedDefaults(dir);
+    var targets = new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery());
+    queue = new QueueManager(spool, new Router(config), targets, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
+    control = new QueueControl(queue);
+  }
+
+  @AfterEach
+  void stop() {
+    slow.countDown();
+    queue.close();
+    spool.close();
+  }
+
+  private QueueId send(String... to) throws Exception {
+    var rcpts = List.of(to).stream().map(a -> new Recipient(new MailAddress(a.substring(0, a.indexOf('@')), a.substring(a.indexOf('@') + 1)),
+        RcptParameters.NONE)).toList();
+    var env = new Envelope(QueueId.next(), Instant.now(), "192.0.2.1", "client.example", new MailAddress("alice", "localhost"),
+        new MailParameters(-1, MailParameters.BodyType.SEVEN_BIT, false, "HDRS", "xyz+2B1"), rcpts);
+    MessageContent c = spool.newContent();
+    byte[] bytes = "Subject: t\r\n\r\nx\r\n".getBytes(UTF_8);
+    c.write(bytes, 0, bytes.length);
+    SpooledMessage m = spool.store(env, c);
+    queue.enqueue(m);
+    return m.id();
+  }
+
+  private static void await(String what, BooleanSupplier done) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    while (!done.getAsBoolean()) {
+      assertThat(System.nanoTime()).as(what).isLessThan(deadline);
+      Thread.sleep(10);
+    }
+  }
+
+  private QueueControl.Listing listed(QueueId id) {
+    return control.list().stream().filter(l -> l.id().equals(id)).findFirst().orElseThrow();
+  }
+
+  /** Waits until the message's first recipient has been tried {@code attempts} times and the attempt is over. */
+  private void awaitAttempts(QueueId id, int attempts) throws InterruptedException {
+    await(attempts + " attempt(s)", () -> {
+      QueueControl.Listing l = listed(id);
+      return l.state() != QueueControl.State.ACTIVE && l.recipients().getFirst().attempts() == attempts;
+    });
+  }
+
+  private static void assertRefused(ThrowingCommand command, QueueControl.Refusal reason, QueueId id) {
+    assertThatThrownBy(command::run).isInstanceOfSatisfying(QueueControl.Refused.class, e -> {
+      assertThat(e.reason()).isEqualTo(reason);
+      assertThat(e.id()).isEqualTo(id);
+    });
+  }
+
+  interface ThrowingCommand {
+    void run() throws Exception;
+  }
+
+  @Test
+  void aMessageNotInTheQueueIsRefusedByEveryCommandAndShownAsNone() throws Exception {
+    QueueId none = QueueId.next();
+    for (ThrowingCommand c : List.<ThrowingCommand>of(() -> control.retry(none), () -> control.hold(none),
+        () -> control.release(none), () -> control.delete(none), () -> control.bounce(none))) {
+      assertRefused(c, QueueControl.Refusal.NO_SUCH_MESSAGE, none);
+    }
+    assertThat(control.show(none)).isEmpty();
+    assertThat(control.list()).isEmpty();
+    assertThat(control.flush()).isZero();
+  }
+
+  @Test
+  void theListingAndTheViewSayWhereEachRecipientStands() throws Exception {
+    QueueId id = send("carol@localhost", "far@later.test");
+    awaitAttempts(id, 1); // carol delivered at once, far@ deferred
+    QueueControl.Listing l = listed(id);
+    assertThat(l.state()).isEqualTo(QueueControl.State.DEFERRED);
+    assertThat(l.sender()).isEqualTo("alice@localhost");
+    assertThat(l.size()).isEqualTo("Subject: t\r\n\r\nx\r\n".length());
+    assertThat(l.recipients()).singleElement().satisfies(r -> {
+      assertThat(r.address()).isEqualTo("far@later.test");
+      assertThat(r.nextAttempt()).isEqualTo(clock.instant().plus(Duration.ofMinutes(5)));
+      assertThat(r.lastError()).contains("451 4.3.0 try later");
+    });
+
+    QueueControl.MessageView v = control.show(id).orElseThrow();
+    assertThat(v.id()).isEqualTo(id);
+    assertThat(List.of(v.clientAddress(), v.heloName(), v.sender(), v.ret(), v.envelopeId()))
+        .containsExactly("192.0.2.1", "client.example", "alice@localhost", "HDRS", "xyz+2B1");
+    assertThat(v.held()).isFalse();
+    assertThat(v.recipients()).extracting(QueueControl.EnvelopeRecipient::address, QueueControl.EnvelopeRecipient::done)
+        .containsExactly(tuple("carol@localhost", true), tuple("far@later.test", false));
+    assertThat(v.recipients().get(0).deferral()).isNull();
+    assertThat(v.recipients().get(1).deferral().attempts()).isEqualTo(1);
+    assertThat(new String(v.content(), UTF_8)).isEqualTo("Subject: t\r\n\r\nx\r\n");
+  }
+
+  @Test
+  void aHeldMessageWaitsIsNotRetriedOrFlushedAndGoesOnWhenReleased() throws Exception {
+    QueueId id = send("far@later.test");
+    awaitAttempts(id, 1);
+    control.hold(id);
+    control.hold(id); // held already: nothing changes, nothing is refused
+    assertThat(listed(id).state()).isEqualTo(QueueControl.State.HELD);
+    assertThat(control.show(id).orElseThrow().held()).isTrue();
+    assertRefused(() -> control.retry(id), QueueControl.Refusal.HELD, id);
+    assertThat(control.flush()).as("held: not flushed").isZero();
+    clock.advance(Duration.ofHours(2));
+    queue.wake();
+    Thread.sleep(200);
+    assertThat(listed(id).recipients().getFirst().attempts()).as("held: not tried when due").isEqualTo(1);
+
+    control.release(id);
+    control.release(id); // released already: nothing changes
+    awaitAttempts(id, 2);
+    assertThat(control.flush()).isEqualTo(1);
+    awaitAttempts(id, 3);
+    control.retry(id);
+    awaitAttempts(id, 4);
+  }
+
+  @Test
+  void aMessageBeingDeliveredCannotBeDeletedOrBouncedAndARetryLeavesItToTheAttempt() throws Exception {
+    QueueId id = send("someone@slow.test");
+    await("the attempt running", () -> listed(id).state() == QueueControl.State.ACTIVE);
+    assertRefused(() -> control.delete(id), QueueControl.Refusal.BEING_DELIVERED, id);
+    assertRefused(() -> control.bounce(id), QueueControl.Refusal.BEING_DELIVERED, id);
+    control.retry(id);
+    assertThat(control.flush()).as("being delivered: not flushed").isZero();
+    slow.countDown();
+    awaitAttempts(id, 1);
+    control.delete(id);
+    assertThat(control.list()).isEmpty();
+  }
+
+  @Test
+  void aBouncedMessageGoesBackToItsSenderWithOneNoticeAndLeavesTheQueue() throws Exception {
+    QueueId id = send("far@later.test", "other@later.test");
+    awaitAttempts(id, 1);
+    control.bounce(id);
+    assertThat(control.list()).as("gone; its notice may be queued").noneMatch(l -> l.id().equals(id));
+    Path alice = dir.resolve("mail/localhost/alice/Maildir/new");
+    await("the notice", () -> Files.isDirectory(alice) && alice.toFile().list().length == 1);
+    String notice = Files.readString(alice.resolve(alice.toFile().list()[0]));
+    assertThat(notice).contains("Final-Recipient: rfc822; far@later.test\nAction: failed\nStatus: 5.0.0\n",
+        "Final-Recipient: rfc822; other@later.test\nAction: failed\nStatus: 5.0.0\n",
+        "<far@later.test>: returned to the sender by the mail administrator; last\n    error: try later");
+    await("the notice delivered", () -> control.list().isEmpty());
+  }
+}
