@@ -2,6 +2,8 @@ package dev.posta.auth;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import dev.posta.storage.DirectorySync;
+import dev.posta.storage.PrivateFiles;
 import java.io.IOException;
 import java.net.IDN;
 import java.nio.ByteBuffer;
@@ -13,11 +15,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.text.Normalizer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -27,9 +27,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -282,9 +282,9 @@ public final class UserStore {
   private void edit(Edit edit) throws IOException, UserException {
     WRITE_LOCK.lock();
     try {
-      Files.createDirectories(dir);
+      PrivateFiles.createDirectories(dir);
       Set<OpenOption> options = Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-      try (FileChannel lock = FileChannel.open(dir.resolve(FILE_NAME + ".lock"), options, ownerOnly());
+      try (FileChannel lock = FileChannel.open(dir.resolve(FILE_NAME + ".lock"), options, PrivateFiles.file(dir));
           var held = lock.lock()) {
         List<String> lines = new ArrayList<>(readLines());
         if (lines.isEmpty()) lines.add(HEADER);
@@ -301,7 +301,7 @@ public final class UserStore {
 
   private void write(List<String> lines) throws IOException {
     ByteBuffer content = ByteBuffer.wrap((String.join("\n", lines) + "\n").getBytes(UTF_8));
-    Path tmp = Files.createTempFile(dir, "." + FILE_NAME + "-", ".tmp", ownerOnly());
+    Path tmp = Files.createTempFile(dir, "." + FILE_NAME + "-", ".tmp", PrivateFiles.file(dir));
     try {
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
         while (content.hasRemaining()) ch.write(content);
@@ -312,15 +312,7 @@ public final class UserStore {
       Files.deleteIfExists(tmp);
       throw e;
     }
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
-    }
-  }
-
-  private FileAttribute<?>[] ownerOnly() {
-    return dir.getFileSystem().supportedFileAttributeViews().contains("posix")
-        ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))}
-        : new FileAttribute<?>[0];
+    DirectorySync.fsync(dir);
   }
 
   private Snapshot current() throws IOException {
