@@ -140,17 +140,14 @@ public final class QueueManager implements AutoCloseable {
   private record Job(Entry entry, Destination destination, List<Item> items, String deliveredTo) {}
 
   /** What one job's items share: where they go, and the forwarding address they carry. */
-  private record JobKey(String destination, String deliveredTo) {}
+  private record JobKey(DeliveryTargets.Route route, String deliveredTo) {}
 
   /** One recipient (by index) and where it resolved to. */
   private record Item(int recipient, Router.Target target) {}
 
   /** Where jobs wait for a connection: a remote domain or smart host, or local delivery. */
   private static final class Destination {
-    final String name;
     final DeliveryTargets.Route route;
-    final boolean remote;
-    final int limit;
     final ArrayDeque<Job> fresh = new ArrayDeque<>();
     final ArrayDeque<Job> retries = new ArrayDeque<>();
     int active;
@@ -158,10 +155,7 @@ public final class QueueManager implements AutoCloseable {
     boolean inTurns;
 
     Destination(DeliveryTargets.Route route) {
-      this.name = route.destination();
       this.route = route;
-      this.remote = route.outbound();
-      this.limit = route.concurrency();
     }
 
     boolean hasJobs() {
@@ -321,13 +315,13 @@ public final class QueueManager implements AutoCloseable {
       Destination d = turns.pollFirst();
       if (!d.hasJobs()) {
         d.inTurns = false;
-        if (d.active == 0) destinations.remove(d.name);
+        if (d.active == 0) destinations.remove(d.route.destination());
         continue;
       }
       turns.addLast(d);
-      if (d.active >= d.limit || (d.remote && remoteActive >= settings.concurrency())) continue;
+      if (d.active >= d.route.concurrency() || (d.route.outbound() && remoteActive >= settings.concurrency())) continue;
       d.active++;
-      if (d.remote) remoteActive++;
+      if (d.route.outbound()) remoteActive++;
       running++;
       return d.take();
     }
@@ -342,7 +336,6 @@ public final class QueueManager implements AutoCloseable {
     attempt.repeat = e.attempted;
     e.attempted = true;
     Map<JobKey, List<Item>> byJob = new LinkedHashMap<>();
-    Map<String, DeliveryTargets.Route> routes = new HashMap<>();
     TraceHeaders trace = traceOf(m);
     for (int i : m.pending()) {
       SpooledMessage.Deferral d = m.deferral(i);
@@ -378,11 +371,10 @@ public final class QueueManager implements AutoCloseable {
           continue;
         }
         DeliveryTargets.Route route = deliveryTargets.routeOf(t);
-        routes.putIfAbsent(route.destination(), route);
         // A local address forwarded elsewhere (an alias) leaves with Delivered-To: naming it.
         String forwardedFrom = t instanceof Router.Remote && router.isLocalDomain(rcpt.address().domain())
             ? rcpt.address().toString() : null;
-        byJob.computeIfAbsent(new JobKey(route.destination(), forwardedFrom), k -> new ArrayList<>()).add(new Item(i, t));
+        byJob.computeIfAbsent(new JobKey(route, forwardedFrom), k -> new ArrayList<>()).add(new Item(i, t));
       }
       if (!targets.isEmpty() && !any) {
         attempt.add(i, new Settlement.Outcome(rcpt.address().toString(), DeliveryResult.delivered("delivered in an earlier attempt")));
@@ -395,7 +387,7 @@ public final class QueueManager implements AutoCloseable {
       List<Job> jobs = new ArrayList<>();
       for (var entry : byJob.entrySet()) {
         JobKey key = entry.getKey();
-        Destination dest = destinations.computeIfAbsent(key.destination(), name -> new Destination(routes.get(name)));
+        Destination dest = destinations.computeIfAbsent(key.route().destination(), name -> new Destination(key.route()));
         for (List<Item> chunk : chunks(entry.getValue(), dest.route.recipientsPerDelivery())) {
           jobs.add(new Job(e, dest, chunk, key.deliveredTo()));
         }
@@ -475,7 +467,7 @@ public final class QueueManager implements AutoCloseable {
     } catch (RuntimeException | Error ex) {
       // A bug or a broken installation (a class or service missing from the jar) must not
       // retry in silence: the reason goes to the log and, as the deferral, to `posta queue`.
-      log.error("{}: delivery to {} failed unexpectedly", job.entry.message.id(), job.destination.name, ex);
+      log.error("{}: delivery to {} failed unexpectedly", job.entry.message.id(), job.destination.route.destination(), ex);
       for (Item item : job.items) {
         attempt.add(item.recipient, new Settlement.Outcome(item.target.address(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
       }
@@ -484,8 +476,8 @@ public final class QueueManager implements AutoCloseable {
       lock.lock();
       try {
         job.destination.active--;
-        if (job.destination.remote) remoteActive--;
-        if (job.destination.active == 0 && !job.destination.inTurns) destinations.remove(job.destination.name);
+        if (job.destination.route.outbound()) remoteActive--;
+        if (job.destination.active == 0 && !job.destination.inTurns) destinations.remove(job.destination.route.destination());
         running--;
         last = --attempt.jobsLeft == 0;
         startJobs(); // the slot this job held may serve a waiting one
@@ -522,7 +514,7 @@ public final class QueueManager implements AutoCloseable {
         m.writeContentTo(out);
       };
     }
-    return new Delivery(m.envelope(), size, content, job.destination.name, recipients);
+    return new Delivery(m.envelope(), size, content, job.destination.route.destination(), recipients);
   }
 
   // --- After an attempt ---------------------------------------------------------------------
