@@ -34,7 +34,7 @@ class LoadSmokeTest {
     server = new PostaServer(c.toBuilder().listeners(List.of(
             new PostaConfig.Listener(PostaConfig.Protocol.SMTP, new InetSocketAddress("127.0.0.1", 0)),
             new PostaConfig.Listener(PostaConfig.Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 0))))
-        .delivery(c.delivery().withDns(List.of("127.0.0.1:9"), 25)).build()).start();
+        .delivery(c.delivery().toBuilder().dns(List.of("127.0.0.1:9"), 25).build()).build()).start();
     new UserStore(data).add("bench@localhost", "bench pass".toCharArray());
   }
 

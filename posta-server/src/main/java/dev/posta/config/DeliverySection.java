@@ -92,7 +92,7 @@ final class DeliverySection {
         Map.copyOf(policies),
         reader.get(outbound, "outbound", "trusted-certificates", Str.class).flatMap(str -> reader.path(str, "outbound.trusted-certificates")),
         List.copyOf(dnsServers),
-        d.mxPort(), // 25: only the test harness sets another, in code (Delivery.withDns)
+        d.mxPort(), // 25: only the test harness sets another, in code (Delivery.Builder.dns)
         relay,
         Map.copyOf(routes));
   }

@@ -136,31 +136,9 @@ public record PostaConfig(
           TlsPolicy.MAY, Map.of(), Optional.empty(), List.of(), 25, Optional.empty(), Map.of());
     }
 
-    public Delivery withConcurrency(int total, int perDestination) {
-      return new Delivery(firstRetry, maxRetry, lifetime, delayWarning, total, perDestination, tls, tlsPolicies,
-          trustedCertificates, dnsServers, mxPort, relay, routes);
-    }
-
-    public Delivery withDelayWarning(Duration after) {
-      return new Delivery(firstRetry, maxRetry, lifetime, after, concurrency, perDestination, tls, tlsPolicies,
-          trustedCertificates, dnsServers, mxPort, relay, routes);
-    }
-
-    public Delivery withTlsPolicies(Map<String, TlsPolicy> perDomain) {
-      return new Delivery(firstRetry, maxRetry, lifetime, delayWarning, concurrency, perDestination, tls, perDomain,
-          trustedCertificates, dnsServers, mxPort, relay, routes);
-    }
-
-    /** MX hosts found through these DNS servers, listening on this port (not 25 only in tests). */
-    public Delivery withDns(List<String> servers, int port) {
-      return new Delivery(firstRetry, maxRetry, lifetime, delayWarning, concurrency, perDestination, tls, tlsPolicies,
-          trustedCertificates, servers, port, relay, routes);
-    }
-
-    /** All remote mail through {@code smartHost}, whose certificate VERIFY checks against {@code trusted}. */
-    public Delivery withRelay(Relay smartHost, Optional<Path> trusted) {
-      return new Delivery(firstRetry, maxRetry, lifetime, delayWarning, concurrency, perDestination, tls, tlsPolicies,
-          trusted, dnsServers, mxPort, Optional.of(smartHost), routes);
+    /** A builder that starts from these settings, for code that builds a configuration (see {@link PostaConfig.Builder}). */
+    public Builder toBuilder() {
+      return new Builder(this);
     }
 
     public TlsPolicy tlsFor(String domain) {
@@ -171,6 +149,78 @@ public record PostaConfig(
     public Optional<Relay> relayFor(String domain) {
       Relay route = routes.get(domain);
       return route != null ? Optional.of(route) : relay;
+    }
+
+    /** Changes some settings of a {@link Delivery}; like {@link PostaConfig.Builder}, it checks nothing. */
+    public static final class Builder {
+      private Duration firstRetry;
+      private Duration maxRetry;
+      private Duration lifetime;
+      private Duration delayWarning;
+      private int concurrency;
+      private int perDestination;
+      private TlsPolicy tls;
+      private Map<String, TlsPolicy> tlsPolicies;
+      private Optional<Path> trustedCertificates;
+      private List<String> dnsServers;
+      private int mxPort;
+      private Optional<Relay> relay;
+      private Map<String, Relay> routes;
+
+      private Builder(Delivery d) {
+        firstRetry = d.firstRetry;
+        maxRetry = d.maxRetry;
+        lifetime = d.lifetime;
+        delayWarning = d.delayWarning;
+        concurrency = d.concurrency;
+        perDestination = d.perDestination;
+        tls = d.tls;
+        tlsPolicies = d.tlsPolicies;
+        trustedCertificates = d.trustedCertificates;
+        dnsServers = d.dnsServers;
+        mxPort = d.mxPort;
+        relay = d.relay;
+        routes = d.routes;
+      }
+
+      public Builder delayWarning(Duration after) {
+        delayWarning = after;
+        return this;
+      }
+
+      public Builder concurrency(int total, int toOneDestination) {
+        concurrency = total;
+        perDestination = toOneDestination;
+        return this;
+      }
+
+      public Builder tlsPolicies(Map<String, TlsPolicy> perDomain) {
+        tlsPolicies = Map.copyOf(perDomain);
+        return this;
+      }
+
+      /** CA certificates that VERIFY trusts (a test's own CA). */
+      public Builder trustedCertificates(Path pem) {
+        trustedCertificates = Optional.of(pem);
+        return this;
+      }
+
+      /** MX hosts found through these DNS servers, listening on {@code port} (not 25 only in tests). */
+      public Builder dns(List<String> servers, int port) {
+        dnsServers = List.copyOf(servers);
+        mxPort = port;
+        return this;
+      }
+
+      public Builder relay(Relay smartHost) {
+        relay = Optional.of(smartHost);
+        return this;
+      }
+
+      public Delivery build() {
+        return new Delivery(firstRetry, maxRetry, lifetime, delayWarning, concurrency, perDestination, tls, tlsPolicies,
+            trustedCertificates, dnsServers, mxPort, relay, routes);
+      }
     }
   }
 

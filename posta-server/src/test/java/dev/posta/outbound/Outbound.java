@@ -31,13 +31,13 @@ final class Outbound {
    * Test configuration: clients on loopback may relay (a trusted network), DNS is the test's
    * dnsmasq, MX hosts listen on {@code mxPort}; {@code adjust} changes the delivery settings.
    */
-  static UnaryOperator<PostaConfig> config(String dns, int mxPort, UnaryOperator<PostaConfig.Delivery> adjust) {
+  static UnaryOperator<PostaConfig> config(String dns, int mxPort, UnaryOperator<PostaConfig.Delivery.Builder> adjust) {
     return c -> {
       var s = c.submission();
-      var delivery = PostaConfig.Delivery.defaults().withDns(List.of(dns), mxPort);
+      var delivery = PostaConfig.Delivery.defaults().toBuilder().dns(List.of(dns), mxPort);
       return c.toBuilder().submission(new PostaConfig.Submission(List.of(Network.parse("127.0.0.0/8")), s.plaintextAuthOnLoopback(),
               s.senderMustBeOwned(), s.authFailuresBeforeLockout(), s.authLockout()))
-          .delivery(adjust.apply(delivery)).build();
+          .delivery(adjust.apply(delivery).build()).build();
     };
   }
 

@@ -54,7 +54,7 @@ class OutboundDeliveryTest {
     port = Outbound.freePort("127.0.0.2", "127.0.0.3", "127.0.0.5");
   }
 
-  private TestServer server(UnaryOperator<PostaConfig.Delivery> adjust) {
+  private TestServer server(UnaryOperator<PostaConfig.Delivery.Builder> adjust) {
     return TestServer.start(dir.resolve("posta"), Outbound.config(dns.address(), port, adjust));
   }
 
@@ -199,7 +199,7 @@ class OutboundDeliveryTest {
   @Test
   void requiredTlsToAPeerWithoutItDefersWithAClearReason() throws Exception {
     try (SmtpPeer mx = peer("127.0.0.2", o -> o);
-        TestServer server = server(d -> d.withTlsPolicies(Map.of("example.test", PostaConfig.TlsPolicy.ENCRYPT)))) {
+        TestServer server = server(d -> d.tlsPolicies(Map.of("example.test", PostaConfig.TlsPolicy.ENCRYPT)))) {
       submit(server, "alice@localhost", List.of("bob@example.test"), "Subject: private\n\nx\n");
       assertThat(lastError(server)).contains("TLS is required (policy encrypt) but mx1.example.test[127.0.0.2]:" + port
           + " does not offer STARTTLS");

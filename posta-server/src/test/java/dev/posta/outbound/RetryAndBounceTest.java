@@ -53,7 +53,7 @@ class RetryAndBounceTest {
     return server(d -> d);
   }
 
-  private TestServer server(UnaryOperator<PostaConfig.Delivery> adjust) {
+  private TestServer server(UnaryOperator<PostaConfig.Delivery.Builder> adjust) {
     return TestServer.start(dir.resolve("posta"), Outbound.config(dns.address(), port, adjust), clock);
   }
 
@@ -181,7 +181,7 @@ class RetryAndBounceTest {
   @Test
   void aDelayNoticeGoesOnceWhenConfigured() throws Exception {
     try (SmtpPeer mx = peer(o -> o.rcptReply("slow@example.test", "451 4.3.0 later", 100_000));
-        TestServer server = server(d -> d.withDelayWarning(Duration.ofHours(4)))) {
+        TestServer server = server(d -> d.delayWarning(Duration.ofHours(4)))) {
       submit(server, "alice@localhost", List.of("slow@example.test"), "Subject: slow\n\nx\n");
       deferred(server, 1);
       advance(server, Duration.ofHours(5));

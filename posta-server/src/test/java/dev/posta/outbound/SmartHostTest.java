@@ -46,7 +46,7 @@ class SmartHostTest {
 
   private TestServer sender(PostaConfig.Relay relay) {
     return TestServer.start(dir.resolve("sender"), Outbound.config("127.0.0.1:9", 25,
-        d -> d.withRelay(relay, Optional.of(provider.certificate()))));
+        d -> d.relay(relay).trustedCertificates(provider.certificate())));
   }
 
   private List<String> arrived(String user) throws Exception {
@@ -111,7 +111,7 @@ class SmartHostTest {
       Files.copy(other.certificate(), stranger);
     }
     try (TestServer sender = TestServer.start(dir.resolve("sender"), Outbound.config("127.0.0.1:9", 25,
-        d -> d.withRelay(relay, Optional.of(stranger))))) {
+        d -> d.relay(relay).trustedCertificates(stranger)))) {
       submit(sender, "alice@localhost", List.of("friend@partner.test"), "Subject: mitm?\n\nx\n");
       await("a deferral", () -> sender.server().queueControl().list().stream()
           .anyMatch(l -> l.recipients().getFirst().lastError() != null));

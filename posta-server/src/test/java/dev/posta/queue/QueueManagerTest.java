@@ -105,7 +105,7 @@ class QueueManagerTest {
     spool.recover();
     spool.start();
     PostaConfig config = PostaConfig.embeddedDefaults(dir);
-    var settings = config.delivery().withConcurrency(3, 2);
+    var settings = config.delivery().toBuilder().concurrency(3, 2).build();
     Router router = new Router(config);
     queue = new QueueManager(spool, router, new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, settings), settings, PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
   }

@@ -39,8 +39,8 @@ class MailLoopTest {
   private TestServer server(String name, int port, int peerPort, String domain, Map<String, List<String>> aliases, int maxHops) {
     return TestServer.start(dir.resolve(name), c -> {
       var limits = c.limits();
-      var delivery = c.delivery().withRelay(
-          new PostaConfig.Relay("127.0.0.1", peerPort, false, PostaConfig.TlsPolicy.NONE, Optional.empty(), Optional.empty()), Optional.empty());
+      var delivery = c.delivery().toBuilder().relay(
+          new PostaConfig.Relay("127.0.0.1", peerPort, false, PostaConfig.TlsPolicy.NONE, Optional.empty(), Optional.empty())).build();
       var s = c.submission();
       return new PostaConfig("mx-" + name + ".test", c.dataDir(),
           List.of(new PostaConfig.Listener(PostaConfig.Protocol.SMTP, new InetSocketAddress("127.0.0.1", port))),

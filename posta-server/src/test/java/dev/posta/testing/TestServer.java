@@ -51,7 +51,7 @@ public final class TestServer implements AutoCloseable {
         new PostaConfig.Listener(PostaConfig.Protocol.SMTP, new InetSocketAddress("127.0.0.1", 0)),
         new PostaConfig.Listener(PostaConfig.Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 0)),
         new PostaConfig.Listener(PostaConfig.Protocol.SMTPS, new InetSocketAddress("127.0.0.1", 0))))
-        .delivery(defaults.delivery().withDns(NO_DNS, 25)).build();
+        .delivery(defaults.delivery().toBuilder().dns(NO_DNS, 25).build()).build();
     try {
       return new TestServer(new PostaServer(adjust.apply(config), clock).start());
     } catch (IOException e) {
