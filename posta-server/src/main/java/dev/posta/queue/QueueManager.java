@@ -1,6 +1,5 @@
 package dev.posta.queue;
 
-import dev.posta.client.MessageWriter;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Delivery;
 import dev.posta.delivery.DeliveryResult;
@@ -8,11 +7,6 @@ import dev.posta.delivery.DeliveryTarget;
 import dev.posta.delivery.DeliveryTargets;
 import dev.posta.delivery.Router;
 import dev.posta.mail.QueueId;
-import dev.posta.mail.Recipient;
-import dev.posta.mail.TraceHeaders;
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,12 +15,9 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -37,10 +28,10 @@ import org.slf4j.LoggerFactory;
  * Takes spooled messages to their recipients, retries what cannot go yet, and tells senders
  * what failed. Modelled on Postfix's qmgr.
  *
- * <p><b>Attempts.</b> When a message is due, each of its due recipients is routed (local
- * mailbox, MX or smart host: a {@link DeliveryTargets.Route}) and the deliveries are grouped by
- * destination into jobs, each handed to its route's {@link DeliveryTarget}; the queue never asks
- * what kind of target it is. When the last job of an attempt is back, the {@link Settlement}
+ * <p><b>Attempts.</b> When a message is due, an {@link AttemptPlan} routes each of its due
+ * recipients (local mailbox, MX or smart host: a {@link DeliveryTargets.Route}) and groups the
+ * deliveries into shares, each queued as a job at its destination and handed to its route's
+ * {@link DeliveryTarget}; the queue never asks what kind of target it is. When the last job of an attempt is back, the {@link Settlement}
  * finishes or defers each recipient (exponential backoff, sooner after a local storage fault;
  * failed past {@code queue.lifetime}) and spools the notices.
  *
@@ -120,30 +111,21 @@ public final class QueueManager implements AutoCloseable {
     }
   }
 
-  /** One attempt at a message: its jobs, and what they found out per recipient. */
+  /** One attempt at a message: its plan, which gathers what its jobs find out, and the jobs still out. */
   private static final class Attempt {
-    int jobsLeft;
+    final AttemptPlan plan;
     /** Not the message's first attempt in this run. */
-    boolean repeat;
-    final Map<Integer, List<Settlement.Outcome>> outcomes = new LinkedHashMap<>();
+    final boolean repeat;
+    int jobsLeft;
 
-    synchronized void add(int recipient, Settlement.Outcome outcome) {
-      outcomes.computeIfAbsent(recipient, k -> new ArrayList<>()).add(outcome);
+    Attempt(AttemptPlan plan, boolean repeat) {
+      this.plan = plan;
+      this.repeat = repeat;
     }
   }
 
-
-  /**
-   * A share of one attempt for one destination. {@code deliveredTo}: the local address whose
-   * alias forwards these items elsewhere, stamped on the copy so it is known if it comes back.
-   */
-  private record Job(Entry entry, Destination destination, List<Item> items, String deliveredTo) {}
-
-  /** What one job's items share: where they go, and the forwarding address they carry. */
-  private record JobKey(DeliveryTargets.Route route, String deliveredTo) {}
-
-  /** One recipient (by index) and where it resolved to. */
-  private record Item(int recipient, Router.Target target) {}
+  /** One share of an attempt, waiting at its destination for a connection. */
+  private record Job(Entry entry, Destination destination, AttemptPlan.Share share) {}
 
   /** Where jobs wait for a connection: a remote domain or smart host, or local delivery. */
   private static final class Destination {
@@ -328,148 +310,50 @@ public final class QueueManager implements AutoCloseable {
     return null;
   }
 
-  /** Routes the due recipients of a message and queues its jobs (outside the lock: routing may read the users file). */
+  /** Plans an attempt at a message and queues its jobs (planning outside the lock: routing may read the users file). */
   private void startAttempt(Entry e) {
-    SpooledMessage m = e.message;
-    Instant now = clock.instant();
-    Attempt attempt = new Attempt();
-    attempt.repeat = e.attempted;
+    Attempt attempt = new Attempt(AttemptPlan.of(e.message, clock.instant(), router, deliveryTargets, maxHops), e.attempted);
     e.attempted = true;
-    Map<JobKey, List<Item>> byJob = new LinkedHashMap<>();
-    TraceHeaders trace = traceOf(m);
-    for (int i : m.pending()) {
-      SpooledMessage.Deferral d = m.deferral(i);
-      if (d != null && d.nextAttempt().isAfter(now)) continue;
-      Recipient rcpt = m.envelope().recipients().get(i);
-      String looping = loop(trace, rcpt);
-      if (looping != null) {
-        log.info("{}: to=<{}>, dsn=5.4.6, status=bounced ({})", m.id(), rcpt.address(), looping);
-        attempt.add(i, new Settlement.Outcome(rcpt.address().toString(), DeliveryResult.failed("5.4.6", null, null, looping)));
-        continue;
-      }
-      List<Router.Target> targets;
-      try {
-        targets = router.resolve(rcpt.address());
-      } catch (RuntimeException | Error ex) {
-        log.error("{}: to=<{}>: routing failed unexpectedly", m.id(), rcpt.address(), ex);
-        attempt.add(i, new Settlement.Outcome(rcpt.address().toString(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
-        continue;
-      }
-      if (targets.isEmpty()) {
-        // Known at RCPT time but gone since (configuration changed): keep it, say so.
-        attempt.add(i, new Settlement.Outcome(rcpt.address().toString(), DeliveryResult.deferred("4.1.1", null, null, "no such local user now")));
-      }
-      boolean any = false;
-      for (Router.Target t : targets) {
-        // An alias target finished in an earlier attempt is not delivered to again.
-        if (m.isTargetFinished(i, t.address())) continue;
-        any = true;
-        if (t instanceof Router.Mailbox box && trace.wasDeliveredTo(box.address())) {
-          String why = "mail forwarding loop for " + box.address() + " (already in Delivered-To:)";
-          log.info("{}: to=<{}>, mailbox={}, dsn=5.4.6, status=bounced ({})", m.id(), rcpt.address(), box.address(), why);
-          attempt.add(i, new Settlement.Outcome(box.address(), DeliveryResult.failed("5.4.6", null, null, why)));
-          continue;
-        }
-        DeliveryTargets.Route route = deliveryTargets.routeOf(t);
-        // A local address forwarded elsewhere (an alias) leaves with Delivered-To: naming it.
-        String forwardedFrom = t instanceof Router.Remote && router.isLocalDomain(rcpt.address().domain())
-            ? rcpt.address().toString() : null;
-        byJob.computeIfAbsent(new JobKey(route, forwardedFrom), k -> new ArrayList<>()).add(new Item(i, t));
-      }
-      if (!targets.isEmpty() && !any) {
-        attempt.add(i, new Settlement.Outcome(rcpt.address().toString(), DeliveryResult.delivered("delivered in an earlier attempt")));
-      }
-    }
-    boolean retry = m.wasTried();
+    boolean retry = e.message.wasTried();
     lock.lock();
     try {
       e.attempt = attempt;
-      List<Job> jobs = new ArrayList<>();
-      for (var entry : byJob.entrySet()) {
-        JobKey key = entry.getKey();
-        Destination dest = destinations.computeIfAbsent(key.route().destination(), name -> new Destination(key.route()));
-        for (List<Item> chunk : chunks(entry.getValue(), dest.route.recipientsPerDelivery())) {
-          jobs.add(new Job(e, dest, chunk, key.deliveredTo()));
+      attempt.jobsLeft = attempt.plan.shares.size();
+      for (AttemptPlan.Share share : attempt.plan.shares) {
+        Destination dest = destinations.computeIfAbsent(share.route().destination(), name -> new Destination(share.route()));
+        (retry ? dest.retries : dest.fresh).add(new Job(e, dest, share));
+        if (!dest.inTurns) {
+          dest.inTurns = true;
+          turns.addLast(dest);
         }
       }
-      attempt.jobsLeft = jobs.size();
-      for (Job j : jobs) {
-        (retry ? j.destination.retries : j.destination.fresh).add(j);
-        if (!j.destination.inTurns) {
-          j.destination.inTurns = true;
-          turns.addLast(j.destination);
-        }
-      }
-      if (!jobs.isEmpty()) {
+      if (attempt.jobsLeft > 0) {
         startJobs();
         return;
       }
     } finally {
       lock.unlock();
     }
-    finishAttempt(e, attempt.outcomes); // nothing was due after all, or nothing could be routed
-  }
-
-  /**
-   * Why this recipient's delivery would be part of a mail loop (RFC 5321 §6.3), or null: the
-   * message made more hops than max-hops, or it was delivered to or forwarded from this local
-   * address before (its Delivered-To: says so) and came back.
-   */
-  private String loop(TraceHeaders trace, Recipient rcpt) {
-    if (trace.received() > maxHops) {
-      return "too many hops (" + trace.received() + " Received: header fields, max-hops " + maxHops + "): a mail loop";
-    }
-    String address = rcpt.address().toString();
-    if (router.isLocalDomain(rcpt.address().domain()) && trace.wasDeliveredTo(address)) {
-      return "mail forwarding loop for " + address + " (already in Delivered-To:)";
-    }
-    return null;
-  }
-
-  /** The message's trace; none when it cannot be read (the delivery then fails on reading it, and says so). */
-  private static TraceHeaders traceOf(SpooledMessage m) {
-    try {
-      return m.trace();
-    } catch (IOException ex) {
-      log.warn("{}: cannot read its header section for loop checks: {}", m.id(), ex.toString());
-      return TraceHeaders.of(new byte[0]);
-    }
-  }
-
-  /** Splits items into jobs of at most {@code most} recipients, keeping a recipient's items together. */
-  private static List<List<Item>> chunks(List<Item> items, int most) {
-    List<List<Item>> out = new ArrayList<>();
-    List<Item> current = new ArrayList<>();
-    Set<Integer> recipients = new HashSet<>();
-    for (Item item : items) {
-      if (!recipients.contains(item.recipient) && recipients.size() == most) {
-        out.add(current);
-        current = new ArrayList<>();
-        recipients.clear();
-      }
-      recipients.add(item.recipient);
-      current.add(item);
-    }
-    if (!current.isEmpty()) out.add(current);
-    return out;
+    finishAttempt(e, attempt.plan.outcomes); // nothing was due after all, or nothing could be routed
   }
 
   private void run(Job job) {
     Attempt attempt = job.entry.attempt;
     try {
-      Delivery delivery = delivery(job, attempt);
+      Delivery delivery = AttemptPlan.delivery(job.entry.message, job.share, attempt.repeat);
       List<DeliveryResult> results = closed
           ? delivery.recipients().stream().map(r -> DeliveryResult.deferred("4.3.0", null, null, "server shutting down")).toList()
           : job.destination.route.target().deliver(delivery);
-      for (int k = 0; k < job.items.size(); k++) {
-        attempt.add(job.items.get(k).recipient, new Settlement.Outcome(job.items.get(k).target.address(), results.get(k)));
+      List<AttemptPlan.Item> items = job.share.items();
+      for (int k = 0; k < items.size(); k++) {
+        attempt.plan.add(items.get(k).recipient(), new Settlement.Outcome(items.get(k).target().address(), results.get(k)));
       }
     } catch (RuntimeException | Error ex) {
       // A bug or a broken installation (a class or service missing from the jar) must not
       // retry in silence: the reason goes to the log and, as the deferral, to `posta queue`.
       log.error("{}: delivery to {} failed unexpectedly", job.entry.message.id(), job.destination.route.destination(), ex);
-      for (Item item : job.items) {
-        attempt.add(item.recipient, new Settlement.Outcome(item.target.address(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
+      for (AttemptPlan.Item item : job.share.items()) {
+        attempt.plan.add(item.recipient(), new Settlement.Outcome(item.target().address(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
       }
     } finally {
       boolean last;
@@ -485,38 +369,9 @@ public final class QueueManager implements AutoCloseable {
       } finally {
         lock.unlock();
       }
-      if (last) finishAttempt(job.entry, attempt.outcomes);
+      if (last) finishAttempt(job.entry, attempt.plan.outcomes);
     }
   }
-  /**
-   * What a job hands its target: the message (stamped with the Delivered-To: of the local
-   * address it is forwarded from, if it is), and its routed recipients with what is known of
-   * earlier attempts.
-   */
-  private static Delivery delivery(Job job, Attempt attempt) {
-    SpooledMessage m = job.entry.message;
-    List<Delivery.Recipient> recipients = new ArrayList<>();
-    for (Item item : job.items) {
-      Recipient rcpt = m.envelope().recipients().get(item.recipient);
-      // Tried before, in this run or (recovered) in one before: it may have been delivered, also
-      // when that attempt could not note it (a progress log that failed to be written).
-      boolean mayBeDelivered = m.recovered() || attempt.repeat || m.deferral(item.recipient) != null;
-      recipients.add(new Delivery.Recipient(item.target, rcpt.parameters(), rcpt.address(), mayBeDelivered));
-    }
-    long size = m.contentLength();
-    MessageWriter content = m::writeContentTo;
-    if (job.deliveredTo != null) {
-      byte[] stamp = ("Delivered-To: " + job.deliveredTo + "\r\n").getBytes(StandardCharsets.UTF_8);
-      size += stamp.length;
-      content = out -> {
-        ByteBuffer buf = ByteBuffer.wrap(stamp);
-        while (buf.hasRemaining()) out.write(buf);
-        m.writeContentTo(out);
-      };
-    }
-    return new Delivery(m.envelope(), size, content, job.destination.route.destination(), recipients);
-  }
-
   // --- After an attempt ---------------------------------------------------------------------
 
   /** Settles the attempt (see {@link Settlement}), then removes the message or schedules its next attempt. */
