@@ -9,6 +9,7 @@ import dev.posta.queue.MessageContent;
 import java.net.InetAddress;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 
 /**
  * The server's decisions about who may send what to whom: an ordered list of checks at each
@@ -73,26 +74,23 @@ public final class Policy {
 
   /** The refusal for MAIL FROM {@code sender} (null for {@code <>}), or null when it may go on. */
   public Refusal mail(Client client, MailAddress sender) {
-    for (MailCheck c : atMail) {
-      Refusal r = c.check(client, sender);
-      if (r != null) return r;
-    }
-    return null;
+    return first(atMail, c -> c.check(client, sender));
   }
 
   /** The refusal for RCPT TO {@code recipient}, or null when it is accepted. */
   public Refusal rcpt(Client client, MailAddress recipient) {
-    for (RcptCheck c : atRcpt) {
-      Refusal r = c.check(client, recipient);
-      if (r != null) return r;
-    }
-    return null;
+    return first(atRcpt, c -> c.check(client, recipient));
   }
 
   /** The refusal for a message at the end of its data, or null when it may be stored. */
   public Refusal endOfData(Client client, MessageContent content) {
-    for (MessageCheck c : atEndOfData) {
-      Refusal r = c.check(client, content);
+    return first(atEndOfData, c -> c.check(client, content));
+  }
+
+  /** The first refusal of the checks, in their order. */
+  private static <C> Refusal first(List<C> checks, Function<C, Refusal> run) {
+    for (C c : checks) {
+      Refusal r = run.apply(c);
       if (r != null) return r;
     }
     return null;

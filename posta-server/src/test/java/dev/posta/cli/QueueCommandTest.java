@@ -1,5 +1,6 @@
 package dev.posta.cli;
 
+import static dev.posta.testing.Await.await;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -67,14 +68,6 @@ class QueueCommandTest {
       String reply = wire.command("Subject: q\r\n\r\nx\r\n.");
       assertThat(reply).matches("250 2\\.0\\.0 Ok: queued as [0-9A-F]{16}");
       return reply.substring(reply.length() - 16);
-    }
-  }
-
-  private static void await(String what, BooleanSupplier done) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (!done.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
-      Thread.sleep(20);
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.posta.net;
 
+import static dev.posta.testing.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.testing.SmtpWire;
@@ -17,14 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class IdleSessionsTest {
   @TempDir Path data;
-
-  private static void await(String what, IntSupplier value, int expected) throws InterruptedException {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (value.getAsInt() != expected) {
-      assertThat(System.nanoTime()).as(what + ": " + value.getAsInt() + ", expected " + expected).isLessThan(deadline);
-      Thread.sleep(10);
-    }
-  }
 
   @Test
   void silentClientsWaitWithoutAThreadAndGoOnWhereTheyStopped() throws Exception {

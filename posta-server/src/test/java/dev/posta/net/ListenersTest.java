@@ -1,5 +1,6 @@
 package dev.posta.net;
 
+import static dev.posta.testing.Await.await;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -109,14 +110,6 @@ class ListenersTest {
 
   private static void say(Socket s, String line) throws IOException {
     s.getOutputStream().write((line + "\r\n").getBytes(US_ASCII));
-  }
-
-  private static void await(String what, IntSupplier value, int expected) throws InterruptedException {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (value.getAsInt() != expected) {
-      assertThat(System.nanoTime()).as(what + ": " + value.getAsInt() + ", expected " + expected).isLessThan(deadline);
-      Thread.sleep(10);
-    }
   }
 
   @Test

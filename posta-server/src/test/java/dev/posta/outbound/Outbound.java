@@ -1,5 +1,6 @@
 package dev.posta.outbound;
 
+import static dev.posta.testing.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.config.Network;
@@ -98,14 +99,6 @@ final class Outbound {
   }
 
   /** Waits (up to 15 s) for a message's listing to satisfy {@code done}. */
-  static void await(String what, java.util.function.BooleanSupplier done) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-    while (!done.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
-      Thread.sleep(20);
-    }
-  }
-
   /** A delivery status notification as delivered: the message and its three parts. */
   record Notice(MimeMessage message, String readable, Map<String, String> perMessage, List<Map<String, String>> perRecipient,
       String returnedType, String returned) {}

@@ -1,9 +1,9 @@
 package dev.posta.outbound;
 
-import static dev.posta.outbound.Outbound.await;
 import static dev.posta.outbound.Outbound.awaitEmptyQueue;
 import static dev.posta.outbound.Outbound.notice;
 import static dev.posta.outbound.Outbound.submit;
+import static dev.posta.testing.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.config.PostaConfig;

@@ -1,5 +1,6 @@
 package dev.posta.queue;
 
+import static dev.posta.testing.Await.await;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -96,14 +97,6 @@ class QueueControlTest {
     SpooledMessage m = spool.store(env, c);
     queue.enqueue(m);
     return m.id();
-  }
-
-  private static void await(String what, BooleanSupplier done) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-    while (!done.getAsBoolean()) {
-      assertThat(System.nanoTime()).as(what).isLessThan(deadline);
-      Thread.sleep(10);
-    }
   }
 
   private QueueControl.Listing listed(QueueId id) {

@@ -1,5 +1,6 @@
 package dev.posta.queue;
 
+import static dev.posta.testing.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.config.PostaConfig;
@@ -143,14 +144,6 @@ class QueueManagerTest {
     if (retry) spool.markDeferred(m, 0, new SpooledMessage.Deferral(1, clock.instant().minusSeconds(1), "451 4.3.0 earlier"));
     queue.enqueue(m);
     return m;
-  }
-
-  private static void await(String what, java.util.function.BooleanSupplier done) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-    while (!done.getAsBoolean()) {
-      assertThat(System.nanoTime()).as(what).isLessThan(deadline);
-      Thread.sleep(10);
-    }
   }
 
   @Test
