@@ -67,8 +67,8 @@ public final class ControlSocket implements AutoCloseable {
       } catch (ProtocolException e) {
         log.warn("control socket: a request it cannot read: {}", e.getMessage());
         reply = new QueueReply.Failed("the server cannot read the request: " + e.getMessage());
-      } catch (RuntimeException e) {
-        // A bug: the administrator is told, not left without an answer.
+      } catch (RuntimeException | Error e) {
+        // A bug or a broken installation: the administrator is told, not left without an answer.
         log.error("control socket: the command failed unexpectedly", e);
         reply = new QueueReply.Failed("internal error: " + e);
       }

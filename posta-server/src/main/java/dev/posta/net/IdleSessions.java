@@ -54,9 +54,10 @@ public final class IdleSessions implements AutoCloseable {
   private final Thread thread;
   private volatile boolean closed;
 
-  public IdleSessions() throws IOException {
+  /** @param name the service whose sessions wait here, for its thread's name */
+  public IdleSessions(String name) throws IOException {
     selector = Selector.open();
-    thread = Thread.ofPlatform().name("smtp-idle").daemon().start(this::run);
+    thread = Thread.ofPlatform().name(name + "-idle").daemon().start(this::run);
   }
 
   /**

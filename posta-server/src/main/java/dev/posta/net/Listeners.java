@@ -93,7 +93,7 @@ public final class Listeners implements AutoCloseable {
     this.watchdog = new Watchdog(name);
     for (PostaConfig.Protocol p : PostaConfig.Protocol.values()) connections.put(p, new AtomicInteger());
     try {
-      this.idle = new IdleSessions();
+      this.idle = new IdleSessions(name);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("cannot open a selector for idle sessions", e);
     }
@@ -101,6 +101,7 @@ public final class Listeners implements AutoCloseable {
 
   /** Binds one listener and starts accepting; returns the bound address (port 0 is resolved). */
   public InetSocketAddress listen(PostaConfig.Listener listener) throws IOException {
+    if (listener.protocol().implicitTls() && tls == null) throw new IllegalStateException(kind(listener) + " listener without TLS");
     ServerSocketChannel server = ServerSocketChannel.open();
     server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
     try {
@@ -149,6 +150,7 @@ public final class Listeners implements AutoCloseable {
     AtomicInteger ofListener = connections.get(listener.protocol());
     int total = ofListener.incrementAndGet();
     open.add(socket);
+    String thread = name + "-" + socket.getRemoteSocketAddress();
     Runnable leave = () -> {
       open.remove(socket);
       ofListener.decrementAndGet();
@@ -160,6 +162,10 @@ public final class Listeners implements AutoCloseable {
       }
     };
     String who = name + "[" + client.getHostAddress() + "]";
+    if (closing) { // accepted as close() went through the open connections
+      leave.run();
+      return;
+    }
     try {
       if (total > limits.maxConnections()) {
         log.warn("{}: refused: too many {} connections ({} > {})", who, kind(listener), total, limits.maxConnections());
@@ -170,7 +176,7 @@ public final class Listeners implements AutoCloseable {
       } else {
         Socket s = listener.protocol().implicitTls() ? tls.acceptImplicit(socket) : socket;
         Session session = service.open(socket, s, listener, watchdog);
-        if (parked(session, session.run(), channel, who, leave)) return;
+        if (parked(session, session.run(), channel, who, thread, leave)) return;
       }
     } catch (IOException e) {
       log.info("{}: TLS setup failed: {}", who, e.toString());
@@ -182,11 +188,11 @@ public final class Listeners implements AutoCloseable {
   }
 
   /** Continues a parked session on the thread {@link IdleSessions} started for it. */
-  private void resume(Session session, IdleSessions.Wake why, SocketChannel channel, String who, Runnable leave) {
+  private void resume(Session session, IdleSessions.Wake why, SocketChannel channel, String who, String thread, Runnable leave) {
     try {
       if (why == IdleSessions.Wake.STOPPING) {
         session.end("server stopping");
-      } else if (parked(session, session.resume(why == IdleSessions.Wake.TIMED_OUT), channel, who, leave)) {
+      } else if (parked(session, session.resume(why == IdleSessions.Wake.TIMED_OUT), channel, who, thread, leave)) {
         return;
       }
     } catch (RuntimeException | Error e) {
@@ -196,10 +202,10 @@ public final class Listeners implements AutoCloseable {
   }
 
   /** Parks a session that went idle (true); false when it has ended. */
-  private boolean parked(Session session, Session.Outcome outcome, SocketChannel channel, String who, Runnable leave) {
+  private boolean parked(Session session, Session.Outcome outcome, SocketChannel channel, String who, String thread, Runnable leave) {
     if (outcome == Session.Outcome.ENDED) return false;
     try {
-      idle.park(channel, session.idleTimeout(), who, why -> resume(session, why, channel, who, leave));
+      idle.park(channel, session.idleTimeout(), thread, why -> resume(session, why, channel, who, thread, leave));
       return true;
     } catch (IOException e) {
       session.end(closing ? "server stopping" : "cannot wait for the client: " + e.getMessage());
