@@ -35,7 +35,7 @@ public record DeliveryResult(Kind kind, String status, String remoteMta, String 
    * one space), cut after {@value #MAX_TEXT} characters with "..." to show the cut.
    */
   public static String shortened(String text) {
-    if (text.length() <= MAX_TEXT && text.chars().noneMatch(Character::isISOControl)) return text; // the usual reply
+    if (text.length() <= MAX_TEXT && !hasControl(text)) return text; // the usual reply
     var s = new StringBuilder(MAX_TEXT + 3);
     int i = 0;
     for (; i < text.length() && s.length() < MAX_TEXT; i++) {
@@ -47,6 +47,13 @@ public record DeliveryResult(Kind kind, String status, String remoteMta, String 
       }
     }
     return i < text.length() ? s.append("...").toString() : s.toString();
+  }
+
+  private static boolean hasControl(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      if (Character.isISOControl(text.charAt(i))) return true;
+    }
+    return false;
   }
 
   public static DeliveryResult delivered(String reason) {

@@ -1,6 +1,7 @@
 package dev.posta.smtp;
 
 import dev.posta.auth.UserStore;
+import dev.posta.config.Network;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
 import dev.posta.mail.LocalPart;
@@ -39,7 +40,7 @@ public final class Policy {
    *
    * @param user the account it authenticated as, or null
    */
-  public record Client(InetAddress address, PostaConfig.Protocol listener, String user) {}
+  public record Client(InetAddress address, PostaConfig.Protocol protocol, String user) {}
 
   /** A refusal: the reply, and why, for the log line. */
   public record Refusal(Reply reply, String reason) {}
@@ -99,8 +100,8 @@ public final class Policy {
   // --- MAIL -----------------------------------------------------------------------------------
 
   private Refusal authenticatedOnSubmission(Client client, MailAddress sender) {
-    if (client.listener() == PostaConfig.Protocol.SMTP || client.user() != null) return null;
-    return new Refusal(Replies.AUTH_REQUIRED, "MAIL before AUTH on " + client.listener().name().toLowerCase(Locale.ROOT));
+    if (client.protocol() == PostaConfig.Protocol.SMTP || client.user() != null) return null;
+    return new Refusal(Replies.AUTH_REQUIRED, "MAIL before AUTH on " + client.protocol().name().toLowerCase(Locale.ROOT));
   }
 
   /** The null reverse-path {@code <>} is always allowed (RFC 5321 §4.5.5). */
@@ -153,7 +154,11 @@ public final class Policy {
 
   /** Authenticated users and clients in the trusted networks may send to any domain. */
   private boolean mayRelay(Client client) {
-    return client.user() != null || submission.trustedNetworks().stream().anyMatch(n -> n.contains(client.address()));
+    if (client.user() != null) return true;
+    for (Network trusted : submission.trustedNetworks()) {
+      if (trusted.contains(client.address())) return true;
+    }
+    return false;
   }
 
   // --- End of data ----------------------------------------------------------------------------

@@ -35,10 +35,11 @@ public final class SmtpServer implements AutoCloseable {
 
   public SmtpServer(Context context) {
     var limits = context.config().limits();
+    var policy = new Policy(context.config(), context.router()); // the same checks for every session
     this.listeners = new Listeners("smtp", new Listeners.Service() {
       @Override
       public Session open(Socket connection, Socket socket, PostaConfig.Listener listener, Watchdog watchdog) {
-        return new SmtpSession(connection, socket, listener, context, watchdog);
+        return new SmtpSession(connection, socket, listener, context, policy, watchdog);
       }
 
       @Override

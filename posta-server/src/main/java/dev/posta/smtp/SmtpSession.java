@@ -86,7 +86,7 @@ final class SmtpSession implements Session {
   private final String hostname;
   private final String client;
   private final String logPrefix;
-  /** Where lines are read into; grows for long message lines, back to small after each message. */
+  /** Where command lines are read into; grows for a long MAIL or RCPT, back to small after each transaction. */
   private byte[] lineBuffer = new byte[SMALL_LINE];
   /* Idle sessions keep this buffer, so it is small: commands are short. */
   private static final int SMALL_LINE = 256;
@@ -108,12 +108,12 @@ final class SmtpSession implements Session {
    * @param connection the TCP connection
    * @param socket what the session speaks over: the connection, or a TLS layer over it
    */
-  SmtpSession(Socket connection, Socket socket, PostaConfig.Listener listener, SmtpServer.Context context, Watchdog watchdog) {
+  SmtpSession(Socket connection, Socket socket, PostaConfig.Listener listener, SmtpServer.Context context, Policy policy, Watchdog watchdog) {
     this.listener = listener;
     this.context = context;
     this.limits = context.config().limits();
     this.router = context.router();
-    this.policy = new Policy(context.config(), router);
+    this.policy = policy;
     this.hostname = context.config().hostname();
     this.client = ClientAddress.text(socket.getInetAddress());
     this.logPrefix = "smtp[" + client + "]";

@@ -35,8 +35,8 @@ final class Transaction {
   private MissingHeaders headers;
   private long size;
   private boolean tooBig;
-  /** DATA's line buffer: grows for long lines, and goes with the transaction. */
-  private byte[] line = new byte[256];
+  /** DATA's line buffer: made at DATA, grown for long lines, and gone with the transaction. */
+  private byte[] line;
 
   /** How reading DATA's text ended. */
   enum TextEnd {
@@ -86,6 +86,7 @@ final class Transaction {
    * @param maxLineLength octets of a text line including its CRLF (§4.5.3.1.6)
    */
   TextEnd readText(SmtpInput in, int maxLineLength) throws IOException {
+    if (line == null) line = new byte[256];
     boolean longLine = false;
     int maxText = maxLineLength - 2;
     while (true) {

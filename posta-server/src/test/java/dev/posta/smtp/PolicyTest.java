@@ -7,15 +7,19 @@ import dev.posta.config.PostaConfig;
 import dev.posta.config.PostaConfig.Protocol;
 import dev.posta.delivery.Router;
 import dev.posta.mail.MailAddress;
+import dev.posta.queue.MessageContent;
+import dev.posta.queue.Spool;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** The policy checks at MAIL and RCPT, in their order, each with its exact reply and logged reason. */
+/** The policy checks at MAIL, RCPT and the end of the data, in their order, each with its exact reply and logged reason. */
 class PolicyTest {
   private static final InetAddress STRANGER = InetAddress.ofLiteral("198.51.100.7");
   private static final InetAddress TRUSTED = InetAddress.ofLiteral("192.0.2.10");
@@ -38,7 +42,7 @@ class PolicyTest {
   }
 
   private static String refusal(Policy.Refusal r) {
-    return r == null ? null : new String(r.reply().toBytes(), java.nio.charset.StandardCharsets.UTF_8).strip() + " / " + r.reason();
+    return r == null ? null : new String(r.reply().toBytes(), StandardCharsets.UTF_8).strip() + " / " + r.reason();
   }
 
   @Test
@@ -70,5 +74,25 @@ class PolicyTest {
     assertThat(policy.rcpt(stranger, address("sales", "example.org"))).isNull();
     assertThat(policy.rcpt(new Policy.Client(TRUSTED, Protocol.SMTP, null), address("carol", "elsewhere.example"))).isNull();
     assertThat(policy.rcpt(new Policy.Client(STRANGER, Protocol.SUBMISSION, "alice@example.org"), address("carol", "elsewhere.example"))).isNull();
+  }
+
+  /** A message whose header section has {@code hops} Received: fields. */
+  private static MessageContent withHops(Spool spool, int hops) {
+    MessageContent content = spool.newContent();
+    byte[] header = ("Received: from a.example by b.example; Thu, 1 Jan 2026 00:00:00 +0000\r\n".repeat(hops) + "Subject: x\r\n\r\nbody\r\n")
+        .getBytes(StandardCharsets.US_ASCII);
+    content.write(header, 0, header.length);
+    return content;
+  }
+
+  @Test
+  void atTheEndOfDataMoreReceivedFieldsThanMaxHopsAreALoop(@TempDir Path dir) throws Exception {
+    Policy.Client client = new Policy.Client(STRANGER, Protocol.SMTP, null);
+    try (Spool spool = new Spool(dir)) {
+      int max = PostaConfig.Limits.DEFAULT_MAX_HOPS;
+      assertThat(policy.endOfData(client, withHops(spool, max))).isNull();
+      assertThat(refusal(policy.endOfData(client, withHops(spool, max + 1))))
+          .isEqualTo("554 5.4.6 Too many hops (101 Received: header fields): mail loop? / 101 Received: header fields, over max-hops 100 (a mail loop?)");
+    }
   }
 }
