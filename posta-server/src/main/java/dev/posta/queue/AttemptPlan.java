@@ -42,8 +42,8 @@ final class AttemptPlan {
    */
   record Share(DeliveryTargets.Route route, String deliveredTo, List<Item> items) {}
 
-  /** What this attempt found out per recipient, before and while it delivers. */
-  final Map<Integer, List<Settlement.Outcome>> outcomes = new LinkedHashMap<>();
+  /** The outcomes known before any delivery, per recipient. */
+  final Map<Integer, List<Settlement.Outcome>> known = new LinkedHashMap<>();
   final List<Share> shares = new ArrayList<>();
 
   private AttemptPlan() {}
@@ -100,9 +100,8 @@ final class AttemptPlan {
     return plan;
   }
 
-  /** Deliveries report from their own threads. */
-  synchronized void add(int recipient, Settlement.Outcome outcome) {
-    outcomes.computeIfAbsent(recipient, k -> new ArrayList<>()).add(outcome);
+  private void add(int recipient, Settlement.Outcome outcome) {
+    known.computeIfAbsent(recipient, k -> new ArrayList<>()).add(outcome);
   }
 
   /**

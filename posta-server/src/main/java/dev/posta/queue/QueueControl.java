@@ -119,6 +119,10 @@ public final class QueueControl {
   private final QueueManager queue;
   private final Spool spool;
 
+  /** Oldest first, whether a server lists its queue or the command its stopped spool. */
+  private static final Comparator<SpooledMessage> ARRIVAL =
+      Comparator.comparing((SpooledMessage m) -> m.envelope().received()).thenComparing(m -> m.id().value());
+
   public QueueControl(QueueManager queue) {
     this.queue = queue;
     this.spool = queue.spool();
@@ -129,7 +133,7 @@ public final class QueueControl {
     queue.lock.lock();
     try {
       return queue.entries().stream()
-          .sorted(Comparator.comparing((QueueManager.Entry e) -> e.message.envelope().received()).thenComparing(e -> e.message.id().value()))
+          .sorted(Comparator.comparing((QueueManager.Entry e) -> e.message, ARRIVAL))
           .map(e -> listing(e.message, e.active))
           .toList();
     } finally {
@@ -152,12 +156,12 @@ public final class QueueControl {
   }
 
   /**
-   * What a stopped server's spool folder holds, in spool order, read without its lock (see
+   * What a stopped server's spool folder holds, oldest first, read without its lock (see
    * {@link Spool#inspect}): safe beside a running server too.
    */
   public static List<Listing> listSpool(Path spoolFolder) throws IOException {
     List<Listing> listings = new ArrayList<>();
-    for (SpooledMessage m : Spool.inspect(spoolFolder)) listings.add(listing(m, false));
+    for (SpooledMessage m : Spool.inspect(spoolFolder).stream().sorted(ARRIVAL).toList()) listings.add(listing(m, false));
     return listings;
   }
 

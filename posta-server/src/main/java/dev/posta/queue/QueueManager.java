@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -111,16 +112,23 @@ public final class QueueManager implements AutoCloseable {
     }
   }
 
-  /** One attempt at a message: its plan, which gathers what its jobs find out, and the jobs still out. */
+  /** One attempt at a message: its plan, the jobs still out, and what it found out per recipient. */
   private static final class Attempt {
     final AttemptPlan plan;
     /** Not the message's first attempt in this run. */
     final boolean repeat;
     int jobsLeft;
+    final Map<Integer, List<Settlement.Outcome>> outcomes = new LinkedHashMap<>();
 
     Attempt(AttemptPlan plan, boolean repeat) {
       this.plan = plan;
       this.repeat = repeat;
+      plan.known.forEach((recipient, known) -> known.forEach(o -> add(recipient, o)));
+    }
+
+    /** Deliveries report from their own threads. */
+    synchronized void add(int recipient, Settlement.Outcome outcome) {
+      outcomes.computeIfAbsent(recipient, k -> new ArrayList<>()).add(outcome);
     }
   }
 
@@ -221,12 +229,14 @@ public final class QueueManager implements AutoCloseable {
 
   /** Takes the entry out of the schedule: it waits until scheduled again (a held message). */
   void unschedule(Entry e) {
+    assert lock.isHeldByCurrentThread();
     if (e.scheduled) waiting.remove(e);
     e.scheduled = false;
   }
 
   /** Makes the entry due at {@code due}, waking the dispatcher when it is now the earliest. */
   void schedule(Entry e, Instant due) {
+    assert lock.isHeldByCurrentThread();
     unschedule(e);
     e.due = due;
     e.scheduled = true;
@@ -334,7 +344,7 @@ public final class QueueManager implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    finishAttempt(e, attempt.plan.outcomes); // nothing was due after all, or nothing could be routed
+    finishAttempt(e, attempt.outcomes); // nothing was due after all, or nothing could be routed
   }
 
   private void run(Job job) {
@@ -346,14 +356,14 @@ public final class QueueManager implements AutoCloseable {
           : job.destination.route.target().deliver(delivery);
       List<AttemptPlan.Item> items = job.share.items();
       for (int k = 0; k < items.size(); k++) {
-        attempt.plan.add(items.get(k).recipient(), new Settlement.Outcome(items.get(k).target().address(), results.get(k)));
+        attempt.add(items.get(k).recipient(), new Settlement.Outcome(items.get(k).target().address(), results.get(k)));
       }
     } catch (RuntimeException | Error ex) {
       // A bug or a broken installation (a class or service missing from the jar) must not
       // retry in silence: the reason goes to the log and, as the deferral, to `posta queue`.
       log.error("{}: delivery to {} failed unexpectedly", job.entry.message.id(), job.destination.route.destination(), ex);
       for (AttemptPlan.Item item : job.share.items()) {
-        attempt.plan.add(item.recipient(), new Settlement.Outcome(item.target().address(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
+        attempt.add(item.recipient(), new Settlement.Outcome(item.target().address(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
       }
     } finally {
       boolean last;
@@ -369,7 +379,7 @@ public final class QueueManager implements AutoCloseable {
       } finally {
         lock.unlock();
       }
-      if (last) finishAttempt(job.entry, attempt.plan.outcomes);
+      if (last) finishAttempt(job.entry, attempt.outcomes);
     }
   }
   // --- After an attempt ---------------------------------------------------------------------
@@ -422,11 +432,13 @@ public final class QueueManager implements AutoCloseable {
 
   /** Every message in the queue. */
   Collection<Entry> entries() {
+    assert lock.isHeldByCurrentThread();
     return entries.values();
   }
 
   /** The message's entry, or null when it is not in the queue. */
   Entry entry(QueueId id) {
+    assert lock.isHeldByCurrentThread();
     return entries.get(id);
   }
 
@@ -435,6 +447,7 @@ public final class QueueManager implements AutoCloseable {
    * and marked active, so no attempt starts on it meanwhile. False while an attempt runs.
    */
   boolean claim(Entry e) {
+    assert lock.isHeldByCurrentThread();
     if (e.active) return false;
     unschedule(e);
     e.active = true;

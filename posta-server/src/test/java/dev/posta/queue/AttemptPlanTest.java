@@ -55,19 +55,24 @@ class AttemptPlanTest {
     if (spool != null) spool.close();
   }
 
-  private AttemptPlan plan(String content, String... recipients) throws Exception {
-    PostaConfig config = PostaConfig.embeddedDefaults(dir).toBuilder()
+  private PostaConfig config() {
+    return PostaConfig.embeddedDefaults(dir).toBuilder()
         .domains(List.of(new PostaConfig.LocalDomain("example.org", Set.of("alice", "bob"), false, Optional.empty(),
             Map.of("team", List.of("alice@example.org", "friend@far.example")))))
         .postmaster("alice@example.org")
         .build();
-    Router router = new Router(config);
-    var targets = new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), BY_DOMAIN, config.delivery());
+  }
+
+  private DeliveryTargets targets() {
+    return new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), BY_DOMAIN, config().delivery());
+  }
+
+  private AttemptPlan plan(String content, String... recipients) throws Exception {
     spool = new Spool(dir.resolve("queue"));
     spool.recover();
     spool.start();
     message = spool.store(SpoolTest.envelope(recipients), SpoolTest.content(spool, content));
-    return AttemptPlan.of(message, Instant.now(), router, targets, 100);
+    return AttemptPlan.of(message, Instant.now(), new Router(config()), targets(), 100);
   }
 
   private static List<String> describe(AttemptPlan plan) {
@@ -85,7 +90,7 @@ class AttemptPlanTest {
     rcpts.add("bob@example.org");
     AttemptPlan plan = plan("Subject: many\r\n\r\nx\r\n", rcpts.toArray(String[]::new));
     assertThat(describe(plan)).containsExactly("far.example: 50", "far.example: 50", "far.example: 20", "near.example: 3", "local: 2");
-    assertThat(plan.outcomes).isEmpty();
+    assertThat(plan.known).isEmpty();
   }
 
   @Test
@@ -105,9 +110,35 @@ class AttemptPlanTest {
   void anAddressTheMessageWasDeliveredToBeforeIsALoop() throws Exception {
     AttemptPlan plan = plan("Delivered-To: bob@example.org\r\nSubject: back\r\n\r\nx\r\n", "bob@example.org", "alice@example.org");
     assertThat(describe(plan)).containsExactly("local: 1");
-    assertThat(plan.outcomes).containsOnlyKeys(0);
-    Settlement.Outcome loop = plan.outcomes.get(0).getFirst();
+    assertThat(plan.known).containsOnlyKeys(0);
+    Settlement.Outcome loop = plan.known.get(0).getFirst();
     assertThat(loop.result().status()).isEqualTo("5.4.6");
     assertThat(loop.result().reason()).isEqualTo("mail forwarding loop for bob@example.org (already in Delivered-To:)");
+  }
+
+  @Test
+  void aMessageOverMaxHopsIsALoopForEveryRecipient() throws Exception {
+    String hops = "Received: from a.example by b.example; Thu, 1 Jan 2026 00:00:00 +0000\r\n".repeat(101);
+    AttemptPlan plan = plan(hops + "Subject: round\r\n\r\nx\r\n", "bob@example.org", "friend@far.example");
+    assertThat(plan.shares).isEmpty();
+    assertThat(plan.known).containsOnlyKeys(0, 1);
+    assertThat(plan.known.get(1)).singleElement().satisfies(o -> {
+      assertThat(o.result().status()).isEqualTo("5.4.6");
+      assertThat(o.result().reason()).isEqualTo("too many hops (101 Received: header fields, max-hops 100): a mail loop");
+    });
+  }
+
+  @Test
+  void aLocalRecipientGoneSinceIsKeptAndOneNotDueIsLeftOut() throws Exception {
+    AttemptPlan first = plan("Subject: later\r\n\r\nx\r\n", "nobody@example.org", "bob@example.org", "friend@far.example");
+    assertThat(describe(first)).containsExactly("local: 1", "far.example: 1");
+    Settlement.Outcome gone = first.known.get(0).getFirst();
+    assertThat(gone.result().kind()).isEqualTo(dev.posta.delivery.DeliveryResult.Kind.DEFERRED);
+    assertThat(gone.result().status()).isEqualTo("4.1.1");
+    assertThat(gone.result().reason()).isEqualTo("no such local user now");
+
+    spool.markDeferred(message, 2, new SpooledMessage.Deferral(1, Instant.now().plusSeconds(600), "451 4.3.0 later"));
+    AttemptPlan again = AttemptPlan.of(message, Instant.now(), new Router(config()), targets(), 100);
+    assertThat(describe(again)).as("friend@far.example is not due for ten minutes").containsExactly("local: 1");
   }
 }
