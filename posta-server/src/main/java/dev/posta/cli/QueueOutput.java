@@ -49,7 +49,7 @@ record QueueOutput(int exitCode, String text) {
         case RELEASE -> "released, due now";
         case DELETE -> "deleted";
         case BOUNCE -> "returned to the sender";
-        case LIST, SHOW, FLUSH -> "done"; // these answer with records of their own
+        case LIST, SHOW, FLUSH -> throw new IllegalStateException(request.command() + " answers with records of its own");
       });
       case QueueReply.Refused r -> refused(switch (r.reason()) {
         case NO_SUCH_MESSAGE -> "no message " + r.id() + " in the queue";
@@ -66,7 +66,7 @@ record QueueOutput(int exitCode, String text) {
     return new QueueOutput(USAGE, "usage: posta queue [list | show ID | flush | retry ID | hold ID | release ID | delete ID | bounce ID]\n");
   }
 
-  /** A command that names a message, given without one or with more. */
+  /** A command that names a message, given without one or with more: refused (1), as it always was, not bad usage (2). */
   static QueueOutput usage(QueueRequest.Command command) {
     return refused("usage: posta queue " + command.word() + " QUEUE-ID");
   }

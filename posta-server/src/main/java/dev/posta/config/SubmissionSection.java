@@ -40,11 +40,13 @@ final class SubmissionSection {
         reader.problem(s.line(), "submission.trusted-networks: " + e.getMessage());
       }
     }
+    // Read before the two flags, so that problems on one line keep the order they always had.
+    int failures = reader.bounded(table, "submission", "auth-failures-before-lockout", 1, 1000).orElse(d.authFailuresBeforeLockout());
     return new PostaConfig.Submission(
         List.copyOf(trusted),
         reader.get(table, "submission", "plaintext-auth-on-loopback", Bool.class).map(Bool::value).orElse(d.plaintextAuthOnLoopback()),
         reader.get(table, "submission", "sender-must-be-owned", Bool.class).map(Bool::value).orElse(d.senderMustBeOwned()),
-        reader.bounded(table, "submission", "auth-failures-before-lockout", 1, 1000).orElse(d.authFailuresBeforeLockout()),
+        failures,
         reader.duration(table, "submission", "auth-lockout").orElse(d.authLockout()));
   }
 }

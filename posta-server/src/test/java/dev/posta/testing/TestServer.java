@@ -3,7 +3,6 @@ package dev.posta.testing;
 import dev.posta.PostaServer;
 import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
-import dev.posta.delivery.Router;
 import dev.posta.store.MaildirStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
