@@ -28,11 +28,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Files hold the message with LF line endings, as Maildir readers expect; SMTP's CRLF is
  * converted on the way in. File names follow Dovecot's convention,
- * {@code <secs>.M<usecs>P<pid>Q<n>.<host>,S=<size>} (S= the file's size), unique per host because
+ * {@code <secs>.M<usecs>P<pid>Q<n>.<host>,S=<size>,W=<vsize>} (S= the file's size, W= the size
+ * with CRLF line ends, which IMAP reports, so no reader has to count lines), unique per host because
  * the counter is per process and the PID per host.
  *
  * <p><b>Once only.</b> {@link #deliverOnce} names the file after the delivery instead, {@code
- * <secs>.<id>.<host>,S=<size>} with the time of arrival and an ID unique on this host for the
+ * <secs>.<id>.<host>,S=<size>,W=<vsize>} with the time of arrival and an ID unique on this host for the
  * message and mailbox, so a repeated delivery (after a crash between the rename and the queue's
  * note that it is done) gets the same name and is recognised: in {@code new/}, or in {@code cur/}
  * where a reader moved it, its name then carrying {@code ,W=} or {@code :2,<flags>} after the
@@ -83,16 +84,48 @@ public final class Maildir {
   public Path deliver(byte[] header, MessageWriter content, String hostname) throws IOException {
     create();
     if (SWEPT.add(root)) sweepTmp();
-    long now = System.currentTimeMillis();
-    long micros = (System.nanoTime() / 1000) % 1_000_000;
-    String unique = new StringBuilder(64).append(now / 1000).append(".M").append(micros).append('P').append(PID)
-        .append('Q').append(COUNTER.incrementAndGet()).append('.').append(safeHost(hostname)).toString();
+    String unique = uniqueName(hostname);
     Path tmp = root.resolve("tmp").resolve(unique);
-    long size = writeTmp(tmp, StandardOpenOption.CREATE_NEW, header, content);
-    Path target = root.resolve("new").resolve(unique + ",S=" + size);
+    String sizes = writeTmp(tmp, StandardOpenOption.CREATE_NEW, header, content);
+    Path target = root.resolve("new").resolve(unique + sizes);
     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     DirectorySync.sync(target.getParent());
     return target;
+  }
+
+  /** A message written into tmp/ and fsynced, waiting for {@link #saveInto} to give it its place. */
+  public record Written(Path tmp, String name) {}
+
+  /**
+   * Writes a message that arrives with its flags (IMAP APPEND) into {@code tmp/}, fsynced; not
+   * yet in the folder until {@link #saveInto}.
+   */
+  public Written write(MessageWriter content, String hostname) throws IOException {
+    create();
+    String unique = uniqueName(hostname);
+    Path tmp = root.resolve("tmp").resolve(unique);
+    return new Written(tmp, unique + writeTmp(tmp, StandardOpenOption.CREATE_NEW, new byte[0], content));
+  }
+
+  /**
+   * Moves a {@link #write written} message into {@code cur/} with {@code :2,<letters>} after its
+   * name, durably, as {@link #deliver} does into {@code new/}.
+   *
+   * @param letters the info letters ({@link Flags#letters}), in ASCII order
+   * @return the path of the file in {@code cur/}
+   */
+  public Path saveInto(Written written, String letters) throws IOException {
+    Path target = root.resolve("cur").resolve(written.name() + ":2," + letters);
+    Files.move(written.tmp(), target, StandardCopyOption.ATOMIC_MOVE);
+    DirectorySync.sync(target.getParent());
+    return target;
+  }
+
+  private String uniqueName(String hostname) {
+    long now = System.currentTimeMillis();
+    long micros = (System.nanoTime() / 1000) % 1_000_000;
+    return new StringBuilder(64).append(now / 1000).append(".M").append(micros).append('P').append(PID)
+        .append('Q').append(COUNTER.incrementAndGet()).append('.').append(safeHost(hostname)).toString();
   }
 
   /**
@@ -123,10 +156,10 @@ public final class Maildir {
     Path tmp = root.resolve("tmp").resolve(base);
     // No other delivery of this ID runs (one attempt per message at a time, one server per data
     // folder): a tmp/ file of that name is a crashed attempt's, and is written over.
-    long size = writeTmp(tmp, StandardOpenOption.TRUNCATE_EXISTING, header, content);
+    String sizes = writeTmp(tmp, StandardOpenOption.TRUNCATE_EXISTING, header, content);
     // Checked once the size, part of the name, is known; a repeat costs one write, but a first
     // delivery (nearly every one) costs only a lookup.
-    Path target = root.resolve("new").resolve(base + ",S=" + size);
+    Path target = root.resolve("new").resolve(base + sizes);
     Path earlier = Files.exists(target) ? target : mayBeInCur ? findInCur(base) : null;
     if (earlier != null) {
       Files.delete(tmp);
@@ -149,8 +182,8 @@ public final class Maildir {
     return null;
   }
 
-  /** Writes the message into a tmp/ file and fsyncs it; returns its size. */
-  private long writeTmp(Path tmp, StandardOpenOption mode, byte[] header, MessageWriter content) throws IOException {
+  /** Writes the message into a tmp/ file and fsyncs it; returns its sizes as the name gives them, {@code ,S=<size>,W=<vsize>}. */
+  private String writeTmp(Path tmp, StandardOpenOption mode, byte[] header, MessageWriter content) throws IOException {
     // 0600 at creation, so no other local user can read the message even for a moment. Never
     // through a link: deliverOnce's tmp/ name can be known in advance.
     try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, mode, StandardOpenOption.WRITE,
@@ -160,7 +193,7 @@ public final class Maildir {
       content.writeTo(lf);
       long size = lf.finish();
       ch.force(true);
-      return size;
+      return ",S=" + size + ",W=" + (size + lf.lines());
     } catch (java.nio.file.NoSuchFileException e) {
       CREATED.remove(root); // removed by hand while we ran: made again at the next attempt
       throw e;

@@ -7,7 +7,8 @@ import java.nio.channels.WritableByteChannel;
 /**
  * A channel that writes what it is given with each CRLF turned into LF, the line ending of
  * files in a Maildir (mutt shows a stray CR as {@code ^M}; Dovecot, Courier and qmail all store
- * LF). A CR not followed by LF is kept. Counts what it wrote, for the {@code S=} size.
+ * LF). A CR not followed by LF is kept. Counts what it wrote, for the {@code S=} size, and the
+ * lines, for the {@code W=} size (the message as IMAP serves it, with CRLF: one octet more per LF).
  */
 final class UnixLineEndings implements WritableByteChannel {
   private final WritableByteChannel target;
@@ -15,6 +16,7 @@ final class UnixLineEndings implements WritableByteChannel {
   /** A CR at the end of the last write, decided by the next byte. */
   private boolean pendingCr;
   private long written;
+  private long lines;
 
   UnixLineEndings(WritableByteChannel target) {
     this.target = target;
@@ -38,6 +40,7 @@ final class UnixLineEndings implements WritableByteChannel {
   private void put(byte b) throws IOException {
     if (!out.hasRemaining()) drain();
     out.put(b);
+    if (b == '\n') lines++;
   }
 
   private void drain() throws IOException {
@@ -45,6 +48,11 @@ final class UnixLineEndings implements WritableByteChannel {
     written += out.remaining();
     while (out.hasRemaining()) target.write(out);
     out.clear();
+  }
+
+  /** The LFs written so far: {@link #finish}'s size plus this is the size with CRLF line ends. */
+  long lines() {
+    return lines;
   }
 
   /** Writes what is held back; returns the octets written in all. */

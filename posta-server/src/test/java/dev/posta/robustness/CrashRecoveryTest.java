@@ -56,7 +56,7 @@ class CrashRecoveryTest {
   /** SIGKILL: a Unix process killed by signal 9 has exit value 128 + 9. */
   private static final int KILLED_BY_SIGKILL = 137;
   private static final Pattern TOKEN_HEADER = Pattern.compile("(?m)^X-Token: (\\d+-\\d+)\n");
-  private static final Pattern MAILDIR_SIZE = Pattern.compile(",S=(\\d+)$");
+  private static final Pattern MAILDIR_SIZE = Pattern.compile(",S=(\\d+),W=(\\d+)$");
 
   @TempDir Path temp;
 
@@ -378,6 +378,8 @@ class CrashRecoveryTest {
       Matcher size = MAILDIR_SIZE.matcher(file.getFileName().toString());
       assertThat(size.find()).as("S=<size> in Maildir name %s", file.getFileName()).isTrue();
       assertThat((long) bytes.length).as("size of %s", file.getFileName()).isEqualTo(Long.parseLong(size.group(1)));
+      long lfs = text.chars().filter(c -> c == '\n').count();
+      assertThat(bytes.length + lfs).as("size with CRLF of %s", file.getFileName()).isEqualTo(Long.parseLong(size.group(2)));
       checked.put(file, t);
       delivered.computeIfAbsent(t, k -> new ArrayList<>()).add(file);
     }

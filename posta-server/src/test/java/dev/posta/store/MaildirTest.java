@@ -29,7 +29,8 @@ class MaildirTest {
     String expected = "Return-Path: <a@b.example>\nSubject: x\n\nline one\nbare\rcr\nlast\r";
     assertThat(Files.readString(file, StandardCharsets.ISO_8859_1)).isEqualTo(expected);
     assertThat(file.getParent()).isEqualTo(dir.resolve("Maildir/new"));
-    assertThat(file.getFileName().toString()).endsWith(".host\\057with\\072odd,S=" + expected.length());
+    // W=: the size as IMAP serves it, each of the 5 LFs a CRLF again.
+    assertThat(file.getFileName().toString()).endsWith(".host\\057with\\072odd,S=" + expected.length() + ",W=" + (expected.length() + 5));
     assertThat(Files.size(file)).isEqualTo(expected.length());
     assertThat(dir.resolve("Maildir/tmp")).isEmptyDirectory();
     assertThat(dir.resolve("Maildir/cur")).isDirectory();
@@ -62,7 +63,7 @@ class MaildirTest {
     Maildir.Delivered again = once(box, "1A225B91F2A00000_0123456789abcdef", false);
     assertThat(first.earlier()).isFalse();
     assertThat(again).isEqualTo(new Maildir.Delivered(first.file(), true));
-    assertThat(names(dir.resolve("Once/new"))).containsExactly("1764393218.1A225B91F2A00000_0123456789abcdef.h,S=20");
+    assertThat(names(dir.resolve("Once/new"))).containsExactly("1764393218.1A225B91F2A00000_0123456789abcdef.h,S=20,W=22");
     assertThat(dir.resolve("Once/tmp")).isEmptyDirectory();
     // Another mailbox's copy of the same message (another ID) is a file of its own.
     assertThat(once(box, "1A225B91F2A00000_fedcba9876543210", false).earlier()).isFalse();
