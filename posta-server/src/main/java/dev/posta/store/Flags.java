@@ -1,0 +1,75 @@
+package dev.posta.store;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A message's system flags (RFC 9051 §2.3.2) as a small bit set, and their letters in a Maildir
+ * file name's info part ({@code :2,<letters>}, the letters in ASCII order): \Draft D, \Flagged
+ * F, \Answered R, \Seen S, \Deleted T, as Dovecot, mutt and Courier read them. Letters Posta does
+ * not map (P for passed, Dovecot's a to z for keywords) are kept as they are when a file is
+ * renamed, never dropped.
+ */
+public final class Flags {
+  public static final int ANSWERED = 1;
+  public static final int FLAGGED = 1 << 1;
+  public static final int DELETED = 1 << 2;
+  public static final int SEEN = 1 << 3;
+  public static final int DRAFT = 1 << 4;
+
+  /** Every flag, in the letters' ASCII order: D F R S T. */
+  private static final int[] ORDER = {DRAFT, FLAGGED, ANSWERED, SEEN, DELETED};
+  private static final char[] LETTERS = {'D', 'F', 'R', 'S', 'T'};
+  private static final String[] NAMES = {"\\Draft", "\\Flagged", "\\Answered", "\\Seen", "\\Deleted"};
+
+  private Flags() {}
+
+  /** The flags an info part's letters stand for; letters Posta does not map are ignored here. */
+  public static int ofLetters(String letters) {
+    int flags = 0;
+    for (int i = 0; i < letters.length(); i++) flags |= ofLetter(letters.charAt(i));
+    return flags;
+  }
+
+  private static int ofLetter(char c) {
+    for (int i = 0; i < LETTERS.length; i++) {
+      if (LETTERS[i] == c) return ORDER[i];
+    }
+    return 0;
+  }
+
+  /**
+   * The info letters for {@code flags}, keeping the letters of {@code old} that Posta does not map
+   * (in ASCII order, as the Maildir convention wants).
+   */
+  public static String letters(int flags, String old) {
+    var s = new StringBuilder();
+    for (int i = 0; i < LETTERS.length; i++) {
+      if ((flags & ORDER[i]) != 0) s.append(LETTERS[i]);
+    }
+    for (int i = 0; i < old.length(); i++) {
+      char c = old.charAt(i);
+      if (ofLetter(c) == 0 && s.indexOf(String.valueOf(c)) < 0) s.append(c);
+    }
+    char[] sorted = s.toString().toCharArray();
+    java.util.Arrays.sort(sorted);
+    return new String(sorted);
+  }
+
+  /** The IMAP names, e.g. {@code [\Flagged, \Seen]}, in the letters' order. */
+  public static List<String> names(int flags) {
+    List<String> names = new ArrayList<>(ORDER.length);
+    for (int i = 0; i < ORDER.length; i++) {
+      if ((flags & ORDER[i]) != 0) names.add(NAMES[i]);
+    }
+    return names;
+  }
+
+  /** The flag an IMAP name stands for (case-insensitive, RFC 9051 §2.3.2), or 0 for a keyword. */
+  public static int ofName(String name) {
+    for (int i = 0; i < NAMES.length; i++) {
+      if (NAMES[i].equalsIgnoreCase(name)) return ORDER[i];
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,321 @@
+package dev.posta.store;
+
+import dev.posta.storage.DirectorySync;
+import dev.posta.storage.PrivateFiles;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The persistent index of one mailbox folder (RFC 9051 §2.3.1.1, RFC 7162): its UIDVALIDITY, a
+ * UID and a MODSEQ per message, UIDNEXT and HIGHESTMODSEQ, and what a client asks of every
+ * message without reading it (flags, size with CRLF line ends, internal date), kept in the file
+ * {@code posta-index} beside the folder's {@code new/} and {@code cur/}.
+ *
+ * <p>The file is a log of one-line records, appended as things change and rewritten compactly
+ * (to a temporary file, fsynced, renamed) once it is mostly history:
+ *
+ * <pre>
+ * posta-index 1 UIDVALIDITY              the first line
+ * a UID MODSEQ FLAGS VSIZE INTERNALDATE-MS NAME   a message got its UID (NAME: its file's base name)
+ * f UID MODSEQ FLAGS                     its flags changed
+ * x UID MODSEQ                           it was expunged
+ * r UID MODSEQ                           reserved: UIDs below UID and MODSEQs up to MODSEQ may be in use
+ * c UIDNEXT MODSEQ                       closed cleanly, with these values
+ * </pre>
+ *
+ * <p>Guarantees: a UID is never used twice and HIGHESTMODSEQ never goes back, also after
+ * {@code kill -9} or a power failure at any moment. Records reach the file at every {@link
+ * #flush} (so a killed process loses nothing written), and before a UID or MODSEQ beyond the
+ * last reservation is used, a new reservation is made durable (an fsync once per {@value
+ * #UID_RESERVE} UIDs or {@value #MODSEQ_RESERVE} MODSEQs, not per change). After an unclean end the
+ * index goes on above the reservation; the gap it leaves is allowed (UIDs only ascend). A torn
+ * or garbled record ends the log there: what follows is cut off and the folder's files tell
+ * the rest. A file that cannot be read at all (no header) is started afresh with a new
+ * UIDVALIDITY, the one case where the old UIDs cannot be kept.
+ */
+final class MailboxIndex implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(MailboxIndex.class);
+  static final String FILE_NAME = "posta-index";
+  private static final String HEADER = "posta-index 1 ";
+  static final long UID_RESERVE = 128;
+  static final long MODSEQ_RESERVE = 4096;
+  /** Compact once the log holds this many more records than it would after compaction. */
+  private static final int HISTORY_ALLOWANCE = 4096;
+
+  /** One message as the index knows it. */
+  record Entry(long uid, long modseq, int flags, long vsize, long internalDate, String name) {}
+
+  private final Path file;
+  private final long uidValidity;
+  private final TreeMap<Long, Entry> byUid = new TreeMap<>();
+  private final Map<String, Entry> byName = new HashMap<>();
+  private long uidNext;
+  private long highestModSeq;
+  private long reservedUid;
+  private long reservedModSeq;
+  private FileChannel channel;
+  private final StringBuilder pending = new StringBuilder();
+  /** Records in the file, to know when it is mostly history. */
+  private int records;
+
+  private MailboxIndex(Path file, long uidValidity) {
+    this.file = file;
+    this.uidValidity = uidValidity;
+  }
+
+  /** Opens the index of the folder {@code dir}: read back, or made new when there is none. */
+  static MailboxIndex open(Path dir, Clock clock) throws IOException {
+    Path file = dir.resolve(FILE_NAME);
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      bytes = null;
+    }
+    MailboxIndex index = bytes == null ? null : replay(file, bytes);
+    if (index == null) {
+      if (bytes != null) log.warn("{}: unreadable, started afresh with a new UIDVALIDITY", file);
+      index = new MailboxIndex(file, Math.max(1, clock.millis() / 1000));
+      index.uidNext = 1;
+      index.rewrite();
+    } else {
+      index.channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    }
+    return index;
+  }
+
+  /** The index in {@code bytes}, or null when they have no header. */
+  private static MailboxIndex replay(Path file, byte[] bytes) throws IOException {
+    int nl = indexOf(bytes, 0);
+    if (nl < 0) return null;
+    String header = new String(bytes, 0, nl, StandardCharsets.UTF_8);
+    if (!header.startsWith(HEADER)) return null;
+    long validity;
+    try {
+      validity = Long.parseLong(header.substring(HEADER.length()));
+    } catch (NumberFormatException e) {
+      return null;
+    }
+    if (validity < 1 || validity > 0xFFFF_FFFFL) return null;
+    MailboxIndex index = new MailboxIndex(file, validity);
+    long maxUid = 0;
+    long maxModSeq = 0;
+    long cleanUidNext = -1;
+    long cleanModSeq = -1;
+    int start = nl + 1;
+    int valid = start;
+    for (int end = indexOf(bytes, start); end >= 0; start = end + 1, end = indexOf(bytes, start)) {
+      String line = new String(bytes, start, end - start, StandardCharsets.UTF_8);
+      String[] f = line.split(" ", 7);
+      try {
+        cleanUidNext = -1;
+        switch (f[0]) {
+          case "a" -> {
+            var e = new Entry(Long.parseLong(f[1]), Long.parseLong(f[2]), Integer.parseInt(f[3]), Long.parseLong(f[4]),
+                Long.parseLong(f[5]), f[6]);
+            index.put(e);
+            maxUid = Math.max(maxUid, e.uid());
+            maxModSeq = Math.max(maxModSeq, e.modseq());
+          }
+          case "f" -> {
+            Entry e = index.byUid.get(Long.parseLong(f[1]));
+            long modseq = Long.parseLong(f[2]);
+            if (e != null) index.put(new Entry(e.uid(), modseq, Integer.parseInt(f[3]), e.vsize(), e.internalDate(), e.name()));
+            maxModSeq = Math.max(maxModSeq, modseq);
+          }
+          case "x" -> {
+            index.remove(Long.parseLong(f[1]));
+            maxModSeq = Math.max(maxModSeq, Long.parseLong(f[2]));
+          }
+          case "r" -> {
+            index.reservedUid = Math.max(index.reservedUid, Long.parseLong(f[1]));
+            index.reservedModSeq = Math.max(index.reservedModSeq, Long.parseLong(f[2]));
+          }
+          case "c" -> {
+            cleanUidNext = Long.parseLong(f[1]);
+            cleanModSeq = Long.parseLong(f[2]);
+          }
+          default -> throw new IllegalArgumentException(f[0]);
+        }
+      } catch (RuntimeException garbled) { // a torn or foreign line: the log ends before it
+        log.warn("{}: a damaged record at octet {}; what follows it is dropped and the folder rescanned", file, start);
+        break;
+      }
+      index.records++;
+      valid = end + 1;
+    }
+    if (valid < bytes.length) {
+      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+        ch.truncate(valid); // appends must follow the last whole record
+      }
+    }
+    if (cleanUidNext > maxUid && cleanModSeq >= maxModSeq) {
+      index.uidNext = cleanUidNext;
+      index.highestModSeq = cleanModSeq;
+    } else { // not closed cleanly: what was used may go up to the reservation
+      index.uidNext = Math.max(maxUid + 1, index.reservedUid);
+      index.highestModSeq = Math.max(maxModSeq, index.reservedModSeq);
+    }
+    return index;
+  }
+
+  private static int indexOf(byte[] bytes, int from) {
+    for (int i = from; i < bytes.length; i++) {
+      if (bytes[i] == '\n') return i;
+    }
+    return -1;
+  }
+
+  private void put(Entry e) {
+    Entry old = byUid.put(e.uid(), e);
+    if (old != null) byName.remove(old.name());
+    byName.put(e.name(), e);
+  }
+
+  private void remove(long uid) {
+    Entry old = byUid.remove(uid);
+    if (old != null) byName.remove(old.name());
+  }
+
+  long uidValidity() {
+    return uidValidity;
+  }
+
+  long uidNext() {
+    return uidNext;
+  }
+
+  long highestModSeq() {
+    return highestModSeq;
+  }
+
+  /** Every message, in UID order. */
+  Collection<Entry> entries() {
+    return Collections.unmodifiableCollection(byUid.values());
+  }
+
+  Entry get(long uid) {
+    return byUid.get(uid);
+  }
+
+  Entry byName(String name) {
+    return byName.get(name);
+  }
+
+  int size() {
+    return byUid.size();
+  }
+
+  /** Gives a new message its UID; written at the next {@link #flush}. */
+  Entry add(String name, int flags, long vsize, long internalDate) throws IOException {
+    if (name.isEmpty() || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) throw new IllegalArgumentException("file name " + name);
+    if (uidNext > 0xFFFF_FFFFL) throw new IOException(file + ": the UIDs are used up (RFC 9051: 32 bits)");
+    long uid = uidNext++;
+    long modseq = nextModSeq();
+    if (uid >= reservedUid) reserve();
+    var e = new Entry(uid, modseq, flags, vsize, internalDate, name);
+    put(e);
+    append("a " + uid + " " + modseq + " " + flags + " " + vsize + " " + internalDate + " " + name);
+    return e;
+  }
+
+  /** Records new flags, with a new MODSEQ; written at the next {@link #flush}. */
+  Entry setFlags(long uid, int flags) throws IOException {
+    Entry e = byUid.get(uid);
+    if (e == null) throw new IllegalArgumentException("no UID " + uid);
+    long modseq = nextModSeq();
+    var changed = new Entry(uid, modseq, flags, e.vsize(), e.internalDate(), e.name());
+    put(changed);
+    append("f " + uid + " " + modseq + " " + flags);
+    return changed;
+  }
+
+  /** Records that a message is gone; written at the next {@link #flush}. */
+  void expunge(long uid) throws IOException {
+    if (!byUid.containsKey(uid)) return;
+    long modseq = nextModSeq();
+    remove(uid);
+    append("x " + uid + " " + modseq);
+  }
+
+  private long nextModSeq() throws IOException {
+    long modseq = ++highestModSeq;
+    if (modseq > reservedModSeq) reserve();
+    return modseq;
+  }
+
+  /** Makes the next stretch of UIDs and MODSEQs durable before any of them is used. */
+  private void reserve() throws IOException {
+    reservedUid = uidNext + UID_RESERVE;
+    reservedModSeq = highestModSeq + MODSEQ_RESERVE;
+    append("r " + reservedUid + " " + reservedModSeq);
+    flush();
+    channel.force(false);
+  }
+
+  private void append(String record) {
+    pending.append(record).append('\n');
+    records++;
+  }
+
+  /** Writes what has changed to the file (not forced to disk: see the class's guarantees). */
+  void flush() throws IOException {
+    if (pending.isEmpty()) return;
+    ByteBuffer buf = ByteBuffer.wrap(pending.toString().getBytes(StandardCharsets.UTF_8));
+    pending.setLength(0);
+    while (buf.hasRemaining()) channel.write(buf);
+    if (records > 2 * byUid.size() + HISTORY_ALLOWANCE) rewrite();
+  }
+
+  /** Writes the whole index anew, to a temporary file renamed over the log. */
+  private void rewrite() throws IOException {
+    reservedUid = uidNext + UID_RESERVE;
+    reservedModSeq = highestModSeq + MODSEQ_RESERVE;
+    var s = new StringBuilder(64 * (byUid.size() + 2));
+    s.append(HEADER).append(uidValidity).append('\n');
+    s.append("r ").append(reservedUid).append(' ').append(reservedModSeq).append('\n');
+    for (Entry e : byUid.values()) {
+      s.append("a ").append(e.uid()).append(' ').append(e.modseq()).append(' ').append(e.flags()).append(' ')
+          .append(e.vsize()).append(' ').append(e.internalDate()).append(' ').append(e.name()).append('\n');
+    }
+    Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
+    try (FileChannel ch = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        StandardOpenOption.WRITE), PrivateFiles.file(tmp))) {
+      ByteBuffer buf = ByteBuffer.wrap(s.toString().getBytes(StandardCharsets.UTF_8));
+      while (buf.hasRemaining()) ch.write(buf);
+      ch.force(true);
+    }
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    DirectorySync.fsync(file.getParent());
+    if (channel != null) channel.close();
+    channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    records = byUid.size() + 1;
+  }
+
+  /** Writes the values to go on with, so that the next open needs no reservation's gap. */
+  @Override
+  public void close() throws IOException {
+    try {
+      append("c " + uidNext + " " + highestModSeq);
+      flush();
+      channel.force(false);
+    } finally {
+      channel.close();
+    }
+  }
+}

@@ -1,0 +1,481 @@
+package dev.posta.store;
+
+import dev.posta.client.MessageWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One mailbox folder on disk, a {@link Maildir}, with its {@link MailboxIndex}: the messages
+ * as IMAP and POP3 see them (a UID, flags, a MODSEQ each), kept in step with the files.
+ *
+ * <p>The files are the truth for which messages exist and for their flags, so other Maildir
+ * programs (Dovecot, mutt, a delivery agent) may work on the same folder: {@link #sync} picks up
+ * files they added (a new UID each, in name order), removed (expunged) or renamed (new flags,
+ * a new MODSEQ). A rescan is skipped while {@code new/} and {@code cur/} keep the modification
+ * times of the last one, or of this folder's own last change. A change by another program within
+ * the same timestamp tick as one of ours cannot be told from ours by the times alone, so a folder
+ * that changed less than {@value #UNSETTLED_MILLIS} ms before its times were taken is rescanned
+ * once more after that: at most one rescan per {@value #UNSETTLED_MILLIS} ms however busy it is.
+ *
+ * <p>Flags are the letters after {@code :2,} in the file name ({@link Flags}); changing them
+ * renames the file, moving it from {@code new/} to {@code cur/} if it was there. One instance
+ * per folder serves every session, under one lock; those who {@link #listen} hear of every
+ * change (IMAP IDLE), whether a session made it or a rescan found it.
+ */
+public final class MaildirFolder implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(MaildirFolder.class);
+  static final long UNSETTLED_MILLIS = 2_000;
+
+  private final Maildir maildir;
+  private final String hostname;
+  private final Clock clock;
+  private final MailboxIndex index;
+  private final ReentrantLock lock = new ReentrantLock();
+  /** Where each message's file is now, relative to the folder: {@code new/NAME} or {@code cur/NAME:2,LETTERS}. */
+  private final Map<Long, String> files = new HashMap<>();
+  /** What is known of new/ and of cur/: each rescanned only when it changed. */
+  private final Known newKnown = new Known("new");
+  private final Known curKnown = new Known("cur");
+  /** An own change found a file not where it was known to be: the folders are not known after it. */
+  private boolean lost;
+  /** Rescans so far: what the modification times are there to save. */
+  private int rescans;
+  private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+
+  private MaildirFolder(Maildir maildir, String hostname, Clock clock, MailboxIndex index) {
+    this.maildir = maildir;
+    this.hostname = hostname;
+    this.clock = clock;
+    this.index = index;
+  }
+
+  /**
+   * Opens the folder at {@code root}, making it when missing, and reads its files.
+   *
+   * @param hostname this host's name, part of the name of every file saved here
+   */
+  public static MaildirFolder open(Path root, String hostname, Clock clock) throws IOException {
+    var maildir = new Maildir(root);
+    maildir.create();
+    var folder = new MaildirFolder(maildir, hostname, clock, MailboxIndex.open(root, clock));
+    folder.lock.lock();
+    try {
+      folder.rescan(true, true);
+    } finally {
+      folder.lock.unlock();
+    }
+    return folder;
+  }
+
+  public long uidValidity() {
+    return index.uidValidity();
+  }
+
+  public long uidNext() {
+    lock.lock();
+    try {
+      return index.uidNext();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  public long highestModSeq() {
+    lock.lock();
+    try {
+      return index.highestModSeq();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The messages now, in UID order (after a {@link #sync}, if the caller wants the files' news). */
+  public List<MessageInfo> messages() {
+    lock.lock();
+    try {
+      List<MessageInfo> out = new ArrayList<>(index.size());
+      for (MailboxIndex.Entry e : index.entries()) out.add(info(e));
+      return out;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private static MessageInfo info(MailboxIndex.Entry e) {
+    return new MessageInfo(e.uid(), e.modseq(), e.flags(), e.vsize(), Instant.ofEpochMilli(e.internalDate()));
+  }
+
+  /**
+   * Catches up with what other programs did to the files since the last look; tells the
+   * listeners when something changed. Cheap when nothing did: two stat calls.
+   *
+   * @return whether anything changed
+   */
+  public boolean sync() throws IOException {
+    boolean changed;
+    lock.lock();
+    try {
+      boolean newChanged = !newKnown.holds();
+      boolean curChanged = !curKnown.holds();
+      if (!newChanged && !curChanged) return false;
+      changed = rescan(newChanged, curChanged);
+    } finally {
+      lock.unlock();
+    }
+    if (changed) tell();
+    return changed;
+  }
+
+  /**
+   * Reads new/, cur/ or both, and brings the index in step with what they hold: a message whose
+   * file was in a folder read and is no longer in either is gone. Call with the lock held.
+   */
+  private boolean rescan(boolean readNew, boolean readCur) throws IOException {
+    rescans++;
+    long started = clock.millis();
+    FileTime newTime = mtime("new");
+    FileTime curTime = mtime("cur");
+    Map<String, String> onDisk = new HashMap<>(); // base name -> relative path
+    if (readCur) list("cur", onDisk);
+    if (readNew) list("new", onDisk);
+    boolean changed = false;
+    for (MailboxIndex.Entry e : List.copyOf(index.entries())) {
+      if (onDisk.containsKey(e.name())) continue;
+      String relative = files.get(e.uid());
+      boolean wasInRead = relative == null || (readNew && relative.startsWith("new/")) || (readCur && relative.startsWith("cur/"));
+      if (!wasInRead) continue; // in a folder not read: as it was
+      index.expunge(e.uid());
+      files.remove(e.uid());
+      changed = true;
+    }
+    TreeMap<String, String> fresh = new TreeMap<>(); // in name order: time first, as delivered
+    for (var f : onDisk.entrySet()) {
+      MailboxIndex.Entry e = index.byName(f.getKey());
+      if (e == null) {
+        fresh.put(f.getKey(), f.getValue());
+        continue;
+      }
+      files.put(e.uid(), f.getValue());
+      int flags = Flags.ofLetters(letters(f.getValue()));
+      if (flags != e.flags()) {
+        index.setFlags(e.uid(), flags);
+        changed = true;
+      }
+    }
+    for (var f : fresh.entrySet()) {
+      Path file = maildir.root().resolve(f.getValue());
+      long vsize;
+      long internalDate;
+      try {
+        vsize = vsize(f.getKey(), file);
+        internalDate = Files.getLastModifiedTime(file).toMillis();
+      } catch (NoSuchFileException gone) {
+        continue; // moved or removed as we looked: the next rescan sees where
+      }
+      MailboxIndex.Entry e = index.add(f.getKey(), Flags.ofLetters(letters(f.getValue())), vsize, internalDate);
+      files.put(e.uid(), f.getValue());
+      changed = true;
+    }
+    index.flush();
+    if (readNew) newKnown.at(newTime, started);
+    if (readCur) curKnown.at(curTime, started);
+    return changed;
+  }
+
+  int rescans() {
+    lock.lock();
+    try {
+      return rescans;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * What is known of one of new/ and cur/: its modification time when its content was last
+   * known (null: not known). A time less than {@value #UNSETTLED_MILLIS} ms old when taken may
+   * hide another change in the same tick, so it holds only until that is past.
+   */
+  private final class Known {
+    private final String sub;
+    private FileTime time;
+    private long recheckAt;
+
+    Known(String sub) {
+      this.sub = sub;
+    }
+
+    boolean holds() throws IOException {
+      return time != null && time.equals(mtime(sub)) && (recheckAt == 0 || clock.millis() < recheckAt);
+    }
+
+    void at(FileTime taken, long now) {
+      time = taken;
+      recheckAt = now - taken.toMillis() < UNSETTLED_MILLIS ? taken.toMillis() + UNSETTLED_MILLIS : 0;
+    }
+
+    void forget() {
+      time = null;
+    }
+  }
+
+  /**
+   * Runs one of this folder's own changes to its files; what was known of new/ and cur/ before it
+   * is known after it too, so it costs no rescan. Call with the lock held.
+   */
+  private <T> T ownChange(IoAction<T> change) throws IOException {
+    boolean newWasKnown = newKnown.holds();
+    boolean curWasKnown = curKnown.holds();
+    lost = false;
+    T result = change.run();
+    long now = clock.millis();
+    if (newWasKnown && !lost) newKnown.at(mtime("new"), now);
+    else newKnown.forget();
+    if (curWasKnown && !lost) curKnown.at(mtime("cur"), now);
+    else curKnown.forget();
+    return result;
+  }
+
+  private interface IoAction<T> {
+    T run() throws IOException;
+  }
+
+  private void list(String sub, Map<String, String> onDisk) throws IOException {
+    try (DirectoryStream<Path> names = Files.newDirectoryStream(maildir.root().resolve(sub))) {
+      for (Path p : names) {
+        String name = p.getFileName().toString();
+        if (name.startsWith(".") || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) continue; // not a message
+        int colon = name.indexOf(':');
+        String base = colon < 0 ? name : name.substring(0, colon);
+        onDisk.putIfAbsent(base, sub + "/" + name); // cur/ first: a copy left in new/ by a crashed rename is the same message
+      }
+    }
+  }
+
+  private FileTime mtime(String sub) throws IOException {
+    return Files.getLastModifiedTime(maildir.root().resolve(sub));
+  }
+
+  /** The info letters of a file (after {@code :2,}); none in new/. */
+  private static String letters(String relative) {
+    int info = relative.indexOf(":2,");
+    return info < 0 ? "" : relative.substring(info + 3);
+  }
+
+  /** The size with CRLF line ends: from {@code ,W=} in the name, else counted. */
+  private static long vsize(String base, Path file) throws IOException {
+    int w = base.indexOf(",W=");
+    if (w >= 0) {
+      int end = w + 3;
+      while (end < base.length() && Character.isDigit(base.charAt(end))) end++;
+      if (end > w + 3 && end - w - 3 < 19) return Long.parseLong(base.substring(w + 3, end));
+    }
+    long size = 0;
+    long lines = 0;
+    byte[] buf = new byte[64 * 1024];
+    try (InputStream in = Files.newInputStream(file)) {
+      for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
+        size += n;
+        for (int i = 0; i < n; i++) {
+          if (buf[i] == '\n') lines++;
+        }
+      }
+    }
+    return size + lines;
+  }
+
+  /** The file that holds a message now, or null when it is not (or no longer) here. */
+  public Path file(long uid) {
+    lock.lock();
+    try {
+      String relative = files.get(uid);
+      return relative == null ? null : maildir.root().resolve(relative);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Sets a message's flags by renaming its file; a new MODSEQ when they change.
+   *
+   * @return the message as it is now, or null when it is gone
+   */
+  public MessageInfo setFlags(long uid, int flags) throws IOException {
+    MessageInfo result;
+    lock.lock();
+    try {
+      MailboxIndex.Entry e = index.get(uid);
+      if (e == null) return null;
+      if (e.flags() == flags) return info(e);
+      if (!ownChange(() -> rename(uid, flags))) {
+        rescan(true, true); // renamed or removed by another program meanwhile: look again, once
+        e = index.get(uid);
+        if (e == null) return null;
+        if (e.flags() != flags && !ownChange(() -> rename(uid, flags))) return null;
+      }
+      result = info(index.get(uid).flags() == flags ? index.get(uid) : index.setFlags(uid, flags));
+      index.flush();
+    } finally {
+      lock.unlock();
+    }
+    tell();
+    return result;
+  }
+
+  /** Renames a message's file in cur/ to carry {@code flags}; false when the file was not where it was known to be. */
+  private boolean rename(long uid, int flags) throws IOException {
+    String relative = files.get(uid);
+    int colon = relative.indexOf(':');
+    String base = relative.substring(4, colon < 0 ? relative.length() : colon);
+    String renamed = "cur/" + base + ":2," + Flags.letters(flags, letters(relative));
+    try {
+      Files.move(maildir.root().resolve(relative), maildir.root().resolve(renamed));
+    } catch (NoSuchFileException e) {
+      lost = true;
+      return false;
+    }
+    files.put(uid, renamed);
+    return true;
+  }
+
+  /**
+   * Removes messages for good (IMAP EXPUNGE): their files are deleted and their UIDs never come
+   * back. Ones already gone are skipped.
+   *
+   * @return the UIDs removed now
+   */
+  public List<Long> expunge(Collection<Long> uids) throws IOException {
+    List<Long> removed = new ArrayList<>();
+    lock.lock();
+    try {
+      ownChange(() -> {
+        for (long uid : uids) {
+          String relative = files.remove(uid);
+          if (relative == null) continue;
+          try {
+            Files.delete(maildir.root().resolve(relative));
+          } catch (NoSuchFileException e) {
+            // renamed by another program meanwhile: the next rescan finds it under its new name
+            log.debug("{}: {} was gone already", maildir.root(), relative);
+            lost = true;
+          }
+          index.expunge(uid);
+          removed.add(uid);
+        }
+        return null;
+      });
+      index.flush();
+    } finally {
+      lock.unlock();
+    }
+    if (!removed.isEmpty()) tell();
+    return removed;
+  }
+
+  /**
+   * Saves a message (IMAP APPEND) durably, with its flags and internal date.
+   *
+   * @param content the message, with CRLF line ends as IMAP sends it (stored with LF)
+   */
+  public MessageInfo append(MessageWriter content, int flags, Instant internalDate) throws IOException {
+    Maildir.Written written = maildir.write(content, hostname); // the long part, outside the lock
+    Files.setLastModifiedTime(written.tmp(), FileTime.from(internalDate));
+    MessageInfo result;
+    lock.lock();
+    try {
+      Path file = ownChange(() -> maildir.saveInto(written, Flags.letters(flags, "")));
+      MailboxIndex.Entry e = index.add(written.name(), flags, vsize(written.name(), file), internalDate.toEpochMilli());
+      files.put(e.uid(), "cur/" + file.getFileName());
+      index.flush();
+      result = info(e);
+    } finally {
+      lock.unlock();
+    }
+    tell();
+    return result;
+  }
+
+  /**
+   * Takes note of a message Posta's delivery just put into new/: known at once, so that a
+   * client in IDLE hears of it now, with no rescan of cur/ (new/ is looked at again at the next
+   * {@link #sync}, in case another program changed it meanwhile; it is small once clients take
+   * their new mail).
+   */
+  public void delivered(Path file) throws IOException {
+    String name = file.getFileName().toString();
+    lock.lock();
+    try {
+      if (index.byName(name) == null) {
+        MailboxIndex.Entry e = index.add(name, 0, vsize(name, file), Files.getLastModifiedTime(file).toMillis());
+        files.put(e.uid(), "new/" + name);
+        index.flush();
+      }
+      newKnown.forget();
+    } finally {
+      lock.unlock();
+    }
+    tell();
+  }
+
+  /** Moves every message in new/ to cur/, as a client that has seen the folder would (no flags change). */
+  public void takeNew() throws IOException {
+    lock.lock();
+    try {
+      ownChange(() -> {
+        for (var f : files.entrySet()) {
+          if (!f.getValue().startsWith("new/")) continue;
+          String name = f.getValue().substring(4);
+          try {
+            Files.move(maildir.root().resolve(f.getValue()), maildir.root().resolve("cur").resolve(name + ":2,"));
+            f.setValue("cur/" + name + ":2,");
+          } catch (NoSuchFileException e) {
+            lost = true; // taken by another program: the next sync finds it
+          }
+        }
+        return null;
+      });
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Hears of every change to the folder, on the thread that made or found it; keep it short. */
+  public void listen(Runnable listener) {
+    listeners.add(listener);
+  }
+
+  public void unlisten(Runnable listener) {
+    listeners.remove(listener);
+  }
+
+  private void tell() {
+    for (Runnable l : listeners) l.run();
+  }
+
+  @Override
+  public void close() throws IOException {
+    lock.lock();
+    try {
+      index.close();
+    } finally {
+      lock.unlock();
+    }
+  }
+}

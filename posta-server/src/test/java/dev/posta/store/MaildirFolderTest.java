@@ -1,0 +1,257 @@
+package dev.posta.store;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A folder's UIDs, flags and MODSEQs, kept with the files: what delivery and other Maildir
+ * programs do to them is picked up, flags live in the file names, and no UID is ever used twice
+ * or HIGHESTMODSEQ lowered, across clean closes, kills (the object dropped without a close) and
+ * lost log records (a power failure's page cache), while UIDVALIDITY stays unless the index is
+ * unreadable.
+ */
+class MaildirFolderTest {
+  @TempDir Path dir;
+
+  private final Clock clock = Clock.systemUTC();
+
+  private Path deliver(String text) throws IOException {
+    return new Maildir(dir).deliver(new byte[0], out -> out.write(ByteBuffer.wrap(text.getBytes(UTF_8))), "h");
+  }
+
+  private MaildirFolder open() throws IOException {
+    return MaildirFolder.open(dir, "h", clock);
+  }
+
+  private static List<Long> uids(MaildirFolder f) {
+    return f.messages().stream().map(MessageInfo::uid).toList();
+  }
+
+  private List<String> names(String sub) throws IOException {
+    try (Stream<Path> files = Files.list(dir.resolve(sub))) {
+      return files.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  @Test
+  void deliveredMessagesGetUidsInArrivalOrderWithTheirSizeAsServed() throws Exception {
+    Path first = deliver("Subject: one\r\n\r\nhello\r\n");
+    deliver("Subject: two\r\n\r\nworld\r\n");
+    try (MaildirFolder f = open()) {
+      assertThat(f.uidValidity()).isBetween(clock.millis() / 1000 - 60, clock.millis() / 1000);
+      assertThat(uids(f)).containsExactly(1L, 2L);
+      assertThat(f.uidNext()).isEqualTo(3);
+      MessageInfo one = f.messages().getFirst();
+      assertThat(one.size()).as("with CRLF, as IMAP serves it").isEqualTo("Subject: one\r\n\r\nhello\r\n".length());
+      assertThat(one.internalDate()).isEqualTo(Files.getLastModifiedTime(first).toInstant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+      assertThat(one.flags()).isZero();
+      assertThat(f.file(1)).isEqualTo(first);
+      assertThat(f.highestModSeq()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void uidsSurviveACleanCloseWithoutAGapAndAKillWithoutReuse() throws Exception {
+    deliver("a\r\n");
+    deliver("b\r\n");
+    long validity;
+    try (MaildirFolder f = open()) {
+      validity = f.uidValidity();
+    }
+    deliver("c\r\n");
+    MaildirFolder killed = open(); // never closed, as after kill -9
+    assertThat(uids(killed)).as("after a clean close: no gap").containsExactly(1L, 2L, 3L);
+    long modseq = killed.highestModSeq();
+    deliver("d\r\n");
+    MaildirFolder again = open();
+    assertThat(again.uidValidity()).isEqualTo(validity);
+    assertThat(uids(again)).hasSize(4).startsWith(1L, 2L, 3L);
+    assertThat(uids(again).get(3)).as("after a kill: above the reservation, never a used one").isGreaterThan(3);
+    assertThat(again.highestModSeq()).isGreaterThan(modseq);
+    again.close();
+  }
+
+  @Test
+  void recordsLostWithThePageCacheNeverLetAUidOrModseqComeBack() throws Exception {
+    deliver("a\r\n");
+    long validity;
+    long highest;
+    List<Long> before;
+    try (MaildirFolder f = open()) {
+      validity = f.uidValidity();
+      // What a client may have seen before the power failed.
+      before = uids(f);
+      highest = f.highestModSeq();
+    }
+    // The power failure: every record after the last reservation (all of them, here) is lost.
+    Path index = dir.resolve(MailboxIndex.FILE_NAME);
+    List<String> lines = Files.readAllLines(index);
+    int lastReservation = 0;
+    for (int i = 0; i < lines.size(); i++) if (lines.get(i).startsWith("r ")) lastReservation = i;
+    Files.write(index, lines.subList(0, lastReservation + 1));
+    deliver("b\r\n");
+    try (MaildirFolder f = open()) {
+      assertThat(f.uidValidity()).isEqualTo(validity);
+      assertThat(uids(f)).hasSize(2).allSatisfy(uid -> assertThat(uid).isGreaterThan(before.getLast()));
+      assertThat(f.highestModSeq()).isGreaterThan(highest);
+    }
+  }
+
+  @Test
+  void aTornRecordIsCutOffAndAnUnreadableIndexStartsAfreshWithANewUidValidity() throws Exception {
+    deliver("a\r\n");
+    long validity;
+    try (MaildirFolder f = open()) {
+      validity = f.uidValidity();
+    }
+    Path index = dir.resolve(MailboxIndex.FILE_NAME);
+    try (FileChannel ch = FileChannel.open(index, StandardOpenOption.APPEND)) {
+      ch.write(ByteBuffer.wrap("f 1 99 zz\nx 1".getBytes(UTF_8))); // garbled, then torn
+    }
+    try (MaildirFolder f = open()) {
+      assertThat(f.uidValidity()).isEqualTo(validity);
+      assertThat(uids(f)).containsExactly(1L);
+      assertThat(f.messages().getFirst().flags()).isZero();
+    }
+    assertThat(Files.readString(index)).doesNotContain("zz").doesNotContain("x 1\n");
+
+    Files.writeString(index, "garbage\n");
+    Thread.sleep(1100); // a new UIDVALIDITY is a new second
+    try (MaildirFolder f = open()) {
+      assertThat(f.uidValidity()).isGreaterThan(validity);
+      assertThat(uids(f)).containsExactly(1L);
+    }
+  }
+
+  @Test
+  void whatOtherProgramsDoToTheFilesIsPickedUp() throws Exception {
+    deliver("a\r\n");
+    Path second = deliver("b\r\n");
+    try (MaildirFolder f = open()) {
+      AtomicInteger heard = new AtomicInteger();
+      f.listen(heard::incrementAndGet);
+      assertThat(f.sync()).as("nothing happened").isFalse();
+      long modseq = f.highestModSeq();
+      // mutt reads the second message and flags it; a delivery agent drops a third; the first is deleted.
+      Files.move(second, dir.resolve("cur").resolve(second.getFileName() + ":2,FS"));
+      Path third = dir.resolve("new").resolve("1999999999.M1P1Q1.other,S=2,W=3");
+      Files.writeString(third, "c\n");
+      Files.delete(f.file(1));
+      assertThat(f.sync()).isTrue();
+      assertThat(heard.get()).isEqualTo(1);
+      List<MessageInfo> now = f.messages();
+      assertThat(now).extracting(MessageInfo::uid).containsExactly(2L, 3L);
+      assertThat(now.get(0).flags()).isEqualTo(Flags.FLAGGED | Flags.SEEN);
+      assertThat(now.get(0).modseq()).isGreaterThan(modseq);
+      assertThat(now.get(1).size()).isEqualTo(3);
+      assertThat(f.highestModSeq()).isEqualTo(modseq + 3); // flags, expunge, new message
+    }
+  }
+
+  @Test
+  void flagsAreTheFileNameAndLettersPostaDoesNotKnowAreKept() throws Exception {
+    Path file = deliver("a\r\n");
+    Path withKeyword = dir.resolve("cur").resolve(file.getFileName() + ":2,Sa");
+    Files.move(file, withKeyword);
+    try (MaildirFolder f = open()) {
+      long modseq = f.messages().getFirst().modseq();
+      MessageInfo flagged = f.setFlags(1, Flags.SEEN | Flags.FLAGGED | Flags.ANSWERED);
+      assertThat(flagged.flags()).isEqualTo(Flags.SEEN | Flags.FLAGGED | Flags.ANSWERED);
+      assertThat(flagged.modseq()).isGreaterThan(modseq);
+      assertThat(names("cur")).containsExactly(file.getFileName() + ":2,FRSa");
+      assertThat(f.setFlags(1, flagged.flags()).modseq()).as("no change, no new MODSEQ").isEqualTo(flagged.modseq());
+      int rescans = f.rescans();
+      assertThat(f.sync()).as("its own rename is no news").isFalse();
+      f.setFlags(1, Flags.SEEN);
+      f.sync();
+      assertThat(f.rescans()).as("and costs no rescan of the folder").isEqualTo(rescans);
+    }
+    assertThat(names("cur")).containsExactly(file.getFileName() + ":2,Sa");
+    try (MaildirFolder f = open()) {
+      assertThat(f.messages().getFirst().flags()).isEqualTo(Flags.SEEN);
+    }
+  }
+
+  @Test
+  void aFlagChangeOnAFileAnotherProgramRenamedFindsItWhereItWent() throws Exception {
+    Path file = deliver("a\r\n");
+    try (MaildirFolder f = open()) {
+      Files.move(file, dir.resolve("cur").resolve(file.getFileName() + ":2,S"));
+      assertThat(f.setFlags(1, Flags.DELETED).flags()).isEqualTo(Flags.DELETED);
+      assertThat(names("cur")).containsExactly(file.getFileName() + ":2,T");
+      assertThat(names("new")).isEmpty();
+    }
+  }
+
+  @Test
+  void expungedUidsNeverComeBackAndAppendedMessagesKeepTheirFlagsAndDate() throws Exception {
+    deliver("a\r\n");
+    deliver("b\r\n");
+    Instant date = Instant.parse("2025-02-03T04:05:06Z");
+    try (MaildirFolder f = open()) {
+      assertThat(f.expunge(List.of(1L, 2L, 7L))).containsExactly(1L, 2L);
+      assertThat(names("new")).isEmpty();
+      MessageInfo appended = f.append(out -> out.write(ByteBuffer.wrap("Subject: sent\r\n\r\nbody\r\n".getBytes(UTF_8))),
+          Flags.SEEN, date);
+      assertThat(appended.uid()).isEqualTo(3);
+      assertThat(appended.size()).isEqualTo("Subject: sent\r\n\r\nbody\r\n".length());
+      assertThat(appended.internalDate()).isEqualTo(date);
+      Path file = f.file(3);
+      assertThat(file.getParent().getFileName().toString()).isEqualTo("cur");
+      assertThat(file.getFileName().toString()).endsWith(",S=20,W=23:2,S");
+      assertThat(Files.readString(file)).isEqualTo("Subject: sent\n\nbody\n");
+      assertThat(Files.getLastModifiedTime(file).toInstant()).isEqualTo(date);
+    }
+    try (MaildirFolder f = open()) {
+      assertThat(uids(f)).containsExactly(3L);
+      assertThat(f.messages().getFirst().internalDate()).isEqualTo(date);
+      deliver("c\r\n");
+      assertThat(f.sync()).isTrue();
+      assertThat(uids(f)).containsExactly(3L, 4L);
+    }
+  }
+
+  @Test
+  void takingNewMailMovesItToCurWithoutFlagsAndWithoutNews() throws Exception {
+    Path file = deliver("a\r\n");
+    try (MaildirFolder f = open()) {
+      long modseq = f.highestModSeq();
+      f.takeNew();
+      assertThat(names("new")).isEmpty();
+      assertThat(names("cur")).containsExactly(file.getFileName() + ":2,");
+      assertThat(f.file(1)).isEqualTo(dir.resolve("cur").resolve(file.getFileName() + ":2,"));
+      assertThat(f.sync()).isFalse();
+      assertThat(f.highestModSeq()).isEqualTo(modseq);
+    }
+  }
+
+  @Test
+  void theLogIsCompactedOnceItIsMostlyHistory() throws Exception {
+    deliver("a\r\n");
+    try (MaildirFolder f = open()) {
+      for (int i = 0; i < 5000; i++) f.setFlags(1, i % 2 == 0 ? Flags.SEEN : 0);
+      assertThat(Files.readAllLines(dir.resolve(MailboxIndex.FILE_NAME)).size()).isLessThan(4200);
+    }
+    try (MaildirFolder f = open()) {
+      assertThat(f.messages()).singleElement().satisfies(m -> assertThat(m.flags()).isZero());
+      assertThat(f.highestModSeq()).isGreaterThanOrEqualTo(5001);
+    }
+    List<String> names = new ArrayList<>(names("cur"));
+    assertThat(names).hasSize(1);
+  }
+}
