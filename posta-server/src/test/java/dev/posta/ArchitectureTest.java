@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * <pre>
  * cli                                  the faces: nothing uses them
  * dev.posta (PostaServer)              assembles the parts from the configuration
- * smtp | control                       listeners: none uses another
+ * smtp | imap | control                listeners: none uses another
  * net                                  what every listener shares: limits, idle sessions, deadlines, AUTH throttle
  * queue                                spool, scheduling, attempts, bounces
  * delivery                             routing; local and remote delivery targets
@@ -46,6 +46,7 @@ class ArchitectureTest {
         .layer("Cli").definedBy("dev.posta.cli..")
         .layer("Assembly").definedBy("dev.posta")
         .layer("Smtp").definedBy("dev.posta.smtp..")
+        .layer("Imap").definedBy("dev.posta.imap..")
         .layer("Control").definedBy("dev.posta.control..")
         .layer("Net").definedBy("dev.posta.net..")
         .layer("Queue").definedBy("dev.posta.queue..")
@@ -56,13 +57,14 @@ class ArchitectureTest {
         .whereLayer("Cli").mayNotBeAccessedByAnyLayer()
         .whereLayer("Assembly").mayOnlyBeAccessedByLayers("Cli")
         .whereLayer("Smtp").mayOnlyBeAccessedByLayers("Assembly")
+        .whereLayer("Imap").mayOnlyBeAccessedByLayers("Assembly")
         .whereLayer("Control").mayOnlyBeAccessedByLayers("Cli", "Assembly")
-        .whereLayer("Net").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control")
+        .whereLayer("Net").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Control")
         .whereLayer("Queue").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control")
         .whereLayer("Delivery").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue")
-        .whereLayer("Store").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue", "Delivery")
-        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Net", "Queue", "Delivery", "Store", "Leaves")
-        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Net", "Queue", "Delivery", "Store", "Leaves", "Model")
+        .whereLayer("Store").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Control", "Queue", "Delivery")
+        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Control", "Net", "Queue", "Delivery", "Store", "Leaves")
+        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Control", "Net", "Queue", "Delivery", "Store", "Leaves", "Model")
         .check(classes);
   }
 }

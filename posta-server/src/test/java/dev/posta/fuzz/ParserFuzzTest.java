@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.posta.config.Toml;
+import dev.posta.imap.ImapCommand;
+import dev.posta.imap.ImapParser;
 import dev.posta.mail.AddressParser;
 import dev.posta.mail.Envelope;
 import dev.posta.mail.MailAddress;
@@ -44,6 +46,15 @@ class ParserFuzzTest {
     } catch (AddressParser.SyntaxException e) {
       throw new AssertionError("accepted address does not re-parse: " + a, e);
     }
+  }
+
+  /** An IMAP command parses or is refused with a one-line reason, whatever its octets (literals included). */
+  @FuzzTest(maxDuration = "30s")
+  void imapParserNeverThrowsAndItsReasonsAreOneLine(FuzzedDataProvider data) {
+    ImapCommand c = ImapParser.parse(data.consumeRemainingAsBytes());
+    assertThat(c.tag()).isNotEmpty().doesNotContain(" ", "\r", "\n");
+    if (c instanceof ImapCommand.Invalid invalid) assertThat(invalid.reason()).isNotEmpty().doesNotContain("\r", "\n");
+    if (c instanceof ImapCommand.Unknown unknown) assertThat(unknown.name()).doesNotContain(" ", "\r", "\n");
   }
 
   @FuzzTest(maxDuration = "30s")
