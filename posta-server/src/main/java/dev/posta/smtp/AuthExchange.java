@@ -3,6 +3,7 @@ package dev.posta.smtp;
 import dev.posta.auth.SaslMechanism;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.ClientAddress;
+import dev.posta.net.LineInput;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -110,7 +111,7 @@ final class AuthExchange {
     conn.reply(Replies.AUTH_CHALLENGE.format(Base64.getEncoder().encodeToString(challenge)));
     conn.flush();
     conn.clock().command(); // each response of the exchange gets the time of a command
-    SmtpInput.Line line = conn.readLine(MAX_AUTH_LINE, null);
+    LineInput.Line line = conn.readLine(MAX_AUTH_LINE, null);
     switch (line.ending()) {
       case EOF -> throw new Closing("connection lost during AUTH");
       case TOO_LONG -> {

@@ -1,6 +1,7 @@
 package dev.posta.smtp;
 
 import dev.posta.config.PostaConfig;
+import dev.posta.net.LineInput;
 import dev.posta.net.SessionClock;
 import dev.posta.net.Watchdog;
 import dev.posta.tls.ServerTls;
@@ -36,7 +37,7 @@ final class SmtpConnection {
   private final int maxErrors;
   private final String logPrefix;
   private Socket socket;
-  private SmtpInput in;
+  private LineInput in;
   private OutputStream out;
   /** Permanent (5xx) refusals so far, for max-errors. */
   private int errors;
@@ -62,14 +63,14 @@ final class SmtpConnection {
     return clock;
   }
 
-  SmtpInput in() {
+  LineInput in() {
     return in;
   }
 
   /** Starts reading and writing over the socket (after its handshake, for implicit TLS). */
   void open() throws IOException {
     socket.setTcpNoDelay(true);
-    in = new SmtpInput(socket.getInputStream(), () -> out.flush(), clock);
+    in = new LineInput(socket.getInputStream(), () -> out.flush(), clock);
     out = new BufferedOutputStream(clock.guard(socket.getOutputStream()), REPLY_BUFFER);
   }
 
@@ -110,8 +111,8 @@ final class SmtpConnection {
     return socket instanceof SSLSocket;
   }
 
-  /** One line of at most {@code max} octets, read under the current deadline (see {@link SmtpInput#readLine}). */
-  SmtpInput.Line readLine(int max, byte[] reuse) throws IOException {
+  /** One line of at most {@code max} octets, read under the current deadline (see {@link LineInput#readLine}). */
+  LineInput.Line readLine(int max, byte[] reuse) throws IOException {
     return in.readLine(max, reuse);
   }
 

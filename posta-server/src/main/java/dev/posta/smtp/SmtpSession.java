@@ -11,6 +11,7 @@ import dev.posta.mail.QueueId;
 import dev.posta.mail.Recipient;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.ClientAddress;
+import dev.posta.net.LineInput;
 import dev.posta.net.Session;
 import dev.posta.net.SessionClock;
 import dev.posta.net.Watchdog;
@@ -195,7 +196,7 @@ final class SmtpSession implements Session {
     while (true) {
       clock.checkSessionTime(); // also when pipelined commands keep the session from ever waiting
       if (conn.clientSilent()) return true;
-      SmtpInput.Line line = conn.readLine(MAX_PARAMETER_LINE, lineBuffer);
+      LineInput.Line line = conn.readLine(MAX_PARAMETER_LINE, lineBuffer);
       lineBuffer = line.bytes();
       command(line);
       // The next command's time starts now, not at its first octet: a line must come whole in time.
@@ -204,7 +205,7 @@ final class SmtpSession implements Session {
   }
 
   /** Checks one command line and runs it. */
-  private void command(SmtpInput.Line line) throws IOException, Closing {
+  private void command(LineInput.Line line) throws IOException, Closing {
     switch (line.ending()) {
       case EOF -> {
         conn.flush(); // replies to commands before an unfinished last line are still owed
@@ -572,7 +573,7 @@ final class SmtpSession implements Session {
   }
 
   /** The command line as text, or null when it is not UTF-8. */
-  private String utf8(SmtpInput.Line line) {
+  private String utf8(LineInput.Line line) {
     try {
       return commandDecoder.reset().decode(ByteBuffer.wrap(line.bytes(), 0, line.length())).toString();
     } catch (CharacterCodingException e) {

@@ -5,6 +5,7 @@ import dev.posta.mail.MailDate;
 import dev.posta.mail.MailParameters;
 import dev.posta.mail.QueueId;
 import dev.posta.mail.Recipient;
+import dev.posta.net.LineInput;
 import dev.posta.queue.MessageContent;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -85,13 +86,13 @@ final class Transaction {
    *
    * @param maxLineLength octets of a text line including its CRLF (§4.5.3.1.6)
    */
-  TextEnd readText(SmtpInput in, int maxLineLength) throws IOException {
+  TextEnd readText(LineInput in, int maxLineLength) throws IOException {
     if (line == null) line = new byte[256];
     boolean longLine = false;
     int maxText = maxLineLength - 2;
     while (true) {
       // +1: §4.5.3.1.6 does not count the dot added for transparency.
-      SmtpInput.Line l = in.readLine(maxText + 1, line);
+      LineInput.Line l = in.readLine(maxText + 1, line);
       line = l.bytes();
       switch (l.ending()) {
         case EOF -> {
@@ -118,7 +119,7 @@ final class Transaction {
   private static final byte[] CRLF = {'\r', '\n'};
 
   /** A BDAT chunk (RFC 3030): copied from {@code in} as it comes; false when the connection ended first. */
-  boolean appendChunk(SmtpInput in, long count) throws IOException {
+  boolean appendChunk(LineInput in, long count) throws IOException {
     long room = Math.max(0, maxSize - size);
     size += count;
     if (count > room) tooBig = true;

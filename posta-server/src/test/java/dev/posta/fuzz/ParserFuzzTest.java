@@ -11,10 +11,10 @@ import dev.posta.mail.AddressParser;
 import dev.posta.mail.Envelope;
 import dev.posta.mail.MailAddress;
 import dev.posta.mail.TraceHeaders;
+import dev.posta.net.LineInput;
 import dev.posta.smtp.CommandParser;
 import dev.posta.smtp.Reply;
 import dev.posta.smtp.SmtpCommand;
-import dev.posta.smtp.SmtpInput;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -61,13 +61,13 @@ class ParserFuzzTest {
   void lineReaderRespectsItsLimit(FuzzedDataProvider data) throws IOException {
     int max = data.consumeInt(1, 2000);
     byte[] bytes = data.consumeRemainingAsBytes();
-    SmtpInput in = new SmtpInput(new ByteArrayInputStream(bytes));
+    LineInput in = new LineInput(new ByteArrayInputStream(bytes));
     int consumed = 0;
     while (true) {
-      SmtpInput.Line l = in.readLine(max, null);
+      LineInput.Line l = in.readLine(max, null);
       assertThat(l.length()).isLessThanOrEqualTo(max);
-      if (l.ending() == SmtpInput.Ending.EOF) break;
-      if (l.ending() == SmtpInput.Ending.CRLF) {
+      if (l.ending() == LineInput.Ending.EOF) break;
+      if (l.ending() == LineInput.Ending.CRLF) {
         assertThat(l.bareCr()).isEqualTo(new String(l.bytes(), 0, l.length(), StandardCharsets.ISO_8859_1).indexOf('\r') >= 0);
       }
       assertThat(++consumed).isLessThanOrEqualTo(bytes.length);

@@ -2,7 +2,6 @@ package dev.posta.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.posta.net.ClientAddress;
 import java.net.InetAddress;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

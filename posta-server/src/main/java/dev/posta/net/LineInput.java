@@ -1,6 +1,5 @@
-package dev.posta.smtp;
+package dev.posta.net;
 
-import dev.posta.net.ReadTimer;
 import java.io.Flushable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,15 +7,16 @@ import java.io.OutputStream;
 import java.util.Arrays;
 
 /**
- * Buffered reading of the SMTP byte stream: lines with strict CRLF detection, and exact
- * byte counts for BDAT. Never allocates more than the caller's limit for one line.
+ * Buffered reading of a line protocol's byte stream (SMTP, IMAP, POP3): lines with strict CRLF
+ * detection, and exact octet counts (SMTP's BDAT chunks, IMAP's literals). Never allocates more
+ * than the caller's limit for one line.
  *
- * <p>RFC 5321 §2.3.8: a line ends with CRLF only. A bare LF ends the line too but is reported,
- * and a CR not followed by LF is reported, so the session can refuse them (SMTP smuggling,
- * CVE-2023-51764/51766). Replies are flushed only when a read would block, that is when the
- * client's pipelined input is drained (RFC 2920 §3.2).
+ * <p>A line ends with CRLF only (RFC 5321 §2.3.8, RFC 9051 §2.2). A bare LF ends the line too
+ * but is reported, and a CR not followed by LF is reported, so the session can refuse them
+ * (SMTP smuggling, CVE-2023-51764/51766). Replies are flushed only when a read would block,
+ * that is when the client's pipelined input is drained (RFC 2920 §3.2).
  */
-public final class SmtpInput {
+public final class LineInput {
   private final InputStream in;
   private final Flushable replies;
   private final ReadTimer timer;
@@ -33,7 +33,7 @@ public final class SmtpInput {
   /** The client closed its side: every read from now on ends at once. */
   private boolean ended;
 
-  public SmtpInput(InputStream in) {
+  public LineInput(InputStream in) {
     this(in, () -> {}, ReadTimer.NONE);
   }
 
@@ -42,7 +42,7 @@ public final class SmtpInput {
    *     client waits for it (RFC 2920 §3.2: also mid-line and while waiting for BDAT data)
    * @param timer bounds each read that may block
    */
-  SmtpInput(InputStream in, Flushable replies, ReadTimer timer) {
+  public LineInput(InputStream in, Flushable replies, ReadTimer timer) {
     this.in = in;
     this.replies = replies;
     this.timer = timer;

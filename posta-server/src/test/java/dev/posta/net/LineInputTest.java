@@ -1,4 +1,4 @@
-package dev.posta.smtp;
+package dev.posta.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,16 +9,16 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
-class SmtpInputTest {
+class LineInputTest {
 
-  private static SmtpInput input(String s) {
-    return new SmtpInput(new ByteArrayInputStream(s.getBytes(StandardCharsets.ISO_8859_1)));
+  private static LineInput input(String s) {
+    return new LineInput(new ByteArrayInputStream(s.getBytes(StandardCharsets.ISO_8859_1)));
   }
 
   /** Delivers one byte per read, so every CR and LF falls on a buffer boundary. */
-  private static SmtpInput trickled(String s) {
+  private static LineInput trickled(String s) {
     byte[] bytes = s.getBytes(StandardCharsets.ISO_8859_1);
-    return new SmtpInput(new InputStream() {
+    return new LineInput(new InputStream() {
       int i;
 
       @Override
@@ -35,29 +35,29 @@ class SmtpInputTest {
     });
   }
 
-  private static String text(SmtpInput.Line l) {
+  private static String text(LineInput.Line l) {
     return new String(l.bytes(), 0, l.length(), StandardCharsets.ISO_8859_1);
   }
 
   @Test
   void readsCrlfLinesAndReportsBareEndings() throws IOException {
-    for (SmtpInput in : new SmtpInput[] {input("ab\r\ncd\nef\rgh\r\n\r\nlast"), trickled("ab\r\ncd\nef\rgh\r\n\r\nlast")}) {
+    for (LineInput in : new LineInput[] {input("ab\r\ncd\nef\rgh\r\n\r\nlast"), trickled("ab\r\ncd\nef\rgh\r\n\r\nlast")}) {
       var l1 = in.readLine(100, null);
       assertThat(text(l1)).isEqualTo("ab");
       assertThat(l1.isClean()).isTrue();
       var l2 = in.readLine(100, null);
       assertThat(text(l2)).isEqualTo("cd");
-      assertThat(l2.ending()).isEqualTo(SmtpInput.Ending.BARE_LF);
+      assertThat(l2.ending()).isEqualTo(LineInput.Ending.BARE_LF);
       var l3 = in.readLine(100, null);
       assertThat(text(l3)).isEqualTo("ef\rgh");
-      assertThat(l3.ending()).isEqualTo(SmtpInput.Ending.CRLF);
+      assertThat(l3.ending()).isEqualTo(LineInput.Ending.CRLF);
       assertThat(l3.bareCr()).isTrue();
       assertThat(l3.isClean()).isFalse();
       var l4 = in.readLine(100, null);
       assertThat(l4.length()).isZero();
       assertThat(l4.isClean()).isTrue();
       var l5 = in.readLine(100, null);
-      assertThat(l5.ending()).isEqualTo(SmtpInput.Ending.EOF);
+      assertThat(l5.ending()).isEqualTo(LineInput.Ending.EOF);
       assertThat(text(l5)).isEqualTo("last");
     }
   }
@@ -72,27 +72,27 @@ class SmtpInputTest {
 
   @Test
   void lineLimitCountsOctetsBeforeCrlfAndSkipsTheRest() throws IOException {
-    for (SmtpInput in : new SmtpInput[] {input("12345\r\n123456\r\nnext\r\n"), trickled("12345\r\n123456\r\nnext\r\n")}) {
+    for (LineInput in : new LineInput[] {input("12345\r\n123456\r\nnext\r\n"), trickled("12345\r\n123456\r\nnext\r\n")}) {
       assertThat(text(in.readLine(5, null))).isEqualTo("12345");
-      assertThat(in.readLine(5, null).ending()).isEqualTo(SmtpInput.Ending.TOO_LONG);
+      assertThat(in.readLine(5, null).ending()).isEqualTo(LineInput.Ending.TOO_LONG);
       assertThat(text(in.readLine(5, null))).isEqualTo("next");
     }
     // A 5-octet limit with a bare LF: "123456\n" is 6 octets, too long.
-    assertThat(input("123456\n").readLine(5, null).ending()).isEqualTo(SmtpInput.Ending.TOO_LONG);
+    assertThat(input("123456\n").readLine(5, null).ending()).isEqualTo(LineInput.Ending.TOO_LONG);
   }
 
   @Test
   void hugeLineWithoutLfIsDroppedWithoutHoldingIt() throws IOException {
     String huge = "x".repeat(1 << 20);
-    SmtpInput in = input(huge + "\r\nok\r\n");
-    assertThat(in.readLine(512, null).ending()).isEqualTo(SmtpInput.Ending.TOO_LONG);
+    LineInput in = input(huge + "\r\nok\r\n");
+    assertThat(in.readLine(512, null).ending()).isEqualTo(LineInput.Ending.TOO_LONG);
     assertThat(text(in.readLine(512, null))).isEqualTo("ok");
   }
 
   @Test
   void transferCopiesExactCountsAcrossBuffers() throws IOException {
     String chunk = "a\nb\rc".repeat(10_000);
-    SmtpInput in = input("BDAT\r\n" + chunk + "rest\r\n");
+    LineInput in = input("BDAT\r\n" + chunk + "rest\r\n");
     in.readLine(100, null);
     var sink = new ByteArrayOutputStream();
     assertThat(in.transfer(chunk.length(), sink)).isTrue();

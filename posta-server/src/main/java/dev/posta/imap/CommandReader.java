@@ -1,0 +1,134 @@
+package dev.posta.imap;
+
+import dev.posta.net.LineInput;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+
+/**
+ * Reads one whole IMAP command from the client, as {@link ImapParser} takes it: its lines with
+ * CRLF, and each literal's octets right after the line that announces it (RFC 9051 §4.3). For a
+ * synchronizing literal {@code {n}} the client waits for the continuation request, which is sent
+ * here; a non-synchronizing one {@code {n+}} (LITERAL+, RFC 7888) follows at once.
+ *
+ * <p>Limits, each refused before what is too big is read:
+ * <ul>
+ *   <li>a line longer than {@link #MAX_LINE} octets: BAD, and the connection is closed, since
+ *       what follows it (a literal, perhaps) cannot be told from commands;
+ *   <li>a literal longer than the message size limit in APPEND, or than {@link #MAX_LITERAL}
+ *       elsewhere, or one that makes a command other than APPEND longer than {@link
+ *       #MAX_COMMAND} in all: a synchronizing one is
+ *       answered NO [TOOBIG] (APPEND) or BAD without the continuation, so the client never sends
+ *       it; a non-synchronizing one is on its way already, so the answer is BAD and the
+ *       connection closes (reading it only to drop it would let a client make the server read
+ *       without end).
+ * </ul>
+ * A bare LF ends a line too (as Dovecot reads it); the command handed on has CRLF there.
+ */
+final class CommandReader {
+  static final int MAX_LINE = 64 * 1024;
+  static final int MAX_LITERAL = 64 * 1024;
+  static final long MAX_COMMAND = 256 * 1024;
+  private static final byte[] CONTINUE = "+ Ready for literal data\r\n".getBytes(StandardCharsets.US_ASCII);
+
+  /** What reading one command gave. */
+  sealed interface Read {
+    /** A whole command, ending with CRLF. */
+    record Command(byte[] octets) implements Read {}
+
+    /**
+     * A command refused by a limit: {@code response} (with its tag, without CRLF) is the answer;
+     * when {@code close}, the session must end after it.
+     */
+    record Refused(String response, boolean close) implements Read {}
+
+    /** The client closed the connection. */
+    record Ended() implements Read {}
+  }
+
+  private final LineInput in;
+  private final OutputStream out;
+  private final long maxMessage;
+  private byte[] line = new byte[256];
+
+  /**
+   * @param out where the continuation request goes (flushed at once)
+   * @param maxMessage the largest message APPEND takes
+   */
+  CommandReader(LineInput in, OutputStream out, long maxMessage) {
+    this.in = in;
+    this.out = out;
+    this.maxMessage = maxMessage;
+  }
+
+  Read read() throws IOException {
+    var command = new ByteArrayOutputStream();
+    String tag = null;
+    boolean append = false;
+    while (true) {
+      LineInput.Line l = in.readLine(MAX_LINE, line);
+      line = l.bytes();
+      switch (l.ending()) {
+        case EOF -> {
+          return new Read.Ended();
+        }
+        case TOO_LONG -> {
+          return new Read.Refused((tag == null ? "*" : tag) + " BAD Line longer than " + MAX_LINE + " octets", true);
+        }
+        default -> {}
+      }
+      int length = l.length(); // without its line end
+      if (tag == null) {
+        tag = tagOf(line, length);
+        append = isAppend(line, length);
+      }
+      command.write(line, 0, length);
+      command.write('\r');
+      command.write('\n');
+      Literal literal = literalAtEnd(line, length);
+      if (literal == null) return new Read.Command(command.toByteArray());
+      long allowed = append ? maxMessage : MAX_LITERAL;
+      long budget = append ? maxMessage + MAX_LITERAL : MAX_COMMAND; // the command in all
+      boolean tooBig = literal.size > allowed || command.size() + literal.size > budget;
+      if (tooBig) {
+        if (!literal.synchronizing) return new Read.Refused(tag + " BAD [TOOBIG] Literal of " + literal.size + " octets refused", true);
+        return new Read.Refused(tag + (append ? " NO [TOOBIG] Message larger than " + maxMessage + " octets"
+            : " BAD [TOOBIG] Literal of " + literal.size + " octets refused"), false);
+      }
+      if (literal.synchronizing) {
+        out.write(CONTINUE);
+        out.flush();
+      }
+      if (!in.transfer(literal.size, command)) return new Read.Ended();
+    }
+  }
+
+  /** A literal's announcement: {@code {n}}, {@code {n+}}, with or without {@code ~}. */
+  private record Literal(long size, boolean synchronizing) {}
+
+  private static Literal literalAtEnd(byte[] b, int length) {
+    if (length < 3 || b[length - 1] != '}') return null;
+    int end = length - 1;
+    boolean plus = b[end - 1] == '+';
+    if (plus) end--;
+    int start = end;
+    while (start > 0 && b[start - 1] >= '0' && b[start - 1] <= '9') start--;
+    if (start == end || start == 0 || b[start - 1] != '{' || end - start > 18) return null;
+    return new Literal(Long.parseLong(new String(b, start, end - start, StandardCharsets.US_ASCII)), !plus);
+  }
+
+  /** The tag, to answer a refused command with: up to the first space, or "*" when there is none. */
+  private static String tagOf(byte[] b, int length) {
+    int sp = 0;
+    while (sp < length && b[sp] != ' ' && b[sp] > 0x20 && b[sp] < 0x7f) sp++;
+    return sp == 0 ? "*" : new String(b, 0, sp, StandardCharsets.US_ASCII);
+  }
+
+  private static boolean isAppend(byte[] b, int length) {
+    String start = new String(b, 0, Math.min(length, 64), StandardCharsets.US_ASCII).toUpperCase(Locale.ROOT);
+    int sp = start.indexOf(' ');
+    return sp > 0 && start.startsWith("APPEND ", sp + 1);
+  }
+}
