@@ -1,11 +1,19 @@
 package dev.posta.store;
 
 import dev.posta.client.MessageWriter;
+import dev.posta.storage.DirectorySync;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -61,21 +69,11 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
   }
 
   /**
-   * A folder of a mailbox, opened once and shared: {@link #INBOX} (any case) or a top-level
-   * subfolder such as {@code Sent}, made when missing.
-   *
-   * @throws IllegalArgumentException for a name other than letters, digits, space, '_' and '-'
-   *     (hierarchy and international names come with IMAP's mailbox naming)
+   * A folder of a mailbox, opened once and shared: {@link #INBOX} (any case) or another folder by
+   * its name ({@link #folderPath}), made when missing.
    */
   public MaildirFolder folder(MailboxId mailbox, String name) throws IOException {
-    Path root = maildir(mailbox).root();
-    if (!name.equalsIgnoreCase(INBOX)) {
-      if (name.isEmpty() || !name.chars().allMatch(c -> Character.isLetterOrDigit(c) && c < 0x80 || c == ' ' || c == '_' || c == '-')) {
-        throw new IllegalArgumentException("folder name " + name);
-      }
-      root = root.resolve("." + name); // Maildir++, as Dovecot and Courier name it
-    }
-    Path key = root;
+    Path key = folderPath(mailbox, name);
     MaildirFolder folder = open.get(key);
     if (folder != null) return folder;
     synchronized (open) {
@@ -86,6 +84,120 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
       }
       return folder;
     }
+  }
+
+  /**
+   * Where a folder lives: the inbox is the Maildir itself; any other is a Maildir++ subfolder,
+   * {@code Maildir/.<name>}, the name in modified UTF-7 with '.' between levels (Dovecot's and
+   * Courier's layout, so they see the same folders).
+   *
+   * @throws IllegalArgumentException for a name that cannot be a folder: empty, a level empty or
+   *     starting with '.'... (see {@link #checkName})
+   */
+  public Path folderPath(MailboxId mailbox, String name) {
+    Path root = maildir(mailbox).root();
+    if (name.equalsIgnoreCase(INBOX)) return root;
+    checkName(name);
+    return root.resolve("." + ModifiedUtf7.encode(name));
+  }
+
+  /** A folder name has levels separated by '.', none empty; no '/', no control characters. */
+  static void checkName(String name) {
+    if (name.isEmpty() || name.startsWith(".") || name.endsWith(".") || name.contains("..") || name.contains("/")
+        || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+      throw new IllegalArgumentException("not a folder name: " + name);
+    }
+  }
+
+  /** The folders of a mailbox: {@link #INBOX}, then the others in name order (hierarchy by '.'). */
+  public List<String> folderNames(MailboxId mailbox) throws IOException {
+    Path root = maildir(mailbox).root();
+    List<String> names = new ArrayList<>();
+    if (Files.isDirectory(root)) {
+      try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root, p -> p.getFileName().toString().startsWith(".")
+          && p.getFileName().toString().length() > 1 && Files.isDirectory(p.resolve("cur")))) {
+        for (Path d : dirs) {
+          try {
+            String name = ModifiedUtf7.decode(d.getFileName().toString().substring(1));
+            checkName(name);
+            names.add(name);
+          } catch (IllegalArgumentException notOurs) {
+            log.debug("{}: not a folder name, left alone", d);
+          }
+        }
+      }
+    }
+    names.sort(null);
+    names.addFirst(INBOX);
+    return names;
+  }
+
+  /**
+   * Makes a folder.
+   *
+   * @throws FileAlreadyExistsException when it exists (the inbox always does)
+   */
+  public void createFolder(MailboxId mailbox, String name) throws IOException {
+    Path path = folderPath(mailbox, name);
+    if (name.equalsIgnoreCase(INBOX) || Files.isDirectory(path.resolve("cur"))) throw new FileAlreadyExistsException(name);
+    new Maildir(path).create();
+  }
+
+  /**
+   * Deletes a folder and the messages in it; folders below it stay (RFC 9051 §6.3.5 allows either).
+   *
+   * @throws NoSuchFileException when it does not exist
+   * @throws IllegalArgumentException for the inbox, which cannot be deleted
+   */
+  public void deleteFolder(MailboxId mailbox, String name) throws IOException {
+    if (name.equalsIgnoreCase(INBOX)) throw new IllegalArgumentException("the inbox cannot be deleted");
+    Path path = folderPath(mailbox, name);
+    if (!Files.isDirectory(path.resolve("cur"))) throw new NoSuchFileException(name);
+    closeOpen(path);
+    // Renamed away first, so a crash halfway never leaves half a folder that looks whole.
+    Path doomed = path.resolveSibling(".." + path.getFileName() + "-deleted-" + System.nanoTime());
+    Files.move(path, doomed, StandardCopyOption.ATOMIC_MOVE);
+    try (var tree = Files.walk(doomed)) {
+      for (Path p : tree.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+    }
+    DirectorySync.fsync(path.getParent());
+  }
+
+  /**
+   * Renames a folder and the folders below it (RFC 9051 §6.3.6).
+   *
+   * @throws NoSuchFileException when {@code from} does not exist
+   * @throws FileAlreadyExistsException when {@code to} does
+   * @throws IllegalArgumentException for the inbox, whose rename ({@code messages moved}) comes with IMAP
+   */
+  public void renameFolder(MailboxId mailbox, String from, String to) throws IOException {
+    if (from.equalsIgnoreCase(INBOX)) throw new IllegalArgumentException("renaming the inbox moves its messages: not here yet");
+    Path source = folderPath(mailbox, from);
+    Path target = folderPath(mailbox, to);
+    if (!Files.isDirectory(source.resolve("cur"))) throw new NoSuchFileException(from);
+    if (Files.exists(target)) throw new FileAlreadyExistsException(to);
+    String prefix = source.getFileName() + ".";
+    List<Path> below = new ArrayList<>();
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(source.getParent(), p -> p.getFileName().toString().startsWith(prefix))) {
+      dirs.forEach(below::add);
+    }
+    closeOpen(source);
+    Files.move(source, target, StandardCopyOption.ATOMIC_MOVE);
+    for (Path child : below) {
+      closeOpen(child);
+      String rest = child.getFileName().toString().substring(source.getFileName().toString().length());
+      Files.move(child, target.resolveSibling(target.getFileName() + rest), StandardCopyOption.ATOMIC_MOVE);
+    }
+    DirectorySync.fsync(source.getParent());
+  }
+
+  /** Forgets the open folder at {@code path}, closing its index, so the next open reads the disk afresh. */
+  private void closeOpen(Path path) throws IOException {
+    MaildirFolder folder;
+    synchronized (open) {
+      folder = open.remove(path);
+    }
+    if (folder != null) folder.close();
   }
 
   /** Closes the open folders, so that their indexes go on without a gap next time. */

@@ -49,4 +49,39 @@ class MaildirStoreTest {
       assertThatThrownBy(() -> local.folder(alice, "../x")).isInstanceOf(IllegalArgumentException.class);
     }
   }
+
+  @Test
+  void foldersAreMaildirPlusPlusInModifiedUtf7AndRenameTakesThoseBelow() throws Exception {
+    try (MaildirStore local = new MaildirStore(dir, "h")) {
+      MailboxId bob = new MailboxId("example.org", "bob");
+      Path maildir = dir.resolve("example.org/bob/Maildir");
+      assertThat(local.folderNames(bob)).containsExactly("INBOX");
+      local.createFolder(bob, "Entwürfe");
+      local.createFolder(bob, "Archive");
+      local.createFolder(bob, "Archive.2024");
+      assertThat(Files.isDirectory(maildir.resolve(".Entw&APw-rfe/cur"))).as("Dovecot's name for it").isTrue();
+      assertThat(local.folderNames(bob)).containsExactly("INBOX", "Archive", "Archive.2024", "Entwürfe");
+      assertThatThrownBy(() -> local.createFolder(bob, "Archive")).isInstanceOf(java.nio.file.FileAlreadyExistsException.class);
+      assertThatThrownBy(() -> local.createFolder(bob, "inbox")).isInstanceOf(java.nio.file.FileAlreadyExistsException.class);
+      for (String bad : new String[] {"", ".x", "x.", "a..b", "a/b", "tab\there"}) {
+        assertThatThrownBy(() -> local.createFolder(bob, bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
+      }
+
+      MaildirFolder archive = local.folder(bob, "Archive");
+      archive.append(out -> out.write(ByteBuffer.wrap("Subject: old\r\n\r\nx\r\n".getBytes(UTF_8))), Flags.SEEN, Instant.EPOCH);
+      local.renameFolder(bob, "Archive", "Old");
+      assertThat(local.folderNames(bob)).containsExactly("INBOX", "Entwürfe", "Old", "Old.2024");
+      assertThat(local.folder(bob, "Old").messages()).singleElement().satisfies(m -> assertThat(m.flags()).isEqualTo(Flags.SEEN));
+      assertThatThrownBy(() -> local.renameFolder(bob, "Archive", "X")).isInstanceOf(java.nio.file.NoSuchFileException.class);
+      assertThatThrownBy(() -> local.renameFolder(bob, "Old", "Entwürfe")).isInstanceOf(java.nio.file.FileAlreadyExistsException.class);
+
+      local.deleteFolder(bob, "Old");
+      assertThat(local.folderNames(bob)).as("what was below it stays").containsExactly("INBOX", "Entwürfe", "Old.2024");
+      try (var left = Files.list(maildir)) {
+        assertThat(left.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("..")).toList()).as("nothing half-deleted left").isEmpty();
+      }
+      assertThatThrownBy(() -> local.deleteFolder(bob, "INBOX")).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> local.deleteFolder(bob, "Old")).isInstanceOf(java.nio.file.NoSuchFileException.class);
+    }
+  }
 }
