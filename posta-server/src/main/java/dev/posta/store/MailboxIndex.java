@@ -46,7 +46,13 @@ import org.slf4j.LoggerFactory;
  * index goes on above the reservation; the gap it leaves is allowed (UIDs only ascend). A torn
  * or garbled record ends the log there: what follows is cut off and the folder's files tell
  * the rest. A file that cannot be read at all (no header) is started afresh with a new
- * UIDVALIDITY, the one case where the old UIDs cannot be kept.
+ * UIDVALIDITY, the one case where the old UIDs cannot be kept. A reservation counts only once
+ * it is on disk, and a write that fails is taken back (or, failing that, the next flush writes
+ * the whole index anew), so no torn record can hide a later one.
+ *
+ * <p>One writer: an open index holds an OS lock on {@code posta-index.lock} (in this process
+ * too, another open of the same folder is refused), so two servers or stores never hand out
+ * the same UID.
  */
 final class MailboxIndex implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MailboxIndex.class);
@@ -69,6 +75,10 @@ final class MailboxIndex implements AutoCloseable {
   private long reservedUid;
   private long reservedModSeq;
   private FileChannel channel;
+  /** Holds the lock on {@code posta-index.lock} while the index is open. */
+  private FileChannel lockChannel;
+  /** A write failed and could not be taken back: the next flush writes the whole index anew. */
+  private boolean broken;
   private final StringBuilder pending = new StringBuilder();
   /** Records in the file, to know when it is mostly history. */
   private int records;
@@ -80,6 +90,30 @@ final class MailboxIndex implements AutoCloseable {
 
   /** Opens the index of the folder {@code dir}: read back, or made new when there is none. */
   static MailboxIndex open(Path dir, Clock clock) throws IOException {
+    FileChannel lock = lock(dir);
+    try {
+      MailboxIndex index = read(dir, clock);
+      index.lockChannel = lock;
+      return index;
+    } catch (IOException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  private static FileChannel lock(Path dir) throws IOException {
+    Path file = dir.resolve(FILE_NAME + ".lock");
+    FileChannel lock = FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), PrivateFiles.file(file));
+    try {
+      if (lock.tryLock() != null) return lock;
+    } catch (java.nio.channels.OverlappingFileLockException inThisProcess) {
+      // fall through
+    }
+    lock.close();
+    throw new IOException(dir + ": its index is open elsewhere (another server, or another store in this one)");
+  }
+
+  private static MailboxIndex read(Path dir, Clock clock) throws IOException {
     Path file = dir.resolve(FILE_NAME);
     byte[] bytes;
     try {
@@ -167,6 +201,10 @@ final class MailboxIndex implements AutoCloseable {
     if (cleanUidNext > maxUid && cleanModSeq >= maxModSeq) {
       index.uidNext = cleanUidNext;
       index.highestModSeq = cleanModSeq;
+      // The old reservation was used up to here and a later crash would replay to this record:
+      // the first UID or MODSEQ handed out now must make a fresh one durable.
+      index.reservedUid = cleanUidNext;
+      index.reservedModSeq = cleanModSeq;
     } else { // not closed cleanly: what was used may go up to the reservation
       index.uidNext = Math.max(maxUid + 1, index.reservedUid);
       index.highestModSeq = Math.max(maxModSeq, index.reservedModSeq);
@@ -261,11 +299,13 @@ final class MailboxIndex implements AutoCloseable {
 
   /** Makes the next stretch of UIDs and MODSEQs durable before any of them is used. */
   private void reserve() throws IOException {
-    reservedUid = uidNext + UID_RESERVE;
-    reservedModSeq = highestModSeq + MODSEQ_RESERVE;
-    append("r " + reservedUid + " " + reservedModSeq);
+    long uid = uidNext + UID_RESERVE;
+    long modseq = highestModSeq + MODSEQ_RESERVE;
+    append("r " + uid + " " + modseq);
     flush();
     channel.force(false);
+    reservedUid = uid; // only now: a reservation counts once it is on disk
+    reservedModSeq = modseq;
   }
 
   private void append(String record) {
@@ -275,20 +315,35 @@ final class MailboxIndex implements AutoCloseable {
 
   /** Writes what has changed to the file (not forced to disk: see the class's guarantees). */
   void flush() throws IOException {
+    if (broken) {
+      rewrite();
+      pending.setLength(0);
+      return;
+    }
     if (pending.isEmpty()) return;
     ByteBuffer buf = ByteBuffer.wrap(pending.toString().getBytes(StandardCharsets.UTF_8));
+    long at = channel.size();
+    try {
+      while (buf.hasRemaining()) channel.write(buf);
+    } catch (IOException e) { // e.g. a full disk: take the part written back, keep the records to write again
+      try {
+        channel.truncate(at);
+      } catch (IOException stillBroken) {
+        broken = true;
+      }
+      throw e;
+    }
     pending.setLength(0);
-    while (buf.hasRemaining()) channel.write(buf);
     if (records > 2 * byUid.size() + HISTORY_ALLOWANCE) rewrite();
   }
 
   /** Writes the whole index anew, to a temporary file renamed over the log. */
   private void rewrite() throws IOException {
-    reservedUid = uidNext + UID_RESERVE;
-    reservedModSeq = highestModSeq + MODSEQ_RESERVE;
+    long uid = uidNext + UID_RESERVE;
+    long modseq = highestModSeq + MODSEQ_RESERVE;
     var s = new StringBuilder(64 * (byUid.size() + 2));
     s.append(HEADER).append(uidValidity).append('\n');
-    s.append("r ").append(reservedUid).append(' ').append(reservedModSeq).append('\n');
+    s.append("r ").append(uid).append(' ').append(modseq).append('\n');
     for (Entry e : byUid.values()) {
       s.append("a ").append(e.uid()).append(' ').append(e.modseq()).append(' ').append(e.flags()).append(' ')
           .append(e.vsize()).append(' ').append(e.internalDate()).append(' ').append(e.name()).append('\n');
@@ -305,6 +360,9 @@ final class MailboxIndex implements AutoCloseable {
     if (channel != null) channel.close();
     channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
     records = byUid.size() + 1;
+    reservedUid = uid; // durable now, with everything else
+    reservedModSeq = modseq;
+    broken = false;
   }
 
   /** Writes the values to go on with, so that the next open needs no reservation's gap. */
@@ -315,7 +373,16 @@ final class MailboxIndex implements AutoCloseable {
       flush();
       channel.force(false);
     } finally {
+      abandon();
+    }
+  }
+
+  /** Lets go of the files without the clean record, as a killed process would. */
+  void abandon() throws IOException {
+    try {
       channel.close();
+    } finally {
+      lockChannel.close();
     }
   }
 }

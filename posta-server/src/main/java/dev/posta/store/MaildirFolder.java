@@ -152,15 +152,21 @@ public final class MaildirFolder implements AutoCloseable {
     long started = clock.millis();
     FileTime newTime = mtime("new");
     FileTime curTime = mtime("cur");
-    Map<String, String> onDisk = new HashMap<>(); // base name -> relative path
-    if (readCur) list("cur", onDisk);
-    if (readNew) list("new", onDisk);
+    Map<String, String> onDisk = list(readNew, readCur);
+    if (!readCur && anyMissing(onDisk, true, false)) {
+      // Gone from new/: most likely moved to cur/ by a reader, in the same tick as cur/'s last known time.
+      readCur = true;
+      curTime = mtime("cur");
+      onDisk = list(true, true);
+    }
+    if (anyMissing(onDisk, readNew, readCur)) {
+      // A file renamed while the folder was listed can be missed by both listings: look once more before
+      // taking anything for expunged.
+      onDisk = list(readNew, readCur);
+    }
     boolean changed = false;
     for (MailboxIndex.Entry e : List.copyOf(index.entries())) {
-      if (onDisk.containsKey(e.name())) continue;
-      String relative = files.get(e.uid());
-      boolean wasInRead = relative == null || (readNew && relative.startsWith("new/")) || (readCur && relative.startsWith("cur/"));
-      if (!wasInRead) continue; // in a folder not read: as it was
+      if (onDisk.containsKey(e.name()) || !wasIn(e.uid(), readNew, readCur)) continue;
       index.expunge(e.uid());
       files.remove(e.uid());
       changed = true;
@@ -257,16 +263,38 @@ public final class MaildirFolder implements AutoCloseable {
     T run() throws IOException;
   }
 
+  /** The message files in the subfolders asked for, by base name; new/ is read first and a copy in cur/ wins. */
+  private Map<String, String> list(boolean readNew, boolean readCur) throws IOException {
+    Map<String, String> onDisk = new HashMap<>();
+    // new/ first: a file a reader moves to cur/ meanwhile is then seen in one of the two, never in neither.
+    if (readNew) list("new", onDisk);
+    if (readCur) list("cur", onDisk);
+    return onDisk;
+  }
+
   private void list(String sub, Map<String, String> onDisk) throws IOException {
     try (DirectoryStream<Path> names = Files.newDirectoryStream(maildir.root().resolve(sub))) {
       for (Path p : names) {
         String name = p.getFileName().toString();
         if (name.startsWith(".") || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) continue; // not a message
         int colon = name.indexOf(':');
-        String base = colon < 0 ? name : name.substring(0, colon);
-        onDisk.putIfAbsent(base, sub + "/" + name); // cur/ first: a copy left in new/ by a crashed rename is the same message
+        onDisk.put(colon < 0 ? name : name.substring(0, colon), sub + "/" + name);
       }
     }
+  }
+
+  /** Whether a known message whose file was in a subfolder read is not in the listing. */
+  private boolean anyMissing(Map<String, String> onDisk, boolean readNew, boolean readCur) {
+    for (MailboxIndex.Entry e : index.entries()) {
+      if (!onDisk.containsKey(e.name()) && wasIn(e.uid(), readNew, readCur)) return true;
+    }
+    return false;
+  }
+
+  /** Whether a message's file was last known in a subfolder that is read now (or nowhere). */
+  private boolean wasIn(long uid, boolean readNew, boolean readCur) {
+    String relative = files.get(uid);
+    return relative == null || (readNew && relative.startsWith("new/")) || (readCur && relative.startsWith("cur/"));
   }
 
   private FileTime mtime(String sub) throws IOException {
@@ -365,22 +393,38 @@ public final class MaildirFolder implements AutoCloseable {
     List<Long> removed = new ArrayList<>();
     lock.lock();
     try {
+      List<Long> moved = new ArrayList<>();
       ownChange(() -> {
         for (long uid : uids) {
-          String relative = files.remove(uid);
+          String relative = files.get(uid);
           if (relative == null) continue;
           try {
             Files.delete(maildir.root().resolve(relative));
           } catch (NoSuchFileException e) {
-            // renamed by another program meanwhile: the next rescan finds it under its new name
-            log.debug("{}: {} was gone already", maildir.root(), relative);
-            lost = true;
+            moved.add(uid); // renamed by another program meanwhile (new flags): found below under its new name
+            continue;
           }
+          files.remove(uid);
           index.expunge(uid);
           removed.add(uid);
         }
         return null;
       });
+      if (!moved.isEmpty()) {
+        rescan(true, true);
+        for (long uid : moved) {
+          String relative = files.remove(uid);
+          if (relative == null) continue; // gone for good: the rescan took it out
+          try {
+            Files.delete(maildir.root().resolve(relative));
+          } catch (NoSuchFileException e) {
+            log.debug("{}: {} moved again; the next rescan finds it", maildir.root(), relative);
+            continue;
+          }
+          index.expunge(uid);
+          removed.add(uid);
+        }
+      }
       index.flush();
     } finally {
       lock.unlock();
@@ -396,11 +440,12 @@ public final class MaildirFolder implements AutoCloseable {
    */
   public MessageInfo append(MessageWriter content, int flags, Instant internalDate) throws IOException {
     Maildir.Written written = maildir.write(content, hostname); // the long part, outside the lock
-    Files.setLastModifiedTime(written.tmp(), FileTime.from(internalDate));
     MessageInfo result;
     lock.lock();
     try {
       Path file = ownChange(() -> maildir.saveInto(written, Flags.letters(flags, "")));
+      // Its internal date is its mtime, set once in cur/: in tmp/ an old date would look like a stale leftover.
+      Files.setLastModifiedTime(file, FileTime.from(internalDate));
       MailboxIndex.Entry e = index.add(written.name(), flags, vsize(written.name(), file), internalDate.toEpochMilli());
       files.put(e.uid(), "cur/" + file.getFileName());
       index.flush();
@@ -474,6 +519,16 @@ public final class MaildirFolder implements AutoCloseable {
     lock.lock();
     try {
       index.close();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Lets go of the index as a killed process would, without its clean record (for tests of the crash path). */
+  void abandon() throws IOException {
+    lock.lock();
+    try {
+      index.abandon();
     } finally {
       lock.unlock();
     }

@@ -2,6 +2,7 @@ package dev.posta.store;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -74,9 +75,10 @@ class MaildirFolderTest {
       validity = f.uidValidity();
     }
     deliver("c\r\n");
-    MaildirFolder killed = open(); // never closed, as after kill -9
+    MaildirFolder killed = open();
     assertThat(uids(killed)).as("after a clean close: no gap").containsExactly(1L, 2L, 3L);
     long modseq = killed.highestModSeq();
+    killed.abandon(); // as kill -9 would: no clean record
     deliver("d\r\n");
     MaildirFolder again = open();
     assertThat(again.uidValidity()).isEqualTo(validity);
@@ -109,6 +111,40 @@ class MaildirFolderTest {
       assertThat(f.uidValidity()).isEqualTo(validity);
       assertThat(uids(f)).hasSize(2).allSatisfy(uid -> assertThat(uid).isGreaterThan(before.getLast()));
       assertThat(f.highestModSeq()).isGreaterThan(highest);
+    }
+  }
+
+  @Test
+  void afterACleanCloseTheNextUidsAreReservedAnewSoAPowerFailureCannotReuseThem() throws Exception {
+    deliver("a\r\n");
+    try (MaildirFolder f = open()) {
+      assertThat(uids(f)).containsExactly(1L);
+    }
+    List<Long> seen;
+    long highest;
+    MaildirFolder f = open();
+    deliver("b\r\n");
+    f.sync();
+    seen = uids(f);
+    highest = f.highestModSeq();
+    f.abandon();
+    // The power fails: what was written after the last fsynced reservation is lost.
+    Path index = dir.resolve(MailboxIndex.FILE_NAME);
+    List<String> lines = Files.readAllLines(index);
+    int lastReservation = 0;
+    for (int i = 0; i < lines.size(); i++) if (lines.get(i).startsWith("r ")) lastReservation = i;
+    assertThat(lines.get(lastReservation - 1)).as("reserved anew right after the clean record").startsWith("c ");
+    Files.write(index, lines.subList(0, lastReservation + 1));
+    try (MaildirFolder again = open()) {
+      assertThat(uids(again).getLast()).as("b's UID %s is never given to another message", seen.getLast()).isGreaterThan(seen.getLast());
+      assertThat(again.highestModSeq()).isGreaterThan(highest);
+    }
+  }
+
+  @Test
+  void oneWriterPerIndex() throws Exception {
+    try (MaildirFolder f = open()) {
+      assertThatThrownBy(this::open).isInstanceOf(IOException.class).hasMessageEndingWith("its index is open elsewhere (another server, or another store in this one)");
     }
   }
 
