@@ -64,6 +64,14 @@ final class CommandReader {
   }
 
   Read read() throws IOException {
+    try {
+      return readCommand();
+    } finally {
+      if (line.length > 256) line = new byte[256]; // a session waiting for its next command keeps little
+    }
+  }
+
+  private Read readCommand() throws IOException {
     var command = new ByteArrayOutputStream();
     String tag = null;
     boolean append = false;
@@ -127,8 +135,9 @@ final class CommandReader {
   }
 
   private static boolean isAppend(byte[] b, int length) {
-    String start = new String(b, 0, Math.min(length, 64), StandardCharsets.US_ASCII).toUpperCase(Locale.ROOT);
-    int sp = start.indexOf(' ');
-    return sp > 0 && start.startsWith("APPEND ", sp + 1);
+    int sp = 0;
+    while (sp < length && b[sp] != ' ') sp++;
+    if (sp == 0 || length - sp - 1 < 7) return false;
+    return new String(b, sp + 1, 7, StandardCharsets.US_ASCII).toUpperCase(Locale.ROOT).equals("APPEND ");
   }
 }

@@ -25,9 +25,14 @@ public final class ImapParser {
   private ImapParser() {}
 
   /** RFC 9051 §9: the date-time of APPEND, "dd-Mon-yyyy hh:mm:ss +zzzz" (day may have a leading space). */
-  private static final DateTimeFormatter DATE_TIME =
-      DateTimeFormatter.ofPattern("d-MMM-uuuu HH:mm:ss Z", Locale.ROOT).withResolverStyle(ResolverStyle.STRICT);
-  private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("d-MMM-uuuu", Locale.ROOT).withResolverStyle(ResolverStyle.STRICT);
+  private static final DateTimeFormatter DATE_TIME = dateFormat("d-MMM-uuuu HH:mm:ss Z");
+  private static final DateTimeFormatter DATE = dateFormat("d-MMM-uuuu");
+
+  /** Month names in any case, as ABNF strings are (RFC 5234 §2.3); no February 31st. */
+  private static DateTimeFormatter dateFormat(String pattern) {
+    return new java.time.format.DateTimeFormatterBuilder().parseCaseInsensitive().appendPattern(pattern)
+        .toFormatter(Locale.ROOT).withResolverStyle(ResolverStyle.STRICT);
+  }
 
   /** A command that does not parse: the reason goes into the BAD reply. */
   static final class Bad extends Exception {
@@ -263,7 +268,7 @@ public final class ImapParser {
     c.sp();
     List<String> flags = List.of();
     if (c.peek('(')) {
-      flags = c.list(Cursor::flag);
+      flags = settable(c.list(Cursor::flag));
       c.sp();
     }
     ZonedDateTime date = null;
@@ -308,7 +313,15 @@ public final class ImapParser {
         flags.add(c.flag());
       } while (c.peek(' '));
     }
-    return new ImapCommand.Store(tag, uid, set, unchangedSince, mode, silent, List.copyOf(flags));
+    return new ImapCommand.Store(tag, uid, set, unchangedSince, mode, silent, settable(flags));
+  }
+
+  /** The flags a client may set: not \\Recent (the server's, RFC 3501 §2.3.2), not \\* (PERMANENTFLAGS' word). */
+  private static List<String> settable(List<String> flags) throws Bad {
+    for (String f : flags) {
+      if (f.equals("\\*") || f.equalsIgnoreCase("\\Recent")) throw new Bad(f + " cannot be set");
+    }
+    return List.copyOf(flags);
   }
 
   private static ImapCommand id(String tag, Cursor c) throws Bad {
@@ -632,10 +645,10 @@ public final class ImapParser {
       pos = Math.max(pos, b.length - 2);
     }
 
-    /** The tag: ASTRING-CHARs except '+' (RFC 9051 §9). */
+    /** The tag: ASTRING-CHARs except '+' (RFC 9051 §9), so ']' too. */
     String tag() throws Bad {
       int start = pos;
-      while (at(0) > 0x20 && at(0) < 0x7f && at(0) != '+' && !atomSpecial(at(0))) pos++;
+      while (at(0) > 0x20 && at(0) < 0x7f && at(0) != '+' && (at(0) == ']' || !atomSpecial(at(0)))) pos++;
       if (pos == start) throw new Bad("a command starts with a tag");
       return ascii(start, pos);
     }

@@ -36,6 +36,9 @@ class CommandReaderTest {
   void aLiteralOverItsLimitIsRefusedUnreadAndOnlyTheUnstoppableOneCloses() throws IOException {
     assertThat(reader("a APPEND INBOX {101}\r\n").read())
         .isEqualTo(new CommandReader.Read.Refused("a NO [TOOBIG] Message larger than 100 octets", false));
+    String longTag = "t".repeat(80);
+    assertThat(reader(longTag + " APPEND INBOX {101}\r\n").read()).as("APPEND is known by its name, whatever the tag's length")
+        .isEqualTo(new CommandReader.Read.Refused(longTag + " NO [TOOBIG] Message larger than 100 octets", false));
     assertThat(reader("a LOGIN {65537}\r\n").read())
         .isEqualTo(new CommandReader.Read.Refused("a BAD [TOOBIG] Literal of 65537 octets refused", false));
     assertThat(reader("a APPEND INBOX {101+}\r\n").read())

@@ -27,6 +27,7 @@ class ImapParserTest {
   @Test
   void theSimpleCommands() {
     assertThat(parse("a001 CAPABILITY")).isEqualTo(new ImapCommand.Capability("a001"));
+    assertThat(parse("a]1 NOOP")).as("']' is a tag character").isEqualTo(new ImapCommand.Noop("a]1"));
     assertThat(parse("a002 noop")).isEqualTo(new ImapCommand.Noop("a002"));
     assertThat(parse("A023 LOGOUT")).isEqualTo(new ImapCommand.Logout("A023"));
     assertThat(parse("a002 STARTTLS")).isEqualTo(new ImapCommand.StartTls("a002"));
@@ -136,6 +137,8 @@ class ImapParserTest {
 
   @Test
   void searchKeysFormATree() {
+    assertThat(parse("a SEARCH SINCE 1-FEB-1994")).as("months in any case")
+        .isEqualTo(new ImapCommand.Search("a", false, null, null, new SearchKey.Date(SearchKey.DateWhen.SINCE, LocalDate.of(1994, 2, 1), false)));
     assertThat(parse("A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"")).isEqualTo(new ImapCommand.Search("A282", false,
         List.of("MIN", "COUNT"), null, new SearchKey.And(List.of(new SearchKey.Flag("FLAGGED", true),
             new SearchKey.Date(SearchKey.DateWhen.SINCE, LocalDate.of(1994, 2, 1), false), new SearchKey.Not(new SearchKey.Header("FROM", "Smith"))))));
@@ -176,6 +179,8 @@ class ImapParserTest {
     assertThat(parse("a SEARCH " + "NOT ".repeat(60) + "ALL")).isEqualTo(new ImapCommand.Invalid("a", "search criteria nested too deeply"));
     assertThat(parse("a UID FETCH 1 FLAGS (VANISHED)"))
         .isEqualTo(new ImapCommand.Invalid("a", "VANISHED needs UID FETCH with CHANGEDSINCE (RFC 7162 §3.2.6)"));
+    assertThat(parse("a STORE 1 +FLAGS (\\Recent)")).isEqualTo(new ImapCommand.Invalid("a", "\\Recent cannot be set"));
+    assertThat(parse("a APPEND INBOX (\\*) {1}\r\nx")).isEqualTo(new ImapCommand.Invalid("a", "\\* cannot be set"));
     assertThat(parse("a APPEND INBOX \"31-Feb-2024 10:00:00 +0000\" {1}\r\nx"))
         .isEqualTo(new ImapCommand.Invalid("a", "not a date-time: 31-Feb-2024 10:00:00 +0000"));
   }
