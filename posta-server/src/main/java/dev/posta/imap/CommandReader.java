@@ -76,7 +76,7 @@ final class CommandReader {
     String tag = null;
     boolean append = false;
     while (true) {
-      LineInput.Line l = in.readLine(MAX_LINE, line);
+      LineInput.Line l = in.readLineOrStop(MAX_LINE, line); // the session closes after a line too long
       line = l.bytes();
       switch (l.ending()) {
         case EOF -> {

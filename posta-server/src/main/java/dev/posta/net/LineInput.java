@@ -77,9 +77,23 @@ public final class LineInput {
 
   /**
    * Reads one line of at most {@code max} octets before its ending, into {@code reuse} when
-   * given (grown if the line needs it: the caller keeps {@link Line#bytes()} for next time).
+   * given (grown if the line needs it: the caller keeps {@link Line#bytes()} for next time). A
+   * longer line is read on to its LF and dropped, so the session can answer and go on (SMTP).
    */
   public Line readLine(int max, byte[] reuse) throws IOException {
+    return readLine(max, reuse, false);
+  }
+
+  /**
+   * As {@link #readLine(int, byte[])}, but a line longer than {@code max} is {@link
+   * Ending#TOO_LONG} as soon as that is known, without reading on: for a session that ends
+   * there (IMAP, where what follows could be a literal), so a client cannot keep it reading.
+   */
+  public Line readLineOrStop(int max, byte[] reuse) throws IOException {
+    return readLine(max, reuse, true);
+  }
+
+  private Line readLine(int max, byte[] reuse, boolean stopAtLimit) throws IOException {
     byte[] out = reuse != null ? reuse : new byte[Math.min(max + 1, 1024)];
     int n = 0;
     boolean tooLong = false;
@@ -92,6 +106,7 @@ public final class LineInput {
       int stop = lf < 0 ? limit : lf;
       int chunk = stop - position;
       if (!tooLong && n + chunk > max + 1) tooLong = true; // +1: room for the CR of CRLF
+      if (tooLong && stopAtLimit) return new Line(out, 0, Ending.TOO_LONG, false);
       if (!tooLong) {
         if (n + chunk > out.length) out = Arrays.copyOf(out, Math.min(max + 1, Math.max(n + chunk, out.length * 2)));
         System.arraycopy(buffer, position, out, n, chunk);

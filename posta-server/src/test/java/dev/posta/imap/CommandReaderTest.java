@@ -33,6 +33,7 @@ class CommandReaderTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(10) // without the limit, the endless line below is read forever
   void aLiteralOverItsLimitIsRefusedUnreadAndOnlyTheUnstoppableOneCloses() throws IOException {
     assertThat(reader("a APPEND INBOX {101}\r\n").read())
         .isEqualTo(new CommandReader.Read.Refused("a NO [TOOBIG] Message larger than 100 octets", false));
@@ -46,6 +47,26 @@ class CommandReaderTest {
     assertThat(sent.size()).as("no continuation for any of them").isZero();
     CommandReader lines = reader("a " + "x".repeat(CommandReader.MAX_LINE) + "\r\nb NOOP\r\n");
     assertThat(lines.read()).isEqualTo(new CommandReader.Read.Refused("* BAD Line longer than 65536 octets", true));
+    // A line that never ends is refused once it passes the limit, not read on without end.
+    var endless = new java.io.InputStream() {
+      long served;
+
+      @Override
+      public int read() {
+        served++;
+        return 'x';
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) {
+        java.util.Arrays.fill(b, off, off + len, (byte) 'x');
+        served += len;
+        return len;
+      }
+    };
+    var stopped = new CommandReader(new LineInput(endless), sent, 100);
+    assertThat(stopped.read()).isEqualTo(new CommandReader.Read.Refused("* BAD Line longer than 65536 octets", true));
+    assertThat(endless.served).as("read up to the limit, not beyond a buffer or two").isLessThan(CommandReader.MAX_LINE + 64 * 1024);
   }
 
   @Test
