@@ -4,11 +4,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A message's system flags (RFC 9051 §2.3.2) as a small bit set, and their letters in a Maildir
- * file name's info part ({@code :2,<letters>}, the letters in ASCII order): \Draft D, \Flagged
- * F, \Answered R, \Seen S, \Deleted T, as Dovecot, mutt and Courier read them. Letters Posta does
- * not map (P for passed, Dovecot's a to z for keywords) are kept as they are when a file is
- * renamed, never dropped.
+ * A message's flags (RFC 9051 §2.3.2) as a small bit set, and their letters in a Maildir file
+ * name's info part ({@code :2,<letters>}, the letters in ASCII order): \Draft D, \Flagged F,
+ * \Answered R, \Seen S, \Deleted T, as Dovecot, mutt and Courier read them; keywords are the
+ * letters a to z, each standing for the keyword of that index in the folder's {@link
+ * KeywordTable} (Dovecot's {@code dovecot-keywords}), and take the bits above the system flags.
+ * Other letters (P for passed) are kept as they are when a file is renamed, never dropped.
  */
 public final class Flags {
   public static final int ANSWERED = 1;
@@ -16,6 +17,16 @@ public final class Flags {
   public static final int DELETED = 1 << 2;
   public static final int SEEN = 1 << 3;
   public static final int DRAFT = 1 << 4;
+  /** The system flags; the bits above are keywords a to z. */
+  public static final int SYSTEM = 0x1f;
+  private static final int KEYWORD_SHIFT = 5;
+  /** A Maildir name has 26 keyword letters. */
+  public static final int MAX_KEYWORDS = 26;
+
+  /** The bit of the keyword with this index in its folder's table. */
+  public static int keyword(int index) {
+    return 1 << (KEYWORD_SHIFT + index);
+  }
 
   /** Every flag, in the letters' ASCII order: D F R S T. */
   private static final int[] ORDER = {DRAFT, FLAGGED, ANSWERED, SEEN, DELETED};
@@ -32,6 +43,7 @@ public final class Flags {
   }
 
   private static int ofLetter(char c) {
+    if (c >= 'a' && c <= 'z') return keyword(c - 'a');
     for (int i = 0; i < LETTERS.length; i++) {
       if (LETTERS[i] == c) return ORDER[i];
     }
@@ -47,6 +59,9 @@ public final class Flags {
     for (int i = 0; i < LETTERS.length; i++) {
       if ((flags & ORDER[i]) != 0) s.append(LETTERS[i]);
     }
+    for (int k = 0; k < MAX_KEYWORDS; k++) {
+      if ((flags & keyword(k)) != 0) s.append((char) ('a' + k));
+    }
     for (int i = 0; i < old.length(); i++) {
       char c = old.charAt(i);
       if (ofLetter(c) == 0 && s.indexOf(String.valueOf(c)) < 0) s.append(c);
@@ -56,7 +71,7 @@ public final class Flags {
     return new String(sorted);
   }
 
-  /** The IMAP names, e.g. {@code [\Flagged, \Seen]}, in the letters' order. */
+  /** The IMAP names of the system flags, e.g. {@code [\Flagged, \Seen]}, in the letters' order. */
   public static List<String> names(int flags) {
     List<String> names = new ArrayList<>(ORDER.length);
     for (int i = 0; i < ORDER.length; i++) {

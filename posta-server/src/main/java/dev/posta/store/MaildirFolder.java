@@ -47,6 +47,7 @@ public final class MaildirFolder implements AutoCloseable {
   private final String hostname;
   private final Clock clock;
   private final MailboxIndex index;
+  private final KeywordTable keywords;
   private final ReentrantLock lock = new ReentrantLock();
   /** Where each message's file is now, relative to the folder: {@code new/NAME} or {@code cur/NAME:2,LETTERS}. */
   private final Map<Long, String> files = new HashMap<>();
@@ -64,6 +65,7 @@ public final class MaildirFolder implements AutoCloseable {
     this.hostname = hostname;
     this.clock = clock;
     this.index = index;
+    this.keywords = new KeywordTable(maildir.root());
   }
 
   /**
@@ -149,6 +151,7 @@ public final class MaildirFolder implements AutoCloseable {
    */
   private boolean rescan(boolean readNew, boolean readCur) throws IOException {
     rescans++;
+    keywords.reload(); // another program may have given new letters meaning
     long started = clock.millis();
     FileTime newTime = mtime("new");
     FileTime curTime = mtime("cur");
@@ -327,6 +330,40 @@ public final class MaildirFolder implements AutoCloseable {
       }
     }
     return size + lines;
+  }
+
+  /** The keywords in use in this folder (for FLAGS and PERMANENTFLAGS), in the order of their letters. */
+  public List<String> keywords() {
+    lock.lock();
+    try {
+      return keywords.all();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The keyword names a message's {@link MessageInfo#flags} carry. */
+  public List<String> keywordsOf(int flags) {
+    lock.lock();
+    try {
+      return keywords.namesOf(flags);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * The flag bits for these keywords, giving each new one a letter ({@code dovecot-keywords}).
+   *
+   * @throws IllegalStateException when there is no letter left for a new one (26 in use)
+   */
+  public int keywordBits(java.util.Collection<String> names) throws IOException {
+    lock.lock();
+    try {
+      return keywords.bitsOf(names);
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** The file that holds a message now, or null when it is not (or no longer) here. */

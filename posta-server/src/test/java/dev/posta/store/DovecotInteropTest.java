@@ -90,4 +90,26 @@ class DovecotInteropTest {
     String flags = String.join(" ", java.util.Arrays.stream(line.substring(open + 1, close).split(" ")).filter(f -> !f.isEmpty()).sorted().toList());
     return line.substring(0, open + 1) + flags + line.substring(close);
   }
+
+  @Test
+  void keywordsAreDovecotsLettersBothWays() throws Exception {
+    MailboxId dave = new MailboxId("example.org", "dave");
+    try (MaildirStore store = new MaildirStore(temp.resolve("mail"), "h")) {
+      for (String subject : List.of("one", "two")) {
+        store.deliver(dave, "1A225B91F2A0000" + subject.length() + "_k" + subject, Instant.now(), new byte[0],
+            out -> content(out, "Subject: " + subject + "\r\n\r\nx\r\n"), false);
+      }
+      MaildirFolder inbox = store.folder(dave, "INBOX");
+      inbox.setFlags(1, Flags.SEEN | inbox.keywordBits(List.of("$Label1", "Junk")));
+      Path maildir = store.folderPath(dave, "INBOX");
+      String answer = DovecotImap.run(temp, maildir, temp.resolve("dovecot-k"),
+          List.of("a SELECT INBOX", "b FETCH 1:2 FLAGS", "c STORE 2 +FLAGS (NonJunk junk)"));
+      assertThat(answer).contains("* 1 FETCH (FLAGS (\\Seen \\Recent $Label1 Junk))");
+      assertThat(inbox.sync()).isTrue();
+      MessageInfo two = inbox.messages().get(1);
+      assertThat(inbox.keywordsOf(two.flags())).as("Dovecot's new keyword, and its match of junk to Junk").containsExactly("Junk", "NonJunk");
+      assertThat(inbox.keywords()).containsExactly("$Label1", "Junk", "NonJunk");
+      assertThat(two.flags() & Flags.SYSTEM).isZero();
+    }
+  }
 }

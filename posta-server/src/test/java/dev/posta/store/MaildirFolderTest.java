@@ -202,14 +202,14 @@ class MaildirFolderTest {
   @Test
   void flagsAreTheFileNameAndLettersPostaDoesNotKnowAreKept() throws Exception {
     Path file = deliver("a\r\n");
-    Path withKeyword = dir.resolve("cur").resolve(file.getFileName() + ":2,Sa");
-    Files.move(file, withKeyword);
+    Path passed = dir.resolve("cur").resolve(file.getFileName() + ":2,PS"); // P: passed on, a letter Posta does not map
+    Files.move(file, passed);
     try (MaildirFolder f = open()) {
       long modseq = f.messages().getFirst().modseq();
       MessageInfo flagged = f.setFlags(1, Flags.SEEN | Flags.FLAGGED | Flags.ANSWERED);
       assertThat(flagged.flags()).isEqualTo(Flags.SEEN | Flags.FLAGGED | Flags.ANSWERED);
       assertThat(flagged.modseq()).isGreaterThan(modseq);
-      assertThat(names("cur")).containsExactly(file.getFileName() + ":2,FRSa");
+      assertThat(names("cur")).containsExactly(file.getFileName() + ":2,FPRS");
       assertThat(f.setFlags(1, flagged.flags()).modseq()).as("no change, no new MODSEQ").isEqualTo(flagged.modseq());
       int rescans = f.rescans();
       assertThat(f.sync()).as("its own rename is no news").isFalse();
@@ -217,7 +217,7 @@ class MaildirFolderTest {
       f.sync();
       assertThat(f.rescans()).as("and costs no rescan of the folder").isEqualTo(rescans);
     }
-    assertThat(names("cur")).containsExactly(file.getFileName() + ":2,Sa");
+    assertThat(names("cur")).containsExactly(file.getFileName() + ":2,PS");
     try (MaildirFolder f = open()) {
       assertThat(f.messages().getFirst().flags()).isEqualTo(Flags.SEEN);
     }
@@ -289,5 +289,25 @@ class MaildirFolderTest {
     }
     List<String> names = new ArrayList<>(names("cur"));
     assertThat(names).hasSize(1);
+  }
+
+  @Test
+  void keywordsTakeLettersAToZOnceEachAndNoMore() throws Exception {
+    deliver("a\r\n");
+    try (MaildirFolder f = open()) {
+      int bits = f.keywordBits(List.of("$Forwarded", "work"));
+      assertThat(bits).isEqualTo(Flags.keyword(0) | Flags.keyword(1));
+      assertThat(f.keywordBits(List.of("WORK"))).as("matched without regard to case").isEqualTo(Flags.keyword(1));
+      f.setFlags(1, Flags.SEEN | bits);
+      assertThat(names("cur")).singleElement().satisfies(n -> assertThat(n).endsWith(":2,Sab"));
+      assertThat(Files.readString(dir.resolve(KeywordTable.FILE_NAME))).isEqualTo("0 $Forwarded\n1 work\n");
+      List<String> more = new ArrayList<>();
+      for (int i = 2; i < Flags.MAX_KEYWORDS; i++) more.add("k" + i);
+      f.keywordBits(more);
+      assertThat(f.keywords()).hasSize(26);
+      assertThatThrownBy(() -> f.keywordBits(List.of("one-too-many"))).isInstanceOf(IllegalStateException.class)
+          .hasMessage("no room for keyword one-too-many: all 26 are taken");
+      assertThat(f.keywordsOf(f.messages().getFirst().flags())).containsExactly("$Forwarded", "work");
+    }
   }
 }
