@@ -26,12 +26,51 @@ public record SequenceSet(List<Range> ranges, boolean saved) {
    * either order, and {@code *} stands for {@code star} even in a range beyond it.
    */
   public boolean contains(long n, long star) {
-    for (Range r : ranges) {
+    return resolve(star).contains(n);
+  }
+
+  /**
+   * The set against a mailbox whose largest number is {@code star}: its ranges sorted and merged,
+   * so that asking for each of 100,000 messages costs a binary search each, however many ranges
+   * a client sent.
+   */
+  public Resolved resolve(long star) {
+    long[][] spans = new long[ranges.size()][];
+    for (int i = 0; i < spans.length; i++) {
+      Range r = ranges.get(i);
       long a = r.from() == STAR ? star : r.from();
       long b = r.to() == STAR ? star : r.to();
-      if (n >= Math.min(a, b) && n <= Math.max(a, b)) return true;
+      spans[i] = new long[] {Math.min(a, b), Math.max(a, b)};
     }
-    return false;
+    java.util.Arrays.sort(spans, (x, y) -> Long.compare(x[0], y[0]));
+    long[] from = new long[spans.length];
+    long[] to = new long[spans.length];
+    int n = 0;
+    for (long[] span : spans) {
+      if (n > 0 && span[0] <= to[n - 1] + 1) {
+        to[n - 1] = Math.max(to[n - 1], span[1]);
+      } else {
+        from[n] = span[0];
+        to[n] = span[1];
+        n++;
+      }
+    }
+    return new Resolved(java.util.Arrays.copyOf(from, n), java.util.Arrays.copyOf(to, n));
+  }
+
+  /** A set resolved against a mailbox: disjoint ranges in ascending order. */
+  public record Resolved(long[] from, long[] to) {
+    public boolean contains(long n) {
+      int lo = 0;
+      int hi = from.length - 1;
+      while (lo <= hi) {
+        int mid = (lo + hi) >>> 1;
+        if (n < from[mid]) hi = mid - 1;
+        else if (n > to[mid]) lo = mid + 1;
+        else return true;
+      }
+      return false;
+    }
   }
 
   /** Parses {@code text}, or returns null when it is not a sequence set. */

@@ -192,5 +192,12 @@ class ImapParserTest {
     SequenceSet reversed = ((ImapCommand.Fetch) parse("a FETCH *:4 FLAGS")).set();
     assertThat(reversed.contains(3, 10)).isFalse();
     assertThat(reversed.contains(2, 2)).as("*:4 with 2 messages is 2:4").isTrue();
+    SequenceSet.Resolved merged = ((ImapCommand.Fetch) parse("a FETCH 9:7,1,2:3,20:*,5 FLAGS")).set().resolve(25);
+    assertThat(merged.from()).containsExactly(1, 5, 7, 20);
+    assertThat(merged.to()).containsExactly(3, 5, 9, 25);
+    var many = new StringBuilder("a FETCH 1");
+    for (int i = 3; i < 80_000; i += 2) many.append(',').append(i);
+    SequenceSet.Resolved odd = ((ImapCommand.Fetch) parse(many + " FLAGS")).set().resolve(100_000);
+    assertThat(java.util.stream.LongStream.rangeClosed(1, 100_000).filter(odd::contains).count()).isEqualTo(40_000);
   }
 }
