@@ -15,6 +15,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,7 +38,8 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
   private final Path mailRoot;
   private final String hostname;
   private final Clock clock;
-  private final Map<Path, MaildirFolder> open = new ConcurrentHashMap<>();
+  /** The open folders; a future while one is being opened, so that others wait for that folder only. */
+  private final Map<Path, CompletableFuture<MaildirFolder>> open = new ConcurrentHashMap<>();
 
   /**
    * @param mailRoot the folder that holds a folder per domain ({@code <data>/mail})
@@ -57,15 +60,17 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
       boolean mayBeDelivered) throws IOException {
     Maildir inbox = maildir(mailbox);
     Maildir.Delivered delivered = inbox.deliverOnce(deliveryId, arrival, header, content, hostname, mayBeDelivered);
-    MaildirFolder folder = open.get(inbox.root());
-    if (folder != null && !delivered.earlier()) {
-      try {
-        folder.delivered(delivered.file());
-      } catch (IOException e) { // the message is safe in new/; the folder's next look finds it
-        log.warn("{}: delivered, but its index did not take note: {}", inbox.root(), e.toString());
-      }
-    }
+    CompletableFuture<MaildirFolder> folder = open.get(inbox.root());
+    if (folder != null && !delivered.earlier()) folder.thenAccept(f -> tell(f, delivered.file())); // now, or once it is open
     return !delivered.earlier();
+  }
+
+  private static void tell(MaildirFolder folder, Path file) {
+    try {
+      folder.delivered(file);
+    } catch (IOException e) { // the message is safe in new/; the folder's next look finds it
+      log.warn("{}: delivered, but its index did not take note: {}", file, e.toString());
+    }
   }
 
   /**
@@ -74,15 +79,24 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
    */
   public MaildirFolder folder(MailboxId mailbox, String name) throws IOException {
     Path key = folderPath(mailbox, name);
-    MaildirFolder folder = open.get(key);
-    if (folder != null) return folder;
-    synchronized (open) {
-      folder = open.get(key);
-      if (folder == null) {
-        folder = MaildirFolder.open(key, hostname, clock);
-        open.put(key, folder);
+    var mine = new CompletableFuture<MaildirFolder>();
+    CompletableFuture<MaildirFolder> opening = open.putIfAbsent(key, mine);
+    if (opening == null) { // ours to open; a large folder takes a while, and holds up no other
+      try {
+        MaildirFolder folder = MaildirFolder.open(key, hostname, clock);
+        mine.complete(folder);
+        return folder;
+      } catch (IOException | RuntimeException e) {
+        open.remove(key, mine);
+        mine.completeExceptionally(e);
+        throw e;
       }
-      return folder;
+    }
+    try {
+      return opening.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof IOException io) throw new IOException(io.getMessage(), io); // as the opener saw it
+      throw e;
     }
   }
 
@@ -193,19 +207,17 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
 
   /** Forgets the open folder at {@code path}, closing its index, so the next open reads the disk afresh. */
   private void closeOpen(Path path) throws IOException {
-    MaildirFolder folder;
-    synchronized (open) {
-      folder = open.remove(path);
-    }
-    if (folder != null) folder.close();
+    CompletableFuture<MaildirFolder> folder = open.remove(path);
+    if (folder != null && folder.isDone() && !folder.isCompletedExceptionally()) folder.join().close();
   }
 
   /** Closes the open folders, so that their indexes go on without a gap next time. */
   @Override
   public void close() {
-    for (MaildirFolder f : open.values()) {
+    for (CompletableFuture<MaildirFolder> f : open.values()) {
+      if (!f.isDone() || f.isCompletedExceptionally()) continue;
       try {
-        f.close();
+        f.join().close();
       } catch (IOException e) {
         log.warn("closing a mailbox folder: {}", e.toString());
       }

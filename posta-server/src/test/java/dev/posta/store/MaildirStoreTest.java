@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,6 +83,31 @@ class MaildirStoreTest {
       }
       assertThatThrownBy(() -> local.deleteFolder(bob, "INBOX")).isInstanceOf(IllegalArgumentException.class);
       assertThatThrownBy(() -> local.deleteFolder(bob, "Old")).isInstanceOf(java.nio.file.NoSuchFileException.class);
+    }
+  }
+
+  @Test
+  void sessionsOpeningOneFolderAtOnceShareOneInstance() throws Exception {
+    try (MaildirStore local = new MaildirStore(dir, "h")) {
+      MailboxId bob = new MailboxId("example.org", "bob");
+      var opened = java.util.concurrent.ConcurrentHashMap.<MaildirFolder>newKeySet();
+      var start = new java.util.concurrent.CountDownLatch(1);
+      List<Thread> threads = new java.util.ArrayList<>();
+      var failures = new java.util.concurrent.CopyOnWriteArrayList<Throwable>();
+      for (int i = 0; i < 8; i++) {
+        threads.add(Thread.ofVirtual().start(() -> {
+          try {
+            start.await();
+            opened.add(local.folder(bob, "INBOX"));
+          } catch (Throwable t) {
+            failures.add(t);
+          }
+        }));
+      }
+      start.countDown();
+      for (Thread t : threads) t.join();
+      assertThat(failures).isEmpty();
+      assertThat(opened).hasSize(1);
     }
   }
 }
