@@ -436,7 +436,7 @@ public final class MaildirFolder implements AutoCloseable {
           String relative = files.get(uid);
           if (relative == null) continue;
           try {
-            Files.delete(maildir.root().resolve(relative));
+            delete(relative);
           } catch (NoSuchFileException e) {
             moved.add(uid); // renamed by another program meanwhile (new flags): found below under its new name
             continue;
@@ -453,7 +453,7 @@ public final class MaildirFolder implements AutoCloseable {
           String relative = files.remove(uid);
           if (relative == null) continue; // gone for good: the rescan took it out
           try {
-            Files.delete(maildir.root().resolve(relative));
+            delete(relative);
           } catch (NoSuchFileException e) {
             log.debug("{}: {} moved again; the next rescan finds it", maildir.root(), relative);
             continue;
@@ -468,6 +468,18 @@ public final class MaildirFolder implements AutoCloseable {
     }
     if (!removed.isEmpty()) tell();
     return removed;
+  }
+
+  /**
+   * Deletes a message's file, and a copy of it left in new/ when it is in cur/: a mover killed
+   * between its link and its unlink leaves both, and the copy must not come back as new mail.
+   */
+  private void delete(String relative) throws IOException {
+    Files.delete(maildir.root().resolve(relative));
+    if (relative.startsWith("cur/")) {
+      int colon = relative.indexOf(':');
+      Files.deleteIfExists(maildir.root().resolve("new").resolve(relative.substring(4, colon < 0 ? relative.length() : colon)));
+    }
   }
 
   /**

@@ -310,4 +310,19 @@ class MaildirFolderTest {
       assertThat(f.keywordsOf(f.messages().getFirst().flags())).containsExactly("$Forwarded", "work");
     }
   }
+
+  @Test
+  void aCopyLeftInNewByAKilledMoverGoesWithItsMessage() throws Exception {
+    Path file = deliver("a\r\n");
+    Path moved = dir.resolve("cur").resolve(file.getFileName() + ":2,S");
+    Files.createLink(moved, file); // the mover's link() happened; its unlink() never did
+    try (MaildirFolder f = open()) {
+      assertThat(uids(f)).containsExactly(1L);
+      assertThat(f.file(1)).isEqualTo(moved);
+      assertThat(f.expunge(List.of(1L))).containsExactly(1L);
+      assertThat(names("new")).isEmpty();
+      assertThat(f.sync()).isFalse();
+      assertThat(uids(f)).isEmpty();
+    }
+  }
 }
