@@ -121,10 +121,10 @@ public final class Maildir {
     return target;
   }
 
+  /** Dovecot's form: the time's seconds and its microseconds within them, so names read in time order. */
   private String uniqueName(String hostname) {
-    long now = System.currentTimeMillis();
-    long micros = (System.nanoTime() / 1000) % 1_000_000;
-    return new StringBuilder(64).append(now / 1000).append(".M").append(micros).append('P').append(PID)
+    Instant now = Instant.now();
+    return new StringBuilder(64).append(now.getEpochSecond()).append(".M").append(now.getNano() / 1000).append('P').append(PID)
         .append('Q').append(COUNTER.incrementAndGet()).append('.').append(safeHost(hostname)).toString();
   }
 

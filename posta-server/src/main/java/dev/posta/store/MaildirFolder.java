@@ -15,7 +15,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -174,11 +173,17 @@ public final class MaildirFolder implements AutoCloseable {
       files.remove(e.uid());
       changed = true;
     }
-    TreeMap<String, String> fresh = new TreeMap<>(); // in name order: time first, as delivered
+    record Fresh(String name, String relative, long vsize, long arrived) {}
+    List<Fresh> fresh = new ArrayList<>();
     for (var f : onDisk.entrySet()) {
       MailboxIndex.Entry e = index.byName(f.getKey());
       if (e == null) {
-        fresh.put(f.getKey(), f.getValue());
+        Path file = maildir.root().resolve(f.getValue());
+        try {
+          fresh.add(new Fresh(f.getKey(), f.getValue(), vsize(f.getKey(), file), Files.getLastModifiedTime(file).toMillis()));
+        } catch (NoSuchFileException gone) {
+          // moved or removed as we looked: the next rescan sees where
+        }
         continue;
       }
       files.put(e.uid(), f.getValue());
@@ -188,18 +193,12 @@ public final class MaildirFolder implements AutoCloseable {
         changed = true;
       }
     }
-    for (var f : fresh.entrySet()) {
-      Path file = maildir.root().resolve(f.getValue());
-      long vsize;
-      long internalDate;
-      try {
-        vsize = vsize(f.getKey(), file);
-        internalDate = Files.getLastModifiedTime(file).toMillis();
-      } catch (NoSuchFileException gone) {
-        continue; // moved or removed as we looked: the next rescan sees where
-      }
-      MailboxIndex.Entry e = index.add(f.getKey(), Flags.ofLetters(letters(f.getValue())), vsize, internalDate);
-      files.put(e.uid(), f.getValue());
+    // UIDs in the order the messages arrived: their files' times, and within one timestamp tick their
+    // names, which begin with the time, compared with their numbers as numbers ("M9938" before "M10518").
+    fresh.sort(java.util.Comparator.comparingLong(Fresh::arrived).thenComparing(Fresh::name, MaildirFolder::compareNatural));
+    for (Fresh f : fresh) {
+      MailboxIndex.Entry e = index.add(f.name(), Flags.ofLetters(letters(f.relative())), f.vsize(), f.arrived());
+      files.put(e.uid(), f.relative());
       changed = true;
     }
     index.flush();
@@ -284,6 +283,37 @@ public final class MaildirFolder implements AutoCloseable {
         onDisk.put(colon < 0 ? name : name.substring(0, colon), sub + "/" + name);
       }
     }
+  }
+
+  /** Compares names with their runs of digits as numbers, so that "9" comes before "10". */
+  static int compareNatural(String a, String b) {
+    int i = 0;
+    int j = 0;
+    while (i < a.length() && j < b.length()) {
+      char x = a.charAt(i);
+      char y = b.charAt(j);
+      if (Character.isDigit(x) && Character.isDigit(y)) {
+        int ie = i;
+        int je = j;
+        while (ie < a.length() && Character.isDigit(a.charAt(ie))) ie++;
+        while (je < b.length() && Character.isDigit(b.charAt(je))) je++;
+        int is = i;
+        int js = j;
+        while (is < ie - 1 && a.charAt(is) == '0') is++; // leading zeros count for nothing
+        while (js < je - 1 && b.charAt(js) == '0') js++;
+        if (ie - is != je - js) return Integer.compare(ie - is, je - js); // more digits, larger number
+        for (; is < ie; is++, js++) {
+          if (a.charAt(is) != b.charAt(js)) return Character.compare(a.charAt(is), b.charAt(js));
+        }
+        i = ie;
+        j = je;
+      } else {
+        if (x != y) return Character.compare(x, y);
+        i++;
+        j++;
+      }
+    }
+    return Integer.compare(a.length() - i, b.length() - j);
   }
 
   /** Whether a known message whose file was in a subfolder read is not in the listing. */

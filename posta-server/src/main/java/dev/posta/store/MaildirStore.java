@@ -146,6 +146,31 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
     return names;
   }
 
+  /** A folder every mailbox gets, and its special use (RFC 6154), e.g. Sent and {@code \\Sent}. */
+  public record SpecialFolder(String name, String use) {}
+
+  /** The special folders, in the order clients show them. */
+  public static final List<SpecialFolder> SPECIAL_FOLDERS = List.of(new SpecialFolder("Drafts", "\\Drafts"),
+      new SpecialFolder("Sent", "\\Sent"), new SpecialFolder("Trash", "\\Trash"), new SpecialFolder("Junk", "\\Junk"),
+      new SpecialFolder("Archive", "\\Archive"));
+
+  /**
+   * Makes the {@link #SPECIAL_FOLDERS} a mailbox lacks (at its first login), so that every
+   * client finds its Sent and Trash without asking; a folder the user removed comes back.
+   *
+   * @return the folders made now
+   */
+  public List<String> makeSpecialFolders(MailboxId mailbox) throws IOException {
+    List<String> made = new ArrayList<>();
+    for (SpecialFolder special : SPECIAL_FOLDERS) {
+      Path path = folderPath(mailbox, special.name());
+      if (Files.isDirectory(path.resolve("cur"))) continue;
+      new Maildir(path).create();
+      made.add(special.name());
+    }
+    return made;
+  }
+
   /**
    * Makes a folder.
    *

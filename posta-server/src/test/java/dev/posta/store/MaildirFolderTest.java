@@ -325,4 +325,22 @@ class MaildirFolderTest {
       assertThat(uids(f)).isEmpty();
     }
   }
+
+  @Test
+  void namesCompareWithTheirNumbersAsNumbers() {
+    assertThat(MaildirFolder.compareNatural("1796552993.M9938P1Q68.h", "1796552993.M10518P1Q69.h")).isNegative();
+    assertThat(MaildirFolder.compareNatural("1796552993.M10518P1Q9.h", "1796552993.M10518P1Q10.h")).isNegative();
+    assertThat(MaildirFolder.compareNatural("1796552994.M1P1Q1.h", "1796552993.M999999P1Q2.h")).isPositive();
+    assertThat(MaildirFolder.compareNatural("a007", "a7")).isZero();
+    assertThat(MaildirFolder.compareNatural("abc", "abd")).isNegative();
+  }
+
+  @Test
+  void manyQuickDeliveriesGetUidsInTheirOrder() throws Exception {
+    List<Path> delivered = new ArrayList<>();
+    for (int i = 0; i < 200; i++) delivered.add(deliver("Subject: " + i + "\r\n\r\nx\r\n"));
+    try (MaildirFolder f = open()) {
+      for (int i = 0; i < delivered.size(); i++) assertThat(f.file(i + 1)).as("UID %d", i + 1).isEqualTo(delivered.get(i));
+    }
+  }
 }

@@ -110,4 +110,17 @@ class MaildirStoreTest {
       assertThat(opened).hasSize(1);
     }
   }
+
+  @Test
+  void everyMailboxGetsItsSpecialFoldersOnceAndOnlyThoseMissing() throws Exception {
+    try (MaildirStore local = new MaildirStore(dir, "h")) {
+      MailboxId fay = new MailboxId("example.org", "fay");
+      local.createFolder(fay, "Sent");
+      assertThat(local.makeSpecialFolders(fay)).containsExactly("Drafts", "Trash", "Junk", "Archive");
+      assertThat(local.makeSpecialFolders(fay)).isEmpty();
+      assertThat(local.folderNames(fay)).containsExactly("INBOX", "Archive", "Drafts", "Junk", "Sent", "Trash");
+      assertThat(MaildirStore.SPECIAL_FOLDERS).extracting(MaildirStore.SpecialFolder::use)
+          .containsExactly("\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive");
+    }
+  }
 }
