@@ -259,9 +259,18 @@ final class MailboxIndex implements AutoCloseable {
     return byUid.size();
   }
 
+  /** Whether a file name holds a control character, which a record (one line) cannot carry. */
+  static boolean hasControl(String name) {
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c < 0x20 || c == 0x7f) return true;
+    }
+    return false;
+  }
+
   /** Gives a new message its UID; written at the next {@link #flush}. */
   Entry add(String name, int flags, long vsize, long internalDate) throws IOException {
-    if (name.isEmpty() || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) throw new IllegalArgumentException("file name " + name);
+    if (name.isEmpty() || hasControl(name)) throw new IllegalArgumentException("file name " + name);
     if (uidNext > 0xFFFF_FFFFL) throw new IOException(file + ": the UIDs are used up (RFC 9051: 32 bits)");
     long uid = uidNext++;
     long modseq = nextModSeq();

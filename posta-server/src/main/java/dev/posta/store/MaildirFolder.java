@@ -155,23 +155,19 @@ public final class MaildirFolder implements AutoCloseable {
     FileTime newTime = mtime("new");
     FileTime curTime = mtime("cur");
     Map<String, String> onDisk = list(readNew, readCur);
-    if (!readCur && anyMissing(onDisk, true, false)) {
+    List<MailboxIndex.Entry> missing = missing(onDisk, readNew, readCur);
+    if (!missing.isEmpty()) {
       // Gone from new/: most likely moved to cur/ by a reader, in the same tick as cur/'s last known time.
-      readCur = true;
-      curTime = mtime("cur");
-      onDisk = list(true, true);
+      // Or renamed while the folder was listed, missed by both listings. Either way: look once more, at
+      // both, before taking anything for expunged.
+      readCur = true; // cur/'s time, taken before the first listing, stays the safe one
+      onDisk = list(readNew, true);
+      missing = missing(onDisk, readNew, true);
     }
-    if (anyMissing(onDisk, readNew, readCur)) {
-      // A file renamed while the folder was listed can be missed by both listings: look once more before
-      // taking anything for expunged.
-      onDisk = list(readNew, readCur);
-    }
-    boolean changed = false;
-    for (MailboxIndex.Entry e : List.copyOf(index.entries())) {
-      if (onDisk.containsKey(e.name()) || !wasIn(e.uid(), readNew, readCur)) continue;
+    boolean changed = !missing.isEmpty();
+    for (MailboxIndex.Entry e : missing) {
       index.expunge(e.uid());
       files.remove(e.uid());
-      changed = true;
     }
     record Fresh(String name, String relative, long vsize, long arrived) {}
     List<Fresh> fresh = new ArrayList<>();
@@ -278,7 +274,7 @@ public final class MaildirFolder implements AutoCloseable {
     try (DirectoryStream<Path> names = Files.newDirectoryStream(maildir.root().resolve(sub))) {
       for (Path p : names) {
         String name = p.getFileName().toString();
-        if (name.startsWith(".") || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) continue; // not a message
+        if (name.startsWith(".") || MailboxIndex.hasControl(name)) continue; // not a message
         int colon = name.indexOf(':');
         onDisk.put(colon < 0 ? name : name.substring(0, colon), sub + "/" + name);
       }
@@ -316,12 +312,13 @@ public final class MaildirFolder implements AutoCloseable {
     return Integer.compare(a.length() - i, b.length() - j);
   }
 
-  /** Whether a known message whose file was in a subfolder read is not in the listing. */
-  private boolean anyMissing(Map<String, String> onDisk, boolean readNew, boolean readCur) {
+  /** The known messages whose file was in a subfolder read and is not in the listing. */
+  private List<MailboxIndex.Entry> missing(Map<String, String> onDisk, boolean readNew, boolean readCur) {
+    List<MailboxIndex.Entry> missing = new ArrayList<>();
     for (MailboxIndex.Entry e : index.entries()) {
-      if (!onDisk.containsKey(e.name()) && wasIn(e.uid(), readNew, readCur)) return true;
+      if (!onDisk.containsKey(e.name()) && wasIn(e.uid(), readNew, readCur)) missing.add(e);
     }
-    return false;
+    return missing;
   }
 
   /** Whether a message's file was last known in a subfolder that is read now (or nowhere). */

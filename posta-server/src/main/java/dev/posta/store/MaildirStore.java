@@ -118,7 +118,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
   /** A folder name has levels separated by '.', none empty; no '/', no control characters. */
   static void checkName(String name) {
     if (name.isEmpty() || name.startsWith(".") || name.endsWith(".") || name.contains("..") || name.contains("/")
-        || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+        || MailboxIndex.hasControl(name)) {
       throw new IllegalArgumentException("not a folder name: " + name);
     }
   }
