@@ -21,16 +21,9 @@ public record SequenceSet(List<Range> ranges, boolean saved) {
   }
 
   /**
-   * Whether {@code n} is in the set, {@code star} being the largest number in use (the
-   * mailbox's message count or its largest UID). RFC 9051 §9: a range's ends may come in
-   * either order, and {@code *} stands for {@code star} even in a range beyond it.
-   */
-  public boolean contains(long n, long star) {
-    return resolve(star).contains(n);
-  }
-
-  /**
-   * The set against a mailbox whose largest number is {@code star}: its ranges sorted and merged,
+   * The set against a mailbox whose largest number is {@code star} (its message count or largest
+   * UID). RFC 9051 §9: a range's ends may come in either order, and {@code *} stands for {@code
+   * star} even in a range beyond it. The ranges come sorted and merged,
    * so that asking for each of 100,000 messages costs a binary search each, however many ranges
    * a client sent.
    */

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -26,6 +27,9 @@ final class KeywordTable {
 
   private final Path file;
   private final List<String> names = new ArrayList<>();
+  /** The file's time and size when last read, to read it only when it changed. */
+  private FileTime readAt;
+  private long readSize = -1;
 
   KeywordTable(Path dir) {
     this.file = dir.resolve(FILE_NAME);
@@ -35,6 +39,11 @@ final class KeywordTable {
   void reload() throws IOException {
     List<String> lines;
     try {
+      var attributes = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+      // As last read: the same time and size (a new keyword makes the file longer, even within one tick).
+      if (attributes.lastModifiedTime().equals(readAt) && attributes.size() == readSize) return;
+      readAt = attributes.lastModifiedTime();
+      readSize = attributes.size();
       lines = Files.readAllLines(file, StandardCharsets.UTF_8);
     } catch (NoSuchFileException e) {
       return;
