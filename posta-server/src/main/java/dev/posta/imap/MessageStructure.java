@@ -904,7 +904,8 @@ final class MessageStructure {
             skipCfws();
             continue;
           }
-          if (!mailbox(list)) return false;
+          int before = pos;
+          if (!mailbox(list) || pos == before) return false; // a group member that is no address ends the list
           skipCfws();
         }
         list.add(Address.GROUP_END);

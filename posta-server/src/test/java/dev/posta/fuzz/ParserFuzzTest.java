@@ -7,6 +7,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.posta.config.Toml;
 import dev.posta.imap.ImapCommand;
 import dev.posta.imap.ImapParser;
+import dev.posta.imap.MessageStructureFuzzing;
 import dev.posta.mail.AddressParser;
 import dev.posta.mail.Envelope;
 import dev.posta.mail.MailAddress;
@@ -55,6 +56,12 @@ class ParserFuzzTest {
     assertThat(c.tag()).isNotEmpty().doesNotContain(" ", "\r", "\n");
     if (c instanceof ImapCommand.Invalid invalid) assertThat(invalid.reason()).isNotEmpty().doesNotContain("\r", "\n");
     if (c instanceof ImapCommand.Unknown unknown) assertThat(unknown.name()).doesNotContain(" ", "\r", "\n");
+  }
+
+  /** Any octets get a MIME structure, and every FETCH and SEARCH reading of it answers without an exception. */
+  @FuzzTest(maxDuration = "30s")
+  void messageStructureNeverThrows(FuzzedDataProvider data) {
+    MessageStructureFuzzing.exercise(data.consumeRemainingAsBytes());
   }
 
   @FuzzTest(maxDuration = "30s")
