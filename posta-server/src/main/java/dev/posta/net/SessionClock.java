@@ -96,6 +96,11 @@ public final class SessionClock implements ReadTimer {
     start(Wait.COMMAND, limits.commandTimeout());
   }
 
+  /** The session waits for the client's next command from now, for {@code timeout} (IMAP's differ by state). */
+  public void command(Duration timeout) {
+    start(Wait.COMMAND, timeout);
+  }
+
   /** Reading and dropping what a refused client still sends, for at most {@code linger}. */
   public void linger(Duration linger) {
     start(Wait.LINGER, linger);
@@ -157,7 +162,7 @@ public final class SessionClock implements ReadTimer {
     long seconds = (System.nanoTime() - started) / 1_000_000_000L;
     return switch (expired()) {
       case HANDSHAKE -> handshakeTooLong();
-      case COMMAND -> "no complete command within " + limits.commandTimeout().toSeconds() + "s";
+      case COMMAND -> "no complete command within " + (deadline - started) / 1_000_000_000L + "s";
       case DATA -> octets + " octets of message data in " + seconds + "s (at most "
           + limits.dataTimeout().toSeconds() + "s without data, at least " + limits.minDataRate() + " octets/s on average)";
       case LINGER -> "refused input still arriving after " + seconds + "s";

@@ -126,7 +126,7 @@ final class SmtpSession implements Session {
   public Outcome run() {
     log.info("{}: connect to {} ({})", logPrefix, conn.socket().getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
     return serve(() -> {
-      if (conn.socket() instanceof SSLSocket ssl) tls = conn.handshake(ssl); // implicit TLS (RFC 8314)
+      if (conn.socket() instanceof SSLSocket ssl) tls = conn.tlsHandshake(ssl); // implicit TLS (RFC 8314)
       conn.open();
       reply(Replies.GREETING.format(hostname));
       clock.command();
@@ -323,7 +323,7 @@ final class SmtpSession implements Session {
     }
     reply(Replies.READY_FOR_TLS);
     conn.flush();
-    tls = conn.startTls(context.tls());
+    tls = conn.startSmtpTls(context.tls());
     // RFC 3207 §4.2: forget everything learnt before TLS; the client starts again with EHLO.
     resetTransaction();
     state = State.CONNECTED;
