@@ -71,14 +71,17 @@ public final class Flags {
     return new String(sorted);
   }
 
-  /** The IMAP names of the system flags, e.g. {@code [\Flagged, \Seen]}, in the letters' order. */
+  /** The IMAP names of the system flags, e.g. {@code [\Flagged, \Seen]}, in the order of RFC 9051 §2.3.2. */
   public static List<String> names(int flags) {
     List<String> names = new ArrayList<>(ORDER.length);
-    for (int i = 0; i < ORDER.length; i++) {
-      if ((flags & ORDER[i]) != 0) names.add(NAMES[i]);
+    for (int bit = 0; bit < BY_BIT.length; bit++) {
+      if ((flags & (1 << bit)) != 0) names.add(BY_BIT[bit]);
     }
     return names;
   }
+
+  /** The names by bit: the order of RFC 9051 §2.3.2, in which Dovecot lists them too. */
+  private static final String[] BY_BIT = {"\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"};
 
   /** The flag an IMAP name stands for (case-insensitive, RFC 9051 §2.3.2), or 0 for a keyword. */
   public static int ofName(String name) {

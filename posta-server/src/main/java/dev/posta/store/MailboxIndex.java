@@ -15,6 +15,7 @@ import java.time.Clock;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.slf4j.Logger;
@@ -62,6 +63,7 @@ final class MailboxIndex implements AutoCloseable {
   static final long MODSEQ_RESERVE = 4096;
   /** Compact once the log holds this many more records than it would after compaction. */
   private static final int HISTORY_ALLOWANCE = 4096;
+  static final int EXPUNGE_HISTORY = 100_000;
 
   /** One message as the index knows it. */
   record Entry(long uid, long modseq, int flags, long vsize, long internalDate, String name) {}
@@ -70,6 +72,15 @@ final class MailboxIndex implements AutoCloseable {
   private final long uidValidity;
   private final TreeMap<Long, Entry> byUid = new TreeMap<>();
   private final Map<String, Entry> byName = new HashMap<>();
+  /** The same entries by MODSEQ, so that what changed since a MODSEQ costs the changes, not the folder. */
+  private final TreeMap<Long, Entry> byModSeq = new TreeMap<>();
+  /**
+   * UIDs expunged since the index was opened, by the MODSEQ of their expunge, at most {@link
+   * #EXPUNGE_HISTORY} of them: what sessions need to hear of removals without comparing lists.
+   */
+  private final TreeMap<Long, Long> expunged = new TreeMap<>();
+  /** MODSEQs up to this one may have expunges {@link #expunged} no longer holds. */
+  private long expungesForgottenUpTo;
   private long uidNext;
   private long highestModSeq;
   private long reservedUid;
@@ -209,6 +220,7 @@ final class MailboxIndex implements AutoCloseable {
       index.uidNext = Math.max(maxUid + 1, index.reservedUid);
       index.highestModSeq = Math.max(maxModSeq, index.reservedModSeq);
     }
+    index.expungesForgottenUpTo = index.highestModSeq; // what went before this opening is not kept
     return index;
   }
 
@@ -221,13 +233,20 @@ final class MailboxIndex implements AutoCloseable {
 
   private void put(Entry e) {
     Entry old = byUid.put(e.uid(), e);
-    if (old != null) byName.remove(old.name());
+    if (old != null) {
+      byName.remove(old.name());
+      byModSeq.remove(old.modseq());
+    }
     byName.put(e.name(), e);
+    byModSeq.put(e.modseq(), e);
   }
 
   private void remove(long uid) {
     Entry old = byUid.remove(uid);
-    if (old != null) byName.remove(old.name());
+    if (old != null) {
+      byName.remove(old.name());
+      byModSeq.remove(old.modseq());
+    }
   }
 
   long uidValidity() {
@@ -249,6 +268,20 @@ final class MailboxIndex implements AutoCloseable {
 
   Entry get(long uid) {
     return byUid.get(uid);
+  }
+
+  /** The messages whose MODSEQ is above {@code modseq} (added or changed since), in MODSEQ order. */
+  Collection<Entry> changedSince(long modseq) {
+    return Collections.unmodifiableCollection(byModSeq.tailMap(modseq, false).values());
+  }
+
+  /**
+   * The UIDs expunged after {@code modseq}, in the order they went; null when that is not
+   * known any more (before this index was opened, or history dropped): compare lists then.
+   */
+  List<Long> expungedSince(long modseq) {
+    if (modseq < expungesForgottenUpTo) return null;
+    return List.copyOf(expunged.tailMap(modseq, false).values());
   }
 
   Entry byName(String name) {
@@ -297,6 +330,8 @@ final class MailboxIndex implements AutoCloseable {
     if (!byUid.containsKey(uid)) return;
     long modseq = nextModSeq();
     remove(uid);
+    expunged.put(modseq, uid);
+    if (expunged.size() > EXPUNGE_HISTORY) expungesForgottenUpTo = expunged.pollFirstEntry().getKey();
     append("x " + uid + " " + modseq);
   }
 

@@ -58,6 +58,11 @@ public final class MaildirFolder implements AutoCloseable {
   /** Rescans so far: what the modification times are there to save. */
   private int rescans;
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+  /**
+   * UIDs from here on are \Recent (RFC 3501 §2.3.2): no session has been told of them yet. At
+   * opening, the first message still in new/, which no client has seen (as Dovecot counts it).
+   */
+  private long recentFrom;
 
   private MaildirFolder(Maildir maildir, String hostname, Clock clock, MailboxIndex index) {
     this.maildir = maildir;
@@ -79,6 +84,10 @@ public final class MaildirFolder implements AutoCloseable {
     folder.lock.lock();
     try {
       folder.rescan(true, true);
+      folder.recentFrom = folder.index.uidNext();
+      for (var f : folder.files.entrySet()) {
+        if (f.getValue().startsWith("new/")) folder.recentFrom = Math.min(folder.recentFrom, f.getKey());
+      }
     } finally {
       folder.lock.unlock();
     }
@@ -114,6 +123,70 @@ public final class MaildirFolder implements AutoCloseable {
       List<MessageInfo> out = new ArrayList<>(index.size());
       for (MailboxIndex.Entry e : index.entries()) out.add(info(e));
       return out;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The UIDs now, ascending: a session's view of the folder when it selects it. */
+  public long[] uids() {
+    lock.lock();
+    try {
+      long[] uids = new long[index.size()];
+      int i = 0;
+      for (MailboxIndex.Entry e : index.entries()) uids[i++] = e.uid();
+      return uids;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Claims the \Recent messages for one session (RFC 3501 §2.3.2: one session sees a message
+   * as recent, no other): those with UIDs from the returned one up to {@link #uidNext} now.
+   */
+  public long claimRecent() {
+    lock.lock();
+    try {
+      long from = recentFrom;
+      recentFrom = index.uidNext();
+      return from;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** One message now, or null when it is not (or no longer) here. */
+  public MessageInfo get(long uid) {
+    lock.lock();
+    try {
+      MailboxIndex.Entry e = index.get(uid);
+      return e == null ? null : info(e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The messages added or changed after {@code modseq}, in MODSEQ order (CONDSTORE, and a session's updates). */
+  public List<MessageInfo> changedSince(long modseq) {
+    lock.lock();
+    try {
+      List<MessageInfo> out = new ArrayList<>();
+      for (MailboxIndex.Entry e : index.changedSince(modseq)) out.add(info(e));
+      return out;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * The UIDs expunged after {@code modseq}, or null when that is no longer known (the folder was
+   * opened after it): then a caller compares its UIDs with {@link #uids}.
+   */
+  public List<Long> expungedSince(long modseq) {
+    lock.lock();
+    try {
+      return index.expungedSince(modseq);
     } finally {
       lock.unlock();
     }

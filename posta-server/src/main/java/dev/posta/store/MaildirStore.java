@@ -146,6 +146,48 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
     return names;
   }
 
+  /** Whether a folder exists (the inbox always does, once anything was delivered or it was opened). */
+  public boolean exists(MailboxId mailbox, String name) {
+    try {
+      return Files.isDirectory(folderPath(mailbox, name).resolve("cur"));
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /**
+   * The folders a mailbox's user subscribed to (RFC 9051 §6.3.7), as Dovecot keeps them in a
+   * Maildir: the file {@code subscriptions}, one name a line.
+   */
+  public List<String> subscriptions(MailboxId mailbox) throws IOException {
+    Path file = maildir(mailbox).root().resolve(SUBSCRIPTIONS);
+    if (!Files.exists(file)) return List.of();
+    List<String> names = new ArrayList<>();
+    for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+      if (!line.isEmpty() && !line.startsWith("V\t")) names.add(line); // Dovecot's version line, if it wrote one
+    }
+    return names;
+  }
+
+  /** Subscribes to a folder or unsubscribes from it, durably (a whole new file renamed into place). */
+  public synchronized void subscribe(MailboxId mailbox, String name, boolean subscribed) throws IOException {
+    var names = new java.util.LinkedHashSet<>(subscriptions(mailbox));
+    if (!(subscribed ? names.add(name) : names.remove(name))) return;
+    Path root = maildir(mailbox).root();
+    Files.createDirectories(root);
+    Path tmp = root.resolve(SUBSCRIPTIONS + ".tmp");
+    byte[] text = names.stream().map(n -> n + "\n").collect(java.util.stream.Collectors.joining()).getBytes(StandardCharsets.UTF_8);
+    try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE)) {
+      ch.write(java.nio.ByteBuffer.wrap(text));
+      ch.force(true);
+    }
+    Files.move(tmp, root.resolve(SUBSCRIPTIONS), StandardCopyOption.ATOMIC_MOVE);
+    DirectorySync.fsync(root);
+  }
+
+  private static final String SUBSCRIPTIONS = "subscriptions";
+
   /** A folder every mailbox gets, and its special use (RFC 6154), e.g. Sent and {@code \\Sent}. */
   public record SpecialFolder(String name, String use) {}
 
