@@ -14,6 +14,7 @@ import dev.posta.queue.QueueControl;
 import dev.posta.queue.QueueManager;
 import dev.posta.queue.Spool;
 import dev.posta.queue.SpooledMessage;
+import dev.posta.imap.ImapServer;
 import dev.posta.smtp.SmtpServer;
 import dev.posta.storage.PrivateFiles;
 import dev.posta.store.MaildirStore;
@@ -37,7 +38,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running Posta: spool, queue manager, router and SMTP listeners, wired from a
+ * One running Posta: spool, queue manager, router, mailbox store, SMTP and IMAP listeners, wired from a
  * {@link PostaConfig}. Starting recovers the spool first, so mail accepted before a crash is
  * delivered before (and alongside) new mail.
  */
@@ -50,6 +51,8 @@ public final class PostaServer implements AutoCloseable {
   private QueueManager queue;
   private QueueControl queueControl;
   private SmtpServer smtp;
+  private ImapServer imap;
+  private MaildirStore store;
   private ServerTls tls;
   private UserStore users;
   private ControlSocket controlSocket;
@@ -104,7 +107,8 @@ public final class PostaServer implements AutoCloseable {
       var outbound = serve
           ? new RemoteDelivery(config, new MxResolver(config.delivery().dnsServers(), DNS_TIMEOUT), Timeouts.rfc5321())
           : null;
-      var local = new LocalDelivery(new MaildirStore(config.dataDir().resolve("mail"), config.hostname()));
+      store = new MaildirStore(config.dataDir().resolve("mail"), config.hostname());
+      var local = new LocalDelivery(store);
       queue = new QueueManager(spool, router, new DeliveryTargets(local, outbound, config.delivery()), config.delivery(),
           config.limits().maxHops(), config.hostname(), clock);
       queue.enqueueAll(recovered);
@@ -121,7 +125,8 @@ public final class PostaServer implements AutoCloseable {
       var submission = config.submission();
       var throttle = new AuthThrottle(submission.authFailuresBeforeLockout(), submission.authLockout(), Clock.systemUTC());
       smtp = new SmtpServer(new SmtpServer.Context(config, router, spool, queue, tls, users, throttle));
-      for (PostaConfig.Listener l : config.listeners()) bound.add(new Bound(l, smtp.listen(l)));
+      imap = new ImapServer(new ImapServer.Context(config, store, tls, users, throttle)); // one throttle: no guesses gained by switching
+      for (PostaConfig.Listener l : config.listeners()) bound.add(new Bound(l, l.protocol().smtp() ? smtp.listen(l) : imap.listen(l)));
     } catch (IOException | RuntimeException e) {
       close(); // also releases the lock, so a corrected configuration can start at once
       throw e;
@@ -229,8 +234,10 @@ public final class PostaServer implements AutoCloseable {
   public void close() {
     if (controlSocket != null) controlSocket.close();
     if (smtp != null) smtp.close();
+    if (imap != null) imap.close();
     if (queue != null) queue.close();
     if (spool != null) spool.close();
+    if (store != null) store.close(); // after the queue: no delivery writes into a closed folder's index
     if (lockChannel != null) { // last: nothing may touch the data folder after another server can start
       try {
         lockChannel.close();

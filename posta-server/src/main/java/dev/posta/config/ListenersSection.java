@@ -16,16 +16,16 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The {@code [listeners]} section: the addresses that take SMTP, submission and SMTPS
- * connections.
+ * The {@code [listeners]} section: the addresses that take SMTP, submission, SMTPS, IMAP and
+ * IMAPS connections.
  *
  * <p>Guarantees: every address is an IP literal with a port ({@code "0.0.0.0:25"}, {@code
  * "[::]:25"}), never a name to look up; a listener left out listens on 0.0.0.0 at its standard
- * port (25, 587, 465) and an empty list turns it off; no address is taken twice, by the file or by
+ * port (25, 587, 465, 143, 993) and an empty list turns it off; no address is taken twice, by the file or by
  * a default. Unknown keys are refused.
  */
 final class ListenersSection {
-  static final List<String> LISTENER_KEYS = List.of("smtp", "submission", "smtps");
+  static final List<String> LISTENER_KEYS = List.of("smtp", "submission", "smtps", "imap", "imaps");
 
   private final TableReader reader;
 
@@ -33,7 +33,7 @@ final class ListenersSection {
     this.reader = reader;
   }
 
-  /** The listeners, SMTP first, then submission, then SMTPS. */
+  /** The listeners in the order of {@link Protocol}: SMTP first, then submission, SMTPS, IMAP, IMAPS. */
   List<Listener> read(Table root) {
     Table table = reader.get(root, "", "listeners", Table.class).orElse(null);
     if (table != null) reader.unknownKeys(table, "in [listeners]", LISTENER_KEYS);
@@ -44,12 +44,7 @@ final class ListenersSection {
     for (Protocol protocol : Protocol.values()) {
       String key = protocol.name().toLowerCase(Locale.ROOT);
       if (table != null && table.entries().containsKey(key)) continue;
-      int port = switch (protocol) {
-        case SMTP -> 25;
-        case SUBMISSION -> 587;
-        case SMTPS -> 465;
-      };
-      InetSocketAddress address = new InetSocketAddress(Inet4Address.ofLiteral("0.0.0.0"), port);
+      InetSocketAddress address = new InetSocketAddress(Inet4Address.ofLiteral("0.0.0.0"), protocol.standardPort);
       taken.put(address, " is where listeners." + key + " listens by default; set listeners." + key + " too");
       byProtocol.put(protocol, List.of(new Listener(protocol, address)));
     }

@@ -224,18 +224,34 @@ public record PostaConfig(
     }
   }
 
-  /** What a listener speaks. Submission and SMTPS require AUTH once the submission issue lands. */
+  /** What a listener speaks. */
   public enum Protocol {
     /** MTA-to-MTA SMTP, port 25 (RFC 5321). */
-    SMTP,
+    SMTP(25),
     /** Message submission with STARTTLS, port 587 (RFC 6409). */
-    SUBMISSION,
+    SUBMISSION(587),
     /** Message submission over implicit TLS, port 465 (RFC 8314). */
-    SMTPS;
+    SMTPS(465),
+    /** IMAP with STARTTLS, port 143 (RFC 9051). */
+    IMAP(143),
+    /** IMAP over implicit TLS, port 993 (RFC 8314). */
+    IMAPS(993);
+
+    /** The port it listens on unless configured otherwise. */
+    public final int standardPort;
+
+    Protocol(int standardPort) {
+      this.standardPort = standardPort;
+    }
 
     /** Whether a connection starts with a TLS handshake rather than a greeting (RFC 8314 §3.3). */
     public boolean implicitTls() {
-      return this == SMTPS;
+      return this == SMTPS || this == IMAPS;
+    }
+
+    /** Whether it takes mail in over SMTP (rather than letting users read it). */
+    public boolean smtp() {
+      return this == SMTP || this == SUBMISSION || this == SMTPS;
     }
   }
 
@@ -330,7 +346,9 @@ public record PostaConfig(
         List.of(
             new Listener(Protocol.SMTP, new InetSocketAddress("127.0.0.1", 2525)),
             new Listener(Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 2587)),
-            new Listener(Protocol.SMTPS, new InetSocketAddress("127.0.0.1", 2465))),
+            new Listener(Protocol.SMTPS, new InetSocketAddress("127.0.0.1", 2465)),
+            new Listener(Protocol.IMAP, new InetSocketAddress("127.0.0.1", 2143)),
+            new Listener(Protocol.IMAPS, new InetSocketAddress("127.0.0.1", 2993))),
         Limits.defaults(),
         List.of(new LocalDomain("localhost", Set.of(), true, Optional.empty(), Map.of())),
         "postmaster@localhost",

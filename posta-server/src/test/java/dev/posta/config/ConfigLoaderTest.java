@@ -73,7 +73,9 @@ class ConfigLoaderTest {
                 List.of(
                     new Listener(Protocol.SMTP, address("0.0.0.0", 25)),
                     new Listener(Protocol.SUBMISSION, address("0.0.0.0", 587)),
-                    new Listener(Protocol.SMTPS, address("0.0.0.0", 465))),
+                    new Listener(Protocol.SMTPS, address("0.0.0.0", 465)),
+                    new Listener(Protocol.IMAP, address("0.0.0.0", 143)),
+                    new Listener(Protocol.IMAPS, address("0.0.0.0", 993))),
                 Limits.defaults(),
                 List.of(new LocalDomain("example.org", Set.of(), false, Optional.empty(), Map.of())),
                 "postmaster@example.org",
@@ -168,7 +170,9 @@ class ConfigLoaderTest {
         .containsExactly(
             new Listener(Protocol.SMTP, address("127.0.0.1", 2525)),
             new Listener(Protocol.SMTP, address("::1", 2525)),
-            new Listener(Protocol.SMTPS, address("0.0.0.0", 465)));
+            new Listener(Protocol.SMTPS, address("0.0.0.0", 465)),
+            new Listener(Protocol.IMAP, address("0.0.0.0", 143)),
+            new Listener(Protocol.IMAPS, address("0.0.0.0", 993)));
   }
 
   @Test
@@ -489,7 +493,9 @@ class ConfigLoaderTest {
                 List.of(
                     new Listener(Protocol.SMTP, address("0.0.0.0", 25)),
                     new Listener(Protocol.SUBMISSION, address("0.0.0.0", 587)),
-                    new Listener(Protocol.SMTPS, address("0.0.0.0", 465))),
+                    new Listener(Protocol.SMTPS, address("0.0.0.0", 465)),
+                    new Listener(Protocol.IMAP, address("0.0.0.0", 143)),
+                    new Listener(Protocol.IMAPS, address("0.0.0.0", 993))),
                 Limits.defaults(),
                 List.of(
                     new LocalDomain(

@@ -54,6 +54,8 @@ class LauncherIT {
         smtp = ["127.0.0.1:%d"]
         submission = []
         smtps = []
+        imap = []
+        imaps = []
         [domains."localhost"]
         any-local-part = true
         """.formatted(smtp));
@@ -87,7 +89,8 @@ class LauncherIT {
     assertThat(posta("", "user", "list").stdout()).isEqualTo(addUser.group(2) + "\n");
 
     try (var server = new Serving()) {
-      assertThat(server.log()).contains("  smtp        127.0.0.1:2525\n  submission  127.0.0.1:2587\n  smtps       127.0.0.1:2465\n");
+      assertThat(server.log()).contains("  smtp        127.0.0.1:2525\n  submission  127.0.0.1:2587\n  smtps       127.0.0.1:2465\n"
+          + "  imap        127.0.0.1:2143\n  imaps       127.0.0.1:2993\n");
       var python = new ProcessBuilder(PYTHON.toString(), "-c", script.group(1)).directory(dir.toFile());
       E2e.Run run = E2e.run(python, COMMAND_TIMEOUT, "");
       assertThat(run.exit()).as("%s", run).isZero();
@@ -95,6 +98,16 @@ class LauncherIT {
       assertThat(awaitFiles(dir.resolve("posta-data/mail/localhost/friend/Maildir/new"), 1).getFirst())
           .contains("Subject: Test Email\n", "\nHello, this is a test email sent using SMTP!\n");
       await("the queue empties", () -> posta("", "queue"), q -> q.stdout().equals("queue is empty\n"));
+
+      // Then read it over IMAP, as the tour goes on: the friend gets an account and logs in.
+      assertThat(addUser.find() && script.find()).as("the README's second `user add` and its imaplib example").isTrue();
+      E2e.Run friend = posta(addUser.group(1) + "\n", "user", "add", addUser.group(2));
+      assertThat(friend.exit()).as("%s", friend).isZero();
+      var imaplib = new ProcessBuilder(PYTHON.toString(), "-c", script.group(1)).directory(dir.toFile());
+      E2e.Run read = E2e.run(imaplib, COMMAND_TIMEOUT, "");
+      assertThat(read.exit()).as("%s", read).isZero();
+      assertThat(read.stdout()).isEqualTo("me@localhost - Test Email\n");
+      assertThat(server.log()).contains("ImapSession: imap[127.0.0.1]: LOGIN succeeded: user=friend@localhost");
     }
   }
 

@@ -49,7 +49,9 @@ public final class TestServer implements AutoCloseable {
     PostaConfig config = defaults.toBuilder().listeners(List.of(
         new PostaConfig.Listener(PostaConfig.Protocol.SMTP, new InetSocketAddress("127.0.0.1", 0)),
         new PostaConfig.Listener(PostaConfig.Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 0)),
-        new PostaConfig.Listener(PostaConfig.Protocol.SMTPS, new InetSocketAddress("127.0.0.1", 0))))
+        new PostaConfig.Listener(PostaConfig.Protocol.SMTPS, new InetSocketAddress("127.0.0.1", 0)),
+        new PostaConfig.Listener(PostaConfig.Protocol.IMAP, new InetSocketAddress("127.0.0.1", 0)),
+        new PostaConfig.Listener(PostaConfig.Protocol.IMAPS, new InetSocketAddress("127.0.0.1", 0))))
         .delivery(defaults.delivery().toBuilder().dns(NO_DNS, 25).build()).build();
     try {
       return new TestServer(new PostaServer(adjust.apply(config), clock).start());
@@ -69,6 +71,15 @@ public final class TestServer implements AutoCloseable {
   /** The implicit-TLS port (RFC 8314). */
   public int smtpsPort() {
     return server.address(PostaConfig.Protocol.SMTPS).getPort();
+  }
+
+  public int imapPort() {
+    return server.address(PostaConfig.Protocol.IMAP).getPort();
+  }
+
+  /** IMAP over implicit TLS (RFC 8314). */
+  public int imapsPort() {
+    return server.address(PostaConfig.Protocol.IMAPS).getPort();
   }
 
   /** The server's (self-signed) certificate, PEM: what a client must trust. */

@@ -1,0 +1,174 @@
+package dev.posta.imap;
+
+import dev.posta.store.Flags;
+import dev.posta.store.MaildirFolder;
+import dev.posta.store.MessageInfo;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Writes the FETCH response of one message (RFC 9051 §7.5.2): the items in the order asked,
+ * UID first in a UID FETCH; the message is read and parsed ({@link MessageStructure}) only
+ * when an item needs its content. Fetching a body section without PEEK sets \Seen, and the
+ * response then carries the new FLAGS (§6.4.5).
+ */
+final class Fetcher {
+  /**
+   * One message's response; {@code changed} is its new state when the fetch set \Seen, else null.
+   */
+  record Result(byte[] response, MessageInfo changed) {}
+
+  private final MaildirFolder folder;
+  private final ImapSession.Options options;
+  private final ImapCommand.Fetch command;
+  private final boolean setsSeen;
+  private final boolean wantsFlags;
+  private final boolean wantsModSeq;
+  private final boolean wantsUid;
+
+  Fetcher(MaildirFolder folder, ImapSession.Options options, ImapCommand.Fetch command, boolean readOnly) {
+    this.folder = folder;
+    this.options = options;
+    this.command = command;
+    this.setsSeen = !readOnly && command.items().stream().anyMatch(Fetcher::setsSeen);
+    this.wantsFlags = command.items().stream().anyMatch(i -> i instanceof FetchItem.Flags);
+    this.wantsModSeq = command.changedSince() > 0 || command.items().stream().anyMatch(i -> i instanceof FetchItem.ModSeq);
+    this.wantsUid = command.uid() || command.items().stream().anyMatch(i -> i instanceof FetchItem.Uid);
+    if (wantsModSeq) options.condstore = true; // RFC 7162 §3.1: a CONDSTORE-enabling command
+  }
+
+  private static boolean setsSeen(FetchItem item) {
+    return switch (item) {
+      case FetchItem.Body b -> !b.peek();
+      case FetchItem.Binary b -> !b.peek() && !b.sizeOnly();
+      case FetchItem.Rfc822 r -> r.part() != FetchItem.Section.Text.HEADER;
+      default -> false;
+    };
+  }
+
+  /** The response for the message at {@code seq}; null when BINARY met an unknown transfer encoding. */
+  Result fetch(int seq, MessageInfo m, boolean recent) throws IOException {
+    MessageInfo changed = null;
+    if (setsSeen && (m.flags() & Flags.SEEN) == 0) {
+      changed = folder.setFlags(m.uid(), m.flags() | Flags.SEEN);
+      if (changed != null) m = changed;
+    }
+    var w = new ResponseWriter(options.utf8 || options.rev2).text("* ").number(seq).text(" FETCH (");
+    var items = new Items(w);
+    if (wantsUid) items.next("UID ").number(m.uid());
+    MessageStructure structure = null;
+    for (FetchItem item : command.items()) {
+      switch (item) {
+        case FetchItem.Uid u -> {} // first, above
+        case FetchItem.Flags f -> flags(items.next("FLAGS "), m, recent);
+        case FetchItem.ModSeq s -> {} // last, below
+        case FetchItem.InternalDate d -> items.next("INTERNALDATE ").dateTime(m.internalDate(), SelectedFolder.zone());
+        case FetchItem.Rfc822Size s -> items.next("RFC822.SIZE ").number(m.size());
+        case FetchItem.Envelope e -> {
+          structure = parsed(structure, m);
+          structure.writeEnvelope(items.next("ENVELOPE "));
+        }
+        case FetchItem.Structure s -> {
+          structure = parsed(structure, m);
+          structure.writeStructure(items.next(s.extensible() ? "BODYSTRUCTURE " : "BODY "), s.extensible());
+        }
+        case FetchItem.Rfc822 r -> {
+          structure = parsed(structure, m);
+          String name = switch (r.part()) {
+            case HEADER -> "RFC822.HEADER ";
+            case TEXT -> "RFC822.TEXT ";
+            default -> "RFC822 ";
+          };
+          items.next(name).literal(structure.section(new FetchItem.Section(List.of(), r.part(), List.of())));
+        }
+        case FetchItem.Body b -> {
+          structure = parsed(structure, m);
+          byte[] data = partial(structure.section(b.section()), b.partial());
+          items.next("BODY[" + section(b.section()) + "]" + origin(b.partial()) + " ").literal(data);
+        }
+        case FetchItem.Binary b -> {
+          structure = parsed(structure, m);
+          byte[] data = structure.binary(b.part());
+          if (data == null) return null;
+          String part = b.part().stream().map(String::valueOf).collect(Collectors.joining("."));
+          if (b.sizeOnly()) {
+            items.next("BINARY.SIZE[" + part + "] ").number(data.length);
+          } else {
+            data = partial(data, b.partial());
+            items.next("BINARY[" + part + "]" + origin(b.partial()) + " ");
+            if (hasNul(data)) w.text("~"); // literal8 (RFC 3516 §4.2)
+            w.literal(data);
+          }
+        }
+      }
+    }
+    if (changed != null && !wantsFlags) flags(items.next("FLAGS "), m, recent);
+    if (wantsModSeq || (options.condstore && (wantsFlags || changed != null))) items.next("MODSEQ (").number(m.modseq()).text(")");
+    return new Result(w.text(")").crlf().toByteArray(), changed);
+  }
+
+  /** Separates the items with spaces. */
+  private static final class Items {
+    private final ResponseWriter w;
+    private boolean first = true;
+
+    Items(ResponseWriter w) {
+      this.w = w;
+    }
+
+    ResponseWriter next(String name) {
+      if (!first) w.text(" ");
+      first = false;
+      return w.text(name);
+    }
+  }
+
+  private MessageStructure parsed(MessageStructure known, MessageInfo m) throws IOException {
+    return known != null ? known : MessageStructure.parse(SelectedFolder.content(folder, m.uid()));
+  }
+
+  private void flags(ResponseWriter w, MessageInfo m, boolean recent) {
+    List<String> keywords = folder.keywordsOf(m.flags());
+    if (recent && !options.rev2) {
+      keywords = new ArrayList<>(keywords);
+      keywords.addFirst("\\Recent");
+    }
+    w.flags(m.flags() & Flags.SYSTEM, keywords);
+  }
+
+  /** A section as the response names it: "1.2.HEADER.FIELDS (SUBJECT)". */
+  static String section(FetchItem.Section s) {
+    var name = new StringBuilder(s.part().stream().map(String::valueOf).collect(Collectors.joining(".")));
+    String text = switch (s.text()) {
+      case ALL -> "";
+      case HEADER -> "HEADER";
+      case HEADER_FIELDS -> "HEADER.FIELDS (" + String.join(" ", s.fields()) + ")";
+      case HEADER_FIELDS_NOT -> "HEADER.FIELDS.NOT (" + String.join(" ", s.fields()) + ")";
+      case TEXT -> "TEXT";
+      case MIME -> "MIME";
+    };
+    if (!text.isEmpty() && !name.isEmpty()) name.append('.');
+    return name.append(text).toString();
+  }
+
+  /** {@code <origin>} of a partial fetch's response (RFC 9051 §7.5.2: the length is not repeated). */
+  private static String origin(FetchItem.Partial p) {
+    return p == null ? "" : "<" + p.offset() + ">";
+  }
+
+  private static byte[] partial(byte[] data, FetchItem.Partial p) {
+    if (p == null) return data;
+    if (p.offset() >= data.length) return new byte[0];
+    return Arrays.copyOfRange(data, (int) p.offset(), (int) Math.min(data.length, p.offset() + p.length()));
+  }
+
+  private static boolean hasNul(byte[] data) {
+    for (byte b : data) {
+      if (b == 0) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,67 @@
+package dev.posta.imap;
+
+import dev.posta.auth.UserStore;
+import dev.posta.config.PostaConfig;
+import dev.posta.net.AuthThrottle;
+import dev.posta.net.Listeners;
+import dev.posta.net.Session;
+import dev.posta.net.Watchdog;
+import dev.posta.store.MaildirStore;
+import dev.posta.tls.ServerTls;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The IMAP service: its listeners ({@link Listeners}, which also enforce the connection limits)
+ * run an {@link ImapSession} for every connection they accept, and refuse the ones over a limit
+ * with {@code * BYE} (RFC 9051 §7.1.5).
+ */
+public final class ImapServer implements AutoCloseable {
+  /**
+   * What every session needs from the rest of the server.
+   *
+   * @param tls the server's TLS, or null when none could be set up (STARTTLS not offered)
+   * @param users the accounts LOGIN and AUTHENTICATE check
+   * @param authThrottle failed-login counts per client address, the same one SMTP AUTH counts in
+   */
+  public record Context(PostaConfig config, MaildirStore store, ServerTls tls, UserStore users, AuthThrottle authThrottle) {}
+
+  private final Listeners listeners;
+
+  public ImapServer(Context context) {
+    var limits = context.config().limits();
+    this.listeners = new Listeners("imap", new Listeners.Service() {
+      @Override
+      public Session open(Socket connection, Socket socket, PostaConfig.Listener listener, Watchdog watchdog) {
+        return new ImapSession(connection, socket, listener, context, watchdog);
+      }
+
+      @Override
+      public byte[] refusal(Listeners.Refusal refusal, InetAddress client) {
+        String why = switch (refusal) {
+          case TOO_MANY_CONNECTIONS -> "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
+          case TOO_MANY_FROM_CLIENT -> "* BYE [UNAVAILABLE] Too many connections from " + client.getHostAddress() + ", try again later\r\n";
+        };
+        return why.getBytes(StandardCharsets.US_ASCII);
+      }
+    }, new Listeners.Limits(limits.maxConnections(), limits.maxConnectionsPerIp()), context.tls());
+  }
+
+  /** Binds one listener and starts accepting; returns the bound address (port 0 is resolved). */
+  public InetSocketAddress listen(PostaConfig.Listener listener) throws IOException {
+    return listeners.listen(listener);
+  }
+
+  /** Connections currently open, for tests. */
+  public int connectionCount() {
+    return listeners.connectionCount();
+  }
+
+  @Override
+  public void close() {
+    listeners.close();
+  }
+}

@@ -1,0 +1,708 @@
+package dev.posta.imap;
+
+import dev.posta.auth.SaslMechanism;
+import dev.posta.config.PostaConfig;
+import dev.posta.mail.LocalPart;
+import dev.posta.net.AuthThrottle;
+import dev.posta.net.ClientAddress;
+import dev.posta.net.Connection;
+import dev.posta.net.Session;
+import dev.posta.net.SessionClock;
+import dev.posta.net.Watchdog;
+import dev.posta.store.MailboxId;
+import dev.posta.store.MaildirStore;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.net.ssl.SSLSocket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One IMAP server session (RFC 9051, IMAP4rev2; RFC 3501 clients served as rev1 until they
+ * ENABLE IMAP4rev2), read top to bottom on its own virtual thread: greeting, then commands in
+ * the states of RFC 9051 §3 (not authenticated, authenticated, selected, logout).
+ *
+ * <p>Authentication: LOGIN and AUTHENTICATE (PLAIN, SCRAM-SHA-256, with SASL-IR) only under
+ * TLS, or in plaintext from loopback when {@code plaintext-auth-on-loopback} allows it, as for
+ * submission; otherwise LOGINDISABLED is advertised. Every attempt goes through the {@link
+ * AuthThrottle} that SMTP AUTH uses too, so switching protocols buys no guesses.
+ *
+ * <p>Limits, each with its answer and log line: a line or literal too long ({@link
+ * CommandReader}), {@code limits.maxErrors} BAD commands (then {@code * BYE}), one minute to
+ * log in, and thirty minutes of silence once logged in (RFC 9051 §5.4: at least 30), which IDLE
+ * re-arms.
+ */
+final class ImapSession implements Session {
+  private static final Logger log = LoggerFactory.getLogger(ImapSession.class);
+  static final Duration LOGIN_TIMEOUT = Duration.ofMinutes(1);
+  static final Duration AUTOLOGOUT = Duration.ofMinutes(30);
+  /** RFC 4959 and RFC 9051 §6.2.2: a line of the SASL exchange, as SMTP's (RFC 4954). */
+  private static final int MAX_AUTH_LINE = 12288;
+
+  private enum State { NOT_AUTHENTICATED, AUTHENTICATED, SELECTED, LOGOUT }
+
+  private final Connection conn;
+  private final SessionClock clock;
+  private final PostaConfig.Listener listener;
+  private final ImapServer.Context context;
+  private final String client;
+  private final String logPrefix;
+  private final int maxErrors;
+  /** Answers go out under this: an IDLE session's news is written from the thread that found it. */
+  private final ReentrantLock output = new ReentrantLock();
+  private CommandReader reader;
+  private State state = State.NOT_AUTHENTICATED;
+  private String tls;
+  private String user;
+  private MailboxId mailbox;
+  /** What the client enabled (RFC 5161) or used: rev2 answers, UTF-8 names, CONDSTORE, QRESYNC. */
+  private final Options options = new Options();
+  private SelectedFolder selected;
+  private int badCommands;
+  /** The tag of the IDLE in progress, or null. */
+  private String idling;
+  private Runnable idleListener;
+
+  /** The extensions a client turned on; read by the selected folder as it answers. */
+  static final class Options {
+    boolean rev2;
+    boolean utf8;
+    boolean condstore;
+    boolean qresync;
+  }
+
+  ImapSession(Socket connection, Socket socket, PostaConfig.Listener listener, ImapServer.Context context, Watchdog watchdog) {
+    this.listener = listener;
+    this.context = context;
+    this.client = ClientAddress.text(socket.getInetAddress());
+    this.logPrefix = "imap[" + client + "]";
+    var limits = context.config().limits();
+    this.maxErrors = limits.maxErrors();
+    // An IMAP client stays connected for days (IDLE): no session length limit, and the command
+    // timeouts are IMAP's (set per state below).
+    var imapLimits = new PostaConfig.Limits(limits.maxMessageSize(), limits.maxRecipients(), limits.maxLineLength(),
+        limits.maxConnections(), limits.maxConnectionsPerIp(), limits.maxErrors(), AUTOLOGOUT, limits.dataTimeout(),
+        limits.maxHops(), limits.handshakeTimeout(), limits.minDataRate(), Duration.ofDays(365));
+    this.clock = new SessionClock(imapLimits, connection, logPrefix);
+    this.conn = new Connection(connection, socket, clock, watchdog, log, logPrefix);
+  }
+
+  @Override
+  public Outcome run() {
+    log.info("{}: connect to {} ({})", logPrefix, conn.socket().getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
+    return serve(() -> {
+      if (conn.socket() instanceof SSLSocket ssl) tls = conn.handshake(ssl); // implicit TLS (RFC 8314)
+      open();
+      send("* OK [CAPABILITY " + capabilities() + "] Posta IMAP ready\r\n");
+      clock.command(LOGIN_TIMEOUT);
+    });
+  }
+
+  private void open() throws IOException {
+    conn.open();
+    reader = new CommandReader(conn.in(), conn.out(), context.config().limits().maxMessageSize());
+  }
+
+  @Override
+  public Outcome resume(boolean timedOut) {
+    return serve(() -> {
+      if (timedOut) throw new SocketTimeoutException();
+      conn.in().prefetch(); // readable: octets, or the end of the stream, which the loop then reads
+    });
+  }
+
+  @Override
+  public Duration idleTimeout() {
+    Duration left = clock.left();
+    return left.isNegative() ? Duration.ZERO : left;
+  }
+
+  @Override
+  public void end(String reason) {
+    log.info("{}: disconnect: {}", logPrefix, reason);
+    if (reason.equals("server stopping")) conn.tryWrite(bytes("* BYE Server shutting down\r\n"));
+    finish();
+  }
+
+  private interface Step {
+    void run() throws IOException;
+  }
+
+  /** Ends the session early: the client has been told why, with {@code * BYE} where it can be. */
+  private static final class Closing extends IOException {
+    Closing(String reason) {
+      super(reason, null);
+    }
+  }
+
+  private Outcome serve(Step first) {
+    try {
+      first.run();
+      if (commandLoop()) return Outcome.IDLE;
+    } catch (Closing | Connection.HandshakeFailed e) {
+      log.info("{}: disconnect: {}", logPrefix, e.getMessage());
+    } catch (SocketTimeoutException e) {
+      log.info("{}: timeout in state {}: {}", logPrefix, state, clock.describeExpiry());
+      conn.tryWrite(bytes(user == null ? "* BYE Login timed out\r\n" : "* BYE Autologout; idle for too long\r\n"));
+    } catch (IOException e) {
+      log.info("{}: connection lost in state {}: {}", logPrefix, state, e.getMessage());
+    } catch (RuntimeException | Error e) {
+      log.error("{}: session failed in state {}", logPrefix, state, e);
+      conn.tryWrite(bytes("* BYE Internal error; the server's log says more\r\n"));
+    }
+    finish();
+    return Outcome.ENDED;
+  }
+
+  private void finish() {
+    stopIdle();
+    selected = null;
+    conn.close();
+  }
+
+  /** Serves commands until the session ends (by exception) or goes idle (true). */
+  private boolean commandLoop() throws IOException {
+    while (true) {
+      // An IDLE session is told of news by another thread, so it keeps its own thread.
+      if (idling == null && conn.clientSilent()) return true;
+      CommandReader.Read read = reader.read();
+      output.lock();
+      try {
+        switch (read) {
+          case CommandReader.Read.Ended e -> throw new Closing(state == State.LOGOUT ? "logout" : "client closed the connection");
+          case CommandReader.Read.Refused r -> {
+            send(r.response() + "\r\n");
+            if (r.close()) {
+              conn.flush();
+              throw new Closing(r.response());
+            }
+            countBad();
+          }
+          case CommandReader.Read.Command c -> {
+            if (idling != null) endIdle(c.octets());
+            else handle(ImapParser.parse(c.octets()));
+          }
+        }
+        if (state == State.LOGOUT) {
+          conn.flush();
+          throw new Closing("logout");
+        }
+        clock.command(user == null ? LOGIN_TIMEOUT : AUTOLOGOUT);
+      } finally {
+        output.unlock();
+      }
+    }
+  }
+
+  private void handle(ImapCommand command) throws IOException {
+    String tag = command.tag();
+    switch (command) {
+      case ImapCommand.Invalid c -> bad(tag, c.reason());
+      case ImapCommand.Unknown c -> bad(tag, "Unknown command " + c.name());
+      case ImapCommand.Capability c -> {
+        send("* CAPABILITY " + capabilities() + "\r\n");
+        ok(tag, "Capability completed.");
+      }
+      case ImapCommand.Noop c -> {
+        update(true);
+        ok(tag, "NOOP completed.");
+      }
+      case ImapCommand.Logout c -> {
+        send("* BYE Logging out\r\n");
+        ok(tag, "Logout completed.");
+        state = State.LOGOUT;
+      }
+      case ImapCommand.Id c -> {
+        if (!c.fields().isEmpty()) log.info("{}: client ID {}", logPrefix, c.fields());
+        send("* ID (\"name\" \"Posta\")\r\n");
+        ok(tag, "ID completed.");
+      }
+      case ImapCommand.StartTls c -> startTls(tag);
+      case ImapCommand.Login c -> {
+        if (notAuthenticated(tag)) login(tag, c);
+      }
+      case ImapCommand.Authenticate c -> {
+        if (notAuthenticated(tag)) authenticate(tag, c);
+      }
+      default -> {
+        if (user == null) {
+          bad(tag, "Log in first");
+          return;
+        }
+        authenticated(command);
+      }
+    }
+  }
+
+  /** True when the session may still log in; else answers so. */
+  private boolean notAuthenticated(String tag) throws IOException {
+    if (user == null) return true;
+    bad(tag, "Already logged in");
+    return false;
+  }
+
+  /** Commands of the authenticated and selected states. */
+  private void authenticated(ImapCommand command) throws IOException {
+    String tag = command.tag();
+    Mailboxes mailboxes = new Mailboxes(context.store(), mailbox, options);
+    switch (command) {
+      case ImapCommand.Enable c -> enable(tag, c);
+      case ImapCommand.Select c -> select(tag, c);
+      case ImapCommand.Namespace c -> {
+        send("* NAMESPACE ((\"\" \".\")) NIL NIL\r\n");
+        ok(tag, "Namespace completed.");
+      }
+      case ImapCommand.ListMailboxes c -> {
+        for (byte[] line : mailboxes.list(c)) send(line);
+        ok(tag, (c.lsub() ? "Lsub" : "List") + " completed.");
+      }
+      case ImapCommand.Status c -> {
+        String name = mailboxes.decode(c.mailbox());
+        byte[] status = mailboxes.status(name, c.items());
+        if (status == null) no(tag, "[NONEXISTENT] Mailbox doesn't exist: " + c.mailbox());
+        else {
+          send(status);
+          ok(tag, "Status completed.");
+        }
+      }
+      case ImapCommand.Create c -> answer(tag, mailboxes.create(mailboxes.decode(c.mailbox()), c.specialUse()), "Create completed.");
+      case ImapCommand.Delete c -> {
+        String name = mailboxes.decode(c.mailbox());
+        if (selected != null && selected.name().equals(name)) closeSelected(false);
+        answer(tag, mailboxes.delete(name), "Delete completed.");
+      }
+      case ImapCommand.Rename c -> answer(tag, mailboxes.rename(mailboxes.decode(c.from()), mailboxes.decode(c.to())), "Rename completed.");
+      case ImapCommand.Subscribe c -> answer(tag, mailboxes.subscribe(mailboxes.decode(c.mailbox()), true), "Subscribe completed.");
+      case ImapCommand.Unsubscribe c -> answer(tag, mailboxes.subscribe(mailboxes.decode(c.mailbox()), false), "Unsubscribe completed.");
+      case ImapCommand.Append c -> {
+        String answer = mailboxes.append(mailboxes.decode(c.mailbox()), c);
+        update(false);
+        if (answer.startsWith("OK ")) send(tag + " " + answer + "\r\n");
+        else answer(tag, answer, null);
+      }
+      case ImapCommand.Idle c -> startIdle(tag);
+      case ImapCommand.Compress c -> no(tag, "[CANNOT] COMPRESS is not offered");
+      default -> {
+        if (selected == null) {
+          bad(tag, "No mailbox selected");
+          return;
+        }
+        selected(command);
+      }
+    }
+  }
+
+  /** Commands of the selected state. */
+  private void selected(ImapCommand command) throws IOException {
+    String tag = command.tag();
+    switch (command) {
+      case ImapCommand.Check c -> {
+        update(true);
+        ok(tag, "Check completed.");
+      }
+      case ImapCommand.Close c -> {
+        closeSelected(!selected.readOnly());
+        ok(tag, "Close completed.");
+      }
+      case ImapCommand.Unselect c -> {
+        closeSelected(false);
+        ok(tag, "Unselect completed.");
+      }
+      case ImapCommand.Expunge c -> {
+        if (readOnly(tag)) return;
+        selected.expunge(c.uids());
+        update(true);
+        ok(tag, "Expunge completed.");
+      }
+      case ImapCommand.Fetch c -> {
+        String refused = selected.fetch(c);
+        update(c.uid()); // RFC 9051 §7.5.1: no EXPUNGE during FETCH, STORE or SEARCH; their UID forms may
+        answer(tag, refused, (c.uid() ? "UID " : "") + "Fetch completed.");
+      }
+      case ImapCommand.Store c -> {
+        if (readOnly(tag)) return;
+        String refused = selected.store(c);
+        update(c.uid());
+        if (refused != null && refused.startsWith("[MODIFIED")) send(tag + " OK " + refused + " Conditional store failed\r\n");
+        else answer(tag, refused, (c.uid() ? "UID " : "") + "Store completed.");
+      }
+      case ImapCommand.Search c -> {
+        String refused = selected.search(c);
+        update(c.uid());
+        answer(tag, refused, (c.uid() ? "UID " : "") + "Search completed.");
+      }
+      case ImapCommand.Copy c -> copy(tag, c.set(), c.uid(), c.mailbox(), false);
+      case ImapCommand.Move c -> {
+        if (!readOnly(tag)) copy(tag, c.set(), c.uid(), c.mailbox(), true);
+      }
+      default -> bad(tag, "Command not allowed in this state");
+    }
+  }
+
+  private void copy(String tag, SequenceSet set, boolean uid, String to, boolean move) throws IOException {
+    String name = new Mailboxes(context.store(), mailbox, options).decode(to);
+    if (!context.store().exists(mailbox, name)) {
+      no(tag, "[TRYCREATE] Mailbox doesn't exist: " + to);
+      return;
+    }
+    String answer = selected.copy(set, uid, context.store().folder(mailbox, name), move);
+    update(true);
+    if (answer.startsWith("OK ")) send(tag + " " + answer + "\r\n");
+    else answer(tag, answer, null);
+  }
+
+  private boolean readOnly(String tag) throws IOException {
+    if (!selected.readOnly()) return false;
+    no(tag, "[READ-ONLY] Mailbox is read-only");
+    return true;
+  }
+
+  /** The tagged answer: OK with {@code done} when {@code refused} is null, else NO, or BAD for one starting "BAD ". */
+  private void answer(String tag, String refused, String done) throws IOException {
+    if (refused == null) ok(tag, done);
+    else if (refused.startsWith("BAD ")) bad(tag, refused.substring(4));
+    else no(tag, refused);
+  }
+
+  private String capabilities() {
+    List<String> caps = new ArrayList<>(List.of("IMAP4rev1", "IMAP4rev2", "SASL-IR", "LITERAL+", "ENABLE", "ID", "IDLE"));
+    if (user == null) {
+      if (tls == null && context.tls() != null) caps.add("STARTTLS");
+      if (plaintextAllowed()) caps.addAll(List.of("AUTH=PLAIN", "AUTH=SCRAM-SHA-256"));
+      else caps.add("LOGINDISABLED");
+    } else {
+      caps.addAll(List.of("NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE",
+          "CREATE-SPECIAL-USE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES", "STATUS=SIZE", "BINARY", "UTF8=ACCEPT",
+          "APPENDLIMIT=" + context.config().limits().maxMessageSize()));
+    }
+    return String.join(" ", caps);
+  }
+
+  /** Passwords are taken over TLS only, or in plaintext from loopback when configured (as submission does). */
+  private boolean plaintextAllowed() {
+    return tls != null || (context.config().submission().plaintextAuthOnLoopback() && conn.socket().getInetAddress().isLoopbackAddress());
+  }
+
+  private void startTls(String tag) throws IOException {
+    if (tls != null) {
+      bad(tag, "TLS is already active");
+    } else if (context.tls() == null) {
+      no(tag, "TLS is not available");
+    } else if (user != null) {
+      bad(tag, "STARTTLS only before login");
+    } else {
+      ok(tag, "Begin TLS negotiation now.");
+      conn.flush();
+      tls = conn.startTls(context.tls());
+      reader = new CommandReader(conn.in(), conn.out(), context.config().limits().maxMessageSize());
+    }
+  }
+
+  private void login(String tag, ImapCommand.Login c) throws IOException {
+    if (!plaintextAllowed()) {
+      log.info("{}: LOGIN refused without TLS", logPrefix);
+      no(tag, "[PRIVACYREQUIRED] Plaintext authentication is refused without TLS; use STARTTLS first");
+      return;
+    }
+    // LOGIN is PLAIN's message in other clothes, so both go through the one mechanism.
+    byte[] plain = ("\0" + c.user() + "\0" + c.password()).getBytes(StandardCharsets.UTF_8);
+    throttled(tag, "LOGIN", mechanism -> mechanism.start(plain), SaslMechanism.create("PLAIN", context.users()).orElseThrow());
+  }
+
+  private void authenticate(String tag, ImapCommand.Authenticate c) throws IOException {
+    var mechanism = SaslMechanism.create(c.mechanism(), context.users());
+    if (mechanism.isEmpty() || c.mechanism().equals("LOGIN")) {
+      no(tag, "Unsupported authentication mechanism");
+      return;
+    }
+    if (!plaintextAllowed()) {
+      log.info("{}: AUTHENTICATE refused without TLS", logPrefix);
+      no(tag, "[PRIVACYREQUIRED] Authentication is refused without TLS; use STARTTLS first");
+      return;
+    }
+    byte[] initial = null;
+    if (c.initialResponse() != null) {
+      initial = c.initialResponse().equals("=") ? new byte[0] : base64(c.initialResponse());
+      if (initial == null) {
+        bad(tag, "Invalid base64 in the initial response");
+        return;
+      }
+    }
+    byte[] first = initial;
+    throttled(tag, c.mechanism(), m -> m.start(first), mechanism.get());
+  }
+
+  private interface Start {
+    SaslMechanism.Step start(SaslMechanism mechanism);
+  }
+
+  /** One authentication, its slot in the shared throttle taken before any password is checked. */
+  private void throttled(String tag, String how, Start start, SaslMechanism mechanism) throws IOException {
+    AuthThrottle throttle = context.authThrottle();
+    InetAddress address = ClientAddress.network(conn.socket().getInetAddress());
+    try (AuthThrottle.Attempt attempt = throttle.begin(address)) {
+      if (attempt == null && throttle.isLockedOut(address)) {
+        log.warn("{}: {} refused: locked out after {} failures", logPrefix, how, throttle.failures(address));
+        no(tag, "[UNAVAILABLE] Too many failed logins from " + client + ", try again later");
+        send("* BYE Too many failed logins\r\n");
+        conn.flush();
+        throw new Closing("login lockout");
+      }
+      if (attempt == null) {
+        no(tag, "[UNAVAILABLE] Too many logins in progress from " + client + ", try again later");
+        return;
+      }
+      SaslMechanism.Step step = start.start(mechanism);
+      while (step instanceof SaslMechanism.Challenge challenge) {
+        byte[] response = exchange(challenge.data());
+        if (response == null) {
+          bad(tag, "Authentication aborted");
+          return;
+        }
+        step = mechanism.next(response);
+      }
+      switch (step) {
+        case SaslMechanism.Success success -> {
+          // SCRAM's server-final message goes in a last continuation, answered empty (RFC 9051 §6.2.2).
+          if (success.additionalData() != null && exchange(success.additionalData()) == null) {
+            bad(tag, "Authentication aborted");
+            return;
+          }
+          loggedIn(tag, how, success.user());
+        }
+        case SaslMechanism.Failure failure -> {
+          switch (failure.reason()) {
+            case MALFORMED -> bad(tag, "Malformed authentication message");
+            case TEMPORARY -> {
+              log.error("{}: {}: accounts unavailable: {}", logPrefix, how, failure.detail());
+              no(tag, "[UNAVAILABLE] Accounts temporarily unavailable");
+            }
+            case REJECTED -> {
+              attempt.failed();
+              // One line per failure, no credentials in it; fail2ban: 'imap\[<HOST>\]: \S+ failed'
+              log.warn("{}: {} failed ({} recent failures from this address)", logPrefix, how, throttle.failures(address));
+              sleep(throttle.delay(address));
+              no(tag, "[AUTHENTICATIONFAILED] Authentication failed.");
+            }
+          }
+        }
+        case SaslMechanism.Challenge unreachable -> throw new IllegalStateException();
+      }
+    }
+  }
+
+  /** Sends a continuation with {@code challenge} and returns the decoded answer, or null when the client cancelled. */
+  private byte[] exchange(byte[] challenge) throws IOException {
+    send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
+    conn.flush();
+    clock.command(LOGIN_TIMEOUT);
+    var line = conn.readLine(MAX_AUTH_LINE, null);
+    switch (line.ending()) {
+      case EOF -> throw new Closing("connection lost during authentication");
+      case TOO_LONG -> {
+        send("* BAD Authentication line too long\r\n");
+        conn.flush();
+        throw new Closing("authentication line too long");
+      }
+      default -> {}
+    }
+    String text = new String(line.bytes(), 0, line.length(), StandardCharsets.US_ASCII);
+    if (text.equals("*")) return null;
+    byte[] decoded = base64(text);
+    if (decoded == null) return null;
+    return decoded;
+  }
+
+  private static byte[] base64(String text) {
+    try {
+      return Base64.getDecoder().decode(text);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private static void sleep(Duration delay) {
+    try {
+      Thread.sleep(delay);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void loggedIn(String tag, String how, String account) throws IOException {
+    int at = account.lastIndexOf('@');
+    mailbox = new MailboxId(account.substring(at + 1), LocalPart.mailboxName(account.substring(0, at)));
+    user = account;
+    state = State.AUTHENTICATED;
+    log.info("{}: {} succeeded: user={}", logPrefix, how, account);
+    try {
+      MaildirStore store = context.store();
+      store.folder(mailbox, MaildirStore.INBOX); // a user with no mail yet still has an inbox
+      List<String> made = store.makeSpecialFolders(mailbox);
+      for (String name : made) store.subscribe(mailbox, name, true);
+      if (!made.isEmpty()) log.info("{}: made folders {} for {}", logPrefix, made, account);
+    } catch (IOException e) {
+      log.warn("{}: cannot prepare the mailbox of {}: {}", logPrefix, account, e.toString());
+    }
+    ok(tag, "[CAPABILITY " + capabilities() + "] Logged in");
+  }
+
+  private void enable(String tag, ImapCommand.Enable c) throws IOException {
+    if (state != State.AUTHENTICATED) {
+      bad(tag, "ENABLE only before SELECT");
+      return;
+    }
+    Set<String> now = new LinkedHashSet<>();
+    for (String cap : c.capabilities()) {
+      switch (cap) {
+        case "IMAP4REV2" -> {
+          if (!options.rev2) now.add("IMAP4rev2");
+          options.rev2 = true;
+        }
+        case "UTF8=ACCEPT" -> {
+          if (!options.utf8) now.add("UTF8=ACCEPT");
+          options.utf8 = true;
+        }
+        case "CONDSTORE" -> {
+          if (!options.condstore) now.add("CONDSTORE");
+          options.condstore = true;
+        }
+        case "QRESYNC" -> {
+          if (!options.qresync) now.add("QRESYNC");
+          if (!options.condstore) now.add("CONDSTORE");
+          options.qresync = true;
+          options.condstore = true;
+        }
+        default -> {} // RFC 5161 §3.1: what is not known is not enabled, silently
+      }
+    }
+    if (!now.isEmpty()) send("* ENABLED " + String.join(" ", now) + "\r\n");
+    ok(tag, "Enabled.");
+  }
+
+  private void select(String tag, ImapCommand.Select c) throws IOException {
+    if (selected != null) {
+      closeSelected(false);
+      if (options.qresync) send("* OK [CLOSED] Previous mailbox closed.\r\n"); // RFC 7162 §3.2.11
+    }
+    var mailboxes = new Mailboxes(context.store(), mailbox, options);
+    String name = mailboxes.decode(c.mailbox());
+    if (!context.store().exists(mailbox, name)) {
+      no(tag, "[NONEXISTENT] Mailbox doesn't exist: " + c.mailbox());
+      return;
+    }
+    if (c.qresync() != null && !options.qresync) {
+      bad(tag, "QRESYNC must be enabled first");
+      return;
+    }
+    if (c.condstore()) options.condstore = true;
+    selected = SelectedFolder.open(context.store().folder(mailbox, name), name, c.readOnly(), options, this::send);
+    state = State.SELECTED;
+    selected.announce(c.qresync());
+    send(tag + " OK [" + (c.readOnly() ? "READ-ONLY" : "READ-WRITE") + "] " + (c.readOnly() ? "Examine" : "Select") + " completed.\r\n");
+  }
+
+  private void closeSelected(boolean expungeDeleted) throws IOException {
+    if (expungeDeleted) selected.expungeSilently();
+    selected = null;
+    state = State.AUTHENTICATED;
+  }
+
+  /**
+   * Tells the client what changed in the selected folder (RFC 9051 §7: EXISTS, EXPUNGE, FETCH
+   * FLAGS); {@code expunges} false during FETCH, STORE and SEARCH, whose sequence numbers must
+   * stay put (§7.5.1).
+   */
+  private void update(boolean expunges) throws IOException {
+    if (selected != null) selected.update(expunges);
+  }
+
+  private void startIdle(String tag) throws IOException {
+    update(true);
+    idling = tag;
+    send("+ idling\r\n");
+    conn.flush();
+    if (selected != null) {
+      idleListener = () -> Thread.startVirtualThread(this::idleNews);
+      selected.folder().listen(idleListener);
+      selected.folder().sync(); // what other programs did meanwhile
+    }
+  }
+
+  /** Something changed in the folder of an IDLE session: tell the client now (RFC 2177). */
+  private void idleNews() {
+    output.lock();
+    try {
+      if (idling == null || selected == null) return;
+      selected.update(true);
+      conn.flush();
+    } catch (IOException e) {
+      log.debug("{}: IDLE news not sent: {}", logPrefix, e.toString());
+    } finally {
+      output.unlock();
+    }
+  }
+
+  private void endIdle(byte[] line) throws IOException {
+    String tag = idling;
+    stopIdle();
+    String text = new String(line, StandardCharsets.US_ASCII).strip();
+    if (!text.equalsIgnoreCase("DONE")) {
+      bad(tag, "Expected DONE");
+      return;
+    }
+    update(true);
+    ok(tag, "Idle completed.");
+  }
+
+  private void stopIdle() {
+    if (idleListener != null && selected != null) selected.folder().unlisten(idleListener);
+    idleListener = null;
+    idling = null;
+  }
+
+  private void countBad() throws IOException {
+    if (++badCommands >= maxErrors) {
+      log.warn("{}: {} bad commands, disconnecting", logPrefix, badCommands);
+      send("* BYE Too many invalid commands\r\n");
+      conn.flush();
+      throw new Closing("too many bad commands");
+    }
+  }
+
+  private void ok(String tag, String text) throws IOException {
+    send(tag + " OK " + text + "\r\n");
+  }
+
+  private void no(String tag, String text) throws IOException {
+    send(tag + " NO " + text + "\r\n");
+  }
+
+  private void bad(String tag, String text) throws IOException {
+    send(tag + " BAD " + text + "\r\n");
+    countBad();
+  }
+
+  private void send(String line) throws IOException {
+    conn.write(bytes(line));
+  }
+
+  private void send(byte[] octets) throws IOException {
+    conn.write(octets);
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,559 @@
+package dev.posta.imap;
+
+import dev.posta.store.Flags;
+import dev.posta.store.MaildirFolder;
+import dev.posta.store.MessageInfo;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One session's view of its selected folder (RFC 9051 §6.3.2): the messages by sequence
+ * number as the client was last told of them, and the commands of the selected state that
+ * work on them: FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE.
+ *
+ * <p>The folder changes under the session (other sessions, deliveries, other Maildir
+ * programs); {@link #update} tells the client, between commands, what it has not heard of yet:
+ * new messages (EXISTS), flag changes (FETCH FLAGS) and removals (EXPUNGE, or VANISHED under
+ * QRESYNC, RFC 7162 §3.2.10). Removals wait while a command that numbers messages by sequence
+ * number is answered (RFC 9051 §7.5.1), so the numbers a client holds stay true. What changed
+ * is found by MODSEQ, so an update costs the changes, not the folder.
+ */
+final class SelectedFolder {
+  /** Where untagged responses go. */
+  interface Output {
+    void send(byte[] octets) throws IOException;
+  }
+
+  private static final ZoneId ZONE = ZoneId.systemDefault();
+
+  private final MaildirFolder folder;
+  private final String name;
+  private final boolean readOnly;
+  private final ImapSession.Options options;
+  private final Output out;
+  /** The UIDs by sequence number (index + 1), ascending. */
+  private long[] uids;
+  private int count;
+  /** \Recent messages (RFC 3501 §2.3.2) of this session. */
+  private final Set<Long> recent = new HashSet<>();
+  /** Flag changes and new messages up to this MODSEQ have been told. */
+  private long changesTold;
+  /** Expunges up to this MODSEQ have been told. */
+  private long expungesTold;
+  /** What this session's own STORE and FETCH told already: UID to the MODSEQ it sent. */
+  private final Map<Long, Long> told = new HashMap<>();
+  /** SEARCHRES's saved result (RFC 5182): UIDs. */
+  private long[] saved = new long[0];
+
+  private SelectedFolder(MaildirFolder folder, String name, boolean readOnly, ImapSession.Options options, Output out) {
+    this.folder = folder;
+    this.name = name;
+    this.readOnly = readOnly;
+    this.options = options;
+    this.out = out;
+  }
+
+  static SelectedFolder open(MaildirFolder folder, String name, boolean readOnly, ImapSession.Options options, Output out)
+      throws IOException {
+    folder.sync();
+    var s = new SelectedFolder(folder, name, readOnly, options, out);
+    // MODSEQ before the list: a change in between is told once more, never lost.
+    s.changesTold = folder.highestModSeq();
+    s.expungesTold = s.changesTold;
+    s.uids = folder.uids();
+    s.count = s.uids.length;
+    if (!readOnly) {
+      folder.takeNew(); // the client has seen the folder now, as Dovecot has it
+      long from = folder.claimRecent();
+      for (int i = 0; i < s.count; i++) {
+        if (s.uids[i] >= from) s.recent.add(s.uids[i]);
+      }
+    }
+    return s;
+  }
+
+  String name() {
+    return name;
+  }
+
+  boolean readOnly() {
+    return readOnly;
+  }
+
+  MaildirFolder folder() {
+    return folder;
+  }
+
+  /** The untagged responses of SELECT and EXAMINE (RFC 9051 §6.3.2; RFC 7162 §3.1.2.1 and §3.2.5). */
+  void announce(ImapCommand.Qresync qresync) throws IOException {
+    String flags = flagList(Flags.SYSTEM, folder.keywords());
+    send("* FLAGS " + flags + "\r\n");
+    send("* OK [PERMANENTFLAGS " + (readOnly ? "()" : flags.substring(0, flags.length() - 1) + (flags.length() > 2 ? " " : "") + "\\*)")
+        + "] Flags permitted.\r\n");
+    send("* " + count + " EXISTS\r\n");
+    if (!options.rev2) {
+      send("* " + recent.size() + " RECENT\r\n");
+      long firstUnseen = firstUnseen();
+      if (firstUnseen > 0) send("* OK [UNSEEN " + firstUnseen + "] First unseen.\r\n");
+    }
+    send("* OK [UIDVALIDITY " + folder.uidValidity() + "] UIDs valid\r\n");
+    send("* OK [UIDNEXT " + folder.uidNext() + "] Predicted next UID\r\n");
+    if (options.condstore) send("* OK [HIGHESTMODSEQ " + changesTold + "] Highest\r\n");
+    if (qresync != null && qresync.uidValidity() == folder.uidValidity()) {
+      String vanished = missing(qresync.knownUids() == null ? List.of(new SequenceSet.Range(1, SequenceSet.STAR)) : qresync.knownUids().ranges());
+      if (!vanished.isEmpty()) send("* VANISHED (EARLIER) " + vanished + "\r\n");
+      for (MessageInfo m : folder.changedSince(qresync.modseq())) {
+        int seq = position(m.uid());
+        if (seq >= 0) send(flagsFetch(seq, m, true));
+      }
+    }
+  }
+
+  private long firstUnseen() {
+    for (int i = 0; i < count; i++) {
+      MessageInfo m = folder.get(uids[i]);
+      if (m != null && (m.flags() & Flags.SEEN) == 0) return i + 1;
+    }
+    return 0;
+  }
+
+  /**
+   * Tells the client what changed since it was last told.
+   *
+   * @param expunges whether removals may be told now (not during FETCH, STORE, SEARCH by number)
+   */
+  void update(boolean expunges) throws IOException {
+    folder.sync();
+    long highest = folder.highestModSeq();
+    if (expunges && highest > expungesTold) {
+      tellExpunges();
+      expungesTold = highest;
+    }
+    if (highest > changesTold) {
+      tellChanges();
+      changesTold = highest;
+    }
+    told.clear();
+  }
+
+  private void tellExpunges() throws IOException {
+    List<Long> gone = folder.expungedSince(expungesTold);
+    List<Integer> positions = new ArrayList<>();
+    if (gone == null) { // from before the folder was opened: compare the lists
+      for (int i = 0; i < count; i++) {
+        if (folder.get(uids[i]) == null) positions.add(i);
+      }
+    } else {
+      for (long uid : gone) {
+        int p = position(uid);
+        if (p >= 0) positions.add(p);
+      }
+      positions.sort(null);
+    }
+    if (positions.isEmpty()) return;
+    if (options.qresync) {
+      long[] vanished = new long[positions.size()];
+      for (int i = 0; i < vanished.length; i++) vanished[i] = uids[positions.get(i)];
+      send("* VANISHED " + set(vanished, vanished.length) + "\r\n");
+    } else {
+      var lines = new StringBuilder();
+      for (int i = 0; i < positions.size(); i++) {
+        // Each number is as the client counts once the ones before it are gone.
+        lines.append("* ").append(positions.get(i) - i + 1).append(" EXPUNGE\r\n");
+      }
+      send(lines.toString());
+    }
+    int kept = 0;
+    int next = 0;
+    for (int i = 0; i < count; i++) {
+      if (next < positions.size() && positions.get(next) == i) {
+        recent.remove(uids[i]);
+        next++;
+      } else {
+        uids[kept++] = uids[i];
+      }
+    }
+    count = kept;
+  }
+
+  private void tellChanges() throws IOException {
+    long last = count == 0 ? 0 : uids[count - 1];
+    List<Long> added = new ArrayList<>();
+    for (MessageInfo m : folder.changedSince(changesTold)) {
+      if (m.uid() > last) {
+        added.add(m.uid());
+        continue;
+      }
+      int p = position(m.uid());
+      if (p < 0 || Long.valueOf(m.modseq()).equals(told.get(m.uid()))) continue;
+      send(flagsFetch(p, m, options.qresync));
+    }
+    if (added.isEmpty()) return;
+    added.sort(null);
+    if (count + added.size() > uids.length) uids = Arrays.copyOf(uids, Math.max(count + added.size(), uids.length * 2));
+    for (long uid : added) uids[count++] = uid;
+    if (!readOnly) {
+      long from = folder.claimRecent();
+      for (long uid : added) {
+        if (uid >= from) recent.add(uid);
+      }
+    }
+    send("* " + count + " EXISTS\r\n");
+    if (!options.rev2) send("* " + recent.size() + " RECENT\r\n");
+  }
+
+  /** {@code * n FETCH (FLAGS (...))} for a change, with UID and MODSEQ where the client needs them. */
+  private byte[] flagsFetch(int position, MessageInfo m, boolean withUid) {
+    var w = new ResponseWriter(true).text("* ").number(position + 1).text(" FETCH (");
+    if (withUid) w.text("UID ").number(m.uid()).text(" ");
+    w.text("FLAGS ");
+    flags(w, m);
+    if (options.condstore) w.text(" MODSEQ (").number(m.modseq()).text(")");
+    return w.text(")").crlf().toByteArray();
+  }
+
+  private void flags(ResponseWriter w, MessageInfo m) {
+    List<String> keywords = folder.keywordsOf(m.flags());
+    if (recent.contains(m.uid()) && !options.rev2) {
+      keywords = new ArrayList<>(keywords);
+      keywords.addFirst("\\Recent");
+    }
+    w.flags(m.flags() & Flags.SYSTEM, keywords);
+  }
+
+  private static String flagList(int system, List<String> keywords) {
+    return new String(new ResponseWriter(true).flags(system, keywords).toByteArray(), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** The index of a UID in the view, or -1. */
+  private int position(long uid) {
+    int p = Arrays.binarySearch(uids, 0, count, uid);
+    return p < 0 ? -1 : p;
+  }
+
+  /** The UIDs in {@code ranges} (up to UIDNEXT) that are not in the view: what QRESYNC reports vanished. */
+  private String missing(List<SequenceSet.Range> ranges) {
+    var resolved = new SequenceSet(ranges, false).resolve(folder.uidNext() - 1);
+    List<long[]> gaps = new ArrayList<>();
+    for (int r = 0; r < resolved.from().length; r++) {
+      long from = resolved.from()[r];
+      long to = Math.min(resolved.to()[r], folder.uidNext() - 1);
+      int i = lowerBound(from);
+      long at = from;
+      while (at <= to) {
+        long present = i < count ? uids[i] : Long.MAX_VALUE;
+        if (present > to) {
+          gaps.add(new long[] {at, to});
+          break;
+        }
+        if (present > at) gaps.add(new long[] {at, present - 1});
+        at = present + 1;
+        i++;
+      }
+    }
+    var s = new StringBuilder();
+    for (long[] g : gaps) {
+      if (!s.isEmpty()) s.append(',');
+      s.append(g[0]);
+      if (g[1] > g[0]) s.append(':').append(g[1]);
+    }
+    return s.toString();
+  }
+
+  /** The first index whose UID is at least {@code uid}. */
+  private int lowerBound(long uid) {
+    int p = Arrays.binarySearch(uids, 0, count, uid);
+    return p >= 0 ? p : -p - 1;
+  }
+
+  /**
+   * The positions (indexes) a sequence set names: UIDs in the view, or sequence numbers.
+   *
+   * @return null when a sequence number is beyond the messages (BAD, as Dovecot answers)
+   */
+  int[] positions(SequenceSet set, boolean uid) {
+    if (set.saved()) {
+      int[] out = new int[saved.length];
+      int n = 0;
+      for (long u : saved) {
+        int p = position(u);
+        if (p >= 0) out[n++] = p;
+      }
+      return Arrays.copyOf(out, n);
+    }
+    if (uid) {
+      long largest = count == 0 ? 0 : uids[count - 1];
+      var resolved = set.resolve(largest == 0 ? folder.uidNext() : largest); // "*" is the largest UID (RFC 9051 §6.4.8)
+      List<Integer> out = new ArrayList<>();
+      for (int r = 0; r < resolved.from().length; r++) {
+        for (int i = lowerBound(resolved.from()[r]); i < count && uids[i] <= resolved.to()[r]; i++) out.add(i);
+      }
+      return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+    var resolved = set.resolve(count);
+    int total = 0;
+    for (int r = 0; r < resolved.from().length; r++) {
+      if (resolved.to()[r] > count || resolved.from()[r] < 1) return null;
+      total += (int) (resolved.to()[r] - resolved.from()[r] + 1);
+    }
+    int[] out = new int[total];
+    int n = 0;
+    for (int r = 0; r < resolved.from().length; r++) {
+      for (long s = resolved.from()[r]; s <= resolved.to()[r]; s++) out[n++] = (int) s - 1;
+    }
+    return out;
+  }
+
+  /** FETCH (RFC 9051 §6.4.5, RFC 7162): null when answered, else the refusal (NO text or "BAD ..."). */
+  String fetch(ImapCommand.Fetch c) throws IOException {
+    int[] positions = positions(c.set(), c.uid());
+    if (positions == null) return "BAD Invalid message set";
+    if (c.vanished()) {
+      if (!c.uid() || !options.qresync || c.changedSince() == 0) return "BAD VANISHED needs UID FETCH with CHANGEDSINCE, under QRESYNC";
+      String vanished = missing(c.set().ranges());
+      if (!vanished.isEmpty()) send("* VANISHED (EARLIER) " + vanished + "\r\n");
+    }
+    var fetcher = new Fetcher(folder, options, c, readOnly);
+    for (int p : positions) {
+      MessageInfo m = folder.get(uids[p]);
+      if (m == null) continue; // expunged, not told yet: nothing to show
+      if (c.changedSince() > 0 && m.modseq() <= c.changedSince()) continue;
+      Fetcher.Result r;
+      try {
+        r = fetcher.fetch(p + 1, m, recent.contains(m.uid()));
+      } catch (NoSuchFileException e) {
+        continue; // expunged by another program this moment
+      }
+      if (r == null) return "[UNKNOWN-CTE] Unknown Content-Transfer-Encoding in a part asked for in BINARY";
+      if (r.changed() != null) told.put(m.uid(), r.changed().modseq());
+      send(r.response());
+    }
+    return null;
+  }
+
+  /** STORE (RFC 9051 §6.4.6, RFC 7162 §3.1.3): null when done, "[MODIFIED set]", or the refusal. */
+  String store(ImapCommand.Store c) throws IOException {
+    int[] positions = positions(c.set(), c.uid());
+    if (positions == null) return "BAD Invalid message set";
+    int system = 0;
+    List<String> keywords = new ArrayList<>();
+    for (String f : c.flags()) {
+      int bit = Flags.ofName(f);
+      if (bit != 0) system |= bit;
+      else if (!f.startsWith("\\")) keywords.add(f);
+    }
+    int bits;
+    try {
+      bits = system | folder.keywordBits(keywords);
+    } catch (IllegalStateException e) {
+      return "[LIMIT] Too many keywords in this mailbox";
+    }
+    List<Long> modified = new ArrayList<>();
+    for (int p : positions) {
+      long uid = uids[p];
+      MessageInfo m = folder.get(uid);
+      if (m == null) continue;
+      if (c.unchangedSince() >= 0 && m.modseq() > c.unchangedSince()) {
+        modified.add(c.uid() ? uid : p + 1);
+        continue;
+      }
+      int now = switch (c.mode()) {
+        case REPLACE -> bits; // letters Posta does not map stay in the file name all the same
+        case ADD -> m.flags() | bits;
+        case REMOVE -> m.flags() & ~bits;
+      };
+      MessageInfo changed = folder.setFlags(uid, now);
+      if (changed == null) continue;
+      told.put(uid, changed.modseq());
+      if (!c.silent() || (options.condstore && c.unchangedSince() >= 0 && changed.modseq() != m.modseq())) {
+        var w = new ResponseWriter(true).text("* ").number(p + 1).text(" FETCH (");
+        if (c.uid() || options.qresync) w.text("UID ").number(uid).text(" ");
+        if (!c.silent()) {
+          w.text("FLAGS ");
+          flags(w, changed);
+          if (options.condstore) w.text(" ");
+        }
+        if (options.condstore) w.text("MODSEQ (").number(changed.modseq()).text(")");
+        send(w.text(")").crlf().toByteArray());
+      }
+    }
+    if (modified.isEmpty()) return null;
+    long[] m = modified.stream().mapToLong(Long::longValue).sorted().toArray();
+    return "[MODIFIED " + set(m, m.length) + "]";
+  }
+
+  /** SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731, SEARCHRES RFC 5182): null when answered, else the refusal. */
+  String search(ImapCommand.Search c) throws IOException {
+    if (c.charset() != null && !c.charset().equalsIgnoreCase("UTF-8") && !c.charset().equalsIgnoreCase("US-ASCII")) {
+      return "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset";
+    }
+    var search = new Search(folder, this, recent);
+    List<Integer> found = new ArrayList<>();
+    long highest = 0;
+    for (int i = 0; i < count; i++) {
+      MessageInfo m = folder.get(uids[i]);
+      if (m == null) continue;
+      if (search.matches(c.key(), i + 1, m)) {
+        found.add(i);
+        highest = Math.max(highest, m.modseq());
+      }
+    }
+    boolean modseq = Search.usesModSeq(c.key());
+    long[] numbers = new long[found.size()];
+    for (int i = 0; i < numbers.length; i++) numbers[i] = c.uid() ? uids[found.get(i)] : found.get(i) + 1;
+    List<String> ret = c.returnOptions();
+    if (ret == null && !options.rev2) {
+      var line = new StringBuilder("* SEARCH");
+      for (long n : numbers) line.append(' ').append(n);
+      if (modseq && numbers.length > 0) line.append(" (MODSEQ ").append(highest).append(')');
+      send(line.append("\r\n").toString());
+      return null;
+    }
+    if (ret == null || ret.isEmpty()) ret = List.of("ALL");
+    boolean min = ret.contains("MIN");
+    boolean max = ret.contains("MAX");
+    if (ret.contains("SAVE")) {
+      List<Integer> kept = found;
+      if ((min || max) && !ret.contains("ALL") && !ret.contains("COUNT") && !found.isEmpty()) { // RFC 5182 §2.4
+        kept = new ArrayList<>();
+        if (min) kept.add(found.getFirst());
+        if (max && found.size() > 1) kept.add(found.getLast());
+      }
+      saved = kept.stream().mapToLong(i -> uids[i]).toArray();
+      if (ret.size() == 1) return null; // SAVE alone: no ESEARCH response
+    }
+    var line = new StringBuilder("* ESEARCH (TAG \"").append(c.tag()).append("\")");
+    if (c.uid()) line.append(" UID");
+    if (min && numbers.length > 0) line.append(" MIN ").append(numbers[0]);
+    if (max && numbers.length > 0) line.append(" MAX ").append(numbers[numbers.length - 1]);
+    if (ret.contains("COUNT")) line.append(" COUNT ").append(numbers.length);
+    if (ret.contains("ALL") && numbers.length > 0) line.append(" ALL ").append(set(numbers, numbers.length));
+    if (modseq && numbers.length > 0) line.append(" MODSEQ ").append(highest);
+    send(line.append("\r\n").toString());
+    return null;
+  }
+
+  /** The position of a sequence number's message for SEARCH: its UID. */
+  long uidAt(int position) {
+    return uids[position];
+  }
+
+  int count() {
+    return count;
+  }
+
+  long[] savedResult() {
+    return saved;
+  }
+
+  /**
+   * COPY or MOVE (RFC 9051 §6.4.7, RFC 6851, UIDPLUS COPYUID): "OK [COPYUID ...] ..." when done,
+   * else the refusal (NO text or "BAD ...").
+   */
+  String copy(SequenceSet set, boolean uid, MaildirFolder target, boolean move) throws IOException {
+    int[] positions = positions(set, uid);
+    if (positions == null) return "BAD Invalid message set";
+    if (move && target == folder) return "[CANNOT] Source and destination are the same mailbox";
+    List<Long> from = new ArrayList<>();
+    List<Long> to = new ArrayList<>();
+    for (int p : positions) {
+      MessageInfo m = folder.get(uids[p]);
+      if (m == null) continue;
+      MessageInfo copied = Mailboxes.copy(folder, m, target);
+      if (copied == null) continue;
+      from.add(m.uid());
+      to.add(copied.uid());
+    }
+    if (from.isEmpty()) return "OK " + (move ? "Move" : "Copy") + " completed; no messages.";
+    String copyUid = "[COPYUID " + target.uidValidity() + " " + list(from) + " " + list(to) + "]";
+    if (!move) return "OK " + copyUid + " Copy completed.";
+    send("* OK " + copyUid + " Moved\r\n");
+    folder.expunge(from);
+    return "OK Move completed.";
+  }
+
+  /** EXPUNGE or UID EXPUNGE: removes the \Deleted messages (of {@code uids}, when given). */
+  void expunge(SequenceSet uidSet) throws IOException {
+    int[] positions = uidSet == null ? null : positions(uidSet, true);
+    List<Long> doomed = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      if (positions != null && Arrays.binarySearch(positions, i) < 0) continue;
+      MessageInfo m = folder.get(uids[i]);
+      if (m != null && (m.flags() & Flags.DELETED) != 0) doomed.add(m.uid());
+    }
+    folder.expunge(doomed);
+  }
+
+  /** CLOSE: removes the \Deleted messages without telling the client (RFC 9051 §6.4.1). */
+  void expungeSilently() throws IOException {
+    expunge(null);
+  }
+
+  /** UIDs, ascending, as a sequence set: "1:3,7". */
+  static String set(long[] sorted, int n) {
+    var s = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      int j = i;
+      while (j + 1 < n && sorted[j + 1] == sorted[j] + 1) j++;
+      if (!s.isEmpty()) s.append(',');
+      s.append(sorted[i]);
+      if (j > i) s.append(':').append(sorted[j]);
+      i = j;
+    }
+    return s.toString();
+  }
+
+  /** UIDs in the order given (COPYUID pairs them by position), ranges where they run on. */
+  private static String list(List<Long> uids) {
+    var s = new StringBuilder();
+    for (int i = 0; i < uids.size(); i++) {
+      int j = i;
+      while (j + 1 < uids.size() && uids.get(j + 1) == uids.get(j) + 1) j++;
+      if (!s.isEmpty()) s.append(',');
+      s.append(uids.get(i));
+      if (j > i) s.append(':').append(uids.get(j));
+      i = j;
+    }
+    return s.toString();
+  }
+
+  /** A message's octets as IMAP serves them, with CRLF line ends (the file has LF). */
+  static byte[] content(MaildirFolder folder, long uid) throws IOException {
+    Path file = folder.file(uid);
+    if (file == null) throw new NoSuchFileException("UID " + uid);
+    byte[] lf = Files.readAllBytes(file);
+    int lines = 0;
+    for (byte b : lf) {
+      if (b == '\n') lines++;
+    }
+    byte[] crlf = new byte[lf.length + lines];
+    int j = 0;
+    for (int i = 0; i < lf.length; i++) {
+      if (lf[i] == '\n' && (i == 0 || lf[i - 1] != '\r')) crlf[j++] = '\r';
+      crlf[j++] = lf[i];
+    }
+    return j == crlf.length ? crlf : Arrays.copyOf(crlf, j);
+  }
+
+  static ZoneId zone() {
+    return ZONE;
+  }
+
+  private void send(String s) throws IOException {
+    out.send(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  private void send(byte[] octets) throws IOException {
+    out.send(octets);
+  }
+}

@@ -1,0 +1,265 @@
+package dev.posta.imap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.posta.config.PostaConfig;
+import dev.posta.testing.ImapWire;
+import dev.posta.testing.SmtpWire;
+import dev.posta.testing.TestServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The IMAP server on the wire (RFC 9051): exact responses for a session's life, from the
+ * greeting through login, SELECT, FETCH, STORE, SEARCH, APPEND, COPY and EXPUNGE, and what a
+ * second session hears of the first's changes.
+ */
+class ImapSessionTest {
+  private static final String PREAUTH_CAPABILITIES = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ENABLE ID IDLE";
+  private static final String CAPABILITIES = PREAUTH_CAPABILITIES + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN LIST-EXTENDED"
+      + " LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT"
+      + " APPENDLIMIT=36700160";
+
+  @TempDir Path data;
+
+  /** Plaintext logins from loopback allowed, as a developer's machine would have it. */
+  private static PostaConfig plaintextOnLoopback(PostaConfig c) {
+    var s = c.submission();
+    return c.toBuilder().submission(new PostaConfig.Submission(s.trustedNetworks(), true, s.senderMustBeOwned(),
+        s.authFailuresBeforeLockout(), s.authLockout())).build();
+  }
+
+  private static void deliver(TestServer server, String to, String subject) throws Exception {
+    try (var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      smtp.envelope("sender@client.example", to);
+      assertThat(smtp.data("From: Sender <sender@client.example>\r\nTo: " + to + "\r\nSubject: " + subject
+          + "\r\nMessage-ID: <" + subject.replace(' ', '.') + "@client.example>\r\n\r\nHello " + subject + "\r\n"))
+          .startsWith("250 2.0.0 Ok: queued as ");
+    }
+  }
+
+  private static ImapWire login(TestServer server, String user) throws Exception {
+    var imap = new ImapWire(server.imapPort());
+    imap.line();
+    assertThat(imap.command("a LOGIN " + user + " secret")).isEqualTo("a OK [CAPABILITY " + CAPABILITIES + "] Logged in\r\n");
+    return imap;
+  }
+
+  @Test
+  void passwordsAreRefusedInPlaintextUntilStartTls() throws Exception {
+    try (var server = TestServer.start(data).addUser("me@localhost", "secret"); var imap = new ImapWire(server.imapPort())) {
+      assertThat(imap.line()).isEqualTo("* OK [CAPABILITY " + PREAUTH_CAPABILITIES + " STARTTLS LOGINDISABLED] Posta IMAP ready\r\n");
+      assertThat(imap.command("a LOGIN me@localhost secret"))
+          .isEqualTo("a NO [PRIVACYREQUIRED] Plaintext authentication is refused without TLS; use STARTTLS first\r\n");
+      assertThat(imap.command("b AUTHENTICATE PLAIN AG1lQGxvY2FsaG9zdABzZWNyZXQ="))
+          .isEqualTo("b NO [PRIVACYREQUIRED] Authentication is refused without TLS; use STARTTLS first\r\n");
+      assertThat(imap.command("c STARTTLS")).isEqualTo("c OK Begin TLS negotiation now.\r\n");
+      imap.continueWithTls(server.clientTls());
+      assertThat(imap.command("d CAPABILITY"))
+          .isEqualTo("* CAPABILITY " + PREAUTH_CAPABILITIES + " AUTH=PLAIN AUTH=SCRAM-SHA-256\r\nd OK Capability completed.\r\n");
+      assertThat(imap.command("e AUTHENTICATE PLAIN AG1lQGxvY2FsaG9zdABzZWNyZXQ="))
+          .isEqualTo("e OK [CAPABILITY " + CAPABILITIES + "] Logged in\r\n");
+    }
+  }
+
+  @Test
+  void implicitTlsGreetsWithoutStartTlsAndTakesLogin() throws Exception {
+    try (var server = TestServer.start(data).addUser("me@localhost", "secret");
+        var imap = ImapWire.tls(server.imapsPort(), server.clientTls())) {
+      assertThat(imap.line()).isEqualTo("* OK [CAPABILITY " + PREAUTH_CAPABILITIES + " AUTH=PLAIN AUTH=SCRAM-SHA-256] Posta IMAP ready\r\n");
+      assertThat(imap.command("a LOGIN me@localhost secret")).isEqualTo("a OK [CAPABILITY " + CAPABILITIES + "] Logged in\r\n");
+      assertThat(imap.command("b LOGOUT")).isEqualTo("* BYE Logging out\r\nb OK Logout completed.\r\n");
+    }
+  }
+
+  @Test
+  void firstLoginMakesTheSpecialFoldersAndListShowsTheirUses() throws Exception {
+    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret");
+        var imap = login(server, "me@localhost")) {
+      assertThat(imap.command("b LIST \"\" *")).isEqualTo("""
+          * LIST (\\HasNoChildren) "." "INBOX"\r
+          * LIST (\\HasNoChildren \\Archive) "." "Archive"\r
+          * LIST (\\HasNoChildren \\Drafts) "." "Drafts"\r
+          * LIST (\\HasNoChildren \\Junk) "." "Junk"\r
+          * LIST (\\HasNoChildren \\Sent) "." "Sent"\r
+          * LIST (\\HasNoChildren \\Trash) "." "Trash"\r
+          b OK List completed.\r
+          """);
+      assertThat(imap.command("c LIST (SPECIAL-USE) \"\" * RETURN (SUBSCRIBED)")).isEqualTo("""
+          * LIST (\\HasNoChildren \\Subscribed \\Archive) "." "Archive"\r
+          * LIST (\\HasNoChildren \\Subscribed \\Drafts) "." "Drafts"\r
+          * LIST (\\HasNoChildren \\Subscribed \\Junk) "." "Junk"\r
+          * LIST (\\HasNoChildren \\Subscribed \\Sent) "." "Sent"\r
+          * LIST (\\HasNoChildren \\Subscribed \\Trash) "." "Trash"\r
+          c OK List completed.\r
+          """);
+      assertThat(imap.command("d CREATE Work.Projects")).isEqualTo("d OK Create completed.\r\n");
+      assertThat(imap.command("e LIST \"\" W%")).isEqualTo("* LIST (\\NonExistent \\HasChildren) \".\" \"Work\"\r\ne OK List completed.\r\n");
+      assertThat(imap.command("f LIST \"\" \"\"")).isEqualTo("* LIST (\\Noselect) \".\" \"\"\r\nf OK List completed.\r\n");
+      assertThat(imap.command("g NAMESPACE")).isEqualTo("* NAMESPACE ((\"\" \".\")) NIL NIL\r\ng OK Namespace completed.\r\n");
+    }
+  }
+
+  @Test
+  void selectFetchStoreSearchAndExpungeAnswerExactly() throws Exception {
+    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
+      deliver(server, "me@localhost", "first");
+      deliver(server, "me@localhost", "second");
+      server.awaitMail("me", 2);
+      try (var imap = login(server, "me@localhost")) {
+        String select = imap.command("b SELECT INBOX");
+        Matcher m = Pattern.compile("\\* OK \\[UIDVALIDITY (\\d+)] UIDs valid\r\n").matcher(select);
+        assertThat(m.find()).as(select).isTrue();
+        assertThat(select).isEqualTo("""
+            * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r
+            * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.\r
+            * 2 EXISTS\r
+            * 2 RECENT\r
+            * OK [UNSEEN 1] First unseen.\r
+            * OK [UIDVALIDITY %s] UIDs valid\r
+            * OK [UIDNEXT 3] Predicted next UID\r
+            b OK [READ-WRITE] Select completed.\r
+            """.formatted(m.group(1)));
+        assertThat(imap.command("c FETCH 1:* (UID FLAGS)")).isEqualTo("""
+            * 1 FETCH (UID 1 FLAGS (\\Recent))\r
+            * 2 FETCH (UID 2 FLAGS (\\Recent))\r
+            c OK Fetch completed.\r
+            """);
+        assertThat(imap.command("d STORE 2 +FLAGS (\\Seen $Work)")).isEqualTo("""
+            * 2 FETCH (FLAGS (\\Seen \\Recent $Work))\r
+            d OK Store completed.\r
+            """);
+        assertThat(imap.command("e SEARCH UNSEEN")).isEqualTo("* SEARCH 1\r\ne OK Search completed.\r\n");
+        assertThat(imap.command("f UID SEARCH RETURN (MIN MAX COUNT) KEYWORD $Work"))
+            .isEqualTo("* ESEARCH (TAG \"f\") UID MIN 2 MAX 2 COUNT 1\r\nf OK UID Search completed.\r\n");
+        assertThat(imap.command("g UID STORE 1 +FLAGS.SILENT (\\Deleted)")).isEqualTo("g OK UID Store completed.\r\n");
+        assertThat(imap.command("h EXPUNGE")).isEqualTo("* 1 EXPUNGE\r\nh OK Expunge completed.\r\n");
+        assertThat(imap.command("i FETCH 1 (UID FLAGS)")).isEqualTo("* 1 FETCH (UID 2 FLAGS (\\Seen \\Recent $Work))\r\ni OK Fetch completed.\r\n");
+        assertThat(imap.command("j FETCH 2 FLAGS")).isEqualTo("j BAD Invalid message set\r\n");
+      }
+      // Flags live in the file names, as every Maildir reader sees them.
+      assertThat(server.server().config().dataDir().resolve("mail/localhost/me/Maildir/cur").toFile().list())
+          .singleElement().asString().endsWith(":2,Sa");
+    }
+  }
+
+  @Test
+  void appendTakesALiteralAndAnswersAppendUid() throws Exception {
+    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret");
+        var imap = login(server, "me@localhost")) {
+      String message = "Subject: draft\r\n\r\nNot sent yet\r\n";
+      imap.send("b APPEND Drafts (\\Draft) \"06-Dec-2026 10:00:00 +0000\" {" + message.length() + "}\r\n");
+      assertThat(imap.line()).isEqualTo("+ Ready for literal data\r\n");
+      imap.send(message + "\r\n");
+      String appended = imap.until("b");
+      assertThat(appended).matches("b OK \\[APPENDUID \\d+ 1] Append completed.\r\n");
+      assertThat(imap.command("c EXAMINE Drafts")).contains("* 1 EXISTS\r\n").endsWith("c OK [READ-ONLY] Examine completed.\r\n");
+      assertThat(imap.command("d FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE BODY[])")).isEqualTo(
+          "* 1 FETCH (FLAGS (\\Draft) INTERNALDATE \"06-Dec-2026 10:00:00 +0000\" RFC822.SIZE " + message.length()
+              + " BODY[] {" + message.length() + "}\r\n" + message + ")\r\nd OK Fetch completed.\r\n");
+      assertThat(imap.command("e STORE 1 +FLAGS (\\Seen)")).isEqualTo("e NO [READ-ONLY] Mailbox is read-only\r\n");
+      assertThat(imap.command("f APPEND Nowhere {1+}\r\nx")).isEqualTo("f NO [TRYCREATE] Mailbox doesn't exist\r\n");
+    }
+  }
+
+  @Test
+  void aSecondSessionHearsOfNewMailFlagsAndExpungesAndIdleHearsOfDeliveryAtOnce() throws Exception {
+    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
+      deliver(server, "me@localhost", "one");
+      server.awaitMail("me", 1);
+      try (var first = login(server, "me@localhost"); var second = login(server, "me@localhost")) {
+        first.command("b SELECT INBOX");
+        assertThat(second.command("b EXAMINE INBOX")).contains("* 1 EXISTS\r\n* 0 RECENT\r\n");
+        assertThat(first.command("c STORE 1 +FLAGS.SILENT (\\Flagged)")).isEqualTo("c OK Store completed.\r\n");
+        assertThat(second.command("c NOOP")).isEqualTo("* 1 FETCH (FLAGS (\\Flagged))\r\nc OK NOOP completed.\r\n");
+
+        second.send("d IDLE\r\n");
+        assertThat(second.line()).isEqualTo("+ idling\r\n");
+        long start = System.nanoTime();
+        deliver(server, "me@localhost", "two");
+        assertThat(second.line()).isEqualTo("* 2 EXISTS\r\n");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+        assertThat(second.line()).isEqualTo("* 0 RECENT\r\n"); // the selecting session claimed it
+        second.send("DONE\r\n");
+        assertThat(second.until("d")).isEqualTo("d OK Idle completed.\r\n");
+
+        assertThat(first.command("e NOOP")).isEqualTo("* 2 EXISTS\r\n* 2 RECENT\r\ne OK NOOP completed.\r\n");
+        assertThat(first.command("f STORE 1 +FLAGS.SILENT (\\Deleted)")).isEqualTo("f OK Store completed.\r\n");
+        assertThat(first.command("g EXPUNGE")).isEqualTo("* 1 EXPUNGE\r\ng OK Expunge completed.\r\n");
+        assertThat(second.command("h FETCH 1:* UID"))
+            .as("no EXPUNGE while FETCH numbers by sequence")
+            .isEqualTo("* 2 FETCH (UID 2)\r\nh OK Fetch completed.\r\n"); // the expunged one has nothing left to show
+        assertThat(second.command("i NOOP")).isEqualTo("* 1 EXPUNGE\r\ni OK NOOP completed.\r\n");
+      }
+    }
+  }
+
+  @Test
+  void condstoreAndQresyncReportModSeqsAndVanishedUids() throws Exception {
+    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
+      for (String s : List.of("a", "b", "c")) deliver(server, "me@localhost", s);
+      server.awaitMail("me", 3);
+      try (var imap = login(server, "me@localhost")) {
+        assertThat(imap.command("b ENABLE QRESYNC")).isEqualTo("* ENABLED QRESYNC CONDSTORE\r\nb OK Enabled.\r\n");
+        String select = imap.command("c SELECT INBOX");
+        Matcher v = Pattern.compile("UIDVALIDITY (\\d+)]").matcher(select);
+        Matcher h = Pattern.compile("\\[HIGHESTMODSEQ (\\d+)]").matcher(select);
+        assertThat(v.find() && h.find()).as(select).isTrue();
+        long highest = Long.parseLong(h.group(1));
+        String stored = imap.command("d UID STORE 2 (UNCHANGEDSINCE " + highest + ") +FLAGS (\\Answered)");
+        assertThat(stored).isEqualTo("* 2 FETCH (UID 2 FLAGS (\\Answered \\Recent) MODSEQ (" + (highest + 1) + "))\r\nd OK UID Store completed.\r\n");
+        assertThat(imap.command("e UID STORE 2 (UNCHANGEDSINCE " + highest + ") +FLAGS (\\Flagged)"))
+            .isEqualTo("e OK [MODIFIED 2] Conditional store failed\r\n");
+        imap.command("f UID STORE 3 +FLAGS.SILENT (\\Deleted)");
+        assertThat(imap.command("g UID EXPUNGE 3")).isEqualTo("* VANISHED 3\r\ng OK Expunge completed.\r\n");
+        assertThat(imap.command("h UID FETCH 1:* FLAGS (CHANGEDSINCE " + highest + " VANISHED)")).isEqualTo(
+            "* VANISHED (EARLIER) 3\r\n* 2 FETCH (UID 2 FLAGS (\\Answered \\Recent) MODSEQ (" + (highest + 1) + "))\r\nh OK UID Fetch completed.\r\n");
+        imap.command("i UNSELECT");
+        String resync = imap.command("j SELECT INBOX (QRESYNC (" + v.group(1) + " " + highest + " 1:3))");
+        assertThat(resync).contains("* VANISHED (EARLIER) 3\r\n")
+            .contains("* 2 FETCH (UID 2 FLAGS (\\Answered) MODSEQ (" + (highest + 1) + "))\r\n")
+            .endsWith("j OK [READ-WRITE] Select completed.\r\n");
+      }
+    }
+  }
+
+  @Test
+  void badCommandsEndTheSessionAtTheLimit() throws Exception {
+    try (var server = TestServer.start(data); var imap = new ImapWire(server.imapPort())) {
+      imap.line();
+      for (int i = 1; i < 10; i++) assertThat(imap.command("t" + i + " FROB")).isEqualTo("t" + i + " BAD Unknown command FROB\r\n");
+      assertThat(imap.command("t10 FROB")).isEqualTo("t10 BAD Unknown command FROB\r\n");
+      assertThat(imap.line()).isEqualTo("* BYE Too many invalid commands\r\n");
+      assertThat(imap.closedWithin(2000)).isTrue();
+    }
+  }
+
+  @Test
+  void failedSmtpLoginsCountAgainstImapLoginsFromTheSameAddress() throws Exception {
+    try (var server = TestServer.start(data, c -> {
+      var s = c.submission();
+      return c.toBuilder().submission(new PostaConfig.Submission(s.trustedNetworks(), true, s.senderMustBeOwned(), 2, Duration.ofMinutes(5)))
+          .build();
+    }).addUser("me@localhost", "secret")) {
+      for (int i = 0; i < 2; i++) {
+        try (var smtp = new SmtpWire(server.submissionPort())) {
+          smtp.ehlo();
+          assertThat(smtp.authPlain("me@localhost", "wrong")).isEqualTo("535 5.7.8 Authentication credentials invalid");
+        }
+      }
+      try (var imap = new ImapWire(server.imapPort())) {
+        imap.line();
+        assertThat(imap.command("a LOGIN me@localhost secret"))
+            .isEqualTo("a NO [UNAVAILABLE] Too many failed logins from 127.0.0.1, try again later\r\n");
+        assertThat(imap.line()).isEqualTo("* BYE Too many failed logins\r\n");
+        assertThat(imap.closedWithin(2000)).isTrue();
+      }
+    }
+  }
+}
