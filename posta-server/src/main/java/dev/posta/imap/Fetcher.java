@@ -60,6 +60,7 @@ final class Fetcher {
     var items = new Items(w);
     if (wantsUid) items.next("UID ").number(m.uid());
     MessageStructure structure = null;
+    Described described = null;
     for (FetchItem item : command.items()) {
       switch (item) {
         case FetchItem.Uid u -> {} // first, above
@@ -68,12 +69,12 @@ final class Fetcher {
         case FetchItem.InternalDate d -> items.next("INTERNALDATE ").dateTime(m.internalDate(), SelectedFolder.zone());
         case FetchItem.Rfc822Size s -> items.next("RFC822.SIZE ").number(m.size());
         case FetchItem.Envelope e -> {
-          structure = parsed(structure, m);
-          structure.writeEnvelope(items.next("ENVELOPE "));
+          described = described(described, m);
+          items.next("ENVELOPE ").raw(described.envelope());
         }
         case FetchItem.Structure s -> {
-          structure = parsed(structure, m);
-          structure.writeStructure(items.next(s.extensible() ? "BODYSTRUCTURE " : "BODY "), s.extensible());
+          described = described(described, m);
+          items.next(s.extensible() ? "BODYSTRUCTURE " : "BODY ").raw(s.extensible() ? described.bodyStructure() : described.body());
         }
         case FetchItem.Rfc822 r -> {
           structure = parsed(structure, m);
@@ -124,6 +125,17 @@ final class Fetcher {
       first = false;
       return w.text(name);
     }
+  }
+
+  /** The message's ENVELOPE and structures: from the folder's cache, or parsed once and kept there. */
+  private Described described(Described known, MessageInfo m) throws IOException {
+    if (known != null) return known;
+    byte[] blob = folder.cached(m.uid());
+    Described d = blob == null ? null : Described.fromBlob(blob);
+    if (d != null) return d;
+    d = Described.of(MessageStructure.parse(SelectedFolder.content(folder, m.uid())));
+    folder.cache(m.uid(), d.toBlob());
+    return d;
   }
 
   private MessageStructure parsed(MessageStructure known, MessageInfo m) throws IOException {

@@ -36,6 +36,12 @@ final class ResponseWriter {
     return this;
   }
 
+  /** Octets already in response form (a cached ENVELOPE, say). */
+  ResponseWriter raw(byte[] octets) {
+    out.writeBytes(octets);
+    return this;
+  }
+
   ResponseWriter number(long n) {
     return text(Long.toString(n));
   }

@@ -47,6 +47,7 @@ public final class MaildirFolder implements AutoCloseable {
   private final Clock clock;
   private final MailboxIndex index;
   private final KeywordTable keywords;
+  private final MessageCache cache;
   private final ReentrantLock lock = new ReentrantLock();
   /** Where each message's file is now, relative to the folder: {@code new/NAME} or {@code cur/NAME:2,LETTERS}. */
   private final Map<Long, String> files = new HashMap<>();
@@ -70,6 +71,7 @@ public final class MaildirFolder implements AutoCloseable {
     this.clock = clock;
     this.index = index;
     this.keywords = new KeywordTable(maildir.root());
+    this.cache = new MessageCache(maildir.root(), index.uidValidity());
   }
 
   /**
@@ -239,7 +241,7 @@ public final class MaildirFolder implements AutoCloseable {
     }
     boolean changed = !missing.isEmpty();
     for (MailboxIndex.Entry e : missing) {
-      index.expunge(e.uid());
+      dropMessage(e.uid());
       files.remove(e.uid());
     }
     record Fresh(String name, String relative, long vsize, long arrived) {}
@@ -466,6 +468,34 @@ public final class MaildirFolder implements AutoCloseable {
     }
   }
 
+  /**
+   * What a protocol kept of a message with {@link #cache} (IMAP: ENVELOPE and BODYSTRUCTURE),
+   * or null when nothing is kept (or it could not be read).
+   */
+  public byte[] cached(long uid) {
+    lock.lock();
+    try {
+      return index.get(uid) == null ? null : cache.get(uid);
+    } catch (IOException e) {
+      log.warn("{}: cache unreadable: {}", maildir.root(), e.toString());
+      return null;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Keeps what a protocol learned from a message's content, which never changes, for its life. */
+  public void cache(long uid, byte[] blob) {
+    lock.lock();
+    try {
+      if (index.get(uid) != null) cache.put(uid, blob);
+    } catch (IOException e) {
+      log.warn("{}: cache not written: {}", maildir.root(), e.toString());
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** The file that holds a message now, or null when it is not (or no longer) here. */
   public Path file(long uid) {
     lock.lock();
@@ -542,7 +572,7 @@ public final class MaildirFolder implements AutoCloseable {
             continue;
           }
           files.remove(uid);
-          index.expunge(uid);
+          dropMessage(uid);
           removed.add(uid);
         }
         return null;
@@ -558,7 +588,7 @@ public final class MaildirFolder implements AutoCloseable {
             log.debug("{}: {} moved again; the next rescan finds it", maildir.root(), relative);
             continue;
           }
-          index.expunge(uid);
+          dropMessage(uid);
           removed.add(uid);
         }
       }
@@ -568,6 +598,12 @@ public final class MaildirFolder implements AutoCloseable {
     }
     if (!removed.isEmpty()) tell();
     return removed;
+  }
+
+  /** Takes an expunged message out of the index and the cache. */
+  private void dropMessage(long uid) throws IOException {
+    index.expunge(uid);
+    cache.remove(uid);
   }
 
   /**
@@ -668,6 +704,7 @@ public final class MaildirFolder implements AutoCloseable {
     lock.lock();
     try {
       index.close();
+      cache.close();
     } finally {
       lock.unlock();
     }

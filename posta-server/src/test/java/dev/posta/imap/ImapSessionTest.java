@@ -150,6 +150,29 @@ class ImapSessionTest {
   }
 
   @Test
+  void envelopeAndStructureAreParsedOnceAndKeptInTheFoldersCache() throws Exception {
+    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
+      deliver(server, "me@localhost", "cached");
+      server.awaitMail("me", 1);
+      String expected = "* 1 FETCH (ENVELOPE (NIL \"cached\" ((\"Sender\" NIL \"sender\" \"client.example\"))"
+          + " ((\"Sender\" NIL \"sender\" \"client.example\")) ((\"Sender\" NIL \"sender\" \"client.example\"))"
+          + " ((NIL NIL \"me\" \"localhost\")) NIL NIL NIL \"<cached@client.example>\")"
+          + " BODY (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 16 2))\r\nb OK Fetch completed.\r\n";
+      Path cache = data.resolve("mail/localhost/me/Maildir/posta-cache");
+      try (var imap = login(server, "me@localhost")) {
+        imap.command("a EXAMINE INBOX");
+        assertThat(cache).doesNotExist();
+        assertThat(imap.command("b FETCH 1 (ENVELOPE BODY)")).isEqualTo(expected);
+      }
+      assertThat(java.nio.file.Files.readString(cache, java.nio.charset.StandardCharsets.ISO_8859_1)).contains("\"<cached@client.example>\"");
+      try (var imap = login(server, "me@localhost")) { // served from the cache now
+        imap.command("a EXAMINE INBOX");
+        assertThat(imap.command("b FETCH 1 (ENVELOPE BODY)")).isEqualTo(expected);
+      }
+    }
+  }
+
+  @Test
   void appendTakesALiteralAndAnswersAppendUid() throws Exception {
     try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret");
         var imap = login(server, "me@localhost")) {

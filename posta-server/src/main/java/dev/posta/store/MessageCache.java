@@ -1,0 +1,158 @@
+package dev.posta.store;
+
+import dev.posta.storage.PrivateFiles;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a protocol learned from a message and wants to keep (IMAP: its ENVELOPE and
+ * BODYSTRUCTURE), one opaque blob per UID, in the folder's {@code posta-cache} file, so that a
+ * message is parsed once in its life rather than at every FETCH.
+ *
+ * <p>Only a cache: written without fsync, and anything doubtful is thrown away rather than
+ * trusted. The file is a header line with the folder's UIDVALIDITY (another one: the file is
+ * started anew), then records of UID, length, CRC-32C and the blob, appended; a record cut
+ * short (a crash while writing) ends the file there, and one failing its checksum is parsed
+ * again. Records of expunged or replaced messages stay until they are most of the file; then
+ * it starts anew, empty, and fills again as messages are fetched. Not thread-safe: its
+ * folder's lock guards it.
+ */
+final class MessageCache implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(MessageCache.class);
+  private static final String FILE = "posta-cache";
+  private static final String HEADER = "posta-cache 1 ";
+  private static final int RECORD_HEAD = 8 + 4 + 4;
+  /** A blob larger than this is not kept (a message whose structure is this big is parsed again). */
+  static final int MAX_BLOB = 1 << 20;
+
+  private final Path file;
+  private final long uidValidity;
+  private FileChannel channel;
+  /** UID to the offset of its record; null until the file was first read. */
+  private Map<Long, Long> offsets;
+  private long end;
+  /** Records no longer any message's. */
+  private int dead;
+
+  MessageCache(Path dir, long uidValidity) {
+    this.file = dir.resolve(FILE);
+    this.uidValidity = uidValidity;
+  }
+
+  /** The blob kept for {@code uid}, or null. */
+  byte[] get(long uid) throws IOException {
+    open();
+    Long at = offsets.get(uid);
+    if (at == null) return null;
+    ByteBuffer head = ByteBuffer.allocate(RECORD_HEAD);
+    channel.read(head, at);
+    head.flip();
+    head.getLong();
+    int length = head.getInt();
+    int crc = head.getInt();
+    ByteBuffer blob = ByteBuffer.allocate(length);
+    while (blob.hasRemaining() && channel.read(blob, at + RECORD_HEAD + blob.position()) > 0) {
+      // pread until whole
+    }
+    if (blob.hasRemaining() || crc(blob.array()) != crc) {
+      offsets.remove(uid); // changed under us: parse again
+      return null;
+    }
+    return blob.array();
+  }
+
+  /** Keeps {@code blob} for {@code uid}, replacing what was kept. */
+  void put(long uid, byte[] blob) throws IOException {
+    if (blob.length > MAX_BLOB) return;
+    open();
+    ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + blob.length);
+    record.putLong(uid).putInt(blob.length).putInt(crc(blob)).put(blob).flip();
+    long at = end;
+    while (record.hasRemaining()) channel.write(record, at + record.position());
+    end = at + RECORD_HEAD + blob.length;
+    if (offsets.put(uid, at) != null) dead++;
+  }
+
+  /** Forgets a message (expunged); starts the file anew once it is mostly forgotten records. */
+  void remove(long uid) throws IOException {
+    if (offsets == null || offsets.remove(uid) == null) return;
+    if (++dead > 1000 && dead > offsets.size()) {
+      channel.truncate(0);
+      channel.write(ByteBuffer.wrap(header()), 0);
+      end = header().length;
+      offsets.clear();
+      dead = 0;
+    }
+  }
+
+  private byte[] header() {
+    return (HEADER + uidValidity + "\n").getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private void open() throws IOException {
+    if (offsets != null) return;
+    offsets = new HashMap<>();
+    byte[] header = header();
+    try {
+      channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      if (!readRecords(header)) {
+        channel.truncate(0);
+        channel.write(ByteBuffer.wrap(header), 0);
+        end = header.length;
+        offsets.clear();
+      }
+    } catch (NoSuchFileException e) {
+      channel = FileChannel.open(file, java.util.Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE,
+          StandardOpenOption.CREATE_NEW), PrivateFiles.file(file));
+      channel.write(ByteBuffer.wrap(header), 0);
+      end = header.length;
+    }
+  }
+
+  /** Reads the record heads into {@link #offsets}; false when the file is not this folder's cache. */
+  private boolean readRecords(byte[] header) throws IOException {
+    long size = channel.size();
+    ByteBuffer start = ByteBuffer.allocate(header.length);
+    channel.read(start, 0);
+    if (start.hasRemaining() || !java.util.Arrays.equals(start.array(), header)) return false;
+    long at = header.length;
+    ByteBuffer head = ByteBuffer.allocate(RECORD_HEAD);
+    while (at + RECORD_HEAD <= size) {
+      head.clear();
+      channel.read(head, at);
+      head.flip();
+      long uid = head.getLong();
+      int length = head.getInt();
+      if (length < 0 || length > MAX_BLOB || at + RECORD_HEAD + length > size) break;
+      if (offsets.put(uid, at) != null) dead++;
+      at += RECORD_HEAD + length;
+    }
+    if (at < size) {
+      log.info("{}: cut at {} of {} octets (a write cut short); the rest is parsed again", file, at, size);
+      channel.truncate(at);
+    }
+    end = at;
+    return true;
+  }
+
+  private static int crc(byte[] blob) {
+    var crc = new CRC32C();
+    crc.update(blob);
+    return (int) crc.getValue();
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (channel != null) channel.close();
+  }
+}
