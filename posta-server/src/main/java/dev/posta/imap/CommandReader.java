@@ -26,12 +26,16 @@ import java.util.Locale;
  *       without end).
  * </ul>
  * A bare LF ends a line too (as Dovecot reads it); the command handed on has CRLF there.
+ *
+ * <p>An APPEND's message larger than {@link #MAX_LITERAL} is not read here: the command up to
+ * it is handed on ({@link Read.AppendMessage}), and the session streams the message from the
+ * connection into the folder, so that no message is ever held in memory whole.
  */
 final class CommandReader {
   static final int MAX_LINE = 64 * 1024;
   static final int MAX_LITERAL = 64 * 1024;
   static final long MAX_COMMAND = 256 * 1024;
-  private static final byte[] CONTINUE = "+ Ready for literal data\r\n".getBytes(StandardCharsets.US_ASCII);
+  static final byte[] CONTINUE = "+ Ready for literal data\r\n".getBytes(StandardCharsets.US_ASCII);
 
   /** What reading one command gave. */
   sealed interface Read {
@@ -43,6 +47,13 @@ final class CommandReader {
      * when {@code close}, the session must end after it.
      */
     record Refused(String response, boolean close) implements Read {}
+
+    /**
+     * An APPEND whose message literal follows, unread: {@code head} is the command up to and
+     * including the literal's announcement and its CRLF; the continuation request, for a
+     * synchronizing literal, is the session's to send once it takes the message.
+     */
+    record AppendMessage(byte[] head, long size, boolean synchronizing) implements Read {}
 
     /** The client closed the connection. */
     record Ended() implements Read {}
@@ -105,6 +116,7 @@ final class CommandReader {
         return new Read.Refused(tag + (append ? " NO [TOOBIG] Message larger than " + maxMessage + " octets"
             : " BAD [TOOBIG] Literal of " + literal.size + " octets refused"), false);
       }
+      if (append && literal.size > MAX_LITERAL) return new Read.AppendMessage(command.toByteArray(), literal.size, literal.synchronizing);
       if (literal.synchronizing) {
         out.write(CONTINUE);
         out.flush();

@@ -10,13 +10,19 @@ import dev.posta.net.Session;
 import dev.posta.net.SessionClock;
 import dev.posta.net.Watchdog;
 import dev.posta.store.MailboxId;
+import dev.posta.store.Maildir;
+import dev.posta.store.MaildirFolder;
 import dev.posta.store.MaildirStore;
+import dev.posta.store.MessageInfo;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashSet;
@@ -193,6 +199,7 @@ final class ImapSession implements Session {
             if (idling != null) endIdle(c.octets());
             else handle(ImapParser.parse(c.octets()));
           }
+          case CommandReader.Read.AppendMessage a -> appendStreamed(a);
         }
         if (state == State.LOGOUT) {
           conn.flush();
@@ -285,12 +292,7 @@ final class ImapSession implements Session {
       case ImapCommand.Rename c -> answer(tag, mailboxes.rename(mailboxes.decode(c.from()), mailboxes.decode(c.to())), "Rename completed.");
       case ImapCommand.Subscribe c -> answer(tag, mailboxes.subscribe(mailboxes.decode(c.mailbox()), true), "Subscribe completed.");
       case ImapCommand.Unsubscribe c -> answer(tag, mailboxes.subscribe(mailboxes.decode(c.mailbox()), false), "Unsubscribe completed.");
-      case ImapCommand.Append c -> {
-        String answer = mailboxes.append(mailboxes.decode(c.mailbox()), c);
-        update(false);
-        if (answer.startsWith("OK ")) send(tag + " " + answer + "\r\n");
-        else answer(tag, answer, null);
-      }
+      case ImapCommand.Append c -> append(c, null);
       case ImapCommand.Idle c -> startIdle(tag);
       case ImapCommand.Compress c -> no(tag, "[CANNOT] COMPRESS is not offered");
       default -> {
@@ -348,6 +350,98 @@ final class ImapSession implements Session {
       }
       default -> bad(tag, "Command not allowed in this state");
     }
+  }
+
+  /**
+   * An APPEND whose message is still to come on the connection: parsed up to it, then the
+   * message is streamed into the folder's tmp/ and saved only once the command has ended well.
+   */
+  private void appendStreamed(CommandReader.Read.AppendMessage streamed) throws IOException {
+    byte[] head = streamed.head();
+    int brace = head.length - 1;
+    while (head[brace] != '{') brace--;
+    byte[] parseable = java.util.Arrays.copyOf(head, brace + 7); // the message as an empty literal, to parse the rest
+    System.arraycopy("{0}\r\n\r\n".getBytes(StandardCharsets.US_ASCII), 0, parseable, brace, 7);
+    if (ImapParser.parse(parseable) instanceof ImapCommand.Append append && user != null) {
+      append(append, streamed);
+      return;
+    }
+    skip(streamed);
+    handle(ImapParser.parse(parseable)); // its refusal: not logged in, or bad arguments
+  }
+
+  /**
+   * APPEND (RFC 9051 §6.3.12, UIDPLUS's APPENDUID): the message given, or ({@code streamed})
+   * still to read from the connection.
+   */
+  private void append(ImapCommand.Append c, CommandReader.Read.AppendMessage streamed) throws IOException {
+    String tag = c.tag();
+    String name = new Mailboxes(context.store(), mailbox, options).decode(c.mailbox());
+    if (!context.store().exists(mailbox, name)) {
+      skip(streamed);
+      no(tag, "[TRYCREATE] Mailbox doesn't exist");
+      return;
+    }
+    MaildirFolder folder = context.store().folder(mailbox, name);
+    int flags;
+    try {
+      flags = Mailboxes.flagBits(folder, c.flags());
+    } catch (IllegalStateException e) {
+      skip(streamed);
+      no(tag, "[LIMIT] Too many keywords in this mailbox");
+      return;
+    }
+    Maildir.Written written;
+    if (streamed == null) {
+      written = folder.write(out -> out.write(ByteBuffer.wrap(c.message())));
+    } else {
+      if (streamed.synchronizing()) {
+        conn.write(CommandReader.CONTINUE);
+        conn.flush();
+      }
+      clock.data();
+      written = folder.write(out -> {
+        if (!conn.in().transfer(streamed.size(), Channels.newOutputStream(out))) throw new Closing("connection lost during APPEND");
+      });
+      String rest = restOfCommand();
+      if (!rest.isEmpty()) {
+        folder.discard(written);
+        bad(tag, "APPEND takes one message");
+        // A literal announced there (MULTIAPPEND's next message) cannot be told from commands.
+        if (rest.endsWith("}")) {
+          conn.flush();
+          throw new Closing("more than one message in APPEND");
+        }
+        return;
+      }
+    }
+    MessageInfo saved = folder.save(written, flags, c.internalDate() == null ? Instant.now() : c.internalDate().toInstant());
+    update(false);
+    ok(tag, "[APPENDUID " + folder.uidValidity() + " " + saved.uid() + "] Append completed.");
+  }
+
+  /** Reads what follows a command's last literal up to the end of its line: empty when the command ended there. */
+  private String restOfCommand() throws IOException {
+    var line = conn.readLine(CommandReader.MAX_LINE, null);
+    switch (line.ending()) {
+      case EOF -> throw new Closing("connection lost during APPEND");
+      case TOO_LONG -> throw new Closing("line too long after an APPEND's message");
+      default -> {
+        return new String(line.bytes(), 0, line.length(), StandardCharsets.ISO_8859_1);
+      }
+    }
+  }
+
+  /**
+   * Passes over an APPEND's message that will not be taken: a synchronizing literal was never
+   * invited, so the client sends nothing more; a non-synchronizing one (LITERAL+) is on its way,
+   * within the size limit, and is read and dropped with the rest of the command.
+   */
+  private void skip(CommandReader.Read.AppendMessage streamed) throws IOException {
+    if (streamed == null || streamed.synchronizing()) return;
+    clock.data();
+    if (!conn.in().transfer(streamed.size(), null)) throw new Closing("connection lost during APPEND");
+    if (restOfCommand().endsWith("}")) throw new Closing("more than one message in APPEND");
   }
 
   private void copy(String tag, SequenceSet set, boolean uid, String to, boolean move) throws IOException {

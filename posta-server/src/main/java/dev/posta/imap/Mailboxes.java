@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -257,25 +256,20 @@ final class Mailboxes {
     return null;
   }
 
-  /** APPEND (RFC 9051 §6.3.12, UIDPLUS): "OK [APPENDUID ...] ..." when done, else the NO text. */
-  String append(String name, ImapCommand.Append c) throws IOException {
-    if (!store.exists(mailbox, name)) return "[TRYCREATE] Mailbox doesn't exist";
-    MaildirFolder folder = store.folder(mailbox, name);
-    int flags = 0;
+  /**
+   * The flag bits of flag names in a folder: system flags, and keywords (each new one given a
+   * letter there); \Recent and unknown system flags are ignored, as RFC 9051 §6.4.6 allows.
+   *
+   * @throws IllegalStateException when the folder has no letter left for a new keyword
+   */
+  static int flagBits(MaildirFolder folder, List<String> names) throws IOException {
+    int bits = 0;
     List<String> keywords = new ArrayList<>();
-    for (String f : c.flags()) {
+    for (String f : names) {
       int bit = Flags.ofName(f);
-      if (bit != 0) flags |= bit;
+      if (bit != 0) bits |= bit;
       else if (!f.startsWith("\\")) keywords.add(f);
     }
-    try {
-      flags |= folder.keywordBits(keywords);
-    } catch (IllegalStateException e) {
-      return "[LIMIT] Too many keywords in this mailbox";
-    }
-    Instant date = c.internalDate() == null ? Instant.now() : c.internalDate().toInstant();
-    byte[] message = c.message();
-    MessageInfo saved = folder.append(out -> out.write(java.nio.ByteBuffer.wrap(message)), flags, date);
-    return "OK [APPENDUID " + folder.uidValidity() + " " + saved.uid() + "] Append completed.";
+    return bits | folder.keywordBits(keywords);
   }
 }

@@ -345,16 +345,9 @@ final class SelectedFolder {
   String store(ImapCommand.Store c) throws IOException {
     int[] positions = positions(c.set(), c.uid());
     if (positions == null) return "BAD Invalid message set";
-    int system = 0;
-    List<String> keywords = new ArrayList<>();
-    for (String f : c.flags()) {
-      int bit = Flags.ofName(f);
-      if (bit != 0) system |= bit;
-      else if (!f.startsWith("\\")) keywords.add(f);
-    }
     int bits;
     try {
-      bits = system | folder.keywordBits(keywords);
+      bits = Mailboxes.flagBits(folder, c.flags());
     } catch (IllegalStateException e) {
       return "[LIMIT] Too many keywords in this mailbox";
     }

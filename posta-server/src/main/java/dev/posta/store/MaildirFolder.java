@@ -619,12 +619,25 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /**
-   * Saves a message (IMAP APPEND) durably, with its flags and internal date.
+   * Saves a message (IMAP APPEND, COPY) durably, with its flags and internal date.
    *
    * @param content the message, with CRLF line ends as IMAP sends it (stored with LF)
    */
   public MessageInfo append(MessageWriter content, int flags, Instant internalDate) throws IOException {
-    Maildir.Written written = maildir.write(content, hostname); // the long part, outside the lock
+    return save(write(content), flags, internalDate);
+  }
+
+  /**
+   * The first half of {@link #append}: writes the message into {@code tmp/}, fsynced, not yet
+   * in the folder; then {@link #save} or {@link #discard} it. For a message that arrives over
+   * the network, so that its end can be checked before it becomes mail.
+   */
+  public Maildir.Written write(MessageWriter content) throws IOException {
+    return maildir.write(content, hostname); // the long part, outside the lock
+  }
+
+  /** The second half of {@link #append}: the written message joins the folder, with a new UID. */
+  public MessageInfo save(Maildir.Written written, int flags, Instant internalDate) throws IOException {
     MessageInfo result;
     lock.lock();
     try {
@@ -640,6 +653,11 @@ public final class MaildirFolder implements AutoCloseable {
     }
     tell();
     return result;
+  }
+
+  /** Drops a {@link #write written} message that is not to be saved. */
+  public void discard(Maildir.Written written) throws IOException {
+    Files.deleteIfExists(written.tmp());
   }
 
   /**

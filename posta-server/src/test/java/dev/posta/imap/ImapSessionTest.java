@@ -192,6 +192,35 @@ class ImapSessionTest {
   }
 
   @Test
+  void aLargeAppendIsStreamedIntoTheFolderAndSavedOnlyWhenTheCommandEndsWell() throws Exception {
+    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret");
+        var imap = login(server, "me@localhost")) {
+      String big = "Subject: big\r\n\r\n" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!?\r\n".repeat(4000);
+      imap.send("b APPEND INBOX {" + big.length() + "}\r\n");
+      assertThat(imap.line()).isEqualTo("+ Ready for literal data\r\n");
+      imap.send(big + "\r\n");
+      assertThat(imap.until("b")).matches("b OK \\[APPENDUID \\d+ 1] Append completed.\r\n");
+
+      assertThat(imap.command("c APPEND INBOX {" + big.length() + "+}\r\n" + big + " junk"))
+          .isEqualTo("c BAD APPEND takes one message\r\n");
+      assertThat(imap.command("d APPEND Nowhere {" + big.length() + "+}\r\n" + big))
+          .as("refused, its message read and dropped").isEqualTo("d NO [TRYCREATE] Mailbox doesn't exist\r\n");
+      assertThat(imap.command("e APPEND INBOX (\\Flagged) {" + big.length() + "+}\r\n" + big)).matches("e OK \\[APPENDUID \\d+ 2] Append completed.\r\n");
+
+      assertThat(imap.command("f SELECT INBOX")).contains("* 2 EXISTS\r\n");
+      assertThat(imap.command("g FETCH 1:* (RFC822.SIZE FLAGS)")).isEqualTo("* 1 FETCH (RFC822.SIZE " + big.length() + " FLAGS (\\Recent))\r\n"
+          + "* 2 FETCH (RFC822.SIZE " + big.length() + " FLAGS (\\Flagged \\Recent))\r\ng OK Fetch completed.\r\n");
+      assertThat(imap.command("h FETCH 2 BODY.PEEK[]")).isEqualTo("* 2 FETCH (BODY[] {" + big.length() + "}\r\n" + big + ")\r\nh OK Fetch completed.\r\n");
+      assertThat(data.resolve("mail/localhost/me/Maildir/tmp").toFile().list()).as("nothing left behind").isEmpty();
+
+      // MULTIAPPEND (RFC 3502) is not offered: a second message announced cannot be told from commands.
+      assertThat(imap.command("i APPEND INBOX {" + big.length() + "+}\r\n" + big + " {1+}\r\nx"))
+          .isEqualTo("i BAD APPEND takes one message\r\n");
+      assertThat(imap.closedWithin(2000)).isTrue();
+    }
+  }
+
+  @Test
   void aSecondSessionHearsOfNewMailFlagsAndExpungesAndIdleHearsOfDeliveryAtOnce() throws Exception {
     try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
       deliver(server, "me@localhost", "one");
