@@ -205,6 +205,7 @@ final class ImapSession implements Session {
           conn.flush();
           throw new Closing("logout");
         }
+        if (conn.isCompressed()) conn.flush(); // a read can no longer tell when it would wait
         clock.command(user == null ? LOGIN_TIMEOUT : AUTOLOGOUT);
       } finally {
         output.unlock();
@@ -294,7 +295,7 @@ final class ImapSession implements Session {
       case ImapCommand.Unsubscribe c -> answer(tag, mailboxes.subscribe(mailboxes.decode(c.mailbox()), false), "Unsubscribe completed.");
       case ImapCommand.Append c -> append(c, null);
       case ImapCommand.Idle c -> startIdle(tag);
-      case ImapCommand.Compress c -> no(tag, "[CANNOT] COMPRESS is not offered");
+      case ImapCommand.Compress c -> compress(tag, c);
       default -> {
         if (selected == null) {
           bad(tag, "No mailbox selected");
@@ -477,7 +478,7 @@ final class ImapSession implements Session {
       else caps.add("LOGINDISABLED");
     } else {
       caps.addAll(List.of("NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE",
-          "CREATE-SPECIAL-USE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES", "STATUS=SIZE", "BINARY", "UTF8=ACCEPT",
+          "CREATE-SPECIAL-USE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES", "STATUS=SIZE", "BINARY", "UTF8=ACCEPT", "COMPRESS=DEFLATE",
           "APPENDLIMIT=" + context.config().limits().maxMessageSize()));
     }
     return String.join(" ", caps);
@@ -720,6 +721,20 @@ final class ImapSession implements Session {
    */
   private void update(boolean expunges) throws IOException {
     if (selected != null) selected.update(expunges);
+  }
+
+  /** COMPRESS=DEFLATE (RFC 4978): the OK goes out plain, everything after it compressed. */
+  private void compress(String tag, ImapCommand.Compress c) throws IOException {
+    if (!c.mechanism().equals("DEFLATE")) {
+      bad(tag, "Unknown compression mechanism " + c.mechanism());
+    } else if (conn.isCompressed()) {
+      no(tag, "[COMPRESSIONACTIVE] DEFLATE active already");
+    } else {
+      ok(tag, "DEFLATE active");
+      conn.flush();
+      conn.compress();
+      reader = new CommandReader(conn.in(), conn.out(), context.config().limits().maxMessageSize());
+    }
   }
 
   private void startIdle(String tag) throws IOException {

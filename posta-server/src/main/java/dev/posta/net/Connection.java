@@ -2,10 +2,17 @@ package dev.posta.net;
 
 import dev.posta.tls.ServerTls;
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.SequenceInputStream;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.zip.Deflater;
+import java.util.zip.DeflaterOutputStream;
+import java.util.zip.Inflater;
+import java.util.zip.InflaterInputStream;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 
@@ -32,6 +39,10 @@ public class Connection {
   private Socket socket;
   private LineInput in;
   private OutputStream out;
+  /** The socket's streams, under any compression. */
+  private InputStream rawInput;
+  private OutputStream rawOutput;
+  private boolean compressed;
 
   /**
    * @param connection the TCP connection, which the deadlines close when they must
@@ -62,8 +73,10 @@ public class Connection {
   /** Starts reading and writing over the socket (after its handshake, for implicit TLS). */
   public void open() throws IOException {
     socket.setTcpNoDelay(true);
-    in = new LineInput(socket.getInputStream(), () -> out.flush(), clock);
-    out = new BufferedOutputStream(clock.guard(socket.getOutputStream()), OUTPUT_BUFFER);
+    rawInput = socket.getInputStream();
+    rawOutput = clock.guard(socket.getOutputStream());
+    in = new LineInput(rawInput, () -> out.flush(), clock);
+    out = new BufferedOutputStream(rawOutput, OUTPUT_BUFFER);
   }
 
   /**
@@ -108,6 +121,25 @@ public class Connection {
     }
   }
 
+  /**
+   * COMPRESS=DEFLATE (RFC 4978): from now on both directions are raw DEFLATE (RFC 1951), over
+   * TLS when there is TLS. Output is flushed (a sync flush) only at {@link #flush}: a session
+   * must flush after each answer, since a read can no longer tell when it would wait.
+   */
+  public void compress() {
+    byte[] pending = in.takeBuffered();
+    InputStream raw = rawInput;
+    InputStream source = pending.length == 0 ? raw : new SequenceInputStream(new ByteArrayInputStream(pending), raw);
+    in = new LineInput(new InflaterInputStream(source, new Inflater(true), 4096), () -> out.flush(), clock);
+    out = new BufferedOutputStream(new DeflaterOutputStream(rawOutput, new Deflater(Deflater.DEFAULT_COMPRESSION, true), 4096, true),
+        OUTPUT_BUFFER);
+    compressed = true;
+  }
+
+  public boolean isCompressed() {
+    return compressed;
+  }
+
   public boolean isTls() {
     return socket instanceof SSLSocket;
   }
@@ -124,7 +156,7 @@ public class Connection {
    * frames) for as long as the client is silent.
    */
   public boolean clientSilent() throws IOException {
-    if (isTls() || socket.getChannel() == null || in.readyNow()) return false;
+    if (isTls() || compressed || socket.getChannel() == null || in.readyNow()) return false;
     out.flush();
     if (in.readyNow()) return false;
     in.shrink(); // a long wait ahead: no 16 KiB buffer kept from the last message

@@ -168,6 +168,13 @@ public final class LineInput {
   }
 
   /** Drops everything already buffered: used after STARTTLS against command injection. */
+  /** Takes what is buffered and not yet read, for a new layer of the stream (compression) to read first. */
+  public byte[] takeBuffered() {
+    byte[] taken = java.util.Arrays.copyOfRange(buffer, position, limit);
+    position = limit;
+    return taken;
+  }
+
   public int discardBuffered() {
     int dropped = limit - position;
     position = limit;

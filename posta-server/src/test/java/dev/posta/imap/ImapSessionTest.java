@@ -23,7 +23,7 @@ class ImapSessionTest {
   private static final String PREAUTH_CAPABILITIES = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ENABLE ID IDLE";
   private static final String CAPABILITIES = PREAUTH_CAPABILITIES + " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN LIST-EXTENDED"
       + " LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT"
-      + " APPENDLIMIT=36700160";
+      + " COMPRESS=DEFLATE APPENDLIMIT=36700160";
 
   @TempDir Path data;
 
@@ -277,6 +277,22 @@ class ImapSessionTest {
         assertThat(resync).contains("* VANISHED (EARLIER) 3\r\n")
             .contains("* 2 FETCH (UID 2 FLAGS (\\Answered) MODSEQ (" + (highest + 1) + "))\r\n")
             .endsWith("j OK [READ-WRITE] Select completed.\r\n");
+      }
+    }
+  }
+
+  @Test
+  void compressDeflateCompressesBothWaysFromTheOkOn() throws Exception {
+    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
+      deliver(server, "me@localhost", "squeezed");
+      server.awaitMail("me", 1);
+      try (var imap = login(server, "me@localhost")) {
+        assertThat(imap.command("b COMPRESS DEFLATE")).isEqualTo("b OK DEFLATE active\r\n");
+        imap.compress();
+        assertThat(imap.command("c EXAMINE INBOX")).contains("* 1 EXISTS\r\n").endsWith("c OK [READ-ONLY] Examine completed.\r\n");
+        assertThat(imap.command("d FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]"))
+            .isEqualTo("* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {21}\r\nSubject: squeezed\r\n\r\n)\r\nd OK Fetch completed.\r\n");
+        assertThat(imap.command("e COMPRESS DEFLATE")).isEqualTo("e NO [COMPRESSIONACTIVE] DEFLATE active already\r\n");
       }
     }
   }

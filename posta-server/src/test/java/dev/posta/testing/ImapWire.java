@@ -45,6 +45,12 @@ public final class ImapWire implements AutoCloseable {
     out = ssl.getOutputStream();
   }
 
+  /** Speaks raw DEFLATE both ways from now on (RFC 4978), after the OK to COMPRESS DEFLATE. */
+  public void compress() {
+    in = new java.util.zip.InflaterInputStream(in, new java.util.zip.Inflater(true));
+    out = new java.util.zip.DeflaterOutputStream(out, new java.util.zip.Deflater(java.util.zip.Deflater.DEFAULT_COMPRESSION, true), true);
+  }
+
   /** Sends {@code command} with CRLF (its first word the tag) and returns every line up to the tagged answer. */
   public String command(String command) throws IOException {
     send(command + "\r\n");
