@@ -62,16 +62,20 @@ final class CommandReader {
   private final LineInput in;
   private final OutputStream out;
   private final long maxMessage;
+  private final java.util.function.BooleanSupplier loggedIn;
   private byte[] line = new byte[256];
 
   /**
    * @param out where the continuation request goes (flushed at once)
    * @param maxMessage the largest message APPEND takes
+   * @param loggedIn whether the session has logged in: before, an APPEND is as any other
+   *     command, its literals no larger than {@link #MAX_LITERAL} (it will be refused anyway)
    */
-  CommandReader(LineInput in, OutputStream out, long maxMessage) {
+  CommandReader(LineInput in, OutputStream out, long maxMessage, java.util.function.BooleanSupplier loggedIn) {
     this.in = in;
     this.out = out;
     this.maxMessage = maxMessage;
+    this.loggedIn = loggedIn;
   }
 
   Read read() throws IOException {
@@ -101,7 +105,7 @@ final class CommandReader {
       int length = l.length(); // without its line end
       if (tag == null) {
         tag = tagOf(line, length);
-        append = isAppend(line, length);
+        append = loggedIn.getAsBoolean() && isAppend(line, length);
       }
       command.write(line, 0, length);
       command.write('\r');

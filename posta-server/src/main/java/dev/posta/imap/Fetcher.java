@@ -53,12 +53,12 @@ final class Fetcher {
   Result fetch(int seq, MessageInfo m, boolean recent) throws IOException {
     MessageInfo changed = null;
     if (setsSeen && (m.flags() & Flags.SEEN) == 0) {
-      changed = folder.setFlags(m.uid(), m.flags() | Flags.SEEN);
-      if (changed != null) m = changed;
+      MaildirFolder.FlagUpdate update = folder.updateFlags(m.uid(), MaildirFolder.FlagChange.ADD, Flags.SEEN, -1);
+      if (update != null) m = changed = update.message();
     }
     var w = new ResponseWriter(options.utf8 || options.rev2).text("* ").number(seq).text(" FETCH (");
     var items = new Items(w);
-    if (wantsUid) items.next("UID ").number(m.uid());
+    if (wantsUid || (changed != null && options.condstore)) items.next("UID ").number(m.uid()); // RFC 7162 §3.1
     MessageStructure structure = null;
     Described described = null;
     for (FetchItem item : command.items()) {
@@ -174,7 +174,7 @@ final class Fetcher {
   private static byte[] partial(byte[] data, FetchItem.Partial p) {
     if (p == null) return data;
     if (p.offset() >= data.length) return new byte[0];
-    return Arrays.copyOfRange(data, (int) p.offset(), (int) Math.min(data.length, p.offset() + p.length()));
+    return Arrays.copyOfRange(data, (int) p.offset(), (int) Math.min(data.length, p.offset() + Math.min(p.length(), data.length)));
   }
 
   private static boolean hasNul(byte[] data) {

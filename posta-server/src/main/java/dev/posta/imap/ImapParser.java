@@ -468,6 +468,9 @@ public final class ImapParser {
     return List.copyOf(path);
   }
 
+  /** RFC 9051 §9: number and nz-number are unsigned 32-bit. */
+  private static final long MAX_NUMBER = 0xFFFF_FFFFL;
+
   private static FetchItem.Partial partial(Cursor c) throws Bad {
     if (!c.peek('<')) return null;
     c.expect('<');
@@ -475,6 +478,7 @@ public final class ImapParser {
     c.expect('.');
     long length = c.number();
     if (length == 0) throw new Bad("a partial of length 0");
+    if (offset > MAX_NUMBER || length > MAX_NUMBER) throw new Bad("a partial's numbers are 32-bit (RFC 9051 §9)");
     c.expect('>');
     return new FetchItem.Partial(offset, length);
   }

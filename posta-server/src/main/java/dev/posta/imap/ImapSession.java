@@ -21,6 +21,7 @@ import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -117,7 +118,12 @@ final class ImapSession implements Session {
 
   private void open() throws IOException {
     conn.open();
-    reader = new CommandReader(conn.in(), conn.out(), context.config().limits().maxMessageSize());
+    reader = newReader();
+  }
+
+  /** Reads commands from the connection as it is now (after TLS or compression started too). */
+  private CommandReader newReader() {
+    return new CommandReader(conn.in(), conn.out(), context.config().limits().maxMessageSize(), () -> user != null);
   }
 
   @Override
@@ -173,6 +179,7 @@ final class ImapSession implements Session {
 
   private void finish() {
     stopIdle();
+    if (selected != null) selected.close();
     selected = null;
     conn.close();
   }
@@ -213,7 +220,27 @@ final class ImapSession implements Session {
     }
   }
 
+  /**
+   * Runs one command. What the mail store refuses ends the command with NO, never the session,
+   * except a selected folder deleted or renamed by another session, which ends it with BYE.
+   */
   private void handle(ImapCommand command) throws IOException {
+    try {
+      dispatch(command);
+    } catch (Mailboxes.BadName e) {
+      no(command.tag(), "[CANNOT] " + e.getMessage());
+    } catch (MaildirFolder.Gone e) {
+      log.info("{}: {}", logPrefix, e.getMessage());
+      send("* BYE The selected mailbox was deleted or renamed\r\n");
+      conn.flush();
+      throw new Closing("selected mailbox gone");
+    } catch (FileSystemException e) {
+      log.warn("{}: {} failed: {}", logPrefix, command.getClass().getSimpleName().toUpperCase(Locale.ROOT), e.toString());
+      no(command.tag(), "[SERVERBUG] The mail store failed; the server's log says why");
+    }
+  }
+
+  private void dispatch(ImapCommand command) throws IOException {
     String tag = command.tag();
     switch (command) {
       case ImapCommand.Invalid c -> bad(tag, c.reason());
@@ -272,10 +299,19 @@ final class ImapSession implements Session {
         ok(tag, "Namespace completed.");
       }
       case ImapCommand.ListMailboxes c -> {
+        String refused = Mailboxes.check(c);
+        if (refused != null) {
+          bad(tag, refused);
+          return;
+        }
         for (byte[] line : mailboxes.list(c)) send(line);
         ok(tag, (c.lsub() ? "Lsub" : "List") + " completed.");
       }
       case ImapCommand.Status c -> {
+        if (c.items().isEmpty() || !Mailboxes.STATUS_ITEMS.containsAll(c.items())) {
+          bad(tag, "STATUS takes one or more of " + String.join(" ", new java.util.TreeSet<>(Mailboxes.STATUS_ITEMS)));
+          return;
+        }
         String name = mailboxes.decode(c.mailbox());
         byte[] status = mailboxes.status(name, c.items());
         if (status == null) no(tag, "[NONEXISTENT] Mailbox doesn't exist: " + c.mailbox());
@@ -290,7 +326,12 @@ final class ImapSession implements Session {
         if (selected != null && selected.name().equals(name)) closeSelected(false);
         answer(tag, mailboxes.delete(name), "Delete completed.");
       }
-      case ImapCommand.Rename c -> answer(tag, mailboxes.rename(mailboxes.decode(c.from()), mailboxes.decode(c.to())), "Rename completed.");
+      case ImapCommand.Rename c -> {
+        String from = mailboxes.decode(c.from());
+        String to = mailboxes.decode(c.to());
+        if (selected != null && (selected.name().equals(from) || selected.name().startsWith(from + "."))) closeSelected(false);
+        answer(tag, mailboxes.rename(from, to), "Rename completed.");
+      }
       case ImapCommand.Subscribe c -> answer(tag, mailboxes.subscribe(mailboxes.decode(c.mailbox()), true), "Subscribe completed.");
       case ImapCommand.Unsubscribe c -> answer(tag, mailboxes.subscribe(mailboxes.decode(c.mailbox()), false), "Unsubscribe completed.");
       case ImapCommand.Append c -> append(c, null);
@@ -383,7 +424,13 @@ final class ImapSession implements Session {
       no(tag, "[TRYCREATE] Mailbox doesn't exist");
       return;
     }
-    MaildirFolder folder = context.store().folder(mailbox, name);
+    try (MaildirStore.Lease lease = context.store().open(mailbox, name)) {
+      append(c, streamed, lease.folder());
+    }
+  }
+
+  private void append(ImapCommand.Append c, CommandReader.Read.AppendMessage streamed, MaildirFolder folder) throws IOException {
+    String tag = c.tag();
     int flags;
     try {
       flags = Mailboxes.flagBits(folder, c.flags());
@@ -451,7 +498,10 @@ final class ImapSession implements Session {
       no(tag, "[TRYCREATE] Mailbox doesn't exist: " + to);
       return;
     }
-    String answer = selected.copy(set, uid, context.store().folder(mailbox, name), move);
+    String answer;
+    try (MaildirStore.Lease target = context.store().open(mailbox, name)) {
+      answer = selected.copy(set, uid, target.folder(), move);
+    }
     update(true);
     if (answer.startsWith("OK ")) send(tag + " " + answer + "\r\n");
     else answer(tag, answer, null);
@@ -500,7 +550,7 @@ final class ImapSession implements Session {
       ok(tag, "Begin TLS negotiation now.");
       conn.flush();
       tls = conn.startTls(context.tls());
-      reader = new CommandReader(conn.in(), conn.out(), context.config().limits().maxMessageSize());
+      reader = newReader();
     }
   }
 
@@ -643,7 +693,7 @@ final class ImapSession implements Session {
     log.info("{}: {} succeeded: user={}", logPrefix, how, account);
     try {
       MaildirStore store = context.store();
-      store.folder(mailbox, MaildirStore.INBOX); // a user with no mail yet still has an inbox
+      store.maildir(mailbox).create(); // a user with no mail yet still has an inbox
       List<String> made = store.makeSpecialFolders(mailbox);
       for (String name : made) store.subscribe(mailbox, name, true);
       if (!made.isEmpty()) log.info("{}: made folders {} for {}", logPrefix, made, account);
@@ -687,31 +737,37 @@ final class ImapSession implements Session {
   }
 
   private void select(String tag, ImapCommand.Select c) throws IOException {
+    if (c.qresync() != null && !options.qresync) {
+      bad(tag, "QRESYNC must be enabled first"); // a BAD changes nothing: the selected mailbox stays
+      return;
+    }
+    String name = new Mailboxes(context.store(), mailbox, options).decode(c.mailbox());
     if (selected != null) {
       closeSelected(false);
-      if (options.qresync) send("* OK [CLOSED] Previous mailbox closed.\r\n"); // RFC 7162 §3.2.11
+      // RFC 7162 §3.2.11 and RFC 9051 §6.3.2: the client learns where the old mailbox's responses end
+      if (options.qresync || options.rev2) send("* OK [CLOSED] Previous mailbox closed.\r\n");
     }
-    var mailboxes = new Mailboxes(context.store(), mailbox, options);
-    String name = mailboxes.decode(c.mailbox());
     if (!context.store().exists(mailbox, name)) {
       no(tag, "[NONEXISTENT] Mailbox doesn't exist: " + c.mailbox());
       return;
     }
-    if (c.qresync() != null && !options.qresync) {
-      bad(tag, "QRESYNC must be enabled first");
-      return;
-    }
     if (c.condstore()) options.condstore = true;
-    selected = SelectedFolder.open(context.store().folder(mailbox, name), name, c.readOnly(), options, this::send);
+    selected = SelectedFolder.open(context.store().open(mailbox, name), name, c.readOnly(), options, this::send);
     state = State.SELECTED;
+    if (options.rev2) send(new Mailboxes(context.store(), mailbox, options).listLine(name)); // RFC 9051 §6.3.2
     selected.announce(c.qresync());
     send(tag + " OK [" + (c.readOnly() ? "READ-ONLY" : "READ-WRITE") + "] " + (c.readOnly() ? "Examine" : "Select") + " completed.\r\n");
   }
 
   private void closeSelected(boolean expungeDeleted) throws IOException {
-    if (expungeDeleted) selected.expungeSilently();
-    selected = null;
-    state = State.AUTHENTICATED;
+    stopIdle();
+    try {
+      if (expungeDeleted) selected.expungeSilently();
+    } finally {
+      selected.close();
+      selected = null;
+      state = State.AUTHENTICATED;
+    }
   }
 
   /**
@@ -733,20 +789,19 @@ final class ImapSession implements Session {
       ok(tag, "DEFLATE active");
       conn.flush();
       conn.compress();
-      reader = new CommandReader(conn.in(), conn.out(), context.config().limits().maxMessageSize());
+      reader = newReader();
     }
   }
 
   private void startIdle(String tag) throws IOException {
-    update(true);
     idling = tag;
-    send("+ idling\r\n");
-    conn.flush();
-    if (selected != null) {
+    if (selected != null) { // listening first: a change from now on is heard, one before it told below
       idleListener = () -> Thread.startVirtualThread(this::idleNews);
       selected.folder().listen(idleListener);
-      selected.folder().sync(); // what other programs did meanwhile
     }
+    update(true);
+    send("+ idling\r\n");
+    conn.flush();
   }
 
   /** Something changed in the folder of an IDLE session: tell the client now (RFC 2177). */

@@ -35,9 +35,25 @@ final class Mailboxes {
     this.options = options;
   }
 
-  /** A name as the client sent it, as the store names it: INBOX in any case is INBOX. */
+  /** A mailbox name that cannot be one: answered NO [CANNOT] with the message. */
+  static final class BadName extends IllegalArgumentException {
+    BadName(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * A name as the client sent it, as the store names it: INBOX in any case is INBOX.
+   *
+   * @throws BadName when it is not modified UTF-7 for a client that must send that
+   */
   String decode(String name) {
-    String decoded = options.utf8 || options.rev2 ? name : ModifiedUtf7.decode(name);
+    String decoded;
+    try {
+      decoded = options.utf8 || options.rev2 ? name : ModifiedUtf7.decode(name);
+    } catch (IllegalArgumentException e) {
+      throw new BadName("Not a mailbox name in modified UTF-7 (RFC 3501 §5.1.3): " + name);
+    }
     if (decoded.equalsIgnoreCase(MaildirStore.INBOX)) return MaildirStore.INBOX;
     if (decoded.regionMatches(true, 0, "INBOX.", 0, 6)) return MaildirStore.INBOX + decoded.substring(5);
     return decoded;
@@ -61,6 +77,7 @@ final class Mailboxes {
     subscribed.add(MaildirStore.INBOX); // always there, so always subscribed, as Dovecot lists it
     boolean subscribedOnly = c.lsub() || c.selection().contains("SUBSCRIBED");
     boolean specialOnly = c.selection().contains("SPECIAL-USE");
+    boolean recursive = c.selection().contains("RECURSIVEMATCH");
     boolean returnSubscribed = c.returnOptions().contains("SUBSCRIBED") || c.selection().contains("SUBSCRIBED");
     boolean returnSpecial = c.returnOptions().contains("SPECIAL-USE") || specialOnly || !c.lsub() && c.returnOptions().isEmpty();
     // Every level of every name: a folder "a.b" without "a" still shows "a" as \NonExistent.
@@ -71,12 +88,25 @@ final class Mailboxes {
       for (int dot = name.indexOf('.'); dot > 0; dot = name.indexOf('.', dot + 1)) all.add(name.substring(0, dot));
     }
     List<Pattern> patterns = new ArrayList<>();
-    for (String p : c.patterns()) patterns.add(pattern(decode(c.reference() + p)));
+    for (String p : c.patterns()) {
+      try {
+        patterns.add(pattern(decode(c.reference() + p)));
+      } catch (BadName e) {
+        // a pattern no name can match
+      }
+    }
+    // INBOX is INBOX in any case (RFC 9051 §5.1), in a pattern too: "inb*" lists it.
+    List<Pattern> folded = patterns.stream().map(p -> Pattern.compile(p.pattern(), Pattern.DOTALL | Pattern.CASE_INSENSITIVE)).toList();
     for (String name : all) {
-      if (patterns.stream().noneMatch(p -> p.matcher(name).matches())) continue;
+      boolean inbox = name.equals(MaildirStore.INBOX) || name.startsWith(MaildirStore.INBOX + ".");
+      if (patterns.stream().noneMatch(p -> p.matcher(name).matches()) && (!inbox || folded.stream().noneMatch(p -> p.matcher(name).matches()))) {
+        continue;
+      }
       boolean exists = existingSet.contains(name);
       boolean isSubscribed = subscribed.contains(name);
-      if (subscribedOnly && !isSubscribed && !c.lsub()) continue;
+      // RFC 5258 §3: with RECURSIVEMATCH, a parent of subscribed mailboxes is listed for them
+      boolean forChildren = subscribedOnly && !isSubscribed && recursive && !c.lsub();
+      if (subscribedOnly && !isSubscribed && !c.lsub() && !forChildren) continue;
       String use = specialUse(name);
       if (specialOnly && use == null) continue;
       List<String> attributes = new ArrayList<>();
@@ -87,6 +117,7 @@ final class Mailboxes {
       if (c.lsub() && !isSubscribed) continue;
       var w = new ResponseWriter(options.utf8 || options.rev2).text("* " + verb + " (" + String.join(" ", attributes) + ") \".\" ");
       name(w, name);
+      if (forChildren) w.text(" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
       out.add(w.crlf().toByteArray());
       if (!c.status().isEmpty() && exists) {
         byte[] status = status(name, c.status());
@@ -94,6 +125,33 @@ final class Mailboxes {
       }
     }
     return out;
+  }
+
+  /**
+   * Why a LIST's options are refused (RFC 5258 §3: an unknown option, or RECURSIVEMATCH alone),
+   * or null when they are fine.
+   */
+  static String check(ImapCommand.ListMailboxes c) {
+    List<String> selection = List.of("SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE");
+    List<String> returns = List.of("SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS");
+    if (!selection.containsAll(c.selection())) return "Unknown LIST selection option in " + c.selection();
+    if (c.selection().contains("RECURSIVEMATCH") && c.selection().stream().allMatch(o -> o.equals("RECURSIVEMATCH") || o.equals("REMOTE"))) {
+      return "RECURSIVEMATCH needs another selection option";
+    }
+    if (!returns.containsAll(c.returnOptions())) return "Unknown LIST return option in " + c.returnOptions();
+    if (!STATUS_ITEMS.containsAll(c.status())) return "Unknown STATUS item in " + c.status();
+    return null;
+  }
+
+  /** The LIST response for one existing mailbox, as RFC 9051 §6.3.2 wants it in a rev2 SELECT's answer. */
+  byte[] listLine(String name) throws IOException {
+    List<String> attributes = new ArrayList<>();
+    attributes.add(hasChildren(name, new HashSet<>(store.folderNames(mailbox))) ? "\\HasChildren" : "\\HasNoChildren");
+    String use = specialUse(name);
+    if (use != null) attributes.add(use);
+    var w = new ResponseWriter(options.utf8 || options.rev2).text("* LIST (" + String.join(" ", attributes) + ") \".\" ");
+    name(w, name);
+    return w.crlf().toByteArray();
   }
 
   private static boolean hasChildren(String name, Set<String> existing) {
@@ -138,7 +196,16 @@ final class Mailboxes {
   /** The STATUS response for a folder (RFC 9051 §6.3.11), or null when it does not exist. */
   byte[] status(String name, List<String> items) throws IOException {
     if (!store.exists(mailbox, name)) return null;
-    MaildirFolder folder = store.folder(mailbox, name);
+    try (MaildirStore.Lease lease = store.open(mailbox, name)) {
+      return status(name, items, lease.folder());
+    }
+  }
+
+  /** The STATUS items Posta answers (RFC 9051 §6.3.11, RFC 7162 §3.1.7, STATUS=SIZE RFC 8438). */
+  static final java.util.Set<String> STATUS_ITEMS = java.util.Set.of("MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE",
+      "RECENT", "HIGHESTMODSEQ");
+
+  private byte[] status(String name, List<String> items, MaildirFolder folder) throws IOException {
     folder.sync();
     List<MessageInfo> messages = items.stream().anyMatch(i -> i.equals("UNSEEN") || i.equals("DELETED") || i.equals("SIZE"))
         ? folder.messages() : List.of();
@@ -154,7 +221,7 @@ final class Mailboxes {
         case "UNSEEN" -> messages.stream().filter(m -> (m.flags() & Flags.SEEN) == 0).count();
         case "DELETED" -> messages.stream().filter(m -> (m.flags() & Flags.DELETED) != 0).count();
         case "SIZE" -> messages.stream().mapToLong(MessageInfo::size).sum();
-        case "RECENT" -> 0;
+        case "RECENT" -> folder.recentCount();
         case "HIGHESTMODSEQ" -> folder.highestModSeq();
         default -> -1;
       };
@@ -176,6 +243,8 @@ final class Mailboxes {
       return null;
     } catch (FileAlreadyExistsException e) {
       return "[ALREADYEXISTS] Mailbox already exists";
+    } catch (MaildirStore.TooManyFolders e) {
+      return "[LIMIT] At most " + MaildirStore.MAX_FOLDERS + " mailboxes";
     } catch (IllegalArgumentException e) {
       return "[CANNOT] Not a valid mailbox name";
     }
@@ -224,28 +293,26 @@ final class Mailboxes {
    */
   private void renameInbox(String to) throws IOException {
     store.createFolder(mailbox, to);
-    MaildirFolder inbox = store.folder(mailbox, MaildirStore.INBOX);
-    MaildirFolder target = store.folder(mailbox, to);
-    inbox.sync();
-    List<Long> moved = new ArrayList<>();
-    for (MessageInfo m : inbox.messages()) {
-      if (copy(inbox, m, target) != null) moved.add(m.uid());
+    try (MaildirStore.Lease inboxLease = store.open(mailbox, MaildirStore.INBOX); MaildirStore.Lease targetLease = store.open(mailbox, to)) {
+      MaildirFolder inbox = inboxLease.folder();
+      inbox.sync();
+      List<Long> moved = new ArrayList<>();
+      for (MessageInfo m : inbox.messages()) {
+        if (copy(inbox, m, targetLease.folder()) != null) moved.add(m.uid());
+      }
+      inbox.expunge(moved);
     }
-    inbox.expunge(moved);
   }
 
   /** Copies one message into {@code target}, keywords by name; its new state there, or null when it is gone. */
   static MessageInfo copy(MaildirFolder source, MessageInfo m, MaildirFolder target) throws IOException {
-    var file = source.file(m.uid());
-    if (file == null) return null;
     int flags = (m.flags() & Flags.SYSTEM) | target.keywordBits(source.keywordsOf(m.flags()));
-    try (FileChannel in = FileChannel.open(file)) {
+    try (FileChannel in = source.openMessage(m.uid())) {
+      if (in == null) return null; // expunged meanwhile
       return target.append(out -> {
         long size = in.size();
         for (long at = 0; at < size; ) at += in.transferTo(at, size - at, out);
       }, flags, m.internalDate());
-    } catch (NoSuchFileException e) {
-      return null; // expunged meanwhile
     }
   }
 

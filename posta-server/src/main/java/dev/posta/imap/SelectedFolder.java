@@ -2,11 +2,12 @@ package dev.posta.imap;
 
 import dev.posta.store.Flags;
 import dev.posta.store.MaildirFolder;
+import dev.posta.store.MaildirStore;
 import dev.posta.store.MessageInfo;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,6 +37,7 @@ final class SelectedFolder {
 
   private static final ZoneId ZONE = ZoneId.systemDefault();
 
+  private final MaildirStore.Lease lease;
   private final MaildirFolder folder;
   private final String name;
   private final boolean readOnly;
@@ -55,18 +57,26 @@ final class SelectedFolder {
   /** SEARCHRES's saved result (RFC 5182): UIDs. */
   private long[] saved = new long[0];
 
-  private SelectedFolder(MaildirFolder folder, String name, boolean readOnly, ImapSession.Options options, Output out) {
-    this.folder = folder;
+  private SelectedFolder(MaildirStore.Lease lease, String name, boolean readOnly, ImapSession.Options options, Output out) {
+    this.lease = lease;
+    this.folder = lease.folder();
     this.name = name;
     this.readOnly = readOnly;
     this.options = options;
     this.out = out;
   }
 
-  static SelectedFolder open(MaildirFolder folder, String name, boolean readOnly, ImapSession.Options options, Output out)
+  /** Selects the folder held by {@code lease}, which {@link #close} gives back. */
+  static SelectedFolder open(MaildirStore.Lease lease, String name, boolean readOnly, ImapSession.Options options, Output out)
       throws IOException {
-    folder.sync();
-    var s = new SelectedFolder(folder, name, readOnly, options, out);
+    MaildirFolder folder = lease.folder();
+    try {
+      folder.sync();
+    } catch (IOException | RuntimeException e) {
+      lease.close();
+      throw e;
+    }
+    var s = new SelectedFolder(lease, name, readOnly, options, out);
     // MODSEQ before the list: a change in between is told once more, never lost.
     s.changesTold = folder.highestModSeq();
     s.expungesTold = s.changesTold;
@@ -84,6 +94,11 @@ final class SelectedFolder {
 
   String name() {
     return name;
+  }
+
+  /** Lets go of the folder: the session selects another, or none. */
+  void close() {
+    lease.close();
   }
 
   boolean readOnly() {
@@ -196,7 +211,7 @@ final class SelectedFolder {
       }
       int p = position(m.uid());
       if (p < 0 || Long.valueOf(m.modseq()).equals(told.get(m.uid()))) continue;
-      send(flagsFetch(p, m, options.qresync));
+      send(flagsFetch(p, m, options.condstore)); // RFC 7162 §3.1: UID and MODSEQ in every such FETCH once CONDSTORE is on
     }
     if (added.isEmpty()) return;
     added.sort(null);
@@ -324,22 +339,30 @@ final class SelectedFolder {
       if (!vanished.isEmpty()) send("* VANISHED (EARLIER) " + vanished + "\r\n");
     }
     var fetcher = new Fetcher(folder, options, c, readOnly);
+    boolean gone = false;
     for (int p : positions) {
       MessageInfo m = folder.get(uids[p]);
-      if (m == null) continue; // expunged, not told yet: nothing to show
+      if (m == null) { // expunged, not told yet: nothing to show
+        gone = true;
+        continue;
+      }
       if (c.changedSince() > 0 && m.modseq() <= c.changedSince()) continue;
       Fetcher.Result r;
       try {
         r = fetcher.fetch(p + 1, m, recent.contains(m.uid()));
-      } catch (NoSuchFileException e) {
-        continue; // expunged by another program this moment
+      } catch (NoSuchFileException e) { // expunged by another program this moment
+        gone = true;
+        continue;
       }
       if (r == null) return "[UNKNOWN-CTE] Unknown Content-Transfer-Encoding in a part asked for in BINARY";
       if (r.changed() != null) told.put(m.uid(), r.changed().modseq());
       send(r.response());
     }
-    return null;
+    return gone ? EXPUNGE_ISSUED : null;
   }
+
+  /** RFC 9051 §7.1: some messages asked for were expunged, and the client has not been told yet. */
+  private static final String EXPUNGE_ISSUED = "[EXPUNGEISSUED] Some of the requested messages no longer exist";
 
   /** STORE (RFC 9051 §6.4.6, RFC 7162 §3.1.3): null when done, "[MODIFIED set]", or the refusal. */
   String store(ImapCommand.Store c) throws IOException {
@@ -351,26 +374,29 @@ final class SelectedFolder {
     } catch (IllegalStateException e) {
       return "[LIMIT] Too many keywords in this mailbox";
     }
+    MaildirFolder.FlagChange change = switch (c.mode()) {
+      case REPLACE -> MaildirFolder.FlagChange.REPLACE; // letters Posta does not map stay in the file name all the same
+      case ADD -> MaildirFolder.FlagChange.ADD;
+      case REMOVE -> MaildirFolder.FlagChange.REMOVE;
+    };
     List<Long> modified = new ArrayList<>();
+    boolean gone = false;
     for (int p : positions) {
       long uid = uids[p];
-      MessageInfo m = folder.get(uid);
-      if (m == null) continue;
-      if (c.unchangedSince() >= 0 && m.modseq() > c.unchangedSince()) {
+      MaildirFolder.FlagUpdate update = folder.updateFlags(uid, change, bits, c.unchangedSince());
+      if (update == null) {
+        gone = true;
+        continue;
+      }
+      if (update.modified()) {
         modified.add(c.uid() ? uid : p + 1);
         continue;
       }
-      int now = switch (c.mode()) {
-        case REPLACE -> bits; // letters Posta does not map stay in the file name all the same
-        case ADD -> m.flags() | bits;
-        case REMOVE -> m.flags() & ~bits;
-      };
-      MessageInfo changed = folder.setFlags(uid, now);
-      if (changed == null) continue;
+      MessageInfo changed = update.message();
       told.put(uid, changed.modseq());
-      if (!c.silent() || (options.condstore && c.unchangedSince() >= 0 && changed.modseq() != m.modseq())) {
+      if (!c.silent() || (options.condstore && c.unchangedSince() >= 0)) {
         var w = new ResponseWriter(true).text("* ").number(p + 1).text(" FETCH (");
-        if (c.uid() || options.qresync) w.text("UID ").number(uid).text(" ");
+        if (c.uid() || options.condstore) w.text("UID ").number(uid).text(" ");
         if (!c.silent()) {
           w.text("FLAGS ");
           flags(w, changed);
@@ -380,13 +406,18 @@ final class SelectedFolder {
         send(w.text(")").crlf().toByteArray());
       }
     }
-    if (modified.isEmpty()) return null;
-    long[] m = modified.stream().mapToLong(Long::longValue).sorted().toArray();
-    return "[MODIFIED " + set(m, m.length) + "]";
+    if (!modified.isEmpty()) {
+      long[] m = modified.stream().mapToLong(Long::longValue).sorted().toArray();
+      return "[MODIFIED " + set(m, m.length) + "]";
+    }
+    return gone ? EXPUNGE_ISSUED : null;
   }
 
   /** SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731, SEARCHRES RFC 5182): null when answered, else the refusal. */
   String search(ImapCommand.Search c) throws IOException {
+    if (c.returnOptions() != null && !List.of("MIN", "MAX", "ALL", "COUNT", "SAVE").containsAll(c.returnOptions())) {
+      return "BAD Unknown SEARCH return option in " + c.returnOptions(); // RFC 4731 §3.1
+    }
     if (c.charset() != null && !c.charset().equalsIgnoreCase("UTF-8") && !c.charset().equalsIgnoreCase("US-ASCII")) {
       return "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset";
     }
@@ -522,9 +553,11 @@ final class SelectedFolder {
 
   /** A message's octets as IMAP serves them, with CRLF line ends (the file has LF). */
   static byte[] content(MaildirFolder folder, long uid) throws IOException {
-    Path file = folder.file(uid);
-    if (file == null) throw new NoSuchFileException("UID " + uid);
-    byte[] lf = Files.readAllBytes(file);
+    byte[] lf;
+    try (FileChannel file = folder.openMessage(uid)) {
+      if (file == null) throw new NoSuchFileException("UID " + uid);
+      lf = Channels.newInputStream(file).readAllBytes();
+    }
     int lines = 0;
     for (byte b : lf) {
       if (b == '\n') lines++;

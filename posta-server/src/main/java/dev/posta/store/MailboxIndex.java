@@ -135,13 +135,42 @@ final class MailboxIndex implements AutoCloseable {
     MailboxIndex index = bytes == null ? null : replay(file, bytes);
     if (index == null) {
       if (bytes != null) log.warn("{}: unreadable, started afresh with a new UIDVALIDITY", file);
-      index = new MailboxIndex(file, Math.max(1, clock.millis() / 1000));
+      index = new MailboxIndex(file, nextUidValidity(dir, clock));
       index.uidNext = 1;
       index.rewrite();
     } else {
       index.channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
     }
     return index;
+  }
+
+  /**
+   * A UIDVALIDITY no folder of this mailbox had before (RFC 9051 §2.3.1.1: a name and a
+   * UIDVALIDITY must never again mean other messages): the time in seconds, or one more than the
+   * last one handed out when that is later, as kept in the mailbox's {@code posta-uidvalidity}
+   * file (as Dovecot keeps {@code dovecot-uidvalidity}). Two folders made in the same second, or
+   * one deleted and made again, get different ones.
+   */
+  private static synchronized long nextUidValidity(Path dir, Clock clock) throws IOException {
+    // A Maildir++ subfolder (.Sent) lives in its mailbox's Maildir; the inbox is that Maildir.
+    Path mailbox = dir.getFileName().toString().startsWith(".") ? dir.getParent() : dir;
+    Path file = mailbox.resolve("posta-uidvalidity");
+    long last = 0;
+    try {
+      last = Long.parseLong(Files.readString(file, StandardCharsets.US_ASCII).strip());
+    } catch (NoSuchFileException | NumberFormatException e) {
+      // none yet, or damaged: the clock alone, as before there was a file
+    }
+    long next = Math.max(Math.max(1, clock.millis() / 1000), last + 1);
+    Path tmp = mailbox.resolve("posta-uidvalidity.tmp");
+    try (FileChannel ch = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        StandardOpenOption.WRITE), PrivateFiles.file(tmp))) {
+      ch.write(ByteBuffer.wrap((next + "\n").getBytes(StandardCharsets.US_ASCII)));
+      ch.force(true);
+    }
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    DirectorySync.fsync(mailbox);
+    return next;
   }
 
   /** The index in {@code bytes}, or null when they have no header. */
@@ -290,6 +319,11 @@ final class MailboxIndex implements AutoCloseable {
 
   int size() {
     return byUid.size();
+  }
+
+  /** How many messages have a UID of {@code uid} or more. */
+  int countFrom(long uid) {
+    return byUid.tailMap(uid, true).size();
   }
 
   /** Whether a file name holds a control character, which a record (one line) cannot carry. */

@@ -76,6 +76,12 @@ public final class Maildir {
     CREATED.add(root);
   }
 
+  /** Forgets what is known of the Maildir at {@code root}: it was deleted or renamed away, and may be made anew. */
+  static void forget(Path root) {
+    CREATED.remove(root);
+    SWEPT.remove(root);
+  }
+
   /**
    * Delivers {@code header} followed by {@code content} as one message.
    *

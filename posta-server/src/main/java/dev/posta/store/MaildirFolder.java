@@ -3,6 +3,7 @@ package dev.posta.store;
 import dev.posta.client.MessageWriter;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -64,6 +65,8 @@ public final class MaildirFolder implements AutoCloseable {
    * opening, the first message still in new/, which no client has seen (as Dovecot counts it).
    */
   private long recentFrom;
+  /** Closed: deleted or renamed under its users, or the store closed. */
+  private boolean closed;
 
   private MaildirFolder(Maildir maildir, String hostname, Clock clock, MailboxIndex index) {
     this.maildir = maildir;
@@ -158,6 +161,16 @@ public final class MaildirFolder implements AutoCloseable {
     }
   }
 
+  /** How many messages no session has claimed as \\Recent yet (STATUS RECENT). */
+  public int recentCount() {
+    lock.lock();
+    try {
+      return index.countFrom(recentFrom);
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** One message now, or null when it is not (or no longer) here. */
   public MessageInfo get(long uid) {
     lock.lock();
@@ -208,6 +221,7 @@ public final class MaildirFolder implements AutoCloseable {
     boolean changed;
     lock.lock();
     try {
+      if (closed) throw new Gone(maildir.root());
       boolean newChanged = !newKnown.holds();
       boolean curChanged = !curKnown.holds();
       if (!newChanged && !curChanged) return false;
@@ -507,6 +521,66 @@ public final class MaildirFolder implements AutoCloseable {
     }
   }
 
+  /** How {@link #updateFlags} changes a message's flags (IMAP STORE's FLAGS, +FLAGS, -FLAGS). */
+  public enum FlagChange { REPLACE, ADD, REMOVE }
+
+  /**
+   * What {@link #updateFlags} did: {@code message} as it is now; {@code modified} when it was
+   * left alone because its MODSEQ had passed the one given.
+   */
+  public record FlagUpdate(MessageInfo message, boolean modified) {}
+
+  /**
+   * Changes a message's flags in one step under the folder's lock, so that two sessions
+   * changing different flags of one message both get their way, and a conditional change
+   * (RFC 7162 §3.1.3 UNCHANGEDSINCE) is checked and made as one.
+   *
+   * @param unchangedSince change only if the message's MODSEQ is not above it; -1 for always
+   * @return null when the message is gone
+   */
+  public FlagUpdate updateFlags(long uid, FlagChange change, int bits, long unchangedSince) throws IOException {
+    lock.lock();
+    try {
+      MailboxIndex.Entry e = index.get(uid);
+      if (e == null) return null;
+      if (unchangedSince >= 0 && e.modseq() > unchangedSince) return new FlagUpdate(info(e), true);
+      int now = switch (change) {
+        case REPLACE -> bits;
+        case ADD -> e.flags() | bits;
+        case REMOVE -> e.flags() & ~bits;
+      };
+      MessageInfo changed = setFlags(uid, now); // the lock is held on: nobody changes the message in between
+      return changed == null ? null : new FlagUpdate(changed, false);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Opens a message's file for reading, or returns null when the message is gone. Opened under
+   * the lock, so that no flag change (a rename) comes between finding the file and opening it;
+   * once open, a rename does not matter. A file another program renamed is looked for again.
+   */
+  public FileChannel openMessage(long uid) throws IOException {
+    boolean changed = false;
+    lock.lock();
+    try {
+      for (int attempt = 0; ; attempt++) {
+        String relative = files.get(uid);
+        if (relative == null) return null;
+        try {
+          return FileChannel.open(maildir.root().resolve(relative));
+        } catch (NoSuchFileException e) {
+          if (attempt > 0) throw e;
+          changed = rescan(true, true);
+        }
+      }
+    } finally {
+      lock.unlock();
+      if (changed) tell();
+    }
+  }
+
   /**
    * Sets a message's flags by renaming its file; a new MODSEQ when they change.
    *
@@ -717,10 +791,24 @@ public final class MaildirFolder implements AutoCloseable {
     for (Runnable l : listeners) l.run();
   }
 
+  /** The folder was deleted or renamed (or the store closed) while someone still held it. */
+  public static final class Gone extends IOException {
+    Gone(Path root) {
+      super(root + ": the folder was deleted or renamed");
+    }
+  }
+
+  /** Whether the folder was closed under its users: deleted, renamed, or the server stopping. */
+  public boolean gone() {
+    return closed;
+  }
+
   @Override
   public void close() throws IOException {
     lock.lock();
     try {
+      if (closed) return;
+      closed = true;
       index.close();
       cache.close();
     } finally {

@@ -38,8 +38,11 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
   private final Path mailRoot;
   private final String hostname;
   private final Clock clock;
-  /** The open folders; a future while one is being opened, so that others wait for that folder only. */
-  private final Map<Path, CompletableFuture<MaildirFolder>> open = new ConcurrentHashMap<>();
+  /**
+   * The open folders, least recently opened first; each a future while it is being opened, so
+   * that others wait for that folder only. Guarded by itself.
+   */
+  private final Map<Path, Opened> open = new java.util.LinkedHashMap<>(16, 0.75f, true);
 
   /**
    * @param mailRoot the folder that holds a folder per domain ({@code <data>/mail})
@@ -60,8 +63,11 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
       boolean mayBeDelivered) throws IOException {
     Maildir inbox = maildir(mailbox);
     Maildir.Delivered delivered = inbox.deliverOnce(deliveryId, arrival, header, content, hostname, mayBeDelivered);
-    CompletableFuture<MaildirFolder> folder = open.get(inbox.root());
-    if (folder != null && !delivered.earlier()) folder.thenAccept(f -> tell(f, delivered.file())); // now, or once it is open
+    Opened opened;
+    synchronized (open) {
+      opened = open.get(inbox.root());
+    }
+    if (opened != null && !delivered.earlier()) opened.folder.thenAccept(f -> tell(f, delivered.file())); // now, or once it is open
     return !delivered.earlier();
   }
 
@@ -74,29 +80,102 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
   }
 
   /**
+   * A folder in use: the store keeps it open while anyone holds a lease on it, and a while
+   * after (up to {@link #MAX_IDLE} folders nobody uses, the least recently used closed first),
+   * so a mailbox's next SELECT finds its index in memory, yet one user's ten thousand folders
+   * cannot hold ten thousand indexes and their files open. Close it when done.
+   */
+  public final class Lease implements AutoCloseable {
+    private final Path path;
+    private final Opened opened;
+    private final MaildirFolder folder;
+    private boolean closed;
+
+    private Lease(Path path, Opened opened, MaildirFolder folder) {
+      this.path = path;
+      this.opened = opened;
+      this.folder = folder;
+    }
+
+    public MaildirFolder folder() {
+      return folder;
+    }
+
+    @Override
+    public void close() {
+      if (closed) return;
+      closed = true;
+      release(path, opened);
+    }
+  }
+
+  /** How many folders nobody uses stay open. */
+  static final int MAX_IDLE = 200;
+
+  /** A folder being opened or open, and how many leases it has. */
+  private static final class Opened {
+    final CompletableFuture<MaildirFolder> folder = new CompletableFuture<>();
+    int users;
+  }
+
+  /**
    * A folder of a mailbox, opened once and shared: {@link #INBOX} (any case) or another folder by
    * its name ({@link #folderPath}), made when missing.
    */
-  public MaildirFolder folder(MailboxId mailbox, String name) throws IOException {
+  public Lease open(MailboxId mailbox, String name) throws IOException {
     Path key = folderPath(mailbox, name);
-    var mine = new CompletableFuture<MaildirFolder>();
-    CompletableFuture<MaildirFolder> opening = open.putIfAbsent(key, mine);
-    if (opening == null) { // ours to open; a large folder takes a while, and holds up no other
+    Opened opened;
+    boolean mine;
+    synchronized (open) {
+      opened = open.get(key);
+      mine = opened == null;
+      if (mine) {
+        opened = new Opened();
+        open.put(key, opened);
+      }
+      opened.users++;
+    }
+    if (mine) { // ours to open; a large folder takes a while, and holds up no other
       try {
-        MaildirFolder folder = MaildirFolder.open(key, hostname, clock);
-        mine.complete(folder);
-        return folder;
+        opened.folder.complete(MaildirFolder.open(key, hostname, clock));
       } catch (IOException | RuntimeException e) {
-        open.remove(key, mine);
-        mine.completeExceptionally(e);
+        synchronized (open) {
+          open.remove(key, opened);
+        }
+        opened.folder.completeExceptionally(e);
         throw e;
       }
     }
     try {
-      return opening.join();
+      return new Lease(key, opened, opened.folder.join());
     } catch (CompletionException e) {
+      release(key, opened);
       if (e.getCause() instanceof IOException io) throw new IOException(io.getMessage(), io); // as the opener saw it
       throw e;
+    }
+  }
+
+  private void release(Path path, Opened opened) {
+    List<MaildirFolder> closing = new ArrayList<>();
+    synchronized (open) {
+      if (--opened.users > 0) return;
+      long idle = open.values().stream().filter(o -> o.users == 0).count();
+      for (var it = open.entrySet().iterator(); it.hasNext() && idle > MAX_IDLE; ) {
+        Opened o = it.next().getValue();
+        if (o.users > 0 || !o.folder.isDone()) continue;
+        it.remove();
+        idle--;
+        if (!o.folder.isCompletedExceptionally()) closing.add(o.folder.join());
+      }
+    }
+    for (MaildirFolder f : closing) closeQuietly(f);
+  }
+
+  private static void closeQuietly(MaildirFolder folder) {
+    try {
+      folder.close();
+    } catch (IOException e) {
+      log.warn("closing a mailbox folder: {}", e.toString());
     }
   }
 
@@ -118,10 +197,19 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
   /** A folder name has levels separated by '.', none empty; no '/', no control characters. */
   static void checkName(String name) {
     if (name.isEmpty() || name.startsWith(".") || name.endsWith(".") || name.contains("..") || name.contains("/")
-        || MailboxIndex.hasControl(name)) {
+        || MailboxIndex.hasControl(name) || ModifiedUtf7.encode(name).length() > MAX_NAME) {
       throw new IllegalArgumentException("not a folder name: " + name);
     }
   }
+
+  /**
+   * The longest folder name, as stored: all its levels are one file name ({@code .a.b.c}), and
+   * file systems take 255 octets; Dovecot's own limit is close.
+   */
+  static final int MAX_NAME = 200;
+
+  /** The most folders a mailbox may have: each costs an index when used, and LIST walks them all. */
+  public static final int MAX_FOLDERS = 1000;
 
   /** The folders of a mailbox: {@link #INBOX}, then the others in name order (hierarchy by '.'). */
   public List<String> folderNames(MailboxId mailbox) throws IOException {
@@ -213,6 +301,13 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
     return made;
   }
 
+  /** A mailbox has {@link #MAX_FOLDERS} folders already. */
+  public static final class TooManyFolders extends IOException {
+    TooManyFolders() {
+      super("a mailbox has at most " + MAX_FOLDERS + " folders");
+    }
+  }
+
   /**
    * Makes a folder.
    *
@@ -221,6 +316,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
   public void createFolder(MailboxId mailbox, String name) throws IOException {
     Path path = folderPath(mailbox, name);
     if (name.equalsIgnoreCase(INBOX) || Files.isDirectory(path.resolve("cur"))) throw new FileAlreadyExistsException(name);
+    if (folderNames(mailbox).size() > MAX_FOLDERS) throw new TooManyFolders();
     new Maildir(path).create();
   }
 
@@ -272,24 +368,31 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
     DirectorySync.fsync(source.getParent());
   }
 
-  /** Forgets the open folder at {@code path}, closing its index, so the next open reads the disk afresh. */
-  private void closeOpen(Path path) throws IOException {
-    CompletableFuture<MaildirFolder> folder = open.remove(path);
-    if (folder != null && folder.isDone() && !folder.isCompletedExceptionally()) folder.join().close();
+  /**
+   * Forgets the open folder at {@code path} (being deleted or renamed), closing its index, so
+   * the next open reads the disk afresh; sessions that still hold it find it {@link
+   * MaildirFolder#gone}.
+   */
+  private void closeOpen(Path path) {
+    Opened opened;
+    synchronized (open) {
+      opened = open.remove(path);
+    }
+    if (opened != null && opened.folder.isDone() && !opened.folder.isCompletedExceptionally()) closeQuietly(opened.folder.join());
+    Maildir.forget(path);
   }
 
   /** Closes the open folders, so that their indexes go on without a gap next time. */
   @Override
   public void close() {
-    for (CompletableFuture<MaildirFolder> f : open.values()) {
-      if (!f.isDone() || f.isCompletedExceptionally()) continue;
-      try {
-        f.join().close();
-      } catch (IOException e) {
-        log.warn("closing a mailbox folder: {}", e.toString());
-      }
+    List<Opened> all;
+    synchronized (open) {
+      all = new ArrayList<>(open.values());
+      open.clear();
     }
-    open.clear();
+    for (Opened o : all) {
+      if (o.folder.isDone() && !o.folder.isCompletedExceptionally()) closeQuietly(o.folder.join());
+    }
   }
 
   /** The Maildir of a mailbox: {@code <data>/mail/<domain>/<user>/Maildir}. */

@@ -14,7 +14,11 @@ class CommandReaderTest {
   private final ByteArrayOutputStream sent = new ByteArrayOutputStream();
 
   private CommandReader reader(String input) {
-    return new CommandReader(new LineInput(new ByteArrayInputStream(input.getBytes(ISO_8859_1))), sent, 100);
+    return reader(input, true);
+  }
+
+  private CommandReader reader(String input, boolean loggedIn) {
+    return new CommandReader(new LineInput(new ByteArrayInputStream(input.getBytes(ISO_8859_1))), sent, 100, () -> loggedIn);
   }
 
   private static String command(CommandReader.Read read) {
@@ -30,6 +34,20 @@ class CommandReaderTest {
     assertThat(command(r.read())).isEqualTo("c APPEND INBOX ~{3}\r\nx\0y\r\n");
     assertThat(sent.toString(ISO_8859_1)).isEqualTo("+ Ready for literal data\r\n".repeat(2));
     assertThat(r.read()).isEqualTo(new CommandReader.Read.Ended());
+  }
+
+  @Test
+  void aLargeAppendMessageIsHandedOnUnreadAndBeforeLoginAppendGetsNoMoreThanAnyCommand() throws IOException {
+    var big = new CommandReader(new LineInput(new ByteArrayInputStream("a APPEND INBOX {70000}\r\n".getBytes(ISO_8859_1))), sent,
+        100_000, () -> true);
+    var read = (CommandReader.Read.AppendMessage) big.read();
+    assertThat(new String(read.head(), ISO_8859_1)).isEqualTo("a APPEND INBOX {70000}\r\n");
+    assertThat(read.size()).isEqualTo(70000);
+    assertThat(read.synchronizing()).isTrue();
+    assertThat(sent.size()).as("no continuation: the session decides").isZero();
+    var notLoggedIn = new CommandReader(new LineInput(new ByteArrayInputStream("a APPEND INBOX {70000}\r\n".getBytes(ISO_8859_1))), sent,
+        100_000, () -> false);
+    assertThat(notLoggedIn.read()).isEqualTo(new CommandReader.Read.Refused("a BAD [TOOBIG] Literal of 70000 octets refused", false));
   }
 
   @Test
@@ -64,7 +82,7 @@ class CommandReaderTest {
         return len;
       }
     };
-    var stopped = new CommandReader(new LineInput(endless), sent, 100);
+    var stopped = new CommandReader(new LineInput(endless), sent, 100, () -> true);
     assertThat(stopped.read()).isEqualTo(new CommandReader.Read.Refused("* BAD Line longer than 65536 octets", true));
     assertThat(endless.served).as("read up to the limit, not beyond a buffer or two").isLessThan(CommandReader.MAX_LINE + 64 * 1024);
   }

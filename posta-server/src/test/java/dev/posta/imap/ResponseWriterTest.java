@@ -49,7 +49,7 @@ class ResponseWriterTest {
         .isEqualTo("\"07-Feb-1994 21:52:25 -0800\"");
     MailboxId erin = new MailboxId("example.org", "erin");
     try (MaildirStore store = new MaildirStore(temp.resolve("mail"), "h")) {
-      MaildirFolder inbox = store.folder(erin, "INBOX");
+      MaildirFolder inbox = store.open(erin, "INBOX").folder();
       inbox.append(out -> out.write(ByteBuffer.wrap("Subject: x\r\n\r\ny\r\n".getBytes(UTF_8))), 0, date);
       String dovecot = DovecotImap.run(temp, store.folderPath(erin, "INBOX"), temp.resolve("dovecot"), List.of("a EXAMINE INBOX", "b FETCH 1 INTERNALDATE"));
       assertThat(dovecot).contains("* 1 FETCH (INTERNALDATE " + written(new ResponseWriter(false).dateTime(date, ZoneId.systemDefault())) + ")");

@@ -58,7 +58,7 @@ class DovecotInteropTest {
         store.deliver(carol, "1A225B91F2A0000" + subject.length() + "_" + subject, Instant.now(), "Return-Path: <a@b.example>\r\n".getBytes(UTF_8),
             out -> content(out, "Subject: " + subject + "\r\n\r\nline\r\nline\r\n"), false);
       }
-      MaildirFolder inbox = store.folder(carol, "INBOX");
+      MaildirFolder inbox = store.open(carol, "INBOX").folder();
       inbox.setFlags(1, Flags.SEEN | Flags.FLAGGED);
       inbox.setFlags(2, Flags.DELETED);
       inbox.append(out -> content(out, "Subject: three\r\n\r\ndraft\r\n"), Flags.DRAFT | Flags.ANSWERED, Instant.parse("2026-01-02T03:04:05Z"));
@@ -99,7 +99,7 @@ class DovecotInteropTest {
         store.deliver(dave, "1A225B91F2A0000" + subject.length() + "_k" + subject, Instant.now(), new byte[0],
             out -> content(out, "Subject: " + subject + "\r\n\r\nx\r\n"), false);
       }
-      MaildirFolder inbox = store.folder(dave, "INBOX");
+      MaildirFolder inbox = store.open(dave, "INBOX").folder();
       inbox.setFlags(1, Flags.SEEN | inbox.keywordBits(List.of("$Label1", "Junk")));
       Path maildir = store.folderPath(dave, "INBOX");
       String answer = DovecotImap.run(temp, maildir, temp.resolve("dovecot-k"),

@@ -31,8 +31,8 @@ class MaildirStoreTest {
   void anOpenInboxHearsOfADeliveryAtOnceAndSubfoldersAreMaildirPlusPlus() throws Exception {
     try (MaildirStore local = new MaildirStore(dir, "h")) {
       MailboxId alice = new MailboxId("example.org", "alice");
-      MaildirFolder inbox = local.folder(alice, "INBOX");
-      assertThat(local.folder(alice, "inbox")).as("one instance per folder, any case of INBOX").isSameAs(inbox);
+      MaildirFolder inbox = local.open(alice, "INBOX").folder();
+      assertThat(local.open(alice, "inbox").folder()).as("one instance per folder, any case of INBOX").isSameAs(inbox);
       AtomicInteger heard = new AtomicInteger();
       inbox.listen(heard::incrementAndGet);
       assertThat(local.deliver(alice, "1A225B91F2A00000_0123456789abcdef", Instant.EPOCH, new byte[0],
@@ -44,10 +44,10 @@ class MaildirStoreTest {
       });
       assertThat(inbox.sync()).as("the delivery is no news to a sync").isFalse();
 
-      MaildirFolder sent = local.folder(alice, "Sent");
+      MaildirFolder sent = local.open(alice, "Sent").folder();
       assertThat(Files.isDirectory(dir.resolve("example.org/alice/Maildir/.Sent/cur"))).isTrue();
       assertThat(sent.messages()).isEmpty();
-      assertThatThrownBy(() -> local.folder(alice, "../x")).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> local.open(alice, "../x").folder()).isInstanceOf(IllegalArgumentException.class);
     }
   }
 
@@ -68,11 +68,11 @@ class MaildirStoreTest {
         assertThatThrownBy(() -> local.createFolder(bob, bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
       }
 
-      MaildirFolder archive = local.folder(bob, "Archive");
+      MaildirFolder archive = local.open(bob, "Archive").folder();
       archive.append(out -> out.write(ByteBuffer.wrap("Subject: old\r\n\r\nx\r\n".getBytes(UTF_8))), Flags.SEEN, Instant.EPOCH);
       local.renameFolder(bob, "Archive", "Old");
       assertThat(local.folderNames(bob)).containsExactly("INBOX", "Entwürfe", "Old", "Old.2024");
-      assertThat(local.folder(bob, "Old").messages()).singleElement().satisfies(m -> assertThat(m.flags()).isEqualTo(Flags.SEEN));
+      assertThat(local.open(bob, "Old").folder().messages()).singleElement().satisfies(m -> assertThat(m.flags()).isEqualTo(Flags.SEEN));
       assertThatThrownBy(() -> local.renameFolder(bob, "Archive", "X")).isInstanceOf(java.nio.file.NoSuchFileException.class);
       assertThatThrownBy(() -> local.renameFolder(bob, "Old", "Entwürfe")).isInstanceOf(java.nio.file.FileAlreadyExistsException.class);
 
@@ -98,7 +98,7 @@ class MaildirStoreTest {
         threads.add(Thread.ofVirtual().start(() -> {
           try {
             start.await();
-            opened.add(local.folder(bob, "INBOX"));
+            opened.add(local.open(bob, "INBOX").folder());
           } catch (Throwable t) {
             failures.add(t);
           }
@@ -121,6 +121,67 @@ class MaildirStoreTest {
       assertThat(local.folderNames(fay)).containsExactly("INBOX", "Archive", "Drafts", "Junk", "Sent", "Trash");
       assertThat(MaildirStore.SPECIAL_FOLDERS).extracting(MaildirStore.SpecialFolder::use)
           .containsExactly("\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive");
+    }
+  }
+
+  @Test
+  void foldersNobodyUsesAreClosedBeyondTheIdleLimitWhileOnesInUseStayOpen() throws Exception {
+    try (MaildirStore local = new MaildirStore(dir, "h")) {
+      MailboxId carol = new MailboxId("example.org", "carol");
+      MaildirStore.Lease held = local.open(carol, "Held");
+      List<MaildirFolder> released = new java.util.ArrayList<>();
+      for (int i = 0; i < MaildirStore.MAX_IDLE + 10; i++) {
+        try (MaildirStore.Lease lease = local.open(carol, "F" + i)) {
+          released.add(lease.folder());
+        }
+      }
+      assertThat(released.subList(0, 10)).as("the least recently used, closed").allMatch(MaildirFolder::gone);
+      assertThat(released.subList(10, released.size())).as("the last MAX_IDLE, kept open for their next use").noneMatch(MaildirFolder::gone);
+      assertThat(held.folder().gone()).as("in use").isFalse();
+      try (MaildirStore.Lease again = local.open(carol, "F" + (MaildirStore.MAX_IDLE + 9))) {
+        assertThat(again.folder()).isSameAs(released.getLast());
+      }
+      try (MaildirStore.Lease reopened = local.open(carol, "F0")) {
+        assertThat(reopened.folder()).as("opened anew").isNotSameAs(released.getFirst());
+        assertThat(reopened.folder().gone()).isFalse();
+      }
+      held.close();
+    }
+  }
+
+  @Test
+  void aFolderDeletedUnderItsUsersIsGoneAndCanBeMadeAgain() throws Exception {
+    try (MaildirStore local = new MaildirStore(dir, "h")) {
+      MailboxId dan = new MailboxId("example.org", "dan");
+      local.createFolder(dan, "Projects");
+      try (MaildirStore.Lease lease = local.open(dan, "Projects")) {
+        local.deleteFolder(dan, "Projects");
+        assertThat(lease.folder().gone()).isTrue();
+        assertThatThrownBy(lease.folder()::sync).isInstanceOf(MaildirFolder.Gone.class);
+      }
+      local.createFolder(dan, "Projects");
+      assertThat(local.exists(dan, "Projects")).as("made again, not taken for made already").isTrue();
+      local.renameFolder(dan, "Projects", "Old");
+      local.createFolder(dan, "Projects");
+      assertThat(local.folderNames(dan)).containsExactly("INBOX", "Old", "Projects");
+    }
+  }
+
+  @Test
+  void noTwoFoldersOfAMailboxEverShareAUidValidityEvenMadeInOneSecond() throws Exception {
+    var clock = java.time.Clock.fixed(Instant.parse("2026-12-06T12:00:00Z"), java.time.ZoneOffset.UTC);
+    try (MaildirStore local = new MaildirStore(dir, "h", clock)) {
+      MailboxId eve = new MailboxId("example.org", "eve");
+      local.createFolder(eve, "P");
+      local.createFolder(eve, "Q");
+      long p = local.open(eve, "P").folder().uidValidity();
+      long q = local.open(eve, "Q").folder().uidValidity();
+      local.deleteFolder(eve, "P");
+      local.renameFolder(eve, "Q", "P");
+      local.createFolder(eve, "Q");
+      long newQ = local.open(eve, "Q").folder().uidValidity();
+      assertThat(List.of(p, q, newQ)).doesNotHaveDuplicates();
+      assertThat(p).isEqualTo(clock.millis() / 1000);
     }
   }
 }
