@@ -13,6 +13,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 /**
  * The IMAP service: its listeners ({@link Listeners}, which also enforce the connection limits)
@@ -27,7 +28,20 @@ public final class ImapServer implements AutoCloseable {
    * @param users the accounts LOGIN and AUTHENTICATE check
    * @param authThrottle failed-login counts per client address, the same one SMTP AUTH counts in
    */
-  public record Context(PostaConfig config, MaildirStore store, ServerTls tls, UserStore users, AuthThrottle authThrottle) {}
+  public record Context(PostaConfig config, MaildirStore store, ServerTls tls, UserStore users, AuthThrottle authThrottle,
+      Timeouts timeouts) {
+    public Context(PostaConfig config, MaildirStore store, ServerTls tls, UserStore users, AuthThrottle authThrottle) {
+      this(config, store, tls, users, authThrottle, Timeouts.STANDARD);
+    }
+  }
+
+  /**
+   * How long a client may be silent: before it logs in, and after (the autologout timer, RFC
+   * 9051 §5.4: at least 30 minutes; any command, IDLE among them, starts it again).
+   */
+  public record Timeouts(Duration login, Duration autologout) {
+    public static final Timeouts STANDARD = new Timeouts(Duration.ofMinutes(1), Duration.ofMinutes(30));
+  }
 
   private final Listeners listeners;
 

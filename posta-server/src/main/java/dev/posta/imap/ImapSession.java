@@ -52,8 +52,6 @@ import org.slf4j.LoggerFactory;
  */
 final class ImapSession implements Session {
   private static final Logger log = LoggerFactory.getLogger(ImapSession.class);
-  static final Duration LOGIN_TIMEOUT = Duration.ofMinutes(1);
-  static final Duration AUTOLOGOUT = Duration.ofMinutes(30);
   /** RFC 4959 and RFC 9051 §6.2.2: a line of the SASL exchange, as SMTP's (RFC 4954). */
   private static final int MAX_AUTH_LINE = 12288;
 
@@ -99,7 +97,7 @@ final class ImapSession implements Session {
     // An IMAP client stays connected for days (IDLE): no session length limit, and the command
     // timeouts are IMAP's (set per state below).
     var imapLimits = new PostaConfig.Limits(limits.maxMessageSize(), limits.maxRecipients(), limits.maxLineLength(),
-        limits.maxConnections(), limits.maxConnectionsPerIp(), limits.maxErrors(), AUTOLOGOUT, limits.dataTimeout(),
+        limits.maxConnections(), limits.maxConnectionsPerIp(), limits.maxErrors(), context.timeouts().autologout(), limits.dataTimeout(),
         limits.maxHops(), limits.handshakeTimeout(), limits.minDataRate(), Duration.ofDays(365));
     this.clock = new SessionClock(imapLimits, connection, logPrefix);
     this.conn = new Connection(connection, socket, clock, watchdog, log, logPrefix);
@@ -112,7 +110,7 @@ final class ImapSession implements Session {
       if (conn.socket() instanceof SSLSocket ssl) tls = conn.handshake(ssl); // implicit TLS (RFC 8314)
       open();
       send("* OK [CAPABILITY " + capabilities() + "] Posta IMAP ready\r\n");
-      clock.command(LOGIN_TIMEOUT);
+      clock.command(context.timeouts().login());
     });
   }
 
@@ -213,7 +211,7 @@ final class ImapSession implements Session {
           throw new Closing("logout");
         }
         if (conn.isCompressed()) conn.flush(); // a read can no longer tell when it would wait
-        clock.command(user == null ? LOGIN_TIMEOUT : AUTOLOGOUT);
+        clock.command(user == null ? context.timeouts().login() : context.timeouts().autologout());
       } finally {
         output.unlock();
       }
@@ -651,7 +649,7 @@ final class ImapSession implements Session {
   private byte[] exchange(byte[] challenge) throws IOException {
     send("+ " + Base64.getEncoder().encodeToString(challenge) + "\r\n");
     conn.flush();
-    clock.command(LOGIN_TIMEOUT);
+    clock.command(context.timeouts().login());
     var line = conn.readLine(MAX_AUTH_LINE, null);
     switch (line.ending()) {
       case EOF -> throw new Closing("connection lost during authentication");
