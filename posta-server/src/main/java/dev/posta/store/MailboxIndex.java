@@ -31,13 +31,19 @@ import org.slf4j.LoggerFactory;
  * (to a temporary file, fsynced, renamed) once it is mostly history:
  *
  * <pre>
- * posta-index 1 UIDVALIDITY              the first line
- * a UID MODSEQ FLAGS VSIZE INTERNALDATE-MS NAME   a message got its UID (NAME: its file's base name)
- * f UID MODSEQ FLAGS                     its flags changed
+ * posta-index 2 UIDVALIDITY              the first line
+ * a UID MODSEQ FLAGS VSIZE INTERNALDATE-MS WHERE NAME   a message got its UID (NAME: its file's base name)
+ * f UID MODSEQ FLAGS WHERE               its flags changed
+ * m UID WHERE                            its file moved, flags unchanged (new/ to cur/, a letter Posta does not map)
  * x UID MODSEQ                           it was expunged
  * r UID MODSEQ                           reserved: UIDs below UID and MODSEQs up to MODSEQ may be in use
- * c UIDNEXT MODSEQ                       closed cleanly, with these values
+ * c UIDNEXT MODSEQ [NEW CUR]             closed cleanly, with these values, and the times of new/ and cur/
+ *                                        when the index was last in step with them (nanoseconds)
  * </pre>
+ *
+ * <p>WHERE is where the file is: {@code new} for {@code new/NAME}, or {@code 2,LETTERS} for
+ * {@code cur/NAME:2,LETTERS}. With it and the times of the clean close, a folder nobody
+ * touched meanwhile opens without reading its directories.
  *
  * <p>Guarantees: a UID is never used twice and HIGHESTMODSEQ never goes back, also after
  * {@code kill -9} or a power failure at any moment. Records reach the file at every {@link
@@ -58,15 +64,28 @@ import org.slf4j.LoggerFactory;
 final class MailboxIndex implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MailboxIndex.class);
   static final String FILE_NAME = "posta-index";
-  private static final String HEADER = "posta-index 1 ";
+  private static final String HEADER = "posta-index 2 ";
   static final long UID_RESERVE = 128;
   static final long MODSEQ_RESERVE = 4096;
   /** Compact once the log holds this many more records than it would after compaction. */
   private static final int HISTORY_ALLOWANCE = 4096;
   static final int EXPUNGE_HISTORY = 100_000;
 
-  /** One message as the index knows it. */
-  record Entry(long uid, long modseq, int flags, long vsize, long internalDate, String name) {}
+  /**
+   * One message as the index knows it.
+   *
+   * @param info the letters after {@code :2,} of its file in cur/ (flags, and letters Posta does
+   *     not map), or null while the file is in new/
+   */
+  record Entry(long uid, long modseq, int flags, long vsize, long internalDate, String name, String info) {
+    /** Its file, relative to the folder. */
+    String file() {
+      return info == null ? "new/" + name : "cur/" + name + ":2," + info;
+    }
+  }
+
+  /** The times of new/ and cur/ (in nanoseconds) when the index was last in step with them; null when not known. */
+  record DirectoryTimes(long newTime, long curTime) {}
 
   private final Path file;
   private final long uidValidity;
@@ -91,6 +110,8 @@ final class MailboxIndex implements AutoCloseable {
   /** A write failed and could not be taken back: the next flush writes the whole index anew. */
   private boolean broken;
   private final StringBuilder pending = new StringBuilder();
+  /** What the clean close recorded of the directories; null after an unclean end. */
+  private DirectoryTimes closedWith;
   /** Records in the file, to know when it is mostly history. */
   private int records;
 
@@ -193,41 +214,58 @@ final class MailboxIndex implements AutoCloseable {
     long cleanModSeq = -1;
     int start = nl + 1;
     int valid = start;
+    DirectoryTimes times = null;
+    var r = new Record(bytes);
     for (int end = indexOf(bytes, start); end >= 0; start = end + 1, end = indexOf(bytes, start)) {
-      String line = new String(bytes, start, end - start, StandardCharsets.UTF_8);
-      String[] f = line.split(" ", 7);
+      r.at(start, end);
       try {
         cleanUidNext = -1;
-        switch (f[0]) {
-          case "a" -> {
-            var e = new Entry(Long.parseLong(f[1]), Long.parseLong(f[2]), Integer.parseInt(f[3]), Long.parseLong(f[4]),
-                Long.parseLong(f[5]), f[6]);
+        times = null;
+        switch (r.kind()) {
+          case 'a' -> {
+            long uid = r.number();
+            long modseq = r.number();
+            int flags = (int) r.number();
+            long vsize = r.number();
+            long date = r.number();
+            String info = info(r.word());
+            var e = new Entry(uid, modseq, flags, vsize, date, r.rest(), info);
             index.put(e);
             maxUid = Math.max(maxUid, e.uid());
             maxModSeq = Math.max(maxModSeq, e.modseq());
           }
-          case "f" -> {
-            Entry e = index.byUid.get(Long.parseLong(f[1]));
-            long modseq = Long.parseLong(f[2]);
-            if (e != null) index.put(new Entry(e.uid(), modseq, Integer.parseInt(f[3]), e.vsize(), e.internalDate(), e.name()));
+          case 'f' -> {
+            Entry e = index.byUid.get(r.number());
+            long modseq = r.number();
+            int flags = (int) r.number();
+            String info = info(r.word());
+            if (e != null) index.put(new Entry(e.uid(), modseq, flags, e.vsize(), e.internalDate(), e.name(), info));
             maxModSeq = Math.max(maxModSeq, modseq);
           }
-          case "x" -> {
-            index.remove(Long.parseLong(f[1]));
-            maxModSeq = Math.max(maxModSeq, Long.parseLong(f[2]));
+          case 'm' -> {
+            Entry e = index.byUid.get(r.number());
+            String info = info(r.word());
+            if (e != null) index.put(new Entry(e.uid(), e.modseq(), e.flags(), e.vsize(), e.internalDate(), e.name(), info));
           }
-          case "r" -> {
-            index.reservedUid = Math.max(index.reservedUid, Long.parseLong(f[1]));
-            index.reservedModSeq = Math.max(index.reservedModSeq, Long.parseLong(f[2]));
+          case 'x' -> {
+            index.remove(r.number());
+            maxModSeq = Math.max(maxModSeq, r.number());
           }
-          case "c" -> {
-            cleanUidNext = Long.parseLong(f[1]);
-            cleanModSeq = Long.parseLong(f[2]);
+          case 'r' -> {
+            index.reservedUid = Math.max(index.reservedUid, r.number());
+            index.reservedModSeq = Math.max(index.reservedModSeq, r.number());
           }
-          default -> throw new IllegalArgumentException(f[0]);
+          case 'c' -> {
+            cleanUidNext = r.number();
+            cleanModSeq = r.number();
+            if (r.more()) times = new DirectoryTimes(r.number(), r.number());
+          }
+          default -> throw new IllegalArgumentException("record " + r.kind());
         }
+        r.end();
       } catch (RuntimeException garbled) { // a torn or foreign line: the log ends before it
         log.warn("{}: a damaged record at octet {}; what follows it is dropped and the folder rescanned", file, start);
+        cleanUidNext = -1;
         break;
       }
       index.records++;
@@ -239,6 +277,7 @@ final class MailboxIndex implements AutoCloseable {
       }
     }
     if (cleanUidNext > maxUid && cleanModSeq >= maxModSeq) {
+      index.closedWith = times;
       index.uidNext = cleanUidNext;
       index.highestModSeq = cleanModSeq;
       // The old reservation was used up to here and a later crash would replay to this record:
@@ -251,6 +290,88 @@ final class MailboxIndex implements AutoCloseable {
     }
     index.expungesForgottenUpTo = index.highestModSeq; // what went before this opening is not kept
     return index;
+  }
+
+  /** WHERE of a record: null for new/, the letters for cur/. */
+  private static String info(String where) {
+    if (where.equals("new")) return null;
+    if (!where.startsWith("2,")) throw new IllegalArgumentException("where " + where);
+    return where.substring(2);
+  }
+
+  private static String where(String info) {
+    return info == null ? "new" : "2," + info;
+  }
+
+  /**
+   * One record's fields, read in place: numbers without making strings of them, as a folder of
+   * 100,000 messages has as many records to read at every opening.
+   */
+  private static final class Record {
+    private final byte[] bytes;
+    private int pos;
+    private int end;
+
+    Record(byte[] bytes) {
+      this.bytes = bytes;
+    }
+
+    void at(int start, int end) {
+      this.pos = start;
+      this.end = end;
+    }
+
+    char kind() {
+      if (end - pos < 1) throw new IllegalArgumentException("empty record");
+      char kind = (char) bytes[pos++];
+      return kind;
+    }
+
+    private void space() {
+      if (pos >= end || bytes[pos] != ' ') throw new IllegalArgumentException("expected a space");
+      pos++;
+    }
+
+    boolean more() {
+      return pos < end;
+    }
+
+    long number() {
+      space();
+      int start = pos;
+      long n = 0;
+      while (pos < end && bytes[pos] >= '0' && bytes[pos] <= '9') {
+        n = Math.multiplyExact(n, 10) + (bytes[pos++] - '0');
+      }
+      if (pos == start || pos - start > 19) throw new IllegalArgumentException("expected a number");
+      return n;
+    }
+
+    String word() {
+      space();
+      int start = pos;
+      while (pos < end && bytes[pos] != ' ') pos++;
+      if (pos == start) throw new IllegalArgumentException("expected a word");
+      return new String(bytes, start, pos - start, StandardCharsets.UTF_8);
+    }
+
+    /** The rest of the line: a file name, which may hold spaces. */
+    String rest() {
+      space();
+      if (pos == end) throw new IllegalArgumentException("expected a name");
+      String rest = new String(bytes, pos, end - pos, StandardCharsets.UTF_8);
+      pos = end;
+      return rest;
+    }
+
+    void end() {
+      if (pos != end) throw new IllegalArgumentException("more than a record");
+    }
+  }
+
+  /** What the clean close recorded of new/ and cur/; null after an unclean end, or when it did not know. */
+  DirectoryTimes closedWith() {
+    return closedWith;
   }
 
   private static int indexOf(byte[] bytes, int from) {
@@ -336,27 +457,35 @@ final class MailboxIndex implements AutoCloseable {
   }
 
   /** Gives a new message its UID; written at the next {@link #flush}. */
-  Entry add(String name, int flags, long vsize, long internalDate) throws IOException {
+  Entry add(String name, String info, int flags, long vsize, long internalDate) throws IOException {
     if (name.isEmpty() || hasControl(name)) throw new IllegalArgumentException("file name " + name);
     if (uidNext > 0xFFFF_FFFFL) throw new IOException(file + ": the UIDs are used up (RFC 9051: 32 bits)");
     long uid = uidNext++;
     long modseq = nextModSeq();
     if (uid >= reservedUid) reserve();
-    var e = new Entry(uid, modseq, flags, vsize, internalDate, name);
+    var e = new Entry(uid, modseq, flags, vsize, internalDate, name, info);
     put(e);
-    append("a " + uid + " " + modseq + " " + flags + " " + vsize + " " + internalDate + " " + name);
+    append("a " + uid + " " + modseq + " " + flags + " " + vsize + " " + internalDate + " " + where(info) + " " + name);
     return e;
   }
 
-  /** Records new flags, with a new MODSEQ; written at the next {@link #flush}. */
-  Entry setFlags(long uid, int flags) throws IOException {
+  /** Records new flags (and where the file is now), with a new MODSEQ; written at the next {@link #flush}. */
+  Entry setFlags(long uid, int flags, String info) throws IOException {
     Entry e = byUid.get(uid);
     if (e == null) throw new IllegalArgumentException("no UID " + uid);
     long modseq = nextModSeq();
-    var changed = new Entry(uid, modseq, flags, e.vsize(), e.internalDate(), e.name());
+    var changed = new Entry(uid, modseq, flags, e.vsize(), e.internalDate(), e.name(), info);
     put(changed);
-    append("f " + uid + " " + modseq + " " + flags);
+    append("f " + uid + " " + modseq + " " + flags + " " + where(info));
     return changed;
+  }
+
+  /** Records that a message's file moved, its flags the same (no new MODSEQ); written at the next {@link #flush}. */
+  void move(long uid, String info) {
+    Entry e = byUid.get(uid);
+    if (e == null || java.util.Objects.equals(e.info(), info)) return;
+    put(new Entry(uid, e.modseq(), e.flags(), e.vsize(), e.internalDate(), e.name(), info));
+    append("m " + uid + " " + where(info));
   }
 
   /** Records that a message is gone; written at the next {@link #flush}. */
@@ -424,7 +553,8 @@ final class MailboxIndex implements AutoCloseable {
     s.append("r ").append(uid).append(' ').append(modseq).append('\n');
     for (Entry e : byUid.values()) {
       s.append("a ").append(e.uid()).append(' ').append(e.modseq()).append(' ').append(e.flags()).append(' ')
-          .append(e.vsize()).append(' ').append(e.internalDate()).append(' ').append(e.name()).append('\n');
+          .append(e.vsize()).append(' ').append(e.internalDate()).append(' ').append(where(e.info())).append(' ').append(e.name())
+          .append('\n');
     }
     Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
     try (FileChannel ch = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -446,8 +576,16 @@ final class MailboxIndex implements AutoCloseable {
   /** Writes the values to go on with, so that the next open needs no reservation's gap. */
   @Override
   public void close() throws IOException {
+    close(null);
+  }
+
+  /**
+   * {@link #close()}, recording the directories' times when the index is in step with them, so
+   * that the next open can trust it without reading them.
+   */
+  void close(DirectoryTimes inStep) throws IOException {
     try {
-      append("c " + uidNext + " " + highestModSeq);
+      append("c " + uidNext + " " + highestModSeq + (inStep == null ? "" : " " + inStep.newTime() + " " + inStep.curTime()));
       flush();
       channel.force(false);
     } finally {

@@ -50,8 +50,6 @@ public final class MaildirFolder implements AutoCloseable {
   private final KeywordTable keywords;
   private final MessageCache cache;
   private final ReentrantLock lock = new ReentrantLock();
-  /** Where each message's file is now, relative to the folder: {@code new/NAME} or {@code cur/NAME:2,LETTERS}. */
-  private final Map<Long, String> files = new HashMap<>();
   /** What is known of new/ and of cur/: each rescanned only when it changed. */
   private final Known newKnown = new Known("new");
   private final Known curKnown = new Known("cur");
@@ -88,15 +86,39 @@ public final class MaildirFolder implements AutoCloseable {
     var folder = new MaildirFolder(maildir, hostname, clock, MailboxIndex.open(root, clock));
     folder.lock.lock();
     try {
-      folder.rescan(true, true);
+      if (!folder.trustClosedIndex()) folder.rescan(true, true);
       folder.recentFrom = folder.index.uidNext();
-      for (var f : folder.files.entrySet()) {
-        if (f.getValue().startsWith("new/")) folder.recentFrom = Math.min(folder.recentFrom, f.getKey());
+      for (MailboxIndex.Entry e : folder.index.entries()) {
+        if (e.info() == null) {
+          folder.recentFrom = e.uid(); // the first in new/: entries come in UID order
+          break;
+        }
       }
     } finally {
       folder.lock.unlock();
     }
     return folder;
+  }
+
+  /**
+   * Whether the index, closed cleanly, is in step with the files still: new/ and cur/ have the
+   * times they had then, which were settled (no change within the same tick could hide). Then
+   * the folder opens without reading its directories, and what is known of them holds.
+   */
+  private boolean trustClosedIndex() throws IOException {
+    MailboxIndex.DirectoryTimes closed = index.closedWith();
+    if (closed == null) return false;
+    FileTime newTime = mtime("new");
+    FileTime curTime = mtime("cur");
+    if (nanos(newTime) != closed.newTime() || nanos(curTime) != closed.curTime()) return false;
+    long now = clock.millis();
+    newKnown.at(newTime, now);
+    curKnown.at(curTime, now);
+    return true;
+  }
+
+  private static long nanos(FileTime time) {
+    return time.to(java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   public long uidValidity() {
@@ -254,10 +276,7 @@ public final class MaildirFolder implements AutoCloseable {
       missing = missing(onDisk, readNew, true);
     }
     boolean changed = !missing.isEmpty();
-    for (MailboxIndex.Entry e : missing) {
-      dropMessage(e.uid());
-      files.remove(e.uid());
-    }
+    for (MailboxIndex.Entry e : missing) dropMessage(e.uid());
     record Fresh(String name, String relative, long vsize, long arrived) {}
     List<Fresh> fresh = new ArrayList<>();
     for (var f : onDisk.entrySet()) {
@@ -271,19 +290,21 @@ public final class MaildirFolder implements AutoCloseable {
         }
         continue;
       }
-      files.put(e.uid(), f.getValue());
-      int flags = Flags.ofLetters(letters(f.getValue()));
+      String info = info(f.getValue());
+      int flags = Flags.ofLetters(info == null ? "" : info);
       if (flags != e.flags()) {
-        index.setFlags(e.uid(), flags);
+        index.setFlags(e.uid(), flags, info);
         changed = true;
+      } else {
+        index.move(e.uid(), info); // moved to cur/ by a reader, or a letter Posta does not map
       }
     }
     // UIDs in the order the messages arrived: their files' times, and within one timestamp tick their
     // names, which begin with the time, compared with their numbers as numbers ("M9938" before "M10518").
     fresh.sort(java.util.Comparator.comparingLong(Fresh::arrived).thenComparing(Fresh::name, MaildirFolder::compareNatural));
     for (Fresh f : fresh) {
-      MailboxIndex.Entry e = index.add(f.name(), Flags.ofLetters(letters(f.relative())), f.vsize(), f.arrived());
-      files.put(e.uid(), f.relative());
+      String info = info(f.relative());
+      index.add(f.name(), info, Flags.ofLetters(info == null ? "" : info), f.vsize(), f.arrived());
       changed = true;
     }
     index.flush();
@@ -327,6 +348,18 @@ public final class MaildirFolder implements AutoCloseable {
     void forget() {
       time = null;
     }
+
+    /** The time known, when it is settled (no change in its tick could hide behind it); else null. */
+    FileTime settled() throws IOException {
+      return holds() && recheckAt == 0 ? time : null;
+    }
+  }
+
+  /** The times of new/ and cur/ when the index is in step with both and they are settled; else null. */
+  private MailboxIndex.DirectoryTimes inStep() throws IOException {
+    FileTime newTime = newKnown.settled();
+    FileTime curTime = curKnown.settled();
+    return newTime == null || curTime == null ? null : new MailboxIndex.DirectoryTimes(nanos(newTime), nanos(curTime));
   }
 
   /**
@@ -405,23 +438,23 @@ public final class MaildirFolder implements AutoCloseable {
   private List<MailboxIndex.Entry> missing(Map<String, String> onDisk, boolean readNew, boolean readCur) {
     List<MailboxIndex.Entry> missing = new ArrayList<>();
     for (MailboxIndex.Entry e : index.entries()) {
-      if (!onDisk.containsKey(e.name()) && wasIn(e.uid(), readNew, readCur)) missing.add(e);
+      if (!onDisk.containsKey(e.name()) && wasIn(e, readNew, readCur)) missing.add(e);
     }
     return missing;
   }
 
-  /** Whether a message's file was last known in a subfolder that is read now (or nowhere). */
-  private boolean wasIn(long uid, boolean readNew, boolean readCur) {
-    String relative = files.get(uid);
-    return relative == null || (readNew && relative.startsWith("new/")) || (readCur && relative.startsWith("cur/"));
+  /** Whether a message's file was last known in a subfolder that is read now. */
+  private static boolean wasIn(MailboxIndex.Entry e, boolean readNew, boolean readCur) {
+    return e.info() == null ? readNew : readCur;
   }
 
   private FileTime mtime(String sub) throws IOException {
     return Files.getLastModifiedTime(maildir.root().resolve(sub));
   }
 
-  /** The info letters of a file (after {@code :2,}); none in new/. */
-  private static String letters(String relative) {
+  /** The info letters of a file (after {@code :2,}) in cur/; null in new/. */
+  private static String info(String relative) {
+    if (relative.startsWith("new/")) return null;
     int info = relative.indexOf(":2,");
     return info < 0 ? "" : relative.substring(info + 3);
   }
@@ -514,8 +547,8 @@ public final class MaildirFolder implements AutoCloseable {
   public Path file(long uid) {
     lock.lock();
     try {
-      String relative = files.get(uid);
-      return relative == null ? null : maildir.root().resolve(relative);
+      MailboxIndex.Entry e = index.get(uid);
+      return e == null ? null : maildir.root().resolve(e.file());
     } finally {
       lock.unlock();
     }
@@ -566,12 +599,12 @@ public final class MaildirFolder implements AutoCloseable {
     lock.lock();
     try {
       for (int attempt = 0; ; attempt++) {
-        String relative = files.get(uid);
-        if (relative == null) return null;
+        MailboxIndex.Entry e = index.get(uid);
+        if (e == null) return null;
         try {
-          return FileChannel.open(maildir.root().resolve(relative));
-        } catch (NoSuchFileException e) {
-          if (attempt > 0) throw e;
+          return FileChannel.open(maildir.root().resolve(e.file()));
+        } catch (NoSuchFileException gone) {
+          if (attempt > 0) throw gone;
           changed = rescan(true, true);
         }
       }
@@ -599,7 +632,7 @@ public final class MaildirFolder implements AutoCloseable {
         if (e == null) return null;
         if (e.flags() != flags && !ownChange(() -> rename(uid, flags))) return null;
       }
-      result = info(index.get(uid).flags() == flags ? index.get(uid) : index.setFlags(uid, flags));
+      result = info(index.get(uid));
       index.flush();
     } finally {
       lock.unlock();
@@ -608,19 +641,20 @@ public final class MaildirFolder implements AutoCloseable {
     return result;
   }
 
-  /** Renames a message's file in cur/ to carry {@code flags}; false when the file was not where it was known to be. */
+  /**
+   * Renames a message's file in cur/ to carry {@code flags}, and records them with a new MODSEQ;
+   * false when the file was not where it was known to be.
+   */
   private boolean rename(long uid, int flags) throws IOException {
-    String relative = files.get(uid);
-    int colon = relative.indexOf(':');
-    String base = relative.substring(4, colon < 0 ? relative.length() : colon);
-    String renamed = "cur/" + base + ":2," + Flags.letters(flags, letters(relative));
+    MailboxIndex.Entry e = index.get(uid);
+    String info = Flags.letters(flags, e.info() == null ? "" : e.info());
     try {
-      Files.move(maildir.root().resolve(relative), maildir.root().resolve(renamed));
-    } catch (NoSuchFileException e) {
+      Files.move(maildir.root().resolve(e.file()), maildir.root().resolve("cur/" + e.name() + ":2," + info));
+    } catch (NoSuchFileException gone) {
       lost = true;
       return false;
     }
-    files.put(uid, renamed);
+    index.setFlags(uid, flags, info);
     return true;
   }
 
@@ -637,15 +671,14 @@ public final class MaildirFolder implements AutoCloseable {
       List<Long> moved = new ArrayList<>();
       ownChange(() -> {
         for (long uid : uids) {
-          String relative = files.get(uid);
-          if (relative == null) continue;
+          MailboxIndex.Entry e = index.get(uid);
+          if (e == null) continue;
           try {
-            delete(relative);
-          } catch (NoSuchFileException e) {
+            delete(e.file());
+          } catch (NoSuchFileException gone) {
             moved.add(uid); // renamed by another program meanwhile (new flags): found below under its new name
             continue;
           }
-          files.remove(uid);
           dropMessage(uid);
           removed.add(uid);
         }
@@ -654,12 +687,12 @@ public final class MaildirFolder implements AutoCloseable {
       if (!moved.isEmpty()) {
         rescan(true, true);
         for (long uid : moved) {
-          String relative = files.remove(uid);
-          if (relative == null) continue; // gone for good: the rescan took it out
+          MailboxIndex.Entry e = index.get(uid);
+          if (e == null) continue; // gone for good: the rescan took it out
           try {
-            delete(relative);
-          } catch (NoSuchFileException e) {
-            log.debug("{}: {} moved again; the next rescan finds it", maildir.root(), relative);
+            delete(e.file());
+          } catch (NoSuchFileException gone) {
+            log.debug("{}: {} moved again; the next rescan finds it", maildir.root(), e.file());
             continue;
           }
           dropMessage(uid);
@@ -718,8 +751,7 @@ public final class MaildirFolder implements AutoCloseable {
       Path file = ownChange(() -> maildir.saveInto(written, Flags.letters(flags, "")));
       // Its internal date is its mtime, set once in cur/: in tmp/ an old date would look like a stale leftover.
       Files.setLastModifiedTime(file, FileTime.from(internalDate));
-      MailboxIndex.Entry e = index.add(written.name(), flags, vsize(written.name(), file), internalDate.toEpochMilli());
-      files.put(e.uid(), "cur/" + file.getFileName());
+      MailboxIndex.Entry e = index.add(written.name(), Flags.letters(flags, ""), flags, vsize(written.name(), file), internalDate.toEpochMilli());
       index.flush();
       result = info(e);
     } finally {
@@ -745,8 +777,7 @@ public final class MaildirFolder implements AutoCloseable {
     lock.lock();
     try {
       if (index.byName(name) == null) {
-        MailboxIndex.Entry e = index.add(name, 0, vsize(name, file), Files.getLastModifiedTime(file).toMillis());
-        files.put(e.uid(), "new/" + name);
+        index.add(name, null, 0, vsize(name, file), Files.getLastModifiedTime(file).toMillis());
         index.flush();
       }
       newKnown.forget();
@@ -761,16 +792,19 @@ public final class MaildirFolder implements AutoCloseable {
     lock.lock();
     try {
       ownChange(() -> {
-        for (var f : files.entrySet()) {
-          if (!f.getValue().startsWith("new/")) continue;
-          String name = f.getValue().substring(4);
+        List<MailboxIndex.Entry> inNew = new ArrayList<>();
+        for (MailboxIndex.Entry e : index.entries()) {
+          if (e.info() == null) inNew.add(e);
+        }
+        for (MailboxIndex.Entry e : inNew) {
           try {
-            Files.move(maildir.root().resolve(f.getValue()), maildir.root().resolve("cur").resolve(name + ":2,"));
-            f.setValue("cur/" + name + ":2,");
-          } catch (NoSuchFileException e) {
+            Files.move(maildir.root().resolve(e.file()), maildir.root().resolve("cur").resolve(e.name() + ":2,"));
+            index.move(e.uid(), "");
+          } catch (NoSuchFileException gone) {
             lost = true; // taken by another program: the next sync finds it
           }
         }
+        index.flush();
         return null;
       });
     } finally {
@@ -809,7 +843,7 @@ public final class MaildirFolder implements AutoCloseable {
     try {
       if (closed) return;
       closed = true;
-      index.close();
+      index.close(inStep());
       cache.close();
     } finally {
       lock.unlock();

@@ -174,6 +174,42 @@ class MaildirFolderTest {
     }
   }
 
+  /** Ages new/ and cur/ as if their last change were an hour ago, so what is known of them is settled. */
+  private void ageDirectories() throws IOException {
+    var hourAgo = java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600));
+    Files.setLastModifiedTime(dir.resolve("new"), hourAgo);
+    Files.setLastModifiedTime(dir.resolve("cur"), hourAgo);
+  }
+
+  @Test
+  void aFolderNobodyTouchedSinceItsCleanCloseOpensWithoutReadingItsDirectories() throws Exception {
+    deliver("a\r\n");
+    deliver("b\r\n");
+    try (MaildirFolder f = open()) {
+      f.setFlags(1, Flags.SEEN);
+    }
+    ageDirectories();
+    try (MaildirFolder f = open()) {
+      assertThat(f.rescans()).as("times not settled at the last close: read").isEqualTo(1);
+    }
+    List<MessageInfo> before;
+    try (MaildirFolder f = open()) {
+      assertThat(f.rescans()).as("closed in step with settled times: trusted").isZero();
+      before = f.messages();
+      assertThat(before).extracting(MessageInfo::flags).containsExactly(Flags.SEEN, 0);
+      assertThat(f.file(1).toString()).endsWith(":2,S");
+      assertThat(f.file(2).getParent().getFileName().toString()).isEqualTo("new");
+    }
+    // Another program drops a message into cur/ while the folder is closed: its time moves on.
+    Files.writeString(dir.resolve("cur").resolve("1999999999.M1P1Q1.other,S=2,W=3:2,F"), "c\n");
+    try (MaildirFolder f = open()) {
+      assertThat(f.rescans()).isEqualTo(1);
+      assertThat(f.messages()).extracting(MessageInfo::uid).containsExactly(1L, 2L, 3L);
+      assertThat(f.messages().get(2).flags()).isEqualTo(Flags.FLAGGED);
+      assertThat(f.messages().subList(0, 2)).isEqualTo(before);
+    }
+  }
+
   @Test
   void whatOtherProgramsDoToTheFilesIsPickedUp() throws Exception {
     deliver("a\r\n");
