@@ -355,11 +355,11 @@ public final class ImapParser {
       c.expect('(');
       do {
         if (!items.isEmpty()) c.sp();
-        fetchItem(c, items);
+        fetchItem(c, items, false);
       } while (!c.peek(')'));
       c.expect(')');
     } else {
-      fetchItem(c, items);
+      fetchItem(c, items, true);
     }
     long changedSince = 0;
     boolean vanished = false;
@@ -384,8 +384,12 @@ public final class ImapParser {
     return new ImapCommand.Fetch(tag, uid, set, List.copyOf(items), changedSince, vanished);
   }
 
-  private static void fetchItem(Cursor c, List<FetchItem> items) throws Bad {
+  /** One item; the macros ALL, FAST and FULL only alone, never in a list (RFC 9051 §9, {@code fetch}). */
+  private static void fetchItem(Cursor c, List<FetchItem> items, boolean alone) throws Bad {
     String name = c.fetchName().toUpperCase(Locale.ROOT);
+    if (!alone && (name.equals("ALL") || name.equals("FAST") || name.equals("FULL"))) {
+      throw new Bad("the FETCH macro " + name + " stands alone, not in a list");
+    }
     switch (name) {
       case "ALL" -> items.addAll(List.of(new FetchItem.Flags(), new FetchItem.InternalDate(), new FetchItem.Rfc822Size(), new FetchItem.Envelope()));
       case "FAST" -> items.addAll(List.of(new FetchItem.Flags(), new FetchItem.InternalDate(), new FetchItem.Rfc822Size()));

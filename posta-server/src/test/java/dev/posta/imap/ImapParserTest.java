@@ -172,6 +172,9 @@ class ImapParserTest {
     assertThat(parse("a NOOP extra")).isEqualTo(new ImapCommand.Invalid("a", "unexpected text at octet 6"));
     assertThat(parse("a FETCH 0 FLAGS")).isEqualTo(new ImapCommand.Invalid("a", "not a sequence set at octet 9"));
     assertThat(parse("a FETCH 1 (FLAGS FROB)")).isEqualTo(new ImapCommand.Invalid("a", "unknown FETCH item FROB"));
+    // RFC 9051 §9: ALL, FAST and FULL stand alone; Dovecot answers such a list BAD too.
+    assertThat(parse("a FETCH 1 (BODY.PEEK[] FAST)")).isEqualTo(new ImapCommand.Invalid("a", "the FETCH macro FAST stands alone, not in a list"));
+    assertThat(parse("a FETCH 1 (all)")).isEqualTo(new ImapCommand.Invalid("a", "the FETCH macro ALL stands alone, not in a list"));
     assertThat(parse("a LOGIN {100}\r\nshort")).isEqualTo(new ImapCommand.Invalid("a", "a literal longer than what follows it"));
     assertThat(parse("a LOGIN \"open")).isEqualTo(new ImapCommand.Invalid("a", "a quoted string without its end"));
     assertThat(parse("a LOGIN {3}\rabc x")).as("the reason names CR and LF, never holds them")
