@@ -742,8 +742,9 @@ final class ImapSession implements Session {
     String name = new Mailboxes(context.store(), mailbox, options).decode(c.mailbox());
     if (selected != null) {
       closeSelected(false);
-      // RFC 7162 §3.2.11 and RFC 9051 §6.3.2: the client learns where the old mailbox's responses end
-      if (options.qresync || options.rev2) send("* OK [CLOSED] Previous mailbox closed.\r\n");
+      // RFC 9051 §6.3.2 and RFC 7162 §3.2.11: the boundary between the old folder's responses and
+      // the new one's, for every client (a rev1 client ignores a code it does not know).
+      send("* OK [CLOSED] Previous mailbox closed.\r\n");
     }
     if (!context.store().exists(mailbox, name)) {
       no(tag, "[NONEXISTENT] Mailbox doesn't exist: " + c.mailbox());
