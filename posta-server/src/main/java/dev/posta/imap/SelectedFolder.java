@@ -56,6 +56,8 @@ final class SelectedFolder {
   private final Map<Long, Long> told = new HashMap<>();
   /** SEARCHRES's saved result (RFC 5182): UIDs. */
   private long[] saved = new long[0];
+  /** The folder's keywords as the client was last told them in FLAGS; a new one is told at once. */
+  private List<String> keywordsTold = List.of();
 
   private SelectedFolder(MaildirStore.Lease lease, String name, boolean readOnly, ImapSession.Options options, Output out) {
     this.lease = lease;
@@ -111,10 +113,7 @@ final class SelectedFolder {
 
   /** The untagged responses of SELECT and EXAMINE (RFC 9051 §6.3.2; RFC 7162 §3.1.2.1 and §3.2.5). */
   void announce(ImapCommand.Qresync qresync) throws IOException {
-    String flags = flagList(Flags.SYSTEM, folder.keywords());
-    send("* FLAGS " + flags + "\r\n");
-    send("* OK [PERMANENTFLAGS " + (readOnly ? "()" : flags.substring(0, flags.length() - 1) + (flags.length() > 2 ? " " : "") + "\\*)")
-        + "] Flags permitted.\r\n");
+    tellFlags(folder.keywords());
     send("* " + count + " EXISTS\r\n");
     if (!options.rev2) {
       send("* " + recent.size() + " RECENT\r\n");
@@ -134,6 +133,25 @@ final class SelectedFolder {
     }
   }
 
+  /** FLAGS and PERMANENTFLAGS: the flags of this folder, keywords included (RFC 9051 §7.3.5, §7.1). */
+  private void tellFlags(List<String> keywords) throws IOException {
+    String flags = flagList(Flags.SYSTEM, keywords);
+    send("* FLAGS " + flags + "\r\n");
+    send("* OK [PERMANENTFLAGS " + (readOnly ? "()" : flags.substring(0, flags.length() - 1) + (flags.length() > 2 ? " " : "") + "\\*)")
+        + "] Flags permitted.\r\n");
+    keywordsTold = keywords;
+  }
+
+  /**
+   * A keyword new to the folder (a STORE or APPEND of this or another session, or another
+   * program) is told in a new FLAGS, before any message shows it, as Dovecot tells it: a client
+   * keeps the list of the folder's flags from FLAGS (RFC 9051 §7.3.5).
+   */
+  private void tellNewKeywords() throws IOException {
+    List<String> now = folder.keywords();
+    if (!now.equals(keywordsTold)) tellFlags(now);
+  }
+
   private long firstUnseen() {
     for (int i = 0; i < count; i++) {
       MessageInfo m = folder.get(uids[i]);
@@ -149,6 +167,7 @@ final class SelectedFolder {
    */
   void update(boolean expunges) throws IOException {
     folder.sync();
+    tellNewKeywords();
     long highest = folder.highestModSeq();
     if (expunges && highest > expungesTold) {
       tellExpunges();
@@ -374,6 +393,7 @@ final class SelectedFolder {
     } catch (IllegalStateException e) {
       return "[LIMIT] Too many keywords in this mailbox";
     }
+    tellNewKeywords();
     MaildirFolder.FlagChange change = switch (c.mode()) {
       case REPLACE -> MaildirFolder.FlagChange.REPLACE; // letters Posta does not map stay in the file name all the same
       case ADD -> MaildirFolder.FlagChange.ADD;

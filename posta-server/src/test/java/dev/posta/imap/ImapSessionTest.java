@@ -132,6 +132,8 @@ class ImapSessionTest {
             c OK Fetch completed.\r
             """);
         assertThat(imap.command("d STORE 2 +FLAGS (\\Seen $Work)")).isEqualTo("""
+            * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r
+            * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted.\r
             * 2 FETCH (FLAGS (\\Seen \\Recent $Work))\r
             d OK Store completed.\r
             """);
@@ -249,6 +251,47 @@ class ImapSessionTest {
             .isEqualTo("* 2 FETCH (UID 2)\r\nh NO [EXPUNGEISSUED] Some of the requested messages no longer exist\r\n");
         assertThat(second.command("i NOOP")).isEqualTo("* 1 EXPUNGE\r\ni OK NOOP completed.\r\n");
       }
+    }
+  }
+
+  @Test
+  void aNewKeywordIsToldInFlagsToEverySessionBeforeAnyMessageShowsIt() throws Exception {
+    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
+      deliver(server, "me@localhost", "one");
+      server.awaitMail("me", 1);
+      try (var first = login(server, "me@localhost"); var second = login(server, "me@localhost")) {
+        first.command("b SELECT INBOX");
+        second.command("b EXAMINE INBOX");
+        // RFC 9051 §7.3.5: the client keeps the folder's flags from FLAGS; Dovecot tells a new one so.
+        assertThat(first.command("c STORE 1 +FLAGS (Urgent)")).isEqualTo("""
+            * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft Urgent)\r
+            * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft Urgent \\*)] Flags permitted.\r
+            * 1 FETCH (FLAGS (\\Recent Urgent))\r
+            c OK Store completed.\r
+            """);
+        assertThat(first.command("d STORE 1 +FLAGS (Urgent \\Seen)")).as("told once")
+            .isEqualTo("* 1 FETCH (FLAGS (\\Seen \\Recent Urgent))\r\nd OK Store completed.\r\n");
+        assertThat(second.command("c NOOP")).isEqualTo("""
+            * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft Urgent)\r
+            * OK [PERMANENTFLAGS ()] Flags permitted.\r
+            * 1 FETCH (FLAGS (\\Seen Urgent))\r
+            c OK NOOP completed.\r
+            """);
+      }
+    }
+  }
+
+  @Test
+  void selectingAnotherFolderClosesTheFirstWithClosedForEveryClient() throws Exception {
+    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret");
+        var imap = login(server, "me@localhost")) {
+      assertThat(imap.command("b SELECT INBOX")).doesNotContain("CLOSED");
+      // RFC 9051 §6.3.2 (and RFC 7162 §3.2.11): the boundary between the two folders' responses,
+      // also for a client that enabled nothing, as Dovecot sends it.
+      assertThat(imap.command("c EXAMINE Drafts")).startsWith("* OK [CLOSED] Previous mailbox closed.\r\n* FLAGS (");
+      assertThat(imap.command("d SELECT Nowhere"))
+          .isEqualTo("* OK [CLOSED] Previous mailbox closed.\r\nd NO [NONEXISTENT] Mailbox doesn't exist: Nowhere\r\n");
+      assertThat(imap.command("e SELECT INBOX")).as("nothing was selected after the failed SELECT").doesNotContain("CLOSED");
     }
   }
 
