@@ -67,4 +67,17 @@ class ArchitectureTest {
         .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Control", "Net", "Queue", "Delivery", "Store", "Leaves", "Model")
         .check(classes);
   }
+
+  /**
+   * The protocols read and change mail through the store's interfaces only (MailboxStore,
+   * Folder), so that a clustered store on PostgreSQL can stand in for the Maildirs without a
+   * change to them.
+   */
+  @Test
+  void protocolsKnowTheMailStoreOnlyByItsInterfaces() {
+    com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses()
+        .that().resideInAnyPackage("dev.posta.imap..", "dev.posta.smtp..", "dev.posta.delivery..")
+        .should().dependOnClassesThat().haveNameMatching("dev\\.posta\\.store\\.(Maildir|MaildirFolder|MaildirStore|MailboxIndex|MessageCache|KeywordTable)(\\$.*)?")
+        .check(classes);
+  }
 }

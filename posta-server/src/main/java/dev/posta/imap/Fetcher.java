@@ -1,7 +1,7 @@
 package dev.posta.imap;
 
 import dev.posta.store.Flags;
-import dev.posta.store.MaildirFolder;
+import dev.posta.store.Folder;
 import dev.posta.store.MessageInfo;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -21,7 +21,7 @@ final class Fetcher {
    */
   record Result(byte[] response, MessageInfo changed) {}
 
-  private final MaildirFolder folder;
+  private final Folder folder;
   private final ImapSession.Options options;
   private final ImapCommand.Fetch command;
   private final boolean setsSeen;
@@ -29,7 +29,7 @@ final class Fetcher {
   private final boolean wantsModSeq;
   private final boolean wantsUid;
 
-  Fetcher(MaildirFolder folder, ImapSession.Options options, ImapCommand.Fetch command, boolean readOnly) {
+  Fetcher(Folder folder, ImapSession.Options options, ImapCommand.Fetch command, boolean readOnly) {
     this.folder = folder;
     this.options = options;
     this.command = command;
@@ -53,7 +53,7 @@ final class Fetcher {
   Result fetch(int seq, MessageInfo m, boolean recent) throws IOException {
     MessageInfo changed = null;
     if (setsSeen && (m.flags() & Flags.SEEN) == 0) {
-      MaildirFolder.FlagUpdate update = folder.updateFlags(m.uid(), MaildirFolder.FlagChange.ADD, Flags.SEEN, -1);
+      Folder.FlagUpdate update = folder.updateFlags(m.uid(), Folder.FlagChange.ADD, Flags.SEEN, -1);
       if (update != null) m = changed = update.message();
     }
     var w = new ResponseWriter(options.utf8 || options.rev2).text("* ").number(seq).text(" FETCH (");

@@ -6,7 +6,7 @@ import dev.posta.net.AuthThrottle;
 import dev.posta.net.Listeners;
 import dev.posta.net.Session;
 import dev.posta.net.Watchdog;
-import dev.posta.store.MaildirStore;
+import dev.posta.store.MailboxStore;
 import dev.posta.tls.ServerTls;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -28,9 +28,9 @@ public final class ImapServer implements AutoCloseable {
    * @param users the accounts LOGIN and AUTHENTICATE check
    * @param authThrottle failed-login counts per client address, the same one SMTP AUTH counts in
    */
-  public record Context(PostaConfig config, MaildirStore store, ServerTls tls, UserStore users, AuthThrottle authThrottle,
+  public record Context(PostaConfig config, MailboxStore store, ServerTls tls, UserStore users, AuthThrottle authThrottle,
       Timeouts timeouts) {
-    public Context(PostaConfig config, MaildirStore store, ServerTls tls, UserStore users, AuthThrottle authThrottle) {
+    public Context(PostaConfig config, MailboxStore store, ServerTls tls, UserStore users, AuthThrottle authThrottle) {
       this(config, store, tls, users, authThrottle, Timeouts.STANDARD);
     }
   }

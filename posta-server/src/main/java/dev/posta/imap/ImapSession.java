@@ -9,10 +9,9 @@ import dev.posta.net.Connection;
 import dev.posta.net.Session;
 import dev.posta.net.SessionClock;
 import dev.posta.net.Watchdog;
+import dev.posta.store.Folder;
 import dev.posta.store.MailboxId;
-import dev.posta.store.Maildir;
-import dev.posta.store.MaildirFolder;
-import dev.posta.store.MaildirStore;
+import dev.posta.store.MailboxStore;
 import dev.posta.store.MessageInfo;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -227,7 +226,7 @@ final class ImapSession implements Session {
       dispatch(command);
     } catch (Mailboxes.BadName e) {
       no(command.tag(), "[CANNOT] " + e.getMessage());
-    } catch (MaildirFolder.Gone e) {
+    } catch (Folder.Gone e) {
       log.info("{}: {}", logPrefix, e.getMessage());
       send("* BYE The selected mailbox was deleted or renamed\r\n");
       conn.flush();
@@ -422,12 +421,12 @@ final class ImapSession implements Session {
       no(tag, "[TRYCREATE] Mailbox doesn't exist");
       return;
     }
-    try (MaildirStore.Lease lease = context.store().open(mailbox, name)) {
+    try (MailboxStore.Lease lease = context.store().open(mailbox, name)) {
       append(c, streamed, lease.folder());
     }
   }
 
-  private void append(ImapCommand.Append c, CommandReader.Read.AppendMessage streamed, MaildirFolder folder) throws IOException {
+  private void append(ImapCommand.Append c, CommandReader.Read.AppendMessage streamed, Folder folder) throws IOException {
     String tag = c.tag();
     int flags;
     try {
@@ -437,7 +436,7 @@ final class ImapSession implements Session {
       no(tag, "[LIMIT] Too many keywords in this mailbox");
       return;
     }
-    Maildir.Written written;
+    Folder.Incoming written;
     if (streamed == null) {
       written = folder.write(out -> out.write(ByteBuffer.wrap(c.message())));
     } else {
@@ -497,7 +496,7 @@ final class ImapSession implements Session {
       return;
     }
     String answer;
-    try (MaildirStore.Lease target = context.store().open(mailbox, name)) {
+    try (MailboxStore.Lease target = context.store().open(mailbox, name)) {
       answer = selected.copy(set, uid, target.folder(), move);
     }
     update(true);
@@ -690,8 +689,8 @@ final class ImapSession implements Session {
     state = State.AUTHENTICATED;
     log.info("{}: {} succeeded: user={}", logPrefix, how, account);
     try {
-      MaildirStore store = context.store();
-      store.maildir(mailbox).create(); // a user with no mail yet still has an inbox
+      MailboxStore store = context.store();
+      store.createInbox(mailbox); // a user with no mail yet still has an inbox
       List<String> made = store.makeSpecialFolders(mailbox);
       for (String name : made) store.subscribe(mailbox, name, true);
       if (!made.isEmpty()) log.info("{}: made folders {} for {}", logPrefix, made, account);

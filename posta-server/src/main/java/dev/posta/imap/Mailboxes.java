@@ -1,9 +1,9 @@
 package dev.posta.imap;
 
 import dev.posta.store.Flags;
+import dev.posta.store.Folder;
 import dev.posta.store.MailboxId;
-import dev.posta.store.MaildirFolder;
-import dev.posta.store.MaildirStore;
+import dev.posta.store.MailboxStore;
 import dev.posta.store.MessageInfo;
 import dev.posta.store.ModifiedUtf7;
 import java.io.IOException;
@@ -25,11 +25,11 @@ import java.util.regex.Pattern;
  * APPEND; one instance per command.
  */
 final class Mailboxes {
-  private final MaildirStore store;
+  private final MailboxStore store;
   private final MailboxId mailbox;
   private final ImapSession.Options options;
 
-  Mailboxes(MaildirStore store, MailboxId mailbox, ImapSession.Options options) {
+  Mailboxes(MailboxStore store, MailboxId mailbox, ImapSession.Options options) {
     this.store = store;
     this.mailbox = mailbox;
     this.options = options;
@@ -54,8 +54,8 @@ final class Mailboxes {
     } catch (IllegalArgumentException e) {
       throw new BadName("Not a mailbox name in modified UTF-7 (RFC 3501 §5.1.3): " + name);
     }
-    if (decoded.equalsIgnoreCase(MaildirStore.INBOX)) return MaildirStore.INBOX;
-    if (decoded.regionMatches(true, 0, "INBOX.", 0, 6)) return MaildirStore.INBOX + decoded.substring(5);
+    if (decoded.equalsIgnoreCase(MailboxStore.INBOX)) return MailboxStore.INBOX;
+    if (decoded.regionMatches(true, 0, "INBOX.", 0, 6)) return MailboxStore.INBOX + decoded.substring(5);
     return decoded;
   }
 
@@ -74,7 +74,7 @@ final class Mailboxes {
     }
     List<String> existing = store.folderNames(mailbox);
     Set<String> subscribed = new HashSet<>(store.subscriptions(mailbox));
-    subscribed.add(MaildirStore.INBOX); // always there, so always subscribed, as Dovecot lists it
+    subscribed.add(MailboxStore.INBOX); // always there, so always subscribed, as Dovecot lists it
     boolean subscribedOnly = c.lsub() || c.selection().contains("SUBSCRIBED");
     boolean specialOnly = c.selection().contains("SPECIAL-USE");
     boolean recursive = c.selection().contains("RECURSIVEMATCH");
@@ -98,7 +98,7 @@ final class Mailboxes {
     // INBOX is INBOX in any case (RFC 9051 §5.1), in a pattern too: "inb*" lists it.
     List<Pattern> folded = patterns.stream().map(p -> Pattern.compile(p.pattern(), Pattern.DOTALL | Pattern.CASE_INSENSITIVE)).toList();
     for (String name : all) {
-      boolean inbox = name.equals(MaildirStore.INBOX) || name.startsWith(MaildirStore.INBOX + ".");
+      boolean inbox = name.equals(MailboxStore.INBOX) || name.startsWith(MailboxStore.INBOX + ".");
       if (patterns.stream().noneMatch(p -> p.matcher(name).matches()) && (!inbox || folded.stream().noneMatch(p -> p.matcher(name).matches()))) {
         continue;
       }
@@ -163,7 +163,7 @@ final class Mailboxes {
   }
 
   private static String specialUse(String name) {
-    for (MaildirStore.SpecialFolder special : MaildirStore.SPECIAL_FOLDERS) {
+    for (MailboxStore.SpecialFolder special : MailboxStore.SPECIAL_FOLDERS) {
       if (special.name().equals(name)) return special.use();
     }
     return null;
@@ -188,15 +188,15 @@ final class Mailboxes {
 
   /** INBOX first, then the others by name, as clients show them. */
   private static final java.util.Comparator<String> INBOX_FIRST = (a, b) -> {
-    boolean ai = a.equals(MaildirStore.INBOX);
-    boolean bi = b.equals(MaildirStore.INBOX);
+    boolean ai = a.equals(MailboxStore.INBOX);
+    boolean bi = b.equals(MailboxStore.INBOX);
     return ai || bi ? Boolean.compare(bi, ai) : a.compareTo(b);
   };
 
   /** The STATUS response for a folder (RFC 9051 §6.3.11), or null when it does not exist. */
   byte[] status(String name, List<String> items) throws IOException {
     if (!store.exists(mailbox, name)) return null;
-    try (MaildirStore.Lease lease = store.open(mailbox, name)) {
+    try (MailboxStore.Lease lease = store.open(mailbox, name)) {
       return status(name, items, lease.folder());
     }
   }
@@ -205,7 +205,7 @@ final class Mailboxes {
   static final java.util.Set<String> STATUS_ITEMS = java.util.Set.of("MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE",
       "RECENT", "HIGHESTMODSEQ");
 
-  private byte[] status(String name, List<String> items, MaildirFolder folder) throws IOException {
+  private byte[] status(String name, List<String> items, Folder folder) throws IOException {
     folder.sync();
     List<MessageInfo> messages = items.stream().anyMatch(i -> i.equals("UNSEEN") || i.equals("DELETED") || i.equals("SIZE"))
         ? folder.messages() : List.of();
@@ -235,7 +235,7 @@ final class Mailboxes {
 
   /** CREATE; null when done, else the NO text. */
   String create(String name, List<String> specialUse) throws IOException {
-    if (name.equals(MaildirStore.INBOX)) return "[ALREADYEXISTS] INBOX always exists";
+    if (name.equals(MailboxStore.INBOX)) return "[ALREADYEXISTS] INBOX always exists";
     if (!specialUse.isEmpty()) return "[USEATTR] Special use is fixed by the folder's name here (Sent, Drafts, Trash, Junk, Archive)";
     if (name.endsWith(".")) name = name.substring(0, name.length() - 1); // RFC 9051 §6.3.4: a trailing separator is no level
     try {
@@ -243,8 +243,8 @@ final class Mailboxes {
       return null;
     } catch (FileAlreadyExistsException e) {
       return "[ALREADYEXISTS] Mailbox already exists";
-    } catch (MaildirStore.TooManyFolders e) {
-      return "[LIMIT] At most " + MaildirStore.MAX_FOLDERS + " mailboxes";
+    } catch (MailboxStore.TooManyFolders e) {
+      return "[LIMIT] At most " + MailboxStore.MAX_FOLDERS + " mailboxes";
     } catch (IllegalArgumentException e) {
       return "[CANNOT] Not a valid mailbox name";
     }
@@ -252,7 +252,7 @@ final class Mailboxes {
 
   /** DELETE; null when done, else the NO text. */
   String delete(String name) throws IOException {
-    if (name.equals(MaildirStore.INBOX)) return "[CANNOT] INBOX cannot be deleted";
+    if (name.equals(MailboxStore.INBOX)) return "[CANNOT] INBOX cannot be deleted";
     try {
       store.deleteFolder(mailbox, name);
       store.subscribe(mailbox, name, false);
@@ -266,9 +266,9 @@ final class Mailboxes {
 
   /** RENAME; null when done, else the NO text. */
   String rename(String from, String to) throws IOException {
-    if (to.equals(MaildirStore.INBOX)) return "[ALREADYEXISTS] INBOX always exists";
+    if (to.equals(MailboxStore.INBOX)) return "[ALREADYEXISTS] INBOX always exists";
     try {
-      if (from.equals(MaildirStore.INBOX)) {
+      if (from.equals(MailboxStore.INBOX)) {
         renameInbox(to);
         return null;
       }
@@ -293,8 +293,8 @@ final class Mailboxes {
    */
   private void renameInbox(String to) throws IOException {
     store.createFolder(mailbox, to);
-    try (MaildirStore.Lease inboxLease = store.open(mailbox, MaildirStore.INBOX); MaildirStore.Lease targetLease = store.open(mailbox, to)) {
-      MaildirFolder inbox = inboxLease.folder();
+    try (MailboxStore.Lease inboxLease = store.open(mailbox, MailboxStore.INBOX); MailboxStore.Lease targetLease = store.open(mailbox, to)) {
+      Folder inbox = inboxLease.folder();
       inbox.sync();
       List<Long> moved = new ArrayList<>();
       for (MessageInfo m : inbox.messages()) {
@@ -305,7 +305,7 @@ final class Mailboxes {
   }
 
   /** Copies one message into {@code target}, keywords by name; its new state there, or null when it is gone. */
-  static MessageInfo copy(MaildirFolder source, MessageInfo m, MaildirFolder target) throws IOException {
+  static MessageInfo copy(Folder source, MessageInfo m, Folder target) throws IOException {
     int flags = (m.flags() & Flags.SYSTEM) | target.keywordBits(source.keywordsOf(m.flags()));
     try (FileChannel in = source.openMessage(m.uid())) {
       if (in == null) return null; // expunged meanwhile
@@ -329,7 +329,7 @@ final class Mailboxes {
    *
    * @throws IllegalStateException when the folder has no letter left for a new keyword
    */
-  static int flagBits(MaildirFolder folder, List<String> names) throws IOException {
+  static int flagBits(Folder folder, List<String> names) throws IOException {
     int bits = 0;
     List<String> keywords = new ArrayList<>();
     for (String f : names) {

@@ -1,7 +1,7 @@
 package dev.posta.imap;
 
 import dev.posta.store.Flags;
-import dev.posta.store.MaildirFolder;
+import dev.posta.store.Folder;
 import dev.posta.store.MessageInfo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,14 +20,14 @@ import java.util.Set;
  * decoded from its transfer encoding and charset.
  */
 final class Search {
-  private final MaildirFolder folder;
+  private final Folder folder;
   private final SelectedFolder selected;
   private final Set<Long> recent;
   private final java.util.Map<SequenceSet, SequenceSet.Resolved> resolved = new java.util.HashMap<>();
   private MessageStructure structure;
   private long structureUid = -1;
 
-  Search(MaildirFolder folder, SelectedFolder selected, Set<Long> recent) {
+  Search(Folder folder, SelectedFolder selected, Set<Long> recent) {
     this.folder = folder;
     this.selected = selected;
     this.recent = recent;

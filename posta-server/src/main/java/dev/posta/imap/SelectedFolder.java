@@ -1,8 +1,8 @@
 package dev.posta.imap;
 
 import dev.posta.store.Flags;
-import dev.posta.store.MaildirFolder;
-import dev.posta.store.MaildirStore;
+import dev.posta.store.Folder;
+import dev.posta.store.MailboxStore;
 import dev.posta.store.MessageInfo;
 import java.io.IOException;
 import java.nio.channels.Channels;
@@ -37,8 +37,8 @@ final class SelectedFolder {
 
   private static final ZoneId ZONE = ZoneId.systemDefault();
 
-  private final MaildirStore.Lease lease;
-  private final MaildirFolder folder;
+  private final MailboxStore.Lease lease;
+  private final Folder folder;
   private final String name;
   private final boolean readOnly;
   private final ImapSession.Options options;
@@ -59,7 +59,7 @@ final class SelectedFolder {
   /** The folder's keywords as the client was last told them in FLAGS; a new one is told at once. */
   private List<String> keywordsTold = List.of();
 
-  private SelectedFolder(MaildirStore.Lease lease, String name, boolean readOnly, ImapSession.Options options, Output out) {
+  private SelectedFolder(MailboxStore.Lease lease, String name, boolean readOnly, ImapSession.Options options, Output out) {
     this.lease = lease;
     this.folder = lease.folder();
     this.name = name;
@@ -69,9 +69,9 @@ final class SelectedFolder {
   }
 
   /** Selects the folder held by {@code lease}, which {@link #close} gives back. */
-  static SelectedFolder open(MaildirStore.Lease lease, String name, boolean readOnly, ImapSession.Options options, Output out)
+  static SelectedFolder open(MailboxStore.Lease lease, String name, boolean readOnly, ImapSession.Options options, Output out)
       throws IOException {
-    MaildirFolder folder = lease.folder();
+    Folder folder = lease.folder();
     try {
       folder.sync();
     } catch (IOException | RuntimeException e) {
@@ -107,7 +107,7 @@ final class SelectedFolder {
     return readOnly;
   }
 
-  MaildirFolder folder() {
+  Folder folder() {
     return folder;
   }
 
@@ -394,16 +394,16 @@ final class SelectedFolder {
       return "[LIMIT] Too many keywords in this mailbox";
     }
     tellNewKeywords();
-    MaildirFolder.FlagChange change = switch (c.mode()) {
-      case REPLACE -> MaildirFolder.FlagChange.REPLACE; // letters Posta does not map stay in the file name all the same
-      case ADD -> MaildirFolder.FlagChange.ADD;
-      case REMOVE -> MaildirFolder.FlagChange.REMOVE;
+    Folder.FlagChange change = switch (c.mode()) {
+      case REPLACE -> Folder.FlagChange.REPLACE; // letters Posta does not map stay in the file name all the same
+      case ADD -> Folder.FlagChange.ADD;
+      case REMOVE -> Folder.FlagChange.REMOVE;
     };
     List<Long> modified = new ArrayList<>();
     boolean gone = false;
     for (int p : positions) {
       long uid = uids[p];
-      MaildirFolder.FlagUpdate update = folder.updateFlags(uid, change, bits, c.unchangedSince());
+      Folder.FlagUpdate update = folder.updateFlags(uid, change, bits, c.unchangedSince());
       if (update == null) {
         gone = true;
         continue;
@@ -504,7 +504,7 @@ final class SelectedFolder {
    * COPY or MOVE (RFC 9051 §6.4.7, RFC 6851, UIDPLUS COPYUID): "OK [COPYUID ...] ..." when done,
    * else the refusal (NO text or "BAD ...").
    */
-  String copy(SequenceSet set, boolean uid, MaildirFolder target, boolean move) throws IOException {
+  String copy(SequenceSet set, boolean uid, Folder target, boolean move) throws IOException {
     int[] positions = positions(set, uid);
     if (positions == null) return "BAD Invalid message set";
     if (move && target == folder) return "[CANNOT] Source and destination are the same mailbox";
@@ -572,7 +572,7 @@ final class SelectedFolder {
   }
 
   /** A message's octets as IMAP serves them, with CRLF line ends (the file has LF). */
-  static byte[] content(MaildirFolder folder, long uid) throws IOException {
+  static byte[] content(Folder folder, long uid) throws IOException {
     byte[] lf;
     try (FileChannel file = folder.openMessage(uid)) {
       if (file == null) throw new NoSuchFileException("UID " + uid);

@@ -3,13 +3,95 @@ package dev.posta.store;
 import dev.posta.client.MessageWriter;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.List;
 
 /**
- * Where local mail is kept: one mailbox per local user, made on its first delivery. Local
- * delivery writes through this, so the rest of Posta never knows how or where mail is stored;
- * IMAP and POP3 will read through it, and a PostgreSQL store will implement it as well.
+ * Where local mail is kept: one mailbox per local user, made on its first delivery, with its
+ * folders. Local delivery writes through this, IMAP (and POP3) read and change mail through it
+ * and its {@link Folder}s, so the rest of Posta never knows how or where mail is stored: {@link
+ * MaildirStore} keeps it in Maildirs; a PostgreSQL store will implement the same.
+ *
+ * <p>Folder names are Unicode, levels separated by '.'; {@link #INBOX} in any case is the inbox.
  */
 public interface MailboxStore {
+  /** The inbox's name (RFC 9051 §5.1: case-insensitive, always there). */
+  String INBOX = "INBOX";
+
+  /** The most folders a mailbox may have: each costs an index when used, and LIST walks them all. */
+  int MAX_FOLDERS = 1000;
+
+  /** A folder every mailbox gets, and its special use (RFC 6154), e.g. Sent and {@code \\Sent}. */
+  record SpecialFolder(String name, String use) {}
+
+  /** The special folders, in the order clients show them. */
+  List<SpecialFolder> SPECIAL_FOLDERS = List.of(new SpecialFolder("Drafts", "\\Drafts"), new SpecialFolder("Sent", "\\Sent"),
+      new SpecialFolder("Trash", "\\Trash"), new SpecialFolder("Junk", "\\Junk"), new SpecialFolder("Archive", "\\Archive"));
+
+  /** A folder in use; closing it lets the store close the folder once nobody uses it. */
+  interface Lease extends AutoCloseable {
+    Folder folder();
+
+    @Override
+    void close();
+  }
+
+  /**
+   * A folder of a mailbox, shared with every other user of it: {@link #INBOX} or another by
+   * name, made when missing.
+   *
+   * @throws IllegalArgumentException for a name that cannot be a folder
+   */
+  Lease open(MailboxId mailbox, String name) throws IOException;
+
+  /** Whether a folder exists. */
+  boolean exists(MailboxId mailbox, String name);
+
+  /** The folders of a mailbox: {@link #INBOX}, then the others in name order. */
+  List<String> folderNames(MailboxId mailbox) throws IOException;
+
+  /** Makes the inbox when missing (a user with no mail yet still has one). */
+  void createInbox(MailboxId mailbox) throws IOException;
+
+  /**
+   * Makes a folder.
+   *
+   * @throws java.nio.file.FileAlreadyExistsException when it exists
+   * @throws TooManyFolders when the mailbox has {@link #MAX_FOLDERS}
+   * @throws IllegalArgumentException for a name that cannot be a folder
+   */
+  void createFolder(MailboxId mailbox, String name) throws IOException;
+
+  /**
+   * Deletes a folder and its messages; folders below it stay (RFC 9051 §6.3.5 allows either).
+   *
+   * @throws java.nio.file.NoSuchFileException when it does not exist
+   * @throws IllegalArgumentException for the inbox
+   */
+  void deleteFolder(MailboxId mailbox, String name) throws IOException;
+
+  /**
+   * Renames a folder and the folders below it (RFC 9051 §6.3.6); not the inbox.
+   *
+   * @throws java.nio.file.NoSuchFileException when {@code from} does not exist
+   * @throws java.nio.file.FileAlreadyExistsException when {@code to} does
+   */
+  void renameFolder(MailboxId mailbox, String from, String to) throws IOException;
+
+  /** The folders the user subscribed to (RFC 9051 §6.3.7). */
+  List<String> subscriptions(MailboxId mailbox) throws IOException;
+
+  void subscribe(MailboxId mailbox, String name, boolean subscribed) throws IOException;
+
+  /** Makes the {@link #SPECIAL_FOLDERS} a mailbox lacks; returns those made now. */
+  List<String> makeSpecialFolders(MailboxId mailbox) throws IOException;
+
+  /** A mailbox has {@link #MAX_FOLDERS} folders already. */
+  final class TooManyFolders extends IOException {
+    public TooManyFolders() {
+      super("a mailbox has at most " + MAX_FOLDERS + " folders");
+    }
+  }
+
   /**
    * Delivers one message into the inbox of {@code mailbox}, durably and once: when this returns
    * the message is on stable storage, and a second delivery with the same {@code deliveryId}

@@ -100,7 +100,7 @@ public final class Maildir {
   }
 
   /** A message written into tmp/ and fsynced, waiting for {@link #saveInto} to give it its place. */
-  public record Written(Path tmp, String name) {}
+  public record Written(Path tmp, String name) implements Folder.Incoming {}
 
   /**
    * Writes a message that arrives with its flags (IMAP APPEND) into {@code tmp/}, fsynced; not

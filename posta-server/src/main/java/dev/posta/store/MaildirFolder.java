@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * per folder serves every session, under one lock; those who {@link #listen} hear of every
  * change (IMAP IDLE), whether a session made it or a rescan found it.
  */
-public final class MaildirFolder implements AutoCloseable {
+public final class MaildirFolder implements Folder, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MaildirFolder.class);
   static final long UNSETTLED_MILLIS = 2_000;
 
@@ -121,10 +121,12 @@ public final class MaildirFolder implements AutoCloseable {
     return time.to(java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
+  @Override
   public long uidValidity() {
     return index.uidValidity();
   }
 
+  @Override
   public long uidNext() {
     lock.lock();
     try {
@@ -134,6 +136,7 @@ public final class MaildirFolder implements AutoCloseable {
     }
   }
 
+  @Override
   public long highestModSeq() {
     lock.lock();
     try {
@@ -144,6 +147,7 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /** The messages now, in UID order (after a {@link #sync}, if the caller wants the files' news). */
+  @Override
   public List<MessageInfo> messages() {
     lock.lock();
     try {
@@ -156,6 +160,7 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /** The UIDs now, ascending: a session's view of the folder when it selects it. */
+  @Override
   public long[] uids() {
     lock.lock();
     try {
@@ -172,6 +177,7 @@ public final class MaildirFolder implements AutoCloseable {
    * Claims the \Recent messages for one session (RFC 3501 §2.3.2: one session sees a message
    * as recent, no other): those with UIDs from the returned one up to {@link #uidNext} now.
    */
+  @Override
   public long claimRecent() {
     lock.lock();
     try {
@@ -184,6 +190,7 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /** How many messages no session has claimed as \\Recent yet (STATUS RECENT). */
+  @Override
   public int recentCount() {
     lock.lock();
     try {
@@ -194,6 +201,7 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /** One message now, or null when it is not (or no longer) here. */
+  @Override
   public MessageInfo get(long uid) {
     lock.lock();
     try {
@@ -205,6 +213,7 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /** The messages added or changed after {@code modseq}, in MODSEQ order (CONDSTORE, and a session's updates). */
+  @Override
   public List<MessageInfo> changedSince(long modseq) {
     lock.lock();
     try {
@@ -220,6 +229,7 @@ public final class MaildirFolder implements AutoCloseable {
    * The UIDs expunged after {@code modseq}, or null when that is no longer known (the folder was
    * opened after it): then a caller compares its UIDs with {@link #uids}.
    */
+  @Override
   public List<Long> expungedSince(long modseq) {
     lock.lock();
     try {
@@ -239,6 +249,7 @@ public final class MaildirFolder implements AutoCloseable {
    *
    * @return whether anything changed
    */
+  @Override
   public boolean sync() throws IOException {
     boolean changed;
     lock.lock();
@@ -482,6 +493,7 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /** The keywords in use in this folder (for FLAGS and PERMANENTFLAGS), in the order of their letters. */
+  @Override
   public List<String> keywords() {
     lock.lock();
     try {
@@ -492,6 +504,7 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /** The keyword names a message's {@link MessageInfo#flags} carry. */
+  @Override
   public List<String> keywordsOf(int flags) {
     lock.lock();
     try {
@@ -506,6 +519,7 @@ public final class MaildirFolder implements AutoCloseable {
    *
    * @throws IllegalStateException when there is no letter left for a new one (26 in use)
    */
+  @Override
   public int keywordBits(java.util.Collection<String> names) throws IOException {
     lock.lock();
     try {
@@ -519,6 +533,7 @@ public final class MaildirFolder implements AutoCloseable {
    * What a protocol kept of a message with {@link #cache} (IMAP: ENVELOPE and BODYSTRUCTURE),
    * or null when nothing is kept (or it could not be read).
    */
+  @Override
   public byte[] cached(long uid) {
     lock.lock();
     try {
@@ -532,6 +547,7 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /** Keeps what a protocol learned from a message's content, which never changes, for its life. */
+  @Override
   public void cache(long uid, byte[] blob) {
     lock.lock();
     try {
@@ -554,15 +570,6 @@ public final class MaildirFolder implements AutoCloseable {
     }
   }
 
-  /** How {@link #updateFlags} changes a message's flags (IMAP STORE's FLAGS, +FLAGS, -FLAGS). */
-  public enum FlagChange { REPLACE, ADD, REMOVE }
-
-  /**
-   * What {@link #updateFlags} did: {@code message} as it is now; {@code modified} when it was
-   * left alone because its MODSEQ had passed the one given.
-   */
-  public record FlagUpdate(MessageInfo message, boolean modified) {}
-
   /**
    * Changes a message's flags in one step under the folder's lock, so that two sessions
    * changing different flags of one message both get their way, and a conditional change
@@ -571,6 +578,7 @@ public final class MaildirFolder implements AutoCloseable {
    * @param unchangedSince change only if the message's MODSEQ is not above it; -1 for always
    * @return null when the message is gone
    */
+  @Override
   public FlagUpdate updateFlags(long uid, FlagChange change, int bits, long unchangedSince) throws IOException {
     lock.lock();
     try {
@@ -594,6 +602,7 @@ public final class MaildirFolder implements AutoCloseable {
    * the lock, so that no flag change (a rename) comes between finding the file and opening it;
    * once open, a rename does not matter. A file another program renamed is looked for again.
    */
+  @Override
   public FileChannel openMessage(long uid) throws IOException {
     boolean changed = false;
     lock.lock();
@@ -619,6 +628,7 @@ public final class MaildirFolder implements AutoCloseable {
    *
    * @return the message as it is now, or null when it is gone
    */
+  @Override
   public MessageInfo setFlags(long uid, int flags) throws IOException {
     MessageInfo result;
     lock.lock();
@@ -664,6 +674,7 @@ public final class MaildirFolder implements AutoCloseable {
    *
    * @return the UIDs removed now
    */
+  @Override
   public List<Long> expunge(Collection<Long> uids) throws IOException {
     List<Long> removed = new ArrayList<>();
     lock.lock();
@@ -726,25 +737,19 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /**
-   * Saves a message (IMAP APPEND, COPY) durably, with its flags and internal date.
-   *
-   * @param content the message, with CRLF line ends as IMAP sends it (stored with LF)
-   */
-  public MessageInfo append(MessageWriter content, int flags, Instant internalDate) throws IOException {
-    return save(write(content), flags, internalDate);
-  }
-
-  /**
    * The first half of {@link #append}: writes the message into {@code tmp/}, fsynced, not yet
    * in the folder; then {@link #save} or {@link #discard} it. For a message that arrives over
    * the network, so that its end can be checked before it becomes mail.
    */
+  @Override
   public Maildir.Written write(MessageWriter content) throws IOException {
     return maildir.write(content, hostname); // the long part, outside the lock
   }
 
   /** The second half of {@link #append}: the written message joins the folder, with a new UID. */
-  public MessageInfo save(Maildir.Written written, int flags, Instant internalDate) throws IOException {
+  @Override
+  public MessageInfo save(Incoming incoming, int flags, Instant internalDate) throws IOException {
+    var written = (Maildir.Written) incoming;
     MessageInfo result;
     lock.lock();
     try {
@@ -762,8 +767,9 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /** Drops a {@link #write written} message that is not to be saved. */
-  public void discard(Maildir.Written written) throws IOException {
-    Files.deleteIfExists(written.tmp());
+  @Override
+  public void discard(Incoming written) throws IOException {
+    Files.deleteIfExists(((Maildir.Written) written).tmp());
   }
 
   /**
@@ -788,6 +794,7 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /** Moves every message in new/ to cur/, as a client that has seen the folder would (no flags change). */
+  @Override
   public void takeNew() throws IOException {
     lock.lock();
     try {
@@ -813,10 +820,12 @@ public final class MaildirFolder implements AutoCloseable {
   }
 
   /** Hears of every change to the folder, on the thread that made or found it; keep it short. */
+  @Override
   public void listen(Runnable listener) {
     listeners.add(listener);
   }
 
+  @Override
   public void unlisten(Runnable listener) {
     listeners.remove(listener);
   }
@@ -825,14 +834,8 @@ public final class MaildirFolder implements AutoCloseable {
     for (Runnable l : listeners) l.run();
   }
 
-  /** The folder was deleted or renamed (or the store closed) while someone still held it. */
-  public static final class Gone extends IOException {
-    Gone(Path root) {
-      super(root + ": the folder was deleted or renamed");
-    }
-  }
-
   /** Whether the folder was closed under its users: deleted, renamed, or the server stopping. */
+  @Override
   public boolean gone() {
     return closed;
   }

@@ -32,8 +32,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class MaildirStore implements MailboxStore, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MaildirStore.class);
-  /** The inbox's name (RFC 9051 §5.1: case-insensitive, always there). */
-  public static final String INBOX = "INBOX";
 
   private final Path mailRoot;
   private final String hostname;
@@ -85,18 +83,19 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
    * so a mailbox's next SELECT finds its index in memory, yet one user's ten thousand folders
    * cannot hold ten thousand indexes and their files open. Close it when done.
    */
-  public final class Lease implements AutoCloseable {
+  public final class MaildirLease implements Lease {
     private final Path path;
     private final Opened opened;
     private final MaildirFolder folder;
     private boolean closed;
 
-    private Lease(Path path, Opened opened, MaildirFolder folder) {
+    private MaildirLease(Path path, Opened opened, MaildirFolder folder) {
       this.path = path;
       this.opened = opened;
       this.folder = folder;
     }
 
+    @Override
     public MaildirFolder folder() {
       return folder;
     }
@@ -122,7 +121,8 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
    * A folder of a mailbox, opened once and shared: {@link #INBOX} (any case) or another folder by
    * its name ({@link #folderPath}), made when missing.
    */
-  public Lease open(MailboxId mailbox, String name) throws IOException {
+  @Override
+  public MaildirLease open(MailboxId mailbox, String name) throws IOException {
     Path key = folderPath(mailbox, name);
     Opened opened;
     boolean mine;
@@ -147,7 +147,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
       }
     }
     try {
-      return new Lease(key, opened, opened.folder.join());
+      return new MaildirLease(key, opened, opened.folder.join());
     } catch (CompletionException e) {
       release(key, opened);
       if (e.getCause() instanceof IOException io) throw new IOException(io.getMessage(), io); // as the opener saw it
@@ -208,10 +208,9 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
    */
   static final int MAX_NAME = 200;
 
-  /** The most folders a mailbox may have: each costs an index when used, and LIST walks them all. */
-  public static final int MAX_FOLDERS = 1000;
 
   /** The folders of a mailbox: {@link #INBOX}, then the others in name order (hierarchy by '.'). */
+  @Override
   public List<String> folderNames(MailboxId mailbox) throws IOException {
     Path root = maildir(mailbox).root();
     List<String> names = new ArrayList<>();
@@ -235,6 +234,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
   }
 
   /** Whether a folder exists (the inbox always does, once anything was delivered or it was opened). */
+  @Override
   public boolean exists(MailboxId mailbox, String name) {
     try {
       return Files.isDirectory(folderPath(mailbox, name).resolve("cur"));
@@ -247,6 +247,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
    * The folders a mailbox's user subscribed to (RFC 9051 §6.3.7), as Dovecot keeps them in a
    * Maildir: the file {@code subscriptions}, one name a line.
    */
+  @Override
   public List<String> subscriptions(MailboxId mailbox) throws IOException {
     Path file = maildir(mailbox).root().resolve(SUBSCRIPTIONS);
     if (!Files.exists(file)) return List.of();
@@ -258,6 +259,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
   }
 
   /** Subscribes to a folder or unsubscribes from it, durably (a whole new file renamed into place). */
+  @Override
   public synchronized void subscribe(MailboxId mailbox, String name, boolean subscribed) throws IOException {
     var names = new java.util.LinkedHashSet<>(subscriptions(mailbox));
     if (!(subscribed ? names.add(name) : names.remove(name))) return;
@@ -276,13 +278,6 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
 
   private static final String SUBSCRIPTIONS = "subscriptions";
 
-  /** A folder every mailbox gets, and its special use (RFC 6154), e.g. Sent and {@code \\Sent}. */
-  public record SpecialFolder(String name, String use) {}
-
-  /** The special folders, in the order clients show them. */
-  public static final List<SpecialFolder> SPECIAL_FOLDERS = List.of(new SpecialFolder("Drafts", "\\Drafts"),
-      new SpecialFolder("Sent", "\\Sent"), new SpecialFolder("Trash", "\\Trash"), new SpecialFolder("Junk", "\\Junk"),
-      new SpecialFolder("Archive", "\\Archive"));
 
   /**
    * Makes the {@link #SPECIAL_FOLDERS} a mailbox lacks (at its first login), so that every
@@ -290,6 +285,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
    *
    * @return the folders made now
    */
+  @Override
   public List<String> makeSpecialFolders(MailboxId mailbox) throws IOException {
     List<String> made = new ArrayList<>();
     for (SpecialFolder special : SPECIAL_FOLDERS) {
@@ -301,18 +297,12 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
     return made;
   }
 
-  /** A mailbox has {@link #MAX_FOLDERS} folders already. */
-  public static final class TooManyFolders extends IOException {
-    TooManyFolders() {
-      super("a mailbox has at most " + MAX_FOLDERS + " folders");
-    }
-  }
-
   /**
    * Makes a folder.
    *
    * @throws FileAlreadyExistsException when it exists (the inbox always does)
    */
+  @Override
   public void createFolder(MailboxId mailbox, String name) throws IOException {
     Path path = folderPath(mailbox, name);
     if (name.equalsIgnoreCase(INBOX) || Files.isDirectory(path.resolve("cur"))) throw new FileAlreadyExistsException(name);
@@ -326,6 +316,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
    * @throws NoSuchFileException when it does not exist
    * @throws IllegalArgumentException for the inbox, which cannot be deleted
    */
+  @Override
   public void deleteFolder(MailboxId mailbox, String name) throws IOException {
     if (name.equalsIgnoreCase(INBOX)) throw new IllegalArgumentException("the inbox cannot be deleted");
     Path path = folderPath(mailbox, name);
@@ -347,6 +338,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
    * @throws FileAlreadyExistsException when {@code to} does
    * @throws IllegalArgumentException for the inbox, whose rename ({@code messages moved}) comes with IMAP
    */
+  @Override
   public void renameFolder(MailboxId mailbox, String from, String to) throws IOException {
     if (from.equalsIgnoreCase(INBOX)) throw new IllegalArgumentException("renaming the inbox moves its messages: not here yet");
     Path source = folderPath(mailbox, from);
@@ -393,6 +385,11 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
     for (Opened o : all) {
       if (o.folder.isDone() && !o.folder.isCompletedExceptionally()) closeQuietly(o.folder.join());
     }
+  }
+
+  @Override
+  public void createInbox(MailboxId mailbox) throws IOException {
+    maildir(mailbox).create();
   }
 
   /** The Maildir of a mailbox: {@code <data>/mail/<domain>/<user>/Maildir}. */

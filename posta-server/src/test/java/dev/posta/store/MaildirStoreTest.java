@@ -131,7 +131,7 @@ class MaildirStoreTest {
       MaildirStore.Lease held = local.open(carol, "Held");
       List<MaildirFolder> released = new java.util.ArrayList<>();
       for (int i = 0; i < MaildirStore.MAX_IDLE + 10; i++) {
-        try (MaildirStore.Lease lease = local.open(carol, "F" + i)) {
+        try (var lease = local.open(carol, "F" + i)) {
           released.add(lease.folder());
         }
       }
