@@ -133,8 +133,7 @@ final class ImapSession implements Session {
 
   @Override
   public Duration idleTimeout() {
-    Duration left = clock.left();
-    return left.isNegative() ? Duration.ZERO : left;
+    return clock.leftOrZero();
   }
 
   @Override

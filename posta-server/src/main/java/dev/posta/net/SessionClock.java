@@ -136,6 +136,12 @@ public final class SessionClock implements ReadTimer {
     return a - b < 0 ? a : b;
   }
 
+  /** What is left of the current wait, never negative: how long an idle session may still be parked. */
+  public Duration leftOrZero() {
+    Duration left = left();
+    return left.isNegative() ? Duration.ZERO : left;
+  }
+
   /** What is left of the current wait (zero or less: none). */
   public Duration left() {
     return Duration.ofNanos(earlier(deadline, sessionEnd) - System.nanoTime());

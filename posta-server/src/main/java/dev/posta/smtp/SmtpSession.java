@@ -146,8 +146,7 @@ final class SmtpSession implements Session {
   /** What is left of the command timeout (RFC 5321 §4.5.3.2.7). */
   @Override
   public Duration idleTimeout() {
-    Duration left = clock.left();
-    return left.isNegative() ? Duration.ZERO : left;
+    return clock.leftOrZero();
   }
 
   @Override

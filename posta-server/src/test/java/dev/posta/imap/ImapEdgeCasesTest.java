@@ -2,7 +2,6 @@ package dev.posta.imap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.posta.config.PostaConfig;
 import dev.posta.testing.ImapWire;
 import dev.posta.testing.SmtpWire;
 import dev.posta.testing.TestServer;
@@ -19,14 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 class ImapEdgeCasesTest {
   @TempDir Path data;
 
-  private static PostaConfig plaintextOnLoopback(PostaConfig c) {
-    var s = c.submission();
-    return c.toBuilder().submission(new PostaConfig.Submission(s.trustedNetworks(), true, s.senderMustBeOwned(),
-        s.authFailuresBeforeLockout(), s.authLockout())).build();
-  }
-
   private TestServer server() {
-    return TestServer.start(data, ImapEdgeCasesTest::plaintextOnLoopback).addUser("me@localhost", "secret");
+    return TestServer.start(data, TestServer::plaintextAuthOnLoopback).addUser("me@localhost", "secret");
   }
 
   private static ImapWire login(TestServer server) throws Exception {

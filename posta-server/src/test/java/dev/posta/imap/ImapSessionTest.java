@@ -27,13 +27,6 @@ class ImapSessionTest {
 
   @TempDir Path data;
 
-  /** Plaintext logins from loopback allowed, as a developer's machine would have it. */
-  private static PostaConfig plaintextOnLoopback(PostaConfig c) {
-    var s = c.submission();
-    return c.toBuilder().submission(new PostaConfig.Submission(s.trustedNetworks(), true, s.senderMustBeOwned(),
-        s.authFailuresBeforeLockout(), s.authLockout())).build();
-  }
-
   private static void deliver(TestServer server, String to, String subject) throws Exception {
     try (var smtp = new SmtpWire(server.smtpPort())) {
       smtp.ehlo();
@@ -80,7 +73,7 @@ class ImapSessionTest {
 
   @Test
   void firstLoginMakesTheSpecialFoldersAndListShowsTheirUses() throws Exception {
-    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret");
+    try (var server = TestServer.start(data, TestServer::plaintextAuthOnLoopback).addUser("me@localhost", "secret");
         var imap = login(server, "me@localhost")) {
       assertThat(imap.command("b LIST \"\" *")).isEqualTo("""
           * LIST (\\HasNoChildren) "." "INBOX"\r
@@ -108,7 +101,7 @@ class ImapSessionTest {
 
   @Test
   void selectFetchStoreSearchAndExpungeAnswerExactly() throws Exception {
-    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
+    try (var server = TestServer.start(data, TestServer::plaintextAuthOnLoopback).addUser("me@localhost", "secret")) {
       deliver(server, "me@localhost", "first");
       deliver(server, "me@localhost", "second");
       server.awaitMail("me", 2);
@@ -153,7 +146,7 @@ class ImapSessionTest {
 
   @Test
   void envelopeAndStructureAreParsedOnceAndKeptInTheFoldersCache() throws Exception {
-    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
+    try (var server = TestServer.start(data, TestServer::plaintextAuthOnLoopback).addUser("me@localhost", "secret")) {
       deliver(server, "me@localhost", "cached");
       server.awaitMail("me", 1);
       String expected = "* 1 FETCH (ENVELOPE (NIL \"cached\" ((\"Sender\" NIL \"sender\" \"client.example\"))"
@@ -176,7 +169,7 @@ class ImapSessionTest {
 
   @Test
   void appendTakesALiteralAndAnswersAppendUid() throws Exception {
-    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret");
+    try (var server = TestServer.start(data, TestServer::plaintextAuthOnLoopback).addUser("me@localhost", "secret");
         var imap = login(server, "me@localhost")) {
       String message = "Subject: draft\r\n\r\nNot sent yet\r\n";
       imap.send("b APPEND Drafts (\\Draft) \"06-Dec-2026 10:00:00 +0000\" {" + message.length() + "}\r\n");
@@ -195,7 +188,7 @@ class ImapSessionTest {
 
   @Test
   void aLargeAppendIsStreamedIntoTheFolderAndSavedOnlyWhenTheCommandEndsWell() throws Exception {
-    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret");
+    try (var server = TestServer.start(data, TestServer::plaintextAuthOnLoopback).addUser("me@localhost", "secret");
         var imap = login(server, "me@localhost")) {
       String big = "Subject: big\r\n\r\n" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!?\r\n".repeat(4000);
       imap.send("b APPEND INBOX {" + big.length() + "}\r\n");
@@ -224,7 +217,7 @@ class ImapSessionTest {
 
   @Test
   void aSecondSessionHearsOfNewMailFlagsAndExpungesAndIdleHearsOfDeliveryAtOnce() throws Exception {
-    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
+    try (var server = TestServer.start(data, TestServer::plaintextAuthOnLoopback).addUser("me@localhost", "secret")) {
       deliver(server, "me@localhost", "one");
       server.awaitMail("me", 1);
       try (var first = login(server, "me@localhost"); var second = login(server, "me@localhost")) {
@@ -256,7 +249,7 @@ class ImapSessionTest {
 
   @Test
   void aNewKeywordIsToldInFlagsToEverySessionBeforeAnyMessageShowsIt() throws Exception {
-    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
+    try (var server = TestServer.start(data, TestServer::plaintextAuthOnLoopback).addUser("me@localhost", "secret")) {
       deliver(server, "me@localhost", "one");
       server.awaitMail("me", 1);
       try (var first = login(server, "me@localhost"); var second = login(server, "me@localhost")) {
@@ -283,7 +276,7 @@ class ImapSessionTest {
 
   @Test
   void selectingAnotherFolderClosesTheFirstWithClosedForEveryClient() throws Exception {
-    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret");
+    try (var server = TestServer.start(data, TestServer::plaintextAuthOnLoopback).addUser("me@localhost", "secret");
         var imap = login(server, "me@localhost")) {
       assertThat(imap.command("b SELECT INBOX")).doesNotContain("CLOSED");
       // RFC 9051 §6.3.2 (and RFC 7162 §3.2.11): the boundary between the two folders' responses,
@@ -297,7 +290,7 @@ class ImapSessionTest {
 
   @Test
   void condstoreAndQresyncReportModSeqsAndVanishedUids() throws Exception {
-    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
+    try (var server = TestServer.start(data, TestServer::plaintextAuthOnLoopback).addUser("me@localhost", "secret")) {
       for (String s : List.of("a", "b", "c")) deliver(server, "me@localhost", s);
       server.awaitMail("me", 3);
       try (var imap = login(server, "me@localhost")) {
@@ -326,7 +319,7 @@ class ImapSessionTest {
 
   @Test
   void compressDeflateCompressesBothWaysFromTheOkOn() throws Exception {
-    try (var server = TestServer.start(data, ImapSessionTest::plaintextOnLoopback).addUser("me@localhost", "secret")) {
+    try (var server = TestServer.start(data, TestServer::plaintextAuthOnLoopback).addUser("me@localhost", "secret")) {
       deliver(server, "me@localhost", "squeezed");
       server.awaitMail("me", 1);
       try (var imap = login(server, "me@localhost")) {

@@ -38,6 +38,13 @@ public final class TestServer implements AutoCloseable {
    */
   public static final List<String> NO_DNS = List.of("127.0.0.1:9");
 
+  /** An adjustment for {@link #start(Path, UnaryOperator)}: passwords taken in plaintext from loopback, as on a developer's machine. */
+  public static PostaConfig plaintextAuthOnLoopback(PostaConfig c) {
+    var s = c.submission();
+    return c.toBuilder().submission(new PostaConfig.Submission(s.trustedNetworks(), true, s.senderMustBeOwned(),
+        s.authFailuresBeforeLockout(), s.authLockout())).build();
+  }
+
   /** Starts with the embedded defaults changed by {@code adjust} (e.g. other limits or domains). */
   public static TestServer start(Path data, UnaryOperator<PostaConfig> adjust) {
     return start(data, adjust, java.time.Clock.systemUTC());
