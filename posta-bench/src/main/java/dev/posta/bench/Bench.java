@@ -4,13 +4,18 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * {@code posta-bench}: an SMTP load generator for comparing mail servers on the same machine.
+ * {@code posta-bench}: load generators for comparing mail servers on the same machine. SMTP:
  * {@code load} sends messages over S concurrent sessions and reports the rate and the latency
  * of each message; {@code idle} holds many sessions open and checks the server still serves.
- * Any SMTP server can be driven: Posta, Postfix, Haraka, smtp-sink.
+ * IMAP: {@code imap-mailbox} writes a Maildir of realistic messages, {@code imap-load} runs
+ * client-like visits and reports commands per second, {@code imap-select} times SELECT and
+ * FETCH on a big mailbox, {@code imap-idle} holds many clients in IDLE. Any server can be
+ * driven: Posta, Postfix, Haraka, smtp-sink; Dovecot.
  */
-@Command(name = "posta-bench", mixinStandardHelpOptions = true, subcommands = {Load.class, Idle.class},
-    description = "SMTP load generator: 'load' sends and measures, 'idle' holds sessions open.")
+@Command(name = "posta-bench", mixinStandardHelpOptions = true,
+    subcommands = {Load.class, Idle.class, MaildirGenerator.class, ImapLoad.class, ImapSelect.class, ImapIdle.class,
+        Argon2idHash.class},
+    description = "Load generators: 'load' and 'idle' for SMTP; 'imap-mailbox', 'imap-load', 'imap-select' and 'imap-idle' for IMAP.")
 public final class Bench {
   public static void main(String[] args) {
     System.exit(new CommandLine(new Bench()).execute(args));
