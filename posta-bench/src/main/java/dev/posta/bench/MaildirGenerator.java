@@ -103,12 +103,18 @@ final class MaildirGenerator implements Callable<Integer> {
 
   private static String person(SplittableRandom r) {
     String first = pick(r, FIRST), last = pick(r, LAST);
-    String addr = (first.charAt(0) + "." + last).toLowerCase(Locale.ROOT).replaceAll("[^a-z.]", "") + "@" + pick(r, DOMAINS);
+    String addr = ascii(first.charAt(0) + "." + last).replaceAll("[^a-z.]", "") + "@" + pick(r, DOMAINS);
     String name = first + " " + last;
     boolean ascii = name.chars().allMatch(c -> c < 128);
     if (!ascii) name = "=?UTF-8?B?" + Base64.getEncoder().encodeToString(name.getBytes(StandardCharsets.UTF_8)) + "?=";
     else if (name.contains("'")) name = "\"" + name + "\"";
     return name + " <" + addr + ">";
+  }
+
+  /** A name as the local part of an address spells it: "Łukasz Müller" as "lukasz muller". */
+  private static String ascii(String s) {
+    s = s.replace("Ł", "L").replace("ł", "l").replace("ø", "o").replace("Ø", "O");
+    return java.text.Normalizer.normalize(s, java.text.Normalizer.Form.NFD).replaceAll("\\p{M}", "").toLowerCase(Locale.ROOT);
   }
 
   private static String words(SplittableRandom r, int n) {
