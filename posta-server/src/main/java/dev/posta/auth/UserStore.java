@@ -140,9 +140,40 @@ public final class UserStore {
    */
   public boolean verify(String address, char[] password) throws IOException {
     Optional<User> user = find(address);
-    return bounded(() -> user.isPresent()
-        ? PasswordHash.verify(user.get().passwordHash(), password)
-        : PasswordHash.verifyDummy(password));
+    if (user.isEmpty()) return bounded(() -> PasswordHash.verifyDummy(password));
+    String key = verifiedKey(user.get(), password);
+    if (verified.wasVerified(key)) return true;
+    boolean ok = bounded(() -> PasswordHash.verify(user.get().passwordHash(), password));
+    if (ok) verified.remember(key);
+    return ok;
+  }
+
+  /**
+   * Logins verified lately, so that a mail client logging in again and again (an IMAP client
+   * opens several connections, and again at each look for new mail) costs one Argon2id check
+   * per password and {@link VerifiedLogins#TTL}, not one per connection, as Dovecot's
+   * auth_cache does. Only successes are kept, and never a password: see {@link #verifiedKey}.
+   */
+  private final VerifiedLogins verified = new VerifiedLogins();
+
+  /**
+   * What a verified login is remembered by: an HMAC-SHA256, under a key made at start and never
+   * written anywhere, of the address, its stored hash and the password. It cannot be turned back
+   * into the password, and a changed password (another stored hash) no longer matches.
+   */
+  private String verifiedKey(User user, char[] password) {
+    var mac = verified.mac();
+    mac.update(user.address().getBytes(UTF_8));
+    mac.update((byte) 0);
+    mac.update(user.passwordHash().getBytes(UTF_8));
+    mac.update((byte) 0);
+    ByteBuffer secret = UTF_8.encode(java.nio.CharBuffer.wrap(password)); // no String: it could not be wiped
+    try {
+      mac.update(secret.duplicate());
+      return java.util.HexFormat.of().formatHex(mac.doFinal());
+    } finally {
+      while (secret.hasRemaining()) secret.put((byte) 0);
+    }
   }
 
   /** Costs what {@link #verify} costs, and returns false: for a user name that is no address. */
@@ -159,8 +190,8 @@ public final class UserStore {
   static final int CONCURRENT_CHECKS = Math.min(4, Runtime.getRuntime().availableProcessors());
   /** Fair: a waiting check is not overtaken by later ones. */
   static final Semaphore CHECKS = new Semaphore(CONCURRENT_CHECKS, true);
-  /** Password checks running now, and the most ever seen at once: for tests of the bound. */
-  static final AtomicInteger CHECKING = new AtomicInteger(), PEAK_CHECKING = new AtomicInteger();
+  /** Password checks running now, the most ever seen at once, and all so far: for tests of the bound and the cache. */
+  static final AtomicInteger CHECKING = new AtomicInteger(), PEAK_CHECKING = new AtomicInteger(), CHECKED = new AtomicInteger();
 
   private interface Check {
     boolean run();
@@ -181,6 +212,7 @@ public final class UserStore {
       throw new java.io.InterruptedIOException("interrupted while waiting to check a password");
     }
     PEAK_CHECKING.accumulateAndGet(CHECKING.incrementAndGet(), Math::max);
+    CHECKED.incrementAndGet();
     try {
       return check.run();
     } finally {

@@ -54,6 +54,23 @@ class UserStoreTest {
   }
 
   @Test
+  void aLoginVerifiedLatelyCostsNoSecondArgon2CheckUntilThePasswordChanges() throws Exception {
+    var users = store();
+    users.add("dora@example.org", "first".toCharArray());
+    int before = UserStore.CHECKED.get();
+    assertThat(users.verify("dora@example.org", "first".toCharArray())).isTrue();
+    assertThat(users.verify("DORA@example.org", "first".toCharArray())).isTrue();
+    assertThat(users.verify("dora@example.org", "first".toCharArray())).isTrue();
+    assertThat(UserStore.CHECKED.get() - before).as("one check for three logins").isEqualTo(1);
+    assertThat(users.verify("dora@example.org", "wrong".toCharArray())).isFalse();
+    assertThat(users.verify("dora@example.org", "wrong".toCharArray())).isFalse();
+    assertThat(UserStore.CHECKED.get() - before).as("a failure is never remembered: checked each time").isEqualTo(3);
+    users.setPassword("dora@example.org", "second".toCharArray());
+    assertThat(users.verify("dora@example.org", "first".toCharArray())).as("the old password, remembered, no longer opens").isFalse();
+    assertThat(users.verify("dora@example.org", "second".toCharArray())).isTrue();
+  }
+
+  @Test
   void addVerifyChangeRemove() throws Exception {
     var users = store();
     assertThat(users.list()).isEmpty();
