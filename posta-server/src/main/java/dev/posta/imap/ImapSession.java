@@ -86,19 +86,15 @@ final class ImapSession implements Session {
     boolean qresync;
   }
 
-  ImapSession(Socket connection, Socket socket, PostaConfig.Listener listener, ImapServer.Context context, Watchdog watchdog) {
+  /** @param clockLimits the deadlines of an IMAP session ({@link ImapServer}), the same for all */
+  ImapSession(Socket connection, Socket socket, PostaConfig.Listener listener, ImapServer.Context context, PostaConfig.Limits clockLimits,
+      Watchdog watchdog) {
     this.listener = listener;
     this.context = context;
     this.client = ClientAddress.text(socket.getInetAddress());
     this.logPrefix = "imap[" + client + "]";
-    var limits = context.config().limits();
-    this.maxErrors = limits.maxErrors();
-    // An IMAP client stays connected for days (IDLE): no session length limit, and the command
-    // timeouts are IMAP's (set per state below).
-    var imapLimits = new PostaConfig.Limits(limits.maxMessageSize(), limits.maxRecipients(), limits.maxLineLength(),
-        limits.maxConnections(), limits.maxConnectionsPerIp(), limits.maxErrors(), context.timeouts().autologout(), limits.dataTimeout(),
-        limits.maxHops(), limits.handshakeTimeout(), limits.minDataRate(), Duration.ofDays(365));
-    this.clock = new SessionClock(imapLimits, connection, logPrefix);
+    this.maxErrors = context.config().limits().maxErrors();
+    this.clock = new SessionClock(clockLimits, connection, logPrefix);
     this.conn = new Connection(connection, socket, clock, watchdog, log, logPrefix);
   }
 

@@ -43,9 +43,8 @@ final class SelectedFolder {
   private final boolean readOnly;
   private final ImapSession.Options options;
   private final Output out;
-  /** The UIDs by sequence number (index + 1), ascending. */
-  private long[] uids;
-  private int count;
+  /** The UIDs by sequence number, as the client knows them. */
+  private MessageNumbers numbers;
   /** \Recent messages (RFC 3501 §2.3.2) of this session. */
   private final Set<Long> recent = new HashSet<>();
   /** Flag changes and new messages up to this MODSEQ have been told. */
@@ -82,13 +81,13 @@ final class SelectedFolder {
     // MODSEQ before the list: a change in between is told once more, never lost.
     s.changesTold = folder.highestModSeq();
     s.expungesTold = s.changesTold;
-    s.uids = folder.uids();
-    s.count = s.uids.length;
+    long[] uids = folder.uids();
+    s.numbers = new MessageNumbers(uids);
     if (!readOnly) {
       folder.takeNew(); // the client has seen the folder now, as Dovecot has it
       long from = folder.claimRecent();
-      for (int i = 0; i < s.count; i++) {
-        if (s.uids[i] >= from) s.recent.add(s.uids[i]);
+      for (long uid : uids) {
+        if (uid >= from) s.recent.add(uid);
       }
     }
     return s;
@@ -114,7 +113,7 @@ final class SelectedFolder {
   /** The untagged responses of SELECT and EXAMINE (RFC 9051 §6.3.2; RFC 7162 §3.1.2.1 and §3.2.5). */
   void announce(ImapCommand.Qresync qresync) throws IOException {
     tellFlags(folder.keywords());
-    send("* " + count + " EXISTS\r\n");
+    send("* " + numbers.count() + " EXISTS\r\n");
     if (!options.rev2) {
       send("* " + recent.size() + " RECENT\r\n");
       long firstUnseen = firstUnseen();
@@ -153,8 +152,8 @@ final class SelectedFolder {
   }
 
   private long firstUnseen() {
-    for (int i = 0; i < count; i++) {
-      MessageInfo m = folder.get(uids[i]);
+    for (int i = 0; i < numbers.count(); i++) {
+      MessageInfo m = folder.get(numbers.uid(i));
       if (m != null && (m.flags() & Flags.SEEN) == 0) return i + 1;
     }
     return 0;
@@ -184,8 +183,8 @@ final class SelectedFolder {
     List<Long> gone = folder.expungedSince(expungesTold);
     List<Integer> positions = new ArrayList<>();
     if (gone == null) { // from before the folder was opened: compare the lists
-      for (int i = 0; i < count; i++) {
-        if (folder.get(uids[i]) == null) positions.add(i);
+      for (int i = 0; i < numbers.count(); i++) {
+        if (folder.get(numbers.uid(i)) == null) positions.add(i);
       }
     } else {
       for (long uid : gone) {
@@ -197,7 +196,7 @@ final class SelectedFolder {
     if (positions.isEmpty()) return;
     if (options.qresync) {
       long[] vanished = new long[positions.size()];
-      for (int i = 0; i < vanished.length; i++) vanished[i] = uids[positions.get(i)];
+      for (int i = 0; i < vanished.length; i++) vanished[i] = numbers.uid(positions.get(i));
       send("* VANISHED " + set(vanished, vanished.length) + "\r\n");
     } else {
       var lines = new StringBuilder();
@@ -207,21 +206,12 @@ final class SelectedFolder {
       }
       send(lines.toString());
     }
-    int kept = 0;
-    int next = 0;
-    for (int i = 0; i < count; i++) {
-      if (next < positions.size() && positions.get(next) == i) {
-        recent.remove(uids[i]);
-        next++;
-      } else {
-        uids[kept++] = uids[i];
-      }
-    }
-    count = kept;
+    for (int p : positions) recent.remove(numbers.uid(p));
+    numbers.remove(positions);
   }
 
   private void tellChanges() throws IOException {
-    long last = count == 0 ? 0 : uids[count - 1];
+    long last = numbers.last();
     List<Long> added = new ArrayList<>();
     for (MessageInfo m : folder.changedSince(changesTold)) {
       if (m.uid() > last) {
@@ -234,15 +224,14 @@ final class SelectedFolder {
     }
     if (added.isEmpty()) return;
     added.sort(null);
-    if (count + added.size() > uids.length) uids = Arrays.copyOf(uids, Math.max(count + added.size(), uids.length * 2));
-    for (long uid : added) uids[count++] = uid;
+    numbers.add(added);
     if (!readOnly) {
       long from = folder.claimRecent();
       for (long uid : added) {
         if (uid >= from) recent.add(uid);
       }
     }
-    send("* " + count + " EXISTS\r\n");
+    send("* " + numbers.count() + " EXISTS\r\n");
     if (!options.rev2) send("* " + recent.size() + " RECENT\r\n");
   }
 
@@ -271,8 +260,7 @@ final class SelectedFolder {
 
   /** The index of a UID in the view, or -1. */
   private int position(long uid) {
-    int p = Arrays.binarySearch(uids, 0, count, uid);
-    return p < 0 ? -1 : p;
+    return numbers.indexOf(uid);
   }
 
   /** The UIDs in {@code ranges} (up to UIDNEXT) that are not in the view: what QRESYNC reports vanished. */
@@ -282,10 +270,10 @@ final class SelectedFolder {
     for (int r = 0; r < resolved.from().length; r++) {
       long from = resolved.from()[r];
       long to = Math.min(resolved.to()[r], folder.uidNext() - 1);
-      int i = lowerBound(from);
+      int i = numbers.lowerBound(from);
       long at = from;
       while (at <= to) {
-        long present = i < count ? uids[i] : Long.MAX_VALUE;
+        long present = i < numbers.count() ? numbers.uid(i) : Long.MAX_VALUE;
         if (present > to) {
           gaps.add(new long[] {at, to});
           break;
@@ -304,11 +292,6 @@ final class SelectedFolder {
     return s.toString();
   }
 
-  /** The first index whose UID is at least {@code uid}. */
-  private int lowerBound(long uid) {
-    int p = Arrays.binarySearch(uids, 0, count, uid);
-    return p >= 0 ? p : -p - 1;
-  }
 
   /**
    * The positions (indexes) a sequence set names: UIDs in the view, or sequence numbers.
@@ -326,18 +309,18 @@ final class SelectedFolder {
       return Arrays.copyOf(out, n);
     }
     if (uid) {
-      long largest = count == 0 ? 0 : uids[count - 1];
+      long largest = numbers.last();
       var resolved = set.resolve(largest == 0 ? folder.uidNext() : largest); // "*" is the largest UID (RFC 9051 §6.4.8)
       List<Integer> out = new ArrayList<>();
       for (int r = 0; r < resolved.from().length; r++) {
-        for (int i = lowerBound(resolved.from()[r]); i < count && uids[i] <= resolved.to()[r]; i++) out.add(i);
+        for (int i = numbers.lowerBound(resolved.from()[r]); i < numbers.count() && numbers.uid(i) <= resolved.to()[r]; i++) out.add(i);
       }
       return out.stream().mapToInt(Integer::intValue).toArray();
     }
-    var resolved = set.resolve(count);
+    var resolved = set.resolve(numbers.count());
     int total = 0;
     for (int r = 0; r < resolved.from().length; r++) {
-      if (resolved.to()[r] > count || resolved.from()[r] < 1) return null;
+      if (resolved.to()[r] > numbers.count() || resolved.from()[r] < 1) return null;
       total += (int) (resolved.to()[r] - resolved.from()[r] + 1);
     }
     int[] out = new int[total];
@@ -360,7 +343,7 @@ final class SelectedFolder {
     var fetcher = new Fetcher(folder, options, c, readOnly);
     boolean gone = false;
     for (int p : positions) {
-      MessageInfo m = folder.get(uids[p]);
+      MessageInfo m = folder.get(numbers.uid(p));
       if (m == null) { // expunged, not told yet: nothing to show
         gone = true;
         continue;
@@ -402,7 +385,7 @@ final class SelectedFolder {
     List<Long> modified = new ArrayList<>();
     boolean gone = false;
     for (int p : positions) {
-      long uid = uids[p];
+      long uid = numbers.uid(p);
       Folder.FlagUpdate update = folder.updateFlags(uid, change, bits, c.unchangedSince());
       if (update == null) {
         gone = true;
@@ -444,8 +427,8 @@ final class SelectedFolder {
     var search = new Search(folder, this, recent);
     List<Integer> found = new ArrayList<>();
     long highest = 0;
-    for (int i = 0; i < count; i++) {
-      MessageInfo m = folder.get(uids[i]);
+    for (int i = 0; i < numbers.count(); i++) {
+      MessageInfo m = folder.get(numbers.uid(i));
       if (m == null) continue;
       if (search.matches(c.key(), i + 1, m)) {
         found.add(i);
@@ -453,13 +436,13 @@ final class SelectedFolder {
       }
     }
     boolean modseq = Search.usesModSeq(c.key());
-    long[] numbers = new long[found.size()];
-    for (int i = 0; i < numbers.length; i++) numbers[i] = c.uid() ? uids[found.get(i)] : found.get(i) + 1;
+    long[] results = new long[found.size()];
+    for (int i = 0; i < results.length; i++) results[i] = c.uid() ? numbers.uid(found.get(i)) : found.get(i) + 1;
     List<String> ret = c.returnOptions();
     if (ret == null && !options.rev2) {
       var line = new StringBuilder("* SEARCH");
-      for (long n : numbers) line.append(' ').append(n);
-      if (modseq && numbers.length > 0) line.append(" (MODSEQ ").append(highest).append(')');
+      for (long n : results) line.append(' ').append(n);
+      if (modseq && results.length > 0) line.append(" (MODSEQ ").append(highest).append(')');
       send(line.append("\r\n").toString());
       return null;
     }
@@ -473,27 +456,27 @@ final class SelectedFolder {
         if (min) kept.add(found.getFirst());
         if (max && found.size() > 1) kept.add(found.getLast());
       }
-      saved = kept.stream().mapToLong(i -> uids[i]).toArray();
+      saved = kept.stream().mapToLong(i -> numbers.uid(i)).toArray();
       if (ret.size() == 1) return null; // SAVE alone: no ESEARCH response
     }
     var line = new StringBuilder("* ESEARCH (TAG \"").append(c.tag()).append("\")");
     if (c.uid()) line.append(" UID");
-    if (min && numbers.length > 0) line.append(" MIN ").append(numbers[0]);
-    if (max && numbers.length > 0) line.append(" MAX ").append(numbers[numbers.length - 1]);
-    if (ret.contains("COUNT")) line.append(" COUNT ").append(numbers.length);
-    if (ret.contains("ALL") && numbers.length > 0) line.append(" ALL ").append(set(numbers, numbers.length));
-    if (modseq && numbers.length > 0) line.append(" MODSEQ ").append(highest);
+    if (min && results.length > 0) line.append(" MIN ").append(results[0]);
+    if (max && results.length > 0) line.append(" MAX ").append(results[results.length - 1]);
+    if (ret.contains("COUNT")) line.append(" COUNT ").append(results.length);
+    if (ret.contains("ALL") && results.length > 0) line.append(" ALL ").append(set(results, results.length));
+    if (modseq && results.length > 0) line.append(" MODSEQ ").append(highest);
     send(line.append("\r\n").toString());
     return null;
   }
 
   /** The position of a sequence number's message for SEARCH: its UID. */
   long uidAt(int position) {
-    return uids[position];
+    return numbers.uid(position);
   }
 
   int count() {
-    return count;
+    return numbers.count();
   }
 
   long[] savedResult() {
@@ -511,7 +494,7 @@ final class SelectedFolder {
     List<Long> from = new ArrayList<>();
     List<Long> to = new ArrayList<>();
     for (int p : positions) {
-      MessageInfo m = folder.get(uids[p]);
+      MessageInfo m = folder.get(numbers.uid(p));
       if (m == null) continue;
       MessageInfo copied = Mailboxes.copy(folder, m, target);
       if (copied == null) continue;
@@ -530,9 +513,9 @@ final class SelectedFolder {
   void expunge(SequenceSet uidSet) throws IOException {
     int[] positions = uidSet == null ? null : positions(uidSet, true);
     List<Long> doomed = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < numbers.count(); i++) {
       if (positions != null && Arrays.binarySearch(positions, i) < 0) continue;
-      MessageInfo m = folder.get(uids[i]);
+      MessageInfo m = folder.get(numbers.uid(i));
       if (m != null && (m.flags() & Flags.DELETED) != 0) doomed.add(m.uid());
     }
     folder.expunge(doomed);
