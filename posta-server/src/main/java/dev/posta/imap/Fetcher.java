@@ -28,6 +28,7 @@ final class Fetcher {
   private final boolean wantsFlags;
   private final boolean wantsModSeq;
   private final boolean wantsUid;
+  private final boolean headerOnly;
 
   Fetcher(Folder folder, ImapSession.Options options, ImapCommand.Fetch command, boolean readOnly) {
     this.folder = folder;
@@ -37,6 +38,7 @@ final class Fetcher {
     this.wantsFlags = command.items().stream().anyMatch(i -> i instanceof FetchItem.Flags);
     this.wantsModSeq = command.changedSince() > 0 || command.items().stream().anyMatch(i -> i instanceof FetchItem.ModSeq);
     this.wantsUid = command.uid() || command.items().stream().anyMatch(i -> i instanceof FetchItem.Uid);
+    this.headerOnly = headerOnly(command.items());
     if (wantsModSeq) options.condstore = true; // RFC 7162 §3.1: a CONDSTORE-enabling command
   }
 
@@ -139,7 +141,21 @@ final class Fetcher {
   }
 
   private MessageStructure parsed(MessageStructure known, MessageInfo m) throws IOException {
-    return known != null ? known : MessageStructure.parse(SelectedFolder.content(folder, m.uid()));
+    if (known != null) return known;
+    return MessageStructure.parse(headerOnly ? SelectedFolder.header(folder, m.uid()) : SelectedFolder.content(folder, m.uid()));
+  }
+
+  /** Whether every item that reads the message wants only its header: then the body is not read. */
+  private static boolean headerOnly(List<FetchItem> items) {
+    return items.stream().allMatch(item -> switch (item) {
+      case FetchItem.Body b -> b.section().part().isEmpty() && switch (b.section().text()) {
+        case HEADER, HEADER_FIELDS, HEADER_FIELDS_NOT -> true;
+        default -> false;
+      };
+      case FetchItem.Rfc822 r -> r.part() == FetchItem.Section.Text.HEADER;
+      case FetchItem.Binary b -> false;
+      default -> true; // from the index or the cache
+    });
   }
 
   private void flags(ResponseWriter w, MessageInfo m, boolean recent) {

@@ -22,7 +22,7 @@ final class ResponseWriter {
    */
   private static final DateTimeFormatter DATE_TIME = DateTimeFormatter.ofPattern("dd-MMM-yyyy HH:mm:ss Z", Locale.ROOT);
 
-  private final ByteArrayOutputStream out = new ByteArrayOutputStream(128);
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream(512);
   /** The client enabled UTF8=ACCEPT or IMAP4rev2 (RFC 6855, RFC 9051 §5.1): 8-bit text may be quoted. */
   private final boolean utf8;
 

@@ -26,11 +26,24 @@ final class Search {
   private final java.util.Map<SequenceSet, SequenceSet.Resolved> resolved = new java.util.HashMap<>();
   private MessageStructure structure;
   private long structureUid = -1;
+  /** No key looks at the body: a message's header is all that is read. */
+  private final boolean headerOnly;
 
-  Search(Folder folder, SelectedFolder selected, Set<Long> recent) {
+  Search(Folder folder, SelectedFolder selected, Set<Long> recent, SearchKey key) {
     this.folder = folder;
     this.selected = selected;
     this.recent = recent;
+    this.headerOnly = !readsBody(key);
+  }
+
+  private static boolean readsBody(SearchKey key) {
+    return switch (key) {
+      case SearchKey.Text t -> true;
+      case SearchKey.And and -> and.keys().stream().anyMatch(Search::readsBody);
+      case SearchKey.Or or -> readsBody(or.left()) || readsBody(or.right());
+      case SearchKey.Not not -> readsBody(not.key());
+      default -> false;
+    };
   }
 
   boolean matches(SearchKey key, int seq, MessageInfo m) throws IOException {
@@ -91,7 +104,7 @@ final class Search {
   private MessageStructure content(MessageInfo m) {
     if (structureUid != m.uid()) {
       try {
-        structure = MessageStructure.parse(SelectedFolder.content(folder, m.uid()));
+        structure = MessageStructure.parse(headerOnly ? SelectedFolder.header(folder, m.uid()) : SelectedFolder.content(folder, m.uid()));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }

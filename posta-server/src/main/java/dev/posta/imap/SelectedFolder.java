@@ -70,13 +70,18 @@ final class SelectedFolder {
   /** Selects the folder held by {@code lease}, which {@link #close} gives back. */
   static SelectedFolder open(MailboxStore.Lease lease, String name, boolean readOnly, ImapSession.Options options, Output out)
       throws IOException {
-    Folder folder = lease.folder();
     try {
-      folder.sync();
+      return select(lease, name, readOnly, options, out);
     } catch (IOException | RuntimeException e) {
       lease.close();
       throw e;
     }
+  }
+
+  private static SelectedFolder select(MailboxStore.Lease lease, String name, boolean readOnly, ImapSession.Options options, Output out)
+      throws IOException {
+    Folder folder = lease.folder();
+    folder.sync();
     var s = new SelectedFolder(lease, name, readOnly, options, out);
     // MODSEQ before the list: a change in between is told once more, never lost.
     s.changesTold = folder.highestModSeq();
@@ -341,30 +346,39 @@ final class SelectedFolder {
       if (!vanished.isEmpty()) send("* VANISHED (EARLIER) " + vanished + "\r\n");
     }
     var fetcher = new Fetcher(folder, options, c, readOnly);
-    boolean gone = false;
+    // Responses go out in batches: FETCH 1:* on a large folder is one response per message, and a
+    // write each would cost a system call per message.
+    var batch = new java.io.ByteArrayOutputStream(BATCH);
+    // A message expunged by another session and not told yet has nothing left to show: it is
+    // left out and the FETCH still succeeds, as Dovecot answers (RFC 9051 §7.5.1 allows that or a
+    // NO [EXPUNGEISSUED], which mail programs tend to show their users as an error).
     for (int p : positions) {
       MessageInfo m = folder.get(numbers.uid(p));
-      if (m == null) { // expunged, not told yet: nothing to show
-        gone = true;
-        continue;
-      }
+      if (m == null) continue;
       if (c.changedSince() > 0 && m.modseq() <= c.changedSince()) continue;
       Fetcher.Result r;
       try {
         r = fetcher.fetch(p + 1, m, recent.contains(m.uid()));
       } catch (NoSuchFileException e) { // expunged by another program this moment
-        gone = true;
         continue;
       }
-      if (r == null) return "[UNKNOWN-CTE] Unknown Content-Transfer-Encoding in a part asked for in BINARY";
+      if (r == null) {
+        send(batch.toByteArray());
+        return "[UNKNOWN-CTE] Unknown Content-Transfer-Encoding in a part asked for in BINARY";
+      }
       if (r.changed() != null) told.put(m.uid(), r.changed().modseq());
-      send(r.response());
+      batch.writeBytes(r.response());
+      if (batch.size() >= BATCH) {
+        send(batch.toByteArray());
+        batch.reset();
+      }
     }
-    return gone ? EXPUNGE_ISSUED : null;
+    if (batch.size() > 0) send(batch.toByteArray());
+    return null;
   }
 
-  /** RFC 9051 §7.1: some messages asked for were expunged, and the client has not been told yet. */
-  private static final String EXPUNGE_ISSUED = "[EXPUNGEISSUED] Some of the requested messages no longer exist";
+  /** How many octets of responses a large FETCH gathers before it writes them. */
+  private static final int BATCH = 32 * 1024;
 
   /** STORE (RFC 9051 §6.4.6, RFC 7162 §3.1.3): null when done, "[MODIFIED set]", or the refusal. */
   String store(ImapCommand.Store c) throws IOException {
@@ -383,14 +397,10 @@ final class SelectedFolder {
       case REMOVE -> Folder.FlagChange.REMOVE;
     };
     List<Long> modified = new ArrayList<>();
-    boolean gone = false;
     for (int p : positions) {
       long uid = numbers.uid(p);
       Folder.FlagUpdate update = folder.updateFlags(uid, change, bits, c.unchangedSince());
-      if (update == null) {
-        gone = true;
-        continue;
-      }
+      if (update == null) continue; // expunged, not told yet: nothing to change, as for FETCH
       if (update.modified()) {
         modified.add(c.uid() ? uid : p + 1);
         continue;
@@ -413,7 +423,7 @@ final class SelectedFolder {
       long[] m = modified.stream().mapToLong(Long::longValue).sorted().toArray();
       return "[MODIFIED " + set(m, m.length) + "]";
     }
-    return gone ? EXPUNGE_ISSUED : null;
+    return null;
   }
 
   /** SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731, SEARCHRES RFC 5182): null when answered, else the refusal. */
@@ -424,7 +434,7 @@ final class SelectedFolder {
     if (c.charset() != null && !c.charset().equalsIgnoreCase("UTF-8") && !c.charset().equalsIgnoreCase("US-ASCII")) {
       return "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset";
     }
-    var search = new Search(folder, this, recent);
+    var search = new Search(folder, this, recent, c.key());
     List<Integer> found = new ArrayList<>();
     long highest = 0;
     for (int i = 0; i < numbers.count(); i++) {
@@ -561,13 +571,47 @@ final class SelectedFolder {
       if (file == null) throw new NoSuchFileException("UID " + uid);
       lf = Channels.newInputStream(file).readAllBytes();
     }
-    int lines = 0;
-    for (byte b : lf) {
-      if (b == '\n') lines++;
+    return crlf(lf, lf.length);
+  }
+
+  /**
+   * A message's header section alone, with the empty line that ends it, as IMAP serves it:
+   * what a FETCH of header fields or a SEARCH on them needs, without reading the body.
+   */
+  static byte[] header(Folder folder, long uid) throws IOException {
+    try (FileChannel file = folder.openMessage(uid)) {
+      if (file == null) throw new NoSuchFileException("UID " + uid);
+      byte[] lf = new byte[8192];
+      int n = 0;
+      while (true) {
+        int end = headerEnd(lf, n);
+        if (end >= 0) return crlf(lf, end);
+        if (n == lf.length) lf = Arrays.copyOf(lf, lf.length * 2);
+        int read = file.read(java.nio.ByteBuffer.wrap(lf, n, lf.length - n));
+        if (read < 0) return crlf(lf, n); // all header, no body
+        n += read;
+      }
     }
-    byte[] crlf = new byte[lf.length + lines];
+  }
+
+  /** Where the header section ends in the first {@code n} octets (after its empty line), or -1. */
+  private static int headerEnd(byte[] lf, int n) {
+    if (n > 0 && lf[0] == '\n') return 1;
+    for (int i = 1; i < n; i++) {
+      if (lf[i] == '\n' && lf[i - 1] == '\n') return i + 1;
+    }
+    return -1;
+  }
+
+  /** The first {@code length} octets of a file's LF-ended text with CRLF line ends. */
+  private static byte[] crlf(byte[] lf, int length) {
+    int lines = 0;
+    for (int i = 0; i < length; i++) {
+      if (lf[i] == '\n') lines++;
+    }
+    byte[] crlf = new byte[length + lines];
     int j = 0;
-    for (int i = 0; i < lf.length; i++) {
+    for (int i = 0; i < length; i++) {
       if (lf[i] == '\n' && (i == 0 || lf[i - 1] != '\r')) crlf[j++] = '\r';
       crlf[j++] = lf[i];
     }

@@ -38,8 +38,12 @@ final class MessageCache implements AutoCloseable {
   private final Path file;
   private final long uidValidity;
   private FileChannel channel;
-  /** UID to the offset of its record; null until the file was first read. */
+  /**
+   * UID to where its record is: the offset, shifted left by {@value #LENGTH_BITS}, and the
+   * blob's length below it, so that a blob is read in one go. Null until the file was first read.
+   */
   private Map<Long, Long> offsets;
+  private static final int LENGTH_BITS = 21; // MAX_BLOB fits
   private long end;
   /** Records no longer any message's. */
   private int dead;
@@ -52,23 +56,21 @@ final class MessageCache implements AutoCloseable {
   /** The blob kept for {@code uid}, or null. */
   byte[] get(long uid) throws IOException {
     open();
-    Long at = offsets.get(uid);
-    if (at == null) return null;
-    ByteBuffer head = ByteBuffer.allocate(RECORD_HEAD);
-    channel.read(head, at);
-    head.flip();
-    head.getLong();
-    int length = head.getInt();
-    int crc = head.getInt();
-    ByteBuffer blob = ByteBuffer.allocate(length);
-    while (blob.hasRemaining() && channel.read(blob, at + RECORD_HEAD + blob.position()) > 0) {
+    Long where = offsets.get(uid);
+    if (where == null) return null;
+    long at = where >>> LENGTH_BITS;
+    int length = (int) (where & ((1 << LENGTH_BITS) - 1));
+    ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + length);
+    while (record.hasRemaining() && channel.read(record, at + record.position()) > 0) {
       // pread until whole
     }
-    if (blob.hasRemaining() || crc(blob.array()) != crc) {
+    record.flip();
+    boolean whole = record.remaining() == RECORD_HEAD + length && record.getLong() == uid && record.getInt() == length;
+    if (!whole || record.getInt() != crc(record.array(), RECORD_HEAD, length)) {
       offsets.remove(uid); // changed under us: parse again
       return null;
     }
-    return blob.array();
+    return java.util.Arrays.copyOfRange(record.array(), RECORD_HEAD, RECORD_HEAD + length);
   }
 
   /** Keeps {@code blob} for {@code uid}, replacing what was kept. */
@@ -76,11 +78,11 @@ final class MessageCache implements AutoCloseable {
     if (blob.length > MAX_BLOB) return;
     open();
     ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + blob.length);
-    record.putLong(uid).putInt(blob.length).putInt(crc(blob)).put(blob).flip();
+    record.putLong(uid).putInt(blob.length).putInt(crc(blob, 0, blob.length)).put(blob).flip();
     long at = end;
     while (record.hasRemaining()) channel.write(record, at + record.position());
     end = at + RECORD_HEAD + blob.length;
-    if (offsets.put(uid, at) != null) dead++;
+    if (offsets.put(uid, at << LENGTH_BITS | blob.length) != null) dead++;
   }
 
   /** Forgets a message (expunged); starts the file anew once it is mostly forgotten records. */
@@ -134,7 +136,7 @@ final class MessageCache implements AutoCloseable {
       long uid = head.getLong();
       int length = head.getInt();
       if (length < 0 || length > MAX_BLOB || at + RECORD_HEAD + length > size) break;
-      if (offsets.put(uid, at) != null) dead++;
+      if (offsets.put(uid, at << LENGTH_BITS | length) != null) dead++;
       at += RECORD_HEAD + length;
     }
     if (at < size) {
@@ -145,9 +147,9 @@ final class MessageCache implements AutoCloseable {
     return true;
   }
 
-  private static int crc(byte[] blob) {
+  private static int crc(byte[] bytes, int offset, int length) {
     var crc = new CRC32C();
-    crc.update(blob);
+    crc.update(bytes, offset, length);
     return (int) crc.getValue();
   }
 

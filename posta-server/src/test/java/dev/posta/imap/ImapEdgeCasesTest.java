@@ -6,6 +6,7 @@ import dev.posta.testing.ImapWire;
 import dev.posta.testing.SmtpWire;
 import dev.posta.testing.TestServer;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -114,6 +115,27 @@ class ImapEdgeCasesTest {
       assertThat(second.command("e FETCH 1 FLAGS")).isEqualTo("e BAD No mailbox selected\r\n");
       assertThat(second.command("f CREATE Doomed")).as("made again after its delete").isEqualTo("f OK Create completed.\r\n");
       assertThat(second.command("g SELECT Doomed")).endsWith("g OK [READ-WRITE] Select completed.\r\n");
+    }
+  }
+
+  @Test
+  void headerFetchesAndSearchesReadOnlyTheHeaderAndGetWhatAWholeReadGives() throws Exception {
+    try (var server = server(); var imap = login(server)) {
+      String longHeader = "Subject: long\r\n" + ("X-Filler: " + "f".repeat(70) + "\r\n").repeat(200) + "\r\nbody\r\n"; // header over 8 KiB
+      String noBody = "Subject: only a header\r\nFrom: a@b.example\r\n"; // no empty line, no body
+      for (String m : List.of(longHeader, noBody)) {
+        assertThat(imap.command("b APPEND INBOX {" + m.length() + "+}\r\n" + m)).contains(" OK [APPENDUID ");
+      }
+      imap.command("c EXAMINE INBOX");
+      String header = longHeader.substring(0, longHeader.indexOf("\r\n\r\n") + 4);
+      assertThat(imap.command("d FETCH 1 BODY.PEEK[HEADER]"))
+          .isEqualTo("* 1 FETCH (BODY[HEADER] {" + header.length() + "}\r\n" + header + ")\r\nd OK Fetch completed.\r\n");
+      assertThat(imap.command("e FETCH 2 (BODY.PEEK[HEADER.FIELDS (FROM)] BODY.PEEK[TEXT])"))
+          .isEqualTo("* 2 FETCH (BODY[HEADER.FIELDS (FROM)] {21}\r\nFrom: a@b.example\r\n\r\n BODY[TEXT] {0}\r\n)\r\ne OK Fetch completed.\r\n");
+      assertThat(imap.command("f FETCH 2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]"))
+          .isEqualTo("* 2 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {26}\r\nSubject: only a header\r\n\r\n)\r\nf OK Fetch completed.\r\n");
+      assertThat(imap.command("g SEARCH SUBJECT header")).isEqualTo("* SEARCH 2\r\ng OK Search completed.\r\n");
+      assertThat(imap.command("h SEARCH HEADER X-Filler fff")).isEqualTo("* SEARCH 1\r\nh OK Search completed.\r\n");
     }
   }
 
