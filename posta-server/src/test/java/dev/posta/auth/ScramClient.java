@@ -15,7 +15,7 @@ import javax.crypto.spec.SecretKeySpec;
  * A minimal SCRAM-SHA-256 client (RFC 5802 §3), written independently of the server code (JDK
  * PBKDF2 and HMAC), for end-to-end tests. ASCII passwords only: it does not SASLprep.
  */
-final class ScramClient {
+public final class ScramClient {
   final String gs2Header;
   final String clientFirstBare;
   private final char[] password;
@@ -27,15 +27,15 @@ final class ScramClient {
     this.password = password;
   }
 
-  ScramClient(String user, String password, String clientNonce) {
+  public ScramClient(String user, String password, String clientNonce) {
     this("n,,", user, password.toCharArray(), clientNonce);
   }
 
-  String clientFirst() {
+  public String clientFirst() {
     return gs2Header + clientFirstBare;
   }
 
-  String clientFinal(String serverFirst) throws Exception {
+  public String clientFinal(String serverFirst) throws Exception {
     Map<Character, String> a = new HashMap<>();
     for (String attribute : serverFirst.split(",")) a.put(attribute.charAt(0), attribute.substring(2));
     byte[] salt = Base64.getDecoder().decode(a.get('s'));
@@ -54,7 +54,7 @@ final class ScramClient {
   }
 
   /** True when the server-final message proves the server knows ServerKey. */
-  boolean serverFinalIsValid(String serverFinal) {
+  public boolean serverFinalIsValid(String serverFinal) {
     return serverFinal.equals("v=" + Base64.getEncoder().encodeToString(expectedServerSignature));
   }
 

@@ -62,6 +62,27 @@ class ImapSessionTest {
   }
 
   @Test
+  void authenticateScramSha256WithAnInitialResponseProvesBothSides() throws Exception {
+    try (var server = TestServer.start(data).addUser("me@localhost", "secret");
+        var imap = ImapWire.tls(server.imapsPort(), server.clientTls())) {
+      imap.line();
+      var scram = new dev.posta.auth.ScramClient("me@localhost", "secret", "fyko+d2lbbFgONRv9qkxdawL");
+      var b64 = java.util.Base64.getEncoder();
+      var unb64 = java.util.Base64.getDecoder();
+      imap.send("a AUTHENTICATE SCRAM-SHA-256 " + b64.encodeToString(scram.clientFirst().getBytes(java.nio.charset.StandardCharsets.UTF_8)) + "\r\n");
+      String serverFirst = imap.line();
+      assertThat(serverFirst).startsWith("+ ");
+      String clientFinal = scram.clientFinal(new String(unb64.decode(serverFirst.substring(2).strip()), java.nio.charset.StandardCharsets.UTF_8));
+      imap.send(b64.encodeToString(clientFinal.getBytes(java.nio.charset.StandardCharsets.UTF_8)) + "\r\n");
+      String serverFinal = imap.line();
+      assertThat(scram.serverFinalIsValid(new String(unb64.decode(serverFinal.substring(2).strip()), java.nio.charset.StandardCharsets.UTF_8)))
+          .as("the server proved it knows the password: %s", serverFinal).isTrue();
+      imap.send("\r\n");
+      assertThat(imap.until("a")).isEqualTo("a OK [CAPABILITY " + CAPABILITIES + "] Logged in\r\n");
+    }
+  }
+
+  @Test
   void implicitTlsGreetsWithoutStartTlsAndTakesLogin() throws Exception {
     try (var server = TestServer.start(data).addUser("me@localhost", "secret");
         var imap = ImapWire.tls(server.imapsPort(), server.clientTls())) {
