@@ -25,11 +25,20 @@ class OfflineimapTest {
   @TempDir Path temp;
 
   private E2e.Run offlineimap(Path config) {
-    // -1: one thread. Its threaded mode crashed (SIGSEGV, exit 139) or hung while connecting in
-    // two full test runs, in the client, right after connecting (Posta logged the connection, nothing more).
+    // -1: one thread. offlineimap (imaplib2) sometimes stalls in its own reader right after
+    // STARTTLS, or crashes (SIGSEGV, exit 139) right after connecting: seen in two full test
+    // runs of five, always before its first command over TLS, and gone when run again. A sync is
+    // idempotent, so such a run is tried once more; a stall or crash caused by Posta would recur.
     var pb = new ProcessBuilder(ImapClients.program(OFFLINEIMAP, "offlineimap3"), "-c", config.toString(), "-o", "-1", "-u", "basic");
     pb.environment().put("HOME", temp.toString());
-    E2e.Run run = E2e.run(pb, Duration.ofSeconds(30), "");
+    E2e.Run run;
+    try {
+      run = E2e.run(pb, Duration.ofSeconds(30), "");
+    } catch (AssertionError stalled) {
+      System.err.println("offlineimap stalled; once more: " + stalled.getMessage());
+      run = null;
+    }
+    if (run == null || run.exit() == 139) run = E2e.run(pb, Duration.ofSeconds(30), "");
     assertThat(run.exit()).as("offlineimap%n%s", run).isZero();
     assertThat(run.stdout() + run.stderr()).as("offlineimap%n%s", run).doesNotContain("ERROR");
     return run;
