@@ -70,6 +70,8 @@ final class ImapSession implements Session {
   private String tls;
   private String user;
   private MailboxId mailbox;
+  /** The user's mailboxes, once logged in. */
+  private Mailboxes mailboxes;
   /** What the client enabled (RFC 5161) or used: rev2 answers, UTF-8 names, CONDSTORE, QRESYNC. */
   private final Options options = new Options();
   private SelectedFolder selected;
@@ -282,7 +284,6 @@ final class ImapSession implements Session {
   /** Commands of the authenticated and selected states. */
   private void authenticated(ImapCommand command) throws IOException {
     String tag = command.tag();
-    Mailboxes mailboxes = new Mailboxes(context.store(), mailbox, options);
     switch (command) {
       case ImapCommand.Enable c -> enable(tag, c);
       case ImapCommand.Select c -> select(tag, c);
@@ -410,7 +411,7 @@ final class ImapSession implements Session {
    */
   private void append(ImapCommand.Append c, CommandReader.Read.AppendMessage streamed) throws IOException {
     String tag = c.tag();
-    String name = new Mailboxes(context.store(), mailbox, options).decode(c.mailbox());
+    String name = mailboxes.decode(c.mailbox());
     if (!context.store().exists(mailbox, name)) {
       skip(streamed);
       no(tag, "[TRYCREATE] Mailbox doesn't exist");
@@ -485,7 +486,7 @@ final class ImapSession implements Session {
   }
 
   private void copy(String tag, SequenceSet set, boolean uid, String to, boolean move) throws IOException {
-    String name = new Mailboxes(context.store(), mailbox, options).decode(to);
+    String name = mailboxes.decode(to);
     if (!context.store().exists(mailbox, name)) {
       no(tag, "[TRYCREATE] Mailbox doesn't exist: " + to);
       return;
@@ -680,6 +681,7 @@ final class ImapSession implements Session {
   private void loggedIn(String tag, String how, String account) throws IOException {
     int at = account.lastIndexOf('@');
     mailbox = new MailboxId(account.substring(at + 1), LocalPart.mailboxName(account.substring(0, at)));
+    mailboxes = new Mailboxes(context.store(), mailbox, options);
     user = account;
     state = State.AUTHENTICATED;
     log.info("{}: {} succeeded: user={}", logPrefix, how, account);
@@ -733,7 +735,7 @@ final class ImapSession implements Session {
       bad(tag, "QRESYNC must be enabled first"); // a BAD changes nothing: the selected mailbox stays
       return;
     }
-    String name = new Mailboxes(context.store(), mailbox, options).decode(c.mailbox());
+    String name = mailboxes.decode(c.mailbox());
     if (selected != null) {
       closeSelected(false);
       // RFC 9051 §6.3.2 and RFC 7162 §3.2.11: the boundary between the old folder's responses and
@@ -747,7 +749,7 @@ final class ImapSession implements Session {
     if (c.condstore()) options.condstore = true;
     selected = SelectedFolder.open(context.store().open(mailbox, name), name, c.readOnly(), options, this::send);
     state = State.SELECTED;
-    if (options.rev2) send(new Mailboxes(context.store(), mailbox, options).listLine(name)); // RFC 9051 §6.3.2
+    if (options.rev2) send(mailboxes.listLine(name)); // RFC 9051 §6.3.2
     selected.announce(c.qresync());
     send(tag + " OK [" + (c.readOnly() ? "READ-ONLY" : "READ-WRITE") + "] " + (c.readOnly() ? "Examine" : "Select") + " completed.\r\n");
   }
