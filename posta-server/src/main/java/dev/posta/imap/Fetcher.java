@@ -29,6 +29,8 @@ final class Fetcher {
   private final boolean wantsModSeq;
   private final boolean wantsUid;
   private final boolean headerOnly;
+  /** A BODY or BODYSTRUCTURE is asked for: the whole message is read for an ENVELOPE too, once. */
+  private final boolean wantsStructure;
 
   Fetcher(Folder folder, ImapSession.Options options, ImapCommand.Fetch command, boolean readOnly) {
     this.folder = folder;
@@ -39,6 +41,7 @@ final class Fetcher {
     this.wantsModSeq = command.changedSince() > 0 || command.items().stream().anyMatch(i -> i instanceof FetchItem.ModSeq);
     this.wantsUid = command.uid() || command.items().stream().anyMatch(i -> i instanceof FetchItem.Uid);
     this.headerOnly = headerOnly(command.items());
+    this.wantsStructure = command.items().stream().anyMatch(i -> i instanceof FetchItem.Structure);
     if (wantsModSeq) options.condstore = true; // RFC 7162 §3.1: a CONDSTORE-enabling command
   }
 
@@ -71,11 +74,11 @@ final class Fetcher {
         case FetchItem.InternalDate d -> items.next("INTERNALDATE ").dateTime(m.internalDate(), SelectedFolder.zone());
         case FetchItem.Rfc822Size s -> items.next("RFC822.SIZE ").number(m.size());
         case FetchItem.Envelope e -> {
-          described = described(described, m);
+          described = described(described, m, wantsStructure);
           items.next("ENVELOPE ").raw(described.envelope());
         }
         case FetchItem.Structure s -> {
-          described = described(described, m);
+          described = described(described, m, true);
           items.next(s.extensible() ? "BODYSTRUCTURE " : "BODY ").raw(s.extensible() ? described.bodyStructure() : described.body());
         }
         case FetchItem.Rfc822 r -> {
@@ -129,13 +132,18 @@ final class Fetcher {
     }
   }
 
-  /** The message's ENVELOPE and structures: from the folder's cache, or parsed once and kept there. */
-  private Described described(Described known, MessageInfo m) throws IOException {
-    if (known != null) return known;
+  /**
+   * The message's ENVELOPE, and its structures when {@code structure}: from the folder's cache,
+   * or read (the header alone when only the ENVELOPE is wanted) and kept there.
+   */
+  private Described described(Described known, MessageInfo m, boolean structure) throws IOException {
+    if (known != null && (known.hasStructure() || !structure)) return known;
     byte[] blob = folder.cached(m.uid());
     Described d = blob == null ? null : Described.fromBlob(blob);
-    if (d != null) return d;
-    d = Described.of(MessageStructure.parse(SelectedFolder.content(folder, m.uid())));
+    if (d != null && (d.hasStructure() || !structure)) return d;
+    d = structure
+        ? Described.of(MessageStructure.parse(SelectedFolder.content(folder, m.uid())))
+        : Described.envelopeOf(MessageStructure.parse(SelectedFolder.header(folder, m.uid())));
     folder.cache(m.uid(), d.toBlob());
     return d;
   }

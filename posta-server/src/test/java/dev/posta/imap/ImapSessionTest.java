@@ -185,6 +185,15 @@ class ImapSessionTest {
         imap.command("a EXAMINE INBOX");
         assertThat(imap.command("b FETCH 1 (ENVELOPE BODY)")).isEqualTo(expected);
       }
+      deliver(server, "me@localhost", "listed");
+      server.awaitMail("me", 2);
+      try (var imap = login(server, "me@localhost")) { // an ENVELOPE alone reads the header; BODY later reads the rest
+        imap.command("a EXAMINE INBOX");
+        assertThat(imap.command("b FETCH 2 ENVELOPE")).contains("\"listed\"").endsWith("b OK Fetch completed.\r\n");
+        assertThat(imap.command("c FETCH 2 BODY")).isEqualTo(
+            "* 2 FETCH (BODY (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 16 2))\r\nc OK Fetch completed.\r\n");
+        assertThat(imap.command("d FETCH 2 ENVELOPE")).contains("\"listed\"").endsWith("d OK Fetch completed.\r\n");
+      }
     }
   }
 
