@@ -44,7 +44,14 @@ final class MessageCache implements AutoCloseable {
    */
   private Map<Long, Long> offsets;
   private static final int LENGTH_BITS = 21; // MAX_BLOB fits
+  /** Where the file ends: records at or after it are still in {@link #pending}. */
   private long end;
+  /**
+   * Records appended but not written yet: a FETCH of a whole folder adds one per message, and
+   * gathering them saves a write per message. Written when large, and when the folder closes.
+   */
+  private final java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
+  private static final int PENDING_MAX = 64 * 1024;
   /** Records no longer any message's. */
   private int dead;
 
@@ -60,17 +67,25 @@ final class MessageCache implements AutoCloseable {
     if (where == null) return null;
     long at = where >>> LENGTH_BITS;
     int length = (int) (where & ((1 << LENGTH_BITS) - 1));
-    ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + length);
-    while (record.hasRemaining() && channel.read(record, at + record.position()) > 0) {
-      // pread until whole
+    ByteBuffer record;
+    if (at >= end) { // not written yet
+      record = ByteBuffer.wrap(pending.toByteArray(), (int) (at - end), RECORD_HEAD + length).slice();
+    } else {
+      record = ByteBuffer.allocate(RECORD_HEAD + length);
+      while (record.hasRemaining() && channel.read(record, at + record.position()) > 0) {
+        // pread until whole
+      }
+      record.flip();
     }
-    record.flip();
     boolean whole = record.remaining() == RECORD_HEAD + length && record.getLong() == uid && record.getInt() == length;
-    if (!whole || record.getInt() != crc(record.array(), RECORD_HEAD, length)) {
+    byte[] blob = new byte[length];
+    int crc = whole ? record.getInt() : 0;
+    if (whole) record.get(blob);
+    if (!whole || crc != crc(blob, 0, length)) {
       offsets.remove(uid); // changed under us: parse again
       return null;
     }
-    return java.util.Arrays.copyOfRange(record.array(), RECORD_HEAD, RECORD_HEAD + length);
+    return blob;
   }
 
   /** Keeps {@code blob} for {@code uid}, replacing what was kept. */
@@ -78,17 +93,27 @@ final class MessageCache implements AutoCloseable {
     if (blob.length > MAX_BLOB) return;
     open();
     ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + blob.length);
-    record.putLong(uid).putInt(blob.length).putInt(crc(blob, 0, blob.length)).put(blob).flip();
-    long at = end;
-    while (record.hasRemaining()) channel.write(record, at + record.position());
-    end = at + RECORD_HEAD + blob.length;
+    record.putLong(uid).putInt(blob.length).putInt(crc(blob, 0, blob.length)).put(blob);
+    long at = end + pending.size();
+    pending.writeBytes(record.array());
     if (offsets.put(uid, at << LENGTH_BITS | blob.length) != null) dead++;
+    if (pending.size() >= PENDING_MAX) writePending();
+  }
+
+  /** Writes the gathered records at the end of the file. */
+  private void writePending() throws IOException {
+    if (pending.size() == 0) return;
+    ByteBuffer records = ByteBuffer.wrap(pending.toByteArray());
+    while (records.hasRemaining()) channel.write(records, end + records.position());
+    end += pending.size();
+    pending.reset();
   }
 
   /** Forgets a message (expunged); starts the file anew once it is mostly forgotten records. */
   void remove(long uid) throws IOException {
     if (offsets == null || offsets.remove(uid) == null) return;
     if (++dead > 1000 && dead > offsets.size()) {
+      pending.reset();
       channel.truncate(0);
       channel.write(ByteBuffer.wrap(header()), 0);
       end = header().length;
@@ -155,6 +180,11 @@ final class MessageCache implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    if (channel != null) channel.close();
+    if (channel == null) return;
+    try {
+      writePending();
+    } finally {
+      channel.close();
+    }
   }
 }
