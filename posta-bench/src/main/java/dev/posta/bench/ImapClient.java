@@ -37,6 +37,12 @@ final class ImapClient implements AutoCloseable {
       return status.equals("OK");
     }
 
+    /** This response, when it is OK; else the failure of {@code what}. */
+    Response orFail(String what) throws Failure {
+      if (!ok()) throw new Failure(what + ": " + line());
+      return this;
+    }
+
     String line() {
       return status + " " + text;
     }
@@ -52,7 +58,6 @@ final class ImapClient implements AutoCloseable {
   private final Socket socket;
   private final InputStream in;
   private final OutputStream out;
-  private final String greeting;
   private int nextTag;
   private long octets;
 
@@ -60,7 +65,7 @@ final class ImapClient implements AutoCloseable {
     this.socket = socket;
     this.in = socket.getInputStream();
     this.out = new BufferedOutputStream(socket.getOutputStream(), 16 * 1024);
-    this.greeting = readLine(null);
+    String greeting = readLine();
     if (!greeting.startsWith("* OK") && !greeting.startsWith("* PREAUTH")) throw new Failure("greeting: " + greeting);
   }
 
@@ -77,10 +82,6 @@ final class ImapClient implements AutoCloseable {
     }
   }
 
-  String greeting() {
-    return greeting;
-  }
-
   /** Sends {@code command} (without tag and CRLF) and reads until its tagged response. */
   Response command(String command) throws IOException {
     return command(command, false, null);
@@ -95,13 +96,6 @@ final class ImapClient implements AutoCloseable {
     out.write((tag + " " + command + "\r\n").getBytes(StandardCharsets.UTF_8));
     out.flush();
     return readResponse(tag, keep, each);
-  }
-
-  /** A command that must succeed. */
-  Response ok(String command) throws IOException {
-    Response r = command(command);
-    if (!r.ok()) throw new Failure(command.split(" ", 2)[0] + ": " + r.line());
-    return r;
   }
 
   Response login(String user, String password) throws IOException {
@@ -125,7 +119,7 @@ final class ImapClient implements AutoCloseable {
     out.write((tag + " IDLE\r\n").getBytes(StandardCharsets.US_ASCII));
     out.flush();
     while (true) {
-      String line = readLine(null);
+      String line = readLine();
       if (line.startsWith("+")) return tag;
       if (line.startsWith(tag + " ")) throw new Failure("IDLE: " + line.substring(tag.length() + 1));
     }
@@ -140,7 +134,7 @@ final class ImapClient implements AutoCloseable {
 
   /** One response line (a literal in it read and replaced by its length); for waiting in IDLE. */
   String readUntagged() throws IOException {
-    return readLine(null);
+    return readLine();
   }
 
   void logout() {
@@ -171,7 +165,7 @@ final class ImapClient implements AutoCloseable {
     int count = 0;
     String prefix = tag + " ";
     while (true) {
-      String line = readLine(null);
+      String line = readLine();
       if (line.startsWith(prefix)) {
         String rest = line.substring(prefix.length());
         int sp = rest.indexOf(' ');
@@ -206,7 +200,7 @@ final class ImapClient implements AutoCloseable {
    * Reads one logical response line: a literal {@code {n}} at a line's end is read (n octets,
    * dropped) and replaced by {@code {n}}, and the line goes on after it.
    */
-  private String readLine(Void unused) throws IOException {
+  private String readLine() throws IOException {
     int len = 0;
     while (true) {
       int lineStart = len;

@@ -132,11 +132,11 @@ final class ImapLoad implements Callable<Integer> {
     long t = System.nanoTime();
     try (ImapClient c = ImapClient.connect(address, timeout)) {
       rec.add("connect", System.nanoTime() - t);
-      timed(rec, "LOGIN", () -> check("LOGIN", c.login(user, password)));
+      timed(rec, "LOGIN", () -> orFail("LOGIN", c.login(user, password)));
       int[] exists = {0};
       timed(rec, "SELECT", () -> {
         var resp = c.command("SELECT INBOX", true, null);
-        check("SELECT", resp);
+        orFail("SELECT", resp);
         for (String line : resp.untagged()) {
           Matcher m = EXISTS.matcher(line);
           if (m.find()) exists[0] = Integer.parseInt(m.group(1));
@@ -146,34 +146,34 @@ final class ImapLoad implements Callable<Integer> {
       if (n == 0) throw new ImapClient.Failure("SELECT INBOX: no messages (the bench mailbox must be filled first)");
       int from = 1 + r.nextInt(Math.max(1, n - window + 1));
       int to = Math.min(n, from + window - 1);
-      timed(rec, "FETCH headers", () -> check("FETCH", c.command("FETCH " + from + ":" + to
+      timed(rec, "FETCH headers", () -> orFail("FETCH", c.command("FETCH " + from + ":" + to
           + " (FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])")));
       for (int i = 0; i < bodies; i++) {
         int m = 1 + r.nextInt(n);
-        timed(rec, "FETCH BODY[]", () -> check("FETCH", c.command("FETCH " + m + " BODY[]")));
+        timed(rec, "FETCH BODY[]", () -> orFail("FETCH", c.command("FETCH " + m + " BODY[]")));
       }
       int s = 1 + r.nextInt(n);
       boolean add = r.nextBoolean();
-      timed(rec, "STORE", () -> check("STORE", c.command("STORE " + s + (add ? " +" : " -") + "FLAGS (\\Flagged)")));
+      timed(rec, "STORE", () -> orFail("STORE", c.command("STORE " + s + (add ? " +" : " -") + "FLAGS (\\Flagged)")));
       byte[] message = message(client, r);
       long[] uid = {0};
       timed(rec, "APPEND", () -> {
         var resp = c.append("INBOX", "\\Seen", message);
-        check("APPEND", resp);
+        orFail("APPEND", resp);
         Matcher m = APPENDUID.matcher(resp.text());
         if (!m.find()) throw new ImapClient.Failure("APPEND: no APPENDUID in " + resp.line());
         uid[0] = Long.parseLong(m.group(1));
       });
-      timed(rec, "UID SEARCH", () -> check("SEARCH", c.command("UID SEARCH " + search)));
-      timed(rec, "UID STORE", () -> check("UID STORE", c.command("UID STORE " + uid[0] + " +FLAGS.SILENT (\\Deleted)")));
-      timed(rec, "UID EXPUNGE", () -> check("UID EXPUNGE", c.command("UID EXPUNGE " + uid[0])));
+      timed(rec, "UID SEARCH", () -> orFail("SEARCH", c.command("UID SEARCH " + search)));
+      timed(rec, "UID STORE", () -> orFail("UID STORE", c.command("UID STORE " + uid[0] + " +FLAGS.SILENT (\\Deleted)")));
+      timed(rec, "UID EXPUNGE", () -> orFail("UID EXPUNGE", c.command("UID EXPUNGE " + uid[0])));
       long i0 = System.nanoTime();
       String tag = c.idle();
       if (idleMillis > 0) sleep(idleMillis);
-      check("IDLE", c.done(tag));
+      orFail("IDLE", c.done(tag));
       rec.add("IDLE (incl. " + idleMillis + " ms)", System.nanoTime() - i0);
       commands.incrementAndGet();
-      timed(rec, "LOGOUT", () -> check("LOGOUT", c.command("LOGOUT")));
+      timed(rec, "LOGOUT", () -> orFail("LOGOUT", c.command("LOGOUT")));
     }
   }
 
@@ -188,8 +188,8 @@ final class ImapLoad implements Callable<Integer> {
     commands.incrementAndGet();
   }
 
-  private static void check(String what, ImapClient.Response r) throws ImapClient.Failure {
-    if (!r.ok()) throw new ImapClient.Failure(what + ": " + r.line());
+  private static void orFail(String what, ImapClient.Response r) throws ImapClient.Failure {
+    r.orFail(what);
   }
 
   private static void sleep(int millis) {
@@ -237,8 +237,6 @@ final class ImapLoad implements Callable<Integer> {
   }
 
   private static double pct(long[] sorted, double p) {
-    if (sorted.length == 0) return 0;
-    int i = (int) Math.ceil(p / 100 * sorted.length) - 1;
-    return sorted[Math.clamp(i, 0, sorted.length - 1)] / 1e6;
+    return Load.percentileMillis(sorted, p);
   }
 }

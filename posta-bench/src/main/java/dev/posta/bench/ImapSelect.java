@@ -114,6 +114,6 @@ final class ImapSelect implements Callable<Integer> {
   }
 
   private static void ok(ImapClient.Response r, String what) throws IOException {
-    if (!r.ok()) throw new ImapClient.Failure(what + ": " + r.line());
+    r.orFail(what);
   }
 }

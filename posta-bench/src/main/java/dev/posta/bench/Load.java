@@ -92,9 +92,7 @@ final class Load implements Callable<Integer> {
     }
 
     double percentileMillis(double p) {
-      if (latencies.length == 0) return 0;
-      int i = (int) Math.ceil(p / 100 * latencies.length) - 1;
-      return latencies[Math.clamp(i, 0, latencies.length - 1)] / 1e6;
+      return Load.percentileMillis(latencies, p);
     }
 
     String text() {
@@ -244,5 +242,12 @@ final class Load implements Callable<Integer> {
     } catch (java.security.GeneralSecurityException e) {
       throw new IOException(e);
     }
+  }
+
+  /** The p-th percentile of sorted latencies in nanoseconds, in milliseconds; 0 for none. */
+  static double percentileMillis(long[] sorted, double p) {
+    if (sorted.length == 0) return 0;
+    int i = (int) Math.ceil(p / 100 * sorted.length) - 1;
+    return sorted[Math.clamp(i, 0, sorted.length - 1)] / 1e6;
   }
 }

@@ -2,7 +2,6 @@ package dev.posta.auth;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import dev.posta.storage.DirectorySync;
 import dev.posta.storage.PrivateFiles;
 import java.io.IOException;
 import java.net.IDN;
@@ -12,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -332,19 +330,7 @@ public final class UserStore {
   }
 
   private void write(List<String> lines) throws IOException {
-    ByteBuffer content = ByteBuffer.wrap((String.join("\n", lines) + "\n").getBytes(UTF_8));
-    Path tmp = Files.createTempFile(dir, "." + FILE_NAME + "-", ".tmp", PrivateFiles.file(dir));
-    try {
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        while (content.hasRemaining()) ch.write(content);
-        ch.force(true);
-      }
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException | RuntimeException e) {
-      Files.deleteIfExists(tmp);
-      throw e;
-    }
-    DirectorySync.fsync(dir);
+    PrivateFiles.replace(file, (String.join("\n", lines) + "\n").getBytes(UTF_8));
   }
 
   private Snapshot current() throws IOException {

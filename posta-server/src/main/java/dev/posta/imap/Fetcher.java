@@ -69,7 +69,7 @@ final class Fetcher {
     for (FetchItem item : command.items()) {
       switch (item) {
         case FetchItem.Uid u -> {} // first, above
-        case FetchItem.Flags f -> flags(items.next("FLAGS "), m, recent);
+        case FetchItem.Flags f -> flags(items.next("FLAGS "), folder, m, recent && !options.rev2);
         case FetchItem.ModSeq s -> {} // last, below
         case FetchItem.InternalDate d -> items.next("INTERNALDATE ").dateTime(m.internalDate(), SelectedFolder.zone());
         case FetchItem.Rfc822Size s -> items.next("RFC822.SIZE ").number(m.size());
@@ -111,13 +111,13 @@ final class Fetcher {
         }
       }
     }
-    if (changed != null && !wantsFlags) flags(items.next("FLAGS "), m, recent);
+    if (changed != null && !wantsFlags) flags(items.next("FLAGS "), folder, m, recent && !options.rev2);
     if (wantsModSeq || (options.condstore && (wantsFlags || changed != null))) items.next("MODSEQ (").number(m.modseq()).text(")");
     return new Result(w.text(")").crlf().toByteArray(), changed);
   }
 
-  /** Separates the items with spaces. */
-  private static final class Items {
+  /** Separates the items of one FETCH response with spaces. */
+  static final class Items {
     private final ResponseWriter w;
     private boolean first = true;
 
@@ -166,9 +166,10 @@ final class Fetcher {
     });
   }
 
-  private void flags(ResponseWriter w, MessageInfo m, boolean recent) {
+  /** A message's FLAGS: its system flags and keywords, and \Recent for a rev1 client it is recent to. */
+  static void flags(ResponseWriter w, Folder folder, MessageInfo m, boolean showRecent) {
     List<String> keywords = folder.keywordsOf(m.flags());
-    if (recent && !options.rev2) {
+    if (showRecent) {
       keywords = new ArrayList<>(keywords);
       keywords.addFirst("\\Recent");
     }

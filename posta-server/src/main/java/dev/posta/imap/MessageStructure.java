@@ -130,7 +130,9 @@ final class MessageStructure {
       p.end = bodyEnd(p.bodyStart, p.stop);
     }
     if (p.rfc822() && p.enclosed == null) p.enclosed = empty(p.end);
-    for (int i = p.bodyStart; i < p.end; i++) if (message[i] == '\n') p.lines++;
+    if (p.text() || p.rfc822()) { // the only parts whose structure shows their lines (RFC 9051 §7.5.2)
+      for (int i = p.bodyStart; i < p.end; i++) if (message[i] == '\n') p.lines++;
+    }
     return p;
   }
 
@@ -700,8 +702,8 @@ final class MessageStructure {
     return fold(new String(content, cs)).contains(folded);
   }
 
-  /** Unicode simple case folding, enough for SEARCH's case-insensitive match (RFC 9051 §6.4.4). */
-  private static String fold(String s) {
+  /** Unicode simple case folding, enough for SEARCH's case-insensitive match (RFC 9051 §6.4.4); SEARCH's one fold. */
+  static String fold(String s) {
     StringBuilder b = new StringBuilder(s.length());
     s.codePoints().forEach(c -> b.appendCodePoint(Character.toLowerCase(Character.toUpperCase(c))));
     return b.toString();

@@ -9,7 +9,6 @@ import java.nio.file.NoSuchFileException;
 import java.time.LocalDate;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -80,8 +79,8 @@ final class Search {
   private boolean header(SearchKey.Header h, MessageInfo m) {
     List<String> values = content(m).headerValues(h.field());
     if (h.value().isEmpty()) return !values.isEmpty(); // RFC 9051: an empty string matches a field that is there
-    String needle = fold(h.value());
-    return values.stream().anyMatch(v -> fold(v).contains(needle));
+    String needle = MessageStructure.fold(h.value());
+    return values.stream().anyMatch(v -> MessageStructure.fold(v).contains(needle));
   }
 
   private boolean date(SearchKey.Date d, MessageInfo m) {
@@ -111,10 +110,6 @@ final class Search {
       structureUid = m.uid();
     }
     return structure;
-  }
-
-  static String fold(String s) {
-    return s.toLowerCase(Locale.ROOT);
   }
 
   /** Whether the criterion names MODSEQ, so the response carries the highest one (RFC 7162 §3.1.5). */

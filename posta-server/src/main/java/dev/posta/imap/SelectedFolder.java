@@ -202,7 +202,7 @@ final class SelectedFolder {
     if (options.qresync) {
       long[] vanished = new long[positions.size()];
       for (int i = 0; i < vanished.length; i++) vanished[i] = numbers.uid(positions.get(i));
-      send("* VANISHED " + set(vanished, vanished.length) + "\r\n");
+      send("* VANISHED " + ranges(vanished) + "\r\n");
     } else {
       var lines = new StringBuilder();
       for (int i = 0; i < positions.size(); i++) {
@@ -242,21 +242,17 @@ final class SelectedFolder {
 
   /** {@code * n FETCH (FLAGS (...))} for a change, with UID and MODSEQ where the client needs them. */
   private byte[] flagsFetch(int position, MessageInfo m, boolean withUid) {
-    var w = new ResponseWriter(true).text("* ").number(position + 1).text(" FETCH (");
-    if (withUid) w.text("UID ").number(m.uid()).text(" ");
-    w.text("FLAGS ");
-    flags(w, m);
-    if (options.condstore) w.text(" MODSEQ (").number(m.modseq()).text(")");
-    return w.text(")").crlf().toByteArray();
+    return flagsFetch(position, m, withUid, true);
   }
 
-  private void flags(ResponseWriter w, MessageInfo m) {
-    List<String> keywords = folder.keywordsOf(m.flags());
-    if (recent.contains(m.uid()) && !options.rev2) {
-      keywords = new ArrayList<>(keywords);
-      keywords.addFirst("\\Recent");
-    }
-    w.flags(m.flags() & Flags.SYSTEM, keywords);
+  /** The same, without FLAGS for a STORE .SILENT that still owes a MODSEQ (RFC 7162 §3.1.3). */
+  private byte[] flagsFetch(int position, MessageInfo m, boolean withUid, boolean withFlags) {
+    var w = new ResponseWriter(true).text("* ").number(position + 1).text(" FETCH (");
+    var items = new Fetcher.Items(w);
+    if (withUid) items.next("UID ").number(m.uid());
+    if (withFlags) Fetcher.flags(items.next("FLAGS "), folder, m, recent.contains(m.uid()) && !options.rev2);
+    if (options.condstore) items.next("MODSEQ (").number(m.modseq()).text(")");
+    return w.text(")").crlf().toByteArray();
   }
 
   private static String flagList(int system, List<String> keywords) {
@@ -316,11 +312,20 @@ final class SelectedFolder {
     if (uid) {
       long largest = numbers.last();
       var resolved = set.resolve(largest == 0 ? folder.uidNext() : largest); // "*" is the largest UID (RFC 9051 §6.4.8)
-      List<Integer> out = new ArrayList<>();
-      for (int r = 0; r < resolved.from().length; r++) {
-        for (int i = numbers.lowerBound(resolved.from()[r]); i < numbers.count() && numbers.uid(i) <= resolved.to()[r]; i++) out.add(i);
+      int[] first = new int[resolved.from().length];
+      int[] end = new int[first.length];
+      int total = 0;
+      for (int r = 0; r < first.length; r++) { // ranges come sorted and disjoint: their indexes too
+        first[r] = numbers.lowerBound(resolved.from()[r]);
+        end[r] = numbers.lowerBound(resolved.to()[r] + 1);
+        total += end[r] - first[r];
       }
-      return out.stream().mapToInt(Integer::intValue).toArray();
+      int[] out = new int[total];
+      int n = 0;
+      for (int r = 0; r < first.length; r++) {
+        for (int i = first[r]; i < end[r]; i++) out[n++] = i;
+      }
+      return out;
     }
     var resolved = set.resolve(numbers.count());
     int total = 0;
@@ -408,20 +413,11 @@ final class SelectedFolder {
       MessageInfo changed = update.message();
       told.put(uid, changed.modseq());
       if (!c.silent() || (options.condstore && c.unchangedSince() >= 0)) {
-        var w = new ResponseWriter(true).text("* ").number(p + 1).text(" FETCH (");
-        if (c.uid() || options.condstore) w.text("UID ").number(uid).text(" ");
-        if (!c.silent()) {
-          w.text("FLAGS ");
-          flags(w, changed);
-          if (options.condstore) w.text(" ");
-        }
-        if (options.condstore) w.text("MODSEQ (").number(changed.modseq()).text(")");
-        send(w.text(")").crlf().toByteArray());
+        send(flagsFetch(p, changed, c.uid() || options.condstore, !c.silent()));
       }
     }
     if (!modified.isEmpty()) {
-      long[] m = modified.stream().mapToLong(Long::longValue).sorted().toArray();
-      return "[MODIFIED " + set(m, m.length) + "]";
+      return "[MODIFIED " + ranges(modified.stream().mapToLong(Long::longValue).sorted().toArray()) + "]";
     }
     return null;
   }
@@ -474,7 +470,7 @@ final class SelectedFolder {
     if (min && results.length > 0) line.append(" MIN ").append(results[0]);
     if (max && results.length > 0) line.append(" MAX ").append(results[results.length - 1]);
     if (ret.contains("COUNT")) line.append(" COUNT ").append(results.length);
-    if (ret.contains("ALL") && results.length > 0) line.append(" ALL ").append(set(results, results.length));
+    if (ret.contains("ALL") && results.length > 0) line.append(" ALL ").append(ranges(results));
     if (modseq && results.length > 0) line.append(" MODSEQ ").append(highest);
     send(line.append("\r\n").toString());
     return null;
@@ -512,7 +508,8 @@ final class SelectedFolder {
       to.add(copied.uid());
     }
     if (from.isEmpty()) return "OK " + (move ? "Move" : "Copy") + " completed; no messages.";
-    String copyUid = "[COPYUID " + target.uidValidity() + " " + list(from) + " " + list(to) + "]";
+    String copyUid = "[COPYUID " + target.uidValidity() + " " + ranges(from.stream().mapToLong(Long::longValue).toArray()) + " "
+        + ranges(to.stream().mapToLong(Long::longValue).toArray()) + "]";
     if (!move) return "OK " + copyUid + " Copy completed.";
     send("* OK " + copyUid + " Moved\r\n");
     folder.expunge(from);
@@ -521,11 +518,10 @@ final class SelectedFolder {
 
   /** EXPUNGE or UID EXPUNGE: removes the \Deleted messages (of {@code uids}, when given). */
   void expunge(SequenceSet uidSet) throws IOException {
-    int[] positions = uidSet == null ? null : positions(uidSet, true);
+    int[] positions = uidSet == null ? java.util.stream.IntStream.range(0, numbers.count()).toArray() : positions(uidSet, true);
     List<Long> doomed = new ArrayList<>();
-    for (int i = 0; i < numbers.count(); i++) {
-      if (positions != null && Arrays.binarySearch(positions, i) < 0) continue;
-      MessageInfo m = folder.get(numbers.uid(i));
+    for (int p : positions) {
+      MessageInfo m = folder.get(numbers.uid(p));
       if (m != null && (m.flags() & Flags.DELETED) != 0) doomed.add(m.uid());
     }
     folder.expunge(doomed);
@@ -536,29 +532,18 @@ final class SelectedFolder {
     expunge(null);
   }
 
-  /** UIDs, ascending, as a sequence set: "1:3,7". */
-  static String set(long[] sorted, int n) {
+  /**
+   * Numbers as a sequence set, in the order given ("1:3,7"): runs that go up by one become
+   * ranges. COPYUID pairs its two sets by position, so the order is kept, not sorted.
+   */
+  static String ranges(long[] numbers) {
     var s = new StringBuilder();
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < numbers.length; i++) {
       int j = i;
-      while (j + 1 < n && sorted[j + 1] == sorted[j] + 1) j++;
+      while (j + 1 < numbers.length && numbers[j + 1] == numbers[j] + 1) j++;
       if (!s.isEmpty()) s.append(',');
-      s.append(sorted[i]);
-      if (j > i) s.append(':').append(sorted[j]);
-      i = j;
-    }
-    return s.toString();
-  }
-
-  /** UIDs in the order given (COPYUID pairs them by position), ranges where they run on. */
-  private static String list(List<Long> uids) {
-    var s = new StringBuilder();
-    for (int i = 0; i < uids.size(); i++) {
-      int j = i;
-      while (j + 1 < uids.size() && uids.get(j + 1) == uids.get(j) + 1) j++;
-      if (!s.isEmpty()) s.append(',');
-      s.append(uids.get(i));
-      if (j > i) s.append(':').append(uids.get(j));
+      s.append(numbers[i]);
+      if (j > i) s.append(':').append(numbers[j]);
       i = j;
     }
     return s.toString();

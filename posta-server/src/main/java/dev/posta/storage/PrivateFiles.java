@@ -1,8 +1,12 @@
 package dev.posta.storage;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 
@@ -30,6 +34,28 @@ public final class PrivateFiles {
   /** The attributes that make a new file private (0600), for {@code FileChannel.open} or {@code Files.createTempFile}. */
   public static FileAttribute<?>[] file(Path file) {
     return posix(file) ? new FileAttribute<?>[] {OWNER_ONLY_FILE} : NONE;
+  }
+
+  /**
+   * Replaces {@code file} whole with {@code content}, durably and all at once: written to a
+   * private temporary file beside it, fsynced, renamed over it, and the folder fsynced, so that a
+   * crash leaves the old content or the new, never a mix. The temporary file goes on failure.
+   */
+  public static void replace(Path file, byte[] content) throws IOException {
+    Path dir = file.getParent();
+    Path tmp = Files.createTempFile(dir, "." + file.getFileName() + "-", ".tmp", file(dir));
+    try {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        ByteBuffer buf = ByteBuffer.wrap(content);
+        while (buf.hasRemaining()) ch.write(buf);
+        ch.force(true);
+      }
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+    DirectorySync.fsync(dir);
   }
 
   /** {@code Files.createDirectories}, each missing folder made 0700; existing ones are left as they are. */

@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -116,10 +115,6 @@ final class KeywordTable {
     for (int i = 0; i < names.size(); i++) {
       if (names.get(i) != null) s.append(i).append(' ').append(names.get(i)).append('\n');
     }
-    Path tmp = file.resolveSibling(FILE_NAME + ".posta-tmp");
-    Files.deleteIfExists(tmp);
-    Files.createFile(tmp, PrivateFiles.file(tmp));
-    Files.writeString(tmp, s, StandardCharsets.UTF_8);
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    PrivateFiles.replace(file, s.toString().getBytes(StandardCharsets.UTF_8));
   }
 }

@@ -1,6 +1,5 @@
 package dev.posta.store;
 
-import dev.posta.storage.DirectorySync;
 import dev.posta.storage.PrivateFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -9,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.Collection;
@@ -183,14 +181,7 @@ final class MailboxIndex implements AutoCloseable {
       // none yet, or damaged: the clock alone, as before there was a file
     }
     long next = Math.max(Math.max(1, clock.millis() / 1000), last + 1);
-    Path tmp = mailbox.resolve("posta-uidvalidity.tmp");
-    try (FileChannel ch = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-        StandardOpenOption.WRITE), PrivateFiles.file(tmp))) {
-      ch.write(ByteBuffer.wrap((next + "\n").getBytes(StandardCharsets.US_ASCII)));
-      ch.force(true);
-    }
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    DirectorySync.fsync(mailbox);
+    PrivateFiles.replace(file, (next + "\n").getBytes(StandardCharsets.US_ASCII));
     return next;
   }
 
@@ -570,15 +561,7 @@ final class MailboxIndex implements AutoCloseable {
           .append(e.vsize()).append(' ').append(e.internalDate()).append(' ').append(where(e.info())).append(' ').append(e.name())
           .append('\n');
     }
-    Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
-    try (FileChannel ch = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-        StandardOpenOption.WRITE), PrivateFiles.file(tmp))) {
-      ByteBuffer buf = ByteBuffer.wrap(s.toString().getBytes(StandardCharsets.UTF_8));
-      while (buf.hasRemaining()) ch.write(buf);
-      ch.force(true);
-    }
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-    DirectorySync.fsync(file.getParent());
+    PrivateFiles.replace(file, s.toString().getBytes(StandardCharsets.UTF_8));
     if (channel != null) channel.close();
     channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
     records = byUid.size() + 1;

@@ -2,6 +2,7 @@ package dev.posta.store;
 
 import dev.posta.client.MessageWriter;
 import dev.posta.storage.DirectorySync;
+import dev.posta.storage.PrivateFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -17,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -264,16 +264,9 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
     var names = new java.util.LinkedHashSet<>(subscriptions(mailbox));
     if (!(subscribed ? names.add(name) : names.remove(name))) return;
     Path root = maildir(mailbox).root();
-    Files.createDirectories(root);
-    Path tmp = root.resolve(SUBSCRIPTIONS + ".tmp");
-    byte[] text = names.stream().map(n -> n + "\n").collect(java.util.stream.Collectors.joining()).getBytes(StandardCharsets.UTF_8);
-    try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
-        java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE)) {
-      ch.write(java.nio.ByteBuffer.wrap(text));
-      ch.force(true);
-    }
-    Files.move(tmp, root.resolve(SUBSCRIPTIONS), StandardCopyOption.ATOMIC_MOVE);
-    DirectorySync.fsync(root);
+    PrivateFiles.createDirectories(root);
+    String text = names.stream().map(n -> n + "\n").collect(java.util.stream.Collectors.joining());
+    PrivateFiles.replace(root.resolve(SUBSCRIPTIONS), text.getBytes(StandardCharsets.UTF_8));
   }
 
   private static final String SUBSCRIPTIONS = "subscriptions";
