@@ -64,7 +64,7 @@ public interface Folder {
   /**
    * The flag bits for these keywords, giving each new one a place.
    *
-   * @throws IllegalStateException when no place is left for a new one
+   * @throws IllegalStateException when no place is left for a new one; then none is given
    */
   int keywordBits(Collection<String> names) throws IOException;
 

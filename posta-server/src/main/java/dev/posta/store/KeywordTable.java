@@ -86,12 +86,17 @@ final class KeywordTable {
   int bitsOf(Collection<String> keywords) throws IOException {
     int bits = 0;
     boolean added = false;
+    List<String> before = new ArrayList<>(names); // names has gaps (null) where a keyword was dropped
     for (String k : keywords) {
       int index = indexOf(k);
       if (index < 0) {
         index = names.indexOf(null);
         if (index < 0) index = names.size();
-        if (index >= Flags.MAX_KEYWORDS) throw new IllegalStateException("no room for keyword " + k + ": all " + Flags.MAX_KEYWORDS + " are taken");
+        if (index >= Flags.MAX_KEYWORDS) { // all or none: a refused STORE leaves no new keywords behind
+          names.clear();
+          names.addAll(before);
+          throw new IllegalStateException("no room for keyword " + k + ": all " + Flags.MAX_KEYWORDS + " are taken");
+        }
         if (index == names.size()) names.add(k);
         else names.set(index, k);
         added = true;

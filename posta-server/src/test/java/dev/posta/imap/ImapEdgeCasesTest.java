@@ -2,6 +2,7 @@ package dev.posta.imap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.posta.store.MailboxStore;
 import dev.posta.testing.ImapWire;
 import dev.posta.testing.SmtpWire;
 import dev.posta.testing.TestServer;
@@ -136,6 +137,37 @@ class ImapEdgeCasesTest {
           .isEqualTo("* 2 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {26}\r\nSubject: only a header\r\n\r\n)\r\nf OK Fetch completed.\r\n");
       assertThat(imap.command("g SEARCH SUBJECT header")).isEqualTo("* SEARCH 2\r\ng OK Search completed.\r\n");
       assertThat(imap.command("h SEARCH HEADER X-Filler fff")).isEqualTo("* SEARCH 1\r\nh OK Search completed.\r\n");
+    }
+  }
+
+  @Test
+  void eachLimitAnswersAsTheReadmeSays() throws Exception {
+    try (var server = TestServer.start(data, c -> {
+      var l = TestServer.plaintextAuthOnLoopback(c).limits();
+      return TestServer.plaintextAuthOnLoopback(c).toBuilder().limits(new dev.posta.config.PostaConfig.Limits(l.maxMessageSize(),
+          l.maxRecipients(), l.maxLineLength(), l.maxConnections(), 2, l.maxErrors(), l.commandTimeout(), l.dataTimeout(), l.maxHops()))
+          .build();
+    }).addUser("me@localhost", "secret"); var imap = new ImapWire(server.imapPort())) {
+      imap.line();
+      assertThat(imap.command("a LOGIN me@localhost wrong")).isEqualTo("a NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+      assertThat(imap.command("b LOGIN me@localhost secret")).startsWith("b OK ");
+
+      try (var second = new ImapWire(server.imapPort()); var third = new ImapWire(server.imapPort())) {
+        assertThat(second.line()).startsWith("* OK ");
+        assertThat(third.line()).isEqualTo("* BYE [UNAVAILABLE] Too many connections from 127.0.0.1, try again later\r\n");
+      }
+
+      String m = "Subject: k\r\n\r\nx\r\n";
+      imap.command("c APPEND INBOX {" + m.length() + "+}\r\n" + m);
+      imap.command("d SELECT INBOX");
+      var keywords = new StringBuilder();
+      for (int i = 1; i <= 27; i++) keywords.append(i == 1 ? "" : " ").append("k").append(i);
+      assertThat(imap.command("e STORE 1 +FLAGS (" + keywords + ")")).isEqualTo("e NO [LIMIT] Too many keywords in this mailbox\r\n");
+      assertThat(imap.command("e2 NOOP")).as("all or none: no keyword of the refused STORE stays").isEqualTo("e2 OK NOOP completed.\r\n");
+
+      Path maildir = data.resolve("mail/localhost/me/Maildir");
+      for (int i = 0; i < MailboxStore.MAX_FOLDERS; i++) java.nio.file.Files.createDirectories(maildir.resolve(".f" + i + "/cur"));
+      assertThat(imap.command("f CREATE one-too-many")).isEqualTo("f NO [LIMIT] At most 1000 mailboxes\r\n");
     }
   }
 
