@@ -569,7 +569,8 @@ final class MessageStructure {
 
   /**
    * The octets of a BODY[section] (RFC 9051 §6.4.5); a part that does not exist gives an empty
-   * array (as Dovecot answers ""), never an exception.
+   * array (as Dovecot answers ""), never an exception. The whole message is the array parsed,
+   * not a copy of it (a message can be large): the caller only reads it.
    */
   byte[] section(FetchItem.Section section) {
     List<Integer> path = section.part();
@@ -577,7 +578,7 @@ final class MessageStructure {
     if (p == null) return new byte[0];
     Part m = path.isEmpty() ? root : p.enclosed; // HEADER and TEXT of a part: of its enclosed message
     return switch (section.text()) {
-      case ALL -> path.isEmpty() ? message.clone() : slice(p.bodyStart, p.end);
+      case ALL -> path.isEmpty() ? message : slice(p.bodyStart, p.end);
       case MIME -> path.isEmpty() ? new byte[0] : slice(p.start, p.bodyStart);
       case HEADER -> m == null ? new byte[0] : slice(m.start, m.bodyStart);
       case TEXT -> m == null ? new byte[0] : slice(m.bodyStart, m.end);
@@ -635,7 +636,7 @@ final class MessageStructure {
    * when the encoding is unknown (the caller answers NO [UNKNOWN-CTE]).
    */
   byte[] binary(List<Integer> part) {
-    if (part.isEmpty() && root.multipart()) return message.clone();
+    if (part.isEmpty() && root.multipart()) return message; // read only, as in section()
     Part p = part.isEmpty() ? root : find(part);
     if (p == null) return new byte[0];
     return decoded(p);

@@ -5,7 +5,6 @@ import dev.posta.store.Folder;
 import dev.posta.store.MailboxStore;
 import dev.posta.store.MessageInfo;
 import java.io.IOException;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.time.ZoneId;
@@ -552,11 +551,13 @@ final class SelectedFolder {
   /** A message's octets as IMAP serves them, with CRLF line ends (the file has LF). */
   static byte[] content(Folder folder, long uid) throws IOException {
     byte[] lf;
+    int n = 0;
     try (FileChannel file = folder.openMessage(uid)) {
       if (file == null) throw new NoSuchFileException("UID " + uid);
-      lf = Channels.newInputStream(file).readAllBytes();
+      lf = new byte[(int) Math.min(file.size(), Integer.MAX_VALUE - 8)]; // read once into its size, not grown and copied
+      for (int read; n < lf.length && (read = file.read(java.nio.ByteBuffer.wrap(lf, n, lf.length - n))) > 0; ) n += read;
     }
-    return crlf(lf, lf.length);
+    return crlf(lf, n);
   }
 
   /**
