@@ -71,7 +71,7 @@ final class Fetcher {
         case FetchItem.Uid u -> {} // first, above
         case FetchItem.Flags f -> flags(items.next("FLAGS "), folder, m, recent && !options.rev2);
         case FetchItem.ModSeq s -> {} // last, below
-        case FetchItem.InternalDate d -> items.next("INTERNALDATE ").dateTime(m.internalDate(), SelectedFolder.zone());
+        case FetchItem.InternalDate d -> items.next("INTERNALDATE ").dateTime(SelectedFolder.internalDate(folder, m.uid()), SelectedFolder.zone());
         case FetchItem.Rfc822Size s -> items.next("RFC822.SIZE ").number(m.size());
         case FetchItem.Envelope e -> {
           described = described(described, m, wantsStructure);

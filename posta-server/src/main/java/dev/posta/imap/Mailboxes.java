@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -307,12 +308,13 @@ final class Mailboxes {
   /** Copies one message into {@code target}, keywords by name; its new state there, or null when it is gone. */
   static MessageInfo copy(Folder source, MessageInfo m, Folder target) throws IOException {
     int flags = (m.flags() & Flags.SYSTEM) | target.keywordBits(source.keywordsOf(m.flags()));
-    try (FileChannel in = source.openMessage(m.uid())) {
+    Instant internalDate = source.internalDate(m.uid());
+    try (FileChannel in = internalDate == null ? null : source.openMessage(m.uid())) {
       if (in == null) return null; // expunged meanwhile
       return target.append(out -> {
         long size = in.size();
         for (long at = 0; at < size; ) at += in.transferTo(at, size - at, out);
-      }, flags, m.internalDate());
+      }, flags, internalDate);
     }
   }
 

@@ -84,7 +84,7 @@ final class Search {
   }
 
   private boolean date(SearchKey.Date d, MessageInfo m) {
-    LocalDate date = d.sent() ? content(m).sentDate() : LocalDate.ofInstant(m.internalDate(), SelectedFolder.zone());
+    LocalDate date = d.sent() ? content(m).sentDate() : LocalDate.ofInstant(internalDate(m), SelectedFolder.zone());
     if (date == null) return false;
     return switch (d.when()) {
       case BEFORE -> date.isBefore(d.date());
@@ -98,6 +98,14 @@ final class Search {
     long star = !n.uid() ? selected.count() : selected.count() == 0 ? 0 : selected.uidAt(selected.count() - 1);
     SequenceSet.Resolved r = resolved.computeIfAbsent(n.set(), s -> s.resolve(star));
     return r.contains(n.uid() ? m.uid() : seq);
+  }
+
+  private java.time.Instant internalDate(MessageInfo m) {
+    try {
+      return SelectedFolder.internalDate(folder, m.uid());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private MessageStructure content(MessageInfo m) {

@@ -548,6 +548,13 @@ final class SelectedFolder {
     return s.toString();
   }
 
+  /** A message's INTERNALDATE; NoSuchFileException when it was expunged meanwhile, as for its content. */
+  static java.time.Instant internalDate(Folder folder, long uid) throws IOException {
+    java.time.Instant date = folder.internalDate(uid);
+    if (date == null) throw new NoSuchFileException("UID " + uid);
+    return date;
+  }
+
   /** A message's octets as IMAP serves them, with CRLF line ends (the file has LF). */
   static byte[] content(Folder folder, long uid) throws IOException {
     byte[] lf;

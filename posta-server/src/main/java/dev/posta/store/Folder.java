@@ -31,6 +31,12 @@ public interface Folder {
   /** One message now, or null when it is not (or no longer) here. */
   MessageInfo get(long uid);
 
+  /**
+   * When a message arrived (INTERNALDATE, RFC 9051 §2.3.3), or null when it is not (or no longer)
+   * here. In Maildir, its file's modification time (as Dovecot has it), read when first asked for.
+   */
+  Instant internalDate(long uid) throws IOException;
+
   /** The messages added or changed after {@code modseq}, in MODSEQ order. */
   List<MessageInfo> changedSince(long modseq);
 

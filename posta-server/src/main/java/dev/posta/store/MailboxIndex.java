@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +29,9 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * posta-index 2 UIDVALIDITY              the first line
- * a UID MODSEQ FLAGS VSIZE INTERNALDATE-MS WHERE NAME   a message got its UID (NAME: its file's base name)
+ * a UID MODSEQ FLAGS VSIZE INTERNALDATE-MS WHERE NAME   a message got its UID (NAME: its file's base name;
+ *                                        INTERNALDATE-MS 0: not read from the file yet)
+ * d UID INTERNALDATE-MS                  its internal date, read from its file when first asked for
  * f UID MODSEQ FLAGS WHERE               its flags changed
  * m UID WHERE                            its file moved, flags unchanged (new/ to cur/, a letter Posta does not map)
  * x UID MODSEQ                           it was expunged
@@ -68,6 +69,10 @@ final class MailboxIndex implements AutoCloseable {
   /** Compact once the log holds this many more records than it would after compaction. */
   private static final int HISTORY_ALLOWANCE = 4096;
   static final int EXPUNGE_HISTORY = 100_000;
+  /** Records are written once this many chars of them wait, whatever the next {@link #flush}. */
+  private static final int WRITE_AT = 64 * 1024;
+  /** The internal date of a message found in a rescan, until it is first asked for. */
+  static final long DATE_NOT_READ = 0;
 
   /**
    * One message as the index knows it.
@@ -87,10 +92,10 @@ final class MailboxIndex implements AutoCloseable {
 
   private final Path file;
   private final long uidValidity;
-  private final TreeMap<Long, Entry> byUid = new TreeMap<>();
+  private final IndexEntries byUid = new IndexEntries();
   private final Map<String, Entry> byName = new HashMap<>();
-  /** The same entries by MODSEQ, so that what changed since a MODSEQ costs the changes, not the folder. */
-  private final TreeMap<Long, Entry> byModSeq = new TreeMap<>();
+  /** One string for each set of info letters in use ("S", "RS"...), not one per message. */
+  private final Map<String, String> letters = new HashMap<>();
   /**
    * UIDs expunged since the index was opened, by the MODSEQ of their expunge, at most {@link
    * #EXPUNGE_HISTORY} of them: what sessions need to hear of removals without comparing lists.
@@ -219,7 +224,7 @@ final class MailboxIndex implements AutoCloseable {
             int flags = (int) r.number();
             long vsize = r.number();
             long date = r.number();
-            String info = info(r.word());
+            String info = index.letters(info(r.word()));
             var e = new Entry(uid, modseq, flags, vsize, date, r.rest(), info);
             index.put(e);
             maxUid = Math.max(maxUid, e.uid());
@@ -229,14 +234,19 @@ final class MailboxIndex implements AutoCloseable {
             Entry e = index.byUid.get(r.number());
             long modseq = r.number();
             int flags = (int) r.number();
-            String info = info(r.word());
+            String info = index.letters(info(r.word()));
             if (e != null) index.put(new Entry(e.uid(), modseq, flags, e.vsize(), e.internalDate(), e.name(), info));
             maxModSeq = Math.max(maxModSeq, modseq);
           }
           case 'm' -> {
             Entry e = index.byUid.get(r.number());
-            String info = info(r.word());
+            String info = index.letters(info(r.word()));
             if (e != null) index.put(new Entry(e.uid(), e.modseq(), e.flags(), e.vsize(), e.internalDate(), e.name(), info));
+          }
+          case 'd' -> {
+            Entry e = index.byUid.get(r.number());
+            long date = r.number();
+            if (e != null) index.put(new Entry(e.uid(), e.modseq(), e.flags(), e.vsize(), date, e.name(), e.info()));
           }
           case 'x' -> {
             index.remove(r.number());
@@ -288,6 +298,13 @@ final class MailboxIndex implements AutoCloseable {
     if (where.equals("new")) return null;
     if (!where.startsWith("2,")) throw new IllegalArgumentException("where " + where);
     return where.substring(2);
+  }
+
+  /** The one string kept for these info letters; null stays null (in new/). */
+  private String letters(String info) {
+    if (info == null) return null;
+    String known = letters.putIfAbsent(info, info);
+    return known == null ? info : known;
   }
 
   private static String where(String info) {
@@ -373,21 +390,14 @@ final class MailboxIndex implements AutoCloseable {
   }
 
   private void put(Entry e) {
-    Entry old = byUid.put(e.uid(), e);
-    if (old != null) {
-      byName.remove(old.name());
-      byModSeq.remove(old.modseq());
-    }
+    Entry old = byUid.put(e);
+    if (old != null && !old.name().equals(e.name())) byName.remove(old.name());
     byName.put(e.name(), e);
-    byModSeq.put(e.modseq(), e);
   }
 
   private void remove(long uid) {
     Entry old = byUid.remove(uid);
-    if (old != null) {
-      byName.remove(old.name());
-      byModSeq.remove(old.modseq());
-    }
+    if (old != null) byName.remove(old.name());
   }
 
   long uidValidity() {
@@ -404,7 +414,7 @@ final class MailboxIndex implements AutoCloseable {
 
   /** Every message, in UID order. */
   Collection<Entry> entries() {
-    return Collections.unmodifiableCollection(byUid.values());
+    return byUid.values();
   }
 
   Entry get(long uid) {
@@ -413,7 +423,7 @@ final class MailboxIndex implements AutoCloseable {
 
   /** The messages whose MODSEQ is above {@code modseq} (added or changed since), in MODSEQ order. */
   Collection<Entry> changedSince(long modseq) {
-    return Collections.unmodifiableCollection(byModSeq.tailMap(modseq, false).values());
+    return byUid.changedSince(modseq);
   }
 
   /**
@@ -435,7 +445,7 @@ final class MailboxIndex implements AutoCloseable {
 
   /** How many messages have a UID of {@code uid} or more. */
   int countFrom(long uid) {
-    return byUid.tailMap(uid, true).size();
+    return byUid.countFrom(uid);
   }
 
   /** Whether a file name holds a control character, which a record (one line) cannot carry. */
@@ -454,7 +464,7 @@ final class MailboxIndex implements AutoCloseable {
     long uid = uidNext++;
     long modseq = nextModSeq();
     if (uid >= reservedUid) reserve();
-    var e = new Entry(uid, modseq, flags, vsize, internalDate, name, info);
+    var e = new Entry(uid, modseq, flags, vsize, internalDate, name, letters(info));
     put(e);
     append("a " + uid + " " + modseq + " " + flags + " " + vsize + " " + internalDate + " " + where(info) + " " + name);
     return e;
@@ -465,23 +475,31 @@ final class MailboxIndex implements AutoCloseable {
     Entry e = byUid.get(uid);
     if (e == null) throw new IllegalArgumentException("no UID " + uid);
     long modseq = nextModSeq();
-    var changed = new Entry(uid, modseq, flags, e.vsize(), e.internalDate(), e.name(), info);
+    var changed = new Entry(uid, modseq, flags, e.vsize(), e.internalDate(), e.name(), letters(info));
     put(changed);
     append("f " + uid + " " + modseq + " " + flags + " " + where(info));
     return changed;
   }
 
   /** Records that a message's file moved, its flags the same (no new MODSEQ); written at the next {@link #flush}. */
-  void move(long uid, String info) {
+  void move(long uid, String info) throws IOException {
     Entry e = byUid.get(uid);
     if (e == null || java.util.Objects.equals(e.info(), info)) return;
-    put(new Entry(uid, e.modseq(), e.flags(), e.vsize(), e.internalDate(), e.name(), info));
+    put(new Entry(uid, e.modseq(), e.flags(), e.vsize(), e.internalDate(), e.name(), letters(info)));
     append("m " + uid + " " + where(info));
+  }
+
+  /** Records a message's internal date, read from its file (no new MODSEQ); written at the next {@link #flush}. */
+  void setInternalDate(long uid, long date) throws IOException {
+    Entry e = byUid.get(uid);
+    if (e == null || e.internalDate() == date) return;
+    put(new Entry(uid, e.modseq(), e.flags(), e.vsize(), date, e.name(), e.info()));
+    append("d " + uid + " " + date);
   }
 
   /** Records that a message is gone; written at the next {@link #flush}. */
   void expunge(long uid) throws IOException {
-    if (!byUid.containsKey(uid)) return;
+    if (byUid.get(uid) == null) return;
     long modseq = nextModSeq();
     remove(uid);
     expunged.put(modseq, uid);
@@ -520,9 +538,10 @@ final class MailboxIndex implements AutoCloseable {
     reservedModSeq = modseq;
   }
 
-  private void append(String record) {
+  private void append(String record) throws IOException {
     pending.append(record).append('\n');
     records++;
+    if (pending.length() >= WRITE_AT) flush(); // a folder read for the first time is not held as one string
   }
 
   /** Writes what has changed to the file (not forced to disk: see the class's guarantees). */

@@ -158,7 +158,11 @@ public final class Maildir {
     if (!DELIVERY_ID.matcher(id).matches()) throw new IllegalArgumentException("Maildir delivery ID " + id);
     create();
     if (SWEPT.add(root)) sweepTmp();
-    String base = received.getEpochSecond() + "." + id + "." + safeHost(hostname);
+    // The time first, to the millisecond the queue keeps (so the same at every attempt), in Dovecot's
+    // M<microseconds> field: names sort in the order the messages arrived, which is how a folder read
+    // afresh gives them their UIDs.
+    long millis = received.toEpochMilli();
+    String base = Math.floorDiv(millis, 1000) + ".M" + Math.floorMod(millis, 1000) * 1000 + "." + id + "." + safeHost(hostname);
     Path tmp = root.resolve("tmp").resolve(base);
     // No other delivery of this ID runs (one attempt per message at a time, one server per data
     // folder): a tmp/ file of that name is a crashed attempt's, and is written over.

@@ -10,6 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -59,7 +60,7 @@ class MaildirFolderTest {
       assertThat(f.uidNext()).isEqualTo(3);
       MessageInfo one = f.messages().getFirst();
       assertThat(one.size()).as("with CRLF, as IMAP serves it").isEqualTo("Subject: one\r\n\r\nhello\r\n".length());
-      assertThat(one.internalDate()).isEqualTo(Files.getLastModifiedTime(first).toInstant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+      assertThat(f.internalDate(1)).isEqualTo(Files.getLastModifiedTime(first).toInstant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
       assertThat(one.flags()).isZero();
       assertThat(f.file(1)).isEqualTo(first);
       assertThat(f.highestModSeq()).isEqualTo(2);
@@ -282,7 +283,7 @@ class MaildirFolderTest {
           Flags.SEEN, date);
       assertThat(appended.uid()).isEqualTo(3);
       assertThat(appended.size()).isEqualTo("Subject: sent\r\n\r\nbody\r\n".length());
-      assertThat(appended.internalDate()).isEqualTo(date);
+      assertThat(f.internalDate(3)).isEqualTo(date);
       Path file = f.file(3);
       assertThat(file.getParent().getFileName().toString()).isEqualTo("cur");
       assertThat(file.getFileName().toString()).endsWith(",S=20,W=23:2,S");
@@ -291,7 +292,7 @@ class MaildirFolderTest {
     }
     try (MaildirFolder f = open()) {
       assertThat(uids(f)).containsExactly(3L);
-      assertThat(f.messages().getFirst().internalDate()).isEqualTo(date);
+      assertThat(f.internalDate(3)).isEqualTo(date);
       deliver("c\r\n");
       assertThat(f.sync()).isTrue();
       assertThat(uids(f)).containsExactly(3L, 4L);
@@ -369,6 +370,9 @@ class MaildirFolderTest {
     assertThat(MaildirFolder.compareNatural("1796552994.M1P1Q1.h", "1796552993.M999999P1Q2.h")).isPositive();
     assertThat(MaildirFolder.compareNatural("a007", "a7")).isZero();
     assertThat(MaildirFolder.compareNatural("abc", "abd")).isNegative();
+    assertThat(MaildirFolder.compareNatural("a1", "a-")).as("a run sorts as its first digit would").isPositive();
+    assertThat(MaildirFolder.compareNatural("a10", "a9b")).isPositive();
+    assertThat(MaildirFolder.compareNatural("a9", "a9b")).isNegative();
   }
 
   @Test
@@ -377,6 +381,34 @@ class MaildirFolderTest {
     for (int i = 0; i < 200; i++) delivered.add(deliver("Subject: " + i + "\r\n\r\nx\r\n"));
     try (MaildirFolder f = open()) {
       for (int i = 0; i < delivered.size(); i++) assertThat(f.file(i + 1)).as("UID %d", i + 1).isEqualTo(delivered.get(i));
+    }
+  }
+
+  @Test
+  void filesFoundByARescanGetUidsInNameOrderAndTheirDatesWhenFirstAskedFor() throws Exception {
+    Files.createDirectories(dir.resolve("cur"));
+    Path later = dir.resolve("cur").resolve("1700000010.M2P1.other,S=2,W=3:2,S");
+    Path earlier = dir.resolve("cur").resolve("1700000009.M1P1.other,S=2,W=3:2,");
+    Files.writeString(later, "b\n");
+    Files.writeString(earlier, "a\n");
+    Instant copied = Instant.parse("2024-01-02T03:04:05Z"); // a copy that kept no times: not the delivery order
+    Files.setLastModifiedTime(later, FileTime.from(copied));
+    Files.setLastModifiedTime(earlier, FileTime.from(copied.plusSeconds(60)));
+    try (MaildirFolder f = open()) {
+      assertThat(f.file(1)).isEqualTo(earlier);
+      assertThat(f.file(2)).isEqualTo(later);
+      assertThat(f.internalDate(2)).as("the file's time, as Dovecot has it").isEqualTo(copied);
+      assertThat(f.internalDate(3)).isNull();
+    }
+    ageDirectories();
+    try (MaildirFolder f = open()) {
+      assertThat(f.rescans()).isEqualTo(1);
+    }
+    Files.setLastModifiedTime(later, FileTime.from(copied.plusSeconds(3600)));
+    try (MaildirFolder f = open()) {
+      assertThat(f.rescans()).as("closed in step with settled times: trusted").isZero();
+      assertThat(f.internalDate(2)).as("kept in the index once read").isEqualTo(copied);
+      assertThat(f.internalDate(1)).isEqualTo(copied.plusSeconds(60));
     }
   }
 }

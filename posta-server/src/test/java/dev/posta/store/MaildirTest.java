@@ -63,11 +63,26 @@ class MaildirTest {
     Maildir.Delivered again = once(box, "1A225B91F2A00000_0123456789abcdef", false);
     assertThat(first.earlier()).isFalse();
     assertThat(again).isEqualTo(new Maildir.Delivered(first.file(), true));
-    assertThat(names(dir.resolve("Once/new"))).containsExactly("1764393218.1A225B91F2A00000_0123456789abcdef.h,S=20,W=22");
+    assertThat(names(dir.resolve("Once/new"))).containsExactly("1764393218.M123000.1A225B91F2A00000_0123456789abcdef.h,S=20,W=22");
     assertThat(dir.resolve("Once/tmp")).isEmptyDirectory();
     // Another mailbox's copy of the same message (another ID) is a file of its own.
     assertThat(once(box, "1A225B91F2A00000_fedcba9876543210", false).earlier()).isFalse();
     assertThat(names(dir.resolve("Once/new"))).hasSize(2);
+  }
+
+  @Test
+  void namesOfDeliveriesInOneSecondSortInTheOrderTheyArrived() throws Exception {
+    Maildir box = new Maildir(dir.resolve("Quick"));
+    java.util.List<String> bases = new java.util.ArrayList<>();
+    for (String at : new String[] {"05:13:38.009Z", "05:13:38.010Z", "05:13:38.998Z"}) {
+      // queue IDs in no particular order: the time decides
+      Path file = box.deliverOnce("id" + (9 - bases.size()), java.time.Instant.parse("2025-11-29T" + at), bytes(""),
+          t -> t.write(ByteBuffer.wrap(bytes("x\r\n"))), "h", false).file();
+      bases.add(file.getFileName().toString());
+    }
+    assertThat(bases).containsExactly("1764393218.M9000.id9.h,S=2,W=3", "1764393218.M10000.id8.h,S=2,W=3",
+        "1764393218.M998000.id7.h,S=2,W=3");
+    assertThat(bases).isSortedAccordingTo(MaildirFolder::compareNatural);
   }
 
   @Test
@@ -88,7 +103,7 @@ class MaildirTest {
   void aTmpFileLeftByACrashedDeliveryIsTakenOver() throws Exception {
     Maildir box = new Maildir(dir.resolve("Crashed"));
     box.create();
-    Files.writeString(dir.resolve("Crashed/tmp/1764393218.1A225B91F2A00000_0123456789abcdef.h"), "half a mess");
+    Files.writeString(dir.resolve("Crashed/tmp/1764393218.M123000.1A225B91F2A00000_0123456789abcdef.h"), "half a mess");
     Path file = once(box, "1A225B91F2A00000_0123456789abcdef", true).file();
     assertThat(Files.readString(file)).isEqualTo("Delivered-To: a@b\nx\n");
     assertThat(dir.resolve("Crashed/tmp")).isEmptyDirectory();
@@ -100,7 +115,7 @@ class MaildirTest {
     Maildir box = new Maildir(dir.resolve("Linked"));
     box.create();
     Path victim = Files.writeString(dir.resolve("victim"), "keep me");
-    Files.createSymbolicLink(dir.resolve("Linked/tmp/1764393218.1A225B91F2A00000_0123456789abcdef.h"), victim);
+    Files.createSymbolicLink(dir.resolve("Linked/tmp/1764393218.M123000.1A225B91F2A00000_0123456789abcdef.h"), victim);
     assertThatThrownBy(() -> once(box, "1A225B91F2A00000_0123456789abcdef", false)).isInstanceOf(java.io.IOException.class);
     assertThat(Files.readString(victim)).isEqualTo("keep me");
     assertThat(dir.resolve("Linked/new")).isEmptyDirectory();
