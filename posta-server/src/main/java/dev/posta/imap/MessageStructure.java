@@ -329,19 +329,18 @@ final class MessageStructure {
     String date = null, subject = null, inReplyTo = null, messageId = null;
     List<Address> from = new ArrayList<>(), sender = new ArrayList<>(), replyTo = new ArrayList<>();
     List<Address> to = new ArrayList<>(), cc = new ArrayList<>(), bcc = new ArrayList<>();
-    for (Field f : m.fields) {
-      String v = value(f);
+    for (Field f : m.fields) { // the value made only of the fields wanted: Received and the like are long
       switch (f.name.toLowerCase(Locale.ROOT)) {
-        case "date" -> date = v;
-        case "subject" -> subject = v;
-        case "in-reply-to" -> inReplyTo = v;
-        case "message-id" -> messageId = v;
-        case "from" -> from.addAll(Address.parseList(v));
-        case "sender" -> sender.addAll(Address.parseList(v));
-        case "reply-to" -> replyTo.addAll(Address.parseList(v));
-        case "to" -> to.addAll(Address.parseList(v));
-        case "cc" -> cc.addAll(Address.parseList(v));
-        case "bcc" -> bcc.addAll(Address.parseList(v));
+        case "date" -> date = value(f);
+        case "subject" -> subject = value(f);
+        case "in-reply-to" -> inReplyTo = value(f);
+        case "message-id" -> messageId = value(f);
+        case "from" -> from.addAll(Address.parseList(value(f)));
+        case "sender" -> sender.addAll(Address.parseList(value(f)));
+        case "reply-to" -> replyTo.addAll(Address.parseList(value(f)));
+        case "to" -> to.addAll(Address.parseList(value(f)));
+        case "cc" -> cc.addAll(Address.parseList(value(f)));
+        case "bcc" -> bcc.addAll(Address.parseList(value(f)));
         default -> {}
       }
     }
@@ -512,8 +511,19 @@ final class MessageStructure {
       w.text("NIL");
       return;
     }
-    StringBuilder b = new StringBuilder(latin1.length());
+    String unfolded = latin1.indexOf('\r') < 0 && latin1.indexOf('\n') < 0 ? latin1 : unfold(latin1);
+    byte[] octets = unfolded.getBytes(ISO_8859_1);
     int escapes = 0;
+    for (byte c : octets) {
+      if (c == '"' || c == '\\') escapes++;
+    }
+    if (escapes > 4) w.literal(octets);
+    else w.string(octets);
+  }
+
+  /** Line breaks out, a space for those not followed by white space (RFC 5322 §2.2.3). */
+  private static String unfold(String latin1) {
+    StringBuilder b = new StringBuilder(latin1.length());
     for (int i = 0; i < latin1.length(); i++) {
       char c = latin1.charAt(i);
       if (c == '\r' || c == '\n') {
@@ -521,12 +531,9 @@ final class MessageStructure {
         if (next != ' ' && next != '\t' && next != '\r' && next != '\n') b.append(' ');
         continue;
       }
-      if (c == '"' || c == '\\') escapes++;
       b.append(c);
     }
-    byte[] octets = b.toString().getBytes(ISO_8859_1);
-    if (escapes > 4) w.literal(octets);
-    else w.string(octets);
+    return b.toString();
   }
 
   /**
@@ -537,6 +544,10 @@ final class MessageStructure {
   private static void forHumans(ResponseWriter w, String latin1) {
     if (latin1 == null) {
       w.text("NIL");
+      return;
+    }
+    if (asItIs(latin1)) {
+      w.text("\"").text(latin1).text("\"");
       return;
     }
     boolean modify = false;
@@ -563,6 +574,16 @@ final class MessageStructure {
     }
     if (!modify || b.isEmpty()) w.text("\"" + b + "\"");
     else w.literal(b.toString().getBytes(ISO_8859_1));
+  }
+
+  /** Whether text for humans needs no change: single spaces between words, nothing to escape (most subjects). */
+  private static boolean asItIs(String latin1) {
+    if (latin1.isEmpty() || latin1.charAt(0) == ' ' || latin1.charAt(latin1.length() - 1) == ' ') return false;
+    for (int i = 0; i < latin1.length(); i++) {
+      char c = latin1.charAt(i);
+      if (c < ' ' || c == '"' || c == '\\' || c >= 0x7f || (c == ' ' && latin1.charAt(i - 1) == ' ')) return false;
+    }
+    return true;
   }
 
   // ---- sections

@@ -55,10 +55,15 @@ final class ResponseWriter {
   ResponseWriter string(byte[] octets) {
     if (!quotable(octets)) return literal(octets);
     out.write('"');
-    for (byte b : octets) {
-      if (b == '"' || b == '\\') out.write('\\');
-      out.write(b);
+    int from = 0; // runs between the octets to escape go in one write each
+    for (int i = 0; i < octets.length; i++) {
+      if (octets[i] == '"' || octets[i] == '\\') {
+        out.write(octets, from, i - from);
+        out.write('\\');
+        from = i;
+      }
     }
+    out.write(octets, from, octets.length - from);
     out.write('"');
     return this;
   }
