@@ -9,14 +9,18 @@ same generated Maildir (Dovecot's owned by nobody, as it will not run mail as ro
   load   client-like visits (posta-bench imap-load) by 10 and by 50 concurrent clients, on a
          1,000-message INBOX: commands per second, and each command's p50 latency
   big    a 100,000-message INBOX: the first SELECT (no index yet), later SELECTs (new
-         connections), the first SELECT after a restart (index on disk), FETCH 1:* (FLAGS ENVELOPE)
+         connections), the first SELECT after a restart (index on disk), FETCH 1:* (FLAGS ENVELOPE).
+         Each server first opens and lists another folder of the same account (Warm, 20,000
+         messages), so that the INBOX figures are a running server's, not its first seconds' (Posta's
+         JIT compiles the code it runs then, as in compare.py); that folder's own figures are shown
+         too, as "cold": a server just started, which is also the first client after a restart.
   idle   10,000 clients logged in and in IDLE: the server's RSS before and after (Dovecot: all its
          processes, RSS and PSS); a new client's APPEND meanwhile, and how many idlers were told
 
 Each server is started fresh for every run, the servers alternating; the table shows medians
 and Posta / Dovecot. Run through imap-compare.sh (builds first). Settings (environment):
   RUNS=3 (load)  BIG_RUNS=2  CLIENTS="10 50"  SECONDS=10  WARMUP_SECONDS=5  LOAD_MESSAGES=1000
-  BIG=100000  IDLE=10000  ONLY="load,big,idle"  OUT=posta-bench/results  BENCH_TMPDIR=/var/tmp
+  BIG=100000  WARM=20000 (0: no warm-up)  IDLE=10000  ONLY="load,big,idle"  OUT=posta-bench/results  BENCH_TMPDIR=/var/tmp
   KEEP=1 (keep the work folder)  POSTA_JAVA_OPTS (default: the launcher's, without its AOT cache)
 """
 
@@ -46,6 +50,7 @@ SECONDS = float(os.environ.get("SECONDS", "10"))
 WARMUP_SECONDS = float(os.environ.get("WARMUP_SECONDS", "5"))
 LOAD_MESSAGES = int(os.environ.get("LOAD_MESSAGES", "1000"))
 BIG = int(os.environ.get("BIG", "100000"))
+WARM = int(os.environ.get("WARM", "20000"))
 IDLE = int(os.environ.get("IDLE", "10000"))
 ONLY = [s.strip() for s in os.environ.get("ONLY", "load,big,idle").split(",") if s.strip()]
 OUT = os.path.abspath(os.environ.get("OUT", os.path.join(HERE, "results")))
@@ -365,9 +370,16 @@ def big_phase(servers, content, results, default_phc):
             os.sync()
             s.start()
             try:
+                args = ["imap-select", "--server", f"127.0.0.1:{s.port}", "--user", USER, "--password", PASSWORD, "--json"]
+                if WARM:
+                    say(f"big run {run + 1}/{BIG_RUNS}: {s.name}: warm-up on folder Warm")
+                    w = json.loads(bench(*(args + ["--mailbox", "Warm", "--selects", "0", "--fetches", "1"])))
+                    say(f"  {w}")
+                    for k, v in ((f"cold: {WARM}-message folder, first SELECT", w["select_first_ms"]),
+                                 (f"cold: {WARM}-message folder, FETCH 1:* first", w["fetch_ms"][0])):
+                        results.setdefault((s.name, "big", k), []).append(v)
                 say(f"big run {run + 1}/{BIG_RUNS}: {s.name}: SELECT and FETCH")
                 save = os.path.join(OUT, f"imap-envelopes-{s.name}.txt") if run == 0 else None
-                args = ["imap-select", "--server", f"127.0.0.1:{s.port}", "--user", USER, "--password", PASSWORD, "--json"]
                 r = json.loads(bench(*(args + (["--save", save] if save else [])), timeout=1800))
                 say(f"  {r}")
                 s.stop()
@@ -462,7 +474,7 @@ def report(results, elapsed):
         pm = statistics.median(p) if p else None
         dm = statistics.median(d) if d else None
         ratio = f"{pm / dm:.2f}" if pm is not None and dm else "-"
-        unit = " (commands/s)" if figure == "rate" else " (ms)" if figure.startswith(("p50", "select", "FETCH")) else " (MiB)" if "ss " in figure or figure.startswith("rss") else ""
+        unit = " (commands/s)" if figure == "rate" else " (ms)" if figure.startswith(("p50", "select", "FETCH", "cold")) else " (MiB)" if "ss " in figure or figure.startswith("rss") else ""
         lines.append(f"{scenario:<16} {figure + unit:<44} {fmt(pm):>10} {fmt(dm):>10} {ratio:>14}")
     text = "\n".join(lines)
     print(text)
@@ -509,6 +521,8 @@ def main():
             big = os.path.join(work, "content-big/Maildir")
             say(f"writing {BIG} messages")
             say(bench("imap-mailbox", "--maildir", big, "--messages", BIG, "--seed", 2))
+            if WARM:
+                say(bench("imap-mailbox", "--maildir", os.path.join(big, ".Warm"), "--messages", WARM, "--seed", 3))
             big_phase(servers, big, results, phc)
             shutil.rmtree(os.path.dirname(big), ignore_errors=True)
         if "idle" in ONLY:
