@@ -1,5 +1,6 @@
 package dev.posta.imap;
 
+import dev.posta.store.CrlfContent;
 import dev.posta.store.Flags;
 import dev.posta.store.Folder;
 import dev.posta.store.MessageInfo;
@@ -142,15 +143,15 @@ final class Fetcher {
     Described d = blob == null ? null : Described.fromBlob(blob);
     if (d != null && (d.hasStructure() || !structure)) return d;
     d = structure
-        ? Described.of(MessageStructure.parse(SelectedFolder.content(folder, m.uid())))
-        : Described.envelopeOf(MessageStructure.parse(SelectedFolder.header(folder, m.uid())));
+        ? Described.of(MessageStructure.parse(CrlfContent.read(folder, m.uid())))
+        : Described.envelopeOf(MessageStructure.parse(CrlfContent.header(folder, m.uid())));
     folder.cache(m.uid(), d.toBlob());
     return d;
   }
 
   private MessageStructure parsed(MessageStructure known, MessageInfo m) throws IOException {
     if (known != null) return known;
-    return MessageStructure.parse(headerOnly ? SelectedFolder.header(folder, m.uid()) : SelectedFolder.content(folder, m.uid()));
+    return MessageStructure.parse(headerOnly ? CrlfContent.header(folder, m.uid()) : CrlfContent.read(folder, m.uid()));
   }
 
   /** Whether every item that reads the message wants only its header: then the body is not read. */

@@ -1,5 +1,6 @@
 package dev.posta.imap;
 
+import dev.posta.store.CrlfContent;
 import dev.posta.store.Flags;
 import dev.posta.store.Folder;
 import dev.posta.store.MessageInfo;
@@ -111,7 +112,7 @@ final class Search {
   private MessageStructure content(MessageInfo m) {
     if (structureUid != m.uid()) {
       try {
-        structure = MessageStructure.parse(headerOnly ? SelectedFolder.header(folder, m.uid()) : SelectedFolder.content(folder, m.uid()));
+        structure = MessageStructure.parse(headerOnly ? CrlfContent.header(folder, m.uid()) : CrlfContent.read(folder, m.uid()));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }

@@ -5,7 +5,6 @@ import dev.posta.store.Folder;
 import dev.posta.store.MailboxStore;
 import dev.posta.store.MessageInfo;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.time.ZoneId;
 import java.util.ArrayList;
@@ -553,62 +552,6 @@ final class SelectedFolder {
     java.time.Instant date = folder.internalDate(uid);
     if (date == null) throw new NoSuchFileException("UID " + uid);
     return date;
-  }
-
-  /** A message's octets as IMAP serves them, with CRLF line ends (the file has LF). */
-  static byte[] content(Folder folder, long uid) throws IOException {
-    byte[] lf;
-    int n = 0;
-    try (FileChannel file = folder.openMessage(uid)) {
-      if (file == null) throw new NoSuchFileException("UID " + uid);
-      lf = new byte[(int) Math.min(file.size(), Integer.MAX_VALUE - 8)]; // read once into its size, not grown and copied
-      for (int read; n < lf.length && (read = file.read(java.nio.ByteBuffer.wrap(lf, n, lf.length - n))) > 0; ) n += read;
-    }
-    return crlf(lf, n);
-  }
-
-  /**
-   * A message's header section alone, with the empty line that ends it, as IMAP serves it:
-   * what a FETCH of header fields or a SEARCH on them needs, without reading the body.
-   */
-  static byte[] header(Folder folder, long uid) throws IOException {
-    try (FileChannel file = folder.openMessage(uid)) {
-      if (file == null) throw new NoSuchFileException("UID " + uid);
-      byte[] lf = new byte[8192];
-      int n = 0;
-      while (true) {
-        int end = headerEnd(lf, n);
-        if (end >= 0) return crlf(lf, end);
-        if (n == lf.length) lf = Arrays.copyOf(lf, lf.length * 2);
-        int read = file.read(java.nio.ByteBuffer.wrap(lf, n, lf.length - n));
-        if (read < 0) return crlf(lf, n); // all header, no body
-        n += read;
-      }
-    }
-  }
-
-  /** Where the header section ends in the first {@code n} octets (after its empty line), or -1. */
-  private static int headerEnd(byte[] lf, int n) {
-    if (n > 0 && lf[0] == '\n') return 1;
-    for (int i = 1; i < n; i++) {
-      if (lf[i] == '\n' && lf[i - 1] == '\n') return i + 1;
-    }
-    return -1;
-  }
-
-  /** The first {@code length} octets of a file's LF-ended text with CRLF line ends. */
-  private static byte[] crlf(byte[] lf, int length) {
-    int lines = 0;
-    for (int i = 0; i < length; i++) {
-      if (lf[i] == '\n') lines++;
-    }
-    byte[] crlf = new byte[length + lines];
-    int j = 0;
-    for (int i = 0; i < length; i++) {
-      if (lf[i] == '\n' && (i == 0 || lf[i - 1] != '\r')) crlf[j++] = '\r';
-      crlf[j++] = lf[i];
-    }
-    return j == crlf.length ? crlf : Arrays.copyOf(crlf, j);
   }
 
   static ZoneId zone() {
