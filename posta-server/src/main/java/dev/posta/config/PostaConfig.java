@@ -304,6 +304,15 @@ public record PostaConfig(
           dataTimeout, maxHops, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MIN_DATA_RATE, DEFAULT_MAX_SESSION_TIME);
     }
 
+    /**
+     * These limits with another command timeout and session length: the reading protocols keep a
+     * client connected far longer than SMTP does, and wait longer for its next command.
+     */
+    public Limits withSessionTimes(Duration commandTimeout, Duration maxSessionTime) {
+      return new Limits(maxMessageSize, maxRecipients, maxLineLength, maxConnections, maxConnectionsPerIp, maxErrors, commandTimeout,
+          dataTimeout, maxHops, handshakeTimeout, minDataRate, maxSessionTime);
+    }
+
     public static Limits defaults() {
       return new Limits(
           35L * 1024 * 1024, 100, 1000, 1000, 50, 10, Duration.ofMinutes(5), Duration.ofMinutes(3), DEFAULT_MAX_HOPS);

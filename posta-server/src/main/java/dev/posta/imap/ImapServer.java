@@ -49,9 +49,7 @@ public final class ImapServer implements AutoCloseable {
     var limits = context.config().limits();
     // An IMAP client stays connected for days (IDLE): no session length limit, and the command
     // timeout is the autologout (each session shortens it before login).
-    var clockLimits = new PostaConfig.Limits(limits.maxMessageSize(), limits.maxRecipients(), limits.maxLineLength(),
-        limits.maxConnections(), limits.maxConnectionsPerIp(), limits.maxErrors(), context.timeouts().autologout(), limits.dataTimeout(),
-        limits.maxHops(), limits.handshakeTimeout(), limits.minDataRate(), Duration.ofDays(365));
+    var clockLimits = limits.withSessionTimes(context.timeouts().autologout(), Duration.ofDays(365));
     this.listeners = new Listeners("imap", new Listeners.Service() {
       @Override
       public Session open(Socket connection, Socket socket, PostaConfig.Listener listener, Watchdog watchdog) {

@@ -2,10 +2,9 @@ package dev.posta.imap;
 
 import dev.posta.auth.SaslMechanism;
 import dev.posta.config.PostaConfig;
-import dev.posta.mail.LocalPart;
-import dev.posta.net.AuthThrottle;
 import dev.posta.net.ClientAddress;
 import dev.posta.net.Connection;
+import dev.posta.net.SaslLogin;
 import dev.posta.net.Session;
 import dev.posta.net.SessionClock;
 import dev.posta.net.Watchdog;
@@ -14,7 +13,6 @@ import dev.posta.store.MailboxId;
 import dev.posta.store.MailboxStore;
 import dev.posta.store.MessageInfo;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
@@ -42,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * <p>Authentication: LOGIN and AUTHENTICATE (PLAIN, SCRAM-SHA-256, with SASL-IR) only under
  * TLS, or in plaintext from loopback when {@code plaintext-auth-on-loopback} allows it, as for
  * submission; otherwise LOGINDISABLED is advertised. Every attempt goes through the {@link
- * AuthThrottle} that SMTP AUTH uses too, so switching protocols buys no guesses.
+ * dev.posta.net.AuthThrottle} that SMTP AUTH uses too, so switching protocols buys no guesses.
  *
  * <p>Limits, each with its answer and log line: a line or literal too long ({@link
  * CommandReader}), {@code limits.maxErrors} BAD commands (then {@code * BYE}), one minute to
@@ -555,7 +553,7 @@ final class ImapSession implements Session {
     }
     // LOGIN is PLAIN's message in other clothes, so both go through the one mechanism.
     byte[] plain = ("\0" + c.user() + "\0" + c.password()).getBytes(StandardCharsets.UTF_8);
-    throttled(tag, "LOGIN", mechanism -> mechanism.start(plain), SaslMechanism.create("PLAIN", context.users()).orElseThrow());
+    throttled(tag, "LOGIN", plain, SaslMechanism.create("PLAIN", context.users()).orElseThrow());
   }
 
   private void authenticate(String tag, ImapCommand.Authenticate c) throws IOException {
@@ -577,66 +575,27 @@ final class ImapSession implements Session {
         return;
       }
     }
-    byte[] first = initial;
-    throttled(tag, c.mechanism(), m -> m.start(first), mechanism.get());
+    throttled(tag, c.mechanism(), initial, mechanism.get());
   }
 
-  private interface Start {
-    SaslMechanism.Step start(SaslMechanism mechanism);
-  }
-
-  /** One authentication, its slot in the shared throttle taken before any password is checked. */
-  private void throttled(String tag, String how, Start start, SaslMechanism mechanism) throws IOException {
-    AuthThrottle throttle = context.authThrottle();
-    InetAddress address = ClientAddress.network(conn.socket().getInetAddress());
-    try (AuthThrottle.Attempt attempt = throttle.begin(address)) {
-      if (attempt == null && throttle.isLockedOut(address)) {
-        log.warn("{}: {} refused: locked out after {} failures", logPrefix, how, throttle.failures(address));
+  /** One login through the throttle every protocol shares, its slot taken before any password is checked. */
+  private void throttled(String tag, String how, byte[] initialResponse, SaslMechanism mechanism) throws IOException {
+    var outcome = SaslLogin.run(context.authThrottle(), conn.socket().getInetAddress(), mechanism, initialResponse, this::exchange, log,
+        logPrefix, how);
+    switch (outcome) {
+      case SaslLogin.LoggedIn in -> loggedIn(tag, how, in.user());
+      case SaslLogin.LockedOut locked -> {
         no(tag, "[UNAVAILABLE] Too many failed logins from " + client + ", try again later");
         send("* BYE Too many failed logins\r\n");
         conn.flush();
         throw new Closing("login lockout");
       }
-      if (attempt == null) {
-        no(tag, "[UNAVAILABLE] Too many logins in progress from " + client + ", try again later");
-        return;
-      }
-      SaslMechanism.Step step = start.start(mechanism);
-      while (step instanceof SaslMechanism.Challenge challenge) {
-        byte[] response = exchange(challenge.data());
-        if (response == null) {
-          bad(tag, "Authentication aborted");
-          return;
-        }
-        step = mechanism.next(response);
-      }
-      switch (step) {
-        case SaslMechanism.Success success -> {
-          // SCRAM's server-final message goes in a last continuation, answered empty (RFC 9051 §6.2.2).
-          if (success.additionalData() != null && exchange(success.additionalData()) == null) {
-            bad(tag, "Authentication aborted");
-            return;
-          }
-          loggedIn(tag, how, success.user());
-        }
-        case SaslMechanism.Failure failure -> {
-          switch (failure.reason()) {
-            case MALFORMED -> bad(tag, "Malformed authentication message");
-            case TEMPORARY -> {
-              log.error("{}: {}: accounts unavailable: {}", logPrefix, how, failure.detail());
-              no(tag, "[UNAVAILABLE] Accounts temporarily unavailable");
-            }
-            case REJECTED -> {
-              attempt.failed();
-              // One line per failure, no credentials in it; fail2ban: 'imap\[<HOST>\]: \S+ failed'
-              log.warn("{}: {} failed ({} recent failures from this address)", logPrefix, how, throttle.failures(address));
-              sleep(throttle.delay(address));
-              no(tag, "[AUTHENTICATIONFAILED] Authentication failed.");
-            }
-          }
-        }
-        case SaslMechanism.Challenge unreachable -> throw new IllegalStateException();
-      }
+      case SaslLogin.Busy busy -> no(tag, "[UNAVAILABLE] Too many logins in progress from " + client + ", try again later");
+      case SaslLogin.Cancelled cancelled -> bad(tag, "Authentication aborted");
+      case SaslLogin.Malformed malformed -> bad(tag, "Malformed authentication message");
+      case SaslLogin.Unavailable unavailable -> no(tag, "[UNAVAILABLE] Accounts temporarily unavailable");
+      // One line per failure was logged, no credentials in it; fail2ban: 'imap\[<HOST>\]: \S+ failed'
+      case SaslLogin.Rejected rejected -> no(tag, "[AUTHENTICATIONFAILED] Authentication failed.");
     }
   }
 
@@ -670,17 +629,8 @@ final class ImapSession implements Session {
     }
   }
 
-  private static void sleep(Duration delay) {
-    try {
-      Thread.sleep(delay);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
   private void loggedIn(String tag, String how, String account) throws IOException {
-    int at = account.lastIndexOf('@');
-    mailbox = new MailboxId(account.substring(at + 1), LocalPart.mailboxName(account.substring(0, at)));
+    mailbox = MailboxId.ofAccount(account);
     mailboxes = new Mailboxes(context.store(), mailbox, options);
     user = account;
     state = State.AUTHENTICATED;
