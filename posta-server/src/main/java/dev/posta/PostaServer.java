@@ -15,6 +15,7 @@ import dev.posta.queue.QueueManager;
 import dev.posta.queue.Spool;
 import dev.posta.queue.SpooledMessage;
 import dev.posta.imap.ImapServer;
+import dev.posta.pop3.Pop3Server;
 import dev.posta.smtp.SmtpServer;
 import dev.posta.storage.PrivateFiles;
 import dev.posta.store.MaildirStore;
@@ -38,9 +39,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running Posta: spool, queue manager, router, mailbox store, SMTP and IMAP listeners, wired from a
- * {@link PostaConfig}. Starting recovers the spool first, so mail accepted before a crash is
- * delivered before (and alongside) new mail.
+ * One running Posta: spool, queue manager, router, mailbox store, SMTP, IMAP and POP3 listeners,
+ * wired from a {@link PostaConfig}. Starting recovers the spool first, so mail accepted before a
+ * crash is delivered before (and alongside) new mail.
  */
 public final class PostaServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PostaServer.class);
@@ -52,6 +53,7 @@ public final class PostaServer implements AutoCloseable {
   private QueueControl queueControl;
   private SmtpServer smtp;
   private ImapServer imap;
+  private Pop3Server pop3;
   private MaildirStore store;
   private ServerTls tls;
   private UserStore users;
@@ -125,8 +127,17 @@ public final class PostaServer implements AutoCloseable {
       var submission = config.submission();
       var throttle = new AuthThrottle(submission.authFailuresBeforeLockout(), submission.authLockout(), Clock.systemUTC());
       smtp = new SmtpServer(new SmtpServer.Context(config, router, spool, queue, tls, users, throttle));
-      imap = new ImapServer(new ImapServer.Context(config, store, tls, users, throttle)); // one throttle: no guesses gained by switching
-      for (PostaConfig.Listener l : config.listeners()) bound.add(new Bound(l, l.protocol().smtp() ? smtp.listen(l) : imap.listen(l)));
+      // One throttle for all three: no guesses gained by switching protocols.
+      imap = new ImapServer(new ImapServer.Context(config, store, tls, users, throttle));
+      pop3 = new Pop3Server(new Pop3Server.Context(config, store, tls, users, throttle));
+      for (PostaConfig.Listener l : config.listeners()) {
+        InetSocketAddress at = switch (l.protocol()) {
+          case SMTP, SUBMISSION, SMTPS -> smtp.listen(l);
+          case IMAP, IMAPS -> imap.listen(l);
+          case POP3, POP3S -> pop3.listen(l);
+        };
+        bound.add(new Bound(l, at));
+      }
     } catch (IOException | RuntimeException e) {
       close(); // also releases the lock, so a corrected configuration can start at once
       throw e;
@@ -235,6 +246,7 @@ public final class PostaServer implements AutoCloseable {
     if (controlSocket != null) controlSocket.close();
     if (smtp != null) smtp.close();
     if (imap != null) imap.close();
+    if (pop3 != null) pop3.close();
     if (queue != null) queue.close();
     if (spool != null) spool.close();
     if (store != null) store.close(); // after the queue: no delivery writes into a closed folder's index

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * <pre>
  * cli                                  the faces: nothing uses them
  * dev.posta (PostaServer)              assembles the parts from the configuration
- * smtp | imap | control                listeners: none uses another
+ * smtp | imap | pop3 | control         listeners: none uses another
  * net                                  what every listener shares: limits, idle sessions, deadlines, AUTH throttle
  * queue                                spool, scheduling, attempts, bounces
  * delivery                             routing; local and remote delivery targets
@@ -47,6 +47,7 @@ class ArchitectureTest {
         .layer("Assembly").definedBy("dev.posta")
         .layer("Smtp").definedBy("dev.posta.smtp..")
         .layer("Imap").definedBy("dev.posta.imap..")
+        .layer("Pop3").definedBy("dev.posta.pop3..")
         .layer("Control").definedBy("dev.posta.control..")
         .layer("Net").definedBy("dev.posta.net..")
         .layer("Queue").definedBy("dev.posta.queue..")
@@ -58,13 +59,14 @@ class ArchitectureTest {
         .whereLayer("Assembly").mayOnlyBeAccessedByLayers("Cli")
         .whereLayer("Smtp").mayOnlyBeAccessedByLayers("Assembly")
         .whereLayer("Imap").mayOnlyBeAccessedByLayers("Assembly")
+        .whereLayer("Pop3").mayOnlyBeAccessedByLayers("Assembly")
         .whereLayer("Control").mayOnlyBeAccessedByLayers("Cli", "Assembly")
-        .whereLayer("Net").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Control")
+        .whereLayer("Net").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control")
         .whereLayer("Queue").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control")
         .whereLayer("Delivery").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue")
-        .whereLayer("Store").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Control", "Queue", "Delivery")
-        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Control", "Net", "Queue", "Delivery", "Store", "Leaves")
-        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Control", "Net", "Queue", "Delivery", "Store", "Leaves", "Model")
+        .whereLayer("Store").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Queue", "Delivery")
+        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "Leaves")
+        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "Leaves", "Model")
         .check(classes);
   }
 
@@ -76,7 +78,7 @@ class ArchitectureTest {
   @Test
   void protocolsKnowTheMailStoreOnlyByItsInterfaces() {
     com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses()
-        .that().resideInAnyPackage("dev.posta.imap..", "dev.posta.smtp..", "dev.posta.delivery..")
+        .that().resideInAnyPackage("dev.posta.imap..", "dev.posta.pop3..", "dev.posta.smtp..", "dev.posta.delivery..")
         .should().dependOnClassesThat().haveNameMatching("dev\\.posta\\.store\\.(Maildir|MaildirFolder|MaildirStore|MailboxIndex|MessageCache|KeywordTable)(\\$.*)?")
         .check(classes);
   }

@@ -16,16 +16,16 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The {@code [listeners]} section: the addresses that take SMTP, submission, SMTPS, IMAP and
- * IMAPS connections.
+ * The {@code [listeners]} section: the addresses that take SMTP, submission, SMTPS, IMAP, IMAPS,
+ * POP3 and POP3S connections.
  *
  * <p>Guarantees: every address is an IP literal with a port ({@code "0.0.0.0:25"}, {@code
  * "[::]:25"}), never a name to look up; a listener left out listens on 0.0.0.0 at its standard
- * port (25, 587, 465, 143, 993) and an empty list turns it off; no address is taken twice, by the file or by
- * a default. Unknown keys are refused.
+ * port (25, 587, 465, 143, 993, 110, 995) and an empty list turns it off; no address is taken
+ * twice, by the file or by a default. Unknown keys are refused.
  */
 final class ListenersSection {
-  static final List<String> LISTENER_KEYS = List.of("smtp", "submission", "smtps", "imap", "imaps");
+  static final List<String> LISTENER_KEYS = List.of("smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s");
 
   private final TableReader reader;
 
@@ -33,7 +33,7 @@ final class ListenersSection {
     this.reader = reader;
   }
 
-  /** The listeners in the order of {@link Protocol}: SMTP first, then submission, SMTPS, IMAP, IMAPS. */
+  /** The listeners in the order of {@link Protocol}: SMTP first, then submission, SMTPS, IMAP, IMAPS, POP3, POP3S. */
   List<Listener> read(Table root) {
     Table table = reader.get(root, "", "listeners", Table.class).orElse(null);
     if (table != null) reader.unknownKeys(table, "in [listeners]", LISTENER_KEYS);

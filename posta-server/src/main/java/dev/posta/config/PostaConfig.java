@@ -18,7 +18,7 @@ import java.util.Set;
  *
  * @param hostname the name this server gives in its greeting, EHLO reply and Received: headers
  * @param dataDir the data folder: spool, mailboxes, generated keys
- * @param listeners the sockets to accept SMTP on, each with its role
+ * @param listeners the sockets to accept connections on (SMTP, IMAP, POP3), each with its role
  * @param limits the protocol limits, each with a documented reply when crossed
  * @param domains the local domains, whose mail is delivered to mailboxes here
  * @param postmaster the address that {@code postmaster@} every local domain goes to
@@ -235,7 +235,11 @@ public record PostaConfig(
     /** IMAP with STARTTLS, port 143 (RFC 9051). */
     IMAP(143),
     /** IMAP over implicit TLS, port 993 (RFC 8314). */
-    IMAPS(993);
+    IMAPS(993),
+    /** POP3 with STLS, port 110 (RFC 1939, RFC 2595). */
+    POP3(110),
+    /** POP3 over implicit TLS, port 995 (RFC 8314). */
+    POP3S(995);
 
     /** The port it listens on unless configured otherwise. */
     public final int standardPort;
@@ -246,12 +250,7 @@ public record PostaConfig(
 
     /** Whether a connection starts with a TLS handshake rather than a greeting (RFC 8314 §3.3). */
     public boolean implicitTls() {
-      return this == SMTPS || this == IMAPS;
-    }
-
-    /** Whether it takes mail in over SMTP (rather than letting users read it). */
-    public boolean smtp() {
-      return this == SMTP || this == SUBMISSION || this == SMTPS;
+      return this == SMTPS || this == IMAPS || this == POP3S;
     }
   }
 
@@ -357,7 +356,9 @@ public record PostaConfig(
             new Listener(Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 2587)),
             new Listener(Protocol.SMTPS, new InetSocketAddress("127.0.0.1", 2465)),
             new Listener(Protocol.IMAP, new InetSocketAddress("127.0.0.1", 2143)),
-            new Listener(Protocol.IMAPS, new InetSocketAddress("127.0.0.1", 2993))),
+            new Listener(Protocol.IMAPS, new InetSocketAddress("127.0.0.1", 2993)),
+            new Listener(Protocol.POP3, new InetSocketAddress("127.0.0.1", 2110)),
+            new Listener(Protocol.POP3S, new InetSocketAddress("127.0.0.1", 2995))),
         Limits.defaults(),
         List.of(new LocalDomain("localhost", Set.of(), true, Optional.empty(), Map.of())),
         "postmaster@localhost",

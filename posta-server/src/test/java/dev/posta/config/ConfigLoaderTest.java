@@ -75,7 +75,9 @@ class ConfigLoaderTest {
                     new Listener(Protocol.SUBMISSION, address("0.0.0.0", 587)),
                     new Listener(Protocol.SMTPS, address("0.0.0.0", 465)),
                     new Listener(Protocol.IMAP, address("0.0.0.0", 143)),
-                    new Listener(Protocol.IMAPS, address("0.0.0.0", 993))),
+                    new Listener(Protocol.IMAPS, address("0.0.0.0", 993)),
+                    new Listener(Protocol.POP3, address("0.0.0.0", 110)),
+                    new Listener(Protocol.POP3S, address("0.0.0.0", 995))),
                 Limits.defaults(),
                 List.of(new LocalDomain("example.org", Set.of(), false, Optional.empty(), Map.of())),
                 "postmaster@example.org",
@@ -172,7 +174,9 @@ class ConfigLoaderTest {
             new Listener(Protocol.SMTP, address("::1", 2525)),
             new Listener(Protocol.SMTPS, address("0.0.0.0", 465)),
             new Listener(Protocol.IMAP, address("0.0.0.0", 143)),
-            new Listener(Protocol.IMAPS, address("0.0.0.0", 993)));
+            new Listener(Protocol.IMAPS, address("0.0.0.0", 993)),
+            new Listener(Protocol.POP3, address("0.0.0.0", 110)),
+            new Listener(Protocol.POP3S, address("0.0.0.0", 995)));
   }
 
   @Test
@@ -495,7 +499,9 @@ class ConfigLoaderTest {
                     new Listener(Protocol.SUBMISSION, address("0.0.0.0", 587)),
                     new Listener(Protocol.SMTPS, address("0.0.0.0", 465)),
                     new Listener(Protocol.IMAP, address("0.0.0.0", 143)),
-                    new Listener(Protocol.IMAPS, address("0.0.0.0", 993))),
+                    new Listener(Protocol.IMAPS, address("0.0.0.0", 993)),
+                    new Listener(Protocol.POP3, address("0.0.0.0", 110)),
+                    new Listener(Protocol.POP3S, address("0.0.0.0", 995))),
                 Limits.defaults(),
                 List.of(
                     new LocalDomain(

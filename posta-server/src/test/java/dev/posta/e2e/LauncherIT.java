@@ -25,8 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What ships, used as a new user uses it: the {@code ./posta} launcher running the jar that
- * {@code package} built, in a fresh folder, driven by real clients (Python's smtplib; aiosmtpd
- * as the smart host). The other tests run from compiled classes, where packaging bugs cannot
+ * {@code package} built, in a fresh folder, driven by real clients (Python's smtplib, imaplib and
+ * poplib; aiosmtpd as the smart host). The other tests run from compiled classes, where packaging bugs cannot
  * show: the shaded jar once named a host-name resolver it could not load, so every lookup threw
  * (issue 9). These run in the integration-test phase (failsafe), after the jar is built.
  */
@@ -56,6 +56,8 @@ class LauncherIT {
         smtps = []
         imap = []
         imaps = []
+        pop3 = []
+        pop3s = []
         [domains."localhost"]
         any-local-part = true
         """.formatted(smtp));
@@ -90,7 +92,7 @@ class LauncherIT {
 
     try (var server = new Serving()) {
       assertThat(server.log()).contains("  smtp        127.0.0.1:2525\n  submission  127.0.0.1:2587\n  smtps       127.0.0.1:2465\n"
-          + "  imap        127.0.0.1:2143\n  imaps       127.0.0.1:2993\n");
+          + "  imap        127.0.0.1:2143\n  imaps       127.0.0.1:2993\n  pop3        127.0.0.1:2110\n  pop3s       127.0.0.1:2995\n");
       var python = new ProcessBuilder(PYTHON.toString(), "-c", script.group(1)).directory(dir.toFile());
       E2e.Run run = E2e.run(python, COMMAND_TIMEOUT, "");
       assertThat(run.exit()).as("%s", run).isZero();
@@ -108,6 +110,15 @@ class LauncherIT {
       assertThat(read.exit()).as("%s", read).isZero();
       assertThat(read.stdout()).isEqualTo("me@localhost - Test Email\n");
       assertThat(server.log()).contains("ImapSession: imap[127.0.0.1]: LOGIN succeeded: user=friend@localhost");
+
+      // And collect it over POP3, with the tour's poplib example.
+      assertThat(script.find()).as("the README's poplib example").isTrue();
+      var poplib = new ProcessBuilder(PYTHON.toString(), "-c", script.group(1)).directory(dir.toFile());
+      E2e.Run collected = E2e.run(poplib, COMMAND_TIMEOUT, "");
+      assertThat(collected.exit()).as("%s", collected).isZero();
+      assertThat(collected.stdout()).isEqualTo("me@localhost - Test Email\n");
+      assertThat(server.log()).contains("Pop3Session: pop3[127.0.0.1]: USER/PASS succeeded: user=friend@localhost, 1 message (")
+          .contains("Pop3Session: pop3[127.0.0.1]: quit: user=friend@localhost, retrieved=1, deleted=0, left=1");
     }
   }
 

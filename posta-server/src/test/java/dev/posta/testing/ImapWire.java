@@ -2,47 +2,26 @@ package dev.posta.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLSocket;
 
 /**
  * A byte-exact IMAP client for wire tests: sends exactly the octets given and reads responses
  * up to and including the tagged one, literals and all, as one string with CRLFs.
  */
-public final class ImapWire implements AutoCloseable {
-  private Socket socket;
-  private InputStream in;
-  private OutputStream out;
-
+public final class ImapWire extends WireClient {
   public ImapWire(int port) throws IOException {
     this(new Socket("127.0.0.1", port));
   }
 
   public ImapWire(Socket socket) throws IOException {
-    this.socket = socket;
-    socket.setSoTimeout(10_000);
-    in = socket.getInputStream();
-    out = socket.getOutputStream();
+    super(socket);
   }
 
   /** Implicit TLS (RFC 8314) to {@code port}. */
   public static ImapWire tls(int port, SSLContext tls) throws IOException {
-    var ssl = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port);
-    ssl.startHandshake();
-    return new ImapWire(ssl);
-  }
-
-  /** Runs the TLS handshake on this connection now (after the OK to STARTTLS). */
-  public void continueWithTls(SSLContext tls) throws IOException {
-    var ssl = (SSLSocket) tls.getSocketFactory().createSocket(socket, "localhost", socket.getPort(), true);
-    ssl.startHandshake();
-    socket = ssl;
-    in = ssl.getInputStream();
-    out = ssl.getOutputStream();
+    return new ImapWire(implicitTls(port, tls));
   }
 
   /** Speaks raw DEFLATE both ways from now on (RFC 4978), after the OK to COMPRESS DEFLATE. */
@@ -55,12 +34,6 @@ public final class ImapWire implements AutoCloseable {
   public String command(String command) throws IOException {
     send(command + "\r\n");
     return until(command.substring(0, command.indexOf(' ')));
-  }
-
-  /** Sends octets as they are. */
-  public void send(String octets) throws IOException {
-    out.write(octets.getBytes(StandardCharsets.UTF_8));
-    out.flush();
   }
 
   /** Reads lines (with their literals) up to the line that starts with {@code tag + " "}. */
@@ -93,20 +66,5 @@ public final class ImapWire implements AutoCloseable {
       }
       return text;
     }
-  }
-
-  /** True when the server closed the connection (EOF) before {@code millis}. */
-  public boolean closedWithin(int millis) throws IOException {
-    socket.setSoTimeout(millis);
-    try {
-      return in.read() < 0;
-    } catch (java.net.SocketTimeoutException e) {
-      return false;
-    }
-  }
-
-  @Override
-  public void close() throws IOException {
-    socket.close();
   }
 }

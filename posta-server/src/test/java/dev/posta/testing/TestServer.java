@@ -58,7 +58,9 @@ public final class TestServer implements AutoCloseable {
         new PostaConfig.Listener(PostaConfig.Protocol.SUBMISSION, new InetSocketAddress("127.0.0.1", 0)),
         new PostaConfig.Listener(PostaConfig.Protocol.SMTPS, new InetSocketAddress("127.0.0.1", 0)),
         new PostaConfig.Listener(PostaConfig.Protocol.IMAP, new InetSocketAddress("127.0.0.1", 0)),
-        new PostaConfig.Listener(PostaConfig.Protocol.IMAPS, new InetSocketAddress("127.0.0.1", 0))))
+        new PostaConfig.Listener(PostaConfig.Protocol.IMAPS, new InetSocketAddress("127.0.0.1", 0)),
+        new PostaConfig.Listener(PostaConfig.Protocol.POP3, new InetSocketAddress("127.0.0.1", 0)),
+        new PostaConfig.Listener(PostaConfig.Protocol.POP3S, new InetSocketAddress("127.0.0.1", 0))))
         .delivery(defaults.delivery().toBuilder().dns(NO_DNS, 25).build()).build();
     try {
       return new TestServer(new PostaServer(adjust.apply(config), clock).start());
@@ -87,6 +89,15 @@ public final class TestServer implements AutoCloseable {
   /** IMAP over implicit TLS (RFC 8314). */
   public int imapsPort() {
     return server.address(PostaConfig.Protocol.IMAPS).getPort();
+  }
+
+  public int pop3Port() {
+    return server.address(PostaConfig.Protocol.POP3).getPort();
+  }
+
+  /** POP3 over implicit TLS (RFC 8314). */
+  public int pop3sPort() {
+    return server.address(PostaConfig.Protocol.POP3S).getPort();
   }
 
   /** The server's (self-signed) certificate, PEM: what a client must trust. */
