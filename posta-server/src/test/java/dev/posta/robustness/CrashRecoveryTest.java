@@ -3,15 +3,14 @@ package dev.posta.robustness;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
+import dev.posta.testing.PostaProcess;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,18 +48,15 @@ import org.junit.jupiter.api.io.TempDir;
 class CrashRecoveryTest {
   private static final int CLIENTS = 8;
   private static final Duration LOAD_BEFORE_KILL = Duration.ofMillis(1500);
-  private static final Duration START_TIMEOUT = Duration.ofSeconds(20);
   private static final Duration DELIVERY_TIMEOUT = Duration.ofSeconds(20);
   private static final String RECIPIENT = "load@localhost";
   private static final String END_MARKER = "END-OF-MESSAGE ";
-  /** SIGKILL: a Unix process killed by signal 9 has exit value 128 + 9. */
-  private static final int KILLED_BY_SIGKILL = 137;
   private static final Pattern TOKEN_HEADER = Pattern.compile("(?m)^X-Token: (\\d+-\\d+)\n");
   private static final Pattern MAILDIR_SIZE = Pattern.compile(",S=(\\d+),W=(\\d+)$");
 
   @TempDir Path temp;
 
-  private final List<Process> processes = new ArrayList<>();
+  private final List<PostaProcess> processes = new ArrayList<>();
   private final AtomicBoolean stopLoad = new AtomicBoolean();
   private final List<Thread> clients = new ArrayList<>();
 
@@ -79,10 +75,7 @@ class CrashRecoveryTest {
   @AfterEach
   void killEverything() throws InterruptedException {
     stopLoad.set(true);
-    for (Process p : processes) {
-      if (p.isAlive()) p.destroyForcibly();
-      p.waitFor(10, TimeUnit.SECONDS);
-    }
+    for (PostaProcess p : processes) p.close();
     for (Thread t : clients) t.join(10_000);
   }
 
@@ -90,26 +83,26 @@ class CrashRecoveryTest {
   @Timeout(value = 90, unit = TimeUnit.SECONDS)
   void everyAcknowledgedMessageSurvivesTwoKillMinus9UnderConcurrentLoad() throws Exception {
     Path data = temp.resolve("data");
-    int port = freePort();
+    int port = PostaProcess.freePort();
     Path config = writeConfig(data, port);
     Path maildirNew = data.resolve("mail/localhost/load/Maildir/new");
 
     // Round 1: fresh data folder, load, SIGKILL in the middle of it.
-    Process first = startServer(config, 1, port);
+    PostaProcess first = startServer(config, 1, port);
     for (int i = 0; i < CLIENTS; i++) {
       int thread = i;
       clients.add(Thread.ofPlatform().name("load-" + i).daemon().start(() -> load(thread, port)));
     }
     Thread.sleep(LOAD_BEFORE_KILL.toMillis());
     int ackedBeforeFirstKill = acked.size();
-    killMinus9(first);
+    first.killMinus9();
     assertThat(ackedBeforeFirstKill).as("messages acknowledged before the first kill (the load ran)").isGreaterThan(0);
 
     // Round 2: restart on the same folder while the clients keep retrying, load, SIGKILL again.
-    Process second = startServer(config, 2, port);
+    PostaProcess second = startServer(config, 2, port);
     Thread.sleep(LOAD_BEFORE_KILL.toMillis());
     int ackedBeforeSecondKill = acked.size();
-    killMinus9(second);
+    second.killMinus9();
     assertThat(ackedBeforeSecondKill)
         .as("messages acknowledged after the first restart (the recovered server accepts mail)")
         .isGreaterThan(ackedBeforeFirstKill);
@@ -174,74 +167,10 @@ class CrashRecoveryTest {
     return file;
   }
 
-  /** Starts {@code posta serve} in a new JVM; stdout and stderr go to files, so they never block. */
-  private Process startServer(Path config, int round, int port) throws Exception {
-    String java = ProcessHandle.current().info().command().orElseThrow(() -> new AssertionError("no java command"));
-    Path out = temp.resolve("server-" + round + ".out");
-    Path err = temp.resolve("server-" + round + ".err");
-    Process p = new ProcessBuilder(
-            java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-            "-cp", System.getProperty("java.class.path"),
-            "dev.posta.cli.Posta", "serve", "--config", config.toString())
-        .redirectOutput(out.toFile())
-        .redirectError(err.toFile())
-        .start();
-    processes.add(p);
-    p.getOutputStream().close();
-    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-    while (true) {
-      if (!p.isAlive()) {
-        fail("server round %d exited with %d before it was ready; stderr:%n%s", round, p.exitValue(), Files.readString(err));
-      }
-      if (Files.readString(out).contains("Posta 0.1.0 is running") && canConnect(port)) return p;
-      if (System.nanoTime() > deadline) {
-        fail("server round %d not ready after %s; stderr:%n%s", round, START_TIMEOUT, Files.readString(err));
-      }
-      Thread.sleep(20);
-    }
-  }
-
-  private static void killMinus9(Process p) throws InterruptedException {
-    p.destroyForcibly(); // SIGKILL on Linux: no shutdown hook runs, nothing is flushed
-    assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("server exited after SIGKILL").isTrue();
-    assertThat(p.exitValue()).as("exit value of a process killed by SIGKILL").isEqualTo(KILLED_BY_SIGKILL);
-  }
-
-  private static boolean canConnect(int port) {
-    try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress("127.0.0.1", port), 500);
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  /**
-   * A free port below the ephemeral range. A port from that range could, while the server is
-   * down, be handed to one of the retrying clients as its own source port (a TCP self-connect)
-   * or to another test's listener, and the restart could not bind it.
-   */
-  private static int freePort() throws IOException {
-    int ephemeralLow = 32768;
-    try {
-      String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
-      ephemeralLow = Integer.parseInt(range.split("\\s+")[0]);
-    } catch (IOException | RuntimeException e) {
-      // not Linux: assume the IANA range starts higher than the default used here
-    }
-    var random = new java.util.Random();
-    int low = 10_000;
-    for (int attempt = 0; attempt < 100 && ephemeralLow - low > 100; attempt++) {
-      int port = low + random.nextInt(ephemeralLow - low);
-      try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
-        return s.getLocalPort();
-      } catch (IOException taken) {
-        // try another
-      }
-    }
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
+  private PostaProcess startServer(Path config, int round, int port) throws Exception {
+    PostaProcess server = PostaProcess.start(config, temp.resolve("server-" + round), port);
+    processes.add(server);
+    return server;
   }
 
   // --- The load -------------------------------------------------------------------------------
