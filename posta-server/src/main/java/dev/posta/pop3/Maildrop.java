@@ -23,10 +23,10 @@ import java.util.List;
  * and marks those retrieved and kept \Seen. A session that ends any other way (a dropped
  * connection, a timeout, a crash) leaves the mailbox as it found it.
  *
- * <p>A message's unique-id (UIDL) is its UID and the folder's UIDVALIDITY, eight hex digits each
- * (Dovecot's default {@code pop3_uidl_format}, %08Xu%08Xv): the store keeps a message's UID for
- * its life, across sessions and restarts, so a client that keeps mail on the server fetches
- * each message once.
+ * <p>A message's unique-id (UIDL) is its UID and the folder's UIDVALIDITY, eight hex digits each,
+ * as Dovecot's default {@code pop3_uidl_format} ({@code %08Xu%08Xv}) writes them, in lower case
+ * (Dovecot's {@code %X} is lower-case hex): the store keeps a message's UID for its life, across
+ * sessions and restarts, so a client that keeps mail on the server fetches each message once.
  */
 final class Maildrop implements AutoCloseable {
   private final MailboxStore.Lease lease;
@@ -100,7 +100,7 @@ final class Maildrop implements AutoCloseable {
 
   /** Message {@code number}'s unique-id (RFC 1939 §7). */
   String uniqueId(int number) {
-    return "%08X%08X".formatted(messages.get(number - 1).uid(), uidValidity);
+    return "%08x%08x".formatted(messages.get(number - 1).uid(), uidValidity);
   }
 
   /**

@@ -11,8 +11,9 @@ import java.util.Arrays;
  * A message's octets as the protocols serve them (IMAP's BODY[], POP3's RETR and TOP): with
  * CRLF line ends, where its file has LF ({@link UnixLineEndings} wrote it so, as every Maildir
  * program does). An LF gets a CR before it unless it has one already (a file another program
- * wrote with CRLF); a CR on its own stays as it is. For the files Posta writes, the octets served
- * are exactly the {@link MessageInfo#size} the folder tells.
+ * wrote with CRLF); a CR on its own stays as it is. The octets served are the {@link
+ * MessageInfo#size} the folder tells, which counts them the same way (or takes them from a {@code
+ * ,W=} in the file's name, as Dovecot and Posta write it).
  *
  * <p>Each read throws {@link NoSuchFileException} when the message is no longer in the folder
  * (expunged by another session this moment).

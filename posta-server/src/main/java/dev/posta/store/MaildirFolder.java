@@ -500,20 +500,25 @@ public final class MaildirFolder implements Folder, AutoCloseable {
     return end > w + 3 && end - w - 3 < 19 ? Long.parseLong(base, w + 3, end, 10) : -1;
   }
 
-  /** The size with CRLF line ends, counted: the file's octets and one more for each LF. */
+  /**
+   * The size with CRLF line ends, counted: the file's octets and one more for each LF without a
+   * CR before it (another program may have written CRLF), as {@link CrlfContent} serves them.
+   */
   private static long vsizeCounted(Path file) throws IOException {
     long size = 0;
-    long lines = 0;
+    long bareLfs = 0;
+    byte before = 0;
     byte[] buf = new byte[64 * 1024];
     try (InputStream in = Files.newInputStream(file)) {
       for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
         size += n;
         for (int i = 0; i < n; i++) {
-          if (buf[i] == '\n') lines++;
+          if (buf[i] == '\n' && before != '\r') bareLfs++;
+          before = buf[i];
         }
       }
     }
-    return size + lines;
+    return size + bareLfs;
   }
 
   /** The keywords in use in this folder (for FLAGS and PERMANENTFLAGS), in the order of their letters. */

@@ -68,7 +68,7 @@ class AngusPop3Test {
         assertThat(first.getSize()).as("the size LIST gave").isPositive();
         String uid = inbox.getUID(first);
         uidOfFirst = uid;
-        assertThat(uid).matches("00000001[0-9A-F]{8}");
+        assertThat(uid).matches("00000001[0-9a-f]{8}");
         assertThat(inbox.getUID(second)).isEqualTo("00000002" + uid.substring(8));
         first.setFlag(Flags.Flag.DELETED, true);
         inbox.close(true);

@@ -46,7 +46,7 @@ class PythonPoplibTest {
           pass b'\\+OK Logged in: 2 messages \\((\\d+) octets\\)'
           stat \\(2, \\1\\)
           list b'\\+OK 2 messages \\(\\1 octets\\)' \\[b'1 (\\d+)', b'2 \\d+'\\]
-          uidl b'\\+OK Unique-ID listing follows' \\[b'1 00000001([0-9A-F]{8})', b'2 00000002\\3'\\]
+          uidl b'\\+OK Unique-ID listing follows' \\[b'1 00000001([0-9a-f]{8})', b'2 00000002\\3'\\]
           retr b'\\+OK \\2 octets' \\2 \\[b'Subject: first'\\] \\[b'This is first.', b''\\]
           top b'\\+OK Top of message follows' \\[b'Message-ID: <second@client.example>', b''\\]
           dele b'\\+OK Message 1 deleted'

@@ -153,7 +153,7 @@ class Pop3SessionTest {
       assertThat(pop.command("LIST 2")).isEqualTo("+OK 2 " + tailSize + "\r\n");
       assertThat(pop.command("LIST 4")).isEqualTo("-ERR No such message\r\n");
       String uidl = pop.multiLine("UIDL");
-      Matcher validity = Pattern.compile("^\\+OK Unique-ID listing follows\r\n1 00000001([0-9A-F]{8})\r\n").matcher(uidl);
+      Matcher validity = Pattern.compile("^\\+OK Unique-ID listing follows\r\n1 00000001([0-9a-f]{8})\r\n").matcher(uidl);
       assertThat(validity.find()).as(uidl).isTrue();
       String v = validity.group(1);
       assertThat(uidl).isEqualTo("+OK Unique-ID listing follows\r\n1 00000001" + v + "\r\n2 00000002" + v + "\r\n3 00000003" + v + "\r\n.\r\n");

@@ -2,8 +2,10 @@ package dev.posta.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -38,13 +40,12 @@ public final class Pop3Wire extends WireClient {
 
   /** Reads an answer that is multi-line when it starts with "+OK". */
   public String multiLine() throws IOException {
-    String first = line();
-    if (!first.startsWith("+OK")) return first;
-    var all = new StringBuilder(first);
-    for (String line = line(); ; line = line()) {
-      all.append(line);
-      if (line.equals(".\r\n")) return all.toString();
-    }
+    return answer(in, true);
+  }
+
+  /** One answer line with its CRLF (what came before the server closed, when it closed mid-line). */
+  public String line() throws IOException {
+    return line(in);
   }
 
   /** What the server still sends before it closes the connection, within {@code millis}; fails when it does not close. */
@@ -59,8 +60,28 @@ public final class Pop3Wire extends WireClient {
     return rest.toString(StandardCharsets.UTF_8);
   }
 
-  /** One answer line with its CRLF (what came before the server closed, when it closed mid-line). */
-  public String line() throws IOException {
+  /** Whether a positive answer to {@code command} is multi-line (RFC 1939: RETR, TOP, CAPA, and LIST and UIDL without an argument). */
+  public static boolean isMultiLine(String command) {
+    String[] words = command.strip().split(" +");
+    return switch (words[0].toUpperCase(Locale.ROOT)) {
+      case "RETR", "TOP", "CAPA" -> true;
+      case "LIST", "UIDL" -> words.length == 1;
+      default -> false;
+    };
+  }
+
+  /** Reads one answer from {@code in}: with {@code multiLine} and "+OK", every line up to the closing ".". */
+  static String answer(InputStream in, boolean multiLine) throws IOException {
+    String first = line(in);
+    if (!multiLine || !first.startsWith("+OK")) return first;
+    var all = new StringBuilder(first);
+    for (String line = line(in); ; line = line(in)) {
+      all.append(line);
+      if (line.equals(".\r\n")) return all.toString();
+    }
+  }
+
+  private static String line(InputStream in) throws IOException {
     var line = new ByteArrayOutputStream();
     for (int b = in.read(); b >= 0; b = in.read()) {
       line.write(b);
