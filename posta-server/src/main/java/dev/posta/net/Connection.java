@@ -8,6 +8,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.SequenceInputStream;
 import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.zip.Deflater;
 import java.util.zip.DeflaterOutputStream;
@@ -156,11 +158,47 @@ public class Connection {
    * frames) for as long as the client is silent.
    */
   public boolean clientSilent() throws IOException {
-    if (isTls() || compressed || socket.getChannel() == null || in.readyNow()) return false;
-    out.flush();
-    if (in.readyNow()) return false;
+    return clientSilent(Duration.ZERO);
+  }
+
+  /**
+   * As {@link #clientSilent()}, but the client first gets up to {@code grace} to send more on
+   * this thread: a client in a quick exchange (a POP3 download's RETR, DELE, RETR...) sends its
+   * next command within far less, and is served on without the round through {@link
+   * IdleSessions} (a selector's turn and a new thread per command).
+   */
+  public boolean clientSilent(Duration grace) throws IOException {
+    if (isTls() || compressed || socket.getChannel() == null) return false;
+    if (grace.isPositive() && clock.left().compareTo(grace) > 0) {
+      // A read returns at once what has come already: no asking the socket first (a system call a command).
+      if (in.buffered() > 0) return false;
+      out.flush();
+      if (inputWithin(grace)) return false;
+    } else {
+      if (in.readyNow()) return false;
+      out.flush();
+      if (in.readyNow()) return false;
+    }
     in.shrink(); // a long wait ahead: no 16 KiB buffer kept from the last message
     return true;
+  }
+
+  /** Whether the client sends something (or closes) within {@code grace}, waited for on this thread. */
+  private boolean inputWithin(Duration grace) throws IOException {
+    int millis = (int) Math.max(1, grace.toMillis());
+    try {
+      return in.awaitInput(new ReadTimer() {
+        @Override
+        public void beforeRead() throws SocketException {
+          socket.setSoTimeout(millis); // the next read under the session's clock sets its own again
+        }
+
+        @Override
+        public void afterRead(int octets) {}
+      });
+    } catch (SocketTimeoutException silent) {
+      return false;
+    }
   }
 
   /** The output, buffered: written to the client when a read would wait, or at {@link #flush}. */

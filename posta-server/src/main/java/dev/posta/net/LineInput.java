@@ -167,6 +167,15 @@ public final class LineInput {
     return position < limit || fill();
   }
 
+  /**
+   * Waits for the client's next octets under {@code brief} rather than the session's timer: true
+   * when some are buffered, or the stream has ended, when this returns; a timeout of {@code
+   * brief} throws SocketTimeoutException and leaves the input as it was.
+   */
+  public boolean awaitInput(ReadTimer brief) throws IOException {
+    return position < limit || ended || fill(brief, false) || ended;
+  }
+
   /** Drops everything already buffered: used after STARTTLS against command injection. */
   /** Takes what is buffered and not yet read, for a new layer of the stream (compression) to read first. */
   public byte[] takeBuffered() {
@@ -182,8 +191,13 @@ public final class LineInput {
   }
 
   private boolean fill() throws IOException {
+    return fill(timer, true);
+  }
+
+  /** @param flush flush the replies first when the read would wait (the caller may have just done so) */
+  private boolean fill(ReadTimer timer, boolean flush) throws IOException {
     if (ended) return false;
-    if (in.available() == 0) replies.flush();
+    if (flush && in.available() == 0) replies.flush();
     timer.beforeRead();
     int read = 0;
     try {

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -29,9 +30,12 @@ import java.util.List;
  * sessions and restarts, so a client that keeps mail on the server fetches each message once.
  */
 final class Maildrop implements AutoCloseable {
+  private static final HexFormat HEX = HexFormat.of();
+
   private final MailboxStore.Lease lease;
   private final Folder folder;
-  private final long uidValidity;
+  /** The second half of every unique-id. */
+  private final String uidValidity;
   private final List<MessageInfo> messages;
   private final BitSet deleted = new BitSet();
   private final BitSet retrieved = new BitSet();
@@ -40,7 +44,7 @@ final class Maildrop implements AutoCloseable {
   private Maildrop(MailboxStore.Lease lease, List<MessageInfo> messages) {
     this.lease = lease;
     this.folder = lease.folder();
-    this.uidValidity = folder.uidValidity();
+    this.uidValidity = HEX.toHexDigits((int) folder.uidValidity()); // 32 bits, as every UID (RFC 9051 §2.3.1.1)
     this.messages = messages;
   }
 
@@ -100,7 +104,7 @@ final class Maildrop implements AutoCloseable {
 
   /** Message {@code number}'s unique-id (RFC 1939 §7). */
   String uniqueId(int number) {
-    return "%08x%08x".formatted(messages.get(number - 1).uid(), uidValidity);
+    return HEX.toHexDigits((int) messages.get(number - 1).uid()) + uidValidity;
   }
 
   /**

@@ -6,9 +6,10 @@ import java.io.OutputStream;
 
 /**
  * Writes a message as the multi-line answer to RETR or TOP (RFC 1939 §3, §5 and §7) as it
- * streams in, never holding it whole: the octets as served ({@link dev.posta.store.CrlfContent}:
- * CRLF line ends, a CR on its own kept), a "." more before every line that starts with "."
- * (byte-stuffing), CRLF after a last line that lacks one, and the closing ".CRLF".
+ * streams in, never holding it whole: the answer's first line, the octets as served ({@link
+ * dev.posta.store.CrlfContent}: CRLF line ends, a CR on its own kept), a "." more before every
+ * line that starts with "." (byte-stuffing), CRLF after a last line that lacks one, and the
+ * closing ".CRLF". A message of up to {@value #CHUNK} octets goes out in one write.
  *
  * <p>For TOP, the header section, the empty line that ends it and the first {@code n} lines of
  * the body; a message without an empty line is all header, and goes out whole.
@@ -27,20 +28,19 @@ final class MultiLineMessage {
     }
   }
 
-  /** The whole message (RETR). */
-  static void write(InputStream message, OutputStream out) throws IOException {
-    write(message, out, -1);
-  }
-
   /**
-   * The header and the first {@code bodyLines} lines of the body (TOP), or with -1 the whole
-   * message (RETR).
-   *
+   * @param firstLine the answer's first line, with its CRLF
+   * @param octets the message's size as served, to size the buffers by
+   * @param bodyLines the body lines to send after the header (TOP), or -1 for all of them (RETR)
    * @throws Unreadable when reading the message failed; other IOExceptions are the output's
    */
-  static void write(InputStream message, OutputStream out, long bodyLines) throws IOException {
-    byte[] in = new byte[CHUNK];
-    byte[] stuffed = new byte[2 * CHUNK]; // at most one "." added per octet
+  static void write(byte[] firstLine, InputStream message, long octets, long bodyLines, OutputStream out) throws IOException {
+    byte[] in = new byte[Math.clamp(2 * octets + 2, 2, CHUNK)]; // a small message in one read (its LFs may double)
+    // At most one "." is added per octet; the first line comes before the first chunk, the
+    // ending after the last.
+    byte[] stuffed = new byte[firstLine.length + 2 * in.length + CRLF.length + END.length];
+    System.arraycopy(firstLine, 0, stuffed, 0, firstLine.length);
+    int n = firstLine.length;
     boolean lineStart = true;
     int lineOctets = 0; // of the current line so far, without its LF
     byte last = 0;
@@ -55,7 +55,10 @@ final class MultiLineMessage {
         throw new Unreadable(e);
       }
       if (read < 0) break;
-      int n = 0;
+      if (n > stuffed.length - 2 * read - CRLF.length - END.length) {
+        out.write(stuffed, 0, n);
+        n = 0;
+      }
       for (int i = 0; i < read && !done; i++) {
         byte b = in[i];
         if (lineStart && b == '.') stuffed[n++] = '.';
@@ -77,9 +80,12 @@ final class MultiLineMessage {
           done = left == 0;
         }
       }
-      out.write(stuffed, 0, n);
     }
-    if (!lineStart) out.write(CRLF);
-    out.write(END);
+    if (!lineStart) {
+      System.arraycopy(CRLF, 0, stuffed, n, CRLF.length);
+      n += CRLF.length;
+    }
+    System.arraycopy(END, 0, stuffed, n, END.length);
+    out.write(stuffed, 0, n + END.length);
   }
 }

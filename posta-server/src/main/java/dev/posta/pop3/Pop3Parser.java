@@ -1,6 +1,7 @@
 package dev.posta.pop3;
 
 import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * Reads one POP3 command line (without its line ending) into a {@link Pop3Command}: a pure
@@ -13,13 +14,15 @@ import java.util.Locale;
  * as {@link Integer#MAX_VALUE}, which no message has.
  */
 final class Pop3Parser {
+  private static final Pattern SPACES = Pattern.compile(" +");
+
   private Pop3Parser() {}
 
   static Pop3Command parse(String line) {
     int space = line.indexOf(' ');
     String keyword = (space < 0 ? line : line.substring(0, space)).toUpperCase(Locale.ROOT);
     String rest = space < 0 ? "" : line.substring(space + 1);
-    String[] args = rest.isBlank() ? new String[0] : rest.strip().split(" +");
+    String[] args = rest.isBlank() ? new String[0] : SPACES.split(rest.strip());
     return switch (keyword) {
       case "" -> new Pop3Command.Invalid("Empty command");
       case "USER" -> rest.isEmpty() ? new Pop3Command.Invalid("USER needs a name") : new Pop3Command.User(rest);

@@ -49,6 +49,12 @@ final class Pop3Session implements Session {
   static final int MAX_LINE = 253;
   /** A line of the SASL exchange, as SMTP's (RFC 4954 §4) and IMAP's. */
   private static final int MAX_AUTH_LINE = 12288;
+  /**
+   * How long the session waits on its thread for the client's next command before it waits
+   * without one ({@link Connection#clientSilent(Duration)}): a download is a quick exchange of
+   * RETR and DELE, each sent as soon as the last answer is read.
+   */
+  private static final Duration BUSY_CLIENT = Duration.ofMillis(250);
 
   private final Connection conn;
   private final SessionClock clock;
@@ -166,7 +172,7 @@ final class Pop3Session implements Session {
   /** Serves commands until the session ends (by exception) or goes idle (true). */
   private boolean commandLoop() throws IOException {
     while (true) {
-      if (conn.clientSilent()) return true;
+      if (conn.clientSilent(BUSY_CLIENT)) return true;
       LineInput.Line read = conn.readLine(MAX_LINE, lineBuffer);
       lineBuffer = read.bytes();
       switch (read.ending()) {
@@ -445,8 +451,8 @@ final class Pop3Session implements Session {
       return false;
     }
     try (content) {
-      send(bodyLines < 0 ? Replies.RETRIEVED.formatted(maildrop.octets(number)) : Replies.TOP);
-      MultiLineMessage.write(content, conn.out(), bodyLines);
+      long octets = maildrop.octets(number);
+      MultiLineMessage.write(line(bodyLines < 0 ? Replies.RETRIEVED.formatted(octets) : Replies.TOP), content, octets, bodyLines, conn.out());
     } catch (MultiLineMessage.Unreadable e) {
       // Part of the message went out: there is no telling the client but by ending the session.
       log.warn("{}: user={}: message {} unreadable after its start: {}", logPrefix, user, number, e.getCause().toString());

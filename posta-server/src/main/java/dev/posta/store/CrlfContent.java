@@ -56,7 +56,9 @@ public final class CrlfContent {
 
   /**
    * The message as a stream, {@value #BLOCK} octets of its file at a time: for a message sent
-   * as it is read, whatever its size, never held whole. Close it after use.
+   * as it is read, whatever its size, never held whole. A read of two octets or more converts
+   * straight into the caller's array (half of it is read from the file: LF may double). Close it
+   * after use.
    */
   public static InputStream stream(Folder folder, long uid) throws IOException {
     return new Stream(open(folder, uid));
@@ -84,31 +86,37 @@ public final class CrlfContent {
       if (lf[i] == '\n') lines++;
     }
     byte[] out = new byte[length + lines];
-    int n = crlf(lf, length, false, out);
+    int n = crlf(lf, length, false, out, 0);
     return n == out.length ? out : Arrays.copyOf(out, n);
   }
 
   /**
-   * Copies {@code length} octets of LF-ended text into {@code out} (room for twice as many)
-   * with CRLF line ends; returns how many it wrote.
+   * Copies {@code length} octets of LF-ended text into {@code out} from {@code at} (room for
+   * twice as many) with CRLF line ends; returns how many it wrote.
    *
    * @param afterCr the octet before these was a CR (they continue a block that ended with one)
    */
-  private static int crlf(byte[] lf, int length, boolean afterCr, byte[] out) {
-    int j = 0;
+  private static int crlf(byte[] lf, int length, boolean afterCr, byte[] out, int at) {
+    int j = at;
     for (int i = 0; i < length; i++) {
       byte b = lf[i];
       if (b == '\n' && !(i == 0 ? afterCr : lf[i - 1] == '\r')) out[j++] = '\r';
       out[j++] = b;
     }
-    return j;
+    return j - at;
   }
 
   /** A message file read a block at a time, each block given out with CRLF line ends. */
   private static final class Stream extends InputStream {
     private final FileChannel file;
-    private final byte[] lf = new byte[BLOCK];
-    private final byte[] block = new byte[2 * BLOCK];
+    /**
+     * A block of the file: as large as half the largest read asked for, up to {@value #BLOCK},
+     * so that a reader who knows the message is small (POP3's RETR) takes it in one read without
+     * a large array.
+     */
+    private byte[] lf;
+    /** A converted block, for the reads too small to take one (a single octet). */
+    private byte[] pending;
     private int position;
     private int limit;
     /** The last block ended with a CR: an LF first in the next one has its CR already. */
@@ -120,30 +128,44 @@ public final class CrlfContent {
 
     @Override
     public int read() throws IOException {
-      if (position == limit && !fill()) return -1;
-      return block[position++] & 0xff;
+      if (position == limit) {
+        if (pending == null) pending = new byte[2 * BLOCK];
+        limit = convert(pending, 0, pending.length);
+        position = 0;
+        if (limit < 0) {
+          limit = 0;
+          return -1;
+        }
+      }
+      return pending[position++] & 0xff;
     }
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
       if (len == 0) return 0;
-      if (position == limit && !fill()) return -1;
-      int n = Math.min(len, limit - position);
-      System.arraycopy(block, position, b, off, n);
-      position += n;
-      return n;
+      if (position < limit || len < 2) {
+        int first = read();
+        if (first < 0) return -1;
+        b[off] = (byte) first;
+        int n = Math.min(len - 1, limit - position);
+        System.arraycopy(pending, position, b, off + 1, n);
+        position += n;
+        return n + 1;
+      }
+      return convert(b, off, len);
     }
 
-    private boolean fill() throws IOException {
+    /** Reads up to half of {@code len} octets of the file and writes them converted at {@code off}; -1 at its end. */
+    private int convert(byte[] out, int off, int len) throws IOException {
+      if (lf == null || lf.length < Math.min(len / 2, BLOCK)) lf = new byte[Math.clamp(len / 2, 1, BLOCK)];
       int n;
       do {
-        n = file.read(ByteBuffer.wrap(lf));
+        n = file.read(ByteBuffer.wrap(lf, 0, Math.min(lf.length, len / 2)));
       } while (n == 0);
-      if (n < 0) return false;
-      limit = crlf(lf, n, afterCr, block);
-      position = 0;
+      if (n < 0) return -1;
+      int written = crlf(lf, n, afterCr, out, off);
       afterCr = lf[n - 1] == '\r';
-      return true;
+      return written;
     }
 
     @Override
