@@ -70,12 +70,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_greeting(port, seconds):
+def wait_greeting(port, seconds, greeting=b"* OK"):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                if s.recv(512).startswith(b"* OK"):
+                if s.recv(512).startswith(greeting):
                     return True
         except OSError:
             time.sleep(0.05)
@@ -152,6 +152,7 @@ def copy_maildir(src, dst, owner=None):
 
 class Posta:
     name = "posta"
+    greeting = b"* OK"  # what start() waits for
 
     def __init__(self, work, phc, scram):
         self.scram = scram
@@ -175,6 +176,8 @@ submission = []
 smtps = []
 imap = ["127.0.0.1:{self.port}"]
 imaps = []
+pop3 = []
+pop3s = []
 [submission]
 plaintext-auth-on-loopback = true
 # All clients come from 127.0.0.1: by default, logins in progress from one address are capped at
@@ -203,7 +206,7 @@ max-connections-per-ip = {IDLE + 1000}
         self.log = open(os.path.join(self.dir, "serve.log"), "a")
         self.proc = subprocess.Popen([JAVA] + POSTA_JAVA_OPTS + ["-jar", POSTA_JAR, "serve", "--config", os.path.join(self.dir, "posta.toml")],
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        if not wait_greeting(self.port, 120):
+        if not wait_greeting(self.port, 120, self.greeting):
             self.stop()
             raise RuntimeError(f"posta did not start (see {self.dir}/serve.log)")
 
@@ -224,6 +227,7 @@ max-connections-per-ip = {IDLE + 1000}
 
 class Dovecot:
     name = "dovecot"
+    greeting = b"* OK"
 
     def __init__(self, work, phc):
         self.dir = os.path.join(work, "dovecot")
@@ -298,7 +302,7 @@ service imap {{
     def start(self):
         self.log = open(os.path.join(self.dir, "stdout.log"), "a")
         self.proc = subprocess.Popen([DOVECOT, "-F", "-c", self.conf], stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        if not wait_greeting(self.port, 60):
+        if not wait_greeting(self.port, 60, self.greeting):
             self.stop()
             raise RuntimeError(f"dovecot did not start (see {self.dir}/dovecot.log)")
 

@@ -5,10 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.posta.PostaServer;
 import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,7 +14,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The IMAP benchmark's tools, briefly, against a real Posta in CI: the generated mailbox is
@@ -49,23 +45,9 @@ class ImapBenchSmokeTest {
     server.close();
   }
 
-  private record Run(int exit, String out) {}
-
-  private static Run bench(String... args) {
-    PrintStream old = System.out;
-    var out = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    try {
-      int exit = new CommandLine(new Bench()).execute(args);
-      return new Run(exit, out.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(old);
-    }
-  }
-
   private Path fill(int messages) throws Exception {
     Path maildir = data.resolve("mail/localhost/bench/Maildir");
-    Run r = bench("imap-mailbox", "--maildir", maildir.toString(), "--messages", String.valueOf(messages));
+    BenchRun r = BenchRun.of("imap-mailbox", "--maildir", maildir.toString(), "--messages", String.valueOf(messages));
     assertThat(r.exit()).as(r.out()).isZero();
     assertThat(r.out()).startsWith("wrote messages=" + messages + " ");
     return maildir;
@@ -80,7 +62,7 @@ class ImapBenchSmokeTest {
     }
     assertThat(files).isEqualTo(300);
     Path again = data.resolve("again");
-    bench("imap-mailbox", "--maildir", again.toString(), "--messages", "300");
+    BenchRun.of("imap-mailbox", "--maildir", again.toString(), "--messages", "300");
     try (Stream<Path> a = Files.list(maildir.resolve("cur")).sorted(); Stream<Path> b = Files.list(again.resolve("cur")).sorted()) {
       var x = a.map(Path::getFileName).map(Path::toString).toList();
       var y = b.map(Path::getFileName).map(Path::toString).toList();
@@ -88,7 +70,7 @@ class ImapBenchSmokeTest {
       assertThat(Files.readString(maildir.resolve("cur").resolve(x.get(7)))).isEqualTo(Files.readString(again.resolve("cur").resolve(y.get(7))));
     }
 
-    Run r = bench("imap-select", "--server", address, "--user", "bench@localhost", "--password", "bench pass", "--selects", "2");
+    BenchRun r = BenchRun.of("imap-select", "--server", address, "--user", "bench@localhost", "--password", "bench pass", "--selects", "2");
     assertThat(r.exit()).as(r.out()).isZero();
     assertThat(r.out()).startsWith("exists=300 select_first_ms=").contains(" fetched=300 ");
   }
@@ -96,13 +78,13 @@ class ImapBenchSmokeTest {
   @Test
   void clientLikeLoadRunsWithoutErrors() throws Exception {
     fill(120);
-    Run r = bench("imap-load", "--server", address, "--user", "bench@localhost", "--password", "bench pass", "--clients", "3",
+    BenchRun r = BenchRun.of("imap-load", "--server", address, "--user", "bench@localhost", "--password", "bench pass", "--clients", "3",
         "--seconds", "1.5");
     assertThat(r.exit()).as(r.out()).isZero();
     assertThat(r.out()).matches("(?s)clients=3 commands=\\d+ visits=\\d+ errors=0 .*")
         .contains("LOGIN ", "SELECT ", "FETCH headers ", "FETCH BODY[] ", "APPEND ", "UID SEARCH ", "UID EXPUNGE ", "IDLE ", "LOGOUT ");
     // Every visit expunged what it appended: the inbox is as it was.
-    Run s = bench("imap-select", "--server", address, "--user", "bench@localhost", "--password", "bench pass", "--selects", "0",
+    BenchRun s = BenchRun.of("imap-select", "--server", address, "--user", "bench@localhost", "--password", "bench pass", "--selects", "0",
         "--fetches", "0");
     assertThat(s.out()).startsWith("exists=120 ");
   }
@@ -110,7 +92,7 @@ class ImapBenchSmokeTest {
   @Test
   void idleClientsHearOfANewMessage() throws Exception {
     fill(10);
-    Run r = bench("imap-idle", "--server", address, "--user", "bench@localhost", "--password", "bench pass", "--connections", "20",
+    BenchRun r = BenchRun.of("imap-idle", "--server", address, "--user", "bench@localhost", "--password", "bench pass", "--connections", "20",
         "--hold", "0", "--notify-wait", "10");
     assertThat(r.exit()).as(r.out()).isZero();
     assertThat(r.out()).startsWith("holding idle=20 failed=0 ").contains("check append=\"OK [APPENDUID ").contains(" notified=20 of 20 ");
@@ -118,7 +100,7 @@ class ImapBenchSmokeTest {
 
   @Test
   void argon2idHashesAreWhatPostaReads() throws Exception {
-    Run r = bench("argon2id", "--password", "bench pass");
+    BenchRun r = BenchRun.of("argon2id", "--password", "bench pass");
     String phc = r.out().strip();
     assertThat(dev.posta.auth.PasswordHash.verify(phc, "bench pass".toCharArray())).isTrue();
     assertThat(dev.posta.auth.PasswordHash.verify(phc, "other".toCharArray())).isFalse();

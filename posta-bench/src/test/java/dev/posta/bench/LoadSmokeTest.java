@@ -5,10 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.posta.PostaServer;
 import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,7 +15,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * A short run of the load generator against a real Posta, in CI: the numbers it prints must
@@ -47,20 +43,6 @@ class LoadSmokeTest {
     return "127.0.0.1:" + server.address(p).getPort();
   }
 
-  private record Run(int exit, String out) {}
-
-  private static Run bench(String... args) {
-    PrintStream old = System.out;
-    var out = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    try {
-      int exit = new CommandLine(new Bench()).execute(args);
-      return new Run(exit, out.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(old);
-    }
-  }
-
   private long delivered(String user) throws Exception {
     Path dir = data.resolve("mail/localhost").resolve(user).resolve("Maildir/new");
     long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
@@ -79,7 +61,7 @@ class LoadSmokeTest {
 
   @Test
   void loadReportsEveryMessageAndTheyAllArrive() throws Exception {
-    Run r = bench("load", "--server", port(PostaConfig.Protocol.SMTP), "--sessions", "4", "--messages", "200", "--size", "2048",
+    BenchRun r = BenchRun.of("load", "--server", port(PostaConfig.Protocol.SMTP), "--sessions", "4", "--messages", "200", "--size", "2048",
         "--to", "load@localhost");
     assertThat(r.exit()).as(r.out()).isZero();
     assertThat(r.out()).matches("sent=200 errors=0 seconds=[0-9.]+ rate=[0-9.]+ p50_ms=[0-9.]+ p90_ms=[0-9.]+ p99_ms=[0-9.]+ max_ms=[0-9.]+\n");
@@ -95,7 +77,7 @@ class LoadSmokeTest {
   @Test
   void loadOverStartTlsWithAuthAndANewConnectionPerMessage() throws Exception {
     long before = System.currentTimeMillis();
-    Run r = bench("load", "--server", port(PostaConfig.Protocol.SUBMISSION), "--sessions", "3", "--messages", "30",
+    BenchRun r = BenchRun.of("load", "--server", port(PostaConfig.Protocol.SUBMISSION), "--sessions", "3", "--messages", "30",
         "--starttls", "--user", "bench@localhost", "--password", "bench pass", "--from", "bench@localhost",
         "--per-connection", "1", "--recipients", "2", "--json");
     assertThat(r.exit()).as(r.out()).isZero();
@@ -111,7 +93,7 @@ class LoadSmokeTest {
   @Test
   void errorsAreCountedAndTheExitCodeSaysSo() {
     // Relaying to another domain without AUTH is refused: every message is an error.
-    Run r = bench("load", "--server", port(PostaConfig.Protocol.SMTP), "--sessions", "2", "--messages", "10",
+    BenchRun r = BenchRun.of("load", "--server", port(PostaConfig.Protocol.SMTP), "--sessions", "2", "--messages", "10",
         "--to", "someone@elsewhere.example");
     assertThat(r.exit()).isEqualTo(1);
     assertThat(r.out()).startsWith("sent=0 errors=10 ").contains("first_error=\"message ").contains("554 5.7.1");
@@ -119,7 +101,7 @@ class LoadSmokeTest {
 
   @Test
   void idleHoldsSessionsAndTheServerStillServes() {
-    Run r = bench("idle", "--server", port(PostaConfig.Protocol.SMTP), "--connections", "40", "--hold", "0");
+    BenchRun r = BenchRun.of("idle", "--server", port(PostaConfig.Protocol.SMTP), "--connections", "40", "--hold", "0");
     assertThat(r.exit()).as(r.out()).isZero();
     assertThat(r.out()).startsWith("holding open=40 failed=0 ").contains("check reply=\"250 2.0.0 Ok: queued as ");
   }

@@ -1,0 +1,253 @@
+#!/usr/bin/python3
+"""Posta's POP3 side by side with a private Dovecot (Debian's dovecot-pop3d): the same Maildir
+content, the same clients.
+
+CLIENTS (20) accounts bench1@localhost ... bench20@localhost, each with its own INBOX of MESSAGES
+(500) messages (one Maildir written by posta-bench imap-mailbox, copied for every account and
+server: 10,000 messages in all), and as many warm1@localhost ... for the warm-up, the same
+password hash for all in both servers (Posta's users file; Dovecot's passwd-file as {ARGON2ID}).
+Both run on loopback, plaintext (Posta with plaintext-auth-on-loopback, Dovecot with ssl = no).
+Each run, each server is started fresh on fresh copies, the servers alternating, and
+posta-bench pop3-load drives it:
+
+  warm-up   the steady state of a server that has been running: WARMUP (2) times every client
+            downloads its whole mailbox and keeps it (--keep), and the warm-up accounts download
+            and delete theirs; both servers read the Maildirs and build their index, Posta's JIT
+            compiles. Not counted
+  keep      every client downloads its whole mailbox and keeps it: messages per second
+  delete    every client downloads its whole mailbox and deletes it, as a mail program that
+            keeps nothing on the server (RETR, DELE each, QUIT): messages per second, the
+            server's CPU per 1,000 messages, and the p50 of RETR, QUIT and the login
+
+with a cheap password hash (Argon2id m=64 KiB, t=1, the same in both), so that the protocol
+shows rather than the password check; then the whole once more with Posta's default hash
+(`posta user add`'s), of which only delete is shown. The table shows medians and Posta / Dovecot.
+
+Run through pop3-compare.sh (builds first). The server handling is imap-compare.py's.
+Settings (environment): RUNS=3 CLIENTS=20 MESSAGES=500 WARMUP=2 OUT=posta-bench/results
+BENCH_TMPDIR=/var/tmp KEEP=1 (keep the work folder) POSTA_JAVA_OPTS (default: the launcher's)
+"""
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location("imap_compare", os.path.join(HERE, "imap-compare.py"))
+ic = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ic)
+
+RUNS = int(os.environ.get("RUNS", "3"))
+CLIENTS = int(os.environ.get("CLIENTS", "20"))
+MESSAGES = int(os.environ.get("MESSAGES", "500"))
+WARMUP = int(os.environ.get("WARMUP", "2"))
+OUT = os.path.abspath(os.environ.get("OUT", os.path.join(HERE, "results")))
+PASSWORD = ic.PASSWORD
+USERS = [f"{who}{i}@localhost" for who in ("bench", "warm") for i in range(1, CLIENTS + 1)]
+LOAD_AT_START = os.getloadavg()[0]
+
+
+def say(*args):
+    print("pop3-compare:", *args, file=sys.stderr, flush=True)
+
+
+class Posta(ic.Posta):
+    greeting = b"+OK"
+
+    def prepare(self, content):
+        """A fresh data folder: the accounts, and a copy of the content as each one's inbox."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.data)
+        self.port = ic.free_port()
+        with open(os.path.join(self.dir, "posta.toml"), "w") as f:
+            f.write(f"""hostname = "localhost"
+data = "{self.data}"
+[listeners]
+smtp = []
+submission = []
+smtps = []
+imap = []
+imaps = []
+pop3 = ["127.0.0.1:{self.port}"]
+pop3s = []
+[submission]
+plaintext-auth-on-loopback = true
+# All clients come from 127.0.0.1: by default, logins in progress from one address are capped at
+# the failures it has left before a lockout (10), and 20 clients logging in at once would be refused.
+auth-failures-before-lockout = 1000
+[domains."localhost"]
+""")
+        self.write_users()
+        for user in USERS:
+            ic.copy_maildir(content, os.path.join(self.data, "mail/localhost", user.split("@")[0], "Maildir"))
+
+    def write_users(self):
+        tmp = os.path.join(self.data, "users.bench")
+        with open(tmp, "w") as f:
+            for user in USERS:
+                f.write(f"{user}\t{self.phc}\t{self.scram}\n")
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, os.path.join(self.data, "users"))
+
+
+class Dovecot(ic.Dovecot):
+    greeting = b"+OK"
+
+    def prepare(self, content):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        for sub in ("run", "state", "home", "mail"):
+            os.makedirs(os.path.join(self.dir, sub))
+        self.port = ic.free_port()
+        self.conf = os.path.join(self.dir, "dovecot.conf")
+        self.write_users()
+        with open(self.conf, "w") as f:
+            f.write(f"""# Private benchmark instance written by posta-bench/pop3-compare.py; Dovecot's defaults otherwise.
+base_dir = {self.dir}/run
+state_dir = {self.dir}/state
+log_path = {self.dir}/dovecot.log
+protocols = pop3
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+mail_location = maildir:{self.dir}/mail/%n/Maildir
+mail_uid = nobody
+mail_gid = nogroup
+passdb {{
+  driver = passwd-file
+  args = {self.dir}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={self.dir}/home/%n
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+  # High-performance mode (Dovecot's advice for a busy server): login processes serve many clients.
+  service_count = 0
+  process_min_avail = {os.cpu_count()}
+}}
+""")
+        for user in USERS:
+            name = user.split("@")[0]
+            os.makedirs(os.path.join(self.dir, "home", name))
+            ic.copy_maildir(content, os.path.join(self.dir, "mail", name, "Maildir"))
+        subprocess.run(["chown", "-R", "nobody:nogroup", os.path.join(self.dir, "home"), os.path.join(self.dir, "mail")], check=True)
+
+    def write_users(self):
+        tmp = os.path.join(self.dir, "passwd.bench")
+        with open(tmp, "w") as f:
+            for user in USERS:
+                f.write(f"{user}:{{ARGON2ID}}{self.phc}\n")
+        os.rename(tmp, os.path.join(self.dir, "passwd"))
+
+
+def pop3_load(server, keep, users="bench%d@localhost"):
+    args = ["pop3-load", "--server", f"127.0.0.1:{server.port}", "--users", users, "--password", PASSWORD, "--clients", CLIENTS, "--json"]
+    r = json.loads(ic.bench(*(args + (["--keep"] if keep else [])), timeout=1800))
+    if r["errors"] or r["messages"] != CLIENTS * MESSAGES:
+        raise RuntimeError(f"{server.name}: {r['messages']} of {CLIENTS * MESSAGES} messages, {r['errors']} errors: {r.get('first_error')}")
+    return r
+
+
+def runs(servers, content, results, cheap_phc, default_phc):
+    for run in range(RUNS):
+        order = servers if run % 2 == 0 else servers[::-1]
+        for s in order:
+            for variant, phc in (("", cheap_phc), (", default hash", default_phc)):
+                s.phc = phc
+                s.prepare(content)
+                os.sync()
+                s.start()
+                try:
+                    for _ in range(WARMUP):
+                        pop3_load(s, keep=True)
+                    pop3_load(s, keep=False, users="warm%d@localhost")
+                    if not variant:
+                        r = pop3_load(s, keep=True)
+                        results.setdefault((s.name, "keep", "rate"), []).append(r["rate"])
+                    cpu0 = ic.cpu_seconds(s.pids())
+                    r = pop3_load(s, keep=False)
+                    cpu = ic.cpu_seconds(s.pids()) - cpu0
+                finally:
+                    s.stop()
+                key = "delete" + variant
+                say(f"run {run + 1}/{RUNS}: {s.name}: {key}: {r['rate']:.0f} messages/s in {r['seconds']:.2f} s")
+                results.setdefault((s.name, key, "rate"), []).append(r["rate"])
+                results.setdefault((s.name, key, "cpu_ms_per_1000"), []).append(1e6 * cpu / r["messages"])
+                for cmd in ("RETR", "QUIT", "login"):
+                    results.setdefault((s.name, key, "p50 " + cmd), []).append(r["latency_ms"][cmd][0])
+
+
+def report(results, elapsed):
+    version = subprocess.run([ic.DOVECOT, "--version"], capture_output=True, text=True).stdout.split()[0]
+    lines = [f"posta-bench POP3: Posta vs Dovecot {version}, loopback, plaintext; {os.cpu_count()} CPUs, load average at the start "
+             f"{LOAD_AT_START:.2f} (the machine should be idle); {elapsed / 60:.1f} min",
+             f"{CLIENTS} clients, each its own {MESSAGES}-message INBOX ({CLIENTS * MESSAGES} messages), median of {RUNS} runs",
+             "", f"{'scenario':<22} {'figure':<28} {'posta':>10} {'dovecot':>10} {'posta/dovecot':>14}"]
+    rows = []
+    for (_, scenario, figure) in results:
+        if (scenario, figure) not in rows:
+            rows.append((scenario, figure))
+    for scenario, figure in rows:
+        p, d = results.get(("posta", scenario, figure)), results.get(("dovecot", scenario, figure))
+        pm = statistics.median(p) if p else None
+        dm = statistics.median(d) if d else None
+        ratio = f"{pm / dm:.2f}" if pm is not None and dm else "-"
+        unit = " (messages/s)" if figure == "rate" else " (ms)" if figure.startswith("p50") else " (CPU ms)" if figure.startswith("cpu") else ""
+        lines.append(f"{scenario:<22} {figure + unit:<28} {ic.fmt(pm):>10} {ic.fmt(dm):>10} {ratio:>14}")
+    text = "\n".join(lines)
+    print(text)
+    os.makedirs(OUT, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with open(os.path.join(OUT, f"pop3-{stamp}.txt"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(OUT, f"pop3-{stamp}.json"), "w") as f:
+        json.dump({" | ".join(k): v for k, v in results.items()}, f, indent=1)
+
+
+def main():
+    for f in (ic.BENCH_JAR, ic.POSTA_JAR, ic.JAVA, ic.DOVECOT, "/usr/lib/dovecot/pop3"):
+        if not os.path.exists(f):
+            sys.exit(f"pop3-compare: {f} is missing (pop3-compare.sh builds what is needed; apt-get install dovecot-pop3d)")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
+    if os.geteuid() != 0:
+        sys.exit("pop3-compare: run as root (Dovecot's master starts as root and runs mail as nobody)")
+    work = tempfile.mkdtemp(prefix="posta-pop3-compare.", dir=ic.TMP)
+    os.chmod(work, 0o755)
+    started = time.monotonic()
+    results = {}
+    say(f"working in {work}")
+    # The accounts: Posta's own default hash (as `posta user add` makes it), the same string for Dovecot.
+    seed = os.path.join(work, "seed-data")
+    subprocess.run([ic.JAVA, "-jar", ic.POSTA_JAR, "user", "add", ic.USER, "--data", seed], input=PASSWORD + "\n", text=True, check=True,
+                   capture_output=True)
+    phc, scram = [l.rstrip("\n").split("\t")[1:] for l in open(os.path.join(seed, "users")) if l.startswith(ic.USER + "\t")][0]
+    cheap = ic.bench("argon2id", "--password", PASSWORD)
+    servers = [Posta(work, cheap, scram), Dovecot(work, cheap)]
+    try:
+        content = os.path.join(work, "content/Maildir")
+        say(ic.bench("imap-mailbox", "--maildir", content, "--messages", MESSAGES))
+        runs(servers, content, results, cheap, phc)
+    finally:
+        for s in servers:
+            s.stop()
+        if os.environ.get("KEEP") != "1":
+            shutil.rmtree(work, ignore_errors=True)
+    report(results, time.monotonic() - started)
+
+
+if __name__ == "__main__":
+    main()
