@@ -457,13 +457,24 @@ def fmt(v):
     return f"{v:.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
 
 
+def imap_unit(figure):
+    return " (commands/s)" if figure == "rate" else " (ms)" if figure.startswith(("p50", "select", "FETCH", "cold")) else " (MiB)" if "ss " in figure or figure.startswith("rss") else ""
+
+
 def report(results, elapsed):
-    lines = [f"posta-bench IMAP: Posta vs Dovecot {subprocess.run([DOVECOT, '--version'], capture_output=True, text=True).stdout.split()[0]}, "
-             f"loopback, plaintext; {os.cpu_count()} CPUs, load average at the start {LOAD_AT_START:.2f} (the machine should be idle); "
-             f"{elapsed / 60:.1f} min",
-             f"load: {LOAD_MESSAGES}-message INBOX, {SECONDS:g} s per figure after {WARMUP_SECONDS:g} s warm-up, median of {RUNS} runs; "
-             f"big: {BIG} messages, median of {BIG_RUNS} runs; idle: {IDLE} clients, one run",
-             "", f"{'scenario':<16} {'figure':<44} {'posta':>10} {'dovecot':>10} {'posta/dovecot':>14}"]
+    heading = (f"load: {LOAD_MESSAGES}-message INBOX, {SECONDS:g} s per figure after {WARMUP_SECONDS:g} s warm-up, median of {RUNS} runs; "
+               f"big: {BIG} messages, median of {BIG_RUNS} runs; idle: {IDLE} clients, one run")
+    table("IMAP", heading, results, elapsed, imap_unit, 16, 44, "imap")
+
+
+def table(protocol, heading, results, elapsed, unit, scenario_width, figure_width, prefix):
+    """Prints the table of Posta's and Dovecot's medians of every figure, and Posta / Dovecot, and
+    keeps it and the raw numbers (JSON) in OUT, named from prefix."""
+    version = subprocess.run([DOVECOT, "--version"], capture_output=True, text=True).stdout.split()[0]
+    lines = [f"posta-bench {protocol}: Posta vs Dovecot {version}, loopback, plaintext; {os.cpu_count()} CPUs, load average at the start "
+             f"{LOAD_AT_START:.2f} (the machine should be idle); {elapsed / 60:.1f} min",
+             heading,
+             "", f"{'scenario':<{scenario_width}} {'figure':<{figure_width}} {'posta':>10} {'dovecot':>10} {'posta/dovecot':>14}"]
     rows = []
     for (server, scenario, figure) in results:
         if (scenario, figure) not in rows:
@@ -473,21 +484,30 @@ def report(results, elapsed):
         if figure in ("detail", "first_error"):
             for name, v in (("posta", p), ("dovecot", d)):
                 if v:
-                    lines.append(f"{scenario:<16} {figure + ' ' + name + ':':<44} {v[0]}")
+                    lines.append(f"{scenario:<{scenario_width}} {figure + ' ' + name + ':':<{figure_width}} {v[0]}")
             continue
         pm = statistics.median(p) if p else None
         dm = statistics.median(d) if d else None
         ratio = f"{pm / dm:.2f}" if pm is not None and dm else "-"
-        unit = " (commands/s)" if figure == "rate" else " (ms)" if figure.startswith(("p50", "select", "FETCH", "cold")) else " (MiB)" if "ss " in figure or figure.startswith("rss") else ""
-        lines.append(f"{scenario:<16} {figure + unit:<44} {fmt(pm):>10} {fmt(dm):>10} {ratio:>14}")
+        lines.append(f"{scenario:<{scenario_width}} {figure + unit(figure):<{figure_width}} {fmt(pm):>10} {fmt(dm):>10} {ratio:>14}")
     text = "\n".join(lines)
     print(text)
     os.makedirs(OUT, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    with open(os.path.join(OUT, f"imap-{stamp}.txt"), "w") as f:
+    with open(os.path.join(OUT, f"{prefix}-{stamp}.txt"), "w") as f:
         f.write(text + "\n")
-    with open(os.path.join(OUT, f"imap-{stamp}.json"), "w") as f:
+    with open(os.path.join(OUT, f"{prefix}-{stamp}.json"), "w") as f:
         json.dump({" | ".join(k): v for k, v in results.items()}, f, indent=1)
+
+
+def account(work):
+    """The benchmark account's password hashes: Posta's own default (as `posta user add` makes it;
+    Dovecot takes the same string), its SCRAM keys, and a cheap Argon2id hash of the same password."""
+    seed = os.path.join(work, "seed-data")
+    subprocess.run([JAVA, "-jar", POSTA_JAR, "user", "add", USER, "--data", seed], input=PASSWORD + "\n", text=True, check=True,
+                   capture_output=True)
+    phc, scram = [l.rstrip("\n").split("\t")[1:] for l in open(os.path.join(seed, "users")) if l.startswith(USER + "\t")][0]
+    return phc, scram, bench("argon2id", "--password", PASSWORD)
 
 
 def main():
@@ -508,12 +528,7 @@ def main():
     started = time.monotonic()
     results = {}
     say(f"working in {work}")
-    # The account: Posta's own default hash (as `posta user add` makes it), the same string for Dovecot.
-    seed = os.path.join(work, "seed-data")
-    subprocess.run([JAVA, "-jar", POSTA_JAR, "user", "add", USER, "--data", seed], input=PASSWORD + "\n", text=True, check=True,
-                   capture_output=True)
-    phc, scram = [l.rstrip("\n").split("\t")[1:] for l in open(os.path.join(seed, "users")) if l.startswith(USER + "\t")][0]
-    cheap = bench("argon2id", "--password", PASSWORD)
+    phc, scram, cheap = account(work)
     servers = [Posta(work, phc, scram), Dovecot(work, phc)]
     try:
         if "load" in ONLY or "idle" in ONLY:

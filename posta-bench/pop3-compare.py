@@ -33,7 +33,6 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,10 +47,8 @@ RUNS = int(os.environ.get("RUNS", "3"))
 CLIENTS = int(os.environ.get("CLIENTS", "20"))
 MESSAGES = int(os.environ.get("MESSAGES", "500"))
 WARMUP = int(os.environ.get("WARMUP", "2"))
-OUT = os.path.abspath(os.environ.get("OUT", os.path.join(HERE, "results")))
 PASSWORD = ic.PASSWORD
 USERS = [f"{who}{i}@localhost" for who in ("bench", "warm") for i in range(1, CLIENTS + 1)]
-LOAD_AT_START = os.getloadavg()[0]
 
 
 def say(*args):
@@ -191,31 +188,8 @@ def runs(servers, content, results, cheap_phc, default_phc):
                     results.setdefault((s.name, key, "p50 " + cmd), []).append(r["latency_ms"][cmd][0])
 
 
-def report(results, elapsed):
-    version = subprocess.run([ic.DOVECOT, "--version"], capture_output=True, text=True).stdout.split()[0]
-    lines = [f"posta-bench POP3: Posta vs Dovecot {version}, loopback, plaintext; {os.cpu_count()} CPUs, load average at the start "
-             f"{LOAD_AT_START:.2f} (the machine should be idle); {elapsed / 60:.1f} min",
-             f"{CLIENTS} clients, each its own {MESSAGES}-message INBOX ({CLIENTS * MESSAGES} messages), median of {RUNS} runs",
-             "", f"{'scenario':<22} {'figure':<28} {'posta':>10} {'dovecot':>10} {'posta/dovecot':>14}"]
-    rows = []
-    for (_, scenario, figure) in results:
-        if (scenario, figure) not in rows:
-            rows.append((scenario, figure))
-    for scenario, figure in rows:
-        p, d = results.get(("posta", scenario, figure)), results.get(("dovecot", scenario, figure))
-        pm = statistics.median(p) if p else None
-        dm = statistics.median(d) if d else None
-        ratio = f"{pm / dm:.2f}" if pm is not None and dm else "-"
-        unit = " (messages/s)" if figure == "rate" else " (ms)" if figure.startswith("p50") else " (CPU ms)" if figure.startswith("cpu") else ""
-        lines.append(f"{scenario:<22} {figure + unit:<28} {ic.fmt(pm):>10} {ic.fmt(dm):>10} {ratio:>14}")
-    text = "\n".join(lines)
-    print(text)
-    os.makedirs(OUT, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    with open(os.path.join(OUT, f"pop3-{stamp}.txt"), "w") as f:
-        f.write(text + "\n")
-    with open(os.path.join(OUT, f"pop3-{stamp}.json"), "w") as f:
-        json.dump({" | ".join(k): v for k, v in results.items()}, f, indent=1)
+def pop3_unit(figure):
+    return " (messages/s)" if figure == "rate" else " (ms)" if figure.startswith("p50") else " (CPU ms)" if figure.startswith("cpu") else ""
 
 
 def main():
@@ -230,12 +204,7 @@ def main():
     started = time.monotonic()
     results = {}
     say(f"working in {work}")
-    # The accounts: Posta's own default hash (as `posta user add` makes it), the same string for Dovecot.
-    seed = os.path.join(work, "seed-data")
-    subprocess.run([ic.JAVA, "-jar", ic.POSTA_JAR, "user", "add", ic.USER, "--data", seed], input=PASSWORD + "\n", text=True, check=True,
-                   capture_output=True)
-    phc, scram = [l.rstrip("\n").split("\t")[1:] for l in open(os.path.join(seed, "users")) if l.startswith(ic.USER + "\t")][0]
-    cheap = ic.bench("argon2id", "--password", PASSWORD)
+    phc, scram, cheap = ic.account(work)
     servers = [Posta(work, cheap, scram), Dovecot(work, cheap)]
     try:
         content = os.path.join(work, "content/Maildir")
@@ -246,7 +215,8 @@ def main():
             s.stop()
         if os.environ.get("KEEP") != "1":
             shutil.rmtree(work, ignore_errors=True)
-    report(results, time.monotonic() - started)
+    heading = f"{CLIENTS} clients, each its own {MESSAGES}-message INBOX ({CLIENTS * MESSAGES} messages), median of {RUNS} runs"
+    ic.table("POP3", heading, results, time.monotonic() - started, pop3_unit, 22, 28, "pop3")
 
 
 if __name__ == "__main__":

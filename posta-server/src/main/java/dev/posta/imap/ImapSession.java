@@ -2,11 +2,8 @@ package dev.posta.imap;
 
 import dev.posta.auth.SaslMechanism;
 import dev.posta.config.PostaConfig;
-import dev.posta.net.ClientAddress;
-import dev.posta.net.Connection;
 import dev.posta.net.SaslLogin;
-import dev.posta.net.Session;
-import dev.posta.net.SessionClock;
+import dev.posta.net.ProtocolSession;
 import dev.posta.net.Watchdog;
 import dev.posta.store.Folder;
 import dev.posta.store.MailboxId;
@@ -14,12 +11,10 @@ import dev.posta.store.MailboxStore;
 import dev.posta.store.MessageInfo;
 import java.io.IOException;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -28,7 +23,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
-import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,25 +41,19 @@ import org.slf4j.LoggerFactory;
  * log in, and thirty minutes of silence once logged in (RFC 9051 §5.4: at least 30), which IDLE
  * re-arms.
  */
-final class ImapSession implements Session {
+final class ImapSession extends ProtocolSession {
   private static final Logger log = LoggerFactory.getLogger(ImapSession.class);
   /** RFC 4959 and RFC 9051 §6.2.2: a line of the SASL exchange, as SMTP's (RFC 4954). */
   private static final int MAX_AUTH_LINE = 12288;
 
   private enum State { NOT_AUTHENTICATED, AUTHENTICATED, SELECTED, LOGOUT }
 
-  private final Connection conn;
-  private final SessionClock clock;
-  private final PostaConfig.Listener listener;
   private final ImapServer.Context context;
-  private final String client;
-  private final String logPrefix;
   private final int maxErrors;
   /** Answers go out under this: an IDLE session's news is written from the thread that found it. */
   private final ReentrantLock output = new ReentrantLock();
   private CommandReader reader;
   private State state = State.NOT_AUTHENTICATED;
-  private String tls;
   private String user;
   private MailboxId mailbox;
   /** The user's mailboxes, once logged in. */
@@ -89,29 +77,17 @@ final class ImapSession implements Session {
   /** @param clockLimits the deadlines of an IMAP session ({@link ImapServer}), the same for all */
   ImapSession(Socket connection, Socket socket, PostaConfig.Listener listener, ImapServer.Context context, PostaConfig.Limits clockLimits,
       Watchdog watchdog) {
-    this.listener = listener;
+    super(connection, socket, listener, clockLimits, watchdog, log, "imap");
     this.context = context;
-    this.client = ClientAddress.text(socket.getInetAddress());
-    this.logPrefix = "imap[" + client + "]";
     this.maxErrors = context.config().limits().maxErrors();
-    this.clock = new SessionClock(clockLimits, connection, logPrefix);
-    this.conn = new Connection(connection, socket, clock, watchdog, log, logPrefix);
   }
 
   @Override
-  public Outcome run() {
-    log.info("{}: connect to {} ({})", logPrefix, conn.socket().getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
-    return serve(() -> {
-      if (conn.socket() instanceof SSLSocket ssl) tls = conn.handshake(ssl); // implicit TLS (RFC 8314)
-      open();
-      send("* OK [CAPABILITY " + capabilities() + "] Posta IMAP ready\r\n");
-      clock.command(context.timeouts().login());
-    });
-  }
-
-  private void open() throws IOException {
+  protected void greet() throws IOException {
     conn.open();
     reader = newReader();
+    send("* OK [CAPABILITY " + capabilities() + "] Posta IMAP ready\r\n");
+    clock.command(context.timeouts().login());
   }
 
   /** Reads commands from the connection as it is now (after TLS or compression started too). */
@@ -120,64 +96,35 @@ final class ImapSession implements Session {
   }
 
   @Override
-  public Outcome resume(boolean timedOut) {
-    return serve(() -> {
-      if (timedOut) throw new SocketTimeoutException();
-      conn.in().prefetch(); // readable: octets, or the end of the stream, which the loop then reads
-    });
+  protected String state() {
+    return state.name();
   }
 
   @Override
-  public Duration idleTimeout() {
-    return clock.leftOrZero();
+  protected byte[] timedOut() {
+    return bytes(user == null ? "* BYE Login timed out\r\n" : "* BYE Autologout; idle for too long\r\n");
   }
 
   @Override
-  public void end(String reason) {
-    log.info("{}: disconnect: {}", logPrefix, reason);
-    if (reason.equals("server stopping")) conn.tryWrite(bytes("* BYE Server shutting down\r\n"));
-    finish();
+  protected byte[] failed() {
+    return bytes("* BYE Internal error; the server's log says more\r\n");
   }
 
-  private interface Step {
-    void run() throws IOException;
+  @Override
+  protected byte[] stopping() {
+    return bytes("* BYE Server shutting down\r\n");
   }
 
-  /** Ends the session early: the client has been told why, with {@code * BYE} where it can be. */
-  private static final class Closing extends IOException {
-    Closing(String reason) {
-      super(reason, null);
-    }
-  }
-
-  private Outcome serve(Step first) {
-    try {
-      first.run();
-      if (commandLoop()) return Outcome.IDLE;
-    } catch (Closing | Connection.HandshakeFailed e) {
-      log.info("{}: disconnect: {}", logPrefix, e.getMessage());
-    } catch (SocketTimeoutException e) {
-      log.info("{}: timeout in state {}: {}", logPrefix, state, clock.describeExpiry());
-      conn.tryWrite(bytes(user == null ? "* BYE Login timed out\r\n" : "* BYE Autologout; idle for too long\r\n"));
-    } catch (IOException e) {
-      log.info("{}: connection lost in state {}: {}", logPrefix, state, e.getMessage());
-    } catch (RuntimeException | Error e) {
-      log.error("{}: session failed in state {}", logPrefix, state, e);
-      conn.tryWrite(bytes("* BYE Internal error; the server's log says more\r\n"));
-    }
-    finish();
-    return Outcome.ENDED;
-  }
-
-  private void finish() {
+  @Override
+  protected void finish() {
     stopIdle();
     if (selected != null) selected.close();
     selected = null;
     conn.close();
   }
 
-  /** Serves commands until the session ends (by exception) or goes idle (true). */
-  private boolean commandLoop() throws IOException {
+  @Override
+  protected boolean commandLoop() throws IOException {
     while (true) {
       // An IDLE session is told of news by another thread, so it keeps its own thread.
       if (idling == null && conn.clientSilent()) return true;

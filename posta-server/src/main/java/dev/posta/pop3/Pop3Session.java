@@ -2,26 +2,21 @@ package dev.posta.pop3;
 
 import dev.posta.auth.SaslMechanism;
 import dev.posta.config.PostaConfig;
-import dev.posta.net.ClientAddress;
 import dev.posta.net.Connection;
 import dev.posta.net.LineInput;
+import dev.posta.net.ProtocolSession;
 import dev.posta.net.SaslLogin;
-import dev.posta.net.Session;
-import dev.posta.net.SessionClock;
 import dev.posta.net.Watchdog;
 import dev.posta.store.MailboxId;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Locale;
-import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * then the session ends), one minute to log in, and ten minutes of silence once logged in (RFC
  * 1939 §3's autologout timer, at least 10 minutes). No APOP.
  */
-final class Pop3Session implements Session {
+final class Pop3Session extends ProtocolSession {
   private static final Logger log = LoggerFactory.getLogger(Pop3Session.class);
   /** RFC 2449 §4: a command line is at most 255 octets with its CRLF. */
   static final int MAX_LINE = 253;
@@ -56,17 +51,10 @@ final class Pop3Session implements Session {
    */
   private static final Duration BUSY_CLIENT = Duration.ofMillis(250);
 
-  private final Connection conn;
-  private final SessionClock clock;
-  private final PostaConfig.Listener listener;
   private final Pop3Server.Context context;
   private final MaildropLocks locks;
-  private final String client;
-  private final String logPrefix;
   private final int maxErrors;
   private byte[] lineBuffer;
-  /** The protocol and cipher once TLS is on, else null. */
-  private String tls;
   /** The name USER gave, until PASS. */
   private String userName;
   /** The account logged in: the TRANSACTION state when set. */
@@ -80,83 +68,42 @@ final class Pop3Session implements Session {
   /** @param clockLimits the deadlines of a POP3 session ({@link Pop3Server}), the same for all */
   Pop3Session(Socket connection, Socket socket, PostaConfig.Listener listener, Pop3Server.Context context, MaildropLocks locks,
       PostaConfig.Limits clockLimits, Watchdog watchdog) {
-    this.listener = listener;
+    super(connection, socket, listener, clockLimits, watchdog, log, "pop3");
     this.context = context;
     this.locks = locks;
-    this.client = ClientAddress.text(socket.getInetAddress());
-    this.logPrefix = "pop3[" + client + "]";
     this.maxErrors = context.config().limits().maxErrors();
-    this.clock = new SessionClock(clockLimits, connection, logPrefix);
-    this.conn = new Connection(connection, socket, clock, watchdog, log, logPrefix);
   }
 
   @Override
-  public Outcome run() {
-    log.info("{}: connect to {} ({})", logPrefix, conn.socket().getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
-    return serve(() -> {
-      if (conn.socket() instanceof SSLSocket ssl) tls = conn.handshake(ssl); // implicit TLS (RFC 8314)
-      conn.open();
-      send(Replies.GREETING);
-      clock.command(context.timeouts().login());
-    });
+  protected void greet() throws IOException {
+    conn.open();
+    send(Replies.GREETING);
+    clock.command(context.timeouts().login());
   }
 
   @Override
-  public Outcome resume(boolean timedOut) {
-    return serve(() -> {
-      if (timedOut) throw new SocketTimeoutException();
-      conn.in().prefetch(); // readable: octets, or the end of the stream, which the loop then reads
-    });
-  }
-
-  @Override
-  public Duration idleTimeout() {
-    return clock.leftOrZero();
-  }
-
-  @Override
-  public void end(String reason) {
-    log.info("{}: disconnect: {}", logPrefix, reason);
-    if (reason.equals("server stopping")) conn.tryWrite(line(Replies.SHUTTING_DOWN));
-    finish();
-  }
-
-  private interface Step {
-    void run() throws IOException;
-  }
-
-  /** Ends the session early: the client has been told why where it could be. */
-  private static final class Closing extends IOException {
-    Closing(String reason) {
-      super(reason, null);
-    }
-  }
-
-  private Outcome serve(Step first) {
-    try {
-      first.run();
-      if (commandLoop()) return Outcome.IDLE;
-    } catch (Closing | Connection.HandshakeFailed e) {
-      log.info("{}: disconnect: {}", logPrefix, e.getMessage());
-    } catch (SocketTimeoutException e) {
-      log.info("{}: timeout in state {}: {}", logPrefix, state(), clock.describeExpiry());
-      conn.tryWrite(line(user == null ? Replies.LOGIN_TIMEOUT : Replies.AUTOLOGOUT));
-    } catch (IOException e) {
-      log.info("{}: connection lost in state {}: {}", logPrefix, state(), e.getMessage());
-    } catch (RuntimeException | Error e) {
-      log.error("{}: session failed in state {}", logPrefix, state(), e);
-      conn.tryWrite(line(Replies.INTERNAL_ERROR));
-    }
-    finish();
-    return Outcome.ENDED;
-  }
-
-  private String state() {
+  protected String state() {
     return user == null ? "AUTHORIZATION" : "TRANSACTION";
   }
 
+  @Override
+  protected byte[] timedOut() {
+    return line(user == null ? Replies.LOGIN_TIMEOUT : Replies.AUTOLOGOUT);
+  }
+
+  @Override
+  protected byte[] failed() {
+    return line(Replies.INTERNAL_ERROR);
+  }
+
+  @Override
+  protected byte[] stopping() {
+    return line(Replies.SHUTTING_DOWN);
+  }
+
   /** However the session ends: the maildrop closed unchanged unless QUIT updated it, and its lock given back. */
-  private void finish() {
+  @Override
+  protected void finish() {
     if (maildrop != null) {
       if (!quit && maildrop.deletedCount() > 0) {
         log.info("{}: user={}: {} message(s) marked deleted kept: the session ended without QUIT", logPrefix, user, maildrop.deletedCount());
@@ -169,8 +116,8 @@ final class Pop3Session implements Session {
     conn.close();
   }
 
-  /** Serves commands until the session ends (by exception) or goes idle (true). */
-  private boolean commandLoop() throws IOException {
+  @Override
+  protected boolean commandLoop() throws IOException {
     while (true) {
       if (conn.clientSilent(BUSY_CLIENT)) return true;
       LineInput.Line read = conn.readLine(MAX_LINE, lineBuffer);

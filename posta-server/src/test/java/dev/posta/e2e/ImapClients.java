@@ -17,9 +17,10 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * What the tests of real IMAP clients (mbsync, offlineimap, getmail, fetchmail, mutt) share: the
- * program, checked to be there; mail delivered over SMTP; and Posta's view of a folder over IMAP
- * and a client's view of its local Maildir, each as "subject [flags]" lines to compare exactly.
+ * What the tests of real mail clients (mbsync, offlineimap, getmail, fetchmail, mutt; over IMAP
+ * and POP3) share: the program, checked to be there; mail delivered over SMTP; Posta's view of a
+ * folder over IMAP and a client's view of its local Maildir, each as "subject [flags]" lines to
+ * compare exactly; and what a fetcher handed its delivery command.
  */
 final class ImapClients {
   private ImapClients() {}
@@ -44,6 +45,28 @@ final class ImapClients {
           .startsWith("250 2.0.0 Ok: queued as ");
     }
     E2e.awaitQueueEmpty(server);
+  }
+
+  /** The messages a delivery command wrote into {@code out}, one file each, their subjects sorted; each holds its body as sent. */
+  static List<String> fetched(Path out) throws IOException {
+    List<String> subjects = new ArrayList<>();
+    try (Stream<Path> files = Files.list(out)) {
+      for (Path f : files.toList()) {
+        String subject = subject(f);
+        assertThat(Files.readString(f)).as(f.toString()).contains("\n\nThis is " + subject + ".\n");
+        subjects.add(subject);
+      }
+    }
+    subjects.sort(null);
+    return subjects;
+  }
+
+  /** fetchmail on a run-control file, in the foreground and verbose, its state (.fetchids) in {@code home}. */
+  static E2e.Run fetchmail(Path rc, Path home) {
+    var pb = new ProcessBuilder(program("/usr/bin/fetchmail", "fetchmail"), "-f", rc.toString(), "--nodetach", "-v");
+    pb.environment().put("HOME", home.toString());
+    pb.environment().put("FETCHMAILHOME", home.toString());
+    return E2e.run(pb, java.time.Duration.ofSeconds(30), "");
   }
 
   private static final Pattern FETCH = Pattern.compile(

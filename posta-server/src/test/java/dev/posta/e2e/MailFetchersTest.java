@@ -8,9 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,23 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class MailFetchersTest {
   private static final String GETMAIL = "/usr/bin/getmail";
-  private static final String FETCHMAIL = "/usr/bin/fetchmail";
 
   @TempDir Path temp;
-
-  /** The messages the delivery command wrote, their subjects sorted; each holds its body as sent. */
-  private static List<String> fetched(Path out) throws Exception {
-    List<String> subjects = new ArrayList<>();
-    try (Stream<Path> files = Files.list(out)) {
-      for (Path f : files.toList()) {
-        String subject = ImapClients.subject(f);
-        assertThat(Files.readString(f)).as(f.toString()).contains("\n\nThis is " + subject + ".\n");
-        subjects.add(subject);
-      }
-    }
-    subjects.sort(null);
-    return subjects;
-  }
 
   @Test
   void getmailRetrievesOverImplicitTlsKeepingThenDeleting() throws Exception {
@@ -73,13 +56,13 @@ class MailFetchersTest {
           "--rcfile", rc.toString()));
       assertThat(run.exit()).as("getmail%n%s", run).isZero();
       assertThat(run.stdout()).as("%s", run).contains("2 messages (", "retrieved, 0 skipped");
-      assertThat(fetched(out)).containsExactly("first", "second");
+      assertThat(ImapClients.fetched(out)).containsExactly("first", "second");
       assertThat(postaView(server, "INBOX")).as("kept, and unseen: getmail reads with BODY.PEEK").containsExactly("first []", "second []");
 
       Files.writeString(rc, config.formatted(server.imapsPort(), ImapClients.USER, ImapClients.PASSWORD, server.certificate(), out, "true"));
       run = E2e.run(Duration.ofSeconds(30), List.of(GETMAIL, "--getmaildir", state.toString(), "--rcfile", rc.toString()));
       assertThat(run.exit()).as("getmail%n%s", run).isZero();
-      assertThat(fetched(out)).hasSize(4).containsExactly("first", "first", "second", "second");
+      assertThat(ImapClients.fetched(out)).hasSize(4).containsExactly("first", "first", "second", "second");
       assertThat(postaView(server, "INBOX")).as("deleted").isEmpty();
     }
   }
@@ -102,28 +85,21 @@ class MailFetchersTest {
       Files.writeString(rc, config.formatted(server.imapPort(), ImapClients.USER, ImapClients.PASSWORD, server.certificate(), "keep", out));
       Files.setPosixFilePermissions(rc, PosixFilePermissions.fromString("rw-------")); // fetchmail insists
 
-      E2e.Run run = fetchmail(rc);
+      E2e.Run run = ImapClients.fetchmail(rc, temp);
       assertThat(run.exit()).as("fetchmail: 0 is mail retrieved%n%s", run).isZero();
       assertThat(run.stdout()).as("%s", run).contains("IMAP> A0001 STARTTLS", "upgrade to TLS succeeded");
-      assertThat(fetched(out)).containsExactly("first", "second");
+      assertThat(ImapClients.fetched(out)).containsExactly("first", "second");
       assertThat(postaView(server, "INBOX")).as("kept, marked seen").containsExactly("first [\\Seen]", "second [\\Seen]");
 
-      run = fetchmail(rc);
+      run = ImapClients.fetchmail(rc, temp);
       assertThat(run.exit()).as("fetchmail: 1 is no new mail%n%s", run).isEqualTo(1);
 
       Files.writeString(rc, config.formatted(server.imapPort(), ImapClients.USER, ImapClients.PASSWORD, server.certificate(),
           "fetchall nokeep", out));
-      run = fetchmail(rc);
+      run = ImapClients.fetchmail(rc, temp);
       assertThat(run.exit()).as("fetchmail%n%s", run).isZero();
-      assertThat(fetched(out)).containsExactly("first", "first", "second", "second");
+      assertThat(ImapClients.fetched(out)).containsExactly("first", "first", "second", "second");
       assertThat(postaView(server, "INBOX")).as("deleted and expunged").isEmpty();
     }
-  }
-
-  private E2e.Run fetchmail(Path rc) {
-    var pb = new ProcessBuilder(ImapClients.program(FETCHMAIL, "fetchmail"), "-f", rc.toString(), "--nodetach", "-v");
-    pb.environment().put("HOME", temp.toString());
-    pb.environment().put("FETCHMAILHOME", temp.toString());
-    return E2e.run(pb, Duration.ofSeconds(30), "");
   }
 }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.testing.Await;
 import dev.posta.testing.TestServer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -25,11 +24,8 @@ class MuttPop3Test {
     try (var server = TestServer.start(temp.resolve("data")).addUser(ImapClients.USER, ImapClients.PASSWORD)) {
       ImapClients.deliver(server, "Lunch on Friday");
       ImapClients.deliver(server, "Quarterly report");
-      Path home = Files.createDirectories(temp.resolve("home"));
-      Files.createDirectories(home.resolve("Mail")); // mutt's own folder, else it asks to make it
-      Path muttrc = home.resolve("muttrc");
-      // The password in the muttrc, TLS forced (STLS), deletions done without asking.
-      Files.writeString(muttrc, """
+      // The password in the muttrc, TLS forced (STLS), deletions made without a question.
+      String muttrc = """
           set pop_pass = "%s"
           set ssl_force_tls = yes
           set ssl_starttls = yes
@@ -37,10 +33,9 @@ class MuttPop3Test {
           set message_cachedir = ""
           set delete = yes
           set sort = date-sent
-          """.formatted(ImapClients.PASSWORD));
+          """.formatted(ImapClients.PASSWORD);
       String url = "pop://me%40localhost@localhost:" + server.pop3Port() + "/";
-      try (var mutt = new MuttScreen("env TERM=xterm HOME=" + home + " " + MuttScreen.MUTT + " -n -F " + muttrc
-          + " -e 'set certificate_file=" + server.certificate() + "' -f '" + url + "'")) {
+      try (var mutt = new MuttScreen(temp.resolve("home"), muttrc, server.certificate(), url)) {
         String index = mutt.await("Quarterly report");
         assertThat(index).contains("Lunch on Friday").contains("[Msgs:2 ");
 

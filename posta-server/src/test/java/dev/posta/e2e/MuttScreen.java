@@ -3,6 +3,9 @@ package dev.posta.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.testing.Await;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,15 +18,21 @@ import java.util.concurrent.atomic.AtomicReference;
  * server and mutt with it.
  */
 final class MuttScreen implements AutoCloseable {
-  static final String MUTT = "/usr/bin/mutt";
+  private static final String MUTT = "/usr/bin/mutt";
   private static final String TMUX = "/usr/bin/tmux";
 
   private final String socket = "posta-mutt-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
 
-  /** Starts {@code command} (a shell command line running mutt) in a 200x50 terminal. */
-  MuttScreen(String command) {
+  /**
+   * Starts mutt on the mailbox at {@code url} in a 200x50 terminal, as a user whose home is
+   * {@code home} (made here, with the muttrc given) and who trusts {@code certificate}.
+   */
+  MuttScreen(Path home, String muttrc, Path certificate, String url) throws IOException {
     ImapClients.program(MUTT, "mutt");
-    tmux("new-session", "-d", "-s", "mutt", "-x", "200", "-y", "50", command);
+    Files.createDirectories(home.resolve("Mail")); // mutt's own folder, else it asks to make it
+    Path rc = Files.writeString(home.resolve("muttrc"), muttrc);
+    tmux("new-session", "-d", "-s", "mutt", "-x", "200", "-y", "50", "env TERM=xterm HOME=" + home + " " + MUTT + " -n -F " + rc
+        + " -e 'set certificate_file=" + certificate + "' -f '" + url + "'");
   }
 
   private E2e.Run tmux(String... args) {

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.testing.Await;
 import dev.posta.testing.TestServer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -25,21 +24,17 @@ class MuttTest {
     try (var server = TestServer.start(temp.resolve("data")).addUser(ImapClients.USER, ImapClients.PASSWORD)) {
       ImapClients.deliver(server, "Lunch on Friday");
       ImapClients.deliver(server, "Quarterly report");
-      Path home = Files.createDirectories(temp.resolve("home"));
-      Files.createDirectories(home.resolve("Mail")); // mutt's own folder, else it asks to make it
-      Path muttrc = home.resolve("muttrc");
       // What a user who trusts Posta's certificate and keeps the password in the muttrc has: no
       // question on the way. STARTTLS is mutt's default (ssl_starttls=yes); forcing TLS makes sure.
-      Files.writeString(muttrc, """
+      String muttrc = """
           set imap_pass = "%s"
           set ssl_force_tls = yes
           set header_cache = ""
           set message_cachedir = ""
           set sort = date-sent
-          """.formatted(ImapClients.PASSWORD));
+          """.formatted(ImapClients.PASSWORD);
       String url = "imap://me%40localhost@localhost:" + server.imapPort() + "/"; // the README's form
-      try (var mutt = new MuttScreen("env TERM=xterm HOME=" + home + " " + MuttScreen.MUTT + " -n -F " + muttrc
-          + " -e 'set certificate_file=" + server.certificate() + "' -f '" + url + "'")) {
+      try (var mutt = new MuttScreen(temp.resolve("home"), muttrc, server.certificate(), url)) {
         String index = mutt.await("Quarterly report");
         assertThat(index).contains("Lunch on Friday").contains("[Msgs:2 New:2");
 

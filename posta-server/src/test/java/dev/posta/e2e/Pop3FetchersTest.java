@@ -8,9 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,23 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class Pop3FetchersTest {
   private static final String GETMAIL = "/usr/bin/getmail";
-  private static final String FETCHMAIL = "/usr/bin/fetchmail";
 
   @TempDir Path temp;
-
-  /** The messages the delivery command wrote, their subjects sorted; each holds its body as sent. */
-  private static List<String> fetched(Path out) throws Exception {
-    List<String> subjects = new ArrayList<>();
-    try (Stream<Path> files = Files.list(out)) {
-      for (Path f : files.toList()) {
-        String subject = ImapClients.subject(f);
-        assertThat(Files.readString(f)).as(f.toString()).contains("\n\nThis is " + subject + ".\n");
-        subjects.add(subject);
-      }
-    }
-    subjects.sort(null);
-    return subjects;
-  }
 
   @Test
   void fetchmailKeepsThenFetchesOnlyWhatIsNewThenDeletesOverStls() throws Exception {
@@ -59,28 +42,28 @@ class Pop3FetchersTest {
       Files.writeString(rc, config.formatted(server.pop3Port(), ImapClients.USER, ImapClients.PASSWORD, server.certificate(), "keep", out));
       Files.setPosixFilePermissions(rc, PosixFilePermissions.fromString("rw-------")); // fetchmail insists
 
-      E2e.Run run = fetchmail(rc);
+      E2e.Run run = ImapClients.fetchmail(rc, temp);
       assertThat(run.exit()).as("fetchmail: 0 is mail retrieved%n%s", run).isZero();
       assertThat(run.stdout()).as("%s", run).contains("POP3> STLS", "upgrade to TLS succeeded", "POP3> UIDL", "2 messages");
-      assertThat(fetched(out)).containsExactly("first", "second");
+      assertThat(ImapClients.fetched(out)).containsExactly("first", "second");
       assertThat(postaView(server, "INBOX")).as("kept, marked seen").containsExactly("first [\\Seen]", "second [\\Seen]");
 
       ImapClients.deliver(server, "third");
-      run = fetchmail(rc);
+      run = ImapClients.fetchmail(rc, temp);
       assertThat(run.exit()).as("fetchmail%n%s", run).isZero();
       assertThat(run.stdout()).as("%s", run).contains("3 messages (2 seen)");
-      assertThat(fetched(out)).as("only the new one").containsExactly("first", "second", "third");
+      assertThat(ImapClients.fetched(out)).as("only the new one").containsExactly("first", "second", "third");
 
-      run = fetchmail(rc);
+      run = ImapClients.fetchmail(rc, temp);
       assertThat(run.exit()).as("fetchmail: 1 is no new mail%n%s", run).isEqualTo(1);
-      assertThat(fetched(out)).hasSize(3);
+      assertThat(ImapClients.fetched(out)).hasSize(3);
 
       Files.writeString(rc, config.formatted(server.pop3Port(), ImapClients.USER, ImapClients.PASSWORD, server.certificate(),
           "fetchall nokeep", out));
-      run = fetchmail(rc);
+      run = ImapClients.fetchmail(rc, temp);
       assertThat(run.exit()).as("fetchmail%n%s", run).isZero();
       assertThat(run.stdout()).as("%s", run).contains("POP3> DELE 1", "POP3> QUIT");
-      assertThat(fetched(out)).containsExactly("first", "first", "second", "second", "third", "third");
+      assertThat(ImapClients.fetched(out)).containsExactly("first", "first", "second", "second", "third", "third");
       assertThat(postaView(server, "INBOX")).as("deleted at QUIT").isEmpty();
     }
   }
@@ -118,29 +101,22 @@ class Pop3FetchersTest {
       E2e.Run run = getmail(state, rc);
       assertThat(run.exit()).as("getmail%n%s", run).isZero();
       assertThat(run.stdout()).as("%s", run).contains("2 messages (", "retrieved, 0 skipped");
-      assertThat(fetched(out)).containsExactly("first", "second");
+      assertThat(ImapClients.fetched(out)).containsExactly("first", "second");
       assertThat(postaView(server, "INBOX")).as("kept, and seen (RETR)").containsExactly("first [\\Seen]", "second [\\Seen]");
 
       ImapClients.deliver(server, "third");
       run = getmail(state, rc);
       assertThat(run.exit()).as("getmail%n%s", run).isZero();
       assertThat(run.stdout()).as("only the new one: its unique-id was not seen before%n%s", run).contains("1 messages (", "retrieved, 2 skipped");
-      assertThat(fetched(out)).containsExactly("first", "second", "third");
+      assertThat(ImapClients.fetched(out)).containsExactly("first", "second", "third");
 
       Files.writeString(rc, config.formatted(server.pop3sPort(), ImapClients.USER, ImapClients.PASSWORD, server.certificate(), out, "true",
           "true"));
       run = getmail(state, rc);
       assertThat(run.exit()).as("getmail%n%s", run).isZero();
-      assertThat(fetched(out)).containsExactly("first", "first", "second", "second", "third", "third");
+      assertThat(ImapClients.fetched(out)).containsExactly("first", "first", "second", "second", "third", "third");
       assertThat(postaView(server, "INBOX")).as("deleted at QUIT").isEmpty();
     }
-  }
-
-  private E2e.Run fetchmail(Path rc) {
-    var pb = new ProcessBuilder(ImapClients.program(FETCHMAIL, "fetchmail"), "-f", rc.toString(), "--nodetach", "-v");
-    pb.environment().put("HOME", temp.toString());
-    pb.environment().put("FETCHMAILHOME", temp.toString());
-    return E2e.run(pb, Duration.ofSeconds(30), "");
   }
 
   private static E2e.Run getmail(Path state, Path rc) {
