@@ -152,9 +152,11 @@ class ImapEdgeCasesTest {
       assertThat(imap.command("a LOGIN me@localhost wrong")).isEqualTo("a NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
       assertThat(imap.command("b LOGIN me@localhost secret")).startsWith("b OK ");
 
-      try (var second = new ImapWire(server.imapPort()); var third = new ImapWire(server.imapPort())) {
-        assertThat(second.line()).startsWith("* OK ");
-        assertThat(third.line()).isEqualTo("* BYE [UNAVAILABLE] Too many connections from 127.0.0.1, try again later\r\n");
+      try (var second = new ImapWire(server.imapPort())) {
+        assertThat(second.line()).startsWith("* OK "); // counted before the third connects: they are not counted in a set order
+        try (var third = new ImapWire(server.imapPort())) {
+          assertThat(third.line()).isEqualTo("* BYE [UNAVAILABLE] Too many connections from 127.0.0.1, try again later\r\n");
+        }
       }
 
       String m = "Subject: k\r\n\r\nx\r\n";
