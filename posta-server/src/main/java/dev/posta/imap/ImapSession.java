@@ -531,18 +531,18 @@ final class ImapSession extends ProtocolSession {
         logPrefix, how);
     switch (outcome) {
       case SaslLogin.LoggedIn in -> loggedIn(tag, how, in.user());
-      case SaslLogin.LockedOut locked -> {
+      case SaslLogin.LockedOut _ -> {
         no(tag, "[UNAVAILABLE] Too many failed logins from " + client + ", try again later");
         send("* BYE Too many failed logins\r\n");
         conn.flush();
         throw new Closing("login lockout");
       }
-      case SaslLogin.Busy busy -> no(tag, "[UNAVAILABLE] Too many logins in progress from " + client + ", try again later");
-      case SaslLogin.Cancelled cancelled -> bad(tag, "Authentication aborted");
-      case SaslLogin.Malformed malformed -> bad(tag, "Malformed authentication message");
-      case SaslLogin.Unavailable unavailable -> no(tag, "[UNAVAILABLE] Accounts temporarily unavailable");
+      case SaslLogin.Busy _ -> no(tag, "[UNAVAILABLE] Too many logins in progress from " + client + ", try again later");
+      case SaslLogin.Cancelled _ -> bad(tag, "Authentication aborted");
+      case SaslLogin.Malformed _ -> bad(tag, "Malformed authentication message");
+      case SaslLogin.Unavailable _ -> no(tag, "[UNAVAILABLE] Accounts temporarily unavailable");
       // One line per failure was logged, no credentials in it; fail2ban: 'imap\[<HOST>\]: \S+ failed'
-      case SaslLogin.Rejected rejected -> no(tag, "[AUTHENTICATIONFAILED] Authentication failed.");
+      case SaslLogin.Rejected _ -> no(tag, "[AUTHENTICATIONFAILED] Authentication failed.");
     }
   }
 

@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
 final class Pop3Session extends ProtocolSession {
   private static final Logger log = LoggerFactory.getLogger(Pop3Session.class);
   /** RFC 2449 §4: a command line is at most 255 octets with its CRLF. */
-  static final int MAX_LINE = 253;
+  private static final int MAX_LINE = 253;
   /** A line of the SASL exchange, as SMTP's (RFC 4954 §4) and IMAP's. */
   private static final int MAX_AUTH_LINE = 12288;
   /**
@@ -253,17 +253,17 @@ final class Pop3Session extends ProtocolSession {
         logPrefix, how);
     switch (outcome) {
       case SaslLogin.LoggedIn in -> loggedIn(how, in.user());
-      case SaslLogin.LockedOut locked -> {
+      case SaslLogin.LockedOut _ -> {
         send(Replies.LOCKED_OUT.formatted(client));
         conn.flush();
         throw new Closing("login lockout");
       }
-      case SaslLogin.Busy busy -> send(Replies.LOGINS_IN_PROGRESS.formatted(client));
-      case SaslLogin.Cancelled cancelled -> send(Replies.AUTH_ABORTED);
-      case SaslLogin.Malformed malformed -> send(Replies.AUTH_MALFORMED);
-      case SaslLogin.Unavailable unavailable -> send(Replies.ACCOUNTS_UNAVAILABLE);
+      case SaslLogin.Busy _ -> send(Replies.LOGINS_IN_PROGRESS.formatted(client));
+      case SaslLogin.Cancelled _ -> send(Replies.AUTH_ABORTED);
+      case SaslLogin.Malformed _ -> send(Replies.AUTH_MALFORMED);
+      case SaslLogin.Unavailable _ -> send(Replies.ACCOUNTS_UNAVAILABLE);
       // One line per failure was logged, no credentials in it; fail2ban: 'pop3\[<HOST>\]: \S+ failed'
-      case SaslLogin.Rejected rejected -> send(Replies.AUTH_FAILED);
+      case SaslLogin.Rejected _ -> send(Replies.AUTH_FAILED);
     }
   }
 

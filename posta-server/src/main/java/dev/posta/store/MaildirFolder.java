@@ -797,9 +797,9 @@ public final class MaildirFolder implements Folder, AutoCloseable {
   }
 
   /**
-   * Files.delete with one system call where it succeeds: it looks at the file before it removes
-   * it, which a POP3 session emptying its mailbox would pay for every message. Where the unlink
-   * fails, Files.delete says why (NoSuchFileException for a file renamed meanwhile).
+   * Deletes a file with one system call where that succeeds (Files.delete looks at the file
+   * first: one more for every message a POP3 session removes); where it fails, Files.delete
+   * says why (NoSuchFileException for a file renamed meanwhile).
    */
   private static void unlink(Path file) throws IOException {
     if (!file.toFile().delete()) Files.delete(file);
