@@ -117,7 +117,9 @@ class LauncherIT {
       E2e.Run collected = E2e.run(poplib, COMMAND_TIMEOUT, "");
       assertThat(collected.exit()).as("%s", collected).isZero();
       assertThat(collected.stdout()).isEqualTo("me@localhost - Test Email\n");
-      assertThat(server.log()).contains("Pop3Session: pop3[127.0.0.1]: USER/PASS succeeded: user=friend@localhost, 1 message (")
+      // Log lines are written in batches, within 100 ms.
+      String log = await("the POP3 session's last log line", server::log, l -> l.contains("Pop3Session: pop3[127.0.0.1]: disconnect: quit"));
+      assertThat(log).contains("Pop3Session: pop3[127.0.0.1]: USER/PASS succeeded: user=friend@localhost, 1 message (")
           .contains("Pop3Session: pop3[127.0.0.1]: quit: user=friend@localhost, retrieved=1, deleted=0, left=1");
     }
   }
