@@ -119,6 +119,39 @@ class ImapEdgeCasesTest {
     }
   }
 
+  /** A FETCH that reads many messages answers in order, and leaves out a message whose file another program removed. */
+  @Test
+  void aFetchReadingManyMessagesAnswersInOrderAndLeavesOutOneRemovedBehindItsBack() throws Exception {
+    try (var server = server(); var imap = login(server)) {
+      var expected = new StringBuilder();
+      var headers = new StringBuilder();
+      for (int i = 1; i <= 20; i++) {
+        String m = "Subject: m" + i + "\r\n\r\nbody " + i + "\r\n";
+        assertThat(imap.command("b APPEND INBOX {" + m.length() + "+}\r\n" + m)).contains(" OK [APPENDUID ");
+        expected.append("* ").append(i).append(" FETCH (UID ").append(i)
+            .append(" ENVELOPE (NIL \"m").append(i).append("\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n");
+        String field = "Subject: m" + i + "\r\n\r\n";
+        if (i != 5) headers.append("* ").append(i).append(" FETCH (UID ").append(i).append(" BODY[HEADER.FIELDS (SUBJECT)] {")
+            .append(field.length()).append("}\r\n").append(field).append(")\r\n");
+      }
+      imap.command("c SELECT INBOX");
+      assertThat(imap.command("d FETCH 1:* (UID ENVELOPE)")).isEqualTo(expected + "d OK Fetch completed.\r\n");
+      // Another program removes message 5's file; the index does not know yet.
+      Path cur = data.resolve("mail/localhost/me/Maildir/cur");
+      try (var files = java.nio.file.Files.list(cur)) {
+        Path fifth = files.filter(f -> {
+          try {
+            return java.nio.file.Files.readString(f).startsWith("Subject: m5\n");
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }).findFirst().orElseThrow();
+        java.nio.file.Files.delete(fifth);
+      }
+      assertThat(imap.command("e UID FETCH 1:* BODY.PEEK[HEADER.FIELDS (SUBJECT)]")).isEqualTo(headers + "* 5 EXPUNGE\r\ne OK UID Fetch completed.\r\n");
+    }
+  }
+
   @Test
   void headerFetchesAndSearchesReadOnlyTheHeaderAndGetWhatAWholeReadGives() throws Exception {
     try (var server = server(); var imap = login(server)) {
