@@ -22,15 +22,19 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * POP3 downloads: C clients (one virtual thread each, plain sockets, one command at a time, as
- * fetchmail and getmail talk), each with a mailbox of its own, which it empties as a mail
- * program that does not keep mail on the server does:
+ * POP3 downloads: C clients (plain sockets, one command at a time, as fetchmail and getmail
+ * talk), each with a mailbox of its own, which it empties as a mail program that does not keep
+ * mail on the server does:
  *
  * <pre>
  * connect, USER, PASS, STAT, UIDL
  * RETR n, DELE n       for every message (--keep: RETR only)
  * QUIT                 (the server removes the messages now)
  * </pre>
+ *
+ * <p>Each client has a platform thread of its own: a read that waits blocks in the kernel, the
+ * cheapest way for a few clients, so that the load generator takes as little as it can of the
+ * CPUs it shares with the server it measures.
  *
  * <p>Prints the messages downloaded per second over the whole run (from the first connect to the
  * last QUIT's answer), the octets, and each command's latency p50/p99. Every RETR is read to its
@@ -72,7 +76,7 @@ final class Pop3Load implements Callable<Integer> {
     List<Thread> threads = new ArrayList<>();
     for (int c = 1; c <= clients; c++) {
       String user = users.formatted(c);
-      threads.add(Thread.ofVirtual().name("pop3-client-" + c).start(() -> {
+      threads.add(Thread.ofPlatform().name("pop3-client-" + c).start(() -> {
         var timings = new Timings();
         try {
           download(address, timeout, user, timings);
