@@ -17,7 +17,9 @@ posta-bench pop3-load drives it:
   keep      every client downloads its whole mailbox and keeps it: messages per second
   delete    every client downloads its whole mailbox and deletes it, as a mail program that
             keeps nothing on the server (RETR, DELE each, QUIT): messages per second, the
-            server's CPU per 1,000 messages, and the p50 of RETR, QUIT and the login
+            server's CPU per 1,000 messages, the p50 of RETR, QUIT and the login, and the CPU
+            that other processes took meanwhile (the machine should be idle: more than a few
+            tenths of a second says the run was disturbed)
 
 with a cheap password hash (Argon2id m=64 KiB, t=1, the same in both), so that the protocol
 shows rather than the password check; then the whole once more with Posta's default hash
@@ -31,6 +33,7 @@ BENCH_TMPDIR=/var/tmp KEEP=1 (keep the work folder) POSTA_JAVA_OPTS (default: th
 import importlib.util
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -175,17 +178,33 @@ def runs(servers, content, results, cheap_phc, default_phc):
                     if not variant:
                         r = pop3_load(s, keep=True)
                         results.setdefault((s.name, "keep", "rate"), []).append(r["rate"])
-                    cpu0 = ic.cpu_seconds(s.pids())
+                    cpu0, machine0, client0 = ic.cpu_seconds(s.pids()), machine_cpu_seconds(), children_cpu_seconds()
                     r = pop3_load(s, keep=False)
                     cpu = ic.cpu_seconds(s.pids()) - cpu0
+                    others = machine_cpu_seconds() - machine0 - cpu - (children_cpu_seconds() - client0)
                 finally:
                     s.stop()
                 key = "delete" + variant
-                say(f"run {run + 1}/{RUNS}: {s.name}: {key}: {r['rate']:.0f} messages/s in {r['seconds']:.2f} s")
+                say(f"run {run + 1}/{RUNS}: {s.name}: {key}: {r['rate']:.0f} messages/s in {r['seconds']:.2f} s"
+                    f" (other processes meanwhile: {others:.2f} CPU s)")
                 results.setdefault((s.name, key, "rate"), []).append(r["rate"])
                 results.setdefault((s.name, key, "cpu_ms_per_1000"), []).append(1e6 * cpu / r["messages"])
+                results.setdefault((s.name, key, "other processes' CPU s"), []).append(others)
                 for cmd in ("RETR", "QUIT", "login"):
                     results.setdefault((s.name, key, "p50 " + cmd), []).append(r["latency_ms"][cmd][0])
+
+
+def machine_cpu_seconds():
+    """CPU time the whole machine has spent busy (all but idle and iowait), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    """CPU time of the ended child processes (the load generator's runs)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def pop3_unit(figure):
