@@ -633,21 +633,14 @@ public final class MaildirFolder implements Folder, AutoCloseable {
    */
   @Override
   public FileChannel openMessage(long uid) throws IOException {
-    return atFile(uid, FileChannel::open);
+    return atFile(uid, (e, file) -> FileChannel.open(file));
   }
 
   /** Its file's modification time, read once and kept in the index, as Dovecot takes it from there too. */
   @Override
   public Instant internalDate(long uid) throws IOException {
-    lock.lock();
-    try {
-      MailboxIndex.Entry e = index.get(uid);
-      if (e == null) return null;
-      if (e.internalDate() != MailboxIndex.DATE_NOT_READ) return Instant.ofEpochMilli(e.internalDate());
-    } finally {
-      lock.unlock();
-    }
-    return atFile(uid, file -> {
+    return atFile(uid, (e, file) -> {
+      if (e.internalDate() != MailboxIndex.DATE_NOT_READ) return Instant.ofEpochMilli(e.internalDate()); // the file not touched
       long date = Files.getLastModifiedTime(file).toMillis();
       index.setInternalDate(uid, date); // written with the next change, or at close
       return Instant.ofEpochMilli(date);
@@ -655,8 +648,8 @@ public final class MaildirFolder implements Folder, AutoCloseable {
   }
 
   /**
-   * Does {@code action} on a message's file under the lock; null when the message is gone. A
-   * file another program renamed meanwhile is looked for again, once.
+   * Does {@code action} with a message's entry and file under the lock; null when the message is
+   * gone. A file another program renamed meanwhile is looked for again, once.
    */
   private <T> T atFile(long uid, FileAction<T> action) throws IOException {
     boolean changed = false;
@@ -666,7 +659,7 @@ public final class MaildirFolder implements Folder, AutoCloseable {
         MailboxIndex.Entry e = index.get(uid);
         if (e == null) return null;
         try {
-          return action.on(maildir.root().resolve(e.file()));
+          return action.on(e, maildir.root().resolve(e.file()));
         } catch (NoSuchFileException gone) {
           if (attempt > 0) throw gone;
           changed = rescan(true, true);
@@ -679,7 +672,7 @@ public final class MaildirFolder implements Folder, AutoCloseable {
   }
 
   private interface FileAction<T> {
-    T on(Path file) throws IOException;
+    T on(MailboxIndex.Entry entry, Path file) throws IOException;
   }
 
   /**
