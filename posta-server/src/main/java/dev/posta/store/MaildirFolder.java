@@ -721,53 +721,70 @@ public final class MaildirFolder implements Folder, AutoCloseable {
   }
 
   /**
-   * Removes messages for good (IMAP EXPUNGE): their files are deleted and their UIDs never come
-   * back. Ones already gone are skipped.
+   * Removes messages for good (IMAP EXPUNGE): their files are deleted ({@link FileRemovals}) and
+   * their UIDs never come back. Ones already gone are skipped.
    *
    * @return the UIDs removed now
+   * @throws IOException when a file could not be deleted; the others are removed all the same
    */
   @Override
   public List<Long> expunge(Collection<Long> uids) throws IOException {
     List<Long> removed = new ArrayList<>();
+    IOException failure;
     lock.lock();
     try {
       List<Long> moved = new ArrayList<>();
-      ownChange(() -> {
-        for (long uid : uids) {
-          MailboxIndex.Entry e = index.get(uid);
-          if (e == null) continue;
-          try {
-            delete(e.file());
-          } catch (NoSuchFileException gone) {
-            moved.add(uid); // renamed by another program meanwhile (new flags): found below under its new name
-            continue;
-          }
-          dropMessage(uid);
-          removed.add(uid);
-        }
-        return null;
-      });
+      List<MailboxIndex.Entry> known = new ArrayList<>(uids.size());
+      for (long uid : uids) {
+        MailboxIndex.Entry e = index.get(uid);
+        if (e != null) known.add(e);
+      }
+      // Not found where known: renamed by another program meanwhile (new flags), found below under its new name.
+      failure = ownChange(() -> removeFiles(known, removed, moved));
       if (!moved.isEmpty()) {
         rescan(true, true);
+        List<MailboxIndex.Entry> found = new ArrayList<>();
         for (long uid : moved) {
           MailboxIndex.Entry e = index.get(uid);
-          if (e == null) continue; // gone for good: the rescan took it out
-          try {
-            delete(e.file());
-          } catch (NoSuchFileException gone) {
-            log.debug("{}: {} moved again; the next rescan finds it", maildir.root(), e.file());
-            continue;
-          }
-          dropMessage(uid);
-          removed.add(uid);
+          if (e != null) found.add(e); // else gone for good: the rescan took it out
         }
+        List<Long> movedAgain = new ArrayList<>();
+        IOException again = removeFiles(found, removed, movedAgain);
+        if (failure == null) failure = again;
+        if (!movedAgain.isEmpty()) log.debug("{}: UIDs {} moved again; the next rescan finds them", maildir.root(), movedAgain);
       }
       index.flush();
     } finally {
       lock.unlock();
     }
     if (!removed.isEmpty()) tell();
+    if (failure != null) throw failure;
     return removed;
+  }
+
+  /**
+   * Removes the messages' files ({@link FileRemovals}: off the caller's carrier, several at a
+   * time), then those removed from the index. Call with the lock held.
+   *
+   * @param removed gets the UIDs removed
+   * @param moved gets the UIDs whose file was not where the index has it
+   * @return the first other failure, or null; the other messages are removed all the same
+   */
+  private IOException removeFiles(List<MailboxIndex.Entry> entries, List<Long> removed, List<Long> moved) throws IOException {
+    IOException[] failures = FileRemovals.each(entries.size(), i -> delete(entries.get(i).file()));
+    IOException first = null;
+    for (int i = 0; i < failures.length; i++) {
+      long uid = entries.get(i).uid();
+      if (failures[i] == null) {
+        dropMessage(uid);
+        removed.add(uid);
+      } else if (failures[i] instanceof NoSuchFileException) {
+        moved.add(uid);
+      } else if (first == null) {
+        first = failures[i];
+      }
+    }
+    return first;
   }
 
   /** Takes an expunged message out of the index and the cache. */
@@ -785,7 +802,7 @@ public final class MaildirFolder implements Folder, AutoCloseable {
     if (relative.startsWith("cur/")) {
       int colon = relative.indexOf(':');
       Path copy = maildir.root().resolve("new").resolve(relative.substring(4, colon < 0 ? relative.length() : colon));
-      if (!copy.toFile().delete() && Files.exists(copy)) Files.delete(copy); // most often there is none
+      Files.deleteIfExists(copy); // most often there is none: then one lstat, which fails, and no unlink
     }
   }
 

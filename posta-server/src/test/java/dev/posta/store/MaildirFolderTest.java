@@ -300,6 +300,35 @@ class MaildirFolderTest {
   }
 
   @Test
+  void aMessageWhoseFileCannotBeDeletedStaysAndTheOthersGoAllTheSame() throws Exception {
+    Path stuck = deliver("a\r\n");
+    deliver("b\r\n");
+    deliver("c\r\n");
+    try (MaildirFolder f = open()) {
+      Files.delete(stuck);
+      Files.createDirectories(stuck.resolve("in-the-way")); // unlink fails with EISDIR, rmdir as it is not empty
+      assertThatThrownBy(() -> f.expunge(List.of(1L, 2L, 3L))).isInstanceOf(java.nio.file.DirectoryNotEmptyException.class);
+      assertThat(uids(f)).containsExactly(1L);
+      assertThat(names("new")).containsExactly(stuck.getFileName().toString());
+    }
+  }
+
+  @Test
+  void aCopyLeftInNewAfterTheFolderWasReadGoesWithItsMessageToo() throws Exception {
+    Path file = deliver("a\r\n");
+    try (MaildirFolder f = open()) {
+      assertThat(f.file(1)).isEqualTo(file);
+      Files.createLink(dir.resolve("cur").resolve(file.getFileName() + ":2,S"), file); // a mover killed after its link()
+      Files.setLastModifiedTime(dir.resolve("cur"), FileTime.from(Instant.now().plusSeconds(5))); // cur/ changed, new/ did not
+      assertThat(f.sync()).isTrue();
+      assertThat(f.messages()).singleElement().satisfies(m -> assertThat(m.flags()).isEqualTo(Flags.SEEN));
+      assertThat(f.expunge(List.of(1L))).containsExactly(1L);
+      assertThat(names("new")).isEmpty();
+      assertThat(names("cur")).isEmpty();
+    }
+  }
+
+  @Test
   void takingNewMailMovesItToCurWithoutFlagsAndWithoutNews() throws Exception {
     Path file = deliver("a\r\n");
     try (MaildirFolder f = open()) {
