@@ -108,11 +108,12 @@ final class Maildrop implements AutoCloseable {
   }
 
   /**
-   * Message {@code number}'s content with CRLF line ends, to stream; {@link
+   * Message {@code number}'s content with CRLF line ends, to stream, its file read into {@code
+   * block} ({@link CrlfContent#stream(Folder, long, byte[])}); {@link
    * java.nio.file.NoSuchFileException} when another session expunged it meanwhile.
    */
-  InputStream content(int number) throws IOException {
-    return CrlfContent.stream(folder, messages.get(number - 1).uid());
+  InputStream content(int number, byte[] block) throws IOException {
+    return CrlfContent.stream(folder, messages.get(number - 1).uid(), block);
   }
 
   /** Message {@code number} went out whole (RETR): it is to be \Seen at QUIT. */

@@ -1,7 +1,8 @@
 package dev.posta.pop3;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
-import java.util.regex.Pattern;
 
 /**
  * Reads one POP3 command line (without its line ending) into a {@link Pop3Command}: a pure
@@ -14,7 +15,7 @@ import java.util.regex.Pattern;
  * as {@link Integer#MAX_VALUE}, which no message has.
  */
 final class Pop3Parser {
-  private static final Pattern SPACES = Pattern.compile(" +");
+  private static final String[] NO_WORDS = {};
 
   private Pop3Parser() {}
 
@@ -22,7 +23,7 @@ final class Pop3Parser {
     int space = line.indexOf(' ');
     String keyword = (space < 0 ? line : line.substring(0, space)).toUpperCase(Locale.ROOT);
     String rest = space < 0 ? "" : line.substring(space + 1);
-    String[] args = rest.isBlank() ? new String[0] : SPACES.split(rest.strip());
+    String[] args = words(rest);
     return switch (keyword) {
       case "" -> new Pop3Command.Invalid("Empty command");
       case "USER" -> rest.isEmpty() ? new Pop3Command.Invalid("USER needs a name") : new Pop3Command.User(rest);
@@ -60,6 +61,20 @@ final class Pop3Parser {
       }
       default -> new Pop3Command.Unknown(keyword);
     };
+  }
+
+  /** The arguments: the words between runs of spaces, with no white space around them (one per command; no regex for it). */
+  private static String[] words(String rest) {
+    String text = rest.strip();
+    if (text.isEmpty()) return NO_WORDS;
+    List<String> words = new ArrayList<>(2);
+    for (int i = 0; i < text.length(); ) {
+      int space = text.indexOf(' ', i);
+      if (space < 0) space = text.length();
+      if (space > i) words.add(text.substring(i, space));
+      i = space + 1;
+    }
+    return words.toArray(NO_WORDS);
   }
 
   private static Pop3Command none(String[] args, String keyword, Pop3Command command) {

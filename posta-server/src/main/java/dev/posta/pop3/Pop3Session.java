@@ -62,6 +62,8 @@ final class Pop3Session extends ProtocolSession {
   /** The mailbox whose lock this session holds, from login to the end. */
   private MailboxId locked;
   private Maildrop maildrop;
+  /** RETR's and TOP's answers, made in arrays kept while the client downloads. */
+  private final MultiLineMessage answer = new MultiLineMessage();
   private int errors;
   private boolean quit;
 
@@ -119,7 +121,10 @@ final class Pop3Session extends ProtocolSession {
   @Override
   protected boolean commandLoop() throws IOException {
     while (true) {
-      if (conn.clientSilent(BUSY_CLIENT)) return true;
+      if (conn.clientSilent(BUSY_CLIENT)) {
+        answer.release();
+        return true;
+      }
       LineInput.Line read = conn.readLine(MAX_LINE, lineBuffer);
       lineBuffer = read.bytes();
       switch (read.ending()) {
@@ -356,7 +361,7 @@ final class Pop3Session extends ProtocolSession {
           send(Replies.ALREADY_DELETED.formatted(c.message()));
         } else {
           maildrop.delete(c.message());
-          send(Replies.DELETED.formatted(c.message()));
+          send(Replies.deleted(c.message()));
         }
       }
       case Pop3Command.Rset c -> {
@@ -387,8 +392,9 @@ final class Pop3Session extends ProtocolSession {
    */
   private boolean sendMessage(int number, long bodyLines) throws IOException {
     InputStream content;
+    long octets = maildrop.octets(number);
     try {
-      content = maildrop.content(number);
+      content = maildrop.content(number, answer.fileBlock(octets));
     } catch (NoSuchFileException e) {
       send(Replies.MESSAGE_GONE.formatted(number));
       return false;
@@ -398,8 +404,7 @@ final class Pop3Session extends ProtocolSession {
       return false;
     }
     try (content) {
-      long octets = maildrop.octets(number);
-      MultiLineMessage.write(line(bodyLines < 0 ? Replies.RETRIEVED.formatted(octets) : Replies.TOP), content, octets, bodyLines, conn.out());
+      answer.write(line(bodyLines < 0 ? Replies.retrieved(octets) : Replies.TOP), content, octets, bodyLines, conn.out());
     } catch (MultiLineMessage.Unreadable e) {
       // Part of the message went out: there is no telling the client but by ending the session.
       log.warn("{}: user={}: message {} unreadable after its start: {}", logPrefix, user, number, e.getCause().toString());

@@ -97,12 +97,16 @@ final class Replies {
   static final String ONE_MESSAGE = "+OK %d %s";
   /** RFC 1939 §7: UIDL without an argument; "number unique-id" lines follow. */
   static final String UNIQUE_IDS = "+OK Unique-ID listing follows";
-  /** RFC 1939 §5: RETR; the message follows. */
-  static final String RETRIEVED = "+OK %d octets";
+  /** RFC 1939 §5: RETR; the message follows. (Once per message of a download: no format string parsed for it.) */
+  static String retrieved(long octets) {
+    return "+OK " + octets + " octets";
+  }
   /** RFC 1939 §7: TOP; the header and the body lines asked for follow. */
   static final String TOP = "+OK Top of message follows";
-  /** RFC 1939 §5: DELE marks the message; QUIT removes it. */
-  static final String DELETED = "+OK Message %d deleted";
+  /** RFC 1939 §5: DELE marks the message; QUIT removes it. (Once per message of a download, as {@link #retrieved}.) */
+  static String deleted(int message) {
+    return "+OK Message " + message + " deleted";
+  }
   /** RFC 1939 §5. */
   static final String NOOP = "+OK";
   /** RFC 1939 §5: RSET takes back every DELE of the session. */

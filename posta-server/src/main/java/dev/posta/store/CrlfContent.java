@@ -61,7 +61,16 @@ public final class CrlfContent {
    * after use.
    */
   public static InputStream stream(Folder folder, long uid) throws IOException {
-    return new Stream(open(folder, uid));
+    return stream(folder, uid, null);
+  }
+
+  /**
+   * As {@link #stream(Folder, long)}, reading the file into {@code block}, an array the caller
+   * keeps from one message to the next (a POP3 download's): no new one per message while it is
+   * at least half as large as the reads asked for (up to {@value #BLOCK} octets). Null: one is made.
+   */
+  public static InputStream stream(Folder folder, long uid, byte[] block) throws IOException {
+    return new Stream(open(folder, uid), block);
   }
 
   private static FileChannel open(Folder folder, long uid) throws IOException {
@@ -122,8 +131,9 @@ public final class CrlfContent {
     /** The last block ended with a CR: an LF first in the next one has its CR already. */
     private boolean afterCr;
 
-    Stream(FileChannel file) {
+    Stream(FileChannel file, byte[] block) {
       this.file = file;
+      this.lf = block;
     }
 
     @Override
