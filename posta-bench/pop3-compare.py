@@ -7,13 +7,14 @@ CLIENTS (20) accounts bench1@localhost ... bench20@localhost, each with its own 
 server: 10,000 messages in all), and as many warm1@localhost ... for the warm-up, the same
 password hash for all in both servers (Posta's users file; Dovecot's passwd-file as {ARGON2ID}).
 Both run on loopback, plaintext (Posta with plaintext-auth-on-loopback, Dovecot with ssl = no).
-Each run, each server is started fresh on fresh copies, the servers alternating, and
-posta-bench pop3-load drives it:
+Each run, each server is started fresh on fresh copies, the servers alternating, and one
+posta-bench pop3-load process drives it through these rounds (so that the load generator's JIT,
+too, has compiled before the rounds that count):
 
   warm-up   the steady state of a server that has been running: WARMUP (2) times every client
-            downloads its whole mailbox and keeps it (--keep), and the warm-up accounts download
-            and delete theirs; both servers read the Maildirs and build their index, Posta's JIT
-            compiles. Not counted
+            downloads its whole mailbox and keeps it, and the warm-up accounts download and
+            delete theirs; both servers read the Maildirs and build their index, Posta's JIT and
+            the load generator's compile. Not counted
   keep      every client downloads its whole mailbox and keeps it: messages per second
   delete    every client downloads its whole mailbox and deletes it, as a mail program that
             keeps nothing on the server (RETR, DELE each, QUIT): messages per second, the
@@ -33,7 +34,6 @@ BENCH_TMPDIR=/var/tmp KEEP=1 (keep the work folder) POSTA_JAVA_OPTS (default: th
 import importlib.util
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -154,12 +154,36 @@ service pop3-login {{
         os.rename(tmp, os.path.join(self.dir, "passwd"))
 
 
-def pop3_load(server, keep, users="bench%d@localhost"):
-    args = ["pop3-load", "--server", f"127.0.0.1:{server.port}", "--users", users, "--password", PASSWORD, "--clients", CLIENTS, "--json"]
-    r = json.loads(ic.bench(*(args + (["--keep"] if keep else [])), timeout=1800))
-    if r["errors"] or r["messages"] != CLIENTS * MESSAGES:
-        raise RuntimeError(f"{server.name}: {r['messages']} of {CLIENTS * MESSAGES} messages, {r['errors']} errors: {r.get('first_error')}")
-    return r
+class Pop3Load:
+    """One pop3-load process for a server's whole run: it does the warm-up rounds too, so that its
+    own JIT has compiled before the rounds that count (a fresh JVM per round compiled while it was
+    measured, on the CPUs it shares with the server). It waits before each counted round (--step),
+    so that the CPU times are taken just around it."""
+
+    def __init__(self, server, rounds):
+        self.server = server
+        cmd = [ic.JAVA, "-XX:+UseSerialGC", "-jar", ic.BENCH_JAR, "pop3-load", "--server", f"127.0.0.1:{server.port}",
+               "--password", PASSWORD, "--clients", str(CLIENTS), "--json", "--step", "--rounds", ",".join(rounds)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def next(self, measure):
+        """Waits for the next counted round, runs it, returns its result and what measure() gave before and after it."""
+        ready = self.proc.stdout.readline()
+        if not ready.startswith("ready "):
+            raise RuntimeError(f"{self.server.name}: pop3-load: {ready!r} (exit {self.proc.wait()})")
+        before = measure()
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        after = measure()
+        r = json.loads(line)
+        if r["errors"] or r["messages"] != CLIENTS * MESSAGES:
+            raise RuntimeError(f"{self.server.name}: {r['messages']} of {CLIENTS * MESSAGES} messages, {r['errors']} errors: {r.get('first_error')}")
+        return r, before, after
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(60)
 
 
 def runs(servers, content, results, cheap_phc, default_phc):
@@ -172,16 +196,18 @@ def runs(servers, content, results, cheap_phc, default_phc):
                 os.sync()
                 s.start()
                 try:
-                    for _ in range(WARMUP):
-                        pop3_load(s, keep=True)
-                    pop3_load(s, keep=False, users="warm%d@localhost")
-                    if not variant:
-                        r = pop3_load(s, keep=True)
-                        results.setdefault((s.name, "keep", "rate"), []).append(r["rate"])
-                    cpu0, machine0, client0 = ic.cpu_seconds(s.pids()), machine_cpu_seconds(), children_cpu_seconds()
-                    r = pop3_load(s, keep=False)
-                    cpu = ic.cpu_seconds(s.pids()) - cpu0
-                    others = machine_cpu_seconds() - machine0 - cpu - (children_cpu_seconds() - client0)
+                    rounds = ["warm-keep"] * WARMUP + ["warm-delete=warm%d@localhost"] + ([] if variant else ["keep"]) + ["delete"]
+                    load = Pop3Load(s, rounds)
+                    try:
+                        if not variant:
+                            r, _, _ = load.next(lambda: None)
+                            results.setdefault((s.name, "keep", "rate"), []).append(r["rate"])
+                        r, (cpu0, machine0, client0), (cpu1, machine1, client1) = load.next(
+                            lambda: (ic.cpu_seconds(s.pids()), machine_cpu_seconds(), process_cpu_seconds(load.proc.pid)))
+                    finally:
+                        load.close()
+                    cpu = cpu1 - cpu0
+                    others = machine1 - machine0 - cpu - (client1 - client0)
                 finally:
                     s.stop()
                 key = "delete" + variant
@@ -201,10 +227,11 @@ def machine_cpu_seconds():
     return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def children_cpu_seconds():
-    """CPU time of the ended child processes (the load generator's runs)."""
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+def process_cpu_seconds(pid):
+    """CPU time of one running process (the load generator), all its threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pop3_unit(figure):

@@ -1,9 +1,11 @@
 package dev.posta.bench;
 
 import java.io.BufferedOutputStream;
+import java.io.BufferedReader;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -39,6 +41,13 @@ import picocli.CommandLine.Option;
  * <p>Prints the messages downloaded per second over the whole run (from the first connect to the
  * last QUIT's answer), the octets, and each command's latency p50/p99. Every RETR is read to its
  * closing "." and its octets counted; an answer other than +OK is an error that ends that client.
+ *
+ * <p>{@code --rounds} runs several such downloads one after the other in this one process, so
+ * that the load generator's own JIT has compiled before the rounds that count (a fresh JVM per
+ * run compiles while it measures, on the CPUs it shares with the server): {@code keep} or {@code
+ * delete}, with {@code =USERS} for other accounts, and a {@code warm-} before one that is a warm-up,
+ * not printed. With {@code --step}, before each printed round it prints {@code ready ROUND} and
+ * waits for a line on its input, so that a caller can take the server's CPU time just then.
  */
 @Command(name = "pop3-load", mixinStandardHelpOptions = true, description = "POP3 clients each downloading (and deleting) a mailbox; messages per second.")
 final class Pop3Load implements Callable<Integer> {
@@ -61,25 +70,70 @@ final class Pop3Load implements Callable<Integer> {
   @Option(names = "--timeout", defaultValue = "60", description = "Seconds to wait for any one answer (default ${DEFAULT-VALUE}).")
   int timeoutSeconds;
 
-  @Option(names = "--json", description = "Print the result as one JSON object.")
+  @Option(names = "--json", description = "Print each result as one JSON object.")
   boolean json;
+
+  @Option(names = "--rounds", split = ",", paramLabel = "ROUND",
+      description = "Downloads one after the other: keep or delete, =USERS for other accounts, warm- before one not to print "
+          + "(default: one, as --keep says).")
+  List<String> rounds;
+
+  @Option(names = "--step", description = "Before each printed round: print 'ready ROUND', wait for a line on the input.")
+  boolean step;
 
   private final AtomicLong messages = new AtomicLong(), octets = new AtomicLong(), errors = new AtomicLong();
   private final ConcurrentLinkedQueue<String> errorTexts = new ConcurrentLinkedQueue<>();
   private final ConcurrentLinkedQueue<Map<String, long[]>> latencies = new ConcurrentLinkedQueue<>();
 
+  /** One download of every client's mailbox: kept or deleted, by these accounts, printed or not. */
+  private record Round(String name, boolean keep, String users, boolean printed) {
+    static Round parse(String spec, String defaultUsers) {
+      boolean warm = spec.startsWith("warm-");
+      String rest = warm ? spec.substring(5) : spec;
+      int eq = rest.indexOf('=');
+      String mode = eq < 0 ? rest : rest.substring(0, eq);
+      if (!mode.equals("keep") && !mode.equals("delete")) throw new IllegalArgumentException("a round is keep or delete: " + spec);
+      return new Round(spec, mode.equals("keep"), eq < 0 ? defaultUsers : rest.substring(eq + 1), !warm);
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
+    List<Round> plan = new ArrayList<>();
+    for (String spec : rounds == null ? List.of(keep ? "keep" : "delete") : rounds) plan.add(Round.parse(spec, users));
+    var input = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    boolean failed = false;
+    for (Round round : plan) {
+      if (step && round.printed()) {
+        System.out.println("ready " + round.name());
+        System.out.flush();
+        if (input.readLine() == null) return 1;
+      }
+      double elapsed = download(round);
+      if (round.printed()) print(round.keep(), elapsed);
+      else if (errors.get() > 0) System.err.println("pop3-load: warm-up round " + round.name() + ": " + errors.get() + " errors: " + errorTexts.peek());
+      failed |= errors.get() > 0;
+    }
+    return failed ? 1 : 0;
+  }
+
+  /** Every client downloads its mailbox once; returns the seconds from the first connect to the last QUIT's answer. */
+  private double download(Round round) throws InterruptedException {
+    messages.set(0);
+    octets.set(0);
+    errors.set(0);
+    errorTexts.clear();
+    latencies.clear();
     InetSocketAddress address = Load.address(server);
     Duration timeout = Duration.ofSeconds(timeoutSeconds);
     long start = System.nanoTime();
     List<Thread> threads = new ArrayList<>();
     for (int c = 1; c <= clients; c++) {
-      String user = users.formatted(c);
+      String user = round.users().formatted(c);
       threads.add(Thread.ofPlatform().name("pop3-client-" + c).start(() -> {
         var timings = new Timings();
         try {
-          download(address, timeout, user, timings);
+          download(address, timeout, user, round.keep(), timings);
         } catch (IOException | RuntimeException e) {
           errors.incrementAndGet();
           if (errorTexts.size() < 5) errorTexts.add(user + ": " + e.getClass().getSimpleName() + ": " + e.getMessage());
@@ -88,8 +142,7 @@ final class Pop3Load implements Callable<Integer> {
       }));
     }
     for (Thread t : threads) t.join();
-    print((System.nanoTime() - start) / 1e9);
-    return errors.get() == 0 ? 0 : 1;
+    return (System.nanoTime() - start) / 1e9;
   }
 
   /** One client's latencies per command. */
@@ -112,7 +165,7 @@ final class Pop3Load implements Callable<Integer> {
     }
   }
 
-  private void download(InetSocketAddress address, Duration timeout, String user, Timings timings) throws IOException {
+  private void download(InetSocketAddress address, Duration timeout, String user, boolean keep, Timings timings) throws IOException {
     long t = System.nanoTime();
     try (var pop = Pop3Connection.open(address, timeout)) {
       timings.add("connect", System.nanoTime() - t);
@@ -141,7 +194,7 @@ final class Pop3Load implements Callable<Integer> {
     }
   }
 
-  private void print(double elapsed) {
+  private void print(boolean keep, double elapsed) {
     Map<String, long[]> merged = new TreeMap<>();
     for (Map<String, long[]> one : latencies) {
       one.forEach((k, v) -> merged.merge(k, v, (a, b) -> {
