@@ -6,6 +6,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Removes message files on platform threads of its own, several at a time, while the caller
@@ -40,12 +41,13 @@ final class FileRemovals {
    * files are still going).
    *
    * @return for each {@code i}, null when it went well, else its IOException
+   * @throws RuntimeException or Error that one removal threw (a bug), after all have ended
    */
   static IOException[] each(int count, Removal removal) {
     IOException[] failures = new IOException[count];
     if (count == 0) return failures;
     AtomicInteger next = new AtomicInteger();
-    RuntimeException[] bug = new RuntimeException[1];
+    AtomicReference<Throwable> bug = new AtomicReference<>(); // thrown at the caller instead of the outcomes
     int workers = Math.min(THREADS, count);
     CountDownLatch done = new CountDownLatch(workers);
     Runnable work = () -> {
@@ -57,10 +59,8 @@ final class FileRemovals {
             failures[i] = e;
           }
         }
-      } catch (RuntimeException e) {
-        synchronized (bug) {
-          bug[0] = e;
-        }
+      } catch (RuntimeException | Error e) {
+        bug.compareAndSet(null, e);
       } finally {
         done.countDown();
       }
@@ -76,9 +76,9 @@ final class FileRemovals {
       }
     }
     if (interrupted) Thread.currentThread().interrupt();
-    synchronized (bug) {
-      if (bug[0] != null) throw bug[0];
-    }
+    Throwable thrown = bug.get();
+    if (thrown instanceof Error e) throw e;
+    if (thrown != null) throw (RuntimeException) thrown;
     return failures;
   }
 }

@@ -802,7 +802,7 @@ public final class MaildirFolder implements Folder, AutoCloseable {
     if (relative.startsWith("cur/")) {
       int colon = relative.indexOf(':');
       Path copy = maildir.root().resolve("new").resolve(relative.substring(4, colon < 0 ? relative.length() : colon));
-      Files.deleteIfExists(copy); // most often there is none: then one lstat, which fails, and no unlink
+      if (Files.exists(copy)) Files.delete(copy); // most often there is none: one access() then, and no exception made
     }
   }
 
