@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Instant;
@@ -711,7 +712,9 @@ public final class MaildirFolder implements Folder, AutoCloseable {
     MailboxIndex.Entry e = index.get(uid);
     String info = Flags.letters(flags, e.info() == null ? "" : e.info());
     try {
-      Files.move(maildir.root().resolve(e.file()), maildir.root().resolve("cur/" + e.name() + ":2," + info));
+      // rename() alone, as Dovecot renames: a move that is not atomic looks at both names first (two lstat calls and
+      // an exception made for the target that is not there), once for every message a POP3 QUIT marks \Seen.
+      Files.move(maildir.root().resolve(e.file()), maildir.root().resolve("cur/" + e.name() + ":2," + info), StandardCopyOption.ATOMIC_MOVE);
     } catch (NoSuchFileException gone) {
       lost = true;
       return false;
@@ -884,7 +887,7 @@ public final class MaildirFolder implements Folder, AutoCloseable {
         }
         for (MailboxIndex.Entry e : inNew) {
           try {
-            Files.move(maildir.root().resolve(e.file()), maildir.root().resolve("cur").resolve(e.name() + ":2,"));
+            Files.move(maildir.root().resolve(e.file()), maildir.root().resolve("cur").resolve(e.name() + ":2,"), StandardCopyOption.ATOMIC_MOVE);
             index.move(e.uid(), "");
           } catch (NoSuchFileException gone) {
             lost = true; // taken by another program: the next sync finds it
