@@ -109,7 +109,7 @@ final class Pop3Load implements Callable<Integer> {
         System.out.flush();
         if (input.readLine() == null) return 1;
       }
-      double elapsed = download(round);
+      double elapsed = run(round);
       if (round.printed()) print(round.keep(), elapsed);
       else if (errors.get() > 0) System.err.println("pop3-load: warm-up round " + round.name() + ": " + errors.get() + " errors: " + errorTexts.peek());
       failed |= errors.get() > 0;
@@ -118,7 +118,7 @@ final class Pop3Load implements Callable<Integer> {
   }
 
   /** Every client downloads its mailbox once; returns the seconds from the first connect to the last QUIT's answer. */
-  private double download(Round round) throws InterruptedException {
+  private double run(Round round) throws InterruptedException {
     messages.set(0);
     octets.set(0);
     errors.set(0);

@@ -37,6 +37,8 @@ final class Maildrop implements AutoCloseable {
   /** The second half of every unique-id. */
   private final String uidValidity;
   private final List<MessageInfo> messages;
+  /** Octets of all of them, as served: the list is fixed for the session. */
+  private final long allOctets;
   private final BitSet deleted = new BitSet();
   private final BitSet retrieved = new BitSet();
   private long deletedOctets;
@@ -46,6 +48,9 @@ final class Maildrop implements AutoCloseable {
     this.folder = lease.folder();
     this.uidValidity = HEX.toHexDigits((int) folder.uidValidity()); // 32 bits, as every UID (RFC 9051 §2.3.1.1)
     this.messages = messages;
+    long all = 0;
+    for (MessageInfo m : messages) all += m.size();
+    this.allOctets = all;
   }
 
   /** Opens a mailbox's INBOX (made when missing) and takes its messages as they are now. */
@@ -72,9 +77,7 @@ final class Maildrop implements AutoCloseable {
 
   /** Octets of the messages not marked deleted, as served (CRLF line ends). */
   long octets() {
-    long all = 0;
-    for (MessageInfo m : messages) all += m.size();
-    return all - deletedOctets;
+    return allOctets - deletedOctets;
   }
 
   /** "2 messages (320 octets)", or "maildrop empty", of the messages not marked deleted. */

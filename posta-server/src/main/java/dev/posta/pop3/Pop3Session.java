@@ -320,8 +320,9 @@ final class Pop3Session extends ProtocolSession {
     }
     locked = mailbox;
     user = account;
-    log.info("{}: {} succeeded: user={}, {}", logPrefix, how, account, maildrop.summary());
-    send(Replies.LOGGED_IN.formatted(maildrop.summary()));
+    String summary = maildrop.summary();
+    log.info("{}: {} succeeded: user={}, {}", logPrefix, how, account, summary);
+    send(Replies.LOGGED_IN.formatted(summary));
   }
 
   /** The commands of the TRANSACTION state (RFC 1939 §5 and §7). */

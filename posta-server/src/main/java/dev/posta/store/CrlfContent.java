@@ -59,15 +59,10 @@ public final class CrlfContent {
    * as it is read, whatever its size, never held whole. A read of two octets or more converts
    * straight into the caller's array (half of it is read from the file: LF may double). Close it
    * after use.
-   */
-  public static InputStream stream(Folder folder, long uid) throws IOException {
-    return stream(folder, uid, null);
-  }
-
-  /**
-   * As {@link #stream(Folder, long)}, reading the file into {@code block}, an array the caller
-   * keeps from one message to the next (a POP3 download's): no new one per message while it is
-   * at least half as large as the reads asked for (up to {@value #BLOCK} octets). Null: one is made.
+   *
+   * @param block the array to read the file into, which the caller keeps from one message to the
+   *     next (a POP3 download's): no new one per message while it is at least half as large as
+   *     the reads asked for (up to {@value #BLOCK} octets); null: one is made
    */
   public static InputStream stream(Folder folder, long uid, byte[] block) throws IOException {
     return new Stream(open(folder, uid), block);

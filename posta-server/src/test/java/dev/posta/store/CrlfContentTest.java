@@ -31,7 +31,7 @@ class CrlfContentTest {
 
   private static String streamed(Folder folder, long uid, int readSize) throws IOException {
     var out = new StringBuilder();
-    try (InputStream in = CrlfContent.stream(folder, uid)) {
+    try (InputStream in = CrlfContent.stream(folder, uid, null)) {
       byte[] b = new byte[readSize];
       for (int n; (n = in.read(b)) > 0; ) out.append(new String(b, 0, n, ISO_8859_1));
     }
@@ -47,7 +47,7 @@ class CrlfContentTest {
       assertThat(new String(CrlfContent.read(f, 1), ISO_8859_1)).isEqualTo(served);
       assertThat(new String(CrlfContent.header(f, 1), ISO_8859_1)).isEqualTo("Subject: x\r\nX-Cr: a\rb\r\nX-Crlf: kept\r\n\r\n");
       for (int readSize : List.of(1, 2, 7, 64 * 1024)) assertThat(streamed(f, 1, readSize)).isEqualTo(served);
-      try (InputStream in = CrlfContent.stream(f, 1)) {
+      try (InputStream in = CrlfContent.stream(f, 1, null)) {
         assertThat(in.read()).isEqualTo('S');
       }
     }
@@ -67,7 +67,7 @@ class CrlfContentTest {
   void aMessageExpungedMeanwhileIsNoSuchFile() throws Exception {
     try (MaildirFolder f = folderWith("Subject: gone\n\nbye\n")) {
       f.expunge(List.of(1L));
-      assertThatThrownBy(() -> CrlfContent.stream(f, 1)).isInstanceOf(NoSuchFileException.class);
+      assertThatThrownBy(() -> CrlfContent.stream(f, 1, null)).isInstanceOf(NoSuchFileException.class);
       assertThatThrownBy(() -> CrlfContent.read(f, 1)).isInstanceOf(NoSuchFileException.class);
     }
   }
