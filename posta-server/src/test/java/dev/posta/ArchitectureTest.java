@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * queue                                spool, scheduling, attempts, bounces
  * delivery                             routing; local and remote delivery targets
  * store                                the mailbox store
+ * mailauth                             sender authentication: SPF, DKIM, DMARC
  * auth, tls, dns, config, client       leaves: accounts, certificates, resolver, settings, SMTP client
  * mail, storage                        the mail model; durable-file helpers
  * </pre>
@@ -53,6 +54,7 @@ class ArchitectureTest {
         .layer("Queue").definedBy("dev.posta.queue..")
         .layer("Delivery").definedBy("dev.posta.delivery..")
         .layer("Store").definedBy("dev.posta.store..")
+        .layer("MailAuth").definedBy("dev.posta.mailauth..")
         .layer("Leaves").definedBy("dev.posta.auth..", "dev.posta.tls..", "dev.posta.dns..", "dev.posta.config..", "dev.posta.client..")
         .layer("Model").definedBy("dev.posta.mail..", "dev.posta.storage..")
         .whereLayer("Cli").mayNotBeAccessedByAnyLayer()
@@ -65,8 +67,9 @@ class ArchitectureTest {
         .whereLayer("Queue").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control")
         .whereLayer("Delivery").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue")
         .whereLayer("Store").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Queue", "Delivery")
-        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "Leaves")
-        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "Leaves", "Model")
+        .whereLayer("MailAuth").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp")
+        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "MailAuth", "Leaves")
+        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "MailAuth", "Leaves", "Model")
         .check(classes);
   }
 
