@@ -220,13 +220,13 @@ class MxResolverTest {
 
   @Test
   void serversWithAndWithoutPorts() throws Exception {
-    assertThat(MxResolver.parseServer("192.0.2.53")).isEqualTo(new InetSocketAddress(ip("192.0.2.53"), 53));
-    assertThat(MxResolver.parseServer("127.0.0.1:5353")).isEqualTo(new InetSocketAddress(ip("127.0.0.1"), 5353));
-    assertThat(MxResolver.parseServer("[::1]:5353")).isEqualTo(new InetSocketAddress(ip("::1"), 5353));
-    assertThat(MxResolver.parseServer("[2001:db8::53]")).isEqualTo(new InetSocketAddress(ip("2001:db8::53"), 53));
-    assertThat(MxResolver.parseServer("2001:db8::53")).isEqualTo(new InetSocketAddress(ip("2001:db8::53"), 53));
+    assertThat(DnsResolver.parseServer("192.0.2.53")).isEqualTo(new InetSocketAddress(ip("192.0.2.53"), 53));
+    assertThat(DnsResolver.parseServer("127.0.0.1:5353")).isEqualTo(new InetSocketAddress(ip("127.0.0.1"), 5353));
+    assertThat(DnsResolver.parseServer("[::1]:5353")).isEqualTo(new InetSocketAddress(ip("::1"), 5353));
+    assertThat(DnsResolver.parseServer("[2001:db8::53]")).isEqualTo(new InetSocketAddress(ip("2001:db8::53"), 53));
+    assertThat(DnsResolver.parseServer("2001:db8::53")).isEqualTo(new InetSocketAddress(ip("2001:db8::53"), 53));
     for (String bad : List.of("", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:x", "[::1", "[::1]53", ":53")) {
-      assertThatThrownBy(() -> MxResolver.parseServer(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> DnsResolver.parseServer(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
     }
   }
 

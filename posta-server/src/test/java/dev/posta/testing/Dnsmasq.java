@@ -42,6 +42,8 @@ import org.xbill.DNS.Type;
  * and each {@code servfail} domain to a socket of this class that answers every query with
  * SERVFAIL, as a real recursive server does when a domain's name servers are broken. The front
  * caches nothing ({@code --cache-size=0}), so after {@link #stop()} nothing answers any more.
+ * The front also serves the reverse zones (in-addr.arpa, ip6.arpa): the given PTR records,
+ * NXDOMAIN (without an SOA) for other reverse names.
  *
  * <p>Every name has the same TTL ({@link Records#ttl}, default 300 s). Needs {@code dnsmasq}
  * (Debian: {@code dnsmasq-base}) at {@code /usr/sbin/dnsmasq} or on the PATH; if it cannot be
@@ -68,6 +70,8 @@ public final class Dnsmasq implements AutoCloseable {
     private final List<String> options = new ArrayList<>();
     private final Set<String> zones = new LinkedHashSet<>(List.of("test"));
     private final List<String> servfailDomains = new ArrayList<>();
+    /** PTR records, for the front. */
+    private final List<String> ptrOptions = new ArrayList<>();
     private int ttl = 300;
 
     private Records() {}
@@ -98,10 +102,36 @@ public final class Dnsmasq implements AutoCloseable {
       return this;
     }
 
-    /** A TXT record (one string, no commas or quotes): a name that exists without MX or addresses, SPF, DMARC. */
-    public Records txt(String name, String text) {
-      if (text.contains(",") || text.contains("\"") || text.length() > 255) throw new IllegalArgumentException("TXT text dnsmasq can't take as given: " + text);
-      options.add("--txt-record=" + name(name) + ",\"" + text + "\"");
+    /**
+     * A TXT record of one or more character-strings (each without commas or quotes, at most 255
+     * characters): SPF, DKIM and DMARC records, or a name that exists without MX or addresses.
+     */
+    public Records txt(String name, String... strings) {
+      if (strings.length == 0) throw new IllegalArgumentException("a TXT record needs a string");
+      StringBuilder option = new StringBuilder("--txt-record=").append(name(name));
+      for (String text : strings) {
+        if (text.contains(",") || text.contains("\"") || text.length() > 255) throw new IllegalArgumentException("TXT text dnsmasq can't take as given: " + text);
+        // Given as an argument, not in a configuration file: dnsmasq takes quotes literally here.
+        option.append(',').append(text);
+      }
+      options.add(option.toString());
+      return this;
+    }
+
+    /**
+     * A PTR record: {@code address}'s reverse name (in-addr.arpa or ip6.arpa) points to
+     * {@code host}. Served by the front (an authoritative dnsmasq serves PTRs only for its own
+     * host records), with the same TTL as every record; other reverse names are NXDOMAIN there.
+     */
+    public Records ptr(String address, String host) {
+      String reverse = org.xbill.DNS.ReverseMap.fromAddress(literal(address)).toString(true);
+      ptrOptions.add("--ptr-record=" + reverse + "," + name(host));
+      return this;
+    }
+
+    /** A CNAME: {@code alias} is another name for {@code target} (given in these records too). */
+    public Records cname(String alias, String target) {
+      options.add("--cname=" + name(alias) + "," + name(target));
       return this;
     }
 
@@ -237,6 +267,11 @@ public final class Dnsmasq implements AutoCloseable {
     for (String zone : r.zones) o.add("--server=/" + zone + "/127.0.0.1#" + authPort);
     // More specific than the zone, so it wins for these names.
     for (String domain : r.servfailDomains) o.add("--server=/" + domain + "/127.0.0.1#" + servfail.getLocalPort());
+    // The reverse zones are the front's own: its PTR records, NXDOMAIN for other names.
+    o.add("--local=/in-addr.arpa/");
+    o.add("--local=/ip6.arpa/");
+    o.add("--local-ttl=" + r.ttl);
+    o.addAll(r.ptrOptions);
     return o;
   }
 
