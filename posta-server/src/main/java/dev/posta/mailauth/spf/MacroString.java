@@ -154,7 +154,7 @@ final class MacroString {
       return new Parsed.Invalid<>("unknown macro letter '" + describe(written) + "' in '" + text + "'");
     }
     if (use == Use.DOMAIN_SPEC && (letter == 'c' || letter == 'r' || letter == 't')) {
-      return new Parsed.Invalid<>("macro letter '" + written + "' is for explanations only (RFC 7208 §7.3), in '" + text + "'");
+      return new Parsed.Invalid<>("macro letter '" + written + "' is for explanations only (RFC 7208 section 7.3), in '" + text + "'");
     }
     int i = from + 1;
     int rightParts = 0;
@@ -164,7 +164,7 @@ final class MacroString {
       digits++;
       i++;
     }
-    if (digits > 0 && rightParts == 0) return new Parsed.Invalid<>("macro transformer 0 in '" + text + "' (RFC 7208 §7.3: nonzero)");
+    if (digits > 0 && rightParts == 0) return new Parsed.Invalid<>("macro transformer 0 in '" + text + "' (RFC 7208 section 7.3: nonzero)");
     boolean reverse = false;
     if (i < to && (text.charAt(i) == 'r' || text.charAt(i) == 'R')) {
       reverse = true;

@@ -105,7 +105,7 @@ public final class SpfCheck {
     String checked = DomainNames.checkable(domain);
     if (checked == null) {
       return new SpfVerdict(SpfResult.NONE, identity, local + "@" + domain, domain,
-          "'" + printable(domain) + "' is not a domain name SPF can check (RFC 7208 §4.3)", null);
+          "'" + printable(domain) + "' is not a domain name SPF can check (RFC 7208 section 4.3)", null);
     }
     Evaluation e = new Evaluation(ClientIp.of(client), local, checked, helo);
     Outcome o = e.checkHost(checked);
@@ -166,7 +166,7 @@ public final class SpfCheck {
             }
           }
           if (count == 0) yield outcome(SpfResult.NONE, domain + " has no SPF record");
-          if (count > 1) yield outcome(SpfResult.PERMERROR, domain + " has " + count + " SPF records (RFC 7208 §4.5: one at most)");
+          if (count > 1) yield outcome(SpfResult.PERMERROR, domain + " has " + count + " SPF records (RFC 7208 section 4.5: one at most)");
           yield switch (SpfRecordParser.parse(found)) {
             case Parsed.Invalid<SpfRecord> bad -> outcome(SpfResult.PERMERROR, "SPF record of " + domain + ": " + bad.reason());
             case Parsed.Valid<SpfRecord> record -> evaluate(record.value(), domain);
@@ -252,7 +252,7 @@ public final class SpfCheck {
         case Failure<String> f -> outcome(SpfResult.TEMPERROR, f.reason());
         case NoRecords<String> _ -> voidLookup(target);
         case Records<String> r -> r.records().size() > MAX_MX_NAMES
-            ? outcome(SpfResult.PERMERROR, domain + ": " + term + ": " + target + " has " + r.records().size() + " MX records (RFC 7208 §4.6.4: 10 at most)")
+            ? outcome(SpfResult.PERMERROR, domain + ": " + term + ": " + target + " has " + r.records().size() + " MX records (RFC 7208 section 4.6.4: 10 at most)")
             : anyHostIn(r.records(), prefix);
       };
     }
@@ -313,7 +313,7 @@ public final class SpfCheck {
     /** §4.6.4: one more term that queries DNS; a permerror past the tenth. */
     private Outcome countDnsTerm(String term) {
       if (++dnsTerms > MAX_DNS_TERMS) {
-        return outcome(SpfResult.PERMERROR, "more than " + MAX_DNS_TERMS + " DNS-querying terms (RFC 7208 §4.6.4), at " + term);
+        return outcome(SpfResult.PERMERROR, "more than " + MAX_DNS_TERMS + " DNS-querying terms (RFC 7208 section 4.6.4), at " + term);
       }
       return null;
     }
@@ -321,7 +321,7 @@ public final class SpfCheck {
     /** §4.6.4: a term's lookup found nothing; a permerror past the second such. */
     private Outcome voidLookup(String name) {
       if (++voidLookups > MAX_VOID_LOOKUPS) {
-        return outcome(SpfResult.PERMERROR, "more than " + MAX_VOID_LOOKUPS + " void DNS lookups (RFC 7208 §4.6.4), the last for " + name);
+        return outcome(SpfResult.PERMERROR, "more than " + MAX_VOID_LOOKUPS + " void DNS lookups (RFC 7208 section 4.6.4), the last for " + name);
       }
       return NO_MATCH;
     }
@@ -339,7 +339,7 @@ public final class SpfCheck {
     /** What a term whose target name came out null gives: the limit's permerror if %{p} passed it, else {@code otherwise}. */
     private Outcome noTarget(Outcome otherwise) {
       if (dnsTerms > MAX_DNS_TERMS) {
-        return outcome(SpfResult.PERMERROR, "more than " + MAX_DNS_TERMS + " DNS-querying terms (RFC 7208 §4.6.4), with %{p}");
+        return outcome(SpfResult.PERMERROR, "more than " + MAX_DNS_TERMS + " DNS-querying terms (RFC 7208 section 4.6.4), with %{p}");
       }
       return otherwise;
     }
@@ -439,7 +439,7 @@ public final class SpfCheck {
     }
 
     private <T> Answer<T> timedOut() {
-      return new Failure<>("SPF check took longer than " + timeLimitMillis / 1000.0 + " s (RFC 7208 §4.6.4)");
+      return new Failure<>("SPF check took longer than " + timeLimitMillis / 1000.0 + " s (RFC 7208 section 4.6.4)");
     }
   }
 

@@ -62,7 +62,7 @@ final class SpfRecordParser {
         String value = term.substring(name + 1);
         if (modifier.equalsIgnoreCase("redirect") || modifier.equalsIgnoreCase("exp")) {
           boolean isRedirect = modifier.equalsIgnoreCase("redirect");
-          if ((isRedirect ? redirect : explanation) != null) return invalid("'" + modifier + "=' appears twice (RFC 7208 §6)");
+          if ((isRedirect ? redirect : explanation) != null) return invalid("'" + modifier + "=' appears twice (RFC 7208 section 6)");
           Parsed<MacroString> target = MacroString.parse(value, Use.DOMAIN_SPEC);
           if (target instanceof Parsed.Invalid<MacroString> bad) return invalid(term + ": " + bad.reason());
           MacroString spec = ((Parsed.Valid<MacroString>) target).value();

@@ -8,8 +8,9 @@ import java.util.Objects;
  * <p>{@code sender} is the identity as checked (RFC 7208 §4.1 {@code <sender>}): the reverse-path,
  * with "postmaster" for a missing local-part and postmaster@HELO for the null reverse-path; for
  * the HELO identity, postmaster@HELO. {@code domain} is the domain the check started at
- * ({@code <domain>}). {@code reason} is one line for the log and the Authentication-Results
- * comment (which term matched, which lookup failed, which rule the record broke).
+ * ({@code <domain>}). {@code reason} is one line of printable US-ASCII for the log and the
+ * Authentication-Results comment (which term matched, which lookup failed, which rule the record
+ * broke).
  * {@code explanation} is given for {@link SpfResult#FAIL} only (else null): the domain's
  * {@code exp=} text (§6.2) or, without one, a default; it is US-ASCII without control
  * characters, ready for an SMTP reply.

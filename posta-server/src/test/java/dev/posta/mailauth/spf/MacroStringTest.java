@@ -116,11 +116,11 @@ class MacroStringTest {
       DOMAIN_SPEC    | %{d.example.com   | macro without '}' in '%{d.example.com'
       DOMAIN_SPEC    | %{}.example.com   | empty macro '%{}' in '%{}.example.com'
       DOMAIN_SPEC    | %{x}.example.com  | unknown macro letter 'x' in '%{x}.example.com'
-      DOMAIN_SPEC    | %{d0}.example.com | macro transformer 0 in '%{d0}.example.com' (RFC 7208 §7.3: nonzero)
+      DOMAIN_SPEC    | %{d0}.example.com | macro transformer 0 in '%{d0}.example.com' (RFC 7208 section 7.3: nonzero)
       DOMAIN_SPEC    | %{d2r2}.example   | '2' is no macro delimiter, in '%{d2r2}.example'
-      DOMAIN_SPEC    | %{c}.example.com  | macro letter 'c' is for explanations only (RFC 7208 §7.3), in '%{c}.example.com'
-      DOMAIN_SPEC    | %{R}.example.com  | macro letter 'R' is for explanations only (RFC 7208 §7.3), in '%{R}.example.com'
-      DOMAIN_SPEC    | %{t}.example.com  | macro letter 't' is for explanations only (RFC 7208 §7.3), in '%{t}.example.com'
+      DOMAIN_SPEC    | %{c}.example.com  | macro letter 'c' is for explanations only (RFC 7208 section 7.3), in '%{c}.example.com'
+      DOMAIN_SPEC    | %{R}.example.com  | macro letter 'R' is for explanations only (RFC 7208 section 7.3), in '%{R}.example.com'
+      DOMAIN_SPEC    | %{t}.example.com  | macro letter 't' is for explanations only (RFC 7208 section 7.3), in '%{t}.example.com'
       DOMAIN_SPEC    | museum            | domain-spec 'museum' does not end in '.' and a top-level label
       DOMAIN_SPEC    | museum.           | domain-spec 'museum.' does not end in '.' and a top-level label
       DOMAIN_SPEC    | %{d}com           | domain-spec '%{d}com' does not end in '.' and a top-level label

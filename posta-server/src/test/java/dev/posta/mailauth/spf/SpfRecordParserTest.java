@@ -127,9 +127,9 @@ class SpfRecordParserTest {
       v=spf1 redirect=                  | redirect=: empty domain-spec
       v=spf1 redirect=-all              | redirect=-all: domain-spec '-all' does not end in '.' and a top-level label
       v=spf1 exp=                       | exp=: empty domain-spec
-      v=spf1 exp=%{r}.example.com       | exp=%{r}.example.com: macro letter 'r' is for explanations only (RFC 7208 §7.3), in '%{r}.example.com'
-      v=spf1 exp=a.example.com exp=b.example.com               | 'exp=' appears twice (RFC 7208 §6)
-      v=spf1 redirect=a.example.com -all redirect=a.example.com | 'redirect=' appears twice (RFC 7208 §6)
+      v=spf1 exp=%{r}.example.com       | exp=%{r}.example.com: macro letter 'r' is for explanations only (RFC 7208 section 7.3), in '%{r}.example.com'
+      v=spf1 exp=a.example.com exp=b.example.com               | 'exp=' appears twice (RFC 7208 section 6)
+      v=spf1 redirect=a.example.com -all redirect=a.example.com | 'redirect=' appears twice (RFC 7208 section 6)
       v=spf1 1up=foo                    | unknown mechanism '1up=foo' in '1up=foo'
       v=spf1 =all                       | unknown mechanism '=all' in '=all'
       v=spf1 moo.cow/far_out=man:dog    | unknown mechanism 'moo.cow' in 'moo.cow/far_out=man:dog'
