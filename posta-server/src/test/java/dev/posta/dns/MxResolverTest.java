@@ -1,7 +1,6 @@
 package dev.posta.dns;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.posta.dns.MxResolver.Destination;
 import dev.posta.dns.MxResolver.Hosts;
@@ -215,18 +214,6 @@ class MxResolverTest {
       Duration took = Duration.ofNanos(System.nanoTime() - start);
       assertThat(d).isEqualTo(new TemporaryFailure("DNS lookup of MX for example.test failed: timed out"));
       assertThat(took).isBetween(timeout.minusMillis(100), timeout.plusMillis(500));
-    }
-  }
-
-  @Test
-  void serversWithAndWithoutPorts() throws Exception {
-    assertThat(DnsResolver.parseServer("192.0.2.53")).isEqualTo(new InetSocketAddress(ip("192.0.2.53"), 53));
-    assertThat(DnsResolver.parseServer("127.0.0.1:5353")).isEqualTo(new InetSocketAddress(ip("127.0.0.1"), 5353));
-    assertThat(DnsResolver.parseServer("[::1]:5353")).isEqualTo(new InetSocketAddress(ip("::1"), 5353));
-    assertThat(DnsResolver.parseServer("[2001:db8::53]")).isEqualTo(new InetSocketAddress(ip("2001:db8::53"), 53));
-    assertThat(DnsResolver.parseServer("2001:db8::53")).isEqualTo(new InetSocketAddress(ip("2001:db8::53"), 53));
-    for (String bad : List.of("", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:x", "[::1", "[::1]53", ":53")) {
-      assertThatThrownBy(() -> DnsResolver.parseServer(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
     }
   }
 

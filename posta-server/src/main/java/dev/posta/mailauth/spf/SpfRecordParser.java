@@ -9,6 +9,8 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.function.Function;
 
 /**
  * Parses an SPF record's text into an {@link SpfRecord} (RFC 7208 §4.5, §4.6.1, §5, §6, §12).
@@ -105,10 +107,10 @@ final class SpfRecordParser {
     while (nameEnd < term.length() && term.charAt(nameEnd) != ':' && term.charAt(nameEnd) != '/') nameEnd++;
     String name = term.substring(start, nameEnd);
     String rest = term.substring(nameEnd);
-    Parsed<? extends Mechanism> mechanism = switch (name.toLowerCase(java.util.Locale.ROOT)) {
+    Parsed<Mechanism> mechanism = switch (name.toLowerCase(Locale.ROOT)) {
       case "all" -> rest.isEmpty() ? new Parsed.Valid<>(new SpfRecord.All()) : invalid(term + ": 'all' takes no argument");
-      case "include" -> requiredDomain(term, rest).map(SpfRecord.Include::new);
-      case "exists" -> requiredDomain(term, rest).map(SpfRecord.Exists::new);
+      case "include" -> requiredDomain(term, rest, SpfRecord.Include::new);
+      case "exists" -> requiredDomain(term, rest, SpfRecord.Exists::new);
       case "a" -> addressMechanism(term, rest, false);
       case "mx" -> addressMechanism(term, rest, true);
       case "ptr" -> ptr(term, rest);
@@ -117,25 +119,18 @@ final class SpfRecordParser {
       default -> invalid("unknown mechanism '" + name + "' in '" + term + "'");
     };
     return switch (mechanism) {
-      case Parsed.Valid<? extends Mechanism> v -> new Parsed.Valid<>(new Directive(qualifier, v.value(), term));
-      case Parsed.Invalid<? extends Mechanism> bad -> invalid(bad.reason());
+      case Parsed.Valid<Mechanism> v -> new Parsed.Valid<>(new Directive(qualifier, v.value(), term));
+      case Parsed.Invalid<Mechanism> bad -> invalid(bad.reason());
     };
   }
 
-  /** A parse result with a map over the valid value: the small combinator the mechanisms need. */
-  private record Spec(Parsed<MacroString> parsed) {
-    <M extends Mechanism> Parsed<M> map(java.util.function.Function<MacroString, M> make) {
-      return switch (parsed) {
-        case Parsed.Valid<MacroString> v -> new Parsed.Valid<>(make.apply(v.value()));
-        case Parsed.Invalid<MacroString> bad -> invalid(bad.reason());
-      };
-    }
-  }
-
-  /** {@code ":" domain-spec}, nothing after it (include, exists). */
-  private static Spec requiredDomain(String term, String rest) {
-    if (!rest.startsWith(":")) return new Spec(invalid(term + ": a domain is required ('" + term + ":domain')"));
-    return new Spec(domainSpec(term, rest.substring(1)));
+  /** {@code ":" domain-spec}, nothing after it (include, exists), made into the mechanism by {@code make}. */
+  private static Parsed<Mechanism> requiredDomain(String term, String rest, Function<MacroString, Mechanism> make) {
+    if (!rest.startsWith(":")) return invalid(term + ": a domain is required ('" + term + ":domain')");
+    return switch (domainSpec(term, rest.substring(1))) {
+      case Parsed.Valid<MacroString> spec -> new Parsed.Valid<>(make.apply(spec.value()));
+      case Parsed.Invalid<MacroString> bad -> invalid(bad.reason());
+    };
   }
 
   private static Parsed<MacroString> domainSpec(String term, String spec) {
