@@ -38,6 +38,11 @@ import java.util.Objects;
  *
  * <p>Thread-safe: a check keeps its state in an object of its own; the DNS answers' cache is
  * the {@link DnsRecords}'. Nothing throws for bad records, addresses or identities.
+ *
+ * <p>Known limits: records are read from TXT only (the SPF RR type is obsolete, §3.1); a check's
+ * lookups run one after another, so a slow DNS server costs their sum, bounded by the time limit;
+ * parsed records are not kept between checks (parsing one costs about a microsecond, less than
+ * the cache's answer).
  */
 public final class SpfCheck {
   /** §4.6.4: "SHOULD allow at least 20 seconds". */
