@@ -160,7 +160,7 @@ public final class DmarcCheck {
   private Lookup lookup(String domain) {
     String name = "_dmarc." + domain;
     return switch (dns.txt(name)) {
-      case DnsRecords.Failure<String> f -> new Failed("DNS lookup of " + name + " failed: " + f.reason());
+      case DnsRecords.Failure<String> f -> new Failed(f.reason());
       case DnsRecords.NoRecords<String> n -> new NotFound();
       case DnsRecords.Records<String> r -> {
         List<DmarcRecord.Parsed> dmarc = r.records().stream().map(DmarcRecord::parse).filter(p -> !(p instanceof DmarcRecord.NotDmarc)).toList();
