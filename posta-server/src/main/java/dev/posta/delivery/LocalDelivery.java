@@ -50,8 +50,8 @@ public final class LocalDelivery implements DeliveryTarget {
       if (done.add(box)) {
         try {
           boolean now = deliver(envelope, delivery.content(), box, r.mayBeDelivered());
-          log.info("{}: to=<{}>, mailbox={}, status=delivered ({})", envelope.id(), r.original(), box.address(),
-              now ? "maildir" : "maildir, by an earlier attempt");
+          log.info("{}: to=<{}>, mailbox={}{}, status=delivered ({})", envelope.id(), r.original(), box.address(),
+              envelope.folder() == null ? "" : ", folder=" + envelope.folder(), now ? "maildir" : "maildir, by an earlier attempt");
         } catch (IOException ex) {
           done.remove(box);
           result = DeliveryResult.storageFault("mailbox " + box.address() + " not writable: " + ex.getMessage());
@@ -72,7 +72,8 @@ public final class LocalDelivery implements DeliveryTarget {
     byte[] header = ("Return-Path: " + envelope.reversePath() + "\r\n"
         + "Delivered-To: " + box.address() + "\r\n").getBytes(StandardCharsets.UTF_8);
     String id = envelope.id().value() + "_" + mailboxHash(box);
-    return store.deliver(box.id(), id, envelope.received(), header, content, mayBeDelivered);
+    String folder = envelope.folder() == null ? "INBOX" : envelope.folder();
+    return store.deliver(box.id(), folder, id, envelope.received(), header, content, mayBeDelivered);
   }
 
   /**

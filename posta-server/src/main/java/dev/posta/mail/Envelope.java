@@ -13,6 +13,8 @@ import java.util.List;
  * or LF because the SMTP parser refused those.
  *
  * @param sender null for the null reverse-path {@code <>}
+ * @param folder the folder local recipients get the message in: null for their inbox, "Junk" for
+ *     mail a DMARC policy of quarantine sent there (RFC 7489 §6.3 "p")
  */
 public record Envelope(
     QueueId id,
@@ -21,10 +23,17 @@ public record Envelope(
     String heloName,
     MailAddress sender,
     MailParameters parameters,
-    List<Recipient> recipients) {
+    List<Recipient> recipients,
+    String folder) {
 
   public Envelope {
     recipients = List.copyOf(recipients);
+  }
+
+  /** An envelope for the recipients' inboxes. */
+  public Envelope(QueueId id, Instant received, String clientAddress, String heloName, MailAddress sender, MailParameters parameters,
+      List<Recipient> recipients) {
+    this(id, received, clientAddress, heloName, sender, parameters, recipients, null);
   }
 
   /** The reverse-path as written in Return-Path: and MAIL FROM, {@code <>} for null. */
@@ -49,6 +58,7 @@ public record Envelope(
       if (r.parameters().notifyOn() != null) line(s, "notify", r.parameters().notifyOn());
       if (r.parameters().originalRecipient() != null) line(s, "orcpt", r.parameters().originalRecipient());
     }
+    if (folder != null) line(s, "folder", folder);
     return s.toString().getBytes(StandardCharsets.UTF_8);
   }
 
@@ -65,7 +75,7 @@ public record Envelope(
     long size = -1;
     MailParameters.BodyType body = MailParameters.BodyType.SEVEN_BIT;
     boolean utf8 = false;
-    String ret = null, envid = null;
+    String ret = null, envid = null, folder = null;
     List<MailAddress> rcpts = new ArrayList<>();
     List<String> notifies = new ArrayList<>();
     List<String> orcpts = new ArrayList<>();
@@ -85,6 +95,7 @@ public record Envelope(
         case "smtputf8" -> utf8 = true;
         case "ret" -> ret = value;
         case "envid" -> envid = value;
+        case "folder" -> folder = value;
         case "rcpt" -> {
           rcpts.add(address(value));
           notifies.add(null);
@@ -102,7 +113,7 @@ public record Envelope(
     for (int i = 0; i < rcpts.size(); i++) {
       recipients.add(new Recipient(rcpts.get(i), new RcptParameters(notifies.get(i), orcpts.get(i))));
     }
-    return new Envelope(id, received, client, helo, sender, new MailParameters(size, body, utf8, ret, envid), recipients);
+    return new Envelope(id, received, client, helo, sender, new MailParameters(size, body, utf8, ret, envid), recipients, folder);
   }
 
   /** Where a recipient's parameter line belongs: the recipient before it, which there must be. */

@@ -93,10 +93,12 @@ public interface MailboxStore {
   }
 
   /**
-   * Delivers one message into the inbox of {@code mailbox}, durably and once: when this returns
+   * Delivers one message into a folder of {@code mailbox} (its inbox, or a folder such as Junk,
+   * made when missing), durably and once: when this returns
    * the message is on stable storage, and a second delivery with the same {@code deliveryId}
    * finds the first copy and writes nothing.
    *
+   * @param folder "INBOX" or the name of another folder
    * @param deliveryId unique on this host for this message and this mailbox, and the same at
    *     every attempt; letters, digits, '_' and '-' only
    * @param arrival when the message arrived here
@@ -105,6 +107,6 @@ public interface MailboxStore {
    *     recovered after a restart): look for it thoroughly, not only where a first copy would be
    * @return true when it was delivered now, false when an earlier attempt had delivered it
    */
-  boolean deliver(MailboxId mailbox, String deliveryId, Instant arrival, byte[] header, MessageWriter content,
+  boolean deliver(MailboxId mailbox, String folder, String deliveryId, Instant arrival, byte[] header, MessageWriter content,
       boolean mayBeDelivered) throws IOException;
 }

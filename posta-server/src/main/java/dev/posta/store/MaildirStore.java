@@ -57,13 +57,13 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
   }
 
   @Override
-  public boolean deliver(MailboxId mailbox, String deliveryId, Instant arrival, byte[] header, MessageWriter content,
+  public boolean deliver(MailboxId mailbox, String folder, String deliveryId, Instant arrival, byte[] header, MessageWriter content,
       boolean mayBeDelivered) throws IOException {
-    Maildir inbox = maildir(mailbox);
-    Maildir.Delivered delivered = inbox.deliverOnce(deliveryId, arrival, header, content, hostname, mayBeDelivered);
+    Maildir target = new Maildir(folderPath(mailbox, folder));
+    Maildir.Delivered delivered = target.deliverOnce(deliveryId, arrival, header, content, hostname, mayBeDelivered);
     Opened opened;
     synchronized (open) {
-      opened = open.get(inbox.root());
+      opened = open.get(target.root());
     }
     if (opened != null && !delivered.earlier()) opened.folder.thenAccept(f -> tell(f, delivered.file())); // now, or once it is open
     return !delivered.earlier();

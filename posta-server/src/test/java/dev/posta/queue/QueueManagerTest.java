@@ -234,6 +234,22 @@ class QueueManagerTest {
     assertThat(outbound.delivered).isEmpty();
   }
 
+  /** Mail a DMARC policy quarantined goes to the Junk folder, made when the mailbox has none; the folder survives the spool. */
+  @Test
+  void quarantinedMailGoesToTheRecipientsJunkFolder() throws Exception {
+    var env = new Envelope(QueueId.next(), Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), "192.0.2.7", "mx.forger.example", new MailAddress("ceo", "example.com"),
+        MailParameters.NONE, List.of(new Recipient(new MailAddress("bob", "localhost"), RcptParameters.NONE)), "Junk");
+    assertThat(Envelope.decode(env.encode())).isEqualTo(env);
+    MessageContent c = spool.newContent();
+    byte[] bytes = "Subject: wire the money\r\n\r\nx\r\n".getBytes();
+    c.write(bytes, 0, bytes.length);
+    queue.enqueue(spool.store(env, c));
+    Path junk = dir.resolve("mail/localhost/bob/Maildir/.Junk");
+    await("delivered to Junk", () -> filesIn(junk.resolve("new")) == 1);
+    assertThat(junk.resolve("cur")).isDirectory();
+    assertThat(filesIn(dir.resolve("mail/localhost/bob/Maildir/new"))).isZero();
+  }
+
   /** Spools a message for {@code to} without queueing it yet. */
   private SpooledMessage spoolOnly(String to) throws Exception {
     var env = new Envelope(QueueId.next(), Instant.now(), "127.0.0.1", "client.example", new MailAddress("alice", "localhost"),

@@ -55,7 +55,7 @@ class DovecotInteropTest {
     MailboxId carol = new MailboxId("example.org", "carol");
     try (MaildirStore store = new MaildirStore(temp.resolve("mail"), "h")) {
       for (String subject : List.of("one", "two")) {
-        store.deliver(carol, "1A225B91F2A0000" + subject.length() + "_" + subject, Instant.now(), "Return-Path: <a@b.example>\r\n".getBytes(UTF_8),
+        store.deliver(carol, "INBOX", "1A225B91F2A0000" + subject.length() + "_" + subject, Instant.now(), "Return-Path: <a@b.example>\r\n".getBytes(UTF_8),
             out -> content(out, "Subject: " + subject + "\r\n\r\nline\r\nline\r\n"), false);
       }
       MaildirFolder inbox = store.open(carol, "INBOX").folder();
@@ -96,7 +96,7 @@ class DovecotInteropTest {
     MailboxId dave = new MailboxId("example.org", "dave");
     try (MaildirStore store = new MaildirStore(temp.resolve("mail"), "h")) {
       for (String subject : List.of("one", "two")) {
-        store.deliver(dave, "1A225B91F2A0000" + subject.length() + "_k" + subject, Instant.now(), new byte[0],
+        store.deliver(dave, "INBOX", "1A225B91F2A0000" + subject.length() + "_k" + subject, Instant.now(), new byte[0],
             out -> content(out, "Subject: " + subject + "\r\n\r\nx\r\n"), false);
       }
       MaildirFolder inbox = store.open(dave, "INBOX").folder();

@@ -35,7 +35,7 @@ class MaildirStoreTest {
       assertThat(local.open(alice, "inbox").folder()).as("one instance per folder, any case of INBOX").isSameAs(inbox);
       AtomicInteger heard = new AtomicInteger();
       inbox.listen(heard::incrementAndGet);
-      assertThat(local.deliver(alice, "1A225B91F2A00000_0123456789abcdef", Instant.EPOCH, new byte[0],
+      assertThat(local.deliver(alice, "INBOX", "1A225B91F2A00000_0123456789abcdef", Instant.EPOCH, new byte[0],
           out -> out.write(ByteBuffer.wrap("Subject: hi\r\n\r\nx\r\n".getBytes(UTF_8))), false)).isTrue();
       assertThat(heard.get()).as("told during the delivery, before any sync").isEqualTo(1);
       assertThat(inbox.messages()).singleElement().satisfies(m -> {
