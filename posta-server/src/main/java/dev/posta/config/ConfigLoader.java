@@ -28,14 +28,14 @@ import java.util.Optional;
  *
  * <p>The top-level {@code hostname} and {@code data} are read here; each section by its own class
  * ({@link ListenersSection}, {@link LimitsSection}, {@link TlsSection}, {@link
- * SubmissionSection}, {@link DeliverySection}, {@link DomainsSection}), all of them reporting
+ * SubmissionSection}, {@link DeliverySection}, {@link DomainsSection}, {@link DkimSection}), all of them reporting
  * into one {@link TableReader}.
  */
 public final class ConfigLoader {
 
   static final List<String> TOP_KEYS =
       List.of("hostname", "data", "postmaster", "listeners", "limits", "domains", "tls", "submission",
-          "queue", "outbound", "relay", "routes");
+          "queue", "outbound", "relay", "routes", "dkim");
 
   static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/posta");
 
@@ -57,6 +57,7 @@ public final class ConfigLoader {
     PostaConfig.Submission submission = new SubmissionSection(reader).read(root);
     PostaConfig.Delivery delivery = new DeliverySection(reader).read(root);
     DomainsSection.LocalDomains domains = new DomainsSection(reader).read(root);
+    PostaConfig.Dkim dkim = new DkimSection(reader).read(root, file.toString());
 
     reader.throwIfAny();
     return new PostaConfig(
@@ -69,7 +70,8 @@ public final class ConfigLoader {
         Optional.of(file),
         tls,
         submission,
-        delivery);
+        delivery,
+        dkim);
   }
 
   /** The file's TOML tree; a file that cannot be read or parsed has that one problem only. */

@@ -28,6 +28,7 @@ import java.util.Set;
  * @param submission who may authenticate, relay and use which sender address
  * @param delivery how mail leaves: retry schedule, concurrency, TLS towards other servers, DNS,
  *     smart hosts
+ * @param dkim which keys sign the submitted mail of which domain
  */
 public record PostaConfig(
     String hostname,
@@ -39,7 +40,36 @@ public record PostaConfig(
     Optional<Path> source,
     Tls tls,
     Submission submission,
-    Delivery delivery) {
+    Delivery delivery,
+    Dkim dkim) {
+
+  /** A configuration without [dkim] settings: keys in {@code <data>/dkim} sign as they are found ({@link Dkim#NONE}). */
+  public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
+      Optional<Path> source, Tls tls, Submission submission, Delivery delivery) {
+    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, Dkim.NONE);
+  }
+
+  /**
+   * DKIM signing (RFC 6376): per domain, the selectors whose keys sign its submitted mail, the
+   * keys being {@code <data>/dkim/<domain>/<selector>.pem}. A domain not named here signs with
+   * every key its folder holds; a domain named with no selectors is not signed.
+   *
+   * @param selectors domain (lower case, A-labels) to its selectors, in the file's order
+   */
+  public record Dkim(Map<String, List<Selector>> selectors) {
+    public static final Dkim NONE = new Dkim(Map.of());
+
+    public Dkim {
+      selectors = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(selectors));
+    }
+
+    /**
+     * A selector as configured.
+     *
+     * @param origin where it was set, {@code file:line}, for the start-up error when its key file is missing
+     */
+    public record Selector(String name, String origin) {}
+  }
 
   /**
    * The server certificate: a PEM chain and key (Let's Encrypt's fullchain.pem and privkey.pem
@@ -390,6 +420,7 @@ public record PostaConfig(
     private Tls tls;
     private Submission submission;
     private Delivery delivery;
+    private Dkim dkim;
 
     private Builder(PostaConfig c) {
       hostname = c.hostname;
@@ -402,6 +433,7 @@ public record PostaConfig(
       tls = c.tls;
       submission = c.submission;
       delivery = c.delivery;
+      dkim = c.dkim;
     }
 
     public Builder hostname(String name) {
@@ -449,8 +481,13 @@ public record PostaConfig(
       return this;
     }
 
+    public Builder dkim(Dkim replaced) {
+      dkim = replaced;
+      return this;
+    }
+
     public PostaConfig build() {
-      return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery);
+      return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim);
     }
   }
 }

@@ -1,0 +1,147 @@
+package dev.posta.mailauth.dkim;
+
+/**
+ * A message body canonicalized as it streams past (RFC 6376 §3.4.3, §3.4.4), so that a body
+ * hash takes one pass and no copy of the body: the canonical octets go to a {@link Sink} in
+ * blocks, with only the empty lines at the current end held back (as a count), since they
+ * vanish if nothing follows them.
+ *
+ * <p>Lines end at CRLF. A CR not followed by LF, or a bare LF, is an ordinary octet, as the
+ * RFC's line-based rules leave it (SMTP's DATA has none; BDAT may).
+ *
+ * <p>Both end a body with exactly one CRLF (§3.4.3, §3.4.4), a last line without its CRLF
+ * getting one; simple turns an empty body into one CRLF, while relaxed leaves an empty body (or
+ * one of empty and blank lines only) empty, as §3.4.4 and its example in §3.4.6 have it.
+ */
+public abstract sealed class BodyCanonicalizer {
+  /** Where canonical octets go, in order. */
+  public interface Sink {
+    void accept(byte[] octets, int offset, int length);
+  }
+
+  private static final int BLOCK = 8192;
+
+  private final Sink out;
+  private final byte[] block = new byte[BLOCK];
+  private int filled;
+  /** CRLFs at the current end, not yet passed on: empty lines, or the last line's end. */
+  long heldLineEnds;
+  /** A CR was the last octet: whether it ends a line depends on the next. */
+  boolean pendingCr;
+  /** Anything but held line ends was passed on: the body is not empty. */
+  boolean any;
+
+  BodyCanonicalizer(Sink out) {
+    this.out = out;
+  }
+
+  public final void update(byte[] octets, int offset, int length) {
+    for (int i = offset, end = offset + length; i < end; i++) accept(octets[i]);
+  }
+
+  abstract void accept(byte octet);
+
+  /** Ends the body: the last line end goes out, then everything is flushed to the sink. */
+  public abstract void finish();
+
+  /** Passes on the held line ends, then {@code octet}: something follows them, so they stay. */
+  final void content(byte octet) {
+    for (; heldLineEnds > 0; heldLineEnds--) {
+      put((byte) '\r');
+      put((byte) '\n');
+    }
+    put(octet);
+    any = true;
+  }
+
+  final void put(byte octet) {
+    if (filled == BLOCK) flush();
+    block[filled++] = octet;
+  }
+
+  final void flush() {
+    if (filled > 0) out.accept(block, 0, filled);
+    filled = 0;
+  }
+
+  /** §3.4.3. */
+  static final class Simple extends BodyCanonicalizer {
+    Simple(Sink out) {
+      super(out);
+    }
+
+    @Override
+    void accept(byte octet) {
+      if (pendingCr) {
+        pendingCr = false;
+        if (octet == '\n') {
+          heldLineEnds++;
+          return;
+        }
+        content((byte) '\r');
+      }
+      if (octet == '\r') {
+        pendingCr = true;
+        return;
+      }
+      content(octet);
+    }
+
+    @Override
+    public void finish() {
+      if (pendingCr) content((byte) '\r');
+      pendingCr = false;
+      heldLineEnds = 0; // "*CRLF at the end of the body" becomes one CRLF, also for an empty body
+      put((byte) '\r');
+      put((byte) '\n');
+      flush();
+    }
+  }
+
+  /** §3.4.4. */
+  static final class Relaxed extends BodyCanonicalizer {
+    /** Whitespace seen since the last octet passed on: one space if more follows on the line. */
+    private boolean pendingSpace;
+
+    Relaxed(Sink out) {
+      super(out);
+    }
+
+    @Override
+    void accept(byte octet) {
+      if (pendingCr) {
+        pendingCr = false;
+        if (octet == '\n') {
+          pendingSpace = false; // whitespace at the end of a line is ignored
+          heldLineEnds++;
+          return;
+        }
+        text((byte) '\r');
+      }
+      switch (octet) {
+        case '\r' -> pendingCr = true;
+        case ' ', '\t' -> pendingSpace = true;
+        default -> text(octet);
+      }
+    }
+
+    private void text(byte octet) {
+      if (pendingSpace) content((byte) ' ');
+      pendingSpace = false;
+      content(octet);
+    }
+
+    @Override
+    public void finish() {
+      if (pendingCr) text((byte) '\r');
+      pendingCr = false;
+      pendingSpace = false; // at the end of the last line: ignored like any line's
+      heldLineEnds = 0;
+      if (any) {
+        put((byte) '\r');
+        put((byte) '\n');
+      }
+      flush();
+    }
+  }
+}
