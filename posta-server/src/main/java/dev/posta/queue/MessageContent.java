@@ -18,6 +18,11 @@ import java.util.zip.CRC32C;
  * 35 MiB uploads cannot exhaust the heap. The CRC-32C the spool record needs is computed as
  * the bytes arrive, so storing never reads the content twice.
  *
+ * <p>Header fields may be added at the top once the whole message is written ({@link #prepend}:
+ * the DKIM signatures of a submitted message, which need the whole body first): they are kept
+ * apart and written first, and the CRC is combined with theirs, so that neither is the content
+ * read again.
+ *
  * <p>Not thread-safe: one session writes, then hands it to {@link Spool#store}.
  */
 public final class MessageContent extends OutputStream {
@@ -35,6 +40,10 @@ public final class MessageContent extends OutputStream {
   private IOException failure;
   /** Hops and Delivered-To, read from the header section as it passes: once per message. */
   private final TraceHeaders trace = new TraceHeaders();
+  /** Header fields added at the top after the rest was written, or null. */
+  private byte[] top;
+  /** The CRC-32C of {@code top} and the rest together, once there is a top. */
+  private int combinedCrc;
 
   MessageContent(Path spillDir) {
     this.spillDir = spillDir;
@@ -51,6 +60,7 @@ public final class MessageContent extends OutputStream {
    */
   @Override
   public void write(byte[] b, int off, int len) {
+    if (top != null) throw new IllegalStateException("content written after header fields were added at its top");
     if (!trace.complete()) trace.accept(b, off, len);
     crc.update(b, off, len);
     size += len;
@@ -101,23 +111,47 @@ public final class MessageContent extends OutputStream {
   }
 
   int crc() {
-    return (int) crc.getValue();
+    return top == null ? (int) crc.getValue() : combinedCrc;
+  }
+
+  /**
+   * Puts {@code fields} (whole header fields, CRLF line ends) at the top of the message, above
+   * everything written so far; nothing may be written after. Costs no read of the content: its
+   * CRC is combined with theirs.
+   */
+  public void prepend(byte[] fields) {
+    var fieldsCrc = new CRC32C();
+    fieldsCrc.update(fields);
+    combinedCrc = Crc32cCombine.combine((int) fieldsCrc.getValue(), crc(), size);
+    byte[] joined = Arrays.copyOf(fields, fields.length + (top == null ? 0 : top.length));
+    if (top != null) System.arraycopy(top, 0, joined, fields.length, top.length);
+    top = joined;
+    size += fields.length;
   }
 
   /** The content when it is small enough to stay in memory, else null. */
   byte[] inMemory() {
-    return spill == null ? Arrays.copyOf(bytes, buffered) : null;
+    if (spill != null) return null;
+    if (top == null) return Arrays.copyOf(bytes, buffered);
+    byte[] all = Arrays.copyOf(top, top.length + buffered);
+    System.arraycopy(bytes, 0, all, top.length, buffered);
+    return all;
   }
 
   /** Appends the whole content at the channel's position. */
   void writeTo(FileChannel target) throws IOException {
+    if (top != null) {
+      ByteBuffer head = ByteBuffer.wrap(top);
+      while (head.hasRemaining()) target.write(head);
+    }
     if (spill == null) {
       ByteBuffer buf = ByteBuffer.wrap(bytes, 0, buffered);
       while (buf.hasRemaining()) target.write(buf);
       return;
     }
+    long spilled = size - (top == null ? 0 : top.length);
     long done = 0;
-    while (done < size) done += spill.transferTo(done, size - done, target);
+    while (done < spilled) done += spill.transferTo(done, spilled - done, target);
   }
 
   /** Deletes the temporary file, if any. Safe to call more than once. */

@@ -133,6 +133,57 @@ class SpoolTest {
     }
   }
 
+  /**
+   * Header fields put at the top once the message is whole (DKIM signatures) are stored above it
+   * and pass the record's CRC check at recovery: in memory, and when the rest was spilled to
+   * disk, where the CRC is combined rather than recomputed.
+   */
+  @Test
+  void fieldsPrependedAfterTheMessageAreStoredAtItsTopAndRecover() throws IOException {
+    String small = "Subject: small\r\n\r\nbody\r\n";
+    String big = "Subject: big\r\n\r\n" + "0123456789abcdef".repeat(MessageContent.MEMORY_LIMIT / 16 * 2) + "end\r\n";
+    byte[] fields = "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=x;\r\n\tb=AAAA\r\n".getBytes(StandardCharsets.US_ASCII);
+    byte[] second = "DKIM-Signature: v=1; a=ed25519-sha256; d=example.org; s=y;\r\n\tb=BBBB\r\n".getBytes(StandardCharsets.US_ASCII);
+    String top = new String(second, StandardCharsets.US_ASCII) + new String(fields, StandardCharsets.US_ASCII);
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      for (String message : List.of(small, big)) {
+        MessageContent content = content(spool, message);
+        content.prepend(fields);
+        content.prepend(second); // a second call goes above the first
+        SpooledMessage m = spool.store(envelope("a@localhost"), content);
+        assertThat(m.contentLength()).isEqualTo(top.length() + message.length());
+        assertThat(contentOf(m)).isEqualTo(top + message);
+      }
+    }
+    try (Spool spool = new Spool(dir)) {
+      assertThat(spool.recover()).extracting(SpoolTest::contentOf).containsExactly(top + small, top + big);
+    }
+    assertThat(dir.resolve("corrupt")).doesNotExist(); // both checksums held
+  }
+
+  @Test
+  void theCombinedCrcIsTheCrcOfBothPieces() {
+    var random = new java.util.Random(6376);
+    for (int lengthA : new int[] {0, 1, 7, 1000}) {
+      for (int lengthB : new int[] {0, 1, 3, 64, 4096, 300_000}) {
+        byte[] a = new byte[lengthA];
+        byte[] b = new byte[lengthB];
+        random.nextBytes(a);
+        random.nextBytes(b);
+        assertThat(Crc32cCombine.combine(crc(a), crc(b), lengthB)).as("%d + %d octets", lengthA, lengthB)
+            .isEqualTo(crc(java.nio.ByteBuffer.allocate(lengthA + lengthB).put(a).put(b).array()));
+      }
+    }
+  }
+
+  private static int crc(byte[] octets) {
+    var crc = new java.util.zip.CRC32C();
+    crc.update(octets);
+    return (int) crc.getValue();
+  }
+
   @Test
   void spillFailureRefusesTheMessageInsteadOfStoringPartOfIt() throws IOException {
     try (Spool spool = new Spool(dir)) {
