@@ -9,6 +9,8 @@ import dev.posta.delivery.LocalDelivery;
 import dev.posta.delivery.RemoteDelivery;
 import dev.posta.delivery.Router;
 import dev.posta.dns.MxResolver;
+import dev.posta.mailauth.dkim.DkimSigner;
+import dev.posta.mailauth.dkim.SigningKeys;
 import dev.posta.net.AuthThrottle;
 import dev.posta.queue.QueueControl;
 import dev.posta.queue.QueueManager;
@@ -58,6 +60,7 @@ public final class PostaServer implements AutoCloseable {
   private ServerTls tls;
   private UserStore users;
   private ControlSocket controlSocket;
+  private SigningKeys dkimKeys = SigningKeys.NONE;
   /** The lock on {@code <data>/posta.lock}, held from start until close. */
   private FileChannel lockChannel;
   private Object lockKey;
@@ -124,9 +127,10 @@ public final class PostaServer implements AutoCloseable {
         log.warn("no control socket at {} ({}): posta queue can only list while this server runs", controlSocketPath(config), e.toString());
       }
       tls = ServerTls.load(config.tls().certificate(), config.tls().key(), config.hostname(), config.dataDir());
+      dkimKeys = loadDkimKeys(config);
       var submission = config.submission();
       var throttle = new AuthThrottle(submission.authFailuresBeforeLockout(), submission.authLockout(), Clock.systemUTC());
-      smtp = new SmtpServer(new SmtpServer.Context(config, router, spool, queue, tls, users, throttle));
+      smtp = new SmtpServer(new SmtpServer.Context(config, router, spool, queue, tls, users, throttle, new DkimSigner(dkimKeys, clock)));
       // One throttle for all three: no guesses gained by switching protocols.
       imap = new ImapServer(new ImapServer.Context(config, store, tls, users, throttle));
       pop3 = new Pop3Server(new Pop3Server.Context(config, store, tls, users, throttle));
@@ -143,6 +147,27 @@ public final class PostaServer implements AutoCloseable {
       throw e;
     }
     return this;
+  }
+
+  /**
+   * The DKIM keys that sign submitted mail, read and parsed once; every problem with them (a
+   * configured selector without its key file, with the setting's {@code file:line}) stops the
+   * start, as a bad certificate does.
+   */
+  public static SigningKeys loadDkimKeys(PostaConfig config) throws IOException {
+    SigningKeys keys;
+    try {
+      keys = SigningKeys.load(config.dataDir(), config.dkim());
+    } catch (SigningKeys.KeyProblems e) {
+      throw new IOException("unusable DKIM keys:\n  " + String.join("\n  ", e.problems()));
+    }
+    for (String signing : keys.describe()) log.info("dkim: signing mail from {}", signing);
+    return keys;
+  }
+
+  /** The DKIM keys in use, per domain. */
+  public SigningKeys dkimKeys() {
+    return dkimKeys;
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.posta.cli;
 import dev.posta.PostaServer;
 import dev.posta.config.ConfigException;
 import dev.posta.config.PostaConfig;
+import dev.posta.mailauth.dkim.SigningKeys;
 import dev.posta.tls.ServerTls;
 import dev.posta.tls.TlsException;
 import java.nio.file.Path;
@@ -13,13 +14,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** The {@code posta} command: {@code serve}, {@code check-config}. */
+/** The {@code posta} command: {@code serve}, {@code check-config}, {@code queue}, {@code user}, {@code dkim}. */
 @Command(
     name = "posta",
     mixinStandardHelpOptions = true,
     version = "Posta 0.1.0",
     description = "A complete mail system: SMTP in, durable queue, local Maildir delivery.",
-    subcommands = {Posta.Serve.class, Posta.CheckConfig.class, QueueCommand.class, UserCommand.class})
+    subcommands = {Posta.Serve.class, Posta.CheckConfig.class, QueueCommand.class, UserCommand.class, DkimCommand.class})
 public final class Posta {
 
   public static void main(String[] args) {
@@ -78,6 +79,7 @@ public final class Posta {
           .orElse("to each domain's MX (DNS " + (d.dnsServers().isEmpty() ? "from /etc/resolv.conf" : String.join(", ", d.dnsServers()))
               + ", TLS " + d.tls().name().toLowerCase() + ")");
       s.append("  %-11s %s%n".formatted("outbound", outbound + (d.routes().isEmpty() ? "" : ", " + d.routes().size() + " route(s)")));
+      for (String signing : server.dkimKeys().describe()) s.append("  %-11s %s%n".formatted("dkim", signing));
       s.append("  %-11s %s%n".formatted("data", cfg.dataDir()));
       s.append("  %-11s %s%n".formatted("config", cfg.source().map(Path::toString).orElse("embedded defaults")));
       if (cfg.source().isEmpty()) {
@@ -93,7 +95,7 @@ public final class Posta {
     }
   }
 
-  @Command(name = "check-config", mixinStandardHelpOptions = true, description = "Validate a configuration file, and the TLS certificate and key it names, and exit: 0 when valid, 2 with every problem listed otherwise.")
+  @Command(name = "check-config", mixinStandardHelpOptions = true, description = "Validate a configuration file, the TLS certificate and key it names and the DKIM keys, and exit: 0 when valid, 2 with every problem listed otherwise.")
   static final class CheckConfig implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (TOML). Default: the embedded defaults.")
     Path config;
@@ -112,6 +114,13 @@ public final class Posta {
             System.err.println(cfg.source().map(p -> p + ": ").orElse("") + "tls: " + e.getMessage());
             return 2;
           }
+        }
+        // So are DKIM keys: a configured selector without its key file would stop it.
+        try {
+          SigningKeys.load(cfg.dataDir(), cfg.dkim());
+        } catch (SigningKeys.KeyProblems e) {
+          e.problems().forEach(System.err::println);
+          return 2;
         }
         System.out.println(cfg.source().map(p -> p + ": OK").orElse("embedded defaults: OK") + " ("
             + cfg.domains().size() + " domain(s), " + cfg.listeners().size() + " listener(s))");

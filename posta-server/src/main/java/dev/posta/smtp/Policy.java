@@ -152,6 +152,14 @@ public final class Policy {
     return new Refusal(Replies.RELAY_DENIED.format(recipient), "relay access denied");
   }
 
+  /**
+   * Whether the client submits mail (RFC 6409) rather than relays it from elsewhere: an
+   * authenticated user, or a client in the trusted networks. Only such mail is signed with DKIM.
+   */
+  public boolean submits(Client client) {
+    return mayRelay(client);
+  }
+
   /** Authenticated users and clients in the trusted networks may send to any domain. */
   private boolean mayRelay(Client client) {
     if (client.user() != null) return true;

@@ -3,6 +3,7 @@ package dev.posta.smtp;
 import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
+import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.Listeners;
 import dev.posta.net.Session;
@@ -27,9 +28,11 @@ public final class SmtpServer implements AutoCloseable {
    * @param tls the server's TLS, or null when none could be set up (STARTTLS not offered)
    * @param users the accounts AUTH checks
    * @param authThrottle failed-login counts per client address, shared by all sessions
+   * @param signer signs submitted mail with its From domain's DKIM keys
    */
   public record Context(
-      PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users, AuthThrottle authThrottle) {}
+      PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users, AuthThrottle authThrottle,
+      DkimSigner signer) {}
 
   private final Listeners listeners;
 

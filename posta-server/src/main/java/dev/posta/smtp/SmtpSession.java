@@ -9,6 +9,7 @@ import dev.posta.mail.MailDate;
 import dev.posta.mail.MailParameters;
 import dev.posta.mail.QueueId;
 import dev.posta.mail.Recipient;
+import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.ClientAddress;
 import dev.posta.net.LineInput;
@@ -458,10 +459,14 @@ final class SmtpSession implements Session {
 
   /**
    * Starts the message content with our trace header. A submitted message (the client
-   * authenticated) also gets Date: and Message-ID: when it has none (RFC 6409 §8).
+   * authenticated) also gets Date: and Message-ID: when it has none (RFC 6409 §8). Mail from
+   * authenticated users and trusted networks is signed with DKIM when its From domain has keys;
+   * mail relayed from elsewhere never is.
    */
   private void startContent() {
-    tx.startContent(context.spool().newContent(), receivedHeader(), user == null ? null : hostname);
+    DkimSigner signer = context.signer();
+    DkimSigner.Signing signing = signer.hasKeys() && policy.submits(policyClient()) ? signer.start() : null;
+    tx.startContent(context.spool().newContent(), receivedHeader(), user == null ? null : hostname, signing);
   }
 
   private boolean checkReadyForContent() throws IOException, Closing {
@@ -534,11 +539,22 @@ final class SmtpSession implements Session {
       finishFailed(Replies.STORAGE_FAILED);
       return;
     }
-    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(), tx.recipients.size());
+    log.info("{}: {}: from=<{}>, size={}, nrcpt={}{}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(), tx.recipients.size(),
+        dkim(tx.signed()));
     QueueId id = tx.id;
     resetTransaction();
     reply(Replies.QUEUED.format(id));
     context.queue().enqueue(stored);
+  }
+
+  /** What the queued line says of DKIM signing: which signatures, or why none; nothing when there was no key. */
+  private static String dkim(DkimSigner.Outcome signed) {
+    return switch (signed) {
+      case null -> "";
+      case DkimSigner.Signed s -> ", dkim=signed (" + String.join(", ", s.signatures()) + ")";
+      case DkimSigner.NotSigned n -> ", dkim=unsigned (" + n.reason() + ")";
+      case DkimSigner.NoKey n -> "";
+    };
   }
 
   private void finishFailed(Reply reply) throws IOException, Closing {

@@ -5,6 +5,7 @@ import dev.posta.mail.MailDate;
 import dev.posta.mail.MailParameters;
 import dev.posta.mail.QueueId;
 import dev.posta.mail.Recipient;
+import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.net.LineInput;
 import dev.posta.queue.MessageContent;
 import java.io.IOException;
@@ -18,7 +19,9 @@ import java.util.List;
  * message content as it streams in, after our Received: header: DATA's text up to the lone dot,
  * or BDAT's chunks (RFC 3030). Octets past the size limit are counted, not stored, so the client
  * can be answered 552 at the end (RFC 1870 §6.3). A submitted message gets Date: and Message-ID:
- * when it has none (RFC 6409 §8).
+ * when it has none (RFC 6409 §8), and is signed with DKIM as it streams in, when its From domain
+ * has keys: the DKIM-Signature fields go at its top once it is whole, before it is stored, so
+ * every delivery attempt sends the same signed octets.
  *
  * <p>Only CRLF ends a line of DATA: a bare LF or CR stops the reading at once
  * (CVE-2023-51764/51766: it could hide a second message behind a different end of data).
@@ -34,6 +37,10 @@ final class Transaction {
   private OutputStream sink;
   /** Completes the header section of a submitted message; null for mail from servers. */
   private MissingHeaders headers;
+  /** Signs a submitted message (it sees the octets after {@code headers}); null when nothing signs. */
+  private DkimSigner.Signing signing;
+  /** What signing gave, once the message is whole; null when it was not signed. */
+  private DkimSigner.Outcome signed;
   private long size;
   private boolean tooBig;
   /** DATA's line buffer: made at DATA, grown for long lines, and gone with the transaction. */
@@ -61,13 +68,39 @@ final class Transaction {
    * Starts the content with our trace header.
    *
    * @param submittedFrom the domain for a Message-ID of a submitted message, null for mail from servers
+   * @param signing signs the message (all of it but our Received:), or null
    */
-  void startContent(MessageContent content, byte[] received, String submittedFrom) {
+  void startContent(MessageContent content, byte[] received, String submittedFrom, DkimSigner.Signing signing) {
     this.content = content;
     content.write(received, 0, received.length);
+    this.signing = signing;
+    OutputStream stored = signing == null ? content : new Both(content, signing);
     headers = submittedFrom == null ? null
-        : new MissingHeaders(content, () -> MailDate.format(Instant.now()), () -> "<" + id + "@" + submittedFrom + ">");
-    sink = headers == null ? content : headers;
+        : new MissingHeaders(stored, () -> MailDate.format(Instant.now()), () -> "<" + id + "@" + submittedFrom + ">");
+    sink = headers == null ? stored : headers;
+  }
+
+  /** The octets go to the content and to the signature, in one pass. */
+  private static final class Both extends OutputStream {
+    private final OutputStream first;
+    private final OutputStream second;
+
+    Both(OutputStream first, OutputStream second) {
+      this.first = first;
+      this.second = second;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      first.write(b);
+      second.write(b);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      first.write(b, off, len);
+      second.write(b, off, len);
+    }
   }
 
   /** Message octets as they arrive (a DATA line without its dot-stuffing, or its CRLF). */
@@ -135,10 +168,22 @@ final class Transaction {
     return size;
   }
 
-  /** The content, once the message is whole and not too big: a submission's missing headers added. */
+  /**
+   * The content, once the message is whole and not too big: a submission's missing headers
+   * added, and its DKIM signatures at its top.
+   */
   MessageContent finish() throws IOException {
     if (headers != null) headers.finish();
+    if (signing != null) {
+      signed = signing.finish();
+      if (signed instanceof DkimSigner.Signed s) content.prepend(s.fields());
+    }
     return content;
+  }
+
+  /** What DKIM signing gave, after {@link #finish}; null when nothing was to sign it. */
+  DkimSigner.Outcome signed() {
+    return signed;
   }
 
   /** Drops the content (a refused or abandoned message): a spilled file is deleted. */

@@ -568,6 +568,45 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void dkimSelectorsLoadPerDomainWithTheLineOfEach() throws Exception {
+    PostaConfig.Dkim dkim = load(PREAMBLE + """
+        [dkim.selectors]
+        "Example.ORG" = ["20250712-RSA", "next.2025"]
+        "bücher.example" = []
+        """).dkim();
+    String file = dir.resolve("posta.toml").toString();
+    assertThat(dkim.selectors()).containsExactly(
+        org.assertj.core.api.Assertions.entry("example.org", List.of(
+            new PostaConfig.Dkim.Selector("20250712-rsa", file + ":4"), new PostaConfig.Dkim.Selector("next.2025", file + ":4"))),
+        org.assertj.core.api.Assertions.entry("xn--bcher-kva.example", List.of()));
+    assertThat(load(PREAMBLE).dkim()).isEqualTo(PostaConfig.Dkim.NONE);
+  }
+
+  @Test
+  void dkimMistakesAreReportedWithTheirLines() {
+    assertThatThrownBy(() -> load(PREAMBLE + """
+        [dkim]
+        sign = true
+        [dkim.selectors]
+        "example.org" = ["a_b", "ok", "ok", "-x"]
+        "not a domain" = ["s"]
+        "example.net" = "s1"
+        "example.com" = ["a", "b", "c", "d", "e"]
+        "EXAMPLE.org" = ["again"]
+        """))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(String.join("\n",
+            "%1$s:4: unknown key 'sign' in [dkim]",
+            "%1$s:6: dkim.selectors.\"example.org\": 'a_b' is not a selector (letters, digits and hyphens, labels separated by dots)",
+            "%1$s:6: dkim.selectors.\"example.org\": selector 'ok' is listed twice",
+            "%1$s:6: dkim.selectors.\"example.org\": '-x' is not a selector (letters, digits and hyphens, labels separated by dots)",
+            "%1$s:7: dkim.selectors.\"not a domain\": 'not a domain' is not a valid domain name",
+            "%1$s:8: dkim.selectors.\"example.net\": expected an array of selectors, got a string",
+            "%1$s:9: dkim.selectors.\"example.com\": at most 4 selectors (an old and a new key of each kind while a key is rotated), got 5",
+            "%1$s:10: dkim.selectors.\"EXAMPLE.org\": domain 'example.org' is listed twice (first on line 6)").formatted(dir.resolve("posta.toml")));
+  }
+
+  @Test
   void theExampleShowsEveryKey() throws Exception {
     String text = Files.readString(exampleFile());
     Toml.Table root = Toml.parse(text);
@@ -591,6 +630,10 @@ class ConfigLoaderTest {
         .containsExactlyInAnyOrderElementsOf(TlsSection.TLS_KEYS);
     assertThat(((Toml.Table) root.entries().get("submission")).entries().keySet())
         .containsExactlyInAnyOrderElementsOf(SubmissionSection.SUBMISSION_KEYS);
+    assertThat(((Toml.Table) root.entries().get("dkim")).entries().keySet())
+        .containsExactlyInAnyOrderElementsOf(DkimSection.DKIM_KEYS);
+    // No key file exists for the example's selectors: the setting is shown commented out.
+    assertThat(text).contains("\n[dkim.selectors]\n# \"example.org\" = [\"20250712-rsa\", \"20250712-ed25519\"]\n");
     Toml.Table domains = (Toml.Table) root.entries().get("domains");
     Toml.Table example = (Toml.Table) domains.entries().get("example.org");
     // catch-all is shown commented out, since the example routes every address explicitly.

@@ -54,6 +54,19 @@ public final class DkimKeyFiles {
     }
   }
 
+  private static final java.util.regex.Pattern SELECTOR =
+      java.util.regex.Pattern.compile("[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*");
+
+  /** Whether {@code name} can be a selector here: lower-case DNS labels of letters, digits and hyphens (RFC 6376 §3.1), a file name too. */
+  public static boolean isSelector(String name) {
+    return name.length() <= 253 && SELECTOR.matcher(name).matches();
+  }
+
+  /** {@code name} as a domain folder is named (lower case, IDNs as A-labels), or null when it is no domain name. */
+  public static String domainName(String name) {
+    return DkimSignature.asciiDomain(name);
+  }
+
   /** Where the keys are: {@code <data>/dkim}. */
   public static Path folder(Path dataDir) {
     return dataDir.resolve("dkim");

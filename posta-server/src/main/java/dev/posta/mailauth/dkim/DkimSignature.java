@@ -114,7 +114,7 @@ public record DkimSignature(
     byte[] bodyHash = base64(tags.get("bh").compact());
     if (bodyHash == null || bodyHash.length == 0) return report.permerror("bh= is not base64");
 
-    String domain = asciiDomain(d);
+    String domain = asciiDomain(utf8(d));
     if (domain == null) return report.permerror("d= is not a domain name");
     if (!DNS_NAME.matcher(s).matches() || s.length() > 253) return report.permerror("s= is not a selector (a domain name)");
 
@@ -128,7 +128,7 @@ public record DkimSignature(
 
     if (!i.isEmpty()) {
       int at = i.lastIndexOf('@');
-      String iDomain = at < 0 ? null : asciiDomain(lower(i.substring(at + 1)));
+      String iDomain = at < 0 ? null : asciiDomain(utf8(i.substring(at + 1)));
       if (iDomain == null) return report.permerror("i= is no address or @domain");
       if (!iDomain.equals(domain) && !iDomain.endsWith("." + domain)) return report.permerror("i= is not in the domain of d=");
     }
@@ -197,21 +197,23 @@ public record DkimSignature(
   }
 
   /**
-   * {@code name} as an ASCII domain name (A-labels; RFC 8616 lets d= carry U-labels), or null when
-   * it is none.
+   * {@code name} (text, not octets) as an ASCII domain name, lower case, IDNs as A-labels (RFC
+   * 8616 lets d= carry U-labels), or null when it is none.
    */
   static String asciiDomain(String name) {
     if (name.isEmpty() || name.length() > 253) return null;
-    String ascii = name;
-    if (!name.chars().allMatch(ch -> ch < 128)) {
-      try {
-        ascii = IDN.toASCII(new String(name.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), java.nio.charset.StandardCharsets.UTF_8),
-            IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
-      } catch (IllegalArgumentException e) {
-        return null;
-      }
+    String ascii;
+    try {
+      ascii = IDN.toASCII(name, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
+    } catch (IllegalArgumentException e) {
+      return null;
     }
-    return DNS_NAME.matcher(ascii).matches() && !ascii.contains("_") && ascii.length() <= 253 ? ascii : null;
+    return ascii.length() <= 253 && !ascii.contains("_") && DNS_NAME.matcher(ascii).matches() ? ascii : null;
+  }
+
+  /** Octets held as ISO-8859-1 chars (as header fields are here), read as UTF-8 text. */
+  static String utf8(String octets) {
+    return new String(octets.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /** A decimal number; -1 for null (absent), -2 for anything else; larger than a long is the largest long. */

@@ -191,7 +191,7 @@ public final class DkimVerifier {
         return s.result(Outcome.PERMERROR, headerB, testing, "key's h= does not allow " + s.algorithm().hashTag);
       }
       if (key.strict() && !s.identity().isEmpty()) {
-        String iDomain = DkimSignature.asciiDomain(DkimSignature.lower(s.identity().substring(s.identity().lastIndexOf('@') + 1)));
+        String iDomain = DkimSignature.asciiDomain(DkimSignature.utf8(s.identity().substring(s.identity().lastIndexOf('@') + 1)));
         if (!s.domain().equals(iDomain)) return s.result(Outcome.PERMERROR, headerB, testing, "key has t=s but i= is in a subdomain of d=");
       }
       PublicKey publicKey;

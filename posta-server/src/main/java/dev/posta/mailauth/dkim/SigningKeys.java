@@ -32,7 +32,6 @@ public final class SigningKeys {
   public static final int MAX_PER_KIND = 2;
   /** A domain folder's name: lower-case ASCII labels (IDNs as A-labels, as the configuration has them). */
   private static final Pattern DOMAIN = Pattern.compile("[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*");
-  private static final Pattern SELECTOR = Pattern.compile("[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*");
 
   public static final SigningKeys NONE = new SigningKeys(Map.of());
 
@@ -100,7 +99,7 @@ public final class SigningKeys {
         String name = file.getFileName().toString();
         if (!name.endsWith(".pem")) continue;
         String selector = name.substring(0, name.length() - ".pem".length());
-        if (!SELECTOR.matcher(selector).matches()) {
+        if (!DkimKeyFiles.isSelector(selector)) {
           problems.add(file + ": '" + selector + "' is not a selector (letters, digits and hyphens, labels separated by dots, lower case)");
           continue;
         }
