@@ -151,7 +151,7 @@ public final class DkimKeyFiles {
     DkimAlgorithm algorithm = switch (key.getAlgorithm()) {
       case "RSA" -> DkimAlgorithm.RSA_SHA256;
       case "Ed25519", "EdDSA" -> DkimAlgorithm.ED25519_SHA256;
-      default -> throw new KeyFileException(file + ": a " + key.getAlgorithm() + " key; DKIM signs with RSA or Ed25519");
+      default -> throw new KeyFileException(file + ": a key of type " + key.getAlgorithm() + "; DKIM signs with RSA or Ed25519");
     };
     if (key instanceof RSAPrivateCrtKey rsa && rsa.getModulus().bitLength() < DkimVerifier.MIN_RSA_BITS) {
       throw new KeyFileException(file + ": an RSA key of " + rsa.getModulus().bitLength() + " bits; RFC 8301 asks for at least 1024 (2048 recommended)");
