@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.config.PostaConfig;
 import dev.posta.mailauth.dkim.DkimResult.Outcome;
+import dev.posta.testing.Dkimpy;
 import dev.posta.testing.Dnsmasq;
 import dev.posta.testing.LoopbackTxt;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,8 +19,6 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -41,8 +36,6 @@ import org.junit.jupiter.api.io.TempDir;
  * when one is missing the test fails, saying which.
  */
 class DkimpyInteropTest {
-  private static final Path PYTHON = Path.of("/usr/bin/python3");
-  private static final Path DKIMSIGN = Path.of("/usr/bin/dkimsign");
 
   /** The messages both sides sign, CRLF line ends (as SMTP carries them), 8-bit as UTF-8. */
   static final Map<String, String> MESSAGES = new LinkedHashMap<>();
@@ -82,8 +75,8 @@ class DkimpyInteropTest {
 
   @BeforeAll
   static void keysInDns() throws Exception {
-    assertThat(PYTHON).as("Debian's python3").isExecutable();
-    assertThat(DKIMSIGN).as("dkimsign of python3-dkim (apt-get install python3-dkim)").isExecutable();
+    assertThat(Dkimpy.PYTHON).as("Debian's python3").isExecutable();
+    assertThat(Dkimpy.DKIMSIGN).as("dkimsign of python3-dkim (apt-get install python3-dkim)").isExecutable();
     Path data = dir.resolve("data");
     var rsa = DkimKeyFiles.generate(data, "posta.test", "20250712-rsa", DkimAlgorithm.KeyType.RSA);
     var ed = DkimKeyFiles.generate(data, "posta.test", "20250712-ed25519", DkimAlgorithm.KeyType.ED25519);
@@ -109,7 +102,7 @@ class DkimpyInteropTest {
     List<String> failures = new ArrayList<>();
     for (var message : MESSAGES.entrySet()) {
       byte[] signed = postaSigned(message.getValue());
-      Run run = dkimpyVerify(signed, message.getKey());
+      Dkimpy.Run run = dkimpyVerify(signed, message.getKey());
       if (run.exit() != 0 || !run.out().equals("0 pass d=posta.test s=20250712-ed25519\n1 pass d=posta.test s=20250712-rsa\n")) {
         failures.add(message.getKey() + ":\n" + run);
       }
@@ -121,7 +114,7 @@ class DkimpyInteropTest {
   @Test
   void dkimpyFailsWhatWasChangedAfterPostaSignedIt() throws IOException {
     String changed = new String(postaSigned(MESSAGES.get("plain")), StandardCharsets.UTF_8).replace("Hello Bob.", "Hello Mallory.");
-    Run run = dkimpyVerify(changed.getBytes(StandardCharsets.UTF_8), "changed");
+    Dkimpy.Run run = dkimpyVerify(changed.getBytes(StandardCharsets.UTF_8), "changed");
     assertThat(run.exit()).isEqualTo(1);
     assertThat(run.out()).isEqualTo("0 fail d=posta.test s=20250712-ed25519\n1 fail d=posta.test s=20250712-rsa\n");
   }
@@ -139,7 +132,7 @@ class DkimpyInteropTest {
         new Variant("py-ed", pythonEdFile, "ed25519-sha256", "simple", "simple"));
     for (var message : MESSAGES.entrySet()) {
       for (Variant v : variants) {
-        Run signed = run(message.getValue().getBytes(StandardCharsets.UTF_8), DKIMSIGN.toString(), v.selector(), "posta.test", v.key().toString(),
+        Dkimpy.Run signed = Dkimpy.sign(message.getValue().getBytes(StandardCharsets.UTF_8), v.selector(), "posta.test", v.key(),
             "--hcanon", v.header(), "--bcanon", v.body(), "--signalg", v.algorithm());
         String what = message.getKey() + " " + v;
         assertThat(signed.exit()).as("dkimsign %s: %s", what, signed).isZero();
@@ -169,64 +162,7 @@ class DkimpyInteropTest {
     return all;
   }
 
-  static Run dkimpyVerify(byte[] message, String name) throws IOException {
-    Path file = Files.write(dir.resolve(name.replace(' ', '-') + ".eml"), message);
-    Path script = resource("dkim/dkimpy_verify.py");
-    Run run = run(new byte[0], PYTHON.toString(), script.toString(), Integer.toString(dns.port()), file.toString());
-    return run;
-  }
-
-  static Path resource(String name) {
-    try {
-      var url = DkimpyInteropTest.class.getResource("/" + name);
-      assertThat(url).as("test resource %s", name).isNotNull();
-      return Path.of(url.toURI());
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  /** What a program did; its output as octets (a signed message) and as text. */
-  record Run(int exit, byte[] stdout, String err) {
-    String out() {
-      return new String(stdout, StandardCharsets.UTF_8);
-    }
-
-    @Override
-    public String toString() {
-      return "exit " + exit + "\n--- stdout ---\n" + out() + "--- stderr ---\n" + err;
-    }
-  }
-
-  /** Runs a program with {@code input} on its standard input; at most 60 s. */
-  static Run run(byte[] input, String... command) {
-    try {
-      Process p = new ProcessBuilder(command).start();
-      CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
-      CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
-      try (var stdin = p.getOutputStream()) {
-        stdin.write(input);
-      }
-      if (!p.waitFor(60, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new AssertionError("timed out: " + String.join(" ", command));
-      }
-      return new Run(p.exitValue(), out.join(), new String(err.join(), StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot run " + String.join(" ", command), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
-  }
-
-  private static byte[] readAll(InputStream in) {
-    try (in) {
-      var out = new ByteArrayOutputStream();
-      in.transferTo(out);
-      return out.toByteArray();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+  static Dkimpy.Run dkimpyVerify(byte[] message, String name) {
+    return Dkimpy.verify(dns.port(), message, dir.resolve(name.replace(' ', '-') + ".eml"));
   }
 }
