@@ -170,6 +170,75 @@ class LauncherIT {
     assertThat(stopped.stdout()).matches(deferred);
   }
 
+  /**
+   * DKIM as an administrator meets it: {@code posta dkim keygen} makes the key and prints the
+   * record; a configured selector without its key stops check-config and serve with the
+   * setting's file:line; with the key there, mail submitted with AUTH is signed (the banner and
+   * the log say so), and dkimpy accepts the signature with the record keygen printed, served by
+   * a DNS server on loopback.
+   */
+  @Test
+  void dkimKeygenThenSignedSubmissionThroughTheLauncher() throws Exception {
+    int smtp = freePort();
+    int submission = freePort();
+    String toml = """
+        hostname = "mx.posta.test"
+        data = "data"
+        [listeners]
+        smtp = ["127.0.0.1:%d"]
+        submission = ["127.0.0.1:%d"]
+        smtps = []
+        imap = []
+        imaps = []
+        pop3 = []
+        pop3s = []
+        [submission]
+        plaintext-auth-on-loopback = true
+        [domains."localhost"]
+        any-local-part = true
+        [dkim.selectors]
+        "posta.test" = ["%s"]
+        """;
+    config(toml.formatted(smtp, submission, "missing"));
+    Path missing = dir.resolve("data/dkim/posta.test/missing.pem");
+    String problem = "posta.toml:16: dkim.selectors.\"posta.test\": no key file " + missing
+        + " for selector missing (make one with: posta dkim keygen posta.test --selector missing)";
+    E2e.Run check = posta("", "check-config", "--config", "posta.toml");
+    assertThat(check.exit()).as("%s", check).isEqualTo(2);
+    assertThat(check.stderr()).contains(problem + "\n");
+    E2e.Run refused = posta("", "serve", "--config", "posta.toml");
+    assertThat(refused.exit()).as("%s", refused).isEqualTo(1);
+    assertThat(refused.stderr()).contains("posta: cannot start: unusable DKIM keys:\n  " + problem + "\n");
+
+    E2e.Run keygen = posta("", "dkim", "keygen", "posta.test", "--selector", "s1", "--config", "posta.toml");
+    assertThat(keygen.exit()).as("%s", keygen).isZero();
+    Path key = dir.resolve("data/dkim/posta.test/s1.pem");
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).isEqualTo("rw-------");
+    Matcher record = Pattern.compile("\ns1\\._domainkey\\.posta\\.test\\. IN TXT \\( \"([^\"]{255})\"\n\t\"([^\"]+)\" \\)\n\\z")
+        .matcher(keygen.stdout());
+    assertThat(record.find()).as(keygen.stdout()).isTrue();
+    E2e.Run again = posta("", "dkim", "keygen", "posta.test", "--selector", "s1", "--config", "posta.toml");
+    assertThat(again.exit()).isEqualTo(1);
+    assertThat(again.stderr()).isEqualTo("posta dkim keygen: " + key + " exists already: choose another --selector\n");
+
+    config(toml.formatted(smtp, submission, "s1"));
+    E2e.Run added = posta("signing pass\n", "user", "add", "sender@posta.test", "--config", "posta.toml");
+    assertThat(added.exit()).as("%s", added).isZero();
+    try (var server = new Serving("--config", "posta.toml");
+        var dns = dev.posta.testing.Dnsmasq.start(dir, z -> z.txt("s1._domainkey.posta.test", record.group(1), record.group(2)))) {
+      assertThat(server.log()).contains("  dkim        posta.test (s1 rsa-sha256)\n");
+      E2e.Run sent = E2e.run(COMMAND_TIMEOUT, List.of(PYTHON.toString(), E2e.resource("submit_with_auth.py").toString(),
+          Integer.toString(submission), "sender@posta.test", "signing pass", "sender@posta.test", "friend@localhost"));
+      assertThat(sent.stdout()).as("%s", sent).isEqualTo("REFUSED {}\n");
+      String delivered = awaitFiles(dir.resolve("data/mail/localhost/friend/Maildir/new"), 1).getFirst();
+      assertThat(delivered).containsSubsequence("\nDKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=posta.test;\n\ts=s1; t=",
+          "\nReceived: from ", "\nSubject: Signed through the launcher\n");
+      var dkimpy = dev.posta.testing.Dkimpy.verify(dns.port(), delivered.getBytes(java.nio.charset.StandardCharsets.UTF_8), dir.resolve("signed.eml"));
+      assertThat(dkimpy.out()).as("%s", dkimpy).isEqualTo("0 pass d=posta.test s=s1\n");
+      await("the queued line", server::log, l -> l.contains(", dkim=signed (d=posta.test s=s1), status=queued"));
+    }
+  }
+
   // --- Helpers ----------------------------------------------------------------------------
 
   /** A config that relays all remote mail to {@code host}:{@code port} in plain text. */

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.apache.james.mime4j.dom.address.MailboxList;
 import org.apache.james.mime4j.field.address.DefaultAddressParser;
 import org.apache.james.mime4j.field.address.ParseException;
@@ -44,15 +45,17 @@ import org.apache.james.mime4j.field.address.ParseException;
  * (IDNs as A-labels); the keys are that domain's, or its nearest parent's ({@link
  * SigningKeys#forSender}).
  *
- * <p>Limits: a message without exactly one From field holding exactly one mailbox, or whose
- * header section is larger than {@value #MAX_HEADER_OCTETS} octets, is not signed (and the
- * reason is given). Which From the submitting user may use is not checked here: the submission
+ * <p>Limits: a message without exactly one From field holding exactly one mailbox, whose
+ * header section is larger than {@value #MAX_HEADER_OCTETS} octets, or that begins with a folded
+ * line, is not signed (and the reason is given). Which From the submitting user may use is not checked here: the submission
  * policy checks the envelope sender only.
  */
 public final class DkimSigner {
   /** Over-signed fields (see the class comment), in the order h= lists them. */
   static final List<String> OVER_SIGNED = List.of("From", "To", "Cc", "Subject", "Date", "Message-ID", "Reply-To", "In-Reply-To",
       "References", "MIME-Version", "Content-Type", "Content-Transfer-Encoding");
+  /** The List-* fields signed: RFC 2369 and RFC 2919 names are letters and hyphens. */
+  private static final Pattern LIST_FIELD = Pattern.compile("List-[A-Za-z0-9-]+", Pattern.CASE_INSENSITIVE);
   /** The header section a signature can cover; a submitted message's is a few KiB. */
   public static final int MAX_HEADER_OCTETS = 256 * 1024;
   /** Where a DKIM-Signature field's lines are folded (RFC 5322 §2.1.1 asks for 78 characters). */
@@ -124,6 +127,11 @@ public final class DkimSigner {
         early = new NotSigned("header section over " + MAX_HEADER_OCTETS + " octets");
         return;
       }
+      if (strayContinuation()) {
+        // A signature put above it would swallow it as its own continuation, and not verify.
+        early = new NotSigned("the message begins with a folded line");
+        return;
+      }
       fields = headerFields;
       bodyHash = sha256();
       body = Canonicalization.RELAXED.body(bodyHash::update);
@@ -174,7 +182,10 @@ public final class DkimSigner {
     }
     Map<String, Integer> lists = new LinkedHashMap<>();
     for (HeaderField f : fields) {
-      if (f.name().regionMatches(true, 0, "List-", 0, 5)) lists.merge(f.name().toLowerCase(Locale.ROOT), 1, Integer::sum);
+      // Only names h= can carry: a name with ";" (which ftext allows) would end the tag.
+      if (f.name().regionMatches(true, 0, "List-", 0, 5) && LIST_FIELD.matcher(f.name()).matches()) {
+        lists.merge(f.name().toLowerCase(Locale.ROOT), 1, Integer::sum);
+      }
     }
     lists.forEach((name, count) -> {
       for (int i = 0; i < count; i++) names.add(name);

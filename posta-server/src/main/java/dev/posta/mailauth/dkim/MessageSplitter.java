@@ -12,7 +12,8 @@ import java.util.List;
  * ({@code ftext}, octets 33-126 but ":", then optional WSP and ":") starts a field; the empty line
  * ends the header section and is part of neither. Any other line (no header section at all, or
  * body text without the empty line) also ends the header section, and is the body's first line.
- * Lines end at LF (a CR before it stays in the field's octets).
+ * Lines end at LF (a CR before it stays in the field's octets). A folded line at the very start
+ * continues nothing and is dropped ({@link #strayContinuation}).
  *
  * <p>Limits: the kept header section is at most {@code maxHeaderOctets}. Past that, fields are
  * no longer kept, except DKIM-Signature fields (for the reports), of which at most {@code
@@ -39,6 +40,8 @@ abstract class MessageSplitter extends OutputStream {
   private int signaturesKept;
   /** DKIM-Signature fields seen but not kept (past the limits). */
   private int signaturesDropped;
+  /** A folded line came with no field to continue: the message's first line. */
+  private boolean strayContinuation;
 
   MessageSplitter(int maxHeaderOctets, int maxSignatures) {
     this.maxHeaderOctets = maxHeaderOctets;
@@ -77,6 +80,14 @@ abstract class MessageSplitter extends OutputStream {
   /** Whether the header section was larger than could be kept. */
   final boolean overflowed() {
     return overflowed;
+  }
+
+  /**
+   * Whether the message begins with a folded line, which continues no field here but would
+   * continue any field put above it.
+   */
+  final boolean strayContinuation() {
+    return strayContinuation;
   }
 
   /** DKIM-Signature fields that were seen but not kept. */
@@ -127,8 +138,12 @@ abstract class MessageSplitter extends OutputStream {
       return;
     }
     completeField();
-    if (nameEnd >= 0) field = new StringBuilder(text);
-    // else: a continuation without a field (the field was dropped): nothing to add it to
+    if (nameEnd >= 0) {
+      field = new StringBuilder(text);
+    } else if (!overflowed) {
+      strayContinuation = true; // the first line, folded: nothing to add it to
+    }
+    // else: the continuation of a field that was not kept
   }
 
   /** Where the name of a field ends (before optional WSP and the colon), or -1 if no field starts here. */

@@ -70,7 +70,8 @@ class DkimSignerTest {
   void theSignedFieldsListCountsWhatIsThere() {
     List<HeaderField> fields = List.of(HeaderField.of("Received: x\r\n"), HeaderField.of("From: a@example.org\r\n"), HeaderField.of("To: b@x\r\n"),
         HeaderField.of("to: c@x\r\n"), HeaderField.of("List-Unsubscribe: <mailto:u@x>\r\n"), HeaderField.of("LIST-ID: <x>\r\n"),
-        HeaderField.of("List-Unsubscribe: <https://x/u>\r\n"), HeaderField.of("Content-Type: text/plain\r\n"));
+        HeaderField.of("List-Unsubscribe: <https://x/u>\r\n"), HeaderField.of("Content-Type: text/plain\r\n"),
+        HeaderField.of("List-Id;: found by Jazzer, a name h= cannot carry\r\n"));
     assertThat(String.join(":", DkimSigner.signedFields(fields))).isEqualTo(
         "from:from:to:to:to:cc:subject:date:message-id:reply-to:in-reply-to:references:mime-version:content-type:content-type"
             + ":content-transfer-encoding:list-unsubscribe:list-unsubscribe:list-id");
@@ -97,6 +98,8 @@ class DkimSignerTest {
     assertThat(sign(List.of(RSA), m.replace("<alice@example.org>", "<alice@[192.0.2.1]>"))).isEqualTo(new DkimSigner.NoKey("From has no domain name"));
     assertThat(sign(List.of(RSA), m.replace("example.org>", "example.com>"))).isEqualTo(new DkimSigner.NoKey("no DKIM key for example.com"));
     assertThat(sign(List.of(RSA), m.replace("example.org>", "notexample.org>"))).isEqualTo(new DkimSigner.NoKey("no DKIM key for notexample.org"));
+    // Found by Jazzer: a first line that is folded would continue the signature put above it.
+    assertThat(sign(List.of(RSA), " stray\r\n" + m)).isEqualTo(new DkimSigner.NotSigned("the message begins with a folded line"));
     String hugeHeader = m.replace("To:", ("X-Filler: " + "x".repeat(990) + "\r\n").repeat(300) + "To:");
     assertThat(sign(List.of(RSA), hugeHeader)).isEqualTo(new DkimSigner.NotSigned("header section over 262144 octets"));
   }
