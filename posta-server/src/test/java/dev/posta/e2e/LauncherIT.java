@@ -231,7 +231,7 @@ class LauncherIT {
           Integer.toString(submission), "sender@posta.test", "signing pass", "sender@posta.test", "friend@localhost"));
       assertThat(sent.stdout()).as("%s", sent).isEqualTo("REFUSED {}\n");
       String delivered = awaitFiles(dir.resolve("data/mail/localhost/friend/Maildir/new"), 1).getFirst();
-      assertThat(delivered).containsSubsequence("\nDKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=posta.test;\n\ts=s1; t=",
+      assertThat(delivered).containsSubsequence("\nDKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=posta.test; s=s1;\n\tt=",
           "\nReceived: from ", "\nSubject: Signed through the launcher\n");
       var dkimpy = dev.posta.testing.Dkimpy.verify(dns.port(), delivered.getBytes(java.nio.charset.StandardCharsets.UTF_8), dir.resolve("signed.eml"));
       assertThat(dkimpy.out()).as("%s", dkimpy).isEqualTo("0 pass d=posta.test s=s1\n");
