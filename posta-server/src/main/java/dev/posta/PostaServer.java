@@ -154,7 +154,7 @@ public final class PostaServer implements AutoCloseable {
    * configured selector without its key file, with the setting's {@code file:line}) stops the
    * start, as a bad certificate does.
    */
-  public static SigningKeys loadDkimKeys(PostaConfig config) throws IOException {
+  private static SigningKeys loadDkimKeys(PostaConfig config) throws IOException {
     SigningKeys keys;
     try {
       keys = SigningKeys.load(config.dataDir(), config.dkim());
