@@ -8,6 +8,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.posta.config.Network;
 import dev.posta.config.PostaConfig;
+import dev.posta.dns.ResolverRecords;
 import dev.posta.dns.DnsRecords;
 import dev.posta.mailauth.dkim.DkimAlgorithm;
 import dev.posta.mailauth.dkim.DkimKeyFiles;
@@ -15,7 +16,6 @@ import dev.posta.mailauth.dkim.DkimResult;
 import dev.posta.mailauth.dkim.DkimVerifier;
 import dev.posta.testing.Dkimpy;
 import dev.posta.testing.Dnsmasq;
-import dev.posta.testing.LoopbackTxt;
 import dev.posta.testing.SmtpPeer;
 import dev.posta.testing.SmtpWire;
 import dev.posta.testing.TestServer;
@@ -117,7 +117,7 @@ class DkimSigningTest {
     Dkimpy.Run dkimpy = Dkimpy.verify(dns.port(), received, dir.resolve("submitted.eml"));
     assertThat(dkimpy.out()).as("%s", dkimpy).isEqualTo("0 pass d=posta.test s=20250712-ed25519\n1 pass d=posta.test s=20250712-rsa\n");
     assertThat(dkimpy.exit()).isZero();
-    DnsRecords loopback = new LoopbackTxt(dns.port());
+    DnsRecords loopback = new ResolverRecords(List.of(dns.address()), java.time.Duration.ofSeconds(2));
     // As the SMTP session will use it: the octets as they arrive, then the verdicts.
     DkimVerifier.Verification verification = new DkimVerifier(loopback, Clock.systemUTC()).start();
     verification.write(received, 0, 100);

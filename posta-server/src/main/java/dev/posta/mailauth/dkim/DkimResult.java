@@ -1,5 +1,7 @@
 package dev.posta.mailauth.dkim;
 
+import dev.posta.mailauth.Resinfo;
+import dev.posta.mailauth.dmarc.DmarcCheck;
 import java.util.OptionalLong;
 
 /**
@@ -60,31 +62,22 @@ public record DkimResult(
   }
 
   /**
-   * This result as an Authentication-Results resinfo (RFC 8601 §2.2): {@code dkim=pass
-   * (reason) header.d=example.org header.s=sel header.a=rsa-sha256 header.b="AbC/dEf+"},
-   * values that are not RFC 2045 tokens quoted; tags that were not read left out.
+   * This result for DMARC (RFC 7489 §4.2): d= and whether it counts as a pass, could have been
+   * one but for DNS (temperror), or not.
    */
-  public String resinfo() {
-    var s = new StringBuilder("dkim=").append(outcome.word);
-    if (!reason.isEmpty()) s.append(" (").append(reason.replaceAll("[()\\\\]", "")).append(')');
-    property(s, "header.d", domain);
-    property(s, "header.i", identity);
-    property(s, "header.s", selector);
-    property(s, "header.a", algorithm);
-    property(s, "header.b", headerB);
-    return s.toString();
+  public DmarcCheck.Identifier forDmarc() {
+    return new DmarcCheck.Identifier(domain, countsForDmarc() ? DmarcCheck.Outcome.PASS
+        : outcome == Outcome.TEMPERROR ? DmarcCheck.Outcome.TEMPERROR : DmarcCheck.Outcome.NO_PASS);
   }
 
-  private static void property(StringBuilder s, String name, String value) {
-    if (value.isEmpty()) return;
-    s.append(' ').append(name).append('=');
-    boolean token = value.chars().allMatch(c -> c > 32 && c < 127 && "()<>@,;:\\\"/[]?=".indexOf(c) < 0);
-    // header.i may be an addr-spec, which RFC 8601's pvalue takes as it is.
-    if (token || (name.equals("header.i") && value.matches("[^\\s\"()\\\\]*@[A-Za-z0-9.-]+"))) {
-      s.append(value);
-    } else {
-      s.append('"').append(value.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
-    }
+  /**
+   * This result as an Authentication-Results resinfo (RFC 8601 §2.2): {@code dkim=pass
+   * (reason) header.d=example.org header.s=sel header.a=rsa-sha256 header.b="AbC/dEf+"}; tags
+   * that were not read are left out.
+   */
+  public Resinfo resinfo() {
+    return new Resinfo("dkim", outcome.word).comment(reason).property("header.d", domain).property("header.i", identity)
+        .property("header.s", selector).property("header.a", algorithm).property("header.b", headerB);
   }
 
   /** One line of printable text: control characters become spaces, runs of them one. */

@@ -116,7 +116,7 @@ public record DkimSignature(
 
     String domain = asciiDomain(utf8(d));
     if (domain == null) return report.permerror("d= is not a domain name");
-    if (!DNS_NAME.matcher(s).matches() || s.length() > 253) return report.permerror("s= is not a selector (a domain name)");
+    if (!DNS_NAME.matcher(s).matches() || s.length() > 253) return report.permerror("s= is not a selector, a domain name");
 
     List<String> signed = splitColons(tags.value("h"));
     if (signed.size() > MAX_SIGNED_FIELDS) return report.permerror("h= names more than " + MAX_SIGNED_FIELDS + " fields");

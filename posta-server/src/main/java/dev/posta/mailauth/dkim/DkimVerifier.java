@@ -183,7 +183,7 @@ public final class DkimVerifier {
         }
       }
       boolean testing = key.testing();
-      if (key.revoked()) return s.result(Outcome.PERMERROR, headerB, testing, "key revoked (empty p=) at " + s.keyName());
+      if (key.revoked()) return s.result(Outcome.PERMERROR, headerB, testing, "key revoked, p= is empty, at " + s.keyName());
       if (!key.keyType().equals(s.algorithm().keyType.tag)) {
         return s.result(Outcome.PERMERROR, headerB, testing, "key type k=" + DkimSignature.printable(key.keyType()) + " does not fit a=" + s.algorithm().tag);
       }
@@ -202,12 +202,12 @@ public final class DkimVerifier {
       }
       if (publicKey instanceof RSAPublicKey rsa && rsa.getModulus().bitLength() < MIN_RSA_BITS) {
         return s.result(Outcome.FAIL, headerB, testing,
-            "RSA key of " + rsa.getModulus().bitLength() + " bits, under the " + MIN_RSA_BITS + " RFC 8301 §3.2 requires");
+            "RSA key of " + rsa.getModulus().bitLength() + " bits, under the " + MIN_RSA_BITS + " RFC 8301 section 3.2 requires");
       }
 
       BodyHash body = bodyHashes.get(new BodyHash.Key(s.bodyCanonicalization(), s.algorithm().digest, s.bodyLength()));
       if (s.bodyLength() >= 0 && body.canonicalLength < s.bodyLength()) {
-        return s.result(Outcome.FAIL, headerB, testing, "l=" + s.bodyLength() + " is longer than the body (" + body.canonicalLength + " octets)");
+        return s.result(Outcome.FAIL, headerB, testing, "l=" + s.bodyLength() + " is longer than the body, " + body.canonicalLength + " octets");
       }
       if (!MessageDigest.isEqual(body.digest(), s.bodyHash())) return s.result(Outcome.FAIL, headerB, testing, "body hash did not verify");
 
@@ -215,12 +215,12 @@ public final class DkimVerifier {
       try {
         verified = verifyHeader(s, publicKey);
       } catch (GeneralSecurityException e) {
-        return s.result(Outcome.FAIL, headerB, testing, "signature did not verify (" + e.getClass().getSimpleName() + ")");
+        return s.result(Outcome.FAIL, headerB, testing, "signature did not verify: " + e.getClass().getSimpleName());
       }
       if (!verified) return s.result(Outcome.FAIL, headerB, testing, "signature did not verify");
-      String notes = (s.bodyLength() >= 0 ? ", body covered up to l=" + s.bodyLength() : "") + (testing ? ", key in testing mode (t=y)" : "");
+      String notes = (s.bodyLength() >= 0 ? ", body covered up to l=" + s.bodyLength() : "") + (testing ? ", key in testing mode, t=y" : "");
       if (s.algorithm() == DkimAlgorithm.RSA_SHA1) {
-        return s.result(Outcome.POLICY, headerB, testing, "rsa-sha1 signature verified, but SHA-1 is not accepted (RFC 8301 §3.1)" + notes);
+        return s.result(Outcome.POLICY, headerB, testing, "rsa-sha1 signature verified, but SHA-1 is not accepted, RFC 8301 section 3.1" + notes);
       }
       return s.result(Outcome.PASS, headerB, testing, "signature verified" + notes);
     }

@@ -78,7 +78,7 @@ public final class TagList {
       int nameStart = skipWhitespace(text, start, end);
       if (nameStart == end) {
         // An empty spec is only the end after a last ";" (or the whole of an empty list).
-        if (semicolon >= 0) return new Malformed("empty tag-spec (\";;\")");
+        if (semicolon >= 0) return new Malformed("empty tag-spec, two semicolons in a row");
         if (tags.isEmpty()) return new Malformed("no tags");
         return new Tags(tags);
       }

@@ -6,7 +6,7 @@ import static dev.posta.mailauth.dkim.TestSignatures.record;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.mailauth.dkim.DkimResult.Outcome;
-import dev.posta.testing.MemoryDns;
+import dev.posta.testing.ZoneRecords;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -20,7 +20,7 @@ class DkimSignerTest {
   static final Clock CLOCK = Clock.fixed(Instant.ofEpochSecond(DkimVerifierTest.NOW), ZoneOffset.UTC);
   static final SigningKey RSA = new SigningKey("example.org", "2025-rsa", DkimAlgorithm.RSA_SHA256, RSA_2048.getPrivate(), null);
   static final SigningKey ED = new SigningKey("example.org", "2025-ed", DkimAlgorithm.ED25519_SHA256, ED25519.getPrivate(), null);
-  final MemoryDns dns = new MemoryDns()
+  final ZoneRecords dns = new ZoneRecords()
       .txt("2025-rsa._domainkey.example.org", record(RSA_2048.getPublic()))
       .txt("2025-ed._domainkey.example.org", record(ED25519.getPublic()));
 

@@ -3,7 +3,7 @@ package dev.posta.mailauth.dkim;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.mailauth.dkim.DkimResult.Outcome;
-import dev.posta.testing.MemoryDns;
+import dev.posta.testing.ZoneRecords;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,7 +80,7 @@ class Rfc8463ExampleTest {
       "",
       "");
 
-  static final MemoryDns DNS = new MemoryDns()
+  static final ZoneRecords DNS = new ZoneRecords()
       .txt("brisbane._domainkey.football.example.com", ED25519_RECORD)
       .txt("test._domainkey.football.example.com", RSA_RECORD);
   /** Some years after the example was signed: it has no x=, so it never expires. */

@@ -62,8 +62,8 @@ class TagListTest {
         .containsExactly(
             "no tags",
             "no tags",
-            "empty tag-spec (\";;\")",
-            "empty tag-spec (\";;\")",
+            "empty tag-spec, two semicolons in a row",
+            "empty tag-spec, two semicolons in a row",
             "tag a has no \"=\"",
             "tag-spec 2 does not start with a tag name",
             "tag-spec 2 does not start with a tag name",
