@@ -25,9 +25,9 @@ public abstract sealed class BodyCanonicalizer {
   private final byte[] block = new byte[BLOCK];
   private int filled;
   /** CRLFs at the current end, not yet passed on: empty lines, or the last line's end. */
-  long heldLineEnds;
+  private long heldLineEnds;
   /** A CR was the last octet: whether it ends a line depends on the next. */
-  boolean pendingCr;
+  private boolean pendingCr;
   /** Anything but held line ends was passed on: the body is not empty. */
   boolean any;
 
@@ -39,10 +39,45 @@ public abstract sealed class BodyCanonicalizer {
     for (int i = offset, end = offset + length; i < end; i++) accept(octets[i]);
   }
 
-  abstract void accept(byte octet);
+  /** Finds the line ends: a CR waits for the next octet to say whether it is one. */
+  private void accept(byte octet) {
+    if (pendingCr) {
+      pendingCr = false;
+      if (octet == '\n') {
+        lineEnded();
+        return;
+      }
+      octet((byte) '\r');
+    }
+    if (octet == '\r') {
+      pendingCr = true;
+      return;
+    }
+    octet(octet);
+  }
+
+  /** A CRLF: held back, since only what follows it decides whether it stays. */
+  void lineEnded() {
+    heldLineEnds++;
+  }
+
+  /** An octet of a line (a lone CR included). */
+  abstract void octet(byte octet);
 
   /** Ends the body: the last line end goes out, then everything is flushed to the sink. */
-  public abstract void finish();
+  public final void finish() {
+    if (pendingCr) octet((byte) '\r');
+    pendingCr = false;
+    heldLineEnds = 0; // "*CRLF at the end of the body" becomes the one CRLF added below
+    if (endsWithLineEnd()) {
+      put((byte) '\r');
+      put((byte) '\n');
+    }
+    flush();
+  }
+
+  /** Whether the canonical body ends with a CRLF: always for simple, when not empty for relaxed. */
+  abstract boolean endsWithLineEnd();
 
   /** Passes on the held line ends, then {@code octet}: something follows them, so they stay. */
   final void content(byte octet) {
@@ -71,30 +106,13 @@ public abstract sealed class BodyCanonicalizer {
     }
 
     @Override
-    void accept(byte octet) {
-      if (pendingCr) {
-        pendingCr = false;
-        if (octet == '\n') {
-          heldLineEnds++;
-          return;
-        }
-        content((byte) '\r');
-      }
-      if (octet == '\r') {
-        pendingCr = true;
-        return;
-      }
+    void octet(byte octet) {
       content(octet);
     }
 
     @Override
-    public void finish() {
-      if (pendingCr) content((byte) '\r');
-      pendingCr = false;
-      heldLineEnds = 0; // "*CRLF at the end of the body" becomes one CRLF, also for an empty body
-      put((byte) '\r');
-      put((byte) '\n');
-      flush();
+    boolean endsWithLineEnd() {
+      return true; // an empty body too is one CRLF
     }
   }
 
@@ -108,40 +126,26 @@ public abstract sealed class BodyCanonicalizer {
     }
 
     @Override
-    void accept(byte octet) {
-      if (pendingCr) {
-        pendingCr = false;
-        if (octet == '\n') {
-          pendingSpace = false; // whitespace at the end of a line is ignored
-          heldLineEnds++;
-          return;
-        }
-        text((byte) '\r');
-      }
-      switch (octet) {
-        case '\r' -> pendingCr = true;
-        case ' ', '\t' -> pendingSpace = true;
-        default -> text(octet);
-      }
+    void lineEnded() {
+      pendingSpace = false; // whitespace at the end of a line is ignored
+      super.lineEnded();
     }
 
-    private void text(byte octet) {
+    @Override
+    void octet(byte octet) {
+      if (octet == ' ' || octet == '\t') {
+        pendingSpace = true;
+        return;
+      }
       if (pendingSpace) content((byte) ' ');
       pendingSpace = false;
       content(octet);
     }
 
     @Override
-    public void finish() {
-      if (pendingCr) text((byte) '\r');
-      pendingCr = false;
+    boolean endsWithLineEnd() {
       pendingSpace = false; // at the end of the last line: ignored like any line's
-      heldLineEnds = 0;
-      if (any) {
-        put((byte) '\r');
-        put((byte) '\n');
-      }
-      flush();
+      return any;
     }
   }
 }
