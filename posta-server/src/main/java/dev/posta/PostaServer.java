@@ -8,7 +8,14 @@ import dev.posta.delivery.DeliveryTargets;
 import dev.posta.delivery.LocalDelivery;
 import dev.posta.delivery.RemoteDelivery;
 import dev.posta.delivery.Router;
+import dev.posta.dns.DnsRecords;
+import dev.posta.dns.DnsResolver;
 import dev.posta.dns.MxResolver;
+import dev.posta.dns.ResolverRecords;
+import dev.posta.mailauth.SenderAuthentication;
+import dev.posta.mailauth.dkim.DkimVerifier;
+import dev.posta.mailauth.dmarc.DmarcCheck;
+import dev.posta.mailauth.spf.SpfCheck;
 import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.mailauth.dkim.SigningKeys;
 import dev.posta.net.AuthThrottle;
@@ -35,6 +42,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -109,9 +117,9 @@ public final class PostaServer implements AutoCloseable {
       spool.start();
       users = new UserStore(config.dataDir(), config.limits().commandTimeout());
       Router router = new Router(config, this::isAccount);
-      var outbound = serve
-          ? new RemoteDelivery(config, new MxResolver(config.delivery().dnsServers(), DNS_TIMEOUT), Timeouts.rfc5321())
-          : null;
+      // One resolver and cache for MX lookups and the sender checks: a busy domain's records are asked once per TTL.
+      DnsResolver dns = serve ? new DnsResolver(config.delivery().dnsServers(), DNS_TIMEOUT) : null;
+      var outbound = serve ? new RemoteDelivery(config, new MxResolver(dns), Timeouts.rfc5321()) : null;
       store = new MaildirStore(config.dataDir().resolve("mail"), config.hostname());
       var local = new LocalDelivery(store);
       queue = new QueueManager(spool, router, new DeliveryTargets(local, outbound, config.delivery()), config.delivery(),
@@ -130,7 +138,8 @@ public final class PostaServer implements AutoCloseable {
       dkimKeys = loadDkimKeys(config);
       var submission = config.submission();
       var throttle = new AuthThrottle(submission.authFailuresBeforeLockout(), submission.authLockout(), Clock.systemUTC());
-      smtp = new SmtpServer(new SmtpServer.Context(config, router, spool, queue, tls, users, throttle, new DkimSigner(dkimKeys, clock)));
+      smtp = new SmtpServer(new SmtpServer.Context(config, router, spool, queue, tls, users, throttle, new DkimSigner(dkimKeys, clock),
+          senderChecks(config, dns)));
       // One throttle for all three: no guesses gained by switching protocols.
       imap = new ImapServer(new ImapServer.Context(config, store, tls, users, throttle));
       pop3 = new Pop3Server(new Pop3Server.Context(config, store, tls, users, throttle));
@@ -163,6 +172,14 @@ public final class PostaServer implements AutoCloseable {
     }
     for (String signing : keys.describe()) log.info("dkim: signing mail from {}", signing);
     return keys;
+  }
+
+  /** SPF, DKIM and DMARC for mail from other servers, asking {@code dns}; null when {@code [sender-checks]} turns them off. */
+  private SenderAuthentication senderChecks(PostaConfig config, DnsResolver dns) {
+    if (!config.senderChecks().enabled() || dns == null) return null;
+    DnsRecords records = new ResolverRecords(dns);
+    return new SenderAuthentication(config.hostname(), new SpfCheck(records, clock, config.hostname()), new DkimVerifier(records, clock),
+        new DmarcCheck(records, () -> ThreadLocalRandom.current().nextInt(100)));
   }
 
   /** The DKIM keys in use, per domain. */

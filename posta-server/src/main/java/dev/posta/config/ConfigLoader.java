@@ -28,14 +28,14 @@ import java.util.Optional;
  *
  * <p>The top-level {@code hostname} and {@code data} are read here; each section by its own class
  * ({@link ListenersSection}, {@link LimitsSection}, {@link TlsSection}, {@link
- * SubmissionSection}, {@link DeliverySection}, {@link DomainsSection}, {@link DkimSection}), all of them reporting
+ * SubmissionSection}, {@link DeliverySection}, {@link DomainsSection}, {@link DkimSection}, {@link SenderChecksSection}), all of them reporting
  * into one {@link TableReader}.
  */
 public final class ConfigLoader {
 
   static final List<String> TOP_KEYS =
       List.of("hostname", "data", "postmaster", "listeners", "limits", "domains", "tls", "submission",
-          "queue", "outbound", "relay", "routes", "dkim");
+          "queue", "outbound", "relay", "routes", "dkim", "sender-checks");
 
   static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/posta");
 
@@ -58,6 +58,7 @@ public final class ConfigLoader {
     PostaConfig.Delivery delivery = new DeliverySection(reader).read(root);
     DomainsSection.LocalDomains domains = new DomainsSection(reader).read(root);
     PostaConfig.Dkim dkim = new DkimSection(reader).read(root, file.toString());
+    PostaConfig.SenderChecks senderChecks = new SenderChecksSection(reader).read(root);
 
     reader.throwIfAny();
     return new PostaConfig(
@@ -71,7 +72,8 @@ public final class ConfigLoader {
         tls,
         submission,
         delivery,
-        dkim);
+        dkim,
+        senderChecks);
   }
 
   /** The file's TOML tree; a file that cannot be read or parsed has that one problem only. */

@@ -41,12 +41,13 @@ public record PostaConfig(
     Tls tls,
     Submission submission,
     Delivery delivery,
-    Dkim dkim) {
+    Dkim dkim,
+    SenderChecks senderChecks) {
 
   /** A configuration without [dkim] settings: keys in {@code <data>/dkim} sign as they are found ({@link Dkim#NONE}). */
   public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
       Optional<Path> source, Tls tls, Submission submission, Delivery delivery) {
-    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, Dkim.NONE);
+    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, Dkim.NONE, SenderChecks.DEFAULTS);
   }
 
   /**
@@ -56,6 +57,27 @@ public record PostaConfig(
    *
    * @param selectors domain (lower case, A-labels) to its selectors, in the file's order
    */
+  /**
+   * The checks on mail from other servers (RFC 7208, RFC 6376, RFC 7489, RFC 8601).
+   *
+   * @param enabled check SPF, DKIM and DMARC on the smtp listener's mail from outside, and record them in Authentication-Results
+   * @param rejectOnDmarcReject a DMARC policy of reject refuses the message (550 5.7.1); false: it goes to the Junk folder
+   * @param skipNetworks clients whose mail is not checked: by default the loopback addresses, the
+   *     machine's own programs (as OpenDMARC's IgnoreHosts and OpenDKIM's InternalHosts)
+   */
+  public record SenderChecks(boolean enabled, boolean rejectOnDmarcReject, List<Network> skipNetworks) {
+    public static final SenderChecks DEFAULTS = new SenderChecks(true, true, List.of(Network.parse("127.0.0.0/8"), Network.parse("::1/128")));
+
+    public SenderChecks {
+      skipNetworks = List.copyOf(skipNetworks);
+    }
+
+    /** Whether mail from {@code client} is checked. */
+    public boolean checks(java.net.InetAddress client) {
+      return enabled && skipNetworks.stream().noneMatch(n -> n.contains(client));
+    }
+  }
+
   public record Dkim(Map<String, List<Selector>> selectors) {
     public static final Dkim NONE = new Dkim(Map.of());
 
@@ -421,6 +443,7 @@ public record PostaConfig(
     private Submission submission;
     private Delivery delivery;
     private Dkim dkim;
+    private SenderChecks senderChecks;
 
     private Builder(PostaConfig c) {
       hostname = c.hostname;
@@ -434,6 +457,7 @@ public record PostaConfig(
       submission = c.submission;
       delivery = c.delivery;
       dkim = c.dkim;
+      senderChecks = c.senderChecks;
     }
 
     public Builder hostname(String name) {
@@ -486,8 +510,13 @@ public record PostaConfig(
       return this;
     }
 
+    public Builder senderChecks(SenderChecks replaced) {
+      senderChecks = replaced;
+      return this;
+    }
+
     public PostaConfig build() {
-      return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim);
+      return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks);
     }
   }
 }

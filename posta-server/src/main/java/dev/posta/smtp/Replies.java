@@ -148,6 +148,10 @@ public final class Replies {
   public static final Reply TOO_MANY_HOPS = new Reply(554, "5.4.6", "Too many hops (%d Received: header fields): mail loop?");
   /** RFC 3030 §2: DATA is not allowed once BDAT started, nor BDAT with a bad size. */
   public static final Reply BDAT_SYNTAX = new Reply(501, "5.5.4", "Syntax: BDAT <size> [LAST]");
+  /** RFC 7489 §6.3 "p=reject" / RFC 7372 X.7.1: the From domain asks that mail failing DMARC be refused. */
+  public static final Reply DMARC_REJECTED = new Reply(550, "5.7.1", "Message refused: it fails DMARC, and %s's DMARC policy is reject");
+  /** RFC 7489 §6.6.3 / RFC 3463 X.7.0: a DNS failure kept DMARC from deciding, under a policy that may refuse; the sender should retry. */
+  public static final Reply DMARC_UNDECIDED = new Reply(451, "4.7.0", "Sender authentication could not be completed (DNS failure), try again later");
   /** RFC 5321 §6.1 / principle 1: the spool write failed, so no 250. */
   public static final Reply STORAGE_FAILED = new Reply(451, "4.3.0", "Local error in processing: message not stored, try again later");
 }

@@ -3,6 +3,7 @@ package dev.posta.smtp;
 import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
+import dev.posta.mailauth.SenderAuthentication;
 import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.Listeners;
@@ -29,10 +30,11 @@ public final class SmtpServer implements AutoCloseable {
    * @param users the accounts AUTH checks
    * @param authThrottle failed-login counts per client address, shared by all sessions
    * @param signer signs submitted mail with its From domain's DKIM keys
+   * @param senderChecks checks SPF, DKIM and DMARC of mail from other servers; null when {@code [sender-checks]} turns them off
    */
   public record Context(
       PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users, AuthThrottle authThrottle,
-      DkimSigner signer) {}
+      DkimSigner signer, SenderAuthentication senderChecks) {}
 
   private final Listeners listeners;
 

@@ -9,6 +9,7 @@ import dev.posta.mail.MailDate;
 import dev.posta.mail.MailParameters;
 import dev.posta.mail.QueueId;
 import dev.posta.mail.Recipient;
+import dev.posta.mailauth.SenderAuthentication;
 import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.ClientAddress;
@@ -19,6 +20,7 @@ import dev.posta.net.Watchdog;
 import dev.posta.queue.MessageContent;
 import dev.posta.queue.SpooledMessage;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
@@ -465,8 +467,13 @@ final class SmtpSession implements Session {
    */
   private void startContent() {
     DkimSigner signer = context.signer();
-    DkimSigner.Signing signing = signer.hasKeys() && policy.submits(policyClient()) ? signer.start() : null;
-    tx.startContent(context.spool().newContent(), receivedHeader(), user == null ? null : hostname, signing);
+    boolean submitted = policy.submits(policyClient());
+    DkimSigner.Signing signing = submitted && signer.hasKeys() ? signer.start() : null;
+    InetAddress address = conn.socket().getInetAddress();
+    SenderAuthentication checks = context.senderChecks();
+    SenderAuthentication.Message checking = !submitted && checks != null && context.config().senderChecks().checks(address)
+        ? checks.start(address, heloName, tx.sender) : null;
+    tx.startContent(context.spool().newContent(), receivedHeader(), user == null ? null : hostname, signing, checking, hostname);
   }
 
   private boolean checkReadyForContent() throws IOException, Closing {
@@ -517,6 +524,9 @@ final class SmtpSession implements Session {
 
   // --- End of message ------------------------------------------------------------------------
 
+  /** Where mail a DMARC policy quarantines goes (RFC 7489 §6.3 "quarantine"). */
+  private static final String JUNK = "Junk";
+
   private void finishMessage() throws IOException, Closing {
     if (tx.tooBig()) {
       log.info("{}: {}: refused: message of {} octets over the limit {}", logPrefix, tx.id, tx.size(), limits.maxMessageSize());
@@ -530,7 +540,38 @@ final class SmtpSession implements Session {
       finishFailed(refused.reply());
       return;
     }
-    Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients);
+    String folder = null;
+    String checked = "";
+    if (tx.checking() != null) {
+      SenderAuthentication.Verdict verdict;
+      try {
+        verdict = tx.checking().finish();
+      } catch (InterruptedException e) { // the server is stopping: nothing was acknowledged
+        Thread.currentThread().interrupt();
+        throw new Closing("interrupted during the sender checks");
+      }
+      checked = ", " + verdict.summary() + (tx.foreignResultsRemoved() > 0 ? ", removed=" + tx.foreignResultsRemoved() + " Authentication-Results in our name" : "");
+      switch (verdict.disposition()) {
+        case REJECT -> {
+          if (context.config().senderChecks().rejectOnDmarcReject()) {
+            log.info("{}: {}: from=<{}>{}, refused: DMARC policy reject of {} ({})", logPrefix, tx.id, orEmpty(tx.sender), checked,
+                verdict.dmarc().fromDomain(), verdict.dmarc().reason());
+            finishFailed(Replies.DMARC_REJECTED.format(verdict.dmarc().fromDomain()));
+            return;
+          }
+          folder = JUNK;
+        }
+        case DEFER -> {
+          log.info("{}: {}: from=<{}>{}, deferred: {}", logPrefix, tx.id, orEmpty(tx.sender), checked, verdict.dmarc().reason());
+          finishFailed(Replies.DMARC_UNDECIDED);
+          return;
+        }
+        case QUARANTINE -> folder = JUNK;
+        case ACCEPT -> {}
+      }
+      content.prepend(verdict.field().getBytes(StandardCharsets.US_ASCII));
+    }
+    Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients, folder);
     SpooledMessage stored;
     try {
       stored = context.spool().store(envelope, content);
@@ -539,8 +580,8 @@ final class SmtpSession implements Session {
       finishFailed(Replies.STORAGE_FAILED);
       return;
     }
-    log.info("{}: {}: from=<{}>, size={}, nrcpt={}{}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(), tx.recipients.size(),
-        dkim(tx.signed()));
+    log.info("{}: {}: from=<{}>, size={}, nrcpt={}{}{}{}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(), tx.recipients.size(),
+        dkim(tx.signed()), checked, folder == null ? "" : ", folder=" + folder);
     QueueId id = tx.id;
     resetTransaction();
     reply(Replies.QUEUED.format(id));

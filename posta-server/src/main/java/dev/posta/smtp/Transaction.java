@@ -5,6 +5,7 @@ import dev.posta.mail.MailDate;
 import dev.posta.mail.MailParameters;
 import dev.posta.mail.QueueId;
 import dev.posta.mail.Recipient;
+import dev.posta.mailauth.SenderAuthentication;
 import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.net.LineInput;
 import dev.posta.queue.MessageContent;
@@ -39,6 +40,10 @@ final class Transaction {
   private MissingHeaders headers;
   /** Signs a submitted message (it sees the octets after {@code headers}); null when nothing signs. */
   private DkimSigner.Signing signing;
+  /** Checks a message from another server (SPF, DKIM, DMARC) as it streams in; null for submitted mail. */
+  private SenderAuthentication.Message checking;
+  /** Drops incoming Authentication-Results fields in our name (RFC 8601 §5); null for submitted mail. */
+  private ForeignAuthResults foreignResults;
   /** What signing gave, once the message is whole; null when it was not signed. */
   private DkimSigner.Outcome signed;
   private long size;
@@ -69,12 +74,21 @@ final class Transaction {
    *
    * @param submittedFrom the domain for a Message-ID of a submitted message, null for mail from servers
    * @param signing signs the message (all of it but our Received:), or null
+   * @param checking checks the sender of mail from another server (it sees the message as the
+   *     client sent it), or null
+   * @param authservId this server's name in Authentication-Results: incoming fields claiming it go
    */
-  void startContent(MessageContent content, byte[] received, String submittedFrom, DkimSigner.Signing signing) {
+  void startContent(MessageContent content, byte[] received, String submittedFrom, DkimSigner.Signing signing,
+      SenderAuthentication.Message checking, String authservId) {
     this.content = content;
     content.write(received, 0, received.length);
     this.signing = signing;
+    this.checking = checking;
     OutputStream stored = signing == null ? content : new Both(content, signing);
+    if (checking != null) {
+      foreignResults = new ForeignAuthResults(content, authservId);
+      stored = new Both(foreignResults, checking);
+    }
     headers = submittedFrom == null ? null
         : new MissingHeaders(stored, () -> MailDate.format(Instant.now()), () -> "<" + id + "@" + submittedFrom + ">");
     sink = headers == null ? stored : headers;
@@ -174,11 +188,22 @@ final class Transaction {
    */
   MessageContent finish() throws IOException {
     if (headers != null) headers.finish();
+    if (foreignResults != null) foreignResults.finish();
     if (signing != null) {
       signed = signing.finish();
       if (signed instanceof DkimSigner.Signed s) content.prepend(s.fields());
     }
     return content;
+  }
+
+  /** The sender checks of a message from another server, to finish after {@link #finish}; null for submitted mail. */
+  SenderAuthentication.Message checking() {
+    return checking;
+  }
+
+  /** How many incoming Authentication-Results fields in our name were removed. */
+  int foreignResultsRemoved() {
+    return foreignResults == null ? 0 : foreignResults.removed();
   }
 
   /** What DKIM signing gave, after {@link #finish}; null when nothing was to sign it. */

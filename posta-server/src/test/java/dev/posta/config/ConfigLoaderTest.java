@@ -607,6 +607,28 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void senderChecksAreOnByDefaultAndEachKeyIsChecked() throws Exception {
+    assertThat(load(PREAMBLE).senderChecks()).isEqualTo(PostaConfig.SenderChecks.DEFAULTS);
+    assertThat(load(PREAMBLE + """
+        [sender-checks]
+        enabled = false
+        dmarc-reject = "quarantine"
+        skip-networks = ["192.0.2.0/24"]
+        """).senderChecks()).isEqualTo(new PostaConfig.SenderChecks(false, false, List.of(Network.parse("192.0.2.0/24"))));
+    assertThatThrownBy(() -> load(PREAMBLE + """
+        [sender-checks]
+        dmarc-reject = "bounce"
+        skip-networks = ["not a network"]
+        verify = true
+        """))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContainingAll(
+            ":4: sender-checks.dmarc-reject: \"bounce\" is not \"reject\" or \"quarantine\"",
+            ":5: sender-checks.skip-networks: ",
+            ":6: unknown key 'verify' in [sender-checks]");
+  }
+
+  @Test
   void theExampleShowsEveryKey() throws Exception {
     String text = Files.readString(exampleFile());
     Toml.Table root = Toml.parse(text);

@@ -99,6 +99,11 @@ public final class DkimVerifier {
       super(MAX_HEADER_OCTETS, MAX_SIGNATURES);
     }
 
+    /** The message's header fields, once its header section has ended (at the latest after {@link #finish}); empty before. */
+    public List<HeaderField> headerFields() {
+      return fields;
+    }
+
     @Override
     void headerSectionEnded(List<HeaderField> headerFields) {
       this.fields = headerFields;
