@@ -239,6 +239,50 @@ class LauncherIT {
     }
   }
 
+  /**
+   * Mail from another server, checked by the jar as built: a forged From of a domain whose DMARC
+   * policy is reject is refused, and mail whose SPF passes arrives with its
+   * Authentication-Results field. The sender domains' records are in dnsmasq, the server's
+   * resolver by {@code [outbound] dns-servers}; loopback clients are checked because
+   * {@code skip-networks} is emptied.
+   */
+  @Test
+  void senderChecksThroughTheLauncher() throws Exception {
+    int smtp = freePort();
+    try (var dns = dev.posta.testing.Dnsmasq.start(dir, z -> z
+        .txt("good.test", "v=spf1 ip4:127.0.0.1 -all").txt("_dmarc.good.test", "v=DMARC1; p=reject")
+        .txt("bank.test", "v=spf1 -all").txt("_dmarc.bank.test", "v=DMARC1; p=reject"))) {
+      config("""
+          hostname = "mx.posta.test"
+          data = "data"
+          [listeners]
+          smtp = ["127.0.0.1:%d"]
+          submission = []
+          smtps = []
+          imap = []
+          imaps = []
+          pop3 = []
+          pop3s = []
+          [outbound]
+          dns-servers = ["%s"]
+          [sender-checks]
+          skip-networks = []
+          [domains."localhost"]
+          any-local-part = true
+          """.formatted(smtp, dns.address()));
+      try (var server = new Serving("--config", "posta.toml")) {
+        assertThat(send(smtp, "ceo@bank.test", "friend@localhost").stdout())
+            .endsWith("\nDATA 550 5.7.1 Message refused: it fails DMARC, and bank.test's DMARC policy is reject\n");
+        assertThat(send(smtp, "alice@good.test", "friend@localhost").stdout()).endsWith("\nREFUSED {}\n");
+        String delivered = awaitFiles(dir.resolve("data/mail/localhost/friend/Maildir/new"), 1).getFirst();
+        assertThat(delivered).containsSubsequence("\nAuthentication-Results: mx.posta.test;\n",
+            "\tspf=pass (good.test: ip4:127.0.0.1 matched 127.0.0.1) smtp.mailfrom=good.test;\n\tdkim=none;\n",
+            "\tdmarc=pass (p=reject dis=accept; SPF pass for good.test) header.from=good.test\nReceived: from ");
+        await("the refusal's line", server::log, l -> l.contains("refused: DMARC policy reject of bank.test (no aligned SPF or DKIM pass)"));
+      }
+    }
+  }
+
   // --- Helpers ----------------------------------------------------------------------------
 
   /** A config that relays all remote mail to {@code host}:{@code port} in plain text. */
