@@ -80,6 +80,9 @@ public final class Posta {
               + ", TLS " + d.tls().name().toLowerCase() + ")");
       s.append("  %-11s %s%n".formatted("outbound", outbound + (d.routes().isEmpty() ? "" : ", " + d.routes().size() + " route(s)")));
       for (String signing : server.dkimKeys().describe()) s.append("  %-11s %s%n".formatted("dkim", signing));
+      if (cfg.listeners().stream().anyMatch(l -> l.protocol() == PostaConfig.Protocol.SMTP)) {
+        s.append("  %-11s %s%n".formatted("checks", senderChecks(cfg.senderChecks())));
+      }
       s.append("  %-11s %s%n".formatted("data", cfg.dataDir()));
       s.append("  %-11s %s%n".formatted("config", cfg.source().map(Path::toString).orElse("embedded defaults")));
       if (cfg.source().isEmpty()) {
@@ -87,6 +90,15 @@ public final class Posta {
             .append(cfg.dataDir().resolve("mail/localhost/<user>/Maildir")).append("\n");
       }
       return s.toString().stripTrailing();
+    }
+
+    /** What the smtp listener checks of mail from other servers, in one line. */
+    static String senderChecks(PostaConfig.SenderChecks checks) {
+      if (!checks.enabled()) return "off: no SPF, DKIM or DMARC checks on mail from other servers ([sender-checks])";
+      String skipped = checks.skipNetworks().isEmpty() ? ""
+          : checks.skipNetworks().equals(PostaConfig.SenderChecks.DEFAULTS.skipNetworks()) ? " except from loopback"
+          : " except from " + String.join(", ", checks.skipNetworks().stream().map(Object::toString).toList());
+      return "SPF, DKIM, DMARC on smtp" + skipped + "; DMARC reject: " + (checks.rejectOnDmarcReject() ? "refused (550)" : "to Junk");
     }
 
     private static String hostPort(java.net.InetSocketAddress a) {

@@ -92,7 +92,8 @@ class LauncherIT {
 
     try (var server = new Serving()) {
       assertThat(server.log()).contains("  smtp        127.0.0.1:2525\n  submission  127.0.0.1:2587\n  smtps       127.0.0.1:2465\n"
-          + "  imap        127.0.0.1:2143\n  imaps       127.0.0.1:2993\n  pop3        127.0.0.1:2110\n  pop3s       127.0.0.1:2995\n");
+          + "  imap        127.0.0.1:2143\n  imaps       127.0.0.1:2993\n  pop3        127.0.0.1:2110\n  pop3s       127.0.0.1:2995\n")
+          .contains("\n  checks      SPF, DKIM, DMARC on smtp except from loopback; DMARC reject: refused (550)\n");
       var python = new ProcessBuilder(PYTHON.toString(), "-c", script.group(1)).directory(dir.toFile());
       E2e.Run run = E2e.run(python, COMMAND_TIMEOUT, "");
       assertThat(run.exit()).as("%s", run).isZero();
@@ -271,6 +272,7 @@ class LauncherIT {
           any-local-part = true
           """.formatted(smtp, dns.address()));
       try (var server = new Serving("--config", "posta.toml")) {
+        assertThat(server.log()).contains("\n  checks      SPF, DKIM, DMARC on smtp; DMARC reject: refused (550)\n");
         assertThat(send(smtp, "ceo@bank.test", "friend@localhost").stdout())
             .endsWith("\nDATA 550 5.7.1 Message refused: it fails DMARC, and bank.test's DMARC policy is reject\n");
         assertThat(send(smtp, "alice@good.test", "friend@localhost").stdout()).endsWith("\nREFUSED {}\n");
