@@ -14,13 +14,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** The {@code posta} command: {@code serve}, {@code check-config}, {@code queue}, {@code user}, {@code dkim}. */
+/** The {@code posta} command: {@code serve}, {@code check-config}, {@code queue}, {@code user}, {@code dkim}, {@code dns}. */
 @Command(
     name = "posta",
     mixinStandardHelpOptions = true,
     version = "Posta 0.1.0",
     description = "A complete mail system: SMTP in, durable queue, local Maildir delivery.",
-    subcommands = {Posta.Serve.class, Posta.CheckConfig.class, QueueCommand.class, UserCommand.class, DkimCommand.class})
+    subcommands = {Posta.Serve.class, Posta.CheckConfig.class, QueueCommand.class, UserCommand.class, DkimCommand.class, DnsCommand.class})
 public final class Posta {
 
   public static void main(String[] args) {

@@ -160,6 +160,37 @@ public final class DkimKeyFiles {
   }
 
   /**
+   * The public half of a signing key, for the record that publishes it: RSA's from the modulus
+   * and public exponent a CRT private key carries; Ed25519's computed from the private seed (RFC
+   * 8032 §5.1.5), as the JDK's Ed25519 private keys do not hold it.
+   */
+  public static PublicKey publicKey(SigningKey key) {
+    try {
+      if (key.key() instanceof RSAPrivateCrtKey rsa) {
+        return java.security.KeyFactory.getInstance("RSA").generatePublic(new java.security.spec.RSAPublicKeySpec(rsa.getModulus(), rsa.getPublicExponent()));
+      }
+      if (!(key.key() instanceof java.security.interfaces.EdECPrivateKey ed)) {
+        throw new IllegalArgumentException(key.file() + ": an RSA key without its CRT parameters has no public half to rebuild");
+      }
+      byte[] seed = ed.getBytes()
+          .orElseThrow(() -> new IllegalArgumentException(key.file() + ": an Ed25519 key without its private octets"));
+      byte[] raw = new org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters(seed, 0).generatePublicKey().getEncoded();
+      byte[] spki = new byte[DkimVerifier.ED25519_SPKI_PREFIX.length + raw.length];
+      System.arraycopy(DkimVerifier.ED25519_SPKI_PREFIX, 0, spki, 0, DkimVerifier.ED25519_SPKI_PREFIX.length);
+      System.arraycopy(raw, 0, spki, DkimVerifier.ED25519_SPKI_PREFIX.length, raw.length);
+      return java.security.KeyFactory.getInstance("Ed25519").generatePublic(new java.security.spec.X509EncodedKeySpec(spki));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the JDK cannot rebuild the public key of " + key.file(), e); // JDK 15+ does both kinds
+    }
+  }
+
+  /** The octets a key record's p= holds for {@code publicKey} (RFC 6376 §3.6.1, RFC 8463 §4), to compare a published key with. */
+  public static byte[] publishedKey(PublicKey publicKey) {
+    byte[] encoded = publicKey.getEncoded();
+    return publicKey.getAlgorithm().equals("RSA") ? encoded : Arrays.copyOfRange(encoded, encoded.length - 32, encoded.length);
+  }
+
+  /**
    * The key record to publish (RFC 6376 §3.6.1), in zone-file form:
    * {@code sel._domainkey.example.org. IN TXT ( "v=DKIM1; k=rsa; p=..." "..." )}, each string at
    * most 255 octets, one a line. The public key is a SubjectPublicKeyInfo for RSA (RFC 6376

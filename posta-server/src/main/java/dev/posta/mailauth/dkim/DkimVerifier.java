@@ -56,7 +56,7 @@ public final class DkimVerifier {
   /** RFC 6008 §4: at least eight characters of b= in header.b. */
   private static final int HEADER_B_PREFIX = 8;
   /** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410 §4), for the 32 raw octets p= holds (RFC 8463 §4). */
-  private static final byte[] ED25519_SPKI_PREFIX = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+  static final byte[] ED25519_SPKI_PREFIX = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
 
   private final DnsRecords dns;
   private final Clock clock;
