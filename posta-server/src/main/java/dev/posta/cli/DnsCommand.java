@@ -70,7 +70,9 @@ public final class DnsCommand implements Callable<Integer> {
 
   /** The domain, the host and its addresses: what both commands are about. */
   static final class Target {
-    @Parameters(paramLabel = "DOMAIN", description = "The mail domain (the part after @).")
+    // Optional to picocli, required here: picocli checks a parent's required parameters before
+    // it sees the subcommand, so a required DOMAIN would refuse "posta dns check example.org".
+    @Parameters(paramLabel = "DOMAIN", arity = "0..1", description = "The mail domain (the part after @).")
     String domain;
 
     @Option(names = "--hostname", paramLabel = "NAME", description = "This server's public host name, the MX target. Default: hostname in the configuration.")
@@ -130,6 +132,10 @@ public final class DnsCommand implements Callable<Integer> {
 
   /** The records for the target as the configuration and the key files give them; null after saying on standard error why not. */
   Loaded load(String command, ConfigOptions options, Target target) {
+    if (target.domain == null) {
+      err.println(command + ": which domain? " + command + " DOMAIN (posta dns --help says more)");
+      return null;
+    }
     String domain = DkimKeyFiles.domainName(target.domain);
     if (domain == null || !domain.contains(".")) {
       err.println(command + ": '" + target.domain + "' is not a mail domain (a name such as example.org)");
