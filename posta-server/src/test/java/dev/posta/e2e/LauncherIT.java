@@ -285,6 +285,72 @@ class LauncherIT {
     }
   }
 
+  /**
+   * Publishing DNS as the README shows it: {@code posta dkim keygen}, then {@code posta dns}
+   * prints the zone records (the key keygen made among them, read back by dnsjava's zone
+   * parser), and {@code posta dns check} finds them all OK once dnsmasq serves them, and exits 1
+   * while they are not published.
+   */
+  @Test
+  void dnsPrintsTheRecordsToPublishAndCheckFindsThemServed() throws Exception {
+    config("""
+        hostname = "mail.posta.test"
+        data = "data"
+        [domains."posta.test"]
+        """);
+    E2e.Run keygen = posta("", "dkim", "keygen", "posta.test", "--selector", "s1", "--config", "posta.toml");
+    assertThat(keygen.exit()).as("%s", keygen).isZero();
+    E2e.Run printed = posta("", "dns", "posta.test", "--address", "192.0.2.10", "--config", "posta.toml");
+    assertThat(printed.exit()).as("%s", printed).isZero();
+    assertThat(printed.stderr()).isEmpty();
+    assertThat(printed.stdout()).startsWith("; DNS records for posta.test, for Posta on mail.posta.test to receive its mail and to send mail\n")
+        .contains("\nposta.test. 3600 IN MX 10 mail.posta.test.\n", "\nmail.posta.test. 3600 IN A 192.0.2.10\n",
+            "\nposta.test. 3600 IN TXT \"v=spf1 ip4:192.0.2.10 -all\"\n",
+            "\n_dmarc.posta.test. 3600 IN TXT \"v=DMARC1; p=none; rua=mailto:postmaster@posta.test\"\n",
+            "\n;   10.2.0.192.in-addr.arpa. 3600 IN PTR mail.posta.test.\n");
+    List<org.xbill.DNS.Record> records = new ArrayList<>();
+    try (var master = new org.xbill.DNS.Master(new java.io.ByteArrayInputStream(printed.stdout().getBytes(java.nio.charset.StandardCharsets.UTF_8)))) {
+      for (var r = master.nextRecord(); r != null; r = master.nextRecord()) records.add(r);
+    }
+    assertThat(records).hasSize(5);
+    // The DKIM record is the one keygen printed, TTL aside.
+    String keygenRecord = keygen.stdout().substring(keygen.stdout().indexOf("\ns1._domainkey.") + 1);
+    assertThat(printed.stdout()).contains(keygenRecord.replace(". IN TXT", ". 3600 IN TXT"));
+
+    E2e.Run unpublished;
+    try (var dns = dev.posta.testing.Dnsmasq.start(dir, z -> z.a("other.test", "192.0.2.99"))) {
+      unpublished = posta("", "dns", "check", "posta.test", "--address", "192.0.2.10", "--dns-server", dns.address(), "--config", "posta.toml");
+    }
+    assertThat(unpublished.exit()).as("%s", unpublished).isEqualTo(1);
+    assertThat(unpublished.stdout()).startsWith("MISSING  MX     posta.test: no MX record\n")
+        .endsWith("\n6 of 6 records of posta.test to fix; run posta dns check posta.test again after.\n");
+
+    try (var dns = dev.posta.testing.Dnsmasq.start(dir, z -> {
+      for (var r : records) {
+        String name = r.getName().toString(true);
+        switch (r) {
+          case org.xbill.DNS.MXRecord mx -> z.mx(name, mx.getTarget().toString(true), mx.getPriority());
+          case org.xbill.DNS.ARecord a -> z.a(name, a.getAddress().getHostAddress());
+          case org.xbill.DNS.TXTRecord t -> z.txt(name, t.getStrings().toArray(String[]::new));
+          default -> throw new AssertionError("posta dns printed " + r);
+        }
+      }
+      return z.ptr("192.0.2.10", "mail.posta.test");
+    })) {
+      E2e.Run check = posta("", "dns", "check", "posta.test", "--address", "192.0.2.10", "--dns-server", dns.address(), "--config", "posta.toml");
+      assertThat(check.exit()).as("%s", check).isZero();
+      assertThat(check.stdout()).isEqualTo("""
+          OK       MX     posta.test: mail goes to mail.posta.test
+          OK       A      mail.posta.test: 192.0.2.10
+          OK       SPF    posta.test: "v=spf1 ip4:192.0.2.10 -all" passes 192.0.2.10
+          OK       DKIM   s1._domainkey.posta.test: the public key of %s
+          OK       DMARC  _dmarc.posta.test: p=none (monitoring: move to p=quarantine once the reports show only your mail)
+          OK       PTR    192.0.2.10: mail.posta.test, which resolves back to 192.0.2.10
+          All 6 records of posta.test are OK.
+          """.formatted(dir.resolve("data/dkim/posta.test/s1.pem")));
+    }
+  }
+
   // --- Helpers ----------------------------------------------------------------------------
 
   /** A config that relays all remote mail to {@code host}:{@code port} in plain text. */
