@@ -36,6 +36,10 @@ import picocli.CommandLine.ParentCommand;
  * {@code [dkim.selectors]} setting or the key folder). {@code check} asks the configuration's
  * DNS servers ({@code [delivery] dns-servers}), else the system's, or {@code --dns-server}.
  *
+ * <p>Governed by RFC 5321 §5.1 (MX), RFC 7208 (SPF), RFC 6376 (DKIM), RFC 7489 (DMARC) and
+ * RFC 1035 §5 (the zone-file form). Known limits: one host, so one MX target; the PTR and the
+ * addresses cannot be published by Posta, only printed and checked.
+ *
  * <p>Exit status: {@code posta dns}: 0 printed, 2 not (usage, configuration or key problems, on
  * standard error). {@code posta dns check}: 0 every record OK, 1 one or more missing, wrong, in
  * conflict or not checkable (a failed lookup), 2 not checked (as for {@code posta dns}).
@@ -173,8 +177,9 @@ public final class DnsCommand implements Callable<Integer> {
       return null;
     }
     List<RequiredRecords.DkimKey> dkim = new ArrayList<>();
-    for (SigningKey k : keys.byDomain().getOrDefault(domain, List.of())) {
-      dkim.add(new RequiredRecords.DkimKey(k.selector(), DkimKeyFiles.publicKey(k), k.file()));
+    // As the server picks them: the domain's own keys, else a parent domain's (forSender).
+    for (SigningKey k : keys.forSender(domain)) {
+      dkim.add(new RequiredRecords.DkimKey(k.domain(), k.selector(), DkimKeyFiles.publicKey(k), k.file()));
     }
     return new Loaded(new RequiredRecords(domain, host, addresses, dkim), config.delivery().dnsServers());
   }

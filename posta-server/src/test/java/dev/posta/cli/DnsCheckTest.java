@@ -193,8 +193,9 @@ class DnsCheckTest {
   }
 
   @Test
-  void aSubdomainIsCoveredByItsOrganizationalDomainsDmarcRecord() {
+  void aSubdomainIsSignedAsItsParentAndCoveredByItsOrganizationalDomainsDmarcRecord() {
     assertThat(check("news.example.org").out()).contains(
+        "OK       DKIM   s1._domainkey.example.org: the public key of " + exampleKey.file() + "\n",
         "OK       DMARC  _dmarc.news.example.org: none here; _dmarc.example.org applies: p=none (monitoring: move to p=quarantine once the reports show only your mail)\n");
   }
 

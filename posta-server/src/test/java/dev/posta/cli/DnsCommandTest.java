@@ -110,6 +110,13 @@ class DnsCommandTest {
         "s1._domainkey.example.org.\t3600\tIN\tTXT\t" + quoted(DkimKeyFiles.txtStrings(rsa.publicKey())),
         "s2._domainkey.example.org.\t3600\tIN\tTXT\t" + quoted(DkimKeyFiles.txtStrings(ed.publicKey())),
         "_dmarc.example.org.\t3600\tIN\tTXT\t\"v=DMARC1; p=none; rua=mailto:postmaster@example.org\"");
+
+    // A subdomain without keys of its own is signed with its parent's, as the server does.
+    assertThat(run("news.example.org", "--config", config()).out()).contains("""
+        ; DKIM (RFC 6376): the public key of each key Posta signs mail from news.example.org with.
+        ; Selector s1 of example.org (mail from news.example.org is signed as example.org), private key %s:
+        %s
+        """.formatted(rsa.file(), dkimLine("s1._domainkey.example.org", rsa.publicKey())));
   }
 
   @Test

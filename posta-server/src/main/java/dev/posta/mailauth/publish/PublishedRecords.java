@@ -189,7 +189,7 @@ public final class PublishedRecords {
       return;
     }
     for (RequiredRecords.DkimKey key : r.dkimKeys()) {
-      String name = key.name(d);
+      String name = key.name();
       String publish = "publish the record posta dns " + d + " prints for selector " + key.selector();
       byte[] expected = DkimKeyFiles.publishedKey(key.publicKey());
       findings.add(switch (dns.txt(name)) {

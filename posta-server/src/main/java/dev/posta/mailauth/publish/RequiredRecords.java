@@ -37,17 +37,21 @@ public record RequiredRecords(String domain, String host, List<InetAddress> addr
   public static final int TTL = 3600;
   public static final int MX_PREFERENCE = 10;
 
-  /** A key that signs for the domain: its selector, public half, and the file it came from. */
-  public record DkimKey(String selector, PublicKey publicKey, Path file) {
+  /**
+   * A key that signs for the domain: the domain it signs as (the domain itself, or a parent whose
+   * keys sign for its subdomains), its selector, public half, and the file it came from.
+   */
+  public record DkimKey(String signingDomain, String selector, PublicKey publicKey, Path file) {
     public DkimKey {
+      Objects.requireNonNull(signingDomain);
       Objects.requireNonNull(selector);
       Objects.requireNonNull(publicKey);
       Objects.requireNonNull(file);
     }
 
     /** The name the key record is published at: {@code selector._domainkey.domain} (RFC 6376 §3.6.2.1). */
-    public String name(String domain) {
-      return selector + "._domainkey." + domain;
+    public String name() {
+      return selector + "._domainkey." + signingDomain;
     }
   }
 
@@ -104,7 +108,7 @@ public record RequiredRecords(String domain, String host, List<InetAddress> addr
   /** A DKIM key record, its text in strings of at most 255 octets, one a line (RFC 6376 §3.6.2.2 joins them). */
   public String dkimLine(DkimKey key) {
     List<String> strings = DkimKeyFiles.txtStrings(key.publicKey());
-    StringBuilder s = new StringBuilder(key.name(domain)).append(". ").append(TTL).append(" IN TXT ( ");
+    StringBuilder s = new StringBuilder(key.name()).append(". ").append(TTL).append(" IN TXT ( ");
     for (int i = 0; i < strings.size(); i++) {
       if (i > 0) s.append("\n\t");
       s.append('"').append(strings.get(i)).append('"');
@@ -181,7 +185,8 @@ public record RequiredRecords(String domain, String host, List<InetAddress> addr
     }
     l.add("; DKIM (RFC 6376): the public key of each key Posta signs mail from " + domain + " with.");
     for (DkimKey key : dkimKeys) {
-      l.add("; Selector " + key.selector() + ", private key " + key.file() + ":");
+      l.add("; Selector " + key.selector() + (key.signingDomain().equals(domain) ? "" : " of " + key.signingDomain() + " (mail from " + domain
+          + " is signed as " + key.signingDomain() + ")") + ", private key " + key.file() + ":");
       l.add(dkimLine(key));
     }
   }
