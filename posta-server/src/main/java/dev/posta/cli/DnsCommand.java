@@ -34,7 +34,7 @@ import picocli.CommandLine.ParentCommand;
  * without them, {@code posta dns} prints placeholders and {@code check} takes the host's A/AAAA
  * records. The DKIM keys are those that sign for the domain ({@link SigningKeys}: the
  * {@code [dkim.selectors]} setting or the key folder). {@code check} asks the configuration's
- * DNS servers ({@code [delivery] dns-servers}), else the system's, or {@code --dns-server}.
+ * DNS servers ({@code [outbound] dns-servers}), else the system's, or {@code --dns-server}.
  *
  * <p>Governed by RFC 5321 §5.1 (MX), RFC 7208 (SPF), RFC 6376 (DKIM), RFC 7489 (DMARC) and
  * RFC 1035 §5 (the zone-file form). Known limits: one host, so one MX target; the PTR and the
@@ -105,7 +105,7 @@ public final class DnsCommand implements Callable<Integer> {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
-    @Option(names = "--dns-server", paramLabel = "HOST:PORT", description = "The DNS server to ask; repeat for more. Default: [delivery] dns-servers, else /etc/resolv.conf's.")
+    @Option(names = "--dns-server", paramLabel = "HOST:PORT", description = "The DNS server to ask; repeat for more. Default: [outbound] dns-servers, else /etc/resolv.conf's.")
     List<String> dnsServers = new ArrayList<>();
 
     @Override
