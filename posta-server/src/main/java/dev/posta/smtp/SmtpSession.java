@@ -540,37 +540,12 @@ final class SmtpSession implements Session {
       finishFailed(refused.reply());
       return;
     }
-    String folder = null;
-    String checked = "";
-    if (tx.checking() != null) {
-      SenderAuthentication.Verdict verdict;
-      try {
-        verdict = tx.checking().finish();
-      } catch (InterruptedException e) { // the server is stopping: nothing was acknowledged
-        Thread.currentThread().interrupt();
-        throw new Closing("interrupted during the sender checks");
-      }
-      checked = ", " + verdict.summary() + (tx.foreignResultsRemoved() > 0 ? ", removed=" + tx.foreignResultsRemoved() + " Authentication-Results in our name" : "");
-      switch (verdict.disposition()) {
-        case REJECT -> {
-          if (context.config().senderChecks().rejectOnDmarcReject()) {
-            log.info("{}: {}: from=<{}>{}, refused: DMARC policy reject of {} ({})", logPrefix, tx.id, orEmpty(tx.sender), checked,
-                verdict.dmarc().fromDomain(), verdict.dmarc().reason());
-            finishFailed(Replies.DMARC_REJECTED.format(verdict.dmarc().fromDomain()));
-            return;
-          }
-          folder = JUNK;
-        }
-        case DEFER -> {
-          log.info("{}: {}: from=<{}>{}, deferred: {}", logPrefix, tx.id, orEmpty(tx.sender), checked, verdict.dmarc().reason());
-          finishFailed(Replies.DMARC_UNDECIDED);
-          return;
-        }
-        case QUARANTINE -> folder = JUNK;
-        case ACCEPT -> {}
-      }
-      content.prepend(verdict.field().getBytes(StandardCharsets.US_ASCII));
+    Checked checked = checkSender(content);
+    if (checked.refusal() != null) {
+      finishFailed(checked.refusal());
+      return;
     }
+    String folder = checked.folder();
     Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients, folder);
     SpooledMessage stored;
     try {
@@ -581,11 +556,55 @@ final class SmtpSession implements Session {
       return;
     }
     log.info("{}: {}: from=<{}>, size={}, nrcpt={}{}{}{}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(), tx.recipients.size(),
-        dkim(tx.signed()), checked, folder == null ? "" : ", folder=" + folder);
+        dkim(tx.signed()), checked.logged(), folder == null ? "" : ", folder=" + folder);
     QueueId id = tx.id;
     resetTransaction();
     reply(Replies.QUEUED.format(id));
     context.queue().enqueue(stored);
+  }
+
+  /**
+   * What the sender checks decided, for a message from another server: the folder for its
+   * recipients (null: their inbox), what the queued line says of the checks, and the refusal
+   * when the message is not taken (logged here).
+   */
+  private record Checked(String folder, String logged, Reply refusal) {}
+
+  /**
+   * Ends the sender checks of a message from another server (nothing for submitted mail) and
+   * acts on DMARC's disposition; a message that is taken gets the Authentication-Results field
+   * at its top.
+   */
+  private Checked checkSender(MessageContent content) throws Closing {
+    if (tx.checking() == null) return new Checked(null, "", null);
+    SenderAuthentication.Verdict verdict;
+    try {
+      verdict = tx.checking().finish();
+    } catch (InterruptedException e) { // the server is stopping: nothing was acknowledged
+      Thread.currentThread().interrupt();
+      throw new Closing("interrupted during the sender checks");
+    }
+    String logged = ", " + verdict.summary()
+        + (tx.foreignResultsRemoved() > 0 ? ", removed=" + tx.foreignResultsRemoved() + " Authentication-Results in our name" : "");
+    String folder = null;
+    switch (verdict.disposition()) {
+      case REJECT -> {
+        if (context.config().senderChecks().rejectOnDmarcReject()) {
+          log.info("{}: {}: from=<{}>{}, refused: DMARC policy reject of {} ({})", logPrefix, tx.id, orEmpty(tx.sender), logged,
+              verdict.dmarc().fromDomain(), verdict.dmarc().reason());
+          return new Checked(null, logged, Replies.DMARC_REJECTED.format(verdict.dmarc().fromDomain()));
+        }
+        folder = JUNK;
+      }
+      case DEFER -> {
+        log.info("{}: {}: from=<{}>{}, deferred: {}", logPrefix, tx.id, orEmpty(tx.sender), logged, verdict.dmarc().reason());
+        return new Checked(null, logged, Replies.DMARC_UNDECIDED);
+      }
+      case QUARANTINE -> folder = JUNK;
+      case ACCEPT -> {}
+    }
+    content.prepend(verdict.field().getBytes(StandardCharsets.US_ASCII));
+    return new Checked(folder, logged, null);
   }
 
   /** What the queued line says of DKIM signing: which signatures, or why none; nothing when there was no key. */
