@@ -31,6 +31,10 @@ import picocli.CommandLine.Option;
  *
  * <p>A message counts as sent only when the server answered 250 to its data; any other reply
  * or a broken connection is an error, and the session goes on with a new connection.
+ *
+ * <p>{@code --message FILE} sends the file's octets as they are, every time, instead of a
+ * message made here: a message signed once (DKIM), whose signature a changed Subject or
+ * Message-ID would break. Its lines must end in CRLF (checked before anything is sent).
  */
 @Command(name = "load", mixinStandardHelpOptions = true, description = "Send messages and measure rate and latency.")
 final class Load implements Callable<Integer> {
@@ -45,6 +49,10 @@ final class Load implements Callable<Integer> {
 
   @Option(names = "--size", defaultValue = "1024", description = "Octets per message, headers included (default ${DEFAULT-VALUE}).")
   int size;
+
+  @Option(names = "--message", paramLabel = "FILE",
+      description = "Send this file's octets as they are (CRLF lines, headers and body) as every message, instead of a generated one; --size is then ignored.")
+  java.nio.file.Path messageFile;
 
   @Option(names = "--from", defaultValue = "bench@example.com", description = "Sender (default ${DEFAULT-VALUE}).")
   String from;
@@ -115,6 +123,14 @@ final class Load implements Callable<Integer> {
       System.err.println("posta-bench: --user needs --starttls or --implicit-tls (credentials never go in clear)");
       return 2;
     }
+    if (messageFile != null) {
+      try {
+        fixed = readMessage(messageFile);
+      } catch (IOException | IllegalArgumentException e) {
+        System.err.println("posta-bench: --message " + messageFile + ": " + e.getMessage());
+        return 2;
+      }
+    }
     Result r = run();
     System.out.println(json ? r.json() : r.text());
     return r.errors == 0 ? 0 : 1;
@@ -155,7 +171,7 @@ final class Load implements Callable<Integer> {
               onThisConnection = 0;
               if (perConnection != 1) t0 = System.nanoTime(); // a reused connection's set-up is not the message's
             }
-            byte[] content = message(i, body);
+            byte[] content = fixed != null ? fixed : message(i, body);
             TransactionResult result = client.send(new Transaction(from, List.of(), rcpts, content.length, out -> {
               ByteBuffer buf = ByteBuffer.wrap(content);
               while (buf.hasRemaining()) out.write(buf);
@@ -206,6 +222,20 @@ final class Load implements Callable<Integer> {
       c.close();
       throw e;
     }
+  }
+
+  /** The --message file's octets, sent as they are; null: each message is made by {@link #message}. */
+  byte[] fixed;
+
+  /** A message file's octets: CRLF lines only (SMTP refuses bare CR or LF), ending in CRLF. */
+  static byte[] readMessage(java.nio.file.Path file) throws IOException {
+    byte[] m = java.nio.file.Files.readAllBytes(file);
+    if (m.length < 2 || m[m.length - 2] != '\r' || m[m.length - 1] != '\n') throw new IllegalArgumentException("does not end in CRLF");
+    for (int i = 0; i < m.length; i++) {
+      boolean crlf = m[i] == '\r' ? i + 1 < m.length && m[i + 1] == '\n' : m[i] != '\n' || (i > 0 && m[i - 1] == '\r');
+      if (!crlf) throw new IllegalArgumentException("a bare CR or LF at octet " + i + ": lines must end in CRLF");
+    }
+    return m;
   }
 
   /** Headers that make each message unique, then the shared body; CRLF lines of 76 characters. */

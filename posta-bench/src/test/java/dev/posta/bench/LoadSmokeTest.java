@@ -91,6 +91,28 @@ class LoadSmokeTest {
   }
 
   @Test
+  void aMessageFileIsSentAsItIsEveryTime(@TempDir Path dir) throws Exception {
+    String message = "From: <signed@example.com>\r\nTo: <load@localhost>\r\nSubject: the same each time\r\n"
+        + "Message-ID: <once@example.com>\r\n\r\n..a line that starts with a dot\r\nThe end.\r\n";
+    Path file = Files.writeString(dir.resolve("signed.eml"), message);
+    BenchRun r = BenchRun.of("load", "--server", port(PostaConfig.Protocol.SMTP), "--sessions", "2", "--messages", "6",
+        "--message", file.toString(), "--from", "signed@example.com");
+    assertThat(r.exit()).as(r.out()).isZero();
+    assertThat(r.out()).startsWith("sent=6 errors=0 ");
+    assertThat(delivered("load")).isEqualTo(6);
+    try (Stream<Path> files = Files.list(data.resolve("mail/localhost/load/Maildir/new"))) {
+      for (Path one : files.toList()) {
+        // The Maildir has LF lines, after the fields the server adds at the top.
+        assertThat(Files.readString(one)).endsWith(message.replace("\r\n", "\n"));
+      }
+    }
+    // Bare LF lines are refused before anything is sent.
+    Path bare = Files.writeString(dir.resolve("bare.eml"), message.replace("\r\n", "\n"));
+    assertThat(BenchRun.of("load", "--server", port(PostaConfig.Protocol.SMTP), "--messages", "1", "--message", bare.toString()).exit())
+        .isEqualTo(2);
+  }
+
+  @Test
   void errorsAreCountedAndTheExitCodeSaysSo() {
     // Relaying to another domain without AUTH is refused: every message is an error.
     BenchRun r = BenchRun.of("load", "--server", port(PostaConfig.Protocol.SMTP), "--sessions", "2", "--messages", "10",
