@@ -349,9 +349,10 @@ class Sink(Server):
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
-def load(port, size, sessions, per_conn, messages, to="load@localhost"):
+def load(port, size, sessions, per_conn, messages, to="load@localhost", extra=()):
+    """Runs the load generator once; extra: more of its options (--from, --message)."""
     cmd = [JAVA, "-XX:+UseSerialGC", "-jar", BENCH_JAR, "load", "--server", f"127.0.0.1:{port}", "--sessions", str(sessions),
-           "--messages", str(messages), "--size", str(size), "--per-connection", str(per_conn), "--to", to, "--json"]
+           "--messages", str(messages), "--size", str(size), "--per-connection", str(per_conn), "--to", to, "--json", *extra]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     try:
         return json.loads(out.stdout.strip().splitlines()[-1])
