@@ -3,7 +3,8 @@
 # SPF+DKIM+DMARC checks on and off (DNS from a dnsmasq on loopback), alternating, one table with
 # on / off per pair. Installs what is missing (Debian's dnsmasq-base, python3-dkim, dnsutils,
 # openssl; as root), builds Posta and the load generator (BUILD=0: use the jars as built), then
-# runs mailauth-compare.py (see there for what is measured and the settings). About 7 minutes.
+# runs mailauth-compare.py (see there for what is measured and the settings). About 5 minutes
+# after the build (RUNS=3: 12 fresh servers, each 10 s of warm-up and 5,000 measured messages).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
