@@ -93,6 +93,17 @@ def wait_banner(port, deadline):
     return False
 
 
+def stop_process(proc, seconds=60):
+    """Stops a process (if any and still running): SIGTERM, `seconds` to finish, then SIGKILL."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(seconds)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def proc_children(pid):
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
@@ -160,13 +171,7 @@ class Server:
         return None
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def clean(self):

@@ -40,7 +40,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -107,13 +106,7 @@ class Dns:
             return 0
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        cmp.stop_process(self.proc, 5)
         self.proc = None
 
 
@@ -211,13 +204,7 @@ dns-servers = ["127.0.0.1:{self.dns_port}"]
             raise RuntimeError(f"posta ({self.variant}) did not start: see {self.dir}/stderr")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        cmp.stop_process(self.proc)
         self.proc = None
 
     def delivered(self):

@@ -12,7 +12,6 @@ import dev.posta.mailauth.spf.SpfIdentity;
 import dev.posta.mailauth.spf.SpfResult;
 import dev.posta.mailauth.spf.SpfVerdict;
 import java.io.OutputStream;
-import java.net.IDN;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -21,9 +20,6 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import org.apache.james.mime4j.dom.address.Mailbox;
-import org.apache.james.mime4j.field.address.DefaultAddressParser;
-import org.apache.james.mime4j.field.address.ParseException;
 
 /**
  * The sender checks for a message from another server, in the order DMARC needs them: SPF
@@ -117,11 +113,7 @@ public final class SenderAuthentication {
     if (fromDomains.isEmpty()) {
       return new DmarcResult(DmarcCheck.Result.PERMERROR, null, null, Disposition.ACCEPT, "no usable From address");
     }
-    DmarcCheck.Identifier spfId = new DmarcCheck.Identifier(spfResult.domain(), switch (spfResult.result()) {
-      case PASS -> DmarcCheck.Outcome.PASS;
-      case TEMPERROR -> DmarcCheck.Outcome.TEMPERROR;
-      default -> DmarcCheck.Outcome.NO_PASS;
-    });
+    DmarcCheck.Identifier spfId = spfResult.forDmarc();
     List<DmarcCheck.Identifier> dkimIds = signatures.stream().map(DkimResult::forDmarc).toList();
     DmarcResult strictest = null;
     for (String domain : fromDomains) {
@@ -140,18 +132,16 @@ public final class SenderAuthentication {
     };
   }
 
-  /** The domains of every address in every From field (RFC 5322 §3.6.2), lower case, international names as A-labels; none when a field does not parse. */
+  /** The domains of every address in every From field (RFC 5322 §3.6.2), as {@link FromField} reads them; none when any has no usable domain. */
   static List<String> fromDomains(List<HeaderField> fields) {
     Set<String> domains = new LinkedHashSet<>();
     for (HeaderField f : fields) {
       if (!f.is("From")) continue;
-      try {
-        for (Mailbox m : DefaultAddressParser.DEFAULT.parseAddressList(f.unfoldedValue()).flatten()) {
-          if (m.getDomain() == null || m.getDomain().isEmpty()) return List.of();
-          domains.add(IDN.toASCII(m.getDomain(), IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT));
-        }
-      } catch (ParseException | IllegalArgumentException e) { // not an address list, or a domain IDN cannot convert
-        return List.of();
+      List<FromField.Domain> parsed = FromField.domains(f.unfoldedValue());
+      if (parsed == null) return List.of();
+      for (FromField.Domain d : parsed) {
+        if (d.name() == null) return List.of();
+        domains.add(d.name());
       }
     }
     return List.copyOf(domains);

@@ -1,6 +1,6 @@
 package dev.posta.mailauth.dkim;
 
-import java.net.IDN;
+import dev.posta.mailauth.FromField;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -13,9 +13,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
-import org.apache.james.mime4j.dom.address.MailboxList;
-import org.apache.james.mime4j.field.address.DefaultAddressParser;
-import org.apache.james.mime4j.field.address.ParseException;
 
 /**
  * Signs a submitted message with the keys of its From domain (RFC 6376 §5), as it streams in:
@@ -255,20 +252,11 @@ public final class DkimSigner {
   static From fromDomain(List<HeaderField> fields) {
     List<HeaderField> from = fields.stream().filter(f -> f.is("From")).toList();
     if (from.size() != 1) return From.problem(from.isEmpty() ? "no From field" : from.size() + " From fields");
-    MailboxList mailboxes;
-    try {
-      mailboxes = DefaultAddressParser.DEFAULT.parseAddressList(from.getFirst().unfoldedValue()).flatten();
-    } catch (ParseException | RuntimeException e) { // mime4j's lexer reports some input with unchecked exceptions
-      return From.problem("From is not an address");
-    }
-    if (mailboxes.size() != 1) return From.problem("From has " + mailboxes.size() + " mailboxes, not one");
-    String domain = mailboxes.get(0).getDomain();
-    if (domain == null || domain.isEmpty() || domain.startsWith("[")) return From.problem("From has no domain name");
-    try {
-      return new From(IDN.toASCII(domain, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT), null);
-    } catch (IllegalArgumentException e) {
-      return From.problem("From's domain is not a domain name");
-    }
+    List<FromField.Domain> domains = FromField.domains(from.getFirst().unfoldedValue());
+    if (domains == null) return From.problem("From is not an address");
+    if (domains.size() != 1) return From.problem("From has " + domains.size() + " mailboxes, not one");
+    FromField.Domain domain = domains.getFirst();
+    return domain.name() == null ? From.problem(domain.problem()) : new From(domain.name(), null);
   }
 
   private static MessageDigest sha256() {

@@ -1,5 +1,6 @@
 package dev.posta.mailauth.spf;
 
+import dev.posta.mailauth.dmarc.DmarcCheck;
 import java.util.Objects;
 
 /**
@@ -25,5 +26,14 @@ public record SpfVerdict(SpfResult result, SpfIdentity identity, String sender, 
     if ((result == SpfResult.FAIL) != (explanation != null)) {
       throw new IllegalArgumentException("an explanation comes with a fail, and only with one: " + result + " " + explanation);
     }
+  }
+
+  /** This result for DMARC (RFC 7489 §4.2): the domain checked, and whether it passed, could have but for DNS (temperror), or not. */
+  public DmarcCheck.Identifier forDmarc() {
+    return new DmarcCheck.Identifier(domain, switch (result) {
+      case PASS -> DmarcCheck.Outcome.PASS;
+      case TEMPERROR -> DmarcCheck.Outcome.TEMPERROR;
+      default -> DmarcCheck.Outcome.NO_PASS;
+    });
   }
 }
