@@ -174,9 +174,9 @@ public final class PostaServer implements AutoCloseable {
     return keys;
   }
 
-  /** SPF, DKIM and DMARC for mail from other servers, asking {@code dns}; null when {@code [sender-checks]} turns them off. */
+  /** SPF, DKIM and DMARC for mail from other servers, asking {@code dns}; null when {@code [sender-checks]} turns them off for every domain. */
   private SenderAuthentication senderChecks(PostaConfig config, DnsResolver dns) {
-    if (!config.senderChecks().enabled() || dns == null) return null;
+    if (!config.senderChecks().anyEnabled() || dns == null) return null;
     DnsRecords records = new ResolverRecords(dns);
     return new SenderAuthentication(config.hostname(), new SpfCheck(records, clock, config.hostname()), new DkimVerifier(records, clock),
         new DmarcCheck(records, () -> ThreadLocalRandom.current().nextInt(100)));

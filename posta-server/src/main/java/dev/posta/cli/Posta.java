@@ -94,11 +94,13 @@ public final class Posta {
 
     /** What the smtp listener checks of mail from other servers, in one line. */
     static String senderChecks(PostaConfig.SenderChecks checks) {
-      if (!checks.enabled()) return "off: no SPF, DKIM or DMARC checks on mail from other servers ([sender-checks])";
+      if (!checks.anyEnabled()) return "off: no SPF, DKIM or DMARC checks on mail from other servers ([sender-checks])";
       String skipped = checks.skipNetworks().isEmpty() ? ""
           : checks.skipNetworks().equals(PostaConfig.SenderChecks.DEFAULTS.skipNetworks()) ? " except from loopback"
           : " except from " + String.join(", ", checks.skipNetworks().stream().map(Object::toString).toList());
-      return "SPF, DKIM, DMARC on smtp" + skipped + "; DMARC reject: " + (checks.rejectOnDmarcReject() ? "refused (550)" : "to Junk");
+      StringBuilder s = new StringBuilder("SPF, DKIM, DMARC on smtp" + skipped);
+      checks.domainRules().forEach((domain, rules) -> s.append("; ").append(domain).append(": ").append(rules));
+      return s.append(checks.domainRules().isEmpty() ? "; " : "; other domains: ").append(checks.rules()).toString();
     }
 
     private static String hostPort(java.net.InetSocketAddress a) {

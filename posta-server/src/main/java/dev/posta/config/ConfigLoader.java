@@ -15,6 +15,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * Reads a Posta TOML configuration file into a validated {@link PostaConfig}.
@@ -58,7 +59,8 @@ public final class ConfigLoader {
     PostaConfig.Delivery delivery = new DeliverySection(reader).read(root);
     DomainsSection.LocalDomains domains = new DomainsSection(reader).read(root);
     PostaConfig.Dkim dkim = new DkimSection(reader).read(root, file.toString());
-    PostaConfig.SenderChecks senderChecks = new SenderChecksSection(reader).read(root);
+    PostaConfig.SenderChecks senderChecks = new SenderChecksSection(reader)
+        .read(root, domains.domains().stream().map(PostaConfig.LocalDomain::name).collect(Collectors.toSet()));
 
     reader.throwIfAny();
     return new PostaConfig(

@@ -60,21 +60,57 @@ public record PostaConfig(
   /**
    * The checks on mail from other servers (RFC 7208, RFC 6376, RFC 7489, RFC 8601).
    *
-   * @param enabled check SPF, DKIM and DMARC on the smtp listener's mail from outside, and record them in Authentication-Results
-   * @param rejectOnDmarcReject a DMARC policy of reject refuses the message (550 5.7.1); false: it goes to the Junk folder
+   * @param rules what mail to a local domain without rules of its own gets
+   * @param domainRules the local domains (lower case, A-labels) whose rules differ from {@code rules}
    * @param skipNetworks clients whose mail is not checked: by default the loopback addresses, the
    *     machine's own programs (as OpenDMARC's IgnoreHosts and OpenDKIM's InternalHosts)
    */
-  public record SenderChecks(boolean enabled, boolean rejectOnDmarcReject, List<Network> skipNetworks) {
-    public static final SenderChecks DEFAULTS = new SenderChecks(true, true, List.of(Network.parse("127.0.0.0/8"), Network.parse("::1/128")));
+  public record SenderChecks(Rules rules, Map<String, Rules> domainRules, List<Network> skipNetworks) {
+    public static final SenderChecks DEFAULTS =
+        new SenderChecks(Rules.ENFORCE, Map.of(), List.of(Network.parse("127.0.0.0/8"), Network.parse("::1/128")));
 
     public SenderChecks {
+      domainRules = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(domainRules));
       skipNetworks = List.copyOf(skipNetworks);
     }
 
-    /** Whether mail from {@code client} is checked. */
-    public boolean checks(java.net.InetAddress client) {
-      return enabled && skipNetworks.stream().noneMatch(n -> n.contains(client));
+    /**
+     * What the checks do for mail to one domain.
+     *
+     * @param enabled check SPF, DKIM and DMARC and record them in Authentication-Results
+     * @param rejectOnDmarcReject a DMARC policy of reject refuses the message (550 5.7.1); false:
+     *     it goes to the Junk folder. Always false when nothing is checked, so that rules which
+     *     check nothing are equal.
+     */
+    public record Rules(boolean enabled, boolean rejectOnDmarcReject) {
+      /** The default: check everything, enforce a DMARC policy of reject. */
+      public static final Rules ENFORCE = new Rules(true, true);
+      public static final Rules OFF = new Rules(false, false);
+
+      public Rules {
+        rejectOnDmarcReject &= enabled;
+      }
+
+      /** For the banner and the log: "not checked", "DMARC reject: refused (550)" or "DMARC reject: to Junk". */
+      @Override
+      public String toString() {
+        return !enabled ? "not checked" : "DMARC reject: " + (rejectOnDmarcReject ? "refused (550)" : "to Junk");
+      }
+    }
+
+    /** The rules for mail to {@code domain}, a local domain as a lower-case A-label. */
+    public Rules rules(String domain) {
+      return domainRules.getOrDefault(domain, rules);
+    }
+
+    /** Whether mail from {@code client} goes unchecked, whatever its recipients. */
+    public boolean skips(java.net.InetAddress client) {
+      return skipNetworks.stream().anyMatch(n -> n.contains(client));
+    }
+
+    /** Whether mail to any domain is checked. */
+    public boolean anyEnabled() {
+      return rules.enabled() || domainRules.values().stream().anyMatch(Rules::enabled);
     }
   }
 

@@ -81,6 +81,13 @@ public final class Replies {
   public static final Reply BAD_RECIPIENT_SYNTAX = new Reply(501, "5.1.3", "Bad recipient address syntax: %s");
   /** RFC 5321 §4.5.3.1.8: too many recipients; the client sends the rest in another transaction. */
   public static final Reply TOO_MANY_RECIPIENTS = new Reply(452, "4.5.3", "Too many recipients");
+  /**
+   * RFC 5321 §4.5.3.1.10: a recipient whose domain checks senders by other rules than the
+   * transaction's first recipient ({@code [sender-checks.domains]}): one message gets one reply at
+   * its end, so the client sends to it in another transaction.
+   */
+  public static final Reply OTHER_SENDER_CHECKS =
+      new Reply(452, "4.5.3", "<%s>: Too many recipients: this domain checks senders differently, send to it in another transaction");
   /** RFC 3463 X.1.1: no such local mailbox; refused now, never accepted and bounced later. */
   public static final Reply NO_SUCH_USER = new Reply(550, "5.1.1", "<%s>: Recipient address rejected: no such user here");
   /** RFC 5321 §3.6.2 / RFC 3463 X.7.1: this client may not relay to that domain. */

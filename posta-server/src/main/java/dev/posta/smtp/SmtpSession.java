@@ -415,9 +415,31 @@ final class SmtpSession implements Session {
       error(refused.reply());
       return;
     }
+    PostaConfig.SenderChecks.Rules rules = senderRules(rcpt);
+    if (tx.recipients.isEmpty()) {
+      tx.senderRules = rules;
+    } else if (!rules.equals(tx.senderRules)) {
+      log.info("{}: {}: to=<{}>: deferred: its domain's sender checks ({}) differ from the first recipient's ({})",
+          logPrefix, tx.id, rcpt, rules, tx.senderRules);
+      reply(Replies.OTHER_SENDER_CHECKS.format(rcpt));
+      return;
+    }
     tx.recipients.add(new Recipient(rcpt, c.parameters()));
     state = State.RCPT;
     reply(Replies.RECIPIENT_OK);
+  }
+
+  /**
+   * How the sender of a message to {@code rcpt} is checked: as its domain's rules say for mail from
+   * another server; not at all for submitted mail, mail from the skipped networks, or when no
+   * domain's mail is checked.
+   */
+  private PostaConfig.SenderChecks.Rules senderRules(MailAddress rcpt) {
+    PostaConfig.SenderChecks config = context.config().senderChecks();
+    if (context.senderChecks() == null || config.skips(conn.socket().getInetAddress()) || policy.submits(policyClient())) {
+      return PostaConfig.SenderChecks.Rules.OFF;
+    }
+    return config.rules(Router.domainOf(rcpt.toString()));
   }
 
   private MailAddress postmasterAddress() {
@@ -470,9 +492,8 @@ final class SmtpSession implements Session {
     boolean submitted = policy.submits(policyClient());
     DkimSigner.Signing signing = submitted && signer.hasKeys() ? signer.start() : null;
     InetAddress address = conn.socket().getInetAddress();
-    SenderAuthentication checks = context.senderChecks();
-    SenderAuthentication.Message checking = !submitted && checks != null && context.config().senderChecks().checks(address)
-        ? checks.start(address, heloName, tx.sender) : null;
+    SenderAuthentication.Message checking =
+        tx.senderRules.enabled() ? context.senderChecks().start(address, heloName, tx.sender) : null;
     tx.startContent(context.spool().newContent(), receivedHeader(), user == null ? null : hostname, signing, checking, hostname);
   }
 
@@ -589,7 +610,7 @@ final class SmtpSession implements Session {
     String folder = null;
     switch (verdict.disposition()) {
       case REJECT -> {
-        if (context.config().senderChecks().rejectOnDmarcReject()) {
+        if (tx.senderRules.rejectOnDmarcReject()) {
           log.info("{}: {}: from=<{}>{}, refused: DMARC policy reject of {} ({})", logPrefix, tx.id, orEmpty(tx.sender), logged,
               verdict.dmarc().fromDomain(), verdict.dmarc().reason());
           return new Checked(null, logged, Replies.DMARC_REJECTED.format(verdict.dmarc().fromDomain()));

@@ -1,5 +1,6 @@
 package dev.posta.smtp;
 
+import dev.posta.config.PostaConfig;
 import dev.posta.mail.MailAddress;
 import dev.posta.mail.MailDate;
 import dev.posta.mail.MailParameters;
@@ -32,6 +33,11 @@ final class Transaction {
   final MailAddress sender;
   final MailParameters parameters;
   final List<Recipient> recipients = new ArrayList<>();
+  /**
+   * How the sender of mail from another server is checked, as its first recipient's domain wants
+   * ({@code [sender-checks]}); every recipient has the same. Unchecked for submitted mail.
+   */
+  PostaConfig.SenderChecks.Rules senderRules;
   private final long maxSize;
   private MessageContent content;
   /** Where the client's octets go: {@code content}, through {@link MissingHeaders} on submission. */

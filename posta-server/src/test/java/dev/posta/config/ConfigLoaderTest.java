@@ -7,6 +7,7 @@ import dev.posta.config.PostaConfig.Limits;
 import dev.posta.config.PostaConfig.Listener;
 import dev.posta.config.PostaConfig.LocalDomain;
 import dev.posta.config.PostaConfig.Protocol;
+import dev.posta.config.PostaConfig.SenderChecks.Rules;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -607,6 +608,67 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aDomainsSenderChecksOverrideTheSectionsKeyByKey() throws Exception {
+    PostaConfig.SenderChecks checks = load("""
+        hostname = "mail.example.org"
+        [domains."example.org"]
+        [domains."example.net"]
+        [domains."lists.example.com"]
+        [domains."bücher.example"]
+        [sender-checks]
+        dmarc-reject = "quarantine"
+        [sender-checks.domains."example.net"]
+        dmarc-reject = "reject"
+        [sender-checks.domains."lists.example.com"]
+        enabled = false
+        [sender-checks.domains."BÜCHER.example"]
+        """).senderChecks();
+    assertThat(checks.rules()).isEqualTo(new Rules(true, false));
+    assertThat(checks.domainRules()).containsExactlyInAnyOrderEntriesOf(Map.of(
+        "example.net", Rules.ENFORCE,
+        "lists.example.com", Rules.OFF,
+        "xn--bcher-kva.example", new Rules(true, false)));
+    assertThat(checks.rules("example.org")).isEqualTo(new Rules(true, false));
+    assertThat(checks.rules("example.net")).isEqualTo(Rules.ENFORCE);
+    assertThat(checks.anyEnabled()).isTrue();
+    // Turned off for all but one domain, which inherits the section's DMARC action.
+    PostaConfig.SenderChecks onlyOne = load(PREAMBLE + """
+        [domains."example.net"]
+        [sender-checks]
+        enabled = false
+        dmarc-reject = "quarantine"
+        [sender-checks.domains."example.net"]
+        enabled = true
+        """).senderChecks();
+    assertThat(onlyOne.rules()).isEqualTo(Rules.OFF);
+    assertThat(onlyOne.rules("example.net")).isEqualTo(new Rules(true, false));
+    assertThat(onlyOne.anyEnabled()).isTrue();
+  }
+
+  @Test
+  void aDomainsSenderChecksMustNameALocalDomainOnceWithKnownKeys() throws Exception {
+    assertThatThrownBy(() -> load(PREAMBLE + """
+        [sender-checks.domains."example.com"]
+        enabled = false
+        [sender-checks.domains."example.org"]
+        dmarc-reject = "bounce"
+        spf = false
+        [sender-checks.domains."EXAMPLE.org"]
+        [sender-checks.domains]
+        "bad domain" = {}
+        "example.net" = true
+        """))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(String.join("\n",
+            "%1$s:3: sender-checks.domains.\"example.com\": 'example.com' is not a local domain (checks apply to mail for the domains in [domains])",
+            "%1$s:6: sender-checks.domains.\"example.org\".dmarc-reject: \"bounce\" is not \"reject\" or \"quarantine\"",
+            "%1$s:7: unknown key 'spf' in [sender-checks.domains.\"example.org\"]",
+            "%1$s:8: sender-checks.domains.\"EXAMPLE.org\": domain 'example.org' is listed twice (first on line 5)",
+            "%1$s:10: sender-checks.domains.\"bad domain\": 'bad domain' is not a valid domain name",
+            "%1$s:11: sender-checks.domains.\"example.net\": expected a table, got a boolean").formatted(dir.resolve("posta.toml")));
+  }
+
+  @Test
   void senderChecksAreOnByDefaultAndEachKeyIsChecked() throws Exception {
     assertThat(load(PREAMBLE).senderChecks()).isEqualTo(PostaConfig.SenderChecks.DEFAULTS);
     assertThat(load(PREAMBLE + """
@@ -614,7 +676,7 @@ class ConfigLoaderTest {
         enabled = false
         dmarc-reject = "quarantine"
         skip-networks = ["192.0.2.0/24"]
-        """).senderChecks()).isEqualTo(new PostaConfig.SenderChecks(false, false, List.of(Network.parse("192.0.2.0/24"))));
+        """).senderChecks()).isEqualTo(new PostaConfig.SenderChecks(Rules.OFF, Map.of(), List.of(Network.parse("192.0.2.0/24"))));
     assertThatThrownBy(() -> load(PREAMBLE + """
         [sender-checks]
         dmarc-reject = "bounce"

@@ -242,7 +242,8 @@ class LauncherIT {
 
   /**
    * Mail from another server, checked by the jar as built: a forged From of a domain whose DMARC
-   * policy is reject is refused, and mail whose SPF passes arrives with its
+   * policy is reject is refused, but delivered to Junk for the domain whose
+   * {@code [sender-checks.domains]} table says quarantine; mail whose SPF passes arrives with its
    * Authentication-Results field. The sender domains' records are in dnsmasq, the server's
    * resolver by {@code [outbound] dns-servers}; loopback clients are checked because
    * {@code skip-networks} is emptied.
@@ -268,11 +269,20 @@ class LauncherIT {
           dns-servers = ["%s"]
           [sender-checks]
           skip-networks = []
+          [sender-checks.domains."lists.test"]
+          dmarc-reject = "quarantine"
           [domains."localhost"]
+          any-local-part = true
+          [domains."lists.test"]
           any-local-part = true
           """.formatted(smtp, dns.address()));
       try (var server = new Serving("--config", "posta.toml")) {
-        assertThat(server.log()).contains("\n  checks      SPF, DKIM, DMARC on smtp; DMARC reject: refused (550)\n");
+        assertThat(server.log()).contains(
+            "\n  checks      SPF, DKIM, DMARC on smtp; lists.test: DMARC reject: to Junk; other domains: DMARC reject: refused (550)\n");
+        // One domain quarantines what the others refuse.
+        assertThat(send(smtp, "ceo@bank.test", "list@lists.test").stdout()).endsWith("\nREFUSED {}\n");
+        assertThat(awaitFiles(dir.resolve("data/mail/lists.test/list/Maildir/.Junk/new"), 1).getFirst())
+            .contains("\tdmarc=fail (p=reject dis=reject; no aligned SPF or DKIM pass) header.from=bank.test\n");
         assertThat(send(smtp, "ceo@bank.test", "friend@localhost").stdout())
             .endsWith("\nDATA 550 5.7.1 Message refused: it fails DMARC, and bank.test's DMARC policy is reject\n");
         assertThat(send(smtp, "alice@good.test", "friend@localhost").stdout()).endsWith("\nREFUSED {}\n");

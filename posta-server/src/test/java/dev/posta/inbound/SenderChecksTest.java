@@ -7,6 +7,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.posta.config.PostaConfig;
+import dev.posta.config.PostaConfig.SenderChecks.Rules;
 import dev.posta.mailauth.dkim.DkimAlgorithm;
 import dev.posta.mailauth.dkim.DkimKeyFiles;
 import dev.posta.testing.Dkimpy;
@@ -17,6 +18,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -52,11 +56,17 @@ class SenderChecksTest {
         .servfail("flaky.test"));
     server = TestServer.start(dir.resolve("posta"), c -> c.toBuilder()
         .delivery(c.delivery().toBuilder().dns(List.of(dns.address()), 25).build())
-        .senderChecks(new PostaConfig.SenderChecks(true, true, List.of()))
+        .domains(List.of(c.domains().getFirst(), anyLocalPart("junk.example"), anyLocalPart("open.example")))
+        .senderChecks(new PostaConfig.SenderChecks(Rules.ENFORCE,
+            Map.of("junk.example", new Rules(true, false), "open.example", Rules.OFF), List.of()))
         .build());
     server.addUser("bob@localhost", "secret");
     logs.start();
     sessionLog.addAppender(logs);
+  }
+
+  private static PostaConfig.LocalDomain anyLocalPart(String name) {
+    return new PostaConfig.LocalDomain(name, Set.of(), true, Optional.empty(), Map.of());
   }
 
   @AfterAll
@@ -67,9 +77,13 @@ class SenderChecksTest {
   }
 
   private static String send(String mailFrom, String message) throws Exception {
+    return send(mailFrom, "bob@localhost", message);
+  }
+
+  private static String send(String mailFrom, String rcptTo, String message) throws Exception {
     try (SmtpWire wire = new SmtpWire(server.smtpPort())) {
       wire.ehlo();
-      wire.envelope(mailFrom, "bob@localhost");
+      wire.envelope(mailFrom, rcptTo);
       return wire.data(message);
     }
   }
@@ -81,7 +95,12 @@ class SenderChecksTest {
 
   /** The message in bob's inbox or Junk folder with this subject, waiting up to 10 s for it. */
   private static String delivered(String folder, String subject) throws Exception {
-    Path box = server.newMail("bob").getParent();
+    return delivered("localhost", folder, subject);
+  }
+
+  /** The message in bob@{@code domain}'s inbox or Junk folder with this subject, waiting up to 10 s for it. */
+  private static String delivered(String domain, String folder, String subject) throws Exception {
+    Path box = server.server().config().dataDir().resolve("mail").resolve(domain).resolve("bob/Maildir");
     Path newDir = folder.equals("INBOX") ? box.resolve("new") : box.resolve("." + folder).resolve("new");
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (System.nanoTime() < deadline) {
@@ -95,7 +114,7 @@ class SenderChecksTest {
       }
       Thread.sleep(20);
     }
-    throw new AssertionError("no message \"" + subject + "\" in bob's " + folder + " after 10 s");
+    throw new AssertionError("no message \"" + subject + "\" in bob@" + domain + "'s " + folder + " after 10 s");
   }
 
   private static String authResults(String delivered) {
@@ -155,6 +174,48 @@ class SenderChecksTest {
   void aDnsFailureUnderAnUnknownPolicyAsksTheSenderToRetry() throws Exception {
     assertThat(send("x@flaky.test", message("x@flaky.test", "try later")))
         .isEqualTo("451 4.7.0 Sender authentication could not be completed (DNS failure), try again later");
+  }
+
+  @Test
+  void aDomainThatQuarantinesARejectPolicysMailGetsItInJunk() throws Exception {
+    assertThat(send("bounce@elsewhere.test", "bob@junk.example", message("ceo@bank.test", "junk instead")))
+        .startsWith("250 2.0.0 Ok: queued as ");
+    assertThat(authResults(delivered("junk.example", "Junk", "junk instead")))
+        .contains("\tdmarc=fail (p=reject dis=reject; no aligned SPF or DKIM pass) header.from=bank.test\n");
+  }
+
+  @Test
+  void aDomainWithoutChecksGetsItsMailUncheckedAndUnmarked() throws Exception {
+    assertThat(send("nobody@unchecked.test", "bob@open.example", message("ceo@bank.test", "not checked")))
+        .startsWith("250 2.0.0 Ok: queued as ");
+    assertThat(delivered("open.example", "INBOX", "not checked")).doesNotContain("Authentication-Results:");
+    await("the queued line", () -> lines().stream().anyMatch(l -> l.contains("from=<nobody@unchecked.test>")));
+    assertThat(lines()).anyMatch(l -> l.matches(
+        "smtp\\[127\\.0\\.0\\.1\\]: [0-9A-F]{16}: from=<nobody@unchecked\\.test>, size=\\d+, nrcpt=1, status=queued"));
+  }
+
+  @Test
+  void aRecipientWhoseDomainChecksDifferentlyIsLeftForAnotherTransaction() throws Exception {
+    try (SmtpWire wire = new SmtpWire(server.smtpPort())) {
+      wire.ehlo();
+      wire.envelope("alice@good.test", "bob@localhost");
+      assertThat(wire.command("RCPT TO:<bob@junk.example>")).isEqualTo(
+          "452 4.5.3 <bob@junk.example>: Too many recipients: this domain checks senders differently, send to it in another transaction");
+      assertThat(wire.command("RCPT TO:<carol@open.example>")).isEqualTo(
+          "452 4.5.3 <carol@open.example>: Too many recipients: this domain checks senders differently, send to it in another transaction");
+      assertThat(wire.command("RCPT TO:<postmaster>")).isEqualTo("250 2.1.5 Recipient OK");
+      assertThat(wire.data(message("alice@good.test", "first transaction"))).startsWith("250 2.0.0 Ok: queued as ");
+      // The next transaction takes them, each domain's rules deciding for its own.
+      assertThat(wire.command("MAIL FROM:<alice@good.test>")).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(wire.command("RCPT TO:<bob@junk.example>")).isEqualTo("250 2.1.5 Recipient OK");
+      assertThat(wire.data(message("alice@good.test", "second transaction"))).startsWith("250 2.0.0 Ok: queued as ");
+    }
+    assertThat(delivered("INBOX", "first transaction")).contains("\tspf=pass ");
+    assertThat(delivered("junk.example", "INBOX", "second transaction")).contains("\tspf=pass ");
+    assertThat(lines()).anyMatch(l -> l.matches("smtp\\[127\\.0\\.0\\.1\\]: [0-9A-F]{16}: to=<bob@junk\\.example>: deferred: "
+        + "its domain's sender checks \\(DMARC reject: to Junk\\) differ from the first recipient's \\(DMARC reject: refused \\(550\\)\\)"));
+    assertThat(lines()).anyMatch(l -> l.matches("smtp\\[127\\.0\\.0\\.1\\]: [0-9A-F]{16}: to=<carol@open\\.example>: deferred: "
+        + "its domain's sender checks \\(not checked\\) differ from the first recipient's \\(DMARC reject: refused \\(550\\)\\)"));
   }
 
   private static String read(Path f) {
