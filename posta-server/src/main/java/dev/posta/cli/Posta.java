@@ -13,6 +13,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /** The {@code posta} command: {@code serve}, {@code check-config}, {@code queue}, {@code user}, {@code dkim}, {@code dns}. */
 @Command(
@@ -111,13 +112,21 @@ public final class Posta {
 
   @Command(name = "check-config", mixinStandardHelpOptions = true, description = "Validate a configuration file, the TLS certificate and key it names and the DKIM keys, and exit: 0 when valid, 2 with every problem listed otherwise.")
   static final class CheckConfig implements Callable<Integer> {
-    @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (TOML). Default: the embedded defaults.")
+    @Option(names = "--config", paramLabel = "FILE",
+        description = "Configuration file (TOML). Default: $POSTA_CONFIG, else " + ConfigOptions.SYSTEM_CONFIG + " when it exists, else the embedded defaults.")
     Path config;
+
+    @Parameters(arity = "0..1", paramLabel = "FILE", description = "The configuration file, as --config names it.")
+    Path file;
 
     @Override
     public Integer call() {
+      if (config != null && file != null && !config.equals(file)) {
+        System.err.println("posta check-config: two files named (" + file + " and --config " + config + "): name one");
+        return 2;
+      }
       try {
-        PostaConfig cfg = ConfigOptions.load(config, null);
+        PostaConfig cfg = ConfigOptions.load(file != null ? file : config, null);
         // A certificate or key that cannot be loaded would stop `posta serve`: catch it here too.
         // Only configured files are checked; the self-signed certificate is made by serve, not here.
         var tlsFiles = cfg.tls();

@@ -10,6 +10,7 @@ import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
 import java.io.IOException;
 import java.net.ProtocolException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,6 +72,9 @@ final class QueueCommand implements Callable<Integer> {
     } catch (ProtocolException e) {
       return QueueOutput.unreadableAnswer(e);
     } catch (IOException notRunning) {
+      if (!Files.isDirectory(cfg.dataDir())) {
+        return QueueOutput.noDataFolder(cfg.dataDir(), cfg.source().map(Path::toString).orElse("the embedded defaults"));
+      }
       try {
         reply = withoutServer(cfg, request);
       } catch (IOException e) {

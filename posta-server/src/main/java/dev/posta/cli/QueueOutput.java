@@ -80,6 +80,15 @@ record QueueOutput(int exitCode, String text) {
     return refused("cannot act on the queue in " + dataFolder + ": " + e.getMessage());
   }
 
+  /**
+   * No server answered and the data folder does not exist: the configuration read is not the
+   * server's (an empty queue would mislead).
+   */
+  static QueueOutput noDataFolder(Path dataFolder, String configuration) {
+    return refused("posta queue: no server is running with " + configuration + ", and its data folder " + dataFolder
+        + " does not exist: name the server's configuration with --config FILE or POSTA_CONFIG");
+  }
+
   /** A server answered, but not in the control protocol (another version, or cut short). */
   static QueueOutput unreadableAnswer(ProtocolException e) {
     return refused("posta queue: the server's answer cannot be read: " + e.getMessage());

@@ -20,6 +20,11 @@ class CheckConfigTest {
 
   /** Runs {@code posta check-config --config <file>}, with System.out and System.err captured. */
   Run checkConfig(Path file) {
+    return checkConfig("--config", file.toString());
+  }
+
+  /** Runs {@code posta check-config} with these arguments, with System.out and System.err captured. */
+  Run checkConfig(String... args) {
     var out = new ByteArrayOutputStream();
     var err = new ByteArrayOutputStream();
     PrintStream oldOut = System.out;
@@ -27,7 +32,10 @@ class CheckConfigTest {
     System.setOut(new PrintStream(out, true, UTF_8));
     System.setErr(new PrintStream(err, true, UTF_8));
     try {
-      int status = new CommandLine(new Posta()).execute("check-config", "--config", file.toString());
+      String[] all = new String[args.length + 1];
+      all[0] = "check-config";
+      System.arraycopy(args, 0, all, 1, args.length);
+      int status = new CommandLine(new Posta()).execute(all);
       return new Run(status, out.toString(UTF_8), err.toString(UTF_8));
     } finally {
       System.setOut(oldOut);
@@ -45,6 +53,15 @@ class CheckConfigTest {
         [domains.localhost]
         any-local-part = true
         """.formatted(certificate, key));
+  }
+
+  @Test
+  void theFileMayBeNamedWithoutTheOptionButOnlyOnce() throws Exception {
+    Path file = Files.writeString(dir.resolve("posta.toml"), "hostname = \"localhost\"\n[domains.localhost]\n");
+    assertThat(checkConfig(file.toString())).isEqualTo(new Run(0, file + ": OK (1 domain(s), 7 listener(s))\n", ""));
+    assertThat(checkConfig(file.toString(), "--config", file.toString()).status()).isZero();
+    assertThat(checkConfig(file.toString(), "--config", "other.toml"))
+        .isEqualTo(new Run(2, "", "posta check-config: two files named (" + file + " and --config other.toml): name one\n"));
   }
 
   @Test

@@ -31,6 +31,11 @@ class QueueCommandTest {
   record Run(int exitCode, String out, String err) {}
 
   private Run queue(String... args) {
+    return queueIn(data, args);
+  }
+
+  /** {@code posta queue --data folder args...}, its output captured. */
+  private Run queueIn(Path folder, String... args) {
     PrintStream oldOut = System.out;
     PrintStream oldErr = System.err;
     var out = new ByteArrayOutputStream();
@@ -41,7 +46,7 @@ class QueueCommandTest {
       String[] all = new String[args.length + 3];
       all[0] = "queue";
       all[1] = "--data";
-      all[2] = data.toString();
+      all[2] = folder.toString();
       System.arraycopy(args, 0, all, 3, args.length);
       int code = new CommandLine(new Posta()).execute(all);
       // The server runs in this JVM: its log lines share standard error with the command's.
@@ -74,6 +79,16 @@ class QueueCommandTest {
   private static void awaitAttempts(TestServer server, int attempts) throws InterruptedException {
     await(attempts + " attempt(s)", () -> server.server().queueControl().list().stream().anyMatch(l ->
         l.state() != QueueControl.State.ACTIVE && l.recipients().stream().anyMatch(r -> r.attempts() == attempts)));
+  }
+
+  @Test
+  void aDataFolderThatDoesNotExistIsAnErrorNotAnEmptyQueue() throws Exception {
+    Path missing = data.resolve("not-the-server's");
+    for (String command : List.of("list", "delete 0123456789ABCDEF")) {
+      assertThat(queueIn(missing, command.split(" "))).isEqualTo(new Run(1, "", "posta queue: no server is running with the embedded defaults, and its data folder "
+          + missing + " does not exist: name the server's configuration with --config FILE or POSTA_CONFIG\n"));
+    }
+    assertThat(missing).doesNotExist();
   }
 
   @Test
