@@ -2,6 +2,7 @@ package dev.posta;
 
 import dev.posta.auth.UserStore;
 import dev.posta.client.Timeouts;
+import dev.posta.config.ConfigChanges;
 import dev.posta.config.PostaConfig;
 import dev.posta.control.ControlSocket;
 import dev.posta.delivery.DeliveryTargets;
@@ -56,8 +57,10 @@ import org.slf4j.LoggerFactory;
 public final class PostaServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PostaServer.class);
   private static final Duration DNS_TIMEOUT = Duration.ofSeconds(10);
-  private final PostaConfig config;
+  private volatile PostaConfig config;
   private final Clock clock;
+  private DnsResolver dns;
+  private AuthThrottle throttle;
   private Spool spool;
   private QueueManager queue;
   private QueueControl queueControl;
@@ -74,7 +77,7 @@ public final class PostaServer implements AutoCloseable {
   private Object lockKey;
   /** The lock files (by file key) held by servers in this JVM; see {@link #lockDataFolder}. */
   private static final Set<Object> LOCKED = ConcurrentHashMap.newKeySet();
-  private final List<Bound> bound = new ArrayList<>();
+  private final List<Bound> bound = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /** A listener and the address it actually got (port 0 becomes a real port). */
   public record Bound(PostaConfig.Listener listener, InetSocketAddress address) {}
@@ -118,11 +121,9 @@ public final class PostaServer implements AutoCloseable {
       users = new UserStore(config.dataDir(), config.limits().commandTimeout());
       Router router = new Router(config, this::isAccount);
       // One resolver and cache for MX lookups and the sender checks: a busy domain's records are asked once per TTL.
-      DnsResolver dns = serve ? new DnsResolver(config.delivery().dnsServers(), DNS_TIMEOUT) : null;
-      var outbound = serve ? new RemoteDelivery(config, new MxResolver(dns), Timeouts.rfc5321()) : null;
+      dns = serve ? new DnsResolver(config.delivery().dnsServers(), DNS_TIMEOUT) : null;
       store = new MaildirStore(config.dataDir().resolve("mail"), config.hostname());
-      var local = new LocalDelivery(store);
-      queue = new QueueManager(spool, router, new DeliveryTargets(local, outbound, config.delivery()), config.delivery(),
+      queue = new QueueManager(spool, router, deliveryTargets(config, dns), config.delivery(),
           config.limits().maxHops(), config.hostname(), clock);
       queue.enqueueAll(recovered);
       queueControl = new QueueControl(queue);
@@ -136,26 +137,119 @@ public final class PostaServer implements AutoCloseable {
       }
       tls = ServerTls.load(config.tls().certificate(), config.tls().key(), config.hostname(), config.dataDir());
       dkimKeys = loadDkimKeys(config);
-      var submission = config.submission();
-      var throttle = new AuthThrottle(submission.authFailuresBeforeLockout(), submission.authLockout(), Clock.systemUTC());
-      smtp = new SmtpServer(new SmtpServer.Context(config, router, spool, queue, tls, users, throttle, new DkimSigner(dkimKeys, clock),
-          senderChecks(config, dns)));
-      // One throttle for all three: no guesses gained by switching protocols.
+      throttle = throttle(config.submission());
+      smtp = new SmtpServer(smtpContext(config, router));
       imap = new ImapServer(new ImapServer.Context(config, store, tls, users, throttle));
       pop3 = new Pop3Server(new Pop3Server.Context(config, store, tls, users, throttle));
-      for (PostaConfig.Listener l : config.listeners()) {
-        InetSocketAddress at = switch (l.protocol()) {
-          case SMTP, SUBMISSION, SMTPS -> smtp.listen(l);
-          case IMAP, IMAPS -> imap.listen(l);
-          case POP3, POP3S -> pop3.listen(l);
-        };
-        bound.add(new Bound(l, at));
-      }
+      for (PostaConfig.Listener l : config.listeners()) bound.add(new Bound(l, listen(l)));
     } catch (IOException | RuntimeException e) {
       close(); // also releases the lock, so a corrected configuration can start at once
       throw e;
     }
     return this;
+  }
+
+  /** Local delivery into the store, and (serving, with {@code dns}) remote delivery as {@code config} says. */
+  private DeliveryTargets deliveryTargets(PostaConfig config, DnsResolver dns) throws IOException {
+    var outbound = dns != null ? new RemoteDelivery(config, new MxResolver(dns), Timeouts.rfc5321()) : null;
+    return new DeliveryTargets(new LocalDelivery(store), outbound, config.delivery());
+  }
+
+  /** One throttle for all three protocols: no guesses gained by switching. */
+  private static AuthThrottle throttle(PostaConfig.Submission submission) {
+    return new AuthThrottle(submission.authFailuresBeforeLockout(), submission.authLockout(), Clock.systemUTC());
+  }
+
+  private SmtpServer.Context smtpContext(PostaConfig config, Router router) {
+    return new SmtpServer.Context(config, router, spool, queue, tls, users, throttle, new DkimSigner(dkimKeys, clock),
+        senderChecks(config, dns));
+  }
+
+  private InetSocketAddress listen(PostaConfig.Listener l) throws IOException {
+    return switch (l.protocol()) {
+      case SMTP, SUBMISSION, SMTPS -> smtp.listen(l);
+      case IMAP, IMAPS -> imap.listen(l);
+      case POP3, POP3S -> pop3.listen(l);
+    };
+  }
+
+  private void unlisten(PostaConfig.Listener l) {
+    switch (l.protocol()) {
+      case SMTP, SUBMISSION, SMTPS -> smtp.unlisten(l);
+      case IMAP, IMAPS -> imap.unlisten(l);
+      case POP3, POP3S -> pop3.unlisten(l);
+    }
+  }
+
+  /**
+   * Takes a new configuration without stopping: connections accepted from now on, and delivery
+   * attempts started from now on, work under it; sessions and attempts in progress finish under
+   * the one they started with. Listeners the new configuration drops stop accepting, new ones
+   * open; the certificate and the DKIM keys are read again, so a renewed certificate is served.
+   * Nothing changes when something cannot be taken (the data folder changed, a certificate or
+   * key that cannot be read, an address that cannot be bound): the running configuration is kept.
+   *
+   * @return what changed, one line each, as {@link ConfigChanges} names it
+   * @throws IOException why the new configuration was not taken
+   */
+  public synchronized List<String> reload(PostaConfig next) throws IOException {
+    if (smtp == null) throw new IllegalStateException("not serving");
+    if (!next.dataDir().equals(config.dataDir())) {
+      throw new IOException("data: the data folder cannot change while Posta runs (" + config.dataDir() + " -> " + next.dataDir() + "): restart it");
+    }
+    ServerTls nextTls = ServerTls.load(next.tls().certificate(), next.tls().key(), next.hostname(), next.dataDir());
+    SigningKeys nextKeys = loadDkimKeys(next);
+    // The same servers keep the resolver, and with it the cache.
+    DnsResolver nextDns = next.delivery().dnsServers().equals(config.delivery().dnsServers()) ? dns
+        : new DnsResolver(next.delivery().dnsServers(), DNS_TIMEOUT);
+    DeliveryTargets targets = deliveryTargets(next, nextDns);
+    try {
+      rebind(next);
+    } catch (IOException | RuntimeException e) {
+      targets.close();
+      throw e;
+    }
+    List<String> changes = ConfigChanges.between(config, next);
+    PostaConfig previous = config;
+    config = next;
+    tls = nextTls;
+    dkimKeys = nextKeys;
+    dns = nextDns;
+    if (!next.submission().equals(previous.submission())) throttle = throttle(next.submission());
+    Router router = new Router(next, this::isAccount);
+    queue.reconfigure(router, targets, next.delivery(), next.limits().maxHops(), next.hostname());
+    smtp.reconfigure(smtpContext(next, router));
+    imap.reconfigure(new ImapServer.Context(next, store, tls, users, throttle));
+    pop3.reconfigure(new Pop3Server.Context(next, store, tls, users, throttle));
+    return changes;
+  }
+
+  /**
+   * Closes the listeners {@code next} drops, then opens the ones it adds (in that order, so that
+   * an address can move between them); when one cannot be opened, those opened here are closed
+   * and the dropped ones opened again, and the reason is thrown.
+   */
+  private void rebind(PostaConfig next) throws IOException {
+    List<Bound> dropped = bound.stream().filter(b -> !next.listeners().contains(b.listener())).toList();
+    List<PostaConfig.Listener> added = next.listeners().stream().filter(l -> !config.listeners().contains(l)).toList();
+    dropped.forEach(b -> unlisten(b.listener()));
+    List<Bound> opened = new ArrayList<>();
+    try {
+      for (PostaConfig.Listener l : added) opened.add(new Bound(l, listen(l)));
+    } catch (IOException | RuntimeException e) {
+      opened.forEach(b -> unlisten(b.listener()));
+      for (Bound b : dropped) {
+        try {
+          bound.set(bound.indexOf(b), new Bound(b.listener(), listen(b.listener()))); // port 0 gets another port
+        } catch (IOException | RuntimeException again) {
+          log.error("reload: could not listen on {} again: {}", b.address(), again.toString());
+          bound.remove(b);
+        }
+      }
+      throw e;
+    }
+    bound.removeAll(dropped);
+    bound.addAll(opened);
   }
 
   /**

@@ -6,14 +6,19 @@ import dev.posta.config.PostaConfig;
 import dev.posta.mailauth.dkim.SigningKeys;
 import dev.posta.tls.ServerTls;
 import dev.posta.tls.TlsException;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import sun.misc.Signal;
 
 /** The {@code posta} command: {@code serve}, {@code check-config}, {@code queue}, {@code user}, {@code dkim}, {@code dns}. */
 @Command(
@@ -29,8 +34,11 @@ public final class Posta {
     System.exit(new CommandLine(new Posta()).execute(args));
   }
 
-  @Command(name = "serve", mixinStandardHelpOptions = true, description = "Start Posta and serve until stopped (Ctrl-C or SIGTERM).")
+  @Command(name = "serve", mixinStandardHelpOptions = true,
+      description = "Start Posta and serve until stopped (Ctrl-C or SIGTERM); SIGHUP reads the configuration again.")
   static final class Serve implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger("dev.posta.reload");
+
     @Mixin ConfigOptions options;
 
     @Override
@@ -51,6 +59,9 @@ public final class Posta {
       }
       System.out.println(banner(server));
       System.out.flush();
+      // SIGHUP, as Postfix and logrotate expect: read the file again (on a thread of its own,
+      // so that a slow reload never holds up the JVM's signal dispatch).
+      Signal.handle(new Signal("HUP"), signal -> Thread.ofPlatform().name("reload").start(() -> reload(server)));
       CountDownLatch stopped = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         server.close();
@@ -58,6 +69,28 @@ public final class Posta {
       }));
       stopped.await();
       return 0;
+    }
+
+    /**
+     * Reads the configuration again, from where it was read at the start, and has the server take
+     * it; a file with problems, or a change the server cannot take, leaves the running
+     * configuration as it is. Either way the log says so, with every problem or every change.
+     */
+    private void reload(PostaServer server) {
+      PostaConfig next;
+      try {
+        next = options.load();
+      } catch (ConfigException e) {
+        log.warn("reload refused, the running configuration is kept:\n{}", e.getMessage());
+        return;
+      }
+      String source = next.source().map(Path::toString).orElse("embedded defaults");
+      try {
+        List<String> changes = server.reload(next);
+        log.info("reloaded {}: {}", source, changes.isEmpty() ? "no setting changed" : String.join("; ", changes));
+      } catch (IOException | RuntimeException e) {
+        log.warn("reload of {} refused, the running configuration is kept: {}", source, e.getMessage());
+      }
     }
 
     static String banner(PostaServer server) {

@@ -46,11 +46,19 @@ public final class ImapServer implements AutoCloseable {
   private final Listeners listeners;
 
   public ImapServer(Context context) {
-    var limits = context.config().limits();
+    this.listeners = new Listeners("imap", service(context), limits(context), context.tls());
+  }
+
+  /** A reload: connections accepted from now on get sessions with {@code context}; open ones keep theirs. */
+  public void reconfigure(Context context) {
+    listeners.update(service(context), limits(context), context.tls());
+  }
+
+  private static Listeners.Service service(Context context) {
     // An IMAP client stays connected for days (IDLE): no session length limit, and the command
     // timeout is the autologout (each session shortens it before login).
-    var clockLimits = limits.withSessionTimes(context.timeouts().autologout(), Duration.ofDays(365));
-    this.listeners = new Listeners("imap", new Listeners.Service() {
+    var clockLimits = context.config().limits().withSessionTimes(context.timeouts().autologout(), Duration.ofDays(365));
+    return new Listeners.Service() {
       @Override
       public Session open(Socket connection, Socket socket, PostaConfig.Listener listener, Watchdog watchdog) {
         return new ImapSession(connection, socket, listener, context, clockLimits, watchdog);
@@ -64,12 +72,22 @@ public final class ImapServer implements AutoCloseable {
         };
         return why.getBytes(StandardCharsets.US_ASCII);
       }
-    }, new Listeners.Limits(limits.maxConnections(), limits.maxConnectionsPerIp()), context.tls());
+    };
+  }
+
+  private static Listeners.Limits limits(Context context) {
+    var limits = context.config().limits();
+    return new Listeners.Limits(limits.maxConnections(), limits.maxConnectionsPerIp());
   }
 
   /** Binds one listener and starts accepting; returns the bound address (port 0 is resolved). */
   public InetSocketAddress listen(PostaConfig.Listener listener) throws IOException {
     return listeners.listen(listener);
+  }
+
+  /** Stops accepting on a listener a reload removed; its sessions go on to their end. */
+  public void unlisten(PostaConfig.Listener listener) {
+    listeners.unlisten(listener);
   }
 
   /** Connections currently open, for tests. */

@@ -11,9 +11,7 @@ import java.net.Socket;
 import java.net.StandardSocketOptions;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -69,10 +67,11 @@ public final class Listeners implements AutoCloseable {
   public record Limits(int maxConnections, int maxConnectionsPerIp) {}
 
   private final String name;
-  private final Service service;
-  private final Limits limits;
-  private final ServerTls tls;
-  private final List<ServerSocketChannel> sockets = new ArrayList<>();
+  // Replaced by a reload (update): each connection takes the ones of the moment it is accepted.
+  private volatile Service service;
+  private volatile Limits limits;
+  private volatile ServerTls tls;
+  private final Map<PostaConfig.Listener, ServerSocketChannel> sockets = new ConcurrentHashMap<>();
   private final Map<PostaConfig.Protocol, AtomicInteger> connections = new EnumMap<>(PostaConfig.Protocol.class);
   /** Connections per client network. */
   private final Map<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
@@ -111,10 +110,37 @@ public final class Listeners implements AutoCloseable {
       String where = listener.address().getAddress().getHostAddress() + ":" + listener.address().getPort();
       throw new BindException(kind(listener) + " listener " + where + ": " + e.getMessage());
     }
-    sockets.add(server);
+    if (sockets.putIfAbsent(listener, server) != null) {
+      server.close();
+      throw new IllegalStateException(kind(listener) + " listener " + listener.address() + " is open already");
+    }
     InetSocketAddress bound = (InetSocketAddress) server.getLocalAddress();
     Thread.ofPlatform().name("accept-" + kind(listener) + "-" + bound.getPort()).daemon().start(() -> acceptLoop(server, listener));
     return bound;
+  }
+
+  /**
+   * Stops accepting on one listener (a reload removed it); its sessions go on to their end.
+   * Nothing happens when it is not open.
+   */
+  public void unlisten(PostaConfig.Listener listener) {
+    ServerSocketChannel server = sockets.remove(listener);
+    if (server == null) return;
+    try {
+      server.close();
+    } catch (IOException ignored) {
+      // closed either way
+    }
+  }
+
+  /**
+   * A reload's settings: connections accepted from now on get sessions from {@code service},
+   * under {@code limits}, with {@code tls}; those already open keep theirs.
+   */
+  public void update(Service service, Limits limits, ServerTls tls) {
+    this.service = service;
+    this.limits = limits;
+    this.tls = tls;
   }
 
   private void acceptLoop(ServerSocketChannel server, PostaConfig.Listener listener) {
@@ -141,6 +167,9 @@ public final class Listeners implements AutoCloseable {
   }
 
   private void serve(SocketChannel channel, PostaConfig.Listener listener) {
+    Service service = this.service;
+    Limits limits = this.limits;
+    ServerTls tls = this.tls;
     Socket socket = channel.socket();
     InetAddress client = socket.getInetAddress();
     InetAddress network = ClientAddress.network(client);
@@ -169,10 +198,10 @@ public final class Listeners implements AutoCloseable {
     try {
       if (total > limits.maxConnections()) {
         log.warn("{}: refused: too many {} connections ({} > {})", who, kind(listener), total, limits.maxConnections());
-        refuse(socket, listener, Refusal.TOO_MANY_CONNECTIONS);
+        refuse(service, socket, listener, Refusal.TOO_MANY_CONNECTIONS);
       } else if (mine > limits.maxConnectionsPerIp()) {
         log.warn("{}: refused: too many connections from this address ({} > {})", who, mine, limits.maxConnectionsPerIp());
-        refuse(socket, listener, Refusal.TOO_MANY_FROM_CLIENT);
+        refuse(service, socket, listener, Refusal.TOO_MANY_FROM_CLIENT);
       } else {
         Socket s = listener.protocol().implicitTls() ? tls.acceptImplicit(socket) : socket;
         Session session = service.open(socket, s, listener, watchdog);
@@ -213,7 +242,7 @@ public final class Listeners implements AutoCloseable {
     }
   }
 
-  private void refuse(Socket socket, PostaConfig.Listener listener, Refusal why) {
+  private static void refuse(Service service, Socket socket, PostaConfig.Listener listener, Refusal why) {
     // The implicit-TLS client (RFC 8314) sends a ClientHello and reads TLS records: plaintext is
     // garbage to it. It is closed without a word rather than after a handshake, because the
     // refusal happens under load, when spending a handshake (CPU, a thread, up to the handshake
@@ -248,7 +277,7 @@ public final class Listeners implements AutoCloseable {
     closing = true;
     watchdog.close();
     idle.close();
-    for (ServerSocketChannel s : sockets) {
+    for (ServerSocketChannel s : sockets.values()) {
       try {
         s.close();
       } catch (IOException ignored) {

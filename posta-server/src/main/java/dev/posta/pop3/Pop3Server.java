@@ -44,14 +44,23 @@ public final class Pop3Server implements AutoCloseable {
   }
 
   private final Listeners listeners;
+  /** One maildrop, one session (RFC 1939 §8), across reloads too. */
+  private final MaildropLocks locks = new MaildropLocks();
 
   public Pop3Server(Context context) {
-    var limits = context.config().limits();
+    this.listeners = new Listeners("pop3", service(context), limits(context), context.tls());
+  }
+
+  /** A reload: connections accepted from now on get sessions with {@code context}; open ones keep theirs. */
+  public void reconfigure(Context context) {
+    listeners.update(service(context), limits(context), context.tls());
+  }
+
+  private Listeners.Service service(Context context) {
     // A download may take long on a slow link: no session length limit; silence is bounded by
     // the autologout, a client that stops reading by the watchdog.
-    var clockLimits = limits.withSessionTimes(context.timeouts().autologout(), Duration.ofDays(365));
-    var locks = new MaildropLocks();
-    this.listeners = new Listeners("pop3", new Listeners.Service() {
+    var clockLimits = context.config().limits().withSessionTimes(context.timeouts().autologout(), Duration.ofDays(365));
+    return new Listeners.Service() {
       @Override
       public Session open(Socket connection, Socket socket, PostaConfig.Listener listener, Watchdog watchdog) {
         return new Pop3Session(connection, socket, listener, context, locks, clockLimits, watchdog);
@@ -65,12 +74,22 @@ public final class Pop3Server implements AutoCloseable {
         };
         return (why + "\r\n").getBytes(StandardCharsets.US_ASCII);
       }
-    }, new Listeners.Limits(limits.maxConnections(), limits.maxConnectionsPerIp()), context.tls());
+    };
+  }
+
+  private static Listeners.Limits limits(Context context) {
+    var limits = context.config().limits();
+    return new Listeners.Limits(limits.maxConnections(), limits.maxConnectionsPerIp());
   }
 
   /** Binds one listener and starts accepting; returns the bound address (port 0 is resolved). */
   public InetSocketAddress listen(PostaConfig.Listener listener) throws IOException {
     return listeners.listen(listener);
+  }
+
+  /** Stops accepting on a listener a reload removed; its sessions go on to their end. */
+  public void unlisten(PostaConfig.Listener listener) {
+    listeners.unlisten(listener);
   }
 
   /** Connections currently open, for tests. */

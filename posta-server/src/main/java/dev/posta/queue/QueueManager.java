@@ -64,13 +64,9 @@ public final class QueueManager implements AutoCloseable {
   private static final int IN_MEMORY_BACKLOG = 1000;
 
   private final Spool spool;
-  private final Router router;
-  private final DeliveryTargets deliveryTargets;
-  private final Settlement settlement;
-  private final PostaConfig.Delivery settings;
+  /** Replaced whole by {@link #reconfigure}: each attempt plans and settles with the one it started under. */
+  private volatile Routing routing;
   /** {@code limits.max-hops}: a message with more Received: fields is returned, not delivered. */
-  private final int maxHops;
-  private final String hostname;
   private final Clock clock;
 
   /*
@@ -115,13 +111,16 @@ public final class QueueManager implements AutoCloseable {
   /** One attempt at a message: its plan, the jobs still out, and what it found out per recipient. */
   private static final class Attempt {
     final AttemptPlan plan;
+    /** The routing it was planned with, and is settled with. */
+    final Routing routing;
     /** Not the message's first attempt in this run. */
     final boolean repeat;
     int jobsLeft;
     final Map<Integer, List<Settlement.Outcome>> outcomes = new LinkedHashMap<>();
 
-    Attempt(AttemptPlan plan, boolean repeat) {
+    Attempt(AttemptPlan plan, Routing routing, boolean repeat) {
       this.plan = plan;
+      this.routing = routing;
       this.repeat = repeat;
       plan.known.forEach((recipient, known) -> known.forEach(o -> add(recipient, o)));
     }
@@ -137,7 +136,7 @@ public final class QueueManager implements AutoCloseable {
 
   /** Where jobs wait for a connection: a remote domain or smart host, or local delivery. */
   private static final class Destination {
-    final DeliveryTargets.Route route;
+    DeliveryTargets.Route route;
     final ArrayDeque<Job> fresh = new ArrayDeque<>();
     final ArrayDeque<Job> retries = new ArrayDeque<>();
     int active;
@@ -160,18 +159,41 @@ public final class QueueManager implements AutoCloseable {
     }
   }
 
+  /**
+   * What the configuration decides for the queue, and a reload replaces: where recipients go
+   * and what delivers there, the retry schedule and limits, the loop limit, the notices' name.
+   */
+  private record Routing(Router router, DeliveryTargets targets, PostaConfig.Delivery settings, int maxHops, Settlement settlement) {}
+
   /** @param targets where routed recipients go, and what delivers there */
   public QueueManager(Spool spool, Router router, DeliveryTargets targets, PostaConfig.Delivery settings,
       int maxHops, String hostname, Clock clock) {
     this.spool = spool;
-    this.router = router;
-    this.deliveryTargets = targets;
-    this.settings = settings;
-    this.maxHops = maxHops;
-    this.hostname = hostname;
     this.clock = clock;
-    this.settlement = new Settlement(spool, settings, hostname, clock, this::enqueue);
+    this.routing = routing(router, targets, settings, maxHops, hostname);
     this.dispatcher = Thread.ofPlatform().name("queue-dispatcher").daemon().unstarted(this::dispatch);
+  }
+
+  private Routing routing(Router router, DeliveryTargets targets, PostaConfig.Delivery settings, int maxHops, String hostname) {
+    return new Routing(router, targets, settings, maxHops, new Settlement(spool, settings, hostname, clock, this::enqueue));
+  }
+
+  /**
+   * Takes a reloaded configuration's routing: attempts started from now on plan, deliver and
+   * settle with it; those already started finish with the old one, whose idle connections are
+   * closed now (one in use is closed when it is handed back).
+   */
+  public void reconfigure(Router router, DeliveryTargets targets, PostaConfig.Delivery settings, int maxHops, String hostname) {
+    Routing old;
+    lock.lock();
+    try {
+      old = routing;
+      routing = routing(router, targets, settings, maxHops, hostname);
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    old.targets().close();
   }
 
   /** Starts delivering. A queue that is never started only answers {@code posta queue} commands. */
@@ -285,7 +307,7 @@ public final class QueueManager implements AutoCloseable {
       lock.lock();
       try {
         e.active = false;
-        schedule(e, clock.instant().plus(settings.firstRetry()));
+        schedule(e, clock.instant().plus(routing.settings().firstRetry()));
       } finally {
         lock.unlock();
       }
@@ -311,7 +333,7 @@ public final class QueueManager implements AutoCloseable {
         continue;
       }
       turns.addLast(d);
-      if (d.active >= d.route.concurrency() || (d.route.outbound() && remoteActive >= settings.concurrency())) continue;
+      if (d.active >= d.route.concurrency() || (d.route.outbound() && remoteActive >= routing.settings().concurrency())) continue;
       d.active++;
       if (d.route.outbound()) remoteActive++;
       running++;
@@ -322,7 +344,8 @@ public final class QueueManager implements AutoCloseable {
 
   /** Plans an attempt at a message and queues its jobs (planning outside the lock: routing may read the users file). */
   private void startAttempt(Entry e) {
-    Attempt attempt = new Attempt(AttemptPlan.of(e.message, clock.instant(), router, deliveryTargets, maxHops), e.attempted);
+    Routing r = routing;
+    Attempt attempt = new Attempt(AttemptPlan.of(e.message, clock.instant(), r.router(), r.targets(), r.maxHops()), r, e.attempted);
     e.attempted = true;
     boolean retry = e.message.wasTried();
     lock.lock();
@@ -331,6 +354,8 @@ public final class QueueManager implements AutoCloseable {
       attempt.jobsLeft = attempt.plan.shares.size();
       for (AttemptPlan.Share share : attempt.plan.shares) {
         Destination dest = destinations.computeIfAbsent(share.route().destination(), name -> new Destination(share.route()));
+        // After a reload, the destination's limits are the new routing's.
+        if (attempt.routing == routing) dest.route = share.route();
         (retry ? dest.retries : dest.fresh).add(new Job(e, dest, share));
         if (!dest.inTurns) {
           dest.inTurns = true;
@@ -344,7 +369,7 @@ public final class QueueManager implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    finishAttempt(e, attempt.outcomes); // nothing was due after all, or nothing could be routed
+    finishAttempt(e, attempt); // nothing was due after all, or nothing could be routed
   }
 
   private void run(Job job) {
@@ -353,7 +378,7 @@ public final class QueueManager implements AutoCloseable {
       Delivery delivery = AttemptPlan.delivery(job.entry.message, job.share, attempt.repeat);
       List<DeliveryResult> results = closed
           ? delivery.recipients().stream().map(r -> DeliveryResult.deferred("4.3.0", null, null, "server shutting down")).toList()
-          : job.destination.route.target().deliver(delivery);
+          : job.share.route().target().deliver(delivery); // as planned: a reload does not change a started attempt
       List<AttemptPlan.Item> items = job.share.items();
       for (int k = 0; k < items.size(); k++) {
         attempt.add(items.get(k).recipient(), new Settlement.Outcome(items.get(k).target().address(), results.get(k)));
@@ -379,16 +404,20 @@ public final class QueueManager implements AutoCloseable {
       } finally {
         lock.unlock();
       }
-      if (last) finishAttempt(job.entry, attempt.outcomes);
+      if (last) finishAttempt(job.entry, attempt);
     }
   }
   // --- After an attempt ---------------------------------------------------------------------
 
   /** Settles the attempt (see {@link Settlement}), then removes the message or schedules its next attempt. */
-  private void finishAttempt(Entry e, Map<Integer, List<Settlement.Outcome>> outcomes) {
+  private void finishAttempt(Entry e, Attempt attempt) {
+    finishAttempt(e, attempt.routing, attempt.outcomes);
+  }
+
+  private void finishAttempt(Entry e, Routing r, Map<Integer, List<Settlement.Outcome>> outcomes) {
     SpooledMessage m = e.message;
     Instant now = clock.instant();
-    boolean settled = settlement.settle(m, outcomes, now, closed);
+    boolean settled = r.settlement().settle(m, outcomes, now, closed);
     lock.lock();
     try {
       e.active = false;
@@ -402,7 +431,7 @@ public final class QueueManager implements AutoCloseable {
           Instant next = m.nextAttempt();
           // Unsettled (the progress log could not be written), the schedule in memory still
           // holds when this attempt set it; else pause, so that the next attempt cannot spin.
-          if (next == null || (!settled && !next.isAfter(now))) next = now.plus(settings.firstRetry());
+          if (next == null || (!settled && !next.isAfter(now))) next = now.plus(r.settings().firstRetry());
           schedule(e, next);
           log.info("{}: deferred, next attempt at {}", m.id(), next);
         }
@@ -475,7 +504,7 @@ public final class QueueManager implements AutoCloseable {
    * spool and may queue a notice.
    */
   void settle(Entry e, Map<Integer, List<Settlement.Outcome>> outcomes) {
-    finishAttempt(e, outcomes);
+    finishAttempt(e, routing, outcomes);
   }
 
   @Override
@@ -498,6 +527,6 @@ public final class QueueManager implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    deliveryTargets.close();
+    routing.targets().close();
   }
 }

@@ -39,9 +39,17 @@ public final class SmtpServer implements AutoCloseable {
   private final Listeners listeners;
 
   public SmtpServer(Context context) {
-    var limits = context.config().limits();
+    this.listeners = new Listeners("smtp", service(context), limits(context), context.tls());
+  }
+
+  /** A reload: connections accepted from now on get sessions with {@code context}; open ones keep theirs. */
+  public void reconfigure(Context context) {
+    listeners.update(service(context), limits(context), context.tls());
+  }
+
+  private static Listeners.Service service(Context context) {
     var policy = new Policy(context.config(), context.router()); // the same checks for every session
-    this.listeners = new Listeners("smtp", new Listeners.Service() {
+    return new Listeners.Service() {
       @Override
       public Session open(Socket connection, Socket socket, PostaConfig.Listener listener, Watchdog watchdog) {
         return new SmtpSession(connection, socket, listener, context, policy, watchdog);
@@ -54,12 +62,22 @@ public final class SmtpServer implements AutoCloseable {
           case TOO_MANY_FROM_CLIENT -> Replies.TOO_MANY_FROM_YOU.format(client.getHostAddress()).toBytes();
         };
       }
-    }, new Listeners.Limits(limits.maxConnections(), limits.maxConnectionsPerIp()), context.tls());
+    };
+  }
+
+  private static Listeners.Limits limits(Context context) {
+    var limits = context.config().limits();
+    return new Listeners.Limits(limits.maxConnections(), limits.maxConnectionsPerIp());
   }
 
   /** Binds one listener and starts accepting; returns the bound address (port 0 is resolved). */
   public InetSocketAddress listen(PostaConfig.Listener listener) throws IOException {
     return listeners.listen(listener);
+  }
+
+  /** Stops accepting on a listener a reload removed; its sessions go on to their end. */
+  public void unlisten(PostaConfig.Listener listener) {
+    listeners.unlisten(listener);
   }
 
   /** Connections currently open, for the banner and tests. */

@@ -296,6 +296,58 @@ class LauncherIT {
   }
 
   /**
+   * SIGHUP through the launcher and the built jar, as {@code systemctl reload} sends it: a
+   * mailbox and a listener added to the file are served without a restart, and a broken file is
+   * refused with its {@code file:line} problems while the running configuration serves on.
+   */
+  @Test
+  void sighupReadsTheConfigurationAgain() throws Exception {
+    int first = freePort();
+    int second = freePort();
+    String toml = """
+        hostname = "mx.posta.test"
+        data = "data"
+        [listeners]
+        smtp = [%s]
+        submission = []
+        smtps = []
+        imap = []
+        imaps = []
+        pop3 = []
+        pop3s = []
+        [domains."shop.test"]
+        mailboxes = [%s]
+        """;
+    config(toml.formatted("\"127.0.0.1:" + first + "\"", "\"alice\""));
+    try (var server = new Serving("--config", "posta.toml")) {
+      try (var wire = new dev.posta.testing.SmtpWire(first)) {
+        wire.ehlo();
+        assertThat(wire.command("MAIL FROM:<x@elsewhere.test>")).isEqualTo("250 2.1.0 Sender OK");
+        assertThat(wire.command("RCPT TO:<bob@shop.test>")).isEqualTo("550 5.1.1 <bob@shop.test>: Recipient address rejected: no such user here");
+      }
+      config(toml.formatted("\"127.0.0.1:" + first + "\", \"127.0.0.1:" + second + "\"", "\"alice\", \"bob\""));
+      hangUp(server);
+      await("the reload's line", server::log, l -> l.contains(" reload: reloaded posta.toml: "));
+      assertThat(server.log()).contains(" reload: reloaded posta.toml: listeners: +smtp 127.0.0.1:" + second
+          + "; domains.\"shop.test\".mailboxes: +bob\n");
+      assertThat(send(second, "x@elsewhere.test", "bob@shop.test").stdout()).endsWith("\nREFUSED {}\n");
+      awaitFiles(dir.resolve("data/mail/shop.test/bob/Maildir/new"), 1);
+
+      Files.writeString(dir.resolve("posta.toml"), "[limits]\nmax-message-size = \"big\"\n", java.nio.file.StandardOpenOption.APPEND);
+      hangUp(server);
+      await("the refusal's line", server::log, l -> l.contains(" reload: reload refused, the running configuration is kept:\n"));
+      assertThat(server.log()).contains(" reload: reload refused, the running configuration is kept:\nposta.toml:14: limits.max-message-size: expected a size like \"35M\", \"35MiB\", \"512K\" or \"1G\", got \"big\"\n");
+      assertThat(send(second, "x@elsewhere.test", "bob@shop.test").stdout()).endsWith("\nREFUSED {}\n");
+      awaitFiles(dir.resolve("data/mail/shop.test/bob/Maildir/new"), 2);
+    }
+  }
+
+  private static void hangUp(Serving server) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(server.process.pid())).inheritIO().start();
+    assertThat(kill.waitFor()).isZero();
+  }
+
+  /**
    * Publishing DNS as the README shows it: {@code posta dkim keygen}, then {@code posta dns}
    * prints the zone records (the key keygen made among them, read back by dnsjava's zone
    * parser), and {@code posta dns check} finds them all OK once dnsmasq serves them, and exits 1
