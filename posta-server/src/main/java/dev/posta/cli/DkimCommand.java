@@ -58,7 +58,7 @@ public final class DkimCommand {
 
   @Command(name = "keygen", description = {
       "Make a DKIM private key for DOMAIN in <data>/dkim/DOMAIN/SELECTOR.pem and print the DNS record to publish.",
-      "Publish the record, then restart Posta: it signs the mail its users send from DOMAIN."})
+      "Publish the record, then reload Posta: it signs the mail its users send from DOMAIN."})
   static final class Keygen implements Callable<Integer> {
     @ParentCommand DkimCommand parent;
     @Mixin ConfigOptions options;
@@ -95,6 +95,16 @@ public final class DkimCommand {
         err.println("posta dkim keygen: " + String.join("; ", e.problems()));
         return 1;
       }
+      try {
+        String notOwner = DataFolderOwner.refusal(config.dataDir());
+        if (notOwner != null) {
+          err.println("posta dkim keygen: " + notOwner);
+          return 1;
+        }
+      } catch (java.io.IOException e) {
+        err.println("posta dkim keygen: " + e);
+        return 1;
+      }
       var configured = config.dkim().selectors().get(d);
       if (configured == null) {
         List<String> sameKind = keysOfKind(config.dataDir(), d, type);
@@ -118,13 +128,13 @@ public final class DkimCommand {
       out.println("; DKIM key for " + d + ", selector " + s + " (" + (type == DkimAlgorithm.KeyType.RSA ? "rsa-sha256, " + DkimKeyFiles.RSA_BITS + " bits" : "ed25519-sha256")
           + "): " + key.file());
       if (configured == null) {
-        out.println("; Publish this record in the DNS of " + d + ", then restart Posta: it signs the mail from " + d + " with every key in "
+        out.println("; Publish this record in the DNS of " + d + ", then reload Posta: it signs the mail from " + d + " with every key in "
             + key.file().getParent() + ".");
       } else if (configured.stream().noneMatch(x -> x.name().equals(s))) {
         out.println("; Publish this record in the DNS of " + d + ", add \"" + s + "\" to dkim.selectors.\"" + d + "\" in " + config.source()
-            .map(Path::toString).orElse("the configuration") + " (only the selectors listed there sign), then restart Posta.");
+            .map(Path::toString).orElse("the configuration") + " (only the selectors listed there sign), then reload Posta.");
       } else {
-        out.println("; Publish this record in the DNS of " + d + ", then restart Posta: dkim.selectors lists " + s + ".");
+        out.println("; Publish this record in the DNS of " + d + ", then reload Posta: dkim.selectors lists " + s + ".");
       }
       out.println(DkimKeyFiles.txtRecord(d, s, key.publicKey()));
       return 0;

@@ -52,6 +52,11 @@ public final class Posta {
       }
       PostaServer server;
       try {
+        String notOwner = DataFolderOwner.refusal(cfg.dataDir());
+        if (notOwner != null) {
+          System.err.println("posta: cannot start: " + notOwner);
+          return 1;
+        }
         server = new PostaServer(cfg).start();
       } catch (java.io.IOException e) {
         System.err.println("posta: cannot start: " + e.getMessage());

@@ -76,6 +76,10 @@ final class QueueCommand implements Callable<Integer> {
         return QueueOutput.noDataFolder(cfg.dataDir(), cfg.source().map(Path::toString).orElse("the embedded defaults"));
       }
       try {
+        // Acting on a stopped server's spool writes there: only as the folder's owner.
+        String notOwner = request.command() == QueueRequest.Command.LIST || request.command() == QueueRequest.Command.SHOW
+            ? null : DataFolderOwner.refusal(cfg.dataDir());
+        if (notOwner != null) return QueueOutput.notOwner(notOwner);
         reply = withoutServer(cfg, request);
       } catch (IOException e) {
         return QueueOutput.cannotAct(cfg.dataDir(), e);

@@ -89,6 +89,11 @@ record QueueOutput(int exitCode, String text) {
         + " does not exist: name the server's configuration with --config FILE or POSTA_CONFIG");
   }
 
+  /** No server runs, and this user may not write into its data folder ({@link DataFolderOwner}). */
+  static QueueOutput notOwner(String why) {
+    return refused("posta queue: " + why);
+  }
+
   /** A server answered, but not in the control protocol (another version, or cut short). */
   static QueueOutput unreadableAnswer(ProtocolException e) {
     return refused("posta queue: the server's answer cannot be read: " + e.getMessage());

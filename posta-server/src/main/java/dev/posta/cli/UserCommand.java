@@ -77,11 +77,18 @@ public final class UserCommand {
 
     abstract String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException;
 
+    /** Whether it changes the users file, so that only the data folder's owner may run it. */
+    boolean writes() {
+      return true;
+    }
+
     @Override
     public Integer call() {
       String name = "posta user " + getClass().getAnnotation(Command.class).name();
       try {
         PostaConfig config = options.load();
+        String notOwner = writes() ? DataFolderOwner.refusal(config.dataDir()) : null;
+        if (notOwner != null) throw new Refused(notOwner);
         String done = run(config, new UserStore(config.dataDir()));
         if (done != null) parent.out.println(done);
         return 0;
@@ -196,6 +203,11 @@ public final class UserCommand {
 
   @Command(name = "list", description = "List the accounts, one address a line.")
   static final class ListUsers extends Subcommand {
+    @Override
+    boolean writes() {
+      return false;
+    }
+
     @Override
     String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException {
       users.list().forEach(parent.out::println);

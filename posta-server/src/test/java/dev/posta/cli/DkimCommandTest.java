@@ -45,7 +45,7 @@ class DkimCommandTest {
     Path file = dir.resolve("dkim/example.org/20250712-rsa.pem");
     Matcher m = Pattern.compile("""
         ; DKIM key for example.org, selector 20250712-rsa \\(rsa-sha256, 2048 bits\\): \\Q%s\\E
-        ; Publish this record in the DNS of example.org, then restart Posta: it signs the mail from example.org with every key in \\Q%s\\E.
+        ; Publish this record in the DNS of example.org, then reload Posta: it signs the mail from example.org with every key in \\Q%s\\E.
         20250712-rsa._domainkey.example.org. IN TXT \\( "(v=DKIM1; k=rsa; p=[A-Za-z0-9+/]{237})"
         \t"([A-Za-z0-9+/]{155})" \\)
         """.formatted(file, file.getParent())).matcher(rsa.out());
@@ -94,9 +94,9 @@ class DkimCommandTest {
         """);
     Run unlisted = run("keygen", "example.org", "--selector", "other", "--algorithm", "ed25519", "--config", config.toString());
     assertThat(unlisted.out().lines().toList().get(1)).isEqualTo("; Publish this record in the DNS of example.org, add \"other\" to "
-        + "dkim.selectors.\"example.org\" in " + config + " (only the selectors listed there sign), then restart Posta.");
+        + "dkim.selectors.\"example.org\" in " + config + " (only the selectors listed there sign), then reload Posta.");
     Run listed = run("keygen", "example.org", "--selector", "listed", "--algorithm", "ed25519", "--config", config.toString());
-    assertThat(listed.out().lines().toList().get(1)).isEqualTo("; Publish this record in the DNS of example.org, then restart Posta: dkim.selectors lists listed.");
+    assertThat(listed.out().lines().toList().get(1)).isEqualTo("; Publish this record in the DNS of example.org, then reload Posta: dkim.selectors lists listed.");
     assertThat(dir.resolve("data/dkim/example.org/listed.pem")).isRegularFile();
   }
 }

@@ -155,7 +155,7 @@ class DnsCheckTest {
         WRONG    SPF    spf.org: "v=spf1 ip4:198.51.100.1 -all" gives fail for 192.0.2.30 (spf.org: -all matched 192.0.2.30)
                         fix: add ip4:192.0.2.30 to it before the all, or publish spf.org. 3600 IN TXT "v=spf1 ip4:192.0.2.30 -all" in its place
         MISSING  DKIM   spf.org: no signing key on disk, so Posta does not sign its mail
-                        fix: posta dkim keygen spf.org, restart Posta, and publish the record it prints
+                        fix: posta dkim keygen spf.org, reload Posta, and publish the record it prints
         OK       DMARC  _dmarc.spf.org: p=reject
         WRONG    PTR    192.0.2.30: mail.spf.org, but mail.spf.org does not resolve to 192.0.2.30
                         fix: publish mail.spf.org. 3600 IN A 192.0.2.30
@@ -173,7 +173,7 @@ class DnsCheckTest {
         MISSING  SPF    missing.org: no SPF record
                         fix: publish missing.org. 3600 IN TXT "v=spf1 ip4:192.0.2.40 -all"
         MISSING  DKIM   missing.org: no signing key on disk, so Posta does not sign its mail
-                        fix: posta dkim keygen missing.org, restart Posta, and publish the record it prints
+                        fix: posta dkim keygen missing.org, reload Posta, and publish the record it prints
         MISSING  DMARC  _dmarc.missing.org: no DMARC record
                         fix: publish _dmarc.missing.org. 3600 IN TXT "v=DMARC1; p=none; rua=mailto:postmaster@missing.org"
         MISSING  PTR    192.0.2.40: no PTR record

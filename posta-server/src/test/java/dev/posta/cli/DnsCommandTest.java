@@ -137,7 +137,7 @@ class DnsCommandTest {
 
         ; DKIM (RFC 6376): example.org has no signing key yet, so Posta does not sign its mail. Make one with
         ;   posta dkim keygen example.org
-        ; restart Posta, and run posta dns example.org again: it prints the key's record here.
+        ; reload Posta, and run posta dns example.org again: it prints the key's record here.
 
         """, """
         ; does not lead back to it. For each address, the record they publish:

@@ -296,6 +296,33 @@ class LauncherIT {
   }
 
   /**
+   * The service user story, as {@code dist/systemd/posta.service} runs Posta (without systemd,
+   * which cannot run here): as an unprivileged user with CAP_NET_BIND_SERVICE alone, on the
+   * standard ports 25, 587 and 465, in a private network namespace; root may not add a user
+   * into the service's data folder, the service's user may, and Python's smtplib submits on
+   * 587 (STARTTLS) and 465 and relays on 25 into a Maildir the service's user owns.
+   */
+  @Test
+  void servesAsItsOwnUserOnTheStandardPorts() throws Exception {
+    Path script = E2e.resource("service_user.sh");
+    E2e.Run run = E2e.run(COMMAND_TIMEOUT.multipliedBy(2),
+        List.of("unshare", "--net", "bash", script.toString(), LAUNCHER.toString(), dir.toString()));
+    Path data = dir.resolve("data");
+    assertThat(run.stdout()).as("%s", run).isEqualTo(String.join("\n",
+        "root: posta user add: the data folder " + data + " belongs to nobody, not root: run this as nobody (sudo -u nobody posta ...),"
+            + " so that the server can read what it writes",
+        "service: added alice@posta.test",
+        "serve: Posta 0.1.0 is running",
+        "server user: nobody",
+        "587: {}",
+        "465: {}",
+        "25: {}",
+        "delivered: 3, owned by nobody ",
+        "stopped: 143",
+        ""));
+  }
+
+  /**
    * SIGHUP through the launcher and the built jar, as {@code systemctl reload} sends it: a
    * mailbox and a listener added to the file are served without a restart, and a broken file is
    * refused with its {@code file:line} problems while the running configuration serves on.

@@ -185,7 +185,7 @@ public final class PublishedRecords {
     String d = r.domain();
     if (r.dkimKeys().isEmpty()) {
       findings.add(new Finding(Status.MISSING, "DKIM", d, "no signing key on disk, so Posta does not sign its mail",
-          "posta dkim keygen " + d + ", restart Posta, and publish the record it prints"));
+          "posta dkim keygen " + d + ", reload Posta, and publish the record it prints"));
       return;
     }
     for (RequiredRecords.DkimKey key : r.dkimKeys()) {

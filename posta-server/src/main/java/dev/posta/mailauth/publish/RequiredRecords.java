@@ -180,7 +180,7 @@ public record RequiredRecords(String domain, String host, List<InetAddress> addr
     if (dkimKeys.isEmpty()) {
       l.add("; DKIM (RFC 6376): " + domain + " has no signing key yet, so Posta does not sign its mail. Make one with");
       l.add(";   posta dkim keygen " + domain);
-      l.add("; restart Posta, and run posta dns " + domain + " again: it prints the key's record here.");
+      l.add("; reload Posta, and run posta dns " + domain + " again: it prints the key's record here.");
       return;
     }
     l.add("; DKIM (RFC 6376): the public key of each key Posta signs mail from " + domain + " with.");
