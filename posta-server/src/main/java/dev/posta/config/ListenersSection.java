@@ -10,7 +10,7 @@ import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -40,12 +40,13 @@ final class ListenersSection {
     Map<Protocol, List<Listener>> byProtocol = new EnumMap<>(Protocol.class);
     // What each address is already taken by, as the end of an error message. Defaults go in
     // first, so that an explicit address clashing with one is reported where it is written.
-    Map<InetSocketAddress, String> taken = new HashMap<>();
+    Map<InetSocketAddress, Taken> taken = new LinkedHashMap<>();
     for (Protocol protocol : Protocol.values()) {
       String key = protocol.name().toLowerCase(Locale.ROOT);
       if (table != null && table.entries().containsKey(key)) continue;
       InetSocketAddress address = new InetSocketAddress(Inet4Address.ofLiteral("0.0.0.0"), protocol.standardPort);
-      taken.put(address, " is where listeners." + key + " listens by default; set listeners." + key + " too");
+      String byDefault = "listeners." + key + " listens by default; set listeners." + key + " too";
+      taken.put(address, new Taken(" is where " + byDefault, " takes the port of 0.0.0.0:" + protocol.standardPort + ", where " + byDefault));
       byProtocol.put(protocol, List.of(new Listener(protocol, address)));
     }
     for (Protocol protocol : Protocol.values()) {
@@ -56,13 +57,34 @@ final class ListenersSection {
       for (Str s : reader.strings(table, "listeners", key)) {
         reader.valid(s.line(), path, () -> socketAddress(s.value()))
             .ifPresent(address -> {
-              String clash = taken.putIfAbsent(address, " is listed twice (first on line " + s.line() + ")");
-              if (clash == null) listeners.add(new Listener(protocol, address));
-              else reader.problem(s.line(), path + ": '" + s.value() + "'" + clash);
+              String clash = clash(taken, address);
+              if (clash == null) {
+                taken.put(address, new Taken(" is listed twice (first on line " + s.line() + ")",
+                    " takes the port of '" + s.value() + "' (line " + s.line() + "): a wildcard address listens on every address"));
+                listeners.add(new Listener(protocol, address));
+              } else {
+                reader.problem(s.line(), path + ": '" + s.value() + "'" + clash);
+              }
             });
       }
       byProtocol.put(protocol, listeners);
     }
     return byProtocol.values().stream().flatMap(List::stream).toList();
+  }
+
+  /** How to end the message about an address clashing with one taken: the same, or one a wildcard overlaps. */
+  private record Taken(String same, String overlapping) {}
+
+  /** Why {@code address} cannot be bound beside those taken; null when it can. */
+  private static String clash(Map<InetSocketAddress, Taken> taken, InetSocketAddress address) {
+    for (var e : taken.entrySet()) {
+      InetSocketAddress other = e.getKey();
+      if (other.getPort() != address.getPort()) continue;
+      if (other.equals(address)) return e.getValue().same();
+      // A wildcard takes the port on every address, IPv6 ones too: the JDK's sockets are
+      // dual-stack, and bind 0.0.0.0 as [::].
+      if (other.getAddress().isAnyLocalAddress() || address.getAddress().isAnyLocalAddress()) return e.getValue().overlapping();
+    }
+    return null;
   }
 }

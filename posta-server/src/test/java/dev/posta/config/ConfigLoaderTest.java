@@ -310,6 +310,15 @@ class ConfigLoaderTest {
         Arguments.of(
             "[listeners]\nsmtp = [\"0.0.0.0:587\"]",
             "posta.toml:4: listeners.smtp: '0.0.0.0:587' is where listeners.submission listens by default; set listeners.submission too"),
+        // A wildcard takes the port on every address, IPv6 ones too (the JDK binds 0.0.0.0 as [::]).
+        Arguments.of("[listeners]\nsmtp = [\"0.0.0.0:2525\", \"127.0.0.1:2525\"]",
+            "posta.toml:4: listeners.smtp: '127.0.0.1:2525' takes the port of '0.0.0.0:2525' (line 4): a wildcard address listens on every address"),
+        Arguments.of("[listeners]\nsmtp = [\"127.0.0.1:2525\"]\nsubmission = [\"[::]:2525\"]",
+            "posta.toml:5: listeners.submission: '[::]:2525' takes the port of '127.0.0.1:2525' (line 4): a wildcard address listens on every address"),
+        Arguments.of("[listeners]\nsmtp = [\"[::1]:2525\", \"0.0.0.0:2525\"]",
+            "posta.toml:4: listeners.smtp: '0.0.0.0:2525' takes the port of '[::1]:2525' (line 4): a wildcard address listens on every address"),
+        Arguments.of("[listeners]\nsmtp = [\"127.0.0.1:587\"]",
+            "posta.toml:4: listeners.smtp: '127.0.0.1:587' takes the port of 0.0.0.0:587, where listeners.submission listens by default; set listeners.submission too"),
         Arguments.of("[listeners]\nsmtp = [25]", "posta.toml:4: listeners.smtp: expected an array of strings, got an integer in it"),
         Arguments.of("[listeners]\nsmtp = \"0.0.0.0:25\"", "posta.toml:4: listeners.smtp: expected an array, got a string"),
         Arguments.of("[listeners]\nsmpt = []", "posta.toml:4: unknown key 'smpt' in [listeners] (did you mean 'smtp'?)"),
