@@ -56,7 +56,7 @@ ONLY = [s.strip() for s in os.environ.get("ONLY", "load,big,idle").split(",") if
 OUT = os.path.abspath(os.environ.get("OUT", os.path.join(HERE, "results")))
 TMP = os.environ.get("BENCH_TMPDIR", "/var/tmp")
 POSTA_JAVA_OPTS = os.environ.get("POSTA_JAVA_OPTS", "-XX:+UseSerialGC -Xss512k -Xms16m -Xmx1g").split()
-USER, PASSWORD = "bench@localhost", "bench pass"
+USER, PASSWORD = "bench@localhost", "bench password"
 LOAD_AT_START = os.getloadavg()[0]
 
 

@@ -102,8 +102,11 @@ public final class UserCommand {
       return 1;
     }
 
-    /** The new password: typed twice at a terminal, else the first line of standard input. */
-    char[] newPassword(String address) throws IOException, Refused {
+    /**
+     * The new password: typed twice at a terminal, else the first line of standard input; one
+     * shorter than {@code [submission] min-password-length} characters is refused.
+     */
+    char[] newPassword(String address, PostaConfig config) throws IOException, Refused {
       Console c = parent.console.get();
       char[] password;
       if (c != null && c.isTerminal()) {
@@ -117,6 +120,12 @@ public final class UserCommand {
         password = firstLine(parent.in);
       }
       if (password.length == 0) throw new Refused("empty password refused");
+      int length = Character.codePointCount(password, 0, password.length);
+      int least = config.submission().minPasswordLength();
+      if (length < least) {
+        Arrays.fill(password, '\0');
+        throw new Refused("password too short: " + length + " characters, at least " + least + " ([submission] min-password-length)");
+      }
       return password;
     }
 
@@ -154,7 +163,7 @@ public final class UserCommand {
         throw new Refused(address + ": " + e.getMessage());
       }
       if (users.find(canonical).isPresent()) throw new Refused(canonical + " already exists");
-      char[] password = newPassword(canonical);
+      char[] password = newPassword(canonical, config);
       try {
         users.add(canonical, password);
       } finally {
@@ -179,7 +188,7 @@ public final class UserCommand {
     @Override
     String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException {
       if (users.find(address).isEmpty()) throw new Refused("no such user: " + address);
-      char[] password = newPassword(address);
+      char[] password = newPassword(address, config);
       try {
         users.setPassword(address, password);
       } finally {

@@ -147,13 +147,24 @@ public record PostaConfig(
    * @param authFailuresBeforeLockout failed AUTH attempts from one client address, within the
    *     lockout period, after which that address may not try again until the period has passed
    * @param authLockout how long failures are remembered, and how long a lockout lasts
+   * @param minPasswordLength the fewest characters {@code posta user add} and {@code passwd}
+   *     take for a password (NIST SP 800-63B asks at least 8; 12 keeps a guessed one out of
+   *     reach of the lockout's pace)
    */
   public record Submission(
       List<Network> trustedNetworks,
       boolean plaintextAuthOnLoopback,
       boolean senderMustBeOwned,
       int authFailuresBeforeLockout,
-      Duration authLockout) {
+      Duration authLockout,
+      int minPasswordLength) {
+    public static final int DEFAULT_MIN_PASSWORD_LENGTH = 12;
+
+    /** With the default minimum password length. */
+    public Submission(List<Network> trustedNetworks, boolean plaintextAuthOnLoopback, boolean senderMustBeOwned,
+        int authFailuresBeforeLockout, Duration authLockout) {
+      this(trustedNetworks, plaintextAuthOnLoopback, senderMustBeOwned, authFailuresBeforeLockout, authLockout, DEFAULT_MIN_PASSWORD_LENGTH);
+    }
 
     public static Submission defaults() {
       return new Submission(List.of(), false, true, 10, Duration.ofMinutes(15));

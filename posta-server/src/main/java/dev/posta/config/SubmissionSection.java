@@ -13,13 +13,13 @@ import java.util.List;
  *
  * <p>Guarantees: trusted networks are IP networks ({@code "192.0.2.0/24"}, {@code
  * "2001:db8::/32"}), never names; {@code auth-failures-before-lockout} is between 1 and 1000 and
- * {@code auth-lockout} between 1s and 1h. What is left out keeps {@link
+ * {@code auth-lockout} between 1s and 1h; {@code min-password-length} between 1 and 1024. What is left out keeps {@link
  * PostaConfig.Submission#defaults()}: nobody relays unauthenticated. Unknown keys are refused.
  */
 final class SubmissionSection {
   static final List<String> SUBMISSION_KEYS =
       List.of("trusted-networks", "plaintext-auth-on-loopback", "sender-must-be-owned",
-          "auth-failures-before-lockout", "auth-lockout");
+          "auth-failures-before-lockout", "auth-lockout", "min-password-length");
 
   private final TableReader reader;
 
@@ -47,6 +47,7 @@ final class SubmissionSection {
         reader.get(table, "submission", "plaintext-auth-on-loopback", Bool.class).map(Bool::value).orElse(d.plaintextAuthOnLoopback()),
         reader.get(table, "submission", "sender-must-be-owned", Bool.class).map(Bool::value).orElse(d.senderMustBeOwned()),
         failures,
-        reader.duration(table, "submission", "auth-lockout").orElse(d.authLockout()));
+        reader.duration(table, "submission", "auth-lockout").orElse(d.authLockout()),
+        reader.bounded(table, "submission", "min-password-length", 1, 1024).orElse(d.minPasswordLength()));
   }
 }

@@ -36,12 +36,12 @@ class UserCommandTest {
   @Test
   void addListPasswdDel() throws Exception {
     assertThat(run("", "list")).isEqualTo(new Run(0, "", ""));
-    assertThat(run("s3cret\nignored\n", "add", "Alice@LOCALHOST")).isEqualTo(new Run(0, "added alice@localhost\n", ""));
-    assertThat(new UserStore(dir).verify("alice@localhost", "s3cret".toCharArray())).isTrue();
+    assertThat(run("s3cret s3cret\nignored\n", "add", "Alice@LOCALHOST")).isEqualTo(new Run(0, "added alice@localhost\n", ""));
+    assertThat(new UserStore(dir).verify("alice@localhost", "s3cret s3cret".toCharArray())).isTrue();
     assertThat(run("", "list")).isEqualTo(new Run(0, "alice@localhost\n", ""));
 
-    assertThat(run("n3w\r\n", "passwd", "alice@localhost")).isEqualTo(new Run(0, "password changed for alice@localhost\n", ""));
-    assertThat(new UserStore(dir).verify("alice@localhost", "n3w".toCharArray())).isTrue();
+    assertThat(run("n3w n3w n3w n3w\r\n", "passwd", "alice@localhost")).isEqualTo(new Run(0, "password changed for alice@localhost\n", ""));
+    assertThat(new UserStore(dir).verify("alice@localhost", "n3w n3w n3w n3w".toCharArray())).isTrue();
 
     assertThat(run("", "del", "alice@localhost")).isEqualTo(new Run(0, "removed alice@localhost\n", ""));
     assertThat(run("", "list")).isEqualTo(new Run(0, "", ""));
@@ -55,7 +55,12 @@ class UserCommandTest {
     assertThat(run("pw\n", "add", "bob")).isEqualTo(new Run(1, "", "posta user add: bob: not a valid address (local@domain, without spaces)\n"));
     assertThat(run("", "add", "bob@localhost")).isEqualTo(new Run(1, "", "posta user add: empty password refused\n"));
     assertThat(run("\n", "add", "bob@localhost")).isEqualTo(new Run(1, "", "posta user add: empty password refused\n"));
-    assertThat(run("a\tb\n", "add", "bob@localhost")).isEqualTo(new Run(1, "", "posta user add: password contains control characters\n"));
+    assertThat(run("a\tlong\tenough\tone\n", "add", "bob@localhost")).isEqualTo(new Run(1, "", "posta user add: password contains control characters\n"));
+    // Counted in characters, not octets: eleven of them are too few, however many octets they take.
+    assertThat(run("ééééééééééé\n", "add", "bob@localhost"))
+        .isEqualTo(new Run(1, "", "posta user add: password too short: 11 characters, at least 12 ([submission] min-password-length)\n"));
+    assertThat(run("short\n", "passwd", "alice@localhost"))
+        .isEqualTo(new Run(1, "", "posta user passwd: password too short: 5 characters, at least 12 ([submission] min-password-length)\n"));
     assertThat(run("pw\n", "passwd", "bob@localhost")).isEqualTo(new Run(1, "", "posta user passwd: no such user: bob@localhost\n"));
     assertThat(run("", "del", "bob@localhost")).isEqualTo(new Run(1, "", "posta user del: no such user: bob@localhost\n"));
     assertThat(run("", "list")).isEqualTo(new Run(0, "alice@localhost\n", ""));
@@ -63,7 +68,7 @@ class UserCommandTest {
 
   @Test
   void accountsOutsideTheLocalDomainsAreSendOnly() throws Exception {
-    assertThat(run("pw\n", "add", "noreply@example.org"))
+    assertThat(run("a password long enough\n", "add", "noreply@example.org"))
         .isEqualTo(new Run(0, "added noreply@example.org (send only: example.org is not a local domain, so it has no mailbox here)\n", ""));
     assertThat(run("", "list")).isEqualTo(new Run(0, "noreply@example.org\n", ""));
   }
@@ -71,8 +76,11 @@ class UserCommandTest {
   @Test
   void theConfigurationsDomainsAndDataFolderAreUsed() throws Exception {
     Path config = dir.resolve("posta.toml");
-    Files.writeString(config, "hostname = \"mail.example.org\"\ndata = \"state\"\n[domains.\"example.org\"]\n[domains.\"example.net\"]\n");
-    assertThat(run("pw\n", "add", "bob@example.net", "--config", config.toString())).isEqualTo(new Run(0, "added bob@example.net\n", ""));
+    Files.writeString(config, "hostname = \"mail.example.org\"\ndata = \"state\"\n[domains.\"example.org\"]\n[domains.\"example.net\"]\n"
+        + "[submission]\nmin-password-length = 3\n");
+    assertThat(run("pw\n", "add", "bob@example.net", "--config", config.toString()))
+        .isEqualTo(new Run(1, "", "posta user add: password too short: 2 characters, at least 3 ([submission] min-password-length)\n"));
+    assertThat(run("pwd\n", "add", "bob@example.net", "--config", config.toString())).isEqualTo(new Run(0, "added bob@example.net\n", ""));
     assertThat(new UserStore(dir.resolve("state")).list()).containsExactly("bob@example.net");
   }
 
