@@ -8,7 +8,10 @@ import dev.posta.tls.ServerTls;
 import dev.posta.tls.TlsException;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -26,7 +29,8 @@ import sun.misc.Signal;
     mixinStandardHelpOptions = true,
     version = "Posta 0.1.0",
     description = "A complete mail system: SMTP in, durable queue, local Maildir delivery.",
-    subcommands = {Posta.Serve.class, Posta.CheckConfig.class, QueueCommand.class, UserCommand.class, DkimCommand.class, DnsCommand.class})
+    subcommands = {Posta.Serve.class, Posta.CheckConfig.class, QueueCommand.class, UserCommand.class, DkimCommand.class, DnsCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Posta {
 
   public static void main(String[] args) {
@@ -41,13 +45,21 @@ public final class Posta {
 
     @Mixin ConfigOptions options;
 
+    @Option(names = "--listen", paramLabel = "PROTOCOL=HOST:PORT",
+        description = "Listen there for that protocol instead of where the configuration says (repeatable: "
+            + "--listen smtp=127.0.0.1:2525 --listen submission=127.0.0.1:2587); PROTOCOL= alone turns it off.")
+    List<String> listen = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
       PostaConfig cfg;
       try {
-        cfg = options.load();
+        cfg = load();
       } catch (ConfigException e) {
         System.err.println(e.getMessage());
+        return 2;
+      } catch (IllegalArgumentException e) {
+        System.err.println("posta serve: --listen " + e.getMessage());
         return 2;
       }
       PostaServer server;
@@ -77,6 +89,29 @@ public final class Posta {
     }
 
     /**
+     * The configuration with {@code --listen} applied: each protocol it names has the listeners
+     * given for it, and no others. (A reload applies them again.)
+     */
+    PostaConfig load() throws ConfigException {
+      PostaConfig config = options.load();
+      if (listen.isEmpty()) return config;
+      Map<PostaConfig.Protocol, List<PostaConfig.Listener>> given = new EnumMap<>(PostaConfig.Protocol.class);
+      for (String spec : listen) {
+        if (spec.endsWith("=")) {
+          given.computeIfAbsent(PostaConfig.Protocol.named(spec.substring(0, spec.length() - 1)), p -> new ArrayList<>());
+        } else {
+          PostaConfig.Listener l = PostaConfig.Listener.parse(spec);
+          given.computeIfAbsent(l.protocol(), p -> new ArrayList<>()).add(l);
+        }
+      }
+      List<PostaConfig.Listener> listeners = new ArrayList<>(config.listeners());
+      listeners.removeIf(l -> given.containsKey(l.protocol()));
+      given.values().forEach(listeners::addAll);
+      listeners.sort(java.util.Comparator.comparing(PostaConfig.Listener::protocol)); // stable: the file's order within one
+      return config.toBuilder().listeners(listeners).build();
+    }
+
+    /**
      * Reads the configuration again, from where it was read at the start, and has the server take
      * it; a file with problems, or a change the server cannot take, leaves the running
      * configuration as it is. Either way the log says so, with every problem or every change.
@@ -84,7 +119,7 @@ public final class Posta {
     private void reload(PostaServer server) {
       PostaConfig next;
       try {
-        next = options.load();
+        next = load();
       } catch (ConfigException e) {
         log.warn("reload refused, the running configuration is kept:\n{}", e.getMessage());
         return;

@@ -340,6 +340,18 @@ public record PostaConfig(
     /** POP3 over implicit TLS, port 995 (RFC 8314). */
     POP3S(995);
 
+    /**
+     * The protocol as {@code [listeners]} names it ({@code smtp}, {@code pop3s}), in any case.
+     *
+     * @throws IllegalArgumentException when it names none
+     */
+    public static Protocol named(String name) {
+      for (Protocol p : values()) {
+        if (p.name().equalsIgnoreCase(name)) return p;
+      }
+      throw new IllegalArgumentException("'" + name + "' is not smtp, submission, smtps, imap, imaps, pop3 or pop3s");
+    }
+
     /** The port it listens on unless configured otherwise. */
     public final int standardPort;
 
@@ -353,7 +365,24 @@ public record PostaConfig(
     }
   }
 
-  public record Listener(Protocol protocol, InetSocketAddress address) {}
+  public record Listener(Protocol protocol, InetSocketAddress address) {
+    /**
+     * A listener as {@code posta serve --listen} names it, {@code smtp=127.0.0.1:2525}: a
+     * protocol as {@code [listeners]} names it, and an address as its lists write them.
+     *
+     * @throws IllegalArgumentException saying what is wrong with it
+     */
+    public static Listener parse(String spec) {
+      int eq = spec.indexOf('=');
+      if (eq < 0) throw new IllegalArgumentException("'" + spec + "': expected PROTOCOL=HOST:PORT, like smtp=127.0.0.1:2525");
+      Protocol protocol = Protocol.named(spec.substring(0, eq));
+      try {
+        return new Listener(protocol, ConfigValues.socketAddress(spec.substring(eq + 1)));
+      } catch (ConfigValues.Invalid e) {
+        throw new IllegalArgumentException(e.getMessage()); // it names the address
+      }
+    }
+  }
 
   /**
    * Protocol limits.
