@@ -323,6 +323,45 @@ class LauncherIT {
   }
 
   /**
+   * The AOT cache is recorded by a real {@code serve} only: not from {@code serve --help}, and
+   * by one of two servers started together (the first holds the recording's lock; the second
+   * runs without recording), so the cache is written once, when the first stops.
+   */
+  @Test
+  void theAotCacheIsRecordedByOneServeAtATimeAndNeverFromHelp() throws Exception {
+    Path cache = Files.createDirectories(dir.resolve("cache"));
+    var env = java.util.Map.of("POSTA_AOT_CACHE", cache.resolve("posta.aot").toString());
+    ProcessBuilder help = launcher(List.of(LAUNCHER.toString(), "serve", "--help"));
+    help.environment().putAll(env);
+    E2e.Run helped = E2e.run(help, COMMAND_TIMEOUT, "");
+    assertThat(helped.stdout()).as("%s", helped).startsWith("Usage: posta serve ");
+    assertThat(cache).isEmptyDirectory();
+    String toml = """
+        hostname = "localhost"
+        data = "%s"
+        [listeners]
+        smtp = ["127.0.0.1:%d"]
+        submission = []
+        smtps = []
+        imap = []
+        imaps = []
+        pop3 = []
+        pop3s = []
+        [domains.localhost]
+        """;
+    Files.writeString(dir.resolve("first.toml"), toml.formatted("first", freePort()));
+    Files.writeString(dir.resolve("second.toml"), toml.formatted("second", freePort()));
+    try (var first = new Serving(env, "--config", "first.toml")) {
+      try (var second = new Serving(env, "--config", "second.toml")) {
+        assertThat(second.process.info().arguments().orElseThrow()).noneMatch(a -> a.startsWith("-XX:AOTCache"));
+      }
+      assertThat(first.process.info().arguments().orElseThrow()).contains("-XX:AOTCacheOutput=" + cache.resolve("posta.aot"));
+      assertThat(cache.resolve("posta.aot")).doesNotExist();
+    }
+    assertThat(cache.resolve("posta.aot")).isNotEmptyFile();
+  }
+
+  /**
    * SIGHUP through the launcher and the built jar, as {@code systemctl reload} sends it: a
    * mailbox and a listener added to the file are served without a restart, and a broken file is
    * refused with its {@code file:line} problems while the running configuration serves on.
@@ -536,10 +575,17 @@ class LauncherIT {
     final Path log;
 
     Serving(String... args) throws IOException {
+      this(java.util.Map.of(), args);
+    }
+
+    /** With these variables added to the launcher's environment. */
+    Serving(java.util.Map<String, String> env, String... args) throws IOException {
       List<String> command = new ArrayList<>(List.of(LAUNCHER.toString(), "serve"));
       command.addAll(List.of(args));
       log = dir.resolve("serve-" + SERVES.incrementAndGet() + ".log");
-      process = launcher(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      ProcessBuilder pb = launcher(command).redirectErrorStream(true).redirectOutput(log.toFile());
+      pb.environment().putAll(env);
+      process = pb.start();
       long deadline = System.nanoTime() + COMMAND_TIMEOUT.toNanos();
       while (!log().contains(RUNNING)) {
         if (!process.isAlive()) fail("./posta serve exited with " + process.exitValue() + " before it ran:\n" + log());
