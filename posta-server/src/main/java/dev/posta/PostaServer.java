@@ -43,9 +43,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,7 +78,7 @@ public final class PostaServer implements AutoCloseable {
   private Object lockKey;
   /** The lock files (by file key) held by servers in this JVM; see {@link #lockDataFolder}. */
   private static final Set<Object> LOCKED = ConcurrentHashMap.newKeySet();
-  private final List<Bound> bound = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<Bound> bound = new CopyOnWriteArrayList<>();
 
   /** A listener and the address it actually got (port 0 becomes a real port). */
   public record Bound(PostaConfig.Listener listener, InetSocketAddress address) {}
@@ -215,7 +216,12 @@ public final class PostaServer implements AutoCloseable {
     tls = nextTls;
     dkimKeys = nextKeys;
     dns = nextDns;
-    if (!next.submission().equals(previous.submission())) throttle = throttle(next.submission());
+    // The failures counted so far stay unless the lockout's own settings changed.
+    var was = previous.submission();
+    var is = next.submission();
+    if (was.authFailuresBeforeLockout() != is.authFailuresBeforeLockout() || !was.authLockout().equals(is.authLockout())) {
+      throttle = throttle(is);
+    }
     Router router = new Router(next, this::isAccount);
     queue.reconfigure(router, targets, next.delivery(), next.limits().maxHops(), next.hostname());
     smtp.reconfigure(smtpContext(next, router));

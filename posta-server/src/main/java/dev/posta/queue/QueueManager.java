@@ -66,7 +66,6 @@ public final class QueueManager implements AutoCloseable {
   private final Spool spool;
   /** Replaced whole by {@link #reconfigure}: each attempt plans and settles with the one it started under. */
   private volatile Routing routing;
-  /** {@code limits.max-hops}: a message with more Received: fields is returned, not delivered. */
   private final Clock clock;
 
   /*
@@ -161,7 +160,9 @@ public final class QueueManager implements AutoCloseable {
 
   /**
    * What the configuration decides for the queue, and a reload replaces: where recipients go
-   * and what delivers there, the retry schedule and limits, the loop limit, the notices' name.
+   * and what delivers there, the retry schedule and limits, the loop limit ({@code
+   * limits.max-hops}: a message with more Received: fields is returned, not delivered), the
+   * notices' name.
    */
   private record Routing(Router router, DeliveryTargets targets, PostaConfig.Delivery settings, int maxHops, Settlement settlement) {}
 
