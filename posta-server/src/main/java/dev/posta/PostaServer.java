@@ -123,7 +123,7 @@ public final class PostaServer implements AutoCloseable {
       Router router = new Router(config, this::isAccount);
       // One resolver and cache for MX lookups and the sender checks: a busy domain's records are asked once per TTL.
       dns = serve ? new DnsResolver(config.delivery().dnsServers(), DNS_TIMEOUT) : null;
-      store = new MaildirStore(config.dataDir().resolve("mail"), config.hostname());
+      store = new MaildirStore(config.dataDir().resolve("mail"), config.hostname(), Clock.systemUTC(), config.mailboxModes());
       queue = new QueueManager(spool, router, deliveryTargets(config, dns), config.delivery(),
           config.limits().maxHops(), config.hostname(), clock);
       queue.enqueueAll(recovered);
@@ -222,6 +222,7 @@ public final class PostaServer implements AutoCloseable {
     if (was.authFailuresBeforeLockout() != is.authFailuresBeforeLockout() || !was.authLockout().equals(is.authLockout())) {
       throttle = throttle(is);
     }
+    store.useModes(next.mailboxModes());
     Router router = new Router(next, this::isAccount);
     queue.reconfigure(router, targets, next.delivery(), next.limits().maxHops(), next.hostname());
     smtp.reconfigure(smtpContext(next, router));

@@ -7,6 +7,7 @@ import dev.posta.config.PostaConfig.Limits;
 import dev.posta.config.PostaConfig.Listener;
 import dev.posta.config.Toml.Str;
 import dev.posta.config.Toml.Table;
+import dev.posta.storage.FileModes;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.CharacterCodingException;
@@ -27,7 +28,7 @@ import java.util.stream.Collectors;
  * kind of configuration bug; a close known key is suggested. Every alias and catch-all that points
  * into a local domain is checked to end at a mailbox, without loops.
  *
- * <p>The top-level {@code hostname} and {@code data} are read here; each section by its own class
+ * <p>The top-level {@code hostname}, {@code data} and {@code mailbox-mode} are read here; each section by its own class
  * ({@link ListenersSection}, {@link LimitsSection}, {@link TlsSection}, {@link
  * SubmissionSection}, {@link DeliverySection}, {@link DomainsSection}, {@link DkimSection}, {@link SenderChecksSection}), all of them reporting
  * into one {@link TableReader}.
@@ -35,7 +36,7 @@ import java.util.stream.Collectors;
 public final class ConfigLoader {
 
   static final List<String> TOP_KEYS =
-      List.of("hostname", "data", "postmaster", "listeners", "limits", "domains", "tls", "submission",
+      List.of("hostname", "data", "mailbox-mode", "postmaster", "listeners", "limits", "domains", "tls", "submission",
           "queue", "outbound", "relay", "routes", "dkim", "sender-checks");
 
   static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/posta");
@@ -51,6 +52,14 @@ public final class ConfigLoader {
     Optional<String> hostname =
         hostKey.flatMap(s -> reader.valid(s.line(), "hostname", () -> domainName(s.value(), "host name")));
     Path dataDir = reader.get(root, "", "data", Str.class).flatMap(s -> reader.path(s, "data")).orElse(DEFAULT_DATA_DIR);
+    FileModes mailboxModes = reader.get(root, "", "mailbox-mode", Str.class).flatMap(s -> reader.valid(s.line(), "mailbox-mode", () -> {
+      if (!s.value().matches("0?[0-7]{3}")) throw new ConfigValues.Invalid("'" + s.value() + "' is not an octal mode like \"0640\"");
+      try {
+        return FileModes.of(Integer.parseInt(s.value(), 8));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigValues.Invalid(e.getMessage());
+      }
+    })).orElse(FileModes.PRIVATE);
     // Always in this order: problems on one line are reported in the order they were found.
     List<Listener> listeners = new ListenersSection(reader).read(root);
     Limits limits = new LimitsSection(reader).read(root);
@@ -75,7 +84,8 @@ public final class ConfigLoader {
         submission,
         delivery,
         dkim,
-        senderChecks);
+        senderChecks,
+        mailboxModes);
   }
 
   /** The file's TOML tree; a file that cannot be read or parsed has that one problem only. */

@@ -1,5 +1,6 @@
 package dev.posta.config;
 
+import dev.posta.storage.FileModes;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,6 +30,9 @@ import java.util.Set;
  * @param delivery how mail leaves: retry schedule, concurrency, TLS towards other servers, DNS,
  *     smart hosts
  * @param dkim which keys sign the submitted mail of which domain
+ * @param senderChecks the SPF, DKIM and DMARC checks of mail from other servers
+ * @param mailboxModes what mailbox folders and message files are made with ({@code
+ *     mailbox-mode}): private, or shared with a group for another reader such as Dovecot
  */
 public record PostaConfig(
     String hostname,
@@ -42,7 +46,14 @@ public record PostaConfig(
     Submission submission,
     Delivery delivery,
     Dkim dkim,
-    SenderChecks senderChecks) {
+    SenderChecks senderChecks,
+    FileModes mailboxModes) {
+
+  /** A configuration whose mailboxes are private (0600 files, 0700 folders). */
+  public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
+      Optional<Path> source, Tls tls, Submission submission, Delivery delivery, Dkim dkim, SenderChecks senderChecks) {
+    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks, FileModes.PRIVATE);
+  }
 
   /** A configuration without [dkim] settings: keys in {@code <data>/dkim} sign as they are found ({@link Dkim#NONE}). */
   public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
@@ -520,6 +531,7 @@ public record PostaConfig(
     private Delivery delivery;
     private Dkim dkim;
     private SenderChecks senderChecks;
+    private FileModes mailboxModes;
 
     private Builder(PostaConfig c) {
       hostname = c.hostname;
@@ -534,6 +546,7 @@ public record PostaConfig(
       delivery = c.delivery;
       dkim = c.dkim;
       senderChecks = c.senderChecks;
+      mailboxModes = c.mailboxModes;
     }
 
     public Builder hostname(String name) {
@@ -591,8 +604,14 @@ public record PostaConfig(
       return this;
     }
 
+    public Builder mailboxModes(FileModes replaced) {
+      mailboxModes = replaced;
+      return this;
+    }
+
     public PostaConfig build() {
-      return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks);
+      return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks,
+          mailboxModes);
     }
   }
 }

@@ -15,7 +15,8 @@ import java.nio.file.attribute.PosixFilePermissions;
  * of the process. So every folder Posta creates for mail is made 0700 and every file 0600,
  * atomically at creation (passed to mkdir/open, never chmod afterwards, so there is no moment
  * when they are readable). The umask can only narrow these further. Folders that already exist
- * keep their mode: an administrator may have chosen another one. On file systems without POSIX
+ * keep their mode: an administrator may have chosen another one. Mailboxes may be shared with a
+ * group instead ({@link FileModes}), by the same means. On file systems without POSIX
  * permissions nothing is passed.
  */
 public final class PrivateFiles {
@@ -36,14 +37,24 @@ public final class PrivateFiles {
     return posix(file) ? new FileAttribute<?>[] {OWNER_ONLY_FILE} : NONE;
   }
 
+  /** The attributes that make a new file as {@code modes} says (mail a group may share). */
+  public static FileAttribute<?>[] file(Path file, FileModes modes) {
+    return posix(file) ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(modes.file())} : NONE;
+  }
+
   /**
    * Replaces {@code file} whole with {@code content}, durably and all at once: written to a
    * private temporary file beside it, fsynced, renamed over it, and the folder fsynced, so that a
    * crash leaves the old content or the new, never a mix. The temporary file goes on failure.
    */
   public static void replace(Path file, byte[] content) throws IOException {
+    replace(file, content, FileModes.PRIVATE);
+  }
+
+  /** As {@link #replace(Path, byte[])}, the file made as {@code modes} says. */
+  public static void replace(Path file, byte[] content, FileModes modes) throws IOException {
     Path dir = file.getParent();
-    Path tmp = Files.createTempFile(dir, "." + file.getFileName() + "-", ".tmp", file(dir));
+    Path tmp = Files.createTempFile(dir, "." + file.getFileName() + "-", ".tmp", file(dir, modes));
     try {
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
         ByteBuffer buf = ByteBuffer.wrap(content);
@@ -61,5 +72,10 @@ public final class PrivateFiles {
   /** {@code Files.createDirectories}, each missing folder made 0700; existing ones are left as they are. */
   public static void createDirectories(Path dir) throws IOException {
     Files.createDirectories(dir, posix(dir) ? new FileAttribute<?>[] {OWNER_ONLY_DIRECTORY} : NONE);
+  }
+
+  /** {@code Files.createDirectories}, each missing folder made as {@code modes} says; existing ones are left as they are. */
+  public static void createDirectories(Path dir, FileModes modes) throws IOException {
+    Files.createDirectories(dir, posix(dir) ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(modes.folder())} : NONE);
   }
 }

@@ -2,6 +2,7 @@ package dev.posta.store;
 
 import dev.posta.client.MessageWriter;
 import dev.posta.storage.DirectorySync;
+import dev.posta.storage.FileModes;
 import dev.posta.storage.PrivateFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -50,9 +51,16 @@ public final class Maildir {
   private static final Set<Path> CREATED = ConcurrentHashMap.newKeySet();
 
   private final Path root;
+  private final FileModes modes;
 
   public Maildir(Path root) {
+    this(root, FileModes.PRIVATE);
+  }
+
+  /** With the permissions its folders and message files are made with. */
+  public Maildir(Path root, FileModes modes) {
     this.root = root;
+    this.modes = modes;
   }
 
   public Path root() {
@@ -61,8 +69,8 @@ public final class Maildir {
 
   /**
    * Creates tmp/, new/ and cur/ when missing, durably. Mail is private: the folders created here
-   * (and any missing parents, such as {@code mail/<domain>/<user>/}) are 0700 from creation on,
-   * whatever the umask; existing ones keep their mode.
+   * (and any missing parents, such as {@code mail/<domain>/<user>/}) are 0700 from creation on
+   * (or as the modes say), whatever the umask; existing ones keep their mode.
    */
   public void create() throws IOException {
     if (CREATED.contains(root)) return;
@@ -70,7 +78,7 @@ public final class Maildir {
       CREATED.add(root);
       return;
     }
-    for (String sub : new String[] {"tmp", "new", "cur"}) PrivateFiles.createDirectories(root.resolve(sub));
+    for (String sub : new String[] {"tmp", "new", "cur"}) PrivateFiles.createDirectories(root.resolve(sub), modes);
     DirectorySync.fsync(root);
     DirectorySync.fsync(root.getParent());
     CREATED.add(root);
@@ -194,10 +202,10 @@ public final class Maildir {
 
   /** Writes the message into a tmp/ file and fsyncs it; returns its sizes as the name gives them, {@code ,S=<size>,W=<vsize>}. */
   private String writeTmp(Path tmp, StandardOpenOption mode, byte[] header, MessageWriter content) throws IOException {
-    // 0600 at creation, so no other local user can read the message even for a moment. Never
-    // through a link: deliverOnce's tmp/ name can be known in advance.
+    // 0600 (or the shared mode) at creation, so no other local user can read the message even
+    // for a moment. Never through a link: deliverOnce's tmp/ name can be known in advance.
     try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, mode, StandardOpenOption.WRITE,
-        LinkOption.NOFOLLOW_LINKS), PrivateFiles.file(tmp))) {
+        LinkOption.NOFOLLOW_LINKS), PrivateFiles.file(tmp, modes))) {
       UnixLineEndings lf = new UnixLineEndings(ch);
       lf.write(ByteBuffer.wrap(header));
       content.writeTo(lf);

@@ -1,6 +1,7 @@
 package dev.posta.store;
 
 import dev.posta.client.MessageWriter;
+import dev.posta.storage.FileModes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.FileChannel;
@@ -81,7 +82,12 @@ public final class MaildirFolder implements Folder, AutoCloseable {
    * @param hostname this host's name, part of the name of every file saved here
    */
   public static MaildirFolder open(Path root, String hostname, Clock clock) throws IOException {
-    var maildir = new Maildir(root);
+    return open(root, hostname, clock, FileModes.PRIVATE);
+  }
+
+  /** As {@link #open(Path, String, Clock)}, its folders and message files made with {@code modes}. */
+  public static MaildirFolder open(Path root, String hostname, Clock clock, FileModes modes) throws IOException {
+    var maildir = new Maildir(root, modes);
     maildir.create();
     var folder = new MaildirFolder(maildir, hostname, clock, MailboxIndex.open(root, clock));
     folder.lock.lock();

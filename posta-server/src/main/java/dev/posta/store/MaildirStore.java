@@ -2,6 +2,7 @@ package dev.posta.store;
 
 import dev.posta.client.MessageWriter;
 import dev.posta.storage.DirectorySync;
+import dev.posta.storage.FileModes;
 import dev.posta.storage.PrivateFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -36,6 +37,8 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
   private final Path mailRoot;
   private final String hostname;
   private final Clock clock;
+  /** What new folders and message files are made with; a reload may change it. */
+  private volatile FileModes modes;
   /**
    * The open folders, least recently opened first; each a future while it is being opened, so
    * that others wait for that folder only. Guarded by itself.
@@ -51,15 +54,26 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
   }
 
   public MaildirStore(Path mailRoot, String hostname, Clock clock) {
+    this(mailRoot, hostname, clock, FileModes.PRIVATE);
+  }
+
+  /** @param modes what its folders and message files are made with: private, or shared with a group */
+  public MaildirStore(Path mailRoot, String hostname, Clock clock, FileModes modes) {
     this.mailRoot = mailRoot;
     this.hostname = hostname;
     this.clock = clock;
+    this.modes = modes;
+  }
+
+  /** A reload's modes: folders and files made from now on get them; what exists keeps its own. */
+  public void useModes(FileModes next) {
+    modes = next;
   }
 
   @Override
   public boolean deliver(MailboxId mailbox, String folder, String deliveryId, Instant arrival, byte[] header, MessageWriter content,
       boolean mayBeDelivered) throws IOException {
-    Maildir target = new Maildir(folderPath(mailbox, folder));
+    Maildir target = new Maildir(folderPath(mailbox, folder), modes);
     Maildir.Delivered delivered = target.deliverOnce(deliveryId, arrival, header, content, hostname, mayBeDelivered);
     Opened opened;
     synchronized (open) {
@@ -137,7 +151,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
     }
     if (mine) { // ours to open; a large folder takes a while, and holds up no other
       try {
-        opened.folder.complete(MaildirFolder.open(key, hostname, clock));
+        opened.folder.complete(MaildirFolder.open(key, hostname, clock, modes));
       } catch (IOException | RuntimeException e) {
         synchronized (open) {
           open.remove(key, opened);
@@ -264,9 +278,9 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
     var names = new java.util.LinkedHashSet<>(subscriptions(mailbox));
     if (!(subscribed ? names.add(name) : names.remove(name))) return;
     Path root = maildir(mailbox).root();
-    PrivateFiles.createDirectories(root);
+    PrivateFiles.createDirectories(root, modes);
     String text = names.stream().map(n -> n + "\n").collect(java.util.stream.Collectors.joining());
-    PrivateFiles.replace(root.resolve(SUBSCRIPTIONS), text.getBytes(StandardCharsets.UTF_8));
+    PrivateFiles.replace(root.resolve(SUBSCRIPTIONS), text.getBytes(StandardCharsets.UTF_8), modes);
   }
 
   private static final String SUBSCRIPTIONS = "subscriptions";
@@ -284,7 +298,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
     for (SpecialFolder special : SPECIAL_FOLDERS) {
       Path path = folderPath(mailbox, special.name());
       if (Files.isDirectory(path.resolve("cur"))) continue;
-      new Maildir(path).create();
+      new Maildir(path, modes).create();
       made.add(special.name());
     }
     return made;
@@ -300,7 +314,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
     Path path = folderPath(mailbox, name);
     if (name.equalsIgnoreCase(INBOX) || Files.isDirectory(path.resolve("cur"))) throw new FileAlreadyExistsException(name);
     if (folderNames(mailbox).size() > MAX_FOLDERS) throw new TooManyFolders();
-    new Maildir(path).create();
+    new Maildir(path, modes).create();
   }
 
   /**
@@ -387,7 +401,7 @@ public final class MaildirStore implements MailboxStore, AutoCloseable {
 
   /** The Maildir of a mailbox: {@code <data>/mail/<domain>/<user>/Maildir}. */
   public Maildir maildir(MailboxId mailbox) {
-    return new Maildir(mailRoot.resolve(safeName(mailbox.domain())).resolve(safeName(mailbox.user())).resolve("Maildir"));
+    return new Maildir(mailRoot.resolve(safeName(mailbox.domain())).resolve(safeName(mailbox.user())).resolve("Maildir"), modes);
   }
 
   /**

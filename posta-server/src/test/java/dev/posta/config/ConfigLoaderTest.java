@@ -166,6 +166,17 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void mailboxesArePrivateUnlessAModeSharesThem() throws Exception {
+    assertThat(load(PREAMBLE).mailboxModes()).isEqualTo(dev.posta.storage.FileModes.PRIVATE);
+    assertThat(load("mailbox-mode = \"0640\"\n" + PREAMBLE).mailboxModes()).isEqualTo(dev.posta.storage.FileModes.of(0640));
+    assertThat(load("mailbox-mode = \"660\"\n" + PREAMBLE).mailboxModes()).isEqualTo(dev.posta.storage.FileModes.of(0660));
+    assertThatThrownBy(() -> load("mailbox-mode = \"0755\"\n" + PREAMBLE)).hasMessageEndingWith(
+        "posta.toml:1: mailbox-mode: 0755 is not a mode for mail files: the owner reads and writes (06xx), and nobody executes them, as 0600, 0640 or 0660");
+    assertThatThrownBy(() -> load("mailbox-mode = \"rw-r-----\"\n" + PREAMBLE)).hasMessageEndingWith(
+        "posta.toml:1: mailbox-mode: 'rw-r-----' is not an octal mode like \"0640\"");
+  }
+
+  @Test
   void readsListenersInOrderAndAnEmptyListTurnsOneOff() throws Exception {
     PostaConfig config =
         load(PREAMBLE + "[listeners]\nsmtp = [\"127.0.0.1:2525\", \"[::1]:2525\"]\nsubmission = []\n");

@@ -4,9 +4,12 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.posta.storage.FileModes;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,6 +28,39 @@ class MaildirStoreTest {
     assertThat(store.maildir(new MailboxId("localhost", "../../etc")).root()).isEqualTo(Path.of("/data/mail/localhost/%2E.%2F..%2Fetc/Maildir"));
     assertThat(store.maildir(new MailboxId("localhost", "a/b")).root()).isEqualTo(Path.of("/data/mail/localhost/a%2Fb/Maildir"));
     assertThat(store.maildir(new MailboxId("localhost", "用户")).root()).isEqualTo(Path.of("/data/mail/localhost/%E7%94%A8%E6%88%B7/Maildir"));
+  }
+
+  @Test
+  void aSharedModeLetsTheGroupReadTheMailAndSearchItsFolders() throws Exception {
+    // The test's umask (022 or 002) keeps the group's read bit that 0640 asks for.
+    try (MaildirStore shared = new MaildirStore(dir, "h", Clock.systemUTC(), FileModes.of(0640))) {
+      MailboxId alice = new MailboxId("example.org", "alice");
+      shared.deliver(alice, "INBOX", "1A225B91F2A00000_0123456789abcdef", Instant.EPOCH, new byte[0],
+          out -> out.write(ByteBuffer.wrap("Subject: hi\r\n\r\nx\r\n".getBytes(UTF_8))), false);
+      shared.createFolder(alice, "Archive");
+      Path maildir = dir.resolve("example.org/alice/Maildir");
+      for (Path folder : List.of(dir.resolve("example.org"), dir.resolve("example.org/alice"), maildir, maildir.resolve("new"),
+          maildir.resolve(".Archive/cur"))) {
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(folder))).as("%s", folder)
+            .isEqualTo("rwxr-x---");
+      }
+      try (var files = Files.list(maildir.resolve("new"))) {
+        assertThat(files.map(f -> {
+          try {
+            return PosixFilePermissions.toString(Files.getPosixFilePermissions(f));
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }).toList()).containsExactly("rw-r-----");
+      }
+    }
+    // By default, private.
+    try (MaildirStore own = new MaildirStore(dir.resolve("own"), "h")) {
+      own.deliver(new MailboxId("example.org", "bob"), "INBOX", "1A225B91F2A00001_0123456789abcdef", Instant.EPOCH, new byte[0],
+          out -> out.write(ByteBuffer.wrap("Subject: hi\r\n\r\nx\r\n".getBytes(UTF_8))), false);
+      assertThat(PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(dir.resolve("own/example.org/bob/Maildir/new")))).isEqualTo("rwx------");
+    }
   }
 
   @Test
