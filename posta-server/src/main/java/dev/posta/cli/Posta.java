@@ -74,11 +74,12 @@ public final class Posta {
         System.err.println("posta: cannot start: " + e.getMessage());
         return 1;
       }
+      // SIGHUP, as Postfix and logrotate expect: read the file again (on a thread of its own,
+      // so that a slow reload never holds up the JVM's signal dispatch). Taken before the banner
+      // says the server runs: until then SIGHUP would still end the JVM.
+      Signal.handle(new Signal("HUP"), signal -> Thread.ofPlatform().name("reload").start(() -> reload(server)));
       System.out.println(banner(server));
       System.out.flush();
-      // SIGHUP, as Postfix and logrotate expect: read the file again (on a thread of its own,
-      // so that a slow reload never holds up the JVM's signal dispatch).
-      Signal.handle(new Signal("HUP"), signal -> Thread.ofPlatform().name("reload").start(() -> reload(server)));
       CountDownLatch stopped = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         server.close();
