@@ -158,6 +158,10 @@ class CrashRecoveryTest {
         smtp = ["127.0.0.1:%d"]
         submission = []
         smtps = []
+        imap = []
+        imaps = []
+        pop3 = []
+        pop3s = []
 
         [domains."localhost"]
         any-local-part = true
