@@ -1,5 +1,7 @@
 package dev.posta.cli;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
 import dev.posta.PostaServer;
 import dev.posta.config.ConfigException;
 import dev.posta.config.PostaConfig;
@@ -8,16 +10,24 @@ import dev.posta.control.QueueReply;
 import dev.posta.control.QueueRequest;
 import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
+import dev.posta.mail.AddressParser;
+import dev.posta.queue.QueueSelection;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.net.ProtocolException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -26,6 +36,11 @@ import picocli.CommandLine.Parameters;
  * on the data folder (taking its lock), and the server picks it up at its next start. Either
  * way the answer comes back as records, and {@link QueueOutput} renders it, so the text is the
  * same whether a server runs or not.
+ *
+ * <p>{@code delete}, {@code hold}, {@code release}, {@code retry} and {@code bounce} take
+ * messages as postsuper(1) does: several queue IDs, {@code -} for IDs on standard input, or
+ * {@code ALL}, which the selectors narrow. However many, they go in one request and come back
+ * in one answer: one connection, one pass over the queue.
  */
 @Command(name = "queue", mixinStandardHelpOptions = true,
     description = {"Look at and act on the queue, whether Posta runs or not.",
@@ -37,12 +52,29 @@ import picocli.CommandLine.Parameters;
         "  hold ID         deliver no further until released",
         "  release ID      go on delivering a held message",
         "  delete ID       remove it, telling nobody",
-        "  bounce ID       return it to its sender now, with a delivery status notice"})
+        "  bounce ID       return it to its sender now, with a delivery status notice",
+        "retry, hold, release, delete and bounce take several IDs, - for IDs on standard input",
+        "(one per line; a * or ! after one is ignored), or ALL, narrowed by the selectors:",
+        "  posta queue delete --from spammer@example.com",
+        "  posta queue delete ALL            every message, telling nobody"})
 final class QueueCommand implements Callable<Integer> {
   @Mixin ConfigOptions options;
 
-  @Parameters(arity = "0..2", paramLabel = "COMMAND", description = "list, show, flush, retry, hold, release, delete or bounce, and a queue ID")
+  @Parameters(arity = "0..*", paramLabel = "COMMAND",
+      description = "list, show, flush, retry, hold, release, delete or bounce, and queue IDs, - or ALL")
   List<String> args = new ArrayList<>();
+
+  @Option(names = "--to-domain", paramLabel = "DOMAIN", description = "only messages with a recipient still to deliver in DOMAIN")
+  String toDomain;
+
+  @Option(names = "--from", paramLabel = "ADDRESS", description = "only messages from exactly ADDRESS; \"\" or \"<>\" for the null sender")
+  String from;
+
+  @Option(names = "--older-than", paramLabel = "AGE", description = "only messages that arrived longer ago than AGE: 30m, 2h, 7d (s, m, h, d, w)")
+  String olderThan;
+
+  @Option(names = "--json", description = "list: one JSON object per message and line, as postqueue -j")
+  boolean json;
 
   @Override
   public Integer call() {
@@ -54,14 +86,15 @@ final class QueueCommand implements Callable<Integer> {
       return 2;
     }
     QueueOutput output = run(cfg);
-    (output.exitCode() == QueueOutput.DONE ? System.out : System.err).print(output.text());
+    System.out.print(output.out());
+    System.err.print(output.err());
     return output.exitCode();
   }
 
   private QueueOutput run(PostaConfig cfg) {
     QueueRequest request;
     try {
-      request = request(args);
+      request = request(args, new Selectors(toDomain, from, olderThan), json, () -> new BufferedReader(new InputStreamReader(System.in, UTF_8)));
     } catch (BadUsage e) {
       return e.output; // told before anything is opened, server or folder
     }
@@ -85,24 +118,138 @@ final class QueueCommand implements Callable<Integer> {
         return QueueOutput.cannotAct(cfg.dataDir(), e);
       }
     }
+    if (json && reply instanceof QueueReply.Listed l) return QueueOutput.json(l.messages());
     return QueueOutput.of(request, typedId, reply);
   }
 
-  /** The command line's words as a request: none is {@code list}; a queue ID in any case. */
+  /** The selectors as typed; null for one not given. */
+  record Selectors(String toDomain, String from, String olderThan) {
+    static final Selectors NONE = new Selectors(null, null, null);
+
+    boolean any() {
+      return toDomain != null || from != null || olderThan != null;
+    }
+  }
+
+  /** Where IDs given as {@code -} are read from: standard input, or a test's text. */
+  interface Input {
+    BufferedReader open() throws IOException;
+  }
+
+  /** The command line's words as a request, without selectors or standard input. */
   static QueueRequest request(List<String> args) throws BadUsage {
-    if (args.isEmpty()) return new QueueRequest(QueueRequest.Command.LIST, null);
+    return request(args, Selectors.NONE, false, () -> {
+      throw new IOException("no standard input here");
+    });
+  }
+
+  /**
+   * The command line's words as a request: none is {@code list}; queue IDs in any case. One ID
+   * is the command for one message, as it always was; several, {@code -}, {@code ALL} or
+   * selectors make a bulk request. Selectors narrow {@code ALL} only: with IDs they are refused
+   * (which would win is a guess), as is a bulk command with no messages at all, so that
+   * {@code ALL} is always written out.
+   */
+  static QueueRequest request(List<String> args, Selectors selectors, boolean json, Input stdin) throws BadUsage {
+    if (args.isEmpty()) args = List.of("list");
     QueueRequest.Command command = QueueRequest.Command.of(args.getFirst());
     if (command == null) throw new BadUsage(QueueOutput.usage());
-    if (!command.namesMessage()) {
-      if (args.size() != 1) throw new BadUsage(QueueOutput.usage());
-      return new QueueRequest(command, null);
+    if (json && command != QueueRequest.Command.LIST) throw new BadUsage(QueueOutput.usage("--json is for list only"));
+    if (command.action() == null) {
+      if (args.size() != 1 && !(command == QueueRequest.Command.SHOW && args.size() == 2)) {
+        throw new BadUsage(command == QueueRequest.Command.SHOW ? QueueOutput.usage(command) : QueueOutput.usage());
+      }
+      if (selectors.any()) throw new BadUsage(QueueOutput.usage("--to-domain, --from and --older-than pick messages to act on, not to " + command.word()));
+      if (command == QueueRequest.Command.SHOW && args.size() != 2) throw new BadUsage(QueueOutput.usage(command));
+      return new QueueRequest(command, command.namesMessage() ? id(args.get(1)) : null);
     }
-    if (args.size() != 2) throw new BadUsage(QueueOutput.usage(command));
+    List<String> named = args.subList(1, args.size());
+    boolean all = named.contains("ALL");
+    if (all && named.size() > 1) throw new BadUsage(QueueOutput.usage("ALL is every message: give it alone, or queue IDs without it"));
+    if (all || named.isEmpty() && selectors.any()) return QueueRequest.bulk(command, matching(selectors));
+    if (named.isEmpty()) throw new BadUsage(QueueOutput.usage(command));
+    if (selectors.any()) {
+      throw new BadUsage(QueueOutput.usage("--to-domain, --from and --older-than pick from ALL, not from queue IDs: give one or the other"));
+    }
+    if (named.size() == 1 && !named.getFirst().equals("-")) return new QueueRequest(command, id(named.getFirst()));
+    List<QueueId> ids = new ArrayList<>();
+    for (String word : named) {
+      if (word.equals("-")) ids.addAll(idsFrom(stdin));
+      else ids.add(id(word));
+    }
+    return QueueRequest.bulk(command, new QueueSelection.Named(ids));
+  }
+
+  private static QueueId id(String typed) throws BadUsage {
     try {
-      return new QueueRequest(command, new QueueId(args.get(1).toUpperCase(Locale.ROOT)));
+      return new QueueId(typed.toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new BadUsage(QueueOutput.notAQueueId(args.get(1)));
+      throw new BadUsage(QueueOutput.notAQueueId(typed));
     }
+  }
+
+  /**
+   * Queue IDs one per line, as {@code postqueue -j | jq -r .queue_id} or the first column of
+   * {@code posta queue} gives them: blank lines are skipped, and the {@code *} or {@code !}
+   * the listing puts after an ID ignored, as postsuper(1) does. Any other line refuses the
+   * whole command before anything is done: a pipeline gone wrong acts on nothing.
+   */
+  static List<QueueId> idsFrom(Input stdin) throws BadUsage {
+    List<QueueId> ids = new ArrayList<>();
+    try (BufferedReader in = stdin.open()) {
+      int n = 0;
+      for (String line = in.readLine(); line != null; line = in.readLine()) {
+        n++;
+        String word = line.strip();
+        if (word.isEmpty()) continue;
+        if (word.endsWith("*") || word.endsWith("!")) word = word.substring(0, word.length() - 1);
+        try {
+          ids.add(new QueueId(word.toUpperCase(Locale.ROOT)));
+        } catch (IllegalArgumentException e) {
+          throw new BadUsage(QueueOutput.notAQueueIdOnInput(n, line));
+        }
+      }
+    } catch (IOException e) {
+      throw new BadUsage(QueueOutput.unreadableInput(e));
+    }
+    return ids;
+  }
+
+  private static QueueSelection.Matching matching(Selectors s) throws BadUsage {
+    String sender = null;
+    if (s.from() != null) {
+      String bare = s.from().strip();
+      if (bare.startsWith("<") && bare.endsWith(">")) bare = bare.substring(1, bare.length() - 1);
+      if (!bare.isEmpty()) {
+        try {
+          AddressParser.parseMailbox(bare);
+        } catch (AddressParser.SyntaxException e) {
+          throw new BadUsage(QueueOutput.usage("--from: not an address: " + s.from() + " (" + e.getMessage() + "; \"<>\" for the null sender)"));
+        }
+      }
+      sender = bare;
+    }
+    String domain = s.toDomain();
+    if (domain != null && (domain.isBlank() || domain.contains("@") || domain.chars().anyMatch(Character::isWhitespace))) {
+      throw new BadUsage(QueueOutput.usage("--to-domain: not a domain: " + domain));
+    }
+    return new QueueSelection.Matching(domain, sender, s.olderThan() == null ? null : age(s.olderThan()));
+  }
+
+  private static final Pattern AGE = Pattern.compile("(\\d{1,9})([smhdw])");
+
+  /** An age as postconf(5) writes times: a number and its unit, s, m, h, d or w. */
+  static Duration age(String typed) throws BadUsage {
+    Matcher m = AGE.matcher(typed);
+    if (!m.matches()) throw new BadUsage(QueueOutput.usage("--older-than: not an age: " + typed + " (a number and s, m, h, d or w: 30m, 2h, 7d)"));
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "s" -> Duration.ofSeconds(n);
+      case "m" -> Duration.ofMinutes(n);
+      case "h" -> Duration.ofHours(n);
+      case "d" -> Duration.ofDays(n);
+      default -> Duration.ofDays(7 * n);
+    };
   }
 
   /** Words that are no command; the output says what is wrong. */

@@ -18,12 +18,18 @@ import java.util.Locale;
  * What {@code posta queue} prints, and its exit code: 0 done (the text goes to standard
  * output), 1 refused or failed, 2 bad usage (both to standard error). The one place the queue's
  * records become text, whether they came from a running server's control socket or from the
- * data folder, so both read alike: a listing in the shape of {@code postqueue -p}, a message in
- * that of {@code postcat -q}, one line for anything else.
+ * data folder, so both read alike: a listing in the shape of {@code postqueue -p} (or of
+ * {@code postqueue -j}, see {@link #json}), a message in that of {@code postcat -q}, one line
+ * for anything else.
  *
- * @param text whole lines, each ending in LF
+ * <p>A bulk command says on standard output how many messages it acted on, as postsuper(1)
+ * does ({@code Deleted: 3 messages}), and on standard error one line per message it did not
+ * act on and why; exit code 1 when there is any such line. The server logs a line per message.
+ *
+ * @param out whole lines for standard output, each ending in LF
+ * @param err whole lines for standard error
  */
-record QueueOutput(int exitCode, String text) {
+record QueueOutput(int exitCode, String out, String err) {
   static final int DONE = 0;
   static final int REFUSED = 1;
   static final int USAGE = 2;
@@ -31,6 +37,16 @@ record QueueOutput(int exitCode, String text) {
   /** Times as Postfix shows them, in this machine's zone (where the administrator reads them). */
   private static final DateTimeFormatter TIME =
       DateTimeFormatter.ofPattern("EEE MMM dd HH:mm:ss", Locale.ROOT).withZone(ZoneId.systemDefault());
+
+  /** One text: on standard output when done, else on standard error. */
+  QueueOutput(int exitCode, String text) {
+    this(exitCode, exitCode == DONE ? text : "", exitCode == DONE ? "" : text);
+  }
+
+  /** Everything it prints, standard output first. */
+  String text() {
+    return out + err;
+  }
 
   /**
    * The output for an answer.
@@ -51,24 +67,62 @@ record QueueOutput(int exitCode, String text) {
         case BOUNCE -> "returned to the sender";
         case LIST, SHOW, FLUSH -> throw new IllegalStateException(request.command() + " answers with records of its own");
       });
-      case QueueReply.Refused r -> refused(switch (r.reason()) {
-        case NO_SUCH_MESSAGE -> "no message " + r.id() + " in the queue";
-        case HELD -> r.id() + " is held; release it first";
-        case BEING_DELIVERED -> r.id() + " is being delivered right now; try again in a moment";
-      });
+      case QueueReply.ActedOn a -> actedOn(request.command(), a.result());
+      case QueueReply.Refused r -> refused(why(r.reason(), r.id()));
       case QueueReply.SpoolError e -> refused("spool error: " + e.detail());
       case QueueReply.Failed f -> refused(f.detail());
     };
   }
 
-  /** A command that is not one. */
-  static QueueOutput usage() {
-    return new QueueOutput(USAGE, "usage: posta queue [list | show ID | flush | retry ID | hold ID | release ID | delete ID | bounce ID]\n");
+  private static String why(QueueControl.Refusal reason, QueueId id) {
+    return switch (reason) {
+      case NO_SUCH_MESSAGE -> "no message " + id + " in the queue";
+      case HELD -> id + " is held; release it first";
+      case BEING_DELIVERED -> id + " is being delivered right now; try again in a moment";
+    };
   }
 
-  /** A command that names a message, given without one or with more: refused (1), as it always was, not bad usage (2). */
+  /** A bulk command's summary, in postsuper's words where it has them; a line per message not acted on. */
+  private static QueueOutput actedOn(QueueRequest.Command command, QueueControl.BulkResult result) {
+    int n = result.acted().size();
+    String summary = switch (command) {
+      case RETRY -> "Due now";
+      case HOLD -> "Placed on hold";
+      case RELEASE -> "Released from hold";
+      case DELETE -> "Deleted";
+      case BOUNCE -> "Returned to the sender";
+      case LIST, SHOW, FLUSH -> throw new IllegalStateException(command + " acts on no messages in bulk");
+    } + ": " + n + (n == 1 ? " message\n" : " messages\n");
+    var err = new StringBuilder();
+    for (QueueControl.Declined d : result.declined()) err.append(why(d.reason(), d.id())).append('\n');
+    return new QueueOutput(result.declined().isEmpty() ? DONE : REFUSED, summary, err.toString());
+  }
+
+  static final String USAGE_LINE = "usage: posta queue [list [--json] | show ID | flush | retry|hold|release|delete|bounce ID...|-|ALL]"
+      + " [--to-domain DOMAIN] [--from ADDRESS] [--older-than AGE]\n";
+
+  /** A command that is not one. */
+  static QueueOutput usage() {
+    return new QueueOutput(USAGE, USAGE_LINE);
+  }
+
+  /** Words that do not go together, and why. */
+  static QueueOutput usage(String why) {
+    return new QueueOutput(USAGE, "posta queue: " + why + "\n" + USAGE_LINE);
+  }
+
+  /** A command that names messages, given without any: refused (1), as it always was, not bad usage (2). */
   static QueueOutput usage(QueueRequest.Command command) {
-    return refused("usage: posta queue " + command.word() + " QUEUE-ID");
+    if (command.action() == null) return refused("usage: posta queue " + command.word() + " QUEUE-ID");
+    return refused("usage: posta queue " + command.word() + " QUEUE-ID... | - | ALL [--to-domain DOMAIN] [--from ADDRESS] [--older-than AGE]");
+  }
+
+  static QueueOutput notAQueueIdOnInput(int line, String text) {
+    return refused("not a queue ID on standard input, line " + line + ": " + text + " (one ID per line); nothing done");
+  }
+
+  static QueueOutput unreadableInput(IOException e) {
+    return refused("cannot read queue IDs from standard input: " + e.getMessage());
   }
 
   static QueueOutput notAQueueId(String typed) {
@@ -133,6 +187,67 @@ record QueueOutput(int exitCode, String text) {
     s.append("-- ").append((octets + 1023) / 1024).append(" Kbytes in ").append(listings.size())
         .append(listings.size() == 1 ? " Request.\n" : " Requests.\n");
     return new QueueOutput(DONE, s.toString());
+  }
+
+  /**
+   * The listing as {@code postqueue -j} writes it: one JSON object per message and line (JSON
+   * Lines), nothing at all for an empty queue, so {@code jq} can filter it:
+   * {@code queue_name} (incoming: never tried yet; deferred; active: being delivered now;
+   * hold), {@code queue_id}, {@code arrival_time} (epoch seconds), {@code message_size},
+   * {@code sender} (empty for the null sender), {@code recipients} still to deliver, each with
+   * its {@code address} and, once tried, its {@code delay_reason} and two fields Postfix has
+   * not: {@code attempts} and {@code next_attempt} (epoch seconds).
+   */
+  static QueueOutput json(List<QueueControl.Listing> listings) {
+    var s = new StringBuilder();
+    for (var l : listings) {
+      s.append("{\"queue_name\": ").append(json(switch (l.state()) {
+        case INCOMING -> "incoming";
+        case DEFERRED -> "deferred";
+        case ACTIVE -> "active";
+        case HELD -> "hold";
+      }));
+      s.append(", \"queue_id\": ").append(json(l.id().value()));
+      s.append(", \"arrival_time\": ").append(l.arrival().getEpochSecond());
+      s.append(", \"message_size\": ").append(l.size());
+      s.append(", \"sender\": ").append(json(l.sender()));
+      s.append(", \"recipients\": [");
+      String comma = "";
+      for (var r : l.recipients()) {
+        s.append(comma).append("{\"address\": ").append(json(r.address()));
+        if (r.lastError() != null) s.append(", \"delay_reason\": ").append(json(r.lastError()));
+        if (r.attempts() > 0) s.append(", \"attempts\": ").append(r.attempts());
+        if (r.nextAttempt() != null) s.append(", \"next_attempt\": ").append(r.nextAttempt().getEpochSecond());
+        s.append("}");
+        comma = ", ";
+      }
+      s.append("]}\n");
+    }
+    return new QueueOutput(DONE, s.toString(), "");
+  }
+
+  /**
+   * A JSON string (RFC 8259 §7). Everything but printable ASCII is a {@code \\uXXXX} escape,
+   * so the output is ASCII whatever the terminal's encoding, and a lone surrogate cannot make
+   * it invalid UTF-8; a parser gives back the text exactly.
+   */
+  static String json(String text) {
+    var s = new StringBuilder(text.length() + 2).append('"');
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      switch (c) {
+        case '"' -> s.append("\\\"");
+        case '\\' -> s.append("\\\\");
+        case '\n' -> s.append("\\n");
+        case '\t' -> s.append("\\t");
+        case '\r' -> s.append("\\r");
+        default -> {
+          if (c >= 0x20 && c < 0x7F) s.append(c);
+          else s.append("\\u%04x".formatted((int) c));
+        }
+      }
+    }
+    return s.append('"').toString();
   }
 
   /** The envelope, each recipient's status, and the message as stored, in the shape of postcat -q. */

@@ -2,6 +2,7 @@ package dev.posta.control;
 
 import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
+import dev.posta.queue.QueueSelection;
 import dev.posta.queue.SpooledMessage;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -13,6 +14,7 @@ import java.net.ProtocolException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -30,6 +32,11 @@ import java.util.Locale;
  *             (the escaping of PostgreSQL's COPY text format)
  * request   = one record: the command's word, and the queue ID if it takes one
  *             ("hold TAB 1A225B91F2A00000")
+ *           | a bulk command: "bulk TAB word" (retry, hold, release, delete, bounce), the
+ *             messages it acts on, then "end" (so a batch cut short is refused, not half done):
+ *     id     ID                                  each message named (none: an empty list), or
+ *     match  to-domain sender older-than         one record of selectors, \N for one not given,
+ *                                                all \N for ALL; older-than in ISO-8601 (PT2H)
  * answer    = a head record naming the outcome, its body, then "end", so that an answer cut
  *             short is told from a whole one:
  *   listed                                               list, then per message, oldest first:
@@ -40,6 +47,9 @@ import java.util.Locale;
  *     recipient address done attempts next-attempt last-error   (null, null, null: never deferred)
  *     content   LENGTH, then exactly LENGTH raw octets: the message as stored
  *   flushed   count
+ *   acted-on                                             a bulk command, then per message:
+ *     acted     ID                                       acted on, in the order acted
+ *     declined  reason ID                                not acted on, and why (reasons as refused)
  *   done
  *   refused   reason ID                                  no-such-message | held | being-delivered
  *   spool-error detail
@@ -52,8 +62,10 @@ import java.util.Locale;
  * {@link ProtocolException}, never a guess.
  */
 public final class ControlProtocol {
-  /** The longest request line: a command's word and a queue ID need 24 octets. */
+  /** The longest request line: a command's word and a queue ID need 24 octets, selectors a domain and an address. */
   static final int MAX_REQUEST = 1024;
+  /** The most messages one bulk request names: a spam run's worth, in about 20 MB. */
+  static final int MAX_BULK_IDS = 1_000_000;
   /** The longest answer record; the longest field, a recipient's last error, is cut to 1000 characters in the spool. */
   static final int MAX_RECORD = 1024 * 1024;
 
@@ -63,14 +75,30 @@ public final class ControlProtocol {
 
   public static void writeRequest(QueueRequest request, OutputStream out) throws IOException {
     var w = new Writer(out);
-    if (request.id() == null) w.record(request.command().word());
-    else w.record(request.command().word(), request.id().value());
+    switch (request.selection()) {
+      case null -> {
+        if (request.id() == null) w.record(request.command().word());
+        else w.record(request.command().word(), request.id().value());
+      }
+      case QueueSelection.Named n -> {
+        w.record("bulk", request.command().word());
+        for (QueueId id : n.ids()) w.record("id", id.value());
+        w.record("end");
+      }
+      case QueueSelection.Matching m -> {
+        w.record("bulk", request.command().word());
+        w.record("match", m.toDomain(), m.sender(), text(m.olderThan()));
+        w.record("end");
+      }
+    }
     w.flush();
   }
 
   /** Reads a request; a line over {@link #MAX_REQUEST} octets, an unknown command or a bad queue ID is refused. */
   public static QueueRequest readRequest(InputStream in) throws IOException {
-    Line line = new Reader(in, MAX_REQUEST).next();
+    var reader = new Reader(in, MAX_REQUEST);
+    Line line = reader.next();
+    if (line.name.equals("bulk")) return bulk(line, reader);
     QueueRequest.Command command = QueueRequest.Command.of(line.name);
     if (command == null) throw new ProtocolException("unknown command '" + line.name + "'");
     if (!command.namesMessage()) {
@@ -78,6 +106,31 @@ public final class ControlProtocol {
       return new QueueRequest(command, null);
     }
     return new QueueRequest(command, line.expect(1).id(0));
+  }
+
+  private static QueueRequest bulk(Line head, Reader r) throws IOException {
+    String word = head.expect(1).required(0);
+    QueueRequest.Command command = QueueRequest.Command.of(word);
+    if (command == null || command.action() == null) throw new ProtocolException("no bulk command '" + word + "'");
+    Line line = r.next();
+    if (line.name.equals("match")) {
+      line.expect(3);
+      QueueSelection.Matching match;
+      try {
+        match = new QueueSelection.Matching(line.text(0), line.text(1), line.fields.get(2) == null ? null : Duration.parse(line.fields.get(2)));
+      } catch (DateTimeParseException | IllegalArgumentException e) {
+        throw new ProtocolException("'match' field 3 is not an age: '" + line.fields.get(2) + "'");
+      }
+      r.next().expect("end", 0);
+      return QueueRequest.bulk(command, match);
+    }
+    List<QueueId> ids = new ArrayList<>();
+    for (; line.name.equals("id"); line = r.next()) {
+      if (ids.size() == MAX_BULK_IDS) throw new ProtocolException("more than " + MAX_BULK_IDS + " queue IDs");
+      ids.add(line.expect(1).id(0));
+    }
+    line.expect("end", 0);
+    return QueueRequest.bulk(command, new QueueSelection.Named(ids));
   }
 
   // --- Answers (the server writes, the CLI reads) --------------------------------------------
@@ -107,6 +160,11 @@ public final class ControlProtocol {
         w.record("content", Integer.toString(m.content().length));
         w.raw(m.content());
       }
+      case QueueReply.ActedOn a -> {
+        w.record("acted-on");
+        for (QueueId id : a.result().acted()) w.record("acted", id.value());
+        for (QueueControl.Declined d : a.result().declined()) w.record("declined", word(d.reason()), d.id().value());
+      }
       case QueueReply.Flushed f -> w.record("flushed", Integer.toString(f.messages()));
       case QueueReply.Done _ -> w.record("done");
       case QueueReply.Refused r -> w.record("refused", word(r.reason()), r.id().value());
@@ -130,6 +188,10 @@ public final class ControlProtocol {
         head.expect(0);
         yield shown(r);
       }
+      case "acted-on" -> {
+        head.expect(0);
+        yield actedOn(r); // reads its end record, as a list
+      }
       case "flushed" -> new QueueReply.Flushed(head.expect(1).count(0));
       case "done" -> {
         head.expect(0);
@@ -140,7 +202,7 @@ public final class ControlProtocol {
       case "failed" -> new QueueReply.Failed(head.expect(1).text(0));
       default -> throw new ProtocolException("an answer that begins with '" + head.name + "'");
     };
-    if (!(reply instanceof QueueReply.Listed)) r.next().expect("end", 0);
+    if (!(reply instanceof QueueReply.Listed || reply instanceof QueueReply.ActedOn)) r.next().expect("end", 0);
     return reply;
   }
 
@@ -162,6 +224,19 @@ public final class ControlProtocol {
       message = line.expect("message", 5);
       pending = new ArrayList<>();
     }
+  }
+
+  private static QueueReply.ActedOn actedOn(Reader r) throws IOException {
+    List<QueueId> acted = new ArrayList<>();
+    List<QueueControl.Declined> declined = new ArrayList<>();
+    Line line = r.next();
+    for (; line.name.equals("acted"); line = r.next()) acted.add(line.expect(1).id(0));
+    for (; line.name.equals("declined"); line = r.next()) {
+      line.expect(2);
+      declined.add(new QueueControl.Declined(line.named(QueueControl.Refusal.class, 0), line.id(1)));
+    }
+    line.expect("end", 0);
+    return new QueueReply.ActedOn(new QueueControl.BulkResult(acted, declined));
   }
 
   private static QueueControl.Listing listing(Line m, List<QueueControl.PendingRecipient> pending) throws ProtocolException {

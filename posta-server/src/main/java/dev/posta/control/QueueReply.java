@@ -26,6 +26,9 @@ public sealed interface QueueReply {
   /** {@code retry}, {@code hold}, {@code release}, {@code delete}, {@code bounce}: done. */
   record Done() implements QueueReply {}
 
+  /** A bulk {@code retry}, {@code hold}, {@code release}, {@code delete} or {@code bounce}: which messages it acted on, and which not and why. */
+  record ActedOn(QueueControl.BulkResult result) implements QueueReply {}
+
   /** Refused, nothing changed: the reason and the message it concerns. */
   record Refused(QueueControl.Refusal reason, QueueId id) implements QueueReply {}
 

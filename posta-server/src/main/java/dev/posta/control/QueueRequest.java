@@ -2,6 +2,7 @@ package dev.posta.control;
 
 import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
+import dev.posta.queue.QueueSelection;
 import java.io.IOException;
 import java.util.Locale;
 
@@ -10,9 +11,11 @@ import java.util.Locale;
  * carries out itself on a stopped server's data folder. {@link #applyTo} is the one place a
  * command meets the queue, so both ways answer alike.
  *
- * @param id the message it names; null for {@code list} and {@code flush}
+ * @param id the message it names; null for {@code list} and {@code flush}, and for a bulk command
+ * @param selection the messages a bulk command acts on (several IDs, {@code ALL}, selectors),
+ *     in one request and one answer; null for a command on one message or on none
  */
-public record QueueRequest(Command command, QueueId id) {
+public record QueueRequest(Command command, QueueId id, QueueSelection selection) {
   /** The commands, each under its word on the command line and on the socket. */
   public enum Command {
     LIST(false),
@@ -35,6 +38,18 @@ public record QueueRequest(Command command, QueueId id) {
       return namesMessage;
     }
 
+    /** What it does to each message of a bulk command; null for a command that takes no bulk. */
+    public QueueControl.Action action() {
+      return switch (this) {
+        case RETRY -> QueueControl.Action.RETRY;
+        case HOLD -> QueueControl.Action.HOLD;
+        case RELEASE -> QueueControl.Action.RELEASE;
+        case DELETE -> QueueControl.Action.DELETE;
+        case BOUNCE -> QueueControl.Action.BOUNCE;
+        case LIST, SHOW, FLUSH -> null;
+      };
+    }
+
     /** The word for it: {@code list}, {@code show}, ... */
     public String word() {
       return name().toLowerCase(Locale.ROOT);
@@ -48,9 +63,22 @@ public record QueueRequest(Command command, QueueId id) {
   }
 
   public QueueRequest {
-    if (command.namesMessage() != (id != null)) {
+    if (selection != null) {
+      if (command.action() == null) throw new IllegalArgumentException(command.word() + " acts on no messages in bulk");
+      if (id != null) throw new IllegalArgumentException("a queue ID and a bulk selection");
+    } else if (command.namesMessage() != (id != null)) {
       throw new IllegalArgumentException(command.word() + (id == null ? " needs a queue ID" : " takes no queue ID"));
     }
+  }
+
+  /** A command on one message ({@code id}), or on none (null). */
+  public QueueRequest(Command command, QueueId id) {
+    this(command, id, null);
+  }
+
+  /** A bulk command: {@code command} on every message {@code selection} picks. */
+  public static QueueRequest bulk(Command command, QueueSelection selection) {
+    return new QueueRequest(command, null, java.util.Objects.requireNonNull(selection));
   }
 
   /**
@@ -59,6 +87,7 @@ public record QueueRequest(Command command, QueueId id) {
    */
   public QueueReply applyTo(QueueControl queue) {
     try {
+      if (selection != null) return new QueueReply.ActedOn(queue.act(command.action(), selection));
       return switch (command) {
         case LIST -> new QueueReply.Listed(queue.list());
         case SHOW -> queue.show(id).<QueueReply>map(QueueReply.Shown::new)
@@ -86,8 +115,11 @@ public record QueueRequest(Command command, QueueId id) {
     return new QueueReply.Done();
   }
 
+  /** As the server's log shows the request: a bulk one by its selection, not by every ID in it. */
   @Override
   public String toString() {
+    if (selection instanceof QueueSelection.Named n) return command.word() + " " + n.ids().size() + " message(s) by ID";
+    if (selection instanceof QueueSelection.Matching m) return command.word() + " " + m;
     return id == null ? command.word() : command.word() + " " + id;
   }
 }

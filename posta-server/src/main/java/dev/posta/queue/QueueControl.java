@@ -116,6 +116,46 @@ public final class QueueControl {
     }
   }
 
+  /** What a bulk command does to each message it selects, as postsuper(1)'s -r, -h, -H and -d, and a bounce. */
+  public enum Action {
+    RETRY,
+    HOLD,
+    RELEASE,
+    DELETE,
+    BOUNCE;
+
+    /**
+     * Whether a message picked by selectors (not named by ID) is one this applies to, as
+     * postsuper's {@code ALL} means the queues an operation concerns: a hold takes the messages
+     * not held, a release the held ones, a retry those not held (as a flush does); delete and
+     * bounce every one. So the count said afterwards is of messages that changed.
+     */
+    boolean applies(SpooledMessage m) {
+      return switch (this) {
+        case HOLD, RETRY -> !m.isHeld();
+        case RELEASE -> m.isHeld();
+        case DELETE, BOUNCE -> true;
+      };
+    }
+  }
+
+  /**
+   * How a bulk command went.
+   *
+   * @param acted the messages acted on, oldest first for selectors, else in the order named
+   * @param declined the messages not acted on, each with why: those named but not in the queue
+   *     first, then those refused (held, being delivered)
+   */
+  public record BulkResult(List<QueueId> acted, List<Declined> declined) {
+    public BulkResult {
+      acted = List.copyOf(acted);
+      declined = List.copyOf(declined);
+    }
+  }
+
+  /** A message a bulk command did not act on, and why. */
+  public record Declined(Refusal reason, QueueId id) {}
+
   private final QueueManager queue;
   private final Spool spool;
 
@@ -245,13 +285,19 @@ public final class QueueControl {
 
   /** Stops delivery of a message until it is released; holding a held one changes nothing. */
   public void hold(QueueId id) throws Refused, IOException {
+    spool.sync(holdUnsynced(id));
+  }
+
+  /** {@link #hold}, durable at the next {@link Spool#sync}; returns the message. */
+  private SpooledMessage holdUnsynced(QueueId id) throws Refused, IOException {
     queue.lock.lock();
     try {
       QueueManager.Entry e = existing(id);
-      if (e.message.isHeld()) return;
-      spool.markHeld(e.message, true);
+      if (e.message.isHeld()) return e.message;
+      spool.recordHeld(e.message, true);
       queue.unschedule(e);
       log.info("{}: held by the administrator", id);
+      return e.message;
     } finally {
       queue.lock.unlock();
     }
@@ -259,13 +305,19 @@ public final class QueueControl {
 
   /** Lets a held message go again, due at once; releasing one not held changes nothing. */
   public void release(QueueId id) throws Refused, IOException {
+    spool.sync(releaseUnsynced(id));
+  }
+
+  /** {@link #release}, durable at the next {@link Spool#sync}; returns the message. */
+  private SpooledMessage releaseUnsynced(QueueId id) throws Refused, IOException {
     queue.lock.lock();
     try {
       QueueManager.Entry e = existing(id);
-      if (!e.message.isHeld()) return;
-      spool.markHeld(e.message, false);
+      if (!e.message.isHeld()) return e.message;
+      spool.recordHeld(e.message, false);
       log.info("{}: released by the administrator", id);
       if (!e.active) dueNow(e);
+      return e.message;
     } finally {
       queue.lock.unlock();
     }
@@ -273,14 +325,19 @@ public final class QueueControl {
 
   /** Removes a message without telling anyone (like postsuper -d). */
   public void delete(QueueId id) throws Refused, IOException {
+    spool.sync(deleteUnsynced(id));
+  }
+
+  /** {@link #delete}, durable at the next {@link Spool#sync}; returns the message. */
+  private SpooledMessage deleteUnsynced(QueueId id) throws Refused, IOException {
     QueueManager.Entry e = claim(id);
     try {
       for (int i : e.message.pending()) spool.markDone(e.message, i);
-      spool.sync(e.message);
     } finally {
       queue.giveBack(e); // should the progress log fail, what is left goes on
     }
     log.info("{}: deleted by the administrator", id);
+    return e.message;
   }
 
   /** Returns a message to its sender now, with one notice naming every pending recipient. */
@@ -297,6 +354,59 @@ public final class QueueControl {
     }
     log.info("{}: returned to the sender by the administrator", id);
     queue.settle(e, outcomes); // as an attempt ends: the notice is spooled before the recipients are marked
+  }
+
+  /**
+   * Acts on every message selected, in one pass: the selection is taken under the queue's lock
+   * at one moment, on the queue's clock, then each message is acted on as the command for one
+   * would (so a message whose attempt starts meanwhile is refused, not raced). Hold, release and
+   * delete are forced to disk before this returns, each segment once rather than each message.
+   * A spool error stops the batch there: what was done before it stays done.
+   */
+  public BulkResult act(Action action, QueueSelection selection) throws IOException {
+    List<QueueId> chosen = new ArrayList<>();
+    List<Declined> declined = new ArrayList<>();
+    queue.lock.lock();
+    try {
+      switch (selection) {
+        case QueueSelection.Named named -> {
+          for (QueueId id : named.ids()) {
+            if (queue.entry(id) == null) declined.add(new Declined(Refusal.NO_SUCH_MESSAGE, id));
+            else chosen.add(id);
+          }
+        }
+        case QueueSelection.Matching matching -> {
+          Instant now = queue.now();
+          queue.entries().stream().map(e -> e.message)
+              .filter(m -> action.applies(m) && matching.matches(m, now))
+              .sorted(ARRIVAL)
+              .forEach(m -> chosen.add(m.id()));
+        }
+      }
+    } finally {
+      queue.lock.unlock();
+    }
+    List<QueueId> acted = new ArrayList<>();
+    List<SpooledMessage> unsynced = new ArrayList<>();
+    try {
+      for (QueueId id : chosen) {
+        try {
+          switch (action) {
+            case RETRY -> retry(id);
+            case HOLD -> unsynced.add(holdUnsynced(id));
+            case RELEASE -> unsynced.add(releaseUnsynced(id));
+            case DELETE -> unsynced.add(deleteUnsynced(id));
+            case BOUNCE -> bounce(id);
+          }
+          acted.add(id);
+        } catch (Refused r) {
+          declined.add(new Declined(r.reason(), r.id()));
+        }
+      }
+    } finally {
+      for (SpooledMessage m : unsynced) spool.sync(m); // a segment already forced is not forced again
+    }
+    return new BulkResult(acted, declined);
   }
 
   /** Call with the lock held. */

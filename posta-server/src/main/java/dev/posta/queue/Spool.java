@@ -168,9 +168,17 @@ public final class Spool implements AutoCloseable {
    * returns: the administrator is told it is done.
    */
   public void markHeld(SpooledMessage message, boolean held) throws IOException {
+    recordHeld(message, held);
+    message.segment.syncDoneLog();
+  }
+
+  /**
+   * As {@link #markHeld}, but durable only at the next {@link #sync}: a bulk command holds
+   * thousands of messages and forces each segment once at its end, not once per message.
+   */
+  void recordHeld(SpooledMessage message, boolean held) throws IOException {
     message.setHeld(held);
     message.segment.record(message.id() + (held ? " held" : " released"));
-    message.segment.syncDoneLog();
   }
 
   /** Forces a message's progress lines to disk now (for administrator commands). */

@@ -3,18 +3,26 @@ package dev.posta.cli;
 import static dev.posta.testing.Await.await;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.posta.config.Network;
+import dev.posta.control.ControlSocket;
+import dev.posta.control.QueueReply;
+import dev.posta.control.QueueRequest;
+import dev.posta.mail.QueueId;
+import dev.posta.queue.QueueSelection;
 import dev.posta.config.PostaConfig;
 import dev.posta.queue.QueueControl;
 import dev.posta.testing.MutableClock;
 import dev.posta.testing.SmtpWire;
 import dev.posta.testing.TestServer;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -32,6 +40,17 @@ class QueueCommandTest {
 
   private Run queue(String... args) {
     return queueIn(data, args);
+  }
+
+  /** {@code posta queue ...} with {@code stdin} on standard input. */
+  private Run queueReading(String stdin, String... args) {
+    var oldIn = System.in;
+    System.setIn(new ByteArrayInputStream(stdin.getBytes(UTF_8)));
+    try {
+      return queue(args);
+    } finally {
+      System.setIn(oldIn);
+    }
   }
 
   /** {@code posta queue --data folder args...}, its output captured. */
@@ -64,9 +83,13 @@ class QueueCommandTest {
   }
 
   private static String send(TestServer server, String... to) throws Exception {
+    return sendFrom(server, "alice@localhost", to);
+  }
+
+  private static String sendFrom(TestServer server, String from, String... to) throws Exception {
     try (SmtpWire wire = new SmtpWire(server.smtpPort())) {
       wire.ehlo();
-      assertThat(wire.command("MAIL FROM:<alice@localhost>")).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(wire.command("MAIL FROM:<" + from + ">")).isEqualTo("250 2.1.0 Sender OK");
       for (String rcpt : to) assertThat(wire.command("RCPT TO:<" + rcpt + ">")).isEqualTo("250 2.1.5 Recipient OK");
       assertThat(wire.command("DATA")).isEqualTo("354 End data with <CR><LF>.<CR><LF>");
       String reply = wire.command("Subject: q\r\n\r\nx\r\n.");
@@ -165,7 +188,7 @@ class QueueCommandTest {
       assertThat(queue("show", "nonsense")).isEqualTo(new Run(1, "", "not a queue ID: nonsense (16 hex digits, as in the log)\n"));
       Run bad = queue("frobnicate");
       assertThat(bad.exitCode()).isEqualTo(2);
-      assertThat(bad.err()).startsWith("usage: posta queue [list | show ID | flush");
+      assertThat(bad.err()).startsWith("usage: posta queue [list [--json] | show ID | flush");
     }
   }
 
@@ -195,6 +218,95 @@ class QueueCommandTest {
       server.server().queue().wake();
       Thread.sleep(300);
       assertThat(server.server().queueControl().list().getFirst().recipients().getFirst().attempts()).as("held: not tried").isEqualTo(1);
+    }
+  }
+
+  /** Waits until no attempt runs: a message being delivered this moment is refused by delete and bounce. */
+  private static void awaitIdle(TestServer server) throws InterruptedException {
+    await("no attempt running", () -> server.server().queueControl().list().stream().noneMatch(l -> l.state() == QueueControl.State.ACTIVE));
+  }
+
+  @Test
+  void bulkCommandsTakeSelectorsAllSeveralIdsAndStandardInputOnARunningServer() throws Exception {
+    try (TestServer server = start()) {
+      String spam1 = sendFrom(server, "spam@bad.example", "far@remote.example");
+      String spam2 = sendFrom(server, "spam@bad.example", "x@xn--bcher-kva.example");
+      String mine = send(server, "friend@remote.example");
+      await("all tried", () -> server.server().queueControl().list().stream()
+          .filter(l -> l.state() != QueueControl.State.ACTIVE && l.recipients().getFirst().attempts() == 1).count() == 3);
+
+      assertThat(queue("hold", "--from", "spam@bad.example")).isEqualTo(new Run(0, "Placed on hold: 2 messages\n", ""));
+      assertThat(queue().out()).contains(spam1 + "! ", spam2 + "! ", mine + "  ");
+      assertThat(queue("hold", "ALL", "--from", "<spam@bad.example>")).isEqualTo(new Run(0, "Placed on hold: 0 messages\n", ""));
+      assertThat(queue("release", "ALL")).isEqualTo(new Run(0, "Released from hold: 2 messages\n", ""));
+      awaitIdle(server);
+      assertThat(queue("delete", "--to-domain", "BÜCHER.example")).isEqualTo(new Run(0, "Deleted: 1 message\n", ""));
+      assertThat(queue("retry", spam1, mine.toLowerCase(), "0000000000000000"))
+          .isEqualTo(new Run(1, "Due now: 2 messages\n", "no message 0000000000000000 in the queue\n"));
+      awaitIdle(server);
+
+      Run json = queue("list", "--json");
+      assertThat(json.exitCode()).isZero();
+      assertThat(json.err()).isEmpty();
+      assertThat(json.out()).matches("\\{\"queue_name\": \"deferred\", \"queue_id\": \"" + spam1 + "\", \"arrival_time\": \\d+, \"message_size\": \\d+, "
+          + "\"sender\": \"spam@bad.example\", \"recipients\": \\[\\{\"address\": \"far@remote.example\", \"delay_reason\": \"[^\"]*remote.example[^\"]*\", "
+          + "\"attempts\": [23], \"next_attempt\": \\d+}]}\n"
+          + "\\{\"queue_name\": \"deferred\", \"queue_id\": \"" + mine + "\", .*, \"sender\": \"alice@localhost\", .*}\n");
+      assertThat(PythonJson.parseLines(json.out())).hasSize(2);
+
+      // The IDs as the listing shows them, markers and all, one per line.
+      assertThat(queueReading(spam1 + "*\n\n" + mine + "!\n", "delete", "-")).isEqualTo(new Run(0, "Deleted: 2 messages\n", ""));
+      assertThat(queue()).isEqualTo(new Run(0, "queue is empty\n", ""));
+      assertThat(queue("list", "--json")).isEqualTo(new Run(0, "", ""));
+      assertThat(queue("delete", "ALL")).isEqualTo(new Run(0, "Deleted: 0 messages\n", ""));
+      assertThat(queue("delete")).isEqualTo(new Run(1, "",
+          "usage: posta queue delete QUEUE-ID... | - | ALL [--to-domain DOMAIN] [--from ADDRESS] [--older-than AGE]\n"));
+      Thread.sleep(200);
+      assertThat(server.mail("alice")).as("deleted: nobody told").isEmpty();
+    }
+  }
+
+  @Test
+  void bulkCommandsActOnAStoppedServersDataFolderAndTheNextStartHonoursThem() throws Exception {
+    String spam1;
+    String spam2;
+    String mine;
+    try (TestServer server = start()) {
+      spam1 = sendFrom(server, "spam@bad.example", "far@remote.example");
+      spam2 = sendFrom(server, "spam@bad.example", "other@remote.example");
+      mine = send(server, "friend@remote.example");
+      await("all tried", () -> server.server().queueControl().list().stream()
+          .filter(l -> l.state() != QueueControl.State.ACTIVE && l.recipients().getFirst().attempts() == 1).count() == 3);
+    }
+    assertThat(queue("hold", "ALL", "--older-than", "1h")).isEqualTo(new Run(0, "Placed on hold: 0 messages\n", ""));
+    assertThat(queue("delete", "--from", "spam@bad.example", "--to-domain", "remote.example"))
+        .isEqualTo(new Run(0, "Deleted: 2 messages\n", ""));
+    assertThat(queueReading(spam1 + "\n" + mine + "\n", "hold", "-")).isEqualTo(new Run(1, "Placed on hold: 1 message\n",
+        "no message " + spam1 + " in the queue\n"));
+    Run json = queue("list", "--json");
+    assertThat(json.out()).startsWith("{\"queue_name\": \"hold\", \"queue_id\": \"" + mine + "\", ").doesNotContain(spam1, spam2);
+    assertThat(PythonJson.parseLines(json.out())).hasSize(1);
+
+    try (TestServer server = start()) {
+      var listing = server.server().queueControl().list();
+      assertThat(listing).extracting(l -> l.id().value(), QueueControl.Listing::state).containsExactly(tuple(mine, QueueControl.State.HELD));
+    }
+  }
+
+  @Test
+  void aBatchIsOneRequestOnOneControlConnection() throws Exception {
+    List<QueueRequest> requests = new CopyOnWriteArrayList<>();
+    try (ControlSocket socket = ControlSocket.open(data.resolve("control.sock"), request -> {
+      requests.add(request);
+      return new QueueReply.ActedOn(new QueueControl.BulkResult(List.of(new QueueId("1A225B91F2A00000")), List.of()));
+    })) {
+      String ids = "1A225B91F2A00000\n1A225B9281C00000*\n1A225B9281C00001!\n";
+      assertThat(queueReading(ids, "delete", "-")).isEqualTo(new Run(0, "Deleted: 1 message\n", ""));
+      assertThat(requests).containsExactly(QueueRequest.bulk(QueueRequest.Command.DELETE, new QueueSelection.Named(List.of(
+          new QueueId("1A225B91F2A00000"), new QueueId("1A225B9281C00000"), new QueueId("1A225B9281C00001")))));
+      requests.clear();
+      assertThat(queue("bounce", "--from", "<>", "--older-than", "7d")).isEqualTo(new Run(0, "Returned to the sender: 1 message\n", ""));
+      assertThat(requests).containsExactly(QueueRequest.bulk(QueueRequest.Command.BOUNCE, new QueueSelection.Matching(null, "", Duration.ofDays(7))));
     }
   }
 }

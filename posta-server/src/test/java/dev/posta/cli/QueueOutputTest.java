@@ -8,6 +8,10 @@ import dev.posta.control.QueueRequest;
 import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
 import dev.posta.queue.SpooledMessage;
+import dev.posta.queue.QueueSelection;
+import java.io.BufferedReader;
+import java.io.StringReader;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
@@ -122,20 +126,146 @@ class QueueOutputTest {
     assertThat(QueueCommand.request(List.of("flush"))).isEqualTo(new QueueRequest(QueueRequest.Command.FLUSH, null));
     assertThat(QueueCommand.request(List.of("bounce", "1a225b91f2a00000"))).isEqualTo(new QueueRequest(QueueRequest.Command.BOUNCE, ID));
 
-    String usage = "usage: posta queue [list | show ID | flush | retry ID | hold ID | release ID | delete ID | bounce ID]\n";
+    String usage = "usage: posta queue [list [--json] | show ID | flush | retry|hold|release|delete|bounce ID...|-|ALL]"
+        + " [--to-domain DOMAIN] [--from ADDRESS] [--older-than AGE]\n";
     assertThat(badUsage("frobnicate")).isEqualTo(new QueueOutput(2, usage));
     assertThat(badUsage("LIST")).isEqualTo(new QueueOutput(2, usage));
     assertThat(badUsage("list", "x")).isEqualTo(new QueueOutput(2, usage));
     assertThat(badUsage("flush", "x")).isEqualTo(new QueueOutput(2, usage));
     assertThat(badUsage("show")).isEqualTo(new QueueOutput(1, "usage: posta queue show QUEUE-ID\n"));
     assertThat(badUsage("hold", "nonsense")).isEqualTo(new QueueOutput(1, "not a queue ID: nonsense (16 hex digits, as in the log)\n"));
+    assertThat(badUsage("hold")).isEqualTo(new QueueOutput(1,
+        "usage: posta queue hold QUEUE-ID... | - | ALL [--to-domain DOMAIN] [--from ADDRESS] [--older-than AGE]\n"));
+  }
+
+  static final QueueCommand.Selectors NONE = QueueCommand.Selectors.NONE;
+
+  static QueueRequest request(QueueCommand.Selectors selectors, String stdin, String... words) throws QueueCommand.BadUsage {
+    return QueueCommand.request(List.of(words), selectors, false, () -> new BufferedReader(new StringReader(stdin)));
+  }
+
+  @Test
+  void severalIdsStandardInputAllAndSelectorsMakeOneBulkRequest() throws Exception {
+    var delete = QueueRequest.Command.DELETE;
+    assertThat(request(NONE, "", "delete", "1a225b91f2a00000")).as("one ID: as it always was").isEqualTo(new QueueRequest(delete, ID));
+    assertThat(request(NONE, "", "delete", ID.value(), OTHER.value(), ID.value()))
+        .isEqualTo(QueueRequest.bulk(delete, new QueueSelection.Named(List.of(ID, OTHER))));
+    // What posta queue | awk, postqueue -j | jq -r .queue_id or a hand-made list give.
+    assertThat(request(NONE, "1A225B91F2A00000*\n\n  1a225b9281c00000!  \r\n\t\n", "hold", "-"))
+        .isEqualTo(QueueRequest.bulk(QueueRequest.Command.HOLD, new QueueSelection.Named(List.of(ID, OTHER))));
+    assertThat(request(NONE, OTHER + "\n", "release", ID.value(), "-"))
+        .isEqualTo(QueueRequest.bulk(QueueRequest.Command.RELEASE, new QueueSelection.Named(List.of(ID, OTHER))));
+    assertThat(request(NONE, "", "retry", "-")).as("nothing piped: nothing to do")
+        .isEqualTo(QueueRequest.bulk(QueueRequest.Command.RETRY, new QueueSelection.Named(List.of())));
+    assertThat(request(NONE, "", "delete", "ALL")).isEqualTo(QueueRequest.bulk(delete, QueueSelection.Matching.ALL));
+    var selectors = new QueueCommand.Selectors("Bücher.EXAMPLE", "<Spam@Bücher.Example>", "7d");
+    var matching = new QueueSelection.Matching("xn--bcher-kva.example", "Spam@xn--bcher-kva.example", Duration.ofDays(7));
+    assertThat(request(selectors, "", "bounce")).isEqualTo(QueueRequest.bulk(QueueRequest.Command.BOUNCE, matching));
+    assertThat(request(selectors, "", "bounce", "ALL")).isEqualTo(QueueRequest.bulk(QueueRequest.Command.BOUNCE, matching));
+    assertThat(request(new QueueCommand.Selectors(null, "<>", null), "", "delete"))
+        .isEqualTo(QueueRequest.bulk(delete, new QueueSelection.Matching(null, "", null)));
+    assertThat(request(new QueueCommand.Selectors(null, "", "30m"), "", "delete"))
+        .isEqualTo(QueueRequest.bulk(delete, new QueueSelection.Matching(null, "", Duration.ofMinutes(30))));
+    for (var age : List.of(List.of("45s", "PT45S"), List.of("2h", "PT2H"), List.of("1w", "PT168H"))) {
+      assertThat(QueueCommand.age(age.get(0))).isEqualTo(Duration.parse(age.get(1)));
+    }
+  }
+
+  @Test
+  void selectorsWithIdsAllWithIdsAndBadSelectorsAreBadUsage() {
+    String usage = "usage: posta queue [list [--json] | show ID | flush | retry|hold|release|delete|bounce ID...|-|ALL]"
+        + " [--to-domain DOMAIN] [--from ADDRESS] [--older-than AGE]\n";
+    var from = new QueueCommand.Selectors(null, "spam@example.com", null);
+    assertThat(badUsage(from, "", "delete", ID.value())).isEqualTo(new QueueOutput(2,
+        "posta queue: --to-domain, --from and --older-than pick from ALL, not from queue IDs: give one or the other\n" + usage));
+    assertThat(badUsage(from, ID + "\n", "delete", "-")).isEqualTo(badUsage(from, "", "delete", ID.value()));
+    assertThat(badUsage(NONE, "", "delete", "ALL", ID.value())).isEqualTo(new QueueOutput(2,
+        "posta queue: ALL is every message: give it alone, or queue IDs without it\n" + usage));
+    assertThat(badUsage(from, "", "list")).isEqualTo(new QueueOutput(2,
+        "posta queue: --to-domain, --from and --older-than pick messages to act on, not to list\n" + usage));
+    assertThat(badUsage(new QueueCommand.Selectors(null, null, "2 hours"), "", "delete")).isEqualTo(new QueueOutput(2,
+        "posta queue: --older-than: not an age: 2 hours (a number and s, m, h, d or w: 30m, 2h, 7d)\n" + usage));
+    assertThat(badUsage(new QueueCommand.Selectors(null, "spam", null), "", "delete")).isEqualTo(new QueueOutput(2,
+        "posta queue: --from: not an address: spam (missing @domain; \"<>\" for the null sender)\n" + usage));
+    assertThat(badUsage(new QueueCommand.Selectors("a@example.com", null, null), "", "delete")).isEqualTo(new QueueOutput(2,
+        "posta queue: --to-domain: not a domain: a@example.com\n" + usage));
+    assertThat(badUsage(NONE, ID + "\n-Queue ID-  --Size--\n", "delete", "-")).as("nothing done: not even the first ID")
+        .isEqualTo(new QueueOutput(1, "not a queue ID on standard input, line 2: -Queue ID-  --Size-- (one ID per line); nothing done\n"));
+    assertThat(badUsage(NONE, "", "delete", "all")).isEqualTo(new QueueOutput(1, "not a queue ID: all (16 hex digits, as in the log)\n"));
   }
 
   private static QueueOutput badUsage(String... words) {
+    return badUsage(NONE, "", words);
+  }
+
+  private static QueueOutput badUsage(QueueCommand.Selectors selectors, String stdin, String... words) {
     try {
-      throw new AssertionError("read as a request: " + QueueCommand.request(List.of(words)));
+      throw new AssertionError("read as a request: " + request(selectors, stdin, words));
     } catch (QueueCommand.BadUsage e) {
       return e.output;
     }
+  }
+
+  @Test
+  void aBulkCommandSaysHowManyOnStandardOutputAndEachMessageNotActedOnOnStandardError() {
+    var three = new QueueControl.BulkResult(List.of(ID, OTHER, new QueueId("1A225B9281C00001")), List.of());
+    var one = new QueueControl.BulkResult(List.of(ID), List.of());
+    var none = new QueueControl.BulkResult(List.of(), List.of());
+    assertThat(bulk(QueueRequest.Command.DELETE, three)).isEqualTo(new QueueOutput(0, "Deleted: 3 messages\n", ""));
+    assertThat(bulk(QueueRequest.Command.HOLD, one)).isEqualTo(new QueueOutput(0, "Placed on hold: 1 message\n", ""));
+    assertThat(bulk(QueueRequest.Command.RELEASE, none)).isEqualTo(new QueueOutput(0, "Released from hold: 0 messages\n", ""));
+    assertThat(bulk(QueueRequest.Command.RETRY, three)).isEqualTo(new QueueOutput(0, "Due now: 3 messages\n", ""));
+    assertThat(bulk(QueueRequest.Command.BOUNCE, one)).isEqualTo(new QueueOutput(0, "Returned to the sender: 1 message\n", ""));
+    var some = new QueueControl.BulkResult(List.of(ID), List.of(
+        new QueueControl.Declined(QueueControl.Refusal.NO_SUCH_MESSAGE, new QueueId("0000000000000000")),
+        new QueueControl.Declined(QueueControl.Refusal.HELD, OTHER),
+        new QueueControl.Declined(QueueControl.Refusal.BEING_DELIVERED, new QueueId("1A225B9281C00001"))));
+    assertThat(bulk(QueueRequest.Command.RETRY, some)).isEqualTo(new QueueOutput(1, "Due now: 1 message\n", """
+        no message 0000000000000000 in the queue
+        1A225B9281C00000 is held; release it first
+        1A225B9281C00001 is being delivered right now; try again in a moment
+        """));
+  }
+
+  private static QueueOutput bulk(QueueRequest.Command command, QueueControl.BulkResult result) {
+    return QueueOutput.of(QueueRequest.bulk(command, QueueSelection.Matching.ALL), null, new QueueReply.ActedOn(result));
+  }
+
+  @Test
+  void theJsonListingIsOneObjectPerLineThatPythonReadsBackExactly() throws Exception {
+    var listings = List.of(
+        new QueueControl.Listing(ID, ARRIVAL, 499, "jörg@bücher.example", QueueControl.State.DEFERRED, List.of(
+            new QueueControl.PendingRecipient("用户@例子.测试", 3, NEXT, "450\t4.2.1 \"busy\"\nsecond\r\\ \u0001\u007f\u2028 😀"),
+            new QueueControl.PendingRecipient("new@example.org", 0, null, null))),
+        new QueueControl.Listing(OTHER, ARRIVAL, 1500, "", QueueControl.State.HELD, List.of()),
+        new QueueControl.Listing(new QueueId("1A225B9281C00001"), ARRIVAL, 30, "a@b", QueueControl.State.ACTIVE, List.of()),
+        new QueueControl.Listing(new QueueId("1A225B9281C00002"), ARRIVAL, 30, "a@b", QueueControl.State.INCOMING,
+            List.of(new QueueControl.PendingRecipient("c@d", 0, null, null))));
+    QueueOutput json = QueueOutput.json(listings);
+    assertThat(json.exitCode()).isZero();
+    assertThat(json.err()).isEmpty();
+    assertThat(json.out()).as("ASCII, whatever the terminal's encoding").matches("\\p{ASCII}*");
+    long arrival = ARRIVAL.getEpochSecond();
+    assertThat(json.out().lines().toList()).containsExactly(
+        "{\"queue_name\": \"deferred\", \"queue_id\": \"1A225B91F2A00000\", \"arrival_time\": " + arrival + ", \"message_size\": 499, "
+            + "\"sender\": \"j\\u00f6rg@b\\u00fccher.example\", \"recipients\": [{\"address\": \"\\u7528\\u6237@\\u4f8b\\u5b50.\\u6d4b\\u8bd5\", "
+            + "\"delay_reason\": \"450\\t4.2.1 \\\"busy\\\"\\nsecond\\r\\\\ \\u0001\\u007f\\u2028 \\ud83d\\ude00\", \"attempts\": 3, "
+            + "\"next_attempt\": " + NEXT.getEpochSecond() + "}, {\"address\": \"new@example.org\"}]}",
+        "{\"queue_name\": \"hold\", \"queue_id\": \"1A225B9281C00000\", \"arrival_time\": " + arrival
+            + ", \"message_size\": 1500, \"sender\": \"\", \"recipients\": []}",
+        "{\"queue_name\": \"active\", \"queue_id\": \"1A225B9281C00001\", \"arrival_time\": " + arrival
+            + ", \"message_size\": 30, \"sender\": \"a@b\", \"recipients\": []}",
+        "{\"queue_name\": \"incoming\", \"queue_id\": \"1A225B9281C00002\", \"arrival_time\": " + arrival
+            + ", \"message_size\": 30, \"sender\": \"a@b\", \"recipients\": [{\"address\": \"c@d\"}]}");
+
+    // A real parser gives back every text exactly: Python's, each line on its own, every string as its code points.
+    List<String> parsed = PythonJson.parseLines(json.out());
+    assertThat(parsed).containsExactly(
+        PythonJson.of("deferred", ID.value(), arrival, 499, "jörg@bücher.example", "用户@例子.测试",
+            "450\t4.2.1 \"busy\"\nsecond\r\\ \u0001\u007f\u2028 😀", 3, NEXT.getEpochSecond(), "new@example.org"),
+        PythonJson.of("hold", OTHER.value(), arrival, 1500, ""),
+        PythonJson.of("active", "1A225B9281C00001", arrival, 30, "a@b"),
+        PythonJson.of("incoming", "1A225B9281C00002", arrival, 30, "a@b", "c@d"));
+    assertThat(QueueOutput.json(List.of())).isEqualTo(new QueueOutput(0, "", ""));
   }
 }

@@ -7,11 +7,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
+import dev.posta.queue.QueueSelection;
 import dev.posta.queue.SpooledMessage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ProtocolException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
@@ -77,6 +79,60 @@ class ControlProtocolTest {
       assertThat(out.toString(UTF_8)).isEqualTo(c.namesMessage() ? c.word() + "\t" + ID + "\n" : c.word() + "\n");
       assertThat(ControlProtocol.readRequest(new ByteArrayInputStream(out.toByteArray()))).isEqualTo(request);
     }
+  }
+
+  @Test
+  void aBulkRequestIsOneRequestOfRecordsEndedByEnd() throws IOException {
+    var named = QueueRequest.bulk(QueueRequest.Command.DELETE, new QueueSelection.Named(List.of(ID, OTHER, ID)));
+    assertThat(requestText(named)).isEqualTo("bulk\tdelete\nid\t" + ID + "\nid\t" + OTHER + "\nend\n");
+    var matching = QueueRequest.bulk(QueueRequest.Command.HOLD,
+        new QueueSelection.Matching("Bücher.Example", "Spam\t\\N@Bücher.Example", Duration.ofHours(2)));
+    assertThat(requestText(matching)).isEqualTo("bulk\thold\nmatch\txn--bcher-kva.example\tSpam\\t\\\\N@xn--bcher-kva.example\tPT2H\nend\n");
+    var all = QueueRequest.bulk(QueueRequest.Command.RELEASE, QueueSelection.Matching.ALL);
+    assertThat(requestText(all)).isEqualTo("bulk\trelease\nmatch\t\\N\t\\N\t\\N\nend\n");
+    var nullSender = QueueRequest.bulk(QueueRequest.Command.BOUNCE, new QueueSelection.Matching(null, "", null));
+    var none = QueueRequest.bulk(QueueRequest.Command.RETRY, new QueueSelection.Named(List.of()));
+    assertThat(requestText(none)).isEqualTo("bulk\tretry\nend\n");
+    for (QueueRequest r : List.of(named, matching, all, nullSender, none)) {
+      assertThat(ControlProtocol.readRequest(new ByteArrayInputStream(requestText(r).getBytes(UTF_8)))).isEqualTo(r);
+    }
+    assertThat(((QueueSelection.Named) named.selection()).ids()).as("each once").containsExactly(ID, OTHER);
+  }
+
+  private static String requestText(QueueRequest request) throws IOException {
+    var out = new ByteArrayOutputStream();
+    ControlProtocol.writeRequest(request, out);
+    return out.toString(UTF_8);
+  }
+
+  @Test
+  void aBulkRequestCutShortOrMixedIsRefusedWithWhy() {
+    assertThat(badRequest("bulk\tdelete\nid\t" + ID + "\n")).isEqualTo("cut short: it ends before its end record");
+    assertThat(badRequest("bulk\tdelete\nid\t" + ID + "\nmatch\t\\N\t\\N\t\\N\nend\n")).isEqualTo("'match' where 'end' belongs");
+    assertThat(badRequest("bulk\tdelete\nmatch\t\\N\t\\N\t\\N\nid\t" + ID + "\nend\n")).isEqualTo("'id' where 'end' belongs");
+    assertThat(badRequest("bulk\tshow\nend\n")).isEqualTo("no bulk command 'show'");
+    assertThat(badRequest("bulk\tflush\nend\n")).isEqualTo("no bulk command 'flush'");
+    assertThat(badRequest("bulk\tdelete\nmatch\t\\N\t\\N\t2h\nend\n")).isEqualTo("'match' field 3 is not an age: '2h'");
+    assertThat(badRequest("bulk\tdelete\nmatch\t\\N\t\\N\tPT-2H\nend\n")).isEqualTo("'match' field 3 is not an age: 'PT-2H'");
+    assertThat(badRequest("bulk\tdelete\nid\tnonsense\nend\n")).isEqualTo("'id' field 1 is not a queue ID: 'nonsense'");
+  }
+
+  @Test
+  void aBulkAnswerComesBackAsItWent() throws IOException {
+    var acted = new QueueReply.ActedOn(new QueueControl.BulkResult(List.of(ID, OTHER),
+        List.of(new QueueControl.Declined(QueueControl.Refusal.NO_SUCH_MESSAGE, new QueueId("0000000000000000")),
+            new QueueControl.Declined(QueueControl.Refusal.BEING_DELIVERED, new QueueId("1A225B9281C00001")))));
+    assertThat(new String(encode(acted), UTF_8)).isEqualTo("acted-on\nacted\t" + ID + "\nacted\t" + OTHER
+        + "\ndeclined\tno-such-message\t0000000000000000\ndeclined\tbeing-delivered\t1A225B9281C00001\nend\n");
+    assertThat(roundTrip(acted)).isEqualTo(acted);
+    var nothing = new QueueReply.ActedOn(new QueueControl.BulkResult(List.of(), List.of()));
+    assertThat(roundTrip(nothing)).isEqualTo(nothing);
+    byte[] whole = encode(acted);
+    for (int n = 0; n < whole.length; n++) {
+      byte[] cut = Arrays.copyOf(whole, n);
+      assertThatThrownBy(() -> decode(cut)).isInstanceOf(ProtocolException.class).hasMessageContaining("cut short");
+    }
+    assertThat(badAnswer("acted-on\ndeclined\theld\t" + ID + "\nacted\t" + OTHER + "\nend\n")).isEqualTo("'acted' where 'end' belongs");
   }
 
   @Test

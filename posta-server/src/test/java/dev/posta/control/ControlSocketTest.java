@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
+import dev.posta.queue.QueueSelection;
 import java.io.IOException;
 import java.net.ProtocolException;
 import java.net.StandardProtocolFamily;
@@ -15,6 +16,9 @@ import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,6 +42,24 @@ class ControlSocketTest {
       assertThat(ControlSocket.send(dir.resolve("c.sock"), new QueueRequest(QueueRequest.Command.RETRY, ID)))
           .isEqualTo(new QueueReply.Refused(QueueControl.Refusal.HELD, ID));
       assertThat(seen.get()).isEqualTo(new QueueRequest(QueueRequest.Command.RETRY, ID));
+    }
+  }
+
+  @Test
+  void aBulkOfTenThousandIdsIsOneRequestAndOneAnswer() throws Exception {
+    List<QueueId> ids = new ArrayList<>();
+    for (int i = 0; i < 10_000; i++) ids.add(new QueueId("%016X".formatted(0x1A225B91F2A00000L + i)));
+    AtomicInteger requests = new AtomicInteger();
+    try (ControlSocket socket = ControlSocket.open(dir.resolve("c.sock"), request -> {
+      requests.incrementAndGet();
+      var named = (QueueSelection.Named) request.selection();
+      return new QueueReply.ActedOn(new QueueControl.BulkResult(named.ids().subList(1, named.ids().size()),
+          List.of(new QueueControl.Declined(QueueControl.Refusal.NO_SUCH_MESSAGE, named.ids().getFirst()))));
+    })) {
+      QueueReply reply = ControlSocket.send(dir.resolve("c.sock"), QueueRequest.bulk(QueueRequest.Command.DELETE, new QueueSelection.Named(ids)));
+      assertThat(requests).hasValue(1);
+      assertThat(reply).isEqualTo(new QueueReply.ActedOn(new QueueControl.BulkResult(ids.subList(1, ids.size()),
+          List.of(new QueueControl.Declined(QueueControl.Refusal.NO_SUCH_MESSAGE, ids.getFirst())))));
     }
   }
 

@@ -86,9 +86,14 @@ class QueueControlTest {
   }
 
   private QueueId send(String... to) throws Exception {
+    return sendFrom(new MailAddress("alice", "localhost"), to);
+  }
+
+  /** Sends from {@code sender}, null for the null sender. */
+  private QueueId sendFrom(MailAddress sender, String... to) throws Exception {
     var rcpts = List.of(to).stream().map(a -> new Recipient(new MailAddress(a.substring(0, a.indexOf('@')), a.substring(a.indexOf('@') + 1)),
         RcptParameters.NONE)).toList();
-    var env = new Envelope(QueueId.next(), Instant.now(), "192.0.2.1", "client.example", new MailAddress("alice", "localhost"),
+    var env = new Envelope(QueueId.next(), Instant.now(), "192.0.2.1", "client.example", sender,
         new MailParameters(-1, MailParameters.BodyType.SEVEN_BIT, false, "HDRS", "xyz+2B1"), rcpts);
     MessageContent c = spool.newContent();
     byte[] bytes = "Subject: t\r\n\r\nx\r\n".getBytes(UTF_8);
@@ -210,5 +215,58 @@ class QueueControlTest {
         "Final-Recipient: rfc822; other@later.test\nAction: failed\nStatus: 5.0.0\n",
         "<far@later.test>: returned to the sender by the mail administrator; last\n    error: try later");
     await("the notice delivered", () -> control.list().isEmpty());
+  }
+
+  @Test
+  void aBulkCommandActsInOnePassOnWhatItsSelectorsPickAndSaysWhatItDidNot() throws Exception {
+    QueueId spam1 = sendFrom(new MailAddress("spam", "bad.example"), "x@later.test");
+    QueueId spam2 = sendFrom(new MailAddress("spam", "Bad.Example"), "y@Bücher.test");
+    QueueId bounce = sendFrom(null, "z@xn--bcher-kva.test", "carol@localhost");
+    QueueId other = sendFrom(new MailAddress("Spam", "bad.example"), "w@later.test");
+    for (QueueId id : List.of(spam1, spam2, bounce, other)) awaitAttempts(id, 1);
+    var spammer = new QueueSelection.Matching(null, "spam@BAD.example", null);
+
+    assertThat(control.act(QueueControl.Action.HOLD, spammer)).as("the local part exactly, the domain in any case")
+        .isEqualTo(new QueueControl.BulkResult(List.of(spam1, spam2), List.of()));
+    assertThat(listed(spam1).state()).isEqualTo(QueueControl.State.HELD);
+    assertThat(control.act(QueueControl.Action.HOLD, spammer)).as("held already: not picked again")
+        .isEqualTo(new QueueControl.BulkResult(List.of(), List.of()));
+    assertThat(control.act(QueueControl.Action.RELEASE, QueueSelection.Matching.ALL)).as("release picks the held ones only")
+        .isEqualTo(new QueueControl.BulkResult(List.of(spam1, spam2), List.of()));
+    assertThat(control.act(QueueControl.Action.HOLD, new QueueSelection.Matching(null, "", null)))
+        .isEqualTo(new QueueControl.BulkResult(List.of(bounce), List.of()));
+    assertThat(control.act(QueueControl.Action.RETRY, QueueSelection.Matching.ALL)).as("retry leaves held ones held")
+        .isEqualTo(new QueueControl.BulkResult(List.of(spam1, spam2, other), List.of()));
+
+    assertThat(control.act(QueueControl.Action.RETRY, new QueueSelection.Matching(null, null, Duration.ofHours(1)))).as("none that old")
+        .isEqualTo(new QueueControl.BulkResult(List.of(), List.of()));
+    clock.advance(Duration.ofMinutes(61));
+    assertThat(control.act(QueueControl.Action.RETRY, new QueueSelection.Matching(null, null, Duration.ofHours(1))))
+        .isEqualTo(new QueueControl.BulkResult(List.of(spam1, spam2, other), List.of()));
+    await("the attempts retried are over", () -> control.list().stream().noneMatch(l -> l.state() == QueueControl.State.ACTIVE));
+
+    // A pending recipient's domain, as an A-label whichever way it was written; carol@localhost is delivered, so not pending.
+    assertThat(control.act(QueueControl.Action.DELETE, new QueueSelection.Matching("BÜCHER.test", null, null)))
+        .isEqualTo(new QueueControl.BulkResult(List.of(spam2, bounce), List.of()));
+    assertThat(control.act(QueueControl.Action.DELETE, new QueueSelection.Matching("localhost", null, null)))
+        .isEqualTo(new QueueControl.BulkResult(List.of(), List.of()));
+
+    QueueId none = new QueueId("0000000000000000");
+    assertThat(control.act(QueueControl.Action.BOUNCE, new QueueSelection.Named(List.of(other, none, spam2))))
+        .isEqualTo(new QueueControl.BulkResult(List.of(other), List.of(
+            new QueueControl.Declined(QueueControl.Refusal.NO_SUCH_MESSAGE, none), new QueueControl.Declined(QueueControl.Refusal.NO_SUCH_MESSAGE, spam2))));
+    assertThat(control.list()).as("spam1, and the notice to Spam@bad.example (from <>)")
+        .extracting(l -> l.id().equals(spam1) || l.sender().isEmpty()).containsExactly(true, true);
+  }
+
+  @Test
+  void aBulkDeleteRefusesTheMessageBeingDeliveredAndDeletesTheRest() throws Exception {
+    QueueId waiting = send("far@later.test");
+    awaitAttempts(waiting, 1);
+    QueueId slowOne = send("someone@slow.test");
+    await("the attempt running", () -> listed(slowOne).state() == QueueControl.State.ACTIVE);
+    assertThat(control.act(QueueControl.Action.DELETE, QueueSelection.Matching.ALL)).isEqualTo(new QueueControl.BulkResult(
+        List.of(waiting), List.of(new QueueControl.Declined(QueueControl.Refusal.BEING_DELIVERED, slowOne))));
+    assertThat(control.list()).extracting(QueueControl.Listing::id).containsExactly(slowOne);
   }
 }
