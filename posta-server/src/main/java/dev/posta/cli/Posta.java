@@ -29,8 +29,8 @@ import sun.misc.Signal;
     mixinStandardHelpOptions = true,
     version = "Posta 0.1.0",
     description = "A complete mail system: SMTP in, durable queue, local Maildir delivery.",
-    subcommands = {Posta.Serve.class, Posta.CheckConfig.class, QueueCommand.class, UserCommand.class, DkimCommand.class, DnsCommand.class,
-        CommandLine.HelpCommand.class})
+    subcommands = {Posta.Serve.class, Posta.CheckConfig.class, ConfigCommand.class, QueueCommand.class, UserCommand.class, DkimCommand.class,
+        DnsCommand.class, CommandLine.HelpCommand.class})
 public final class Posta {
 
   public static void main(String[] args) {
