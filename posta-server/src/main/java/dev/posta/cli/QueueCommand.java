@@ -53,10 +53,10 @@ import picocli.CommandLine.Parameters;
         "  release ID      go on delivering a held message",
         "  delete ID       remove it, telling nobody",
         "  bounce ID       return it to its sender now, with a delivery status notice",
-        "retry, hold, release, delete and bounce take several IDs, - for IDs on standard input",
-        "(one per line; a * or ! after one is ignored), or ALL, narrowed by the selectors:",
+        "retry, hold, release, delete and bounce take many messages, as postsuper:",
+        "ID..., - (IDs on standard input, one a line) or ALL, narrowed by selectors:",
         "  posta queue delete --from spammer@example.com",
-        "  posta queue delete ALL            every message, telling nobody"})
+        "  posta queue delete ALL      every message, telling nobody"})
 final class QueueCommand implements Callable<Integer> {
   @Mixin ConfigOptions options;
 

@@ -227,9 +227,9 @@ record QueueOutput(int exitCode, String out, String err) {
   }
 
   /**
-   * A JSON string (RFC 8259 §7). Everything but printable ASCII is a {@code \\uXXXX} escape,
-   * so the output is ASCII whatever the terminal's encoding, and a lone surrogate cannot make
-   * it invalid UTF-8; a parser gives back the text exactly.
+   * A JSON string (RFC 8259 §7). Everything but printable ASCII is escaped (backslash, u, four
+   * hex digits), so the output is ASCII whatever the terminal's encoding, and a lone surrogate
+   * cannot make it invalid UTF-8; a parser gives back the text exactly.
    */
   static String json(String text) {
     var s = new StringBuilder(text.length() + 2).append('"');

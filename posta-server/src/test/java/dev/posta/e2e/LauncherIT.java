@@ -172,6 +172,43 @@ class LauncherIT {
   }
 
   /**
+   * A spam run cleaned up with one command, as an administrator would: the messages from one
+   * sender deleted through the running server in one control request (the server logs one
+   * request and a line per message), then the rest by IDs piped in, with no server running; and
+   * {@code config show}'s text taken back by {@code check-config}.
+   */
+  @Test
+  void aBulkDeleteThroughTheLauncherWhileServingAndAfter() throws Exception {
+    int smtp = freePort();
+    int nobody = freePort();
+    config(relayingTo("localhost", nobody, smtp));
+    try (var server = new Serving("--config", "posta.toml")) {
+      send(smtp, "spam@example.com", "friend@example.net");
+      send(smtp, "spam@example.com", "other@example.org");
+      send(smtp, "app@localhost", "friend@example.net");
+      E2e.Run json = await("all three tried", () -> posta("", "queue", "list", "--json", "--config", "posta.toml"),
+          q -> q.stdout().lines().filter(l -> l.contains("\"attempts\": 1,") && !l.contains("\"active\"")).count() == 3);
+      assertThat(json.stdout()).contains("\"sender\": \"spam@example.com\"", "\"sender\": \"app@localhost\"");
+
+      E2e.Run deleted = posta("", "queue", "delete", "--from", "spam@example.com", "--config", "posta.toml");
+      assertThat(deleted).extracting(E2e.Run::exit, E2e.Run::stdout, E2e.Run::stderr).containsExactly(0, "Deleted: 2 messages\n", "");
+      await("the server's log lines", server::log, l -> l.split("deleted by the administrator", -1).length == 3);
+      assertThat(server.log().split("control: queue delete --from <spam@example.com>", -1)).as("one request").hasSize(2);
+    }
+    E2e.Run left = posta("", "queue", "list", "--json", "--config", "posta.toml");
+    assertThat(left.stdout()).contains("\"sender\": \"app@localhost\"").doesNotContain("spam@");
+    String id = left.stdout().replaceAll("(?s).*\"queue_id\": \"([0-9A-F]{16})\".*", "$1");
+    E2e.Run piped = posta(id + "\n", "queue", "delete", "-", "--config", "posta.toml");
+    assertThat(piped).extracting(E2e.Run::exit, E2e.Run::stdout, E2e.Run::stderr).containsExactly(0, "Deleted: 1 message\n", "");
+    assertThat(posta("", "queue", "--config", "posta.toml").stdout()).isEqualTo("queue is empty\n");
+
+    E2e.Run shown = posta("", "config", "show", "--config", "posta.toml");
+    assertThat(shown.stdout()).startsWith("hostname = \"mx.posta.test\"\ndata = \"" + dir.resolve("data") + "\"\n\n[listeners]\n");
+    Files.writeString(dir.resolve("shown.toml"), shown.stdout());
+    assertThat(posta("", "check-config", "shown.toml").stdout()).isEqualTo("shown.toml: OK (1 domain(s), 5 listener(s))\n");
+  }
+
+  /**
    * DKIM as an administrator meets it: {@code posta dkim keygen} makes the key and prints the
    * record; a configured selector without its key stops check-config and serve with the
    * setting's file:line; with the key there, mail submitted with AUTH is signed (the banner and
