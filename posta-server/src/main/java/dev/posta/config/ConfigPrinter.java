@@ -69,6 +69,7 @@ public final class ConfigPrinter {
     setting("sender-must-be-owned", bool(s.senderMustBeOwned()), bool(ds.senderMustBeOwned()));
     setting("auth-failures-before-lockout", num(s.authFailuresBeforeLockout()), num(ds.authFailuresBeforeLockout()));
     setting("auth-lockout", time(s.authLockout()), time(ds.authLockout()));
+    setting("min-password-length", num(s.minPasswordLength()), num(ds.minPasswordLength()));
 
     section("limits");
     Limits l = config.limits();

@@ -5,10 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.config.ConfigLoader;
 import dev.posta.config.PostaConfig;
+import dev.posta.config.Toml;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -185,6 +188,25 @@ class ConfigShowTest {
             .usingRecursiveComparison().ignoringFields("source").ignoringFieldsMatchingRegexes(".*origin").isEqualTo(original);
       }
     }
+  }
+
+  /** A key added to the configuration but not to config show would be lost silently: the example sets every key. */
+  @Test
+  void showAllWritesEveryKeyTheExampleSets() throws Exception {
+    Run shown = posta("config", "show", "--all", "--config", exampleFile().toString());
+    assertThat(keys(Toml.parse(shown.out()), "")).containsAll(keys(Toml.parse(Files.readString(exampleFile())), ""));
+  }
+
+  /** Every key's dotted path; a domain's or a policy's own name stands as {@code *}. */
+  private static Set<String> keys(Toml.Table table, String path) {
+    Set<String> keys = new TreeSet<>();
+    table.entries().forEach((key, value) -> {
+      String name = path.equals("domains") || path.endsWith("tls-policy") || path.endsWith("selectors") || path.endsWith("aliases") ? "*" : key;
+      String full = path.isEmpty() ? name : path + "." + name;
+      if (value instanceof Toml.Table t) keys.addAll(keys(t, full));
+      else keys.add(full);
+    });
+    return keys;
   }
 
   @Test
