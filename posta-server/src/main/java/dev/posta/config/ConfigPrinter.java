@@ -5,8 +5,10 @@ import dev.posta.config.PostaConfig.Limits;
 import dev.posta.config.PostaConfig.Protocol;
 import dev.posta.config.PostaConfig.Relay;
 import dev.posta.config.PostaConfig.SenderChecks;
+import dev.posta.storage.FileModes;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +50,7 @@ public final class ConfigPrinter {
   private String write() {
     setting("hostname", str(config.hostname()), str(ConfigLoader.machineHostName()));
     setting("data", str(config.dataDir().toAbsolutePath().normalize().toString()), str(ConfigLoader.DEFAULT_DATA_DIR.toString()));
+    setting("mailbox-mode", str(mode(config.mailboxModes())), str(mode(FileModes.PRIVATE)));
     setting("postmaster", str(config.postmaster()), str("postmaster@" + config.domains().getFirst().name()));
 
     section("listeners");
@@ -265,6 +268,14 @@ public final class ConfigPrinter {
 
   private static String path(Path p) {
     return p.toAbsolutePath().normalize().toString();
+  }
+
+  /** A file mode as {@code mailbox-mode} writes it: "0640". */
+  private static String mode(FileModes modes) {
+    int mode = 0;
+    // PosixFilePermission's constants run from OWNER_READ (0400) down to OTHERS_EXECUTE (0001).
+    for (PosixFilePermission p : modes.file()) mode |= 1 << (8 - p.ordinal());
+    return "%04o".formatted(mode);
   }
 
   /** "0.0.0.0:25", "[::1]:25": an IP literal and its port, as listeners are written. */

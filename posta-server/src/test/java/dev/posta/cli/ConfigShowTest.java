@@ -51,6 +51,7 @@ class ConfigShowTest {
     return Files.writeString(dir.resolve("posta.toml"), """
         hostname = "mail.example.org"
         data = "data"
+        mailbox-mode = "640"
         [listeners]
         smtp = ["127.0.0.1:10025", "[::1]:10025"]
         pop3 = []
@@ -101,6 +102,7 @@ class ConfigShowTest {
     assertThat(shown).isEqualTo(new Run(0, """
         hostname = "mail.example.org"
         data = "%s"
+        mailbox-mode = "0640"
 
         [listeners]
         smtp = ["127.0.0.1:10025", "[0:0:0:0:0:0:0:1]:10025"]
