@@ -15,11 +15,11 @@ import java.security.spec.X509EncodedKeySpec;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 /**
  * Checks every DKIM-Signature field of a message (RFC 6376 §6, RFC 8463, RFC 8301), with the keys
@@ -199,13 +199,13 @@ public final class DkimVerifier {
         String iDomain = DkimSignature.asciiDomain(DkimSignature.utf8(s.identity().substring(s.identity().lastIndexOf('@') + 1)));
         if (!s.domain().equals(iDomain)) return s.result(Outcome.PERMERROR, headerB, testing, "key has t=s but i= is in a subdomain of d=");
       }
-      PublicKey publicKey;
+      VerifyingKey publicKey;
       try {
         publicKey = publicKey(s.algorithm(), key.publicKey());
       } catch (InvalidKeySpecException e) {
         return s.result(Outcome.PERMERROR, headerB, testing, "key record's p= is not a " + s.algorithm().keyType.tag + " public key");
       }
-      if (publicKey instanceof RSAPublicKey rsa && rsa.getModulus().bitLength() < MIN_RSA_BITS) {
+      if (publicKey instanceof RsaKey(RSAPublicKey rsa) && rsa.getModulus().bitLength() < MIN_RSA_BITS) {
         return s.result(Outcome.FAIL, headerB, testing,
             "RSA key of " + rsa.getModulus().bitLength() + " bits, under the " + MIN_RSA_BITS + " RFC 8301 section 3.2 requires");
       }
@@ -230,39 +230,59 @@ public final class DkimVerifier {
       return s.result(Outcome.PASS, headerB, testing, "signature verified" + notes);
     }
 
-    private boolean verifyHeader(DkimSignature s, PublicKey key) throws GeneralSecurityException {
+    private boolean verifyHeader(DkimSignature s, VerifyingKey key) throws GeneralSecurityException {
       byte[] data = HeaderHash.data(fields, s.signedFields(), s.headerCanonicalization(), s.withoutSignatureValue(), s.field());
-      Signature verifier = Signature.getInstance(s.algorithm().signature);
+      return key.verify(s.algorithm(), data, s.signature());
+    }
+  }
+
+  /** A key record's p=, decoded for the key type a= names: what checks a signature over the header data. */
+  sealed interface VerifyingKey {
+    boolean verify(DkimAlgorithm algorithm, byte[] data, byte[] signature) throws GeneralSecurityException;
+  }
+
+  /** RSA, checked by the JDK: the signature covers the data itself (RFC 6376 §3.3). */
+  record RsaKey(RSAPublicKey key) implements VerifyingKey {
+    @Override
+    public boolean verify(DkimAlgorithm algorithm, byte[] data, byte[] signature) throws GeneralSecurityException {
+      Signature verifier = Signature.getInstance(algorithm.signature);
       verifier.initVerify(key);
-      if (s.algorithm() == DkimAlgorithm.ED25519_SHA256) {
-        verifier.update(MessageDigest.getInstance("SHA-256").digest(data)); // RFC 8463 §3
-      } else {
-        verifier.update(data);
-      }
-      return verifier.verify(s.signature());
+      verifier.update(data);
+      return verifier.verify(signature);
+    }
+  }
+
+  /** Ed25519, checked by {@link Ed25519Signatures}: the signature covers the data's SHA-256 hash (RFC 8463 §3). */
+  record Ed25519Key(Ed25519.PublicPoint point) implements VerifyingKey {
+    @Override
+    public boolean verify(DkimAlgorithm algorithm, byte[] data, byte[] signature) throws GeneralSecurityException {
+      return Ed25519Signatures.verify(point, MessageDigest.getInstance("SHA-256").digest(data), signature);
     }
   }
 
   /**
    * The public key p= holds: for RSA a SubjectPublicKeyInfo (RFC 6376 §3.6.1), or the bare
-   * RSAPublicKey that some publish; for Ed25519 the 32 raw octets (RFC 8463 §4).
+   * RSAPublicKey that some publish; for Ed25519 the 32 raw octets of a point of the curve (RFC
+   * 8463 §4).
    */
-  static PublicKey publicKey(DkimAlgorithm algorithm, byte[] encoded) throws InvalidKeySpecException {
+  static VerifyingKey publicKey(DkimAlgorithm algorithm, byte[] encoded) throws InvalidKeySpecException {
+    if (algorithm.keyType == DkimAlgorithm.KeyType.ED25519) {
+      Ed25519.PublicPoint point = Ed25519Signatures.publicKey(encoded);
+      if (point == null) throw new InvalidKeySpecException("not the 32 octets of an Ed25519 public key");
+      return new Ed25519Key(point);
+    }
     try {
-      if (algorithm.keyType == DkimAlgorithm.KeyType.ED25519) {
-        if (encoded.length != 32) throw new InvalidKeySpecException("an Ed25519 key is 32 octets");
-        byte[] spki = Arrays.copyOf(ED25519_SPKI_PREFIX, ED25519_SPKI_PREFIX.length + 32);
-        System.arraycopy(encoded, 0, spki, ED25519_SPKI_PREFIX.length, 32);
-        return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(spki));
-      }
       KeyFactory rsa = KeyFactory.getInstance("RSA");
+      PublicKey key;
       try {
-        return rsa.generatePublic(new X509EncodedKeySpec(encoded));
+        key = rsa.generatePublic(new X509EncodedKeySpec(encoded));
       } catch (InvalidKeySpecException e) {
-        return rsa.generatePublic(pkcs1(encoded));
+        key = rsa.generatePublic(pkcs1(encoded));
       }
+      if (!(key instanceof RSAPublicKey rsaKey)) throw new InvalidKeySpecException("not an RSA public key: " + key.getAlgorithm());
+      return new RsaKey(rsaKey);
     } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK lacks " + algorithm.keyType.tag, e); // every JDK 15+ has both
+      throw new IllegalStateException("the JDK lacks RSA", e); // every JDK has it
     }
   }
 

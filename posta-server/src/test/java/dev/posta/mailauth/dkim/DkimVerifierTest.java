@@ -136,6 +136,30 @@ class DkimVerifierTest {
     assertThat(only(sign(MESSAGE, tags("rsa-sha256", "rsa", ""), RSA_2048)).outcome()).isEqualTo(Outcome.PASS);
   }
 
+  /** RFC 8463 §4: p= is the 32 octets of a point of the curve; anything else is no key (RFC 6376 §6.1.2). */
+  @Test
+  void ed25519KeyRecordProblems() {
+    byte[] notAPoint = new byte[32];
+    notAPoint[0] = 2; // y = 2: (y² - 1) / (d y² + 1) has no square root, so no x
+    byte[] anotherPoint = new byte[32];
+    anotherPoint[0] = 3; // a point of the curve, but not the signer's key
+    record Row(byte[] key, Outcome outcome, String reason) {}
+    for (Row row : List.of(
+        new Row(new byte[31], Outcome.PERMERROR, "key record's p= is not a ed25519 public key"),
+        new Row(notAPoint, Outcome.PERMERROR, "key record's p= is not a ed25519 public key"),
+        new Row(anotherPoint, Outcome.FAIL, "signature did not verify"))) {
+      dns = new ZoneRecords().txt("ed._domainkey.example.org", "v=DKIM1; k=ed25519; p=" + Base64.getEncoder().encodeToString(row.key()));
+      assertThat(only(sign(MESSAGE, tags("ed25519-sha256", "ed", ""), ED25519)))
+          .extracting(DkimResult::outcome, DkimResult::reason).as(row.reason()).containsExactly(row.outcome(), row.reason());
+    }
+    // A signature cut short does not verify, and is no error of the verifier.
+    dns = new ZoneRecords().txt("ed._domainkey.example.org", record(ED25519.getPublic()));
+    String signed = sign(MESSAGE, tags("ed25519-sha256", "ed", ""), ED25519);
+    String b = signed.substring(signed.indexOf(" b=") + 3, signed.indexOf("\r\n", signed.indexOf(" b=")));
+    assertThat(only(signed.replace(b, b.substring(0, 40))))
+        .extracting(DkimResult::outcome, DkimResult::reason).containsExactly(Outcome.FAIL, "signature did not verify");
+  }
+
   @Test
   void noKeyIsPermerrorAndADnsFailureTemperror() {
     assertThat(only(sign(MESSAGE, tags("rsa-sha256", "gone", ""), RSA_2048)))
