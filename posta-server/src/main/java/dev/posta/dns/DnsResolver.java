@@ -169,7 +169,10 @@ public final class DnsResolver {
     Lookup lookup = new Lookup(name, type, DClass.IN);
     lookup.setResolver(resolver);
     lookup.setCache(cache);
-    lookup.setSearchPath(List.of()); // names are absolute; never the system's search list
+    // Never the system's search list. An absolute name (every name Posta asks) is looked up as it
+    // is and the list is not read; setting it anyway cost a stream per question, a third of the time
+    // of an answer from the cache in a profile of the sender checks.
+    if (!name.isAbsolute()) lookup.setSearchPath(List.of());
     lookup.setHostsFileParser(null); // mail follows DNS, not /etc/hosts
     lookup.setCycleResults(false); // keep the server's order; MX preferences are shuffled by MxResolver
     try {
