@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 /**
@@ -41,7 +42,9 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * are checked; more are counted in {@link Results#notChecked} and not reported, so a message
  * cannot make the verifier do unbounded DNS lookups and RSA operations. A header section over
  * {@value #MAX_HEADER_OCTETS} octets is not verified: each of its signatures is a permerror.
- * One DNS lookup per distinct key name. l= is honoured (the result carries it) and a body shorter
+ * One DNS lookup per distinct key name; a key record's text is parsed and its key decoded once,
+ * then kept (up to {@value #KEYS_REMEMBERED} texts, shared by the sessions: a DkimVerifier is
+ * thread-safe, a Verification is not). l= is honoured (the result carries it) and a body shorter
  * than l= fails. A key record with several TXT records: the first that reads as a key record is
  * used. t= in the future is not held against a signature (clocks differ; RFC 6376 §3.5 makes it
  * optional).
@@ -58,8 +61,15 @@ public final class DkimVerifier {
   /** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410 §4), for the 32 raw octets p= holds (RFC 8463 §4). */
   static final byte[] ED25519_SPKI_PREFIX = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
 
+  /** Key records kept parsed (see {@link #read}); past this many the memory starts again empty. */
+  static final int KEYS_REMEMBERED = 1000;
+  /** Longer key record texts are parsed for each message, not kept: an RSA-8192 key's record is about 1,400 characters. */
+  static final int LONGEST_REMEMBERED = 4096;
+
   private final DnsRecords dns;
   private final Clock clock;
+  /** Key records as parsed and decoded, by their text. */
+  private final Map<String, ReadKey> keys = new ConcurrentHashMap<>();
 
   public DkimVerifier(DnsRecords dns, Clock clock) {
     this.dns = dns;
@@ -169,7 +179,7 @@ public final class DkimVerifier {
           return new DnsRecords.Failure<>(e.toString());
         }
       });
-      KeyRecord key;
+      ReadKey read;
       switch (answer) {
         case DnsRecords.Failure<String> f -> {
           return s.result(Outcome.TEMPERROR, headerB, false, "key lookup failed: " + f.reason());
@@ -178,15 +188,16 @@ public final class DkimVerifier {
           return s.result(Outcome.PERMERROR, headerB, false, "no key for signature at " + s.keyName());
         }
         case DnsRecords.Records<String> r -> {
-          ParsedKeyRecord first = null;
+          ReadKey first = null;
           for (String text : r.records()) {
-            ParsedKeyRecord p = KeyRecord.parse(text);
-            if (first == null || (p instanceof KeyRecord && !(first instanceof KeyRecord))) first = p;
+            ReadKey p = read(text);
+            if (first == null || (p.record() instanceof KeyRecord && !(first.record() instanceof KeyRecord))) first = p;
           }
-          if (first instanceof KeyRecord.Malformed m) return s.result(Outcome.PERMERROR, headerB, false, m.reason());
-          key = (KeyRecord) first;
+          if (first.record() instanceof KeyRecord.Malformed m) return s.result(Outcome.PERMERROR, headerB, false, m.reason());
+          read = first;
         }
       }
+      KeyRecord key = (KeyRecord) read.record();
       boolean testing = key.testing();
       if (key.revoked()) return s.result(Outcome.PERMERROR, headerB, testing, "key revoked, p= is empty, at " + s.keyName());
       if (!key.keyType().equals(s.algorithm().keyType.tag)) {
@@ -199,10 +210,8 @@ public final class DkimVerifier {
         String iDomain = DkimSignature.asciiDomain(DkimSignature.utf8(s.identity().substring(s.identity().lastIndexOf('@') + 1)));
         if (!s.domain().equals(iDomain)) return s.result(Outcome.PERMERROR, headerB, testing, "key has t=s but i= is in a subdomain of d=");
       }
-      VerifyingKey publicKey;
-      try {
-        publicKey = publicKey(s.algorithm(), key.publicKey());
-      } catch (InvalidKeySpecException e) {
+      VerifyingKey publicKey = read.key(); // of k='s type, which is a='s
+      if (publicKey == null) {
         return s.result(Outcome.PERMERROR, headerB, testing, "key record's p= is not a " + s.algorithm().keyType.tag + " public key");
       }
       if (publicKey instanceof RsaKey(RSAPublicKey rsa) && rsa.getModulus().bitLength() < MIN_RSA_BITS) {
@@ -236,7 +245,38 @@ public final class DkimVerifier {
     }
   }
 
-  /** A key record's p=, decoded for the key type a= names: what checks a signature over the header data. */
+  /** A key record as parsed, and its p= decoded for the type k= names; null when it is no key of that type (or of a type unknown). */
+  private record ReadKey(ParsedKeyRecord record, VerifyingKey key) {}
+
+  /**
+   * The key record {@code text}, parsed and its key decoded once for all the messages signed with
+   * it: the same text is always the same key, and DNS's TTL decides when the text is asked again.
+   * Emptied when full rather than ordered by use: reading a record again costs a few microseconds.
+   */
+  private ReadKey read(String text) {
+    ReadKey known = keys.get(text);
+    if (known != null) return known;
+    ParsedKeyRecord parsed = KeyRecord.parse(text);
+    VerifyingKey key = null;
+    if (parsed instanceof KeyRecord record && !record.revoked()) {
+      for (DkimAlgorithm.KeyType type : DkimAlgorithm.KeyType.values()) {
+        if (!type.tag.equals(record.keyType())) continue;
+        try {
+          key = publicKey(type, record.publicKey());
+        } catch (InvalidKeySpecException e) {
+          key = null; // not a key of its type: a permerror for each signature that names it
+        }
+      }
+    }
+    ReadKey read = new ReadKey(parsed, key);
+    if (text.length() <= LONGEST_REMEMBERED) {
+      if (keys.size() >= KEYS_REMEMBERED) keys.clear();
+      keys.put(text, read);
+    }
+    return read;
+  }
+
+  /** A key record's p=, decoded for its key type: what checks a signature over the header data. */
   sealed interface VerifyingKey {
     boolean verify(DkimAlgorithm algorithm, byte[] data, byte[] signature) throws GeneralSecurityException;
   }
@@ -265,8 +305,8 @@ public final class DkimVerifier {
    * RSAPublicKey that some publish; for Ed25519 the 32 raw octets of a point of the curve (RFC
    * 8463 §4).
    */
-  static VerifyingKey publicKey(DkimAlgorithm algorithm, byte[] encoded) throws InvalidKeySpecException {
-    if (algorithm.keyType == DkimAlgorithm.KeyType.ED25519) {
+  static VerifyingKey publicKey(DkimAlgorithm.KeyType type, byte[] encoded) throws InvalidKeySpecException {
+    if (type == DkimAlgorithm.KeyType.ED25519) {
       Ed25519.PublicPoint point = Ed25519Signatures.publicKey(encoded);
       if (point == null) throw new InvalidKeySpecException("not the 32 octets of an Ed25519 public key");
       return new Ed25519Key(point);

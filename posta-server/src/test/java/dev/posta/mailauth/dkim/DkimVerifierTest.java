@@ -9,6 +9,7 @@ import static dev.posta.mailauth.dkim.TestSignatures.sign;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
+import dev.posta.dns.DnsRecords;
 import dev.posta.mailauth.dkim.DkimResult.Outcome;
 import dev.posta.mailauth.dmarc.DmarcCheck;
 import dev.posta.testing.ZoneRecords;
@@ -158,6 +159,41 @@ class DkimVerifierTest {
     String b = signed.substring(signed.indexOf(" b=") + 3, signed.indexOf("\r\n", signed.indexOf(" b=")));
     assertThat(only(signed.replace(b, b.substring(0, 40))))
         .extracting(DkimResult::outcome, DkimResult::reason).containsExactly(Outcome.FAIL, "signature did not verify");
+  }
+
+  /** Key records are kept parsed by their text: a key changed at the same name (rotated, revoked) counts at once. */
+  @Test
+  void aKeyRecordChangedAtItsNameIsReadAnew() {
+    DnsRecords current = new DnsRecords() { // whatever dns is at the moment
+      public DnsRecords.Answer<String> txt(String name) {
+        return dns.txt(name);
+      }
+
+      public DnsRecords.Answer<java.net.InetAddress> a(String name) {
+        return dns.a(name);
+      }
+
+      public DnsRecords.Answer<java.net.InetAddress> aaaa(String name) {
+        return dns.aaaa(name);
+      }
+
+      public DnsRecords.Answer<String> mx(String name) {
+        return dns.mx(name);
+      }
+
+      public DnsRecords.Answer<String> ptr(java.net.InetAddress address) {
+        return dns.ptr(address);
+      }
+    };
+    DkimVerifier verifier = new DkimVerifier(current, CLOCK);
+    byte[] signed = sign(MESSAGE, tags("rsa-sha256", "rsa", ""), RSA_2048).getBytes(StandardCharsets.US_ASCII);
+    assertThat(verifier.verify(signed).signatures()).extracting(DkimResult::outcome).containsExactly(Outcome.PASS);
+    dns = new ZoneRecords().txt("rsa._domainkey.example.org", record(RSA_1024.getPublic()));
+    assertThat(verifier.verify(signed).signatures()).extracting(DkimResult::outcome).containsExactly(Outcome.FAIL);
+    dns = new ZoneRecords().txt("rsa._domainkey.example.org", "v=DKIM1; k=rsa; p=");
+    assertThat(verifier.verify(signed).signatures()).extracting(DkimResult::outcome).containsExactly(Outcome.PERMERROR);
+    dns = new ZoneRecords().txt("rsa._domainkey.example.org", record(RSA_2048.getPublic()));
+    assertThat(verifier.verify(signed).signatures()).extracting(DkimResult::outcome).containsExactly(Outcome.PASS);
   }
 
   @Test
