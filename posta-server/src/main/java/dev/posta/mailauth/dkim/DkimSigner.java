@@ -4,7 +4,6 @@ import dev.posta.mailauth.FromField;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
-import java.security.Signature;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -242,16 +241,13 @@ public final class DkimSigner {
   }
 
   /**
-   * RSA signs the data itself, with the JDK; Ed25519 signs its SHA-256 hash (RFC 8463 §3), with
-   * {@link Ed25519Signatures} (the same signature, a tenth of the JDK's time). {@code key} is one
-   * of this signer's keys.
+   * RSA signs the data itself, with {@link RsaSignatures} (AWS-LC where it loads: a quarter of the
+   * JDK's time); Ed25519 signs its SHA-256 hash (RFC 8463 §3), with {@link Ed25519Signatures}
+   * (the same signature, a tenth of the JDK's time). {@code key} is one of this signer's keys.
    */
   byte[] signature(SigningKey key, byte[] data) throws GeneralSecurityException {
     if (key.algorithm() == DkimAlgorithm.ED25519_SHA256) return ed25519.get(key).sign(sha256().digest(data));
-    Signature signer = Signature.getInstance(key.algorithm().signature);
-    signer.initSign(key.key());
-    signer.update(data);
-    return signer.sign();
+    return RsaSignatures.sign(key.key(), data);
   }
 
   /** The From domain (lower case, IDNs as A-labels), or null and why there is none. */

@@ -1,0 +1,50 @@
+package dev.posta.mailauth.dkim;
+
+import com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.Provider;
+import java.security.Signature;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * DKIM's rsa-sha256 signatures (RSASSA-PKCS1-v1_5 with SHA-256, RFC 8017 §8.2; RFC 6376 §3.3.1)
+ * by AWS-LC, through Amazon Corretto Crypto Provider, where its native library loads (Linux on
+ * x86-64): a 2048-bit signature there takes about a quarter of the JDK's time (0.28 ms against
+ * 1.0 ms here), and that time is most of what signing costs a server taking mail. Elsewhere the
+ * JDK signs. PKCS #1 v1.5 signatures are deterministic, so both give the same octets: which one
+ * signed shows nowhere. Only signing goes through it; verifying (a public-key operation, 33 µs
+ * in the JDK) and TLS keep the JDK's providers, and it is never installed JVM-wide.
+ */
+final class RsaSignatures {
+  private static final Logger log = LoggerFactory.getLogger(RsaSignatures.class);
+  private static final String ALGORITHM = "SHA256withRSA";
+  /** AWS-LC's provider, or null when it could not load here. */
+  private static final Provider FAST = fast();
+
+  private RsaSignatures() {}
+
+  static byte[] sign(PrivateKey key, byte[] data) throws GeneralSecurityException {
+    Signature signer = FAST != null ? Signature.getInstance(ALGORITHM, FAST) : Signature.getInstance(ALGORITHM);
+    signer.initSign(key);
+    signer.update(data);
+    return signer.sign();
+  }
+
+  /** Who signs: "AWS-LC" or "the JDK", for the log and tests. */
+  static String implementation() {
+    return FAST != null ? "AWS-LC" : "the JDK";
+  }
+
+  private static Provider fast() {
+    try {
+      AmazonCorrettoCryptoProvider accp = AmazonCorrettoCryptoProvider.INSTANCE;
+      if (accp.getLoadingError() == null) return accp;
+      log.info("dkim: RSA signatures by the JDK: AWS-LC could not load here ({})", accp.getLoadingError().toString());
+    } catch (LinkageError e) {
+      log.info("dkim: RSA signatures by the JDK: AWS-LC could not load here ({})", e.toString());
+    }
+    return null;
+  }
+}
