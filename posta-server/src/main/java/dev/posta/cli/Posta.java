@@ -4,14 +4,18 @@ import dev.posta.PostaServer;
 import dev.posta.config.ConfigException;
 import dev.posta.config.PostaConfig;
 import dev.posta.mailauth.dkim.SigningKeys;
+import dev.posta.storage.PrivateFiles;
 import dev.posta.tls.ServerTls;
 import dev.posta.tls.TlsException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -29,7 +33,7 @@ import sun.misc.Signal;
     mixinStandardHelpOptions = true,
     version = "Posta 0.1.0",
     description = "A complete mail system: SMTP in, durable queue, local Maildir delivery.",
-    subcommands = {Posta.Serve.class, Posta.CheckConfig.class, ConfigCommand.class, QueueCommand.class, UserCommand.class, DkimCommand.class,
+    subcommands = {Posta.Serve.class, Posta.Reload.class, Posta.CheckConfig.class, ConfigCommand.class, QueueCommand.class, UserCommand.class, DkimCommand.class,
         DnsCommand.class, CommandLine.HelpCommand.class})
 public final class Posta {
 
@@ -78,10 +82,18 @@ public final class Posta {
       // so that a slow reload never holds up the JVM's signal dispatch). Taken before the banner
       // says the server runs: until then SIGHUP would still end the JVM.
       Signal.handle(new Signal("HUP"), signal -> Thread.ofPlatform().name("reload").start(() -> reload(server)));
+      // Where `posta reload` finds this process: the data folder is this server's alone (its lock).
+      Path pidFile = server.config().dataDir().resolve(PID_FILE);
+      PrivateFiles.replace(pidFile, (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII));
       System.out.println(banner(server));
       System.out.flush();
       CountDownLatch stopped = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          Files.deleteIfExists(pidFile);
+        } catch (IOException e) {
+          // the server stops all the same; a stale file names a process that is gone
+        }
         server.close();
         stopped.countDown();
       }));
@@ -181,6 +193,56 @@ public final class Posta {
     private static String hostPort(java.net.InetSocketAddress a) {
       String host = a.getAddress().getHostAddress();
       return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+  }
+
+  /** The file in the data folder that names the serving process, for {@code posta reload}. */
+  static final String PID_FILE = "posta.pid";
+
+  @Command(name = "reload", mixinStandardHelpOptions = true,
+      description = "Check the configuration file, then have the running server read it again (SIGHUP); its log says what changed.")
+  static final class Reload implements Callable<Integer> {
+    @Mixin ConfigOptions options;
+
+    @Override
+    public Integer call() {
+      PostaConfig cfg;
+      try {
+        cfg = options.load();
+      } catch (ConfigException e) {
+        System.err.println(e.getMessage());
+        System.err.println("posta reload: not asked: the server keeps its configuration");
+        return 2;
+      }
+      String source = cfg.source().map(Path::toString).orElse("the embedded defaults");
+      Path pidFile = cfg.dataDir().resolve(PID_FILE);
+      Optional<ProcessHandle> server;
+      try {
+        server = ProcessHandle.of(Long.parseLong(Files.readString(pidFile).strip()))
+            .filter(p -> p.info().commandLine().orElse("").contains(" serve"));
+      } catch (IOException | NumberFormatException e) {
+        server = Optional.empty();
+      }
+      if (server.isEmpty()) {
+        System.err.println("posta reload: no server is running with " + source + " (" + pidFile + " names none)");
+        return 1;
+      }
+      long pid = server.get().pid();
+      try {
+        Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(pid)).inheritIO().start();
+        if (kill.waitFor() != 0) {
+          System.err.println("posta reload: could not signal the server (pid " + pid + ")");
+          return 1;
+        }
+      } catch (IOException e) {
+        System.err.println("posta reload: could not signal the server (pid " + pid + "): " + e.getMessage());
+        return 1;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return 1;
+      }
+      System.out.println("posta reload: asked the server (pid " + pid + ") to read " + source + " again; its log says what changed");
+      return 0;
     }
   }
 

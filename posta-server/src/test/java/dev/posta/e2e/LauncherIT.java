@@ -402,9 +402,10 @@ class LauncherIT {
   }
 
   /**
-   * SIGHUP through the launcher and the built jar, as {@code systemctl reload} sends it: a
-   * mailbox and a listener added to the file are served without a restart, and a broken file is
-   * refused with its {@code file:line} problems while the running configuration serves on.
+   * {@code posta reload} and SIGHUP through the launcher and the built jar, as {@code systemctl
+   * reload} sends it: a mailbox and a listener added to the file are served without a restart,
+   * and a broken file is refused with its {@code file:line} problems (by posta reload before it
+   * asks; by the server, which serves on, when a SIGHUP comes anyway).
    */
   @Test
   void sighupReadsTheConfigurationAgain() throws Exception {
@@ -432,7 +433,9 @@ class LauncherIT {
         assertThat(wire.command("RCPT TO:<bob@shop.test>")).isEqualTo("550 5.1.1 <bob@shop.test>: Recipient address rejected: no such user here");
       }
       config(toml.formatted("\"127.0.0.1:" + first + "\", \"127.0.0.1:" + second + "\"", "\"alice\", \"bob\""));
-      hangUp(server);
+      E2e.Run reload = posta("", "reload", "--config", "posta.toml");
+      assertThat(reload.stdout()).as("%s", reload)
+          .isEqualTo("posta reload: asked the server (pid " + server.process.pid() + ") to read posta.toml again; its log says what changed\n");
       await("the reload's line", server::log, l -> l.contains(" reload: reloaded posta.toml: "));
       assertThat(server.log()).contains(" reload: reloaded posta.toml: listeners: +smtp 127.0.0.1:" + second
           + "; domains.\"shop.test\".mailboxes: +bob\n");
@@ -440,6 +443,10 @@ class LauncherIT {
       awaitFiles(dir.resolve("data/mail/shop.test/bob/Maildir/new"), 1);
 
       Files.writeString(dir.resolve("posta.toml"), "[limits]\nmax-message-size = \"big\"\n", java.nio.file.StandardOpenOption.APPEND);
+      // posta reload checks the file first and leaves the server alone; a SIGHUP is refused by the server.
+      E2e.Run refused = E2e.run(launcher(List.of(LAUNCHER.toString(), "reload", "--config", "posta.toml")), COMMAND_TIMEOUT, "");
+      assertThat(refused.exit()).isEqualTo(2);
+      assertThat(refused.stderr()).endsWith("posta reload: not asked: the server keeps its configuration\n");
       hangUp(server);
       await("the refusal's line", server::log, l -> l.contains(" reload: reload refused, the running configuration is kept:\n"));
       assertThat(server.log()).contains(" reload: reload refused, the running configuration is kept:\nposta.toml:14: limits.max-message-size: expected a size like \"35M\", \"35MiB\", \"512K\" or \"1G\", got \"big\"\n");
