@@ -4,6 +4,7 @@ import dev.posta.mailauth.FromField;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.security.PrivateKey;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -62,6 +63,8 @@ public final class DkimSigner {
   private final Clock clock;
   /** Per Ed25519 key, its signer, made once: it derives the public key that every signature needs. */
   private final Map<SigningKey, Ed25519Signatures.Signer> ed25519 = new IdentityHashMap<>();
+  /** Per RSA key, the key as the signing provider holds it, converted once ({@link RsaSignatures#prepare}). */
+  private final Map<SigningKey, PrivateKey> rsa = new IdentityHashMap<>();
 
   public DkimSigner(SigningKeys keys, Clock clock) {
     this.keys = keys;
@@ -69,6 +72,7 @@ public final class DkimSigner {
     for (List<SigningKey> ofDomain : keys.byDomain().values()) {
       for (SigningKey key : ofDomain) {
         if (key.algorithm() == DkimAlgorithm.ED25519_SHA256) ed25519.put(key, new Ed25519Signatures.Signer(key.key()));
+        else rsa.put(key, RsaSignatures.prepare(key.key()));
       }
     }
   }
@@ -247,7 +251,7 @@ public final class DkimSigner {
    */
   byte[] signature(SigningKey key, byte[] data) throws GeneralSecurityException {
     if (key.algorithm() == DkimAlgorithm.ED25519_SHA256) return ed25519.get(key).sign(sha256().digest(data));
-    return RsaSignatures.sign(key.key(), data);
+    return RsaSignatures.sign(rsa.get(key), data);
   }
 
   /** The From domain (lower case, IDNs as A-labels), or null and why there is none. */

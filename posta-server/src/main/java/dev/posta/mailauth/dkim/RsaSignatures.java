@@ -2,6 +2,7 @@ package dev.posta.mailauth.dkim;
 
 import com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider;
 import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.Provider;
 import java.security.Signature;
@@ -25,6 +26,22 @@ final class RsaSignatures {
 
   private RsaSignatures() {}
 
+  /**
+   * The key as the signing provider holds it, made once per key: AWS-LC takes a JDK key only by
+   * converting it, and converting it for every signature costs twice the signature itself
+   * (0.9 ms a signature instead of 0.3 here).
+   */
+  static PrivateKey prepare(PrivateKey key) {
+    if (FAST == null) return key;
+    try {
+      return (PrivateKey) KeyFactory.getInstance("RSA", FAST).translateKey(key);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      log.warn("dkim: an RSA key could not be handed to AWS-LC, so each signature converts it ({})", e.toString());
+      return key;
+    }
+  }
+
+  /** Signs with {@code key}, best one {@link #prepare}d. */
   static byte[] sign(PrivateKey key, byte[] data) throws GeneralSecurityException {
     Signature signer = FAST != null ? Signature.getInstance(ALGORITHM, FAST) : Signature.getInstance(ALGORITHM);
     signer.initSign(key);

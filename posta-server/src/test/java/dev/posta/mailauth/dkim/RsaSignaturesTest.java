@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
 import java.security.Signature;
 import org.junit.jupiter.api.Test;
 
@@ -22,6 +23,10 @@ class RsaSignaturesTest {
     Signature jdk = Signature.getInstance("SHA256withRSA", "SunRsaSign");
     jdk.initSign(pair.getPrivate());
     jdk.update(data);
-    assertThat(RsaSignatures.sign(pair.getPrivate(), data)).isEqualTo(jdk.sign());
+    byte[] expected = jdk.sign();
+    assertThat(RsaSignatures.sign(pair.getPrivate(), data)).isEqualTo(expected);
+    PrivateKey prepared = RsaSignatures.prepare(pair.getPrivate());
+    assertThat(prepared.getClass().getName()).startsWith("com.amazon.corretto.crypto.provider.");
+    assertThat(RsaSignatures.sign(prepared, data)).isEqualTo(expected);
   }
 }
