@@ -44,7 +44,8 @@ public final class StderrAppender extends OutputStreamAppender<ILoggingEvent> {
     super.start();
   }
 
-  private void flush() {
+  /** Writes what is buffered now (the server's last lines, from a shutdown hook that runs beside ours). */
+  void flush() {
     streamWriteLock.lock();
     try {
       OutputStream out = getOutputStream();

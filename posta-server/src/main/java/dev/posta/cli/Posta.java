@@ -1,5 +1,6 @@
 package dev.posta.cli;
 
+import dev.posta.LogSettings;
 import dev.posta.PostaServer;
 import dev.posta.config.ConfigException;
 import dev.posta.config.PostaConfig;
@@ -36,6 +37,9 @@ import sun.misc.Signal;
     subcommands = {Posta.Serve.class, Posta.Reload.class, Posta.CheckConfig.class, ConfigCommand.class, QueueCommand.class, UserCommand.class, DkimCommand.class,
         DnsCommand.class, CommandLine.HelpCommand.class})
 public final class Posta {
+  /** The server's start and stop lines. */
+  private static final Logger startStop = LoggerFactory.getLogger(Posta.class);
+  static final String VERSION = "0.1.0";
 
   public static void main(String[] args) {
     System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true"); // see ServerTls
@@ -66,6 +70,8 @@ public final class Posta {
         System.err.println("posta serve: --listen " + e.getMessage());
         return 2;
       }
+      LogSettings.apply(cfg.log());
+      long started = System.nanoTime();
       PostaServer server;
       try {
         String notOwner = DataFolderOwner.refusal(cfg.dataDir());
@@ -87,14 +93,20 @@ public final class Posta {
       PrivateFiles.replace(pidFile, (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII));
       System.out.println(banner(server));
       System.out.flush();
+      startStop.info("posta {} started: config {}, data {}, listeners {}, {} message(s) in the queue", VERSION,
+          cfg.source().map(Path::toString).orElse("embedded defaults"), cfg.dataDir(), listeners(server), server.queue().size());
       CountDownLatch stopped = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        // Java does not say which signal (TERM, INT) or exit started the shutdown.
+        startStop.info("posta stopping: shutdown requested after {}", running(System.nanoTime() - started));
         try {
           Files.deleteIfExists(pidFile);
         } catch (IOException e) {
           // the server stops all the same; a stale file names a process that is gone
         }
         server.close();
+        startStop.info("posta stopped: {} message(s) left in the queue", server.queue().size());
+        LogSettings.flush();
         stopped.countDown();
       }));
       stopped.await();
@@ -140,15 +152,28 @@ public final class Posta {
       String source = next.source().map(Path::toString).orElse("embedded defaults");
       try {
         List<String> changes = server.reload(next);
+        LogSettings.apply(next.log()); // [log] too: text or JSON from the next line on
         log.info("reloaded {}: {}", source, changes.isEmpty() ? "no setting changed" : String.join("; ", changes));
       } catch (IOException | RuntimeException e) {
         log.warn("reload of {} refused, the running configuration is kept: {}", source, e.getMessage());
       }
     }
 
+    /** The listeners as bound, for the start line: {@code smtp 127.0.0.1:25, submission 127.0.0.1:587}. */
+    private static String listeners(PostaServer server) {
+      return String.join(", ", server.listeners().stream()
+          .map(b -> b.listener().protocol().name().toLowerCase(java.util.Locale.ROOT) + " " + hostPort(b.address())).toList());
+    }
+
+    /** How long the server ran, as {@code 2h05m07s}. */
+    private static String running(long nanos) {
+      long s = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(nanos);
+      return s >= 3600 ? "%dh%02dm%02ds".formatted(s / 3600, s / 60 % 60, s % 60) : s >= 60 ? "%dm%02ds".formatted(s / 60, s % 60) : s + "s";
+    }
+
     static String banner(PostaServer server) {
       PostaConfig cfg = server.config();
-      var s = new StringBuilder("Posta 0.1.0 is running\n");
+      var s = new StringBuilder("Posta " + VERSION + " is running\n");
       for (PostaConfig.Listener l : cfg.listeners()) {
         var bound = server.listeners().stream().filter(b -> b.listener() == l).findFirst();
         String name = l.protocol().name().toLowerCase();

@@ -30,14 +30,14 @@ import java.util.stream.Collectors;
  *
  * <p>The top-level {@code hostname}, {@code data} and {@code mailbox-mode} are read here; each section by its own class
  * ({@link ListenersSection}, {@link LimitsSection}, {@link TlsSection}, {@link
- * SubmissionSection}, {@link DeliverySection}, {@link DomainsSection}, {@link DkimSection}, {@link SenderChecksSection}), all of them reporting
+ * SubmissionSection}, {@link DeliverySection}, {@link DomainsSection}, {@link DkimSection}, {@link SenderChecksSection}, {@link LogSection}), all of them reporting
  * into one {@link TableReader}.
  */
 public final class ConfigLoader {
 
   static final List<String> TOP_KEYS =
       List.of("hostname", "data", "mailbox-mode", "postmaster", "listeners", "limits", "domains", "tls", "submission",
-          "queue", "outbound", "relay", "routes", "dkim", "sender-checks");
+          "queue", "outbound", "relay", "routes", "dkim", "sender-checks", "log");
 
   static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/posta");
 
@@ -70,6 +70,7 @@ public final class ConfigLoader {
     PostaConfig.Dkim dkim = new DkimSection(reader).read(root, file.toString());
     PostaConfig.SenderChecks senderChecks = new SenderChecksSection(reader)
         .read(root, domains.domains().stream().map(PostaConfig.LocalDomain::name).collect(Collectors.toSet()));
+    PostaConfig.Log log = new LogSection(reader).read(root);
 
     reader.throwIfAny();
     return new PostaConfig(
@@ -85,7 +86,8 @@ public final class ConfigLoader {
         delivery,
         dkim,
         senderChecks,
-        mailboxModes);
+        mailboxModes,
+        log);
   }
 
   /** The file's TOML tree; a file that cannot be read or parsed has that one problem only. */

@@ -33,6 +33,7 @@ import java.util.Set;
  * @param senderChecks the SPF, DKIM and DMARC checks of mail from other servers
  * @param mailboxModes what mailbox folders and message files are made with ({@code
  *     mailbox-mode}): private, or shared with a group for another reader such as Dovecot
+ * @param log how log lines are written: text or JSON, with or without timestamps
  */
 public record PostaConfig(
     String hostname,
@@ -47,18 +48,39 @@ public record PostaConfig(
     Delivery delivery,
     Dkim dkim,
     SenderChecks senderChecks,
-    FileModes mailboxModes) {
-
-  /** A configuration whose mailboxes are private (0600 files, 0700 folders). */
-  public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
-      Optional<Path> source, Tls tls, Submission submission, Delivery delivery, Dkim dkim, SenderChecks senderChecks) {
-    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks, FileModes.PRIVATE);
-  }
+    FileModes mailboxModes,
+    Log log) {
 
   /** A configuration without [dkim] settings: keys in {@code <data>/dkim} sign as they are found ({@link Dkim#NONE}). */
   public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
       Optional<Path> source, Tls tls, Submission submission, Delivery delivery) {
     this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, Dkim.NONE, SenderChecks.DEFAULTS);
+  }
+
+  /** A configuration with private mailboxes and the default {@code [log]} settings ({@link Log#DEFAULTS}). */
+  public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
+      Optional<Path> source, Tls tls, Submission submission, Delivery delivery, Dkim dkim, SenderChecks senderChecks) {
+    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks, FileModes.PRIVATE,
+        Log.DEFAULTS);
+  }
+
+  /**
+   * The {@code [log]} section: how each log line is written on standard error.
+   *
+   * @param format {@code text}, one line per event for people and grep, or {@code json}, one
+   *     object per line for log shippers
+   * @param timestamps whether a text line starts with its time; empty: yes, unless standard error
+   *     goes to journald (JOURNAL_STREAM set), which adds its own. A line without one starts
+   *     with its syslog priority instead ({@code <6>}, sd-daemon(3)), so the collector records
+   *     the level.
+   */
+  public record Log(Format format, Optional<Boolean> timestamps) {
+    public static final Log DEFAULTS = new Log(Format.TEXT, Optional.empty());
+
+    public enum Format {
+      TEXT,
+      JSON
+    }
   }
 
   /**
@@ -532,6 +554,7 @@ public record PostaConfig(
     private Dkim dkim;
     private SenderChecks senderChecks;
     private FileModes mailboxModes;
+    private Log log;
 
     private Builder(PostaConfig c) {
       hostname = c.hostname;
@@ -547,6 +570,7 @@ public record PostaConfig(
       dkim = c.dkim;
       senderChecks = c.senderChecks;
       mailboxModes = c.mailboxModes;
+      log = c.log;
     }
 
     public Builder hostname(String name) {
@@ -609,9 +633,14 @@ public record PostaConfig(
       return this;
     }
 
+    public Builder log(Log replaced) {
+      log = replaced;
+      return this;
+    }
+
     public PostaConfig build() {
       return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks,
-          mailboxModes);
+          mailboxModes, log);
     }
   }
 }

@@ -736,6 +736,9 @@ class ConfigLoaderTest {
         .containsExactlyInAnyOrderElementsOf(SubmissionSection.SUBMISSION_KEYS);
     assertThat(((Toml.Table) root.entries().get("dkim")).entries().keySet())
         .containsExactlyInAnyOrderElementsOf(DkimSection.DKIM_KEYS);
+    // Left out, timestamps follow JOURNAL_STREAM: the example can only show the key commented out.
+    assertThat(((Toml.Table) root.entries().get("log")).entries().keySet()).containsExactly("format");
+    assertThat(text).contains("\n# timestamps = false\n");
     // No key file exists for the example's selectors: the setting is shown commented out.
     assertThat(text).contains("\n[dkim.selectors]\n# \"example.org\" = [\"20250712-rsa\", \"20250712-ed25519\"]\n");
     Toml.Table domains = (Toml.Table) root.entries().get("domains");
@@ -744,6 +747,27 @@ class ConfigLoaderTest {
     assertThat(example.entries().keySet()).containsExactlyInAnyOrder("mailboxes", "any-local-part", "aliases");
     assertThat(text).contains("\n# catch-all = \"alice\"\n");
   }
+  @Test
+  void logSettingsLoadAndBadOnesAreRefusedWithTheirLine() throws Exception {
+    assertThat(load(PREAMBLE).log()).isEqualTo(new PostaConfig.Log(PostaConfig.Log.Format.TEXT, Optional.empty()));
+    assertThat(load(PREAMBLE + """
+        [log]
+        format = "json"
+        timestamps = false
+        """).log()).isEqualTo(new PostaConfig.Log(PostaConfig.Log.Format.JSON, Optional.of(false)));
+    assertThatThrownBy(() -> load(PREAMBLE + """
+        [log]
+        format = "xml"
+        timestamps = "no"
+        level = "debug"
+        """))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(String.join("\n",
+            "%1$s:4: log.format: \"xml\" is not \"text\" or \"json\"",
+            "%1$s:5: log.timestamps: expected a boolean, got a string",
+            "%1$s:6: unknown key 'level' in [log]").formatted(dir.resolve("posta.toml")));
+  }
+
   @Test
   void deliverySettingsLoadIntoTheirRecords() throws Exception {
     Files.writeString(dir.resolve("relay-password"), "pa ss\nignored second line\n");
