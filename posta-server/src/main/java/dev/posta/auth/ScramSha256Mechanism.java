@@ -54,6 +54,8 @@ final class ScramSha256Mechanism implements SaslMechanism {
   private String serverFirst;
   private String nonce;
   private UserStore.User user; // null for an unknown user
+  /** The user name the client gave, for the log line of a failure. */
+  private String name;
   private ScramCredentials credentials;
 
   ScramSha256Mechanism(UserStore users) {
@@ -109,6 +111,7 @@ final class ScramSha256Mechanism implements SaslMechanism {
     if (name == null || name.isEmpty()) return malformed("bad user name");
     if (clientNonce.isEmpty() || !clientNonce.chars().allMatch(c -> c >= 0x21 && c <= 0x7E)) return malformed("bad nonce");
     name = SaslPrep.prepare(name);
+    this.name = name;
     if (!authzid.isEmpty() && !identity(authzid).equals(identity(name))) {
       return new Failure(Reason.REJECTED, "authorization identity " + authzid + " is not " + name);
     }
@@ -150,7 +153,7 @@ final class ScramSha256Mechanism implements SaslMechanism {
     byte[] clientKey = ScramCredentials.hmac(storedKey, authMessage);
     for (int i = 0; i < clientKey.length; i++) clientKey[i] ^= proof[i];
     boolean proven = MessageDigest.isEqual(ScramCredentials.sha256(clientKey), storedKey);
-    if (!proven || user == null) return new Failure(Reason.REJECTED, "invalid proof or unknown user");
+    if (!proven || user == null) return new Failure(Reason.REJECTED, "invalid proof or unknown user " + name);
     byte[] serverSignature = ScramCredentials.hmac(credentials.serverKey(), authMessage);
     return new Success(user.address(), ("v=" + Base64.getEncoder().encodeToString(serverSignature)).getBytes(UTF_8));
   }

@@ -2,8 +2,9 @@ package dev.posta.imap;
 
 import dev.posta.auth.SaslMechanism;
 import dev.posta.config.PostaConfig;
-import dev.posta.net.SaslLogin;
+import dev.posta.net.CommandCounts;
 import dev.posta.net.ProtocolSession;
+import dev.posta.net.SaslLogin;
 import dev.posta.net.Watchdog;
 import dev.posta.store.Folder;
 import dev.posta.store.MailboxId;
@@ -62,6 +63,10 @@ final class ImapSession extends ProtocolSession {
   private final Options options = new Options();
   private SelectedFolder selected;
   private int badCommands;
+  /** The commands run and refused (NO or BAD), for the disconnect line. */
+  private final CommandCounts commands = new CommandCounts();
+  /** Whether the command being run was answered NO or BAD. */
+  private boolean refused;
   /** The tag of the IDLE in progress, or null. */
   private String idling;
   private Runnable idleListener;
@@ -134,6 +139,7 @@ final class ImapSession extends ProtocolSession {
         switch (read) {
           case CommandReader.Read.Ended e -> throw new Closing(state == State.LOGOUT ? "logout" : "client closed the connection");
           case CommandReader.Read.Refused r -> {
+            commands.count("unknown", false);
             send(r.response() + "\r\n");
             if (r.close()) {
               conn.flush();
@@ -164,6 +170,7 @@ final class ImapSession extends ProtocolSession {
    * except a selected folder deleted or renamed by another session, which ends it with BYE.
    */
   private void handle(ImapCommand command) throws IOException {
+    refused = false;
     try {
       dispatch(command);
     } catch (Mailboxes.BadName e) {
@@ -176,7 +183,24 @@ final class ImapSession extends ProtocolSession {
     } catch (FileSystemException e) {
       log.warn("{}: {} failed: {}", logPrefix, command.getClass().getSimpleName().toUpperCase(Locale.ROOT), e.toString());
       no(command.tag(), "[SERVERBUG] The mail store failed; the server's log says why");
+    } finally {
+      commands.count(commandName(command), !refused);
     }
+  }
+
+  /** The command as the disconnect line counts it: {@code fetch}, {@code list}, {@code unknown}. */
+  private static String commandName(ImapCommand command) {
+    return switch (command) {
+      case ImapCommand.Unknown c -> "unknown";
+      case ImapCommand.Invalid c -> "unknown";
+      case ImapCommand.ListMailboxes c -> "list";
+      default -> command.getClass().getSimpleName().toLowerCase(Locale.ROOT);
+    };
+  }
+
+  @Override
+  protected String summary() {
+    return (user == null ? "" : "user=" + user + " ") + commands;
   }
 
   private void dispatch(ImapCommand command) throws IOException {
@@ -343,7 +367,12 @@ final class ImapSession extends ProtocolSession {
     byte[] parseable = java.util.Arrays.copyOf(head, brace + 7); // the message as an empty literal, to parse the rest
     System.arraycopy("{0}\r\n\r\n".getBytes(StandardCharsets.US_ASCII), 0, parseable, brace, 7);
     if (ImapParser.parse(parseable) instanceof ImapCommand.Append append && user != null) {
-      append(append, streamed);
+      refused = false;
+      try {
+        append(append, streamed);
+      } finally {
+        commands.count("append", !refused);
+      }
       return;
     }
     skip(streamed);
@@ -742,10 +771,12 @@ final class ImapSession extends ProtocolSession {
   }
 
   private void no(String tag, String text) throws IOException {
+    refused = true;
     send(tag + " NO " + text + "\r\n");
   }
 
   private void bad(String tag, String text) throws IOException {
+    refused = true;
     send(tag + " BAD " + text + "\r\n");
     countBad();
   }

@@ -74,6 +74,11 @@ public final class ClientAddress {
     return s.toString();
   }
 
+  /** An address and port as the log gives them: {@code 192.0.2.1:25}, {@code [2001:db8::1]:25}. */
+  public static String endpoint(InetAddress address, int port) {
+    return address instanceof Inet6Address ? "[" + text(address) + "]:" + port : text(address) + ":" + port;
+  }
+
   /** RFC 5321 §4.1.3 address literal content: {@code 192.0.2.1} or {@code IPv6:2001:db8::1}. */
   public static String literal(InetAddress address) {
     return address instanceof Inet6Address ? "IPv6:" + text(address) : text(address);

@@ -22,7 +22,7 @@ public abstract class ProtocolSession implements Session {
   protected final SessionClock clock;
   /** The client's address as the log lines and answers give it. */
   protected final String client;
-  /** Each log line's start, e.g. {@code pop3[192.0.2.7]}. */
+  /** Each log line's start: protocol, client, session ID ({@link SessionId}), e.g. {@code pop3[192.0.2.7]#K7QX2M4P}. */
   protected final String logPrefix;
   private final Logger log;
   private final PostaConfig.Listener listener;
@@ -41,7 +41,7 @@ public abstract class ProtocolSession implements Session {
     this.listener = listener;
     this.log = log;
     this.client = ClientAddress.text(socket.getInetAddress());
-    this.logPrefix = protocol + "[" + client + "]";
+    this.logPrefix = SessionId.logPrefix(protocol, socket.getInetAddress());
     this.clock = new SessionClock(clockLimits, connection, logPrefix);
     this.conn = new Connection(connection, socket, clock, watchdog, log, logPrefix);
   }
@@ -74,9 +74,17 @@ public abstract class ProtocolSession implements Session {
   /** Lets go of what the session holds and closes the connection; runs once, however it ended. */
   protected abstract void finish();
 
+  /**
+   * What the session did, for its disconnect line: the user once logged in and what it read or
+   * removed ({@code user=bob@example.org retr=1/1234 ...}).
+   */
+  protected abstract String summary();
+
   @Override
   public final Outcome run() {
-    log.info("{}: connect to {} ({})", logPrefix, conn.socket().getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
+    Socket s = conn.socket();
+    log.info("{}: connect from {} to {} ({})", logPrefix, ClientAddress.endpoint(s.getInetAddress(), s.getPort()),
+        ClientAddress.endpoint(s.getLocalAddress(), s.getLocalPort()), listener.protocol().name().toLowerCase(Locale.ROOT));
     return serve(() -> {
       if (conn.socket() instanceof SSLSocket ssl) tls = conn.handshake(ssl); // implicit TLS (RFC 8314)
       greet();
@@ -98,9 +106,16 @@ public abstract class ProtocolSession implements Session {
 
   @Override
   public final void end(String reason) {
-    log.info("{}: disconnect: {}", logPrefix, reason);
     if (reason.equals("server stopping")) conn.tryWrite(stopping());
+    ended(reason);
+  }
+
+  /** Lets the session go ({@link #finish}), then logs its last line: what it did and why it ended. */
+  private void ended(String reason) {
     finish();
+    Socket s = conn.socket();
+    String did = summary();
+    log.info("{}: disconnect from {}{}{} ({})", logPrefix, ClientAddress.endpoint(s.getInetAddress(), s.getPort()), did.isEmpty() ? "" : " ", did, reason);
   }
 
   private interface Step {
@@ -108,21 +123,26 @@ public abstract class ProtocolSession implements Session {
   }
 
   private Outcome serve(Step first) {
+    String reason;
     try {
       first.run();
       if (commandLoop()) return Outcome.IDLE;
+      reason = "?"; // commandLoop returns only to go idle
     } catch (Closing | Connection.HandshakeFailed e) {
-      log.info("{}: disconnect: {}", logPrefix, e.getMessage());
+      reason = e.getMessage();
     } catch (SocketTimeoutException e) {
       log.info("{}: timeout in state {}: {}", logPrefix, state(), clock.describeExpiry());
       conn.tryWrite(timedOut());
+      reason = "timeout";
     } catch (IOException e) {
       log.info("{}: connection lost in state {}: {}", logPrefix, state(), e.getMessage());
+      reason = "connection lost";
     } catch (RuntimeException | Error e) {
       log.error("{}: session failed in state {}", logPrefix, state(), e);
       conn.tryWrite(failed());
+      reason = "session failed";
     }
-    finish();
+    ended(reason);
     return Outcome.ENDED;
   }
 }

@@ -90,7 +90,7 @@ public final class SaslLogin {
         }
         case REJECTED -> {
           attempt.failed();
-          log.warn("{}: {} failed ({} recent failures from this address)", logPrefix, how, throttle.failures(network));
+          log.warn("{}: {} failed: {} ({} recent failures from this address)", logPrefix, how, failure.detail(), throttle.failures(network));
           sleep(throttle.delay(network));
           yield new Rejected();
         }

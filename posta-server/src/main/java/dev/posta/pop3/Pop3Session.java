@@ -66,6 +66,17 @@ final class Pop3Session extends ProtocolSession {
   private final MultiLineMessage answer = new MultiLineMessage();
   private int errors;
   private boolean quit;
+  /**
+   * For the disconnect line, as Dovecot's {@code top=0/0, retr=1/1234, del=1/1, size=1234}: the
+   * maildrop at login (messages, octets), TOPs and RETRs answered (RETR's octets), and the
+   * messages QUIT removed.
+   */
+  private int messagesAtLogin;
+  private long octetsAtLogin;
+  private int tops;
+  private int retrs;
+  private long retrOctets;
+  private int removed;
 
   /** @param clockLimits the deadlines of a POP3 session ({@link Pop3Server}), the same for all */
   Pop3Session(Socket connection, Socket socket, PostaConfig.Listener listener, Pop3Server.Context context, MaildropLocks locks,
@@ -321,6 +332,8 @@ final class Pop3Session extends ProtocolSession {
     locked = mailbox;
     user = account;
     String summary = maildrop.summary();
+    messagesAtLogin = maildrop.size();
+    octetsAtLogin = maildrop.octets();
     log.info("{}: {} succeeded: user={}, {}", logPrefix, how, account, summary);
     send(Replies.LOGGED_IN.formatted(summary));
   }
@@ -406,6 +419,12 @@ final class Pop3Session extends ProtocolSession {
     }
     try (content) {
       answer.write(line(bodyLines < 0 ? Replies.retrieved(octets) : Replies.TOP), content, octets, bodyLines, conn.out());
+      if (bodyLines < 0) {
+        retrs++;
+        retrOctets += octets;
+      } else {
+        tops++;
+      }
     } catch (MultiLineMessage.Unreadable e) {
       // Part of the message went out: there is no telling the client but by ending the session.
       log.warn("{}: user={}: message {} unreadable after its start: {}", logPrefix, user, number, e.getCause().toString());
@@ -425,12 +444,19 @@ final class Pop3Session extends ProtocolSession {
     int retrieved = maildrop.retrievedCount();
     try {
       maildrop.update();
+      removed = deleted;
       log.info("{}: quit: user={}, retrieved={}, deleted={}, left={}", logPrefix, user, retrieved, deleted, maildrop.count());
       send(Replies.SIGNING_OFF.formatted(maildrop.left()));
     } catch (IOException e) {
       log.warn("{}: quit: user={}: the deleted messages could not all be removed: {}", logPrefix, user, e.toString());
       send(Replies.NOT_ALL_REMOVED);
     }
+  }
+
+  @Override
+  protected String summary() {
+    if (user == null) return "";
+    return "user=" + user + " top=" + tops + " retr=" + retrs + "/" + retrOctets + " del=" + removed + "/" + messagesAtLogin + " size=" + octetsAtLogin;
   }
 
   /** A refused command: counted, and at {@code limits.maxErrors} the session ends. */

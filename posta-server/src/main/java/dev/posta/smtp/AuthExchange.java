@@ -94,8 +94,9 @@ final class AuthExchange {
             }
             case REJECTED -> {
               attempt.failed();
-              // One line per failure, no credentials in it; fail2ban: 'smtp\[<HOST>\]: AUTH \S+ failed'
-              log.warn("{}: AUTH {} failed ({} recent failures from this address)", logPrefix, c.mechanism(), throttle.failures(address));
+              // One line per failure, the user when known, never a password; fail2ban: 'smtp\[<HOST>\]#\S+: AUTH \S+ failed'
+              log.warn("{}: AUTH {} failed: {} ({} recent failures from this address)", logPrefix, c.mechanism(), failure.detail(),
+                  throttle.failures(address));
               sleep(throttle.delay(address));
               conn.error(Replies.AUTH_FAILED);
             }

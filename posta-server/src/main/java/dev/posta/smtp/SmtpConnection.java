@@ -23,6 +23,8 @@ final class SmtpConnection extends Connection {
   private final String logPrefix;
   /** Permanent (5xx) refusals so far, for max-errors. */
   private int errors;
+  /** The code of the last reply sent since {@link #forgetLastReply}, 0 for none: did the command succeed. */
+  private int lastReplyCode;
 
   /**
    * @param connection the TCP connection, which the deadlines close when they must
@@ -57,7 +59,18 @@ final class SmtpConnection extends Connection {
   }
 
   void reply(Reply reply) throws IOException {
+    lastReplyCode = reply.code();
     write(reply.toBytes());
+  }
+
+  /** Starts a command: no reply sent for it yet. */
+  void forgetLastReply() {
+    lastReplyCode = 0;
+  }
+
+  /** The last reply's code since {@link #forgetLastReply}, or 0. */
+  int lastReplyCode() {
+    return lastReplyCode;
   }
 
   /**

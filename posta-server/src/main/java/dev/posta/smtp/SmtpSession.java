@@ -13,9 +13,11 @@ import dev.posta.mailauth.SenderAuthentication;
 import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.ClientAddress;
+import dev.posta.net.CommandCounts;
 import dev.posta.net.LineInput;
 import dev.posta.net.Session;
 import dev.posta.net.SessionClock;
+import dev.posta.net.SessionId;
 import dev.posta.net.Watchdog;
 import dev.posta.queue.MessageContent;
 import dev.posta.queue.SpooledMessage;
@@ -89,7 +91,10 @@ final class SmtpSession implements Session {
   private final Policy policy;
   private final String hostname;
   private final String client;
+  /** Each log line's start: protocol, client, session ID ({@link SessionId}), e.g. {@code smtp[192.0.2.7]#K7QX2M4P}. */
   private final String logPrefix;
+  /** The commands run and refused, for the disconnect line. */
+  private final CommandCounts commands = new CommandCounts();
   /** Where command lines are read into; grows for a long MAIL or RCPT, back to small after each transaction. */
   private byte[] lineBuffer = new byte[SMALL_LINE];
   /* Idle sessions keep this buffer, so it is small: commands are short. */
@@ -120,14 +125,16 @@ final class SmtpSession implements Session {
     this.policy = policy;
     this.hostname = context.config().hostname();
     this.client = ClientAddress.text(socket.getInetAddress());
-    this.logPrefix = "smtp[" + client + "]";
+    this.logPrefix = SessionId.logPrefix("smtp", socket.getInetAddress());
     this.conn = new SmtpConnection(connection, socket, limits, watchdog, logPrefix);
     this.clock = conn.clock();
   }
 
   @Override
   public Outcome run() {
-    log.info("{}: connect to {} ({})", logPrefix, conn.socket().getLocalSocketAddress(), listener.protocol().name().toLowerCase(Locale.ROOT));
+    Socket s = conn.socket();
+    log.info("{}: connect from {} to {} ({})", logPrefix, ClientAddress.endpoint(s.getInetAddress(), s.getPort()),
+        ClientAddress.endpoint(s.getLocalAddress(), s.getLocalPort()), listener.protocol().name().toLowerCase(Locale.ROOT));
     return serve(() -> {
       if (conn.socket() instanceof SSLSocket ssl) tls = conn.tlsHandshake(ssl); // implicit TLS (RFC 8314)
       conn.open();
@@ -154,8 +161,7 @@ final class SmtpSession implements Session {
 
   @Override
   public void end(String reason) {
-    log.info("{}: disconnect: {}", logPrefix, reason);
-    finish();
+    finish(reason);
   }
 
   private interface Step {
@@ -163,13 +169,16 @@ final class SmtpSession implements Session {
   }
 
   private Outcome serve(Step first) {
+    String ended;
     try {
       first.run();
       if (commandLoop()) return Outcome.IDLE;
+      ended = "?"; // commandLoop returns only to go idle
     } catch (Closing e) {
-      log.info("{}: disconnect: {}", logPrefix, e.getMessage());
+      ended = e.getMessage();
     } catch (SocketTimeoutException e) {
       log.info("{}: timeout in state {}: {}", logPrefix, state, clock.describeExpiry());
+      ended = "timeout";
       conn.tryReply(switch (clock.expired()) {
         case DATA -> Replies.DATA_TIMEOUT;
         case SESSION -> Replies.SESSION_TOO_LONG;
@@ -177,19 +186,27 @@ final class SmtpSession implements Session {
       });
     } catch (IOException e) {
       log.info("{}: connection lost in state {}: {}", logPrefix, state, e.getMessage());
+      ended = "connection lost";
     } catch (RuntimeException | Error e) {
       // A bug must not leave the transaction or the write watchdog's entry behind.
       log.error("{}: session failed in state {}", logPrefix, state, e);
+      ended = "session failed";
     }
-    finish();
+    finish(ended);
     return Outcome.ENDED;
   }
 
-  private void finish() {
+  /**
+   * Ends the session with its last line, as Postfix's smtpd does: the client, the commands it ran
+   * (with the refused ones: {@link CommandCounts}) and why the session ended.
+   */
+  private void finish(String reason) {
     if (tx != null) {
       log.info("{}: {}: transaction abandoned in state {}", logPrefix, tx.id, state);
       resetTransaction();
     }
+    Socket s = conn.socket();
+    log.info("{}: disconnect from {} {} ({})", logPrefix, ClientAddress.endpoint(s.getInetAddress(), s.getPort()), commands, reason);
     conn.close();
   }
 
@@ -215,6 +232,7 @@ final class SmtpSession implements Session {
       }
       case TOO_LONG -> {
         log.info("{}: command line longer than {} octets", logPrefix, MAX_PARAMETER_LINE);
+        commands.count(UNKNOWN, false);
         error(Replies.LINE_TOO_LONG);
         return;
       }
@@ -222,22 +240,49 @@ final class SmtpSession implements Session {
     }
     if (!line.isClean()) {
       log.info("{}: bare LF or CR in command line, refused", logPrefix);
+      commands.count(UNKNOWN, false);
       error(Replies.BARE_NEWLINE_COMMAND);
       return;
     }
     String text = utf8(line);
     if (text == null) {
+      commands.count(UNKNOWN, false);
       error(Replies.NOT_UTF8);
       return;
     }
     SmtpCommand command = CommandParser.parse(text);
+    String name = commandName(command, text);
     boolean extendedLine = command instanceof SmtpCommand.Mail || command instanceof SmtpCommand.Rcpt;
     if (line.length() + 2 > MAX_COMMAND_LINE && !extendedLine) {
       log.info("{}: command line longer than {} octets", logPrefix, MAX_COMMAND_LINE);
+      commands.count(name, false);
       error(Replies.LINE_TOO_LONG);
       return;
     }
-    handle(command);
+    conn.forgetLastReply();
+    boolean completed = false;
+    try {
+      handle(command);
+      completed = true;
+    } finally {
+      // Refused when its last reply was 4xx or 5xx (EHLO's lines are not Replies: 0, accepted);
+      // one that ended the session succeeded only with its 2xx (QUIT's 221), not with a 354.
+      int code = conn.lastReplyCode();
+      commands.count(name, completed ? code < 400 : code >= 200 && code < 300);
+    }
+  }
+
+  private static final String UNKNOWN = "unknown";
+  /** The verbs counted by name on the disconnect line; others are "unknown", as in Postfix. */
+  private static final java.util.Set<String> VERBS =
+      java.util.Set.of("helo", "ehlo", "mail", "rcpt", "data", "bdat", "rset", "noop", "quit", "vrfy", "help", "starttls", "auth", "expn", "etrn");
+
+  /** The command as the disconnect line counts it: its verb in lower case, or {@code unknown}. */
+  private static String commandName(SmtpCommand command, String text) {
+    if (command instanceof SmtpCommand.Unknown || command instanceof SmtpCommand.HttpRequest) return UNKNOWN;
+    int space = text.indexOf(' ');
+    String verb = (space < 0 ? text : text.substring(0, space)).toLowerCase(Locale.ROOT);
+    return VERBS.contains(verb) ? verb : UNKNOWN;
   }
 
   private void handle(SmtpCommand command) throws IOException, Closing {
@@ -401,7 +446,7 @@ final class SmtpSession implements Session {
     }
     MailAddress rcpt = c.recipient() != null ? c.recipient() : postmasterAddress();
     if (tx.recipients.size() >= limits.maxRecipients()) {
-      log.info("{}: {}: to=<{}>: more than {} recipients", logPrefix, tx.id, rcpt, limits.maxRecipients());
+      log.info("{}: {}: from=<{}>, to=<{}>: more than {} recipients", logPrefix, tx.id, orEmpty(tx.sender), rcpt, limits.maxRecipients());
       reply(Replies.TOO_MANY_RECIPIENTS);
       return;
     }
@@ -411,7 +456,7 @@ final class SmtpSession implements Session {
     }
     Policy.Refusal refused = policy.rcpt(policyClient(), rcpt);
     if (refused != null) {
-      log.info("{}: {}: to=<{}>: refused: {}", logPrefix, tx.id, rcpt, refused.reason());
+      log.info("{}: {}: from=<{}>, to=<{}>: refused: {}", logPrefix, tx.id, orEmpty(tx.sender), rcpt, refused.reason());
       error(refused.reply());
       return;
     }
@@ -419,9 +464,15 @@ final class SmtpSession implements Session {
     if (tx.recipients.isEmpty()) {
       tx.senderRules = rules;
     } else if (!rules.equals(tx.senderRules)) {
-      log.info("{}: {}: to=<{}>: deferred: its domain's sender checks ({}) differ from the first recipient's ({})",
-          logPrefix, tx.id, rcpt, rules, tx.senderRules);
+      log.info("{}: {}: from=<{}>, to=<{}>: deferred: its domain's sender checks ({}) differ from the first recipient's ({})",
+          logPrefix, tx.id, orEmpty(tx.sender), rcpt, rules, tx.senderRules);
       reply(Replies.OTHER_SENDER_CHECKS.format(rcpt));
+      return;
+    }
+    if (tx.hasRecipient(rcpt)) {
+      // Accepted, so the client goes on, but delivered once: the first RCPT's parameters stand.
+      log.info("{}: {}: from=<{}>, to=<{}>: duplicate recipient dropped", logPrefix, tx.id, orEmpty(tx.sender), rcpt);
+      reply(Replies.RECIPIENT_OK);
       return;
     }
     tx.recipients.add(new Recipient(rcpt, c.parameters()));
@@ -467,7 +518,7 @@ final class SmtpSession implements Session {
     switch (tx.readText(conn.in(), limits.maxLineLength())) {
       case COMPLETE -> finishMessage();
       case LINE_TOO_LONG -> {
-        log.info("{}: {}: refused: a line longer than {} octets", logPrefix, tx.id, limits.maxLineLength());
+        log.info("{}: {}: from=<{}>, refused: a line longer than {} octets", logPrefix, tx.id, orEmpty(tx.sender), limits.maxLineLength());
         finishFailed(Replies.TEXT_LINE_TOO_LONG.format(limits.maxLineLength()));
       }
       case BARE_NEWLINE -> {
@@ -550,14 +601,15 @@ final class SmtpSession implements Session {
 
   private void finishMessage() throws IOException, Closing {
     if (tx.tooBig()) {
-      log.info("{}: {}: refused: message of {} octets over the limit {}", logPrefix, tx.id, tx.size(), limits.maxMessageSize());
+      log.info("{}: {}: from=<{}>, refused: message of {} octets over the limit {}", logPrefix, tx.id, orEmpty(tx.sender), tx.size(),
+          limits.maxMessageSize());
       finishFailed(Replies.MESSAGE_TOO_BIG.format(limits.maxMessageSize()));
       return;
     }
     MessageContent content = tx.finish();
     Policy.Refusal refused = policy.endOfData(policyClient(), content);
     if (refused != null) {
-      log.info("{}: {}: refused: {}", logPrefix, tx.id, refused.reason());
+      log.info("{}: {}: from=<{}>, refused: {}", logPrefix, tx.id, orEmpty(tx.sender), refused.reason());
       finishFailed(refused.reply());
       return;
     }
@@ -576,7 +628,9 @@ final class SmtpSession implements Session {
       finishFailed(Replies.STORAGE_FAILED);
       return;
     }
-    log.info("{}: {}: from=<{}>, size={}, nrcpt={}{}{}{}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(), tx.recipients.size(),
+    // Postfix's qmgr line with its cleanup and smtpd lines' facts: who sent it, what it is, how it was checked.
+    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, helo=<{}>{}{}{}{}{}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(),
+        tx.recipients.size(), heloName, user == null ? "" : ", sasl_username=" + user, tx.messageId() == null ? "" : ", msgid=" + tx.messageId(),
         dkim(tx.signed()), checked.logged(), folder == null ? "" : ", folder=" + folder);
     QueueId id = tx.id;
     resetTransaction();

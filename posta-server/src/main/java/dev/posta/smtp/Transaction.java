@@ -44,6 +44,10 @@ final class Transaction {
   private OutputStream sink;
   /** Completes the header section of a submitted message; null for mail from servers. */
   private MissingHeaders headers;
+  /** Finds the Message-ID field the client sent, for the log. */
+  private MessageIdField messageIdField;
+  /** The Message-ID {@code headers} added to a submitted message that had none; null otherwise. */
+  private String addedMessageId;
   /** Signs a submitted message (it sees the octets after {@code headers}); null when nothing signs. */
   private DkimSigner.Signing signing;
   /** Checks a message from another server (SPF, DKIM, DMARC) as it streams in; null for submitted mail. */
@@ -96,8 +100,9 @@ final class Transaction {
       stored = new Both(foreignResults, checking);
     }
     headers = submittedFrom == null ? null
-        : new MissingHeaders(stored, () -> MailDate.format(Instant.now()), () -> "<" + id + "@" + submittedFrom + ">");
-    sink = headers == null ? stored : headers;
+        : new MissingHeaders(stored, () -> MailDate.format(Instant.now()), () -> addedMessageId = "<" + id + "@" + submittedFrom + ">");
+    messageIdField = new MessageIdField(headers == null ? stored : headers);
+    sink = messageIdField;
   }
 
   /** The octets go to the content and to the signature, in one pass. */
@@ -177,6 +182,24 @@ final class Transaction {
     size += count;
     if (count > room) tooBig = true;
     return in.transfer(count, tooBig ? null : sink);
+  }
+
+  /**
+   * Whether {@code address} is a recipient already: the same mailbox (the local part as written,
+   * the domain in any case: RFC 5321 §2.4), which gets one copy however often it is named.
+   */
+  boolean hasRecipient(MailAddress address) {
+    for (Recipient r : recipients) {
+      if (r.address().localPart().equals(address.localPart()) && r.address().domain().equalsIgnoreCase(address.domain())) return true;
+    }
+    return false;
+  }
+
+  /** The message's Message-ID as sent, or as added to a submitted message, for the log; null when it has none. */
+  String messageId() {
+    if (messageIdField == null) return null;
+    String sent = messageIdField.value();
+    return sent != null ? sent : addedMessageId;
   }
 
   boolean tooBig() {

@@ -131,7 +131,7 @@ class ScramSha256MechanismTest {
     var client = new ScramClient("alice@example.org", "wrong horse", "abcdefgh");
     String serverFirst = text(scram.start(client.clientFirst().getBytes(UTF_8)));
     assertThat(scram.next(client.clientFinal(serverFirst).getBytes(UTF_8)))
-        .isEqualTo(new Failure(Reason.REJECTED, "invalid proof or unknown user"));
+        .isEqualTo(new Failure(Reason.REJECTED, "invalid proof or unknown user alice@example.org"));
   }
 
   @Test

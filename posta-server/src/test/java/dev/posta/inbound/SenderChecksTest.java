@@ -135,8 +135,8 @@ class SenderChecksTest {
         + "\tdmarc=pass (p=reject dis=accept; SPF pass for good.test) header.from=good.test\n");
     assertThat(mail).doesNotContain("dkim=pass header.d=good.test");
     await("the queued line", () -> lines().stream().anyMatch(l -> l.contains("from=<alice@good.test>")));
-    assertThat(lines()).anyMatch(l -> l.matches("smtp\\[127\\.0\\.0\\.1\\]: [0-9A-F]{16}: from=<alice@good\\.test>, size=\\d+, nrcpt=1, "
-        + "spf=pass dkim=none dmarc=pass, removed=1 Authentication-Results in our name, status=queued"));
+    assertThat(lines()).anyMatch(l -> l.matches("smtp\\[127\\.0\\.0\\.1\\]#\\w{8}: [0-9A-F]{16}: from=<alice@good\\.test>, size=\\d+, nrcpt=1, "
+        + "helo=<client\\.example>, msgid=<spf-pass@x\\.test>, spf=pass dkim=none dmarc=pass, removed=1 Authentication-Results in our name, status=queued"));
   }
 
   @Test
@@ -191,7 +191,8 @@ class SenderChecksTest {
     assertThat(delivered("open.example", "INBOX", "not checked")).doesNotContain("Authentication-Results:");
     await("the queued line", () -> lines().stream().anyMatch(l -> l.contains("from=<nobody@unchecked.test>")));
     assertThat(lines()).anyMatch(l -> l.matches(
-        "smtp\\[127\\.0\\.0\\.1\\]: [0-9A-F]{16}: from=<nobody@unchecked\\.test>, size=\\d+, nrcpt=1, status=queued"));
+        "smtp\\[127\\.0\\.0\\.1\\]#\\w{8}: [0-9A-F]{16}: from=<nobody@unchecked\\.test>, size=\\d+, nrcpt=1, helo=<client\\.example>, "
+            + "msgid=<not-checked@x\\.test>, status=queued"));
   }
 
   @Test
@@ -212,9 +213,9 @@ class SenderChecksTest {
     }
     assertThat(delivered("INBOX", "first transaction")).contains("\tspf=pass ");
     assertThat(delivered("junk.example", "INBOX", "second transaction")).contains("\tspf=pass ");
-    assertThat(lines()).anyMatch(l -> l.matches("smtp\\[127\\.0\\.0\\.1\\]: [0-9A-F]{16}: to=<bob@junk\\.example>: deferred: "
+    assertThat(lines()).anyMatch(l -> l.matches("smtp\\[127\\.0\\.0\\.1\\]#\\w{8}: [0-9A-F]{16}: from=<alice@good\\.test>, to=<bob@junk\\.example>: deferred: "
         + "its domain's sender checks \\(DMARC reject: to Junk\\) differ from the first recipient's \\(DMARC reject: refused \\(550\\)\\)"));
-    assertThat(lines()).anyMatch(l -> l.matches("smtp\\[127\\.0\\.0\\.1\\]: [0-9A-F]{16}: to=<carol@open\\.example>: deferred: "
+    assertThat(lines()).anyMatch(l -> l.matches("smtp\\[127\\.0\\.0\\.1\\]#\\w{8}: [0-9A-F]{16}: from=<alice@good\\.test>, to=<carol@open\\.example>: deferred: "
         + "its domain's sender checks \\(not checked\\) differ from the first recipient's \\(DMARC reject: refused \\(550\\)\\)"));
   }
 

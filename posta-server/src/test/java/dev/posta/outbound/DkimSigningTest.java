@@ -127,8 +127,8 @@ class DkimSigningTest {
 
     // Log lines go out in batches: the message may be delivered before its line is written.
     await("the queued line", () -> loggedLines().stream().anyMatch(s -> s.contains("status=queued")));
-    assertThat(loggedLines()).anyMatch(line -> line.matches("smtp\\[127\\.0\\.0\\.1\\]: [0-9A-F]{16}: from=<sender@posta\\.test>, size=\\d+, nrcpt=1, "
-            + "dkim=signed \\(d=posta\\.test s=20250712-ed25519, d=posta\\.test s=20250712-rsa\\), status=queued"));
+    assertThat(loggedLines()).anyMatch(line -> line.matches("smtp\\[127\\.0\\.0\\.1\\]#\\w{8}: ([0-9A-F]{16}): from=<sender@posta\\.test>, size=\\d+, nrcpt=1, "
+            + "helo=<client\\.example>, sasl_username=sender@posta\\.test, msgid=<\\1@localhost>, dkim=signed \\(d=posta\\.test s=20250712-ed25519, d=posta\\.test s=20250712-rsa\\), status=queued"));
   }
 
   @Test
