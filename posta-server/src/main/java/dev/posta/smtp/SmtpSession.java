@@ -279,10 +279,27 @@ final class SmtpSession implements Session {
 
   /** The command as the disconnect line counts it: its verb in lower case, or {@code unknown}. */
   private static String commandName(SmtpCommand command, String text) {
-    if (command instanceof SmtpCommand.Unknown || command instanceof SmtpCommand.HttpRequest) return UNKNOWN;
-    int space = text.indexOf(' ');
-    String verb = (space < 0 ? text : text.substring(0, space)).toLowerCase(Locale.ROOT);
-    return VERBS.contains(verb) ? verb : UNKNOWN;
+    return switch (command) {
+      case SmtpCommand.Ehlo c -> "ehlo";
+      case SmtpCommand.Helo c -> "helo";
+      case SmtpCommand.Mail c -> "mail";
+      case SmtpCommand.Rcpt c -> "rcpt";
+      case SmtpCommand.Data c -> "data";
+      case SmtpCommand.Bdat c -> "bdat";
+      case SmtpCommand.Rset c -> "rset";
+      case SmtpCommand.Noop c -> "noop";
+      case SmtpCommand.Quit c -> "quit";
+      case SmtpCommand.StartTls c -> "starttls";
+      case SmtpCommand.Auth c -> "auth";
+      case SmtpCommand.Unknown c -> UNKNOWN;
+      case SmtpCommand.HttpRequest c -> UNKNOWN;
+      // Rare: a known verb with bad arguments, VRFY, HELP, EXPN...: named from the line.
+      default -> {
+        int space = text.indexOf(' ');
+        String verb = (space < 0 ? text : text.substring(0, space)).toLowerCase(Locale.ROOT);
+        yield VERBS.contains(verb) ? verb : UNKNOWN;
+      }
+    };
   }
 
   private void handle(SmtpCommand command) throws IOException, Closing {
