@@ -111,7 +111,8 @@ class LauncherIT {
       assertThat(read.exit()).as("%s", read).isZero();
       assertThat(read.stdout()).isEqualTo("me@localhost - Test Email\n");
       // Log lines are written in batches, within 100 ms: the client may be done before its session's lines are out.
-      await("the IMAP login's log line", server::log, l -> l.contains("ImapSession: imap[127.0.0.1]: LOGIN succeeded: user=friend@localhost"));
+      await("the IMAP login's log line", server::log,
+          l -> Pattern.compile("ImapSession: imap\\[127\\.0\\.0\\.1\\]#\\w{8}: LOGIN succeeded: user=friend@localhost\n").matcher(l).find());
 
       // And collect it over POP3, with the tour's poplib example.
       assertThat(script.find()).as("the README's poplib example").isTrue();
@@ -119,9 +120,11 @@ class LauncherIT {
       E2e.Run collected = E2e.run(poplib, COMMAND_TIMEOUT, "");
       assertThat(collected.exit()).as("%s", collected).isZero();
       assertThat(collected.stdout()).isEqualTo("me@localhost - Test Email\n");
-      String log = await("the POP3 session's last log line", server::log, l -> l.contains("Pop3Session: pop3[127.0.0.1]: disconnect: quit"));
-      assertThat(log).contains("Pop3Session: pop3[127.0.0.1]: USER/PASS succeeded: user=friend@localhost, 1 message (")
-          .contains("Pop3Session: pop3[127.0.0.1]: quit: user=friend@localhost, retrieved=1, deleted=0, left=1");
+      String log = await("the POP3 session's last log line", server::log, l -> l.contains("(quit)\n"));
+      assertThat(log).containsPattern("Pop3Session: pop3\\[127\\.0\\.0\\.1\\]#\\w{8}: USER/PASS succeeded: user=friend@localhost, 1 message \\(")
+          .containsPattern("Pop3Session: pop3\\[127\\.0\\.0\\.1\\]#\\w{8}: quit: user=friend@localhost, retrieved=1, deleted=0, left=1\n")
+          .containsPattern("Pop3Session: pop3\\[127\\.0\\.0\\.1\\]#\\w{8}: disconnect from 127\\.0\\.0\\.1:\\d+ user=friend@localhost "
+              + "top=0 retr=1/\\d+ del=0/1 size=\\d+ \\(quit\\)\n");
     }
   }
 
@@ -276,6 +279,103 @@ class LauncherIT {
       assertThat(dkimpy.out()).as("%s", dkimpy).isEqualTo("0 pass d=posta.test s=s1\n");
       await("the queued line", server::log, l -> l.contains(", dkim=signed (d=posta.test s=s1), status=queued"));
     }
+  }
+
+  /**
+   * The log as an administrator reads it (issue 15), from the jar as built: under systemd
+   * (JOURNAL_STREAM set) text lines have no timestamp but their syslog priority; one grep for the
+   * session ID gives a STARTTLS+AUTH submission from connect to disconnect, one for its queue ID
+   * the message's life; the start and stop lines frame it. Then {@code [log] format = "json"}:
+   * every line is a JSON object (Python's json reads them) with the session and queue IDs.
+   */
+  @Test
+  void theLogTellsASubmissionsStoryByOneGrepInTextForJournaldAndInJson() throws Exception {
+    int submission = freePort();
+    String toml = """
+        data = "data"
+        [listeners]
+        smtp = []
+        submission = ["127.0.0.1:%d"]
+        smtps = []
+        imap = []
+        imaps = []
+        pop3 = []
+        pop3s = []
+        [domains."localhost"]
+        any-local-part = true
+        [log]
+        format = "%s"
+        """;
+    config(toml.formatted(submission, "text"));
+    E2e.Run added = posta("story pass\n", "user", "add", "me@localhost", "--config", "posta.toml");
+    assertThat(added.exit()).as("%s", added).isZero();
+    List<String> submit = List.of(PYTHON.toString(), E2e.resource("submit_with_starttls.py").toString(), Integer.toString(submission),
+        "me@localhost", "story pass", "me@localhost", "friend@localhost");
+    String log;
+    try (var server = new Serving(java.util.Map.of("JOURNAL_STREAM", "8:4242"), "--config", "posta.toml")) {
+      E2e.Run sent = E2e.run(COMMAND_TIMEOUT, concat(submit, "<story-1@app.example>"));
+      assertThat(sent.stdout()).as("%s", sent).isEqualTo("REFUSED {}\n");
+      log = await("the message removed from the queue", server::log, l -> l.contains(": removed\n"));
+    }
+    log = Files.readString(dir.resolve("serve-" + SERVES.get() + ".log"));
+    Matcher queued = Pattern.compile("#(\\w{8}): ([0-9A-F]{16}): from=<me@localhost>").matcher(log);
+    assertThat(queued.find()).as(log).isTrue();
+    String session = queued.group(1);
+    String queueId = queued.group(2);
+    String prefix = "<6>INFO  SmtpSession: smtp\\[127\\.0\\.0\\.1\\]#" + session + ": ";
+    assertThat(grep(log, "#" + session + ": ")).satisfiesExactly(
+        l -> assertThat(l).matches(prefix + "connect from 127\\.0\\.0\\.1:\\d+ to 127\\.0\\.0\\.1:" + submission + " \\(submission\\)"),
+        l -> assertThat(l).matches(prefix + "TLS established: TLSv1\\.3 with cipher TLS_\\w+"),
+        l -> assertThat(l).matches(prefix + "AUTH PLAIN succeeded: user=me@localhost"),
+        l -> assertThat(l).matches(prefix + queueId + ": from=<me@localhost>, size=\\d+, nrcpt=1, helo=<app\\.example>, "
+            + "sasl_username=me@localhost, msgid=<story-1@app\\.example>, status=queued"),
+        l -> assertThat(l).matches(prefix + "disconnect from 127\\.0\\.0\\.1:\\d+ "
+            + "ehlo=2 starttls=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=8 \\(QUIT\\)"));
+    assertThat(grep(log, queueId)).hasSize(3).last().isEqualTo("<6>INFO  QueueManager: " + queueId + ": removed");
+    assertThat(grep(log, queueId).get(1))
+        .isEqualTo("<6>INFO  LocalDelivery: " + queueId + ": to=<friend@localhost>, mailbox=friend@localhost, status=delivered (maildir)");
+    assertThat(grep(log, "INFO  Posta: ")).satisfiesExactly(
+        l -> assertThat(l).isEqualTo("<6>INFO  Posta: posta 0.1.0 started: config posta.toml, data " + dir.resolve("data") + ", listeners submission 127.0.0.1:"
+            + submission + ", 0 message(s) in the queue"),
+        l -> assertThat(l).matches("<6>INFO  Posta: posta stopping: shutdown requested after \\d+s"),
+        l -> assertThat(l).isEqualTo("<6>INFO  Posta: posta stopped: 0 message(s) left in the queue"));
+    assertThat(log).doesNotContainPattern("(?m)^\\d{4}-\\d\\d-\\d\\dT.*(INFO|WARN|ERROR)");
+
+    config(toml.formatted(submission, "json"));
+    try (var server = new Serving("--config", "posta.toml")) {
+      E2e.Run sent = E2e.run(COMMAND_TIMEOUT, concat(submit, "<story-2@app.example>"));
+      assertThat(sent.stdout()).as("%s", sent).isEqualTo("REFUSED {}\n");
+      log = await("the message removed from the queue", server::log, l -> l.contains(": removed\"}\n") || l.contains(": removed\","));
+    }
+    log = Files.readString(dir.resolve("serve-" + SERVES.get() + ".log"));
+    // Every log line (those that are not the banner, which goes to standard output) is one JSON object.
+    String json = String.join("\n", log.lines().filter(l -> l.startsWith("{")).toList());
+    E2e.Run parsed = E2e.run(new ProcessBuilder(PYTHON.toString(), "-c", """
+        import json, sys
+        for line in sys.stdin:
+            o = json.loads(line)
+            assert set(o) <= {'time', 'level', 'logger', 'message', 'session', 'protocol', 'client', 'queue_id', 'exception'}, o
+            print(o['level'], o['logger'], o.get('session', '-'), o.get('queue_id', '-'), o['message'], sep='|')
+        """), COMMAND_TIMEOUT, json + "\n");
+    assertThat(parsed.exit()).as("%s", parsed).isZero();
+    Matcher queuedJson = Pattern.compile("(?m)^INFO\\|dev\\.posta\\.smtp\\.SmtpSession\\|(\\w{8})\\|([0-9A-F]{16})\\|smtp\\[127\\.0\\.0\\.1\\]#\\1: \\2: "
+        + "from=<me@localhost>, size=\\d+, nrcpt=1, helo=<app\\.example>, sasl_username=me@localhost, msgid=<story-2@app\\.example>, status=queued$")
+        .matcher(parsed.stdout());
+    assertThat(queuedJson.find()).as(parsed.stdout()).isTrue();
+    assertThat(parsed.stdout()).contains("INFO|dev.posta.delivery.LocalDelivery|-|" + queuedJson.group(2) + "|" + queuedJson.group(2)
+        + ": to=<friend@localhost>, mailbox=friend@localhost, status=delivered (maildir)\n");
+    assertThat(parsed.stdout().lines().filter(l -> l.contains("|" + queuedJson.group(1) + "|")).count()).isEqualTo(5);
+  }
+
+  private static List<String> concat(List<String> command, String last) {
+    List<String> all = new ArrayList<>(command);
+    all.add(last);
+    return all;
+  }
+
+  /** The lines of {@code log} that contain {@code text}, in order. */
+  private static List<String> grep(String log, String text) {
+    return log.lines().filter(l -> l.contains(text)).toList();
   }
 
   /**
@@ -662,7 +762,7 @@ class LauncherIT {
       }
       assertThat(process.exitValue()).as("exit status after SIGTERM (128 + 15)%n%s", log()).isEqualTo(143);
       // No stack trace, no error logged, no JVM complaint (the first serve records the AOT cache).
-      assertThat(log()).doesNotContain("Exception in thread", "\tat ", " ERROR ", "[error]");
+      assertThat(log()).doesNotContain("Exception in thread", "\tat ", " ERROR ", "<3>ERROR", "\"level\":\"ERROR\"", "[error]");
     }
   }
 }
