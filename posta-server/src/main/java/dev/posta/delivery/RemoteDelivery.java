@@ -163,7 +163,7 @@ public final class RemoteDelivery implements Outbound {
       try {
         return transact(open(server, relay, policy), envelope, size, content, destination, recipients);
       } catch (Unavailable u) {
-        log.info("to {}: {}", destination, u.getMessage());
+        log.info("{}: to {}: {}", envelope.id(), destination, u.getMessage()); // the queue ID: a message's every attempt greps
         last = u;
       }
     }

@@ -168,6 +168,11 @@ class LauncherIT {
       E2e.Run listed = await("the attempt is recorded", () -> posta("", "queue", "--config", "posta.toml"),
           q -> q.stdout().contains("(attempt 1,"));
       assertThat(listed.stdout()).matches(deferred);
+      // The log says the same, under the message's queue ID: the server that failed, then the recipient's fate.
+      String queueId = listed.stdout().lines().skip(1).findFirst().orElseThrow().substring(0, 16);
+      String log = await("the attempt's log lines", server::log, l -> l.contains(queueId + ": to=<friend@example.net>"));
+      assertThat(log).containsPattern("RemoteDelivery: " + queueId + ": to \\S+: cannot connect to localhost\\[127\\.0\\.0\\.1]:" + nobody
+          + ": Connection refused\n");
     }
     E2e.Run stopped = posta("", "queue", "--config", "posta.toml");
     assertThat(stopped.exit()).isZero();
