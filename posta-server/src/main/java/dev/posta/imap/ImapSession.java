@@ -570,7 +570,7 @@ final class ImapSession extends ProtocolSession {
       case SaslLogin.Cancelled _ -> bad(tag, "Authentication aborted");
       case SaslLogin.Malformed _ -> bad(tag, "Malformed authentication message");
       case SaslLogin.Unavailable _ -> no(tag, "[UNAVAILABLE] Accounts temporarily unavailable");
-      // One line per failure was logged, no credentials in it; fail2ban: 'imap\[<HOST>\]: \S+ failed'
+      // One line per failure was logged, the user when known, never a password; fail2ban: 'imap\[<HOST>\]#\S+: \S+ failed'
       case SaslLogin.Rejected _ -> no(tag, "[AUTHENTICATIONFAILED] Authentication failed.");
     }
   }

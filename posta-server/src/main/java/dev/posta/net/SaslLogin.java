@@ -11,7 +11,7 @@ import org.slf4j.Logger;
  * exchange (RFC 4422) under the {@link AuthThrottle} that every protocol shares, so switching
  * protocols buys no guesses. The attempt takes its slot before any password is checked;
  * challenges go out and responses come back through the protocol's {@link Continuation}; a
- * wrong password is counted, logged in one line without credentials (for fail2ban) and answered
+ * wrong password is counted, logged in one line with the user when known, never a password (for fail2ban), and answered
  * only after the throttle's delay. The {@link Outcome} says which answer the protocol gives.
  */
 public final class SaslLogin {

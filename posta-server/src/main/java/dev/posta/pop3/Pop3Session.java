@@ -278,7 +278,7 @@ final class Pop3Session extends ProtocolSession {
       case SaslLogin.Cancelled _ -> send(Replies.AUTH_ABORTED);
       case SaslLogin.Malformed _ -> send(Replies.AUTH_MALFORMED);
       case SaslLogin.Unavailable _ -> send(Replies.ACCOUNTS_UNAVAILABLE);
-      // One line per failure was logged, no credentials in it; fail2ban: 'pop3\[<HOST>\]: \S+ failed'
+      // One line per failure was logged, the user when known, never a password; fail2ban: 'pop3\[<HOST>\]#\S+: \S+ failed'
       case SaslLogin.Rejected _ -> send(Replies.AUTH_FAILED);
     }
   }

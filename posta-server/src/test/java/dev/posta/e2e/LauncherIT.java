@@ -312,10 +312,10 @@ class LauncherIT {
         format = "%s"
         """;
     config(toml.formatted(submission, "text"));
-    E2e.Run added = posta("story pass\n", "user", "add", "me@localhost", "--config", "posta.toml");
+    E2e.Run added = posta("a story to follow\n", "user", "add", "me@localhost", "--config", "posta.toml");
     assertThat(added.exit()).as("%s", added).isZero();
     List<String> submit = List.of(PYTHON.toString(), E2e.resource("submit_with_starttls.py").toString(), Integer.toString(submission),
-        "me@localhost", "story pass", "me@localhost", "friend@localhost");
+        "me@localhost", "a story to follow", "me@localhost", "friend@localhost");
     String log;
     try (var server = new Serving(java.util.Map.of("JOURNAL_STREAM", "8:4242"), "--config", "posta.toml")) {
       E2e.Run sent = E2e.run(COMMAND_TIMEOUT, concat(submit, "<story-1@app.example>"));
