@@ -32,13 +32,14 @@ import sun.misc.Signal;
 @Command(
     name = "posta",
     mixinStandardHelpOptions = true,
-    version = "Posta 0.1.0",
+    version = "Posta " + Posta.VERSION,
     description = "A complete mail system: SMTP in, durable queue, local Maildir delivery.",
     subcommands = {Posta.Serve.class, Posta.Reload.class, Posta.CheckConfig.class, ConfigCommand.class, QueueCommand.class, UserCommand.class, DkimCommand.class,
         DnsCommand.class, CommandLine.HelpCommand.class})
 public final class Posta {
   /** The server's start and stop lines. */
   private static final Logger startStop = LoggerFactory.getLogger(Posta.class);
+  /** One version for --version, the banner and the start line. */
   static final String VERSION = "0.1.0";
 
   public static void main(String[] args) {
