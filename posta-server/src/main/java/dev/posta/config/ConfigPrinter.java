@@ -129,6 +129,13 @@ public final class ConfigPrinter {
       line("dmarc-reject = " + dmarcReject(rules));
     });
 
+    PostaConfig.Log log = config.log();
+    section("log");
+    setting("format", word(log.format()), word(PostaConfig.Log.DEFAULTS.format()));
+    // Unset, it follows where standard error goes (journald or not): only a choice is written.
+    if (log.timestamps().isPresent()) line("timestamps = " + bool(log.timestamps().get()));
+    else if (all) line("# timestamps: not set");
+
     for (PostaConfig.LocalDomain domain : config.domains()) {
       // Always written: a domain has no default, and the first one decides postmaster's.
       section("domains." + Toml.quoteKey(domain.name()));
