@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -81,7 +82,7 @@ public final class Posta {
           return 1;
         }
         server = new PostaServer(cfg).start();
-      } catch (java.io.IOException e) {
+      } catch (IOException e) {
         System.err.println("posta: cannot start: " + e.getMessage());
         return 1;
       }
@@ -91,7 +92,11 @@ public final class Posta {
       Signal.handle(new Signal("HUP"), signal -> Thread.ofPlatform().name("reload").start(() -> reload(server)));
       // Where `posta reload` finds this process: the data folder is this server's alone (its lock).
       Path pidFile = server.config().dataDir().resolve(PID_FILE);
-      PrivateFiles.replace(pidFile, (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII));
+      try {
+        PrivateFiles.replace(pidFile, (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII));
+      } catch (IOException e) {
+        log.warn("no {} ({}): posta reload cannot find this server; kill -HUP still reloads it", pidFile, e.toString());
+      }
       System.out.println(banner(server));
       System.out.flush();
       startStop.info("posta {} started: config {}, data {}, listeners {}, {} message(s) in the queue", VERSION,
@@ -133,7 +138,7 @@ public final class Posta {
       List<PostaConfig.Listener> listeners = new ArrayList<>(config.listeners());
       listeners.removeIf(l -> given.containsKey(l.protocol()));
       given.values().forEach(listeners::addAll);
-      listeners.sort(java.util.Comparator.comparing(PostaConfig.Listener::protocol)); // stable: the file's order within one
+      listeners.sort(Comparator.comparing(PostaConfig.Listener::protocol)); // stable: the file's order within one
       return config.toBuilder().listeners(listeners).build();
     }
 
