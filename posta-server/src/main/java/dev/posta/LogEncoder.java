@@ -108,31 +108,31 @@ public final class LogEncoder extends EncoderBase<ILoggingEvent> {
     s.append("{\"time\":\"");
     time(event.getTimeStamp(), s);
     s.append("\",\"level\":\"").append(event.getLevel()).append("\",\"logger\":");
-    string(event.getLoggerName(), s);
+    Json.append(event.getLoggerName(), s);
     s.append(",\"message\":");
-    string(message, s);
+    Json.append(message, s);
     int at = 0;
     int bracket = message.indexOf('[');
     int close = message.indexOf("]#");
     // A session's line: protocol[client]#SESSIONID: ...
     if (bracket > 0 && close > bracket && message.length() >= close + 12 && message.startsWith(": ", close + 10) && isWord(message, 0, bracket)) {
       s.append(",\"session\":");
-      string(message.substring(close + 2, close + 10), s);
+      Json.append(message.substring(close + 2, close + 10), s);
       s.append(",\"protocol\":");
-      string(message.substring(0, bracket), s);
+      Json.append(message.substring(0, bracket), s);
       s.append(",\"client\":");
-      string(message.substring(bracket + 1, close), s);
+      Json.append(message.substring(bracket + 1, close), s);
       at = close + 12;
     }
     // A message's line: QUEUEID: ... (16 upper-case hex digits, dev.posta.mail.QueueId)
     if (message.length() >= at + 17 && message.charAt(at + 16) == ':' && isQueueId(message, at)) {
       s.append(",\"queue_id\":");
-      string(message.substring(at, at + 16), s);
+      Json.append(message.substring(at, at + 16), s);
     }
     IThrowableProxy thrown = event.getThrowableProxy();
     if (thrown != null) {
       s.append(",\"exception\":");
-      string(ThrowableProxyUtil.asString(thrown).stripTrailing(), s);
+      Json.append(ThrowableProxyUtil.asString(thrown).stripTrailing(), s);
     }
     s.append("}\n");
   }
@@ -151,26 +151,6 @@ public final class LogEncoder extends EncoderBase<ILoggingEvent> {
       if (!(c >= '0' && c <= '9' || c >= 'A' && c <= 'F')) return false;
     }
     return true;
-  }
-
-  /** A JSON string (RFC 8259 §7): quotes, backslashes and control characters escaped. */
-  private static void string(String text, StringBuilder s) {
-    s.append('"');
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      switch (c) {
-        case '"' -> s.append("\\\"");
-        case '\\' -> s.append("\\\\");
-        case '\n' -> s.append("\\n");
-        case '\r' -> s.append("\\r");
-        case '\t' -> s.append("\\t");
-        default -> {
-          if (c < 0x20 || c == 0x2028 || c == 0x2029) s.append(String.format("\\u%04x", (int) c));
-          else s.append(c);
-        }
-      }
-    }
-    s.append('"');
   }
 
   /** {@code 2026-12-06T21:40:00.123Z}. */

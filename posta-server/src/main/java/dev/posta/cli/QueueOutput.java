@@ -1,5 +1,6 @@
 package dev.posta.cli;
 
+import dev.posta.Json;
 import dev.posta.control.QueueReply;
 import dev.posta.control.QueueRequest;
 import dev.posta.mail.QueueId;
@@ -201,21 +202,21 @@ record QueueOutput(int exitCode, String out, String err) {
   static QueueOutput json(List<QueueControl.Listing> listings) {
     var s = new StringBuilder();
     for (var l : listings) {
-      s.append("{\"queue_name\": ").append(json(switch (l.state()) {
+      s.append("{\"queue_name\": ").append(Json.ascii(switch (l.state()) {
         case INCOMING -> "incoming";
         case DEFERRED -> "deferred";
         case ACTIVE -> "active";
         case HELD -> "hold";
       }));
-      s.append(", \"queue_id\": ").append(json(l.id().value()));
+      s.append(", \"queue_id\": ").append(Json.ascii(l.id().value()));
       s.append(", \"arrival_time\": ").append(l.arrival().getEpochSecond());
       s.append(", \"message_size\": ").append(l.size());
-      s.append(", \"sender\": ").append(json(l.sender()));
+      s.append(", \"sender\": ").append(Json.ascii(l.sender()));
       s.append(", \"recipients\": [");
       String comma = "";
       for (var r : l.recipients()) {
-        s.append(comma).append("{\"address\": ").append(json(r.address()));
-        if (r.lastError() != null) s.append(", \"delay_reason\": ").append(json(r.lastError()));
+        s.append(comma).append("{\"address\": ").append(Json.ascii(r.address()));
+        if (r.lastError() != null) s.append(", \"delay_reason\": ").append(Json.ascii(r.lastError()));
         if (r.attempts() > 0) s.append(", \"attempts\": ").append(r.attempts());
         if (r.nextAttempt() != null) s.append(", \"next_attempt\": ").append(r.nextAttempt().getEpochSecond());
         s.append("}");
@@ -224,30 +225,6 @@ record QueueOutput(int exitCode, String out, String err) {
       s.append("]}\n");
     }
     return new QueueOutput(DONE, s.toString(), "");
-  }
-
-  /**
-   * A JSON string (RFC 8259 §7). Everything but printable ASCII is escaped (backslash, u, four
-   * hex digits), so the output is ASCII whatever the terminal's encoding, and a lone surrogate
-   * cannot make it invalid UTF-8; a parser gives back the text exactly.
-   */
-  static String json(String text) {
-    var s = new StringBuilder(text.length() + 2).append('"');
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      switch (c) {
-        case '"' -> s.append("\\\"");
-        case '\\' -> s.append("\\\\");
-        case '\n' -> s.append("\\n");
-        case '\t' -> s.append("\\t");
-        case '\r' -> s.append("\\r");
-        default -> {
-          if (c >= 0x20 && c < 0x7F) s.append(c);
-          else s.append("\\u%04x".formatted((int) c));
-        }
-      }
-    }
-    return s.append('"').toString();
   }
 
   /** The envelope, each recipient's status, and the message as stored, in the shape of postcat -q. */

@@ -578,6 +578,7 @@ class ConfigLoaderTest {
         trusted-networks = ["192.0.2.0/33", "mail.example.org"]
         auth-failures-before-lockout = 0
         auth-lockout = "2h"
+        min-password-length = 0
         """))
         .isInstanceOf(ConfigException.class)
         .hasMessage(String.join("\n",
@@ -585,7 +586,8 @@ class ConfigLoaderTest {
             "%1$s:6: submission.trusted-networks: '192.0.2.0/33': prefix length must be 0 to 32",
             "%1$s:6: submission.trusted-networks: 'mail.example.org' is not an IP address or network",
             "%1$s:7: submission.auth-failures-before-lockout: must be between 1 and 1000, got 0",
-            "%1$s:8: submission.auth-lockout: must be between 1s and 1h, got 2h").formatted(dir.resolve("posta.toml")));
+            "%1$s:8: submission.auth-lockout: must be between 1s and 1h, got 2h",
+            "%1$s:9: submission.min-password-length: must be between 1 and 1024, got 0").formatted(dir.resolve("posta.toml")));
   }
 
   @Test
