@@ -46,6 +46,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -387,9 +388,15 @@ public final class PostaServer implements AutoCloseable {
   @Override
   public void close() {
     if (controlSocket != null) controlSocket.close();
-    if (smtp != null) smtp.close();
-    if (imap != null) imap.close();
-    if (pop3 != null) pop3.close();
+    // The protocols stop side by side, each giving its sessions their grace to end; the queue,
+    // the spool and the mailboxes close only after every session has.
+    List<Runnable> protocols = new ArrayList<>();
+    if (smtp != null) protocols.add(smtp::close);
+    if (imap != null) protocols.add(imap::close);
+    if (pop3 != null) protocols.add(pop3::close);
+    try (var stopping = Executors.newVirtualThreadPerTaskExecutor()) {
+      protocols.forEach(stopping::execute);
+    }
     if (queue != null) queue.close();
     if (spool != null) spool.close();
     if (store != null) store.close(); // after the queue: no delivery writes into a closed folder's index

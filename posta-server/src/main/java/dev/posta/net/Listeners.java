@@ -11,6 +11,7 @@ import java.net.Socket;
 import java.net.StandardSocketOptions;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
@@ -66,6 +67,14 @@ public final class Listeners implements AutoCloseable {
    */
   public record Limits(int maxConnections, int maxConnectionsPerIp) {}
 
+  /**
+   * How long a stopping server lets its sessions' reads run: a client sending a message reads
+   * its 421 at its next octets; one that stays silent has its read cut after this.
+   */
+  static final Duration STOP_READS_AFTER = Duration.ofSeconds(1);
+  /** How long a stopping server waits for its sessions to end before it closes their connections. */
+  static final Duration STOP_GRACE = Duration.ofSeconds(5);
+
   private final String name;
   // Replaced by a reload (update): each connection takes the ones of the moment it is accepted.
   private volatile Service service;
@@ -76,6 +85,8 @@ public final class Listeners implements AutoCloseable {
   /** Connections per client network. */
   private final Map<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+  /** The sessions of the open connections, once started: told when the server stops. */
+  private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
   private final Watchdog watchdog;
   private final IdleSessions idle;
   private volatile boolean closing;
@@ -204,8 +215,8 @@ public final class Listeners implements AutoCloseable {
         refuse(service, socket, listener, Refusal.TOO_MANY_FROM_CLIENT);
       } else {
         Socket s = listener.protocol().implicitTls() ? tls.acceptImplicit(socket) : socket;
-        Session session = service.open(socket, s, listener, watchdog);
-        if (parked(session, session.run(), channel, who, thread, leave)) return;
+        start(service.open(socket, s, listener, watchdog), channel, who, thread, leave);
+        return;
       }
     } catch (IOException e) {
       log.info("{}: TLS setup failed: {}", who, e.toString());
@@ -214,6 +225,23 @@ public final class Listeners implements AutoCloseable {
       log.error("{}: session failed", who, e);
     }
     leave.run();
+  }
+
+  /** Runs a new session until it ends or is parked; it is one of {@link #sessions} until its connection is left. */
+  private void start(Session session, SocketChannel channel, String who, String thread, Runnable leave) {
+    sessions.add(session);
+    if (closing) session.stop(); // close() went through the sessions before this one was added
+    Runnable leaveSession = () -> {
+      sessions.remove(session);
+      leave.run();
+    };
+    try {
+      if (parked(session, session.run(), channel, who, thread, leaveSession)) return;
+    } catch (RuntimeException | Error e) {
+      // A session must never die silently: whatever escaped is logged with its client.
+      log.error("{}: session failed", who, e);
+    }
+    leaveSession.run();
   }
 
   /** Continues a parked session on the thread {@link IdleSessions} started for it. */
@@ -262,6 +290,21 @@ public final class Listeners implements AutoCloseable {
     return listener.protocol().name().toLowerCase(Locale.ROOT);
   }
 
+  /** Waits up to {@code limit} for every connection to have ended; whether they all have. */
+  private boolean drained(Duration limit) {
+    long end = System.nanoTime() + limit.toNanos();
+    while (!open.isEmpty()) {
+      if (System.nanoTime() - end >= 0) return false;
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Connections currently open, for the banner and tests. */
   public int connectionCount() {
     return connections.values().stream().mapToInt(AtomicInteger::get).sum();
@@ -272,11 +315,16 @@ public final class Listeners implements AutoCloseable {
     return idle.count();
   }
 
+  /**
+   * Stops: no connection is accepted any more, and each session ends with its client told so
+   * ({@link Session#stop}). Sessions waiting for their client's next command end at once; one in
+   * the middle of a command finishes it (a message received whole is committed and answered)
+   * and ends at its next read; a read the client keeps waiting is cut after {@link
+   * #STOP_READS_AFTER}; whatever is still open after {@link #STOP_GRACE} is closed.
+   */
   @Override
   public void close() {
     closing = true;
-    watchdog.close();
-    idle.close();
     for (ServerSocketChannel s : sockets.values()) {
       try {
         s.close();
@@ -284,6 +332,13 @@ public final class Listeners implements AutoCloseable {
         // closing anyway
       }
     }
+    sessions.forEach(Session::stop);
+    idle.close();
+    if (!drained(STOP_READS_AFTER)) {
+      sessions.forEach(Session::interruptRead);
+      drained(STOP_GRACE.minus(STOP_READS_AFTER));
+    }
+    watchdog.close();
     for (Socket s : open) {
       try {
         s.close();

@@ -106,8 +106,18 @@ public abstract class ProtocolSession implements Session {
 
   @Override
   public final void end(String reason) {
-    if (reason.equals("server stopping")) conn.tryWrite(stopping());
+    if (reason.equals(SERVER_STOPPING)) conn.tryWrite(stopping());
     ended(reason);
+  }
+
+  @Override
+  public final void stop() {
+    clock.stop();
+  }
+
+  @Override
+  public final void interruptRead() {
+    clock.interruptRead();
   }
 
   /** Lets the session go ({@link #finish}), then logs its last line: what it did and why it ended. */
@@ -116,6 +126,11 @@ public abstract class ProtocolSession implements Session {
     Socket s = conn.socket();
     String did = summary();
     log.info("{}: disconnect from {}{}{} ({})", logPrefix, ClientAddress.endpoint(s.getInetAddress(), s.getPort()), did.isEmpty() ? "" : " ", did, reason);
+  }
+
+  private String stopped() {
+    conn.tryWrite(stopping());
+    return SERVER_STOPPING;
   }
 
   private interface Step {
@@ -128,15 +143,22 @@ public abstract class ProtocolSession implements Session {
       first.run();
       if (commandLoop()) return Outcome.IDLE;
       reason = "?"; // commandLoop returns only to go idle
+    } catch (ServerStopping e) {
+      reason = stopped();
     } catch (Closing | Connection.HandshakeFailed e) {
-      reason = e.getMessage();
+      // The input ends early when a stopping server cut a read the client kept waiting.
+      reason = clock.readInterrupted() ? stopped() : e.getMessage();
     } catch (SocketTimeoutException e) {
       log.info("{}: timeout in state {}: {}", logPrefix, state(), clock.describeExpiry());
       conn.tryWrite(timedOut());
       reason = "timeout";
     } catch (IOException e) {
-      log.info("{}: connection lost in state {}: {}", logPrefix, state(), e.getMessage());
-      reason = "connection lost";
+      if (clock.readInterrupted()) {
+        reason = stopped();
+      } else {
+        log.info("{}: connection lost in state {}: {}", logPrefix, state(), e.getMessage());
+        reason = "connection lost";
+      }
     } catch (RuntimeException | Error e) {
       log.error("{}: session failed in state {}", logPrefix, state(), e);
       conn.tryWrite(failed());

@@ -10,6 +10,9 @@ import java.time.Duration;
  * waits for.
  */
 public interface Session {
+  /** The reason {@link #end} is given when the server stops, and the disconnect line's words for it. */
+  String SERVER_STOPPING = "server stopping";
+
   /** How {@link #run()} or {@link #resume} returned. */
   enum Outcome {
     /** The session is over; its socket is closed. */
@@ -33,6 +36,23 @@ public interface Session {
   /** How long an idle session may still wait for its client's next command. */
   Duration idleTimeout();
 
-  /** Ends an idle session without reading on: it cannot be parked, or the server is stopping. */
+  /**
+   * Ends an idle session without reading on: it cannot be parked, or the server is stopping
+   * ({@link #SERVER_STOPPING}: the client is told so first).
+   */
   void end(String reason);
+
+  /**
+   * The server is stopping: the session ends at its next read, its client told so (SMTP's
+   * {@code 421}, IMAP's {@code BYE}, POP3's {@code -ERR}), so what it is doing now, such as
+   * committing a message it has received whole, finishes and is answered first. Any thread.
+   */
+  void stop();
+
+  /**
+   * After {@link #stop}: a read still waiting for the client (one silent in the middle of a
+   * command or message) ends as at the end of its input, and the session ends, its client told
+   * where the connection allows (not through TLS, whose layer takes the cut input as an attack).
+   */
+  void interruptRead();
 }

@@ -77,6 +77,10 @@ public final class SessionClock implements ReadTimer {
   private volatile long writingSince;
   /** When the closing of the connection started (it may send a TLS alert), or 0. */
   private volatile long closingSince;
+  /** Set by {@link #stop}: the next read ends the session. */
+  private volatile boolean stopping;
+  /** Set by {@link #interruptRead}: the input's end is the server's doing, not the client's. */
+  private volatile boolean inputCut;
 
   public SessionClock(PostaConfig.Limits limits, Socket connection, String logPrefix) {
     this.limits = limits;
@@ -184,8 +188,34 @@ public final class SessionClock implements ReadTimer {
     return "session open for " + limits.maxSessionTime().toSeconds() + "s, the most allowed";
   }
 
+  /** The server is stopping: every read from now on, but a TLS handshake's, throws {@link ServerStopping}. */
+  public void stop() {
+    stopping = true;
+  }
+
+  /** Whether {@link #interruptRead} cut the input: its end, or a TLS layer's failure, says nothing of the client. */
+  public boolean readInterrupted() {
+    return inputCut;
+  }
+
+  /**
+   * Ends a read waiting for the client, once the server is stopping: the connection's input is
+   * shut, so the read returns the end of the stream (a TLS layer over it fails instead).
+   */
+  public void interruptRead() {
+    if (!stopping || !reading) return;
+    inputCut = true;
+    try {
+      connection.shutdownInput();
+    } catch (IOException ignored) {
+      // closed meanwhile: the read has ended either way
+    }
+  }
+
   @Override
   public void beforeRead() throws IOException {
+    // A half-done handshake cannot carry a goodbye: it goes on to its end or its deadline.
+    if (stopping && wait != Wait.HANDSHAKE) throw new ServerStopping();
     long until = earlier(deadline, sessionEnd);
     long left = until - System.nanoTime();
     if (left <= 0) throw new SocketTimeoutException(wait.what + ": no time left");

@@ -12,6 +12,8 @@ public final class Replies {
   public static final Reply GREETING = new Reply(220, "", "%s ESMTP Posta");
   /** RFC 5321 §4.1.1.10: QUIT. */
   public static final Reply BYE = new Reply(221, "2.0.0", "Bye");
+  /** The server is stopping (RFC 5321 §3.8); what was not acknowledged is the client's to send again. */
+  public static final Reply SHUTTING_DOWN = new Reply(421, "4.3.2", "Server shutting down, try again later");
   /** Connection limit in total (RFC 5321 §3.8 allows 421 at any time). */
   public static final Reply TOO_MANY_CONNECTIONS = new Reply(421, "4.7.0", "Too many connections, try again later");
   /** Connection limit per client address. */

@@ -15,6 +15,7 @@ import dev.posta.net.AuthThrottle;
 import dev.posta.net.ClientAddress;
 import dev.posta.net.CommandCounts;
 import dev.posta.net.LineInput;
+import dev.posta.net.ServerStopping;
 import dev.posta.net.Session;
 import dev.posta.net.SessionClock;
 import dev.posta.net.SessionId;
@@ -161,7 +162,18 @@ final class SmtpSession implements Session {
 
   @Override
   public void end(String reason) {
+    if (reason.equals(SERVER_STOPPING)) conn.tryReply(Replies.SHUTTING_DOWN);
     finish(reason);
+  }
+
+  @Override
+  public void stop() {
+    clock.stop();
+  }
+
+  @Override
+  public void interruptRead() {
+    clock.interruptRead();
   }
 
   private interface Step {
@@ -174,8 +186,11 @@ final class SmtpSession implements Session {
       first.run();
       if (commandLoop()) return Outcome.IDLE;
       ended = "?"; // commandLoop returns only to go idle
+    } catch (ServerStopping e) {
+      ended = stopped();
     } catch (Closing e) {
-      ended = e.getMessage();
+      // The input ends early when a stopping server cut a read the client kept waiting.
+      ended = clock.readInterrupted() ? stopped() : e.getMessage();
     } catch (SocketTimeoutException e) {
       log.info("{}: timeout in state {}: {}", logPrefix, state, clock.describeExpiry());
       ended = "timeout";
@@ -185,8 +200,12 @@ final class SmtpSession implements Session {
         default -> Replies.TIMEOUT;
       });
     } catch (IOException e) {
-      log.info("{}: connection lost in state {}: {}", logPrefix, state, e.getMessage());
-      ended = "connection lost";
+      if (clock.readInterrupted()) {
+        ended = stopped();
+      } else {
+        log.info("{}: connection lost in state {}: {}", logPrefix, state, e.getMessage());
+        ended = "connection lost";
+      }
     } catch (RuntimeException | Error e) {
       // A bug must not leave the transaction or the write watchdog's entry behind.
       log.error("{}: session failed in state {}", logPrefix, state, e);
@@ -194,6 +213,12 @@ final class SmtpSession implements Session {
     }
     finish(ended);
     return Outcome.ENDED;
+  }
+
+  /** Tells the client the server is stopping (RFC 5321 §3.8: 421 at any time); a message not yet acknowledged is its to send again. */
+  private String stopped() {
+    conn.tryReply(Replies.SHUTTING_DOWN);
+    return SERVER_STOPPING;
   }
 
   /**

@@ -111,6 +111,7 @@ class IdleSessionsTest {
       await("idle", () -> server.server().idleSessionCount(), 1);
     }
     try (c) {
+      assertThat(c.reply()).isEqualTo("421 4.3.2 Server shutting down, try again later");
       assertThat(c.isClosedByServer()).isTrue();
     }
     // Each idle session was woken to end: none is left counted.

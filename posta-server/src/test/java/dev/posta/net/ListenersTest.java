@@ -65,6 +65,12 @@ class ListenersTest {
           close();
         }
 
+        @Override
+        public void stop() {}
+
+        @Override
+        public void interruptRead() {}
+
         private void write(String line) throws IOException {
           OutputStream out = socket.getOutputStream();
           out.write((line + "\r\n").getBytes(US_ASCII));
