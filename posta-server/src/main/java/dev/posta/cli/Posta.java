@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -74,6 +75,26 @@ public final class Posta {
       }
       LogSettings.apply(cfg.log());
       long started = System.nanoTime();
+      // Taken before the server starts, so that a SIGTERM at any moment closes what has started
+      // and writes out the log lines buffered so far.
+      AtomicReference<PostaServer> serving = new AtomicReference<>();
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        PostaServer running = serving.get();
+        if (running != null) {
+          // Java does not say which signal (TERM, INT) or exit started the shutdown.
+          startStop.info("posta stopping: shutdown requested after {}", running(System.nanoTime() - started));
+          try {
+            Files.deleteIfExists(running.config().dataDir().resolve(PID_FILE));
+          } catch (IOException e) {
+            // the server stops all the same; a stale file names a process that is gone
+          }
+          running.close();
+          startStop.info("posta stopped: {} message(s) left in the queue", running.queue().size());
+        }
+        LogSettings.flush();
+        stopped.countDown();
+      }));
       PostaServer server;
       try {
         String notOwner = DataFolderOwner.refusal(cfg.dataDir());
@@ -82,6 +103,7 @@ public final class Posta {
           return 1;
         }
         server = new PostaServer(cfg).start();
+        serving.set(server);
       } catch (IOException e) {
         System.err.println("posta: cannot start: " + e.getMessage());
         return 1;
@@ -101,20 +123,6 @@ public final class Posta {
       System.out.flush();
       startStop.info("posta {} started: config {}, data {}, listeners {}, {} message(s) in the queue", VERSION,
           cfg.source().map(Path::toString).orElse("embedded defaults"), cfg.dataDir(), listeners(server), server.queue().size());
-      CountDownLatch stopped = new CountDownLatch(1);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        // Java does not say which signal (TERM, INT) or exit started the shutdown.
-        startStop.info("posta stopping: shutdown requested after {}", running(System.nanoTime() - started));
-        try {
-          Files.deleteIfExists(pidFile);
-        } catch (IOException e) {
-          // the server stops all the same; a stale file names a process that is gone
-        }
-        server.close();
-        startStop.info("posta stopped: {} message(s) left in the queue", server.queue().size());
-        LogSettings.flush();
-        stopped.countDown();
-      }));
       stopped.await();
       return 0;
     }
