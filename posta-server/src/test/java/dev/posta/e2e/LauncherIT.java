@@ -498,12 +498,19 @@ class LauncherIT {
       try (var second = new Serving(env, "--config", "second.toml")) {
         assertThat(second.process.info().arguments().orElseThrow()).noneMatch(a -> a.startsWith("-XX:AOTCache"));
       }
-      assertThat(first.process.info().arguments().orElseThrow()).contains("-XX:AOTCacheOutput=" + cache.resolve("posta.aot"));
+      // The recording server runs as the launcher's child, which makes the cache once it has stopped.
+      assertThat(first.process.descendants().map(p -> p.info().arguments().orElse(new String[0])))
+          .anySatisfy(args -> assertThat(args).contains("-XX:AOTMode=record", "-XX:AOTConfiguration=" + cache.resolve("posta.aot.config")));
       // The recorder's log still reaches its standard error.
       assertThat(first.log()).contains("made a self-signed TLS certificate for localhost");
       assertThat(cache.resolve("posta.aot")).doesNotExist();
     }
     assertThat(cache.resolve("posta.aot")).isNotEmptyFile();
+    assertThat(cache.resolve("posta.aot.config")).as("the recording, used up").doesNotExist();
+    // Nothing but the server's own lines: neither the recording nor the making of the cache speaks.
+    String recorded = Files.readString(dir.resolve("serve-" + (SERVES.get() - 1) + ".log"));
+    assertThat(recorded.lines().filter(l -> !l.matches("\\d{4}-\\d\\d-\\d\\dT\\S+ (INFO|WARN) .*"))).as(recorded)
+        .allMatch(l -> l.startsWith("Posta ") || l.startsWith("  "), "banner lines");
   }
 
   /**
@@ -557,6 +564,14 @@ class LauncherIT {
       assertThat(server.log()).contains(" reload: reload refused, the running configuration is kept:\nposta.toml:14: limits.max-message-size: expected a size like \"35M\", \"35MiB\", \"512K\" or \"1G\", got \"big\"\n");
       assertThat(send(second, "x@elsewhere.test", "bob@shop.test").stdout()).endsWith("\nREFUSED {}\n");
       awaitFiles(dir.resolve("data/mail/shop.test/bob/Maildir/new"), 2);
+
+      // [log] is read again too: the reload's own line is the first in JSON.
+      config(toml.formatted("\"127.0.0.1:" + first + "\", \"127.0.0.1:" + second + "\"", "\"alice\", \"bob\"") + "[log]\nformat = \"json\"\n");
+      hangUp(server);
+      String log = await("the reload's line", server::log, l -> l.contains("reloaded posta.toml: log.format"));
+      assertThat(log.lines().filter(l -> l.contains("reloaded posta.toml: log.format")))
+          .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+          .matches("\\{\"time\":\"[^\"]+\",\"level\":\"INFO\",\"logger\":\"dev\\.posta\\.reload\",\"message\":\"reloaded posta\\.toml: log\\.format: TEXT -> JSON\"\\}");
     }
   }
 
