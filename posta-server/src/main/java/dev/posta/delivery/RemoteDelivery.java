@@ -368,6 +368,27 @@ public final class RemoteDelivery implements Outbound {
         out.add(DeliveryResult.failed(status == null ? "5.0.0" : status, c.host(), diagnostic(reply), "refused by " + c.describe()));
       }
     }
+    return sendTheRestAgain(env, size, content, destination, recipients, result, out);
+  }
+
+  /**
+   * RFC 5321 §4.5.3.1.10: a server that takes only so many recipients per message answers the
+   * others {@code 452} (with {@code 4.5.3}, or no enhanced code); they go at once in another
+   * transaction rather than waiting for a retry, as long as each transaction delivers to someone
+   * (so a server that refuses every recipient so is not asked again and again).
+   */
+  private List<DeliveryResult> sendTheRestAgain(Envelope env, long size, MessageWriter content, String destination,
+      List<Recipient> recipients, TransactionResult result, List<DeliveryResult> out) {
+    List<Integer> rest = new ArrayList<>();
+    boolean someoneTook = false;
+    for (int i = 0; i < recipients.size(); i++) {
+      SmtpReply reply = result.outcome(i);
+      someoneTook |= reply.isPositive();
+      if (reply.code() == 452 && (reply.enhancedStatus() == null || reply.enhancedStatus().equals("4.5.3"))) rest.add(i);
+    }
+    if (rest.isEmpty() || !someoneTook) return out;
+    List<DeliveryResult> again = deliver(env, size, content, destination, rest.stream().map(recipients::get).toList());
+    for (int k = 0; k < rest.size(); k++) out.set(rest.get(k), again.get(k));
     return out;
   }
 

@@ -162,6 +162,32 @@ class RetryAndBounceTest {
   }
 
   @Test
+  void recipientsAServerHasNoRoomForInThisTransactionGoAtOnceInAnother() throws Exception {
+    try (SmtpPeer mx = peer(o -> o.rcptReply("carol@example.test", "452 4.5.3 Too many recipients", 1)); TestServer server = server()) {
+      submit(server, "alice@localhost", List.of("bob@example.test", "carol@example.test", "dan@example.test"), "Subject: three\n\nx\n");
+      var got = mx.awaitMessages(2, Duration.ofSeconds(15));
+      assertThat(got).extracting(SmtpPeer.Received::rcptTos)
+          .containsExactly(List.of("bob@example.test", "dan@example.test"), List.of("carol@example.test"));
+      awaitEmptyQueue(server);
+      assertThat(server.mail("alice")).as("no notice").isEmpty();
+    }
+  }
+
+  @Test
+  void aServerWithRoomForNoRecipientIsNotAskedAgainUntilTheRetry() throws Exception {
+    try (SmtpPeer mx = peer(o -> o.rcptReply("bob@example.test", "452 4.5.3 Too many recipients", 1000)
+            .rcptReply("carol@example.test", "452 4.5.3 Too many recipients", 1000));
+        TestServer server = server()) {
+      submit(server, "alice@localhost", List.of("bob@example.test", "carol@example.test"), "Subject: two\n\nx\n");
+      var l = deferred(server, 1);
+      assertThat(l.recipients()).extracting(r -> r.attempts()).containsExactly(1, 1);
+      assertThat(l.recipients().getFirst().lastError())
+          .isEqualTo("deferred by mx1.example.test[127.0.0.2]:" + port + ": 452 4.5.3 Too many recipients");
+      assertThat(mx.messages()).isEmpty();
+    }
+  }
+
+  @Test
   void mailThatCannotGoWithinItsLifetimeIsReturned() throws Exception {
     try (SmtpPeer mx = peer(o -> o.rcptReply("slow@example.test", "421 4.4.5 too busy", 100_000)); TestServer server = server()) {
       submit(server, "alice@localhost", List.of("slow@example.test"), "Subject: never\n\nx\n");
