@@ -24,8 +24,13 @@ import dev.posta.queue.QueueControl;
 import dev.posta.queue.QueueManager;
 import dev.posta.queue.Spool;
 import dev.posta.queue.SpooledMessage;
+import dev.posta.control.ControlProtocol;
+import dev.posta.control.QueueRequest;
 import dev.posta.imap.ImapServer;
+import dev.posta.local.LocalChannel;
+import dev.posta.local.Maildrop;
 import dev.posta.pop3.Pop3Server;
+import dev.posta.smtp.LocalSubmission;
 import dev.posta.smtp.SmtpServer;
 import dev.posta.storage.PrivateFiles;
 import dev.posta.store.MaildirStore;
@@ -73,6 +78,10 @@ public final class PostaServer implements AutoCloseable {
   private ServerTls tls;
   private UserStore users;
   private ControlSocket controlSocket;
+  /** Local users' mail ({@code posta sendmail}): its checks, the socket, the drop folder's pickup. */
+  private volatile LocalSubmission localSubmission;
+  private LocalChannel localChannel;
+  private Maildrop.Pickup pickup;
   private SigningKeys dkimKeys = SigningKeys.NONE;
   /** The lock on {@code <data>/posta.lock}, held from start until close. */
   private FileChannel lockChannel;
@@ -140,15 +149,77 @@ public final class PostaServer implements AutoCloseable {
       tls = ServerTls.load(config.tls().certificate(), config.tls().key(), config.hostname(), config.dataDir());
       dkimKeys = loadDkimKeys(config);
       throttle = throttle(config.submission());
-      smtp = new SmtpServer(smtpContext(config, router));
+      SmtpServer.Context smtpContext = smtpContext(config, router);
+      smtp = new SmtpServer(smtpContext);
+      localSubmission = new LocalSubmission(smtpContext);
       imap = new ImapServer(new ImapServer.Context(config, store, tls, users, throttle));
       pop3 = new Pop3Server(new Pop3Server.Context(config, store, tls, users, throttle));
       for (PostaConfig.Listener l : config.listeners()) bound.add(new Bound(l, listen(l)));
+      openLocalSubmission();
     } catch (IOException | RuntimeException e) {
       close(); // also releases the lock, so a corrected configuration can start at once
       throw e;
     }
     return this;
+  }
+
+  /** How often the drop folder is looked at while the server runs (it is also at the start). */
+  private static final Duration PICKUP_EVERY = Duration.ofSeconds(5);
+
+  /**
+   * The way in for local users' {@code posta sendmail}: {@code <data>/public/} (mode 0711), with
+   * the socket (0666) and the drop folder (1733); the data folder gets the search bit for
+   * everyone (0711) so that they reach it, and nothing more: everything else in it stays private
+   * to the server's user. Then the drop folder's waiting mail is taken in. A failure here is
+   * logged, not fatal: mail from the network does not depend on it.
+   */
+  private void openLocalSubmission() {
+    Path data = config.dataDir();
+    Path pub = Maildrop.publicFolder(data);
+    Path drop = Maildrop.folder(data);
+    try {
+      int mode = (Integer) Files.getAttribute(data, "unix:mode");
+      if ((mode & 0011) != 0011) {
+        Files.setAttribute(data, "unix:mode", (mode & 07777) | 0011);
+        log.info("data folder {}: mode {} -> {} (search only: local users reach public/, nothing else)", data,
+            Integer.toOctalString(mode & 07777), Integer.toOctalString((mode & 07777) | 0011));
+      }
+      if (!Files.isDirectory(pub)) Files.createDirectory(pub);
+      Files.setAttribute(pub, "unix:mode", 0711);
+      if (!Files.isDirectory(drop)) Files.createDirectory(drop);
+      Files.setAttribute(drop, "unix:mode", 01733);
+    } catch (IOException | RuntimeException e) {
+      log.warn("no local submission ({}): posta sendmail of other users cannot reach {}", e.toString(), pub);
+    }
+    try {
+      localChannel = LocalChannel.open(Maildrop.socket(data), (request, user, in, out) -> {
+        if (request.mailq()) {
+          ControlProtocol.writeAnswer(new QueueRequest(QueueRequest.Command.LIST, null).applyTo(queueControl), out);
+          return;
+        }
+        localSubmission.serve(request, user, "local", false, in, (code, status, text) -> {
+          out.write(((status.isEmpty() ? code + " " : code + " " + status + " ") + text + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          out.flush();
+        });
+      });
+    } catch (IOException | RuntimeException e) {
+      log.warn("no local socket at {} ({}): posta sendmail writes to the drop folder instead", Maildrop.socket(data), e.toString());
+    }
+    pickup = new Maildrop.Pickup(data, config.limits().maxMessageSize(), (head, user, in) -> {
+      int[] last = new int[1];
+      String[] text = new String[1];
+      var taken = localSubmission.serve(head, user, "maildrop", true, in, (code, status, t) -> {
+        last[0] = code;
+        text[0] = (status.isEmpty() ? "" : status + " ") + t;
+      });
+      if (taken != null) return new Maildrop.Outcome.Taken(taken.id().value());
+      return last[0] >= 400 && last[0] < 500 ? new Maildrop.Outcome.Later(last[0] + " " + text[0]) : new Maildrop.Outcome.Refused(last[0] + " " + text[0]);
+    }).start(PICKUP_EVERY);
+  }
+
+  /** One pass over the drop folder now (tests; the server also does it every few seconds). */
+  public int pickUpDropFolder() {
+    return pickup == null ? 0 : pickup.scan();
   }
 
   /** Local delivery into the store, and (serving, with {@code dns}) remote delivery as {@code config} says. */
@@ -226,7 +297,9 @@ public final class PostaServer implements AutoCloseable {
     store.useModes(next.mailboxModes());
     Router router = new Router(next, this::isAccount);
     queue.reconfigure(router, targets, next.delivery(), next.limits().maxHops(), next.hostname());
-    smtp.reconfigure(smtpContext(next, router));
+    SmtpServer.Context smtpContext = smtpContext(next, router);
+    smtp.reconfigure(smtpContext);
+    localSubmission = new LocalSubmission(smtpContext);
     imap.reconfigure(new ImapServer.Context(next, store, tls, users, throttle));
     pop3.reconfigure(new Pop3Server.Context(next, store, tls, users, throttle));
     return changes;
@@ -387,6 +460,8 @@ public final class PostaServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (pickup != null) pickup.close();
+    if (localChannel != null) localChannel.close();
     if (controlSocket != null) controlSocket.close();
     // The protocols stop side by side, each giving its sessions their grace to end; the queue,
     // the spool and the mailboxes close only after every session has.

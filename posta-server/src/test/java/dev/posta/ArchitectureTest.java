@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
  * delivery                             routing; local and remote delivery targets
  * store                                the mailbox store
  * mailauth                             sender authentication: SPF, DKIM, DMARC
- * auth, tls, dns, config, client       leaves: accounts, certificates, resolver, settings, SMTP client
+ * auth, tls, dns, config, client,     leaves: accounts, certificates, resolver, settings, SMTP client,
+ * local                                local submission's wire form, socket and drop folder
  * mail, storage                        the mail model; durable-file helpers
  * </pre>
  */
@@ -55,7 +56,7 @@ class ArchitectureTest {
         .layer("Delivery").definedBy("dev.posta.delivery..")
         .layer("Store").definedBy("dev.posta.store..")
         .layer("MailAuth").definedBy("dev.posta.mailauth..")
-        .layer("Leaves").definedBy("dev.posta.auth..", "dev.posta.tls..", "dev.posta.dns..", "dev.posta.config..", "dev.posta.client..")
+        .layer("Leaves").definedBy("dev.posta.auth..", "dev.posta.local..", "dev.posta.tls..", "dev.posta.dns..", "dev.posta.config..", "dev.posta.client..")
         .layer("Model").definedBy("dev.posta.mail..", "dev.posta.storage..")
         .whereLayer("Cli").mayNotBeAccessedByAnyLayer()
         .whereLayer("Assembly").mayOnlyBeAccessedByLayers("Cli")

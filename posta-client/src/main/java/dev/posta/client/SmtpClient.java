@@ -82,6 +82,10 @@ public final class SmtpClient implements Closeable {
   /** The 421 that ended the session (RFC 5321 §3.8): the answer to whatever was still unanswered. */
   private SmtpReply closingReply;
   private boolean open = true;
+  /** Where the conversation is told, line by line ({@link #transcript}); null: nowhere. */
+  private java.util.function.Consumer<String> transcript;
+  /** Within AUTH LOGIN's exchange: the lines sent are credentials. */
+  private boolean secret;
 
   private SmtpClient(Socket tcp, Socket socket, Timeouts timeouts) throws IOException {
     this.tcp = tcp;
@@ -163,6 +167,29 @@ public final class SmtpClient implements Closeable {
     throw broken(Stage.GREETING, greeting, "unexpected greeting: " + greeting, null);
   }
 
+  /**
+   * Tells the conversation from now on to {@code sink}, one line each, as swaks shows it:
+   * {@code "-> EHLO me"} for what is sent, {@code "<- 250 ..."} and {@code "<-  250-..."} for
+   * what comes back, {@code "=== ..."} for TLS. Credentials are never shown ({@code AUTH PLAIN
+   * ****}); message data shows as its size only. Null stops it.
+   */
+  public void transcript(java.util.function.Consumer<String> sink) {
+    this.transcript = sink;
+  }
+
+  private void tell(String line) {
+    if (transcript != null) transcript.accept(line);
+  }
+
+  private void tell(SmtpReply reply) {
+    if (transcript == null) return;
+    List<String> lines = reply.lines();
+    for (int i = 0; i < lines.size(); i++) {
+      String text = lines.get(i);
+      transcript.accept("<- " + reply.code() + (i < lines.size() - 1 ? "-" : " ") + text);
+    }
+  }
+
   /** The server's 220 greeting. */
   public SmtpReply greeting() {
     return greeting;
@@ -241,6 +268,7 @@ public final class SmtpClient implements Closeable {
       tcp.setSoTimeout(millis(timeouts.command()));
       ssl.startHandshake();
       use(ssl);
+      tell("=== TLS started: " + describe(ssl));
     } catch (SocketTimeoutException e) {
       throw broken(Stage.STARTTLS, null, "timed out in the TLS handshake after " + seconds(timeouts.command()), e);
     } catch (IOException e) {
@@ -310,11 +338,16 @@ public final class SmtpClient implements Closeable {
       reply = command(Stage.AUTH, timeouts.command(), "AUTH PLAIN " + base64.encodeToString(plain), "AUTH");
     } else if (mechanisms.contains("LOGIN")) {
       reply = command(Stage.AUTH, timeouts.command(), "AUTH LOGIN", "AUTH");
-      if (reply.code() == 334) {
-        reply = command(Stage.AUTH, timeouts.command(), base64.encodeToString(user.getBytes(StandardCharsets.UTF_8)), "the user name");
-      }
-      if (reply.code() == 334) {
-        reply = command(Stage.AUTH, timeouts.command(), base64.encodeToString(password.getBytes(StandardCharsets.UTF_8)), "the password");
+      secret = true;
+      try {
+        if (reply.code() == 334) {
+          reply = command(Stage.AUTH, timeouts.command(), base64.encodeToString(user.getBytes(StandardCharsets.UTF_8)), "the user name");
+        }
+        if (reply.code() == 334) {
+          reply = command(Stage.AUTH, timeouts.command(), base64.encodeToString(password.getBytes(StandardCharsets.UTF_8)), "the password");
+        }
+      } finally {
+        secret = false;
       }
     } else {
       throw new SmtpException(Stage.AUTH, null, "the server offers neither AUTH PLAIN nor LOGIN"
@@ -414,6 +447,8 @@ public final class SmtpClient implements Closeable {
       return dataStart;
     }
     deadline.timeout = timeouts.dataBlock();
+    tell("-> (the message, " + tx.contentLength() + " octets)");
+    tell("-> .");
     DotStuffer stuffer = new DotStuffer(out);
     writeContent(tx, stuffer);
     try {
@@ -453,6 +488,7 @@ public final class SmtpClient implements Closeable {
   private SmtpReply bdat(Transaction tx) throws IOException {
     deadline.timeout = timeouts.dataBlock();
     write(Stage.DATA, "BDAT " + tx.contentLength() + " LAST");
+    tell("-> (the message, " + tx.contentLength() + " octets)");
     ExactLength content = new ExactLength(tx.contentLength());
     writeContent(tx, content);
     if (content.written != tx.contentLength()) {
@@ -651,6 +687,11 @@ public final class SmtpClient implements Closeable {
    * line is never repeated in a message: it may hold credentials.
    */
   private void write(Stage stage, String command) throws SmtpException {
+    if (transcript != null) {
+      String shown = secret ? "****" : command.regionMatches(true, 0, "AUTH ", 0, 5) && command.indexOf(' ', 5) > 0
+          ? command.substring(0, command.indexOf(' ', 5)) + " ****" : command;
+      tell("-> " + shown);
+    }
     try {
       out.write((command + "\r\n").getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
@@ -684,6 +725,7 @@ public final class SmtpClient implements Closeable {
     } catch (IOException e) {
       throw broken(stage, null, "connection lost during " + name(stage) + ": " + e.getMessage(), e);
     }
+    tell(reply);
     if (reply.code() == 421 && stage != Stage.GREETING) {
       closingReply = reply;
       close();

@@ -35,18 +35,54 @@ import sun.misc.Signal;
     name = "posta",
     mixinStandardHelpOptions = true,
     version = "Posta " + Posta.VERSION,
-    description = "A complete mail system: SMTP in, durable queue, local Maildir delivery.",
+    description = {"A complete mail system: SMTP in, durable queue, local Maildir delivery.",
+        "posta sendmail [-t] [-i] [-f ADDR] [-bs|-bp] [RCPT...]: sendmail(8) for programs (also as sendmail, mailq via symlinks)."},
     subcommands = {Posta.Serve.class, Posta.Reload.class, Posta.CheckConfig.class, ConfigCommand.class, QueueCommand.class, UserCommand.class, DkimCommand.class,
+        SendCommand.class,
         DnsCommand.class, CommandLine.HelpCommand.class})
 public final class Posta {
-  /** The server's start and stop lines. */
-  private static final Logger startStop = LoggerFactory.getLogger(Posta.class);
+  /**
+   * The server's start and stop lines. In a holder: loading Posta (every command, sendmail's one
+   * JVM per message too) must not start the logging system.
+   */
+  private static final class StartStop {
+    static final Logger log = LoggerFactory.getLogger(Posta.class);
+  }
   /** One version for --version, the banner and the start line. */
   static final String VERSION = "0.1.0";
 
+  /** The names that make Posta sendmail(8): called by one (a symlink), or as {@code posta sendmail}. */
+  private static final java.util.Set<String> SENDMAIL_NAMES = java.util.Set.of("sendmail", "mailq", "newaliases");
+
   public static void main(String[] args) {
+    // Before picocli: sendmail's options are its own, and a JVM per message should load little.
+    String calledAs = calledAs(System.getenv("POSTA_ARGV0"));
+    if (SENDMAIL_NAMES.contains(calledAs) && "1".equals(System.getenv("POSTA_SENDMAIL_TRAINING"))) {
+      try {
+        System.exit(Sendmail.train()); // the launcher's ahead-of-time cache recording; see there
+      } catch (java.io.IOException e) {
+        System.exit(1);
+      }
+    }
+    if (SENDMAIL_NAMES.contains(calledAs)) System.exit(sendmail(calledAs, calledAs, java.util.List.of(args)));
+    if (args.length > 0 && args[0].equals("sendmail")) {
+      System.exit(sendmail("sendmail", "posta sendmail", java.util.List.of(args).subList(1, args.length)));
+    }
     System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true"); // see ServerTls
     System.exit(new CommandLine(new Posta()).execute(args));
+  }
+
+  /** The file name of the path the launcher was called by ({@code POSTA_ARGV0}); "posta" without one. */
+  static String calledAs(String argv0) {
+    if (argv0 == null || argv0.isEmpty()) return "posta";
+    return Path.of(argv0).getFileName().toString();
+  }
+
+  private static int sendmail(String calledAs, String me, List<String> args) {
+    var out = new java.io.PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
+    int status = new Sendmail(new java.io.BufferedInputStream(System.in, 65536), out, System.err).run(calledAs, me, args);
+    out.flush();
+    return status;
   }
 
   @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -83,14 +119,14 @@ public final class Posta {
         PostaServer running = serving.get();
         if (running != null) {
           // Java does not say which signal (TERM, INT) or exit started the shutdown.
-          startStop.info("posta stopping: shutdown requested after {}", running(System.nanoTime() - started));
+          StartStop.log.info("posta stopping: shutdown requested after {}", running(System.nanoTime() - started));
           try {
             Files.deleteIfExists(running.config().dataDir().resolve(PID_FILE));
           } catch (IOException e) {
             // the server stops all the same; a stale file names a process that is gone
           }
           running.close();
-          startStop.info("posta stopped: {} message(s) left in the queue", running.queue().size());
+          StartStop.log.info("posta stopped: {} message(s) left in the queue", running.queue().size());
         }
         LogSettings.flush();
         stopped.countDown();
@@ -121,7 +157,7 @@ public final class Posta {
       }
       System.out.println(banner(server));
       System.out.flush();
-      startStop.info("posta {} started: config {}, data {}, listeners {}, {} message(s) in the queue", VERSION,
+      StartStop.log.info("posta {} started: config {}, data {}, listeners {}, {} message(s) in the queue", VERSION,
           cfg.source().map(Path::toString).orElse("embedded defaults"), cfg.dataDir(), listeners(server), server.queue().size());
       stopped.await();
       return 0;

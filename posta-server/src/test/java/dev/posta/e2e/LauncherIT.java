@@ -668,6 +668,60 @@ class LauncherIT {
         """.formatted(smtp, host, port);
   }
 
+  /**
+   * Cron's way: a job's output piped to {@code sendmail -t}, through a symlink named sendmail to
+   * the launcher in another folder, with To: in the message. With the server running, the mail is
+   * delivered at once; with it stopped, sendmail still exits 0, mailq (another symlink) shows it
+   * waiting, and the next start delivers it.
+   */
+  @Test
+  void cronMailThroughASendmailSymlinkArrivesWhetherTheServerRunsOrNot() throws Exception {
+    int smtp = freePort();
+    config("""
+        hostname = "localhost"
+        data = "data"
+        [listeners]
+        smtp = ["127.0.0.1:%d"]
+        submission = []
+        smtps = []
+        imap = []
+        imaps = []
+        pop3 = []
+        pop3s = []
+        [domains."localhost"]
+        any-local-part = true
+        """.formatted(smtp));
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    Path sendmail = Files.createSymbolicLink(bin.resolve("sendmail"), LAUNCHER);
+    Path mailq = Files.createSymbolicLink(bin.resolve("mailq"), LAUNCHER);
+    var env = java.util.Map.of("POSTA_CONFIG", dir.resolve("posta.toml").toString());
+    Path inbox = dir.resolve("data/mail/localhost/friend/Maildir/new");
+
+    try (var server = new Serving(env)) {
+      E2e.Run cron = shell(env, "printf 'To: friend@localhost\\nSubject: Cron <me@host> nightly\\n\\nall done\\n' | " + sendmail + " -t");
+      assertThat(cron.exit()).as("%s", cron).isZero();
+      assertThat(cron.stdout() + cron.stderr()).isEmpty();
+      assertThat(awaitFiles(inbox, 1).getFirst()).contains("\nSubject: Cron <me@host> nightly\n").endsWith("\n\nall done\n");
+    }
+
+    E2e.Run down = shell(env, "printf 'Subject: while it was down\\n\\nwaited\\n' | " + sendmail + " -oi friend@localhost");
+    assertThat(down.exit()).as("%s", down).isZero();
+    assertThat(down.stdout() + down.stderr()).isEmpty();
+    E2e.Run waiting = shell(env, mailq.toString());
+    assertThat(waiting.exit()).as("%s", waiting).isZero();
+    assertThat(waiting.stdout()).startsWith("queue is empty\n\nIn the drop folder, taken in when the server runs (1):\n").contains("friend@localhost");
+    try (var server = new Serving(env)) {
+      assertThat(awaitFiles(inbox, 2)).anyMatch(m -> m.contains("\nSubject: while it was down\n"));
+    }
+  }
+
+  /** Runs a shell command line in the test's folder, as cron runs a job. */
+  private E2e.Run shell(java.util.Map<String, String> env, String line) {
+    ProcessBuilder pb = launcher(List.of("/bin/sh", "-c", line));
+    pb.environment().putAll(env);
+    return E2e.run(pb, COMMAND_TIMEOUT, "");
+  }
+
   private void config(String toml) throws IOException {
     Files.writeString(dir.resolve("posta.toml"), toml);
   }
