@@ -82,6 +82,38 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 echo "delivered: $(ls "$maildir" | wc -l), owned by $(stat -c %U "$maildir"/* | sort -u | tr '\n' ' ')"
+
+# A cron job of another user (daemon: neither root nor the server's user) pipes its output to
+# sendmail, a symlink to the launcher: in through the server's socket, known by its uid.
+mkdir -p "$work/bin" && ln -sf "$launcher" "$work/bin/sendmail"
+as_daemon() { setpriv --reuid=daemon --regid=daemon --clear-groups "$@"; }
+await_mail() {
+  for _ in $(seq 1 300); do
+    [ "$(ls "$maildir" 2>/dev/null | wc -l)" -ge "$1" ] && break
+    sleep 0.1
+  done
+}
+printf 'To: alice@posta.test\nSubject: cron\n\nfrom a cron job\n' | as_daemon "$work/bin/sendmail" -t && echo "cron as daemon: 0" || echo "cron as daemon: $?"
+await_mail 4
+echo "cron's mail: $(grep -h -m1 '^Return-Path:' $(grep -l '^Subject: cron' "$maildir"/*))"
+if out=$(printf 'Subject: x\n\ny\n' | as_daemon "$work/bin/sendmail" -f alice@posta.test alice@posta.test 2>&1); then
+  echo "-f as daemon: 0 (wrong)"
+else
+  echo "-f as daemon: $? $out"
+fi
+kill -TERM "$server"
+wait "$server" && status=0 || status=$?
+echo "stopped: $status"
+
+# The server is down: the same job's mail waits in the drop folder, owned by daemon, and the
+# server (as nobody) takes it in when it starts again.
+printf 'To: alice@posta.test\nSubject: while down\n\nwaited\n' | as_daemon "$work/bin/sendmail" -t && echo "while down as daemon: 0" || echo "while down as daemon: $?"
+echo "waiting: $(stat -c '%U %a' "$data"/public/maildrop/*)"
+setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=+net_bind_service --ambient-caps=+net_bind_service \
+  "$launcher" serve > "$work/serve2.log" 2>&1 &
+server=$!
+await_mail 5
+echo "after the restart: $(ls "$maildir" | wc -l) delivered, $(ls "$data/public/maildrop" | wc -l) waiting; $(grep -o 'maildrop\[daemon\]: [0-9A-F]*: from=<daemon@posta.test>' "$work/serve2.log" | sed 's/: [0-9A-F]*: /: ID: /')"
 kill -TERM "$server"
 wait "$server" && status=0 || status=$?
 echo "stopped: $status"

@@ -17,9 +17,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The running server's door for {@code posta queue ...}: a Unix domain socket,
- * {@code <data>/control.sock}. Only who can enter the data folder (0700, Posta's user) can
- * reach it, so it needs no password, as Postfix's public/ and private/ sockets rely on folder
- * permissions.
+ * {@code <data>/control.sock}, mode 0600: only Posta's user (and root) can connect to it, so it
+ * needs no password, as Postfix's private/ sockets rely on permissions. (The data folder lets
+ * other users pass through, 0711, to reach {@code public/}: the socket's own mode keeps them out.)
  *
  * <p>One connection carries one {@link QueueRequest} in and its {@link QueueReply} back, in the
  * records of {@link ControlProtocol}; the server then closes it. Every request gets an answer,
@@ -43,6 +43,17 @@ public final class ControlSocket implements AutoCloseable {
     Files.deleteIfExists(path); // we hold the data folder lock: no other server uses it
     ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     server.bind(UnixDomainSocketAddress.of(path));
+    try {
+      // The data folder lets every user pass through to public/ (0711): the socket itself must
+      // be the owner's alone, whatever the umask made it (connect(2) needs write permission).
+      if (path.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+        Files.setPosixFilePermissions(path, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      }
+    } catch (IOException | RuntimeException e) {
+      server.close();
+      Files.deleteIfExists(path);
+      throw e;
+    }
     return new ControlSocket(path, server, handler);
   }
 

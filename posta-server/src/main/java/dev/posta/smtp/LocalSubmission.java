@@ -192,7 +192,7 @@ public final class LocalSubmission {
       answers.reply(Replies.STORAGE_FAILED.code(), Replies.STORAGE_FAILED.status(), Replies.STORAGE_FAILED.text());
       return null;
     }
-    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, uid={}{}{}, status=queued", prefix, tx.id, orEmpty(sender), tx.size(),
+    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, user={}{}{}, status=queued", prefix, tx.id, orEmpty(sender), tx.size(),
         tx.recipients.size(), printable(user), tx.messageId() == null ? "" : ", msgid=" + tx.messageId(), dkim(tx.signed()));
     Reply queued = Replies.QUEUED.format(tx.id);
     answers.reply(queued.code(), queued.status(), queued.text());
@@ -248,7 +248,7 @@ public final class LocalSubmission {
       boolean continuation = !header.isEmpty() && line.length > 0 && (line[0] == ' ' || line[0] == '\t');
       if (!field && !continuation) {
         first = line;
-        if (header.isEmpty()) headers = false;
+        if (header.isEmpty() && line.length > 0) headers = false; // an empty first line is an empty header section
         break;
       }
       if (field && startsWithIgnoreCase(line, "from:")) sawFrom = true;

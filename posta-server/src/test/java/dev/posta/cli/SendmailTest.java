@@ -94,6 +94,19 @@ class SendmailTest {
   }
 
   @Test
+  void anUnknownLocalUserIsNoUserAndNothingIsSent() {
+    try (TestServer server = TestServer.start(data, c -> c.toBuilder().domains(List.of(c.domains().getFirst(),
+        new PostaConfig.LocalDomain("example.org", java.util.Set.of("alice"), false, java.util.Optional.empty(), java.util.Map.of()))).build())) {
+      Run run = sendmail(server.server().config(), "Subject: x\n\nbody\n", "alice@example.org", "nobody@example.org");
+      assertThat(run).isEqualTo(new Run(67, "",
+          "sendmail: refused: 550 5.1.1 <nobody@example.org>: Recipient address rejected: no such user here\n"));
+      assertThat(server.queued()).isZero();
+      Run ok = sendmail(server.server().config(), "Subject: x\n\nbody\n", "alice@example.org");
+      assertThat(ok.exit()).as("%s", ok).isZero();
+    }
+  }
+
+  @Test
   void withTheServerDownTheMessageWaitsDurablyAndGoesInAtItsStart() throws Exception {
     PostaConfig config;
     try (TestServer server = TestServer.start(data)) {

@@ -443,7 +443,9 @@ class LauncherIT {
    * which cannot run here): as an unprivileged user with CAP_NET_BIND_SERVICE alone, on the
    * standard ports 25, 587 and 465, in a private network namespace; root may not add a user
    * into the service's data folder, the service's user may, and Python's smtplib submits on
-   * 587 (STARTTLS) and 465 and relays on 25 into a Maildir the service's user owns.
+   * 587 (STARTTLS) and 465 and relays on 25 into a Maildir the service's user owns. Another
+   * user's cron job mails through a sendmail symlink (not as another sender), with the server
+   * running and, through the drop folder, with it stopped.
    */
   @Test
   void servesAsItsOwnUserOnTheStandardPorts() throws Exception {
@@ -461,6 +463,13 @@ class LauncherIT {
         "465: {}",
         "25: {}",
         "delivered: 3, owned by nobody ",
+        "cron as daemon: 0",
+        "cron's mail: Return-Path: <daemon@posta.test>",
+        "-f as daemon: 77 sendmail: refused: 553 5.7.1 <alice@posta.test>: Sender address rejected: not owned by user daemon@posta.test",
+        "stopped: 143",
+        "while down as daemon: 0",
+        "waiting: daemon 644",
+        "after the restart: 5 delivered, 0 waiting; maildrop[daemon]: ID: from=<daemon@posta.test>",
         "stopped: 143",
         ""));
   }
