@@ -31,7 +31,8 @@ export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 echo "sendmail-compare: building Posta" >&2
 (cd "$repo" && MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" ./mvnw -q -B -DskipTests -pl posta-server -am package)
 
-work="$(mktemp -d /tmp/posta-sendmail-compare.XXXXXX)"
+# Under /var: Postfix writes its log file only there (maillog_file_prefixes).
+work="$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/posta-sendmail-compare.XXXXXX")"
 chmod 755 "$work"
 pf="$work/postfix"
 posta_pid=""
