@@ -30,6 +30,7 @@ import dev.posta.imap.ImapServer;
 import dev.posta.local.LocalChannel;
 import dev.posta.local.Maildrop;
 import dev.posta.pop3.Pop3Server;
+import dev.posta.smtp.Faults;
 import dev.posta.smtp.LocalSubmission;
 import dev.posta.smtp.SmtpServer;
 import dev.posta.storage.PrivateFiles;
@@ -60,6 +61,12 @@ import org.slf4j.LoggerFactory;
  * One running Posta: spool, queue manager, router, mailbox store, SMTP, IMAP and POP3 listeners,
  * wired from a {@link PostaConfig}. Starting recovers the spool first, so mail accepted before a
  * crash is delivered before (and alongside) new mail.
+ *
+ * <p>In capture mode ({@link PostaConfig.Capture}: {@code posta dev}, the JUnit extension) the
+ * same server is built without what would let mail out or ask the network: no remote delivery,
+ * no DNS resolver, no sender checks; logins are capture mode's ({@link UserStore#forCapture}).
+ * {@link #onDelivery} hears of each delivered message, {@link #faults} makes scripted faults
+ * and {@link #clearMailboxes} empties every mailbox.
  */
 public final class PostaServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PostaServer.class);
@@ -89,6 +96,9 @@ public final class PostaServer implements AutoCloseable {
   /** The lock files (by file key) held by servers in this JVM; see {@link #lockDataFolder}. */
   private static final Set<Object> LOCKED = ConcurrentHashMap.newKeySet();
   private final List<Bound> bound = new CopyOnWriteArrayList<>();
+  private LocalDelivery.Listener deliveryListener;
+  private Faults faults = Faults.NONE;
+  private boolean withoutTls;
 
   /** A listener and the address it actually got (port 0 becomes a real port). */
   public record Bound(PostaConfig.Listener listener, InetSocketAddress address) {}
@@ -101,6 +111,28 @@ public final class PostaServer implements AutoCloseable {
   public PostaServer(PostaConfig config, Clock clock) {
     this.config = config;
     this.clock = clock;
+  }
+
+  /** Has {@code listener} told of each message delivered to local mailboxes; call before {@link #start}. */
+  public PostaServer onDelivery(LocalDelivery.Listener listener) {
+    this.deliveryListener = listener;
+    return this;
+  }
+
+  /** Has every SMTP session ask {@code faults} (scripted refusals, slow replies); call before {@link #start}. */
+  public PostaServer faults(Faults faults) {
+    this.faults = faults;
+    return this;
+  }
+
+  /**
+   * No certificate at all (for embedding: the JUnit extension's plain-SMTP server, which then
+   * starts without loading or making one): STARTTLS and STLS are not offered and implicit-TLS
+   * listeners cannot start. Call before {@link #start}.
+   */
+  public PostaServer withoutTls() {
+    this.withoutTls = true;
+    return this;
   }
 
   /**
@@ -129,10 +161,13 @@ public final class PostaServer implements AutoCloseable {
       spool = new Spool(config.dataDir().resolve("queue"));
       List<SpooledMessage> recovered = spool.recover();
       spool.start();
-      users = new UserStore(config.dataDir(), config.limits().commandTimeout());
+      users = config.capture().enabled()
+          ? UserStore.forCapture(config.dataDir(), config.limits().commandTimeout(), config.capture().logins())
+          : new UserStore(config.dataDir(), config.limits().commandTimeout());
       Router router = new Router(config, this::isAccount);
       // One resolver and cache for MX lookups and the sender checks: a busy domain's records are asked once per TTL.
-      dns = serve ? new DnsResolver(config.delivery().dnsServers(), DNS_TIMEOUT) : null;
+      // Capture mode has none: without it there is no remote delivery and no sender check.
+      dns = serve && !config.capture().enabled() ? new DnsResolver(config.delivery().dnsServers(), DNS_TIMEOUT) : null;
       store = new MaildirStore(config.dataDir().resolve("mail"), config.hostname(), Clock.systemUTC(), config.mailboxModes());
       queue = new QueueManager(spool, router, deliveryTargets(config, dns), config.delivery(),
           config.limits().maxHops(), config.hostname(), clock);
@@ -146,7 +181,7 @@ public final class PostaServer implements AutoCloseable {
         // e.g. a data folder path longer than a socket path may be (about 100 octets)
         log.warn("no control socket at {} ({}): posta queue can only list while this server runs", controlSocketPath(config), e.toString());
       }
-      tls = ServerTls.load(config.tls().certificate(), config.tls().key(), config.hostname(), config.dataDir());
+      tls = withoutTls ? null : ServerTls.load(config.tls().certificate(), config.tls().key(), config.hostname(), config.dataDir());
       dkimKeys = loadDkimKeys(config);
       throttle = throttle(config.submission());
       SmtpServer.Context smtpContext = smtpContext(config, router);
@@ -225,7 +260,7 @@ public final class PostaServer implements AutoCloseable {
   /** Local delivery into the store, and (serving, with {@code dns}) remote delivery as {@code config} says. */
   private DeliveryTargets deliveryTargets(PostaConfig config, DnsResolver dns) throws IOException {
     var outbound = dns != null ? new RemoteDelivery(config, new MxResolver(dns), Timeouts.rfc5321()) : null;
-    return new DeliveryTargets(new LocalDelivery(store), outbound, config.delivery());
+    return new DeliveryTargets(new LocalDelivery(store, deliveryListener), outbound, config.delivery());
   }
 
   /** One throttle for all three protocols: no guesses gained by switching. */
@@ -235,7 +270,7 @@ public final class PostaServer implements AutoCloseable {
 
   private SmtpServer.Context smtpContext(PostaConfig config, Router router) {
     return new SmtpServer.Context(config, router, spool, queue, tls, users, throttle, new DkimSigner(dkimKeys, clock),
-        senderChecks(config, dns));
+        senderChecks(config, dns), faults);
   }
 
   private InetSocketAddress listen(PostaConfig.Listener l) throws IOException {
@@ -267,13 +302,17 @@ public final class PostaServer implements AutoCloseable {
    */
   public synchronized List<String> reload(PostaConfig next) throws IOException {
     if (smtp == null) throw new IllegalStateException("not serving");
+    if (!next.capture().equals(config.capture())) {
+      throw new IOException("capture mode cannot change while Posta runs: restart it");
+    }
     if (!next.dataDir().equals(config.dataDir())) {
       throw new IOException("data: the data folder cannot change while Posta runs (" + config.dataDir() + " -> " + next.dataDir() + "): restart it");
     }
     ServerTls nextTls = ServerTls.load(next.tls().certificate(), next.tls().key(), next.hostname(), next.dataDir());
     SigningKeys nextKeys = loadDkimKeys(next);
     // The same servers keep the resolver, and with it the cache.
-    DnsResolver nextDns = next.delivery().dnsServers().equals(config.delivery().dnsServers()) ? dns
+    DnsResolver nextDns = next.capture().enabled() ? null
+        : next.delivery().dnsServers().equals(config.delivery().dnsServers()) ? dns
         : new DnsResolver(next.delivery().dnsServers(), DNS_TIMEOUT);
     DeliveryTargets targets = deliveryTargets(next, nextDns);
     try {
@@ -433,6 +472,53 @@ public final class PostaServer implements AutoCloseable {
       log.warn("users file unreadable, treating {} as unknown: {}", address, e.toString());
       return false;
     }
+  }
+
+  /**
+   * Empties every folder of every mailbox (capture mode's reset): each message is expunged as
+   * an IMAP client's EXPUNGE would, so sessions reading them see it go. Mail still in the queue
+   * is not touched; it is delivered afterwards.
+   *
+   * @return how many messages were removed
+   */
+  public int clearMailboxes() throws IOException {
+    Path root = config.dataDir().resolve("mail");
+    if (!Files.isDirectory(root)) return 0;
+    int removed = 0;
+    try (var domains = Files.newDirectoryStream(root, Files::isDirectory)) {
+      for (Path domain : domains) {
+        try (var users = Files.newDirectoryStream(domain, Files::isDirectory)) {
+          for (Path user : users) {
+            var mailbox = new dev.posta.store.MailboxId(unsafeName(domain.getFileName().toString()), unsafeName(user.getFileName().toString()));
+            for (String folder : store.folderNames(mailbox)) {
+              try (var lease = store.open(mailbox, folder)) {
+                lease.folder().sync();
+                List<Long> uids = java.util.Arrays.stream(lease.folder().uids()).boxed().toList();
+                removed += lease.folder().expunge(uids).size();
+              }
+            }
+          }
+        }
+      }
+    }
+    log.info("capture: {} message(s) removed from the mailboxes", removed);
+    return removed;
+  }
+
+  /** {@link MaildirStore#safeName} undone: %XX back to its octet. */
+  private static String unsafeName(String name) {
+    if (name.indexOf('%') < 0) return name;
+    var out = new java.io.ByteArrayOutputStream();
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c == '%' && i + 2 < name.length()) {
+        out.write(Integer.parseInt(name, i + 1, i + 3, 16));
+        i += 2;
+      } else {
+        out.write(c);
+      }
+    }
+    return out.toString(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /** The TLS setup: certificate in use, and whether it is self-signed. */

@@ -32,6 +32,7 @@ public interface SaslMechanism {
 
   /** A new exchange of mechanism {@code name} (any case), or empty when not supported. */
   static Optional<SaslMechanism> create(String name, UserStore users) {
+    if (!users.mechanisms().contains(name.toUpperCase(Locale.ROOT))) return Optional.empty();
     return Optional.ofNullable(switch (name.toUpperCase(Locale.ROOT)) {
       case "SCRAM-SHA-256" -> new ScramSha256Mechanism(users);
       case "PLAIN" -> new PlainMechanism(users);

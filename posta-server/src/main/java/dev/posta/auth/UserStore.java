@@ -88,6 +88,33 @@ public final class UserStore {
   private final Duration checkWait;
   private final Object reloadLock = new Object();
   private volatile Snapshot snapshot;
+  /**
+   * Capture mode's logins (config.PostaConfig.Capture), canonical address to password, instead of
+   * the file: null for a real server; empty for "any address, any password".
+   */
+  private final Map<String, String> captureLogins;
+
+  /**
+   * Capture mode's logins, in memory and never the users file: with {@code logins} empty every
+   * address logs in with any password; else only those addresses, with those passwords
+   * (compared in constant time; no Argon2id, so a test account costs nothing to make or check).
+   * SCRAM-SHA-256 cannot take them ({@link #mechanisms}).
+   */
+  public static UserStore forCapture(Path dataDir, Duration checkWait, Map<String, String> logins) {
+    Map<String, String> canonical = new LinkedHashMap<>();
+    logins.forEach((address, password) -> canonical.put(canonicalAddress(address), password));
+    return new UserStore(dataDir, System::nanoTime, checkWait, canonical);
+  }
+
+  /** Whether logins are capture mode's ({@link #forCapture}) rather than the users file's. */
+  public boolean capture() {
+    return captureLogins != null;
+  }
+
+  /** The SASL mechanisms these accounts can serve, strongest first, as EHLO, CAPABILITY and CAPA list them. */
+  public List<String> mechanisms() {
+    return captureLogins == null ? SaslMechanism.NAMES : List.of("PLAIN", "LOGIN");
+  }
 
   public UserStore(Path dataDir) {
     this(dataDir, Duration.ofMinutes(5));
@@ -104,6 +131,11 @@ public final class UserStore {
   }
 
   private UserStore(Path dataDir, LongSupplier nanoClock, Duration checkWait) {
+    this(dataDir, nanoClock, checkWait, null);
+  }
+
+  private UserStore(Path dataDir, LongSupplier nanoClock, Duration checkWait, Map<String, String> captureLogins) {
+    this.captureLogins = captureLogins == null ? null : Map.copyOf(captureLogins);
     this.dir = dataDir.toAbsolutePath();
     this.file = dir.resolve(FILE_NAME);
     this.nanoClock = nanoClock;
@@ -122,11 +154,15 @@ public final class UserStore {
     } catch (IllegalArgumentException e) {
       return Optional.empty();
     }
+    if (captureLogins != null) {
+      return captureLogins.isEmpty() || captureLogins.containsKey(canonical) ? Optional.of(new User(canonical, "", null)) : Optional.empty();
+    }
     return Optional.ofNullable(current().users().get(canonical));
   }
 
   /** Every account's address, sorted. */
   public List<String> list() throws IOException {
+    if (captureLogins != null) return captureLogins.keySet().stream().sorted().toList();
     List<String> addresses = new ArrayList<>(current().users().keySet());
     Collections.sort(addresses);
     return addresses;
@@ -137,6 +173,7 @@ public final class UserStore {
    * Argon2id verification whether or not the account exists.
    */
   public boolean verify(String address, char[] password) throws IOException {
+    if (captureLogins != null) return verifyCapture(address, password);
     Optional<User> user = find(address);
     if (user.isEmpty()) return bounded(() -> PasswordHash.verifyDummy(password));
     String key = verifiedKey(user.get(), password);
@@ -174,8 +211,19 @@ public final class UserStore {
     }
   }
 
+  private boolean verifyCapture(String address, char[] password) throws IOException {
+    Optional<User> user = find(address);
+    if (user.isEmpty()) return false;
+    if (captureLogins.isEmpty()) return true;
+    ByteBuffer given = UTF_8.encode(java.nio.CharBuffer.wrap(password));
+    byte[] bytes = new byte[given.remaining()];
+    given.get(bytes);
+    return java.security.MessageDigest.isEqual(bytes, captureLogins.get(user.get().address()).getBytes(UTF_8));
+  }
+
   /** Costs what {@link #verify} costs, and returns false: for a user name that is no address. */
   public boolean verifyDummy(char[] password) throws IOException {
+    if (captureLogins != null) return false;
     return bounded(() -> PasswordHash.verifyDummy(password));
   }
 

@@ -30,14 +30,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import sun.misc.Signal;
 
-/** The {@code posta} command: {@code serve}, {@code check-config}, {@code queue}, {@code user}, {@code dkim}, {@code dns}. */
+/** The {@code posta} command: {@code serve}, {@code dev}, {@code check-config}, {@code queue}, {@code user}, {@code dkim}, {@code dns}. */
 @Command(
     name = "posta",
     mixinStandardHelpOptions = true,
     version = "Posta " + Posta.VERSION,
     description = {"A complete mail system: SMTP in, durable queue, local Maildir delivery.",
         "posta sendmail [-t] [-i] [-f ADDR] [-bs|-bp] [RCPT...]: sendmail(8) for programs (also as sendmail, mailq via symlinks)."},
-    subcommands = {Posta.Serve.class, Posta.Reload.class, Posta.CheckConfig.class, ConfigCommand.class, QueueCommand.class, UserCommand.class, DkimCommand.class,
+    subcommands = {Posta.Serve.class, DevCommand.class, Posta.Reload.class, Posta.CheckConfig.class, ConfigCommand.class, QueueCommand.class, UserCommand.class, DkimCommand.class,
         SendCommand.class,
         DnsCommand.class, CommandLine.HelpCommand.class})
 public final class Posta {
@@ -168,7 +168,11 @@ public final class Posta {
      * given for it, and no others. (A reload applies them again.)
      */
     PostaConfig load() throws ConfigException {
-      PostaConfig config = options.load();
+      return withListen(options.load(), listen);
+    }
+
+    /** {@code config} with {@code --listen}'s specs applied (shared with {@code posta dev}). */
+    static PostaConfig withListen(PostaConfig config, List<String> listen) {
       if (listen.isEmpty()) return config;
       Map<PostaConfig.Protocol, List<PostaConfig.Listener>> given = new EnumMap<>(PostaConfig.Protocol.class);
       for (String spec : listen) {
@@ -219,6 +223,10 @@ public final class Posta {
     private static String running(long nanos) {
       long s = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(nanos);
       return s >= 3600 ? "%dh%02dm%02ds".formatted(s / 3600, s / 60 % 60, s % 60) : s >= 60 ? "%dm%02ds".formatted(s / 60, s % 60) : s + "s";
+    }
+
+    static String hostPortOf(java.net.InetSocketAddress a) {
+      return hostPort(a);
     }
 
     static String banner(PostaServer server) {

@@ -34,6 +34,9 @@ import java.util.Set;
  * @param mailboxModes what mailbox folders and message files are made with ({@code
  *     mailbox-mode}): private, or shared with a group for another reader such as Dovecot
  * @param log how log lines are written: text or JSON, with or without timestamps
+ * @param capture capture mode ({@code posta dev}, the JUnit extension): every address is a local
+ *     mailbox and nothing is ever relayed; {@link Capture#OFF} for a real server. Not a key of
+ *     the configuration file: only {@code posta dev} and code turn it on
  */
 public record PostaConfig(
     String hostname,
@@ -49,7 +52,58 @@ public record PostaConfig(
     Dkim dkim,
     SenderChecks senderChecks,
     FileModes mailboxModes,
-    Log log) {
+    Log log,
+    Capture capture) {
+
+  /** A real server's configuration: capture mode off. */
+  public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
+      Optional<Path> source, Tls tls, Submission submission, Delivery delivery, Dkim dkim, SenderChecks senderChecks, FileModes mailboxModes,
+      Log log) {
+    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks, mailboxModes, log,
+        Capture.OFF);
+  }
+
+  /**
+   * Capture mode, for developing and testing applications that send mail (Mailpit's and
+   * GreenMail's job), as a setting of the real server rather than a server of its own:
+   *
+   * <ul>
+   *   <li>every recipient in every domain is accepted and delivered to a mailbox of its own,
+   *       made on first delivery ({@code mail/<domain>/<user>}), and a copy goes to the
+   *       {@link #EVERYTHING} mailbox, which therefore holds every captured message;
+   *   <li>nothing is ever relayed: the router never names a remote address (aliases, catch-alls
+   *       and smart hosts of a configuration file are not followed) and the server builds no
+   *       remote delivery, no DNS resolver and no sender checks at all;
+   *   <li>the submission listeners take mail without AUTH, and an authenticated user may send as
+   *       anyone;
+   *   <li>with no {@code logins}, every login (SMTP AUTH, IMAP, POP3) as any address succeeds
+   *       with any password and opens that address's mailbox; with {@code logins}, only those
+   *       addresses with those passwords log in (the JUnit extension's test account), and
+   *       submission wants AUTH again. SCRAM-SHA-256 is not offered (it needs a stored
+   *       password): PLAIN and LOGIN are.
+   * </ul>
+   *
+   * @param enabled capture mode on
+   * @param logins the only accepted logins, address (canonical: lower-case domain) to password;
+   *     empty: any address with any password
+   */
+  public record Capture(boolean enabled, Map<String, String> logins) {
+    public static final Capture OFF = new Capture(false, Map.of());
+    /** Capture mode where anyone logs in as anyone. */
+    public static final Capture ANY_LOGIN = new Capture(true, Map.of());
+    /** The mailbox, and the login, that every captured message also goes to. */
+    public static final String EVERYTHING = "all@localhost";
+
+    public Capture {
+      logins = Map.copyOf(logins);
+    }
+
+    /** Don't print passwords. */
+    @Override
+    public String toString() {
+      return "Capture[enabled=" + enabled + ", logins=" + logins.keySet() + "]";
+    }
+  }
 
   /** A configuration without [dkim] settings: keys in {@code <data>/dkim} sign as they are found ({@link Dkim#NONE}). */
   public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
@@ -555,6 +609,7 @@ public record PostaConfig(
     private SenderChecks senderChecks;
     private FileModes mailboxModes;
     private Log log;
+    private Capture capture;
 
     private Builder(PostaConfig c) {
       hostname = c.hostname;
@@ -571,6 +626,7 @@ public record PostaConfig(
       senderChecks = c.senderChecks;
       mailboxModes = c.mailboxModes;
       log = c.log;
+      capture = c.capture;
     }
 
     public Builder hostname(String name) {
@@ -638,9 +694,14 @@ public record PostaConfig(
       return this;
     }
 
+    public Builder capture(Capture replaced) {
+      capture = replaced;
+      return this;
+    }
+
     public PostaConfig build() {
       return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks,
-          mailboxModes, log);
+          mailboxModes, log, capture);
     }
   }
 }

@@ -29,9 +29,34 @@ public final class LocalDelivery implements DeliveryTarget {
   private static final Logger log = LoggerFactory.getLogger(LocalDelivery.class);
 
   private final MailboxStore store;
+  private final Listener listener;
+
+  /**
+   * What a {@link Listener} hears: a message delivered now to one or more mailboxes.
+   *
+   * @param envelope its envelope: sender, every recipient the client gave, queue ID, client
+   * @param mailboxes the mailboxes it went to in this delivery
+   * @param message the message as stored, without the Return-Path: and Delivered-To: lines
+   *     delivery adds to each copy (those are in the envelope)
+   */
+  public record Delivered(Envelope envelope, List<Router.Mailbox> mailboxes, byte[] message) {}
+
+  /**
+   * Hears of each message once it is durable in its mailboxes, on the delivering thread (keep it
+   * short; what it throws is logged and ignored): what the JUnit extension and capture mode read.
+   */
+  public interface Listener {
+    void delivered(Delivered delivered);
+  }
 
   public LocalDelivery(MailboxStore store) {
+    this(store, null);
+  }
+
+  /** @param listener told of every delivery made now, or null */
+  public LocalDelivery(MailboxStore store, Listener listener) {
     this.store = store;
+    this.listener = listener;
   }
 
   /**
@@ -43,15 +68,17 @@ public final class LocalDelivery implements DeliveryTarget {
   public List<DeliveryResult> deliver(Delivery delivery) {
     Envelope envelope = delivery.envelope();
     Set<Router.Mailbox> done = new HashSet<>();
+    List<Router.Mailbox> now = new ArrayList<>();
     List<DeliveryResult> results = new ArrayList<>();
     for (Delivery.Recipient r : delivery.recipients()) {
       Router.Mailbox box = (Router.Mailbox) r.target();
       DeliveryResult result = DeliveryResult.delivered("delivered to mailbox " + box.address());
       if (done.add(box)) {
         try {
-          boolean now = deliver(envelope, delivery.content(), box, r.mayBeDelivered());
+          boolean written = deliver(envelope, delivery.content(), box, r.mayBeDelivered());
+          if (written) now.add(box);
           log.info("{}: to=<{}>, mailbox={}{}, status=delivered ({})", envelope.id(), r.original(), box.address(),
-              envelope.folder() == null ? "" : ", folder=" + envelope.folder(), now ? "maildir" : "maildir, by an earlier attempt");
+              envelope.folder() == null ? "" : ", folder=" + envelope.folder(), written ? "maildir" : "maildir, by an earlier attempt");
         } catch (IOException ex) {
           done.remove(box);
           result = DeliveryResult.storageFault("mailbox " + box.address() + " not writable: " + ex.getMessage());
@@ -60,7 +87,18 @@ public final class LocalDelivery implements DeliveryTarget {
       }
       results.add(result);
     }
+    if (listener != null && !now.isEmpty()) tell(delivery, now);
     return results;
+  }
+
+  private void tell(Delivery delivery, List<Router.Mailbox> mailboxes) {
+    try {
+      var bytes = new java.io.ByteArrayOutputStream((int) Math.min(delivery.size() + 1024, Integer.MAX_VALUE - 8));
+      delivery.content().writeTo(java.nio.channels.Channels.newChannel(bytes));
+      listener.delivered(new Delivered(delivery.envelope(), List.copyOf(mailboxes), bytes.toByteArray()));
+    } catch (IOException | RuntimeException e) {
+      log.warn("{}: delivery listener failed: {}", delivery.envelope().id(), e.toString());
+    }
   }
 
   /**

@@ -25,6 +25,11 @@ import java.util.stream.Collectors;
  * otherwise compatibility-encoded spelling reaches the same mailbox, never a look-alike of its
  * own. {@code postmaster@} every local domain always resolves (RFC 5321 §4.5.1).
  * {@code user+tag@domain} goes to {@code user} when {@code user+tag} itself is unknown.
+ *
+ * <p>In capture mode ({@link PostaConfig.Capture}) every domain is local and every address is
+ * its own mailbox, plus the {@link PostaConfig.Capture#EVERYTHING} mailbox: no alias, catch-all
+ * or route of the configuration is followed, and no address ever resolves to a {@link Remote}
+ * one, so nothing can be relayed.
  */
 public final class Router {
   /** Alias chains deeper than this resolve to nothing, so the recipient is refused at RCPT; loops never get here, the loader refuses them. */
@@ -34,6 +39,9 @@ public final class Router {
   private final String postmaster;
   /** The routing rule, shared with the configuration's checks. */
   private final LocalRoutes routes;
+  /** Capture mode: everything local, nothing remote. */
+  private final boolean capture;
+  private static final Mailbox EVERYTHING = captured(PostaConfig.Capture.EVERYTHING);
 
   /** Where one recipient resolves to. */
   public sealed interface Target {
@@ -64,9 +72,16 @@ public final class Router {
     this.domains = config.domains().stream().collect(Collectors.toMap(PostaConfig.LocalDomain::name, Function.identity()));
     this.postmaster = config.postmaster().toLowerCase(Locale.ROOT);
     this.routes = new LocalRoutes(domains, postmaster, account);
+    this.capture = config.capture().enabled();
+  }
+
+  private static Mailbox captured(String address) {
+    int at = address.lastIndexOf('@');
+    return new Mailbox(address.substring(at + 1), address.substring(0, at));
   }
 
   public boolean isLocalDomain(String domain) {
+    if (capture) return true;
     return domains.containsKey(ascii(domain));
   }
 
@@ -104,6 +119,12 @@ public final class Router {
    * Duplicates are removed, so an alias naming a mailbox twice delivers once.
    */
   public List<Target> resolve(MailAddress address) {
+    if (capture) {
+      String user = LocalPart.mailboxName(address.unquotedLocalPart());
+      if (user.isEmpty()) return List.of(); // ""@domain names no mailbox, here neither
+      Mailbox own = new Mailbox(ascii(address.domain()), user);
+      return own.equals(EVERYTHING) ? List.of(own) : List.of(own, EVERYTHING);
+    }
     if (!isLocalDomain(address.domain())) return List.of(new Remote(address.toString()));
     Set<Target> out = new LinkedHashSet<>();
     String user = LocalPart.mailboxName(address.unquotedLocalPart());

@@ -491,7 +491,10 @@ final class ImapSession extends ProtocolSession {
     List<String> caps = new ArrayList<>(List.of("IMAP4rev1", "IMAP4rev2", "SASL-IR", "LITERAL+", "ENABLE", "ID", "IDLE"));
     if (user == null) {
       if (tls == null && context.tls() != null) caps.add("STARTTLS");
-      if (plaintextAllowed()) caps.addAll(List.of("AUTH=PLAIN", "AUTH=SCRAM-SHA-256"));
+      if (plaintextAllowed()) {
+        caps.add("AUTH=PLAIN");
+        if (context.users().mechanisms().contains("SCRAM-SHA-256")) caps.add("AUTH=SCRAM-SHA-256"); // not in capture mode
+      }
       else caps.add("LOGINDISABLED");
     } else {
       caps.addAll(List.of("NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE",

@@ -187,7 +187,9 @@ final class Pop3Session extends ProtocolSession {
   private void capa() throws IOException {
     List<String> caps = new ArrayList<>(List.of("TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"));
     if (user == null) {
-      if (plaintextAllowed()) caps.addAll(List.of("USER", "SASL PLAIN SCRAM-SHA-256"));
+      if (plaintextAllowed()) {
+        caps.addAll(List.of("USER", context.users().mechanisms().contains("SCRAM-SHA-256") ? "SASL PLAIN SCRAM-SHA-256" : "SASL PLAIN"));
+      }
       if (tls == null && context.tls() != null) caps.add("STLS");
     }
     caps.add("IMPLEMENTATION Posta");

@@ -19,6 +19,9 @@ import java.util.function.Function;
  * {@link SmtpSession}, which runs these after its own. Checks yet to come join a list: SPF at
  * MAIL, DKIM and DMARC at the end of the data; DNS blocklists will add a list at connect.
  *
+ * <p>Capture mode ({@link PostaConfig.Capture}): submission without AUTH unless fixed logins are
+ * set, any sender for an authenticated user; every domain is local, so RCPT never relays.
+ *
  * <ul>
  *   <li>MAIL: the submission listeners take mail from authenticated users only (RFC 6409 §4.3);
  *       an authenticated user may send only as an address they own (RFC 6409 §6.1).
@@ -63,6 +66,7 @@ public final class Policy {
   private final Router router;
   private final PostaConfig.Submission submission;
   private final int maxHops;
+  private final PostaConfig.Capture capture;
   private final List<MailCheck> atMail = List.of(this::authenticatedOnSubmission, this::senderOwned);
   private final List<RcptCheck> atRcpt = List.of(this::localRecipientExists, this::noOpenRelay);
   private final List<MessageCheck> atEndOfData = List.of(this::noMailLoop);
@@ -71,6 +75,7 @@ public final class Policy {
     this.router = router;
     this.submission = config.submission();
     this.maxHops = config.limits().maxHops();
+    this.capture = config.capture();
   }
 
   /** The refusal for MAIL FROM {@code sender} (null for {@code <>}), or null when it may go on. */
@@ -99,15 +104,17 @@ public final class Policy {
 
   // --- MAIL -----------------------------------------------------------------------------------
 
+  /** Capture mode without fixed logins takes submissions unauthenticated (a developer's application on loopback). */
   private Refusal authenticatedOnSubmission(Client client, MailAddress sender) {
     if (client.protocol() == PostaConfig.Protocol.SMTP || client.user() != null) return null;
+    if (capture.enabled() && capture.logins().isEmpty()) return null;
     return new Refusal(Replies.AUTH_REQUIRED, "MAIL before AUTH on " + client.protocol().name().toLowerCase(Locale.ROOT));
   }
 
   /** The null reverse-path {@code <>} is always allowed (RFC 5321 §4.5.5). */
   private Refusal senderOwned(Client client, MailAddress sender) {
     String user = client.user();
-    if (user == null || sender == null || !submission.senderMustBeOwned() || owns(user, sender)) return null;
+    if (user == null || sender == null || !submission.senderMustBeOwned() || capture.enabled() || owns(user, sender)) return null;
     return new Refusal(Replies.SENDER_NOT_OWNED.format(sender, user), "not owned by user " + user);
   }
 

@@ -31,10 +31,18 @@ public final class SmtpServer implements AutoCloseable {
    * @param authThrottle failed-login counts per client address, shared by all sessions
    * @param signer signs submitted mail with its From domain's DKIM keys
    * @param senderChecks checks SPF, DKIM and DMARC of mail from other servers; null when {@code [sender-checks]} turns them off
+   * @param faults the faults made on purpose ({@link Faults#NONE} for a real server)
    */
   public record Context(
       PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users, AuthThrottle authThrottle,
-      DkimSigner signer, SenderAuthentication senderChecks) {}
+      DkimSigner signer, SenderAuthentication senderChecks, Faults faults) {
+
+    /** Without faults. */
+    public Context(PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users,
+        AuthThrottle authThrottle, DkimSigner signer, SenderAuthentication senderChecks) {
+      this(config, router, spool, queue, tls, users, authThrottle, signer, senderChecks, Faults.NONE);
+    }
+  }
 
   private final Listeners listeners;
 

@@ -1,6 +1,5 @@
 package dev.posta.smtp;
 
-import dev.posta.auth.SaslMechanism;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
 import dev.posta.mail.Envelope;
@@ -388,7 +387,7 @@ final class SmtpSession implements Session {
         "CHUNKING",
         "DSN"));
     if (tls == null && context.tls() != null) lines.add("STARTTLS");
-    if (authOffered()) lines.add("AUTH " + String.join(" ", SaslMechanism.NAMES));
+    if (authOffered()) lines.add("AUTH " + String.join(" ", context.users().mechanisms()));
     lines.add("HELP");
     for (int i = 0; i < lines.size(); i++) {
       conn.write(("250" + (i < lines.size() - 1 ? "-" : " ") + lines.get(i) + "\r\n").getBytes(StandardCharsets.UTF_8));
@@ -462,6 +461,12 @@ final class SmtpSession implements Session {
     if (refused != null) {
       log.info("{}: from=<{}>: refused: {}", logPrefix, orEmpty(c.sender()), refused.reason());
       error(refused.reply());
+      return;
+    }
+    Reply fault = context.faults().atMail(conn.socket().getInetAddress(), c.sender());
+    if (fault != null) {
+      log.info("{}: from=<{}>: refused: a scripted fault ({})", logPrefix, orEmpty(c.sender()), fault);
+      error(fault);
       return;
     }
     MailParameters p = c.parameters();
@@ -774,12 +779,26 @@ final class SmtpSession implements Session {
   }
 
   private void reply(Reply reply) throws IOException {
+    holdReply();
     conn.reply(reply);
   }
 
   /** A refusal, counted for max-errors when permanent ({@link SmtpConnection#error}). */
   private void error(Reply reply) throws IOException, Closing {
+    holdReply();
     conn.error(reply);
+  }
+
+  /** A scripted slow reply ({@link Faults#replyDelay}); none on a real server. */
+  private void holdReply() throws IOException {
+    java.time.Duration delay = context.faults().replyDelay();
+    if (delay.isZero()) return;
+    try {
+      Thread.sleep(delay);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while holding a reply");
+    }
   }
 
   /** The client's HELO name as it may appear in headers and logs: no controls, no parentheses. */

@@ -1,0 +1,427 @@
+package dev.posta.junit;
+
+import dev.posta.PostaServer;
+import dev.posta.config.PostaConfig;
+import dev.posta.delivery.LocalDelivery;
+import dev.posta.smtp.Faults;
+import dev.posta.smtp.Reply;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * A real Posta in the test's JVM, in capture mode ({@link PostaConfig.Capture}): it takes mail for
+ * any address in any domain, relays nothing, and hands every message it received to the test,
+ * parsed ({@link ReceivedMessage}).
+ *
+ * <pre>{@code
+ * @RegisterExtension static PostaExtension mail = PostaExtension.withDefaults();
+ *
+ * @Test void sendsTheReset() throws Exception {
+ *   app.resetPassword("ada@example.com");              // sends to mail.smtpPort() on 127.0.0.1
+ *   ReceivedMessage m = mail.awaitMessages(1, Duration.ofSeconds(5)).get(0);
+ *   assertThat(m.to()).containsExactly("ada@example.com");
+ *   assertThat(m.text()).contains("https://app.example/reset/");
+ * }
+ * }</pre>
+ *
+ * <p><b>Lifetime.</b> As JUnit extensions usually do: registered on a {@code static} field, one
+ * server serves the whole class (started before all, stopped after all); on an instance field,
+ * each test gets a server of its own. A per-class server keeps its mail from test to test unless
+ * {@link #resetBetweenTests()} asks otherwise (or the test calls {@link #reset()}).
+ *
+ * <p><b>What runs.</b> Listeners on 127.0.0.1 on ports the OS picks: SMTP always; submission
+ * (port 587's protocol, STARTTLS) with {@link #withSubmission()} or {@link #withAccount}; IMAP
+ * and POP3 with {@link #withReaders()} (log in as a recipient's address, with any password, or
+ * as the account). With any of those, every listener offers STARTTLS with one self-signed
+ * certificate for {@code localhost}, 127.0.0.1 and ::1, made once per JVM ({@link
+ * #certificate()}, {@link #trustStore()}); SMTP alone offers no TLS, and starts without making
+ * or loading a key (Bouncy Castle's first use costs a cold JVM about half a second). No DNS resolver, remote
+ * delivery or sender checks exist in capture mode; the test account is kept in memory and
+ * compared directly (no Argon2id). Stopping closes every listener and thread the server started
+ * and deletes its data folder.
+ *
+ * <p><b>Faults.</b> {@link #refuseNext} and {@link #delayReplies} make the server refuse or
+ * slow down, for testing an application's retry path.
+ *
+ * <p><b>Logging.</b> The server logs through SLF4J and brings no backend. When the test project
+ * logs with logback and sets no level for {@code dev.posta}, the extension sets WARN, so that a
+ * test run is not filled with the server's INFO lines; set {@code dev.posta} to INFO to see them.
+ */
+public final class PostaExtension implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback {
+  /** The extension's own knobs, copied into each server it starts. */
+  private boolean submission;
+  private boolean readers;
+  private boolean resetBetweenTests;
+  private String accountAddress;
+  private String accountPassword;
+  private String hostname = "localhost";
+
+  private final Faults.Scripted faults = new Faults.Scripted();
+  private final Object lock = new Object();
+  private final List<ReceivedMessage> received = new ArrayList<>();
+
+  private PostaServer server;
+  private Path dataDir;
+  private boolean perClass;
+  private Duration startupTime = Duration.ZERO;
+
+  private PostaExtension() {}
+
+  /** SMTP on a free port of 127.0.0.1, taking mail for any address; nothing else. */
+  public static PostaExtension withDefaults() {
+    return new PostaExtension();
+  }
+
+  /** A submission listener too (STARTTLS with the test certificate; AUTH only with {@link #withAccount}). */
+  public PostaExtension withSubmission() {
+    submission = true;
+    return this;
+  }
+
+  /**
+   * A submission listener whose clients must log in, as this account (PLAIN or LOGIN, after
+   * STARTTLS; the SMTP listener keeps taking mail without). The account also reads its mail over
+   * IMAP and POP3 with {@link #withReaders()}; no other login is taken then.
+   */
+  public PostaExtension withAccount(String address, String password) {
+    submission = true;
+    accountAddress = address;
+    accountPassword = password;
+    return this;
+  }
+
+  /** IMAP and POP3 listeners (plain text logins from loopback; STARTTLS and STLS offered). */
+  public PostaExtension withReaders() {
+    readers = true;
+    return this;
+  }
+
+  /** The name the server gives in its greeting and Received: lines. Default: localhost. */
+  public PostaExtension withHostname(String name) {
+    hostname = name;
+    return this;
+  }
+
+  /** A per-class server forgets its mail and faults before each test ({@link #reset()}). */
+  public PostaExtension resetBetweenTests() {
+    resetBetweenTests = true;
+    return this;
+  }
+
+  // --- JUnit's callbacks -------------------------------------------------------------------
+
+  @Override
+  public void beforeAll(ExtensionContext context) throws IOException {
+    perClass = true;
+    start();
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    stop();
+  }
+
+  @Override
+  public void beforeEach(ExtensionContext context) throws IOException {
+    if (server == null) {
+      start(); // an instance field: a server for this test
+    } else if (perClass && resetBetweenTests) {
+      reset();
+    }
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) {
+    if (!perClass) stop();
+  }
+
+  // --- Starting and stopping ---------------------------------------------------------------
+
+  /**
+   * Starts the server, for use without JUnit's callbacks (a {@code main}, another framework);
+   * {@link #stop()} ends it. JUnit calls both itself.
+   */
+  public PostaExtension start() throws IOException {
+    if (server != null) throw new IllegalStateException("already started");
+    long began = System.nanoTime();
+    Logs.quiet();
+    boolean tls = submission || readers;
+    TestCertificate certificate = tls ? TestCertificate.get() : null; // SMTP alone needs none: no key to make or load
+    dataDir = Files.createTempDirectory("posta-junit-");
+    List<PostaConfig.Listener> listeners = new ArrayList<>();
+    for (PostaConfig.Protocol p : protocols()) listeners.add(new PostaConfig.Listener(p, new InetSocketAddress("127.0.0.1", 0)));
+    PostaConfig defaults = PostaConfig.embeddedDefaults(dataDir);
+    var sub = defaults.submission();
+    PostaConfig config = defaults.toBuilder()
+        .hostname(hostname)
+        .listeners(listeners)
+        .tls(tls ? new PostaConfig.Tls(Optional.of(certificate.certificate()), Optional.of(certificate.key())) : PostaConfig.Tls.SELF_SIGNED)
+        .submission(new PostaConfig.Submission(List.of(), true, false, sub.authFailuresBeforeLockout(), sub.authLockout()))
+        .senderChecks(new PostaConfig.SenderChecks(PostaConfig.SenderChecks.Rules.OFF, Map.of(), List.of()))
+        .capture(new PostaConfig.Capture(true, accountAddress == null ? Map.of() : Map.of(accountAddress, accountPassword)))
+        .build();
+    try {
+      PostaServer s = new PostaServer(config).onDelivery(this::delivered).faults(faults);
+      server = (tls ? s : s.withoutTls()).start();
+    } catch (IOException | RuntimeException e) {
+      deleteData();
+      throw e;
+    }
+    startupTime = Duration.ofNanos(System.nanoTime() - began);
+    return this;
+  }
+
+  private Set<PostaConfig.Protocol> protocols() {
+    Set<PostaConfig.Protocol> p = EnumSet.of(PostaConfig.Protocol.SMTP);
+    if (submission) p.add(PostaConfig.Protocol.SUBMISSION);
+    if (readers) {
+      p.add(PostaConfig.Protocol.IMAP);
+      p.add(PostaConfig.Protocol.POP3);
+    }
+    return p;
+  }
+
+  /** Stops the server: its listeners and threads end, its data folder is deleted. Nothing when not running. */
+  public void stop() {
+    if (server == null) return;
+    try {
+      server.close();
+    } finally {
+      server = null;
+      deleteData();
+      synchronized (lock) {
+        received.clear();
+      }
+      faults.clear();
+    }
+  }
+
+  private void deleteData() {
+    if (dataDir == null) return;
+    try (Stream<Path> paths = Files.walk(dataDir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+    } catch (IOException e) {
+      // a temporary folder left behind is no failure of the test
+    }
+    dataDir = null;
+  }
+
+  /** How long the last {@link #start()} took, from the call to every port listening. */
+  public Duration startupTime() {
+    return startupTime;
+  }
+
+  /** The server, for what the extension does not offer (its queue, its configuration). */
+  public PostaServer server() {
+    return running();
+  }
+
+  private PostaServer running() {
+    PostaServer s = server;
+    if (s == null) throw new IllegalStateException("Posta is not running: register the extension with @RegisterExtension");
+    return s;
+  }
+
+  // --- Where to connect --------------------------------------------------------------------
+
+  /** The address the listeners are on: 127.0.0.1. */
+  public String host() {
+    return "127.0.0.1";
+  }
+
+  /** The SMTP listener's port (plain SMTP, no AUTH needed, any recipient accepted). */
+  public int smtpPort() {
+    return port(PostaConfig.Protocol.SMTP);
+  }
+
+  /** The submission listener's port (STARTTLS); needs {@link #withSubmission()} or {@link #withAccount}. */
+  public int submissionPort() {
+    return port(PostaConfig.Protocol.SUBMISSION);
+  }
+
+  /** The IMAP listener's port; needs {@link #withReaders()}. */
+  public int imapPort() {
+    return port(PostaConfig.Protocol.IMAP);
+  }
+
+  /** The POP3 listener's port; needs {@link #withReaders()}. */
+  public int pop3Port() {
+    return port(PostaConfig.Protocol.POP3);
+  }
+
+  private int port(PostaConfig.Protocol protocol) {
+    return running().listeners().stream().filter(b -> b.listener().protocol() == protocol).findFirst()
+        .orElseThrow(() -> new IllegalStateException("no " + protocol.name().toLowerCase(java.util.Locale.ROOT) + " listener: "
+            + (protocol == PostaConfig.Protocol.SUBMISSION ? "use withSubmission() or withAccount(...)" : "use withReaders()")))
+        .address().getPort();
+  }
+
+  /** The test certificate (PEM), which the server presents for STARTTLS: {@code localhost}, 127.0.0.1 and ::1. */
+  public Path certificate() {
+    return TestCertificate.get().certificate();
+  }
+
+  /** A PKCS#12 trust store holding only {@link #certificate()}, password {@link #TRUST_STORE_PASSWORD}. */
+  public Path trustStore() {
+    return TestCertificate.get().trustStore();
+  }
+
+  public static final String TRUST_STORE_PASSWORD = "posta-test";
+
+  /**
+   * Jakarta Mail (Angus Mail) settings that reach this server: {@code Session.getInstance(mail.mailProperties())}.
+   * With an account: the submission port, STARTTLS required, AUTH on, the test certificate
+   * trusted ({@code mail.smtp.ssl.trust}), and {@code mail.user}; the password is {@link
+   * #password()} (Jakarta Mail wants it in {@code Transport.send(message, user, password)} or an
+   * Authenticator). Without one: the SMTP port, nothing else.
+   */
+  public Properties mailProperties() {
+    Properties p = new Properties();
+    p.setProperty("mail.transport.protocol", "smtp");
+    p.setProperty("mail.smtp.host", host());
+    if (accountAddress != null) {
+      p.setProperty("mail.smtp.port", Integer.toString(submissionPort()));
+      p.setProperty("mail.smtp.auth", "true");
+      p.setProperty("mail.smtp.starttls.enable", "true");
+      p.setProperty("mail.smtp.starttls.required", "true");
+      p.setProperty("mail.smtp.ssl.trust", host());
+      p.setProperty("mail.user", accountAddress);
+    } else {
+      p.setProperty("mail.smtp.port", Integer.toString(smtpPort()));
+    }
+    return p;
+  }
+
+  /**
+   * Spring Boot's {@code spring.mail.*} for this server, for a {@code @DynamicPropertySource}
+   * ({@code mail.springMailProperties().forEach((k, v) -> registry.add((String) k, () -> v))})
+   * or a test's properties: host, port, and with an account username, password and the
+   * STARTTLS and trust settings under {@code spring.mail.properties.}.
+   */
+  public Properties springMailProperties() {
+    Properties p = new Properties();
+    Properties mail = mailProperties();
+    p.setProperty("spring.mail.host", mail.getProperty("mail.smtp.host"));
+    p.setProperty("spring.mail.port", mail.getProperty("mail.smtp.port"));
+    if (accountAddress != null) {
+      p.setProperty("spring.mail.username", accountAddress);
+      p.setProperty("spring.mail.password", accountPassword);
+      for (String key : List.of("mail.smtp.auth", "mail.smtp.starttls.enable", "mail.smtp.starttls.required", "mail.smtp.ssl.trust")) {
+        p.setProperty("spring.mail.properties." + key, mail.getProperty(key));
+      }
+    }
+    return p;
+  }
+
+  /** The test account's address, or null without one. */
+  public String username() {
+    return accountAddress;
+  }
+
+  /** The test account's password, or null without one. */
+  public String password() {
+    return accountPassword;
+  }
+
+  // --- What arrived ------------------------------------------------------------------------
+
+  private void delivered(LocalDelivery.Delivered delivered) {
+    ReceivedMessage message = ReceivedMessage.of(delivered.envelope(), delivered.message());
+    synchronized (lock) {
+      received.add(message);
+      lock.notifyAll();
+    }
+  }
+
+  /** The messages received so far (since the start or the last {@link #reset()}), in order of delivery. */
+  public List<ReceivedMessage> messages() {
+    synchronized (lock) {
+      return List.copyOf(received);
+    }
+  }
+
+  /**
+   * Waits until at least {@code count} messages have been received, and returns all of them.
+   *
+   * @throws AssertionError when {@code timeout} passes first, saying how many came and which
+   */
+  public List<ReceivedMessage> awaitMessages(int count, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (lock) {
+      while (received.size() < count) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new AssertionError("expected " + count + " message(s) within " + timeout + ", received " + received.size()
+              + (received.isEmpty() ? "" : ": " + received.stream().map(ReceivedMessage::toString).toList()));
+        }
+        try {
+          java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(lock, left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new AssertionError("interrupted while waiting for messages", e);
+        }
+      }
+      return List.copyOf(received);
+    }
+  }
+
+  /** {@link #awaitMessages} for one, within 10 seconds: the first message received. */
+  public ReceivedMessage awaitMessage() {
+    return awaitMessages(1, Duration.ofSeconds(10)).get(0);
+  }
+
+  /**
+   * Forgets every received message, empties every mailbox (IMAP and POP3 see them go) and clears
+   * the faults.
+   */
+  public void reset() {
+    faults.clear();
+    try {
+      running().clearMailboxes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    synchronized (lock) {
+      received.clear();
+    }
+  }
+
+  // --- Faults ------------------------------------------------------------------------------
+
+  /**
+   * The next {@code count} transactions are refused at MAIL FROM with {@code reply}, such as
+   * {@code "451 4.3.0 Try again later"} (a temporary failure, which an application should retry)
+   * or {@code "550 5.7.1 Not allowed"}; then mail is taken again.
+   */
+  public void refuseNext(int count, String reply) {
+    faults.refuseNext(count, Reply.parse(reply));
+  }
+
+  /** Every SMTP reply (after the greeting and EHLO) is held this long; {@link Duration#ZERO} ends it. */
+  public void delayReplies(Duration delay) {
+    faults.delayReplies(delay);
+  }
+
+  /** No more faults. */
+  public void clearFaults() {
+    faults.clear();
+  }
+}
