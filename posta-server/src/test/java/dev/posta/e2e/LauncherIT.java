@@ -658,6 +658,56 @@ class LauncherIT {
   // --- Helpers ----------------------------------------------------------------------------
 
   /** A config that relays all remote mail to {@code host}:{@code port} in plain text. */
+  @Test
+  void devCapturesAnyAddressAndServesItOverImapAndPop3() throws Exception {
+    int smtp = freePort(), imap = freePort(), pop3 = freePort();
+    String[] listen = {"--listen", "smtp=127.0.0.1:" + smtp, "--listen", "submission=", "--listen", "smtps=", "--listen", "imap=127.0.0.1:" + imap,
+        "--listen", "imaps=", "--listen", "pop3=127.0.0.1:" + pop3, "--listen", "pop3s="};
+    String banner = "in capture mode (posta dev): takes mail for any address, RELAYS NOTHING";
+    try (var dev = new Serving("dev", banner, java.util.Map.of(), listen)) {
+      assertThat(dev.log()).contains("  smtp        127.0.0.1:" + smtp + "\n  imap        127.0.0.1:" + imap + "\n  pop3        127.0.0.1:" + pop3 + "\n")
+          .contains("  outbound    none: no message is ever relayed, to any domain")
+          .contains("  data        " + dir.resolve("posta-dev-data") + " (posta dev --reset empties it)\n");
+      String send = """
+          import smtplib
+          from email.message import EmailMessage
+          m = EmailMessage()
+          m["From"] = "shop@app.example"
+          m["To"] = "ada@gmail.com, bob@corp.example"
+          m["Subject"] = "Your order"
+          m.set_content("Thanks!")
+          with smtplib.SMTP("127.0.0.1", %d) as s:
+              print(s.send_message(m))
+          """.formatted(smtp);
+      E2e.Run sent = E2e.run(new ProcessBuilder(PYTHON.toString(), "-c", send).directory(dir.toFile()), COMMAND_TIMEOUT, "");
+      assertThat(sent.stdout()).as("%s", sent).isEqualTo("{}\n");
+      String read = """
+          import imaplib, poplib, time
+          for _ in range(100):
+              i = imaplib.IMAP4("127.0.0.1", %d)
+              i.login("ada@gmail.com", "any password")
+              n = int(i.select("INBOX")[1][0])
+              if n: break
+              i.logout(); time.sleep(0.1)
+          print(i.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")[1][0][1])
+          i.logout()
+          p = poplib.POP3("127.0.0.1", %d)
+          p.user("all@localhost"); print(p.pass_("x"))
+          p.quit()
+          """.formatted(imap, pop3);
+      E2e.Run got = E2e.run(new ProcessBuilder(PYTHON.toString(), "-c", read).directory(dir.toFile()), COMMAND_TIMEOUT, "");
+      assertThat(got.stdout()).as("%s", got).startsWith("b'Subject: Your order\\r\\n\\r\\n'\nb'+OK Logged in: 1 message (");
+      assertThat(awaitFiles(dir.resolve("posta-dev-data/mail/corp.example/bob/Maildir/new"), 1)).hasSize(1);
+    }
+    try (var again = new Serving("dev", "RELAYS NOTHING", java.util.Map.of(), concat(List.of(listen), "--reset").toArray(String[]::new))) {
+      assertThat(again.log()).contains("posta dev: --reset removed 3 message(s)\n"); // ada's, bob's, and the copy in all@localhost
+    }
+    E2e.Run open = posta("", "dev", "--data", dir.resolve("other").toString(), "--listen", "smtp=0.0.0.0:" + smtp);
+    assertThat(open.exit()).isEqualTo(2);
+    assertThat(open.stderr()).startsWith("posta dev: refusing to listen on smtp=0.0.0.0:" + smtp + ": in capture mode anyone who reaches it")
+        .contains("Add --allow-remote");
+  }
+
   private static String relayingTo(String host, int port, int smtp) {
     return """
         hostname = "mx.posta.test"
@@ -810,14 +860,19 @@ class LauncherIT {
 
     /** With these variables added to the launcher's environment. */
     Serving(java.util.Map<String, String> env, String... args) throws IOException {
-      List<String> command = new ArrayList<>(List.of(LAUNCHER.toString(), "serve"));
+      this("serve", RUNNING, env, args);
+    }
+
+    /** {@code ./posta SUBCOMMAND ARGS} ({@code serve} or {@code dev}), running once its log shows {@code running}. */
+    Serving(String subcommand, String running, java.util.Map<String, String> env, String... args) throws IOException {
+      List<String> command = new ArrayList<>(List.of(LAUNCHER.toString(), subcommand));
       command.addAll(List.of(args));
       log = dir.resolve("serve-" + SERVES.incrementAndGet() + ".log");
       ProcessBuilder pb = launcher(command).redirectErrorStream(true).redirectOutput(log.toFile());
       pb.environment().putAll(env);
       process = pb.start();
       long deadline = System.nanoTime() + COMMAND_TIMEOUT.toNanos();
-      while (!log().contains(RUNNING)) {
+      while (!log().contains(running)) {
         if (!process.isAlive()) fail("./posta serve exited with " + process.exitValue() + " before it ran:\n" + log());
         if (System.nanoTime() > deadline) {
           process.destroyForcibly();
