@@ -45,7 +45,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * <p><b>Lifetime.</b> As JUnit extensions usually do: registered on a {@code static} field, one
  * server serves the whole class (started before all, stopped after all); on an instance field,
  * each test gets a server of its own. A per-class server keeps its mail from test to test unless
- * {@link #resetBetweenTests()} asks otherwise (or the test calls {@link #reset()}).
+ * {@link #resetBetweenTests()} asks otherwise (or the test calls {@link #reset()}); {@code @Nested}
+ * classes share their outer class's server. A per-class server's mail is the class's, so with a
+ * reset between tests its tests should not run in parallel (issue 21 brings mailboxes per test).
  *
  * <p><b>What runs.</b> Listeners on 127.0.0.1 on ports the OS picks: SMTP always; submission
  * (port 587's protocol, STARTTLS) with {@link #withSubmission()} or {@link #withAccount}; IMAP
@@ -78,9 +80,11 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   private final Object lock = new Object();
   private final List<ReceivedMessage> received = new ArrayList<>();
 
-  private PostaServer server;
+  private volatile PostaServer server;
   private Path dataDir;
   private boolean perClass;
+  /** The class that started a per-class server: a {@code @Nested} class shares it and does not stop it. */
+  private ExtensionContext owner;
   private Duration startupTime = Duration.ZERO;
 
   private PostaExtension() {}
@@ -130,12 +134,16 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
 
   @Override
   public void beforeAll(ExtensionContext context) throws IOException {
+    if (server != null) return; // a @Nested class of the one that started it
     perClass = true;
+    owner = context;
     start();
   }
 
   @Override
   public void afterAll(ExtensionContext context) {
+    if (context != owner) return;
+    owner = null;
     stop();
   }
 
