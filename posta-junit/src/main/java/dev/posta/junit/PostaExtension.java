@@ -52,10 +52,10 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * <p><b>What runs.</b> Listeners on 127.0.0.1 on ports the OS picks: SMTP always; submission
  * (port 587's protocol, STARTTLS) with {@link #withSubmission()} or {@link #withAccount}; IMAP
  * and POP3 with {@link #withReaders()} (log in as a recipient's address, with any password, or
- * as the account). With any of those, every listener offers STARTTLS with one self-signed
- * certificate for {@code localhost}, 127.0.0.1 and ::1, made once per JVM ({@link
- * #certificate()}, {@link #trustStore()}); SMTP alone offers no TLS, and starts without making
- * or loading a key (Bouncy Castle's first use costs a cold JVM about half a second). No DNS resolver, remote
+ * as the account). With any of those, every listener offers STARTTLS with a self-signed test
+ * certificate for {@code localhost}, 127.0.0.1 and ::1 that never expires, shipped in this
+ * module ({@link #certificate()}, {@link #trustStore()}; see TestCertificate for why shipped);
+ * SMTP alone offers no TLS, and starts without loading a key. No DNS resolver, remote
  * delivery or sender checks exist in capture mode; the test account is kept in memory and
  * compared directly (no Argon2id). Stopping closes every listener and thread the server started
  * and deletes its data folder.
