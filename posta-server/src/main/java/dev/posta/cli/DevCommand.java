@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -28,8 +29,14 @@ import picocli.CommandLine.Option;
  * safe only there: a listener on another address is refused unless {@code --allow-remote} asks
  * for it. No configuration file is read: a real server's file would bring its data folder, and
  * with it real mail, into capture mode.
+ *
+ * <p>{@code posta dev release ID --to ADDRESS} is the one way out, as Mailpit's release: a copy
+ * of one captured message, named by its queue ID or Message-ID, sent to a real address the
+ * command names, through the real server's remote delivery (the address's MX, or the smart
+ * host {@code --via} names, TLS as the server's defaults say) and logged. It reads the message
+ * from the data folder, so it works whether or not {@code posta dev} runs.
  */
-@Command(name = "dev", mixinStandardHelpOptions = true,
+@Command(name = "dev", mixinStandardHelpOptions = true, subcommands = DevCommand.Release.class,
     description = {"Capture mode for development: accept mail for any address in any domain, relay nothing ever, "
         + "keep every message readable over IMAP and POP3 (log in as the recipient's address with any password, "
         + "or as " + PostaConfig.Capture.EVERYTHING + " for every message). Serves until stopped (Ctrl-C)."})
@@ -145,9 +152,147 @@ final class DevCommand implements Callable<Integer> {
         PostaConfig.Capture.EVERYTHING));
     s.append("  %-11s self-signed certificate, SHA-256 %s%n".formatted("tls", dev.posta.tls.ServerTls.fingerprint(server.tls().certificate())));
     s.append("  %-11s %s (posta dev --reset empties it)%n".formatted("data", cfg.dataDir()));
+    s.append("  %-11s posta dev release QUEUE-ID --to ADDRESS sends a copy of one message out, on request only%n".formatted("release"));
     if (remote) {
       s.append("WARNING: listening beyond loopback (--allow-remote): anyone who reaches these ports can read every captured message\n");
     }
     return s.toString().stripTrailing();
+  }
+
+  /** {@code posta dev release}: see the class comment. */
+  @Command(name = "release", mixinStandardHelpOptions = true,
+      description = "Send a copy of one captured message to a real address (Mailpit's release): through that address's MX, "
+          + "or the smart host --via names. Nothing else ever leaves capture mode. Exit 0 when every address took it.")
+  static final class Release implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger("dev.posta.release");
+
+    @picocli.CommandLine.Parameters(paramLabel = "QUEUE-ID|MESSAGE-ID",
+        description = "The message: the queue ID its 250 reply gave (also in the log), or its Message-ID.")
+    String id;
+
+    @Option(names = "--to", paramLabel = "ADDRESS", required = true, split = ",", description = "Where the copy goes (repeatable).")
+    List<String> to;
+
+    @Option(names = "--via", paramLabel = "HOST:PORT", description = "A smart host to send it through (STARTTLS when offered), instead of the MX.")
+    String via;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "The data folder of posta dev. Default: ./posta-dev-data.")
+    Path data;
+
+    @Override
+    public Integer call() throws Exception {
+      Path dataDir = (data != null ? data : Path.of("posta-dev-data")).toAbsolutePath();
+      List<dev.posta.mail.MailAddress> recipients = new ArrayList<>();
+      for (String address : to) {
+        try {
+          recipients.add(dev.posta.mail.AddressParser.parseMailbox(address.strip()));
+        } catch (dev.posta.mail.AddressParser.SyntaxException e) {
+          System.err.println("posta dev release: --to " + address + ": " + e.getMessage());
+          return 2;
+        }
+      }
+      Path file = find(dataDir, id);
+      if (file == null) {
+        System.err.println("posta dev release: no captured message " + id + " in " + dataDir.resolve(EVERYTHING_INBOX));
+        return 1;
+      }
+      Captured message = Captured.read(file);
+      PostaConfig.Delivery.Builder delivery = PostaConfig.Delivery.defaults().toBuilder();
+      if (via != null) {
+        try {
+          InetSocketAddress a = PostaConfig.Listener.parse("smtp=" + via).address();
+          delivery.relay(new PostaConfig.Relay(a.getHostString(), a.getPort(), false, PostaConfig.TlsPolicy.MAY, Optional.empty(), Optional.empty()));
+        } catch (IllegalArgumentException e) {
+          System.err.println("posta dev release: --via " + e.getMessage());
+          return 2;
+        }
+      }
+      PostaConfig config = PostaConfig.embeddedDefaults(dataDir).toBuilder().delivery(delivery.build()).build();
+      var outbound = new dev.posta.delivery.RemoteDelivery(config, new dev.posta.dns.MxResolver(List.of(), java.time.Duration.ofSeconds(10)),
+          dev.posta.client.Timeouts.rfc5321());
+      try {
+        boolean all = true;
+        for (dev.posta.mail.MailAddress rcpt : recipients) {
+          var queueId = dev.posta.mail.QueueId.next();
+          var envelope = new dev.posta.mail.Envelope(queueId, java.time.Instant.now(), "127.0.0.1", "localhost", message.sender(),
+              new dev.posta.mail.MailParameters(message.content().length, message.eightBit() ? dev.posta.mail.MailParameters.BodyType.EIGHT_BIT_MIME
+                  : dev.posta.mail.MailParameters.BodyType.SEVEN_BIT, false, null, null),
+              List.of(new dev.posta.mail.Recipient(rcpt, dev.posta.mail.RcptParameters.NONE)));
+          String destination = outbound.destinationOf(dev.posta.delivery.Router.domainOf(rcpt.toString()));
+          log.info("{}: release of captured {} ({}) to <{}> via {}, asked on the command line", queueId, id, file.getFileName(), rcpt, destination);
+          var result = outbound.deliver(new dev.posta.delivery.Delivery(envelope, message.content().length,
+              out -> out.write(java.nio.ByteBuffer.wrap(message.content())), destination,
+              List.of(new dev.posta.delivery.Delivery.Recipient(new dev.posta.delivery.Router.Remote(rcpt.toString()), dev.posta.mail.RcptParameters.NONE,
+                  rcpt, false)))).getFirst();
+          boolean sent = result.kind() == dev.posta.delivery.DeliveryResult.Kind.DELIVERED || result.kind() == dev.posta.delivery.DeliveryResult.Kind.RELAYED;
+          all &= sent;
+          System.out.println("posta dev release: " + id + " to <" + rcpt + "> via " + destination + ": " + (sent ? "sent" : "not sent")
+              + " (" + result.describe() + ")");
+        }
+        return all ? 0 : 1;
+      } finally {
+        outbound.close();
+        LogSettings.flush();
+      }
+    }
+
+    static final String EVERYTHING_INBOX = "mail/localhost/all/Maildir";
+
+    /** The file in all@localhost's inbox of the message with that queue ID or Message-ID; null for none. */
+    static Path find(Path dataDir, String id) throws IOException {
+      String messageId = id.startsWith("<") ? id : "<" + id + ">";
+      Path byMessageId = null;
+      for (String sub : List.of("new", "cur")) {
+        Path dir = dataDir.resolve(EVERYTHING_INBOX).resolve(sub);
+        if (!java.nio.file.Files.isDirectory(dir)) continue;
+        try (var files = java.nio.file.Files.list(dir)) {
+          for (Path f : files.sorted().toList()) {
+            if (f.getFileName().toString().contains("." + id + "_")) return f; // <secs>.<queue ID>_<hash>.<host>...
+            if (byMessageId == null && Captured.read(f).messageIds().contains(messageId)) byMessageId = f;
+          }
+        }
+      }
+      return byMessageId;
+    }
+  }
+
+  /**
+   * A captured message as stored: its envelope sender (from the Return-Path: delivery added) and
+   * its content as it was received (CRLF line ends, without delivery's Return-Path: and
+   * Delivered-To:).
+   */
+  record Captured(dev.posta.mail.MailAddress sender, byte[] content, List<String> messageIds, boolean eightBit) {
+    static Captured read(Path file) throws IOException {
+      String text = new String(java.nio.file.Files.readAllBytes(file), java.nio.charset.StandardCharsets.ISO_8859_1); // octets as chars
+      dev.posta.mail.MailAddress sender = null;
+      if (text.startsWith("Return-Path: ")) {
+        int end = text.indexOf('\n');
+        String path = text.substring("Return-Path: ".length(), end).strip();
+        if (path.length() > 2) {
+          try {
+            sender = dev.posta.mail.AddressParser.parseMailbox(new String(path.substring(1, path.length() - 1).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1),
+                java.nio.charset.StandardCharsets.UTF_8));
+          } catch (dev.posta.mail.AddressParser.SyntaxException e) {
+            sender = null;
+          }
+        }
+        text = text.substring(end + 1);
+      }
+      if (text.startsWith("Delivered-To: ")) text = text.substring(text.indexOf('\n') + 1);
+      String crlf = text.replace("\r\n", "\n").replace("\n", "\r\n");
+      if (!crlf.endsWith("\r\n")) crlf += "\r\n";
+      var m = java.util.regex.Pattern.compile("(?im)^Message-ID:\\s*(<[^>\\r\\n]*>)").matcher(crlf.substring(0, Math.max(0, headerEnd(crlf))));
+      byte[] bytes = crlf.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+      boolean eightBit = false;
+      for (byte b : bytes) if (b < 0) { eightBit = true; break; }
+      List<String> ids = new ArrayList<>();
+      while (m.find()) ids.add(m.group(1));
+      return new Captured(sender, bytes, ids, eightBit);
+    }
+
+    private static int headerEnd(String crlf) {
+      int end = crlf.indexOf("\r\n\r\n");
+      return end < 0 ? crlf.length() : end;
+    }
   }
 }
