@@ -199,13 +199,20 @@ final class DevCommand implements Callable<Integer> {
       Captured message = Captured.read(file);
       PostaConfig.Delivery.Builder delivery = PostaConfig.Delivery.defaults().toBuilder();
       if (via != null) {
+        int colon = via.lastIndexOf(':');
+        String host = colon > 0 ? via.substring(0, colon) : "";
+        if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
+        int port;
         try {
-          InetSocketAddress a = PostaConfig.Listener.parse("smtp=" + via).address();
-          delivery.relay(new PostaConfig.Relay(a.getHostString(), a.getPort(), false, PostaConfig.TlsPolicy.MAY, Optional.empty(), Optional.empty()));
-        } catch (IllegalArgumentException e) {
-          System.err.println("posta dev release: --via " + e.getMessage());
+          port = Integer.parseInt(via.substring(colon + 1));
+        } catch (NumberFormatException e) {
+          port = -1;
+        }
+        if (host.isEmpty() || port < 1 || port > 65535) {
+          System.err.println("posta dev release: --via '" + via + "': expected HOST:PORT, like smtp.example.com:25 or [::1]:2525");
           return 2;
         }
+        delivery.relay(new PostaConfig.Relay(host, port, false, PostaConfig.TlsPolicy.MAY, Optional.empty(), Optional.empty()));
       }
       PostaConfig config = PostaConfig.embeddedDefaults(dataDir).toBuilder().delivery(delivery.build()).build();
       var outbound = new dev.posta.delivery.RemoteDelivery(config, new dev.posta.dns.MxResolver(List.of(), java.time.Duration.ofSeconds(10)),
