@@ -104,6 +104,19 @@ final class DevCommand implements Callable<Integer> {
       return 2;
     }
     LogSettings.apply(cfg.log());
+    // Taken before the server starts, as serve's: a SIGTERM at any moment closes what has
+    // started and writes out the log lines buffered so far.
+    java.util.concurrent.atomic.AtomicReference<PostaServer> serving = new java.util.concurrent.atomic.AtomicReference<>();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      PostaServer running = serving.get();
+      if (running != null) {
+        running.close();
+        startStop.info("posta dev stopped");
+      }
+      LogSettings.flush();
+      stopped.countDown();
+    }));
     PostaServer server;
     try {
       String notOwner = DataFolderOwner.refusal(cfg.dataDir());
@@ -112,6 +125,7 @@ final class DevCommand implements Callable<Integer> {
         return 1;
       }
       server = new PostaServer(cfg).start();
+      serving.set(server);
     } catch (IOException e) {
       System.err.println("posta dev: cannot start: " + e.getMessage());
       return 1;
@@ -121,6 +135,7 @@ final class DevCommand implements Callable<Integer> {
         int removed = server.clearMailboxes();
         System.out.println("posta dev: --reset removed " + removed + " message(s)");
       } catch (IOException e) {
+        serving.set(null);
         server.close();
         System.err.println("posta dev: --reset failed: " + e.getMessage());
         return 1;
@@ -129,13 +144,6 @@ final class DevCommand implements Callable<Integer> {
     System.out.println(banner(server, !remote.isEmpty()));
     System.out.flush();
     startStop.info("posta {} started in capture mode: data {}, nothing is relayed", Posta.VERSION, cfg.dataDir());
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.close();
-      startStop.info("posta dev stopped");
-      LogSettings.flush();
-      stopped.countDown();
-    }));
     stopped.await();
     return 0;
   }
