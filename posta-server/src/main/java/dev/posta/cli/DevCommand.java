@@ -53,7 +53,7 @@ final class DevCommand implements Callable<Integer> {
       listener(PostaConfig.Protocol.POP3, 1110),
       listener(PostaConfig.Protocol.POP3S, 1995));
 
-  @Option(names = "--data", paramLabel = "DIR", description = "Data folder for the captured mail. Default: ./posta-dev-data.")
+  @Option(names = "--data", paramLabel = "DIR", description = "Data folder for the captured mail. Default: posta-dev-data in the current folder.")
   Path data;
 
   @Option(names = "--listen", paramLabel = "PROTOCOL=HOST:PORT",
@@ -184,7 +184,7 @@ final class DevCommand implements Callable<Integer> {
     @Option(names = "--via", paramLabel = "HOST:PORT", description = "A smart host to send it through (STARTTLS when offered), instead of the MX.")
     String via;
 
-    @Option(names = "--data", paramLabel = "DIR", description = "The data folder of posta dev. Default: ./posta-dev-data.")
+    @Option(names = "--data", paramLabel = "DIR", description = "The data folder of posta dev. Default: posta-dev-data in the current folder.")
     Path data;
 
     @Override
