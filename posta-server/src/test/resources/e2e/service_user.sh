@@ -113,7 +113,9 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=+net_bind_servi
   "$launcher" serve > "$work/serve2.log" 2>&1 &
 server=$!
 await_mail 5
-echo "after the restart: $(ls "$maildir" | wc -l) delivered, $(ls "$data/public/maildrop" | wc -l) waiting; $(grep -o 'maildrop\[daemon\]: [0-9A-F]*: from=<daemon@posta.test>' "$work/serve2.log" | sed 's/: [0-9A-F]*: /: ID: /')"
+counts="$(ls "$maildir" | wc -l) delivered, $(ls "$data/public/maildrop" | wc -l) waiting"
 kill -TERM "$server"
 wait "$server" && status=0 || status=$?
+# Read once the server has stopped: its last log lines may still be buffered while it runs.
+echo "after the restart: $counts; $(grep -o 'maildrop\[daemon\]: [0-9A-F]*: from=<daemon@posta.test>' "$work/serve2.log" | sed 's/: [0-9A-F]*: /: ID: /')"
 echo "stopped: $status"
