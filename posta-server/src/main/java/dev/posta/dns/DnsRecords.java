@@ -32,6 +32,24 @@ public interface DnsRecords {
   /** PTR records of the address's reverse name (in-addr.arpa or ip6.arpa): host names without the trailing dot. */
   Answer<String> ptr(InetAddress address);
 
+  /**
+   * These records as far as they are known without asking a server: each question gets the answer
+   * it would get here, taken from the cache, or, when that has none, throws {@link NotCached} at
+   * once instead of asking. Null (the default) when there is no cache to read. A check that runs
+   * through it to its end has its verdict without waiting on the network; one that meets a
+   * {@link NotCached} starts again through these records.
+   */
+  default DnsRecords cachedOnly() {
+    return null;
+  }
+
+  /** Thrown by a {@link #cachedOnly} view for a question its cache cannot answer; carries no stack trace (it is control flow). */
+  final class NotCached extends RuntimeException {
+    public NotCached() {
+      super("not in the DNS cache", null, false, false);
+    }
+  }
+
   /** What a DNS question got. */
   sealed interface Answer<T> {}
 

@@ -166,6 +166,65 @@ public final class DnsResolver {
 
   /** Asks for the records of {@code type} at {@code name}, from the cache if it has them. Never throws. */
   Answer lookup(Name name, int type) {
+    return lookup(name, type, resolver);
+  }
+
+  /**
+   * The answer {@link #lookup} would give from the cache alone (CNAMEs followed through it), or
+   * null when the cache cannot give it: no server is asked. Failures are never cached, so every
+   * {@link Answer.Failed} here is "not cached" and gives null. Never throws.
+   */
+  Answer cached(Name name, int type) {
+    Answer a = lookup(name, type, CacheOnly.INSTANCE);
+    return a instanceof Answer.Failed ? null : a;
+  }
+
+  /** The resolver of {@link #cached}: every query it would send fails at once, so only the cache answers. */
+  private static final class CacheOnly implements Resolver {
+    static final CacheOnly INSTANCE = new CacheOnly();
+
+    @Override
+    public Message send(Message query) throws IOException {
+      throw new NotAsked();
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<Message> sendAsync(Message query) {
+      return java.util.concurrent.CompletableFuture.failedFuture(new NotAsked());
+    }
+
+    @Override
+    public void setPort(int port) {}
+
+    @Override
+    public void setTCP(boolean flag) {}
+
+    @Override
+    public void setIgnoreTruncation(boolean flag) {}
+
+    @Override
+    public void setEDNS(int version, int payloadSize, int flags, List<org.xbill.DNS.EDNSOption> options) {}
+
+    @Override
+    public void setTSIGKey(org.xbill.DNS.TSIG key) {}
+
+    @Override
+    public void setTimeout(Duration timeout) {}
+  }
+
+  /** What {@link CacheOnly} fails with: no stack trace, a miss is no error. */
+  private static final class NotAsked extends IOException {
+    NotAsked() {
+      super("not cached; not asked");
+    }
+
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+      return this;
+    }
+  }
+
+  private Answer lookup(Name name, int type, Resolver resolver) {
     Lookup lookup = new Lookup(name, type, DClass.IN);
     lookup.setResolver(resolver);
     lookup.setCache(cache);

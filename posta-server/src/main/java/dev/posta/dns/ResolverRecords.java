@@ -36,6 +36,10 @@ import org.xbill.DNS.Type;
  */
 public final class ResolverRecords implements DnsRecords {
   private final DnsResolver dns;
+  /** Answers from the cache alone, or null for the records that are that view ({@link #cachedOnly}). */
+  private final ResolverRecords cachedOnly;
+  /** For {@link #cachedOnly}'s view: a question the cache cannot answer throws {@link NotCached} instead of asking. */
+  private final boolean cacheOnly;
 
   /** Records asked of {@code servers} within {@code timeout}, as {@link DnsResolver#DnsResolver} takes them. */
   public ResolverRecords(List<String> servers, Duration timeout) {
@@ -45,6 +49,20 @@ public final class ResolverRecords implements DnsRecords {
   /** Records asked through {@code dns}, sharing its servers and cache (with an {@link MxResolver}, say). */
   public ResolverRecords(DnsResolver dns) {
     this.dns = Objects.requireNonNull(dns);
+    this.cacheOnly = false;
+    this.cachedOnly = new ResolverRecords(dns, true);
+  }
+
+  private ResolverRecords(DnsResolver dns, boolean cacheOnly) {
+    this.dns = dns;
+    this.cacheOnly = cacheOnly;
+    this.cachedOnly = null;
+  }
+
+  /** The same records from the resolver's cache alone: a question it cannot answer from there throws {@link NotCached}. */
+  @Override
+  public DnsRecords cachedOnly() {
+    return cacheOnly ? this : cachedOnly;
   }
 
   @Override
@@ -85,7 +103,9 @@ public final class ResolverRecords implements DnsRecords {
   }
 
   private <T> Answer<T> ask(Name name, String display, int type, Extract<T> extract) {
-    return switch (dns.lookup(name, type)) {
+    DnsResolver.Answer answer = cacheOnly ? dns.cached(name, type) : dns.lookup(name, type);
+    if (answer == null) throw new NotCached();
+    return switch (answer) {
       case DnsResolver.Answer.Records r -> {
         List<T> values = new ArrayList<>(r.records().size());
         for (Record record : r.records()) {

@@ -1,6 +1,7 @@
 package dev.posta.dns;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.posta.dns.DnsRecords.Answer;
 import dev.posta.dns.DnsRecords.Failure;
@@ -148,6 +149,36 @@ class ResolverRecordsTest {
 
       assertThat(questions.stream().<Answer<?>>map(q -> q.apply(records)).toList()).isEqualTo(before);
       assertThat(records.txt("other.test")).isInstanceOf(Failure.class);
+    }
+  }
+
+  /**
+   * The cache-only view answers what the cache holds, as the records themselves would, and
+   * throws NotCached for the rest at once, asking no server: before any question, for a failure
+   * (never cached), and for a name never asked.
+   */
+  @Test
+  void theCacheOnlyViewAnswersFromTheCacheAndAsksNothing(@TempDir Path dir) throws Exception {
+    try (Dnsmasq own = Dnsmasq.start(dir, z -> z.ttl(300).txt("example.test", "v=spf1 -all").a("host.example.test", "192.0.2.1")
+        .servfail("broken.test"))) {
+      ResolverRecords records = new ResolverRecords(List.of(own.address()), TIMEOUT);
+      DnsRecords cached = records.cachedOnly();
+      assertThat(cached).isNotNull().isNotSameAs(records);
+      assertThat(cached.cachedOnly()).isSameAs(cached);
+      List<Function<DnsRecords, Answer<?>>> questions = List.of(
+          r -> r.txt("example.test"), r -> r.a("host.example.test"), r -> r.txt("nope.test"), r -> r.aaaa("host.example.test"),
+          r -> r.txt("broken.test"));
+      long queries = MxResolverTest.linesLogged(dir, "query[", 0);
+      for (var q : questions) assertThatThrownBy(() -> q.apply(cached)).isInstanceOf(DnsRecords.NotCached.class);
+      Thread.sleep(100);
+      assertThat(MxResolverTest.linesLogged(dir, "query[", 0)).isEqualTo(queries);
+      List<Answer<?>> asked = questions.stream().<Answer<?>>map(q -> q.apply(records)).toList();
+      assertThat(asked.getLast()).isInstanceOf(Failure.class);
+      for (int i = 0; i < questions.size() - 1; i++) assertThat(questions.get(i).apply(cached)).isEqualTo(asked.get(i));
+      assertThatThrownBy(() -> cached.txt("broken.test")).isInstanceOf(DnsRecords.NotCached.class);
+      assertThatThrownBy(() -> cached.a("other.example.test")).isInstanceOf(DnsRecords.NotCached.class);
+      // Names DNS cannot carry have nothing, cached or not.
+      assertThat(cached.txt("a..b")).isEqualTo(new NoRecords<>(true));
     }
   }
 

@@ -60,6 +60,8 @@ public final class SpfCheck {
       ((Parsed.Valid<MacroString>) MacroString.parse("%{o} does not designate %{c} as a permitted sender", Use.EXPLANATION)).value();
 
   private final DnsRecords dns;
+  /** The same check on the DNS cache alone ({@link DnsRecords#cachedOnly}), or null when there is none. */
+  private final SpfCheck fromCache;
   private final Clock clock;
   private final String receivingHost;
   private final long timeLimitMillis;
@@ -78,6 +80,8 @@ public final class SpfCheck {
     this.receivingHost = receivingHost == null || receivingHost.isEmpty() ? "unknown" : receivingHost;
     if (timeLimit.isNegative() || timeLimit.isZero()) throw new IllegalArgumentException("SPF time limit must be positive: " + timeLimit);
     this.timeLimitMillis = timeLimit.toMillis();
+    DnsRecords cached = dns.cachedOnly();
+    this.fromCache = cached == null || cached == dns ? null : new SpfCheck(cached, clock, receivingHost, timeLimit);
   }
 
   /**
@@ -98,6 +102,21 @@ public final class SpfCheck {
       domain = at < 0 ? reversePath : reversePath.substring(at + 1);
     }
     return check(SpfIdentity.MAILFROM, client, local, domain, heloName);
+  }
+
+  /**
+   * {@link #checkMailFrom}'s verdict when DNS's cache holds every answer it needs, found without
+   * waiting on the network (no thread to start, no server asked); null when an answer is not
+   * cached, or there is no cache: then ask {@link #checkMailFrom}. The verdict is the one
+   * checkMailFrom would give now: the same answers, from the same cache.
+   */
+  public SpfVerdict checkMailFromCached(InetAddress client, String reversePath, String helo) {
+    if (fromCache == null) return null;
+    try {
+      return fromCache.checkMailFrom(client, reversePath, helo);
+    } catch (DnsRecords.NotCached e) {
+      return null;
+    }
   }
 
   /** Checks the HELO identity (§2.3): {@code helo} as the client gave it, as postmaster@helo. */

@@ -32,6 +32,7 @@ class SpfResolverTest {
         // Two character-strings: the resolver joins them without a space.
         .txt("example.test", "v=spf1 ip4:192.0.2.0/24 a:mail.example.test mx include:partner.test", " ptr:hosts.example.test -all exp=why.example.test")
         .txt("why.example.test", "%{i} may not send mail as %{s}")
+        .txt("strict.example.test", "v=spf1 ip4:192.0.2.0/24 -all exp=why.example.test")
         .a("mail.example.test", "198.51.100.1")
         .mx("example.test", "mx1.example.test", 10).a("mx1.example.test", "198.51.100.10")
         .txt("partner.test", "v=spf1 ip6:2001:db8:1::/48 -all")
@@ -89,6 +90,32 @@ class SpfResolverTest {
       assertThat(mailFrom(check, "192.0.2.9", "alice@example.test")).isEqualTo(new SpfVerdict(SpfResult.TEMPERROR, SpfIdentity.MAILFROM,
           "alice@example.test", "example.test", "DNS lookup of TXT for example.test failed: timed out", null));
     }
+  }
+
+  /**
+   * The check from the cache alone: nothing (null) while an answer it needs is not cached, then,
+   * once the check has asked, the very verdict the check gives; a failure stays uncached, so a
+   * check that met one is never answered from the cache.
+   */
+  @Test
+  void aCheckFromTheCacheAloneGivesTheChecksVerdictOrNothing() {
+    SpfCheck check = check();
+    InetAddress client = InetAddress.ofLiteral("198.51.100.10");
+    assertThat(check.checkMailFromCached(client, "alice@example.test", "client.example.net")).isNull();
+    SpfVerdict asked = mailFrom(check, "198.51.100.10", "alice@example.test");
+    assertThat(asked.reason()).isEqualTo("example.test: mx matched 198.51.100.10");
+    assertThat(check.checkMailFromCached(client, "alice@example.test", "client.example.net")).isEqualTo(asked);
+    // A fail's explanation is looked up too: from the cache once asked.
+    InetAddress other = InetAddress.ofLiteral("203.0.113.7");
+    SpfVerdict failed = mailFrom(check, "203.0.113.7", "alice@strict.example.test");
+    assertThat(failed.explanation()).isEqualTo("203.0.113.7 may not send mail as alice@strict.example.test");
+    assertThat(check.checkMailFromCached(other, "alice@strict.example.test", "client.example.net")).isEqualTo(failed);
+    // Failures are not cached: a check that met one (a SERVFAIL; the PTR of example.test's ptr
+    // mechanism, which this server refuses for a name outside its zone) is asked again each time.
+    assertThat(mailFrom(check, "192.0.2.9", "a@broken.example.test").result()).isEqualTo(SpfResult.TEMPERROR);
+    assertThat(check.checkMailFromCached(InetAddress.ofLiteral("192.0.2.9"), "a@broken.example.test", "client.example.net")).isNull();
+    assertThat(mailFrom(check, "203.0.113.7", "alice@example.test").result()).isEqualTo(SpfResult.FAIL);
+    assertThat(check.checkMailFromCached(other, "alice@example.test", "client.example.net")).isNull();
   }
 
   /**
