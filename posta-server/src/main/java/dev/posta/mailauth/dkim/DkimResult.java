@@ -3,6 +3,7 @@ package dev.posta.mailauth.dkim;
 import dev.posta.mailauth.Resinfo;
 import dev.posta.mailauth.dmarc.DmarcCheck;
 import java.util.OptionalLong;
+import java.util.regex.Pattern;
 
 /**
  * What checking one DKIM-Signature field found: the result as Authentication-Results names it
@@ -80,9 +81,11 @@ public record DkimResult(
         .property("header.s", selector).property("header.a", algorithm).property("header.b", headerB);
   }
 
+  private static final Pattern CONTROLS = Pattern.compile("[\\p{Cntrl}]+");
+
   /** One line of printable text: control characters become spaces, runs of them one. */
   static String oneLine(String text) {
     if (text == null) return "";
-    return text.replaceAll("[\\p{Cntrl}]+", " ").strip();
+    return CONTROLS.matcher(text).replaceAll(" ").strip();
   }
 }

@@ -55,6 +55,8 @@ public record DkimSignature(
   static final int MAX_SIGNED_FIELDS = 512;
 
   private static final Pattern DIGITS = Pattern.compile("[0-9]{1,76}");
+  /** FWS inside a colon-separated tag value: compiled once, not by a replaceAll per part. */
+  private static final Pattern FWS = Pattern.compile("[ \\t\\r\\n]+");
   /** A field name (RFC 5322 §3.6.8 ftext). */
   private static final Pattern FIELD_NAME = Pattern.compile("[\\x21-\\x39\\x3b-\\x7e]+");
   /** Labels of letters, digits, hyphens and (in a selector, as some publish) underscores. */
@@ -181,7 +183,7 @@ public record DkimSignature(
   static List<String> splitColons(String value) {
     List<String> parts = new ArrayList<>();
     for (String p : value.split(":", -1)) {
-      String part = p.replaceAll("[ \\t\\r\\n]+", "");
+      String part = FWS.matcher(p).replaceAll("");
       parts.add(part);
     }
     return parts;

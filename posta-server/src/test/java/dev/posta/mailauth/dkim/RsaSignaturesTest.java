@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
+import java.security.PublicKey;
 import java.security.Signature;
 import org.junit.jupiter.api.Test;
 
@@ -28,5 +29,45 @@ class RsaSignaturesTest {
     PrivateKey prepared = RsaSignatures.prepare(pair.getPrivate());
     assertThat(prepared.getClass().getName()).startsWith("com.amazon.corretto.crypto.provider.");
     assertThat(RsaSignatures.sign(prepared, data)).isEqualTo(expected);
+  }
+
+  @Test
+  void awsLcVerifiesAsTheJdkDoes() throws Exception {
+    var generator = KeyPairGenerator.getInstance("RSA");
+    generator.initialize(2048);
+    var pair = generator.generateKeyPair();
+    byte[] data = "from:Alice <alice@example.org>\r\ndkim-signature:v=1; a=rsa-sha256; b=".getBytes(StandardCharsets.US_ASCII);
+    PublicKey fast = RsaSignatures.prepare(pair.getPublic());
+    assertThat(fast.getClass().getName()).startsWith("com.amazon.corretto.crypto.provider.");
+    for (String algorithm : new String[] {"SHA256withRSA", "SHA1withRSA"}) {
+      Signature jdk = Signature.getInstance(algorithm, "SunRsaSign");
+      jdk.initSign(pair.getPrivate());
+      jdk.update(data);
+      byte[] signature = jdk.sign();
+      assertThat(RsaSignatures.verify(algorithm, pair.getPublic(), fast, data, signature)).isTrue();
+      assertThat(RsaSignatures.verify(algorithm, pair.getPublic(), null, data, signature)).isTrue();
+      byte[] other = data.clone();
+      other[0] = 'F';
+      assertThat(RsaSignatures.verify(algorithm, pair.getPublic(), fast, other, signature)).isFalse();
+      byte[] bad = signature.clone();
+      bad[bad.length - 1] ^= 1;
+      assertThat(RsaSignatures.verify(algorithm, pair.getPublic(), fast, data, bad)).isFalse();
+      // A signature of the wrong length: the JDK throws; so does the check, whichever verified.
+      byte[] shorter = java.util.Arrays.copyOf(signature, signature.length - 1);
+      boolean jdkThrows;
+      try {
+        jdkThrows = !RsaSignatures.verify(algorithm, pair.getPublic(), null, data, shorter);
+      } catch (java.security.SignatureException e) {
+        jdkThrows = true;
+      }
+      boolean fastRefuses;
+      try {
+        fastRefuses = !RsaSignatures.verify(algorithm, pair.getPublic(), fast, data, shorter);
+      } catch (java.security.SignatureException e) {
+        fastRefuses = true;
+      }
+      assertThat(jdkThrows).isTrue();
+      assertThat(fastRefuses).isTrue();
+    }
   }
 }
