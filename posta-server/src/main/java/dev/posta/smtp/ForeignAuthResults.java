@@ -53,12 +53,21 @@ final class ForeignAuthResults extends OutputStream {
   public void write(byte[] b, int off, int len) throws IOException {
     int end = off + len;
     while (inHeaders && off < end) {
-      byte c = b[off++];
-      line.write(c);
-      if (c == '\n') {
-        lineEnded();
-      } else if (line.size() > MAX_HELD) {
+      // Up to the next LF, in one copy (the octets one at a time cost a lock each).
+      int lf = off;
+      while (lf < end && b[lf] != '\n') lf++;
+      int room = MAX_HELD + 1 - line.size(); // octets before the line is over MAX_HELD
+      if (lf - off >= room) {
+        line.write(b, off, room);
+        off += room;
         endOfHeaders(); // not a header line: pass the rest on as it is
+      } else if (lf < end) {
+        line.write(b, off, lf + 1 - off);
+        off = lf + 1;
+        lineEnded();
+      } else {
+        line.write(b, off, end - off);
+        off = end;
       }
     }
     if (off < end) out.write(b, off, end - off);

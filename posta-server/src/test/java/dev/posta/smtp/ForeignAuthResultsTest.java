@@ -70,4 +70,20 @@ class ForeignAuthResultsTest {
     assertThat(out.toString(StandardCharsets.US_ASCII)).isEqualTo("Subject: kept\r\n\r\nbody\r\n");
     assertThat(f.removed()).isEqualTo(1);
   }
+
+  @Test
+  void aHeaderLineOverTheLimitEndsTheWatchingWhereverThePiecesEnd() throws IOException {
+    String message = "Authentication-Results: mx.example.org; spf=pass\r\n" + "X-Long: " + "x".repeat(ForeignAuthResults.MAX_HELD + 10)
+        + "\r\nAuthentication-Results: mx.example.org; after the long line, not a header any more\r\n\r\nbody\r\n";
+    byte[] bytes = message.getBytes(StandardCharsets.US_ASCII);
+    String expected = message.substring(message.indexOf("X-Long"));
+    for (int piece : new int[] {1, 2, 3, 1000, ForeignAuthResults.MAX_HELD, bytes.length}) {
+      var out = new ByteArrayOutputStream();
+      var f = new ForeignAuthResults(out, ID);
+      for (int off = 0; off < bytes.length; off += piece) f.write(bytes, off, Math.min(piece, bytes.length - off));
+      f.finish();
+      assertThat(out.toString(StandardCharsets.US_ASCII)).as("pieces of %d", piece).isEqualTo(expected);
+      assertThat(f.removed()).isEqualTo(1);
+    }
+  }
 }
