@@ -19,10 +19,13 @@ public abstract sealed class BodyCanonicalizer {
     void accept(byte[] octets, int offset, int length);
   }
 
+  /** The largest block passed to the sink at once. */
   private static final int BLOCK = 8192;
+  /** The first block's size: it grows (doubling) up to {@link #BLOCK} for a body that needs it, so a short body's canonicalizer allocates a short one. */
+  private static final int FIRST_BLOCK = 512;
 
   private final Sink out;
-  private final byte[] block = new byte[BLOCK];
+  private byte[] block = new byte[FIRST_BLOCK];
   private int filled;
   /** CRLFs at the current end, not yet passed on: empty lines, or the last line's end. */
   private long heldLineEnds;
@@ -90,7 +93,10 @@ public abstract sealed class BodyCanonicalizer {
   }
 
   final void put(byte octet) {
-    if (filled == BLOCK) flush();
+    if (filled == block.length) {
+      if (block.length < BLOCK) block = java.util.Arrays.copyOf(block, block.length * 2);
+      else flush();
+    }
     block[filled++] = octet;
   }
 
