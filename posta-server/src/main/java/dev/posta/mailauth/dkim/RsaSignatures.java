@@ -59,9 +59,11 @@ final class RsaSignatures {
 
   /**
    * Whether {@code signature} is {@code key}'s {@code algorithm} ("SHA256withRSA",
-   * "SHA1withRSA") signature of {@code data}: by AWS-LC with {@code fast} ({@code key}
-   * {@link #prepare}d), else by the JDK, which also answers when AWS-LC could not (a key
-   * parameter it refuses at use): either gives the same answer for a signature it can read.
+   * "SHA1withRSA") signature of {@code data}: the JDK's answer, found by AWS-LC with {@code
+   * fast} ({@code key} {@link #prepare}d) for every signature that verifies. AWS-LC is the
+   * stricter (it takes only the DigestInfo with NULL parameters, which every DKIM signer writes;
+   * the JDK also takes it without), so a yes from it is the JDK's yes; anything else (no, or a
+   * key it refuses at use) is asked of the JDK, so a failing signature costs both.
    */
   static boolean verify(String algorithm, PublicKey key, PublicKey fast, byte[] data, byte[] signature) throws GeneralSecurityException {
     if (fast != null) {
@@ -69,7 +71,7 @@ final class RsaSignatures {
         Signature verifier = Signature.getInstance(algorithm, FAST);
         verifier.initVerify(fast);
         verifier.update(data);
-        return verifier.verify(signature);
+        if (verifier.verify(signature)) return true;
       } catch (GeneralSecurityException | RuntimeException e) {
         // the JDK's answer below
       }

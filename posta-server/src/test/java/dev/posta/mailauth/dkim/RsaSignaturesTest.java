@@ -70,4 +70,25 @@ class RsaSignaturesTest {
       assertThat(fastRefuses).isTrue();
     }
   }
+
+  /** A DigestInfo without the NULL parameters (RFC 8017 §9.2 note 2): AWS-LC refuses it, and the answer is still the JDK's. */
+  @Test
+  void aSignatureAwsLcRefusesGetsTheJdksAnswer() throws Exception {
+    var generator = KeyPairGenerator.getInstance("RSA");
+    generator.initialize(2048);
+    var pair = generator.generateKeyPair();
+    byte[] data = "from:Alice <alice@example.org>\r\n".getBytes(StandardCharsets.US_ASCII);
+    byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(data);
+    // SEQUENCE { SEQUENCE { OID sha256 } OCTET STRING digest }: the AlgorithmIdentifier without NULL.
+    byte[] prefix = {0x30, 0x2f, 0x30, 0x0b, 0x06, 0x09, 0x60, (byte) 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x04, 0x20};
+    byte[] digestInfo = java.util.Arrays.copyOf(prefix, prefix.length + digest.length);
+    System.arraycopy(digest, 0, digestInfo, prefix.length, digest.length);
+    // RSASSA-PKCS1-v1_5 by hand: the JDK's RSA cipher with the private key pads as block type 1.
+    var raw = javax.crypto.Cipher.getInstance("RSA/ECB/PKCS1Padding", "SunJCE");
+    raw.init(javax.crypto.Cipher.ENCRYPT_MODE, pair.getPrivate());
+    byte[] signature = raw.doFinal(digestInfo);
+    PublicKey fast = RsaSignatures.prepare(pair.getPublic());
+    assertThat(RsaSignatures.verify("SHA256withRSA", pair.getPublic(), fast, data, signature))
+        .isEqualTo(RsaSignatures.verify("SHA256withRSA", pair.getPublic(), null, data, signature)).isTrue();
+  }
 }
