@@ -1,5 +1,6 @@
 package dev.posta.tls;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.StringReader;
@@ -8,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
@@ -15,6 +17,7 @@ import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.Signature;
 import java.security.cert.CertificateEncodingException;
+import java.security.cert.CertificateFactory;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPrivateKey;
@@ -22,12 +25,17 @@ import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPrivateCrtKey;
 import java.security.interfaces.RSAPrivateKey;
 import java.security.interfaces.RSAPublicKey;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.cert.X509CertificateHolder;
@@ -38,7 +46,6 @@ import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.X509TrustedCertificateBlock;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
-import org.bouncycastle.util.IPAddress;
 
 /**
  * A server certificate chain and its private key, read from PEM files and checked against each
@@ -103,7 +110,50 @@ record KeyMaterial(List<X509Certificate> chain, PrivateKey key) {
     return new PEMParser(new StringReader(new String(pem, StandardCharsets.ISO_8859_1)));
   }
 
+  /** A PEM block: {@code -----BEGIN LABEL-----}, base64, {@code -----END LABEL-----} (RFC 7468 §2). */
+  private static final Pattern PEM_BLOCK = Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\\s]*)-----END \\1-----");
+
+  /**
+   * The blocks of a PEM file, label and content, when the JDK alone can read every one that
+   * matters here: certificates, and unencrypted PKCS#8 keys ({@code PRIVATE KEY}, which is what
+   * certbot and {@code openssl genpkey} write). Null when another kind is there (PKCS#1 or SEC 1
+   * keys, encrypted keys, OpenSSL's TRUSTED CERTIFICATE), which Bouncy Castle's parser then reads:
+   * the common files so start without loading it (a test server's start, most of all).
+   */
+  private static List<Map.Entry<String, byte[]>> plainBlocks(byte[] pem) {
+    List<Map.Entry<String, byte[]>> blocks = new ArrayList<>();
+    Matcher m = PEM_BLOCK.matcher(new String(pem, StandardCharsets.ISO_8859_1));
+    while (m.find()) {
+      String label = m.group(1);
+      if (label.equals("CERTIFICATE") || label.equals("PRIVATE KEY")) {
+        try {
+          blocks.add(Map.entry(label, Base64.getMimeDecoder().decode(m.group(2))));
+        } catch (IllegalArgumentException e) {
+          return null; // Bouncy Castle says what is wrong with it
+        }
+      } else if (!label.equals("EC PARAMETERS")) {
+        return null;
+      }
+    }
+    return blocks;
+  }
+
   static List<X509Certificate> parseChain(byte[] pem, String name) throws TlsException {
+    List<Map.Entry<String, byte[]>> plain = plainBlocks(pem);
+    if (plain != null) {
+      try {
+        CertificateFactory factory = CertificateFactory.getInstance("X.509");
+        List<X509Certificate> chain = new ArrayList<>();
+        for (var block : plain) {
+          if (block.getKey().equals("CERTIFICATE")) {
+            chain.add((X509Certificate) factory.generateCertificate(new ByteArrayInputStream(block.getValue())));
+          }
+        }
+        if (!chain.isEmpty()) return chain;
+      } catch (GeneralSecurityException e) {
+        // not what the JDK takes: Bouncy Castle's parser reads it or says why not
+      }
+    }
     List<X509Certificate> chain = new ArrayList<>();
     JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
     try (PEMParser parser = parser(pem)) {
@@ -124,6 +174,17 @@ record KeyMaterial(List<X509Certificate> chain, PrivateKey key) {
   }
 
   static PrivateKey parseKey(byte[] pem, String name) throws TlsException {
+    List<Map.Entry<String, byte[]>> plain = plainBlocks(pem);
+    List<byte[]> keys = plain == null ? List.of() : plain.stream().filter(b -> b.getKey().equals("PRIVATE KEY")).map(Map.Entry::getValue).toList();
+    if (keys.size() == 1) {
+      for (String algorithm : List.of("RSA", "EC")) {
+        try {
+          return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(keys.getFirst()));
+        } catch (GeneralSecurityException e) {
+          // another algorithm's key; one no JDK factory here takes is Bouncy Castle's to name
+        }
+      }
+    }
     PrivateKeyInfo found = null;
     try (PEMParser parser = parser(pem)) {
       Object o;
@@ -309,7 +370,9 @@ record KeyMaterial(List<X509Certificate> chain, PrivateKey key) {
   static boolean covers(X509Certificate cert, String host) {
     String h = host.toLowerCase(Locale.ROOT);
     if (h.endsWith(".")) h = h.substring(0, h.length() - 1);
-    boolean ip = IPAddress.isValid(h);
+    // An address literal (IPv6 has colons; a DNS name is never all digits and dots) is matched
+    // against the IP names only.
+    boolean ip = h.indexOf(':') >= 0 || h.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
     for (List<?> san : sans(cert)) {
       int type = (Integer) san.get(0);
       String value = String.valueOf(san.get(1)).toLowerCase(Locale.ROOT);
