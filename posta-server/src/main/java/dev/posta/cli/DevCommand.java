@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -104,39 +103,15 @@ final class DevCommand implements Callable<Integer> {
       return 2;
     }
     LogSettings.apply(cfg.log());
-    // Taken before the server starts, as serve's: a SIGTERM at any moment closes what has
-    // started and writes out the log lines buffered so far.
-    java.util.concurrent.atomic.AtomicReference<PostaServer> serving = new java.util.concurrent.atomic.AtomicReference<>();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      PostaServer running = serving.get();
-      if (running != null) {
-        running.close();
-        startStop.info("posta dev stopped");
-      }
-      LogSettings.flush();
-      stopped.countDown();
-    }));
-    PostaServer server;
-    try {
-      String notOwner = DataFolderOwner.refusal(cfg.dataDir());
-      if (notOwner != null) {
-        System.err.println("posta dev: cannot start: " + notOwner);
-        return 1;
-      }
-      server = new PostaServer(cfg).start();
-      serving.set(server);
-    } catch (IOException e) {
-      System.err.println("posta dev: cannot start: " + e.getMessage());
-      return 1;
-    }
+    ServerRun run = new ServerRun(running -> {}, running -> startStop.info("posta dev stopped"));
+    PostaServer server = run.start(cfg, "posta dev");
+    if (server == null) return 1;
     if (reset) {
       try {
         int removed = server.clearMailboxes();
         System.out.println("posta dev: --reset removed " + removed + " message(s)");
       } catch (IOException e) {
-        serving.set(null);
-        server.close();
+        run.abandon(server);
         System.err.println("posta dev: --reset failed: " + e.getMessage());
         return 1;
       }
@@ -144,7 +119,7 @@ final class DevCommand implements Callable<Integer> {
     System.out.println(banner(server, !remote.isEmpty()));
     System.out.flush();
     startStop.info("posta {} started in capture mode: data {}, nothing is relayed", Posta.VERSION, cfg.dataDir());
-    stopped.await();
+    run.awaitStop();
     return 0;
   }
 

@@ -19,8 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -111,39 +109,19 @@ public final class Posta {
       }
       LogSettings.apply(cfg.log());
       long started = System.nanoTime();
-      // Taken before the server starts, so that a SIGTERM at any moment closes what has started
-      // and writes out the log lines buffered so far.
-      AtomicReference<PostaServer> serving = new AtomicReference<>();
-      CountDownLatch stopped = new CountDownLatch(1);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        PostaServer running = serving.get();
-        if (running != null) {
+      ServerRun run = new ServerRun(
           // Java does not say which signal (TERM, INT) or exit started the shutdown.
-          StartStop.log.info("posta stopping: shutdown requested after {}", running(System.nanoTime() - started));
-          try {
-            Files.deleteIfExists(running.config().dataDir().resolve(PID_FILE));
-          } catch (IOException e) {
-            // the server stops all the same; a stale file names a process that is gone
-          }
-          running.close();
-          StartStop.log.info("posta stopped: {} message(s) left in the queue", running.queue().size());
-        }
-        LogSettings.flush();
-        stopped.countDown();
-      }));
-      PostaServer server;
-      try {
-        String notOwner = DataFolderOwner.refusal(cfg.dataDir());
-        if (notOwner != null) {
-          System.err.println("posta: cannot start: " + notOwner);
-          return 1;
-        }
-        server = new PostaServer(cfg).start();
-        serving.set(server);
-      } catch (IOException e) {
-        System.err.println("posta: cannot start: " + e.getMessage());
-        return 1;
-      }
+          running -> {
+            StartStop.log.info("posta stopping: shutdown requested after {}", running(System.nanoTime() - started));
+            try {
+              Files.deleteIfExists(running.config().dataDir().resolve(PID_FILE));
+            } catch (IOException e) {
+              // the server stops all the same; a stale file names a process that is gone
+            }
+          },
+          running -> StartStop.log.info("posta stopped: {} message(s) left in the queue", running.queue().size()));
+      PostaServer server = run.start(cfg, "posta");
+      if (server == null) return 1;
       // SIGHUP, as Postfix and logrotate expect: read the file again (on a thread of its own,
       // so that a slow reload never holds up the JVM's signal dispatch). Taken before the banner
       // says the server runs: until then SIGHUP would still end the JVM.
@@ -159,7 +137,7 @@ public final class Posta {
       System.out.flush();
       StartStop.log.info("posta {} started: config {}, data {}, listeners {}, {} message(s) in the queue", VERSION,
           cfg.source().map(Path::toString).orElse("embedded defaults"), cfg.dataDir(), listeners(server), server.queue().size());
-      stopped.await();
+      run.awaitStop();
       return 0;
     }
 
