@@ -28,8 +28,9 @@ import java.util.concurrent.ExecutionException;
  * all three.
  *
  * <p>SPF starts when the message does: at once from DNS's cache when that holds every answer it
- * needs, otherwise on a virtual thread of its own, so its DNS lookups overlap the upload; DKIM reads the message as it streams in (one pass, nothing held but the
- * header section); DMARC runs at the end. A message with several From addresses in different
+ * needs, otherwise on a virtual thread of its own, so its DNS lookups overlap the upload; DKIM
+ * reads the message as it streams in (one pass, nothing held but the header section); DMARC
+ * runs at the end. A message with several From addresses in different
  * domains gets the strictest of their policies (RFC 7489 §6.6.1); one with no usable From
  * address cannot be checked by DMARC (permerror) and is accepted, as the RFC leaves to the
  * receiver. Nothing here throws for a sender's input or for DNS trouble.
