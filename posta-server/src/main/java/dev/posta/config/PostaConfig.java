@@ -476,7 +476,8 @@ public record PostaConfig(
    *
    * @param maxMessageSize octets; advertised with SIZE (RFC 1870), 552 5.3.4 when crossed
    * @param maxRecipients per message; the next RCPT gets 452 4.5.3 (RFC 5321 §4.5.3.1.8)
-   * @param maxLineLength octets of one message text line including CRLF (RFC 5321 §4.5.3.1.6)
+   * @param maxLineLength octets of one message text line including CRLF, DATA or BDAT: beyond RFC 5322's 1000 (§2.1.1), which
+   *     real mail exceeds, up to this bound against abuse; 550 5.6.0 when crossed
    * @param maxConnections at once on each kind of listener; more get 421 4.7.0
    * @param maxConnectionsPerIp at once from one client address; more get 421 4.7.0
    * @param maxErrors refusals (5xx) in one session before 421 4.7.0 and close
@@ -529,7 +530,7 @@ public record PostaConfig(
 
     public static Limits defaults() {
       return new Limits(
-          35L * 1024 * 1024, 100, 1000, 1000, 50, 10, Duration.ofMinutes(5), Duration.ofMinutes(3), DEFAULT_MAX_HOPS);
+          35L * 1024 * 1024, 100, 64 * 1024, 1000, 50, 10, Duration.ofMinutes(5), Duration.ofMinutes(3), DEFAULT_MAX_HOPS);
     }
 
     /**

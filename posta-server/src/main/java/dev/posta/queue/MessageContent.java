@@ -2,7 +2,9 @@ package dev.posta.queue;
 
 import dev.posta.mail.TraceHeaders;
 import dev.posta.storage.PrivateFiles;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -127,6 +129,18 @@ public final class MessageContent extends OutputStream {
     if (top != null) System.arraycopy(top, 0, joined, fields.length, top.length);
     top = joined;
     size += fields.length;
+  }
+
+  /**
+   * Reads back what was written so far, from its start: for a pass over the whole message before
+   * it is stored (re-encoding long lines). Not after {@link #prepend}, nor after a spill write
+   * failed (the message is then refused with 451 anyway).
+   */
+  public InputStream read() throws IOException {
+    if (top != null) throw new IllegalStateException("read after header fields were added at its top");
+    if (failure != null) throw failure;
+    if (spill == null) return new ByteArrayInputStream(bytes, 0, buffered);
+    return Files.newInputStream(spillPath);
   }
 
   /** The content when it is small enough to stay in memory, else null. */

@@ -583,7 +583,8 @@ final class SmtpSession implements Session {
    * Starts the message content with our trace header. A submitted message (the client
    * authenticated) also gets Date: and Message-ID: when it has none (RFC 6409 §8). Mail from
    * authenticated users and trusted networks is signed with DKIM when its From domain has keys;
-   * mail relayed from elsewhere never is.
+   * mail relayed from elsewhere never is. Submitted mail with lines over 998 octets has those
+   * parts re-encoded before it is signed and stored; mail relayed from elsewhere keeps its octets.
    */
   private void startContent() {
     DkimSigner signer = context.signer();
@@ -593,6 +594,7 @@ final class SmtpSession implements Session {
     SenderAuthentication.Message checking =
         tx.senderRules.enabled() ? context.senderChecks().start(address, heloName, tx.sender) : null;
     tx.startContent(context.spool().newContent(), receivedHeader(), user == null ? null : hostname, signing, checking, hostname);
+    if (submitted) tx.reencodeLongLines(context.spool()::newContent, signer);
   }
 
   private boolean checkReadyForContent() throws IOException, Closing {
@@ -653,7 +655,20 @@ final class SmtpSession implements Session {
       finishFailed(Replies.MESSAGE_TOO_BIG.format(limits.maxMessageSize()));
       return;
     }
-    MessageContent content = tx.finish();
+    if (tx.longestLine() > limits.maxLineLength() - 2) {
+      // BDAT's chunks are not read as lines; DATA's over-long lines never got this far.
+      log.info("{}: {}: from=<{}>, refused: a line longer than {} octets", logPrefix, tx.id, orEmpty(tx.sender), limits.maxLineLength());
+      finishFailed(Replies.TEXT_LINE_TOO_LONG.format(limits.maxLineLength()));
+      return;
+    }
+    MessageContent content;
+    try {
+      content = tx.finish();
+    } catch (IOException e) { // re-encoding could not read or write the spool's temporary file
+      log.error("{}: {}: not stored, answered 451: {}", logPrefix, tx.id, e.toString());
+      finishFailed(Replies.STORAGE_FAILED);
+      return;
+    }
     Policy.Refusal refused = policy.endOfData(policyClient(), content);
     if (refused != null) {
       log.info("{}: {}: from=<{}>, refused: {}", logPrefix, tx.id, orEmpty(tx.sender), refused.reason());
@@ -676,9 +691,9 @@ final class SmtpSession implements Session {
       return;
     }
     // Postfix's qmgr line with its cleanup and smtpd lines' facts: who sent it, what it is, how it was checked.
-    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, helo=<{}>{}{}{}{}{}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(),
+    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, helo=<{}>{}{}{}{}{}{}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(),
         tx.recipients.size(), heloName, user == null ? "" : ", sasl_username=" + user, tx.messageId() == null ? "" : ", msgid=" + tx.messageId(),
-        dkim(tx.signed()), checked.logged(), folder == null ? "" : ", folder=" + folder);
+        reencoded(tx.reencoded()), dkim(tx.signed()), checked.logged(), folder == null ? "" : ", folder=" + folder);
     QueueId id = tx.id;
     resetTransaction();
     reply(Replies.QUEUED.format(id));
@@ -727,6 +742,13 @@ final class SmtpSession implements Session {
     }
     content.prepend(verdict.field().getBytes(StandardCharsets.US_ASCII));
     return new Checked(folder, logged, null);
+  }
+
+  /** What the queued line says of re-encoding: {@code reencoded=quoted-printable (1 part)}; nothing when there was none to do. */
+  private static String reencoded(dev.posta.mail.LongLines.Result result) {
+    if (result == null) return "";
+    if (!result.changed()) return ", reencoded=none (" + result.summary() + ")";
+    return ", reencoded=" + result.summary();
   }
 
   /** What the queued line says of DKIM signing: which signatures, or why none; nothing when there was no key. */

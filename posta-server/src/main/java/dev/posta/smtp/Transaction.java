@@ -1,6 +1,7 @@
 package dev.posta.smtp;
 
 import dev.posta.config.PostaConfig;
+import dev.posta.mail.LongLines;
 import dev.posta.mail.MailAddress;
 import dev.posta.mail.MailDate;
 import dev.posta.mail.MailParameters;
@@ -11,10 +12,12 @@ import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.net.LineInput;
 import dev.posta.queue.MessageContent;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * One mail transaction (RFC 5321 §3.3): the sender, the recipients accepted so far, and the
@@ -24,6 +27,11 @@ import java.util.List;
  * when it has none (RFC 6409 §8), and is signed with DKIM as it streams in, when its From domain
  * has keys: the DKIM-Signature fields go at its top once it is whole, before it is stored, so
  * every delivery attempt sends the same signed octets.
+ *
+ * <p>Lines longer than RFC 5322's 998 octets are taken (up to {@code max-line-length}). The
+ * longest line is noted as the octets pass; when a submitted message has one, its parts with long
+ * lines are re-encoded ({@link LongLines}) once it is whole, into new content, and that is what is
+ * signed and stored: mail from other servers keeps its octets.
  *
  * <p>Only CRLF ends a line of DATA: a bare LF or CR stops the reading at once
  * (CVE-2023-51764/51766: it could hide a second message behind a different end of data).
@@ -56,6 +64,16 @@ final class Transaction {
   private ForeignAuthResults foreignResults;
   /** What signing gave, once the message is whole; null when it was not signed. */
   private DkimSigner.Outcome signed;
+  /** The longest line of what the client sent (DATA and BDAT alike). */
+  private final LongLines.Watch lines = new LongLines.Watch();
+  /** Our Received: field, the content's first octets, which re-encoding and signing leave alone. */
+  private byte[] received;
+  /** Where re-encoded content goes; null unless the message is submitted ({@link #reencodeLongLines}). */
+  private Supplier<MessageContent> reencodeInto;
+  /** Signs the re-encoded content instead; null when nothing signs. */
+  private DkimSigner resigner;
+  /** What re-encoding did, once the message is whole; null when it had no long line or was not submitted. */
+  private LongLines.Result reencoded;
   private long size;
   private boolean tooBig;
   /** DATA's line buffer: made at DATA, grown for long lines, and gone with the transaction. */
@@ -91,6 +109,7 @@ final class Transaction {
   void startContent(MessageContent content, byte[] received, String submittedFrom, DkimSigner.Signing signing,
       SenderAuthentication.Message checking, String authservId) {
     this.content = content;
+    this.received = received;
     content.write(received, 0, received.length);
     this.signing = signing;
     this.checking = checking;
@@ -102,7 +121,41 @@ final class Transaction {
     headers = submittedFrom == null ? null
         : new MissingHeaders(stored, () -> MailDate.format(Instant.now()), () -> addedMessageId = "<" + id + "@" + submittedFrom + ">");
     messageIdField = new MessageIdField(headers == null ? stored : headers);
-    sink = messageIdField;
+    sink = new Watched(messageIdField, lines);
+  }
+
+  /**
+   * A submitted message (RFC 6409: Posta is the first server to handle it) with a line over 998
+   * octets gets those parts re-encoded before it is signed and stored.
+   *
+   * @param into makes the content the re-encoded message goes to
+   * @param signer signs the re-encoded message when the original was being signed; null when nothing signs
+   */
+  void reencodeLongLines(Supplier<MessageContent> into, DkimSigner signer) {
+    this.reencodeInto = into;
+    this.resigner = signer;
+  }
+
+  /** Notes the longest line of the octets on their way to the content. */
+  private static final class Watched extends OutputStream {
+    private final OutputStream out;
+    private final LongLines.Watch lines;
+
+    Watched(OutputStream out, LongLines.Watch lines) {
+      this.out = out;
+      this.lines = lines;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      lines.update(b, off, len);
+      out.write(b, off, len);
+    }
   }
 
   /** The octets go to the content and to the signature, in one pass. */
@@ -217,12 +270,55 @@ final class Transaction {
    */
   MessageContent finish() throws IOException {
     if (headers != null) headers.finish();
+    if (reencodeInto != null && lines.longest() > LongLines.MAX_LINE) reencode();
     if (foreignResults != null) foreignResults.finish();
     if (signing != null) {
       signed = signing.finish();
       if (signed instanceof DkimSigner.Signed s) content.prepend(s.fields());
     }
     return content;
+  }
+
+  /**
+   * Writes the message again with its long-line parts re-encoded, into new content (our Received:
+   * first, as it was), signed anew when it was being signed; the first content is dropped. When
+   * no part could be re-encoded, the message stays as it came.
+   */
+  private void reencode() throws IOException {
+    MessageContent original = content;
+    MessageContent replaced = reencodeInto.get();
+    replaced.write(received, 0, received.length);
+    DkimSigner.Signing resigning = signing == null ? null : resigner.start();
+    OutputStream to = resigning == null ? replaced : new Both(replaced, resigning);
+    LongLines.Result result;
+    try {
+      result = LongLines.reencode(() -> {
+        InputStream in = original.read();
+        in.skipNBytes(received.length);
+        return in;
+      }, to);
+    } catch (IOException | RuntimeException e) {
+      replaced.discard();
+      throw e;
+    }
+    reencoded = result;
+    if (!result.changed()) {
+      replaced.discard();
+      return;
+    }
+    original.discard();
+    content = replaced;
+    signing = resigning;
+  }
+
+  /** What re-encoding did, after {@link #finish}; null when there was nothing to do. */
+  LongLines.Result reencoded() {
+    return reencoded;
+  }
+
+  /** The longest line the client sent, in octets without CRLF. */
+  long longestLine() {
+    return lines.longest();
   }
 
   /** The sender checks of a message from another server, to finish after {@link #finish}; null for submitted mail. */

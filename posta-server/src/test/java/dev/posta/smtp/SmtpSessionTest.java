@@ -173,10 +173,32 @@ class SmtpSessionTest {
       wire.command("MAIL FROM:<a@b.example>");
       wire.command("RCPT TO:<longline@localhost>");
       assertThat(wire.command("DATA")).startsWith("354");
-      assertThat(wire.command("Subject: x\r\n\r\n" + "y".repeat(998) + "\r\n" + "z".repeat(999) + "\r\n.")).startsWith("550 5.6.0");
+      // max-line-length is 1000 here (the default is 64 KiB: LongLineMailTest), CRLF included.
+      assertThat(wire.command("Subject: x\r\n\r\n" + "y".repeat(998) + "\r\n" + "z".repeat(999) + "\r\n."))
+          .isEqualTo("550 5.6.0 Message has a line longer than 1000 octets");
       assertThat(wire.command("NOOP")).startsWith("250 2.0.0");
     }
     assertThat(server.mail("longline")).isEmpty();
+  }
+
+  @Test
+  void textLineOverTheLimitIsRefusedAfterBdatToo() throws Exception {
+    try (SmtpWire wire = new SmtpWire(server.smtpPort())) {
+      wire.ehlo();
+      wire.command("MAIL FROM:<a@b.example>");
+      wire.command("RCPT TO:<longbdat@localhost>");
+      byte[] chunk = ("Subject: x\r\n\r\n" + "y".repeat(998) + "\r\n" + "z".repeat(999) + "\r\n")
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      wire.send("BDAT " + chunk.length + " LAST\r\n").send(chunk);
+      assertThat(wire.reply()).isEqualTo("550 5.6.0 Message has a line longer than 1000 octets");
+      assertThat(wire.command("NOOP")).startsWith("250 2.0.0");
+      wire.command("MAIL FROM:<a@b.example>");
+      wire.command("RCPT TO:<longbdat@localhost>");
+      byte[] within = ("Subject: y\r\n\r\n" + "y".repeat(998) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      wire.send("BDAT " + within.length + " LAST\r\n").send(within);
+      assertThat(wire.reply()).startsWith("250 2.0.0 Ok: queued as ");
+    }
+    assertThat(server.awaitMail("longbdat", 1)).singleElement().satisfies(m -> assertThat(m).contains("Subject: y\n\n" + "y".repeat(998) + "\n"));
   }
 
   @Test
