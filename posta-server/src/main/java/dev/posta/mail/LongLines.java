@@ -36,7 +36,7 @@ import org.apache.james.mime4j.field.LenientFieldParser;
  * without Content-Type is a message (§5.1.5).
  *
  * <p>Known limits, where long lines are kept as they are (and counted as kept): header fields,
- * preambles and epilogues, a quoted-printable part (its decoder would have to guess where the
+ * preambles and epilogues, boundary lines, a quoted-printable part (its decoder would have to guess where the
  * encoder went wrong) or one in an encoding MIME does not name, a multipart without a boundary,
  * a header section over {@value #MAX_HEADER_OCTETS} octets, nesting deeper than {@value
  * #MAX_DEPTH}. The message is read twice (once to find the parts, once to write), never held
@@ -250,6 +250,7 @@ public final class LongLines {
         byte[] b = boundaries.get(i);
         if (line.length >= b.length && Arrays.equals(line.bytes, 0, b.length, b, 0, b.length)) {
           boolean close = line.length >= b.length + 2 && line.bytes[b.length] == '-' && line.bytes[b.length + 1] == '-';
+          if (out == null && line.length > MAX_LINE) kept++; // a boundary line padded beyond 998 octets goes out as it came
           return new Stop(line.copy(), i, close);
         }
       }
