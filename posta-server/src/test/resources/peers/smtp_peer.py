@@ -108,7 +108,9 @@ def write_atomically(path, data):
 class PeerSMTP(SMTP):
     """aiosmtpd's SMTP with a refusing greeting, DSN parameters and options kept as sent."""
 
-    def __init__(self, handler, greeting, dsn, **kwargs):
+    def __init__(self, handler, greeting, dsn, line_length_limit=None, **kwargs):
+        if line_length_limit:
+            self.line_length_limit = line_length_limit  # before __init__, which sizes its reader by it
         super().__init__(handler, **kwargs)
         self.greeting = greeting
         self.dsn = dsn
@@ -179,7 +181,7 @@ async def serve(config):
         )
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: PeerSMTP(handler, config.get("greeting"), config["dsn"], **kwargs),
+        lambda: PeerSMTP(handler, config.get("greeting"), config["dsn"], config.get("lineLengthLimit"), **kwargs),
         host=config["host"], port=config["port"])
     port = server.sockets[0].getsockname()[1]
     print("READY %d" % port, flush=True)

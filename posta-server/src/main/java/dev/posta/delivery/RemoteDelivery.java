@@ -15,6 +15,7 @@ import dev.posta.config.PostaConfig.TlsPolicy;
 import dev.posta.dns.MxResolver;
 import dev.posta.delivery.Delivery.Recipient;
 import dev.posta.mail.Envelope;
+import dev.posta.mail.LongLines;
 import dev.posta.mail.MailParameters;
 import java.io.IOException;
 import java.io.InputStream;
@@ -365,10 +366,50 @@ public final class RemoteDelivery implements Outbound {
       } else if (reply.isTransient()) {
         out.add(DeliveryResult.deferred(status == null ? "4.0.0" : status, c.host(), diagnostic(reply), "deferred by " + c.describe()));
       } else {
-        out.add(DeliveryResult.failed(status == null ? "5.0.0" : status, c.host(), diagnostic(reply), "refused by " + c.describe()));
+        String why = "refused by " + c.describe();
+        // Refused for the content (after the data, not at RCPT): a line over 998 octets is a likely
+        // cause the sender can act on; the server's own words stay as they were, in the diagnostic.
+        if (reply == result.data() && hasLongLines(content)) why += LONG_LINES_HINT;
+        out.add(DeliveryResult.failed(status == null ? "5.0.0" : status, c.host(), diagnostic(reply), why));
       }
     }
     return sendTheRestAgain(env, size, content, destination, recipients, result, out);
+  }
+
+  /** What a bounce adds when a refused message has long lines: Posta's words, never presented as the server's. */
+  static final String LONG_LINES_HINT = "; the message has a line longer than 998 octets (RFC 5322 §2.1.1), which some servers "
+      + "refuse: it came from another server so and was passed on unchanged";
+
+  /**
+   * Whether the message has a line over 998 octets: read once more, only after a refusal. Mail
+   * submitted here never has one (its long-line parts were re-encoded); mail relayed from elsewhere
+   * keeps its octets, and may.
+   */
+  private static boolean hasLongLines(MessageWriter content) {
+    var lines = new LongLines.Watch();
+    try {
+      content.writeTo(new WritableByteChannel() {
+        @Override
+        public int write(ByteBuffer src) {
+          int n = src.remaining();
+          byte[] b = new byte[n];
+          src.get(b);
+          lines.update(b, 0, n);
+          return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+          return true;
+        }
+
+        @Override
+        public void close() {}
+      });
+    } catch (IOException | RuntimeException e) {
+      return false; // the refusal is reported as it is, without the hint
+    }
+    return lines.longest() > LongLines.MAX_LINE;
   }
 
   /**

@@ -39,20 +39,30 @@ class LongLineMailTest {
   @TempDir static Path dir;
   static Dnsmasq dns;
   static SmtpPeer peer;
+  /** strict.test's server: aiosmtpd as it comes, which refuses a line over 1001 octets with its own reply. */
+  static SmtpPeer strict;
+  static final String STRICT_REPLY = "500 Line too long (see RFC5321 4.5.3.1.6)";
   static TestServer server;
   static final ListAppender<ILoggingEvent> logs = new ListAppender<>();
   static final Logger sessionLog = (Logger) LoggerFactory.getLogger("dev.posta.smtp.SmtpSession");
 
   @BeforeAll
   static void start() throws Exception {
-    int port = Outbound.freePort("127.0.0.2");
+    int port = Outbound.freePort("127.0.0.2", "127.0.0.4");
     Path data = dir.resolve("posta");
     var rsa = DkimKeyFiles.generate(data, "posta.test", "20250712-rsa", DkimAlgorithm.KeyType.RSA);
     dns = Dnsmasq.start(dir, z -> z
         .mx("example.test", "mx1.example.test", 10).a("mx1.example.test", "127.0.0.2")
+        .mx("strict.test", "mx.strict.test", 10).a("mx.strict.test", "127.0.0.4")
         .txt("20250712-rsa._domainkey.posta.test", DkimKeyFiles.txtStrings(rsa.publicKey()).toArray(String[]::new)));
-    peer = SmtpPeer.start(dir, o -> o.host("127.0.0.2").port(port));
+    // example.test's server takes long lines (aiosmtpd's default, 1001 octets, is strict.test's).
+    peer = SmtpPeer.start(dir, o -> o.host("127.0.0.2").port(port).lineLengthLimit(64 * 1024));
+    strict = SmtpPeer.start(java.nio.file.Files.createDirectories(dir.resolve("strict")), o -> o.host("127.0.0.4").port(port));
+    // Forwarding aliases: mail from elsewhere relayed on, to a server that takes it and to one that refuses it.
+    var forwards = new PostaConfig.LocalDomain("lists.test", java.util.Set.of(), false, java.util.Optional.empty(),
+        java.util.Map.of("keep", List.of("erin@example.test"), "strict", List.of("dave@strict.test")));
     server = TestServer.start(data, c -> c.toBuilder()
+        .domains(java.util.stream.Stream.concat(c.domains().stream(), java.util.stream.Stream.of(forwards)).toList())
         .delivery(PostaConfig.Delivery.defaults().toBuilder().dns(List.of(dns.address()), port).build())
         .build()).addUser("sender@posta.test", "secret");
     logs.start();
@@ -64,6 +74,7 @@ class LongLineMailTest {
     sessionLog.detachAppender(logs);
     if (server != null) server.close();
     if (peer != null) peer.close();
+    if (strict != null) strict.close();
     if (dns != null) dns.close();
   }
 
@@ -153,6 +164,31 @@ class LongLineMailTest {
     String trace = delivered.substring(0, delivered.length() - kept.length());
     assertThat(trace.lines()).allMatch(l -> l.startsWith("Return-Path: ") || l.startsWith("Delivered-To: ") || l.startsWith("Received: ")
         || l.startsWith("\t"));
+  }
+
+  @Test
+  void mailFromElsewhereForwardedKeepsItsOctetsAndARefusalSaysWhyInTheBounce() throws Exception {
+    String message = "From: Sender <someone@localhost>\r\nTo: keep@lists.test\r\nSubject: forwarded\r\n"
+        + "Date: Sat, 12 Jul 2025 10:00:00 +0000\r\nMessage-ID: <fwd@localhost>\r\n\r\n" + body(1500);
+    try (SmtpWire wire = new SmtpWire(server.smtpPort())) {
+      wire.ehlo();
+      assertThat(send(wire, "someone@localhost", "keep@lists.test", message)).startsWith("250 2.0.0 Ok: queued as ");
+      assertThat(send(wire, "someone@localhost", "strict@lists.test", message.replace("Subject: forwarded", "Subject: to a strict server")))
+          .startsWith("250 2.0.0 Ok: queued as ");
+    }
+    // Relayed on as it came: above it, only the trace fields of the way.
+    SmtpPeer.Received got = find("the forwarded message", () -> peer.messages().stream().filter(m -> m.text().contains("Subject: forwarded\r\n")).findFirst());
+    assertThat(got.text()).endsWith(message);
+    String trace = got.text().substring(0, got.text().length() - message.length());
+    assertThat(trace.split("\r\n")).allMatch(l -> l.startsWith("Received: ") || l.startsWith("Delivered-To: ") || l.startsWith("\t"));
+
+    // The strict server refused it after the data: the bounce gives its words as they were, and says what is likely wrong.
+    String bounce = find("the bounce", () -> server.mail("someone").stream().filter(m -> m.contains("Subject: Undelivered Mail")).findFirst());
+    String notice = bounce.replaceAll("\n +", " ");
+    assertThat(notice).containsPattern("\n<dave@strict\\.test>: refused by mx\\.strict\\.test\\[127\\.0\\.0\\.4\\]:\\d+; the message has a line "
+        + "longer than 998 octets \\(RFC 5322 §2\\.1\\.1\\), which some servers refuse: it came from another server so and was passed on unchanged ");
+    assertThat(notice).contains(" said: " + STRICT_REPLY);
+    assertThat(bounce).contains("Diagnostic-Code: smtp; " + STRICT_REPLY);
   }
 
   @Test

@@ -76,6 +76,7 @@ public final class SmtpPeer implements AutoCloseable {
     private String dataReply;
     private int dataReplyTimes;
     private String greeting;
+    private int lineLengthLimit;
 
     /** The loopback address to listen on, any 127.0.0.x; default 127.0.0.1. */
     public Options host(String host) {
@@ -164,6 +165,15 @@ public final class SmtpPeer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Takes message lines up to {@code octets} (CRLF included) instead of aiosmtpd's 1001, which
+     * answers longer ones {@code 500 Line too long}: a receiver that keeps long lines.
+     */
+    public Options lineLengthLimit(int octets) {
+      this.lineLengthLimit = octets;
+      return this;
+    }
+
     /** Greets every connection with {@code reply} (e.g. {@code 421 4.3.2 busy}) and closes it. */
     public Options greeting(String reply) {
       this.greeting = reply;
@@ -188,6 +198,7 @@ public final class SmtpPeer implements AutoCloseable {
       c.put("requireStartTls", requireStartTls);
       c.put("authUser", authUser);
       c.put("authPassword", authPassword);
+      c.put("lineLengthLimit", lineLengthLimit > 0 ? lineLengthLimit : null);
       List<Object> replies = new ArrayList<>();
       for (String[] r : rcptReplies) {
         var m = new LinkedHashMap<String, Object>();
