@@ -154,6 +154,7 @@ public final class LocalSubmission {
     DkimSigner.Signing signing = signer.hasKeys() ? signer.start() : null;
     String hostname = config.hostname();
     tx.startContent(context.spool().newContent(), received(hostname, user, via, tx), hostname, signing, null, hostname);
+    tx.reencodeLongLines(context.spool()::newContent, signer); // Posta is the first server: long lines are re-encoded
     String problem;
     try {
       problem = copy(body, tx, limits.maxLineLength(), fromField(sender != null ? sender.toString() : account, request.fullName()));
@@ -192,8 +193,9 @@ public final class LocalSubmission {
       answers.reply(Replies.STORAGE_FAILED.code(), Replies.STORAGE_FAILED.status(), Replies.STORAGE_FAILED.text());
       return null;
     }
-    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, user={}{}{}, status=queued", prefix, tx.id, orEmpty(sender), tx.size(),
-        tx.recipients.size(), printable(user), tx.messageId() == null ? "" : ", msgid=" + tx.messageId(), dkim(tx.signed()));
+    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, user={}{}{}{}, status=queued", prefix, tx.id, orEmpty(sender), tx.size(),
+        tx.recipients.size(), printable(user), tx.messageId() == null ? "" : ", msgid=" + tx.messageId(), tx.reencodedLogged(),
+        dkim(tx.signed()));
     Reply queued = Replies.QUEUED.format(tx.id);
     answers.reply(queued.code(), queued.status(), queued.text());
     context.queue().enqueue(stored);

@@ -693,7 +693,7 @@ final class SmtpSession implements Session {
     // Postfix's qmgr line with its cleanup and smtpd lines' facts: who sent it, what it is, how it was checked.
     log.info("{}: {}: from=<{}>, size={}, nrcpt={}, helo=<{}>{}{}{}{}{}{}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(),
         tx.recipients.size(), heloName, user == null ? "" : ", sasl_username=" + user, tx.messageId() == null ? "" : ", msgid=" + tx.messageId(),
-        reencoded(tx.reencoded()), dkim(tx.signed()), checked.logged(), folder == null ? "" : ", folder=" + folder);
+        tx.reencodedLogged(), dkim(tx.signed()), checked.logged(), folder == null ? "" : ", folder=" + folder);
     QueueId id = tx.id;
     resetTransaction();
     reply(Replies.QUEUED.format(id));
@@ -742,13 +742,6 @@ final class SmtpSession implements Session {
     }
     content.prepend(verdict.field().getBytes(StandardCharsets.US_ASCII));
     return new Checked(folder, logged, null);
-  }
-
-  /** What the queued line says of re-encoding: {@code reencoded=quoted-printable (1 part)}; nothing when there was none to do. */
-  private static String reencoded(dev.posta.mail.LongLines.Result result) {
-    if (result == null) return "";
-    if (!result.changed()) return ", reencoded=none (" + result.summary() + ")";
-    return ", reencoded=" + result.summary();
   }
 
   /** What the queued line says of DKIM signing: which signatures, or why none; nothing when there was no key. */

@@ -316,6 +316,16 @@ final class Transaction {
     return reencoded;
   }
 
+  /**
+   * What the queued line says of re-encoding: {@code , reencoded=quoted-printable (1 part)}, or
+   * {@code , reencoded=none (...)} when the long lines could not be re-encoded; empty when there
+   * was nothing to do.
+   */
+  String reencodedLogged() {
+    if (reencoded == null) return "";
+    return ", reencoded=" + (reencoded.changed() ? reencoded.summary() : "none (" + reencoded.summary() + ")");
+  }
+
   /** The longest line the client sent, in octets without CRLF. */
   long longestLine() {
     return lines.longest();

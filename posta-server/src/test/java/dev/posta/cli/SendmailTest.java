@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.config.PostaConfig;
 import dev.posta.local.Maildrop;
+import dev.posta.testing.PythonEmail;
 import dev.posta.testing.TestServer;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -51,6 +52,21 @@ class SendmailTest {
           + "Received: by localhost (Posta, from user " + System.getProperty("user.name") + " via local)\n");
       assertThat(mail).contains("\nFrom: Cron Daemon <" + System.getProperty("user.name") + "@localhost>\nTo: root\nSubject: Cron <root@host> backup\n")
           .contains("\nMessage-ID: <").contains("\nDate: ").doesNotContain("Bcc").doesNotContain("secret@").endsWith("\n\nall done\n");
+    }
+  }
+
+  /** Local submission is submission (issue 19): a line over 998 octets is re-encoded before the message is queued. */
+  @Test
+  void aLongLineIsReencodedAsOnSubmission() throws Exception {
+    try (TestServer server = TestServer.start(data)) {
+      String html = "<p>" + "Grüße from cron, ".repeat(100) + "</p>";
+      Run run = sendmail(server.server().config(), "To: root\nSubject: report\nContent-Type: text/html; charset=utf-8\n\n" + html + "\nend\n", "-t");
+      assertThat(run).isEqualTo(new Run(0, "", ""));
+      String mail = server.awaitMail("root", 1).getFirst();
+      assertThat(mail).contains("\nSubject: report\nContent-Type: text/html; charset=utf-8\n").contains("\nMIME-Version: 1.0\nContent-Transfer-Encoding: quoted-printable\n\n");
+      PythonEmail.Read read = PythonEmail.read(mail.getBytes(UTF_8));
+      assertThat(read.longestLine()).isLessThanOrEqualTo(76);
+      assertThat(read.parts()).singleElement().satisfies(p -> assertThat(p.text()).isEqualTo(html + "\nend\n"));
     }
   }
 
