@@ -106,8 +106,7 @@ public abstract class ProtocolSession implements Session {
 
   @Override
   public final void end(String reason) {
-    if (reason.equals(SERVER_STOPPING)) conn.tryWrite(stopping());
-    ended(reason);
+    ended(reason.equals(SERVER_STOPPING) ? stopped() : reason);
   }
 
   @Override

@@ -161,8 +161,7 @@ final class SmtpSession implements Session {
 
   @Override
   public void end(String reason) {
-    if (reason.equals(SERVER_STOPPING)) conn.tryReply(Replies.SHUTTING_DOWN);
-    finish(reason);
+    finish(reason.equals(SERVER_STOPPING) ? stopped() : reason);
   }
 
   @Override
