@@ -1,6 +1,7 @@
 package dev.posta;
 
 import dev.posta.auth.UserStore;
+import dev.posta.capture.CapturedMail;
 import dev.posta.client.Timeouts;
 import dev.posta.config.ConfigChanges;
 import dev.posta.config.PostaConfig;
@@ -97,6 +98,8 @@ public final class PostaServer implements AutoCloseable {
   private static final Set<Object> LOCKED = ConcurrentHashMap.newKeySet();
   private final List<Bound> bound = new CopyOnWriteArrayList<>();
   private LocalDelivery.Listener deliveryListener;
+  /** Capture mode's index of captured mail, fed by local delivery; null for a real server. */
+  private final CapturedMail captured;
   private Faults faults = Faults.NONE;
   private boolean withoutTls;
 
@@ -111,6 +114,18 @@ public final class PostaServer implements AutoCloseable {
   public PostaServer(PostaConfig config, Clock clock) {
     this.config = config;
     this.clock = clock;
+    this.captured = config.capture().enabled() ? new CapturedMail(config.capture()) : null;
+  }
+
+  /**
+   * Capture mode's index of every message delivered since the start (in memory, the newest
+   * {@code retention} kept), for finding and waiting on captured mail by namespace.
+   *
+   * @throws IllegalStateException when capture mode is off
+   */
+  public CapturedMail capturedMail() {
+    if (captured == null) throw new IllegalStateException("no captured mail: capture mode is off");
+    return captured;
   }
 
   /** Has {@code listener} told of each message delivered to local mailboxes; call before {@link #start}. */
@@ -260,7 +275,17 @@ public final class PostaServer implements AutoCloseable {
   /** Local delivery into the store, and (serving, with {@code dns}) remote delivery as {@code config} says. */
   private DeliveryTargets deliveryTargets(PostaConfig config, DnsResolver dns) throws IOException {
     var outbound = dns != null ? new RemoteDelivery(config, new MxResolver(dns), Timeouts.rfc5321()) : null;
-    return new DeliveryTargets(new LocalDelivery(store, deliveryListener), outbound, config.delivery());
+    return new DeliveryTargets(new LocalDelivery(store, deliveryListeners()), outbound, config.delivery());
+  }
+
+  /** The index first (so a waiter wakes before the embedder's listener runs), then the embedder's listener. */
+  private LocalDelivery.Listener deliveryListeners() {
+    if (captured == null) return deliveryListener;
+    LocalDelivery.Listener embedder = deliveryListener;
+    return delivered -> {
+      captured.add(delivered.envelope(), delivered.message());
+      if (embedder != null) embedder.delivered(delivered);
+    };
   }
 
   /** One throttle for all three protocols: no guesses gained by switching. */
@@ -501,6 +526,7 @@ public final class PostaServer implements AutoCloseable {
         }
       }
     }
+    if (captured != null) captured.clear();
     log.info("capture: {} message(s) removed from the mailboxes", removed);
     return removed;
   }

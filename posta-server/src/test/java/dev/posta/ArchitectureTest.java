@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * dev.posta (PostaServer)              assembles the parts from the configuration
  * smtp | imap | pop3 | control         listeners: none uses another
  * net                                  what every listener shares: limits, idle sessions, deadlines, AUTH throttle
+ * capture                              capture mode's index of captured mail, fed by the assembly
  * queue                                spool, scheduling, attempts, bounces
  * delivery                             routing; local and remote delivery targets
  * store                                the mailbox store
@@ -52,6 +53,7 @@ class ArchitectureTest {
         .layer("Pop3").definedBy("dev.posta.pop3..")
         .layer("Control").definedBy("dev.posta.control..")
         .layer("Net").definedBy("dev.posta.net..")
+        .layer("Capture").definedBy("dev.posta.capture..")
         .layer("Queue").definedBy("dev.posta.queue..")
         .layer("Delivery").definedBy("dev.posta.delivery..")
         .layer("Store").definedBy("dev.posta.store..")
@@ -65,12 +67,13 @@ class ArchitectureTest {
         .whereLayer("Pop3").mayOnlyBeAccessedByLayers("Assembly")
         .whereLayer("Control").mayOnlyBeAccessedByLayers("Cli", "Assembly")
         .whereLayer("Net").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control")
+        .whereLayer("Capture").mayOnlyBeAccessedByLayers("Cli", "Assembly")
         .whereLayer("Queue").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control")
         .whereLayer("Delivery").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue")
         .whereLayer("Store").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Queue", "Delivery")
         .whereLayer("MailAuth").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp")
-        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "MailAuth", "Leaves")
-        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "MailAuth", "Leaves", "Model")
+        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "MailAuth", "Leaves")
+        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "MailAuth", "Leaves", "Model")
         .check(classes);
   }
 

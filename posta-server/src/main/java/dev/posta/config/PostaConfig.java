@@ -80,14 +80,42 @@ public record PostaConfig(
    *       with any password and opens that address's mailbox; with {@code logins}, only those
    *       addresses with those passwords log in (the JUnit extension's test account), and
    *       submission wants AUTH again. SCRAM-SHA-256 is not offered (it needs a stored
-   *       password): PLAIN and LOGIN are.
+   *       password): PLAIN and LOGIN are;
+   *   <li>every delivered message is also kept in memory, in the index of captured mail that
+   *       the JUnit extension (and the HTTP API) query and wait on, filed under one
+   *       <em>namespace</em> so that tests running side by side never see each other's mail.
+   *       The namespace is chosen by these rules, in order:
+   *       <ol>
+   *         <li>when the client logged in with SMTP AUTH and {@code loginNamespaces} is on: the
+   *             login's namespace, which is the {@code namespacePattern}'s group in the login
+   *             when it matches ({@code inbox+t1@posta.test} is {@code t1}), else the whole
+   *             login ({@code app@example.com});
+   *         <li>else the first envelope recipient, in RCPT TO order, that {@code
+   *             namespacePattern} matches: its group ({@code ada+t1@example.com} is {@code t1});
+   *         <li>else {@link #DEFAULT_NAMESPACE}.
+   *       </ol>
+   *       Namespaces are lower case. The index keeps the newest {@code retention} messages;
+   *       the mailboxes keep them all.
    * </ul>
    *
    * @param enabled capture mode on
    * @param logins the only accepted logins, address (canonical: lower-case domain) to password;
    *     empty: any address with any password
+   * @param loginNamespaces whether an SMTP AUTH login names the namespace (rule 1); the JUnit
+   *     extension turns it off with a test account, which every client shares
+   * @param namespacePattern a regular expression with one capturing group, found in a lower-cased
+   *     address, whose group names the namespace; {@link #PLUS_TAG} by default (the part after
+   *     {@code +}); empty: recipients name no namespace
+   * @param retention how many captured messages the index keeps, oldest forgotten first; a
+   *     message a caller is waiting for is handed to it on arrival, so forgetting never hides it
    */
-  public record Capture(boolean enabled, Map<String, String> logins) {
+  public record Capture(boolean enabled, Map<String, String> logins, boolean loginNamespaces, String namespacePattern, int retention) {
+    /** The part of the local part after {@code +} (RFC 5233's subaddress) names the namespace. */
+    public static final String PLUS_TAG = "^[^@+]*\\+([^@+]+)@";
+    /** Where mail goes that no rule files elsewhere. */
+    public static final String DEFAULT_NAMESPACE = "default";
+    /** How many messages the index keeps by default. */
+    public static final int DEFAULT_RETENTION = 10_000;
     public static final Capture OFF = new Capture(false, Map.of());
     /** Capture mode where anyone logs in as anyone. */
     public static final Capture ANY_LOGIN = new Capture(true, Map.of());
@@ -96,12 +124,32 @@ public record PostaConfig(
 
     public Capture {
       logins = Map.copyOf(logins);
+      if (retention < 1) throw new IllegalArgumentException("capture retention must be at least 1, not " + retention);
+      if (!namespacePattern.isEmpty()) {
+        java.util.regex.Pattern p;
+        try {
+          p = java.util.regex.Pattern.compile(namespacePattern);
+        } catch (java.util.regex.PatternSyntaxException e) {
+          throw new IllegalArgumentException("capture namespace pattern '" + namespacePattern + "' is no regular expression: "
+              + e.getDescription());
+        }
+        if (p.matcher("").groupCount() < 1) {
+          throw new IllegalArgumentException("capture namespace pattern '" + namespacePattern
+              + "' has no capturing group: put the namespace's part in ( )");
+        }
+      }
+    }
+
+    /** Namespaces by login and by plus tag, {@link #DEFAULT_RETENTION} messages kept. */
+    public Capture(boolean enabled, Map<String, String> logins) {
+      this(enabled, logins, true, PLUS_TAG, DEFAULT_RETENTION);
     }
 
     /** Don't print passwords. */
     @Override
     public String toString() {
-      return "Capture[enabled=" + enabled + ", logins=" + logins.keySet() + "]";
+      return "Capture[enabled=" + enabled + ", logins=" + logins.keySet() + ", loginNamespaces=" + loginNamespaces
+          + ", namespacePattern=" + namespacePattern + ", retention=" + retention + "]";
     }
   }
 

@@ -15,6 +15,8 @@ import java.util.List;
  * @param sender null for the null reverse-path {@code <>}
  * @param folder the folder local recipients get the message in: null for their inbox, "Junk" for
  *     mail a DMARC policy of quarantine sent there (RFC 7489 §6.3 "p")
+ * @param login the account the client authenticated as with SMTP AUTH (RFC 4954) before sending
+ *     it, null when it did not: capture mode files the message under that login's namespace
  */
 public record Envelope(
     QueueId id,
@@ -24,10 +26,17 @@ public record Envelope(
     MailAddress sender,
     MailParameters parameters,
     List<Recipient> recipients,
-    String folder) {
+    String folder,
+    String login) {
 
   public Envelope {
     recipients = List.copyOf(recipients);
+  }
+
+  /** An envelope of mail that came without SMTP AUTH. */
+  public Envelope(QueueId id, Instant received, String clientAddress, String heloName, MailAddress sender, MailParameters parameters,
+      List<Recipient> recipients, String folder) {
+    this(id, received, clientAddress, heloName, sender, parameters, recipients, folder, null);
   }
 
   /** An envelope for the recipients' inboxes. */
@@ -59,6 +68,7 @@ public record Envelope(
       if (r.parameters().originalRecipient() != null) line(s, "orcpt", r.parameters().originalRecipient());
     }
     if (folder != null) line(s, "folder", folder);
+    if (login != null) line(s, "login", login);
     return s.toString().getBytes(StandardCharsets.UTF_8);
   }
 
@@ -75,7 +85,7 @@ public record Envelope(
     long size = -1;
     MailParameters.BodyType body = MailParameters.BodyType.SEVEN_BIT;
     boolean utf8 = false;
-    String ret = null, envid = null, folder = null;
+    String ret = null, envid = null, folder = null, login = null;
     List<MailAddress> rcpts = new ArrayList<>();
     List<String> notifies = new ArrayList<>();
     List<String> orcpts = new ArrayList<>();
@@ -96,6 +106,7 @@ public record Envelope(
         case "ret" -> ret = value;
         case "envid" -> envid = value;
         case "folder" -> folder = value;
+        case "login" -> login = value;
         case "rcpt" -> {
           rcpts.add(address(value));
           notifies.add(null);
@@ -113,7 +124,7 @@ public record Envelope(
     for (int i = 0; i < rcpts.size(); i++) {
       recipients.add(new Recipient(rcpts.get(i), new RcptParameters(notifies.get(i), orcpts.get(i))));
     }
-    return new Envelope(id, received, client, helo, sender, new MailParameters(size, body, utf8, ret, envid), recipients, folder);
+    return new Envelope(id, received, client, helo, sender, new MailParameters(size, body, utf8, ret, envid), recipients, folder, login);
   }
 
   /** Where a recipient's parameter line belongs: the recipient before it, which there must be. */

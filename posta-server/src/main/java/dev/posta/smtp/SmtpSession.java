@@ -680,7 +680,7 @@ final class SmtpSession implements Session {
       return;
     }
     String folder = checked.folder();
-    Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients, folder);
+    Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients, folder, user);
     SpooledMessage stored;
     try {
       stored = context.spool().store(envelope, content);

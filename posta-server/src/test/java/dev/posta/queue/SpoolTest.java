@@ -56,6 +56,12 @@ class SpoolTest {
   void envelopeRoundTripsThroughItsEncoding() {
     Envelope e = envelope("a@localhost", "用户@localhost");
     assertThat(Envelope.decode(e.encode())).isEqualTo(e);
+    // The SMTP AUTH login (capture mode's namespace by login) survives the spool too.
+    Envelope sent = new Envelope(e.id(), e.received(), e.clientAddress(), e.heloName(), e.sender(), e.parameters(), e.recipients(), "Junk",
+        "app+t1@posta.test");
+    assertThat(new String(sent.encode(), StandardCharsets.UTF_8)).endsWith("folder Junk\nlogin app+t1@posta.test\n");
+    assertThat(Envelope.decode(sent.encode())).isEqualTo(sent);
+    assertThat(Envelope.decode(e.encode()).login()).isNull();
   }
 
   /** Found by Jazzer: a recipient's parameter line before any recipient threw IndexOutOfBounds, which recovery does not catch. */
