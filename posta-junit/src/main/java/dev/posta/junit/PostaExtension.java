@@ -1,8 +1,9 @@
 package dev.posta.junit;
 
 import dev.posta.PostaServer;
+import dev.posta.capture.CapturedMail;
+import dev.posta.capture.MailQuery;
 import dev.posta.config.PostaConfig;
-import dev.posta.delivery.LocalDelivery;
 import dev.posta.smtp.Faults;
 import dev.posta.smtp.Reply;
 import java.io.IOException;
@@ -19,12 +20,15 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * A real Posta in the test's JVM, in capture mode ({@link PostaConfig.Capture}): it takes mail for
@@ -36,18 +40,42 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *
  * @Test void sendsTheReset() throws Exception {
  *   app.resetPassword("ada@example.com");              // sends to mail.smtpPort() on 127.0.0.1
- *   ReceivedMessage m = mail.awaitMessages(1, Duration.ofSeconds(5)).get(0);
- *   assertThat(m.to()).containsExactly("ada@example.com");
- *   assertThat(m.text()).contains("https://app.example/reset/");
+ *   ReceivedMessage m = mail.await().to("ada@example.com").subject(contains("reset")).first();
+ *   assertThat(m.link("/reset/")).startsWith("https://app.example/reset/");
  * }
  * }</pre>
+ *
+ * <p><b>Inboxes: mail per test.</b> Every captured message is filed under one namespace, so that
+ * tests that share a server, even running in parallel, each see their own mail only. A test gets
+ * one with {@link #newInbox()}, or by declaring an {@link Inbox} parameter (the extension
+ * resolves it: a new inbox per parameter), and has the application send to {@link
+ * Inbox#address()} or {@link Inbox#address(String) inbox.address("ada@example.com")} ({@code
+ * ada+t7@example.com}), or log in as {@link Inbox#login()}; {@code inbox.await()} then waits for
+ * that namespace's mail only, while {@link #await()} sees every namespace. The rules, in order
+ * ({@link PostaConfig.Capture}): the SMTP AUTH login's namespace when the client logged in (not
+ * with {@link #withAccount}, whose one account every client shares), else the plus tag of the
+ * first recipient that has one, else {@code default}.
+ *
+ * <pre>{@code
+ * @Test void sendsTheCode(Inbox inbox) {
+ *   app.sendLoginCode(inbox.address("ada@example.com"));
+ *   assertThat(inbox.await().subject(contains("code")).first().code()).hasSize(6);
+ * }
+ * }</pre>
+ *
+ * <p><b>Waiting.</b> {@link #await()} and {@link Inbox#await()} block until a delivery brings
+ * what they wait for, woken by that delivery (no polling: within milliseconds), from platform and
+ * virtual threads alike, and fail with an AssertionError listing what did arrive. The server
+ * keeps the newest 10,000 messages ({@link #withRetention}); a message a test is waiting for is
+ * handed to it as it arrives, so no amount of other mail hides it.
  *
  * <p><b>Lifetime.</b> As JUnit extensions usually do: registered on a {@code static} field, one
  * server serves the whole class (started before all, stopped after all); on an instance field,
  * each test gets a server of its own. A per-class server keeps its mail from test to test unless
  * {@link #resetBetweenTests()} asks otherwise (or the test calls {@link #reset()}); {@code @Nested}
- * classes share their outer class's server. A per-class server's mail is the class's, so with a
- * reset between tests its tests should not run in parallel (issue 21 brings mailboxes per test).
+ * classes share their outer class's server. Tests of a per-class server may run in parallel
+ * ({@code @Execution(CONCURRENT)}) when each uses an inbox of its own; a reset forgets every
+ * test's mail, so such tests do not reset.
  *
  * <p><b>What runs.</b> Listeners on 127.0.0.1 on ports the OS picks: SMTP always; submission
  * (port 587's protocol, STARTTLS) with {@link #withSubmission()} or {@link #withAccount}; IMAP
@@ -67,7 +95,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * logs with logback and sets no level for {@code dev.posta}, the extension sets WARN, so that a
  * test run is not filled with the server's INFO lines; set {@code dev.posta} to INFO to see them.
  */
-public final class PostaExtension implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback {
+public final class PostaExtension implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback, ParameterResolver {
   /** The extension's own knobs, copied into each server it starts. */
   private boolean submission;
   private boolean readers;
@@ -75,10 +103,11 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   private String accountAddress;
   private String accountPassword;
   private String hostname = "localhost";
+  private int retention = PostaConfig.Capture.DEFAULT_RETENTION;
 
   private final Faults.Scripted faults = new Faults.Scripted();
-  private final Object lock = new Object();
-  private final List<ReceivedMessage> received = new ArrayList<>();
+  /** Names the inboxes t1, t2, ...: unique for this extension, whose server is the only one that files by them. */
+  private final AtomicInteger inboxes = new AtomicInteger();
 
   private volatile PostaServer server;
   private Path dataDir;
@@ -121,6 +150,16 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   /** The name the server gives in its greeting and Received: lines. Default: localhost. */
   public PostaExtension withHostname(String name) {
     hostname = name;
+    return this;
+  }
+
+  /**
+   * How many messages the server keeps for finding and waiting (default 10,000), the oldest
+   * forgotten first; a message a test waits for is never forgotten before the wait returns it.
+   */
+  public PostaExtension withRetention(int messages) {
+    if (messages < 1) throw new IllegalArgumentException("retention must be at least 1 message, not " + messages);
+    retention = messages;
     return this;
   }
 
@@ -184,10 +223,12 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
         .tls(tls ? new PostaConfig.Tls(Optional.of(certificate.certificate()), Optional.of(certificate.key())) : PostaConfig.Tls.SELF_SIGNED)
         .submission(new PostaConfig.Submission(List.of(), true, false, sub.authFailuresBeforeLockout(), sub.authLockout()))
         .senderChecks(new PostaConfig.SenderChecks(PostaConfig.SenderChecks.Rules.OFF, Map.of(), List.of()))
-        .capture(new PostaConfig.Capture(true, accountAddress == null ? Map.of() : Map.of(accountAddress, accountPassword)))
+        // With a test account every client logs in as that one account: its login says nothing of the test.
+        .capture(new PostaConfig.Capture(true, accountAddress == null ? Map.of() : Map.of(accountAddress, accountPassword),
+            accountAddress == null, PostaConfig.Capture.PLUS_TAG, retention))
         .build();
     try {
-      PostaServer s = new PostaServer(config).onDelivery(this::delivered).faults(faults);
+      PostaServer s = new PostaServer(config).faults(faults);
       server = (tls ? s : s.withoutTls()).start();
     } catch (IOException | RuntimeException e) {
       deleteData();
@@ -215,9 +256,6 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     } finally {
       server = null;
       deleteData();
-      synchronized (lock) {
-        received.clear();
-      }
       faults.clear();
     }
   }
@@ -351,19 +389,32 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
 
   // --- What arrived ------------------------------------------------------------------------
 
-  private void delivered(LocalDelivery.Delivered delivered) {
-    ReceivedMessage message = ReceivedMessage.of(delivered.envelope(), delivered.message());
-    synchronized (lock) {
-      received.add(message);
-      lock.notifyAll();
-    }
+  /** The server's index of captured mail, which {@link #await()} and the inboxes query. */
+  CapturedMail capturedMail() {
+    return running().capturedMail();
   }
 
-  /** The messages received so far (since the start or the last {@link #reset()}), in order of delivery. */
+  /** The messages received so far (since the start or the last {@link #reset()}), in order of delivery, in every namespace. */
   public List<ReceivedMessage> messages() {
-    synchronized (lock) {
-      return List.copyOf(received);
-    }
+    PostaServer s = server;
+    if (s == null) return List.of();
+    return s.capturedMail().find(MailQuery.ALL).stream().map(ReceivedMessage::of).toList();
+  }
+
+  /**
+   * A wait for mail in any namespace: {@code mail.await().to("a@b").subject(contains("reset")).first()}
+   * ({@link Await}).
+   */
+  public Await await() {
+    return new Await(this, MailQuery.ALL, Await.DEFAULT_TIMEOUT);
+  }
+
+  /**
+   * A namespace of its own, for one test: mail to its addresses, or sent with its login, is its
+   * alone ({@link Inbox}). Needs a running server only when used.
+   */
+  public Inbox newInbox() {
+    return new Inbox(this, "t" + inboxes.incrementAndGet());
   }
 
   /**
@@ -372,28 +423,25 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
    * @throws AssertionError when {@code timeout} passes first, saying how many came and which
    */
   public List<ReceivedMessage> awaitMessages(int count, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (lock) {
-      while (received.size() < count) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw new AssertionError("expected " + count + " message(s) within " + timeout + ", received " + received.size()
-              + (received.isEmpty() ? "" : ": " + received.stream().map(ReceivedMessage::toString).toList()));
-        }
-        try {
-          java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(lock, left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new AssertionError("interrupted while waiting for messages", e);
-        }
-      }
-      return List.copyOf(received);
-    }
+    return await().within(timeout).count(count);
   }
 
   /** {@link #awaitMessages} for one, within 10 seconds: the first message received. */
   public ReceivedMessage awaitMessage() {
-    return awaitMessages(1, Duration.ofSeconds(10)).get(0);
+    return await().first();
+  }
+
+  // --- Inboxes as test parameters ----------------------------------------------------------
+
+  /** A test method's (or lifecycle method's) {@link Inbox} parameter: a new inbox for each. */
+  @Override
+  public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
+    return parameter.getParameter().getType() == Inbox.class;
+  }
+
+  @Override
+  public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+    return newInbox();
   }
 
   /**
@@ -403,12 +451,9 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   public void reset() {
     faults.clear();
     try {
-      running().clearMailboxes();
+      running().clearMailboxes(); // and the index of captured mail
     } catch (IOException e) {
       throw new UncheckedIOException(e);
-    }
-    synchronized (lock) {
-      received.clear();
     }
   }
 

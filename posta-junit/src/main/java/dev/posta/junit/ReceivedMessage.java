@@ -1,6 +1,6 @@
 package dev.posta.junit;
 
-import dev.posta.mail.Envelope;
+import dev.posta.capture.CapturedMessage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,7 +11,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.LinkedHashSet;
 import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.james.mime4j.codec.DecodeMonitor;
 import org.apache.james.mime4j.codec.DecoderUtil;
 import org.apache.james.mime4j.dom.BinaryBody;
@@ -29,6 +33,8 @@ import org.apache.james.mime4j.dom.address.MailboxList;
 import org.apache.james.mime4j.message.DefaultMessageBuilder;
 import org.apache.james.mime4j.stream.Field;
 import org.apache.james.mime4j.stream.MimeConfig;
+import org.jsoup.Jsoup;
+import org.jsoup.nodes.Element;
 
 /**
  * One message the server received: its envelope (what the client said in MAIL FROM and RCPT
@@ -41,6 +47,12 @@ import org.apache.james.mime4j.stream.MimeConfig;
  * assertThat(m.attachments()).extracting(Attachment::filename).containsExactly("invoice.pdf")}.
  * Addresses are bare ({@code ada@example.com}); header values and names of attachments are
  * decoded (RFC 2047, RFC 2231), bodies decoded from their transfer encoding and charset.
+ *
+ * <p>What a test usually wants out of a message it waited for: its {@link #links()} (from the
+ * text part and the HTML part's anchors, the HTML parsed by jsoup as a browser would, entities
+ * decoded), one link by what it contains ({@link #link(String)}), and a one-time code ({@link
+ * #code()}: 4 to 8 digits; {@link #code(Pattern)} for any other shape). Each of these fails with
+ * an AssertionError that shows what the message had, rather than returning null.
  */
 public final class ReceivedMessage {
   /**
@@ -72,7 +84,9 @@ public final class ReceivedMessage {
   public record Header(String name, String value) {}
 
   private final String queueId;
+  private final String namespace;
   private final Instant receivedAt;
+  private final Instant capturedAt;
   private final String envelopeSender;
   private final List<String> envelopeRecipients;
   private final byte[] raw;
@@ -86,12 +100,14 @@ public final class ReceivedMessage {
   private final String html;
   private final List<Attachment> attachments;
 
-  private ReceivedMessage(Envelope envelope, byte[] raw) {
-    this.queueId = envelope.id().value();
-    this.receivedAt = envelope.received();
-    this.envelopeSender = envelope.sender() == null ? "" : envelope.sender().toString();
-    this.envelopeRecipients = envelope.recipients().stream().map(r -> r.address().toString()).toList();
-    this.raw = raw;
+  private ReceivedMessage(CapturedMessage captured) {
+    this.queueId = captured.id();
+    this.namespace = captured.namespace();
+    this.receivedAt = captured.receivedAt();
+    this.capturedAt = captured.capturedAt();
+    this.envelopeSender = captured.envelopeSender();
+    this.envelopeRecipients = captured.envelopeRecipients();
+    this.raw = captured.content();
     Message m;
     try {
       DefaultMessageBuilder builder = new DefaultMessageBuilder();
@@ -118,8 +134,9 @@ public final class ReceivedMessage {
     m.dispose();
   }
 
-  static ReceivedMessage of(Envelope envelope, byte[] raw) {
-    return new ReceivedMessage(envelope, raw);
+  /** The message the index captured, parsed once however many tests and waiters look at it. */
+  static ReceivedMessage of(CapturedMessage captured) {
+    return captured.parsed(ReceivedMessage.class, ReceivedMessage::new);
   }
 
   /** The first text/plain and text/html parts that are not attachments, and the rest. */
@@ -201,14 +218,27 @@ public final class ReceivedMessage {
     return envelopeRecipients;
   }
 
-  /** The queue ID the server gave it (in its 250 reply and its log). */
+  /**
+   * The namespace it was filed under: its {@link Inbox}'s, when it was sent to an inbox's address
+   * or with an inbox's login; {@code default} otherwise (see {@link PostaExtension}).
+   */
+  public String namespace() {
+    return namespace;
+  }
+
+  /** The queue ID the server gave it (in its 250 reply and its log): its ID in the index. */
   public String queueId() {
     return queueId;
   }
 
-  /** When the server took it. */
+  /** When the server took it (its 250 reply). */
   public Instant receivedAt() {
     return receivedAt;
+  }
+
+  /** When it was delivered to its mailboxes (and any wait for it woke). */
+  public Instant capturedAt() {
+    return capturedAt;
   }
 
   // --- The header --------------------------------------------------------------------------
@@ -270,6 +300,99 @@ public final class ReceivedMessage {
     return attachments;
   }
 
+  // --- Links and codes ---------------------------------------------------------------------
+
+  /** An http or https URL in text: up to white space, quotes or angle brackets (RFC 3986 Appendix C). */
+  private static final Pattern URL = Pattern.compile("(?i)\\bhttps?://[^\\s<>\"'`]+");
+  /** A one-time code: 4 to 8 digits standing alone. */
+  private static final Pattern DIGITS = Pattern.compile("(?<![0-9])[0-9]{4,8}(?![0-9])");
+
+  /**
+   * Every http and https link, without repeats, in order: those of the text part first, then the
+   * {@code href} of the HTML part's {@code <a>} and {@code <area>} elements not seen yet. A link
+   * in text ends before white space, a quote or an angle bracket, and loses the punctuation that
+   * ends a sentence ({@code .,;:!?}, and a {@code )} it did not open).
+   */
+  public List<String> links() {
+    Set<String> links = new LinkedHashSet<>();
+    if (text != null) {
+      Matcher m = URL.matcher(text);
+      while (m.find()) links.add(trimUrl(m.group()));
+    }
+    if (html != null) {
+      for (Element a : Jsoup.parse(html).select("a[href], area[href]")) {
+        String href = a.attr("href").strip();
+        if (href.regionMatches(true, 0, "http://", 0, 7) || href.regionMatches(true, 0, "https://", 0, 8)) links.add(href);
+      }
+    }
+    return List.copyOf(links);
+  }
+
+  private static String trimUrl(String url) {
+    int end = url.length();
+    while (end > 0) {
+      char c = url.charAt(end - 1);
+      boolean unopened = c == ')' && url.lastIndexOf('(', end - 1) < 0;
+      if (".,;:!?".indexOf(c) < 0 && !unopened) break;
+      end--;
+    }
+    return url.substring(0, end);
+  }
+
+  /**
+   * The first of {@link #links()} that contains {@code part}.
+   *
+   * @throws AssertionError when none does, listing the links there are
+   */
+  public String link(String part) {
+    List<String> links = links();
+    return links.stream().filter(l -> l.contains(part)).findFirst()
+        .orElseThrow(() -> new AssertionError("no link containing \"" + part + "\" in " + this + "; its links: " + links));
+  }
+
+  /**
+   * The one-time code: the first 4 to 8 digits standing alone in the text part, outside its
+   * links, else in the HTML part's text (what a reader sees, without tags).
+   *
+   * @throws AssertionError when there is none, showing the text
+   */
+  public String code() {
+    for (String place : readable()) {
+      Matcher m = DIGITS.matcher(URL.matcher(place).replaceAll(" "));
+      if (m.find()) return m.group();
+    }
+    throw new AssertionError("no one-time code (4 to 8 digits) in " + this + "; its text: " + shown());
+  }
+
+  /**
+   * The first match of {@code pattern} in the text part, else in the HTML part's text: its first
+   * group when it has one, else the whole match ({@code code(Pattern.compile("code: ([A-Z0-9]{6})"))}).
+   *
+   * @throws AssertionError when it matches nowhere, showing the text
+   */
+  public String code(Pattern pattern) {
+    for (String place : readable()) {
+      Matcher m = pattern.matcher(place);
+      if (m.find()) return m.groupCount() > 0 && m.group(1) != null ? m.group(1) : m.group();
+    }
+    throw new AssertionError("nothing matching /" + pattern.pattern() + "/ in " + this + "; its text: " + shown());
+  }
+
+  /** The text part, then the HTML part as a reader sees it. */
+  private List<String> readable() {
+    List<String> places = new ArrayList<>(2);
+    if (text != null) places.add(text);
+    if (html != null) places.add(Jsoup.parse(html).text());
+    return places;
+  }
+
+  private String shown() {
+    List<String> places = readable();
+    if (places.isEmpty()) return "(no text or HTML part)";
+    String all = String.join(" | ", places).replaceAll("\\s+", " ").strip();
+    return "\"" + (all.length() > 400 ? all.substring(0, 400) + "…" : all) + "\"";
+  }
+
   /** The message as received, with the server's Received: line first. */
   public byte[] raw() {
     return raw.clone();
@@ -282,6 +405,7 @@ public final class ReceivedMessage {
 
   @Override
   public String toString() {
-    return "ReceivedMessage[" + queueId + " from <" + envelopeSender + "> to " + envelopeRecipients + ", subject " + subject + "]";
+    return "ReceivedMessage[" + queueId + " in " + namespace + " from <" + envelopeSender + "> to " + envelopeRecipients + ", subject "
+        + subject + "]";
   }
 }

@@ -3,6 +3,7 @@ package dev.posta.capture;
 import dev.posta.config.PostaConfig;
 import dev.posta.mail.Envelope;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -81,7 +82,7 @@ public final class CapturedMail {
    * @return the indexed message (the earlier one when this queue ID was indexed already)
    */
   public CapturedMessage add(Envelope envelope, byte[] content) {
-    CapturedMessage m = new CapturedMessage(envelope, namespaces.of(envelope), content);
+    CapturedMessage m = new CapturedMessage(envelope, namespaces.of(envelope), content, Instant.now());
     lock.lock();
     try {
       CapturedMessage earlier = messages.putIfAbsent(m.id(), m);
@@ -202,8 +203,8 @@ public final class CapturedMail {
     }
   }
 
-  /** How many callers wait now (tests: a delivery after this is one a waiter sees arrive). */
-  int waiting() {
+  /** How many callers wait now (for metrics; and for tests, which deliver once a waiter waits). */
+  public int waiting() {
     lock.lock();
     try {
       return waiters.size();

@@ -35,6 +35,7 @@ public final class CapturedMessage {
   private final List<String> envelopeRecipients;
   private final String login;
   private final Instant receivedAt;
+  private final Instant capturedAt;
   private final String from;
   private final List<String> to;
   private final List<String> cc;
@@ -45,13 +46,14 @@ public final class CapturedMessage {
   /** A face's parsed form, one per kind, made on first use and gone with the message. */
   private final Map<Class<?>, Object> parsed = new ConcurrentHashMap<>(2);
 
-  CapturedMessage(Envelope envelope, String namespace, byte[] content) {
+  CapturedMessage(Envelope envelope, String namespace, byte[] content, Instant capturedAt) {
     this.id = envelope.id().value();
     this.namespace = namespace;
     this.envelopeSender = envelope.sender() == null ? "" : envelope.sender().toString();
     this.envelopeRecipients = envelope.recipients().stream().map(r -> r.address().toString()).toList();
     this.login = envelope.login();
     this.receivedAt = envelope.received();
+    this.capturedAt = capturedAt;
     this.content = content;
     Message header = header(content);
     MailboxList fromList = header == null ? null : safe(header::getFrom);
@@ -126,6 +128,11 @@ public final class CapturedMessage {
   /** When the server took it (its 250 reply). */
   public Instant receivedAt() {
     return receivedAt;
+  }
+
+  /** When it was delivered to its mailboxes and indexed: what a waiter is woken by. */
+  public Instant capturedAt() {
+    return capturedAt;
   }
 
   /** The first From: address, or null. */
