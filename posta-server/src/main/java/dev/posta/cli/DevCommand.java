@@ -27,7 +27,10 @@ import picocli.CommandLine.Option;
  * change) and the other listeners on 1xxx ports, all on loopback. Logins with any password are
  * safe only there: a listener on another address is refused unless {@code --allow-remote} asks
  * for it. No configuration file is read: a real server's file would bring its data folder, and
- * with it real mail, into capture mode.
+ * with it real mail, into capture mode. Capture mode's own settings are options: how captured
+ * mail is filed under namespaces ({@code --namespace-pattern}, {@code --no-login-namespaces})
+ * and how much of it the in-memory index keeps ({@code --retain}); {@link PostaConfig.Capture}
+ * has the rules.
  *
  * <p>{@code posta dev release ID --to ADDRESS} is the one way out, as Mailpit's release: a copy
  * of one captured message, named by its queue ID or Message-ID, sent to a real address the
@@ -63,6 +66,21 @@ final class DevCommand implements Callable<Integer> {
   @Option(names = "--reset", description = "Empty every mailbox of the data folder before serving.")
   boolean reset;
 
+  @Option(names = "--namespace-pattern", paramLabel = "REGEX",
+      description = "The regular expression whose first group, found in a recipient's address (lower case), names the namespace of "
+          + "captured mail that came without SMTP AUTH. Default: the plus tag, ${DEFAULT-VALUE} (ada+t1@example.com is t1). "
+          + "'' turns it off.")
+  String namespacePattern = PostaConfig.Capture.PLUS_TAG;
+
+  @Option(names = "--no-login-namespaces", negatable = false,
+      description = "An SMTP AUTH login does not name the namespace (by default it does: its plus tag, else the whole login).")
+  boolean noLoginNamespaces;
+
+  @Option(names = "--retain", paramLabel = "N",
+      description = "How many captured messages the index of captured mail keeps for finding and waiting, oldest forgotten first. "
+          + "Default: ${DEFAULT-VALUE}. The mailboxes keep every message.")
+  int retain = PostaConfig.Capture.DEFAULT_RETENTION;
+
   @Option(names = "--allow-remote",
       description = "Listen on addresses other than loopback too. Dangerous: anyone who reaches them can read every captured message "
           + "(logins take any password).")
@@ -72,8 +90,18 @@ final class DevCommand implements Callable<Integer> {
     return new PostaConfig.Listener(protocol, new InetSocketAddress("127.0.0.1", port));
   }
 
-  /** The configuration {@code posta dev} serves with these options. */
+  /**
+   * The configuration {@code posta dev} serves with these options.
+   *
+   * @throws IllegalArgumentException saying which option is wrong and why
+   */
   PostaConfig config() {
+    PostaConfig.Capture capture;
+    try {
+      capture = new PostaConfig.Capture(true, Map.of(), !noLoginNamespaces, namespacePattern, retain);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException((e.getMessage().contains("retention") ? "--retain " : "--namespace-pattern ") + e.getMessage(), e);
+    }
     PostaConfig defaults = PostaConfig.embeddedDefaults((data != null ? data : Path.of("posta-dev-data")).toAbsolutePath());
     var submission = defaults.submission();
     PostaConfig dev = defaults.toBuilder()
@@ -81,9 +109,13 @@ final class DevCommand implements Callable<Integer> {
         // Plain-text logins from loopback: a developer's IMAP client need not trust the self-signed certificate.
         .submission(new PostaConfig.Submission(List.of(), true, false, submission.authFailuresBeforeLockout(), submission.authLockout()))
         .senderChecks(new PostaConfig.SenderChecks(PostaConfig.SenderChecks.Rules.OFF, Map.of(), List.of()))
-        .capture(PostaConfig.Capture.ANY_LOGIN)
+        .capture(capture)
         .build();
-    return Posta.Serve.withListen(dev, listen);
+    try {
+      return Posta.Serve.withListen(dev, listen);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--listen " + e.getMessage(), e);
+    }
   }
 
   @Override
@@ -92,7 +124,7 @@ final class DevCommand implements Callable<Integer> {
     try {
       cfg = config();
     } catch (IllegalArgumentException e) {
-      System.err.println("posta dev: --listen " + e.getMessage());
+      System.err.println("posta dev: " + e.getMessage());
       return 2;
     }
     List<String> remote = cfg.listeners().stream().filter(l -> !l.address().getAddress().isLoopbackAddress())

@@ -1,0 +1,38 @@
+package dev.posta.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.posta.config.PostaConfig;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** {@code posta dev}'s capture settings: namespaces by login and by a recipient pattern, and the index's retention. */
+class DevOptionsTest {
+  private static PostaConfig.Capture capture(String... args) {
+    CommandLine cli = new CommandLine(new Posta());
+    var dev = (DevCommand) cli.parseArgs(args).subcommand().commandSpec().userObject();
+    return dev.config().capture();
+  }
+
+  @Test
+  void byDefaultLoginsAndPlusTagsNameNamespacesAndTenThousandMessagesAreKept() {
+    assertThat(capture("dev")).isEqualTo(new PostaConfig.Capture(true, Map.of(), true, "^[^@+]*\\+([^@+]+)@", 10_000));
+  }
+
+  @Test
+  void theOptionsChangeEachRule() {
+    assertThat(capture("dev", "--namespace-pattern", "@([a-z]+)\\.test$", "--no-login-namespaces", "--retain", "50"))
+        .isEqualTo(new PostaConfig.Capture(true, Map.of(), false, "@([a-z]+)\\.test$", 50));
+    assertThat(capture("dev", "--namespace-pattern", "").namespacePattern()).isEmpty();
+  }
+
+  @Test
+  void aWrongOptionSaysWhichAndWhy() {
+    assertThatThrownBy(() -> capture("dev", "--namespace-pattern", "\\+[^@]+@"))
+        .hasMessage("--namespace-pattern capture namespace pattern '\\+[^@]+@' has no capturing group: put the namespace's part in ( )");
+    assertThatThrownBy(() -> capture("dev", "--retain", "0")).hasMessage("--retain capture retention must be at least 1, not 0");
+    assertThatThrownBy(() -> capture("dev", "--listen", "smtp:1")).hasMessage("--listen 'smtp:1': expected PROTOCOL=HOST:PORT, like smtp=127.0.0.1:2525");
+  }
+}
