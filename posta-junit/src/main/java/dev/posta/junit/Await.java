@@ -78,7 +78,11 @@ public final class Await {
     return new Await(mail, query.receivedAfter(instant), timeout);
   }
 
-  /** And this test of the parsed message ({@code m -> m.text().contains("Dear Ada")}). */
+  /**
+   * And this test of the parsed message ({@code m -> m.text().contains("Dear Ada")}). While the
+   * wait lasts it runs on the delivering thread for each new message, so keep it quick; what it
+   * throws counts as no match.
+   */
   public Await matching(Predicate<? super ReceivedMessage> test) {
     return new Await(mail, query.and(m -> test.test(ReceivedMessage.of(m))), timeout);
   }

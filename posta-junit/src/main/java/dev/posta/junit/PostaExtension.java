@@ -54,7 +54,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * that namespace's mail only, while {@link #await()} sees every namespace. The rules, in order
  * ({@link PostaConfig.Capture}): the SMTP AUTH login's namespace when the client logged in (not
  * with {@link #withAccount}, whose one account every client shares), else the plus tag of the
- * first recipient that has one, else {@code default}.
+ * first recipient that has one, else {@code default}. (With two extensions registered on one
+ * class, JUnit cannot tell whose inbox a parameter is: call {@code newInbox()} on the one meant.)
  *
  * <pre>{@code
  * @Test void sendsTheCode(Inbox inbox) {
