@@ -12,9 +12,11 @@ import dev.posta.delivery.RemoteDelivery;
 import dev.posta.delivery.Router;
 import dev.posta.dns.DnsRecords;
 import dev.posta.dns.DnsResolver;
+import dev.posta.dns.MemoryZone;
 import dev.posta.dns.MxResolver;
 import dev.posta.dns.ResolverRecords;
 import dev.posta.mailauth.SenderAuthentication;
+import dev.posta.mailauth.TestDomain;
 import dev.posta.mailauth.dkim.DkimVerifier;
 import dev.posta.mailauth.dmarc.DmarcCheck;
 import dev.posta.mailauth.spf.SpfCheck;
@@ -65,7 +67,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>In capture mode ({@link PostaConfig.Capture}: {@code posta dev}, the JUnit extension) the
  * same server is built without what would let mail out or ask the network: no remote delivery,
- * no DNS resolver, no sender checks; logins are capture mode's ({@link UserStore#forCapture}).
+ * no DNS resolver; its sender checks ask a test zone in memory ({@link TestDomain#zone}) and
+ * only record their results; logins are capture mode's ({@link UserStore#forCapture}).
  * {@link #onDelivery} hears of each delivered message, {@link #faults} makes scripted faults
  * and {@link #clearMailboxes} empties every mailbox.
  */
@@ -91,6 +94,10 @@ public final class PostaServer implements AutoCloseable {
   private LocalChannel localChannel;
   private Maildrop.Pickup pickup;
   private SigningKeys dkimKeys = SigningKeys.NONE;
+  /** Capture mode's test DNS zone, which its sender checks ask instead of DNS; null off capture mode. */
+  private MemoryZone captureZone;
+  /** Where capture mode wrote the test domain's private keys ({@code <data>/test-domain/}). */
+  private TestDomain.Keys testDomainKeys;
   /** The lock on {@code <data>/posta.lock}, held from start until close. */
   private FileChannel lockChannel;
   private Object lockKey;
@@ -198,6 +205,10 @@ public final class PostaServer implements AutoCloseable {
       }
       tls = withoutTls ? null : ServerTls.load(config.tls().certificate(), config.tls().key(), config.hostname(), config.dataDir());
       dkimKeys = loadDkimKeys(config);
+      if (config.capture().enabled()) {
+        captureZone = TestDomain.zone(config.capture().zone());
+        testDomainKeys = TestDomain.writeKeys(config.dataDir().resolve("test-domain"));
+      }
       throttle = throttle(config.submission());
       SmtpServer.Context smtpContext = smtpContext(config, router);
       smtp = new SmtpServer(smtpContext);
@@ -413,12 +424,25 @@ public final class PostaServer implements AutoCloseable {
     return keys;
   }
 
-  /** SPF, DKIM and DMARC for mail from other servers, asking {@code dns}; null when {@code [sender-checks]} turns them off for every domain. */
+  /**
+   * SPF, DKIM and DMARC for mail from other servers, asking {@code dns}; null when {@code
+   * [sender-checks]} turns them off for every domain. In capture mode, for every captured
+   * message, asking the test zone and nothing else.
+   */
   private SenderAuthentication senderChecks(PostaConfig config, DnsResolver dns) {
+    if (config.capture().enabled()) return captureZone == null ? null : senderChecks(config, captureZone);
     if (!config.senderChecks().anyEnabled() || dns == null) return null;
-    DnsRecords records = new ResolverRecords(dns);
+    return senderChecks(config, new ResolverRecords(dns));
+  }
+
+  private SenderAuthentication senderChecks(PostaConfig config, DnsRecords records) {
     return new SenderAuthentication(config.hostname(), new SpfCheck(records, clock, config.hostname()), new DkimVerifier(records, clock),
         new DmarcCheck(records, () -> ThreadLocalRandom.current().nextInt(100)));
+  }
+
+  /** Capture mode's test domain's private keys, as written into the data folder; null off capture mode. */
+  public TestDomain.Keys testDomainKeys() {
+    return testDomainKeys;
   }
 
   /** The DKIM keys in use, per domain. */

@@ -2,6 +2,8 @@ package dev.posta.cli;
 
 import dev.posta.LogSettings;
 import dev.posta.PostaServer;
+import dev.posta.config.ConfigException;
+import dev.posta.config.ConfigLoader;
 import dev.posta.config.PostaConfig;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -26,11 +28,13 @@ import picocli.CommandLine.Option;
  * ./posta-dev-data}, Mailpit's SMTP port 1025 (an application set up for Mailpit needs no
  * change) and the other listeners on 1xxx ports, all on loopback. Logins with any password are
  * safe only there: a listener on another address is refused unless {@code --allow-remote} asks
- * for it. No configuration file is read: a real server's file would bring its data folder, and
- * with it real mail, into capture mode. Capture mode's own settings are options: how captured
- * mail is filed under namespaces ({@code --namespace-pattern}, {@code --no-login-namespaces})
- * and how much of it the in-memory index keeps ({@code --retain}); {@link PostaConfig.Capture}
- * has the rules.
+ * for it. No server configuration file is read: a real server's file would bring its data
+ * folder, and with it real mail, into capture mode. Capture mode's own settings are options: how
+ * captured mail is filed under namespaces ({@code --namespace-pattern}, {@code
+ * --no-login-namespaces}) and how much of it the in-memory index keeps ({@code --retain});
+ * {@link PostaConfig.Capture} has the rules. {@code --config FILE} reads capture mode's own
+ * settings only ({@code [capture.dns]}, the test DNS zone's records: {@link
+ * ConfigLoader#loadCapture}).
  *
  * <p>{@code posta dev release ID --to ADDRESS} is the one way out, as Mailpit's release: a copy
  * of one captured message, named by its queue ID or Message-ID, sent to a real address the
@@ -63,6 +67,11 @@ final class DevCommand implements Callable<Integer> {
           + "Default: smtp 127.0.0.1:1025, submission 1587, smtps 1465, imap 1143, imaps 1993, pop3 1110, pop3s 1995.")
   List<String> listen = new ArrayList<>();
 
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "Capture mode's settings: a TOML file with only [capture.dns], your own records (SPF, DKIM, DMARC) for the test "
+          + "DNS zone that captured mail is checked against. Default: none, the built-in test domain example.test only.")
+  Path config;
+
   @Option(names = "--reset", description = "Empty every mailbox of the data folder before serving.")
   boolean reset;
 
@@ -91,11 +100,12 @@ final class DevCommand implements Callable<Integer> {
   }
 
   /**
-   * The configuration {@code posta dev} serves with these options.
+   * The configuration {@code posta dev} serves with these options (and its {@code --config} file).
    *
    * @throws IllegalArgumentException saying which option is wrong and why
+   * @throws ConfigException listing the problems of the {@code --config} file
    */
-  PostaConfig config() {
+  PostaConfig config() throws ConfigException {
     PostaConfig.Capture capture;
     try {
       capture = new PostaConfig.Capture(true, Map.of(), !noLoginNamespaces, namespacePattern, retain);
@@ -109,7 +119,7 @@ final class DevCommand implements Callable<Integer> {
         // Plain-text logins from loopback: a developer's IMAP client need not trust the self-signed certificate.
         .submission(new PostaConfig.Submission(List.of(), true, false, submission.authFailuresBeforeLockout(), submission.authLockout()))
         .senderChecks(new PostaConfig.SenderChecks(PostaConfig.SenderChecks.Rules.OFF, Map.of(), List.of()))
-        .capture(capture)
+        .capture(config == null ? capture : capture.withZone(ConfigLoader.loadCapture(config.toAbsolutePath())))
         .build();
     try {
       return Posta.Serve.withListen(dev, listen);
@@ -125,6 +135,10 @@ final class DevCommand implements Callable<Integer> {
       cfg = config();
     } catch (IllegalArgumentException e) {
       System.err.println("posta dev: " + e.getMessage());
+      return 2;
+    } catch (ConfigException e) {
+      System.err.println("posta dev: --config " + config + ":");
+      for (String problem : e.problems()) System.err.println("  " + problem);
       return 2;
     }
     List<String> remote = cfg.listeners().stream().filter(l -> !l.address().getAddress().isLoopbackAddress())
@@ -166,12 +180,25 @@ final class DevCommand implements Callable<Integer> {
     s.append("  %-11s log in as a recipient's address to read its mail, as %s to read every message%n".formatted("reading",
         PostaConfig.Capture.EVERYTHING));
     s.append("  %-11s self-signed certificate, SHA-256 %s%n".formatted("tls", dev.posta.tls.ServerTls.fingerprint(server.tls().certificate())));
+    s.append(("  %-11s each message gets Authentication-Results (SPF, DKIM, DMARC; recorded, never refused) from a test DNS zone, "
+        + "no real DNS: %s%s%n").formatted("checks", dev.posta.mailauth.TestDomain.DOMAIN, zoneSize(cfg.capture().zone())));
+    var keys = server.testDomainKeys();
+    if (keys != null) {
+      s.append("  %-11s %s signs with selector %s (%s) or %s (%s)%n".formatted("test keys", dev.posta.mailauth.TestDomain.DOMAIN,
+          dev.posta.mailauth.TestDomain.RSA_SELECTOR, keys.rsaPem(), dev.posta.mailauth.TestDomain.ED25519_SELECTOR, keys.ed25519Pem()));
+    }
     s.append("  %-11s %s (posta dev --reset empties it)%n".formatted("data", cfg.dataDir()));
     s.append("  %-11s posta dev release QUEUE-ID --to ADDRESS sends a copy of one message out, on request only%n".formatted("release"));
     if (remote) {
       s.append("WARNING: listening beyond loopback (--allow-remote): anyone who reaches these ports can read every captured message\n");
     }
     return s.toString().stripTrailing();
+  }
+
+  /** ", and 3 records and 1 DKIM key of --config" or nothing. */
+  private static String zoneSize(PostaConfig.Capture.Zone zone) {
+    if (zone.records().isEmpty() && zone.dkimKeys().isEmpty()) return "";
+    return ", and " + zone.records().size() + " record(s) and " + zone.dkimKeys().size() + " DKIM key(s) of --config";
   }
 
   /** {@code posta dev release}: see the class comment. */

@@ -90,6 +90,25 @@ public final class ConfigLoader {
         log);
   }
 
+  /**
+   * Reads {@code posta dev --config FILE}: capture mode's settings, the {@code [capture]} section
+   * ({@link CaptureSection}) and nothing else, so that a real server's data folder and settings
+   * never come into capture mode; any other key is refused, as unknown keys are.
+   */
+  public static PostaConfig.Capture.Zone loadCapture(Path file) throws ConfigException {
+    Table root = parse(file);
+    TableReader reader = new TableReader(file);
+    for (var entry : root.entries().entrySet()) {
+      if (!entry.getKey().equals("capture")) {
+        reader.problem(entry.getValue().line(), "'" + entry.getKey() + "': posta dev reads only [capture] from its --config file "
+            + "(its data folder, listeners and logins come from its options)");
+      }
+    }
+    PostaConfig.Capture.Zone zone = new CaptureSection(reader, file.toString()).read(root);
+    reader.throwIfAny();
+    return zone;
+  }
+
   /** The file's TOML tree; a file that cannot be read or parsed has that one problem only. */
   private static Table parse(Path file) throws ConfigException {
     String text;

@@ -73,7 +73,7 @@ public record PostaConfig(
    *       {@link #EVERYTHING} mailbox, which therefore holds every captured message;
    *   <li>nothing is ever relayed: the router never names a remote address (aliases, catch-alls
    *       and smart hosts of a configuration file are not followed) and the server builds no
-   *       remote delivery, no DNS resolver and no sender checks at all;
+   *       remote delivery and no DNS resolver at all;
    *   <li>the submission listeners take mail without AUTH, and an authenticated user may send as
    *       anyone;
    *   <li>with no {@code logins}, every login (SMTP AUTH, IMAP, POP3) as any address succeeds
@@ -95,7 +95,12 @@ public record PostaConfig(
    *         <li>else {@link #DEFAULT_NAMESPACE}.
    *       </ol>
    *       Namespaces are lower case. The index keeps the newest {@code retention} messages;
-   *       the mailboxes keep them all.
+   *       the mailboxes keep them all;
+   *   <li>every captured message, whichever listener took it, gets SPF, DKIM and DMARC checked
+   *       and an Authentication-Results field, against a test DNS zone held in memory (never a
+   *       real DNS query): the built-in test domain ({@code mailauth/TestDomain}) and the
+   *       {@code zone}'s records. The result is recorded only: no DMARC policy refuses, defers
+   *       or moves a captured message.
    * </ul>
    *
    * @param enabled capture mode on
@@ -108,8 +113,10 @@ public record PostaConfig(
    *     {@code +}); empty: recipients name no namespace
    * @param retention how many captured messages the index keeps, oldest forgotten first; a
    *     message a caller is waiting for is handed to it on arrival, so forgetting never hides it
+   * @param zone the developer's own DNS records for the test zone, besides the built-in test domain
    */
-  public record Capture(boolean enabled, Map<String, String> logins, boolean loginNamespaces, String namespacePattern, int retention) {
+  public record Capture(boolean enabled, Map<String, String> logins, boolean loginNamespaces, String namespacePattern, int retention,
+      Zone zone) {
     /** The part of the local part after {@code +} (RFC 5233's subaddress) names the namespace. */
     public static final String PLUS_TAG = "^[^@+]*\\+([^@+]+)@";
     /** Where mail goes that no rule files elsewhere. */
@@ -145,12 +152,82 @@ public record PostaConfig(
       this(enabled, logins, true, PLUS_TAG, DEFAULT_RETENTION);
     }
 
+    /** With no records of the developer's: the built-in test domain only. */
+    public Capture(boolean enabled, Map<String, String> logins, boolean loginNamespaces, String namespacePattern, int retention) {
+      this(enabled, logins, loginNamespaces, namespacePattern, retention, Zone.EMPTY);
+    }
+
+    /** This capture mode with {@code replaced} as its zone. */
+    public Capture withZone(Zone replaced) {
+      return new Capture(enabled, logins, loginNamespaces, namespacePattern, retention, replaced);
+    }
+
     /** Don't print passwords. */
     @Override
     public String toString() {
       return "Capture[enabled=" + enabled + ", logins=" + logins.keySet() + ", loginNamespaces=" + loginNamespaces
-          + ", namespacePattern=" + namespacePattern + ", retention=" + retention + "]";
+          + ", namespacePattern=" + namespacePattern + ", retention=" + retention + ", zone=" + zone + "]";
     }
+
+    /**
+     * The developer's records in capture mode's test DNS zone ({@code [capture.dns]} of {@code
+     * posta dev --config}, the JUnit extension's {@code withDnsRecord} and {@code withDkimKey}),
+     * so that their real SPF, DKIM and DMARC records can be checked against what their
+     * application sends.
+     *
+     * @param records records as given, in order
+     * @param dkimKeys private keys whose public halves are published as DKIM key records
+     */
+    public record Zone(List<ZoneRecord> records, List<ZoneKey> dkimKeys) {
+      public static final Zone EMPTY = new Zone(List.of(), List.of());
+
+      public Zone {
+        records = List.copyOf(records);
+        dkimKeys = List.copyOf(dkimKeys);
+      }
+
+      /** This zone with one more record. */
+      public Zone with(ZoneRecord record) {
+        List<ZoneRecord> more = new java.util.ArrayList<>(records);
+        more.add(record);
+        return new Zone(more, dkimKeys);
+      }
+
+      /** This zone with one more published key. */
+      public Zone with(ZoneKey key) {
+        List<ZoneKey> more = new java.util.ArrayList<>(dkimKeys);
+        more.add(key);
+        return new Zone(records, more);
+      }
+    }
+
+    /** The record types the test zone holds: what sender checks ask (RFC 7208 §5, RFC 6376 §3.6.2, RFC 7489 §6.1). */
+    public enum RecordType {
+      TXT,
+      A,
+      AAAA,
+      MX,
+      /** {@code name} is the address (127.0.0.1, ::1), {@code value} the host name. */
+      PTR
+    }
+
+    /**
+     * One record: {@code example.com TXT "v=spf1 ip4:127.0.0.1 -all"}.
+     *
+     * @param name lower-case domain name without the trailing dot (underscores allowed, as in
+     *     {@code _dmarc.example.com}); for PTR, the address
+     * @param value TXT: the text, its strings joined; A and AAAA: the address; MX: the exchange
+     *     host; PTR: the host name
+     * @param origin where it was given ({@code file:line}, or the test's call), for messages
+     */
+    public record ZoneRecord(String name, RecordType type, String value, String origin) {}
+
+    /**
+     * A DKIM key to publish: {@code <selector>._domainkey.<domain>} gets the key record of the
+     * private key in {@code file} (PEM, as {@code posta dkim keygen} and {@code openssl genpkey}
+     * write them), read when the server starts.
+     */
+    public record ZoneKey(String domain, String selector, Path file, String origin) {}
   }
 
   /** A configuration without [dkim] settings: keys in {@code <data>/dkim} sign as they are found ({@link Dkim#NONE}). */

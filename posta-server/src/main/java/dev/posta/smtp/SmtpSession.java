@@ -526,12 +526,16 @@ final class SmtpSession implements Session {
     reply(Replies.RECIPIENT_OK);
   }
 
+  /** Capture mode checks every message, whoever sent it, and refuses none for it (see {@link #checkSender}). */
+  private static final PostaConfig.SenderChecks.Rules CAPTURE_CHECKS = new PostaConfig.SenderChecks.Rules(true, false);
+
   /**
    * How the sender of a message to {@code rcpt} is checked: as its domain's rules say for mail from
    * another server; not at all for submitted mail, mail from the skipped networks, or when no
-   * domain's mail is checked.
+   * domain's mail is checked. In capture mode every message is checked (against the test zone).
    */
   private PostaConfig.SenderChecks.Rules senderRules(MailAddress rcpt) {
+    if (context.config().capture().enabled() && context.senderChecks() != null) return CAPTURE_CHECKS;
     PostaConfig.SenderChecks config = context.config().senderChecks();
     if (context.senderChecks() == null || config.skips(conn.socket().getInetAddress()) || policy.submits(policyClient())) {
       return PostaConfig.SenderChecks.Rules.OFF;
@@ -709,7 +713,7 @@ final class SmtpSession implements Session {
   /**
    * Ends the sender checks of a message from another server (nothing for submitted mail) and
    * acts on DMARC's disposition; a message that is taken gets the Authentication-Results field
-   * at its top.
+   * at its top. In capture mode every message is taken, whatever DMARC says.
    */
   private Checked checkSender(MessageContent content) throws Closing {
     if (tx.checking() == null) return new Checked(null, "", null);
@@ -722,6 +726,12 @@ final class SmtpSession implements Session {
     }
     String logged = ", " + verdict.summary()
         + (tx.foreignResultsRemoved() > 0 ? ", removed=" + tx.foreignResultsRemoved() + " Authentication-Results in our name" : "");
+    if (context.config().capture().enabled()) {
+      // Capture mode records the results and delivers: the developer wants to see a DMARC
+      // failure, not lose the message to it (no refusal, deferral or Junk folder).
+      content.prepend(verdict.field().getBytes(StandardCharsets.US_ASCII));
+      return new Checked(null, logged, null);
+    }
     String folder = null;
     switch (verdict.disposition()) {
       case REJECT -> {

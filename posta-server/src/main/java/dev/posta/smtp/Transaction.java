@@ -115,7 +115,8 @@ final class Transaction {
     this.checking = checking;
     OutputStream stored = signing == null ? content : new Both(content, signing);
     if (checking != null) {
-      foreignResults = new ForeignAuthResults(content, authservId);
+      // Both only in capture mode, where a submitted message is checked too.
+      foreignResults = new ForeignAuthResults(stored, authservId);
       stored = new Both(foreignResults, checking);
     }
     headers = submittedFrom == null ? null

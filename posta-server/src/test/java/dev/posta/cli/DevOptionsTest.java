@@ -10,19 +10,19 @@ import picocli.CommandLine;
 
 /** {@code posta dev}'s capture settings: namespaces by login and by a recipient pattern, and the index's retention. */
 class DevOptionsTest {
-  private static PostaConfig.Capture capture(String... args) {
+  private static PostaConfig.Capture capture(String... args) throws dev.posta.config.ConfigException {
     CommandLine cli = new CommandLine(new Posta());
     var dev = (DevCommand) cli.parseArgs(args).subcommand().commandSpec().userObject();
     return dev.config().capture();
   }
 
   @Test
-  void byDefaultLoginsAndPlusTagsNameNamespacesAndTenThousandMessagesAreKept() {
+  void byDefaultLoginsAndPlusTagsNameNamespacesAndTenThousandMessagesAreKept() throws Exception {
     assertThat(capture("dev")).isEqualTo(new PostaConfig.Capture(true, Map.of(), true, "^[^@+]*\\+([^@+]+)@", 10_000));
   }
 
   @Test
-  void theOptionsChangeEachRule() {
+  void theOptionsChangeEachRule() throws Exception {
     assertThat(capture("dev", "--namespace-pattern", "@([a-z]+)\\.test$", "--no-login-namespaces", "--retain", "50"))
         .isEqualTo(new PostaConfig.Capture(true, Map.of(), false, "@([a-z]+)\\.test$", 50));
     assertThat(capture("dev", "--namespace-pattern", "").namespacePattern()).isEmpty();

@@ -1,0 +1,211 @@
+package dev.posta.config;
+
+import static dev.posta.config.ConfigValues.domainName;
+
+import dev.posta.config.PostaConfig.Capture.RecordType;
+import dev.posta.config.PostaConfig.Capture.ZoneKey;
+import dev.posta.config.PostaConfig.Capture.ZoneRecord;
+import dev.posta.config.Toml.Str;
+import dev.posta.config.Toml.Table;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The {@code [capture.dns]} section of {@code posta dev --config}: the developer's own records
+ * in capture mode's test DNS zone, so that their real SPF, DKIM and DMARC records are checked
+ * against what their application sends.
+ *
+ * <pre>
+ * [capture.dns]
+ * records = [
+ *   "example.com TXT v=spf1 ip4:127.0.0.1 -all",
+ *   "_dmarc.example.com TXT v=DMARC1; p=reject",
+ *   "s1._domainkey.example.com TXT \"v=DKIM1; k=rsa; p=MIIB...\" \"...\"",
+ * ]
+ * dkim-keys = [
+ *   { domain = "example.com", selector = "s2", key = "keys/s2.pem" },
+ * ]
+ * </pre>
+ *
+ * <p>Guarantees: each record is {@code NAME TYPE VALUE} with a valid name (letters, digits,
+ * hyphens and underscores in labels, RFC 2181 §11; for PTR an IP address), a type of TXT, A,
+ * AAAA, MX or PTR, and a value that fits it (an address of the right family, a host name); a
+ * TXT value may be written bare or as zone-file quoted strings, which are joined (RFC 7208 §3.3).
+ * A DKIM key names a domain, a selector and a key file (relative to the configuration file);
+ * the file is read when the server starts, not here. Every problem is reported at its line;
+ * unknown keys are refused.
+ */
+final class CaptureSection {
+  static final List<String> KEYS = List.of("dns");
+  static final List<String> DNS_KEYS = List.of("records", "dkim-keys");
+  static final List<String> KEY_KEYS = List.of("domain", "selector", "key");
+
+  /** A DNS label as records name them: letters, digits, hyphens, and the underscore of _dmarc and _domainkey. */
+  private static final Pattern LABEL = Pattern.compile("[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?");
+  private static final Pattern SELECTOR =
+      Pattern.compile("[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*");
+
+  private final TableReader reader;
+  private final String file;
+
+  CaptureSection(TableReader reader, String file) {
+    this.reader = reader;
+    this.file = file;
+  }
+
+  PostaConfig.Capture.Zone read(Table root) {
+    Table capture = reader.get(root, "", "capture", Table.class).orElse(null);
+    if (capture == null) return PostaConfig.Capture.Zone.EMPTY;
+    reader.unknownKeys(capture, "in [capture]", KEYS);
+    Table dns = reader.get(capture, "capture", "dns", Table.class).orElse(null);
+    if (dns == null) return PostaConfig.Capture.Zone.EMPTY;
+    reader.unknownKeys(dns, "in [capture.dns]", DNS_KEYS);
+    List<ZoneRecord> records = new ArrayList<>();
+    for (Str s : reader.strings(dns, "capture.dns", "records")) {
+      record(s).ifPresent(records::add);
+    }
+    List<ZoneKey> keys = new ArrayList<>();
+    reader.get(dns, "capture.dns", "dkim-keys", Toml.Array.class).ifPresent(array -> {
+      for (Toml.Value item : array.items()) {
+        if (!(item instanceof Table t)) {
+          reader.problem(item.line(), "capture.dns.dkim-keys: expected an array of tables like { domain = \"example.com\", selector = \"s1\", "
+              + "key = \"s1.pem\" }, got " + TableReader.typeName(item) + " in it");
+          continue;
+        }
+        key(t).ifPresent(keys::add);
+      }
+    });
+    return new PostaConfig.Capture.Zone(records, keys);
+  }
+
+  private Optional<ZoneKey> key(Table t) {
+    String path = "capture.dns.dkim-keys";
+    reader.unknownKeys(t, "in a " + path + " entry", KEY_KEYS);
+    Optional<String> domain = reader.get(t, path, "domain", Str.class)
+        .flatMap(s -> reader.valid(s.line(), path + ".domain", () -> domainName(s.value(), "domain name")));
+    Optional<String> selector = reader.get(t, path, "selector", Str.class).flatMap(s -> {
+      String name = s.value().toLowerCase(Locale.ROOT);
+      if (SELECTOR.matcher(name).matches() && name.length() <= 253) return Optional.of(name);
+      reader.problem(s.line(), path + ".selector: '" + s.value() + "' is not a selector (letters, digits and hyphens, labels separated by dots)");
+      return Optional.empty();
+    });
+    Optional<Str> keyFile = reader.get(t, path, "key", Str.class);
+    Optional<java.nio.file.Path> resolved = keyFile.flatMap(s -> reader.path(s, path + ".key"));
+    for (String needed : KEY_KEYS) {
+      if (!t.entries().containsKey(needed)) reader.problem(t.line(), path + ": '" + needed + "' is missing (domain, selector and key are needed)");
+    }
+    if (domain.isEmpty() || selector.isEmpty() || resolved.isEmpty()) return Optional.empty();
+    return Optional.of(new ZoneKey(domain.get(), selector.get(), resolved.get(), file + ":" + keyFile.get().line()));
+  }
+
+  /** One {@code NAME TYPE VALUE} line, or empty with its problem reported. */
+  private Optional<ZoneRecord> record(Str s) {
+    String path = "capture.dns.records";
+    String text = s.value().strip();
+    String[] parts = text.split("[ \t]+", 3);
+    if (parts.length < 3) {
+      reader.problem(s.line(), path + ": '" + s.value() + "': expected NAME TYPE VALUE, like \"example.com TXT v=spf1 ip4:127.0.0.1 -all\"");
+      return Optional.empty();
+    }
+    RecordType type;
+    try {
+      type = RecordType.valueOf(parts[1].toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      reader.problem(s.line(), path + ": '" + parts[1] + "' is not a record type the test zone holds (TXT, A, AAAA, MX, PTR)");
+      return Optional.empty();
+    }
+    String name = stripDot(parts[0]).toLowerCase(Locale.ROOT);
+    String value = parts[2].strip();
+    String origin = file + ":" + s.line();
+    if (type == RecordType.PTR) {
+      InetAddress address = literal(name);
+      if (address == null) {
+        reader.problem(s.line(), path + ": a PTR record is named by its address (127.0.0.1, ::1), got '" + parts[0] + "'");
+        return Optional.empty();
+      }
+      name = address.getHostAddress();
+    } else if (!isDnsName(name)) {
+      reader.problem(s.line(), path + ": '" + parts[0] + "' is not a DNS name");
+      return Optional.empty();
+    }
+    switch (type) {
+      case TXT -> {
+        String joined = txt(value);
+        if (joined == null) {
+          reader.problem(s.line(), path + ": " + parts[0] + " TXT: unbalanced quotes in " + value);
+          return Optional.empty();
+        }
+        value = joined;
+      }
+      case A, AAAA -> {
+        InetAddress address = literal(value);
+        if (address == null || (address instanceof Inet4Address) != (type == RecordType.A)) {
+          reader.problem(s.line(), path + ": " + parts[0] + " " + type + ": '" + value + "' is not an " + (type == RecordType.A ? "IPv4" : "IPv6")
+              + " address");
+          return Optional.empty();
+        }
+        value = address.getHostAddress();
+      }
+      case MX, PTR -> {
+        // An MX record as a zone file writes it has the preference first: "10 mail.example.com".
+        String host = type == RecordType.MX ? value.replaceFirst("^[0-9]+[ \t]+", "") : value;
+        host = stripDot(host).toLowerCase(Locale.ROOT);
+        if (!isDnsName(host)) {
+          reader.problem(s.line(), path + ": " + parts[0] + " " + type + ": '" + value + "' is not a host name");
+          return Optional.empty();
+        }
+        value = host;
+      }
+    }
+    return Optional.of(new ZoneRecord(name, type, value, origin));
+  }
+
+  /** A TXT value: bare text as it is, or zone-file quoted strings ({@code "a" "b"}) joined; null for unbalanced quotes. */
+  static String txt(String value) {
+    if (!value.startsWith("\"")) return value;
+    StringBuilder joined = new StringBuilder();
+    int i = 0;
+    while (i < value.length()) {
+      char c = value.charAt(i);
+      if (c == ' ' || c == '\t') {
+        i++;
+        continue;
+      }
+      if (c != '"') return null;
+      int j = i + 1;
+      while (j < value.length() && value.charAt(j) != '"') {
+        if (value.charAt(j) == '\\' && j + 1 < value.length()) j++;
+        joined.append(value.charAt(j));
+        j++;
+      }
+      if (j >= value.length()) return null;
+      i = j + 1;
+    }
+    return joined.toString();
+  }
+
+  private static boolean isDnsName(String name) {
+    if (name.isEmpty() || name.length() > 253) return false;
+    for (String label : name.split("\\.", -1)) {
+      if (!LABEL.matcher(label).matches()) return false;
+    }
+    return true;
+  }
+
+  private static InetAddress literal(String text) {
+    try {
+      return InetAddress.ofLiteral(text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private static String stripDot(String name) {
+    return name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
+  }
+}
