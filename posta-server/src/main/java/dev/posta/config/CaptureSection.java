@@ -27,23 +27,20 @@ import java.util.regex.Pattern;
  *   "_dmarc.example.com TXT v=DMARC1; p=reject",
  *   "s1._domainkey.example.com TXT \"v=DKIM1; k=rsa; p=MIIB...\" \"...\"",
  * ]
- * dkim-keys = [
- *   { domain = "example.com", selector = "s2", key = "keys/s2.pem" },
- * ]
+ * dkim-keys = ["example.com s2 keys/s2.pem"]
  * </pre>
  *
  * <p>Guarantees: each record is {@code NAME TYPE VALUE} with a valid name (letters, digits,
  * hyphens and underscores in labels, RFC 2181 §11; for PTR an IP address), a type of TXT, A,
  * AAAA, MX or PTR, and a value that fits it (an address of the right family, a host name); a
  * TXT value may be written bare or as zone-file quoted strings, which are joined (RFC 7208 §3.3).
- * A DKIM key names a domain, a selector and a key file (relative to the configuration file);
- * the file is read when the server starts, not here. Every problem is reported at its line;
+ * A DKIM key is {@code DOMAIN SELECTOR KEY-FILE}, the file relative to the configuration file's
+ * folder, read when the server starts (not here): its public half is published. Every problem is reported at its line;
  * unknown keys are refused.
  */
 final class CaptureSection {
   static final List<String> KEYS = List.of("dns");
   static final List<String> DNS_KEYS = List.of("records", "dkim-keys");
-  static final List<String> KEY_KEYS = List.of("domain", "selector", "key");
 
   /** A DNS label as records name them: letters, digits, hyphens, and the underscore of _dmarc and _domainkey. */
   private static final Pattern LABEL = Pattern.compile("[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?");
@@ -70,37 +67,29 @@ final class CaptureSection {
       record(s).ifPresent(records::add);
     }
     List<ZoneKey> keys = new ArrayList<>();
-    reader.get(dns, "capture.dns", "dkim-keys", Toml.Array.class).ifPresent(array -> {
-      for (Toml.Value item : array.items()) {
-        if (!(item instanceof Table t)) {
-          reader.problem(item.line(), "capture.dns.dkim-keys: expected an array of tables like { domain = \"example.com\", selector = \"s1\", "
-              + "key = \"s1.pem\" }, got " + TableReader.typeName(item) + " in it");
-          continue;
-        }
-        key(t).ifPresent(keys::add);
-      }
-    });
+    for (Str s : reader.strings(dns, "capture.dns", "dkim-keys")) {
+      key(s).ifPresent(keys::add);
+    }
     return new PostaConfig.Capture.Zone(records, keys);
   }
 
-  private Optional<ZoneKey> key(Table t) {
+  /** One {@code DOMAIN SELECTOR KEY-FILE} entry, or empty with its problem reported. */
+  private Optional<ZoneKey> key(Str s) {
     String path = "capture.dns.dkim-keys";
-    reader.unknownKeys(t, "in a " + path + " entry", KEY_KEYS);
-    Optional<String> domain = reader.get(t, path, "domain", Str.class)
-        .flatMap(s -> reader.valid(s.line(), path + ".domain", () -> domainName(s.value(), "domain name")));
-    Optional<String> selector = reader.get(t, path, "selector", Str.class).flatMap(s -> {
-      String name = s.value().toLowerCase(Locale.ROOT);
-      if (SELECTOR.matcher(name).matches() && name.length() <= 253) return Optional.of(name);
-      reader.problem(s.line(), path + ".selector: '" + s.value() + "' is not a selector (letters, digits and hyphens, labels separated by dots)");
+    String[] parts = s.value().strip().split("[ \t]+", 3);
+    if (parts.length < 3) {
+      reader.problem(s.line(), path + ": '" + s.value() + "': expected DOMAIN SELECTOR KEY-FILE, like \"example.com s1 keys/s1.pem\"");
       return Optional.empty();
-    });
-    Optional<Str> keyFile = reader.get(t, path, "key", Str.class);
-    Optional<java.nio.file.Path> resolved = keyFile.flatMap(s -> reader.path(s, path + ".key"));
-    for (String needed : KEY_KEYS) {
-      if (!t.entries().containsKey(needed)) reader.problem(t.line(), path + ": '" + needed + "' is missing (domain, selector and key are needed)");
     }
-    if (domain.isEmpty() || selector.isEmpty() || resolved.isEmpty()) return Optional.empty();
-    return Optional.of(new ZoneKey(domain.get(), selector.get(), resolved.get(), file + ":" + keyFile.get().line()));
+    Optional<String> domain = reader.valid(s.line(), path, () -> domainName(parts[0], "domain name"));
+    String selector = parts[1].toLowerCase(Locale.ROOT);
+    if (!SELECTOR.matcher(selector).matches() || selector.length() > 253) {
+      reader.problem(s.line(), path + ": '" + parts[1] + "' is not a selector (letters, digits and hyphens, labels separated by dots)");
+      return Optional.empty();
+    }
+    Optional<java.nio.file.Path> file = reader.path(new Str(parts[2], s.line()), path);
+    if (domain.isEmpty() || file.isEmpty()) return Optional.empty();
+    return Optional.of(new ZoneKey(domain.get(), selector, file.get(), this.file + ":" + s.line()));
   }
 
   /** One {@code NAME TYPE VALUE} line, or empty with its problem reported. */
