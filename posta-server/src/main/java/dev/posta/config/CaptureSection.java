@@ -95,48 +95,51 @@ final class CaptureSection {
   /** One {@code NAME TYPE VALUE} line, or empty with its problem reported. */
   private Optional<ZoneRecord> record(Str s) {
     String path = "capture.dns.records";
-    String text = s.value().strip();
-    String[] parts = text.split("[ \t]+", 3);
+    String[] parts = s.value().strip().split("[ \t]+", 3);
     if (parts.length < 3) {
       reader.problem(s.line(), path + ": '" + s.value() + "': expected NAME TYPE VALUE, like \"example.com TXT v=spf1 ip4:127.0.0.1 -all\"");
       return Optional.empty();
     }
-    RecordType type;
     try {
-      type = RecordType.valueOf(parts[1].toUpperCase(Locale.ROOT));
+      return Optional.of(zoneRecord(parts[0], parts[1], parts[2], file + ":" + s.line()));
     } catch (IllegalArgumentException e) {
-      reader.problem(s.line(), path + ": '" + parts[1] + "' is not a record type the test zone holds (TXT, A, AAAA, MX, PTR)");
+      reader.problem(s.line(), path + ": " + e.getMessage());
       return Optional.empty();
     }
-    String name = stripDot(parts[0]).toLowerCase(Locale.ROOT);
-    String value = parts[2].strip();
-    String origin = file + ":" + s.line();
+  }
+
+  /**
+   * A record of the test zone from its three parts, checked and normalised as the class comment
+   * says ({@link PostaConfig.Capture.ZoneRecord#of} for code).
+   *
+   * @throws IllegalArgumentException saying what is wrong with it
+   */
+  static ZoneRecord zoneRecord(String rawName, String rawType, String rawValue, String origin) {
+    RecordType type;
+    try {
+      type = RecordType.valueOf(rawType.strip().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("'" + rawType + "' is not a record type the test zone holds (TXT, A, AAAA, MX, PTR)");
+    }
+    String name = stripDot(rawName.strip()).toLowerCase(Locale.ROOT);
+    String value = rawValue.strip();
     if (type == RecordType.PTR) {
       InetAddress address = literal(name);
-      if (address == null) {
-        reader.problem(s.line(), path + ": a PTR record is named by its address (127.0.0.1, ::1), got '" + parts[0] + "'");
-        return Optional.empty();
-      }
+      if (address == null) throw new IllegalArgumentException("a PTR record is named by its address (127.0.0.1, ::1), got '" + rawName + "'");
       name = address.getHostAddress();
     } else if (!isDnsName(name)) {
-      reader.problem(s.line(), path + ": '" + parts[0] + "' is not a DNS name");
-      return Optional.empty();
+      throw new IllegalArgumentException("'" + rawName + "' is not a DNS name");
     }
     switch (type) {
       case TXT -> {
         String joined = txt(value);
-        if (joined == null) {
-          reader.problem(s.line(), path + ": " + parts[0] + " TXT: unbalanced quotes in " + value);
-          return Optional.empty();
-        }
+        if (joined == null) throw new IllegalArgumentException(rawName + " TXT: unbalanced quotes in " + value);
         value = joined;
       }
       case A, AAAA -> {
         InetAddress address = literal(value);
         if (address == null || (address instanceof Inet4Address) != (type == RecordType.A)) {
-          reader.problem(s.line(), path + ": " + parts[0] + " " + type + ": '" + value + "' is not an " + (type == RecordType.A ? "IPv4" : "IPv6")
-              + " address");
-          return Optional.empty();
+          throw new IllegalArgumentException(rawName + " " + type + ": '" + value + "' is not an " + (type == RecordType.A ? "IPv4" : "IPv6") + " address");
         }
         value = address.getHostAddress();
       }
@@ -144,14 +147,11 @@ final class CaptureSection {
         // An MX record as a zone file writes it has the preference first: "10 mail.example.com".
         String host = type == RecordType.MX ? value.replaceFirst("^[0-9]+[ \t]+", "") : value;
         host = stripDot(host).toLowerCase(Locale.ROOT);
-        if (!isDnsName(host)) {
-          reader.problem(s.line(), path + ": " + parts[0] + " " + type + ": '" + value + "' is not a host name");
-          return Optional.empty();
-        }
+        if (!isDnsName(host)) throw new IllegalArgumentException(rawName + " " + type + ": '" + value + "' is not a host name");
         value = host;
       }
     }
-    return Optional.of(new ZoneRecord(name, type, value, origin));
+    return new ZoneRecord(name, type, value, origin);
   }
 
   /** A TXT value: bare text as it is, or zone-file quoted strings ({@code "a" "b"}) joined; null for unbalanced quotes. */

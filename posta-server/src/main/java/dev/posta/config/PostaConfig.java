@@ -220,7 +220,17 @@ public record PostaConfig(
      *     host; PTR: the host name
      * @param origin where it was given ({@code file:line}, or the test's call), for messages
      */
-    public record ZoneRecord(String name, RecordType type, String value, String origin) {}
+    public record ZoneRecord(String name, RecordType type, String value, String origin) {
+      /**
+       * A record from its parts as a zone file writes them ({@code "example.com", "TXT", "v=spf1
+       * -all"}), checked as {@code [capture.dns]} checks its records.
+       *
+       * @throws IllegalArgumentException saying what is wrong with it
+       */
+      public static ZoneRecord of(String name, String type, String value, String origin) {
+        return CaptureSection.zoneRecord(name, type, value, origin);
+      }
+    }
 
     /**
      * A DKIM key to publish: {@code <selector>._domainkey.<domain>} gets the key record of the
