@@ -4,6 +4,7 @@ import dev.posta.PostaServer;
 import dev.posta.capture.CapturedMail;
 import dev.posta.capture.MailQuery;
 import dev.posta.config.PostaConfig;
+import dev.posta.mailauth.TestDomain;
 import dev.posta.smtp.Faults;
 import dev.posta.smtp.Reply;
 import java.io.IOException;
@@ -84,9 +85,16 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * as the account). With any of those, every listener offers STARTTLS with a self-signed test
  * certificate for {@code localhost}, 127.0.0.1 and ::1 that never expires, shipped in this
  * module ({@link #certificate()}, {@link #trustStore()}; see TestCertificate for why shipped);
- * SMTP alone offers no TLS, and starts without loading a key. No DNS resolver, remote
- * delivery or sender checks exist in capture mode; the test account is kept in memory and
- * compared directly (no Argon2id). Stopping closes every listener and thread the server started
+ * SMTP alone offers no TLS, and starts without loading a key. No DNS resolver or remote
+ * delivery exist in capture mode; the test account is kept in memory and compared directly (no
+ * Argon2id).
+ *
+ * <p><b>Authentication results.</b> Every message gets an Authentication-Results field with its
+ * SPF, DKIM and DMARC results, checked against a test DNS zone in memory (never real DNS): the
+ * built-in {@link #testDomain()} with its keys, and what {@link #withDnsRecord} and
+ * {@link #withDkimKey} add. {@link ReceivedMessage#authenticationResults()} parses it and
+ * {@link PostaAssertions} asserts on it. A failing DMARC policy is only recorded: the message is
+ * delivered all the same. Stopping closes every listener and thread the server started
  * and deletes its data folder.
  *
  * <p><b>Faults.</b> {@link #refuseNext} and {@link #delayReplies} make the server refuse or
@@ -105,6 +113,8 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   private String accountPassword;
   private String hostname = "localhost";
   private int retention = PostaConfig.Capture.DEFAULT_RETENTION;
+  /** The test's own records and keys for capture mode's test DNS zone. */
+  private PostaConfig.Capture.Zone zone = PostaConfig.Capture.Zone.EMPTY;
 
   private final Faults.Scripted faults = new Faults.Scripted();
   /** Names the inboxes t1, t2, ...: unique for this extension, whose server is the only one that files by them. */
@@ -161,6 +171,32 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   public PostaExtension withRetention(int messages) {
     if (messages < 1) throw new IllegalArgumentException("retention must be at least 1 message, not " + messages);
     retention = messages;
+    return this;
+  }
+
+  /**
+   * A record in the test DNS zone that every message's SPF, DKIM and DMARC checks ask (see
+   * {@link #testDomain()} for the built-in one): a domain's real records, to check that the
+   * application's mail passes them. {@code type} is TXT, A, AAAA, MX or PTR (named by its
+   * address); a TXT value may be given as zone-file quoted strings, which are joined.
+   *
+   * <pre>{@code .withDnsRecord("shop.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")}</pre>
+   *
+   * @throws IllegalArgumentException saying what is wrong with the record
+   */
+  public PostaExtension withDnsRecord(String name, String type, String value) {
+    zone = zone.with(PostaConfig.Capture.ZoneRecord.of(name, type, value, "withDnsRecord(" + name + ", " + type + ")"));
+    return this;
+  }
+
+  /**
+   * Publishes the public half of a private key (PEM, as {@code openssl genpkey} or {@code posta
+   * dkim keygen} write it) as the DKIM key record of {@code selector} at {@code domain}, so that
+   * mail the application signs with that key passes DKIM. The file is read when the server starts.
+   */
+  public PostaExtension withDkimKey(String domain, String selector, Path privateKeyPem) {
+    zone = zone.with(new PostaConfig.Capture.ZoneKey(domain.toLowerCase(java.util.Locale.ROOT), selector.toLowerCase(java.util.Locale.ROOT),
+        privateKeyPem, "withDkimKey(" + domain + ", " + selector + ")"));
     return this;
   }
 
@@ -226,7 +262,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
         .senderChecks(new PostaConfig.SenderChecks(PostaConfig.SenderChecks.Rules.OFF, Map.of(), List.of()))
         // With a test account every client logs in as that one account: its login says nothing of the test.
         .capture(new PostaConfig.Capture(true, accountAddress == null ? Map.of() : Map.of(accountAddress, accountPassword),
-            accountAddress == null, PostaConfig.Capture.PLUS_TAG, retention))
+            accountAddress == null, PostaConfig.Capture.PLUS_TAG, retention, zone))
         .build();
     try {
       PostaServer s = new PostaServer(config).faults(faults);
@@ -386,6 +422,43 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   /** The test account's password, or null without one. */
   public String password() {
     return accountPassword;
+  }
+
+  // --- The test domain ---------------------------------------------------------------------
+
+  /**
+   * The built-in test domain, {@value TestDomain#DOMAIN}: its SPF record allows the loopback
+   * addresses, its DMARC policy is reject, and it publishes two DKIM keys whose private halves
+   * are {@link #testRsaKey()} and {@link #testEd25519Key()}. Mail the application sends from
+   * it, signed with one of them, passes all three.
+   */
+  public String testDomain() {
+    return TestDomain.DOMAIN;
+  }
+
+  /** The selector of the test domain's RSA key: {@value TestDomain#RSA_SELECTOR}. */
+  public String testRsaSelector() {
+    return TestDomain.RSA_SELECTOR;
+  }
+
+  /** The test domain's RSA (2048 bits) private key, PKCS#8 PEM, in the server's data folder. */
+  public Path testRsaKey() {
+    return running().testDomainKeys().rsaPem();
+  }
+
+  /** The selector of the test domain's Ed25519 key (RFC 8463): {@value TestDomain#ED25519_SELECTOR}. */
+  public String testEd25519Selector() {
+    return TestDomain.ED25519_SELECTOR;
+  }
+
+  /** The test domain's Ed25519 private key, PKCS#8 PEM. */
+  public Path testEd25519Key() {
+    return running().testDomainKeys().ed25519Pem();
+  }
+
+  /** The same Ed25519 key as dkimpy ({@code dkimsign}, python3-dkim) reads one: its 32-octet seed in base64. */
+  public Path testEd25519KeyForDkimpy() {
+    return running().testDomainKeys().ed25519Dkimpy();
   }
 
   // --- What arrived ------------------------------------------------------------------------

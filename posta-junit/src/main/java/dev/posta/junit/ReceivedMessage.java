@@ -99,6 +99,7 @@ public final class ReceivedMessage {
   private final String text;
   private final String html;
   private final List<Attachment> attachments;
+  private final AuthenticationResults authenticationResults;
 
   private ReceivedMessage(CapturedMessage captured) {
     this.queueId = captured.id();
@@ -120,6 +121,8 @@ public final class ReceivedMessage {
     List<Header> fields = new ArrayList<>();
     for (Field f : m.getHeader().getFields()) fields.add(new Header(f.getName(), decode(f.getBody())));
     this.headers = List.copyOf(fields);
+    String results = header("Authentication-Results"); // the first is capture mode's: it adds its own on top
+    this.authenticationResults = results == null ? null : AuthenticationResults.parse(results);
     this.subject = m.getSubject();
     MailboxList fromList = m.getFrom();
     this.from = fromList == null || fromList.isEmpty() ? null : fromList.get(0).getAddress();
@@ -243,7 +246,7 @@ public final class ReceivedMessage {
 
   // --- The header --------------------------------------------------------------------------
 
-  /** Every header field, in order, including the server's Received:. */
+  /** Every header field, in order, including the server's Authentication-Results and Received: at the top. */
   public List<Header> headers() {
     return headers;
   }
@@ -256,6 +259,15 @@ public final class ReceivedMessage {
   /** Every value of a header field (name in any case), in order. */
   public List<String> headerValues(String name) {
     return headers.stream().filter(h -> h.name().equalsIgnoreCase(name)).map(Header::value).toList();
+  }
+
+  /**
+   * The SPF, DKIM and DMARC results that capture mode recorded in the message's
+   * Authentication-Results field (its topmost one), parsed; null when the message has none.
+   * {@link PostaAssertions#assertThat(ReceivedMessage)} asserts on them.
+   */
+  public AuthenticationResults authenticationResults() {
+    return authenticationResults;
   }
 
   /** The Subject, decoded; null when there is none. */
@@ -393,7 +405,7 @@ public final class ReceivedMessage {
     return "\"" + (all.length() > 400 ? all.substring(0, 400) + "…" : all) + "\"";
   }
 
-  /** The message as received, with the server's Received: line first. */
+  /** The message as received, with the server's Authentication-Results and Received: fields first. */
   public byte[] raw() {
     return raw.clone();
   }

@@ -45,7 +45,7 @@ class PerClassAngusTest {
     assertThat(m.header("Bcc")).isNull();
     assertThat(m.subject()).isEqualTo("Ihre Bestellung № 42 ✓");
     assertThat(m.header("X-App-Order")).isEqualTo("42");
-    assertThat(m.headers().get(0).name()).isEqualTo("Received");
+    assertThat(m.headers()).extracting(ReceivedMessage.Header::name).startsWith("Authentication-Results", "Received"); // capture mode's two, on top
     assertThat(m.messageId()).startsWith("<").endsWith(">");
     assertThat(m.text()).isEqualTo("Grüße: your order ships today.\r\nhttps://shop.example/o/42\r\n");
     assertThat(m.html()).isEqualTo("<p>Grüße: your order <b>ships</b> today.</p>");

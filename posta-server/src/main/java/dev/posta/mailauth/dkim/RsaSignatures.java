@@ -97,12 +97,28 @@ final class RsaSignatures {
 
   private static Provider fast() {
     try {
-      AmazonCorrettoCryptoProvider accp = AmazonCorrettoCryptoProvider.INSTANCE;
-      if (accp.getLoadingError() == null) return accp;
-      log.info("dkim: RSA signatures by the JDK: AWS-LC could not load here ({})", accp.getLoadingError().toString());
-    } catch (LinkageError e) {
+      Throwable error = Accp.loadingError();
+      if (error == null) return Accp.provider();
+      log.info("dkim: RSA signatures by the JDK: AWS-LC could not load here ({})", error.toString());
+    } catch (LinkageError e) { // its jar is not there: the JUnit extension leaves it out
       log.info("dkim: RSA signatures by the JDK: AWS-LC could not load here ({})", e.toString());
     }
     return null;
+  }
+
+  /**
+   * The only code that names AWS-LC's provider class, in a class of its own: the JVM loads a
+   * class that a method returns as a {@link Provider} when it verifies that method, so named in
+   * this class it would make this class fail to load without the jar (as under the JUnit
+   * extension, which leaves it out), instead of failing here, inside {@link #fast}'s try.
+   */
+  private static final class Accp {
+    static Throwable loadingError() {
+      return AmazonCorrettoCryptoProvider.INSTANCE.getLoadingError();
+    }
+
+    static Provider provider() {
+      return AmazonCorrettoCryptoProvider.INSTANCE;
+    }
   }
 }
