@@ -308,7 +308,7 @@ final class DevCommand implements Callable<Integer> {
   /**
    * A captured message as stored: its envelope sender (from the Return-Path: delivery added) and
    * its content as it was received (CRLF line ends, without delivery's Return-Path: and
-   * Delivered-To:).
+   * Delivered-To: and capture mode's Authentication-Results).
    */
   record Captured(dev.posta.mail.MailAddress sender, byte[] content, List<String> messageIds, boolean eightBit) {
     static Captured read(Path file) throws IOException {
@@ -328,6 +328,12 @@ final class DevCommand implements Callable<Integer> {
         text = text.substring(end + 1);
       }
       if (text.startsWith("Delivered-To: ")) text = text.substring(text.indexOf('\n') + 1);
+      // Capture mode's own Authentication-Results, on top: results from the test zone, not for a real server to read.
+      if (text.startsWith("Authentication-Results: ")) {
+        int end = text.indexOf('\n');
+        while (end >= 0 && end + 1 < text.length() && (text.charAt(end + 1) == ' ' || text.charAt(end + 1) == '\t')) end = text.indexOf('\n', end + 1);
+        text = end < 0 ? "" : text.substring(end + 1);
+      }
       String crlf = text.replace("\r\n", "\n").replace("\n", "\r\n");
       if (!crlf.endsWith("\r\n")) crlf += "\r\n";
       var m = java.util.regex.Pattern.compile("(?im)^Message-ID:\\s*(<[^>\\r\\n]*>)").matcher(crlf.substring(0, Math.max(0, headerEnd(crlf))));

@@ -68,6 +68,9 @@ class DevReleaseTest {
       String first = send(server, "<one@app.example>", "one");
       send(server, "<two@app.example>", "two");
       dev.posta.testing.Await.await("both captured", () -> server.queued() == 0);
+      try (var captured = java.nio.file.Files.list(data.resolve("mail/localhost/all/Maildir/new"))) {
+        for (Path f : captured.toList()) assertThat(java.nio.file.Files.readString(f)).contains("\nAuthentication-Results: localhost;\n");
+      }
 
       Run byQueueId = posta("dev", "release", first, "--to", "me@real.example", "--via", "127.0.0.1:" + port, "--data", data.toString());
       assertThat(byQueueId.exit()).as("%s", byQueueId).isZero();
@@ -78,7 +81,8 @@ class DevReleaseTest {
       List<SmtpPeer.Received> got = sink.awaitMessages(2, Duration.ofSeconds(15));
       assertThat(got).extracting(SmtpPeer.Received::rcptTos).containsExactly(List.of("me@real.example"), List.of("qa@real.example"));
       assertThat(got).extracting(SmtpPeer.Received::mailFrom).containsOnly("shop@app.example");
-      assertThat(got.get(0).text()).contains("Subject: one\r\n").doesNotContain("Delivered-To:").doesNotContain("Return-Path:");
+      assertThat(got.get(0).text()).contains("Subject: one\r\n").doesNotContain("Delivered-To:").doesNotContain("Return-Path:")
+          .doesNotContain("Authentication-Results:"); // capture mode's, from its test zone
       assertThat(got.get(1).text()).contains("Subject: two\r\n");
 
       Run unknown = posta("dev", "release", "0000000000000000", "--to", "me@real.example", "--via", "127.0.0.1:" + port, "--data", data.toString());
