@@ -57,12 +57,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One running Posta: spool, queue manager, router, mailbox store, SMTP, IMAP and POP3 listeners,
- * wired from a {@link PostaConfig}. Starting recovers the spool first, so mail accepted before a
+ * and the HTTP ones through the {@link Face} the caller plugs in ({@link #web}), wired from a
+ * {@link PostaConfig}. Starting recovers the spool first, so mail accepted before a
  * crash is delivered before (and alongside) new mail.
  *
  * <p>In capture mode ({@link PostaConfig.Capture}: {@code posta dev}, the JUnit extension) the
@@ -78,7 +80,7 @@ public final class PostaServer implements AutoCloseable {
   private volatile PostaConfig config;
   private final Clock clock;
   private DnsResolver dns;
-  private AuthThrottle throttle;
+  private volatile AuthThrottle throttle;
   private Spool spool;
   private QueueManager queue;
   private QueueControl queueControl;
@@ -86,7 +88,7 @@ public final class PostaServer implements AutoCloseable {
   private ImapServer imap;
   private Pop3Server pop3;
   private MaildirStore store;
-  private ServerTls tls;
+  private volatile ServerTls tls;
   private UserStore users;
   private ControlSocket controlSocket;
   /** Local users' mail ({@code posta sendmail}): its checks, the socket, the drop folder's pickup. */
@@ -109,6 +111,24 @@ public final class PostaServer implements AutoCloseable {
   private final CapturedMail captured;
   private Faults faults = Faults.NONE;
   private boolean withoutTls;
+  /** Makes the web's listeners' server (web/, which this class may not know) when the configuration first has one. */
+  private Function<PostaServer, Face> webMaker;
+  private Face web;
+
+  /**
+   * A face of the server that listens for a protocol this class does not serve itself: the web
+   * ({@code http}, {@code https}), which sits above it and is handed the server to use.
+   */
+  public interface Face {
+    /** Starts accepting on {@code listener}'s address; returns the address bound (port 0 becomes a real port). */
+    InetSocketAddress listen(PostaConfig.Listener listener) throws IOException;
+
+    /** Stops accepting on {@code listener}; requests in progress finish. */
+    void unlisten(PostaConfig.Listener listener);
+
+    /** Stops accepting everywhere and ends what is in progress, within the server's stopping time. */
+    void close();
+  }
 
   /** A listener and the address it actually got (port 0 becomes a real port). */
   public record Bound(PostaConfig.Listener listener, InetSocketAddress address) {}
@@ -144,6 +164,16 @@ public final class PostaServer implements AutoCloseable {
   /** Has every SMTP session ask {@code faults} (scripted refusals, slow replies); call before {@link #start}. */
   public PostaServer faults(Faults faults) {
     this.faults = faults;
+    return this;
+  }
+
+  /**
+   * Has {@code maker} make the server of the {@code http} and {@code https} listeners, once the
+   * configuration has one (at start or at a reload); call before {@link #start}. Without it such
+   * a listener cannot start.
+   */
+  public PostaServer web(Function<PostaServer, Face> maker) {
+    this.webMaker = maker;
     return this;
   }
 
@@ -215,6 +245,7 @@ public final class PostaServer implements AutoCloseable {
       localSubmission = new LocalSubmission(smtpContext);
       imap = new ImapServer(new ImapServer.Context(config, store, tls, users, throttle));
       pop3 = new Pop3Server(new Pop3Server.Context(config, store, tls, users, throttle));
+      refusePlainHttp(config);
       for (PostaConfig.Listener l : config.listeners()) bound.add(new Bound(l, listen(l)));
       openLocalSubmission();
     } catch (IOException | RuntimeException e) {
@@ -314,6 +345,7 @@ public final class PostaServer implements AutoCloseable {
       case SMTP, SUBMISSION, SMTPS -> smtp.listen(l);
       case IMAP, IMAPS -> imap.listen(l);
       case POP3, POP3S -> pop3.listen(l);
+      case HTTP, HTTPS -> web().listen(l);
     };
   }
 
@@ -322,6 +354,29 @@ public final class PostaServer implements AutoCloseable {
       case SMTP, SUBMISSION, SMTPS -> smtp.unlisten(l);
       case IMAP, IMAPS -> imap.unlisten(l);
       case POP3, POP3S -> pop3.unlisten(l);
+      case HTTP, HTTPS -> {
+        if (web != null) web.unlisten(l);
+      }
+    }
+  }
+
+  /** The web's server, made on first use. */
+  private synchronized Face web() throws IOException {
+    if (web == null) {
+      if (webMaker == null) throw new IOException("http and https listeners need the web server, which this embedding of Posta does not have");
+      web = webMaker.apply(this);
+    }
+    return web;
+  }
+
+  /**
+   * Plain HTTP off the loopback, refused here too: {@code posta serve --listen} and code put
+   * listeners in place without the configuration file's check.
+   */
+  private static void refusePlainHttp(PostaConfig config) throws IOException {
+    for (PostaConfig.Listener l : config.listeners()) {
+      String refused = PostaConfig.plainHttpRefusal(l, config.http());
+      if (refused != null) throw new IOException("listeners.http " + l.address().getAddress().getHostAddress() + ":" + l.address().getPort() + ": " + refused);
     }
   }
 
@@ -344,6 +399,7 @@ public final class PostaServer implements AutoCloseable {
     if (!next.dataDir().equals(config.dataDir())) {
       throw new IOException("data: the data folder cannot change while Posta runs (" + config.dataDir() + " -> " + next.dataDir() + "): restart it");
     }
+    refusePlainHttp(next);
     ServerTls nextTls = ServerTls.load(next.tls().certificate(), next.tls().key(), next.hostname(), next.dataDir());
     SigningKeys nextKeys = loadDkimKeys(next);
     // The same servers keep the resolver, and with it the cache.
@@ -571,6 +627,31 @@ public final class PostaServer implements AutoCloseable {
     return out.toString(java.nio.charset.StandardCharsets.UTF_8);
   }
 
+  /** The mailbox store that local delivery writes and IMAP, POP3 and the HTTP API read. */
+  public dev.posta.store.MailboxStore mailboxes() {
+    return store;
+  }
+
+  /** The accounts. */
+  public UserStore users() {
+    return users;
+  }
+
+  /** Local submission's checks and transaction, which the HTTP API's sending shares (the configuration's current one). */
+  public LocalSubmission localSubmission() {
+    return localSubmission;
+  }
+
+  /** The AUTH throttle every protocol shares (a reload may replace it). */
+  public AuthThrottle authThrottle() {
+    return throttle;
+  }
+
+  /** The spool's folder, {@code <data>/queue}. */
+  public Path spoolFolder() {
+    return config.dataDir().resolve("queue");
+  }
+
   /** The TLS setup: certificate in use, and whether it is self-signed. */
   public ServerTls tls() {
     return tls;
@@ -605,6 +686,7 @@ public final class PostaServer implements AutoCloseable {
     if (smtp != null) protocols.add(smtp::close);
     if (imap != null) protocols.add(imap::close);
     if (pop3 != null) protocols.add(pop3::close);
+    if (web != null) protocols.add(web::close);
     try (var stopping = Executors.newVirtualThreadPerTaskExecutor()) {
       protocols.forEach(stopping::execute);
     }

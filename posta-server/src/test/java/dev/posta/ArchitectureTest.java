@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
  * above or beside it.
  *
  * <pre>
- * cli                                  the faces: nothing uses them
+ * cli, web                             the faces: nothing uses them (cli starts web)
  * dev.posta (PostaServer)              assembles the parts from the configuration
  * smtp | imap | pop3 | control         listeners: none uses another
  * net                                  what every listener shares: limits, idle sessions, deadlines, AUTH throttle
@@ -47,6 +47,7 @@ class ArchitectureTest {
     layeredArchitecture()
         .consideringOnlyDependenciesInLayers()
         .layer("Cli").definedBy("dev.posta.cli..")
+        .layer("Web").definedBy("dev.posta.web..")
         .layer("Assembly").definedBy("dev.posta")
         .layer("Smtp").definedBy("dev.posta.smtp..")
         .layer("Imap").definedBy("dev.posta.imap..")
@@ -61,19 +62,20 @@ class ArchitectureTest {
         .layer("Leaves").definedBy("dev.posta.auth..", "dev.posta.local..", "dev.posta.tls..", "dev.posta.dns..", "dev.posta.config..", "dev.posta.client..")
         .layer("Model").definedBy("dev.posta.mail..", "dev.posta.storage..")
         .whereLayer("Cli").mayNotBeAccessedByAnyLayer()
-        .whereLayer("Assembly").mayOnlyBeAccessedByLayers("Cli")
-        .whereLayer("Smtp").mayOnlyBeAccessedByLayers("Assembly")
+        .whereLayer("Web").mayOnlyBeAccessedByLayers("Cli")
+        .whereLayer("Assembly").mayOnlyBeAccessedByLayers("Cli", "Web")
+        .whereLayer("Smtp").mayOnlyBeAccessedByLayers("Assembly", "Web")
         .whereLayer("Imap").mayOnlyBeAccessedByLayers("Assembly")
         .whereLayer("Pop3").mayOnlyBeAccessedByLayers("Assembly")
         .whereLayer("Control").mayOnlyBeAccessedByLayers("Cli", "Assembly")
-        .whereLayer("Net").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control")
+        .whereLayer("Net").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp", "Imap", "Pop3", "Control")
         .whereLayer("Capture").mayOnlyBeAccessedByLayers("Cli", "Assembly")
-        .whereLayer("Queue").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control")
-        .whereLayer("Delivery").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Control", "Queue")
-        .whereLayer("Store").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Queue", "Delivery")
-        .whereLayer("MailAuth").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Smtp")
-        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "MailAuth", "Leaves")
-        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "MailAuth", "Leaves", "Model")
+        .whereLayer("Queue").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp", "Control")
+        .whereLayer("Delivery").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp", "Control", "Queue")
+        .whereLayer("Store").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Queue", "Delivery")
+        .whereLayer("MailAuth").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp")
+        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "MailAuth", "Leaves")
+        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Queue", "Delivery", "Store", "MailAuth", "Leaves", "Model")
         .check(classes);
   }
 
@@ -85,7 +87,7 @@ class ArchitectureTest {
   @Test
   void protocolsKnowTheMailStoreOnlyByItsInterfaces() {
     com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses()
-        .that().resideInAnyPackage("dev.posta.imap..", "dev.posta.pop3..", "dev.posta.smtp..", "dev.posta.delivery..")
+        .that().resideInAnyPackage("dev.posta.imap..", "dev.posta.pop3..", "dev.posta.smtp..", "dev.posta.delivery..", "dev.posta.web..")
         .should().dependOnClassesThat().haveNameMatching("dev\\.posta\\.store\\.(Maildir|MaildirFolder|MaildirStore|MailboxIndex|MessageCache|KeywordTable)(\\$.*)?")
         .check(classes);
   }

@@ -3,6 +3,7 @@ package dev.posta.cli;
 import dev.posta.LogSettings;
 import dev.posta.PostaServer;
 import dev.posta.config.PostaConfig;
+import dev.posta.web.WebServer;
 import java.io.IOException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
@@ -43,7 +44,7 @@ final class ServerRun {
         System.err.println(command + ": cannot start: " + notOwner);
         return null;
       }
-      PostaServer server = new PostaServer(config).start();
+      PostaServer server = new PostaServer(config).web(WebServer::new).start();
       serving.set(server);
       return server;
     } catch (IOException e) {

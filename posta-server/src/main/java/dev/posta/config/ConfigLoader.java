@@ -30,14 +30,14 @@ import java.util.stream.Collectors;
  *
  * <p>The top-level {@code hostname}, {@code data} and {@code mailbox-mode} are read here; each section by its own class
  * ({@link ListenersSection}, {@link LimitsSection}, {@link TlsSection}, {@link
- * SubmissionSection}, {@link DeliverySection}, {@link DomainsSection}, {@link DkimSection}, {@link SenderChecksSection}, {@link LogSection}), all of them reporting
+ * SubmissionSection}, {@link DeliverySection}, {@link DomainsSection}, {@link DkimSection}, {@link SenderChecksSection}, {@link LogSection}, {@link HttpSection}), all of them reporting
  * into one {@link TableReader}.
  */
 public final class ConfigLoader {
 
   static final List<String> TOP_KEYS =
       List.of("hostname", "data", "mailbox-mode", "postmaster", "listeners", "limits", "domains", "tls", "submission",
-          "queue", "outbound", "relay", "routes", "dkim", "sender-checks", "log");
+          "queue", "outbound", "relay", "routes", "dkim", "sender-checks", "log", "http");
 
   static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/posta");
 
@@ -61,7 +61,8 @@ public final class ConfigLoader {
       }
     })).orElse(FileModes.PRIVATE);
     // Always in this order: problems on one line are reported in the order they were found.
-    List<Listener> listeners = new ListenersSection(reader).read(root);
+    PostaConfig.Http http = new HttpSection(reader).read(root);
+    List<Listener> listeners = new ListenersSection(reader).read(root, http);
     Limits limits = new LimitsSection(reader).read(root);
     PostaConfig.Tls tls = new TlsSection(reader).read(root);
     PostaConfig.Submission submission = new SubmissionSection(reader).read(root);
@@ -87,7 +88,9 @@ public final class ConfigLoader {
         dkim,
         senderChecks,
         mailboxModes,
-        log);
+        log,
+        PostaConfig.Capture.OFF,
+        http);
   }
 
   /**

@@ -56,7 +56,7 @@ public final class ConfigPrinter {
     section("listeners");
     for (Protocol p : Protocol.values()) {
       List<String> addresses = config.listeners().stream().filter(l -> l.protocol() == p).map(l -> str(address(l.address()))).toList();
-      setting(p.name().toLowerCase(Locale.ROOT), list(addresses), list(List.of(str("0.0.0.0:" + p.standardPort))));
+      setting(p.name().toLowerCase(Locale.ROOT), list(addresses), list(p.web() ? List.of() : List.of(str("0.0.0.0:" + p.standardPort))));
     }
 
     section("tls");
@@ -130,6 +130,10 @@ public final class ConfigPrinter {
     });
 
     PostaConfig.Log log = config.log();
+    section("http");
+    setting("allow-plain-http", bool(config.http().allowPlainHttp()), bool(PostaConfig.Http.DEFAULTS.allowPlainHttp()));
+    setting("ready-min-free-space", size(config.http().readyMinFreeSpace()), size(PostaConfig.Http.DEFAULTS.readyMinFreeSpace()));
+
     section("log");
     setting("format", word(log.format()), word(PostaConfig.Log.DEFAULTS.format()));
     // Unset, it follows where standard error goes (journald or not): only a choice is written.

@@ -84,8 +84,13 @@ final class LimitsSection {
   }
 
   private Optional<Long> messageSize(Table table) {
-    Value v = table.entries().get("max-message-size");
-    String path = "limits.max-message-size";
+    return size(reader, table, "limits", "max-message-size", MIN_MESSAGE_SIZE, MAX_MESSAGE_SIZE, "between 1KiB and 2GiB");
+  }
+
+  /** A size in octets: a number, or a string like "35M"; a problem unless between {@code min} and {@code max} ({@code range} says so). */
+  static Optional<Long> size(TableReader reader, Table table, String section, String key, long min, long max, String range) {
+    Value v = table.entries().get(key);
+    String path = section + "." + key;
     long octets;
     String shown;
     switch (v) {
@@ -116,8 +121,8 @@ final class LimitsSection {
         return Optional.empty();
       }
     }
-    if (octets >= MIN_MESSAGE_SIZE && octets <= MAX_MESSAGE_SIZE) return Optional.of(octets);
-    reader.problem(v.line(), path + ": must be between 1KiB and 2GiB, got " + shown);
+    if (octets >= min && octets <= max) return Optional.of(octets);
+    reader.problem(v.line(), path + ": must be " + range + ", got " + shown);
     return Optional.empty();
   }
 

@@ -17,15 +17,17 @@ import java.util.Map;
 
 /**
  * The {@code [listeners]} section: the addresses that take SMTP, submission, SMTPS, IMAP, IMAPS,
- * POP3 and POP3S connections.
+ * POP3, POP3S, HTTP and HTTPS connections.
  *
  * <p>Guarantees: every address is an IP literal with a port ({@code "0.0.0.0:25"}, {@code
- * "[::]:25"}), never a name to look up; a listener left out listens on 0.0.0.0 at its standard
- * port (25, 587, 465, 143, 993, 110, 995) and an empty list turns it off; no address is taken
- * twice, by the file or by a default. Unknown keys are refused.
+ * "[::]:25"}), never a name to look up; a mail listener left out listens on 0.0.0.0 at its
+ * standard port (25, 587, 465, 143, 993, 110, 995) and an empty list turns it off; the web's
+ * ({@code http}, {@code https}) listen only where the file says; no address is taken twice, by
+ * the file or by a default; plain {@code http} off the loopback is refused unless {@code [http]
+ * allow-plain-http} ({@link PostaConfig#plainHttpRefusal}). Unknown keys are refused.
  */
 final class ListenersSection {
-  static final List<String> LISTENER_KEYS = List.of("smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s");
+  static final List<String> LISTENER_KEYS = List.of("smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s", "http", "https");
 
   private final TableReader reader;
 
@@ -34,7 +36,7 @@ final class ListenersSection {
   }
 
   /** The listeners in the order of {@link Protocol}: SMTP first, then submission, SMTPS, IMAP, IMAPS, POP3, POP3S. */
-  List<Listener> read(Table root) {
+  List<Listener> read(Table root, PostaConfig.Http http) {
     Table table = reader.get(root, "", "listeners", Table.class).orElse(null);
     if (table != null) reader.unknownKeys(table, "in [listeners]", LISTENER_KEYS);
     Map<Protocol, List<Listener>> byProtocol = new EnumMap<>(Protocol.class);
@@ -44,6 +46,10 @@ final class ListenersSection {
     for (Protocol protocol : Protocol.values()) {
       String key = protocol.name().toLowerCase(Locale.ROOT);
       if (table != null && table.entries().containsKey(key)) continue;
+      if (protocol.web()) { // an API is opened on purpose, never by default on every address
+        byProtocol.put(protocol, List.of());
+        continue;
+      }
       InetSocketAddress address = new InetSocketAddress(Inet4Address.ofLiteral("0.0.0.0"), protocol.standardPort);
       String byDefault = "listeners." + key + " listens by default; set listeners." + key + " too";
       taken.put(address, new Taken(" is where " + byDefault, " takes the port of 0.0.0.0:" + protocol.standardPort + ", where " + byDefault));
@@ -58,7 +64,10 @@ final class ListenersSection {
         reader.valid(s.line(), path, () -> socketAddress(s.value()))
             .ifPresent(address -> {
               String clash = clash(taken, address);
-              if (clash == null) {
+              String refused = PostaConfig.plainHttpRefusal(new Listener(protocol, address), http);
+              if (refused != null) {
+                reader.problem(s.line(), path + ": '" + s.value() + "': " + refused);
+              } else if (clash == null) {
                 taken.put(address, new Taken(" is listed twice (first on line " + s.line() + ")",
                     " takes the port of '" + s.value() + "' (line " + s.line() + "): a wildcard address listens on every address"));
                 listeners.add(new Listener(protocol, address));

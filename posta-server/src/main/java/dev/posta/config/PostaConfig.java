@@ -37,6 +37,7 @@ import java.util.Set;
  * @param capture capture mode ({@code posta dev}, the JUnit extension): every address is a local
  *     mailbox and nothing is ever relayed; {@link Capture#OFF} for a real server. Not a key of
  *     the configuration file: only {@code posta dev} and code turn it on
+ * @param http the {@code [http]} section: plain HTTP off the loopback, the readiness threshold
  */
 public record PostaConfig(
     String hostname,
@@ -53,7 +54,41 @@ public record PostaConfig(
     SenderChecks senderChecks,
     FileModes mailboxModes,
     Log log,
-    Capture capture) {
+    Capture capture,
+    Http http) {
+
+  /** A configuration with the default {@code [http]} settings ({@link Http#DEFAULTS}). */
+  public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
+      Optional<Path> source, Tls tls, Submission submission, Delivery delivery, Dkim dkim, SenderChecks senderChecks, FileModes mailboxModes,
+      Log log, Capture capture) {
+    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks, mailboxModes, log,
+        capture, Http.DEFAULTS);
+  }
+
+  /**
+   * The {@code [http]} section: what the HTTP listeners ({@code [listeners] http}, {@code https})
+   * allow beyond their addresses.
+   *
+   * @param allowPlainHttp an {@code http} listener (no TLS) may be on an address other than the
+   *     loopback: API tokens and mail would cross the network readable, so it must be asked for
+   *     (a TLS-terminating proxy in front, a private network). Off: refused at config load
+   * @param readyMinFreeSpace octets the data folder's file system must have free for {@code
+   *     /readyz} to answer 200: below it, accepting mail would soon fail
+   */
+  public record Http(boolean allowPlainHttp, long readyMinFreeSpace) {
+    public static final Http DEFAULTS = new Http(false, 512L * 1024 * 1024);
+  }
+
+  /**
+   * Why {@code listener} may not be used under {@code http}, or null: plain HTTP on an address
+   * other than the loopback, unless {@link Http#allowPlainHttp} (a wildcard address counts as
+   * every address, so it is refused too).
+   */
+  public static String plainHttpRefusal(Listener listener, Http http) {
+    if (listener.protocol() != Protocol.HTTP || http.allowPlainHttp() || listener.address().getAddress().isLoopbackAddress()) return null;
+    return "plain HTTP on " + listener.address().getAddress().getHostAddress() + " would carry API tokens and mail unencrypted beyond this"
+        + " machine: listen on 127.0.0.1 or ::1, use listeners.https, or set [http] allow-plain-http = true";
+  }
 
   /** A real server's configuration: capture mode off. */
   public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
@@ -560,7 +595,11 @@ public record PostaConfig(
     /** POP3 with STLS, port 110 (RFC 1939, RFC 2595). */
     POP3(110),
     /** POP3 over implicit TLS, port 995 (RFC 8314). */
-    POP3S(995);
+    POP3S(995),
+    /** The HTTP API and health checks, HTTP/1.1 without TLS (RFC 9112); on by default only on 127.0.0.1:8025. */
+    HTTP(80),
+    /** The same over TLS with the mail listeners' certificate (RFC 9110 §4.2.2, RFC 8446). */
+    HTTPS(443);
 
     /**
      * The protocol as {@code [listeners]} names it ({@code smtp}, {@code pop3s}), in any case.
@@ -571,7 +610,7 @@ public record PostaConfig(
       for (Protocol p : values()) {
         if (p.name().equalsIgnoreCase(name)) return p;
       }
-      throw new IllegalArgumentException("'" + name + "' is not smtp, submission, smtps, imap, imaps, pop3 or pop3s");
+      throw new IllegalArgumentException("'" + name + "' is not smtp, submission, smtps, imap, imaps, pop3, pop3s, http or https");
     }
 
     /** The port it listens on unless configured otherwise. */
@@ -583,7 +622,12 @@ public record PostaConfig(
 
     /** Whether a connection starts with a TLS handshake rather than a greeting (RFC 8314 §3.3). */
     public boolean implicitTls() {
-      return this == SMTPS || this == IMAPS || this == POP3S;
+      return this == SMTPS || this == IMAPS || this == POP3S || this == HTTPS;
+    }
+
+    /** Whether it is one of the web's listeners, which only an address given for it turns on. */
+    public boolean web() {
+      return this == HTTP || this == HTTPS;
     }
   }
 
@@ -695,8 +739,8 @@ public record PostaConfig(
       Map<String, List<String>> aliases) {}
 
   /**
-   * The configuration a newcomer gets with no file: loopback only, unprivileged ports, and the
-   * domain {@code localhost} where every local part has a mailbox.
+   * The configuration a newcomer gets with no file: loopback only, unprivileged ports, the HTTP
+   * API on 127.0.0.1:8025, and the domain {@code localhost} where every local part has a mailbox.
    */
   public static PostaConfig embeddedDefaults(Path dataDir) {
     return new PostaConfig(
@@ -709,7 +753,8 @@ public record PostaConfig(
             new Listener(Protocol.IMAP, new InetSocketAddress("127.0.0.1", 2143)),
             new Listener(Protocol.IMAPS, new InetSocketAddress("127.0.0.1", 2993)),
             new Listener(Protocol.POP3, new InetSocketAddress("127.0.0.1", 2110)),
-            new Listener(Protocol.POP3S, new InetSocketAddress("127.0.0.1", 2995))),
+            new Listener(Protocol.POP3S, new InetSocketAddress("127.0.0.1", 2995)),
+            new Listener(Protocol.HTTP, new InetSocketAddress("127.0.0.1", 8025))),
         Limits.defaults(),
         List.of(new LocalDomain("localhost", Set.of(), true, Optional.empty(), Map.of())),
         "postmaster@localhost",
@@ -746,6 +791,7 @@ public record PostaConfig(
     private FileModes mailboxModes;
     private Log log;
     private Capture capture;
+    private Http http;
 
     private Builder(PostaConfig c) {
       hostname = c.hostname;
@@ -763,6 +809,7 @@ public record PostaConfig(
       mailboxModes = c.mailboxModes;
       log = c.log;
       capture = c.capture;
+      http = c.http;
     }
 
     public Builder hostname(String name) {
@@ -835,9 +882,14 @@ public record PostaConfig(
       return this;
     }
 
+    public Builder http(Http replaced) {
+      http = replaced;
+      return this;
+    }
+
     public PostaConfig build() {
       return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks,
-          mailboxModes, log, capture);
+          mailboxModes, log, capture, http);
     }
   }
 }

@@ -96,8 +96,6 @@ public final class LocalSubmission {
    * @return the queue ID when the message was stored, else null (the refusal was answered)
    */
   public Taken serve(LocalRequest request, String user, String via, boolean partial, InputStream body, Answers answers) throws IOException {
-    PostaConfig config = context.config();
-    PostaConfig.Limits limits = config.limits();
     String prefix = via + "[" + printable(user) + "]";
     String account = user + "@" + origin;
     Policy.Client client = new Policy.Client(InetAddress.getLoopbackAddress(), PostaConfig.Protocol.SUBMISSION, account);
@@ -110,17 +108,45 @@ public final class LocalSubmission {
           Replies.BAD_SENDER_SYNTAX.format(request.sender() == null ? account : request.sender()));
     }
     boolean trusted = user.equals("root") || user.equals(serverUser);
+    return take(client, user, via, prefix, trusted, sender, request.recipients(), partial,
+        fromField(sender != null ? sender.toString() : account, request.fullName()), body, answers);
+  }
+
+  /**
+   * A message from the HTTP API, sent by {@code account} (the API token's user) from {@code
+   * address}: checked and treated as if that account had submitted it over SMTP on port 587 (the
+   * sender must be one it owns unless {@code sender-must-be-owned = false}, every recipient
+   * checked, size and line limits, Date: and Message-ID: when missing, DKIM signed, spooled
+   * durably before the answer), logged as {@code api[account]}.
+   *
+   * @param sender the envelope sender, as the message's From: names it
+   * @param recipients the envelope recipients (To:, Cc: and Bcc:)
+   * @param message the whole message, header section first, lines ended by CRLF
+   * @return the queue ID, or null when refused (the refusal was answered)
+   */
+  public Taken submit(String account, InetAddress address, MailAddress sender, List<String> recipients, InputStream message, Answers answers)
+      throws IOException {
+    Policy.Client client = new Policy.Client(address, PostaConfig.Protocol.SUBMISSION, account);
+    return take(client, account, "api", "api[" + printable(account) + "]", false, sender, recipients, false,
+        fromField(sender.toString(), null), message, answers);
+  }
+
+  /** The checks and the transaction after the caller is known: sender, recipients, message, spool. */
+  private Taken take(Policy.Client client, String user, String via, String prefix, boolean trusted, MailAddress sender,
+      List<String> typedRecipients, boolean partial, String fromField, InputStream body, Answers answers) throws IOException {
+    PostaConfig config = context.config();
+    PostaConfig.Limits limits = config.limits();
     if (!trusted) {
       Policy.Refusal refused = policy.mail(client, sender);
       if (refused != null) return refuse(answers, prefix, "from=<" + orEmpty(sender) + ">: " + refused.reason(), refused.reply());
     }
-    if (request.recipients().isEmpty()) return refuse(answers, prefix, "no recipients", NO_RECIPIENTS);
-    if (request.recipients().size() > limits.maxRecipients()) {
-      return refuse(answers, prefix, request.recipients().size() + " recipients, over " + limits.maxRecipients(), TOO_MANY.format(limits.maxRecipients()));
+    if (typedRecipients.isEmpty()) return refuse(answers, prefix, "no recipients", NO_RECIPIENTS);
+    if (typedRecipients.size() > limits.maxRecipients()) {
+      return refuse(answers, prefix, typedRecipients.size() + " recipients, over " + limits.maxRecipients(), TOO_MANY.format(limits.maxRecipients()));
     }
     boolean utf8 = sender != null && sender.isUtf8();
     List<Recipient> recipients = new ArrayList<>();
-    for (String typed : request.recipients()) {
+    for (String typed : typedRecipients) {
       MailAddress rcpt;
       try {
         rcpt = AddressParser.parseMailbox(qualified(typed));
@@ -157,7 +183,7 @@ public final class LocalSubmission {
     tx.reencodeLongLines(context.spool()::newContent, signer); // Posta is the first server: long lines are re-encoded
     String problem;
     try {
-      problem = copy(body, tx, limits.maxLineLength(), fromField(sender != null ? sender.toString() : account, request.fullName()));
+      problem = copy(body, tx, limits.maxLineLength(), fromField);
     } catch (IOException | RuntimeException e) {
       tx.discard();
       throw e;

@@ -1,0 +1,73 @@
+package dev.posta.web;
+
+import dev.posta.PostaServer;
+import dev.posta.auth.ApiTokens;
+import dev.posta.net.AuthThrottle;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The API's sign-in: {@code Authorization: Bearer <token>} (RFC 6750 §2.1), a token from {@code
+ * posta token create} ({@link ApiTokens}) whose account still exists. The answer to no token or a
+ * wrong one is 401 with {@code WWW-Authenticate: Bearer} (§3).
+ *
+ * <p>Guessing is throttled by the AUTH throttle SMTP, IMAP and POP3 share ({@link AuthThrottle}),
+ * so switching to HTTP buys no guesses: a wrong token counts as a failed login of its client
+ * address, and is answered only after the throttle's delay; an address at its limit gets 429 with
+ * {@code Retry-After}, before any token is looked at. A request with no token at all is not a
+ * guess and does not count. Each refused token logs one line, for fail2ban:
+ * {@code WebServer: http[192.0.2.7]: bearer token refused: unknown or revoked token (3 recent failures from this address)}.
+ */
+final class BearerAuth {
+  private static final Logger log = LoggerFactory.getLogger(WebServer.class);
+  private final PostaServer server;
+  private final ApiTokens tokens;
+
+  BearerAuth(PostaServer server) {
+    this.server = server;
+    this.tokens = new ApiTokens(server.config().dataDir());
+  }
+
+  /** The account the request's token acts as. */
+  String account(Exchange x) throws ApiError, IOException {
+    InetAddress client = x.client();
+    AuthThrottle throttle = server.authThrottle();
+    if (throttle.isLockedOut(client)) {
+      long retry = server.config().submission().authLockout().toSeconds();
+      throw new ApiError(429, "too many failed sign-ins from " + client.getHostAddress() + "; try again later",
+          Map.of("Retry-After", Long.toString(retry)));
+    }
+    String header = x.header("Authorization");
+    if (header == null || header.isBlank()) {
+      throw new ApiError(401, "this needs an API token: Authorization: Bearer <token> (posta token create --user ADDRESS)",
+          Map.of("WWW-Authenticate", "Bearer realm=\"posta\""));
+    }
+    if (header.length() < 7 || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      throw new ApiError(401, "the Authorization header must be Bearer <token>",
+          Map.of("WWW-Authenticate", "Bearer realm=\"posta\", error=\"invalid_request\""));
+    }
+    Optional<ApiTokens.Token> token = tokens.find(header.substring(7).strip());
+    if (token.isPresent() && server.users().find(token.get().user()).isPresent()) return token.get().user();
+    String why = token.isPresent() ? "its account " + token.get().user() + " no longer exists" : "unknown or revoked token";
+    AuthThrottle.Attempt attempt = throttle.begin(client);
+    if (attempt != null) attempt.failed();
+    int failures = throttle.failures(client);
+    log.warn("http[{}]: bearer token refused: {} ({} recent failure{} from this address)", client.getHostAddress(), why, failures,
+        failures == 1 ? "" : "s");
+    Duration delay = throttle.delay(client);
+    if (!delay.isZero()) {
+      try {
+        Thread.sleep(delay); // a virtual thread: the wait holds no platform thread
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    throw new ApiError(401, "the API token is not valid (unknown, revoked, or its account was removed)",
+        Map.of("WWW-Authenticate", "Bearer realm=\"posta\", error=\"invalid_token\""));
+  }
+}

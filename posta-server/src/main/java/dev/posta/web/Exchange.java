@@ -1,0 +1,139 @@
+package dev.posta.web;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+
+/**
+ * One request and its response, as a handler sees them: the method and path, the query, the
+ * client's address, the body read whole up to a limit (413 beyond it), and one answer, in JSON
+ * or as it is. Used on the request's own (virtual) thread; blocking reads are fine there.
+ */
+public final class Exchange {
+  /** One mapper for the whole server: it is thread-safe once configured. */
+  public static final ObjectMapper JSON = new ObjectMapper()
+      .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+  private final Request request;
+  private final Response response;
+  private final Callback callback;
+  private boolean answered;
+
+  Exchange(Request request, Response response, Callback callback) {
+    this.request = request;
+    this.response = response;
+    this.callback = callback;
+  }
+
+  public String method() {
+    return request.getMethod();
+  }
+
+  /** The path, decoded ({@code /api/v1/messages/INBOX/3}). */
+  public String path() {
+    return Request.getPathInContext(request);
+  }
+
+  public String header(String name) {
+    return request.getHeaders().get(name);
+  }
+
+  /** The query's parameters (decoded, UTF-8). */
+  public Fields query() {
+    return Request.extractQueryParameters(request, StandardCharsets.UTF_8);
+  }
+
+  /** The client's IP address. */
+  public InetAddress client() {
+    return ((InetSocketAddress) request.getConnectionMetaData().getRemoteSocketAddress()).getAddress();
+  }
+
+  /**
+   * The request's body, whole; 413 when it is (or says it is) longer than {@code limit} octets,
+   * before more than that is read.
+   */
+  public byte[] body(long limit) throws IOException, ApiError {
+    long declared = request.getLength();
+    if (declared > limit) throw tooLarge(limit);
+    try (InputStream in = Request.asInputStream(request)) {
+      byte[] all = in.readNBytes((int) Math.min(limit + 1, Integer.MAX_VALUE - 8));
+      if (all.length > limit) throw tooLarge(limit);
+      return all;
+    }
+  }
+
+  private static ApiError tooLarge(long limit) {
+    return new ApiError(413, "the request body is larger than " + limit + " octets, the most this server takes"
+        + " ([limits] max-message-size with room for base64)");
+  }
+
+  /** Answers with {@code value} as JSON. */
+  public void json(int status, Object value) {
+    byte[] body;
+    try {
+      body = JSON.writeValueAsBytes(value);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+    send(status, "application/json", body, Map.of());
+  }
+
+  /** Answers with an error in the API's form. */
+  public void error(ApiError e) {
+    Map<String, Object> inner = new LinkedHashMap<>();
+    inner.put("status", e.status());
+    inner.put("message", e.getMessage());
+    byte[] body;
+    try {
+      body = JSON.writeValueAsBytes(Map.of("error", inner));
+    } catch (JsonProcessingException x) {
+      throw new UncheckedIOException(x);
+    }
+    send(e.status(), "application/json", body, e.headers());
+  }
+
+  /** Answers with plain text. */
+  public void text(int status, String text) {
+    send(status, "text/plain; charset=utf-8", text.getBytes(StandardCharsets.UTF_8), Map.of());
+  }
+
+  /** Answers with no content (204). */
+  public void noContent() {
+    response.setStatus(204);
+    answered = true;
+    response.write(true, null, callback);
+  }
+
+  /** Answers with {@code body} as given. */
+  public void send(int status, String contentType, byte[] body, Map<String, String> headers) {
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store"); // mail and tokens: never in a cache
+    headers.forEach((name, value) -> response.getHeaders().put(name, value));
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+    answered = true;
+    response.write(true, ByteBuffer.wrap(body), callback);
+  }
+
+  boolean answered() {
+    return answered;
+  }
+
+  /** Fails the exchange when no answer could be written (the connection is then closed). */
+  void fail(Throwable cause) {
+    callback.failed(cause);
+  }
+}

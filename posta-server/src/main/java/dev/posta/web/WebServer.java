@@ -1,0 +1,217 @@
+package dev.posta.web;
+
+import dev.posta.PostaServer;
+import dev.posta.config.PostaConfig;
+import dev.posta.tls.ServerTls;
+import dev.posta.web.api.MessagesApi;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import javax.net.ssl.SSLEngine;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code http} and {@code https} listeners (HTTP/1.1, RFC 9112; over TLS, RFC 9110 §4.2.2):
+ * one Jetty server, one connector per configured address, each request on a virtual thread of its
+ * own. It serves:
+ *
+ * <ul>
+ *   <li>{@code GET /healthz}: 200 {@code ok} while the process answers;
+ *   <li>{@code GET /readyz}: 200 {@code ready}, or 503 with the reasons ({@link Readiness});
+ *   <li>{@code /api/v1/...}: the JSON API ({@link MessagesApi}), signed in by bearer token
+ *       ({@link BearerAuth}).
+ * </ul>
+ *
+ * <p>Every error is JSON, {@code {"error": {"status": 404, "message": "..."}}}: an unknown path
+ * 404, a known path with another method 405 (with {@code Allow}), and the errors Jetty itself
+ * answers (a malformed request line, headers over 16 KiB) too. HTTPS takes each connection's
+ * {@link SSLEngine} from the server's current {@link ServerTls}, so the mail listeners' certificate
+ * and TLS policy apply, and a renewed certificate is served without a restart. Listeners open and
+ * close with a reload as the mail ones do; {@link #close} stops accepting and gives requests in
+ * progress up to five seconds.
+ */
+public final class WebServer implements PostaServer.Face {
+  private static final Logger log = LoggerFactory.getLogger(WebServer.class);
+  /** Requests in progress get this long to finish when the server stops (as the mail sessions do). */
+  private static final long STOP_GRACE_MILLIS = 5000;
+  /** A connection silent for this long is closed. */
+  private static final long IDLE_MILLIS = 60_000;
+
+  private final PostaServer posta;
+  private final Server jetty;
+  private final Map<PostaConfig.Listener, ServerConnector> connectors = new ConcurrentHashMap<>();
+  private final BearerAuth auth;
+  private final MessagesApi api;
+
+  public WebServer(PostaServer posta) {
+    this.posta = posta;
+    // Platform threads only for Jetty's acceptors and selectors; each request (a blocking task)
+    // runs on a virtual thread from the executor.
+    QueuedThreadPool threads = new QueuedThreadPool(16, 2);
+    threads.setName("http");
+    threads.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("http-", 0).factory()));
+    this.jetty = new Server(threads);
+    jetty.setStopTimeout(STOP_GRACE_MILLIS);
+    jetty.setErrorHandler(new JsonErrors());
+    jetty.setHandler(new Dispatcher());
+    this.auth = new BearerAuth(posta);
+    this.api = new MessagesApi(posta);
+  }
+
+  @Override
+  public synchronized InetSocketAddress listen(PostaConfig.Listener listener) throws IOException {
+    if (!jetty.isStarted()) {
+      try {
+        jetty.start();
+      } catch (Exception e) {
+        throw new IOException("the HTTP server could not start: " + e, e);
+      }
+    }
+    boolean tls = listener.protocol() == PostaConfig.Protocol.HTTPS;
+    if (tls && posta.tls() == null) throw new IOException("https needs a certificate, and this server runs without TLS");
+    HttpConfiguration http = new HttpConfiguration();
+    http.setSendServerVersion(false);
+    http.setRequestHeaderSize(16 * 1024);
+    if (tls) {
+      SecureRequestCustomizer secure = new SecureRequestCustomizer();
+      // The certificate is the mail server's hostname's: clients reaching it by IP address or
+      // another name are the TLS client's business (it checks the name), not a 400 from here.
+      secure.setSniHostCheck(false);
+      http.addCustomizer(secure);
+    }
+    HttpConnectionFactory h1 = new HttpConnectionFactory(http);
+    ServerConnector connector = tls ? new ServerConnector(jetty, 1, 1, new SslConnectionFactory(new PostaTls(posta), "http/1.1"), h1)
+        : new ServerConnector(jetty, 1, 1, h1);
+    connector.setHost(listener.address().getAddress().getHostAddress());
+    connector.setPort(listener.address().getPort());
+    connector.setIdleTimeout(IDLE_MILLIS);
+    jetty.addConnector(connector);
+    try {
+      connector.start();
+    } catch (Exception e) {
+      jetty.removeConnector(connector);
+      throw new IOException("cannot listen on " + connector.getHost() + ":" + listener.address().getPort() + ": " + e.getMessage(), e);
+    }
+    connectors.put(listener, connector);
+    return new InetSocketAddress(listener.address().getAddress(), connector.getLocalPort());
+  }
+
+  @Override
+  public synchronized void unlisten(PostaConfig.Listener listener) {
+    ServerConnector connector = connectors.remove(listener);
+    if (connector == null) return;
+    jetty.removeConnector(connector);
+    try {
+      connector.stop();
+    } catch (Exception e) {
+      log.warn("closing the http listener {}: {}", listener.address(), e.toString());
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    try {
+      jetty.stop();
+    } catch (Exception e) {
+      log.warn("stopping the HTTP server: {}", e.toString());
+    }
+    connectors.clear();
+  }
+
+  /** Health, readiness, then the API; anything else is 404. */
+  private final class Dispatcher extends Handler.Abstract {
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+      Exchange x = new Exchange(request, response, callback);
+      try {
+        String path = x.path();
+        switch (path) {
+          case "/healthz" -> {
+            only(x, "GET");
+            x.text(200, "ok\n");
+          }
+          case "/readyz" -> {
+            only(x, "GET");
+            List<String> problems = Readiness.problems(posta);
+            if (problems.isEmpty()) x.text(200, "ready\n");
+            else x.text(503, "not ready: " + String.join("; ", problems) + "\n");
+          }
+          default -> {
+            if (!path.startsWith("/api/v1/")) throw ApiError.notFound("no such resource: " + path);
+            api.handle(x, path.substring("/api/v1".length()), auth::account);
+          }
+        }
+      } catch (ApiError e) {
+        if (!x.answered()) x.error(e);
+      } catch (IOException | RuntimeException e) {
+        log.error("http[{}]: {} {}: {}", x.client().getHostAddress(), x.method(), x.path(), e.toString(), e);
+        if (!x.answered()) x.error(new ApiError(500, "internal error: " + e.getClass().getSimpleName()));
+        else x.fail(e);
+      }
+      return true;
+    }
+
+    private static void only(Exchange x, String method) throws ApiError {
+      if (!x.method().equals(method)) throw ApiError.methodNotAllowed(x.method(), x.path(), method);
+    }
+  }
+
+  /** Jetty's own error answers (a bad request line, headers too large) in the API's JSON form. */
+  private static final class JsonErrors extends ErrorHandler {
+    @Override
+    protected void generateResponse(Request request, Response response, int code, String message, Throwable cause, Callback callback) {
+      Exchange x = new Exchange(request, response, callback);
+      String text = message != null && !message.isBlank() ? message : org.eclipse.jetty.http.HttpStatus.getMessage(code);
+      x.error(new ApiError(code, text));
+    }
+  }
+
+  /**
+   * Jetty's TLS, with each connection's engine from the server's current {@link ServerTls}: its
+   * certificate (reloaded when renewed) and its policy (TLS 1.2 and 1.3, ECDHE and AEAD only).
+   */
+  private static final class PostaTls extends SslContextFactory.Server {
+    private final PostaServer posta;
+
+    PostaTls(PostaServer posta) {
+      this.posta = posta;
+      setSslContext(posta.tls().context()); // for Jetty's start-up checks; engines come from newSSLEngine
+    }
+
+    @Override
+    public SSLEngine newSSLEngine() {
+      return newSSLEngine(null, -1);
+    }
+
+    @Override
+    public SSLEngine newSSLEngine(String host, int port) {
+      ServerTls tls = posta.tls();
+      SSLEngine engine = host == null ? tls.context().createSSLEngine() : tls.context().createSSLEngine(host, port);
+      engine.setSSLParameters(tls.parameters());
+      engine.setUseClientMode(false);
+      return engine;
+    }
+
+    @Override
+    public SSLEngine newSSLEngine(InetSocketAddress address) {
+      return address == null ? newSSLEngine() : newSSLEngine(address.getHostString(), address.getPort());
+    }
+  }
+}
