@@ -67,15 +67,32 @@ public final class Exchange {
    */
   public byte[] body(long limit) throws IOException, ApiError {
     long declared = request.getLength();
-    if (declared > limit) throw tooLarge(limit);
     try (InputStream in = Request.asInputStream(request)) {
+      if (declared > limit) throw tooLarge(limit, in, declared);
       byte[] all = in.readNBytes((int) Math.min(limit + 1, Integer.MAX_VALUE - 8));
-      if (all.length > limit) throw tooLarge(limit);
+      if (all.length > limit) throw tooLarge(limit, in, -1);
       return all;
     }
   }
 
-  private static ApiError tooLarge(long limit) {
+  /** What a too-large body is read and dropped up to, so that its client is still reading when the 413 comes. */
+  private static final long DRAINED = 64L * 1024 * 1024;
+
+  /**
+   * The 413, after the rest of the body is read and dropped when it is not much more: a server
+   * closing a connection with unread data makes the client's TCP stack reset it, and the client
+   * may then lose the answer (RFC 9112 §9.6). A larger body is not read: its connection is closed.
+   */
+  private static ApiError tooLarge(long limit, InputStream in, long declared) throws IOException {
+    if (declared < 0 || declared - limit <= DRAINED) {
+      long dropped = 0;
+      byte[] sink = new byte[65536];
+      for (int n; dropped <= DRAINED && (n = in.read(sink)) > 0; ) dropped += n;
+    }
+    return tooLargeError(limit);
+  }
+
+  private static ApiError tooLargeError(long limit) {
     return new ApiError(413, "the request body is larger than " + limit + " octets, the most this server takes"
         + " ([limits] max-message-size with room for base64)");
   }

@@ -63,7 +63,7 @@ public final class TestServer implements AutoCloseable {
         new PostaConfig.Listener(PostaConfig.Protocol.POP3S, new InetSocketAddress("127.0.0.1", 0))))
         .delivery(defaults.delivery().toBuilder().dns(NO_DNS, 25).build()).build();
     try {
-      return new TestServer(new PostaServer(adjust.apply(config), clock).start());
+      return new TestServer(new PostaServer(adjust.apply(config), clock).web(dev.posta.web.WebServer::new).start());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -78,6 +78,23 @@ public final class TestServer implements AutoCloseable {
   }
 
   /** The implicit-TLS port (RFC 8314). */
+  /** The first {@code http} listener's port: a test adds one ({@link #withHttp}). */
+  public int httpPort() {
+    return server.address(PostaConfig.Protocol.HTTP).getPort();
+  }
+
+  public int httpsPort() {
+    return server.address(PostaConfig.Protocol.HTTPS).getPort();
+  }
+
+  /** An adjustment for {@link #start(Path, UnaryOperator)}: {@code http} and {@code https} listeners on free loopback ports too. */
+  public static PostaConfig withHttp(PostaConfig c) {
+    var listeners = new java.util.ArrayList<>(c.listeners());
+    listeners.add(new PostaConfig.Listener(PostaConfig.Protocol.HTTP, new InetSocketAddress("127.0.0.1", 0)));
+    listeners.add(new PostaConfig.Listener(PostaConfig.Protocol.HTTPS, new InetSocketAddress("127.0.0.1", 0)));
+    return c.toBuilder().listeners(listeners).build();
+  }
+
   public int smtpsPort() {
     return server.address(PostaConfig.Protocol.SMTPS).getPort();
   }

@@ -105,7 +105,7 @@ public record SendRequest(MailAddress sender, List<String> recipients, byte[] me
     head.append("From: ").append(AddressFormatter.DEFAULT.encode(from)).append("\r\n");
     if (!to.isEmpty()) head.append(addressField("To", to));
     if (!cc.isEmpty()) head.append(addressField("Cc", cc));
-    if (subject != null) head.append("Subject: ").append(EncoderUtil.encodeIfNecessary(subject, EncoderUtil.Usage.TEXT_TOKEN, 9)).append("\r\n");
+    if (subject != null) head.append("Subject: ").append(words(subject, 9)).append("\r\n");
     extra.forEach(head::append);
     head.append("MIME-Version: 1.0\r\n");
 
@@ -127,7 +127,7 @@ public record SendRequest(MailAddress sender, List<String> recipients, byte[] me
     return new SendRequest(sender, List.copyOf(recipients), out.toByteArray());
   }
 
-  /** A MIME entity: its Content-* fields (CRLF-ended) and its encoded content. */
+  /** A MIME entity: its Content-* fields (CRLF-ended) and its encoded content, without a line end of its own at the end. */
   private record Part(String headers, byte[] content) {}
 
   private static Part textPart(String subtype, String text) {
@@ -137,19 +137,17 @@ public record SendRequest(MailAddress sender, List<String> recipients, byte[] me
     var out = new ByteArrayOutputStream();
     if (plain) {
       for (int i = 0; i < lines.length; i++) {
-        if (i == lines.length - 1 && lines[i].isEmpty()) break; // the text's own last line end
+        if (i > 0) out.writeBytes(new byte[] {'\r', '\n'});
         out.writeBytes(lines[i].getBytes(StandardCharsets.US_ASCII));
-        out.writeBytes(new byte[] {'\r', '\n'});
       }
       return new Part("Content-Type: text/" + subtype + "; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n", out.toByteArray());
     }
     QuotedPrintable qp = new QuotedPrintable(out);
     try {
       for (int i = 0; i < lines.length; i++) {
-        if (i == lines.length - 1 && lines[i].isEmpty()) break;
+        if (i > 0) qp.lineBreak();
         byte[] b = lines[i].getBytes(StandardCharsets.UTF_8);
         qp.line(b, 0, b.length);
-        qp.lineBreak();
       }
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e); // a ByteArrayOutputStream does not fail
@@ -162,11 +160,14 @@ public record SendRequest(MailAddress sender, List<String> recipients, byte[] me
     ThreadLocalRandom.current().nextBytes(random);
     String boundary = "=_posta_" + HexFormat.of().formatHex(random); // "=_" never occurs in base64 or quoted-printable text
     var out = new ByteArrayOutputStream();
-    for (Part p : parts) {
-      out.writeBytes(("--" + boundary + "\r\n" + p.headers() + "\r\n").getBytes(StandardCharsets.US_ASCII));
+    // The line end before each delimiter belongs to the delimiter (RFC 2046 §5.1.1), so a part's
+    // content ends where its text ends: a text ending in a line break keeps it.
+    for (int i = 0; i < parts.size(); i++) {
+      Part p = parts.get(i);
+      out.writeBytes(((i == 0 ? "--" : "\r\n--") + boundary + "\r\n" + p.headers() + "\r\n").getBytes(StandardCharsets.US_ASCII));
       out.writeBytes(p.content());
     }
-    out.writeBytes(("--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII));
+    out.writeBytes(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII));
     return new Part("Content-Type: multipart/" + subtype + "; boundary=\"" + boundary + "\"\r\n", out.toByteArray());
   }
 
@@ -198,7 +199,7 @@ public record SendRequest(MailAddress sender, List<String> recipients, byte[] me
       String headers = "Content-Type: " + type.toLowerCase(Locale.ROOT) + "; name=" + nameParameter(filename) + "\r\n"
           + "Content-Disposition: attachment; " + filenameParameter(filename) + "\r\n"
           + "Content-Transfer-Encoding: base64\r\n";
-      parts.add(new Part(headers, (encoded.isEmpty() ? "" : encoded + "\r\n").getBytes(StandardCharsets.US_ASCII)));
+      parts.add(new Part(headers, encoded.getBytes(StandardCharsets.US_ASCII)));
     }
     return parts;
   }
@@ -206,7 +207,13 @@ public record SendRequest(MailAddress sender, List<String> recipients, byte[] me
   /** The old {@code name} parameter, which some readers still look for: quoted ASCII, else an encoded word. */
   private static String nameParameter(String filename) {
     if (filename.chars().allMatch(c -> c >= 32 && c < 127)) return quoted(filename);
-    return "\"" + EncoderUtil.encodeEncodedWord(filename, EncoderUtil.Usage.TEXT_TOKEN) + "\"";
+    return "\"" + words(filename, 0) + "\"";
+  }
+
+  /** Text as it is when it can be, else as UTF-8 encoded words (RFC 2047), B or Q whichever is shorter. */
+  private static String words(String text, int used) {
+    if (!EncoderUtil.hasToBeEncoded(text, used)) return text;
+    return EncoderUtil.encodeEncodedWord(text, EncoderUtil.Usage.TEXT_TOKEN, used, StandardCharsets.UTF_8, null);
   }
 
   /** RFC 2183's filename, in RFC 2231's {@code filename*=utf-8''...} form when not ASCII. */
@@ -241,7 +248,7 @@ public record SendRequest(MailAddress sender, List<String> recipients, byte[] me
       if (!e.getValue().isTextual()) throw new ApiError(400, "headers." + name + ": expected a string");
       String value = e.getValue().textValue();
       if (value.chars().anyMatch(c -> c == '\r' || c == '\n' || c == 0)) throw new ApiError(400, "headers." + name + ": a value is one line");
-      fields.add(name + ": " + EncoderUtil.encodeIfNecessary(value, EncoderUtil.Usage.TEXT_TOKEN, name.length() + 2) + "\r\n");
+      fields.add(name + ": " + words(value, name.length() + 2) + "\r\n");
     }
     return fields;
   }
