@@ -49,7 +49,7 @@ class ServeOptionsTest {
     assertThatThrownBy(() -> serve("serve", "--listen", "smtp:127.0.0.1:25").load())
         .hasMessage("'smtp:127.0.0.1:25': expected PROTOCOL=HOST:PORT, like smtp=127.0.0.1:2525");
     assertThatThrownBy(() -> serve("serve", "--listen", "lmtp=127.0.0.1:24").load())
-        .hasMessage("'lmtp' is not smtp, submission, smtps, imap, imaps, pop3 or pop3s");
+        .hasMessage("'lmtp' is not smtp, submission, smtps, imap, imaps, pop3, pop3s, http or https");
     assertThatThrownBy(() -> serve("serve", "--listen", "smtp=localhost:25").load())
         .hasMessage("'localhost:25': the host must be an IP address, like 0.0.0.0 or [::]");
   }

@@ -522,7 +522,9 @@ class ConfigLoaderTest {
                     new Listener(Protocol.IMAP, address("0.0.0.0", 143)),
                     new Listener(Protocol.IMAPS, address("0.0.0.0", 993)),
                     new Listener(Protocol.POP3, address("0.0.0.0", 110)),
-                    new Listener(Protocol.POP3S, address("0.0.0.0", 995))),
+                    new Listener(Protocol.POP3S, address("0.0.0.0", 995)),
+                    new Listener(Protocol.HTTP, address("127.0.0.1", 8025)),
+                    new Listener(Protocol.HTTPS, address("0.0.0.0", 8443))),
                 Limits.defaults(),
                 List.of(
                     new LocalDomain(
@@ -730,6 +732,7 @@ class ConfigLoaderTest {
     assertThat(text).contains("\n# trusted-certificates = ");
     assertThat(((Toml.Table) root.entries().get("listeners")).entries().keySet())
         .containsExactlyInAnyOrderElementsOf(ListenersSection.LISTENER_KEYS);
+    assertThat(((Toml.Table) root.entries().get("http")).entries().keySet()).containsExactlyInAnyOrderElementsOf(HttpSection.KEYS);
     assertThat(((Toml.Table) root.entries().get("limits")).entries().keySet())
         .containsExactlyInAnyOrderElementsOf(LimitsSection.LIMIT_KEYS);
     assertThat(((Toml.Table) root.entries().get("tls")).entries().keySet())
