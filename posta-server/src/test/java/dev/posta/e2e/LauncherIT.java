@@ -92,7 +92,8 @@ class LauncherIT {
 
     try (var server = new Serving()) {
       assertThat(server.log()).contains("  smtp        127.0.0.1:2525\n  submission  127.0.0.1:2587\n  smtps       127.0.0.1:2465\n"
-          + "  imap        127.0.0.1:2143\n  imaps       127.0.0.1:2993\n  pop3        127.0.0.1:2110\n  pop3s       127.0.0.1:2995\n")
+          + "  imap        127.0.0.1:2143\n  imaps       127.0.0.1:2993\n  pop3        127.0.0.1:2110\n  pop3s       127.0.0.1:2995\n"
+          + "  http        127.0.0.1:8025\n")
           .contains("\n  checks      SPF, DKIM, DMARC on smtp except from loopback; DMARC reject: refused (550)\n");
       var python = new ProcessBuilder(PYTHON.toString(), "-c", script.group(1)).directory(dir.toFile());
       E2e.Run run = E2e.run(python, COMMAND_TIMEOUT, "");
@@ -125,6 +126,22 @@ class LauncherIT {
           .containsPattern("Pop3Session: pop3\\[127\\.0\\.0\\.1\\]#\\w{8}: quit: user=friend@localhost, retrieved=1, deleted=0, left=1\n")
           .containsPattern("Pop3Session: pop3\\[127\\.0\\.0\\.1\\]#\\w{8}: disconnect from 127\\.0\\.0\\.1:\\d+ user=friend@localhost "
               + "top=0 retr=1/\\d+ del=0/1 size=\\d+ \\(quit\\)\n");
+
+      // The HTTP listener of the embedded defaults: health, then a token each and curl as the README shows.
+      E2e.Run health = E2e.run(COMMAND_TIMEOUT, List.of("curl", "-sS", "http://127.0.0.1:8025/healthz"));
+      assertThat(health.stdout()).as("%s", health).isEqualTo("ok\n");
+      E2e.Run token = posta("", "token", "create", "--user", "me@localhost");
+      assertThat(token.exit()).as("%s", token).isZero();
+      assertThat(token.stdout()).matches("posta_[A-Za-z0-9_-]{43}\n");
+      E2e.Run sent = E2e.run(COMMAND_TIMEOUT, List.of("curl", "-sS", "-H", "Authorization: Bearer " + token.stdout().strip(),
+          "-H", "Content-Type: application/json", "-d", "{\"from\": \"me@localhost\", \"to\": \"friend@localhost\", \"subject\": \"Over HTTP\", \"text\": \"Hi\"}",
+          "http://127.0.0.1:8025/api/v1/messages"));
+      assertThat(sent.stdout()).as("%s", sent).matches("\\{\"queueId\":\"[0-9A-Z]+\"}");
+      String friendsToken = posta("", "token", "create", "--user", "friend@localhost").stdout().strip();
+      E2e.Run listed = await("the message over HTTP in friend's inbox", () -> E2e.run(COMMAND_TIMEOUT, List.of("curl", "-sS",
+          "-H", "Authorization: Bearer " + friendsToken, "http://127.0.0.1:8025/api/v1/messages?subject=over+http")),
+          r -> r.stdout().contains("\"subject\":\"Over HTTP\""));
+      assertThat(listed.stdout()).startsWith("{\"messages\":[{\"folder\":\"INBOX\",\"uid\":2,");
     }
   }
 

@@ -301,6 +301,29 @@ class WebApiTest {
     }
   }
 
+  @Test
+  void aReloadClosesAndOpensHttpListenersAsTheMailOnesAndStoppingClosesThem() throws Exception {
+    int before = server.httpPort();
+    PostaConfig running = server.server().config();
+    PostaConfig withoutHttp = running.toBuilder()
+        .listeners(running.listeners().stream().filter(l -> l.protocol() != PostaConfig.Protocol.HTTP).toList()).build();
+    assertThat(server.server().reload(withoutHttp)).containsExactly("listeners: -http 127.0.0.1:0");
+    assertThatConnectionIsRefused(before);
+    assertThat(server.server().reload(running)).containsExactly("listeners: +http 127.0.0.1:0");
+    assertThat(get("/healthz", null).body()).isEqualTo("ok\n");
+    int https = server.httpsPort();
+    int http = server.httpPort();
+    server.close();
+    assertThatConnectionIsRefused(http);
+    assertThatConnectionIsRefused(https);
+    server = TestServer.start(dir, TestServer::withHttp); // for @AfterEach
+  }
+
+  private static void assertThatConnectionIsRefused(int port) {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new java.net.Socket("127.0.0.1", port).close())
+        .isInstanceOf(java.net.ConnectException.class);
+  }
+
   /** A token's id, as {@code posta token list} shows it. */
   private static final class ApiTokensId {
     static String of(String secret) throws Exception {
