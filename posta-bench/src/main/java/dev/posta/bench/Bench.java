@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
  * Postfix, Haraka, smtp-sink; Dovecot.
  */
 @Command(name = "posta-bench", mixinStandardHelpOptions = true,
-    subcommands = {Load.class, Idle.class, MaildirGenerator.class, ImapLoad.class, ImapSelect.class, ImapIdle.class,
+    subcommands = {Load.class, ApiLoad.class, Idle.class, MaildirGenerator.class, ImapLoad.class, ImapSelect.class, ImapIdle.class,
         Pop3Load.class, Argon2idHash.class},
     description = "Load generators: 'load' and 'idle' for SMTP; 'imap-mailbox', 'imap-load', 'imap-select' and 'imap-idle' for IMAP;"
         + " 'pop3-load' for POP3.")
