@@ -276,6 +276,15 @@ class WebApiTest {
     assertThat(wrongMethod.headers().firstValue("Allow")).hasValue("GET, POST");
     assertThat(wrongMethod.body()).isEqualTo(error(405, "PUT is not allowed on /api/v1/messages: use GET or POST"));
     assertThat(get("/api/v1/messages?limit=0", alice).body()).isEqualTo(error(400, "limit: expected a whole number from 1 to 500, got '0'"));
+
+    // What Jetty refuses itself, before any handler (a malformed escape in the path), is JSON too.
+    try (var socket = new java.net.Socket("127.0.0.1", server.httpPort())) {
+      socket.getOutputStream().write("GET /api/v1/messages/%ZZ/1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+          .getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+      assertThat(answer).startsWith("HTTP/1.1 400 ").contains("\r\nContent-Type: application/json\r\n")
+          .containsPattern("\r\n\r\n\\{\"error\":\\{\"status\":400,\"message\":\"[^\"]+\"}}$");
+    }
   }
 
   @Test

@@ -1,7 +1,5 @@
 package dev.posta.web.api;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
@@ -36,9 +34,6 @@ import org.apache.james.mime4j.util.MimeUtil;
  */
 record MessageView(List<Map<String, String>> headers, String from, List<String> to, List<String> cc, String subject, String text,
     String html, List<Map<String, Object>> attachments) {
-  /** The largest header section read for a listing. */
-  private static final int MAX_HEADER = 1024 * 1024;
-
   private static DefaultMessageBuilder builder() {
     DefaultMessageBuilder b = new DefaultMessageBuilder();
     b.setMimeEntityConfig(MimeConfig.PERMISSIVE);
@@ -46,7 +41,7 @@ record MessageView(List<Map<String, String>> headers, String from, List<String> 
     return b;
   }
 
-  /** The whole message. */
+  /** A message, or its header section alone (for a listing: no body parts then). */
   static MessageView parse(InputStream in) throws IOException {
     Message m;
     try {
@@ -57,24 +52,6 @@ record MessageView(List<Map<String, String>> headers, String from, List<String> 
     Parts parts = new Parts();
     parts.walk(m);
     return of(m.getHeader(), m, parts);
-  }
-
-  /** Only the header section, for a listing: the body is not read. */
-  static MessageView parseHeader(InputStream in) throws IOException {
-    var head = new ByteArrayOutputStream();
-    int prev = -1;
-    for (int b; (b = in.read()) >= 0 && head.size() < MAX_HEADER; ) {
-      head.write(b);
-      if (b == '\n' && prev == '\n') break;
-      if (b != '\r') prev = b;
-    }
-    Message m;
-    try {
-      m = builder().parseMessage(new ByteArrayInputStream(head.toByteArray()));
-    } catch (org.apache.james.mime4j.MimeIOException e) {
-      throw new IOException("unreadable message: " + e.getMessage(), e);
-    }
-    return of(m.getHeader(), m, new Parts());
   }
 
   private static MessageView of(Header header, Message m, Parts parts) {

@@ -2,6 +2,7 @@ package dev.posta.web.api;
 
 import dev.posta.PostaServer;
 import dev.posta.smtp.LocalSubmission;
+import dev.posta.store.CrlfContent;
 import dev.posta.store.Flags;
 import dev.posta.store.Folder;
 import dev.posta.store.MailboxId;
@@ -10,11 +11,8 @@ import dev.posta.store.MessageInfo;
 import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -142,7 +140,7 @@ public final class MessagesApi {
 
     List<Map<String, Object>> page = new ArrayList<>();
     String next = null;
-    if (!server.mailboxes().exists(mailbox, folder)) {
+    if (!folderExists(mailbox, folder)) {
       if (!folder.equalsIgnoreCase(MailboxStore.INBOX)) throw ApiError.notFound("no folder " + folder);
     } else {
       try (MailboxStore.Lease lease = server.mailboxes().open(mailbox, folder)) {
@@ -162,10 +160,10 @@ public final class MessagesApi {
           if (since != null && arrived.isBefore(since)) continue;
           if (before != null && !arrived.isBefore(before)) continue;
           MessageView view;
-          try (FileChannel ch = f.openMessage(uid)) {
-            if (ch == null) continue;
-            InputStream in = Channels.newInputStream(ch);
-            view = text != null ? MessageView.parse(in) : MessageView.parseHeader(in);
+          try {
+            view = MessageView.parse(new ByteArrayInputStream(text != null ? CrlfContent.read(f, uid) : CrlfContent.header(f, uid)));
+          } catch (NoSuchFileException e) {
+            continue; // expunged meanwhile
           }
           if (from != null && !contains(view.from(), from)) continue;
           if (to != null && !contains(String.join(", ", view.to()) + ", " + String.join(", ", view.cc()), to)) continue;
@@ -196,9 +194,10 @@ public final class MessagesApi {
     try (MailboxStore.Lease lease = lease(mailbox, folder, uid)) {
       Folder f = lease.folder();
       MessageView view;
-      try (FileChannel ch = f.openMessage(uid)) {
-        if (ch == null) throw noMessage(folder, uid);
-        view = MessageView.parse(Channels.newInputStream(ch));
+      try {
+        view = MessageView.parse(new ByteArrayInputStream(CrlfContent.read(f, uid)));
+      } catch (NoSuchFileException e) {
+        throw noMessage(folder, uid);
       }
       MessageInfo info = f.get(uid);
       Instant arrived = f.internalDate(uid);
@@ -215,9 +214,10 @@ public final class MessagesApi {
   private void raw(Exchange x, MailboxId mailbox, String folder, long uid) throws ApiError, IOException {
     try (MailboxStore.Lease lease = lease(mailbox, folder, uid)) {
       byte[] crlf;
-      try (FileChannel ch = lease.folder().openMessage(uid)) {
-        if (ch == null) throw noMessage(folder, uid);
-        crlf = withCrlf(Channels.newInputStream(ch));
+      try {
+        crlf = CrlfContent.read(lease.folder(), uid);
+      } catch (NoSuchFileException e) {
+        throw noMessage(folder, uid);
       }
       x.send(200, "message/rfc822", crlf, Map.of());
     }
@@ -232,11 +232,11 @@ public final class MessagesApi {
 
   /** The folder holding {@code uid}, or 404: a folder that does not exist is never made by reading it. */
   private MailboxStore.Lease lease(MailboxId mailbox, String folder, long uid) throws ApiError, IOException {
-    if (!server.mailboxes().exists(mailbox, folder)) throw noMessage(folder, uid);
     MailboxStore.Lease lease;
     try {
+      if (!server.mailboxes().exists(mailbox, folder)) throw noMessage(folder, uid);
       lease = server.mailboxes().open(mailbox, folder);
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException e) { // a name that cannot be a folder
       throw noMessage(folder, uid);
     }
     lease.folder().sync();
@@ -245,6 +245,14 @@ public final class MessagesApi {
       throw noMessage(folder, uid);
     }
     return lease;
+  }
+
+  private boolean folderExists(MailboxId mailbox, String folder) {
+    try {
+      return server.mailboxes().exists(mailbox, folder);
+    } catch (IllegalArgumentException e) { // a name that cannot be a folder
+      return false;
+    }
   }
 
   private static ApiError noMessage(String folder, long uid) {
@@ -259,22 +267,6 @@ public final class MessagesApi {
       // below
     }
     throw ApiError.notFound("no message " + folder + "/" + text);
-  }
-
-  /** LF line ends as stored, to CRLF as the message is defined (RFC 5322 §2.1). */
-  static byte[] withCrlf(InputStream in) throws IOException {
-    var out = new ByteArrayOutputStream();
-    byte[] buf = new byte[65536];
-    int prev = -1;
-    for (int n; (n = in.read(buf)) > 0; ) {
-      for (int i = 0; i < n; i++) {
-        byte b = buf[i];
-        if (b == '\n' && prev != '\r') out.write('\r');
-        out.write(b);
-        prev = b;
-      }
-    }
-    return out.toByteArray();
   }
 
   private static boolean contains(String haystack, String lowerNeedle) {
