@@ -129,6 +129,8 @@ public final class PostaServer implements AutoCloseable {
     /** Stops accepting everywhere and ends what is in progress, within the server's stopping time. */
     void close();
   }
+  /** What must finish before the certificate files are read, or null; see {@link #tlsFilesFrom}. */
+  private java.util.concurrent.Future<?> tlsFiles;
 
   /** A listener and the address it actually got (port 0 becomes a real port). */
   public record Bound(PostaConfig.Listener listener, InetSocketAddress address) {}
@@ -188,6 +190,17 @@ public final class PostaServer implements AutoCloseable {
   }
 
   /**
+   * The configured certificate files are written by someone else while the server starts (the
+   * JUnit extension's per-run CA, made on a thread of its own): the server waits for {@code
+   * written} only when it sets up TLS, after its data folder, spool and queue. Call before
+   * {@link #start}.
+   */
+  public PostaServer tlsFilesFrom(java.util.concurrent.Future<?> written) {
+    this.tlsFiles = written;
+    return this;
+  }
+
+  /**
    * Starts the server.
    *
    * @throws IOException when it cannot start, among others when another Posta (in this process
@@ -233,6 +246,7 @@ public final class PostaServer implements AutoCloseable {
         // e.g. a data folder path longer than a socket path may be (about 100 octets)
         log.warn("no control socket at {} ({}): posta queue can only list while this server runs", controlSocketPath(config), e.toString());
       }
+      if (!withoutTls && tlsFiles != null) awaitTlsFiles();
       tls = withoutTls ? null : ServerTls.load(config.tls().certificate(), config.tls().key(), config.hostname(), config.dataDir());
       dkimKeys = loadDkimKeys(config);
       if (config.capture().enabled()) {
@@ -253,6 +267,17 @@ public final class PostaServer implements AutoCloseable {
       throw e;
     }
     return this;
+  }
+
+  private void awaitTlsFiles() throws IOException {
+    try {
+      tlsFiles.get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IOException("the TLS certificate files could not be made: " + e.getCause(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while waiting for the TLS certificate files");
+    }
   }
 
   /** How often the drop folder is looked at while the server runs (it is also at the start). */

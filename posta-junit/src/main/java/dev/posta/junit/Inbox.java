@@ -75,7 +75,8 @@ public final class Inbox {
 
   /**
    * Jakarta Mail settings that send as this inbox: the submission port (needs {@link
-   * PostaExtension#withSubmission()}), STARTTLS with the test certificate trusted, AUTH as {@link
+   * PostaExtension#withSubmission()}), STARTTLS with the chain checked against the test CA and the
+   * host name against the certificate (as {@link PostaExtension#mailProperties()}), AUTH as {@link
    * #login()}; pass {@link #password()} to {@code Transport.send(message, user, password)}.
    */
   public Properties mailProperties() {
@@ -86,7 +87,7 @@ public final class Inbox {
     p.setProperty("mail.smtp.auth", "true");
     p.setProperty("mail.smtp.starttls.enable", "true");
     p.setProperty("mail.smtp.starttls.required", "true");
-    p.setProperty("mail.smtp.ssl.trust", mail.host());
+    PostaExtension.trustTheCa(p);
     p.setProperty("mail.user", login());
     return p;
   }

@@ -23,6 +23,8 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -80,14 +82,18 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * test's mail, so such tests do not reset.
  *
  * <p><b>What runs.</b> Listeners on 127.0.0.1 on ports the OS picks: SMTP always; submission
- * (port 587's protocol, STARTTLS) with {@link #withSubmission()} or {@link #withAccount}; IMAP
- * and POP3 with {@link #withReaders()} (log in as a recipient's address, with any password, or
- * as the account). With any of those, every listener offers STARTTLS with a self-signed test
- * certificate for {@code localhost}, 127.0.0.1 and ::1 that never expires, shipped in this
- * module ({@link #certificate()}, {@link #trustStore()}; see TestCertificate for why shipped);
- * SMTP alone offers no TLS, and starts without loading a key. No DNS resolver or remote
- * delivery exist in capture mode; the test account is kept in memory and compared directly (no
- * Argon2id).
+ * (port 587's protocol, STARTTLS) with {@link #withSubmission()} or {@link #withAccount};
+ * submission over implicit TLS (port 465's, RFC 8314) with {@link #withImplicitTls()}; IMAP and
+ * POP3 with {@link #withReaders()} (log in as a recipient's address, with any password, or as
+ * the account). With any of those, every listener offers TLS (STARTTLS on SMTP too, RFC 3207)
+ * with a certificate issued by the test run's own CA (TestCa: one per JVM, made on first need
+ * while the server starts, valid for a day back and a week ahead, nothing shipped), for {@code
+ * localhost}, 127.0.0.1, ::1 and the hostname; the test trusts exactly that CA ({@link
+ * #caCertificate()}, {@link #trustStore()}, {@link #sslContext()}, {@link #mailProperties()}).
+ * SMTP alone offers no TLS, and starts without a key. {@link #start()} returns once every
+ * listener is bound and accepting: no start-up timeout, no polling of ports. No DNS resolver or
+ * remote delivery exist in capture mode; the test account is kept in memory and compared
+ * directly (no Argon2id).
  *
  * <p><b>Authentication results.</b> Every message gets an Authentication-Results field with its
  * SPF, DKIM and DMARC results, checked against a test DNS zone in memory (never real DNS): the
@@ -107,6 +113,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 public final class PostaExtension implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback, ParameterResolver {
   /** The extension's own knobs, copied into each server it starts. */
   private boolean submission;
+  private boolean implicitTls;
   private boolean readers;
   private boolean resetBetweenTests;
   private String accountAddress;
@@ -134,9 +141,21 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     return new PostaExtension();
   }
 
-  /** A submission listener too (STARTTLS with the test certificate; AUTH only with {@link #withAccount}). */
+  /** A submission listener too (STARTTLS with the test CA's certificate; AUTH only with {@link #withAccount}). */
   public PostaExtension withSubmission() {
     submission = true;
+    TestCa.prepare();
+    return this;
+  }
+
+  /**
+   * A submission listener over implicit TLS too (port 465's protocol, RFC 8314 §3.3: the TLS
+   * handshake comes before the greeting), with the test CA's certificate: {@link #smtpsPort()},
+   * {@link #implicitTlsMailProperties()}. AUTH as on submission.
+   */
+  public PostaExtension withImplicitTls() {
+    implicitTls = true;
+    TestCa.prepare();
     return this;
   }
 
@@ -147,6 +166,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
    */
   public PostaExtension withAccount(String address, String password) {
     submission = true;
+    TestCa.prepare();
     accountAddress = address;
     accountPassword = password;
     return this;
@@ -155,6 +175,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   /** IMAP and POP3 listeners (plain text logins from loopback; STARTTLS and STLS offered). */
   public PostaExtension withReaders() {
     readers = true;
+    TestCa.prepare();
     return this;
   }
 
@@ -247,8 +268,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     if (server != null) throw new IllegalStateException("already started");
     long began = System.nanoTime();
     Logs.quiet();
-    boolean tls = submission || readers;
-    TestCertificate certificate = tls ? TestCertificate.get() : null; // SMTP alone needs none: no key to make or load
+    boolean tls = tls();
     dataDir = Files.createTempDirectory("posta-junit-");
     List<PostaConfig.Listener> listeners = new ArrayList<>();
     for (PostaConfig.Protocol p : protocols()) listeners.add(new PostaConfig.Listener(p, new InetSocketAddress("127.0.0.1", 0)));
@@ -257,7 +277,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     PostaConfig config = defaults.toBuilder()
         .hostname(hostname)
         .listeners(listeners)
-        .tls(tls ? new PostaConfig.Tls(Optional.of(certificate.certificate()), Optional.of(certificate.key())) : PostaConfig.Tls.SELF_SIGNED)
+        .tls(tls ? new PostaConfig.Tls(Optional.of(TestCa.chainPath(hostname)), Optional.of(TestCa.serverKeyPath())) : PostaConfig.Tls.SELF_SIGNED)
         .submission(new PostaConfig.Submission(List.of(), true, false, sub.authFailuresBeforeLockout(), sub.authLockout()))
         .senderChecks(new PostaConfig.SenderChecks(PostaConfig.SenderChecks.Rules.OFF, Map.of(), List.of()))
         // With a test account every client logs in as that one account: its login says nothing of the test.
@@ -266,7 +286,10 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
         .build();
     try {
       PostaServer s = new PostaServer(config).faults(faults);
-      server = (tls ? s : s.withoutTls()).start();
+      // With TLS, the CA (being made since this extension was set up) is waited for only when the
+      // server sets up its listeners' TLS; SMTP alone offers none, and starts without a key.
+      String name = hostname;
+      server = (tls ? s.tlsFilesFrom(TestCa.making().thenApply(ca -> ca.chainFile(name))) : s.withoutTls()).start();
     } catch (IOException | RuntimeException e) {
       deleteData();
       throw e;
@@ -278,11 +301,17 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   private Set<PostaConfig.Protocol> protocols() {
     Set<PostaConfig.Protocol> p = EnumSet.of(PostaConfig.Protocol.SMTP);
     if (submission) p.add(PostaConfig.Protocol.SUBMISSION);
+    if (implicitTls) p.add(PostaConfig.Protocol.SMTPS);
     if (readers) {
       p.add(PostaConfig.Protocol.IMAP);
       p.add(PostaConfig.Protocol.POP3);
     }
     return p;
+  }
+
+  /** Whether any listener offers TLS: then every one does (STARTTLS on SMTP too). */
+  private boolean tls() {
+    return submission || implicitTls || readers;
   }
 
   /** Stops the server: its listeners and threads end, its data folder is deleted. Nothing when not running. */
@@ -340,6 +369,11 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     return port(PostaConfig.Protocol.SUBMISSION);
   }
 
+  /** The implicit-TLS submission listener's port (port 465's protocol); needs {@link #withImplicitTls()}. */
+  public int smtpsPort() {
+    return port(PostaConfig.Protocol.SMTPS);
+  }
+
   /** The IMAP listener's port; needs {@link #withReaders()}. */
   public int imapPort() {
     return port(PostaConfig.Protocol.IMAP);
@@ -353,63 +387,139 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   private int port(PostaConfig.Protocol protocol) {
     return running().listeners().stream().filter(b -> b.listener().protocol() == protocol).findFirst()
         .orElseThrow(() -> new IllegalStateException("no " + protocol.name().toLowerCase(java.util.Locale.ROOT) + " listener: "
-            + (protocol == PostaConfig.Protocol.SUBMISSION ? "use withSubmission() or withAccount(...)" : "use withReaders()")))
+            + switch (protocol) {
+              case SUBMISSION -> "use withSubmission() or withAccount(...)";
+              case SMTPS -> "use withImplicitTls()";
+              default -> "use withReaders()";
+            }))
         .address().getPort();
   }
 
-  /** The test certificate (PEM), which the server presents for STARTTLS: {@code localhost}, 127.0.0.1 and ::1. */
-  public Path certificate() {
-    return TestCertificate.get().certificate();
+  // --- TLS: the test run's CA --------------------------------------------------------------
+
+  /**
+   * The test run's CA certificate (PEM): it issued the certificate every TLS listener presents
+   * (for {@code localhost}, 127.0.0.1, ::1 and {@link #withHostname the hostname}), so it is what
+   * a client is told to trust: Python's {@code ssl.create_default_context(cafile=...)}, {@code
+   * openssl s_client -CAfile}, {@code curl --cacert}. One CA per JVM, made on first need, valid
+   * from a day before to a week after; its folder is deleted when the JVM exits.
+   */
+  public Path caCertificate() {
+    return TestCa.get().certificateFile();
   }
 
-  /** A PKCS#12 trust store holding only {@link #certificate()}, password {@link #TRUST_STORE_PASSWORD}. */
+  /**
+   * A PKCS#12 trust store holding the CA and nothing else, password {@link #TRUST_STORE_PASSWORD}
+   * ({@code javax.net.ssl.trustStore}, a Spring Boot SSL bundle); written on first use.
+   */
   public Path trustStore() {
-    return TestCertificate.get().trustStore();
+    return TestCa.get().trustStore(TRUST_STORE_PASSWORD);
   }
 
+  /** The password of {@link #trustStore()}. */
   public static final String TRUST_STORE_PASSWORD = "posta-test";
 
   /**
-   * Jakarta Mail (Angus Mail) settings that reach this server: {@code Session.getInstance(mail.mailProperties())}.
-   * With an account: the submission port, STARTTLS required, AUTH on, the test certificate
-   * trusted ({@code mail.smtp.ssl.trust}), and {@code mail.user}; the password is {@link
-   * #password()} (Jakarta Mail wants it in {@code Transport.send(message, user, password)} or an
-   * Authenticator). Without one: the SMTP port, nothing else.
+   * A TLS client context that trusts the CA and nothing else. Its sockets check the chain; the
+   * host name is the client's to check (as {@code HttpsURLConnection} does, or an {@code
+   * SSLSocket} with {@code SSLParameters.setEndpointIdentificationAlgorithm("HTTPS")}).
+   */
+  public SSLContext sslContext() {
+    return TestCa.get().clientContext();
+  }
+
+  /** The trust manager of {@link #sslContext()}: the CA and nothing else. */
+  public X509TrustManager trustManager() {
+    return TestCa.get().trustManager();
+  }
+
+  /**
+   * Jakarta Mail (Angus Mail) settings that reach this server: {@code
+   * Session.getInstance(mail.mailProperties())}.
+   *
+   * <ul>
+   *   <li>The port: with an account, submission, with AUTH on and {@code mail.user} (Jakarta Mail
+   *       wants the {@link #password()} in {@code Transport.send(message, user, password)} or an
+   *       Authenticator); otherwise SMTP.
+   *   <li>With TLS (any of {@link #withSubmission()}, {@link #withAccount}, {@link
+   *       #withImplicitTls()}, {@link #withReaders()}): STARTTLS required, the certificate chain
+   *       checked against the test CA and nothing else ({@code mail.smtp.ssl.socketFactory.class}
+   *       = {@link TestCaSocketFactory}), and the host name against the certificate ({@code
+   *       mail.smtp.ssl.checkserveridentity=true}): what production settings do, without a
+   *       trust-everything shortcut such as {@code mail.smtp.ssl.trust=*}.
+   *   <li>SMTP alone: nothing more (the server then offers no TLS).
+   * </ul>
    */
   public Properties mailProperties() {
     Properties p = new Properties();
     p.setProperty("mail.transport.protocol", "smtp");
     p.setProperty("mail.smtp.host", host());
-    if (accountAddress != null) {
-      p.setProperty("mail.smtp.port", Integer.toString(submissionPort()));
-      p.setProperty("mail.smtp.auth", "true");
+    p.setProperty("mail.smtp.port", Integer.toString(accountAddress != null ? submissionPort() : smtpPort()));
+    if (tls()) {
       p.setProperty("mail.smtp.starttls.enable", "true");
       p.setProperty("mail.smtp.starttls.required", "true");
-      p.setProperty("mail.smtp.ssl.trust", host());
-      p.setProperty("mail.user", accountAddress);
-    } else {
-      p.setProperty("mail.smtp.port", Integer.toString(smtpPort()));
+      trustTheCa(p);
     }
+    login(p);
     return p;
+  }
+
+  /**
+   * {@link #mailProperties()} over implicit TLS: the {@link #smtpsPort() SMTPS port}, {@code
+   * mail.smtp.ssl.enable=true} (TLS from the first octet, RFC 8314), the chain checked against the
+   * test CA and the host name against the certificate; AUTH with an account. Needs {@link
+   * #withImplicitTls()}.
+   */
+  public Properties implicitTlsMailProperties() {
+    Properties p = new Properties();
+    p.setProperty("mail.transport.protocol", "smtp");
+    p.setProperty("mail.smtp.host", host());
+    p.setProperty("mail.smtp.port", Integer.toString(smtpsPort()));
+    p.setProperty("mail.smtp.ssl.enable", "true");
+    trustTheCa(p);
+    login(p);
+    return p;
+  }
+
+  /** The chain checked against the test CA alone, the host name against the certificate. */
+  static void trustTheCa(Properties p) {
+    p.setProperty("mail.smtp.ssl.socketFactory.class", TestCaSocketFactory.class.getName());
+    p.setProperty("mail.smtp.ssl.socketFactory.fallback", "false");
+    p.setProperty("mail.smtp.ssl.checkserveridentity", "true");
+  }
+
+  private void login(Properties p) {
+    if (accountAddress == null) return;
+    p.setProperty("mail.smtp.auth", "true");
+    p.setProperty("mail.user", accountAddress);
   }
 
   /**
    * Spring Boot's {@code spring.mail.*} for this server, for a {@code @DynamicPropertySource}
    * ({@code mail.springMailProperties().forEach((k, v) -> registry.add((String) k, () -> v))})
-   * or a test's properties: host, port, and with an account username, password and the
-   * STARTTLS and trust settings under {@code spring.mail.properties.}.
+   * or a test's properties: host, port, with an account username and password, and {@link
+   * #mailProperties()}' TLS and AUTH settings under {@code spring.mail.properties.}.
    */
   public Properties springMailProperties() {
+    return spring(mailProperties());
+  }
+
+  /** {@link #springMailProperties()} over implicit TLS ({@link #implicitTlsMailProperties()}). */
+  public Properties springImplicitTlsMailProperties() {
+    return spring(implicitTlsMailProperties());
+  }
+
+  private Properties spring(Properties mail) {
     Properties p = new Properties();
-    Properties mail = mailProperties();
     p.setProperty("spring.mail.host", mail.getProperty("mail.smtp.host"));
     p.setProperty("spring.mail.port", mail.getProperty("mail.smtp.port"));
     if (accountAddress != null) {
       p.setProperty("spring.mail.username", accountAddress);
       p.setProperty("spring.mail.password", accountPassword);
-      for (String key : List.of("mail.smtp.auth", "mail.smtp.starttls.enable", "mail.smtp.starttls.required", "mail.smtp.ssl.trust")) {
-        p.setProperty("spring.mail.properties." + key, mail.getProperty(key));
-      }
+    }
+    for (String key : mail.stringPropertyNames()) {
+      if (Set.of("mail.transport.protocol", "mail.smtp.host", "mail.smtp.port", "mail.user").contains(key)) continue;
+      p.setProperty("spring.mail.properties." + key, mail.getProperty(key));
     }
     return p;
   }

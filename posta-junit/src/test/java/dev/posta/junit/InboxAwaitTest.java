@@ -188,7 +188,7 @@ class InboxAwaitTest {
       Files.copy(in, script);
     }
     var pb = new ProcessBuilder("/usr/bin/python3", script.toString(), mail.host(), Integer.toString(mail.submissionPort()), "submission",
-        mail.certificate().toString(), inbox.login(), inbox.password()).redirectErrorStream(true);
+        mail.caCertificate().toString(), inbox.login(), inbox.password()).redirectErrorStream(true);
     pb.environment().put("PYTHONDONTWRITEBYTECODE", "1");
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

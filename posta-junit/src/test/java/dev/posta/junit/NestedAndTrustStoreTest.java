@@ -17,7 +17,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * A {@code @Nested} class shares its outer class's server; the trust store the extension writes
  * is all an Angus Mail client needs to check the server's certificate, host name included
- * (127.0.0.1 is in it), without {@code mail.smtp.ssl.trust}.
+ * (127.0.0.1 is in it), without the extension's socket factory.
  */
 class NestedAndTrustStoreTest {
   @RegisterExtension static PostaExtension mail = PostaExtension.withDefaults().withAccount("app@app.example", "password-123");
@@ -36,7 +36,7 @@ class NestedAndTrustStoreTest {
     SSLContext tls = SSLContext.getInstance("TLS");
     tls.init(null, tmf.getTrustManagers(), null);
     Properties props = mail.mailProperties();
-    props.remove("mail.smtp.ssl.trust");
+    props.remove("mail.smtp.ssl.socketFactory.class"); // the trust store alone, not the extension's factory
     props.put("mail.smtp.ssl.socketFactory", tls.getSocketFactory());
     props.setProperty("mail.smtp.ssl.checkserveridentity", "true");
     Transport.send(Mails.simple(Mails.session(props), "app@app.example", "x@y.example", "verified", "text"), mail.username(), mail.password());

@@ -61,7 +61,7 @@ class PythonSmtplibTest {
 
   @Test
   void submissionWithStartTlsAndAuth() throws Exception {
-    assertThat(run(mail.host(), Integer.toString(mail.submissionPort()), "submission", mail.certificate().toString(), mail.username(),
+    assertThat(run(mail.host(), Integer.toString(mail.submissionPort()), "submission", mail.caCertificate().toString(), mail.username(),
         mail.password())).containsExactly("250", "220", "250", "235", "refused {}");
     ReceivedMessage m = mail.awaitMessages(1, Duration.ofSeconds(10)).get(0);
     assertThat(m.subject()).isEqualTo("smtplib submission");

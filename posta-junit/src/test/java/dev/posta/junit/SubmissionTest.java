@@ -14,7 +14,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Submission as an application configured for a provider does it: STARTTLS required, AUTH, the
- * server's certificate trusted through the properties the extension hands out.
+ * server's certificate checked against the test CA through the properties the extension hands out.
  */
 class SubmissionTest {
   @RegisterExtension
@@ -67,6 +67,10 @@ class SubmissionTest {
         .containsEntry("spring.mail.username", "app@app.example")
         .containsEntry("spring.mail.password", "s3cret-pass")
         .containsEntry("spring.mail.properties.mail.smtp.starttls.required", "true")
-        .containsEntry("spring.mail.properties.mail.smtp.ssl.trust", "127.0.0.1");
+        .containsEntry("spring.mail.properties.mail.smtp.auth", "true")
+        .containsEntry("spring.mail.properties.mail.smtp.ssl.socketFactory.class", "dev.posta.junit.TestCaSocketFactory")
+        .containsEntry("spring.mail.properties.mail.smtp.ssl.checkserveridentity", "true")
+        .doesNotContainKey("spring.mail.properties.mail.smtp.ssl.trust") // no trust-everything shortcut
+        .doesNotContainKey("spring.mail.properties.mail.user"); // spring.mail.username says it
   }
 }
