@@ -179,7 +179,10 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     return this;
   }
 
-  /** The name the server gives in its greeting and Received: lines. Default: localhost. */
+  /**
+   * The name the server gives in its greeting and Received: lines, and which its TLS certificate
+   * names besides {@code localhost}, 127.0.0.1 and ::1. Default: localhost.
+   */
   public PostaExtension withHostname(String name) {
     hostname = name;
     return this;

@@ -51,12 +51,15 @@ import javax.net.ssl.X509TrustManager;
  *       enough to see them expire.
  * </ul>
  *
- * <p><b>Start-up.</b> Making it costs a fresh JVM two EC keys and two signatures (about 60 ms,
- * see {@link X509Writer} for why not Bouncy Castle) and loading the JDK's TLS (100 to 300 ms).
- * {@link #prepare()} starts all of it on a thread of its own as soon as an extension is set up to
- * use TLS, and the server waits for it only when it sets up its listeners' TLS (see {@code
- * PostaServer#tlsFilesFrom}), so the server's own start runs meanwhile. The thread ends when it
- * is done.
+ * <p><b>Start-up.</b> Making it costs a fresh JVM two EC keys and two signatures (see {@link
+ * X509Writer} for why not Bouncy Castle), and the server's TLS set-up then loads the JDK's TLS
+ * and reads the PEM files: together more than the rest of a first start. So {@link #prepare()},
+ * called as soon as an extension is set up to use TLS, starts two threads: one makes the CA,
+ * writes its files and sets up a server context from them once (loading what the server's own
+ * set-up needs), the other loads the JDK's TLS meanwhile; and the server waits for the files
+ * only when it sets up its listeners' TLS (see {@code PostaServer#tlsFilesFrom}), after its
+ * data folder, spool and queue. Both threads end when done. The client side (trust manager,
+ * client context, trust store) is made when a test first asks for it.
  *
  * <p>Thread-safe: classes running in parallel share the one CA.
  */
@@ -78,8 +81,9 @@ final class TestCa {
   private final Path dir;
   private final Path certificateFile;
   private final Path serverKeyFile;
-  private final SSLContext clientContext;
-  private final X509TrustManager trustManager;
+  /** Made when a test first asks: a server's start needs neither. */
+  private SSLContext clientContext;
+  private X509TrustManager trustManager;
   private final SecureRandom random = new SecureRandom();
   /** The chain file for each hostname asked for so far. */
   private final Map<String, Path> chains = new HashMap<>();
@@ -96,14 +100,6 @@ final class TestCa {
     this.dir = dir;
     this.certificateFile = write(dir.resolve("ca.pem"), pem("CERTIFICATE", certificate.getEncoded()));
     this.serverKeyFile = write(serverKeyPath(), pem("PRIVATE KEY", serverKeys.getPrivate().getEncoded()));
-    KeyStore trusted = KeyStore.getInstance("PKCS12");
-    trusted.load(null, null);
-    trusted.setCertificateEntry("posta-test-ca", certificate);
-    TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    factory.init(trusted);
-    this.trustManager = (X509TrustManager) factory.getTrustManagers()[0];
-    this.clientContext = SSLContext.getInstance("TLS");
-    clientContext.init(null, factory.getTrustManagers(), null);
   }
 
   /**
@@ -124,6 +120,7 @@ final class TestCa {
       folder = dir;
       CompletableFuture<TestCa> future = new CompletableFuture<>();
       making = future;
+      Thread.ofPlatform().name("posta-junit-tls-warm-up").daemon().start(TestCa::warmUpTls);
       Thread.ofPlatform().name("posta-junit-test-ca").daemon().start(() -> {
         try {
           future.complete(make(dir));
@@ -131,6 +128,25 @@ final class TestCa {
           future.completeExceptionally(e);
         }
       });
+    }
+  }
+
+  /**
+   * Loads the JDK's TLS (its provider, cipher suites, a server-side engine) while the CA's keys
+   * are made on the other thread, so that the server's own TLS set-up finds it loaded. The
+   * context trusts nothing and is thrown away.
+   */
+  private static void warmUpTls() {
+    try {
+      KeyStore none = KeyStore.getInstance("PKCS12");
+      none.load(null, null);
+      TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(none);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(new javax.net.ssl.KeyManager[0], trust.getTrustManagers(), null);
+      context.createSSLEngine().setUseClientMode(false);
+    } catch (GeneralSecurityException | IOException e) {
+      // nothing loaded ahead: the server's set-up reports what fails
     }
   }
 
@@ -220,12 +236,31 @@ final class TestCa {
 
   /** Trusts this CA and nothing else. */
   X509TrustManager trustManager() {
+    client();
     return trustManager;
   }
 
   /** A client context that trusts this CA and nothing else. */
   SSLContext clientContext() {
+    client();
     return clientContext;
+  }
+
+  private synchronized void client() {
+    if (clientContext != null) return;
+    try {
+      KeyStore trusted = KeyStore.getInstance("PKCS12");
+      trusted.load(null, null);
+      trusted.setCertificateEntry("posta-test-ca", certificate);
+      TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      factory.init(trusted);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, factory.getTrustManagers(), null);
+      trustManager = (X509TrustManager) factory.getTrustManagers()[0];
+      clientContext = context;
+    } catch (GeneralSecurityException | IOException e) {
+      throw new IllegalStateException("cannot make a TLS client context trusting the test CA: " + e.getMessage(), e);
+    }
   }
 
   /**

@@ -38,7 +38,7 @@ class ParallelClassesTest {
     ports.clear();
     try {
       var request = LauncherDiscoveryRequestBuilder.request()
-          .selectors(selectClass(PerClassWithNested.class), selectClass(PerTest.class), selectClass(ImplicitTls.class))
+          .selectors(selectClass(PerClassWithNested.class), selectClass(ServerPerMethod.class), selectClass(ImplicitTls.class))
           .configurationParameter("junit.jupiter.execution.parallel.enabled", "true")
           .configurationParameter("junit.jupiter.execution.parallel.mode.default", "same_thread")
           .configurationParameter("junit.jupiter.execution.parallel.mode.classes.default", "concurrent")
@@ -52,7 +52,7 @@ class ParallelClassesTest {
           .map(f -> f.getTestIdentifier().getDisplayName() + ": " + f.getException()).toList();
       assertThat(failures).as("failures").isEmpty();
       assertThat(result.getTestsSucceededCount()).isEqualTo(4); // three classes, one @Nested
-      assertThat(ports).containsOnlyKeys("PerClassWithNested", "PerTest", "ImplicitTls");
+      assertThat(ports).containsOnlyKeys("PerClassWithNested", "ServerPerMethod", "ImplicitTls");
       assertThat(ports.values().stream().flatMap(List::stream).distinct().count())
           .as("every port is a server's own: %s", ports).isEqualTo(ports.values().stream().mapToLong(List::size).sum());
     } finally {
@@ -93,12 +93,12 @@ class ParallelClassesTest {
     }
   }
 
-  static class PerTest {
+  static class ServerPerMethod {
     @RegisterExtension PostaExtension mail = PostaExtension.withDefaults().withReaders();
 
     @Test
     void sends() throws Exception {
-      sendAlongsideTheOthers(mail, "PerTest", List.of(mail.smtpPort(), mail.imapPort(), mail.pop3Port()), false);
+      sendAlongsideTheOthers(mail, "ServerPerMethod", List.of(mail.smtpPort(), mail.imapPort(), mail.pop3Port()), false);
     }
   }
 

@@ -180,6 +180,9 @@ final class DevCommand implements Callable<Integer> {
     s.append("  %-11s log in as a recipient's address to read its mail, as %s to read every message%n".formatted("reading",
         PostaConfig.Capture.EVERYTHING));
     s.append("  %-11s self-signed certificate, SHA-256 %s%n".formatted("tls", dev.posta.tls.ServerTls.fingerprint(server.tls().certificate())));
+    // The file a developer's client is told to trust, instead of turning its checks off.
+    s.append("  %-11s %s (a client's CA file: Python cafile=, curl --cacert, openssl -CAfile, keytool -importcert)%n".formatted("trust",
+        server.tls().certificatePath().toAbsolutePath()));
     s.append(("  %-11s each message gets Authentication-Results (SPF, DKIM, DMARC; recorded, never refused) from a test DNS zone, "
         + "no real DNS: %s%s%n").formatted("checks", dev.posta.mailauth.TestDomain.DOMAIN, zoneSize(cfg.capture().zone())));
     var keys = server.testDomainKeys();

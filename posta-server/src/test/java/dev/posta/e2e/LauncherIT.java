@@ -685,17 +685,21 @@ class LauncherIT {
       assertThat(dev.log()).contains("  smtp        127.0.0.1:" + smtp + "\n  imap        127.0.0.1:" + imap + "\n  pop3        127.0.0.1:" + pop3 + "\n")
           .contains("  outbound    none: no message is ever relayed, to any domain")
           .contains("  data        " + dir.resolve("posta-dev-data") + " (posta dev --reset empties it)\n");
+      // the banner names the certificate to trust; a client checking the chain and the name with it gets through STARTTLS
+      Path trust = dir.resolve("posta-dev-data/tls/self-signed.crt");
+      assertThat(dev.log()).contains("  trust       " + trust + " (a client's CA file:");
       String send = """
-          import smtplib
+          import smtplib, ssl
           from email.message import EmailMessage
           m = EmailMessage()
           m["From"] = "shop@app.example"
           m["To"] = "ada@gmail.com, bob@corp.example"
           m["Subject"] = "Your order"
           m.set_content("Thanks!")
-          with smtplib.SMTP("127.0.0.1", %d) as s:
+          with smtplib.SMTP("localhost", %d) as s:
+              s.starttls(context=ssl.create_default_context(cafile="%s"))
               print(s.send_message(m))
-          """.formatted(smtp);
+          """.formatted(smtp, trust);
       E2e.Run sent = E2e.run(new ProcessBuilder(PYTHON.toString(), "-c", send).directory(dir.toFile()), COMMAND_TIMEOUT, "");
       assertThat(sent.stdout()).as("%s", sent).isEqualTo("{}\n");
       String read = """
