@@ -98,6 +98,28 @@ class TestCaTest {
     assertThat(ca.chainFile("MAIL.posta.test")).isEqualTo(ca.chainFile("mail.posta.test")); // one per name, case aside
   }
 
+  private static String openssl(String... args) throws Exception {
+    var command = new java.util.ArrayList<>(List.of("openssl"));
+    command.addAll(List.of(args));
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    return p.exitValue() + " " + out.strip();
+  }
+
+  @Test
+  void opensslAcceptsTheChainUnderItsStrictChecks() throws Exception {
+    // X509_V_FLAG_X509_STRICT, Python 3.13's default: critical CA constraints, key identifiers, ...
+    String chain = ca.chainFile("mail.posta.test").toString(), trust = ca.certificateFile().toString();
+    assertThat(openssl("verify", "-x509_strict", "-purpose", "sslserver", "-verify_hostname", "mail.posta.test", "-CAfile", trust, chain))
+        .isEqualTo("0 " + chain + ": OK");
+    assertThat(openssl("verify", "-x509_strict", "-purpose", "sslserver", "-verify_ip", "::1", "-CAfile", trust, chain))
+        .isEqualTo("0 " + chain + ": OK");
+    assertThat(openssl("verify", "-x509_strict", "-verify_hostname", "mail.other.example", "-CAfile", trust, chain))
+        .startsWith("2 CN = mail.posta.test\nerror 62 at 0 depth lookup: hostname mismatch");
+    assertThat(openssl("verify", "-x509_strict", chain)).contains("unable to get local issuer certificate"); // no CA, no trust
+  }
+
   @Test
   void theTrustStoreAndTheTrustManagerHoldTheCaAlone() throws Exception {
     KeyStore store = KeyStore.getInstance("PKCS12");
