@@ -2,6 +2,8 @@ package dev.posta.junit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -10,8 +12,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import java.util.stream.Collectors;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,43 +26,69 @@ import org.junit.jupiter.api.Test;
  */
 class StartupAndLeaksTest {
   /**
-   * The platform threads a server starts, by name: accept loops ({@code accept-smtp-2525}), the
-   * idle-session parkers and write watchdogs of each listener, the queue's dispatcher, the
-   * spool's committer, the file remover; and the extension's own.
+   * The threads a server starts, by name, platform and virtual: accept loops ({@code
+   * accept-smtp-2525}), each listener's idle-session parker and write watchdog, the queue's
+   * dispatcher and deliveries, the spool's committer, the file remover, the control and local
+   * sockets' acceptors and their clients, the drop folder's pickup, the connection sweeper, and
+   * one per session ({@code submission-/127.0.0.1:40312}). Other threads of the JVM (JUnit's
+   * workers, the JDK's own) come and go as they please and are no server's leak.
    */
-  private static final java.util.regex.Pattern SERVER_THREAD =
-      java.util.regex.Pattern.compile("accept-.*|.*-idle|.*-watchdog|queue-dispatcher|spool-committer|file-removal-.*|posta-junit-.*");
+  private static final Pattern SERVER_THREAD = Pattern.compile("accept-.*|.*-idle|.*-watchdog|queue-dispatcher|deliver-.*"
+      + "|spool-committer|file-removal-.*|control-socket|control|local-socket|local|maildrop-pickup|smtp-connection-sweeper"
+      + "|(smtp|submission|smtps|imap|imaps|pop3|pop3s)-/.*");
 
   /**
-   * The names of every thread, virtual ones included (which {@link Thread#getAllStackTraces()}
-   * leaves out: the server's sessions, sweepers and deliveries run on them), from the JDK's JSON
-   * thread dump.
+   * How many threads of each server name run now, virtual ones included (which {@link
+   * Thread#getAllStackTraces()} leaves out), from the JDK's JSON thread dump.
    */
-  private static List<String> allThreadNames() throws java.io.IOException {
+  private static Map<String, Long> serverThreads() throws java.io.IOException {
     Path dump = Files.createTempDirectory("posta-junit-threads-").resolve("threads.json");
     try {
-      java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
-          .dumpThreads(dump.toString(), com.sun.management.HotSpotDiagnosticMXBean.ThreadDumpFormat.JSON);
-      var name = java.util.regex.Pattern.compile("\"name\": \"((?:[^\"\\\\]|\\\\.)*)\"").matcher(Files.readString(dump));
-      List<String> names = new ArrayList<>();
-      while (name.find()) names.add(name.group(1));
-      return names;
+      ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class).dumpThreads(dump.toString(), HotSpotDiagnosticMXBean.ThreadDumpFormat.JSON);
+      Matcher name = Pattern.compile("\"name\": \"((?:[^\"\\\\]|\\\\.)*)\"").matcher(Files.readString(dump));
+      Map<String, Long> counts = new TreeMap<>();
+      while (name.find()) {
+        if (SERVER_THREAD.matcher(name.group(1)).matches()) counts.merge(name.group(1), 1L, Long::sum);
+      }
+      return counts;
     } finally {
       Files.deleteIfExists(dump);
       Files.deleteIfExists(dump.getParent());
     }
   }
 
-  private static Set<Thread> liveThreads() {
-    return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).collect(Collectors.toSet());
+  /** The names of which more threads run in {@code now} than in {@code before}. */
+  private static List<String> more(Map<String, Long> now, Map<String, Long> before) {
+    return now.entrySet().stream().filter(e -> e.getValue() > before.getOrDefault(e.getKey(), 0L)).map(Map.Entry::getKey).toList();
+  }
+
+  /**
+   * Waits until no more server threads run than in {@code before}, to {@code deadline}: platform
+   * threads are joined; virtual ones cannot be found by name, so the dump is taken again (each
+   * takes a while) until they are gone. No sleeping. Returns those still running.
+   */
+  private static List<String> awaitBackTo(Map<String, Long> before, long deadline) throws Exception {
+    List<String> running = more(serverThreads(), before);
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      long left = deadline - System.nanoTime();
+      if (left > 0 && running.contains(t.getName())) {
+        t.join(Duration.ofNanos(left));
+      }
+    }
+    List<String> left;
+    do {
+      left = more(serverThreads(), before);
+    } while (!left.isEmpty() && System.nanoTime() - deadline < 0);
+    return left;
   }
 
   @Test
   void stopLeavesNoThreadPortOrFolder() throws Exception {
-    // One start and stop first: what a JVM makes once (the test CA and its thread, class loading) is no leak.
+    // One start and stop first (what a JVM makes once, the test CA and class loading, is no leak), and its threads gone.
+    Map<String, Long> base = serverThreads();
     PostaExtension.withDefaults().withSubmission().start().stop();
-    Set<Thread> before = liveThreads();
-    Set<String> namedBefore = Set.copyOf(allThreadNames());
+    assertThat(awaitBackTo(base, System.nanoTime() + Duration.ofSeconds(10).toNanos())).as("the first server's threads").isEmpty();
+    Map<String, Long> before = serverThreads();
 
     PostaExtension mail = PostaExtension.withDefaults().withAccount("a@b.example", "password-123").withImplicitTls().withReaders().start();
     List<Integer> ports = List.of(mail.smtpPort(), mail.submissionPort(), mail.smtpsPort(), mail.imapPort(), mail.pop3Port());
@@ -69,33 +99,14 @@ class StartupAndLeaksTest {
     jakarta.mail.Transport.send(Mails.simple(Mails.session(mail.implicitTlsMailProperties()), "a@b.example", "c@d.example", "s", "t"),
         mail.username(), mail.password());
     assertThat(mail.awaitMessages(2, Duration.ofSeconds(10))).hasSize(2);
-    List<String> running = liveThreads().stream().filter(t -> !before.contains(t)).map(Thread::getName).toList();
-    // the pattern finds the server's threads: each listener's accept loop at least
-    assertThat(running.stream().filter(n -> SERVER_THREAD.matcher(n).matches()))
-        .as("the server's threads while it runs: %s", running)
+    // the pattern finds the server's threads, platform and virtual
+    assertThat(more(serverThreads(), before)).as("the server's threads while it runs")
         .contains("accept-smtp-" + mail.smtpPort(), "accept-submission-" + mail.submissionPort(), "accept-smtps-" + mail.smtpsPort(),
-            "accept-imap-" + mail.imapPort(), "accept-pop3-" + mail.pop3Port(), "queue-dispatcher", "spool-committer");
-    // and the virtual ones: the control and local sockets' acceptors, the drop folder's pickup
-    List<String> whileRunning = allThreadNames().stream().filter(n -> !namedBefore.contains(n)).toList();
-    assertThat(whileRunning).as("threads while it runs, virtual ones too").contains("control-socket", "local-socket", "maildrop-pickup");
+            "accept-imap-" + mail.imapPort(), "accept-pop3-" + mail.pop3Port(), "queue-dispatcher", "spool-committer",
+            "control-socket", "local-socket", "maildrop-pickup");
     mail.stop();
 
-    // Every thread started since, server's or not, must end; each is waited for up to a common deadline, no sleeping.
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    for (Thread t : liveThreads()) {
-      if (before.contains(t)) continue;
-      long left = deadline - System.nanoTime();
-      if (left > 0) t.join(Duration.ofNanos(left));
-    }
-    List<String> left = liveThreads().stream().filter(t -> !before.contains(t)).map(Thread::getName).toList();
-    assertThat(left).as("threads left running after stop").isEmpty();
-    // Virtual threads cannot be joined by name: the dump is taken again (each takes a while) until none of them is left, to the same deadline.
-    List<String> virtualLeft;
-    do {
-      List<String> now = allThreadNames();
-      virtualLeft = whileRunning.stream().filter(now::contains).toList();
-    } while (!virtualLeft.isEmpty() && System.nanoTime() - deadline < 0);
-    assertThat(virtualLeft).as("threads, virtual ones too, left running after stop").isEmpty();
+    assertThat(awaitBackTo(before, System.nanoTime() + Duration.ofSeconds(10).toNanos())).as("server threads left running after stop").isEmpty();
 
     for (int port : ports) {
       try (var socket = new ServerSocket()) {
