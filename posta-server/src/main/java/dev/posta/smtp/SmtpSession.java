@@ -89,6 +89,8 @@ final class SmtpSession implements Session {
   private final PostaConfig.Limits limits;
   private final Router router;
   private final Policy policy;
+  /** Scripted faults (capture mode); {@link Faults#NONE}, compared by identity, on a real server. */
+  private final Faults faults;
   private final String hostname;
   private final String client;
   /** Each log line's start: protocol, client, session ID ({@link SessionId}), e.g. {@code smtp[192.0.2.7]#K7QX2M4P}. */
@@ -123,6 +125,7 @@ final class SmtpSession implements Session {
     this.limits = context.config().limits();
     this.router = context.router();
     this.policy = policy;
+    this.faults = context.faults();
     this.hostname = context.config().hostname();
     this.client = ClientAddress.text(socket.getInetAddress());
     this.logPrefix = SessionId.logPrefix("smtp", socket.getInetAddress());
@@ -136,8 +139,18 @@ final class SmtpSession implements Session {
     log.info("{}: connect from {} to {} ({})", logPrefix, ClientAddress.endpoint(s.getInetAddress(), s.getPort()),
         ClientAddress.endpoint(s.getLocalAddress(), s.getLocalPort()), listener.protocol().name().toLowerCase(Locale.ROOT));
     return serve(() -> {
+      Faults.Fired refused = fault(Fault.Stage.CONNECT);
+      if (refused != null && refused.action() instanceof Fault.Action.Disconnect) {
+        logFault(refused, "connection refused, no greeting");
+        throw new Closing("scripted fault: connection refused");
+      }
       if (conn.socket() instanceof SSLSocket ssl) tls = conn.tlsHandshake(ssl); // implicit TLS (RFC 8314)
       conn.open();
+      if (refused != null && actOn(refused)) {
+        // A greeting other than 220 ends the session here (RFC 5321 §3.1 lets a 554 wait for QUIT; a test wants it over).
+        conn.flush();
+        throw new Closing("scripted fault at connect");
+      }
       reply(Replies.GREETING.format(hostname));
       clock.command();
     });
@@ -367,6 +380,7 @@ final class SmtpSession implements Session {
       error(Replies.BAD_SEQUENCE.format("finish BDAT first or RSET"));
       return;
     }
+    if (actOn(fault(Fault.Stage.EHLO))) return;
     // §4.1.4: EHLO in a session resets any transaction, like RSET.
     resetTransaction();
     heloName = printable(name);
@@ -408,6 +422,7 @@ final class SmtpSession implements Session {
       error(Replies.BAD_SEQUENCE.format("STARTTLS inside a mail transaction"));
       return;
     }
+    if (actOn(fault(Fault.Stage.STARTTLS))) return; // no TLS: the session goes on in plain text
     reply(Replies.READY_FOR_TLS);
     conn.flush();
     tls = conn.startSmtpTls(context.tls());
@@ -439,6 +454,7 @@ final class SmtpSession implements Session {
       error(Replies.ENCRYPTION_REQUIRED);
       return;
     }
+    if (actOn(fault(Fault.Stage.AUTH))) return; // not logged in; the exchange never starts
     user = new AuthExchange(conn, context, logPrefix, client).run(c);
   }
 
@@ -462,11 +478,9 @@ final class SmtpSession implements Session {
       error(refused.reply());
       return;
     }
-    Reply fault = context.faults().atMail(conn.socket().getInetAddress(), c.sender());
-    if (fault != null) {
-      log.info("{}: from=<{}>: refused: a scripted fault ({})", logPrefix, orEmpty(c.sender()), fault);
-      error(fault);
-      return;
+    if (faults != Faults.NONE) {
+      Faults.Fired limited = faults.rateLimited();
+      if (actOn(limited != null ? limited : faults.at(Fault.Stage.MAIL, List.of(orEmpty(c.sender()))))) return;
     }
     MailParameters p = c.parameters();
     if (p.size() > limits.maxMessageSize()) {
@@ -500,6 +514,7 @@ final class SmtpSession implements Session {
       error(Replies.UTF8_NEEDS_SMTPUTF8);
       return;
     }
+    if (faults != Faults.NONE && actOn(faults.at(Fault.Stage.RCPT, List.of(rcpt.toString())))) return;
     Policy.Refusal refused = policy.rcpt(policyClient(), rcpt);
     if (refused != null) {
       log.info("{}: {}: from=<{}>, to=<{}>: refused: {}", logPrefix, tx.id, orEmpty(tx.sender), rcpt, refused.reason());
@@ -561,8 +576,11 @@ final class SmtpSession implements Session {
       return;
     }
     if (!checkReadyForContent()) return;
+    if (actOn(fault(Fault.Stage.DATA))) return;
+    Faults.Fired drop = fault(Fault.Stage.MID_DATA);
     reply(Replies.START_DATA);
     conn.flush();
+    if (drop != null && drop.action() instanceof Fault.Action.Disconnect d) dropMidData(drop, d.afterOctets());
     startContent();
     clock.data();
     switch (tx.readText(conn.in(), limits.maxLineLength())) {
@@ -664,6 +682,15 @@ final class SmtpSession implements Session {
       finishFailed(Replies.TEXT_LINE_TOO_LONG.format(limits.maxLineLength()));
       return;
     }
+    if (faults != Faults.NONE) {
+      Faults.Fired fired = fault(Fault.Stage.END_OF_DATA);
+      if (fired != null && !(fired.action() instanceof Fault.Action.Delay)) {
+        QueueId id = tx.id;
+        resetTransaction(); // nothing is delivered
+        log.info("{}: {}: not queued: scripted fault at end-of-data", logPrefix, id);
+      }
+      if (actOn(fired)) return;
+    }
     MessageContent content;
     try {
       content = tx.finish();
@@ -699,6 +726,7 @@ final class SmtpSession implements Session {
         tx.reencodedLogged(), dkim(tx.signed()), checked.logged(), folder == null ? "" : ", folder=" + folder);
     QueueId id = tx.id;
     resetTransaction();
+    faults.accepted();
     reply(Replies.QUEUED.format(id));
     context.queue().enqueue(stored);
   }
@@ -813,16 +841,94 @@ final class SmtpSession implements Session {
     conn.error(reply);
   }
 
-  /** A scripted slow reply ({@link Faults#replyDelay}); none on a real server. */
-  private void holdReply() throws IOException {
-    java.time.Duration delay = context.faults().replyDelay();
-    if (delay.isZero()) return;
+  // --- Scripted faults (capture mode) ----------------------------------------------------------
+
+  /**
+   * The scripted fault that fires now at {@code stage}, or null (always on a real server): the
+   * data stages match their sender and recipients, the others no address.
+   */
+  private Faults.Fired fault(Fault.Stage stage) {
+    if (faults == Faults.NONE) return null;
+    List<String> addresses = List.of();
+    if (tx != null && (stage == Fault.Stage.DATA || stage == Fault.Stage.MID_DATA || stage == Fault.Stage.END_OF_DATA)) {
+      addresses = new ArrayList<>();
+      addresses.add(orEmpty(tx.sender));
+      for (Recipient r : tx.recipients) addresses.add(r.address().toString());
+    }
+    return faults.at(stage, addresses);
+  }
+
+  /**
+   * Does what a fired fault says, logged: true when it answered for the command (a reply sent;
+   * a 421 also ends the session, RFC 5321 §3.8), false when the command goes on (none fired, or
+   * a delay was served).
+   *
+   * @throws Closing for a disconnect, and after a 421
+   */
+  private boolean actOn(Faults.Fired fired) throws IOException, Closing {
+    if (fired == null) return false;
+    switch (fired.action()) {
+      case Fault.Action.Delay d -> {
+        logFault(fired, "reply held " + d.delay().toMillis() + " ms");
+        sleep(d.delay());
+        return false;
+      }
+      case Fault.Action.Disconnect d -> {
+        logFault(fired, "disconnected without a reply");
+        conn.flush();
+        throw new Closing("scripted fault: disconnected at " + fired.stage().key());
+      }
+      case Fault.Action.Answer a -> {
+        logFault(fired, "answered " + a.reply());
+        if (a.reply().code() == 421) {
+          reply(a.reply());
+          conn.flush();
+          throw new Closing("scripted fault: 421 at " + fired.stage().key());
+        }
+        error(a.reply());
+        return true;
+      }
+    }
+  }
+
+  /** The one log line of a fault that fired: the session, the stage, what the client got, and why. */
+  private void logFault(Faults.Fired fired, String what) {
+    log.info("{}: {}scripted fault at {}: {}: {}", logPrefix, tx != null ? tx.id + ": " : "", fired.stage().key(), what, fired.why());
+  }
+
+  /**
+   * A mid-DATA disconnect: reads the message up to {@code afterOctets} octets (or its end, when
+   * shorter, so a short message cannot leave us waiting for octets that never come), then drops
+   * the connection without a reply. Nothing is delivered: the transaction is abandoned.
+   */
+  private void dropMidData(Faults.Fired fired, long afterOctets) throws IOException, Closing {
+    clock.data();
+    long read = 0;
+    byte[] buffer = new byte[SMALL_LINE];
+    while (read < afterOctets) {
+      LineInput.Line line = conn.in().readLine(limits.maxLineLength(), buffer);
+      buffer = line.bytes();
+      if (line.ending() == LineInput.Ending.EOF || line.isEndOfData()) break;
+      read += line.length() + 2;
+    }
+    logFault(fired, "disconnected in the middle of DATA after " + read + " octets of the message, nothing delivered");
+    throw new Closing("scripted fault: disconnected in the middle of DATA");
+  }
+
+  private static void sleep(Duration delay) throws IOException {
     try {
       Thread.sleep(delay);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted while holding a reply");
     }
+  }
+
+  /** A scripted slow reply ({@link Faults#replyDelay}); none on a real server. */
+  private void holdReply() throws IOException {
+    if (faults == Faults.NONE) return;
+    Duration delay = faults.replyDelay();
+    if (!delay.isZero()) sleep(delay);
   }
 
   /** The client's HELO name as it may appear in headers and logs: no controls, no parentheses. */
