@@ -5,6 +5,7 @@ import dev.posta.capture.CapturedMail;
 import dev.posta.capture.MailQuery;
 import dev.posta.config.PostaConfig;
 import dev.posta.mailauth.TestDomain;
+import dev.posta.smtp.Fault;
 import dev.posta.smtp.Faults;
 import dev.posta.smtp.Reply;
 import java.io.IOException;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.platform.commons.support.AnnotationSupport;
 
 /**
  * A real Posta in the test's JVM, in capture mode ({@link PostaConfig.Capture}): it takes mail for
@@ -103,8 +105,22 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * delivered all the same. Stopping closes every listener and thread the server started
  * and deletes its data folder.
  *
- * <p><b>Faults.</b> {@link #refuseNext} and {@link #delayReplies} make the server refuse or
- * slow down, for testing an application's retry path.
+ * <p><b>Faults</b>, for testing an application's retry path: {@link #fault()} scripts a failure
+ * at any SMTP stage, triggered by address pattern, by attempt ("the first two, then accept") or
+ * by a seeded probability; {@link SmtpFault} does the same as an annotation on a test method or
+ * class; a tarpit and a rate limit too. Faults are cleared after each test.
+ *
+ * <pre>{@code
+ * @Test void retriesAfterTwoTemporaryFailures() throws Exception {
+ *   mail.fault().atMail().reply("451 4.3.0 Try again later").times(2);
+ *   app.sendReceipt("ada@customer.example");              // fails twice, retries, then goes through
+ *   assertThat(mail.awaitMessage().subject()).isEqualTo("Your receipt");
+ * }
+ *
+ * @Test
+ * @SmtpFault(stage = Fault.Stage.RCPT, match = "*@bounce.example", reply = "550 5.1.1 No such user")
+ * void marksABouncingAddress() { ... }
+ * }</pre>
  *
  * <p><b>Logging.</b> The server logs through SLF4J and brings no backend. When the test project
  * logs with logback and sets no level for {@code dev.posta}, the extension sets WARN, so that a
@@ -257,11 +273,37 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     } else if (perClass && resetBetweenTests) {
       reset();
     }
+    List<SmtpFault> annotated = new ArrayList<>(AnnotationSupport.findRepeatableAnnotations(context.getRequiredTestClass(), SmtpFault.class));
+    context.getTestMethod().ifPresent(m -> annotated.addAll(AnnotationSupport.findRepeatableAnnotations(m, SmtpFault.class)));
+    for (SmtpFault a : annotated) faults.add(fault(a));
   }
 
   @Override
   public void afterEach(ExtensionContext context) {
+    faults.clear(); // faults are a test's own
     if (!perClass) stop();
+  }
+
+  /** The fault an annotation describes, checked as a configuration's would be. */
+  static Fault fault(SmtpFault a) {
+    Map<String, Object> fields = new java.util.LinkedHashMap<>();
+    fields.put("stage", a.stage().key());
+    if (!a.match().isEmpty()) fields.put("match", a.match());
+    if (!a.reply().isEmpty()) fields.put("reply", a.reply());
+    if (a.refuse()) fields.put("action", "refuse");
+    if (a.disconnect()) fields.put("action", a.refuse() ? "refuse and disconnect" : "disconnect");
+    if (a.afterOctets() != 0) fields.put("after-octets", a.afterOctets());
+    if (!a.delay().isEmpty()) fields.put("delay", a.delay());
+    if (a.times() != 0) fields.put("times", a.times());
+    if (a.probability() != 1) {
+      fields.put("probability", a.probability());
+      fields.put("seed", a.seed());
+    }
+    try {
+      return Fault.fromFields(fields);
+    } catch (Fault.Invalid e) {
+      throw new IllegalArgumentException("@SmtpFault(stage = " + a.stage() + ", ...): " + e.getMessage(), e);
+    }
   }
 
   // --- Starting and stopping ---------------------------------------------------------------
@@ -652,20 +694,29 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   // --- Faults ------------------------------------------------------------------------------
 
   /**
+   * A new scripted fault: {@code mail.fault().atRcpt("*@bounce.example").reply("550 5.1.1 No such user").times(2)}
+   * ({@link ScriptedFault} lists them all). In force from its action on, until the end of the test.
+   */
+  public ScriptedFault fault() {
+    return new ScriptedFault(faults);
+  }
+
+  /**
    * The next {@code count} transactions are refused at MAIL FROM with {@code reply}, such as
    * {@code "451 4.3.0 Try again later"} (a temporary failure, which an application should retry)
-   * or {@code "550 5.7.1 Not allowed"}; then mail is taken again.
+   * or {@code "550 5.7.1 Not allowed"}; then mail is taken again. A shortcut for {@code
+   * fault().atMail().reply(reply).times(count)}.
    */
   public void refuseNext(int count, String reply) {
     faults.refuseNext(count, Reply.parse(reply));
   }
 
-  /** Every SMTP reply (after the greeting and EHLO) is held this long; {@link Duration#ZERO} ends it. */
+  /** Every SMTP reply (after the greeting) is held this long; {@link Duration#ZERO} ends it. A shortcut for {@code fault().tarpit(delay)}. */
   public void delayReplies(Duration delay) {
     faults.delayReplies(delay);
   }
 
-  /** No more faults. */
+  /** No more faults, tarpit or rate limit (as after each test). */
   public void clearFaults() {
     faults.clear();
   }

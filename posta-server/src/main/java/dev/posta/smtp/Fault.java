@@ -106,7 +106,7 @@ public record Fault(Stage stage, String match, int times, double probability, Lo
     if (action == null) throw new Invalid(null, "a fault needs an action: reply, action = \"refuse\" or \"disconnect\", or delay");
     if (match != null && match.isBlank()) match = null;
     if (match != null && !stage.hasAddresses()) {
-      throw new Invalid("match", "a " + stage.key() + " fault has no address to match (match is for mail, rcpt, data, mid-data, end-of-data)");
+      throw new Invalid("match", "a fault at " + stage.key() + " has no address to match (match is for mail, rcpt, data, mid-data, end-of-data)");
     }
     if (times < 0) throw new Invalid("times", "times must be 0 (every time) or more, not " + times);
     if (!(probability > 0 && probability <= 1)) throw new Invalid("probability", "probability must be over 0 and at most 1, not " + probability);

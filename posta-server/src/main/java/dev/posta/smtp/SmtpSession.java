@@ -149,6 +149,7 @@ final class SmtpSession implements Session {
       if (refused != null && actOn(refused)) {
         // A greeting other than 220 ends the session here (RFC 5321 §3.1 lets a 554 wait for QUIT; a test wants it over).
         conn.flush();
+        conn.lingerBeforeClose();
         throw new Closing("scripted fault at connect");
       }
       reply(Replies.GREETING.format(hostname));
@@ -883,6 +884,7 @@ final class SmtpSession implements Session {
         if (a.reply().code() == 421) {
           reply(a.reply());
           conn.flush();
+          conn.lingerBeforeClose(); // the client may be sending: a reset would lose the 421 before it is read
           throw new Closing("scripted fault: 421 at " + fired.stage().key());
         }
         error(a.reply());

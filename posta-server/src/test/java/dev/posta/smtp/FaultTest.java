@@ -64,7 +64,7 @@ class FaultTest {
         Arguments.of(fields("stage", "rcpt", "reply", "55 x"), "reply", "not an SMTP reply (like \"451 4.3.0 Try again later\"): 55 x"),
         Arguments.of(fields("stage", "rcpt", "reply", "550 4.1.1 x"), "reply", "the enhanced status 4.1.1 is of another class than the code 550"),
         Arguments.of(fields("stage", "auth", "match", "*@x", "reply", "535 x"), "match",
-            "a auth fault has no address to match (match is for mail, rcpt, data, mid-data, end-of-data)"),
+            "a fault at auth has no address to match (match is for mail, rcpt, data, mid-data, end-of-data)"),
         Arguments.of(fields("stage", "rcpt", "action", "refuse"), "action",
             "\"refuse\" is for connect (close at once, no greeting); elsewhere \"disconnect\""),
         Arguments.of(fields("stage", "rcpt", "action", "explode"), "action",

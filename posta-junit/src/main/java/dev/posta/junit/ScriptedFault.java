@@ -1,0 +1,181 @@
+package dev.posta.junit;
+
+import dev.posta.smtp.Fault;
+import dev.posta.smtp.Faults;
+import dev.posta.smtp.Reply;
+import java.time.Duration;
+
+/**
+ * One scripted SMTP fault, set up fluently from {@link PostaExtension#fault()}: a stage, an
+ * optional trigger, then what the client gets. It is in force from its action on ({@code
+ * reply}, {@code refuse}, {@code disconnect}, {@code delay}); a trigger set after the action
+ * ({@code .times(2)}) still applies, counting afresh. Cleared after each test.
+ *
+ * <pre>{@code
+ * mail.fault().atRcpt("*@bounce.example").reply("550 5.1.1 No such user").times(2);
+ * mail.fault().atConnect().refuse();
+ * mail.fault().atMail().reply("451 4.3.0 Try again later").times(2);  // the third try goes through
+ * mail.fault().midData().disconnect();
+ * mail.fault().atEndOfData().reply("451 4.3.0 Flaky").withProbability(0.3, 42);
+ * mail.fault().tarpit(Duration.ofSeconds(2));
+ * mail.fault().rateLimit(10, Duration.ofMinutes(1));
+ * }</pre>
+ *
+ * <p>What each stage's fault replaces, and how the server logs it: {@link Fault}.
+ */
+public final class ScriptedFault {
+  private final Faults.Scripted faults;
+  private Fault.Stage stage;
+  private String match;
+  private int times;
+  private double probability = 1;
+  private Long seed;
+  private Fault.Action action;
+  /** Its number among the faults once in force, 0 before. */
+  private int installed;
+
+  ScriptedFault(Faults.Scripted faults) {
+    this.faults = faults;
+  }
+
+  /** When a client connects: {@link #refuse()} (no greeting) or a greeting {@link #reply} (then closed). */
+  public ScriptedFault atConnect() {
+    return at(Fault.Stage.CONNECT);
+  }
+
+  public ScriptedFault atEhlo() {
+    return at(Fault.Stage.EHLO);
+  }
+
+  /** STARTTLS (needs {@code withSubmission()}): e.g. {@code reply("454 4.7.0 TLS not available")}; no TLS follows. */
+  public ScriptedFault atStartTls() {
+    return at(Fault.Stage.STARTTLS);
+  }
+
+  /** AUTH: e.g. {@code reply("535 5.7.8 Authentication credentials invalid")} or {@code "454 4.7.0 ..."}; not logged in. */
+  public ScriptedFault atAuth() {
+    return at(Fault.Stage.AUTH);
+  }
+
+  public ScriptedFault atMail() {
+    return at(Fault.Stage.MAIL);
+  }
+
+  /** MAIL FROM with a sender matching {@code pattern} ({@code *} any characters, {@code ?} one). */
+  public ScriptedFault atMail(String pattern) {
+    return at(Fault.Stage.MAIL).matching(pattern);
+  }
+
+  public ScriptedFault atRcpt() {
+    return at(Fault.Stage.RCPT);
+  }
+
+  /** RCPT TO with a recipient matching {@code pattern}: that recipient only is refused. */
+  public ScriptedFault atRcpt(String pattern) {
+    return at(Fault.Stage.RCPT).matching(pattern);
+  }
+
+  /** The DATA command (instead of its 354). */
+  public ScriptedFault atData() {
+    return at(Fault.Stage.DATA);
+  }
+
+  /** After the final dot: nothing is delivered. */
+  public ScriptedFault atEndOfData() {
+    return at(Fault.Stage.END_OF_DATA);
+  }
+
+  /** In the middle of DATA: {@link #disconnect()} or {@link #disconnectAfter}; nothing is delivered. */
+  public ScriptedFault midData() {
+    return at(Fault.Stage.MID_DATA);
+  }
+
+  private ScriptedFault at(Fault.Stage s) {
+    if (stage != null) throw new IllegalStateException("this fault is already at " + stage.key() + "; start another with mail.fault()");
+    stage = s;
+    return this;
+  }
+
+  /** Only for attempts whose address matches (the sender at MAIL, the recipient at RCPT, either at the data stages). */
+  public ScriptedFault matching(String pattern) {
+    match = pattern;
+    return update();
+  }
+
+  /** Fires on the first {@code n} matching attempts only, then steps aside: {@code times(2)} fails two tries, the third goes through. */
+  public ScriptedFault times(int n) {
+    times = n;
+    return update();
+  }
+
+  /** Fires on a matching attempt with this chance; the same {@code seed} fires on the same attempts every run. */
+  public ScriptedFault withProbability(double p, long drawSeed) {
+    probability = p;
+    seed = drawSeed;
+    return update();
+  }
+
+  /** This reply, exactly, such as {@code "550 5.1.1 No such user"}; a 421 also closes the connection. */
+  public ScriptedFault reply(String reply) {
+    return act(new Fault.Action.Answer(Reply.parse(reply)));
+  }
+
+  /** At connect: the connection is closed at once, without a greeting. */
+  public ScriptedFault refuse() {
+    if (stage != Fault.Stage.CONNECT) throw new IllegalStateException("refuse() is for atConnect(); elsewhere disconnect()");
+    return act(new Fault.Action.Disconnect(0));
+  }
+
+  /** The connection is dropped without a reply (mid-DATA: right after the 354). */
+  public ScriptedFault disconnect() {
+    return act(new Fault.Action.Disconnect(0));
+  }
+
+  /** Mid-DATA: the connection is dropped after {@code octets} octets of the message (or at its end, when shorter). */
+  public ScriptedFault disconnectAfter(long octets) {
+    return act(new Fault.Action.Disconnect(octets));
+  }
+
+  /** The usual reply, after {@code delay} (a tarpit at this stage only). */
+  public ScriptedFault delay(Duration delay) {
+    return act(new Fault.Action.Delay(delay));
+  }
+
+  /** Every reply after the greeting is held this long (all stages); {@link Duration#ZERO} ends it. */
+  public void tarpit(Duration delay) {
+    faults.tarpit(delay);
+  }
+
+  /** At most {@code messages} messages accepted in any {@code window} (sliding); MAIL FROM beyond gets 421 4.7.0 and the connection closes. */
+  public void rateLimit(int messages, Duration window) {
+    faults.rateLimit(messages, window);
+  }
+
+  /** {@code messages} per minute: {@link #rateLimit(int, Duration)}. */
+  public void rateLimit(int messagesPerMinute) {
+    rateLimit(messagesPerMinute, Duration.ofMinutes(1));
+  }
+
+  private ScriptedFault act(Fault.Action a) {
+    if (stage == null) throw new IllegalStateException("say where first: mail.fault().atRcpt(...), atMail(), midData()...");
+    if (action != null) throw new IllegalStateException("this fault already does " + action + "; start another with mail.fault()");
+    action = a;
+    installed = faults.add(build());
+    return this;
+  }
+
+  private ScriptedFault update() {
+    if (installed > 0) faults.replace(installed, build());
+    return this;
+  }
+
+  private Fault build() {
+    return new Fault(stage, match, times, probability, seed, action);
+  }
+
+  /** The fault as the server's log describes it. */
+  @Override
+  public String toString() {
+    return action == null ? "a fault not yet in force at " + stage : build().toString();
+  }
+}
