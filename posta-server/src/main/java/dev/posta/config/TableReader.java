@@ -192,6 +192,7 @@ final class TableReader {
   private static String typeName(Class<?> type) {
     if (type == Str.class) return "a string";
     if (type == Int.class) return "an integer";
+    if (type == Toml.Decimal.class) return "a decimal number";
     if (type == Bool.class) return "a boolean";
     if (type == Toml.Array.class) return "an array";
     return "a table";

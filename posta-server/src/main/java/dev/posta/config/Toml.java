@@ -13,21 +13,25 @@ import java.util.regex.Pattern;
  * <p>Guarantees: every value in the result remembers the line it starts on, so callers can report
  * {@code file:line}; redefining a key or a table is an error, as in TOML; and anything outside the
  * subset is rejected with "unsupported TOML: ..." rather than half-understood. The subset: {@code
- * #} comments, {@code [a."b"]} table headers, {@code key = value} with bare or quoted keys, and
- * values that are basic or literal strings, decimal integers, booleans, arrays (which may span
- * lines) and one-line inline tables. Parsing stops at the first syntax error, since what follows a
+ * #} comments, {@code [a."b"]} table headers, {@code [[a.b]]} arrays of tables, {@code key =
+ * value} with bare or quoted keys, and values that are basic or literal strings, decimal
+ * integers, decimal floats ({@code 0.25}, {@code 1e-3}; no inf or nan), booleans, arrays (which
+ * may span lines) and one-line inline tables. Parsing stops at the first syntax error, since what follows a
  * syntax error cannot be trusted.
  */
 public final class Toml {
 
   /** A parsed value; {@link #line()} is the 1-based line it starts on. */
-  public sealed interface Value permits Str, Int, Bool, Array, Table {
+  public sealed interface Value permits Str, Int, Decimal, Bool, Array, Table {
     int line();
   }
 
   public record Str(String value, int line) implements Value {}
 
   public record Int(long value, int line) implements Value {}
+
+  /** A float, such as a probability. */
+  public record Decimal(double value, int line) implements Value {}
 
   public record Bool(boolean value, int line) implements Value {}
 
@@ -77,6 +81,8 @@ public final class Toml {
       Pattern.compile("[+-]?(inf|nan|[0-9_]+(\\.[0-9_]+)?[eE][+-]?[0-9_]+|[0-9_]+\\.[0-9_]+)");
 
   private final String src;
+  /** The arrays made by {@code [[...]]} headers, which later headers of the same name extend (by identity). */
+  private final java.util.Set<Array> tableArrays = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
   private int pos;
   private int line = 1;
 
@@ -111,19 +117,41 @@ public final class Toml {
   private Table header(Table root) throws TomlException {
     int at = line;
     pos++;
-    if (is('[')) throw unsupported("arrays of tables ([[...]])");
+    boolean arrayOfTables = accept('[');
     List<String> keys = new ArrayList<>();
     do {
       skipBlank();
       keys.add(key());
       skipBlank();
     } while (accept('.'));
-    if (!accept(']')) throw error("expected ']' to close the table header, found " + found());
+    if (!accept(']') || (arrayOfTables && !accept(']'))) {
+      throw error("expected '" + (arrayOfTables ? "]]" : "]") + "' to close the table header, found " + found());
+    }
     Table table = root;
     for (int i = 0; i < keys.size(); i++) {
       String name = "[" + String.join(".", keys.subList(0, i + 1).stream().map(Toml::quoteKey).toList()) + "]";
       boolean last = i == keys.size() - 1;
       Value existing = table.entries.get(keys.get(i));
+      if (arrayOfTables && last) {
+        // [[a.b]]: a new table at the end of the array a.b, made by the first such header.
+        Table element = new Table(Table.Kind.EXPLICIT, at);
+        if (existing == null) {
+          Array array = new Array(new ArrayList<>(List.of(element)), at);
+          tableArrays.add(array);
+          table.entries.put(keys.get(i), array);
+        } else if (existing instanceof Array array && tableArrays.contains(array)) {
+          array.items().add(element);
+        } else {
+          throw new TomlException(at, "array of tables [" + name + "] clashes with the key defined on line " + existing.line());
+        }
+        return element;
+      }
+      if (existing instanceof Array array && tableArrays.contains(array)) {
+        if (last) throw new TomlException(at, "table " + name + " clashes with the array of tables [" + name + "] of line " + array.line());
+        // [a.b] or [[a.b]] under [[a]]: within a's last table, as TOML says.
+        table = (Table) array.items().getLast();
+        continue;
+      }
       if (existing == null) {
         Table created = new Table(last ? Table.Kind.EXPLICIT : Table.Kind.IMPLICIT, at);
         table.entries.put(keys.get(i), created);
@@ -196,7 +224,11 @@ public final class Toml {
     if (token.matches("[+-]?0[xob].*")) throw unsupported("hexadecimal, octal and binary integers");
     if (token.matches("\\d{4}-\\d\\d-\\d\\d.*|\\d\\d:\\d\\d.*")) throw unsupported("dates and times");
     if (token.matches("[+-]?0[0-9_]+")) throw error("leading zeros are not allowed: " + token);
-    if (FLOAT.matcher(token).matches()) throw unsupported("floats");
+    if (FLOAT.matcher(token).matches()) {
+      if (token.contains("inf") || token.contains("nan")) throw unsupported("inf and nan");
+      if (token.matches(".*(^|[^0-9])_.*|.*_($|[^0-9]).*")) throw error("an underscore must sit between digits: " + token);
+      return new Decimal(Double.parseDouble(token.replace("_", "")), line);
+    }
     throw error("invalid value '" + token + "' (strings must be quoted)");
   }
 

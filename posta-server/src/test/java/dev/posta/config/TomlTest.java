@@ -22,6 +22,7 @@ class TomlTest {
     return switch (value) {
       case Toml.Str s -> s.value();
       case Toml.Int i -> i.value();
+      case Toml.Decimal d -> d.value();
       case Toml.Bool b -> b.value();
       case Toml.Array a -> a.items().stream().map(TomlTest::plain).toList();
       case Table t -> {
@@ -41,6 +42,10 @@ class TomlTest {
         Arguments.of("a = \"x # not a comment\" # a comment", Map.of("a", "x # not a comment")),
         Arguments.of("a = 1_000_000\nb = -42\nc = +7\nd = 0\ne = -0", Map.of("a", 1_000_000L, "b", -42L, "c", 7L, "d", 0L, "e", 0L)),
         Arguments.of("a = 9223372036854775807", Map.of("a", Long.MAX_VALUE)),
+        Arguments.of("a = 0.25\nb = -1.5\nc = 1e-3\nd = 2E+2\ne = 1_000.5", Map.of("a", 0.25, "b", -1.5, "c", 0.001, "d", 200.0, "e", 1000.5)),
+        Arguments.of(
+            "[[capture.faults]]\nstage = 'rcpt'\n\n[[capture.faults]]\nstage = 'mail'\n[capture.faults.extra]\nx = 1\n[capture]\ntarpit = '1s'",
+            Map.of("capture", Map.of("faults", List.of(Map.of("stage", "rcpt"), Map.of("stage", "mail", "extra", Map.of("x", 1L))), "tarpit", "1s"))),
         Arguments.of("a = true\nb = false", Map.of("a", true, "b", false)),
         Arguments.of("a = []\nb = {}", Map.of("a", List.of(), "b", Map.of())),
         Arguments.of(
@@ -96,14 +101,17 @@ class TomlTest {
         Arguments.of("t = { a = 1 b = 2 }", "1: expected ',' or '}' in inline table, found 'b'"),
         Arguments.of("\n\na.b = 1", "3: unsupported TOML: dotted keys (write a [table] header instead)"),
         Arguments.of("t = { a.b = 1 }", "1: unsupported TOML: dotted keys (write a [table] header instead)"),
-        Arguments.of("a = 1.5", "1: unsupported TOML: floats"),
-        Arguments.of("a = 1e6", "1: unsupported TOML: floats"),
-        Arguments.of("a = inf", "1: unsupported TOML: floats"),
+        Arguments.of("a = inf", "1: unsupported TOML: inf and nan"),
+        Arguments.of("a = -nan", "1: unsupported TOML: inf and nan"),
+        Arguments.of("a = 1._5", "1: an underscore must sit between digits: 1._5"),
         Arguments.of("a = 1979-05-27", "1: unsupported TOML: dates and times"),
         Arguments.of("a = 07:32:00", "1: unsupported TOML: dates and times"),
         Arguments.of("a = \"\"\"x\"\"\"", "1: unsupported TOML: multi-line strings"),
         Arguments.of("a = '''x'''", "1: unsupported TOML: multi-line strings"),
-        Arguments.of("x = 1\n[[servers]]", "2: unsupported TOML: arrays of tables ([[...]])"),
+        Arguments.of("servers = 1\n[[servers]]", "2: array of tables [[servers]] clashes with the key defined on line 1"),
+        Arguments.of("[servers]\n[[servers]]", "2: array of tables [[servers]] clashes with the key defined on line 1"),
+        Arguments.of("[[servers]]\n[servers]", "2: table [servers] clashes with the array of tables [[servers]] of line 1"),
+        Arguments.of("[[servers]\n", "1: expected ']]' to close the table header, found end of line"),
         Arguments.of("a = 0x1F", "1: unsupported TOML: hexadecimal, octal and binary integers"),
         Arguments.of("a = 007", "1: leading zeros are not allowed: 007"),
         Arguments.of("a = 1__0", "1: invalid value '1__0' (strings must be quoted)"),
