@@ -33,8 +33,10 @@ import picocli.CommandLine.Option;
  * captured mail is filed under namespaces ({@code --namespace-pattern}, {@code
  * --no-login-namespaces}) and how much of it the in-memory index keeps ({@code --retain});
  * {@link PostaConfig.Capture} has the rules. {@code --config FILE} reads capture mode's own
- * settings only ({@code [capture.dns]}, the test DNS zone's records: {@link
- * ConfigLoader#loadCapture}).
+ * settings only: {@code [capture.dns]}, the test DNS zone's records ({@link
+ * ConfigLoader#loadCapture}), and scripted SMTP faults, a tarpit and a rate limit ({@code
+ * [[capture.faults]]}, {@link CaptureFile}), for testing an application's retry path; each fault
+ * that fires is logged with why.
  *
  * <p>{@code posta dev release ID --to ADDRESS} is the one way out, as Mailpit's release: a copy
  * of one captured message, named by its queue ID or Message-ID, sent to a real address the
@@ -68,8 +70,9 @@ final class DevCommand implements Callable<Integer> {
   List<String> listen = new ArrayList<>();
 
   @Option(names = "--config", paramLabel = "FILE",
-      description = "Capture mode's settings: a TOML file with only [capture.dns], your own records (SPF, DKIM, DMARC) for the test "
-          + "DNS zone that captured mail is checked against. Default: none, the built-in test domain example.test only.")
+      description = "Capture mode's settings: a TOML file with only [capture]: [capture.dns], your own records (SPF, DKIM, DMARC) for "
+          + "the test DNS zone that captured mail is checked against (default: the built-in test domain example.test only); "
+          + "[[capture.faults]], tarpit and rate-limit, scripted SMTP faults.")
   Path config;
 
   @Option(names = "--reset", description = "Empty every mailbox of the data folder before serving.")
@@ -148,9 +151,19 @@ final class DevCommand implements Callable<Integer> {
           + "can read every captured message (logins take any password). Add --allow-remote if that is what you want.");
       return 2;
     }
+    dev.posta.smtp.Faults.Scripted faults = null;
+    if (config != null) {
+      try {
+        faults = CaptureFile.read(config.toAbsolutePath());
+      } catch (ConfigException e) {
+        System.err.println("posta dev: --config " + config + ":");
+        for (String problem : e.problems()) System.err.println("  " + problem);
+        return 2;
+      }
+    }
     LogSettings.apply(cfg.log());
     ServerRun run = new ServerRun(running -> {}, running -> startStop.info("posta dev stopped"));
-    PostaServer server = run.start(cfg, "posta dev");
+    PostaServer server = run.start(cfg, "posta dev", faults != null ? faults : dev.posta.smtp.Faults.NONE);
     if (server == null) return 1;
     if (reset) {
       try {
@@ -162,11 +175,24 @@ final class DevCommand implements Callable<Integer> {
         return 1;
       }
     }
-    System.out.println(banner(server, !remote.isEmpty()));
+    System.out.println(banner(server, !remote.isEmpty()) + (faults == null ? "" : "\n" + faultLines(faults, config)));
     System.out.flush();
     startStop.info("posta {} started in capture mode: data {}, nothing is relayed", Posta.VERSION, cfg.dataDir());
+    if (faults != null) {
+      List<dev.posta.smtp.Fault> list = faults.faults();
+      for (int i = 0; i < list.size(); i++) startStop.info("posta dev: scripted fault {} from {}: {}", i + 1, config, list.get(i));
+      if (!faults.replyDelay().isZero()) startStop.info("posta dev: tarpit from {}: every reply held {} ms", config, faults.replyDelay().toMillis());
+    }
     run.awaitStop();
     return 0;
+  }
+
+  /** The banner's lines for scripted faults: how many, from where. */
+  static String faultLines(dev.posta.smtp.Faults.Scripted faults, Path file) {
+    var s = new StringBuilder("  %-11s %d scripted from %s (each logged when it fires)".formatted("faults", faults.faults().size(), file));
+    for (dev.posta.smtp.Fault f : faults.faults()) s.append("\n  %-11s %s".formatted("", f));
+    if (!faults.replyDelay().isZero()) s.append("\n  %-11s tarpit: every reply held %d ms".formatted("", faults.replyDelay().toMillis()));
+    return s.toString();
   }
 
   static String banner(PostaServer server, boolean remote) {

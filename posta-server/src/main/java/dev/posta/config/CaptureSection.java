@@ -39,7 +39,8 @@ import java.util.regex.Pattern;
  * unknown keys are refused.
  */
 final class CaptureSection {
-  static final List<String> KEYS = List.of("dns");
+  /** faults, tarpit and rate-limit script SMTP faults: dev.posta.CaptureFile reads them, since their types are the SMTP sessions'. */
+  static final List<String> KEYS = List.of("dns", "faults", "tarpit", "rate-limit");
   static final List<String> DNS_KEYS = List.of("records", "dkim-keys");
 
   /** A DNS label as records name them: letters, digits, hyphens, and the underscore of _dmarc and _domainkey. */

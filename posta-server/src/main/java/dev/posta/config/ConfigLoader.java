@@ -47,7 +47,11 @@ public final class ConfigLoader {
   public static PostaConfig load(Path file) throws ConfigException {
     Table root = parse(file);
     TableReader reader = new TableReader(file);
-    reader.unknownKeys(root, "at top level", TOP_KEYS);
+    if (root.entries().get("capture") instanceof Toml.Value capture) {
+      // Not unknown, but not a real server's: say where it belongs.
+      reader.problem(capture.line(), "[capture] is for posta dev --config only (its test DNS zone, its scripted faults); a real server has neither");
+    }
+    reader.unknownKeys(root, "at top level", concat(TOP_KEYS, "capture"));
     Optional<Str> hostKey = reader.get(root, "", "hostname", Str.class);
     Optional<String> hostname =
         hostKey.flatMap(s -> reader.valid(s.line(), "hostname", () -> domainName(s.value(), "host name")));
@@ -110,6 +114,10 @@ public final class ConfigLoader {
     PostaConfig.Capture.Zone zone = new CaptureSection(reader, file.toString()).read(root);
     reader.throwIfAny();
     return zone;
+  }
+
+  private static List<String> concat(List<String> keys, String key) {
+    return java.util.stream.Stream.concat(keys.stream(), java.util.stream.Stream.of(key)).toList();
   }
 
   /** The file's TOML tree; a file that cannot be read or parsed has that one problem only. */

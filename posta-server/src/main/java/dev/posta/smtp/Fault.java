@@ -253,7 +253,7 @@ public record Fault(Stage stage, String match, int times, double probability, Lo
   private static final Pattern DURATION = Pattern.compile("([0-9]{1,9})(ms|s|m)");
 
   /** {@code 500ms}, {@code 2s}, {@code 1m}. */
-  static Duration duration(String text) {
+  public static Duration duration(String text) {
     Matcher m = DURATION.matcher(text.strip());
     if (!m.matches()) throw new Invalid("delay", "'" + text + "' is not a duration like \"500ms\", \"2s\" or \"1m\"");
     long n = Long.parseLong(m.group(1));

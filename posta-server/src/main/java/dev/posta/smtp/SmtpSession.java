@@ -683,15 +683,7 @@ final class SmtpSession implements Session {
       finishFailed(Replies.TEXT_LINE_TOO_LONG.format(limits.maxLineLength()));
       return;
     }
-    if (faults != Faults.NONE) {
-      Faults.Fired fired = fault(Fault.Stage.END_OF_DATA);
-      if (fired != null && !(fired.action() instanceof Fault.Action.Delay)) {
-        QueueId id = tx.id;
-        resetTransaction(); // nothing is delivered
-        log.info("{}: {}: not queued: scripted fault at end-of-data", logPrefix, id);
-      }
-      if (actOn(fired)) return;
-    }
+    if (faults != Faults.NONE && actOn(fault(Fault.Stage.END_OF_DATA))) return;
     MessageContent content;
     try {
       content = tx.finish();
@@ -880,7 +872,9 @@ final class SmtpSession implements Session {
         throw new Closing("scripted fault: disconnected at " + fired.stage().key());
       }
       case Fault.Action.Answer a -> {
-        logFault(fired, "answered " + a.reply());
+        boolean endOfData = fired.stage() == Fault.Stage.END_OF_DATA;
+        logFault(fired, "answered " + a.reply() + (endOfData ? ", not queued" : ""));
+        if (endOfData) resetTransaction(); // nothing is delivered
         if (a.reply().code() == 421) {
           reply(a.reply());
           conn.flush();

@@ -729,6 +729,57 @@ class LauncherIT {
         .contains("Add --allow-remote");
   }
 
+  /**
+   * {@code posta dev --config FILE}: the file's {@code [capture]} faults are listed in the banner,
+   * smtplib gets exactly the scripted reply twice and then the message goes through, and the log
+   * says of each fault why it fired; a mistake in the file stops it with {@code file:line}.
+   */
+  @Test
+  void devScriptsFaultsFromItsConfigFile() throws Exception {
+    int smtp = freePort();
+    Path capture = dir.resolve("capture.toml");
+    Files.writeString(capture, """
+        [capture]
+        [[capture.faults]]
+        stage = "rcpt"
+        match = "*@bounce.example"
+        reply = "550 5.1.1 No such user"
+        times = 2
+        """);
+    String[] args = {"--config", capture.toString(), "--data", dir.resolve("dev-faults").toString(), "--listen", "smtp=127.0.0.1:" + smtp,
+        "--listen", "submission=", "--listen", "smtps=", "--listen", "imap=", "--listen", "imaps=", "--listen", "pop3=", "--listen", "pop3s="};
+    try (var dev = new Serving("dev", "RELAYS NOTHING", java.util.Map.of(), args)) {
+      await("the banner's fault lines", dev::log, log -> log.contains("times=2 reply="));
+      assertThat(dev.log()).contains("  faults      1 scripted from " + capture + " (each logged when it fires)\n"
+          + "              rcpt match=*@bounce.example times=2 reply=\"550 5.1.1 No such user\"\n");
+      String send = """
+          import smtplib
+          for attempt in range(3):
+              with smtplib.SMTP("127.0.0.1", %d) as s:
+                  try:
+                      print(s.sendmail("app@shop.example", ["x@bounce.example"], "Subject: retry\\r\\n\\r\\nbody\\r\\n"))
+                  except smtplib.SMTPRecipientsRefused as e:
+                      print(e.recipients)
+          """.formatted(smtp);
+      E2e.Run sent = E2e.run(new ProcessBuilder(PYTHON.toString(), "-c", send).directory(dir.toFile()), COMMAND_TIMEOUT, "");
+      assertThat(sent.stdout()).as("%s", sent).isEqualTo("""
+          {'x@bounce.example': (550, b'5.1.1 No such user')}
+          {'x@bounce.example': (550, b'5.1.1 No such user')}
+          {}
+          """);
+      assertThat(dev.log()).containsPattern("smtp\\[127\\.0\\.0\\.1\\]#\\w{8}: [0-9A-F]{16}: scripted fault at rcpt: answered 550 5\\.1\\.1 No such user: "
+          + "fault 1 \\(rcpt match=\\*@bounce\\.example times=2 reply=\"550 5\\.1\\.1 No such user\"\\): attempt 2, fired 2 of 2, "
+          + "<x@bounce\\.example> matches \\*@bounce\\.example");
+      assertThat(awaitFiles(dir.resolve("dev-faults/mail/bounce.example/x/Maildir/new"), 1)).hasSize(1);
+    }
+    Files.writeString(capture, "[capture]\n[[capture.faults]]\nstage = \"rcpt\"\nreply = \"250 OK\"\n");
+    List<String> devArgs = new ArrayList<>(List.of("dev"));
+    devArgs.addAll(List.of(args));
+    E2e.Run bad = posta("", devArgs.toArray(String[]::new));
+    assertThat(bad.exit()).isEqualTo(2);
+    assertThat(bad.stderr()).isEqualTo("posta dev: --config " + capture + ":\n  " + capture + ":4: [[capture.faults]] #1: a fault's reply is a 4xx or 5xx, not 250 OK\n");
+  }
+
   private static String relayingTo(String host, int port, int smtp) {
     return """
         hostname = "mx.posta.test"
