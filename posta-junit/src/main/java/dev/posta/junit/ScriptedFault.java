@@ -31,8 +31,9 @@ public final class ScriptedFault {
   private double probability = 1;
   private Long seed;
   private Fault.Action action;
-  /** Its number among the faults once in force, 0 before. */
+  /** Its number among the faults once in force, 0 before; and the fault put there. */
   private int installed;
+  private Fault inForce;
 
   ScriptedFault(Faults.Scripted faults) {
     this.faults = faults;
@@ -160,12 +161,17 @@ public final class ScriptedFault {
     if (stage == null) throw new IllegalStateException("say where first: mail.fault().atRcpt(...), atMail(), midData()...");
     if (action != null) throw new IllegalStateException("this fault already does " + action + "; start another with mail.fault()");
     action = a;
-    installed = faults.add(build());
+    inForce = build();
+    installed = faults.add(inForce);
     return this;
   }
 
   private ScriptedFault update() {
-    if (installed > 0) faults.replace(installed, build());
+    if (installed > 0) {
+      Fault next = build();
+      faults.replace(installed, inForce, next);
+      inForce = next;
+    }
     return this;
   }
 

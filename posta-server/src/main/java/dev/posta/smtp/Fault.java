@@ -25,8 +25,8 @@ import java.util.regex.Pattern;
  * <p>What each stage's fault replaces: {@code connect} the greeting (a reply, then the
  * connection closes; {@code refuse}: closed at once, no greeting); {@code ehlo}, {@code
  * starttls} (no TLS follows), {@code auth} (not logged in; the exchange does not start),
- * {@code mail}, {@code rcpt} (that recipient only), {@code data} (no 354) the reply to that
- * command; {@code end-of-data} the reply after the final dot (or the last BDAT chunk): nothing
+ * {@code mail}, {@code rcpt} (that recipient only), {@code data} (no 354; BDAT has no such
+ * reply, so a BDAT client meets the data faults at end-of-data) the reply to that command; {@code end-of-data} the reply after the final dot (or the last BDAT chunk): nothing
  * is delivered; {@code mid-data} drops the connection after {@code after-octets} octets of the
  * message (or at its end, when it is shorter), without any reply: nothing is delivered.
  *

@@ -719,7 +719,7 @@ final class SmtpSession implements Session {
         tx.reencodedLogged(), dkim(tx.signed()), checked.logged(), folder == null ? "" : ", folder=" + folder);
     QueueId id = tx.id;
     resetTransaction();
-    faults.accepted();
+    if (faults != Faults.NONE) faults.accepted();
     reply(Replies.QUEUED.format(id));
     context.queue().enqueue(stored);
   }
