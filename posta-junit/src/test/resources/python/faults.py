@@ -21,7 +21,7 @@ def outcome(action):
         print("ok" if not result else "ok refused " + " ".join(f"{r}={c} {text(m)}" for r, (c, m) in sorted(result.items())))
     except smtplib.SMTPRecipientsRefused as e:
         print("SMTPRecipientsRefused " + " ".join(f"{r}={c} {text(m)}" for r, (c, m) in sorted(e.recipients.items())))
-    except smtplib.SMTPResponseException as e:  # SMTPSenderRefused, SMTPDataError, SMTPConnectError, SMTPAuthenticationError
+    except smtplib.SMTPResponseException as e:  # SMTPSenderRefused, SMTPDataError, SMTPConnectError, SMTPAuthenticationError, SMTPHeloError
         print(f"{type(e).__name__} {e.smtp_code} {text(e.smtp_error)}")
     except smtplib.SMTPServerDisconnected as e:
         print("SMTPServerDisconnected")  # closed or reset: the message varies with the timing

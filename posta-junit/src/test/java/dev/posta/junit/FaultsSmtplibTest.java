@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Each scripted fault kind as Python's smtplib (/usr/bin/python3) sees it: the exception's
  * {@code smtp_code} and {@code smtp_error} are exactly the configured reply
  * ({@code SMTPConnectError}, {@code SMTPSenderRefused}, {@code SMTPRecipientsRefused}, {@code
- * SMTPDataError}, {@code SMTPAuthenticationError}, {@code SMTPResponseException} for STARTTLS),
+ * SMTPDataError}, {@code SMTPAuthenticationError}, {@code SMTPHeloError}, {@code SMTPResponseException} for STARTTLS),
  * and a dropped connection is {@code SMTPServerDisconnected}. The script, {@code
  * python/faults.py}, prints one line per attempt.
  */
@@ -62,6 +62,22 @@ class FaultsSmtplibTest {
         "SMTPServerDisconnected",
         "SMTPConnectError 421 4.3.2 Service not available, closing",
         "ok");
+  }
+
+  @Test
+  void ehloAndHeloRefused() throws Exception {
+    mail.fault().atEhlo().reply("550 5.7.1 Not welcome"); // EHLO, then smtplib's HELO: both
+    assertThat(send(1, "cron@build.example", "dev@team.example")).containsExactly("SMTPHeloError 550 5.7.1 Not welcome");
+  }
+
+  @Test
+  void theTarpitHoldsEveryReply() throws Exception {
+    mail.fault().tarpit(Duration.ofMillis(300));
+    long began = System.nanoTime();
+    assertThat(send(1, "cron@build.example", "dev@team.example")).containsExactly("ok");
+    // EHLO, MAIL, RCPT, DATA, the final dot and QUIT: six replies held 300 ms each
+    assertThat(Duration.ofNanos(System.nanoTime() - began)).isGreaterThanOrEqualTo(Duration.ofMillis(1800));
+    assertThat(mail.awaitMessages(1, Duration.ofSeconds(10))).hasSize(1);
   }
 
   @Test
