@@ -163,6 +163,11 @@ public final class PostaServer implements AutoCloseable {
     return this;
   }
 
+  /** Has every SMTP session make the faults a {@code posta dev --config} file scripts; call before {@link #start}. */
+  public PostaServer faults(CaptureFile file) {
+    return faults(file.faults());
+  }
+
   /** Has every SMTP session ask {@code faults} (scripted refusals, slow replies); call before {@link #start}. */
   public PostaServer faults(Faults faults) {
     this.faults = faults;

@@ -35,7 +35,7 @@ import picocli.CommandLine.Option;
  * {@link PostaConfig.Capture} has the rules. {@code --config FILE} reads capture mode's own
  * settings only: {@code [capture.dns]}, the test DNS zone's records ({@link
  * ConfigLoader#loadCapture}), and scripted SMTP faults, a tarpit and a rate limit ({@code
- * [[capture.faults]]}, {@link CaptureFile}), for testing an application's retry path; each fault
+ * [[capture.faults]]}, {@link dev.posta.CaptureFile}), for testing an application's retry path; each fault
  * that fires is logged with why.
  *
  * <p>{@code posta dev release ID --to ADDRESS} is the one way out, as Mailpit's release: a copy
@@ -151,19 +151,20 @@ final class DevCommand implements Callable<Integer> {
           + "can read every captured message (logins take any password). Add --allow-remote if that is what you want.");
       return 2;
     }
-    dev.posta.smtp.Faults.Scripted faults = null;
+    dev.posta.CaptureFile faults = null;
     if (config != null) {
       try {
-        faults = CaptureFile.read(config.toAbsolutePath());
+        faults = dev.posta.CaptureFile.read(config.toAbsolutePath());
       } catch (ConfigException e) {
         System.err.println("posta dev: --config " + config + ":");
         for (String problem : e.problems()) System.err.println("  " + problem);
         return 2;
       }
+      if (faults.describe().isEmpty()) faults = null; // a file of [capture.dns] only
     }
     LogSettings.apply(cfg.log());
     ServerRun run = new ServerRun(running -> {}, running -> startStop.info("posta dev stopped"));
-    PostaServer server = run.start(cfg, "posta dev", faults != null ? faults : dev.posta.smtp.Faults.NONE);
+    PostaServer server = run.start(cfg, "posta dev", faults);
     if (server == null) return 1;
     if (reset) {
       try {
@@ -175,23 +176,23 @@ final class DevCommand implements Callable<Integer> {
         return 1;
       }
     }
-    System.out.println(banner(server, !remote.isEmpty()) + (faults == null ? "" : "\n" + faultLines(faults, config)));
+    System.out.println(banner(server, !remote.isEmpty()) + (faults == null ? "" : "\n" + faultLines(faults)));
     System.out.flush();
     startStop.info("posta {} started in capture mode: data {}, nothing is relayed", Posta.VERSION, cfg.dataDir());
     if (faults != null) {
-      List<dev.posta.smtp.Fault> list = faults.faults();
-      for (int i = 0; i < list.size(); i++) startStop.info("posta dev: scripted fault {} from {}: {}", i + 1, config, list.get(i));
-      if (!faults.replyDelay().isZero()) startStop.info("posta dev: tarpit from {}: every reply held {} ms", config, faults.replyDelay().toMillis());
+      List<String> lines = faults.describe();
+      for (int i = 0; i < lines.size(); i++) {
+        startStop.info("posta dev: {} from {}: {}", i < faults.faultCount() ? "scripted fault " + (i + 1) : "scripted", config, lines.get(i));
+      }
     }
     run.awaitStop();
     return 0;
   }
 
   /** The banner's lines for scripted faults: how many, from where. */
-  static String faultLines(dev.posta.smtp.Faults.Scripted faults, Path file) {
-    var s = new StringBuilder("  %-11s %d scripted from %s (each logged when it fires)".formatted("faults", faults.faults().size(), file));
-    for (dev.posta.smtp.Fault f : faults.faults()) s.append("\n  %-11s %s".formatted("", f));
-    if (!faults.replyDelay().isZero()) s.append("\n  %-11s tarpit: every reply held %d ms".formatted("", faults.replyDelay().toMillis()));
+  static String faultLines(dev.posta.CaptureFile faults) {
+    var s = new StringBuilder("  %-11s %d scripted from %s (each logged when it fires)".formatted("faults", faults.faultCount(), faults.file()));
+    for (String line : faults.describe()) s.append("\n  %-11s %s".formatted("", line));
     return s.toString();
   }
 

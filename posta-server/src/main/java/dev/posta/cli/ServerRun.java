@@ -38,18 +38,19 @@ final class ServerRun {
 
   /** Starts the server; null, with why on standard error as {@code command: cannot start: ...}, when it cannot. */
   PostaServer start(PostaConfig config, String command) {
-    return start(config, command, dev.posta.smtp.Faults.NONE);
+    return start(config, command, null);
   }
 
-  /** Starts the server with scripted SMTP faults (capture mode only: {@code posta dev --config}). */
-  PostaServer start(PostaConfig config, String command, dev.posta.smtp.Faults faults) {
+  /** Starts the server with the SMTP faults {@code faults} scripts (capture mode only: {@code posta dev --config}); null: none. */
+  PostaServer start(PostaConfig config, String command, dev.posta.CaptureFile faults) {
     try {
       String notOwner = DataFolderOwner.refusal(config.dataDir());
       if (notOwner != null) {
         System.err.println(command + ": cannot start: " + notOwner);
         return null;
       }
-      PostaServer server = new PostaServer(config).web(WebServer::new).faults(faults).start();
+      PostaServer assembled = new PostaServer(config).web(WebServer::new);
+      PostaServer server = (faults != null ? assembled.faults(faults) : assembled).start();
       serving.set(server);
       return server;
     } catch (IOException e) {

@@ -3,6 +3,7 @@ package dev.posta.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.posta.CaptureFile;
 import dev.posta.PostaServer;
 import dev.posta.config.ConfigException;
 import dev.posta.config.ConfigLoader;
@@ -63,17 +64,19 @@ class DevFaultsTest {
   @Test
   void theCaptureTableBecomesTheFaults() throws Exception {
     var faults = CaptureFile.read(file(SCRIPT));
-    assertThat(faults.faults()).extracting(Object::toString).containsExactly(
+    assertThat(faults.describe()).containsExactly(
         "rcpt match=*@bounce.example times=2 reply=\"550 5.1.1 No such user\"",
         "mid-data match=drop@* disconnect after-octets=10",
-        "end-of-data probability=0.5 seed=7 reply=\"451 4.3.0 Flaky\"");
-    assertThat(faults.replyDelay()).isEqualTo(Duration.ofMillis(10));
-    assertThat(DevCommand.faultLines(faults, Path.of("capture.toml"))).isEqualTo(String.join("\n",
-        "  faults      3 scripted from capture.toml (each logged when it fires)",
+        "end-of-data probability=0.5 seed=7 reply=\"451 4.3.0 Flaky\"",
+        "tarpit: every reply held 10 ms",
+        "rate limit: 3 messages accepted per minute, then 421 4.7.0");
+    assertThat(DevCommand.faultLines(faults)).isEqualTo(String.join("\n",
+        "  faults      3 scripted from " + dir.resolve("capture.toml") + " (each logged when it fires)",
         "              rcpt match=*@bounce.example times=2 reply=\"550 5.1.1 No such user\"",
         "              mid-data match=drop@* disconnect after-octets=10",
         "              end-of-data probability=0.5 seed=7 reply=\"451 4.3.0 Flaky\"",
-        "              tarpit: every reply held 10 ms"));
+        "              tarpit: every reply held 10 ms",
+        "              rate limit: 3 messages accepted per minute, then 421 4.7.0"));
   }
 
   @Test

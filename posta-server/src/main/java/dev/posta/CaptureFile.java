@@ -1,4 +1,4 @@
-package dev.posta.cli;
+package dev.posta;
 
 import dev.posta.config.ConfigException;
 import dev.posta.config.Toml;
@@ -35,16 +35,48 @@ import java.util.Map;
  * every problem as {@code file:line: message}, as the server's own configuration loader does.
  * Only {@code [capture]} is read: any other key is refused, since a real server's settings (its
  * data folder, its listeners) must never mix into capture mode. A fault's keys are {@link
- * Fault#fromFields}'s.
+ * Fault#fromFields}'s. It lives with the server's assembly, since the SMTP sessions' types are
+ * no command's business; {@link PostaServer#faults(CaptureFile)} installs it.
  */
-final class CaptureFile {
-  private CaptureFile() {}
+public final class CaptureFile {
+  private final Path file;
+  private final Faults.Scripted faults;
+
+  private CaptureFile(Path file, Faults.Scripted faults) {
+    this.file = file;
+    this.faults = faults;
+  }
+
+  /** The file it was read from. */
+  public Path file() {
+    return file;
+  }
+
+  Faults faults() {
+    return faults;
+  }
+
+  /** What it scripts, one line each, as the server's log describes them: the faults in order, then the tarpit and the rate limit. */
+  public List<String> describe() {
+    List<String> lines = new ArrayList<>();
+    for (Fault f : faults.faults()) lines.add(f.toString());
+    if (!faults.replyDelay().isZero()) lines.add("tarpit: every reply held " + faults.replyDelay().toMillis() + " ms");
+    if (rateLimit > 0) lines.add("rate limit: " + rateLimit + " messages accepted per minute, then 421 4.7.0");
+    return lines;
+  }
+
+  /** The number of faults (the tarpit and the rate limit aside). */
+  public int faultCount() {
+    return faults.faults().size();
+  }
+
+  private int rateLimit;
 
   /** dns is the test DNS zone's, read by ConfigLoader.loadCapture. */
   static final List<String> CAPTURE_KEYS = List.of("dns", "faults", "tarpit", "rate-limit");
 
-  /** The file's faults, tarpit and rate limit, ready for a server ({@link dev.posta.PostaServer#faults}). */
-  static Faults.Scripted read(Path file) throws ConfigException {
+  /** The file's faults, tarpit and rate limit, ready for a server ({@link PostaServer#faults(CaptureFile)}). */
+  public static CaptureFile read(Path file) throws ConfigException {
     Toml.Table root = parse(file);
     List<Problem> problems = new ArrayList<>();
     for (var e : root.entries().entrySet()) {
@@ -54,10 +86,11 @@ final class CaptureFile {
       }
     }
     var scripted = new Faults.Scripted();
+    int rateLimit = 0;
     if (!(root.entries().get("capture") instanceof Toml.Table capture)) {
       if (root.entries().containsKey("capture")) problems.add(new Problem(root.entries().get("capture").line(), "capture must be a table"));
       if (!problems.isEmpty()) throw inFileOrder(file, problems);
-      return scripted; // no faults: a file of [capture.dns] only, say
+      return new CaptureFile(file, scripted); // no [capture] table: nothing scripted
     }
     for (var e : capture.entries().entrySet()) {
       if (!CAPTURE_KEYS.contains(e.getKey())) {
@@ -99,14 +132,17 @@ final class CaptureFile {
     Toml.Value rate = capture.entries().get("rate-limit");
     if (rate != null) {
       if (rate instanceof Toml.Int i && i.value() >= 1 && i.value() <= 1_000_000) {
-        scripted.rateLimit((int) i.value(), Duration.ofMinutes(1));
+        rateLimit = (int) i.value();
+        scripted.rateLimit(rateLimit, Duration.ofMinutes(1));
       } else {
         problems.add(new Problem(rate.line(), "capture.rate-limit is the messages accepted per minute, a whole number from 1 to 1000000"));
       }
     }
     if (!problems.isEmpty()) throw inFileOrder(file, problems);
     scripted.set(faults);
-    return scripted;
+    CaptureFile read = new CaptureFile(file, scripted);
+    read.rateLimit = rateLimit;
+    return read;
   }
 
   private record Problem(int line, String text) {}
