@@ -62,6 +62,7 @@ class FaultsSmtplibTest {
         "SMTPServerDisconnected",
         "SMTPConnectError 421 4.3.2 Service not available, closing",
         "ok");
+    assertThat(mail.awaitMessages(1, Duration.ofSeconds(10))).hasSize(1); // delivered before the next test's reset
   }
 
   @Test
@@ -155,6 +156,7 @@ class FaultsSmtplibTest {
     mail.fault().rateLimit(3);
     assertThat(send(4, "cron@build.example", "dev@team.example")).containsExactly(
         "ok", "ok", "ok", "SMTPSenderRefused 421 4.7.0 Too many messages (3 in 60 seconds), closing connection");
+    assertThat(mail.awaitMessages(3, Duration.ofSeconds(10))).hasSize(3);
   }
 
   @Test
@@ -168,5 +170,7 @@ class FaultsSmtplibTest {
     mail.fault().atEndOfData().reply("451 4.3.0 Flaky").withProbability(0.5, 2026);
     again = send(12, "cron@build.example", "dev@team.example");
     assertThat(again).isEqualTo(got).contains("ok", "SMTPDataError 451 4.3.0 Flaky");
+    int delivered = (int) (got.stream().filter("ok"::equals).count() * 2);
+    assertThat(mail.awaitMessages(delivered, Duration.ofSeconds(10))).hasSize(delivered);
   }
 }
