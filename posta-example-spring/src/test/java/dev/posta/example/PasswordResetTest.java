@@ -1,5 +1,6 @@
 package dev.posta.example;
 
+import static dev.posta.capture.TextMatch.contains;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.junit.PostaExtension;
@@ -8,8 +9,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -41,17 +40,15 @@ class PasswordResetTest {
     HttpResponse<String> asked = post("/password-reset?email=ada@example.com");
     assertThat(asked.statusCode()).isEqualTo(202);
 
-    ReceivedMessage reset = mail.awaitMessage();
+    ReceivedMessage reset = mail.await().to("ada@example.com").subject(contains("Reset")).first();
     assertThat(reset.from()).isEqualTo("no-reply@shop.example");
-    assertThat(reset.to()).containsExactly("ada@example.com");
-    assertThat(reset.subject()).isEqualTo("Reset your password");
-    Matcher link = Pattern.compile("http://localhost:" + port + "/password-reset/[0-9a-f]{32}").matcher(reset.text());
-    assertThat(link.find()).as("a reset link in%n%s", reset.text()).isTrue();
+    String link = reset.link("/password-reset/");
+    assertThat(link).matches("http://localhost:" + port + "/password-reset/[0-9a-f]{32}");
 
-    HttpResponse<String> opened = get(link.group());
+    HttpResponse<String> opened = get(link);
     assertThat(opened.statusCode()).isEqualTo(200);
     assertThat(opened.body()).isEqualTo("Choose a new password for ada@example.com.\n");
-    assertThat(get(link.group()).statusCode()).as("a second use").isEqualTo(410);
+    assertThat(get(link).statusCode()).as("a second use").isEqualTo(410);
   }
 
   private HttpResponse<String> post(String path) throws Exception {
