@@ -101,6 +101,14 @@ final class SmtpSession implements Session {
   private byte[] lineBuffer = new byte[SMALL_LINE];
   /* Idle sessions keep this buffer, so it is small: commands are short. */
   private static final int SMALL_LINE = 256;
+  /**
+   * How long the session waits on its thread for the client's next command before it waits
+   * without one ({@link dev.posta.net.Connection#clientSilent(java.time.Duration)}): most
+   * clients (Jakarta Mail, smtplib, PHPMailer) do not pipeline, and send each command as soon
+   * as the last reply is read, so a round through the idle selector and a new thread for every
+   * command would be most of a message's time on loopback.
+   */
+  private static final java.time.Duration BUSY_CLIENT = java.time.Duration.ofMillis(250);
   /** Strict: malformed UTF-8 is reported, never replaced. One per session, reset per line. */
   private final CharsetDecoder commandDecoder = StandardCharsets.UTF_8.newDecoder()
       .onMalformedInput(CodingErrorAction.REPORT)
@@ -251,7 +259,7 @@ final class SmtpSession implements Session {
   private boolean commandLoop() throws IOException, Closing {
     while (true) {
       clock.checkSessionTime(); // also when pipelined commands keep the session from ever waiting
-      if (conn.clientSilent()) return true;
+      if (conn.clientSilent(BUSY_CLIENT)) return true;
       LineInput.Line line = conn.readLine(MAX_PARAMETER_LINE, lineBuffer);
       lineBuffer = line.bytes();
       command(line);
