@@ -48,7 +48,8 @@ def load(tool):
 def cell(runs, probe):
     values = [run.get(probe, "") for run in runs]
     if all(re.fullmatch(r"\d+(\.\d+)?", v) for v in values):
-        return f"{statistics.median(float(v) for v in values):.0f}"
+        decimals = max(len(v.partition(".")[2]) for v in values)
+        return f"{statistics.median(float(v) for v in values):.{decimals}f}"
     if all(v.startswith("median ") for v in values):  # "median M, max X": medians of each
         med = statistics.median(int(re.search(r"median (\d+)", v).group(1)) for v in values)
         mx = statistics.median(int(re.search(r"max (\d+)", v).group(1)) for v in values)
