@@ -59,7 +59,7 @@ public final class CaptureCompare {
       results.put("SMTP smuggling (<LF>.<LF> inside DATA)", smuggling(tool));
       results.put("bare LF line endings", replyToData(tool, "Subject: bare\nline feeds\nonly"));
       results.put("line of 2,000 octets", replyToData(tool, "Subject: long\r\n\r\n" + "x".repeat(2000) + "\r\n"));
-      results.put("wait API: delivery to return (ms)", waitLatency(tool));
+      results.put("wait API: from the 250 to its return (ms)", waitLatency(tool));
       results.put("2,000 messages, 10 clients (msgs/s)", throughput(tool, 10, 200));
       results.put("200 messages, 1 client (ms each)", perMessage(tool));
       results.put("scripted fault: 450 at RCPT twice, then accept", tool.fault());
