@@ -1,5 +1,6 @@
 package dev.posta.junit;
 
+import dev.posta.capture.AuthenticationResults;
 import java.util.List;
 import java.util.function.Predicate;
 import org.opentest4j.AssertionFailedError;

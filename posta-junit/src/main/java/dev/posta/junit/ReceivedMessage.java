@@ -1,6 +1,8 @@
 package dev.posta.junit;
 
+import dev.posta.capture.AuthenticationResults;
 import dev.posta.capture.CapturedMessage;
+import dev.posta.capture.MessageText;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,10 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.LinkedHashSet;
 import java.util.Locale;
-import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.james.mime4j.codec.DecodeMonitor;
 import org.apache.james.mime4j.codec.DecoderUtil;
@@ -33,8 +32,6 @@ import org.apache.james.mime4j.dom.address.MailboxList;
 import org.apache.james.mime4j.message.DefaultMessageBuilder;
 import org.apache.james.mime4j.stream.Field;
 import org.apache.james.mime4j.stream.MimeConfig;
-import org.jsoup.Jsoup;
-import org.jsoup.nodes.Element;
 
 /**
  * One message the server received: its envelope (what the client said in MAIL FROM and RCPT
@@ -314,41 +311,15 @@ public final class ReceivedMessage {
 
   // --- Links and codes ---------------------------------------------------------------------
 
-  /** An http or https URL in text: up to white space, quotes or angle brackets (RFC 3986 Appendix C). */
-  private static final Pattern URL = Pattern.compile("(?i)\\bhttps?://[^\\s<>\"'`]+");
-  /** A one-time code: 4 to 8 digits standing alone. */
-  private static final Pattern DIGITS = Pattern.compile("(?<![0-9])[0-9]{4,8}(?![0-9])");
-
   /**
    * Every http and https link, without repeats, in order: those of the text part first, then the
    * {@code href} of the HTML part's {@code <a>} and {@code <area>} elements not seen yet. A link
    * in text ends before white space, a quote or an angle bracket, and loses the punctuation that
-   * ends a sentence ({@code .,;:!?}, and a {@code )} it did not open).
+   * ends a sentence ({@code .,;:!?}, and a {@code )} it did not open). The HTTP API's {@code links}
+   * are the same ({@link MessageText#links}).
    */
   public List<String> links() {
-    Set<String> links = new LinkedHashSet<>();
-    if (text != null) {
-      Matcher m = URL.matcher(text);
-      while (m.find()) links.add(trimUrl(m.group()));
-    }
-    if (html != null) {
-      for (Element a : Jsoup.parse(html).select("a[href], area[href]")) {
-        String href = a.attr("href").strip();
-        if (href.regionMatches(true, 0, "http://", 0, 7) || href.regionMatches(true, 0, "https://", 0, 8)) links.add(href);
-      }
-    }
-    return List.copyOf(links);
-  }
-
-  private static String trimUrl(String url) {
-    int end = url.length();
-    while (end > 0) {
-      char c = url.charAt(end - 1);
-      boolean unopened = c == ')' && url.lastIndexOf('(', end - 1) < 0;
-      if (".,;:!?".indexOf(c) < 0 && !unopened) break;
-      end--;
-    }
-    return url.substring(0, end);
+    return MessageText.links(text, html);
   }
 
   /**
@@ -364,16 +335,14 @@ public final class ReceivedMessage {
 
   /**
    * The one-time code: the first 4 to 8 digits standing alone in the text part, outside its
-   * links, else in the HTML part's text (what a reader sees, without tags).
+   * links, else in the HTML part's text (what a reader sees, without tags); the HTTP API's
+   * {@code code} is the same ({@link MessageText#code(String, String)}).
    *
    * @throws AssertionError when there is none, showing the text
    */
   public String code() {
-    for (String place : readable()) {
-      Matcher m = DIGITS.matcher(URL.matcher(place).replaceAll(" "));
-      if (m.find()) return m.group();
-    }
-    throw new AssertionError("no one-time code (4 to 8 digits) in " + this + "; its text: " + shown());
+    return MessageText.code(text, html)
+        .orElseThrow(() -> new AssertionError("no one-time code (4 to 8 digits) in " + this + "; its text: " + shown()));
   }
 
   /**
@@ -383,23 +352,12 @@ public final class ReceivedMessage {
    * @throws AssertionError when it matches nowhere, showing the text
    */
   public String code(Pattern pattern) {
-    for (String place : readable()) {
-      Matcher m = pattern.matcher(place);
-      if (m.find()) return m.groupCount() > 0 && m.group(1) != null ? m.group(1) : m.group();
-    }
-    throw new AssertionError("nothing matching /" + pattern.pattern() + "/ in " + this + "; its text: " + shown());
-  }
-
-  /** The text part, then the HTML part as a reader sees it. */
-  private List<String> readable() {
-    List<String> places = new ArrayList<>(2);
-    if (text != null) places.add(text);
-    if (html != null) places.add(Jsoup.parse(html).text());
-    return places;
+    return MessageText.code(pattern, text, html)
+        .orElseThrow(() -> new AssertionError("nothing matching /" + pattern.pattern() + "/ in " + this + "; its text: " + shown()));
   }
 
   private String shown() {
-    List<String> places = readable();
+    List<String> places = MessageText.readable(text, html);
     if (places.isEmpty()) return "(no text or HTML part)";
     String all = String.join(" | ", places).replaceAll("\\s+", " ").strip();
     return "\"" + (all.length() > 400 ? all.substring(0, 400) + "…" : all) + "\"";

@@ -1,5 +1,6 @@
 package dev.posta.junit;
 
+import dev.posta.capture.AuthenticationResults;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,4 +1,4 @@
-package dev.posta.junit;
+package dev.posta.capture;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,6 +21,9 @@ import java.util.Map;
  * reason), and {@code ptype.property=value} pairs; comments and quoted strings may hold ';'.
  * Method names and results are lower case (they are case-insensitive, §2.2); values are as
  * written, without their quotes.
+ *
+ * <p>Here, below both faces, so that the JUnit extension ({@code ReceivedMessage}) and the HTTP
+ * API ({@code GET /api/v1/messages/{id}}) read the field one way.
  */
 public final class AuthenticationResults {
   /**
@@ -101,7 +104,7 @@ public final class AuthenticationResults {
   }
 
   /** Parses a field's value (after the colon; folded or not). */
-  static AuthenticationResults parse(String value) {
+  public static AuthenticationResults parse(String value) {
     String unfolded = value.replaceAll("\r?\n(?=[ \t])", "").strip();
     List<String> parts = split(unfolded);
     String authserv = parts.isEmpty() ? "" : firstToken(parts.getFirst());
