@@ -183,6 +183,24 @@ public final class CapturedMail {
     }
   }
 
+  /**
+   * Forgets the messages of one namespace (lower case, as {@link Namespaces} files them); the
+   * mailboxes keep them, and waiters keep what they matched.
+   *
+   * @return how many it forgot
+   */
+  public int clear(String namespace) {
+    String ns = namespace.toLowerCase(java.util.Locale.ROOT);
+    lock.lock();
+    try {
+      int before = messages.size();
+      messages.values().removeIf(m -> m.namespace().equals(ns));
+      return before - messages.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** How many messages the index keeps now. */
   public int size() {
     lock.lock();

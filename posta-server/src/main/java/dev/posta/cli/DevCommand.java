@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
  *
  * <p>Its own defaults, so that it never meets a real server's: the data folder {@code
  * ./posta-dev-data}, Mailpit's SMTP port 1025 (an application set up for Mailpit needs no
- * change) and the other listeners on 1xxx ports, all on loopback. Logins with any password are
+ * change) and the other listeners on 1xxx ports, the HTTP API on Mailpit's 8025, all on loopback. Logins with any password are
  * safe only there: a listener on another address is refused unless {@code --allow-remote} asks
  * for it. No server configuration file is read: a real server's file would bring its data
  * folder, and with it real mail, into capture mode. Capture mode's own settings are options: how
@@ -59,14 +59,16 @@ final class DevCommand implements Callable<Integer> {
       listener(PostaConfig.Protocol.IMAP, 1143),
       listener(PostaConfig.Protocol.IMAPS, 1993),
       listener(PostaConfig.Protocol.POP3, 1110),
-      listener(PostaConfig.Protocol.POP3S, 1995));
+      listener(PostaConfig.Protocol.POP3S, 1995),
+      // Mailpit's web and API port: a script or browser test written against it finds the API there.
+      listener(PostaConfig.Protocol.HTTP, 8025));
 
   @Option(names = "--data", paramLabel = "DIR", description = "Data folder for the captured mail. Default: posta-dev-data in the current folder.")
   Path data;
 
   @Option(names = "--listen", paramLabel = "PROTOCOL=HOST:PORT",
       description = "Listen there for that protocol instead (repeatable, as posta serve's); PROTOCOL= alone turns it off. "
-          + "Default: smtp 127.0.0.1:1025, submission 1587, smtps 1465, imap 1143, imaps 1993, pop3 1110, pop3s 1995.")
+          + "Default: smtp 127.0.0.1:1025, submission 1587, smtps 1465, imap 1143, imaps 1993, pop3 1110, pop3s 1995, http 8025 (the API).")
   List<String> listen = new ArrayList<>();
 
   @Option(names = "--config", paramLabel = "FILE",
@@ -204,6 +206,9 @@ final class DevCommand implements Callable<Integer> {
     }
     s.append("  %-11s none: no message is ever relayed, to any domain; each recipient gets a mailbox here%n".formatted("outbound"));
     s.append("  %-11s no AUTH needed on smtp or submission; AUTH, IMAP and POP3 take any address with any password%n".formatted("logins"));
+    if (server.listeners().stream().anyMatch(b -> b.listener().protocol() == PostaConfig.Protocol.HTTP)) {
+      s.append("  %-11s /api/v1/messages, /api/v1/messages/wait?to=ADDRESS&timeout=10s: no token needed in capture mode%n".formatted("api"));
+    }
     s.append("  %-11s log in as a recipient's address to read its mail, as %s to read every message%n".formatted("reading",
         PostaConfig.Capture.EVERYTHING));
     s.append("  %-11s self-signed certificate, SHA-256 %s%n".formatted("tls", dev.posta.tls.ServerTls.fingerprint(server.tls().certificate())));

@@ -56,6 +56,14 @@ public final class Exchange {
     return Request.extractQueryParameters(request, StandardCharsets.UTF_8);
   }
 
+  /**
+   * Keeps the connection open this long without traffic, for a request that holds its answer
+   * back on purpose (a long-poll) longer than the listener's idle timeout.
+   */
+  public void idleTimeout(java.time.Duration idle) {
+    request.getConnectionMetaData().getConnection().getEndPoint().setIdleTimeout(idle.toMillis());
+  }
+
   /** The client's IP address. */
   public InetAddress client() {
     return ((InetSocketAddress) request.getConnectionMetaData().getRemoteSocketAddress()).getAddress();
@@ -113,6 +121,7 @@ public final class Exchange {
     Map<String, Object> inner = new LinkedHashMap<>();
     inner.put("status", e.status());
     inner.put("message", e.getMessage());
+    inner.putAll(e.details());
     byte[] body;
     try {
       body = JSON.writeValueAsBytes(Map.of("error", inner));

@@ -3,6 +3,7 @@ package dev.posta.web;
 import dev.posta.PostaServer;
 import dev.posta.config.PostaConfig;
 import dev.posta.tls.ServerTls;
+import dev.posta.web.api.CaptureApi;
 import dev.posta.web.api.MessagesApi;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -36,7 +37,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /healthz}: 200 {@code ok} while the process answers;
  *   <li>{@code GET /readyz}: 200 {@code ready}, or 503 with the reasons ({@link Readiness});
  *   <li>{@code /api/v1/...}: the JSON API ({@link MessagesApi}), signed in by bearer token
- *       ({@link BearerAuth}).
+ *       ({@link BearerAuth}); in capture mode, capture mode's API in its place ({@link CaptureApi}:
+ *       captured mail, the long-poll wait, reset), with no token.
  * </ul>
  *
  * <p>Every error is JSON, {@code {"error": {"status": 404, "message": "..."}}}: an unknown path
@@ -59,6 +61,8 @@ public final class WebServer implements PostaServer.Face {
   private final Map<PostaConfig.Listener, ServerConnector> connectors = new ConcurrentHashMap<>();
   private final BearerAuth auth;
   private final MessagesApi api;
+  /** Capture mode's API, which replaces {@link #api}; null off capture mode. */
+  private final CaptureApi capture;
 
   public WebServer(PostaServer posta) {
     this.posta = posta;
@@ -73,6 +77,7 @@ public final class WebServer implements PostaServer.Face {
     jetty.setHandler(new Dispatcher());
     this.auth = new BearerAuth(posta);
     this.api = new MessagesApi(posta);
+    this.capture = posta.config().capture().enabled() ? new CaptureApi(posta) : null;
   }
 
   @Override
@@ -155,7 +160,8 @@ public final class WebServer implements PostaServer.Face {
           }
           default -> {
             if (!path.startsWith("/api/v1/")) throw ApiError.notFound("no such resource: " + path);
-            api.handle(x, path.substring("/api/v1".length()), auth::account);
+            if (capture != null) capture.handle(x, path.substring("/api/v1".length()));
+            else api.handle(x, path.substring("/api/v1".length()), auth::account);
           }
         }
       } catch (ApiError e) {

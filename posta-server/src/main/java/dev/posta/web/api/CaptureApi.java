@@ -1,0 +1,286 @@
+package dev.posta.web.api;
+
+import dev.posta.PostaServer;
+import dev.posta.capture.AuthenticationResults;
+import dev.posta.capture.CapturedMail;
+import dev.posta.capture.CapturedMessage;
+import dev.posta.capture.MailQuery;
+import dev.posta.capture.MessageText;
+import dev.posta.capture.TextMatch;
+import dev.posta.web.ApiError;
+import dev.posta.web.Exchange;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import org.eclipse.jetty.util.Fields;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Capture mode's API under {@code /api/v1}, in place of the token-mailbox one ({@link
+ * MessagesApi}): the captured mail of {@code posta dev} and the JUnit extension, read from the
+ * index of captured mail ({@link CapturedMail}), with no token (capture mode listens on loopback
+ * only unless {@code --allow-remote}, and its logins take any password anyway, as Mailpit's API
+ * does).
+ *
+ * <ul>
+ *   <li>{@code GET /messages?namespace=&to=&from=&subject=&subjectMatches=&limit=}: summaries,
+ *       newest first ({@code limit} 1 to 500, default 50);
+ *   <li>{@code GET /messages/wait?...&count=1&timeout=10s}: a long-poll on {@link
+ *       CapturedMail#await}, answered as soon as {@code count} matching messages are here (those
+ *       already here count), with each message's full JSON; when the timeout passes first, 404
+ *       with what did arrive (see {@link #wait});
+ *   <li>{@code GET /messages/{id}}: one message's full JSON by its queue ID: header fields, text,
+ *       HTML, attachments, links and the one-time code ({@link MessageText}, as the JUnit
+ *       extension finds them), and its Authentication-Results parsed ({@link
+ *       AuthenticationResults}); {@code .../raw}: its octets as captured, {@code message/rfc822};
+ *   <li>{@code DELETE /messages}: capture mode's reset, every mailbox emptied and the index with
+ *       them (as the extension's {@code reset()}); {@code ?namespace=} forgets one namespace's
+ *       messages from the index only.
+ * </ul>
+ *
+ * <p>Matching: {@code to} is an envelope recipient or a To:/Cc: address and {@code from} the
+ * envelope sender or the From: address, each the whole address without regard to case; {@code
+ * subject} is contained in the decoded Subject: (case as written), {@code subjectMatches} a
+ * regular expression found in it (Java syntax); {@code namespace} is the namespace the message
+ * was filed under. An unknown parameter, a bad number, timeout or expression is 400 naming it.
+ */
+public final class CaptureApi {
+  private static final Logger log = LoggerFactory.getLogger(CaptureApi.class);
+  static final int DEFAULT_LIMIT = 50;
+  static final int MAX_LIMIT = 500;
+  static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
+  /** The longest wait: beyond it a client should wait again rather than hold a connection open. */
+  static final Duration MAX_TIMEOUT = Duration.ofMinutes(5);
+  static final int MAX_COUNT = 100;
+  /** How many of what did arrive a timed-out wait lists. */
+  static final int ARRIVED_SHOWN = 20;
+  private static final List<String> QUERY = List.of("namespace", "to", "from", "subject", "subjectMatches");
+  private static final Pattern DURATION = Pattern.compile("([0-9]{1,9})(ms|s|m)");
+
+  private final PostaServer server;
+  private final CapturedMail captured;
+
+  public CaptureApi(PostaServer server) {
+    this.server = server;
+    this.captured = server.capturedMail();
+  }
+
+  /** Serves {@code rest}, the path after {@code /api/v1}. */
+  public void handle(Exchange x, String rest) throws ApiError, IOException {
+    List<String> s = Arrays.stream(rest.split("/", -1)).skip(1).toList();
+    if (s.isEmpty() || !s.getFirst().equals("messages") || s.stream().anyMatch(String::isEmpty) || s.size() > 3
+        || s.size() == 3 && !s.get(2).equals("raw")) {
+      throw ApiError.notFound("no such resource: /api/v1" + rest);
+    }
+    String allowed = s.size() == 1 ? "GET, DELETE" : "GET";
+    if (!List.of(allowed.split(", ")).contains(x.method())) throw ApiError.methodNotAllowed(x.method(), "/api/v1" + rest, allowed);
+    if (s.size() == 1) {
+      if (x.method().equals("DELETE")) reset(x);
+      else list(x);
+    } else if (s.get(1).equals("wait")) {
+      wait(x);
+    } else {
+      CapturedMessage m = captured.byId(s.get(1)).orElseThrow(() -> ApiError.notFound("no captured message " + s.get(1)));
+      if (s.size() == 3) x.send(200, "message/rfc822", m.content(), Map.of());
+      else x.json(200, full(m));
+    }
+  }
+
+  private void list(Exchange x) throws ApiError {
+    Fields q = x.query();
+    known(q, "limit");
+    MailQuery query = query(q);
+    int limit = number(q.getValue("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+    List<CapturedMessage> found = captured.find(query);
+    List<Map<String, Object>> page = new ArrayList<>();
+    for (int i = found.size() - 1; i >= 0 && page.size() < limit; i--) page.add(summary(found.get(i)));
+    Map<String, Object> answer = new LinkedHashMap<>();
+    answer.put("total", found.size());
+    answer.put("messages", page);
+    x.json(200, answer);
+  }
+
+  /**
+   * The long-poll. A timeout is answered 404, not 408: the request was whole and in time, what it
+   * asked for does not exist yet, and a 408 tells a client its own request was too slow, which
+   * some clients and proxies retry on their own (RFC 9110 §15.5.9), doubling a wait the test
+   * meant to end. The 404's error object lists what did arrive (in the namespace asked for, else
+   * anywhere), newest first, so that a failing test shows what came instead.
+   */
+  private void wait(Exchange x) throws ApiError {
+    Fields q = x.query();
+    known(q, "count", "timeout");
+    MailQuery query = query(q);
+    int count = number(q.getValue("count"), "count", 1, 1, MAX_COUNT);
+    Duration timeout = duration(q.getValue("timeout"));
+    x.idleTimeout(timeout.plusSeconds(30)); // the listener's own idle timeout must not cut the wait short
+    List<CapturedMessage> got;
+    try {
+      got = captured.await(query, count, timeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiError(503, "the server is stopping");
+    }
+    if (got.size() >= count) {
+      List<Map<String, Object>> messages = new ArrayList<>();
+      for (CapturedMessage m : got.subList(0, count)) messages.add(full(m));
+      x.json(200, Map.of("messages", messages));
+      return;
+    }
+    MailQuery where = query.namespace() == null ? MailQuery.ALL : MailQuery.ALL.inNamespace(query.namespace());
+    List<CapturedMessage> all = captured.find(where);
+    List<Map<String, Object>> arrived = new ArrayList<>();
+    for (int i = all.size() - 1; i >= 0 && arrived.size() < ARRIVED_SHOWN; i--) arrived.add(summary(all.get(i)));
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("matched", got.stream().map(CaptureApi::summary).toList());
+    details.put("arrived", arrived);
+    throw new ApiError(404, "no " + (count == 1 ? "message" : count + " messages") + " matching " + query + " within " + text(timeout)
+        + " (" + got.size() + " matched; " + all.size() + " message(s) " + (query.namespace() == null ? "captured" : "in namespace "
+        + query.namespace()) + ")", Map.of(), details);
+  }
+
+  private void reset(Exchange x) throws ApiError, IOException {
+    Fields q = x.query();
+    for (String name : q.getNames()) {
+      if (!name.equals("namespace")) throw new ApiError(400, "unknown parameter " + name + " (known: namespace)");
+    }
+    String namespace = q.getValue("namespace");
+    if (namespace != null) {
+      int forgotten = captured.clear(namespace);
+      log.info("http[{}]: captured mail of namespace {} forgotten ({} message(s)), asked over the API", x.client().getHostAddress(),
+          namespace, forgotten);
+      x.json(200, Map.of("namespace", namespace.toLowerCase(java.util.Locale.ROOT), "forgotten", forgotten));
+      return;
+    }
+    int removed = server.clearMailboxes(); // and the index of captured mail
+    log.info("http[{}]: captured mail reset ({} message(s) removed), asked over the API", x.client().getHostAddress(), removed);
+    x.json(200, Map.of("removed", removed));
+  }
+
+  private static void known(Fields q, String... more) throws ApiError {
+    List<String> known = new ArrayList<>(QUERY);
+    known.addAll(List.of(more));
+    for (String name : q.getNames()) {
+      if (!known.contains(name)) throw new ApiError(400, "unknown parameter " + name + " (known: " + String.join(", ", known) + ")");
+    }
+  }
+
+  private static MailQuery query(Fields q) throws ApiError {
+    MailQuery query = MailQuery.ALL;
+    String ns = q.getValue("namespace");
+    if (ns != null) query = query.inNamespace(ns);
+    if (q.getValue("to") != null) query = query.to(TextMatch.equalTo(q.getValue("to")));
+    if (q.getValue("from") != null) query = query.from(TextMatch.equalTo(q.getValue("from")));
+    if (q.getValue("subject") != null && q.getValue("subjectMatches") != null) {
+      throw new ApiError(400, "subject and subjectMatches: give one (subject is contained in it, subjectMatches a regular expression found in it)");
+    }
+    if (q.getValue("subject") != null) query = query.subject(TextMatch.contains(q.getValue("subject")));
+    if (q.getValue("subjectMatches") != null) {
+      try {
+        query = query.subject(TextMatch.matching(q.getValue("subjectMatches")));
+      } catch (PatternSyntaxException e) {
+        throw new ApiError(400, "subjectMatches: not a regular expression: " + e.getDescription() + " near index " + e.getIndex());
+      }
+    }
+    return query;
+  }
+
+  private static int number(String value, String name, int absent, int least, int most) throws ApiError {
+    if (value == null) return absent;
+    try {
+      int n = Integer.parseInt(value);
+      if (n >= least && n <= most) return n;
+    } catch (NumberFormatException e) {
+      // said below
+    }
+    throw new ApiError(400, name + ": expected a number from " + least + " to " + most + ", not '" + value + "'");
+  }
+
+  /** {@code 10s}, {@code 500ms}, {@code 2m}; at most {@link #MAX_TIMEOUT}. */
+  static Duration duration(String value) throws ApiError {
+    if (value == null) return DEFAULT_TIMEOUT;
+    Matcher m = DURATION.matcher(value);
+    if (!m.matches()) throw new ApiError(400, "timeout: expected a duration like 10s, 500ms or 2m, not '" + value + "'");
+    long n = Long.parseLong(m.group(1));
+    Duration d = switch (m.group(2)) {
+      case "ms" -> Duration.ofMillis(n);
+      case "s" -> Duration.ofSeconds(n);
+      default -> Duration.ofMinutes(n);
+    };
+    if (d.compareTo(MAX_TIMEOUT) > 0) throw new ApiError(400, "timeout: " + value + " is longer than the most, 5m; wait again instead");
+    return d;
+  }
+
+  private static String text(Duration d) {
+    return d.toMillis() % 1000 != 0 ? d.toMillis() + "ms" : d.toSeconds() + "s";
+  }
+
+  /** What a list shows of a message: who, what, when, how large; no body. */
+  static Map<String, Object> summary(CapturedMessage m) {
+    Map<String, Object> j = new LinkedHashMap<>();
+    j.put("id", m.id());
+    j.put("namespace", m.namespace());
+    j.put("envelopeSender", m.envelopeSender());
+    j.put("envelopeRecipients", m.envelopeRecipients());
+    j.put("from", m.from());
+    j.put("to", m.to());
+    j.put("cc", m.cc());
+    j.put("subject", m.subject());
+    j.put("date", m.date() == null ? null : m.date().toString());
+    j.put("messageId", m.messageId());
+    j.put("receivedAt", m.receivedAt().toString());
+    j.put("capturedAt", m.capturedAt().toString());
+    j.put("size", m.size());
+    return j;
+  }
+
+  /** The summary and the message's content: its fields, parts, links, code and authentication results. */
+  static Map<String, Object> full(CapturedMessage m) {
+    MessageView view = m.parsed(MessageView.class, c -> {
+      try {
+        return MessageView.parse(new ByteArrayInputStream(c.content()));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
+    Map<String, Object> j = summary(m);
+    j.put("headers", view.headers());
+    j.put("text", view.text());
+    j.put("html", view.html());
+    j.put("attachments", view.attachments());
+    j.put("links", MessageText.links(view.text(), view.html()));
+    j.put("code", MessageText.code(view.text(), view.html()).orElse(null));
+    String results = view.headers().stream().filter(h -> h.get("name").equalsIgnoreCase("Authentication-Results"))
+        .map(h -> h.get("value")).findFirst().orElse(null); // the first is capture mode's: it adds its own on top
+    j.put("authenticationResults", results == null ? null : authenticationResults(AuthenticationResults.parse(results)));
+    return j;
+  }
+
+  private static Map<String, Object> authenticationResults(AuthenticationResults r) {
+    Map<String, Object> j = new LinkedHashMap<>();
+    j.put("authservId", r.authservId());
+    j.put("spf", result(r.spf()));
+    j.put("dkim", r.dkim().stream().map(CaptureApi::result).toList());
+    j.put("dmarc", result(r.dmarc()));
+    return j;
+  }
+
+  private static Map<String, Object> result(AuthenticationResults.Result r) {
+    if (r == null) return null;
+    Map<String, Object> j = new LinkedHashMap<>();
+    j.put("result", r.result());
+    j.put("reason", r.reason());
+    j.put("properties", r.properties());
+    return j;
+  }
+}
