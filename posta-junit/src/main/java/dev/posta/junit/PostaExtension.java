@@ -131,6 +131,8 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   private boolean submission;
   private boolean implicitTls;
   private boolean readers;
+  /** Capture mode's HTTP API on a free port, for the parts of a test that are not Java. */
+  private boolean http;
   private boolean resetBetweenTests;
   private String accountAddress;
   private String accountPassword;
@@ -195,6 +197,16 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   public PostaExtension withReaders() {
     readers = true;
     TestCa.prepare();
+    return this;
+  }
+
+  /**
+   * An HTTP listener on a free port of 127.0.0.1 serving capture mode's API ({@link #apiUrl()}),
+   * as {@code posta dev} does: a browser test, a Python script or another process waits on mail
+   * with {@code GET apiUrl() + "/messages/wait?to=ADDRESS&timeout=10s"}, no token needed.
+   */
+  public PostaExtension withHttp() {
+    http = true;
     return this;
   }
 
@@ -336,6 +348,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
         .build();
     try {
       PostaServer s = new PostaServer(config).faults(faults);
+      if (http) s.web(dev.posta.web.WebServer::new);
       // With TLS, the CA (being made since this extension was set up) is waited for only when the
       // server sets up its listeners' TLS; SMTP alone offers none, and starts without a key.
       String name = hostname;
@@ -363,6 +376,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     Set<PostaConfig.Protocol> p = EnumSet.of(PostaConfig.Protocol.SMTP);
     if (submission) p.add(PostaConfig.Protocol.SUBMISSION);
     if (implicitTls) p.add(PostaConfig.Protocol.SMTPS);
+    if (http) p.add(PostaConfig.Protocol.HTTP);
     if (readers) {
       p.add(PostaConfig.Protocol.IMAP);
       p.add(PostaConfig.Protocol.POP3);
@@ -445,12 +459,28 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     return port(PostaConfig.Protocol.POP3);
   }
 
+  /** The HTTP listener's port ({@link #withHttp()}). */
+  public int httpPort() {
+    return port(PostaConfig.Protocol.HTTP);
+  }
+
+  /**
+   * Where capture mode's HTTP API is, without a slash at the end: {@code http://127.0.0.1:PORT/api/v1}
+   * ({@link #withHttp()}). {@code GET /messages/wait?to=&subject=&timeout=10s} waits for mail,
+   * {@code GET /messages/{id}} reads one, {@code DELETE /messages} resets (the README's "Capture
+   * mode's HTTP API" has them all).
+   */
+  public String apiUrl() {
+    return "http://127.0.0.1:" + httpPort() + "/api/v1";
+  }
+
   private int port(PostaConfig.Protocol protocol) {
     return running().listeners().stream().filter(b -> b.listener().protocol() == protocol).findFirst()
         .orElseThrow(() -> new IllegalStateException("no " + protocol.name().toLowerCase(java.util.Locale.ROOT) + " listener: "
             + switch (protocol) {
               case SUBMISSION -> "use withSubmission() or withAccount(...)";
               case SMTPS -> "use withImplicitTls()";
+              case HTTP -> "use withHttp()";
               default -> "use withReaders()";
             }))
         .address().getPort();

@@ -44,8 +44,9 @@ import org.slf4j.LoggerFactory;
  *       extension finds them), and its Authentication-Results parsed ({@link
  *       AuthenticationResults}); {@code .../raw}: its octets as captured, {@code message/rfc822};
  *   <li>{@code DELETE /messages}: capture mode's reset, every mailbox emptied and the index with
- *       them (as the extension's {@code reset()}); {@code ?namespace=} forgets one namespace's
- *       messages from the index only.
+ *       them (as the extension's {@code reset()}): {@code {"forgotten": 2, "removedFromMailboxes":
+ *       4}} (each message is in its recipients' mailboxes and in everything's); {@code
+ *       ?namespace=} forgets one namespace's messages from the index only, the mailboxes keep them.
  * </ul>
  *
  * <p>Matching: {@code to} is an envelope recipient or a To:/Cc: address and {@code from} the
@@ -159,12 +160,20 @@ public final class CaptureApi {
       int forgotten = captured.clear(namespace);
       log.info("http[{}]: captured mail of namespace {} forgotten ({} message(s)), asked over the API", x.client().getHostAddress(),
           namespace, forgotten);
-      x.json(200, Map.of("namespace", namespace.toLowerCase(java.util.Locale.ROOT), "forgotten", forgotten));
+      Map<String, Object> answer = new LinkedHashMap<>();
+      answer.put("namespace", namespace.toLowerCase(java.util.Locale.ROOT));
+      answer.put("forgotten", forgotten);
+      x.json(200, answer);
       return;
     }
+    int forgotten = captured.size();
     int removed = server.clearMailboxes(); // and the index of captured mail
-    log.info("http[{}]: captured mail reset ({} message(s) removed), asked over the API", x.client().getHostAddress(), removed);
-    x.json(200, Map.of("removed", removed));
+    log.info("http[{}]: captured mail reset ({} message(s) forgotten, {} mailbox copies removed), asked over the API",
+        x.client().getHostAddress(), forgotten, removed);
+    Map<String, Object> answer = new LinkedHashMap<>();
+    answer.put("forgotten", forgotten);
+    answer.put("removedFromMailboxes", removed);
+    x.json(200, answer);
   }
 
   private static void known(Fields q, String... more) throws ApiError {
