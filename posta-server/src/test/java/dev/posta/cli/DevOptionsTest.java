@@ -28,6 +28,21 @@ class DevOptionsTest {
     assertThat(capture("dev", "--namespace-pattern", "").namespacePattern()).isEmpty();
   }
 
+  private static java.util.List<String> listeners(String... args) throws dev.posta.config.ConfigException {
+    CommandLine cli = new CommandLine(new Posta());
+    var dev = (DevCommand) cli.parseArgs(args).subcommand().commandSpec().userObject();
+    return dev.config().listeners().stream().map(l -> l.protocol().name().toLowerCase(java.util.Locale.ROOT) + "=" + Posta.Serve.hostPortOf(l.address()))
+        .toList();
+  }
+
+  @Test
+  void theHttpApiListensOnMailpitsPortOnLoopbackAndMovesAsTheOthersDo() throws Exception {
+    assertThat(listeners("dev")).containsExactly("smtp=127.0.0.1:1025", "submission=127.0.0.1:1587", "smtps=127.0.0.1:1465",
+        "imap=127.0.0.1:1143", "imaps=127.0.0.1:1993", "pop3=127.0.0.1:1110", "pop3s=127.0.0.1:1995", "http=127.0.0.1:8025");
+    assertThat(listeners("dev", "--listen", "http=127.0.0.1:9025")).contains("http=127.0.0.1:9025").doesNotContain("http=127.0.0.1:8025");
+    assertThat(listeners("dev", "--listen", "http=")).noneMatch(l -> l.startsWith("http="));
+  }
+
   @Test
   void aWrongOptionSaysWhichAndWhy() {
     assertThatThrownBy(() -> capture("dev", "--namespace-pattern", "\\+[^@]+@"))

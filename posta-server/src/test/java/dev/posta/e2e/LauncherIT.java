@@ -677,12 +677,14 @@ class LauncherIT {
   /** A config that relays all remote mail to {@code host}:{@code port} in plain text. */
   @Test
   void devCapturesAnyAddressAndServesItOverImapAndPop3() throws Exception {
-    int smtp = freePort(), imap = freePort(), pop3 = freePort();
+    int smtp = freePort(), imap = freePort(), pop3 = freePort(), http = freePort();
     String[] listen = {"--listen", "smtp=127.0.0.1:" + smtp, "--listen", "submission=", "--listen", "smtps=", "--listen", "imap=127.0.0.1:" + imap,
-        "--listen", "imaps=", "--listen", "pop3=127.0.0.1:" + pop3, "--listen", "pop3s="};
+        "--listen", "imaps=", "--listen", "pop3=127.0.0.1:" + pop3, "--listen", "pop3s=", "--listen", "http=127.0.0.1:" + http};
     String banner = "in capture mode (posta dev): takes mail for any address, RELAYS NOTHING";
     try (var dev = new Serving("dev", banner, java.util.Map.of(), listen)) {
-      assertThat(dev.log()).contains("  smtp        127.0.0.1:" + smtp + "\n  imap        127.0.0.1:" + imap + "\n  pop3        127.0.0.1:" + pop3 + "\n")
+      assertThat(dev.log()).contains("  smtp        127.0.0.1:" + smtp + "\n  imap        127.0.0.1:" + imap + "\n  pop3        127.0.0.1:" + pop3
+              + "\n  http        127.0.0.1:" + http + "\n")
+          .contains("  api         /api/v1/messages, /api/v1/messages/wait?to=ADDRESS&timeout=10s: no token needed in capture mode\n")
           .contains("  outbound    none: no message is ever relayed, to any domain")
           .contains("  data        " + dir.resolve("posta-dev-data") + " (posta dev --reset empties it)\n");
       // the banner names the certificate to trust; a client checking the chain and the name with it gets through STARTTLS
@@ -719,9 +721,30 @@ class LauncherIT {
       E2e.Run got = E2e.run(new ProcessBuilder(PYTHON.toString(), "-c", read).directory(dir.toFile()), COMMAND_TIMEOUT, "");
       assertThat(got.stdout()).as("%s", got).startsWith("b'Subject: Your order\\r\\n\\r\\n'\nb'+OK Logged in: 1 message (");
       assertThat(awaitFiles(dir.resolve("posta-dev-data/mail/corp.example/bob/Maildir/new"), 1)).hasSize(1);
+
+      // The README's capture API: curl waits on the wait endpoint while swaks sends the mail it waits for.
+      Process curl = new ProcessBuilder("curl", "-sS", "-w", "\n%{http_code}\n",
+          "http://127.0.0.1:" + http + "/api/v1/messages/wait?to=ada%2Bsignup@example.com&subject=Confirm&timeout=20s")
+          .redirectErrorStream(true).start();
+      try {
+        E2e.Run swaks = E2e.run(COMMAND_TIMEOUT, List.of("swaks", "--server", "127.0.0.1:" + smtp, "--from", "app@app.example",
+            "--to", "ada+signup@example.com", "--header", "Subject: Confirm your address", "--body", "Your code is 7351."));
+        assertThat(swaks.exit()).as("%s", swaks).isZero();
+        assertThat(curl.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        String waited = new String(curl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(waited).endsWith("\n200\n").contains("\"subject\":\"Confirm your address\"").contains("\"code\":\"7351\"")
+            .contains("\"namespace\":\"signup\"").contains("\"envelopeRecipients\":[\"ada+signup@example.com\"]");
+      } finally {
+        curl.destroyForcibly();
+      }
+      E2e.Run timedOut = E2e.run(COMMAND_TIMEOUT, List.of("curl", "-sS", "-w", "\n%{http_code}\n",
+          "http://127.0.0.1:" + http + "/api/v1/messages/wait?namespace=nobody&timeout=200ms"));
+      assertThat(timedOut.stdout()).isEqualTo("{\"error\":{\"status\":404,\"message\":\"no message matching namespace nobody within 200ms "
+          + "(0 matched; 0 message(s) in namespace nobody)\",\"matched\":[],\"arrived\":[]}}\n404\n");
     }
     try (var again = new Serving("dev", "RELAYS NOTHING", java.util.Map.of(), concat(List.of(listen), "--reset").toArray(String[]::new))) {
-      assertThat(again.log()).contains("posta dev: --reset removed 3 message(s)\n"); // ada's, bob's, and the copy in all@localhost
+      // ada's, bob's, and the copy in all@localhost; ada+signup's and its copy in all@localhost
+      assertThat(again.log()).contains("posta dev: --reset removed 5 message(s)\n");
     }
     E2e.Run open = posta("", "dev", "--data", dir.resolve("other").toString(), "--listen", "smtp=0.0.0.0:" + smtp);
     assertThat(open.exit()).isEqualTo(2);
