@@ -175,6 +175,18 @@ public final class PostaServer implements AutoCloseable {
   }
 
   /**
+   * Capture mode's scripted faults, which its HTTP API reads and changes ({@code /api/v1/faults}):
+   * those {@link #faults} installed when they are a {@link Faults.Scripted}, else (capture mode
+   * without any) an empty set of its own, made here once so that the SMTP sessions and the API
+   * share it; null when the faults are another kind (a test's own) or capture mode is off.
+   */
+  public synchronized Faults.Scripted scriptedFaults() {
+    if (!config.capture().enabled()) return null;
+    if (faults == Faults.NONE) faults = new Faults.Scripted();
+    return faults instanceof Faults.Scripted scripted ? scripted : null;
+  }
+
+  /**
    * Has {@code maker} make the server of the {@code http} and {@code https} listeners, once the
    * configuration has one (at start or at a reload); call before {@link #start}. Without it such
    * a listener cannot start.
@@ -366,6 +378,7 @@ public final class PostaServer implements AutoCloseable {
   }
 
   private SmtpServer.Context smtpContext(PostaConfig config, Router router) {
+    if (config.capture().enabled()) scriptedFaults(); // capture mode's API may script faults later: the sessions must ask the same set
     return new SmtpServer.Context(config, router, spool, queue, tls, users, throttle, new DkimSigner(dkimKeys, clock),
         senderChecks(config, dns), faults);
   }

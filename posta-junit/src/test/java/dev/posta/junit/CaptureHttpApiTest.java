@@ -300,6 +300,69 @@ class CaptureHttpApiTest {
     }
   }
 
+  private HttpResponse<String> post(String path, String json) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(mail.apiUrl() + path)).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void faultsSetOverHttpAreWhatSmtplibSeesThenCleared() throws Exception {
+    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null}");
+    HttpResponse<String> added = post("/faults", "{\"stage\": \"rcpt\", \"match\": \"*@bounce.example\", \"reply\": \"550 5.1.1 No such user\", \"times\": 1}");
+    assertThat(added.statusCode()).isEqualTo(201);
+    String rcptFault = "{\"number\":1,\"stage\":\"rcpt\",\"match\":\"*@bounce.example\",\"reply\":\"550 5.1.1 No such user\",\"times\":1,"
+        + "\"description\":\"rcpt match=*@bounce.example times=1 reply=\\\"550 5.1.1 No such user\\\"\"}";
+    assertThat(added.body()).isEqualTo(rcptFault);
+    assertThat(post("/faults", "{\"stage\": \"data\", \"reply\": \"451 4.3.0 Try again later\"}").statusCode()).isEqualTo(201);
+    assertThat(JSON.readTree(get("/faults").body()).get("faults").findValuesAsText("description"))
+        .containsExactly("rcpt match=*@bounce.example times=1 reply=\"550 5.1.1 No such user\"", "data reply=\"451 4.3.0 Try again later\"");
+
+    Path script = dir.resolve("faults.py");
+    Files.writeString(script, """
+        import smtplib, sys
+        def attempt(rcpt):
+            try:
+                with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as s:
+                    print("refused", s.sendmail("app@app.example", [rcpt], b"Subject: x\\r\\n\\r\\nx\\r\\n"))
+            except smtplib.SMTPRecipientsRefused as e:
+                print("rcpt", e.recipients)
+            except smtplib.SMTPDataError as e:
+                print("data", e.smtp_code, e.smtp_error)
+        for rcpt in sys.argv[2:]:
+            attempt(rcpt)
+        """);
+    assertThat(python(script, Integer.toString(mail.smtpPort()), "x@bounce.example")).isEqualTo("rcpt {'x@bounce.example': (550, b'5.1.1 No such user')}\n");
+    // The rcpt fault was for once; the data fault (every time) answers next, until the faults are cleared
+    assertThat(python(script, Integer.toString(mail.smtpPort()), "x@bounce.example")).isEqualTo("data 451 b'4.3.0 Try again later'\n");
+    assertThat(delete("/faults").body()).isEqualTo("{\"cleared\":2}");
+    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null}");
+    assertThat(python(script, Integer.toString(mail.smtpPort()), "x@bounce.example")).isEqualTo("refused {}\n");
+    mail.await().to("x@bounce.example").first();
+
+    HttpResponse<String> bad = post("/faults", "{\"stage\": \"rcpt\", \"reply\": \"250 2.0.0 fine\"}");
+    assertThat(bad.body()).isEqualTo("{\"error\":{\"status\":400,\"message\":\"the fault: a fault's reply is a 4xx or 5xx, not 250 2.0.0 fine\","
+        + "\"field\":\"reply\"}}");
+    assertThat(post("/faults", "{\"stage\": \"helo\", \"reply\": \"550 5.7.1 no\"}").body()).contains("\"field\":\"stage\"");
+    assertThat(post("/faults", "[1]").body()).isEqualTo("{\"error\":{\"status\":400,\"message\":\"the body must be one fault as a JSON object, "
+        + "with the keys of [[capture.faults]]: action, after-octets, delay, match, probability, reply, seed, stage, times\"}}");
+    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null}");
+  }
+
+  private String python(Path script, String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of("/usr/bin/python3", script.toString()));
+    command.addAll(List.of(args));
+    var pb = new ProcessBuilder(command).redirectErrorStream(true);
+    pb.environment().put("PYTHONDONTWRITEBYTECODE", "1");
+    Process p = pb.start();
+    try {
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      return out;
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
   @Test
   void badRequestsAreClearErrors() throws Exception {
     assertError(get("/messages/wait?timeout=6m"), 400, "timeout: 6m is longer than the most, 5m; wait again instead");
@@ -313,6 +376,7 @@ class CaptureHttpApiTest {
     assertError(get("/messages/NOSUCHID"), 404, "no captured message NOSUCHID");
     assertError(get("/messages/NOSUCHID/raw"), 404, "no captured message NOSUCHID");
     assertError(get("/faults/x"), 404, "no such resource: /api/v1/faults/x");
+    assertError(get("/faults?stage=rcpt"), 400, "/api/v1/faults takes no parameters");
     HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create(mail.apiUrl() + "/messages"))
         .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
     assertError(post, 405, "POST is not allowed on /api/v1/messages: use GET or DELETE");

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /readyz}: 200 {@code ready}, or 503 with the reasons ({@link Readiness});
  *   <li>{@code /api/v1/...}: the JSON API ({@link MessagesApi}), signed in by bearer token
  *       ({@link BearerAuth}); in capture mode, capture mode's API in its place ({@link CaptureApi}:
- *       captured mail, the long-poll wait, reset), with no token.
+ *       captured mail, the long-poll wait, reset, scripted faults), with no token.
  * </ul>
  *
  * <p>Every error is JSON, {@code {"error": {"status": 404, "message": "..."}}}: an unknown path

@@ -7,6 +7,8 @@ import dev.posta.capture.CapturedMessage;
 import dev.posta.capture.MailQuery;
 import dev.posta.capture.MessageText;
 import dev.posta.capture.TextMatch;
+import dev.posta.smtp.Fault;
+import dev.posta.smtp.Faults;
 import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
 import java.io.ByteArrayInputStream;
@@ -46,7 +48,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code DELETE /messages}: capture mode's reset, every mailbox emptied and the index with
  *       them (as the extension's {@code reset()}): {@code {"forgotten": 2, "removedFromMailboxes":
  *       4}} (each message is in its recipients' mailboxes and in everything's); {@code
- *       ?namespace=} forgets one namespace's messages from the index only, the mailboxes keep them.
+ *       ?namespace=} forgets one namespace's messages from the index only, the mailboxes keep them;
+ *   <li>{@code /faults}: the scripted SMTP faults ({@link Fault}) in force: GET, POST one, DELETE
+ *       all ({@link #faults}), shared with {@code posta dev --config}'s and the JUnit extension's.
  * </ul>
  *
  * <p>Matching: {@code to} is an envelope recipient or a To:/Cc: address and {@code from} the
@@ -78,6 +82,10 @@ public final class CaptureApi {
 
   /** Serves {@code rest}, the path after {@code /api/v1}. */
   public void handle(Exchange x, String rest) throws ApiError, IOException {
+    if (rest.equals("/faults")) {
+      faults(x);
+      return;
+    }
     List<String> s = Arrays.stream(rest.split("/", -1)).skip(1).toList();
     if (s.isEmpty() || !s.getFirst().equals("messages") || s.stream().anyMatch(String::isEmpty) || s.size() > 3
         || s.size() == 3 && !s.get(2).equals("raw")) {
@@ -174,6 +182,94 @@ public final class CaptureApi {
     answer.put("forgotten", forgotten);
     answer.put("removedFromMailboxes", removed);
     x.json(200, answer);
+  }
+
+  /**
+   * {@code /faults}: GET the faults in force, in order; POST adds one after them (a JSON object
+   * with the keys of a {@code [[capture.faults]]} table, checked by {@link Fault#fromFields} as
+   * the file is, 400 naming the key to blame), 201 with its number; DELETE clears them, and the
+   * tarpit and rate limit with them. Each change is logged.
+   */
+  private void faults(Exchange x) throws ApiError, IOException {
+    if (!List.of("GET", "POST", "DELETE").contains(x.method())) throw ApiError.methodNotAllowed(x.method(), "/api/v1/faults", "GET, POST, DELETE");
+    if (!x.query().isEmpty()) throw new ApiError(400, "/api/v1/faults takes no parameters");
+    Faults.Scripted faults = server.scriptedFaults();
+    if (faults == null) throw new ApiError(409, "this server's faults are not scripted through the API (the embedding code set its own)");
+    String client = x.client().getHostAddress();
+    switch (x.method()) {
+      case "GET" -> {
+        List<Map<String, Object>> list = new ArrayList<>();
+        int n = 0;
+        for (Fault f : faults.faults()) list.add(fault(++n, f));
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("faults", list);
+        answer.put("tarpit", faults.replyDelay().isZero() ? null : faults.replyDelay().toMillis() + "ms");
+        x.json(200, answer);
+      }
+      case "POST" -> {
+        Map<String, Object> fields = fields(x.body(64 * 1024));
+        Fault fault;
+        try {
+          fault = Fault.fromFields(fields);
+        } catch (Fault.Invalid e) {
+          Map<String, Object> details = new LinkedHashMap<>();
+          details.put("field", e.key());
+          throw new ApiError(400, "the fault: " + e.getMessage(), Map.of(), details);
+        }
+        int number = faults.add(fault);
+        log.info("http[{}]: fault {} added over the API: {}", client, number, fault);
+        x.json(201, fault(number, fault));
+      }
+      default -> {
+        int cleared = faults.faults().size();
+        faults.clear();
+        log.info("http[{}]: faults cleared over the API ({} fault(s), and any tarpit and rate limit)", client, cleared);
+        x.json(200, Map.of("cleared", cleared));
+      }
+    }
+  }
+
+  /** A JSON object's members as {@link Fault#fromFields} takes them: strings and numbers as they are, anything else named for its error. */
+  private static Map<String, Object> fields(byte[] body) throws ApiError {
+    com.fasterxml.jackson.databind.JsonNode root;
+    try {
+      root = Exchange.JSON.readTree(body);
+    } catch (IOException e) {
+      throw new ApiError(400, "the body is not valid JSON: " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+    }
+    if (root == null || !root.isObject()) {
+      throw new ApiError(400, "the body must be one fault as a JSON object, with the keys of [[capture.faults]]: " + String.join(", ",
+          Fault.KEYS.stream().sorted().toList()));
+    }
+    Map<String, Object> fields = new LinkedHashMap<>();
+    for (var it = root.fields(); it.hasNext(); ) {
+      var e = it.next();
+      var v = e.getValue();
+      fields.put(e.getKey(), v.isTextual() ? v.textValue() : v.isNumber() ? v.numberValue() : v.isObject() ? "an object" : v.isArray() ? "an array"
+          : v.toString());
+    }
+    return fields;
+  }
+
+  /** A fault as its {@code [[capture.faults]]} keys, with its number and how the log describes it. */
+  private static Map<String, Object> fault(int number, Fault f) {
+    Map<String, Object> j = new LinkedHashMap<>();
+    j.put("number", number);
+    j.put("stage", f.stage().key());
+    if (f.match() != null) j.put("match", f.match());
+    switch (f.action()) {
+      case Fault.Action.Answer a -> j.put("reply", a.reply().toString());
+      case Fault.Action.Disconnect d -> {
+        j.put("action", f.stage() == Fault.Stage.CONNECT ? "refuse" : "disconnect");
+        if (d.afterOctets() > 0) j.put("after-octets", d.afterOctets());
+      }
+      case Fault.Action.Delay d -> j.put("delay", d.delay().toMillis() + "ms");
+    }
+    if (f.times() > 0) j.put("times", f.times());
+    if (f.probability() < 1) j.put("probability", f.probability());
+    if (f.seed() != null) j.put("seed", f.seed());
+    j.put("description", f.toString());
+    return j;
   }
 
   private static void known(Fields q, String... more) throws ApiError {
