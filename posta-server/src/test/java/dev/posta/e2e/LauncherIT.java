@@ -770,7 +770,7 @@ class LauncherIT {
         times = 2
         """);
     String[] args = {"--config", capture.toString(), "--data", dir.resolve("dev-faults").toString(), "--listen", "smtp=127.0.0.1:" + smtp,
-        "--listen", "submission=", "--listen", "smtps=", "--listen", "imap=", "--listen", "imaps=", "--listen", "pop3=", "--listen", "pop3s="};
+        "--listen", "submission=", "--listen", "smtps=", "--listen", "imap=", "--listen", "imaps=", "--listen", "pop3=", "--listen", "pop3s=", "--listen", "http="};
     try (var dev = new Serving("dev", "RELAYS NOTHING", java.util.Map.of(), args)) {
       await("the banner's fault lines", dev::log, log -> log.contains("times=2 reply="));
       assertThat(dev.log()).contains("  faults      1 scripted from " + capture + " (each logged when it fires)\n"
