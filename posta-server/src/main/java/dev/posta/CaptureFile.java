@@ -1,13 +1,10 @@
 package dev.posta;
 
 import dev.posta.config.ConfigException;
+import dev.posta.config.ConfigLoader;
 import dev.posta.config.Toml;
 import dev.posta.smtp.Fault;
 import dev.posta.smtp.Faults;
-import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -77,7 +74,7 @@ public final class CaptureFile {
 
   /** The file's faults, tarpit and rate limit, ready for a server ({@link PostaServer#faults(CaptureFile)}). */
   public static CaptureFile read(Path file) throws ConfigException {
-    Toml.Table root = parse(file);
+    Toml.Table root = ConfigLoader.parse(file);
     List<Problem> problems = new ArrayList<>();
     for (var e : root.entries().entrySet()) {
       if (!e.getKey().equals("capture")) {
@@ -163,23 +160,5 @@ public final class CaptureFile {
       case Toml.Array a -> "an array";
       case Toml.Table t -> "a table";
     };
-  }
-
-  private static Toml.Table parse(Path file) throws ConfigException {
-    String text;
-    try {
-      text = Files.readString(file);
-    } catch (NoSuchFileException e) {
-      throw new ConfigException(List.of(file + ": no such file"));
-    } catch (CharacterCodingException e) {
-      throw new ConfigException(List.of(file + ": not valid UTF-8"));
-    } catch (IOException e) {
-      throw new ConfigException(List.of(file + ": cannot read: " + e));
-    }
-    try {
-      return Toml.parse(text);
-    } catch (Toml.TomlException e) {
-      throw new ConfigException(List.of(file + ":" + e.line() + ": " + e.getMessage()));
-    }
   }
 }

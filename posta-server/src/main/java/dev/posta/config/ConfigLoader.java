@@ -120,8 +120,12 @@ public final class ConfigLoader {
     return java.util.stream.Stream.concat(keys.stream(), java.util.stream.Stream.of(key)).toList();
   }
 
-  /** The file's TOML tree; a file that cannot be read or parsed has that one problem only. */
-  private static Table parse(Path file) throws ConfigException {
+  /**
+   * The file's TOML tree; a file that cannot be read or parsed has that one problem only, said
+   * with the file's name (and the line, for a TOML mistake). Also for {@code posta dev}'s own
+   * file.
+   */
+  public static Table parse(Path file) throws ConfigException {
     String text;
     try {
       text = Files.readString(file);
