@@ -4,7 +4,9 @@
 # figures) and put through the same probes (CaptureCompare: EHLO, STARTTLS, implicit TLS,
 # SMTP smuggling, bare LF, a long line, the wait API's latency, throughput from 10 Angus Mail
 # clients, a scripted fault, Authentication-Results, IMAP read-back), ROUNDS times alternating.
-# Prints a Markdown table (numbers: the median of the rounds) and writes it to
+# Prints a Markdown table (a number: the median of the rounds; "median M, max X": the medians of
+# the rounds' medians and maxima; text: the last round's, which the others are checked against)
+# and writes it to
 # posta-bench/results/capture-<time>.md. Mailpit, the other tool issue 21 names, is a Go
 # program that neither Debian nor Maven serves here, so it is not in the table.
 set -euo pipefail
@@ -54,6 +56,10 @@ def cell(runs, probe):
         med = statistics.median(int(re.search(r"median (\d+)", v).group(1)) for v in values)
         mx = statistics.median(int(re.search(r"max (\d+)", v).group(1)) for v in values)
         return f"median {med:.0f}, max {mx:.0f}"
+    # Text should not differ between rounds, except for what names the run (queue IDs, certificate dates).
+    shape = lambda v: re.sub(r"[0-9A-F]{16}|\d{4}-\d\d-\d\dT[\d:]+Z", "#", v)
+    if len({shape(v) for v in values}) > 1:
+        return values[-1] + " (rounds differ: " + " / ".join(values) + ")"
     return values[-1]
 g, p = load("greenmail"), load("posta")
 print(f"| probe ({rounds} rounds, fresh JVM each) | {g[-1]['version']} | {p[-1]['version']} |")
