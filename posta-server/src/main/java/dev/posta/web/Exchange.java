@@ -1,6 +1,8 @@
 package dev.posta.web;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,8 +25,15 @@ import org.eclipse.jetty.util.Fields;
  * or as it is. Used on the request's own (virtual) thread; blocking reads are fine there.
  */
 public final class Exchange {
-  /** One mapper for the whole server: it is thread-safe once configured. */
-  public static final ObjectMapper JSON = new ObjectMapper()
+  /**
+   * One mapper for the whole server: it is thread-safe once configured. Jackson's default cap on
+   * one JSON string (20,000,000 characters) would refuse a base64 attachment above about 15 MB
+   * that the size limit allows; the cap is lifted here because every body is read whole with
+   * {@link #body(long)} first, so no string can be longer than the request limit (413 beyond it).
+   */
+  public static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+      .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
+      .build())
       .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   private final Request request;

@@ -214,6 +214,23 @@ class WebApiTest {
   }
 
   @Test
+  void anAttachmentAboveJacksonsDefaultStringCapIsSentWhenTheSizeLimitAllowsIt() throws Exception {
+    server.close();
+    server = TestServer.start(dir, c -> TestServer.withHttp(c).toBuilder().limits(PostaConfig.Limits.defaults()).build()); // 35 MiB
+    byte[] content = new byte[16 * 1024 * 1024]; // base64: 22,369,624 characters, above Jackson's default 20,000,000
+    new java.util.Random(7).nextBytes(content);
+    String attachment = Base64.getEncoder().encodeToString(content);
+    HttpResponse<String> sent = send("POST", "/api/v1/messages", alice,
+        "{\"from\": \"alice@localhost\", \"to\": \"bob@localhost\", \"text\": \"the file\","
+        + " \"attachments\": [{\"filename\": \"big.bin\", \"contentType\": \"application/octet-stream\", \"content\": \"" + attachment + "\"}]}");
+    assertThat(sent.statusCode()).as(sent.body().length() > 300 ? sent.body().substring(0, 300) : sent.body()).isEqualTo(202);
+    server.awaitMail("bob", 1);
+    JsonNode read = JSON.readTree(get("/api/v1/messages/INBOX/1", bob).body());
+    assertThat(read.get("attachments").toString())
+        .isEqualTo("[{\"filename\":\"big.bin\",\"contentType\":\"application/octet-stream\",\"size\":" + content.length + "}]");
+  }
+
+  @Test
   void oneAccountCannotReadOrDeleteAnothersMessageByChangingTheId() throws Exception {
     assertThat(send("POST", "/api/v1/messages", alice, "{\"from\": \"alice@localhost\", \"to\": \"bob@localhost\", \"text\": \"private\"}")
         .statusCode()).isEqualTo(202);
