@@ -10,7 +10,9 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -22,6 +24,7 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -47,7 +50,9 @@ import org.slf4j.LoggerFactory;
  * {@link SSLEngine} from the server's current {@link ServerTls}, so the mail listeners' certificate
  * and TLS policy apply, and a renewed certificate is served without a restart. Listeners open and
  * close with a reload as the mail ones do; {@link #close} stops accepting and gives requests in
- * progress up to five seconds.
+ * progress up to five seconds (Jetty waits for them only through the {@link GracefulHandler} in
+ * front of the dispatcher), then interrupts what is still running (a long-poll, a throttled
+ * sign-in's pause), so that no request thread outlives the server.
  */
 public final class WebServer implements PostaServer.Face {
   private static final Logger log = LoggerFactory.getLogger(WebServer.class);
@@ -58,6 +63,8 @@ public final class WebServer implements PostaServer.Face {
 
   private final PostaServer posta;
   private final Server jetty;
+  /** The requests' virtual threads: shut down after Jetty stops, interrupting any still running. */
+  private final ExecutorService requests;
   private final Map<PostaConfig.Listener, ServerConnector> connectors = new ConcurrentHashMap<>();
   private final BearerAuth auth;
   private final MessagesApi api;
@@ -70,11 +77,12 @@ public final class WebServer implements PostaServer.Face {
     // runs on a virtual thread from the executor.
     QueuedThreadPool threads = new QueuedThreadPool(16, 2);
     threads.setName("http");
-    threads.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("http-", 0).factory()));
+    this.requests = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("http-", 0).factory());
+    threads.setVirtualThreadsExecutor(requests);
     this.jetty = new Server(threads);
-    jetty.setStopTimeout(STOP_GRACE_MILLIS);
+    jetty.setStopTimeout(STOP_GRACE_MILLIS); // honoured only with a Graceful handler in the chain
     jetty.setErrorHandler(new JsonErrors());
-    jetty.setHandler(new Dispatcher());
+    jetty.setHandler(new GracefulHandler(new Dispatcher()));
     this.auth = new BearerAuth(posta);
     this.api = new MessagesApi(posta);
     this.capture = posta.config().capture().enabled() ? new CaptureApi(posta) : null;
@@ -134,10 +142,22 @@ public final class WebServer implements PostaServer.Face {
   public synchronized void close() {
     try {
       jetty.stop();
+    } catch (java.util.concurrent.TimeoutException e) {
+      log.info("stopping the HTTP server: requests still in progress after {} ms are interrupted", STOP_GRACE_MILLIS);
     } catch (Exception e) {
       log.warn("stopping the HTTP server: {}", e.toString());
     }
     connectors.clear();
+    // Requests past their grace (a capture wait of up to five minutes) are interrupted: each
+    // answers 503 if its connection is still open, and ends.
+    requests.shutdownNow();
+    try {
+      if (!requests.awaitTermination(STOP_GRACE_MILLIS, TimeUnit.MILLISECONDS)) {
+        log.warn("stopping the HTTP server: requests still running {} ms after they were interrupted", STOP_GRACE_MILLIS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Health, readiness, then the API; anything else is 404. */
@@ -149,11 +169,11 @@ public final class WebServer implements PostaServer.Face {
         String path = x.path();
         switch (path) {
           case "/healthz" -> {
-            only(x, "GET");
+            getOrHead(x);
             x.text(200, "ok\n");
           }
           case "/readyz" -> {
-            only(x, "GET");
+            getOrHead(x);
             List<String> problems = Readiness.problems(posta);
             if (problems.isEmpty()) x.text(200, "ready\n");
             else x.text(503, "not ready: " + String.join("; ", problems) + "\n");
@@ -174,8 +194,9 @@ public final class WebServer implements PostaServer.Face {
       return true;
     }
 
-    private static void only(Exchange x, String method) throws ApiError {
-      if (!x.method().equals(method)) throw ApiError.methodNotAllowed(x.method(), x.path(), method);
+    /** GET, or HEAD: the same status and headers without the body (RFC 9110 §9.3.2; Jetty drops a HEAD's body). */
+    private static void getOrHead(Exchange x) throws ApiError {
+      if (!x.method().equals("GET") && !x.method().equals("HEAD")) throw ApiError.methodNotAllowed(x.method(), x.path(), "GET, HEAD");
     }
   }
 

@@ -88,6 +88,19 @@ class WebApiTest {
   }
 
   @Test
+  void healthAndReadinessAnswerHeadWithoutABody() throws Exception {
+    for (String path : List.of("/healthz", "/readyz")) {
+      HttpResponse<String> head = http.send(HttpRequest.newBuilder(uri(path)).HEAD().build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(head.statusCode()).as(path).isEqualTo(200);
+      assertThat(head.body()).as(path).isEmpty();
+    }
+    HttpResponse<String> post = send("POST", "/healthz", null, "{}");
+    assertThat(post.statusCode()).isEqualTo(405);
+    assertThat(post.headers().firstValue("Allow")).hasValue("GET, HEAD");
+    assertThat(post.body()).isEqualTo(error(405, "POST is not allowed on /healthz: use GET or HEAD"));
+  }
+
+  @Test
   void readinessIsRefusedWhileTheSpoolCannotTakeAFile() throws Exception {
     // Root ignores file modes, so the spool folder is made unusable instead: a file in its place.
     Path spool = dir.resolve("queue");
