@@ -239,12 +239,14 @@ public final class MessagesApi {
     } catch (IllegalArgumentException e) { // a name that cannot be a folder
       throw noMessage(folder, uid);
     }
-    lease.folder().sync();
-    if (lease.folder().get(uid) == null) {
+    try { // the lease is the caller's only once returned: a failed sync or a missing UID closes it here
+      lease.folder().sync();
+      if (lease.folder().get(uid) == null) throw noMessage(folder, uid);
+      return lease;
+    } catch (ApiError | IOException | RuntimeException e) {
       lease.close();
-      throw noMessage(folder, uid);
+      throw e;
     }
-    return lease;
   }
 
   private boolean folderExists(MailboxId mailbox, String folder) {
