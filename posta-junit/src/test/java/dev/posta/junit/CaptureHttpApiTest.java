@@ -346,6 +346,12 @@ class CaptureHttpApiTest {
     assertThat(post("/faults", "[1]").body()).isEqualTo("{\"error\":{\"status\":400,\"message\":\"the body must be one fault as a JSON object, "
         + "with the keys of [[capture.faults]]: action, after-octets, delay, match, probability, reply, seed, stage, times\"}}");
     assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null}");
+
+    // What a cross-site form can send, without a CORS preflight: refused, nothing added.
+    HttpResponse<String> form = http.send(HttpRequest.newBuilder(URI.create(mail.apiUrl() + "/faults")).header("Content-Type", "text/plain")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"stage\": \"connect\", \"action\": \"refuse\"}")).build(), HttpResponse.BodyHandlers.ofString());
+    assertError(form, 415, "send the fault as Content-Type: application/json, not text/plain");
+    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null}");
   }
 
   private String python(Path script, String... args) throws Exception {

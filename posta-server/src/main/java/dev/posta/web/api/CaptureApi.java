@@ -207,6 +207,7 @@ public final class CaptureApi {
         x.json(200, answer);
       }
       case "POST" -> {
+        requireJson(x);
         Map<String, Object> fields = fields(x.body(64 * 1024));
         Fault fault;
         try {
@@ -226,6 +227,21 @@ public final class CaptureApi {
         log.info("http[{}]: faults cleared over the API ({} fault(s), and any tarpit and rate limit)", client, cleared);
         x.json(200, Map.of("cleared", cleared));
       }
+    }
+  }
+
+  /**
+   * Capture mode's API takes no token, so a web page the developer opens could send it a form
+   * (a "simple" cross-site request, which browsers send without asking): such a request can be
+   * {@code text/plain} or a form, never {@code application/json}, which a browser sends across
+   * sites only after a CORS preflight that this server never grants. So a change must say it
+   * is JSON (415 otherwise).
+   */
+  private static void requireJson(Exchange x) throws ApiError {
+    String type = x.header("Content-Type");
+    String media = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+    if (!media.equals("application/json")) {
+      throw new ApiError(415, "send the fault as Content-Type: application/json" + (type == null ? "" : ", not " + type));
     }
   }
 
