@@ -21,7 +21,9 @@ import org.opentest4j.AssertionFailedError;
  * whose message names the result expected and shows the message's whole Authentication-Results
  * field. A message may carry several DKIM signatures: {@code dkim()} holds when one of them has
  * the result asked for (as DMARC needs only one to pass, RFC 7489 §4.2); {@code dkim(domain)}
- * looks only at the signatures of that signing domain ({@code header.d}).
+ * looks only at the signatures of that signing domain ({@code header.d}). Each step of a chain
+ * narrows to the results that met it, so {@code dkim("shop.example").passes().hasProperty("header.s",
+ * "s1")} holds only when the s1 signature itself passes.
  */
 public final class PostaAssertions {
   private PostaAssertions() {}
@@ -119,8 +121,12 @@ public final class PostaAssertions {
       return message;
     }
 
+    // Each step narrows to the results that matched, so a chain is one result meeting every
+    // condition: dkim("d").passes().hasProperty("header.s", "s1") needs the s1 signature itself to
+    // pass, not one signature to pass and another to be s1.
     private ResultAssert holds(Predicate<AuthenticationResults.Result> check, String expected) {
-      if (results.stream().anyMatch(check)) return this;
+      List<AuthenticationResults.Result> matched = results.stream().filter(check).toList();
+      if (!matched.isEmpty()) return new ResultAssert(message, expected, field, matched);
       String actual = results.isEmpty() ? "no " + method + " result" : String.join(", ", results.stream().map(Object::toString).toList());
       throw new AssertionFailedError("expected " + expected + ", but the message's Authentication-Results field says " + actual + ":\n  "
           + field.field(), expected, actual);

@@ -35,6 +35,8 @@ import org.opentest4j.AssertionFailedError;
 class AuthenticationResultsTest {
   /** The developer's own signing key, published with withDkimKey. */
   static final Path SHOP_KEY = key("shop.example", "s1");
+  /** Its second key, published too, for a message carrying two signatures. */
+  static final Path SHOP_KEY_2 = key("shop.example", "s2");
   /** A key whose public half is published nowhere. */
   static final Path WRONG_KEY = key("wrong.example", "x");
 
@@ -42,6 +44,7 @@ class AuthenticationResultsTest {
       .withDnsRecord("strict.example", "TXT", "v=spf1 ip4:192.0.2.1 -all")
       .withDnsRecord("_dmarc.strict.example", "TXT", "\"v=DMARC1; \" \"p=reject\"")
       .withDkimKey("shop.example", "s1", SHOP_KEY)
+      .withDkimKey("shop.example", "s2", SHOP_KEY_2)
       .resetBetweenTests();
 
   private static Path key(String domain, String selector) {
@@ -70,6 +73,26 @@ class AuthenticationResultsTest {
   private static String b8(ReceivedMessage m) {
     String b = m.header("DKIM-Signature").replaceAll("\\s", "").replaceFirst("(?s).*;b=", "");
     return b.substring(0, 8);
+  }
+
+  /**
+   * Two signatures by shop.example: s1 made with a key that is not s1's (fails), s2 with s2's
+   * (passes). A chain is one signature meeting every step, so "passes with header.s=s1" fails.
+   */
+  @Test
+  void chainedChecksNarrowToTheSignaturesThatMatched() throws Exception {
+    send("bounce@shop.example", "shop.example", Path.of(WRONG_KEY + "," + SHOP_KEY_2), "s1,s2", "rsa-sha256");
+    ReceivedMessage m = mail.awaitMessage();
+    assertThat(m.authenticationResults().dkim()).extracting(r -> r.result() + " " + r.property("header.s"))
+        .containsExactly("fail s1", "pass s2");
+    PostaAssertions.assertThat(m).dkim("shop.example").passes().hasProperty("header.s", "s2");
+    PostaAssertions.assertThat(m).dkim("shop.example").fails().hasProperty("header.s", "s1");
+    assertThatThrownBy(() -> PostaAssertions.assertThat(m).dkim("shop.example").passes().hasProperty("header.s", "s1"))
+        .isInstanceOf(AssertionFailedError.class)
+        .hasMessageStartingWith("expected dkim (header.d=shop.example)=pass with header.s=s1, but the message's Authentication-Results field says "
+            + m.authenticationResults().dkim().get(1) + ":\n");
+    assertThatThrownBy(() -> PostaAssertions.assertThat(m).dkim("shop.example").hasProperty("header.s", "s1").passes())
+        .isInstanceOf(AssertionFailedError.class);
   }
 
   @Test
