@@ -285,7 +285,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     } else if (perClass && resetBetweenTests) {
       reset();
     }
-    List<SmtpFault> annotated = new ArrayList<>(AnnotationSupport.findRepeatableAnnotations(context.getRequiredTestClass(), SmtpFault.class));
+    List<SmtpFault> annotated = classFaults(context.getRequiredTestClass());
     context.getTestMethod().ifPresent(m -> annotated.addAll(AnnotationSupport.findRepeatableAnnotations(m, SmtpFault.class)));
     for (SmtpFault a : annotated) faults.add(fault(a));
   }
@@ -294,6 +294,26 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   public void afterEach(ExtensionContext context) {
     faults.clear(); // faults are a test's own
     if (!perClass) stop();
+  }
+
+  /**
+   * The class-level {@link SmtpFault}s in force for a test of {@code testClass}: those of each
+   * enclosing class of an inner class (a {@code @Nested} class's tests run inside its outer classes, outermost
+   * first), then the class's own; each class's include its superclasses' ({@code @Inherited}).
+   * Each class is looked at once, so no fault is added twice.
+   */
+  static List<SmtpFault> classFaults(Class<?> testClass) {
+    java.util.ArrayDeque<Class<?>> classes = new java.util.ArrayDeque<>();
+    // Only an inner class's tests run inside its enclosing class (JUnit's @Nested is never static).
+    for (Class<?> c = testClass; c != null; c = java.lang.reflect.Modifier.isStatic(c.getModifiers()) ? null : c.getEnclosingClass()) {
+      classes.addFirst(c);
+    }
+    List<SmtpFault> annotated = new ArrayList<>();
+    java.util.Set<Class<?>> seen = new java.util.HashSet<>();
+    for (Class<?> c : classes) {
+      if (seen.add(c)) annotated.addAll(AnnotationSupport.findRepeatableAnnotations(c, SmtpFault.class));
+    }
+    return annotated;
   }
 
   /** The fault an annotation describes, checked as a configuration's would be. */

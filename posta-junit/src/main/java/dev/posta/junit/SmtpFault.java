@@ -3,15 +3,19 @@ package dev.posta.junit;
 import dev.posta.smtp.Fault;
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
 import java.lang.annotation.Repeatable;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
 /**
- * A scripted SMTP fault for a test method, or for every test of a class: {@link PostaExtension}
- * puts it in force before the test (the class's first, then the method's, in the order
- * written: the first that matches an attempt fires) and clears it after. The same as {@link
+ * A scripted SMTP fault for a test method, or for every test of a class (its subclasses and its
+ * {@code @Nested} classes included): {@link PostaExtension} puts it in force before the test
+ * (the outermost class's first, then each nested class's, then the method's, in the order
+ * written: the first that matches an attempt fires) and clears it after. Faults are the
+ * server's: tests sharing a per-class server must not script faults concurrently (see {@link
+ * PostaExtension}). The same as {@link
  * PostaExtension#fault()}; {@link Fault} says what each stage's fault replaces.
  *
  * <pre>{@code
@@ -25,6 +29,7 @@ import java.lang.annotation.Target;
  * #delay}; a mistake fails the test before it runs, saying what is wrong.
  */
 @Documented
+@Inherited
 @Retention(RetentionPolicy.RUNTIME)
 @Target({ElementType.METHOD, ElementType.TYPE})
 @Repeatable(SmtpFault.List.class)
@@ -60,6 +65,7 @@ public @interface SmtpFault {
 
   /** The container of repeated {@link SmtpFault}s. */
   @Documented
+  @Inherited
   @Retention(RetentionPolicy.RUNTIME)
   @Target({ElementType.METHOD, ElementType.TYPE})
   @interface List {
