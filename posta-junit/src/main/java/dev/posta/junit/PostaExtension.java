@@ -108,11 +108,15 @@ import org.junit.platform.commons.support.AnnotationSupport;
  * <p><b>Faults</b>, for testing an application's retry path: {@link #fault()} scripts a failure
  * at any SMTP stage, triggered by address pattern, by attempt ("the first two, then accept") or
  * by a seeded probability; {@link SmtpFault} does the same as an annotation on a test method or
- * class; a tarpit and a rate limit too. Faults are cleared after each test.
+ * class (its subclasses and {@code @Nested} classes included); a tarpit and a rate limit too.
+ * Faults are the server's, not one test's, and all of them are cleared after each test: tests
+ * that share a per-class server and script faults must not run concurrently (give them {@code
+ * @ResourceLock("posta-faults")}, or a server each on an instance field), or one test's end
+ * clears the faults of another still running.
  *
  * <pre>{@code
  * @Test void retriesAfterTwoTemporaryFailures() throws Exception {
- *   mail.fault().atMail().reply("451 4.3.0 Try again later").times(2);
+ *   mail.fault().atMail().times(2).reply("451 4.3.0 Try again later");
  *   app.sendReceipt("ada@customer.example");              // fails twice, retries, then goes through
  *   assertThat(mail.awaitMessage().subject()).isEqualTo("Your receipt");
  * }
@@ -755,7 +759,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   // --- Faults ------------------------------------------------------------------------------
 
   /**
-   * A new scripted fault: {@code mail.fault().atRcpt("*@bounce.example").reply("550 5.1.1 No such user").times(2)}
+   * A new scripted fault: {@code mail.fault().atRcpt("*@bounce.example").times(2).reply("550 5.1.1 No such user")}
    * ({@link ScriptedFault} lists them all). In force from its action on, until the end of the test.
    */
   public ScriptedFault fault() {
@@ -766,7 +770,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
    * The next {@code count} transactions are refused at MAIL FROM with {@code reply}, such as
    * {@code "451 4.3.0 Try again later"} (a temporary failure, which an application should retry)
    * or {@code "550 5.7.1 Not allowed"}; then mail is taken again. A shortcut for {@code
-   * fault().atMail().reply(reply).times(count)}.
+   * fault().atMail().times(count).reply(reply)}.
    */
   public void refuseNext(int count, String reply) {
     faults.refuseNext(count, Reply.parse(reply));

@@ -7,16 +7,18 @@ import java.time.Duration;
 
 /**
  * One scripted SMTP fault, set up fluently from {@link PostaExtension#fault()}: a stage, an
- * optional trigger, then what the client gets. It is in force from its action on ({@code
- * reply}, {@code refuse}, {@code disconnect}, {@code delay}); a trigger set after the action
- * ({@code .times(2)}) still applies, counting afresh. Cleared after each test.
+ * optional trigger, then what the client gets. The action ({@code reply}, {@code refuse},
+ * {@code disconnect}, {@code delay}) comes last and puts the whole fault in force at once, so a
+ * client sending meanwhile never meets it without its triggers (an unlimited fault where
+ * {@code .times(2)} was meant); a trigger written after the action is refused with an {@link
+ * IllegalStateException} saying so. Cleared after each test.
  *
  * <pre>{@code
- * mail.fault().atRcpt("*@bounce.example").reply("550 5.1.1 No such user").times(2);
+ * mail.fault().atRcpt("*@bounce.example").times(2).reply("550 5.1.1 No such user");
  * mail.fault().atConnect().refuse();
- * mail.fault().atMail().reply("451 4.3.0 Try again later").times(2);  // the third try goes through
+ * mail.fault().atMail().times(2).reply("451 4.3.0 Try again later");  // the third try goes through
  * mail.fault().midData().disconnect();
- * mail.fault().atEndOfData().reply("451 4.3.0 Flaky").withProbability(0.3, 42);
+ * mail.fault().atEndOfData().withProbability(0.3, 42).reply("451 4.3.0 Flaky");
  * mail.fault().tarpit(Duration.ofSeconds(2));
  * mail.fault().rateLimit(10, Duration.ofMinutes(1));
  * }</pre>
@@ -31,9 +33,6 @@ public final class ScriptedFault {
   private double probability = 1;
   private Long seed;
   private Fault.Action action;
-  /** Its number among the faults once in force, 0 before; and the fault put there. */
-  private int installed;
-  private Fault inForce;
 
   ScriptedFault(Faults.Scripted faults) {
     this.faults = faults;
@@ -99,21 +98,24 @@ public final class ScriptedFault {
 
   /** Only for attempts whose address matches (the sender at MAIL, the recipient at RCPT, either at the data stages). */
   public ScriptedFault matching(String pattern) {
+    beforeTheAction("matching(\"" + pattern + "\")");
     match = pattern;
-    return update();
+    return this;
   }
 
   /** Fires on the first {@code n} matching attempts only, then steps aside: {@code times(2)} fails two tries, the third goes through. */
   public ScriptedFault times(int n) {
+    beforeTheAction("times(" + n + ")");
     times = n;
-    return update();
+    return this;
   }
 
   /** Fires on a matching attempt with this chance; the same {@code seed} fires on the same attempts every run. */
   public ScriptedFault withProbability(double p, long drawSeed) {
+    beforeTheAction("withProbability(" + p + ", " + drawSeed + ")");
     probability = p;
     seed = drawSeed;
-    return update();
+    return this;
   }
 
   /** This reply, exactly, such as {@code "550 5.1.1 No such user"}; a 421 also closes the connection. */
@@ -160,28 +162,27 @@ public final class ScriptedFault {
   private ScriptedFault act(Fault.Action a) {
     if (stage == null) throw new IllegalStateException("say where first: mail.fault().atRcpt(...), atMail(), midData()...");
     if (action != null) throw new IllegalStateException("this fault already does " + action + "; start another with mail.fault()");
+    Fault fault = build(a); // checked whole before anything is in force
     action = a;
-    inForce = build();
-    installed = faults.add(inForce);
+    faults.add(fault);
     return this;
   }
 
-  private ScriptedFault update() {
-    if (installed > 0) {
-      Fault next = build();
-      faults.replace(installed, inForce, next);
-      inForce = next;
+  // A trigger after the action would come too late: the fault is already in force without it.
+  private void beforeTheAction(String trigger) {
+    if (action != null) {
+      throw new IllegalStateException("this fault is already in force (" + build(action) + "); set " + trigger
+          + " before the action: mail.fault().atRcpt(\"*@x\").times(2).reply(\"550 ...\")");
     }
-    return this;
   }
 
-  private Fault build() {
-    return new Fault(stage, match, times, probability, seed, action);
+  private Fault build(Fault.Action a) {
+    return new Fault(stage, match, times, probability, seed, a);
   }
 
   /** The fault as the server's log describes it. */
   @Override
   public String toString() {
-    return action == null ? "a fault not yet in force at " + stage : build().toString();
+    return action == null ? "a fault not yet in force at " + stage : build(action).toString();
   }
 }

@@ -65,9 +65,25 @@ class FaultsAngusTest {
     throw new AssertionError("the send went through");
   }
 
+  /**
+   * The action puts the fault in force, so a trigger after it would leave an unlimited fault live
+   * in between (a sending thread could meet it): it is refused, saying how to write it.
+   */
+  @Test
+  void aTriggerAfterTheActionIsRefused() {
+    assertThatThrownBy(() -> mail.fault().atMail().reply("451 4.3.0 Try again later").times(2))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("this fault is already in force (mail reply=\"451 4.3.0 Try again later\"); set times(2) before the action: "
+            + "mail.fault().atRcpt(\"*@x\").times(2).reply(\"550 ...\")");
+    assertThatThrownBy(() -> mail.fault().atRcpt().disconnect().matching("*@bounce.example"))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageStartingWith("this fault is already in force (rcpt disconnect); set matching(\"*@bounce.example\") before the action");
+    mail.clearFaults();
+  }
+
   @Test
   void connectRefusedThenAccepted() throws Exception {
-    mail.fault().atConnect().refuse().times(1);
+    mail.fault().atConnect().times(1).refuse();
     assertThat(sendFails(plain(), "ada@customer.example"))
         .hasMessage("Got bad greeting from SMTP host: 127.0.0.1, port: " + mail.smtpPort() + ", response: [EOF]");
     Transport.send(message(plain(), "ada@customer.example"));
@@ -93,7 +109,7 @@ class FaultsAngusTest {
   @ParameterizedTest
   @ValueSource(strings = {"535 5.7.8 Authentication credentials invalid", "454 4.7.0 Temporary authentication failure"})
   void authFailsWithTheScriptedReply(String reply) throws Exception {
-    mail.fault().atAuth().reply(reply).times(1);
+    mail.fault().atAuth().times(1).reply(reply);
     Session session = Mails.session(mail.mailProperties());
     assertThatThrownBy(() -> Transport.send(message(session, "ada@customer.example"), mail.username(), mail.password()))
         .isInstanceOf(AuthenticationFailedException.class).hasMessage(reply + "\n");
@@ -103,7 +119,7 @@ class FaultsAngusTest {
 
   @Test
   void theFirstTwoTriesFailAtMailTheThirdGoesThrough() throws Exception {
-    mail.fault().atMail("*@shop.example").reply("451 4.3.0 Try again later").times(2);
+    mail.fault().atMail("*@shop.example").times(2).reply("451 4.3.0 Try again later");
     for (int attempt = 1; attempt <= 2; attempt++) {
       SMTPSendFailedException e = cause(sendFails(plain(), "ada@customer.example"), SMTPSendFailedException.class);
       assertThat(e.getReturnCode()).isEqualTo(451);
@@ -137,7 +153,7 @@ class FaultsAngusTest {
   void dataAndTheFinalDotAnswerAsScriptedAndNothingIsDelivered(String stageAndReply) throws Exception {
     String stage = stageAndReply.substring(0, stageAndReply.indexOf(':'));
     String reply = stageAndReply.substring(stage.length() + 1);
-    (stage.equals("data") ? mail.fault().atData() : mail.fault().atEndOfData()).reply(reply).times(1);
+    (stage.equals("data") ? mail.fault().atData() : mail.fault().atEndOfData()).times(1).reply(reply);
     SMTPSendFailedException e = cause(sendFails(plain(), "ada@customer.example"), SMTPSendFailedException.class);
     assertThat(e.getReturnCode()).isEqualTo(Integer.parseInt(reply.substring(0, 3)));
     assertThat(e.getMessage()).isEqualTo(reply + "\n");
@@ -147,7 +163,7 @@ class FaultsAngusTest {
 
   @Test
   void aDisconnectInTheMiddleOfDataLeavesNothingCaptured() throws Exception {
-    mail.fault().midData().disconnectAfter(200).times(1);
+    mail.fault().midData().times(1).disconnectAfter(200);
     MessagingException e;
     try {
       Transport.send(Mails.simple(plain(), "app@shop.example", "ada@customer.example", "dropped", "Your order ships.\r\n".repeat(40)));
@@ -183,7 +199,7 @@ class FaultsAngusTest {
   /** Which of 12 sends fail with a 451 at the final dot, at probability 0.5 and seed 2026. */
   private static List<Integer> flaky() throws Exception {
     mail.clearFaults();
-    mail.fault().atEndOfData().reply("451 4.3.0 Flaky").withProbability(0.5, 2026);
+    mail.fault().atEndOfData().withProbability(0.5, 2026).reply("451 4.3.0 Flaky");
     List<Integer> failed = new ArrayList<>();
     for (int i = 0; i < 12; i++) {
       try {

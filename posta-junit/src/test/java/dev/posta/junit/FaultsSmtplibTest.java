@@ -56,8 +56,8 @@ class FaultsSmtplibTest {
 
   @Test
   void connectRefusedAndA421Greeting() throws Exception {
-    mail.fault().atConnect().refuse().times(1);
-    mail.fault().atConnect().reply("421 4.3.2 Service not available, closing").times(1);
+    mail.fault().atConnect().times(1).refuse();
+    mail.fault().atConnect().times(1).reply("421 4.3.2 Service not available, closing");
     assertThat(send(3, "cron@build.example", "dev@team.example")).containsExactly(
         "SMTPServerDisconnected",
         "SMTPConnectError 421 4.3.2 Service not available, closing",
@@ -106,7 +106,7 @@ class FaultsSmtplibTest {
 
   @Test
   void mailFailsTwiceThenGoesThrough() throws Exception {
-    mail.fault().atMail("cron@*").reply("451 4.3.0 Try again later").times(2);
+    mail.fault().atMail("cron@*").times(2).reply("451 4.3.0 Try again later");
     assertThat(send(3, "cron@build.example", "dev@team.example")).containsExactly(
         "SMTPSenderRefused 451 4.3.0 Try again later",
         "SMTPSenderRefused 451 4.3.0 Try again later",
@@ -129,10 +129,10 @@ class FaultsSmtplibTest {
 
   @Test
   void dataAndTheFinalDot() throws Exception {
-    mail.fault().atData().reply("554 5.5.1 No valid recipients").times(1);
-    mail.fault().atEndOfData().reply("451 4.3.0 Local error in processing").times(1);
-    mail.fault().atEndOfData().reply("552 5.3.4 Message too big for system").times(1);
-    mail.fault().atEndOfData().reply("554 5.7.1 Message refused").times(1);
+    mail.fault().atData().times(1).reply("554 5.5.1 No valid recipients");
+    mail.fault().atEndOfData().times(1).reply("451 4.3.0 Local error in processing");
+    mail.fault().atEndOfData().times(1).reply("552 5.3.4 Message too big for system");
+    mail.fault().atEndOfData().times(1).reply("554 5.7.1 Message refused");
     assertThat(send(5, "cron@build.example", "dev@team.example")).containsExactly(
         "SMTPDataError 554 5.5.1 No valid recipients",
         "SMTPDataError 451 4.3.0 Local error in processing",
@@ -144,7 +144,7 @@ class FaultsSmtplibTest {
 
   @Test
   void aDisconnectInTheMiddleOfDataLeavesNothingCaptured() throws Exception {
-    mail.fault().midData().disconnectAfter(100).times(1);
+    mail.fault().midData().times(1).disconnectAfter(100);
     assertThat(send(2, "cron@build.example", "dev@team.example")).containsExactly(
         "SMTPServerDisconnected",
         "ok");
@@ -167,7 +167,7 @@ class FaultsSmtplibTest {
     List<String> got = send(12, "cron@build.example", "dev@team.example");
     List<String> again;
     mail.clearFaults();
-    mail.fault().atEndOfData().reply("451 4.3.0 Flaky").withProbability(0.5, 2026);
+    mail.fault().atEndOfData().withProbability(0.5, 2026).reply("451 4.3.0 Flaky");
     again = send(12, "cron@build.example", "dev@team.example");
     assertThat(again).isEqualTo(got).contains("ok", "SMTPDataError 451 4.3.0 Flaky");
     int delivered = (int) (got.stream().filter("ok"::equals).count() * 2);

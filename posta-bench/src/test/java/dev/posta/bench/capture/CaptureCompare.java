@@ -429,7 +429,7 @@ public final class CaptureCompare {
 
     @Override String fault() throws Exception {
       reset();
-      posta.fault().atRcpt("*@example.com").reply("450 4.2.1 Mailbox busy, try later").times(2);
+      posta.fault().atRcpt("*@example.com").times(2).reply("450 4.2.1 Mailbox busy, try later");
       Session session = Session.getInstance(mailProperties());
       List<String> tries = new ArrayList<>();
       for (int i = 1; i <= 3; i++) {
