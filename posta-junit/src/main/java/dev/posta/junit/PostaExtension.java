@@ -353,7 +353,8 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     long began = System.nanoTime();
     Logs.quiet();
     boolean tls = tls();
-    dataDir = Files.createTempDirectory(memoryBacked(), "posta-junit-");
+    dataDir = Files.createTempDirectory(dataParent(), "posta-junit-");
+    LEFT_AT_EXIT.add(dataDir);
     List<PostaConfig.Listener> listeners = new ArrayList<>();
     for (PostaConfig.Protocol p : protocols()) listeners.add(new PostaConfig.Listener(p, new InetSocketAddress("127.0.0.1", 0)));
     PostaConfig defaults = PostaConfig.embeddedDefaults(dataDir);
@@ -385,15 +386,51 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     return this;
   }
 
+  /** The system property naming the folder the data folders go in (instead of /dev/shm or the temporary folder). */
+  public static final String DATA_DIR_PROPERTY = "posta.junit.dataDir";
+
+  /** /dev/shm is used only with more room than this: Docker gives a container 64 MB, a few large messages. */
+  static final long SHM_MINIMUM = 1L << 30;
+
+  /** Data folders not yet deleted by {@link #stop()}: deleted when the JVM exits, should stop() never run. */
+  private static final Set<Path> LEFT_AT_EXIT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      for (Path dir : LEFT_AT_EXIT) deleteTree(dir);
+    }, "posta-junit-data-cleanup"));
+  }
+
   /**
-   * Where the data folder goes: Linux's shared-memory file system when there is one, else the
-   * JVM's temporary folder. The server fsyncs its spool and mailboxes before every 250, as a
-   * real server must; on a disk that is several milliseconds a message which a test's mail,
-   * deleted at {@link #stop()}, does not need, and on tmpfs an fsync costs nothing.
+   * Where the data folder goes: the folder {@value #DATA_DIR_PROPERTY} names, else Linux's
+   * shared-memory file system when it has more than 1 GiB free, else the JVM's temporary folder.
+   * The server fsyncs its spool and mailboxes before every 250, as a real server must; on a
+   * disk that is several milliseconds a message which a test's mail, deleted at {@link #stop()},
+   * does not need, and on tmpfs an fsync costs nothing. A small /dev/shm (Docker's 64 MB) would
+   * fill up with a test's attachments, so it is passed over.
    */
-  private static Path memoryBacked() {
+  private static Path dataParent() {
     Path shm = Path.of("/dev/shm");
-    return Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+    long shmUsable = 0;
+    if (Files.isDirectory(shm) && Files.isWritable(shm)) {
+      try {
+        shmUsable = Files.getFileStore(shm).getUsableSpace();
+      } catch (IOException e) {
+        shmUsable = 0; // unreadable: not used
+      }
+    }
+    return dataParent(System.getProperty(DATA_DIR_PROPERTY), shm, shmUsable, Path.of(System.getProperty("java.io.tmpdir")));
+  }
+
+  static Path dataParent(String configured, Path shm, long shmUsable, Path tmp) {
+    if (configured != null && !configured.isBlank()) {
+      Path dir = Path.of(configured);
+      if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
+        throw new IllegalArgumentException("-D" + DATA_DIR_PROPERTY + "=" + configured + ": not a folder this JVM can write in");
+      }
+      return dir;
+    }
+    return shmUsable > SHM_MINIMUM ? shm : tmp;
   }
 
   private Set<PostaConfig.Protocol> protocols() {
@@ -427,12 +464,17 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
 
   private void deleteData() {
     if (dataDir == null) return;
-    try (Stream<Path> paths = Files.walk(dataDir)) {
+    deleteTree(dataDir);
+    LEFT_AT_EXIT.remove(dataDir);
+    dataDir = null;
+  }
+
+  private static void deleteTree(Path dir) {
+    try (Stream<Path> paths = Files.walk(dir)) {
       for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
     } catch (IOException e) {
       // a temporary folder left behind is no failure of the test
     }
-    dataDir = null;
   }
 
   /** How long the last {@link #start()} took, from the call to every port listening. */
