@@ -300,6 +300,28 @@ class CaptureHttpApiTest {
     }
   }
 
+  /** One HTTP/1.1 GET with the Host header given (the JDK's client does not let a test set it): the status line and the body. */
+  private String getWithHost(String path, String host) throws Exception {
+    try (var socket = new java.net.Socket("127.0.0.1", mail.httpPort())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("GET /api/v1" + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      return answer.substring(0, answer.indexOf("\r\n")) + "\n" + answer.substring(answer.indexOf("\r\n\r\n") + 4);
+    }
+  }
+
+  @Test
+  void aDomainNameInHostIsRefusedOnLoopbackAgainstDnsRebinding() throws Exception {
+    assertThat(getWithHost("/faults", "mail.attacker.example:" + mail.httpPort())).isEqualTo("HTTP/1.1 403 Forbidden\n"
+        + "{\"error\":{\"status\":403,\"message\":\"Host mail.attacker.example:" + mail.httpPort() + " is not a name of this machine: "
+        + "capture mode's API on a loopback address answers only to an address or localhost (protection against DNS rebinding); "
+        + "use http://127.0.0.1:PORT or http://localhost:PORT\"}}");
+    for (String host : List.of("localhost:" + mail.httpPort(), "127.0.0.1:" + mail.httpPort(), "app.localhost", "[::1]:" + mail.httpPort())) {
+      assertThat(getWithHost("/faults", host)).as(host).startsWith("HTTP/1.1 200 OK\n{\"faults\":");
+    }
+  }
+
   private HttpResponse<String> post(String path, String json) throws Exception {
     return http.send(HttpRequest.newBuilder(URI.create(mail.apiUrl() + path)).header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());

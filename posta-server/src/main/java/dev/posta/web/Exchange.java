@@ -73,6 +73,11 @@ public final class Exchange {
     request.getConnectionMetaData().getConnection().getEndPoint().setIdleTimeout(idle.toMillis());
   }
 
+  /** The address of this server that the client connected to (the listener's, or a wildcard listener's own). */
+  public InetAddress local() {
+    return ((InetSocketAddress) request.getConnectionMetaData().getLocalSocketAddress()).getAddress();
+  }
+
   /** The client's IP address. */
   public InetAddress client() {
     return ((InetSocketAddress) request.getConnectionMetaData().getRemoteSocketAddress()).getAddress();

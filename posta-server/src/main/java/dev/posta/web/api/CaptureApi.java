@@ -82,6 +82,7 @@ public final class CaptureApi {
 
   /** Serves {@code rest}, the path after {@code /api/v1}. */
   public void handle(Exchange x, String rest) throws ApiError, IOException {
+    checkHost(x);
     if (rest.equals("/faults")) {
       faults(x);
       return;
@@ -227,6 +228,27 @@ public final class CaptureApi {
         log.info("http[{}]: faults cleared over the API ({} fault(s), and any tarpit and rate limit)", client, cleared);
         x.json(200, Map.of("cleared", cleared));
       }
+    }
+  }
+
+  /** A host name that only ever means this machine (RFC 6761 §6.3), or an address literal. */
+  private static final Pattern LOOPBACK_HOST = Pattern.compile("(?i)(localhost|[a-z0-9.-]*\\.localhost|[0-9.]+|\\[[0-9a-f:.]+\\])(:[0-9]+)?");
+
+  /**
+   * On a loopback listener, the request must name the server by address or as {@code localhost}:
+   * a web page the developer opens could otherwise make its own domain name resolve to 127.0.0.1
+   * (DNS rebinding) and read captured mail with the browser's same-origin blessing, since the
+   * API takes no token. The attacker's page cannot choose the Host its browser sends, so a
+   * Host that is a domain name is refused (403). A listener on another address (posta dev
+   * --allow-remote, a container reached by its service name) is reached by names on purpose,
+   * and is not checked.
+   */
+  private static void checkHost(Exchange x) throws ApiError {
+    if (!x.local().isLoopbackAddress()) return;
+    String host = x.header("Host");
+    if (host == null || !LOOPBACK_HOST.matcher(host.strip()).matches()) {
+      throw new ApiError(403, "Host " + (host == null ? "(none)" : host) + " is not a name of this machine: capture mode's API on a loopback "
+          + "address answers only to an address or localhost (protection against DNS rebinding); use http://127.0.0.1:PORT or http://localhost:PORT");
     }
   }
 
