@@ -124,19 +124,6 @@ public interface Faults {
       return armed.size();
     }
 
-    /**
-     * Puts {@code fault} in place of fault number {@code number}, counting afresh, when that is
-     * still {@code was} (not when the faults were cleared or set anew since).
-     */
-    public synchronized void replace(int number, Fault was, Fault fault) {
-      List<Armed> armed = new ArrayList<>(script.rules());
-      if (number < 1 || number > armed.size() || armed.get(number - 1).fault != was) {
-        throw new IllegalStateException("the fault " + was + " is no longer in force (the faults were cleared)");
-      }
-      armed.set(number - 1, new Armed(fault));
-      script = new Script(List.copyOf(armed), script.tarpit(), script.rateLimit());
-    }
-
     /** The faults in force, in order. */
     public List<Fault> faults() {
       return script.rules().stream().map(a -> a.fault).toList();

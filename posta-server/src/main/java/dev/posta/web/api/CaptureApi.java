@@ -20,7 +20,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import org.eclipse.jetty.util.Fields;
@@ -70,7 +69,6 @@ public final class CaptureApi {
   /** How many of what did arrive a timed-out wait lists. */
   static final int ARRIVED_SHOWN = 20;
   private static final List<String> QUERY = List.of("namespace", "to", "from", "subject", "subjectMatches");
-  private static final Pattern DURATION = Pattern.compile("([0-9]{1,9})(ms|s|m)");
 
   private final PostaServer server;
   private final CapturedMail captured;
@@ -349,17 +347,15 @@ public final class CaptureApi {
     throw new ApiError(400, name + ": expected a number from " + least + " to " + most + ", not '" + value + "'");
   }
 
-  /** {@code 10s}, {@code 500ms}, {@code 2m}; at most {@link #MAX_TIMEOUT}. */
+  /** {@code 10s}, {@code 500ms}, {@code 2m}, as a fault's delay is written ({@link Fault#duration}); at most {@link #MAX_TIMEOUT}. */
   static Duration duration(String value) throws ApiError {
     if (value == null) return DEFAULT_TIMEOUT;
-    Matcher m = DURATION.matcher(value);
-    if (!m.matches()) throw new ApiError(400, "timeout: expected a duration like 10s, 500ms or 2m, not '" + value + "'");
-    long n = Long.parseLong(m.group(1));
-    Duration d = switch (m.group(2)) {
-      case "ms" -> Duration.ofMillis(n);
-      case "s" -> Duration.ofSeconds(n);
-      default -> Duration.ofMinutes(n);
-    };
+    Duration d;
+    try {
+      d = Fault.duration(value);
+    } catch (Fault.Invalid e) {
+      throw new ApiError(400, "timeout: expected a duration like 10s, 500ms or 2m, not '" + value + "'");
+    }
     if (d.compareTo(MAX_TIMEOUT) > 0) throw new ApiError(400, "timeout: " + value + " is longer than the most, 5m; wait again instead");
     return d;
   }
