@@ -120,7 +120,8 @@ final class ScramSha256Mechanism implements SaslMechanism {
     } catch (IOException e) {
       return new Failure(Reason.TEMPORARY, "cannot read the accounts: " + e);
     }
-    credentials = user != null ? user.scram() : fake(identity(name));
+    // A disabled account answers as an unknown one: its proof cannot match made-up credentials.
+    credentials = user != null && !user.disabled() ? user.scram() : fake(identity(name));
     nonce = clientNonce + serverNonces.get();
     serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(credentials.salt()) + ",i="
         + credentials.iterations();

@@ -38,7 +38,11 @@ import org.slf4j.LoggerFactory;
  * <data>/users}.
  *
  * <p>Format, one account a line: {@code address TAB argon2id-PHC TAB SCRAM-SHA-256-string} (see
- * {@link PasswordHash} and {@link ScramCredentials}). Blank lines and lines starting with {@code
+ * {@link PasswordHash} and {@link ScramCredentials}), then, only when it has any, {@code TAB} and
+ * the account's attributes separated by commas: {@code admin} (an operator: the web view's queue,
+ * users and server pages, and the API's) and {@code disabled} (no login anywhere, by password,
+ * SCRAM or API token; its mail is still delivered). A line without attributes has three fields, as
+ * before attributes existed. Blank lines and lines starting with {@code
  * #} are ignored, and kept as they are when the file is rewritten. Addresses are canonical ({@link
  * #canonicalAddress}). A malformed line is skipped with a warning; of duplicates the first wins.
  *
@@ -65,10 +69,23 @@ public final class UserStore {
   private static final ReentrantLock WRITE_LOCK = new ReentrantLock();
   private static final long RECHECK_NANOS = 1_000_000_000L;
   private static final String HEADER =
-      "# Posta accounts: address TAB argon2id TAB SCRAM-SHA-256. Change with `posta user`.";
+      "# Posta accounts: address TAB argon2id TAB SCRAM-SHA-256 [TAB admin,disabled]. Change with `posta user`.";
+  static final String ADMIN = "admin", DISABLED = "disabled";
 
   /** One account, as stored. */
-  public record User(String address, String passwordHash, ScramCredentials scram) {}
+  public record User(String address, String passwordHash, ScramCredentials scram, boolean admin, boolean disabled) {
+    public User(String address, String passwordHash, ScramCredentials scram) {
+      this(address, passwordHash, scram, false, false);
+    }
+
+    /** The attributes as {@code posta user list} and the users file name them, e.g. {@code [admin]}. */
+    public List<String> attributes() {
+      List<String> a = new ArrayList<>(2);
+      if (admin) a.add(ADMIN);
+      if (disabled) a.add(DISABLED);
+      return a;
+    }
+  }
 
   /** A change that cannot be made (user exists, no such user, bad address or password). */
   public static final class UserException extends Exception {
@@ -169,13 +186,19 @@ public final class UserStore {
   }
 
   /**
-   * True when {@code address} has an account and {@code password} is its password. Takes one
-   * Argon2id verification whether or not the account exists.
+   * True when {@code address} has an account that is not disabled and {@code password} is its
+   * password. Takes one Argon2id verification whether or not the account exists or is disabled,
+   * so neither shows in the time it takes.
    */
   public boolean verify(String address, char[] password) throws IOException {
     if (captureLogins != null) return verifyCapture(address, password);
     Optional<User> user = find(address);
     if (user.isEmpty()) return bounded(() -> PasswordHash.verifyDummy(password));
+    if (user.get().disabled()) {
+      bounded(() -> PasswordHash.verifyDummy(password));
+      log.info("{}: login refused: the account is disabled (posta user enable)", user.get().address());
+      return false;
+    }
     String key = verifiedKey(user.get(), password);
     if (verified.wasVerified(key)) return true;
     boolean ok = bounded(() -> PasswordHash.verify(user.get().passwordHash(), password));
@@ -269,8 +292,13 @@ public final class UserStore {
 
   /** Adds an account; fails when the address already has one. */
   public void add(String address, char[] password) throws IOException, UserException {
+    add(address, password, false);
+  }
+
+  /** Adds an account, an operator's when {@code admin}; fails when the address already has one. */
+  public void add(String address, char[] password, boolean admin) throws IOException, UserException {
     String canonical = validAddress(address);
-    String line = line(canonical, password);
+    String line = line(canonical, password) + (admin ? "\t" + ADMIN : "");
     edit(lines -> {
       if (lines.stream().anyMatch(l -> canonical.equals(addressOf(l)))) {
         throw new UserException(canonical + " already exists");
@@ -279,14 +307,40 @@ public final class UserStore {
     });
   }
 
-  /** Replaces the password of an existing account. */
+  /** Replaces the password of an existing account; its attributes stay. */
   public void setPassword(String address, char[] password) throws IOException, UserException {
     String canonical = validAddress(address);
     String line = line(canonical, password);
     edit(lines -> {
       int at = indexOf(lines, canonical);
-      lines.set(at, line);
+      String[] f = lines.get(at).split("\t", -1);
+      lines.set(at, f.length == 4 && !f[3].isEmpty() ? line + "\t" + f[3] : line);
       lines.subList(at + 1, lines.size()).removeIf(l -> canonical.equals(addressOf(l)));
+    });
+  }
+
+  /** Makes an account an operator's ({@code admin}) or an ordinary one. */
+  public void setAdmin(String address, boolean admin) throws IOException, UserException {
+    setAttribute(address, ADMIN, admin);
+  }
+
+  /** Disables an account (no login anywhere; its mail is still delivered) or enables it again. */
+  public void setDisabled(String address, boolean disabled) throws IOException, UserException {
+    setAttribute(address, DISABLED, disabled);
+  }
+
+  private void setAttribute(String address, String attribute, boolean on) throws IOException, UserException {
+    String canonical = validAddress(address);
+    edit(lines -> {
+      int at = indexOf(lines, canonical);
+      String[] f = lines.get(at).split("\t", -1);
+      if (f.length < 3) throw new UserException(canonical + ": its line in the users file is malformed; set its password first");
+      java.util.TreeSet<String> attributes = new java.util.TreeSet<>();
+      if (f.length == 4) for (String a : f[3].split(",")) if (!a.isBlank()) attributes.add(a.strip());
+      if (on) attributes.add(attribute);
+      else attributes.remove(attribute);
+      String base = f[0] + "\t" + f[1] + "\t" + f[2];
+      lines.set(at, attributes.isEmpty() ? base : base + "\t" + String.join(",", attributes));
     });
   }
 
@@ -419,8 +473,12 @@ public final class UserStore {
       if (line.isBlank() || line.startsWith("#")) continue;
       String problem = null;
       String[] f = line.split("\t", -1);
-      if (f.length != 3) {
-        problem = "expected address, argon2id hash and SCRAM-SHA-256 credentials separated by TABs";
+      Set<String> attributes = f.length != 4 ? Set.of()
+          : java.util.Arrays.stream(f[3].split(",")).map(String::strip).filter(a -> !a.isEmpty()).collect(java.util.stream.Collectors.toSet());
+      if (f.length != 3 && f.length != 4) {
+        problem = "expected address, argon2id hash and SCRAM-SHA-256 credentials separated by TABs, then the attributes";
+      } else if (!Set.of(ADMIN, DISABLED).containsAll(attributes)) {
+        problem = "unknown attribute (known: admin, disabled)";
       } else if (addressOf(line) == null) {
         problem = "not a valid address";
       } else if (users.containsKey(addressOf(line))) {
@@ -429,7 +487,8 @@ public final class UserStore {
         problem = "not an argon2id PHC string";
       } else {
         try {
-          users.put(addressOf(line), new User(addressOf(line), f[1], ScramCredentials.decode(f[2])));
+          users.put(addressOf(line), new User(addressOf(line), f[1], ScramCredentials.decode(f[2]), attributes.contains(ADMIN),
+              attributes.contains(DISABLED)));
         } catch (IllegalArgumentException e) {
           problem = "not a SCRAM-SHA-256 credential string";
         }

@@ -14,6 +14,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
@@ -23,8 +24,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code posta user add|passwd|del|list}: the accounts in {@code <data>/users} ({@link
- * UserStore}), which a running server picks up within a second.
+ * {@code posta user add|passwd|del|list|admin|disable|enable}: the accounts in {@code
+ * <data>/users} ({@link UserStore}), which a running server picks up within a second. An
+ * account may be an operator's ({@code add --admin}, {@code admin}), and may be disabled (no
+ * login anywhere; its mail is still delivered).
  *
  * <p>A password is never a command-line argument (those show in {@code ps} and shell history): it
  * is the first line of standard input when that is not a terminal, else typed twice at a prompt
@@ -34,8 +37,9 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(
     name = "user",
-    description = "Manage the accounts that may log in to send mail (SMTP AUTH).",
-    subcommands = {UserCommand.Add.class, UserCommand.Passwd.class, UserCommand.Del.class, UserCommand.ListUsers.class})
+    description = "Manage the accounts that may log in (SMTP AUTH, IMAP, POP3, the web view and API).",
+    subcommands = {UserCommand.Add.class, UserCommand.Passwd.class, UserCommand.Del.class, UserCommand.ListUsers.class,
+        UserCommand.Admin.class, UserCommand.Disable.class, UserCommand.Enable.class})
 public final class UserCommand {
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
   boolean help;
@@ -154,6 +158,9 @@ public final class UserCommand {
     @Parameters(paramLabel = "ADDRESS", description = "The account's address; in a local domain it is also a mailbox.")
     String address;
 
+    @Option(names = "--admin", description = "An operator's account: the queue, users and server pages of the web view and API.")
+    boolean admin;
+
     @Override
     String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException {
       String canonical;
@@ -165,7 +172,7 @@ public final class UserCommand {
       if (users.find(canonical).isPresent()) throw new Refused(canonical + " already exists");
       char[] password = newPassword(canonical, config);
       try {
-        users.add(canonical, password);
+        users.add(canonical, password, admin);
       } finally {
         Arrays.fill(password, '\0');
       }
@@ -173,10 +180,11 @@ public final class UserCommand {
       // application sending as noreply@its-own-domain); it just has no mailbox here.
       String domain = canonical.substring(canonical.indexOf('@') + 1);
       var local = config.domains().stream().map(PostaConfig.LocalDomain::name).toList();
+      String added = "added " + canonical + (admin ? " (admin)" : "");
       if (!local.contains(domain)) {
-        return "added " + canonical + " (send only: " + domain + " is not a local domain, so it has no mailbox here)";
+        return added + " (send only: " + domain + " is not a local domain, so it has no mailbox here)";
       }
-      return "added " + canonical;
+      return added;
     }
   }
 
@@ -210,7 +218,7 @@ public final class UserCommand {
     }
   }
 
-  @Command(name = "list", description = "List the accounts, one address a line.")
+  @Command(name = "list", description = "List the accounts, one a line: the address, then a TAB and its attributes (admin, disabled) when it has any.")
   static final class ListUsers extends Subcommand {
     @Override
     boolean writes() {
@@ -219,8 +227,50 @@ public final class UserCommand {
 
     @Override
     String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException {
-      users.list().forEach(parent.out::println);
+      for (String address : users.list()) {
+        List<String> attributes = users.find(address).map(UserStore.User::attributes).orElse(List.of());
+        parent.out.println(attributes.isEmpty() ? address : address + "\t" + String.join(",", attributes));
+      }
       return null;
+    }
+  }
+
+  @Command(name = "admin", description = "Make an account an operator's (the web view's and API's queue, users and server pages), or no longer with --revoke.")
+  static final class Admin extends Subcommand {
+    @Parameters(paramLabel = "ADDRESS")
+    String address;
+
+    @Option(names = "--revoke", description = "Make it an ordinary account again.")
+    boolean revoke;
+
+    @Override
+    String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException {
+      users.setAdmin(address, !revoke);
+      return UserStore.canonicalAddress(address) + (revoke ? " is no longer an admin" : " is an admin");
+    }
+  }
+
+  @Command(name = "disable", description = "Refuse every login of an account (password, SCRAM, API tokens); its mail is still delivered.")
+  static final class Disable extends Subcommand {
+    @Parameters(paramLabel = "ADDRESS")
+    String address;
+
+    @Override
+    String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException {
+      users.setDisabled(address, true);
+      return "disabled " + UserStore.canonicalAddress(address) + " (sessions already logged in end when they disconnect)";
+    }
+  }
+
+  @Command(name = "enable", description = "Let a disabled account log in again.")
+  static final class Enable extends Subcommand {
+    @Parameters(paramLabel = "ADDRESS")
+    String address;
+
+    @Override
+    String run(PostaConfig config, UserStore users) throws IOException, Refused, UserStore.UserException {
+      users.setDisabled(address, false);
+      return "enabled " + UserStore.canonicalAddress(address);
     }
   }
 }

@@ -2,6 +2,7 @@ package dev.posta.web;
 
 import dev.posta.PostaServer;
 import dev.posta.auth.ApiTokens;
+import dev.posta.auth.UserStore;
 import dev.posta.net.AuthThrottle;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -52,8 +53,10 @@ final class BearerAuth {
           Map.of("WWW-Authenticate", "Bearer realm=\"posta\", error=\"invalid_request\""));
     }
     Optional<ApiTokens.Token> token = tokens.find(header.substring(7).strip());
-    if (token.isPresent() && server.users().find(token.get().user()).isPresent()) return token.get().user();
-    String why = token.isPresent() ? "its account " + token.get().user() + " no longer exists" : "unknown or revoked token";
+    Optional<UserStore.User> owner = token.isPresent() ? server.users().find(token.get().user()) : Optional.empty();
+    if (owner.isPresent() && !owner.get().disabled()) return token.get().user();
+    String why = token.isEmpty() ? "unknown or revoked token"
+        : owner.isEmpty() ? "its account " + token.get().user() + " no longer exists" : "its account " + token.get().user() + " is disabled";
     AuthThrottle.Attempt attempt = throttle.begin(client);
     if (attempt != null) attempt.failed();
     int failures = throttle.failures(client);
@@ -67,7 +70,7 @@ final class BearerAuth {
         Thread.currentThread().interrupt();
       }
     }
-    throw new ApiError(401, "the API token is not valid (unknown, revoked, or its account was removed)",
+    throw new ApiError(401, "the API token is not valid (unknown, revoked, or its account was removed or disabled)",
         Map.of("WWW-Authenticate", "Bearer realm=\"posta\", error=\"invalid_token\""));
   }
 }

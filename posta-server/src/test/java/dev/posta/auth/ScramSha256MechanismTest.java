@@ -72,6 +72,15 @@ class ScramSha256MechanismTest {
   }
 
   @Test
+  void aDisabledAccountFailsWithItsRightPasswordAsAnUnknownOneWould() {
+    var scram = new ScramSha256Mechanism(name -> Optional.of(new UserStore.User(name, "", PENCIL, false, true)), () -> SERVER_NONCE);
+    String serverFirst = text(scram.start(CLIENT_FIRST.getBytes(UTF_8)));
+    assertThat(serverFirst).startsWith("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=").isNotEqualTo(SERVER_FIRST);
+    assertThat(scram.next(CLIENT_FINAL.getBytes(UTF_8))).isInstanceOfSatisfying(Failure.class,
+        f -> assertThat(f.reason()).isEqualTo(Reason.REJECTED));
+  }
+
+  @Test
   void theTestClientReproducesTheRfcExample() throws Exception {
     var client = new ScramClient("user", "pencil", "rOprNGfwEbeRWgbNEkqO");
     assertThat(client.clientFirst()).isEqualTo(CLIENT_FIRST);

@@ -48,6 +48,41 @@ class UserCommandTest {
   }
 
   @Test
+  void adminsAndDisabledAccounts() throws Exception {
+    assertThat(run("s3cret s3cret\n", "add", "--admin", "Root@localhost")).isEqualTo(new Run(0, "added root@localhost (admin)\n", ""));
+    assertThat(run("s3cret s3cret\n", "add", "bob@localhost")).isEqualTo(new Run(0, "added bob@localhost\n", ""));
+    assertThat(run("", "list")).isEqualTo(new Run(0, "bob@localhost\nroot@localhost\tadmin\n", ""));
+
+    assertThat(run("", "disable", "BOB@localhost")).isEqualTo(
+        new Run(0, "disabled bob@localhost (sessions already logged in end when they disconnect)\n", ""));
+    assertThat(run("", "admin", "bob@localhost")).isEqualTo(new Run(0, "bob@localhost is an admin\n", ""));
+    assertThat(run("", "list")).isEqualTo(new Run(0, "bob@localhost\tadmin,disabled\nroot@localhost\tadmin\n", ""));
+    UserStore users = new UserStore(dir);
+    assertThat(users.find("bob@localhost")).get().extracting(UserStore.User::admin, UserStore.User::disabled).containsExactly(true, true);
+    assertThat(users.verify("bob@localhost", "s3cret s3cret".toCharArray())).as("a disabled account cannot log in").isFalse();
+    // The attributes survive a password change, and the file keeps them in its fourth field.
+    assertThat(run("n3w n3w n3w n3w\n", "passwd", "bob@localhost")).isEqualTo(new Run(0, "password changed for bob@localhost\n", ""));
+    assertThat(Files.readAllLines(dir.resolve("users"))).filteredOn(l -> l.startsWith("bob@")).singleElement()
+        .satisfies(l -> assertThat(l.split("\t")).hasSize(4).endsWith("admin,disabled"));
+
+    assertThat(run("", "enable", "bob@localhost")).isEqualTo(new Run(0, "enabled bob@localhost\n", ""));
+    assertThat(run("", "admin", "--revoke", "bob@localhost")).isEqualTo(new Run(0, "bob@localhost is no longer an admin\n", ""));
+    assertThat(Files.readAllLines(dir.resolve("users"))).filteredOn(l -> l.startsWith("bob@")).singleElement()
+        .satisfies(l -> assertThat(l.split("\t", -1)).as("no attributes: three fields, as before attributes existed").hasSize(3));
+    assertThat(new UserStore(dir).verify("bob@localhost", "n3w n3w n3w n3w".toCharArray())).isTrue();
+    assertThat(run("", "disable", "carol@localhost")).isEqualTo(new Run(1, "", "posta user disable: no such user: carol@localhost\n"));
+  }
+
+  @Test
+  void anUnknownAttributeIgnoresTheLine() throws Exception {
+    String scram = ScramCredentials.derive("x".toCharArray(), new byte[16], 4096).encode();
+    String hash = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$VTYAepFZ1sV9bY+0uw8EOB609LE4jAqzxpZF08BYV/s";
+    Files.writeString(dir.resolve("users"), "alice@localhost\t" + hash + "\t" + scram + "\troot\n"
+        + "bob@localhost\t" + hash + "\t" + scram + "\tdisabled, admin\n");
+    assertThat(run("", "list")).isEqualTo(new Run(0, "bob@localhost\tadmin,disabled\n", ""));
+  }
+
+  @Test
   void refusals() throws Exception {
     Files.writeString(dir.resolve("users"), "alice@localhost\t$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$VTYAepFZ1sV9bY+0uw8EOB609LE4jAqzxpZF08BYV/s\t"
         + ScramCredentials.derive("x".toCharArray(), new byte[16], 4096).encode() + "\n");

@@ -92,7 +92,7 @@ class UserStoreTest {
     assertThat(users.find("bob@example.org")).isEmpty();
     assertThat(users.list()).isEmpty();
     assertThat(Files.readAllLines(users.file())).containsExactly(
-        "# Posta accounts: address TAB argon2id TAB SCRAM-SHA-256. Change with `posta user`.");
+        "# Posta accounts: address TAB argon2id TAB SCRAM-SHA-256 [TAB admin,disabled]. Change with `posta user`.");
   }
 
   interface Change {

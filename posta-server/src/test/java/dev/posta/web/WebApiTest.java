@@ -137,7 +137,7 @@ class WebApiTest {
     assertThat(none.headers().firstValue("Content-Type")).hasValue("application/json");
     assertThat(none.body()).isEqualTo(error(401, "this needs an API token: Authorization: Bearer <token> (posta token create --user ADDRESS)"));
 
-    String wrongBody = error(401, "the API token is not valid (unknown, revoked, or its account was removed)");
+    String wrongBody = error(401, "the API token is not valid (unknown, revoked, or its account was removed or disabled)");
     HttpResponse<String> wrong = get("/api/v1/messages", alice + "x");
     assertThat(wrong.statusCode()).isEqualTo(401);
     assertThat(wrong.headers().firstValue("WWW-Authenticate")).hasValue("Bearer realm=\"posta\", error=\"invalid_token\"");
@@ -151,6 +151,17 @@ class WebApiTest {
     assertThat(locked.statusCode()).isEqualTo(429);
     assertThat(locked.headers().firstValue("Retry-After")).hasValue("900");
     assertThat(locked.body()).isEqualTo(error(429, "too many failed sign-ins from 127.0.0.1; try again later"));
+  }
+
+  @Test
+  void aDisabledAccountsTokenIsRefusedUntilItIsEnabledAgain() throws Exception {
+    var users = server.server().users(); // the running server's store: its own changes are seen at once
+    users.setDisabled("bob@localhost", true);
+    HttpResponse<String> refused = get("/api/v1/messages", bob);
+    assertThat(refused.statusCode()).isEqualTo(401);
+    assertThat(refused.body()).isEqualTo(error(401, "the API token is not valid (unknown, revoked, or its account was removed or disabled)"));
+    users.setDisabled("bob@localhost", false);
+    assertThat(get("/api/v1/messages", bob).statusCode()).isEqualTo(200);
   }
 
   @Test
