@@ -6,6 +6,9 @@
 #
 #   posta-bench/ab.sh a1ad5b5          # RUNS=4 MESSAGES=40000 SESSIONS=20 SIZE=1024
 #
+# REV "-" runs the working tree's jar as both, so that OLD_ARGS and NEW_ARGS (more arguments for
+# `serve`, such as --config FILE) compare two settings of one build (see web-idle.sh).
+#
 # Delivery is fsync-bound, so the disk's own backlog is the largest noise: each run starts after
 # `sync`, on a data folder under BENCH_TMPDIR (/var/tmp, a real disk: on tmpfs fsync is free).
 set -euo pipefail
@@ -19,12 +22,18 @@ java="$JAVA_HOME/bin/java"
 build() { (cd "$1" && MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" ./mvnw -q -B -DskipTests package); }
 
 rm -rf "$tmp" && mkdir -p "$tmp"
-git -C "$repo" worktree add -q --detach "$tmp/old-tree" "$rev"
-trap 'git -C "$repo" worktree remove --force "$tmp/old-tree"' EXIT
-echo "ab: building $rev and the working tree" >&2
-build "$tmp/old-tree"
-build "$repo"
 declare -A jar=([old]="$tmp/old-tree/posta-server/target/posta.jar" [new]="$repo/posta-server/target/posta.jar")
+declare -A args=([old]="${OLD_ARGS:-}" [new]="${NEW_ARGS:-}")
+if [ "$rev" = "-" ]; then
+  jar[old]="${jar[new]}"
+  echo "ab: building the working tree" >&2
+else
+  git -C "$repo" worktree add -q --detach "$tmp/old-tree" "$rev"
+  trap 'git -C "$repo" worktree remove --force "$tmp/old-tree"' EXIT
+  echo "ab: building $rev and the working tree" >&2
+  build "$tmp/old-tree"
+fi
+build "$repo"
 bench="$repo/posta-bench/target/posta-bench.jar"
 load() { "$java" -jar "$bench" load --server 127.0.0.1:2525 --sessions "$sessions" --messages "$1" --size "$size"; }
 
@@ -33,7 +42,8 @@ for ((run = 1; run <= runs; run++)); do
   for v in $order; do
     data="$tmp/data-$v"; rm -rf "$data"; sync; sleep 3
     # The launcher's JVM settings, without its AOT cache (the same for both).
-    "$java" -XX:+UseSerialGC -Xss512k -Xms16m -Xmx1g -jar "${jar[$v]}" serve --data "$data" > "$tmp/serve-$v.log" 2>&1 &
+    # shellcheck disable=SC2086 # OLD_ARGS/NEW_ARGS are words
+    "$java" -XX:+UseSerialGC -Xss512k -Xms16m -Xmx1g -jar "${jar[$v]}" serve --data "$data" ${args[$v]} > "$tmp/serve-$v.log" 2>&1 &
     pid=$!
     for _ in $(seq 150); do grep -q "is running" "$tmp/serve-$v.log" && break; sleep 0.2; done
     load "$messages" > /dev/null   # warm-up: the JIT keeps improving for some 20,000 messages
@@ -55,7 +65,8 @@ for v in old new; do
   r[$v]=$(awk -v v=$v '$1 == v {print $2}' "$tmp/results" | median)
   c[$v]=$(awk -v v=$v '$1 == v {print $3}' "$tmp/results" | median)
 done
-printf 'ab: medians of %d runs, %d x %d-octet messages, %d sessions; old = %s\n' "$runs" "$messages" "$size" "$sessions" "$rev"
+printf 'ab: medians of %d runs, %d x %d-octet messages, %d sessions; old = %s %s, new = %s\n' "$runs" "$messages" "$size" "$sessions" \
+  "$([ "$rev" = - ] && echo "this tree" || echo "$rev")" "${args[old]}" "${args[new]}"
 printf '%-24s %10s %10s %8s\n' figure old new new/old
 row() { awk -v f="$1" -v o="$2" -v n="$3" 'BEGIN {printf "%-24s %10s %10s %8.2f\n", f, o, n, n / o}'; }
 row "accepted msgs/s" "${r[old]}" "${r[new]}"
