@@ -4,8 +4,10 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -14,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
@@ -166,6 +169,37 @@ public final class Exchange {
     response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
     answered = true;
     response.write(true, ByteBuffer.wrap(body), callback);
+  }
+
+  /**
+   * Starts an answer of no declared length (chunked, RFC 9112 §7.1) and returns where to write
+   * it: each flush sends what was written, and closing it ends the answer. A write to a client
+   * that went away throws IOException.
+   */
+  public OutputStream stream(int status, String contentType, Map<String, String> headers) {
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+    headers.forEach((name, value) -> response.getHeaders().put(name, value));
+    answered = true;
+    OutputStream out = Content.Sink.asOutputStream(response);
+    return new FilterOutputStream(out) {
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        out.write(b, off, len); // whole, not byte by byte as FilterOutputStream would
+      }
+
+      @Override
+      public void close() throws IOException {
+        try {
+          out.close();
+          callback.succeeded();
+        } catch (IOException | RuntimeException e) {
+          callback.failed(e);
+          throw e;
+        }
+      }
+    };
   }
 
   boolean answered() {

@@ -67,6 +67,8 @@ public final class WebServer implements PostaServer.Face {
   private final ExecutorService requests;
   private final Map<PostaConfig.Listener, ServerConnector> connectors = new ConcurrentHashMap<>();
   private final BearerAuth auth;
+  /** The event streams, ended first when the server stops: they would otherwise hold its grace period. */
+  private final MailEvents events;
   private final MessagesApi api;
   /** Capture mode's API, which replaces {@link #api}; null off capture mode. */
   private final CaptureApi capture;
@@ -84,7 +86,8 @@ public final class WebServer implements PostaServer.Face {
     jetty.setErrorHandler(new JsonErrors());
     jetty.setHandler(new GracefulHandler(new Dispatcher()));
     this.auth = new BearerAuth(posta);
-    this.api = new MessagesApi(posta);
+    this.events = new MailEvents(posta.mailboxes());
+    this.api = new MessagesApi(posta, events);
     this.capture = posta.config().capture().enabled() ? new CaptureApi(posta) : null;
   }
 
@@ -140,6 +143,7 @@ public final class WebServer implements PostaServer.Face {
 
   @Override
   public synchronized void close() {
+    events.close();
     try {
       jetty.stop();
     } catch (java.util.concurrent.TimeoutException e) {

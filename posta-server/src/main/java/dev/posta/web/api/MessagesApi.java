@@ -10,6 +10,7 @@ import dev.posta.store.MailboxStore;
 import dev.posta.store.MessageInfo;
 import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
+import dev.posta.web.MailEvents;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
@@ -43,7 +44,9 @@ import org.eclipse.jetty.util.Fields;
  *       ({@link MessageView}); {@code .../raw}: the message as stored, CRLF line ends,
  *       {@code message/rfc822};
  *   <li>{@code DELETE /messages/{folder}/{uid}}: removed for good, as an IMAP EXPUNGE does
- *       (sessions with the folder open are told); 204.
+ *       (sessions with the folder open are told); 204;
+ *   <li>{@code GET /events?folder=INBOX&folder=...}: the folders' message and unseen counts as
+ *       server-sent events, at once and at every change ({@link MailEvents}).
  * </ul>
  *
  * <p>A folder or UID that is not in the account's own mailbox is 404 whether or not it exists
@@ -63,15 +66,30 @@ public final class MessagesApi {
   static final int MAX_LIMIT = 500;
   private static final List<String> LIST_PARAMETERS = List.of("folder", "from", "to", "subject", "text", "since", "before", "limit", "cursor");
 
-  private final PostaServer server;
+  /** The most folders one event stream watches. */
+  static final int MAX_EVENT_FOLDERS = 20;
 
-  public MessagesApi(PostaServer server) {
+  private final PostaServer server;
+  private final MailEvents events;
+
+  public MessagesApi(PostaServer server, MailEvents events) {
     this.server = server;
+    this.events = events;
   }
 
   /** Serves {@code rest}, the path after {@code /api/v1}. */
   public void handle(Exchange x, String rest, SignIn signIn) throws ApiError, IOException {
     List<String> s = Arrays.stream(rest.split("/", -1)).skip(1).toList();
+    if (s.equals(List.of("events"))) {
+      if (!x.method().equals("GET")) throw ApiError.methodNotAllowed(x.method(), "/api/v1" + rest, "GET");
+      List<String> folders = x.query().getValues("folder");
+      if (folders == null) folders = List.of();
+      if (x.query().getNames().stream().anyMatch(name -> !name.equals("folder"))) throw new ApiError(400, "unknown parameter (known: folder)");
+      if (folders.size() > MAX_EVENT_FOLDERS) throw new ApiError(400, "at most " + MAX_EVENT_FOLDERS + " folders in one event stream");
+      String account = signIn.account(x);
+      events.stream(x, MailboxId.ofAccount(account), folders.isEmpty() ? List.of(MailboxStore.INBOX) : List.copyOf(new java.util.LinkedHashSet<>(folders)));
+      return;
+    }
     if (s.isEmpty() || !s.getFirst().equals("messages") || s.stream().anyMatch(String::isEmpty)) {
       throw ApiError.notFound("no such resource: /api/v1" + rest);
     }
