@@ -6,6 +6,7 @@ import dev.posta.control.QueueRequest;
 import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
 import dev.posta.queue.SpooledMessage;
+import dev.posta.queue.Timeline;
 import java.io.IOException;
 import java.net.ProtocolException;
 import java.nio.charset.StandardCharsets;
@@ -227,7 +228,33 @@ record QueueOutput(int exitCode, String out, String err) {
     return new QueueOutput(DONE, s.toString(), "");
   }
 
-  /** The envelope, each recipient's status, and the message as stored, in the shape of postcat -q. */
+  /** How many events a timeline shows before the ones it left out, if any (see {@link Timeline}). */
+  static final int TIMELINE_FIRST = Timeline.FIRST;
+
+  /**
+   * One event of a timeline, one line: when, what, to whom, and the details. An attempt says
+   * its status code, Posta's words and the remote reply verbatim:
+   * {@code 2026-03-01T05:18:38Z deferred friend@example.org [4.2.1]: deferred by mx.example.org[192.0.2.25]:25: 450 4.2.1 busy}.
+   */
+  static String event(Timeline.Event e) {
+    var s = new StringBuilder().append(e.at()).append(' ');
+    switch (e.kind()) {
+      case HELD -> s.append("held by the administrator");
+      case RELEASED -> s.append("released by the administrator");
+      case RETRIED -> s.append("made due now by the administrator");
+      case NOTICE -> s.append("notice (").append(e.status()).append(") to the sender for ").append(String.join(", ", e.recipients()))
+          .append(": ").append(e.detail());
+      case DELIVERED, RELAYED, DEFERRED, FAILED, EXPIRED -> {
+        s.append(e.kind().word()).append(' ').append(String.join(", ", e.recipients()));
+        if (e.status() != null) s.append(" [").append(e.status()).append("]");
+        if (e.detail() != null) s.append(": ").append(e.detail());
+        if (e.reply() != null) s.append(": ").append(e.reply());
+      }
+    }
+    return s.toString();
+  }
+
+  /** The envelope, each recipient's status, its timeline and the message as stored, in the shape of postcat -q. */
   private static String show(QueueControl.MessageView m) {
     QueueId id = m.id();
     var s = new StringBuilder();
@@ -238,6 +265,8 @@ record QueueOutput(int exitCode, String out, String err) {
     s.append("sender: ").append(m.sender()).append("\n");
     if (m.ret() != null) s.append("ret: ").append(m.ret()).append("\n");
     if (m.envelopeId() != null) s.append("envid: ").append(m.envelopeId()).append("\n");
+    if (m.login() != null) s.append("login: ").append(m.login()).append("\n");
+    if (m.listener() != null) s.append("listener: ").append(m.listener()).append("\n");
     if (m.held()) s.append("held: yes\n");
     for (QueueControl.EnvelopeRecipient r : m.recipients()) {
       s.append(r.done() ? "done_recipient: " : "recipient: ").append(r.address());
@@ -246,6 +275,16 @@ record QueueOutput(int exitCode, String out, String err) {
         s.append(" (attempt ").append(d.attempts()).append(", next ").append(d.nextAttempt()).append(": ").append(d.lastError()).append(")");
       }
       s.append("\n");
+    }
+    s.append("*** TIMELINE ").append(id).append(" ***\n");
+    s.append(m.arrival()).append(" received from ").append(m.heloName()).append(" [").append(m.clientAddress()).append("]");
+    if (m.login() != null) s.append(" as ").append(m.login());
+    if (m.listener() != null) s.append(" on ").append(m.listener());
+    s.append("\n");
+    List<Timeline.Event> events = m.timeline().events();
+    for (int i = 0; i < events.size(); i++) {
+      if (i == TIMELINE_FIRST && m.timeline().omitted() > 0) s.append("(").append(m.timeline().omitted()).append(" more events)\n");
+      s.append(event(events.get(i))).append("\n");
     }
     s.append("*** MESSAGE CONTENTS ").append(id).append(" ***\n");
     s.append(new String(m.content(), StandardCharsets.UTF_8).replace("\r\n", "\n"));

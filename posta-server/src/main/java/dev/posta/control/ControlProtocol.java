@@ -4,6 +4,7 @@ import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
 import dev.posta.queue.QueueSelection;
 import dev.posta.queue.SpooledMessage;
+import dev.posta.queue.Timeline;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
@@ -43,8 +44,10 @@ import java.util.Locale;
  *     message   ID arrival size sender state             and right after it, its pending ones:
  *     pending   address attempts next-attempt last-error  (0, null, null: never tried)
  *   shown                                                show, then:
- *     envelope  ID size arrival client helo sender ret envid held
+ *     envelope  ID size arrival client helo sender ret envid held login listener
  *     recipient address done attempts next-attempt last-error   (null, null, null: never deferred)
+ *     timeline  omitted                                  its history: how many events were left out, then
+ *     event     at kind status host reply detail recipient...   each event shown, oldest first
  *     content   LENGTH, then exactly LENGTH raw octets: the message as stored
  *   flushed   count
  *   acted-on                                             a bulk command, then per message:
@@ -151,11 +154,18 @@ public final class ControlProtocol {
         QueueControl.MessageView m = s.message();
         w.record("shown");
         w.record("envelope", m.id().value(), Long.toString(m.size()), m.arrival().toString(), m.clientAddress(), m.heloName(),
-            m.sender(), m.ret(), m.envelopeId(), m.held() ? "yes" : "no");
+            m.sender(), m.ret(), m.envelopeId(), m.held() ? "yes" : "no", m.login(), m.listener());
         for (QueueControl.EnvelopeRecipient r : m.recipients()) {
           SpooledMessage.Deferral d = r.deferral();
           w.record("recipient", r.address(), r.done() ? "yes" : "no", d == null ? null : Integer.toString(d.attempts()),
               d == null ? null : d.nextAttempt().toString(), d == null ? null : d.lastError());
+        }
+        w.record("timeline", Integer.toString(m.timeline().omitted()));
+        for (Timeline.Event e : m.timeline().events()) {
+          List<String> fields = new ArrayList<>(List.of(e.at().toString(), word(e.kind())));
+          fields.addAll(java.util.Arrays.asList(e.status(), e.host(), e.reply(), e.detail()));
+          fields.addAll(e.recipients());
+          w.record("event", fields.toArray(String[]::new));
         }
         w.record("content", Integer.toString(m.content().length));
         w.raw(m.content());
@@ -244,7 +254,7 @@ public final class ControlProtocol {
   }
 
   private static QueueReply.Shown shown(Reader r) throws IOException {
-    Line env = r.next().expect("envelope", 9);
+    Line env = r.next().expect("envelope", 11);
     List<QueueControl.EnvelopeRecipient> recipients = new ArrayList<>();
     Line line = r.next();
     for (; line.name.equals("recipient"); line = r.next()) {
@@ -253,10 +263,20 @@ public final class ControlProtocol {
       SpooledMessage.Deferral d = attempts == null ? null : new SpooledMessage.Deferral(line.count(2), line.requiredTime(3), line.text(4));
       recipients.add(new QueueControl.EnvelopeRecipient(line.required(0), line.yes(1), d));
     }
+    int omitted = line.expect("timeline", 1).count(0);
+    List<Timeline.Event> events = new ArrayList<>();
+    for (line = r.next(); line.name.equals("event"); line = r.next()) {
+      if (line.fields.size() < 6) throw new ProtocolException("'event' with " + line.fields.size() + " field(s), not 6 or more");
+      List<String> to = new ArrayList<>();
+      for (int i = 6; i < line.fields.size(); i++) to.add(line.required(i));
+      events.add(new Timeline.Event(line.requiredTime(0), line.named(Timeline.Kind.class, 1), to, line.text(2), line.text(3),
+          line.text(4), line.text(5)));
+    }
     long length = line.expect("content", 1).number(0);
     byte[] content = r.raw(length);
     return new QueueReply.Shown(new QueueControl.MessageView(env.id(0), env.number(1), env.requiredTime(2), env.text(3),
-        env.text(4), env.required(5), env.text(6), env.text(7), env.yes(8), recipients, content));
+        env.text(4), env.required(5), env.text(6), env.text(7), env.yes(8), recipients, content, env.text(9), env.text(10),
+        new Timeline(events, omitted)));
   }
 
   // --- Records -------------------------------------------------------------------------------

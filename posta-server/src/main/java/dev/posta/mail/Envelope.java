@@ -17,6 +17,9 @@ import java.util.List;
  *     mail a DMARC policy of quarantine sent there (RFC 7489 §6.3 "p")
  * @param login the account the client authenticated as with SMTP AUTH (RFC 4954) before sending
  *     it, null when it did not: capture mode files the message under that login's namespace
+ * @param listener the listener it came in on, as its protocol and local address ({@code
+ *     submission 192.0.2.1:587}), for the queue's timeline; null for mail submitted on this
+ *     machine, and for notices
  */
 public record Envelope(
     QueueId id,
@@ -27,10 +30,17 @@ public record Envelope(
     MailParameters parameters,
     List<Recipient> recipients,
     String folder,
-    String login) {
+    String login,
+    String listener) {
 
   public Envelope {
     recipients = List.copyOf(recipients);
+  }
+
+  /** An envelope without its listener. */
+  public Envelope(QueueId id, Instant received, String clientAddress, String heloName, MailAddress sender, MailParameters parameters,
+      List<Recipient> recipients, String folder, String login) {
+    this(id, received, clientAddress, heloName, sender, parameters, recipients, folder, login, null);
   }
 
   /** An envelope of mail that came without SMTP AUTH. */
@@ -69,6 +79,7 @@ public record Envelope(
     }
     if (folder != null) line(s, "folder", folder);
     if (login != null) line(s, "login", login);
+    if (listener != null) line(s, "listener", listener);
     return s.toString().getBytes(StandardCharsets.UTF_8);
   }
 
@@ -85,7 +96,7 @@ public record Envelope(
     long size = -1;
     MailParameters.BodyType body = MailParameters.BodyType.SEVEN_BIT;
     boolean utf8 = false;
-    String ret = null, envid = null, folder = null, login = null;
+    String ret = null, envid = null, folder = null, login = null, listener = null;
     List<MailAddress> rcpts = new ArrayList<>();
     List<String> notifies = new ArrayList<>();
     List<String> orcpts = new ArrayList<>();
@@ -107,6 +118,7 @@ public record Envelope(
         case "envid" -> envid = value;
         case "folder" -> folder = value;
         case "login" -> login = value;
+        case "listener" -> listener = value;
         case "rcpt" -> {
           rcpts.add(address(value));
           notifies.add(null);
@@ -124,7 +136,7 @@ public record Envelope(
     for (int i = 0; i < rcpts.size(); i++) {
       recipients.add(new Recipient(rcpts.get(i), new RcptParameters(notifies.get(i), orcpts.get(i))));
     }
-    return new Envelope(id, received, client, helo, sender, new MailParameters(size, body, utf8, ret, envid), recipients, folder, login);
+    return new Envelope(id, received, client, helo, sender, new MailParameters(size, body, utf8, ret, envid), recipients, folder, login, listener);
   }
 
   /** Where a recipient's parameter line belongs: the recipient before it, which there must be. */

@@ -62,19 +62,34 @@ public final class QueueControl {
   public record PendingRecipient(String address, int attempts, Instant nextAttempt, String lastError) {}
 
   /**
-   * One message as {@code posta queue show} shows it: the envelope, each recipient's state and
-   * the content as stored (CRLF line ends). Compare with {@code usingRecursiveComparison()}: a
-   * record's equals compares an array by identity.
+   * One message as {@code posta queue show} shows it: the envelope, each recipient's state, what
+   * happened to it so far and the content as stored (CRLF line ends). Compare with {@code
+   * usingRecursiveComparison()}: a record's equals compares an array by identity.
    *
+   * @param clientAddress the client's IP address; for mail submitted on this machine, the way
+   *     it came ({@code local}, {@code maildrop}, {@code api})
+   * @param heloName what the client said in EHLO or HELO; for mail submitted on this machine,
+   *     the account that sent it
    * @param sender the reverse-path's address, empty for the null sender {@code <>}
    * @param ret the DSN's RET parameter (RFC 3461 §4.3), or null
    * @param envelopeId the ENVID, xtext as received (RFC 3461 §4.4), or null
    * @param recipients every recipient, in envelope order, done or not
+   * @param login the account the SMTP client authenticated as, or null
+   * @param listener the listener it came in on ({@code submission 192.0.2.1:587}), or null
+   *     (submitted on this machine, or spooled by a version that did not record it)
+   * @param timeline its attempts, notices and the administrator's acts, oldest first
    */
   public record MessageView(QueueId id, long size, Instant arrival, String clientAddress, String heloName, String sender,
-      String ret, String envelopeId, boolean held, List<EnvelopeRecipient> recipients, byte[] content) {
+      String ret, String envelopeId, boolean held, List<EnvelopeRecipient> recipients, byte[] content, String login, String listener,
+      Timeline timeline) {
     public MessageView {
       recipients = List.copyOf(recipients);
+    }
+
+    /** Without a login, listener or timeline. */
+    public MessageView(QueueId id, long size, Instant arrival, String clientAddress, String heloName, String sender, String ret,
+        String envelopeId, boolean held, List<EnvelopeRecipient> recipients, byte[] content) {
+      this(id, size, arrival, clientAddress, heloName, sender, ret, envelopeId, held, recipients, content, null, null, Timeline.EMPTY);
     }
   }
 
@@ -168,6 +183,11 @@ public final class QueueControl {
     this.spool = queue.spool();
   }
 
+  /** Now, on the queue's clock: what {@link QueueSelection.Matching#matches(Listing, Instant)} takes an age from. */
+  public Instant now() {
+    return queue.now();
+  }
+
   /** Every message in the queue, oldest first. */
   public List<Listing> list() {
     queue.lock.lock();
@@ -234,7 +254,8 @@ public final class QueueControl {
     var content = new ByteArrayOutputStream();
     m.writeContentTo(Channels.newChannel(content));
     return new MessageView(m.id(), m.contentLength(), env.received(), env.clientAddress(), env.heloName(), sender(env),
-        env.parameters().ret(), env.parameters().envelopeId(), m.isHeld(), recipients, content.toByteArray());
+        env.parameters().ret(), env.parameters().envelopeId(), m.isHeld(), recipients, content.toByteArray(), env.login(), env.listener(),
+        Spool.timeline(m));
   }
 
   private static String sender(Envelope env) {
@@ -249,6 +270,7 @@ public final class QueueControl {
       for (QueueManager.Entry e : List.copyOf(queue.entries())) {
         if (e.active || e.message.isHeld()) continue;
         dueNow(e);
+        spool.recordEvents(e.message, List.of(Timeline.Event.act(queue.now(), Timeline.Kind.RETRIED)));
         n++;
       }
       return n;
@@ -265,6 +287,7 @@ public final class QueueControl {
       if (e.message.isHeld()) throw new Refused(Refusal.HELD, id);
       if (e.active) return;
       dueNow(e);
+      spool.recordEvents(e.message, List.of(Timeline.Event.act(queue.now(), Timeline.Kind.RETRIED)));
     } finally {
       queue.lock.unlock();
     }
@@ -295,6 +318,7 @@ public final class QueueControl {
       QueueManager.Entry e = existing(id);
       if (e.message.isHeld()) return e.message;
       spool.recordHeld(e.message, true);
+      spool.recordEvents(e.message, List.of(Timeline.Event.act(queue.now(), Timeline.Kind.HELD)));
       queue.unschedule(e);
       log.info("{}: held by the administrator", id);
       return e.message;
@@ -315,6 +339,7 @@ public final class QueueControl {
       QueueManager.Entry e = existing(id);
       if (!e.message.isHeld()) return e.message;
       spool.recordHeld(e.message, false);
+      spool.recordEvents(e.message, List.of(Timeline.Event.act(queue.now(), Timeline.Kind.RELEASED)));
       log.info("{}: released by the administrator", id);
       if (!e.active) dueNow(e);
       return e.message;

@@ -22,6 +22,7 @@ import java.util.Set;
  * QUEUEID INDEX deferred MILLIS ATTEMPTS ERROR     it waits until MILLIS (epoch) after ATTEMPTS tries
  * QUEUEID held | QUEUEID released                 the administrator held or released the message
  * QUEUEID delay-reported                          the sender was told the message is delayed
+ * QUEUEID event TAB MILLIS TAB KIND ...            one event of its history ({@link Timeline})
  * </pre>
  * They are flushed to disk lazily, so a power loss can at worst repeat a delivery, an attempt
  * or a notice, never lose a message.

@@ -14,6 +14,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -72,6 +74,7 @@ final class Settlement {
     List<Map.Entry<Integer, String>> finishedTargets = new ArrayList<>();
     boolean expired = !now.isBefore(env.received().plus(settings.lifetime()));
     boolean settled = false;
+    List<Timeline.Event> events = events(byRecipient, expired, now);
     try {
       for (var entry : byRecipient.entrySet()) {
         int i = entry.getKey();
@@ -124,17 +127,18 @@ final class Settlement {
       }
       // The notices go into the spool before the recipients they report on are finished:
       // a crash in between repeats a notice, it never loses one.
-      report(m, failed, now);
-      report(m, succeeded, now);
+      report(m, failed, now, events);
+      report(m, succeeded, now, events);
       boolean warn = !settings.delayWarning().isZero() && !m.delayReported()
           && !now.isBefore(env.received().plus(settings.delayWarning()));
       if (warn && !delayed.isEmpty()) {
-        report(m, delayed, now);
+        report(m, delayed, now, events);
         spool.markDelayReported(m);
       }
       for (var t : finishedTargets) spool.markTargetDone(m, t.getKey(), t.getValue());
       for (int i : finished) spool.markDone(m, i);
       settled = true;
+      recordEvents(m, events);
     } catch (IOException | RuntimeException ex) {
       // Nothing is lost: what was not marked done is tried again, after a pause so that a
       // persistent problem (a full disk) does not spin. One line: on a full disk this comes
@@ -142,6 +146,19 @@ final class Settlement {
       log.error("{}: could not settle the attempt, it will be repeated: {}", m.id(), IoErrors.oneLine(ex));
     }
     return settled;
+  }
+
+  /**
+   * The attempt's story in the message's timeline, in one write, once the attempt is settled: it
+   * is history, not progress, so a failure to write it is logged and changes nothing about the
+   * mail (a progress log that cannot be written fails the marks before this anyway).
+   */
+  private void recordEvents(SpooledMessage m, List<Timeline.Event> events) {
+    try {
+      spool.recordEvents(m, events);
+    } catch (IOException | RuntimeException ex) {
+      log.warn("{}: the attempt is settled but its timeline events could not be written: {}", m.id(), IoErrors.oneLine(ex));
+    }
   }
 
   private static String days(Duration d) {
@@ -174,8 +191,35 @@ final class Settlement {
     }
   }
 
-  /** Spools one notice to the sender and queues it. */
-  private void report(SpooledMessage m, List<DeliveryReport.RecipientStatus> lines, Instant now) throws IOException {
+  /**
+   * The attempt's outcomes as {@link Timeline} events: one per outcome, its recipients gathered
+   * when several had the same one (a hundred recipients refused alike are one line, not a
+   * hundred). A deferral past the lifetime is an expiry, as {@link #settle} makes it.
+   */
+  private static List<Timeline.Event> events(Map<Integer, List<Outcome>> byRecipient, boolean expired, Instant now) {
+    Map<List<Object>, List<String>> recipients = new LinkedHashMap<>();
+    for (List<Outcome> outcomes : new java.util.TreeMap<>(byRecipient).values()) { // envelope order, not the order jobs ended in
+      for (Outcome o : outcomes) {
+        DeliveryResult r = o.result();
+        Timeline.Kind kind = switch (r.kind()) {
+          case DELIVERED -> Timeline.Kind.DELIVERED;
+          case RELAYED -> Timeline.Kind.RELAYED;
+          case DEFERRED -> expired ? Timeline.Kind.EXPIRED : Timeline.Kind.DEFERRED;
+          case FAILED -> Timeline.Kind.FAILED;
+        };
+        recipients.computeIfAbsent(Arrays.asList(kind, r.status(), r.remoteMta(), r.diagnostic(), r.reason()), k -> new ArrayList<>())
+            .add(o.address());
+      }
+    }
+    List<Timeline.Event> events = new ArrayList<>();
+    recipients.forEach((k, addresses) -> events.add(new Timeline.Event(now, (Timeline.Kind) k.get(0), addresses, (String) k.get(1),
+        (String) k.get(2), (String) k.get(3), k.get(4) == null ? null : DeliveryResult.shortened((String) k.get(4)))));
+    return events;
+  }
+
+  /** Spools one notice to the sender and queues it; a notice sent is added to {@code events}. */
+  private void report(SpooledMessage m, List<DeliveryReport.RecipientStatus> lines, Instant now, List<Timeline.Event> events)
+      throws IOException {
     if (lines.isEmpty()) return;
     Envelope env = m.envelope();
     if (env.sender() == null) {
@@ -197,7 +241,10 @@ final class Settlement {
             env.sender().isUtf8(), null, null),
         List.of(new Recipient(env.sender(), RcptParameters.NONE)));
     SpooledMessage stored = spool.store(notice, content);
-    log.info("{}: sender notice ({}): {}", m.id(), lines.getFirst().action().name().toLowerCase(Locale.ROOT), notice.id());
+    String action = lines.getFirst().action().name().toLowerCase(Locale.ROOT);
+    log.info("{}: sender notice ({}): {}", m.id(), action, notice.id());
+    events.add(new Timeline.Event(now, Timeline.Kind.NOTICE, lines.stream().map(l -> l.recipient().address().toString()).toList(),
+        action, null, null, notice.id().value()));
     notices.accept(stored);
   }
 

@@ -186,6 +186,25 @@ public final class Spool implements AutoCloseable {
     message.segment.syncDoneLog();
   }
 
+  /**
+   * Appends events to the message's {@link Timeline}, all in one write, durable with the
+   * progress lines around them; nothing when {@code events} is empty.
+   */
+  void recordEvents(SpooledMessage message, List<Timeline.Event> events) throws IOException {
+    if (events.isEmpty()) return;
+    var lines = new StringBuilder();
+    for (Timeline.Event e : events) {
+      if (!lines.isEmpty()) lines.append('\n');
+      lines.append(Timeline.line(message.id(), e));
+    }
+    message.segment.record(lines.toString());
+  }
+
+  /** The message's {@link Timeline}, read from its segment's progress log (not from memory: none is kept there). */
+  static Timeline timeline(SpooledMessage message) throws IOException {
+    return Timeline.read(message.segment.donePath(), message.id());
+  }
+
   /** Records that the sender was told the message is delayed, so it is said once only. */
   public void markDelayReported(SpooledMessage message) throws IOException {
     message.setDelayReported();
@@ -432,7 +451,7 @@ public final class Spool implements AutoCloseable {
 
   private static void progressLine(String line, Map<String, SpooledMessage.Progress> progress) {
     String[] f = line.split(" ", 6);
-    if (f.length < 2) return;
+    if (f.length < 2 || f[1].startsWith("event\t")) return; // a Timeline event: not progress
     var p = progress.computeIfAbsent(f[0], k -> new SpooledMessage.Progress());
     try {
       switch (f[1]) {

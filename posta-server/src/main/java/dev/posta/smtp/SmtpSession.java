@@ -85,6 +85,8 @@ final class SmtpSession implements Session {
   /** The connection's deadlines, which each phase sets as it waits for the client. */
   private final SessionClock clock;
   private final PostaConfig.Listener listener;
+  /** The listener as the queue's timeline names it: its protocol and the local address connected to ({@code smtp 192.0.2.1:25}). */
+  private final String listenerName;
   private final SmtpServer.Context context;
   private final PostaConfig.Limits limits;
   private final Router router;
@@ -139,6 +141,8 @@ final class SmtpSession implements Session {
     this.logPrefix = SessionId.logPrefix("smtp", socket.getInetAddress());
     this.conn = new SmtpConnection(connection, socket, limits, watchdog, logPrefix);
     this.clock = conn.clock();
+    this.listenerName = listener.protocol().name().toLowerCase(Locale.ROOT) + " "
+        + ClientAddress.endpoint(connection.getLocalAddress(), connection.getLocalPort());
   }
 
   @Override
@@ -712,7 +716,8 @@ final class SmtpSession implements Session {
       return;
     }
     String folder = checked.folder();
-    Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients, folder, user);
+    Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients, folder, user,
+        listenerName);
     SpooledMessage stored;
     try {
       stored = context.spool().store(envelope, content);

@@ -137,6 +137,9 @@ class QueueCommandTest {
       assertThat(show.out()).startsWith("*** ENVELOPE RECORDS " + id + " ***\n")
           .contains("sender: alice@localhost\n", "done_recipient: near@localhost\n", "recipient: far@remote.example (attempt 1, next ")
           .contains("*** MESSAGE CONTENTS " + id + " ***\n").contains("Subject: q\n")
+          .containsPattern("\\*\\*\\* TIMELINE " + id + " \\*\\*\\*\n\\S+Z received from \\S+ \\[127\\.0\\.0\\.1\\] on smtp 127\\.0\\.0\\.1:"
+              + server.smtpPort() + "\n\\S+Z deferred far@remote\\.example \\[4\\.\\d\\.\\d\\]: [^\n]*remote\\.example[^\n]*\n"
+              + "\\S+Z delivered near@localhost \\[2\\.0\\.0\\]: delivered to mailbox near@localhost\n\\*\\*\\* MESSAGE CONTENTS")
           .endsWith("*** END OF MESSAGE " + id + " ***\n");
     }
   }

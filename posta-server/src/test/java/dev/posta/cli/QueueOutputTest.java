@@ -8,6 +8,7 @@ import dev.posta.control.QueueRequest;
 import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
 import dev.posta.queue.SpooledMessage;
+import dev.posta.queue.Timeline;
 import dev.posta.queue.QueueSelection;
 import java.io.BufferedReader;
 import java.io.StringReader;
@@ -88,12 +89,49 @@ class QueueOutputTest {
         done_recipient: done@example.org
         recipient: friend@example.org (attempt 2, next 2026-03-01T05:18:38Z: 450 busy)
         recipient: new@example.org
+        *** TIMELINE 1A225B91F2A00000 ***
+        2026-03-01T05:13:38.250Z received from client.example [192.0.2.1]
         *** MESSAGE CONTENTS 1A225B91F2A00000 ***
         Subject: grüße
 
         x
         *** END OF MESSAGE 1A225B91F2A00000 ***
         """.formatted(content.length, local(ARRIVAL))));
+  }
+
+  @Test
+  void theTimelineSaysWhoSentItAndEachEventOnALineWithTheEventsLeftOutCounted() {
+    byte[] content = "x\r\n".getBytes(UTF_8);
+    var deferred = new Timeline.Event(NEXT, Timeline.Kind.DEFERRED, List.of("friend@example.org", "other@example.org"), "4.2.1",
+        "mx.example.org", "450 4.2.1 mailbox busy", "deferred by mx.example.org[192.0.2.25]:25");
+    List<Timeline.Event> events = new java.util.ArrayList<>();
+    for (int i = 0; i < Timeline.FIRST; i++) events.add(Timeline.Event.act(NEXT, Timeline.Kind.RETRIED));
+    events.addAll(List.of(deferred,
+        new Timeline.Event(NEXT, Timeline.Kind.FAILED, List.of("gone@example.org"), "5.1.1", "mx.example.org", "550 5.1.1 no such user",
+            "refused by mx.example.org[192.0.2.25]:25"),
+        new Timeline.Event(NEXT, Timeline.Kind.NOTICE, List.of("gone@example.org"), "failed", null, null, OTHER.value()),
+        new Timeline.Event(NEXT, Timeline.Kind.DELIVERED, List.of("me@localhost"), "2.0.0", null, null, "delivered to mailbox me@localhost"),
+        Timeline.Event.act(NEXT, Timeline.Kind.HELD), Timeline.Event.act(NEXT, Timeline.Kind.RELEASED)));
+    var shown = new QueueReply.Shown(new QueueControl.MessageView(ID, content.length, ARRIVAL, "192.0.2.1", "client.example",
+        "me@localhost", null, null, false, List.of(), content, "me@localhost", "submission 127.0.0.1:587", new Timeline(events, 3)));
+    String out = answer(QueueRequest.Command.SHOW, ID.value(), shown).out();
+    String retried = "2026-03-01T05:18:38Z made due now by the administrator\n";
+    assertThat(out).contains("""
+        sender: me@localhost
+        login: me@localhost
+        listener: submission 127.0.0.1:587
+        *** TIMELINE 1A225B91F2A00000 ***
+        2026-03-01T05:13:38.250Z received from client.example [192.0.2.1] as me@localhost on submission 127.0.0.1:587
+        """ + retried.repeat(Timeline.FIRST) + """
+        (3 more events)
+        2026-03-01T05:18:38Z deferred friend@example.org, other@example.org [4.2.1]: deferred by mx.example.org[192.0.2.25]:25: 450 4.2.1 mailbox busy
+        2026-03-01T05:18:38Z failed gone@example.org [5.1.1]: refused by mx.example.org[192.0.2.25]:25: 550 5.1.1 no such user
+        2026-03-01T05:18:38Z notice (failed) to the sender for gone@example.org: 1A225B9281C00000
+        2026-03-01T05:18:38Z delivered me@localhost [2.0.0]: delivered to mailbox me@localhost
+        2026-03-01T05:18:38Z held by the administrator
+        2026-03-01T05:18:38Z released by the administrator
+        *** MESSAGE CONTENTS 1A225B91F2A00000 ***
+        """);
   }
 
   @Test
@@ -167,7 +205,8 @@ class QueueOutputTest {
     assertThat(request(new QueueCommand.Selectors(null, "", "30m"), "", "delete"))
         .isEqualTo(QueueRequest.bulk(delete, new QueueSelection.Matching(null, "", Duration.ofMinutes(30))));
     for (var age : List.of(List.of("45s", "PT45S"), List.of("2h", "PT2H"), List.of("1w", "PT168H"))) {
-      assertThat(QueueCommand.age(age.get(0))).isEqualTo(Duration.parse(age.get(1)));
+      assertThat(request(new QueueCommand.Selectors(null, null, age.get(0)), "", "delete"))
+          .isEqualTo(QueueRequest.bulk(delete, new QueueSelection.Matching(null, null, Duration.parse(age.get(1)))));
     }
   }
 

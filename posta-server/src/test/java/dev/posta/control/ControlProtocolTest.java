@@ -9,6 +9,7 @@ import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
 import dev.posta.queue.QueueSelection;
 import dev.posta.queue.SpooledMessage;
+import dev.posta.queue.Timeline;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -48,7 +49,10 @@ class ControlProtocolTest {
           new QueueControl.EnvelopeRecipient("done@example.org", true, null),
           new QueueControl.EnvelopeRecipient("用户@例子.测试", false, new SpooledMessage.Deferral(2, NEXT, NASTY)),
           new QueueControl.EnvelopeRecipient("new@example.org", false, null)),
-      CONTENT));
+      CONTENT, "jörg\t@bücher.example", "submission [2001:db8::2]:587", new Timeline(List.of(
+          new Timeline.Event(ARRIVAL, Timeline.Kind.DEFERRED, List.of("用户@例子.测试", "\\N@example.org"), "4.2.1", "mx\\N", NASTY, null),
+          new Timeline.Event(NEXT, Timeline.Kind.NOTICE, List.of("done@example.org"), "failed", null, null, OTHER.value()),
+          Timeline.Event.act(NEXT, Timeline.Kind.HELD)), 7)));
 
   static byte[] concat(byte[] a, byte[] b) {
     byte[] out = Arrays.copyOf(a, a.length + b.length);
@@ -223,8 +227,13 @@ class ControlProtocolTest {
     assertThat(badAnswer("failed\tback\\slash\nend\n")).isEqualTo("a bad escape in the field 'back\\slash'");
     assertThat(badAnswer("failed\ttrailing\\\nend\n")).isEqualTo("a bad escape in the field 'trailing\\'");
     assertThat(badAnswer("refused\tHELD\t" + ID + "\nend\n")).isEqualTo("'refused' field 1 is not one of [no-such-message, held, being-delivered]: 'HELD'");
-    assertThat(badAnswer("shown\nenvelope\t" + ID + "\t1\t" + NEXT + "\tc\th\ts\t\\N\t\\N\tno\ncontent\t99999999999\n"))
-        .isEqualTo("content of 99999999999 octets");
+    String envelope = "shown\nenvelope\t" + ID + "\t1\t" + NEXT + "\tc\th\ts\t\\N\t\\N\tno\t\\N\t\\N\n";
+    assertThat(badAnswer(envelope + "timeline\t0\ncontent\t99999999999\n")).isEqualTo("content of 99999999999 octets");
+    assertThat(badAnswer(envelope + "content\t1\nx")).isEqualTo("'content' where 'timeline' belongs");
+    assertThat(badAnswer(envelope + "timeline\t0\nevent\t" + NEXT + "\theld\t\\N\t\\N\t\\N\ncontent\t0\nend\n"))
+        .isEqualTo("'event' with 5 field(s), not 6 or more");
+    assertThat(badAnswer(envelope + "timeline\t0\nevent\t" + NEXT + "\tlost\t\\N\t\\N\t\\N\t\\N\ncontent\t0\nend\n"))
+        .isEqualTo("'event' field 2 is not one of [delivered, relayed, deferred, failed, expired, notice, held, released, retried]: 'lost'");
   }
 
   @Test

@@ -271,4 +271,43 @@ class QueueControlTest {
         List.of(waiting), List.of(new QueueControl.Declined(QueueControl.Refusal.BEING_DELIVERED, slowOne))));
     assertThat(control.list()).extracting(QueueControl.Listing::id).containsExactly(slowOne);
   }
+
+  @Test
+  void theTimelineTellsEachAttemptAndActInOrderAndSurvivesARestart() throws Exception {
+    QueueId id = send("carol@localhost", "far@later.test", "near@later.test");
+    Instant first = clock.instant();
+    awaitAttempts(id, 1); // carol delivered at once, the two at later.test deferred alike: one event for both
+    control.hold(id);
+    clock.advance(Duration.ofMinutes(1));
+    control.release(id);
+    awaitAttempts(id, 2);
+    Instant second = clock.instant();
+    clock.advance(Duration.ofMinutes(1));
+    control.retry(id);
+    awaitAttempts(id, 3);
+    Instant third = clock.instant();
+
+    var delivered = new Timeline.Event(first, Timeline.Kind.DELIVERED, List.of("carol@localhost"), "2.0.0", null, null,
+        "delivered to mailbox carol@localhost");
+    java.util.function.Function<Instant, Timeline.Event> deferred = at -> new Timeline.Event(at, Timeline.Kind.DEFERRED,
+        List.of("far@later.test", "near@later.test"), "4.3.0", "later.test", "451 4.3.0 try later", "try later");
+    var expected = new Timeline(List.of(delivered, deferred.apply(first), Timeline.Event.act(first, Timeline.Kind.HELD),
+        Timeline.Event.act(second, Timeline.Kind.RELEASED), deferred.apply(second), Timeline.Event.act(third, Timeline.Kind.RETRIED),
+        deferred.apply(third)), 0);
+    assertThat(control.show(id).orElseThrow().timeline()).isEqualTo(expected);
+
+    // From disk alone: the same story after a restart, and from a stopped server's folder.
+    queue.close();
+    spool.close();
+    spool = new Spool(dir.resolve("queue"));
+    List<SpooledMessage> recovered = spool.recover();
+    spool.start();
+    PostaConfig config = PostaConfig.embeddedDefaults(dir);
+    var targets = new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery());
+    queue = new QueueManager(spool, new Router(config), targets, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock);
+    queue.enqueueAll(recovered);
+    control = new QueueControl(queue);
+    assertThat(control.show(id).orElseThrow().timeline()).isEqualTo(expected);
+    assertThat(QueueControl.showSpool(dir.resolve("queue"), id).orElseThrow().timeline()).isEqualTo(expected);
+  }
 }
