@@ -10,7 +10,6 @@ import dev.posta.control.QueueReply;
 import dev.posta.control.QueueRequest;
 import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
-import dev.posta.mail.AddressParser;
 import dev.posta.queue.QueueSelection;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -18,13 +17,10 @@ import java.io.InputStreamReader;
 import java.net.ProtocolException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -215,41 +211,13 @@ final class QueueCommand implements Callable<Integer> {
     return ids;
   }
 
+  /** The selectors as {@code ALL} narrowed by them, checked as the API checks its own ({@link QueueSelection.Matching#typed}). */
   private static QueueSelection.Matching matching(Selectors s) throws BadUsage {
-    String sender = null;
-    if (s.from() != null) {
-      String bare = s.from().strip();
-      if (bare.startsWith("<") && bare.endsWith(">")) bare = bare.substring(1, bare.length() - 1);
-      if (!bare.isEmpty()) {
-        try {
-          AddressParser.parseMailbox(bare);
-        } catch (AddressParser.SyntaxException e) {
-          throw new BadUsage(QueueOutput.usage("--from: not an address: " + s.from() + " (" + e.getMessage() + "; \"<>\" for the null sender)"));
-        }
-      }
-      sender = bare;
+    try {
+      return QueueSelection.Matching.typed(s.toDomain(), s.from(), s.olderThan());
+    } catch (QueueSelection.Refused e) {
+      throw new BadUsage(QueueOutput.usage("--" + e.selector() + ": " + e.getMessage()));
     }
-    String domain = s.toDomain();
-    if (domain != null && (domain.isBlank() || domain.contains("@") || domain.chars().anyMatch(Character::isWhitespace))) {
-      throw new BadUsage(QueueOutput.usage("--to-domain: not a domain: " + domain));
-    }
-    return new QueueSelection.Matching(domain, sender, s.olderThan() == null ? null : age(s.olderThan()));
-  }
-
-  private static final Pattern AGE = Pattern.compile("(\\d{1,9})([smhdw])");
-
-  /** An age as postconf(5) writes times: a number and its unit, s, m, h, d or w. */
-  static Duration age(String typed) throws BadUsage {
-    Matcher m = AGE.matcher(typed);
-    if (!m.matches()) throw new BadUsage(QueueOutput.usage("--older-than: not an age: " + typed + " (a number and s, m, h, d or w: 30m, 2h, 7d)"));
-    long n = Long.parseLong(m.group(1));
-    return switch (m.group(2)) {
-      case "s" -> Duration.ofSeconds(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      case "d" -> Duration.ofDays(n);
-      default -> Duration.ofDays(7 * n);
-    };
   }
 
   /** Words that are no command; the output says what is wrong. */

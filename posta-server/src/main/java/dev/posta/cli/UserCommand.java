@@ -1,5 +1,6 @@
 package dev.posta.cli;
 
+import dev.posta.auth.AccountRules;
 import dev.posta.auth.UserStore;
 import dev.posta.config.ConfigException;
 import dev.posta.config.PostaConfig;
@@ -123,12 +124,10 @@ public final class UserCommand {
       } else {
         password = firstLine(parent.in);
       }
-      if (password.length == 0) throw new Refused("empty password refused");
-      int length = Character.codePointCount(password, 0, password.length);
-      int least = config.submission().minPasswordLength();
-      if (length < least) {
+      String refused = AccountRules.passwordRefusal(password, config.submission().minPasswordLength());
+      if (refused != null) {
         Arrays.fill(password, '\0');
-        throw new Refused("password too short: " + length + " characters, at least " + least + " ([submission] min-password-length)");
+        throw new Refused(refused);
       }
       return password;
     }
@@ -176,15 +175,8 @@ public final class UserCommand {
       } finally {
         Arrays.fill(password, '\0');
       }
-      // An account outside the local domains can still authenticate and send as itself (an
-      // application sending as noreply@its-own-domain); it just has no mailbox here.
-      String domain = canonical.substring(canonical.indexOf('@') + 1);
-      var local = config.domains().stream().map(PostaConfig.LocalDomain::name).toList();
-      String added = "added " + canonical + (admin ? " (admin)" : "");
-      if (!local.contains(domain)) {
-        return added + " (send only: " + domain + " is not a local domain, so it has no mailbox here)";
-      }
-      return added;
+      String note = AccountRules.sendOnlyNote(canonical, config.domains().stream().map(PostaConfig.LocalDomain::name).toList());
+      return "added " + canonical + (admin ? " (admin)" : "") + (note == null ? "" : " (" + note + ")");
     }
   }
 
