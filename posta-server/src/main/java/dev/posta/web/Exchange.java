@@ -100,6 +100,28 @@ public final class Exchange {
     }
   }
 
+  /** The most of an unread body {@link #discardBody} reads and drops before an error answer. */
+  static final long DISCARDED = 1024 * 1024;
+
+  /**
+   * Reads and drops what is left of the request's body, when it is not more than {@link
+   * #DISCARDED} octets: an error answered before the body was read (401, 403, 404) would
+   * otherwise leave it unread, Jetty would close the connection after the answer, and a client
+   * sending its next request on that connection would lose it (RFC 9112 §9.6, §9.3). A larger
+   * body is left to Jetty, which closes the connection.
+   */
+  void discardBody() {
+    long declared = request.getLength();
+    if (declared == 0 || declared > DISCARDED) return;
+    try (InputStream in = Request.asInputStream(request)) {
+      byte[] sink = new byte[8192];
+      long dropped = 0;
+      for (int n; dropped <= DISCARDED && (n = in.read(sink)) > 0; ) dropped += n;
+    } catch (IOException | RuntimeException e) {
+      // the client went away or sent a broken body: the connection closes, as it would have
+    }
+  }
+
   /** What a too-large body is read and dropped up to, so that its client is still reading when the 413 comes. */
   private static final long DRAINED = 64L * 1024 * 1024;
 

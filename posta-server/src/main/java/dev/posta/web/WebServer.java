@@ -5,6 +5,8 @@ import dev.posta.config.PostaConfig;
 import dev.posta.tls.ServerTls;
 import dev.posta.web.api.CaptureApi;
 import dev.posta.web.api.MessagesApi;
+import dev.posta.web.api.QueueApi;
+import dev.posta.web.api.UsersApi;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -39,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code GET /healthz}: 200 {@code ok} while the process answers;
  *   <li>{@code GET /readyz}: 200 {@code ready}, or 503 with the reasons ({@link Readiness});
- *   <li>{@code /api/v1/...}: the JSON API ({@link MessagesApi}), signed in by bearer token
+ *   <li>{@code /api/v1/...}: the JSON API ({@link MessagesApi}; for admins, the queue and the
+ *       accounts, {@link QueueApi} and {@link UsersApi}), signed in by bearer token
  *       ({@link BearerAuth}); in capture mode, capture mode's API in its place ({@link CaptureApi}:
  *       captured mail, the long-poll wait, reset, scripted faults), with no token.
  * </ul>
@@ -70,6 +73,9 @@ public final class WebServer implements PostaServer.Face {
   /** The event streams, ended first when the server stops: they would otherwise hold its grace period. */
   private final MailEvents events;
   private final MessagesApi api;
+  /** The operators' API: the queue and the accounts, for admins' tokens. */
+  private final QueueApi queue;
+  private final UsersApi users;
   /** Capture mode's API, which replaces {@link #api}; null off capture mode. */
   private final CaptureApi capture;
 
@@ -88,6 +94,8 @@ public final class WebServer implements PostaServer.Face {
     this.auth = new BearerAuth(posta);
     this.events = new MailEvents(posta.mailboxes());
     this.api = new MessagesApi(posta, events);
+    this.queue = new QueueApi(posta);
+    this.users = new UsersApi(posta);
     this.capture = posta.config().capture().enabled() ? new CaptureApi(posta) : null;
   }
 
@@ -184,12 +192,18 @@ public final class WebServer implements PostaServer.Face {
           }
           default -> {
             if (!path.startsWith("/api/v1/")) throw ApiError.notFound("no such resource: " + path);
-            if (capture != null) capture.handle(x, path.substring("/api/v1".length()));
-            else api.handle(x, path.substring("/api/v1".length()), auth::account);
+            String rest = path.substring("/api/v1".length());
+            if (capture != null) capture.handle(x, rest);
+            else if (QueueApi.serves(rest)) queue.handle(x, rest, auth::account);
+            else if (UsersApi.serves(rest)) users.handle(x, rest, auth::account);
+            else api.handle(x, rest, auth::account);
           }
         }
       } catch (ApiError e) {
-        if (!x.answered()) x.error(e);
+        if (!x.answered()) {
+          x.discardBody(); // a body left unread would cost the client its connection
+          x.error(e);
+        }
       } catch (IOException | RuntimeException e) {
         log.error("http[{}]: {} {}: {}", x.client().getHostAddress(), x.method(), x.path(), e.toString(), e);
         if (!x.answered()) x.error(new ApiError(500, "internal error: " + e.getClass().getSimpleName()));
