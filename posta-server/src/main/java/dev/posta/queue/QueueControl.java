@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * <p>Each command checks a message and acts on it in one step, under the queue's lock, so it
  * never races an attempt starting on the same message. Every change is in the spool's progress
  * log when the command returns (hold, release and delete forced to disk), so a command given
- * while no server runs takes effect at the next start.
+ * while no server runs takes effect at the next start. Hold, release and retry (flush too) are
+ * events of the message's {@link Timeline}, which {@link #show} reads from that log.
  */
 public final class QueueControl {
   /** The queue manager's log: what the administrator did to a message is one of its events, as operators grep for it. */

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * past {@code queue.lifetime}, failed after all. The notices the sender asked for (RFC 3461
  * §4.1, written per RFC 3464 by {@link DeliveryReport}) are spooled first and the recipients
  * marked in the spool's progress log after, so a crash in between repeats a notice and never
- * loses one.
+ * loses one. Then the attempt's story goes into the message's {@link Timeline}: each outcome
+ * with its recipients, the host that answered and its reply, and the notices sent.
  */
 final class Settlement {
   /** The queue manager's log: a settlement is one of its events, as operators grep for it. */

@@ -1,7 +1,6 @@
 package dev.posta.queue;
 
 import dev.posta.mail.QueueId;
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -158,36 +157,37 @@ public record Timeline(List<Event> events, int omitted) {
     List<Event> first = new ArrayList<>();
     ArrayDeque<Event> latest = new ArrayDeque<>();
     int omitted = 0;
-    try (InputStream in = new BufferedInputStream(Files.newInputStream(log), 64 * 1024)) {
-      var line = new ByteArrayOutputStream();
+    try (InputStream in = Files.newInputStream(log)) {
+      byte[] block = new byte[64 * 1024];
+      var line = new ByteArrayOutputStream(); // this message's event line being read, across blocks
+      int at = 0; // where in the current line we are
       boolean matching = true; // the line so far begins as the prefix does
-      for (int b = in.read(); b >= 0; b = in.read()) {
-        if (b != '\n') {
-          if (matching) {
-            int at = line.size();
-            if (at < prefix.length && b != prefix[at]) matching = false;
-            line.write(b); // the rest of another message's line is not kept
-            if (!matching) line.reset();
-          }
-          continue;
-        }
-        if (matching && line.size() > prefix.length) {
-          String text = new String(line.toByteArray(), prefix.length, line.size() - prefix.length, StandardCharsets.UTF_8);
-          Event e = parse(text);
-          if (e != null) {
-            if (first.size() < FIRST) {
-              first.add(e);
-            } else {
-              latest.addLast(e);
-              if (latest.size() > SHOWN - FIRST) {
-                latest.removeFirst();
-                omitted++;
+      for (int n; (n = in.read(block)) > 0; ) {
+        for (int i = 0; i < n; i++) {
+          byte b = block[i];
+          if (b == '\n') {
+            if (matching && at > prefix.length) {
+              Event e = parse(line.toString(StandardCharsets.UTF_8));
+              if (e != null && first.size() < FIRST) {
+                first.add(e);
+              } else if (e != null) {
+                latest.addLast(e);
+                if (latest.size() > SHOWN - FIRST) {
+                  latest.removeFirst();
+                  omitted++;
+                }
               }
             }
+            line.reset();
+            at = 0;
+            matching = true;
+            continue;
           }
+          if (!matching) continue; // another message's line, or no event: skipped to its end
+          if (at < prefix.length) matching = b == prefix[at];
+          else line.write(b);
+          at++;
         }
-        line.reset();
-        matching = true;
       }
     } catch (NoSuchFileException e) {
       return EMPTY;

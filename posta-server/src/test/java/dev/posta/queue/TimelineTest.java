@@ -74,8 +74,12 @@ class TimelineTest {
       var e = new Timeline.Event(AT.plusSeconds(i), Timeline.Kind.DEFERRED, List.of("far@example.org"), "4.2.1", "mx", "450 " + i, null);
       all.add(e);
       lines.append(Timeline.line(ID, e)).append('\n');
+      // Another message's long lines between: the log is read in 64 KiB blocks, and lines straddle them.
+      lines.append(Timeline.line(OTHER, new Timeline.Event(AT, Timeline.Kind.DEFERRED, List.of("x@y"), "4.0.0", "mx", "4" + "5".repeat(600), null)))
+          .append('\n');
     }
     Files.writeString(log, lines, UTF_8);
+    assertThat(Files.size(log)).isGreaterThan(2 * 64 * 1024);
     Timeline t = Timeline.read(log, ID);
     assertThat(t.omitted()).isEqualTo(150);
     assertThat(t.events()).hasSize(Timeline.SHOWN);
