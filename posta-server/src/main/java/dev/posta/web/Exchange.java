@@ -81,6 +81,24 @@ public final class Exchange {
     return ((InetSocketAddress) request.getConnectionMetaData().getLocalSocketAddress()).getAddress();
   }
 
+  /** Whether the request came over TLS (the {@code https} listener). */
+  public boolean secure() {
+    return request.isSecure();
+  }
+
+  /** The first cookie of this name the request carries (RFC 6265 §5.4), or null. */
+  public String cookie(String name) {
+    for (org.eclipse.jetty.http.HttpCookie c : Request.getCookies(request)) {
+      if (c.getName().equals(name)) return c.getValue();
+    }
+    return null;
+  }
+
+  /** Adds a header to the answer still to be sent (one of several {@code Set-Cookie}s). */
+  public void addHeader(String name, String value) {
+    response.getHeaders().add(name, value);
+  }
+
   /** The client's IP address. */
   public InetAddress client() {
     return ((InetSocketAddress) request.getConnectionMetaData().getRemoteSocketAddress()).getAddress();
@@ -224,7 +242,8 @@ public final class Exchange {
     };
   }
 
-  boolean answered() {
+  /** Whether an answer was sent (its status and headers can no longer change). */
+  public boolean answered() {
     return answered;
   }
 

@@ -7,6 +7,7 @@ import dev.posta.web.api.CaptureApi;
 import dev.posta.web.api.MessagesApi;
 import dev.posta.web.api.QueueApi;
 import dev.posta.web.api.UsersApi;
+import dev.posta.web.page.Pages;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -44,12 +45,14 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code /api/v1/...}: the JSON API ({@link MessagesApi}; for admins, the queue and the
  *       accounts, {@link QueueApi} and {@link UsersApi}), signed in by bearer token
  *       ({@link BearerAuth}); in capture mode, capture mode's API in its place ({@link CaptureApi}:
- *       captured mail, the long-poll wait, reset, scripted faults), with no token.
+ *       captured mail, the long-poll wait, reset, scripted faults), with no token;
+ *   <li>every other path: the browser pages ({@link Pages}: sign-in, the user's mail), and an
+ *       HTML 404 for what is not a page.
  * </ul>
  *
- * <p>Every error is JSON, {@code {"error": {"status": 404, "message": "..."}}}: an unknown path
- * 404, a known path with another method 405 (with {@code Allow}), and the errors Jetty itself
- * answers (a malformed request line, headers over 16 KiB) too. HTTPS takes each connection's
+ * <p>Every error under {@code /api/} is JSON, {@code {"error": {"status": 404, "message": "..."}}}:
+ * an unknown path 404, a known path with another method 405 (with {@code Allow}), and the errors
+ * Jetty itself answers (a malformed request line, headers over 16 KiB) too. HTTPS takes each connection's
  * {@link SSLEngine} from the server's current {@link ServerTls}, so the mail listeners' certificate
  * and TLS policy apply, and a renewed certificate is served without a restart. Listeners open and
  * close with a reload as the mail ones do; {@link #close} stops accepting and gives requests in
@@ -78,6 +81,8 @@ public final class WebServer implements PostaServer.Face {
   private final UsersApi users;
   /** Capture mode's API, which replaces {@link #api}; null off capture mode. */
   private final CaptureApi capture;
+  /** The browser pages: every path outside the API and the checks. */
+  private final Pages pages;
 
   public WebServer(PostaServer posta) {
     this.posta = posta;
@@ -97,6 +102,7 @@ public final class WebServer implements PostaServer.Face {
     this.queue = new QueueApi(posta);
     this.users = new UsersApi(posta);
     this.capture = posta.config().capture().enabled() ? new CaptureApi(posta) : null;
+    this.pages = new Pages(posta, java.time.Clock.systemUTC());
   }
 
   @Override
@@ -172,7 +178,7 @@ public final class WebServer implements PostaServer.Face {
     }
   }
 
-  /** Health, readiness, then the API; anything else is 404. */
+  /** Health, readiness, the API (JSON errors under /api/), and the pages for everything else. */
   private final class Dispatcher extends Handler.Abstract {
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
@@ -191,6 +197,10 @@ public final class WebServer implements PostaServer.Face {
             else x.text(503, "not ready: " + String.join("; ", problems) + "\n");
           }
           default -> {
+            if (!path.equals("/api") && !path.startsWith("/api/")) {
+              pages.handle(x); // pages for browsers, and HTML errors (a 404) for what is not one
+              return true;
+            }
             if (!path.startsWith("/api/v1/")) throw ApiError.notFound("no such resource: " + path);
             String rest = path.substring("/api/v1".length());
             if (capture != null) capture.handle(x, rest);

@@ -1,7 +1,7 @@
 /**
  * The web face of Posta: the {@code http} and {@code https} listeners, health and readiness
- * ({@code /healthz}, {@code /readyz}) and the JSON API under {@code /api/v1} ({@link
- * dev.posta.web.api}). Nothing imports this package but the command line, which plugs it into
+ * ({@code /healthz}, {@code /readyz}), the JSON API under {@code /api/v1} ({@link
+ * dev.posta.web.api}) and the browser pages ({@link dev.posta.web.page}). Nothing imports this package but the command line, which plugs it into
  * {@link dev.posta.PostaServer#web}.
  *
  * <p>Served by Jetty 12's core server (handlers, no servlets), not Helidon SE 4: Jetty runs each

@@ -311,7 +311,7 @@ class WebApiTest {
     HttpResponse<String> unknown = get("/api/v1/nothing", alice);
     assertThat(unknown.statusCode()).isEqualTo(404);
     assertThat(unknown.body()).isEqualTo(error(404, "no such resource: /api/v1/nothing"));
-    assertThat(get("/elsewhere", null).body()).isEqualTo(error(404, "no such resource: /elsewhere"));
+    assertThat(get("/api/elsewhere", null).body()).isEqualTo(error(404, "no such resource: /api/elsewhere"));
     HttpResponse<String> wrongMethod = send("PUT", "/api/v1/messages", alice, "{}");
     assertThat(wrongMethod.statusCode()).isEqualTo(405);
     assertThat(wrongMethod.headers().firstValue("Allow")).hasValue("GET, POST");

@@ -32,7 +32,7 @@ import org.apache.james.mime4j.util.MimeUtil;
  * (file name, MIME type, decoded size). Parsed with Apache mime4j, leniently: mail as received
  * is not always well formed, and reading it must not fail for that.
  */
-record MessageView(List<Map<String, String>> headers, String from, List<String> to, List<String> cc, String subject, String text,
+public record MessageView(List<Map<String, String>> headers, String from, List<String> to, List<String> cc, String subject, String text,
     String html, List<Map<String, Object>> attachments) {
   private static DefaultMessageBuilder builder() {
     DefaultMessageBuilder b = new DefaultMessageBuilder();
@@ -42,7 +42,7 @@ record MessageView(List<Map<String, String>> headers, String from, List<String> 
   }
 
   /** A message, or its header section alone (for a listing: no body parts then). */
-  static MessageView parse(InputStream in) throws IOException {
+  public static MessageView parse(InputStream in) throws IOException {
     Message m;
     try {
       m = builder().parseMessage(in);

@@ -1,0 +1,381 @@
+package dev.posta.web.page;
+
+import dev.posta.PostaServer;
+import dev.posta.auth.SaslMechanism;
+import dev.posta.net.SaslLogin;
+import dev.posta.store.MailboxId;
+import dev.posta.store.MailboxStore;
+import dev.posta.web.ApiError;
+import dev.posta.web.Exchange;
+import dev.posta.web.WebServer;
+import gg.jte.ContentType;
+import gg.jte.TemplateEngine;
+import gg.jte.output.Utf8ByteOutput;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.ZoneId;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.util.UrlEncoded;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The browser pages: sign-in and sign-out, the signed-in user's folders and message lists, and
+ * the stylesheet, server-rendered from jte templates compiled at build time (src/main/jte; HTML
+ * output escaped by context). Every path outside {@code /api/}, {@code /healthz} and {@code
+ * /readyz} comes here; what is not a page is an HTML 404.
+ *
+ * <ul>
+ *   <li>{@code GET /}: to the inbox when signed in, else to the sign-in page (303);
+ *   <li>{@code GET /signin}, {@code POST /signin}: the form, and signing in with an account's
+ *       address and password ({@code posta user add});
+ *   <li>{@code POST /signout}: ends the session;
+ *   <li>{@code GET /mail/<folder>}: a folder's messages ({@link MailPages}); {@code
+ *       /mail/<folder>/<uid>}: one message;
+ *   <li>{@code GET /static/<name>}: the stylesheet ({@link StaticFiles}).
+ * </ul>
+ *
+ * <p><b>Sign-in.</b> The password goes through the same PLAIN mechanism and {@link SaslLogin}
+ * as IMAP's LOGIN, so the one AUTH throttle counts failures per client network across every
+ * protocol (slowed from the third, 429 with {@code Retry-After} when locked out), and each
+ * failure logs one line for fail2ban, {@code WebServer: http[192.0.2.7]: web sign-in failed:
+ * wrong password or unknown user ... (2 recent failures from this address)}; a wrong password is
+ * 401 and the form again with one message that never says which part was wrong. Success makes a
+ * new session ({@link Sessions}: a random ID the browser never had before, so none it was given
+ * earlier is promoted) in the cookie {@value #SESSION_COOKIE}: HttpOnly, SameSite=Strict, Path=/,
+ * and Secure over HTTPS.
+ *
+ * <p><b>Forgery.</b> Every form that posts carries a CSRF token in a hidden field, checked on
+ * every POST (403 otherwise): the session's own token; before sign-in, the sign-in form's token,
+ * matched against the same value in the cookie {@value #SIGNIN_COOKIE} (a double-submit cookie,
+ * so no session exists before sign-in). A POST whose {@code Origin} is another origin, or whose
+ * {@code Sec-Fetch-Site} says cross-site, is refused before its form is read. The search form
+ * changes nothing and is a GET, carrying no token, so no token ever lands in a URL.
+ *
+ * <p><b>Headers.</b> Every answer carries a strict Content-Security-Policy (nothing inline:
+ * scripts and styles from this origin only, no plugins, no framing of these pages), {@code
+ * X-Content-Type-Options: nosniff} and {@code Referrer-Policy: no-referrer}, and pages are {@code
+ * Cache-Control: no-store}. A page that frames content (the message view's sandboxed HTML) widens
+ * {@code frame-src} alone through {@link #html(Exchange, int, String, Object, String)}.
+ *
+ * <p>Off in capture mode ({@code posta dev}): there every address signs in without a password,
+ * so pages on a loopback listener would let any web page's script read captured mail by DNS
+ * rebinding; capture mode's API has its own guard against that.
+ */
+public final class Pages {
+  /** Lines read {@code WebServer: http[ip]: ...}, beside the API's bearer-token lines, for one fail2ban filter. */
+  private static final Logger log = LoggerFactory.getLogger(WebServer.class);
+  static final String SESSION_COOKIE = "posta_session";
+  static final String SIGNIN_COOKIE = "posta_signin";
+  /** The largest form taken: an address and a password with room to spare (413 beyond). */
+  static final long FORM_LIMIT = 16 * 1024;
+  /** A token as {@link Sessions#token} makes them: 32 bytes in URL-safe base64. */
+  private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9_-]{43}");
+  private static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+      + "frame-ancestors 'none'; base-uri 'none'";
+  private static final String SIGNIN_FAILED = "That address and password do not match an account.";
+
+  private final PostaServer server;
+  /** False in capture mode: no page but the 404. */
+  private final boolean enabled;
+  private final Sessions sessions;
+  private final MailPages mail;
+  private final StaticFiles statics = new StaticFiles();
+  private final TemplateEngine templates = TemplateEngine.createPrecompiled(null, ContentType.Html, Pages.class.getClassLoader(),
+      "dev.posta.web.page.templates");
+
+  public Pages(PostaServer server, Clock clock) {
+    this.server = server;
+    this.enabled = !server.config().capture().enabled();
+    this.sessions = new Sessions(clock);
+    this.mail = new MailPages(server.mailboxes(), ZoneId.systemDefault());
+  }
+
+  /** The Content-Security-Policy of every answer, with {@code frameSrc} as its frame-src when not null. */
+  public static String contentSecurityPolicy(String frameSrc) {
+    return frameSrc == null ? CSP : CSP + "; frame-src " + frameSrc;
+  }
+
+  /** Answers {@code x}, whatever happens: a page, a redirect, or an error page. */
+  public void handle(Exchange x) {
+    try {
+      route(x);
+    } catch (PageError e) {
+      if (!x.answered()) error(x, e);
+    } catch (ApiError e) { // a form over its size limit
+      if (!x.answered()) error(x, new PageError(e.status(), "Request refused", e.getMessage(), e.headers()));
+    } catch (IOException | RuntimeException e) {
+      log.error("http[{}]: {} {}: {}", x.client().getHostAddress(), x.method(), x.path(), e.toString(), e);
+      if (!x.answered()) error(x, new PageError(500, "Something went wrong", "The server could not answer this; the log says why."));
+    }
+  }
+
+  private void route(Exchange x) throws PageError, ApiError, IOException {
+    String path = x.path();
+    if (!enabled) throw PageError.notFound();
+    if (path.startsWith("/static/")) {
+      allow(x, "GET, HEAD");
+      serveStatic(x, path.substring("/static/".length()));
+      return;
+    }
+    switch (path) {
+      case "/" -> {
+        allow(x, "GET, HEAD");
+        redirect(x, session(x).isPresent() ? Links.folder(MailboxStore.INBOX) : "/signin");
+      }
+      case "/signin" -> {
+        allow(x, "GET, HEAD, POST");
+        if (x.method().equals("POST")) signIn(x);
+        else signInForm(x, 200, "", null, null);
+      }
+      case "/signout" -> {
+        allow(x, "POST");
+        signOut(x);
+      }
+      case "/mail", "/mail/" -> {
+        allow(x, "GET, HEAD");
+        redirect(x, session(x).isPresent() ? Links.folder(MailboxStore.INBOX) : "/signin");
+      }
+      default -> {
+        if (!path.startsWith("/mail/")) throw PageError.notFound();
+        mailPage(x, path.substring("/mail/".length()));
+      }
+    }
+  }
+
+  private void mailPage(Exchange x, String rest) throws PageError, IOException {
+    String[] parts = rest.split("/", -1);
+    if (parts.length > 2 || parts[0].isEmpty() || (parts.length == 2 && parts[1].isEmpty())) throw PageError.notFound();
+    allow(x, "GET, HEAD");
+    Optional<Sessions.Session> session = session(x);
+    if (session.isEmpty()) {
+      redirect(x, "/signin");
+      return;
+    }
+    Sessions.Session s = session.get();
+    MailboxId mailbox = MailboxId.ofAccount(s.account);
+    String folder = mail.folder(mailbox, parts[0]);
+    if (parts.length == 1) {
+      Views.MailPage page = mail.list(layout(MailPages.label(folder), s), mailbox, folder, x.query());
+      html(x, 200, "mail.jte", page, null);
+    } else {
+      html(x, 200, "message.jte", mail.message(layout("", s), mailbox, folder, uid(parts[1])), null);
+    }
+  }
+
+  private static long uid(String text) throws PageError {
+    try {
+      long uid = Long.parseLong(text);
+      if (uid > 0 && uid <= 0xFFFF_FFFFL) return uid;
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw PageError.notFound();
+  }
+
+  // ---- sign-in and sign-out
+
+  private void signInForm(Exchange x, int status, String address, String error, String token) {
+    if (token == null) {
+      if (session(x).isPresent()) {
+        redirect(x, Links.folder(MailboxStore.INBOX));
+        return;
+      }
+      // Keep a token the browser has (another tab's form stays good); otherwise a new one.
+      String held = x.cookie(SIGNIN_COOKIE);
+      token = held != null && TOKEN.matcher(held).matches() ? held : sessions.token();
+    }
+    x.addHeader("Set-Cookie", cookie(x, SIGNIN_COOKIE, token, "/signin", false));
+    html(x, status, "signin.jte", new Views.SignInPage(layout("Sign in", null), token, address, error), null);
+  }
+
+  private void signIn(Exchange x) throws PageError, ApiError, IOException {
+    sameOrigin(x);
+    Fields form = form(x);
+    String token = x.cookie(SIGNIN_COOKIE);
+    if (token == null || !TOKEN.matcher(token).matches() || !same(token, form.getValue("csrf"))) {
+      log.warn("http[{}]: web sign-in refused: the form's CSRF token does not match its cookie", x.client().getHostAddress());
+      throw new PageError(403, "Sign-in form expired", "This sign-in form is no longer valid. Open the sign-in page again and retry.");
+    }
+    String address = orEmpty(form.getValue("address")).strip();
+    String password = orEmpty(form.getValue("password"));
+    if (address.isEmpty() || password.isEmpty()) {
+      signInForm(x, 400, address, "Enter your address and your password.", token);
+      return;
+    }
+    String prefix = "http[" + x.client().getHostAddress() + "]";
+    SaslLogin.Outcome outcome;
+    if (address.indexOf('\0') >= 0 || password.indexOf('\0') >= 0) {
+      outcome = new SaslLogin.Malformed(); // no account has a NUL in it; PLAIN would take it for a separator
+    } else {
+      // The login IMAP's LOGIN makes: PLAIN's message, through the throttle every protocol shares.
+      byte[] plain = ("\0" + address + "\0" + password).getBytes(StandardCharsets.UTF_8);
+      SaslMechanism plainMechanism = SaslMechanism.create("PLAIN", server.users()).orElseThrow();
+      outcome = SaslLogin.run(server.authThrottle(), x.client(), plainMechanism, plain, challenge -> null, log, prefix, "web sign-in");
+      java.util.Arrays.fill(plain, (byte) 0);
+    }
+    switch (outcome) {
+      case SaslLogin.LoggedIn in -> signedIn(x, in.user(), prefix);
+      case SaslLogin.LockedOut _, SaslLogin.Busy _ -> {
+        long retry = server.config().submission().authLockout().toSeconds();
+        throw new PageError(429, "Too many failed sign-ins",
+            "There were too many failed sign-ins from your address lately. Try again in a while.", Map.of("Retry-After", Long.toString(retry)));
+      }
+      case SaslLogin.Unavailable _ -> throw new PageError(503, "Cannot sign in now", "The accounts cannot be read just now. Try again soon.");
+      case SaslLogin.Rejected _, SaslLogin.Malformed _, SaslLogin.Cancelled _ -> signInForm(x, 401, address, SIGNIN_FAILED, token);
+    }
+  }
+
+  private void signedIn(Exchange x, String account, String prefix) {
+    String held = x.cookie(SESSION_COOKIE);
+    if (held != null) sessions.end(held); // signing in again replaces the session: never reused
+    Sessions.Session s = sessions.start(account);
+    log.info("{}: web sign-in succeeded: user={}", prefix, account);
+    MailboxId mailbox = MailboxId.ofAccount(account);
+    try { // as at an IMAP login: a user with no mail yet still has an inbox, and the special folders
+      server.mailboxes().createInbox(mailbox);
+      server.mailboxes().makeSpecialFolders(mailbox);
+    } catch (IOException e) {
+      log.warn("{}: cannot prepare the mailbox of {}: {}", prefix, account, e.toString());
+    }
+    x.addHeader("Set-Cookie", cookie(x, SESSION_COOKIE, s.id, "/", false));
+    x.addHeader("Set-Cookie", cookie(x, SIGNIN_COOKIE, "", "/signin", true));
+    redirect(x, Links.folder(MailboxStore.INBOX));
+  }
+
+  private void signOut(Exchange x) throws PageError, ApiError, IOException {
+    sameOrigin(x);
+    Fields form = form(x);
+    Optional<Sessions.Session> session = session(x);
+    if (session.isPresent()) {
+      if (!same(session.get().csrf, form.getValue("csrf"))) throw forged(x);
+      sessions.end(session.get().id);
+      log.info("http[{}]: signed out: user={}", x.client().getHostAddress(), session.get().account);
+    }
+    x.addHeader("Set-Cookie", cookie(x, SESSION_COOKIE, "", "/", true));
+    redirect(x, "/signin");
+  }
+
+  private Optional<Sessions.Session> session(Exchange x) {
+    return sessions.find(x.cookie(SESSION_COOKIE));
+  }
+
+  /**
+   * A cookie only this server's pages send and read back (RFC 6265): never to script
+   * (HttpOnly), never on a request another site starts (SameSite=Strict), over TLS only when
+   * it came over TLS; {@code expire} clears it.
+   */
+  private static String cookie(Exchange x, String name, String value, String path, boolean expire) {
+    return name + "=" + value + "; Path=" + path + "; HttpOnly; SameSite=Strict" + (x.secure() ? "; Secure" : "") + (expire ? "; Max-Age=0" : "");
+  }
+
+  // ---- forgery checks
+
+  /** Refuses a POST another origin started (RFC 6454 §7; Fetch Metadata's Sec-Fetch-Site). */
+  private void sameOrigin(Exchange x) throws PageError {
+    String origin = x.header("Origin");
+    String fetchSite = x.header("Sec-Fetch-Site");
+    boolean foreign = origin != null && !origin.equalsIgnoreCase(ownOrigin(x));
+    if (foreign || (fetchSite != null && !fetchSite.equals("same-origin") && !fetchSite.equals("none"))) {
+      log.warn("http[{}]: {} {} refused: a cross-origin form (Origin {}, Sec-Fetch-Site {})", x.client().getHostAddress(), x.method(),
+          x.path(), origin, fetchSite);
+      throw new PageError(403, "Refused", "This form was sent from another site.");
+    }
+  }
+
+  /** This server as the browser addressed it: the scheme and the Host header (RFC 6454 §4). */
+  private static String ownOrigin(Exchange x) {
+    String host = x.header("Host");
+    return (x.secure() ? "https" : "http") + "://" + (host == null ? "" : host);
+  }
+
+  private static PageError forged(Exchange x) {
+    log.warn("http[{}]: {} {} refused: missing or wrong CSRF token", x.client().getHostAddress(), x.method(), x.path());
+    return new PageError(403, "Form expired", "This form is no longer valid (it is from an earlier session, or from elsewhere). Reload the page and retry.");
+  }
+
+  private static boolean same(String expected, String given) {
+    return given != null && MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), given.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static Fields form(Exchange x) throws PageError, ApiError, IOException {
+    String type = x.header("Content-Type");
+    if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/x-www-form-urlencoded")) {
+      throw new PageError(415, "Unsupported form", "A form here is sent as application/x-www-form-urlencoded.");
+    }
+    Fields fields = new Fields();
+    try {
+      UrlEncoded.decodeUtf8To(new String(x.body(FORM_LIMIT), StandardCharsets.UTF_8), fields);
+    } catch (IllegalArgumentException e) {
+      throw PageError.badRequest("The form could not be read: " + e.getMessage());
+    }
+    return fields;
+  }
+
+  // ---- answers
+
+  /** The frame of a page for {@code s}'s account (null: nobody signed in). */
+  Views.Layout layout(String title, Sessions.Session s) {
+    return new Views.Layout(title, s == null ? null : s.account, s == null ? null : s.csrf, statics.url("posta.css"), List.of());
+  }
+
+  /** Renders {@code template} with {@code model} and sends it, {@code frameSrc} added to the policy when not null. */
+  void html(Exchange x, int status, String template, Object model, String frameSrc) {
+    Utf8ByteOutput out = new Utf8ByteOutput();
+    templates.render(template, model, out);
+    Map<String, String> headers = new HashMap<>(securityHeaders(frameSrc));
+    x.send(status, "text/html; charset=utf-8", out.toByteArray(), headers);
+  }
+
+  private static Map<String, String> securityHeaders(String frameSrc) {
+    return Map.of("Content-Security-Policy", contentSecurityPolicy(frameSrc), "X-Content-Type-Options", "nosniff",
+        "Referrer-Policy", "no-referrer", "X-Frame-Options", "DENY");
+  }
+
+  /** 303 See Other (RFC 9110 §15.4.4): the browser GETs {@code location}, a path on this server. */
+  private static void redirect(Exchange x, String location) {
+    Map<String, String> headers = new HashMap<>(securityHeaders(null));
+    headers.put("Location", URI.create(location).toASCIIString());
+    x.send(303, "text/plain; charset=utf-8", new byte[0], headers);
+  }
+
+  private void error(Exchange x, PageError e) {
+    Optional<Sessions.Session> s = session(x);
+    Map<String, String> headers = new HashMap<>(securityHeaders(null));
+    headers.putAll(e.headers);
+    Utf8ByteOutput out = new Utf8ByteOutput();
+    templates.render("error.jte", new Views.ErrorPage(layout(e.title, s.orElse(null)), e.title, e.getMessage()), out);
+    x.send(e.status, "text/html; charset=utf-8", out.toByteArray(), headers);
+  }
+
+  private void serveStatic(Exchange x, String name) throws PageError {
+    StaticFiles.File file = statics.get(name);
+    if (file == null) throw PageError.notFound();
+    Map<String, String> headers = new HashMap<>(securityHeaders(null));
+    headers.put("ETag", file.etag());
+    // The versioned URL never changes content: a year, immutable. Any other asks each time.
+    headers.put("Cache-Control", file.version().equals(x.query().getValue("v")) ? "public, max-age=31536000, immutable" : "no-cache");
+    String match = x.header("If-None-Match");
+    if (match != null && (match.equals(file.etag()) || match.equals("W/" + file.etag()))) {
+      x.send(304, file.type(), new byte[0], headers);
+      return;
+    }
+    x.send(200, file.type(), file.content(), headers);
+  }
+
+  private static void allow(Exchange x, String methods) throws PageError {
+    if (!List.of(methods.split(", ")).contains(x.method())) throw PageError.methodNotAllowed(x.method(), methods);
+  }
+
+  private static String orEmpty(String s) {
+    return s == null ? "" : s;
+  }
+}

@@ -1,0 +1,53 @@
+package dev.posta.web.page;
+
+import java.util.List;
+
+/**
+ * What each template (src/main/jte) shows, as plain values: every string here is text, escaped
+ * by the templates (jte's HTML output escapes by context), and every link is made here, its
+ * parts URL-encoded ({@link Links}). A new page is a template taking one of these.
+ */
+public final class Views {
+  private Views() {}
+
+  /**
+   * What every page's frame needs ({@code layout.jte}): the title, the signed-in account and its
+   * CSRF token for the sign-out form (null when nobody is signed in), the stylesheet's versioned
+   * URL, and scripts (same-origin URLs from {@link StaticFiles}), usually none.
+   */
+  public record Layout(String title, String account, String csrf, String stylesheet, List<String> scripts) {
+    public Layout withTitle(String newTitle) {
+      return new Layout(newTitle, account, csrf, stylesheet, scripts);
+    }
+  }
+
+  /** The sign-in form: its own CSRF token, the address typed (kept after a wrong password), and a message or null. */
+  public record SignInPage(Layout layout, String csrf, String address, String error) {}
+
+  /** A folder in the sidebar, with its counts. */
+  public record FolderLink(String name, String href, int messages, int unseen, boolean current) {}
+
+  /** One message in a list: who it is from (a name when it has one), subject, arrival, size, marks. */
+  public record MessageRow(long uid, String href, String from, String fromAddress, String subject, String date, String size, boolean seen,
+      boolean flagged) {}
+
+  /** The search form's fields as given (empty strings when not), and whether any is set. */
+  public record SearchFields(String from, String to, String subject, String text, String since, String before) {
+    public boolean active() {
+      return !(from.isEmpty() && to.isEmpty() && subject.isEmpty() && text.isEmpty() && since.isEmpty() && before.isEmpty());
+    }
+  }
+
+  /** Links to other pages of a list (null: no such page), and where this page is. */
+  public record Pager(String first, String previous, String where, String next, String last) {}
+
+  /** A folder's message list. */
+  public record MailPage(Layout layout, List<FolderLink> folders, String folder, String action, String summary, SearchFields search,
+      List<MessageRow> rows, Pager pager) {}
+
+  /** One message (until the message view replaces it: its subject, sender and date). */
+  public record MessagePage(Layout layout, List<FolderLink> folders, String folder, String back, String subject, String from, String date) {}
+
+  /** An error a person reads: 403, 404, 429 and the like. */
+  public record ErrorPage(Layout layout, String title, String message) {}
+}

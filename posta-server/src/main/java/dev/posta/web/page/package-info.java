@@ -1,0 +1,14 @@
+/**
+ * The browser pages: sign-in, sessions and their CSRF tokens, the signed-in user's folders and
+ * message lists ({@link dev.posta.web.page.Pages} routes them). Server-rendered HTML from jte
+ * templates in {@code src/main/jte}, compiled to Java at build time (into {@code
+ * dev.posta.web.page.templates}) so the server never compiles a template and javac checks every
+ * one; a template takes one record of {@link dev.posta.web.page.Views}. One stylesheet and no
+ * inline script or style, under a strict Content-Security-Policy.
+ *
+ * <p>Adding a page: a template taking a new {@code Views} record, a route in {@code Pages}
+ * answering through {@code Pages.html} (which sets the security headers; its {@code frameSrc}
+ * is the one thing a page may widen), the session from {@code Pages.session}, the mailbox from
+ * the session's account alone.
+ */
+package dev.posta.web.page;
