@@ -57,7 +57,7 @@ import org.slf4j.LoggerFactory;
  * every POST (403 otherwise): the session's own token; before sign-in, the sign-in form's token,
  * matched against the same value in the cookie {@value #SIGNIN_COOKIE} (a double-submit cookie,
  * so no session exists before sign-in). A POST whose {@code Origin} is another origin, or whose
- * {@code Sec-Fetch-Site} says cross-site, is refused before its form is read. The search form
+ * {@code Sec-Fetch-Site} says it came from elsewhere, is refused before its form is read. The search form
  * changes nothing and is a GET, carrying no token, so no token ever lands in a URL.
  *
  * <p><b>Headers.</b> Every answer carries a strict Content-Security-Policy (nothing inline:
@@ -279,12 +279,19 @@ public final class Pages {
 
   // ---- forgery checks
 
-  /** Refuses a POST another origin started (RFC 6454 §7; Fetch Metadata's Sec-Fetch-Site). */
+  /**
+   * Refuses a POST another origin started: by Fetch Metadata's {@code Sec-Fetch-Site} where the
+   * browser sends it (anything but same-origin), and by {@code Origin} (RFC 6454 §7) where that
+   * names another origin. {@code Origin: null} is what a browser sends for its own form under
+   * {@code Referrer-Policy: no-referrer}, and for a sandboxed frame's: it passes only with
+   * {@code Sec-Fetch-Site: same-origin}. The CSRF token is checked after this, whatever it says.
+   */
   private void sameOrigin(Exchange x) throws PageError {
     String origin = x.header("Origin");
     String fetchSite = x.header("Sec-Fetch-Site");
-    boolean foreign = origin != null && !origin.equalsIgnoreCase(ownOrigin(x));
-    if (foreign || (fetchSite != null && !fetchSite.equals("same-origin") && !fetchSite.equals("none"))) {
+    boolean sameSite = fetchSite == null || fetchSite.equals("same-origin") || fetchSite.equals("none");
+    boolean sameOrigin = origin == null || origin.equalsIgnoreCase(ownOrigin(x)) || (origin.equals("null") && "same-origin".equals(fetchSite));
+    if (!sameSite || !sameOrigin) {
       log.warn("http[{}]: {} {} refused: a cross-origin form (Origin {}, Sec-Fetch-Site {})", x.client().getHostAddress(), x.method(),
           x.path(), origin, fetchSite);
       throw new PageError(403, "Refused", "This form was sent from another site.");
