@@ -142,6 +142,23 @@ class LauncherIT {
           "-H", "Authorization: Bearer " + friendsToken, "http://127.0.0.1:8025/api/v1/messages?subject=over+http")),
           r -> r.stdout().contains("\"subject\":\"Over HTTP\""));
       assertThat(listed.stdout()).startsWith("{\"messages\":[{\"folder\":\"INBOX\",\"uid\":2,");
+
+      // The web view from the shaded jar (its templates compiled in): the sign-in page, then
+      // signing in as the friend with curl keeping the cookies, and the inbox's list.
+      String jar = dir.resolve("cookies").toString();
+      E2e.Run signInPage = E2e.run(COMMAND_TIMEOUT, List.of("curl", "-sS", "-c", jar, "-b", jar, "http://127.0.0.1:8025/signin"));
+      assertThat(signInPage.stdout()).as("%s", signInPage).startsWith("<!DOCTYPE html>")
+          .contains("<title>Sign in · Posta</title>", "<form method=\"post\" action=\"/signin\">");
+      Matcher csrf = Pattern.compile("name=\"csrf\" value=\"([A-Za-z0-9_-]{43})\"").matcher(signInPage.stdout());
+      assertThat(csrf.find()).as("the sign-in form's token").isTrue();
+      E2e.Run signedIn = E2e.run(COMMAND_TIMEOUT, List.of("curl", "-sS", "-c", jar, "-b", jar, "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+          "--data-urlencode", "csrf=" + csrf.group(1), "--data-urlencode", "address=" + addUser.group(2),
+          "--data-urlencode", "password=" + addUser.group(1), "http://127.0.0.1:8025/signin"));
+      assertThat(signedIn.stdout()).as("%s", signedIn).isEqualTo("303 http://127.0.0.1:8025/mail/INBOX");
+      E2e.Run inbox = E2e.run(COMMAND_TIMEOUT, List.of("curl", "-sS", "-b", jar, "http://127.0.0.1:8025/mail/INBOX"));
+      assertThat(inbox.stdout()).as("%s", inbox).contains("<h1>Inbox <small>2 messages</small></h1>",
+          "<a href=\"/mail/INBOX/2\">Over HTTP</a>", "<a href=\"/mail/INBOX/1\">Test Email</a>");
+      await("the web sign-in's log line", server::log, l -> l.contains("WebServer: http[127.0.0.1]: web sign-in succeeded: user=" + addUser.group(2) + "\n"));
     }
   }
 
