@@ -2,6 +2,7 @@ package dev.posta.web.page;
 
 import dev.posta.PostaServer;
 import dev.posta.auth.SaslMechanism;
+import dev.posta.auth.UserStore;
 import dev.posta.net.SaslLogin;
 import dev.posta.store.MailboxId;
 import dev.posta.store.MailboxStore;
@@ -264,8 +265,27 @@ public final class Pages {
     redirect(x, "/signin");
   }
 
-  private Optional<Sessions.Session> session(Exchange x) {
-    return sessions.find(x.cookie(SESSION_COOKIE));
+  /**
+   * The request's live session, while its account still exists and is not disabled: removing
+   * or disabling an account ({@code posta user remove}, {@code disable}) ends its sessions at
+   * their next request. When the accounts cannot be read, nobody is signed in for that request.
+   */
+  Optional<Sessions.Session> session(Exchange x) {
+    Optional<Sessions.Session> session = sessions.find(x.cookie(SESSION_COOKIE));
+    if (session.isEmpty()) return session;
+    String account = session.get().account;
+    Optional<UserStore.User> user;
+    try {
+      user = server.users().find(account);
+    } catch (IOException e) {
+      log.warn("http[{}]: cannot read the accounts to check user={}: {}", x.client().getHostAddress(), account, e.toString());
+      return Optional.empty();
+    }
+    if (user.isPresent() && !user.get().disabled()) return session;
+    sessions.end(session.get().id);
+    log.info("http[{}]: session ended: the account is {}: user={}", x.client().getHostAddress(), user.isEmpty() ? "removed" : "disabled",
+        account);
+    return Optional.empty();
   }
 
   /**

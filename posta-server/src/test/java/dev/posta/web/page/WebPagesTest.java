@@ -295,6 +295,33 @@ class WebPagesTest {
   }
 
   @Test
+  void disablingOrRemovingAnAccountEndsItsSessions() throws Exception {
+    Browser alice = signedIn("alice@localhost", "alice's password");
+    Browser bob = signedIn("bob@localhost", "bob's long password");
+    var users = server.server().users();
+    users.setDisabled("alice@localhost", true);
+    users.remove("bob@localhost");
+    await(() -> get(alice, "/mail/INBOX").statusCode() == 303);
+    await(() -> get(bob, "/mail/INBOX").statusCode() == 303);
+    assertThat(get(alice, "/mail/INBOX").headers().firstValue("Location")).hasValue("/signin");
+    // Ended, not only refused: enabling the account again does not bring the session back.
+    users.setDisabled("alice@localhost", false);
+    assertThat(signIn(new Browser(), "alice@localhost", "alice's password").statusCode()).isEqualTo(303);
+    assertThat(get(alice, "/mail/INBOX").statusCode()).isEqualTo(303);
+    assertThat(logLines()).contains("http[127.0.0.1]: session ended: the account is disabled: user=alice@localhost",
+        "http[127.0.0.1]: session ended: the account is removed: user=bob@localhost");
+  }
+
+  /** The accounts file is read again within a second of a change (UserStore's recheck): wait that long at most, twice over. */
+  private static void await(java.util.concurrent.Callable<Boolean> condition) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+    while (!condition.call()) {
+      assertThat(System.nanoTime()).as("still signed in after 3 s").isLessThan(deadline);
+      Thread.sleep(50);
+    }
+  }
+
+  @Test
   void failedSignInsShareTheAuthThrottleWithTheMailProtocols() throws Exception {
     Browser b = new Browser();
     for (int i = 0; i < 3; i++) assertThat(signIn(b, "alice@localhost", "guess " + i).statusCode()).isEqualTo(401);
