@@ -42,12 +42,19 @@ public final class Exchange {
   private final Request request;
   private final Response response;
   private final Callback callback;
+  /** When the handler took the request (System.nanoTime): the start of its server time. */
+  private final long started = System.nanoTime();
   private boolean answered;
 
   Exchange(Request request, Response response, Callback callback) {
     this.request = request;
     this.response = response;
     this.callback = callback;
+  }
+
+  /** Milliseconds since the handler took the request. */
+  public double elapsedMillis() {
+    return (System.nanoTime() - started) / 1e6;
   }
 
   public String method() {

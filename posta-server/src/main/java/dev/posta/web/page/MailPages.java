@@ -23,6 +23,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.eclipse.jetty.util.Fields;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The signed-in user's own mail, as pages: the folders with their message and unread counts
@@ -38,19 +40,31 @@ import org.eclipse.jetty.util.Fields;
  * {@code text}, case-insensitive parts of the decoded text, as the API's; {@code since} and
  * {@code before}, days of arrival, as IMAP's SINCE and BEFORE, RFC 9051 §6.4.4) reads messages
  * newest first until a page is full: the arrival date from the index, then the header, and the
- * whole message only for {@code text}; its next page continues below the last UID shown.
+ * whole message only for {@code text}; its next page continues below the last UID shown. One
+ * request reads at most {@value #SEARCH_LIMIT} messages (a header search of 100,000 reads them
+ * in about 7 s here): past that it shows what it found, says how far it searched, and its next
+ * page goes on from there.
  */
 final class MailPages {
   static final int PAGE_SIZE = 50;
+  /** The most messages one search request reads: the bound on its time (about a second for a header search). */
+  static final int SEARCH_LIMIT = 10_000;
+  private static final Logger log = LoggerFactory.getLogger(MailPages.class);
   private static final List<String> SEARCH_FIELDS = List.of("from", "to", "subject", "text", "since", "before");
   private static final DateTimeFormatter SHOWN = DateTimeFormatter.ofPattern("d MMM yyyy, HH:mm", Locale.ENGLISH);
 
   private final MailboxStore store;
   private final ZoneId zone;
+  private final int searchLimit;
 
   MailPages(MailboxStore store, ZoneId zone) {
+    this(store, zone, SEARCH_LIMIT);
+  }
+
+  MailPages(MailboxStore store, ZoneId zone, int searchLimit) {
     this.store = store;
     this.zone = zone;
+    this.searchLimit = searchLimit;
   }
 
   /** The sidebar: every folder of the mailbox with its counts, {@code current} marked. */
@@ -114,16 +128,28 @@ final class MailPages {
       String next = null;
       int i = uids.length - 1;
       while (i >= 0 && uids[i] >= older) i--;
+      int read = 0;
+      boolean cut = false;
       for (; i >= 0; i--) {
         if (rows.size() == PAGE_SIZE) {
           next = Links.withQuery(action, Links.plus(searchParameters, "older", Long.toString(rows.getLast().uid())));
           break;
         }
+        if (read == searchLimit) { // this request's share: the next one goes on from here
+          next = Links.withQuery(action, Links.plus(searchParameters, "older", Long.toString(uids[i + 1])));
+          cut = true;
+          log.info("search of {} in {}: {} messages read for one page, {} matches; the rest on the next page", mailbox, folder, read,
+              rows.size());
+          break;
+        }
+        read++;
         Views.MessageRow row = row(f, folder, uids[i], criteria);
         if (row != null) rows.add(row);
       }
       String first = older == Long.MAX_VALUE ? null : Links.withQuery(action, searchParameters);
-      String where = rows.isEmpty() ? "" : rows.size() + (rows.size() == 1 ? " match" : " matches") + (next != null ? ", more below" : "");
+      String found = rows.size() + (rows.size() == 1 ? " match" : " matches");
+      String where = cut ? found + " in the " + number(read) + " messages searched; older ones not yet searched"
+          : rows.isEmpty() ? "" : found + (next != null ? ", more below" : "");
       return new Views.MailPage(layout, folders(mailbox, folder), label(folder), action, count(uids.length, "message") + " · searching",
           search, rows, new Views.Pager(first, null, where, next, null));
     }

@@ -64,7 +64,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>Headers.</b> Every answer carries a strict Content-Security-Policy (nothing inline:
  * scripts and styles from this origin only, no plugins, no framing of these pages), {@code
  * X-Content-Type-Options: nosniff} and {@code Referrer-Policy: no-referrer}, and pages are {@code
- * Cache-Control: no-store}. A page that frames content (the message view's sandboxed HTML) widens
+ * Cache-Control: no-store}, with their server time in {@code Server-Timing} (W3C Server Timing).
+ * A page that frames content (the message view's sandboxed HTML) widens
  * {@code frame-src} alone through {@link #html(Exchange, int, String, Object, String)}.
  *
  * <p>Off in capture mode ({@code posta dev}): there every address signs in without a password,
@@ -359,6 +360,8 @@ public final class Pages {
     Utf8ByteOutput out = new Utf8ByteOutput();
     templates.render(template, model, out);
     Map<String, String> headers = new HashMap<>(securityHeaders(frameSrc));
+    // The server's time for the page, for the browser's developer tools and posta-bench web-list.
+    headers.put("Server-Timing", String.format(java.util.Locale.ROOT, "page;dur=%.1f", x.elapsedMillis()));
     x.send(status, "text/html; charset=utf-8", out.toByteArray(), headers);
   }
 
