@@ -25,7 +25,12 @@ public final class Views {
   public record SignInPage(Layout layout, String csrf, String address, String error) {}
 
   /** A folder in the sidebar, with its counts. */
-  public record FolderLink(String name, String href, int messages, int unseen, boolean current) {}
+  public record FolderLink(String name, String href, int messages, int unseen, boolean current) {
+    /** A count as a person reads it: 100,000. */
+    public static String shown(int n) {
+      return java.text.NumberFormat.getIntegerInstance(java.util.Locale.ENGLISH).format(n);
+    }
+  }
 
   /** One message in a list: who it is from (a name when it has one), subject, arrival, size, marks. */
   public record MessageRow(long uid, String href, String from, String fromAddress, String subject, String date, String size, boolean seen,

@@ -29,7 +29,7 @@ import org.openqa.selenium.support.ui.ExpectedConditions;
  * the list, searching, the next page, a message, signing out. The stylesheet must apply under
  * the pages' Content-Security-Policy (a style the browser refused would leave the layout
  * unstyled), and the sign-in page and the list are saved as screenshots
- * (target/screenshots/signin.png, message-list.png).
+ * (target/screenshots/signin.png, message-list.png, message.png).
  */
 class WebBrowserTest {
   @TempDir Path dir;
@@ -124,6 +124,7 @@ class WebBrowserTest {
     web.findElement(By.linkText("Weekly report 3")).click();
     browser.waiting().until(ExpectedConditions.urlToBe(base + "/mail/INBOX/3"));
     assertThat(web.findElement(By.tagName("h1")).getText()).isEqualTo("Weekly report 3");
+    assertThat(browser.screenshot("message")).isNotEmptyFile();
 
     // Sign out: back at the sign-in page, and the mail is out of reach.
     web.findElement(By.cssSelector("form.signout button")).click();
