@@ -311,7 +311,7 @@ public final class Pages {
     String origin = x.header("Origin");
     String fetchSite = x.header("Sec-Fetch-Site");
     boolean sameSite = fetchSite == null || fetchSite.equals("same-origin") || fetchSite.equals("none");
-    boolean sameOrigin = origin == null || origin.equalsIgnoreCase(ownOrigin(x)) || (origin.equals("null") && "same-origin".equals(fetchSite));
+    boolean sameOrigin = origin == null || ownHost(x, origin) || (origin.equals("null") && "same-origin".equals(fetchSite));
     if (!sameSite || !sameOrigin) {
       log.warn("http[{}]: {} {} refused: a cross-origin form (Origin {}, Sec-Fetch-Site {})", x.client().getHostAddress(), x.method(),
           x.path(), origin, fetchSite);
@@ -319,10 +319,19 @@ public final class Pages {
     }
   }
 
-  /** This server as the browser addressed it: the scheme and the Host header (RFC 6454 §4). */
-  private static String ownOrigin(Exchange x) {
+  /**
+   * Whether {@code origin} names this server as the browser addressed it: its host and port are
+   * the Host header's (RFC 6454 §4). The scheme is not compared: behind a TLS proxy ({@code
+   * allow-plain-http}) the browser's origin is https while the request reaching Posta is http.
+   */
+  private static boolean ownHost(Exchange x, String origin) {
     String host = x.header("Host");
-    return (x.secure() ? "https" : "http") + "://" + (host == null ? "" : host);
+    for (String scheme : new String[] {"http://", "https://"}) {
+      if (host != null && origin.regionMatches(true, 0, scheme, 0, scheme.length())) {
+        return origin.substring(scheme.length()).equalsIgnoreCase(host);
+      }
+    }
+    return false;
   }
 
   private static PageError forged(Exchange x) {
