@@ -91,4 +91,16 @@ class ArchitectureTest {
         .should().dependOnClassesThat().haveNameMatching("dev\\.posta\\.store\\.(Maildir|MaildirFolder|MaildirStore|MailboxIndex|MessageCache|KeywordTable)(\\$.*)?")
         .check(classes);
   }
+
+  /**
+   * The message view's model is a pure function of a message's bytes: no HTTP server, no store,
+   * no accounts, so the pages and the API can share it and its safety rules are tested alone.
+   */
+  @Test
+  void theMessageViewModelKnowsOnlyMimeAndHtml() {
+    com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes()
+        .that().resideInAPackage("dev.posta.web.message..")
+        .should().onlyDependOnClassesThat().resideInAnyPackage("java..", "dev.posta.web.message..", "org.jsoup..", "org.apache.james.mime4j..")
+        .check(classes);
+  }
 }
