@@ -174,19 +174,6 @@ final class MailPages {
     return new Views.MailPage(layout, folders(mailbox, folder), label(folder), action, summary, search, rows, pager);
   }
 
-  /** The placeholder view of one message: its subject, sender and arrival, or 404. */
-  Views.MessagePage message(Views.Layout layout, MailboxId mailbox, String folder, long uid) throws PageError, IOException {
-    try (MailboxStore.Lease lease = store.open(mailbox, folder)) {
-      Folder f = lease.folder();
-      f.sync();
-      Views.MessageRow row = row(f, folder, uid, null);
-      if (row == null) throw PageError.notFound();
-      String from = row.fromAddress() == null || row.from().equals(row.fromAddress()) ? row.from() : row.from() + " <" + row.fromAddress() + ">";
-      return new Views.MessagePage(layout.withTitle(row.subject()), folders(mailbox, folder), label(folder), Links.folder(folder), row.subject(),
-          from, row.date());
-    }
-  }
-
   /** What a search asks: lower-case substrings (null: any), and arrival days. */
   private record Criteria(String from, String to, String subject, String text, Instant since, Instant before) {
     boolean needsHeader() {

@@ -90,6 +90,7 @@ public final class Pages {
   private final boolean enabled;
   private final Sessions sessions;
   private final MailPages mail;
+  private final MessagePages messages;
   private final StaticFiles statics = new StaticFiles();
   private final TemplateEngine templates = TemplateEngine.createPrecompiled(null, ContentType.Html, Pages.class.getClassLoader(),
       "dev.posta.web.page.templates");
@@ -99,6 +100,7 @@ public final class Pages {
     this.enabled = !server.config().capture().enabled();
     this.sessions = new Sessions(clock);
     this.mail = new MailPages(server.mailboxes(), ZoneId.systemDefault());
+    this.messages = new MessagePages(server.mailboxes(), mail, ZoneId.systemDefault(), clock);
   }
 
   /** The Content-Security-Policy of every answer, with {@code frameSrc} as its frame-src when not null. */
@@ -153,12 +155,27 @@ public final class Pages {
     }
   }
 
-  private void mailPage(Exchange x, String rest) throws PageError, IOException {
+  /**
+   * {@code /mail/<folder>}: the list; {@code /mail/<folder>/<uid>}: the message (GET), or an
+   * action on it (POST); {@code .../html}, {@code .../raw}, {@code .../part/<n>}: its HTML part
+   * for the frame, its source, one part ({@link MessagePages}).
+   */
+  private void mailPage(Exchange x, String rest) throws PageError, ApiError, IOException {
     String[] parts = rest.split("/", -1);
-    if (parts.length > 2 || parts[0].isEmpty() || (parts.length == 2 && parts[1].isEmpty())) throw PageError.notFound();
-    allow(x, "GET, HEAD");
+    for (String p : parts) {
+      if (p.isEmpty()) throw PageError.notFound();
+    }
+    boolean part = parts.length == 4 && parts[2].equals("part");
+    boolean sub = parts.length == 3 && (parts[2].equals("html") || parts[2].equals("raw"));
+    if (parts.length > 2 && !part && !sub) throw PageError.notFound();
+    allow(x, parts.length == 2 ? "GET, HEAD, POST" : "GET, HEAD");
     Optional<Sessions.Session> session = session(x);
+    if (session.isEmpty() && part) {
+      ticketedPart(x, parts);
+      return;
+    }
     if (session.isEmpty()) {
+      if (x.method().equals("POST")) throw forged(x);
       redirect(x, "/signin");
       return;
     }
@@ -168,9 +185,73 @@ public final class Pages {
     if (parts.length == 1) {
       Views.MailPage page = mail.list(layout(MailPages.label(folder), s), mailbox, folder, x.query());
       html(x, 200, "mail.jte", page, null);
-    } else {
-      html(x, 200, "message.jte", mail.message(layout("", s), mailbox, folder, uid(parts[1])), null);
+      return;
     }
+    long uid = uid(parts[1]);
+    boolean images = "1".equals(x.query().getValue("images"));
+    if (parts.length == 2 && x.method().equals("POST")) {
+      act(x, s, mailbox, folder, uid);
+    } else if (parts.length == 2) {
+      html(x, 200, "message.jte", messages.page(layout("", s), mailbox, s.account, folder, uid, images), "'self'");
+    } else if (parts[2].equals("html")) {
+      Map<String, String> headers = Map.of("Content-Security-Policy", MessagePages.framePolicy(images), "X-Content-Type-Options", "nosniff",
+          "Referrer-Policy", "no-referrer", "X-Frame-Options", "SAMEORIGIN");
+      x.send(200, "text/html; charset=utf-8", messages.frame(mailbox, s.account, folder, uid, images), headers);
+    } else if (parts[2].equals("raw")) {
+      x.send(200, "text/plain; charset=utf-8", messages.raw(mailbox, folder, uid), MessagePages.downloadHeaders("inline"));
+    } else {
+      sendPart(x, messages.part(mailbox, folder, uid, index(parts[3])));
+    }
+  }
+
+  /**
+   * A part asked for without a session: an inline image of the sandboxed frame, whose requests
+   * carry no SameSite cookie; it needs the ticket the frame's HTML gave it ({@link
+   * MessagePages#ticket}), else it is 404 as any part that is not the asker's.
+   */
+  private void ticketedPart(Exchange x, String[] parts) throws PageError, IOException {
+    String account = x.query().getValue("for");
+    long uid = uid(parts[1]);
+    int index = index(parts[3]);
+    if (account == null || !messages.ticketOpens(account, parts[0].equalsIgnoreCase(MailboxStore.INBOX) ? MailboxStore.INBOX : parts[0], uid,
+        index, x.query().getValue("until"), x.query().getValue("ticket"))) {
+      throw PageError.notFound();
+    }
+    MailboxId mailbox = MailboxId.ofAccount(account);
+    sendPart(x, messages.part(mailbox, mail.folder(mailbox, parts[0]), uid, index));
+  }
+
+  private static void sendPart(Exchange x, MessagePages.Download d) {
+    x.send(200, d.part().servedType(), d.content(), MessagePages.downloadHeaders(d.part().contentDisposition()));
+  }
+
+  /** A message's action form: same origin, the session's token, a known action; then where to go. */
+  private void act(Exchange x, Sessions.Session s, MailboxId mailbox, String folder, long uid) throws PageError, ApiError, IOException {
+    sameOrigin(x);
+    Fields form = form(x);
+    if (!same(s.csrf, form.getValue("csrf"))) throw forged(x);
+    MessagePages.Action action;
+    try {
+      action = MessagePages.Action.valueOf(orEmpty(form.getValue("action")).toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw PageError.badRequest("action: expected read, unread, flag, unflag, move or delete, got '" + orEmpty(form.getValue("action")) + "'");
+    }
+    String target = orEmpty(form.getValue("folder"));
+    if (action == MessagePages.Action.MOVE && target.isEmpty()) throw PageError.badRequest("folder: which folder to move the message to");
+    String next = messages.act(mailbox, folder, uid, action, target);
+    log.info("http[{}]: {} {}/{}: user={}", x.client().getHostAddress(), action.name().toLowerCase(java.util.Locale.ROOT), folder, uid,
+        s.account);
+    redirect(x, next);
+  }
+
+  private static int index(String text) throws PageError {
+    try {
+      int n = Integer.parseInt(text);
+      if (n >= 1) return n;
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw PageError.notFound();
   }
 
   private static long uid(String text) throws PageError {

@@ -50,8 +50,26 @@ public final class Views {
   public record MailPage(Layout layout, List<FolderLink> folders, String folder, String action, String summary, SearchFields search,
       List<MessageRow> rows, Pager pager) {}
 
-  /** One message (until the message view replaces it: its subject, sender and date). */
-  public record MessagePage(Layout layout, List<FolderLink> folders, String folder, String back, String subject, String from, String date) {}
+  /** A name and its value: a line of the header summary, or one header field. */
+  public record Line(String name, String value) {}
+
+  /** An option of a select: the value posted, and what a person reads. */
+  public record Choice(String value, String label) {}
+
+  /** An attachment's download link, with what the list shows of it. */
+  public record AttachmentLink(String name, String type, String size, String href) {}
+
+  /**
+   * One message ({@link MessagePages}): its subject and header summary; the text part (null when
+   * none); the URL of the sanitized HTML part for the sandboxed frame (null when none), how many
+   * remote images it blocked and the link that shows them (null once shown or when none); every
+   * header field; the raw source's URL; the attachments; what was left out while reading
+   * ({@code notes}); where its forms post ({@code action}), its marks, the folders it can move to,
+   * and whether it is in Trash (delete is then for good).
+   */
+  public record MessagePage(Layout layout, List<FolderLink> folders, String folder, String back, String subject, List<Line> summary, String text,
+      String frame, int blockedImages, String showImages, List<Line> headers, String raw, List<AttachmentLink> attachments, List<String> notes,
+      String action, boolean seen, boolean flagged, List<Choice> moveTargets, boolean inTrash) {}
 
   /** An error a person reads: 403, 404, 429 and the like. */
   public record ErrorPage(Layout layout, String title, String message) {}

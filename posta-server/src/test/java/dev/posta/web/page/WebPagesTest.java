@@ -390,7 +390,7 @@ class WebPagesTest {
     assertThat(subjects(get(b, "/mail/Projects").body())).containsExactly("Plans");
     HttpResponse<String> message = get(b, "/mail/INBOX/56");
     assertThat(message.statusCode()).isEqualTo(200);
-    assertThat(message.body()).contains("<h1>Lunch on Friday?</h1>", "From Carol Jones &lt;carol@example.org&gt;");
+    assertThat(message.body()).contains("<h1>Lunch on Friday?</h1>", "<dt>From</dt><dd>Carol Jones &lt;carol@example.org&gt;</dd>");
   }
 
   @Test
