@@ -46,6 +46,11 @@ public final class Browser implements AutoCloseable {
 
   /** Starts chromedriver and a headless Chromium; throws (failing the test) when either is not installed. */
   public static Browser start() throws IOException {
+    return start(null);
+  }
+
+  /** {@link #start()}, with downloads saved into {@code downloads} without asking (null: the profile's default). */
+  public static Browser start(Path downloads) throws IOException {
     for (Path p : new Path[] {CHROMIUM, CHROMEDRIVER}) {
       if (!Files.isExecutable(p)) {
         throw new AssertionError(p + " is missing: the browser tests need Debian's chromium and chromium-driver "
@@ -60,6 +65,10 @@ public final class Browser implements AutoCloseable {
     options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,860", "--lang=en-US",
         "--user-data-dir=" + profile.resolve("profile"));
+    if (downloads != null) {
+      options.setExperimentalOption("prefs", java.util.Map.of("download.default_directory", downloads.toAbsolutePath().toString(),
+          "download.prompt_for_download", false));
+    }
     try {
       service.start();
       return new Browser(service, new ChromeDriver(service, options), profile);
