@@ -30,6 +30,8 @@ import java.util.Map;
 import java.util.Optional;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One message of the signed-in user's own mailbox, as pages: the message page ({@code
@@ -58,6 +60,7 @@ import javax.crypto.spec.SecretKeySpec;
  * message's size, as the API's raw message is.
  */
 final class MessagePages {
+  private static final Logger log = LoggerFactory.getLogger(MessagePages.class);
   static final java.time.Duration TICKET_LIFE = java.time.Duration.ofMinutes(30);
   private static final DateTimeFormatter SHOWN = DateTimeFormatter.ofPattern("EEE d MMM yyyy, HH:mm", Locale.ENGLISH);
   private static final String TRASH = "Trash";
@@ -100,6 +103,7 @@ final class MessagePages {
       if (info == null) throw PageError.notFound();
       Instant arrived = f.internalDate(uid);
       MessageView view = read(f, uid);
+      if (!view.notes().isEmpty()) log.info("message view of {} {}/{}: shown in part: {}", account, folder, uid, String.join(" ", view.notes()));
       Folder.FlagUpdate seen = f.updateFlags(uid, Folder.FlagChange.ADD, Flags.SEEN, -1);
       if (seen != null) info = seen.message();
       String base = Links.message(folder, uid);
