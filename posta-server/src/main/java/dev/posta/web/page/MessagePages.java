@@ -93,9 +93,9 @@ final class MessagePages {
   /** The policy of raw sources and downloads: nothing loads, nothing runs, whatever the browser makes of them. */
   static final String DOWNLOAD_POLICY = "default-src 'none'; sandbox";
 
-  /** The message page; marks the message \Seen. 404 when it is not in the folder. */
-  Views.MessagePage page(Views.Layout layout, MailboxId mailbox, String account, String folder, long uid, boolean images) throws PageError,
-      IOException {
+  /** The message page; marks the message \Seen when {@code markSeen} (a GET; a HEAD leaves it be). 404 when it is not in the folder. */
+  Views.MessagePage page(Views.Layout layout, MailboxId mailbox, String account, String folder, long uid, boolean images, boolean markSeen)
+      throws PageError, IOException {
     try (MailboxStore.Lease lease = store.open(mailbox, folder)) {
       Folder f = lease.folder();
       f.sync();
@@ -104,7 +104,7 @@ final class MessagePages {
       Instant arrived = f.internalDate(uid);
       MessageView view = read(f, uid);
       if (!view.notes().isEmpty()) log.info("message view of {} {}/{}: shown in part: {}", account, folder, uid, String.join(" ", view.notes()));
-      Folder.FlagUpdate seen = f.updateFlags(uid, Folder.FlagChange.ADD, Flags.SEEN, -1);
+      Folder.FlagUpdate seen = markSeen ? f.updateFlags(uid, Folder.FlagChange.ADD, Flags.SEEN, -1) : null;
       if (seen != null) info = seen.message();
       String base = Links.message(folder, uid);
       MessageView.Summary s = view.summary();

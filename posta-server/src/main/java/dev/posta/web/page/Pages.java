@@ -192,7 +192,7 @@ public final class Pages {
     if (parts.length == 2 && x.method().equals("POST")) {
       act(x, s, mailbox, folder, uid);
     } else if (parts.length == 2) {
-      html(x, 200, "message.jte", messages.page(layout("", s), mailbox, s.account, folder, uid, images), "'self'");
+      html(x, 200, "message.jte", messages.page(layout("", s), mailbox, s.account, folder, uid, images, x.method().equals("GET")), "'self'");
     } else if (parts[2].equals("html")) {
       Map<String, String> headers = Map.of("Content-Security-Policy", MessagePages.framePolicy(images), "X-Content-Type-Options", "nosniff",
           "Referrer-Policy", "no-referrer", "X-Frame-Options", "SAMEORIGIN");
