@@ -189,7 +189,10 @@ final class MessagePages {
         case UNREAD -> f.updateFlags(uid, Folder.FlagChange.REMOVE, Flags.SEEN, -1);
         case FLAG -> f.updateFlags(uid, Folder.FlagChange.ADD, Flags.FLAGGED, -1);
         case UNFLAG -> f.updateFlags(uid, Folder.FlagChange.REMOVE, Flags.FLAGGED, -1);
-        case MOVE -> move(mailbox, f, uid, mail.folder(mailbox, target));
+        case MOVE -> {
+          String to = mail.folder(mailbox, target);
+          if (!to.equals(folder)) move(mailbox, f, uid, to); // into its own folder: nothing to do
+        }
         case DELETE -> {
           if (folder.equals(TRASH)) {
             f.expunge(List.of(uid));
@@ -209,7 +212,6 @@ final class MessagePages {
   /** Copies the message into {@code to} (flags, keywords by name, arrival kept), then removes it here: IMAP's MOVE (RFC 6851 §3.1). */
   private void move(MailboxId mailbox, Folder from, long uid, String to) throws IOException {
     try (MailboxStore.Lease target = store.open(mailbox, to)) {
-      if (target.folder() == from) return;
       MessageInfo m = from.get(uid);
       if (m == null) return;
       Folder into = target.folder();

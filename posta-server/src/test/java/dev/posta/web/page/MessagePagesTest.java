@@ -296,6 +296,8 @@ class MessagePagesTest {
 
     assertThat(act(alice, path, csrf, "move", "Nowhere").statusCode()).isEqualTo(404);
     assertThat(act(alice, path, csrf, "explode", null).statusCode()).isEqualTo(400);
+    assertThat(act(alice, path, csrf, "move", "inbox").headers().firstValue("Location")).hasValue("/mail/INBOX");
+    assertThat(uids("alice@localhost", "INBOX")).containsExactly(uid); // moved into its own folder: left as it was
     HttpResponse<byte[]> moved = act(alice, path, csrf, "move", "Archive");
     assertThat(moved.headers().firstValue("Location")).hasValue("/mail/INBOX");
     assertThat(uids("alice@localhost", "INBOX")).isEmpty();
