@@ -254,8 +254,11 @@ public final class Exchange {
     return answered;
   }
 
-  /** Fails the exchange when no answer could be written (the connection is then closed). */
-  void fail(Throwable cause) {
+  /**
+   * Fails the exchange when no answer could be written, or one {@link #stream}ed broke off (the
+   * connection is then closed, so the client sees an error rather than a shorter answer).
+   */
+  public void fail(Throwable cause) {
     callback.failed(cause);
   }
 }

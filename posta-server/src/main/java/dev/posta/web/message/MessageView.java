@@ -103,8 +103,11 @@ public final class MessageView {
 
   /**
    * Streams one leaf part's decoded content (base64 or quoted-printable undone, no charset
-   * conversion) into the stream {@code sink} gives for it, once its header is read; empty when
-   * the message has no such part within {@code limits}, and then {@code sink} is not called.
+   * conversion) into the stream {@code sink} gives for it once its header is read (the
+   * attachment it is given has size 0: the size is known only at the end), and closes that
+   * stream when the part is written whole; after an IOException it is left open, for its owner
+   * to abort rather than end as if complete. Empty when the message has no such part within
+   * {@code limits}, and then {@code sink} is not called.
    */
   public static Optional<Attachment> extract(InputStream message, int index, Limits limits, Function<Attachment, OutputStream> sink)
       throws IOException {
@@ -274,10 +277,9 @@ public final class MessageView {
       if (wanted > 0) {
         if (index != wanted) return;
         extracted = new Attachment(index, filename, type, 0, contentId, !attached);
-        long size;
-        try (OutputStream out = sink.apply(extracted)) {
-          size = content.transferTo(out);
-        }
+        OutputStream out = sink.apply(extracted);
+        long size = content.transferTo(out);
+        out.close(); // only once it is whole: a failed read leaves the stream open for its owner to abort
         extracted = new Attachment(index, filename, type, size, contentId, !attached);
         parser.stop();
         return;

@@ -8,9 +8,9 @@ import dev.posta.store.MessageInfo;
 import dev.posta.web.message.Attachment;
 import dev.posta.web.message.HtmlSanitizer;
 import dev.posta.web.message.MessageView;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -56,8 +56,7 @@ import org.slf4j.LoggerFactory;
  * else, and dies with the server.
  *
  * <p>Limits: a message is read through {@link MessageView.Limits#DEFAULT} (the first 64 MiB, 500
- * parts, 4 MiB of text); the raw source and a download are read whole into memory, up to the
- * message's size, as the API's raw message is.
+ * parts, 4 MiB of text); the raw source and a download stream, chunked, never held whole.
  */
 final class MessagePages {
   private static final Logger log = LoggerFactory.getLogger(MessagePages.class);
@@ -152,22 +151,33 @@ final class MessagePages {
     }
   }
 
-  /** The message as stored (LF line ends). */
-  byte[] raw(MailboxId mailbox, String folder, long uid) throws PageError, IOException {
+  /** Where an answer's body goes, once it is known that there is one: {@link dev.posta.web.Exchange#stream}. */
+  interface Answer {
+    OutputStream start(String contentType, Map<String, String> headers);
+  }
+
+  /**
+   * Streams the message as stored (LF line ends) as {@code text/plain}, never held whole; 404
+   * when it is not here. The answer is closed only when complete: a read that fails leaves it
+   * open, and the IOException goes to the caller, who aborts the connection.
+   */
+  void raw(MailboxId mailbox, String folder, long uid, Answer answer) throws PageError, IOException {
     try (MailboxStore.Lease lease = store.open(mailbox, folder); FileChannel in = open(lease.folder(), uid)) {
-      return Channels.newInputStream(in).readAllBytes();
+      OutputStream out = answer.start("text/plain; charset=utf-8", downloadHeaders("inline"));
+      Channels.newInputStream(in).transferTo(out);
+      out.close();
     }
   }
 
-  /** One part, decoded, and what it is; 404 when the message has no such part. */
-  record Download(Attachment part, byte[] content) {}
-
-  Download part(MailboxId mailbox, String folder, long uid, int index) throws PageError, IOException {
+  /**
+   * Streams one part, decoded, as a download ({@link Attachment#servedType}, {@link
+   * Attachment#contentDisposition}), never held whole; 404 when the message has no such part.
+   */
+  void part(MailboxId mailbox, String folder, long uid, int index, Answer answer) throws PageError, IOException {
     try (MailboxStore.Lease lease = store.open(mailbox, folder); FileChannel in = open(lease.folder(), uid)) {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      Optional<Attachment> part = MessageView.extract(Channels.newInputStream(in), index, MessageView.Limits.DEFAULT, a -> out);
+      Optional<Attachment> part = MessageView.extract(Channels.newInputStream(in), index, MessageView.Limits.DEFAULT,
+          a -> answer.start(a.servedType(), downloadHeaders(a.contentDisposition())));
       if (part.isEmpty()) throw PageError.notFound();
-      return new Download(part.get(), out.toByteArray());
     }
   }
 

@@ -119,6 +119,7 @@ public final class Pages {
     } catch (IOException | RuntimeException e) {
       log.error("http[{}]: {} {}: {}", x.client().getHostAddress(), x.method(), x.path(), e.toString(), e);
       if (!x.answered()) error(x, new PageError(500, "Something went wrong", "The server could not answer this; the log says why."));
+      else x.fail(e); // a download broken off: the connection is closed, so it does not look complete
     }
   }
 
@@ -198,9 +199,9 @@ public final class Pages {
           "Referrer-Policy", "no-referrer", "X-Frame-Options", "SAMEORIGIN");
       x.send(200, "text/html; charset=utf-8", messages.frame(mailbox, s.account, folder, uid, images), headers);
     } else if (parts[2].equals("raw")) {
-      x.send(200, "text/plain; charset=utf-8", messages.raw(mailbox, folder, uid), MessagePages.downloadHeaders("inline"));
+      messages.raw(mailbox, folder, uid, (type, headers) -> x.stream(200, type, headers));
     } else {
-      sendPart(x, messages.part(mailbox, folder, uid, index(parts[3])));
+      messages.part(mailbox, folder, uid, index(parts[3]), (type, headers) -> x.stream(200, type, headers));
     }
   }
 
@@ -218,11 +219,7 @@ public final class Pages {
       throw PageError.notFound();
     }
     MailboxId mailbox = MailboxId.ofAccount(account);
-    sendPart(x, messages.part(mailbox, mail.folder(mailbox, parts[0]), uid, index));
-  }
-
-  private static void sendPart(Exchange x, MessagePages.Download d) {
-    x.send(200, d.part().servedType(), d.content(), MessagePages.downloadHeaders(d.part().contentDisposition()));
+    messages.part(mailbox, mail.folder(mailbox, parts[0]), uid, index, (type, headers) -> x.stream(200, type, headers));
   }
 
   /** A message's action form: same origin, the session's token, a known action; then where to go. */
