@@ -178,12 +178,14 @@ public final class PostaServer implements AutoCloseable {
    * Capture mode's scripted faults, which its HTTP API reads and changes ({@code /api/v1/faults}):
    * those {@link #faults} installed when they are a {@link Faults.Scripted}, else (capture mode
    * without any) an empty set of its own, made here once so that the SMTP sessions and the API
-   * share it; null when the faults are another kind (a test's own) or capture mode is off.
+   * share it; the whole server's ({@link Faults#serverWide}) when they are shared by several
+   * parties (the JUnit extension's tests); null when the faults are another kind or capture mode
+   * is off.
    */
   public synchronized Faults.Scripted scriptedFaults() {
     if (!config.capture().enabled()) return null;
     if (faults == Faults.NONE) faults = new Faults.Scripted();
-    return faults instanceof Faults.Scripted scripted ? scripted : null;
+    return faults.serverWide();
   }
 
   /**

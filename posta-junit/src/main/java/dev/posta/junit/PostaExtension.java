@@ -81,7 +81,9 @@ import org.junit.platform.commons.support.AnnotationSupport;
  * {@link #resetBetweenTests()} asks otherwise (or the test calls {@link #reset()}); {@code @Nested}
  * classes share their outer class's server. Tests of a per-class server may run in parallel
  * ({@code @Execution(CONCURRENT)}) when each uses an inbox of its own; a reset forgets every
- * test's mail, so such tests do not reset.
+ * test's mail, so such tests do not reset. One instance registered by several classes (a
+ * holder's static field) is one server for all of them, started by the first class and stopped
+ * after the last, whichever ends first, also when the classes run in parallel.
  *
  * <p><b>What runs.</b> Listeners on 127.0.0.1 on ports the OS picks: SMTP always; submission
  * (port 587's protocol, STARTTLS) with {@link #withSubmission()} or {@link #withAccount};
@@ -109,10 +111,15 @@ import org.junit.platform.commons.support.AnnotationSupport;
  * at any SMTP stage, triggered by address pattern, by attempt ("the first two, then accept") or
  * by a seeded probability; {@link SmtpFault} does the same as an annotation on a test method or
  * class (its subclasses and {@code @Nested} classes included); a tarpit and a rate limit too.
- * Faults are the server's, not one test's, and all of them are cleared after each test: tests
- * that share a per-class server and script faults must not run concurrently (give them {@code
- * @ResourceLock("posta-faults")}, or a server each on an instance field), or one test's end
- * clears the faults of another still running.
+ * A fault is the test's that set it (on its thread), with its own counts, and goes when the
+ * test ends; it meets the test's own mail only: while the test runs alone on the server, every
+ * session; while other tests run, sessions in one of its inboxes (by the inbox's login, from
+ * AUTH on, or a recipient with its tag, from that RCPT on). A session no inbox claims meets no
+ * test's faults then, and each test it passed over is told so with its failure. A fault at
+ * connect, EHLO, STARTTLS or AUTH, which never knows its test, is refused while another test
+ * runs on the server ({@link IllegalStateException}: give such tests {@code
+ * @ResourceLock(PostaExtension.FAULTS_LOCK)} or a server each). A fault set outside a test
+ * ({@code @BeforeAll}, or the HTTP API) is the whole server's until no test runs.
  *
  * <pre>{@code
  * @Test void retriesAfterTwoTemporaryFailures() throws Exception {
@@ -145,16 +152,29 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
   /** The test's own records and keys for capture mode's test DNS zone. */
   private PostaConfig.Capture.Zone zone = PostaConfig.Capture.Zone.EMPTY;
 
-  private final Faults.Scripted faults = new Faults.Scripted();
+  /** Each running test's faults, met by its own mail only; and those set outside a test. */
+  private final TestFaults faults = new TestFaults();
   /** Names the inboxes t1, t2, ...: unique for this extension, whose server is the only one that files by them. */
   private final AtomicInteger inboxes = new AtomicInteger();
 
   private volatile PostaServer server;
   private Path dataDir;
+  /**
+   * Guards starting and stopping: one extension instance may serve classes running in parallel
+   * (a static field shared by several classes, a {@code @Nested} class and its outer class), or
+   * tests running in parallel on one test instance.
+   */
+  private final Object lifecycle = new Object();
+  /** Whether the server serves whole classes (started in beforeAll), not one test each. */
   private boolean perClass;
-  /** The class that started a per-class server: a {@code @Nested} class shares it and does not stop it. */
-  private ExtensionContext owner;
-  private Duration startupTime = Duration.ZERO;
+  /**
+   * The classes running with this per-class server, {@code @Nested} ones included, or the tests
+   * running with a per-test one: the last to end stops it, so none is stopped under another.
+   */
+  private int users;
+  /** Whether JUnit's callbacks started the server (not {@link #start()} by hand, which {@link #stop()} ends). */
+  private boolean startedByJUnit;
+  private volatile Duration startupTime = Duration.ZERO;
 
   /** AUTH attempts at once (and failures) from 127.0.0.1 before a 454: more than tests run in parallel. */
   private static final int PARALLEL_LOGINS = 1000;
@@ -269,35 +289,54 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
 
   @Override
   public void beforeAll(ExtensionContext context) throws IOException {
-    if (server != null) return; // a @Nested class of the one that started it
-    perClass = true;
-    owner = context;
-    start();
+    synchronized (lifecycle) {
+      users++; // counted even when the start fails: JUnit calls afterAll all the same
+      perClass = true;
+      if (server != null) return; // a @Nested class, or another class sharing this instance
+      start();
+      startedByJUnit = true;
+    }
   }
 
   @Override
   public void afterAll(ExtensionContext context) {
-    if (context != owner) return;
-    owner = null;
-    stop();
+    synchronized (lifecycle) {
+      if (!perClass || users == 0) return;
+      if (--users == 0 && startedByJUnit) stop();
+    }
   }
 
   @Override
   public void beforeEach(ExtensionContext context) throws IOException {
-    if (server == null) {
-      start(); // an instance field: a server for this test
-    } else if (perClass && resetBetweenTests) {
-      reset();
+    synchronized (lifecycle) {
+      if (!perClass) {
+        users++; // an instance field: a server for this test (shared by tests running on one instance at once)
+        if (server == null) {
+          start();
+          startedByJUnit = true;
+        }
+      }
     }
+    TestFaults.Test test = faults.begin(context.getUniqueId(), context.getDisplayName() + " (" + context.getRequiredTestClass().getSimpleName() + ")");
+    if (perClass && resetBetweenTests) reset(); // the mail, and the faults set outside a test
     List<SmtpFault> annotated = classFaults(context.getRequiredTestClass());
     context.getTestMethod().ifPresent(m -> annotated.addAll(AnnotationSupport.findRepeatableAnnotations(m, SmtpFault.class)));
-    for (SmtpFault a : annotated) faults.add(fault(a));
+    for (SmtpFault a : annotated) faults.add(test, fault(a));
   }
 
   @Override
   public void afterEach(ExtensionContext context) {
-    faults.clear(); // faults are a test's own
-    if (!perClass) stop();
+    TestFaults.Test test = faults.running(context.getUniqueId());
+    List<String> passedOver = test != null ? faults.end(test) : List.of(); // faults are a test's own
+    synchronized (lifecycle) {
+      if (!perClass && users > 0 && --users == 0 && startedByJUnit) stop();
+    }
+    if (!passedOver.isEmpty() && context.getExecutionException().isPresent()) {
+      // Told with the test's own failure (JUnit adds it as suppressed), which it may explain.
+      throw new AssertionError("scripted faults of this test were passed over while other tests ran on its server: an attempt is"
+          + " a test's only when it is in one of the test's inboxes (its login, or a recipient with its tag: inbox.address(...));\n  "
+          + String.join("\n  ", passedOver));
+    }
   }
 
   /**
@@ -349,6 +388,12 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
    * {@link #stop()} ends it. JUnit calls both itself.
    */
   public PostaExtension start() throws IOException {
+    synchronized (lifecycle) {
+      return startLocked();
+    }
+  }
+
+  private PostaExtension startLocked() throws IOException {
     if (server != null) throw new IllegalStateException("already started");
     long began = System.nanoTime();
     Logs.quiet();
@@ -359,6 +404,10 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     for (PostaConfig.Protocol p : protocols()) listeners.add(new PostaConfig.Listener(p, new InetSocketAddress("127.0.0.1", 0)));
     PostaConfig defaults = PostaConfig.embeddedDefaults(dataDir);
     var sub = defaults.submission();
+    // With a test account every client logs in as that one account: its login says nothing of the test.
+    PostaConfig.Capture capture = new PostaConfig.Capture(true, accountAddress == null ? Map.of() : Map.of(accountAddress, accountPassword),
+        accountAddress == null, PostaConfig.Capture.PLUS_TAG, retention, zone);
+    faults.fileBy(capture);
     PostaConfig config = defaults.toBuilder()
         .hostname(hostname)
         .listeners(listeners)
@@ -367,9 +416,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
         // logins of tests running in parallel, which a fast TLS handshake brings in together.
         .submission(new PostaConfig.Submission(List.of(), true, false, PARALLEL_LOGINS, sub.authLockout()))
         .senderChecks(new PostaConfig.SenderChecks(PostaConfig.SenderChecks.Rules.OFF, Map.of(), List.of()))
-        // With a test account every client logs in as that one account: its login says nothing of the test.
-        .capture(new PostaConfig.Capture(true, accountAddress == null ? Map.of() : Map.of(accountAddress, accountPassword),
-            accountAddress == null, PostaConfig.Capture.PLUS_TAG, retention, zone))
+        .capture(capture)
         .build();
     try {
       PostaServer s = new PostaServer(config).faults(faults);
@@ -452,13 +499,16 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
 
   /** Stops the server: its listeners and threads end, its data folder is deleted. Nothing when not running. */
   public void stop() {
-    if (server == null) return;
-    try {
-      server.close();
-    } finally {
-      server = null;
-      deleteData();
-      faults.clear();
+    synchronized (lifecycle) {
+      if (server == null) return;
+      try {
+        server.close();
+      } finally {
+        server = null;
+        startedByJUnit = false;
+        deleteData();
+        faults.clearAll();
+      }
     }
   }
 
@@ -755,7 +805,14 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
    * alone ({@link Inbox}). Needs a running server only when used.
    */
   public Inbox newInbox() {
-    return new Inbox(this, "t" + inboxes.incrementAndGet());
+    return newInbox(null);
+  }
+
+  /** An inbox of {@code test} (null: the test running on this thread, if any), whose faults its mail meets. */
+  private Inbox newInbox(TestFaults.Test test) {
+    Inbox inbox = new Inbox(this, "t" + inboxes.incrementAndGet());
+    faults.claim(inbox.namespace(), test);
+    return inbox;
   }
 
   /**
@@ -782,7 +839,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
 
   @Override
   public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
-    return newInbox();
+    return newInbox(faults.running(context.getUniqueId()));
   }
 
   /**
@@ -790,7 +847,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
    * the faults.
    */
   public void reset() {
-    faults.clear();
+    clearFaults();
     try {
       running().clearMailboxes(); // and the index of captured mail
     } catch (IOException e) {
@@ -805,8 +862,16 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
    * ({@link ScriptedFault} lists them all). In force from its action on, until the end of the test.
    */
   public ScriptedFault fault() {
-    return new ScriptedFault(faults);
+    return new ScriptedFault(faults, faults.caller());
   }
+
+  /**
+   * The name of a JUnit resource lock ({@code @ResourceLock(PostaExtension.FAULTS_LOCK)}) for
+   * tests that share a server and set faults at connect, EHLO, STARTTLS or AUTH, or faults for
+   * mail in no inbox of theirs: with it on each such test (and {@code READ} on the others),
+   * JUnit runs them alone.
+   */
+  public static final String FAULTS_LOCK = "posta-faults";
 
   /**
    * The next {@code count} transactions are refused at MAIL FROM with {@code reply}, such as
@@ -815,16 +880,21 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
    * fault().atMail().times(count).reply(reply)}.
    */
   public void refuseNext(int count, String reply) {
-    faults.refuseNext(count, Reply.parse(reply));
+    faults.script(faults.caller()).refuseNext(count, Reply.parse(reply));
   }
 
   /** Every SMTP reply (after the greeting) is held this long; {@link Duration#ZERO} ends it. A shortcut for {@code fault().tarpit(delay)}. */
   public void delayReplies(Duration delay) {
-    faults.delayReplies(delay);
+    faults.script(faults.caller()).delayReplies(delay);
   }
 
-  /** No more faults, tarpit or rate limit (as after each test). */
+  /**
+   * No more faults, tarpit or rate limit for the calling test (as after each test), nor any set
+   * outside a test; other tests' faults stay.
+   */
   public void clearFaults() {
-    faults.clear();
+    TestFaults.Test test = faults.caller();
+    faults.script(test).clear();
+    faults.script(null).clear();
   }
 }

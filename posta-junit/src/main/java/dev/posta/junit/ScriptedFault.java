@@ -1,7 +1,6 @@
 package dev.posta.junit;
 
 import dev.posta.smtp.Fault;
-import dev.posta.smtp.Faults;
 import dev.posta.smtp.Reply;
 import java.time.Duration;
 
@@ -11,7 +10,9 @@ import java.time.Duration;
  * {@code disconnect}, {@code delay}) comes last and puts the whole fault in force at once, so a
  * client sending meanwhile never meets it without its triggers (an unlimited fault where
  * {@code .times(2)} was meant); a trigger written after the action is refused with an {@link
- * IllegalStateException} saying so. Cleared after each test.
+ * IllegalStateException} saying so. The fault is the test's that set it, meets that test's mail
+ * only (see {@link PostaExtension}: alone on the server, every session; with tests alongside,
+ * those in its inboxes) and goes when it ends; the tarpit and rate limit too.
  *
  * <pre>{@code
  * mail.fault().atRcpt("*@bounce.example").times(2).reply("550 5.1.1 No such user");
@@ -26,7 +27,9 @@ import java.time.Duration;
  * <p>What each stage's fault replaces, and how the server logs it: {@link Fault}.
  */
 public final class ScriptedFault {
-  private final Faults.Scripted faults;
+  private final TestFaults faults;
+  /** The test it is set in, whose mail alone meets it; null: the whole server's (set outside a test). */
+  private final TestFaults.Test test;
   private Fault.Stage stage;
   private String match;
   private int times;
@@ -34,8 +37,9 @@ public final class ScriptedFault {
   private Long seed;
   private Fault.Action action;
 
-  ScriptedFault(Faults.Scripted faults) {
+  ScriptedFault(TestFaults faults, TestFaults.Test test) {
     this.faults = faults;
+    this.test = test;
   }
 
   /** When a client connects: {@link #refuse()} (no greeting) or a greeting {@link #reply} (then closed). */
@@ -146,12 +150,12 @@ public final class ScriptedFault {
 
   /** Every reply after the greeting is held this long (all stages); {@link Duration#ZERO} ends it. */
   public void tarpit(Duration delay) {
-    faults.tarpit(delay);
+    faults.script(test).tarpit(delay);
   }
 
   /** At most {@code messages} messages accepted in any {@code window} (sliding); MAIL FROM beyond gets 421 4.7.0 and the connection closes. */
   public void rateLimit(int messages, Duration window) {
-    faults.rateLimit(messages, window);
+    faults.script(test).rateLimit(messages, window);
   }
 
   /** {@code messages} per minute: {@link #rateLimit(int, Duration)}. */
@@ -163,8 +167,8 @@ public final class ScriptedFault {
     if (stage == null) throw new IllegalStateException("say where first: mail.fault().atRcpt(...), atMail(), midData()...");
     if (action != null) throw new IllegalStateException("this fault already does " + action + "; start another with mail.fault()");
     Fault fault = build(a); // checked whole before anything is in force
+    faults.add(test, fault); // refused here when the test cannot own it
     action = a;
-    faults.add(fault);
     return this;
   }
 

@@ -13,9 +13,10 @@ import java.lang.annotation.Target;
  * A scripted SMTP fault for a test method, or for every test of a class (its subclasses and its
  * {@code @Nested} classes included): {@link PostaExtension} puts it in force before the test
  * (the outermost class's first, then each nested class's, then the method's, in the order
- * written: the first that matches an attempt fires) and clears it after. Faults are the
- * server's: tests sharing a per-class server must not script faults concurrently (see {@link
- * PostaExtension}). The same as {@link
+ * written: the first that matches an attempt fires) and clears it after. Each test gets its
+ * own, with its own counts, met by its own mail only (see {@link PostaExtension}); a fault at
+ * connect, EHLO, STARTTLS or AUTH fails the test before it runs when another test runs on the
+ * server. The same as {@link
  * PostaExtension#fault()}; {@link Fault} says what each stage's fault replaces.
  *
  * <pre>{@code

@@ -2,7 +2,7 @@ package dev.posta.capture;
 
 import dev.posta.config.PostaConfig;
 import dev.posta.mail.Envelope;
-import dev.posta.mail.Recipient;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -28,14 +28,24 @@ public final class Namespaces {
 
   /** The namespace {@code envelope}'s message belongs to, lower case. */
   public String of(Envelope envelope) {
-    if (byLogin && envelope.login() != null) {
-      return named(envelope.login()).orElse(envelope.login().toLowerCase(Locale.ROOT));
+    return of(envelope.login(), envelope.recipients().stream().map(r -> r.address().toString()).toList())
+        .orElse(PostaConfig.Capture.DEFAULT_NAMESPACE);
+  }
+
+  /**
+   * The namespace a login (null: none) and recipients (in RCPT TO order) name by the rules, or
+   * empty when none does (the message would go to the default namespace): what a session knows
+   * before its message is whole, such as at RCPT.
+   */
+  public Optional<String> of(String login, List<String> recipients) {
+    if (byLogin && login != null) {
+      return Optional.of(named(login).orElse(login.toLowerCase(Locale.ROOT)));
     }
-    for (Recipient r : envelope.recipients()) {
-      Optional<String> ns = named(r.address().toString());
-      if (ns.isPresent()) return ns.get();
+    for (String r : recipients) {
+      Optional<String> ns = named(r);
+      if (ns.isPresent()) return ns;
     }
-    return PostaConfig.Capture.DEFAULT_NAMESPACE;
+    return Optional.empty();
   }
 
   /** The namespace an address names by the pattern (its first group, lower case), if it names one. */

@@ -42,6 +42,22 @@ public interface Faults {
   };
 
   /**
+   * Whose mail a session carries, as far as it knows at a stage: the SMTP AUTH login (RFC 4954;
+   * null before or without one), and the recipients: at RCPT the transaction's so far and the
+   * one being tried, last; at the data stages the transaction's; none before RCPT. Faults that
+   * are one party's, such as a test's among tests sharing a server, are told apart by it: a
+   * stage before AUTH and RCPT (connect, EHLO, STARTTLS, AUTH itself) knows no one.
+   */
+  record Party(String login, List<String> recipients) {
+    /** What a session knows before AUTH and RCPT: nothing. */
+    public static final Party UNKNOWN = new Party(null, List.of());
+
+    public Party {
+      recipients = List.copyOf(recipients);
+    }
+  }
+
+  /**
    * A fault that fired: what to do and why, for the log line.
    *
    * @param rule the fault's number in the script, from 1 (0: the rate limit)
@@ -66,6 +82,39 @@ public interface Faults {
 
   /** A message was accepted (its 250 after the data), for the rate limit. */
   void accepted();
+
+  /**
+   * The faults of the whole server that capture mode's HTTP API lists and changes: these faults
+   * themselves when they are {@link Scripted}; the ones set for every party when they are shared
+   * by several; null when there are none to change (a real server's).
+   */
+  default Scripted serverWide() {
+    return null;
+  }
+
+  /**
+   * {@link #at(Fault.Stage, List)} for {@code party}'s session: what the SMTP session asks.
+   * Faults of one server answer all parties alike; faults shared by several parties (tests)
+   * answer with those of the party the attempt is for.
+   */
+  default Fired at(Fault.Stage stage, List<String> addresses, Party party) {
+    return at(stage, addresses);
+  }
+
+  /** {@link #replyDelay()} for a reply to {@code party}'s session. */
+  default Duration replyDelay(Party party) {
+    return replyDelay();
+  }
+
+  /** {@link #rateLimited()} at {@code party}'s MAIL FROM. */
+  default Fired rateLimited(Party party) {
+    return rateLimited();
+  }
+
+  /** {@link #accepted()} of {@code party}'s message. */
+  default void accepted(Party party) {
+    accepted();
+  }
 
   /**
    * Faults set and changed while the server runs: thread-safe, each change seen by the next
@@ -104,6 +153,11 @@ public interface Faults {
 
     private record Script(List<Armed> rules, Duration tarpit, RateLimit rateLimit) {
       static final Script EMPTY = new Script(List.of(), Duration.ZERO, null);
+    }
+
+    @Override
+    public Scripted serverWide() {
+      return this;
     }
 
     /** Accept times in the rate limit's window, oldest first. */
@@ -195,6 +249,42 @@ public interface Faults {
         return new Fired(i + 1, stage, f.action(), "fault " + (i + 1) + " (" + f + "): " + why);
       }
       return null;
+    }
+
+    /**
+     * The first fault that would be asked at {@code stage} for these addresses and has firings
+     * left, without counting an attempt or drawing: null when none. For telling that an attempt
+     * passed over by a shared server's routing would have met one of these faults.
+     */
+    public Fault pending(Fault.Stage stage, List<String> addresses) {
+      for (Armed a : script.rules()) {
+        Fault f = a.fault;
+        if (f.stage() != stage) continue;
+        if (f.match() != null && addresses.stream().noneMatch(f::matches)) continue;
+        synchronized (a) {
+          if (f.times() > 0 && a.fired >= f.times()) continue;
+        }
+        return f;
+      }
+      return null;
+    }
+
+    /** The rate limit in force: messages in the window, or 0 without one. */
+    public int rateLimitMessages() {
+      RateLimit limit = script.rateLimit();
+      return limit == null ? 0 : limit.messages();
+    }
+
+    /** The rate limit's window, or null without one. */
+    public Duration rateLimitWindow() {
+      RateLimit limit = script.rateLimit();
+      return limit == null ? null : limit.window();
+    }
+
+    /** Whether nothing is in force: no fault, no tarpit, no rate limit. */
+    public boolean isEmpty() {
+      Script s = script;
+      return s.rules().isEmpty() && s.tarpit().isZero() && s.rateLimit() == null;
     }
 
     @Override

@@ -492,8 +492,9 @@ final class SmtpSession implements Session {
       return;
     }
     if (faults != Faults.NONE) {
-      Faults.Fired limited = faults.rateLimited();
-      if (actOn(limited != null ? limited : faults.at(Fault.Stage.MAIL, List.of(orEmpty(c.sender()))))) return;
+      Faults.Party party = party(null);
+      Faults.Fired limited = faults.rateLimited(party);
+      if (actOn(limited != null ? limited : faults.at(Fault.Stage.MAIL, List.of(orEmpty(c.sender())), party))) return;
     }
     MailParameters p = c.parameters();
     if (p.size() > limits.maxMessageSize()) {
@@ -527,7 +528,7 @@ final class SmtpSession implements Session {
       error(Replies.UTF8_NEEDS_SMTPUTF8);
       return;
     }
-    if (faults != Faults.NONE && actOn(faults.at(Fault.Stage.RCPT, List.of(rcpt.toString())))) return;
+    if (faults != Faults.NONE && actOn(faults.at(Fault.Stage.RCPT, List.of(rcpt.toString()), party(rcpt)))) return;
     Policy.Refusal refused = policy.rcpt(policyClient(), rcpt);
     if (refused != null) {
       log.info("{}: {}: from=<{}>, to=<{}>: refused: {}", logPrefix, tx.id, orEmpty(tx.sender), rcpt, refused.reason());
@@ -731,8 +732,8 @@ final class SmtpSession implements Session {
         tx.recipients.size(), heloName, user == null ? "" : ", sasl_username=" + user, tx.messageId() == null ? "" : ", msgid=" + tx.messageId(),
         tx.reencodedLogged(), dkim(tx.signed()), checked.logged(), folder == null ? "" : ", folder=" + folder);
     QueueId id = tx.id;
+    if (faults != Faults.NONE) faults.accepted(party(null));
     resetTransaction();
-    if (faults != Faults.NONE) faults.accepted();
     reply(Replies.QUEUED.format(id));
     context.queue().enqueue(stored);
   }
@@ -861,7 +862,19 @@ final class SmtpSession implements Session {
       addresses.add(orEmpty(tx.sender));
       for (Recipient r : tx.recipients) addresses.add(r.address().toString());
     }
-    return faults.at(stage, addresses);
+    return faults.at(stage, addresses, party(null));
+  }
+
+  /**
+   * Whose mail this session carries so far, for faults shared by several parties: the login,
+   * and the transaction's recipients with {@code tried} (RCPT's, not yet accepted) last.
+   */
+  private Faults.Party party(MailAddress tried) {
+    if (user == null && tx == null && tried == null) return Faults.Party.UNKNOWN;
+    List<String> recipients = new ArrayList<>();
+    if (tx != null) for (Recipient r : tx.recipients) recipients.add(r.address().toString());
+    if (tried != null) recipients.add(tried.toString());
+    return new Faults.Party(user, recipients);
   }
 
   /**
@@ -936,7 +949,7 @@ final class SmtpSession implements Session {
   /** A scripted slow reply ({@link Faults#replyDelay}); none on a real server. */
   private void holdReply() throws IOException {
     if (faults == Faults.NONE) return;
-    Duration delay = faults.replyDelay();
+    Duration delay = faults.replyDelay(party(null));
     if (!delay.isZero()) sleep(delay);
   }
 
