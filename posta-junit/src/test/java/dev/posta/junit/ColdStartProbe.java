@@ -10,7 +10,10 @@ import java.util.List;
  * account, SMTPS, IMAP, POP3), so its start includes the test CA's making (on its own thread,
  * overlapping the server's start) and loading the JDK's TLS. Then three later classes of the same
  * kind. Logging is started first, as a test run's framework would have, so that its start is not
- * counted as the server's.
+ * counted as the server's. Besides the wall-clock time it prints the CPU time the whole process
+ * spent in the first start (every thread: the CA's, the JIT compilers', the collector's), which
+ * other work on the machine does not inflate as it does the wall clock: on a 2-core machine the
+ * wall time of an idle run is at least half of it.
  */
 public final class ColdStartProbe {
   public static void main(String[] args) throws Exception {
@@ -18,17 +21,22 @@ public final class ColdStartProbe {
     long t0 = System.nanoTime();
     org.slf4j.LoggerFactory.getLogger(ColdStartProbe.class).debug("logging up");
     long t1 = System.nanoTime();
+    var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    long firstCpu = 0;
     List<Long> starts = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
+      long cpu = os.getProcessCpuTime(); // before the set-up, which starts making the CA
       // set up and started back to back, as JUnit does with a @RegisterExtension field
       PostaExtension mail = tls
           ? PostaExtension.withDefaults().withAccount("a@b.example", "password-123").withImplicitTls().withReaders()
           : PostaExtension.withDefaults();
       mail.start();
+      if (i == 0) firstCpu = os.getProcessCpuTime() - cpu;
       starts.add(mail.startupTime().toMillis());
       mail.stop();
     }
     System.out.println((tls ? "smtp+submission+smtps+imap+pop3 (TLS)" : "smtp only") + ": logging start " + (t1 - t0) / 1_000_000
-        + " ms, first class " + starts.get(0) + " ms, later classes " + starts.subList(1, starts.size()) + " ms");
+        + " ms, first class " + starts.get(0) + " ms (" + firstCpu / 1_000_000 + " ms of CPU), later classes "
+        + starts.subList(1, starts.size()) + " ms; load average " + os.getSystemLoadAverage());
   }
 }

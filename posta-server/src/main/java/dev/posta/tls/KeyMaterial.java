@@ -270,11 +270,35 @@ record KeyMaterial(List<X509Certificate> chain, PrivateKey key) {
   SSLContext newContext() throws TlsException {
     try {
       SSLContext context = SSLContext.getInstance("TLS");
-      context.init(new javax.net.ssl.KeyManager[] {new OneKey(key, chain.toArray(X509Certificate[]::new))}, null, null);
+      // Trust managers for no one: the server asks no client for a certificate (TlsPolicy), and
+      // null here would have the JDK read and parse its whole cacerts store (some 150
+      // certificates) for nothing, the largest part of a cold JVM's first TLS set-up.
+      context.init(new javax.net.ssl.KeyManager[] {new OneKey(key, chain.toArray(X509Certificate[]::new))},
+          new javax.net.ssl.TrustManager[] {NoClientCertificates.INSTANCE}, null);
       return context;
     } catch (GeneralSecurityException e) {
       throw new TlsException("cannot set up TLS with certificate " + leaf().getSubjectX500Principal().getName()
           + ": " + describe(e), e);
+    }
+  }
+
+  /** No client certificate is trusted: the server never asks for one (TlsPolicy), so none should come. */
+  private enum NoClientCertificates implements javax.net.ssl.X509TrustManager {
+    INSTANCE;
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+      throw new java.security.cert.CertificateException("this server takes no client certificates");
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+      throw new java.security.cert.CertificateException("a server context trusts no server");
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[0];
     }
   }
 

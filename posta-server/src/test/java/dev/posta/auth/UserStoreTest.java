@@ -22,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class UserStoreTest {
   /** One real account line, made once: Argon2id is slow on purpose. */
@@ -264,6 +265,35 @@ class UserStoreTest {
   @MethodSource("addresses")
   void canonicalAddresses(String address, String canonical) {
     assertThat(UserStore.canonicalAddress(address)).isEqualTo(canonical);
+  }
+
+  /**
+   * The plain-ASCII shortcut (no NFKC or IDNA tables loaded) gives what the full rules give,
+   * and what it does not take goes through them: mixed case, atext, hyphens, a 63-character
+   * label (64: refused by both); a trailing dot, a label starting with a hyphen, an empty label, a leading #.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"Alice@Example.ORG", "o'neil+tag@mail-1.Example.org", "a.b_c~d@x.y", "x@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example", "x@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
+      "a@b.example.", "a@-b.example", "a@b..example", "#a@b.example", "a@b", "a b@c.example"})
+  void thePlainAddressShortcutAgreesWithNfkcAndIdna(String address) {
+    String full;
+    try {
+      String a = java.text.Normalizer.normalize(address, java.text.Normalizer.Form.NFKC);
+      int at = a.indexOf('@');
+      boolean ok = at > 0 && at == a.lastIndexOf('@') && at < a.length() - 1 && !a.startsWith("#")
+          && a.chars().noneMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c));
+      String domain = ok ? java.net.IDN.toASCII(a.substring(at + 1)).toLowerCase(java.util.Locale.ROOT) : "";
+      full = ok && !domain.isEmpty() ? a.substring(0, at).toLowerCase(java.util.Locale.ROOT) + "@" + domain : "refused";
+    } catch (IllegalArgumentException e) {
+      full = "refused";
+    }
+    String got;
+    try {
+      got = UserStore.canonicalAddress(address);
+    } catch (IllegalArgumentException e) {
+      got = "refused";
+    }
+    assertThat(got).isEqualTo(full);
   }
 
   /**
