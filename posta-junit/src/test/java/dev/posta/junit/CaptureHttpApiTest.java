@@ -329,7 +329,7 @@ class CaptureHttpApiTest {
 
   @Test
   void faultsSetOverHttpAreWhatSmtplibSeesThenCleared() throws Exception {
-    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null}");
+    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null,\"rate-limit\":null}");
     HttpResponse<String> added = post("/faults", "{\"stage\": \"rcpt\", \"match\": \"*@bounce.example\", \"reply\": \"550 5.1.1 No such user\", \"times\": 1}");
     assertThat(added.statusCode()).isEqualTo(201);
     String rcptFault = "{\"number\":1,\"stage\":\"rcpt\",\"match\":\"*@bounce.example\",\"reply\":\"550 5.1.1 No such user\",\"times\":1,"
@@ -357,7 +357,7 @@ class CaptureHttpApiTest {
     // The rcpt fault was for once; the data fault (every time) answers next, until the faults are cleared
     assertThat(python(script, Integer.toString(mail.smtpPort()), "x@bounce.example")).isEqualTo("data 451 b'4.3.0 Try again later'\n");
     assertThat(delete("/faults").body()).isEqualTo("{\"cleared\":2}");
-    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null}");
+    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null,\"rate-limit\":null}");
     assertThat(python(script, Integer.toString(mail.smtpPort()), "x@bounce.example")).isEqualTo("refused {}\n");
     mail.await().to("x@bounce.example").first();
 
@@ -367,13 +367,60 @@ class CaptureHttpApiTest {
     assertThat(post("/faults", "{\"stage\": \"helo\", \"reply\": \"550 5.7.1 no\"}").body()).contains("\"field\":\"stage\"");
     assertThat(post("/faults", "[1]").body()).isEqualTo("{\"error\":{\"status\":400,\"message\":\"the body must be one fault as a JSON object, "
         + "with the keys of [[capture.faults]]: action, after-octets, delay, match, probability, reply, seed, stage, times\"}}");
-    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null}");
+    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null,\"rate-limit\":null}");
 
     // What a cross-site form can send, without a CORS preflight: refused, nothing added.
     HttpResponse<String> form = http.send(HttpRequest.newBuilder(URI.create(mail.apiUrl() + "/faults")).header("Content-Type", "text/plain")
         .POST(HttpRequest.BodyPublishers.ofString("{\"stage\": \"connect\", \"action\": \"refuse\"}")).build(), HttpResponse.BodyHandlers.ofString());
     assertError(form, 415, "send the fault as Content-Type: application/json, not text/plain");
-    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null}");
+    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null,\"rate-limit\":null}");
+  }
+
+  /**
+   * The tarpit and the rate limit of {@code posta dev}'s file ({@code tarpit = "300ms"}, {@code
+   * rate-limit = 1}) set over HTTP: smtplib's second message in the minute gets exactly the
+   * rate limit's 421 at MAIL, each reply is held the tarpit's time, then both are ended (0)
+   * and cleared; bad values get 400 naming the key, and nothing is set.
+   */
+  @Test
+  void tarpitAndRateLimitSetOverHttpAreWhatSmtplibSees() throws Exception {
+    HttpResponse<String> limited = post("/faults", "{\"rate-limit\": 1}");
+    assertThat(limited.statusCode()).isEqualTo(200);
+    assertThat(limited.body()).isEqualTo("{\"tarpit\":null,\"rate-limit\":1}");
+    Path script = dir.resolve("slow.py");
+    Files.writeString(script, """
+        import smtplib, sys, time
+        for n in (1, 2):
+            try:
+                with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as s:
+                    started = time.monotonic()
+                    s.noop()
+                    held = time.monotonic() - started
+                    s.sendmail("app@app.example", ["x@shop.example"], b"Subject: x\\r\\n\\r\\nx\\r\\n")
+                    print(n, "sent", "held" if held >= float(sys.argv[2]) else "not held")
+            except smtplib.SMTPSenderRefused as e:
+                print(n, "mail", e.smtp_code, e.smtp_error)
+        """);
+    assertThat(python(script, Integer.toString(mail.smtpPort()), "0.3"))
+        .isEqualTo("1 sent not held\n2 mail 421 b'4.7.0 Too many messages (1 in 60 seconds), closing connection'\n");
+
+    assertThat(post("/faults", "{\"tarpit\": \"300ms\", \"rate-limit\": 0}").body()).isEqualTo("{\"tarpit\":\"300ms\",\"rate-limit\":null}");
+    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":\"300ms\",\"rate-limit\":null}");
+    assertThat(python(script, Integer.toString(mail.smtpPort()), "0.3")).isEqualTo("1 sent held\n2 sent held\n");
+    assertThat(post("/faults", "{\"tarpit\": \"0ms\"}").body()).isEqualTo("{\"tarpit\":null,\"rate-limit\":null}");
+    assertThat(post("/faults", "{\"rate-limit\": 30}").body()).isEqualTo("{\"tarpit\":null,\"rate-limit\":30}");
+    assertThat(delete("/faults").body()).isEqualTo("{\"cleared\":0}");
+    assertThat(get("/faults").body()).isEqualTo("{\"faults\":[],\"tarpit\":null,\"rate-limit\":null}");
+
+    assertThat(post("/faults", "{\"tarpit\": \"soon\", \"rate-limit\": 5}").body()).isEqualTo("{\"error\":{\"status\":400,\"message\":"
+        + "\"tarpit must be a duration like \\\"500ms\\\", \\\"2s\\\" or \\\"1m\\\" (\\\"0ms\\\": none), not \\\"soon\\\"\",\"field\":\"tarpit\"}}");
+    assertThat(post("/faults", "{\"rate-limit\": \"30\"}").body()).isEqualTo("{\"error\":{\"status\":400,\"message\":"
+        + "\"rate-limit must be a whole number of messages a minute, 1 to 1000000 (0: none), not \\\"30\\\"\",\"field\":\"rate-limit\"}}");
+    assertThat(post("/faults", "{\"rate-limit\": 2.5}").body()).contains("\"field\":\"rate-limit\"");
+    assertThat(post("/faults", "{\"rate-limit\": 1000001}").body()).contains("\"field\":\"rate-limit\"");
+    assertThat(post("/faults", "{\"rate-limit\": 5, \"stage\": \"rcpt\"}").body()).isEqualTo("{\"error\":{\"status\":400,\"message\":"
+        + "\"a tarpit or rate limit is posted on its own, not with a fault's keys (stage)\",\"field\":\"stage\"}}");
+    assertThat(get("/faults").body()).as("nothing set by a refused request").isEqualTo("{\"faults\":[],\"tarpit\":null,\"rate-limit\":null}");
   }
 
   private String python(Path script, String... args) throws Exception {

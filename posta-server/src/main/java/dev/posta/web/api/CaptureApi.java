@@ -184,10 +184,12 @@ public final class CaptureApi {
   }
 
   /**
-   * {@code /faults}: GET the faults in force, in order; POST adds one after them (a JSON object
-   * with the keys of a {@code [[capture.faults]]} table, checked by {@link Fault#fromFields} as
-   * the file is, 400 naming the key to blame), 201 with its number; DELETE clears them, and the
-   * tarpit and rate limit with them. Each change is logged.
+   * {@code /faults}: GET the faults in force, in order, with the tarpit and the rate limit; POST
+   * adds one after them (a JSON object with the keys of a {@code [[capture.faults]]} table,
+   * checked by {@link Fault#fromFields} as the file is, 400 naming the key to blame), 201 with
+   * its number, or sets the tarpit and the rate limit (an object with the {@code [capture]}
+   * keys {@code tarpit} and {@code rate-limit}, 200 with both as they now are); DELETE clears
+   * them all. Each change is logged.
    */
   private void faults(Exchange x) throws ApiError, IOException {
     if (!List.of("GET", "POST", "DELETE").contains(x.method())) throw ApiError.methodNotAllowed(x.method(), "/api/v1/faults", "GET, POST, DELETE");
@@ -202,12 +204,17 @@ public final class CaptureApi {
         for (Fault f : faults.faults()) list.add(fault(++n, f));
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("faults", list);
-        answer.put("tarpit", faults.replyDelay().isZero() ? null : faults.replyDelay().toMillis() + "ms");
+        answer.putAll(slowing(faults));
         x.json(200, answer);
       }
       case "POST" -> {
         requireJson(x);
         Map<String, Object> fields = fields(x.body(64 * 1024));
+        if (fields.containsKey("tarpit") || fields.containsKey("rate-limit")) {
+          setSlowing(faults, fields, client);
+          x.json(200, slowing(faults));
+          return;
+        }
         Fault fault;
         try {
           fault = Fault.fromFields(fields);
@@ -227,6 +234,68 @@ public final class CaptureApi {
         x.json(200, Map.of("cleared", cleared));
       }
     }
+  }
+
+  /** The tarpit and the rate limit in force, as {@code posta dev}'s file writes them; null for none. */
+  private static Map<String, Object> slowing(Faults.Scripted faults) {
+    Map<String, Object> j = new LinkedHashMap<>();
+    j.put("tarpit", faults.replyDelay().isZero() ? null : faults.replyDelay().toMillis() + "ms");
+    j.put("rate-limit", faults.rateLimitMessages() == 0 ? null : faults.rateLimitMessages());
+    if (faults.rateLimitMessages() > 0 && !faults.rateLimitWindow().equals(java.time.Duration.ofMinutes(1))) {
+      j.put("rate-limit-window", faults.rateLimitWindow().toMillis() + "ms"); // set from Java; the file and the API say a minute
+    }
+    return j;
+  }
+
+  /** The most messages a minute {@code rate-limit} takes, as the file does. */
+  static final int MAX_RATE_LIMIT = 1_000_000;
+
+  /**
+   * Sets the tarpit ({@code "500ms"}, {@code "2s"}; {@code "0ms"} ends it) and the rate limit
+   * (messages accepted a minute, 1 to 1,000,000, as the file takes it; 0 ends it), either or
+   * both, checked whole before either is set.
+   */
+  private static void setSlowing(Faults.Scripted faults, Map<String, Object> fields, String client) throws ApiError {
+    for (String key : fields.keySet()) {
+      if (!key.equals("tarpit") && !key.equals("rate-limit")) {
+        throw invalid(key, "a tarpit or rate limit is posted on its own, not with a fault's keys (" + key + ")");
+      }
+    }
+    java.time.Duration tarpit = null;
+    if (fields.containsKey("tarpit")) {
+      Object v = fields.get("tarpit");
+      String why = "tarpit must be a duration like \"500ms\", \"2s\" or \"1m\" (\"0ms\": none), not "
+          + (v instanceof String ? "\"" + v + "\"" : v);
+      if (!(v instanceof String text)) throw invalid("tarpit", why);
+      try {
+        tarpit = Fault.duration(text);
+      } catch (Fault.Invalid e) {
+        throw invalid("tarpit", why);
+      }
+    }
+    Integer rate = null;
+    if (fields.containsKey("rate-limit")) {
+      Object v = fields.get("rate-limit");
+      if (!(v instanceof Number n) || n.doubleValue() != n.longValue() || n.longValue() < 0 || n.longValue() > MAX_RATE_LIMIT) {
+        throw invalid("rate-limit", "rate-limit must be a whole number of messages a minute, 1 to " + MAX_RATE_LIMIT + " (0: none), not "
+            + (v instanceof String ? "\"" + v + "\"" : v));
+      }
+      rate = n.intValue();
+    }
+    if (tarpit != null) {
+      faults.tarpit(tarpit);
+      log.info("http[{}]: tarpit set over the API: {}", client, tarpit.isZero() ? "none" : "every reply held " + tarpit.toMillis() + " ms");
+    }
+    if (rate != null) {
+      faults.rateLimit(rate, java.time.Duration.ofMinutes(1));
+      log.info("http[{}]: rate limit set over the API: {}", client, rate == 0 ? "none" : rate + " messages accepted a minute, then 421 4.7.0");
+    }
+  }
+
+  private static ApiError invalid(String field, String message) {
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("field", field);
+    return new ApiError(400, message, Map.of(), details);
   }
 
   /** A host name that only ever means this machine (RFC 6761 §6.3), or an address literal. */
