@@ -39,6 +39,7 @@ import dev.posta.smtp.SmtpServer;
 import dev.posta.storage.PrivateFiles;
 import dev.posta.store.MaildirStore;
 import dev.posta.tls.ServerTls;
+import dev.posta.tls.TlsException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.FileChannel;
@@ -130,7 +131,7 @@ public final class PostaServer implements AutoCloseable {
     void close();
   }
   /** What must finish before the certificate files are read, or null; see {@link #tlsFilesFrom}. */
-  private java.util.concurrent.Future<?> tlsFiles;
+  private java.util.concurrent.CompletableFuture<?> tlsFiles;
 
   /** A listener and the address it actually got (port 0 becomes a real port). */
   public record Bound(PostaConfig.Listener listener, InetSocketAddress address) {}
@@ -210,11 +211,13 @@ public final class PostaServer implements AutoCloseable {
 
   /**
    * The configured certificate files are written by someone else while the server starts (the
-   * JUnit extension's per-run CA, made on a thread of its own): the server waits for {@code
-   * written} only when it sets up TLS, after its data folder, spool and queue. Call before
-   * {@link #start}.
+   * JUnit extension's per-run CA, made on a thread of its own): the server does not wait for
+   * {@code written}, but binds its listeners, and reads the files as soon as they are written
+   * ({@link ServerTls#loadWhen}); a connection asking for TLS before then (STARTTLS, STLS, an
+   * implicit-TLS listener's) waits for them, and when they cannot be made, each such connection
+   * fails saying why (logged). Call before {@link #start}.
    */
-  public PostaServer tlsFilesFrom(java.util.concurrent.Future<?> written) {
+  public PostaServer tlsFilesFrom(java.util.concurrent.CompletableFuture<?> written) {
     this.tlsFiles = written;
     return this;
   }
@@ -265,8 +268,14 @@ public final class PostaServer implements AutoCloseable {
         // e.g. a data folder path longer than a socket path may be (about 100 octets)
         log.warn("no control socket at {} ({}): posta queue can only list while this server runs", controlSocketPath(config), e.toString());
       }
-      if (!withoutTls && tlsFiles != null) awaitTlsFiles();
-      tls = withoutTls ? null : ServerTls.load(config.tls().certificate(), config.tls().key(), config.hostname(), config.dataDir());
+      if (!withoutTls && tlsFiles != null) {
+        if (config.tls().certificate().isEmpty() || config.tls().key().isEmpty()) {
+          throw new TlsException("certificate files written by the embedder need both tls.certificate and tls.key configured");
+        }
+        tls = ServerTls.loadWhen(tlsFiles, config.tls().certificate().get(), config.tls().key().get(), config.hostname());
+      } else {
+        tls = withoutTls ? null : ServerTls.load(config.tls().certificate(), config.tls().key(), config.hostname(), config.dataDir());
+      }
       dkimKeys = loadDkimKeys(config);
       if (config.capture().enabled()) {
         captureZone = TestDomain.zone(config.capture().zone());
@@ -286,17 +295,6 @@ public final class PostaServer implements AutoCloseable {
       throw e;
     }
     return this;
-  }
-
-  private void awaitTlsFiles() throws IOException {
-    try {
-      tlsFiles.get();
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw new IOException("the TLS certificate files could not be made: " + e.getCause(), e.getCause());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while waiting for the TLS certificate files");
-    }
   }
 
   /** How often the drop folder is looked at while the server runs (it is also at the start). */

@@ -95,7 +95,10 @@ import org.junit.platform.commons.support.AnnotationSupport;
  * localhost}, 127.0.0.1, ::1 and the hostname; the test trusts exactly that CA ({@link
  * #caCertificate()}, {@link #trustStore()}, {@link #sslContext()}, {@link #mailProperties()}).
  * SMTP alone offers no TLS, and starts without a key. {@link #start()} returns once every
- * listener is bound and accepting: no start-up timeout, no polling of ports. No DNS resolver or
+ * listener is bound and accepting: no start-up timeout, no polling of ports. It does not wait
+ * for the CA and the server's TLS context, which are made on threads of their own: a
+ * connection that asks for TLS (STARTTLS, implicit TLS) before they are ready has its
+ * handshake held until they are (about a quarter of a second, once per JVM). No DNS resolver or
  * remote delivery exist in capture mode; the test account is kept in memory and compared
  * directly (no Argon2id).
  *
@@ -421,8 +424,9 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     try {
       PostaServer s = new PostaServer(config).faults(faults);
       if (http) s.web(dev.posta.web.WebServer::new);
-      // With TLS, the CA (being made since this extension was set up) is waited for only when the
-      // server sets up its listeners' TLS; SMTP alone offers none, and starts without a key.
+      // With TLS, the CA (being made since this extension was set up) is not waited for: the
+      // server reads its files when they are written and holds TLS handshakes until then;
+      // SMTP alone offers none, and starts without a key.
       String name = hostname;
       server = (tls ? s.tlsFilesFrom(TestCa.making().thenApply(ca -> ca.chainFile(name))) : s.withoutTls()).start();
     } catch (IOException | RuntimeException e) {

@@ -1,6 +1,5 @@
 package dev.posta.junit;
 
-import dev.posta.tls.ServerTls;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -26,7 +25,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.stream.Stream;
@@ -52,13 +50,14 @@ import javax.net.ssl.X509TrustManager;
  * </ul>
  *
  * <p><b>Start-up.</b> Making it costs a fresh JVM two EC keys and two signatures (see {@link
- * X509Writer} for why not Bouncy Castle), and the server's TLS set-up then loads the JDK's TLS
- * and reads the PEM files: together more than the rest of a first start. So {@link #prepare()},
- * called as soon as an extension is set up to use TLS, starts two threads: one makes the CA,
- * writes its files and sets up a server context from them once (loading what the server's own
- * set-up needs), the other loads the JDK's TLS meanwhile; and the server waits for the files
- * only when it sets up its listeners' TLS (see {@code PostaServer#tlsFilesFrom}), after its
- * data folder, spool and queue. Both threads end when done. The client side (trust manager,
+ * X509Writer} for why not Bouncy Castle; the first P-256 key also builds the JDK's table for
+ * the curve's generator), and the server's TLS set-up then loads the JDK's TLS and reads the
+ * PEM files: together more than twice the rest of a first start. So {@link #prepare()}, called
+ * as soon as an extension is set up to use TLS, starts two threads: one makes the CA and writes
+ * its files, then (through {@code PostaServer#tlsFilesFrom}) reads them into the server's TLS
+ * context; the other loads the JDK's TLS meanwhile, as that context will. The server does not
+ * wait for either: it binds its listeners, and a connection that asks for TLS before the
+ * context is ready waits for it. Both threads end when done. The client side (trust manager,
  * client context, trust store) is made when a test first asks for it.
  *
  * <p>Thread-safe: classes running in parallel share the one CA.
@@ -132,23 +131,38 @@ final class TestCa {
   }
 
   /**
-   * Loads the JDK's TLS (its provider, cipher suites, a server-side engine) while the CA's keys
-   * are made on the other thread, so that the server's own TLS set-up finds it loaded. The
-   * context trusts nothing and is thrown away.
+   * Loads the JDK's TLS (its provider, protocols, cipher suites) while the CA's keys are made on
+   * the other thread, as the server's context will need it: a context with no key that trusts no
+   * one, asked what it supports (as the server's policy asks), then thrown away. Nothing more:
+   * what the server does not need at its start (a trust store, an engine) would only take the
+   * CPU from the CA's thread.
    */
   private static void warmUpTls() {
     try {
-      KeyStore none = KeyStore.getInstance("PKCS12");
-      none.load(null, null);
-      TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      trust.init(none);
       SSLContext context = SSLContext.getInstance("TLS");
-      context.init(new javax.net.ssl.KeyManager[0], trust.getTrustManagers(), null);
-      context.createSSLEngine().setUseClientMode(false);
-    } catch (GeneralSecurityException | IOException e) {
+      context.init(new javax.net.ssl.KeyManager[0], new javax.net.ssl.TrustManager[] {TRUSTS_NO_ONE}, null);
+      context.getSupportedSSLParameters();
+    } catch (GeneralSecurityException e) {
       // nothing loaded ahead: the server's set-up reports what fails
     }
   }
+
+  private static final X509TrustManager TRUSTS_NO_ONE = new X509TrustManager() {
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+      throw new java.security.cert.CertificateException("trusts no one");
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+      throw new java.security.cert.CertificateException("trusts no one");
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[0];
+    }
+  };
 
   /** Where {@link #chainFile} writes the chain for {@code hostname}, known before it is written. */
   static Path chainPath(String hostname) {
@@ -199,11 +213,7 @@ final class TestCa {
     random.nextBytes(id);
     X509Certificate ca = X509Writer.ca(new X509Writer.Name("Posta test CA " + HexFormat.of().formatHex(id), "posta-junit"),
         caKeys.getPublic(), caKeys.getPrivate(), serial(random), notBefore, notAfter);
-    TestCa testCa = new TestCa(ca, caKeys.getPrivate(), serverKeys, notBefore, notAfter, dir);
-    // Loads the server's side of TLS (PEM parsing, the key manager) on this thread, while the
-    // first server starts on its own; the next ServerTls.load, the server's, finds it loaded.
-    ServerTls.load(Optional.of(testCa.chainFile("localhost")), Optional.of(testCa.serverKeyFile), "localhost", dir).context();
-    return testCa;
+    return new TestCa(ca, caKeys.getPrivate(), serverKeys, notBefore, notAfter, dir);
   }
 
   /** Positive, at most 20 octets, unpredictable (RFC 5280 §4.1.2.2). */

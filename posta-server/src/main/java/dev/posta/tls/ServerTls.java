@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
@@ -36,16 +37,73 @@ public final class ServerTls {
   /** How often, at most, the certificate and key files are checked for changes. */
   public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(5);
 
-  private final ReloadingTlsContext holder;
+  /** Done at once by {@link #load}; by {@link #loadWhen}, once the files are written and read. */
+  private final CompletableFuture<ReloadingTlsContext> holder;
   private final boolean selfSigned;
   private final Path certificatePath;
   private final Path keyPath;
 
-  private ServerTls(ReloadingTlsContext holder, boolean selfSigned, Path certificatePath, Path keyPath) {
+  private ServerTls(CompletableFuture<ReloadingTlsContext> holder, boolean selfSigned, Path certificatePath, Path keyPath) {
     this.holder = holder;
     this.selfSigned = selfSigned;
     this.certificatePath = certificatePath;
     this.keyPath = keyPath;
+  }
+
+  /**
+   * The configured certificate and key, loaded as soon as another thread has written them
+   * ({@code written} completes; the JUnit extension's per-run CA): returned at once, so that a
+   * server binds its listeners meanwhile. The files are read on the thread that completes
+   * {@code written} (or on this one, when it is already done); a connection that asks for TLS
+   * before then waits for it. When the files cannot be made or read, each such connection fails
+   * with a {@link TlsException} saying why, and {@link #failure} tells it.
+   */
+  public static ServerTls loadWhen(CompletableFuture<?> written, Path certificate, Path key, String hostname) {
+    CompletableFuture<ReloadingTlsContext> holder = written.handle((done, failed) -> {
+      if (failed != null) {
+        Throwable cause = failed instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : failed;
+        throw new java.util.concurrent.CompletionException(new TlsException("the TLS certificate files could not be made: " + cause, cause));
+      }
+      try {
+        return new ReloadingTlsContext(certificate, key, hostname, Clock.systemUTC(), DEFAULT_RELOAD_INTERVAL);
+      } catch (TlsException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    });
+    return new ServerTls(holder, false, certificate, key);
+  }
+
+  /** Why TLS cannot be set up ({@link #loadWhen}), or empty: set up, or not yet. */
+  public Optional<TlsException> failure() {
+    if (!holder.isCompletedExceptionally()) return Optional.empty();
+    try {
+      holder.join();
+      return Optional.empty();
+    } catch (java.util.concurrent.CompletionException e) {
+      return Optional.of(e.getCause() instanceof TlsException t ? t : new TlsException(String.valueOf(e.getCause()), e.getCause()));
+    }
+  }
+
+  /** The context holder, waiting for {@link #loadWhen}'s files if need be. */
+  private ReloadingTlsContext holder() throws TlsException {
+    if (holder.isDone() && !holder.isCompletedExceptionally()) return holder.join(); // the usual case: no wait, no exception
+    try {
+      return holder.get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof TlsException t ? t : new TlsException(String.valueOf(e.getCause()), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new TlsException("interrupted while waiting for the TLS certificate", e);
+    }
+  }
+
+  /** {@link #holder()} for what cannot throw a checked exception. */
+  private ReloadingTlsContext.Loaded current() {
+    try {
+      return holder().current();
+    } catch (TlsException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /**
@@ -75,11 +133,11 @@ public final class ServerTls {
           : "key " + key.get() + " is configured without its certificate");
     }
     if (certificate.isPresent()) {
-      return new ServerTls(new ReloadingTlsContext(certificate.get(), key.get(), hostname, clock, reloadInterval),
+      return new ServerTls(CompletableFuture.completedFuture(new ReloadingTlsContext(certificate.get(), key.get(), hostname, clock, reloadInterval)),
           false, certificate.get(), key.get());
     }
     SelfSignedCertificate.Pair pair = SelfSignedCertificate.ensure(dataDir, hostname, clock);
-    return new ServerTls(new ReloadingTlsContext(pair.certificate(), pair.key(), hostname, clock, reloadInterval),
+    return new ServerTls(CompletableFuture.completedFuture(new ReloadingTlsContext(pair.certificate(), pair.key(), hostname, clock, reloadInterval)),
         true, pair.certificate(), pair.key());
   }
 
@@ -89,7 +147,7 @@ public final class ServerTls {
    * #parameters()}.
    */
   public SSLContext context() {
-    return holder.current().context();
+    return current().context();
   }
 
   /**
@@ -100,7 +158,7 @@ public final class ServerTls {
    * handshake failures at once). Closing the returned socket closes {@code plain}.
    */
   public SSLSocket startTls(Socket plain) throws IOException {
-    ReloadingTlsContext.Loaded loaded = holder.current();
+    ReloadingTlsContext.Loaded loaded = holder().current();
     SSLSocket socket = (SSLSocket) loaded.context().getSocketFactory().createSocket(plain, null, true);
     return loaded.policy().apply(socket);
   }
@@ -116,7 +174,7 @@ public final class ServerTls {
 
   /** Fresh parameters with the policy, for sockets or engines made from {@link #context()}. */
   public SSLParameters parameters() {
-    ReloadingTlsContext.Loaded loaded = holder.current();
+    ReloadingTlsContext.Loaded loaded = current();
     return loaded.policy().apply(loaded.context().getDefaultSSLParameters());
   }
 
@@ -145,12 +203,12 @@ public final class ServerTls {
 
   /** The server certificate served to new connections now. */
   public X509Certificate certificate() {
-    return holder.current().material().leaf();
+    return current().material().leaf();
   }
 
   /** The chain served to new connections now, server certificate first. */
   public List<X509Certificate> chain() {
-    return holder.current().material().chain();
+    return current().material().chain();
   }
 
   /** SHA-256 fingerprint of {@code certificate}, {@code "AB:CD:..."}, for banners and pinning. */

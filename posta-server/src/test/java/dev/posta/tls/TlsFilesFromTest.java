@@ -6,23 +6,27 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.posta.PostaServer;
 import dev.posta.config.PostaConfig;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link PostaServer#tlsFilesFrom}: an embedder (the JUnit extension, whose test CA is made on
- * another thread) writes the configured certificate files while the server starts; the server
- * reads them only after the future is done, and a failure to make them fails the start, with
- * nothing left running.
+ * another thread) writes the configured certificate files while the server starts. The server
+ * does not wait for them: it starts with its implicit-TLS listener bound, reads the files only
+ * once the future is done, and a client that connects before then has its handshake held until
+ * they are read; when they cannot be made, the start still succeeds and each TLS connection
+ * fails, the server saying why.
  */
 class TlsFilesFromTest {
   @TempDir Path dir;
@@ -42,67 +46,70 @@ class TlsFilesFromTest {
     }
   }
 
+  /** A client that trusts anything: what is checked here is which certificate comes, and when. */
+  private static SSLSocket connect(int port) throws Exception {
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(null, new javax.net.ssl.TrustManager[] {new X509TrustManager() {
+      @Override
+      public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+      @Override
+      public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+      @Override
+      public X509Certificate[] getAcceptedIssuers() {
+        return new X509Certificate[0];
+      }
+    }}, null);
+    SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
+    socket.setSoTimeout(10_000);
+    return socket;
+  }
+
   @Test
-  void theFilesAreReadOnlyOnceTheFutureIsDone() throws Exception {
+  void theServerStartsWithoutTheFilesAndAHandshakeWaitsForThem() throws Exception {
     Path[] seed = seedPair();
     Path certificate = dir.resolve("given/chain.pem"), key = dir.resolve("given/key.pem");
-    // The files come into being only when the server asks for them: had it read them earlier, its start would fail.
-    Future<Void> writtenWhenAsked = new Future<>() {
-      private volatile boolean done;
-
-      @Override
-      public Void get() {
-        try {
-          Files.createDirectories(certificate.getParent());
-          Files.copy(seed[0], certificate);
-          Files.copy(seed[1], key);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
+    CompletableFuture<Void> written = new CompletableFuture<>();
+    try (PostaServer server = new PostaServer(config(dir.resolve("data"), certificate, key)).tlsFilesFrom(written).start()) {
+      assertThat(certificate).as("started before the files were written").doesNotExist();
+      int port = server.listeners().getFirst().address().getPort();
+      CompletableFuture<String> greeting = CompletableFuture.supplyAsync(() -> {
+        try (SSLSocket socket = connect(port)) {
+          socket.startHandshake();
+          X509Certificate got = (X509Certificate) socket.getSession().getPeerCertificates()[0];
+          return ServerTls.fingerprint(got) + " " + new String(socket.getInputStream().readNBytes(3), java.nio.charset.StandardCharsets.US_ASCII);
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
         }
-        done = true;
-        return null;
-      }
+      });
+      Thread.sleep(300);
+      assertThat(greeting).as("the handshake is held until the files are read").isNotDone();
 
-      @Override
-      public Void get(long timeout, TimeUnit unit) {
-        return get();
-      }
-
-      @Override
-      public boolean cancel(boolean mayInterruptIfRunning) {
-        return false;
-      }
-
-      @Override
-      public boolean isCancelled() {
-        return false;
-      }
-
-      @Override
-      public boolean isDone() {
-        return done;
-      }
-    };
-    assertThat(certificate).doesNotExist();
-    try (PostaServer server = new PostaServer(config(dir.resolve("data"), certificate, key)).tlsFilesFrom(writtenWhenAsked).start()) {
-      assertThat(writtenWhenAsked.isDone()).isTrue();
+      Files.createDirectories(certificate.getParent());
+      Files.copy(seed[0], certificate);
+      Files.copy(seed[1], key);
+      written.complete(null);
+      String expected = ServerTls.fingerprint(KeyMaterial.load(seed[0], seed[1]).leaf());
+      assertThat(greeting.get(10, TimeUnit.SECONDS)).isEqualTo(expected + " 220");
       assertThat(server.tls().certificatePath()).isEqualTo(certificate);
-      assertThat(ServerTls.fingerprint(server.tls().certificate())).isEqualTo(
-          ServerTls.fingerprint(KeyMaterial.load(seed[0], seed[1]).leaf()));
+      assertThat(ServerTls.fingerprint(server.tls().certificate())).isEqualTo(expected);
+      assertThat(server.tls().failure()).isEmpty();
     }
   }
 
   @Test
-  void filesThatCannotBeMadeFailTheStartAndLeaveNothingRunning() throws Exception {
-    Path data = dir.resolve("data");
+  void filesThatCannotBeMadeFailEachTlsConnectionSayingWhy() throws Exception {
     var failed = CompletableFuture.failedFuture(new IllegalStateException("no CA today"));
-    assertThatThrownBy(() -> new PostaServer(config(data, dir.resolve("chain.pem"), dir.resolve("key.pem"))).tlsFilesFrom(failed).start())
-        .isInstanceOf(IOException.class)
-        .hasMessage("the TLS certificate files could not be made: java.lang.IllegalStateException: no CA today");
-    // the data folder's lock was released: a server with files at hand starts on it at once
-    Path[] seed = seedPair();
-    try (PostaServer again = new PostaServer(config(data, seed[0], seed[1])).start()) {
-      assertThat(again.listeners()).hasSize(1);
+    try (PostaServer server = new PostaServer(config(dir.resolve("data"), dir.resolve("chain.pem"), dir.resolve("key.pem")))
+        .tlsFilesFrom(failed).start()) {
+      assertThat(server.tls().failure()).hasValueSatisfying(e -> assertThat(e)
+          .hasMessage("the TLS certificate files could not be made: java.lang.IllegalStateException: no CA today"));
+      try (SSLSocket socket = connect(server.listeners().getFirst().address().getPort())) {
+        assertThatThrownBy(socket::startHandshake).isInstanceOf(IOException.class);
+      }
+      assertThatThrownBy(() -> server.tls().certificate()).isInstanceOf(java.io.UncheckedIOException.class)
+          .hasMessageEndingWith("the TLS certificate files could not be made: java.lang.IllegalStateException: no CA today");
     }
   }
 }
