@@ -332,7 +332,7 @@ public final class PostaExtension implements BeforeAllCallback, AfterAllCallback
     TestFaults.Test test = faults.running(context.getUniqueId());
     List<String> passedOver = test != null ? faults.end(test) : List.of(); // faults are a test's own
     synchronized (lifecycle) {
-      if (!perClass && users > 0 && --users == 0 && startedByJUnit) stop();
+      if (!perClass && users > 0 && --users == 0) stop(); // a per-test server ends with its test, as it always has
     }
     if (!passedOver.isEmpty() && context.getExecutionException().isPresent()) {
       // Told with the test's own failure (JUnit adds it as suppressed), which it may explain.
