@@ -76,8 +76,10 @@ class ParallelFaultsTest {
           .configurationParameter("junit.jupiter.execution.parallel.mode.default", "concurrent")
           .configurationParameter("junit.jupiter.execution.parallel.mode.classes.default", "concurrent")
           .configurationParameter("junit.jupiter.execution.parallel.config.strategy", "fixed")
-          .configurationParameter("junit.jupiter.execution.parallel.config.fixed.parallelism", Integer.toString(TESTS))
-          .configurationParameter("junit.jupiter.execution.parallel.config.fixed.max-pool-size", Integer.toString(TESTS + 16))
+          // A thread for each test and one for each class, which waits for its tests: all fifty at
+          // once at the barriers needs them all.
+          .configurationParameter("junit.jupiter.execution.parallel.config.fixed.parallelism", Integer.toString(TESTS + CLASSES + 1))
+          .configurationParameter("junit.jupiter.execution.parallel.config.fixed.max-pool-size", Integer.toString(2 * TESTS))
           .build();
       var summary = new SummaryGeneratingListener();
       LauncherFactory.create().execute(request, summary);
@@ -168,10 +170,13 @@ class ParallelFaultsTest {
     }
     sent.await(60, TimeUnit.SECONDS); // every test's mail is in: each inbox is read among all of it
 
+    // Captured when delivered, a moment after the 250: wait for it, then check nothing else came.
     if (noInbox) {
+      mail.await().to(to).within(java.time.Duration.ofSeconds(30)).count(1);
       assertThat(mail.messages()).filteredOn(m -> m.envelopeRecipients().contains(to)).extracting(ReceivedMessage::subject)
           .containsExactly("test " + n);
     } else {
+      inbox.await().within(java.time.Duration.ofSeconds(30)).count(1);
       assertThat(inbox.messages()).extracting(ReceivedMessage::subject).containsExactly("test " + n);
     }
   }
