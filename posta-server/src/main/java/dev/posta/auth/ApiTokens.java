@@ -124,6 +124,19 @@ public final class ApiTokens {
     return Optional.ofNullable(removed[0]);
   }
 
+  /** Revokes every token of {@code user} (its account is gone); returns how many. */
+  public int revokeAll(String user) throws IOException {
+    int[] removed = new int[1];
+    if (current().byHash().values().stream().noneMatch(t -> t.user().equals(user))) return 0;
+    edit(lines -> lines.removeIf(l -> {
+      Token t = parse(l);
+      boolean his = t != null && t.user().equals(user);
+      if (his) removed[0]++;
+      return his;
+    }));
+    return removed[0];
+  }
+
   /** The token {@code presented} is, or empty: an unknown or revoked token, or not a token at all. */
   public Optional<Token> find(String presented) throws IOException {
     if (!presented.startsWith(PREFIX) || presented.length() > 100) return Optional.empty();

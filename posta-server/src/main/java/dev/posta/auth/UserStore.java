@@ -346,13 +346,18 @@ public final class UserStore {
     });
   }
 
-  /** Removes an account. */
+  /**
+   * Removes an account and revokes its API tokens, so that an account made again later under
+   * the same address does not inherit them.
+   */
   public void remove(String address) throws IOException, UserException {
     String canonical = validAddress(address);
     edit(lines -> {
       indexOf(lines, canonical); // throws when there is no such user
       lines.removeIf(l -> canonical.equals(addressOf(l)));
     });
+    int revoked = new ApiTokens(dir).revokeAll(canonical);
+    if (revoked > 0) log.info("{}: account removed, its {} API token{} revoked", canonical, revoked, revoked == 1 ? "" : "s");
   }
 
   /**

@@ -74,6 +74,22 @@ class UserCommandTest {
   }
 
   @Test
+  void aRemovedAccountsTokensAreRevokedSoAnAccountMadeAgainDoesNotInheritThem() throws Exception {
+    assertThat(run("s3cret s3cret\n", "add", "bob@localhost").status()).isZero();
+    assertThat(run("s3cret s3cret\n", "add", "carol@localhost").status()).isZero();
+    ApiTokens tokens = new ApiTokens(dir);
+    String bobs = tokens.create("bob@localhost", "ci").secret();
+    tokens.create("bob@localhost", "laptop");
+    String carols = tokens.create("carol@localhost", "ci").secret();
+
+    assertThat(run("", "del", "bob@localhost")).isEqualTo(new Run(0, "removed bob@localhost\n", ""));
+    assertThat(run("s3cret s3cret\n", "add", "bob@localhost").status()).isZero();
+    assertThat(tokens.find(bobs)).isEmpty();
+    assertThat(tokens.list()).extracting(ApiTokens.Token::user).containsExactly("carol@localhost");
+    assertThat(tokens.find(carols)).isPresent();
+  }
+
+  @Test
   void anUnknownAttributeIgnoresTheLine() throws Exception {
     String scram = ScramCredentials.derive("x".toCharArray(), new byte[16], 4096).encode();
     String hash = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$VTYAepFZ1sV9bY+0uw8EOB609LE4jAqzxpZF08BYV/s";
