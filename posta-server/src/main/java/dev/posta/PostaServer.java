@@ -22,6 +22,7 @@ import dev.posta.mailauth.dmarc.DmarcCheck;
 import dev.posta.mailauth.spf.SpfCheck;
 import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.mailauth.dkim.SigningKeys;
+import dev.posta.metrics.MailMetrics;
 import dev.posta.net.AuthThrottle;
 import dev.posta.queue.QueueControl;
 import dev.posta.queue.QueueManager;
@@ -115,6 +116,11 @@ public final class PostaServer implements AutoCloseable {
   /** Makes the web's listeners' server (web/, which this class may not know) when the configuration first has one. */
   private Function<PostaServer, Face> webMaker;
   private Face web;
+  /**
+   * What the listeners, sessions and queue count, for {@code /metrics} and the charts: made with
+   * the server and kept across reloads (counters must not start again at a reload).
+   */
+  private final MailMetrics metrics;
 
   /**
    * A face of the server that listens for a protocol this class does not serve itself: the web
@@ -145,6 +151,7 @@ public final class PostaServer implements AutoCloseable {
     this.config = config;
     this.clock = clock;
     this.captured = config.capture().enabled() ? new CapturedMail(config.capture()) : null;
+    this.metrics = new MailMetrics(clock);
   }
 
   /**
@@ -257,10 +264,13 @@ public final class PostaServer implements AutoCloseable {
       dns = serve && !config.capture().enabled() ? new DnsResolver(config.delivery().dnsServers(), DNS_TIMEOUT) : null;
       store = new MaildirStore(config.dataDir().resolve("mail"), config.hostname(), Clock.systemUTC(), config.mailboxModes());
       queue = new QueueManager(spool, router, deliveryTargets(config, dns), config.delivery(),
-          config.limits().maxHops(), config.hostname(), clock);
+          config.limits().maxHops(), config.hostname(), clock, metrics);
       queue.enqueueAll(recovered);
       queueControl = new QueueControl(queue);
       if (!serve) return this;
+      QueueManager q = queue;
+      metrics.watchQueue(q::size, q::oldestArrival);
+      metrics.bindJvm().startHistory();
       queue.start();
       try {
         controlSocket = ControlSocket.open(controlSocketPath(config), request -> request.applyTo(queueControl));
@@ -285,8 +295,8 @@ public final class PostaServer implements AutoCloseable {
       SmtpServer.Context smtpContext = smtpContext(config, router);
       smtp = new SmtpServer(smtpContext);
       localSubmission = new LocalSubmission(smtpContext);
-      imap = new ImapServer(new ImapServer.Context(config, store, tls, users, throttle));
-      pop3 = new Pop3Server(new Pop3Server.Context(config, store, tls, users, throttle));
+      imap = new ImapServer(new ImapServer.Context(config, store, tls, users, throttle, ImapServer.Timeouts.STANDARD, metrics));
+      pop3 = new Pop3Server(new Pop3Server.Context(config, store, tls, users, throttle, Pop3Server.Timeouts.STANDARD, metrics));
       refusePlainHttp(config);
       for (PostaConfig.Listener l : config.listeners()) bound.add(new Bound(l, listen(l)));
       openLocalSubmission();
@@ -380,7 +390,7 @@ public final class PostaServer implements AutoCloseable {
   private SmtpServer.Context smtpContext(PostaConfig config, Router router) {
     if (config.capture().enabled()) scriptedFaults(); // capture mode's API may script faults later: the sessions must ask the same set
     return new SmtpServer.Context(config, router, spool, queue, tls, users, throttle, new DkimSigner(dkimKeys, clock),
-        senderChecks(config, dns), faults);
+        senderChecks(config, dns), faults, metrics);
   }
 
   private InetSocketAddress listen(PostaConfig.Listener l) throws IOException {
@@ -474,8 +484,8 @@ public final class PostaServer implements AutoCloseable {
     SmtpServer.Context smtpContext = smtpContext(next, router);
     smtp.reconfigure(smtpContext);
     localSubmission = new LocalSubmission(smtpContext);
-    imap.reconfigure(new ImapServer.Context(next, store, tls, users, throttle));
-    pop3.reconfigure(new Pop3Server.Context(next, store, tls, users, throttle));
+    imap.reconfigure(new ImapServer.Context(next, store, tls, users, throttle, ImapServer.Timeouts.STANDARD, metrics));
+    pop3.reconfigure(new Pop3Server.Context(next, store, tls, users, throttle, Pop3Server.Timeouts.STANDARD, metrics));
     return changes;
   }
 
@@ -695,6 +705,11 @@ public final class PostaServer implements AutoCloseable {
     return config.dataDir().resolve("queue");
   }
 
+  /** The meters of this server: {@code /metrics} writes them out, the charts read their last hour. */
+  public MailMetrics metrics() {
+    return metrics;
+  }
+
   /** The TLS setup: certificate in use, and whether it is self-signed. */
   public ServerTls tls() {
     return tls;
@@ -736,6 +751,7 @@ public final class PostaServer implements AutoCloseable {
     if (queue != null) queue.close();
     if (spool != null) spool.close();
     if (store != null) store.close(); // after the queue: no delivery writes into a closed folder's index
+    metrics.close();
     if (lockChannel != null) { // last: nothing may touch the data folder after another server can start
       try {
         lockChannel.close();

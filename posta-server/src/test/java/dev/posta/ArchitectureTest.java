@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
  * store                                the mailbox store
  * mailauth                             sender authentication: SPF, DKIM, DMARC
  * auth, tls, dns, config, client,     leaves: accounts, certificates, resolver, settings, SMTP client,
- * local                                local submission's wire form, socket and drop folder
+ * local, metrics                       local submission's wire form, socket and drop folder; the meters
  * mail, storage                        the mail model; durable-file helpers
  * </pre>
  */
@@ -59,7 +59,8 @@ class ArchitectureTest {
         .layer("Delivery").definedBy("dev.posta.delivery..")
         .layer("Store").definedBy("dev.posta.store..")
         .layer("MailAuth").definedBy("dev.posta.mailauth..")
-        .layer("Leaves").definedBy("dev.posta.auth..", "dev.posta.local..", "dev.posta.tls..", "dev.posta.dns..", "dev.posta.config..", "dev.posta.client..")
+        .layer("Leaves").definedBy("dev.posta.auth..", "dev.posta.local..", "dev.posta.tls..", "dev.posta.dns..", "dev.posta.config..", "dev.posta.client..",
+            "dev.posta.metrics..")
         .layer("Model").definedBy("dev.posta.mail..", "dev.posta.storage..")
         .whereLayer("Cli").mayNotBeAccessedByAnyLayer()
         .whereLayer("Web").mayOnlyBeAccessedByLayers("Cli")

@@ -133,6 +133,7 @@ public final class ConfigPrinter {
     section("http");
     setting("allow-plain-http", bool(config.http().allowPlainHttp()), bool(PostaConfig.Http.DEFAULTS.allowPlainHttp()));
     setting("ready-min-free-space", size(config.http().readyMinFreeSpace()), size(PostaConfig.Http.DEFAULTS.readyMinFreeSpace()));
+    setting("metrics-public", bool(config.http().metricsPublic()), bool(PostaConfig.Http.DEFAULTS.metricsPublic()));
 
     section("log");
     setting("format", word(log.format()), word(PostaConfig.Log.DEFAULTS.format()));

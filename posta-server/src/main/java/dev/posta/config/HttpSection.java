@@ -7,11 +7,12 @@ import java.util.List;
 /**
  * The {@code [http]} section: {@code allow-plain-http} (false: an {@code http} listener must be on
  * a loopback address, RFC 9110 §17 says why credentials want TLS) and {@code ready-min-free-space}
- * (a size like {@code "512M"}: below it {@code /readyz} answers 503). What is left out keeps
+ * (a size like {@code "512M"}: below it {@code /readyz} answers 503) and {@code metrics-public}
+ * (true or false: {@code /metrics} without a token off the loopback too). What is left out keeps
  * {@link PostaConfig.Http#DEFAULTS}; unknown keys are refused with their line.
  */
 final class HttpSection {
-  static final List<String> KEYS = List.of("allow-plain-http", "ready-min-free-space");
+  static final List<String> KEYS = List.of("allow-plain-http", "ready-min-free-space", "metrics-public");
 
   private final TableReader reader;
 
@@ -26,6 +27,7 @@ final class HttpSection {
     reader.unknownKeys(table, "in [http]", KEYS);
     return new PostaConfig.Http(
         reader.get(table, "http", "allow-plain-http", Bool.class).map(Bool::value).orElse(d.allowPlainHttp()),
-        LimitsSection.size(reader, table, "http", "ready-min-free-space", 0, Long.MAX_VALUE, "a size of 0 or more").orElse(d.readyMinFreeSpace()));
+        LimitsSection.size(reader, table, "http", "ready-min-free-space", 0, Long.MAX_VALUE, "a size of 0 or more").orElse(d.readyMinFreeSpace()),
+        reader.get(table, "http", "metrics-public", Bool.class).map(Bool::value).orElse(d.metricsPublic()));
   }
 }

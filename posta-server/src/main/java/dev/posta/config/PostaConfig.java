@@ -74,9 +74,17 @@ public record PostaConfig(
    *     (a TLS-terminating proxy in front, a private network). Off: refused at config load
    * @param readyMinFreeSpace octets the data folder's file system must have free for {@code
    *     /readyz} to answer 200: below it, accepting mail would soon fail
+   * @param metricsPublic {@code /metrics} answers without an API token on every listener, not only
+   *     to requests made to a loopback address: for a Prometheus on another machine without a
+   *     token of its own (the meters name no address or user, but tell how busy the server is)
    */
-  public record Http(boolean allowPlainHttp, long readyMinFreeSpace) {
-    public static final Http DEFAULTS = new Http(false, 512L * 1024 * 1024);
+  public record Http(boolean allowPlainHttp, long readyMinFreeSpace, boolean metricsPublic) {
+    public static final Http DEFAULTS = new Http(false, 512L * 1024 * 1024, false);
+
+    /** With {@code /metrics} behind a token off the loopback. */
+    public Http(boolean allowPlainHttp, long readyMinFreeSpace) {
+      this(allowPlainHttp, readyMinFreeSpace, false);
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.posta.imap;
 
 import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
+import dev.posta.metrics.MailMetrics;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.Listeners;
 import dev.posta.net.Session;
@@ -27,11 +28,17 @@ public final class ImapServer implements AutoCloseable {
    * @param tls the server's TLS, or null when none could be set up (STARTTLS not offered)
    * @param users the accounts LOGIN and AUTHENTICATE check
    * @param authThrottle failed-login counts per client address, the same one SMTP AUTH counts in
+   * @param metrics where connections, TLS and logins are counted
    */
   public record Context(PostaConfig config, MailboxStore store, ServerTls tls, UserStore users, AuthThrottle authThrottle,
-      Timeouts timeouts) {
+      Timeouts timeouts, MailMetrics metrics) {
     public Context(PostaConfig config, MailboxStore store, ServerTls tls, UserStore users, AuthThrottle authThrottle) {
       this(config, store, tls, users, authThrottle, Timeouts.STANDARD);
+    }
+
+    /** Counted in meters of its own, which nothing reads (tests). */
+    public Context(PostaConfig config, MailboxStore store, ServerTls tls, UserStore users, AuthThrottle authThrottle, Timeouts timeouts) {
+      this(config, store, tls, users, authThrottle, timeouts, new MailMetrics());
     }
   }
 
@@ -46,7 +53,7 @@ public final class ImapServer implements AutoCloseable {
   private final Listeners listeners;
 
   public ImapServer(Context context) {
-    this.listeners = new Listeners("imap", service(context), limits(context), context.tls());
+    this.listeners = new Listeners("imap", service(context), limits(context), context.tls(), context.metrics());
   }
 
   /** A reload: connections accepted from now on get sessions with {@code context}; open ones keep theirs. */

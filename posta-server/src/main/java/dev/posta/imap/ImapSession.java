@@ -82,7 +82,7 @@ final class ImapSession extends ProtocolSession {
   /** @param clockLimits the deadlines of an IMAP session ({@link ImapServer}), the same for all */
   ImapSession(Socket connection, Socket socket, PostaConfig.Listener listener, ImapServer.Context context, PostaConfig.Limits clockLimits,
       Watchdog watchdog) {
-    super(connection, socket, listener, clockLimits, watchdog, log, "imap");
+    super(connection, socket, listener, clockLimits, watchdog, log, "imap", context.metrics().listener(listener.protocol()));
     this.context = context;
     this.maxErrors = context.config().limits().maxErrors();
   }
@@ -560,7 +560,7 @@ final class ImapSession extends ProtocolSession {
   /** One login through the throttle every protocol shares, its slot taken before any password is checked. */
   private void throttled(String tag, String how, byte[] initialResponse, SaslMechanism mechanism) throws IOException {
     var outcome = SaslLogin.run(context.authThrottle(), conn.socket().getInetAddress(), mechanism, initialResponse, this::exchange, log,
-        logPrefix, how);
+        logPrefix, how, meters);
     switch (outcome) {
       case SaslLogin.LoggedIn in -> loggedIn(tag, how, in.user());
       case SaslLogin.LockedOut _ -> {

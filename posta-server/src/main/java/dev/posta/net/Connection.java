@@ -1,5 +1,6 @@
 package dev.posta.net;
 
+import dev.posta.metrics.ListenerMeters;
 import dev.posta.tls.ServerTls;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
@@ -22,7 +23,8 @@ import org.slf4j.Logger;
  * One client connection's I/O, for a protocol session (SMTP, IMAP): the socket (the TCP
  * connection, or its TLS layer after STARTTLS), input read under the session's deadlines
  * ({@link SessionClock}), and output buffered and flushed whenever a read would wait, so a
- * pipelining client gets every answer (RFC 2920 §3.2, RFC 9051 §5.5).
+ * pipelining client gets every answer (RFC 2920 §3.2, RFC 9051 §5.5). Each TLS handshake, and
+ * each that fails, is counted in the listener's {@link ListenerMeters}.
  */
 public class Connection {
   /*
@@ -38,6 +40,8 @@ public class Connection {
   private final Watchdog watchdog;
   private final Logger log;
   private final String logPrefix;
+  /** The listener's meters: TLS handshakes are counted here, whatever the protocol. */
+  private final ListenerMeters meters;
   private Socket socket;
   private LineInput in;
   private OutputStream out;
@@ -50,9 +54,12 @@ public class Connection {
    * @param connection the TCP connection, which the deadlines close when they must
    * @param socket what the session speaks over: the connection, or a TLS layer over it
    * @param log the session's logger, so its lines read as the session's
+   * @param meters the listener's meters, which count the TLS handshakes
    */
-  public Connection(Socket connection, Socket socket, SessionClock clock, Watchdog watchdog, Logger log, String logPrefix) {
+  public Connection(Socket connection, Socket socket, SessionClock clock, Watchdog watchdog, Logger log, String logPrefix,
+      ListenerMeters meters) {
     this.socket = socket;
+    this.meters = meters;
     this.clock = clock;
     this.watchdog = watchdog;
     this.log = log;
@@ -87,12 +94,18 @@ public class Connection {
    * @throws HandshakeFailed when it fails or runs out of time
    */
   public String handshake(SSLSocket ssl) throws HandshakeFailed {
+    return handshake(ssl, false);
+  }
+
+  private String handshake(SSLSocket ssl, boolean starttls) throws HandshakeFailed {
     try {
       clock.duringHandshake(ssl::startHandshake);
     } catch (IOException e) {
+      meters.tlsFailed(starttls);
       // Out of time: the socket timed out, or the watchdog closed a handshake still trickling in.
       throw new HandshakeFailed(clock.left().isPositive() ? "TLS handshake failed: " + e.getMessage() : clock.describeExpiry(), e);
     }
+    meters.tlsEstablished(ssl.getSession().getProtocol(), starttls);
     String tls = ServerTls.describe(ssl.getSession());
     log.info("{}: TLS established: {}", logPrefix, tls);
     return tls;
@@ -111,7 +124,7 @@ public class Connection {
     if (dropped > 0) log.warn("{}: {} octet(s) pipelined after STARTTLS discarded (command injection?)", logPrefix, dropped);
     SSLSocket ssl = tls.startTls(socket);
     socket = ssl;
-    String described = handshake(ssl);
+    String described = handshake(ssl, true);
     open();
     return described;
   }

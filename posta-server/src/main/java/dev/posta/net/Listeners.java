@@ -1,6 +1,8 @@
 package dev.posta.net;
 
 import dev.posta.config.PostaConfig;
+import dev.posta.metrics.ListenerMeters;
+import dev.posta.metrics.MailMetrics;
 import dev.posta.tls.ServerTls;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -33,6 +35,10 @@ import org.slf4j.LoggerFactory;
  * ({@link Service#refusal}) and closed; on an implicit-TLS listener they are closed without a
  * word. Each refusal is logged. On an implicit-TLS listener the handshake belongs to the
  * session (on its thread, under its deadline), not to the accept loop.
+ *
+ * <p>Counts each connection accepted, open and refused in its listener's {@link ListenerMeters}
+ * ({@code posta_connections_total}, {@code posta_sessions_active}, {@code
+ * posta_connections_refused_total}).
  */
 public final class Listeners implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Listeners.class);
@@ -89,6 +95,7 @@ public final class Listeners implements AutoCloseable {
   private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
   private final Watchdog watchdog;
   private final IdleSessions idle;
+  private final MailMetrics metrics;
   private volatile boolean closing;
 
   /**
@@ -96,7 +103,13 @@ public final class Listeners implements AutoCloseable {
    * @param tls the server's TLS for implicit-TLS listeners, or null when none could be set up
    */
   public Listeners(String name, Service service, Limits limits, ServerTls tls) {
+    this(name, service, limits, tls, new MailMetrics());
+  }
+
+  /** @param metrics where connections are counted, by listener kind */
+  public Listeners(String name, Service service, Limits limits, ServerTls tls, MailMetrics metrics) {
     this.name = name;
+    this.metrics = metrics;
     this.service = service;
     this.limits = limits;
     this.tls = tls;
@@ -189,11 +202,14 @@ public final class Listeners implements AutoCloseable {
     int mine = perClient.merge(network, 1, Integer::sum);
     AtomicInteger ofListener = connections.get(listener.protocol());
     int total = ofListener.incrementAndGet();
+    ListenerMeters meters = metrics.listener(listener.protocol());
+    meters.connectionOpened();
     open.add(socket);
     String thread = name + "-" + socket.getRemoteSocketAddress();
     Runnable leave = () -> {
       open.remove(socket);
       ofListener.decrementAndGet();
+      meters.connectionClosed();
       perClient.computeIfPresent(network, (k, n) -> n == 1 ? null : n - 1);
       try {
         socket.close();
@@ -209,9 +225,11 @@ public final class Listeners implements AutoCloseable {
     try {
       if (total > limits.maxConnections()) {
         log.warn("{}: refused: too many {} connections ({} > {})", who, kind(listener), total, limits.maxConnections());
+        meters.connectionRefused(ListenerMeters.ConnectionRefusal.TOO_MANY_CONNECTIONS);
         refuse(service, socket, listener, Refusal.TOO_MANY_CONNECTIONS);
       } else if (mine > limits.maxConnectionsPerIp()) {
         log.warn("{}: refused: too many connections from this address ({} > {})", who, mine, limits.maxConnectionsPerIp());
+        meters.connectionRefused(ListenerMeters.ConnectionRefusal.TOO_MANY_FROM_CLIENT);
         refuse(service, socket, listener, Refusal.TOO_MANY_FROM_CLIENT);
       } else {
         Socket s = listener.protocol().implicitTls() ? tls.acceptImplicit(socket) : socket;

@@ -1,6 +1,7 @@
 package dev.posta.net;
 
 import dev.posta.config.PostaConfig;
+import dev.posta.metrics.ListenerMeters;
 import java.io.IOException;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -26,6 +27,8 @@ public abstract class ProtocolSession implements Session {
   protected final String logPrefix;
   private final Logger log;
   private final PostaConfig.Listener listener;
+  /** The listener's meters: TLS handshakes (counted by the connection) and logins. */
+  protected final ListenerMeters meters;
   /** The protocol and cipher once TLS is on (from the start, or after STARTTLS or STLS), else null. */
   protected String tls;
 
@@ -35,15 +38,17 @@ public abstract class ProtocolSession implements Session {
    * @param clockLimits the session's deadlines
    * @param log the protocol session's logger, so that its lines read as the session's
    * @param protocol as the log lines name it: {@code imap}, {@code pop3}
+   * @param meters the listener's meters (TLS handshakes, logins)
    */
   protected ProtocolSession(Socket connection, Socket socket, PostaConfig.Listener listener, PostaConfig.Limits clockLimits,
-      Watchdog watchdog, Logger log, String protocol) {
+      Watchdog watchdog, Logger log, String protocol, ListenerMeters meters) {
     this.listener = listener;
+    this.meters = meters;
     this.log = log;
     this.client = ClientAddress.text(socket.getInetAddress());
     this.logPrefix = SessionId.logPrefix(protocol, socket.getInetAddress());
     this.clock = new SessionClock(clockLimits, connection, logPrefix);
-    this.conn = new Connection(connection, socket, clock, watchdog, log, logPrefix);
+    this.conn = new Connection(connection, socket, clock, watchdog, log, logPrefix, meters);
   }
 
   /** Ends the session early, the client told why where it can be; the message says why in the log line. */

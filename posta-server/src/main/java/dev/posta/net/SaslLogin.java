@@ -1,6 +1,8 @@
 package dev.posta.net;
 
 import dev.posta.auth.SaslMechanism;
+import dev.posta.metrics.ListenerMeters;
+import dev.posta.metrics.ListenerMeters.AuthResult;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -12,7 +14,8 @@ import org.slf4j.Logger;
  * protocols buys no guesses. The attempt takes its slot before any password is checked;
  * challenges go out and responses come back through the protocol's {@link Continuation}; a
  * wrong password is counted, logged in one line with the user when known, never a password (for fail2ban), and answered
- * only after the throttle's delay. The {@link Outcome} says which answer the protocol gives.
+ * only after the throttle's delay. The {@link Outcome} says which answer the protocol gives, and
+ * the listener's {@link ListenerMeters} count it ({@code posta_auth_total}).
  */
 public final class SaslLogin {
   private SaslLogin() {}
@@ -57,8 +60,24 @@ public final class SaslLogin {
    * @param initialResponse the initial response, or null when the client sent none
    * @param log the session's logger, so that its lines read as the session's
    * @param how the login as the log line names it: {@code LOGIN}, {@code USER/PASS}, a mechanism
+   * @param meters the listener's, where the outcome is counted by {@code how}
    */
   public static Outcome run(AuthThrottle throttle, InetAddress client, SaslMechanism mechanism, byte[] initialResponse,
+      Continuation continuation, Logger log, String logPrefix, String how, ListenerMeters meters) throws IOException {
+    Outcome outcome = run(throttle, client, mechanism, initialResponse, continuation, log, logPrefix, how);
+    meters.login(how, switch (outcome) {
+      case LoggedIn in -> AuthResult.SUCCESS;
+      case Rejected r -> AuthResult.FAILURE;
+      case LockedOut l -> AuthResult.THROTTLED;
+      case Busy b -> AuthResult.THROTTLED;
+      case Cancelled c -> AuthResult.ABORTED;
+      case Malformed m -> AuthResult.ABORTED;
+      case Unavailable u -> AuthResult.ERROR;
+    });
+    return outcome;
+  }
+
+  private static Outcome run(AuthThrottle throttle, InetAddress client, SaslMechanism mechanism, byte[] initialResponse,
       Continuation continuation, Logger log, String logPrefix, String how) throws IOException {
     InetAddress network = ClientAddress.network(client);
     try (AuthThrottle.Attempt attempt = throttle.begin(network)) {

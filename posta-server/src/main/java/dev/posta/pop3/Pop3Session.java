@@ -81,7 +81,7 @@ final class Pop3Session extends ProtocolSession {
   /** @param clockLimits the deadlines of a POP3 session ({@link Pop3Server}), the same for all */
   Pop3Session(Socket connection, Socket socket, PostaConfig.Listener listener, Pop3Server.Context context, MaildropLocks locks,
       PostaConfig.Limits clockLimits, Watchdog watchdog) {
-    super(connection, socket, listener, clockLimits, watchdog, log, "pop3");
+    super(connection, socket, listener, clockLimits, watchdog, log, "pop3", context.metrics().listener(listener.protocol()));
     this.context = context;
     this.locks = locks;
     this.maxErrors = context.config().limits().maxErrors();
@@ -268,7 +268,7 @@ final class Pop3Session extends ProtocolSession {
   /** One login through the throttle every protocol shares, its slot taken before any password is checked. */
   private void login(String how, byte[] initialResponse, SaslMechanism mechanism) throws IOException {
     var outcome = SaslLogin.run(context.authThrottle(), conn.socket().getInetAddress(), mechanism, initialResponse, this::exchange, log,
-        logPrefix, how);
+        logPrefix, how, meters);
     switch (outcome) {
       case SaslLogin.LoggedIn in -> loggedIn(how, in.user());
       case SaslLogin.LockedOut _ -> {

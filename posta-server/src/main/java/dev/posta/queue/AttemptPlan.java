@@ -42,6 +42,9 @@ final class AttemptPlan {
    */
   record Share(DeliveryTargets.Route route, String deliveredTo, List<Item> items) {}
 
+  /** The outcome of a recipient whose every alias target an earlier attempt delivered: counted then, not again. */
+  static final DeliveryResult EARLIER = DeliveryResult.delivered("delivered in an earlier attempt");
+
   /** The outcomes known before any delivery, per recipient. */
   final Map<Integer, List<Settlement.Outcome>> known = new LinkedHashMap<>();
   final List<Share> shares = new ArrayList<>();
@@ -91,7 +94,7 @@ final class AttemptPlan {
         groups.computeIfAbsent(new Group(targets.routeOf(t), forwardedFrom), k -> new ArrayList<>()).add(new Item(i, t));
       }
       if (!resolved.isEmpty() && !any) {
-        plan.add(i, new Settlement.Outcome(rcpt.address().toString(), DeliveryResult.delivered("delivered in an earlier attempt")));
+        plan.add(i, new Settlement.Outcome(rcpt.address().toString(), EARLIER));
       }
     }
     groups.forEach((g, items) -> {

@@ -7,6 +7,7 @@ import dev.posta.delivery.DeliveryTarget;
 import dev.posta.delivery.DeliveryTargets;
 import dev.posta.delivery.Router;
 import dev.posta.mail.QueueId;
+import dev.posta.metrics.MailMetrics;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -52,6 +53,10 @@ import org.slf4j.LoggerFactory;
  * progress log, so after a restart deferred mail resumes on its schedule. A notice is in the
  * spool before the recipients it reports on are marked finished.
  *
+ * <p><b>Meters.</b> Each recipient delivered, deferred or failed for good is counted as the
+ * settlement decides it ({@link MailMetrics}); the queue's size and the arrival of its oldest
+ * message are kept so that a scrape reads them without walking the queue.
+ *
  * <p>Time comes from an injected {@link Clock}; {@link #wake()} makes the dispatcher look at it
  * again at once (tests).
  *
@@ -64,6 +69,7 @@ public final class QueueManager implements AutoCloseable {
   private static final int IN_MEMORY_BACKLOG = 1000;
 
   private final Spool spool;
+  private final MailMetrics metrics;
   /** Replaced whole by {@link #reconfigure}: each attempt plans and settles with the one it started under. */
   private volatile Routing routing;
   private final Clock clock;
@@ -78,6 +84,9 @@ public final class QueueManager implements AutoCloseable {
   private final Condition changed = lock.newCondition();
   /** Every message in the queue, by ID. Guarded by {@link #lock}, as are the fields below. */
   private final Map<QueueId, Entry> entries = new HashMap<>();
+  /** The same entries by arrival, oldest first: the oldest message's age without a walk over the queue. */
+  private final java.util.TreeSet<Entry> byArrival = new java.util.TreeSet<>(
+      Comparator.comparing((Entry e) -> e.message.envelope().received()).thenComparing(e -> e.message.id().value()));
   /** Messages waiting for their next attempt, earliest first. */
   private final PriorityQueue<Entry> waiting = new PriorityQueue<>(Comparator.comparing((Entry e) -> e.due));
   private final Map<String, Destination> destinations = new HashMap<>();
@@ -169,14 +178,21 @@ public final class QueueManager implements AutoCloseable {
   /** @param targets where routed recipients go, and what delivers there */
   public QueueManager(Spool spool, Router router, DeliveryTargets targets, PostaConfig.Delivery settings,
       int maxHops, String hostname, Clock clock) {
+    this(spool, router, targets, settings, maxHops, hostname, clock, new MailMetrics(clock));
+  }
+
+  /** @param metrics where each recipient's outcome is counted */
+  public QueueManager(Spool spool, Router router, DeliveryTargets targets, PostaConfig.Delivery settings,
+      int maxHops, String hostname, Clock clock, MailMetrics metrics) {
     this.spool = spool;
+    this.metrics = metrics;
     this.clock = clock;
     this.routing = routing(router, targets, settings, maxHops, hostname);
     this.dispatcher = Thread.ofPlatform().name("queue-dispatcher").daemon().unstarted(this::dispatch);
   }
 
   private Routing routing(Router router, DeliveryTargets targets, PostaConfig.Delivery settings, int maxHops, String hostname) {
-    return new Routing(router, targets, settings, maxHops, new Settlement(spool, settings, hostname, clock, this::enqueue));
+    return new Routing(router, targets, settings, maxHops, new Settlement(spool, settings, hostname, clock, this::enqueue, metrics));
   }
 
   /**
@@ -214,6 +230,16 @@ public final class QueueManager implements AutoCloseable {
     }
   }
 
+  /** When the oldest message in the queue arrived, or null when the queue is empty. */
+  public Instant oldestArrival() {
+    lock.lock();
+    try {
+      return byArrival.isEmpty() ? null : byArrival.first().message.envelope().received();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   public void enqueueAll(List<SpooledMessage> messages) {
     messages.forEach(this::enqueue); // recovered: their content is read from the spool when needed
   }
@@ -225,7 +251,9 @@ public final class QueueManager implements AutoCloseable {
     lock.lock();
     try {
       if (entries.size() >= IN_MEMORY_BACKLOG) message.releaseContent();
-      entries.put(message.id(), e);
+      Entry replaced = entries.put(message.id(), e);
+      if (replaced != null) byArrival.remove(replaced);
+      byArrival.add(e);
       if (!message.isHeld()) {
         Instant next = message.nextAttempt();
         // Mail due at once starts on this thread, not through the dispatcher: one hand-off less
@@ -424,7 +452,7 @@ public final class QueueManager implements AutoCloseable {
       e.active = false;
       e.attempt = null;
       if (m.allDone()) {
-        entries.remove(m.id());
+        forget(m.id());
         log.info("{}: removed", m.id());
       } else if (entries.containsKey(m.id())) {
         m.releaseContent();
@@ -440,6 +468,12 @@ public final class QueueManager implements AutoCloseable {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Takes a finished message out of the queue. Call with the lock held. */
+  private void forget(QueueId id) {
+    Entry gone = entries.remove(id);
+    if (gone != null) byArrival.remove(gone);
   }
 
   // --- For QueueControl: the administrator's commands --------------------------------------
@@ -492,7 +526,7 @@ public final class QueueManager implements AutoCloseable {
     lock.lock();
     try {
       e.active = false;
-      if (e.message.allDone()) entries.remove(e.message.id());
+      if (e.message.allDone()) forget(e.message.id());
       else if (!e.message.isHeld()) schedule(e, clock.instant());
     } finally {
       lock.unlock();

@@ -8,6 +8,7 @@ import dev.posta.mail.MailParameters;
 import dev.posta.mail.QueueId;
 import dev.posta.mail.RcptParameters;
 import dev.posta.mail.Recipient;
+import dev.posta.metrics.MailMetrics;
 import dev.posta.storage.IoErrors;
 import java.io.IOException;
 import java.time.Clock;
@@ -33,6 +34,11 @@ import org.slf4j.LoggerFactory;
  * marked in the spool's progress log after, so a crash in between repeats a notice and never
  * loses one. Then the attempt's story goes into the message's {@link Timeline}: each outcome
  * with its recipients, the host that answered and its reply, and the notices sent.
+ *
+ * <p>Every outcome it settles is counted once in the {@link MailMetrics}: a recipient delivered
+ * (locally, or relayed to another server; with the time since the message arrived), deferred,
+ * or failed for good (refused, a loop, expired, bounced by the administrator). A delivery an
+ * earlier attempt made ({@link AttemptPlan#EARLIER}) was counted then.
  */
 final class Settlement {
   /** The queue manager's log: a settlement is one of its events, as operators grep for it. */
@@ -50,9 +56,12 @@ final class Settlement {
   private final Clock clock;
   /** Where a spooled notice goes: the queue, as any other message. */
   private final Consumer<SpooledMessage> notices;
+  private final MailMetrics metrics;
 
-  Settlement(Spool spool, PostaConfig.Delivery settings, String hostname, Clock clock, Consumer<SpooledMessage> notices) {
+  Settlement(Spool spool, PostaConfig.Delivery settings, String hostname, Clock clock, Consumer<SpooledMessage> notices,
+      MailMetrics metrics) {
     this.spool = spool;
+    this.metrics = metrics;
     this.settings = settings;
     this.hostname = hostname;
     this.clock = clock;
@@ -87,6 +96,7 @@ final class Settlement {
           // retry is for the deferred ones only, and report the failed ones now.
           for (Outcome o : outcomes) {
             if (o.result().kind() == DeliveryResult.Kind.DEFERRED || outcomes.size() == 1) continue;
+            count(env, o.result(), false, now);
             finishedTargets.add(Map.entry(i, o.address()));
             if (o.result().kind() == DeliveryResult.Kind.FAILED && notifies(rcpt, "FAILURE")) {
               failed.add(status(rcpt, o, DeliveryReport.Action.FAILED));
@@ -96,11 +106,13 @@ final class Settlement {
           int attempts = before == null ? 1 : before.attempts() + 1;
           Instant next = now.plus(deferred.get().result().storageFault() ? storageBackoff(attempts) : backoff(attempts));
           if (stopping) next = now; // stopped, not failed: due again at the next start
+          metrics.deferred();
           spool.markDeferred(m, i, new SpooledMessage.Deferral(attempts, next, deferred.get().result().describe()));
           if (notifies(rcpt, "DELAY")) delayed.add(status(rcpt, deferred.get(), DeliveryReport.Action.DELAYED));
           continue;
         }
         for (Outcome o : outcomes) {
+          count(env, o.result(), expired, now);
           switch (o.result().kind()) {
             case DEFERRED -> {
               String last = m.deferral(i) == null ? o.result().describe() : m.deferral(i).lastError();
@@ -159,6 +171,19 @@ final class Settlement {
       spool.recordEvents(m, events);
     } catch (IOException | RuntimeException ex) {
       log.warn("{}: the attempt is settled but its timeline events could not be written: {}", m.id(), IoErrors.oneLine(ex));
+    }
+  }
+
+  /** Counts one final outcome: delivered (with its latency), or failed for good; a deferral past the lifetime fails. */
+  private void count(Envelope env, DeliveryResult r, boolean expired, Instant now) {
+    switch (r.kind()) {
+      case DELIVERED, RELAYED -> {
+        if (r != AttemptPlan.EARLIER) metrics.delivered(r.kind() == DeliveryResult.Kind.RELAYED, Duration.between(env.received(), now));
+      }
+      case FAILED -> metrics.bounced();
+      case DEFERRED -> {
+        if (expired) metrics.bounced();
+      }
     }
   }
 

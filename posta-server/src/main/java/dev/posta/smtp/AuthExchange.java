@@ -1,6 +1,8 @@
 package dev.posta.smtp;
 
 import dev.posta.auth.SaslMechanism;
+import dev.posta.metrics.ListenerMeters;
+import dev.posta.metrics.ListenerMeters.AuthResult;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.ClientAddress;
 import dev.posta.net.LineInput;
@@ -15,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * One AUTH command's SASL exchange (RFC 4954), once the session has found AUTH allowed now:
  * the brute-force throttle first (an attempt takes its slot before any password is checked, so
  * parallel connections from one client get no more guesses than the limit), then the
- * mechanism's challenges and responses, each response under the command deadline.
+ * mechanism's challenges and responses, each response under the command deadline. Its outcome
+ * is counted in the listener's meters, by mechanism ({@code posta_auth_total}).
  */
 final class AuthExchange {
   private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
@@ -26,16 +29,29 @@ final class AuthExchange {
   private final SmtpServer.Context context;
   private final String logPrefix;
   private final String client;
+  private final ListenerMeters meters;
 
-  AuthExchange(SmtpConnection conn, SmtpServer.Context context, String logPrefix, String client) {
+  AuthExchange(SmtpConnection conn, SmtpServer.Context context, String logPrefix, String client, ListenerMeters meters) {
     this.conn = conn;
+    this.meters = meters;
     this.context = context;
     this.logPrefix = logPrefix;
     this.client = client;
   }
 
+  /** How the exchange ended, for the meters (a connection lost in the middle: aborted); null when it did not start. */
+  private AuthResult result;
+
   /** Runs the exchange; returns the authenticated user, or null after the refusal was sent. */
   String run(SmtpCommand.Auth c) throws IOException, Closing {
+    try {
+      return exchange(c);
+    } finally {
+      if (result != null) meters.login(c.mechanism(), result);
+    }
+  }
+
+  private String exchange(SmtpCommand.Auth c) throws IOException, Closing {
     AuthThrottle throttle = context.authThrottle();
     InetAddress address = ClientAddress.network(conn.socket().getInetAddress()); // an IPv6 /64 is one client
     // The attempt takes its slot before any password is checked, so parallel connections from
@@ -43,12 +59,14 @@ final class AuthExchange {
     try (AuthThrottle.Attempt attempt = throttle.begin(address)) {
       if (attempt == null && throttle.isLockedOut(address)) {
         log.warn("{}: AUTH refused: locked out after {} failures", logPrefix, throttle.failures(address));
+        result = AuthResult.THROTTLED;
         conn.reply(Replies.AUTH_LOCKED_OUT.format(client));
         conn.flush();
         throw new Closing("AUTH lockout");
       }
       if (attempt == null) {
         log.warn("{}: AUTH refused: as many attempts in progress from this address as failures are left", logPrefix);
+        result = AuthResult.THROTTLED;
         conn.error(Replies.AUTH_BUSY.format(client));
         return null;
       }
@@ -59,6 +77,7 @@ final class AuthExchange {
   /** The SASL exchange of one AUTH command, its slot in the throttle taken. */
   private String authenticate(SmtpCommand.Auth c, AuthThrottle.Attempt attempt, AuthThrottle throttle, InetAddress address)
       throws IOException, Closing {
+    result = AuthResult.ABORTED; // until it ends otherwise: cancelled, malformed, an unknown mechanism
     var mechanism = SaslMechanism.create(c.mechanism(), context.users());
     if (mechanism.isEmpty()) {
       conn.error(Replies.AUTH_UNKNOWN_MECHANISM);
@@ -82,6 +101,7 @@ final class AuthExchange {
           // RFC 4954 §4: data with success (SCRAM's server-final) goes in a last 334.
           if (success.additionalData() != null && exchange(success.additionalData()) == null) return null;
           log.info("{}: AUTH {} succeeded: user={}", logPrefix, c.mechanism(), success.user());
+          result = AuthResult.SUCCESS;
           conn.reply(Replies.AUTH_OK);
           return success.user();
         }
@@ -90,10 +110,12 @@ final class AuthExchange {
             case MALFORMED -> conn.error(Replies.AUTH_MALFORMED);
             case TEMPORARY -> {
               log.error("{}: AUTH {}: accounts unavailable: {}", logPrefix, c.mechanism(), failure.detail());
+              result = AuthResult.ERROR;
               conn.reply(Replies.AUTH_TEMPORARY);
             }
             case REJECTED -> {
               attempt.failed();
+              result = AuthResult.FAILURE;
               // One line per failure, the user when known, never a password; fail2ban: 'smtp\[<HOST>\]#\S+: AUTH \S+ failed'
               log.warn("{}: AUTH {} failed: {} ({} recent failures from this address)", logPrefix, c.mechanism(), failure.detail(),
                   throttle.failures(address));

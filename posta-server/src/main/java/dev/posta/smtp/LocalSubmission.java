@@ -222,6 +222,7 @@ public final class LocalSubmission {
     log.info("{}: {}: from=<{}>, size={}, nrcpt={}, user={}{}{}{}, status=queued", prefix, tx.id, orEmpty(sender), tx.size(),
         tx.recipients.size(), printable(user), tx.messageId() == null ? "" : ", msgid=" + tx.messageId(), tx.reencodedLogged(),
         dkim(tx.signed()));
+    context.metrics().submitter(via).messageAccepted(tx.size()); // listener="local", "maildrop" or "api"
     Reply queued = Replies.QUEUED.format(tx.id);
     answers.reply(queued.code(), queued.status(), queued.text());
     context.queue().enqueue(stored);

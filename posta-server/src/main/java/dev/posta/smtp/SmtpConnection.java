@@ -1,6 +1,7 @@
 package dev.posta.smtp;
 
 import dev.posta.config.PostaConfig;
+import dev.posta.metrics.ListenerMeters;
 import dev.posta.net.Connection;
 import dev.posta.net.SessionClock;
 import dev.posta.net.Watchdog;
@@ -25,13 +26,15 @@ final class SmtpConnection extends Connection {
   private int errors;
   /** The code of the last reply sent since {@link #forgetLastReply}, 0 for none: did the command succeed. */
   private int lastReplyCode;
+  /** The first 4xx or 5xx reply since {@link #forgetLastReply}, or null: the command's refusal, as the metrics count it. */
+  private Reply refusal;
 
   /**
    * @param connection the TCP connection, which the deadlines close when they must
    * @param socket what the session speaks over: the connection, or a TLS layer over it
    */
-  SmtpConnection(Socket connection, Socket socket, PostaConfig.Limits limits, Watchdog watchdog, String logPrefix) {
-    super(connection, socket, new SessionClock(limits, connection, logPrefix), watchdog, log, logPrefix);
+  SmtpConnection(Socket connection, Socket socket, PostaConfig.Limits limits, Watchdog watchdog, String logPrefix, ListenerMeters meters) {
+    super(connection, socket, new SessionClock(limits, connection, logPrefix), watchdog, log, logPrefix, meters);
     this.maxErrors = limits.maxErrors();
     this.logPrefix = logPrefix;
   }
@@ -60,12 +63,22 @@ final class SmtpConnection extends Connection {
 
   void reply(Reply reply) throws IOException {
     lastReplyCode = reply.code();
+    if (reply.code() >= 400 && refusal == null) refusal = reply;
     write(reply.toBytes());
   }
 
   /** Starts a command: no reply sent for it yet. */
   void forgetLastReply() {
     lastReplyCode = 0;
+    refusal = null;
+  }
+
+  /**
+   * The first 4xx or 5xx reply since {@link #forgetLastReply}, or null: what refused the command
+   * (a 550, not the 421 that may follow it when it was one error too many).
+   */
+  Reply refusal() {
+    return refusal;
   }
 
   /** The last reply's code since {@link #forgetLastReply}, or 0. */

@@ -5,6 +5,7 @@ import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
 import dev.posta.mailauth.SenderAuthentication;
 import dev.posta.mailauth.dkim.DkimSigner;
+import dev.posta.metrics.MailMetrics;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.Listeners;
 import dev.posta.net.Session;
@@ -32,22 +33,23 @@ public final class SmtpServer implements AutoCloseable {
    * @param signer signs submitted mail with its From domain's DKIM keys
    * @param senderChecks checks SPF, DKIM and DMARC of mail from other servers; null when {@code [sender-checks]} turns them off
    * @param faults the faults made on purpose ({@link Faults#NONE} for a real server)
+   * @param metrics where connections, messages, refusals, TLS and logins are counted
    */
   public record Context(
       PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users, AuthThrottle authThrottle,
-      DkimSigner signer, SenderAuthentication senderChecks, Faults faults) {
+      DkimSigner signer, SenderAuthentication senderChecks, Faults faults, MailMetrics metrics) {
 
-    /** Without faults. */
+    /** Without faults, counted in meters of its own that nothing reads (tests). */
     public Context(PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users,
         AuthThrottle authThrottle, DkimSigner signer, SenderAuthentication senderChecks) {
-      this(config, router, spool, queue, tls, users, authThrottle, signer, senderChecks, Faults.NONE);
+      this(config, router, spool, queue, tls, users, authThrottle, signer, senderChecks, Faults.NONE, new MailMetrics());
     }
   }
 
   private final Listeners listeners;
 
   public SmtpServer(Context context) {
-    this.listeners = new Listeners("smtp", service(context), limits(context), context.tls());
+    this.listeners = new Listeners("smtp", service(context), limits(context), context.tls(), context.metrics());
   }
 
   /** A reload: connections accepted from now on get sessions with {@code context}; open ones keep theirs. */

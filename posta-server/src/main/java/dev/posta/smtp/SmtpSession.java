@@ -10,6 +10,7 @@ import dev.posta.mail.QueueId;
 import dev.posta.mail.Recipient;
 import dev.posta.mailauth.SenderAuthentication;
 import dev.posta.mailauth.dkim.DkimSigner;
+import dev.posta.metrics.ListenerMeters;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.ClientAddress;
 import dev.posta.net.CommandCounts;
@@ -99,6 +100,8 @@ final class SmtpSession implements Session {
   private final String logPrefix;
   /** The commands run and refused, for the disconnect line. */
   private final CommandCounts commands = new CommandCounts();
+  /** The listener's meters: messages accepted, refusals, TLS (in the connection), AUTH. */
+  private final ListenerMeters meters;
   /** Where command lines are read into; grows for a long MAIL or RCPT, back to small after each transaction. */
   private byte[] lineBuffer = new byte[SMALL_LINE];
   /* Idle sessions keep this buffer, so it is small: commands are short. */
@@ -139,7 +142,8 @@ final class SmtpSession implements Session {
     this.hostname = context.config().hostname();
     this.client = ClientAddress.text(socket.getInetAddress());
     this.logPrefix = SessionId.logPrefix("smtp", socket.getInetAddress());
-    this.conn = new SmtpConnection(connection, socket, limits, watchdog, logPrefix);
+    this.meters = context.metrics().listener(listener.protocol());
+    this.conn = new SmtpConnection(connection, socket, limits, watchdog, logPrefix, meters);
     this.clock = conn.clock();
     this.listenerName = listener.protocol().name().toLowerCase(Locale.ROOT) + " "
         + ClientAddress.endpoint(connection.getLocalAddress(), connection.getLocalPort());
@@ -318,10 +322,14 @@ final class SmtpSession implements Session {
       // one that ended the session succeeded only with its 2xx (QUIT's 221), not with a 354.
       int code = conn.lastReplyCode();
       commands.count(name, completed ? code < 400 : code >= 200 && code < 300);
+      Reply refusal = conn.refusal();
+      if (refusal != null && TRANSACTION_VERBS.contains(name)) meters.refused(name, refusal.code(), refusal.status());
     }
   }
 
   private static final String UNKNOWN = "unknown";
+  /** The commands whose refusals are counted by code ({@code posta_smtp_refusals_total}): the mail transaction's. */
+  private static final java.util.Set<String> TRANSACTION_VERBS = java.util.Set.of("mail", "rcpt", "data", "bdat");
   /** The verbs counted by name on the disconnect line; others are "unknown", as in Postfix. */
   private static final java.util.Set<String> VERBS =
       java.util.Set.of("helo", "ehlo", "mail", "rcpt", "data", "bdat", "rset", "noop", "quit", "vrfy", "help", "starttls", "auth", "expn", "etrn");
@@ -468,7 +476,7 @@ final class SmtpSession implements Session {
       return;
     }
     if (actOn(fault(Fault.Stage.AUTH))) return; // not logged in; the exchange never starts
-    user = new AuthExchange(conn, context, logPrefix, client).run(c);
+    user = new AuthExchange(conn, context, logPrefix, client, meters).run(c);
   }
 
   // --- MAIL (RFC 5321 §4.1.1.2) --------------------------------------------------------------
@@ -733,6 +741,7 @@ final class SmtpSession implements Session {
         tx.reencodedLogged(), dkim(tx.signed()), checked.logged(), folder == null ? "" : ", folder=" + folder);
     QueueId id = tx.id;
     if (faults != Faults.NONE) faults.accepted(party(null));
+    meters.messageAccepted(tx.size());
     resetTransaction();
     reply(Replies.QUEUED.format(id));
     context.queue().enqueue(stored);

@@ -2,6 +2,7 @@ package dev.posta.web;
 
 import dev.posta.PostaServer;
 import dev.posta.config.PostaConfig;
+import dev.posta.metrics.ListenerMeters;
 import dev.posta.tls.ServerTls;
 import dev.posta.web.api.CaptureApi;
 import dev.posta.web.api.MessagesApi;
@@ -42,6 +43,8 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code GET /healthz}: 200 {@code ok} while the process answers;
  *   <li>{@code GET /readyz}: 200 {@code ready}, or 503 with the reasons ({@link Readiness});
+ *   <li>{@code GET /metrics}: the meters in Prometheus' text format, and {@code GET /api/v1/stats}
+ *       the last hour per minute ({@link MetricsEndpoint}, which says who may read them);
  *   <li>{@code /api/v1/...}: the JSON API ({@link MessagesApi}; for admins, the queue and the
  *       accounts, {@link QueueApi} and {@link UsersApi}), signed in by bearer token
  *       ({@link BearerAuth}); in capture mode, capture mode's API in its place ({@link CaptureApi}:
@@ -75,6 +78,7 @@ public final class WebServer implements PostaServer.Face {
   private final BearerAuth auth;
   /** The event streams, ended first when the server stops: they would otherwise hold its grace period. */
   private final MailEvents events;
+  private final MetricsEndpoint metrics;
   private final MessagesApi api;
   /** The operators' API: the queue and the accounts, for admins' tokens. */
   private final QueueApi queue;
@@ -97,6 +101,7 @@ public final class WebServer implements PostaServer.Face {
     jetty.setErrorHandler(new JsonErrors());
     jetty.setHandler(new GracefulHandler(new Dispatcher()));
     this.auth = new BearerAuth(posta);
+    this.metrics = new MetricsEndpoint(posta, auth);
     this.events = new MailEvents(posta.mailboxes());
     this.api = new MessagesApi(posta, events);
     this.queue = new QueueApi(posta);
@@ -127,8 +132,11 @@ public final class WebServer implements PostaServer.Face {
       http.addCustomizer(secure);
     }
     HttpConnectionFactory h1 = new HttpConnectionFactory(http);
-    ServerConnector connector = tls ? new ServerConnector(jetty, 1, 1, new SslConnectionFactory(new PostaTls(posta), "http/1.1"), h1)
-        : new ServerConnector(jetty, 1, 1, h1);
+    ListenerMeters meters = posta.metrics().listener(listener.protocol());
+    SslConnectionFactory ssl = tls ? new SslConnectionFactory(new PostaTls(posta), "http/1.1") : null;
+    if (ssl != null) ssl.addBean(new CountedHandshakes(meters));
+    ServerConnector connector = tls ? new ServerConnector(jetty, 1, 1, ssl, h1) : new ServerConnector(jetty, 1, 1, h1);
+    connector.addEventListener(new CountedConnections(meters));
     connector.setHost(listener.address().getAddress().getHostAddress());
     connector.setPort(listener.address().getPort());
     connector.setIdleTimeout(IDLE_MILLIS);
@@ -190,6 +198,8 @@ public final class WebServer implements PostaServer.Face {
             getOrHead(x);
             x.text(200, "ok\n");
           }
+          case "/metrics" -> metrics.metrics(x);
+          case "/api/v1/stats" -> metrics.stats(x);
           case "/readyz" -> {
             getOrHead(x);
             List<String> problems = Readiness.problems(posta);
@@ -225,6 +235,36 @@ public final class WebServer implements PostaServer.Face {
     /** GET, or HEAD: the same status and headers without the body (RFC 9110 §9.3.2; Jetty drops a HEAD's body). */
     private static void getOrHead(Exchange x) throws ApiError {
       if (!x.method().equals("GET") && !x.method().equals("HEAD")) throw ApiError.methodNotAllowed(x.method(), x.path(), "GET, HEAD");
+    }
+  }
+
+  /**
+   * Counts the listener's TCP connections ({@code posta_connections_total}, {@code
+   * posta_sessions_active}): over TLS, Jetty opens two connections on one socket (TLS, then
+   * HTTP on its decrypted end), and only the one on the socket itself is counted.
+   */
+  private record CountedConnections(ListenerMeters meters) implements org.eclipse.jetty.io.Connection.Listener {
+    @Override
+    public void onOpened(org.eclipse.jetty.io.Connection connection) {
+      if (connection.getEndPoint() instanceof org.eclipse.jetty.io.SelectableChannelEndPoint) meters.connectionOpened();
+    }
+
+    @Override
+    public void onClosed(org.eclipse.jetty.io.Connection connection) {
+      if (connection.getEndPoint() instanceof org.eclipse.jetty.io.SelectableChannelEndPoint) meters.connectionClosed();
+    }
+  }
+
+  /** Counts the {@code https} listener's TLS handshakes, as the mail listeners count theirs. */
+  private record CountedHandshakes(ListenerMeters meters) implements org.eclipse.jetty.io.ssl.SslHandshakeListener {
+    @Override
+    public void handshakeSucceeded(Event event) {
+      meters.tlsEstablished(event.getSSLEngine().getSession().getProtocol(), false);
+    }
+
+    @Override
+    public void handshakeFailed(Event event, Throwable failure) {
+      meters.tlsFailed(false);
     }
   }
 

@@ -422,7 +422,7 @@ class QueueManagerTest {
 
   /** Settles as the queue does, with the default [queue] settings. */
   private Settlement defaultSettlement() {
-    return new Settlement(spool, PostaConfig.embeddedDefaults(dir).delivery(), "localhost", clock, m -> {});
+    return new Settlement(spool, PostaConfig.embeddedDefaults(dir).delivery(), "localhost", clock, m -> {}, new dev.posta.metrics.MailMetrics());
   }
 
   @Test

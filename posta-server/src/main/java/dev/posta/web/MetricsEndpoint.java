@@ -1,0 +1,91 @@
+package dev.posta.web;
+
+import dev.posta.PostaServer;
+import dev.posta.config.PostaConfig;
+import dev.posta.metrics.MailMetrics;
+import dev.posta.metrics.MinuteHistory;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * The server's meters over HTTP: {@code GET /metrics} in Prometheus' text format (exposition
+ * format 0.0.4, {@link MailMetrics#scrape}), and {@code GET /api/v1/stats}, the last hour a
+ * minute at a time as JSON for the operators' charts ({@link MailMetrics#lastHour}). Both answer
+ * {@code HEAD} too (RFC 9110 §9.3.2).
+ *
+ * <p>Who may read them: {@code /metrics} needs no token when the request was made to a loopback
+ * address by address or as {@code localhost} (a Prometheus on the same machine; only a process
+ * of this machine can reach one), nor anywhere when {@code [http] metrics-public = true};
+ * otherwise an API token, as {@code /api/v1} does (401 without one, {@link BearerAuth}, which
+ * throttles and logs wrong ones). {@code /api/v1/stats} always needs a token, like the rest of the API.
+ * In capture mode ({@code posta dev}) neither needs one, as capture mode's API does not. The
+ * meters carry no address, host or user, but say how busy the server is and which replies it
+ * gives; hence the token off the loopback.
+ */
+final class MetricsEndpoint {
+  private final PostaServer posta;
+  private final BearerAuth auth;
+
+  MetricsEndpoint(PostaServer posta, BearerAuth auth) {
+    this.posta = posta;
+    this.auth = auth;
+  }
+
+  /** {@code GET /metrics}. */
+  void metrics(Exchange x) throws ApiError, IOException {
+    getOrHead(x);
+    if (needsToken(x.local(), x.header("Host"), posta.config().http(), capture())) auth.account(x);
+    x.send(200, MailMetrics.CONTENT_TYPE, posta.metrics().scrape().getBytes(StandardCharsets.UTF_8), Map.of());
+  }
+
+  /**
+   * {@code GET /api/v1/stats}: {@code {"minutes": [{"start": "2026-12-07T06:40:00Z", "accepted":
+   * 12, "delivered": 12, "deferred": 0, "bounced": 1, "queued": 3}, ...]}}, oldest first, at most
+   * the last 60 minutes, the minute in progress last.
+   */
+  void stats(Exchange x) throws ApiError, IOException {
+    getOrHead(x);
+    if (!capture()) auth.account(x);
+    List<Map<String, Object>> minutes = new ArrayList<>();
+    for (MinuteHistory.Minute m : posta.metrics().lastHour()) {
+      Map<String, Object> minute = new LinkedHashMap<>();
+      minute.put("start", m.start().toString());
+      minute.put("accepted", m.accepted());
+      minute.put("delivered", m.delivered());
+      minute.put("deferred", m.deferred());
+      minute.put("bounced", m.bounced());
+      minute.put("queued", m.queued());
+      minutes.add(minute);
+    }
+    x.json(200, Map.of("minutes", minutes));
+  }
+
+  /** A host name that only ever means this machine (RFC 6761 §6.3), or an address literal, with any port. */
+  private static final Pattern LOOPBACK_HOST = Pattern.compile("(?i)(localhost|[a-z0-9.-]*\\.localhost|[0-9.]+|\\[[0-9a-f:.]+\\])(:[0-9]+)?");
+
+  /**
+   * Whether a request for {@code /metrics} made to the server's address {@code local}, naming it
+   * {@code host}, needs an API token: not in capture mode, not with {@code metrics-public}, not
+   * on a loopback address named by address or as {@code localhost}. A loopback address reached
+   * by another name is treated as a request from afar: a web page could have made its own name
+   * point at 127.0.0.1 (DNS rebinding) to read the meters with the browser's blessing.
+   */
+  static boolean needsToken(InetAddress local, String host, PostaConfig.Http http, boolean capture) {
+    if (capture || http.metricsPublic()) return false;
+    return !(local.isLoopbackAddress() && host != null && LOOPBACK_HOST.matcher(host.strip()).matches());
+  }
+
+  private boolean capture() {
+    return posta.config().capture().enabled();
+  }
+
+  private static void getOrHead(Exchange x) throws ApiError {
+    if (!x.method().equals("GET") && !x.method().equals("HEAD")) throw ApiError.methodNotAllowed(x.method(), x.path(), "GET, HEAD");
+  }
+}
