@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.posta.auth.ApiTokens;
+import dev.posta.config.Network;
 import dev.posta.config.PostaConfig;
 import dev.posta.testing.Await;
+import dev.posta.testing.MutableClock;
 import dev.posta.testing.TestServer;
 import jakarta.mail.AuthenticationFailedException;
 import jakarta.mail.Message;
@@ -329,5 +331,43 @@ class MetricsTest {
   void metricsPublicOpensThemToAnyName() throws Exception {
     server = TestServer.start(dir, c -> config(c).toBuilder().http(new PostaConfig.Http(false, 0, true)).build());
     assertThat(raw("metrics.example.org", null)).startsWith("HTTP/1.1 200 OK\n# HELP ");
+  }
+
+  @Test
+  void theQueueGaugesDeferralsAndBouncesFollowTheQueue() throws Exception {
+    MutableClock clock = MutableClock.startingNow();
+    // Loopback may relay; no DNS server answers, so remote mail is deferred.
+    server = TestServer.start(dir, c -> config(c).toBuilder().submission(new PostaConfig.Submission(List.of(Network.parse("127.0.0.0/8")),
+        false, true, 3, java.time.Duration.ofMinutes(1))).build(), clock);
+    // The envelope sender is local, so that the bounce notice is delivered here.
+    Session smtp = mailSession(server.smtpPort(), "mail.smtp.from", "owner@localhost");
+    Transport.send(message(smtp, "Far away", "someone@remote.example"));
+    Await.await("the attempt deferred", () -> scrape().get("posta_deferred_total") == 1.0);
+    clock.advance(java.time.Duration.ofSeconds(90));
+    Map<String, Double> s = scrape();
+    assertThat(s.get("posta_queue_messages")).isEqualTo(1.0);
+    Instant arrival = server.server().queue().oldestArrival();
+    // The queue's clock started with the server, before the message arrived: 90 s later it is somewhat less old.
+    assertThat(s.get("posta_queue_oldest_age_seconds")).isEqualTo(java.time.Duration.between(arrival, clock.instant()).toMillis() / 1000.0)
+        .isBetween(60.0, 90.0);
+    assertThat(s.get("posta_bounced_total")).isEqualTo(0.0);
+
+    // The administrator bounces it: one recipient failed for good, and the notice goes to owner@localhost.
+    var queued = server.server().queueControl().list();
+    assertThat(queued).hasSize(1);
+    server.server().queueControl().bounce(queued.getFirst().id());
+    server.awaitMail("owner", 1);
+    Await.await("the notice delivered and the queue empty", () -> {
+      Map<String, Double> now = scrape();
+      return now.get("posta_delivered_total{target=\"local\"}") == 1.0 && now.get("posta_queue_messages") == 0.0;
+    });
+    assertThat(scrape()).containsAllEntriesOf(Map.of(
+        "posta_messages_accepted_total{listener=\"smtp\"}", 1.0,
+        "posta_deferred_total", 1.0,
+        "posta_bounced_total", 1.0,
+        "posta_delivered_total{target=\"local\"}", 1.0,
+        "posta_delivered_total{target=\"remote\"}", 0.0,
+        "posta_queue_messages", 0.0,
+        "posta_queue_oldest_age_seconds", 0.0));
   }
 }
