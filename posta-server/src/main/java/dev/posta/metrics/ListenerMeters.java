@@ -1,12 +1,13 @@
 package dev.posta.metrics;
 
-import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The meters of one kind of listener ({@code smtp}, {@code submission}, {@code imaps}, {@code
@@ -15,10 +16,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * nothing else about the client (no address, host or user: a label per client would make a new
  * time series per client, which Prometheus keeps for weeks).
  *
- * <p>A session takes its listener's meters once, when it starts; each event is then one
- * increment of a counter it already holds (no lookup, no tags built, no lock). Only refusals,
- * TLS versions and AUTH mechanisms, whose values are not all known beforehand, look their
- * counter up in a small map, made at the first of each kind.
+ * <p>A session takes its listener's meters when it starts; each event is then one increment of a
+ * {@link LongAdder} it already holds (no lookup, no tags built, no lock, nothing of Micrometer's).
+ * Only refusals, TLS versions and AUTH mechanisms, whose values are not all known beforehand,
+ * look their adder up in a small map, made at the first of each. Micrometer reads the adders when
+ * scraped ({@link #register}).
  */
 public final class ListenerMeters {
   /** The SASL mechanisms named as they are; any other name a client sends is counted as {@code other}. */
@@ -53,7 +55,7 @@ public final class ListenerMeters {
     final String label = name().toLowerCase(Locale.ROOT);
   }
 
-  /** What a listener kind does, and so which of its meters are made (at zero) with it; others are made at their first use. */
+  /** What a listener kind does, and so which of its meters are shown (at zero) from the start; others once used. */
   enum Kind {
     /** SMTP: connections, messages, refusals, TLS, AUTH. */
     SMTP(true, true, true),
@@ -75,108 +77,33 @@ public final class ListenerMeters {
     }
   }
 
-  private final MeterRegistry registry;
   private final String name;
-  /** Connections open now: a gauge reads it on each scrape. */
+  private final Kind kind;
+  private final boolean implicitTls;
+  private final LongAdder connections = new LongAdder();
+  /** Connections open now. */
   private final AtomicInteger open = new AtomicInteger();
-  // Made at the first use (or with the listener, for its kind's meters) and kept: a race makes
-  // the same meter twice, which the registry answers with the one it has.
-  private Counter connections;
-  private Counter refusedTooMany;
-  private Counter refusedFromClient;
-  private Counter accepted;
-  private Counter receivedBytes;
-  private Counter tlsFailedImplicit;
-  private Counter tlsFailedStarttls;
-  private final ConcurrentHashMap<Refusal, Counter> refusals = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, Counter> handshakes = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, Counter> logins = new ConcurrentHashMap<>();
+  private final LongAdder refusedTooMany = new LongAdder();
+  private final LongAdder refusedFromClient = new LongAdder();
+  private final LongAdder accepted = new LongAdder();
+  private final LongAdder receivedBytes = new LongAdder();
+  private final LongAdder tlsFailedImplicit = new LongAdder();
+  private final LongAdder tlsFailedStarttls = new LongAdder();
+  private final ConcurrentHashMap<Refusal, LongAdder> refusals = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Handshake, LongAdder> handshakes = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Login, LongAdder> logins = new ConcurrentHashMap<>();
 
-  /** One refusal's labels. */
   private record Refusal(String command, int code, String status) {}
 
-  /**
-   * @param kind which meters are there from the start, at zero, so that a rate over them is
-   *     defined before the first event
-   * @param implicitTls TLS from the first octet (smtps, imaps, pop3s, https), else STARTTLS
-   */
-  ListenerMeters(MeterRegistry registry, String name, Kind kind, boolean implicitTls) {
-    this.registry = registry;
+  private record Handshake(String mode, String version) {}
+
+  private record Login(String mechanism, String result) {}
+
+  /** @param implicitTls TLS from the first octet (smtps, imaps, pop3s, https), else STARTTLS */
+  ListenerMeters(String name, Kind kind, boolean implicitTls) {
     this.name = name;
-    if (kind.connections) {
-      connections();
-      Gauge.builder("posta.sessions.active", open, AtomicInteger::get).description("Connections open now, idle sessions included")
-          .tag("listener", name).register(registry);
-      refusedTooMany();
-      refusedFromClient();
-    }
-    if (kind.messages) {
-      accepted();
-      receivedBytes();
-    }
-    if (kind.tls && implicitTls) tlsFailedImplicit();
-    if (kind.tls && !implicitTls && kind != Kind.WEB) tlsFailedStarttls();
-  }
-
-  private Counter connections() {
-    Counter c = connections;
-    if (c == null) {
-      connections = c = Counter.builder("posta.connections").description("Connections accepted, refused ones included")
-          .tag("listener", name).register(registry);
-    }
-    return c;
-  }
-
-  private Counter refusedTooMany() {
-    Counter c = refusedTooMany;
-    if (c == null) refusedTooMany = c = refused(ConnectionRefusal.TOO_MANY_CONNECTIONS);
-    return c;
-  }
-
-  private Counter refusedFromClient() {
-    Counter c = refusedFromClient;
-    if (c == null) refusedFromClient = c = refused(ConnectionRefusal.TOO_MANY_FROM_CLIENT);
-    return c;
-  }
-
-  private Counter accepted() {
-    Counter c = accepted;
-    if (c == null) {
-      accepted = c = Counter.builder("posta.messages.accepted").description("Messages accepted: stored in the queue and answered 250")
-          .tag("listener", name).register(registry);
-    }
-    return c;
-  }
-
-  private Counter receivedBytes() {
-    Counter c = receivedBytes;
-    if (c == null) {
-      receivedBytes = c = Counter.builder("posta.messages.received").baseUnit("bytes")
-          .description("Octets of the messages accepted, as the client sent them").tag("listener", name).register(registry);
-    }
-    return c;
-  }
-
-  private Counter tlsFailedImplicit() {
-    Counter c = tlsFailedImplicit;
-    if (c == null) tlsFailedImplicit = c = tlsFailed("implicit");
-    return c;
-  }
-
-  private Counter tlsFailedStarttls() {
-    Counter c = tlsFailedStarttls;
-    if (c == null) tlsFailedStarttls = c = tlsFailed("starttls");
-    return c;
-  }
-
-  private Counter refused(ConnectionRefusal why) {
-    return Counter.builder("posta.connections.refused").description("Connections refused by a connection limit before their session started")
-        .tag("listener", name).tag("reason", why.label).register(registry);
-  }
-
-  private Counter tlsFailed(String mode) {
-    return Counter.builder("posta.tls.handshake.failures").description("TLS handshakes that failed or ran out of time")
-        .tag("listener", name).tag("mode", mode).register(registry);
+    this.kind = kind;
+    this.implicitTls = implicitTls;
   }
 
   /** The listener's name, the {@code listener} label. */
@@ -186,7 +113,7 @@ public final class ListenerMeters {
 
   /** A connection was accepted; {@link #connectionClosed} follows when it ends, however it ends. */
   public void connectionOpened() {
-    connections().increment();
+    connections.increment();
     open.incrementAndGet();
   }
 
@@ -196,13 +123,13 @@ public final class ListenerMeters {
 
   /** A connection was refused by a limit (it was counted as opened too). */
   public void connectionRefused(ConnectionRefusal why) {
-    (why == ConnectionRefusal.TOO_MANY_CONNECTIONS ? refusedTooMany() : refusedFromClient()).increment();
+    (why == ConnectionRefusal.TOO_MANY_CONNECTIONS ? refusedTooMany : refusedFromClient).increment();
   }
 
   /** A message of {@code octets} (as the client sent it, before any header field of ours) was stored in the queue and acknowledged. */
   public void messageAccepted(long octets) {
-    accepted().increment();
-    receivedBytes().increment(octets);
+    accepted.increment();
+    receivedBytes.add(octets);
   }
 
   /**
@@ -211,10 +138,7 @@ public final class ListenerMeters {
    * reply had none).
    */
   public void refused(String command, int code, String status) {
-    refusals.computeIfAbsent(new Refusal(command, code, status), r -> Counter.builder("posta.smtp.refusals")
-        .description("MAIL, RCPT, DATA and BDAT commands refused, by the reply's code and enhanced status code")
-        .tag("listener", name).tag("command", r.command()).tag("code", Integer.toString(r.code()))
-        .tag("status", r.status().isEmpty() ? "none" : r.status()).register(registry)).increment();
+    refusals.computeIfAbsent(new Refusal(command, code, status.isEmpty() ? "none" : status), r -> new LongAdder()).increment();
   }
 
   /**
@@ -223,14 +147,12 @@ public final class ListenerMeters {
    */
   public void tlsEstablished(String version, boolean starttls) {
     String v = TLS_VERSIONS.contains(version) ? version : "other";
-    String key = starttls ? "s" + v : "i" + v;
-    handshakes.computeIfAbsent(key, k -> Counter.builder("posta.tls.handshakes").description("TLS handshakes completed")
-        .tag("listener", name).tag("mode", starttls ? "starttls" : "implicit").tag("version", v).register(registry)).increment();
+    handshakes.computeIfAbsent(new Handshake(starttls ? "starttls" : "implicit", v), k -> new LongAdder()).increment();
   }
 
   /** A TLS handshake failed or ran out of time. */
   public void tlsFailed(boolean starttls) {
-    (starttls ? tlsFailedStarttls() : tlsFailedImplicit()).increment();
+    (starttls ? tlsFailedStarttls : tlsFailedImplicit).increment();
   }
 
   /**
@@ -240,16 +162,56 @@ public final class ListenerMeters {
    */
   public void login(String mechanism, AuthResult result) {
     String m = mechanism.toUpperCase(Locale.ROOT);
-    if (!MECHANISMS.contains(m)) m = "other";
-    String mech = m;
-    logins.computeIfAbsent(mech + " " + result.label, k -> Counter.builder("posta.auth")
-        .description("Logins (SMTP AUTH, IMAP LOGIN and AUTHENTICATE, POP3 USER/PASS and AUTH), by mechanism and result")
-        .tag("listener", name).tag("mechanism", mech).tag("result", result.label).register(registry)).increment();
+    logins.computeIfAbsent(new Login(MECHANISMS.contains(m) ? m : "other", result.label), k -> new LongAdder()).increment();
   }
 
   /** Messages accepted so far, for the per-minute history. */
-  double acceptedCount() {
-    Counter c = accepted;
-    return c == null ? 0 : c.count();
+  long acceptedCount() {
+    return accepted.sum();
+  }
+
+  /**
+   * Shows these meters in {@code registry}: those of the listener's kind always (at zero until
+   * used), the others once used. Idempotent: a scrape calls it each time, and the registry
+   * answers a meter it has with the one it has.
+   */
+  void register(MeterRegistry registry) {
+    if (kind.connections || connections.sum() > 0) {
+      counter("posta.connections", "Connections accepted, refused ones included", connections).register(registry);
+      Gauge.builder("posta.sessions.active", open, AtomicInteger::get).description("Connections open now, idle sessions included")
+          .tag("listener", name).register(registry);
+    }
+    for (ConnectionRefusal why : ConnectionRefusal.values()) {
+      LongAdder n = why == ConnectionRefusal.TOO_MANY_CONNECTIONS ? refusedTooMany : refusedFromClient;
+      if (kind.connections || n.sum() > 0) {
+        counter("posta.connections.refused", "Connections refused by a connection limit before their session started", n)
+            .tag("reason", why.label).register(registry);
+      }
+    }
+    if (kind.messages || accepted.sum() > 0) {
+      counter("posta.messages.accepted", "Messages accepted: stored in the queue and answered 250", accepted).register(registry);
+      counter("posta.messages.received", "Octets of the messages accepted, as the client sent them", receivedBytes)
+          .baseUnit("bytes").register(registry);
+    }
+    boolean shownImplicit = kind.tls && implicitTls;
+    boolean shownStarttls = kind.tls && !implicitTls && kind != Kind.WEB;
+    if (shownImplicit || tlsFailedImplicit.sum() > 0) tlsFailures(registry, "implicit", tlsFailedImplicit);
+    if (shownStarttls || tlsFailedStarttls.sum() > 0) tlsFailures(registry, "starttls", tlsFailedStarttls);
+    refusals.forEach((r, n) -> counter("posta.smtp.refusals",
+        "MAIL, RCPT, DATA and BDAT commands refused, by the reply's code and enhanced status code", n)
+        .tag("command", r.command()).tag("code", Integer.toString(r.code())).tag("status", r.status()).register(registry));
+    handshakes.forEach((h, n) -> counter("posta.tls.handshakes", "TLS handshakes completed", n)
+        .tag("mode", h.mode()).tag("version", h.version()).register(registry));
+    logins.forEach((l, n) -> counter("posta.auth",
+        "Logins (SMTP AUTH, IMAP LOGIN and AUTHENTICATE, POP3 USER/PASS and AUTH), by mechanism and result", n)
+        .tag("mechanism", l.mechanism()).tag("result", l.result()).register(registry));
+  }
+
+  private void tlsFailures(MeterRegistry registry, String mode, LongAdder n) {
+    counter("posta.tls.handshake.failures", "TLS handshakes that failed or ran out of time", n).tag("mode", mode).register(registry);
+  }
+
+  private FunctionCounter.Builder<LongAdder> counter(String meter, String description, LongAdder n) {
+    return FunctionCounter.builder(meter, n, LongAdder::doubleValue).description(description).tag("listener", name);
   }
 }

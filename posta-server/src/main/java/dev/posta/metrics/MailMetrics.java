@@ -1,9 +1,8 @@
 package dev.posta.metrics;
 
 import dev.posta.config.PostaConfig;
-import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -25,16 +24,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What a mail administrator watches, counted as the mail flows (DESIGN.md, principle 9): one
- * Micrometer registry per server, written on demand in the Prometheus text format (exposition
- * format 0.0.4) for {@code GET /metrics}, and a per-minute history of the last hour for the
- * operators' charts ({@link #lastHour}).
+ * What a mail administrator watches, counted as the mail flows (DESIGN.md, principle 9), written
+ * on demand in the Prometheus text format (exposition format 0.0.4) through Micrometer for {@code
+ * GET /metrics}, and a per-minute history of the last hour for the operators' charts ({@link
+ * #lastHour}).
  *
  * <p>The protocol code names mail events here ({@link ListenerMeters#messageAccepted}, {@link
  * #delivered}, {@link #bounced}) and never Micrometer; only this package knows it. Names follow
@@ -42,11 +42,15 @@ import org.slf4j.LoggerFactory;
  * counters ending in {@code _total}; labels are of few values only (listener kind, command, reply
  * code, TLS version, SASL mechanism, result), never an address, a host or a user.
  *
- * <p>Cheap on the mail path: every counter a session or the queue uses is made once (with the
- * server, or at its listener's first use) and kept, so an event is an increment of a striped
- * adder, no registry lookup and no lock. Gauges (queue size and age, open sessions) are read
- * only when scraped. The JVM's meters (memory, GC, threads, virtual threads where the JDK tells,
- * classes, CPU, uptime, open files) are Micrometer's binders, bound by {@link #bindJvm}.
+ * <p>Cheap on the mail path, and to make: an event is an increment of a {@link LongAdder} the
+ * caller already holds (no registry lookup, no tags built, no lock). Micrometer's registry is made
+ * at the first scrape, not with the server: loading it costs a few hundred milliseconds of class
+ * loading that an embedded server (the JUnit extension, which starts one per test run) should
+ * not pay unless someone reads the meters. Each scrape shows the adders as Micrometer function
+ * counters and gauges, and the delivery latency histogram (fixed buckets kept here) through the
+ * Prometheus client's own collector in the same registry. Gauges (queue size and age, open
+ * sessions) are read only when scraped. The JVM's meters are Micrometer's binders ({@link
+ * #bindJvm}), bound with the registry: the GC's pauses are counted from the first scrape.
  *
  * <p>A leaf: it knows the configuration's listener kinds and nothing above them, so every layer
  * may be handed one (PostaServer makes it and hands it down).
@@ -55,28 +59,22 @@ public final class MailMetrics implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MailMetrics.class);
   /** The content type of {@link #scrape}: Prometheus' text format 0.0.4. */
   public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-  /**
-   * The delivery latency histogram's buckets: from a local delivery within a second, through
-   * the first retries (5 min, 10, 20...), to the queue's default lifetime of 5 days.
-   */
-  static final Duration[] LATENCY_BUCKETS = {Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(1),
-      Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofMinutes(15),
-      Duration.ofHours(1), Duration.ofHours(4), Duration.ofDays(1), Duration.ofDays(5)};
 
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Clock clock;
   private final ConcurrentHashMap<String, ListenerMeters> listeners = new ConcurrentHashMap<>();
-  /** {@link #listeners} by protocol, for the sessions' one lookup without a name built. */
+  /** {@link #listeners} by protocol, for the sessions' lookup without a name built. */
   private final ListenerMeters[] byProtocol = new ListenerMeters[PostaConfig.Protocol.values().length];
-  private final Counter deliveredLocal;
-  private final Counter deliveredRemote;
-  private final Timer latencyLocal;
-  private final Timer latencyRemote;
-  private final Counter deferred;
-  private final Counter bounced;
+  private final LongAdder deliveredLocal = new LongAdder();
+  private final LongAdder deliveredRemote = new LongAdder();
+  private final LatencyHistogram latency = new LatencyHistogram();
+  private final LongAdder deferred = new LongAdder();
+  private final LongAdder bounced = new LongAdder();
   private volatile IntSupplier queueSize = () -> 0;
   private volatile Supplier<Instant> queueOldest = () -> null;
   private final MinuteHistory history = new MinuteHistory();
+  /** Made at the first scrape; guarded by this. */
+  private PrometheusMeterRegistry registry;
+  private boolean jvm;
   private final List<AutoCloseable> binders = new ArrayList<>();
   private Thread sampler;
 
@@ -87,28 +85,6 @@ public final class MailMetrics implements AutoCloseable {
   /** With the caller's clock: the per-minute history's minutes and the queue's age are read on it. */
   public MailMetrics(Clock clock) {
     this.clock = clock;
-    deliveredLocal = delivered("local");
-    deliveredRemote = delivered("remote");
-    latencyLocal = latency("local");
-    latencyRemote = latency("remote");
-    deferred = Counter.builder("posta.deferred").description("Recipients whose delivery attempt was deferred to a later one")
-        .register(registry);
-    bounced = Counter.builder("posta.bounced")
-        .description("Recipients that failed for good (refused, looping, expired, bounced by the administrator)").register(registry);
-    Gauge.builder("posta.queue.messages", this, m -> m.queueSize.getAsInt()).description("Messages in the queue: waiting, being delivered or held")
-        .register(registry);
-    Gauge.builder("posta.queue.oldest.age", this, MailMetrics::oldestAgeSeconds).baseUnit("seconds")
-        .description("How long the oldest message in the queue has been there; 0 when the queue is empty").register(registry);
-  }
-
-  private Counter delivered(String target) {
-    return Counter.builder("posta.delivered")
-        .description("Recipients delivered: into a local mailbox, or accepted by the remote server").tag("target", target).register(registry);
-  }
-
-  private Timer latency(String target) {
-    return Timer.builder("posta.delivery.latency").description("From a message's arrival to its delivery to one recipient")
-        .tag("target", target).serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
   }
 
   /** The meters of a listener kind (its {@code [listeners]} name). */
@@ -120,8 +96,7 @@ public final class MailMetrics implements AutoCloseable {
         case IMAP, IMAPS, POP3, POP3S -> ListenerMeters.Kind.READER;
         case HTTP, HTTPS -> ListenerMeters.Kind.WEB;
       };
-      m = listeners.computeIfAbsent(protocol.name().toLowerCase(Locale.ROOT),
-          n -> new ListenerMeters(registry, n, kind, protocol.implicitTls()));
+      m = listeners.computeIfAbsent(protocol.name().toLowerCase(Locale.ROOT), n -> new ListenerMeters(n, kind, protocol.implicitTls()));
       byProtocol[protocol.ordinal()] = m; // a race stores the same object twice: harmless
     }
     return m;
@@ -132,7 +107,7 @@ public final class MailMetrics implements AutoCloseable {
    * sendmail}'s socket, {@code maildrop}, {@code api}): messages accepted.
    */
   public ListenerMeters submitter(String name) {
-    return listeners.computeIfAbsent(name, n -> new ListenerMeters(registry, n, ListenerMeters.Kind.SUBMISSION, false));
+    return listeners.computeIfAbsent(name, n -> new ListenerMeters(n, ListenerMeters.Kind.SUBMISSION, false));
   }
 
   /**
@@ -141,7 +116,7 @@ public final class MailMetrics implements AutoCloseable {
    */
   public void delivered(boolean remote, Duration sinceArrival) {
     (remote ? deliveredRemote : deliveredLocal).increment();
-    (remote ? latencyRemote : latencyLocal).record(sinceArrival.isNegative() ? Duration.ZERO : sinceArrival);
+    latency.record(remote, sinceArrival.isNegative() ? 0 : sinceArrival.toNanos() / 1e9);
   }
 
   /** One recipient's attempt deferred to a later one. */
@@ -170,20 +145,24 @@ public final class MailMetrics implements AutoCloseable {
   }
 
   /**
-   * Binds the JVM's meters (the binders of Micrometer): memory pools and buffers, garbage
+   * Shows the JVM's meters too (Micrometer's binders): memory pools and buffers, garbage
    * collection, threads (and virtual threads, where the JDK's scheduler tells: JDK 24+), classes
-   * loaded, CPU, uptime, open file descriptors. A server does this once; tests that make many
-   * need not.
+   * loaded, CPU, uptime, open file descriptors. Bound with the registry, at the first scrape.
    */
   public synchronized MailMetrics bindJvm() {
+    jvm = true;
+    if (registry != null) bindJvmTo(registry);
+    return this;
+  }
+
+  private void bindJvmTo(PrometheusMeterRegistry registry) {
     List<MeterBinder> simple = List.of(new ClassLoaderMetrics(), new JvmMemoryMetrics(), new JvmThreadMetrics(), new ProcessorMetrics(),
         new UptimeMetrics(), new FileDescriptorMetrics(), new JvmInfoMetrics());
     simple.forEach(b -> b.bindTo(registry));
     JvmGcMetrics gc = new JvmGcMetrics(); // listens to GC notifications until closed
     gc.bindTo(registry);
     binders.add(gc);
-    bindVirtualThreads();
-    return this;
+    bindVirtualThreads(registry);
   }
 
   /**
@@ -192,22 +171,24 @@ public final class MailMetrics implements AutoCloseable {
    * {@code VirtualThreadMetrics}: that one also keeps a JFR recording running for pinning
    * events, a cost on every server for a problem JDK 24 mostly removed.
    */
-  private void bindVirtualThreads() {
+  private static void bindVirtualThreads(PrometheusMeterRegistry registry) {
     try {
       Class<? extends PlatformManagedObject> type =
           Class.forName("jdk.management.VirtualThreadSchedulerMXBean").asSubclass(PlatformManagedObject.class);
       PlatformManagedObject bean = ManagementFactory.getPlatformMXBean(type);
-      virtualThreadGauge(bean, type.getMethod("getMountedVirtualThreadCount"), "jvm.threads.virtual.mounted",
+      virtualThreadGauge(registry, bean, type.getMethod("getMountedVirtualThreadCount"), "jvm.threads.virtual.mounted",
           "Virtual threads mounted on a carrier thread now");
-      virtualThreadGauge(bean, type.getMethod("getQueuedVirtualThreadCount"), "jvm.threads.virtual.queued",
+      virtualThreadGauge(registry, bean, type.getMethod("getQueuedVirtualThreadCount"), "jvm.threads.virtual.queued",
           "Virtual threads waiting for a carrier thread");
-      virtualThreadGauge(bean, type.getMethod("getPoolSize"), "jvm.threads.virtual.carriers", "Carrier threads in the scheduler's pool");
+      virtualThreadGauge(registry, bean, type.getMethod("getPoolSize"), "jvm.threads.virtual.carriers",
+          "Carrier threads in the virtual-thread scheduler's pool");
     } catch (ReflectiveOperationException | RuntimeException e) {
       log.debug("no virtual-thread scheduler meters on this JDK: {}", e.toString());
     }
   }
 
-  private void virtualThreadGauge(PlatformManagedObject bean, Method method, String name, String description) {
+  private static void virtualThreadGauge(PrometheusMeterRegistry registry, PlatformManagedObject bean, Method method, String name,
+      String description) {
     Gauge.builder(name, bean, b -> {
       try {
         return ((Number) method.invoke(b)).doubleValue();
@@ -218,7 +199,26 @@ public final class MailMetrics implements AutoCloseable {
   }
 
   /** Every meter, in Prometheus' text format ({@link #CONTENT_TYPE}). */
-  public String scrape() {
+  public synchronized String scrape() {
+    if (registry == null) {
+      registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      registry.getPrometheusRegistry().register(latency);
+      FunctionCounter.builder("posta.deferred", deferred, LongAdder::doubleValue)
+          .description("Recipients whose delivery attempt was deferred to a later one").register(registry);
+      FunctionCounter.builder("posta.bounced", bounced, LongAdder::doubleValue)
+          .description("Recipients that failed for good (refused, looping, expired, bounced by the administrator)").register(registry);
+      for (String target : List.of("local", "remote")) {
+        FunctionCounter.builder("posta.delivered", target.equals("local") ? deliveredLocal : deliveredRemote, LongAdder::doubleValue)
+            .description("Recipients delivered: into a local mailbox, or accepted by the remote server").tag("target", target)
+            .register(registry);
+      }
+      Gauge.builder("posta.queue.messages", this, m -> m.queueSize.getAsInt())
+          .description("Messages in the queue: waiting, being delivered or held").register(registry);
+      Gauge.builder("posta.queue.oldest.age", this, MailMetrics::oldestAgeSeconds).baseUnit("seconds")
+          .description("How long the oldest message in the queue has been there; 0 when the queue is empty").register(registry);
+      if (jvm) bindJvmTo(registry);
+    }
+    for (ListenerMeters m : listeners.values()) m.register(registry); // listeners and labels new since the last scrape
     return registry.scrape();
   }
 
@@ -257,10 +257,10 @@ public final class MailMetrics implements AutoCloseable {
 
   /** The counters the history takes differences of, now. */
   MinuteHistory.Totals totals() {
-    double accepted = 0;
+    long accepted = 0;
     for (ListenerMeters m : listeners.values()) accepted += m.acceptedCount();
-    return new MinuteHistory.Totals((long) accepted, (long) (deliveredLocal.count() + deliveredRemote.count()), (long) deferred.count(),
-        (long) bounced.count(), queueSize.getAsInt());
+    return new MinuteHistory.Totals(accepted, deliveredLocal.sum() + deliveredRemote.sum(), deferred.sum(), bounced.sum(),
+        queueSize.getAsInt());
   }
 
   /** Stops the history and the GC listener. */
