@@ -370,4 +370,18 @@ class MetricsTest {
         "posta_queue_messages", 0.0,
         "posta_queue_oldest_age_seconds", 0.0));
   }
+
+  @Test
+  void captureModeServesBothWithoutAToken() throws Exception {
+    server = TestServer.start(dir, c -> TestServer.withHttp(c).toBuilder().capture(new PostaConfig.Capture(true, Map.of())).build());
+    Transport.send(message(mailSession(server.smtpPort()), "Captured", "dev@localhost"));
+    Await.await("delivered", () -> scrape().get("posta_delivered_total{target=\"local\"}") == 1.0);
+    assertThat(raw("posta.example.org", null)).startsWith("HTTP/1.1 200 OK\n# HELP ");
+    HttpResponse<String> stats = get("/api/v1/stats", null);
+    assertThat(stats.statusCode()).isEqualTo(200);
+    JsonNode minutes = JSON.readTree(stats.body()).get("minutes");
+    long accepted = 0;
+    for (JsonNode m : minutes) accepted += m.get("accepted").asLong();
+    assertThat(accepted).isEqualTo(1);
+  }
 }
