@@ -1,6 +1,7 @@
 package dev.posta.web;
 
 import dev.posta.PostaServer;
+import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import dev.posta.metrics.MailMetrics;
 import dev.posta.metrics.MinuteHistory;
@@ -22,13 +23,15 @@ import java.util.regex.Pattern;
  * <p>Who may read them: {@code /metrics} needs no token when the request was made to a loopback
  * address by address or as {@code localhost} (a Prometheus on the same machine; only a process
  * of this machine can reach one), nor anywhere when {@code [http] metrics-public = true};
- * otherwise an API token, as {@code /api/v1} does (401 without one, {@link BearerAuth}, which
- * throttles and logs wrong ones). {@code /api/v1/stats} always needs a token, like the rest of the API.
+ * otherwise an administrator's API token ({@code posta user admin}; 401 without a valid token,
+ * {@link BearerAuth}, which throttles and logs wrong ones; 403 for another account's). {@code
+ * /api/v1/stats} always needs an administrator's token.
  * In capture mode ({@code posta dev}) neither needs one, as capture mode's API does not. The
  * meters carry no address, host or user, but say how busy the server is and which replies it
  * gives; hence the token off the loopback.
  */
 final class MetricsEndpoint {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(WebServer.class);
   private final PostaServer posta;
   private final BearerAuth auth;
 
@@ -40,7 +43,7 @@ final class MetricsEndpoint {
   /** {@code GET /metrics}. */
   void metrics(Exchange x) throws ApiError, IOException {
     getOrHead(x);
-    if (needsToken(x.local(), x.header("Host"), posta.config().http(), capture())) auth.account(x);
+    if (needsToken(x.local(), x.header("Host"), posta.config().http(), capture())) administrator(x);
     x.send(200, MailMetrics.CONTENT_TYPE, posta.metrics().scrape().getBytes(StandardCharsets.UTF_8), Map.of());
   }
 
@@ -51,7 +54,7 @@ final class MetricsEndpoint {
    */
   void stats(Exchange x) throws ApiError, IOException {
     getOrHead(x);
-    if (!capture()) auth.account(x);
+    if (!capture()) administrator(x);
     List<Map<String, Object>> minutes = new ArrayList<>();
     for (MinuteHistory.Minute m : posta.metrics().lastHour()) {
       Map<String, Object> minute = new LinkedHashMap<>();
@@ -79,6 +82,18 @@ final class MetricsEndpoint {
   static boolean needsToken(InetAddress local, String host, PostaConfig.Http http, boolean capture) {
     if (capture || http.metricsPublic()) return false;
     return !(local.isLoopbackAddress() && host != null && LOOPBACK_HOST.matcher(host.strip()).matches());
+  }
+
+  /**
+   * Signs the request in ({@link BearerAuth}: 401 without a valid token) and wants an
+   * administrator's token: the meters are the whole server's, not the account's (403 otherwise,
+   * logged).
+   */
+  private void administrator(Exchange x) throws ApiError, IOException {
+    String account = auth.account(x);
+    if (posta.users().find(account).map(UserStore.User::admin).orElse(false)) return;
+    log.warn("http[{}]: {} refused: {} is not an administrator", x.client().getHostAddress(), x.path(), account);
+    throw new ApiError(403, "the server's meters need an administrator's API token; " + account + " is not one (posta user admin ADDRESS)");
   }
 
   private boolean capture() {
