@@ -77,7 +77,8 @@ public final class SaslLogin {
     return outcome;
   }
 
-  private static Outcome run(AuthThrottle throttle, InetAddress client, SaslMechanism mechanism, byte[] initialResponse,
+  /** One login, not counted in any listener's meters (the web pages' sign-in). */
+  public static Outcome run(AuthThrottle throttle, InetAddress client, SaslMechanism mechanism, byte[] initialResponse,
       Continuation continuation, Logger log, String logPrefix, String how) throws IOException {
     InetAddress network = ClientAddress.network(client);
     try (AuthThrottle.Attempt attempt = throttle.begin(network)) {
