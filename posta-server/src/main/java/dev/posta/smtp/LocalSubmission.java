@@ -126,8 +126,17 @@ public final class LocalSubmission {
    */
   public Taken submit(String account, InetAddress address, MailAddress sender, List<String> recipients, InputStream message, Answers answers)
       throws IOException {
+    return submit("api", account, address, sender, recipients, message, answers);
+  }
+
+  /**
+   * {@link #submit(String, InetAddress, MailAddress, List, InputStream, Answers)} from another
+   * face of the server: {@code via} names it in the log ({@code web[account]}) and in Received:.
+   */
+  public Taken submit(String via, String account, InetAddress address, MailAddress sender, List<String> recipients, InputStream message,
+      Answers answers) throws IOException {
     Policy.Client client = new Policy.Client(address, PostaConfig.Protocol.SUBMISSION, account);
-    return take(client, account, "api", "api[" + printable(account) + "]", false, sender, recipients, false,
+    return take(client, account, via, via + "[" + printable(account) + "]", false, sender, recipients, false,
         fromField(sender.toString(), null), message, answers);
   }
 

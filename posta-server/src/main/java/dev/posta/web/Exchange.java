@@ -147,6 +147,11 @@ public final class Exchange {
     }
   }
 
+  /** The request's body as it comes, unbounded: for a reader that counts and stops on its own ({@code page.UploadedForm}). */
+  public InputStream bodyStream() {
+    return Request.asInputStream(request);
+  }
+
   /** What a too-large body is read and dropped up to, so that its client is still reading when the 413 comes. */
   private static final long DRAINED = 64L * 1024 * 1024;
 

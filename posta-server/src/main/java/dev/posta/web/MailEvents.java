@@ -85,6 +85,14 @@ public final class MailEvents implements AutoCloseable {
    * the account has {@link #MAX_STREAMS} open.
    */
   public void stream(Exchange x, MailboxId mailbox, List<String> folders) throws ApiError, IOException {
+    stream(x, mailbox, folders, () -> true);
+  }
+
+  /**
+   * {@link #stream(Exchange, MailboxId, List)} while {@code live} holds, asked at every change
+   * and heartbeat: a web page's stream ends within {@link #HEARTBEAT} of its session's end.
+   */
+  public void stream(Exchange x, MailboxId mailbox, List<String> folders, java.util.function.BooleanSupplier live) throws ApiError, IOException {
     for (String name : folders) {
       if (!name.equalsIgnoreCase(MailboxStore.INBOX) && !exists(mailbox, name)) throw ApiError.notFound("no folder " + name);
     }
@@ -108,7 +116,7 @@ public final class MailEvents implements AutoCloseable {
         out.write(("retry: " + RETRY_MILLIS + "\n\n").getBytes(UTF_8));
         State[] told = new State[folders.size()];
         boolean heartbeat = false;
-        while (!closed) {
+        while (!closed && live.getAsBoolean()) {
           StringBuilder news = new StringBuilder();
           for (int i = 0; i < leases.size(); i++) {
             Folder f = leases.get(i).folder();

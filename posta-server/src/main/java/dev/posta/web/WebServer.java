@@ -107,7 +107,7 @@ public final class WebServer implements PostaServer.Face {
     this.queue = new QueueApi(posta);
     this.users = new UsersApi(posta);
     this.capture = posta.config().capture().enabled() ? new CaptureApi(posta) : null;
-    this.pages = new Pages(posta, java.time.Clock.systemUTC());
+    this.pages = new Pages(posta, java.time.Clock.systemUTC(), events);
   }
 
   @Override

@@ -43,6 +43,40 @@ import org.jsoup.safety.Safelist;
 public final class HtmlSanitizer {
   private HtmlSanitizer() {}
 
+  /**
+   * An HTML document's text as a person would read it: each run of white space one space, a line
+   * break at each br and around each block (paragraphs, divs, list items, rows, headings,
+   * quotes), at most one empty line in a row; script, style and everything in the head left out.
+   * Text, not HTML: nothing in it is markup any more.
+   */
+  public static String text(String html) {
+    Document doc = Jsoup.parse(html);
+    StringBuilder out = new StringBuilder();
+    org.jsoup.select.NodeTraversor.traverse(new org.jsoup.select.NodeVisitor() {
+      @Override
+      public void head(org.jsoup.nodes.Node node, int depth) {
+        if (node instanceof org.jsoup.nodes.TextNode t) {
+          String words = t.text();
+          if (out.isEmpty() || out.charAt(out.length() - 1) == '\n') words = words.stripLeading();
+          out.append(words);
+        } else if (node instanceof Element e) {
+          if (e.nameIs("br")) out.append('\n');
+          else if (e.isBlock()) lineBreak(out);
+        }
+      }
+
+      @Override
+      public void tail(org.jsoup.nodes.Node node, int depth) {
+        if (node instanceof Element e && e.isBlock()) lineBreak(out);
+      }
+    }, doc.body());
+    return out.toString().replaceAll("[ \t]+\n", "\n").replaceAll("\n{3,}", "\n\n").strip();
+  }
+
+  private static void lineBreak(StringBuilder out) {
+    if (!out.isEmpty() && out.charAt(out.length() - 1) != '\n') out.append('\n');
+  }
+
   /** The sanitized HTML (the content of a body element) and how many remote images were blocked. */
   public record SafeHtml(String html, int blockedImages) {}
 

@@ -131,6 +131,15 @@ public final class MessageView {
     return text;
   }
 
+  /**
+   * The text a reply quotes: the text part, else the HTML part's text ({@link HtmlSanitizer#text}:
+   * a line break for each block and br, nothing of script or style), else null.
+   */
+  public String quotableText() {
+    if (text != null) return text;
+    return html == null ? null : HtmlSanitizer.text(html);
+  }
+
   /** Whether the message has an HTML part ({@link #safeHtml} shows it). */
   public boolean hasHtml() {
     return html != null;

@@ -20,6 +20,15 @@ final class Links {
     return folder(folder) + "/" + uid;
   }
 
+  /** The compose form answering or forwarding one message: {@code /compose?mode=reply&folder=INBOX&uid=3}. */
+  static String compose(String mode, String folder, long uid) {
+    Map<String, String> q = new LinkedHashMap<>();
+    q.put("mode", mode);
+    q.put("folder", folder);
+    q.put("uid", Long.toString(uid));
+    return withQuery("/compose", q);
+  }
+
   /** {@code path} with the non-empty parameters as its query, in the order given. */
   static String withQuery(String path, Map<String, String> parameters) {
     StringJoiner q = new StringJoiner("&");

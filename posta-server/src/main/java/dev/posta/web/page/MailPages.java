@@ -51,6 +51,7 @@ final class MailPages {
   static final int SEARCH_LIMIT = 10_000;
   private static final Logger log = LoggerFactory.getLogger(MailPages.class);
   private static final List<String> SEARCH_FIELDS = List.of("from", "to", "subject", "text", "since", "before");
+  private static final java.util.regex.Pattern QUEUE_ID = java.util.regex.Pattern.compile("[0-9A-F]{16}");
   private static final DateTimeFormatter SHOWN = DateTimeFormatter.ofPattern("d MMM yyyy, HH:mm", Locale.ENGLISH);
 
   private final MailboxStore store;
@@ -67,8 +68,8 @@ final class MailPages {
     this.searchLimit = searchLimit;
   }
 
-  /** The sidebar: every folder of the mailbox with its counts, {@code current} marked. */
-  List<Views.FolderLink> folders(MailboxId mailbox, String current) throws IOException {
+  /** The mailbox's folders in the sidebar's order: INBOX, the special folders as mail programs show them, the rest by name. */
+  List<String> ordered(MailboxId mailbox) throws IOException {
     List<String> names = new ArrayList<>(store.folderNames(mailbox));
     List<String> ordered = new ArrayList<>();
     if (names.remove(MailboxStore.INBOX)) ordered.add(MailboxStore.INBOX);
@@ -76,8 +77,13 @@ final class MailPages {
       if (names.remove(special.name())) ordered.add(special.name());
     }
     ordered.addAll(names);
+    return ordered;
+  }
+
+  /** The sidebar: every folder of the mailbox with its counts, {@code current} marked. */
+  List<Views.FolderLink> folders(MailboxId mailbox, String current) throws IOException {
     List<Views.FolderLink> links = new ArrayList<>();
-    for (String name : ordered) {
+    for (String name : ordered(mailbox)) {
       int messages = 0, unseen = 0;
       try (MailboxStore.Lease lease = store.open(mailbox, name)) {
         lease.folder().sync();
@@ -88,7 +94,7 @@ final class MailPages {
       } catch (Folder.Gone | NoSuchFileException e) {
         continue; // deleted as we looked
       }
-      links.add(new Views.FolderLink(label(name), Links.folder(name), messages, unseen, name.equals(current)));
+      links.add(new Views.FolderLink(label(name), Links.folder(name), messages, unseen, name.equals(current), name));
     }
     return links;
   }
@@ -119,8 +125,9 @@ final class MailPages {
     try (MailboxStore.Lease lease = store.open(mailbox, folder)) {
       Folder f = lease.folder();
       f.sync();
+      long uidNext = f.uidNext(); // before the UIDs: a message arriving between is shown and told again, never missed
       long[] uids = f.uids();
-      if (!search.active()) return page(layout, mailbox, folder, action, search, f, uids, query);
+      if (!search.active()) return page(layout, mailbox, folder, action, search, f, uidNext, uids, query);
       Criteria criteria = new Criteria(lower(search.from()), lower(search.to()), lower(search.subject()), lower(search.text()),
           day(search.since(), "since"), day(search.before(), "before"));
       long older = cursor(query);
@@ -151,13 +158,13 @@ final class MailPages {
       String where = cut ? found + " in the " + number(read) + " messages searched; older ones not yet searched"
           : rows.isEmpty() ? "" : found + (next != null ? ", more below" : "");
       return new Views.MailPage(layout, folders(mailbox, folder), label(folder), action, count(uids.length, "message") + " · searching",
-          search, rows, new Views.Pager(first, null, where, next, null));
+          search, rows, new Views.Pager(first, null, where, next, null), folder, uidNext, false, notice(query));
     }
   }
 
   /** One page of the whole folder, by position: its UIDs are in the index, so any page costs the same. */
   private Views.MailPage page(Views.Layout layout, MailboxId mailbox, String folder, String action, Views.SearchFields search, Folder f,
-      long[] uids, Fields query) throws PageError, IOException {
+      long uidNext, long[] uids, Fields query) throws PageError, IOException {
     int total = uids.length;
     int pages = Math.max(1, (total + PAGE_SIZE - 1) / PAGE_SIZE);
     int page = pageNumber(value(query, "page"), pages);
@@ -171,7 +178,14 @@ final class MailPages {
     String where = total == 0 ? "" : "Page " + number(page) + " of " + number(pages);
     Views.Pager pager = new Views.Pager(page > 2 ? action : null, page > 1 ? pageLink(action, page - 1) : null, where,
         page < pages ? pageLink(action, page + 1) : null, page < pages - 1 ? pageLink(action, pages) : null);
-    return new Views.MailPage(layout, folders(mailbox, folder), label(folder), action, summary, search, rows, pager);
+    return new Views.MailPage(layout, folders(mailbox, folder), label(folder), action, summary, search, rows, pager, folder, uidNext,
+        page == 1, notice(query));
+  }
+
+  /** The line a page shows after a send ({@code ?sent=<queue ID>}, where the compose form sends the browser); null otherwise. */
+  private static String notice(Fields query) {
+    String sent = value(query, "sent");
+    return QUEUE_ID.matcher(sent).matches() ? "Your message was sent (queue ID " + sent + "); this is its copy." : null;
   }
 
   /** What a search asks: lower-case substrings (null: any), and arrival days. */

@@ -131,7 +131,8 @@ final class MessagePages {
       return new Views.MessagePage(layout.withTitle(subject), folders, MailPages.label(folder), Links.folder(folder),
           subject, summary, view.text(), view.hasHtml() ? base + "/html" + (images ? "?images=1" : "") : null, blocked,
           blocked > 0 && !images ? base + "?images=1" : null, headers, base + "/raw", attachments, view.notes(), base,
-          (info.flags() & Flags.SEEN) != 0, (info.flags() & Flags.FLAGGED) != 0, targets, folder.equals(TRASH));
+          (info.flags() & Flags.SEEN) != 0, (info.flags() & Flags.FLAGGED) != 0, targets, folder.equals(TRASH),
+          Links.compose("reply", folder, uid), Links.compose("reply-all", folder, uid), Links.compose("forward", folder, uid));
     }
   }
 

@@ -8,6 +8,7 @@ import dev.posta.store.MailboxId;
 import dev.posta.store.MailboxStore;
 import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
+import dev.posta.web.MailEvents;
 import dev.posta.web.WebServer;
 import gg.jte.ContentType;
 import gg.jte.TemplateEngine;
@@ -41,7 +42,14 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code POST /signout}: ends the session;
  *   <li>{@code GET /mail/<folder>}: a folder's messages ({@link MailPages}); {@code
  *       /mail/<folder>/<uid>}: one message;
- *   <li>{@code GET /static/<name>}: the stylesheet ({@link StaticFiles}).
+ *   <li>{@code GET /compose}, {@code POST /compose}: the compose form, new or to reply, reply to
+ *       all or forward ({@code ?mode=reply&folder=INBOX&uid=3}), and sending it ({@link
+ *       ComposePages}), then to the Sent folder (303);
+ *   <li>{@code GET /mail/events} asking for {@code text/event-stream} (as EventSource does): the
+ *       mailbox's folder counts as server-sent events ({@link MailEvents}; a folder named
+ *       "events" is still its list to any other request);
+ *   <li>{@code GET /static/<name>}: the stylesheet and the script of live updates ({@link
+ *       StaticFiles}).
  * </ul>
  *
  * <p><b>Sign-in.</b> The password goes through the same PLAIN mechanism and {@link SaslLogin}
@@ -81,7 +89,8 @@ public final class Pages {
   static final long FORM_LIMIT = 16 * 1024;
   /** A token as {@link Sessions#token} makes them: 32 bytes in URL-safe base64. */
   private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9_-]{43}");
-  private static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+  private static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+      + "form-action 'self'; "
       + "frame-ancestors 'none'; base-uri 'none'";
   private static final String SIGNIN_FAILED = "That address and password do not match an account.";
 
@@ -91,16 +100,23 @@ public final class Pages {
   private final Sessions sessions;
   private final MailPages mail;
   private final MessagePages messages;
+  private final ComposePages compose;
+  /** The event streams, shared with the API: one count of streams per account, all ended when the server stops. */
+  private final MailEvents events;
+  /** The most folders a page's event stream follows: the first in the sidebar's order. */
+  static final int MAX_EVENT_FOLDERS = 50;
   private final StaticFiles statics = new StaticFiles();
   private final TemplateEngine templates = TemplateEngine.createPrecompiled(null, ContentType.Html, Pages.class.getClassLoader(),
       "dev.posta.web.page.templates");
 
-  public Pages(PostaServer server, Clock clock) {
+  public Pages(PostaServer server, Clock clock, MailEvents events) {
     this.server = server;
+    this.events = events;
     this.enabled = !server.config().capture().enabled();
     this.sessions = new Sessions(clock);
     this.mail = new MailPages(server.mailboxes(), ZoneId.systemDefault());
     this.messages = new MessagePages(server.mailboxes(), mail, ZoneId.systemDefault(), clock);
+    this.compose = new ComposePages(server, mail, ZoneId.systemDefault());
   }
 
   /** The Content-Security-Policy of every answer, with {@code frameSrc} as its frame-src when not null. */
@@ -145,6 +161,10 @@ public final class Pages {
         allow(x, "POST");
         signOut(x);
       }
+      case "/compose" -> {
+        allow(x, "GET, HEAD, POST");
+        compose(x);
+      }
       case "/mail", "/mail/" -> {
         allow(x, "GET, HEAD");
         redirect(x, session(x).isPresent() ? Links.folder(MailboxStore.INBOX) : "/signin");
@@ -165,6 +185,11 @@ public final class Pages {
     String[] parts = rest.split("/", -1);
     for (String p : parts) {
       if (p.isEmpty()) throw PageError.notFound();
+    }
+    if (parts.length == 1 && parts[0].equals("events") && accepts(x, "text/event-stream")) {
+      allow(x, "GET");
+      events(x);
+      return;
     }
     boolean part = parts.length == 4 && parts[2].equals("part");
     boolean sub = parts.length == 3 && (parts[2].equals("html") || parts[2].equals("raw"));
@@ -203,6 +228,67 @@ public final class Pages {
     } else {
       messages.part(mailbox, folder, uid, index(parts[3]), (type, headers) -> x.stream(200, type, headers));
     }
+  }
+
+  /**
+   * The signed-in mailbox's news as server-sent events, for the pages' script: its folders (the
+   * first {@value #MAX_EVENT_FOLDERS} in the sidebar's order) as the API's stream tells them,
+   * until the session ends (checked at each change and heartbeat, without keeping it alive).
+   * 403 without a session: EventSource gives up on it rather than reconnecting.
+   */
+  private void events(Exchange x) throws PageError, ApiError, IOException {
+    Optional<Sessions.Session> session = session(x);
+    if (session.isEmpty()) throw new PageError(403, "Not signed in", "Sign in to follow your mail.");
+    Sessions.Session s = session.get();
+    MailboxId mailbox = MailboxId.ofAccount(s.account);
+    List<String> folders = mail.ordered(mailbox);
+    if (folders.isEmpty()) folders = List.of(MailboxStore.INBOX);
+    if (folders.size() > MAX_EVENT_FOLDERS) folders = folders.subList(0, MAX_EVENT_FOLDERS);
+    events.stream(x, mailbox, List.copyOf(folders), () -> sessions.live(s));
+  }
+
+  /**
+   * {@code /compose}: the form (GET), new or prefilled from a message of the session's own
+   * mailbox; sending it (POST, multipart/form-data): same origin, a session, then the form read
+   * ({@link UploadedForm}) and its CSRF token checked before anything is sent.
+   */
+  private void compose(Exchange x) throws PageError, ApiError, IOException {
+    Optional<Sessions.Session> session = session(x);
+    if (!x.method().equals("POST")) {
+      if (session.isEmpty()) {
+        redirect(x, "/signin");
+        return;
+      }
+      Sessions.Session s = session.get();
+      MailboxId mailbox = MailboxId.ofAccount(s.account);
+      ComposePages.Mode mode = ComposePages.Mode.of(x.query().getValue("mode"));
+      String folder = null;
+      long uid = 0;
+      if (mode != ComposePages.Mode.NEW) {
+        folder = mail.folder(mailbox, orEmpty(x.query().getValue("folder")));
+        uid = uid(orEmpty(x.query().getValue("uid")));
+      }
+      html(x, 200, "compose.jte", compose.form(layout("", s), mailbox, s.account, mode, folder, uid), null);
+      return;
+    }
+    sameOrigin(x);
+    if (session.isEmpty()) throw forged(x);
+    Sessions.Session s = session.get();
+    if (!UploadedForm.isMultipart(x.header("Content-Type"))) {
+      throw new PageError(415, "Unsupported form", "The compose form is sent as multipart/form-data.");
+    }
+    UploadedForm form = UploadedForm.read(x, server.config().limits().maxMessageSize());
+    if (!same(s.csrf, form.fields.get("csrf"))) throw forged(x);
+    MailboxId mailbox = MailboxId.ofAccount(s.account);
+    switch (compose.send(layout("", s), mailbox, s.account, x.client(), form)) {
+      case ComposePages.Sent sent -> redirect(x, Links.withQuery(Links.folder("Sent"), Map.of("sent", sent.id().value())));
+      case ComposePages.Refused refused -> html(x, refused.status(), "compose.jte", refused.form(), null);
+    }
+  }
+
+  private static boolean accepts(Exchange x, String type) {
+    String accept = x.header("Accept");
+    return accept != null && accept.toLowerCase(java.util.Locale.ROOT).contains(type);
   }
 
   /**
@@ -439,7 +525,9 @@ public final class Pages {
 
   /** The frame of a page for {@code s}'s account (null: nobody signed in). */
   Views.Layout layout(String title, Sessions.Session s) {
-    return new Views.Layout(title, s == null ? null : s.account, s == null ? null : s.csrf, statics.url("posta.css"), List.of());
+    // Signed-in pages have the live updates' script; the sign-in page has none.
+    return new Views.Layout(title, s == null ? null : s.account, s == null ? null : s.csrf, statics.url("posta.css"),
+        s == null ? List.of() : List.of(statics.url("posta.js")));
   }
 
   /** Renders {@code template} with {@code model} and sends it, {@code frameSrc} added to the policy when not null. */

@@ -106,6 +106,14 @@ final class Sessions {
     }
   }
 
+  /** Whether {@code s} is still live, without counting this as its use (an open event stream is not the user at work). */
+  boolean live(Session s) {
+    Instant now = clock.instant();
+    synchronized (sessions) {
+      return sessions.get(s.id) == s && !expired(s, now);
+    }
+  }
+
   /** Ends a session (sign-out); returns it, or null when it was not live. */
   Session end(String id) {
     synchronized (sessions) {

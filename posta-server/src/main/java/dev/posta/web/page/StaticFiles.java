@@ -19,8 +19,8 @@ import java.util.Map;
  * unchanged. Only the files named in {@link #NAMES} are served; nothing is read from disk.
  */
 final class StaticFiles {
-  /** The files there are: a stylesheet, and scripts when a page needs one. */
-  static final List<String> NAMES = List.of("posta.css");
+  /** The files there are: the stylesheet, and the script of live updates. */
+  static final List<String> NAMES = List.of("posta.css", "posta.js");
 
   /** One file: its content, MIME type, and content hash (the version in its URL and its ETag). */
   record File(String name, byte[] content, String type, String version) {

@@ -24,8 +24,8 @@ public final class Views {
   /** The sign-in form: its own CSRF token, the address typed (kept after a wrong password), and a message or null. */
   public record SignInPage(Layout layout, String csrf, String address, String error) {}
 
-  /** A folder in the sidebar, with its counts. */
-  public record FolderLink(String name, String href, int messages, int unseen, boolean current) {
+  /** A folder in the sidebar, with its counts; {@code folder} is its name in the store, as live updates name it. */
+  public record FolderLink(String name, String href, int messages, int unseen, boolean current, String folder) {
     /** A count as a person reads it: 100,000. */
     public static String shown(int n) {
       return java.text.NumberFormat.getIntegerInstance(java.util.Locale.ENGLISH).format(n);
@@ -46,9 +46,13 @@ public final class Views {
   /** Links to other pages of a list (null: no such page), and where this page is. */
   public record Pager(String first, String previous, String where, String next, String last) {}
 
-  /** A folder's message list. */
+  /**
+   * A folder's message list. For live updates ({@code posta.js}): the folder's name in the store,
+   * its UIDNEXT when the page was made, and whether new mail refreshes the list in place (the
+   * first page, no search) or is only told of. {@code notice}: a line above the list, or null.
+   */
   public record MailPage(Layout layout, List<FolderLink> folders, String folder, String action, String summary, SearchFields search,
-      List<MessageRow> rows, Pager pager) {}
+      List<MessageRow> rows, Pager pager, String storeFolder, long uidNext, boolean refreshes, String notice) {}
 
   /** A name and its value: a line of the header summary, or one header field. */
   public record Line(String name, String value) {}
@@ -65,11 +69,24 @@ public final class Views {
    * remote images it blocked and the link that shows them (null once shown or when none); every
    * header field; the raw source's URL; the attachments; what was left out while reading
    * ({@code notes}); where its forms post ({@code action}), its marks, the folders it can move to,
-   * and whether it is in Trash (delete is then for good).
+   * whether it is in Trash (delete is then for good), and the compose form's links to answer or
+   * forward it.
    */
   public record MessagePage(Layout layout, List<FolderLink> folders, String folder, String back, String subject, List<Line> summary, String text,
       String frame, int blockedImages, String showImages, List<Line> headers, String raw, List<AttachmentLink> attachments, List<String> notes,
-      String action, boolean seen, boolean flagged, List<Choice> moveTargets, boolean inTrash) {}
+      String action, boolean seen, boolean flagged, List<Choice> moveTargets, boolean inTrash, String reply, String replyAll, String forward) {}
+
+  /**
+   * The compose form ({@link ComposePages}): a new message, a reply (to its sender, or to all)
+   * or a forward. The fields as typed or prefilled; {@code mode}, {@code folder} and {@code uid}
+   * name what it answers or forwards (posted back as hidden fields, with {@code inReplyTo} and
+   * {@code references}); {@code forwarded} is the original's file name and size when it goes
+   * along attached (null otherwise); {@code error} the refusal (with the SMTP reply) or null;
+   * {@code maxSize} the size limit as a person reads it.
+   */
+  public record ComposePage(Layout layout, List<FolderLink> folders, String heading, String from, String to, String cc, String bcc,
+      String subject, String body, String mode, String folder, String uid, String inReplyTo, String references, String forwarded,
+      String error, String maxSize) {}
 
   /** An error a person reads: 403, 404, 429 and the like. */
   public record ErrorPage(Layout layout, String title, String message) {}

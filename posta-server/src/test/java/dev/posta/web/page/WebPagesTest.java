@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * with its search and pages, and one user never reaching another's mail.
  */
 class WebPagesTest {
-  static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+  static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; "
       + "frame-ancestors 'none'; base-uri 'none'";
   private static final Pattern CSRF_FIELD = Pattern.compile("<input type=\"hidden\" name=\"csrf\" value=\"([A-Za-z0-9_-]{43})\">");
   @TempDir Path dir;
@@ -358,7 +358,7 @@ class WebPagesTest {
     String page = first.body();
     // Folders: INBOX, the special folders made at sign-in, then the user's own; counts and unread counts.
     assertThat(folderNames(page)).containsExactly("Inbox", "Drafts", "Sent", "Trash", "Junk", "Archive", "Projects");
-    assertThat(page).contains("<li class=\"current\"><a href=\"/mail/INBOX\"><span class=\"name\">Inbox</span><span class=\"unseen\" title=\"29 unread\">29</span><span class=\"count\" title=\"56 messages\">56</span></a></li>");
+    assertThat(page).contains("<li class=\"current\" data-folder=\"INBOX\"><a href=\"/mail/INBOX\"><span class=\"name\">Inbox</span><span class=\"unseen\" title=\"29 unread\">29</span><span class=\"count\" title=\"56 messages\">56</span></a></li>");
     assertThat(page).contains("<h1>Inbox <small>56 messages</small></h1>", "Page 1 of 2");
     List<String> subjects = subjects(page);
     assertThat(subjects).hasSize(50);
