@@ -255,6 +255,19 @@ class WebApiTest {
   }
 
   @Test
+  void aMessageAttachedAsMessageRfc822GoesAsItIsNotInBase64() throws Exception {
+    String inner = "From: x@example.org\r\nSubject: Inner\r\n\r\nHello\r\n";
+    HttpResponse<String> sent = send("POST", "/api/v1/messages", alice, "{\"from\": \"alice@localhost\", \"to\": \"bob@localhost\","
+        + " \"text\": \"see attached\", \"attachments\": [{\"filename\": \"inner.eml\", \"contentType\": \"message/rfc822\", \"content\": \""
+        + Base64.getEncoder().encodeToString(inner.getBytes(StandardCharsets.US_ASCII)) + "\"}]}");
+    assertThat(sent.statusCode()).as(sent.body()).isEqualTo(202);
+    // RFC 2046 §5.2.1: a message/rfc822 part is 7bit, 8bit or binary, never base64.
+    assertThat(server.awaitMail("bob", 1).getFirst()).contains("Content-Type: message/rfc822; name=\"inner.eml\"\n"
+        + "Content-Disposition: attachment; filename=\"inner.eml\"\nContent-Transfer-Encoding: 7bit\n\n"
+        + "From: x@example.org\nSubject: Inner\n\nHello\n\n--=_posta_");
+  }
+
+  @Test
   void oneAccountCannotReadOrDeleteAnothersMessageByChangingTheId() throws Exception {
     assertThat(send("POST", "/api/v1/messages", alice, "{\"from\": \"alice@localhost\", \"to\": \"bob@localhost\", \"text\": \"private\"}")
         .statusCode()).isEqualTo(202);

@@ -70,7 +70,8 @@ import org.slf4j.LoggerFactory;
  * changes nothing and is a GET, carrying no token, so no token ever lands in a URL.
  *
  * <p><b>Headers.</b> Every answer carries a strict Content-Security-Policy (nothing inline:
- * scripts and styles from this origin only, no plugins, no framing of these pages), {@code
+ * scripts, styles and connections (the live updates' event stream) to this origin only, no
+ * plugins, no framing of these pages), {@code
  * X-Content-Type-Options: nosniff} and {@code Referrer-Policy: no-referrer}, and pages are {@code
  * Cache-Control: no-store}, with their server time in {@code Server-Timing} (W3C Server Timing).
  * A page that frames content (the message view's sandboxed HTML) widens

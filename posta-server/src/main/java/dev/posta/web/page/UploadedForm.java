@@ -18,7 +18,8 @@ import org.eclipse.jetty.io.Content;
 
 /**
  * A form sent as {@code multipart/form-data} (RFC 7578), read by Jetty's multipart parser as it
- * streams in: its text fields, and its files up to a budget.
+ * streams in: its text fields (UTF-8), and its files up to a budget, each with its name as the
+ * browser gives it (without a folder; {@code %22} is a quote, as HTML's form encoding writes it).
  *
  * <p>Why not all or nothing: a form whose files are too large should come back with its text
  * kept (a half-written message is not lost to a 413 page). So files are kept while their octets
@@ -152,7 +153,8 @@ final class UploadedForm {
         if (content != null) fields.putIfAbsent(name, content.toString(StandardCharsets.UTF_8));
         return;
       }
-      String filename = disposition.get("filename");
+      // HTML's form encoding writes " CR LF in a file name as %22 %0D %0A (the rest as UTF-8).
+      String filename = disposition.get("filename").replace("%22", "\"").replace("%0D", " ").replace("%0A", " ").replaceAll("\\p{Cntrl}", " ");
       int slash = Math.max(filename.lastIndexOf('/'), filename.lastIndexOf('\\'));
       filename = filename.substring(slash + 1);
       if (filename.isEmpty() && partOctets == 0) return; // a file input left empty

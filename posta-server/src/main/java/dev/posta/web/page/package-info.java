@@ -3,8 +3,10 @@
  * message lists ({@link dev.posta.web.page.Pages} routes them). Server-rendered HTML from jte
  * templates in {@code src/main/jte}, compiled to Java at build time (into {@code
  * dev.posta.web.page.templates}) so the server never compiles a template and javac checks every
- * one; a template takes one record of {@link dev.posta.web.page.Views}. One stylesheet and no
- * inline script or style, under a strict Content-Security-Policy.
+ * one; a template takes one record of {@link dev.posta.web.page.Views}. One stylesheet and one
+ * script (live updates, {@code posta.js}; every page works without it), nothing inline, under a
+ * strict Content-Security-Policy. Writing mail ({@link dev.posta.web.page.ComposePages}) sends
+ * through local submission, as the API does.
  *
  * <p>Adding a page: a template taking a new {@code Views} record, a route in {@code Pages}
  * answering through {@code Pages.html} (which sets the security headers; its {@code frameSrc}

@@ -372,6 +372,35 @@ class ComposePagesTest {
     assertThat(server.mail("alice")).isEmpty();
   }
 
+  @Test
+  void aFileNameInUtf8AsBrowsersSendItKeepsItsLettersAndAnHtmlOnlyMessageIsQuotedAsText() throws Exception {
+    long uid = deliver("alice@localhost", "INBOX", """
+        From: Shop <news@shop.example>
+        To: alice@localhost
+        Subject: Sale
+        Message-ID: <sale@shop.example>
+        MIME-Version: 1.0
+        Content-Type: text/html; charset=utf-8
+
+        <html><head><style>p{color:red}</style><script>var x = 1;</script></head><body><h1>Big   sale</h1>
+        <p>Everything <b>half</b> price.<br>Until Sunday.</p><ul><li>Shoes</li><li>Hats</li></ul></body></html>
+        """);
+    Browser alice = signedIn("alice@localhost", "alice's password");
+    HttpResponse<String> form = get(alice, "/compose?mode=reply&folder=INBOX&uid=" + uid);
+    assertThat(Jsoup.parse(form.body()).selectFirst("textarea[name=body]").wholeText())
+        .endsWith(" wrote:\n> Big sale\n> Everything half price.\n> Until Sunday.\n> Shoes\n> Hats\n");
+
+    HttpResponse<String> sent = send(alice, form, Map.of("to", "bob@localhost"),
+        // %22: a quote, as a browser writes it there
+        List.of(new FormPart("attachment", "Übersicht %22Q4%22.txt", "text/plain; charset=utf-8", "ü".getBytes(StandardCharsets.UTF_8))));
+    assertThat(sent.statusCode()).as(sent.body()).isEqualTo(303);
+    MimeMessage m = parse(server.awaitMail("bob", 1).getFirst());
+    Part file = ((Multipart) m.getContent()).getBodyPart(1);
+    assertThat(jakarta.mail.internet.MimeUtility.decodeText(file.getFileName())).isEqualTo("Übersicht \"Q4\".txt");
+    assertThat(file.getContentType()).startsWith("text/plain;");
+    assertThat(file.getInputStream().readAllBytes()).isEqualTo("ü".getBytes(StandardCharsets.UTF_8));
+  }
+
   // ---- reply and forward
 
   @Test
