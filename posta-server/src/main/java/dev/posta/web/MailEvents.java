@@ -40,6 +40,8 @@ import org.slf4j.LoggerFactory;
 public final class MailEvents implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MailEvents.class);
   static final Duration HEARTBEAT = Duration.ofSeconds(25);
+  /** The web pages' heartbeat: a browser leaves a page's stream at each click, and the server learns of it only by writing. */
+  public static final Duration PAGE_HEARTBEAT = Duration.ofSeconds(5);
   /** How long a stream waits after a change for the next, so a burst of deliveries is one event. */
   static final Duration SETTLE = Duration.ofMillis(100);
   static final int MAX_STREAMS = 10;
@@ -85,14 +87,18 @@ public final class MailEvents implements AutoCloseable {
    * the account has {@link #MAX_STREAMS} open.
    */
   public void stream(Exchange x, MailboxId mailbox, List<String> folders) throws ApiError, IOException {
-    stream(x, mailbox, folders, () -> true);
+    stream(x, mailbox, folders, HEARTBEAT, () -> true);
   }
 
   /**
-   * {@link #stream(Exchange, MailboxId, List)} while {@code live} holds, asked at every change
-   * and heartbeat: a web page's stream ends within {@link #HEARTBEAT} of its session's end.
+   * {@link #stream(Exchange, MailboxId, List)} with its own {@code heartbeat}, while {@code live}
+   * holds, asked at every change and heartbeat. The web pages' streams beat every {@link
+   * #PAGE_HEARTBEAT}: a page left behind (a click to the next page) is found by a write failing, so
+   * its place among the account's {@link #MAX_STREAMS} is freed within two beats, and a stream
+   * ends within one of its session's end.
    */
-  public void stream(Exchange x, MailboxId mailbox, List<String> folders, java.util.function.BooleanSupplier live) throws ApiError, IOException {
+  public void stream(Exchange x, MailboxId mailbox, List<String> folders, Duration heartbeatEvery, java.util.function.BooleanSupplier live)
+      throws ApiError, IOException {
     for (String name : folders) {
       if (!name.equalsIgnoreCase(MailboxStore.INBOX) && !exists(mailbox, name)) throw ApiError.notFound("no folder " + name);
     }
@@ -111,7 +117,7 @@ public final class MailEvents implements AutoCloseable {
         leases.add(lease);
         lease.folder().listen(changed); // before the first state is read: no change falls between
       }
-      x.idleTimeout(HEARTBEAT.multipliedBy(2));
+      x.idleTimeout(heartbeatEvery.multipliedBy(2));
       try (OutputStream out = x.stream(200, "text/event-stream; charset=utf-8", Map.of("X-Accel-Buffering", "no"))) {
         out.write(("retry: " + RETRY_MILLIS + "\n\n").getBytes(UTF_8));
         State[] told = new State[folders.size()];
@@ -129,7 +135,7 @@ public final class MailEvents implements AutoCloseable {
             out.write((news.isEmpty() ? ":\n\n" : news.toString()).getBytes(UTF_8));
             out.flush();
           }
-          heartbeat = !wake.tryAcquire(HEARTBEAT.toMillis(), TimeUnit.MILLISECONDS);
+          heartbeat = !wake.tryAcquire(heartbeatEvery.toMillis(), TimeUnit.MILLISECONDS);
           if (!heartbeat) {
             Thread.sleep(SETTLE.toMillis());
             wake.drainPermits();

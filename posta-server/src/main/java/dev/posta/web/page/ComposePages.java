@@ -189,19 +189,25 @@ final class ComposePages {
     String to = field(form, "to"), cc = field(form, "cc"), bcc = field(form, "bcc");
     List<Views.FolderLink> folders = mail.folders(mailbox, null);
     String maxSize = MailPages.size(server.config().limits().maxMessageSize());
+    // A reply needs nothing more of its original (In-Reply-To and References came with the form):
+    // folder and UID are only shown back. A forward reads its original again, from this mailbox alone.
+    Original original = null;
     String forwarded = null;
-    long uid = 0;
-    if (mode != Mode.NEW) {
-      uid = uid(uidText);
-      folder = mail.folder(mailbox, folder);
+    PageError gone = null;
+    if (mode == Mode.FORWARD) {
+      try {
+        original = original(mailbox, mail.folder(mailbox, folder), uid(uidText));
+        forwarded = forwardName(original.subject()) + " (" + MailPages.size(original.size()) + ")";
+      } catch (PageError e) {
+        gone = e;
+      }
     }
-    Original original = mode == Mode.FORWARD ? original(mailbox, folder, uid) : null;
-    if (original != null) forwarded = forwardName(original.subject()) + " (" + MailPages.size(original.size()) + ")";
-    String keptFolder = folder, keptUid = mode == Mode.NEW ? "" : Long.toString(uid), keptForward = forwarded;
+    String keptForward = forwarded;
     java.util.function.BiFunction<Integer, String, Refused> refuse = (status, why) -> new Refused(status,
         new Views.ComposePage(layout.withTitle(mode.heading), folders, mode.heading, account, to, cc, bcc, subject, body, mode.value,
-            keptFolder, keptUid, inReplyTo, references, keptForward,
+            folder, uidText, inReplyTo, references, keptForward,
             why + (form.files.isEmpty() && !form.filesDropped ? "" : " The files you attached were not kept: attach them again."), maxSize));
+    if (gone != null) return refuse.apply(gone.status, "Not sent: the message to forward is not in your mailbox (any more).");
 
     String prefix = "http[" + client.getHostAddress() + "]";
     long max = server.config().limits().maxMessageSize();

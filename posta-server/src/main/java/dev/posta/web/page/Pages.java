@@ -234,7 +234,8 @@ public final class Pages {
   /**
    * The signed-in mailbox's news as server-sent events, for the pages' script: its folders (the
    * first {@value #MAX_EVENT_FOLDERS} in the sidebar's order) as the API's stream tells them,
-   * until the session ends (checked at each change and heartbeat, without keeping it alive).
+   * until the session ends (checked at each change and at the heartbeat, every {@link
+   * MailEvents#PAGE_HEARTBEAT}, without keeping the session alive).
    * 403 without a session: EventSource gives up on it rather than reconnecting.
    */
   private void events(Exchange x) throws PageError, ApiError, IOException {
@@ -245,7 +246,7 @@ public final class Pages {
     List<String> folders = mail.ordered(mailbox);
     if (folders.isEmpty()) folders = List.of(MailboxStore.INBOX);
     if (folders.size() > MAX_EVENT_FOLDERS) folders = folders.subList(0, MAX_EVENT_FOLDERS);
-    events.stream(x, mailbox, List.copyOf(folders), () -> sessions.live(s));
+    events.stream(x, mailbox, List.copyOf(folders), MailEvents.PAGE_HEARTBEAT, () -> sessions.live(s));
   }
 
   /**
