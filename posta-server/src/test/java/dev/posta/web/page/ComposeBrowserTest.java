@@ -141,12 +141,20 @@ class ComposeBrowserTest {
     assertThat(alice.findElement(By.id("subject")).getDomProperty("value")).isEqualTo("Fwd: Re: Quarterly numbers");
     assertThat(alice.findElement(By.cssSelector("p.forwarded")).getText()).startsWith("Attached: the original message, Re_ Quarterly numbers.eml (");
     alice.findElement(By.id("to")).sendKeys("bob@localhost");
+    // Bob is looking at a search meanwhile: what it shows is not replaced, a line tells of the news.
+    bob.get(base() + "/mail/INBOX?subject=Quarterly");
+    mark(bob);
+    Thread.sleep(300);
     alice.findElement(By.cssSelector("main.compose button[type=submit]")).click();
     aliceBrowser.waiting().until(ExpectedConditions.urlMatches("/mail/Sent\\?sent="));
     assertThat(alice.findElements(By.cssSelector("td.subject"))).hasSize(2);
 
-    bob.get(base() + "/mail/INBOX");
-    bobBrowser.waiting().until(d -> !d.findElements(By.linkText("Fwd: Re: Quarterly numbers")).isEmpty());
+    bobBrowser.waiting().withTimeout(Duration.ofSeconds(15)).until(d -> d.findElement(By.cssSelector("p.news")).isDisplayed());
+    assertThat(bob.findElement(By.cssSelector("p.news")).getText()).isEqualTo("1 new message \u2014 show");
+    assertThat(bob.findElements(By.cssSelector("td.subject"))).extracting(e -> e.getText()).containsExactly("Quarterly numbers");
+    assertThat(marker(bob)).isEqualTo("still here");
+    bob.findElement(By.linkText("1 new message \u2014 show")).click();
+    bobBrowser.waiting().until(ExpectedConditions.urlToBe(base() + "/mail/INBOX"));
     bob.findElement(By.linkText("Fwd: Re: Quarterly numbers")).click();
     assertThat(bob.findElement(By.cssSelector("ul.attachments a")).getText()).isEqualTo("Re_ Quarterly numbers.eml");
     assertThat(bob.findElement(By.cssSelector("ul.attachments .meta")).getText()).startsWith("message/rfc822 · ");
