@@ -28,8 +28,8 @@
     var link = item.querySelector("a");
     var count = item.querySelector(".count");
     if (count) {
-      count.textContent = String(state.messages);
-      count.title = state.messages + " messages";
+      count.textContent = formatted(state.messages);
+      count.title = formatted(state.messages) + (state.messages === 1 ? " message" : " messages");
     }
     var unseen = item.querySelector(".unseen");
     if (state.unseen > 0) {
@@ -38,11 +38,16 @@
         unseen.className = "unseen";
         link.insertBefore(unseen, count);
       }
-      unseen.textContent = String(state.unseen);
-      unseen.title = state.unseen + " unread";
+      unseen.textContent = formatted(state.unseen);
+      unseen.title = formatted(state.unseen) + " unread";
     } else if (unseen) {
       unseen.remove();
     }
+  }
+
+  // As the server writes counts in the sidebar (Views.FolderLink.shown): 100,000.
+  function formatted(n) {
+    return n.toLocaleString("en-US");
   }
 
   function tell(count) {
