@@ -255,6 +255,24 @@ public final class Exchange {
   }
 
   /** Whether an answer was sent (its status and headers can no longer change). */
+  /** A host name that only ever means this machine (RFC 6761 §6.3), or an address literal, with any port. */
+  private static final java.util.regex.Pattern THIS_MACHINE =
+      java.util.regex.Pattern.compile("(?i)(localhost|[a-z0-9.-]*\\.localhost|[0-9.]+|\\[[0-9a-f:.]+\\])(:[0-9]+)?");
+
+  /**
+   * Whether {@code host}, a request's Host header, names this machine by address or as {@code
+   * localhost}. On a loopback listener, a request naming it otherwise may come from a web page
+   * that pointed its own name at 127.0.0.1 (DNS rebinding), with the browser's blessing.
+   */
+  public static boolean namesThisMachine(String host) {
+    return host != null && THIS_MACHINE.matcher(host.strip()).matches();
+  }
+
+  /** GET, or HEAD: the same status and headers without the body (RFC 9110 §9.3.2; Jetty drops a HEAD's body); 405 otherwise. */
+  public void requireGetOrHead() throws ApiError {
+    if (!method().equals("GET") && !method().equals("HEAD")) throw ApiError.methodNotAllowed(method(), path(), "GET, HEAD");
+  }
+
   public boolean answered() {
     return answered;
   }

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * The server's meters over HTTP: {@code GET /metrics} in Prometheus' text format (exposition
@@ -42,7 +41,7 @@ final class MetricsEndpoint {
 
   /** {@code GET /metrics}. */
   void metrics(Exchange x) throws ApiError, IOException {
-    getOrHead(x);
+    x.requireGetOrHead();
     if (needsToken(x.local(), x.header("Host"), posta.config().http(), capture())) administrator(x);
     x.send(200, MailMetrics.CONTENT_TYPE, posta.metrics().scrape().getBytes(StandardCharsets.UTF_8), Map.of());
   }
@@ -53,7 +52,7 @@ final class MetricsEndpoint {
    * the last 60 minutes, the minute in progress last.
    */
   void stats(Exchange x) throws ApiError, IOException {
-    getOrHead(x);
+    x.requireGetOrHead();
     if (!capture()) administrator(x);
     List<Map<String, Object>> minutes = new ArrayList<>();
     for (MinuteHistory.Minute m : posta.metrics().lastHour()) {
@@ -69,9 +68,6 @@ final class MetricsEndpoint {
     x.json(200, Map.of("minutes", minutes));
   }
 
-  /** A host name that only ever means this machine (RFC 6761 §6.3), or an address literal, with any port. */
-  private static final Pattern LOOPBACK_HOST = Pattern.compile("(?i)(localhost|[a-z0-9.-]*\\.localhost|[0-9.]+|\\[[0-9a-f:.]+\\])(:[0-9]+)?");
-
   /**
    * Whether a request for {@code /metrics} made to the server's address {@code local}, naming it
    * {@code host}, needs an API token: not in capture mode, not with {@code metrics-public}, not
@@ -81,7 +77,7 @@ final class MetricsEndpoint {
    */
   static boolean needsToken(InetAddress local, String host, PostaConfig.Http http, boolean capture) {
     if (capture || http.metricsPublic()) return false;
-    return !(local.isLoopbackAddress() && host != null && LOOPBACK_HOST.matcher(host.strip()).matches());
+    return !(local.isLoopbackAddress() && Exchange.namesThisMachine(host));
   }
 
   /**
@@ -98,9 +94,5 @@ final class MetricsEndpoint {
 
   private boolean capture() {
     return posta.config().capture().enabled();
-  }
-
-  private static void getOrHead(Exchange x) throws ApiError {
-    if (!x.method().equals("GET") && !x.method().equals("HEAD")) throw ApiError.methodNotAllowed(x.method(), x.path(), "GET, HEAD");
   }
 }

@@ -195,13 +195,13 @@ public final class WebServer implements PostaServer.Face {
         String path = x.path();
         switch (path) {
           case "/healthz" -> {
-            getOrHead(x);
+            x.requireGetOrHead();
             x.text(200, "ok\n");
           }
           case "/metrics" -> metrics.metrics(x);
           case "/api/v1/stats" -> metrics.stats(x);
           case "/readyz" -> {
-            getOrHead(x);
+            x.requireGetOrHead();
             List<String> problems = Readiness.problems(posta);
             if (problems.isEmpty()) x.text(200, "ready\n");
             else x.text(503, "not ready: " + String.join("; ", problems) + "\n");
@@ -230,11 +230,6 @@ public final class WebServer implements PostaServer.Face {
         else x.fail(e);
       }
       return true;
-    }
-
-    /** GET, or HEAD: the same status and headers without the body (RFC 9110 §9.3.2; Jetty drops a HEAD's body). */
-    private static void getOrHead(Exchange x) throws ApiError {
-      if (!x.method().equals("GET") && !x.method().equals("HEAD")) throw ApiError.methodNotAllowed(x.method(), x.path(), "GET, HEAD");
     }
   }
 

@@ -137,6 +137,10 @@ class MailEventsTest {
     assertThat(post.statusCode()).isEqualTo(405);
     assertThat(post.headers().firstValue("Allow")).hasValue("GET");
     assertThat(call("GET", "/api/v1/events", "posta_wrong", null).statusCode()).isEqualTo(401);
+    // At most 20 folders in one stream (MessagesApi.MAX_EVENT_FOLDERS), counted as named.
+    String twentyOne = "?folder=INBOX" + "&folder=INBOX".repeat(20);
+    assertThat(call("GET", "/api/v1/events" + twentyOne, bob, null).body())
+        .isEqualTo("{\"error\":{\"status\":400,\"message\":\"at most 20 folders in one event stream\"}}");
 
     List<EventStream> open = new ArrayList<>();
     for (int i = 0; i < MailEvents.MAX_STREAMS; i++) {

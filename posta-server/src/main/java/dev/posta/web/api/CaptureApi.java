@@ -298,9 +298,6 @@ public final class CaptureApi {
     return new ApiError(400, message, Map.of(), details);
   }
 
-  /** A host name that only ever means this machine (RFC 6761 §6.3), or an address literal. */
-  private static final Pattern LOOPBACK_HOST = Pattern.compile("(?i)(localhost|[a-z0-9.-]*\\.localhost|[0-9.]+|\\[[0-9a-f:.]+\\])(:[0-9]+)?");
-
   /**
    * On a loopback listener, the request must name the server by address or as {@code localhost}:
    * a web page the developer opens could otherwise make its own domain name resolve to 127.0.0.1
@@ -313,7 +310,7 @@ public final class CaptureApi {
   private static void checkHost(Exchange x) throws ApiError {
     if (!x.local().isLoopbackAddress()) return;
     String host = x.header("Host");
-    if (host == null || !LOOPBACK_HOST.matcher(host.strip()).matches()) {
+    if (!Exchange.namesThisMachine(host)) {
       throw new ApiError(403, "Host " + (host == null ? "(none)" : host) + " is not a name of this machine: capture mode's API on a loopback "
           + "address answers only to an address or localhost (protection against DNS rebinding); use http://127.0.0.1:PORT or http://localhost:PORT");
     }
