@@ -49,7 +49,9 @@ import org.slf4j.LoggerFactory;
  *       mailbox's folder counts as server-sent events ({@link MailEvents}; a folder named
  *       "events" is still its list to any other request);
  *   <li>{@code GET /static/<name>}: the stylesheet and the script of live updates ({@link
- *       StaticFiles}).
+ *       StaticFiles});
+ *   <li>{@code /admin} and below: the operators' pages, for an administrator ({@link
+ *       OperatorPages}).
  * </ul>
  *
  * <p><b>Sign-in.</b> The password goes through the same PLAIN mechanism and {@link SaslLogin}
@@ -102,6 +104,7 @@ public final class Pages {
   private final MailPages mail;
   private final MessagePages messages;
   private final ComposePages compose;
+  private final OperatorPages operators;
   /** The event streams, shared with the API: one count of streams per account, all ended when the server stops. */
   private final MailEvents events;
   /** The most folders a page's event stream follows: the first in the sidebar's order. */
@@ -118,6 +121,7 @@ public final class Pages {
     this.mail = new MailPages(server.mailboxes(), ZoneId.systemDefault());
     this.messages = new MessagePages(server.mailboxes(), mail, ZoneId.systemDefault(), clock);
     this.compose = new ComposePages(server, mail, ZoneId.systemDefault());
+    this.operators = new OperatorPages(server, this, clock);
   }
 
   /** The Content-Security-Policy of every answer, with {@code frameSrc} as its frame-src when not null. */
@@ -171,8 +175,9 @@ public final class Pages {
         redirect(x, session(x).isPresent() ? Links.folder(MailboxStore.INBOX) : "/signin");
       }
       default -> {
-        if (!path.startsWith("/mail/")) throw PageError.notFound();
-        mailPage(x, path.substring("/mail/".length()));
+        if (path.equals("/admin") || path.startsWith("/admin/")) operators.handle(x, path.substring("/admin".length()));
+        else if (path.startsWith("/mail/")) mailPage(x, path.substring("/mail/".length()));
+        else throw PageError.notFound();
       }
     }
   }
@@ -312,9 +317,7 @@ public final class Pages {
 
   /** A message's action form: same origin, the session's token, a known action; then where to go. */
   private void act(Exchange x, Sessions.Session s, MailboxId mailbox, String folder, long uid) throws PageError, ApiError, IOException {
-    sameOrigin(x);
-    Fields form = form(x);
-    if (!same(s.csrf, form.getValue("csrf"))) throw forged(x);
+    Fields form = postedForm(x, s);
     MessagePages.Action action;
     try {
       action = MessagePages.Action.valueOf(orEmpty(form.getValue("action")).toUpperCase(java.util.Locale.ROOT));
@@ -473,7 +476,7 @@ public final class Pages {
    * {@code Referrer-Policy: no-referrer}, and for a sandboxed frame's: it passes only with
    * {@code Sec-Fetch-Site: same-origin}. The CSRF token is checked after this, whatever it says.
    */
-  private void sameOrigin(Exchange x) throws PageError {
+  private static void sameOrigin(Exchange x) throws PageError {
     String origin = x.header("Origin");
     String fetchSite = x.header("Sec-Fetch-Site");
     boolean sameSite = fetchSite == null || fetchSite.equals("same-origin") || fetchSite.equals("none");
@@ -500,7 +503,18 @@ public final class Pages {
     return false;
   }
 
-  private static PageError forged(Exchange x) {
+  /**
+   * A signed-in page's form, posted: from this origin ({@link #sameOrigin}), url-encoded, with
+   * the session's CSRF token; 403 or 415 otherwise, before anything is done.
+   */
+  static Fields postedForm(Exchange x, Sessions.Session s) throws PageError, ApiError, IOException {
+    sameOrigin(x);
+    Fields form = form(x);
+    if (!same(s.csrf, form.getValue("csrf"))) throw forged(x);
+    return form;
+  }
+
+  static PageError forged(Exchange x) {
     log.warn("http[{}]: {} {} refused: missing or wrong CSRF token", x.client().getHostAddress(), x.method(), x.path());
     return new PageError(403, "Form expired", "This form is no longer valid (it is from an earlier session, or from elsewhere). Reload the page and retry.");
   }
@@ -525,11 +539,21 @@ public final class Pages {
 
   // ---- answers
 
-  /** The frame of a page for {@code s}'s account (null: nobody signed in). */
+  /** The frame of a page of the user's mail for {@code s}'s account (null: nobody signed in). */
   Views.Layout layout(String title, Sessions.Session s) {
     // Signed-in pages have the live updates' script; the sign-in page has none.
     return new Views.Layout(title, s == null ? null : s.account, s == null ? null : s.csrf, statics.url("posta.css"),
-        s == null ? List.of() : List.of(statics.url("posta.js")));
+        s == null ? List.of() : List.of(statics.url("posta.js")), s != null && admin(s.account), Views.Section.MAIL);
+  }
+
+  /** Whether {@code account} is an administrator's now ({@code posta user admin}): read at each request, so a revocation holds at once. */
+  boolean admin(String account) {
+    try {
+      return server.users().find(account).map(UserStore.User::admin).orElse(false);
+    } catch (IOException e) {
+      log.warn("cannot read the accounts to check whether {} is an administrator: {}", account, e.toString());
+      return false;
+    }
   }
 
   /** Renders {@code template} with {@code model} and sends it, {@code frameSrc} added to the policy when not null. */
@@ -548,7 +572,7 @@ public final class Pages {
   }
 
   /** 303 See Other (RFC 9110 §15.4.4): the browser GETs {@code location}, a path on this server. */
-  private static void redirect(Exchange x, String location) {
+  static void redirect(Exchange x, String location) {
     Map<String, String> headers = new HashMap<>(securityHeaders(null));
     headers.put("Location", URI.create(location).toASCIIString());
     x.send(303, "text/plain; charset=utf-8", new byte[0], headers);
@@ -578,11 +602,11 @@ public final class Pages {
     x.send(200, file.type(), file.content(), headers);
   }
 
-  private static void allow(Exchange x, String methods) throws PageError {
+  static void allow(Exchange x, String methods) throws PageError {
     if (!List.of(methods.split(", ")).contains(x.method())) throw PageError.methodNotAllowed(x.method(), methods);
   }
 
-  private static String orEmpty(String s) {
+  static String orEmpty(String s) {
     return s == null ? "" : s;
   }
 }

@@ -13,11 +13,31 @@ public final class Views {
   /**
    * What every page's frame needs ({@code layout.jte}): the title, the signed-in account and its
    * CSRF token for the sign-out form (null when nobody is signed in), the stylesheet's versioned
-   * URL, and scripts (same-origin URLs from {@link StaticFiles}), usually none.
+   * URL, and scripts (same-origin URLs from {@link StaticFiles}), usually none. {@code admin}:
+   * the account is an administrator's, so the top bar links the operators' pages; {@code
+   * section} is the one shown ({@link Section}).
    */
-  public record Layout(String title, String account, String csrf, String stylesheet, List<String> scripts) {
+  public record Layout(String title, String account, String csrf, String stylesheet, List<String> scripts, boolean admin, Section section) {
     public Layout withTitle(String newTitle) {
-      return new Layout(newTitle, account, csrf, stylesheet, scripts);
+      return new Layout(newTitle, account, csrf, stylesheet, scripts, admin, section);
+    }
+
+    public Layout in(Section newSection) {
+      return new Layout(title, account, csrf, stylesheet, scripts, admin, newSection);
+    }
+  }
+
+  /** The parts of the site the top bar links an administrator to: their own mail, and the operators' pages ({@link OperatorPages}). */
+  public enum Section {
+    MAIL("Mail", "/mail/INBOX"), SERVER("Server", "/admin"), QUEUE("Queue", "/admin/queue"), USERS("Users", "/admin/users"),
+    DOMAINS("Domains", "/admin/domains");
+
+    public final String label;
+    public final String href;
+
+    Section(String label, String href) {
+      this.label = label;
+      this.href = href;
     }
   }
 

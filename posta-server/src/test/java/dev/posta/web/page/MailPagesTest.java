@@ -31,7 +31,7 @@ class MailPagesTest {
         }
       }
       MailPages pages = new MailPages(store, ZoneOffset.UTC, 10);
-      Views.Layout layout = new Views.Layout("Inbox", "carol@localhost", "t", "/static/posta.css", List.of());
+      Views.Layout layout = new Views.Layout("Inbox", "carol@localhost", "t", "/static/posta.css", List.of(), false, Views.Section.MAIL);
       Fields query = new Fields();
       query.add("subject", "match");
       Views.MailPage first = pages.list(layout, carol, "INBOX", query);

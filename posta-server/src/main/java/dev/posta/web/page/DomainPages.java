@@ -1,0 +1,16 @@
+package dev.posta.web.page;
+
+import dev.posta.PostaServer;
+import dev.posta.web.Exchange;
+import java.time.Clock;
+import java.util.List;
+
+/** Not built yet: every path answers 404. */
+final class DomainPages implements OperatorPages.Section {
+  DomainPages(PostaServer server, Pages pages, Clock clock) {}
+
+  @Override
+  public void handle(Exchange x, Sessions.Session s, Views.Layout layout, List<String> path) throws PageError {
+    throw PageError.notFound();
+  }
+}
