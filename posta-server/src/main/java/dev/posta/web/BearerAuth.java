@@ -4,6 +4,7 @@ import dev.posta.PostaServer;
 import dev.posta.auth.ApiTokens;
 import dev.posta.auth.UserStore;
 import dev.posta.net.AuthThrottle;
+import dev.posta.web.api.MessagesApi;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -24,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * guess and does not count. Each refused token logs one line, for fail2ban:
  * {@code WebServer: http[192.0.2.7]: bearer token refused: unknown or revoked token (3 recent failures from this address)}.
  */
-final class BearerAuth {
+final class BearerAuth implements MessagesApi.SignIn {
   private static final Logger log = LoggerFactory.getLogger(WebServer.class);
   private final PostaServer server;
   private final ApiTokens tokens;
@@ -35,7 +36,8 @@ final class BearerAuth {
   }
 
   /** The account the request's token acts as. */
-  String account(Exchange x) throws ApiError, IOException {
+  @Override
+  public String account(Exchange x) throws ApiError, IOException {
     InetAddress client = x.client();
     AuthThrottle throttle = server.authThrottle();
     if (throttle.isLockedOut(client)) {
@@ -72,5 +74,19 @@ final class BearerAuth {
     }
     throw new ApiError(401, "the API token is not valid (unknown, revoked, or its account was removed or disabled)",
         Map.of("WWW-Authenticate", "Bearer realm=\"posta\", error=\"invalid_token\""));
+  }
+
+  /**
+   * The account of the request's token, which must be an administrator's ({@code posta user
+   * admin}), read at each request so that a revocation holds at the next one; 403 otherwise,
+   * saying {@code why} the request needs one, and logged:
+   * {@code WebServer: http[192.0.2.7]: GET /api/v1/queue refused: bob@example.org is not an administrator}.
+   */
+  @Override
+  public String administrator(Exchange x, String why) throws ApiError, IOException {
+    String account = account(x);
+    if (server.users().find(account).map(UserStore.User::admin).orElse(false)) return account;
+    log.warn("http[{}]: {} {} refused: {} is not an administrator", x.client().getHostAddress(), x.method(), x.path(), account);
+    throw new ApiError(403, account + " is not an administrator: " + why + " (posta user admin " + account + ")");
   }
 }

@@ -1,7 +1,6 @@
 package dev.posta.web;
 
 import dev.posta.PostaServer;
-import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import dev.posta.metrics.MailMetrics;
 import dev.posta.metrics.MinuteHistory;
@@ -30,7 +29,6 @@ import java.util.Map;
  * gives; hence the token off the loopback.
  */
 final class MetricsEndpoint {
-  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(WebServer.class);
   private final PostaServer posta;
   private final BearerAuth auth;
 
@@ -80,16 +78,9 @@ final class MetricsEndpoint {
     return !(local.isLoopbackAddress() && Exchange.namesThisMachine(host));
   }
 
-  /**
-   * Signs the request in ({@link BearerAuth}: 401 without a valid token) and wants an
-   * administrator's token: the meters are the whole server's, not the account's (403 otherwise,
-   * logged).
-   */
+  /** Signs the request in and wants an administrator's token: the meters are the whole server's, not the account's. */
   private void administrator(Exchange x) throws ApiError, IOException {
-    String account = auth.account(x);
-    if (posta.users().find(account).map(UserStore.User::admin).orElse(false)) return;
-    log.warn("http[{}]: {} refused: {} is not an administrator", x.client().getHostAddress(), x.path(), account);
-    throw new ApiError(403, "the server's meters need an administrator's API token; " + account + " is not one (posta user admin ADDRESS)");
+    auth.administrator(x, "the server's meters are for operators");
   }
 
   private boolean capture() {

@@ -214,9 +214,9 @@ public final class WebServer implements PostaServer.Face {
             if (!path.startsWith("/api/v1/")) throw ApiError.notFound("no such resource: " + path);
             String rest = path.substring("/api/v1".length());
             if (capture != null) capture.handle(x, rest);
-            else if (QueueApi.serves(rest)) queue.handle(x, rest, auth::account);
-            else if (UsersApi.serves(rest)) users.handle(x, rest, auth::account);
-            else api.handle(x, rest, auth::account);
+            else if (QueueApi.serves(rest)) queue.handle(x, rest, auth);
+            else if (UsersApi.serves(rest)) users.handle(x, rest, auth);
+            else api.handle(x, rest, auth);
           }
         }
       } catch (ApiError e) {

@@ -257,8 +257,8 @@ class MetricsTest {
     // The whole server's figures are an administrator's.
     HttpResponse<String> notAdmin = get("/api/v1/stats", bobs);
     assertThat(notAdmin.statusCode()).isEqualTo(403);
-    assertThat(notAdmin.body()).isEqualTo("{\"error\":{\"status\":403,\"message\":\"the server's meters need an administrator's API token;"
-        + " bob@localhost is not one (posta user admin ADDRESS)\"}}");
+    assertThat(notAdmin.body()).isEqualTo("{\"error\":{\"status\":403,\"message\":\"bob@localhost is not an administrator:"
+        + " the server's meters are for operators (posta user admin bob@localhost)\"}}");
 
     Instant before = Instant.now().truncatedTo(ChronoUnit.MINUTES);
     HttpResponse<String> r = get("/api/v1/stats", token);

@@ -66,7 +66,7 @@ class OperatorsApiTest {
   String alice;
   final ListAppender<ILoggingEvent> logs = new ListAppender<>();
   final List<Logger> loggers = List.of((Logger) LoggerFactory.getLogger(QueueApi.class), (Logger) LoggerFactory.getLogger(UsersApi.class),
-      (Logger) LoggerFactory.getLogger("dev.posta.web.api.Operators"));
+      (Logger) LoggerFactory.getLogger(WebServer.class));
 
   @BeforeAll
   static void startDns() {
@@ -183,7 +183,7 @@ class OperatorsApiTest {
         List.of("POST", "/api/v1/queue/flush"), List.of("GET", "/api/v1/users"), List.of("POST", "/api/v1/users"),
         List.of("POST", "/api/v1/users/admin@localhost/disable"), List.of("POST", "/api/v1/users/admin@localhost/enable"),
         List.of("PUT", "/api/v1/users/admin@localhost/password"), List.of("DELETE", "/api/v1/users/admin@localhost"));
-    String forbidden = error(403, "alice@localhost is not an admin: the queue and the accounts are for operators (posta user admin alice@localhost)");
+    String forbidden = error(403, "alice@localhost is not an administrator: the queue and the accounts are for operators (posta user admin alice@localhost)");
     String noToken = error(401, "this needs an API token: Authorization: Bearer <token> (posta token create --user ADDRESS)");
     for (List<String> c : calls) {
       String body = c.getFirst().equals("GET") || c.getFirst().equals("DELETE") ? null : "{\"ids\": [], \"password\": \"x\"}";
@@ -195,7 +195,7 @@ class OperatorsApiTest {
       assertThat(anonymous.body()).as("%s", c).isEqualTo(noToken);
     }
     assertThat(server.server().users().find("admin@localhost").orElseThrow().disabled()).as("nothing done").isFalse();
-    assertThat(logged()).contains("http[127.0.0.1]: alice@localhost: refused DELETE /api/v1/users/admin@localhost: not an admin");
+    assertThat(logged()).contains("http[127.0.0.1]: DELETE /api/v1/users/admin@localhost refused: alice@localhost is not an administrator");
     // Alice's own mail is still hers to read.
     assertThat(call("GET", "/api/v1/messages", alice, null).statusCode()).isEqualTo(200);
   }

@@ -60,6 +60,9 @@ public final class MessagesApi {
   /** How a request learns its account: the bearer token ({@code web.BearerAuth}). */
   public interface SignIn {
     String account(Exchange x) throws ApiError, IOException;
+
+    /** The account, which must be an administrator's: 403 otherwise, saying {@code why} the request needs one. */
+    String administrator(Exchange x, String why) throws ApiError, IOException;
   }
 
   static final int DEFAULT_LIMIT = 50;

@@ -2,15 +2,11 @@ package dev.posta.web.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.posta.PostaServer;
-import dev.posta.auth.UserStore;
 import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * What the operators' API ({@link QueueApi}, {@link UsersApi}) shares: the sign-in that lets
@@ -20,18 +16,14 @@ import org.slf4j.LoggerFactory;
  * at each request, so revoking it takes effect at the next one.
  */
 final class Operators {
-  private static final Logger log = LoggerFactory.getLogger(Operators.class);
   /** The largest body an operators' request takes: a bulk action naming 100,000 queue IDs fits. */
   static final long BODY_LIMIT = 4L * 1024 * 1024;
 
   private Operators() {}
 
   /** The admin's account the request's token acts as; 401 without a valid token, 403 for an account that is no admin. */
-  static String admin(PostaServer server, Exchange x, MessagesApi.SignIn signIn) throws ApiError, IOException {
-    String account = signIn.account(x);
-    if (server.users().find(account).map(UserStore.User::admin).orElse(false)) return account;
-    log.info("http[{}]: {}: refused {} {}: not an admin", x.client().getHostAddress(), account, x.method(), x.path());
-    throw new ApiError(403, account + " is not an admin: the queue and the accounts are for operators (posta user admin " + account + ")");
+  static String admin(Exchange x, MessagesApi.SignIn signIn) throws ApiError, IOException {
+    return signIn.administrator(x, "the queue and the accounts are for operators");
   }
 
   /** The request's body as a JSON object with only the {@code known} members; 400 saying what is wrong. */

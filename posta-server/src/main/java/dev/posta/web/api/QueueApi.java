@@ -86,7 +86,7 @@ public final class QueueApi {
     boolean raw = s.size() == 3 && s.get(2).equals("raw");
     if (s.size() == 3 && !one && !raw) throw ApiError.notFound("no such resource: " + path);
     Operators.allow(x, path, s.size() == 1 || raw ? "GET" : bulk || one ? "POST" : "GET, DELETE");
-    String admin = Operators.admin(server, x, signIn);
+    String admin = Operators.admin(x, signIn);
     if (s.size() == 1) {
       list(x);
     } else if (bulk) {

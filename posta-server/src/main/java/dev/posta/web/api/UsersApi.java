@@ -72,7 +72,7 @@ public final class UsersApi {
       };
     };
     Operators.allow(x, path, allowed);
-    String admin = Operators.admin(server, x, signIn);
+    String admin = Operators.admin(x, signIn);
     if (s.size() == 1) {
       if (x.method().equals("POST")) add(x, admin);
       else list(x);
