@@ -208,20 +208,19 @@ final class Mailboxes {
 
   private byte[] status(String name, List<String> items, Folder folder) throws IOException {
     folder.sync();
-    List<MessageInfo> messages = items.stream().anyMatch(i -> i.equals("UNSEEN") || i.equals("DELETED") || i.equals("SIZE"))
-        ? folder.messages() : List.of();
+    Folder.Tally tally = folder.tally();
     var w = new ResponseWriter(options.utf8 || options.rev2).text("* STATUS ");
     name(w, name);
     w.text(" (");
     boolean first = true;
     for (String item : items) {
       long value = switch (item) {
-        case "MESSAGES" -> folder.uids().length;
+        case "MESSAGES" -> tally.messages();
         case "UIDNEXT" -> folder.uidNext();
         case "UIDVALIDITY" -> folder.uidValidity();
-        case "UNSEEN" -> messages.stream().filter(m -> (m.flags() & Flags.SEEN) == 0).count();
-        case "DELETED" -> messages.stream().filter(m -> (m.flags() & Flags.DELETED) != 0).count();
-        case "SIZE" -> messages.stream().mapToLong(MessageInfo::size).sum();
+        case "UNSEEN" -> tally.unseen();
+        case "DELETED" -> tally.deleted();
+        case "SIZE" -> tally.size();
         case "RECENT" -> folder.recentCount();
         case "HIGHESTMODSEQ" -> folder.highestModSeq();
         default -> -1;

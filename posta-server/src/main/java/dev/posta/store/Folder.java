@@ -25,6 +25,16 @@ public interface Folder {
   /** The messages now, in UID order (after a {@link #sync}, if the caller wants the latest). */
   List<MessageInfo> messages();
 
+  /**
+   * The folder's counts now (after a {@link #sync}, if the caller wants the latest), in one pass
+   * and without a list of its messages: what IMAP's STATUS, the pages' sidebar and the event
+   * streams ask for at every change, of folders that may hold 100,000 messages.
+   */
+  Tally tally();
+
+  /** How many messages a folder holds, how many are unseen and marked deleted, and their size in octets (RFC 9051 §6.3.11). */
+  record Tally(int messages, int unseen, int deleted, long size) {}
+
   /** The UIDs now, ascending. */
   long[] uids();
 

@@ -165,6 +165,24 @@ public final class MaildirFolder implements Folder, AutoCloseable {
     }
   }
 
+  @Override
+  public Tally tally() {
+    lock.lock();
+    try {
+      int messages = 0, unseen = 0, deleted = 0;
+      long size = 0;
+      for (MailboxIndex.Entry e : index.entries()) {
+        messages++;
+        if ((e.flags() & Flags.SEEN) == 0) unseen++;
+        if ((e.flags() & Flags.DELETED) != 0) deleted++;
+        size += e.vsize();
+      }
+      return new Tally(messages, unseen, deleted, size);
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** The UIDs now, ascending: a session's view of the folder when it selects it. */
   @Override
   public long[] uids() {

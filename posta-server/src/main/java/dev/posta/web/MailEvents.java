@@ -2,11 +2,9 @@ package dev.posta.web;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import dev.posta.store.Flags;
 import dev.posta.store.Folder;
 import dev.posta.store.MailboxId;
 import dev.posta.store.MailboxStore;
-import dev.posta.store.MessageInfo;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Duration;
@@ -61,10 +59,8 @@ public final class MailEvents implements AutoCloseable {
   /** What a stream says of one folder; equal states are not told twice. */
   record State(String folder, int messages, int unseen, long uidNext) {
     static State of(String name, Folder f) {
-      int unseen = 0;
-      List<MessageInfo> all = f.messages();
-      for (MessageInfo m : all) if ((m.flags() & Flags.SEEN) == 0) unseen++;
-      return new State(name, all.size(), unseen, f.uidNext());
+      Folder.Tally tally = f.tally();
+      return new State(name, tally.messages(), tally.unseen(), f.uidNext());
     }
 
     String event() {

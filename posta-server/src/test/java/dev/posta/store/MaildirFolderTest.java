@@ -68,6 +68,22 @@ class MaildirFolderTest {
   }
 
   @Test
+  void theTallyCountsMessagesUnseenDeletedAndTheirSizeAsServed() throws Exception {
+    deliver("Subject: one\r\n\r\nhello\r\n");
+    deliver("Subject: two\n\nworld\n"); // bare LFs: served (and sized) with CRLF
+    deliver("Subject: three\r\n\r\n!\r\n");
+    try (MaildirFolder f = open()) {
+      assertThat(f.tally()).isEqualTo(new Folder.Tally(3, 3, 0, 23 + 23 + 21));
+      f.setFlags(1, Flags.SEEN);
+      f.setFlags(2, Flags.SEEN | Flags.DELETED);
+      f.setFlags(3, Flags.DELETED);
+      assertThat(f.tally()).isEqualTo(new Folder.Tally(3, 1, 2, 67));
+      f.expunge(List.of(2L, 3L));
+      assertThat(f.tally()).isEqualTo(new Folder.Tally(1, 0, 0, 23));
+    }
+  }
+
+  @Test
   void uidsSurviveACleanCloseWithoutAGapAndAKillWithoutReuse() throws Exception {
     deliver("a\r\n");
     deliver("b\r\n");

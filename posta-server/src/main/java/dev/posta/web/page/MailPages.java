@@ -84,17 +84,14 @@ final class MailPages {
   List<Views.FolderLink> folders(MailboxId mailbox, String current) throws IOException {
     List<Views.FolderLink> links = new ArrayList<>();
     for (String name : ordered(mailbox)) {
-      int messages = 0, unseen = 0;
+      Folder.Tally tally;
       try (MailboxStore.Lease lease = store.open(mailbox, name)) {
         lease.folder().sync();
-        for (MessageInfo m : lease.folder().messages()) {
-          messages++;
-          if ((m.flags() & Flags.SEEN) == 0) unseen++;
-        }
+        tally = lease.folder().tally();
       } catch (Folder.Gone | NoSuchFileException e) {
         continue; // deleted as we looked
       }
-      links.add(new Views.FolderLink(label(name), Links.folder(name), messages, unseen, name.equals(current), name));
+      links.add(new Views.FolderLink(label(name), Links.folder(name), tally.messages(), tally.unseen(), name.equals(current), name));
     }
     return links;
   }
