@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.posta.auth.ApiTokens;
 import dev.posta.config.Network;
 import dev.posta.config.PostaConfig;
 import dev.posta.dns.ResolverRecords;
@@ -22,6 +23,10 @@ import dev.posta.testing.TestServer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -64,8 +69,8 @@ class DkimSigningTest {
         .txt("20250712-ed25519._domainkey.posta.test", DkimKeyFiles.txtStrings(ed.publicKey()).toArray(String[]::new)));
     peer = SmtpPeer.start(dir, o -> o.host("127.0.0.2").port(port));
     server = TestServer.start(data, c -> {
-      var s = c.submission();
-      return c.toBuilder()
+      var s = TestServer.withHttp(c).submission();
+      return TestServer.withHttp(c).toBuilder()
           .submission(new PostaConfig.Submission(List.of(Network.parse("127.0.0.3")), true, s.senderMustBeOwned(), s.authFailuresBeforeLockout(),
               s.authLockout()))
           .delivery(PostaConfig.Delivery.defaults().toBuilder().dns(List.of(dns.address()), port).build())
@@ -129,6 +134,33 @@ class DkimSigningTest {
     await("the queued line", () -> loggedLines().stream().anyMatch(s -> s.contains("status=queued")));
     assertThat(loggedLines()).anyMatch(line -> line.matches("smtp\\[127\\.0\\.0\\.1\\]#\\w{8}: ([0-9A-F]{16}): from=<sender@posta\\.test>, size=\\d+, nrcpt=1, "
             + "helo=<client\\.example>, sasl_username=sender@posta\\.test, msgid=<\\1@localhost>, dkim=signed \\(d=posta\\.test s=20250712-ed25519, d=posta\\.test s=20250712-rsa\\), status=queued"));
+  }
+
+  /**
+   * The HTTP API's mail goes through the same local submission as the web view's compose form
+   * ({@code LocalSubmission.submit}), so it is signed before it is queued, as SMTP's is.
+   */
+  @Test
+  void mailSentThroughTheHttpApiLeavesSignedAndDkimpyAcceptsIt() throws Exception {
+    String token = new ApiTokens(server.server().config().dataDir()).create("sender@posta.test", "dkim").secret();
+    String body = """
+        {"from": "Sender <sender@posta.test>", "to": ["carol@example.test"], "subject": "Sent through the API",
+         "text": "Grüße from the API.\\n"}""";
+    HttpResponse<String> sent;
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      sent = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort() + "/api/v1/messages"))
+          .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+    assertThat(sent.statusCode()).as(sent.body()).isEqualTo(202);
+    await("the API's message at the receiving server", () -> peer.messages().stream().anyMatch(m -> m.rcptTos().contains("carol@example.test")));
+    byte[] received = peer.messages().stream().filter(m -> m.rcptTos().contains("carol@example.test")).findFirst().orElseThrow().content();
+    String text = new String(received, StandardCharsets.UTF_8);
+    assertThat(text).startsWith("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=posta.test;\r\n\ts=20250712-ed25519; t=");
+    assertThat(text).contains("\r\nSubject: Sent through the API\r\n");
+    Dkimpy.Run dkimpy = Dkimpy.verify(dns.port(), received, dir.resolve("api.eml"));
+    assertThat(dkimpy.out()).as("%s", dkimpy).isEqualTo("0 pass d=posta.test s=20250712-ed25519\n1 pass d=posta.test s=20250712-rsa\n");
+    assertThat(dkimpy.exit()).isZero();
   }
 
   @Test
