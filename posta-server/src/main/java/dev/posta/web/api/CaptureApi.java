@@ -11,6 +11,7 @@ import dev.posta.smtp.Fault;
 import dev.posta.smtp.Faults;
 import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
+import dev.posta.web.message.MessageView;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -453,20 +454,20 @@ public final class CaptureApi {
   static Map<String, Object> full(CapturedMessage m) {
     MessageView view = m.parsed(MessageView.class, c -> {
       try {
-        return MessageView.parse(new ByteArrayInputStream(c.content()));
+        return MessageView.read(new ByteArrayInputStream(c.content()), MessageView.Limits.DEFAULT);
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
     });
     Map<String, Object> j = summary(m);
-    j.put("headers", view.headers());
+    j.put("headers", MessageJson.headers(view));
     j.put("text", view.text());
     j.put("html", view.html());
-    j.put("attachments", view.attachments());
+    j.put("attachments", MessageJson.attachments(view));
     j.put("links", MessageText.links(view.text(), view.html()));
     j.put("code", MessageText.code(view.text(), view.html()).orElse(null));
-    String results = view.headers().stream().filter(h -> h.get("name").equalsIgnoreCase("Authentication-Results"))
-        .map(h -> h.get("value")).findFirst().orElse(null); // the first is capture mode's: it adds its own on top
+    String results = view.headers().stream().filter(h -> h.name().equalsIgnoreCase("Authentication-Results"))
+        .map(MessageView.HeaderField::value).findFirst().orElse(null); // the first is capture mode's: it adds its own on top
     j.put("authenticationResults", results == null ? null : authenticationResults(AuthenticationResults.parse(results)));
     return j;
   }

@@ -10,6 +10,7 @@ import dev.posta.store.MailboxStore;
 import dev.posta.store.MessageInfo;
 import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
+import dev.posta.web.message.MessageView;
 import dev.posta.web.MailEvents;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -182,21 +183,24 @@ public final class MessagesApi {
           if (before != null && !arrived.isBefore(before)) continue;
           MessageView view;
           try {
-            view = MessageView.parse(new ByteArrayInputStream(text != null ? CrlfContent.read(f, uid) : CrlfContent.header(f, uid)));
+            view = MessageView.read(new ByteArrayInputStream(text != null ? CrlfContent.read(f, uid) : CrlfContent.header(f, uid)),
+                MessageView.Limits.DEFAULT);
           } catch (NoSuchFileException e) {
             continue; // expunged meanwhile
           }
-          if (from != null && !contains(view.from(), from)) continue;
-          if (to != null && !contains(String.join(", ", view.to()) + ", " + String.join(", ", view.cc()), to)) continue;
-          if (subject != null && !contains(view.subject(), subject)) continue;
-          if (text != null && !contains(view.subject(), text) && !contains(view.text(), text) && !contains(view.html(), text)) continue;
+          MessageView.Addresses addresses = view.addresses();
+          String subjectText = view.summary().subject();
+          if (from != null && !contains(addresses.from(), from)) continue;
+          if (to != null && !contains(String.join(", ", addresses.to()) + ", " + String.join(", ", addresses.cc()), to)) continue;
+          if (subject != null && !contains(subjectText, subject)) continue;
+          if (text != null && !contains(subjectText, text) && !contains(view.text(), text) && !contains(view.html(), text)) continue;
           Map<String, Object> m = new LinkedHashMap<>();
           m.put("folder", folder);
           m.put("uid", uid);
           m.put("arrived", arrived.toString());
-          m.put("from", view.from());
-          m.put("to", view.to());
-          m.put("subject", view.subject());
+          m.put("from", addresses.from());
+          m.put("to", addresses.to());
+          m.put("subject", subjectText);
           m.put("size", info.size());
           m.put("seen", (info.flags() & Flags.SEEN) != 0);
           page.add(m);
@@ -216,7 +220,7 @@ public final class MessagesApi {
       Folder f = lease.folder();
       MessageView view;
       try {
-        view = MessageView.parse(new ByteArrayInputStream(CrlfContent.read(f, uid)));
+        view = MessageView.read(new ByteArrayInputStream(CrlfContent.read(f, uid)), MessageView.Limits.DEFAULT);
       } catch (NoSuchFileException e) {
         throw noMessage(folder, uid);
       }
@@ -227,7 +231,7 @@ public final class MessagesApi {
       m.put("uid", uid);
       m.put("arrived", arrived == null ? null : arrived.toString());
       m.put("size", info == null ? null : info.size());
-      m.putAll(view.json());
+      m.putAll(MessageJson.of(view));
       x.json(200, m);
     }
   }

@@ -19,7 +19,12 @@ import java.util.function.IntFunction;
 import org.apache.james.mime4j.MimeException;
 import org.apache.james.mime4j.codec.DecodeMonitor;
 import org.apache.james.mime4j.codec.DecoderUtil;
+import org.apache.james.mime4j.dom.address.Address;
+import org.apache.james.mime4j.dom.address.AddressList;
+import org.apache.james.mime4j.dom.address.Group;
+import org.apache.james.mime4j.dom.address.Mailbox;
 import org.apache.james.mime4j.field.DateTimeFieldLenientImpl;
+import org.apache.james.mime4j.field.address.LenientAddressParser;
 import org.apache.james.mime4j.message.DefaultBodyDescriptorBuilder;
 import org.apache.james.mime4j.message.MaximalBodyDescriptor;
 import org.apache.james.mime4j.parser.AbstractContentHandler;
@@ -32,8 +37,9 @@ import org.apache.james.mime4j.util.MimeUtil;
 
 /**
  * A stored message as the web view shows it: the header summary (From, To, Cc, Reply-To, Date,
- * Subject, Message-ID), every header field, the text part, the HTML part (only ever handed out
- * sanitized, {@link #safeHtml}) and the attachments. Read in one pass by mime4j's streaming
+ * Subject, Message-ID), the addresses of From, To and Cc, every header field, the text part, the
+ * HTML part (sanitized for the pages, {@link #safeHtml}; as written for the API, {@link
+ * #html}) and the attachments. Read in one pass by mime4j's streaming
  * parser, leniently (mail as received is not always well formed, and reading it must not fail
  * for that); header values are unfolded and their encoded words decoded (RFC 2047), file names
  * too (RFC 2231), bodies decoded from base64 and quoted-printable, then from their charset.
@@ -75,18 +81,27 @@ public final class MessageView {
    */
   public record Summary(String from, String to, String cc, String replyTo, String date, Instant sent, String subject, String messageId) {}
 
+  /**
+   * The addresses alone (RFC 5322 §3.4): From's first mailbox, and every mailbox of To and Cc
+   * (groups opened); null and empty when a field is absent or unreadable.
+   */
+  public record Addresses(String from, List<String> to, List<String> cc) {}
+
   /** Most header fields kept for the headers view; a message with more shows these and a note. */
   static final int MAX_FIELDS = 1_000;
 
   private final Summary summary;
+  private final Addresses addresses;
   private final List<HeaderField> headers;
   private final String text;
   private final String html;
   private final List<Attachment> attachments;
   private final List<String> notes;
 
-  private MessageView(Summary summary, List<HeaderField> headers, String text, String html, List<Attachment> attachments, List<String> notes) {
+  private MessageView(Summary summary, Addresses addresses, List<HeaderField> headers, String text, String html, List<Attachment> attachments,
+      List<String> notes) {
     this.summary = summary;
+    this.addresses = addresses;
     this.headers = List.copyOf(headers);
     this.text = text;
     this.html = html;
@@ -98,7 +113,7 @@ public final class MessageView {
   public static MessageView read(InputStream message, Limits limits) throws IOException {
     Reading r = new Reading(limits, 0);
     r.parse(message);
-    return new MessageView(r.summary(), r.headers, r.text, r.html, r.attachments, r.notes);
+    return new MessageView(r.summary(), r.addresses(), r.headers, r.text, r.html, r.attachments, r.notes);
   }
 
   /**
@@ -121,6 +136,10 @@ public final class MessageView {
     return summary;
   }
 
+  public Addresses addresses() {
+    return addresses;
+  }
+
   /** Every header field of the message itself, in order (at most {@link #MAX_FIELDS}). */
   public List<HeaderField> headers() {
     return headers;
@@ -138,6 +157,14 @@ public final class MessageView {
   public String quotableText() {
     if (text != null) return text;
     return html == null ? null : HtmlSanitizer.text(html);
+  }
+
+  /**
+   * The HTML part as the message has it, decoded to text, or null: for the API, whose caller
+   * chose to read it; never for a page, which shows only {@link #safeHtml}.
+   */
+  public String html() {
+    return html;
   }
 
   /** Whether the message has an HTML part ({@link #safeHtml} shows it). */
@@ -194,6 +221,8 @@ public final class MessageView {
     private boolean fieldsCut;
     private String from, to, cc, replyTo, date, subject, messageId;
     private Instant sent;
+    private String fromAddress;
+    private List<String> toAddresses, ccAddresses;
 
     Reading(Limits limits, int wanted) {
       this.limits = limits;
@@ -225,6 +254,10 @@ public final class MessageView {
       return new Summary(from, to, cc, replyTo, date, sent, subject, messageId);
     }
 
+    Addresses addresses() {
+      return new Addresses(fromAddress, toAddresses == null ? List.of() : toAddresses, ccAddresses == null ? List.of() : ccAddresses);
+    }
+
     @Override
     public void startBodyPart() {
       bodyParts++;
@@ -240,9 +273,25 @@ public final class MessageView {
       String value = decode(field.getBody());
       headers.add(new HeaderField(field.getName(), value));
       switch (field.getName().toLowerCase(Locale.ROOT)) {
-        case "from" -> from = first(from, value);
-        case "to" -> to = first(to, value);
-        case "cc" -> cc = first(cc, value);
+        case "from" -> {
+          if (from == null) {
+            from = value;
+            List<String> mailboxes = mailboxes(field.getBody());
+            fromAddress = mailboxes.isEmpty() ? null : mailboxes.getFirst();
+          }
+        }
+        case "to" -> {
+          if (to == null) {
+            to = value;
+            toAddresses = mailboxes(field.getBody());
+          }
+        }
+        case "cc" -> {
+          if (cc == null) {
+            cc = value;
+            ccAddresses = mailboxes(field.getBody());
+          }
+        }
         case "reply-to" -> replyTo = first(replyTo, value);
         case "subject" -> subject = first(subject, value);
         case "message-id" -> messageId = first(messageId, value);
@@ -254,6 +303,24 @@ public final class MessageView {
         }
         default -> {}
       }
+    }
+
+    /** The mailboxes' addresses of an address list as written (RFC 5322 §3.4), groups opened; none when it cannot be read. */
+    private static List<String> mailboxes(String raw) {
+      List<String> out = new ArrayList<>();
+      AddressList list;
+      try {
+        list = LenientAddressParser.DEFAULT.parseAddressList(MimeUtil.unfold(raw == null ? "" : raw));
+      } catch (RuntimeException e) {
+        return out;
+      }
+      for (Address a : list) {
+        List<Mailbox> mailboxes = a instanceof Group g ? g.getMailboxes() : a instanceof Mailbox mb ? List.of(mb) : List.of();
+        for (Mailbox mb : mailboxes) {
+          if (!out.contains(mb.getAddress())) out.add(mb.getAddress());
+        }
+      }
+      return out;
     }
 
     private static String first(String had, String value) {

@@ -6,7 +6,7 @@ import dev.posta.store.Folder;
 import dev.posta.store.MailboxId;
 import dev.posta.store.MailboxStore;
 import dev.posta.store.MessageInfo;
-import dev.posta.web.api.MessageView;
+import dev.posta.web.message.MessageView;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
@@ -207,7 +207,7 @@ final class MailPages {
         if (c.to() != null && s.recipients().stream().noneMatch(r -> contains(r, c.to()))) return null;
         if (c.subject() != null && !contains(s.subject(), c.subject())) return null;
         if (c.text() != null) {
-          MessageView whole = MessageView.parse(new ByteArrayInputStream(CrlfContent.read(f, uid)));
+          MessageView whole = MessageView.read(new ByteArrayInputStream(CrlfContent.read(f, uid)), MessageView.Limits.DEFAULT);
           if (!contains(s.subject(), c.text()) && !contains(whole.text(), c.text()) && !contains(whole.html(), c.text())) return null;
         }
       }

@@ -56,10 +56,36 @@ class MessageViewTest {
         new HeaderField("Date", "Mon, 7 Dec 2026 06:01:02 +0100"),
         new HeaderField("Message-ID", "<1234@example.org>"),
         new HeaderField("X-Raw-8bit", "é"));
+    assertThat(v.addresses()).isEqualTo(new MessageView.Addresses("renee@example.org", List.of("ann@example.org", "bob@example.org"),
+        List.of("jorg@example.org")));
     assertThat(v.text()).isEqualTo("Hello.\n");
     assertThat(v.hasHtml()).isFalse();
     assertThat(v.attachments()).isEmpty();
     assertThat(v.notes()).isEmpty();
+  }
+
+  @Test
+  void addressesOpenGroupsOnceEachAndAnEmptyGroupHasNone() throws IOException {
+    MessageView v = read("""
+        From: a@example.org, b@example.org
+        To: Team: ann@example.org, Bob <bob@example.org>;, ann@example.org
+        Cc: undisclosed-recipients:;
+
+        x
+        """);
+    assertThat(v.addresses()).isEqualTo(new MessageView.Addresses("a@example.org", List.of("ann@example.org", "bob@example.org"), List.of()));
+    assertThat(read("\nx\n").addresses()).isEqualTo(new MessageView.Addresses(null, List.of(), List.of()));
+  }
+
+  @Test
+  void theHtmlPartAsWrittenIsThereForTheApiAndSanitizedForThePages() throws IOException {
+    MessageView v = read("""
+        Content-Type: text/html; charset=utf-8
+
+        <p onclick="steal()">Hi<script>alert(1)</script></p>
+        """);
+    assertThat(v.html()).isEqualTo("<p onclick=\"steal()\">Hi<script>alert(1)</script></p>\n");
+    assertThat(html(v)).doesNotContain("onclick", "script").contains("Hi");
   }
 
   @Test
