@@ -4,15 +4,12 @@ import com.google.common.net.InetAddresses;
 import dev.posta.config.ConfigException;
 import dev.posta.config.PostaConfig;
 import dev.posta.dns.ResolverRecords;
-import dev.posta.mailauth.dkim.DkimKeyFiles;
-import dev.posta.mailauth.dkim.SigningKey;
 import dev.posta.mailauth.dkim.SigningKeys;
 import dev.posta.mailauth.publish.PublishedRecords;
 import dev.posta.mailauth.publish.RequiredRecords;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -49,7 +46,6 @@ import picocli.CommandLine.ParentCommand;
     "posta dns check DOMAIN looks them up and says what is missing or wrong."},
     subcommands = {DnsCommand.Check.class})
 public final class DnsCommand implements Callable<Integer> {
-  private static final Duration LOOKUP_TIMEOUT = Duration.ofSeconds(5);
 
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
   boolean help;
@@ -116,7 +112,7 @@ public final class DnsCommand implements Callable<Integer> {
       List<String> servers = dnsServers.isEmpty() ? loaded.dnsServers() : dnsServers;
       ResolverRecords dns;
       try {
-        dns = new ResolverRecords(servers, LOOKUP_TIMEOUT);
+        dns = new ResolverRecords(servers, PublishedRecords.LOOKUP_TIMEOUT);
       } catch (IllegalArgumentException e) {
         parent.err.println("posta dns check: " + e.getMessage());
         return 2;
@@ -140,8 +136,8 @@ public final class DnsCommand implements Callable<Integer> {
       err.println(command + ": which domain? " + command + " DOMAIN (posta dns --help says more)");
       return null;
     }
-    String domain = DkimKeyFiles.domainName(target.domain);
-    if (domain == null || !domain.contains(".")) {
+    String domain = RequiredRecords.publicName(target.domain);
+    if (domain == null) {
       err.println(command + ": '" + target.domain + "' is not a mail domain (a name such as example.org)");
       return null;
     }
@@ -162,8 +158,8 @@ public final class DnsCommand implements Callable<Integer> {
       return null;
     }
     String given = target.hostname != null ? target.hostname : config.hostname();
-    String host = DkimKeyFiles.domainName(given);
-    if (host == null || !host.contains(".")) {
+    String host = RequiredRecords.publicName(given);
+    if (host == null) {
       err.println(command + ": the host name is '" + given + "', which other mail servers cannot look up: set hostname in "
           + config.source().map(Object::toString).orElse("a configuration file (--config)") + " to this server's public name, or give --hostname");
       return null;
@@ -176,11 +172,6 @@ public final class DnsCommand implements Callable<Integer> {
       e.problems().forEach(p -> err.println("  " + p));
       return null;
     }
-    List<RequiredRecords.DkimKey> dkim = new ArrayList<>();
-    // As the server picks them: the domain's own keys, else a parent domain's (forSender).
-    for (SigningKey k : keys.forSender(domain)) {
-      dkim.add(new RequiredRecords.DkimKey(k.domain(), k.selector(), DkimKeyFiles.publicKey(k), k.file()));
-    }
-    return new Loaded(new RequiredRecords(domain, host, addresses, dkim), config.delivery().dnsServers());
+    return new Loaded(RequiredRecords.of(domain, host, addresses, keys), config.delivery().dnsServers());
   }
 }

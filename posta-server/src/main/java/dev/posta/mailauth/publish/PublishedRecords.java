@@ -15,6 +15,7 @@ import dev.posta.mailauth.spf.SpfVerdict;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -58,6 +59,9 @@ public final class PublishedRecords {
       return fix == null ? line : line + "\n" + " ".repeat(16) + "fix: " + fix;
     }
   }
+
+  /** How long one question may wait for its answer, {@code posta dns check}'s and the domains page's: a failed one is UNKNOWN. */
+  public static final Duration LOOKUP_TIMEOUT = Duration.ofSeconds(5);
 
   /** RFC 7208 §4.5: a record is SPF when it starts with "v=spf1" followed by a space or nothing, in any letter case. */
   private static final Pattern SPF_RECORD = Pattern.compile("(?i)v=spf1(?: .*)?", Pattern.DOTALL);

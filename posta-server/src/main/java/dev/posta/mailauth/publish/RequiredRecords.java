@@ -1,7 +1,9 @@
 package dev.posta.mailauth.publish;
 
-import dev.posta.mailauth.dkim.DkimKeyFiles;
 import com.google.common.net.InetAddresses;
+import dev.posta.mailauth.dkim.DkimKeyFiles;
+import dev.posta.mailauth.dkim.SigningKey;
+import dev.posta.mailauth.dkim.SigningKeys;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.nio.file.Path;
@@ -53,6 +55,29 @@ public record RequiredRecords(String domain, String host, List<InetAddress> addr
     public String name() {
       return selector + "._domainkey." + signingDomain;
     }
+  }
+
+  /**
+   * The records {@code domain} needs with Posta on {@code host} at {@code addresses} (none: not
+   * known), signed with the keys that sign its mail as the server picks them ({@link
+   * SigningKeys#forSender}: the domain's own, else a parent domain's). What {@code posta dns}
+   * prints and the domains page shows, from one place.
+   */
+  public static RequiredRecords of(String domain, String host, List<InetAddress> addresses, SigningKeys keys) {
+    List<DkimKey> dkim = new ArrayList<>();
+    for (SigningKey k : keys.forSender(domain)) {
+      dkim.add(new DkimKey(k.domain(), k.selector(), DkimKeyFiles.publicKey(k), k.file()));
+    }
+    return new RequiredRecords(domain, host, addresses, dkim);
+  }
+
+  /**
+   * {@code name} as a mail domain or MX host: lower case, A-labels; null when it is none (not a
+   * domain name, or a single label such as {@code localhost}, which other servers cannot look up).
+   */
+  public static String publicName(String name) {
+    String ascii = DkimKeyFiles.domainName(name);
+    return ascii == null || !ascii.contains(".") ? null : ascii;
   }
 
   public RequiredRecords {

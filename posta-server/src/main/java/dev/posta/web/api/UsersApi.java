@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.posta.PostaServer;
 import dev.posta.auth.AccountRules;
 import dev.posta.auth.UserStore;
-import dev.posta.config.PostaConfig;
+import dev.posta.web.AccountChanges;
 import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
 import java.io.IOException;
@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>An admin cannot disable or remove their own account (409): the last admin would lock
  * everyone out of the operators' API, and another admin can do it. An address without an account
- * is 404. Every change is logged with the admin's account and address: {@code UsersApi:
+ * is 404. The rules, their words and the log lines are {@link AccountChanges}'s, which the users
+ * page shares. Every change is logged with the admin's account and address: {@code UsersApi:
  * http[192.0.2.7]: admin@example.org: disabled bob@example.org}. The server's own {@link
  * UserStore} makes the change, so it holds at the next login (other processes see it within a
  * second, as after {@code posta user}).
@@ -46,9 +47,12 @@ public final class UsersApi {
   private static final List<String> PASSWORD_FIELDS = List.of("password");
 
   private final PostaServer server;
+  /** The rules and the log lines this API shares with the users page. */
+  private final AccountChanges accounts;
 
   public UsersApi(PostaServer server) {
     this.server = server;
+    this.accounts = new AccountChanges(server, log);
   }
 
   /** Whether {@code rest} (the path after {@code /api/v1}) is this API's. */
@@ -78,39 +82,18 @@ public final class UsersApi {
       else list(x);
       return;
     }
-    UserStore.User user = existing(s.get(1));
-    try {
-      switch (act == null ? "delete" : act) {
-        case "disable" -> {
-          if (user.address().equals(admin)) throw Operators.conflict("you cannot disable your own account (" + admin + "); another admin can");
-          server.users().setDisabled(user.address(), true);
-          log.info("http[{}]: {}: disabled {}", x.client().getHostAddress(), admin, user.address());
-          x.json(200, json(existing(user.address())));
-        }
-        case "enable" -> {
-          server.users().setDisabled(user.address(), false);
-          log.info("http[{}]: {}: enabled {}", x.client().getHostAddress(), admin, user.address());
-          x.json(200, json(existing(user.address())));
-        }
-        case "password" -> {
-          char[] password = password(x, PASSWORD_FIELDS, "{\"password\": \"...\"}");
-          try {
-            server.users().setPassword(user.address(), password);
-          } finally {
-            Arrays.fill(password, '\0');
-          }
-          log.info("http[{}]: {}: changed the password of {}", x.client().getHostAddress(), admin, user.address());
-          x.noContent();
-        }
-        default -> {
-          if (user.address().equals(admin)) throw Operators.conflict("you cannot remove your own account (" + admin + "); another admin can");
-          server.users().remove(user.address());
-          log.info("http[{}]: {}: removed {} (its mail stays)", x.client().getHostAddress(), admin, user.address());
-          x.noContent();
-        }
+    String address = s.get(1);
+    switch (act == null ? "delete" : act) {
+      case "disable", "enable" -> x.json(200, json(accounts.setDisabled(admin, x.client(), address, act.equals("disable"))));
+      case "password" -> {
+        accounts.existing(address); // 404 before the body is read
+        accounts.setPassword(admin, x.client(), address, password(x, PASSWORD_FIELDS, "{\"password\": \"...\"}"));
+        x.noContent();
       }
-    } catch (UserStore.UserException e) { // changed by someone else meanwhile (posta user beside the server)
-      throw Operators.conflict(e.getMessage());
+      default -> {
+        accounts.remove(admin, x.client(), address);
+        x.noContent();
+      }
     }
   }
 
@@ -130,53 +113,21 @@ public final class UsersApi {
     String typed = Operators.text(json, "address");
     if (typed == null) throw new ApiError(400, "address: required, as in " + example);
     boolean makeAdmin = Operators.flag(json, "admin");
-    String canonical;
-    try {
-      canonical = UserStore.canonicalAddress(typed);
-    } catch (IllegalArgumentException e) {
-      throw new ApiError(400, "address: " + typed + ": " + e.getMessage());
-    }
-    if (server.users().find(canonical).isPresent()) throw Operators.conflict(canonical + " already exists");
-    char[] password = password(json, example);
-    try {
-      server.users().add(canonical, password, makeAdmin);
-    } catch (UserStore.UserException e) {
-      throw Operators.conflict(e.getMessage());
-    } finally {
-      Arrays.fill(password, '\0');
-    }
-    String note = AccountRules.sendOnlyNote(canonical, localDomains());
-    log.info("http[{}]: {}: added {}{}{}", x.client().getHostAddress(), admin, canonical, makeAdmin ? " (admin)" : "",
-        note == null ? "" : " (" + note + ")");
-    Map<String, Object> answer = json(existing(canonical));
-    answer.put("note", note);
-    x.send(201, "application/json", Exchange.JSON.writeValueAsBytes(answer), Map.of("Location", "/api/v1/users/" + canonical));
+    AccountChanges.Added added = accounts.add(admin, x.client(), typed, password(json, example), makeAdmin);
+    Map<String, Object> answer = json(accounts.existing(added.address()));
+    answer.put("note", added.note());
+    x.send(201, "application/json", Exchange.JSON.writeValueAsBytes(answer), Map.of("Location", "/api/v1/users/" + added.address()));
   }
 
   private char[] password(Exchange x, List<String> fields, String example) throws ApiError, IOException {
     return password(Operators.object(x, fields, example), example);
   }
 
-  /** The body's password, checked as {@code posta user} checks one; 400 with the same words. */
-  private char[] password(JsonNode json, String example) throws ApiError {
+  /** The body's password, as typed: {@link AccountChanges} checks it as {@code posta user} does, 400 with the same words. */
+  private static char[] password(JsonNode json, String example) throws ApiError {
     String typed = Operators.text(json, "password");
     if (typed == null) throw new ApiError(400, "password: required, as in " + example);
-    char[] password = typed.toCharArray();
-    String refused = AccountRules.passwordRefusal(password, server.config().submission().minPasswordLength());
-    if (refused != null) {
-      Arrays.fill(password, '\0');
-      throw new ApiError(400, refused);
-    }
-    return password;
-  }
-
-  /** The account at {@code address} (any case), or 404. */
-  private UserStore.User existing(String address) throws ApiError, IOException {
-    return server.users().find(address).orElseThrow(() -> ApiError.notFound("no such user: " + address));
-  }
-
-  private List<String> localDomains() {
-    return server.config().domains().stream().map(PostaConfig.LocalDomain::name).toList();
+    return typed.toCharArray();
   }
 
   private Map<String, Object> json(UserStore.User user) {
@@ -184,7 +135,7 @@ public final class UsersApi {
     m.put("address", user.address());
     m.put("admin", user.admin());
     m.put("disabled", user.disabled());
-    m.put("mailbox", AccountRules.hasMailbox(user.address(), localDomains()));
+    m.put("mailbox", AccountRules.hasMailbox(user.address(), accounts.localDomains()));
     return m;
   }
 }
