@@ -6,7 +6,11 @@
  * one; a template takes one record of {@link dev.posta.web.page.Views}. One stylesheet and one
  * script (live updates, {@code posta.js}; every page works without it), nothing inline, under a
  * strict Content-Security-Policy. Writing mail ({@link dev.posta.web.page.ComposePages}) sends
- * through local submission, as the API does.
+ * through local submission, as the API does. The operators' pages under {@code /admin}
+ * ({@link dev.posta.web.page.OperatorPages}) act through what the operators' API and the CLI use:
+ * the users page through {@link dev.posta.web.AccountChanges}, the domains page through {@code
+ * mailauth.publish}; their models are {@link dev.posta.web.page.UserViews} and {@link
+ * dev.posta.web.page.DomainViews}.
  *
  * <p>Adding a page: a template taking a new {@code Views} record, a route in {@code Pages}
  * answering through {@code Pages.html} (which sets the security headers; its {@code frameSrc}
