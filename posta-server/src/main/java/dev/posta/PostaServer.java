@@ -52,6 +52,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -78,6 +79,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class PostaServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PostaServer.class);
+  /** Posta's version, one for {@code posta --version}, the banner, the start line and the server's page. */
+  public static final String VERSION = "0.1.0";
   private static final Duration DNS_TIMEOUT = Duration.ofSeconds(10);
   private volatile PostaConfig config;
   private final Clock clock;
@@ -121,6 +124,8 @@ public final class PostaServer implements AutoCloseable {
    * the server and kept across reloads (counters must not start again at a reload).
    */
   private final MailMetrics metrics;
+  /** When {@link #start} began, on the server's clock: the operators' page shows the uptime from it. */
+  private volatile Instant started;
 
   /**
    * A face of the server that listens for a protocol this class does not serve itself: the web
@@ -236,6 +241,7 @@ public final class PostaServer implements AutoCloseable {
    *     or another) already uses the data folder; nothing is left running then
    */
   public PostaServer start() throws IOException {
+    started = clock.instant();
     return open(true);
   }
 
@@ -603,6 +609,11 @@ public final class PostaServer implements AutoCloseable {
     return new IOException("another Posta is already using the data folder " + config.dataDir());
   }
 
+  /** When the server was started, on its clock; null before {@link #start} (and when opened for queue commands only). */
+  public Instant started() {
+    return started;
+  }
+
   public List<Bound> listeners() {
     return bound;
   }
@@ -726,6 +737,11 @@ public final class PostaServer implements AutoCloseable {
 
   public PostaConfig config() {
     return config;
+  }
+
+  /** The server's clock: what its queue, its meters and {@link #started} are read on. */
+  public Clock clock() {
+    return clock;
   }
 
   /** Where a running server listens for {@code posta queue} commands. */

@@ -47,7 +47,7 @@ public final class Posta {
     static final Logger log = LoggerFactory.getLogger(Posta.class);
   }
   /** One version for --version, the banner and the start line. */
-  static final String VERSION = "0.1.0";
+  static final String VERSION = dev.posta.PostaServer.VERSION;
 
   /** The names that make Posta sendmail(8): called by one (a symlink), or as {@code posta sendmail}. */
   private static final java.util.Set<String> SENDMAIL_NAMES = java.util.Set.of("sendmail", "mailq", "newaliases");

@@ -18,11 +18,11 @@ import java.util.List;
  * and the data folder's file system has at least {@code [http] ready-min-free-space} free.
  * {@code /healthz} says only that the process answers.
  */
-final class Readiness {
+public final class Readiness {
   private Readiness() {}
 
   /** Why the server is not ready, one reason each; empty when it is. */
-  static List<String> problems(PostaServer server) {
+  public static List<String> problems(PostaServer server) {
     PostaConfig config = server.config();
     List<String> problems = new ArrayList<>();
     for (PostaConfig.Listener l : config.listeners()) {

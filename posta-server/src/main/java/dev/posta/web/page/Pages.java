@@ -566,7 +566,8 @@ public final class Pages {
     x.send(status, "text/html; charset=utf-8", out.toByteArray(), headers);
   }
 
-  private static Map<String, String> securityHeaders(String frameSrc) {
+  /** The headers every answer of the pages carries ({@link #contentSecurityPolicy}, nosniff, no referrer, no framing). */
+  static Map<String, String> securityHeaders(String frameSrc) {
     return Map.of("Content-Security-Policy", contentSecurityPolicy(frameSrc), "X-Content-Type-Options", "nosniff",
         "Referrer-Policy", "no-referrer", "X-Frame-Options", "DENY");
   }

@@ -111,3 +111,74 @@
     else tell(state.uidNext - shown);
   });
 })();
+
+// The server's page (/admin, ServerPages): its figures and charts kept live. Every data-refresh
+// seconds while the page is visible (document.visibilityState), the page is fetched again and
+// its figures, readiness and the charts' tables are taken from it; a chart's image gets the new
+// URL only when its figures changed (the URL carries their version), so an unchanged chart is not
+// fetched again. Hidden, nothing is fetched; shown again, it refreshes at once.
+(function () {
+  "use strict";
+  var page = document.querySelector("main.server[data-refresh]");
+  if (!page || !window.fetch || !window.DOMParser) return;
+  var period = Math.max(1, Number(page.getAttribute("data-refresh")) || 15) * 1000;
+  var timer = null;
+  var busy = false;
+
+  function swap(fresh, selector) {
+    var old = page.querySelector(selector);
+    var now = fresh.querySelector(selector);
+    if (old && now) old.replaceWith(document.importNode(now, true));
+  }
+
+  function refresh() {
+    if (busy) return;
+    busy = true;
+    fetch(window.location.pathname + window.location.search, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("main.server");
+        if (!fresh) return;
+        swap(fresh, "section.health");
+        swap(fresh, "section.listeners");
+        page.querySelectorAll("figure.chart[data-chart]").forEach(function (figure) {
+          var name = figure.getAttribute("data-chart");
+          var other = fresh.querySelector('figure.chart[data-chart="' + name + '"]');
+          if (!other) return;
+          var img = figure.querySelector("img");
+          var src = other.querySelector("img").getAttribute("src");
+          if (img.getAttribute("src") !== src) {
+            img.setAttribute("src", src);
+            img.setAttribute("alt", other.querySelector("img").getAttribute("alt"));
+          }
+          var table = figure.querySelector("details table");
+          var now = other.querySelector("details table");
+          if (table && now) table.replaceWith(document.importNode(now, true)); // the details keep their open state
+        });
+      })
+      .catch(function () {
+        // the server is away or restarting: keep what is shown, try again at the next turn
+      })
+      .finally(function () {
+        busy = false;
+      });
+  }
+
+  function follow() {
+    if (document.visibilityState === "visible") {
+      if (timer === null) timer = window.setInterval(refresh, period);
+    } else if (timer !== null) {
+      window.clearInterval(timer);
+      timer = null;
+    }
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && timer === null) refresh();
+    follow();
+  });
+  follow();
+})();
