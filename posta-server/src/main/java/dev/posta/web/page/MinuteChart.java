@@ -57,7 +57,7 @@ final class MinuteChart {
     StringBuilder svg = new StringBuilder(8192);
     svg.append("<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"").append(WIDTH).append("\" height=\"").append(HEIGHT)
         .append("\" viewBox=\"0 0 ").append(WIDTH).append(' ').append(HEIGHT)
-        .append("\" role=\"img\" aria-labelledby=\"title desc\" font-family=\"system-ui, sans-serif\" font-size=\"11\">\n");
+        .append("\" role=\"img\" aria-labelledby=\"title desc\" font-family=\"system-ui, sans-serif\" font-size=\"13\">\n");
     svg.append("<title id=\"title\">").append(xml(title)).append("</title>\n");
     svg.append("<desc id=\"desc\">").append(xml(description(series, shown, first, last, zone))).append("</desc>\n");
     svg.append("<rect width=\"").append(WIDTH).append("\" height=\"").append(HEIGHT).append("\" fill=\"#ffffff\"/>\n");
@@ -153,7 +153,7 @@ final class MinuteChart {
       String label = s.name + " " + (s.level ? latest(s, shown) + " now" : total(s, shown));
       svg.append("<rect x=\"").append(at).append("\" y=\"10\" width=\"14\" height=\"4\" fill=\"").append(xml(s.color)).append("\"/>");
       svg.append("<text x=\"").append(at + 19).append("\" y=\"16\" fill=\"#1d2330\">").append(xml(label)).append("</text>\n");
-      at += 19 + 7 * label.length() + 22; // room for the label at about 7 px a character
+      at += 19 + 8 * label.length() + 20; // room for the label at about 8 px a character (13 px type)
     }
     svg.append("</g>\n");
   }

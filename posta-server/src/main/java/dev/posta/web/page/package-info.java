@@ -9,8 +9,10 @@
  * through local submission, as the API does. The operators' pages under {@code /admin}
  * ({@link dev.posta.web.page.OperatorPages}) act through what the operators' API and the CLI use:
  * the users page through {@link dev.posta.web.AccountChanges}, the domains page through {@code
- * mailauth.publish}; their models are {@link dev.posta.web.page.UserViews} and {@link
- * dev.posta.web.page.DomainViews}.
+ * mailauth.publish}, the server page through the meters' history and {@code web.Readiness}, its
+ * charts SVG drawn by {@link dev.posta.web.page.MinuteChart} and shown as images; their models
+ * are {@link dev.posta.web.page.UserViews}, {@link dev.posta.web.page.DomainViews} and {@code
+ * ServerViews}.
  *
  * <p>Adding a page: a template taking a new {@code Views} record, a route in {@code Pages}
  * answering through {@code Pages.html} (which sets the security headers; its {@code frameSrc}
