@@ -73,15 +73,15 @@ final class ServerPages implements OperatorPages.Section {
 
   @Override
   public void handle(Exchange x, Sessions.Session s, Views.Layout layout, List<String> path) throws PageError {
-    Pages.allow(x, "GET, HEAD");
-    if (path.isEmpty()) {
+    String chart = path.size() == 2 && path.get(0).equals("charts") ? path.get(1) : null;
+    if (!path.isEmpty() && !"messages.svg".equals(chart) && !"queue.svg".equals(chart)) throw PageError.notFound();
+    Pages.allow(x, "GET, HEAD"); // the page changes nothing: nothing to post
+    if (chart == null) {
       pages.html(x, 200, "server.jte", page(layout.withTitle("Server"), refresh(x)), null);
-    } else if (path.size() == 2 && path.get(0).equals("charts") && path.get(1).equals("messages.svg")) {
+    } else if (chart.equals("messages.svg")) {
       svg(x, "Messages per minute on " + server.config().hostname() + ", the last hour", MESSAGES);
-    } else if (path.size() == 2 && path.get(0).equals("charts") && path.get(1).equals("queue.svg")) {
-      svg(x, "Messages in the queue on " + server.config().hostname() + ", the last hour", QUEUE);
     } else {
-      throw PageError.notFound();
+      svg(x, "Messages in the queue on " + server.config().hostname() + ", the last hour", QUEUE);
     }
   }
 

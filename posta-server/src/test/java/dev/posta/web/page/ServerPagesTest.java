@@ -338,6 +338,8 @@ class ServerPagesTest {
       }
       assertThat(admin.get("/admin/charts/other.svg").statusCode()).isEqualTo(404);
       assertThat(admin.get("/admin/charts").statusCode()).isEqualTo(404);
+      assertThat(admin.post("/admin/charts/nothing.svg", java.util.Map.of()).statusCode()).isEqualTo(404);
+      assertThat(admin.post("/admin/charts/queue.svg", java.util.Map.of()).statusCode()).isEqualTo(405);
       HttpResponse<String> post = admin.post("/admin", java.util.Map.of());
       assertThat(post.statusCode()).isEqualTo(405);
       assertThat(post.headers().firstValue("Allow")).hasValue("GET, HEAD");
