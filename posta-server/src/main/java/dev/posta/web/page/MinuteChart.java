@@ -13,7 +13,7 @@ import java.util.function.ToLongFunction;
 
 /**
  * The last hour a minute at a time ({@link MinuteHistory}, as {@code /api/v1/stats} gives it)
- * drawn as a line chart in SVG 1.1, the one renderer of the operators' charts: the page shows it
+ * drawn as a line chart in SVG (SVG 1.1 elements, with WAI-ARIA's role and labels), the one renderer of the operators' charts: the page shows it
  * in an {@code <img>}, so it works without script and runs none.
  *
  * <p>What it guarantees: the x axis is the 60 minutes ending with the one in progress, a tick at

@@ -206,6 +206,24 @@ class ServerPagesTest {
     return m.group(1);
   }
 
+  /** Not ready: the page says so, and why, in /readyz's words (the page itself still answers 200). */
+  @Test
+  void aServerThatIsNotReadySaysWhy() throws Exception {
+    server.close();
+    Path data = dir.resolve("short-of-space");
+    server = TestServer.start(data, c -> TestServer.withHttp(c).toBuilder().http(new PostaConfig.Http(false, Long.MAX_VALUE)).build());
+    server.server().users().add("admin@localhost", "the admin's password".toCharArray(), true);
+    try (PageClient admin = PageClient.signedIn(server.httpPort(), "admin@localhost", "the admin's password")) {
+      HttpResponse<String> r = admin.get("/admin");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).contains("<div><dt>Readiness</dt><dd>Not ready</dd></div>",
+          "<div class=\"not-ready\" role=\"alert\">\n      <p>Not ready (<code>/readyz</code> answers 503):</p>")
+          .containsPattern("<li>free space in " + Pattern.quote(data.toString()) + " is \\d+ octets, below \\[http\\] ready-min-free-space \\("
+              + Long.MAX_VALUE + "\\)</li>")
+          .doesNotContain("<p class=\"ready\">");
+    }
+  }
+
   @Test
   void theChartsAreSvgWithAPointPerMinuteAndANiceTop() throws Exception {
     sendTheHoursMail();
