@@ -13,8 +13,9 @@ import java.util.function.ToLongFunction;
 
 /**
  * The last hour a minute at a time ({@link MinuteHistory}, as {@code /api/v1/stats} gives it)
- * drawn as a line chart in SVG (SVG 1.1 elements, with WAI-ARIA's role and labels), the one renderer of the operators' charts: the page shows it
- * in an {@code <img>}, so it works without script and runs none.
+ * drawn as a line chart in SVG (SVG 1.1's elements, with WAI-ARIA's role and labels), the one
+ * renderer of the operators' charts: the page shows it in an {@code <img>}, so it works without
+ * script and runs none.
  *
  * <p>What it guarantees: the x axis is the 60 minutes ending with the one in progress, a tick at
  * each minute and the time (in the server's zone) every ten; each minute present is one point of
