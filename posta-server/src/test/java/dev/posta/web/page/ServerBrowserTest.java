@@ -15,6 +15,7 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
+import org.openqa.selenium.WindowType;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -23,8 +24,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * signs in and opens {@code /admin} with a refresh of 1 s ({@code ?refresh=1}, the page's {@code
  * data-refresh}); both charts' images load and are drawn under the pages' Content-Security-Policy
  * (a refused or broken SVG has no natural width); mail arrives, and within the refresh the
- * messages chart's URL changes, the new image is drawn, and the headline figure says it. A
- * screenshot is kept (target/screenshots/server.png).
+ * messages chart's URL changes, the new image is drawn, and the headline figure says it. With
+ * another tab in front the page fetches nothing (counted in Resource Timing), and shown again
+ * it goes on. A screenshot is kept (target/screenshots/server.png).
  */
 class ServerBrowserTest {
   @TempDir Path dir;
@@ -78,6 +80,27 @@ class ServerBrowserTest {
     browser.waiting().until(d -> drawn(d, messages));
     browser.waiting().until(d -> figure(d, "Accepted, last hour").equals("1"));
     assertThat(browser.screenshot("server")).isNotEmptyFile();
+
+    // Hidden (another tab in front), the page fetches nothing; shown again, it refreshes at once and goes on.
+    JavascriptExecutor js = (JavascriptExecutor) web;
+    js.executeScript("window.seen = []; document.addEventListener('visibilitychange', function () { window.seen.push(document.visibilityState); });");
+    String page = web.getWindowHandle();
+    long shown = fetches(web);
+    web.switchTo().newWindow(WindowType.TAB);
+    web.get(base + "/static/posta.css");
+    Thread.sleep(3500); // three turns of the refresh
+    web.switchTo().window(page);
+    long hidden = fetches(web) - shown;
+    assertThat(js.executeScript("return window.seen")).asList().startsWith("hidden");
+    assertThat(hidden).as("fetches while hidden").isLessThanOrEqualTo(1); // at most one begun as the tab was hidden
+    new WebDriverWait(web, Duration.ofSeconds(5)).until(d -> fetches(d) >= shown + hidden + 2);
+  }
+
+  /** How many times the page fetched itself (the Resource Timing entries of /admin). */
+  private static long fetches(WebDriver web) {
+    return ((Number) ((JavascriptExecutor) web).executeScript(
+        "return performance.getEntriesByType('resource').filter(function (e) { return new URL(e.name).pathname === '/admin'; }).length"))
+        .longValue();
   }
 
   /** Whether the image has loaded and been decoded: a broken or refused one has no natural width. */
