@@ -16,7 +16,8 @@ import java.util.List;
  * only to a server that can take them: every configured listener is bound, the spool takes a
  * file (created, written, fsynced and removed in {@code <data>/queue}, as a message would be),
  * and the data folder's file system has at least {@code [http] ready-min-free-space} free.
- * {@code /healthz} says only that the process answers.
+ * {@code /healthz} says only that the process answers. The operators' server page
+ * ({@code /admin}) shows the same reasons.
  */
 public final class Readiness {
   private Readiness() {}
