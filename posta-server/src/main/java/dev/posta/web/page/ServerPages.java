@@ -111,7 +111,7 @@ final class ServerPages implements OperatorPages.Section {
     return minutes.isEmpty() ? server.clock().instant() : minutes.getLast().start();
   }
 
-  Views.ServerPage page(Views.Layout layout, int refreshSeconds) {
+  ServerViews.Page page(Views.Layout layout, int refreshSeconds) {
     Instant now = server.clock().instant();
     List<MinuteHistory.Minute> minutes = server.metrics().lastHour();
     List<String> problems = Readiness.problems(server);
@@ -135,15 +135,17 @@ final class ServerPages implements OperatorPages.Section {
     }
     health.add(new Views.Line("Free space, data folder", freeSpace(config)));
     MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
-    health.add(new Views.Line("JVM heap", bytes(heap.getUsed()) + " used of " + (heap.getMax() < 0 ? "no set maximum" : bytes(heap.getMax()))));
+    String most = heap.getMax() < 0 ? "no set maximum" : bytes(heap.getMax());
+    health.add(new Views.Line("JVM heap", bytes(heap.getUsed()) + " used of " + most));
     Instant current = now(minutes);
-    List<Views.Chart> charts = List.of(
+    List<ServerViews.Chart> charts = List.of(
         chart("messages", "Messages per minute", MESSAGES, minutes, current),
         chart("queue", "Messages in the queue", QUEUE, minutes, current));
-    return new Views.ServerPage(layout, config.hostname(), health, problems, listeners(), charts, refreshSeconds);
+    return new ServerViews.Page(layout, config.hostname(), health, problems, listeners(), charts, refreshSeconds);
   }
 
-  private Views.Chart chart(String name, String heading, List<MinuteChart.Series> series, List<MinuteHistory.Minute> minutes, Instant now) {
+  private ServerViews.Chart chart(String name, String heading, List<MinuteChart.Series> series, List<MinuteHistory.Minute> minutes,
+      Instant now) {
     String src = "/admin/charts/" + name + ".svg?v=" + MinuteChart.version(series, minutes, now);
     List<String> columns = new ArrayList<>();
     columns.add("Minute");
@@ -155,20 +157,20 @@ final class ServerPages implements OperatorPages.Section {
       series.forEach(s -> row.add(Long.toString(s.value().applyAsLong(m))));
       rows.add(row);
     }
-    return new Views.Chart(name, heading, src, MinuteChart.description(series, minutes, now, zone), columns, rows);
+    return new ServerViews.Chart(name, heading, src, MinuteChart.description(series, minutes, now, zone), columns, rows);
   }
 
   /** The listeners as bound, in the configuration's order, with how each does TLS. */
-  private List<Views.ListenerRow> listeners() {
+  private List<ServerViews.Listener> listeners() {
     boolean tls = server.tls() != null;
-    List<Views.ListenerRow> rows = new ArrayList<>();
+    List<ServerViews.Listener> rows = new ArrayList<>();
     for (PostaServer.Bound b : server.listeners()) {
       PostaConfig.Protocol p = b.listener().protocol();
       String how;
       if (p.implicitTls()) how = "implicit TLS";
       else if (p.web() || !tls) how = "none";
       else how = p == PostaConfig.Protocol.POP3 ? "STLS" : "STARTTLS";
-      rows.add(new Views.ListenerRow(p.name().toLowerCase(Locale.ROOT), address(b), how));
+      rows.add(new ServerViews.Listener(p.name().toLowerCase(Locale.ROOT), address(b), how));
     }
     return rows;
   }

@@ -108,24 +108,6 @@ public final class Views {
       String subject, String body, String mode, String folder, String uid, String inReplyTo, String references, String forwarded,
       String error, String maxSize) {}
 
-  /**
-   * The server's page ({@link ServerPages}, {@code /admin}): its figures at a glance as name and
-   * value ({@code health}), whether it is ready and why not ({@code problems}, as {@code /readyz}
-   * says), its listeners, the two charts, and how often the page's script refreshes them.
-   */
-  public record ServerPage(Layout layout, String hostname, List<Line> health, List<String> problems, List<ListenerRow> listeners,
-      List<Chart> charts, int refreshSeconds) {}
-
-  /** A listener as bound: its protocol as {@code [listeners]} names it, its address, and how it does TLS. */
-  public record ListenerRow(String protocol, String address, String tls) {}
-
-  /**
-   * A chart of the last hour ({@link MinuteChart}): its name (the {@code data-chart} attribute),
-   * heading, image URL (versioned by its figures) and text alternative, and the same figures as a
-   * table: its column names and a row per minute, newest first.
-   */
-  public record Chart(String name, String heading, String src, String alt, List<String> columns, List<List<String>> rows) {}
-
   /** An error a person reads: 403, 404, 429 and the like. */
   public record ErrorPage(Layout layout, String title, String message) {}
 }

@@ -65,7 +65,7 @@ class ServerBrowserTest {
     // The stylesheet applied: the figures are a grid.
     assertThat(web.findElement(By.cssSelector(".server dl.figures")).getCssValue("display")).isEqualTo("grid");
     assertThat(figure(web, "Accepted, last hour")).isEqualTo("0");
-    String before = messages.getAttribute("src");
+    String before = messages.getDomProperty("src");
 
     try (SmtpWire smtp = new SmtpWire(server.smtpPort())) {
       assertThat(smtp.ehlo()).startsWith("250");
@@ -75,8 +75,8 @@ class ServerBrowserTest {
       assertThat(smtp.command("Subject: for the charts\r\n\r\nHello!\r\n.")).startsWith("250");
     }
     // Within a few refreshes of 1 s (never a reload of the page: the same element changes).
-    new WebDriverWait(web, Duration.ofSeconds(5)).until(d -> !before.equals(messages.getAttribute("src")));
-    assertThat(messages.getAttribute("src")).startsWith(base + "/admin/charts/messages.svg?v=");
+    new WebDriverWait(web, Duration.ofSeconds(5)).until(d -> !before.equals(messages.getDomProperty("src")));
+    assertThat(messages.getDomProperty("src")).startsWith(base + "/admin/charts/messages.svg?v=");
     browser.waiting().until(d -> drawn(d, messages));
     browser.waiting().until(d -> figure(d, "Accepted, last hour").equals("1"));
     assertThat(browser.screenshot("server")).isNotEmptyFile();
