@@ -11,8 +11,8 @@
  * the users page through {@link dev.posta.web.AccountChanges}, the domains page through {@code
  * mailauth.publish}, the server page through the meters' history and {@code web.Readiness}, its
  * charts SVG drawn by {@link dev.posta.web.page.MinuteChart} and shown as images; their models
- * are {@link dev.posta.web.page.UserViews}, {@link dev.posta.web.page.DomainViews} and {@code
- * ServerViews}.
+ * are {@link dev.posta.web.page.UserViews}, {@link dev.posta.web.page.DomainViews} and {@link
+ * dev.posta.web.page.ServerViews}.
  *
  * <p>Adding a page: a template taking a new {@code Views} record, a route in {@code Pages}
  * answering through {@code Pages.html} (which sets the security headers; its {@code frameSrc}
