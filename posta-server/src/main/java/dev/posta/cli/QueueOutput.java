@@ -3,6 +3,7 @@ package dev.posta.cli;
 import dev.posta.Json;
 import dev.posta.control.QueueReply;
 import dev.posta.control.QueueRequest;
+import dev.posta.control.QueueWords;
 import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
 import dev.posta.queue.SpooledMessage;
@@ -60,43 +61,20 @@ record QueueOutput(int exitCode, String out, String err) {
     return switch (reply) {
       case QueueReply.Listed l -> list(l.messages());
       case QueueReply.Shown s -> new QueueOutput(DONE, show(s.message()));
-      case QueueReply.Flushed f -> done(f.messages() + " message(s) due now");
-      case QueueReply.Done _ -> done(typedId + ": " + switch (request.command()) {
-        case RETRY -> "due now";
-        case HOLD -> "held";
-        case RELEASE -> "released, due now";
-        case DELETE -> "deleted";
-        case BOUNCE -> "returned to the sender";
-        case LIST, SHOW, FLUSH -> throw new IllegalStateException(request.command() + " answers with records of its own");
-      });
+      case QueueReply.Flushed f -> done(QueueWords.flushed(f.messages()));
+      case QueueReply.Done _ -> done(typedId + ": " + QueueWords.done(request.command()));
       case QueueReply.ActedOn a -> actedOn(request.command(), a.result());
-      case QueueReply.Refused r -> refused(why(r.reason(), r.id()));
+      case QueueReply.Refused r -> refused(QueueWords.why(r.reason(), r.id()));
       case QueueReply.SpoolError e -> refused("spool error: " + e.detail());
       case QueueReply.Failed f -> refused(f.detail());
     };
   }
 
-  private static String why(QueueControl.Refusal reason, QueueId id) {
-    return switch (reason) {
-      case NO_SUCH_MESSAGE -> "no message " + id + " in the queue";
-      case HELD -> id + " is held; release it first";
-      case BEING_DELIVERED -> id + " is being delivered right now; try again in a moment";
-    };
-  }
-
   /** A bulk command's summary, in postsuper's words where it has them; a line per message not acted on. */
   private static QueueOutput actedOn(QueueRequest.Command command, QueueControl.BulkResult result) {
-    int n = result.acted().size();
-    String summary = switch (command) {
-      case RETRY -> "Due now";
-      case HOLD -> "Placed on hold";
-      case RELEASE -> "Released from hold";
-      case DELETE -> "Deleted";
-      case BOUNCE -> "Returned to the sender";
-      case LIST, SHOW, FLUSH -> throw new IllegalStateException(command + " acts on no messages in bulk");
-    } + ": " + n + (n == 1 ? " message\n" : " messages\n");
+    String summary = QueueWords.actedOn(command, result.acted().size()) + "\n";
     var err = new StringBuilder();
-    for (QueueControl.Declined d : result.declined()) err.append(why(d.reason(), d.id())).append('\n');
+    for (QueueControl.Declined d : result.declined()) err.append(QueueWords.why(d.reason(), d.id())).append('\n');
     return new QueueOutput(result.declined().isEmpty() ? DONE : REFUSED, summary, err.toString());
   }
 

@@ -57,6 +57,21 @@ public final class QueueControl {
     public Listing {
       recipients = List.copyOf(recipients);
     }
+
+    /** The message's attempts so far: its most tried recipient's. */
+    public int attempts() {
+      return recipients.stream().mapToInt(PendingRecipient::attempts).max().orElse(0);
+    }
+
+    /** The message's last error: its first recipient's that has one (the remote reply verbatim), or null. */
+    public String lastError() {
+      return recipients.stream().map(PendingRecipient::lastError).filter(java.util.Objects::nonNull).findFirst().orElse(null);
+    }
+
+    /** The message's next attempt: its recipients' earliest, or null when none is scheduled (never tried). */
+    public Instant nextAttempt() {
+      return recipients.stream().map(PendingRecipient::nextAttempt).filter(java.util.Objects::nonNull).min(Comparator.naturalOrder()).orElse(null);
+    }
   }
 
   /** A recipient still to deliver; attempts 0 and null for the rest when it was never tried. */

@@ -2,8 +2,10 @@ package dev.posta.web.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.posta.PostaServer;
+import dev.posta.control.QueueFilter;
 import dev.posta.control.QueueReply;
 import dev.posta.control.QueueRequest;
+import dev.posta.control.QueueWords;
 import dev.posta.mail.QueueId;
 import dev.posta.queue.QueueControl;
 import dev.posta.queue.QueueSelection;
@@ -12,17 +14,12 @@ import dev.posta.queue.Timeline;
 import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
 import java.io.IOException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
 import org.eclipse.jetty.util.Fields;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,8 +58,6 @@ public final class QueueApi {
   static final int MAX_IDS = 100_000;
   private static final List<String> LIST_PARAMETERS = List.of("state", "toDomain", "from", "olderThan", "limit", "cursor");
   private static final List<String> BULK_FIELDS = List.of("ids", "all", "toDomain", "from", "olderThan");
-  private static final Comparator<QueueControl.Listing> ORDER =
-      Comparator.comparing(QueueControl.Listing::arrival).thenComparing(l -> l.id().value());
 
   private final PostaServer server;
 
@@ -109,70 +104,39 @@ public final class QueueApi {
     for (String name : q.getNames()) {
       if (!LIST_PARAMETERS.contains(name)) throw new ApiError(400, "unknown parameter " + name + " (known: " + String.join(", ", LIST_PARAMETERS) + ")");
     }
-    Set<QueueControl.State> states = states(q.getValue("state"));
-    QueueSelection.Matching matching;
+    QueueFilter filter;
     try {
-      matching = QueueSelection.Matching.typed(blankIsNull(q.getValue("toDomain")), q.getValue("from"), blankIsNull(q.getValue("olderThan")));
-    } catch (QueueSelection.Refused e) {
-      throw new ApiError(400, parameter(e.selector()) + ": " + e.getMessage());
+      filter = QueueFilter.typed(q.getValue("state"), q.getValue("toDomain"), q.getValue("from"), q.getValue("olderThan"));
+    } catch (QueueFilter.Refused e) {
+      throw new ApiError(400, e.parameter() + ": " + e.getMessage());
     }
     int limit = (int) number(q.getValue("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
-    QueueControl.Listing after = cursor(q.getValue("cursor"));
+    QueueFilter.Cursor after;
+    try {
+      after = QueueFilter.Cursor.parse(q.getValue("cursor"));
+    } catch (IllegalArgumentException e) {
+      throw new ApiError(400, "cursor: not one this API gave (its nextCursor): '" + q.getValue("cursor") + "'");
+    }
     QueueReply reply = apply(new QueueRequest(QueueRequest.Command.LIST, null));
     if (!(reply instanceof QueueReply.Listed listed)) throw failure(reply);
-    Instant now = server.queueControl().now();
-    List<Map<String, Object>> page = new ArrayList<>();
-    String next = null;
-    for (QueueControl.Listing l : listed.messages()) {
-      if (after != null && ORDER.compare(l, after) <= 0) continue;
-      if (!states.contains(l.state()) || !matching.matches(l, now)) continue;
-      if (page.size() == limit) {
-        next = page.getLast().get("arrival") + "_" + page.getLast().get("queueId");
-        break;
-      }
-      page.add(listing(l));
-    }
+    QueueFilter.Page page = filter.page(listed.messages(), server.queueControl().now(), after, limit);
     Map<String, Object> answer = new LinkedHashMap<>();
-    answer.put("messages", page);
-    answer.put("nextCursor", next);
+    answer.put("messages", page.messages().stream().map(QueueApi::listing).toList());
+    answer.put("nextCursor", text(page.next()));
     x.json(200, answer);
-  }
-
-  private static Set<QueueControl.State> states(String typed) throws ApiError {
-    if (typed == null || typed.isEmpty()) return EnumSet.allOf(QueueControl.State.class);
-    Set<QueueControl.State> states = EnumSet.noneOf(QueueControl.State.class);
-    for (String word : typed.split(",")) {
-      QueueControl.State state = Arrays.stream(QueueControl.State.values()).filter(st -> word(st).equals(word.strip())).findFirst()
-          .orElseThrow(() -> new ApiError(400, "state: expected incoming, deferred, active or held (several with commas), got '" + word + "'"));
-      states.add(state);
-    }
-    return states;
-  }
-
-  /** A cursor as {@link #list} gives it: the last message's arrival and queue ID; 400 for anything else. */
-  private static QueueControl.Listing cursor(String typed) throws ApiError {
-    if (typed == null || typed.isEmpty()) return null;
-    int cut = typed.lastIndexOf('_');
-    try {
-      if (cut > 0) return new QueueControl.Listing(new QueueId(typed.substring(cut + 1)), Instant.parse(typed.substring(0, cut)), 0, "", null, List.of());
-    } catch (RuntimeException e) {
-      // below
-    }
-    throw new ApiError(400, "cursor: not one this API gave (its nextCursor): '" + typed + "'");
   }
 
   private static Map<String, Object> listing(QueueControl.Listing l) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("queueId", l.id().value());
-    m.put("state", word(l.state()));
+    m.put("state", QueueWords.word(l.state()));
     m.put("arrival", l.arrival().toString());
     m.put("size", l.size());
     m.put("sender", l.sender());
     // The message's own figures, from its recipients': most attempts, the first error, the earliest next attempt.
-    m.put("attempts", l.recipients().stream().mapToInt(QueueControl.PendingRecipient::attempts).max().orElse(0));
-    m.put("lastError", l.recipients().stream().map(QueueControl.PendingRecipient::lastError).filter(Objects::nonNull).findFirst().orElse(null));
-    m.put("nextAttempt", l.recipients().stream().map(QueueControl.PendingRecipient::nextAttempt).filter(Objects::nonNull)
-        .min(Comparator.naturalOrder()).map(Instant::toString).orElse(null));
+    m.put("attempts", l.attempts());
+    m.put("lastError", l.lastError());
+    m.put("nextAttempt", text(l.nextAttempt()));
     List<Map<String, Object>> recipients = new ArrayList<>();
     for (QueueControl.PendingRecipient r : l.recipients()) {
       Map<String, Object> rcpt = new LinkedHashMap<>();
@@ -312,9 +276,9 @@ public final class QueueApi {
       return new QueueSelection.Named(named);
     }
     try {
-      return QueueSelection.Matching.typed(toDomain, from, olderThan);
+      return QueueSelection.Matching.typed(toDomain, from, olderThan); // an empty toDomain is refused here, never ALL
     } catch (QueueSelection.Refused e) {
-      throw new ApiError(400, parameter(e.selector()) + ": " + e.getMessage());
+      throw new ApiError(400, QueueFilter.parameter(e.selector()) + ": " + e.getMessage());
     }
   }
 
@@ -326,8 +290,8 @@ public final class QueueApi {
     for (QueueControl.Declined d : result.declined()) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("queueId", d.id().value());
-      m.put("reason", word(d.reason()));
-      m.put("message", why(d.reason(), d.id()));
+      m.put("reason", QueueWords.word(d.reason()));
+      m.put("message", QueueWords.why(d.reason(), d.id()));
       declined.add(m);
     }
     answer.put("declined", declined);
@@ -337,19 +301,10 @@ public final class QueueApi {
   /** An answer that is not the one asked for, as the error to send: a refusal, a spool error, a failure. */
   private static ApiError failure(QueueReply reply) {
     return switch (reply) {
-      case QueueReply.Refused r -> new ApiError(r.reason() == QueueControl.Refusal.NO_SUCH_MESSAGE ? 404 : 409, why(r.reason(), r.id()));
+      case QueueReply.Refused r -> new ApiError(r.reason() == QueueControl.Refusal.NO_SUCH_MESSAGE ? 404 : 409, QueueWords.why(r.reason(), r.id()));
       case QueueReply.SpoolError e -> new ApiError(503, "spool error: " + e.detail());
       case QueueReply.Failed f -> new ApiError(500, f.detail());
       default -> new ApiError(500, "unexpected answer from the queue: " + reply.getClass().getSimpleName());
-    };
-  }
-
-  /** Why a command was refused, in {@code posta queue}'s words. */
-  private static String why(QueueControl.Refusal reason, QueueId id) {
-    return switch (reason) {
-      case NO_SUCH_MESSAGE -> "no message " + id + " in the queue";
-      case HELD -> id + " is held; release it first";
-      case BEING_DELIVERED -> id + " is being delivered right now; try again in a moment";
     };
   }
 
@@ -362,25 +317,8 @@ public final class QueueApi {
     }
   }
 
-  /** A selector's name in the API ({@code olderThan}) for its name on the command line ({@code older-than}). */
-  private static String parameter(String selector) {
-    return switch (selector) {
-      case "to-domain" -> "toDomain";
-      case "older-than" -> "olderThan";
-      default -> selector;
-    };
-  }
-
-  private static String word(Enum<?> value) {
-    return value.name().toLowerCase(Locale.ROOT).replace('_', '-');
-  }
-
   private static String text(Object value) {
     return value == null ? null : value.toString();
-  }
-
-  private static String blankIsNull(String s) {
-    return s == null || s.isEmpty() ? null : s;
   }
 
   private static long number(String s, String name, long byDefault, long min, long max) throws ApiError {
