@@ -78,14 +78,15 @@ public record QueueFilter(Set<QueueControl.State> states, QueueSelection.Matchin
     List<QueueControl.Listing> page = new ArrayList<>();
     boolean more = false;
     int matched = 0;
+    int before = 0;
     for (QueueControl.Listing l : listings) {
       if (!matches(l, now)) continue;
       matched++;
-      if (after != null && !after.isBefore(l)) continue;
-      if (page.size() < limit) page.add(l);
+      if (after != null && !after.isBefore(l)) before++;
+      else if (page.size() < limit) page.add(l);
       else more = true;
     }
-    return new Page(page, more ? Cursor.of(page.getLast()) : null, matched);
+    return new Page(page, more ? Cursor.of(page.getLast()) : null, matched, before);
   }
 
   /**
@@ -94,8 +95,9 @@ public record QueueFilter(Set<QueueControl.State> states, QueueSelection.Matchin
    * @param messages the messages on it, oldest first
    * @param next where the next page starts; null when this is the last
    * @param matched how many messages the filter shows in all, on every page
+   * @param before how many of those are on the pages before this one
    */
-  public record Page(List<QueueControl.Listing> messages, Cursor next, int matched) {
+  public record Page(List<QueueControl.Listing> messages, Cursor next, int matched, int before) {
     public Page {
       messages = List.copyOf(messages);
     }
@@ -135,7 +137,7 @@ public record QueueFilter(Set<QueueControl.State> states, QueueSelection.Matchin
   public static final class Refused extends Exception {
     private final String parameter;
 
-    Refused(String parameter, String why) {
+    public Refused(String parameter, String why) {
       super(why, null, false, false);
       this.parameter = parameter;
     }
