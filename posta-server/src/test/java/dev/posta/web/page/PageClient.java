@@ -65,6 +65,24 @@ final class PageClient implements AutoCloseable {
     return send(req);
   }
 
+  /** Posts {@code body}, url-encoded already (a name may repeat, as checkboxes send it), after the last page's CSRF token, from this origin. */
+  HttpResponse<String> postRaw(String path, String body) throws IOException, InterruptedException {
+    String withToken = (csrf == null ? "" : "csrf=" + csrf + "&") + body;
+    return send(HttpRequest.newBuilder(URI.create(origin + path)).POST(HttpRequest.BodyPublishers.ofString(withToken))
+        .header("Content-Type", "application/x-www-form-urlencoded").header("Origin", origin));
+  }
+
+  /** As {@link #post}, the token included, but as a form another site's page sends it: its {@code Origin}. */
+  HttpResponse<String> postFrom(String otherOrigin, String path, Map<String, String> form) throws IOException, InterruptedException {
+    Map<String, String> fields = new LinkedHashMap<>();
+    if (csrf != null) fields.put("csrf", csrf);
+    fields.putAll(form);
+    String body = fields.entrySet().stream().map(e -> e.getKey() + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+        .collect(Collectors.joining("&"));
+    return send(HttpRequest.newBuilder(URI.create(origin + path)).POST(HttpRequest.BodyPublishers.ofString(body))
+        .header("Content-Type", "application/x-www-form-urlencoded").header("Origin", otherOrigin));
+  }
+
   private HttpResponse<String> send(HttpRequest.Builder req) throws IOException, InterruptedException {
     if (!cookies.isEmpty()) {
       req.header("Cookie", cookies.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining("; ")));
