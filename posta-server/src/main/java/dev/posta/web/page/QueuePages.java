@@ -355,7 +355,7 @@ final class QueuePages implements OperatorPages.Section {
     envelope.add(new Views.Line("Sender", sender(m.sender())));
     envelope.add(new Views.Line("Arrival", shown(m.arrival())));
     envelope.add(new Views.Line("Size", MailPages.size(m.size()) + " (" + number(m.size()) + " octets)"));
-    envelope.add(new Views.Line("Received from", received(m)));
+    envelope.add(new Views.Line("Client", received(m)));
     if (m.ret() != null) envelope.add(new Views.Line("RET", m.ret()));
     if (m.envelopeId() != null) envelope.add(new Views.Line("ENVID", m.envelopeId()));
     envelope.add(new Views.Line("Held", m.held() ? "yes: not delivered until released" : "no"));
@@ -366,7 +366,7 @@ final class QueuePages implements OperatorPages.Section {
           r.done() || d == null ? null : m.held() ? "when released" : shown(d.nextAttempt()), d == null ? null : d.lastError()));
     }
     List<QueueViews.Event> timeline = new ArrayList<>();
-    timeline.add(new QueueViews.Event(shown(m.arrival()), m.arrival().toString(), "received", "Received", received(m), null, null, null));
+    timeline.add(new QueueViews.Event(shown(m.arrival()), m.arrival().toString(), "received", "Received", "from " + received(m), null, null, null));
     List<Timeline.Event> events = m.timeline().events();
     for (int i = 0; i < events.size(); i++) {
       if (i == Timeline.FIRST && m.timeline().omitted() > 0) {
@@ -401,7 +401,7 @@ final class QueuePages implements OperatorPages.Section {
 
   /** Where a message came from, as {@code posta queue show} says it: HELO name, client address, login, listener. */
   private static String received(QueueControl.MessageView m) {
-    String s = "from " + m.heloName() + " [" + m.clientAddress() + "]";
+    String s = m.heloName() + " [" + m.clientAddress() + "]";
     if (m.login() != null) s += " as " + m.login();
     if (m.listener() != null) s += " on " + m.listener();
     return s;

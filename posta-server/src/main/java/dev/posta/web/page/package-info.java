@@ -14,6 +14,12 @@
  * are {@link dev.posta.web.page.UserViews}, {@link dev.posta.web.page.DomainViews} and {@link
  * dev.posta.web.page.ServerViews}.
  *
+ * <p>The operators' pages under {@code /admin} ({@link dev.posta.web.page.OperatorPages}) act
+ * through what the API and the command line use: the queue's ({@link
+ * dev.posta.web.page.QueuePages}) through {@code control.QueueRequest}, listed and paged by
+ * {@code control.QueueFilter}, worded by {@code control.QueueWords}; their views are in records
+ * of their own ({@link dev.posta.web.page.QueueViews}).
+ *
  * <p>Adding a page: a template taking a new {@code Views} record, a route in {@code Pages}
  * answering through {@code Pages.html} (which sets the security headers; its {@code frameSrc}
  * is the one thing a page may widen), the session from {@code Pages.session}, the mailbox from

@@ -300,7 +300,7 @@ class QueuePagesTest {
     String via = "mx1.example.test[127.0.0.2]:" + mxPort;
     String noticeId = html.replaceFirst("(?s).*its queue ID: ([0-9A-F]{16}).*", "$1");
     assertThat(noticeId).matches("[0-9A-F]{16}").isNotEqualTo(id);
-    String received = "from client.example [127.0.0.1] as alice@localhost on submission 127.0.0.1:" + server.submissionPort();
+    String client = "client.example [127.0.0.1] as alice@localhost on submission 127.0.0.1:" + server.submissionPort();
     assertThat(html).contains("<title>Queue: " + id + " · Posta</title>", "<h1>" + id + "</h1>",
         "<form class=\"actions\" method=\"post\" action=\"/admin/queue/" + id + "\"><input type=\"hidden\" name=\"csrf\"",
         "<button name=\"action\" value=\"retry\">Retry now</button><button name=\"action\" value=\"hold\">Hold</button>"
@@ -309,14 +309,14 @@ class QueuePagesTest {
             + "<a href=\"/admin/queue/" + id + "/raw\">Stored message</a></form>",
         "<dl class=\"summary\"><dt>Sender</dt><dd>alice@localhost</dd><dt>Arrival</dt><dd>" + shown(l.arrival()) + "</dd>"
             + "<dt>Size</dt><dd>" + MailPages.size(l.size()) + " (" + l.size() + " octets)</dd>"
-            + "<dt>Received from</dt><dd>" + received + "</dd><dt>Held</dt><dd>no</dd></dl>",
+            + "<dt>Client</dt><dd>" + client + "</dd><dt>Held</dt><dd>no</dd></dl>",
         "<tr><td>slow@example.test</td><td>deferred</td><td>1</td><td class=\"date\">" + shown(t0.plus(Duration.ofMinutes(5))) + "</td>"
             + "<td class=\"reply\">deferred by " + via + ": " + SLOW + "</td></tr>"
             + "<tr><td>gone@example.test</td><td>done</td><td>0</td><td class=\"date\"></td><td class=\"reply\"></td></tr>"
             + "<tr><td>bob@localhost</td><td>done</td><td>0</td><td class=\"date\"></td><td class=\"reply\"></td></tr>",
         "<ol class=\"timeline\">"
-            + "<li class=\"received\"><time datetime=\"" + l.arrival() + "\">" + shown(l.arrival()) + "</time><strong>Received</strong> "
-            + received + "</li>"
+            + "<li class=\"received\"><time datetime=\"" + l.arrival() + "\">" + shown(l.arrival()) + "</time><strong>Received</strong> from "
+            + client + "</li>"
             + "<li class=\"deferred\"><time datetime=\"" + t0 + "\">" + shown(t0) + "</time><strong>Deferred</strong> slow@example.test [4.3.0]"
             + " <span class=\"host\">mx1.example.test</span><br><span class=\"detail\">deferred by " + via + "</span>"
             + "<br><code class=\"reply\">" + SLOW + "</code></li>"
