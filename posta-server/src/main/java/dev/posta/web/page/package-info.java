@@ -9,16 +9,13 @@
  * through local submission, as the API does. The operators' pages under {@code /admin}
  * ({@link dev.posta.web.page.OperatorPages}) act through what the operators' API and the CLI use:
  * the users page through {@link dev.posta.web.AccountChanges}, the domains page through {@code
- * mailauth.publish}, the server page through the meters' history and {@code web.Readiness}, its
- * charts SVG drawn by {@link dev.posta.web.page.MinuteChart} and shown as images; their models
- * are {@link dev.posta.web.page.UserViews}, {@link dev.posta.web.page.DomainViews} and {@link
- * dev.posta.web.page.ServerViews}.
- *
- * <p>The operators' pages under {@code /admin} ({@link dev.posta.web.page.OperatorPages}) act
- * through what the API and the command line use: the queue's ({@link
- * dev.posta.web.page.QueuePages}) through {@code control.QueueRequest}, listed and paged by
- * {@code control.QueueFilter}, worded by {@code control.QueueWords}; their views are in records
- * of their own ({@link dev.posta.web.page.QueueViews}).
+ * mailauth.publish}, the queue page ({@link dev.posta.web.page.QueuePages}) through {@code
+ * control.QueueRequest}, listed and paged by {@code control.QueueFilter} and worded by {@code
+ * control.QueueWords} as the API and {@code posta queue} are, the server page through the
+ * meters' history and {@code web.Readiness}, its charts SVG drawn by {@link
+ * dev.posta.web.page.MinuteChart} and shown as images; their models are {@link
+ * dev.posta.web.page.UserViews}, {@link dev.posta.web.page.DomainViews}, {@link
+ * dev.posta.web.page.QueueViews} and {@link dev.posta.web.page.ServerViews}.
  *
  * <p>Adding a page: a template taking a new {@code Views} record, a route in {@code Pages}
  * answering through {@code Pages.html} (which sets the security headers; its {@code frameSrc}
