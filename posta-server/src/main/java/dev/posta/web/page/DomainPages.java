@@ -9,7 +9,6 @@ import dev.posta.mailauth.publish.PublishedRecords;
 import dev.posta.mailauth.publish.RequiredRecords;
 import dev.posta.web.Exchange;
 import java.io.IOException;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -45,13 +44,9 @@ final class DomainPages implements OperatorPages.Section {
 
   private final PostaServer server;
   private final Pages pages;
-  /** SPF's %{t} macro, as {@code posta dns check} has it. */
-  private final Clock clock;
-
-  DomainPages(PostaServer server, Pages pages, Clock clock) {
+  DomainPages(PostaServer server, Pages pages) {
     this.server = server;
     this.pages = pages;
-    this.clock = clock;
   }
 
   @Override
@@ -106,7 +101,7 @@ final class DomainPages implements OperatorPages.Section {
     } catch (IllegalArgumentException e) {
       return new DomainViews.DnsPage(titled, domain, host, required.zoneFile(), List.of(), null, "The DNS servers cannot be asked: " + e.getMessage());
     }
-    List<PublishedRecords.Finding> found = new PublishedRecords(new BoundedRecords(dns, Duration.ofSeconds(BUDGET_SECONDS)), clock).check(required);
+    List<PublishedRecords.Finding> found = new PublishedRecords(new BoundedRecords(dns, Duration.ofSeconds(BUDGET_SECONDS)), server.clock()).check(required);
     long problems = found.stream().filter(f -> f.status() != PublishedRecords.Status.OK).count();
     log.info("http[{}]: {}: checked the DNS records of {}: {}", x.client().getHostAddress(), s.account, domain,
         problems == 0 ? "all " + found.size() + " OK" : problems + " of " + found.size() + " to fix");

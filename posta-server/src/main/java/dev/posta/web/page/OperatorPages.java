@@ -5,7 +5,6 @@ import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
 import dev.posta.web.WebServer;
 import java.io.IOException;
-import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -41,12 +40,12 @@ final class OperatorPages {
   private final Section users;
   private final Section domains;
 
-  OperatorPages(PostaServer posta, Pages pages, Clock clock) {
+  OperatorPages(PostaServer posta, Pages pages) {
     this.pages = pages;
-    this.server = new ServerPages(posta, pages, clock);
-    this.queue = new QueuePages(posta, pages, clock);
+    this.server = new ServerPages(posta, pages);
+    this.queue = new QueuePages(posta, pages);
     this.users = new UserPages(posta, pages);
-    this.domains = new DomainPages(posta, pages, clock);
+    this.domains = new DomainPages(posta, pages);
   }
 
   /** Answers {@code rest}, the path after {@code /admin} (empty, or starting with a slash). */

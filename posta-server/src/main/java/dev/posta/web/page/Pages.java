@@ -121,7 +121,7 @@ public final class Pages {
     this.mail = new MailPages(server.mailboxes(), ZoneId.systemDefault());
     this.messages = new MessagePages(server.mailboxes(), mail, ZoneId.systemDefault(), clock);
     this.compose = new ComposePages(server, mail, ZoneId.systemDefault());
-    this.operators = new OperatorPages(server, this, clock);
+    this.operators = new OperatorPages(server, this);
   }
 
   /** The Content-Security-Policy of every answer, with {@code frameSrc} as its frame-src when not null. */

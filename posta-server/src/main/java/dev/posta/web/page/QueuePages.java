@@ -14,7 +14,6 @@ import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
 import java.io.IOException;
 import java.text.NumberFormat;
-import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
@@ -82,7 +81,7 @@ final class QueuePages implements OperatorPages.Section {
   /** Times are shown where the administrator reads them, as the mail pages show theirs. */
   private final ZoneId zone = ZoneId.systemDefault();
 
-  QueuePages(PostaServer server, Pages pages, Clock clock) {
+  QueuePages(PostaServer server, Pages pages) {
     this.server = server;
     this.pages = pages;
   }

@@ -11,7 +11,6 @@ import java.lang.management.MemoryUsage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -40,8 +39,8 @@ import java.util.Map;
  * URLs: one renderer, and nothing but the session needed (no API token).
  *
  * <p>The server's times (start, queue age, minutes) are read on the server's own clock
- * ({@link PostaServer#clock}), the one its queue and meters stamp with; the pages' {@code clock}
- * (sessions) is not theirs. Times are shown in the server's zone, as the mail pages do.
+ * ({@link PostaServer#clock}), the one its queue and meters stamp with. Times are shown in the
+ * server's zone, as the mail pages do.
  *
  * <p>An SVG answer carries the pages' headers with its own Content-Security-Policy: nothing may
  * load or run from it, even opened on its own ({@link #SVG_POLICY}).
@@ -65,8 +64,7 @@ final class ServerPages implements OperatorPages.Section {
   private final Pages pages;
   private final ZoneId zone = ZoneId.systemDefault();
 
-  /** {@code clock} is the pages' (sessions'); the server's times are read on {@link PostaServer#clock}. */
-  ServerPages(PostaServer server, Pages pages, Clock clock) {
+  ServerPages(PostaServer server, Pages pages) {
     this.server = server;
     this.pages = pages;
   }
