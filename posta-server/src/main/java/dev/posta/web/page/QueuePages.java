@@ -151,6 +151,7 @@ final class QueuePages implements OperatorPages.Section {
     QueueFilter.Page page = filter.page(all, server.queueControl().now(), cursor, PAGE_SIZE);
     List<QueueViews.Row> rows = page.messages().stream().map(this::row).toList();
     String where = page.matched() == 0 ? (typed.active() ? "No message matches." : "The queue is empty.")
+        : rows.isEmpty() ? "No messages after these: " + number(page.matched()) + (typed.active() ? " matching" : " waiting") + " in all."
         : "Messages " + number(page.before() + 1L) + "–" + number(page.before() + (long) rows.size()) + " of " + number(page.matched())
             + (typed.active() ? " matching" : "");
     Map<String, String> kept = filterQuery(typed);
@@ -312,7 +313,10 @@ final class QueuePages implements OperatorPages.Section {
     QueueRequest.Command command = QueueRequest.Command.of(Pages.orEmpty(q.getValue("done")));
     if (command == null) return null;
     try {
-      if (command == QueueRequest.Command.FLUSH) return new QueueViews.Notice(QueueWords.flushed(Integer.parseInt(q.getValue("n"))), List.of());
+      if (command == QueueRequest.Command.FLUSH) {
+        int due = Integer.parseInt(q.getValue("n"));
+        return due < 0 ? null : new QueueViews.Notice(QueueWords.flushed(due), List.of());
+      }
       if (command.action() == null) return null;
       String one = q.getValue("id");
       if (page != null || one != null) {

@@ -186,11 +186,32 @@ final class UserPages implements OperatorPages.Section {
     return page <= 1 ? "/admin/users" : "/admin/users?page=" + page;
   }
 
-  /** The notice for {@code ?done=<action>&address=...}: a fixed sentence per action, so a link cannot make the page say anything else. */
-  private String notice(String done, String address) {
-    if (done == null || address == null || address.indexOf('@') < 0) return null;
+  /**
+   * The notice for {@code ?done=<action>&address=...}: a fixed sentence per action about an
+   * address that is one, told only while the accounts bear it out (the account exists, or for a
+   * removal no longer does; a disabled or admin one is so), so a crafted link can neither put
+   * other words on the page nor claim a change that was not made.
+   */
+  private String notice(String done, String typed) throws IOException {
+    if (done == null || typed == null) return null;
     Optional<Action> action = Action.of(done);
     if (action.isEmpty()) return null;
+    String address;
+    try {
+      address = UserStore.canonicalAddress(typed);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    Optional<UserStore.User> user = server.users().find(address);
+    boolean borneOut = switch (action.get()) {
+      case REMOVE -> user.isEmpty();
+      case DISABLE -> user.isPresent() && user.get().disabled();
+      case ENABLE -> user.isPresent() && !user.get().disabled();
+      case ADMIN -> user.isPresent() && user.get().admin();
+      case REVOKE -> user.isPresent() && !user.get().admin();
+      case ADD, PASSWORD -> user.isPresent();
+    };
+    if (!borneOut) return null;
     String note = action.get() == Action.ADD ? AccountRules.sendOnlyNote(address, accounts.localDomains()) : null;
     String told = action.get().notice.formatted(address);
     return note == null ? told : told.substring(0, told.length() - 1) + " (" + note + ").";

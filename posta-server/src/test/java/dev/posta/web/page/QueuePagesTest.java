@@ -234,6 +234,16 @@ class QueuePagesTest {
     String second = tight(admin.get(next.replace("&amp;", "&")));
     assertThat(second).contains("<span class=\"where\">Messages 51–53 of 53 matching</span>", ids.get(50), ids.get(52),
         "<a href=\"/admin/queue?toDomain=example.test\">&laquo; Oldest</a>").doesNotContain("value=\"" + ids.get(49) + "\" aria-label", "rel=\"next\"");
+
+
+    // The last page's messages deleted: back on that page, which now has none after the first 50.
+    String cursor = "cursor=" + java.net.URLEncoder.encode(last.arrival() + "_" + ids.get(49), java.nio.charset.StandardCharsets.UTF_8);
+    HttpResponse<String> deleted = admin.postRaw("/admin/queue", "toDomain=example.test&" + cursor + "&scope=checked&action=delete&id="
+        + ids.get(50) + "&id=" + ids.get(51) + "&id=" + ids.get(52));
+    assertThat(deleted.statusCode()).isEqualTo(303);
+    String after = tight(admin.get(deleted.headers().firstValue("Location").orElseThrow()));
+    assertThat(after).contains("<span class=\"where\">No messages after these: 50 matching in all.</span>",
+        "<a href=\"/admin/queue?toDomain=example.test\">&laquo; Oldest</a>");
   }
 
   @Test

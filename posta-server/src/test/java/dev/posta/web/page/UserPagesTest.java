@@ -1,5 +1,6 @@
 package dev.posta.web.page;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Logger;
@@ -254,6 +255,23 @@ class UserPagesTest {
       HttpResponse<String> bad = admin.get("/admin/users?page=0");
       assertThat(bad.statusCode()).isEqualTo(400);
       assertThat(bad.body()).contains("<p>page: expected a page number (1, 2, ...), got '0'</p>");
+    }
+  }
+
+  @Test
+  void aCraftedLinkCannotPutWordsOrAClaimOnThePage() throws Exception {
+    try (PageClient admin = admin()) {
+      for (String query : new String[] {
+          "done=disable&address=" + java.net.URLEncoder.encode("Your password leaked, sign in at https://evil.example @", UTF_8),
+          "done=remove&address=bob%40localhost", // bob exists: nothing was removed
+          "done=disable&address=bob%40localhost", // bob is not disabled
+          "done=add&address=nobody%40localhost"}) {
+        HttpResponse<String> r = admin.get("/admin/users?" + query);
+        assertThat(r.statusCode()).as(query).isEqualTo(200);
+        assertThat(r.body()).as(query).doesNotContain("class=\"notice\"");
+      }
+      assertThat(admin.get("/admin/users?done=enable&address=bob%40localhost").body())
+          .as("what the accounts bear out is told").contains("<p class=\"notice\" role=\"status\">Enabled bob@localhost.</p>");
     }
   }
 
