@@ -408,6 +408,17 @@ class OperatorsApiTest {
         .isEqualTo("{\"address\":\"alice@localhost\",\"admin\":false,\"disabled\":false,\"mailbox\":true}");
     assertThat(call("GET", "/api/v1/messages", alice, null).statusCode()).isEqualTo(200);
 
+    assertThat(call("GET", "/api/v1/queue", alice, null).statusCode()).as("not yet an admin").isEqualTo(403);
+    assertThat(call("POST", "/api/v1/users/alice@localhost/admin", admin, null).body())
+        .isEqualTo("{\"address\":\"alice@localhost\",\"admin\":true,\"disabled\":false,\"mailbox\":true}");
+    assertThat(call("GET", "/api/v1/queue", alice, null).statusCode()).as("her token, an admin's now").isEqualTo(200);
+    assertThat(call("POST", "/api/v1/users/alice@localhost/revoke", admin, null).body())
+        .isEqualTo("{\"address\":\"alice@localhost\",\"admin\":false,\"disabled\":false,\"mailbox\":true}");
+    assertThat(call("GET", "/api/v1/queue", alice, null).statusCode()).isEqualTo(403);
+    assertThat(call("POST", "/api/v1/users/admin@localhost/revoke", admin, null).body())
+        .isEqualTo(error(409, "you cannot revoke the admin attribute of your own account (admin@localhost); another admin can"));
+    assertThat(call("GET", "/api/v1/users/alice@localhost/admin", admin, null).statusCode()).isEqualTo(405);
+
     HttpResponse<String> changed = call("PUT", "/api/v1/users/carol@localhost/password", admin, "{\"password\": \"carol's new password\"}");
     assertThat(changed.statusCode()).isEqualTo(204);
     assertThat(server.server().users().verify("carol@localhost", "carol's new password".toCharArray())).isTrue();

@@ -29,11 +29,13 @@ import org.slf4j.LoggerFactory;
  *       a note that it may send but has no mailbox; 409 when the address has an account;
  *   <li>{@code POST /users/{address}/disable|enable}: no login anywhere (its mail still
  *       delivered) / again;
+ *   <li>{@code POST /users/{address}/admin|revoke}: an administrator's account (the operators'
+ *       API and pages) / an ordinary one again, as {@code posta user admin [--revoke]};
  *   <li>{@code PUT /users/{address}/password} {@code {"password"}}: a new password, 204;
  *   <li>{@code DELETE /users/{address}}: removes the account (its mail stays), 204.
  * </ul>
  *
- * <p>An admin cannot disable or remove their own account (409): the last admin would lock
+ * <p>An admin cannot disable or remove their own account, nor revoke its attribute (409): the last admin would lock
  * everyone out of the operators' API, and another admin can do it. An address without an account
  * is 404. The rules, their words and the log lines are {@link AccountChanges}'s, which the users
  * page shares. Every change is logged with the admin's account and address: {@code UsersApi:
@@ -70,7 +72,7 @@ public final class UsersApi {
       case 1 -> "GET, POST";
       case 2 -> "DELETE";
       default -> switch (act) {
-        case "disable", "enable" -> "POST";
+        case "disable", "enable", "admin", "revoke" -> "POST";
         case "password" -> "PUT";
         default -> throw ApiError.notFound("no such resource: " + path);
       };
@@ -85,6 +87,7 @@ public final class UsersApi {
     String address = s.get(1);
     switch (act == null ? "delete" : act) {
       case "disable", "enable" -> x.json(200, json(accounts.setDisabled(admin, x.client(), address, act.equals("disable"))));
+      case "admin", "revoke" -> x.json(200, json(accounts.setAdmin(admin, x.client(), address, act.equals("admin"))));
       case "password" -> {
         accounts.existing(address); // 404 before the body is read
         accounts.setPassword(admin, x.client(), address, password(x, PASSWORD_FIELDS, "{\"password\": \"...\"}"));
