@@ -34,6 +34,8 @@ final class Segment {
   private int outstanding;
   private boolean sealed;
   private boolean doneDirty;
+  /** Deleted with its log: a line written after that (the last attempt's timeline) would make an orphan log, and hold it open. */
+  private boolean deleted;
 
   Segment(Path path) {
     this.path = path;
@@ -62,8 +64,9 @@ final class Segment {
     record(id + " " + recipientIndex);
   }
 
-  /** Appends one line (without its newline) to the progress log. */
+  /** Appends one line (without its newline) to the progress log; nothing once the segment is deleted, its history with it. */
   synchronized void record(String line) throws IOException {
+    if (deleted) return;
     if (doneLog == null) {
       // 0600 at creation, as every spool file (see PrivateFiles): it names messages and recipients.
       doneLog = FileChannel.open(donePath, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND),
@@ -99,6 +102,7 @@ final class Segment {
     // The segment goes first: a done log without its segment is harmless, the reverse is not.
     Files.deleteIfExists(path);
     Files.deleteIfExists(donePath);
+    deleted = true;
     return true;
   }
 
