@@ -106,11 +106,6 @@ public final class ListenerMeters {
     this.implicitTls = implicitTls;
   }
 
-  /** The listener's name, the {@code listener} label. */
-  public String name() {
-    return name;
-  }
-
   /** A connection was accepted; {@link #connectionClosed} follows when it ends, however it ends. */
   public void connectionOpened() {
     connections.increment();

@@ -6,7 +6,6 @@ import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
 import java.io.IOException;
 import java.util.List;
-import java.util.Map;
 
 /**
  * What the operators' API ({@link QueueApi}, {@link UsersApi}) shares: the sign-in that lets
@@ -64,9 +63,5 @@ final class Operators {
   /** The methods a path takes, or 405 naming them. */
   static void allow(Exchange x, String path, String allowed) throws ApiError {
     if (!List.of(allowed.split(", ")).contains(x.method())) throw ApiError.methodNotAllowed(x.method(), path, allowed);
-  }
-
-  static ApiError conflict(String message) {
-    return new ApiError(409, message, Map.of());
   }
 }

@@ -127,7 +127,7 @@ final class ComposePages {
   Views.ComposePage form(Views.Layout layout, MailboxId mailbox, String account, Mode mode, String folder, long uid)
       throws PageError, IOException {
     List<Views.FolderLink> folders = mail.folders(mailbox, null);
-    String maxSize = MailPages.size(server.config().limits().maxMessageSize());
+    String maxSize = Figures.bytes(server.config().limits().maxMessageSize());
     if (mode == Mode.NEW) {
       return new Views.ComposePage(layout.withTitle(mode.heading), folders, mode.heading, account, "", "", "", "", "", mode.value, "", "", "", "",
           null, null, maxSize);
@@ -144,7 +144,7 @@ final class ComposePages {
       if (!o.to().isEmpty()) b.append("To: ").append(addresses(o.to())).append('\n');
       if (!o.cc().isEmpty()) b.append("Cc: ").append(addresses(o.cc())).append('\n');
       body = b.toString();
-      forwarded = forwardName(o.subject()) + " (" + MailPages.size(o.size()) + ")";
+      forwarded = forwardName(o.subject()) + " (" + Figures.bytes(o.size()) + ")";
     } else {
       subject = REPLIED.matcher(subject).matches() ? subject : "Re: " + subject;
       List<Mailbox> toList = new ArrayList<>(o.replyTo().isEmpty() ? o.from() : o.replyTo());
@@ -188,7 +188,7 @@ final class ComposePages {
     }
     String to = field(form, "to"), cc = field(form, "cc"), bcc = field(form, "bcc");
     List<Views.FolderLink> folders = mail.folders(mailbox, null);
-    String maxSize = MailPages.size(server.config().limits().maxMessageSize());
+    String maxSize = Figures.bytes(server.config().limits().maxMessageSize());
     // A reply needs nothing more of its original (In-Reply-To and References came with the form):
     // folder and UID are only shown back. A forward reads its original again, from this mailbox alone.
     Original original = null;
@@ -197,7 +197,7 @@ final class ComposePages {
     if (mode == Mode.FORWARD) {
       try {
         original = original(mailbox, mail.folder(mailbox, folder), uid(uidText));
-        forwarded = forwardName(original.subject()) + " (" + MailPages.size(original.size()) + ")";
+        forwarded = forwardName(original.subject()) + " (" + Figures.bytes(original.size()) + ")";
       } catch (PageError e) {
         gone = e;
       }
@@ -216,7 +216,7 @@ final class ComposePages {
       dev.posta.smtp.Reply tooBig = dev.posta.smtp.Replies.MESSAGE_TOO_BIG.format(max);
       String reply = tooBig.code() + " " + tooBig.status() + " " + tooBig.text();
       log.info("{}: web send refused: files of {} octets over the limit {}: user={}", prefix, form.fileOctets, max, account);
-      return refuse.apply(413, "Not sent: " + reply + ". The files attached come to " + MailPages.size(form.fileOctets) + ".");
+      return refuse.apply(413, "Not sent: " + reply + ". The files attached come to " + Figures.bytes(form.fileOctets) + ".");
     }
     List<Mailbox> toList, ccList, bccList;
     try {

@@ -10,7 +10,6 @@ import dev.posta.web.message.MessageView;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
-import java.text.NumberFormat;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
@@ -152,9 +151,9 @@ final class MailPages {
       }
       String first = older == Long.MAX_VALUE ? null : Links.withQuery(action, searchParameters);
       String found = rows.size() + (rows.size() == 1 ? " match" : " matches");
-      String where = cut ? found + " in the " + number(read) + " messages searched; older ones not yet searched"
+      String where = cut ? found + " in the " + Figures.number(read) + " messages searched; older ones not yet searched"
           : rows.isEmpty() ? "" : found + (next != null ? ", more below" : "");
-      return new Views.MailPage(layout, folders(mailbox, folder), label(folder), action, count(uids.length, "message") + " · searching",
+      return new Views.MailPage(layout, folders(mailbox, folder), label(folder), action, Figures.count(uids.length, "message") + " · searching",
           search, rows, new Views.Pager(first, null, where, next, null), folder, uidNext, false, notice(query));
     }
   }
@@ -171,8 +170,8 @@ final class MailPages {
       Views.MessageRow row = row(f, folder, uids[i], null);
       if (row != null) rows.add(row);
     }
-    String summary = total == 0 ? "" : count(total, "message");
-    String where = total == 0 ? "" : "Page " + number(page) + " of " + number(pages);
+    String summary = total == 0 ? "" : Figures.count(total, "message");
+    String where = total == 0 ? "" : "Page " + Figures.number(page) + " of " + Figures.number(pages);
     Views.Pager pager = new Views.Pager(page > 2 ? action : null, page > 1 ? pageLink(action, page - 1) : null, where,
         page < pages ? pageLink(action, page + 1) : null, page < pages - 1 ? pageLink(action, pages) : null);
     return new Views.MailPage(layout, folders(mailbox, folder), label(folder), action, summary, search, rows, pager, folder, uidNext,
@@ -215,7 +214,7 @@ final class MailPages {
       return null; // expunged as we looked
     }
     return new Views.MessageRow(uid, Links.message(folder, uid), s.sender(), s.fromAddress(),
-        s.subject().isEmpty() ? "(no subject)" : s.subject(), SHOWN.format(arrived.atZone(zone)), size(info.size()),
+        s.subject().isEmpty() ? "(no subject)" : s.subject(), SHOWN.format(arrived.atZone(zone)), Figures.bytes(info.size()),
         (info.flags() & Flags.SEEN) != 0, (info.flags() & Flags.FLAGGED) != 0);
   }
 
@@ -268,20 +267,6 @@ final class MailPages {
     return haystack != null && haystack.toLowerCase(Locale.ROOT).contains(lowerNeedle);
   }
 
-  private static String number(long n) {
-    return NumberFormat.getIntegerInstance(Locale.ENGLISH).format(n);
-  }
 
-  private static String count(long n, String what) {
-    return number(n) + " " + what + (n == 1 ? "" : "s");
-  }
 
-  /** A size as a person reads it: bytes below 1 KB, then KB and MB with one decimal below 10. */
-  static String size(long octets) {
-    if (octets < 1000) return octets + " B";
-    double kb = octets / 1000.0;
-    if (kb < 1000) return (kb < 10 ? String.format(Locale.ROOT, "%.1f", kb) : Long.toString(Math.round(kb))) + " KB";
-    double mb = kb / 1000.0;
-    return (mb < 10 ? String.format(Locale.ROOT, "%.1f", mb) : Long.toString(Math.round(mb))) + " MB";
-  }
 }

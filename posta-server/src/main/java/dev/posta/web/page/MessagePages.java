@@ -121,7 +121,7 @@ final class MessagePages {
       if (view.hasHtml()) blocked = view.safeHtml(images, n -> "").blockedImages();
       List<Views.Line> headers = view.headers().stream().map(h -> new Views.Line(h.name(), h.value())).toList();
       List<Views.AttachmentLink> attachments = view.attachments().stream()
-          .map(a -> new Views.AttachmentLink(a.downloadName(), a.contentType(), MailPages.size(a.size()), base + "/part/" + a.index()))
+          .map(a -> new Views.AttachmentLink(a.downloadName(), a.contentType(), Figures.bytes(a.size()), base + "/part/" + a.index()))
           .toList();
       List<Views.FolderLink> folders = mail.folders(mailbox, folder);
       List<Views.Choice> targets = new ArrayList<>();

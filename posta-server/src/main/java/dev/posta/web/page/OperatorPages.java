@@ -59,11 +59,11 @@ final class OperatorPages {
       return;
     }
     Sessions.Session s = session.get();
-    if (!pages.admin(s.account)) {
+    Views.Layout layout = pages.layout("", s); // reads the admin attribute once, for the check and the top bar
+    if (!layout.admin()) {
       log.warn("http[{}]: {} {} refused: {} is not an administrator", x.client().getHostAddress(), x.method(), x.path(), s.account);
       throw new PageError(403, "For operators", "These pages are for the server's administrators; " + s.account + " is not one.");
     }
-    Views.Layout layout = pages.layout("", s);
     if (path.isEmpty()) {
       server.handle(x, s, layout.in(Views.Section.SERVER), List.of());
       return;

@@ -13,7 +13,6 @@ import dev.posta.queue.Timeline;
 import dev.posta.web.ApiError;
 import dev.posta.web.Exchange;
 import java.io.IOException;
-import java.text.NumberFormat;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
@@ -140,10 +139,10 @@ final class QueuePages implements OperatorPages.Section {
     choices.add(new Views.Choice("", "any state"));
     for (QueueControl.State st : QueueControl.State.values()) {
       String word = QueueWords.word(st);
-      states.add(new QueueViews.StateCount(word, number(byState.get(st)), "/admin/queue?state=" + word, typed.state().equals(word)));
+      states.add(new QueueViews.StateCount(word, Figures.number(byState.get(st)), "/admin/queue?state=" + word, typed.state().equals(word)));
       choices.add(new Views.Choice(word, word));
     }
-    String total = count(all.size(), "message") + " waiting";
+    String total = Figures.count(all.size(), "message") + " waiting";
     if (filter == null) {
       html(x, 400, new QueueViews.ListPage(layout, null, error, total, states, typed, choices, List.of(), "", "/admin/queue", null, cursorText, "0"));
       return;
@@ -151,23 +150,23 @@ final class QueuePages implements OperatorPages.Section {
     QueueFilter.Page page = filter.page(all, server.queueControl().now(), cursor, PAGE_SIZE);
     List<QueueViews.Row> rows = page.messages().stream().map(this::row).toList();
     String where = page.matched() == 0 ? (typed.active() ? "No message matches." : "The queue is empty.")
-        : rows.isEmpty() ? "No messages after these: " + number(page.matched()) + (typed.active() ? " matching" : " waiting") + " in all."
-        : "Messages " + number(page.before() + 1L) + "–" + number(page.before() + (long) rows.size()) + " of " + number(page.matched())
+        : rows.isEmpty() ? "No messages after these: " + Figures.number(page.matched()) + (typed.active() ? " matching" : " waiting") + " in all."
+        : "Messages " + Figures.number(page.before() + 1L) + "–" + Figures.number(page.before() + (long) rows.size()) + " of " + Figures.number(page.matched())
             + (typed.active() ? " matching" : "");
     Map<String, String> kept = filterQuery(typed);
     String first = cursor == null ? null : Links.withQuery("/admin/queue", kept);
     String next = page.next() == null ? null : Links.withQuery("/admin/queue", Links.plus(kept, "cursor", page.next().toString()));
     html(x, 200, new QueueViews.ListPage(layout, notice(q, null), null, total, states, typed, choices, rows, where, first, next, cursorText,
-        number(page.matched())));
+        Figures.number(page.matched())));
   }
 
   private QueueViews.Row row(QueueControl.Listing l) {
     List<String> to = l.recipients().stream().map(QueueControl.PendingRecipient::address).toList();
     String recipients = String.join(", ", to.subList(0, Math.min(ROW_RECIPIENTS, to.size())))
-        + (to.size() > ROW_RECIPIENTS ? " and " + number(to.size() - ROW_RECIPIENTS) + " more" : "");
+        + (to.size() > ROW_RECIPIENTS ? " and " + Figures.number(to.size() - ROW_RECIPIENTS) + " more" : "");
     String next = l.state() == QueueControl.State.HELD ? "when released" : l.state() == QueueControl.State.ACTIVE ? "now" : shown(l.nextAttempt());
     return new QueueViews.Row(l.id().value(), link(l.id()), QueueWords.word(l.state()), shown(l.arrival()), sender(l.sender()), recipients,
-        MailPages.size(l.size()), l.attempts(), l.lastError(), next);
+        Figures.bytes(l.size()), l.attempts(), l.lastError(), next);
   }
 
   /** Every message waiting, oldest first, as {@code posta queue list} has them. */
@@ -334,10 +333,10 @@ final class QueuePages implements OperatorPages.Section {
       }
       int more = q.getValue("more") == null ? 0 : Integer.parseInt(q.getValue("more"));
       if (more < 0 || acted < 0) return null;
-      if (more > 0) declined.add("and " + number(more) + " more");
+      if (more > 0) declined.add("and " + Figures.number(more) + " more");
       String text = QueueWords.actedOn(command, acted);
       int n = declined.size() - (more > 0 ? 1 : 0) + more;
-      if (n > 0) text += "; " + number(n) + " declined:";
+      if (n > 0) text += "; " + Figures.number(n) + " declined:";
       return new QueueViews.Notice(text, declined);
     } catch (IllegalArgumentException e) { // a number or queue ID that is not one
       return null;
@@ -357,7 +356,7 @@ final class QueuePages implements OperatorPages.Section {
     List<Views.Line> envelope = new ArrayList<>();
     envelope.add(new Views.Line("Sender", sender(m.sender())));
     envelope.add(new Views.Line("Arrival", shown(m.arrival())));
-    envelope.add(new Views.Line("Size", MailPages.size(m.size()) + " (" + number(m.size()) + " octets)"));
+    envelope.add(new Views.Line("Size", Figures.bytes(m.size()) + " (" + Figures.number(m.size()) + " octets)"));
     envelope.add(new Views.Line("Client", received(m)));
     if (m.ret() != null) envelope.add(new Views.Line("RET", m.ret()));
     if (m.envelopeId() != null) envelope.add(new Views.Line("ENVID", m.envelopeId()));
@@ -374,7 +373,7 @@ final class QueuePages implements OperatorPages.Section {
     for (int i = 0; i < events.size(); i++) {
       if (i == Timeline.FIRST && m.timeline().omitted() > 0) {
         int n = m.timeline().omitted();
-        timeline.add(new QueueViews.Event(null, null, "omitted", null, number(n) + (n == 1 ? " more event" : " more events") + " omitted here",
+        timeline.add(new QueueViews.Event(null, null, "omitted", null, Figures.number(n) + (n == 1 ? " more event" : " more events") + " omitted here",
             null, null, null));
       }
       timeline.add(event(events.get(i)));
@@ -397,7 +396,7 @@ final class QueuePages implements OperatorPages.Section {
       case RETRIED -> new QueueViews.Event(at, e.at().toString(), "retried", "Made due now", "by the administrator", null, null, null);
       case NOTICE -> new QueueViews.Event(at, e.at().toString(), "notice", "Notice (" + e.status() + ") to the sender",
           "for " + to, null, "its queue ID: " + e.detail(), null);
-      case DELIVERED, RELAYED, DEFERRED, FAILED, EXPIRED -> new QueueViews.Event(at, e.at().toString(), e.kind().word(), capitalized(e.kind().word()),
+      case DELIVERED, RELAYED, DEFERRED, FAILED, EXPIRED -> new QueueViews.Event(at, e.at().toString(), e.kind().word(), Figures.capitalized(e.kind().word()),
           to + (e.status() == null ? "" : " [" + e.status() + "]"), e.host(), e.detail(), e.reply());
     };
   }
@@ -462,15 +461,6 @@ final class QueuePages implements OperatorPages.Section {
     return sender.isEmpty() ? "<> (the null sender)" : sender;
   }
 
-  private static String capitalized(String word) {
-    return Character.toUpperCase(word.charAt(0)) + word.substring(1);
-  }
 
-  private static String number(long n) {
-    return NumberFormat.getIntegerInstance(Locale.ENGLISH).format(n);
-  }
 
-  private static String count(long n, String what) {
-    return number(n) + " " + what + (n == 1 ? "" : "s");
-  }
 }

@@ -125,16 +125,16 @@ final class ServerPages implements OperatorPages.Section {
     health.add(new Views.Line("Readiness", problems.isEmpty() ? "Ready" : "Not ready"));
     int queued = server.queue().size();
     Instant oldest = server.queue().oldestArrival();
-    health.add(new Views.Line("Queue", count(queued, "message")));
+    health.add(new Views.Line("Queue", Figures.count(queued, "message")));
     health.add(new Views.Line("Oldest in the queue", oldest == null ? "none" : duration(Duration.between(oldest, now))));
     for (MinuteChart.Series s : MESSAGES) {
       long total = minutes.stream().mapToLong(s.value()).sum();
-      health.add(new Views.Line(capitalized(s.name()) + ", last hour", shown(total)));
+      health.add(new Views.Line(Figures.capitalized(s.name()) + ", last hour", Figures.number(total)));
     }
     health.add(new Views.Line("Free space, data folder", freeSpace(config)));
     MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
-    String most = heap.getMax() < 0 ? "no set maximum" : bytes(heap.getMax());
-    health.add(new Views.Line("JVM heap", bytes(heap.getUsed()) + " used of " + most));
+    String most = heap.getMax() < 0 ? "no set maximum" : Figures.bytes(heap.getMax());
+    health.add(new Views.Line("JVM heap", Figures.bytes(heap.getUsed()) + " used of " + most));
     Instant current = now(minutes);
     List<ServerViews.Chart> charts = List.of(
         chart("messages", "Messages per minute", MESSAGES, minutes, current),
@@ -147,7 +147,7 @@ final class ServerPages implements OperatorPages.Section {
     String src = "/admin/charts/" + name + ".svg?v=" + MinuteChart.version(series, minutes, now);
     List<String> columns = new ArrayList<>();
     columns.add("Minute");
-    series.forEach(s -> columns.add(capitalized(s.name())));
+    series.forEach(s -> columns.add(Figures.capitalized(s.name())));
     List<List<String>> rows = new ArrayList<>();
     for (MinuteHistory.Minute m : minutes.reversed()) {
       List<String> row = new ArrayList<>();
@@ -181,7 +181,7 @@ final class ServerPages implements OperatorPages.Section {
   private static String freeSpace(PostaConfig config) {
     try {
       FileStore store = Files.getFileStore(config.dataDir());
-      return bytes(store.getUsableSpace()) + " of " + bytes(store.getTotalSpace());
+      return Figures.bytes(store.getUsableSpace()) + " of " + Figures.bytes(store.getTotalSpace());
     } catch (IOException e) {
       return "unknown (" + e.getMessage() + ")";
     }
@@ -196,31 +196,5 @@ final class ServerPages implements OperatorPages.Section {
     long h = min / 60;
     if (h < 24) return h + " h " + min % 60 + " min";
     return h / 24 + " d " + h % 24 + " h";
-  }
-
-  /** Octets as a person reads them, in powers of 1000: 950 B, 12 KB, 3.4 GB (one decimal below 10). */
-  static String bytes(long octets) {
-    if (octets < 1000) return octets + " B";
-    double v = octets;
-    String[] units = {"KB", "MB", "GB", "TB", "PB"};
-    int unit = -1;
-    while (v >= 999.5 && unit < units.length - 1) { // 999.6 KB would round to "1000 KB": 1.0 MB
-      v /= 1000;
-      unit++;
-    }
-    return (v < 10 ? String.format(Locale.ROOT, "%.1f", v) : Long.toString(Math.round(v))) + " " + units[unit];
-  }
-
-  private static String count(int n, String noun) {
-    return shown(n) + " " + noun + (n == 1 ? "" : "s");
-  }
-
-  /** A count as the sidebar writes them: 100,000. */
-  private static String shown(long n) {
-    return java.text.NumberFormat.getIntegerInstance(Locale.ENGLISH).format(n);
-  }
-
-  private static String capitalized(String word) {
-    return Character.toUpperCase(word.charAt(0)) + word.substring(1);
   }
 }

@@ -91,9 +91,9 @@ final class UserPages implements OperatorPages.Section {
     if (action == Action.REMOVE && !x.method().equals("POST")) {
       Pages.allow(x, "GET, HEAD, POST");
       String address = Pages.orEmpty(x.query().getValue("address"));
-      UserStore.User user = existing(x, s, layout, address, pageNumber(x.query().getValue("page")));
-      if (user == null) return;
       int page = pageNumber(x.query().getValue("page"));
+      UserStore.User user = existing(x, s, layout, address, page);
+      if (user == null) return;
       pages.html(x, 200, "user-remove.jte", new UserViews.RemovePage(layout.withTitle("Remove " + user.address()), user.address(), page,
           back(page)), null);
       return;

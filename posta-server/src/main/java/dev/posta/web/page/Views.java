@@ -48,7 +48,7 @@ public final class Views {
   public record FolderLink(String name, String href, int messages, int unseen, boolean current, String folder) {
     /** A count as a person reads it: 100,000. */
     public static String shown(int n) {
-      return java.text.NumberFormat.getIntegerInstance(java.util.Locale.ENGLISH).format(n);
+      return Figures.number(n);
     }
   }
 

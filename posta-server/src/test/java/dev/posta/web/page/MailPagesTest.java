@@ -55,7 +55,7 @@ class MailPagesTest {
 
   @Test
   void sizesReadAsAPersonReadsThem() {
-    assertThat(List.of(0L, 999L, 1000L, 2480L, 10_400L, 999_499L, 1_000_000L, 25_000_000L).stream().map(MailPages::size))
+    assertThat(List.of(0L, 999L, 1000L, 2480L, 10_400L, 999_499L, 1_000_000L, 25_000_000L).stream().map(Figures::bytes))
         .containsExactly("0 B", "999 B", "1.0 KB", "2.5 KB", "10 KB", "999 KB", "1.0 MB", "25 MB");
   }
 }

@@ -176,7 +176,7 @@ class QueuePagesTest {
             + "<td class=\"id\"><a href=\"/admin/queue/" + first + "\">" + first + "</a></td><td>deferred</td>"
             + "<td class=\"date\">" + shown(one.arrival()) + "</td><td>alice@localhost</td>"
             + "<td>slow@example.test, slow1@example.test, slow2@example.test and 1 more</td>"
-            + "<td class=\"size\">" + MailPages.size(one.size()) + "</td><td class=\"attempts\">1</td>"
+            + "<td class=\"size\">" + Figures.bytes(one.size()) + "</td><td class=\"attempts\">1</td>"
             + "<td class=\"reply\">" + lastError + "</td>"
             + "<td class=\"date\">" + shown(attempted.plus(Duration.ofMinutes(5))) + "</td></tr>",
         "<tr class=\"held\"><td><input type=\"checkbox\" name=\"id\" value=\"" + second + "\"",
@@ -244,6 +244,21 @@ class QueuePagesTest {
     String after = tight(admin.get(deleted.headers().firstValue("Location").orElseThrow()));
     assertThat(after).contains("<span class=\"where\">No messages after these: 50 matching in all.</span>",
         "<a href=\"/admin/queue?toDomain=example.test\">&laquo; Oldest</a>");
+  }
+
+  @Test
+  void aNoticeNamesTheFirstTenDeclinedAndCountsTheRest() throws Exception {
+    admin.get("/admin/queue");
+    StringBuilder form = new StringBuilder("scope=checked&action=hold");
+    for (int i = 1; i <= 12; i++) form.append("&id=").append(String.format("%016X", i));
+    HttpResponse<String> r = admin.postRaw("/admin/queue", form.toString());
+    assertThat(r.statusCode()).isEqualTo(303);
+    String location = r.headers().firstValue("Location").orElseThrow();
+    assertThat(location).startsWith("/admin/queue?done=hold&n=0&declined=0000000000000001.no-such-message%2C")
+        .contains("000000000000000A.no-such-message&more=2").doesNotContain("000000000000000B");
+    String after = tight(admin.get(location));
+    assertThat(after).contains("<p>Placed on hold: 0 messages; 12 declined:</p>", "<li>no message 000000000000000A in the queue</li>",
+        "<li>and 2 more</li></ul>").doesNotContain("000000000000000B");
   }
 
   @Test
@@ -318,7 +333,7 @@ class QueuePagesTest {
             + "<button name=\"action\" value=\"bounce\" class=\"danger\">Return to sender</button>"
             + "<a href=\"/admin/queue/" + id + "/raw\">Stored message</a></form>",
         "<dl class=\"summary\"><dt>Sender</dt><dd>alice@localhost</dd><dt>Arrival</dt><dd>" + shown(l.arrival()) + "</dd>"
-            + "<dt>Size</dt><dd>" + MailPages.size(l.size()) + " (" + l.size() + " octets)</dd>"
+            + "<dt>Size</dt><dd>" + Figures.bytes(l.size()) + " (" + l.size() + " octets)</dd>"
             + "<dt>Client</dt><dd>" + client + "</dd><dt>Held</dt><dd>no</dd></dl>",
         "<tr><td>slow@example.test</td><td>deferred</td><td>1</td><td class=\"date\">" + shown(t0.plus(Duration.ofMinutes(5))) + "</td>"
             + "<td class=\"reply\">deferred by " + via + ": " + SLOW + "</td></tr>"

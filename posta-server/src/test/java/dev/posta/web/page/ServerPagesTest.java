@@ -325,11 +325,11 @@ class ServerPagesTest {
     assertThat(ServerPages.duration(Duration.ofMinutes(185))).isEqualTo("3 h 5 min");
     assertThat(ServerPages.duration(Duration.ofHours(52))).isEqualTo("2 d 4 h");
     assertThat(ServerPages.duration(Duration.ofSeconds(-3))).isEqualTo("0 s");
-    assertThat(ServerPages.bytes(950)).isEqualTo("950 B");
-    assertThat(ServerPages.bytes(12_345)).isEqualTo("12 KB");
-    assertThat(ServerPages.bytes(999_700)).isEqualTo("1.0 MB");
-    assertThat(ServerPages.bytes(3_400_000_000L)).isEqualTo("3.4 GB");
-    assertThat(ServerPages.bytes(512_000_000_000L)).isEqualTo("512 GB");
+    assertThat(Figures.bytes(950)).isEqualTo("950 B");
+    assertThat(Figures.bytes(12_345)).isEqualTo("12 KB");
+    assertThat(Figures.bytes(999_700)).isEqualTo("1.0 MB");
+    assertThat(Figures.bytes(3_400_000_000L)).isEqualTo("3.4 GB");
+    assertThat(Figures.bytes(512_000_000_000L)).isEqualTo("512 GB");
   }
 
   @Test
