@@ -10,6 +10,7 @@ import dev.posta.delivery.DeliveryTargets;
 import dev.posta.delivery.LocalDelivery;
 import dev.posta.delivery.RemoteDelivery;
 import dev.posta.delivery.Router;
+import dev.posta.greylist.Greylist;
 import dev.posta.dns.DnsRecords;
 import dev.posta.dns.DnsResolver;
 import dev.posta.dns.MemoryZone;
@@ -42,6 +43,7 @@ import dev.posta.store.MaildirStore;
 import dev.posta.tls.ServerTls;
 import dev.posta.tls.TlsException;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.FileChannel;
 import java.nio.channels.OverlappingFileLockException;
@@ -85,6 +87,8 @@ public final class PostaServer implements AutoCloseable {
   private volatile PostaConfig config;
   private final Clock clock;
   private DnsResolver dns;
+  /** Greylisting's triplets ({@code [greylisting]}), opened when it is first enabled; null until then. */
+  private Greylist greylist;
   private volatile AuthThrottle throttle;
   private Spool spool;
   private QueueManager queue;
@@ -298,6 +302,7 @@ public final class PostaServer implements AutoCloseable {
         testDomainKeys = TestDomain.writeKeys(config.dataDir().resolve("test-domain"));
       }
       throttle = throttle(config.submission());
+      openGreylist(config);
       SmtpServer.Context smtpContext = smtpContext(config, router);
       smtp = new SmtpServer(smtpContext);
       localSubmission = new LocalSubmission(smtpContext);
@@ -396,7 +401,29 @@ public final class PostaServer implements AutoCloseable {
   private SmtpServer.Context smtpContext(PostaConfig config, Router router) {
     if (config.capture().enabled()) scriptedFaults(); // capture mode's API may script faults later: the sessions must ask the same set
     return new SmtpServer.Context(config, router, spool, queue, tls, users, throttle, new DkimSigner(dkimKeys, clock),
-        senderChecks(config, dns), faults, metrics);
+        senderChecks(config, dns), faults, metrics, greylist);
+  }
+
+  /**
+   * Opens the greylist in {@code <data>/greylist} when {@code config} enables it and it is not open
+   * yet, or gives it the new settings. Once open it stays open: turned off, the sessions stop asking
+   * it ({@link PostaConfig.Greylisting#appliesTo}), and turned on again it has kept its triplets.
+   */
+  private void openGreylist(PostaConfig config) throws IOException {
+    if (config.capture().enabled()) return;
+    if (greylist != null) {
+      greylist.reconfigure(config.greylisting());
+    } else if (config.greylisting().enabled()) {
+      greylist = Greylist.open(config.dataDir().resolve("greylist"), config.greylisting(), clock, this::spfPasses);
+    }
+  }
+
+  /** Whether SPF passes for a sender of {@code [greylisting] exempt-spf-domains}, asking the server's resolver. */
+  private boolean spfPasses(InetAddress client, String reversePath, String helo) {
+    DnsResolver resolver = dns;
+    if (resolver == null) return false;
+    return new SpfCheck(new ResolverRecords(resolver), clock, config.hostname()).checkMailFrom(client, reversePath, helo).result()
+        == dev.posta.mailauth.spf.SpfResult.PASS;
   }
 
   private InetSocketAddress listen(PostaConfig.Listener l) throws IOException {
@@ -485,6 +512,7 @@ public final class PostaServer implements AutoCloseable {
       throttle = throttle(is);
     }
     store.useModes(next.mailboxModes());
+    openGreylist(next);
     Router router = new Router(next, this::isAccount);
     queue.reconfigure(router, targets, next.delivery(), next.limits().maxHops(), next.hostname());
     SmtpServer.Context smtpContext = smtpContext(next, router);
@@ -767,6 +795,14 @@ public final class PostaServer implements AutoCloseable {
     if (queue != null) queue.close();
     if (spool != null) spool.close();
     if (store != null) store.close(); // after the queue: no delivery writes into a closed folder's index
+    if (greylist != null) { // after the sessions: what they recorded is written
+      try {
+        greylist.close();
+      } catch (IOException e) {
+        log.warn("closing the greylist: {}", e.toString());
+      }
+      greylist = null;
+    }
     metrics.close();
     if (lockChannel != null) { // last: nothing may touch the data folder after another server can start
       try {

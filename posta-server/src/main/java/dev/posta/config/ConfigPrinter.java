@@ -129,6 +129,20 @@ public final class ConfigPrinter {
       line("dmarc-reject = " + dmarcReject(rules));
     });
 
+    PostaConfig.Greylisting g = config.greylisting();
+    PostaConfig.Greylisting dg = PostaConfig.Greylisting.DEFAULTS;
+    section("greylisting");
+    setting("enabled", bool(g.enabled()), bool(dg.enabled()));
+    setting("delay", time(g.delay()), time(dg.delay()));
+    setting("retry-window", time(g.retryWindow()), time(dg.retryWindow()));
+    setting("expire", time(g.expire()), time(dg.expire()));
+    setting("auto-allowlist-after", num(g.autoAllowlistAfter()), num(dg.autoAllowlistAfter()));
+    setting("max-entries", num(g.maxEntries()), num(dg.maxEntries()));
+    setting("exempt-networks", list(g.exemptNetworks().stream().map(n -> str(n.toString())).toList()),
+        list(dg.exemptNetworks().stream().map(n -> str(n.toString())).toList()));
+    setting("exempt-spf-domains", list(g.exemptSpfDomains().stream().map(ConfigPrinter::str).toList()), list(List.of()));
+    setting("listeners", list(g.listeners().stream().map(ConfigPrinter::word).toList()), list(dg.listeners().stream().map(ConfigPrinter::word).toList()));
+
     PostaConfig.Log log = config.log();
     section("http");
     setting("allow-plain-http", bool(config.http().allowPlainHttp()), bool(PostaConfig.Http.DEFAULTS.allowPlainHttp()));

@@ -38,6 +38,7 @@ import java.util.Set;
  *     mailbox and nothing is ever relayed; {@link Capture#OFF} for a real server. Not a key of
  *     the configuration file: only {@code posta dev} and code turn it on
  * @param http the {@code [http]} section: plain HTTP off the loopback, the readiness threshold
+ * @param greylisting the {@code [greylisting]} section: greylisting at RCPT, off by default
  */
 public record PostaConfig(
     String hostname,
@@ -55,7 +56,54 @@ public record PostaConfig(
     FileModes mailboxModes,
     Log log,
     Capture capture,
-    Http http) {
+    Http http,
+    Greylisting greylisting) {
+
+  /** A configuration without greylisting ({@link Greylisting#DEFAULTS}: off). */
+  public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
+      Optional<Path> source, Tls tls, Submission submission, Delivery delivery, Dkim dkim, SenderChecks senderChecks, FileModes mailboxModes,
+      Log log, Capture capture, Http http) {
+    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks, mailboxModes, log,
+        capture, http, Greylisting.DEFAULTS);
+  }
+
+  /**
+   * The {@code [greylisting]} section (RFC 6647): a first attempt from an unknown (client network,
+   * sender, recipient) triplet is refused with a temporary error, and taken when retried after
+   * {@code delay}, as a real mail server's queue does and most spam software does not.
+   *
+   * @param enabled off by default: greylisting delays the first mail of every new correspondent
+   * @param delay how long a retry must wait to pass
+   * @param retryWindow how long after the first attempt a retry still passes; later, it counts as a first attempt again
+   * @param expire how long a passed triplet (and an auto-allowlisted client) is remembered since its last mail
+   * @param autoAllowlistAfter a client network is no longer greylisted once this many of its triplets passed; 0: never
+   * @param maxEntries the most triplets kept; past it the oldest are forgotten (logged), which bounds memory and the file
+   * @param exemptNetworks clients never greylisted (default the loopback); the trusted networks and authenticated users always are
+   * @param exemptSpfDomains sender domains not greylisted when SPF passes for them (lower-case A-labels)
+   * @param listeners the listener kinds greylisting runs on (default {@code smtp} only)
+   */
+  public record Greylisting(boolean enabled, java.time.Duration delay, java.time.Duration retryWindow, java.time.Duration expire,
+      int autoAllowlistAfter, int maxEntries, List<Network> exemptNetworks, List<String> exemptSpfDomains, java.util.Set<Protocol> listeners) {
+    public static final Greylisting DEFAULTS = new Greylisting(false, java.time.Duration.ofMinutes(5), java.time.Duration.ofDays(2),
+        java.time.Duration.ofDays(35), 5, 200_000, List.of(Network.parse("127.0.0.0/8"), Network.parse("::1/128")), List.of(),
+        java.util.Set.of(Protocol.SMTP));
+
+    public Greylisting {
+      exemptNetworks = List.copyOf(exemptNetworks);
+      exemptSpfDomains = List.copyOf(exemptSpfDomains);
+      listeners = listeners.isEmpty() ? java.util.Set.of() : java.util.Collections.unmodifiableSet(java.util.EnumSet.copyOf(listeners));
+    }
+
+    /** Whether mail arriving on a {@code protocol} listener is greylisted. */
+    public boolean appliesTo(Protocol protocol) {
+      return enabled && listeners.contains(protocol);
+    }
+
+    /** Whether {@code client} is in an exempt network. */
+    public boolean exempts(java.net.InetAddress client) {
+      return exemptNetworks.stream().anyMatch(n -> n.contains(client));
+    }
+  }
 
   /** A configuration with the default {@code [http]} settings ({@link Http#DEFAULTS}). */
   public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
@@ -800,6 +848,7 @@ public record PostaConfig(
     private Log log;
     private Capture capture;
     private Http http;
+    private Greylisting greylisting;
 
     private Builder(PostaConfig c) {
       hostname = c.hostname;
@@ -818,6 +867,7 @@ public record PostaConfig(
       log = c.log;
       capture = c.capture;
       http = c.http;
+      greylisting = c.greylisting;
     }
 
     public Builder hostname(String name) {
@@ -895,9 +945,14 @@ public record PostaConfig(
       return this;
     }
 
+    public Builder greylisting(Greylisting replaced) {
+      greylisting = replaced;
+      return this;
+    }
+
     public PostaConfig build() {
       return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks,
-          mailboxModes, log, capture, http);
+          mailboxModes, log, capture, http, greylisting);
     }
   }
 }

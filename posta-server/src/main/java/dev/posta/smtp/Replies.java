@@ -96,6 +96,12 @@ public final class Replies {
   public static final Reply RELAY_DENIED = new Reply(554, "5.7.1", "<%s>: Relay access denied");
   /** RFC 5321 §4.5.1: postmaster needs no domain but is ours anyway. */
   public static final Reply NEED_RECIPIENTS = new Reply(503, "5.5.1", "Need RCPT command");
+  /**
+   * RFC 6647 §2 and §5: greylisting answers a first attempt (and a retry that came too soon) with a
+   * temporary failure, so the client's queue tries again; RFC 3463 X.7.1 (delivery not authorized,
+   * for now), with the seconds left so that a client that reads it can retry at the right time.
+   */
+  public static final Reply GREYLISTED = new Reply(451, "4.7.1", "Greylisted: try again in %s seconds");
 
   // --- STARTTLS (RFC 3207) ------------------------------------------------------------------
   /** RFC 3207 §4. */

@@ -3,6 +3,7 @@ package dev.posta.smtp;
 import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
+import dev.posta.greylist.Greylist;
 import dev.posta.mailauth.SenderAuthentication;
 import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.metrics.MailMetrics;
@@ -34,10 +35,17 @@ public final class SmtpServer implements AutoCloseable {
    * @param senderChecks checks SPF, DKIM and DMARC of mail from other servers; null when {@code [sender-checks]} turns them off
    * @param faults the faults made on purpose ({@link Faults#NONE} for a real server)
    * @param metrics where connections, messages, refusals, TLS and logins are counted
+   * @param greylist greylisting at RCPT ({@code [greylisting]}); null when it is off
    */
   public record Context(
       PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users, AuthThrottle authThrottle,
-      DkimSigner signer, SenderAuthentication senderChecks, Faults faults, MailMetrics metrics) {
+      DkimSigner signer, SenderAuthentication senderChecks, Faults faults, MailMetrics metrics, Greylist greylist) {
+
+    /** Without greylisting. */
+    public Context(PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users,
+        AuthThrottle authThrottle, DkimSigner signer, SenderAuthentication senderChecks, Faults faults, MailMetrics metrics) {
+      this(config, router, spool, queue, tls, users, authThrottle, signer, senderChecks, faults, metrics, null);
+    }
 
     /** Without faults, counted in meters of its own that nothing reads (tests). */
     public Context(PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users,

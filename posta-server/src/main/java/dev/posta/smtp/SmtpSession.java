@@ -2,6 +2,7 @@ package dev.posta.smtp;
 
 import dev.posta.config.PostaConfig;
 import dev.posta.delivery.Router;
+import dev.posta.greylist.Greylist;
 import dev.posta.mail.Envelope;
 import dev.posta.mail.MailAddress;
 import dev.posta.mail.MailDate;
@@ -127,6 +128,11 @@ final class SmtpSession implements Session {
   private String heloName = "";
   private boolean esmtp;
   private Transaction tx;
+  /**
+   * The client is on a DNS allowlist (DNSWL), so greylisting lets it through. False until the
+   * connect-time screen ({@code [screen]}, being written on its own branch) sets it from its result.
+   */
+  private boolean allowlisted = false;
 
   /**
    * @param connection the TCP connection
@@ -543,6 +549,7 @@ final class SmtpSession implements Session {
       error(refused.reply());
       return;
     }
+    if (greylisted(rcpt)) return;
     PostaConfig.SenderChecks.Rules rules = senderRules(rcpt);
     if (tx.recipients.isEmpty()) {
       tx.senderRules = rules;
@@ -561,6 +568,34 @@ final class SmtpSession implements Session {
     tx.recipients.add(new Recipient(rcpt, c.parameters()));
     state = State.RCPT;
     reply(Replies.RECIPIENT_OK);
+  }
+
+  /**
+   * Greylisting (RFC 6647), after the recipient is known to be one we take: true when RCPT was
+   * answered 451 here. Not for listeners it is off on, authenticated users, trusted networks,
+   * DNSWL-listed clients or capture mode; the greylist itself exempts its networks, SPF-passing
+   * domains and auto-allowlisted networks.
+   */
+  private boolean greylisted(MailAddress rcpt) throws IOException, Closing {
+    Greylist greylist = context.greylist();
+    if (greylist == null || !context.config().greylisting().appliesTo(listener.protocol()) || context.config().capture().enabled()
+        || user != null || allowlisted || policy.submits(policyClient())) {
+      return false;
+    }
+    switch (greylist.check(conn.socket().getInetAddress(), heloName, tx.sender, rcpt)) {
+      case Greylist.Pass pass -> {
+        if (pass.logged()) log.info("{}: {}: from=<{}>, to=<{}>: greylisting passed: {}", logPrefix, tx.id, orEmpty(tx.sender), rcpt, pass.why());
+        return false;
+      }
+      case Greylist.Greylisted g -> {
+        // Rounded up: a client that waits the seconds said must pass.
+        long seconds = (g.left().toMillis() + 999) / 1000;
+        log.info("{}: {}: from=<{}>, to=<{}>: greylisted: {} from {}, retry in {} s", logPrefix, tx.id, orEmpty(tx.sender), rcpt,
+            g.firstAttempt() ? "first attempt" : "retried too early", g.triplet().network(), seconds);
+        reply(Replies.GREYLISTED.format(seconds));
+        return true;
+      }
+    }
   }
 
   /** Capture mode checks every message, whoever sent it, and refuses none for it (see {@link #checkSender}). */
