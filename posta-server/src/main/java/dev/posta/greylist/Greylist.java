@@ -162,9 +162,11 @@ public final class Greylist implements AutoCloseable {
 
   /**
    * Decides RCPT TO {@code recipient} of MAIL FROM {@code sender} (null for {@code <>}) from
-   * {@code client}, which said HELO {@code helo}; records a first attempt or a pass.
+   * {@code client}, which said HELO {@code helo}; records a first attempt or a pass. {@code
+   * dnswlListed}: the connect-time screen found the client on a DNS allowlist, which exempts it.
    */
-  public Verdict check(InetAddress client, String helo, MailAddress sender, MailAddress recipient) {
+  public Verdict check(InetAddress client, String helo, MailAddress sender, MailAddress recipient, boolean dnswlListed) {
+    if (dnswlListed) return new Pass("DNSWL-listed client", false);
     if (settings.exempts(client)) return new Pass("exempt network", false);
     Triplet triplet = Triplet.of(client, sender, recipient);
     long now = clock.millis();

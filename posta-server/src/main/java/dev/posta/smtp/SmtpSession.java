@@ -579,10 +579,10 @@ final class SmtpSession implements Session {
   private boolean greylisted(MailAddress rcpt) throws IOException, Closing {
     Greylist greylist = context.greylist();
     if (greylist == null || !context.config().greylisting().appliesTo(listener.protocol()) || context.config().capture().enabled()
-        || user != null || allowlisted || policy.submits(policyClient())) {
+        || user != null || policy.submits(policyClient())) {
       return false;
     }
-    switch (greylist.check(conn.socket().getInetAddress(), heloName, tx.sender, rcpt)) {
+    switch (greylist.check(conn.socket().getInetAddress(), heloName, tx.sender, rcpt, allowlisted)) {
       case Greylist.Pass pass -> {
         if (pass.logged()) log.info("{}: {}: from=<{}>, to=<{}>: greylisting passed: {}", logPrefix, tx.id, orEmpty(tx.sender), rcpt, pass.why());
         return false;
