@@ -159,7 +159,7 @@ class GreylistTest {
   }
 
   @Test
-  void aCheckWritesNothingItselfTheWriterAppendsThemAllWithOneFsync() throws IOException {
+  void manyChecksAreWrittenByTheWriterInOneAppendAndFsync() throws IOException {
     Greylist g = open(settings(0, 100_000, List.of()));
     Path file = data.resolve("greylist").resolve(TripletFile.NAME);
     long empty = Files.size(file);
