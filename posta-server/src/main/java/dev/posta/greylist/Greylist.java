@@ -106,6 +106,8 @@ public final class Greylist implements AutoCloseable {
   private final LinkedHashMap<String, Allowed> allowlisted = new LinkedHashMap<>(16, 0.75f, true);
   /** Passed triplets per network, for auto-allowlisting. */
   private final Map<String, Integer> passedPerNetwork = new java.util.HashMap<>();
+  /** Held while the file is written or rewritten; taken before {@code this}, never after, so a check never waits for an fsync. */
+  private final Object io = new Object();
   /** Records waiting for the writer. Guarded by {@code this}. */
   private List<String> pending = new ArrayList<>();
   private long dropped;
@@ -129,12 +131,14 @@ public final class Greylist implements AutoCloseable {
     this.spf = spf;
     this.file = TripletFile.open(dir, this::replay);
     long now = clock.millis();
+    boolean mostlyHistory;
     synchronized (this) {
       dropExpired(now);
       log.info("greylist: {} triplets ({} passed) and {} allowlisted networks from {}", triplets.size(),
           triplets.values().stream().filter(e -> e.passed >= 0).count(), allowlisted.size(), file.path());
-      if (file.records() > 2L * live() + COMPACT_ALLOWANCE) compact();
+      mostlyHistory = file.records() > 2L * live() + COMPACT_ALLOWANCE;
     }
+    if (mostlyHistory) compact();
     writer = Thread.ofVirtual().name("greylist-writer").start(this::writeLoop);
   }
 
@@ -301,39 +305,53 @@ public final class Greylist implements AutoCloseable {
 
   /**
    * Appends what was recorded since the last call, with one fsync, and compacts the file when it
-   * is mostly history. Called by the writer once a second, and at close.
+   * is mostly history. Called by the writer once a second, and at close. The checks go on
+   * meanwhile: the file is written under its own lock, never the greylist's.
    */
-  synchronized void flush() throws IOException {
-    List<String> lines = pending;
-    pending = new ArrayList<>();
-    try {
-      file.append(lines);
-    } catch (IOException e) {
-      lines.addAll(pending);
-      pending = lines; // tried again next time
-      throw e;
-    }
-    if (file.records() > 2L * live() + COMPACT_ALLOWANCE) {
-      dropExpired(clock.millis());
-      compact();
+  void flush() throws IOException {
+    synchronized (io) {
+      List<String> lines;
+      synchronized (this) {
+        lines = pending;
+        pending = new ArrayList<>();
+      }
+      try {
+        file.append(lines);
+      } catch (IOException e) {
+        synchronized (this) {
+          lines.addAll(pending);
+          pending = lines; // tried again next time
+        }
+        throw e;
+      }
+      boolean mostlyHistory;
+      synchronized (this) {
+        mostlyHistory = file.records() > 2L * live() + COMPACT_ALLOWANCE;
+        if (mostlyHistory) dropExpired(clock.millis());
+      }
+      if (mostlyHistory) compact();
     }
   }
 
-  /** Rewrites the file with the live entries only. */
-  synchronized void compact() throws IOException {
-    long before = file.records();
-    List<String> lines = new ArrayList<>();
-    for (var en : triplets.entrySet()) {
-      Triplet t = en.getKey();
-      Entry e = en.getValue();
-      lines.add(e.passed >= 0
-          ? TripletFile.line('p', t.network(), t.sender(), t.recipient(), Long.toString(e.passed))
-          : TripletFile.line('s', t.network(), t.sender(), t.recipient(), Long.toString(e.firstSeen)));
+  /** Rewrites the file with the live entries only; what is recorded meanwhile is appended to the new file by the next flush. */
+  void compact() throws IOException {
+    synchronized (io) {
+      long before = file.records();
+      List<String> lines = new ArrayList<>();
+      synchronized (this) {
+        for (var en : triplets.entrySet()) {
+          Triplet t = en.getKey();
+          Entry e = en.getValue();
+          lines.add(e.passed >= 0
+              ? TripletFile.line('p', t.network(), t.sender(), t.recipient(), Long.toString(e.passed))
+              : TripletFile.line('s', t.network(), t.sender(), t.recipient(), Long.toString(e.firstSeen)));
+        }
+        for (var en : allowlisted.entrySet()) lines.add(TripletFile.line('a', en.getKey(), Long.toString(en.getValue().lastSeen)));
+        pending.clear(); // the rewrite holds them
+      }
+      file.rewrite(lines);
+      log.info("greylist: compacted {}: {} records kept of {}", file.path(), lines.size(), before);
     }
-    for (var en : allowlisted.entrySet()) lines.add(TripletFile.line('a', en.getKey(), Long.toString(en.getValue().lastSeen)));
-    pending.clear(); // the rewrite holds them
-    file.rewrite(lines);
-    log.info("greylist: compacted {}: {} records kept of {}", file.path(), lines.size(), before);
   }
 
   /** A reload's new settings: the triplets and allowlisted networks held stay, judged by them from now on. */
@@ -367,7 +385,7 @@ public final class Greylist implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    synchronized (this) {
+    synchronized (io) {
       try {
         flush();
       } finally {
