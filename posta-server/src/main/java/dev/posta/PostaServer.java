@@ -17,6 +17,7 @@ import dev.posta.dns.MemoryZone;
 import dev.posta.dns.MxResolver;
 import dev.posta.dns.ResolverRecords;
 import dev.posta.mailauth.SenderAuthentication;
+import dev.posta.screen.Screening;
 import dev.posta.mailauth.TestDomain;
 import dev.posta.mailauth.dkim.DkimVerifier;
 import dev.posta.mailauth.dmarc.DmarcCheck;
@@ -401,7 +402,7 @@ public final class PostaServer implements AutoCloseable {
   private SmtpServer.Context smtpContext(PostaConfig config, Router router) {
     if (config.capture().enabled()) scriptedFaults(); // capture mode's API may script faults later: the sessions must ask the same set
     return new SmtpServer.Context(config, router, spool, queue, tls, users, throttle, new DkimSigner(dkimKeys, clock),
-        senderChecks(config, dns), faults, metrics, greylist);
+        senderChecks(config, dns), faults, metrics, greylist, screening(config, dns));
   }
 
   /**
@@ -424,6 +425,15 @@ public final class PostaServer implements AutoCloseable {
     if (resolver == null) return false;
     return new SpfCheck(new ResolverRecords(resolver), clock, config.hostname()).checkMailFrom(client, reversePath, helo).result()
         == dev.posta.mailauth.spf.SpfResult.PASS;
+  }
+
+  /**
+   * The {@code [screen]} tests, asking the DNS lists through the server's resolver; null when no
+   * listener kind is screened, or in capture mode, whose clients are the developer's own programs.
+   */
+  private Screening screening(PostaConfig config, DnsResolver dns) {
+    if (config.capture().enabled() || config.screen().listeners().isEmpty()) return null;
+    return new Screening(config.screen(), dns == null ? null : new ResolverRecords(dns), clock);
   }
 
   private InetSocketAddress listen(PostaConfig.Listener l) throws IOException {

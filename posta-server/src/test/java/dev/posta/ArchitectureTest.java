@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * smtp | imap | pop3 | control         listeners: none uses another
  * net                                  what every listener shares: limits, idle sessions, deadlines, AUTH throttle
  * greylist                             greylisting's triplets, asked by the SMTP sessions at RCPT
+ * screen                               postscreen's tests before the SMTP greeting: DNS lists, early talkers
  * capture                              capture mode's index of captured mail, fed by the assembly, read by the faces
  * queue                                spool, scheduling, attempts, bounces
  * delivery                             routing; local and remote delivery targets
@@ -56,6 +57,7 @@ class ArchitectureTest {
         .layer("Control").definedBy("dev.posta.control..")
         .layer("Net").definedBy("dev.posta.net..")
         .layer("Greylist").definedBy("dev.posta.greylist..")
+        .layer("Screen").definedBy("dev.posta.screen..")
         .layer("Capture").definedBy("dev.posta.capture..")
         .layer("Queue").definedBy("dev.posta.queue..")
         .layer("Delivery").definedBy("dev.posta.delivery..")
@@ -73,13 +75,14 @@ class ArchitectureTest {
         .whereLayer("Control").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly") // web: the operators' API acts through QueueRequest
         .whereLayer("Net").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp", "Imap", "Pop3", "Control")
         .whereLayer("Greylist").mayOnlyBeAccessedByLayers("Assembly", "Smtp")
+        .whereLayer("Screen").mayOnlyBeAccessedByLayers("Assembly", "Smtp")
         .whereLayer("Capture").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly") // web: capture mode's API reads the index
         .whereLayer("Queue").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp", "Control")
         .whereLayer("Delivery").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp", "Control", "Queue")
         .whereLayer("Store").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Queue", "Delivery")
         .whereLayer("MailAuth").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp")
-        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Greylist", "Queue", "Delivery", "Store", "MailAuth", "Leaves")
-        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Greylist", "Queue", "Delivery", "Store", "MailAuth", "Leaves", "Model")
+        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Greylist", "Screen", "Queue", "Delivery", "Store", "MailAuth", "Leaves")
+        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Greylist", "Screen", "Queue", "Delivery", "Store", "MailAuth", "Leaves", "Model")
         .check(classes);
   }
 

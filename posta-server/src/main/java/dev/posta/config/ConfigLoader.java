@@ -30,14 +30,14 @@ import java.util.stream.Collectors;
  *
  * <p>The top-level {@code hostname}, {@code data} and {@code mailbox-mode} are read here; each section by its own class
  * ({@link ListenersSection}, {@link LimitsSection}, {@link TlsSection}, {@link
- * SubmissionSection}, {@link DeliverySection}, {@link DomainsSection}, {@link DkimSection}, {@link SenderChecksSection}, {@link LogSection}, {@link HttpSection}, {@link GreylistingSection}), all of them reporting
+ * SubmissionSection}, {@link DeliverySection}, {@link DomainsSection}, {@link DkimSection}, {@link SenderChecksSection}, {@link ScreenSection}, {@link LogSection}, {@link HttpSection}, {@link GreylistingSection}), all of them reporting
  * into one {@link TableReader}.
  */
 public final class ConfigLoader {
 
   static final List<String> TOP_KEYS =
       List.of("hostname", "data", "mailbox-mode", "postmaster", "listeners", "limits", "domains", "tls", "submission",
-          "queue", "outbound", "relay", "routes", "dkim", "sender-checks", "log", "http", "greylisting");
+          "queue", "outbound", "relay", "routes", "dkim", "sender-checks", "log", "http", "greylisting", "screen");
 
   static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/posta");
 
@@ -77,6 +77,7 @@ public final class ConfigLoader {
         .read(root, domains.domains().stream().map(PostaConfig.LocalDomain::name).collect(Collectors.toSet()));
     PostaConfig.Log log = new LogSection(reader).read(root);
     PostaConfig.Greylisting greylisting = new GreylistingSection(reader).read(root);
+    PostaConfig.Screen screen = new ScreenSection(reader).read(root, submission.trustedNetworks());
 
     reader.throwIfAny();
     return new PostaConfig(
@@ -96,7 +97,8 @@ public final class ConfigLoader {
         log,
         PostaConfig.Capture.OFF,
         http,
-        greylisting);
+        greylisting,
+        screen);
   }
 
   /**

@@ -39,6 +39,8 @@ import java.util.Set;
  *     the configuration file: only {@code posta dev} and code turn it on
  * @param http the {@code [http]} section: plain HTTP off the loopback, the readiness threshold
  * @param greylisting the {@code [greylisting]} section: greylisting at RCPT, off by default
+ * @param screen the {@code [screen]} section: DNS lists, early talkers and pipelining before the
+ *     EHLO reply, tested before a client's session goes on (Postfix's postscreen)
  */
 public record PostaConfig(
     String hostname,
@@ -57,14 +59,15 @@ public record PostaConfig(
     Log log,
     Capture capture,
     Http http,
-    Greylisting greylisting) {
+    Greylisting greylisting,
+    Screen screen) {
 
-  /** A configuration without greylisting ({@link Greylisting#DEFAULTS}: off). */
+  /** A configuration without greylisting ({@link Greylisting#DEFAULTS}: off) nor {@code [screen]} settings ({@link Screen#DEFAULTS}). */
   public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
       Optional<Path> source, Tls tls, Submission submission, Delivery delivery, Dkim dkim, SenderChecks senderChecks, FileModes mailboxModes,
       Log log, Capture capture, Http http) {
     this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks, mailboxModes, log,
-        capture, http, Greylisting.DEFAULTS);
+        capture, http, Greylisting.DEFAULTS, Screen.DEFAULTS);
   }
 
   /**
@@ -102,6 +105,104 @@ public record PostaConfig(
     /** Whether {@code client} is in an exempt network. */
     public boolean exempts(java.net.InetAddress client) {
       return exemptNetworks.stream().anyMatch(n -> n.contains(client));
+    }
+  }
+
+  /**
+   * The {@code [screen]} section: postscreen's tests of a client before its greeting, on the
+   * listener kinds named ({@code smtp} by default), for clients outside {@code skipNetworks}.
+   *
+   * @param listeners the listener kinds whose clients are screened
+   * @param dnsbl the DNS blocklists asked at connect (RFC 5782), each with a positive weight
+   * @param dnswl the DNS allowlists asked at connect, each with a negative weight
+   * @param dnsblThreshold a client whose listed zones' weights sum to this or more is refused
+   * @param dnswlThreshold a client whose sum is this or less is allowlisted (greylisting skips it)
+   * @param greetWait how long a new client must stay silent before the 220; zero: not tested
+   * @param skipNetworks clients never screened; by default the loopback and {@code [submission]
+   *     trusted-networks}
+   */
+  public record Screen(
+      java.util.Set<Protocol> listeners, List<DnsList> dnsbl, List<DnsList> dnswl, int dnsblThreshold, int dnswlThreshold,
+      java.time.Duration greetWait, List<Network> skipNetworks) {
+    /** postscreen's greet wait (postscreen_greet_wait, 6s). */
+    public static final java.time.Duration GREET_WAIT = java.time.Duration.ofSeconds(6);
+    public static final List<Network> LOOPBACK = List.of(Network.parse("127.0.0.0/8"), Network.parse("::1/128"));
+    /** Pregreet on for smtp, no DNS lists until some are named (which lists to trust is the operator's choice). */
+    public static final Screen DEFAULTS = new Screen(java.util.Set.of(Protocol.SMTP), List.of(), List.of(), 1, -1, GREET_WAIT, LOOPBACK);
+
+    public Screen {
+      listeners = listeners.isEmpty() ? java.util.Set.of() : java.util.Collections.unmodifiableSet(java.util.EnumSet.copyOf(listeners));
+      dnsbl = List.copyOf(dnsbl);
+      dnswl = List.copyOf(dnswl);
+      skipNetworks = List.copyOf(skipNetworks);
+    }
+
+    /**
+     * One DNS list (RFC 5782): its zone, the weight a listing adds to the client's score, and the
+     * answers that count as listed.
+     *
+     * @param zone the list's zone, lower case, without the trailing dot
+     * @param weight added to the score when the client is listed
+     * @param codes the answers that count ({@code "127.0.0.2"}, {@code "127.0.0.4-11"}, {@code
+     *     "127.0.10-20.0-3"}); empty: any 127.0.0.0/8 answer but 127.255.255.0/24, the lists'
+     *     error codes (Spamhaus answers 127.255.255.254 to queries through public resolvers)
+     */
+    public record DnsList(String zone, int weight, List<Code> codes) {
+      public DnsList {
+        codes = List.copyOf(codes);
+      }
+
+      /** Whether an A answer of this list counts as a listing. */
+      public boolean counts(java.net.InetAddress answer) {
+        byte[] a = answer.getAddress();
+        if (a.length != 4 || a[0] != 127) return false; // RFC 5782 §2.1: answers are in 127.0.0.0/8
+        if (codes.isEmpty()) return !((a[1] & 0xff) == 255 && (a[2] & 0xff) == 255);
+        for (Code c : codes) {
+          if (c.matches(a)) return true;
+        }
+        return false;
+      }
+    }
+
+    /**
+     * An answer, or a range of them, that counts: four octets, each {@code N} or {@code N-M}
+     * ({@code "127.0.0.4-11"}). {@code lows} and {@code highs} hold the four bounds, first octet
+     * highest, so two equal codes are equal records.
+     */
+    public record Code(String text, int lows, int highs) {
+      /**
+       * @throws IllegalArgumentException when {@code text} is not four octet ranges starting 127
+       */
+      public static Code parse(String text) {
+        String[] octets = text.split("\\.", -1);
+        if (octets.length != 4) throw new IllegalArgumentException("'" + text + "' is not an answer like \"127.0.0.2\" or \"127.0.0.4-11\"");
+        int lows = 0;
+        int highs = 0;
+        for (String octet : octets) {
+          if (!octet.matches("[0-9]{1,3}(-[0-9]{1,3})?")) {
+            throw new IllegalArgumentException("'" + text + "': '" + octet + "' is not an octet (0-255) or a range like 4-11");
+          }
+          int dash = octet.indexOf('-');
+          int low = Integer.parseInt(dash < 0 ? octet : octet.substring(0, dash));
+          int high = dash < 0 ? low : Integer.parseInt(octet.substring(dash + 1));
+          if (high > 255 || low > high) throw new IllegalArgumentException("'" + text + "': '" + octet + "' is not within 0-255, low to high");
+          lows = lows << 8 | low;
+          highs = highs << 8 | high;
+        }
+        if (lows >>> 24 != 127 || highs >>> 24 != 127) {
+          throw new IllegalArgumentException("'" + text + "': DNS list answers are in 127.0.0.0/8 (RFC 5782 §2.1)");
+        }
+        return new Code(text, lows, highs);
+      }
+
+      boolean matches(byte[] address) {
+        for (int i = 0; i < 4; i++) {
+          int shift = 24 - 8 * i;
+          int octet = address[i] & 0xff;
+          if (octet < (lows >>> shift & 0xff) || octet > (highs >>> shift & 0xff)) return false;
+        }
+        return true;
+      }
     }
   }
 
@@ -849,6 +950,7 @@ public record PostaConfig(
     private Capture capture;
     private Http http;
     private Greylisting greylisting;
+    private Screen screen;
 
     private Builder(PostaConfig c) {
       hostname = c.hostname;
@@ -868,6 +970,7 @@ public record PostaConfig(
       capture = c.capture;
       http = c.http;
       greylisting = c.greylisting;
+      screen = c.screen;
     }
 
     public Builder hostname(String name) {
@@ -950,9 +1053,14 @@ public record PostaConfig(
       return this;
     }
 
+    public Builder screen(Screen replaced) {
+      screen = replaced;
+      return this;
+    }
+
     public PostaConfig build() {
       return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks,
-          mailboxModes, log, capture, http, greylisting);
+          mailboxModes, log, capture, http, greylisting, screen);
     }
   }
 }

@@ -90,6 +90,8 @@ public final class ListenerMeters {
   private final LongAdder tlsFailedImplicit = new LongAdder();
   private final LongAdder tlsFailedStarttls = new LongAdder();
   private final ConcurrentHashMap<Refusal, LongAdder> refusals = new ConcurrentHashMap<>();
+  /** SMTP clients refused by the {@code [screen]} tests, by reason: dnsbl, pregreet, pipelining. */
+  private final ConcurrentHashMap<String, LongAdder> screened = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Handshake, LongAdder> handshakes = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Login, LongAdder> logins = new ConcurrentHashMap<>();
 
@@ -160,6 +162,11 @@ public final class ListenerMeters {
     logins.computeIfAbsent(new Login(MECHANISMS.contains(m) ? m : "other", result.label), k -> new LongAdder()).increment();
   }
 
+  /** An SMTP client was refused by a {@code [screen]} test: {@code reason} is dnsbl, pregreet or pipelining. */
+  public void screened(String reason) {
+    screened.computeIfAbsent(reason, r -> new LongAdder()).increment();
+  }
+
   /** Messages accepted so far, for the per-minute history. */
   long acceptedCount() {
     return accepted.sum();
@@ -195,6 +202,9 @@ public final class ListenerMeters {
     refusals.forEach((r, n) -> counter("posta.smtp.refusals",
         "MAIL, RCPT, DATA and BDAT commands refused, by the reply's code and enhanced status code", n)
         .tag("command", r.command()).tag("code", Integer.toString(r.code())).tag("status", r.status()).register(registry));
+    screened.forEach((reason, n) -> counter("posta.smtp.screened",
+        "Clients refused by the [screen] tests before their session went on, by reason: dnsbl, pregreet, pipelining", n)
+        .tag("reason", reason).register(registry));
     handshakes.forEach((h, n) -> counter("posta.tls.handshakes", "TLS handshakes completed", n)
         .tag("mode", h.mode()).tag("version", h.version()).register(registry));
     logins.forEach((l, n) -> counter("posta.auth",

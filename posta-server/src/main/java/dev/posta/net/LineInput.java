@@ -152,6 +152,11 @@ public final class LineInput {
     return limit - position;
   }
 
+  /** Up to {@code max} of the octets read and not yet taken, left in place: for a log line. */
+  public byte[] peek(int max) {
+    return java.util.Arrays.copyOfRange(buffer, position, Math.min(limit, position + max));
+  }
+
   /** True when a read would not wait: octets buffered here or in the socket, or the stream has ended. */
   public boolean readyNow() throws IOException {
     return position < limit || ended || in.available() > 0;

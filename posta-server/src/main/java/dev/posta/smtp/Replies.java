@@ -30,6 +30,20 @@ public final class Replies {
   /** The session reached the longest time one connection may stay open. */
   public static final Reply SESSION_TOO_LONG = new Reply(421, "4.4.2", "Session time limit reached, closing connection");
 
+  // --- Screening ([screen], Postfix's postscreen) ----------------------------------------------
+  /**
+   * RFC 5321 §3.1: 554 in place of the 220 greeting; RFC 5782: the client's address is on a DNS
+   * blocklist (postscreen's reply). Filled with the address, the zone and "; " and its TXT text or nothing.
+   */
+  public static final Reply SCREEN_DNSBL = new Reply(554, "5.7.1", "Service unavailable; client [%s] blocked using %s%s");
+  /** RFC 5321 §3.1, §4.3.1: the client sent before the greeting; 554 in place of the 220; RFC 3463 X.5.1, out of sequence. */
+  public static final Reply SCREEN_PREGREET = new Reply(554, "5.5.1", "Protocol error: you talked before the greeting");
+  /**
+   * RFC 2920 §3.1: EHLO must be the last command of a group, and without PIPELINING (before the
+   * EHLO reply, or after HELO) the client waits for each reply; 550 is an EHLO/HELO reply of §4.3.2.
+   */
+  public static final Reply SCREEN_PIPELINING = new Reply(550, "5.5.1", "Protocol error: command sent before the %s reply");
+
   // --- Generic --------------------------------------------------------------------------------
   /** RFC 5321 §4.1.1.9: NOOP; also RSET. */
   public static final Reply OK = new Reply(250, "2.0.0", "OK");

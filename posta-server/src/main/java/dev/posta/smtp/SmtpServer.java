@@ -13,6 +13,7 @@ import dev.posta.net.Session;
 import dev.posta.net.Watchdog;
 import dev.posta.queue.QueueManager;
 import dev.posta.queue.Spool;
+import dev.posta.screen.Screening;
 import dev.posta.tls.ServerTls;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -36,12 +37,19 @@ public final class SmtpServer implements AutoCloseable {
    * @param faults the faults made on purpose ({@link Faults#NONE} for a real server)
    * @param metrics where connections, messages, refusals, TLS and logins are counted
    * @param greylist greylisting at RCPT ({@code [greylisting]}); null when it is off
+   * @param screening the {@code [screen]} tests before the greeting and at EHLO; null: none
    */
   public record Context(
       PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users, AuthThrottle authThrottle,
-      DkimSigner signer, SenderAuthentication senderChecks, Faults faults, MailMetrics metrics, Greylist greylist) {
+      DkimSigner signer, SenderAuthentication senderChecks, Faults faults, MailMetrics metrics, Greylist greylist, Screening screening) {
 
-    /** Without greylisting. */
+    /** Without screening. */
+    public Context(PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users,
+        AuthThrottle authThrottle, DkimSigner signer, SenderAuthentication senderChecks, Faults faults, MailMetrics metrics, Greylist greylist) {
+      this(config, router, spool, queue, tls, users, authThrottle, signer, senderChecks, faults, metrics, greylist, null);
+    }
+
+    /** Without greylisting and screening. */
     public Context(PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users,
         AuthThrottle authThrottle, DkimSigner signer, SenderAuthentication senderChecks, Faults faults, MailMetrics metrics) {
       this(config, router, spool, queue, tls, users, authThrottle, signer, senderChecks, faults, metrics, null);

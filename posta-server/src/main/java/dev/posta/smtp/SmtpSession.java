@@ -16,6 +16,7 @@ import dev.posta.net.AuthThrottle;
 import dev.posta.net.ClientAddress;
 import dev.posta.net.CommandCounts;
 import dev.posta.net.LineInput;
+import dev.posta.net.ReadTimer;
 import dev.posta.net.ServerStopping;
 import dev.posta.net.Session;
 import dev.posta.net.SessionClock;
@@ -23,6 +24,7 @@ import dev.posta.net.SessionId;
 import dev.posta.net.Watchdog;
 import dev.posta.queue.MessageContent;
 import dev.posta.queue.SpooledMessage;
+import dev.posta.screen.Screening;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -125,6 +127,12 @@ final class SmtpSession implements Session {
   /** The account this session authenticated as (RFC 4954), or null. */
   private String user;
   private State state = State.CONNECTED;
+  /** Whether this client is screened ({@code [screen]}): the test of commands pipelined before the EHLO reply applies. */
+  private boolean screened;
+  /** What the DNS lists said of the client ({@link Screening.Verdict#NONE} when not asked): greylisting spares an allowlisted one. */
+  private Screening.Verdict screenVerdict = Screening.Verdict.NONE;
+  /** The screen's refusal, or null: every later command but QUIT gets it again (RFC 5321 §3.1: after a 554 greeting, wait for QUIT). */
+  private Reply screenedOut;
   private String heloName = "";
   private boolean esmtp;
   private Transaction tx;
@@ -168,6 +176,13 @@ final class SmtpSession implements Session {
       }
       if (conn.socket() instanceof SSLSocket ssl) tls = conn.tlsHandshake(ssl); // implicit TLS (RFC 8314)
       conn.open();
+      Reply screenRefusal = screen();
+      if (screenRefusal != null) {
+        screenedOut = screenRefusal;
+        error(screenRefusal);
+        clock.command();
+        return;
+      }
       if (refused != null && actOn(refused)) {
         // A greeting other than 220 ends the session here (RFC 5321 §3.1 lets a 554 wait for QUIT; a test wants it over).
         conn.flush();
@@ -318,6 +333,11 @@ final class SmtpSession implements Session {
       error(Replies.LINE_TOO_LONG);
       return;
     }
+    if (screenedOut != null && !(command instanceof SmtpCommand.Quit)) {
+      commands.count(name, false);
+      error(screenedOut);
+      return;
+    }
     conn.forgetLastReply();
     boolean completed = false;
     try {
@@ -400,11 +420,89 @@ final class SmtpSession implements Session {
     }
   }
 
+  // --- Screening before the greeting ([screen], Postfix's postscreen) --------------------------
+
+  /**
+   * The {@code [screen]} tests of a new client, when its listener and address are screened: the
+   * DNS lists are asked while the client must stay silent for the greet wait (both at once, as
+   * postscreen does). Returns the refusal that replaces the 220, or null to greet it.
+   */
+  private Reply screen() throws IOException {
+    Screening screening = context.screening();
+    InetAddress address = conn.socket().getInetAddress();
+    if (screening == null || !screening.screens(listener.protocol(), address)) return null;
+    screened = true;
+    var lists = screening.lookUp(address, logPrefix);
+    Duration wait = screening.greetWait(address);
+    if (wait.isPositive()) {
+      long start = System.nanoTime();
+      if (talksWithin(wait) && conn.in().buffered() > 0) {
+        log.info("{}: screen: refused: pregreet: {} octets after {} ms: \"{}\"", logPrefix, conn.in().buffered(),
+            (System.nanoTime() - start) / 1_000_000, heard());
+        meters.screened("pregreet");
+        lists.cancel(false);
+        return Replies.SCREEN_PREGREET;
+      }
+      screening.passedGreeting(address); // silent through the wait, or gone (then the command loop sees the end)
+    }
+    screenVerdict = lists.join(); // within Screening.DNS_WAIT, whatever the DNS does
+    if (screenVerdict.blocked()) {
+      log.info("{}: screen: refused: client [{}] blocked using {} (score {}, threshold {}; listed by {}){}", logPrefix, client,
+          screenVerdict.blockedBy(), screenVerdict.score(), context.config().screen().dnsblThreshold(), String.join(" ", screenVerdict.listedBy()),
+          screenVerdict.text().isEmpty() ? "" : ": " + screenVerdict.text());
+      meters.screened("dnsbl");
+      return Replies.SCREEN_DNSBL.format(client, screenVerdict.blockedBy(), screenVerdict.text().isEmpty() ? "" : "; " + screenVerdict.text());
+    }
+    if (screenVerdict.allowlisted()) {
+      log.info("{}: screen: allowlisted (score {}; listed by {})", logPrefix, screenVerdict.score(), String.join(" ", screenVerdict.listedBy()));
+    } else if (!screenVerdict.listedBy().isEmpty()) {
+      log.info("{}: screen: passed below the threshold (score {}; listed by {})", logPrefix, screenVerdict.score(),
+          String.join(" ", screenVerdict.listedBy()));
+    }
+    return null;
+  }
+
+  /** Whether the client sends something (or closes) within {@code wait}, before any reply of ours. */
+  private boolean talksWithin(Duration wait) throws IOException {
+    Socket s = conn.socket();
+    int millis = (int) Math.max(1, wait.toMillis());
+    try {
+      return conn.in().awaitInput(new ReadTimer() {
+        @Override
+        public void beforeRead() throws java.net.SocketException {
+          s.setSoTimeout(millis); // the next read under the session's clock sets its own again
+        }
+
+        @Override
+        public void afterRead(int octets) {}
+      });
+    } catch (SocketTimeoutException silent) {
+      return false;
+    }
+  }
+
+  /** The first octets the client sent that are not read yet, printable and bounded, for a log line. */
+  private String heard() {
+    return dev.posta.screen.ListText.sanitize(new String(conn.in().peek(HEARD), StandardCharsets.ISO_8859_1).replace("\r\n", " "));
+  }
+
+  /** How much of an early talker's octets a log line shows. */
+  private static final int HEARD = 64;
+
   // --- HELO / EHLO (RFC 5321 §4.1.1.1) ------------------------------------------------------
 
   private void greet(String name, boolean extended) throws IOException, Closing {
     if (state == State.BDAT) {
       error(Replies.BAD_SEQUENCE.format("finish BDAT first or RSET"));
+      return;
+    }
+    if (screened && conn.in().buffered() > 0) {
+      // RFC 2920 §3.1: EHLO ends a group, HELO allows none; a client with the next command already here did not wait (postscreen's pipelining test).
+      String verb = extended ? "EHLO" : "HELO";
+      log.info("{}: screen: refused: command pipelined before the {} reply: \"{}\"", logPrefix, verb, heard());
+      meters.screened("pipelining");
+      screenedOut = Replies.SCREEN_PIPELINING.format(verb);
+      error(screenedOut);
       return;
     }
     if (actOn(fault(Fault.Stage.EHLO))) return;
