@@ -143,6 +143,19 @@ public final class ConfigPrinter {
     setting("exempt-spf-domains", list(g.exemptSpfDomains().stream().map(ConfigPrinter::str).toList()), list(List.of()));
     setting("listeners", list(g.listeners().stream().map(ConfigPrinter::word).toList()), list(dg.listeners().stream().map(ConfigPrinter::word).toList()));
 
+    PostaConfig.Screen sc = config.screen();
+    PostaConfig.Screen dsc = PostaConfig.Screen.DEFAULTS;
+    section("screen");
+    setting("listeners", list(sc.listeners().stream().sorted().map(p -> str(p.name().toLowerCase(java.util.Locale.ROOT))).toList()),
+        list(dsc.listeners().stream().sorted().map(p -> str(p.name().toLowerCase(java.util.Locale.ROOT))).toList()));
+    setting("dnsbl-threshold", num(sc.dnsblThreshold()), num(dsc.dnsblThreshold()));
+    setting("dnswl-threshold", num(sc.dnswlThreshold()), num(dsc.dnswlThreshold()));
+    setting("greet-wait", time(sc.greetWait()), time(dsc.greetWait()));
+    setting("skip-networks", list(sc.skipNetworks().stream().map(n -> str(n.toString())).toList()),
+        list(dsc.skipNetworks().stream().map(n -> str(n.toString())).toList()));
+    dnsLists("screen.dnsbl", sc.dnsbl());
+    dnsLists("screen.dnswl", sc.dnswl());
+
     PostaConfig.Log log = config.log();
     section("http");
     setting("allow-plain-http", bool(config.http().allowPlainHttp()), bool(PostaConfig.Http.DEFAULTS.allowPlainHttp()));
@@ -206,6 +219,16 @@ public final class ConfigPrinter {
       // The file changed or went since it was loaded: the password is then simply not named.
     }
     return Optional.empty();
+  }
+
+  /** Each list its own {@code [[table]]} (the header is written as {@code [} + name + {@code ]}). */
+  private void dnsLists(String table, List<PostaConfig.Screen.DnsList> lists) {
+    for (PostaConfig.Screen.DnsList l : lists) {
+      section("[" + table + "]");
+      line("zone = " + str(l.zone()));
+      line("weight = " + num(l.weight()));
+      if (!l.codes().isEmpty()) line("codes = " + list(l.codes().stream().map(c -> str(c.text())).toList()));
+    }
   }
 
   private static String unquote(String key) {

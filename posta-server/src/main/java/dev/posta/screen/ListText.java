@@ -16,15 +16,16 @@ public final class ListText {
   public static String sanitize(String txt) {
     StringBuilder out = new StringBuilder(Math.min(txt.length(), MAX));
     boolean space = false;
-    for (int i = 0; i < txt.length() && out.length() < MAX; i++) {
+    for (int i = 0; i < txt.length(); i++) {
       char c = txt.charAt(i);
-      if (c > ' ' && c < 127) {
-        if (space && !out.isEmpty()) out.append(' ');
-        space = false;
-        if (out.length() < MAX) out.append(c);
-      } else {
-        space = true;
+      if (c <= ' ' || c >= 127) {
+        space = !out.isEmpty();
+        continue;
       }
+      if (out.length() + (space ? 2 : 1) > MAX) break;
+      if (space) out.append(' ');
+      out.append(c);
+      space = false;
     }
     return out.toString();
   }

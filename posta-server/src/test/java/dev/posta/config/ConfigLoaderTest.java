@@ -715,6 +715,70 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void screenSettingsLoadAndBadOnesAreRefusedWithTheirLine() throws Exception {
+    PostaConfig.Screen defaults = load(PREAMBLE + "[submission]\ntrusted-networks = [\"192.0.2.0/24\"]\n").screen();
+    assertThat(defaults).isEqualTo(new PostaConfig.Screen(Set.of(Protocol.SMTP), List.of(), List.of(), 1, -1, Duration.ofSeconds(6),
+        List.of(Network.parse("127.0.0.0/8"), Network.parse("::1/128"), Network.parse("192.0.2.0/24"))));
+    PostaConfig.Screen screen = load(PREAMBLE + """
+        [screen]
+        listeners = ["smtp", "submission"]
+        dnsbl-threshold = 3
+        dnswl-threshold = -2
+        greet-wait = "0s"
+        skip-networks = []
+        [[screen.dnsbl]]
+        zone = "ZEN.Example.net"
+        weight = 2
+        codes = ["127.0.0.2", "127.0.0.4-11"]
+        [[screen.dnsbl]]
+        zone = "bl.example.com"
+        [[screen.dnswl]]
+        zone = "wl.example.com"
+        codes = ["127.0.0-255.1-3"]
+        """).screen();
+    assertThat(screen).isEqualTo(new PostaConfig.Screen(Set.of(Protocol.SMTP, Protocol.SUBMISSION),
+        List.of(new PostaConfig.Screen.DnsList("zen.example.net", 2,
+                List.of(PostaConfig.Screen.Code.parse("127.0.0.2"), PostaConfig.Screen.Code.parse("127.0.0.4-11"))),
+            new PostaConfig.Screen.DnsList("bl.example.com", 1, List.of())),
+        List.of(new PostaConfig.Screen.DnsList("wl.example.com", -1, List.of(PostaConfig.Screen.Code.parse("127.0.0-255.1-3")))),
+        3, -2, Duration.ZERO, List.of()));
+    assertThatThrownBy(() -> load(PREAMBLE + """
+        [screen]
+        listeners = ["imap"]
+        dnsbl-threshold = 0
+        greet-wait = "2h"
+        skip-networks = ["nowhere"]
+        dnswl-treshold = -1
+        [[screen.dnsbl]]
+        zone = "bl..example"
+        [[screen.dnsbl]]
+        weight = 2
+        [[screen.dnsbl]]
+        zone = "ok.example"
+        weight = -1
+        codes = ["127.0.0.300", "10.0.0.1", "127.0.0.9-3", "127.0.0"]
+        [[screen.dnswl]]
+        zone = "wl.example"
+        weight = 1
+        """))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContainingAll(
+            ":4: screen.listeners: 'imap' is not smtp, submission or smtps",
+            ":5: screen.dnsbl-threshold: must be between 1 and 1000, got 0",
+            ":6: screen.greet-wait: must be between 0 and 1m, got 2h",
+            ":7: screen.skip-networks: ",
+            ":8: unknown key 'dnswl-treshold' in [screen] (did you mean 'dnswl-threshold'?)",
+            ":10: screen.dnsbl.zone: 'bl..example' is not a valid zone",
+            ":11: screen.dnsbl: each list needs a zone",
+            ":15: screen.dnsbl.weight: must be between 1 and 100 (a blocklist adds to the score), got -1",
+            ":16: screen.dnsbl.codes: '127.0.0.300': '300' is not within 0-255, low to high",
+            ":16: screen.dnsbl.codes: '10.0.0.1': DNS list answers are in 127.0.0.0/8 (RFC 5782 §2.1)",
+            ":16: screen.dnsbl.codes: '127.0.0.9-3': '9-3' is not within 0-255, low to high",
+            ":16: screen.dnsbl.codes: '127.0.0' is not an answer like \"127.0.0.2\" or \"127.0.0.4-11\"",
+            ":19: screen.dnswl.weight: must be between -100 and -1 (an allowlist takes from the score), got 1");
+  }
+
+  @Test
   void theExampleShowsEveryKey() throws Exception {
     String text = Files.readString(exampleFile());
     Toml.Table root = Toml.parse(text);
@@ -741,6 +805,10 @@ class ConfigLoaderTest {
         .containsExactlyInAnyOrderElementsOf(SubmissionSection.SUBMISSION_KEYS);
     assertThat(((Toml.Table) root.entries().get("dkim")).entries().keySet())
         .containsExactlyInAnyOrderElementsOf(DkimSection.DKIM_KEYS);
+    // No DNS list is asked by default (each has its terms): the lists are shown commented out.
+    assertThat(((Toml.Table) root.entries().get("screen")).entries().keySet())
+        .containsExactlyInAnyOrderElementsOf(ScreenSection.KEYS.stream().filter(k -> !k.startsWith("dns") || k.endsWith("threshold")).toList());
+    assertThat(text).contains("\n# [[screen.dnsbl]]\n# zone = ", "\n# [[screen.dnswl]]\n# zone = ", "\n# weight = ", "\n# codes = ");
     // Left out, timestamps follow JOURNAL_STREAM: the example can only show the key commented out.
     assertThat(((Toml.Table) root.entries().get("log")).entries().keySet()).containsExactly("format");
     assertThat(text).contains("\n# timestamps = false\n");
