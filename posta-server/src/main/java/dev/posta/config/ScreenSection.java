@@ -112,7 +112,7 @@ final class ScreenSection {
       if (w != null) {
         if (Long.signum(w.value()) != sign || Math.abs(w.value()) > MAX_WEIGHT) {
           reader.problem(w.line(), path + ".weight: must be between " + (sign > 0 ? "1 and " + MAX_WEIGHT : "-" + MAX_WEIGHT + " and -1")
-              + " (a " + (sign > 0 ? "blocklist adds to" : "n allowlist takes from") + " the score), got " + w.value());
+              + " (" + (sign > 0 ? "a blocklist adds to" : "an allowlist takes from") + " the score), got " + w.value());
         } else {
           weight = (int) w.value();
         }
