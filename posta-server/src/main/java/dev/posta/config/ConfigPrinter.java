@@ -151,8 +151,11 @@ public final class ConfigPrinter {
     setting("dnsbl-threshold", num(sc.dnsblThreshold()), num(dsc.dnsblThreshold()));
     setting("dnswl-threshold", num(sc.dnswlThreshold()), num(dsc.dnswlThreshold()));
     setting("greet-wait", time(sc.greetWait()), time(dsc.greetWait()));
+    // Left out, the loopback and the trusted networks are skipped: that is the default to compare with.
+    List<Network> defaultSkip = new java.util.ArrayList<>(dsc.skipNetworks());
+    defaultSkip.addAll(config.submission().trustedNetworks());
     setting("skip-networks", list(sc.skipNetworks().stream().map(n -> str(n.toString())).toList()),
-        list(dsc.skipNetworks().stream().map(n -> str(n.toString())).toList()));
+        list(defaultSkip.stream().map(n -> str(n.toString())).toList()));
     dnsLists("screen.dnsbl", sc.dnsbl());
     dnsLists("screen.dnswl", sc.dnswl());
 

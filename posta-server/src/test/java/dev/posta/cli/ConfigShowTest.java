@@ -84,6 +84,14 @@ class ConfigShowTest {
         dmarc-reject = "quarantine"
         [sender-checks.domains."example.org"]
         enabled = false
+        [screen]
+        greet-wait = "3s"
+        [[screen.dnsbl]]
+        zone = "bl.example"
+        weight = 2
+        codes = ["127.0.0.2-11"]
+        [[screen.dnswl]]
+        zone = "wl.example"
         [domains."example.org"]
         mailboxes = ["bob", "alice"]
         catch-all = "alice"
@@ -151,6 +159,18 @@ class ConfigShowTest {
         [sender-checks.domains."example.org"]
         enabled = false
         dmarc-reject = "quarantine"
+
+        [screen]
+        greet-wait = "3s"
+
+        [[screen.dnsbl]]
+        zone = "bl.example"
+        weight = 2
+        codes = ["127.0.0.2-11"]
+
+        [[screen.dnswl]]
+        zone = "wl.example"
+        weight = -1
 
         [domains."example.org"]
         mailboxes = ["alice", "bob"]
