@@ -436,14 +436,19 @@ final class SmtpSession implements Session {
     Duration wait = screening.greetWait(address);
     if (wait.isPositive()) {
       long start = System.nanoTime();
-      if (talksWithin(wait) && conn.in().buffered() > 0) {
+      boolean talked = talksWithin(wait);
+      if (talked && conn.in().buffered() > 0) {
         log.info("{}: screen: refused: pregreet: {} octets after {} ms: \"{}\"", logPrefix, conn.in().buffered(),
             (System.nanoTime() - start) / 1_000_000, heard());
         meters.screened("pregreet");
         lists.cancel(false);
         return Replies.SCREEN_PREGREET;
       }
-      screening.passedGreeting(address); // silent through the wait, or gone (then the command loop sees the end)
+      if (talked) { // hung up before the greeting (a scanner): not spared the wait, and not waited for; the command loop sees the end
+        lists.cancel(false);
+        return null;
+      }
+      screening.passedGreeting(address); // silent through the wait: spared it next time
     }
     screenVerdict = lists.join(); // within Screening.DNS_WAIT, whatever the DNS does
     if (screenVerdict.blocked()) {

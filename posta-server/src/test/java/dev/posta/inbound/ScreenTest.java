@@ -204,6 +204,18 @@ class ScreenTest {
   }
 
   @Test
+  void aClientThatHangsUpBeforeTheGreetingIsNotSparedTheWait() throws Exception {
+    try (var scanner = new java.net.Socket()) {
+      scanner.bind(new java.net.InetSocketAddress("127.0.0.25", 0));
+      scanner.connect(new java.net.InetSocketAddress("127.0.0.1", waits.smtpPort()));
+    }
+    Thread.sleep(1500); // past the greet wait the scanner did not stay for
+    long start = System.nanoTime();
+    assertThat(smtplib(waits, "127.0.0.25")).isEqualTo("sent");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofSeconds(1));
+  }
+
+  @Test
   void loopbackIsNotScreenedByDefault() throws Exception {
     // The embedded defaults screen smtp with a 6 s wait, but not the loopback: tests and benchmarks are greeted at once.
     try (TestServer plain = TestServer.start(dir.resolve("plain"))) {
