@@ -55,6 +55,11 @@ import org.slf4j.LoggerFactory;
  * submission listeners want AUTH before MAIL (RFC 6409), and only authenticated users and
  * trusted networks may relay.
  *
+ * <p>Before the greeting, a client of a screened listener ({@code [screen]}, {@link Screening})
+ * may be refused in its place: on a DNS blocklist, or talking before the greeting; at EHLO or
+ * HELO, for a command pipelined before its reply (RFC 2920 §3.1). A refused client gets the
+ * refusal to every command but QUIT.
+ *
  * <p>Limits, each with its reply and log line: command line 512 octets (§4.5.3.1.4; MAIL and
  * RCPT may be longer by the DSN parameter allowance of RFC 3461 §5), text lines
  * {@code limits.maxLineLength}, message size, recipients per message, refusals per session,
