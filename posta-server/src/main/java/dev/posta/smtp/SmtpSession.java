@@ -141,11 +141,6 @@ final class SmtpSession implements Session {
   private String heloName = "";
   private boolean esmtp;
   private Transaction tx;
-  /**
-   * The client is on a DNS allowlist (DNSWL), so greylisting lets it through. False until the
-   * connect-time screen ({@code [screen]}, being written on its own branch) sets it from its result.
-   */
-  private boolean allowlisted = false;
 
   /**
    * @param connection the TCP connection
@@ -690,7 +685,7 @@ final class SmtpSession implements Session {
         || user != null || policy.submits(policyClient())) {
       return false;
     }
-    switch (greylist.check(conn.socket().getInetAddress(), heloName, tx.sender, rcpt, allowlisted)) {
+    switch (greylist.check(conn.socket().getInetAddress(), heloName, tx.sender, rcpt, screenVerdict.allowlisted())) {
       case Greylist.Pass pass -> {
         if (pass.logged()) log.info("{}: {}: from=<{}>, to=<{}>: greylisting passed: {}", logPrefix, tx.id, orEmpty(tx.sender), rcpt, pass.why());
         return false;

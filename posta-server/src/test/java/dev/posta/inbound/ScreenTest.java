@@ -216,6 +216,30 @@ class ScreenTest {
   }
 
   @Test
+  void greylistingSparesAClientOnADnsAllowlist() throws Exception {
+    var g = PostaConfig.Greylisting.DEFAULTS;
+    try (TestServer grey = TestServer.start(dir.resolve("grey"), c -> c.toBuilder()
+        .delivery(c.delivery().toBuilder().dns(List.of(dns.address()), 25).build())
+        .screen(lists.server().config().screen())
+        .greylisting(new PostaConfig.Greylisting(true, g.delay(), g.retryWindow(), g.expire(), g.autoAllowlistAfter(), g.maxEntries(),
+            List.of(), List.of(), g.listeners()))
+        .build())) {
+      grey.addUser("bob@localhost", "secret");
+      assertThat(smtplib(grey, "127.0.0.6")).isEqualTo("sent"); // allowlisted: score -1
+      assertThat(python("""
+          import smtplib, sys
+          s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), source_address=("127.0.0.4", 0), timeout=30)
+          try:
+              s.sendmail("alice@sender.test", ["bob@localhost"], "Subject: hi\\r\\n\\r\\nHello.\\r\\n")
+              print("sent")
+          except smtplib.SMTPRecipientsRefused as e:
+              code, text = e.recipients["bob@localhost"]
+              print(code, text.decode().split(":")[0])
+          """, Integer.toString(grey.smtpPort()))).isEqualTo("451 4.7.1 Greylisted"); // listed below the threshold: not allowlisted
+    }
+  }
+
+  @Test
   void loopbackIsNotScreenedByDefault() throws Exception {
     // The embedded defaults screen smtp with a 6 s wait, but not the loopback: tests and benchmarks are greeted at once.
     try (TestServer plain = TestServer.start(dir.resolve("plain"))) {
