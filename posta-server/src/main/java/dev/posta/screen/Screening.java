@@ -134,7 +134,7 @@ public final class Screening {
       case DnsRecords.Records<InetAddress> r -> r.records().stream().anyMatch(list::counts);
       case DnsRecords.NoRecords<InetAddress> n -> false;
       case DnsRecords.Failure<InetAddress> f -> {
-        log.warn("{}: screen: DNS lookup of {} failed: {}; not counted (fail open)", logPrefix, name, f.reason());
+        log.warn("{}: screen: {}; not counted (fail open)", logPrefix, f.reason()); // the reason names the question: "DNS lookup of A for NAME failed: ..."
         yield false;
       }
     };

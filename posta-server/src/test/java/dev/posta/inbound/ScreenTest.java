@@ -160,7 +160,7 @@ class ScreenTest {
     assertThat(smtplib(listsDown, "127.0.0.2")).isEqualTo("sent");
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(15));
     assertThat(logLines("smtp[127.0.0.2]")).anySatisfy(line -> assertThat(line)
-        .contains(": screen: DNS lookup of 2.0.0.127.bl.test failed: ").endsWith("; not counted (fail open)"));
+        .contains(": screen: DNS lookup of A for 2.0.0.127.bl.test failed: ").endsWith("; not counted (fail open)"));
   }
 
   @Test
