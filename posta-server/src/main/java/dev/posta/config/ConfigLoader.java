@@ -37,7 +37,7 @@ public final class ConfigLoader {
 
   static final List<String> TOP_KEYS =
       List.of("hostname", "data", "mailbox-mode", "postmaster", "listeners", "limits", "domains", "tls", "submission",
-          "queue", "outbound", "relay", "routes", "dkim", "sender-checks", "log", "http", "greylisting", "screen");
+          "queue", "outbound", "relay", "routes", "dkim", "sender-checks", "log", "http", "greylisting", "screen", "milters");
 
   static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/posta");
 
@@ -78,6 +78,7 @@ public final class ConfigLoader {
     PostaConfig.Log log = new LogSection(reader).read(root);
     PostaConfig.Greylisting greylisting = new GreylistingSection(reader).read(root);
     PostaConfig.Screen screen = new ScreenSection(reader).read(root, submission.trustedNetworks());
+    List<PostaConfig.Milter> milters = new MiltersSection(reader).read(root);
 
     reader.throwIfAny();
     return new PostaConfig(
@@ -98,7 +99,8 @@ public final class ConfigLoader {
         PostaConfig.Capture.OFF,
         http,
         greylisting,
-        screen);
+        screen,
+        milters);
   }
 
   /**

@@ -41,6 +41,7 @@ import java.util.Set;
  * @param greylisting the {@code [greylisting]} section: greylisting at RCPT, off by default
  * @param screen the {@code [screen]} section: DNS lists, early talkers and pipelining before the
  *     EHLO reply, tested before a client's session goes on (Postfix's postscreen)
+ * @param milters the {@code [[milters]]}: mail filters asked in order at each SMTP stage (none by default)
  */
 public record PostaConfig(
     String hostname,
@@ -60,7 +61,8 @@ public record PostaConfig(
     Capture capture,
     Http http,
     Greylisting greylisting,
-    Screen screen) {
+    Screen screen,
+    List<Milter> milters) {
 
   /** A configuration without greylisting ({@link Greylisting#DEFAULTS}: off) nor {@code [screen]} settings ({@link Screen#DEFAULTS}). */
   public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
@@ -68,6 +70,40 @@ public record PostaConfig(
       Log log, Capture capture, Http http) {
     this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks, mailboxModes, log,
         capture, http, Greylisting.DEFAULTS, Screen.DEFAULTS);
+  }
+
+  /** A configuration without milters. */
+  public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
+      Optional<Path> source, Tls tls, Submission submission, Delivery delivery, Dkim dkim, SenderChecks senderChecks, FileModes mailboxModes,
+      Log log, Capture capture, Http http, Greylisting greylisting, Screen screen) {
+    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks, mailboxModes, log,
+        capture, http, greylisting, screen, List.of());
+  }
+
+  /**
+   * One {@code [[milters]]} entry: a mail filter spoken to with the Sendmail milter protocol
+   * (version 6, as Postfix's smtpd_milters), in the order the entries are written.
+   *
+   * @param name what the log lines call it
+   * @param address {@code inet:host:port} or {@code unix:/path}
+   * @param listeners the listener kinds whose sessions it filters (default smtp only)
+   * @param failureTempfails when the milter is down, times out or breaks the protocol: answer
+   *     451 4.7.1 (true, Postfix's milter_default_action = tempfail) or go on without it
+   * @param connectTimeout Postfix's milter_connect_timeout (30s)
+   * @param commandTimeout Postfix's milter_command_timeout (30s)
+   * @param contentTimeout Postfix's milter_content_timeout (300s): headers, body, end of message
+   * @param quarantineHolds a quarantined message is held in the queue (true) or delivered to the
+   *     local recipients' Junk folder (false, the default)
+   */
+  public record Milter(String name, String address, java.util.Set<Protocol> listeners, boolean failureTempfails,
+      java.time.Duration connectTimeout, java.time.Duration commandTimeout, java.time.Duration contentTimeout, boolean quarantineHolds) {
+    public static final java.time.Duration CONNECT_TIMEOUT = java.time.Duration.ofSeconds(30);
+    public static final java.time.Duration COMMAND_TIMEOUT = java.time.Duration.ofSeconds(30);
+    public static final java.time.Duration CONTENT_TIMEOUT = java.time.Duration.ofSeconds(300);
+
+    public Milter {
+      listeners = java.util.Set.copyOf(listeners);
+    }
   }
 
   /**
@@ -951,6 +987,7 @@ public record PostaConfig(
     private Http http;
     private Greylisting greylisting;
     private Screen screen;
+    private List<Milter> milters;
 
     private Builder(PostaConfig c) {
       hostname = c.hostname;
@@ -971,6 +1008,7 @@ public record PostaConfig(
       http = c.http;
       greylisting = c.greylisting;
       screen = c.screen;
+      milters = c.milters;
     }
 
     public Builder hostname(String name) {
@@ -1058,9 +1096,14 @@ public record PostaConfig(
       return this;
     }
 
+    public Builder milters(List<Milter> replaced) {
+      milters = replaced;
+      return this;
+    }
+
     public PostaConfig build() {
       return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks,
-          mailboxModes, log, capture, http, greylisting, screen);
+          mailboxModes, log, capture, http, greylisting, screen, milters);
     }
   }
 }
