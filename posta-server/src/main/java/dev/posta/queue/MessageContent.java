@@ -143,6 +143,13 @@ public final class MessageContent extends OutputStream {
     return Files.newInputStream(spillPath);
   }
 
+  /** The whole message as it will be stored, the fields added at its top first: for milters to read. */
+  public InputStream readWhole() throws IOException {
+    if (failure != null) throw failure;
+    InputStream rest = spill == null ? new ByteArrayInputStream(bytes, 0, buffered) : Files.newInputStream(spillPath);
+    return top == null ? rest : new java.io.SequenceInputStream(new ByteArrayInputStream(top), rest);
+  }
+
   /** The content when it is small enough to stay in memory, else null. */
   byte[] inMemory() {
     if (spill != null) return null;

@@ -183,4 +183,14 @@ public final class Replies {
   public static final Reply DMARC_UNDECIDED = new Reply(451, "4.7.0", "Sender authentication could not be completed (DNS failure), try again later");
   /** RFC 5321 §6.1 / principle 1: the spool write failed, so no 250. */
   public static final Reply STORAGE_FAILED = new Reply(451, "4.3.0", "Local error in processing: message not stored, try again later");
+  /** Milter protocol (Postfix's milter8 replies) / RFC 5321 §3.1, RFC 3463 X.7.1: a milter rejected the connection; no 220. */
+  public static final Reply MILTER_CONNECT_REJECTED = new Reply(554, "5.7.1", "Service unavailable");
+  /** Milter protocol / RFC 5321 §3.8: a milter tempfailed the connection (or failed with on-failure tempfail); the session ends. */
+  public static final Reply MILTER_CONNECT_TEMPFAIL = new Reply(421, "4.7.1", "Service unavailable - try again later");
+  /** Milter protocol / RFC 3463 X.7.1: a milter rejected a command (Postfix's words). */
+  public static final Reply MILTER_REJECTED = new Reply(550, "5.7.1", "Command rejected");
+  /** Milter protocol / RFC 3463 X.7.1: a milter rejected the message at its end. */
+  public static final Reply MILTER_CONTENT_REJECTED = new Reply(550, "5.7.1", "Message content rejected");
+  /** Milter protocol / RFC 3463 X.7.1: a milter tempfailed, or is down with on-failure tempfail (milter_default_action). */
+  public static final Reply MILTER_TEMPFAIL = new Reply(451, "4.7.1", "Service unavailable - try again later");
 }

@@ -12,6 +12,8 @@ import dev.posta.mail.Recipient;
 import dev.posta.mailauth.SenderAuthentication;
 import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.metrics.ListenerMeters;
+import dev.posta.milter.Decision;
+import dev.posta.milter.MilterSession;
 import dev.posta.net.AuthThrottle;
 import dev.posta.net.ClientAddress;
 import dev.posta.net.CommandCounts;
@@ -141,6 +143,12 @@ final class SmtpSession implements Session {
   private String heloName = "";
   private boolean esmtp;
   private Transaction tx;
+  /** The milters this listener's sessions are filtered by ({@code [[milters]]}), or null for none. */
+  private final MilterSession milters;
+  /** A milter said DISCARD about this transaction: the message is taken and delivered nowhere. */
+  private String milterDiscard;
+  /** The milters were told of this transaction (MAIL), so ending it without a message is an ABORT. */
+  private boolean milterTransaction;
 
   /**
    * @param connection the TCP connection
@@ -161,6 +169,7 @@ final class SmtpSession implements Session {
     this.clock = conn.clock();
     this.listenerName = listener.protocol().name().toLowerCase(Locale.ROOT) + " "
         + ClientAddress.endpoint(connection.getLocalAddress(), connection.getLocalPort());
+    this.milters = MilterSession.open(context.config().milters(), listener.protocol(), logPrefix);
   }
 
   @Override
@@ -189,6 +198,7 @@ final class SmtpSession implements Session {
         conn.lingerBeforeClose();
         throw new Closing("scripted fault at connect");
       }
+      if (milters != null && milterConnect()) return;
       reply(Replies.GREETING.format(hostname));
       clock.command();
     });
@@ -279,6 +289,7 @@ final class SmtpSession implements Session {
       log.info("{}: {}: transaction abandoned in state {}", logPrefix, tx.id, state);
       resetTransaction();
     }
+    if (milters != null) milters.close();
     Socket s = conn.socket();
     log.info("{}: disconnect from {} {} ({})", logPrefix, ClientAddress.endpoint(s.getInetAddress(), s.getPort()), commands, reason);
     conn.close();
@@ -515,6 +526,7 @@ final class SmtpSession implements Session {
     resetTransaction();
     heloName = printable(name);
     esmtp = extended;
+    if (milters != null && milterRefused(milters.helo(heloName), "helo=<" + heloName + ">", Replies.MILTER_REJECTED)) return;
     state = State.READY;
     if (!extended) {
       reply(Replies.HELO.format(hostname));
@@ -624,6 +636,10 @@ final class SmtpSession implements Session {
       return;
     }
     tx = new Transaction(c.sender(), p, limits.maxMessageSize());
+    if (milters != null && !milterMail(c)) {
+      resetTransaction();
+      return;
+    }
     state = State.MAIL;
     reply(Replies.SENDER_OK);
   }
@@ -661,6 +677,13 @@ final class SmtpSession implements Session {
           logPrefix, tx.id, orEmpty(tx.sender), rcpt, rules, tx.senderRules);
       reply(Replies.OTHER_SENDER_CHECKS.format(rcpt));
       return;
+    }
+    if (milters != null) {
+      milters.macro("{rcpt_addr}", rcpt.toString());
+      milters.macro("{rcpt_host}", router.isLocalDomain(rcpt.domain()) ? hostname : Router.domainOf(rcpt.toString()));
+      milters.macro("{rcpt_mailer}", router.isLocalDomain(rcpt.domain()) ? "local" : "smtp");
+      String what = "from=<" + orEmpty(tx.sender) + ">, to=<" + rcpt + ">";
+      if (milterRefused(milters.rcpt(rcpt.toString(), rcptArguments(c.parameters())), what, Replies.MILTER_REJECTED)) return;
     }
     if (tx.hasRecipient(rcpt)) {
       // Accepted, so the client goes on, but delivered once: the first RCPT's parameters stand.
@@ -737,6 +760,10 @@ final class SmtpSession implements Session {
     }
     if (!checkReadyForContent()) return;
     if (actOn(fault(Fault.Stage.DATA))) return;
+    if (milters != null && milterRefused(milters.data(), "from=<" + orEmpty(tx.sender) + ">, data", Replies.MILTER_REJECTED)) {
+      resetTransaction();
+      return;
+    }
     Faults.Fired drop = fault(Fault.Stage.MID_DATA);
     reply(Replies.START_DATA);
     conn.flush();
@@ -863,11 +890,28 @@ final class SmtpSession implements Session {
       return;
     }
     String folder = checked.folder();
+    boolean hold = false;
+    if (milters != null) {
+      Filtered filtered = milterMessage(content);
+      if (filtered == null) return; // refused, answered and logged
+      content = filtered.content();
+      if (filtered.discarded()) {
+        QueueId id = tx.id;
+        resetTransaction();
+        reply(Replies.QUEUED.format(id));
+        return;
+      }
+      if (filtered.quarantined()) {
+        if (filtered.hold()) hold = true;
+        else folder = JUNK;
+      }
+    }
     Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients, folder, user,
         listenerName);
     SpooledMessage stored;
     try {
       stored = context.spool().store(envelope, content);
+      if (hold) context.spool().markHeld(stored, true); // durable before the 250: posta queue shows it held
     } catch (IOException e) {
       log.error("{}: {}: not stored, answered 451: {}", logPrefix, tx.id, e.toString());
       finishFailed(Replies.STORAGE_FAILED);
@@ -966,12 +1010,218 @@ final class SmtpSession implements Session {
     return header.getBytes(StandardCharsets.UTF_8);
   }
 
+  // --- Milters (Sendmail milter protocol, as Postfix's smtpd_milters) ------------------------
+
+  /**
+   * Tells the milters of the connection before the greeting (macros as Postfix's
+   * milter_connect_macros); a refusal answers 554 or 421 in place of the 220 and ends the
+   * session. True when it ended.
+   */
+  private boolean milterConnect() throws IOException, Closing {
+    Socket s = conn.socket();
+    InetAddress address = s.getInetAddress();
+    String literal = ClientAddress.literal(address);
+    milters.macro("j", hostname);
+    milters.macro("{daemon_name}", listenerName);
+    milters.macro("{daemon_addr}", s.getLocalAddress().getHostAddress());
+    milters.macro("v", "Posta");
+    milters.macro("{client_addr}", address.getHostAddress());
+    milters.macro("{client_port}", Integer.toString(s.getPort()));
+    // No reverse lookup is made here: the name is the address literal, as Postfix's "unknown" client.
+    milters.macro("{client_name}", "[" + literal + "]");
+    milters.macro("{client_ptr}", "unknown");
+    milters.macro("{client_resolve}", "FAIL");
+    milters.macro("_", "unknown [" + literal + "]");
+    if (tls != null) milters.macro("{tls_version}", tls);
+    char family = address instanceof java.net.Inet6Address ? '6' : '4';
+    Decision d = milters.connect("[" + literal + "]", family, s.getPort(), address.getHostAddress());
+    if (!(d instanceof Decision.Refuse r)) return false;
+    Reply reply = milterReply(r, r.temporary() ? Replies.MILTER_CONNECT_TEMPFAIL : Replies.MILTER_CONNECT_REJECTED);
+    log.info("{}: milter {}: connect from [{}]: refused ({}): {}", logPrefix, r.milter(), literal, r.why(), reply);
+    writeMilterLines(r);
+    reply(reply);
+    conn.flush();
+    conn.lingerBeforeClose();
+    throw new Closing("milter " + r.milter() + " refused the connection");
+  }
+
+  /** MAIL to the milters, with its macros; false when refused (answered and logged). */
+  private boolean milterMail(SmtpCommand.Mail c) throws IOException, Closing {
+    milters.macro("i", tx.id.toString());
+    milters.macro("{auth_type}", user == null ? null : "LOGIN");
+    milters.macro("{auth_authen}", user);
+    milters.macro("{mail_addr}", orEmpty(c.sender()));
+    milters.macro("{mail_host}", c.sender() == null ? null : c.sender().domain());
+    milters.macro("{mail_mailer}", c.sender() == null || !router.isLocalDomain(c.sender().domain()) ? "smtp" : "local");
+    List<String> args = new ArrayList<>();
+    MailParameters p = c.parameters();
+    if (p.size() >= 0) args.add("SIZE=" + p.size());
+    if (p.body() != MailParameters.BodyType.SEVEN_BIT) args.add("BODY=" + p.body());
+    if (p.smtpUtf8()) args.add("SMTPUTF8");
+    if (p.ret() != null) args.add("RET=" + p.ret());
+    if (p.envelopeId() != null) args.add("ENVID=" + p.envelopeId());
+    milterTransaction = true;
+    return !milterRefused(milters.mail(orEmpty(c.sender()), args), "from=<" + orEmpty(c.sender()) + ">", Replies.MILTER_REJECTED);
+  }
+
+  private static List<String> rcptArguments(dev.posta.mail.RcptParameters p) {
+    List<String> args = new ArrayList<>();
+    if (p.notifyOn() != null) args.add("NOTIFY=" + p.notifyOn());
+    if (p.originalRecipient() != null) args.add("ORCPT=" + p.originalRecipient());
+    return args;
+  }
+
+  /**
+   * Answers a milter's refusal of a command: its REPLYCODE, or {@code rejected} / 451 4.7.1; a
+   * DISCARD takes the command and marks the transaction discarded. True when refused.
+   */
+  private boolean milterRefused(Decision d, String what, Reply rejected) throws IOException, Closing {
+    switch (d) {
+      case Decision.Go g -> {
+        return false;
+      }
+      case Decision.Discard x -> {
+        if (tx != null && milterDiscard == null) {
+          milterDiscard = x.milter();
+          log.info("{}: {}: milter {}: {}: discard", logPrefix, tx.id, x.milter(), what);
+        }
+        return false;
+      }
+      case Decision.Refuse r -> {
+        Reply reply = milterReply(r, r.temporary() ? Replies.MILTER_TEMPFAIL : rejected);
+        log.info("{}: {}milter {}: {}: refused ({}): {}", logPrefix, tx != null ? tx.id + ": " : "", r.milter(), what, r.why(), reply);
+        writeMilterLines(r);
+        error(reply);
+        return true;
+      }
+    }
+  }
+
+  /** The last line of a refusal: the milter's own REPLYCODE (checked when read), or ours. */
+  private static Reply milterReply(Decision.Refuse r, Reply ours) {
+    if (r.code() == 0) return ours;
+    try {
+      return Reply.parse(r.code() + " " + r.lines().getLast());
+    } catch (IllegalArgumentException e) {
+      return new Reply(r.code(), "", r.lines().getLast());
+    }
+  }
+
+  /** The lines before the last of a multi-line REPLYCODE, written ahead of it. */
+  private void writeMilterLines(Decision.Refuse r) throws IOException {
+    for (int i = 0; i < r.lines().size() - 1; i++) {
+      conn.write((r.code() + "-" + r.lines().get(i) + "\r\n").getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /**
+   * What the milters made of a message about to be stored.
+   *
+   * @param content the message to store: the one received, or a new one with the milters' changes
+   */
+  private record Filtered(MessageContent content, boolean discarded, boolean quarantined, boolean hold) {}
+
+  /**
+   * The finished message to the milters (our Received field and any Authentication-Results at
+   * its top, as Postfix's milters see its Received field), then their changes applied: the
+   * envelope's here, the content's into a new spool content, so that the 250 is still said only
+   * of the final octets once stored. Null when refused (answered, logged).
+   */
+  private Filtered milterMessage(MessageContent content) throws IOException, Closing {
+    String from = "from=<" + orEmpty(tx.sender) + ">";
+    if (!milterTransaction) { // BDAT: no DATA command was told; tell it now
+      milterTransaction = true;
+    }
+    MilterSession.Outcome out;
+    Decision data = milterDiscard == null ? Decision.GO : new Decision.Discard(milterDiscard);
+    if (data instanceof Decision.Go && state == State.BDAT) data = milters.data();
+    if (data instanceof Decision.Refuse || data instanceof Decision.Discard) {
+      out = null;
+    } else {
+      try {
+        out = milters.message(content::readWhole, limits.maxMessageSize() > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) limits.maxMessageSize());
+      } catch (IOException e) { // reading our own spooled content failed
+        log.error("{}: {}: not stored, answered 451: {}", logPrefix, tx.id, e.toString());
+        finishFailed(Replies.STORAGE_FAILED);
+        return null;
+      }
+      data = out.decision();
+    }
+    milterTransaction = false; // the end of the message was told: no ABORT after it
+    switch (data) {
+      case Decision.Refuse r -> {
+        Reply reply = milterReply(r, r.temporary() ? Replies.MILTER_TEMPFAIL : Replies.MILTER_CONTENT_REJECTED);
+        log.info("{}: {}: milter {}: {}, end of message: refused ({}): {}", logPrefix, tx.id, r.milter(), from, r.why(), reply);
+        resetTransaction();
+        writeMilterLines(r);
+        error(reply);
+        return null;
+      }
+      case Decision.Discard x -> {
+        log.info("{}: {}: milter {}: {}, size={}, nrcpt={}: discarded, delivered to nobody", logPrefix, tx.id, x.milter(), from, tx.size(),
+            tx.recipients.size());
+        return new Filtered(content, true, false, false);
+      }
+      case Decision.Go g -> {}
+    }
+    if (!out.changes().isEmpty()) {
+      log.info("{}: {}: milters: {}", logPrefix, tx.id, String.join(", ", out.changes()));
+      if (tx.signed() instanceof DkimSigner.Signed && out.contentChanged()) {
+        log.warn("{}: {}: milters changed a DKIM-signed message: its signature may no longer verify", logPrefix, tx.id);
+      }
+    }
+    if (out.sender() != null) {
+      try {
+        tx.sender = out.sender().isEmpty() ? null : dev.posta.mail.AddressParser.parseMailbox(out.sender());
+      } catch (dev.posta.mail.AddressParser.SyntaxException e) {
+        log.warn("{}: {}: a milter changed the sender to <{}>, not an address: left as it was", logPrefix, tx.id, out.sender());
+      }
+    }
+    for (String deleted : out.deletedRecipients()) {
+      tx.recipients.removeIf(r -> r.address().toString().equalsIgnoreCase(deleted));
+    }
+    for (String added : out.addedRecipients()) {
+      MailAddress a;
+      try {
+        a = dev.posta.mail.AddressParser.parseMailbox(added);
+      } catch (dev.posta.mail.AddressParser.SyntaxException e) {
+        log.warn("{}: {}: a milter added recipient <{}>, not an address: left out", logPrefix, tx.id, added);
+        continue;
+      }
+      if (!tx.hasRecipient(a)) tx.recipients.add(new Recipient(a, dev.posta.mail.RcptParameters.NONE));
+    }
+    if (tx.recipients.isEmpty()) {
+      log.info("{}: {}: {}: the milters left no recipient: discarded", logPrefix, tx.id, from);
+      return new Filtered(content, true, false, false);
+    }
+    if (out.quarantine() != null) {
+      log.info("{}: {}: milter {}: quarantined ({}): {}", logPrefix, tx.id, out.quarantinedBy(),
+          out.holdQuarantined() ? "held in the queue" : "to the Junk folder", out.quarantine());
+    }
+    if (!out.contentChanged()) return new Filtered(content, false, out.quarantine() != null, out.holdQuarantined());
+    MessageContent edited = context.spool().newContent();
+    try {
+      out.writeTo(edited);
+    } catch (IOException e) {
+      edited.discard();
+      log.error("{}: {}: not stored, answered 451: {}", logPrefix, tx.id, e.toString());
+      finishFailed(Replies.STORAGE_FAILED);
+      return null;
+    }
+    content.discard();
+    tx.replaceContent(edited);
+    return new Filtered(edited, false, out.quarantine() != null, out.holdQuarantined());
+  }
+
   // --- Helpers -------------------------------------------------------------------------------
 
   private void resetTransaction() {
     if (lineBuffer.length > SMALL_LINE) lineBuffer = new byte[SMALL_LINE];
     if (tx != null) tx.discard();
     tx = null;
+    if (milterTransaction) milters.abort();
+    milterTransaction = false;
+    milterDiscard = null;
     if (state != State.CONNECTED) state = State.READY;
   }
 

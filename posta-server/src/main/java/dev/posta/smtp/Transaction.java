@@ -38,7 +38,8 @@ import java.util.function.Supplier;
  */
 final class Transaction {
   final QueueId id = QueueId.next();
-  final MailAddress sender;
+  /** The reverse-path; a milter may change it at the end of the message (SMFIR_CHGFROM). */
+  MailAddress sender;
   final MailParameters parameters;
   final List<Recipient> recipients = new ArrayList<>();
   /**
@@ -350,5 +351,10 @@ final class Transaction {
   /** Drops the content (a refused or abandoned message): a spilled file is deleted. */
   void discard() {
     if (content != null) content.discard();
+  }
+
+  /** The content the milters' changes made, in place of the received one (discarded by the caller). */
+  void replaceContent(MessageContent edited) {
+    content = edited;
   }
 }

@@ -1,0 +1,322 @@
+package dev.posta.milter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.posta.config.PostaConfig;
+import dev.posta.testing.SmtpWire;
+import dev.posta.testing.TestServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Posta's milter client against a real milter: Debian's python3-milter (libmilter underneath)
+ * running {@code test_milter.py}, which does what each message asks (see its header). Each test
+ * checks the exact SMTP replies a client sees, the delivered Maildir file, and what the milter
+ * was sent (its log: one JSON line per callback, with the macros it saw).
+ */
+class MilterTest {
+  private static final Path PYTHON = Path.of("/usr/bin/python3");
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path data;
+  @TempDir Path run;
+
+  private Process milter;
+  private Path milterLog;
+  private String unixAddress;
+
+  @BeforeEach
+  void startMilter() throws Exception {
+    Path socket = run.resolve("milter.sock");
+    unixAddress = "unix:" + socket;
+    milter = startMilter("unix:" + socket);
+    await(() -> Files.exists(socket), "the milter's socket");
+  }
+
+  private Process startMilter(String libmilterSocket) throws IOException {
+    assertThat(Files.isExecutable(PYTHON)).as("%s with python3-milter is needed", PYTHON).isTrue();
+    milterLog = run.resolve("milter.log");
+    Path script = Path.of("src/test/resources/milter/test_milter.py").toAbsolutePath();
+    return new ProcessBuilder(PYTHON.toString(), script.toString(), libmilterSocket, milterLog.toString())
+        .redirectErrorStream(true).redirectOutput(run.resolve("milter.out").toFile()).start();
+  }
+
+  @AfterEach
+  void stopMilter() throws Exception {
+    if (milter != null) {
+      milter.destroyForcibly(); // libmilter takes 5 s to stop on SIGTERM; nothing of it needs saving
+      milter.waitFor();
+    }
+  }
+
+  private static PostaConfig.Milter milter(String address, boolean tempfail, Duration commandTimeout, boolean hold) {
+    return new PostaConfig.Milter("test", address, Set.of(PostaConfig.Protocol.SMTP), tempfail, Duration.ofSeconds(2), commandTimeout,
+        Duration.ofSeconds(10), hold);
+  }
+
+  private UnaryOperator<PostaConfig> with(PostaConfig.Milter... milters) {
+    return c -> c.toBuilder().milters(List.of(milters)).build();
+  }
+
+  private TestServer server() {
+    return TestServer.start(data, with(milter(unixAddress, true, Duration.ofSeconds(10), false)));
+  }
+
+  /** The lines the milter logged so far, as JSON. */
+  private List<JsonNode> logged() throws IOException {
+    if (!Files.exists(milterLog)) return List.of();
+    List<JsonNode> out = new ArrayList<>();
+    for (String line : Files.readAllLines(milterLog)) out.add(JSON.readTree(line));
+    return out;
+  }
+
+  private JsonNode stage(String name) throws Exception {
+    await(() -> logged().stream().anyMatch(n -> n.get("stage").asText().equals(name)), "the milter's " + name + " line");
+    return logged().stream().filter(n -> n.get("stage").asText().equals(name)).toList().getLast();
+  }
+
+  private static String send(SmtpWire smtp, String from, String to, String subject, String extraHeaders) throws IOException {
+    smtp.envelope(from, to);
+    return smtp.data("From: <" + from + ">\r\nTo: <" + to + ">\r\nSubject: " + subject + "\r\n" + extraHeaders
+        + "Message-ID: <m1@client.example>\r\n\r\nHello milter.\r\n");
+  }
+
+  @Test
+  void aMessageThatPassesIsDeliveredAndTheMilterSawEachStageWithPostfixsMacros() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      assertThat(smtp.ehlo()).startsWith("250-");
+      String reply = send(smtp, "alice@client.example", "bob@localhost", "hello", "");
+      assertThat(reply).matches("250 2\\.0\\.0 Ok: queued as [0-9A-Z]+");
+      String queueId = reply.substring(reply.lastIndexOf(' ') + 1);
+      assertThat(server.awaitMail("bob", 1).getFirst()).contains("Subject: hello\n").contains("Hello milter.");
+
+      JsonNode connect = stage("connect");
+      assertThat(connect.get("hostname").asText()).isEqualTo("[127.0.0.1]");
+      assertThat(connect.get("macros").get("j").asText()).isEqualTo(server.server().config().hostname());
+      assertThat(connect.get("macros").get("{client_addr}").asText()).isEqualTo("127.0.0.1");
+      assertThat(connect.get("macros").get("{client_port}").asText()).isEqualTo(Integer.toString(smtp.socket().getLocalPort()));
+      assertThat(connect.get("macros").get("_").asText()).isEqualTo("unknown [127.0.0.1]");
+      assertThat(stage("hello").get("name").asText()).isEqualTo("client.example");
+      JsonNode from = stage("envfrom");
+      assertThat(from.get("sender").asText()).isEqualTo("<alice@client.example>");
+      assertThat(from.get("macros").get("i").asText()).isEqualTo(queueId);
+      assertThat(from.get("macros").get("{mail_addr}").asText()).isEqualTo("alice@client.example");
+      JsonNode rcpt = stage("envrcpt");
+      assertThat(rcpt.get("rcpt").asText()).isEqualTo("<bob@localhost>");
+      assertThat(rcpt.get("macros").get("{rcpt_addr}").asText()).isEqualTo("bob@localhost");
+      assertThat(rcpt.get("macros").get("{rcpt_mailer}").asText()).isEqualTo("local");
+      JsonNode eom = stage("eom");
+      assertThat(eom.get("macros").get("i").asText()).isEqualTo(queueId);
+      // As Postfix's milters do, it sees our Received field first.
+      assertThat(eom.get("headers").get(0).get(0).asText()).isEqualTo("Received");
+      assertThat(eom.get("headers").get(0).get(1).asText()).contains("id " + queueId);
+      assertThat(eom.get("body").asText()).as("%s", eom).isEqualTo("Hello milter.\r\n\r\n");
+    }
+  }
+
+  @Test
+  void refusalsAtEachCommandAreAnsweredExactly() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.reply();
+      assertThat(smtp.command("EHLO reject.example")).isEqualTo("550 5.7.1 Command rejected");
+      assertThat(smtp.command("EHLO client.example")).startsWith("250-");
+      assertThat(smtp.command("MAIL FROM:<mailreject@client.example>")).isEqualTo("550 5.7.1 Command rejected");
+      assertThat(smtp.command("MAIL FROM:<mailtempfail@client.example>")).isEqualTo("451 4.7.1 Service unavailable - try again later");
+      assertThat(smtp.command("MAIL FROM:<alice@client.example>")).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(smtp.command("RCPT TO:<rcptreject@localhost>")).isEqualTo("550 5.7.1 No such luck for this recipient");
+      assertThat(smtp.command("RCPT TO:<rcpttempfail@localhost>")).isEqualTo("451 4.7.1 Service unavailable - try again later");
+      assertThat(smtp.command("RCPT TO:<multiline@localhost>")).isEqualTo("550-5.7.1 first line\n550 5.7.1 second line");
+      assertThat(smtp.command("RCPT TO:<bob@localhost>")).isEqualTo("250 2.1.5 Recipient OK");
+      assertThat(smtp.command("RSET")).startsWith("250");
+      assertThat(stage("abort")).isNotNull();
+    }
+  }
+
+  @Test
+  void endOfMessageRefusalsAndDiscard() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "reject", "")).isEqualTo("550 5.7.1 Message content rejected");
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "tempfail", ""))
+          .isEqualTo("451 4.7.1 Service unavailable - try again later");
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "replycode", ""))
+          .isEqualTo("554 5.7.0 Spam detected by the test milter");
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "discard", "")).matches("250 2\\.0\\.0 Ok: queued as [0-9A-Z]+");
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "hello", "")).matches("250 2\\.0\\.0 Ok: queued as [0-9A-Z]+");
+      List<String> mail = server.awaitMail("bob", 1);
+      Thread.sleep(300); // the discarded one, had it been queued, would be delivered by now too
+      assertThat(server.mail("bob")).hasSize(1);
+      assertThat(mail.getFirst()).contains("Subject: hello\n");
+    }
+  }
+
+  /** The message as delivered after the milter acted on its subject; each call to a recipient of its own. */
+  private String deliveredAfter(String subject, String extraHeaders, String to) throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      assertThat(send(smtp, "alice@client.example", to + "@localhost", subject, extraHeaders)).matches("250 2\\.0\\.0 Ok: queued as [0-9A-Z]+");
+      return server.awaitMail(to, 1).getFirst();
+    }
+  }
+
+  @Test
+  void headerChangesAreInTheDeliveredMessage() throws Exception {
+    assertThat(deliveredAfter("addheader", "", "a1")).contains("Message-ID: <m1@client.example>\nX-Milter: added by the test\n\nHello milter.");
+    assertThat(deliveredAfter("insheader", "", "a2")).contains("Delivered-To: a2@localhost\nX-Milter-First: inserted at the top\nReceived: from client.example");
+  }
+
+  @Test
+  void changeAndDeleteHeaderAndReplaceBody() throws Exception {
+    String changed = deliveredAfter("chgheader", "", "a3");
+    assertThat(changed).contains("Subject: changed by the test milter\n").doesNotContain("Subject: chgheader");
+    String deleted = deliveredAfter("delheader", "X-Remove-Me: yes\r\nX-Keep: yes\r\n", "a4");
+    assertThat(deleted).contains("X-Keep: yes\n").doesNotContain("X-Remove-Me");
+    String body = deliveredAfter("replbody", "", "a5");
+    assertThat(body).endsWith("\n\nA body the milter wrote.\n").doesNotContain("Hello milter.");
+  }
+
+  @Test
+  void senderAndRecipientChanges() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "chgfrom", "")).startsWith("250 2.0.0");
+      assertThat(server.awaitMail("bob", 1).getFirst()).startsWith("Return-Path: <changed@client.example>\n");
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "addrcpt carol@localhost", "")).startsWith("250 2.0.0");
+      assertThat(server.awaitMail("carol", 1)).hasSize(1);
+      assertThat(server.awaitMail("bob", 2)).hasSize(2);
+      smtp.command("MAIL FROM:<alice@client.example>");
+      smtp.command("RCPT TO:<bob@localhost>");
+      smtp.command("RCPT TO:<dave@localhost>");
+      assertThat(smtp.data("Subject: delrcpt bob@localhost\r\n\r\nHi.")).startsWith("250 2.0.0");
+      assertThat(server.awaitMail("dave", 1)).hasSize(1);
+      Thread.sleep(300);
+      assertThat(server.mail("bob")).hasSize(2);
+    }
+  }
+
+  @Test
+  void quarantineFilesIntoJunk() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "quarantine", "")).startsWith("250 2.0.0");
+      Path junk = server.server().config().dataDir().resolve("mail/localhost/bob/Maildir/.Junk/new");
+      await(() -> Files.isDirectory(junk) && filesIn(junk) == 1, "the message in bob's Junk");
+      assertThat(server.mail("bob")).isEmpty();
+    }
+  }
+
+  @Test
+  void quarantineMayHoldInTheQueue() throws Exception {
+    try (var server = TestServer.start(data, with(milter(unixAddress, true, Duration.ofSeconds(10), true)));
+        var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      String reply = send(smtp, "alice@client.example", "bob@localhost", "quarantine", "");
+      assertThat(reply).startsWith("250 2.0.0");
+      String id = reply.substring(reply.lastIndexOf(' ') + 1);
+      Thread.sleep(300);
+      assertThat(server.mail("bob")).isEmpty();
+      assertThat(server.queued()).isEqualTo(1);
+      var listing = new dev.posta.queue.QueueControl(server.server().queue()).list();
+      assertThat(listing).singleElement().satisfies(m -> {
+        assertThat(m.id().toString()).isEqualTo(id);
+        assertThat(m.state()).isEqualTo(dev.posta.queue.QueueControl.State.HELD);
+      });
+    }
+  }
+
+  @Test
+  void aMilterThatIsDownTempfailsTheConnectionOrIsSkipped() throws Exception {
+    String nowhere = "unix:" + run.resolve("nobody-listens.sock");
+    try (var server = TestServer.start(data, with(milter(nowhere, true, Duration.ofSeconds(2), false)));
+        var smtp = new SmtpWire(server.smtpPort())) {
+      assertThat(smtp.reply()).isEqualTo("421 4.7.1 Service unavailable - try again later");
+      assertThat(smtp.isClosedByServer()).isTrue();
+    }
+    try (var server = TestServer.start(data, with(milter(nowhere, false, Duration.ofSeconds(2), false)));
+        var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "hello", "")).startsWith("250 2.0.0");
+      assertThat(server.awaitMail("bob", 1)).hasSize(1);
+    }
+  }
+
+  @Test
+  void aMilterThatTimesOutGetsTheDefaultActionForTheRestOfTheSession() throws Exception {
+    try (var server = TestServer.start(data, with(milter(unixAddress, true, Duration.ofSeconds(1), false)));
+        var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      assertThat(smtp.command("MAIL FROM:<alice@client.example>")).isEqualTo("250 2.1.0 Sender OK");
+      assertThat(smtp.command("RCPT TO:<sleep@localhost>")).isEqualTo("451 4.7.1 Service unavailable - try again later");
+      assertThat(smtp.command("RCPT TO:<bob@localhost>")).isEqualTo("451 4.7.1 Service unavailable - try again later");
+    }
+  }
+
+  @Test
+  void aMilterOverTcp() throws Exception {
+    stopMilter();
+    int port;
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    }
+    milter = startMilter("inet:" + port + "@127.0.0.1");
+    int p = port;
+    await(() -> {
+      try (Socket s = new Socket()) {
+        s.connect(new InetSocketAddress("127.0.0.1", p), 200);
+        return true;
+      } catch (IOException e) {
+        return false;
+      }
+    }, "the milter's TCP port");
+    try (var server = TestServer.start(data, with(milter("inet:127.0.0.1:" + port, true, Duration.ofSeconds(10), false)));
+        var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "addheader", "")).startsWith("250 2.0.0");
+      assertThat(server.awaitMail("bob", 1).getFirst()).contains("X-Milter: added by the test\n");
+    }
+  }
+
+  @Test
+  void submissionIsNotFilteredByDefault() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.submissionPort())) {
+      smtp.reply();
+      assertThat(smtp.command("EHLO reject.example")).startsWith("250-");
+    }
+    assertThat(logged()).isEmpty();
+  }
+
+  private static long filesIn(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.count();
+    }
+  }
+
+  private interface Condition {
+    boolean holds() throws Exception;
+  }
+
+  private static void await(Condition c, String what) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!c.holds()) {
+      if (System.nanoTime() > deadline) throw new AssertionError("no " + what + " after 10 s");
+      Thread.sleep(20);
+    }
+  }
+}
