@@ -63,6 +63,7 @@ class ArchitectureTest {
         .layer("Delivery").definedBy("dev.posta.delivery..")
         .layer("Store").definedBy("dev.posta.store..")
         .layer("MailAuth").definedBy("dev.posta.mailauth..")
+        .layer("Milter").definedBy("dev.posta.milter..")
         .layer("Leaves").definedBy("dev.posta.auth..", "dev.posta.local..", "dev.posta.tls..", "dev.posta.dns..", "dev.posta.config..", "dev.posta.client..",
             "dev.posta.metrics..")
         .layer("Model").definedBy("dev.posta.mail..", "dev.posta.storage..")
@@ -81,8 +82,9 @@ class ArchitectureTest {
         .whereLayer("Delivery").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp", "Control", "Queue")
         .whereLayer("Store").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp", "Imap", "Pop3", "Control", "Queue", "Delivery")
         .whereLayer("MailAuth").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp")
-        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Greylist", "Screen", "Queue", "Delivery", "Store", "MailAuth", "Leaves")
-        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Greylist", "Screen", "Queue", "Delivery", "Store", "MailAuth", "Leaves", "Model")
+        .whereLayer("Milter").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Smtp")
+        .whereLayer("Leaves").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Greylist", "Screen", "Queue", "Delivery", "Store", "MailAuth", "Milter", "Leaves")
+        .whereLayer("Model").mayOnlyBeAccessedByLayers("Cli", "Web", "Assembly", "Capture", "Smtp", "Imap", "Pop3", "Control", "Net", "Greylist", "Screen", "Queue", "Delivery", "Store", "MailAuth", "Milter", "Leaves", "Model")
         .check(classes);
   }
 
