@@ -159,6 +159,22 @@ public final class ConfigPrinter {
     dnsLists("screen.dnsbl", sc.dnsbl());
     dnsLists("screen.dnswl", sc.dnswl());
 
+    // Each [[milters]] entry with every key: an entry has no defaults to leave out, its order matters.
+    for (PostaConfig.Milter m : config.milters()) {
+      if (!out.isEmpty()) out.append('\n');
+      out.append("[[milters]]\n");
+      section = "milters";
+      headerWritten = true;
+      line("name = " + str(m.name()));
+      line("address = " + str(m.address()));
+      line("listeners = " + list(m.listeners().stream().sorted().map(p -> word(p)).toList()));
+      line("on-failure = " + str(m.failureTempfails() ? "tempfail" : "accept"));
+      line("connect-timeout = " + time(m.connectTimeout()));
+      line("command-timeout = " + time(m.commandTimeout()));
+      line("content-timeout = " + time(m.contentTimeout()));
+      line("quarantine = " + str(m.quarantineHolds() ? "hold" : "junk"));
+    }
+
     PostaConfig.Log log = config.log();
     section("http");
     setting("allow-plain-http", bool(config.http().allowPlainHttp()), bool(PostaConfig.Http.DEFAULTS.allowPlainHttp()));
