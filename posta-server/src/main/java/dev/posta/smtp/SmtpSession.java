@@ -1129,11 +1129,9 @@ final class SmtpSession implements Session {
    */
   private Filtered milterMessage(MessageContent content) throws IOException, Closing {
     String from = "from=<" + orEmpty(tx.sender) + ">";
-    if (!milterTransaction) { // BDAT: no DATA command was told; tell it now
-      milterTransaction = true;
-    }
     MilterSession.Outcome out;
     Decision data = milterDiscard == null ? Decision.GO : new Decision.Discard(milterDiscard);
+    // BDAT has no DATA command: the milters are told of it here, once the last chunk is in.
     if (data instanceof Decision.Go && state == State.BDAT) data = milters.data();
     if (data instanceof Decision.Refuse || data instanceof Decision.Discard) {
       out = null;

@@ -294,6 +294,18 @@ class MilterTest {
   }
 
   @Test
+  void aMessageSentWithBdatIsFilteredToo() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      smtp.envelope("alice@client.example", "bob@localhost");
+      String message = "Subject: addheader\r\n\r\nChunked.\r\n";
+      assertThat(smtp.command("BDAT " + message.length() + " LAST\r\n" + message.stripTrailing()))
+          .matches("250 2\\.0\\.0 Ok: queued as [0-9A-Z]+");
+      assertThat(server.awaitMail("bob", 1).getFirst()).contains("Subject: addheader\nX-Milter: added by the test\n\nChunked.\n");
+    }
+  }
+
+  @Test
   void submissionIsNotFilteredByDefault() throws Exception {
     try (var server = server(); var smtp = new SmtpWire(server.submissionPort())) {
       smtp.reply();
