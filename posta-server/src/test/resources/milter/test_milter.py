@@ -21,7 +21,7 @@ import Milter
 LOG = sys.argv[2]
 MACROS = {
     "connect": ["j", "_", "{daemon_name}", "{client_addr}", "{client_port}", "{client_name}", "v"],
-    "hello": ["{tls_version}"],
+    "hello": ["{tls_version}", "{cipher}"],
     "envfrom": ["i", "{mail_addr}", "{auth_authen}", "{auth_type}", "{mail_mailer}"],
     "envrcpt": ["{rcpt_addr}", "{rcpt_mailer}", "{rcpt_host}"],
     "eom": ["i"],

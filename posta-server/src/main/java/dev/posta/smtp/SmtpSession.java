@@ -526,7 +526,10 @@ final class SmtpSession implements Session {
     resetTransaction();
     heloName = printable(name);
     esmtp = extended;
-    if (milters != null && milterRefused(milters.helo(heloName), "helo=<" + heloName + ">", Replies.MILTER_REJECTED)) return;
+    if (milters != null) {
+      milterTls();
+      if (milterRefused(milters.helo(heloName), "helo=<" + heloName + ">", Replies.MILTER_REJECTED)) return;
+    }
     state = State.READY;
     if (!extended) {
       reply(Replies.HELO.format(hostname));
@@ -598,6 +601,7 @@ final class SmtpSession implements Session {
     }
     if (actOn(fault(Fault.Stage.AUTH))) return; // not logged in; the exchange never starts
     user = new AuthExchange(conn, context, logPrefix, client, meters).run(c);
+    if (user != null && milters != null) milters.macro("{auth_type}", c.mechanism().toUpperCase(Locale.ROOT));
   }
 
   // --- MAIL (RFC 5321 §4.1.1.2) --------------------------------------------------------------
@@ -1032,7 +1036,7 @@ final class SmtpSession implements Session {
     milters.macro("{client_ptr}", "unknown");
     milters.macro("{client_resolve}", "FAIL");
     milters.macro("_", "unknown [" + literal + "]");
-    if (tls != null) milters.macro("{tls_version}", tls);
+    milterTls();
     char family = address instanceof java.net.Inet6Address ? '6' : '4';
     Decision d = milters.connect("[" + literal + "]", family, s.getPort(), address.getHostAddress());
     if (!(d instanceof Decision.Refuse r)) return false;
@@ -1045,10 +1049,17 @@ final class SmtpSession implements Session {
     throw new Closing("milter " + r.milter() + " refused the connection");
   }
 
+  /** The TLS macros (Postfix's milter_helo_macros), once the connection speaks TLS (implicit, or after STARTTLS). */
+  private void milterTls() {
+    if (!(conn.socket() instanceof SSLSocket ssl)) return;
+    var session = ssl.getSession();
+    milters.macro("{tls_version}", session.getProtocol());
+    milters.macro("{cipher}", session.getCipherSuite());
+  }
+
   /** MAIL to the milters, with its macros; false when refused (answered and logged). */
   private boolean milterMail(SmtpCommand.Mail c) throws IOException, Closing {
     milters.macro("i", tx.id.toString());
-    milters.macro("{auth_type}", user == null ? null : "LOGIN");
     milters.macro("{auth_authen}", user);
     milters.macro("{mail_addr}", orEmpty(c.sender()));
     milters.macro("{mail_host}", c.sender() == null ? null : c.sender().domain());

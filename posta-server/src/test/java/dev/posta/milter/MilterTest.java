@@ -306,6 +306,26 @@ class MilterTest {
   }
 
   @Test
+  void onSubmissionTheMilterIsToldOfTlsAndTheLogin() throws Exception {
+    var onSubmission = new PostaConfig.Milter("test", unixAddress, Set.of(PostaConfig.Protocol.SUBMISSION), true, Duration.ofSeconds(2),
+        Duration.ofSeconds(10), Duration.ofSeconds(10), false);
+    try (var server = TestServer.start(data, with(onSubmission)).addUser("me@localhost", "correct horse battery");
+        var smtp = new SmtpWire(server.submissionPort())) {
+      smtp.ehlo();
+      var tls = smtp.startTls(server.clientTls());
+      assertThat(smtp.command("EHLO client.example")).startsWith("250-");
+      assertThat(smtp.authPlain("me@localhost", "correct horse battery")).startsWith("235 ");
+      assertThat(send(smtp, "me@localhost", "bob@localhost", "hello", "")).startsWith("250 2.0.0");
+      JsonNode hello = stage("hello");
+      assertThat(hello.get("macros").get("{tls_version}").asText()).isEqualTo(tls.getSession().getProtocol());
+      assertThat(hello.get("macros").get("{cipher}").asText()).isEqualTo(tls.getSession().getCipherSuite());
+      JsonNode from = stage("envfrom");
+      assertThat(from.get("macros").get("{auth_authen}").asText()).isEqualTo("me@localhost");
+      assertThat(from.get("macros").get("{auth_type}").asText()).isEqualTo("PLAIN");
+    }
+  }
+
+  @Test
   void submissionIsNotFilteredByDefault() throws Exception {
     try (var server = server(); var smtp = new SmtpWire(server.submissionPort())) {
       smtp.reply();
