@@ -41,7 +41,8 @@ final class MessageEditor {
   static MessageEditor read(MilterSession.Content source, int maxHeader) throws IOException {
     List<Field> fields = new ArrayList<>();
     long length = 0;
-    try (InputStream in = source.open()) {
+    // Buffered: a message over the spool's memory limit is read from its file, a line an octet at a time.
+    try (InputStream in = new java.io.BufferedInputStream(source.open())) {
       StringBuilder current = null;
       String name = null;
       while (length < maxHeader) {

@@ -326,6 +326,21 @@ class MilterTest {
   }
 
   @Test
+  void aMessageLargerThanTheSpoolsMemoryLimitIsSentInBodyChunksAndChanged() throws Exception {
+    String line = "0123456789".repeat(7) + "\r\n"; // 72 octets
+    String body = line.repeat(5000); // 360,000 octets: spilled to a file, six BODY chunks of at most 65,535
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      smtp.envelope("alice@client.example", "bob@localhost");
+      assertThat(smtp.data("Subject: addheader\r\n\r\n" + body.stripTrailing())).startsWith("250 2.0.0");
+      String delivered = server.awaitMail("bob", 1).getFirst();
+      assertThat(delivered).contains("Subject: addheader\nX-Milter: added by the test\n\n");
+      assertThat(delivered.substring(delivered.indexOf("\n\n") + 2)).isEqualTo(body.replace("\r\n", "\n"));
+      assertThat(stage("eom").get("body").asText()).isEqualTo(body);
+    }
+  }
+
+  @Test
   void submissionIsNotFilteredByDefault() throws Exception {
     try (var server = server(); var smtp = new SmtpWire(server.submissionPort())) {
       smtp.reply();
