@@ -139,6 +139,16 @@ public final class MilterSession implements AutoCloseable {
       editor.writeTo(out);
     }
 
+    /**
+     * The new message without the header fields in {@code fields} (whole fields, CRLF line
+     * ends): our own DKIM signatures, before the changed message is signed again.
+     */
+    public void writeTo(OutputStream out, byte[] fields) throws IOException {
+      List<MessageEditor.Field> leaveOut = MessageEditor.read(() -> new java.io.ByteArrayInputStream(fields), fields.length + 1).fields;
+      editor.fields.removeAll(leaveOut);
+      editor.writeTo(out);
+    }
+
     /** The new sender (without angle brackets, empty for the null path), or null if unchanged. */
     public String sender() {
       return sender;

@@ -1175,9 +1175,6 @@ final class SmtpSession implements Session {
     }
     if (!out.changes().isEmpty()) {
       log.info("{}: {}: milters: {}", logPrefix, tx.id, String.join(", ", out.changes()));
-      if (tx.signed() instanceof DkimSigner.Signed && out.contentChanged()) {
-        log.warn("{}: {}: milters changed a DKIM-signed message: its signature may no longer verify", logPrefix, tx.id);
-      }
     }
     if (out.sender() != null) {
       try {
@@ -1210,7 +1207,29 @@ final class SmtpSession implements Session {
     if (!out.contentChanged()) return new Filtered(content, false, out.quarantine() != null, out.holdQuarantined());
     MessageContent edited = context.spool().newContent();
     try {
-      out.writeTo(edited);
+      if (tx.signed() instanceof DkimSigner.Signed ours) {
+        // Our signatures were made before the milters changed the message: it is signed again,
+        // its old signatures left out (our Received field is never among the signed fields).
+        DkimSigner.Signing resigning = context.signer().start();
+        out.writeTo(new java.io.OutputStream() {
+          @Override
+          public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+          }
+
+          @Override
+          public void write(byte[] b, int off, int len) throws IOException {
+            edited.write(b, off, len);
+            resigning.write(b, off, len);
+          }
+        }, ours.fields());
+        DkimSigner.Outcome resigned = resigning.finish();
+        if (resigned instanceof DkimSigner.Signed again) edited.prepend(again.fields());
+        log.info("{}: {}: milters changed a DKIM-signed message: {}", logPrefix, tx.id,
+            resigned instanceof DkimSigner.Signed again ? "signed again (" + String.join(", ", again.signatures()) + ")" : "not signed again: " + resigned);
+      } else {
+        out.writeTo(edited);
+      }
     } catch (IOException e) {
       edited.discard();
       log.error("{}: {}: not stored, answered 451: {}", logPrefix, tx.id, e.toString());

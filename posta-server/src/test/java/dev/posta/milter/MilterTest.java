@@ -341,6 +341,30 @@ class MilterTest {
   }
 
   @Test
+  void aSignedMessageAMilterChangedIsSignedAgainAndDkimpyAcceptsIt() throws Exception {
+    var key = dev.posta.mailauth.dkim.DkimKeyFiles.generate(data, "posta.test", "sel-rsa", dev.posta.mailauth.dkim.DkimAlgorithm.KeyType.RSA);
+    try (var dns = dev.posta.testing.Dnsmasq.start(run, z -> z.txt("sel-rsa._domainkey.posta.test",
+        dev.posta.mailauth.dkim.DkimKeyFiles.txtStrings(key.publicKey()).toArray(String[]::new)))) {
+      var onSubmission = new PostaConfig.Milter("test", unixAddress, Set.of(PostaConfig.Protocol.SUBMISSION), true, Duration.ofSeconds(2),
+          Duration.ofSeconds(10), Duration.ofSeconds(10), false);
+      try (var server = TestServer.start(data, c -> TestServer.plaintextAuthOnLoopback(with(onSubmission).apply(c)))
+          .addUser("sender@posta.test", "correct horse battery"); var smtp = new SmtpWire(server.submissionPort())) {
+        smtp.ehlo();
+        assertThat(smtp.authPlain("sender@posta.test", "correct horse battery")).startsWith("235 ");
+        smtp.envelope("sender@posta.test", "bob@localhost");
+        assertThat(smtp.data("From: <sender@posta.test>\r\nTo: <bob@localhost>\r\nSubject: chgheader\r\n\r\nSigned, then changed."))
+            .startsWith("250 2.0.0");
+        String delivered = server.awaitMail("bob", 1).getFirst();
+        assertThat(delivered).contains("Subject: changed by the test milter\n");
+        assertThat(delivered.split("\nDKIM-Signature: ", -1)).as("one signature, the new one: %s", delivered).hasSize(2);
+        var verified = dev.posta.testing.Dkimpy.verify(dns.port(), delivered.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8),
+            run.resolve("delivered.eml"));
+        assertThat(verified.out()).as("%s", verified).isEqualTo("0 pass d=posta.test s=sel-rsa\n");
+      }
+    }
+  }
+
+  @Test
   void submissionIsNotFilteredByDefault() throws Exception {
     try (var server = server(); var smtp = new SmtpWire(server.submissionPort())) {
       smtp.reply();
