@@ -85,8 +85,11 @@ final class MilterClient {
    * milter negotiated not to answer it ({@code noReply}); a reply then is {@link MilterReply.Continue}.
    */
   MilterReply ask(byte command, Map<String, String> macros, MilterPacket packet, boolean noReply, Duration timeout) throws IOException {
-    if (!macros.isEmpty()) link.send(MilterPacket.macros(command, macros), timeout);
-    link.send(packet, timeout);
+    if (macros.isEmpty()) {
+      link.send(packet, timeout);
+    } else {
+      link.send(timeout, MilterPacket.macros(command, macros), packet); // one write: see MilterLink.open
+    }
     if (noReply) return new MilterReply.Continue();
     return reply(timeout);
   }

@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
 import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -58,6 +59,11 @@ final class MilterLink implements AutoCloseable {
     SocketChannel ch = target instanceof UnixDomainSocketAddress ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
     Selector sel = null;
     try {
+      // Small packets go at once: with Nagle's algorithm on, a packet written before the reply to
+      // the last one waits for the milter's delayed ACK (some 40 ms a stage on Linux; a pass-through
+      // milter took Posta to 82 messages/s where Postfix did 212). A stage's macros and command go
+      // in one write besides, as Postfix flushes them.
+      if (!(target instanceof UnixDomainSocketAddress)) ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
       ch.configureBlocking(false);
       sel = Selector.open();
       if (!ch.connect(target)) {
@@ -76,7 +82,17 @@ final class MilterLink implements AutoCloseable {
   }
 
   void send(MilterPacket packet, Duration timeout) throws IOException {
-    ByteBuffer b = ByteBuffer.wrap(packet.encode());
+    write(ByteBuffer.wrap(packet.encode()), timeout);
+  }
+
+  /** Sends packets in one write, as one stage's macros and command go. */
+  void send(Duration timeout, MilterPacket... packets) throws IOException {
+    var out = new java.io.ByteArrayOutputStream();
+    for (MilterPacket p : packets) out.writeBytes(p.encode());
+    write(ByteBuffer.wrap(out.toByteArray()), timeout);
+  }
+
+  private void write(ByteBuffer b, Duration timeout) throws IOException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (b.hasRemaining()) {
       if (channel.write(b) == 0) await(SelectionKey.OP_WRITE, deadline, "sending");
