@@ -229,6 +229,8 @@ any-local-part = true
 
 class Postfix(Server):
     name = "postfix"
+    # Lines added at the end of main.cf (a later setting wins): a variant's defense, for instance.
+    extra_main = ""
 
     def launch(self, relay_to):
         d = os.path.join(self.work, "postfix")
@@ -269,6 +271,7 @@ virtual_mailbox_limit = 0
             main += f"default_transport = smtp\nrelayhost = [127.0.0.2]:{relay_to}\nsmtp_tls_security_level = none\n"
         else:
             main += "default_transport = error:posta-bench delivers locally only\n"
+        main += self.extra_main
         master = f"""127.0.0.1:{self.port} inet n - n - - smtpd
 pickup unix n - n 60 1 pickup
 cleanup unix n - n - 0 cleanup
