@@ -90,6 +90,8 @@ public final class PostaServer implements AutoCloseable {
   private DnsResolver dns;
   /** Greylisting's triplets ({@code [greylisting]}), opened when it is first enabled; null until then. */
   private Greylist greylist;
+  /** The {@code [screen]} tests, made once and reconfigured by reloads so the early talkers' memory lasts; null until a listener kind is screened. */
+  private Screening screening;
   private volatile AuthThrottle throttle;
   private Spool spool;
   private QueueManager queue;
@@ -433,7 +435,10 @@ public final class PostaServer implements AutoCloseable {
    */
   private Screening screening(PostaConfig config, DnsResolver dns) {
     if (config.capture().enabled() || config.screen().listeners().isEmpty()) return null;
-    return new Screening(config.screen(), dns == null ? null : new ResolverRecords(dns), clock);
+    ResolverRecords records = dns == null ? null : new ResolverRecords(dns);
+    if (screening == null) screening = new Screening(config.screen(), records, clock);
+    else screening.reconfigure(config.screen(), records);
+    return screening;
   }
 
   private InetSocketAddress listen(PostaConfig.Listener l) throws IOException {

@@ -151,6 +151,7 @@ public final class ConfigPrinter {
     setting("dnsbl-threshold", num(sc.dnsblThreshold()), num(dsc.dnsblThreshold()));
     setting("dnswl-threshold", num(sc.dnswlThreshold()), num(dsc.dnswlThreshold()));
     setting("greet-wait", time(sc.greetWait()), time(dsc.greetWait()));
+    setting("pipelining", bool(sc.pipelining()), bool(dsc.pipelining()));
     // Left out, the loopback and the trusted networks are skipped: that is the default to compare with.
     List<Network> defaultSkip = new java.util.ArrayList<>(dsc.skipNetworks());
     defaultSkip.addAll(config.submission().trustedNetworks());

@@ -9,9 +9,7 @@ import dev.posta.config.Toml.Str;
 import dev.posta.config.Toml.Table;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -24,7 +22,6 @@ import java.util.Set;
 final class GreylistingSection {
   static final List<String> KEYS = List.of("enabled", "delay", "retry-window", "expire", "auto-allowlist-after", "max-entries",
       "exempt-networks", "exempt-spf-domains", "listeners");
-  private static final Set<Protocol> SMTP_KINDS = EnumSet.of(Protocol.SMTP, Protocol.SUBMISSION, Protocol.SMTPS);
 
   private final TableReader reader;
 
@@ -63,19 +60,7 @@ final class GreylistingSection {
     for (Str n : reader.strings(table, s, "exempt-spf-domains")) {
       reader.valid(n.line(), s + ".exempt-spf-domains", () -> domainName(n.value(), "domain name")).ifPresent(spfDomains::add);
     }
-    Set<Protocol> listeners = d.listeners();
-    if (table.entries().containsKey("listeners")) {
-      Set<Protocol> named = EnumSet.noneOf(Protocol.class);
-      for (Str n : reader.strings(table, s, "listeners")) {
-        Protocol p = SMTP_KINDS.stream().filter(k -> k.name().toLowerCase(Locale.ROOT).equals(n.value())).findFirst().orElse(null);
-        if (p == null) {
-          reader.problem(n.line(), s + ".listeners: \"" + n.value() + "\" is not \"smtp\", \"submission\" or \"smtps\"");
-        } else {
-          named.add(p);
-        }
-      }
-      listeners = named;
-    }
+    Set<Protocol> listeners = reader.smtpListeners(table, s, d.listeners());
     return new Greylisting(enabled, delay, window, expire, autoAllowlist, maxEntries, exempt, spfDomains, listeners);
   }
 }

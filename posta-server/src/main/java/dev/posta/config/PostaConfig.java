@@ -138,9 +138,10 @@ public record PostaConfig(
       return enabled && listeners.contains(protocol);
     }
 
-    /** Whether {@code client} is in an exempt network. */
+    /** Whether {@code client} is in an exempt network (an IPv4-mapped address as the IPv4 one it is). */
     public boolean exempts(java.net.InetAddress client) {
-      return exemptNetworks.stream().anyMatch(n -> n.contains(client));
+      java.net.InetAddress address = dev.posta.mail.IpAddresses.unmapped(client);
+      return exemptNetworks.stream().anyMatch(n -> n.contains(address));
     }
   }
 
@@ -156,15 +157,23 @@ public record PostaConfig(
    * @param greetWait how long a new client must stay silent before the 220; zero: not tested
    * @param skipNetworks clients never screened; by default the loopback and {@code [submission]
    *     trusted-networks}
+   * @param pipelining whether a command sent before the EHLO or HELO reply is refused (postscreen's
+   *     postscreen_pipelining_enable, which Postfix leaves off; on here, as issue 20 asks for smtp)
    */
   public record Screen(
       java.util.Set<Protocol> listeners, List<DnsList> dnsbl, List<DnsList> dnswl, int dnsblThreshold, int dnswlThreshold,
-      java.time.Duration greetWait, List<Network> skipNetworks) {
+      java.time.Duration greetWait, List<Network> skipNetworks, boolean pipelining) {
     /** postscreen's greet wait (postscreen_greet_wait, 6s). */
     public static final java.time.Duration GREET_WAIT = java.time.Duration.ofSeconds(6);
     public static final List<Network> LOOPBACK = List.of(Network.parse("127.0.0.0/8"), Network.parse("::1/128"));
     /** Pregreet on for smtp, no DNS lists until some are named (which lists to trust is the operator's choice). */
-    public static final Screen DEFAULTS = new Screen(java.util.Set.of(Protocol.SMTP), List.of(), List.of(), 1, -1, GREET_WAIT, LOOPBACK);
+    public static final Screen DEFAULTS = new Screen(java.util.Set.of(Protocol.SMTP), List.of(), List.of(), 1, -1, GREET_WAIT, LOOPBACK, true);
+
+    /** With the pipelining test on (its default). */
+    public Screen(java.util.Set<Protocol> listeners, List<DnsList> dnsbl, List<DnsList> dnswl, int dnsblThreshold, int dnswlThreshold,
+        java.time.Duration greetWait, List<Network> skipNetworks) {
+      this(listeners, dnsbl, dnswl, dnsblThreshold, dnswlThreshold, greetWait, skipNetworks, true);
+    }
 
     public Screen {
       listeners = listeners.isEmpty() ? java.util.Set.of() : java.util.Collections.unmodifiableSet(java.util.EnumSet.copyOf(listeners));
@@ -180,8 +189,10 @@ public record PostaConfig(
      * @param zone the list's zone, lower case, without the trailing dot
      * @param weight added to the score when the client is listed
      * @param codes the answers that count ({@code "127.0.0.2"}, {@code "127.0.0.4-11"}, {@code
-     *     "127.0.10-20.0-3"}); empty: any 127.0.0.0/8 answer but 127.255.255.0/24, the lists'
-     *     error codes (Spamhaus answers 127.255.255.254 to queries through public resolvers)
+     *     "127.0.10-20.0-3"}); empty: any 127.0.0.0/8 answer but the lists' error codes,
+     *     127.255.255.0/24 (Spamhaus answers 127.255.255.254 to queries through public resolvers)
+     *     and any answer ending in .255 (dnswl.org answers 127.0.0.255 once a resolver passed its
+     *     query limit: counted, it would allowlist every client)
      */
     public record DnsList(String zone, int weight, List<Code> codes) {
       public DnsList {
@@ -192,7 +203,7 @@ public record PostaConfig(
       public boolean counts(java.net.InetAddress answer) {
         byte[] a = answer.getAddress();
         if (a.length != 4 || a[0] != 127) return false; // RFC 5782 §2.1: answers are in 127.0.0.0/8
-        if (codes.isEmpty()) return !((a[1] & 0xff) == 255 && (a[2] & 0xff) == 255);
+        if (codes.isEmpty()) return !((a[1] & 0xff) == 255 && (a[2] & 0xff) == 255) && (a[3] & 0xff) != 255;
         for (Code c : codes) {
           if (c.matches(a)) return true;
         }

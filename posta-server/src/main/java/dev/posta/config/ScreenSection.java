@@ -12,23 +12,20 @@ import dev.posta.config.Toml.Table;
 import dev.posta.config.Toml.Value;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
  * The {@code [screen]} section and its {@code [[screen.dnsbl]]} and {@code [[screen.dnswl]]}
- * tables (Postfix's postscreen_dnsbl_sites, _threshold, _allowlist_threshold, _greet_wait).
+ * tables (Postfix's postscreen_dnsbl_sites, _threshold, _allowlist_threshold, _greet_wait,
+ * _pipelining_enable).
  * Left out: {@link Screen#DEFAULTS}, with {@code skip-networks} the loopback and {@code
  * [submission] trusted-networks}. Unknown keys are refused; every bad value names its line.
  */
 final class ScreenSection {
   static final List<String> KEYS =
-      List.of("listeners", "dnsbl", "dnswl", "dnsbl-threshold", "dnswl-threshold", "greet-wait", "skip-networks");
+      List.of("listeners", "dnsbl", "dnswl", "dnsbl-threshold", "dnswl-threshold", "greet-wait", "skip-networks", "pipelining");
   static final List<String> LIST_KEYS = List.of("zone", "weight", "codes");
-  /** The listener kinds a screen can stand in front of: the SMTP ones. */
-  private static final Set<Protocol> SMTP_KINDS = EnumSet.of(Protocol.SMTP, Protocol.SUBMISSION, Protocol.SMTPS);
   /** postscreen accepts any weight; a bound keeps a typo from making one list the only one that counts. */
   private static final int MAX_WEIGHT = 100;
   private static final Duration MAX_GREET_WAIT = Duration.ofMinutes(1);
@@ -45,17 +42,11 @@ final class ScreenSection {
     Screen d = Screen.DEFAULTS;
     List<Network> defaultSkip = new ArrayList<>(d.skipNetworks());
     defaultSkip.addAll(trusted);
-    if (table == null) return new Screen(d.listeners(), d.dnsbl(), d.dnswl(), d.dnsblThreshold(), d.dnswlThreshold(), d.greetWait(), defaultSkip);
-    reader.unknownKeys(table, "in [screen]", KEYS);
-    Set<Protocol> listeners = d.listeners();
-    if (table.entries().containsKey("listeners")) {
-      listeners = EnumSet.noneOf(Protocol.class);
-      for (Str s : reader.strings(table, "screen", "listeners")) {
-        Protocol p = protocol(s.value());
-        if (p == null) reader.problem(s.line(), "screen.listeners: '" + s.value() + "' is not smtp, submission or smtps");
-        else listeners.add(p);
-      }
+    if (table == null) {
+      return new Screen(d.listeners(), d.dnsbl(), d.dnswl(), d.dnsblThreshold(), d.dnswlThreshold(), d.greetWait(), defaultSkip, d.pipelining());
     }
+    reader.unknownKeys(table, "in [screen]", KEYS);
+    Set<Protocol> listeners = reader.smtpListeners(table, "screen", d.listeners());
     List<DnsList> dnsbl = lists(table, "dnsbl", 1);
     List<DnsList> dnswl = lists(table, "dnswl", -1);
     int blThreshold = reader.bounded(table, "screen", "dnsbl-threshold", 1, 1000).orElse(d.dnsblThreshold());
@@ -72,14 +63,8 @@ final class ScreenSection {
         }
       }
     }
-    return new Screen(listeners, dnsbl, dnswl, blThreshold, wlThreshold, greetWait, skip);
-  }
-
-  private static Protocol protocol(String name) {
-    for (Protocol p : SMTP_KINDS) {
-      if (p.name().toLowerCase(Locale.ROOT).equals(name)) return p;
-    }
-    return null;
+    boolean pipelining = reader.get(table, "screen", "pipelining", Toml.Bool.class).map(Toml.Bool::value).orElse(d.pipelining());
+    return new Screen(listeners, dnsbl, dnswl, blThreshold, wlThreshold, greetWait, skip, pipelining);
   }
 
   /** {@code [[screen.KIND]]}: each a table with a zone, a weight of {@code sign}'s sign, and codes. */

@@ -118,6 +118,26 @@ final class TableReader {
             .toList());
   }
 
+  /** The listener kinds a per-listener defense ({@code [screen]}, {@code [greylisting]}) can stand in front of: the SMTP ones. */
+  private static final java.util.Set<PostaConfig.Protocol> SMTP_KINDS =
+      java.util.EnumSet.of(PostaConfig.Protocol.SMTP, PostaConfig.Protocol.SUBMISSION, PostaConfig.Protocol.SMTPS);
+
+  /**
+   * {@code SECTION.listeners}: SMTP listener kinds by name ({@code ["smtp", "submission"]}), or
+   * {@code defaults} when the key is left out; a name of another kind is a problem on its line.
+   */
+  java.util.Set<PostaConfig.Protocol> smtpListeners(Table table, String section, java.util.Set<PostaConfig.Protocol> defaults) {
+    if (!table.entries().containsKey("listeners")) return defaults;
+    java.util.Set<PostaConfig.Protocol> named = java.util.EnumSet.noneOf(PostaConfig.Protocol.class);
+    for (Str n : strings(table, section, "listeners")) {
+      PostaConfig.Protocol p = SMTP_KINDS.stream()
+          .filter(k -> k.name().toLowerCase(java.util.Locale.ROOT).equals(n.value())).findFirst().orElse(null);
+      if (p == null) problem(n.line(), section + ".listeners: \"" + n.value() + "\" is not \"smtp\", \"submission\" or \"smtps\"");
+      else named.add(p);
+    }
+    return named;
+  }
+
   /** An integer between {@code min} and {@code max}. */
   Optional<Integer> bounded(Table table, String section, String key, int min, int max) {
     return get(table, section, key, Int.class)

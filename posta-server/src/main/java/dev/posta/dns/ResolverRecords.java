@@ -87,7 +87,7 @@ public final class ResolverRecords implements DnsRecords {
 
   @Override
   public Answer<String> ptr(InetAddress address) {
-    Name reverse = ReverseMap.fromAddress(unmapped(address));
+    Name reverse = ReverseMap.fromAddress(dev.posta.mail.IpAddresses.unmapped(address));
     return ask(reverse, DnsResolver.withoutDot(reverse), Type.PTR, record -> record instanceof PTRRecord ptr ? hostName(ptr.getTarget()) : null);
   }
 
@@ -155,20 +155,5 @@ public final class ResolverRecords implements DnsRecords {
 
   private static String hostName(Name name) {
     return name.equals(Name.root) ? "" : DnsResolver.withoutDot(name);
-  }
-
-  /** An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address it stands for; any other address as it is. */
-  private static InetAddress unmapped(InetAddress address) {
-    if (address instanceof Inet6Address) {
-      byte[] b = address.getAddress();
-      for (int i = 0; i < 10; i++) if (b[i] != 0) return address;
-      if (b[10] != (byte) 0xff || b[11] != (byte) 0xff) return address;
-      try {
-        return InetAddress.getByAddress(new byte[] {b[12], b[13], b[14], b[15]});
-      } catch (UnknownHostException e) {
-        throw new AssertionError("four octets are an IPv4 address", e);
-      }
-    }
-    return address;
   }
 }

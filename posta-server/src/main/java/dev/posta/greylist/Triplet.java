@@ -42,6 +42,7 @@ public record Triplet(String network, String sender, String recipient) {
 
   /** The client's network as the triplet names it: {@code 192.0.2.0/24}, {@code 2001:db8:1:2::/64}. */
   public static String network(InetAddress client) {
+    client = dev.posta.mail.IpAddresses.unmapped(client); // an IPv4 client on a dual-stack socket is in its /24, not a /64 of ::ffff:0:0/96
     byte[] a = client.getAddress();
     if (client instanceof Inet4Address) return (a[0] & 0xff) + "." + (a[1] & 0xff) + "." + (a[2] & 0xff) + ".0/" + IPV4_PREFIX;
     // The first four groups, the rest being zero: one name per /64, whatever the address's form.

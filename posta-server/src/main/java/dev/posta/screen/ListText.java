@@ -29,4 +29,10 @@ public final class ListText {
     }
     return out.toString();
   }
+
+  /** {@code text} (already {@linkplain #sanitize sanitized}) in at most {@code room} characters: cut, without a trailing space; empty when there is no room. */
+  public static String cut(String text, int room) {
+    if (text.length() <= room) return text;
+    return room <= 0 ? "" : text.substring(0, room).stripTrailing();
+  }
 }

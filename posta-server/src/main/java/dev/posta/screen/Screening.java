@@ -4,6 +4,7 @@ import dev.posta.config.Network;
 import dev.posta.config.PostaConfig;
 import dev.posta.config.PostaConfig.Screen.DnsList;
 import dev.posta.dns.DnsRecords;
+import dev.posta.mail.IpAddresses;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
@@ -37,7 +38,11 @@ import org.slf4j.LoggerFactory;
  * {@link #PASS_TTL} (postscreen_greet_ttl), up to {@link #MAX_REMEMBERED} addresses, and is not
  * made to wait again in that time.
  *
- * <p>Thread-safe: the sessions of a listener share one.
+ * <p>Commands pipelined before the EHLO reply: tested when {@code pipelining} is on, and not for a
+ * client a DNS allowlist vouches for (postscreen's allowlisted clients skip its tests).
+ *
+ * <p>Thread-safe: the sessions of every listener share one, and a reload ({@link #reconfigure})
+ * gives it new settings without forgetting the clients that passed the early-talker test.
  */
 public final class Screening {
   private static final Logger log = LoggerFactory.getLogger(Screening.class);
@@ -51,9 +56,10 @@ public final class Screening {
 
   private static final Executor VIRTUAL = task -> Thread.ofVirtual().name("screen-dns").start(task);
 
-  private final PostaConfig.Screen config;
-  /** The DNS lists' records; null when the server has no resolver (capture mode): no list is asked. */
-  private final DnsRecords records;
+  /** Replaced by a reload ({@link #reconfigure}); the early talkers' memory stays. */
+  private volatile PostaConfig.Screen config;
+  /** The DNS lists' records; null when the server has no resolver (capture mode): no list is asked. Replaced by a reload. */
+  private volatile DnsRecords records;
   private final Clock clock;
   /** Clients that passed the early-talker test, to when they are spared it. */
   private final Map<InetAddress, Instant> passed = new ConcurrentHashMap<>();
@@ -64,10 +70,25 @@ public final class Screening {
     this.clock = clock;
   }
 
+  /** A reload's settings and resolver: asked from the next client on; the clients that passed the greet wait stay spared it. */
+  public void reconfigure(PostaConfig.Screen next, DnsRecords nextRecords) {
+    config = next;
+    records = nextRecords;
+  }
+
+  /**
+   * Whether a screened client that sends a command before the EHLO or HELO reply is refused: when
+   * {@code pipelining} is on and no DNS allowlist vouches for it ({@code verdict}).
+   */
+  public boolean testsPipelining(Verdict verdict) {
+    return config.pipelining() && !verdict.allowlisted();
+  }
+
   /** Whether a client of this listener kind at {@code client} is screened: the kind is named in {@code listeners}, the client not in {@code skip-networks}. */
   public boolean screens(PostaConfig.Protocol listener, InetAddress client) {
+    PostaConfig.Screen config = this.config;
     if (!config.listeners().contains(listener)) return false;
-    InetAddress address = DnsListName.unmapped(client);
+    InetAddress address = IpAddresses.unmapped(client);
     for (Network n : config.skipNetworks()) {
       if (n.contains(address)) return false;
     }
@@ -94,15 +115,27 @@ public final class Screening {
    * whatever the DNS does. {@code logPrefix} starts the failure lines.
    */
   public CompletableFuture<Verdict> lookUp(InetAddress client, String logPrefix) {
+    PostaConfig.Screen config = this.config;
+    DnsRecords records = this.records;
     if (records == null || (config.dnsbl().isEmpty() && config.dnswl().isEmpty())) return CompletableFuture.completedFuture(Verdict.NONE);
-    InetAddress address = DnsListName.unmapped(client);
+    InetAddress address = IpAddresses.unmapped(client);
     List<DnsList> lists = new ArrayList<>(config.dnsbl());
     lists.addAll(config.dnswl());
     List<CompletableFuture<Boolean>> answers = new ArrayList<>();
-    for (DnsList list : lists) answers.add(CompletableFuture.supplyAsync(() -> listed(list, address, logPrefix), VIRTUAL));
+    for (DnsList list : lists) {
+      answers.add(CompletableFuture.supplyAsync(() -> listed(records, list, address, logPrefix), VIRTUAL)
+          .exceptionally(e -> { // a resolver that throws (a bug, a runtime fault) must not block nor stop the others
+            log.warn("{}: screen: DNS lookup at {} failed: {}; not counted (fail open)", logPrefix, list.zone(), cause(e));
+            return false;
+          }));
+    }
     return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
-        .thenApplyAsync(ignored -> verdict(lists, answers.stream().map(CompletableFuture::join).toList(), address, logPrefix), VIRTUAL)
+        .thenApplyAsync(ignored -> verdict(config, records, lists, answers.stream().map(CompletableFuture::join).toList(), address), VIRTUAL)
         .completeOnTimeout(null, DNS_WAIT.toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionally(e -> { // the TXT lookup of the refusal's text threw
+          log.warn("{}: screen: DNS lists' verdict failed: {}; not counted (fail open)", logPrefix, cause(e));
+          return Verdict.NONE;
+        })
         .thenApply(v -> {
           if (v != null) return v;
           log.warn("{}: screen: DNS lists did not answer within {}s; not counted (fail open)", logPrefix, DNS_WAIT.toSeconds());
@@ -110,7 +143,12 @@ public final class Screening {
         });
   }
 
-  private Verdict verdict(List<DnsList> lists, List<Boolean> listed, InetAddress address, String logPrefix) {
+  /** What went wrong, without the future's wrapper. */
+  private static String cause(Throwable e) {
+    return String.valueOf(e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e);
+  }
+
+  private static Verdict verdict(PostaConfig.Screen config, DnsRecords records, List<DnsList> lists, List<Boolean> listed, InetAddress address) {
     int score = 0;
     List<String> listedBy = new ArrayList<>();
     DnsList first = null;
@@ -122,13 +160,13 @@ public final class Screening {
       if (first == null && list.weight() > 0) first = list;
     }
     if (score >= config.dnsblThreshold() && first != null) {
-      return new Verdict(score, listedBy, first.zone(), text(first, address), false);
+      return new Verdict(score, listedBy, first.zone(), text(records, first, address), false);
     }
     return new Verdict(score, listedBy, null, "", score <= config.dnswlThreshold());
   }
 
   /** Whether {@code list} lists the client with an answer that counts; false, logged, when it does not answer. */
-  private boolean listed(DnsList list, InetAddress address, String logPrefix) {
+  private static boolean listed(DnsRecords records, DnsList list, InetAddress address, String logPrefix) {
     String name = DnsListName.of(address, list.zone());
     return switch (records.a(name)) {
       case DnsRecords.Records<InetAddress> r -> r.records().stream().anyMatch(list::counts);
@@ -141,7 +179,7 @@ public final class Screening {
   }
 
   /** The list's TXT text for the client, made printable; empty when it has none or does not answer. */
-  private String text(DnsList list, InetAddress address) {
+  private static String text(DnsRecords records, DnsList list, InetAddress address) {
     String name = DnsListName.of(address, list.zone());
     if (records.txt(name) instanceof DnsRecords.Records<String> r) return ListText.sanitize(String.join(" ", r.records()));
     return "";
@@ -149,8 +187,9 @@ public final class Screening {
 
   /** How long {@code client} must stay silent before its greeting: {@code greet-wait}, or zero when it passed lately. */
   public Duration greetWait(InetAddress client) {
+    PostaConfig.Screen config = this.config;
     if (config.greetWait().isZero()) return Duration.ZERO;
-    Instant until = passed.get(DnsListName.unmapped(client));
+    Instant until = passed.get(IpAddresses.unmapped(client));
     return until != null && clock.instant().isBefore(until) ? Duration.ZERO : config.greetWait();
   }
 
@@ -161,6 +200,6 @@ public final class Screening {
       passed.values().removeIf(until -> !now.isBefore(until));
       if (passed.size() >= MAX_REMEMBERED) passed.clear(); // all fresh: forgetting costs them one wait each
     }
-    passed.put(DnsListName.unmapped(client), now.plus(PASS_TTL));
+    passed.put(IpAddresses.unmapped(client), now.plus(PASS_TTL));
   }
 }

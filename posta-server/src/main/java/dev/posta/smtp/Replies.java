@@ -36,6 +36,26 @@ public final class Replies {
    * blocklist (postscreen's reply). Filled with the address, the zone and "; " and its TXT text or nothing.
    */
   public static final Reply SCREEN_DNSBL = new Reply(554, "5.7.1", "Service unavailable; client [%s] blocked using %s%s");
+  /**
+   * RFC 5321 §3.1: after a 554 greeting (DNS blocklist, early talker) the server waits for QUIT
+   * and "SHOULD respond to any intervening commands with 503 bad sequence of commands".
+   */
+  public static final Reply SCREENED_OUT = new Reply(503, "5.5.1", "Bad sequence of commands: refused at the greeting; send QUIT");
+
+  /**
+   * {@link #SCREEN_DNSBL} for {@code client} and {@code zone}, with the list's {@code text} (may be
+   * empty) cut so that the reply line stays within 512 octets with its CRLF (RFC 5321
+   * §4.5.3.1.5), whatever the zone's length (up to 253) and the address's form.
+   */
+  public static Reply screenDnsbl(String client, String zone, String text) {
+    if (text.isEmpty()) return SCREEN_DNSBL.format(client, zone, "");
+    int room = MAX_REPLY_LINE - SCREEN_DNSBL.format(client, zone, "; ").toBytes().length;
+    return SCREEN_DNSBL.format(client, zone, "; " + dev.posta.screen.ListText.cut(text, room));
+  }
+
+  /** RFC 5321 §4.5.3.1.5: the longest reply line, CRLF included. */
+  static final int MAX_REPLY_LINE = 512;
+
   /** RFC 5321 §3.1, §4.3.1: the client sent before the greeting; 554 in place of the 220; RFC 3463 X.5.1, out of sequence. */
   public static final Reply SCREEN_PREGREET = new Reply(554, "5.5.1", "Protocol error: you talked before the greeting");
   /**

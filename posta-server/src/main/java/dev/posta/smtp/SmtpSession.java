@@ -138,7 +138,11 @@ final class SmtpSession implements Session {
   private boolean screened;
   /** What the DNS lists said of the client ({@link Screening.Verdict#NONE} when not asked): greylisting spares an allowlisted one. */
   private Screening.Verdict screenVerdict = Screening.Verdict.NONE;
-  /** The screen's refusal, or null: every later command but QUIT gets it again (RFC 5321 §3.1: after a 554 greeting, wait for QUIT). */
+  /**
+   * What every later command but QUIT gets once the screen refused the client, or null: after a
+   * 554 greeting, 503 (RFC 5321 §3.1: wait for QUIT, 503 to intervening commands); after the 550
+   * to a pipelined EHLO or HELO, that 550 again, which tells a client retrying HELO why.
+   */
   private Reply screenedOut;
   private String heloName = "";
   private boolean esmtp;
@@ -187,7 +191,7 @@ final class SmtpSession implements Session {
       conn.open();
       Reply screenRefusal = screen();
       if (screenRefusal != null) {
-        screenedOut = screenRefusal;
+        screenedOut = Replies.SCREENED_OUT;
         error(screenRefusal);
         clock.command();
         return;
@@ -467,7 +471,7 @@ final class SmtpSession implements Session {
           screenVerdict.blockedBy(), screenVerdict.score(), context.config().screen().dnsblThreshold(), String.join(" ", screenVerdict.listedBy()),
           screenVerdict.text().isEmpty() ? "" : ": " + screenVerdict.text());
       meters.screened("dnsbl");
-      return Replies.SCREEN_DNSBL.format(client, screenVerdict.blockedBy(), screenVerdict.text().isEmpty() ? "" : "; " + screenVerdict.text());
+      return Replies.screenDnsbl(client, screenVerdict.blockedBy(), screenVerdict.text());
     }
     if (screenVerdict.allowlisted()) {
       log.info("{}: screen: allowlisted (score {}; listed by {})", logPrefix, screenVerdict.score(), String.join(" ", screenVerdict.listedBy()));
@@ -512,7 +516,7 @@ final class SmtpSession implements Session {
       error(Replies.BAD_SEQUENCE.format("finish BDAT first or RSET"));
       return;
     }
-    if (screened && conn.in().buffered() > 0) {
+    if (screened && context.screening().testsPipelining(screenVerdict) && conn.in().buffered() > 0) {
       // RFC 2920 §3.1: EHLO ends a group, HELO allows none; a client with the next command already here did not wait (postscreen's pipelining test).
       String verb = extended ? "EHLO" : "HELO";
       log.info("{}: screen: refused: command pipelined before the {} reply: \"{}\"", logPrefix, verb, heard());

@@ -726,6 +726,7 @@ class ConfigLoaderTest {
         dnswl-threshold = -2
         greet-wait = "0s"
         skip-networks = []
+        pipelining = false
         [[screen.dnsbl]]
         zone = "ZEN.Example.net"
         weight = 2
@@ -741,7 +742,7 @@ class ConfigLoaderTest {
                 List.of(PostaConfig.Screen.Code.parse("127.0.0.2"), PostaConfig.Screen.Code.parse("127.0.0.4-11"))),
             new PostaConfig.Screen.DnsList("bl.example.com", 1, List.of())),
         List.of(new PostaConfig.Screen.DnsList("wl.example.com", -1, List.of(PostaConfig.Screen.Code.parse("127.0.0-255.1-3")))),
-        3, -2, Duration.ZERO, List.of()));
+        3, -2, Duration.ZERO, List.of(), false));
     assertThatThrownBy(() -> load(PREAMBLE + """
         [screen]
         listeners = ["imap"]
@@ -749,6 +750,7 @@ class ConfigLoaderTest {
         greet-wait = "2h"
         skip-networks = ["nowhere"]
         dnswl-treshold = -1
+        pipelining = "yes"
         [[screen.dnsbl]]
         zone = "bl..example"
         [[screen.dnsbl]]
@@ -763,19 +765,20 @@ class ConfigLoaderTest {
         """))
         .isInstanceOf(ConfigException.class)
         .hasMessageContainingAll(
-            ":4: screen.listeners: 'imap' is not smtp, submission or smtps",
+            ":4: screen.listeners: \"imap\" is not \"smtp\", \"submission\" or \"smtps\"",
+            ":9: screen.pipelining: expected a boolean, got ",
             ":5: screen.dnsbl-threshold: must be between 1 and 1000, got 0",
             ":6: screen.greet-wait: must be between 0 and 1m, got 2h",
             ":7: screen.skip-networks: ",
             ":8: unknown key 'dnswl-treshold' in [screen] (did you mean 'dnswl-threshold'?)",
-            ":10: screen.dnsbl.zone: 'bl..example' is not a valid zone",
-            ":11: screen.dnsbl: each list needs a zone",
-            ":15: screen.dnsbl.weight: must be between 1 and 100 (a blocklist adds to the score), got -1",
-            ":16: screen.dnsbl.codes: '127.0.0.300': '300' is not within 0-255, low to high",
-            ":16: screen.dnsbl.codes: '10.0.0.1': DNS list answers are in 127.0.0.0/8 (RFC 5782 §2.1)",
-            ":16: screen.dnsbl.codes: '127.0.0.9-3': '9-3' is not within 0-255, low to high",
-            ":16: screen.dnsbl.codes: '127.0.0' is not an answer like \"127.0.0.2\" or \"127.0.0.4-11\"",
-            ":19: screen.dnswl.weight: must be between -100 and -1 (an allowlist takes from the score), got 1");
+            ":11: screen.dnsbl.zone: 'bl..example' is not a valid zone",
+            ":12: screen.dnsbl: each list needs a zone",
+            ":16: screen.dnsbl.weight: must be between 1 and 100 (a blocklist adds to the score), got -1",
+            ":17: screen.dnsbl.codes: '127.0.0.300': '300' is not within 0-255, low to high",
+            ":17: screen.dnsbl.codes: '10.0.0.1': DNS list answers are in 127.0.0.0/8 (RFC 5782 §2.1)",
+            ":17: screen.dnsbl.codes: '127.0.0.9-3': '9-3' is not within 0-255, low to high",
+            ":17: screen.dnsbl.codes: '127.0.0' is not an answer like \"127.0.0.2\" or \"127.0.0.4-11\"",
+            ":20: screen.dnswl.weight: must be between -100 and -1 (an allowlist takes from the score), got 1");
   }
 
   @Test
@@ -810,7 +813,8 @@ class ConfigLoaderTest {
         .containsExactlyInAnyOrderElementsOf(DkimSection.DKIM_KEYS);
     // No DNS list is asked by default (each has its terms): the lists are shown commented out.
     assertThat(((Toml.Table) root.entries().get("screen")).entries().keySet())
-        .containsExactlyInAnyOrderElementsOf(ScreenSection.KEYS.stream().filter(k -> !k.startsWith("dns") || k.endsWith("threshold")).toList());
+        .containsExactlyInAnyOrderElementsOf(ScreenSection.KEYS.stream().filter(k -> (!k.startsWith("dns") || k.endsWith("threshold")) && !k.equals("skip-networks")).toList());
+    assertThat(text).contains("\n# skip-networks = "); // commented out: set, it replaces the default (loopback and trusted networks)
     assertThat(text).contains("\n# [[screen.dnsbl]]\n# zone = ", "\n# [[screen.dnswl]]\n# zone = ", "\n# weight = ", "\n# codes = ");
     // Left out, timestamps follow JOURNAL_STREAM: the example can only show the key commented out.
     assertThat(((Toml.Table) root.entries().get("log")).entries().keySet()).containsExactly("format");

@@ -13,7 +13,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * What a DNS list's operator (or a hostile zone) controls, fuzzed (see ParserFuzzTest for how
  * these tests run): any TXT text makes a refusal that is one well-formed reply line of printable
- * ASCII, well under RFC 5321's 512 octets; and any answer code text either parses or is refused
+ * ASCII within RFC 5321's 512 octets whatever the zone (up to 253
+ * characters) and the address; and any answer code text either parses or is refused
  * with IllegalArgumentException.
  */
 class ScreenFuzzTest {
@@ -23,11 +24,15 @@ class ScreenFuzzTest {
     assertThat(text.length()).isLessThanOrEqualTo(ListText.MAX);
     assertThat(text.chars().allMatch(c -> c >= ' ' && c < 127)).as(text).isTrue();
     assertThat(text).doesNotStartWith(" ").doesNotEndWith(" ");
-    Reply r = Replies.SCREEN_DNSBL.format("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "a".repeat(63) + "." + "b".repeat(63) + ".example",
-        text.isEmpty() ? "" : "; " + text);
-    byte[] wire = r.toBytes();
-    assertThat(wire.length).isLessThanOrEqualTo(512);
-    assertThat(new String(wire, StandardCharsets.US_ASCII)).endsWith("\r\n").doesNotContain("\n554").startsWith("554 5.7.1 ");
+    // The longest zone (253 characters) and the longest address forms, IPv6 and IPv4-mapped.
+    String zone = String.join(".", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61));
+    for (String client : new String[] {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "0000:0000:0000:0000:0000:ffff:255.255.255.255", "192.0.2.1"}) {
+      Reply r = Replies.screenDnsbl(client, zone, text);
+      byte[] wire = r.toBytes();
+      assertThat(wire.length).isLessThanOrEqualTo(512);
+      assertThat(new String(wire, StandardCharsets.US_ASCII)).endsWith("\r\n").doesNotContain("\n554").doesNotEndWith(" \r\n")
+          .startsWith("554 5.7.1 Service unavailable; client [" + client + "] blocked using " + zone);
+    }
   }
 
   @FuzzTest(maxDuration = "30s")

@@ -132,10 +132,14 @@ class ScreenTest {
   }
 
   @Test
-  void aRefusedClientGetsTheRefusalToEveryCommandButQuit() throws Exception {
+  void aRefusedClientGets503ToEveryCommandUntilQuit() throws Exception {
+    // RFC 5321 §3.1: after a 554 greeting, wait for QUIT and answer intervening commands 503.
     String refusal = "554 5.7.1 Service unavailable; client [127.0.0.2] blocked using bl.test; " + TXT;
+    String outOfSequence = "503 5.5.1 Bad sequence of commands: refused at the greeting; send QUIT";
     assertThat(bot(lists, "127.0.0.2", true, "EHLO bot.test\\r\\nMAIL FROM:<a@bot.test>\\r\\n").lines())
-        .containsExactly(refusal, refusal, refusal, "221 2.0.0 Bye");
+        .containsExactly(refusal, outOfSequence, outOfSequence, "221 2.0.0 Bye");
+    assertThat(bot(waits, "127.0.0.28", false, "EHLO bot.test\\r\\n").lines())
+        .containsExactly("554 5.5.1 Protocol error: you talked before the greeting", outOfSequence, "221 2.0.0 Bye");
   }
 
   @Test
@@ -166,7 +170,8 @@ class ScreenTest {
   @Test
   void aBotThatTalksBeforeTheGreetingIsRefused() throws Exception {
     String refusal = "554 5.5.1 Protocol error: you talked before the greeting";
-    assertThat(bot(waits, "127.0.0.20", false, "EHLO bot.test\\r\\n").lines()).containsExactly(refusal, refusal, "221 2.0.0 Bye");
+    assertThat(bot(waits, "127.0.0.20", false, "EHLO bot.test\\r\\n").lines())
+        .containsExactly(refusal, "503 5.5.1 Bad sequence of commands: refused at the greeting; send QUIT", "221 2.0.0 Bye");
     assertThat(logLines("smtp[127.0.0.20]")).anySatisfy(line -> assertThat(line)
         .matches(".*: screen: refused: pregreet: 15 octets after [0-9]+ ms: \"EHLO bot.test\""));
     assertThat(waits.server().metrics().scrape()).contains("posta_smtp_screened_total{listener=\"smtp\",reason=\"pregreet\"}");
@@ -182,6 +187,91 @@ class ScreenTest {
     String helo = "550 5.5.1 Protocol error: command sent before the HELO reply";
     assertThat(bot(waits, "127.0.0.24", true, "HELO bot.test\\r\\nNOOP\\r\\n").lines())
         .containsExactly("220 localhost ESMTP Posta", helo, helo, "221 2.0.0 Bye");
+  }
+
+  /**
+   * A dialogue from {@code source}: after the greeting, each step "N|TEXT" sends TEXT (\\r\\n
+   * escapes) in one write and reads N replies; "TLS" starts TLS (after STARTTLS's 220). Prints
+   * each reply's code.
+   */
+  private static String dialogue(TestServer server, String source, String... steps) throws Exception {
+    List<String> args = new java.util.ArrayList<>(List.of(Integer.toString(server.smtpPort()), source));
+    args.addAll(List.of(steps));
+    return python("""
+        import socket, ssl, sys
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30, source_address=(sys.argv[2], 0))
+        f = s.makefile("rb")
+        def reply():
+            while True:
+                line = f.readline().decode().rstrip()
+                if len(line) < 4 or line[3] != "-":
+                    print(line[:3])
+                    return
+        reply()
+        for step in sys.argv[3:]:
+            if step == "TLS":
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+                s = context.wrap_socket(s, server_hostname="localhost")
+                f = s.makefile("rb")
+                continue
+            count, text = step.split("|", 1)
+            s.sendall(text.encode().decode("unicode_escape").encode())
+            for i in range(int(count)):
+                reply()
+        """, args.toArray(String[]::new));
+  }
+
+  @Test
+  void aClientThatPipelinesAfterTheEhloReplyIsServed() throws Exception {
+    // RFC 2920 §3.1: MAIL, RCPT and DATA may go in one write once EHLO's reply is read.
+    String transaction = "3|MAIL FROM:<a@good.test>\\r\\nRCPT TO:<bob@localhost>\\r\\nDATA\\r\\n";
+    String message = "1|Subject: hi\\r\\n\\r\\nHello.\\r\\n.\\r\\n";
+    assertThat(dialogue(waits, "127.0.0.26", "1|EHLO good.test\\r\\n", transaction, message, "1|QUIT\\r\\n").lines())
+        .containsExactly("220", "250", "250", "250", "354", "250", "221");
+    // And after STARTTLS and the new EHLO (RFC 3207 §4.2: the session starts over).
+    assertThat(dialogue(waits, "127.0.0.27", "1|EHLO good.test\\r\\n", "1|STARTTLS\\r\\n", "TLS", "1|EHLO good.test\\r\\n",
+        transaction, message, "1|QUIT\\r\\n").lines())
+        .containsExactly("220", "250", "220", "250", "250", "250", "354", "250", "221");
+    assertThat(logLines("screen: refused")).noneMatch(line -> line.contains("[127.0.0.26]") || line.contains("[127.0.0.27]"));
+  }
+
+  @Test
+  void aClientOnADnsAllowlistSkipsThePipeliningTest() throws Exception {
+    // lists has no greet wait; 127.0.0.6 is allowlisted (score -1), 127.0.0.7 not listed at all.
+    assertThat(bot(lists, "127.0.0.6", true, "HELO friend.test\\r\\nNOOP\\r\\n").lines())
+        .containsExactly("220 localhost ESMTP Posta", "250 localhost", "250 2.0.0 OK", "221 2.0.0 Bye");
+    assertThat(bot(lists, "127.0.0.7", true, "HELO stranger.test\\r\\nNOOP\\r\\n").lines())
+        .containsExactly("220 localhost ESMTP Posta", "550 5.5.1 Protocol error: command sent before the HELO reply",
+            "550 5.5.1 Protocol error: command sent before the HELO reply", "221 2.0.0 Bye");
+  }
+
+  @Test
+  void thePipeliningTestCanBeTurnedOff() throws Exception {
+    PostaConfig.Screen w = waits.server().config().screen();
+    try (TestServer off = TestServer.start(dir.resolve("pipelining-off"), c -> c.toBuilder()
+        .screen(new PostaConfig.Screen(w.listeners(), w.dnsbl(), w.dnswl(), w.dnsblThreshold(), w.dnswlThreshold(), Duration.ZERO,
+            w.skipNetworks(), false)).build())) {
+      assertThat(bot(off, "127.0.0.29", true, "HELO bot.test\\r\\nNOOP\\r\\n").lines())
+          .containsExactly("220 localhost ESMTP Posta", "250 localhost", "250 2.0.0 OK", "221 2.0.0 Bye");
+    }
+  }
+
+  @Test
+  void aReloadKeepsTheClientsThatPassedTheGreetWait() throws Exception {
+    try (TestServer server = TestServer.start(dir.resolve("reload"), c -> c.toBuilder()
+        .screen(waits.server().config().screen()).build())) {
+      server.addUser("bob@localhost", "secret");
+      long start = System.nanoTime();
+      assertThat(smtplib(server, "127.0.0.31")).isEqualTo("sent");
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofSeconds(1));
+      server.server().reload(server.server().config().toBuilder().hostname("reloaded.test").build());
+      start = System.nanoTime();
+      assertThat(smtplib(server, "127.0.0.31")).isEqualTo("sent");
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(900));
+      assertThat(smtplib(server, "127.0.0.32")).isEqualTo("sent"); // the reloaded settings screen a new client: it waited
+    }
   }
 
   @Test

@@ -41,6 +41,9 @@ class ScreeningTest {
       "                        | 127.0.0.10      | true",
       "                        | 127.255.255.254 | false", // a list's error code (a query through a public resolver)
       "                        | 10.0.0.2        | false", // RFC 5782 §2.1: not in 127/8, not an answer
+      "                        | 127.0.0.255     | false", // dnswl.org's "query limit reached": it would allowlist everyone
+      "                        | 127.0.10.255    | false",
+      "                        | 127.0.10.3      | true",  // dnswl.org: category 10, trust 3
       "127.0.0.2               | 127.0.0.2       | true",
       "127.0.0.2               | 127.0.0.3       | false",
       "127.0.0.2;127.0.0.4-11  | 127.0.0.4       | true",
@@ -150,5 +153,65 @@ class ScreeningTest {
     assertThat(screening.greetWait(client)).isEqualTo(Duration.ofSeconds(6));
     var off = new Screening(screen(Duration.ZERO, List.of(), List.of(), 1), null, clock);
     assertThat(off.greetWait(client)).isZero();
+  }
+
+  @Test
+  void aResolverThatThrowsFailsOpenAndTheOtherListsStillCount() throws Exception {
+    InetAddress v4 = InetAddress.getByName("127.0.0.2");
+    MemoryZone zone = MemoryZone.builder().address("2.0.0.127.bl.example", InetAddress.getByName("127.0.0.2")).build();
+    dev.posta.dns.DnsRecords throwing = new dev.posta.dns.DnsRecords() {
+      @Override public Answer<String> txt(String name) { return zone.txt(name); }
+      @Override public Answer<InetAddress> a(String name) {
+        if (name.endsWith(".broken.example")) throw new IllegalStateException("resolver fault");
+        return zone.a(name);
+      }
+      @Override public Answer<InetAddress> aaaa(String name) { return zone.aaaa(name); }
+      @Override public Answer<String> mx(String name) { return zone.mx(name); }
+      @Override public Answer<String> ptr(InetAddress address) { return zone.ptr(address); }
+    };
+    var verdict = new Screening(screen(Duration.ZERO, List.of(new DnsList("broken.example", 5, List.of()), new DnsList("bl.example", 1, List.of())),
+        List.of(), 1), throwing, java.time.Clock.systemUTC()).lookUp(v4, "t").get(5, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(verdict).isEqualTo(new Screening.Verdict(1, List.of("bl.example(1)"), "bl.example", "", false));
+    var allBroken = new Screening(screen(Duration.ZERO, List.of(new DnsList("broken.example", 5, List.of())), List.of(), 1), throwing,
+        java.time.Clock.systemUTC()).lookUp(v4, "t").get(5, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(allBroken).isEqualTo(Screening.Verdict.NONE);
+  }
+
+  @Test
+  void aReloadKeepsTheClientsThatPassedAndAppliesTheNewSettings() throws Exception {
+    MutableClock clock = new MutableClock(Instant.parse("2026-12-07T12:00:00Z"));
+    var screening = new Screening(screen(Duration.ofSeconds(6), List.of(), List.of(), 1), null, clock);
+    InetAddress client = InetAddress.getByName("192.0.2.7");
+    screening.passedGreeting(client);
+    screening.reconfigure(screen(Duration.ofSeconds(3), List.of(), List.of(), 1), null);
+    assertThat(screening.greetWait(client)).isZero();
+    assertThat(screening.greetWait(InetAddress.getByName("192.0.2.8"))).isEqualTo(Duration.ofSeconds(3));
+  }
+
+  @Test
+  void thePipeliningTestIsOnUnlessTurnedOffOrTheClientIsAllowlisted() {
+    var allowlisted = new Screening.Verdict(-1, List.of("wl.example(-1)"), null, "", true);
+    var on = new Screening(screen(Duration.ZERO, List.of(), List.of(), 1), null, java.time.Clock.systemUTC());
+    assertThat(on.testsPipelining(Screening.Verdict.NONE)).isTrue();
+    assertThat(on.testsPipelining(allowlisted)).isFalse();
+    var s = screen(Duration.ZERO, List.of(), List.of(), 1);
+    var off = new Screening(new PostaConfig.Screen(s.listeners(), s.dnsbl(), s.dnswl(), 1, -1, Duration.ZERO, s.skipNetworks(), false), null,
+        java.time.Clock.systemUTC());
+    assertThat(off.testsPipelining(Screening.Verdict.NONE)).isFalse();
+  }
+
+  @Test
+  void theRefusalCutsTheListsTextToStayWithin512Octets() {
+    String zone = String.join(".", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61)); // 253, the longest name
+    String client = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+    String text = ListText.sanitize("see ".repeat(100));
+    var r = dev.posta.smtp.Replies.screenDnsbl(client, zone, text);
+    // 10 + 29 + 39 + 16 + 253 + 2 + CRLF leave 161 characters of the text: the line is 512 octets.
+    assertThat(r.toBytes()).hasSize(512);
+    assertThat(r.toString()).endsWith(zone + "; " + text.substring(0, 161));
+    assertThat(dev.posta.smtp.Replies.screenDnsbl("192.0.2.1", "bl.example", "Listed; see https://bl.example").toString())
+        .isEqualTo("554 5.7.1 Service unavailable; client [192.0.2.1] blocked using bl.example; Listed; see https://bl.example");
+    assertThat(dev.posta.smtp.Replies.screenDnsbl("192.0.2.1", "bl.example", "").toString())
+        .isEqualTo("554 5.7.1 Service unavailable; client [192.0.2.1] blocked using bl.example");
   }
 }

@@ -44,13 +44,8 @@ final class ClientIp {
   /** The address's octets, an IPv4-mapped IPv6 address as its four IPv4 octets. */
   static byte[] octetsOf(InetAddress address) {
     byte[] b = address.getAddress();
-    if (b.length == 16 && isMapped(b)) return new byte[] {b[12], b[13], b[14], b[15]};
+    if (dev.posta.mail.IpAddresses.isMappedV4(b)) return new byte[] {b[12], b[13], b[14], b[15]};
     return b;
-  }
-
-  private static boolean isMapped(byte[] b) {
-    for (int i = 0; i < 10; i++) if (b[i] != 0) return false;
-    return b[10] == (byte) 0xff && b[11] == (byte) 0xff;
   }
 
   boolean isV4() {
