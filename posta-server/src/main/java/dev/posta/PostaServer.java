@@ -418,6 +418,8 @@ public final class PostaServer implements AutoCloseable {
       greylist.reconfigure(config.greylisting());
     } else if (config.greylisting().enabled()) {
       greylist = Greylist.open(config.dataDir().resolve("greylist"), config.greylisting(), clock, this::spfPasses);
+      Greylist open = greylist;
+      metrics.watchGreylist(new MailMetrics.GreylistCounts(open::greylisted, open::passed, open::entries));
     }
   }
 

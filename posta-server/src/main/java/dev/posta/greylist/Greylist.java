@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,8 +35,13 @@ import org.slf4j.LoggerFactory;
  * day. At most {@code max-entries} triplets (and as many allowlisted networks) are held: past
  * it the least recently used are forgotten, logged on the first and every 10,000th. Expired
  * entries are dropped when looked at and when the file is compacted, which happens when it holds
- * twice the live records (plus 10,000), so the file stays bounded too. Every time comes from the
- * clock given, so tests move time without sleeping.
+ * twice the live records (plus 10,000), so the file stays bounded too; the compaction copies the
+ * entries under the greylist's lock and formats and writes them outside it. When the file cannot
+ * be written (disk full), greylisting goes on from memory, nothing piles up for the writer, and
+ * the file is rewritten from memory once it can be (logged when it fails and when it recovers).
+ * The writer is woken by {@link java.util.concurrent.locks.LockSupport#unpark}, never
+ * interrupted: an interrupt would close the file's channel in the middle of a write. Every time
+ * comes from the clock given, so tests move time without sleeping.
  */
 public final class Greylist implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Greylist.class);
@@ -110,6 +116,8 @@ public final class Greylist implements AutoCloseable {
   private final Object io = new Object();
   /** Records waiting for the writer. Guarded by {@code this}. */
   private List<String> pending = new ArrayList<>();
+  /** The last write failed: the pending records were dropped and the next flush rewrites the file from memory. Guarded by {@code io}. */
+  private boolean behind;
   private long dropped;
   private final AtomicLong greylistedCount = new AtomicLong();
   private final AtomicLong passedCount = new AtomicLong();
@@ -138,7 +146,14 @@ public final class Greylist implements AutoCloseable {
           triplets.values().stream().filter(e -> e.passed >= 0).count(), allowlisted.size(), file.path());
       mostlyHistory = file.records() > 2L * live() + COMPACT_ALLOWANCE;
     }
-    if (mostlyHistory) compact();
+    if (mostlyHistory) {
+      try {
+        compact();
+      } catch (IOException | RuntimeException e) {
+        file.close();
+        throw e;
+      }
+    }
     writer = Thread.ofVirtual().name("greylist-writer").start(this::writeLoop);
   }
 
@@ -290,15 +305,14 @@ public final class Greylist implements AutoCloseable {
 
   private void writeLoop() {
     while (!closed) {
-      try {
-        Thread.sleep(WRITE_EVERY);
-      } catch (InterruptedException e) {
-        if (closed) break;
-      }
+      // close() wakes it with unpark, never an interrupt: an interrupt in FileChannel.write or force
+      // closes the channel (ClosedByInterruptException), and the last flush would find it closed.
+      LockSupport.parkNanos(this, WRITE_EVERY.toNanos());
+      if (closed) break;
       try {
         flush();
       } catch (IOException e) {
-        log.error("greylist: cannot write {}: {} (greylisting goes on from memory)", file.path(), e.toString());
+        // flush() logged it, and keeps what it could not write in memory for a rewrite.
       }
     }
   }
@@ -307,9 +321,18 @@ public final class Greylist implements AutoCloseable {
    * Appends what was recorded since the last call, with one fsync, and compacts the file when it
    * is mostly history. Called by the writer once a second, and at close. The checks go on
    * meanwhile: the file is written under its own lock, never the greylist's.
+   *
+   * <p>When the file cannot be written (disk full, read-only), what was pending is dropped, not
+   * kept for a retry: memory holds every entry, so the pending lines cannot grow without bound
+   * while the disk is full, and the next flush rewrites the file from memory instead ({@link
+   * #compact}) until that works again. Logged once when it starts failing and once when it works.
    */
   void flush() throws IOException {
     synchronized (io) {
+      if (behind) {
+        compact();
+        return;
+      }
       List<String> lines;
       synchronized (this) {
         lines = pending;
@@ -318,10 +341,7 @@ public final class Greylist implements AutoCloseable {
       try {
         file.append(lines);
       } catch (IOException e) {
-        synchronized (this) {
-          lines.addAll(pending);
-          pending = lines; // tried again next time
-        }
+        fellBehind(e);
         throw e;
       }
       boolean mostlyHistory;
@@ -333,24 +353,61 @@ public final class Greylist implements AutoCloseable {
     }
   }
 
-  /** Rewrites the file with the live entries only; what is recorded meanwhile is appended to the new file by the next flush. */
+  /** The file could not be written: from now on it is rewritten from memory until that works. Called holding {@code io}. */
+  private void fellBehind(IOException e) {
+    if (!behind) {
+      log.error("greylist: cannot write {}: {}; greylisting goes on from memory, and the file is rewritten from it once it can be written",
+          file.path(), e.toString());
+    }
+    behind = true;
+  }
+
+  /**
+   * Rewrites the file with the live entries only; what is recorded meanwhile is appended to the
+   * new file by the next flush. The entries are copied under the greylist's lock, and formatted
+   * and written outside it, so the checks wait for a copy, not for the formatting or the disk.
+   */
   void compact() throws IOException {
     synchronized (io) {
       long before = file.records();
-      List<String> lines = new ArrayList<>();
+      List<Triplet> keys;
+      long[] times;
+      boolean[] passed;
+      List<String> networks;
+      long[] seen;
       synchronized (this) {
-        for (var en : triplets.entrySet()) {
-          Triplet t = en.getKey();
-          Entry e = en.getValue();
-          lines.add(e.passed >= 0
-              ? TripletFile.line('p', t.network(), t.sender(), t.recipient(), Long.toString(e.passed))
-              : TripletFile.line('s', t.network(), t.sender(), t.recipient(), Long.toString(e.firstSeen)));
+        keys = new ArrayList<>(triplets.keySet());
+        times = new long[keys.size()];
+        passed = new boolean[keys.size()];
+        int i = 0;
+        for (Entry e : triplets.values()) {
+          passed[i] = e.passed >= 0;
+          times[i++] = e.passed >= 0 ? e.passed : e.firstSeen;
         }
-        for (var en : allowlisted.entrySet()) lines.add(TripletFile.line('a', en.getKey(), Long.toString(en.getValue().lastSeen)));
+        networks = new ArrayList<>(allowlisted.keySet());
+        seen = new long[networks.size()];
+        i = 0;
+        for (Allowed a : allowlisted.values()) seen[i++] = a.lastSeen;
         pending.clear(); // the rewrite holds them
       }
-      file.rewrite(lines);
-      log.info("greylist: compacted {}: {} records kept of {}", file.path(), lines.size(), before);
+      List<String> lines = new ArrayList<>(keys.size() + networks.size());
+      for (int i = 0; i < keys.size(); i++) {
+        Triplet t = keys.get(i);
+        lines.add(TripletFile.line(passed[i] ? 'p' : 's', t.network(), t.sender(), t.recipient(), Long.toString(times[i])));
+      }
+      for (int i = 0; i < networks.size(); i++) lines.add(TripletFile.line('a', networks.get(i), Long.toString(seen[i])));
+      try {
+        file.rewrite(lines);
+      } catch (IOException e) {
+        fellBehind(e); // the pending records were dropped: only a rewrite catches up
+        throw e;
+      }
+      if (behind) {
+        behind = false;
+        log.info("greylist: {} can be written again: rewritten from memory, {} records", file.path(), lines.size());
+      } else {
+        log.info("greylist: compacted {}: {} records kept of {}", file.path(), lines.size(), before);
+      }
     }
   }
 
@@ -358,6 +415,21 @@ public final class Greylist implements AutoCloseable {
   public synchronized void reconfigure(PostaConfig.Greylisting next) {
     settings = next;
     bound();
+  }
+
+  /** The file, for tests: its write seam and counts. */
+  TripletFile file() {
+    return file;
+  }
+
+  /** Entries held now: triplets and auto-allowlisted networks (the entries gauge). */
+  public synchronized int entries() {
+    return triplets.size() + allowlisted.size();
+  }
+
+  /** Records waiting for the writer (a test's view of the bound on them). */
+  synchronized int pendingRecords() {
+    return pending.size();
   }
 
   /** Triplets held now (a test's view of the bound). */
@@ -379,17 +451,22 @@ public final class Greylist implements AutoCloseable {
   @Override
   public void close() throws IOException {
     closed = true;
-    writer.interrupt();
-    try {
-      writer.join();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    LockSupport.unpark(writer); // not interrupt(): see writeLoop
+    boolean interrupted = false;
+    while (true) {
+      try {
+        writer.join();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true; // the writer must be done before the last flush; the caller's interrupt is kept
+      }
     }
     synchronized (io) {
       try {
         flush();
       } finally {
         file.close();
+        if (interrupted) Thread.currentThread().interrupt();
       }
     }
   }

@@ -14,9 +14,15 @@ import java.util.regex.Pattern;
  *   <li>network: the client's /24 for IPv4 and /64 for IPv6 ({@code 192.0.2.0/24}, {@code
  *       2001:db8:1:2::/64}), because large senders retry from another address of the same
  *       pool (postgrey's and Stalwart's choice);
- *   <li>sender: the address in lower case, {@code <>} for the null reverse-path; a BATV tag
- *       ({@code prvs=TAG=user@example.org}, {@code btv1==TAG==user@...}) is taken off, since
- *       it changes from day to day for the same correspondent (postgrey does the same);
+ *   <li>sender: the address in lower case, {@code <>} for the null reverse-path, with what
+ *       changes from mail to mail for the same correspondent taken out, as postgrey 1.37's
+ *       do_sender_substitutions does: a BATV tag ({@code prvs=TAG=user@example.org}, {@code
+ *       btv1==TAG==user@...}); a {@code +extension} of the local part; and every number that
+ *       stands as a word of its own in the local part (digits between non-word characters,
+ *       Perl's {@code \b\d+\b}) becomes {@code #}, so the VERP and per-message bounce
+ *       addresses of a mailing list ({@code bounces-12345@list.example}, {@code
+ *       list-1234-5678@...}) are one sender ({@code bounces-#@list.example}), while {@code
+ *       user123@...} stays as it is;
  *   <li>recipient: the address in lower case.
  * </ul>
  *
@@ -27,6 +33,8 @@ public record Triplet(String network, String sender, String recipient) {
   /** RFC 6647 §2 leaves the network size open; /24 and /64 are what postgrey and Stalwart use. */
   static final int IPV4_PREFIX = 24;
   static final int IPV6_PREFIX = 64;
+  /** A number standing as a word of its own: postgrey's {@code \b\d+\b} (a word character is a letter, digit or underscore). */
+  private static final Pattern NUMBER = Pattern.compile("\\b\\d+\\b");
   private static final Pattern BATV = Pattern.compile("(?:prvs=[^=@]+=|btv1==[^=@]+==)(.+)", Pattern.CASE_INSENSITIVE);
 
   public Triplet {
@@ -54,9 +62,21 @@ public record Triplet(String network, String sender, String recipient) {
   /** The sender as the triplet names it: {@code <>} for the null reverse-path, else lower case without a BATV tag. */
   public static String sender(MailAddress sender) {
     if (sender == null) return "<>";
-    String address = address(sender);
+    return escape(normalized(sender.toString().toLowerCase(Locale.ROOT)));
+  }
+
+  /** A lower-case sender address without its BATV tag, {@code +extension} and standalone numbers (see the class header). */
+  static String normalized(String address) {
     var batv = BATV.matcher(address);
-    return batv.matches() && batv.group(1).contains("@") ? batv.group(1) : address;
+    if (batv.matches() && batv.group(1).contains("@")) address = batv.group(1);
+    int at = address.lastIndexOf('@');
+    if (at < 0) return address;
+    String local = address.substring(0, at);
+    int plus = local.indexOf('+');
+    if (plus >= 0) local = local.substring(0, plus);
+    local = NUMBER.matcher(local).replaceAll("#");
+    if (local.isEmpty()) local = "#"; // "+tag@example.org": still a sender of its own, and a triplet part is never empty
+    return local + address.substring(at);
   }
 
   private static String address(MailAddress a) {

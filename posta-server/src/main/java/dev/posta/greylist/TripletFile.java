@@ -2,7 +2,10 @@ package dev.posta.greylist;
 
 import dev.posta.storage.DirectorySync;
 import dev.posta.storage.PrivateFiles;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -45,8 +48,19 @@ final class TripletFile implements AutoCloseable {
   /** One record as read back. */
   record Record(char kind, String[] fields) {}
 
+  /** A test's hook before each write ({@link #append}, {@link #rewrite}): it may throw to act as a full disk, or wait. */
+  @FunctionalInterface
+  interface Disk {
+    Disk NONE = () -> {};
+
+    void beforeWrite() throws IOException;
+  }
+
   private final Path file;
   private FileChannel channel;
+  volatile Disk disk = Disk.NONE;
+  /** Appends made (each one fsync), for the test that many records share one. */
+  private long appends;
   /** Records in the file now, for deciding when to compact. */
   private long records;
 
@@ -63,60 +77,92 @@ final class TripletFile implements AutoCloseable {
   static TripletFile open(Path dir, java.util.function.Consumer<Record> replay) throws IOException {
     PrivateFiles.createDirectories(dir);
     Path file = dir.resolve(NAME);
-    byte[] bytes;
+    long size;
     try {
-      bytes = Files.readAllBytes(file);
+      size = Files.size(file);
     } catch (NoSuchFileException e) {
-      bytes = null;
+      size = -1;
     }
     long good = 0;
     long count = 0;
-    if (bytes != null) {
-      int headerEnd = indexOf(bytes, 0);
-      if (headerEnd < 0 || !new String(bytes, 0, headerEnd, StandardCharsets.UTF_8).equals(HEADER)) {
-        Path aside = dir.resolve(NAME + ".unreadable");
-        Files.move(file, aside, StandardCopyOption.REPLACE_EXISTING);
-        log.warn("greylist: {} does not start with \"{}\": moved aside to {}, starting with an empty greylist", file, HEADER, aside);
-        bytes = null;
-      } else {
-        int at = headerEnd + 1;
-        good = at;
-        while (at < bytes.length) {
-          int end = indexOf(bytes, at);
-          Record r = end < 0 ? null : parse(new String(bytes, at, end - at, StandardCharsets.UTF_8));
+    boolean fresh = size < 0;
+    if (!fresh) {
+      // Read as a stream, a line at a time: the file may be larger than one array can hold.
+      try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+        var line = new ByteArrayOutputStream(256);
+        long at = 0;
+        boolean header = true;
+        while (true) {
+          line.reset();
+          boolean ended = readLine(in, line);
+          if (header) {
+            if (!ended || !line.toString(StandardCharsets.UTF_8).equals(HEADER)) break;
+            header = false;
+            at = good = line.size() + 1;
+            continue;
+          }
+          if (!ended && line.size() == 0) break; // the end of the file, after a whole record
+          Record r = ended ? parse(line.toString(StandardCharsets.UTF_8)) : null;
           if (r == null) {
-            log.warn("greylist: torn or garbled record at octet {} of {}: cut off there ({} octets dropped)", at, file, bytes.length - at);
+            log.warn("greylist: torn or garbled record at octet {} of {}: cut off there ({} octets dropped)", at, file, size - at);
             break;
           }
           replay.accept(r);
           count++;
-          at = end + 1;
+          at += line.size() + 1;
           good = at;
         }
+        if (header) fresh = true;
+      }
+      if (fresh) {
+        Path aside = dir.resolve(NAME + ".unreadable");
+        Files.move(file, aside, StandardCopyOption.REPLACE_EXISTING);
+        log.warn("greylist: {} does not start with \"{}\": moved aside to {}, starting with an empty greylist", file, HEADER, aside);
       }
     }
     FileChannel channel;
-    if (bytes == null) {
+    if (fresh) {
       channel = FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), PrivateFiles.file(file));
-      channel.truncate(0);
-      write(channel, (HEADER + "\n").getBytes(StandardCharsets.UTF_8));
-      channel.force(true);
-      DirectorySync.fsync(dir);
+      try {
+        channel.truncate(0);
+        write(channel, (HEADER + "\n").getBytes(StandardCharsets.UTF_8));
+        channel.force(true);
+        DirectorySync.fsync(dir);
+      } catch (IOException | RuntimeException e) {
+        channel.close();
+        throw e;
+      }
     } else {
       channel = FileChannel.open(file, StandardOpenOption.WRITE);
-      if (good < bytes.length) {
-        channel.truncate(good);
-        channel.force(true);
+      try {
+        if (good < size) {
+          channel.truncate(good);
+          channel.force(true);
+        }
+        channel.position(good);
+      } catch (IOException | RuntimeException e) {
+        channel.close();
+        throw e;
       }
-      channel.position(good);
     }
     return new TripletFile(file, channel, count);
   }
 
-  private static int indexOf(byte[] bytes, int from) {
-    for (int i = from; i < bytes.length; i++) if (bytes[i] == '\n') return i;
-    return -1;
+  /**
+   * Reads up to the next LF into {@code line} (without it): true when the LF came, false at the end
+   * of the file. A line longer than {@link #MAX_LINE} is garbled: it is read no further (false).
+   */
+  private static boolean readLine(InputStream in, ByteArrayOutputStream line) throws IOException {
+    for (int b; (b = in.read()) >= 0; ) {
+      if (b == '\n') return true;
+      if (line.size() >= MAX_LINE) return false;
+      line.write(b);
+    }
+    return false;
   }
+
+  /** Longer than any record Posta writes (three addresses of at most 256 octets each, %XX-escaped, and a time). */
+  static final int MAX_LINE = 4096;
 
   /** A record's line, or null when it is garbled: wrong checksum, kind or number of fields. */
   static Record parse(String line) {
@@ -157,6 +203,7 @@ final class TripletFile implements AutoCloseable {
     if (lines.isEmpty()) return;
     var text = new StringBuilder();
     for (String l : lines) text.append(l);
+    disk.beforeWrite();
     long before = channel.position();
     try {
       write(channel, text.toString().getBytes(StandardCharsets.UTF_8));
@@ -172,6 +219,12 @@ final class TripletFile implements AutoCloseable {
       throw e;
     }
     records += lines.size();
+    appends++;
+  }
+
+  /** Appends made since the file was opened, each one write and one fsync. */
+  long appends() {
+    return appends;
   }
 
   long records() {
@@ -180,6 +233,7 @@ final class TripletFile implements AutoCloseable {
 
   /** Replaces the file with {@code lines} only: written beside it, fsynced, renamed over it, the folder fsynced. */
   void rewrite(List<String> lines) throws IOException {
+    disk.beforeWrite();
     Path dir = file.getParent();
     Path temporary = dir.resolve(NAME + ".new");
     var text = new StringBuilder(HEADER).append('\n');

@@ -71,6 +71,9 @@ public final class MailMetrics implements AutoCloseable {
   private final LongAdder bounced = new LongAdder();
   private volatile IntSupplier queueSize = () -> 0;
   private volatile Supplier<Instant> queueOldest = () -> null;
+  /** Greylisting's counts ({@link #watchGreylist}); null until a greylist is open. */
+  private volatile GreylistCounts greylist;
+  private boolean greylistRegistered;
   private final MinuteHistory history = new MinuteHistory();
   /** Made at the first scrape; guarded by this. */
   private PrometheusMeterRegistry registry;
@@ -136,6 +139,17 @@ public final class MailMetrics implements AutoCloseable {
   public void watchQueue(IntSupplier size, Supplier<Instant> oldestArrival) {
     this.queueSize = size;
     this.queueOldest = oldestArrival;
+  }
+
+  /**
+   * Where the greylisting meters read: RCPTs greylisted and passed since the start, and the
+   * entries held (triplets and auto-allowlisted networks). Read on each scrape: must be cheap.
+   */
+  public record GreylistCounts(java.util.function.LongSupplier greylisted, java.util.function.LongSupplier passed, IntSupplier entries) {}
+
+  /** Shows the greylist's meters from the next scrape on (a greylist opens at start or at the reload that enables it). */
+  public void watchGreylist(GreylistCounts counts) {
+    this.greylist = counts;
   }
 
   private double oldestAgeSeconds() {
@@ -217,6 +231,16 @@ public final class MailMetrics implements AutoCloseable {
       Gauge.builder("posta.queue.oldest.age", this, MailMetrics::oldestAgeSeconds).baseUnit("seconds")
           .description("How long the oldest message in the queue has been there; 0 when the queue is empty").register(registry);
       if (jvm) bindJvmTo(registry);
+    }
+    GreylistCounts g = greylist;
+    if (g != null && !greylistRegistered) {
+      greylistRegistered = true;
+      FunctionCounter.builder("posta.greylist.greylisted", g, c -> c.greylisted().getAsLong())
+          .description("RCPTs refused for now by greylisting (451 4.7.1): first attempts and early retries").register(registry);
+      FunctionCounter.builder("posta.greylist.passed", g, c -> c.passed().getAsLong())
+          .description("RCPTs greylisting let through: retries after the delay, known triplets, allowlisted networks, SPF").register(registry);
+      Gauge.builder("posta.greylist.entries", g, c -> c.entries().getAsInt())
+          .description("Greylisting's entries held: triplets and auto-allowlisted networks").register(registry);
     }
     for (ListenerMeters m : listeners.values()) m.register(registry); // listeners and labels new since the last scrape
     return registry.scrape();

@@ -80,6 +80,9 @@ class GreylistingTest {
       assertThat(server.awaitMail("bob", 1)).hasSize(1);
       // Passed: the next message goes at once.
       assertThat(send(server, "bob@localhost").get(0)).isEqualTo("RCPT bob@localhost 250 2.1.5 Recipient OK");
+      // Three greylisted (two first attempts, one early retry), two passed; bob's and carol's triplets held.
+      assertThat(server.server().metrics().scrape()).contains("posta_greylist_greylisted_total 3.0\n", "posta_greylist_passed_total 2.0\n",
+          "posta_greylist_entries 2.0\n");
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.posta.greylist;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.posta.config.Network;
 import dev.posta.config.PostaConfig;
@@ -168,8 +169,11 @@ class GreylistTest {
     for (int i = 0; i < n; i++) check(g, CLIENT, SENDER, new MailAddress("r" + i, "example.org"));
     long took = System.nanoTime() - started;
     // The writer runs once a second: right after the checks, the file may not have them yet.
+    long appends = g.file().appends();
     g.flush();
     assertThat(Files.readAllLines(file)).hasSize(n + 1);
+    assertThat(g.file().appends()).isBetween(appends, appends + 1); // the writer's own flush may have taken them
+    assertThat(g.file().appends()).isLessThanOrEqualTo(2); // all 20,000 in at most two appends, each one fsync
     assertThat(Files.size(file)).isGreaterThan(empty);
     System.out.printf("greylist: %d first attempts checked in %.1f ms (%.2f µs each), written by one append and fsync%n", n, took / 1e6,
         took / 1e3 / n);
@@ -250,5 +254,62 @@ class GreylistTest {
     for (int i = 0; i < 11_500; i++) check(g, OTHER_NETWORK, SENDER, new MailAddress("x" + i, "example.org"));
     g.flush(); // ...a compaction after a flush drops the expired
     assertThat(Files.readAllLines(file)).hasSize(1001).allMatch(l -> l.startsWith("posta-greylist") || l.startsWith("s 198.51.100.0/24"));
+  }
+
+  @Test
+  void closeWritesThePendingRecordsEvenWhenTheWriterIsInTheMiddleOfAWrite() throws Exception {
+    Greylist g = open(settings(0, 1000, List.of()));
+    var writing = new java.util.concurrent.CountDownLatch(1);
+    var closing = new java.util.concurrent.CountDownLatch(1);
+    g.file().disk = () -> {
+      if (!Thread.currentThread().getName().equals("greylist-writer")) return;
+      writing.countDown();
+      while (closing.getCount() > 0) java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+      java.util.concurrent.locks.LockSupport.parkNanos(200_000_000L); // an interrupt here would stay set for the channel's write
+    };
+    check(g, CLIENT, SENDER, RCPT);
+    assertThat(writing.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue(); // the writer is in its flush
+    check(g, CLIENT, SENDER, new MailAddress("carol", "example.org")); // pending for close()'s flush
+    closing.countDown();
+    g.close(); // interrupted, the writer's write closed the channel (ClosedByInterruptException)
+    opened.remove(g);
+    assertThat(g.file().appends()).isEqualTo(2); // the writer's and close()'s: neither failed (and none needed a rewrite)
+    assertThat(TripletFile.read(data.resolve("greylist").resolve(TripletFile.NAME))).extracting(r -> r.fields()[2])
+        .containsExactly("bob@example.org", "carol@example.org");
+  }
+
+  @Test
+  void whileTheFileCannotBeWrittenNothingPilesUpAndItIsRewrittenFromMemoryOnceItCan() throws Exception {
+    Greylist g = open(settings(0, 1000, List.of()));
+    Path file = data.resolve("greylist").resolve(TripletFile.NAME);
+    g.file().disk = () -> {
+      throw new IOException("No space left on device");
+    };
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i < 100; i++) check(g, CLIENT, SENDER, new MailAddress("r" + round + "-" + i, "example.org"));
+      assertThatThrownBy(g::flush).hasMessage("No space left on device");
+      assertThat(g.pendingRecords()).isZero(); // dropped, not kept: memory holds them for the rewrite
+    }
+    assertThat(Files.readAllLines(file)).containsExactly(TripletFile.HEADER);
+    g.file().disk = TripletFile.Disk.NONE;
+    check(g, CLIENT, SENDER, new MailAddress("after", "example.org"));
+    g.flush(); // rewritten from memory
+    assertThat(Files.readAllLines(file)).hasSize(302);
+    check(g, CLIENT, SENDER, new MailAddress("later", "example.org"));
+    long appends = g.file().appends();
+    g.flush(); // appending again
+    assertThat(g.file().appends()).isEqualTo(appends + 1);
+    assertThat(Files.readAllLines(file)).hasSize(303);
+  }
+
+  @Test
+  void aRecordLongerThanAnyPostaWritesIsGarbled() throws IOException {
+    Path dir = data.resolve("greylist");
+    Files.createDirectories(dir);
+    String good = TripletFile.line('s', "192.0.2.0/24", "alice@example.net", "bob@example.org", Long.toString(clock.millis()));
+    Files.writeString(dir.resolve(TripletFile.NAME), TripletFile.HEADER + "\n" + good + "x".repeat(TripletFile.MAX_LINE + 10) + "\n" + good);
+    Greylist g = open(settings(0, 1000, List.of()));
+    assertThat(g.size()).isEqualTo(1);
+    assertThat(Files.readString(dir.resolve(TripletFile.NAME))).isEqualTo(TripletFile.HEADER + "\n" + good);
   }
 }

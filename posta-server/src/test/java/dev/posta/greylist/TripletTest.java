@@ -33,11 +33,22 @@ class TripletTest {
       "btv1==abc==bob, example.org, bob@example.org",
       // Not BATV: the tag's shape is wrong, or nothing is left after it.
       "prvs=bob, example.org, prvs=bob@example.org",
-      "bounce-12345-alice=example.net, lists.example.org, bounce-12345-alice=example.net@lists.example.org",
+      // postgrey's substitutions: +extension off, numbers standing as words of their own become #.
+      "bounce-12345-alice=example.net, lists.example.org, bounce-#-alice=example.net@lists.example.org",
+      "bounces-12345, list.example, bounces-#@list.example",
+      "list-1234-5678, list.example, list-#-#@list.example",
+      "12345, list.example, #@list.example",
+      "user123, example.org, user123@example.org", // digits inside a word stay: a person's name
+      "a_123, example.org, a_123@example.org", // the underscore is a word character, as in Perl
+      "alice+news, example.org, alice@example.org",
+      "alice+2026-01-05, example.org, alice@example.org",
+      "owner-list+M12345, example.org, owner-list@example.org",
+      "prvs=1234abcd=bounces-77, example.org, bounces-#@example.org",
+      "+tag, example.org, #@example.org",
       "'\"a b\"', example.org, \"a%20b\"@example.org",
-      "'\"100%\"', example.org, \"100%25\"@example.org",
+      "'\"100%\"', example.org, \"#%25\"@example.org",
   })
-  void theSenderIsLowerCasedWithoutItsBatvTag(String local, String domain, String want) {
+  void theSenderIsLowerCasedWithoutWhatChangesFromMailToMail(String local, String domain, String want) {
     assertThat(Triplet.sender(new MailAddress(local, domain))).isEqualTo(want);
   }
 
@@ -52,5 +63,16 @@ class TripletTest {
   void theTripletNamesTheRecipientInLowerCase(String client, String local, String domain, String network, String recipient) {
     Triplet t = Triplet.of(InetAddress.ofLiteral(client), null, new MailAddress(local, domain));
     assertThat(t).isEqualTo(new Triplet(network, "<>", recipient));
+  }
+
+  @org.junit.jupiter.api.Test
+  void anIpv4MappedClientIsInItsIpv4NetworkAndExemptNetwork() throws Exception {
+    // The JDK turns a mapped literal into an Inet4Address; a dual-stack socket's Inet6Address can still hold one.
+    byte[] mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, 127, 0, 0, 1};
+    InetAddress client = java.net.Inet6Address.getByAddress(null, mapped, -1);
+    assertThat(client).isInstanceOf(java.net.Inet6Address.class);
+    assertThat(Triplet.network(client)).isEqualTo("127.0.0.0/24");
+    var exempt = dev.posta.config.PostaConfig.Greylisting.DEFAULTS; // the loopback
+    assertThat(exempt.exempts(client)).isTrue();
   }
 }
