@@ -59,8 +59,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Before the greeting, a client of a screened listener ({@code [screen]}, {@link Screening})
  * may be refused in its place: on a DNS blocklist, or talking before the greeting; at EHLO or
- * HELO, for a command pipelined before its reply (RFC 2920 §3.1). A refused client gets the
- * refusal to every command but QUIT.
+ * HELO, for a command pipelined before its reply (RFC 2920 §3.1; not for a DNS-allowlisted
+ * client, nor with {@code pipelining = false}). A client refused in place of the greeting gets
+ * 503 to every command but QUIT (RFC 5321 §3.1); one refused at EHLO or HELO gets that 550 again.
  *
  * <p>Limits, each with its reply and log line: command line 512 octets (§4.5.3.1.4; MAIL and
  * RCPT may be longer by the DSN parameter allowance of RFC 3461 §5), text lines
