@@ -383,7 +383,13 @@ public final class PostaServer implements AutoCloseable {
   /** Local delivery into the store, and (serving, with {@code dns}) remote delivery as {@code config} says. */
   private DeliveryTargets deliveryTargets(PostaConfig config, DnsResolver dns) throws IOException {
     var outbound = dns != null ? new RemoteDelivery(config, new MxResolver(dns), Timeouts.rfc5321()) : null;
-    return new DeliveryTargets(new LocalDelivery(store, deliveryListeners()), outbound, config.delivery());
+    return new DeliveryTargets(new LocalDelivery(store, deliveryListeners(), this::spamFolder), outbound, config.delivery());
+  }
+
+  /** A local domain's {@code spam-folder} as the configuration now says (null: the inbox): a reload applies to mail still queued. */
+  private String spamFolder(String domain) {
+    for (PostaConfig.LocalDomain d : config.domains()) if (d.name().equalsIgnoreCase(domain)) return d.spamFolder();
+    return PostaConfig.LocalDomain.JUNK;
   }
 
   /** The index first (so a waiter wakes before the embedder's listener runs), then the embedder's listener. */

@@ -196,6 +196,7 @@ public final class ConfigPrinter {
       domain.catchAll().ifPresentOrElse(a -> line("catch-all = " + str(a)), () -> {
         if (all) line("# catch-all: not set");
       });
+      setting("spam-folder", str(domain.spamFolder() == null ? "INBOX" : domain.spamFolder()), str(PostaConfig.LocalDomain.JUNK));
       section("domains." + Toml.quoteKey(domain.name()) + ".aliases");
       domain.aliases().entrySet().stream().sorted(Map.Entry.comparingByKey())
           .forEach(e -> line(Toml.quoteKey(e.getKey()) + " = " + list(e.getValue().stream().map(ConfigPrinter::str).toList())));

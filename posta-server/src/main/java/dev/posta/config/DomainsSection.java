@@ -7,6 +7,7 @@ import static dev.posta.config.ConfigValues.postmaster;
 import static dev.posta.config.TableReader.join;
 import static dev.posta.config.TableReader.typeName;
 
+import dev.posta.config.ConfigValues.Invalid;
 import dev.posta.config.PostaConfig.LocalDomain;
 import dev.posta.config.Toml.Bool;
 import dev.posta.config.Toml.Str;
@@ -40,7 +41,7 @@ import java.util.Set;
  */
 final class DomainsSection {
   static final List<String> DOMAIN_KEYS =
-      List.of("mailboxes", "any-local-part", "catch-all", "aliases");
+      List.of("mailboxes", "any-local-part", "catch-all", "aliases", "spam-folder");
 
   private static final String NO_DOMAINS =
       "no domains: add at least one [domains.\"example.org\"] table";
@@ -103,6 +104,8 @@ final class DomainsSection {
       domain.anyLocalPart = reader.get(t, path, "any-local-part", Bool.class).map(Bool::value).orElse(false);
       domain.catchAllRaw = reader.get(t, path, "catch-all", Str.class).orElse(null);
       reader.get(t, path, "aliases", Table.class).ifPresent(aliases -> aliases(domain, aliases));
+      reader.get(t, path, "spam-folder", Str.class).ifPresent(s -> reader.valid(s.line(), join(path, "spam-folder"), () -> spamFolder(s.value()))
+          .ifPresent(folder -> domain.spamFolder = folder.orElse(null))); // empty: the inbox
     }
     return List.copyOf(byName.values());
   }
@@ -130,6 +133,25 @@ final class DomainsSection {
         reader.problem(v.line(), path + ": alias '" + local.get() + "' is listed twice (first on line " + first.line + ")");
       }
     }
+  }
+
+  /**
+   * A {@code spam-folder} value: a folder name as mail clients show it ("Junk", "Spam",
+   * "Junk/Suspect" for a subfolder), or "INBOX" (any case) for the inbox, given as empty.
+   */
+  static Optional<String> spamFolder(String value) throws Invalid {
+    if (value.equalsIgnoreCase("INBOX")) return Optional.empty();
+    if (value.isBlank() || value.length() > 200) throw new Invalid("expected a folder name of 1 to 200 characters, or \"INBOX\"");
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c < 0x20 || c == 0x7f || c == '*' || c == '%' || c == '\\') {
+        throw new Invalid("a folder name has no control characters, '*', '%' or '\\'");
+      }
+    }
+    if (value.startsWith("/") || value.endsWith("/") || value.contains("//") || value.startsWith(".")) {
+      throw new Invalid("'" + value + "' is not a folder name (no '.' or '/' first, no '/' last, no '//')");
+    }
+    return Optional.of(value);
   }
 
   /** Turns catch-all and alias targets into full addresses; needs every local domain's name. */
@@ -277,6 +299,7 @@ final class DomainsSection {
     boolean anyLocalPart;
     Str catchAllRaw;
     Target catchAll;
+    String spamFolder = LocalDomain.JUNK;
 
     DomainDraft(String name, String path, int line) {
       this.name = name;
@@ -292,7 +315,8 @@ final class DomainsSection {
           Collections.unmodifiableSet(new LinkedHashSet<>(mailboxes.keySet())),
           anyLocalPart,
           Optional.ofNullable(catchAll).map(Target::address),
-          Collections.unmodifiableMap(aliasMap));
+          Collections.unmodifiableMap(aliasMap),
+          spamFolder);
     }
   }
 }

@@ -934,13 +934,24 @@ public record PostaConfig(
    * @param anyLocalPart when true every local part is a mailbox, made on first delivery
    * @param catchAll where mail for an unknown local part goes (a full address), if anywhere
    * @param aliases local part to the full addresses it expands to (local or remote)
+   * @param spamFolder the folder its mailboxes get mail a milter marked as spam in ({@code
+   *     spam-folder}, default {@value #JUNK}), null for the inbox
    */
   public record LocalDomain(
       String name,
       Set<String> mailboxes,
       boolean anyLocalPart,
       Optional<String> catchAll,
-      Map<String, List<String>> aliases) {}
+      Map<String, List<String>> aliases,
+      String spamFolder) {
+    /** Where mail marked as spam goes unless {@code spam-folder} says otherwise. */
+    public static final String JUNK = "Junk";
+
+    /** A domain filing mail marked as spam into {@value #JUNK}. */
+    public LocalDomain(String name, Set<String> mailboxes, boolean anyLocalPart, Optional<String> catchAll, Map<String, List<String>> aliases) {
+      this(name, mailboxes, anyLocalPart, catchAll, aliases, JUNK);
+    }
+  }
 
   /**
    * The configuration a newcomer gets with no file: loopback only, unprivileged ports, the HTTP

@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,12 +25,19 @@ import org.slf4j.LoggerFactory;
  * <p>Once only: the delivery is named after the queue ID and the mailbox, so delivering the same
  * message to the same mailbox again, as the queue does after a crash that came between the
  * delivery and its note in the progress log, finds the first copy and writes no second one.
+ *
+ * <p>The folder: the envelope's when it names one (a DMARC quarantine, a milter's QUARANTINE);
+ * for mail a milter marked as spam, the one the mailbox's domain files spam into ({@code
+ * [domains."example.org"] spam-folder}, asked at each delivery), so that a message to two
+ * domains lands in each one's choice; else the inbox.
  */
 public final class LocalDelivery implements DeliveryTarget {
   private static final Logger log = LoggerFactory.getLogger(LocalDelivery.class);
 
   private final MailboxStore store;
   private final Listener listener;
+  /** A local domain's folder for mail marked as spam (null: the inbox), as the configuration says now. */
+  private final Function<String, String> spamFolders;
 
   /**
    * What a {@link Listener} hears: a message delivered now to one or more mailboxes.
@@ -55,8 +63,23 @@ public final class LocalDelivery implements DeliveryTarget {
 
   /** @param listener told of every delivery made now, or null */
   public LocalDelivery(MailboxStore store, Listener listener) {
+    this(store, listener, domain -> "Junk");
+  }
+
+  /**
+   * @param listener told of every delivery made now, or null
+   * @param spamFolders a local domain's folder for mail a milter marked as spam, null for the inbox
+   */
+  public LocalDelivery(MailboxStore store, Listener listener, Function<String, String> spamFolders) {
     this.store = store;
     this.listener = listener;
+    this.spamFolders = spamFolders;
+  }
+
+  /** The folder {@code box} gets this message in, null for the inbox. */
+  private String folder(Envelope envelope, Router.Mailbox box) {
+    if (envelope.folder() != null) return envelope.folder();
+    return envelope.spam() == null ? null : spamFolders.apply(box.domain());
   }
 
   /**
@@ -77,8 +100,10 @@ public final class LocalDelivery implements DeliveryTarget {
         try {
           boolean written = deliver(envelope, delivery.content(), box, r.mayBeDelivered());
           if (written) now.add(box);
+          String folder = folder(envelope, box);
           log.info("{}: to=<{}>, mailbox={}{}, status=delivered ({})", envelope.id(), r.original(), box.address(),
-              envelope.folder() == null ? "" : ", folder=" + envelope.folder(), written ? "maildir" : "maildir, by an earlier attempt");
+              folder == null ? "" : ", folder=" + folder + (envelope.folder() == null ? " (spam)" : ""),
+              written ? "maildir" : "maildir, by an earlier attempt");
         } catch (IOException ex) {
           done.remove(box);
           result = DeliveryResult.storageFault("mailbox " + box.address() + " not writable: " + ex.getMessage());
@@ -110,7 +135,8 @@ public final class LocalDelivery implements DeliveryTarget {
     byte[] header = ("Return-Path: " + envelope.reversePath() + "\r\n"
         + "Delivered-To: " + box.address() + "\r\n").getBytes(StandardCharsets.UTF_8);
     String id = envelope.id().value() + "_" + mailboxHash(box);
-    String folder = envelope.folder() == null ? "INBOX" : envelope.folder();
+    String folder = folder(envelope, box);
+    if (folder == null) folder = "INBOX";
     return store.deliver(box.id(), folder, id, envelope.received(), header, content, mayBeDelivered);
   }
 

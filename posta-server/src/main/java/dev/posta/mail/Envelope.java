@@ -20,6 +20,8 @@ import java.util.List;
  * @param listener the listener it came in on, as its protocol and local address ({@code
  *     submission 192.0.2.1:587}), for the queue's timeline; null for mail submitted on this
  *     machine, and for notices
+ * @param spam why a milter marked it as spam ({@code X-Spam: Yes by rspamd}), null when none did:
+ *     each local recipient's domain says which folder such mail goes to ({@code spam-folder})
  */
 public record Envelope(
     QueueId id,
@@ -31,10 +33,17 @@ public record Envelope(
     List<Recipient> recipients,
     String folder,
     String login,
-    String listener) {
+    String listener,
+    String spam) {
 
   public Envelope {
     recipients = List.copyOf(recipients);
+  }
+
+  /** An envelope no milter marked as spam. */
+  public Envelope(QueueId id, Instant received, String clientAddress, String heloName, MailAddress sender, MailParameters parameters,
+      List<Recipient> recipients, String folder, String login, String listener) {
+    this(id, received, clientAddress, heloName, sender, parameters, recipients, folder, login, listener, null);
   }
 
   /** An envelope without its listener. */
@@ -80,6 +89,7 @@ public record Envelope(
     if (folder != null) line(s, "folder", folder);
     if (login != null) line(s, "login", login);
     if (listener != null) line(s, "listener", listener);
+    if (spam != null) line(s, "spam", spam);
     return s.toString().getBytes(StandardCharsets.UTF_8);
   }
 
@@ -96,7 +106,7 @@ public record Envelope(
     long size = -1;
     MailParameters.BodyType body = MailParameters.BodyType.SEVEN_BIT;
     boolean utf8 = false;
-    String ret = null, envid = null, folder = null, login = null, listener = null;
+    String ret = null, envid = null, folder = null, login = null, listener = null, spam = null;
     List<MailAddress> rcpts = new ArrayList<>();
     List<String> notifies = new ArrayList<>();
     List<String> orcpts = new ArrayList<>();
@@ -119,6 +129,7 @@ public record Envelope(
         case "folder" -> folder = value;
         case "login" -> login = value;
         case "listener" -> listener = value;
+        case "spam" -> spam = value;
         case "rcpt" -> {
           rcpts.add(address(value));
           notifies.add(null);
@@ -136,7 +147,7 @@ public record Envelope(
     for (int i = 0; i < rcpts.size(); i++) {
       recipients.add(new Recipient(rcpts.get(i), new RcptParameters(notifies.get(i), orcpts.get(i))));
     }
-    return new Envelope(id, received, client, helo, sender, new MailParameters(size, body, utf8, ret, envid), recipients, folder, login, listener);
+    return new Envelope(id, received, client, helo, sender, new MailParameters(size, body, utf8, ret, envid), recipients, folder, login, listener, spam);
   }
 
   /** Where a recipient's parameter line belongs: the recipient before it, which there must be. */

@@ -117,8 +117,10 @@ final class MessageEditor {
    * Changes the {@code index}th field named {@code name} (1-based, any case), deleting it when
    * {@code value} is empty; past the last such field, a non-empty value is added (libmilter's
    * smfi_chgheader).
+   *
+   * @return whether the field was added (there was no such field to change)
    */
-  void change(int index, String name, String value, boolean leadingSpace) throws MilterException {
+  boolean change(int index, String name, String value, boolean leadingSpace) throws MilterException {
     int seen = 0;
     for (int i = 0; i < fields.size(); i++) {
       if (!fields.get(i).name().toLowerCase(Locale.ROOT).equals(name.toLowerCase(Locale.ROOT))) continue;
@@ -126,10 +128,26 @@ final class MessageEditor {
         if (value.isEmpty()) fields.remove(i);
         else fields.set(i, new Field(fields.get(i).name(), written(value, leadingSpace)));
         changed = true;
-        return;
+        return false;
       }
     }
-    if (!value.isEmpty()) add(name, value, leadingSpace);
+    if (value.isEmpty()) return false;
+    add(name, value, leadingSpace);
+    return true;
+  }
+
+  /** Removes every field whose name {@code which} picks; returns their names, in order. */
+  List<String> removeAll(java.util.function.Predicate<String> which) {
+    List<String> removed = new ArrayList<>();
+    for (var it = fields.iterator(); it.hasNext(); ) {
+      Field f = it.next();
+      if (which.test(f.name())) {
+        removed.add(f.name().strip());
+        it.remove();
+      }
+    }
+    if (!removed.isEmpty()) changed = true;
+    return removed;
   }
 
   /** Starts or continues a replaced body; the milter's chunks together are the new body. */

@@ -125,6 +125,7 @@ public final class MilterSession implements AutoCloseable {
     private String quarantinedBy;
     private boolean holdQuarantined;
     private final List<String> changes = new ArrayList<>();
+    private String spam;
 
     public Decision decision() {
       return decision;
@@ -184,6 +185,14 @@ public final class MilterSession implements AutoCloseable {
       return holdQuarantined;
     }
 
+    /**
+     * Why a milter marked the message as spam ({@code X-Spam: Yes by rspamd}: a verdict field
+     * it added or changed, see {@link SpamVerdict}), or null when none did.
+     */
+    public String spam() {
+      return spam;
+    }
+
     /** What changed, for the log: "milter1 added X-Spam", ... */
     public List<String> changes() {
       return changes;
@@ -212,6 +221,9 @@ public final class MilterSession implements AutoCloseable {
       if (editor == null) {
         editor = MessageEditor.read(content, maxHeader);
         out.editor = editor;
+        // The sender's spam verdicts are not the milters': removed before they see the message.
+        List<String> removed = editor.removeAll(SpamVerdict::isVerdictField);
+        if (!removed.isEmpty()) out.changes.add("removed the sender's " + String.join(", ", removed));
       }
       String stage = "header";
       try {
@@ -285,14 +297,17 @@ public final class MilterSession implements AutoCloseable {
       case MilterReply.AddHeader a -> {
         editor.add(a.name(), a.value(), leadingSpace);
         out.changes.add(name + " added " + a.name());
+        markSpam(out, name, a.name(), a.value());
       }
       case MilterReply.InsertHeader i -> {
         editor.insert(i.index(), i.name(), i.value(), leadingSpace);
         out.changes.add(name + " inserted " + i.name());
+        markSpam(out, name, i.name(), i.value());
       }
       case MilterReply.ChangeHeader c -> {
-        editor.change(c.index(), c.name(), c.value(), leadingSpace);
-        out.changes.add(name + (c.value().isEmpty() ? " deleted " : " changed ") + c.name());
+        boolean added = editor.change(c.index(), c.name(), c.value(), leadingSpace);
+        out.changes.add(name + (c.value().isEmpty() ? " deleted " : added ? " added " : " changed ") + c.name());
+        markSpam(out, name, c.name(), c.value());
       }
       case MilterReply.ReplaceBody b -> {
         editor.replaceBody(b.chunk(), firstChunk[0]);
@@ -321,6 +336,13 @@ public final class MilterSession implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** The first spam verdict a milter wrote is the one the log and the folder go by. */
+  private static void markSpam(Outcome out, String milter, String field, String value) {
+    if (out.spam != null) return;
+    String verdict = SpamVerdict.marked(field, value);
+    if (verdict != null) out.spam = MilterReply.printable(verdict) + " by " + milter;
   }
 
   private static String unbracket(String a) {

@@ -900,6 +900,7 @@ final class SmtpSession implements Session {
     }
     String folder = checked.folder();
     boolean hold = false;
+    String spam = null;
     if (milters != null) {
       Filtered filtered = milterMessage(content);
       if (filtered == null) return; // refused, answered and logged
@@ -914,9 +915,10 @@ final class SmtpSession implements Session {
         if (filtered.hold()) hold = true;
         else folder = JUNK;
       }
+      spam = filtered.spam();
     }
     Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients, folder, user,
-        listenerName);
+        listenerName, spam);
     SpooledMessage stored;
     try {
       stored = context.spool().store(envelope, content);
@@ -927,9 +929,10 @@ final class SmtpSession implements Session {
       return;
     }
     // Postfix's qmgr line with its cleanup and smtpd lines' facts: who sent it, what it is, how it was checked.
-    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, helo=<{}>{}{}{}{}{}{}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(),
+    log.info("{}: {}: from=<{}>, size={}, nrcpt={}, helo=<{}>{}{}{}{}{}{}{}, status=queued", logPrefix, tx.id, orEmpty(tx.sender), tx.size(),
         tx.recipients.size(), heloName, user == null ? "" : ", sasl_username=" + user, tx.messageId() == null ? "" : ", msgid=" + tx.messageId(),
-        tx.reencodedLogged(), dkim(tx.signed()), checked.logged(), folder == null ? "" : ", folder=" + folder);
+        tx.reencodedLogged(), dkim(tx.signed()), checked.logged(), folder == null ? "" : ", folder=" + folder,
+        spam == null ? "" : ", spam=marked (" + spam + ")");
     QueueId id = tx.id;
     if (faults != Faults.NONE) faults.accepted(party(null));
     meters.messageAccepted(tx.size());
@@ -1134,8 +1137,9 @@ final class SmtpSession implements Session {
    * What the milters made of a message about to be stored.
    *
    * @param content the message to store: the one received, or a new one with the milters' changes
+   * @param spam why a milter marked it as spam, or null
    */
-  private record Filtered(MessageContent content, boolean discarded, boolean quarantined, boolean hold) {}
+  private record Filtered(MessageContent content, boolean discarded, boolean quarantined, boolean hold, String spam) {}
 
   /**
    * The finished message to the milters (our Received field and any Authentication-Results at
@@ -1174,7 +1178,7 @@ final class SmtpSession implements Session {
       case Decision.Discard x -> {
         log.info("{}: {}: milter {}: {}, size={}, nrcpt={}: discarded, delivered to nobody", logPrefix, tx.id, x.milter(), from, tx.size(),
             tx.recipients.size());
-        return new Filtered(content, true, false, false);
+        return new Filtered(content, true, false, false, null);
       }
       case Decision.Go g -> {}
     }
@@ -1203,13 +1207,13 @@ final class SmtpSession implements Session {
     }
     if (tx.recipients.isEmpty()) {
       log.info("{}: {}: {}: the milters left no recipient: discarded", logPrefix, tx.id, from);
-      return new Filtered(content, true, false, false);
+      return new Filtered(content, true, false, false, null);
     }
     if (out.quarantine() != null) {
       log.info("{}: {}: milter {}: quarantined ({}): {}", logPrefix, tx.id, out.quarantinedBy(),
           out.holdQuarantined() ? "held in the queue" : "to the Junk folder", out.quarantine());
     }
-    if (!out.contentChanged()) return new Filtered(content, false, out.quarantine() != null, out.holdQuarantined());
+    if (!out.contentChanged()) return new Filtered(content, false, out.quarantine() != null, out.holdQuarantined(), out.spam());
     MessageContent edited = context.spool().newContent();
     try {
       if (tx.signed() instanceof DkimSigner.Signed ours) {
@@ -1243,7 +1247,7 @@ final class SmtpSession implements Session {
     }
     content.discard();
     tx.replaceContent(edited);
-    return new Filtered(edited, false, out.quarantine() != null, out.holdQuarantined());
+    return new Filtered(edited, false, out.quarantine() != null, out.holdQuarantined(), out.spam());
   }
 
   // --- Helpers -------------------------------------------------------------------------------

@@ -2,10 +2,6 @@ package dev.posta.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,15 +10,16 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * ClamAV for a test: Debian's clamd (package {@code clamav-daemon}) on 127.0.0.1 and a spare TCP
- * port, and clamav-milter (package {@code clamav-milter}) on another, asking it. No signature is
+ * ClamAV for a test: Debian's clamd (package {@code clamav-daemon}) and clamav-milter (package
+ * {@code clamav-milter}) asking it, each on a Unix socket in the test's folder (a spare TCP port
+ * could be taken by another program while they start). No signature is
  * downloaded: clamd's database is one custom signature, the EICAR test file's MD5 and size,
  * named {@code Eicar-Test-Signature} (ClamAV reports it as {@code Eicar-Test-Signature.UNOFFICIAL},
  * as every signature outside its official databases). clamav-milter rejects infected mail
  * ({@code OnInfected Reject}) with its own reply ({@code RejectMsg "Virus found: %v"}; without
  * it clamav-milter leaves the text to the MTA) and adds its X-Virus-Scanned and X-Virus-Status fields ({@code
  * AddHeader Replace}). Both start in a few seconds; {@link #awaitReady()} waits for the milter's
- * port. If either cannot start the test fails with their logs, never skips. Close it after use;
+ * socket. If either cannot start the test fails with their logs, never skips. Close it after use;
  * a JVM shutdown hook kills both if a test does not.
  */
 public final class ClamavMilter implements AutoCloseable {
@@ -41,13 +38,13 @@ public final class ClamavMilter implements AutoCloseable {
 
   private final Process clamd;
   private final Process milter;
-  private final int milterPort;
+  private final Path milterSocket;
   private final Path dir;
 
-  private ClamavMilter(Process clamd, Process milter, int milterPort, Path dir) {
+  private ClamavMilter(Process clamd, Process milter, Path milterSocket, Path dir) {
     this.clamd = clamd;
     this.milter = milter;
-    this.milterPort = milterPort;
+    this.milterSocket = milterSocket;
     this.dir = dir;
   }
 
@@ -59,23 +56,22 @@ public final class ClamavMilter implements AutoCloseable {
     try {
       Path db = Files.createDirectories(dir.resolve("clamav-db"));
       Files.writeString(db.resolve("test.hdb"), "44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature\n");
-      int clamdPort = sparePort();
-      int milterPort = sparePort();
+      Path clamdSocket = dir.resolve("clamd.sock");
+      Path milterSocket = dir.resolve("milter.sock");
       Path clamdConf = dir.resolve("clamd.conf");
       Files.writeString(clamdConf, """
           Foreground yes
           DatabaseDirectory %s
-          TCPSocket %d
-          TCPAddr 127.0.0.1
+          LocalSocket %s
           LogFile %s
           PidFile %s
           TemporaryDirectory %s
-          """.formatted(db, clamdPort, dir.resolve("clamd.log"), dir.resolve("clamd.pid"), dir));
+          """.formatted(db, clamdSocket, dir.resolve("clamd.log"), dir.resolve("clamd.pid"), dir));
       Path milterConf = dir.resolve("clamav-milter.conf");
       Files.writeString(milterConf, """
           Foreground yes
-          MilterSocket inet:%d@127.0.0.1
-          ClamdSocket tcp:127.0.0.1:%d
+          MilterSocket unix:%s
+          ClamdSocket unix:%s
           OnClean Accept
           OnInfected Reject
           RejectMsg "Virus found: %%v"
@@ -85,37 +81,30 @@ public final class ClamavMilter implements AutoCloseable {
           LogInfected Basic
           PidFile %s
           TemporaryDirectory %s
-          """.formatted(milterPort, clamdPort, dir.resolve("clamav-milter.log"), dir.resolve("clamav-milter.pid"), dir)
+          """.formatted(milterSocket, clamdSocket, dir.resolve("clamav-milter.log"), dir.resolve("clamav-milter.pid"), dir)
           // clamav-milter run by root drops to its User, by default clamav, who cannot read the test's files.
           + ("root".equals(System.getProperty("user.name")) ? "User root\n" : ""));
       Process clamd = new ProcessBuilder(CLAMD.toString(), "--config-file=" + clamdConf).redirectErrorStream(true)
           .redirectOutput(dir.resolve("clamd.out").toFile()).start();
       RUNNING.add(clamd);
-      awaitPort(clamd, clamdPort, dir);
+      awaitSocket(clamd, clamdSocket, dir);
       Process milter = new ProcessBuilder(MILTER.toString(), "--config-file=" + milterConf).redirectErrorStream(true)
           .redirectOutput(dir.resolve("clamav-milter.out").toFile()).start();
       RUNNING.add(milter);
-      return new ClamavMilter(clamd, milter, milterPort, dir);
+      return new ClamavMilter(clamd, milter, milterSocket, dir);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  private static int sparePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static void awaitPort(Process p, int port, Path dir) {
+  private static void awaitSocket(Process p, Path socket, Path dir) {
     long deadline = System.nanoTime() + READY_WITHIN.toNanos();
     while (true) {
       if (!p.isAlive()) throw new AssertionError(p.info().command().orElse("clamav") + " ended (" + p.exitValue() + "):\n" + logs(dir));
-      try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+      try (var s = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
         return;
       } catch (IOException notYet) {
-        if (System.nanoTime() > deadline) throw new AssertionError("nothing listening on " + port + " after " + READY_WITHIN + ":\n" + logs(dir));
+        if (System.nanoTime() > deadline) throw new AssertionError("nothing listening on " + socket + " after " + READY_WITHIN + ":\n" + logs(dir));
         try {
           Thread.sleep(100);
         } catch (InterruptedException e) {
@@ -128,13 +117,13 @@ public final class ClamavMilter implements AutoCloseable {
 
   /** Waits until clamav-milter takes connections; fails with the logs if it ended or took too long. */
   public ClamavMilter awaitReady() {
-    awaitPort(milter, milterPort, dir);
+    awaitSocket(milter, milterSocket, dir);
     return this;
   }
 
   /** The milter address, as {@code [[milters]] address} takes it. */
   public String address() {
-    return "inet:127.0.0.1:" + milterPort;
+    return "unix:" + milterSocket;
   }
 
   /** What clamd and clamav-milter wrote so far. */

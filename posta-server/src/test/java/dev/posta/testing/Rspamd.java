@@ -2,10 +2,6 @@ package dev.posta.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,7 +11,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Debian's rspamd (package {@code rspamd}) for a test: its proxy worker speaking the milter
- * protocol (as a Postfix setup runs it) on 127.0.0.1 and a spare port, scanning itself
+ * protocol (as a Postfix setup runs it) on a Unix socket in the test's folder (a spare TCP port
+ * could be taken by another program during the ~10 s rspamd takes to bind it), scanning itself
  * ({@code self_scan}). Nothing reaches the network: of rspamd's modules only milter_headers is
  * loaded (no fuzzy, RBL or map fetches: only rspamd's core checks run, GTUBE among them), and its
  * DNS asks a loopback port where nothing listens. milter_headers adds X-Spamd-Result,
@@ -44,12 +41,12 @@ public final class Rspamd implements AutoCloseable {
   }
 
   private final Process process;
-  private final int port;
+  private final Path socket;
   private final Path log;
 
-  private Rspamd(Process process, int port, Path log) {
+  private Rspamd(Process process, Path socket, Path log) {
     this.process = process;
-    this.port = port;
+    this.socket = socket;
     this.log = log;
   }
 
@@ -59,10 +56,7 @@ public final class Rspamd implements AutoCloseable {
     try {
       Path db = Files.createDirectories(dir.resolve("rspamd-db"));
       Path run = Files.createDirectories(dir.resolve("rspamd-run"));
-      int port;
-      try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-        port = s.getLocalPort();
-      }
+      Path socket = run.resolve("milter.sock");
       Path config = dir.resolve("rspamd.conf");
       Files.writeString(config, """
           options {
@@ -82,29 +76,28 @@ public final class Rspamd implements AutoCloseable {
             use = ["x-spamd-result", "x-rspamd-server", "x-rspamd-queue-id", "x-spam-status", "x-rspamd-action"];
           }
           worker "rspamd_proxy" {
-            bind_socket = "127.0.0.1:%3$d";
+            bind_socket = "%3$s mode=0600";
             milter = yes; timeout = 120s; count = 1;
             upstream "local" { default = yes; self_scan = yes; }
             spam_header = "X-Spam"; reject_message = "Spam message rejected";
           }
-          """.formatted(run, db, port));
+          """.formatted(run, db, socket));
       Path log = dir.resolve("rspamd.log");
       Process p = new ProcessBuilder(BINARY.toString(), "-f", "-i", "-c", config.toString(), "--var", "DBDIR=" + db, "--var", "RUNDIR=" + run)
           .redirectErrorStream(true).redirectOutput(log.toFile()).start();
       RUNNING.add(p);
-      return new Rspamd(p, port, log);
+      return new Rspamd(p, socket, log);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  /** Waits until the milter port takes connections; fails with rspamd's output if it ended or took too long. */
+  /** Waits until the milter socket takes connections; fails with rspamd's output if it ended or took too long. */
   public Rspamd awaitReady() {
     long deadline = System.nanoTime() + READY_WITHIN.toNanos();
     while (true) {
       if (!process.isAlive()) throw new AssertionError("rspamd ended (" + process.exitValue() + "):\n" + output());
-      try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+      try (var s = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
         return this;
       } catch (IOException notYet) {
         if (System.nanoTime() > deadline) throw new AssertionError("rspamd not listening after " + READY_WITHIN + ":\n" + output());
@@ -120,7 +113,7 @@ public final class Rspamd implements AutoCloseable {
 
   /** The milter address, as {@code [[milters]] address} takes it. */
   public String address() {
-    return "inet:127.0.0.1:" + port;
+    return "unix:" + socket;
   }
 
   /** What rspamd logged so far. */

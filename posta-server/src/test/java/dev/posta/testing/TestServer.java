@@ -180,6 +180,42 @@ public final class TestServer implements AutoCloseable {
     }
   }
 
+  /**
+   * The messages delivered to {@code user@domain}'s {@code folder} ("INBOX", "Junk"), waiting up
+   * to 10 s for {@code count}; fails if fewer came.
+   */
+  public List<String> awaitMailIn(String domain, String user, String folder, int count) {
+    Path maildir = server.config().dataDir().resolve("mail").resolve(domain).resolve(MaildirStore.safeName(user)).resolve("Maildir");
+    Path dir = (folder.equals("INBOX") ? maildir : maildir.resolve("." + folder)).resolve("new");
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (true) {
+      List<String> mail = List.of();
+      if (Files.isDirectory(dir)) {
+        try (Stream<Path> files = Files.list(dir)) {
+          mail = files.sorted().map(p -> {
+            try {
+              return Files.readString(p, java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
+            }
+          }).toList();
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }
+      if (mail.size() >= count) return mail;
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(user + "@" + domain + " has " + mail.size() + " message(s) in " + folder + " after 10 s, expected " + count);
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return mail;
+      }
+    }
+  }
+
   /** The messages now in {@code user@localhost}'s {@code new/}, oldest name first. */
   public List<String> mail(String user) {
     Path dir = newMail(user);
