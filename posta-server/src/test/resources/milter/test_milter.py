@@ -1,15 +1,19 @@
 """A test milter on Debian's python3-milter (libmilter underneath), for MilterTest.
 
-Usage: test_milter.py SOCKET LOGFILE   (SOCKET as libmilter names it: inet:PORT@127.0.0.1, unix:/path)
+Usage: test_milter.py SOCKET LOGFILE [NAME]   (SOCKET as libmilter names it: inet:PORT@127.0.0.1, unix:/path)
 
 It does what the mail asks, so one running milter serves every scenario:
   HELO reject.example            -> REJECT at HELO
-  MAIL FROM:<mailreject@...>     -> REJECT at MAIL;  <mailtempfail@...> -> TEMPFAIL
+  MAIL FROM:<mailreject@...>     -> REJECT at MAIL;  <mailtempfail@...> -> TEMPFAIL;  <maildiscard@...> -> DISCARD
+  RCPT TO:<rcptdiscard@...>      -> DISCARD at RCPT
   RCPT TO:<rcptreject@...>       -> 550 5.7.1 from setreply;  <rcpttempfail@...> -> TEMPFAIL
   RCPT TO:<multiline@...>        -> a two-line 550 from setmlreply
   RCPT TO:<sleep@...>            -> sleeps 5 s (longer than the test's command timeout)
   Subject: ACTION [ARG]          -> at end of message: reject, tempfail, discard, replycode,
-      quarantine, addheader, insheader, chgheader, delheader, replbody, chgfrom, addrcpt, delrcpt
+      quarantine, addheader, insheader, chgheader, delheader, replbody, chgfrom, addrcpt, delrcpt;
+      partial ARG: delrcpt ARG, then replbody with a first chunk, then sleeps 5 s (fails a short content timeout)
+  X-Action-NAME: ACTION [ARG]    -> for the milter started with NAME, in place of the Subject's action
+                                    (two of these milters in a chain each do their own)
 Each callback appends one JSON line to LOGFILE: the stage, its arguments and the macros it saw.
 """
 import json
@@ -19,6 +23,7 @@ import time
 import Milter
 
 LOG = sys.argv[2]
+NAME = sys.argv[3] if len(sys.argv) > 3 else None
 MACROS = {
     "connect": ["j", "_", "{daemon_name}", "{client_addr}", "{client_port}", "{client_name}", "v"],
     "hello": ["{tls_version}", "{cipher}"],
@@ -31,6 +36,7 @@ MACROS = {
 class TestMilter(Milter.Base):
     def __init__(self):
         self.subject = ""
+        self.action = False
         self.headers = []
         self.content = b""
 
@@ -43,7 +49,7 @@ class TestMilter(Milter.Base):
         fields["stage"] = stage
         fields["macros"] = macros
         with open(LOG, "a") as f:
-            f.write(json.dumps(fields) + "\n")
+            f.write(json.dumps(fields, default=repr) + "\n")
 
     def connect(self, hostname, family, hostaddr):
         self.log("connect", hostname=hostname, hostaddr=list(hostaddr) if isinstance(hostaddr, tuple) else hostaddr)
@@ -55,6 +61,7 @@ class TestMilter(Milter.Base):
 
     def envfrom(self, sender, *args):
         self.subject = ""
+        self.action = False
         self.headers = []
         self.content = b""
         self.log("envfrom", sender=sender, args=list(args))
@@ -62,6 +69,8 @@ class TestMilter(Milter.Base):
             return Milter.REJECT
         if sender.startswith("<mailtempfail@"):
             return Milter.TEMPFAIL
+        if sender.startswith("<maildiscard@"):
+            return Milter.DISCARD
         return Milter.CONTINUE
 
     def envrcpt(self, rcpt, *args):
@@ -74,14 +83,19 @@ class TestMilter(Milter.Base):
         if rcpt.startswith("<multiline@"):
             self.setreply("550", "5.7.1", "first line", "second line")
             return Milter.REJECT
+        if rcpt.startswith("<rcptdiscard@"):
+            return Milter.DISCARD
         if rcpt.startswith("<sleep@"):
             time.sleep(5)
         return Milter.CONTINUE
 
     def header(self, name, value):
         self.headers.append([name, value])
-        if name.lower() == "subject":
+        if name.lower() == "subject" and not self.action:
             self.subject = value
+        if NAME and name.lower() == "x-action-" + NAME:
+            self.subject = value
+            self.action = True
         return Milter.CONTINUE
 
     def eoh(self):
@@ -123,6 +137,10 @@ class TestMilter(Milter.Base):
             self.addrcpt("<" + arg + ">")
         elif action == "delrcpt":
             self.delrcpt("<" + arg + ">")
+        elif action == "partial":
+            self.delrcpt("<" + arg + ">")
+            self.replacebody(b"The first chunk of a body never finished.\r\n")
+            time.sleep(5)
         return Milter.CONTINUE
 
     def abort(self):

@@ -57,9 +57,13 @@ final class MiltersSection {
         Integer seen = names.putIfAbsent(name.value(), name.line());
         if (seen != null) reader.problem(name.line(), path + ".name: \"" + name.value() + "\" is used twice (first on line " + seen + ")");
       }
-      if (address != null && !address.value().matches("inet:(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}|unix:/.+")) {
-        reader.problem(address.line(), path + ".address: \"" + address.value() + "\" is not \"inet:host:port\" or \"unix:/path\"");
-        address = null;
+      if (address != null) {
+        try {
+          MilterAddress.parse(address.value());
+        } catch (IllegalArgumentException e) {
+          reader.problem(address.line(), path + ".address: " + e.getMessage());
+          address = null;
+        }
       }
       Set<Protocol> listeners = EnumSet.of(Protocol.SMTP);
       if (t.entries().containsKey("listeners")) {

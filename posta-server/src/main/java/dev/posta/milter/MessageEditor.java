@@ -16,15 +16,30 @@ import java.util.Locale;
  * Field values a milter sends may fold with LF or CRLF; they are written folded with CRLF, and a
  * line break not followed by a space or tab (which would start a new field of the milter's
  * making) is refused, as are bare CRs. Pure: no sockets, only the content's streams.
+ *
+ * <p>Octet-transparent: the original fields are held as ISO-8859-1 text, one char per octet, so
+ * a field no milter touched is written back with exactly the octets it came with (8-bit text
+ * in a legacy charset, and the sender's DKIM signature over it, survive a milter that only adds
+ * a field). What a milter writes is its UTF-8 octets, held the same way.
  */
 final class MessageEditor {
-  /** One field: its name, and its value as on the wire after the colon, folds as CRLF, no final CRLF. */
+  /**
+   * One field: its name, and its value as on the wire after the colon, folds as CRLF, no final
+   * CRLF; both as ISO-8859-1 text, one char per octet.
+   */
   record Field(String name, String value) {}
+
+  /** Octets as ISO-8859-1 text (one char per octet), the form fields are held in. */
+  static String octets(String utf8) {
+    return new String(utf8.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+  }
 
   private final MilterSession.Content source;
   final List<Field> fields;
   /** Octets of the original header block and the blank line after it (or all, with no body). */
   private final long headerLength;
+  /** Our own Received field, kept from the milters as Postfix keeps its own (milter8.c), or null. */
+  private Field hidden;
   private ByteArrayOutputStream replacedBody;
   private boolean changed;
 
@@ -36,7 +51,11 @@ final class MessageEditor {
 
   /**
    * Reads the header block, at most {@code maxHeader} octets of it (the rest, over-long, is left
-   * in the body, as a message with a header block that large is itself a problem elsewhere).
+   * in the body, as a message with a header block that large is itself a problem elsewhere), and
+   * no field over {@link MilterSession#MAX_FIELD} octets: the field that would pass it and all
+   * after it are left in the body, as Postfix's cleanup ends the header at header_size_limit.
+   *
+   * @throws MilterSession.NulInHeader when a field read has a NUL octet
    */
   static MessageEditor read(MilterSession.Content source, int maxHeader) throws IOException {
     List<Field> fields = new ArrayList<>();
@@ -45,18 +64,29 @@ final class MessageEditor {
     try (InputStream in = new java.io.BufferedInputStream(source.open())) {
       StringBuilder current = null;
       String name = null;
+      long fieldStart = 0;
       while (length < maxHeader) {
-        byte[] line = readLine(in);
+        byte[] line = readLine(in, MilterSession.MAX_FIELD + 2);
         if (line == null) break;
-        length += line.length;
-        String text = new String(line, StandardCharsets.UTF_8);
+        String text = new String(line, StandardCharsets.ISO_8859_1);
+        if (text.indexOf('\0') >= 0) throw new MilterSession.NulInHeader();
         String bare = text.endsWith("\r\n") ? text.substring(0, text.length() - 2) : text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
-        if (bare.isEmpty()) break; // the blank line ends the header block
-        if ((bare.charAt(0) == ' ' || bare.charAt(0) == '\t') && current != null) {
+        if (!bare.isEmpty() && (bare.charAt(0) == ' ' || bare.charAt(0) == '\t') && current != null) {
+          if (length + line.length - fieldStart > MilterSession.MAX_FIELD) {
+            // Too long to show as a field: it and what follows stay in the body, untouched.
+            length = fieldStart;
+            current = null;
+            break;
+          }
+          length += line.length;
           current.append("\r\n").append(bare);
           continue;
         }
         if (current != null) fields.add(new Field(name, current.toString()));
+        current = null;
+        if (line.length > MilterSession.MAX_FIELD) break; // an over-long line: the body from here
+        length += line.length;
+        if (bare.isEmpty()) break; // the blank line ends the header block
         int colon = bare.indexOf(':');
         if (colon <= 0) { // not a field: the body starts here, with no blank line
           length -= line.length;
@@ -65,20 +95,43 @@ final class MessageEditor {
         }
         name = bare.substring(0, colon);
         current = new StringBuilder(bare.substring(colon + 1));
+        fieldStart = length - line.length;
       }
       if (current != null) fields.add(new Field(name, current.toString()));
     }
     return new MessageEditor(source, fields, length);
   }
 
-  private static byte[] readLine(InputStream in) throws IOException {
+  /** One line with its line end, or at most {@code max} octets of it. */
+  private static byte[] readLine(InputStream in, int max) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream(80);
     int b;
-    while ((b = in.read()) >= 0) {
+    while (out.size() < max && (b = in.read()) >= 0) {
       out.write(b);
       if (b == '\n') break;
     }
     return out.size() == 0 ? null : out.toByteArray();
+  }
+
+  /**
+   * Keeps the first Received field (ours, added before the milters run) from the milters, as
+   * Postfix does: they learn of the client from the connect macros, and their field indexes
+   * count without it.
+   */
+  void hideOurReceived() {
+    for (Field f : fields) {
+      if (f.name().equalsIgnoreCase("Received")) {
+        hidden = f;
+        return;
+      }
+    }
+  }
+
+  /** The fields the milters are shown: all but our Received field. */
+  List<Field> shownFields() {
+    List<Field> out = new ArrayList<>(fields.size());
+    for (Field f : fields) if (f != hidden) out.add(f);
+    return out;
   }
 
   /** The value as a milter is sent it: folds as LF, the space after the colon left out unless {@code leadingSpace}. */
@@ -97,7 +150,7 @@ final class MessageEditor {
         throw new MilterException("header value with a line break not followed by a space or tab: " + MilterReply.printable(value));
       }
     }
-    v = v.replace("\n", "\r\n");
+    v = octets(v.replace("\n", "\r\n"));
     return leadingSpace || v.isEmpty() || v.charAt(0) == ' ' || v.charAt(0) == '\t' ? v : " " + v;
   }
 
@@ -106,9 +159,14 @@ final class MessageEditor {
     changed = true;
   }
 
-  /** Inserts before the field at {@code index} (0: at the top), or at the end past the last. */
+  /** Inserts before the field at {@code index} (0: at the top), or at the end past the last (index a uint32). */
   void insert(int index, String name, String value, boolean leadingSpace) throws MilterException {
-    int at = index < 0 || index > fields.size() ? fields.size() : index;
+    List<Field> shown = shownFields();
+    int at = fields.size();
+    if (Integer.toUnsignedLong(index) < shown.size()) {
+      Field before = shown.get(index);
+      for (int i = 0; i < fields.size(); i++) if (fields.get(i) == before) at = i; // the very one: equal fields may repeat
+    }
     fields.add(at, new Field(name, written(value, leadingSpace)));
     changed = true;
   }
@@ -121,10 +179,11 @@ final class MessageEditor {
    * @return whether the field was added (there was no such field to change)
    */
   boolean change(int index, String name, String value, boolean leadingSpace) throws MilterException {
+    long wanted = Math.max(Integer.toUnsignedLong(index), 1); // a uint32 on the wire: 2^31 and over are past every field, not negative
     int seen = 0;
     for (int i = 0; i < fields.size(); i++) {
-      if (!fields.get(i).name().toLowerCase(Locale.ROOT).equals(name.toLowerCase(Locale.ROOT))) continue;
-      if (++seen == Math.max(index, 1)) {
+      if (fields.get(i) == hidden || !fields.get(i).name().toLowerCase(Locale.ROOT).equals(name.toLowerCase(Locale.ROOT))) continue;
+      if (++seen == wanted) {
         if (value.isEmpty()) fields.remove(i);
         else fields.set(i, new Field(fields.get(i).name(), written(value, leadingSpace)));
         changed = true;
@@ -187,7 +246,7 @@ final class MessageEditor {
 
   /** The whole message as it now stands. */
   void writeTo(OutputStream out) throws IOException {
-    for (Field f : fields) out.write((f.name() + ":" + f.value() + "\r\n").getBytes(StandardCharsets.UTF_8));
+    for (Field f : fields) out.write((f.name() + ":" + f.value() + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
     out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
     try (InputStream body = body()) {
       body.transferTo(out);

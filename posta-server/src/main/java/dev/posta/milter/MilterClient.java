@@ -37,10 +37,18 @@ final class MilterClient {
   boolean acceptedConnection;
   /** It said ACCEPT or DISCARD about this message: nothing more to ask it until the next one. */
   boolean doneWithMessage;
+  /** It was told of MAIL and has not answered the end of that message: it is owed an ABORT when the transaction ends. */
+  boolean inTransaction;
+
+  /**
+   * The steps offered: all but SMFIP_RCPT_REJ, as no rejected recipient is ever sent to the
+   * milters (a refused RCPT is not told to them).
+   */
+  static final int OFFERED_STEPS = ALL_STEPS & ~P_RCPT_REJ;
 
   MilterClient(PostaConfig.Milter config, String logPrefix) {
     this.config = config;
-    this.address = MilterLink.address(config.address());
+    this.address = dev.posta.config.MilterAddress.parse(config.address()); // checked when the config was read
     this.logPrefix = logPrefix;
   }
 
@@ -59,12 +67,17 @@ final class MilterClient {
   /** Connects and negotiates. */
   void open() throws IOException {
     link = MilterLink.open(address, config.connectTimeout());
-    link.send(MilterPacket.optneg(VERSION, ALL_ACTIONS, ALL_STEPS), config.commandTimeout());
+    link.send(MilterPacket.optneg(VERSION, ALL_ACTIONS, OFFERED_STEPS), config.commandTimeout());
     MilterReply r = MilterReply.decode(link.receive(config.commandTimeout()));
     if (!(r instanceof MilterReply.Negotiated n)) throw new MilterException("answered the option negotiation with " + name(r));
     if ((n.actions() & ~ALL_ACTIONS) != 0) throw new MilterException("asked for actions 0x" + Integer.toHexString(n.actions() & ~ALL_ACTIONS) + " not offered");
-    if ((n.steps() & ~ALL_STEPS) != 0) throw new MilterException("asked for protocol steps 0x" + Integer.toHexString(n.steps() & ~ALL_STEPS) + " not offered");
-    negotiated = n;
+    // Step bits we do not know (libmilter's SMFIP_MDS_* size bits, ones of later versions) or
+    // did not offer are ignored, as Postfix does: they ask nothing of us we would have to do.
+    int steps = n.steps() & OFFERED_STEPS;
+    // Older milters know no DATA command (before version 4) nor UNKNOWN (version 2): never sent them, as Sendmail.
+    if (n.version() < 4) steps |= P_NODATA;
+    if (n.version() < 3) steps |= P_NOUNKNOWN;
+    negotiated = new MilterReply.Negotiated(n.version(), n.actions(), steps, n.macros());
   }
 
   int steps() {

@@ -29,31 +29,6 @@ final class MilterLink implements AutoCloseable {
     this.selector = selector;
   }
 
-  /** The socket address of {@code inet:host:port}, {@code inet:[v6]:port} or {@code unix:/path}. */
-  static SocketAddress address(String text) {
-    if (text.startsWith("unix:")) {
-      String path = text.substring(5);
-      if (path.isEmpty()) throw new IllegalArgumentException("no path after unix:");
-      return UnixDomainSocketAddress.of(Path.of(path));
-    }
-    if (text.startsWith("inet:")) {
-      String rest = text.substring(5);
-      int colon = rest.lastIndexOf(':');
-      if (colon <= 0) throw new IllegalArgumentException("inet: wants host:port, got \"" + rest + "\"");
-      String host = rest.substring(0, colon);
-      if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
-      int port;
-      try {
-        port = Integer.parseInt(rest.substring(colon + 1));
-      } catch (NumberFormatException e) {
-        port = -1;
-      }
-      if (port < 1 || port > 65535) throw new IllegalArgumentException("port \"" + rest.substring(colon + 1) + "\" is not 1..65535");
-      return InetSocketAddress.createUnresolved(host, port);
-    }
-    throw new IllegalArgumentException("\"" + text + "\" is not inet:host:port or unix:/path");
-  }
-
   static MilterLink open(SocketAddress address, Duration timeout) throws IOException {
     SocketAddress target = address instanceof InetSocketAddress i && i.isUnresolved() ? new InetSocketAddress(i.getHostString(), i.getPort()) : address;
     SocketChannel ch = target instanceof UnixDomainSocketAddress ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();

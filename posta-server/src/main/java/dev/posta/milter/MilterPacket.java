@@ -81,8 +81,9 @@ public record MilterPacket(byte command, byte[] data) {
     return new MilterPacket(MilterProtocol.RCPT, new Writer().string("<" + recipient + ">").strings(parameters).bytes());
   }
 
+  /** SMFIC_HEADER: name and value as ISO-8859-1 text, one char per octet, sent as those octets (8-bit fields as they came). */
   public static MilterPacket header(String name, String value) {
-    return new MilterPacket(MilterProtocol.HEADER, new Writer().string(name).string(value).bytes());
+    return new MilterPacket(MilterProtocol.HEADER, new Writer().octets(name).octets(value).bytes());
   }
 
   public static MilterPacket body(byte[] chunk, int offset, int length) {
@@ -111,6 +112,13 @@ public record MilterPacket(byte command, byte[] data) {
     Writer string(String s) {
       if (s.indexOf('\0') >= 0) throw new IllegalArgumentException("a NUL inside a milter string");
       out.writeBytes(s.getBytes(StandardCharsets.UTF_8));
+      out.write(0);
+      return this;
+    }
+
+    Writer octets(String s) {
+      if (s.indexOf('\0') >= 0) throw new IllegalArgumentException("a NUL inside a milter string");
+      out.writeBytes(s.getBytes(StandardCharsets.ISO_8859_1));
       out.write(0);
       return this;
     }

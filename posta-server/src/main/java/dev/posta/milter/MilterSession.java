@@ -47,6 +47,8 @@ public final class MilterSession implements AutoCloseable {
   private final String logPrefix;
   /** What is known of the session so far, by macro name. */
   private final Map<String, String> known = new HashMap<>();
+  /** The milter that said DISCARD about this transaction before its end (no milter is asked more), or null. */
+  private String discarded;
 
   private MilterSession(List<MilterClient> milters, String logPrefix) {
     this.milters = milters;
@@ -83,27 +85,53 @@ public final class MilterSession implements AutoCloseable {
   /** SMFIC_MAIL: a new message; milters that accepted or discarded the last one are asked again. */
   public Decision mail(String sender, List<String> parameters) {
     for (MilterClient m : milters) m.doneWithMessage = false;
+    discarded = null;
     return stage("mail", M_ENVFROM, MAIL_MACROS, MAIL, P_NOMAIL, P_NR_MAIL, MilterPacket.mail(sender, parameters), false);
   }
 
+  /** SMFIC_RCPT; nothing is asked once a milter discarded the transaction (Postfix asks no milter more then either). */
   public Decision rcpt(String recipient, List<String> parameters) {
+    if (discarded != null) return Decision.GO;
     return stage("rcpt", M_ENVRCPT, RCPT_MACROS, RCPT, P_NORCPT, P_NR_RCPT, MilterPacket.rcpt(recipient, parameters), false);
   }
 
   public Decision data() {
+    if (discarded != null) return Decision.GO;
     return stage("data", M_DATA, DATA_MACROS, DATA, P_NODATA, P_NR_DATA, MilterPacket.bare(DATA), false);
   }
 
-  /** The transaction ended without a message (RSET, a refusal, a new MAIL): SMFIC_ABORT. */
+  /** The milter that discarded this transaction, or null. */
+  public String discardedBy() {
+    return discarded;
+  }
+
+  /**
+   * The transaction ended (RSET, a refusal, a discard, a new MAIL, the end of the session, or a
+   * message stored): SMFIC_ABORT to each milter that was told of it and has not answered its end
+   * of message, as Postfix's milter8_abort; libmilter then waits for the next MAIL.
+   */
   public void abort() {
+    discarded = null;
     for (MilterClient m : milters) {
+      m.doneWithMessage = false;
+      if (!m.inTransaction) continue;
+      m.inTransaction = false;
       if (!m.connected() || m.failed()) continue;
       try {
         m.tell(MilterPacket.bare(ABORT));
       } catch (IOException e) {
         m.fail("abort", e);
       }
-      m.doneWithMessage = false;
+    }
+  }
+
+  /**
+   * The message's header has a NUL octet, which no milter can be shown (the protocol's strings
+   * end at a NUL; RFC 5322 §2.2 allows none in a field): the message is to be refused.
+   */
+  public static final class NulInHeader extends IOException {
+    NulInHeader() {
+      super("a NUL octet in the header");
     }
   }
 
@@ -112,15 +140,19 @@ public final class MilterSession implements AutoCloseable {
     InputStream open() throws IOException;
   }
 
+  /**
+   * A recipient a milter added (with its ESMTP parameters, as SMFIR_ADDRCPT_PAR sends them) or
+   * deleted, the address without angle brackets.
+   */
+  public record RecipientChange(boolean added, String address, String parameters) {}
+
   /** What the milters made of a finished message. */
   public static final class Outcome {
     private Decision decision = Decision.GO;
     private MessageEditor editor;
     private String sender;
     private String senderParameters;
-    private final List<String> added = new ArrayList<>();
-    private final List<String> addedParameters = new ArrayList<>();
-    private final List<String> deleted = new ArrayList<>();
+    private final List<RecipientChange> recipientChanges = new ArrayList<>();
     private String quarantine;
     private String quarantinedBy;
     private boolean holdQuarantined;
@@ -159,16 +191,9 @@ public final class MilterSession implements AutoCloseable {
       return senderParameters;
     }
 
-    public List<String> addedRecipients() {
-      return added;
-    }
-
-    public List<String> addedParameters() {
-      return addedParameters;
-    }
-
-    public List<String> deletedRecipients() {
-      return deleted;
+    /** The recipients added and deleted, every milter's in the order asked: to be applied in that order. */
+    public List<RecipientChange> recipientChanges() {
+      return recipientChanges;
     }
 
     /** Why a milter quarantined the message, or null. */
@@ -200,14 +225,37 @@ public final class MilterSession implements AutoCloseable {
   }
 
   /**
+   * The bounds on what the milters may ask of one message, as Postfix's cleanup holds milters
+   * to its own limits: a replaced body no larger than the message size limit, no more added
+   * recipients than a client may give, no more than {@link #MAX_ADDED_FIELDS} added or changed
+   * fields of at most {@link #MAX_FIELD} octets each. A milter that asks for more is failed
+   * (its on-failure), none of its changes applied.
+   */
+  public record Bounds(long maxBody, int maxRecipients) {}
+
+  /** The most header fields one milter may add, insert or change in one message. */
+  static final int MAX_ADDED_FIELDS = 1000;
+  /** The longest field a milter may write, and the longest the milters are shown (Postfix's header_size_limit). */
+  public static final int MAX_FIELD = 102_400;
+
+  /**
    * The header fields, body and end of the message ({@code content} reopens it from its first
    * octet), each milter in turn; the changes asked for are collected in the outcome, to be
-   * applied before the message is stored.
+   * applied before the message is stored. A milter's changes count only once it answered the
+   * end of the message: one that fails on the way (a timeout, a broken packet, a change over
+   * the bounds) leaves none of them applied, whatever its on-failure says. Each milter sees the
+   * message as the ones before it left it.
    *
    * @param maxHeader the most header octets read to show the milters
+   * @throws NulInHeader before any milter is shown the message, when its header has a NUL
+   * @throws IOException when {@code content} could not be read
    */
-  public Outcome message(Content content, int maxHeader) throws IOException {
+  public Outcome message(Content content, int maxHeader, Bounds bounds) throws IOException {
     Outcome out = new Outcome();
+    if (discarded != null) {
+      out.decision = new Decision.Discard(discarded);
+      return out;
+    }
     MessageEditor editor = null;
     for (MilterClient m : milters) {
       if (m.failed()) {
@@ -220,6 +268,7 @@ public final class MilterSession implements AutoCloseable {
       if (!m.asks() || m.doneWithMessage) continue;
       if (editor == null) {
         editor = MessageEditor.read(content, maxHeader);
+        editor.hideOurReceived();
         out.editor = editor;
         // The sender's spam verdicts are not the milters': removed before they see the message.
         List<String> removed = editor.removeAll(SpamVerdict::isVerdictField);
@@ -231,7 +280,7 @@ public final class MilterSession implements AutoCloseable {
         boolean leadingSpace = (steps & P_HDR_LEADSPC) != 0;
         MilterReply r = new MilterReply.Continue();
         if ((steps & P_NOHDRS) == 0) {
-          for (MessageEditor.Field f : editor.fields) {
+          for (MessageEditor.Field f : editor.shownFields()) {
             r = m.ask(HEADER, Map.of(), MilterPacket.header(f.name(), MessageEditor.shown(f, leadingSpace)), (steps & P_NR_HDR) != 0,
                 m.config.contentTimeout());
             if (!(r instanceof MilterReply.Continue)) break;
@@ -245,22 +294,32 @@ public final class MilterSession implements AutoCloseable {
           stage = "body";
           r = sendBody(m, editor, (steps & P_NR_BODY) != 0);
         }
+        List<MilterReply.Modification> asked = new ArrayList<>();
         if (r instanceof MilterReply.Continue || r instanceof MilterReply.Skip) {
           stage = "end of message";
-          MessageEditor ed = editor;
-          boolean[] firstChunk = {true};
+          Pending pending = new Pending(bounds);
           List<MilterException> bad = new ArrayList<>();
           r = m.endOfMessage(m.macros(M_EOM, EOM_MACROS, known), mod -> {
             try {
-              apply(m, mod, ed, out, leadingSpace, firstChunk);
+              pending.check(mod);
+              asked.add(mod);
             } catch (MilterException e) {
-              bad.add(e);
+              if (bad.isEmpty()) bad.add(e);
             }
           });
           if (!bad.isEmpty()) throw bad.getFirst();
         }
+        m.inTransaction = false; // it answered the end of the message (or refused before it): no ABORT owed
         Decision d = decide(m, r, "end of message");
         if (d instanceof Decision.Go) {
+          // Its final word is in: its changes now, in the order it asked for them.
+          boolean[] firstChunk = {true};
+          try {
+            for (MilterReply.Modification mod : asked) apply(m, mod, editor, out, leadingSpace, firstChunk);
+          } catch (MilterException e) {
+            stage = "end of message";
+            throw e;
+          }
           if (r instanceof MilterReply.Accept) m.doneWithMessage = true;
           continue;
         }
@@ -275,6 +334,39 @@ public final class MilterSession implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /** Counts one milter's changes against the {@link Bounds} as they arrive, before any is kept. */
+  private static final class Pending {
+    private final Bounds bounds;
+    private long body;
+    private int recipients;
+    private int fields;
+
+    Pending(Bounds bounds) {
+      this.bounds = bounds;
+    }
+
+    void check(MilterReply.Modification mod) throws MilterException {
+      switch (mod) {
+        case MilterReply.ReplaceBody b -> {
+          body += b.chunk().length;
+          if (body > bounds.maxBody()) throw new MilterException("replaced the body with over " + bounds.maxBody() + " octets (the message size limit)");
+        }
+        case MilterReply.AddRecipient a -> {
+          if (++recipients > bounds.maxRecipients()) throw new MilterException("added over " + bounds.maxRecipients() + " recipients (max-recipients)");
+        }
+        case MilterReply.AddHeader a -> field(a.name(), a.value());
+        case MilterReply.InsertHeader i -> field(i.name(), i.value());
+        case MilterReply.ChangeHeader c -> field(c.name(), c.value());
+        default -> {}
+      }
+    }
+
+    private void field(String name, String value) throws MilterException {
+      if (++fields > MAX_ADDED_FIELDS) throw new MilterException("added or changed over " + MAX_ADDED_FIELDS + " header fields");
+      if (name.length() + value.length() > MAX_FIELD) throw new MilterException("wrote a header field " + name + " over " + MAX_FIELD + " octets");
+    }
   }
 
   private static MilterReply sendBody(MilterClient m, MessageEditor editor, boolean noReply) throws IOException {
@@ -320,12 +412,11 @@ public final class MilterSession implements AutoCloseable {
         out.changes.add(name + " changed the sender to <" + out.sender + ">");
       }
       case MilterReply.AddRecipient a -> {
-        out.added.add(unbracket(a.address()));
-        out.addedParameters.add(a.parameters());
+        out.recipientChanges.add(new RecipientChange(true, unbracket(a.address()), a.parameters()));
         out.changes.add(name + " added recipient <" + unbracket(a.address()) + ">");
       }
       case MilterReply.DeleteRecipient d -> {
-        out.deleted.add(unbracket(d.address()));
+        out.recipientChanges.add(new RecipientChange(false, unbracket(d.address()), ""));
         out.changes.add(name + " deleted recipient <" + unbracket(d.address()) + ">");
       }
       case MilterReply.Quarantine q -> {
@@ -365,10 +456,11 @@ public final class MilterSession implements AutoCloseable {
       MilterReply r;
       try {
         if (!m.connected()) m.open();
+        if (command == MAIL) m.inTransaction = true; // from here on it is owed an ABORT or an end of message
         if ((m.steps() & skipFlag) != 0) continue;
         Duration timeout = m.config.commandTimeout();
         r = m.ask(command, m.macros(macroStage, defaults, known), packet, (m.steps() & noReplyFlag) != 0, timeout);
-      } catch (IOException | IllegalArgumentException e) {
+      } catch (IOException e) {
         m.fail(name, e);
         if (m.config.failureTempfails()) return new Decision.Refuse(m.config.name(), true, 0, List.of(), "failed: " + m.failure());
         continue;
@@ -396,7 +488,13 @@ public final class MilterSession implements AutoCloseable {
       case MilterReply.ConnFail x -> new Decision.Refuse(name, true, 0, List.of(), "connfail");
       case MilterReply.ReplyCode c -> new Decision.Refuse(name, c.code() < 500, c.code(), c.lines(), "reply");
       case MilterReply.Discard x -> {
+        if (stage.equals("connect") || stage.equals("helo")) {
+          // As Postfix: there is no message to discard yet; the milter is taken to have said CONTINUE.
+          log.warn("{}: milter {}: DISCARD at {}, where there is no message to discard: ignored", logPrefix, name, stage);
+          yield Decision.GO;
+        }
         m.doneWithMessage = true;
+        if (!stage.equals("end of message")) discarded = name;
         yield new Decision.Discard(name);
       }
       default -> {

@@ -62,7 +62,8 @@ public final class Spool implements AutoCloseable {
   /** Sealed segments still holding messages from before the last restart. */
   private final List<Segment> recovered = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-  private record Pending(ByteBuffer head, MessageContent content, ByteBuffer trailer, Envelope envelope, CompletableFuture<SpooledMessage> done) {}
+  private record Pending(ByteBuffer head, MessageContent content, ByteBuffer trailer, Envelope envelope, boolean held,
+      CompletableFuture<SpooledMessage> done) {}
 
   public Spool(Path dir) throws IOException {
     this.dir = dir;
@@ -109,6 +110,16 @@ public final class Spool implements AutoCloseable {
    * @throws IOException when it could not be made durable; the caller must not answer 250
    */
   public SpooledMessage store(Envelope envelope, MessageContent content) throws IOException {
+    return store(envelope, content, false);
+  }
+
+  /**
+   * As {@link #store}, the message held ({@code posta queue release} delivers it) when {@code
+   * held}: its held line is forced to disk before the message itself, so once this returns the
+   * message is stored and held, and should it fail or the machine stop before, no unheld copy
+   * can come back at the next start (at worst a held line naming no message, which is ignored).
+   */
+  public SpooledMessage store(Envelope envelope, MessageContent content, boolean held) throws IOException {
     try {
       if (closed) throw new IOException("spool is closed");
       if (content.failure() != null) throw content.failure();
@@ -118,7 +129,7 @@ public final class Spool implements AutoCloseable {
       CRC32C crc = new CRC32C();
       crc.update(head.duplicate());
       ByteBuffer trailer = ByteBuffer.allocate(TRAILER).putInt((int) crc.getValue()).putInt(content.crc()).put(END).flip();
-      var p = new Pending(head, content, trailer, envelope, new CompletableFuture<>());
+      var p = new Pending(head, content, trailer, envelope, held, new CompletableFuture<>());
       pending.add(p);
       return p.done.get();
     } catch (InterruptedException e) {
@@ -245,8 +256,12 @@ public final class Spool implements AutoCloseable {
         p.content.writeTo(currentChannel);
         while (p.trailer.hasRemaining()) currentChannel.write(p.trailer);
         current.addOutstanding();
-        stored.add(new SpooledMessage(p.envelope, current, contentOffset, p.content.size(), p.content.inMemory(), p.content.trace(), new SpooledMessage.Progress(), false));
+        SpooledMessage m = new SpooledMessage(p.envelope, current, contentOffset, p.content.size(), p.content.inMemory(), p.content.trace(),
+            new SpooledMessage.Progress(), false);
+        if (p.held) recordHeld(m, true);
+        stored.add(m);
       }
+      current.syncDoneLog(); // held lines first: the message is never on disk without them
       currentChannel.force(false); // one fdatasync for the whole batch
       for (int i = 0; i < batch.size(); i++) batch.get(i).done.complete(stored.get(i));
     } catch (IOException e) {

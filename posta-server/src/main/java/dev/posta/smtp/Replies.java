@@ -211,6 +211,11 @@ public final class Replies {
   public static final Reply MILTER_REJECTED = new Reply(550, "5.7.1", "Command rejected");
   /** Milter protocol / RFC 3463 X.7.1: a milter rejected the message at its end. */
   public static final Reply MILTER_CONTENT_REJECTED = new Reply(550, "5.7.1", "Message content rejected");
+  /**
+   * RFC 5322 §2.2 / RFC 3463 X.6.0: a header field with a NUL octet (DATA takes any octet), which
+   * no milter can be shown; as LocalSubmission's malformed message.
+   */
+  public static final Reply NUL_IN_HEADER = new Reply(550, "5.6.0", "Malformed message: a NUL octet in the header");
   /** Milter protocol / RFC 3463 X.7.1: a milter tempfailed, or is down with on-failure tempfail (milter_default_action). */
   public static final Reply MILTER_TEMPFAIL = new Reply(451, "4.7.1", "Service unavailable - try again later");
 }

@@ -152,8 +152,6 @@ final class SmtpSession implements Session {
   private final MilterSession milters;
   /** A milter said DISCARD about this transaction: the message is taken and delivered nowhere. */
   private String milterDiscard;
-  /** The milters were told of this transaction (MAIL), so ending it without a message is an ABORT. */
-  private boolean milterTransaction;
 
   /**
    * @param connection the TCP connection
@@ -582,6 +580,7 @@ final class SmtpSession implements Session {
     heloName = "";
     esmtp = false;
     user = null;
+    if (milters != null) milters.macro("{auth_type}", null); // the login before TLS is forgotten, its mechanism too
   }
 
   // --- AUTH (RFC 4954) -----------------------------------------------------------------------
@@ -921,8 +920,7 @@ final class SmtpSession implements Session {
         listenerName, spam);
     SpooledMessage stored;
     try {
-      stored = context.spool().store(envelope, content);
-      if (hold) context.spool().markHeld(stored, true); // durable before the 250: posta queue shows it held
+      stored = context.spool().store(envelope, content, hold); // held in the same durable store: posta queue shows it held
     } catch (IOException e) {
       log.error("{}: {}: not stored, answered 451: {}", logPrefix, tx.id, e.toString());
       finishFailed(Replies.STORAGE_FAILED);
@@ -1075,11 +1073,10 @@ final class SmtpSession implements Session {
     List<String> args = new ArrayList<>();
     MailParameters p = c.parameters();
     if (p.size() >= 0) args.add("SIZE=" + p.size());
-    if (p.body() != MailParameters.BodyType.SEVEN_BIT) args.add("BODY=" + p.body());
+    if (p.body() != MailParameters.BodyType.SEVEN_BIT) args.add("BODY=" + p.body().keyword);
     if (p.smtpUtf8()) args.add("SMTPUTF8");
     if (p.ret() != null) args.add("RET=" + p.ret());
     if (p.envelopeId() != null) args.add("ENVID=" + p.envelopeId());
-    milterTransaction = true;
     return !milterRefused(milters.mail(orEmpty(c.sender()), args), "from=<" + orEmpty(c.sender()) + ">", Replies.MILTER_REJECTED);
   }
 
@@ -1157,7 +1154,12 @@ final class SmtpSession implements Session {
       out = null;
     } else {
       try {
-        out = milters.message(content::readWhole, limits.maxMessageSize() > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) limits.maxMessageSize());
+        out = milters.message(content::readWhole, limits.maxMessageSize() > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) limits.maxMessageSize(),
+            new MilterSession.Bounds(limits.maxMessageSize(), limits.maxRecipients()));
+      } catch (MilterSession.NulInHeader e) { // the client's octets, not ours nor a milter's: refused for good
+        log.info("{}: {}: {}, refused: a NUL octet in the header, which no milter can be shown", logPrefix, tx.id, from);
+        finishFailed(Replies.NUL_IN_HEADER);
+        return null;
       } catch (IOException e) { // reading our own spooled content failed
         log.error("{}: {}: not stored, answered 451: {}", logPrefix, tx.id, e.toString());
         finishFailed(Replies.STORAGE_FAILED);
@@ -1165,7 +1167,6 @@ final class SmtpSession implements Session {
       }
       data = out.decision();
     }
-    milterTransaction = false; // the end of the message was told: no ABORT after it
     switch (data) {
       case Decision.Refuse r -> {
         Reply reply = milterReply(r, r.temporary() ? Replies.MILTER_TEMPFAIL : Replies.MILTER_CONTENT_REJECTED);
@@ -1192,15 +1193,17 @@ final class SmtpSession implements Session {
         log.warn("{}: {}: a milter changed the sender to <{}>, not an address: left as it was", logPrefix, tx.id, out.sender());
       }
     }
-    for (String deleted : out.deletedRecipients()) {
-      tx.recipients.removeIf(r -> r.address().toString().equalsIgnoreCase(deleted));
-    }
-    for (String added : out.addedRecipients()) {
+    // In the order asked, milter after milter: one's added recipient another deletes is gone.
+    for (MilterSession.RecipientChange change : out.recipientChanges()) {
+      if (!change.added()) {
+        tx.recipients.removeIf(r -> r.address().toString().equalsIgnoreCase(change.address()));
+        continue;
+      }
       MailAddress a;
       try {
-        a = dev.posta.mail.AddressParser.parseMailbox(added);
+        a = dev.posta.mail.AddressParser.parseMailbox(change.address());
       } catch (dev.posta.mail.AddressParser.SyntaxException e) {
-        log.warn("{}: {}: a milter added recipient <{}>, not an address: left out", logPrefix, tx.id, added);
+        log.warn("{}: {}: a milter added recipient <{}>, not an address: left out", logPrefix, tx.id, change.address());
         continue;
       }
       if (!tx.hasRecipient(a)) tx.recipients.add(new Recipient(a, dev.posta.mail.RcptParameters.NONE));
@@ -1256,8 +1259,7 @@ final class SmtpSession implements Session {
     if (lineBuffer.length > SMALL_LINE) lineBuffer = new byte[SMALL_LINE];
     if (tx != null) tx.discard();
     tx = null;
-    if (milterTransaction) milters.abort();
-    milterTransaction = false;
+    if (milters != null) milters.abort(); // to those told of the transaction and not of its end
     milterDiscard = null;
     if (state != State.CONNECTED) state = State.READY;
   }

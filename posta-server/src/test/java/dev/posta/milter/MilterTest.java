@@ -2,6 +2,9 @@ package dev.posta.milter;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.posta.config.PostaConfig;
@@ -24,6 +27,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * Posta's milter client against a real milter: Debian's python3-milter (libmilter underneath)
@@ -56,6 +60,30 @@ class MilterTest {
     Path script = Path.of("src/test/resources/milter/test_milter.py").toAbsolutePath();
     return new ProcessBuilder(PYTHON.toString(), script.toString(), libmilterSocket, milterLog.toString())
         .redirectErrorStream(true).redirectOutput(run.resolve("milter.out").toFile()).start();
+  }
+
+  private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
+  private final Logger sessionLog = (Logger) LoggerFactory.getLogger("dev.posta.smtp.SmtpSession");
+  private final Logger milterLogger = (Logger) LoggerFactory.getLogger("dev.posta.milter");
+
+  @BeforeEach
+  void captureLogs() {
+    logs.start();
+    sessionLog.addAppender(logs);
+    milterLogger.addAppender(logs);
+  }
+
+  @AfterEach
+  void stopCapturing() {
+    sessionLog.detachAppender(logs);
+    milterLogger.detachAppender(logs);
+  }
+
+  /** The log lines of the sessions and the milter client so far. */
+  private List<String> sessionLines() {
+    synchronized (logs) {
+      return List.copyOf(logs.list).stream().map(ILoggingEvent::getFormattedMessage).toList();
+    }
   }
 
   @AfterEach
@@ -124,9 +152,9 @@ class MilterTest {
       assertThat(rcpt.get("macros").get("{rcpt_mailer}").asText()).isEqualTo("local");
       JsonNode eom = stage("eom");
       assertThat(eom.get("macros").get("i").asText()).isEqualTo(queueId);
-      // As Postfix's milters do, it sees our Received field first.
-      assertThat(eom.get("headers").get(0).get(0).asText()).isEqualTo("Received");
-      assertThat(eom.get("headers").get(0).get(1).asText()).contains("id " + queueId);
+      // As Postfix's milters, it is not shown our Received field (the client's facts come as macros): the client's fields only.
+      assertThat(eom.get("headers").toString()).isEqualTo(
+          "[[\"From\",\"<alice@client.example>\"],[\"To\",\"<bob@localhost>\"],[\"Subject\",\"hello\"],[\"Message-ID\",\"<m1@client.example>\"]]");
       assertThat(eom.get("body").asText()).as("%s", eom).isEqualTo("Hello milter.\r\n\r\n");
     }
   }
@@ -158,12 +186,12 @@ class MilterTest {
           .isEqualTo("451 4.7.1 Service unavailable - try again later");
       assertThat(send(smtp, "alice@client.example", "bob@localhost", "replycode", ""))
           .isEqualTo("554 5.7.0 Spam detected by the test milter");
-      assertThat(send(smtp, "alice@client.example", "bob@localhost", "discard", "")).matches("250 2\\.0\\.0 Ok: queued as [0-9A-Z]+");
-      assertThat(send(smtp, "alice@client.example", "bob@localhost", "hello", "")).matches("250 2\\.0\\.0 Ok: queued as [0-9A-Z]+");
-      List<String> mail = server.awaitMail("bob", 1);
-      Thread.sleep(300); // the discarded one, had it been queued, would be delivered by now too
-      assertThat(server.mail("bob")).hasSize(1);
-      assertThat(mail.getFirst()).contains("Subject: hello\n");
+      String discarded = send(smtp, "alice@client.example", "bob@localhost", "discard", "");
+      assertThat(discarded).matches("250 2\\.0\\.0 Ok: queued as [0-9A-Z]+");
+      String id = discarded.substring(discarded.lastIndexOf(' ') + 1);
+      assertThat(sessionLines()).anyMatch(l -> l.matches(".*: " + id + ": milter test: from=<alice@client\\.example>, size=\\d+, nrcpt=1: discarded, delivered to nobody"));
+      assertThat(sessionLines()).noneMatch(l -> l.contains(": " + id + ": from=<") && l.endsWith("status=queued"));
+      assertThat(server.queued()).isZero();
     }
   }
 
@@ -179,7 +207,9 @@ class MilterTest {
   @Test
   void headerChangesAreInTheDeliveredMessage() throws Exception {
     assertThat(deliveredAfter("addheader", "", "a1")).contains("Message-ID: <m1@client.example>\nX-Milter: added by the test\n\nHello milter.");
-    assertThat(deliveredAfter("insheader", "", "a2")).contains("Delivered-To: a2@localhost\nX-Milter-First: inserted at the top\nReceived: from client.example");
+    // Index 0 is the top of the fields the milter was shown: under our own Received field, which it was not.
+    assertThat(deliveredAfter("insheader", "", "a2")).contains("\nX-Milter-First: inserted at the top\nFrom: <alice@client.example>\n")
+        .startsWith("Return-Path: <alice@client.example>\nDelivered-To: a2@localhost\nReceived: from client.example");
   }
 
   @Test
@@ -361,6 +391,156 @@ class MilterTest {
             run.resolve("delivered.eml"));
         assertThat(verified.out()).as("%s", verified).isEqualTo("0 pass d=posta.test s=sel-rsa\n");
       }
+    }
+  }
+
+  /** One more test milter, named {@code name} (it acts on "X-Action-name:"), on its own socket and log. */
+  private record Named(String name, String address, Path log, Process process) {
+    List<JsonNode> logged() throws IOException {
+      if (!Files.exists(log)) return List.of();
+      List<JsonNode> out = new ArrayList<>();
+      for (String line : Files.readAllLines(log)) out.add(JSON.readTree(line));
+      return out;
+    }
+
+    List<String> stages() throws IOException {
+      return logged().stream().map(n -> n.get("stage").asText()).toList();
+    }
+  }
+
+  private final List<Process> more = new ArrayList<>();
+
+  @AfterEach
+  void stopMore() throws Exception {
+    for (Process p : more) {
+      p.destroyForcibly();
+      p.waitFor();
+    }
+  }
+
+  private Named named(String name) throws Exception {
+    Path socket = run.resolve(name + ".sock");
+    Path log = run.resolve(name + ".log");
+    Path script = Path.of("src/test/resources/milter/test_milter.py").toAbsolutePath();
+    Process p = new ProcessBuilder(PYTHON.toString(), script.toString(), "unix:" + socket, log.toString(), name)
+        .redirectErrorStream(true).redirectOutput(run.resolve(name + ".out").toFile()).start();
+    more.add(p);
+    await(() -> Files.exists(socket), "milter " + name + "'s socket");
+    return new Named(name, "unix:" + socket, log, p);
+  }
+
+  private static PostaConfig.Milter chained(Named m, boolean tempfail) {
+    return new PostaConfig.Milter(m.name(), m.address(), Set.of(PostaConfig.Protocol.SMTP), tempfail, Duration.ofSeconds(2),
+        Duration.ofSeconds(2), Duration.ofSeconds(10), false);
+  }
+
+  @Test
+  void aDiscardAtMailAsksNoMilterMoreInThatTransaction() throws Exception {
+    Named one = named("one");
+    Named two = named("two");
+    try (var server = TestServer.start(data, with(chained(one, true), chained(two, true))); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      assertThat(smtp.command("MAIL FROM:<maildiscard@client.example>")).isEqualTo("250 2.1.0 Sender OK");
+      // Milter two never heard of MAIL: asked about RCPT, libmilter would drop it unanswered and this wait out the timeout.
+      assertThat(smtp.command("RCPT TO:<bob@localhost>")).isEqualTo("250 2.1.5 Recipient OK");
+      String reply = smtp.data("Subject: hello\r\n\r\nDiscarded at MAIL.");
+      assertThat(reply).matches("250 2\\.0\\.0 Ok: queued as [0-9A-Z]+");
+      String id = reply.substring(reply.lastIndexOf(' ') + 1);
+      assertThat(sessionLines()).anyMatch(l -> l.endsWith(": " + id + ": milter one: from=<maildiscard@client.example>: discard"));
+      // (libmilter does not call the abort callback of a milter that discarded at MAIL: its ABORT is not seen here.)
+      assertThat(one.stages()).containsExactly("connect", "hello", "envfrom");
+      assertThat(two.stages()).containsExactly("connect", "hello");
+      // The next transaction is asked of both again, from MAIL on.
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "hello", "")).startsWith("250 2.0.0");
+      await(() -> two.stages().contains("eom"), "milter two's end of message");
+      assertThat(two.stages()).containsExactly("connect", "hello", "envfrom", "envrcpt", "eom");
+      assertThat(one.stages()).containsExactly("connect", "hello", "envfrom", "envfrom", "envrcpt", "eom");
+      assertThat(server.awaitMail("bob", 1)).singleElement().asString().contains("Subject: hello\n");
+    }
+  }
+
+  @Test
+  void aRefusalByTheFirstMilterAtTheEndOfTheMessageAbortsTheSecond() throws Exception {
+    Named one = named("one");
+    Named two = named("two");
+    try (var server = TestServer.start(data, with(chained(one, true), chained(two, true))); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      smtp.envelope("alice@client.example", "bob@localhost");
+      assertThat(smtp.data("X-Action-one: reject\r\nSubject: hello\r\n\r\nRefused by one.")).isEqualTo("550 5.7.1 Message content rejected");
+      await(() -> two.stages().contains("abort"), "milter two's abort");
+      assertThat(two.stages()).containsExactly("connect", "hello", "envfrom", "envrcpt", "abort");
+      assertThat(one.stages()).containsExactly("connect", "hello", "envfrom", "envrcpt", "eom");
+    }
+  }
+
+  @Test
+  void recipientChangesApplyInTheOrderAskedMilterAfterMilter() throws Exception {
+    Named one = named("one");
+    Named two = named("two");
+    try (var server = TestServer.start(data, with(chained(one, true), chained(two, true))); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      smtp.envelope("alice@client.example", "bob@localhost");
+      String reply = smtp.data("X-Action-one: addrcpt carol@localhost\r\nX-Action-two: delrcpt carol@localhost\r\nSubject: hello\r\n\r\nFor bob.");
+      assertThat(reply).startsWith("250 2.0.0");
+      String id = reply.substring(reply.lastIndexOf(' ') + 1);
+      assertThat(sessionLines()).anyMatch(l -> l.endsWith(": " + id + ": milters: one added recipient <carol@localhost>, two deleted recipient <carol@localhost>"));
+      assertThat(sessionLines()).anyMatch(l -> l.contains(": " + id + ": from=<alice@client.example>, size=") && l.contains(", nrcpt=1,"));
+      assertThat(server.awaitMail("bob", 1)).hasSize(1);
+    }
+  }
+
+  @Test
+  void aMilterThatFailsAtTheEndOfTheMessageLeavesNoneOfItsChanges() throws Exception {
+    var accepting = new PostaConfig.Milter("test", unixAddress, Set.of(PostaConfig.Protocol.SMTP), false, Duration.ofSeconds(2),
+        Duration.ofSeconds(2), Duration.ofSeconds(1), false);
+    try (var server = TestServer.start(data, with(accepting)); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      // It deletes bob and sends the first chunk of a new body, then times out: on-failure accept takes the message as it came.
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "partial bob@localhost", "")).startsWith("250 2.0.0");
+      assertThat(server.awaitMail("bob", 1).getFirst()).contains("\n\nHello milter.\n").doesNotContain("never finished");
+      assertThat(sessionLines()).anyMatch(l -> l.matches(".*\\[127\\.0\\.0\\.1\\]#\\w+: milter test: failed at end of message: timed out .*; on-failure accept: .*"));
+      assertThat(sessionLines()).noneMatch(l -> l.contains("milters: test"));
+    }
+  }
+
+  @Test
+  void aNulInTheHeaderIsRefusedBeforeAnyMilterAndOneInTheBodyIsShownAsItIs() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      smtp.envelope("alice@client.example", "bob@localhost");
+      assertThat(smtp.data("Subject: a\0b\r\n\r\nHello.")).isEqualTo("550 5.6.0 Malformed message: a NUL octet in the header");
+      assertThat(smtp.command("RSET")).startsWith("250 "); // the session goes on
+      assertThat(logged().stream().map(n -> n.get("stage").asText())).doesNotContain("eom");
+      smtp.envelope("alice@client.example", "bob@localhost");
+      assertThat(smtp.data("Subject: addheader\r\n\r\nA\0B")).startsWith("250 2.0.0");
+      assertThat(stage("eom").get("body").asText()).isEqualTo("A\0B\r\n");
+      assertThat(server.awaitMail("bob", 1).getFirst()).contains("X-Milter: added by the test\n\nA\0B\n");
+    }
+  }
+
+  @Test
+  void eightBitFieldsKeepTheirOctetsAndMailParametersAreSentAsTheClientGaveThem() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      assertThat(smtp.command("MAIL FROM:<alice@client.example> SIZE=200 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=abc")).startsWith("250 ");
+      assertThat(smtp.command("RCPT TO:<bob@localhost>")).startsWith("250 ");
+      assertThat(smtp.command("DATA")).startsWith("354 ");
+      byte[] latin1Subject = "Subject: addheader caf\u00e9\r\n".getBytes(StandardCharsets.ISO_8859_1); // é as the one octet 0xE9
+      var message = new java.io.ByteArrayOutputStream();
+      message.writeBytes("From: <alice@client.example>\r\n".getBytes(StandardCharsets.US_ASCII));
+      message.writeBytes(latin1Subject);
+      message.writeBytes("X-Utf8: \u00e9t\u00e9\r\n\r\nBody.\r\n.\r\n".getBytes(StandardCharsets.UTF_8));
+      smtp.send(message.toByteArray());
+      assertThat(smtp.reply()).startsWith("250 2.0.0");
+      assertThat(stage("envfrom").get("args").toString()).isEqualTo("[\"SIZE=200\",\"BODY=8BITMIME\",\"SMTPUTF8\",\"RET=HDRS\",\"ENVID=abc\"]");
+      await(() -> filesIn(server.newMail("bob")) == 1, "bob's message");
+      byte[] delivered;
+      try (Stream<Path> files = Files.list(server.newMail("bob"))) {
+        delivered = Files.readAllBytes(files.findFirst().orElseThrow());
+      }
+      String octets = new String(delivered, StandardCharsets.ISO_8859_1);
+      assertThat(octets).contains("X-Milter: added by the test").contains(new String(latin1Subject, StandardCharsets.ISO_8859_1).replace("\r\n", "\n"))
+          .contains(new String("X-Utf8: \u00e9t\u00e9\n".getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
     }
   }
 
