@@ -87,6 +87,26 @@ class MiltersSectionTest {
   }
 
   @Test
+  void aPortOutsideOneTo65535IsRefusedHereNotAtEachConnection() {
+    assertThatThrownBy(() -> load(PREAMBLE + """
+        [[milters]]
+        name = "zero"
+        address = "inet:127.0.0.1:0"
+        [[milters]]
+        name = "big"
+        address = "inet:[::1]:65536"
+        [[milters]]
+        name = "relative"
+        address = "unix:run/x.sock"
+        """))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(String.join("\n",
+            "%1$s:5: milters[0].address: port \"0\" is not 1..65535",
+            "%1$s:8: milters[1].address: port \"65536\" is not 1..65535",
+            "%1$s:11: milters[2].address: unix: wants an absolute path, got \"run/x.sock\"").formatted(dir.resolve("posta.toml")));
+  }
+
+  @Test
   void checkConfigPrintsEachEntry() throws Exception {
     PostaConfig config = load(PREAMBLE + """
         [[milters]]

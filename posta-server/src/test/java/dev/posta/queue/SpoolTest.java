@@ -93,6 +93,27 @@ class SpoolTest {
   }
 
   /**
+   * A message stored held (a milter quarantined it with quarantine = "hold") is held as soon as
+   * store returns, before its next progress line: its held line is on disk with it, not written
+   * after in a second step that could fail and leave it to be delivered after a restart.
+   */
+  @Test
+  void aMessageStoredHeldIsHeldAtOnceAndAfterARestart() throws IOException {
+    Envelope held = envelope("a@localhost");
+    Envelope free = envelope("b@localhost");
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      assertThat(spool.store(held, content(spool, "held\r\n"), true).isHeld()).isTrue();
+      assertThat(spool.store(free, content(spool, "free\r\n"), false).isHeld()).isFalse();
+    }
+    try (Spool spool = new Spool(dir)) {
+      assertThat(spool.recover()).extracting(m -> m.envelope().id() + " " + m.isHeld())
+          .containsExactly(held.id() + " true", free.id() + " false");
+    }
+  }
+
+  /**
    * The trace fields (hops, Delivered-To) come with a stored message as they were counted while
    * it was received; a recovered one reads them back from its segment, header section only.
    */
