@@ -237,6 +237,12 @@ public final class MilterSession implements AutoCloseable {
   static final int MAX_ADDED_FIELDS = 1000;
   /** The longest field a milter may write, and the longest the milters are shown (Postfix's header_size_limit). */
   public static final int MAX_FIELD = 102_400;
+  /**
+   * The most header octets the milters are shown (and held as text to be changed): 1 MiB, ten
+   * of Postfix's header_size_limit. Fields past it stay in the body, as they do past a field
+   * over {@link #MAX_FIELD}; a client cannot make a session hold a 35 MB header as strings.
+   */
+  public static final int MAX_HEADER_BLOCK = 1024 * 1024;
 
   /**
    * The header fields, body and end of the message ({@code content} reopens it from its first

@@ -1154,7 +1154,7 @@ final class SmtpSession implements Session {
       out = null;
     } else {
       try {
-        out = milters.message(content::readWhole, limits.maxMessageSize() > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) limits.maxMessageSize(),
+        out = milters.message(content::readWhole, (int) Math.min(limits.maxMessageSize(), MilterSession.MAX_HEADER_BLOCK),
             new MilterSession.Bounds(limits.maxMessageSize(), limits.maxRecipients()));
       } catch (MilterSession.NulInHeader e) { // the client's octets, not ours nor a milter's: refused for good
         log.info("{}: {}: {}, refused: a NUL octet in the header, which no milter can be shown", logPrefix, tx.id, from);
@@ -1248,8 +1248,9 @@ final class SmtpSession implements Session {
       finishFailed(Replies.STORAGE_FAILED);
       return null;
     }
+    long sizeChange = edited.size() - content.size(); // the queued line's size= is of the message as stored
     content.discard();
-    tx.replaceContent(edited);
+    tx.replaceContent(edited, sizeChange);
     return new Filtered(edited, false, out.quarantine() != null, out.holdQuarantined(), out.spam());
   }
 

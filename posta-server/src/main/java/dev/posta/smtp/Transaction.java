@@ -354,7 +354,9 @@ final class Transaction {
   }
 
   /** The content the milters' changes made, in place of the received one (discarded by the caller). */
-  void replaceContent(MessageContent edited) {
+  /** The content the milters changed; the size (as logged and metered) grows or shrinks by what they changed. */
+  void replaceContent(MessageContent edited, long sizeChange) {
     content = edited;
+    size = Math.max(0, size + sizeChange);
   }
 }

@@ -545,6 +545,37 @@ class MilterTest {
   }
 
   @Test
+  void theQueuedLineSizeIsOfTheMessageAsTheMiltersLeftIt() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      String plain = send(smtp, "alice@client.example", "bob@localhost", "hello", "");
+      String added = send(smtp, "alice@client.example", "bob@localhost", "addheader", "");
+      long plainSize = queuedSize(plain);
+      // "addheader" is 4 octets longer than "hello"; the milter added "X-Milter: added by the test\r\n", 29 more.
+      assertThat(queuedSize(added)).isEqualTo(plainSize + 4 + 29);
+    }
+  }
+
+  private long queuedSize(String reply) {
+    String id = reply.substring(reply.lastIndexOf(' ') + 1);
+    String line = sessionLines().stream().filter(l -> l.contains(": " + id + ": from=<") && l.endsWith("status=queued")).findFirst().orElseThrow();
+    var m = java.util.regex.Pattern.compile(", size=(\\d+),").matcher(line);
+    assertThat(m.find()).as(line).isTrue();
+    return Long.parseLong(m.group(1));
+  }
+
+  @Test
+  void aNulInAHeloNameNeverReachesAMilter() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.reply();
+      String reply = smtp.command("EHLO a\0b.example");
+      assertThat(smtp.command("NOOP")).startsWith("250 "); // the session lives, whatever EHLO was answered
+      assertThat(reply).startsWith("250-");
+      assertThat(stage("hello").get("name").asText()).isEqualTo("a?b.example"); // the session's own sanitizing, not a broken packet
+    }
+  }
+
+  @Test
   void submissionIsNotFilteredByDefault() throws Exception {
     try (var server = server(); var smtp = new SmtpWire(server.submissionPort())) {
       smtp.reply();
