@@ -303,7 +303,7 @@ public final class MilterSession implements AutoCloseable {
         List<MilterReply.Modification> asked = new ArrayList<>();
         if (r instanceof MilterReply.Continue || r instanceof MilterReply.Skip) {
           stage = "end of message";
-          Pending pending = new Pending(bounds);
+          Pending pending = new Pending(bounds, leadingSpace);
           List<MilterException> bad = new ArrayList<>();
           r = m.endOfMessage(m.macros(M_EOM, EOM_MACROS, known), mod -> {
             try {
@@ -318,14 +318,10 @@ public final class MilterSession implements AutoCloseable {
         m.inTransaction = false; // it answered the end of the message (or refused before it): no ABORT owed
         Decision d = decide(m, r, "end of message");
         if (d instanceof Decision.Go) {
-          // Its final word is in: its changes now, in the order it asked for them.
+          if (m.failed()) continue; // a final answer that makes no sense here: failed, its changes dropped
+          // Its final word is in: its changes now, in the order it asked for them (each checked when it came: none can fail here).
           boolean[] firstChunk = {true};
-          try {
-            for (MilterReply.Modification mod : asked) apply(m, mod, editor, out, leadingSpace, firstChunk);
-          } catch (MilterException e) {
-            stage = "end of message";
-            throw e;
-          }
+          for (MilterReply.Modification mod : asked) apply(m, mod, editor, out, leadingSpace, firstChunk);
           if (r instanceof MilterReply.Accept) m.doneWithMessage = true;
           continue;
         }
@@ -345,12 +341,14 @@ public final class MilterSession implements AutoCloseable {
   /** Counts one milter's changes against the {@link Bounds} as they arrive, before any is kept. */
   private static final class Pending {
     private final Bounds bounds;
+    private final boolean leadingSpace;
     private long body;
     private int recipients;
     private int fields;
 
-    Pending(Bounds bounds) {
+    Pending(Bounds bounds, boolean leadingSpace) {
       this.bounds = bounds;
+      this.leadingSpace = leadingSpace;
     }
 
     void check(MilterReply.Modification mod) throws MilterException {
@@ -372,6 +370,7 @@ public final class MilterSession implements AutoCloseable {
     private void field(String name, String value) throws MilterException {
       if (++fields > MAX_ADDED_FIELDS) throw new MilterException("added or changed over " + MAX_ADDED_FIELDS + " header fields");
       if (name.length() + value.length() > MAX_FIELD) throw new MilterException("wrote a header field " + name + " over " + MAX_FIELD + " octets");
+      MessageEditor.written(value, leadingSpace); // a value that would break out of its field fails the milter now, before any change is made
     }
   }
 

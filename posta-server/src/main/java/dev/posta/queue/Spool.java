@@ -261,7 +261,7 @@ public final class Spool implements AutoCloseable {
         if (p.held) recordHeld(m, true);
         stored.add(m);
       }
-      current.syncDoneLog(); // held lines first: the message is never on disk without them
+      if (batch.stream().anyMatch(Pending::held)) current.syncDoneLog(); // held lines first: the message is never on disk without them
       currentChannel.force(false); // one fdatasync for the whole batch
       for (int i = 0; i < batch.size(); i++) batch.get(i).done.complete(stored.get(i));
     } catch (IOException e) {

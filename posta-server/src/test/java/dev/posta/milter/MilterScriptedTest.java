@@ -143,6 +143,18 @@ class MilterScriptedTest {
   }
 
   @Test
+  void aFieldValueThatWouldBreakOutOfItsFieldFailsTheMilterWithNoneOfItsEarlierChanges() throws Exception {
+    String address = script(6, MilterProtocol.F_ADDHDRS, 0,
+        List.of(packet('h', strings("X-Good", "fine")), packet('h', strings("X-Bad", "a\nInjected: yes"))));
+    try (var s = session(address)) {
+      var out = transaction(s, ROOMY);
+      assertThat(out.decision()).isEqualTo(Decision.GO);
+      assertThat(out.changes()).isEmpty();
+      assertThat(out.contentChanged()).isFalse();
+    }
+  }
+
+  @Test
   void aReplacedBodyOverTheMessageSizeLimitFailsTheMilter() throws Exception {
     String address = script(6, MilterProtocol.F_CHGBODY, 0, List.of(packet('b', new byte[600]), packet('b', new byte[600])));
     try (var s = session(address)) {
