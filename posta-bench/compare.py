@@ -586,12 +586,18 @@ def report(results, names, seconds):
              f"{seconds:.0f} s in all; Postfix {subprocess.run(['/usr/sbin/postconf', '-h', 'mail_version'], capture_output=True, text=True).stdout.strip()}")
     text = title + "\n" + "\n".join(lines) + "\n"
     print(text)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    with open(os.path.join(OUT, f"compare-{stamp}.txt"), "w") as f:
+    base = write_results(OUT, "compare", text, {"|".join(k): v for k, v in results.items()})
+    chart(rows_for_chart, names, base + ".png")
+
+
+def write_results(out, name, text, results):
+    """Writes a comparison's table and raw figures to OUT as NAME-<time>.txt and .json; returns their common path without suffix."""
+    base = os.path.join(out, f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    with open(base + ".txt", "w") as f:
         f.write(text)
-    with open(os.path.join(OUT, f"compare-{stamp}.json"), "w") as f:
-        json.dump({"|".join(k): v for k, v in results.items()}, f, indent=1)
-    chart(rows_for_chart, names, os.path.join(OUT, f"compare-{stamp}.png"))
+    with open(base + ".json", "w") as f:
+        json.dump(results, f, indent=1)
+    return base
 
 
 def chart(rows, names, png):

@@ -31,7 +31,6 @@ BENCH_TMPDIR=/var/tmp KEEP=1. Posta runs through ./posta with POSTA_AOT=0.
 """
 
 import importlib.util
-import json
 import os
 import re
 import shutil
@@ -310,12 +309,7 @@ def report(results, seconds):
                                                             if k in os.environ) + ")"
     text = title + "\n" + command + "\n" + "\n".join(lines) + "\n"
     print(text)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    with open(os.path.join(OUT, f"defenses-{stamp}.txt"), "w") as f:
-        f.write(text)
-    with open(os.path.join(OUT, f"defenses-{stamp}.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    say(f"wrote {OUT}/defenses-{stamp}.txt and .json")
+    say(f"wrote {cmp.write_results(OUT, 'defenses', text, results)}.txt and .json")
 
 
 if __name__ == "__main__":

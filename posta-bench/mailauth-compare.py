@@ -37,7 +37,6 @@ start-up cache: starts are not measured here).
 
 import base64
 import importlib.util
-import json
 import os
 import re
 import shutil
@@ -347,12 +346,7 @@ def report(results, pairs, seconds):
                                                            if k in os.environ) + ")"
     text = title + "\n" + command + "\n" + "\n".join(lines) + "\n"
     print(text)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    with open(os.path.join(OUT, f"mailauth-{stamp}.txt"), "w") as f:
-        f.write(text)
-    with open(os.path.join(OUT, f"mailauth-{stamp}.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    say(f"wrote {OUT}/mailauth-{stamp}.txt and .json")
+    say(f"wrote {cmp.write_results(OUT, 'mailauth', text, results)}.txt and .json")
 
 
 if __name__ == "__main__":
