@@ -313,7 +313,17 @@ public final class MilterSession implements AutoCloseable {
               if (bad.isEmpty()) bad.add(e);
             }
           });
-          if (!bad.isEmpty()) throw bad.getFirst();
+          if (!bad.isEmpty()) {
+            // A change over the bounds fails the milter, its changes dropped; but a refusal or a
+            // discard it gave as its last word still stands (a virus scanner's REJECT after an
+            // over-long status field must not let the message through under on-failure=accept).
+            boolean refused = r instanceof MilterReply.Reject || r instanceof MilterReply.Tempfail
+                || r instanceof MilterReply.ReplyCode || r instanceof MilterReply.Discard;
+            if (!refused) throw bad.getFirst();
+            log.warn("{}: milter {}: {}; its changes dropped, its {} kept", logPrefix, m.config.name(), bad.getFirst().getMessage(),
+                MilterClient.name(r));
+            asked.clear();
+          }
         }
         m.inTransaction = false; // it answered the end of the message (or refused before it): no ABORT owed
         Decision d = decide(m, r, "end of message");

@@ -31,6 +31,8 @@ class MilterScriptedTest {
   private ServerSocket listener;
   private final List<Character> commands = new CopyOnWriteArrayList<>();
   private volatile int offeredSteps = -1;
+  /** The script's last word at BODYEOB, after its modifications: CONTINUE unless a test says otherwise. */
+  private volatile char finalReply = 'c';
 
   @AfterEach
   void stop() throws IOException {
@@ -74,7 +76,7 @@ class MilterScriptedTest {
             }
             case 'E' -> {
               for (byte[] p : atEnd) out.write(p);
-              out.write(packet('c', new byte[0]));
+              out.write(packet(finalReply, new byte[0]));
             }
             default -> out.write(packet('c', new byte[0]));
           }
@@ -149,6 +151,20 @@ class MilterScriptedTest {
     try (var s = session(address)) {
       var out = transaction(s, ROOMY);
       assertThat(out.decision()).isEqualTo(Decision.GO);
+      assertThat(out.changes()).isEmpty();
+      assertThat(out.contentChanged()).isFalse();
+    }
+  }
+
+  @Test
+  void aRefusalStandsWhenAChangeBeforeItBrokeTheBounds() throws Exception {
+    // A scanner adds a status field over the bounds, then rejects: under on-failure=accept the
+    // message must still be refused, only the changes dropped.
+    finalReply = 'r';
+    String address = script(6, MilterProtocol.F_ADDHDRS, 0, List.of(packet('h', strings("X-Status", "x".repeat(MilterSession.MAX_FIELD + 1)))));
+    try (var s = session(address)) {
+      var out = transaction(s, ROOMY);
+      assertThat(out.decision()).isEqualTo(new Decision.Refuse("scripted", false, 0, List.of(), "reject"));
       assertThat(out.changes()).isEmpty();
       assertThat(out.contentChanged()).isFalse();
     }
