@@ -137,7 +137,9 @@ final class DomainsSection {
 
   /**
    * A {@code spam-folder} value: a folder name as mail clients show it ("Junk", "Spam",
-   * "Junk/Suspect" for a subfolder), or "INBOX" (any case) for the inbox, given as empty.
+   * "Junk.Suspect" for a subfolder: IMAP's hierarchy delimiter here is '.'), or "INBOX" (any
+   * case) for the inbox, given as empty. The mailbox store's rules, so that every name taken
+   * here can be delivered to: no '/', no empty level.
    */
   static Optional<String> spamFolder(String value) throws Invalid {
     if (value.equalsIgnoreCase("INBOX")) return Optional.empty();
@@ -148,8 +150,8 @@ final class DomainsSection {
         throw new Invalid("a folder name has no control characters, '*', '%' or '\\'");
       }
     }
-    if (value.startsWith("/") || value.endsWith("/") || value.contains("//") || value.startsWith(".")) {
-      throw new Invalid("'" + value + "' is not a folder name (no '.' or '/' first, no '/' last, no '//')");
+    if (value.contains("/") || value.startsWith(".") || value.endsWith(".") || value.contains("..")) {
+      throw new Invalid("'" + value + "' is not a folder name (no '/'; levels are separated by '.', none empty: \"Junk.Suspect\")");
     }
     return Optional.of(value);
   }
