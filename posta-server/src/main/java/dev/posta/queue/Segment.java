@@ -1,6 +1,7 @@
 package dev.posta.queue;
 
 import dev.posta.mail.QueueId;
+import dev.posta.storage.DirectorySync;
 import dev.posta.storage.PrivateFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -34,6 +35,8 @@ final class Segment {
   private int outstanding;
   private boolean sealed;
   private boolean doneDirty;
+  /** The progress log was created and its directory entry not yet forced: a crash could lose the file whatever its own fsync. */
+  private boolean doneLogUnnamed;
   /** Deleted with its log: a line written after that (the last attempt's timeline) would make an orphan log, and hold it open. */
   private boolean deleted;
 
@@ -71,6 +74,7 @@ final class Segment {
       // 0600 at creation, as every spool file (see PrivateFiles): it names messages and recipients.
       doneLog = FileChannel.open(donePath, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND),
           PrivateFiles.file(donePath));
+      doneLogUnnamed = true;
     }
     ByteBuffer buf = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
     while (buf.hasRemaining()) doneLog.write(buf);
@@ -92,6 +96,10 @@ final class Segment {
     if (doneDirty && doneLog != null) {
       doneLog.force(false);
       doneDirty = false;
+      if (doneLogUnnamed) { // its lines are durable only once its name is: the first sync makes it so
+        DirectorySync.fsync(donePath.getParent());
+        doneLogUnnamed = false;
+      }
     }
   }
 

@@ -250,6 +250,16 @@ public final class Spool implements AutoCloseable {
     try {
       if (current == null || currentChannel.size() >= SEGMENT_LIMIT) roll();
       List<SpooledMessage> stored = new ArrayList<>(batch.size());
+      // Held lines first, on disk before any octet of their messages: the page cache may write a
+      // message's record out at any moment, so a crash (or a failed write below) can then leave a
+      // held line naming no message, which recovery ignores, never a message without its line.
+      boolean anyHeld = false;
+      for (Pending p : batch) {
+        if (!p.held) continue;
+        current.record(p.envelope.id() + " held");
+        anyHeld = true;
+      }
+      if (anyHeld) current.syncDoneLog();
       for (Pending p : batch) {
         long contentOffset = currentChannel.position() + p.head.remaining();
         while (p.head.hasRemaining()) currentChannel.write(p.head);
@@ -258,10 +268,9 @@ public final class Spool implements AutoCloseable {
         current.addOutstanding();
         SpooledMessage m = new SpooledMessage(p.envelope, current, contentOffset, p.content.size(), p.content.inMemory(), p.content.trace(),
             new SpooledMessage.Progress(), false);
-        if (p.held) recordHeld(m, true);
+        if (p.held) m.setHeld(true); // its line is written above
         stored.add(m);
       }
-      if (batch.stream().anyMatch(Pending::held)) current.syncDoneLog(); // held lines first: the message is never on disk without them
       currentChannel.force(false); // one fdatasync for the whole batch
       for (int i = 0; i < batch.size(); i++) batch.get(i).done.complete(stored.get(i));
     } catch (IOException e) {
