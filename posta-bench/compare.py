@@ -19,6 +19,7 @@ Run through compare.sh, which installs what is missing first. Settings (environm
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -588,6 +589,43 @@ def report(results, names, seconds):
     print(text)
     base = write_results(OUT, "compare", text, {"|".join(k): v for k, v in results.items()})
     chart(rows_for_chart, names, base + ".png")
+
+
+class Dnsmasq:
+    """One dnsmasq on 127.0.0.1:port, authoritative for the zone "test" with `records` (dnsmasq
+    options such as --txt-record=...), logging the queries it answers; started when it answers
+    `probe` (dig's TYPE and NAME) with a line containing `expect`."""
+
+    def __init__(self, work, port, records, probe, expect):
+        self.port = port
+        self.log = os.path.join(work, "dnsmasq.log")
+        cmd = ["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--pid-file=",
+               "--user=root", "--listen-address=127.0.0.1", "--bind-interfaces", f"--port={port}",
+               "--auth-server=ns.dnsmasq.invalid,127.0.0.1", "--auth-zone=test", "--auth-ttl=300",
+               "--log-queries", f"--log-facility={self.log}", *records]
+        err = os.path.join(work, "dnsmasq.err")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(err, "w"), start_new_session=True)
+        deadline = time.monotonic() + 10
+        while True:
+            r = subprocess.run(["dig", "+short", "+time=1", "+tries=1", "-p", str(port), "@127.0.0.1", *probe],
+                               capture_output=True, text=True)
+            if expect in r.stdout:
+                break
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("dnsmasq did not start: " + open(err).read())
+            time.sleep(0.1)
+
+    def queries(self):
+        """The queries answered so far (dnsmasq logs an authoritative answer as auth[...])."""
+        try:
+            with open(self.log) as f:
+                return sum(1 for line in f if re.search(r"\]: (?:query|auth)\[", line))
+        except FileNotFoundError:
+            return 0
+
+    def stop(self):
+        stop_process(self.proc, 5)
 
 
 def write_results(out, name, text, results):

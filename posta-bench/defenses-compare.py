@@ -32,7 +32,6 @@ BENCH_TMPDIR=/var/tmp KEEP=1. Posta runs through ./posta with POSTA_AOT=0.
 
 import importlib.util
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -74,38 +73,10 @@ def wait_port(port, seconds):
     return False
 
 
-class Dns:
+def start_dns(work):
     """dnsmasq on 127.0.0.1:53, authoritative for "test": bl.test lists 127.0.0.2 (RFC 5782 §5's test point) and nothing else."""
-
-    def __init__(self, work):
-        self.log = os.path.join(work, "dnsmasq.log")
-        cmd = ["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--pid-file=",
-               "--user=root", "--listen-address=127.0.0.1", "--bind-interfaces", "--port=53",
-               "--auth-server=ns.dnsmasq.invalid,127.0.0.1", "--auth-zone=test", "--auth-ttl=300",
-               f"--host-record=2.0.0.127.{ZONE},127.0.0.2", f"--txt-record=2.0.0.127.{ZONE},listed for the test",
-               "--log-queries", f"--log-facility={self.log}"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "dnsmasq.err"), "w"),
-                                     start_new_session=True)
-        deadline = time.monotonic() + 10
-        while True:
-            r = subprocess.run(["dig", "+short", "+time=1", "+tries=1", "@127.0.0.1", "A", f"2.0.0.127.{ZONE}"],
-                               capture_output=True, text=True)
-            if "127.0.0.2" in r.stdout:
-                break
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("dnsmasq did not start: " + open(os.path.join(work, "dnsmasq.err")).read())
-            time.sleep(0.1)
-
-    def queries(self):
-        try:
-            with open(self.log) as f:
-                return sum(1 for line in f if re.search(r"\]: (?:query|auth)\[", line))
-        except FileNotFoundError:
-            return 0
-
-    def stop(self):
-        cmp.stop_process(self.proc, 5)
+    return cmp.Dnsmasq(work, 53, [f"--host-record=2.0.0.127.{ZONE},127.0.0.2", f"--txt-record=2.0.0.127.{ZONE},listed for the test"],
+                       ["A", f"2.0.0.127.{ZONE}"], "127.0.0.2")
 
 
 class Milters:
@@ -259,24 +230,24 @@ def main():
     started = time.monotonic()
     say(f"working in {work}; variants {VARIANTS}, {RUNS} runs of {MESSAGES} messages after {WARMUP_SECONDS:.0f} s of warm-up each")
     results = {}
-    dns = milters = None
+    resolver = milters = None
     try:
-        dns = Dns(work)
+        resolver = start_dns(work)
         milters = Milters(work)
         for run in range(RUNS):
             for variant in VARIANTS:
                 port = milters.ports.get(variant) or (milters.start(variant) if variant in ("milter", "rspamd") else None)
                 servers = [Posta(work, variant, port), Postfix(work, variant, port)]
                 for server in servers if run % 2 == 0 else servers[::-1]:
-                    m = one_run(server, variant, dns)
+                    m = one_run(server, variant, resolver)
                     say(f"run {run + 1}/{RUNS}: {variant}: {server.name}: {m['accept']:.0f} msgs/s, {m['cpu_per_1000']:.2f} CPU s/1000, "
                         f"errors {m['errors']}, {m['dns_queries']} DNS queries")
                     results.setdefault(f"{variant} {server.name}", []).append(m)
     finally:
         if milters:
             milters.stop()
-        if dns:
-            dns.stop()
+        if resolver:
+            resolver.stop()
         if os.environ.get("KEEP") != "1":
             shutil.rmtree(work, ignore_errors=True)
     report(results, time.monotonic() - started)

@@ -76,42 +76,12 @@ def say(*args):
     print("mailauth-compare:", *args, file=sys.stderr, flush=True)
 
 
-class Dns:
+def start_dns(work, dkim_strings):
     """One authoritative dnsmasq on loopback for the zone "test": sender.test's SPF, DMARC and DKIM records, the SOA in negative answers."""
-
-    def __init__(self, work, dkim_strings):
-        self.log = os.path.join(work, "dnsmasq.log")
-        self.port = cmp.free_port()
-        records = [f"--txt-record={DOMAIN},v=spf1 ip4:127.0.0.1 -all",
-                   f"--txt-record=_dmarc.{DOMAIN},v=DMARC1; p=reject",
-                   f"--txt-record={SELECTOR}._domainkey.{DOMAIN}," + ",".join(dkim_strings)]
-        cmd = ["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--pid-file=",
-               "--user=root", "--listen-address=127.0.0.1", "--bind-interfaces", f"--port={self.port}",
-               "--auth-server=ns.dnsmasq.invalid,127.0.0.1", "--auth-zone=test", "--auth-ttl=300",
-               "--log-queries", f"--log-facility={self.log}", *records]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "dnsmasq.err"), "w"),
-                                     start_new_session=True)
-        deadline = time.monotonic() + 10
-        while True:
-            r = subprocess.run(["dig", "+short", "+time=1", "+tries=1", "-p", str(self.port), "@127.0.0.1", "TXT", "_dmarc." + DOMAIN],
-                               capture_output=True, text=True)
-            if "DMARC1" in r.stdout:
-                break
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("dnsmasq did not start: " + open(os.path.join(work, "dnsmasq.err")).read())
-            time.sleep(0.1)
-
-    def queries(self):
-        try:
-            with open(self.log) as f:
-                return sum(1 for line in f if re.search(r"\]: (?:query|auth)\[", line))
-        except FileNotFoundError:
-            return 0
-
-    def stop(self):
-        cmp.stop_process(self.proc, 5)
-        self.proc = None
+    records = [f"--txt-record={DOMAIN},v=spf1 ip4:127.0.0.1 -all",
+               f"--txt-record=_dmarc.{DOMAIN},v=DMARC1; p=reject",
+               f"--txt-record={SELECTOR}._domainkey.{DOMAIN}," + ",".join(dkim_strings)]
+    return cmp.Dnsmasq(work, cmp.free_port(), records, ["TXT", "_dmarc." + DOMAIN], "DMARC1")
 
 
 def fox_body(n):
@@ -290,7 +260,7 @@ def main():
         message_file = os.path.join(work, "signed.eml")
         with open(message_file, "wb") as f:
             f.write(signed_message(checks_key))
-        dns = Dns(work, dkim_strings)
+        dns = start_dns(work, dkim_strings)
         extras = {"signing": ["--from", SENDER], "checks": ["--from", SENDER, "--message", message_file]}
         servers = {f"{p} {s}": Posta(work, f"{p} {s}", dns.port, dkim_dir) for p in pairs for s in VARIANTS[p]}
         for run in range(RUNS):
