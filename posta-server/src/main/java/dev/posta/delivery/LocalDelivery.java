@@ -98,9 +98,9 @@ public final class LocalDelivery implements DeliveryTarget {
       DeliveryResult result = DeliveryResult.delivered("delivered to mailbox " + box.address());
       if (done.add(box)) {
         try {
-          boolean written = deliver(envelope, delivery.content(), box, r.mayBeDelivered());
-          if (written) now.add(box);
           String folder = folder(envelope, box);
+          boolean written = deliver(envelope, delivery.content(), box, folder, r.mayBeDelivered());
+          if (written) now.add(box);
           log.info("{}: to=<{}>, mailbox={}{}, status=delivered ({})", envelope.id(), r.original(), box.address(),
               folder == null ? "" : ", folder=" + folder + (envelope.folder() == null ? " (spam)" : ""),
               written ? "maildir" : "maildir, by an earlier attempt");
@@ -129,15 +129,15 @@ public final class LocalDelivery implements DeliveryTarget {
   /**
    * @param mayBeDelivered an earlier attempt (of this run, or of one before a restart) may have
    *     delivered it already: the mailbox is searched more thoroughly
+   * @param folder where it goes ({@link #folder}), null for the inbox
    * @return true when it was delivered now, false when an earlier attempt had delivered it
    */
-  private boolean deliver(Envelope envelope, MessageWriter content, Router.Mailbox box, boolean mayBeDelivered) throws IOException {
+  private boolean deliver(Envelope envelope, MessageWriter content, Router.Mailbox box, String folder, boolean mayBeDelivered)
+      throws IOException {
     byte[] header = ("Return-Path: " + envelope.reversePath() + "\r\n"
         + "Delivered-To: " + box.address() + "\r\n").getBytes(StandardCharsets.UTF_8);
     String id = envelope.id().value() + "_" + mailboxHash(box);
-    String folder = folder(envelope, box);
-    if (folder == null) folder = "INBOX";
-    return store.deliver(box.id(), folder, id, envelope.received(), header, content, mayBeDelivered);
+    return store.deliver(box.id(), folder == null ? "INBOX" : folder, id, envelope.received(), header, content, mayBeDelivered);
   }
 
   /**

@@ -144,7 +144,7 @@ public final class Greylist implements AutoCloseable {
       dropExpired(now);
       log.info("greylist: {} triplets ({} passed) and {} allowlisted networks from {}", triplets.size(),
           triplets.values().stream().filter(e -> e.passed >= 0).count(), allowlisted.size(), file.path());
-      mostlyHistory = file.records() > 2L * live() + COMPACT_ALLOWANCE;
+      mostlyHistory = file.records() > 2L * entries() + COMPACT_ALLOWANCE;
     }
     if (mostlyHistory) {
       try {
@@ -193,9 +193,9 @@ public final class Greylist implements AutoCloseable {
       Verdict known = known(triplet, now);
       if (known != null) return count(known);
     }
-    if (spf != null && sender != null && settings.exemptSpfDomains().contains(sender.domain().toLowerCase(Locale.ROOT))
-        && spf.passes(client, sender.toString(), helo)) {
-      return count(new Pass("SPF pass for " + sender.domain().toLowerCase(Locale.ROOT), true));
+    String senderDomain = sender == null ? null : sender.domain().toLowerCase(Locale.ROOT);
+    if (spf != null && senderDomain != null && settings.exemptSpfDomains().contains(senderDomain) && spf.passes(client, sender.toString(), helo)) {
+      return count(new Pass("SPF pass for " + senderDomain, true));
     }
     synchronized (this) {
       Verdict known = known(triplet, now); // another session may have recorded it while SPF ran
@@ -260,7 +260,7 @@ public final class Greylist implements AutoCloseable {
 
   private void forget(Triplet t, Entry e) {
     triplets.remove(t);
-    if (e.passed >= 0) passedPerNetwork.merge(t.network(), -1, (a, b) -> a + b == 0 ? null : a + b);
+    if (e.passed >= 0) unpass(t.network());
   }
 
   private Verdict count(Verdict v) {
@@ -274,7 +274,7 @@ public final class Greylist implements AutoCloseable {
     for (Iterator<Map.Entry<Triplet, Entry>> it = triplets.entrySet().iterator(); triplets.size() > max; ) {
       Map.Entry<Triplet, Entry> oldest = it.next();
       it.remove();
-      if (oldest.getValue().passed >= 0) passedPerNetwork.merge(oldest.getKey().network(), -1, (a, b) -> a + b == 0 ? null : a + b);
+      if (oldest.getValue().passed >= 0) unpass(oldest.getKey().network());
       if (dropped++ % DROPS_LOGGED_EVERY == 0) {
         log.warn("greylist: more than {} triplets (max-entries): the least recently used forgotten ({} so far)", max, dropped);
       }
@@ -291,14 +291,15 @@ public final class Greylist implements AutoCloseable {
     triplets.entrySet().removeIf(en -> {
       Entry e = en.getValue();
       boolean gone = e.passed >= 0 ? now - e.passed > expire : now - e.firstSeen > window;
-      if (gone && e.passed >= 0) passedPerNetwork.merge(en.getKey().network(), -1, (a, b) -> a + b == 0 ? null : a + b);
+      if (gone && e.passed >= 0) unpass(en.getKey().network());
       return gone;
     });
     allowlisted.values().removeIf(a -> now - a.lastSeen > expire);
   }
 
-  private long live() {
-    return triplets.size() + allowlisted.size();
+  /** One passed triplet of this network fewer (expired or dropped); none left: no entry. */
+  private void unpass(String network) {
+    passedPerNetwork.merge(network, -1, (a, b) -> a + b == 0 ? null : a + b);
   }
 
   // --- Writing -------------------------------------------------------------------------------
@@ -346,7 +347,7 @@ public final class Greylist implements AutoCloseable {
       }
       boolean mostlyHistory;
       synchronized (this) {
-        mostlyHistory = file.records() > 2L * live() + COMPACT_ALLOWANCE;
+        mostlyHistory = file.records() > 2L * entries() + COMPACT_ALLOWANCE;
         if (mostlyHistory) dropExpired(clock.millis());
       }
       if (mostlyHistory) compact();

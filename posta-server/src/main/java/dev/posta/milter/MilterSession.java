@@ -151,7 +151,6 @@ public final class MilterSession implements AutoCloseable {
     private Decision decision = Decision.GO;
     private MessageEditor editor;
     private String sender;
-    private String senderParameters;
     private final List<RecipientChange> recipientChanges = new ArrayList<>();
     private String quarantine;
     private String quarantinedBy;
@@ -185,10 +184,6 @@ public final class MilterSession implements AutoCloseable {
     /** The new sender (without angle brackets, empty for the null path), or null if unchanged. */
     public String sender() {
       return sender;
-    }
-
-    public String senderParameters() {
-      return senderParameters;
     }
 
     /** The recipients added and deleted, every milter's in the order asked: to be applied in that order. */
@@ -423,7 +418,7 @@ public final class MilterSession implements AutoCloseable {
       }
       case MilterReply.ChangeSender c -> {
         out.sender = unbracket(c.address());
-        out.senderParameters = c.parameters();
+        // Its ESMTP parameters are not taken: the transaction's stay (as for ADDRCPT_PAR's).
         out.changes.add(name + " changed the sender to <" + out.sender + ">");
       }
       case MilterReply.AddRecipient a -> {

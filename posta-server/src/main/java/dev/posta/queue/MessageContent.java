@@ -138,9 +138,7 @@ public final class MessageContent extends OutputStream {
    */
   public InputStream read() throws IOException {
     if (top != null) throw new IllegalStateException("read after header fields were added at its top");
-    if (failure != null) throw failure;
-    if (spill == null) return new ByteArrayInputStream(bytes, 0, buffered);
-    return Files.newInputStream(spillPath);
+    return readWhole();
   }
 
   /** The whole message as it will be stored, the fields added at its top first: for milters to read. */

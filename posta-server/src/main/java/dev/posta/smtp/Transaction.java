@@ -353,7 +353,6 @@ final class Transaction {
     if (content != null) content.discard();
   }
 
-  /** The content the milters' changes made, in place of the received one (discarded by the caller). */
   /** The content the milters changed; the size (as logged and metered) grows or shrinks by what they changed. */
   void replaceContent(MessageContent edited, long sizeChange) {
     content = edited;

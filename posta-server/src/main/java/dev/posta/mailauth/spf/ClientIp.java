@@ -43,9 +43,7 @@ final class ClientIp {
 
   /** The address's octets, an IPv4-mapped IPv6 address as its four IPv4 octets. */
   static byte[] octetsOf(InetAddress address) {
-    byte[] b = address.getAddress();
-    if (dev.posta.mail.IpAddresses.isMappedV4(b)) return new byte[] {b[12], b[13], b[14], b[15]};
-    return b;
+    return dev.posta.mail.IpAddresses.unmapped(address).getAddress();
   }
 
   boolean isV4() {
