@@ -86,7 +86,7 @@ public final class Listeners implements AutoCloseable {
   private volatile Service service;
   private volatile Limits limits;
   private volatile ServerTls tls;
-  private final Map<PostaConfig.Listener, ServerSocketChannel> sockets = new ConcurrentHashMap<>();
+  private final Map<PostaConfig.Listener, Accepting> sockets = new ConcurrentHashMap<>();
   private final Map<PostaConfig.Protocol, AtomicInteger> connections = new EnumMap<>(PostaConfig.Protocol.class);
   /** Connections per client network. */
   private final Map<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
@@ -134,13 +134,37 @@ public final class Listeners implements AutoCloseable {
       String where = listener.address().getAddress().getHostAddress() + ":" + listener.address().getPort();
       throw new BindException(kind(listener) + " listener " + where + ": " + e.getMessage());
     }
-    if (sockets.putIfAbsent(listener, server) != null) {
+    InetSocketAddress bound = (InetSocketAddress) server.getLocalAddress();
+    Thread acceptor = Thread.ofPlatform().name("accept-" + kind(listener) + "-" + bound.getPort()).daemon()
+        .unstarted(() -> acceptLoop(server, listener));
+    if (sockets.putIfAbsent(listener, new Accepting(server, acceptor)) != null) {
       server.close();
       throw new IllegalStateException(kind(listener) + " listener " + listener.address() + " is open already");
     }
-    InetSocketAddress bound = (InetSocketAddress) server.getLocalAddress();
-    Thread.ofPlatform().name("accept-" + kind(listener) + "-" + bound.getPort()).daemon().start(() -> acceptLoop(server, listener));
+    acceptor.start();
     return bound;
+  }
+
+  /**
+   * A bound listener and the thread accepting on it. Closing the channel while that thread is
+   * blocked in accept only signals it: the socket goes on listening (and the kernel completes
+   * connections to it) until the thread wakes and finishes the close, so {@link #stop} waits
+   * for the thread.
+   */
+  private record Accepting(ServerSocketChannel channel, Thread acceptor) {
+    /** Closes the listening socket; when this returns, connections to its address are refused. */
+    void stop() {
+      try {
+        channel.close();
+      } catch (IOException ignored) {
+        // closed either way
+      }
+      try {
+        if (!acceptor.join(Duration.ofSeconds(5))) log.warn("the listener {} still accepts 5 s after its close", channel);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   /**
@@ -148,13 +172,8 @@ public final class Listeners implements AutoCloseable {
    * Nothing happens when it is not open.
    */
   public void unlisten(PostaConfig.Listener listener) {
-    ServerSocketChannel server = sockets.remove(listener);
-    if (server == null) return;
-    try {
-      server.close();
-    } catch (IOException ignored) {
-      // closed either way
-    }
+    Accepting accepting = sockets.remove(listener);
+    if (accepting != null) accepting.stop();
   }
 
   /**
@@ -343,13 +362,7 @@ public final class Listeners implements AutoCloseable {
   @Override
   public void close() {
     closing = true;
-    for (ServerSocketChannel s : sockets.values()) {
-      try {
-        s.close();
-      } catch (IOException ignored) {
-        // closing anyway
-      }
-    }
+    sockets.values().forEach(Accepting::stop);
     sessions.forEach(Session::stop);
     idle.close();
     if (!drained(STOP_READS_AFTER)) {

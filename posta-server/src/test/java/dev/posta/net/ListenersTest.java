@@ -3,11 +3,13 @@ package dev.posta.net;
 import static dev.posta.testing.Await.await;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.posta.config.PostaConfig;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -167,6 +169,24 @@ class ListenersTest {
       assertThat(line(c)).isNull();
       await("connections after closing", listeners::connectionCount, 0);
       assertThat(listeners.idleSessionCount()).isZero();
+    }
+  }
+
+  /**
+   * A listener a reload drops is closed when unlisten returns: a connection to it is refused, and
+   * its address can be bound again at once. (Closing a channel whose accept is blocked leaves the
+   * socket listening until the accepting thread wakes; this failed about every other round.)
+   */
+  @Test
+  void anUnlistenedAddressRefusesConnectionsAtOnce() throws Exception {
+    try (var listeners = new Listeners("echo", new Echo(), new Listeners.Limits(10, 10), null)) {
+      for (int round = 0; round < 50; round++) {
+        InetSocketAddress address = listeners.listen(LOOPBACK);
+        Thread.sleep(1); // the accepting thread blocks in accept
+        listeners.unlisten(LOOPBACK);
+        assertThatThrownBy(() -> new Socket(address.getAddress(), address.getPort()).close())
+            .as("round %d", round).isInstanceOf(ConnectException.class);
+      }
     }
   }
 }
