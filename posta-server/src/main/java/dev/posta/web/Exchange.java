@@ -130,12 +130,13 @@ public final class Exchange {
 
   /**
    * Reads and drops what is left of the request's body, when it is not more than {@link
-   * #DISCARDED} octets: an error answered before the body was read (401, 403, 404) would
-   * otherwise leave it unread, Jetty would close the connection after the answer, and a client
-   * sending its next request on that connection would lose it (RFC 9112 §9.6, §9.3). A larger
-   * body is left to Jetty, which closes the connection.
+   * #DISCARDED} octets; every answer does this first. An answer given before the body was read
+   * (a 403 or a redirect to sign in, for a form's POST) would otherwise leave it unread, Jetty
+   * would close the connection after the answer without a {@code Connection: close}, and a
+   * client sending its next request on that connection would lose it (RFC 9112 §9.6, §9.3). A
+   * larger body is left to Jetty, which closes the connection.
    */
-  void discardBody() {
+  private void discardBody() {
     long declared = request.getLength();
     if (declared == 0 || declared > DISCARDED) return;
     try (InputStream in = Request.asInputStream(request)) {
@@ -207,6 +208,7 @@ public final class Exchange {
 
   /** Answers with no content (204). */
   public void noContent() {
+    discardBody();
     response.setStatus(204);
     answered = true;
     response.write(true, null, callback);
@@ -214,6 +216,7 @@ public final class Exchange {
 
   /** Answers with {@code body} as given. */
   public void send(int status, String contentType, byte[] body, Map<String, String> headers) {
+    discardBody();
     response.setStatus(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store"); // mail and tokens: never in a cache
@@ -229,6 +232,7 @@ public final class Exchange {
    * that went away throws IOException.
    */
   public OutputStream stream(int status, String contentType, Map<String, String> headers) {
+    discardBody();
     response.setStatus(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");

@@ -220,10 +220,7 @@ public final class WebServer implements PostaServer.Face {
           }
         }
       } catch (ApiError e) {
-        if (!x.answered()) {
-          x.discardBody(); // a body left unread would cost the client its connection
-          x.error(e);
-        }
+        if (!x.answered()) x.error(e);
       } catch (IOException | RuntimeException e) {
         log.error("http[{}]: {} {}: {}", x.client().getHostAddress(), x.method(), x.path(), e.toString(), e);
         if (!x.answered()) x.error(new ApiError(500, "internal error: " + e.getClass().getSimpleName()));

@@ -87,16 +87,7 @@ final class PageClient implements AutoCloseable {
     if (!cookies.isEmpty()) {
       req.header("Cookie", cookies.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining("; ")));
     }
-    HttpResponse<String> r;
-    try {
-      r = http.send(req.build(), HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      // A pooled connection the server closed as the request went out (seen once in about ten
-      // full runs on a loaded machine, never alone): the JDK retries only GETs; a browser retries
-      // a request on a reused connection that got no byte back, and so does this client, once.
-      if (e.getMessage() == null || !e.getMessage().contains("received no bytes")) throw e;
-      r = http.send(req.build(), HttpResponse.BodyHandlers.ofString());
-    }
+    HttpResponse<String> r = http.send(req.build(), HttpResponse.BodyHandlers.ofString());
     for (String set : r.headers().allValues("Set-Cookie")) {
       String pair = set.split(";", 2)[0];
       String name = pair.substring(0, pair.indexOf('=')), value = pair.substring(pair.indexOf('=') + 1);
