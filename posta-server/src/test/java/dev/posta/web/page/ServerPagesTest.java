@@ -122,12 +122,14 @@ class ServerPagesTest {
     server.awaitMail("bob", 3);
     Await.await("three delivered", () -> server.server().metrics().lastHour().getLast().delivered() == 3);
     nextMinute();
-    submit("slow@example.test");
+    // One after the other, so that the queue never holds two (its chart's peak is exact).
     submit("gone@example.test");
-    Await.await("one deferred, one bounced, its DSN delivered", () -> {
+    Await.await("one bounced, its DSN delivered", () -> {
       MinuteHistory.Minute m = server.server().metrics().lastHour().getLast();
-      return m.deferred() == 1 && m.bounced() == 1 && m.delivered() == 1;
+      return m.bounced() == 1 && m.delivered() == 1;
     });
+    submit("slow@example.test");
+    Await.await("one deferred", () -> server.server().metrics().lastHour().getLast().deferred() == 1);
     server.awaitMail("alice", 1); // the DSN
     nextMinute();
   }
