@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
@@ -30,6 +31,11 @@ import java.util.zip.CRC32C;
 public final class MessageContent extends OutputStream {
   /** Messages up to this size never touch the disk before the spool write. */
   static final int MEMORY_LIMIT = 256 * 1024;
+  /**
+   * Octets gathered before each write to the spill file: DATA hands over one line at a time
+   * (and its CRLF apart), which unbuffered was a system call per 40 octets of a large message.
+   */
+  static final int SPILL_BUFFER = 256 * 1024;
 
   private final Path spillDir;
   private final CRC32C crc = new CRC32C();
@@ -70,8 +76,14 @@ public final class MessageContent extends OutputStream {
     try {
       if (spill == null && buffered + len > MEMORY_LIMIT) startSpill();
       if (spill != null) {
-        ByteBuffer buf = ByteBuffer.wrap(b, off, len);
-        while (buf.hasRemaining()) spill.write(buf);
+        if (buffered + len > bytes.length) flushSpill();
+        if (len >= bytes.length) {
+          ByteBuffer buf = ByteBuffer.wrap(b, off, len);
+          while (buf.hasRemaining()) spill.write(buf);
+        } else {
+          System.arraycopy(b, off, bytes, buffered, len);
+          buffered += len;
+        }
         return;
       }
     } catch (IOException e) {
@@ -91,11 +103,34 @@ public final class MessageContent extends OutputStream {
     spill = FileChannel.open(spillPath, StandardOpenOption.WRITE, StandardOpenOption.READ);
     ByteBuffer head = ByteBuffer.wrap(bytes, 0, buffered);
     while (head.hasRemaining()) spill.write(head);
-    bytes = null;
+    // From now on the array gathers what goes to the file (its size past MEMORY_LIMIT already).
+    if (bytes.length < SPILL_BUFFER) bytes = new byte[SPILL_BUFFER];
     buffered = 0;
   }
 
+  /** Writes what is gathered for the spill file out to it. */
+  private void flushSpill() throws IOException {
+    ByteBuffer buf = ByteBuffer.wrap(bytes, 0, buffered);
+    while (buf.hasRemaining()) spill.write(buf);
+    buffered = 0;
+  }
+
+  /**
+   * Whether the content is whole on its way to the spool: what is gathered for the spill file is
+   * written out (a failure kept, as for any spill write).
+   */
+  private void settle() {
+    if (spill == null || buffered == 0 || failure != null) return;
+    try {
+      flushSpill();
+    } catch (IOException e) {
+      failure = e;
+      discard();
+    }
+  }
+
   IOException failure() {
+    settle();
     return failure;
   }
 
@@ -143,6 +178,7 @@ public final class MessageContent extends OutputStream {
 
   /** The whole message as it will be stored, the fields added at its top first: for milters to read. */
   public InputStream readWhole() throws IOException {
+    settle();
     if (failure != null) throw failure;
     InputStream rest = spill == null ? new ByteArrayInputStream(bytes, 0, buffered) : Files.newInputStream(spillPath);
     return top == null ? rest : new java.io.SequenceInputStream(new ByteArrayInputStream(top), rest);
@@ -157,6 +193,17 @@ public final class MessageContent extends OutputStream {
     return all;
   }
 
+  /**
+   * Adds the content to {@code out} as buffers, for a gathering write, when it is held in memory;
+   * false (and nothing added) when it is in a spill file: then {@link #writeTo}.
+   */
+  boolean addBuffers(List<ByteBuffer> out) {
+    if (spill != null) return false;
+    if (top != null) out.add(ByteBuffer.wrap(top));
+    out.add(ByteBuffer.wrap(bytes, 0, buffered));
+    return true;
+  }
+
   /** Appends the whole content at the channel's position. */
   void writeTo(FileChannel target) throws IOException {
     if (top != null) {
@@ -168,6 +215,8 @@ public final class MessageContent extends OutputStream {
       while (buf.hasRemaining()) target.write(buf);
       return;
     }
+    settle();
+    if (failure != null) throw failure;
     long spilled = size - (top == null ? 0 : top.length);
     long done = 0;
     while (done < spilled) done += spill.transferTo(done, spilled - done, target);

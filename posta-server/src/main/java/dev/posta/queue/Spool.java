@@ -58,6 +58,8 @@ public final class Spool implements AutoCloseable {
   private long nextSegment;
   private Segment current;
   private FileChannel currentChannel;
+  /** The current segment's size: kept here, not asked of the file (an lseek per record, an fstat per batch). */
+  private long currentSize;
   private volatile boolean closed;
   /** Sealed segments still holding messages from before the last restart. */
   private final List<Segment> recovered = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -248,7 +250,7 @@ public final class Spool implements AutoCloseable {
 
   private void commit(List<Pending> batch) {
     try {
-      if (current == null || currentChannel.size() >= SEGMENT_LIMIT) roll();
+      if (current == null || currentSize >= SEGMENT_LIMIT) roll();
       List<SpooledMessage> stored = new ArrayList<>(batch.size());
       // Held lines first, on disk before any octet of their messages: the page cache may write a
       // message's record out at any moment, so a crash (or a failed write below) can then leave a
@@ -260,17 +262,25 @@ public final class Spool implements AutoCloseable {
         anyHeld = true;
       }
       if (anyHeld) current.syncDoneLog();
+      // The records of messages held in memory go out together, in one gathering write (writev):
+      // three writes per message were a third of the system calls a message cost here.
+      List<ByteBuffer> gathered = new ArrayList<>();
       for (Pending p : batch) {
-        long contentOffset = currentChannel.position() + p.head.remaining();
-        while (p.head.hasRemaining()) currentChannel.write(p.head);
-        p.content.writeTo(currentChannel);
-        while (p.trailer.hasRemaining()) currentChannel.write(p.trailer);
+        long contentOffset = currentSize + p.head.remaining();
+        gathered.add(p.head);
+        if (!p.content.addBuffers(gathered)) {
+          writeAll(gathered);
+          p.content.writeTo(currentChannel);
+        }
+        gathered.add(p.trailer);
+        currentSize = contentOffset + p.content.size() + TRAILER;
         current.addOutstanding();
         SpooledMessage m = new SpooledMessage(p.envelope, current, contentOffset, p.content.size(), p.content.inMemory(), p.content.trace(),
             new SpooledMessage.Progress(), false);
         if (p.held) m.setHeld(true); // its line is written above
         stored.add(m);
       }
+      writeAll(gathered);
       currentChannel.force(false); // one fdatasync for the whole batch
       for (int i = 0; i < batch.size(); i++) batch.get(i).done.complete(stored.get(i));
     } catch (IOException e) {
@@ -281,6 +291,17 @@ public final class Spool implements AutoCloseable {
     }
   }
 
+  /** Writes {@code buffers} whole at the current segment's position, and empties the list. */
+  private void writeAll(List<ByteBuffer> buffers) throws IOException {
+    if (buffers.isEmpty()) return;
+    ByteBuffer[] all = buffers.toArray(ByteBuffer[]::new);
+    for (int from = 0; from < all.length; ) {
+      currentChannel.write(all, from, all.length - from);
+      while (from < all.length && !all[from].hasRemaining()) from++;
+    }
+    buffers.clear();
+  }
+
   private void roll() throws IOException {
     if (current != null) {
       currentChannel.close();
@@ -289,6 +310,7 @@ public final class Spool implements AutoCloseable {
     Path path = dir.resolve("%012d.seg".formatted(nextSegment++));
     currentChannel = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), PrivateFiles.file(path));
     current = new Segment(path);
+    currentSize = 0;
     DirectorySync.fsync(dir);
   }
 

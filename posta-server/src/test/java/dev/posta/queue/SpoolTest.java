@@ -161,6 +161,52 @@ class SpoolTest {
   }
 
   /**
+   * DATA hands the content over a line at a time; past the memory limit the lines are gathered
+   * before each write to the spill file, and every octet still arrives, in order, and the CRC
+   * (checked at recovery) is the whole message's. Messages in memory and spilled ones stored at
+   * once (one batch, one gathering write for those in memory) each come back whole.
+   */
+  @Test
+  void messagesWrittenLineByLineSpilledOrNotComeBackWholeFromOneBatch() throws Exception {
+    List<Envelope> envelopes = new ArrayList<>();
+    List<String> texts = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      envelopes.add(envelope("m" + i + "@localhost"));
+      // Odd ones: some 1.2 MiB, several spill buffers and several of delivery's copy blocks.
+      int lines = i % 2 == 0 ? 10 + i : 16_000 + i;
+      var text = new StringBuilder();
+      for (int l = 0; l < lines; l++) text.append("line ").append(l).append(" of message ").append(i).append(" ........................\r\n");
+      texts.add(text.toString());
+    }
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      List<Callable<SpooledMessage>> stores = new ArrayList<>();
+      for (int i = 0; i < texts.size(); i++) {
+        int n = i;
+        stores.add(() -> {
+          MessageContent c = spool.newContent();
+          for (String line : texts.get(n).split("(?<=\r\n)")) {
+            byte[] b = line.getBytes(StandardCharsets.US_ASCII);
+            c.write(b, 0, b.length - 2); // as readText appends: the line, then its CRLF apart
+            c.write(b, b.length - 2, 2);
+          }
+          return spool.store(envelopes.get(n), c);
+        });
+      }
+      try (var pool = Executors.newFixedThreadPool(texts.size())) {
+        List<Future<SpooledMessage>> stored = pool.invokeAll(stores);
+        for (int i = 0; i < texts.size(); i++) assertThat(contentOf(stored.get(i).get())).isEqualTo(texts.get(i));
+      }
+    }
+    try (Spool spool = new Spool(dir)) {
+      List<SpooledMessage> back = spool.recover();
+      assertThat(back).hasSize(texts.size());
+      for (SpooledMessage m : back) assertThat(contentOf(m)).isEqualTo(texts.get(envelopes.indexOf(m.envelope())));
+    }
+  }
+
+  /**
    * Header fields put at the top once the message is whole (DKIM signatures) are stored above it
    * and pass the record's CRC check at recovery: in memory, and when the rest was spilled to
    * disk, where the CRC is combined rather than recomputed.
