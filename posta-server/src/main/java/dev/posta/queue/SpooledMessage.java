@@ -25,6 +25,8 @@ import java.util.List;
  * through {@link Spool}; the setters here only change the copy in memory.
  */
 public final class SpooledMessage {
+  /** The block a large message is copied out of its segment in, to a channel that is not a file. */
+  private static final int COPY_BLOCK = 256 * 1024;
   private final Envelope envelope;
   final Segment segment;
   private final long contentOffset;
@@ -112,6 +114,20 @@ public final class SpooledMessage {
       return;
     }
     try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
+      if (!(target instanceof FileChannel)) {
+        // transferTo would copy to a channel of another kind (the Maildir's line-ending filter, a
+        // socket through TLS) 8 KiB at a time: a read per 8 KiB of a large message.
+        ByteBuffer block = ByteBuffer.allocate((int) Math.min(COPY_BLOCK, Math.max(1, contentLength)));
+        for (long done = 0; done < contentLength; ) {
+          block.clear().limit((int) Math.min(block.capacity(), contentLength - done));
+          int n = ch.read(block, contentOffset + done);
+          if (n <= 0) throw new IOException("segment truncated: " + segment.path());
+          block.flip();
+          while (block.hasRemaining()) target.write(block);
+          done += n;
+        }
+        return;
+      }
       long done = 0;
       while (done < contentLength) {
         long n = ch.transferTo(contentOffset + done, contentLength - done, target);
