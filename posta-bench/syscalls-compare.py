@@ -130,19 +130,35 @@ def warm(server):
     return sent
 
 
+def cpu_split(server):
+    """User and system CPU ticks of all the server's processes (those reaped included, as compare.py counts them)."""
+    user = system = 0
+    for p in server.pids():
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            user += int(fields[11]) + (int(fields[13]) if p in server.reaped_from() else 0)
+            system += int(fields[12]) + (int(fields[14]) if p in server.reaped_from() else 0)
+        except OSError:
+            pass
+    return user, system
+
+
 def timed(server):
     server.start()
     try:
         base = warm(server)
         os.sync()
-        cpu0 = cmp.cpu_ticks(server.pids(), server.reaped_from())
+        user0, sys0 = cpu_split(server)
         rss = RssPeak(server)
         r = cmp.load(server.port, SIZE, SESSIONS, 0, MESSAGES)
         cmp.wait_until(lambda: server.delivered() >= base + r["sent"], 300, poll=0.01)
         t1 = time.time()
         peak = rss.stop()
-        cpu = (cmp.cpu_ticks(server.pids(), server.reaped_from()) - cpu0) / cmp.TICK
-        return {"accept": r["rate"], "e2e": r["sent"] / (t1 - r["started_ms"] / 1000), "cpu_ms": cpu / max(1, r["sent"]) * 1000,
+        user1, sys1 = cpu_split(server)
+        per_msg = lambda ticks: ticks / cmp.TICK / max(1, r["sent"]) * 1000  # noqa: E731
+        return {"accept": r["rate"], "e2e": r["sent"] / (t1 - r["started_ms"] / 1000), "cpu_ms": per_msg(user1 - user0 + sys1 - sys0),
+                "sys_ms": per_msg(sys1 - sys0),
                 "rss": peak, "errors": r["errors"], "lost": base + r["sent"] - server.delivered()}
     finally:
         server.stop()
@@ -257,7 +273,7 @@ def main():
                 for s in servers if run % 2 == 0 else servers[::-1]:
                     m = timed(s)
                     say(f"run {run + 1}/{RUNS}: {s.name}: accepted {m['accept']:.0f} msgs/s, end to end {m['e2e']:.0f} msgs/s, "
-                        f"{m['cpu_ms']:.3f} ms CPU/msg, RSS peak {m['rss']:.0f} MiB, errors {m['errors']}, lost {m['lost']}")
+                        f"{m['cpu_ms']:.3f} ms CPU/msg ({m['sys_ms']:.3f} system), RSS peak {m['rss']:.0f} MiB, errors {m['errors']}, lost {m['lost']}")
                     results["timed"].setdefault(s.name, []).append(m)
         if "strace" in SECTIONS:
             for s in (Posta(work), cmp.Postfix(work)):
@@ -283,7 +299,7 @@ def report(results, seconds):
     if results["timed"]:
         lines.append(f"{SIZE} B messages, {MESSAGES} over {SESSIONS} sessions, local Maildir; medians of {RUNS} run(s)")
         lines.append(f"{'figure':26} {'posta':>10} {'postfix':>10} {'posta/postfix':>14}")
-        for k, label in (("accept", "accepted msgs/s"), ("e2e", "end-to-end msgs/s"), ("cpu_ms", "CPU ms/msg"),
+        for k, label in (("accept", "accepted msgs/s"), ("e2e", "end-to-end msgs/s"), ("cpu_ms", "CPU ms/msg"), ("sys_ms", " of which system"),
                          ("rss", "RSS peak MiB"), ("errors", "errors"), ("lost", "lost")):
             a, b = med("posta", k), med("postfix", k)
             ratio = f"{a / b:.2f}x" if a is not None and b else "-"
