@@ -219,7 +219,11 @@ public final class MessageContent extends OutputStream {
     if (failure != null) throw failure;
     long spilled = size - (top == null ? 0 : top.length);
     long done = 0;
-    while (done < spilled) done += spill.transferTo(done, spilled - done, target);
+    while (done < spilled) {
+      long n = spill.transferTo(done, spilled - done, target);
+      if (n <= 0) throw new IOException("the spill file " + spillPath.getFileName() + " ends at " + done + " of " + spilled + " octets");
+      done += n;
+    }
   }
 
   /** Deletes the temporary file, if any. Safe to call more than once. */

@@ -58,8 +58,10 @@ public final class Spool implements AutoCloseable {
   private long nextSegment;
   private Segment current;
   private FileChannel currentChannel;
-  /** The current segment's size: kept here, not asked of the file (an lseek per record, an fstat per batch). */
+  /** The current segment's size: kept here, asked of the file once per batch only, to check it. */
   private long currentSize;
+  /** The committer's: what a batch writes is gathered here (see {@link #writeAll}). */
+  private final ByteBuffer outgoing = ByteBuffer.allocateDirect(1 << 20);
   private volatile boolean closed;
   /** Sealed segments still holding messages from before the last restart. */
   private final List<Segment> recovered = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -133,14 +135,32 @@ public final class Spool implements AutoCloseable {
       ByteBuffer trailer = ByteBuffer.allocate(TRAILER).putInt((int) crc.getValue()).putInt(content.crc()).put(END).flip();
       var p = new Pending(head, content, trailer, envelope, held, new CompletableFuture<>());
       pending.add(p);
-      return p.done.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while waiting for the spool", e);
-    } catch (ExecutionException e) {
-      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+      return outcome(p);
     } finally {
       content.discard();
+    }
+  }
+
+  /**
+   * Waits for the committer's word on {@code p}, through interrupts (kept for the caller): once
+   * queued, its content is the committer's until the batch is written, and the answer must be
+   * the truth (an interrupted wait answered 451 for a message that was then stored, or had its
+   * content deleted under the committer's write).
+   */
+  private static SpooledMessage outcome(Pending p) throws IOException {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return p.done.get();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (ExecutionException e) {
+          throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+      }
+    } finally {
+      if (interrupted) Thread.currentThread().interrupt();
     }
   }
 
@@ -239,7 +259,7 @@ public final class Spool implements AutoCloseable {
         commit(batch);
       } catch (InterruptedException e) {
         // close() wakes us; the loop ends once everything pending is committed
-      } catch (RuntimeException e) {
+      } catch (RuntimeException e) { // (commit answers its batch itself; this is the idle work's)
         log.error("spool: committer error", e);
         for (Pending p : batch) p.done.completeExceptionally(new IOException(e));
       } finally {
@@ -281,25 +301,45 @@ public final class Spool implements AutoCloseable {
         stored.add(m);
       }
       writeAll(gathered);
+      // The offsets handed out above are only right if every octet counted went out.
+      if (currentChannel.position() != currentSize) {
+        throw new IOException("segment " + current.path().getFileName() + " is " + currentChannel.position() + " octets, not " + currentSize);
+      }
       currentChannel.force(false); // one fdatasync for the whole batch
       for (int i = 0; i < batch.size(); i++) batch.get(i).done.complete(stored.get(i));
-    } catch (IOException e) {
-      log.error("spool: write failed, {} message(s) not stored: {}", batch.size(), e.toString());
-      for (Pending p : batch) p.done.completeExceptionally(e);
+    } catch (IOException | RuntimeException | OutOfMemoryError e) {
+      // (Out of memory too: a committer that died would leave every session waiting for good.)
+      log.error("spool: write failed, {} message(s) not stored: {}", batch.size(), e.toString(), e instanceof IOException ? null : e);
+      IOException failure = e instanceof IOException io ? io : new IOException(e);
+      for (Pending p : batch) p.done.completeExceptionally(failure);
       // The segment may now hold a partial record: start a fresh one for the next batch.
+      outgoing.clear();
       abandonCurrent();
     }
   }
 
-  /** Writes {@code buffers} whole at the current segment's position, and empties the list. */
+  /**
+   * Writes {@code buffers} whole at the current segment's position, and empties the list: copied
+   * into {@link #outgoing}, one write a MiB. (Given heap buffers, the JDK copies them into
+   * temporary direct ones anyway, and keeps up to 1,024 of those for the thread for good.)
+   */
   private void writeAll(List<ByteBuffer> buffers) throws IOException {
-    if (buffers.isEmpty()) return;
-    ByteBuffer[] all = buffers.toArray(ByteBuffer[]::new);
-    for (int from = 0; from < all.length; ) {
-      currentChannel.write(all, from, all.length - from);
-      while (from < all.length && !all[from].hasRemaining()) from++;
+    for (ByteBuffer b : buffers) {
+      while (b.hasRemaining()) {
+        if (!outgoing.hasRemaining()) writeOutgoing();
+        int n = Math.min(b.remaining(), outgoing.remaining());
+        outgoing.put(b.slice(b.position(), n));
+        b.position(b.position() + n);
+      }
     }
+    writeOutgoing();
     buffers.clear();
+  }
+
+  private void writeOutgoing() throws IOException {
+    outgoing.flip();
+    while (outgoing.hasRemaining()) currentChannel.write(outgoing);
+    outgoing.clear();
   }
 
   private void roll() throws IOException {

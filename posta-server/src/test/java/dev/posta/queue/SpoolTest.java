@@ -161,6 +161,44 @@ class SpoolTest {
   }
 
   /**
+   * A session interrupted while it waits for the spool (the web server's requests are, when it
+   * stops) still hears the truth: the message is stored, whole, and the interrupt is kept for the
+   * caller. (Its spilled content was deleted under the committer's write, and the wait answered
+   * as if nothing were stored.) The next message in the segment is whole too.
+   */
+  @Test
+  void aStoreInterruptedWhileItWaitsStillAnswersWhatWasStored() throws Exception {
+    String big = "0123456789abcdef".repeat(MessageContent.MEMORY_LIMIT / 16 * 2) + "end\r\n";
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      var outcome = new java.util.concurrent.CompletableFuture<SpooledMessage>();
+      var stillInterrupted = new java.util.concurrent.atomic.AtomicBoolean();
+      Thread session = Thread.ofVirtual().start(() -> {
+        MessageContent content = content(spool, big);
+        Thread.currentThread().interrupt(); // the wait in store begins interrupted
+        try {
+          outcome.complete(spool.store(envelope("big@localhost"), content));
+        } catch (IOException | RuntimeException e) {
+          outcome.completeExceptionally(e);
+        }
+        stillInterrupted.set(Thread.currentThread().isInterrupted());
+      });
+      session.join();
+      SpooledMessage first = outcome.get();
+      assertThat(stillInterrupted).isTrue();
+      assertThat(contentOf(first)).isEqualTo(big);
+      SpooledMessage next = spool.store(envelope("next@localhost"), content(spool, "Subject: next\r\n\r\nhello\r\n"));
+      assertThat(contentOf(next)).isEqualTo("Subject: next\r\n\r\nhello\r\n");
+    }
+    try (Spool spool = new Spool(dir)) {
+      List<SpooledMessage> recovered = spool.recover();
+      assertThat(recovered).hasSize(2);
+      assertThat(contentOf(recovered.get(0))).isEqualTo(big);
+    }
+  }
+
+  /**
    * DATA hands the content over a line at a time; past the memory limit the lines are gathered
    * before each write to the spill file, and every octet still arrives, in order, and the CRC
    * (checked at recovery) is the whole message's. Messages in memory and spilled ones stored at
