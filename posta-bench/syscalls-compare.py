@@ -144,6 +144,12 @@ def cpu_split(server):
     return user, system
 
 
+def await_delivered(server, count, seconds, poll=0.05):
+    """Waits until the server has delivered count messages in all; a stall ends the bench, not a figure."""
+    if not cmp.wait_until(lambda: server.delivered() >= count, seconds, poll=poll):
+        raise RuntimeError(f"{server.name}: {server.delivered()} of {count} messages delivered after {seconds} s")
+
+
 def timed(server):
     server.start()
     try:
@@ -152,7 +158,7 @@ def timed(server):
         user0, sys0 = cpu_split(server)
         rss = RssPeak(server)
         r = cmp.load(server.port, SIZE, SESSIONS, 0, MESSAGES)
-        cmp.wait_until(lambda: server.delivered() >= base + r["sent"], 300, poll=0.01)
+        await_delivered(server, base + r["sent"], 300, poll=0.01)
         t1 = time.time()
         peak = rss.stop()
         user1, sys1 = cpu_split(server)
@@ -189,7 +195,7 @@ def straced(server, work):
         tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(2)  # attached to every thread (strace says nothing when it is)
         r = cmp.load(server.port, SIZE, SESSIONS, 0, MESSAGES)
-        cmp.wait_until(lambda: server.delivered() >= base + r["sent"], 600, poll=0.05)
+        await_delivered(server, base + r["sent"], 600, poll=0.05)
         tracer.send_signal(signal.SIGINT)
         tracer.wait(60)
         calls = parse_strace(out)
@@ -234,12 +240,12 @@ def large(work):
         warmed = 0
         for _ in range(2):  # a short warm-up of the same kind (the JIT compiles the bulk path)
             warmed += cmp.load(posta.port, LARGE, LARGE_SESSIONS, 0, 8)["sent"]
-        cmp.wait_until(lambda: posta.delivered() >= warmed, 300)
+        await_delivered(posta, warmed, 300)
         os.sync()
         rss = RssPeak(posta)
         cpu0 = cmp.cpu_ticks(posta.pids())
         r = cmp.load(posta.port, LARGE, LARGE_SESSIONS, 0, LARGE_MESSAGES)
-        cmp.wait_until(lambda: posta.delivered() >= warmed + r["sent"], 600, poll=0.02)
+        await_delivered(posta, warmed + r["sent"], 600, poll=0.02)
         t1 = time.time()
         cpu = (cmp.cpu_ticks(posta.pids()) - cpu0) / cmp.TICK
         mib = r["sent"] * LARGE / 1048576
