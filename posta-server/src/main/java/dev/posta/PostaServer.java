@@ -286,7 +286,7 @@ public final class PostaServer implements AutoCloseable {
       metrics.bindJvm().startHistory();
       queue.start();
       try {
-        controlSocket = ControlSocket.open(controlSocketPath(config), request -> request.applyTo(queueControl));
+        controlSocket = ControlSocket.open(controlSocketPath(config), request -> request.applyTo(queueControl), queueControl::listings);
       } catch (IOException e) {
         // e.g. a data folder path longer than a socket path may be (about 100 octets)
         log.warn("no control socket at {} ({}): posta queue can only list while this server runs", controlSocketPath(config), e.toString());
@@ -352,7 +352,7 @@ public final class PostaServer implements AutoCloseable {
     try {
       localChannel = LocalChannel.open(Maildrop.socket(data), (request, user, in, out) -> {
         if (request.mailq()) {
-          ControlProtocol.writeAnswer(new QueueRequest(QueueRequest.Command.LIST, null).applyTo(queueControl), out);
+          ControlProtocol.writeListing(queueControl.listings(), out); // as it reads the queue, however long
           return;
         }
         localSubmission.serve(request, user, "local", false, in, (code, status, text) -> {

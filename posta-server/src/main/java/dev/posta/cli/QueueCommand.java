@@ -96,11 +96,27 @@ final class QueueCommand implements Callable<Integer> {
     }
     String typedId = request.id() == null ? null : args.get(1);
     QueueReply reply;
+    // A running server's listing is printed as it comes, the first message at once however long
+    // the queue (a million deferred messages: issue 18); the totals follow at the end.
+    var streamed = new java.io.PrintStream(new java.io.BufferedOutputStream(System.out, 1 << 16), false, UTF_8);
+    QueueOutput.ListPrinter printer = request.command() != QueueRequest.Command.LIST ? null : new QueueOutput.ListPrinter(json, text -> {
+      streamed.print(text);
+      if (!streamed.checkError() && firstPrinted()) streamed.flush();
+    });
     try {
-      reply = ControlSocket.send(PostaServer.controlSocketPath(cfg), request);
+      reply = ControlSocket.send(PostaServer.controlSocketPath(cfg), request, printer);
+      if (printer != null && reply instanceof QueueReply.Listed) {
+        streamed.flush();
+        return printer.end("");
+      }
     } catch (ProtocolException e) {
+      streamed.flush();
       return QueueOutput.unreadableAnswer(e);
     } catch (IOException notRunning) {
+      streamed.flush();
+      if (printer != null && printer.messages() > 0) {
+        return QueueOutput.unreadableAnswer(new ProtocolException("the listing was cut short: " + notRunning));
+      }
       if (!Files.isDirectory(cfg.dataDir())) {
         return QueueOutput.noDataFolder(cfg.dataDir(), cfg.source().map(Path::toString).orElse("the embedded defaults"));
       }
@@ -116,6 +132,15 @@ final class QueueCommand implements Callable<Integer> {
     }
     if (json && reply instanceof QueueReply.Listed l) return QueueOutput.json(l.messages());
     return QueueOutput.of(request, typedId, reply);
+  }
+
+  private boolean printedOne;
+
+  /** True the first time it is asked: the first message of a listing is pushed out at once, the rest in blocks. */
+  private boolean firstPrinted() {
+    boolean first = !printedOne;
+    printedOne = true;
+    return first;
   }
 
   /** The selectors as typed; null for one not given. */

@@ -143,30 +143,70 @@ record QueueOutput(int exitCode, String out, String err) {
 
   /** The listing, in the shape of postqueue -p. */
   private static QueueOutput list(List<QueueControl.Listing> listings) {
-    if (listings.isEmpty()) return done("queue is empty");
-    var s = new StringBuilder("-Queue ID-        --Size-- ----Arrival Time---- -Sender/Recipient-------\n");
-    long octets = 0;
-    for (var l : listings) {
-      String mark = switch (l.state()) {
-        case ACTIVE -> "*";
-        case HELD -> "!";
-        case INCOMING, DEFERRED -> " ";
-      };
-      s.append("%s%s %8d %-20s %s%n".formatted(l.id(), mark, l.size(), TIME.format(l.arrival()), l.sender().isEmpty() ? "MAILER-DAEMON" : l.sender()));
-      for (var r : l.recipients()) {
-        if (r.lastError() != null) {
-          s.append(" ".repeat(44)).append("(").append(r.lastError()).append(")\n");
-          s.append(" ".repeat(44)).append("(attempt ").append(r.attempts()).append(", next ")
-              .append(TIME.format(r.nextAttempt())).append(")\n");
-        }
-        s.append(" ".repeat(44)).append(r.address()).append("\n");
-      }
-      s.append("\n");
+    var s = new StringBuilder();
+    var printer = new ListPrinter(false, s::append);
+    listings.forEach(printer);
+    return printer.end(s);
+  }
+
+  /**
+   * A listing rendered as its messages come, a running server sending them as it reads its queue:
+   * the text of {@link #list} or {@link #json}, message by message, the totals at the end. So a
+   * queue of a million messages shows its first at once, in the memory of one.
+   */
+  static final class ListPrinter implements java.util.function.Consumer<QueueControl.Listing> {
+    private static final String HEAD = "-Queue ID-        --Size-- ----Arrival Time---- -Sender/Recipient-------\n";
+    private final boolean json;
+    private final java.util.function.Consumer<String> out;
+    private long octets;
+    private int messages;
+
+    /** @param out where each message's text goes (with the heading before the first) */
+    ListPrinter(boolean json, java.util.function.Consumer<String> out) {
+      this.json = json;
+      this.out = out;
+    }
+
+    @Override
+    public void accept(QueueControl.Listing l) {
+      if (messages++ == 0 && !json) out.accept(HEAD);
+      out.accept(json ? jsonLine(l) : entry(l));
       octets += l.size();
     }
-    s.append("-- ").append((octets + 1023) / 1024).append(" Kbytes in ").append(listings.size())
-        .append(listings.size() == 1 ? " Request.\n" : " Requests.\n");
-    return new QueueOutput(DONE, s.toString());
+
+    /** How many messages were printed. */
+    int messages() {
+      return messages;
+    }
+
+    /** The output after the last message: {@code before} (what was printed, if kept) and the totals, or that the queue is empty. */
+    QueueOutput end(CharSequence before) {
+      if (json) return new QueueOutput(DONE, before.toString(), "");
+      if (messages == 0) return done("queue is empty");
+      return new QueueOutput(DONE, before + "-- " + (octets + 1023) / 1024 + " Kbytes in " + messages
+          + (messages == 1 ? " Request.\n" : " Requests.\n"));
+    }
+  }
+
+  /** One message of a listing, in the shape of postqueue -p, with the blank line after it. */
+  private static String entry(QueueControl.Listing l) {
+    var s = new StringBuilder();
+    String mark = switch (l.state()) {
+      case ACTIVE -> "*";
+      case HELD -> "!";
+      case INCOMING, DEFERRED -> " ";
+    };
+    s.append("%s%s %8d %-20s %s%n".formatted(l.id(), mark, l.size(), TIME.format(l.arrival()), l.sender().isEmpty() ? "MAILER-DAEMON" : l.sender()));
+    for (var r : l.recipients()) {
+      if (r.lastError() != null) {
+        s.append(" ".repeat(44)).append("(").append(r.lastError()).append(")\n");
+        s.append(" ".repeat(44)).append("(attempt ").append(r.attempts()).append(", next ")
+            .append(TIME.format(r.nextAttempt())).append(")\n");
+      }
+      s.append(" ".repeat(44)).append(r.address()).append("\n");
+    }
+    s.append("\n");
+    return s.toString();
   }
 
   /**
@@ -180,30 +220,35 @@ record QueueOutput(int exitCode, String out, String err) {
    */
   static QueueOutput json(List<QueueControl.Listing> listings) {
     var s = new StringBuilder();
-    for (var l : listings) {
-      s.append("{\"queue_name\": ").append(Json.ascii(switch (l.state()) {
-        case INCOMING -> "incoming";
-        case DEFERRED -> "deferred";
-        case ACTIVE -> "active";
-        case HELD -> "hold";
-      }));
-      s.append(", \"queue_id\": ").append(Json.ascii(l.id().value()));
-      s.append(", \"arrival_time\": ").append(l.arrival().getEpochSecond());
-      s.append(", \"message_size\": ").append(l.size());
-      s.append(", \"sender\": ").append(Json.ascii(l.sender()));
-      s.append(", \"recipients\": [");
-      String comma = "";
-      for (var r : l.recipients()) {
-        s.append(comma).append("{\"address\": ").append(Json.ascii(r.address()));
-        if (r.lastError() != null) s.append(", \"delay_reason\": ").append(Json.ascii(r.lastError()));
-        if (r.attempts() > 0) s.append(", \"attempts\": ").append(r.attempts());
-        if (r.nextAttempt() != null) s.append(", \"next_attempt\": ").append(r.nextAttempt().getEpochSecond());
-        s.append("}");
-        comma = ", ";
-      }
-      s.append("]}\n");
-    }
+    for (var l : listings) s.append(jsonLine(l));
     return new QueueOutput(DONE, s.toString(), "");
+  }
+
+  /** One message as a line of {@link #json}. */
+  private static String jsonLine(QueueControl.Listing l) {
+    var s = new StringBuilder();
+    s.append("{\"queue_name\": ").append(Json.ascii(switch (l.state()) {
+      case INCOMING -> "incoming";
+      case DEFERRED -> "deferred";
+      case ACTIVE -> "active";
+      case HELD -> "hold";
+    }));
+    s.append(", \"queue_id\": ").append(Json.ascii(l.id().value()));
+    s.append(", \"arrival_time\": ").append(l.arrival().getEpochSecond());
+    s.append(", \"message_size\": ").append(l.size());
+    s.append(", \"sender\": ").append(Json.ascii(l.sender()));
+    s.append(", \"recipients\": [");
+    String comma = "";
+    for (var r : l.recipients()) {
+      s.append(comma).append("{\"address\": ").append(Json.ascii(r.address()));
+      if (r.lastError() != null) s.append(", \"delay_reason\": ").append(Json.ascii(r.lastError()));
+      if (r.attempts() > 0) s.append(", \"attempts\": ").append(r.attempts());
+      if (r.nextAttempt() != null) s.append(", \"next_attempt\": ").append(r.nextAttempt().getEpochSecond());
+      s.append("}");
+      comma = ", ";
+    }
+    s.append("]}\n");
+    return s.toString();
   }
 
   /** How many events a timeline shows before the ones it left out, if any (see {@link Timeline}). */

@@ -138,17 +138,36 @@ public final class ControlProtocol {
 
   // --- Answers (the server writes, the CLI reads) --------------------------------------------
 
+  /** How many messages of a listing go out before the answer is pushed on to the client (and after the first). */
+  static final int LISTING_FLUSH = 1000;
+
+  /**
+   * Writes a listing answer while {@code messages} is iterated, so the client reads the first
+   * message at once however long the queue is (see {@link QueueControl#listings}): pushed on after
+   * the first message and then every {@value #LISTING_FLUSH}. Should the iteration fail, the
+   * answer stops without its end record, which the client tells from a whole one.
+   */
+  public static void writeListing(Iterable<QueueControl.Listing> messages, OutputStream out) throws IOException {
+    var w = new Writer(out);
+    w.record("listed");
+    int n = 0;
+    for (QueueControl.Listing m : messages) {
+      w.record("message", m.id().value(), m.arrival().toString(), Long.toString(m.size()), m.sender(), word(m.state()));
+      for (QueueControl.PendingRecipient r : m.recipients()) {
+        w.record("pending", r.address(), Integer.toString(r.attempts()), text(r.nextAttempt()), r.lastError());
+      }
+      if (++n % LISTING_FLUSH == 1) w.flush();
+    }
+    w.record("end");
+    w.flush();
+  }
+
   public static void writeAnswer(QueueReply reply, OutputStream out) throws IOException {
     var w = new Writer(out);
     switch (reply) {
       case QueueReply.Listed l -> {
-        w.record("listed");
-        for (QueueControl.Listing m : l.messages()) {
-          w.record("message", m.id().value(), m.arrival().toString(), Long.toString(m.size()), m.sender(), word(m.state()));
-          for (QueueControl.PendingRecipient r : m.recipients()) {
-            w.record("pending", r.address(), Integer.toString(r.attempts()), text(r.nextAttempt()), r.lastError());
-          }
-        }
+        writeListing(l.messages(), out); // its end record too
+        return;
       }
       case QueueReply.Shown s -> {
         QueueControl.MessageView m = s.message();
@@ -187,12 +206,21 @@ public final class ControlProtocol {
 
   /** Reads a whole answer, up to its end record. */
   public static QueueReply readAnswer(InputStream in) throws IOException {
+    return readAnswer(in, null);
+  }
+
+  /**
+   * Reads a whole answer, up to its end record; a listing's messages go to {@code each} as they
+   * are read, the answer's list then empty (null: into the answer's list), so that a queue of any
+   * length is shown as it comes, in the memory of one message.
+   */
+  public static QueueReply readAnswer(InputStream in, java.util.function.Consumer<QueueControl.Listing> each) throws IOException {
     var r = new Reader(in, MAX_RECORD);
     Line head = r.next();
     QueueReply reply = switch (head.name) {
       case "listed" -> {
         head.expect(0);
-        yield listed(r); // reads its end record: a list has no fixed length
+        yield listed(r, each); // reads its end record: a list has no fixed length
       }
       case "shown" -> {
         head.expect(0);
@@ -216,8 +244,9 @@ public final class ControlProtocol {
     return reply;
   }
 
-  private static QueueReply.Listed listed(Reader r) throws IOException {
+  private static QueueReply.Listed listed(Reader r, java.util.function.Consumer<QueueControl.Listing> each) throws IOException {
     List<QueueControl.Listing> messages = new ArrayList<>();
+    java.util.function.Consumer<QueueControl.Listing> to = each != null ? each : messages::add;
     Line message = null;
     List<QueueControl.PendingRecipient> pending = new ArrayList<>();
     for (Line line = r.next(); ; line = r.next()) {
@@ -226,7 +255,7 @@ public final class ControlProtocol {
         pending.add(new QueueControl.PendingRecipient(line.required(0), line.count(1), line.time(2), line.text(3)));
         continue;
       }
-      if (message != null) messages.add(listing(message, pending));
+      if (message != null) to.accept(listing(message, pending));
       if (line.name.equals("end")) {
         line.expect(0);
         return new QueueReply.Listed(messages);

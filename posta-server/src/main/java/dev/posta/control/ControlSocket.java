@@ -11,7 +11,9 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.posta.queue.QueueControl;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,14 +34,25 @@ public final class ControlSocket implements AutoCloseable {
   private final ServerSocketChannel server;
   private final Thread acceptor;
 
-  private ControlSocket(Path path, ServerSocketChannel server, Function<QueueRequest, QueueReply> handler) {
+  private ControlSocket(Path path, ServerSocketChannel server, Function<QueueRequest, QueueReply> handler,
+      Supplier<Iterable<QueueControl.Listing>> listing) {
     this.path = path;
     this.server = server;
-    this.acceptor = Thread.ofVirtual().name("control-socket").start(() -> accept(handler));
+    this.acceptor = Thread.ofVirtual().name("control-socket").start(() -> accept(handler, listing));
   }
 
   /** Listens on {@code path}; a file left there by a server that crashed is replaced. */
   public static ControlSocket open(Path path, Function<QueueRequest, QueueReply> handler) throws IOException {
+    return open(path, handler, null);
+  }
+
+  /**
+   * As {@link #open(Path, Function)}, a {@code list} answered from {@code listing} as it is
+   * iterated ({@link ControlProtocol#writeListing}): its first message goes out before the rest
+   * are read, whatever the queue's length.
+   */
+  public static ControlSocket open(Path path, Function<QueueRequest, QueueReply> handler, Supplier<Iterable<QueueControl.Listing>> listing)
+      throws IOException {
     Files.deleteIfExists(path); // we hold the data folder lock: no other server uses it
     ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     server.bind(UnixDomainSocketAddress.of(path));
@@ -54,26 +67,36 @@ public final class ControlSocket implements AutoCloseable {
       Files.deleteIfExists(path);
       throw e;
     }
-    return new ControlSocket(path, server, handler);
+    return new ControlSocket(path, server, handler, listing);
   }
 
-  private void accept(Function<QueueRequest, QueueReply> handler) {
+  private void accept(Function<QueueRequest, QueueReply> handler, Supplier<Iterable<QueueControl.Listing>> listing) {
     while (server.isOpen()) {
       try {
         SocketChannel client = server.accept();
-        Thread.ofVirtual().name("control").start(() -> serve(client, handler));
+        Thread.ofVirtual().name("control").start(() -> serve(client, handler, listing));
       } catch (IOException e) {
         if (server.isOpen()) log.warn("control socket: {}", e.toString());
       }
     }
   }
 
-  private static void serve(SocketChannel client, Function<QueueRequest, QueueReply> handler) {
+  private static void serve(SocketChannel client, Function<QueueRequest, QueueReply> handler,
+      Supplier<Iterable<QueueControl.Listing>> listing) {
     try (client) {
       QueueReply reply;
       try {
         QueueRequest request = ControlProtocol.readRequest(Channels.newInputStream(client));
         log.info("control: queue {}", request);
+        if (listing != null && request.command() == QueueRequest.Command.LIST) {
+          try {
+            ControlProtocol.writeListing(listing.get(), Channels.newOutputStream(client));
+          } catch (java.io.UncheckedIOException e) {
+            // Begun already: the answer stops without its end, which the client reports as cut short.
+            log.warn("control socket: listing the queue: {}", e.getCause().toString());
+          }
+          return;
+        }
         reply = handler.apply(request);
       } catch (ProtocolException e) {
         log.warn("control socket: a request it cannot read: {}", e.getMessage());
@@ -97,12 +120,20 @@ public final class ControlSocket implements AutoCloseable {
    * @throws IOException when no server listens there (none running, or one that crashed)
    */
   public static QueueReply send(Path path, QueueRequest request) throws IOException {
+    return send(path, request, null);
+  }
+
+  /**
+   * As {@link #send(Path, QueueRequest)}, a listing's messages handed to {@code each} as they are
+   * read (see {@link ControlProtocol#readAnswer(InputStream, java.util.function.Consumer)}).
+   */
+  public static QueueReply send(Path path, QueueRequest request, java.util.function.Consumer<QueueControl.Listing> each) throws IOException {
     try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
       OutputStream out = Channels.newOutputStream(ch);
       ControlProtocol.writeRequest(request, out);
       ch.shutdownOutput(); // the request is complete: a server that reads on for more gets the end instead
       InputStream in = Channels.newInputStream(ch);
-      return ControlProtocol.readAnswer(in);
+      return ControlProtocol.readAnswer(in, each);
     }
   }
 

@@ -10,7 +10,12 @@ import java.util.List;
  * (no text, no exit code) from the server.
  */
 public sealed interface QueueReply {
-  /** {@code list}: every message, in the order to show them. */
+  /**
+   * {@code list}: every message, in the order to show them. A server answering a listing writes
+   * {@link QueueControl#listings} as it goes instead (see {@link ControlSocket#open}); a client
+   * may take the messages as they are read ({@link ControlSocket#send(java.nio.file.Path, QueueRequest,
+   * java.util.function.Consumer)}), this list then empty.
+   */
   record Listed(List<QueueControl.Listing> messages) implements QueueReply {
     public Listed {
       messages = List.copyOf(messages);

@@ -192,7 +192,7 @@ public final class QueueControl {
 
   /** Oldest first, whether a server lists its queue or the command its stopped spool. */
   private static final Comparator<SpooledMessage> ARRIVAL =
-      Comparator.comparing((SpooledMessage m) -> m.envelope().received()).thenComparing(m -> m.id().value());
+      Comparator.comparing((SpooledMessage m) -> m.received()).thenComparing(m -> m.id().value());
 
   public QueueControl(QueueManager queue) {
     this.queue = queue;
@@ -204,17 +204,70 @@ public final class QueueControl {
     return queue.now();
   }
 
-  /** Every message in the queue, oldest first. */
+  /** Every message in the queue, oldest first, in one list (see {@link #listings} for a queue of any size). */
   public List<Listing> list() {
-    queue.lock.lock();
-    try {
-      return queue.entries().stream()
-          .sorted(Comparator.comparing((QueueManager.Entry e) -> e.message, ARRIVAL))
-          .map(e -> listing(e.message, e.active))
-          .toList();
-    } finally {
-      queue.lock.unlock();
-    }
+    List<Listing> all = new ArrayList<>();
+    listings().forEach(all::add);
+    return all;
+  }
+
+  /** How many messages a listing takes from the queue at a time, under its lock. */
+  static final int LISTING_PAGE = 512;
+
+  /**
+   * Every message in the queue, oldest first, read as it is iterated: a page of {@value
+   * #LISTING_PAGE} entries at a time is taken under the queue's lock, and their envelopes read
+   * back from the spool outside it. So the first message can be sent while the rest are still to
+   * be read, memory stays that of one page whatever the queue's size, and deliveries are never
+   * held up for more than a page (a million deferred messages: issue 18). Not a snapshot: a
+   * message that arrives or finishes during the walk may be listed or not, never twice.
+   *
+   * @throws java.io.UncheckedIOException (from the iterator) when the spool cannot be read
+   */
+  public Iterable<Listing> listings() {
+    return () -> new java.util.Iterator<>() {
+      private QueueManager.Entry after;
+      private final java.util.ArrayDeque<Listing> page = new java.util.ArrayDeque<>();
+      private boolean end;
+
+      @Override
+      public boolean hasNext() {
+        while (page.isEmpty() && !end) fill();
+        return !page.isEmpty();
+      }
+
+      @Override
+      public Listing next() {
+        if (!hasNext()) throw new java.util.NoSuchElementException();
+        return page.poll();
+      }
+
+      private void fill() {
+        List<QueueManager.Entry> entries;
+        List<Boolean> active = new ArrayList<>();
+        queue.lock.lock();
+        try {
+          entries = queue.arrivedAfter(after, LISTING_PAGE);
+          for (QueueManager.Entry e : entries) active.add(e.active);
+        } finally {
+          queue.lock.unlock();
+        }
+        if (entries.isEmpty()) {
+          end = true;
+          return;
+        }
+        after = entries.getLast();
+        for (int i = 0; i < entries.size(); i++) {
+          SpooledMessage m = entries.get(i).message;
+          try {
+            page.add(listing(m, active.get(i)));
+          } catch (java.io.UncheckedIOException e) {
+            // Delivered since the page was taken, its segment deleted: no longer in the queue.
+            if (!m.allDone()) throw e;
+          }
+        }
+      }
+    };
   }
 
   /** One message in full, content included; empty when it is not in the queue. */
@@ -251,18 +304,18 @@ public final class QueueControl {
 
   private static Listing listing(SpooledMessage m, boolean active) {
     State state = active ? State.ACTIVE : m.isHeld() ? State.HELD : m.wasTried() ? State.DEFERRED : State.INCOMING;
+    Envelope env = m.peekEnvelope(); // read back from the spool for a waiting message, and not kept
     List<PendingRecipient> pending = new ArrayList<>();
     for (int i : m.pending()) {
       SpooledMessage.Deferral d = m.deferral(i);
-      pending.add(new PendingRecipient(m.envelope().recipients().get(i).address().toString(),
+      pending.add(new PendingRecipient(env.recipients().get(i).address().toString(),
           d == null ? 0 : d.attempts(), d == null ? null : d.nextAttempt(), d == null ? null : d.lastError()));
     }
-    Envelope env = m.envelope();
     return new Listing(m.id(), env.received(), m.contentLength(), sender(env), state, pending);
   }
 
   private static MessageView view(SpooledMessage m) throws IOException {
-    Envelope env = m.envelope();
+    Envelope env = m.peekEnvelope();
     List<EnvelopeRecipient> recipients = new ArrayList<>();
     for (int i = 0; i < env.recipients().size(); i++) {
       recipients.add(new EnvelopeRecipient(env.recipients().get(i).address().toString(), m.isDone(i), m.deferral(i)));

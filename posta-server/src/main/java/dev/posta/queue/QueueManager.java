@@ -86,7 +86,7 @@ public final class QueueManager implements AutoCloseable {
   private final Map<QueueId, Entry> entries = new HashMap<>();
   /** The same entries by arrival, oldest first: the oldest message's age without a walk over the queue. */
   private final java.util.TreeSet<Entry> byArrival = new java.util.TreeSet<>(
-      Comparator.comparing((Entry e) -> e.message.envelope().received()).thenComparing(e -> e.message.id().value()));
+      Comparator.comparing((Entry e) -> e.message.received()).thenComparing(e -> e.message.id().value()));
   /** Messages waiting for their next attempt, earliest first. */
   private final PriorityQueue<Entry> waiting = new PriorityQueue<>(Comparator.comparing((Entry e) -> e.due));
   private final Map<String, Destination> destinations = new HashMap<>();
@@ -234,7 +234,7 @@ public final class QueueManager implements AutoCloseable {
   public Instant oldestArrival() {
     lock.lock();
     try {
-      return byArrival.isEmpty() ? null : byArrival.first().message.envelope().received();
+      return byArrival.isEmpty() ? null : byArrival.first().message.received();
     } finally {
       lock.unlock();
     }
@@ -260,7 +260,11 @@ public final class QueueManager implements AutoCloseable {
         // per message. (Before start(), as at recovery, everything waits for the dispatcher.)
         now = started && (next == null || !next.isAfter(clock.instant()));
         if (now) e.active = true;
-        else schedule(e, next == null ? clock.instant() : next);
+        else {
+          // Waiting (recovered, held, or before start): only its index entry stays in memory.
+          message.releaseEnvelope();
+          schedule(e, next == null ? clock.instant() : next);
+        }
       }
     } finally {
       lock.unlock();
@@ -456,6 +460,7 @@ public final class QueueManager implements AutoCloseable {
         log.info("{}: removed", m.id());
       } else if (entries.containsKey(m.id())) {
         m.releaseContent();
+        m.releaseEnvelope(); // read back at its next attempt: a waiting message is its index entry only
         if (!m.isHeld()) {
           Instant next = m.nextAttempt();
           // Unsettled (the progress log could not be written), the schedule in memory still
@@ -498,6 +503,21 @@ public final class QueueManager implements AutoCloseable {
   Collection<Entry> entries() {
     assert lock.isHeldByCurrentThread();
     return entries.values();
+  }
+
+  /**
+   * Up to {@code max} entries that arrived after {@code after} (null: from the oldest), oldest
+   * first: a page of a listing, which walks the queue without holding the lock throughout (an
+   * entry gone meanwhile still marks the place to go on from: the order is by arrival and ID).
+   */
+  List<Entry> arrivedAfter(Entry after, int max) {
+    assert lock.isHeldByCurrentThread();
+    List<Entry> page = new ArrayList<>(Math.min(max, entries.size()));
+    for (Entry e : after == null ? byArrival : byArrival.tailSet(after, false)) {
+      if (page.size() == max) break;
+      page.add(e);
+    }
+    return page;
   }
 
   /** The message's entry, or null when it is not in the queue. */

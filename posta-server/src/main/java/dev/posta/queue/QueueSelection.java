@@ -56,7 +56,7 @@ public sealed interface QueueSelection {
 
     /** Whether the message meets every selector at {@code now}. */
     boolean matches(SpooledMessage m, Instant now) {
-      Envelope env = m.envelope();
+      Envelope env = m.peekEnvelope();
       List<String> pending = m.pending().stream().map(i -> env.recipients().get(i).address().toString()).toList();
       return matches(env.received(), env.sender() == null ? "" : env.sender().toString(), pending, now);
     }

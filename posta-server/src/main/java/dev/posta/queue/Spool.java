@@ -180,7 +180,7 @@ public final class Spool implements AutoCloseable {
 
   /** Records that a recipient waits for another attempt (lazily durable, like every progress line). */
   public void markDeferred(SpooledMessage message, int recipientIndex, SpooledMessage.Deferral deferral) throws IOException {
-    String error = DeliveryResult.shortened(deferral.lastError()); // one line of the segment's log
+    String error = sharedError(DeliveryResult.shortened(deferral.lastError())); // one line of the segment's log
     var kept = new SpooledMessage.Deferral(deferral.attempts(), deferral.nextAttempt(), error);
     message.setDeferral(recipientIndex, kept);
     message.segment.record(message.id() + " " + recipientIndex + " deferred " + kept.nextAttempt().toEpochMilli() + " "
@@ -286,6 +286,7 @@ public final class Spool implements AutoCloseable {
       // three writes per message were a third of the system calls a message cost here.
       List<ByteBuffer> gathered = new ArrayList<>();
       for (Pending p : batch) {
+        int envelopeLength = p.head.remaining() - HEADER;
         long contentOffset = currentSize + p.head.remaining();
         gathered.add(p.head);
         if (!p.content.addBuffers(gathered)) {
@@ -295,7 +296,7 @@ public final class Spool implements AutoCloseable {
         gathered.add(p.trailer);
         currentSize = contentOffset + p.content.size() + TRAILER;
         current.addOutstanding();
-        SpooledMessage m = new SpooledMessage(p.envelope, current, contentOffset, p.content.size(), p.content.inMemory(), p.content.trace(),
+        SpooledMessage m = new SpooledMessage(p.envelope, envelopeLength, true, current, contentOffset, p.content.size(), p.content.inMemory(), p.content.trace(),
             new SpooledMessage.Progress(), false);
         if (p.held) m.setHeld(true); // its line is written above
         stored.add(m);
@@ -460,7 +461,8 @@ public final class Spool implements AutoCloseable {
               try {
                 Envelope e = Envelope.decode(env.array());
                 var p = progress.getOrDefault(e.id().value(), new SpooledMessage.Progress());
-                var m = new SpooledMessage(e, segment, contentOffset, contentLength, null, null, p, true);
+                // Only the index entry stays in memory: the envelope is read back when needed.
+                var m = new SpooledMessage(e, envLength, false, segment, contentOffset, contentLength, null, null, p, true);
                 if (!m.allDone()) out.add(m);
               } catch (IllegalArgumentException e) {
                 problem = "bad envelope: " + e.getMessage();
@@ -550,7 +552,7 @@ public final class Spool implements AutoCloseable {
             p.done.set(index);
           } else if (f.length == 6 && f[2].equals("deferred")) {
             p.deferrals.put(index, new SpooledMessage.Deferral(
-                Integer.parseInt(f[4]), java.time.Instant.ofEpochMilli(Long.parseLong(f[3])), f[5]));
+                Integer.parseInt(f[4]), java.time.Instant.ofEpochMilli(Long.parseLong(f[3])), sharedError(f[5])));
           } else if (f[2].equals("target")) {
             p.finishedTargets.computeIfAbsent(index, k -> new java.util.HashSet<>()).add(line.split(" ", 4)[3]);
           }
@@ -559,6 +561,24 @@ public final class Spool implements AutoCloseable {
     } catch (RuntimeException e) {
       // not a line this version wrote: skipped, as above
     }
+  }
+
+  /** Errors told apart so far: a destination that is down gives a million deferrals the same few words. */
+  private static final Map<String, String> ERRORS = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Beyond this many different errors, each deferral keeps its own copy (bounded, whatever the errors). */
+  static final int SHARED_ERRORS = 10_000;
+
+  /**
+   * The one copy of a deferral's error text, so that a large backlog deferred for the same reason
+   * holds it once, not once per recipient.
+   */
+  static String sharedError(String error) {
+    if (error == null) return null;
+    String known = ERRORS.get(error);
+    if (known != null) return known;
+    if (ERRORS.size() >= SHARED_ERRORS) return error;
+    known = ERRORS.putIfAbsent(error, error);
+    return known != null ? known : error;
   }
 
   private static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {

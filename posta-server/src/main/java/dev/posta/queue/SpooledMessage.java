@@ -21,16 +21,29 @@ import java.util.List;
  * <p>Content of a freshly accepted message stays in memory for the first delivery attempt;
  * afterwards, and for recovered messages, it is read back from the segment when needed.
  *
+ * <p><b>Small while it waits.</b> A message waiting for its next attempt keeps only what the
+ * queue's indexes need (its ID, arrival, where it lies in the segment, per recipient finished or
+ * deferred): its envelope is let go ({@link #releaseEnvelope}) and read back from the segment,
+ * where it lies just before the content, when an attempt, a listing or a notice asks for it. A
+ * queue with a million deferred messages so holds a million small entries, not a million
+ * envelopes (issue 18).
+ *
  * <p>The progress is kept in the segment's progress log (see {@link Segment}), written
  * through {@link Spool}; the setters here only change the copy in memory.
  */
 public final class SpooledMessage {
   /** The block a large message is copied out of its segment in, to a channel that is not a file. */
   private static final int COPY_BLOCK = 256 * 1024;
-  private final Envelope envelope;
+  /** The envelope while an attempt (or a fresh message) needs it; null while it waits: read back then. */
+  private volatile Envelope envelope;
+  private final QueueId id;
+  private final Instant received;
+  private final int recipientCount;
   final Segment segment;
   private final long contentOffset;
   private final long contentLength;
+  /** The envelope's octets end where the content begins. */
+  private final int envelopeLength;
   private volatile byte[] content;
   /** Its Received: and Delivered-To: fields: as counted when it was received, or read once when first asked for. */
   private volatile TraceHeaders trace;
@@ -38,8 +51,8 @@ public final class SpooledMessage {
   private final BitSet done;
   /** Per recipient: the retry schedule, null until its first deferral. */
   private final Deferral[] deferrals;
-  /** Per recipient that is an alias: the final addresses already finished (delivered or failed). */
-  private final java.util.Map<Integer, java.util.Set<String>> finishedTargets;
+  /** Per recipient that is an alias: the final addresses already finished (delivered or failed); null while none is. */
+  private java.util.Map<Integer, java.util.Set<String>> finishedTargets;
   private boolean held;
   private boolean delayReported;
   /** Read back from the spool at start: an earlier run may have delivered some of it unrecorded. */
@@ -54,9 +67,17 @@ public final class SpooledMessage {
    */
   public record Deferral(int attempts, Instant nextAttempt, String lastError) {}
 
-  SpooledMessage(Envelope envelope, Segment segment, long contentOffset, long contentLength, byte[] content, TraceHeaders trace,
-      Progress progress, boolean recovered) {
-    this.envelope = envelope;
+  /**
+   * @param keepEnvelope whether to hold the envelope in memory now (a fresh message, attempted at
+   *     once); else it is read back from the segment when asked for
+   */
+  SpooledMessage(Envelope envelope, int envelopeLength, boolean keepEnvelope, Segment segment, long contentOffset, long contentLength,
+      byte[] content, TraceHeaders trace, Progress progress, boolean recovered) {
+    this.envelope = keepEnvelope ? envelope : null;
+    this.id = envelope.id();
+    this.received = envelope.received();
+    this.recipientCount = envelope.recipients().size();
+    this.envelopeLength = envelopeLength;
     this.trace = trace;
     this.recovered = recovered;
     this.segment = segment;
@@ -68,7 +89,7 @@ public final class SpooledMessage {
     progress.deferrals.forEach((i, d) -> {
       if (i < deferrals.length && !done.get(i)) deferrals[i] = d;
     });
-    this.finishedTargets = progress.finishedTargets;
+    this.finishedTargets = progress.finishedTargets.isEmpty() ? null : progress.finishedTargets;
     this.held = progress.held;
     this.delayReported = progress.delayReported;
   }
@@ -82,12 +103,59 @@ public final class SpooledMessage {
     boolean delayReported;
   }
 
+  /**
+   * The envelope: from memory, or read back from the segment and kept until {@link
+   * #releaseEnvelope}.
+   *
+   * @throws java.io.UncheckedIOException when the segment cannot be read (a failing disk)
+   */
   public Envelope envelope() {
-    return envelope;
+    Envelope e = envelope;
+    if (e != null) return e;
+    e = readEnvelope();
+    envelope = e;
+    return e;
+  }
+
+  /**
+   * The envelope without keeping it in memory when it is not there already: for a walk over the
+   * whole queue (a listing, a bulk command's selection), which must not fill the heap with them.
+   */
+  Envelope peekEnvelope() {
+    Envelope e = envelope;
+    return e != null ? e : readEnvelope();
+  }
+
+  /** Whether the envelope is held in memory now (tests: a waiting message holds only its index entry). */
+  boolean holdsEnvelope() {
+    return envelope != null;
+  }
+
+  /** Lets the envelope go while the message waits; it is read back from the segment when needed. */
+  void releaseEnvelope() {
+    envelope = null;
+  }
+
+  private Envelope readEnvelope() {
+    ByteBuffer buf = ByteBuffer.allocate(envelopeLength);
+    try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
+      long position = contentOffset - envelopeLength;
+      while (buf.hasRemaining()) {
+        if (ch.read(buf, position + buf.position()) < 0) throw new IOException("segment truncated: " + segment.path());
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(id + ": cannot read its envelope back from the spool", e);
+    }
+    return Envelope.decode(buf.array()); // checked against its CRC when it was recovered or written
   }
 
   public QueueId id() {
-    return envelope.id();
+    return id;
+  }
+
+  /** When it arrived (the envelope's), kept with the index entry: the queue is ordered by it. */
+  public Instant received() {
+    return received;
   }
 
   /**
@@ -178,7 +246,7 @@ public final class SpooledMessage {
   }
 
   public synchronized boolean allDone() {
-    return done.cardinality() == envelope.recipients().size();
+    return done.cardinality() == recipientCount;
   }
 
   /** Indexes of the recipients still to deliver. */
@@ -213,11 +281,12 @@ public final class SpooledMessage {
 
   /** Whether this final address of a recipient was finished in an earlier attempt. */
   public synchronized boolean isTargetFinished(int recipientIndex, String address) {
-    var set = finishedTargets.get(recipientIndex);
+    var set = finishedTargets == null ? null : finishedTargets.get(recipientIndex);
     return set != null && set.contains(address);
   }
 
   synchronized void addFinishedTarget(int recipientIndex, String address) {
+    if (finishedTargets == null) finishedTargets = new java.util.HashMap<>();
     finishedTargets.computeIfAbsent(recipientIndex, k -> new java.util.HashSet<>()).add(address);
   }
 

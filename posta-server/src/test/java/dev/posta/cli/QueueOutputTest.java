@@ -68,6 +68,33 @@ class QueueOutputTest {
     assertThat(answer(QueueRequest.Command.LIST, null, new QueueReply.Listed(List.of()))).isEqualTo(new QueueOutput(0, "queue is empty\n"));
   }
 
+  /**
+   * A running server's listing is printed as its messages come: the heading with the first
+   * message, each message whole as it is handed on, the totals at the end; the same text as the
+   * whole listing's, in the memory of one message.
+   */
+  @Test
+  void aListingPrintedAsItComesReadsAsTheWholeOne() {
+    var messages = List.of(
+        new QueueControl.Listing(ID, ARRIVAL, 499, "me@localhost", QueueControl.State.DEFERRED,
+            List.of(new QueueControl.PendingRecipient("friend@example.org", 1, NEXT, "450 4.2.1 mailbox busy"))),
+        new QueueControl.Listing(OTHER, ARRIVAL, 1500, "", QueueControl.State.HELD, List.of()));
+    for (boolean json : List.of(false, true)) {
+      List<String> printed = new java.util.ArrayList<>();
+      var printer = new QueueOutput.ListPrinter(json, printed::add);
+      printer.accept(messages.get(0));
+      int afterFirst = printed.size();
+      printer.accept(messages.get(1));
+      QueueOutput end = printer.end("");
+      QueueOutput whole = json ? QueueOutput.json(messages) : answer(QueueRequest.Command.LIST, null, new QueueReply.Listed(messages));
+      assertThat(String.join("", printed) + end.out()).isEqualTo(whole.out());
+      assertThat(String.join("", printed.subList(0, afterFirst))).as("json %s: the first message whole", json)
+          .contains(ID.value()).doesNotContain(OTHER.value()).endsWith(json ? "]}\n" : "\n\n");
+      assertThat(end.exitCode()).isZero();
+    }
+    assertThat(new QueueOutput.ListPrinter(false, text -> {}).end("")).isEqualTo(new QueueOutput(0, "queue is empty\n"));
+  }
+
   @Test
   void aMessageIsShapedLikePostcatWithLfLineEnds() {
     byte[] content = "Subject: grüße\r\n\r\nx\r\n".getBytes(UTF_8);

@@ -213,6 +213,66 @@ class ControlProtocolTest {
         .hasMessage("cut short: content of " + (CONTENT.length - 2) + " of " + CONTENT.length + " octets");
   }
 
+  /**
+   * A listing goes out as it is read: its first message is pushed on to the client (flushed)
+   * before the next one is even asked for, so a queue of a million starts showing at once.
+   */
+  @Test
+  void aListingsFirstMessageIsSentBeforeTheNextIsRead() throws IOException {
+    var buffer = new ByteArrayOutputStream();
+    var flushed = new StringBuilder();
+    var sent = new java.io.FilterOutputStream(buffer) {
+      @Override
+      public void write(byte[] b, int off, int len) {
+        buffer.write(b, off, len);
+      }
+
+      @Override
+      public void flush() {
+        flushed.setLength(0);
+        flushed.append(buffer.toString(UTF_8));
+      }
+    };
+    List<String> whenAskedForTheSecond = new java.util.ArrayList<>();
+    Iterable<QueueControl.Listing> messages = () -> new java.util.Iterator<>() {
+      int n;
+
+      @Override
+      public boolean hasNext() {
+        if (n == 1) whenAskedForTheSecond.add(flushed.toString());
+        return n < LISTED.messages().size();
+      }
+
+      @Override
+      public QueueControl.Listing next() {
+        return LISTED.messages().get(n++);
+      }
+    };
+    ControlProtocol.writeListing(messages, sent);
+    assertThat(whenAskedForTheSecond).singleElement().satisfies(text -> {
+      assertThat(text).startsWith("listed\nmessage\t" + ID.value() + "\t");
+      assertThat(text).doesNotContain(OTHER.value());
+    });
+    assertThat(decode(buffer.toByteArray())).isEqualTo(LISTED);
+  }
+
+  /** The client takes a listing's messages as they are read: those before a cut are handed on, then the cut is refused. */
+  @Test
+  void aListingIsHandedOnMessageByMessageAsItIsRead() throws IOException {
+    byte[] whole = encode(LISTED);
+    List<QueueControl.Listing> each = new java.util.ArrayList<>();
+    assertThat(ControlProtocol.readAnswer(new ByteArrayInputStream(whole), each::add)).isEqualTo(new QueueReply.Listed(List.of()));
+    assertThat(each).isEqualTo(LISTED.messages());
+
+    each.clear();
+    String text = new String(whole, UTF_8);
+    byte[] cut = text.substring(0, text.indexOf("message\t1A225B9281C00001")).getBytes(UTF_8); // the third message's record not yet come
+    assertThatThrownBy(() -> ControlProtocol.readAnswer(new ByteArrayInputStream(cut), each::add)).isInstanceOf(ProtocolException.class)
+        .hasMessageContaining("cut short");
+    // A message is whole once the next record shows its pending ones are over: the first is, the second not yet.
+    assertThat(each).extracting(QueueControl.Listing::id).containsExactly(ID);
+  }
+
   @Test
   void whatIsNotAnAnswerIsRefusedWithWhy() {
     assertThat(badAnswer("0\nqueue is empty\n")).isEqualTo("an answer that begins with '0'");

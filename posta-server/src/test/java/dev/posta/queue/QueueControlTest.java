@@ -310,4 +310,47 @@ class QueueControlTest {
     assertThat(control.show(id).orElseThrow().timeline()).isEqualTo(expected);
     assertThat(QueueControl.showSpool(dir.resolve("queue"), id).orElseThrow().timeline()).isEqualTo(expected);
   }
+
+  /**
+   * A message waiting for its next attempt is only its index entry in memory: its envelope is let
+   * go after the attempt and read back from the spool for the next, which goes to the same
+   * recipients from the same sender.
+   */
+  @Test
+  void aDeferredMessageLetsItsEnvelopeGoAndItsNextAttemptReadsItBack() throws Exception {
+    QueueId id = send("far@later.test");
+    awaitAttempts(id, 1);
+    queue.lock.lock();
+    try {
+      assertThat(queue.entry(id).message.holdsEnvelope()).isFalse();
+    } finally {
+      queue.lock.unlock();
+    }
+    control.retry(id);
+    awaitAttempts(id, 2);
+    QueueControl.Listing l = listed(id);
+    assertThat(l.sender()).isEqualTo("alice@localhost");
+    assertThat(l.recipients()).extracting(QueueControl.PendingRecipient::address).containsExactly("far@later.test");
+    assertThat(control.show(id).orElseThrow().envelopeId()).isEqualTo("xyz+2B1");
+  }
+
+  /**
+   * The listing takes the queue a page at a time: the first message is in hand before the rest
+   * are read, without the queue's lock held meanwhile (deliveries go on), and a message that
+   * arrives during the walk is listed at its place by arrival, the walk being no snapshot.
+   */
+  @Test
+  void theListingWalksTheQueueAPageAtATimeOldestFirst() throws Exception {
+    List<QueueId> sent = new java.util.ArrayList<>();
+    for (int i = 0; i < QueueControl.LISTING_PAGE + 3; i++) sent.add(send("far" + i + "@later.test"));
+    await("all tried once", () -> control.list().stream().filter(l -> l.state() == QueueControl.State.DEFERRED).count() == sent.size());
+
+    var walk = control.listings().iterator();
+    assertThat(walk.next().id()).isEqualTo(sent.getFirst());
+    assertThat(queue.lock.isLocked()).as("not held between pages").isFalse();
+    QueueId late = send("late@later.test");
+    List<QueueId> rest = new java.util.ArrayList<>();
+    walk.forEachRemaining(l -> rest.add(l.id()));
+    assertThat(rest).containsExactlyElementsOf(java.util.stream.Stream.concat(sent.stream().skip(1), java.util.stream.Stream.of(late)).toList());
+  }
 }

@@ -93,6 +93,59 @@ class SpoolTest {
   }
 
   /**
+   * Recovery keeps a small index entry per message, not its envelope (a million deferred messages
+   * must fit the heap, issue 18): the envelope is read back from the segment when asked for, the
+   * same as stored, and let go again; the ID, arrival and recipients' progress need no read.
+   */
+  @Test
+  void aRecoveredMessageKeepsItsIndexEntryAndReadsItsEnvelopeBackWhenAsked() throws IOException {
+    Envelope e1 = envelope("a@localhost");
+    Envelope e2 = envelope("b@localhost", "c@localhost");
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      SpooledMessage fresh = spool.store(e1, content(spool, "one\r\n"));
+      assertThat(fresh.holdsEnvelope()).as("fresh: kept for its first attempt").isTrue();
+      SpooledMessage second = spool.store(e2, content(spool, "two\r\n"));
+      spool.markDone(second, 0);
+    }
+    try (Spool spool = new Spool(dir)) {
+      List<SpooledMessage> back = spool.recover();
+      assertThat(back).allSatisfy(m -> assertThat(m.holdsEnvelope()).isFalse());
+      assertThat(back).extracting(SpooledMessage::id).containsExactly(e1.id(), e2.id());
+      assertThat(back).extracting(SpooledMessage::received).containsExactly(e1.received(), e2.received());
+      assertThat(back.get(1).pending()).containsExactly(1);
+      assertThat(back.get(0).peekEnvelope()).isEqualTo(e1);
+      assertThat(back.get(0).holdsEnvelope()).as("peeked: not kept").isFalse();
+      assertThat(back.get(1).envelope()).isEqualTo(e2);
+      assertThat(back.get(1).holdsEnvelope()).as("asked for: kept until let go").isTrue();
+      back.get(1).releaseEnvelope();
+      assertThat(back.get(1).holdsEnvelope()).isFalse();
+      assertThat(back.get(1).envelope()).isEqualTo(e2);
+      assertThat(contentOf(back.get(1))).isEqualTo("two\r\n");
+    }
+  }
+
+  /** A backlog deferred for one reason holds that reason once, also after a restart. */
+  @Test
+  void deferralsForTheSameReasonShareOneCopyOfIt() throws IOException {
+    String reason = "cannot connect to 127.0.0.1[127.0.0.1]:" + System.nanoTime() + ": Connection refused";
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      for (Envelope e : List.of(envelope("a@far.test"), envelope("b@far.test"))) {
+        SpooledMessage m = spool.store(e, content(spool, "x\r\n"));
+        spool.markDeferred(m, 0, new SpooledMessage.Deferral(1, Instant.ofEpochMilli(1_700_000_060_000L), new String(reason)));
+      }
+    }
+    try (Spool spool = new Spool(dir)) {
+      List<SpooledMessage> back = spool.recover();
+      assertThat(back).hasSize(2);
+      assertThat(back.get(0).deferral(0).lastError()).isEqualTo(reason).isSameAs(back.get(1).deferral(0).lastError());
+    }
+  }
+
+  /**
    * A message stored held (a milter quarantined it with quarantine = "hold") is held as soon as
    * store returns, before its next progress line: its held line is on disk with it, not written
    * after in a second step that could fail and leave it to be delivered after a restart.
