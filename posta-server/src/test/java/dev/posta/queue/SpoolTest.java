@@ -126,6 +126,34 @@ class SpoolTest {
     }
   }
 
+  /** The progress log is read in blocks: a line that runs across a block's end is read whole. */
+  @Test
+  void aProgressLineAcrossABlocksEndIsReadWhole() throws IOException {
+    Envelope e = envelope("a@far.test", "b@localhost");
+    int attempts = 0;
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      SpooledMessage m = spool.store(e, content(spool, "x\r\n"));
+      Path log;
+      try (Stream<Path> files = Files.list(dir)) {
+        Path segment = files.filter(p -> p.toString().endsWith(".seg")).findFirst().orElseThrow();
+        log = segment.resolveSibling(segment.getFileName().toString().replace(".seg", ".done"));
+      }
+      // Until the last deferral line is the one that crosses 64 KiB, the block's size.
+      while (!Files.exists(log) || Files.size(log) <= 64 * 1024) {
+        spool.markDeferred(m, 0, new SpooledMessage.Deferral(++attempts, Instant.ofEpochMilli(1_700_000_000_000L + attempts), "e".repeat(700)));
+      }
+      spool.markDone(m, 1);
+    }
+    try (Spool spool = new Spool(dir)) {
+      SpooledMessage back = spool.recover().getFirst();
+      assertThat(back.pending()).containsExactly(0);
+      assertThat(back.deferral(0).attempts()).isEqualTo(attempts);
+      assertThat(back.deferral(0).nextAttempt()).isEqualTo(Instant.ofEpochMilli(1_700_000_000_000L + attempts));
+    }
+  }
+
   /** A backlog deferred for one reason holds that reason once, also after a restart. */
   @Test
   void deferralsForTheSameReasonShareOneCopyOfIt() throws IOException {
