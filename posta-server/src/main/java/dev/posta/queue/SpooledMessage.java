@@ -131,9 +131,14 @@ public final class SpooledMessage {
     return envelope != null;
   }
 
-  /** Lets the envelope go while the message waits; it is read back from the segment when needed. */
+  /**
+   * Lets the envelope and the trace fields' count go while the message waits; both are read back
+   * from the segment when needed (the count, a set of Delivered-To addresses, would otherwise
+   * stay with every deferred message).
+   */
   void releaseEnvelope() {
     envelope = null;
+    trace = null;
   }
 
   private Envelope readEnvelope() {
@@ -207,7 +212,8 @@ public final class SpooledMessage {
 
   /**
    * The message's trace fields (hops, Delivered-To): those counted as it was received, or, for a
-   * message recovered from the spool, read once from the segment until the header section ends.
+   * message recovered from the spool or waiting for a retry (see {@link #releaseEnvelope}), read
+   * once from the segment until the header section ends.
    */
   public TraceHeaders trace() throws IOException {
     TraceHeaders t = trace;
