@@ -208,11 +208,24 @@ queue_run_delay = 60s
         return time.monotonic() - t0
 
     def tried(self):
-        """Messages in the deferred queue (hashed folders, one file each)."""
-        n = 0
-        for _, _, files in os.walk(os.path.join(self.work, "postfix/spool/deferred")):
-            n += len(files)
-        return n
+        """Messages to the dead host tried at least once: the distinct queue IDs of its log's
+        "status=deferred" lines (smtp's own, and qmgr's once it marks the destination dead).
+        Not the deferred folder: with retries every minute, messages move back to active."""
+        if not hasattr(self, "deferred_ids"):
+            self.log_offset, self.deferred_ids = 0, set()
+        try:
+            f = open(os.path.join(self.work, "postfix", "postfix.log"), "rb")
+        except FileNotFoundError:
+            return 0
+        with f:
+            f.seek(self.log_offset)
+            for line in f:
+                if not line.endswith(b"\n"):
+                    break
+                self.log_offset += len(line)
+                if b"status=deferred" in line:
+                    self.deferred_ids.add(line.split(b"]: ", 1)[1].split(b":", 1)[0])
+        return len(self.deferred_ids)
 
     def listing(self):
         return timed_listing(["/usr/sbin/postqueue", "-c", self.conf, "-p"])
@@ -284,6 +297,7 @@ def main():
             s = cls(work, dead)
             servers.append(s)
             results[name] = measure(s, count)
+            say(f"{name}: {results[name]}")  # in the output also should a later server fail
     finally:
         for s in servers:
             s.stop()
