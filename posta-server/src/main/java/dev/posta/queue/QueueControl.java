@@ -460,6 +460,7 @@ public final class QueueControl {
   public BulkResult act(Action action, QueueSelection selection) throws IOException {
     List<QueueId> chosen = new ArrayList<>();
     List<Declined> declined = new ArrayList<>();
+    List<SpooledMessage> candidates = List.of();
     queue.lock.lock();
     try {
       switch (selection) {
@@ -469,16 +470,23 @@ public final class QueueControl {
             else chosen.add(id);
           }
         }
-        case QueueSelection.Matching matching -> {
-          Instant now = queue.now();
-          queue.entries().stream().map(e -> e.message)
-              .filter(m -> action.applies(m) && matching.matches(m, now))
-              .sorted(ARRIVAL)
-              .forEach(m -> chosen.add(m.id()));
-        }
+        case QueueSelection.Matching _ -> candidates = queue.entries().stream().map(e -> e.message).filter(action::applies).toList();
       }
     } finally {
       queue.lock.unlock();
+    }
+    if (selection instanceof QueueSelection.Matching matching) {
+      // The selectors outside the lock: they read a waiting message's envelope back from the spool,
+      // and a million of them must not stop deliveries meanwhile. Each action checks its message again.
+      Instant now = queue.now();
+      candidates.stream().filter(m -> {
+        try {
+          return matching.matches(m, now);
+        } catch (java.io.UncheckedIOException e) {
+          if (m.allDone()) return false; // delivered meanwhile, its segment gone
+          throw e;
+        }
+      }).sorted(ARRIVAL).forEach(m -> chosen.add(m.id()));
     }
     List<QueueId> acted = new ArrayList<>();
     List<SpooledMessage> unsynced = new ArrayList<>();

@@ -56,6 +56,7 @@ public sealed interface QueueSelection {
 
     /** Whether the message meets every selector at {@code now}. */
     boolean matches(SpooledMessage m, Instant now) {
+      if (toDomain == null && sender == null && olderThan == null) return true; // ALL: no envelope to read back
       Envelope env = m.peekEnvelope();
       List<String> pending = m.pending().stream().map(i -> env.recipients().get(i).address().toString()).toList();
       return matches(env.received(), env.sender() == null ? "" : env.sender().toString(), pending, now);
