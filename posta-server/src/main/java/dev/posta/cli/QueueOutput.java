@@ -169,8 +169,8 @@ record QueueOutput(int exitCode, String out, String err) {
 
     @Override
     public void accept(QueueControl.Listing l) {
-      if (messages++ == 0 && !json) out.accept(HEAD);
-      out.accept(json ? jsonLine(l) : entry(l));
+      String text = json ? jsonLine(l) : entry(l);
+      out.accept(messages++ == 0 && !json ? HEAD + text : text); // the first with its heading: one piece, shown at once
       octets += l.size();
     }
 

@@ -439,21 +439,27 @@ public final class QueueControl {
     QueueManager.Entry e = claim(id);
     SpooledMessage m = e.message;
     Map<Integer, List<Settlement.Outcome>> outcomes = new LinkedHashMap<>();
-    for (int i : m.pending()) {
-      SpooledMessage.Deferral d = m.deferral(i);
-      // The notice's wording (RFC 3464 Diagnostic), not the command's answer.
-      String reason = "returned to the sender by the mail administrator" + (d == null ? "" : "; last error: " + d.lastError());
-      String address = m.envelope().recipients().get(i).address().toString();
-      outcomes.put(i, List.of(new Settlement.Outcome(address, DeliveryResult.failed("5.0.0", null, null, reason))));
+    try {
+      for (int i : m.pending()) {
+        SpooledMessage.Deferral d = m.deferral(i);
+        // The notice's wording (RFC 3464 Diagnostic), not the command's answer.
+        String reason = "returned to the sender by the mail administrator" + (d == null ? "" : "; last error: " + d.lastError());
+        String address = m.envelope().recipients().get(i).address().toString();
+        outcomes.put(i, List.of(new Settlement.Outcome(address, DeliveryResult.failed("5.0.0", null, null, reason))));
+      }
+    } catch (RuntimeException readBack) { // its envelope could not be read back: it waits on, not stuck as claimed
+      queue.giveBack(e);
+      throw readBack;
     }
     log.info("{}: returned to the sender by the administrator", id);
     queue.settle(e, outcomes); // as an attempt ends: the notice is spooled before the recipients are marked
   }
 
   /**
-   * Acts on every message selected, in one pass: the selection is taken under the queue's lock
-   * at one moment, on the queue's clock, then each message is acted on as the command for one
-   * would (so a message whose attempt starts meanwhile is refused, not raced). Hold, release and
+   * Acts on every message selected, in one pass: the messages are taken under the queue's lock
+   * at one moment, their selectors matched outside it on the queue's clock (a domain's matched
+   * again just before the message is acted on), then each message is acted on as the command for
+   * one would (so a message whose attempt starts meanwhile is refused, not raced). Hold, release and
    * delete are forced to disk before this returns, each segment once rather than each message.
    * A spool error stops the batch there: what was done before it stays done.
    */
@@ -461,6 +467,7 @@ public final class QueueControl {
     List<QueueId> chosen = new ArrayList<>();
     List<Declined> declined = new ArrayList<>();
     List<SpooledMessage> candidates = List.of();
+    Map<QueueId, SpooledMessage> matched = new java.util.HashMap<>();
     queue.lock.lock();
     try {
       switch (selection) {
@@ -486,12 +493,18 @@ public final class QueueControl {
           if (m.allDone()) return false; // delivered meanwhile, its segment gone
           throw e;
         }
-      }).sorted(ARRIVAL).forEach(m -> chosen.add(m.id()));
+      }).sorted(ARRIVAL).forEach(m -> {
+        chosen.add(m.id());
+        matched.put(m.id(), m);
+      });
     }
     List<QueueId> acted = new ArrayList<>();
     List<SpooledMessage> unsynced = new ArrayList<>();
     try {
       for (QueueId id : chosen) {
+        // A recipient in the selected domain may have been delivered since the selection: the
+        // message's others are not the administrator's choice.
+        if (selection instanceof QueueSelection.Matching matching && matching.toDomain() != null && !stillMatches(matching, matched.get(id))) continue;
         try {
           switch (action) {
             case RETRY -> retry(id);
@@ -509,6 +522,14 @@ public final class QueueControl {
       for (SpooledMessage m : unsynced) spool.sync(m); // a segment already forced is not forced again
     }
     return new BulkResult(acted, declined);
+  }
+
+  private boolean stillMatches(QueueSelection.Matching matching, SpooledMessage m) {
+    try {
+      return !m.allDone() && matching.matches(m, queue.now());
+    } catch (java.io.UncheckedIOException e) {
+      return false; // finished meanwhile, its segment gone (else the action reports the spool's error)
+    }
   }
 
   /** Call with the lock held. */

@@ -260,12 +260,9 @@ public final class QueueManager implements AutoCloseable {
         // per message. (Before start(), as at recovery, everything waits for the dispatcher.)
         now = started && (next == null || !next.isAfter(clock.instant()));
         if (now) e.active = true;
-        else {
-          // Waiting (recovered, held, or before start): only its index entry stays in memory.
-          message.releaseEnvelope();
-          schedule(e, next == null ? clock.instant() : next);
-        }
+        else schedule(e, next == null ? clock.instant() : next);
       }
+      if (!now) message.releaseEnvelope(); // waiting (recovered, held, or before start): only its index entry stays in memory
     } finally {
       lock.unlock();
     }

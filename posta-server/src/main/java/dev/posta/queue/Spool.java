@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
 public final class Spool implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Spool.class);
   private static final int MAGIC = 0x50535131; // "PSQ1"
-  private static final int HEADER = 16;
+  static final int HEADER = 16;
   private static final int TRAILER = 12;
   private static final byte[] END = "END\n".getBytes(StandardCharsets.US_ASCII);
   /** Roll to a new segment past this size, so finished segments can be deleted. */
@@ -89,7 +89,7 @@ public final class Spool implements AutoCloseable {
       String name = path.getFileName().toString();
       nextSegment = Math.max(nextSegment, Long.parseLong(name.substring(0, name.indexOf('.'))) + 1);
       Segment segment = new Segment(path);
-      List<SpooledMessage> found = readSegment(segment, dir);
+      List<SpooledMessage> found = readSegment(segment, dir, false);
       for (SpooledMessage m : found) segment.addOutstanding();
       messages.addAll(found);
       if (!segment.seal()) recovered.add(segment);
@@ -405,7 +405,7 @@ public final class Spool implements AutoCloseable {
     List<SpooledMessage> messages = new ArrayList<>();
     for (Path path : segments) {
       try {
-        messages.addAll(readSegment(new Segment(path), null));
+        messages.addAll(readSegment(new Segment(path), null, true));
       } catch (java.nio.file.NoSuchFileException e) {
         // delivered and deleted while we looked
       }
@@ -416,8 +416,12 @@ public final class Spool implements AutoCloseable {
   /**
    * Reads a segment's records that are not done; an unreadable stretch is copied to
    * {@code <setAsideDir>/corrupt/} and logged, or only skipped when {@code setAsideDir} is null.
+   *
+   * @param keepEnvelopes whether the messages keep their envelopes in memory: a look at a live
+   *     spool ({@link #inspect}) must, as its segments may be delivered and deleted before the
+   *     envelopes would be read back; recovery need not (a waiting message is its index entry)
    */
-  private static List<SpooledMessage> readSegment(Segment segment, Path setAsideDir) throws IOException {
+  private static List<SpooledMessage> readSegment(Segment segment, Path setAsideDir, boolean keepEnvelopes) throws IOException {
     Map<String, SpooledMessage.Progress> progress = readProgressLog(segment.donePath());
     List<SpooledMessage> out = new ArrayList<>();
     // One block for every record's content check: a segment holds tens of thousands of records,
@@ -464,8 +468,7 @@ public final class Spool implements AutoCloseable {
               try {
                 Envelope e = Envelope.decode(env.array());
                 var p = progress.getOrDefault(e.id().value(), new SpooledMessage.Progress());
-                // Only the index entry stays in memory: the envelope is read back when needed.
-                var m = new SpooledMessage(e, envLength, false, segment, contentOffset, contentLength, null, null, p, true);
+                var m = new SpooledMessage(e, envLength, keepEnvelopes, segment, contentOffset, contentLength, null, null, p, true);
                 if (!m.allDone()) out.add(m);
               } catch (IllegalArgumentException e) {
                 problem = "bad envelope: " + e.getMessage();
@@ -578,7 +581,10 @@ public final class Spool implements AutoCloseable {
 
   /** Errors told apart so far: a destination that is down gives a million deferrals the same few words. */
   private static final Map<String, String> ERRORS = new java.util.concurrent.ConcurrentHashMap<>();
-  /** Beyond this many different errors, each deferral keeps its own copy (bounded, whatever the errors). */
+  /**
+   * At this many different errors the table starts afresh (bounded, whatever the errors; texts
+   * already shared stay shared by those holding them, and the current outage's text is shared again).
+   */
   static final int SHARED_ERRORS = 10_000;
 
   /**
@@ -589,7 +595,7 @@ public final class Spool implements AutoCloseable {
     if (error == null) return null;
     String known = ERRORS.get(error);
     if (known != null) return known;
-    if (ERRORS.size() >= SHARED_ERRORS) return error;
+    if (ERRORS.size() >= SHARED_ERRORS) ERRORS.clear(); // replies naming each recipient filled it
     known = ERRORS.putIfAbsent(error, error);
     return known != null ? known : error;
   }

@@ -141,17 +141,32 @@ public final class SpooledMessage {
     trace = null;
   }
 
+  /**
+   * The record's head (its envelope) read back, checked against the head's CRC in the record's
+   * trailer and against this message's ID: a sector gone bad or overwritten since recovery must
+   * not send the message to other recipients.
+   */
   private Envelope readEnvelope() {
-    ByteBuffer buf = ByteBuffer.allocate(envelopeLength);
+    ByteBuffer head = ByteBuffer.allocate(Spool.HEADER + envelopeLength);
+    ByteBuffer storedCrc = ByteBuffer.allocate(4);
     try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
-      long position = contentOffset - envelopeLength;
-      while (buf.hasRemaining()) {
-        if (ch.read(buf, position + buf.position()) < 0) throw new IOException("segment truncated: " + segment.path());
-      }
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(id + ": cannot read its envelope back from the spool", e);
+      readFully(ch, head, contentOffset - envelopeLength - Spool.HEADER);
+      readFully(ch, storedCrc, contentOffset + contentLength);
+      java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+      crc.update(head.flip());
+      if ((int) crc.getValue() != storedCrc.flip().getInt()) throw new IOException("its record's head no longer matches its CRC");
+      Envelope e = Envelope.decode(java.util.Arrays.copyOfRange(head.array(), Spool.HEADER, head.limit()));
+      if (!e.id().equals(id)) throw new IOException("the record there is " + e.id() + "'s");
+      return e;
+    } catch (IOException | RuntimeException e) {
+      throw new java.io.UncheckedIOException(new IOException(id + ": cannot read its envelope back from " + segment.path().getFileName() + ": " + e.getMessage(), e));
     }
-    return Envelope.decode(buf.array()); // checked against its CRC when it was recovered or written
+  }
+
+  private void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+    while (buf.hasRemaining()) {
+      if (ch.read(buf, position + buf.position()) < 0) throw new IOException("segment truncated");
+    }
   }
 
   public QueueId id() {

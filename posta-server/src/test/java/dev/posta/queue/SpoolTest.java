@@ -1,6 +1,7 @@
 package dev.posta.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.posta.mail.Envelope;
 import dev.posta.mail.MailAddress;
@@ -238,6 +239,33 @@ class SpoolTest {
     }
     try (Spool spool = new Spool(dir)) {
       assertThat(contentOf(spool.recover().getFirst())).isEqualTo(big);
+    }
+  }
+
+  /**
+   * An envelope read back is checked against its record's CRC: a byte changed on disk since
+   * recovery (here a recipient's letter) is an error, never another recipient.
+   */
+  @Test
+  void anEnvelopeChangedOnDiskSinceRecoveryIsNotReadBack() throws IOException {
+    Envelope e = envelope("bob@localhost");
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      spool.store(e, content(spool, "one\r\n"));
+    }
+    try (Spool spool = new Spool(dir)) {
+      SpooledMessage back = spool.recover().getFirst();
+      Path segment;
+      try (var files = Files.list(dir)) {
+        segment = files.filter(f -> f.toString().endsWith(".seg")).findFirst().orElseThrow();
+      }
+      byte[] octets = Files.readAllBytes(segment);
+      String text = new String(octets, StandardCharsets.ISO_8859_1);
+      octets[text.indexOf("bob@localhost")] = 'r';
+      Files.write(segment, octets);
+      assertThatThrownBy(back::envelope).isInstanceOf(java.io.UncheckedIOException.class)
+          .hasMessageEndingWith(e.id() + ": cannot read its envelope back from " + segment.getFileName() + ": its record's head no longer matches its CRC");
     }
   }
 
