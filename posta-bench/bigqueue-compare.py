@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -96,16 +97,27 @@ def fresh_mail(server):
     return FRESH / (t1 - t0), FRESH / (t2 - t0)
 
 
+LISTING_TIMEOUT = 900  # seconds
+
+
 def timed_listing(cmd, env=None):
     """Runs a listing command: (seconds to its first line, seconds to its end, lines)."""
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    first, lines = None, 0
-    for _ in iter(p.stdout.readline, b""):
-        if first is None:
-            first = time.monotonic() - t0
-        lines += 1
-    p.wait()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    killer = threading.Timer(LISTING_TIMEOUT, p.kill)  # bounded: a listing that hangs ends the bench
+    killer.start()
+    try:
+        first, lines = None, 0
+        for _ in iter(p.stdout.readline, b""):
+            if first is None:
+                first = time.monotonic() - t0
+            lines += 1
+        err = p.stderr.read().decode(errors="replace")
+        status = p.wait()
+    finally:
+        killer.cancel()
+    if status != 0:  # a listing cut short is no figure
+        raise RuntimeError(f"{' '.join(cmd)}: exit {status} after {lines} lines: {err.strip()[-300:]}")
     return first, time.monotonic() - t0, lines
 
 
@@ -248,7 +260,8 @@ def measure(server, count):
     sent, secs = fill(server.port, count)
     r["fill_rate"] = sent / secs
     t0 = time.monotonic()
-    cmp.wait_until(lambda: server.tried() >= count, 3600, poll=2)
+    if not cmp.wait_until(lambda: server.tried() >= count, 3600, poll=2):
+        raise RuntimeError(f"{server.name}: only {server.tried()} of {count} messages tried once after an hour")
     r["tried_wait"] = time.monotonic() - t0
     say(f"{server.name}: all {count} tried once; listing, memory, fresh mail")
     r["list_first"], r["list_end"], r["list_lines"] = server.listing()
