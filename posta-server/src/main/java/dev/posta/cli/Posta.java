@@ -35,7 +35,7 @@ import sun.misc.Signal;
     version = "Posta " + Posta.VERSION,
     description = {"A complete mail system: SMTP in, durable queue, local Maildir delivery.",
         "posta sendmail [-t] [-i] [-f ADDR] [-bs|-bp] [RCPT...]: sendmail(8) for programs (also as sendmail, mailq via symlinks)."},
-    subcommands = {Posta.Serve.class, DevCommand.class, Posta.Reload.class, Posta.CheckConfig.class, ConfigCommand.class, QueueCommand.class, UserCommand.class, TokenCommand.class, DkimCommand.class,
+    subcommands = {Posta.Serve.class, AotTraining.Run.class, DevCommand.class, Posta.Reload.class, Posta.CheckConfig.class, ConfigCommand.class, QueueCommand.class, UserCommand.class, TokenCommand.class, DkimCommand.class,
         SendCommand.class,
         DnsCommand.class, CommandLine.HelpCommand.class})
 public final class Posta {

@@ -508,52 +508,170 @@ class LauncherIT {
         ""));
   }
 
+  /** The build's start-up cache and its stamp, beside the jar (cli/AotTraining). */
+  private static final Path BUILT_JAR = LAUNCHER.resolveSibling("posta-server/target/posta.jar");
+  private static final Path BUILT_CACHE = LAUNCHER.resolveSibling("posta-server/target/posta.aot");
+
+  /** What a stamp says of a cache made by this JDK for {@code jar}: its lines after the outcome. */
+  private static List<String> stampFor(Path jar, String outcome) throws IOException {
+    return List.of(outcome, jar.toRealPath().toString(), Path.of(System.getProperty("java.home")).toRealPath().toString(),
+        System.getProperty("java.runtime.version"));
+  }
+
+  /** Whether the JVM {@code pid} has {@code file} mapped: the JDK uses that cache. */
+  private static boolean maps(long pid, Path file) throws IOException {
+    return Files.readAllLines(Path.of("/proc/" + pid + "/maps")).stream().anyMatch(l -> l.endsWith(" " + file));
+  }
+
+  private static final String SMTP_ONLY = """
+      hostname = "localhost"
+      data = "%s"
+      [listeners]
+      smtp = ["127.0.0.1:%d"]
+      submission = []
+      smtps = []
+      imap = []
+      imaps = []
+      pop3 = []
+      pop3s = []
+      http = []
+      [domains.localhost]
+      """;
+
   /**
-   * The AOT cache is recorded by a real {@code serve} only: not from {@code serve --help}, and
-   * by one of two servers started together (the first holds the recording's lock; the second
-   * runs without recording), so the cache is written once, when the first stops.
+   * {@code package} trains the start-up cache (an embedded server's workload recorded by the JDK)
+   * and the first {@code serve} after the build starts from it: the JVM has the file mapped, and
+   * neither the launcher nor the JDK says a word about it; {@code serve --help} trains nothing.
    */
   @Test
-  void theAotCacheIsRecordedByOneServeAtATimeAndNeverFromHelp() throws Exception {
-    Path cache = Files.createDirectories(dir.resolve("cache"));
-    var env = java.util.Map.of("POSTA_AOT_CACHE", cache.resolve("posta.aot").toString());
-    ProcessBuilder help = launcher(List.of(LAUNCHER.toString(), "serve", "--help"));
-    help.environment().putAll(env);
-    E2e.Run helped = E2e.run(help, COMMAND_TIMEOUT, "");
+  void theFirstServeAfterTheBuildStartsFromTheBuildsTrainedCache() throws Exception {
+    assertThat(BUILT_CACHE).as("the cache `package` trained").isNotEmptyFile();
+    assertThat(Files.readAllLines(BUILT_CACHE.resolveSibling("posta.aot.stamp"))).isEqualTo(stampFor(BUILT_JAR, "complete"));
+    assertThat(Files.readString(BUILT_CACHE.resolveSibling("posta.aot.log"))).containsPattern(
+        "posta aot-training: trained on \\d+ local and \\d+ relayed message\\(s\\) \\(SMTP \\d+, submission \\d+, smtps \\d+, HTTP API \\d+\\) in [\\d.]+ s, "
+            + "then \\d+ message\\(s\\) read over IMAP and POP3");
+    E2e.Run helped = posta("", "serve", "--help");
     assertThat(helped.stdout()).as("%s", helped).startsWith("Usage: posta serve ");
-    assertThat(cache).isEmptyDirectory();
-    String toml = """
-        hostname = "localhost"
-        data = "%s"
-        [listeners]
-        smtp = ["127.0.0.1:%d"]
-        submission = []
-        smtps = []
-        imap = []
-        imaps = []
-        pop3 = []
-        pop3s = []
-        [domains.localhost]
-        """;
-    Files.writeString(dir.resolve("first.toml"), toml.formatted("first", freePort()));
-    Files.writeString(dir.resolve("second.toml"), toml.formatted("second", freePort()));
-    try (var first = new Serving(env, "--config", "first.toml")) {
-      try (var second = new Serving(env, "--config", "second.toml")) {
-        assertThat(second.process.info().arguments().orElseThrow()).noneMatch(a -> a.startsWith("-XX:AOTCache"));
-      }
-      // The recording server runs as the launcher's child, which makes the cache once it has stopped.
-      assertThat(first.process.descendants().map(p -> p.info().arguments().orElse(new String[0])))
-          .anySatisfy(args -> assertThat(args).contains("-XX:AOTMode=record", "-XX:AOTConfiguration=" + cache.resolve("posta.aot.config")));
-      // The recorder's log still reaches its standard error.
-      assertThat(first.log()).contains("made a self-signed TLS certificate for localhost");
-      assertThat(cache.resolve("posta.aot")).doesNotExist();
+    assertThat(helped.stderr()).isEmpty();
+
+    Files.writeString(dir.resolve("posta.toml"), SMTP_ONLY.formatted("data", freePort()));
+    try (var server = new Serving("--config", "posta.toml")) {
+      assertThat(server.process.info().arguments().orElseThrow()).contains("-XX:AOTCache=" + BUILT_CACHE.toRealPath());
+      assertThat(maps(server.process.pid(), BUILT_CACHE.toRealPath())).as("the JVM maps " + BUILT_CACHE).isTrue();
+      assertThat(server.process.descendants()).as("no training: the build's cache is valid").isEmpty();
+      assertThat(server.log().lines().filter(l -> !l.matches("\\d{4}-\\d\\d-\\d\\dT\\S+ (INFO|WARN) .*"))).as(server.log())
+          .allMatch(l -> l.startsWith("Posta ") || l.startsWith("  "), "banner lines");
     }
-    assertThat(cache.resolve("posta.aot")).isNotEmptyFile();
-    assertThat(cache.resolve("posta.aot.config")).as("the recording, used up").doesNotExist();
-    // Nothing but the server's own lines: neither the recording nor the making of the cache speaks.
-    String recorded = Files.readString(dir.resolve("serve-" + (SERVES.get() - 1) + ".log"));
-    assertThat(recorded.lines().filter(l -> !l.matches("\\d{4}-\\d\\d-\\d\\dT\\S+ (INFO|WARN) .*"))).as(recorded)
-        .allMatch(l -> l.startsWith("Posta ") || l.startsWith("  "), "banner lines");
+  }
+
+  /**
+   * A checkout moved elsewhere with its cache: the cache's stamp names the other jar, so this one
+   * serves without it (one line says so, the JDK says nothing) and the build's training makes a
+   * cache for this jar in the background, which the next serve starts from. The same when the
+   * cache is missing.
+   */
+  @Test
+  void aCacheMadeForAnotherJarIsNotUsedAndTheTrainingMakesOneForThisJar() throws Exception {
+    Path checkout = dir.resolve("moved");
+    Path jar = checkout.resolve("posta-server/target/posta.jar");
+    Files.createDirectories(jar.getParent());
+    Files.copy(LAUNCHER, checkout.resolve("posta"), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+    for (String source : List.of("pom.xml", "posta-server/pom.xml", "posta-client/pom.xml")) Files.writeString(checkout.resolve(source), "");
+    for (String source : List.of("posta-server/src/main", "posta-client/src/main")) Files.createDirectories(checkout.resolve(source));
+    try (var sources = Files.walk(checkout)) {
+      for (Path p : sources.toList()) Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.fromMillis(946_684_800_000L)); // 2000: older than the jar
+    }
+    for (String built : List.of("posta.jar", "posta.aot", "posta.aot.stamp")) {
+      Files.copy(BUILT_JAR.resolveSibling(built), jar.resolveSibling(built), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+    }
+    Path cache = jar.resolveSibling("posta.aot");
+    Path launcher = checkout.resolve("posta");
+    Files.writeString(dir.resolve("posta.toml"), SMTP_ONLY.formatted("data", freePort()));
+    var env = java.util.Map.of("POSTA_AOT_TRAINING_MESSAGES", "400");
+    try (var server = new Serving(launcher, env, "serve", RUNNING, "--config", "posta.toml")) {
+      assertThat(server.process.info().arguments().orElseThrow()).noneMatch(a -> a.startsWith("-XX:AOTCache"));
+      assertThat(server.log()).startsWith("posta: no start-up cache for this jar and JDK yet: this serve starts without one, "
+          + "and a training makes it in the background into " + cache.toRealPath() + " (its output: " + cache.toRealPath() + ".log)\nPosta ");
+      assertThat(server.log().lines().filter(l -> !l.matches("\\d{4}-\\d\\d-\\d\\dT\\S+ (INFO|WARN) .*")).skip(1)).as(server.log())
+          .allMatch(l -> l.startsWith("Posta ") || l.startsWith("  "), "banner lines");
+    }
+    // The training runs at low priority beside whatever else runs: minutes on a busy machine.
+    List<String> made = await("the training's stamp", Duration.ofMinutes(5), () -> {
+      try {
+        return Files.exists(cache.resolveSibling("posta.aot.stamp")) ? Files.readAllLines(cache.resolveSibling("posta.aot.stamp")) : List.<String>of();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, stamp -> stamp.size() > 1 && stamp.get(1).equals(jar.toAbsolutePath().normalize().toString()) && isUnlocked(cache)); // this jar's, and the training has ended
+    assertThat(made).isEqualTo(stampFor(jar, "complete"));
+    try (var leftovers = Files.list(jar.getParent())) {
+      assertThat(leftovers.map(p -> p.getFileName().toString()).sorted())
+          .containsExactly("posta.aot", "posta.aot.lock", "posta.aot.log", "posta.aot.stamp", "posta.jar");
+    }
+    try (var server = new Serving(launcher, env, "serve", RUNNING, "--config", "posta.toml")) {
+      assertThat(maps(server.process.pid(), cache.toRealPath())).as("the JVM maps the new cache").isTrue();
+      assertThat(server.log()).startsWith("Posta ");
+    }
+  }
+
+  /** Whether no training holds the lock beside {@code cache} (flock would fail otherwise). */
+  private static boolean isUnlocked(Path cache) {
+    E2e.Run flock = E2e.run(COMMAND_TIMEOUT, List.of("flock", "-n", cache.resolveSibling("posta.aot.lock").toString(), "true"));
+    return flock.exit() == 0;
+  }
+
+  /**
+   * The training stopped by SIGTERM (systemd stopping the service, Ctrl-C in a build): the
+   * workload's server closes, its temporary folder goes, the JDK still writes the cache of what
+   * it ran, and the driver renames it into place whole, stamped {@code stopped}; nothing
+   * half-written is left. The JDK takes that cache.
+   */
+  @Test
+  void aTrainingStoppedBySigtermStillWritesItsCacheWhole() throws Exception {
+    Path tmp = Files.createDirectories(dir.resolve("tmp"));
+    Path cache = dir.resolve("stopped/posta.aot");
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process training = new ProcessBuilder(java, "-Djava.io.tmpdir=" + tmp, "-jar", BUILT_JAR.toString(), "aot-training", "--cache", cache.toString())
+        .redirectErrorStream(true).redirectOutput(dir.resolve("training.out").toFile()).start();
+    try {
+      Path log = cache.resolveSibling("posta.aot.log");
+      await("the workload's server", () -> Files.exists(log) ? readString(log) : "", l -> l.contains("posta aot-training: serving in " + tmp));
+      sleep(2000); // mail flowing
+      assertThat(training.isAlive()).isTrue();
+      training.destroy(); // SIGTERM
+      assertThat(training.waitFor(120, SECONDS)).isTrue();
+    } finally {
+      training.destroyForcibly();
+    }
+    assertThat(training.exitValue()).isEqualTo(143);
+    assertThat(readString(dir.resolve("training.out"))).contains("posta aot-training: the workload was stopped by a signal (exit 143 after ")
+        .contains("the cache of what it ran is " + cache + " (stamped stopped)\n");
+    assertThat(Files.readAllLines(cache.resolveSibling("posta.aot.stamp"))).isEqualTo(stampFor(BUILT_JAR, "stopped"));
+    try (var files = Files.list(cache.getParent())) {
+      assertThat(files.map(p -> p.getFileName().toString()).sorted()).containsExactly("posta.aot", "posta.aot.log", "posta.aot.stamp");
+    }
+    try (var left = Files.list(tmp)) {
+      assertThat(left).as("the workload's temporary folder, removed").isEmpty();
+    }
+    E2e.Run used = E2e.run(COMMAND_TIMEOUT, List.of(java, "-XX:+UseSerialGC", "-Xss512k", "-Xms16m", "-Xmx1g", "-XX:AOTCache=" + cache, "-Xlog:class+load=info",
+        "-jar", BUILT_JAR.toString(), "--version"));
+    assertThat(used.stdout()).contains("dev.posta.cli.Posta source: shared objects file\n").endsWith("Posta 0.1.0\n");
+  }
+
+  /** The default JVM options of the training's workload are serve's in the launcher: the JDK's cache is made for those. */
+  @Test
+  void theTrainingRunsWithServesJvmOptions() throws IOException {
+    assertThat(Files.readString(LAUNCHER)).contains("read -r -a java_opts <<< \"${POSTA_JAVA_OPTS:--XX:+UseSerialGC -Xss512k -Xms16m -Xmx1g}\"");
+    assertThat(readString(BUILT_CACHE.resolveSibling("posta.aot.log")))
+        .contains("JAVA_TOOL_OPTIONS: -Djava.class.path=" + BUILT_JAR.toRealPath() + " -XX:+UseSerialGC -Xss512k -Xms16m -Xmx1g ");
+  }
+
+  private static String readString(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /**
@@ -589,8 +707,7 @@ class LauncherIT {
       }
       config(toml.formatted("\"127.0.0.1:" + first + "\", \"127.0.0.1:" + second + "\"", "\"alice\", \"bob\""));
       E2e.Run reload = posta("", "reload", "--config", "posta.toml");
-      // The server's JVM: the launcher itself (exec), or its child on the run that records the AOT cache.
-      long jvm = server.process.toHandle().children().findFirst().map(ProcessHandle::pid).orElse(server.process.pid());
+      long jvm = server.process.pid(); // the launcher execs the JVM
       assertThat(reload.stdout()).as("%s", reload)
           .isEqualTo("posta reload: asked the server (pid " + jvm + ") to read posta.toml again; its log says what changed\n");
       await("the reload's line", server::log, l -> l.contains(" reload: reloaded posta.toml: "));
@@ -947,10 +1064,14 @@ class LauncherIT {
 
   /** Polls {@code probe} until {@code done} holds (30 s at most) and returns what it saw last. */
   private static <T> T await(String what, java.util.function.Supplier<T> probe, Predicate<T> done) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    return await(what, Duration.ofSeconds(30), probe, done);
+  }
+
+  private static <T> T await(String what, Duration atMost, java.util.function.Supplier<T> probe, Predicate<T> done) {
+    long deadline = System.nanoTime() + atMost.toNanos();
     for (T seen = probe.get(); ; seen = probe.get()) {
       if (done.test(seen)) return seen;
-      if (System.nanoTime() > deadline) fail("after 30 s, still not " + what + "; last seen:\n" + seen);
+      if (System.nanoTime() > deadline) fail("after " + atMost.toSeconds() + " s, still not " + what + "; last seen:\n" + seen);
       sleep(100);
     }
   }
@@ -982,7 +1103,12 @@ class LauncherIT {
 
     /** {@code ./posta SUBCOMMAND ARGS} ({@code serve} or {@code dev}), running once its log shows {@code running}. */
     Serving(String subcommand, String running, java.util.Map<String, String> env, String... args) throws IOException {
-      List<String> command = new ArrayList<>(List.of(LAUNCHER.toString(), subcommand));
+      this(LAUNCHER, env, subcommand, running, args);
+    }
+
+    /** {@code launcher SUBCOMMAND ARGS}: another copy of the launcher. */
+    Serving(Path launcher, java.util.Map<String, String> env, String subcommand, String running, String... args) throws IOException {
+      List<String> command = new ArrayList<>(List.of(launcher.toString(), subcommand));
       command.addAll(List.of(args));
       log = dir.resolve("serve-" + SERVES.incrementAndGet() + ".log");
       ProcessBuilder pb = launcher(command).redirectErrorStream(true).redirectOutput(log.toFile());
@@ -1016,7 +1142,7 @@ class LauncherIT {
         fail("./posta serve did not stop within " + COMMAND_TIMEOUT + " of SIGTERM:\n" + log());
       }
       assertThat(process.exitValue()).as("exit status after SIGTERM (128 + 15)%n%s", log()).isEqualTo(143);
-      // No stack trace, no error logged, no JVM complaint (the first serve records the AOT cache).
+      // No stack trace, no error logged, no JVM complaint (about the start-up cache either).
       assertThat(log()).doesNotContain("Exception in thread", "\tat ", " ERROR ", "<3>ERROR", "\"level\":\"ERROR\"", "[error]");
     }
   }
