@@ -491,14 +491,7 @@ def main():
     started = time.monotonic()
     say(f"working in {work}; {len(SCENARIOS)} scenarios x {len(servers)} servers x {RUNS} runs")
     try:
-        for s in servers:
-            if s.name == "posta":
-                # The first serve after a build records the JDK's AOT cache as it runs (slower,
-                # and slow to stop): done here, unmeasured, so every measured start uses the cache.
-                say("posta: a first, unmeasured start records its AOT cache")
-                s.start()
-                load(s.port, 1024, 20, 0, 10000)
-                s.stop()
+        # (Every Posta start uses the start-up cache that compare.sh's build trained.)
         for run in range(RUNS):
             order = servers if run % 2 == 0 else list(reversed(servers))
             for sc in SCENARIOS:

@@ -595,6 +595,7 @@ class LauncherIT {
       assertThat(server.log().lines().filter(l -> !l.matches("\\d{4}-\\d\\d-\\d\\dT\\S+ (INFO|WARN) .*")).skip(1)).as(server.log())
           .allMatch(l -> l.startsWith("Posta ") || l.startsWith("  "), "banner lines");
     }
+    String jarPath = jar.toRealPath().toString();
     // The training runs at low priority beside whatever else runs: minutes on a busy machine.
     List<String> made = await("the training's stamp", Duration.ofMinutes(5), () -> {
       try {
@@ -602,7 +603,7 @@ class LauncherIT {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-    }, stamp -> stamp.size() > 1 && stamp.get(1).equals(jar.toAbsolutePath().normalize().toString()) && isUnlocked(cache)); // this jar's, and the training has ended
+    }, stamp -> stamp.size() > 1 && stamp.get(1).equals(jarPath) && isUnlocked(cache)); // this jar's, and the training has ended
     assertThat(made).isEqualTo(stampFor(jar, "complete"));
     try (var leftovers = Files.list(jar.getParent())) {
       assertThat(leftovers.map(p -> p.getFileName().toString()).sorted())
@@ -635,7 +636,8 @@ class LauncherIT {
         .redirectErrorStream(true).redirectOutput(dir.resolve("training.out").toFile()).start();
     try {
       Path log = cache.resolveSibling("posta.aot.log");
-      await("the workload's server", () -> Files.exists(log) ? readString(log) : "", l -> l.contains("posta aot-training: serving in " + tmp));
+      await("the workload's server", Duration.ofMinutes(2), () -> Files.exists(log) ? readString(log) : "",
+          l -> l.contains("posta aot-training: serving in " + tmp));
       sleep(2000); // mail flowing
       assertThat(training.isAlive()).isTrue();
       training.destroy(); // SIGTERM
