@@ -220,7 +220,13 @@ final class AotTraining {
       } else {
         System.err.printf("posta aot-training: the workload %s (exit %d after %.1f s); %s%n", outcome == Outcome.STOPPED ? "was stopped by a signal" : "failed",
             exit, seconds, made ? "the cache of what it ran is " + cache + " (stamped stopped)" : "no cache was made");
-        if (outcome == Outcome.FAILED) tail(log, 40).forEach(l -> System.err.println("  | " + l));
+        // Its last words before the JDK's own (which writes its cache of the failed run all the same).
+        if (outcome == Outcome.FAILED) {
+          List<String> own = tail(log, Integer.MAX_VALUE).stream().filter(l -> !l.matches("\\[[0-9.]+s\\]\\[\\w+ *\\]\\[.*")
+              && !l.startsWith("Temporary AOTConfiguration") && !l.startsWith("Launching child process") && !l.startsWith("Picked up JAVA_TOOL_OPTIONS")
+              && !l.startsWith("Reading AOTConfiguration") && !l.startsWith("AOTCache creation") && !l.startsWith("Removed temporary AOT")).toList();
+          own.subList(Math.max(0, own.size() - 40), own.size()).forEach(l -> System.err.println("  | " + l));
+        }
         System.err.println("posta aot-training: its output is in " + log);
         status = outcome == Outcome.STOPPED ? 143 : 1;
       }
@@ -615,7 +621,18 @@ final class AotTraining {
       pop(in, out, null, false);
       pop(in, out, "CAPA", true);
       pop(in, out, "USER " + ACCOUNT, false);
-      pop(in, out, "PASS " + PASSWORD, false);
+      for (int tries = 1; ; tries++) {
+        try {
+          pop(in, out, "PASS " + PASSWORD, false);
+          break;
+        } catch (IllegalStateException e) {
+          // The last session's lock goes when its connection is closed on the server's side,
+          // a moment after its QUIT was answered; a mail program tries again too.
+          if (!e.getMessage().contains("[IN-USE]") || tries == 100) throw e;
+          sleep(50);
+          pop(in, out, "USER " + ACCOUNT, false);
+        }
+      }
       String stat = pop(in, out, "STAT", false);
       int count = Integer.parseInt(stat.split(" ")[1]);
       pop(in, out, "UIDL", true);
@@ -629,6 +646,15 @@ final class AotTraining {
       pop(in, out, "TOP 1 5", true);
       pop(in, out, "QUIT", false);
       return read;
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
     }
   }
 
