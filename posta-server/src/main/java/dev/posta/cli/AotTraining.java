@@ -56,8 +56,9 @@ import picocli.CommandLine.Option;
 /**
  * The start-up training: a workload that the JDK records into Posta's ahead-of-time cache (JEP
  * 483 and 514: the classes {@code serve} loads, parsed and linked; JEP 515: the method profiles
- * of its hot paths), so that a fresh {@code posta serve} is quick to its first banner and near its
- * warm speed from its first messages. The build runs it after packaging the jar ({@code
+ * of its hot paths), so that a fresh {@code posta serve} is quicker to its first banner and nearer
+ * its warm speed in its first messages (JDK 25 caches no compiled code: the JIT still compiles in
+ * those first seconds; posta-bench's warmstart-compare.sh). The build runs it after packaging the jar ({@code
  * posta-server/target/posta.aot}); the launcher runs it in the background when the cache is
  * missing or made for another jar or JDK.
  *
