@@ -266,13 +266,6 @@ def main():
     say(f"working in {work}; sections {SECTIONS}")
     results = {"timed": {}, "strace": {}}
     try:
-        # The first serve after a build records the JDK's AOT cache as it runs (slower, and slow to
-        # stop): done here, unmeasured, so that every measured start uses the cache (as compare.py).
-        say("posta: a first, unmeasured start records its AOT cache")
-        first = Posta(work)
-        first.start()
-        cmp.load(first.port, SIZE, SESSIONS, 0, 10000)
-        first.stop()
         if "timed" in SECTIONS:
             for run in range(RUNS):
                 servers = [Posta(work), cmp.Postfix(work)]
