@@ -128,6 +128,9 @@ final class AotTraining {
   /** What the stamp's first line says of the cache beside it. */
   enum Outcome { COMPLETE, STOPPED, FAILED }
 
+  /** The most a training may take (it takes 10 to 80 s): past it, it is killed and counts as failed. */
+  static final java.time.Duration DEADLINE = java.time.Duration.ofMinutes(10);
+
   static int drive(Path cache, int messages) throws IOException, InterruptedException, java.net.URISyntaxException {
     Path jar = Path.of(AotTraining.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toRealPath();
     if (!jar.toString().endsWith(".jar")) {
@@ -153,13 +156,27 @@ final class AotTraining {
     pb.environment().remove("POSTA_ARGV0"); // never sendmail: the workload is serve's
     pb.environment().remove("JAVA_TOOL_OPTIONS");
     long t0 = System.nanoTime();
+    String trainedJar = jarIdentity(jar);
     Process workload = pb.start();
-    var finished = new Finish(workload, cache, written, log, jar, t0);
+    var finished = new Finish(workload, cache, written, log, jar, trainedJar, t0);
     // A signal to the driver (systemd stopping the service, Ctrl-C in a build) stops the workload
     // too, and the cache it writes as it exits is still installed.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> finished.complete(true)));
-    workload.waitFor();
+    if (!workload.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS)) {
+      // A workload that hangs must not hang the build (or a service's background) with it.
+      System.err.println("posta aot-training: the workload did not end within " + DEADLINE.toMinutes() + " minutes; it is killed");
+      workload.destroyForcibly();
+    }
     return finished.complete(false);
+  }
+
+  /** The jar as it is now (its size and time), to tell a rebuild during the training. */
+  private static String jarIdentity(Path jar) {
+    try {
+      return Files.size(jar) + " " + Files.getLastModifiedTime(jar).toMillis();
+    } catch (IOException e) {
+      return "gone";
+    }
   }
 
   /** The driver's one ending, by the workload's exit or by a signal, whichever comes first. */
@@ -169,15 +186,17 @@ final class AotTraining {
     private final Path written;
     private final Path log;
     private final Path jar;
+    private final String trainedJar;
     private final long started;
     private Integer status;
 
-    Finish(Process workload, Path cache, Path written, Path log, Path jar, long started) {
+    Finish(Process workload, Path cache, Path written, Path log, Path jar, String trainedJar, long started) {
       this.workload = workload;
       this.cache = cache;
       this.written = written;
       this.log = log;
       this.jar = jar;
+      this.trainedJar = trainedJar;
       this.started = started;
     }
 
@@ -195,6 +214,17 @@ final class AotTraining {
       int exit = workload.exitValue();
       Outcome outcome = exit == 0 ? Outcome.COMPLETE : signalled || exit == 143 || exit == 130 ? Outcome.STOPPED : Outcome.FAILED;
       boolean made = false;
+      if (!trainedJar.equals(jarIdentity(jar))) {
+        // Rebuilt meanwhile (a background training outlived its jar): this cache is of the old one,
+        // and the new jar's own (the build's) must not be replaced by it, nor its stamp.
+        System.err.println("posta aot-training: " + jar + " changed while it trained; its cache is dropped");
+        try {
+          Files.deleteIfExists(written);
+        } catch (IOException ignored) {
+          // a leftover .tmp beside the cache: the next training's name differs
+        }
+        return status = 1;
+      }
       try {
         if (outcome != Outcome.FAILED && Files.size(written) > 0) {
           move(written, cache);
@@ -205,11 +235,14 @@ final class AotTraining {
       }
       try {
         Files.deleteIfExists(written);
-        Path stampTmp = cache.resolveSibling(cache.getFileName() + ".stamp." + ProcessHandle.current().pid() + ".tmp");
-        Outcome stamped = made ? outcome : Outcome.FAILED;
-        Files.writeString(stampTmp, String.join("\n", stamped.name().toLowerCase(java.util.Locale.ROOT), jar.toString(),
-            Path.of(System.getProperty("java.home")).toRealPath().toString(), System.getProperty("java.runtime.version")) + "\n");
-        move(stampTmp, cache.resolveSibling(cache.getFileName() + ".stamp"));
+        // A training stopped before its cache was written leaves no stamp: the next serve trains again.
+        if (made || outcome == Outcome.FAILED) {
+          Path stampTmp = cache.resolveSibling(cache.getFileName() + ".stamp." + ProcessHandle.current().pid() + ".tmp");
+          Outcome stamped = made ? outcome : Outcome.FAILED;
+          Files.writeString(stampTmp, String.join("\n", stamped.name().toLowerCase(java.util.Locale.ROOT), jar.toString(),
+              Path.of(System.getProperty("java.home")).toRealPath().toString(), System.getProperty("java.runtime.version")) + "\n");
+          move(stampTmp, cache.resolveSibling(cache.getFileName() + ".stamp"));
+        }
       } catch (IOException e) {
         System.err.println("posta aot-training: cannot write " + cache + ".stamp: " + e.getMessage());
       }

@@ -590,6 +590,7 @@ class LauncherIT {
     var env = java.util.Map.of("POSTA_AOT_TRAINING_MESSAGES", "400");
     try (var server = new Serving(launcher, env, "serve", RUNNING, "--config", "posta.toml")) {
       assertThat(server.process.info().arguments().orElseThrow()).noneMatch(a -> a.startsWith("-XX:AOTCache"));
+      assertThat(server.process.children().toList()).as("the training is no child of the server's JVM, which would never reap it").isEmpty();
       assertThat(server.log().lines().findFirst()).hasValue("posta: no start-up cache for this jar and JDK yet: this serve starts without one, "
           + "and a training makes it in the background into " + cache.toRealPath() + " (its output: " + cache.toRealPath() + ".log)");
       assertThat(server.log().lines().filter(l -> !l.matches("\\d{4}-\\d\\d-\\d\\dT\\S+ (INFO|WARN) .*")).skip(1)).as(server.log())
