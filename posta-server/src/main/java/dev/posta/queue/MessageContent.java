@@ -194,7 +194,7 @@ public final class MessageContent extends OutputStream {
   }
 
   /**
-   * Adds the content to {@code out} as buffers, for a gathering write, when it is held in memory;
+   * Adds the content to {@code out} as buffers, to be written with others, when it is held in memory;
    * false (and nothing added) when it is in a spill file: then {@link #writeTo}.
    */
   boolean addBuffers(List<ByteBuffer> out) {

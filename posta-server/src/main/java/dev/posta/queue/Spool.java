@@ -282,7 +282,7 @@ public final class Spool implements AutoCloseable {
         anyHeld = true;
       }
       if (anyHeld) current.syncDoneLog();
-      // The records of messages held in memory go out together, in one gathering write (writev):
+      // The records of messages held in memory go out together, one write a MiB (writeAll):
       // three writes per message were a third of the system calls a message cost here.
       List<ByteBuffer> gathered = new ArrayList<>();
       for (Pending p : batch) {
