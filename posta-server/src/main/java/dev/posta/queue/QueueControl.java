@@ -311,7 +311,7 @@ public final class QueueControl {
       pending.add(new PendingRecipient(env.recipients().get(i).address().toString(),
           d == null ? 0 : d.attempts(), d == null ? null : d.nextAttempt(), d == null ? null : d.lastError()));
     }
-    return new Listing(m.id(), env.received(), m.contentLength(), sender(env), state, pending);
+    return new Listing(m.id(), m.received(), m.contentLength(), sender(env), state, pending);
   }
 
   private static MessageView view(SpooledMessage m) throws IOException {
@@ -322,7 +322,7 @@ public final class QueueControl {
     }
     var content = new ByteArrayOutputStream();
     m.writeContentTo(Channels.newChannel(content));
-    return new MessageView(m.id(), m.contentLength(), env.received(), env.clientAddress(), env.heloName(), sender(env),
+    return new MessageView(m.id(), m.contentLength(), m.received(), env.clientAddress(), env.heloName(), sender(env),
         env.parameters().ret(), env.parameters().envelopeId(), m.isHeld(), recipients, content.toByteArray(), env.login(), env.listener(),
         Spool.timeline(m));
   }

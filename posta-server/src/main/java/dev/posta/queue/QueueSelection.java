@@ -59,7 +59,7 @@ public sealed interface QueueSelection {
       if (toDomain == null && sender == null && olderThan == null) return true; // ALL: no envelope to read back
       Envelope env = m.peekEnvelope();
       List<String> pending = m.pending().stream().map(i -> env.recipients().get(i).address().toString()).toList();
-      return matches(env.received(), env.sender() == null ? "" : env.sender().toString(), pending, now);
+      return matches(m.received(), env.sender() == null ? "" : env.sender().toString(), pending, now);
     }
 
     /** Whether a listed message meets every selector at {@code now} (the queue's clock, {@link QueueControl#now}). */

@@ -75,7 +75,9 @@ public final class SpooledMessage {
       byte[] content, TraceHeaders trace, Progress progress, boolean recovered) {
     this.envelope = keepEnvelope ? envelope : null;
     this.id = envelope.id();
-    this.received = envelope.received();
+    // To the millisecond, as the spool keeps it: a listing's order and its cursors must not
+    // depend on whether the envelope is in memory (nanoseconds) or read back (milliseconds).
+    this.received = envelope.received().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
     this.recipientCount = envelope.recipients().size();
     this.envelopeLength = envelopeLength;
     this.trace = trace;
