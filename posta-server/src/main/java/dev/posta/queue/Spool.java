@@ -600,7 +600,8 @@ public final class Spool implements AutoCloseable {
     return known != null ? known : error;
   }
 
-  private static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+  /** Reads {@code buf} full from {@code position} of a segment. */
+  static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
     while (buf.hasRemaining()) {
       int n = ch.read(buf, position + buf.position());
       if (n < 0) throw new IOException("unexpected end of segment");

@@ -152,8 +152,8 @@ public final class SpooledMessage {
     ByteBuffer head = ByteBuffer.allocate(Spool.HEADER + envelopeLength);
     ByteBuffer storedCrc = ByteBuffer.allocate(4);
     try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
-      readFully(ch, head, contentOffset - envelopeLength - Spool.HEADER);
-      readFully(ch, storedCrc, contentOffset + contentLength);
+      Spool.readFully(ch, head, contentOffset - envelopeLength - Spool.HEADER);
+      Spool.readFully(ch, storedCrc, contentOffset + contentLength);
       java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
       crc.update(head.flip());
       if ((int) crc.getValue() != storedCrc.flip().getInt()) throw new IOException("its record's head no longer matches its CRC");
@@ -162,12 +162,6 @@ public final class SpooledMessage {
       return e;
     } catch (IOException | RuntimeException e) {
       throw new java.io.UncheckedIOException(new IOException(id + ": cannot read its envelope back from " + segment.path().getFileName() + ": " + e.getMessage(), e));
-    }
-  }
-
-  private void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
-    while (buf.hasRemaining()) {
-      if (ch.read(buf, position + buf.position()) < 0) throw new IOException("segment truncated");
     }
   }
 
