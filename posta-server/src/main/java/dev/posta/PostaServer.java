@@ -29,7 +29,6 @@ import dev.posta.net.AuthThrottle;
 import dev.posta.queue.QueueControl;
 import dev.posta.queue.QueueManager;
 import dev.posta.queue.Spool;
-import dev.posta.queue.SpooledMessage;
 import dev.posta.control.ControlProtocol;
 import dev.posta.control.QueueRequest;
 import dev.posta.imap.ImapServer;
@@ -70,8 +69,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One running Posta: spool, queue manager, router, mailbox store, SMTP, IMAP and POP3 listeners,
  * and the HTTP ones through the {@link Face} the caller plugs in ({@link #web}), wired from a
- * {@link PostaConfig}. Starting recovers the spool first, so mail accepted before a
- * crash is delivered before (and alongside) new mail.
+ * {@link PostaConfig}. Mail accepted before a stop or a crash is delivered alongside new mail:
+ * the spool's new segments are opened first, the listeners next, and the old segments are read
+ * behind them ({@link Spool.Backlog}), so a large backlog does not hold back the 220.
  *
  * <p>In capture mode ({@link PostaConfig.Capture}: {@code posta dev}, the JUnit extension) the
  * same server is built without what would let mail out or ask the network: no remote delivery,
@@ -94,6 +94,8 @@ public final class PostaServer implements AutoCloseable {
   private Screening screening;
   private volatile AuthThrottle throttle;
   private Spool spool;
+  /** The mail the last run left, read behind the listeners; null until they are open. */
+  private Spool.Backlog backlog;
   private QueueManager queue;
   private QueueControl queueControl;
   private SmtpServer smtp;
@@ -266,7 +268,7 @@ public final class PostaServer implements AutoCloseable {
     lockDataFolder();
     try {
       spool = new Spool(config.dataDir().resolve("queue"));
-      List<SpooledMessage> recovered = spool.recover();
+      Spool.Backlog left = spool.backlog();
       spool.start();
       users = config.capture().enabled()
           ? UserStore.forCapture(config.dataDir(), config.limits().commandTimeout(), config.capture().logins())
@@ -278,9 +280,11 @@ public final class PostaServer implements AutoCloseable {
       store = new MaildirStore(config.dataDir().resolve("mail"), config.hostname(), Clock.systemUTC(), config.mailboxModes());
       queue = new QueueManager(spool, router, deliveryTargets(config, dns), config.delivery(),
           config.limits().maxHops(), config.hostname(), clock, metrics);
-      queue.enqueueAll(recovered);
       queueControl = new QueueControl(queue);
-      if (!serve) return this;
+      if (!serve) {
+        left.read(queue::enqueueAll);
+        return this;
+      }
       QueueManager q = queue;
       metrics.watchQueue(q::size, q::oldestArrival);
       metrics.bindJvm().startHistory();
@@ -314,6 +318,9 @@ public final class PostaServer implements AutoCloseable {
       refusePlainHttp(config);
       for (PostaConfig.Listener l : config.listeners()) bound.add(new Bound(l, listen(l)));
       openLocalSubmission();
+      // Mail from before the start is read behind the open listeners: the 220 does not wait for it.
+      backlog = left;
+      left.readInBackground(queue::enqueueAll);
     } catch (IOException | RuntimeException e) {
       close(); // also releases the lock, so a corrected configuration can start at once
       throw e;
@@ -660,6 +667,16 @@ public final class PostaServer implements AutoCloseable {
     return new IOException("another Posta is already using the data folder " + config.dataDir());
   }
 
+  /**
+   * Waits until the mail the last run left is read into the queue, which a start does behind its
+   * open listeners ({@link Spool.Backlog}): for callers that look at the queue at once, as tests
+   * do. False when {@code timeout} came first.
+   */
+  public boolean awaitBacklog(Duration timeout) throws InterruptedException {
+    Spool.Backlog b = backlog;
+    return b == null || b.await(timeout);
+  }
+
   /** When the server was started, on its clock; null before {@link #start} (and when opened for queue commands only). */
   public Instant started() {
     return started;
@@ -815,6 +832,7 @@ public final class PostaServer implements AutoCloseable {
     try (var stopping = Executors.newVirtualThreadPerTaskExecutor()) {
       protocols.forEach(stopping::execute);
     }
+    if (backlog != null) backlog.stop(); // before the queue it hands mail to closes
     if (queue != null) queue.close();
     if (spool != null) spool.close();
     if (store != null) store.close(); // after the queue: no delivery writes into a closed folder's index

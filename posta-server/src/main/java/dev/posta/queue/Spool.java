@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -77,25 +78,133 @@ public final class Spool implements AutoCloseable {
   }
 
   /**
-   * Reads back every record on disk that is not done yet. Call once, before {@link #start}.
+   * Reads back every record on disk that is not done yet, now. Call once, before {@link #start};
+   * a serving server takes {@link #backlog} instead, to read it behind its listeners.
    */
   public List<SpooledMessage> recover() throws IOException {
+    List<SpooledMessage> messages = new ArrayList<>();
+    backlog().read(messages::addAll);
+    return messages;
+  }
+
+  /**
+   * The segments left by the last run, not read yet. Their numbers are taken at once, so that new
+   * mail goes to new segments and {@link #start} may follow straight away. Call once, before it.
+   */
+  public Backlog backlog() throws IOException {
     List<Path> segments;
     try (Stream<Path> files = Files.list(dir)) {
       segments = files.filter(p -> p.getFileName().toString().endsWith(".seg")).sorted().toList();
     }
-    List<SpooledMessage> messages = new ArrayList<>();
     for (Path path : segments) {
       String name = path.getFileName().toString();
       nextSegment = Math.max(nextSegment, Long.parseLong(name.substring(0, name.indexOf('.'))) + 1);
-      Segment segment = new Segment(path);
-      List<SpooledMessage> found = readSegment(segment, dir, false);
-      for (SpooledMessage m : found) segment.addOutstanding();
-      messages.addAll(found);
-      if (!segment.seal()) recovered.add(segment);
     }
-    if (!messages.isEmpty()) log.info("spool: recovered {} message(s) from {} segment(s)", messages.size(), recovered.size());
-    return messages;
+    return new Backlog(segments);
+  }
+
+  /**
+   * Mail left by the last run: its segments read oldest first, each one's waiting messages handed
+   * on as soon as that segment is read. A server starting on a large backlog reads it behind its
+   * open listeners ({@link #readInBackground}), as Postfix's qmgr scans its deferred queue while
+   * smtpd already takes mail: every record's checksums are checked before its message is
+   * delivered, and at a million messages that takes tens of seconds the 220 need not wait for.
+   * New mail goes to new segments meanwhile, so the two never meet.
+   */
+  public final class Backlog {
+    private final List<Path> segments;
+    private volatile boolean stopped;
+    private volatile int segmentsRead;
+    private Thread reader;
+    private final java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
+
+    private Backlog(List<Path> segments) {
+      this.segments = segments;
+      if (segments.isEmpty()) finished.countDown();
+    }
+
+    /** How many segments the last run left. */
+    public int segments() {
+      return segments.size();
+    }
+
+    /** How many of them are read so far: all once their mail is in the queue. */
+    public int segmentsRead() {
+      return segmentsRead;
+    }
+
+    /**
+     * Reads the segments on this thread, handing each one's waiting messages to {@code into};
+     * after {@link #stop}, the rest is left on disk for the next start.
+     */
+    public void read(Consumer<List<SpooledMessage>> into) throws IOException {
+      read(into, false);
+    }
+
+    /**
+     * As {@link #read}, on a thread of its own. A segment that cannot be read is logged and left
+     * on disk as it is (its mail waits for a start that can read it), and the next one is read.
+     */
+    public synchronized void readInBackground(Consumer<List<SpooledMessage>> into) {
+      if (segments.isEmpty()) return;
+      log.info("spool: reading {} segment(s) left by the last run while serving", segments.size());
+      reader = Thread.ofPlatform().name("spool-recovery").daemon().start(() -> {
+        try {
+          read(into, true);
+        } catch (IOException | RuntimeException e) {
+          log.error("spool: reading the mail left by the last run stopped after {} of {} segment(s)", segmentsRead, segments.size(), e);
+        }
+      });
+    }
+
+    private void read(Consumer<List<SpooledMessage>> into, boolean skipUnreadable) throws IOException {
+      int messages = 0;
+      long began = System.nanoTime();
+      try {
+        for (Path path : segments) {
+          if (stopped) break;
+          Segment segment = new Segment(path);
+          List<SpooledMessage> found;
+          try {
+            found = readSegment(segment, dir, false);
+          } catch (IOException e) {
+            if (!skipUnreadable) throw e;
+            log.error("spool: cannot read {}: {}; its mail stays on disk, unread until the next start", path.getFileName(), e.toString());
+            continue;
+          }
+          for (SpooledMessage m : found) segment.addOutstanding();
+          if (!segment.seal()) recovered.add(segment);
+          into.accept(found);
+          messages += found.size();
+          segmentsRead++;
+        }
+      } finally {
+        finished.countDown();
+      }
+      if (messages > 0) {
+        log.info("spool: recovered {} message(s) from {} segment(s) in {} ms", messages, segmentsRead, (System.nanoTime() - began) / 1_000_000);
+      }
+    }
+
+    /** Waits until every segment was read (or reading stopped); false if {@code timeout} came first. */
+    public boolean await(java.time.Duration timeout) throws InterruptedException {
+      return finished.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** Stops reading after the segment being read, and waits for that (a server closing). */
+    public void stop() {
+      stopped = true;
+      Thread r;
+      synchronized (this) {
+        r = reader;
+      }
+      if (r == null || r == Thread.currentThread()) return;
+      try {
+        r.join(30_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   public void start() {
@@ -424,21 +533,17 @@ public final class Spool implements AutoCloseable {
   private static List<SpooledMessage> readSegment(Segment segment, Path setAsideDir, boolean keepEnvelopes) throws IOException {
     Map<String, SpooledMessage.Progress> progress = readProgressLog(segment.donePath());
     List<SpooledMessage> out = new ArrayList<>();
-    // One block for every record's content check: a segment holds tens of thousands of records,
-    // and a fresh 64 KiB buffer each (zeroed, then collected) made recovery of a large backlog slow.
-    ByteBuffer block = ByteBuffer.allocate(64 * 1024);
     try (FileChannel ch = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
       long size = ch.size();
+      Window window = new Window(ch, size);
       long offset = 0;
       while (offset < size) {
         String problem = null;
         long recordEnd = -1;
-        ByteBuffer header = ByteBuffer.allocate(HEADER);
         if (size - offset < HEADER) {
           problem = "torn record header";
         } else {
-          readFully(ch, header, offset);
-          header.flip();
+          ByteBuffer header = window.at(offset, HEADER);
           int magic = header.getInt();
           int envLength = header.getInt();
           long contentLength = header.getLong();
@@ -448,25 +553,22 @@ public final class Spool implements AutoCloseable {
           } else if (recordEnd > size) {
             problem = "torn record (file ends inside it)";
           } else {
-            ByteBuffer env = ByteBuffer.allocate(envLength);
-            readFully(ch, env, offset + HEADER);
-            ByteBuffer trailer = ByteBuffer.allocate(TRAILER);
-            readFully(ch, trailer, recordEnd - TRAILER);
-            trailer.flip();
             CRC32C headCrc = new CRC32C();
-            headCrc.update(header.flip());
-            headCrc.update(env.array());
+            headCrc.update(window.at(offset, HEADER));
+            byte[] env = window.copy(offset + HEADER, envLength);
+            headCrc.update(env);
+            ByteBuffer trailer = window.at(recordEnd - TRAILER, TRAILER);
             long contentOffset = offset + HEADER + envLength;
             byte[] end = new byte[4];
             int storedHeadCrc = trailer.getInt();
             int storedContentCrc = trailer.getInt();
             trailer.get(end);
             if (storedHeadCrc != (int) headCrc.getValue() || !java.util.Arrays.equals(end, END)
-                || storedContentCrc != contentCrc(ch, contentOffset, contentLength, block)) {
+                || storedContentCrc != window.crc(contentOffset, contentLength)) {
               problem = "checksum mismatch";
             } else {
               try {
-                Envelope e = Envelope.decode(env.array());
+                Envelope e = Envelope.decode(env);
                 var p = progress.getOrDefault(e.id().value(), new SpooledMessage.Progress());
                 var m = new SpooledMessage(e, envLength, keepEnvelopes, segment, contentOffset, contentLength, null, null, p, true);
                 if (!m.allDone()) out.add(m);
@@ -486,6 +588,59 @@ public final class Spool implements AutoCloseable {
     return out;
   }
 
+  /**
+   * A segment read front to back through one 1 MiB window. Records lie one after another, so a
+   * single read brings in the headers, envelopes, contents and trailers of many small ones: a
+   * read for each part made recovering a million-message backlog millions of system calls.
+   */
+  private static final class Window {
+    private static final int SIZE = 1 << 20;
+    private final FileChannel ch;
+    private final long fileSize;
+    private final ByteBuffer buf = ByteBuffer.allocate(SIZE);
+    /** The file offset of the window's first octet; it holds [start, start + buf.limit()). */
+    private long start;
+
+    Window(FileChannel ch, long fileSize) {
+      this.ch = ch;
+      this.fileSize = fileSize;
+      buf.limit(0);
+    }
+
+    /** The octets [offset, offset + length) of the file (at most 1 MiB, within it), valid until the next call. */
+    ByteBuffer at(long offset, int length) throws IOException {
+      if (offset < start || offset + length > start + buf.limit()) {
+        start = offset;
+        buf.clear().limit((int) Math.min(SIZE, fileSize - offset));
+        readFully(ch, buf, offset);
+        buf.flip();
+      }
+      return buf.slice((int) (offset - start), length);
+    }
+
+    /** A copy of [offset, offset + length), of any length within the file. */
+    byte[] copy(long offset, int length) throws IOException {
+      byte[] copy = new byte[length];
+      for (int done = 0; done < length; ) {
+        int n = Math.min(SIZE, length - done);
+        at(offset + done, n).get(copy, done, n);
+        done += n;
+      }
+      return copy;
+    }
+
+    /** CRC-32C of [offset, offset + length): a large message is checked a window at a time, with no heap of its size. */
+    int crc(long offset, long length) throws IOException {
+      CRC32C crc = new CRC32C();
+      for (long done = 0; done < length; ) {
+        int n = (int) Math.min(SIZE, length - done);
+        crc.update(at(offset + done, n));
+        done += n;
+      }
+      return (int) crc.getValue();
+    }
+  }
+
   private static void setAside(Path dir, Path segment, long from, long size, String problem) throws IOException {
     Path corrupt = dir.resolve("corrupt");
     PrivateFiles.createDirectories(corrupt);
@@ -497,18 +652,6 @@ public final class Spool implements AutoCloseable {
     }
     log.warn("spool: {} in {} at offset {}: {} octet(s) copied to {} and not delivered",
         problem, segment.getFileName(), from, size - from, target);
-  }
-
-  /** CRC-32C of a stretch of the segment, read in blocks so a large message needs no heap. */
-  private static int contentCrc(FileChannel ch, long offset, long length, ByteBuffer block) throws IOException {
-    CRC32C crc = new CRC32C();
-    for (long done = 0; done < length; ) {
-      block.clear().limit((int) Math.min(block.capacity(), length - done));
-      readFully(ch, block, offset + done);
-      crc.update(block.flip());
-      done += block.limit();
-    }
-    return (int) crc.getValue();
   }
 
   /** Content that was being received when the server stopped was never acknowledged. */

@@ -75,6 +75,65 @@ class SpoolTest {
     }
   }
 
+  /** One spool run storing a message to {@code rcpt}: each run leaves a segment of its own. */
+  private QueueId runStoring(String rcpt) throws IOException {
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      return spool.store(envelope(rcpt), content(spool, "Subject: " + rcpt + "\r\n\r\nx\r\n")).id();
+    }
+  }
+
+  private static List<String> segmentNames(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".seg")).sorted().toList();
+    }
+  }
+
+  @Test
+  void newMailIsStoredInANewSegmentWhileTheBacklogIsStillUnread() throws Exception {
+    QueueId first = runStoring("a@localhost");
+    QueueId second = runStoring("b@localhost");
+    assertThat(segmentNames(dir)).containsExactly("000000000000.seg", "000000000001.seg");
+    try (Spool spool = new Spool(dir)) {
+      Spool.Backlog backlog = spool.backlog();
+      spool.start();
+      // Before a record of the backlog is read: new mail is durable, in a segment after the old ones.
+      SpooledMessage fresh = spool.store(envelope("c@localhost"), content(spool, "Subject: c\r\n\r\nx\r\n"));
+      assertThat(segmentNames(dir)).containsExactly("000000000000.seg", "000000000001.seg", "000000000002.seg");
+      assertThat(backlog.segments()).isEqualTo(2);
+      assertThat(backlog.segmentsRead()).isZero();
+
+      List<List<QueueId>> handed = new java.util.concurrent.CopyOnWriteArrayList<>();
+      backlog.readInBackground(found -> handed.add(found.stream().map(SpooledMessage::id).toList()));
+      assertThat(backlog.await(java.time.Duration.ofSeconds(10))).isTrue();
+      assertThat(handed).as("oldest segment first, each handed on as read").containsExactly(List.of(first), List.of(second));
+      assertThat(backlog.segmentsRead()).isEqualTo(2);
+      assertThat(fresh.id()).isNotIn(first, second);
+    }
+  }
+
+  @Test
+  void aBacklogStoppedHalfwayLeavesTheRestOnDiskForTheNextStart() throws Exception {
+    QueueId first = runStoring("a@localhost");
+    QueueId second = runStoring("b@localhost");
+    try (Spool spool = new Spool(dir)) {
+      Spool.Backlog backlog = spool.backlog();
+      spool.start();
+      List<QueueId> handed = new java.util.concurrent.CopyOnWriteArrayList<>();
+      backlog.readInBackground(found -> {
+        found.forEach(m -> handed.add(m.id()));
+        backlog.stop(); // as a server closing while the first segment is handed on
+      });
+      assertThat(backlog.await(java.time.Duration.ofSeconds(10))).isTrue();
+      assertThat(handed).containsExactly(first);
+      assertThat(backlog.segmentsRead()).isEqualTo(1);
+    }
+    try (Spool spool = new Spool(dir)) {
+      assertThat(spool.recover()).extracting(SpooledMessage::id).containsExactly(first, second);
+    }
+  }
+
   @Test
   void storedMessagesAreRecoveredWithEnvelopeAndContent() throws IOException {
     Envelope e1 = envelope("a@localhost");

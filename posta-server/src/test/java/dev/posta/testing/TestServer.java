@@ -63,9 +63,15 @@ public final class TestServer implements AutoCloseable {
         new PostaConfig.Listener(PostaConfig.Protocol.POP3S, new InetSocketAddress("127.0.0.1", 0))))
         .delivery(defaults.delivery().toBuilder().dns(NO_DNS, 25).build()).build();
     try {
-      return new TestServer(new PostaServer(adjust.apply(config), clock).web(dev.posta.web.WebServer::new).start());
+      var server = new PostaServer(adjust.apply(config), clock).web(dev.posta.web.WebServer::new).start();
+      // Tests look at the queue at once; a start reads the last run's mail behind its listeners.
+      if (!server.awaitBacklog(java.time.Duration.ofSeconds(30))) throw new IllegalStateException("the spool's backlog was not read in 30 s");
+      return new TestServer(server);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     }
   }
 
