@@ -3,8 +3,11 @@
 Usage: test_milter.py SOCKET LOGFILE [NAME]   (SOCKET as libmilter names it: inet:PORT@127.0.0.1, unix:/path)
 
 It does what the mail asks, so one running milter serves every scenario:
+  NAME connectreject             -> REJECT every connection;  NAME connecttempfail -> TEMPFAIL every connection
   HELO reject.example            -> REJECT at HELO
   MAIL FROM:<mailreject@...>     -> REJECT at MAIL;  <mailtempfail@...> -> TEMPFAIL;  <maildiscard@...> -> DISCARD
+  MAIL FROM:<mailaccept@...>     -> ACCEPT at MAIL: the message is taken as it is, no more callbacks for it
+  MAIL FROM:<datareject@...>     -> REJECT at DATA;  <datatempfail@...> -> TEMPFAIL at DATA
   RCPT TO:<rcptdiscard@...>      -> DISCARD at RCPT
   RCPT TO:<rcptreject@...>       -> 550 5.7.1 from setreply;  <rcpttempfail@...> -> TEMPFAIL
   RCPT TO:<multiline@...>        -> a two-line 550 from setmlreply
@@ -25,7 +28,7 @@ import Milter
 LOG = sys.argv[2]
 NAME = sys.argv[3] if len(sys.argv) > 3 else None
 MACROS = {
-    "connect": ["j", "_", "{daemon_name}", "{client_addr}", "{client_port}", "{client_name}", "v"],
+    "connect": ["j", "_", "{daemon_name}", "{daemon_addr}", "{client_addr}", "{client_port}", "{client_name}", "v"],
     "hello": ["{tls_version}", "{cipher}"],
     "envfrom": ["i", "{mail_addr}", "{auth_authen}", "{auth_type}", "{mail_mailer}"],
     "envrcpt": ["{rcpt_addr}", "{rcpt_mailer}", "{rcpt_host}"],
@@ -39,6 +42,7 @@ class TestMilter(Milter.Base):
         self.action = False
         self.headers = []
         self.content = b""
+        self.sender = ""
 
     def log(self, stage, **fields):
         macros = {}
@@ -53,6 +57,10 @@ class TestMilter(Milter.Base):
 
     def connect(self, hostname, family, hostaddr):
         self.log("connect", hostname=hostname, hostaddr=list(hostaddr) if isinstance(hostaddr, tuple) else hostaddr)
+        if NAME == "connectreject":
+            return Milter.REJECT
+        if NAME == "connecttempfail":
+            return Milter.TEMPFAIL
         return Milter.CONTINUE
 
     def hello(self, name):
@@ -64,6 +72,7 @@ class TestMilter(Milter.Base):
         self.action = False
         self.headers = []
         self.content = b""
+        self.sender = sender
         self.log("envfrom", sender=sender, args=list(args))
         if sender.startswith("<mailreject@"):
             return Milter.REJECT
@@ -71,6 +80,8 @@ class TestMilter(Milter.Base):
             return Milter.TEMPFAIL
         if sender.startswith("<maildiscard@"):
             return Milter.DISCARD
+        if sender.startswith("<mailaccept@"):
+            return Milter.ACCEPT
         return Milter.CONTINUE
 
     def envrcpt(self, rcpt, *args):
@@ -87,6 +98,15 @@ class TestMilter(Milter.Base):
             return Milter.DISCARD
         if rcpt.startswith("<sleep@"):
             time.sleep(5)
+        return Milter.CONTINUE
+
+    # Defined (not Milter.Base's @nocallback one), so the negotiation asks the MTA for SMFIC_DATA.
+    def data(self):
+        self.log("data")
+        if self.sender.startswith("<datareject@"):
+            return Milter.REJECT
+        if self.sender.startswith("<datatempfail@"):
+            return Milter.TEMPFAIL
         return Milter.CONTINUE
 
     def header(self, name, value):

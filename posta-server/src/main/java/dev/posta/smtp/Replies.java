@@ -37,7 +37,7 @@ public final class Replies {
    */
   public static final Reply SCREEN_DNSBL = new Reply(554, "5.7.1", "Service unavailable; client [%s] blocked using %s%s");
   /**
-   * RFC 5321 §3.1: after a 554 greeting (DNS blocklist, early talker) the server waits for QUIT
+   * RFC 5321 §3.1: after a 554 greeting (DNS blocklist, early talker, a milter) the server waits for QUIT
    * and "SHOULD respond to any intervening commands with 503 bad sequence of commands".
    */
   public static final Reply SCREENED_OUT = new Reply(503, "5.5.1", "Bad sequence of commands: refused at the greeting; send QUIT");
@@ -203,7 +203,7 @@ public final class Replies {
   public static final Reply DMARC_UNDECIDED = new Reply(451, "4.7.0", "Sender authentication could not be completed (DNS failure), try again later");
   /** RFC 5321 §6.1 / principle 1: the spool write failed, so no 250. */
   public static final Reply STORAGE_FAILED = new Reply(451, "4.3.0", "Local error in processing: message not stored, try again later");
-  /** Milter protocol (Postfix's milter8 replies) / RFC 5321 §3.1, RFC 3463 X.7.1: a milter rejected the connection; no 220. */
+  /** Milter protocol (Postfix's milter8 replies) / RFC 5321 §3.1, RFC 3463 X.7.1: a milter rejected the connection; no 220, then 503 until QUIT. */
   public static final Reply MILTER_CONNECT_REJECTED = new Reply(554, "5.7.1", "Service unavailable");
   /** Milter protocol / RFC 5321 §3.8: a milter tempfailed the connection (or failed with on-failure tempfail); the session ends. */
   public static final Reply MILTER_CONNECT_TEMPFAIL = new Reply(421, "4.7.1", "Service unavailable - try again later");

@@ -140,8 +140,8 @@ final class SmtpSession implements Session {
   /** What the DNS lists said of the client ({@link Screening.Verdict#NONE} when not asked): greylisting spares an allowlisted one. */
   private Screening.Verdict screenVerdict = Screening.Verdict.NONE;
   /**
-   * What every later command but QUIT gets once the screen refused the client, or null: after a
-   * 554 greeting, 503 (RFC 5321 §3.1: wait for QUIT, 503 to intervening commands); after the 550
+   * What every later command but QUIT gets once the screen (or a milter, at connect) refused the
+   * client, or null: after a 554 greeting, 503 (RFC 5321 §3.1: wait for QUIT, 503 to intervening commands); after the 550
    * to a pipelined EHLO or HELO, that 550 again, which tells a client retrying HELO why.
    */
   private Reply screenedOut;
@@ -1024,8 +1024,9 @@ final class SmtpSession implements Session {
 
   /**
    * Tells the milters of the connection before the greeting (macros as Postfix's
-   * milter_connect_macros); a refusal answers 554 or 421 in place of the 220 and ends the
-   * session. True when it ended.
+   * milter_connect_macros); a refusal answers 554 or 421 in place of the 220. After a 421 the
+   * session ends; after a 554 it waits for QUIT, answering 503 to every other command (RFC 5321
+   * §3.1, as after the screen's 554). True when refused.
    */
   private boolean milterConnect() throws IOException, Closing {
     Socket s = conn.socket();
@@ -1049,6 +1050,12 @@ final class SmtpSession implements Session {
     Reply reply = milterReply(r, r.temporary() ? Replies.MILTER_CONNECT_TEMPFAIL : Replies.MILTER_CONNECT_REJECTED);
     log.info("{}: milter {}: connect from [{}]: refused ({}): {}", logPrefix, r.milter(), literal, r.why(), reply);
     writeMilterLines(r);
+    if (!r.temporary()) {
+      screenedOut = Replies.SCREENED_OUT;
+      error(reply);
+      clock.command();
+      return true;
+    }
     reply(reply);
     conn.flush();
     conn.lingerBeforeClose();

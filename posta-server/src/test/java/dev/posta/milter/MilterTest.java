@@ -141,6 +141,7 @@ class MilterTest {
       assertThat(connect.get("macros").get("{client_addr}").asText()).isEqualTo("127.0.0.1");
       assertThat(connect.get("macros").get("{client_port}").asText()).isEqualTo(Integer.toString(smtp.socket().getLocalPort()));
       assertThat(connect.get("macros").get("_").asText()).isEqualTo("unknown [127.0.0.1]");
+      assertThat(connect.get("macros").get("{daemon_addr}").asText()).isEqualTo("127.0.0.1");
       assertThat(stage("hello").get("name").asText()).isEqualTo("client.example");
       JsonNode from = stage("envfrom");
       assertThat(from.get("sender").asText()).isEqualTo("<alice@client.example>");
@@ -268,6 +269,26 @@ class MilterTest {
         assertThat(m.id().toString()).isEqualTo(id);
         assertThat(m.state()).isEqualTo(dev.posta.queue.QueueControl.State.HELD);
       });
+      // What an operator sees: posta queue list (through the running server's control socket), the held mark "!" after the ID.
+      assertThat(postaQueue("list")).matches(
+          "-Queue ID-        --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
+              + id + "! +\\d+ \\w{3} \\w{3} \\d\\d \\d\\d:\\d\\d:\\d\\d +alice@client\\.example\n"
+              + " {44}bob@localhost\n\n-- 1 Kbytes in 1 Request\\.\n");
+    }
+  }
+
+  /** {@code posta queue --data <the server's folder> args...} run in this JVM as the command line runs it; its standard output. */
+  private String postaQueue(String... args) {
+    java.io.PrintStream oldOut = System.out;
+    var out = new java.io.ByteArrayOutputStream();
+    System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
+    try {
+      List<String> all = new ArrayList<>(List.of("queue", "--data", data.toString()));
+      all.addAll(List.of(args));
+      assertThat(new picocli.CommandLine(new dev.posta.cli.Posta()).execute(all.toArray(String[]::new))).isZero();
+      return out.toString(StandardCharsets.UTF_8);
+    } finally {
+      System.setOut(oldOut);
     }
   }
 
@@ -284,6 +305,72 @@ class MilterTest {
       smtp.ehlo();
       assertThat(send(smtp, "alice@client.example", "bob@localhost", "hello", "")).startsWith("250 2.0.0");
       assertThat(server.awaitMail("bob", 1)).hasSize(1);
+    }
+  }
+
+  @Test
+  void aMilterThatRejectsTheConnectionGets554AndThe503sOfRfc5321UntilQuit() throws Exception {
+    Named refuser = named("connectreject");
+    try (var server = TestServer.start(data, with(chained(refuser, true))); var smtp = new SmtpWire(server.smtpPort())) {
+      // RFC 5321 §3.1: 554 in place of the 220; the server then waits for QUIT, answering 503 to anything else.
+      assertThat(smtp.reply()).isEqualTo("554 5.7.1 Service unavailable");
+      assertThat(smtp.command("EHLO client.example")).isEqualTo("503 5.5.1 Bad sequence of commands: refused at the greeting; send QUIT");
+      assertThat(smtp.command("MAIL FROM:<alice@client.example>")).isEqualTo("503 5.5.1 Bad sequence of commands: refused at the greeting; send QUIT");
+      assertThat(smtp.command("QUIT")).isEqualTo("221 2.0.0 Bye");
+      assertThat(smtp.isClosedByServer()).isTrue();
+    }
+    assertThat(sessionLines()).anyMatch(l -> l.endsWith(": milter connectreject: connect from [127.0.0.1]: refused (reject): 554 5.7.1 Service unavailable"));
+    assertThat(refuser.stages()).containsExactly("connect");
+  }
+
+  @Test
+  void aMilterThatTempfailsTheConnectionGets421AndTheConnectionEnds() throws Exception {
+    Named refuser = named("connecttempfail");
+    try (var server = TestServer.start(data, with(chained(refuser, true))); var smtp = new SmtpWire(server.smtpPort())) {
+      assertThat(smtp.reply()).isEqualTo("421 4.7.1 Service unavailable - try again later");
+      assertThat(smtp.isClosedByServer()).isTrue();
+    }
+    // The milter's own answer, not a failure to reach it (which aMilterThatIsDownTempfailsTheConnectionOrIsSkipped covers).
+    assertThat(sessionLines()).anyMatch(l -> l.endsWith(": milter connecttempfail: connect from [127.0.0.1]: refused (tempfail): "
+        + "421 4.7.1 Service unavailable - try again later"));
+    assertThat(refuser.stages()).containsExactly("connect");
+  }
+
+  @Test
+  void refusalsAtDataAreAnsweredExactlyAndEndTheTransaction() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      smtp.envelope("datareject@client.example", "bob@localhost");
+      assertThat(smtp.command("DATA")).isEqualTo("550 5.7.1 Command rejected");
+      // No 354 was sent: the next line is a command, and a new MAIL is not "nested" (the transaction was reset).
+      smtp.envelope("datatempfail@client.example", "bob@localhost");
+      assertThat(smtp.command("DATA")).isEqualTo("451 4.7.1 Service unavailable - try again later");
+      smtp.envelope("alice@client.example", "bob@localhost");
+      assertThat(smtp.data("Subject: hello\r\n\r\nPast DATA.")).startsWith("250 2.0.0");
+      assertThat(server.awaitMail("bob", 1)).hasSize(1);
+      await(() -> logged().stream().anyMatch(n -> n.get("stage").asText().equals("eom")), "the milter's eom");
+      // (libmilter calls no abort callback for a message its own milter refused: none is seen after a refused DATA.)
+      assertThat(logged().stream().map(n -> n.get("stage").asText()).toList()).containsExactly(
+          "connect", "hello", "envfrom", "envrcpt", "data", "envfrom", "envrcpt", "data", "envfrom", "envrcpt", "data", "eom");
+    }
+    assertThat(sessionLines()).anyMatch(l -> l.matches(".*: [0-9A-F]{16}: milter test: from=<datareject@client\\.example>, data: refused \\(reject\\): "
+        + "550 5\\.7\\.1 Command rejected"));
+  }
+
+  @Test
+  void aMilterThatAcceptsAtMailIsAskedNothingMoreOfThatMessageWhichIsDeliveredUnchanged() throws Exception {
+    try (var server = server(); var smtp = new SmtpWire(server.smtpPort())) {
+      smtp.ehlo();
+      // "addheader" would have the milter add a field at the end of the message: it never gets there.
+      assertThat(send(smtp, "mailaccept@client.example", "bob@localhost", "addheader", "")).startsWith("250 2.0.0");
+      assertThat(server.awaitMail("bob", 1).getFirst()).contains("Subject: addheader\nMessage-ID: <m1@client.example>\n\nHello milter.\n")
+          .doesNotContain("X-Milter");
+      assertThat(logged().stream().map(n -> n.get("stage").asText()).toList()).containsExactly("connect", "hello", "envfrom");
+      // The next message is asked of it again, from MAIL on.
+      assertThat(send(smtp, "alice@client.example", "bob@localhost", "addheader", "")).startsWith("250 2.0.0");
+      assertThat(server.awaitMail("bob", 2)).anyMatch(m -> m.contains("X-Milter: added by the test\n"));
+      assertThat(logged().stream().map(n -> n.get("stage").asText()).toList())
+          .containsExactly("connect", "hello", "envfrom", "envfrom", "envrcpt", "data", "eom");
     }
   }
 
@@ -453,8 +540,8 @@ class MilterTest {
       // The next transaction is asked of both again, from MAIL on.
       assertThat(send(smtp, "alice@client.example", "bob@localhost", "hello", "")).startsWith("250 2.0.0");
       await(() -> two.stages().contains("eom"), "milter two's end of message");
-      assertThat(two.stages()).containsExactly("connect", "hello", "envfrom", "envrcpt", "eom");
-      assertThat(one.stages()).containsExactly("connect", "hello", "envfrom", "envfrom", "envrcpt", "eom");
+      assertThat(two.stages()).containsExactly("connect", "hello", "envfrom", "envrcpt", "data", "eom");
+      assertThat(one.stages()).containsExactly("connect", "hello", "envfrom", "envfrom", "envrcpt", "data", "eom");
       assertThat(server.awaitMail("bob", 1)).singleElement().asString().contains("Subject: hello\n");
     }
   }
@@ -468,8 +555,8 @@ class MilterTest {
       smtp.envelope("alice@client.example", "bob@localhost");
       assertThat(smtp.data("X-Action-one: reject\r\nSubject: hello\r\n\r\nRefused by one.")).isEqualTo("550 5.7.1 Message content rejected");
       await(() -> two.stages().contains("abort"), "milter two's abort");
-      assertThat(two.stages()).containsExactly("connect", "hello", "envfrom", "envrcpt", "abort");
-      assertThat(one.stages()).containsExactly("connect", "hello", "envfrom", "envrcpt", "eom");
+      assertThat(two.stages()).containsExactly("connect", "hello", "envfrom", "envrcpt", "data", "abort");
+      assertThat(one.stages()).containsExactly("connect", "hello", "envfrom", "envrcpt", "data", "eom");
     }
   }
 
