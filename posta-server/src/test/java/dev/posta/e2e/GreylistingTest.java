@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Greylisting through the whole server, Python's smtplib as the sending MTA: greylisted with the
  * exact reply, passing after the delay on the server's (injected) clock, across a restart on the
  * same data folder, and the session's exemptions (authenticated users, trusted networks, the
- * loopback by default, listeners it is off on).
+ * loopback by default, listeners it is off on, a sender domain of exempt-spf-domains whose SPF
+ * record, served by dnsmasq on the loopback, passes for the client).
  */
 class GreylistingTest {
   private static final Path PYTHON = Path.of("/usr/bin/python3");
@@ -32,13 +33,17 @@ class GreylistingTest {
 
   /** Greylisting on, the loopback neither exempt nor trusted, so a client on 127.0.0.1 is greylisted for real. */
   private static UnaryOperator<PostaConfig> greylisting(List<Network> exempt, Set<PostaConfig.Protocol> listeners) {
+    return greylisting(exempt, List.of(), listeners);
+  }
+
+  private static UnaryOperator<PostaConfig> greylisting(List<Network> exempt, List<String> exemptSpfDomains, Set<PostaConfig.Protocol> listeners) {
     return c -> {
       var s = c.submission();
       var g = PostaConfig.Greylisting.DEFAULTS;
       return c.toBuilder()
           .submission(new PostaConfig.Submission(List.of(), true, s.senderMustBeOwned(), s.authFailuresBeforeLockout(), s.authLockout()))
           .greylisting(new PostaConfig.Greylisting(true, g.delay(), g.retryWindow(), g.expire(), g.autoAllowlistAfter(), g.maxEntries(),
-              exempt, List.of(), listeners))
+              exempt, exemptSpfDomains, listeners))
           .build();
     };
   }
@@ -121,6 +126,32 @@ class GreylistingTest {
         smtp.command("EHLO mx.client.example");
         smtp.command("MAIL FROM:<user@localhost>");
         assertThat(smtp.command("RCPT TO:<bob@localhost>")).isEqualTo("451 4.7.1 Greylisted: try again in 300 seconds");
+      }
+    }
+  }
+
+  @Test
+  void aSenderDomainOnTheSpfListIsNotGreylistedOnlyWhenItsSpfPassesForTheClient() throws Exception {
+    Path zone = Files.createDirectories(data.resolve("dns"));
+    try (var dns = dev.posta.testing.Dnsmasq.start(zone, z -> z
+        .txt("pass.test", "v=spf1 ip4:127.0.0.0/8 -all") // the client, 127.0.0.1, is allowed
+        .txt("fail.test", "v=spf1 -all")
+        .txt("elsewhere.test", "v=spf1 ip4:127.0.0.0/8 -all"))) { // none.test has no SPF record at all
+      UnaryOperator<PostaConfig> spfExempt = c -> greylisting(List.of(), List.of("pass.test", "fail.test", "none.test"),
+          Set.of(PostaConfig.Protocol.SMTP)).apply(c.toBuilder().delivery(c.delivery().toBuilder().dns(List.of(dns.address()), 25).build()).build());
+      try (var server = TestServer.start(data.resolve("posta"), spfExempt, clock); var smtp = new SmtpWire(server.smtpPort())) {
+        smtp.ehlo();
+        assertThat(smtp.command("MAIL FROM:<alice@pass.test>")).isEqualTo("250 2.1.0 Sender OK");
+        assertThat(smtp.command("RCPT TO:<bob@localhost>")).isEqualTo("250 2.1.5 Recipient OK");
+        assertThat(smtp.data("From: <alice@pass.test>\r\nSubject: spf pass\r\n\r\nNot greylisted.")).startsWith("250 2.0.0");
+        assertThat(server.awaitMail("bob", 1)).hasSize(1);
+        // On the list, but SPF fails (-all) or there is no record: greylisted as any other sender.
+        for (String sender : List.of("alice@fail.test", "alice@none.test", "alice@elsewhere.test")) {
+          assertThat(smtp.command("RSET")).isEqualTo("250 2.0.0 OK");
+          assertThat(smtp.command("MAIL FROM:<" + sender + ">")).isEqualTo("250 2.1.0 Sender OK");
+          // elsewhere.test's SPF passes, but it is not on the list.
+          assertThat(smtp.command("RCPT TO:<bob@localhost>")).as(sender).isEqualTo("451 4.7.1 Greylisted: try again in 300 seconds");
+        }
       }
     }
   }
