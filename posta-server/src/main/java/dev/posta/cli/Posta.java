@@ -231,6 +231,8 @@ public final class Posta {
       if (cfg.listeners().stream().anyMatch(l -> l.protocol() == PostaConfig.Protocol.SMTP)) {
         s.append("  %-11s %s%n".formatted("checks", senderChecks(cfg.senderChecks())));
       }
+      String defenses = defenses(cfg);
+      if (defenses != null) s.append("  %-11s %s%n".formatted("defenses", defenses));
       s.append("  %-11s %s%n".formatted("data", cfg.dataDir()));
       s.append("  %-11s %s%n".formatted("config", cfg.source().map(Path::toString).orElse("embedded defaults")));
       if (cfg.source().isEmpty()) {
@@ -249,6 +251,42 @@ public final class Posta {
       StringBuilder s = new StringBuilder("SPF, DKIM, DMARC on smtp" + skipped);
       checks.domainRules().forEach((domain, rules) -> s.append("; ").append(domain).append(": ").append(rules));
       return s.append(checks.domainRules().isEmpty() ? "; " : "; other domains: ").append(checks.rules()).toString();
+    }
+
+    /**
+     * Which of the defenses against unwanted mail ([screen], [greylisting], [[milters]]) each SMTP
+     * listener kind has, in one line: {@code smtp: screen (greet wait 6s, pipelining) except from
+     * loopback, greylisting, milters rspamd; submission: none}. Null without an SMTP listener.
+     */
+    static String defenses(PostaConfig cfg) {
+      var kinds = java.util.EnumSet.of(PostaConfig.Protocol.SMTP, PostaConfig.Protocol.SUBMISSION, PostaConfig.Protocol.SMTPS);
+      List<String> out = new ArrayList<>();
+      cfg.listeners().stream().map(PostaConfig.Listener::protocol).filter(kinds::contains).distinct().sorted().forEach(p -> {
+        List<String> on = new ArrayList<>();
+        PostaConfig.Screen screen = cfg.screen();
+        if (screen.listeners().contains(p)) {
+          List<String> tests = new ArrayList<>();
+          if (!screen.greetWait().isZero()) {
+            long ms = screen.greetWait().toMillis();
+            tests.add("greet wait " + (ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms"));
+          }
+          if (screen.pipelining()) tests.add("pipelining");
+          screen.dnsbl().forEach(l -> tests.add("DNSBL " + l.zone()));
+          screen.dnswl().forEach(l -> tests.add("DNSWL " + l.zone()));
+          List<String> skip = new ArrayList<>();
+          boolean loopback = screen.skipNetworks().containsAll(PostaConfig.Screen.LOOPBACK);
+          if (loopback) skip.add("loopback");
+          screen.skipNetworks().stream().filter(n -> !(loopback && PostaConfig.Screen.LOOPBACK.contains(n))).map(Object::toString).distinct()
+              .forEach(skip::add);
+          String skipped = skip.isEmpty() ? "" : " except from " + String.join(", ", skip);
+          if (!tests.isEmpty()) on.add("screen (" + String.join(", ", tests) + ")" + skipped);
+        }
+        if (cfg.greylisting().appliesTo(p)) on.add("greylisting");
+        List<String> milters = cfg.milters().stream().filter(m -> m.listeners().contains(p)).map(PostaConfig.Milter::name).toList();
+        if (!milters.isEmpty()) on.add("milters " + String.join(", ", milters));
+        out.add(p.name().toLowerCase(java.util.Locale.ROOT) + ": " + (on.isEmpty() ? "none" : String.join(", ", on)));
+      });
+      return out.isEmpty() ? null : String.join("; ", out);
     }
 
     private static String hostPort(java.net.InetSocketAddress a) {

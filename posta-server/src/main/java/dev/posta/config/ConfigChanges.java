@@ -69,6 +69,12 @@ public final class ConfigChanges {
       case PostaConfig.Listener l -> l.protocol().name().toLowerCase(Locale.ROOT) + " "
           + l.address().getAddress().getHostAddress() + ":" + l.address().getPort();
       case String s -> "\"" + s + "\"";
+      // A [[milters]] entry by its file's keys: on-failure and quarantine are words there, not the record's booleans.
+      case PostaConfig.Milter m -> "Milter[name=" + show(m.name()) + ", address=" + show(m.address()) + ", listeners="
+          + m.listeners().stream().sorted().map(p -> p.name().toLowerCase(Locale.ROOT)).toList()
+          + ", on-failure=" + show(m.failureTempfails() ? "tempfail" : "accept") + ", connect-timeout=" + show(m.connectTimeout())
+          + ", command-timeout=" + show(m.commandTimeout()) + ", content-timeout=" + show(m.contentTimeout())
+          + ", quarantine=" + show(m.quarantineHolds() ? "hold" : "junk") + "]";
       case Record r -> {
         List<String> parts = new ArrayList<>();
         for (RecordComponent c : r.getClass().getRecordComponents()) {

@@ -39,6 +39,21 @@ class ConfigChangesTest {
   }
 
   @Test
+  void aMilterIsShownWithTheKeysOfItsTable() {
+    var rspamd = new PostaConfig.Milter("rspamd", "inet:127.0.0.1:11332", Set.of(PostaConfig.Protocol.SMTP, PostaConfig.Protocol.SUBMISSION),
+        true, Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofMinutes(5), false);
+    var clamav = new PostaConfig.Milter("clamav", "unix:/run/clamav/clamav-milter.ctl", Set.of(PostaConfig.Protocol.SMTP),
+        false, Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofMinutes(5), true);
+    PostaConfig one = before.toBuilder().milters(List.of(rspamd)).build();
+    assertThat(ConfigChanges.between(one, one.toBuilder().milters(List.of(rspamd, clamav)).build())).containsExactly(
+        "milters: +Milter[name=\"clamav\", address=\"unix:/run/clamav/clamav-milter.ctl\", listeners=[smtp], on-failure=\"accept\", "
+            + "connect-timeout=PT30S, command-timeout=PT30S, content-timeout=PT5M, quarantine=\"hold\"]");
+    assertThat(ConfigChanges.between(one, before)).containsExactly(
+        "milters: -Milter[name=\"rspamd\", address=\"inet:127.0.0.1:11332\", listeners=[smtp, submission], on-failure=\"tempfail\", "
+            + "connect-timeout=PT30S, command-timeout=PT30S, content-timeout=PT5M, quarantine=\"junk\"]");
+  }
+
+  @Test
   void aSecretIsNeverShown() {
     var relay = new PostaConfig.Relay("smtp.example.net", 587, false, PostaConfig.TlsPolicy.ENCRYPT, Optional.of("app"), Optional.of("old"));
     PostaConfig one = before.toBuilder().delivery(before.delivery().toBuilder().relay(relay).build()).build();

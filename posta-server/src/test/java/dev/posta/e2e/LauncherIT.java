@@ -94,7 +94,8 @@ class LauncherIT {
       assertThat(server.log()).contains("  smtp        127.0.0.1:2525\n  submission  127.0.0.1:2587\n  smtps       127.0.0.1:2465\n"
           + "  imap        127.0.0.1:2143\n  imaps       127.0.0.1:2993\n  pop3        127.0.0.1:2110\n  pop3s       127.0.0.1:2995\n"
           + "  http        127.0.0.1:8025\n")
-          .contains("\n  checks      SPF, DKIM, DMARC on smtp except from loopback; DMARC reject: refused (550)\n");
+          .contains("\n  checks      SPF, DKIM, DMARC on smtp except from loopback; DMARC reject: refused (550)\n"
+              + "  defenses    smtp: screen (greet wait 6s, pipelining) except from loopback; submission: none; smtps: none\n");
       var python = new ProcessBuilder(PYTHON.toString(), "-c", script.group(1)).directory(dir.toFile());
       E2e.Run run = E2e.run(python, COMMAND_TIMEOUT, "");
       assertThat(run.exit()).as("%s", run).isZero();
