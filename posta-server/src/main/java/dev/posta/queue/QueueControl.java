@@ -364,9 +364,11 @@ public final class QueueControl {
 
   /**
    * Due now, in memory and in the progress log: the recipients' next attempts are moved to
-   * now, so a command given while no server runs holds at the next start.
+   * now, so a command given while no server runs holds at the next start. Due for real: every
+   * destination's suspension is lifted (the message's own is not known before it is routed).
    */
   private void dueNow(QueueManager.Entry e) throws IOException {
+    queue.liftSuspensions();
     Instant now = queue.now();
     for (int i : e.message.pending()) {
       SpooledMessage.Deferral d = e.message.deferral(i);

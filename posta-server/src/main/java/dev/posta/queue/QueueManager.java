@@ -44,6 +44,18 @@ import org.slf4j.LoggerFactory;
  * due at once cannot starve fresh mail. Local deliveries have their own slots ({@link
  * DeliveryTargets#LOCAL_CONCURRENCY}).
  *
+ * <p><b>Unreachable destinations.</b> When no server of a remote destination answers (every
+ * connection refused or timed out, or its DNS failing: a 4.4.x deferral with no reply), the
+ * destination is suspended for {@code queue.first-retry}, as Postfix's qmgr marks a destination
+ * dead: its jobs still waiting are deferred without a connection ("delivery temporarily
+ * suspended"), and a message whose last attempt went there and nowhere else waits, when it comes
+ * due meanwhile, until the suspension ends, with nothing written. Then one such message probes
+ * the destination while the others wait a retry interval more; an answer from it lifts the
+ * suspension. So a million messages for a destination that is down cost a probe per interval,
+ * not a million connections and progress lines. A message whose lifetime ends or whose delay
+ * notice is due is attempted anyway (the attempt bounces it or sends the notice); an
+ * administrator's retry, release or flush lifts every suspension.
+ *
  * <p><b>Notices</b> (RFC 3464): one per attempt covering every recipient that failed in it, also
  * when others were delivered; a success notice where NOTIFY asked for it and nobody downstream
  * took that over; one delay notice per message when {@code queue.delay-warning} is set. Never
@@ -90,6 +102,8 @@ public final class QueueManager implements AutoCloseable {
   /** Messages waiting for their next attempt, earliest first. */
   private final PriorityQueue<Entry> waiting = new PriorityQueue<>(Comparator.comparing((Entry e) -> e.due));
   private final Map<String, Destination> destinations = new HashMap<>();
+  /** Unreachable destinations by name (see the class comment); read by delivery threads without the lock. */
+  private final Map<String, Suspension> suspended = new java.util.concurrent.ConcurrentHashMap<>();
   /** Destinations with jobs, in the order they get their next turn. */
   private final ArrayDeque<Destination> turns = new ArrayDeque<>();
   private int remoteActive;
@@ -110,6 +124,10 @@ public final class QueueManager implements AutoCloseable {
     Attempt attempt;
     /** An attempt was made in this run (a later one may find its deliveries done but not noted). */
     boolean attempted;
+    /** The suspended destination its last attempt deferred it at, and nowhere else; else null. */
+    String suspendedAt;
+    /** Its next attempt probes a suspended destination: its jobs connect whatever the suspension. */
+    boolean probe;
 
     Entry(SpooledMessage message) {
       this.message = message;
@@ -140,7 +158,14 @@ public final class QueueManager implements AutoCloseable {
   }
 
   /** One share of an attempt, waiting at its destination for a connection. */
-  private record Job(Entry entry, Destination destination, AttemptPlan.Share share) {}
+  private record Job(Entry entry, Destination destination, AttemptPlan.Share share, boolean probe) {}
+
+  /**
+   * A destination no server of which answered, and until when its mail waits.
+   *
+   * @param cause the deferral that found it unreachable: the status and words its mail is deferred with meanwhile
+   */
+  private record Suspension(String destination, Instant until, DeliveryResult cause) {}
 
   /** Where jobs wait for a connection: a remote domain or smart host, or local delivery. */
   private static final class Destination {
@@ -298,20 +323,37 @@ public final class QueueManager implements AutoCloseable {
 
   // --- Dispatching --------------------------------------------------------------------------
 
+  /**
+   * The most due entries the dispatcher takes in one hold of the lock: a million coming due at
+   * once (a suspension ending, a restart) would otherwise keep sessions from queuing new mail
+   * for seconds.
+   */
+  private static final int DISPATCH_BATCH = 4096;
+
   private void dispatch() {
     while (!closed) {
       List<Entry> due = new ArrayList<>();
+      boolean more = false;
       lock.lock();
       try {
         Instant now = clock.instant();
-        while (!waiting.isEmpty() && !waiting.peek().due.isAfter(now)) {
+        for (int taken = 0; !waiting.isEmpty() && !waiting.peek().due.isAfter(now); taken++) {
+          if (taken == DISPATCH_BATCH) {
+            more = true;
+            break;
+          }
           Entry e = waiting.poll();
           e.scheduled = false;
+          Instant resume = suspendedUntil(e, now);
+          if (resume != null) {
+            postpone(e, resume);
+            continue;
+          }
           e.active = true;
           due.add(e);
         }
         startJobs();
-        if (due.isEmpty()) {
+        if (due.isEmpty() && !more) {
           // Not longer than a second: the clock may be moved (tests) or jump.
           long wait = waiting.isEmpty() ? 1000 : Math.clamp(Duration.between(now, waiting.peek().due).toMillis(), 1, 1000);
           try {
@@ -325,7 +367,79 @@ public final class QueueManager implements AutoCloseable {
         lock.unlock();
       }
       for (Entry e : due) attempt(e);
+      if (more) Thread.yield(); // the sessions waiting for the lock first
     }
+  }
+
+  /**
+   * When a due entry waits on for its destination's suspension instead of being attempted, and
+   * till when; null to attempt it (no suspension, or one that ended: the entry is then the probe,
+   * and the suspension is renewed for the others). Call with the lock held.
+   */
+  private Instant suspendedUntil(Entry e, Instant now) {
+    if (e.suspendedAt == null) return null;
+    Suspension s = suspended.get(e.suspendedAt);
+    if (s == null || mustAttempt(e.message, now)) {
+      e.suspendedAt = null;
+      return null;
+    }
+    if (s.until().isAfter(now)) return s.until();
+    suspended.put(s.destination(), new Suspension(s.destination(), now.plus(routing.settings().firstRetry()), s.cause()));
+    e.suspendedAt = null;
+    e.probe = true;
+    return null;
+  }
+
+  /**
+   * Makes a due entry wait until its destination's suspension ends. Nothing is written: the last
+   * deferral in the spool stands (after a restart the message is simply due), and only the next
+   * attempt the listings show moves, in memory. Call with the lock held.
+   */
+  private void postpone(Entry e, Instant until) {
+    SpooledMessage m = e.message;
+    for (int i : m.pending()) {
+      SpooledMessage.Deferral d = m.deferral(i);
+      if (d != null && d.nextAttempt().isBefore(until)) m.setDeferral(i, new SpooledMessage.Deferral(d.attempts(), until, d.lastError()));
+    }
+    schedule(e, until);
+  }
+
+  /** Its lifetime is over, or its delay notice due: an attempt must settle it, suspension or not. */
+  private boolean mustAttempt(SpooledMessage m, Instant now) {
+    PostaConfig.Delivery settings = routing.settings();
+    return !now.isBefore(m.received().plus(settings.lifetime()))
+        || (!settings.delayWarning().isZero() && !m.delayReported() && !now.isBefore(m.received().plus(settings.delayWarning())));
+  }
+
+  /**
+   * After a delivery that connected (or tried to): suspends the destination when no server of
+   * it answered, lifts its suspension when one did.
+   */
+  private void judge(DeliveryTargets.Route route, List<DeliveryResult> results) {
+    String name = route.destination();
+    if (unreachable(results)) {
+      Instant until = clock.instant().plus(routing.settings().firstRetry());
+      if (suspended.put(name, new Suspension(name, until, results.getFirst())) == null) {
+        log.warn("queue: {} is unreachable ({}); its mail waits until {} with no attempt but a probe", name, results.getFirst().describe(), until);
+      }
+    } else if (suspended.remove(name) != null) {
+      log.info("queue: {} answers again; its suspension is lifted", name);
+    }
+  }
+
+  /** Every recipient deferred before any server replied: not connected, or no address (RFC 3463 X.4.1-X.4.4). */
+  static boolean unreachable(List<DeliveryResult> results) {
+    if (results.isEmpty()) return false;
+    for (DeliveryResult r : results) {
+      if (r.kind() != DeliveryResult.Kind.DEFERRED || r.storageFault() || r.diagnostic() != null || !r.status().startsWith("4.4.")) return false;
+    }
+    return true;
+  }
+
+  /** An administrator's retry, release or flush: every destination is tried again at once. */
+  void liftSuspensions() {
+    if (!suspended.isEmpty()) log.info("queue: suspensions of {} lifted by the administrator", suspended.keySet());
+    suspended.clear();
   }
 
   /** Starts an attempt at an entry already marked active; a failure to start puts it back on the schedule. */
@@ -386,12 +500,13 @@ public final class QueueManager implements AutoCloseable {
         Destination dest = destinations.computeIfAbsent(share.route().destination(), name -> new Destination(share.route()));
         // After a reload, the destination's limits are the new routing's.
         if (attempt.routing == routing) dest.route = share.route();
-        (retry ? dest.retries : dest.fresh).add(new Job(e, dest, share));
+        (retry ? dest.retries : dest.fresh).add(new Job(e, dest, share, e.probe));
         if (!dest.inTurns) {
           dest.inTurns = true;
           turns.addLast(dest);
         }
       }
+      e.probe = false; // its jobs carry it
       if (attempt.jobsLeft > 0) {
         startJobs();
         return;
@@ -406,9 +521,20 @@ public final class QueueManager implements AutoCloseable {
     Attempt attempt = job.entry.attempt;
     try {
       Delivery delivery = AttemptPlan.delivery(job.entry.message, job.share, attempt.repeat);
-      List<DeliveryResult> results = closed
-          ? delivery.recipients().stream().map(r -> DeliveryResult.deferred("4.3.0", null, null, "server shutting down")).toList()
-          : job.share.route().target().deliver(delivery); // as planned: a reload does not change a started attempt
+      DeliveryTargets.Route route = job.share.route();
+      Suspension suspension = route.outbound() && !job.probe ? suspended.get(route.destination()) : null;
+      if (suspension != null && !suspension.until().isAfter(clock.instant())) suspension = null;
+      List<DeliveryResult> results;
+      if (closed) {
+        results = delivery.recipients().stream().map(r -> DeliveryResult.deferred("4.3.0", null, null, "server shutting down")).toList();
+      } else if (suspension != null) {
+        DeliveryResult cause = suspension.cause();
+        DeliveryResult deferral = DeliveryResult.deferred(cause.status(), cause.remoteMta(), null, "delivery temporarily suspended: " + cause.reason());
+        results = delivery.recipients().stream().map(r -> deferral).toList();
+      } else {
+        results = route.target().deliver(delivery); // as planned: a reload does not change a started attempt
+        if (route.outbound()) judge(route, results);
+      }
       List<AttemptPlan.Item> items = job.share.items();
       for (int k = 0; k < items.size(); k++) {
         attempt.add(items.get(k).recipient(), new Settlement.Outcome(items.get(k).target().address(), results.get(k)));
@@ -441,10 +567,21 @@ public final class QueueManager implements AutoCloseable {
 
   /** Settles the attempt (see {@link Settlement}), then removes the message or schedules its next attempt. */
   private void finishAttempt(Entry e, Attempt attempt) {
-    finishAttempt(e, attempt.routing, attempt.outcomes);
+    finishAttempt(e, attempt.routing, attempt.outcomes, onlyDestination(attempt.plan));
   }
 
-  private void finishAttempt(Entry e, Routing r, Map<Integer, List<Settlement.Outcome>> outcomes) {
+  /** The one remote destination all of the plan's shares went to, or null (several, or local). */
+  private static String onlyDestination(AttemptPlan plan) {
+    String only = null;
+    for (AttemptPlan.Share share : plan.shares) {
+      if (!share.route().outbound() || (only != null && !only.equals(share.route().destination()))) return null;
+      only = share.route().destination();
+    }
+    return only;
+  }
+
+  /** @param destination the one remote destination the attempt went to, or null */
+  private void finishAttempt(Entry e, Routing r, Map<Integer, List<Settlement.Outcome>> outcomes, String destination) {
     SpooledMessage m = e.message;
     Instant now = clock.instant();
     boolean settled = r.settlement().settle(m, outcomes, now, closed);
@@ -463,6 +600,8 @@ public final class QueueManager implements AutoCloseable {
           // Unsettled (the progress log could not be written), the schedule in memory still
           // holds when this attempt set it; else pause, so that the next attempt cannot spin.
           if (next == null || (!settled && !next.isAfter(now))) next = now.plus(r.settings().firstRetry());
+          Suspension s = destination == null ? null : suspended.get(destination);
+          e.suspendedAt = s == null ? null : s.destination(); // the suspension's own name: one string for all its mail
           schedule(e, next);
           log.info("{}: deferred, next attempt at {}", m.id(), next);
         }
@@ -556,7 +695,7 @@ public final class QueueManager implements AutoCloseable {
    * spool and may queue a notice.
    */
   void settle(Entry e, Map<Integer, List<Settlement.Outcome>> outcomes) {
-    finishAttempt(e, routing, outcomes);
+    finishAttempt(e, routing, outcomes, null);
   }
 
   @Override

@@ -59,6 +59,9 @@ class QueueManagerTest {
     final Set<String> delivered = ConcurrentHashMap.newKeySet();
     /** Recipients per transaction, in the order the transactions began. */
     final List<Integer> transactions = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    /** Connections tried to down.test, which refuses them until it is up. */
+    final AtomicInteger downCalls = new AtomicInteger();
+    volatile boolean downIsUp;
     /** Recipients in the order their deliveries began. */
     final List<String> order = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
@@ -81,6 +84,12 @@ class QueueManagerTest {
         if (destination.equals("broken.test")) {
           // What a jar missing a service provider did (issue 9): an Error, not an exception.
           throw new java.util.ServiceConfigurationError("java.net.spi.InetAddressResolverProvider: Provider not found");
+        }
+        if (destination.equals("down.test")) {
+          downCalls.incrementAndGet();
+          if (!downIsUp) {
+            return recipients.stream().map(r -> DeliveryResult.deferred("4.4.1", null, null, "cannot connect to down.test: Connection refused")).toList();
+          }
         }
         if (destination.equals("slow.test")) release.await(30, TimeUnit.SECONDS);
         if (destination.equals("busy.test")) busy.tryAcquire(30, TimeUnit.SECONDS);
@@ -144,6 +153,81 @@ class QueueManagerTest {
     if (retry) spool.markDeferred(m, 0, new SpooledMessage.Deferral(1, clock.instant().minusSeconds(1), "451 4.3.0 earlier"));
     queue.enqueue(m);
     return m;
+  }
+
+  /** The deferral of the message's one recipient, from the listing as `posta queue` shows it. */
+  private QueueControl.PendingRecipient deferral(SpooledMessage m) {
+    return new QueueControl(queue).list().stream().filter(l -> l.id().equals(m.id())).findFirst().orElseThrow().recipients().getFirst();
+  }
+
+  @Test
+  void anUnreachableDestinationIsSuspendedProbedOncePerIntervalAndLiftedWhenItAnswers() throws Exception {
+    Duration retry = PostaConfig.embeddedDefaults(dir).delivery().firstRetry();
+    List<SpooledMessage> sent = new java.util.ArrayList<>();
+    for (int i = 0; i < 10; i++) sent.add(send("user" + i + "@down.test"));
+    await("all ten deferred once", () -> queue.size() == 10 && sent.stream().allMatch(m -> deferral(m).attempts() == 1));
+    // The first refusal suspends down.test: the rest are deferred without a connection.
+    int connections = outbound.downCalls.get();
+    assertThat(connections).as("at most a connection per slot before the first refusal").isBetween(1, 2);
+    long suspendedDeferrals = sent.stream().filter(m -> deferral(m).lastError()
+        .equals("delivery temporarily suspended: cannot connect to down.test: Connection refused")).count();
+    assertThat(suspendedDeferrals).isEqualTo(10 - connections);
+
+    // When they come due, one probes down.test (still refused); the others wait on, nothing written.
+    String logBefore = Files.readString(sent.getFirst().segment.donePath());
+    clock.advance(retry.plusSeconds(1));
+    queue.wake();
+    await("one probe", () -> outbound.downCalls.get() == connections + 1);
+    await("the probe deferred", () -> sent.stream().filter(m -> deferral(m).attempts() == 2).count() == 1);
+    Thread.sleep(300);
+    assertThat(outbound.downCalls.get()).isEqualTo(connections + 1);
+    List<SpooledMessage> waited = sent.stream().filter(m -> deferral(m).attempts() == 1).toList();
+    assertThat(waited).as("not attempted").hasSize(9);
+    String logAfter = Files.readString(sent.getFirst().segment.donePath());
+    for (SpooledMessage m : waited) {
+      assertThat(logAfter.lines().filter(l -> l.startsWith(m.id() + " ")))
+          .as("nothing written for " + m.id()).containsExactlyElementsOf(logBefore.lines().filter(l -> l.startsWith(m.id() + " ")).toList());
+      assertThat(deferral(m).nextAttempt()).as("its listing shows when it waits till").isAfter(clock.instant());
+    }
+
+    // down.test answers again: the next probe lifts the suspension, and the rest go at their turn.
+    outbound.downIsUp = true;
+    clock.advance(retry.plusSeconds(1));
+    queue.wake();
+    await("the probe delivered", () -> queue.size() == 9);
+    clock.advance(retry.plusSeconds(1));
+    queue.wake();
+    await("all delivered", () -> queue.size() == 0);
+    assertThat(outbound.delivered).hasSize(10);
+    assertThat(outbound.downCalls.get()).isEqualTo(connections + 1 + 10);
+  }
+
+  @Test
+  void aFlushLiftsASuspension() throws Exception {
+    SpooledMessage first = send("a@down.test");
+    await("refused", () -> deferral(first).attempts() == 1);
+    SpooledMessage second = send("b@down.test");
+    await("deferred", () -> deferral(second).attempts() == 1);
+    assertThat(outbound.downCalls.get()).isEqualTo(1);
+    assertThat(deferral(second).lastError()).startsWith("delivery temporarily suspended: ");
+
+    outbound.downIsUp = true;
+    assertThat(new QueueControl(queue).flush()).isEqualTo(2);
+    await("both delivered at once, not after the suspension", () -> queue.size() == 0);
+    assertThat(outbound.downCalls.get()).isEqualTo(3);
+  }
+
+  @Test
+  void onlyADeferralWithNoServerReplyFindsADestinationUnreachable() {
+    assertThat(QueueManager.unreachable(List.of(DeliveryResult.deferred("4.4.1", null, null, "cannot connect")))).isTrue();
+    assertThat(QueueManager.unreachable(List.of(DeliveryResult.deferred("4.4.3", null, null, "DNS timeout")))).isTrue();
+    assertThat(QueueManager.unreachable(List.of(DeliveryResult.deferred("4.4.2", "mx.test", "421 4.4.2 busy", "refused"))))
+        .as("a server that answers is there").isFalse();
+    assertThat(QueueManager.unreachable(List.of(DeliveryResult.deferred("4.2.2", "mx.test", "452 4.2.2 full", "full")))).isFalse();
+    assertThat(QueueManager.unreachable(List.of(DeliveryResult.storageFault("disk full")))).isFalse();
+    assertThat(QueueManager.unreachable(List.of(DeliveryResult.deferred("4.4.1", null, null, "cannot connect"),
+        DeliveryResult.failed("5.1.1", "mx.test", "550 5.1.1 no", "no")))).isFalse();
+    assertThat(QueueManager.unreachable(List.of())).isFalse();
   }
 
   @Test
