@@ -95,7 +95,7 @@ public final class PostaServer implements AutoCloseable {
   private volatile AuthThrottle throttle;
   private Spool spool;
   /** The mail the last run left, read behind the listeners; null until they are open. */
-  private Spool.Backlog backlog;
+  private volatile Spool.Backlog backlog;
   private QueueManager queue;
   private QueueControl queueControl;
   private SmtpServer smtp;
@@ -320,6 +320,7 @@ public final class PostaServer implements AutoCloseable {
       openLocalSubmission();
       // Mail from before the start is read behind the open listeners: the 220 does not wait for it.
       backlog = left;
+      queueControl.reading(left);
       left.readInBackground(queue::enqueueAll);
     } catch (IOException | RuntimeException e) {
       close(); // also releases the lock, so a corrected configuration can start at once

@@ -199,6 +199,17 @@ public final class QueueControl {
     this.spool = queue.spool();
   }
 
+  /** The last run's mail, while a start reads it behind the listeners; null when none is being read. */
+  private volatile Spool.Backlog backlog;
+
+  /**
+   * Tells the commands that {@code backlog} is being read into the queue: until it is, a bulk
+   * command by selection is refused (it would miss the unread mail), and says how far it got.
+   */
+  public void reading(Spool.Backlog backlog) {
+    this.backlog = backlog;
+  }
+
   /** Now, on the queue's clock: what {@link QueueSelection.Matching#matches(Listing, Instant)} takes an age from. */
   public Instant now() {
     return queue.now();
@@ -466,6 +477,12 @@ public final class QueueControl {
    * A spool error stops the batch there: what was done before it stays done.
    */
   public BulkResult act(Action action, QueueSelection selection) throws IOException {
+    Spool.Backlog b = backlog;
+    if (selection instanceof QueueSelection.Matching && b != null && !b.finished()) {
+      // A selection would act on the messages read so far and miss the rest, which are then delivered.
+      throw new IOException("the queue is still being read after the start (" + b.segmentsRead() + " of " + b.segments()
+          + " spool segments): a selection would miss the rest; try again when the log says \"spool: recovered\"");
+    }
     List<QueueId> chosen = new ArrayList<>();
     List<Declined> declined = new ArrayList<>();
     List<SpooledMessage> candidates = List.of();

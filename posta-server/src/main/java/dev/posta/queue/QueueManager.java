@@ -126,8 +126,10 @@ public final class QueueManager implements AutoCloseable {
     boolean attempted;
     /** The suspended destination its last attempt deferred it at, and nowhere else; else null. */
     String suspendedAt;
-    /** Its next attempt probes a suspended destination: its jobs connect whatever the suspension. */
-    boolean probe;
+    /** The suspended destination its next attempt probes (its jobs connect whatever the suspension), or null. */
+    String probing;
+    /** An attempt settled it after its delay-warning instant in this run: its delay notice, if any, is decided. */
+    boolean delayDecided;
 
     Entry(SpooledMessage message) {
       this.message = message;
@@ -141,6 +143,8 @@ public final class QueueManager implements AutoCloseable {
     final Routing routing;
     /** Not the message's first attempt in this run. */
     final boolean repeat;
+    /** The suspended destination it probes, or null (see {@link #suspendedUntil}). */
+    String probeFor;
     int jobsLeft;
     final Map<Integer, List<Settlement.Outcome>> outcomes = new LinkedHashMap<>();
 
@@ -158,7 +162,7 @@ public final class QueueManager implements AutoCloseable {
   }
 
   /** One share of an attempt, waiting at its destination for a connection. */
-  private record Job(Entry entry, Destination destination, AttemptPlan.Share share, boolean probe) {}
+  private record Job(Entry entry, Destination destination, AttemptPlan.Share share) {}
 
   /**
    * A destination no server of which answered, and until when its mail waits.
@@ -231,6 +235,7 @@ public final class QueueManager implements AutoCloseable {
     try {
       old = routing;
       routing = routing(router, targets, settings, maxHops, hostname);
+      suspended.clear(); // routes and retry times may have changed: every destination is tried afresh
       changed.signalAll();
     } finally {
       lock.unlock();
@@ -265,12 +270,21 @@ public final class QueueManager implements AutoCloseable {
     }
   }
 
+  /**
+   * Takes recovered messages: each on its schedule, due ones through the dispatcher (its batches),
+   * never attempted on the caller's thread, which reads the rest of the spool meanwhile.
+   */
   public void enqueueAll(List<SpooledMessage> messages) {
-    messages.forEach(this::enqueue); // recovered: their content is read from the spool when needed
+    for (SpooledMessage m : messages) enqueue(m, false); // their content is read from the spool when needed
   }
 
   /** Takes a message that is durable in the spool: due now, or on its recovered schedule. */
   public void enqueue(SpooledMessage message) {
+    enqueue(message, true);
+  }
+
+  /** @param startHere a message due now may start its attempt on this thread (a session's, having stored it) */
+  private void enqueue(SpooledMessage message, boolean startHere) {
     Entry e = new Entry(message);
     boolean now = false;
     lock.lock();
@@ -282,8 +296,8 @@ public final class QueueManager implements AutoCloseable {
       if (!message.isHeld()) {
         Instant next = message.nextAttempt();
         // Mail due at once starts on this thread, not through the dispatcher: one hand-off less
-        // per message. (Before start(), as at recovery, everything waits for the dispatcher.)
-        now = started && (next == null || !next.isAfter(clock.instant()));
+        // per message. (Before start(), and recovered mail, wait for the dispatcher.)
+        now = startHere && started && (next == null || !next.isAfter(clock.instant()));
         if (now) e.active = true;
         else schedule(e, next == null ? clock.instant() : next);
       }
@@ -379,14 +393,15 @@ public final class QueueManager implements AutoCloseable {
   private Instant suspendedUntil(Entry e, Instant now) {
     if (e.suspendedAt == null) return null;
     Suspension s = suspended.get(e.suspendedAt);
-    if (s == null || mustAttempt(e.message, now)) {
+    if (s == null || mustAttempt(e, now)) {
       e.suspendedAt = null;
       return null;
     }
     if (s.until().isAfter(now)) return s.until();
-    suspended.put(s.destination(), new Suspension(s.destination(), now.plus(routing.settings().firstRetry()), s.cause()));
+    // Renewed only if still there: a delivery thread may have lifted it since the get.
+    suspended.replace(s.destination(), s, new Suspension(s.destination(), now.plus(routing.settings().firstRetry()), s.cause()));
     e.suspendedAt = null;
-    e.probe = true;
+    e.probing = s.destination();
     return null;
   }
 
@@ -397,6 +412,8 @@ public final class QueueManager implements AutoCloseable {
    */
   private void postpone(Entry e, Instant until) {
     SpooledMessage m = e.message;
+    Instant deadline = attemptDeadline(e);
+    if (deadline != null && deadline.isBefore(until)) until = deadline; // then mustAttempt holds
     for (int i : m.pending()) {
       SpooledMessage.Deferral d = m.deferral(i);
       if (d != null && d.nextAttempt().isBefore(until)) m.setDeferral(i, new SpooledMessage.Deferral(d.attempts(), until, d.lastError()));
@@ -404,11 +421,18 @@ public final class QueueManager implements AutoCloseable {
     schedule(e, until);
   }
 
-  /** Its lifetime is over, or its delay notice due: an attempt must settle it, suspension or not. */
-  private boolean mustAttempt(SpooledMessage m, Instant now) {
+  /** Its lifetime is over, or its delay notice is to be decided: an attempt must settle it, suspension or not. */
+  private boolean mustAttempt(Entry e, Instant now) {
+    return !now.isBefore(attemptDeadline(e));
+  }
+
+  /** When an attempt must settle the entry at the latest: its lifetime's end, or sooner its delay-warning instant while undecided. */
+  private Instant attemptDeadline(Entry e) {
     PostaConfig.Delivery settings = routing.settings();
-    return !now.isBefore(m.received().plus(settings.lifetime()))
-        || (!settings.delayWarning().isZero() && !m.delayReported() && !now.isBefore(m.received().plus(settings.delayWarning())));
+    Instant end = e.message.received().plus(settings.lifetime());
+    if (settings.delayWarning().isZero() || e.delayDecided || e.message.delayReported()) return end;
+    Instant warning = e.message.received().plus(settings.delayWarning());
+    return warning.isBefore(end) ? warning : end;
   }
 
   /**
@@ -420,6 +444,9 @@ public final class QueueManager implements AutoCloseable {
     if (unreachable(results)) {
       Instant until = clock.instant().plus(routing.settings().firstRetry());
       if (suspended.put(name, new Suspension(name, until, results.getFirst())) == null) {
+        // Ended long ago and nobody's mail was held by them since: a dead domain's entry is not kept for good.
+        Instant stale = clock.instant().minus(routing.settings().maxRetry());
+        suspended.values().removeIf(s -> s.until().isBefore(stale));
         log.warn("queue: {} is unreachable ({}); its mail waits until {} with no attempt but a probe", name, results.getFirst().describe(), until);
       }
     } else if (suspended.remove(name) != null) {
@@ -427,11 +454,18 @@ public final class QueueManager implements AutoCloseable {
     }
   }
 
-  /** Every recipient deferred before any server replied: not connected, or no address (RFC 3463 X.4.1-X.4.4). */
+  /**
+   * Every recipient deferred before any server answered: no connection or greeting (RFC 3463
+   * X.4.1), or the destination's DNS failing (X.4.3). Not a connection lost after the greeting
+   * (X.4.2): a server that answered is there, and one dropped transaction says nothing of the rest.
+   */
   static boolean unreachable(List<DeliveryResult> results) {
     if (results.isEmpty()) return false;
     for (DeliveryResult r : results) {
-      if (r.kind() != DeliveryResult.Kind.DEFERRED || r.storageFault() || r.diagnostic() != null || !r.status().startsWith("4.4.")) return false;
+      if (r.kind() != DeliveryResult.Kind.DEFERRED || r.storageFault() || r.diagnostic() != null
+          || !(r.status().equals("4.4.1") || r.status().equals("4.4.3"))) {
+        return false;
+      }
     }
     return true;
   }
@@ -491,6 +525,8 @@ public final class QueueManager implements AutoCloseable {
     Routing r = routing;
     Attempt attempt = new Attempt(AttemptPlan.of(e.message, clock.instant(), r.router(), r.targets(), r.maxHops()), r, e.attempted);
     e.attempted = true;
+    attempt.probeFor = e.probing;
+    e.probing = null;
     boolean retry = e.message.wasTried();
     lock.lock();
     try {
@@ -500,13 +536,12 @@ public final class QueueManager implements AutoCloseable {
         Destination dest = destinations.computeIfAbsent(share.route().destination(), name -> new Destination(share.route()));
         // After a reload, the destination's limits are the new routing's.
         if (attempt.routing == routing) dest.route = share.route();
-        (retry ? dest.retries : dest.fresh).add(new Job(e, dest, share, e.probe));
+        (retry ? dest.retries : dest.fresh).add(new Job(e, dest, share));
         if (!dest.inTurns) {
           dest.inTurns = true;
           turns.addLast(dest);
         }
       }
-      e.probe = false; // its jobs carry it
       if (attempt.jobsLeft > 0) {
         startJobs();
         return;
@@ -522,7 +557,7 @@ public final class QueueManager implements AutoCloseable {
     try {
       Delivery delivery = AttemptPlan.delivery(job.entry.message, job.share, attempt.repeat);
       DeliveryTargets.Route route = job.share.route();
-      Suspension suspension = route.outbound() && !job.probe ? suspended.get(route.destination()) : null;
+      Suspension suspension = route.outbound() && !route.destination().equals(attempt.probeFor) ? suspended.get(route.destination()) : null;
       if (suspension != null && !suspension.until().isAfter(clock.instant())) suspension = null;
       List<DeliveryResult> results;
       if (closed) {
@@ -567,7 +602,11 @@ public final class QueueManager implements AutoCloseable {
 
   /** Settles the attempt (see {@link Settlement}), then removes the message or schedules its next attempt. */
   private void finishAttempt(Entry e, Attempt attempt) {
-    finishAttempt(e, attempt.routing, attempt.outcomes, onlyDestination(attempt.plan));
+    String only = onlyDestination(attempt.plan);
+    // A probe that did not go to the destination it was to probe (routed elsewhere since a
+    // reload, or finished by other means) cannot lift it by an answer: drop it, or it would be renewed for good.
+    if (attempt.probeFor != null && !attempt.probeFor.equals(only)) suspended.remove(attempt.probeFor);
+    finishAttempt(e, attempt.routing, attempt.outcomes, only);
   }
 
   /** The one remote destination all of the plan's shares went to, or null (several, or local). */
@@ -587,6 +626,7 @@ public final class QueueManager implements AutoCloseable {
     boolean settled = r.settlement().settle(m, outcomes, now, closed);
     lock.lock();
     try {
+      if (!now.isBefore(m.received().plus(r.settings().delayWarning()))) e.delayDecided = true;
       e.active = false;
       e.attempt = null;
       if (m.allDone()) {

@@ -167,11 +167,12 @@ public final class Spool implements AutoCloseable {
           List<SpooledMessage> found;
           try {
             found = readSegment(segment, dir, false);
-          } catch (IOException e) {
+          } catch (IOException | RuntimeException e) {
             if (!skipUnreadable) throw e;
             log.error("spool: cannot read {}: {}; its mail stays on disk, unread until the next start", path.getFileName(), e.toString());
             continue;
           }
+          if (stopped) break; // closing: what was just read is read again at the next start, not handed to a closing queue
           for (SpooledMessage m : found) segment.addOutstanding();
           if (!segment.seal()) recovered.add(segment);
           into.accept(found);
@@ -184,6 +185,11 @@ public final class Spool implements AutoCloseable {
       if (messages > 0) {
         log.info("spool: recovered {} message(s) from {} segment(s) in {} ms", messages, segmentsRead, (System.nanoTime() - began) / 1_000_000);
       }
+    }
+
+    /** Whether reading is over: every segment read, or reading stopped. */
+    public boolean finished() {
+      return finished.getCount() == 0;
     }
 
     /** Waits until every segment was read (or reading stopped); false if {@code timeout} came first. */
@@ -547,24 +553,26 @@ public final class Spool implements AutoCloseable {
           int magic = header.getInt();
           int envLength = header.getInt();
           long contentLength = header.getLong();
-          recordEnd = offset + HEADER + envLength + contentLength + TRAILER;
+          long room = size - offset - HEADER - TRAILER; // what the file holds for envelope and content
           if (magic != MAGIC || envLength <= 0 || envLength > MAX_ENVELOPE || contentLength < 0) {
             problem = "bad record header";
-          } else if (recordEnd > size) {
+          } else if (envLength > room || contentLength > room - envLength) { // compared so, a huge length cannot overflow
             problem = "torn record (file ends inside it)";
           } else {
+            recordEnd = offset + HEADER + envLength + contentLength + TRAILER;
             CRC32C headCrc = new CRC32C();
             headCrc.update(window.at(offset, HEADER));
             byte[] env = window.copy(offset + HEADER, envLength);
             headCrc.update(env);
-            ByteBuffer trailer = window.at(recordEnd - TRAILER, TRAILER);
             long contentOffset = offset + HEADER + envLength;
+            // The content before the trailer that follows it: the window only ever moves forward.
+            int contentCrc = window.crc(contentOffset, contentLength);
+            ByteBuffer trailer = window.at(recordEnd - TRAILER, TRAILER);
             byte[] end = new byte[4];
             int storedHeadCrc = trailer.getInt();
             int storedContentCrc = trailer.getInt();
             trailer.get(end);
-            if (storedHeadCrc != (int) headCrc.getValue() || !java.util.Arrays.equals(end, END)
-                || storedContentCrc != window.crc(contentOffset, contentLength)) {
+            if (storedHeadCrc != (int) headCrc.getValue() || !java.util.Arrays.equals(end, END) || storedContentCrc != contentCrc) {
               problem = "checksum mismatch";
             } else {
               try {
@@ -580,7 +588,7 @@ public final class Spool implements AutoCloseable {
         }
         if (problem != null) {
           if (setAsideDir != null) setAside(setAsideDir, segment.path(), offset, size, problem);
-          if (recordEnd < 0 || recordEnd > size || problem.startsWith("bad record header")) break;
+          if (recordEnd < 0 || problem.startsWith("bad record header")) break;
         }
         offset = recordEnd;
       }

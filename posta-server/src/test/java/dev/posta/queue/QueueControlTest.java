@@ -127,6 +127,31 @@ class QueueControlTest {
   }
 
   @Test
+  void aSelectionIsRefusedWhileTheLastRunsMailIsStillBeingRead() throws Exception {
+    var selection = new QueueSelection.Matching(null, null, null);
+    queue.close();
+    spool.close();
+    try (Spool restarted = new Spool(dir.resolve("queue"))) {
+      restarted.recover();
+      restarted.start();
+      restarted.store(SpoolTest.envelope("a@remote.test"), SpoolTest.content(restarted, "x")); // a segment for the next start
+    }
+    spool = new Spool(dir.resolve("queue"));
+    Spool.Backlog backlog = spool.backlog();
+    spool.start();
+    PostaConfig config = PostaConfig.embeddedDefaults(dir);
+    var targets = new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery());
+    queue = new QueueManager(spool, new Router(config), targets, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock);
+    control = new QueueControl(queue);
+    control.reading(backlog);
+    assertThatThrownBy(() -> control.act(QueueControl.Action.HOLD, selection)).isInstanceOf(java.io.IOException.class)
+        .hasMessage("the queue is still being read after the start (0 of 1 spool segments): a selection would miss the rest; "
+            + "try again when the log says \"spool: recovered\"");
+    backlog.read(queue::enqueueAll);
+    assertThat(control.act(QueueControl.Action.HOLD, selection).acted()).hasSize(1);
+  }
+
+  @Test
   void aMessageNotInTheQueueIsRefusedByEveryCommandAndShownAsNone() throws Exception {
     QueueId none = QueueId.next();
     for (ThrowingCommand c : List.<ThrowingCommand>of(() -> control.retry(none), () -> control.hold(none),

@@ -608,6 +608,50 @@ class SpoolTest {
     }
   }
 
+  /** Recovery reads a segment through a 1 MiB window: records larger than it, and around it, come back whole. */
+  @Test
+  void recordsLargerThanTheReadWindowAndACorruptOneBetweenThemAreReadRight() throws IOException {
+    String big = "0123456789abcdef".repeat(160_000) + "end\r\n"; // 2.5 MiB: three windows and more
+    List<Envelope> envelopes = List.of(envelope("a@localhost"), envelope("b@localhost"), envelope("c@localhost"),
+        envelope("d@localhost"), envelope("e@localhost"));
+    List<String> contents = List.of("first", big, "CORRUPTED", big + "2", "last");
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      for (int i = 0; i < envelopes.size(); i++) spool.store(envelopes.get(i), content(spool, contents.get(i)));
+    }
+    Path seg = segments().getFirst();
+    byte[] bytes = Files.readAllBytes(seg);
+    bytes[new String(bytes, StandardCharsets.ISO_8859_1).indexOf("CORRUPTED")] = 'X';
+    Files.write(seg, bytes);
+    try (Spool spool = new Spool(dir)) {
+      List<SpooledMessage> back = spool.recover();
+      assertThat(back).extracting(SpooledMessage::id)
+          .containsExactly(envelopes.get(0).id(), envelopes.get(1).id(), envelopes.get(3).id(), envelopes.get(4).id());
+      assertThat(contentOf(back.get(1))).isEqualTo(big);
+      assertThat(contentOf(back.get(2))).isEqualTo(big + "2");
+      assertThat(contentOf(back.get(3))).isEqualTo("last");
+    }
+  }
+
+  /** A header whose lengths add up past any file (a bit flipped in one) is a torn record, not an overflow and a crash. */
+  @Test
+  void aRecordHeaderWithAHugeLengthIsATornRecord() throws IOException {
+    Envelope e1 = envelope("a@localhost");
+    try (Spool spool = new Spool(dir)) {
+      spool.recover();
+      spool.start();
+      spool.store(e1, content(spool, "first"));
+    }
+    Path seg = segments().getFirst();
+    var header = java.nio.ByteBuffer.allocate(16).putInt(0x50535131).putInt(10).putLong(Long.MAX_VALUE - 5).array();
+    Files.write(seg, header, java.nio.file.StandardOpenOption.APPEND);
+    try (Spool spool = new Spool(dir)) {
+      assertThat(spool.recover()).extracting(SpooledMessage::id).containsExactly(e1.id());
+      assertThat(Files.list(dir.resolve("corrupt")).count()).isEqualTo(1);
+    }
+  }
+
   @Test
   void concurrentStoresShareCommitsAndAllSurvive() throws Exception {
     int n = 400;
