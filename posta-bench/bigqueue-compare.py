@@ -268,7 +268,7 @@ queue_run_delay = 60s
 
     def memory(self):
         pids = self.pids()
-        qmgr = [p for p in pids if open(f"/proc/{p}/comm").read().strip() == "qmgr"] if pids else []
+        qmgr = [p for p in pids if comm(p) == "qmgr"] if pids else []
         return {"heap_mib": None, "rss_mib": cmp.status_kib(pids, "VmRSS") / 1024, "qmgr_rss_mib": cmp.status_kib(qmgr, "VmRSS") / 1024,
                 "top": []}
 
@@ -313,6 +313,15 @@ ROWS = [("count", "deferred backlog (messages)"), ("fill_rate", "fill, accepted 
         ("accept_empty", "fresh: accepted/s, empty"), ("accept_full", "fresh: accepted/s, backlog"),
         ("e2e_empty", "fresh: delivered/s, empty"), ("e2e_full", "fresh: delivered/s, backlog"),
         ("accept_restart", "fresh: accepted/s, restarting"), ("e2e_restart", "fresh: delivered/s, restarting")]
+
+
+def comm(pid):
+    """A process's name, or None once it is gone (Postfix's processes come and go)."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 def fmt(v):
