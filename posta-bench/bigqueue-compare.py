@@ -75,13 +75,9 @@ def fill(port, count):
     """Sends `count` messages to the dead smart host; returns (sent, seconds)."""
     sent, t0 = 0, time.monotonic()
     while sent < count:
-        n = min(FILL_CHUNK, count - sent)
-        cmd = [cmp.JAVA, "-XX:+UseSerialGC", "-jar", cmp.BENCH_JAR, "load", "--server", f"127.0.0.1:{port}", "--sessions", "20",
-               "--messages", str(n), "--size", "1024", "--per-connection", "0", "--to", "load@remote.test", "--json"]
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-        r = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+        r = cmp.load(port, 1024, 20, 0, min(FILL_CHUNK, count - sent), to="load@remote.test")
         if r["errors"]:
-            raise RuntimeError(f"fill: {r['errors']} errors: {out.stdout} {out.stderr}")
+            raise RuntimeError(f"fill: {r['errors']} errors: {r}")
         sent += r["sent"]
         say(f"  filled {sent}/{count} ({sent / (time.monotonic() - t0):.0f}/s)")
     return sent, time.monotonic() - t0
@@ -95,7 +91,7 @@ def fresh_mail(server):
                     f"127.0.0.1:{server.port}"], check=True, timeout=1200)
     t1 = time.monotonic()
     if not cmp.wait_until(lambda: server.delivered() >= base + FRESH, 600, poll=0.01):
-        say(f"  {server.name}: only {server.delivered() - base} of {FRESH} delivered")
+        raise RuntimeError(f"{server.name}: only {server.delivered() - base} of {FRESH} delivered in 10 minutes")
     t2 = time.monotonic()
     return FRESH / (t1 - t0), FRESH / (t2 - t0)
 
@@ -324,10 +320,6 @@ def comm(pid):
         return None
 
 
-def fmt(v):
-    return "-" if v is None else (f"{v:.0f}" if abs(v) >= 100 else f"{v:.2f}")
-
-
 def main():
     for f in (cmp.BENCH_JAR, cmp.JAVA):
         if not os.path.exists(f):
@@ -355,7 +347,7 @@ def main():
     names = [s.name for s in servers]
     lines = [f"{'figure':32}" + "".join(f"{n:>12}" for n in names), "-" * (32 + 12 * len(names))]
     for key, label in ROWS:
-        lines.append(f"{label:32}" + "".join(f"{fmt(results[n].get(key)):>12}" for n in names))
+        lines.append(f"{label:32}" + "".join(f"{cmp.fmt(results[n].get(key)):>12}" for n in names))
     for n in names:
         r = results[n]
         lines.append(f"{n}: fresh mail with the backlog / without: accepted {r['accept_full'] / r['accept_empty']:.2f}, "
@@ -369,10 +361,7 @@ def main():
     lines.append(f"posta: {POSTA_JAR or './posta'}; {time.monotonic() - started:.0f} s in all; load average at the end {os.getloadavg()}")
     text = "\n".join(lines) + "\n"
     print(text)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    with open(os.path.join(OUT, f"bigqueue-{stamp}.txt"), "w") as f:
-        f.write(text)
-
+    cmp.write_results(OUT, "bigqueue", text, results)
 
 if __name__ == "__main__":
     main()

@@ -26,7 +26,6 @@ Run through warmstart-compare.sh (as root: Postfix's master must start as root).
 import importlib.util
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -164,11 +163,6 @@ def banner_rt(server):
         server.stop()
 
 
-def median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
 def main():
     for tool in ("smtp-source", "/usr/sbin/postfix"):
         if not shutil.which(tool):
@@ -219,16 +213,16 @@ def report(results, servers, seconds, load0):
     lines = [f"{'server':16}{'banner s':>10}{'banner rt s':>13}{'first msgs/s':>14}{'warm msgs/s':>13}{'first/warm':>12}{'CPU ms/msg first, warm':>24}"
              + (f"{'first/Postfix first':>21}{'warm/Postfix warm':>19}" if pf else "") + "   runs (first/warm)"]
     lines.append("-" * len(lines[0]))
-    pf_first, pf_warm = median(results.get((pf, "first"), [])), median(results.get((pf, "warm"), []))
+    pf_first, pf_warm = cmp.median(results.get((pf, "first"), [])), cmp.median(results.get((pf, "warm"), []))
     for n in names:
-        b, f, w = (median(results.get((n, k), [])) for k in ("banner", "first", "warm"))
-        fw = median(results.get((n, "first/warm"), []))
+        b, f, w = (cmp.median(results.get((n, k), [])) for k in ("banner", "first", "warm"))
+        fw = cmp.median(results.get((n, "first/warm"), []))
         if n == "posta-nocache" and "posta" in names:
-            w = median(results.get(("posta", "warm"), []))  # the same server warm
+            w = cmp.median(results.get(("posta", "warm"), []))  # the same server warm
             fw = f / w if f and w else None
-        brt = median(results.get((n, "banner rt"), []))
+        brt = cmp.median(results.get((n, "banner rt"), []))
         row = f"{n:16}{b:>10.2f}" + (f"{brt:>13.2f}" if brt else f"{'-':>13}") + f"{f:>14.0f}" + (f"{w:>13.0f}" if w else f"{'-':>13}") + (f"{fw:>12.2f}" if fw else f"{'-':>12}")
-        cf, cw = median(results.get((n, "cpu first"), [])), median(results.get((n, "cpu warm"), []))
+        cf, cw = cmp.median(results.get((n, "cpu first"), [])), cmp.median(results.get((n, "cpu warm"), []))
         row += f"{(f'{cf:.2f}' if cf else '-') + ', ' + (f'{cw:.2f}' if cw else '-'):>24}"
         if pf:
             row += (f"{f / pf_first:>20.2f}x" if pf_first else f"{'-':>21}") + (f"{w / pf_warm:>18.2f}x" if w and pf_warm else f"{'-':>19}")

@@ -143,8 +143,13 @@ record QueueOutput(int exitCode, String out, String err) {
 
   /** The listing, in the shape of postqueue -p. */
   private static QueueOutput list(List<QueueControl.Listing> listings) {
+    return rendered(listings, false);
+  }
+
+  /** A whole listing through a {@link ListPrinter}, as {@link #list} or {@link #json} shows it. */
+  private static QueueOutput rendered(List<QueueControl.Listing> listings, boolean json) {
     var s = new StringBuilder();
-    var printer = new ListPrinter(false, s::append);
+    var printer = new ListPrinter(json, s::append);
     listings.forEach(printer);
     return printer.end(s);
   }
@@ -219,9 +224,7 @@ record QueueOutput(int exitCode, String out, String err) {
    * not: {@code attempts} and {@code next_attempt} (epoch seconds).
    */
   static QueueOutput json(List<QueueControl.Listing> listings) {
-    var s = new StringBuilder();
-    for (var l : listings) s.append(jsonLine(l));
-    return new QueueOutput(DONE, s.toString(), "");
+    return rendered(listings, true);
   }
 
   /** One message as a line of {@link #json}. */

@@ -67,14 +67,19 @@ class QueueControlTest {
     public void close() {}
   };
 
+  /** A queue over {@code spool}, delivering locally and to {@link #outbound}; not started. */
+  private QueueManager queueOn(Spool spool) {
+    PostaConfig config = PostaConfig.embeddedDefaults(dir);
+    var targets = new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery());
+    return new QueueManager(spool, new Router(config), targets, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock);
+  }
+
   @BeforeEach
   void start() throws Exception {
     spool = new Spool(dir.resolve("queue"));
     spool.recover();
     spool.start();
-    PostaConfig config = PostaConfig.embeddedDefaults(dir);
-    var targets = new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery());
-    queue = new QueueManager(spool, new Router(config), targets, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock).start();
+    queue = queueOn(spool).start();
     control = new QueueControl(queue);
   }
 
@@ -139,9 +144,7 @@ class QueueControlTest {
     spool = new Spool(dir.resolve("queue"));
     Spool.Backlog backlog = spool.backlog();
     spool.start();
-    PostaConfig config = PostaConfig.embeddedDefaults(dir);
-    var targets = new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery());
-    queue = new QueueManager(spool, new Router(config), targets, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock);
+    queue = queueOn(spool);
     control = new QueueControl(queue);
     control.reading(backlog);
     assertThatThrownBy(() -> control.act(QueueControl.Action.HOLD, selection)).isInstanceOf(java.io.IOException.class)
@@ -327,9 +330,7 @@ class QueueControlTest {
     spool = new Spool(dir.resolve("queue"));
     List<SpooledMessage> recovered = spool.recover();
     spool.start();
-    PostaConfig config = PostaConfig.embeddedDefaults(dir);
-    var targets = new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), outbound, config.delivery());
-    queue = new QueueManager(spool, new Router(config), targets, config.delivery(), PostaConfig.Limits.DEFAULT_MAX_HOPS, "localhost", clock);
+    queue = queueOn(spool);
     queue.enqueueAll(recovered);
     control = new QueueControl(queue);
     assertThat(control.show(id).orElseThrow().timeline()).isEqualTo(expected);

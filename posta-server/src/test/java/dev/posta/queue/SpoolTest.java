@@ -84,23 +84,21 @@ class SpoolTest {
     }
   }
 
-  private static List<String> segmentNames(Path dir) throws IOException {
-    try (Stream<Path> files = Files.list(dir)) {
-      return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".seg")).sorted().toList();
-    }
+  private List<String> segmentNames() throws IOException {
+    return segments().stream().map(p -> p.getFileName().toString()).toList();
   }
 
   @Test
   void newMailIsStoredInANewSegmentWhileTheBacklogIsStillUnread() throws Exception {
     QueueId first = runStoring("a@localhost");
     QueueId second = runStoring("b@localhost");
-    assertThat(segmentNames(dir)).containsExactly("000000000000.seg", "000000000001.seg");
+    assertThat(segmentNames()).containsExactly("000000000000.seg", "000000000001.seg");
     try (Spool spool = new Spool(dir)) {
       Spool.Backlog backlog = spool.backlog();
       spool.start();
       // Before a record of the backlog is read: new mail is durable, in a segment after the old ones.
       SpooledMessage fresh = spool.store(envelope("c@localhost"), content(spool, "Subject: c\r\n\r\nx\r\n"));
-      assertThat(segmentNames(dir)).containsExactly("000000000000.seg", "000000000001.seg", "000000000002.seg");
+      assertThat(segmentNames()).containsExactly("000000000000.seg", "000000000001.seg", "000000000002.seg");
       assertThat(backlog.segments()).isEqualTo(2);
       assertThat(backlog.segmentsRead()).isZero();
 
