@@ -64,7 +64,7 @@ class ArchitectureTest {
         .layer("Store").definedBy("dev.posta.store..")
         .layer("MailAuth").definedBy("dev.posta.mailauth..")
         .layer("Milter").definedBy("dev.posta.milter..")
-        .layer("Leaves").definedBy("dev.posta.auth..", "dev.posta.local..", "dev.posta.tls..", "dev.posta.dns..", "dev.posta.config..", "dev.posta.client..",
+        .layer("Leaves").definedBy("dev.posta.auth..", "dev.posta.database..", "dev.posta.local..", "dev.posta.tls..", "dev.posta.dns..", "dev.posta.config..", "dev.posta.client..",
             "dev.posta.metrics..")
         .layer("Model").definedBy("dev.posta.mail..", "dev.posta.storage..")
         .whereLayer("Cli").mayNotBeAccessedByAnyLayer()

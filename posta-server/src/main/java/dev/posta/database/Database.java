@@ -1,0 +1,239 @@
+package dev.posta.database;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * The PostgreSQL database a clustered Posta keeps all its state in ({@code [cluster] database}):
+ * the one source of truth that every node shares, reached through a small pool of connections.
+ *
+ * <p>Guarantees:
+ *
+ * <ul>
+ *   <li>Work is done in short transactions ({@link #transaction}): committed when the work
+ *       returns, rolled back when it throws, never left open. A transaction started inside another
+ *       on the same thread joins it (through {@link #CURRENT}), so that a mailbox store called by
+ *       the queue writes in the queue's transaction: a local delivery and the removal of its queue
+ *       item commit as one.
+ *   <li>The schema is made on the first connection, under a transaction-scoped advisory lock, so
+ *       that nodes starting together make it once; every part of it is idempotent ({@code create
+ *       ... if not exists}), and {@link #SCHEMA} lists its parts in the order they are applied.
+ *   <li>Statements cannot run for ever: each connection has a {@code statement_timeout}, and
+ *       an idle transaction is ended by the server ({@code idle_in_transaction_session_timeout}),
+ *       because a long transaction holds back vacuum and bloats the queue's tables.
+ * </ul>
+ *
+ * <p>The URL is libpq's URI form, as {@code psql} takes it: {@code
+ * postgresql://user:password@host:port/database?sslmode=require}; {@code postgres://} is the same.
+ */
+public final class Database implements AutoCloseable {
+  /** The transaction this thread works in, while {@link #transaction} runs. */
+  public static final ScopedValue<Connection> CURRENT = ScopedValue.newInstance();
+
+  /** The schema's parts, resources beside this class, applied in this order. */
+  static final List<String> SCHEMA = List.of("nodes.sql", "blobs.sql", "mailboxes.sql");
+
+  /** A key for {@code pg_advisory_xact_lock} that only Posta's schema set-up takes ("posta" in ASCII). */
+  private static final long SCHEMA_LOCK = 0x706f737461L;
+  /** Longest a statement may run; a delivery's transaction is a few short statements. */
+  static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(30);
+
+  private final HikariDataSource pool;
+  private final String shown;
+
+  private Database(HikariDataSource pool, String shown) {
+    this.pool = pool;
+    this.shown = shown;
+  }
+
+  /**
+   * Connects to the database at {@code url} and makes the schema when it is missing.
+   *
+   * @param poolSize connections kept open at most (each is a server process on the database)
+   * @throws IllegalArgumentException for a URL that is not a PostgreSQL URI
+   * @throws SQLException when the database cannot be reached or the schema not made
+   */
+  public static Database open(String url, String applicationName, int poolSize) throws SQLException {
+    Target target = Target.parse(url);
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(target.jdbcUrl());
+    config.setDataSourceProperties(target.properties(applicationName));
+    config.setMaximumPoolSize(poolSize);
+    config.setMinimumIdle(1);
+    config.setPoolName("posta-db");
+    // Fail the start at once when the database is unreachable, instead of retrying in the background.
+    config.setInitializationFailTimeout(1);
+    config.setConnectionTimeout(Duration.ofSeconds(10).toMillis());
+    config.setAutoCommit(true);
+    HikariDataSource pool;
+    try {
+      pool = new HikariDataSource(config);
+    } catch (RuntimeException e) {
+      // Hikari wraps the driver's SQLException in its own unchecked PoolInitializationException.
+      if (e.getCause() instanceof SQLException sql) throw sql;
+      throw new SQLException(target.shown() + ": " + e.getMessage(), e);
+    }
+    Database database = new Database(pool, target.shown());
+    try {
+      database.makeSchema();
+    } catch (SQLException | RuntimeException e) {
+      pool.close();
+      throw e;
+    }
+    return database;
+  }
+
+  /** The URL without its password, for logs and the start banner. */
+  public String shown() {
+    return shown;
+  }
+
+  /** Work in one transaction. */
+  @FunctionalInterface
+  public interface Work<T> {
+    T run(Connection connection) throws SQLException;
+  }
+
+  /**
+   * Runs {@code work} in a transaction: committed when it returns, rolled back when it throws. On a
+   * thread already in one ({@link #CURRENT}), the work joins it: the outer transaction commits or
+   * rolls back both.
+   */
+  public <T> T transaction(Work<T> work) throws SQLException {
+    if (CURRENT.isBound()) return work.run(CURRENT.get());
+    try (Connection c = pool.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        T result = ScopedValue.where(CURRENT, c).call(() -> work.run(c));
+        c.commit();
+        return result;
+      } catch (SQLException | RuntimeException | Error e) {
+        rollbackQuietly(c, e);
+        throw e;
+      } finally {
+        c.setAutoCommit(true);
+      }
+    }
+  }
+
+  /** A connection of its own, outside any transaction (LISTEN, long reads); close it when done. */
+  public Connection connection() throws SQLException {
+    return pool.getConnection();
+  }
+
+  private static void rollbackQuietly(Connection c, Throwable cause) {
+    try {
+      c.rollback();
+    } catch (SQLException e) {
+      cause.addSuppressed(e);
+    }
+  }
+
+  private void makeSchema() throws SQLException {
+    transaction(c -> {
+      try (Statement s = c.createStatement()) {
+        s.execute("select pg_advisory_xact_lock(" + SCHEMA_LOCK + ")");
+        for (String part : SCHEMA) s.execute(resource(part));
+      }
+      return null;
+    });
+  }
+
+  private static String resource(String name) {
+    try (InputStream in = Database.class.getResourceAsStream(name)) {
+      if (in == null) throw new IllegalStateException("the schema part " + name + " is missing from the jar");
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IllegalStateException("the schema part " + name + " cannot be read", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+
+  /**
+   * A libpq URI taken apart for the JDBC driver: host, port and database in its URL, the user, the
+   * password and the query's parameters as its properties.
+   */
+  record Target(String host, int port, String database, String user, String password, List<String[]> parameters) {
+    static Target parse(String url) {
+      URI uri;
+      try {
+        uri = new URI(url);
+      } catch (URISyntaxException e) {
+        throw new IllegalArgumentException("not a PostgreSQL URL: " + e.getMessage());
+      }
+      if (!"postgresql".equals(uri.getScheme()) && !"postgres".equals(uri.getScheme())) {
+        throw new IllegalArgumentException("not a PostgreSQL URL (postgresql://user:password@host:port/database): " + url.replaceAll(":[^:@/]*@", ":***@"));
+      }
+      String host = uri.getHost() == null ? "localhost" : uri.getHost();
+      int port = uri.getPort() == -1 ? 5432 : uri.getPort();
+      String path = uri.getRawPath() == null ? "" : uri.getRawPath();
+      String database = path.length() > 1 ? decode(path.substring(1)) : null;
+      String user = null;
+      String password = null;
+      if (uri.getRawUserInfo() != null) {
+        String info = uri.getRawUserInfo();
+        int colon = info.indexOf(':');
+        user = decode(colon < 0 ? info : info.substring(0, colon));
+        if (colon >= 0) password = decode(info.substring(colon + 1));
+      }
+      List<String[]> parameters = new java.util.ArrayList<>();
+      if (uri.getRawQuery() != null) {
+        for (String pair : uri.getRawQuery().split("&")) {
+          if (pair.isEmpty()) continue;
+          int eq = pair.indexOf('=');
+          if (eq <= 0) throw new IllegalArgumentException("not a PostgreSQL URL: a parameter without a value: " + pair);
+          parameters.add(new String[] {decode(pair.substring(0, eq)), decode(pair.substring(eq + 1))});
+        }
+      }
+      return new Target(host, port, database, user, password, parameters);
+    }
+
+    private static String decode(String s) {
+      return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
+    String jdbcUrl() {
+      String h = host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+      return "jdbc:postgresql://" + h + ":" + port + "/" + (database == null ? "" : java.net.URLEncoder.encode(database, StandardCharsets.UTF_8));
+    }
+
+    Properties properties(String applicationName) {
+      Properties p = new Properties();
+      if (user != null) p.setProperty("user", user);
+      if (password != null) p.setProperty("password", password);
+      p.setProperty("ApplicationName", applicationName);
+      p.setProperty("options", "-c statement_timeout=" + STATEMENT_TIMEOUT.toMillis() + " -c idle_in_transaction_session_timeout=60000");
+      // libpq's names for what the driver calls the same; others pass as the driver's own properties.
+      for (String[] kv : parameters) {
+        switch (kv[0]) {
+          case "application_name" -> p.setProperty("ApplicationName", kv[1]);
+          case "connect_timeout" -> p.setProperty("connectTimeout", kv[1]);
+          default -> p.setProperty(kv[0], kv[1]);
+        }
+      }
+      return p;
+    }
+
+    /** The URL as logs may show it: the password masked. */
+    String shown() {
+      return "postgresql://" + (user == null ? "" : user + (password == null ? "" : ":***") + "@") + host + ":" + port + "/"
+          + (database == null ? "" : database);
+    }
+  }
+}

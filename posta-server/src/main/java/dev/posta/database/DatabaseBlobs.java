@@ -1,0 +1,76 @@
+package dev.posta.database;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.List;
+
+/**
+ * Blobs in the database's {@code blobs} table (bytea, stored uncompressed: mail mostly is
+ * compressed already): for small installations and tests, with nothing else to run. A put joins
+ * the caller's transaction when there is one ({@link Database#CURRENT}), so the content and the
+ * row naming it then commit together.
+ */
+public final class DatabaseBlobs implements BlobStore {
+  /**
+   * Every column that names blobs, as {@code table.column}: the sweep keeps a blob any of them
+   * names. A table that names blobs must be listed here.
+   */
+  public static final List<String> REFERENCES = List.of("messages.blob");
+
+  private final Database database;
+
+  public DatabaseBlobs(Database database) {
+    this.database = database;
+  }
+
+  @Override
+  public void put(Digest digest, long size, InputStream content) throws SQLException {
+    database.transaction(c -> {
+      try (PreparedStatement s = c.prepareStatement(
+          "insert into blobs (digest, size, content) values (?, ?, ?) on conflict (digest) do update set touched = now()")) {
+        s.setBytes(1, digest.octets());
+        s.setLong(2, size);
+        s.setBinaryStream(3, content, size);
+        s.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public InputStream get(Digest digest) throws SQLException {
+    return database.transaction(c -> {
+      try (PreparedStatement s = c.prepareStatement("select content from blobs where digest = ?")) {
+        s.setBytes(1, digest.octets());
+        try (ResultSet r = s.executeQuery()) {
+          return r.next() ? new java.io.ByteArrayInputStream(r.getBytes(1)) : null;
+        }
+      }
+    });
+  }
+
+  @Override
+  public int sweep(long olderThanSeconds) throws SQLException {
+    return database.transaction(c -> {
+      try (PreparedStatement s = c.prepareStatement("delete from blobs b where touched < now() - make_interval(secs => ?)"
+          + unnamed("b.digest"))) {
+        s.setLong(1, olderThanSeconds);
+        return s.executeUpdate();
+      }
+    });
+  }
+
+  /** The condition that no {@link #REFERENCES} column names {@code digest}. */
+  static String unnamed(String digest) {
+    StringBuilder sql = new StringBuilder();
+    for (String reference : REFERENCES) {
+      int dot = reference.indexOf('.');
+      sql.append(" and not exists (select 1 from ").append(reference, 0, dot).append(" r where r.").append(reference.substring(dot + 1))
+          .append(" = ").append(digest).append(")");
+    }
+    return sql.toString();
+  }
+}
