@@ -37,7 +37,7 @@ public final class ConfigLoader {
 
   static final List<String> TOP_KEYS =
       List.of("hostname", "data", "mailbox-mode", "postmaster", "listeners", "limits", "domains", "tls", "submission",
-          "queue", "outbound", "relay", "routes", "dkim", "sender-checks", "log", "http", "greylisting", "screen", "milters");
+          "queue", "outbound", "relay", "routes", "dkim", "sender-checks", "log", "http", "greylisting", "screen", "milters", "cluster");
 
   static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/posta");
 
@@ -79,6 +79,7 @@ public final class ConfigLoader {
     PostaConfig.Greylisting greylisting = new GreylistingSection(reader).read(root);
     PostaConfig.Screen screen = new ScreenSection(reader).read(root, submission.trustedNetworks());
     List<PostaConfig.Milter> milters = new MiltersSection(reader).read(root);
+    PostaConfig.Cluster cluster = new ClusterSection(reader).read(root, hostname.orElseGet(ConfigLoader::machineHostName));
 
     reader.throwIfAny();
     return new PostaConfig(
@@ -100,7 +101,8 @@ public final class ConfigLoader {
         http,
         greylisting,
         screen,
-        milters);
+        milters,
+        cluster);
   }
 
   /**

@@ -5,6 +5,7 @@ import dev.posta.config.PostaConfig.Limits;
 import dev.posta.config.PostaConfig.Protocol;
 import dev.posta.config.PostaConfig.Relay;
 import dev.posta.config.PostaConfig.SenderChecks;
+import dev.posta.database.Database;
 import dev.posta.storage.FileModes;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -175,6 +176,19 @@ public final class ConfigPrinter {
       line("content-timeout = " + time(m.contentTimeout()));
       line("quarantine = " + str(m.quarantineHolds() ? "hold" : "junk"));
     }
+
+    PostaConfig.Cluster cl = config.cluster();
+    PostaConfig.Cluster dcl = PostaConfig.Cluster.embedded(config.hostname());
+    section("cluster");
+    if (cl.database().isPresent()) {
+      String url = cl.database().get();
+      if (Database.hasPassword(url)) line("# database: set in " + config.source().map(Path::toString).orElse("the configuration") + " with its password, not shown");
+      else line("database = " + str(url));
+    } else if (all) {
+      line("# database: not set (embedded: the state is in the data folder)");
+    }
+    setting("node", str(cl.node()), str(dcl.node()));
+    setting("pool-size", num(cl.poolSize()), num(dcl.poolSize()));
 
     PostaConfig.Log log = config.log();
     section("http");

@@ -42,6 +42,8 @@ import java.util.Set;
  * @param screen the {@code [screen]} section: DNS lists, early talkers and pipelining before the
  *     EHLO reply, tested before a client's session goes on (Postfix's postscreen)
  * @param milters the {@code [[milters]]}: mail filters asked in order at each SMTP stage (none by default)
+ * @param cluster the {@code [cluster]} section: where the node keeps its state (the data folder, or
+ *     a PostgreSQL shared with other nodes)
  */
 public record PostaConfig(
     String hostname,
@@ -62,7 +64,8 @@ public record PostaConfig(
     Http http,
     Greylisting greylisting,
     Screen screen,
-    List<Milter> milters) {
+    List<Milter> milters,
+    Cluster cluster) {
 
   /** A configuration without greylisting ({@link Greylisting#DEFAULTS}: off) nor {@code [screen]} settings ({@link Screen#DEFAULTS}). */
   public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
@@ -78,6 +81,36 @@ public record PostaConfig(
       Log log, Capture capture, Http http, Greylisting greylisting, Screen screen) {
     this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks, mailboxModes, log,
         capture, http, greylisting, screen, List.of());
+  }
+
+  /** A configuration in embedded mode: its state in the data folder. */
+  public PostaConfig(String hostname, Path dataDir, List<Listener> listeners, Limits limits, List<LocalDomain> domains, String postmaster,
+      Optional<Path> source, Tls tls, Submission submission, Delivery delivery, Dkim dkim, SenderChecks senderChecks, FileModes mailboxModes,
+      Log log, Capture capture, Http http, Greylisting greylisting, Screen screen, List<Milter> milters) {
+    this(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks, mailboxModes, log,
+        capture, http, greylisting, screen, milters, Cluster.embedded(hostname));
+  }
+
+  /**
+   * The {@code [cluster]} section: a node of several sharing one PostgreSQL, or (no database) a
+   * server on its own, its state in the data folder.
+   *
+   * @param database the PostgreSQL URL ({@code postgresql://user:password@host:port/database}),
+   *     empty for the embedded mode
+   * @param node this node's name among the others (default: the host name)
+   * @param poolSize connections to the database, at most
+   */
+  public record Cluster(Optional<String> database, String node, int poolSize) {
+    public static final int POOL_SIZE = 16;
+
+    /** The embedded mode: no database; the node named by the host name. */
+    public static Cluster embedded(String hostname) {
+      return new Cluster(Optional.empty(), hostname, POOL_SIZE);
+    }
+
+    public boolean clustered() {
+      return database.isPresent();
+    }
   }
 
   /**
@@ -1010,6 +1043,7 @@ public record PostaConfig(
     private Greylisting greylisting;
     private Screen screen;
     private List<Milter> milters;
+    private Cluster cluster;
 
     private Builder(PostaConfig c) {
       hostname = c.hostname;
@@ -1031,6 +1065,7 @@ public record PostaConfig(
       greylisting = c.greylisting;
       screen = c.screen;
       milters = c.milters;
+      cluster = c.cluster;
     }
 
     public Builder hostname(String name) {
@@ -1118,6 +1153,11 @@ public record PostaConfig(
       return this;
     }
 
+    public Builder cluster(Cluster replaced) {
+      cluster = replaced;
+      return this;
+    }
+
     public Builder milters(List<Milter> replaced) {
       milters = replaced;
       return this;
@@ -1125,7 +1165,7 @@ public record PostaConfig(
 
     public PostaConfig build() {
       return new PostaConfig(hostname, dataDir, listeners, limits, domains, postmaster, source, tls, submission, delivery, dkim, senderChecks,
-          mailboxModes, log, capture, http, greylisting, screen, milters);
+          mailboxModes, log, capture, http, greylisting, screen, milters, cluster);
     }
   }
 }

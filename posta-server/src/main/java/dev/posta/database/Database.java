@@ -95,6 +95,20 @@ public final class Database implements AutoCloseable {
     return database;
   }
 
+  /**
+   * Checks a URL as {@link #open} takes it, without connecting.
+   *
+   * @throws IllegalArgumentException why it is not a PostgreSQL URL
+   */
+  public static void checkUrl(String url) {
+    Target.parse(url);
+  }
+
+  /** Whether the URL carries a password (which logs and printed configurations must not show). */
+  public static boolean hasPassword(String url) {
+    return Target.parse(url).password() != null;
+  }
+
   /** The URL without its password, for logs and the start banner. */
   public String shown() {
     return shown;

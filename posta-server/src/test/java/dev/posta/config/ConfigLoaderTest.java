@@ -787,11 +787,14 @@ class ConfigLoaderTest {
     Toml.Table root = Toml.parse(text);
     // A smart host would send the example's mail elsewhere: [relay] and [routes] are shown commented out.
     assertThat(root.entries().keySet()).containsExactlyInAnyOrderElementsOf(
-        ConfigLoader.TOP_KEYS.stream().filter(k -> !k.equals("relay") && !k.equals("routes") && !k.equals("milters")).toList());
+        ConfigLoader.TOP_KEYS.stream().filter(k -> !k.equals("relay") && !k.equals("routes") && !k.equals("milters") && !k.equals("cluster")).toList());
     assertThat(text).contains("\n# [relay]\n", "\n# [routes.\"partner.example\"]\n");
     // A milter that does not run would answer every client 4xx: [[milters]] is shown commented out too.
     assertThat(text).contains("\n# [[milters]]\n");
     for (String key : MiltersSection.KEYS) assertThat(text).contains("\n# " + key + " = ");
+    // A node without its database does not start: [cluster] is shown commented out.
+    assertThat(text).contains("\n# [cluster]\n");
+    for (String key : ClusterSection.KEYS) assertThat(text).contains("\n# " + key + " = ");
     for (String key : DeliverySection.RELAY_KEYS) {
       if (!key.equals("password")) assertThat(text).contains("\n# " + key + " = ");
     }

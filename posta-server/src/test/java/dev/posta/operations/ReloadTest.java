@@ -102,6 +102,11 @@ class ReloadTest {
       assertThatThrownBy(() -> server.server().reload(running.toBuilder().dataDir(data.resolve("elsewhere")).build()))
           .isInstanceOf(IOException.class)
           .hasMessage("data: the data folder cannot change while Posta runs (" + data + " -> " + data.resolve("elsewhere") + "): restart it");
+      PostaConfig clustered = running.toBuilder()
+          .cluster(new PostaConfig.Cluster(java.util.Optional.of("postgresql://posta@127.0.0.1:5432/posta"), "n1", 16)).build();
+      assertThatThrownBy(() -> server.server().reload(clustered))
+          .isInstanceOf(IOException.class)
+          .hasMessage("cluster: the database and the node's name cannot change while Posta runs: restart it");
       List<Listener> listeners = new ArrayList<>(running.listeners());
       listeners.removeIf(l -> l.protocol() == Protocol.IMAP);
       listeners.add(new Listener(Protocol.SMTP, new InetSocketAddress("127.0.0.1", taken.getLocalPort())));
