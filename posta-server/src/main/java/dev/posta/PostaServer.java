@@ -516,8 +516,8 @@ public final class PostaServer implements AutoCloseable {
     if (!next.dataDir().equals(config.dataDir())) {
       throw new IOException("data: the data folder cannot change while Posta runs (" + config.dataDir() + " -> " + next.dataDir() + "): restart it");
     }
-    if (!next.cluster().equals(config.cluster())) {
-      throw new IOException("cluster: the database and the node's name cannot change while Posta runs: restart it");
+    if (!next.cluster().sameNode(config.cluster())) {
+      throw new IOException("cluster: the database, the node's name and the pool size cannot change while Posta runs: restart it");
     }
     refusePlainHttp(next);
     ServerTls nextTls = ServerTls.load(next.tls().certificate(), next.tls().key(), next.hostname(), next.dataDir());

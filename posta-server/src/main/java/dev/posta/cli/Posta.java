@@ -4,6 +4,7 @@ import dev.posta.LogSettings;
 import dev.posta.PostaServer;
 import dev.posta.config.ConfigException;
 import dev.posta.config.PostaConfig;
+import dev.posta.database.SharedConfiguration;
 import dev.posta.mailauth.dkim.SigningKeys;
 import dev.posta.storage.PrivateFiles;
 import dev.posta.tls.ServerTls;
@@ -36,7 +37,7 @@ import sun.misc.Signal;
     description = {"A complete mail system: SMTP in, durable queue, local Maildir delivery.",
         "posta sendmail [-t] [-i] [-f ADDR] [-bs|-bp] [RCPT...]: sendmail(8) for programs (also as sendmail, mailq via symlinks)."},
     subcommands = {Posta.Serve.class, AotTraining.Run.class, DevCommand.class, Posta.Reload.class, Posta.CheckConfig.class, ConfigCommand.class, QueueCommand.class, UserCommand.class, TokenCommand.class, DkimCommand.class,
-        SendCommand.class,
+        SendCommand.class, ClusterCommand.class,
         DnsCommand.class, CommandLine.HelpCommand.class})
 public final class Posta {
   /**
@@ -87,6 +88,8 @@ public final class Posta {
       description = "Start Posta and serve until stopped (Ctrl-C or SIGTERM); SIGHUP reads the configuration again.")
   static final class Serve implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger("dev.posta.reload");
+    /** How often a node reads the shared configuration's version when no notification came. */
+    static final java.time.Duration SHARED_CONFIG_POLL = java.time.Duration.ofSeconds(5);
 
     @Mixin ConfigOptions options;
 
@@ -126,6 +129,11 @@ public final class Posta {
       // so that a slow reload never holds up the JVM's signal dispatch). Taken before the banner
       // says the server runs: until then SIGHUP would still end the JVM.
       Signal.handle(new Signal("HUP"), signal -> Thread.ofPlatform().name("reload").start(() -> reload(server)));
+      // A node of a cluster takes each new version of the shared configuration as it takes a SIGHUP.
+      SharedConfiguration.Watch shared = cfg.cluster().database()
+          .map(url -> SharedConfiguration.Watch.start(url, "posta-config-watch-" + cfg.cluster().node(), cfg.cluster().sharedVersion(),
+              SHARED_CONFIG_POLL, version -> reload(server)))
+          .orElse(null);
       // Where `posta reload` finds this process: the data folder is this server's alone (its lock).
       Path pidFile = server.config().dataDir().resolve(PID_FILE);
       try {
@@ -138,6 +146,7 @@ public final class Posta {
       StartStop.log.info("posta {} started: config {}, data {}, listeners {}, {} message(s) in the queue", VERSION,
           cfg.source().map(Path::toString).orElse("embedded defaults"), cfg.dataDir(), listeners(server), server.queue().size());
       run.awaitStop();
+      if (shared != null) shared.close();
       return 0;
     }
 
@@ -181,7 +190,8 @@ public final class Posta {
         log.warn("reload refused, the running configuration is kept:\n{}", e.getMessage());
         return;
       }
-      String source = next.source().map(Path::toString).orElse("embedded defaults");
+      String source = next.source().map(Path::toString).orElse("embedded defaults")
+          + (next.cluster().sharedVersion() > 0 ? " with shared configuration v" + next.cluster().sharedVersion() : "");
       try {
         List<String> changes = server.reload(next);
         LogSettings.apply(next.log()); // [log] too: text or JSON from the next line on

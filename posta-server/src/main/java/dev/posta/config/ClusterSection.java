@@ -23,7 +23,7 @@ final class ClusterSection {
     this.reader = reader;
   }
 
-  Cluster read(Table root, String hostname) {
+  Cluster read(Table root, String hostname, long sharedVersion) {
     Table table = reader.get(root, "", "cluster", Table.class).orElse(null);
     if (table == null) return Cluster.embedded(hostname);
     String s = "cluster";
@@ -44,6 +44,6 @@ final class ClusterSection {
       return v.value();
     })).orElse(hostname);
     int poolSize = reader.bounded(table, s, "pool-size", 2, 500).orElse(Cluster.POOL_SIZE);
-    return new Cluster(database, node, poolSize);
+    return new Cluster(database, node, poolSize, sharedVersion);
   }
 }

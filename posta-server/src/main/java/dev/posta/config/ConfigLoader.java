@@ -7,6 +7,8 @@ import dev.posta.config.PostaConfig.Limits;
 import dev.posta.config.PostaConfig.Listener;
 import dev.posta.config.Toml.Str;
 import dev.posta.config.Toml.Table;
+import dev.posta.database.Database;
+import dev.posta.database.SharedConfiguration;
 import dev.posta.storage.FileModes;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -14,6 +16,8 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
@@ -41,12 +45,55 @@ public final class ConfigLoader {
 
   static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/posta");
 
+  /**
+   * What each node of a cluster sets in its own file; every other key is shared by the nodes, in
+   * the configuration pushed to the database ({@code posta cluster config push}).
+   */
+  public static final List<String> NODE_KEYS = List.of("hostname", "data", "mailbox-mode", "listeners", "tls", "log", "http", "cluster");
+
   private ConfigLoader() {}
 
   /** Reads, parses and validates {@code file}; the result's {@code source} is that file. */
   public static PostaConfig load(Path file) throws ConfigException {
-    Table root = parse(file);
-    TableReader reader = new TableReader(file);
+    return load(file, Optional.empty());
+  }
+
+  /**
+   * Reads a node's file; in a cluster ({@code [cluster] database}) with a shared configuration,
+   * together with it, as one: the file then holds only the {@link #NODE_KEYS}, the shared
+   * configuration only the others, and a problem in either is said with its own line.
+   *
+   * @param candidate a shared configuration to read in place of the database's (what {@code posta
+   *     cluster config push} checks before it stores it): its name and its text
+   */
+  public static PostaConfig load(Path file, Optional<Shared> candidate) throws ConfigException {
+    Table own = parse(file);
+    Shared shared = candidate.isPresent() ? candidate.get() : shared(file, own);
+    Table root = own;
+    TableReader reader = new TableReader(file, shared == null ? null : shared.name());
+    long sharedVersion = 0;
+    if (shared != null) {
+      Table common;
+      try {
+        common = Toml.parse(shared.toml(), TableReader.SECOND_DOCUMENT);
+      } catch (Toml.TomlException e) {
+        throw new ConfigException(List.of(reader.where(e.line()) + ": " + e.getMessage()));
+      }
+      for (var e : own.entries().entrySet()) {
+        if (!NODE_KEYS.contains(e.getKey()) && !e.getKey().equals("capture")) {
+          reader.problem(e.getValue().line(), "'" + e.getKey() + "' is shared by the cluster's nodes: change it with posta cluster config push; "
+              + "a node's own file holds only " + String.join(", ", NODE_KEYS));
+        }
+      }
+      for (var e : common.entries().entrySet()) {
+        if (NODE_KEYS.contains(e.getKey())) {
+          reader.problem(e.getValue().line(), "'" + e.getKey() + "' is each node's own: it belongs in the nodes' files, not in the shared configuration");
+        }
+      }
+      reader.throwIfAny();
+      root = Toml.union(own, common);
+      sharedVersion = shared.version();
+    }
     if (root.entries().get("capture") instanceof Toml.Value capture) {
       // Not unknown, but not a real server's: say where it belongs.
       reader.problem(capture.line(), "[capture] is for posta dev --config only (its test DNS zone, its scripted faults); a real server has neither");
@@ -79,7 +126,7 @@ public final class ConfigLoader {
     PostaConfig.Greylisting greylisting = new GreylistingSection(reader).read(root);
     PostaConfig.Screen screen = new ScreenSection(reader).read(root, submission.trustedNetworks());
     List<PostaConfig.Milter> milters = new MiltersSection(reader).read(root);
-    PostaConfig.Cluster cluster = new ClusterSection(reader).read(root, hostname.orElseGet(ConfigLoader::machineHostName));
+    PostaConfig.Cluster cluster = new ClusterSection(reader).read(root, hostname.orElseGet(ConfigLoader::machineHostName), sharedVersion);
 
     reader.throwIfAny();
     return new PostaConfig(
@@ -103,6 +150,32 @@ public final class ConfigLoader {
         screen,
         milters,
         cluster);
+  }
+
+  /**
+   * A cluster's shared configuration: what its problems are said to be in, its TOML text, and
+   * its version (0 for a candidate not stored yet).
+   */
+  public record Shared(String name, String toml, long version) {}
+
+  /**
+   * The shared configuration of the cluster a node's file names, read from its database; null
+   * for a server on its own, or before the first push. A database that cannot be asked is a
+   * problem on the {@code database} line: a node does not start on half its configuration.
+   */
+  private static Shared shared(Path file, Table own) throws ConfigException {
+    if (!(own.entries().get("cluster") instanceof Table cluster) || !(cluster.entries().get("database") instanceof Str url)) return null;
+    try {
+      Database.checkUrl(url.value());
+    } catch (IllegalArgumentException e) {
+      return null; // ClusterSection says what is wrong with it
+    }
+    try (Connection c = Database.connect(url.value(), "posta-config")) {
+      return SharedConfiguration.read(c).map(v -> new Shared("shared configuration v" + v.version(), v.toml(), v.version())).orElse(null);
+    } catch (SQLException e) {
+      throw new ConfigException(List.of(file + ":" + url.line() + ": cluster.database: cannot read the cluster's shared configuration: "
+          + e.getMessage()));
+    }
   }
 
   /**

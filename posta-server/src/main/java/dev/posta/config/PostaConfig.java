@@ -99,13 +99,24 @@ public record PostaConfig(
    *     empty for the embedded mode
    * @param node this node's name among the others (default: the host name)
    * @param poolSize connections to the database, at most
+   * @param sharedVersion the version of the cluster's shared configuration read with the node's
+   *     file (0: none pushed yet, or a server on its own)
    */
-  public record Cluster(Optional<String> database, String node, int poolSize) {
+  public record Cluster(Optional<String> database, String node, int poolSize, long sharedVersion) {
     public static final int POOL_SIZE = 16;
+
+    public Cluster(Optional<String> database, String node, int poolSize) {
+      this(database, node, poolSize, 0);
+    }
 
     /** The embedded mode: no database; the node named by the host name. */
     public static Cluster embedded(String hostname) {
       return new Cluster(Optional.empty(), hostname, POOL_SIZE);
+    }
+
+    /** Whether a running node could take {@code next} at a reload: the same database, the same name. */
+    public boolean sameNode(Cluster next) {
+      return database.equals(next.database) && node.equals(next.node) && poolSize == next.poolSize;
     }
 
     public boolean clustered() {

@@ -41,11 +41,24 @@ final class TableReader {
   private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
   private static final Pattern DURATION = Pattern.compile("([0-9]+)([smhd])|(0)");
 
+  /**
+   * Where the lines of a second document begin ({@link Toml#parse(String, int)}): the cluster's
+   * shared configuration, read with a node's own file as one.
+   */
+  static final int SECOND_DOCUMENT = 1_000_001;
+
   private final Path file;
+  /** What a problem in the second document is said to be in (the shared configuration), or null. */
+  private final String second;
   private final List<Problem> problems = new ArrayList<>();
 
   TableReader(Path file) {
+    this(file, null);
+  }
+
+  TableReader(Path file, String second) {
     this.file = file;
+    this.second = second;
   }
 
   /** {@code key} of {@code table} (null for a table that is not there), if it has that type. */
@@ -114,8 +127,14 @@ final class TableReader {
     throw new ConfigException(
         problems.stream()
             .sorted(Comparator.comparingInt(Problem::line))
-            .map(p -> file + (p.line() > 0 ? ":" + p.line() : "") + ": " + p.text())
+            .map(p -> where(p.line()) + ": " + p.text())
             .toList());
+  }
+
+  /** {@code file:line}, or the second document's name and its own line. */
+  String where(int line) {
+    if (second != null && line >= SECOND_DOCUMENT) return second + ":" + (line - SECOND_DOCUMENT + 1);
+    return file + (line > 0 ? ":" + line : "");
   }
 
   /** The listener kinds a per-listener defense ({@code [screen]}, {@code [greylisting]}) can stand in front of: the SMTP ones. */

@@ -95,6 +95,31 @@ public final class Toml {
     return new Toml(text).document();
   }
 
+  /**
+   * Parses {@code text} as if its first line were line {@code firstLine} of a longer whole: the
+   * lines of a second document kept apart from the first's (the cluster's shared configuration).
+   */
+  public static Table parse(String text, int firstLine) throws TomlException {
+    Toml toml = new Toml(text);
+    toml.line = firstLine;
+    return toml.document();
+  }
+
+  /**
+   * One document of two whose top-level keys do not overlap (a node's own file and the cluster's
+   * shared configuration).
+   *
+   * @throws IllegalArgumentException when a key is in both
+   */
+  public static Table union(Table first, Table second) {
+    Table root = new Table(Table.Kind.ROOT, 1);
+    root.entries.putAll(first.entries);
+    for (Map.Entry<String, Value> e : second.entries.entrySet()) {
+      if (root.entries.putIfAbsent(e.getKey(), e.getValue()) != null) throw new IllegalArgumentException("'" + e.getKey() + "' is in both");
+    }
+    return root;
+  }
+
   /** Writes a key as TOML would need it: bare if it can be, else quoted. */
   public static String quoteKey(String key) {
     if (BARE_KEY.matcher(key).matches()) return key;

@@ -43,7 +43,7 @@ public final class Database implements AutoCloseable {
   public static final ScopedValue<Connection> CURRENT = ScopedValue.newInstance();
 
   /** The schema's parts, resources beside this class, applied in this order. */
-  static final List<String> SCHEMA = List.of("nodes.sql", "blobs.sql", "mailboxes.sql");
+  static final List<String> SCHEMA = List.of("nodes.sql", "blobs.sql", "mailboxes.sql", "config.sql");
 
   /** A key for {@code pg_advisory_xact_lock} that only Posta's schema set-up takes ("posta" in ASCII). */
   private static final long SCHEMA_LOCK = 0x706f737461L;
@@ -107,6 +107,20 @@ public final class Database implements AutoCloseable {
   /** Whether the URL carries a password (which logs and printed configurations must not show). */
   public static boolean hasPassword(String url) {
     return Target.parse(url).password() != null;
+  }
+
+  /**
+   * One connection of its own, outside any pool, for a command or a watch that needs one (reading
+   * the shared configuration as a file is read, listening for its changes). Close it when done.
+   */
+  public static Connection connect(String url, String applicationName) throws SQLException {
+    Target target = Target.parse(url);
+    return java.sql.DriverManager.getConnection(target.jdbcUrl(), target.properties(applicationName));
+  }
+
+  /** A URL as logs and messages may show it: its password masked. */
+  public static String shownUrl(String url) {
+    return Target.parse(url).shown();
   }
 
   /** The URL without its password, for logs and the start banner. */
@@ -232,6 +246,7 @@ public final class Database implements AutoCloseable {
       if (user != null) p.setProperty("user", user);
       if (password != null) p.setProperty("password", password);
       p.setProperty("ApplicationName", applicationName);
+      p.setProperty("connectTimeout", "10"); // seconds: a node whose database is unreachable says so, not hangs
       p.setProperty("options", "-c statement_timeout=" + STATEMENT_TIMEOUT.toMillis() + " -c idle_in_transaction_session_timeout=60000");
       // libpq's names for what the driver calls the same; others pass as the driver's own properties.
       for (String[] kv : parameters) {
