@@ -1,19 +1,26 @@
--- Local mailboxes and their folders (RFC 9051 §2.3): UIDs and MODSEQs are taken with UPDATE ...
--- RETURNING on the folder's row, so that two nodes delivering to one folder at once get
--- different UIDs, and a flag change is one UPDATE, never a read-modify-write.
+-- Local mailboxes and their folders (RFC 9051 §2.3), as store.DatabaseStore keeps them: UIDs and
+-- MODSEQs are taken with UPDATE ... RETURNING on the folder's row, so that two nodes delivering to
+-- one folder at once get different UIDs (and, the row locked until commit, commit them in UID
+-- order), and a flag change is one UPDATE, never a read-modify-write.
 create table if not exists mailboxes (
   id bigint generated always as identity primary key,
   domain text not null,
   name text not null,
+  -- the last UIDVALIDITY given to a folder of this mailbox: a folder made again (or another made
+  -- in the same second) never gets one a client may still hold (RFC 9051 §2.3.1.1)
+  last_uid_validity bigint not null default 0,
   unique (domain, name)
 );
 create table if not exists folders (
   id bigint generated always as identity primary key,
   mailbox bigint not null references mailboxes on delete cascade,
+  -- "INBOX" for the inbox whatever case it was asked for in; other names as given
   name text not null,
   uid_validity bigint not null,
   uid_next bigint not null default 1,
   highest_modseq bigint not null default 1,
+  -- UIDs from here on are \Recent: no session has claimed them yet (RFC 3501 §2.3.2)
+  recent_from bigint not null default 1,
   unique (mailbox, name)
 );
 create table if not exists messages (
@@ -32,6 +39,30 @@ create table if not exists messages (
 );
 create index if not exists messages_modseq on messages (folder, modseq);
 create index if not exists messages_blob on messages (blob);
+-- The UIDs expunged from a folder and the MODSEQ of their expunge, for QRESYNC's VANISHED
+-- (RFC 7162 §3.2.10): kept while the folder lives.
+create table if not exists expunged (
+  folder bigint not null references folders on delete cascade,
+  uid bigint not null,
+  modseq bigint not null,
+  primary key (folder, uid)
+);
+create index if not exists expunged_modseq on expunged (folder, modseq);
+-- A folder's keywords (RFC 9051 §2.3.2): the one in position n is flag bit dev.posta.store.Flags.keyword(n).
+create table if not exists keywords (
+  folder bigint not null references folders on delete cascade,
+  position integer not null check (position >= 0 and position < 26),
+  name text not null,
+  primary key (folder, position),
+  unique (folder, name)
+);
+-- The folders a mailbox's user subscribed to (RFC 9051 §6.3.7), in the order subscribed.
+create table if not exists subscriptions (
+  mailbox bigint not null references mailboxes on delete cascade,
+  name text not null,
+  added bigint generated always as identity,
+  primary key (mailbox, name)
+);
 -- One row per local delivery ever made: a delivery replayed after a crash finds its row and
 -- writes nothing (exactly once). Kept apart from the message, which its user may expunge.
 create table if not exists deliveries (

@@ -148,19 +148,6 @@ class MaildirStoreTest {
   }
 
   @Test
-  void everyMailboxGetsItsSpecialFoldersOnceAndOnlyThoseMissing() throws Exception {
-    try (MaildirStore local = new MaildirStore(dir, "h")) {
-      MailboxId fay = new MailboxId("example.org", "fay");
-      local.createFolder(fay, "Sent");
-      assertThat(local.makeSpecialFolders(fay)).containsExactly("Drafts", "Trash", "Junk", "Archive");
-      assertThat(local.makeSpecialFolders(fay)).isEmpty();
-      assertThat(local.folderNames(fay)).containsExactly("INBOX", "Archive", "Drafts", "Junk", "Sent", "Trash");
-      assertThat(MaildirStore.SPECIAL_FOLDERS).extracting(MaildirStore.SpecialFolder::use)
-          .containsExactly("\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive");
-    }
-  }
-
-  @Test
   void foldersNobodyUsesAreClosedBeyondTheIdleLimitWhileOnesInUseStayOpen() throws Exception {
     try (MaildirStore local = new MaildirStore(dir, "h")) {
       MailboxId carol = new MailboxId("example.org", "carol");

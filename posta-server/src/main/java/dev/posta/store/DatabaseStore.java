@@ -1,0 +1,532 @@
+package dev.posta.store;
+
+import dev.posta.client.MessageWriter;
+import dev.posta.database.BlobStore;
+import dev.posta.database.Database;
+import dev.posta.database.Digest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The mailbox store of a clustered Posta ({@code [cluster] database}): mailboxes, folders and
+ * messages as rows in PostgreSQL, the one source of truth every node shares, and message content
+ * in a {@link BlobStore} named by its SHA-256. A node keeps no durable state of its own: only
+ * temporary files while content streams in, and caches ({@code localDir}).
+ *
+ * <p>Guarantees:
+ *
+ * <ul>
+ *   <li>{@link #deliver} delivers once per delivery ID, cluster-wide: its row in {@code
+ *       deliveries} is inserted in the transaction that takes the UID and inserts the message, so
+ *       a replay (after a crash, on any node) finds it and writes nothing. On a thread already in
+ *       a transaction ({@link Database#CURRENT}, the queue's), it joins that transaction, so the
+ *       delivery and the removal of its queue item commit as one.
+ *   <li>Content is put into the blob store before the row that names it: a crash leaves at most
+ *       an unnamed blob, which the blob sweep removes, never a message without content.
+ *   <li>A UID and a MODSEQ are taken with one {@code UPDATE folders ... RETURNING}: the folder's
+ *       row stays locked until the transaction ends, so deliveries to one folder from any number
+ *       of nodes get distinct UIDs and commit in UID order (a client never sees UID 7 appear
+ *       after UID 8).
+ *   <li>Folder names are checked as {@link MaildirStore} checks them ({@link MaildirStore#checkName}),
+ *       so a mailbox moved between the two modes keeps its folders; {@link #INBOX} in any case is
+ *       the inbox, stored as "INBOX".
+ * </ul>
+ */
+public final class DatabaseStore implements MailboxStore, AutoCloseable {
+  private final Database database;
+  private final BlobStore blobs;
+  private final Path incoming;
+
+  /**
+   * @param localDir this node's folder for what it may lose: content streaming in, caches
+   */
+  public DatabaseStore(Database database, BlobStore blobs, Path localDir) throws IOException {
+    this.database = database;
+    this.blobs = blobs;
+    this.incoming = Files.createDirectories(localDir.resolve("incoming"));
+  }
+
+  Database database() {
+    return database;
+  }
+
+  BlobStore blobs() {
+    return blobs;
+  }
+
+  /**
+   * Delivers a message once per {@code deliveryId}. {@code mayBeDelivered} makes no difference
+   * here: the delivery's row is found with one index lookup either way.
+   */
+  @Override
+  public boolean deliver(MailboxId mailbox, String folder, String deliveryId, Instant arrival, byte[] header, MessageWriter content,
+      boolean mayBeDelivered) throws IOException {
+    String name = folderKey(folder);
+    if (!DELIVERY_ID.matcher(deliveryId).matches()) throw new IllegalArgumentException("delivery ID " + deliveryId);
+    try {
+      if (delivered(deliveryId)) return false; // a replay: not even the content written again
+      try (Spooled spooled = spool(content)) {
+        spooled.putInto(blobs); // before any row names it
+        long[] made = database.transaction(c -> {
+          long mailboxId = mailboxId(c, mailbox);
+          try (PreparedStatement s = c.prepareStatement(
+              "insert into deliveries (delivery_id, mailbox) values (?, ?) on conflict (delivery_id) do nothing")) {
+            s.setString(1, deliveryId);
+            s.setLong(2, mailboxId);
+            // 0: another attempt made it (committed meanwhile, or waited for until it did)
+            if (s.executeUpdate() == 0) return null;
+          }
+          long folderId = folderId(c, mailboxId, name, true);
+          long[] uidAndModseq = addMessage(c, folderId, header, spooled.digest, header.length + spooled.servedSize, 0, arrival);
+          notifyChange(c, folderId);
+          return new long[] {folderId, uidAndModseq[0]};
+        });
+        if (made == null) return false;
+        changed(made[0]);
+        return true;
+      }
+    } catch (SQLException e) {
+      throw new IOException("delivery " + deliveryId + " to " + mailbox.user() + "@" + mailbox.domain() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** What a delivery ID may hold: as Maildir takes it, so the queue gives both stores the same. */
+  private static final java.util.regex.Pattern DELIVERY_ID = java.util.regex.Pattern.compile("[A-Za-z0-9_-]+");
+
+  private boolean delivered(String deliveryId) throws SQLException {
+    return database.transaction(c -> {
+      try (PreparedStatement s = c.prepareStatement("select 1 from deliveries where delivery_id = ?")) {
+        s.setString(1, deliveryId);
+        try (ResultSet r = s.executeQuery()) {
+          return r.next();
+        }
+      }
+    });
+  }
+
+  /**
+   * Adds a message to a folder with the next UID and a new MODSEQ, taken from the folder's row
+   * (locked until the transaction ends). Returns its UID and MODSEQ.
+   */
+  static long[] addMessage(Connection c, long folderId, byte[] header, Digest blob, long size, int flags, Instant internalDate)
+      throws SQLException {
+    long uid;
+    long modseq;
+    try (PreparedStatement s = c.prepareStatement(
+        "update folders set uid_next = uid_next + 1, highest_modseq = highest_modseq + 1 where id = ? returning uid_next - 1, highest_modseq")) {
+      s.setLong(1, folderId);
+      try (ResultSet r = s.executeQuery()) {
+        if (!r.next()) throw new SQLException("folder " + folderId + " is gone");
+        uid = r.getLong(1);
+        modseq = r.getLong(2);
+      }
+    }
+    try (PreparedStatement s = c.prepareStatement(
+        "insert into messages (folder, uid, modseq, flags, internal_date, header, blob, size) values (?, ?, ?, ?, ?, ?, ?, ?)")) {
+      s.setLong(1, folderId);
+      s.setLong(2, uid);
+      s.setLong(3, modseq);
+      s.setInt(4, flags);
+      s.setTimestamp(5, Timestamp.from(internalDate));
+      s.setBytes(6, header);
+      s.setBytes(7, blob.octets());
+      s.setLong(8, size);
+      s.executeUpdate();
+    }
+    return new long[] {uid, modseq};
+  }
+
+  /** The channel every node listens on for folder changes; the payload is the folder's id. */
+  static final String CHANNEL = "posta_folders";
+
+  /** Tells every node, once the transaction commits, that a folder changed (a hint: nodes also poll). */
+  static void notifyChange(Connection c, long folderId) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("select pg_notify('" + CHANNEL + "', ?)")) {
+      s.setString(1, Long.toString(folderId));
+      s.executeQuery().close();
+    }
+  }
+
+  /** A folder changed through this node: its open view (if any) catches up now, not at the next poll. */
+  void changed(long folderId) {
+    // No open folders yet: the change bus and the folders' views come with open().
+  }
+
+  /** Content written to a local temporary file while its digest and its size as served are taken. */
+  private final class Spooled implements AutoCloseable {
+    final Path file;
+    Digest digest;
+    long size;
+    /** The size with CRLF line ends, as IMAP serves it (a bare LF is served as CRLF, as from Maildir). */
+    long servedSize;
+
+    Spooled(Path file) {
+      this.file = file;
+    }
+
+    void putInto(BlobStore store) throws IOException, SQLException {
+      try (InputStream in = Files.newInputStream(file)) {
+        store.put(digest, size, in);
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      Files.deleteIfExists(file);
+    }
+  }
+
+  /** Writes content into a temporary file, taking its SHA-256 and its served size on the way. */
+  private Spooled spool(MessageWriter content) throws IOException {
+    Spooled spooled = new Spooled(Files.createTempFile(incoming, "in-", ""));
+    try (FileChannel file = FileChannel.open(spooled.file, StandardOpenOption.WRITE)) {
+      MessageDigest sha = sha256();
+      UnixLineEndings lf = new UnixLineEndings(DISCARD);
+      long[] written = {0};
+      content.writeTo(new WritableByteChannel() {
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+          int n = src.remaining();
+          sha.update(src.duplicate());
+          lf.write(src.duplicate());
+          while (src.hasRemaining()) file.write(src);
+          written[0] += n;
+          return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+          return true;
+        }
+
+        @Override
+        public void close() {}
+      });
+      spooled.size = written[0];
+      spooled.servedSize = lf.finish() + lf.lines();
+      spooled.digest = new Digest(sha.digest());
+      return spooled;
+    } catch (IOException | RuntimeException e) {
+      spooled.close();
+      throw e;
+    }
+  }
+
+  /** Counts and forgets: what {@link UnixLineEndings} writes when only its counts are wanted. */
+  private static final WritableByteChannel DISCARD = new WritableByteChannel() {
+    @Override
+    public int write(ByteBuffer src) {
+      int n = src.remaining();
+      src.position(src.limit());
+      return n;
+    }
+
+    @Override
+    public boolean isOpen() {
+      return true;
+    }
+
+    @Override
+    public void close() {}
+  };
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+
+  /** A mailbox's row, made when missing (its first delivery, its first login). */
+  static long mailboxId(Connection c, MailboxId mailbox) throws SQLException {
+    Long id = existingMailbox(c, mailbox);
+    if (id != null) return id;
+    try (PreparedStatement s = c.prepareStatement(
+        "insert into mailboxes (domain, name) values (?, ?) on conflict (domain, name) do nothing returning id")) {
+      s.setString(1, mailbox.domain());
+      s.setString(2, mailbox.user());
+      try (ResultSet r = s.executeQuery()) {
+        if (r.next()) return r.getLong(1);
+      }
+    }
+    id = existingMailbox(c, mailbox); // made by another node meanwhile: the insert waited for it, and sees it now
+    if (id == null) throw new SQLException("mailbox " + mailbox + " neither made nor found");
+    return id;
+  }
+
+  private static Long existingMailbox(Connection c, MailboxId mailbox) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("select id from mailboxes where domain = ? and name = ?")) {
+      s.setString(1, mailbox.domain());
+      s.setString(2, mailbox.user());
+      try (ResultSet r = s.executeQuery()) {
+        return r.next() ? r.getLong(1) : null;
+      }
+    }
+  }
+
+  /**
+   * A folder's row by its stored name ({@link #folderKey}), made when missing if {@code make};
+   * else null when missing. A folder is made with a UIDVALIDITY never given to another folder of
+   * its mailbox: the seconds now, or one more than the last given.
+   */
+  static Long folderId(Connection c, long mailboxId, String name, boolean make) throws SQLException {
+    Long id = existingFolder(c, mailboxId, name);
+    if (id != null || !make) return id;
+    try (PreparedStatement s = c.prepareStatement("""
+        with validity as (
+          update mailboxes set last_uid_validity = greatest(last_uid_validity + 1, extract(epoch from now())::bigint)
+          where id = ? returning last_uid_validity)
+        insert into folders (mailbox, name, uid_validity) select ?, ?, last_uid_validity from validity
+        on conflict (mailbox, name) do nothing returning id""")) {
+      s.setLong(1, mailboxId);
+      s.setLong(2, mailboxId);
+      s.setString(3, name);
+      try (ResultSet r = s.executeQuery()) {
+        if (r.next()) return r.getLong(1);
+      }
+    }
+    id = existingFolder(c, mailboxId, name);
+    if (id == null) throw new SQLException("folder " + name + " neither made nor found");
+    return id;
+  }
+
+  private static Long existingFolder(Connection c, long mailboxId, String name) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("select id from folders where mailbox = ? and name = ?")) {
+      s.setLong(1, mailboxId);
+      s.setString(2, name);
+      try (ResultSet r = s.executeQuery()) {
+        return r.next() ? r.getLong(1) : null;
+      }
+    }
+  }
+
+  /**
+   * A folder's name as stored: {@link #INBOX} for the inbox in any case, any other as given.
+   *
+   * @throws IllegalArgumentException for a name that cannot be a folder ({@link MaildirStore#checkName})
+   */
+  static String folderKey(String name) {
+    if (name.equalsIgnoreCase(INBOX)) return INBOX;
+    MaildirStore.checkName(name);
+    return name;
+  }
+
+  @Override
+  public Lease open(MailboxId mailbox, String name) throws IOException {
+    throw new IllegalStateException("DatabaseStore.open: folders in the database are not readable yet (issue 22, in progress)");
+  }
+
+  @Override
+  public boolean exists(MailboxId mailbox, String name) {
+    String key;
+    try {
+      key = folderKey(name);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    try {
+      return database.transaction(c -> {
+        Long mailboxId = existingMailbox(c, mailbox);
+        return mailboxId != null && existingFolder(c, mailboxId, key) != null;
+      });
+    } catch (SQLException e) {
+      throw new java.io.UncheckedIOException(new IOException(e.getMessage(), e));
+    }
+  }
+
+  @Override
+  public List<String> folderNames(MailboxId mailbox) throws IOException {
+    List<String> names = sql(c -> {
+      List<String> found = new ArrayList<>();
+      try (PreparedStatement s = c.prepareStatement(
+          "select f.name from folders f join mailboxes m on m.id = f.mailbox where m.domain = ? and m.name = ? and f.name <> 'INBOX'")) {
+        s.setString(1, mailbox.domain());
+        s.setString(2, mailbox.user());
+        try (ResultSet r = s.executeQuery()) {
+          while (r.next()) found.add(r.getString(1));
+        }
+      }
+      return found;
+    });
+    names.sort(null); // Java's order, as MaildirStore gives it: the database's collation may differ
+    names.addFirst(INBOX);
+    return names;
+  }
+
+  @Override
+  public void createInbox(MailboxId mailbox) throws IOException {
+    sql(c -> folderId(c, mailboxId(c, mailbox), INBOX, true));
+  }
+
+  @Override
+  public void createFolder(MailboxId mailbox, String name) throws IOException {
+    String key = folderKey(name);
+    if (key.equals(INBOX)) throw new FileAlreadyExistsException(name);
+    Boolean made = sql(c -> {
+      long mailboxId = lockMailbox(c, mailbox);
+      if (existingFolder(c, mailboxId, key) != null) return false;
+      if (count(c, mailboxId) >= MAX_FOLDERS) return null;
+      folderId(c, mailboxId, key, true);
+      return true;
+    });
+    if (made == null) throw new TooManyFolders();
+    if (!made) throw new FileAlreadyExistsException(name);
+  }
+
+  /**
+   * A mailbox's row, made when missing, locked until the transaction ends: folder management
+   * (count, make, rename, delete) on any node runs one at a time per mailbox.
+   */
+  private static long lockMailbox(Connection c, MailboxId mailbox) throws SQLException {
+    long id = mailboxId(c, mailbox);
+    try (PreparedStatement s = c.prepareStatement("select 1 from mailboxes where id = ? for update")) {
+      s.setLong(1, id);
+      s.executeQuery().close();
+    }
+    return id;
+  }
+
+  /** How many folders a mailbox has besides its inbox (as {@link MaildirStore} counts them). */
+  private static int count(Connection c, long mailboxId) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("select count(*) from folders where mailbox = ? and name <> 'INBOX'")) {
+      s.setLong(1, mailboxId);
+      try (ResultSet r = s.executeQuery()) {
+        r.next();
+        return r.getInt(1);
+      }
+    }
+  }
+
+  @Override
+  public void deleteFolder(MailboxId mailbox, String name) throws IOException {
+    if (name.equalsIgnoreCase(INBOX)) throw new IllegalArgumentException("the inbox cannot be deleted");
+    String key = folderKey(name);
+    Long deleted = sql(c -> {
+      long mailboxId = lockMailbox(c, mailbox);
+      try (PreparedStatement s = c.prepareStatement("delete from folders where mailbox = ? and name = ? returning id")) {
+        s.setLong(1, mailboxId);
+        s.setString(2, key);
+        try (ResultSet r = s.executeQuery()) {
+          if (!r.next()) return null;
+          long id = r.getLong(1);
+          notifyChange(c, id); // its open views, on every node, find it gone
+          return id;
+        }
+      }
+    });
+    if (deleted == null) throw new NoSuchFileException(name);
+    changed(deleted);
+  }
+
+  @Override
+  public void renameFolder(MailboxId mailbox, String from, String to) throws IOException {
+    if (from.equalsIgnoreCase(INBOX)) throw new IllegalArgumentException("renaming the inbox moves its messages: not here yet");
+    String source = folderKey(from);
+    String target = folderKey(to);
+    record Renamed(long id, String name) {}
+    Object outcome = sql(c -> {
+      long mailboxId = lockMailbox(c, mailbox);
+      List<Renamed> moving = new ArrayList<>();
+      try (PreparedStatement s = c.prepareStatement(
+          "select id, name from folders where mailbox = ? and (name = ? or left(name, length(?) + 1) = ? || '.')")) {
+        s.setLong(1, mailboxId);
+        s.setString(2, source);
+        s.setString(3, source);
+        s.setString(4, source);
+        try (ResultSet r = s.executeQuery()) {
+          while (r.next()) moving.add(new Renamed(r.getLong(1), target + r.getString(2).substring(source.length())));
+        }
+      }
+      if (moving.stream().noneMatch(m -> m.name().equals(target))) return new NoSuchFileException(from);
+      for (Renamed m : moving) {
+        MaildirStore.checkName(m.name()); // a subfolder's new name may be too long
+        if (existingFolder(c, mailboxId, m.name()) != null) return new FileAlreadyExistsException(m.name().equals(target) ? to : m.name());
+      }
+      try (PreparedStatement s = c.prepareStatement("update folders set name = ? where id = ?")) {
+        for (Renamed m : moving) {
+          s.setString(1, m.name());
+          s.setLong(2, m.id());
+          s.executeUpdate();
+          notifyChange(c, m.id()); // its open views find it gone, as a renamed Maildir folder is
+        }
+      }
+      return moving;
+    });
+    if (outcome instanceof IOException e) throw e;
+    for (Object m : (List<?>) outcome) changed(((Renamed) m).id());
+  }
+
+  @Override
+  public List<String> subscriptions(MailboxId mailbox) throws IOException {
+    return sql(c -> {
+      List<String> names = new ArrayList<>();
+      try (PreparedStatement s = c.prepareStatement(
+          "select s.name from subscriptions s join mailboxes m on m.id = s.mailbox where m.domain = ? and m.name = ? order by s.added")) {
+        s.setString(1, mailbox.domain());
+        s.setString(2, mailbox.user());
+        try (ResultSet r = s.executeQuery()) {
+          while (r.next()) names.add(r.getString(1));
+        }
+      }
+      return names;
+    });
+  }
+
+  @Override
+  public void subscribe(MailboxId mailbox, String name, boolean subscribed) throws IOException {
+    sql(c -> {
+      long mailboxId = mailboxId(c, mailbox);
+      try (PreparedStatement s = c.prepareStatement(subscribed
+          ? "insert into subscriptions (mailbox, name) values (?, ?) on conflict do nothing"
+          : "delete from subscriptions where mailbox = ? and name = ?")) {
+        s.setLong(1, mailboxId);
+        s.setString(2, name);
+        return s.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public List<String> makeSpecialFolders(MailboxId mailbox) throws IOException {
+    return sql(c -> {
+      long mailboxId = lockMailbox(c, mailbox);
+      List<String> made = new ArrayList<>();
+      for (SpecialFolder special : SPECIAL_FOLDERS) {
+        if (existingFolder(c, mailboxId, special.name()) != null) continue;
+        folderId(c, mailboxId, special.name(), true);
+        made.add(special.name());
+      }
+      return made;
+    });
+  }
+
+  /** Runs work in a transaction, its SQLException as an IOException (what the protocols handle). */
+  <T> T sql(Database.Work<T> work) throws IOException {
+    try {
+      return database.transaction(work);
+    } catch (SQLException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {}
+}
