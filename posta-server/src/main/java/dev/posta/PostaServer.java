@@ -26,6 +26,7 @@ import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.mailauth.dkim.SigningKeys;
 import dev.posta.metrics.MailMetrics;
 import dev.posta.net.AuthThrottle;
+import dev.posta.queue.MailQueue;
 import dev.posta.queue.QueueControl;
 import dev.posta.queue.QueueManager;
 import dev.posta.queue.Spool;
@@ -97,6 +98,8 @@ public final class PostaServer implements AutoCloseable {
   /** The mail the last run left, read behind the listeners; null until they are open. */
   private volatile Spool.Backlog backlog;
   private QueueManager queue;
+  /** Where the listeners hand accepted mail: {@link #queue} (the spool's), or the cluster's queue. */
+  private MailQueue mailQueue;
   private QueueControl queueControl;
   private SmtpServer smtp;
   private ImapServer imap;
@@ -280,6 +283,7 @@ public final class PostaServer implements AutoCloseable {
       store = new MaildirStore(config.dataDir().resolve("mail"), config.hostname(), Clock.systemUTC(), config.mailboxModes());
       queue = new QueueManager(spool, router, deliveryTargets(config, dns), config.delivery(),
           config.limits().maxHops(), config.hostname(), clock, metrics);
+      mailQueue = queue;
       queueControl = new QueueControl(queue);
       if (!serve) {
         left.read(queue::enqueueAll);
@@ -417,7 +421,7 @@ public final class PostaServer implements AutoCloseable {
 
   private SmtpServer.Context smtpContext(PostaConfig config, Router router) {
     if (config.capture().enabled()) scriptedFaults(); // capture mode's API may script faults later: the sessions must ask the same set
-    return new SmtpServer.Context(config, router, spool, queue, tls, users, throttle, new DkimSigner(dkimKeys, clock),
+    return new SmtpServer.Context(config, router, mailQueue, tls, users, throttle, new DkimSigner(dkimKeys, clock),
         senderChecks(config, dns), faults, metrics, greylist, screening(config, dns));
   }
 
@@ -800,6 +804,11 @@ public final class PostaServer implements AutoCloseable {
 
   public QueueManager queue() {
     return queue;
+  }
+
+  /** Where the listeners hand accepted mail: the spool's {@link #queue}, or the cluster's queue; its size and oldest arrival. */
+  public MailQueue mailQueue() {
+    return mailQueue;
   }
 
   /** The administrator's commands on the queue ({@code posta queue}), also on one opened only for them. */

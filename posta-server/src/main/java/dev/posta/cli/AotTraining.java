@@ -541,14 +541,14 @@ final class AotTraining {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
     while (true) {
       long delivered = countDelivered(mail);
-      if (delivered == local && sink.received() == relayed && server.queue().size() == 0) return;
+      if (delivered == local && sink.received() == relayed && server.mailQueue().size() == 0) return;
       if (delivered > local || sink.received() > relayed) {
         throw new IllegalStateException("more arrived than was sent: " + delivered + " of " + local + " local, " + sink.received() + " of " + relayed + " relayed");
       }
       if (stopping.get()) throw new IllegalStateException("stopped");
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException("after 180 s, " + delivered + " of " + local + " local message(s) delivered, " + sink.received() + " of "
-            + relayed + " relayed, " + server.queue().size() + " in the queue");
+            + relayed + " relayed, " + server.mailQueue().size() + " in the queue");
       }
       Thread.sleep(50);
     }

@@ -122,7 +122,7 @@ public final class Posta {
               // the server stops all the same; a stale file names a process that is gone
             }
           },
-          running -> StartStop.log.info("posta stopped: {} message(s) left in the queue", running.queue().size()));
+          running -> StartStop.log.info("posta stopped: {} message(s) left in the queue", running.mailQueue().size()));
       PostaServer server = run.start(cfg, "posta");
       if (server == null) return 1;
       // SIGHUP, as Postfix and logrotate expect: read the file again (on a thread of its own,
@@ -144,7 +144,7 @@ public final class Posta {
       System.out.println(banner(server));
       System.out.flush();
       StartStop.log.info("posta {} started: config {}, data {}, listeners {}, {} message(s) in the queue", VERSION,
-          cfg.source().map(Path::toString).orElse("embedded defaults"), cfg.dataDir(), listeners(server), server.queue().size());
+          cfg.source().map(Path::toString).orElse("embedded defaults"), cfg.dataDir(), listeners(server), server.mailQueue().size());
       run.awaitStop();
       if (shared != null) shared.close();
       return 0;

@@ -75,7 +75,7 @@ import org.slf4j.LoggerFactory;
  * <p>The administrator's commands ({@code posta queue}) are {@link QueueControl}'s; this class
  * only lends it its entries, its lock and its schedule, through a few package-private methods.
  */
-public final class QueueManager implements AutoCloseable {
+public final class QueueManager implements MailQueue, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
   /** Beyond this many waiting messages, new ones wait on disk only, not also in the heap. */
   private static final int IN_MEMORY_BACKLOG = 1000;
@@ -250,7 +250,21 @@ public final class QueueManager implements AutoCloseable {
     return this;
   }
 
+  /** A buffer in the spool's temporary folder. */
+  @Override
+  public MessageContent newContent() {
+    return spool.newContent();
+  }
+
+  /** Appends the message to the spool ({@link Spool#store}); its delivery starts at {@link Accepted#deliver}. */
+  @Override
+  public Accepted accept(dev.posta.mail.Envelope envelope, MessageContent content, boolean held) throws java.io.IOException {
+    SpooledMessage stored = spool.store(envelope, content, held);
+    return () -> enqueue(stored);
+  }
+
   /** Messages in the queue: waiting, being delivered or held. */
+  @Override
   public int size() {
     lock.lock();
     try {
@@ -261,6 +275,7 @@ public final class QueueManager implements AutoCloseable {
   }
 
   /** When the oldest message in the queue arrived, or null when the queue is empty. */
+  @Override
   public Instant oldestArrival() {
     lock.lock();
     try {

@@ -13,7 +13,7 @@ import dev.posta.mail.RcptParameters;
 import dev.posta.mail.Recipient;
 import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.queue.MessageContent;
-import dev.posta.queue.SpooledMessage;
+import dev.posta.queue.MailQueue;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -188,8 +188,8 @@ public final class LocalSubmission {
     DkimSigner signer = context.signer();
     DkimSigner.Signing signing = signer.hasKeys() ? signer.start() : null;
     String hostname = config.hostname();
-    tx.startContent(context.spool().newContent(), received(hostname, user, via, tx), hostname, signing, null, hostname);
-    tx.reencodeLongLines(context.spool()::newContent, signer); // Posta is the first server: long lines are re-encoded
+    tx.startContent(context.queue().newContent(), received(hostname, user, via, tx), hostname, signing, null, hostname);
+    tx.reencodeLongLines(context.queue()::newContent, signer); // Posta is the first server: long lines are re-encoded
     String problem;
     try {
       problem = copy(body, tx, limits.maxLineLength(), fromField);
@@ -219,9 +219,9 @@ public final class LocalSubmission {
       return refuse(answers, prefix, tx.id + ": " + refused.reason(), refused.reply());
     }
     Envelope envelope = new Envelope(tx.id, Instant.now(), via, user, sender, parameters, tx.recipients);
-    SpooledMessage stored;
+    MailQueue.Accepted stored;
     try {
-      stored = context.spool().store(envelope, content);
+      stored = context.queue().accept(envelope, content, false);
     } catch (IOException e) {
       tx.discard();
       log.error("{}: {}: not stored, answered 451: {}", prefix, tx.id, e.toString());
@@ -234,7 +234,7 @@ public final class LocalSubmission {
     context.metrics().submitter(via).messageAccepted(tx.size()); // listener="local", "maildrop" or "api"
     Reply queued = Replies.QUEUED.format(tx.id);
     answers.reply(queued.code(), queued.status(), queued.text());
-    context.queue().enqueue(stored);
+    stored.deliver();
     return new Taken(tx.id);
   }
 

@@ -11,8 +11,7 @@ import dev.posta.net.AuthThrottle;
 import dev.posta.net.Listeners;
 import dev.posta.net.Session;
 import dev.posta.net.Watchdog;
-import dev.posta.queue.QueueManager;
-import dev.posta.queue.Spool;
+import dev.posta.queue.MailQueue;
 import dev.posta.screen.Screening;
 import dev.posta.tls.ServerTls;
 import java.io.IOException;
@@ -29,6 +28,7 @@ public final class SmtpServer implements AutoCloseable {
   /**
    * What every session needs from the rest of the server.
    *
+   * @param queue where accepted mail goes: the spool and its queue manager, or the cluster's queue
    * @param tls the server's TLS, or null when none could be set up (STARTTLS not offered)
    * @param users the accounts AUTH checks
    * @param authThrottle failed-login counts per client address, shared by all sessions
@@ -40,25 +40,25 @@ public final class SmtpServer implements AutoCloseable {
    * @param screening the {@code [screen]} tests before the greeting and at EHLO; null: none
    */
   public record Context(
-      PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users, AuthThrottle authThrottle,
+      PostaConfig config, Router router, MailQueue queue, ServerTls tls, UserStore users, AuthThrottle authThrottle,
       DkimSigner signer, SenderAuthentication senderChecks, Faults faults, MailMetrics metrics, Greylist greylist, Screening screening) {
 
     /** Without screening. */
-    public Context(PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users,
+    public Context(PostaConfig config, Router router, MailQueue queue, ServerTls tls, UserStore users,
         AuthThrottle authThrottle, DkimSigner signer, SenderAuthentication senderChecks, Faults faults, MailMetrics metrics, Greylist greylist) {
-      this(config, router, spool, queue, tls, users, authThrottle, signer, senderChecks, faults, metrics, greylist, null);
+      this(config, router, queue, tls, users, authThrottle, signer, senderChecks, faults, metrics, greylist, null);
     }
 
     /** Without greylisting and screening. */
-    public Context(PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users,
+    public Context(PostaConfig config, Router router, MailQueue queue, ServerTls tls, UserStore users,
         AuthThrottle authThrottle, DkimSigner signer, SenderAuthentication senderChecks, Faults faults, MailMetrics metrics) {
-      this(config, router, spool, queue, tls, users, authThrottle, signer, senderChecks, faults, metrics, null);
+      this(config, router, queue, tls, users, authThrottle, signer, senderChecks, faults, metrics, null);
     }
 
     /** Without faults, counted in meters of its own that nothing reads (tests). */
-    public Context(PostaConfig config, Router router, Spool spool, QueueManager queue, ServerTls tls, UserStore users,
+    public Context(PostaConfig config, Router router, MailQueue queue, ServerTls tls, UserStore users,
         AuthThrottle authThrottle, DkimSigner signer, SenderAuthentication senderChecks) {
-      this(config, router, spool, queue, tls, users, authThrottle, signer, senderChecks, Faults.NONE, new MailMetrics());
+      this(config, router, queue, tls, users, authThrottle, signer, senderChecks, Faults.NONE, new MailMetrics());
     }
   }
 

@@ -25,7 +25,7 @@ import dev.posta.net.SessionClock;
 import dev.posta.net.SessionId;
 import dev.posta.net.Watchdog;
 import dev.posta.queue.MessageContent;
-import dev.posta.queue.SpooledMessage;
+import dev.posta.queue.MailQueue;
 import dev.posta.screen.Screening;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -809,8 +809,8 @@ final class SmtpSession implements Session {
     InetAddress address = conn.socket().getInetAddress();
     SenderAuthentication.Message checking =
         tx.senderRules.enabled() ? context.senderChecks().start(address, heloName, tx.sender) : null;
-    tx.startContent(context.spool().newContent(), receivedHeader(), user == null ? null : hostname, signing, checking, hostname);
-    if (submitted) tx.reencodeLongLines(context.spool()::newContent, signer);
+    tx.startContent(context.queue().newContent(), receivedHeader(), user == null ? null : hostname, signing, checking, hostname);
+    if (submitted) tx.reencodeLongLines(context.queue()::newContent, signer);
   }
 
   private boolean checkReadyForContent() throws IOException, Closing {
@@ -918,9 +918,9 @@ final class SmtpSession implements Session {
     }
     Envelope envelope = new Envelope(tx.id, Instant.now(), client, heloName, tx.sender, tx.parameters, tx.recipients, folder, user,
         listenerName, spam);
-    SpooledMessage stored;
+    MailQueue.Accepted stored;
     try {
-      stored = context.spool().store(envelope, content, hold); // held in the same durable store: posta queue shows it held
+      stored = context.queue().accept(envelope, content, hold); // held in the same durable store: posta queue shows it held
     } catch (IOException e) {
       log.error("{}: {}: not stored, answered 451: {}", logPrefix, tx.id, e.toString());
       finishFailed(Replies.STORAGE_FAILED);
@@ -936,7 +936,7 @@ final class SmtpSession implements Session {
     meters.messageAccepted(tx.size());
     resetTransaction();
     reply(Replies.QUEUED.format(id));
-    context.queue().enqueue(stored);
+    stored.deliver();
   }
 
   /**
@@ -1224,7 +1224,7 @@ final class SmtpSession implements Session {
           out.holdQuarantined() ? "held in the queue" : "to the Junk folder", out.quarantine());
     }
     if (!out.contentChanged()) return new Filtered(content, false, out.quarantine() != null, out.holdQuarantined(), out.spam());
-    MessageContent edited = context.spool().newContent();
+    MessageContent edited = context.queue().newContent();
     try {
       if (tx.signed() instanceof DkimSigner.Signed ours) {
         // Our signatures were made before the milters changed the message: it is signed again,

@@ -123,8 +123,8 @@ final class ServerPages implements OperatorPages.Section {
       health.add(new Views.Line("Uptime", duration(Duration.between(started, now))));
     }
     health.add(new Views.Line("Readiness", problems.isEmpty() ? "Ready" : "Not ready"));
-    int queued = server.queue().size();
-    Instant oldest = server.queue().oldestArrival();
+    int queued = server.mailQueue().size();
+    Instant oldest = server.mailQueue().oldestArrival();
     health.add(new Views.Line("Queue", Figures.count(queued, "message")));
     health.add(new Views.Line("Oldest in the queue", oldest == null ? "none" : duration(Duration.between(oldest, now))));
     for (MinuteChart.Series s : MESSAGES) {
