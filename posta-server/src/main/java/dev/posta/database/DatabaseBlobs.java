@@ -18,7 +18,7 @@ public final class DatabaseBlobs implements BlobStore {
    * Every column that names blobs, as {@code table.column}: the sweep keeps a blob any of them
    * names. A table that names blobs must be listed here.
    */
-  public static final List<String> REFERENCES = List.of("messages.blob");
+  public static final List<String> REFERENCES = List.of("messages.blob", "queue_messages.blob");
 
   private final Database database;
 

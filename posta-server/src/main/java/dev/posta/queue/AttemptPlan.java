@@ -5,6 +5,8 @@ import dev.posta.delivery.Delivery;
 import dev.posta.delivery.DeliveryResult;
 import dev.posta.delivery.DeliveryTargets;
 import dev.posta.delivery.Router;
+import dev.posta.mail.Envelope;
+import dev.posta.mail.QueueId;
 import dev.posta.mail.Recipient;
 import dev.posta.mail.TraceHeaders;
 import java.io.IOException;
@@ -17,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiPredicate;
+import java.util.function.IntPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,17 +56,30 @@ final class AttemptPlan {
   private AttemptPlan() {}
 
   static AttemptPlan of(SpooledMessage m, Instant now, Router router, DeliveryTargets targets, int maxHops) {
+    List<Integer> due = new ArrayList<>();
+    for (int i : m.pending()) {
+      SpooledMessage.Deferral d = m.deferral(i);
+      if (d == null || !d.nextAttempt().isAfter(now)) due.add(i);
+    }
+    return of(m.id(), m.envelope(), traceOf(m), due, m::isTargetFinished, router, targets, maxHops);
+  }
+
+  /**
+   * The plan for the recipients {@code due} (by their index in the envelope) of a message
+   * wherever it is kept: the spool's, or the cluster's queue in the database.
+   *
+   * @param finished whether an earlier attempt finished this recipient's target address (an alias's)
+   */
+  static AttemptPlan of(QueueId id, Envelope envelope, TraceHeaders trace, List<Integer> due, BiPredicate<Integer, String> finished,
+      Router router, DeliveryTargets targets, int maxHops) {
     AttemptPlan plan = new AttemptPlan();
     record Group(DeliveryTargets.Route route, String deliveredTo) {}
     Map<Group, List<Item>> groups = new LinkedHashMap<>();
-    TraceHeaders trace = traceOf(m);
-    for (int i : m.pending()) {
-      SpooledMessage.Deferral d = m.deferral(i);
-      if (d != null && d.nextAttempt().isAfter(now)) continue;
-      Recipient rcpt = m.envelope().recipients().get(i);
+    for (int i : due) {
+      Recipient rcpt = envelope.recipients().get(i);
       String looping = loop(trace, rcpt, router, maxHops);
       if (looping != null) {
-        log.info("{}: to=<{}>, dsn=5.4.6, status=bounced ({})", m.id(), rcpt.address(), looping);
+        log.info("{}: to=<{}>, dsn=5.4.6, status=bounced ({})", id, rcpt.address(), looping);
         plan.add(i, new Settlement.Outcome(rcpt.address().toString(), DeliveryResult.failed("5.4.6", null, null, looping)));
         continue;
       }
@@ -70,7 +87,7 @@ final class AttemptPlan {
       try {
         resolved = router.resolve(rcpt.address());
       } catch (RuntimeException | Error ex) {
-        log.error("{}: to=<{}>: routing failed unexpectedly", m.id(), rcpt.address(), ex);
+        log.error("{}: to=<{}>: routing failed unexpectedly", id, rcpt.address(), ex);
         plan.add(i, new Settlement.Outcome(rcpt.address().toString(), DeliveryResult.deferred("4.3.0", null, null, "internal error: " + ex)));
         continue;
       }
@@ -81,11 +98,11 @@ final class AttemptPlan {
       boolean any = false;
       for (Router.Target t : resolved) {
         // An alias target finished in an earlier attempt is not delivered to again.
-        if (m.isTargetFinished(i, t.address())) continue;
+        if (finished.test(i, t.address())) continue;
         any = true;
         if (t instanceof Router.Mailbox box && trace.wasDeliveredTo(box.address())) {
           String why = "mail forwarding loop for " + box.address() + " (already in Delivered-To:)";
-          log.info("{}: to=<{}>, mailbox={}, dsn=5.4.6, status=bounced ({})", m.id(), rcpt.address(), box.address(), why);
+          log.info("{}: to=<{}>, mailbox={}, dsn=5.4.6, status=bounced ({})", id, rcpt.address(), box.address(), why);
           plan.add(i, new Settlement.Outcome(box.address(), DeliveryResult.failed("5.4.6", null, null, why)));
           continue;
         }
@@ -115,26 +132,35 @@ final class AttemptPlan {
    * @param repeat not the message's first attempt in this run
    */
   static Delivery delivery(SpooledMessage m, Share share, boolean repeat) {
+    // Tried before, in this run or (recovered) in one before: it may have been delivered, also
+    // when that attempt could not note it (a progress log that failed to be written).
+    return delivery(m.envelope(), m.contentLength(), m::writeContentTo, share,
+        recipient -> m.recovered() || repeat || m.deferral(recipient) != null);
+  }
+
+  /**
+   * As {@link #delivery(SpooledMessage, Share, boolean)}, for a message wherever it is kept.
+   *
+   * @param mayBeDelivered whether an earlier attempt may have delivered this recipient (by its index)
+   */
+  static Delivery delivery(Envelope envelope, long contentLength, MessageWriter writer, Share share, IntPredicate mayBeDelivered) {
     List<Delivery.Recipient> recipients = new ArrayList<>();
     for (Item item : share.items()) {
-      Recipient rcpt = m.envelope().recipients().get(item.recipient());
-      // Tried before, in this run or (recovered) in one before: it may have been delivered, also
-      // when that attempt could not note it (a progress log that failed to be written).
-      boolean mayBeDelivered = m.recovered() || repeat || m.deferral(item.recipient()) != null;
-      recipients.add(new Delivery.Recipient(item.target(), rcpt.parameters(), rcpt.address(), mayBeDelivered));
+      Recipient rcpt = envelope.recipients().get(item.recipient());
+      recipients.add(new Delivery.Recipient(item.target(), rcpt.parameters(), rcpt.address(), mayBeDelivered.test(item.recipient())));
     }
-    long size = m.contentLength();
-    MessageWriter content = m::writeContentTo;
+    long size = contentLength;
+    MessageWriter content = writer;
     if (share.deliveredTo() != null) {
       byte[] stamp = ("Delivered-To: " + share.deliveredTo() + "\r\n").getBytes(StandardCharsets.UTF_8);
       size += stamp.length;
       content = out -> {
         ByteBuffer buf = ByteBuffer.wrap(stamp);
         while (buf.hasRemaining()) out.write(buf);
-        m.writeContentTo(out);
+        writer.writeTo(out);
       };
     }
-    return new Delivery(m.envelope(), size, content, share.route().destination(), recipients);
+    return new Delivery(envelope, size, content, share.route().destination(), recipients);
   }
 
   /**

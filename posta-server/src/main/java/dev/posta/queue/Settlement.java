@@ -187,7 +187,7 @@ final class Settlement {
     }
   }
 
-  private static String days(Duration d) {
+  static String days(Duration d) {
     return d.toHours() % 24 == 0 ? d.toDays() + (d.toDays() == 1 ? " day" : " days") : d.toHours() + " hours";
   }
 
@@ -195,18 +195,23 @@ final class Settlement {
    * Whether the sender wants to hear about this (RFC 3461 §4.1). Without NOTIFY, failures and
    * delays are reported, success is not.
    */
-  private static boolean notifies(Recipient rcpt, String what) {
+  static boolean notifies(Recipient rcpt, String what) {
     String notify = rcpt.parameters().notifyOn();
     if (notify == null) return !what.equals("SUCCESS");
     return List.of(notify.toUpperCase(Locale.ROOT).split(",")).contains(what);
   }
 
   private DeliveryReport.RecipientStatus status(Recipient rcpt, Outcome o, DeliveryReport.Action action) {
+    return status(rcpt, o, action, clock.instant());
+  }
+
+  /** One recipient's line in a notice: the final address an alias reached is the one reported. */
+  static DeliveryReport.RecipientStatus status(Recipient rcpt, Outcome o, DeliveryReport.Action action, Instant lastAttempt) {
     DeliveryResult r = o.result();
     // An alias expanded to another address: that one is the final recipient; the original
     // stays visible as Original-Recipient when the client gave ORCPT.
     Recipient reported = o.address().equalsIgnoreCase(rcpt.address().toString()) ? rcpt : reportedAs(rcpt, o.address());
-    return new DeliveryReport.RecipientStatus(reported, action, r.status(), r.remoteMta(), r.diagnostic(), r.reason(), clock.instant());
+    return new DeliveryReport.RecipientStatus(reported, action, r.status(), r.remoteMta(), r.diagnostic(), r.reason(), lastAttempt);
   }
 
   private static Recipient reportedAs(Recipient rcpt, String address) {
@@ -277,6 +282,15 @@ final class Settlement {
   /** The wait before attempt {@code attempts + 1}: first-retry, doubling, at most max-retry. */
   Duration backoff(int attempts) {
     return doubling(settings.firstRetry(), settings.maxRetry(), attempts);
+  }
+
+  /**
+   * The wait after attempt {@code attempts} was deferred, as this class schedules it: {@link
+   * #storageBackoff} for a fault of our own storage, else {@link #backoff}. For the cluster's queue,
+   * which settles in the database but retries on the same schedule.
+   */
+  static Duration retryWait(PostaConfig.Delivery settings, int attempts, boolean storageFault) {
+    return storageFault ? doubling(STORAGE_RETRY, STORAGE_RETRY_CAP, attempts) : doubling(settings.firstRetry(), settings.maxRetry(), attempts);
   }
 
   /**

@@ -1,0 +1,943 @@
+package dev.posta.queue;
+
+import dev.posta.config.PostaConfig;
+import dev.posta.database.BlobStore;
+import dev.posta.database.Database;
+import dev.posta.database.Digest;
+import dev.posta.delivery.Delivery;
+import dev.posta.delivery.DeliveryResult;
+import dev.posta.delivery.DeliveryTargets;
+import dev.posta.delivery.Router;
+import dev.posta.mail.Envelope;
+import dev.posta.mail.MailParameters;
+import dev.posta.mail.QueueId;
+import dev.posta.mail.RcptParameters;
+import dev.posta.mail.Recipient;
+import dev.posta.mail.TraceHeaders;
+import dev.posta.metrics.MailMetrics;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The queue of a clustered Posta ({@code [cluster] database}): several nodes share it in
+ * PostgreSQL, the one source of truth, and keep nothing of it themselves.
+ *
+ * <p><b>Accepting.</b> Content is buffered locally while it streams in (a {@link MessageContent});
+ * {@link #accept} then puts it in the {@link BlobStore} under its SHA-256, and in ONE transaction
+ * inserts the message (envelope, blob digest, arrival, held) and one item per recipient. It
+ * returns only after that commit, so {@code 250} means committed; a database error is an {@link
+ * IOException}, which the session answers with {@code 451 4.3.0}. The commit also sends a {@code
+ * NOTIFY}, so that idle nodes look at once rather than at their next poll.
+ *
+ * <p><b>Claiming.</b> Each node's loop claims due items in short transactions ({@code select ...
+ * for update skip locked limit n}, so that nodes never wait on each other's rows), setting its
+ * name, a lease ({@link Timing#lease}) and a fencing token from the sequence {@code queue_tokens}.
+ * While a delivery runs its leases are renewed every {@link Timing#renew}; a node that dies
+ * renews nothing, and its items are claimable by any node once their lease ran out: within a
+ * lease and a poll of its death. Every write of an outcome is conditional on the token ({@code
+ * where id = ? and token = ?}): a holder whose lease was taken over writes nothing, and says so
+ * in the log.
+ *
+ * <p><b>Delivering.</b> Through the same routes and targets as the embedded queue: an {@link
+ * AttemptPlan} routes the claimed recipients ({@link Router}, {@link DeliveryTargets}), loops are
+ * refused as there, retries follow the same schedule ({@link Settlement#retryWait}), notices are
+ * {@link DeliveryReport}s. Remote delivery is at least once: each share's outcomes are committed as
+ * soon as the remote server has answered. Local delivery is exactly once: the mailbox store's
+ * delivery (which joins the transaction through {@link Database#CURRENT}), its delivery ID and
+ * the item's removal commit in ONE transaction, rolled back whole when the token no longer holds;
+ * a replay after a crash finds the delivery ID and writes no second copy.
+ *
+ * <p><b>Finishing.</b> A finished item is deleted and its outcome appended to {@code
+ * queue_history}; the message goes with its last item. A notice to the sender is queued in the
+ * transaction that finishes the items it reports on, so a crash repeats a notice, never loses one.
+ *
+ * <p>Not (yet) here, unlike the embedded queue: per-destination suspension of unreachable
+ * destinations, delay notices ({@code queue.delay-warning}), and the administrator's commands.
+ */
+public final class ClusterQueue implements MailQueue, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ClusterQueue.class);
+  /** The channel the queue's NOTIFY goes on: new mail, or mail due again. */
+  public static final String CHANNEL = "posta_queue";
+  /** Items claimed in one transaction at most. */
+  static final int CLAIM_BATCH = 100;
+  /** Items being delivered by this node at once at most. */
+  static final int IN_FLIGHT = 400;
+
+  /**
+   * How long a claim holds, how often it is renewed, how often the queue is polled for due mail
+   * when no notification came.
+   */
+  public record Timing(Duration lease, Duration renew, Duration poll) {
+    /** A dead node's mail is taken over within 30 s + 1 s of its last renewal, 41 s after its last renewal at worst. */
+    public static final Timing STANDARD = new Timing(Duration.ofSeconds(30), Duration.ofSeconds(10), Duration.ofSeconds(1));
+  }
+
+  /** What a reload replaces: routing, targets and settings, as the embedded queue's. */
+  private record Routing(Router router, DeliveryTargets targets, PostaConfig.Delivery settings, int maxHops, String hostname) {}
+
+  private final Database database;
+  private final BlobStore blobs;
+  private final String node;
+  private final Path temporary;
+  private final MailMetrics metrics;
+  private final Timing timing;
+  private volatile Routing routing;
+
+  /** Claimed items being delivered here: id to fencing token, renewed together. */
+  private final Map<Long, Long> held = new ConcurrentHashMap<>();
+  private final AtomicInteger inFlight = new AtomicInteger();
+  /** Connections to one remote destination at once, per destination ({@code outbound.per-destination}). */
+  private final Map<String, Semaphore> destinations = new ConcurrentHashMap<>();
+  private final Semaphore outbound;
+
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition wakeup = lock.newCondition();
+  private boolean woken;
+  private volatile boolean closed;
+  private Thread loop;
+  private Thread listener;
+  private Thread renewer;
+  private volatile Connection listening;
+  /** The last size and when it was counted: a scrape every second does not count the table every second. */
+  private volatile long[] counted = {0, -1};
+
+  /**
+   * @param temporary where content that outgrows memory is buffered while it streams in
+   */
+  public ClusterQueue(Database database, BlobStore blobs, String node, Path temporary, Router router, DeliveryTargets targets,
+      PostaConfig.Delivery settings, int maxHops, String hostname, MailMetrics metrics, Timing timing) throws SQLException, IOException {
+    this.database = database;
+    this.blobs = blobs;
+    this.node = node;
+    this.temporary = temporary;
+    this.metrics = metrics;
+    this.timing = timing;
+    this.routing = new Routing(router, targets, settings, maxHops, hostname);
+    this.outbound = new Semaphore(settings.concurrency());
+    Files.createDirectories(temporary);
+    QueueId.onNode(slot(database, node));
+  }
+
+  /**
+   * This node's slot, which its queue IDs carry: its own from an earlier run, else the lowest free
+   * one, taken under a lock so that two nodes starting at once do not take the same one.
+   */
+  static int slot(Database database, String node) throws SQLException {
+    return database.transaction(c -> {
+      try (Statement s = c.createStatement()) {
+        s.execute("select pg_advisory_xact_lock(hashtext('posta queue node slots'))");
+      }
+      try (PreparedStatement s = c.prepareStatement("select slot from queue_node_slots where node = ?")) {
+        s.setString(1, node);
+        try (ResultSet r = s.executeQuery()) {
+          if (r.next()) return r.getInt(1);
+        }
+      }
+      try (PreparedStatement s = c.prepareStatement("insert into queue_node_slots (slot, node) select min(n), ? from generate_series(0, 255) n "
+          + "where not exists (select 1 from queue_node_slots where slot = n) having min(n) is not null returning slot")) {
+        s.setString(1, node);
+        try (ResultSet r = s.executeQuery()) {
+          if (r.next()) return r.getInt(1);
+        }
+      }
+      throw new SQLException("every one of the 256 node slots is taken (queue_node_slots): delete the rows of nodes that are gone");
+    });
+  }
+
+  /** Takes a reloaded configuration's routing: attempts started from now on use it. */
+  public void reconfigure(Router router, DeliveryTargets targets, PostaConfig.Delivery settings, int maxHops, String hostname) {
+    Routing old = routing;
+    routing = new Routing(router, targets, settings, maxHops, hostname);
+    old.targets().close();
+  }
+
+  /** Starts this node's delivery loop, its lease renewal and its LISTEN. */
+  public ClusterQueue start() {
+    loop = Thread.ofPlatform().name("cluster-queue").daemon().start(this::deliverLoop);
+    renewer = Thread.ofPlatform().name("cluster-queue-leases").daemon().start(this::renewLoop);
+    listener = Thread.ofPlatform().name("cluster-queue-listen").daemon().start(this::listenLoop);
+    return this;
+  }
+
+  // --- Accepting -------------------------------------------------------------------------------
+
+  @Override
+  public MessageContent newContent() {
+    return new MessageContent(temporary);
+  }
+
+  @Override
+  public Accepted accept(Envelope envelope, MessageContent content, boolean held) throws IOException {
+    try {
+      MessageDigest sha = sha256();
+      long size = 0;
+      try (InputStream in = content.readWhole()) {
+        byte[] buffer = new byte[64 * 1024];
+        for (int n; (n = in.read(buffer)) > 0; size += n) sha.update(buffer, 0, n);
+      }
+      Digest digest = new Digest(sha.digest());
+      // The blob first, in a transaction of its own: a crash after it leaves an orphan, swept later.
+      try (InputStream in = content.readWhole()) {
+        blobs.put(digest, size, in);
+      }
+      long length = size;
+      database.transaction(c -> insert(c, envelope, digest, length, held));
+    } catch (SQLException e) {
+      log.error("{}: not stored in the cluster's database: {}", envelope.id(), oneLine(e));
+      throw new IOException("the cluster's database: " + oneLine(e), e);
+    } finally {
+      content.discard();
+    }
+    return this::wake;
+  }
+
+  /** The message and its items, in the caller's transaction; NOTIFY is sent at its commit. */
+  private long insert(Connection c, Envelope envelope, Digest digest, long size, boolean held) throws SQLException {
+    long id;
+    try (PreparedStatement s = c.prepareStatement("insert into queue_messages (queue_id, envelope, blob, size, arrival, held, node) "
+        + "values (?, ?, ?, ?, ?, ?, ?) returning id")) {
+      s.setString(1, envelope.id().value());
+      s.setBytes(2, envelope.encode());
+      s.setBytes(3, digest.octets());
+      s.setLong(4, size);
+      s.setObject(5, envelope.received().atOffset(java.time.ZoneOffset.UTC));
+      s.setBoolean(6, held);
+      s.setString(7, node);
+      try (ResultSet r = s.executeQuery()) {
+        r.next();
+        id = r.getLong(1);
+      }
+    }
+    try (PreparedStatement s = c.prepareStatement(
+        "insert into queue_items (message, recipient, held) select ?, n, ? from generate_series(0, ? - 1) n")) {
+      s.setLong(1, id);
+      s.setBoolean(2, held);
+      s.setInt(3, envelope.recipients().size());
+      s.executeUpdate();
+    }
+    if (!held) notifyNodes(c);
+    return id;
+  }
+
+  private static void notifyNodes(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute("notify " + CHANNEL);
+    }
+  }
+
+  @Override
+  public int size() {
+    long[] last = counted;
+    if (last[1] >= 0 && System.nanoTime() - last[1] < TimeUnit.SECONDS.toNanos(1)) return (int) last[0];
+    try {
+      long n = database.transaction(c -> {
+        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("select count(*) from queue_messages")) {
+          r.next();
+          return r.getLong(1);
+        }
+      });
+      counted = new long[] {n, System.nanoTime()};
+      return (int) n;
+    } catch (SQLException e) {
+      log.warn("queue: cannot count the cluster's queue: {}", oneLine(e));
+      return (int) last[0];
+    }
+  }
+
+  @Override
+  public Instant oldestArrival() {
+    try {
+      return database.transaction(c -> {
+        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("select min(arrival) from queue_messages")) {
+          r.next();
+          java.time.OffsetDateTime t = r.getObject(1, java.time.OffsetDateTime.class);
+          return t == null ? null : t.toInstant();
+        }
+      });
+    } catch (SQLException e) {
+      log.warn("queue: cannot read the cluster's queue: {}", oneLine(e));
+      return null;
+    }
+  }
+
+  /** Makes this node's loop look for due mail now. */
+  public void wake() {
+    lock.lock();
+    try {
+      woken = true;
+      wakeup.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // --- Claiming --------------------------------------------------------------------------------
+
+  /** One claimed item: a recipient of a message, held under {@code token}. */
+  record Item(long id, long message, int recipient, int attempts, String lastError, Set<String> doneTargets, long token, String takenFrom) {}
+
+  /** A claimed message: what its items' attempt needs of it. */
+  record Message(long id, QueueId queueId, Envelope envelope, Digest blob, long size) {}
+
+  private void deliverLoop() {
+    while (!closed) {
+      try {
+        int room = IN_FLIGHT - inFlight.get();
+        List<Item> items = room <= 0 ? List.of() : claim(Math.min(room, CLAIM_BATCH));
+        if (items.isEmpty()) {
+          await(timing.poll());
+          continue;
+        }
+        for (var e : byMessage(items).entrySet()) {
+          Message m = e.getKey();
+          Thread.ofVirtual().name("cluster-deliver-" + (m == null ? "?" : m.queueId())).start(() -> attempt(m, e.getValue()));
+        }
+      } catch (SQLException | RuntimeException e) {
+        if (closed) break;
+        log.warn("queue: cannot claim due mail from the cluster's database, trying again: {}", oneLine(e));
+        await(timing.poll());
+      }
+    }
+  }
+
+  /** Claimed items by their message, counted in flight until their attempt ends. */
+  private Map<Message, List<Item>> byMessage(List<Item> items) throws SQLException {
+    Map<Long, List<Item>> byId = new LinkedHashMap<>();
+    for (Item i : items) byId.computeIfAbsent(i.message(), k -> new ArrayList<>()).add(i);
+    Map<Long, Message> messages = messages(byId.keySet());
+    Map<Message, List<Item>> out = new LinkedHashMap<>();
+    for (var e : byId.entrySet()) {
+      Message m = messages.getOrDefault(e.getKey(), new Message(e.getKey(), null, null, null, 0));
+      out.computeIfAbsent(m, k -> new ArrayList<>()).addAll(e.getValue());
+    }
+    inFlight.addAndGet(items.size());
+    return out;
+  }
+
+  /** Delivers claimed items on this thread, without the loop (tests: a claim, then its attempt). */
+  void deliver(List<Item> items) throws SQLException {
+    for (var e : byMessage(items).entrySet()) attempt(e.getKey(), e.getValue());
+  }
+
+  private void await(Duration most) {
+    lock.lock();
+    try {
+      long nanos = most.toNanos();
+      while (!woken && !closed && nanos > 0) nanos = wakeup.awaitNanos(nanos);
+      woken = false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Claims up to {@code most} items in one short transaction: due ones nobody holds, then ones
+   * whose holder's lease ran out (a node that died, or stalled), each with a fresh token.
+   */
+  List<Item> claim(int most) throws SQLException {
+    List<Item> items = database.transaction(c -> {
+      List<Item> out = new ArrayList<>();
+      claim(c, "lease_until is null and not held and next_attempt <= now() order by next_attempt", most, out);
+      if (out.size() < most) claim(c, "lease_until < now() and not held order by lease_until", most - out.size(), out);
+      return out;
+    });
+    for (Item i : items) {
+      held.put(i.id(), i.token());
+      if (i.takenFrom() != null) {
+        log.info("queue: item {} (recipient {} of message #{}) taken over from node {}, whose lease ran out", i.id(), i.recipient(), i.message(),
+            i.takenFrom());
+      }
+    }
+    return items;
+  }
+
+  private void claim(Connection c, String due, int most, List<Item> out) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("update queue_items q set lease_node = ?, lease_until = now() + make_interval(secs => ?), "
+        + "token = nextval('queue_tokens') from (select id, lease_node from queue_items where " + due
+        + " limit ? for update skip locked) d where q.id = d.id "
+        + "returning q.id, q.message, q.recipient, q.attempts, q.last_error, q.done_targets, q.token, d.lease_node")) {
+      s.setString(1, node);
+      s.setDouble(2, timing.lease().toMillis() / 1000.0);
+      s.setInt(3, most);
+      try (ResultSet r = s.executeQuery()) {
+        while (r.next()) {
+          Array done = r.getArray(6);
+          Set<String> targets = new LinkedHashSet<>(Arrays.asList((String[]) done.getArray()));
+          out.add(new Item(r.getLong(1), r.getLong(2), r.getInt(3), r.getInt(4), r.getString(5), targets, r.getLong(7), r.getString(8)));
+        }
+      }
+    }
+  }
+
+  private Map<Long, Message> messages(Set<Long> ids) throws SQLException {
+    return database.transaction(c -> {
+      Map<Long, Message> out = new HashMap<>();
+      try (PreparedStatement s = c.prepareStatement("select id, queue_id, envelope, blob, size from queue_messages where id = any(?)")) {
+        s.setArray(1, c.createArrayOf("bigint", ids.toArray()));
+        try (ResultSet r = s.executeQuery()) {
+          while (r.next()) {
+            out.put(r.getLong(1), new Message(r.getLong(1), new QueueId(r.getString(2)), Envelope.decode(r.getBytes(3)),
+                new Digest(r.getBytes(4)), r.getLong(5)));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Renews the leases of every item being delivered here; an item whose token no longer holds is let go. */
+  private void renewLoop() {
+    while (!closed) {
+      try {
+        Thread.sleep(timing.renew());
+      } catch (InterruptedException e) {
+        return;
+      }
+      if (held.isEmpty()) continue;
+      try {
+        renew();
+      } catch (SQLException | RuntimeException e) {
+        log.warn("queue: cannot renew this node's leases: {}", oneLine(e));
+      }
+    }
+  }
+
+  /** One renewal of every lease this node holds (tests call it to renew at once). */
+  void renew() throws SQLException {
+    Map<Long, Long> now = new HashMap<>(held);
+    if (now.isEmpty()) return;
+    Set<Long> renewed = database.transaction(c -> {
+      Set<Long> out = new java.util.HashSet<>();
+      try (PreparedStatement s = c.prepareStatement("update queue_items q set lease_until = now() + make_interval(secs => ?) "
+          + "from unnest(?::bigint[], ?::bigint[]) t(id, token) where q.id = t.id and q.token = t.token returning q.id")) {
+        s.setDouble(1, timing.lease().toMillis() / 1000.0);
+        s.setArray(2, c.createArrayOf("bigint", now.keySet().toArray()));
+        s.setArray(3, c.createArrayOf("bigint", now.values().toArray()));
+        try (ResultSet r = s.executeQuery()) {
+          while (r.next()) out.add(r.getLong(1));
+        }
+      }
+      return out;
+    });
+    for (var e : now.entrySet()) {
+      if (!renewed.contains(e.getKey()) && held.remove(e.getKey(), e.getValue())) {
+        log.warn("queue: item {}: its lease (token {}) was taken over by another node; this node's outcome will not be written", e.getKey(),
+            e.getValue());
+      }
+    }
+  }
+
+  /** LISTEN on its own connection: a notification wakes the loop; polling goes on should it be lost. */
+  private void listenLoop() {
+    while (!closed) {
+      try (Connection c = database.connection()) {
+        listening = c;
+        try (Statement s = c.createStatement()) {
+          s.execute("listen " + CHANNEL);
+        }
+        org.postgresql.PGConnection pg = c.unwrap(org.postgresql.PGConnection.class);
+        while (!closed) {
+          var notifications = pg.getNotifications((int) Math.max(timing.poll().toMillis(), 100) * 5);
+          if (notifications != null && notifications.length > 0) wake();
+        }
+      } catch (SQLException | RuntimeException e) {
+        if (closed) return;
+        log.warn("queue: LISTEN {} lost ({}); polling every {} ms meanwhile", CHANNEL, oneLine(e), timing.poll().toMillis());
+        try {
+          Thread.sleep(timing.poll().multipliedBy(5));
+        } catch (InterruptedException ie) {
+          return;
+        }
+      } finally {
+        listening = null;
+      }
+    }
+  }
+
+  // --- Delivering ------------------------------------------------------------------------------
+
+  /** What became of each claimed item in this attempt, gathered as shares come back. */
+  private static final class Progress {
+    final Item item;
+    /** The target addresses still out in shares. */
+    final Set<String> pending = new LinkedHashSet<>();
+    final List<Settlement.Outcome> outcomes = new ArrayList<>();
+    boolean stale;
+
+    Progress(Item item) {
+      this.item = item;
+    }
+  }
+
+  private void attempt(Message m, List<Item> items) {
+    try {
+      if (m.queueId() == null) {
+        log.error("queue: claimed items {} name no message", items.stream().map(Item::id).toList());
+        return;
+      }
+      attemptOf(m, items);
+    } catch (RuntimeException | Error e) {
+      log.error("{}: delivery failed unexpectedly; its items are retried once their lease runs out", m.queueId(), e);
+    } finally {
+      for (Item i : items) held.remove(i.id(), i.token());
+      inFlight.addAndGet(-items.size());
+    }
+  }
+
+  private void attemptOf(Message m, List<Item> items) {
+    Routing r = routing;
+    Map<Integer, Progress> progress = new LinkedHashMap<>();
+    for (Item i : items) progress.put(i.recipient(), new Progress(i));
+    byte[] content;
+    try (InputStream in = blobs.get(m.blob())) {
+      if (in == null) throw new IOException("its content (blob " + m.blob() + ") is missing");
+      content = in.readAllBytes();
+    } catch (IOException | SQLException e) {
+      log.error("{}: cannot read its content: {}", m.queueId(), oneLine(e));
+      DeliveryResult fault = DeliveryResult.storageFault("cannot read its content: " + oneLine(e));
+      for (Progress p : progress.values()) p.outcomes.add(new Settlement.Outcome(address(m, p), fault));
+      record(m, new ArrayList<>(progress.values()), r, false);
+      return;
+    }
+    AttemptPlan plan = AttemptPlan.of(m.queueId(), m.envelope(), TraceHeaders.of(content), new ArrayList<>(progress.keySet()),
+        (i, target) -> progress.get(i).item.doneTargets().contains(target), r.router(), r.targets(), r.maxHops());
+    for (AttemptPlan.Share share : plan.shares) {
+      for (AttemptPlan.Item item : share.items()) progress.get(item.recipient()).pending.add(item.target().address());
+    }
+    // Outcomes known without a delivery (a loop, a recipient no longer routable): written first.
+    if (!plan.known.isEmpty()) {
+      List<Progress> known = new ArrayList<>();
+      plan.known.forEach((i, outcomes) -> {
+        Progress p = progress.get(i);
+        p.outcomes.addAll(outcomes);
+        known.add(p);
+      });
+      record(m, known, r, false);
+    }
+    List<Thread> running = new ArrayList<>();
+    for (AttemptPlan.Share share : plan.shares) {
+      running.add(Thread.ofVirtual().name("cluster-deliver-" + m.queueId() + "-" + share.route().destination())
+          .start(() -> deliverShare(m, content, share, progress, r)));
+    }
+    for (Thread t : running) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private static String address(Message m, Progress p) {
+    return m.envelope().recipients().get(p.item.recipient()).address().toString();
+  }
+
+  /** One share to its target; its outcomes committed as soon as it is back (local: with the delivery itself). */
+  private void deliverShare(Message m, byte[] content, AttemptPlan.Share share, Map<Integer, Progress> progress, Routing r) {
+    Delivery delivery = AttemptPlan.delivery(m.envelope(), content.length, out -> {
+      ByteBuffer b = ByteBuffer.wrap(content);
+      while (b.hasRemaining()) out.write(b);
+    }, share, i -> {
+      Item item = progress.get(i).item;
+      return item.attempts() > 0 || item.takenFrom() != null;
+    });
+    DeliveryTargets.Route route = share.route();
+    List<Progress> touched = new ArrayList<>();
+    for (AttemptPlan.Item item : share.items()) {
+      Progress p = progress.get(item.recipient());
+      if (!touched.contains(p)) touched.add(p);
+    }
+    if (!route.outbound()) {
+      deliverLocally(m, delivery, share, progress, touched, r);
+      return;
+    }
+    Semaphore perDestination = destinations.computeIfAbsent(route.destination(), k -> new Semaphore(route.concurrency()));
+    List<DeliveryResult> results;
+    try {
+      perDestination.acquire();
+      try {
+        outbound.acquire();
+        try {
+          results = closed ? stopping(delivery) : route.target().deliver(delivery);
+        } finally {
+          outbound.release();
+        }
+      } finally {
+        perDestination.release();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      results = stopping(delivery);
+    } catch (RuntimeException e) {
+      log.error("{}: delivery to {} failed unexpectedly", m.queueId(), route.destination(), e);
+      results = delivery.recipients().stream().map(x -> DeliveryResult.deferred("4.3.0", null, null, "internal error: " + e)).toList();
+    }
+    synchronized (progress) {
+      apply(share, results, progress);
+      record(m, touched, r, false);
+    }
+  }
+
+  private static List<DeliveryResult> stopping(Delivery delivery) {
+    return delivery.recipients().stream().map(x -> DeliveryResult.deferred("4.3.0", null, null, "server shutting down")).toList();
+  }
+
+  private static void apply(AttemptPlan.Share share, List<DeliveryResult> results, Map<Integer, Progress> progress) {
+    for (int k = 0; k < share.items().size(); k++) {
+      AttemptPlan.Item item = share.items().get(k);
+      Progress p = progress.get(item.recipient());
+      p.pending.remove(item.target().address());
+      p.outcomes.add(new Settlement.Outcome(item.target().address(), results.get(k)));
+    }
+  }
+
+  /** Thrown inside a local delivery's transaction when a token no longer holds: all of it is rolled back. */
+  private static final class Stale extends SQLException {
+    Stale(long item) {
+      super("item " + item + ": its lease was taken over");
+    }
+  }
+
+  /**
+   * The mailbox store's deliveries, their delivery IDs and the items' removal in ONE transaction:
+   * exactly once. When a token no longer holds, all of it is rolled back (another node now holds
+   * the item and delivers it); when the database fails, the recipients are deferred as a fault of
+   * our own storage.
+   */
+  private void deliverLocally(Message m, Delivery delivery, AttemptPlan.Share share, Map<Integer, Progress> progress, List<Progress> touched,
+      Routing r) {
+    synchronized (progress) {
+      Map<Progress, List<Settlement.Outcome>> before = new HashMap<>();
+      Map<Progress, Set<String>> pendingBefore = new HashMap<>();
+      for (Progress p : touched) {
+        before.put(p, new ArrayList<>(p.outcomes));
+        pendingBefore.put(p, new LinkedHashSet<>(p.pending));
+      }
+      String failure;
+      try {
+        database.transaction(c -> {
+          List<DeliveryResult> results = share.route().target().deliver(delivery);
+          apply(share, results, progress);
+          write(c, m, touched, r, true);
+          return null;
+        });
+        afterCommit(touched);
+        return;
+      } catch (SQLException | RuntimeException e) {
+        // Rolled back: nothing of it happened. Put the progress back as it was.
+        for (Progress p : touched) {
+          p.outcomes.clear();
+          p.outcomes.addAll(before.get(p));
+          p.pending.clear();
+          p.pending.addAll(pendingBefore.get(p));
+        }
+        if (e instanceof Stale) {
+          log.warn("{}: local delivery rolled back: {}; the node holding it now delivers it", m.queueId(), e.getMessage());
+          for (Progress p : touched) p.stale = true;
+          return;
+        }
+        failure = oneLine(e);
+        log.error("{}: local delivery rolled back, the cluster's database failed: {}", m.queueId(), failure);
+      }
+      DeliveryResult fault = DeliveryResult.storageFault("the cluster's database failed: " + failure);
+      apply(share, share.items().stream().map(x -> fault).toList(), progress);
+      record(m, touched, r, false);
+    }
+  }
+
+  /** Writes the progress of {@code touched} in a transaction of its own; a database failure leaves them to their lease. */
+  private void record(Message m, List<Progress> touched, Routing r, boolean local) {
+    try {
+      database.transaction(c -> {
+        write(c, m, touched, r, local);
+        return null;
+      });
+      afterCommit(touched);
+    } catch (SQLException | RuntimeException e) {
+      log.error("{}: outcomes not written, the cluster's database failed ({}); the items are attempted again once their lease runs out",
+          m.queueId(), oneLine(e));
+      for (Progress p : touched) {
+        p.stale = true;
+        held.remove(p.item.id(), p.item.token());
+      }
+    }
+  }
+
+  /** Counts what was committed, and forgets the leases of items no longer this node's. */
+  private void afterCommit(List<Progress> touched) {
+    for (Progress p : touched) {
+      if (p.pending.isEmpty()) held.remove(p.item.id(), p.item.token());
+    }
+  }
+
+  /**
+   * Writes each item's progress, fenced by its token: the targets it finished, or, once none is
+   * pending, its removal (history appended) or its deferral. Notices for the items finished here
+   * are queued in the same transaction.
+   *
+   * @param local a token that no longer holds rolls all of it back ({@link Stale}); else that item is skipped
+   */
+  private void write(Connection c, Message m, List<Progress> touched, Routing r, boolean local) throws SQLException {
+    Envelope env = m.envelope();
+    Instant now = Instant.now();
+    boolean expired = !now.isBefore(env.received().plus(r.settings().lifetime()));
+    List<DeliveryReport.RecipientStatus> failed = new ArrayList<>();
+    List<DeliveryReport.RecipientStatus> succeeded = new ArrayList<>();
+    boolean removed = false;
+    for (Progress p : touched) {
+      if (p.stale) continue;
+      Item item = p.item;
+      Recipient rcpt = env.recipients().get(item.recipient());
+      List<String> finishedTargets = p.outcomes.stream().filter(o -> o.result().kind() != DeliveryResult.Kind.DEFERRED)
+          .map(Settlement.Outcome::address).toList();
+      boolean ok;
+      if (!p.pending.isEmpty()) {
+        ok = finishedTargets.isEmpty() || update(c, "update queue_items set done_targets = done_targets || ?::text[] where id = ? and token = ?",
+            s -> {
+              s.setArray(1, c.createArrayOf("text", finishedTargets.toArray()));
+              s.setLong(2, item.id());
+              s.setLong(3, item.token());
+            });
+      } else {
+        var deferred = p.outcomes.stream().filter(o -> o.result().kind() == DeliveryResult.Kind.DEFERRED).findFirst();
+        if (deferred.isPresent() && !expired) {
+          int attempts = item.attempts() + 1;
+          Duration wait = Settlement.retryWait(r.settings(), attempts, deferred.get().result().storageFault());
+          if (closed) wait = Duration.ZERO;
+          Duration w = wait;
+          ok = update(c, "update queue_items set done_targets = done_targets || ?::text[], attempts = ?, last_error = ?, "
+              + "next_attempt = now() + make_interval(secs => ?), lease_node = null, lease_until = null where id = ? and token = ?", s -> {
+                s.setArray(1, c.createArrayOf("text", finishedTargets.toArray()));
+                s.setInt(2, attempts);
+                s.setString(3, DeliveryResult.shortened(deferred.get().result().describe()));
+                s.setDouble(4, w.toMillis() / 1000.0);
+                s.setLong(5, item.id());
+                s.setLong(6, item.token());
+              });
+          if (ok) {
+            metrics.deferred();
+            log.info("{}: to=<{}>, deferred ({}), next attempt in {} s", m.queueId(), rcpt.address(), deferred.get().result().describe(),
+                wait.toSeconds());
+          }
+        } else {
+          ok = update(c, "delete from queue_items where id = ? and token = ?", s -> {
+            s.setLong(1, item.id());
+            s.setLong(2, item.token());
+          });
+          if (ok) {
+            removed = true;
+            finish(c, m, p, rcpt, expired, r, failed, succeeded, now);
+          }
+        }
+      }
+      if (!ok) {
+        if (local) throw new Stale(item.id());
+        p.stale = true;
+        log.warn("{}: to=<{}>: outcome not written, item {} is now held by another node (token {} no longer holds)", m.queueId(),
+            rcpt.address(), item.id(), item.token());
+      }
+    }
+    // The notices go in with the items they report on: a rollback takes both, a commit keeps both.
+    notice(c, m, failed, r, now);
+    notice(c, m, succeeded, r, now);
+    if (removed) {
+      try (PreparedStatement s = c.prepareStatement("select 1 from queue_messages where id = ? for no key update")) {
+        s.setLong(1, m.id());
+        s.executeQuery().close();
+      }
+      // A new statement, a new snapshot: the last item removed by a transaction that committed
+      // while this one waited for the lock is seen gone.
+      try (PreparedStatement s = c.prepareStatement(
+          "delete from queue_messages m where id = ? and not exists (select 1 from queue_items i where i.message = m.id)")) {
+        s.setLong(1, m.id());
+        if (s.executeUpdate() > 0) log.info("{}: removed", m.queueId());
+      }
+    }
+  }
+
+  /** The history rows of a finished item, its meters, and its lines in the notices. */
+  private void finish(Connection c, Message m, Progress p, Recipient rcpt, boolean expired, Routing r,
+      List<DeliveryReport.RecipientStatus> failed, List<DeliveryReport.RecipientStatus> succeeded, Instant now) throws SQLException {
+    Envelope env = m.envelope();
+    try (PreparedStatement s = c.prepareStatement("insert into queue_history (queue_id, recipient, outcome, status, remote_mta, diagnostic, "
+        + "reason, attempts, node) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+      for (Settlement.Outcome o : p.outcomes) {
+        DeliveryResult result = o.result();
+        if (result.kind() == DeliveryResult.Kind.DEFERRED) {
+          // Past the lifetime: failed after all.
+          String last = p.item.lastError() == null ? result.describe() : p.item.lastError();
+          result = DeliveryResult.failed("4.4.7", result.remoteMta(), result.diagnostic(),
+              "delivery time expired after " + Settlement.days(r.settings().lifetime()) + "; last error: " + last);
+          log.info("{}: to=<{}>, status=expired ({})", m.queueId(), o.address(), result.reason());
+          o = new Settlement.Outcome(o.address(), result);
+        }
+        switch (result.kind()) {
+          case DELIVERED, RELAYED -> {
+            if (result != AttemptPlan.EARLIER) metrics.delivered(result.kind() == DeliveryResult.Kind.RELAYED, Duration.between(env.received(), now));
+            boolean report = result.kind() == DeliveryResult.Kind.DELIVERED || !result.notifyPassedOn();
+            if (report && Settlement.notifies(rcpt, "SUCCESS")) {
+              succeeded.add(Settlement.status(rcpt, o, result.kind() == DeliveryResult.Kind.DELIVERED
+                  ? DeliveryReport.Action.DELIVERED : DeliveryReport.Action.RELAYED, now));
+            }
+          }
+          case FAILED -> {
+            metrics.bounced();
+            if (Settlement.notifies(rcpt, "FAILURE")) failed.add(Settlement.status(rcpt, o, DeliveryReport.Action.FAILED, now));
+          }
+          case DEFERRED -> {}
+        }
+        s.setString(1, m.queueId().value());
+        s.setString(2, o.address());
+        s.setString(3, result.kind().name().toLowerCase(Locale.ROOT));
+        s.setString(4, result.status());
+        s.setString(5, result.remoteMta());
+        s.setString(6, result.diagnostic() == null ? null : DeliveryResult.shortened(result.diagnostic()));
+        s.setString(7, result.reason() == null ? null : DeliveryResult.shortened(result.reason()));
+        s.setInt(8, p.item.attempts() + 1);
+        s.setString(9, node);
+        s.addBatch();
+      }
+      s.executeBatch();
+    }
+  }
+
+  /** Queues one notice to the sender (RFC 3464) in the caller's transaction; none for the null sender. */
+  private void notice(Connection c, Message m, List<DeliveryReport.RecipientStatus> lines, Routing r, Instant now) throws SQLException {
+    if (lines.isEmpty()) return;
+    Envelope env = m.envelope();
+    String action = lines.getFirst().action().name().toLowerCase(Locale.ROOT);
+    if (env.sender() == null) {
+      log.info("{}: no notice ({}) for a message with the null sender", m.queueId(), action);
+      return;
+    }
+    byte[] report;
+    try {
+      byte[] original = blobContent(m);
+      report = DeliveryReport.build(r.hostname(), env, original.length, out -> out.write(ByteBuffer.wrap(original)), lines, now);
+    } catch (IOException e) {
+      throw new SQLException("the notice could not be written: " + e.getMessage(), e);
+    }
+    boolean eightBit = false;
+    for (byte b : report) {
+      if (b < 0) {
+        eightBit = true;
+        break;
+      }
+    }
+    Envelope notice = new Envelope(QueueId.next(), now, "127.0.0.1", r.hostname(), null,
+        new MailParameters(report.length, eightBit ? MailParameters.BodyType.EIGHT_BIT_MIME : MailParameters.BodyType.SEVEN_BIT,
+            env.sender().isUtf8(), null, null),
+        List.of(new Recipient(env.sender(), RcptParameters.NONE)));
+    Digest digest = Digest.of(report);
+    try {
+      blobs.put(digest, report.length, new ByteArrayInputStream(report)); // joins this transaction (DatabaseBlobs)
+    } catch (IOException e) {
+      throw new SQLException("the notice's content could not be stored: " + e.getMessage(), e);
+    }
+    insert(c, notice, digest, report.length, false);
+    log.info("{}: sender notice ({}): {}", m.queueId(), action, notice.id());
+  }
+
+  /** The message's content again, for a notice that returns it. */
+  private byte[] blobContent(Message m) throws IOException {
+    try (InputStream in = blobs.get(m.blob())) {
+      if (in == null) throw new IOException("its content (blob " + m.blob() + ") is missing");
+      return in.readAllBytes();
+    } catch (SQLException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+  }
+
+  @FunctionalInterface
+  private interface Binder {
+    void bind(PreparedStatement s) throws SQLException;
+  }
+
+  /** True when the statement changed a row: the token held. */
+  private static boolean update(Connection c, String sql, Binder binder) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      binder.bind(s);
+      return s.executeUpdate() > 0;
+    }
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+
+  private static String oneLine(Throwable e) {
+    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    return m.replaceAll("\\s+", " ").trim();
+  }
+
+  /** This node's name, as its leases and history rows carry it. */
+  public String node() {
+    return node;
+  }
+
+  /** Stops claiming, lets deliveries in flight finish (up to 10 s); their leases run out if they do not. */
+  @Override
+  public void close() {
+    closed = true;
+    wake();
+    if (loop != null) loop.interrupt();
+    if (renewer != null) renewer.interrupt();
+    Connection l = listening;
+    if (l != null) {
+      try {
+        l.close();
+      } catch (SQLException ignored) {
+        // it is going anyway
+      }
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    if (inFlight.get() > 0) log.warn("queue: {} deliveries still running at shutdown; their leases run out", inFlight.get());
+    routing.targets().close();
+  }
+}

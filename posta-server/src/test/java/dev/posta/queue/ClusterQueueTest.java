@@ -1,0 +1,353 @@
+package dev.posta.queue;
+
+import static dev.posta.testing.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.posta.client.Timeouts;
+import dev.posta.config.PostaConfig;
+import dev.posta.database.Database;
+import dev.posta.database.DatabaseBlobs;
+import dev.posta.database.Digest;
+import dev.posta.delivery.DeliveryTargets;
+import dev.posta.delivery.LocalDelivery;
+import dev.posta.delivery.RemoteDelivery;
+import dev.posta.delivery.Router;
+import dev.posta.dns.MxResolver;
+import dev.posta.mail.AddressParser;
+import dev.posta.mail.Envelope;
+import dev.posta.mail.MailParameters;
+import dev.posta.mail.QueueId;
+import dev.posta.mail.RcptParameters;
+import dev.posta.mail.Recipient;
+import dev.posta.metrics.MailMetrics;
+import dev.posta.store.MaildirStore;
+import dev.posta.testing.Postgres;
+import dev.posta.testing.SmtpPeer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The cluster's queue on a real PostgreSQL (initdb by the test harness) and real SMTP peers:
+ * accepting commits message and items before it returns; two nodes on two pools claim disjoint
+ * items; a dead node's lease is taken over within its bound; a holder whose lease was taken over
+ * writes nothing; remote delivery retries a 4xx and bounces a 5xx with a DSN.
+ */
+class ClusterQueueTest {
+  @TempDir Path dir;
+  String url;
+  final List<AutoCloseable> open = new ArrayList<>();
+
+  @BeforeEach
+  void database() {
+    url = Postgres.shared().newDatabase();
+  }
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (AutoCloseable c : open.reversed()) c.close();
+  }
+
+  private <T extends AutoCloseable> T keep(T c) {
+    open.add(c);
+    return c;
+  }
+
+  /** Remote mail relayed to {@code peerPort} on 127.0.0.1, retries after 1 s then 2 s. */
+  private PostaConfig config(int peerPort, UnaryOperator<PostaConfig.Delivery> adjust) {
+    PostaConfig defaults = PostaConfig.embeddedDefaults(dir.resolve("data"));
+    var d = defaults.delivery();
+    var delivery = new PostaConfig.Delivery(Duration.ofSeconds(1), Duration.ofSeconds(2), d.lifetime(), Duration.ZERO, d.concurrency(),
+        d.perDestination(), PostaConfig.TlsPolicy.NONE, Map.of(), Optional.empty(), List.of(), 25,
+        Optional.of(new PostaConfig.Relay("127.0.0.1", peerPort, false, PostaConfig.TlsPolicy.NONE, Optional.empty(), Optional.empty())), Map.of());
+    return defaults.toBuilder().delivery(adjust.apply(delivery)).build();
+  }
+
+  private Database database(String node) throws SQLException {
+    return keep(Database.open(url, node, 8));
+  }
+
+  private ClusterQueue node(String node, PostaConfig config, ClusterQueue.Timing timing) throws Exception {
+    Database db = database(node);
+    var targets = new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")),
+        new RemoteDelivery(config, new MxResolver(List.of("127.0.0.1:9"), Duration.ofSeconds(1)), Timeouts.rfc5321()), config.delivery());
+    return keep(new ClusterQueue(db, new DatabaseBlobs(db), node, dir.resolve("tmp-" + node), new Router(config), targets,
+        config.delivery(), config.limits().maxHops(), "mx.posta.test", new MailMetrics(), timing));
+  }
+
+  private static final ClusterQueue.Timing QUICK = new ClusterQueue.Timing(Duration.ofSeconds(30), Duration.ofSeconds(10), Duration.ofMillis(200));
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private SmtpPeer peer(int port, UnaryOperator<SmtpPeer.Options> options) {
+    return keep(SmtpPeer.start(dir.resolve("peer"), o -> options.apply(o.host("127.0.0.1").port(port))));
+  }
+
+  private static Envelope envelope(String from, String... to) throws AddressParser.SyntaxException {
+    List<Recipient> rcpts = new ArrayList<>();
+    for (String t : to) rcpts.add(new Recipient(AddressParser.parseMailbox(t), RcptParameters.NONE));
+    return new Envelope(QueueId.next(), Instant.now(), "127.0.0.1", "client.test", from == null ? null : AddressParser.parseMailbox(from),
+        new MailParameters(-1, MailParameters.BodyType.EIGHT_BIT_MIME, false, null, null), rcpts);
+  }
+
+  private static QueueId accept(ClusterQueue q, Envelope e, String text) throws IOException {
+    MessageContent content = q.newContent();
+    byte[] b = text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+    content.write(b, 0, b.length);
+    q.accept(e, content, false).deliver();
+    return e.id();
+  }
+
+  private long count(String sql) throws SQLException {
+    try (Database db = Database.open(url, "test", 1); Connection c = db.connection(); Statement s = c.createStatement();
+         ResultSet r = s.executeQuery(sql)) {
+      r.next();
+      return r.getLong(1);
+    }
+  }
+
+  private String text(String sql) throws SQLException {
+    try (Database db = Database.open(url, "test", 1); Connection c = db.connection(); Statement s = c.createStatement();
+         ResultSet r = s.executeQuery(sql)) {
+      return r.next() ? r.getString(1) : null;
+    }
+  }
+
+  @Test
+  void acceptingCommitsTheMessageItsItemsAndItsBlobBeforeItReturns() throws Exception {
+    ClusterQueue q = node("n1", config(freePort(), d -> d), QUICK); // not started: nothing is delivered
+    String body = "Subject: hello\n\nbody\n";
+    QueueId id = accept(q, envelope("alice@example.test", "bob@example.test", "carol@example.test"), body);
+
+    assertThat(count("select count(*) from queue_messages where queue_id = '" + id.value() + "'")).isEqualTo(1);
+    assertThat(count("select count(*) from queue_items i join queue_messages m on m.id = i.message where m.queue_id = '" + id.value()
+        + "' and i.lease_until is null and not i.held and i.attempts = 0")).isEqualTo(2);
+    byte[] octets = body.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8);
+    assertThat(text("select encode(blob, 'hex') from queue_messages where queue_id = '" + id.value() + "'"))
+        .isEqualTo(Digest.of(octets).toString());
+    Database db = database("reader");
+    try (InputStream in = new DatabaseBlobs(db).get(Digest.of(octets))) {
+      assertThat(in.readAllBytes()).isEqualTo(octets);
+    }
+    assertThat(q.size()).isEqualTo(1);
+    assertThat(q.oldestArrival()).isNotNull();
+    // Each node's queue IDs carry its slot: n1 took slot 0.
+    assertThat(id.value()).endsWith("00");
+  }
+
+  @Test
+  void aDatabaseThatIsDownRefusesTheMessageWithAnIoError() throws Exception {
+    Postgres own = Postgres.start(java.nio.file.Files.createDirectories(dir.resolve("pg")));
+    String ownUrl = own.newDatabase();
+    PostaConfig config = config(freePort(), d -> d);
+    Database db = keep(Database.open(ownUrl, "n1", 2));
+    var targets = new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), null, config.delivery());
+    ClusterQueue q = keep(new ClusterQueue(db, new DatabaseBlobs(db), "n1", dir.resolve("tmp"), new Router(config), targets,
+        config.delivery(), 10, "mx.posta.test", new MailMetrics(), QUICK));
+    own.close();
+    assertThatThrownBy(() -> accept(q, envelope("alice@example.test", "bob@example.test"), "Subject: x\n\nx\n"))
+        .isInstanceOf(IOException.class).hasMessageStartingWith("the cluster's database: ");
+  }
+
+  @Test
+  void twoNodesOnTwoPoolsClaimDisjointItems() throws Exception {
+    PostaConfig config = config(freePort(), d -> d);
+    ClusterQueue a = node("n1", config, QUICK);
+    ClusterQueue b = node("n2", config, QUICK);
+    for (int i = 0; i < 150; i++) accept(a, envelope("alice@example.test", "r" + i + "@example.test", "s" + i + "@example.test"), "Subject: " + i + "\n\nx\n");
+    Map<Long, String> claimedBy = new ConcurrentHashMap<>();
+    List<Long> twice = java.util.Collections.synchronizedList(new ArrayList<>());
+    Thread[] threads = new Thread[4];
+    for (int t = 0; t < threads.length; t++) {
+      ClusterQueue q = t % 2 == 0 ? a : b;
+      threads[t] = Thread.ofPlatform().start(() -> {
+        try {
+          for (List<ClusterQueue.Item> items; !(items = q.claim(7)).isEmpty(); ) {
+            for (ClusterQueue.Item i : items) if (claimedBy.put(i.id(), q.node()) != null) twice.add(i.id());
+          }
+        } catch (SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      });
+    }
+    for (Thread t : threads) t.join();
+    assertThat(twice).isEmpty();
+    assertThat(claimedBy).hasSize(300);
+    assertThat(new HashSet<>(claimedBy.values())).containsExactlyInAnyOrder("n1", "n2");
+    assertThat(count("select count(*) from queue_items where lease_node is null or lease_until is null")).isZero();
+    assertThat(count("select count(distinct token) from queue_items")).isEqualTo(300);
+  }
+
+  @Test
+  void twoRunningNodesDeliverEachMessageOnce() throws Exception {
+    int port = freePort();
+    SmtpPeer mx = peer(port, o -> o);
+    PostaConfig config = config(port, d -> d);
+    ClusterQueue a = node("n1", config, QUICK).start();
+    ClusterQueue b = node("n2", config, QUICK).start();
+    Set<String> sent = new HashSet<>();
+    for (int i = 0; i < 60; i++) {
+      String subject = "Subject: message " + i;
+      sent.add(subject);
+      accept(i % 2 == 0 ? a : b, envelope("alice@example.test", "r" + i + "@example.test"), subject + "\n\nx\n");
+    }
+    List<SmtpPeer.Received> got = mx.awaitMessages(60, Duration.ofSeconds(30));
+    await("the queue empty", () -> {
+      try {
+        return count("select count(*) from queue_messages") == 0;
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    Thread.sleep(500); // nothing more may come
+    assertThat(mx.messages()).hasSize(60);
+    Set<String> subjects = new HashSet<>();
+    for (SmtpPeer.Received r : mx.messages()) subjects.add(r.text().lines().filter(l -> l.startsWith("Subject: ")).findFirst().orElseThrow());
+    assertThat(subjects).isEqualTo(sent);
+    assertThat(got).hasSize(60);
+    assertThat(count("select count(*) from queue_history where outcome = 'relayed'")).isEqualTo(60);
+    assertThat(count("select count(*) from queue_items")).isZero();
+  }
+
+  @Test
+  void aDeadNodesItemsAreTakenOverOnceItsLeaseRunsOut() throws Exception {
+    PostaConfig config = config(freePort(), d -> d);
+    var shortLease = new ClusterQueue.Timing(Duration.ofSeconds(2), Duration.ofMinutes(10), Duration.ofMillis(100));
+    ClusterQueue dead = node("n1", config, shortLease);
+    ClusterQueue alive = node("n2", config, shortLease);
+    accept(dead, envelope("alice@example.test", "bob@example.test"), "Subject: x\n\nx\n");
+    List<ClusterQueue.Item> held = dead.claim(10); // and then it "dies": no renewal, no outcome
+    assertThat(held).hasSize(1);
+    Instant claimed = Instant.now();
+    assertThat(alive.claim(10)).isEmpty(); // leased: not claimable
+    List<ClusterQueue.Item> taken;
+    while ((taken = alive.claim(10)).isEmpty()) Thread.sleep(100);
+    Duration after = Duration.between(claimed, Instant.now());
+    assertThat(after).isBetween(Duration.ofMillis(1500), Duration.ofSeconds(4));
+    assertThat(taken).hasSize(1);
+    assertThat(taken.getFirst().id()).isEqualTo(held.getFirst().id());
+    assertThat(taken.getFirst().takenFrom()).isEqualTo("n1");
+    assertThat(taken.getFirst().token()).isGreaterThan(held.getFirst().token());
+    assertThat(text("select lease_node from queue_items")).isEqualTo("n2");
+  }
+
+  @Test
+  void aRenewedLeaseIsNotTakenOver() throws Exception {
+    PostaConfig config = config(freePort(), d -> d);
+    var shortLease = new ClusterQueue.Timing(Duration.ofSeconds(2), Duration.ofMinutes(10), Duration.ofMillis(100));
+    ClusterQueue holder = node("n1", config, shortLease);
+    ClusterQueue other = node("n2", config, shortLease);
+    accept(holder, envelope("alice@example.test", "bob@example.test"), "Subject: x\n\nx\n");
+    assertThat(holder.claim(10)).hasSize(1);
+    for (int i = 0; i < 4; i++) {
+      Thread.sleep(1000);
+      holder.renew();
+      assertThat(other.claim(10)).as("after %d s", i + 1).isEmpty();
+    }
+  }
+
+  @Test
+  void aHolderWhoseLeaseWasTakenOverWritesNothing() throws Exception {
+    int port = freePort();
+    SmtpPeer mx = peer(port, o -> o);
+    PostaConfig config = config(port, d -> d);
+    var shortLease = new ClusterQueue.Timing(Duration.ofSeconds(1), Duration.ofMinutes(10), Duration.ofMillis(100));
+    ClusterQueue stale = node("n1", config, shortLease);
+    ClusterQueue other = node("n2", config, shortLease);
+    accept(stale, envelope("alice@example.test", "bob@example.test"), "Subject: x\n\nx\n");
+    List<ClusterQueue.Item> old = stale.claim(10);
+    List<ClusterQueue.Item> taken;
+    while ((taken = other.claim(10)).isEmpty()) Thread.sleep(100);
+
+    stale.deliver(old); // it delivers (remote: at least once), but its outcome is refused by the token
+    assertThat(mx.awaitMessages(1, Duration.ofSeconds(10))).hasSize(1);
+    assertThat(count("select count(*) from queue_history")).isZero();
+    assertThat(count("select count(*) from queue_items where token = " + taken.getFirst().token() + " and lease_node = 'n2'")).isEqualTo(1);
+
+    other.deliver(taken); // the holder's outcome is written
+    assertThat(count("select count(*) from queue_items")).isZero();
+    assertThat(count("select count(*) from queue_messages")).isZero();
+    assertThat(text("select node || ' ' || outcome || ' ' || status from queue_history")).isEqualTo("n2 relayed 2.0.0");
+  }
+
+  @Test
+  void aTemporaryRefusalIsRetriedOnTheSchedule() throws Exception {
+    int port = freePort();
+    SmtpPeer mx = peer(port, o -> o.rcptReply("slow@example.test", "451 4.3.0 try again later", 1));
+    ClusterQueue q = node("n1", config(port, d -> d), QUICK).start();
+    accept(q, envelope("alice@example.test", "slow@example.test"), "Subject: later\n\nx\n");
+    await("attempt 1 deferred", () -> {
+      try {
+        return count("select count(*) from queue_items where attempts = 1 and lease_until is null") == 1;
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    assertThat(text("select last_error from queue_items")).isEqualTo("deferred by 127.0.0.1[127.0.0.1]:" + port + ": 451 4.3.0 try again later");
+    assertThat(mx.awaitMessages(1, Duration.ofSeconds(15))).hasSize(1); // first-retry is 1 s
+    await("the queue empty", () -> {
+      try {
+        return count("select count(*) from queue_messages") == 0;
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    assertThat(text("select outcome || ' ' || status || ' ' || attempts from queue_history")).isEqualTo("relayed 2.0.0 2");
+  }
+
+  @Test
+  void aPermanentRefusalIsReturnedToTheSenderInADeliveryStatusNotification() throws Exception {
+    int port = freePort();
+    SmtpPeer mx = peer(port, o -> o.rcptReply("bob@example.test", "550 5.1.1 <bob@example.test>: no such user here"));
+    ClusterQueue q = node("n1", config(port, d -> d), QUICK).start();
+    QueueId id = accept(q, envelope("alice@example.test", "bob@example.test"), "Subject: hello bob\n\nthe body\n");
+    // The notice goes to alice@example.test: through the same peer.
+    List<SmtpPeer.Received> got = mx.awaitMessages(1, Duration.ofSeconds(15));
+    assertThat(got).hasSize(1);
+    SmtpPeer.Received notice = got.getFirst();
+    assertThat(notice.mailFrom()).isEmpty();
+    assertThat(notice.rcptTos()).containsExactly("alice@example.test");
+    String text = notice.text();
+    assertThat(text).contains("Subject: Undelivered Mail Returned to Sender")
+        .contains("Reporting-MTA: dns; mx.posta.test")
+        .contains("Final-Recipient: rfc822; bob@example.test")
+        .contains("Action: failed")
+        .contains("Status: 5.1.1")
+        .contains("Diagnostic-Code: smtp; 550 5.1.1 <bob@example.test>: no such user here")
+        .contains("Subject: hello bob");
+    await("the queue empty", () -> {
+      try {
+        return count("select count(*) from queue_messages") == 0;
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    assertThat(text("select outcome || ' ' || status from queue_history where queue_id = '" + id.value() + "'")).isEqualTo("failed 5.1.1");
+  }
+}
