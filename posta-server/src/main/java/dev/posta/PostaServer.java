@@ -26,6 +26,9 @@ import dev.posta.mailauth.dkim.DkimSigner;
 import dev.posta.mailauth.dkim.SigningKeys;
 import dev.posta.metrics.MailMetrics;
 import dev.posta.net.AuthThrottle;
+import dev.posta.database.Database;
+import dev.posta.database.DatabaseBlobs;
+import dev.posta.queue.ClusterQueue;
 import dev.posta.queue.MailQueue;
 import dev.posta.queue.QueueControl;
 import dev.posta.queue.QueueManager;
@@ -40,6 +43,8 @@ import dev.posta.smtp.Faults;
 import dev.posta.smtp.LocalSubmission;
 import dev.posta.smtp.SmtpServer;
 import dev.posta.storage.PrivateFiles;
+import dev.posta.store.DatabaseStore;
+import dev.posta.store.MailboxStore;
 import dev.posta.store.MaildirStore;
 import dev.posta.tls.ServerTls;
 import dev.posta.tls.TlsException;
@@ -100,11 +105,16 @@ public final class PostaServer implements AutoCloseable {
   private QueueManager queue;
   /** Where the listeners hand accepted mail: {@link #queue} (the spool's), or the cluster's queue. */
   private MailQueue mailQueue;
+  /** Cluster mode ({@code [cluster] database}): the shared database, and the queue in it; null on its own. */
+  private Database database;
+  private ClusterQueue clusterQueue;
   private QueueControl queueControl;
   private SmtpServer smtp;
   private ImapServer imap;
   private Pop3Server pop3;
   private MaildirStore store;
+  /** Where local mail is kept: {@link #store}, or in cluster mode the database's {@link DatabaseStore}. */
+  private MailboxStore mailboxes;
   private volatile ServerTls tls;
   private UserStore users;
   private ControlSocket controlSocket;
@@ -280,7 +290,9 @@ public final class PostaServer implements AutoCloseable {
       // One resolver and cache for MX lookups and the sender checks: a busy domain's records are asked once per TTL.
       // Capture mode has none: without it there is no remote delivery and no sender check.
       dns = serve && !config.capture().enabled() ? new DnsResolver(config.delivery().dnsServers(), DNS_TIMEOUT) : null;
+      if (serve && config.cluster().database().isPresent()) openDatabase(config.cluster());
       store = new MaildirStore(config.dataDir().resolve("mail"), config.hostname(), Clock.systemUTC(), config.mailboxModes());
+      mailboxes = database == null ? store : new DatabaseStore(database, new DatabaseBlobs(database), clusterFolder());
       queue = new QueueManager(spool, router, deliveryTargets(config, dns), config.delivery(),
           config.limits().maxHops(), config.hostname(), clock, metrics);
       mailQueue = queue;
@@ -289,12 +301,16 @@ public final class PostaServer implements AutoCloseable {
         left.read(queue::enqueueAll);
         return this;
       }
-      QueueManager q = queue;
+      if (database != null) openClusterQueue(config, router, left);
+      MailQueue q = mailQueue;
       metrics.watchQueue(q::size, q::oldestArrival);
       metrics.bindJvm().startHistory();
-      queue.start();
+      if (clusterQueue == null) queue.start();
+      else clusterQueue.start();
       try {
-        controlSocket = ControlSocket.open(controlSocketPath(config), request -> request.applyTo(queueControl), queueControl::listings);
+        controlSocket = ControlSocket.open(controlSocketPath(config),
+            request -> clusterQueue != null ? new dev.posta.control.QueueReply.Failed(QUEUE_IN_CLUSTER) : request.applyTo(queueControl),
+            queueControl::listings);
       } catch (IOException e) {
         // e.g. a data folder path longer than a socket path may be (about 100 octets)
         log.warn("no control socket at {} ({}): posta queue can only list while this server runs", controlSocketPath(config), e.toString());
@@ -317,8 +333,8 @@ public final class PostaServer implements AutoCloseable {
       SmtpServer.Context smtpContext = smtpContext(config, router);
       smtp = new SmtpServer(smtpContext);
       localSubmission = new LocalSubmission(smtpContext);
-      imap = new ImapServer(new ImapServer.Context(config, store, tls, users, throttle, ImapServer.Timeouts.STANDARD, metrics));
-      pop3 = new Pop3Server(new Pop3Server.Context(config, store, tls, users, throttle, Pop3Server.Timeouts.STANDARD, metrics));
+      imap = new ImapServer(new ImapServer.Context(config, mailboxes, tls, users, throttle, ImapServer.Timeouts.STANDARD, metrics));
+      pop3 = new Pop3Server(new Pop3Server.Context(config, mailboxes, tls, users, throttle, Pop3Server.Timeouts.STANDARD, metrics));
       refusePlainHttp(config);
       for (PostaConfig.Listener l : config.listeners()) bound.add(new Bound(l, listen(l)));
       openLocalSubmission();
@@ -331,6 +347,50 @@ public final class PostaServer implements AutoCloseable {
       throw e;
     }
     return this;
+  }
+
+  /** Cluster mode: opens the shared database, its pool as large as {@code [cluster]} says, the node's name as its application name. */
+  private void openDatabase(PostaConfig.Cluster cluster) throws IOException {
+    try {
+      database = Database.open(cluster.database().orElseThrow(), cluster.node(), cluster.poolSize());
+    } catch (java.sql.SQLException | IllegalArgumentException e) {
+      throw new IOException("the cluster's database " + Database.shownUrl(cluster.database().orElseThrow()) + ": " + e.getMessage(), e);
+    }
+    log.info("cluster mode: node {}, database {}", cluster.node(), database.shown());
+  }
+
+  /**
+   * Cluster mode: the queue all nodes share in the database takes the mail the listeners accept.
+   * The local spool's queue manager is not started: mail an embedded run left in it stays there
+   * (said in the log) until the node runs embedded again.
+   */
+  private void openClusterQueue(PostaConfig config, Router router, Spool.Backlog left) throws IOException {
+    try {
+      clusterQueue = new ClusterQueue(database, new DatabaseBlobs(database), config.cluster().node(), clusterFolder().resolve("incoming-queue"),
+          router, deliveryTargets(config, dns), config.delivery(), config.limits().maxHops(), config.hostname(), metrics,
+          ClusterQueue.Timing.STANDARD);
+    } catch (java.sql.SQLException e) {
+      throw new IOException("the cluster's database " + database.shown() + ": " + e.getMessage(), e);
+    }
+    mailQueue = clusterQueue;
+    if (left.segments() > 0) {
+      log.warn("cluster mode: the local spool {} has {} segment(s) of an earlier run; mail left in them is not delivered while this node "
+          + "runs in the cluster (run it without [cluster] database to deliver it)", spoolFolder(), left.segments());
+    }
+  }
+
+  /** A cluster node's folder for what it may lose: content streaming in, caches ({@code <data>/cluster}). */
+  private Path clusterFolder() {
+    return config.dataDir().resolve("cluster");
+  }
+
+  /** What {@code posta queue} answers in cluster mode, where the queue is the database's. */
+  public static final String QUEUE_IN_CLUSTER = "posta queue is not supported in cluster mode yet: the queue is in the cluster's database "
+      + "(tables queue_messages, queue_items, queue_history)";
+
+  /** The cluster's database as logs show it ({@code postgresql://posta@host:5432/posta}), or null on its own. */
+  public String clusterDatabase() {
+    return database == null ? null : database.shown();
   }
 
   /** How often the drop folder is looked at while the server runs (it is also at the start). */
@@ -395,7 +455,7 @@ public final class PostaServer implements AutoCloseable {
   /** Local delivery into the store, and (serving, with {@code dns}) remote delivery as {@code config} says. */
   private DeliveryTargets deliveryTargets(PostaConfig config, DnsResolver dns) throws IOException {
     var outbound = dns != null ? new RemoteDelivery(config, new MxResolver(dns), Timeouts.rfc5321()) : null;
-    return new DeliveryTargets(new LocalDelivery(store, deliveryListeners(), this::spamFolder), outbound, config.delivery());
+    return new DeliveryTargets(new LocalDelivery(mailboxes, deliveryListeners(), this::spamFolder), outbound, config.delivery());
   }
 
   /** A local domain's {@code spam-folder} as the configuration now says (null: the inbox): a reload applies to mail still queued. */
@@ -553,11 +613,12 @@ public final class PostaServer implements AutoCloseable {
     openGreylist(next);
     Router router = new Router(next, this::isAccount);
     queue.reconfigure(router, targets, next.delivery(), next.limits().maxHops(), next.hostname());
+    if (clusterQueue != null) clusterQueue.reconfigure(router, deliveryTargets(next, nextDns), next.delivery(), next.limits().maxHops(), next.hostname());
     SmtpServer.Context smtpContext = smtpContext(next, router);
     smtp.reconfigure(smtpContext);
     localSubmission = new LocalSubmission(smtpContext);
-    imap.reconfigure(new ImapServer.Context(next, store, tls, users, throttle, ImapServer.Timeouts.STANDARD, metrics));
-    pop3.reconfigure(new Pop3Server.Context(next, store, tls, users, throttle, Pop3Server.Timeouts.STANDARD, metrics));
+    imap.reconfigure(new ImapServer.Context(next, mailboxes, tls, users, throttle, ImapServer.Timeouts.STANDARD, metrics));
+    pop3.reconfigure(new Pop3Server.Context(next, mailboxes, tls, users, throttle, Pop3Server.Timeouts.STANDARD, metrics));
     return changes;
   }
 
@@ -769,7 +830,7 @@ public final class PostaServer implements AutoCloseable {
 
   /** The mailbox store that local delivery writes and IMAP, POP3 and the HTTP API read. */
   public dev.posta.store.MailboxStore mailboxes() {
-    return store;
+    return mailboxes;
   }
 
   /** The accounts. */
@@ -847,8 +908,11 @@ public final class PostaServer implements AutoCloseable {
     }
     if (backlog != null) backlog.stop(); // before the queue it hands mail to closes
     if (queue != null) queue.close();
+    if (clusterQueue != null) clusterQueue.close();
     if (spool != null) spool.close();
+    if (mailboxes instanceof DatabaseStore shared) shared.close();
     if (store != null) store.close(); // after the queue: no delivery writes into a closed folder's index
+    if (database != null) database.close(); // after the queue and the store: their last writes are done
     if (greylist != null) { // after the sessions: what they recorded is written
       try {
         greylist.close();

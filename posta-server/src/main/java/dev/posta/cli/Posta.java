@@ -244,6 +244,9 @@ public final class Posta {
       String defenses = defenses(cfg);
       if (defenses != null) s.append("  %-11s %s%n".formatted("defenses", defenses));
       s.append("  %-11s %s%n".formatted("data", cfg.dataDir()));
+      if (server.clusterDatabase() != null) {
+        s.append("  %-11s %s (node %s)%n".formatted("cluster", server.clusterDatabase(), cfg.cluster().node()));
+      }
       s.append("  %-11s %s%n".formatted("config", cfg.source().map(Path::toString).orElse("embedded defaults")));
       if (cfg.source().isEmpty()) {
         s.append("Mail to anyone@localhost is delivered to ")

@@ -81,6 +81,10 @@ final class QueueCommand implements Callable<Integer> {
       System.err.println(e.getMessage());
       return 2;
     }
+    if (cfg.cluster().database().isPresent()) {
+      System.err.println(PostaServer.QUEUE_IN_CLUSTER + " (" + dev.posta.database.Database.shownUrl(cfg.cluster().database().get()) + ")");
+      return 1;
+    }
     QueueOutput output = run(cfg);
     System.out.print(output.out());
     System.err.print(output.err());

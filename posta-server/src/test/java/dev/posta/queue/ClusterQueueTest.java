@@ -21,6 +21,8 @@ import dev.posta.mail.QueueId;
 import dev.posta.mail.RcptParameters;
 import dev.posta.mail.Recipient;
 import dev.posta.metrics.MailMetrics;
+import dev.posta.store.DatabaseStore;
+import dev.posta.store.MailboxStore;
 import dev.posta.store.MaildirStore;
 import dev.posta.testing.Postgres;
 import dev.posta.testing.SmtpPeer;
@@ -95,6 +97,46 @@ class ClusterQueueTest {
         new RemoteDelivery(config, new MxResolver(List.of("127.0.0.1:9"), Duration.ofSeconds(1)), Timeouts.rfc5321()), config.delivery());
     return keep(new ClusterQueue(db, new DatabaseBlobs(db), node, dir.resolve("tmp-" + node), new Router(config), targets,
         config.delivery(), config.limits().maxHops(), "mx.posta.test", new MailMetrics(), timing));
+  }
+
+  /**
+   * A node whose local mail goes to the database's mailbox store ({@link DatabaseStore}), through
+   * {@code wrap} (a fault made on purpose), remote mail nowhere.
+   */
+  private ClusterQueue localNode(String node, ClusterQueue.Timing timing, UnaryOperator<MailboxStore> wrap) throws Exception {
+    PostaConfig config = config(freePort(), d -> d);
+    Database db = database(node);
+    MailboxStore store = wrap.apply(new DatabaseStore(db, new DatabaseBlobs(db), dir.resolve("store-" + node)));
+    var targets = new DeliveryTargets(new LocalDelivery(store), null, config.delivery());
+    return keep(new ClusterQueue(db, new DatabaseBlobs(db), node, dir.resolve("tmp-" + node), new Router(config), targets,
+        config.delivery(), config.limits().maxHops(), "mx.posta.test", new MailMetrics(), timing));
+  }
+
+  /**
+   * A store that, at its first delivery, delivers (in the queue's transaction), then dies as a
+   * node dies between the delivery and the commit: its connection to the database is ended, and
+   * the delivering thread hangs until {@code released}.
+   */
+  private static UnaryOperator<MailboxStore> dyingAfterDelivery(java.util.concurrent.CountDownLatch released,
+      java.util.concurrent.atomic.AtomicBoolean died) {
+    return real -> (MailboxStore) java.lang.reflect.Proxy.newProxyInstance(MailboxStore.class.getClassLoader(),
+        new Class<?>[] {MailboxStore.class}, (proxy, method, args) -> {
+          Object result;
+          try {
+            result = method.invoke(real, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+          if (method.getName().equals("deliver") && died.compareAndSet(false, true)) {
+            try (Statement s = Database.CURRENT.get().createStatement()) {
+              s.execute("select pg_terminate_backend(pg_backend_pid())");
+            } catch (SQLException expected) {
+              // FATAL: terminating connection due to administrator command
+            }
+            released.await();
+          }
+          return result;
+        });
   }
 
   private static final ClusterQueue.Timing QUICK = new ClusterQueue.Timing(Duration.ofSeconds(30), Duration.ofSeconds(10), Duration.ofMillis(200));
@@ -349,5 +391,82 @@ class ClusterQueueTest {
       }
     });
     assertThat(text("select outcome || ' ' || status from queue_history where queue_id = '" + id.value() + "'")).isEqualTo("failed 5.1.1");
+  }
+
+  @Test
+  void aLocalDeliveryIsMadeOnceWhenItsNodeDiesBeforeTheCommit() throws Exception {
+    var shortLease = new ClusterQueue.Timing(Duration.ofSeconds(2), Duration.ofMinutes(10), Duration.ofMillis(100));
+    var released = new java.util.concurrent.CountDownLatch(1);
+    var died = new java.util.concurrent.atomic.AtomicBoolean();
+    ClusterQueue dying = localNode("n1", shortLease, dyingAfterDelivery(released, died));
+    ClusterQueue other = localNode("n2", shortLease, s -> s);
+    QueueId id = accept(dying, envelope("bob@example.test", "alice@localhost"), "Subject: once\n\nonly once\n");
+    List<ClusterQueue.Item> held = dying.claim(10);
+    Thread stuck = Thread.ofPlatform().start(() -> {
+      try {
+        dying.deliver(held);
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    await("n1 delivered, then died before its commit", died::get);
+    assertThat(count("select count(*) from messages")).isZero(); // never committed
+
+    List<ClusterQueue.Item> taken;
+    while ((taken = other.claim(10)).isEmpty()) Thread.sleep(100); // once n1's lease ran out
+    assertThat(taken.getFirst().takenFrom()).isEqualTo("n1");
+    other.deliver(taken);
+    released.countDown(); // n1 wakes up: its writes are refused (its connection is gone, its token stale)
+    stuck.join(10_000);
+
+    assertThat(count("select count(*) from messages")).isEqualTo(1);
+    assertThat(count("select count(*) from deliveries")).isEqualTo(1);
+    assertThat(text("select delivery_id from deliveries")).startsWith(id.value() + "_");
+    assertThat(count("select count(*) from queue_items")).isZero();
+    assertThat(count("select count(*) from queue_messages")).isZero();
+    assertThat(text("select node || ' ' || outcome || ' ' || status from queue_history")).isEqualTo("n2 delivered 2.0.0");
+  }
+
+  @Test
+  void aLocalDeliveryByAHolderWhoseLeaseWasTakenOverIsRolledBackWhole() throws Exception {
+    var shortLease = new ClusterQueue.Timing(Duration.ofSeconds(1), Duration.ofMinutes(10), Duration.ofMillis(100));
+    ClusterQueue stale = localNode("n1", shortLease, s -> s);
+    ClusterQueue other = localNode("n2", shortLease, s -> s);
+    accept(stale, envelope("bob@example.test", "alice@localhost", "carol@localhost"), "Subject: x\n\nx\n");
+    List<ClusterQueue.Item> old = stale.claim(10);
+    assertThat(old).hasSize(2);
+    List<ClusterQueue.Item> taken = new ArrayList<>();
+    while (taken.size() < 2) {
+      taken.addAll(other.claim(10));
+      Thread.sleep(100);
+    }
+
+    stale.deliver(old); // the mailbox store's rows and the items' removal: one transaction, rolled back
+    assertThat(count("select count(*) from messages")).isZero();
+    assertThat(count("select count(*) from deliveries")).isZero();
+    assertThat(count("select count(*) from queue_items where lease_node = 'n2'")).isEqualTo(2);
+
+    other.deliver(taken);
+    assertThat(count("select count(*) from messages")).isEqualTo(2);
+    assertThat(count("select count(*) from deliveries")).isEqualTo(2);
+    assertThat(count("select count(*) from queue_items")).isZero();
+    assertThat(count("select count(*) from queue_history where outcome = 'delivered' and node = 'n2'")).isEqualTo(2);
+  }
+
+  @Test
+  void twoNodesDeliverLocalMailOnceEach() throws Exception {
+    ClusterQueue a = localNode("n1", QUICK, s -> s).start();
+    ClusterQueue b = localNode("n2", QUICK, s -> s).start();
+    for (int i = 0; i < 40; i++) accept(i % 2 == 0 ? a : b, envelope("bob@example.test", "alice@localhost"), "Subject: " + i + "\n\nx\n");
+    await("the queue empty", () -> {
+      try {
+        return count("select count(*) from queue_messages") == 0;
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    assertThat(count("select count(*) from messages")).isEqualTo(40);
+    assertThat(count("select count(*) from deliveries")).isEqualTo(40);
+    assertThat(count("select count(distinct uid) from messages")).isEqualTo(40);
   }
 }
