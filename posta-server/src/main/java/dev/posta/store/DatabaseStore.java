@@ -21,14 +21,28 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The mailbox store of a clustered Posta ({@code [cluster] database}): mailboxes, folders and
  * messages as rows in PostgreSQL, the one source of truth every node shares, and message content
  * in a {@link BlobStore} named by its SHA-256. A node keeps no durable state of its own: only
  * temporary files while content streams in, and caches ({@code localDir}).
+ *
+ * <p>A folder open on this node is a {@link DatabaseFolder}: an in-memory view kept current by
+ * MODSEQ, told of changes made on other nodes by a {@link ChangeBus} (PostgreSQL's LISTEN/NOTIFY)
+ * and, since a hint may be lost, by comparing every open folder with the database each {@link
+ * #RESYNC}: a session in IDLE on one node hears of a delivery made on another within that.
  *
  * <p>Guarantees:
  *
@@ -50,17 +64,44 @@ import java.util.List;
  * </ul>
  */
 public final class DatabaseStore implements MailboxStore, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DatabaseStore.class);
+  /** How often open folders are compared with the database, whatever the bus says: the longest a lost hint delays news. */
+  public static final Duration RESYNC = Duration.ofMillis(500);
+  /** How many folders nobody uses stay open (their views in memory), as {@link MaildirStore#MAX_IDLE}. */
+  static final int MAX_IDLE = 200;
+
   private final Database database;
   private final BlobStore blobs;
   private final Path incoming;
+  private final Path cache;
+  private final ChangeBus bus;
+  private final Duration resync;
+  /** The open folders by id, least recently opened first; each a future while it is being read. Guarded by itself. */
+  private final Map<Long, Opened> open = new LinkedHashMap<>(16, 0.75f, true);
+  /** Hears the bus and compares the open folders with the database; started by the first open. */
+  private Thread watcher;
+  private volatile boolean closed;
 
   /**
+   * With hints through PostgreSQL's LISTEN/NOTIFY and a comparison every {@link #RESYNC}.
+   *
    * @param localDir this node's folder for what it may lose: content streaming in, caches
    */
   public DatabaseStore(Database database, BlobStore blobs, Path localDir) throws IOException {
+    this(database, blobs, localDir, new PostgresChangeBus(database), RESYNC);
+  }
+
+  /**
+   * @param bus how this node hears of changes made on others (a hint)
+   * @param resync how often the open folders are compared with the database all the same
+   */
+  public DatabaseStore(Database database, BlobStore blobs, Path localDir, ChangeBus bus, Duration resync) throws IOException {
     this.database = database;
     this.blobs = blobs;
     this.incoming = Files.createDirectories(localDir.resolve("incoming"));
+    this.cache = Files.createDirectories(localDir.resolve("cache"));
+    this.bus = bus;
+    this.resync = resync;
   }
 
   Database database() {
@@ -99,7 +140,8 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
           return new long[] {folderId, uidAndModseq[0]};
         });
         if (made == null) return false;
-        changed(made[0]);
+        // In the caller's transaction, the change is not committed yet: its NOTIFY, sent at the commit, tells the folder.
+        if (!Database.CURRENT.isBound()) changed(made[0]);
         return true;
       }
     } catch (SQLException e) {
@@ -164,9 +206,183 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     }
   }
 
-  /** A folder changed through this node: its open view (if any) catches up now, not at the next poll. */
+  /** A folder changed through this node, or the bus or the comparison says so: its open view (if any) catches up now. */
   void changed(long folderId) {
-    // No open folders yet: the change bus and the folders' views come with open().
+    if (closed) return;
+    Opened opened;
+    synchronized (open) {
+      opened = open.get(folderId);
+    }
+    if (opened == null || !opened.folder.isDone() || opened.folder.isCompletedExceptionally()) return;
+    try {
+      opened.folder.join().sync();
+    } catch (Folder.Gone gone) {
+      forget(folderId, opened);
+    } catch (IOException | RuntimeException e) {
+      if (!closed) log.warn("folder {}: not brought up to date: {}", folderId, e.toString());
+    }
+  }
+
+  /** A hint from the bus: the folder's view catches up on a thread of its own, once for a burst of hints. */
+  private void heard(long folderId) {
+    Opened opened;
+    synchronized (open) {
+      opened = open.get(folderId);
+    }
+    if (opened == null || !opened.pending.compareAndSet(false, true)) return;
+    Thread.startVirtualThread(() -> {
+      opened.pending.set(false); // a hint from now on starts another catch-up
+      changed(folderId);
+    });
+  }
+
+  /** A folder being opened or open, how many leases it has, and whether a catch-up is on its way. */
+  private static final class Opened {
+    final CompletableFuture<DatabaseFolder> folder = new CompletableFuture<>();
+    final AtomicBoolean pending = new AtomicBoolean();
+    int users;
+  }
+
+  /** A folder in use; the store keeps it open while leased, and up to {@link #MAX_IDLE} idle ones after. */
+  public final class DatabaseLease implements Lease {
+    private final long id;
+    private final Opened opened;
+    private final DatabaseFolder folder;
+    private boolean released;
+
+    private DatabaseLease(long id, Opened opened, DatabaseFolder folder) {
+      this.id = id;
+      this.opened = opened;
+      this.folder = folder;
+    }
+
+    @Override
+    public DatabaseFolder folder() {
+      return folder;
+    }
+
+    @Override
+    public void close() {
+      if (released) return;
+      released = true;
+      release(id, opened);
+    }
+  }
+
+  /**
+   * A folder of a mailbox ({@link #INBOX} in any case, or another, made when missing), opened
+   * once on this node and shared by its sessions: read once, then kept current.
+   */
+  @Override
+  public DatabaseLease open(MailboxId mailbox, String name) throws IOException {
+    if (closed) throw new IOException("the mailbox store is closed");
+    String key = folderKey(name);
+    long id = sql(c -> folderId(c, mailboxId(c, mailbox), key, true));
+    startWatching();
+    Opened opened;
+    boolean mine;
+    synchronized (open) {
+      opened = open.get(id);
+      if (opened != null && opened.folder.isDone() && (opened.folder.isCompletedExceptionally() || opened.folder.join().gone()
+          || !opened.folder.join().name().equals(key))) {
+        open.remove(id); // renamed or deleted and made again: read afresh
+        opened = null;
+      }
+      mine = opened == null;
+      if (mine) {
+        opened = new Opened();
+        open.put(id, opened);
+      }
+      opened.users++;
+    }
+    if (mine) {
+      try {
+        opened.folder.complete(DatabaseFolder.open(this, id, key, mailbox.user() + "@" + mailbox.domain() + "/" + key));
+      } catch (IOException | RuntimeException e) {
+        synchronized (open) {
+          open.remove(id, opened);
+        }
+        opened.folder.completeExceptionally(e);
+        throw e;
+      }
+    }
+    try {
+      return new DatabaseLease(id, opened, opened.folder.join());
+    } catch (CompletionException e) {
+      release(id, opened);
+      if (e.getCause() instanceof IOException io) throw new IOException(io.getMessage(), io);
+      throw e;
+    }
+  }
+
+  private void release(long id, Opened opened) {
+    List<DatabaseFolder> closing = new ArrayList<>();
+    synchronized (open) {
+      if (--opened.users > 0) return;
+      long idle = open.values().stream().filter(o -> o.users == 0).count();
+      for (var it = open.entrySet().iterator(); it.hasNext() && idle > MAX_IDLE; ) {
+        Opened o = it.next().getValue();
+        if (o.users > 0 || !o.folder.isDone()) continue;
+        it.remove();
+        idle--;
+        if (!o.folder.isCompletedExceptionally()) closing.add(o.folder.join());
+      }
+    }
+    closing.forEach(DatabaseFolder::close);
+  }
+
+  /** Drops a folder found gone, so its next open reads it afresh. */
+  private void forget(long id, Opened opened) {
+    synchronized (open) {
+      open.remove(id, opened);
+    }
+  }
+
+  private synchronized void startWatching() {
+    if (watcher != null || closed) return;
+    bus.start(this::heard);
+    watcher = Thread.ofPlatform().daemon().name("posta-folder-resync").start(this::watch);
+  }
+
+  /**
+   * Compares every open folder's highest MODSEQ (and name) with the database's, each {@link
+   * #resync}: one query for all of them. A folder that moved (a hint lost) catches up.
+   */
+  private void watch() {
+    while (!closed) {
+      try {
+        Thread.sleep(resync);
+      } catch (InterruptedException e) {
+        return;
+      }
+      Map<Long, DatabaseFolder> folders = new java.util.HashMap<>();
+      synchronized (open) {
+        for (var e : open.entrySet()) {
+          CompletableFuture<DatabaseFolder> f = e.getValue().folder;
+          if (f.isDone() && !f.isCompletedExceptionally()) folders.put(e.getKey(), f.join());
+        }
+      }
+      if (folders.isEmpty()) continue;
+      try {
+        Map<Long, Object[]> now = snapshot(c -> {
+          Map<Long, Object[]> found = new java.util.HashMap<>();
+          try (PreparedStatement s = c.prepareStatement("select id, highest_modseq, name from folders where id = any(?)")) {
+            s.setArray(1, c.createArrayOf("bigint", folders.keySet().toArray(Long[]::new)));
+            try (ResultSet r = s.executeQuery()) {
+              while (r.next()) found.put(r.getLong(1), new Object[] {r.getLong(2), r.getString(3)});
+            }
+          }
+          return found;
+        });
+        for (var e : folders.entrySet()) {
+          Object[] row = now.get(e.getKey());
+          DatabaseFolder f = e.getValue();
+          if (row == null || !row[1].equals(f.name()) || (long) row[0] != f.highestModSeq()) heard(e.getKey());
+        }
+      } catch (IOException | RuntimeException e) {
+        if (!closed) log.warn("comparing the open folders with the database: {}", e.toString());
+      }
+    }
   }
 
   /** Content written to a local temporary file while its digest and its size as served are taken. */
@@ -327,11 +543,6 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     if (name.equalsIgnoreCase(INBOX)) return INBOX;
     MaildirStore.checkName(name);
     return name;
-  }
-
-  @Override
-  public Lease open(MailboxId mailbox, String name) throws IOException {
-    throw new IllegalStateException("DatabaseStore.open: folders in the database are not readable yet (issue 22, in progress)");
   }
 
   @Override
@@ -527,6 +738,107 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     }
   }
 
+  /**
+   * Runs read-only work on a connection of its own in one snapshot (REPEATABLE READ), never in a
+   * caller's transaction: a folder's view is made of committed rows only, read consistently.
+   */
+  <T> T snapshot(Database.Work<T> work) throws IOException {
+    try (Connection c = database.connection()) {
+      c.setAutoCommit(false);
+      try {
+        try (var s = c.createStatement()) {
+          s.execute("set transaction isolation level repeatable read, read only");
+        }
+        T result = work.run(c);
+        c.commit();
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        try {
+          c.rollback();
+        } catch (SQLException again) {
+          e.addSuppressed(again);
+        }
+        throw e;
+      } finally {
+        c.setAutoCommit(true);
+      }
+    } catch (SQLException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+  }
+
+  /** Content in the blob store: its digest and its size as served (CRLF). */
+  record Stored(Digest digest, long servedSize) {}
+
+  /** Puts content into the blob store, durably, before any row names it (IMAP APPEND, COPY). */
+  Stored store(MessageWriter content) throws IOException {
+    try (Spooled spooled = spool(content)) {
+      spooled.putInto(blobs);
+      return new Stored(spooled.digest, spooled.servedSize);
+    } catch (SQLException e) {
+      throw new IOException("storing content: " + e.getMessage(), e);
+    }
+  }
+
+  /** Where this node keeps a message's content with LF line ends: by its blob and its header's SHA-256. */
+  Path cachedContent(byte[] blob, byte[] headerDigest) {
+    String name = HexFormat.of().formatHex(blob) + "-" + HexFormat.of().formatHex(headerDigest);
+    return cache.resolve(name.substring(0, 2)).resolve(name);
+  }
+
+  /** The file opened for reading, or null when it is not there. */
+  static FileChannel openIfThere(Path file) throws IOException {
+    try {
+      return FileChannel.open(file);
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Writes a message's header and content (from the blob store) into this node's cache with LF
+   * line ends, whole or not at all (a temporary file renamed into place), and opens it.
+   */
+  FileChannel fillCache(Path file, byte[] header, Digest blob) throws IOException {
+    Files.createDirectories(file.getParent());
+    Path tmp = Files.createTempFile(file.getParent(), "fill-", "");
+    try {
+      try (InputStream in = blobs.get(blob); FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        if (in == null) throw new IOException("content " + blob + " is missing from the blob store");
+        UnixLineEndings lf = new UnixLineEndings(out);
+        lf.write(ByteBuffer.wrap(header));
+        byte[] buffer = new byte[64 * 1024];
+        for (int n; (n = in.read(buffer)) > 0; ) lf.write(ByteBuffer.wrap(buffer, 0, n));
+        lf.finish();
+      } catch (SQLException e) {
+        throw new IOException("reading content " + blob + ": " + e.getMessage(), e);
+      }
+      Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+    return FileChannel.open(file);
+  }
+
+  /** Stops hearing of changes and closes the open folders: their users find them gone. */
   @Override
-  public void close() {}
+  public void close() {
+    Thread w;
+    synchronized (this) {
+      closed = true;
+      w = watcher;
+    }
+    if (w != null) {
+      w.interrupt();
+      bus.close();
+    }
+    List<Opened> all;
+    synchronized (open) {
+      all = new ArrayList<>(open.values());
+      open.clear();
+    }
+    for (Opened o : all) {
+      if (o.folder.isDone() && !o.folder.isCompletedExceptionally()) o.folder.join().close();
+    }
+  }
 }

@@ -149,6 +149,11 @@ public interface Folder {
   /** The folder was deleted or renamed (or the store closed) while someone still held it. */
   final class Gone extends IOException {
     public Gone(Path where) {
+      this(where.toString());
+    }
+
+    /** For a folder that is no file: named as its store names it. */
+    public Gone(String where) {
       super(where + ": the folder was deleted or renamed");
     }
   }

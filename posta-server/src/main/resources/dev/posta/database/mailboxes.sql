@@ -53,9 +53,10 @@ create table if not exists keywords (
   folder bigint not null references folders on delete cascade,
   position integer not null check (position >= 0 and position < 26),
   name text not null,
-  primary key (folder, position),
-  unique (folder, name)
+  primary key (folder, position)
 );
+-- keywords match without regard to case, as Dovecot (and MaildirFolder) match them
+create unique index if not exists keywords_name on keywords (folder, lower(name));
 -- The folders a mailbox's user subscribed to (RFC 9051 §6.3.7), in the order subscribed.
 create table if not exists subscriptions (
   mailbox bigint not null references mailboxes on delete cascade,

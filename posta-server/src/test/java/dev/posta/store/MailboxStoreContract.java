@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -131,5 +132,197 @@ abstract class MailboxStoreContract {
     store.deleteFolder(gil, "F0");
     store.createFolder(gil, "Room.Again");
     assertThat(store.exists(gil, "Room.Again")).isTrue();
+  }
+
+  // ---- folders: what IMAP and POP3 read and change through Folder ----
+
+  static String read(Folder f, long uid) throws java.io.IOException {
+    try (java.nio.channels.FileChannel in = f.openMessage(uid)) {
+      return in == null ? null : new String(java.nio.channels.Channels.newInputStream(in).readAllBytes(), UTF_8);
+    }
+  }
+
+  private static void deliver(MailboxStore store, String id, String header, String text) throws java.io.IOException {
+    assertThat(store.deliver(BOB, "INBOX", id, Instant.EPOCH, header.getBytes(UTF_8), message(text), false)).isTrue();
+  }
+
+  @Test
+  void deliveredMessagesGetUidsInOrderTheirSizeAsServedAndTheirContentWithLfLineEnds() throws Exception {
+    MailboxStore store = store();
+    deliver(store, "D1_a", "Delivered-To: bob@example.org\r\n", "Subject: one\r\n\r\nhello\r\n");
+    deliver(store, "D2_a", "", "Subject: two\n\nworld\n"); // bare LFs: served (and sized) with CRLF
+    try (MailboxStore.Lease lease = store.open(BOB, "inbox")) {
+      Folder f = lease.folder();
+      assertThat(f.uidValidity()).isBetween(Instant.now().getEpochSecond() - 60, Instant.now().getEpochSecond() + 1);
+      assertThat(f.uids()).containsExactly(1L, 2L);
+      assertThat(f.uidNext()).isEqualTo(3);
+      assertThat(f.messages()).extracting(MessageInfo::size).containsExactly((long) ("Delivered-To: bob@example.org\r\n"
+          + "Subject: one\r\n\r\nhello\r\n").length(), 23L);
+      assertThat(f.messages()).extracting(MessageInfo::flags).containsExactly(0, 0);
+      assertThat(f.highestModSeq()).isGreaterThanOrEqualTo(f.get(2).modseq()).isGreaterThan(f.get(1).modseq());
+      assertThat(read(f, 1)).isEqualTo("Delivered-To: bob@example.org\nSubject: one\n\nhello\n");
+      assertThat(read(f, 2)).isEqualTo("Subject: two\n\nworld\n");
+      assertThat(read(f, 3)).isNull();
+      assertThat(f.get(3)).isNull();
+      assertThat(f.internalDate(3)).isNull();
+
+      var heard = new java.util.concurrent.atomic.AtomicInteger();
+      f.listen(heard::incrementAndGet);
+      deliver(store, "D3_a", "", "Subject: three\r\n\r\n!\r\n");
+      dev.posta.testing.Await.await("the open folder hears of the delivery", () -> heard.get() > 0);
+      f.sync();
+      assertThat(f.uids()).containsExactly(1L, 2L, 3L);
+      assertThat(f.sync()).as("no news").isFalse();
+    }
+  }
+
+  @Test
+  void theTallyCountsMessagesUnseenDeletedAndTheirSizeAsServed() throws Exception {
+    MailboxStore store = store();
+    deliver(store, "T1_a", "", "Subject: one\r\n\r\nhello\r\n");
+    deliver(store, "T2_a", "", "Subject: two\n\nworld\n");
+    deliver(store, "T3_a", "", "Subject: three\r\n\r\n!\r\n");
+    try (MailboxStore.Lease lease = store.open(BOB, "INBOX")) {
+      Folder f = lease.folder();
+      assertThat(f.tally()).isEqualTo(new Folder.Tally(3, 3, 0, 23 + 23 + 21));
+      f.setFlags(1, Flags.SEEN);
+      f.setFlags(2, Flags.SEEN | Flags.DELETED);
+      f.setFlags(3, Flags.DELETED);
+      assertThat(f.tally()).isEqualTo(new Folder.Tally(3, 1, 2, 67));
+      f.expunge(List.of(2L, 3L));
+      assertThat(f.tally()).isEqualTo(new Folder.Tally(1, 0, 0, 23));
+    }
+  }
+
+  @Test
+  void flagChangesAddRemoveOrReplaceWithANewModseqAndUnchangedSinceIsChecked() throws Exception {
+    MailboxStore store = store();
+    deliver(store, "F1_a", "", "a\r\n");
+    deliver(store, "F2_a", "", "b\r\n");
+    try (MailboxStore.Lease lease = store.open(BOB, "INBOX")) {
+      Folder f = lease.folder();
+      long before = f.highestModSeq();
+      Folder.FlagUpdate seen = f.updateFlags(1, Folder.FlagChange.ADD, Flags.SEEN, -1);
+      assertThat(seen.modified()).isFalse();
+      assertThat(seen.message().flags()).isEqualTo(Flags.SEEN);
+      assertThat(seen.message().modseq()).isGreaterThan(before);
+      assertThat(f.highestModSeq()).isEqualTo(seen.message().modseq());
+      Folder.FlagUpdate flagged = f.updateFlags(1, Folder.FlagChange.ADD, Flags.FLAGGED, -1);
+      assertThat(flagged.message().flags()).as("added to what was there").isEqualTo(Flags.SEEN | Flags.FLAGGED);
+      Folder.FlagUpdate again = f.updateFlags(1, Folder.FlagChange.ADD, Flags.FLAGGED, -1);
+      assertThat(again.message().modseq()).as("no change, no new MODSEQ").isEqualTo(flagged.message().modseq());
+      assertThat(f.updateFlags(1, Folder.FlagChange.REMOVE, Flags.SEEN, -1).message().flags()).isEqualTo(Flags.FLAGGED);
+
+      long now = f.get(1).modseq();
+      Folder.FlagUpdate stale = f.updateFlags(1, Folder.FlagChange.REPLACE, Flags.DELETED, now - 1);
+      assertThat(stale.modified()).as("changed after the MODSEQ given: left alone").isTrue();
+      assertThat(stale.message().flags()).isEqualTo(Flags.FLAGGED);
+      assertThat(f.get(1).flags()).isEqualTo(Flags.FLAGGED);
+      Folder.FlagUpdate fresh = f.updateFlags(1, Folder.FlagChange.REPLACE, Flags.DELETED, now);
+      assertThat(fresh.modified()).isFalse();
+      assertThat(fresh.message().flags()).isEqualTo(Flags.DELETED);
+      assertThat(f.updateFlags(9, Folder.FlagChange.ADD, Flags.SEEN, -1)).as("no such message").isNull();
+      assertThat(f.setFlags(9, Flags.SEEN)).isNull();
+
+      assertThat(f.changedSince(before)).as("in MODSEQ order").extracting(MessageInfo::uid).containsExactly(1L);
+      f.setFlags(2, Flags.ANSWERED);
+      assertThat(f.changedSince(before)).extracting(MessageInfo::uid).containsExactly(1L, 2L);
+      f.setFlags(1, Flags.SEEN);
+      assertThat(f.changedSince(before)).extracting(MessageInfo::uid).containsExactly(2L, 1L);
+      assertThat(f.changedSince(f.highestModSeq())).isEmpty();
+    }
+  }
+
+  @Test
+  void expungedUidsNeverComeBackAreToldSinceAModseqAndAppendedMessagesKeepTheirFlagsAndDate() throws Exception {
+    MailboxStore store = store();
+    deliver(store, "E1_a", "", "a\r\n");
+    deliver(store, "E2_a", "", "b\r\n");
+    deliver(store, "E3_a", "", "c\r\n");
+    Instant date = Instant.parse("2025-02-03T04:05:06Z");
+    try (MailboxStore.Lease lease = store.open(BOB, "INBOX")) {
+      Folder f = lease.folder();
+      long before = f.highestModSeq();
+      assertThat(f.expunge(List.of(1L, 2L, 7L))).containsExactly(1L, 2L);
+      assertThat(f.expunge(List.of(1L))).isEmpty();
+      assertThat(f.expungedSince(before)).containsExactlyInAnyOrder(1L, 2L);
+      assertThat(f.expungedSince(f.highestModSeq())).isEmpty();
+      assertThat(f.uids()).containsExactly(3L);
+      MessageInfo appended = f.append(message("Subject: sent\r\n\r\nbody\r\n"), Flags.SEEN, date);
+      assertThat(appended.uid()).isEqualTo(4);
+      assertThat(appended.flags()).isEqualTo(Flags.SEEN);
+      assertThat(appended.size()).isEqualTo("Subject: sent\r\n\r\nbody\r\n".length());
+      assertThat(f.get(4)).isEqualTo(appended);
+      assertThat(f.internalDate(4)).isEqualTo(date);
+      assertThat(read(f, 4)).isEqualTo("Subject: sent\n\nbody\n");
+      Folder.Incoming dropped = f.write(message("Subject: not saved\r\n\r\n"));
+      f.discard(dropped);
+      assertThat(f.uids()).containsExactly(3L, 4L);
+      assertThat(f.uidNext()).isEqualTo(5);
+    }
+  }
+
+  @Test
+  void keywordsTakeAPlaceEachMatchedWithoutCaseAndNoMoreThan26() throws Exception {
+    MailboxStore store = store();
+    deliver(store, "K1_a", "", "a\r\n");
+    try (MailboxStore.Lease lease = store.open(BOB, "INBOX")) {
+      Folder f = lease.folder();
+      int bits = f.keywordBits(List.of("$Forwarded", "work"));
+      assertThat(bits).isEqualTo(Flags.keyword(0) | Flags.keyword(1));
+      assertThat(f.keywordBits(List.of("WORK"))).as("matched without regard to case").isEqualTo(Flags.keyword(1));
+      f.setFlags(1, Flags.SEEN | bits);
+      List<String> more = new java.util.ArrayList<>();
+      for (int i = 2; i < Flags.MAX_KEYWORDS; i++) more.add("k" + i);
+      f.keywordBits(more);
+      assertThat(f.keywords()).hasSize(26).startsWith("$Forwarded", "work", "k2");
+      assertThatThrownBy(() -> f.keywordBits(List.of("one-too-many"))).isInstanceOf(IllegalStateException.class)
+          .hasMessage("no room for keyword one-too-many: all 26 are taken");
+      assertThat(f.keywords()).hasSize(26);
+      assertThat(f.keywordsOf(f.get(1).flags())).containsExactly("$Forwarded", "work");
+    }
+  }
+
+  @Test
+  void recentMessagesAreClaimedByOneSessionOnly() throws Exception {
+    MailboxStore store = store();
+    deliver(store, "R1_a", "", "a\r\n");
+    deliver(store, "R2_a", "", "b\r\n");
+    try (MailboxStore.Lease lease = store.open(BOB, "INBOX")) {
+      Folder f = lease.folder();
+      assertThat(f.recentCount()).isEqualTo(2);
+      assertThat(f.claimRecent()).as("the first session gets both").isEqualTo(1);
+      assertThat(f.recentCount()).isZero();
+      assertThat(f.claimRecent()).as("the next, none").isEqualTo(3);
+      deliver(store, "R3_a", "", "c\r\n");
+      f.sync();
+      assertThat(f.recentCount()).isEqualTo(1);
+      assertThat(f.claimRecent()).isEqualTo(3);
+    }
+  }
+
+  @Test
+  void aFolderDeletedUnderItsUsersIsGoneAndCanBeMadeAgain() throws Exception {
+    MailboxStore store = store();
+    MailboxId dan = new MailboxId("example.org", "dan");
+    store.createFolder(dan, "Projects");
+    try (MailboxStore.Lease lease = store.open(dan, "Projects")) {
+      lease.folder().append(message("x\r\n"), 0, Instant.EPOCH);
+      store.deleteFolder(dan, "Projects");
+      assertThatThrownBy(lease.folder()::sync).isInstanceOf(Folder.Gone.class);
+      assertThat(lease.folder().gone()).isTrue();
+    }
+    store.createFolder(dan, "Projects");
+    try (MailboxStore.Lease lease = store.open(dan, "Projects")) {
+      assertThat(lease.folder().gone()).isFalse();
+      assertThat(lease.folder().uids()).as("made anew, empty").isEmpty();
+    }
+    try (MailboxStore.Lease lease = store.open(dan, "Projects")) {
+      store.renameFolder(dan, "Projects", "Old");
+      assertThatThrownBy(lease.folder()::sync).isInstanceOf(Folder.Gone.class);
+    }
+    try (MailboxStore.Lease lease = store.open(dan, "Old")) {
+      assertThat(lease.folder().gone()).isFalse();
+    }
   }
 }
