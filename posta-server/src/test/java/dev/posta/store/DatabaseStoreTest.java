@@ -45,11 +45,17 @@ class DatabaseStoreTest extends MailboxStoreContract {
 
   /** A store as one node has it: a pool of its own on the shared database, a local folder of its own. */
   DatabaseStore node(String name) {
+    return node(name, null, DatabaseStore.RESYNC);
+  }
+
+  /** A node whose hints come from {@code bus} (null: PostgreSQL's LISTEN/NOTIFY on its own pool), compared each {@code resync}. */
+  DatabaseStore node(String name, ChangeBus bus, java.time.Duration resync) {
     try {
       if (url == null) url = POSTGRES.newDatabase();
-      Database db = Database.open(url, "node-" + name, 4);
+      Database db = Database.open(url, "node-" + name, 6);
       closing.add(db);
-      DatabaseStore node = new DatabaseStore(db, new DatabaseBlobs(db), dir.resolve(name));
+      DatabaseStore node = new DatabaseStore(db, new DatabaseBlobs(db), dir.resolve(name), bus == null ? new PostgresChangeBus(db) : bus,
+          resync);
       closing.addFirst(node);
       return node;
     } catch (Exception e) {
@@ -170,6 +176,164 @@ class DatabaseStoreTest extends MailboxStoreContract {
         .containsExactly(String.valueOf(validities.get(1)));
     assertThat(validities.get(0)).as("the seconds now, or just after in a busy second").isBetween(Instant.now().getEpochSecond() - 60,
         Instant.now().getEpochSecond() + 3);
+  }
+
+  @Test
+  void flagChangesBySessionsOnTwoNodesAtOnceBothWin() throws Exception {
+    DatabaseStore a = node("a");
+    DatabaseStore b = node("b");
+    int count = 30;
+    for (int i = 1; i <= count; i++) a.deliver(BOB, "INBOX", "W" + i, Instant.EPOCH, new byte[0], message("m" + i + "\r\n"), false);
+    try (var leaseA = a.open(BOB, "INBOX"); var leaseB = b.open(BOB, "INBOX")) {
+      Folder onA = leaseA.folder();
+      Folder onB = leaseB.folder();
+      CountDownLatch start = new CountDownLatch(1);
+      try (ExecutorService pool = Executors.newFixedThreadPool(2)) {
+        Future<?> seen = pool.submit(() -> {
+          start.await();
+          for (long uid = 1; uid <= count; uid++) onA.updateFlags(uid, Folder.FlagChange.ADD, Flags.SEEN, -1);
+          return null;
+        });
+        Future<?> flagged = pool.submit(() -> {
+          start.await();
+          for (long uid = 1; uid <= count; uid++) onB.updateFlags(uid, Folder.FlagChange.ADD, Flags.FLAGGED, -1);
+          return null;
+        });
+        start.countDown();
+        seen.get();
+        flagged.get();
+      }
+      assertThat(rows(a.database(), "select distinct flags from messages")).as("neither undid the other")
+          .containsExactly(String.valueOf(Flags.SEEN | Flags.FLAGGED));
+      assertThat(rows(a.database(), "select count(distinct modseq) from messages")).containsExactly(String.valueOf(count));
+      onA.sync();
+      onB.sync();
+      for (Folder f : List.of(onA, onB)) {
+        assertThat(f.messages()).extracting(MessageInfo::flags).containsOnly(Flags.SEEN | Flags.FLAGGED).hasSize(count);
+        assertThat(f.highestModSeq()).isEqualTo(Long.parseLong(rows(a.database(), "select highest_modseq from folders").getFirst()));
+      }
+    }
+  }
+
+  @Test
+  void unchangedSinceSeesAChangeMadeOnAnotherNode() throws Exception {
+    DatabaseStore a = node("a");
+    DatabaseStore b = node("b");
+    a.deliver(BOB, "INBOX", "U1", Instant.EPOCH, new byte[0], message("m\r\n"), false);
+    try (var leaseA = a.open(BOB, "INBOX"); var leaseB = b.open(BOB, "INBOX")) {
+      long told = leaseA.folder().get(1).modseq();
+      Folder.FlagUpdate onB = leaseB.folder().updateFlags(1, Folder.FlagChange.ADD, Flags.ANSWERED, -1);
+      assertThat(onB.message().modseq()).isGreaterThan(told);
+      // A's view has not caught up yet; the condition is checked on the row, not on the view.
+      Folder.FlagUpdate onA = leaseA.folder().updateFlags(1, Folder.FlagChange.REPLACE, Flags.DELETED, told);
+      assertThat(onA.modified()).isTrue();
+      assertThat(onA.message()).isEqualTo(onB.message());
+      assertThat(rows(a.database(), "select flags from messages")).containsExactly(String.valueOf(Flags.ANSWERED));
+    }
+  }
+
+  @Test
+  void expungesOnOneNodeAreVanishedOnAnotherAndStillKnownToAViewOpenedLater() throws Exception {
+    DatabaseStore a = node("a");
+    DatabaseStore b = node("b");
+    for (int i = 1; i <= 4; i++) a.deliver(BOB, "INBOX", "X" + i, Instant.EPOCH, new byte[0], message("m" + i + "\r\n"), false);
+    long before;
+    try (var leaseB = b.open(BOB, "INBOX")) {
+      before = leaseB.folder().highestModSeq();
+      try (var leaseA = a.open(BOB, "INBOX")) {
+        assertThat(leaseA.folder().expunge(List.of(2L, 3L))).containsExactly(2L, 3L);
+      }
+      leaseB.folder().sync(); // caught up now, if the hint has not done it already
+      assertThat(leaseB.folder().uids()).containsExactly(1L, 4L);
+      assertThat(leaseB.folder().expungedSince(before)).containsExactly(2L, 3L);
+    }
+    DatabaseStore c = node("c");
+    try (var leaseC = c.open(BOB, "INBOX")) {
+      assertThat(leaseC.folder().expungedSince(before)).as("QRESYNC from a client that was away: known on a node that never saw it")
+          .containsExactly(2L, 3L);
+      assertThat(leaseC.folder().expungedSince(0)).containsExactly(2L, 3L);
+    }
+  }
+
+  @Test
+  void aListenerOnOneNodeHearsADeliveryOnAnotherWithinASecond() throws Exception {
+    assertHeardAcrossNodes(null, java.time.Duration.ofHours(1)); // through LISTEN/NOTIFY alone: no comparison in time
+  }
+
+  @Test
+  void aListenerHearsADeliveryOnAnotherNodeWithinASecondWithEveryNotifyLost() throws Exception {
+    assertHeardAcrossNodes(ChangeBus.NONE, DatabaseStore.RESYNC); // through the comparison alone
+  }
+
+  private void assertHeardAcrossNodes(ChangeBus busOfB, java.time.Duration resyncOfB) throws Exception {
+    DatabaseStore a = node("a");
+    DatabaseStore b = node("b", busOfB, resyncOfB);
+    a.createInbox(BOB);
+    try (var lease = b.open(BOB, "INBOX")) {
+      Folder f = lease.folder();
+      java.util.concurrent.BlockingQueue<Long> heard = new java.util.concurrent.LinkedBlockingQueue<>();
+      f.listen(() -> heard.add(System.nanoTime()));
+      for (int i = 0; i < 3; i++) {
+        Thread.sleep(200 * i); // at different points of the comparison's interval
+        long sent = System.nanoTime();
+        a.deliver(BOB, "INBOX", "I" + i, Instant.EPOCH, new byte[0], message("Subject: " + i + "\r\n\r\n"), false);
+        Long at = heard.poll(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(at).as("heard at all").isNotNull();
+        assertThat(java.time.Duration.ofNanos(at - sent)).as("heard within a second").isLessThan(java.time.Duration.ofSeconds(1));
+        assertThat(f.uids()).as("and the view has it when told").hasSize(i + 1);
+        heard.clear();
+      }
+    }
+  }
+
+  @Test
+  void aDeliveryInTheCallersTransactionIsHeardOnlyOnceCommitted() throws Exception {
+    DatabaseStore a = node("a");
+    DatabaseStore b = node("b");
+    a.createInbox(BOB);
+    try (var lease = b.open(BOB, "INBOX")) {
+      var heard = new java.util.concurrent.atomic.AtomicInteger();
+      lease.folder().listen(heard::incrementAndGet);
+      a.database().transaction(c -> {
+        try {
+          a.deliver(BOB, "INBOX", "T1", Instant.EPOCH, new byte[0], message("x\r\n"), false);
+          Thread.sleep(1200); // past a comparison and any hint: nothing to see before the commit
+        } catch (java.io.IOException | InterruptedException e) {
+          throw new SQLException(e);
+        }
+        assertThat(heard.get()).isZero();
+        assertThat(lease.folder().uids()).isEmpty();
+        return null;
+      });
+      dev.posta.testing.Await.await("heard after the commit", () -> heard.get() > 0);
+      assertThat(lease.folder().uids()).containsExactly(1L);
+    }
+  }
+
+  @Test
+  void eachNodeServesContentFromItsOwnCacheFilledFromTheBlobStore() throws Exception {
+    DatabaseStore a = node("a");
+    DatabaseStore b = node("b");
+    byte[] header = "Delivered-To: bob@example.org\r\n".getBytes(UTF_8);
+    a.deliver(BOB, "INBOX", "C1", Instant.EPOCH, header, message("Subject: cached\r\n\r\nbody\r\n"), false);
+    a.deliver(new MailboxId("example.org", "ann"), "INBOX", "C2", Instant.EPOCH, "Delivered-To: ann@example.org\r\n".getBytes(UTF_8),
+        message("Subject: cached\r\n\r\nbody\r\n"), false);
+    assertThat(rows(a.database(), "select count(*) from blobs")).as("one blob for both mailboxes").containsExactly("1");
+    try (var lease = b.open(BOB, "INBOX"); var ann = b.open(new MailboxId("example.org", "ann"), "INBOX")) {
+      assertThat(read(lease.folder(), 1)).isEqualTo("Delivered-To: bob@example.org\nSubject: cached\n\nbody\n");
+      assertThat(read(ann.folder(), 1)).as("the same blob, its own header").isEqualTo("Delivered-To: ann@example.org\nSubject: cached\n\nbody\n");
+      List<Path> cached;
+      try (var files = java.nio.file.Files.walk(dir.resolve("b/cache"))) {
+        cached = files.filter(java.nio.file.Files::isRegularFile).toList();
+      }
+      assertThat(cached).hasSize(2);
+      for (Path p : cached) java.nio.file.Files.delete(p); // a node may lose its cache at any time
+      assertThat(read(lease.folder(), 1)).isEqualTo("Delivered-To: bob@example.org\nSubject: cached\n\nbody\n");
+    }
+    assertThat(java.nio.file.Files.exists(dir.resolve("a/cache"))).isTrue();
+    try (var files = java.nio.file.Files.walk(dir.resolve("a/cache"))) {
+      assertThat(files.filter(java.nio.file.Files::isRegularFile).count()).as("node a served nothing").isZero();
+    }
   }
 
   /** The rows of a query, columns joined by '|'. */
