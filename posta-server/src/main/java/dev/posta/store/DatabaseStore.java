@@ -74,6 +74,12 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
   private final BlobStore blobs;
   private final Path incoming;
   private final Path cache;
+  /** The most octets the content cache holds; beyond, the files filled longest ago go. */
+  private volatile long cacheLimit = DEFAULT_CACHE_LIMIT;
+  static final long DEFAULT_CACHE_LIMIT = 1L << 30;
+  /** Octets filled since the cache was last trimmed: a trim walks it, so only once a tenth of the limit came in. */
+  private final java.util.concurrent.atomic.AtomicLong filledSinceTrim = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicBoolean trimming = new AtomicBoolean();
   private final ChangeBus bus;
   private final Duration resync;
   /** The open folders by id, least recently opened first; each a future while it is being read. Guarded by itself. */
@@ -100,6 +106,10 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     this.blobs = blobs;
     this.incoming = Files.createDirectories(localDir.resolve("incoming"));
     this.cache = Files.createDirectories(localDir.resolve("cache"));
+    // What a killed node left streaming in was never acknowledged: nobody needs it now.
+    try (var left = Files.newDirectoryStream(incoming)) {
+      for (Path f : left) Files.deleteIfExists(f);
+    }
     this.bus = bus;
     this.resync = resync;
   }
@@ -817,7 +827,51 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     } finally {
       Files.deleteIfExists(tmp);
     }
-    return FileChannel.open(file);
+    FileChannel opened = FileChannel.open(file); // open before any trim: a file removed while open stays readable
+    if (filledSinceTrim.addAndGet(opened.size()) > cacheLimit / 10 && trimming.compareAndSet(false, true)) {
+      Thread.startVirtualThread(this::trimCache);
+    }
+    return opened;
+  }
+
+  /** Sets the content cache's limit in octets (a node's disk is its own business; tests make it small). */
+  void cacheLimit(long octets) {
+    cacheLimit = octets;
+  }
+
+  /**
+   * Trims the content cache to nine tenths of its limit, the files filled longest ago first. Any
+   * file may go: what is gone is filled again from the blob store when next read.
+   */
+  void trimCache() {
+    try {
+      filledSinceTrim.set(0);
+      record Cached(Path path, long size, long filled) {}
+      List<Cached> all = new ArrayList<>();
+      try (var files = Files.walk(cache)) {
+        for (Path p : (Iterable<Path>) files::iterator) {
+          try {
+            var a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
+            if (a.isRegularFile()) all.add(new Cached(p, a.size(), a.lastModifiedTime().toMillis()));
+          } catch (NoSuchFileException gone) {
+            // removed meanwhile
+          }
+        }
+      }
+      long total = all.stream().mapToLong(Cached::size).sum();
+      long goal = cacheLimit / 10 * 9;
+      if (total <= cacheLimit) return;
+      all.sort(java.util.Comparator.comparingLong(Cached::filled));
+      for (Cached c : all) {
+        if (total <= goal) break;
+        Files.deleteIfExists(c.path());
+        total -= c.size();
+      }
+    } catch (IOException | java.io.UncheckedIOException e) {
+      log.warn("trimming the content cache {}: {}", cache, e.toString());
+    } finally {
+      trimming.set(false);
+    }
   }
 
   /** Stops hearing of changes and closes the open folders: their users find them gone. */

@@ -336,6 +336,44 @@ class DatabaseStoreTest extends MailboxStoreContract {
     }
   }
 
+  @Test
+  void theContentCacheIsTrimmedToItsLimitOldestFilledFirstAndRefilledWhenRead() throws Exception {
+    DatabaseStore a = node("a");
+    for (int i = 1; i <= 10; i++) {
+      a.deliver(BOB, "INBOX", "L" + i, Instant.EPOCH, new byte[0], message("Subject: " + i + "\r\n\r\n" + "x".repeat(1000) + "\r\n"), false);
+    }
+    a.cacheLimit(5_000); // five messages' worth
+    try (var lease = a.open(BOB, "INBOX")) {
+      for (long uid = 1; uid <= 10; uid++) {
+        read(lease.folder(), uid);
+        java.nio.file.Files.setLastModifiedTime(cachedFiles(dir.resolve("a/cache")).stream()
+            .max(java.util.Comparator.comparing(p -> p.toFile().lastModified())).orElseThrow(),
+            java.nio.file.attribute.FileTime.fromMillis(1_000_000L * uid)); // filled in UID order, a second apart
+      }
+      a.trimCache();
+      List<Path> left = cachedFiles(dir.resolve("a/cache"));
+      assertThat(left.stream().mapToLong(p -> p.toFile().length()).sum()).isLessThanOrEqualTo(4_500);
+      assertThat(left).as("the last filled stay").hasSize(4);
+      assertThat(read(lease.folder(), 1)).as("a trimmed one is filled again").startsWith("Subject: 1\n\nxxx");
+    }
+  }
+
+  @Test
+  void whatAKilledNodeLeftStreamingInIsRemovedAtItsStart() throws Exception {
+    java.nio.file.Files.createDirectories(dir.resolve("a/incoming"));
+    java.nio.file.Files.writeString(dir.resolve("a/incoming/in-123"), "half a message");
+    node("a");
+    try (var files = java.nio.file.Files.list(dir.resolve("a/incoming"))) {
+      assertThat(files.toList()).isEmpty();
+    }
+  }
+
+  private static List<Path> cachedFiles(Path cache) throws java.io.IOException {
+    try (var files = java.nio.file.Files.walk(cache)) {
+      return files.filter(java.nio.file.Files::isRegularFile).toList();
+    }
+  }
+
   /** The rows of a query, columns joined by '|'. */
   static List<String> rows(Database db, String query) throws SQLException {
     return db.transaction(c -> {
