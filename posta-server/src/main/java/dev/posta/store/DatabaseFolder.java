@@ -298,7 +298,11 @@ public final class DatabaseFolder implements Folder {
       } finally {
         lock.unlock();
       }
-      Changes news = store.snapshot(c -> read(c, known));
+      // Most often nothing changed: one lookup of the folder's row, outside any transaction, tells.
+      long[] head = store.single(this::head);
+      Changes news = head == null ? null
+          : head[0] == known ? new Changes(known, head[1], head[2], List.of(), List.of(), null)
+          : store.snapshot(c -> read(c, known));
       boolean changed;
       lock.lock();
       try {
@@ -321,17 +325,21 @@ public final class DatabaseFolder implements Folder {
   /** What changed after MODSEQ {@code known}, or null when the folder is gone (deleted, or renamed). */
   private record Changes(long highestModSeq, long uidNext, long recentFrom, List<Row> rows, List<Long> expunged, List<String> keywords) {}
 
-  private Changes read(Connection c, long known) throws SQLException {
-    long highest, next, recent;
+  /** The folder's highest MODSEQ, next UID and first \Recent UID; null when it is gone (deleted, or renamed). */
+  private long[] head(Connection c) throws SQLException {
     try (PreparedStatement s = c.prepareStatement("select name, highest_modseq, uid_next, recent_from from folders where id = ?")) {
       s.setLong(1, id);
       try (ResultSet r = s.executeQuery()) {
         if (!r.next() || !r.getString(1).equals(name)) return null;
-        highest = r.getLong(2);
-        next = r.getLong(3);
-        recent = r.getLong(4);
+        return new long[] {r.getLong(2), r.getLong(3), r.getLong(4)};
       }
     }
+  }
+
+  private Changes read(Connection c, long known) throws SQLException {
+    long[] head = head(c);
+    if (head == null) return null;
+    long highest = head[0], next = head[1], recent = head[2];
     if (highest == known) return new Changes(highest, next, recent, List.of(), List.of(), null);
     List<Row> changed = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(

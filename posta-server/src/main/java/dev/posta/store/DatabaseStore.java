@@ -123,8 +123,14 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
   }
 
   /**
-   * Delivers a message once per {@code deliveryId}. {@code mayBeDelivered} makes no difference
+   * Delivers a message once per {@code deliveryId}, which must be unique in the cluster (it is the
+   * key of {@code deliveries}, across all mailboxes). {@code mayBeDelivered} makes no difference
    * here: the delivery's row is found with one index lookup either way.
+   *
+   * <p>In the caller's transaction, the folder's row stays locked until that commits: a caller
+   * that delivers into several folders in one transaction must take them in one order (by
+   * mailbox, say), or two such transactions crossing each other are ended by PostgreSQL's
+   * deadlock detection (SQLSTATE 40P01, after {@code deadlock_timeout}): safe, but a retry.
    */
   @Override
   public boolean deliver(MailboxId mailbox, String folder, String deliveryId, Instant arrival, byte[] header, MessageWriter content,
@@ -772,6 +778,15 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
       } finally {
         c.setAutoCommit(true);
       }
+    } catch (SQLException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+  }
+
+  /** Runs one read on a connection of its own, outside any transaction (autocommit): a single statement's snapshot. */
+  <T> T single(Database.Work<T> work) throws IOException {
+    try (Connection c = database.connection()) {
+      return work.run(c);
     } catch (SQLException e) {
       throw new IOException(e.getMessage(), e);
     }
