@@ -8,6 +8,7 @@ import dev.posta.net.ProtocolSession;
 import dev.posta.net.SaslLogin;
 import dev.posta.net.Watchdog;
 import dev.posta.store.MailboxId;
+import dev.posta.store.MailboxStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -61,6 +62,8 @@ final class Pop3Session extends ProtocolSession {
   private String user;
   /** The mailbox whose lock this session holds, from login to the end. */
   private MailboxId locked;
+  /** The maildrop's lock beyond this node (a clustered store's), held with {@link #locked}. */
+  private MailboxStore.MaildropLock lockedElsewhere;
   private Maildrop maildrop;
   /** RETR's and TOP's answers, made in arrays kept while the client downloads. */
   private final MultiLineMessage answer = new MultiLineMessage();
@@ -124,6 +127,8 @@ final class Pop3Session extends ProtocolSession {
       maildrop.close();
       maildrop = null;
     }
+    if (lockedElsewhere != null) lockedElsewhere.close();
+    lockedElsewhere = null;
     if (locked != null) locks.release(locked);
     locked = null;
     conn.close();
@@ -323,15 +328,32 @@ final class Pop3Session extends ProtocolSession {
       send(Replies.IN_USE);
       return;
     }
+    MailboxStore.MaildropLock elsewhere;
+    try {
+      elsewhere = context.store().lockMaildrop(mailbox); // the other nodes of a cluster
+    } catch (IOException e) {
+      locks.release(mailbox);
+      log.warn("{}: {} succeeded: user={}, but the mailbox cannot be locked: {}", logPrefix, how, account, e.toString());
+      send(Replies.MAILDROP_UNAVAILABLE);
+      return;
+    }
+    if (elsewhere == null) {
+      locks.release(mailbox);
+      log.info("{}: {} succeeded: user={}, but a POP3 session on another node has the mailbox", logPrefix, how, account);
+      send(Replies.IN_USE);
+      return;
+    }
     try {
       maildrop = Maildrop.open(context.store(), mailbox);
     } catch (IOException e) {
+      elsewhere.close();
       locks.release(mailbox);
       log.warn("{}: {} succeeded: user={}, but the mailbox cannot be opened: {}", logPrefix, how, account, e.toString());
       send(Replies.MAILDROP_UNAVAILABLE);
       return;
     }
     locked = mailbox;
+    lockedElsewhere = elsewhere;
     user = account;
     String summary = maildrop.summary();
     messagesAtLogin = maildrop.size();

@@ -783,6 +783,64 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     }
   }
 
+  /** The first key of Posta's POP3 maildrop locks ({@code pg_try_advisory_lock(int, int)}; "P3" in ASCII); the second is the mailbox's id. */
+  static final int MAILDROP_LOCKS = 0x5033;
+  /** The connection that holds this node's maildrop locks, opened at the first; guarded by {@link #maildropGuard}. */
+  private Connection maildropLocks;
+  private final Object maildropGuard = new Object();
+
+  /**
+   * Takes a maildrop's POP3 lock for the cluster: a PostgreSQL advisory lock held by one
+   * connection of this node for all its POP3 sessions (the node's own lock keeps its sessions
+   * apart). A node that dies loses its connection, and the server frees its locks with it: no
+   * lease to run out, no lock left behind.
+   */
+  @Override
+  public MaildropLock lockMaildrop(MailboxId mailbox) throws IOException {
+    long mailboxId = sql(c -> mailboxId(c, mailbox));
+    Connection holder;
+    synchronized (maildropGuard) {
+      try {
+        if (maildropLocks == null || !maildropLocks.isValid(2)) {
+          // A connection lost took its locks with it: sessions holding them go on unguarded until they end.
+          if (maildropLocks != null) closeQuietly(maildropLocks);
+          maildropLocks = database.connection();
+        }
+        holder = maildropLocks;
+        try (PreparedStatement s = holder.prepareStatement("select pg_try_advisory_lock(?, ?)")) {
+          s.setInt(1, MAILDROP_LOCKS);
+          s.setInt(2, (int) mailboxId);
+          try (ResultSet r = s.executeQuery()) {
+            r.next();
+            if (!r.getBoolean(1)) return null;
+          }
+        }
+      } catch (SQLException e) {
+        throw new IOException("locking the maildrop of " + mailbox.user() + "@" + mailbox.domain() + ": " + e.getMessage(), e);
+      }
+    }
+    return () -> {
+      synchronized (maildropGuard) {
+        if (holder != maildropLocks) return; // that connection is gone, and its locks with it
+        try (PreparedStatement s = holder.prepareStatement("select pg_advisory_unlock(?, ?)")) {
+          s.setInt(1, MAILDROP_LOCKS);
+          s.setInt(2, (int) mailboxId);
+          s.executeQuery().close();
+        } catch (SQLException e) {
+          log.warn("unlocking the maildrop of {}@{}: {}", mailbox.user(), mailbox.domain(), e.toString());
+        }
+      }
+    };
+  }
+
+  private static void closeQuietly(Connection c) {
+    try {
+      c.close();
+    } catch (SQLException e) {
+      log.debug("closing a connection: {}", e.toString());
+    }
+  }
+
   /** Runs one read on a connection of its own, outside any transaction (autocommit): a single statement's snapshot. */
   <T> T single(Database.Work<T> work) throws IOException {
     try (Connection c = database.connection()) {
@@ -900,6 +958,18 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     if (w != null) {
       w.interrupt();
       bus.close();
+    }
+    synchronized (maildropGuard) {
+      if (maildropLocks != null) {
+        // Back to the pool, whose connection lives on: the locks must not.
+        try (var s = maildropLocks.createStatement()) {
+          s.execute("select pg_advisory_unlock_all()");
+        } catch (SQLException e) {
+          log.debug("freeing the maildrop locks: {}", e.toString());
+        }
+        closeQuietly(maildropLocks);
+      }
+      maildropLocks = null;
     }
     List<Opened> all;
     synchronized (open) {

@@ -85,6 +85,23 @@ public interface MailboxStore {
   /** Makes the {@link #SPECIAL_FOLDERS} a mailbox lacks; returns those made now. */
   List<String> makeSpecialFolders(MailboxId mailbox) throws IOException;
 
+  /** A maildrop's POP3 lock, held until closed. */
+  interface MaildropLock extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /**
+   * Takes the exclusive lock on a maildrop that a POP3 session holds from login to its end (RFC
+   * 1939 §4) beyond this node, on top of the node's own: a store shared by several nodes makes
+   * sure no session on another node has it. A store on one node has nothing to add (the default).
+   *
+   * @return the lock, or null when a session on another node holds it
+   */
+  default MaildropLock lockMaildrop(MailboxId mailbox) throws IOException {
+    return () -> {};
+  }
+
   /** A mailbox has {@link #MAX_FOLDERS} folders already. */
   final class TooManyFolders extends IOException {
     public TooManyFolders() {

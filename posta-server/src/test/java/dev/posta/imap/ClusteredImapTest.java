@@ -149,7 +149,7 @@ class ClusteredImapTest {
   }
 
   @Test
-  void pop3OnOneNodeTakesMailDeliveredOnTheOtherAndImapThereSeesItGone() throws Exception {
+  void pop3OnOneNodeLocksTheMaildropForTheClusterTakesMailDeliveredOnTheOtherAndImapThereSeesItGone() throws Exception {
     String url = Postgres.shared().newDatabase();
     var users = new UserStore(data);
     users.add("bob@localhost", "secret".toCharArray());
@@ -162,6 +162,13 @@ class ClusteredImapTest {
         p = poplib.POP3("127.0.0.1", int(sys.argv[2]))
         p.user("bob@localhost")
         p.pass_("secret")
+        other = poplib.POP3("127.0.0.1", int(sys.argv[3]))
+        other.user("bob@localhost")
+        try:
+            other.pass_("secret")
+        except poplib.error_proto as e:
+            print("on a meanwhile", e.args[0].decode())
+        other.quit()
         print("stat", p.stat())
         print("retr", b"|".join(p.retr(1)[1]).decode())
         p.dele(2)
@@ -172,12 +179,14 @@ class ClusteredImapTest {
         print("imap on a", a.fetch("1:*", "(UID FLAGS)")[1])
         a.logout()
         """;
-    Process p = new ProcessBuilder("/usr/bin/python3", "-c", script, Integer.toString(a.imap()), Integer.toString(b.pop3()))
+    Process p = new ProcessBuilder("/usr/bin/python3", "-c", script, Integer.toString(a.imap()), Integer.toString(b.pop3()),
+        Integer.toString(a.pop3()))
         .redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), UTF_8);
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     int size = "Delivered-To: bob@localhost\r\nSubject: first\r\n\r\nHello.\r\n".length();
-    assertThat(out).as(out).isEqualTo("stat (2, " + (2 * size + 1) + ")\n"
+    assertThat(out).as(out).isEqualTo("on a meanwhile -ERR [IN-USE] Mailbox is in use by another POP3 session\n"
+        + "stat (2, " + (2 * size + 1) + ")\n"
         + "retr Delivered-To: bob@localhost|Subject: first||Hello.\n"
         // \\Recent is IMAP sessions' claim only (RFC 3501 §2.3.2): POP3 takes none, unlike a Maildir's move out of new/
         + "imap on a [b'1 (UID 1 FLAGS (\\\\Seen \\\\Recent))']\n");

@@ -374,6 +374,26 @@ class DatabaseStoreTest extends MailboxStoreContract {
     }
   }
 
+  @Test
+  void aMaildropLockedOnOneNodeCannotBeLockedOnAnotherUntilReleasedOrTheNodeIsGone() throws Exception {
+    DatabaseStore a = node("a");
+    DatabaseStore b = node("b");
+    MailboxStore.MaildropLock onA = a.lockMaildrop(BOB);
+    assertThat(onA).isNotNull();
+    assertThat(b.lockMaildrop(BOB)).as("held on a").isNull();
+    MailboxStore.MaildropLock ann = b.lockMaildrop(new MailboxId("example.org", "ann"));
+    assertThat(ann).as("another maildrop").isNotNull();
+    onA.close();
+    MailboxStore.MaildropLock onB = b.lockMaildrop(BOB);
+    assertThat(onB).isNotNull();
+    onB.close();
+    ann.close();
+
+    assertThat(a.lockMaildrop(BOB)).isNotNull();
+    a.close(); // the node stopping: its locks go with it, though its pool's connections live on
+    assertThat(b.lockMaildrop(BOB)).isNotNull();
+  }
+
   /** The rows of a query, columns joined by '|'. */
   static List<String> rows(Database db, String query) throws SQLException {
     return db.transaction(c -> {
