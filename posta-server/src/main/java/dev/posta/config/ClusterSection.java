@@ -11,8 +11,9 @@ import java.util.Optional;
  * The {@code [cluster]} section: without it (or without {@code database}) Posta keeps its state
  * in the data folder; with {@code database = "postgresql://..."} the node keeps it in that shared
  * PostgreSQL. {@code node} names this node among the others (default: the host name); {@code
- * pool-size} bounds its connections to the database. Unknown keys are refused; each bad value is a
- * problem on its line.
+ * pool-size} bounds its connections to the database (at least 8: a node keeps a few of them for
+ * listening and locks while it runs). Unknown keys are refused; each bad value is a problem on its
+ * line.
  */
 final class ClusterSection {
   static final List<String> KEYS = List.of("database", "node", "pool-size");
@@ -43,7 +44,7 @@ final class ClusterSection {
       }
       return v.value();
     })).orElse(hostname);
-    int poolSize = reader.bounded(table, s, "pool-size", 2, 500).orElse(Cluster.POOL_SIZE);
+    int poolSize = reader.bounded(table, s, "pool-size", 8, 500).orElse(Cluster.POOL_SIZE);
     return new Cluster(database, node, poolSize, sharedVersion);
   }
 }

@@ -69,7 +69,7 @@ class ClusterSectionTest {
         .hasMessage(String.join("\n",
             "%1$s:4: cluster.database: not a PostgreSQL URL (postgresql://user:password@host:port/database): mysql://root:***@db/mail",
             "%1$s:5: cluster.node: 'node one' is not a node name: letters, digits, '.', '_' and '-', at most 63",
-            "%1$s:6: cluster.pool-size: must be between 2 and 500, got 1",
+            "%1$s:6: cluster.pool-size: must be between 8 and 500, got 1",
             "%1$s:7: unknown key 'replicas' in [cluster]").formatted(dir.resolve("posta.toml")));
   }
 }
