@@ -109,6 +109,8 @@ public final class PostaServer implements AutoCloseable {
   private Database database;
   private ClusterQueue clusterQueue;
   private QueueControl queueControl;
+  /** The administrator's commands: {@link #queueControl} on the spool, or in cluster mode the database's queue. */
+  private dev.posta.queue.QueueCommands queueCommands;
   private SmtpServer smtp;
   private ImapServer imap;
   private Pop3Server pop3;
@@ -297,6 +299,7 @@ public final class PostaServer implements AutoCloseable {
           config.limits().maxHops(), config.hostname(), clock, metrics);
       mailQueue = queue;
       queueControl = new QueueControl(queue);
+      queueCommands = queueControl;
       if (!serve) {
         left.read(queue::enqueueAll);
         return this;
@@ -309,8 +312,7 @@ public final class PostaServer implements AutoCloseable {
       else clusterQueue.start();
       try {
         controlSocket = ControlSocket.open(controlSocketPath(config),
-            request -> clusterQueue != null ? new dev.posta.control.QueueReply.Failed(QUEUE_IN_CLUSTER) : request.applyTo(queueControl),
-            queueControl::listings);
+            request -> request.applyTo(queueCommands), queueCommands::listings);
       } catch (IOException e) {
         // e.g. a data folder path longer than a socket path may be (about 100 octets)
         log.warn("no control socket at {} ({}): posta queue can only list while this server runs", controlSocketPath(config), e.toString());
@@ -373,6 +375,8 @@ public final class PostaServer implements AutoCloseable {
       throw new IOException("the cluster's database " + database.shown() + ": " + e.getMessage(), e);
     }
     mailQueue = clusterQueue;
+    queueCommands = new dev.posta.queue.ClusterQueueControl(database, new DatabaseBlobs(database), config.cluster().node(), config.hostname(),
+        clock);
     if (left.segments() > 0) {
       log.warn("cluster mode: the local spool {} has {} segment(s) of an earlier run; mail left in them is not delivered while this node "
           + "runs in the cluster (run it without [cluster] database to deliver it)", spoolFolder(), left.segments());
@@ -383,10 +387,6 @@ public final class PostaServer implements AutoCloseable {
   private Path clusterFolder() {
     return config.dataDir().resolve("cluster");
   }
-
-  /** What {@code posta queue} answers in cluster mode, where the queue is the database's. */
-  public static final String QUEUE_IN_CLUSTER = "posta queue is not supported in cluster mode yet: the queue is in the cluster's database "
-      + "(tables queue_messages, queue_items, queue_history)";
 
   /** The cluster's database as logs show it ({@code postgresql://posta@host:5432/posta}), or null on its own. */
   public String clusterDatabase() {
@@ -424,7 +424,7 @@ public final class PostaServer implements AutoCloseable {
     try {
       localChannel = LocalChannel.open(Maildrop.socket(data), (request, user, in, out) -> {
         if (request.mailq()) {
-          ControlProtocol.writeListing(queueControl.listings(), out); // as it reads the queue, however long
+          ControlProtocol.writeListing(queueCommands.listings(), out); // as it reads the queue, however long
           return;
         }
         localSubmission.serve(request, user, "local", false, in, (code, status, text) -> {
@@ -872,9 +872,12 @@ public final class PostaServer implements AutoCloseable {
     return mailQueue;
   }
 
-  /** The administrator's commands on the queue ({@code posta queue}), also on one opened only for them. */
-  public QueueControl queueControl() {
-    return queueControl;
+  /**
+   * The administrator's commands on the queue ({@code posta queue}, the pages, the API), also on
+   * one opened only for them: in cluster mode the cluster's queue in the database.
+   */
+  public dev.posta.queue.QueueCommands queueControl() {
+    return queueCommands;
   }
 
   public PostaConfig config() {

@@ -81,11 +81,7 @@ final class QueueCommand implements Callable<Integer> {
       System.err.println(e.getMessage());
       return 2;
     }
-    if (cfg.cluster().database().isPresent()) {
-      System.err.println(PostaServer.QUEUE_IN_CLUSTER + " (" + dev.posta.database.Database.shownUrl(cfg.cluster().database().get()) + ")");
-      return 1;
-    }
-    QueueOutput output = run(cfg);
+    QueueOutput output = cfg.cluster().database().isPresent() ? inCluster(cfg) : run(cfg);
     System.out.print(output.out());
     System.err.print(output.err());
     return output.exitCode();
@@ -136,6 +132,50 @@ final class QueueCommand implements Callable<Integer> {
     }
     if (json && reply instanceof QueueReply.Listed l) return QueueOutput.json(l.messages());
     return QueueOutput.of(request, typedId, reply);
+  }
+
+  /**
+   * Cluster mode: the queue is the cluster's, in its database, and the command acts on it there
+   * with the node's configuration ({@code [cluster] database}, {@code node}), in short transactions
+   * of its own: no control socket, no running node needed, any node's configuration will do.
+   */
+  private QueueOutput inCluster(PostaConfig cfg) {
+    QueueRequest request;
+    try {
+      request = request(args, new Selectors(toDomain, from, olderThan), json, () -> new BufferedReader(new InputStreamReader(System.in, UTF_8)));
+    } catch (BadUsage e) {
+      return e.output;
+    }
+    String url = cfg.cluster().database().orElseThrow();
+    var root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    var level = root.getLevel();
+    root.setLevel(ch.qos.logback.classic.Level.WARN); // the answer is the output: no pool or queue info lines around it
+    try (var database = dev.posta.database.Database.open(url, cfg.cluster().node() + " (posta queue)", 2)) {
+      var control = dev.posta.queue.ClusterQueueControl.ofNode(database, cfg.cluster().node(), cfg.hostname());
+      return inCluster(control, request, request.id() == null ? null : args.get(1), json, System.out);
+    } catch (java.sql.SQLException | RuntimeException e) {
+      return QueueOutput.clusterUnreachable(dev.posta.database.Database.shownUrl(url), e);
+    } finally {
+      root.setLevel(level);
+    }
+  }
+
+  /** {@code request} on the cluster's queue: a listing printed to {@code out} as it is read, page by page, the rest as records. */
+  static QueueOutput inCluster(dev.posta.queue.QueueCommands control, QueueRequest request, String typedId, boolean json,
+      java.io.PrintStream out) {
+    if (request.command() == QueueRequest.Command.LIST) {
+      var streamed = new java.io.PrintStream(new java.io.BufferedOutputStream(out, 1 << 16), false, UTF_8);
+      var printer = new QueueOutput.ListPrinter(json, streamed::print);
+      try {
+        control.listings().forEach(printer);
+      } catch (java.io.UncheckedIOException e) {
+        streamed.flush();
+        return QueueOutput.of(request, typedId, new QueueReply.SpoolError(e.getCause().getMessage()));
+      }
+      streamed.flush();
+      return printer.end("");
+    }
+    return QueueOutput.of(request, typedId, request.applyTo(control));
   }
 
   private boolean printedOne;

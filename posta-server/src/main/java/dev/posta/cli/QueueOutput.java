@@ -128,6 +128,12 @@ record QueueOutput(int exitCode, String out, String err) {
     return refused("posta queue: " + why);
   }
 
+  /** Cluster mode, and the cluster's database could not be opened (or failed in the middle). */
+  static QueueOutput clusterUnreachable(String shownUrl, Exception e) {
+    String why = e.getMessage() == null ? e.toString() : e.getMessage().replaceAll("\\s+", " ").trim();
+    return refused("posta queue: the cluster's database " + shownUrl + ": " + why);
+  }
+
   /** A server answered, but not in the control protocol (another version, or cut short). */
   static QueueOutput unreadableAnswer(ProtocolException e) {
     return refused("posta queue: the server's answer cannot be read: " + e.getMessage());
@@ -202,6 +208,7 @@ record QueueOutput(int exitCode, String out, String err) {
       case INCOMING, DEFERRED -> " ";
     };
     s.append("%s%s %8d %-20s %s%n".formatted(l.id(), mark, l.size(), TIME.format(l.arrival()), l.sender().isEmpty() ? "MAILER-DAEMON" : l.sender()));
+    if (l.node() != null) s.append(" ".repeat(44)).append("(being delivered by node ").append(l.node()).append(")\n");
     for (var r : l.recipients()) {
       if (r.lastError() != null) {
         s.append(" ".repeat(44)).append("(").append(r.lastError()).append(")\n");
@@ -240,6 +247,7 @@ record QueueOutput(int exitCode, String out, String err) {
     s.append(", \"arrival_time\": ").append(l.arrival().getEpochSecond());
     s.append(", \"message_size\": ").append(l.size());
     s.append(", \"sender\": ").append(Json.ascii(l.sender()));
+    if (l.node() != null) s.append(", \"node\": ").append(Json.ascii(l.node())); // a cluster's: the node delivering it
     s.append(", \"recipients\": [");
     String comma = "";
     for (var r : l.recipients()) {

@@ -41,7 +41,8 @@ import java.util.Locale;
  * answer    = a head record naming the outcome, its body, then "end", so that an answer cut
  *             short is told from a whole one:
  *   listed                                               list, then per message, oldest first:
- *     message   ID arrival size sender state             and right after it, its pending ones:
+ *     message   ID arrival size sender state [node]      and right after it, its pending ones
+ *                                                        (node: in a cluster, the one delivering it now):
  *     pending   address attempts next-attempt last-error  (0, null, null: never tried)
  *   shown                                                show, then:
  *     envelope  ID size arrival client helo sender ret envid held login listener
@@ -152,7 +153,8 @@ public final class ControlProtocol {
     w.record("listed");
     int n = 0;
     for (QueueControl.Listing m : messages) {
-      w.record("message", m.id().value(), m.arrival().toString(), Long.toString(m.size()), m.sender(), word(m.state()));
+      if (m.node() == null) w.record("message", m.id().value(), m.arrival().toString(), Long.toString(m.size()), m.sender(), word(m.state()));
+      else w.record("message", m.id().value(), m.arrival().toString(), Long.toString(m.size()), m.sender(), word(m.state()), m.node());
       for (QueueControl.PendingRecipient r : m.recipients()) {
         w.record("pending", r.address(), Integer.toString(r.attempts()), text(r.nextAttempt()), r.lastError());
       }
@@ -260,7 +262,7 @@ public final class ControlProtocol {
         line.expect(0);
         return new QueueReply.Listed(messages);
       }
-      message = line.expect("message", 5);
+      message = line.fields.size() == 6 ? line.expect("message", 6) : line.expect("message", 5); // the 6th: a cluster's node
       pending = new ArrayList<>();
     }
   }
@@ -279,7 +281,8 @@ public final class ControlProtocol {
   }
 
   private static QueueControl.Listing listing(Line m, List<QueueControl.PendingRecipient> pending) throws ProtocolException {
-    return new QueueControl.Listing(m.id(0), m.requiredTime(1), m.number(2), m.required(3), m.named(QueueControl.State.class, 4), pending);
+    return new QueueControl.Listing(m.id(0), m.requiredTime(1), m.number(2), m.required(3), m.named(QueueControl.State.class, 4), pending,
+        m.fields.size() == 6 ? m.required(5) : null);
   }
 
   private static QueueReply.Shown shown(Reader r) throws IOException {

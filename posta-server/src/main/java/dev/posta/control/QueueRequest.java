@@ -85,7 +85,7 @@ public record QueueRequest(Command command, QueueId id, QueueSelection selection
    * Carries the command out and says how it went; a refusal or a spool error is an answer too,
    * never an exception.
    */
-  public QueueReply applyTo(QueueControl queue) {
+  public QueueReply applyTo(dev.posta.queue.QueueCommands queue) {
     try {
       if (selection != null) return new QueueReply.ActedOn(queue.act(command.action(), selection));
       return switch (command) {

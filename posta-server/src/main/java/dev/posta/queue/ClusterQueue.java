@@ -82,8 +82,9 @@ import org.slf4j.LoggerFactory;
  * queue_history}; the message goes with its last item. A notice to the sender is queued in the
  * transaction that finishes the items it reports on, so a crash repeats a notice, never loses one.
  *
- * <p>Not (yet) here, unlike the embedded queue: per-destination suspension of unreachable
- * destinations, delay notices ({@code queue.delay-warning}), and the administrator's commands.
+ * <p>The administrator's commands ({@code posta queue}) are {@link ClusterQueueControl}'s. Not
+ * (yet) here, unlike the embedded queue: per-destination suspension of unreachable destinations,
+ * delay notices ({@code queue.delay-warning}).
  */
 public final class ClusterQueue implements MailQueue, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ClusterQueue.class);
@@ -224,6 +225,11 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
 
   /** The message and its items, in the caller's transaction; NOTIFY is sent at its commit. */
   private long insert(Connection c, Envelope envelope, Digest digest, long size, boolean held) throws SQLException {
+    return insert(c, node, envelope, digest, size, held);
+  }
+
+  /** {@link #insert} for {@code node}: also what the administrator's bounce queues its notice with ({@link ClusterQueueControl}). */
+  static long insert(Connection c, String node, Envelope envelope, Digest digest, long size, boolean held) throws SQLException {
     long id;
     try (PreparedStatement s = c.prepareStatement("insert into queue_messages (queue_id, envelope, blob, size, arrival, held, node) "
         + "values (?, ?, ?, ?, ?, ?, ?) returning id")) {
@@ -250,7 +256,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     return id;
   }
 
-  private static void notifyNodes(Connection c) throws SQLException {
+  static void notifyNodes(Connection c) throws SQLException {
     try (Statement s = c.createStatement()) {
       s.execute("notify " + CHANNEL);
     }
@@ -838,16 +844,36 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   /** Queues one notice to the sender (RFC 3464) in the caller's transaction; none for the null sender. */
   private void notice(Connection c, Message m, List<DeliveryReport.RecipientStatus> lines, Routing r, Instant now) throws SQLException {
     if (lines.isEmpty()) return;
-    Envelope env = m.envelope();
+    if (m.envelope().sender() == null) {
+      log.info("{}: no notice ({}) for a message with the null sender", m.queueId(), lines.getFirst().action().name().toLowerCase(Locale.ROOT));
+      return;
+    }
+    byte[] original;
+    try {
+      original = blobContent(m);
+    } catch (IOException e) {
+      throw new SQLException("the notice could not be written: " + e.getMessage(), e);
+    }
+    notice(c, blobs, node, r.hostname(), m.queueId(), m.envelope(), original, lines, now);
+  }
+
+  /**
+   * Queues one notice to the sender of {@code env} (RFC 3464), returning {@code original}, in the
+   * caller's transaction as {@code node} (its queue ID from {@link QueueId#next}); null, and
+   * nothing queued, for the null sender. The delivery loop's notices and the administrator's
+   * bounce ({@link ClusterQueueControl}) both come through here.
+   */
+  static QueueId notice(Connection c, BlobStore blobs, String node, String hostname, QueueId of, Envelope env, byte[] original,
+      List<DeliveryReport.RecipientStatus> lines, Instant now) throws SQLException {
+    if (lines.isEmpty()) return null;
     String action = lines.getFirst().action().name().toLowerCase(Locale.ROOT);
     if (env.sender() == null) {
-      log.info("{}: no notice ({}) for a message with the null sender", m.queueId(), action);
-      return;
+      log.info("{}: no notice ({}) for a message with the null sender", of, action);
+      return null;
     }
     byte[] report;
     try {
-      byte[] original = blobContent(m);
-      report = DeliveryReport.build(r.hostname(), env, original.length, out -> out.write(ByteBuffer.wrap(original)), lines, now);
+      report = DeliveryReport.build(hostname, env, original.length, out -> out.write(ByteBuffer.wrap(original)), lines, now);
     } catch (IOException e) {
       throw new SQLException("the notice could not be written: " + e.getMessage(), e);
     }
@@ -858,7 +884,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
         break;
       }
     }
-    Envelope notice = new Envelope(QueueId.next(), now, "127.0.0.1", r.hostname(), null,
+    Envelope notice = new Envelope(QueueId.next(), now, "127.0.0.1", hostname, null,
         new MailParameters(report.length, eightBit ? MailParameters.BodyType.EIGHT_BIT_MIME : MailParameters.BodyType.SEVEN_BIT,
             env.sender().isUtf8(), null, null),
         List.of(new Recipient(env.sender(), RcptParameters.NONE)));
@@ -868,8 +894,9 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     } catch (IOException e) {
       throw new SQLException("the notice's content could not be stored: " + e.getMessage(), e);
     }
-    insert(c, notice, digest, report.length, false);
-    log.info("{}: sender notice ({}): {}", m.queueId(), action, notice.id());
+    insert(c, node, notice, digest, report.length, false);
+    log.info("{}: sender notice ({}): {}", of, action, notice.id());
+    return notice.id();
   }
 
   /** The message's content again, for a notice that returns it. */

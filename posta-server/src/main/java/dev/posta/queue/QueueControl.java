@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * while no server runs takes effect at the next start. Hold, release and retry (flush too) are
  * events of the message's {@link Timeline}, which {@link #show} reads from that log.
  */
-public final class QueueControl {
+public final class QueueControl implements QueueCommands {
   /** The queue manager's log: what the administrator did to a message is one of its events, as operators grep for it. */
   private static final Logger log = LoggerFactory.getLogger(QueueManager.class);
 
@@ -52,10 +52,16 @@ public final class QueueControl {
    * @param size the content's length in octets
    * @param sender the reverse-path's address, empty for the null sender {@code <>}
    * @param recipients those still to deliver, in envelope order
+   * @param node in a cluster, the node whose lease is on it while it is {@link State#ACTIVE}; else null
    */
-  public record Listing(QueueId id, Instant arrival, long size, String sender, State state, List<PendingRecipient> recipients) {
+  public record Listing(QueueId id, Instant arrival, long size, String sender, State state, List<PendingRecipient> recipients, String node) {
     public Listing {
       recipients = List.copyOf(recipients);
+    }
+
+    /** A message of the embedded queue: no node holds it but this one. */
+    public Listing(QueueId id, Instant arrival, long size, String sender, State state, List<PendingRecipient> recipients) {
+      this(id, arrival, size, sender, state, recipients, null);
     }
 
     /** The message's attempts so far: its most tried recipient's. */
