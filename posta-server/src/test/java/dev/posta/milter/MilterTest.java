@@ -277,6 +277,58 @@ class MilterTest {
     }
   }
 
+  /**
+   * A cluster node ({@code [cluster] database}, a real PostgreSQL): the milter's quarantine holds
+   * the message in the cluster's queue; {@code posta queue} with the node's configuration (no
+   * control socket: it acts on the database) lists it held, releases it, and the node delivers it
+   * to the database's mailbox store, once.
+   */
+  @Test
+  void quarantineHeldInTheClustersQueueIsReleasedByPostaQueueAndDelivered() throws Exception {
+    String url = dev.posta.testing.Postgres.shared().newDatabase();
+    UnaryOperator<PostaConfig> cluster = c -> c.toBuilder().cluster(new PostaConfig.Cluster(java.util.Optional.of(url), "n1", 4)).build();
+    Path config = run.resolve("node.toml");
+    Files.writeString(config, """
+        hostname = "localhost"
+        data = "%s"
+
+        [domains."localhost"]
+
+        [cluster]
+        database = "%s"
+        node = "n1"
+        """.formatted(data, url), StandardCharsets.UTF_8);
+    try (var server = TestServer.start(data, c -> cluster.apply(with(milter(unixAddress, true, Duration.ofSeconds(10), true)).apply(c)));
+        var smtp = new SmtpWire(server.smtpPort())) {
+      assertThat(server.server().mailQueue()).isInstanceOf(dev.posta.queue.ClusterQueue.class);
+      smtp.ehlo();
+      String reply = send(smtp, "alice@client.example", "bob@localhost", "quarantine", "");
+      assertThat(reply).startsWith("250 2.0.0");
+      String id = reply.substring(reply.lastIndexOf(' ') + 1);
+      Thread.sleep(300);
+      assertThat(rows(url, "select count(*) from deliveries")).isEqualTo("0");
+      assertThat(postaQueue("--config", config.toString(), "list")).matches(
+          "-Queue ID-        --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
+              + id + "! +\\d+ \\w{3} \\w{3} \\d\\d \\d\\d:\\d\\d:\\d\\d +alice@client\\.example\n"
+              + " {44}bob@localhost\n\n-- 1 Kbytes in 1 Request\\.\n");
+
+      assertThat(postaQueue("--config", config.toString(), "release", id)).isEqualTo(id + ": released, due now\n");
+
+      await(() -> rows(url, "select count(*) from deliveries where delivery_id like '" + id + "_%'").equals("1"), "delivered once");
+      assertThat(rows(url, "select recipient || ' ' || outcome || ' ' || node from queue_history where queue_id = '" + id + "'"))
+          .isEqualTo("bob@localhost delivered n1");
+      assertThat(postaQueue("--config", config.toString())).isEqualTo("queue is empty\n");
+    }
+  }
+
+  /** The first column of the first row {@code sql} gives, as text. */
+  private static String rows(String url, String sql) throws Exception {
+    try (var db = dev.posta.database.Database.open(url, "test", 1); var c = db.connection(); var s = c.createStatement();
+        var r = s.executeQuery(sql)) {
+      return r.next() ? r.getString(1) : null;
+    }
+  }
+
   /** {@code posta queue --data <the server's folder> args...} run in this JVM as the command line runs it; its standard output. */
   private String postaQueue(String... args) {
     java.io.PrintStream oldOut = System.out;

@@ -133,6 +133,7 @@ public final class QueueApi {
     m.put("arrival", l.arrival().toString());
     m.put("size", l.size());
     m.put("sender", l.sender());
+    if (l.node() != null) m.put("node", l.node()); // a cluster's: the node delivering it now
     // The message's own figures, from its recipients': most attempts, the first error, the earliest next attempt.
     m.put("attempts", l.attempts());
     m.put("lastError", l.lastError());

@@ -164,7 +164,8 @@ final class QueuePages implements OperatorPages.Section {
     List<String> to = l.recipients().stream().map(QueueControl.PendingRecipient::address).toList();
     String recipients = String.join(", ", to.subList(0, Math.min(ROW_RECIPIENTS, to.size())))
         + (to.size() > ROW_RECIPIENTS ? " and " + Figures.number(to.size() - ROW_RECIPIENTS) + " more" : "");
-    String next = l.state() == QueueControl.State.HELD ? "when released" : l.state() == QueueControl.State.ACTIVE ? "now" : shown(l.nextAttempt());
+    String next = l.state() == QueueControl.State.HELD ? "when released" : l.state() == QueueControl.State.ACTIVE
+        ? (l.node() == null ? "now" : "now, on node " + l.node()) : shown(l.nextAttempt());
     return new QueueViews.Row(l.id().value(), link(l.id()), QueueWords.word(l.state()), shown(l.arrival()), sender(l.sender()), recipients,
         Figures.bytes(l.size()), l.attempts(), l.lastError(), next);
   }
