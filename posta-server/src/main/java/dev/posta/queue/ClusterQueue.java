@@ -82,9 +82,12 @@ import org.slf4j.LoggerFactory;
  * queue_history}; the message goes with its last item. A notice to the sender is queued in the
  * transaction that finishes the items it reports on, so a crash repeats a notice, never loses one.
  *
+ * <p><b>Delay notices</b> ({@code queue.delay-warning}): once per message in the cluster, sent
+ * by the node whose attempt defers it at or after the warning's instant (a retry due later is
+ * moved up to that instant), marked on the message in the transaction that queues the notice.
+ *
  * <p>The administrator's commands ({@code posta queue}) are {@link ClusterQueueControl}'s. Not
- * (yet) here, unlike the embedded queue: per-destination suspension of unreachable destinations,
- * delay notices ({@code queue.delay-warning}).
+ * (yet) here, unlike the embedded queue: per-destination suspension of unreachable destinations.
  */
 public final class ClusterQueue implements MailQueue, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ClusterQueue.class);
@@ -723,6 +726,10 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     boolean expired = !now.isBefore(env.received().plus(r.settings().lifetime()));
     List<DeliveryReport.RecipientStatus> failed = new ArrayList<>();
     List<DeliveryReport.RecipientStatus> succeeded = new ArrayList<>();
+    List<DeliveryReport.RecipientStatus> delayed = new ArrayList<>();
+    // queue.delay-warning: the sender is told once that the message is delayed, by the attempt that
+    // defers it at or after this instant (a retry is moved up to it, so the notice is not late).
+    Instant warnAt = r.settings().delayWarning().isZero() ? null : env.received().plus(r.settings().delayWarning());
     boolean removed = false;
     for (Progress p : touched) {
       if (p.stale) continue;
@@ -743,6 +750,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
         if (deferred.isPresent() && !expired) {
           int attempts = item.attempts() + 1;
           Duration wait = Settlement.retryWait(r.settings(), attempts, deferred.get().result().storageFault());
+          if (warnAt != null && warnAt.isAfter(now) && warnAt.isBefore(now.plus(wait))) wait = Duration.between(now, warnAt);
           if (closed) wait = Duration.ZERO;
           Duration w = wait;
           ok = update(c, "update queue_items set done_targets = done_targets || ?::text[], attempts = ?, last_error = ?, "
@@ -756,6 +764,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
               });
           if (ok) {
             metrics.deferred();
+            if (Settlement.notifies(rcpt, "DELAY")) delayed.add(Settlement.status(rcpt, deferred.get(), DeliveryReport.Action.DELAYED, now));
             log.info("{}: to=<{}>, deferred ({}), next attempt in {} s", m.queueId(), rcpt.address(), deferred.get().result().describe(),
                 wait.toSeconds());
           }
@@ -780,6 +789,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     // The notices go in with the items they report on: a rollback takes both, a commit keeps both.
     notice(c, m, failed, r, now);
     notice(c, m, succeeded, r, now);
+    if (!delayed.isEmpty() && warnAt != null && !now.isBefore(warnAt) && firstDelayWarning(c, m)) notice(c, m, delayed, r, now);
     if (removed) {
       try (PreparedStatement s = c.prepareStatement("select 1 from queue_messages where id = ? for no key update")) {
         s.setLong(1, m.id());
@@ -792,6 +802,19 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
         s.setLong(1, m.id());
         if (s.executeUpdate() > 0) log.info("{}: removed", m.queueId());
       }
+    }
+  }
+
+  /**
+   * Whether this transaction is the one to tell the sender that the message is delayed: it marks
+   * the message warned, and only the first to do so in the cluster finds it not marked yet (the
+   * row's lock makes a node deferring another item of it at the same moment wait, then see it
+   * marked). The mark commits with the notice and the deferral, or neither does.
+   */
+  private static boolean firstDelayWarning(Connection c, Message m) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("update queue_messages set delay_warned = true where id = ? and not delay_warned")) {
+      s.setLong(1, m.id());
+      return s.executeUpdate() > 0;
     }
   }
 
