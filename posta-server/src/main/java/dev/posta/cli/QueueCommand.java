@@ -31,7 +31,9 @@ import picocli.CommandLine.Parameters;
  * through its control socket, so the server's own schedule changes at once; with none, it acts
  * on the data folder (taking its lock), and the server picks it up at its next start. Either
  * way the answer comes back as records, and {@link QueueOutput} renders it, so the text is the
- * same whether a server runs or not.
+ * same whether a server runs or not. In cluster mode ({@code [cluster] database}) the queue is the
+ * cluster's: the command acts on the database itself ({@link dev.posta.queue.ClusterQueueControl}),
+ * from any node's configuration, with or without a node running.
  *
  * <p>{@code delete}, {@code hold}, {@code release}, {@code retry} and {@code bounce} take
  * messages as postsuper(1) does: several queue IDs, {@code -} for IDs on standard input, or
@@ -52,7 +54,8 @@ import picocli.CommandLine.Parameters;
         "retry, hold, release, delete and bounce take many messages, as postsuper:",
         "ID..., - (IDs on standard input, one a line) or ALL, narrowed by selectors:",
         "  posta queue delete --from spammer@example.com",
-        "  posta queue delete ALL      every message, telling nobody"})
+        "  posta queue delete ALL      every message, telling nobody",
+        "In cluster mode ([cluster] database) it acts on the cluster's queue in the database."})
 final class QueueCommand implements Callable<Integer> {
   @Mixin ConfigOptions options;
 
