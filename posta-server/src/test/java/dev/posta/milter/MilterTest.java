@@ -286,7 +286,7 @@ class MilterTest {
   @Test
   void quarantineHeldInTheClustersQueueIsReleasedByPostaQueueAndDelivered() throws Exception {
     String url = dev.posta.testing.Postgres.shared().newDatabase();
-    UnaryOperator<PostaConfig> cluster = c -> c.toBuilder().cluster(new PostaConfig.Cluster(java.util.Optional.of(url), "n1", 4)).build();
+    UnaryOperator<PostaConfig> cluster = c -> c.toBuilder().cluster(new PostaConfig.Cluster(java.util.Optional.of(url), "n1", 8)).build();
     Path config = run.resolve("node.toml");
     Files.writeString(config, """
         hostname = "localhost"

@@ -58,7 +58,7 @@ class ClusterQueuePagesTest {
   void start() throws Exception {
     url = Postgres.shared().newDatabase();
     server = TestServer.start(dir.resolve("posta"),
-        c -> TestServer.withHttp(c.toBuilder().cluster(new PostaConfig.Cluster(Optional.of(url), "n1", 4)).build()));
+        c -> TestServer.withHttp(c.toBuilder().cluster(new PostaConfig.Cluster(Optional.of(url), "n1", 8)).build()));
     server.server().users().add("admin@localhost", "the admin's password".toCharArray(), true);
     admin = PageClient.signedIn(server.httpPort(), "admin@localhost", "the admin's password");
     token = new ApiTokens(dir.resolve("posta")).create("admin@localhost", "ops").secret();
