@@ -52,10 +52,14 @@ public final class Database implements AutoCloseable {
 
   private final HikariDataSource pool;
   private final String shown;
+  private final Target target;
+  private final String applicationName;
 
-  private Database(HikariDataSource pool, String shown) {
+  private Database(HikariDataSource pool, String shown, Target target, String applicationName) {
     this.pool = pool;
     this.shown = shown;
+    this.target = target;
+    this.applicationName = applicationName;
   }
 
   /**
@@ -85,7 +89,7 @@ public final class Database implements AutoCloseable {
       if (e.getCause() instanceof SQLException sql) throw sql;
       throw new SQLException(target.shown() + ": " + e.getMessage(), e);
     }
-    Database database = new Database(pool, target.shown());
+    Database database = new Database(pool, target.shown(), target, applicationName);
     try {
       database.makeSchema();
     } catch (SQLException | RuntimeException e) {
@@ -159,6 +163,20 @@ public final class Database implements AutoCloseable {
   /** A connection of its own, outside any transaction (LISTEN, long reads); close it when done. */
   public Connection connection() throws SQLException {
     return pool.getConnection();
+  }
+
+  /**
+   * A connection outside the pool, for work that must not wait behind the pool nor keep one of
+   * its connections: a LISTEN that lasts, the renewal of leases (which must go on while every
+   * pooled connection is busy delivering). Autocommit; close it when done.
+   */
+  public Connection dedicated(String purpose) throws SQLException {
+    return java.sql.DriverManager.getConnection(target.jdbcUrl(), target.properties(applicationName + " " + purpose));
+  }
+
+  /** The pool's size: connections open at most. */
+  public int poolSize() {
+    return pool.getMaximumPoolSize();
   }
 
   private static void rollbackQuietly(Connection c, Throwable cause) {

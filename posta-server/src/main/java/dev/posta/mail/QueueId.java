@@ -36,6 +36,15 @@ public record QueueId(String value) {
     return new QueueId(java.util.HexFormat.of().withUpperCase().toHexDigits(id | slot));
   }
 
+  /**
+   * Makes every ID from now on greater than {@code used}: one found used before (a clock stepped
+   * back since) is never minted again by this process.
+   */
+  public static void atLeast(QueueId used) {
+    long seen = Long.parseUnsignedLong(used.value(), 16);
+    LAST.updateAndGet(last -> Math.max(last, seen | 0xFF));
+  }
+
   /** Makes every ID from now on carry {@code slot}, this node's in its cluster (0 to 255). */
   public static void onNode(int slot) {
     if (slot < 0 || slot > 255) throw new IllegalArgumentException("a node's slot is 0 to 255, not " + slot);

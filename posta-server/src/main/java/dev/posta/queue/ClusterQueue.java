@@ -124,6 +124,8 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   /** Connections to one remote destination at once, per destination ({@code outbound.per-destination}). */
   private final Map<String, Semaphore> destinations = new ConcurrentHashMap<>();
   private final Semaphore outbound;
+  /** Local deliveries at once: {@link DeliveryTargets#LOCAL_CONCURRENCY}, and at most half the pool. */
+  private final Semaphore local;
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition wakeup = lock.newCondition();
@@ -149,6 +151,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     this.timing = timing;
     this.routing = new Routing(router, targets, settings, maxHops, hostname);
     this.outbound = new Semaphore(settings.concurrency());
+    this.local = new Semaphore(Math.max(1, Math.min(DeliveryTargets.LOCAL_CONCURRENCY, database.poolSize() / 2)));
     Files.createDirectories(temporary);
     QueueId.onNode(slot(database, node));
   }
@@ -234,8 +237,12 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   /** {@link #insert} for {@code node}: also what the administrator's bounce queues its notice with ({@link ClusterQueueControl}). */
   static long insert(Connection c, String node, Envelope envelope, Digest digest, long size, boolean held) throws SQLException {
     long id;
+    // A queue ID used before (a clock stepped back, two processes under one node name) is refused,
+    // not accepted: local delivery IDs are made of it, and a second message under a finished one's
+    // ID would be taken for a replay and dropped. In the queue, its unique index refuses it; gone
+    // from the queue, its history row does.
     try (PreparedStatement s = c.prepareStatement("insert into queue_messages (queue_id, envelope, blob, size, arrival, held, node) "
-        + "values (?, ?, ?, ?, ?, ?, ?) returning id")) {
+        + "select ?, ?, ?, ?, ?, ?, ? where not exists (select 1 from queue_history where queue_id = ?) returning id")) {
       s.setString(1, envelope.id().value());
       s.setBytes(2, envelope.encode());
       s.setBytes(3, digest.octets());
@@ -243,10 +250,14 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       s.setObject(5, envelope.received().atOffset(java.time.ZoneOffset.UTC));
       s.setBoolean(6, held);
       s.setString(7, node);
+      s.setString(8, envelope.id().value());
       try (ResultSet r = s.executeQuery()) {
-        r.next();
+        if (!r.next()) throw new SQLException("queue ID " + envelope.id() + " was used before (its history says so)", REUSED);
         id = r.getLong(1);
       }
+    } catch (SQLException e) {
+      if (REUSED.equals(e.getSQLState()) || "23505".equals(e.getSQLState())) QueueId.atLeast(envelope.id());
+      throw e;
     }
     try (PreparedStatement s = c.prepareStatement(
         "insert into queue_items (message, recipient, held) select ?, n, ? from generate_series(0, ? - 1) n")) {
@@ -258,6 +269,9 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     if (!held) notifyNodes(c);
     return id;
   }
+
+  /** The SQL state of a queue ID found used before (class 23, integrity, as the unique index's 23505). */
+  private static final String REUSED = "23P05";
 
   static void notifyNodes(Connection c) throws SQLException {
     try (Statement s = c.createStatement()) {
@@ -314,7 +328,12 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   // --- Claiming --------------------------------------------------------------------------------
 
   /** One claimed item: a recipient of a message, held under {@code token}. */
-  record Item(long id, long message, int recipient, int attempts, String lastError, Set<String> doneTargets, long token, String takenFrom) {}
+  record Item(long id, long message, int recipient, int attempts, String lastError, Set<String> doneTargets, long token, String takenFrom,
+      Message queued) {
+    Item with(Message m) {
+      return new Item(id, message, recipient, attempts, lastError, doneTargets, token, takenFrom, m);
+    }
+  }
 
   /** A claimed message: what its items' attempt needs of it. */
   record Message(long id, QueueId queueId, Envelope envelope, Digest blob, long size) {}
@@ -330,7 +349,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
         }
         for (var e : byMessage(items).entrySet()) {
           Message m = e.getKey();
-          Thread.ofVirtual().name("cluster-deliver-" + (m == null ? "?" : m.queueId())).start(() -> attempt(m, e.getValue()));
+          Thread.ofVirtual().name("cluster-deliver-" + m.queueId()).start(() -> attempt(m, e.getValue()));
         }
       } catch (SQLException | RuntimeException e) {
         if (closed) break;
@@ -340,22 +359,19 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     }
   }
 
-  /** Claimed items by their message, counted in flight until their attempt ends. */
-  private Map<Message, List<Item>> byMessage(List<Item> items) throws SQLException {
-    Map<Long, List<Item>> byId = new LinkedHashMap<>();
-    for (Item i : items) byId.computeIfAbsent(i.message(), k -> new ArrayList<>()).add(i);
-    Map<Long, Message> messages = messages(byId.keySet());
+  /**
+   * Claimed items by their message (read in the claim's own transaction, so nothing can fail
+   * between the two), counted in flight until their attempt ends.
+   */
+  private Map<Message, List<Item>> byMessage(List<Item> items) {
     Map<Message, List<Item>> out = new LinkedHashMap<>();
-    for (var e : byId.entrySet()) {
-      Message m = messages.getOrDefault(e.getKey(), new Message(e.getKey(), null, null, null, 0));
-      out.computeIfAbsent(m, k -> new ArrayList<>()).addAll(e.getValue());
-    }
+    for (Item i : items) out.computeIfAbsent(i.queued(), k -> new ArrayList<>()).add(i);
     inFlight.addAndGet(items.size());
     return out;
   }
 
   /** Delivers claimed items on this thread, without the loop (tests: a claim, then its attempt). */
-  void deliver(List<Item> items) throws SQLException {
+  void deliver(List<Item> items) {
     for (var e : byMessage(items).entrySet()) attempt(e.getKey(), e.getValue());
   }
 
@@ -373,15 +389,22 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   }
 
   /**
-   * Claims up to {@code most} items in one short transaction: due ones nobody holds, then ones
-   * whose holder's lease ran out (a node that died, or stalled), each with a fresh token.
+   * Claims up to {@code most} items in one short transaction: first the ones whose holder's lease
+   * ran out (a node that died, or stalled: however long the backlog of due mail, a takeover is
+   * bounded by a lease and a poll), then due ones nobody holds, each with a fresh token. Their
+   * messages are read in the same transaction: a failure anywhere claims nothing, so no item is
+   * left held by a node that will never deliver it.
    */
   List<Item> claim(int most) throws SQLException {
     List<Item> items = database.transaction(c -> {
       List<Item> out = new ArrayList<>();
-      claim(c, "lease_until is null and not held and next_attempt <= now() order by next_attempt", most, out);
-      if (out.size() < most) claim(c, "lease_until < now() and not held order by lease_until", most - out.size(), out);
-      return out;
+      claim(c, "lease_until < now() and next_attempt <= now() and not held order by lease_until", most, out);
+      if (out.size() < most) claim(c, "lease_until is null and not held and next_attempt <= now() order by next_attempt", most - out.size(), out);
+      if (out.isEmpty()) return out;
+      Map<Long, Message> messages = messages(c, out.stream().map(Item::message).collect(java.util.stream.Collectors.toSet()));
+      List<Item> with = new ArrayList<>(out.size());
+      for (Item i : out) with.add(i.with(messages.getOrDefault(i.message(), new Message(i.message(), null, null, null, 0))));
+      return with;
     });
     for (Item i : items) {
       held.put(i.id(), i.token());
@@ -405,42 +428,100 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
         while (r.next()) {
           Array done = r.getArray(6);
           Set<String> targets = new LinkedHashSet<>(Arrays.asList((String[]) done.getArray()));
-          out.add(new Item(r.getLong(1), r.getLong(2), r.getInt(3), r.getInt(4), r.getString(5), targets, r.getLong(7), r.getString(8)));
+          out.add(new Item(r.getLong(1), r.getLong(2), r.getInt(3), r.getInt(4), r.getString(5), targets, r.getLong(7), r.getString(8), null));
         }
       }
     }
   }
 
-  private Map<Long, Message> messages(Set<Long> ids) throws SQLException {
-    return database.transaction(c -> {
-      Map<Long, Message> out = new HashMap<>();
-      try (PreparedStatement s = c.prepareStatement("select id, queue_id, envelope, blob, size from queue_messages where id = any(?)")) {
-        s.setArray(1, c.createArrayOf("bigint", ids.toArray()));
-        try (ResultSet r = s.executeQuery()) {
-          while (r.next()) {
+  /** The claimed items' messages; one that cannot be read is left without (its items wait for their lease, logged). */
+  private static Map<Long, Message> messages(Connection c, Set<Long> ids) throws SQLException {
+    Map<Long, Message> out = new HashMap<>();
+    try (PreparedStatement s = c.prepareStatement("select id, queue_id, envelope, blob, size from queue_messages where id = any(?)")) {
+      s.setArray(1, c.createArrayOf("bigint", ids.toArray()));
+      try (ResultSet r = s.executeQuery()) {
+        while (r.next()) {
+          try {
             out.put(r.getLong(1), new Message(r.getLong(1), new QueueId(r.getString(2)), Envelope.decode(r.getBytes(3)),
                 new Digest(r.getBytes(4)), r.getLong(5)));
+          } catch (RuntimeException e) {
+            log.error("queue: message #{} ({}) cannot be read: {}", r.getLong(1), r.getString(2), oneLine(e));
           }
         }
       }
-      return out;
-    });
+    }
+    return out;
   }
 
-  /** Renews the leases of every item being delivered here; an item whose token no longer holds is let go. */
+  /**
+   * Renews the leases of every item being delivered here, on a connection of its own (outside
+   * the pool: a pool busy with deliveries and accepts must not let leases lapse); an item whose
+   * token no longer holds is let go. Between renewals, one node at a time (an advisory lock)
+   * does the housekeeping: blobs no row names any more, and old history.
+   */
   private void renewLoop() {
+    Connection own = null;
+    long nextHousekeeping = System.nanoTime() + HOUSEKEEPING.toNanos() / 10;
     while (!closed) {
       try {
         Thread.sleep(timing.renew());
       } catch (InterruptedException e) {
-        return;
+        break;
       }
-      if (held.isEmpty()) continue;
       try {
-        renew();
+        if (own == null || own.isClosed()) own = database.dedicated("leases");
+        if (!held.isEmpty()) renew(own, new HashMap<>(held));
+        if (System.nanoTime() - nextHousekeeping > 0) {
+          nextHousekeeping = System.nanoTime() + HOUSEKEEPING.toNanos();
+          housekeeping(own);
+        }
       } catch (SQLException | RuntimeException e) {
         log.warn("queue: cannot renew this node's leases: {}", oneLine(e));
+        closeQuietly(own);
+        own = null;
       }
+    }
+    closeQuietly(own);
+  }
+
+  /** How often a node offers to do the housekeeping; how long history and unnamed blobs are kept. */
+  static final Duration HOUSEKEEPING = Duration.ofMinutes(10);
+  static final Duration HISTORY_KEPT = Duration.ofDays(30);
+  /** A blob no row names is kept this long: an accept or a delivery may be about to name it. */
+  static final Duration UNNAMED_BLOB_KEPT = Duration.ofHours(1);
+
+  /**
+   * Sweeps unnamed blobs and history older than {@link #HISTORY_KEPT}, when no other node is at
+   * it ({@code pg_try_advisory_lock}): the sweep's cost is paid once for the cluster.
+   */
+  void housekeeping(Connection own) throws SQLException {
+    try (Statement s = own.createStatement(); ResultSet r = s.executeQuery("select pg_try_advisory_lock(hashtext('posta housekeeping'))")) {
+      r.next();
+      if (!r.getBoolean(1)) return;
+    }
+    try {
+      int blobsSwept = blobs.sweep(UNNAMED_BLOB_KEPT.toSeconds());
+      int history;
+      try (PreparedStatement s = own.prepareStatement("delete from queue_history where finished < now() - make_interval(secs => ?)")) {
+        s.setDouble(1, HISTORY_KEPT.toSeconds());
+        history = s.executeUpdate();
+      }
+      if (blobsSwept > 0 || history > 0) log.info("queue: housekeeping: {} unnamed blobs and {} history rows removed", blobsSwept, history);
+    } catch (IOException e) {
+      log.warn("queue: housekeeping: the blob store failed: {}", oneLine(e));
+    } finally {
+      try (Statement s = own.createStatement()) {
+        s.execute("select pg_advisory_unlock(hashtext('posta housekeeping'))");
+      }
+    }
+  }
+
+  private static void closeQuietly(Connection c) {
+    if (c == null) return;
+    try {
+      c.close();
+    } catch (SQLException ignored) {
+      // going anyway
     }
   }
 
@@ -448,19 +529,29 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   void renew() throws SQLException {
     Map<Long, Long> now = new HashMap<>(held);
     if (now.isEmpty()) return;
-    Set<Long> renewed = database.transaction(c -> {
-      Set<Long> out = new java.util.HashSet<>();
-      try (PreparedStatement s = c.prepareStatement("update queue_items q set lease_until = now() + make_interval(secs => ?) "
-          + "from unnest(?::bigint[], ?::bigint[]) t(id, token) where q.id = t.id and q.token = t.token returning q.id")) {
-        s.setDouble(1, timing.lease().toMillis() / 1000.0);
-        s.setArray(2, c.createArrayOf("bigint", now.keySet().toArray()));
-        s.setArray(3, c.createArrayOf("bigint", now.values().toArray()));
-        try (ResultSet r = s.executeQuery()) {
-          while (r.next()) out.add(r.getLong(1));
-        }
+    try (Connection c = database.dedicated("leases")) {
+      renew(c, now);
+    }
+  }
+
+  /**
+   * Renews the leases in {@code now} (a copy of {@link #held}, which may be older than a deferral
+   * that committed meanwhile): only where this node still holds the lease, under the same token,
+   * so that a deferral (which lets go of the lease and its token) is never given a lease back.
+   */
+  void renew(Connection c, Map<Long, Long> now) throws SQLException {
+    Set<Long> renewed = new java.util.HashSet<>();
+    try (PreparedStatement s = c.prepareStatement("update queue_items q set lease_until = now() + make_interval(secs => ?) "
+        + "from unnest(?::bigint[], ?::bigint[]) t(id, token) where q.id = t.id and q.token = t.token and q.lease_node = ? "
+        + "and q.lease_until is not null returning q.id")) {
+      s.setDouble(1, timing.lease().toMillis() / 1000.0);
+      s.setArray(2, c.createArrayOf("bigint", now.keySet().toArray()));
+      s.setArray(3, c.createArrayOf("bigint", now.values().toArray()));
+      s.setString(4, node);
+      try (ResultSet r = s.executeQuery()) {
+        while (r.next()) renewed.add(r.getLong(1));
       }
-      return out;
-    });
+    }
     for (var e : now.entrySet()) {
       if (!renewed.contains(e.getKey()) && held.remove(e.getKey(), e.getValue())) {
         log.warn("queue: item {}: its lease (token {}) was taken over by another node; this node's outcome will not be written", e.getKey(),
@@ -472,7 +563,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   /** LISTEN on its own connection: a notification wakes the loop; polling goes on should it be lost. */
   private void listenLoop() {
     while (!closed) {
-      try (Connection c = database.connection()) {
+      try (Connection c = database.dedicated("listen")) {
         listening = c;
         try (Statement s = c.createStatement()) {
           s.execute("listen " + CHANNEL);
@@ -591,7 +682,23 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       if (!touched.contains(p)) touched.add(p);
     }
     if (!route.outbound()) {
-      deliverLocally(m, delivery, share, progress, touched, r);
+      // Each local delivery holds a pooled connection for its transaction: fewer at once than the
+      // pool has, so that accepts and claims always find one.
+      try {
+        local.acquire();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        synchronized (progress) {
+          apply(share, stopping(delivery), progress);
+          record(m, touched, r, false);
+        }
+        return;
+      }
+      try {
+        deliverLocally(m, delivery, share, progress, touched, r);
+      } finally {
+        local.release();
+      }
       return;
     }
     Semaphore perDestination = destinations.computeIfAbsent(route.destination(), k -> new Semaphore(route.concurrency()));
@@ -621,8 +728,11 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     }
   }
 
+  /** The outcome of a share not attempted because this node is stopping: not an attempt, due again at once. */
+  static final DeliveryResult STOPPING = DeliveryResult.deferred("4.3.0", null, null, "server shutting down");
+
   private static List<DeliveryResult> stopping(Delivery delivery) {
-    return delivery.recipients().stream().map(x -> DeliveryResult.deferred("4.3.0", null, null, "server shutting down")).toList();
+    return delivery.recipients().stream().map(x -> STOPPING).toList();
   }
 
   private static void apply(AttemptPlan.Share share, List<DeliveryResult> results, Map<Integer, Progress> progress) {
@@ -732,7 +842,12 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     Instant warnAt = r.settings().delayWarning().isZero() ? null : env.received().plus(r.settings().delayWarning());
     boolean removed = false;
     for (Progress p : touched) {
-      if (p.stale) continue;
+      if (p.stale) {
+        // A local copy must not commit for an item whose lease is known lost (another share found
+        // its token taken): only the token, not the delivery ID alone, fences the mailbox's row.
+        if (local) throw new Stale(p.item.id());
+        continue;
+      }
       Item item = p.item;
       Recipient rcpt = env.recipients().get(item.recipient());
       List<String> finishedTargets = p.outcomes.stream().filter(o -> o.result().kind() != DeliveryResult.Kind.DEFERRED)
@@ -748,16 +863,18 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       } else {
         var deferred = p.outcomes.stream().filter(o -> o.result().kind() == DeliveryResult.Kind.DEFERRED).findFirst();
         if (deferred.isPresent() && !expired) {
-          int attempts = item.attempts() + 1;
-          Duration wait = Settlement.retryWait(r.settings(), attempts, deferred.get().result().storageFault());
-          if (warnAt != null && warnAt.isAfter(now) && warnAt.isBefore(now.plus(wait))) wait = Duration.between(now, warnAt);
-          if (closed) wait = Duration.ZERO;
+          // Stopped, not refused: no attempt counted, due again at once (on another node, or here at the next start).
+          boolean stopped = p.outcomes.stream().allMatch(o -> o.result() == STOPPING || o.result().kind() != DeliveryResult.Kind.DEFERRED);
+          int attempts = stopped ? item.attempts() : item.attempts() + 1;
+          Duration wait = stopped ? Duration.ZERO : Settlement.retryWait(r.settings(), attempts, deferred.get().result().storageFault());
+          if (!stopped && warnAt != null && warnAt.isAfter(now) && warnAt.isBefore(now.plus(wait))) wait = Duration.between(now, warnAt);
           Duration w = wait;
+          String lastError = stopped ? item.lastError() : DeliveryResult.shortened(deferred.get().result().describe());
           ok = update(c, "update queue_items set done_targets = done_targets || ?::text[], attempts = ?, last_error = ?, "
-              + "next_attempt = now() + make_interval(secs => ?), lease_node = null, lease_until = null where id = ? and token = ?", s -> {
+              + "next_attempt = now() + make_interval(secs => ?), lease_node = null, lease_until = null, token = null where id = ? and token = ?", s -> {
                 s.setArray(1, c.createArrayOf("text", finishedTargets.toArray()));
                 s.setInt(2, attempts);
-                s.setString(3, DeliveryResult.shortened(deferred.get().result().describe()));
+                s.setString(3, lastError);
                 s.setDouble(4, w.toMillis() / 1000.0);
                 s.setLong(5, item.id());
                 s.setLong(6, item.token());
@@ -766,7 +883,13 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
             metrics.deferred();
             if (Settlement.notifies(rcpt, "DELAY")) delayed.add(Settlement.status(rcpt, deferred.get(), DeliveryReport.Action.DELAYED, now));
             log.info("{}: to=<{}>, deferred ({}), next attempt in {} s", m.queueId(), rcpt.address(), deferred.get().result().describe(),
-                wait.toSeconds());
+                w.toSeconds());
+            // An alias's final addresses finished in this attempt (delivered, or refused for good)
+            // are reported now, as Settlement does: history rows, and a bounce for those refused.
+            if (p.outcomes.size() > 1) {
+              List<Settlement.Outcome> finishedNow = p.outcomes.stream().filter(o -> o.result().kind() != DeliveryResult.Kind.DEFERRED).toList();
+              if (!finishedNow.isEmpty()) finish(c, m, p, finishedNow, rcpt, false, r, failed, succeeded, now);
+            }
           }
         } else {
           ok = update(c, "delete from queue_items where id = ? and token = ?", s -> {
@@ -775,7 +898,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
           });
           if (ok) {
             removed = true;
-            finish(c, m, p, rcpt, expired, r, failed, succeeded, now);
+            finish(c, m, p, p.outcomes, rcpt, expired, r, failed, succeeded, now);
           }
         }
       }
@@ -819,12 +942,12 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   }
 
   /** The history rows of a finished item, its meters, and its lines in the notices. */
-  private void finish(Connection c, Message m, Progress p, Recipient rcpt, boolean expired, Routing r,
+  private void finish(Connection c, Message m, Progress p, List<Settlement.Outcome> outcomes, Recipient rcpt, boolean expired, Routing r,
       List<DeliveryReport.RecipientStatus> failed, List<DeliveryReport.RecipientStatus> succeeded, Instant now) throws SQLException {
     Envelope env = m.envelope();
     try (PreparedStatement s = c.prepareStatement("insert into queue_history (queue_id, recipient, outcome, status, remote_mta, diagnostic, "
         + "reason, attempts, node) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-      for (Settlement.Outcome o : p.outcomes) {
+      for (Settlement.Outcome o : outcomes) {
         DeliveryResult result = o.result();
         if (result.kind() == DeliveryResult.Kind.DEFERRED) {
           // Past the lifetime: failed after all.

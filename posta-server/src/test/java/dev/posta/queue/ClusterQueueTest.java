@@ -402,13 +402,7 @@ class ClusterQueueTest {
     ClusterQueue other = localNode("n2", shortLease, s -> s);
     QueueId id = accept(dying, envelope("bob@example.test", "alice@localhost"), "Subject: once\n\nonly once\n");
     List<ClusterQueue.Item> held = dying.claim(10);
-    Thread stuck = Thread.ofPlatform().start(() -> {
-      try {
-        dying.deliver(held);
-      } catch (SQLException e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    Thread stuck = Thread.ofPlatform().start(() -> dying.deliver(held));
     await("n1 delivered, then died before its commit", died::get);
     assertThat(count("select count(*) from messages")).isZero(); // never committed
 
@@ -468,5 +462,89 @@ class ClusterQueueTest {
     assertThat(count("select count(*) from messages")).isEqualTo(40);
     assertThat(count("select count(*) from deliveries")).isEqualTo(40);
     assertThat(count("select count(distinct uid) from messages")).isEqualTo(40);
+  }
+
+  @Test
+  void aClaimWhoseMessagesCannotBeReadClaimsNothing() throws Exception {
+    PostaConfig config = config(freePort(), d -> d);
+    // n1's statements give up after 1 s: its read of the claimed messages fails while they are locked.
+    Database db = keep(Database.open(url + "?options=-c%20statement_timeout%3D1000", "n1", 4));
+    var targets = new DeliveryTargets(new LocalDelivery(new MaildirStore(dir.resolve("mail"), "localhost")), null, config.delivery());
+    ClusterQueue q = keep(new ClusterQueue(db, new DatabaseBlobs(db), "n1", dir.resolve("tmp-n1"), new Router(config), targets,
+        config.delivery(), 10, "mx.posta.test", new MailMetrics(), QUICK));
+    ClusterQueue other = node("n2", config, QUICK);
+    accept(q, envelope("alice@example.test", "bob@example.test"), "Subject: x\n\nx\n");
+    Database lockerDb = database("locker");
+    try (Connection locker = lockerDb.connection()) {
+      locker.setAutoCommit(false);
+      try (Statement s = locker.createStatement()) {
+        s.execute("lock table queue_messages in access exclusive mode");
+      }
+      assertThatThrownBy(() -> q.claim(10)).isInstanceOf(SQLException.class).hasMessageContaining("statement timeout");
+      locker.rollback();
+    }
+    // Nothing was left held by n1: the item is claimable at once, not after n1's 30 s lease.
+    assertThat(count("select count(*) from queue_items where lease_until is null")).isEqualTo(1);
+    List<ClusterQueue.Item> taken = other.claim(10);
+    assertThat(taken).hasSize(1);
+    assertThat(taken.getFirst().takenFrom()).isNull();
+    assertThat(taken.getFirst().queued().queueId()).isNotNull();
+  }
+
+  @Test
+  void aRenewalThatRacesADeferralGivesNoLeaseBack() throws Exception {
+    int port = freePort();
+    SmtpPeer mx = peer(port, o -> o.rcptReply("slow@example.test", "451 4.3.0 try again later", 1));
+    ClusterQueue q = node("n1", config(port, d -> d), QUICK);
+    accept(q, envelope("alice@example.test", "slow@example.test"), "Subject: later\n\nx\n");
+    List<ClusterQueue.Item> items = q.claim(10);
+    assertThat(items).hasSize(1);
+    // The renewal's copy of the held leases, taken before the deferral commits ...
+    Map<Long, Long> before = Map.of(items.getFirst().id(), items.getFirst().token());
+    q.deliver(items);
+    assertThat(count("select count(*) from queue_items where attempts = 1 and lease_until is null and lease_node is null and token is null"))
+        .isEqualTo(1);
+    // ... renews after it: nothing is renewed, the item stays unleased and due on its schedule.
+    try (Connection c = database("renewal").dedicated("leases")) {
+      q.renew(c, before);
+    }
+    assertThat(count("select count(*) from queue_items where lease_until is null and lease_node is null")).isEqualTo(1);
+    assertThat(mx.messages()).isEmpty();
+  }
+
+  @Test
+  void aDeadNodesItemIsTakenOverAheadOfABacklog() throws Exception {
+    PostaConfig config = config(freePort(), d -> d);
+    var shortLease = new ClusterQueue.Timing(Duration.ofSeconds(1), Duration.ofMinutes(10), Duration.ofMillis(100));
+    ClusterQueue dead = node("n1", config, shortLease);
+    ClusterQueue alive = node("n2", config, shortLease);
+    accept(dead, envelope("alice@example.test", "first@example.test"), "Subject: first\n\nx\n");
+    List<ClusterQueue.Item> held = dead.claim(10);
+    assertThat(held).hasSize(1);
+    for (int i = 0; i < ClusterQueue.CLAIM_BATCH + 20; i++) {
+      accept(alive, envelope("alice@example.test", "r" + i + "@example.test"), "Subject: " + i + "\n\nx\n");
+    }
+    Thread.sleep(1500); // n1's lease ran out
+    List<ClusterQueue.Item> first = alive.claim(ClusterQueue.CLAIM_BATCH);
+    assertThat(first).hasSize(ClusterQueue.CLAIM_BATCH);
+    assertThat(first.getFirst().id()).isEqualTo(held.getFirst().id());
+    assertThat(first.getFirst().takenFrom()).isEqualTo("n1");
+  }
+
+  @Test
+  void aQueueIdUsedBeforeIsRefusedNotDroppedAsAReplay() throws Exception {
+    ClusterQueue q = localNode("n1", QUICK, s -> s);
+    Envelope first = envelope("bob@example.test", "alice@localhost");
+    accept(q, first, "Subject: first\n\nx\n");
+    q.deliver(q.claim(10));
+    assertThat(count("select count(*) from queue_messages")).isZero();
+    assertThat(count("select count(*) from messages")).isEqualTo(1);
+    // A second message under the same ID (the node's clock stepped back): 451, not a 250 and a drop.
+    Envelope again = new Envelope(first.id(), Instant.now(), "127.0.0.1", "client.test", first.sender(), first.parameters(),
+        first.recipients());
+    assertThatThrownBy(() -> accept(q, again, "Subject: second\n\ny\n")).isInstanceOf(IOException.class)
+        .hasMessageContaining("was used before");
+    assertThat(QueueId.next().value()).isGreaterThan(first.id().value());
+    assertThat(count("select count(*) from queue_messages")).isZero();
   }
 }
