@@ -12,7 +12,10 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 
 /**
@@ -41,6 +44,44 @@ import java.util.Properties;
 public final class Database implements AutoCloseable {
   /** The transaction this thread works in, while {@link #transaction} runs. */
   public static final ScopedValue<Connection> CURRENT = ScopedValue.newInstance();
+
+  /** What the outermost transaction on this thread does last before its commit, and after it. */
+  private static final class Ends {
+    final Map<Object, Finisher> finishers = new LinkedHashMap<>();
+    final List<Runnable> committed = new ArrayList<>();
+  }
+
+  private static final ScopedValue<Ends> ENDS = ScopedValue.newInstance();
+
+  /** Work a transaction does last, in it, just before it commits. */
+  @FunctionalInterface
+  public interface Finisher {
+    void finish(Connection c) throws SQLException;
+  }
+
+  /**
+   * The finisher kept under {@code key} in this thread's transaction, made by {@code make} at the
+   * first call: it runs after all the transaction's other work, just before the commit. A
+   * contended row (a folder's UID counter) is then locked for the commit's time only, and work
+   * gathered by several callers (several deliveries to one folder) is done in one statement.
+   *
+   * @throws IllegalStateException outside a transaction
+   */
+  public static <F extends Finisher> F finisher(Object key, java.util.function.Supplier<F> make) {
+    if (!ENDS.isBound()) throw new IllegalStateException("not in a transaction");
+    @SuppressWarnings("unchecked")
+    F f = (F) ENDS.get().finishers.computeIfAbsent(key, k -> make.get());
+    return f;
+  }
+
+  /**
+   * Runs {@code then} once this thread's transaction has committed (never when it rolls back): a
+   * listener told of a delivery hears only of deliveries that happened. At once outside one.
+   */
+  public static void afterCommit(Runnable then) {
+    if (ENDS.isBound()) ENDS.get().committed.add(then);
+    else then.run();
+  }
 
   /** The schema's parts, resources beside this class, applied in this order. */
   static final List<String> SCHEMA = List.of("nodes.sql", "blobs.sql", "mailboxes.sql", "config.sql", "queue.sql", "queue_admin.sql", "queue_notices.sql");
@@ -147,16 +188,23 @@ public final class Database implements AutoCloseable {
     if (CURRENT.isBound()) return work.run(CURRENT.get());
     try (Connection c = pool.getConnection()) {
       c.setAutoCommit(false);
+      Ends ends = new Ends();
+      T result;
       try {
-        T result = ScopedValue.where(CURRENT, c).call(() -> work.run(c));
+        result = ScopedValue.where(CURRENT, c).where(ENDS, ends).call(() -> {
+          T r = work.run(c);
+          for (Finisher f : ends.finishers.values()) f.finish(c);
+          return r;
+        });
         c.commit();
-        return result;
       } catch (SQLException | RuntimeException | Error e) {
         rollbackQuietly(c, e);
         throw e;
       } finally {
         c.setAutoCommit(true);
       }
+      for (Runnable then : ends.committed) then.run();
+      return result;
     }
   }
 

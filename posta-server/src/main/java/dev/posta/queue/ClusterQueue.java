@@ -54,11 +54,13 @@ import org.slf4j.LoggerFactory;
  * PostgreSQL, the one source of truth, and keep nothing of it themselves.
  *
  * <p><b>Accepting.</b> Content is buffered locally while it streams in (a {@link MessageContent});
- * {@link #accept} then puts it in the {@link BlobStore} under its SHA-256, and in ONE transaction
- * inserts the message (envelope, blob digest, arrival, held) and one item per recipient. It
- * returns only after that commit, so {@code 250} means committed; a database error is an {@link
- * IOException}, which the session answers with {@code 451 4.3.0}. The commit also sends a {@code
- * NOTIFY}, so that idle nodes look at once rather than at their next poll.
+ * {@link #accept} then puts it in the {@link BlobStore} under its SHA-256 (the database's blob
+ * store joins the transaction), and in ONE transaction inserts the message (envelope, blob
+ * digest, arrival, held) and one item per recipient. It returns only after that commit, so {@code
+ * 250} means committed; a database error is an {@link IOException}, which the session answers
+ * with {@code 451 4.3.0}. The accepting node then delivers it itself (its loop is woken); other
+ * nodes find what it leaves at their next poll ({@code NOTIFY} on {@link #CHANNEL} wakes them,
+ * for mail an operator releases).
  *
  * <p><b>Claiming.</b> Each node's loop claims due items in short transactions ({@code select ...
  * for update skip locked limit n}, so that nodes never wait on each other's rows), setting its
@@ -204,38 +206,87 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     return new MessageContent(temporary);
   }
 
+  /** Content up to this size is kept in memory from its accept to its delivery by the same node. */
+  static final int KEPT_CONTENT = 256 * 1024;
+
   @Override
   public Accepted accept(Envelope envelope, MessageContent content, boolean held) throws IOException {
+    // The accepting node leases the items to itself in the accept's transaction, and delivers them
+    // with the content still in memory: no claim and no read of the message or its blob. When it
+    // has no room, or is not running, they wait unleased for any node's claim.
+    boolean own = !held && !closed && loop != null && inFlight.get() + envelope.recipients().size() <= IN_FLIGHT;
+    byte[] kept = null;
+    List<Item> items;
+    Message message;
     try {
       MessageDigest sha = sha256();
       long size = 0;
-      try (InputStream in = content.readWhole()) {
-        byte[] buffer = new byte[64 * 1024];
-        for (int n; (n = in.read(buffer)) > 0; size += n) sha.update(buffer, 0, n);
+      if (own && content.size() <= KEPT_CONTENT) {
+        try (InputStream in = content.readWhole()) {
+          kept = in.readAllBytes();
+        }
+        sha.update(kept);
+        size = kept.length;
+      } else {
+        try (InputStream in = content.readWhole()) {
+          byte[] buffer = new byte[64 * 1024];
+          for (int n; (n = in.read(buffer)) > 0; size += n) sha.update(buffer, 0, n);
+        }
       }
       Digest digest = new Digest(sha.digest());
-      // The blob first, in a transaction of its own: a crash after it leaves an orphan, swept later.
-      try (InputStream in = content.readWhole()) {
-        blobs.put(digest, size, in);
-      }
       long length = size;
-      database.transaction(c -> insert(c, envelope, digest, length, held));
+      byte[] octets = kept;
+      // The blob first: in the database's blob store it joins this transaction (one commit for
+      // content, message and items); in a store of its own it is written before the rows that
+      // name it, and a crash in between leaves an orphan, swept later.
+      List<Item> leased = new ArrayList<>();
+      long id = database.transaction(c -> {
+        try (InputStream in = octets != null ? new ByteArrayInputStream(octets) : content.readWhole()) {
+          blobs.put(digest, length, in);
+        } catch (IOException e) {
+          throw new SQLException("the content could not be stored: " + e.getMessage(), e);
+        }
+        return insert(c, envelope, digest, length, held, own ? leased : null);
+      });
+      items = leased;
+      message = new Message(id, envelope.id(), envelope, digest, length);
     } catch (SQLException e) {
       log.error("{}: not stored in the cluster's database: {}", envelope.id(), oneLine(e));
       throw new IOException("the cluster's database: " + oneLine(e), e);
     } finally {
       content.discard();
     }
-    return this::wake;
+    if (items.isEmpty()) return this::wake;
+    byte[] octets = kept;
+    // Until the session calls this, the items are not renewed: should it never call, their lease
+    // runs out and they are claimed as any other node's would be.
+    return () -> {
+      List<Item> mine = new ArrayList<>(items.size());
+      for (Item i : items) mine.add(i.with(message));
+      for (Item i : mine) this.held.put(i.id(), i.token());
+      inFlight.addAndGet(mine.size());
+      Thread.ofVirtual().name("cluster-deliver-" + message.queueId()).start(() -> attempt(message, mine, octets));
+    };
   }
 
-  /** The message and its items, in the caller's transaction; NOTIFY is sent at its commit. */
-  private long insert(Connection c, Envelope envelope, Digest digest, long size, boolean held) throws SQLException {
-    return insert(c, node, envelope, digest, size, held);
+  /**
+   * The message and its items, in the caller's transaction. No NOTIFY: the node that accepted it
+   * delivers it itself (it wakes its own loop once the reply is sent), and a node with no room
+   * left leaves it to the others' next poll; a NOTIFY per message would serialise the commits.
+   *
+   * @param leased null: the items wait unleased; else they are leased to this node, and listed here
+   */
+  private long insert(Connection c, Envelope envelope, Digest digest, long size, boolean held, List<Item> leased) throws SQLException {
+    return insert(c, node, envelope, digest, size, held, leased, timing.lease());
   }
 
-  /** {@link #insert} for {@code node}: also what the administrator's bounce queues its notice with ({@link ClusterQueueControl}). */
+  /** {@link #insert} for {@code node}, unleased: also what the administrator's bounce queues its notice with ({@link ClusterQueueControl}). */
   static long insert(Connection c, String node, Envelope envelope, Digest digest, long size, boolean held) throws SQLException {
+    return insert(c, node, envelope, digest, size, held, null, null);
+  }
+
+  private static long insert(Connection c, String node, Envelope envelope, Digest digest, long size, boolean held, List<Item> leased,
+      Duration lease) throws SQLException {
     long id;
     // A queue ID used before (a clock stepped back, two processes under one node name) is refused,
     // not accepted: local delivery IDs are made of it, and a second message under a finished one's
@@ -259,14 +310,26 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       if (REUSED.equals(e.getSQLState()) || "23505".equals(e.getSQLState())) QueueId.atLeast(envelope.id());
       throw e;
     }
-    try (PreparedStatement s = c.prepareStatement(
-        "insert into queue_items (message, recipient, held) select ?, n, ? from generate_series(0, ? - 1) n")) {
-      s.setLong(1, id);
-      s.setBoolean(2, held);
-      s.setInt(3, envelope.recipients().size());
-      s.executeUpdate();
+    if (leased == null) {
+      try (PreparedStatement s = c.prepareStatement(
+          "insert into queue_items (message, recipient, held) select ?, n, ? from generate_series(0, ? - 1) n")) {
+        s.setLong(1, id);
+        s.setBoolean(2, held);
+        s.setInt(3, envelope.recipients().size());
+        s.executeUpdate();
+      }
+    } else {
+      try (PreparedStatement s = c.prepareStatement("insert into queue_items (message, recipient, lease_node, lease_until, token) "
+          + "select ?, n, ?, now() + make_interval(secs => ?), nextval('queue_tokens') from generate_series(0, ? - 1) n returning id, recipient, token")) {
+        s.setLong(1, id);
+        s.setString(2, node);
+        s.setDouble(3, lease.toMillis() / 1000.0);
+        s.setInt(4, envelope.recipients().size());
+        try (ResultSet r = s.executeQuery()) {
+          while (r.next()) leased.add(new Item(r.getLong(1), id, r.getInt(2), 0, null, Set.of(), r.getLong(3), null, null));
+        }
+      }
     }
-    if (!held) notifyNodes(c);
     return id;
   }
 
@@ -349,7 +412,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
         }
         for (var e : byMessage(items).entrySet()) {
           Message m = e.getKey();
-          Thread.ofVirtual().name("cluster-deliver-" + m.queueId()).start(() -> attempt(m, e.getValue()));
+          Thread.ofVirtual().name("cluster-deliver-" + m.queueId()).start(() -> attempt(m, e.getValue(), null));
         }
       } catch (SQLException | RuntimeException e) {
         if (closed) break;
@@ -372,7 +435,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
 
   /** Delivers claimed items on this thread, without the loop (tests: a claim, then its attempt). */
   void deliver(List<Item> items) {
-    for (var e : byMessage(items).entrySet()) attempt(e.getKey(), e.getValue());
+    for (var e : byMessage(items).entrySet()) attempt(e.getKey(), e.getValue(), null);
   }
 
   private void await(Duration most) {
@@ -602,13 +665,14 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     }
   }
 
-  private void attempt(Message m, List<Item> items) {
+  /** @param kept the content, when the accept kept it in memory; null: read from the blob store */
+  private void attempt(Message m, List<Item> items, byte[] kept) {
     try {
       if (m.queueId() == null) {
         log.error("queue: claimed items {} name no message", items.stream().map(Item::id).toList());
         return;
       }
-      attemptOf(m, items);
+      attemptOf(m, items, kept);
     } catch (RuntimeException | Error e) {
       log.error("{}: delivery failed unexpectedly; its items are retried once their lease runs out", m.queueId(), e);
     } finally {
@@ -617,14 +681,14 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     }
   }
 
-  private void attemptOf(Message m, List<Item> items) {
+  private void attemptOf(Message m, List<Item> items, byte[] kept) {
     Routing r = routing;
     Map<Integer, Progress> progress = new LinkedHashMap<>();
     for (Item i : items) progress.put(i.recipient(), new Progress(i));
-    byte[] content;
-    try (InputStream in = blobs.get(m.blob())) {
+    byte[] read = kept;
+    if (read == null) try (InputStream in = blobs.get(m.blob())) {
       if (in == null) throw new IOException("its content (blob " + m.blob() + ") is missing");
-      content = in.readAllBytes();
+      read = in.readAllBytes();
     } catch (IOException | SQLException e) {
       log.error("{}: cannot read its content: {}", m.queueId(), oneLine(e));
       DeliveryResult fault = DeliveryResult.storageFault("cannot read its content: " + oneLine(e));
@@ -632,6 +696,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       record(m, new ArrayList<>(progress.values()), r, false);
       return;
     }
+    byte[] content = read;
     AttemptPlan plan = AttemptPlan.of(m.queueId(), m.envelope(), TraceHeaders.of(content), new ArrayList<>(progress.keySet()),
         (i, target) -> progress.get(i).item.doneTargets().contains(target), r.router(), r.targets(), r.maxHops());
     for (AttemptPlan.Share share : plan.shares) {
@@ -1001,6 +1066,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       throw new SQLException("the notice could not be written: " + e.getMessage(), e);
     }
     notice(c, blobs, node, r.hostname(), m.queueId(), m.envelope(), original, lines, now);
+    Database.afterCommit(this::wake); // this node delivers it
   }
 
   /**

@@ -124,13 +124,15 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
 
   /**
    * Delivers a message once per {@code deliveryId}, which must be unique in the cluster (it is the
-   * key of {@code deliveries}, across all mailboxes). {@code mayBeDelivered} makes no difference
-   * here: the delivery's row is found with one index lookup either way.
+   * key of {@code deliveries}, across all mailboxes). With {@code mayBeDelivered}, the delivery's
+   * row is looked for first, so that a replay does not even write the content again; without,
+   * the row's insert (which a replay finds taken) is the one check.
    *
-   * <p>In the caller's transaction, the folder's row stays locked until that commits: a caller
-   * that delivers into several folders in one transaction must take them in one order (by
-   * mailbox, say), or two such transactions crossing each other are ended by PostgreSQL's
-   * deadlock detection (SQLSTATE 40P01, after {@code deadlock_timeout}): safe, but a retry.
+   * <p>The UID and MODSEQ are taken last, just before the commit ({@link Database#finisher}):
+   * the folder's row, which every delivery to the folder locks, is held for the commit only, and
+   * several deliveries to one folder in one transaction take one range of UIDs in one statement.
+   * A caller delivering into several folders in one transaction needs no order of its own: the
+   * folders' rows are locked in the order of their ids.
    */
   @Override
   public boolean deliver(MailboxId mailbox, String folder, String deliveryId, Instant arrival, byte[] header, MessageWriter content,
@@ -138,10 +140,11 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     String name = folderKey(folder);
     if (!DELIVERY_ID.matcher(deliveryId).matches()) throw new IllegalArgumentException("delivery ID " + deliveryId);
     try {
-      if (delivered(deliveryId)) return false; // a replay: not even the content written again
+      if (mayBeDelivered && delivered(deliveryId)) return false; // a replay: not even the content written again
       try (Spooled spooled = spool(content)) {
         spooled.putInto(blobs); // before any row names it
-        long[] made = database.transaction(c -> {
+        boolean outer = Database.CURRENT.isBound();
+        Long made = database.transaction(c -> {
           long mailboxId = mailboxId(c, mailbox);
           try (PreparedStatement s = c.prepareStatement(
               "insert into deliveries (delivery_id, mailbox) values (?, ?) on conflict (delivery_id) do nothing")) {
@@ -151,13 +154,13 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
             if (s.executeUpdate() == 0) return null;
           }
           long folderId = folderId(c, mailboxId, name, true);
-          long[] uidAndModseq = addMessage(c, folderId, header, spooled.digest, header.length + spooled.servedSize, 0, arrival);
-          notifyChange(c, folderId);
-          return new long[] {folderId, uidAndModseq[0]};
+          Database.finisher(Appends.class, Appends::new).add(folderId,
+              new Append(header, spooled.digest, header.length + spooled.servedSize, 0, arrival));
+          return folderId;
         });
         if (made == null) return false;
         // In the caller's transaction, the change is not committed yet: its NOTIFY, sent at the commit, tells the folder.
-        if (!Database.CURRENT.isBound()) changed(made[0]);
+        if (!outer) changed(made);
         return true;
       }
     } catch (SQLException e) {
@@ -209,6 +212,65 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
       s.executeUpdate();
     }
     return new long[] {uid, modseq};
+  }
+
+  /** A message to add to a folder when its transaction ends. */
+  private record Append(byte[] header, Digest blob, long size, int flags, Instant internalDate) {}
+
+  /**
+   * The messages a transaction adds, by folder, added last: one {@code UPDATE folders ...
+   * RETURNING} per folder takes a range of UIDs and MODSEQs for all of them, and the folders are
+   * locked in the order of their ids, so that two transactions delivering to the same folders
+   * never wait on each other in a cycle.
+   */
+  private static final class Appends implements Database.Finisher {
+    final java.util.TreeMap<Long, List<Append>> byFolder = new java.util.TreeMap<>();
+
+    void add(long folder, Append append) {
+      byFolder.computeIfAbsent(folder, k -> new ArrayList<>()).add(append);
+    }
+
+    @Override
+    public void finish(Connection c) throws SQLException {
+      for (var e : byFolder.entrySet()) {
+        long folderId = e.getKey();
+        List<Append> appends = e.getValue();
+        int k = appends.size();
+        long uid;
+        long modseq;
+        try (PreparedStatement s = c.prepareStatement("update folders set uid_next = uid_next + ?, highest_modseq = highest_modseq + ? "
+            + "where id = ? returning uid_next - ?, highest_modseq - ? + 1")) {
+          s.setInt(1, k);
+          s.setInt(2, k);
+          s.setLong(3, folderId);
+          s.setInt(4, k);
+          s.setInt(5, k);
+          try (ResultSet r = s.executeQuery()) {
+            if (!r.next()) throw new SQLException("folder " + folderId + " is gone");
+            uid = r.getLong(1);
+            modseq = r.getLong(2);
+          }
+        }
+        try (PreparedStatement s = c.prepareStatement(
+            "insert into messages (folder, uid, modseq, flags, internal_date, header, blob, size) values (?, ?, ?, ?, ?, ?, ?, ?)")) {
+          for (int i = 0; i < k; i++) {
+            Append a = appends.get(i);
+            s.setLong(1, folderId);
+            s.setLong(2, uid + i);
+            s.setLong(3, modseq + i);
+            s.setInt(4, a.flags());
+            s.setTimestamp(5, Timestamp.from(a.internalDate()));
+            s.setBytes(6, a.header());
+            s.setBytes(7, a.blob().octets());
+            s.setLong(8, a.size());
+            if (k == 1) s.executeUpdate();
+            else s.addBatch();
+          }
+          if (k > 1) s.executeBatch();
+        }
+        notifyChange(c, folderId);
+      }
+    }
   }
 
   /** The channel every node listens on for folder changes; the payload is the folder's id. */

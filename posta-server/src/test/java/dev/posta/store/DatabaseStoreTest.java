@@ -127,6 +127,29 @@ class DatabaseStoreTest extends MailboxStoreContract {
   }
 
   @Test
+  void deliveriesInOneTransactionTakeTheirUidsLastAsOneRange() throws Exception {
+    DatabaseStore a = node("a");
+    DatabaseStore other = node("b");
+    Database db = a.database();
+    assertThat(a.deliver(BOB, "INBOX", "Q4_first", Instant.EPOCH, new byte[0], message("Subject: first\r\n\r\nx\r\n"), false)).isTrue();
+    db.transaction(c -> {
+      try {
+        for (int i = 0; i < 3; i++) {
+          assertThat(a.deliver(BOB, "INBOX", "Q4_n" + i, Instant.EPOCH, new byte[0], message("Subject: " + i + "\r\n\r\nx\r\n"), false))
+              .isTrue();
+        }
+      } catch (java.io.IOException e) {
+        throw new SQLException(e);
+      }
+      // The folder's row is not locked yet: other nodes' deliveries to it wait only for the commit.
+      assertThat(rows(other.database(), "select uid_next from folders where name = 'INBOX' for update nowait")).containsExactly("2");
+      return null;
+    });
+    assertThat(rows(db, "select uid, modseq from messages order by uid")).containsExactly("1|2", "2|3", "3|4", "4|5");
+    assertThat(rows(db, "select uid_next, highest_modseq from folders")).containsExactly("5|5");
+  }
+
+  @Test
   void twoNodesDeliveringToOneFolderAtOnceGetDistinctAscendingUids() throws Exception {
     DatabaseStore a = node("a");
     DatabaseStore b = node("b");
