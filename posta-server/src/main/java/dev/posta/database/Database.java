@@ -57,6 +57,29 @@ public final class Database implements AutoCloseable {
   @FunctionalInterface
   public interface Finisher {
     void finish(Connection c) throws SQLException;
+
+    /** Takes over the work of {@code later}, kept under the same key in a {@link #nested} part that held. */
+    default void absorb(Finisher later) {
+      throw new UnsupportedOperationException(getClass().getName() + " cannot be used in a nested part");
+    }
+  }
+
+  /**
+   * Runs {@code work} as a part of this thread's transaction that may be undone alone (the caller
+   * rolls back to a savepoint it set when this throws): finishers and after-commit work it
+   * registers are kept only when it returns.
+   */
+  public static <T> T nested(Work<T> work) throws SQLException {
+    if (!ENDS.isBound()) throw new IllegalStateException("not in a transaction");
+    Ends outer = ENDS.get();
+    Ends inner = new Ends();
+    T result = ScopedValue.where(ENDS, inner).call(() -> work.run(CURRENT.get()));
+    for (var e : inner.finishers.entrySet()) {
+      Finisher kept = outer.finishers.putIfAbsent(e.getKey(), e.getValue());
+      if (kept != null) kept.absorb(e.getValue());
+    }
+    outer.committed.addAll(inner.committed);
+    return result;
   }
 
   /**

@@ -126,8 +126,6 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   /** Connections to one remote destination at once, per destination ({@code outbound.per-destination}). */
   private final Map<String, Semaphore> destinations = new ConcurrentHashMap<>();
   private final Semaphore outbound;
-  /** Local deliveries at once: {@link DeliveryTargets#LOCAL_CONCURRENCY}, and at most half the pool. */
-  private final Semaphore local;
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition wakeup = lock.newCondition();
@@ -153,7 +151,6 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     this.timing = timing;
     this.routing = new Routing(router, targets, settings, maxHops, hostname);
     this.outbound = new Semaphore(settings.concurrency());
-    this.local = new Semaphore(Math.max(1, Math.min(DeliveryTargets.LOCAL_CONCURRENCY, database.poolSize() / 2)));
     Files.createDirectories(temporary);
     QueueId.onNode(slot(database, node));
   }
@@ -747,23 +744,9 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       if (!touched.contains(p)) touched.add(p);
     }
     if (!route.outbound()) {
-      // Each local delivery holds a pooled connection for its transaction: fewer at once than the
-      // pool has, so that accepts and claims always find one.
-      try {
-        local.acquire();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        synchronized (progress) {
-          apply(share, stopping(delivery), progress);
-          record(m, touched, r, false);
-        }
-        return;
-      }
-      try {
-        deliverLocally(m, delivery, share, progress, touched, r);
-      } finally {
-        local.release();
-      }
+      // Each local delivery worker holds a pooled connection for its transaction: at most half
+      // the pool, so that accepts and claims always find one.
+      deliverLocally(m, delivery, share, progress, touched, r);
       return;
     }
     Semaphore perDestination = destinations.computeIfAbsent(route.destination(), k -> new Semaphore(route.concurrency()));
@@ -816,50 +799,148 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     }
   }
 
-  /**
-   * The mailbox store's deliveries, their delivery IDs and the items' removal in ONE transaction:
-   * exactly once. When a token no longer holds, all of it is rolled back (another node now holds
-   * the item and delivers it); when the database fails, the recipients are deferred as a fault of
-   * our own storage.
-   */
-  private void deliverLocally(Message m, Delivery delivery, AttemptPlan.Share share, Map<Integer, Progress> progress, List<Progress> touched,
-      Routing r) {
-    synchronized (progress) {
-      Map<Progress, List<Settlement.Outcome>> before = new HashMap<>();
-      Map<Progress, Set<String>> pendingBefore = new HashMap<>();
+  /** One local share waiting for a local delivery worker's transaction, and what became of it. */
+  private static final class LocalJob {
+    final Message m;
+    final Delivery delivery;
+    final AttemptPlan.Share share;
+    final Map<Integer, Progress> progress;
+    final List<Progress> touched;
+    final Routing r;
+    final Map<Progress, List<Settlement.Outcome>> before = new HashMap<>();
+    final Map<Progress, Set<String>> pendingBefore = new HashMap<>();
+    final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+    /** Why its part was rolled back; null when it committed. */
+    Exception failure;
+
+    LocalJob(Message m, Delivery delivery, AttemptPlan.Share share, Map<Integer, Progress> progress, List<Progress> touched, Routing r) {
+      this.m = m;
+      this.delivery = delivery;
+      this.share = share;
+      this.progress = progress;
+      this.touched = touched;
+      this.r = r;
+    }
+
+    void remember() {
       for (Progress p : touched) {
         before.put(p, new ArrayList<>(p.outcomes));
         pendingBefore.put(p, new LinkedHashSet<>(p.pending));
       }
-      String failure;
-      try {
-        database.transaction(c -> {
-          List<DeliveryResult> results = share.route().target().deliver(delivery);
-          apply(share, results, progress);
-          write(c, m, touched, r, true);
-          return null;
-        });
-        afterCommit(touched);
-        return;
-      } catch (SQLException | RuntimeException e) {
-        // Rolled back: nothing of it happened. Put the progress back as it was.
+    }
+
+    /** Rolled back: nothing of it happened. Puts the progress back as it was. */
+    void restore(Exception why) {
+      synchronized (progress) {
         for (Progress p : touched) {
           p.outcomes.clear();
           p.outcomes.addAll(before.get(p));
           p.pending.clear();
           p.pending.addAll(pendingBefore.get(p));
         }
-        if (e instanceof Stale) {
-          log.warn("{}: local delivery rolled back: {}; the node holding it now delivers it", m.queueId(), e.getMessage());
-          for (Progress p : touched) p.stale = true;
-          return;
-        }
-        failure = oneLine(e);
-        log.error("{}: local delivery rolled back, the cluster's database failed: {}", m.queueId(), failure);
       }
+      failure = why;
+    }
+  }
+
+  /** Local shares at most in one transaction. */
+  static final int LOCAL_BATCH = 64;
+
+  /**
+   * The mailbox store's deliveries, their delivery IDs and the items' removal in ONE transaction:
+   * exactly once. The share waits for a local delivery worker, which delivers the shares waiting
+   * then in one transaction (each in a savepoint of its own: one share's failure is that share's
+   * only), so that a hot mailbox takes its UIDs once per commit, not once per message. When a
+   * token no longer holds, the share is rolled back (another node now holds the item and
+   * delivers it); when the database fails, the recipients are deferred as a fault of our own
+   * storage.
+   */
+  private void deliverLocally(Message m, Delivery delivery, AttemptPlan.Share share, Map<Integer, Progress> progress, List<Progress> touched,
+      Routing r) {
+    LocalJob job = new LocalJob(m, delivery, share, progress, touched, r);
+    startLocalWorkers();
+    localJobs.add(job);
+    boolean interrupted = false;
+    while (true) {
+      try {
+        job.done.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) Thread.currentThread().interrupt();
+    synchronized (progress) {
+      if (job.failure == null) {
+        afterCommit(touched);
+        return;
+      }
+      if (job.failure instanceof Stale) {
+        log.warn("{}: local delivery rolled back: {}; the node holding it now delivers it", m.queueId(), job.failure.getMessage());
+        for (Progress p : touched) p.stale = true;
+        return;
+      }
+      String failure = oneLine(job.failure);
+      log.error("{}: local delivery rolled back, the cluster's database failed: {}", m.queueId(), failure);
       DeliveryResult fault = DeliveryResult.storageFault("the cluster's database failed: " + failure);
       apply(share, share.items().stream().map(x -> fault).toList(), progress);
       record(m, touched, r, false);
+    }
+  }
+
+  private final java.util.concurrent.LinkedBlockingQueue<LocalJob> localJobs = new java.util.concurrent.LinkedBlockingQueue<>();
+  private final List<Thread> localWorkers = new ArrayList<>();
+
+  private void startLocalWorkers() {
+    synchronized (localWorkers) {
+      if (!localWorkers.isEmpty()) return;
+      int n = Math.max(1, Math.min(4, database.poolSize() / 2));
+      for (int k = 0; k < n; k++) localWorkers.add(Thread.ofVirtual().name("cluster-local-" + k).start(this::localWorker));
+    }
+  }
+
+  private void localWorker() {
+    while (true) {
+      List<LocalJob> batch = new ArrayList<>();
+      try {
+        batch.add(localJobs.take());
+      } catch (InterruptedException e) {
+        return;
+      }
+      localJobs.drainTo(batch, LOCAL_BATCH - 1);
+      deliverBatch(batch);
+    }
+  }
+
+  /** The shares of {@code batch} in one transaction; each one's outcome in its {@link LocalJob#failure}. */
+  private void deliverBatch(List<LocalJob> batch) {
+    try {
+      database.transaction(c -> {
+        for (LocalJob j : batch) {
+          synchronized (j.progress) {
+            j.remember();
+            java.sql.Savepoint savepoint = batch.size() > 1 ? c.setSavepoint() : null;
+            try {
+              Database.nested(cx -> {
+                List<DeliveryResult> results = j.share.route().target().deliver(j.delivery);
+                apply(j.share, results, j.progress);
+                write(c, j.m, j.touched, j.r, true);
+                return null;
+              });
+              if (savepoint != null) c.releaseSavepoint(savepoint);
+            } catch (SQLException | RuntimeException e) {
+              if (savepoint == null) throw e;
+              c.rollback(savepoint);
+              j.restore(e);
+            }
+          }
+        }
+        return null;
+      });
+    } catch (SQLException | RuntimeException e) {
+      for (LocalJob j : batch) if (j.failure == null) j.restore(e);
+    } finally {
+      for (LocalJob j : batch) j.done.countDown();
     }
   }
 
@@ -1177,6 +1258,9 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       }
     }
     if (inFlight.get() > 0) log.warn("queue: {} deliveries still running at shutdown; their leases run out", inFlight.get());
+    synchronized (localWorkers) {
+      for (Thread t : localWorkers) t.interrupt();
+    }
     routing.targets().close();
   }
 }

@@ -231,6 +231,11 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     }
 
     @Override
+    public void absorb(Database.Finisher later) {
+      ((Appends) later).byFolder.forEach((folder, appends) -> byFolder.computeIfAbsent(folder, k -> new ArrayList<>()).addAll(appends));
+    }
+
+    @Override
     public void finish(Connection c) throws SQLException {
       for (var e : byFolder.entrySet()) {
         long folderId = e.getKey();
