@@ -598,22 +598,27 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
    * Renews the leases in {@code now} (a copy of {@link #held}, which may be older than a deferral
    * that committed meanwhile): only where this node still holds the lease, under the same token,
    * so that a deferral (which lets go of the lease and its token) is never given a lease back.
+   * Rows locked by a delivery's transaction in progress are skipped, not waited for (that
+   * transaction is finishing them; the next renewal takes the ones it leaves): a renewal never
+   * queues behind deliveries, nor they behind it.
    */
   void renew(Connection c, Map<Long, Long> now) throws SQLException {
-    Set<Long> renewed = new java.util.HashSet<>();
-    try (PreparedStatement s = c.prepareStatement("update queue_items q set lease_until = now() + make_interval(secs => ?) "
-        + "from unnest(?::bigint[], ?::bigint[]) t(id, token) where q.id = t.id and q.token = t.token and q.lease_node = ? "
-        + "and q.lease_until is not null returning q.id")) {
-      s.setDouble(1, timing.lease().toMillis() / 1000.0);
-      s.setArray(2, c.createArrayOf("bigint", now.keySet().toArray()));
-      s.setArray(3, c.createArrayOf("bigint", now.values().toArray()));
+    Set<Long> lost = new java.util.HashSet<>();
+    try (PreparedStatement s = c.prepareStatement("with t (id, token) as (select * from unnest(?::bigint[], ?::bigint[])), "
+        + "free as (select q.id from queue_items q join t on t.id = q.id for update of q skip locked), "
+        + "renewed as (update queue_items q set lease_until = now() + make_interval(secs => ?) from t where q.id = t.id "
+        + "and q.id in (select id from free) and q.token = t.token and q.lease_node = ? and q.lease_until is not null returning q.id) "
+        + "select f.id from free f where f.id not in (select id from renewed)")) {
+      s.setArray(1, c.createArrayOf("bigint", now.keySet().toArray()));
+      s.setArray(2, c.createArrayOf("bigint", now.values().toArray()));
+      s.setDouble(3, timing.lease().toMillis() / 1000.0);
       s.setString(4, node);
       try (ResultSet r = s.executeQuery()) {
-        while (r.next()) renewed.add(r.getLong(1));
+        while (r.next()) lost.add(r.getLong(1));
       }
     }
     for (var e : now.entrySet()) {
-      if (!renewed.contains(e.getKey()) && held.remove(e.getKey(), e.getValue())) {
+      if (lost.contains(e.getKey()) && held.remove(e.getKey(), e.getValue())) {
         log.warn("queue: item {}: its lease (token {}) was taken over by another node; this node's outcome will not be written", e.getKey(),
             e.getValue());
       }
