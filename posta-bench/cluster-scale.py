@@ -240,6 +240,7 @@ def one(pg, work, count, run):
 def main():
     if not os.path.isdir(CGROUP):
         sys.exit(f"cluster-scale: no cgroup v1 cpu controller at {CGROUP}")
+    os.makedirs(OUT, exist_ok=True)
     work = tempfile.mkdtemp(prefix="posta-cluster-scale-", dir=TMP)
     say("work folder", work)
     t0 = time.monotonic()
