@@ -3,6 +3,7 @@ package dev.posta.cli;
 import dev.posta.config.ConfigException;
 import dev.posta.config.ConfigLoader;
 import dev.posta.config.PostaConfig;
+import dev.posta.database.ClusterStatus;
 import dev.posta.database.Database;
 import dev.posta.database.SharedConfiguration;
 import java.io.IOException;
@@ -28,11 +29,15 @@ import picocli.CommandLine.ParentCommand;
  * problem and stores nothing. Each running node takes a new version within seconds, as a reload
  * ({@code SIGHUP}) takes a changed file.
  *
+ * <p>{@code posta cluster status}: the nodes, their heartbeats, the queue's depth and the leases
+ * each node holds ({@link ClusterStatus}), read from the database the configuration's {@code
+ * [cluster] database} names (or {@code --database}), whether or not a node runs on this machine.
+ *
  * <p>Exit status: 0 done, 1 refused or the database unreachable (one line per problem on
  * standard error), 2 usage error.
  */
 @Command(name = "cluster", description = "Several Posta nodes sharing one PostgreSQL ([cluster] database).",
-    subcommands = {ClusterCommand.Config.class})
+    subcommands = {ClusterCommand.Status.class, ClusterCommand.Config.class})
 public final class ClusterCommand {
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
   boolean help;
@@ -153,6 +158,41 @@ public final class ClusterCommand {
         err.println("posta cluster config show: cannot read it from " + Database.shownUrl(url) + ": " + e.getMessage());
         return 1;
       }
+    }
+  }
+
+  @Command(name = "status", description = "The nodes with their heartbeats (dead after 30 s without one), the queue's depth and each node's leases.")
+  static final class Status implements Callable<Integer> {
+    @ParentCommand ClusterCommand parent;
+    @Mixin ConfigOptions options;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Option(names = "--database", paramLabel = "URL",
+        description = "The cluster's database (postgresql://user:password@host:port/database). Default: the configuration's [cluster] database.")
+    String database;
+
+    @Override
+    public Integer call() {
+      try {
+        String url = database != null ? database : options.load().cluster().database().orElse(null);
+        if (url == null) {
+          parent.err.println("posta cluster status: this node is not clustered: its configuration has no [cluster] database (or give --database URL)");
+          return 1;
+        }
+        try (Database db = Database.open(url, "posta cluster status", 1)) {
+          parent.out.print(ClusterStatus.read(db).render(db.shown()));
+        }
+        return 0;
+      } catch (ConfigException e) {
+        parent.err.println("posta cluster status: " + String.join("; ", e.problems()));
+      } catch (SQLException e) {
+        parent.err.println("posta cluster status: the cluster's database cannot be read: " + e.getMessage());
+      } catch (IllegalArgumentException e) {
+        parent.err.println("posta cluster status: " + e.getMessage());
+      }
+      return 1;
     }
   }
 }

@@ -3,5 +3,9 @@ create table if not exists nodes (
   node text primary key,
   started timestamptz not null,
   heartbeat timestamptz not null,
-  version text not null default ''
+  version text not null default '',
+  -- which start of the node holds the name: renewals are made "where instance = ?", so a node
+  -- taken for dead whose name another start took over learns it at its next heartbeat
+  instance text not null default ''
 );
+alter table nodes add column if not exists instance text not null default ''; -- databases made before it

@@ -1,0 +1,115 @@
+package dev.posta.database;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What {@code posta cluster status} shows, read in one transaction (one snapshot): the nodes with
+ * their heartbeats ({@link Nodes}), and, where the clustered queue's tables exist, its depth and
+ * the leases each node holds. A lease whose time ran out is counted apart: its node died or
+ * stalled, and another node takes the item over at its next claim.
+ */
+public record ClusterStatus(List<Nodes.Node> nodes, Optional<Queue> queue, Map<String, Long> leases) {
+  /**
+   * The queue's depth: messages, recipients still to deliver ({@code items}), of which due now
+   * and unclaimed, held by an operator, leased by a node now, leased with the lease run out.
+   */
+  public record Queue(long messages, long items, long due, long held, long leased, long leaseRunOut) {}
+
+  public static ClusterStatus read(Database database) throws SQLException {
+    return read(database, Nodes.DEAD_AFTER);
+  }
+
+  static ClusterStatus read(Database database, Duration deadAfter) throws SQLException {
+    return database.transaction(c -> {
+      // One snapshot for every count, so that they add up; for this transaction only.
+      try (var s = c.createStatement()) {
+        s.execute("set transaction isolation level repeatable read");
+      }
+      List<Nodes.Node> nodes = Nodes.list(database, deadAfter);
+      if (!exists(c, "queue_items") || !exists(c, "queue_messages")) return new ClusterStatus(nodes, Optional.empty(), Map.of());
+      Queue queue;
+      try (PreparedStatement s = c.prepareStatement("select (select count(*) from queue_messages), count(*),"
+          + " count(*) filter (where lease_until is null and not held and next_attempt <= now()),"
+          + " count(*) filter (where held),"
+          + " count(*) filter (where lease_until > now()),"
+          + " count(*) filter (where lease_until <= now())"
+          + " from queue_items"); ResultSet r = s.executeQuery()) {
+        r.next();
+        queue = new Queue(r.getLong(1), r.getLong(2), r.getLong(3), r.getLong(4), r.getLong(5), r.getLong(6));
+      }
+      Map<String, Long> leases = new HashMap<>();
+      try (PreparedStatement s = c.prepareStatement("select lease_node, count(*) from queue_items where lease_until > now() group by lease_node");
+          ResultSet r = s.executeQuery()) {
+        while (r.next()) leases.put(r.getString(1), r.getLong(2));
+      }
+      return new ClusterStatus(nodes, Optional.of(queue), Map.copyOf(leases));
+    });
+  }
+
+  private static boolean exists(Connection c, String table) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("select to_regclass(?) is not null")) {
+      s.setString(1, table);
+      try (ResultSet r = s.executeQuery()) {
+        return r.next() && r.getBoolean(1);
+      }
+    }
+  }
+
+  /**
+   * The text {@code posta cluster status} prints: a line per node, in columns, then the queue's.
+   * Ages in whole seconds, start times in UTC to the second.
+   */
+  public String render(String database) {
+    StringBuilder out = new StringBuilder();
+    out.append("cluster ").append(database).append(": ").append(nodes.size()).append(nodes.size() == 1 ? " node" : " nodes").append(", ")
+        .append(nodes.stream().filter(Nodes.Node::alive).count()).append(" alive (dead after ").append(Nodes.DEAD_AFTER.toSeconds())
+        .append(" s without a heartbeat)\n");
+    if (!nodes.isEmpty()) {
+      String[] head = {"NODE", "STATE", "HEARTBEAT", "STARTED", "VERSION", "LEASES"};
+      String[][] rows = new String[nodes.size()][];
+      for (int i = 0; i < rows.length; i++) {
+        Nodes.Node n = nodes.get(i);
+        rows[i] = new String[] {n.name(), n.alive() ? "alive" : "dead", n.age().toSeconds() + " s ago",
+            DateTimeFormatter.ISO_INSTANT.format(n.started().truncatedTo(ChronoUnit.SECONDS)), n.version().isEmpty() ? "-" : n.version(),
+            queue.isPresent() ? String.valueOf(leases.getOrDefault(n.name(), 0L)) : "-"};
+      }
+      int[] width = new int[head.length];
+      for (int j = 0; j < head.length; j++) {
+        width[j] = head[j].length();
+        for (String[] row : rows) width[j] = Math.max(width[j], row[j].length());
+      }
+      appendRow(out, head, width);
+      for (String[] row : rows) appendRow(out, row, width);
+    }
+    if (queue.isEmpty()) {
+      out.append("queue: no clustered queue in this database\n");
+    } else {
+      Queue q = queue.get();
+      out.append("queue: ").append(q.messages()).append(q.messages() == 1 ? " message, " : " messages, ").append(q.items())
+          .append(q.items() == 1 ? " recipient" : " recipients").append(" to deliver: ").append(q.due()).append(" due now, ").append(q.leased())
+          .append(" being delivered, ").append(q.held()).append(" held, ").append(q.leaseRunOut()).append(" with a lease run out\n");
+      long unknown = leases.entrySet().stream().filter(e -> nodes.stream().noneMatch(n -> n.name().equals(e.getKey()))).mapToLong(Map.Entry::getValue).sum();
+      if (unknown > 0) out.append("leases held by nodes not registered: ").append(unknown).append('\n');
+    }
+    return out.toString();
+  }
+
+  private static void appendRow(StringBuilder out, String[] cells, int[] width) {
+    StringBuilder line = new StringBuilder();
+    for (int j = 0; j < cells.length; j++) {
+      line.append(cells[j]);
+      if (j < cells.length - 1) line.append(" ".repeat(width[j] - cells[j].length() + 2));
+    }
+    out.append(line.toString().stripTrailing()).append('\n');
+  }
+}

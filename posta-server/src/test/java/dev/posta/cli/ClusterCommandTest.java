@@ -1,0 +1,118 @@
+package dev.posta.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.posta.database.Database;
+import dev.posta.testing.Postgres;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Statement;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code posta cluster status}: its exact output against a real PostgreSQL. */
+class ClusterCommandTest {
+  private static final Postgres POSTGRES = Postgres.shared();
+
+  @TempDir Path dir;
+
+  private record Run(int status, String out, String err) {}
+
+  private Run run(String... args) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+    Path config = dir.resolve("posta.toml");
+    if (!Files.exists(config)) Files.writeString(config, "data = \"" + dir.resolve("data") + "\"\nhostname = \"mail.example.org\"\n[domains.\"example.org\"]\n");
+    String[] withConfig = new String[args.length + 2];
+    System.arraycopy(args, 0, withConfig, 0, args.length);
+    withConfig[args.length] = "--config";
+    withConfig[args.length + 1] = config.toString();
+    int status = new CommandLine(new ClusterCommand(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)))
+        .execute(withConfig);
+    return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  /** Two nodes with fixed start times: mx1 beat 2 s ago, mx2 95 s ago. */
+  private static void twoNodes(Database db) throws Exception {
+    db.transaction(c -> {
+      try (Statement s = c.createStatement()) {
+        s.execute("insert into nodes (node, started, heartbeat, version, instance) values"
+            + " ('mx1', '2026-12-07 08:00:00.4+00', now() - interval '2 seconds', '1.4.0', 'a'),"
+            + " ('mx2-long-name', '2026-12-06 23:59:59+00', now() - interval '95 seconds', '', 'b')");
+      }
+      return null;
+    });
+  }
+
+  @Test
+  void statusShowsEachNodesHeartbeatAndSaysWhenThereIsNoClusteredQueue() throws Exception {
+    String url = POSTGRES.newDatabase();
+    try (Database db = Database.open(url, "test", 1)) {
+      twoNodes(db);
+    }
+    Run r = run("status", "--database", url);
+    assertThat(r.err()).isEmpty();
+    assertThat(r.status()).isZero();
+    assertThat(r.out()).isEqualTo("cluster " + url + ": 2 nodes, 1 alive (dead after 30 s without a heartbeat)\n"
+        + "NODE           STATE  HEARTBEAT  STARTED               VERSION  LEASES\n"
+        + "mx1            alive  2 s ago    2026-12-07T08:00:00Z  1.4.0    -\n"
+        + "mx2-long-name  dead   95 s ago   2026-12-06T23:59:59Z  -        -\n"
+        + "queue: no clustered queue in this database\n");
+  }
+
+  @Test
+  void statusShowsTheQueuesDepthAndTheLeasesEachNodeHolds() throws Exception {
+    String url = POSTGRES.newDatabase();
+    try (Database db = Database.open(url, "test", 1)) {
+      twoNodes(db);
+      // The columns status reads, as the clustered queue's schema part (queue.sql) makes them.
+      db.transaction(c -> {
+        try (Statement s = c.createStatement()) {
+          s.execute("create table queue_messages (id bigint generated always as identity primary key)");
+          s.execute("create table queue_items (id bigint generated always as identity primary key, message bigint not null references queue_messages,"
+              + " held boolean not null default false, next_attempt timestamptz not null default now(), lease_node text, lease_until timestamptz)");
+          s.execute("insert into queue_messages default values");
+          s.execute("insert into queue_messages default values");
+          s.execute("insert into queue_items (message, held, next_attempt, lease_node, lease_until) values"
+              + " (1, false, now() - interval '1 second', null, null),"        // due now
+              + " (1, false, now() + interval '10 minutes', null, null),"      // waiting for a retry
+              + " (1, true, now(), null, null),"                               // held
+              + " (2, false, now(), 'mx1', now() + interval '30 seconds'),"   // being delivered by mx1
+              + " (2, false, now(), 'mx1', now() + interval '30 seconds'),"
+              + " (2, false, now(), 'mx2-long-name', now() - interval '20 seconds')"); // its node died
+        }
+        return null;
+      });
+    }
+    Run r = run("status", "--database", url);
+    assertThat(r.err()).isEmpty();
+    assertThat(r.out()).isEqualTo("cluster " + url + ": 2 nodes, 1 alive (dead after 30 s without a heartbeat)\n"
+        + "NODE           STATE  HEARTBEAT  STARTED               VERSION  LEASES\n"
+        + "mx1            alive  2 s ago    2026-12-07T08:00:00Z  1.4.0    2\n"
+        + "mx2-long-name  dead   95 s ago   2026-12-06T23:59:59Z  -        0\n"
+        + "queue: 2 messages, 6 recipients to deliver: 1 due now, 2 being delivered, 1 held, 1 with a lease run out\n");
+  }
+
+  @Test
+  void anEmptyClusterSaysSo() throws Exception {
+    String url = POSTGRES.newDatabase();
+    Run r = run("status", "--database", url);
+    assertThat(r.out()).isEqualTo("cluster " + url + ": 0 nodes, 0 alive (dead after 30 s without a heartbeat)\n"
+        + "queue: no clustered queue in this database\n");
+  }
+
+  @Test
+  void withoutAClusterDatabaseOrWithAnUnreachableOneStatusFailsInOneLine() throws Exception {
+    Run none = run("status");
+    assertThat(none.status()).isEqualTo(1);
+    assertThat(none.out()).isEmpty();
+    assertThat(none.err()).isEqualTo(
+        "posta cluster status: this node is not clustered: its configuration has no [cluster] database (or give --database URL)\n");
+    Run unreachable = run("status", "--database", "postgresql://posta@127.0.0.1:1/posta");
+    assertThat(unreachable.status()).isEqualTo(1);
+    assertThat(unreachable.err()).startsWith("posta cluster status: the cluster's database cannot be read: Connection to 127.0.0.1:1 refused");
+  }
+}

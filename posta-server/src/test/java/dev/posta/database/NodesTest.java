@@ -1,0 +1,117 @@
+package dev.posta.database;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.posta.testing.Postgres;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+/** Node registration and heartbeats ({@link Nodes}) against a real PostgreSQL. */
+class NodesTest {
+  private static final Postgres POSTGRES = Postgres.shared();
+
+  @Test
+  void aNodeRegistersAtStartIsListedAliveAndLeavesWhenItStops() throws Exception {
+    try (Database db = Database.open(POSTGRES.newDatabase(), "test", 2)) {
+      Nodes mx1 = Nodes.join(db, "mx1", "1.2.3", line -> {});
+      List<Nodes.Node> listed = Nodes.list(db);
+      assertThat(listed).hasSize(1);
+      assertThat(listed.get(0).name()).isEqualTo("mx1");
+      assertThat(listed.get(0).version()).isEqualTo("1.2.3");
+      assertThat(listed.get(0).alive()).isTrue();
+      assertThat(listed.get(0).age()).isLessThan(Duration.ofSeconds(2));
+      mx1.close();
+      assertThat(Nodes.list(db)).isEmpty();
+    }
+  }
+
+  @Test
+  void aSecondLiveNodeWithTheSameNameIsRefused() throws Exception {
+    try (Database db = Database.open(POSTGRES.newDatabase(), "test", 2); Nodes first = Nodes.join(db, "mx1", "", line -> {})) {
+      assertThatThrownBy(() -> Nodes.join(db, "mx1", "", line -> {}))
+          .isInstanceOf(Nodes.NameTaken.class)
+          .hasMessage("another node named mx1 is alive: its last heartbeat was 0 s ago (a node is dead after 30 s without one);"
+              + " give this node another [cluster] node name, or stop the other");
+      assertThat(Nodes.list(db)).extracting(Nodes.Node::name).containsExactly("mx1");
+    }
+  }
+
+  @Test
+  void nodesStartingTogetherWithOneNameGiveItToOnlyOne() throws Exception {
+    try (Database db = Database.open(POSTGRES.newDatabase(), "test", 6)) {
+      List<Callable<Nodes>> joins = new ArrayList<>();
+      for (int i = 0; i < 6; i++) joins.add(() -> Nodes.join(db, "mx1", "", line -> {}));
+      int joined = 0, refused = 0;
+      List<Nodes> started = new ArrayList<>();
+      try (ExecutorService pool = Executors.newFixedThreadPool(6)) {
+        for (Future<Nodes> f : pool.invokeAll(joins)) {
+          try {
+            started.add(f.get());
+            joined++;
+          } catch (java.util.concurrent.ExecutionException e) {
+            assertThat(e.getCause()).isInstanceOf(Nodes.NameTaken.class);
+            refused++;
+          }
+        }
+      }
+      assertThat(joined).isEqualTo(1);
+      assertThat(refused).isEqualTo(5);
+      for (Nodes n : started) n.close();
+    }
+  }
+
+  @Test
+  void aNodeWithoutAHeartbeatForTheBoundIsDeadAndItsNameCanBeTakenOver() throws Exception {
+    try (Database db = Database.open(POSTGRES.newDatabase(), "test", 3)) {
+      List<String> log = Collections.synchronizedList(new ArrayList<>());
+      // A frozen node: it beats every 100 ms once it wakes, but its heartbeat is 31 s old now.
+      Nodes frozen = Nodes.join(db, "mx1", "", Duration.ofHours(1), Nodes.DEAD_AFTER, log::add);
+      age(db, "mx1", 31);
+      assertThat(Nodes.list(db)).singleElement().satisfies(n -> {
+        assertThat(n.alive()).isFalse();
+        assertThat(n.age().toSeconds()).isEqualTo(31);
+      });
+      try (Nodes successor = Nodes.join(db, "mx1", "2", line -> {})) {
+        assertThat(Nodes.list(db)).singleElement().satisfies(n -> {
+          assertThat(n.alive()).isTrue();
+          assertThat(n.version()).isEqualTo("2");
+        });
+        // The frozen one wakes: its renewal matches no row, and it does not overwrite the successor's.
+        assertThat(frozen.beat()).isFalse();
+        assertThat(successor.beat()).isTrue();
+        frozen.close(); // removes only its own row
+        assertThat(Nodes.list(db)).extracting(Nodes.Node::name).containsExactly("mx1");
+      }
+    }
+  }
+
+  @Test
+  void theHeartbeatIsRenewedEveryPeriodAndALostNameIsLoggedOnce() throws Exception {
+    try (Database db = Database.open(POSTGRES.newDatabase(), "test", 3)) {
+      List<String> log = Collections.synchronizedList(new ArrayList<>());
+      try (Nodes mx1 = Nodes.join(db, "mx1", "", Duration.ofMillis(100), Nodes.DEAD_AFTER, log::add)) {
+        age(db, "mx1", 20);
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (Nodes.list(db).get(0).age().toSeconds() >= 20 && System.nanoTime() < deadline) Thread.sleep(20);
+        assertThat(Nodes.list(db).get(0).age()).isLessThan(Duration.ofSeconds(1));
+        // Another start takes the name over (as it would after 30 s of silence).
+        db.transaction(c -> c.createStatement().executeUpdate("update nodes set instance = 'another start'"));
+        Thread.sleep(500);
+        assertThat(log).containsExactly("node mx1: this node was taken for dead and its name taken over by another start; stop this one");
+      }
+    }
+  }
+
+  static void age(Database db, String node, int seconds) throws Exception {
+    db.transaction(c -> c.createStatement().executeUpdate(
+        "update nodes set heartbeat = now() - interval '" + seconds + " seconds' where node = '" + node + "'"));
+  }
+}
