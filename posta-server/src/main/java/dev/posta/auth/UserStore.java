@@ -2,18 +2,10 @@ package dev.posta.auth;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import dev.posta.storage.PrivateFiles;
 import java.io.IOException;
 import java.net.IDN;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.OpenOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
 import java.text.Normalizer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,13 +14,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -37,7 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The accounts that may log in (SMTP AUTH, RFC 4954; later IMAP and POP3), kept in {@code
- * <data>/users}.
+ * <data>/users} ({@link FileAccounts}), or, on a clustered node, in the cluster's database
+ * ({@link DatabaseAccounts}, {@link #inDatabase}), whose rows hold the same fields.
  *
  * <p>Format, one account a line: {@code address TAB argon2id-PHC TAB SCRAM-SHA-256-string} (see
  * {@link PasswordHash} and {@link ScramCredentials}), then, only when it has any, {@code TAB} and
@@ -62,16 +53,14 @@ import org.slf4j.LoggerFactory;
  *       Changes made through this instance are seen at once.
  *   <li>Thread-safe: lookups read an immutable snapshot. I/O errors are thrown, never hidden as
  *       "no such user".
+ *   <li>In the database, the same hold across nodes: each change is one transaction, serialized
+ *       with every other node's; another node's change is seen at once when its notification
+ *       arrives, and within {@link DatabaseAccounts#POLL} when it was lost.
  * </ul>
  */
-public final class UserStore {
+public final class UserStore implements AutoCloseable {
   public static final String FILE_NAME = "users";
   private static final Logger log = LoggerFactory.getLogger(UserStore.class);
-  /** File locks belong to the whole JVM, so writers in one process also queue here. */
-  private static final ReentrantLock WRITE_LOCK = new ReentrantLock();
-  private static final long RECHECK_NANOS = 1_000_000_000L;
-  private static final String HEADER =
-      "# Posta accounts: address TAB argon2id TAB SCRAM-SHA-256 [TAB admin,disabled]. Change with `posta user`.";
   static final String ADMIN = "admin", DISABLED = "disabled";
 
   /** One account, as stored. */
@@ -96,17 +85,12 @@ public final class UserStore {
     }
   }
 
-  private record Stamp(FileTime modified, long size, Object fileKey) {}
-
-  private record Snapshot(Map<String, User> users, Stamp stamp, long checkedAt) {}
-
   private final Path dir;
   private final Path file;
-  private final LongSupplier nanoClock;
+  /** Where the accounts are kept: the users file, or the cluster's database. */
+  private final AccountStorage storage;
   /** How long a password check may wait for a free slot (see {@link #bounded}). */
   private final Duration checkWait;
-  private final Object reloadLock = new Object();
-  private volatile Snapshot snapshot;
   /**
    * Capture mode's logins (config.PostaConfig.Capture), canonical address to password, instead of
    * the file: null for a real server; empty for "any address, any password".
@@ -122,7 +106,22 @@ public final class UserStore {
   public static UserStore forCapture(Path dataDir, Duration checkWait, Map<String, String> logins) {
     Map<String, String> canonical = new LinkedHashMap<>();
     logins.forEach((address, password) -> canonical.put(canonicalAddress(address), password));
-    return new UserStore(dataDir, System::nanoTime, checkWait, canonical);
+    return new UserStore(dataDir, checkWait, canonical, new FileAccounts(dataDir.toAbsolutePath(), System::nanoTime));
+  }
+
+  /**
+   * A clustered node's accounts: in the cluster's database ({@link DatabaseAccounts}), shared by
+   * every node; a change made on one is seen on all within {@link DatabaseAccounts#POLL}, most
+   * often at once (LISTEN/NOTIFY). {@code dataDir} still holds the API tokens. Close it to stop
+   * listening.
+   */
+  public static UserStore inDatabase(dev.posta.database.Database database, Path dataDir, Duration checkWait) {
+    return new UserStore(dataDir, checkWait, null, DatabaseAccounts.open(database, DatabaseAccounts.POLL, true));
+  }
+
+  /** With another poll period, and without listening when {@code listen} is false: for tests. */
+  static UserStore inDatabase(dev.posta.database.Database database, Path dataDir, Duration poll, boolean listen) {
+    return new UserStore(dataDir, Duration.ofMinutes(5), null, DatabaseAccounts.open(database, poll, listen));
   }
 
   /** Whether logins are capture mode's ({@link #forCapture}) rather than the users file's. */
@@ -150,17 +149,24 @@ public final class UserStore {
   }
 
   private UserStore(Path dataDir, LongSupplier nanoClock, Duration checkWait) {
-    this(dataDir, nanoClock, checkWait, null);
+    this(dataDir, checkWait, null, new FileAccounts(dataDir.toAbsolutePath(), nanoClock));
   }
 
-  private UserStore(Path dataDir, LongSupplier nanoClock, Duration checkWait, Map<String, String> captureLogins) {
+  private UserStore(Path dataDir, Duration checkWait, Map<String, String> captureLogins, AccountStorage storage) {
     this.captureLogins = captureLogins == null ? null : Map.copyOf(captureLogins);
     this.dir = dataDir.toAbsolutePath();
     this.file = dir.resolve(FILE_NAME);
-    this.nanoClock = nanoClock;
+    this.storage = storage;
     this.checkWait = checkWait;
   }
 
+  /** Stops following the accounts' changes (the database's notifications); nothing for the users file. */
+  @Override
+  public void close() {
+    if (storage != null) storage.close();
+  }
+
+  /** The users file; a clustered node's accounts are in its database instead. */
   public Path file() {
     return file;
   }
@@ -176,13 +182,13 @@ public final class UserStore {
     if (captureLogins != null) {
       return captureLogins.isEmpty() || captureLogins.containsKey(canonical) ? Optional.of(new User(canonical, "", null)) : Optional.empty();
     }
-    return Optional.ofNullable(current().users().get(canonical));
+    return Optional.ofNullable(storage.current().get(canonical));
   }
 
   /** Every account's address, sorted. */
   public List<String> list() throws IOException {
     if (captureLogins != null) return captureLogins.keySet().stream().sorted().toList();
-    List<String> addresses = new ArrayList<>(current().users().keySet());
+    List<String> addresses = new ArrayList<>(storage.current().keySet());
     Collections.sort(addresses);
     return addresses;
   }
@@ -427,67 +433,21 @@ public final class UserStore {
     throw new UserException("no such user: " + address);
   }
 
-  private interface Edit {
-    void apply(List<String> lines) throws UserException;
+  /** An account's line in the users file's format. */
+  static String lineOf(User user) {
+    String base = user.address() + "\t" + user.passwordHash() + "\t" + user.scram().encode();
+    return user.attributes().isEmpty() ? base : base + "\t" + String.join(",", user.attributes());
   }
 
-  /** Read, change and rewrite the file, holding both the in-process and the file lock. */
-  private void edit(Edit edit) throws IOException, UserException {
-    WRITE_LOCK.lock();
-    try {
-      PrivateFiles.createDirectories(dir);
-      Set<OpenOption> options = Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-      try (FileChannel lock = FileChannel.open(dir.resolve(FILE_NAME + ".lock"), options, PrivateFiles.file(dir));
-          var held = lock.lock()) {
-        List<String> lines = new ArrayList<>(readLines());
-        if (lines.isEmpty()) lines.add(HEADER);
-        edit.apply(lines);
-        write(lines);
-        synchronized (reloadLock) {
-          snapshot = new Snapshot(parse(lines, false), stat(), nanoClock.getAsLong()); // readers warn
-        }
-      }
-    } finally {
-      WRITE_LOCK.unlock();
-    }
+  private void edit(AccountStorage.Edit edit) throws IOException, UserException {
+    storage.edit(edit);
   }
 
-  private void write(List<String> lines) throws IOException {
-    PrivateFiles.replace(file, (String.join("\n", lines) + "\n").getBytes(UTF_8));
-  }
-
-  private Snapshot current() throws IOException {
-    Snapshot s = snapshot;
-    if (s != null && nanoClock.getAsLong() - s.checkedAt() < RECHECK_NANOS) return s;
-    synchronized (reloadLock) {
-      s = snapshot;
-      long now = nanoClock.getAsLong();
-      if (s != null && now - s.checkedAt() < RECHECK_NANOS) return s;
-      Stamp stamp = stat(); // before reading: a change in between shows at the next check
-      Map<String, User> users = s != null && Objects.equals(stamp, s.stamp()) ? s.users() : parse(readLines(), true);
-      snapshot = new Snapshot(users, stamp, now);
-      return snapshot;
-    }
-  }
-
-  private Stamp stat() throws IOException {
-    try {
-      BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-      return new Stamp(a.lastModifiedTime(), a.size(), a.fileKey());
-    } catch (NoSuchFileException e) {
-      return null;
-    }
-  }
-
-  private List<String> readLines() throws IOException {
-    try {
-      return Files.readAllLines(file, UTF_8);
-    } catch (NoSuchFileException e) {
-      return List.of();
-    }
-  }
-
-  private Map<String, User> parse(List<String> lines, boolean warn) {
+  /**
+   * The accounts of the users file's {@code lines}, by canonical address; unusable lines are
+   * skipped, with a warning naming {@code source} and the line's number when {@code warn}.
+   */
+  static Map<String, User> parse(List<String> lines, String source, boolean warn) {
     Map<String, User> users = new LinkedHashMap<>();
     for (int i = 0; i < lines.size(); i++) {
       String line = lines.get(i);
@@ -514,7 +474,7 @@ public final class UserStore {
           problem = "not a SCRAM-SHA-256 credential string";
         }
       }
-      if (problem != null && warn) log.warn("{}:{}: {}; line ignored", file, i + 1, problem);
+      if (problem != null && warn) log.warn("{}:{}: {}; line ignored", source, i + 1, problem);
     }
     return Collections.unmodifiableMap(users);
   }
