@@ -581,7 +581,7 @@ public final class PostaServer implements AutoCloseable {
       throw new IOException("data: the data folder cannot change while Posta runs (" + config.dataDir() + " -> " + next.dataDir() + "): restart it");
     }
     if (!next.cluster().sameNode(config.cluster())) {
-      throw new IOException("cluster: the database, the node's name and the pool size cannot change while Posta runs: restart it");
+      throw new IOException("cluster: the database, the node's name, the pool size and the blob store cannot change while Posta runs: restart it");
     }
     refusePlainHttp(next);
     ServerTls nextTls = ServerTls.load(next.tls().certificate(), next.tls().key(), next.hostname(), next.dataDir());

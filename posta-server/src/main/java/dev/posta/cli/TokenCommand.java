@@ -97,8 +97,10 @@ public final class TokenCommand {
       } catch (IllegalArgumentException e) {
         throw new Refused(user + ": " + e.getMessage());
       }
-      if (new UserStore(config.dataDir()).find(canonical).isEmpty()) {
-        throw new Refused("no such user: " + canonical + " (add it first: posta user add " + canonical + ")");
+      try (UserCommand.Accounts accounts = UserCommand.Accounts.of(config)) {
+        if (accounts.users().find(canonical).isEmpty()) {
+          throw new Refused("no such user: " + canonical + " (add it first: posta user add " + canonical + ")");
+        }
       }
       ApiTokens.Created made;
       try {

@@ -4,6 +4,7 @@ import dev.posta.auth.AccountRules;
 import dev.posta.auth.UserStore;
 import dev.posta.config.ConfigException;
 import dev.posta.config.PostaConfig;
+import dev.posta.database.Database;
 import java.io.ByteArrayOutputStream;
 import java.io.Console;
 import java.io.IOException;
@@ -14,6 +15,7 @@ import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -26,7 +28,9 @@ import picocli.CommandLine.ParentCommand;
 
 /**
  * {@code posta user add|passwd|del|list|admin|disable|enable}: the accounts in {@code
- * <data>/users} ({@link UserStore}), which a running server picks up within a second. An
+ * <data>/users} ({@link UserStore}), which a running server picks up within a second; on a
+ * clustered node, the accounts in the cluster's database, which every node picks up at once
+ * (within 5 s when a notification is lost). An
  * account may be an operator's ({@code add --admin}, {@code admin}), and may be disabled (no
  * login anywhere; its mail is still delivered).
  *
@@ -66,6 +70,31 @@ public final class UserCommand {
     this.console = console;
   }
 
+  /**
+   * The accounts a command reads or changes: the users file of the data folder, or, on a
+   * clustered node ({@code [cluster] database}), the cluster's, in its database, opened for the
+   * command and closed with it.
+   */
+  record Accounts(UserStore users, Database database) implements AutoCloseable {
+    static Accounts of(PostaConfig config) throws IOException {
+      if (config.cluster().database().isEmpty()) return new Accounts(new UserStore(config.dataDir()), null);
+      String url = config.cluster().database().get();
+      Database database;
+      try {
+        database = Database.open(url, "posta user", 2);
+      } catch (SQLException e) {
+        throw new IOException("the cluster's database " + Database.shownUrl(url) + " cannot be reached: " + e.getMessage(), e);
+      }
+      return new Accounts(UserStore.inDatabase(database, config.dataDir(), java.time.Duration.ofMinutes(5)), database);
+    }
+
+    @Override
+    public void close() {
+      users.close();
+      if (database != null) database.close();
+    }
+  }
+
   /** A change that was not made; its message is the one line printed. */
   static final class Refused extends Exception {
     Refused(String message) {
@@ -94,8 +123,10 @@ public final class UserCommand {
         PostaConfig config = options.load();
         String notOwner = writes() ? DataFolderOwner.refusal(config.dataDir()) : null;
         if (notOwner != null) throw new Refused(notOwner);
-        String done = run(config, new UserStore(config.dataDir()));
-        if (done != null) parent.out.println(done);
+        try (Accounts accounts = Accounts.of(config)) {
+          String done = run(config, accounts.users());
+          if (done != null) parent.out.println(done);
+        }
         return 0;
       } catch (ConfigException e) {
         parent.err.println(name + ": " + String.join("; ", e.problems()));

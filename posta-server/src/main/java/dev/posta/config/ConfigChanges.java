@@ -87,7 +87,7 @@ public final class ConfigChanges {
   }
 
   private static boolean isSecret(String path) {
-    return path.endsWith("password");
+    return path.endsWith("password") || path.endsWith("secret-key") || path.endsWith("secretKey");
   }
 
   private static Object value(RecordComponent c, Record r) {

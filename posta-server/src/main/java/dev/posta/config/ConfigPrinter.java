@@ -189,6 +189,17 @@ public final class ConfigPrinter {
     }
     setting("node", str(cl.node()), str(dcl.node()));
     setting("pool-size", num(cl.poolSize()), num(dcl.poolSize()));
+    setting("blobs", str(cl.blobs().store()), str(dcl.blobs().store()));
+    if (cl.blobs().s3().isPresent()) {
+      PostaConfig.Cluster.S3 s3 = cl.blobs().s3().get();
+      line("s3-endpoint = " + str(s3.endpoint().toString()));
+      line("s3-region = " + str(s3.region()));
+      line("s3-bucket = " + str(s3.bucket()));
+      line("s3-access-key = " + str(s3.accessKey()));
+      line("# s3-secret-key: set in " + config.source().map(Path::toString).orElse("the configuration") + ", not shown");
+    }
+    setting("blob-sweep-every", time(cl.blobs().sweepEvery()), time(dcl.blobs().sweepEvery()));
+    setting("blob-sweep-age", time(cl.blobs().sweepAge()), time(dcl.blobs().sweepAge()));
 
     PostaConfig.Log log = config.log();
     section("http");

@@ -101,12 +101,43 @@ public record PostaConfig(
    * @param poolSize connections to the database, at most
    * @param sharedVersion the version of the cluster's shared configuration read with the node's
    *     file (0: none pushed yet, or a server on its own)
+   * @param blobs where message content is kept, and how its orphans are swept
    */
-  public record Cluster(Optional<String> database, String node, int poolSize, long sharedVersion) {
+  public record Cluster(Optional<String> database, String node, int poolSize, long sharedVersion, Blobs blobs) {
     public static final int POOL_SIZE = 16;
 
     public Cluster(Optional<String> database, String node, int poolSize) {
       this(database, node, poolSize, 0);
+    }
+
+    public Cluster(Optional<String> database, String node, int poolSize, long sharedVersion) {
+      this(database, node, poolSize, sharedVersion, Blobs.DATABASE);
+    }
+
+    /**
+     * Where a cluster keeps message content ({@code blobs}): in the database ({@code s3} empty),
+     * or in an S3-compatible store; every {@code sweepEvery} one node removes the content that
+     * nothing names and that was not written again for {@code sweepAge}.
+     */
+    public record Blobs(Optional<S3> s3, Duration sweepEvery, Duration sweepAge) {
+      public static final Duration SWEEP_EVERY = Duration.ofMinutes(10), SWEEP_AGE = Duration.ofHours(1);
+      public static final Blobs DATABASE = new Blobs(Optional.empty(), SWEEP_EVERY, SWEEP_AGE);
+
+      /** {@code "database"} or {@code "s3"}, as the file writes it. */
+      public String store() {
+        return s3.isPresent() ? "s3" : "database";
+      }
+    }
+
+    /**
+     * An S3-compatible store: its endpoint ({@code https://s3.eu-central-1.amazonaws.com}, {@code
+     * http://127.0.0.1:9000}), region, bucket and keys. The secret key is never shown.
+     */
+    public record S3(java.net.URI endpoint, String region, String bucket, String accessKey, String secretKey) {
+      @Override
+      public String toString() {
+        return "S3[endpoint=" + endpoint + ", region=" + region + ", bucket=" + bucket + ", access-key=" + accessKey + ", secret-key=***]";
+      }
     }
 
     /** The embedded mode: no database; the node named by the host name. */
@@ -114,9 +145,9 @@ public record PostaConfig(
       return new Cluster(Optional.empty(), hostname, POOL_SIZE);
     }
 
-    /** Whether a running node could take {@code next} at a reload: the same database, the same name. */
+    /** Whether a running node could take {@code next} at a reload: the same database, the same name, the same blob store. */
     public boolean sameNode(Cluster next) {
-      return database.equals(next.database) && node.equals(next.node) && poolSize == next.poolSize;
+      return database.equals(next.database) && node.equals(next.node) && poolSize == next.poolSize && blobs.equals(next.blobs);
     }
 
     public boolean clustered() {

@@ -153,6 +153,25 @@ class SharedAccountsTest {
     }
   }
 
+  @Test
+  void postaUserOnAClusteredNodeChangesTheClustersAccountsNotTheUsersFile() throws Exception {
+    String url = POSTGRES.newDatabase();
+    Path config = Files.writeString(dir.resolve("posta.toml"), "hostname = \"mail.example.org\"\ndata = \"" + dir.resolve("data")
+        + "\"\n[domains.\"example.org\"]\n[cluster]\ndatabase = \"" + url + "\"\nnode = \"n1\"\n");
+    var out = new java.io.ByteArrayOutputStream();
+    var err = new java.io.ByteArrayOutputStream();
+    var command = new dev.posta.cli.UserCommand(new java.io.ByteArrayInputStream("a long password\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+        new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8), new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+    int status = new picocli.CommandLine(command).execute("add", "ada@example.org", "--config", config.toString());
+    assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8)).isEmpty();
+    assertThat(status).isZero();
+    assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("added ada@example.org\n");
+    assertThat(Files.exists(dir.resolve("data/users"))).isFalse();
+    try (Database db = Database.open(url, "node2", 2); UserStore node2 = UserStore.inDatabase(db, dir.resolve("n2"), Duration.ofHours(1), false)) {
+      assertThat(node2.verify("ada@example.org", "a long password".toCharArray())).isTrue();
+    }
+  }
+
   private static boolean within(Duration bound, java.util.concurrent.Callable<Boolean> condition) throws Exception {
     long deadline = System.nanoTime() + bound.toNanos();
     while (System.nanoTime() < deadline) {

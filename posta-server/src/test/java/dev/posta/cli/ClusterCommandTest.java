@@ -97,6 +97,19 @@ class ClusterCommandTest {
   }
 
   @Test
+  void statusReadsTheDatabaseTheConfigurationNames() throws Exception {
+    String url = POSTGRES.newDatabase();
+    Files.writeString(dir.resolve("posta.toml"), "data = \"" + dir.resolve("data") + "\"\nhostname = \"mail.example.org\"\n[domains.\"example.org\"]\n"
+        + "[cluster]\ndatabase = \"" + url + "\"\nnode = \"mx1\"\n");
+    try (Database db = Database.open(url, "test", 1)) {
+      twoNodes(db);
+    }
+    Run r = run("status");
+    assertThat(r.err()).isEmpty();
+    assertThat(r.out()).startsWith("cluster " + url + ": 2 nodes, 1 alive (dead after 30 s without a heartbeat)\n");
+  }
+
+  @Test
   void anEmptyClusterSaysSo() throws Exception {
     String url = POSTGRES.newDatabase();
     Run r = run("status", "--database", url);

@@ -106,7 +106,7 @@ class ReloadTest {
           .cluster(new PostaConfig.Cluster(java.util.Optional.of("postgresql://posta@127.0.0.1:5432/posta"), "n1", 16)).build();
       assertThatThrownBy(() -> server.server().reload(clustered))
           .isInstanceOf(IOException.class)
-          .hasMessage("cluster: the database, the node's name and the pool size cannot change while Posta runs: restart it");
+          .hasMessage("cluster: the database, the node's name, the pool size and the blob store cannot change while Posta runs: restart it");
       List<Listener> listeners = new ArrayList<>(running.listeners());
       listeners.removeIf(l -> l.protocol() == Protocol.IMAP);
       listeners.add(new Listener(Protocol.SMTP, new InetSocketAddress("127.0.0.1", taken.getLocalPort())));
