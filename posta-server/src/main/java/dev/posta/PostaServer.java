@@ -27,7 +27,6 @@ import dev.posta.mailauth.dkim.SigningKeys;
 import dev.posta.metrics.MailMetrics;
 import dev.posta.net.AuthThrottle;
 import dev.posta.database.Database;
-import dev.posta.database.DatabaseBlobs;
 import dev.posta.queue.ClusterQueue;
 import dev.posta.queue.MailQueue;
 import dev.posta.queue.QueueControl;
@@ -108,6 +107,8 @@ public final class PostaServer implements AutoCloseable {
   /** Cluster mode ({@code [cluster] database}): the shared database, and the queue in it; null on its own. */
   private Database database;
   private ClusterQueue clusterQueue;
+  /** Cluster mode: this node's name and heartbeat, its blob store and sweep, the shared accounts; null on its own. */
+  private ClusterNode clusterNode;
   private QueueControl queueControl;
   /** The administrator's commands: {@link #queueControl} on the spool, or in cluster mode the database's queue. */
   private dev.posta.queue.QueueCommands queueCommands;
@@ -292,9 +293,12 @@ public final class PostaServer implements AutoCloseable {
       // One resolver and cache for MX lookups and the sender checks: a busy domain's records are asked once per TTL.
       // Capture mode has none: without it there is no remote delivery and no sender check.
       dns = serve && !config.capture().enabled() ? new DnsResolver(config.delivery().dnsServers(), DNS_TIMEOUT) : null;
-      if (serve && config.cluster().database().isPresent()) openDatabase(config.cluster());
+      if (serve && config.cluster().database().isPresent()) {
+        openDatabase(config);
+        if (!config.capture().enabled()) users = clusterNode.users();
+      }
       store = new MaildirStore(config.dataDir().resolve("mail"), config.hostname(), Clock.systemUTC(), config.mailboxModes());
-      mailboxes = database == null ? store : new DatabaseStore(database, new DatabaseBlobs(database), clusterFolder());
+      mailboxes = database == null ? store : new DatabaseStore(database, clusterNode.blobs(), clusterFolder());
       queue = new QueueManager(spool, router, deliveryTargets(config, dns), config.delivery(),
           config.limits().maxHops(), config.hostname(), clock, metrics);
       mailQueue = queue;
@@ -351,14 +355,31 @@ public final class PostaServer implements AutoCloseable {
     return this;
   }
 
-  /** Cluster mode: opens the shared database, its pool as large as {@code [cluster]} says, the node's name as its application name. */
-  private void openDatabase(PostaConfig.Cluster cluster) throws IOException {
+  /**
+   * Cluster mode: opens the shared database, its pool as large as {@code [cluster]} says, the
+   * node's name as its application name; then the node's own parts ({@link ClusterNode}): its name
+   * among the nodes (refused while a live node holds it), its blob store, the sweep and the shared
+   * accounts.
+   */
+  private void openDatabase(PostaConfig config) throws IOException {
+    PostaConfig.Cluster cluster = config.cluster();
     try {
       database = Database.open(cluster.database().orElseThrow(), cluster.node(), cluster.poolSize());
     } catch (java.sql.SQLException | IllegalArgumentException e) {
       throw new IOException("the cluster's database " + Database.shownUrl(cluster.database().orElseThrow()) + ": " + e.getMessage(), e);
     }
-    log.info("cluster mode: node {}, database {}", cluster.node(), database.shown());
+    try {
+      clusterNode = ClusterNode.start(database, config, config.limits().commandTimeout(), line -> {
+        if (line.contains("failed") || line.contains("stop this one")) log.warn("cluster: {}", line);
+        else log.info("cluster: {}", line);
+      });
+    } catch (java.sql.SQLException | dev.posta.database.Nodes.NameTaken | IOException e) {
+      database.close();
+      database = null;
+      throw new IOException("cluster: node " + cluster.node() + ": " + e.getMessage(), e);
+    }
+    log.info("cluster mode: node {}, database {}, message content in {}", cluster.node(), database.shown(),
+        cluster.blobs().s3().map(s3 -> "S3 bucket " + s3.bucket() + " at " + s3.endpoint()).orElse("the database"));
   }
 
   /**
@@ -368,14 +389,14 @@ public final class PostaServer implements AutoCloseable {
    */
   private void openClusterQueue(PostaConfig config, Router router, Spool.Backlog left) throws IOException {
     try {
-      clusterQueue = new ClusterQueue(database, new DatabaseBlobs(database), config.cluster().node(), clusterFolder().resolve("incoming-queue"),
+      clusterQueue = new ClusterQueue(database, clusterNode.blobs(), config.cluster().node(), clusterFolder().resolve("incoming-queue"),
           router, deliveryTargets(config, dns), config.delivery(), config.limits().maxHops(), config.hostname(), metrics,
           ClusterQueue.Timing.STANDARD);
     } catch (java.sql.SQLException e) {
       throw new IOException("the cluster's database " + database.shown() + ": " + e.getMessage(), e);
     }
     mailQueue = clusterQueue;
-    queueCommands = new dev.posta.queue.ClusterQueueControl(database, new DatabaseBlobs(database), config.cluster().node(), config.hostname(),
+    queueCommands = new dev.posta.queue.ClusterQueueControl(database, clusterNode.blobs(), config.cluster().node(), config.hostname(),
         clock);
     if (left.segments() > 0) {
       log.warn("cluster mode: the local spool {} has {} segment(s) of an earlier run; mail left in them is not delivered while this node "
@@ -915,6 +936,13 @@ public final class PostaServer implements AutoCloseable {
     if (spool != null) spool.close();
     if (mailboxes instanceof DatabaseStore shared) shared.close();
     if (store != null) store.close(); // after the queue: no delivery writes into a closed folder's index
+    if (clusterNode != null) { // after the queue and the store: the node's row goes when nothing of it runs
+      try {
+        clusterNode.close();
+      } catch (java.sql.SQLException e) {
+        log.warn("cluster: leaving the nodes: {}", e.toString());
+      }
+    }
     if (database != null) database.close(); // after the queue and the store: their last writes are done
     if (greylist != null) { // after the sessions: what they recorded is written
       try {

@@ -10,15 +10,14 @@ import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * What {@code posta cluster status} shows, read in one transaction (one snapshot): the nodes with
- * their heartbeats ({@link Nodes}), and, where the clustered queue's tables exist, its depth and
- * the leases each node holds. A lease whose time ran out is counted apart: its node died or
+ * their heartbeats ({@link Nodes}), the clustered queue's depth (schema part {@code queue.sql})
+ * and the leases each node holds. A lease whose time ran out is counted apart: its node died or
  * stalled, and another node takes the item over at its next claim.
  */
-public record ClusterStatus(List<Nodes.Node> nodes, Optional<Queue> queue, Map<String, Long> leases) {
+public record ClusterStatus(List<Nodes.Node> nodes, Queue queue, Map<String, Long> leases) {
   /**
    * The queue's depth: messages, recipients still to deliver ({@code items}), of which due now
    * and unclaimed, held by an operator, leased by a node now, leased with the lease run out.
@@ -36,7 +35,6 @@ public record ClusterStatus(List<Nodes.Node> nodes, Optional<Queue> queue, Map<S
         s.execute("set transaction isolation level repeatable read");
       }
       List<Nodes.Node> nodes = Nodes.list(database, deadAfter);
-      if (!exists(c, "queue_items") || !exists(c, "queue_messages")) return new ClusterStatus(nodes, Optional.empty(), Map.of());
       Queue queue;
       try (PreparedStatement s = c.prepareStatement("select (select count(*) from queue_messages), count(*),"
           + " count(*) filter (where lease_until is null and not held and next_attempt <= now()),"
@@ -52,17 +50,8 @@ public record ClusterStatus(List<Nodes.Node> nodes, Optional<Queue> queue, Map<S
           ResultSet r = s.executeQuery()) {
         while (r.next()) leases.put(r.getString(1), r.getLong(2));
       }
-      return new ClusterStatus(nodes, Optional.of(queue), Map.copyOf(leases));
+      return new ClusterStatus(nodes, queue, Map.copyOf(leases));
     });
-  }
-
-  private static boolean exists(Connection c, String table) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement("select to_regclass(?) is not null")) {
-      s.setString(1, table);
-      try (ResultSet r = s.executeQuery()) {
-        return r.next() && r.getBoolean(1);
-      }
-    }
   }
 
   /**
@@ -81,7 +70,7 @@ public record ClusterStatus(List<Nodes.Node> nodes, Optional<Queue> queue, Map<S
         Nodes.Node n = nodes.get(i);
         rows[i] = new String[] {n.name(), n.alive() ? "alive" : "dead", n.age().toSeconds() + " s ago",
             DateTimeFormatter.ISO_INSTANT.format(n.started().truncatedTo(ChronoUnit.SECONDS)), n.version().isEmpty() ? "-" : n.version(),
-            queue.isPresent() ? String.valueOf(leases.getOrDefault(n.name(), 0L)) : "-"};
+            String.valueOf(leases.getOrDefault(n.name(), 0L))};
       }
       int[] width = new int[head.length];
       for (int j = 0; j < head.length; j++) {
@@ -91,16 +80,12 @@ public record ClusterStatus(List<Nodes.Node> nodes, Optional<Queue> queue, Map<S
       appendRow(out, head, width);
       for (String[] row : rows) appendRow(out, row, width);
     }
-    if (queue.isEmpty()) {
-      out.append("queue: no clustered queue in this database\n");
-    } else {
-      Queue q = queue.get();
-      out.append("queue: ").append(q.messages()).append(q.messages() == 1 ? " message, " : " messages, ").append(q.items())
-          .append(q.items() == 1 ? " recipient" : " recipients").append(" to deliver: ").append(q.due()).append(" due now, ").append(q.leased())
-          .append(" being delivered, ").append(q.held()).append(" held, ").append(q.leaseRunOut()).append(" with a lease run out\n");
-      long unknown = leases.entrySet().stream().filter(e -> nodes.stream().noneMatch(n -> n.name().equals(e.getKey()))).mapToLong(Map.Entry::getValue).sum();
-      if (unknown > 0) out.append("leases held by nodes not registered: ").append(unknown).append('\n');
-    }
+    Queue q = queue;
+    out.append("queue: ").append(q.messages()).append(q.messages() == 1 ? " message, " : " messages, ").append(q.items())
+        .append(q.items() == 1 ? " recipient" : " recipients").append(" to deliver: ").append(q.due()).append(" due now, ").append(q.leased())
+        .append(" being delivered, ").append(q.held()).append(" held, ").append(q.leaseRunOut()).append(" with a lease run out\n");
+    long unknown = leases.entrySet().stream().filter(e -> nodes.stream().noneMatch(n -> n.name().equals(e.getKey()))).mapToLong(Map.Entry::getValue).sum();
+    if (unknown > 0) out.append("leases held by nodes not registered: ").append(unknown).append('\n');
     return out.toString();
   }
 

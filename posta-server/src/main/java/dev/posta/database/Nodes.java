@@ -14,20 +14,23 @@ import java.util.function.Consumer;
 /**
  * The nodes of a cluster, in the {@code nodes} table: each node registers under its name ({@code
  * [cluster] node}) at start and renews its heartbeat every {@link #HEARTBEAT_EVERY}; a node whose
- * heartbeat is older than {@link #DEAD_AFTER} is taken for dead (its queue leases run out and
- * others take its work; {@code posta cluster status} shows it dead).
+ * heartbeat is older than {@link #DEAD_AFTER} is shown dead ({@code posta cluster status}).
  *
  * <p>Guarantees:
  *
  * <ul>
- *   <li>Two live nodes never hold one name: a start takes the name only when no row has it or its
- *       heartbeat is older than {@link #DEAD_AFTER}, in one statement (an upsert whose update is
- *       conditional), so two nodes starting with one name at once cannot both win. The loser is
- *       refused with {@link NameTaken}, saying how long the other's heartbeat has been silent.
- *   <li>Each start has an instance token; a heartbeat renews only the row of its own instance.
- *       A node paused longer than {@link #DEAD_AFTER} (a frozen VM), whose name another start
- *       took meanwhile, finds its renewal matches no row and is told so ({@code lost}), instead of
- *       both renewing one row.
+ *   <li>Two live nodes never hold one name. A node holds its name by a session-level advisory
+ *       lock ({@code pg_try_advisory_lock}) on a connection it keeps open while it runs, and
+ *       renews its heartbeat on that connection. A node that dies, even by SIGKILL, loses its
+ *       connection and with it the lock at once, so that it can be started again under its name
+ *       right away (systemd's restart, the kill test) without waiting for its heartbeat to age; a
+ *       start while the name's lock is held is refused with {@link NameTaken}, saying how old the
+ *       holder's heartbeat is. (The lock's key is the name's 32-bit hash: two names with one hash
+ *       would refuse each other, with that message.)
+ *   <li>Each start has an instance token; a heartbeat renews only the row of its own instance. A
+ *       node whose connection was lost re-takes the lock on a new one; if another start took the
+ *       name meanwhile, it finds that out and says so ({@code lost}) instead of renewing the
+ *       other's row.
  *   <li>Ages are measured by the database's clock ({@code now()}), the one clock all nodes share,
  *       so skewed node clocks do not make a live node look dead.
  * </ul>
@@ -40,6 +43,8 @@ public final class Nodes implements AutoCloseable {
   public static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(5);
   /** How old a heartbeat makes a node dead: six missed renewals, so a slow database or a GC pause is not a death. */
   public static final Duration DEAD_AFTER = Duration.ofSeconds(30);
+  /** The first key of the name locks ("node" in ASCII); the second is the name's hash. */
+  static final int NAME_LOCKS = 0x6e6f6465;
 
   /** A start refused: another live node has the name. */
   public static final class NameTaken extends Exception {
@@ -57,14 +62,17 @@ public final class Nodes implements AutoCloseable {
   private final Duration every;
   private final Consumer<String> log;
   private final Thread thread;
+  /** The connection that holds the name's lock; null while it is being replaced. Used by the heartbeat's thread and close. */
+  private Connection holding;
   private volatile boolean stopped;
 
-  private Nodes(Database database, String name, String instance, Duration every, Consumer<String> log) {
+  private Nodes(Database database, String name, String instance, Duration every, Consumer<String> log, Connection holding) {
     this.database = database;
     this.name = name;
     this.instance = instance;
     this.every = every;
     this.log = log;
+    this.holding = holding;
     this.thread = Thread.ofVirtual().name("node-heartbeat").unstarted(this::run);
   }
 
@@ -75,38 +83,66 @@ public final class Nodes implements AutoCloseable {
    * @throws NameTaken when a live node has the name
    */
   public static Nodes join(Database database, String name, String version, Consumer<String> log) throws SQLException, NameTaken {
-    return join(database, name, version, HEARTBEAT_EVERY, DEAD_AFTER, log);
+    return join(database, name, version, HEARTBEAT_EVERY, log);
   }
 
-  /** With other periods, for tests. */
-  static Nodes join(Database database, String name, String version, Duration every, Duration deadAfter, Consumer<String> log)
-      throws SQLException, NameTaken {
+  /** With another period, for tests. */
+  static Nodes join(Database database, String name, String version, Duration every, Consumer<String> log) throws SQLException, NameTaken {
     if (name == null || name.isBlank()) throw new IllegalArgumentException("a node needs a name ([cluster] node)");
     String instance = UUID.randomUUID().toString();
-    String refusal = database.transaction(c -> {
+    Connection c = database.connection();
+    boolean locked = false;
+    try {
+      c.setAutoCommit(true);
+      locked = lock(c, name);
+      if (!locked) {
+        String age;
+        try (PreparedStatement s = c.prepareStatement("select round(greatest(0, extract(epoch from now() - heartbeat))) from nodes where node = ?")) {
+          s.setString(1, name);
+          try (ResultSet r = s.executeQuery()) {
+            age = r.next() ? "its last heartbeat was " + r.getLong(1) + " s ago" : "it has not registered yet";
+          }
+        }
+        throw new NameTaken("another node named " + name + " is alive (it holds the name's lock in the database; " + age
+            + "); give this node another [cluster] node name, or stop the other");
+      }
       try (PreparedStatement s = c.prepareStatement("insert into nodes as n (node, started, heartbeat, version, instance)"
           + " values (?, now(), now(), ?, ?) on conflict (node) do update"
-          + " set started = now(), heartbeat = now(), version = excluded.version, instance = excluded.instance"
-          + " where n.heartbeat < now() - make_interval(secs => ?)")) {
+          + " set started = now(), heartbeat = now(), version = excluded.version, instance = excluded.instance")) {
         s.setString(1, name);
         s.setString(2, version);
         s.setString(3, instance);
-        s.setDouble(4, deadAfter.toMillis() / 1000.0);
-        if (s.executeUpdate() == 1) return null;
+        s.executeUpdate();
       }
-      try (PreparedStatement s = c.prepareStatement("select extract(epoch from now() - heartbeat) from nodes where node = ?")) {
-        s.setString(1, name);
-        try (ResultSet r = s.executeQuery()) {
-          double age = r.next() ? r.getDouble(1) : 0;
-          return "another node named " + name + " is alive: its last heartbeat was " + Math.round(Math.max(0, age)) + " s ago (a node is dead after "
-              + deadAfter.toSeconds() + " s without one); give this node another [cluster] node name, or stop the other";
-        }
-      }
-    });
-    if (refusal != null) throw new NameTaken(refusal);
-    Nodes nodes = new Nodes(database, name, instance, every, log);
+    } catch (SQLException | NameTaken | RuntimeException e) {
+      // The pool keeps the connection, and a session's lock with it: give the name back first.
+      if (locked) unlockQuietly(c, name);
+      c.close();
+      throw e;
+    }
+    Nodes nodes = new Nodes(database, name, instance, every, log, c);
     nodes.thread.start();
     return nodes;
+  }
+
+  private static void unlockQuietly(Connection c, String name) {
+    try (PreparedStatement s = c.prepareStatement("select pg_advisory_unlock(?, ?)")) {
+      s.setInt(1, NAME_LOCKS);
+      s.setInt(2, name.hashCode());
+      s.execute();
+    } catch (SQLException e) {
+      // A connection that fails here is broken, and its session, with the lock, ends with it.
+    }
+  }
+
+  private static boolean lock(Connection c, String name) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("select pg_try_advisory_lock(?, ?)")) {
+      s.setInt(1, NAME_LOCKS);
+      s.setInt(2, name.hashCode());
+      try (ResultSet r = s.executeQuery()) {
+        return r.next() && r.getBoolean(1);
+      }
+    }
   }
 
   public String name() {
@@ -114,18 +150,34 @@ public final class Nodes implements AutoCloseable {
   }
 
   /**
-   * Renews the heartbeat now.
+   * Renews the heartbeat now, on the connection that holds the name; a connection lost is replaced,
+   * and the lock taken again on the new one.
    *
-   * @return false when the name is no longer this start's (taken over after this node was dead)
+   * @return false when the name is no longer this start's (another start holds it)
    */
-  boolean beat() throws SQLException {
-    return database.transaction(c -> {
-      try (PreparedStatement s = c.prepareStatement("update nodes set heartbeat = now() where node = ? and instance = ?")) {
-        s.setString(1, name);
-        s.setString(2, instance);
-        return s.executeUpdate() == 1;
+  synchronized boolean beat() throws SQLException {
+    if (holding == null || !holding.isValid(2)) {
+      if (holding != null) {
+        try {
+          holding.close();
+        } catch (SQLException broken) {
+          // It was lost: the pool drops it, and the server ended its session and its lock.
+        }
       }
-    });
+      holding = null;
+      Connection c = database.connection();
+      c.setAutoCommit(true);
+      if (!lock(c, name)) {
+        c.close();
+        return false;
+      }
+      holding = c;
+    }
+    try (PreparedStatement s = holding.prepareStatement("update nodes set heartbeat = now() where node = ? and instance = ?")) {
+      s.setString(1, name);
+      s.setString(2, instance);
+      return s.executeUpdate() == 1;
+    }
   }
 
   private void run() {
@@ -138,7 +190,7 @@ public final class Nodes implements AutoCloseable {
       }
       try {
         boolean held = beat();
-        if (!held && !lost) log.accept("node " + name + ": this node was taken for dead and its name taken over by another start; stop this one");
+        if (!held && !lost) log.accept("node " + name + ": another start of this node holds its name now; stop this one");
         lost = !held;
       } catch (SQLException e) {
         // The next beat tries again; DEAD_AFTER spans several.
@@ -169,7 +221,7 @@ public final class Nodes implements AutoCloseable {
     return nodes;
   }
 
-  /** Stops the heartbeat and removes this node's row, when it still is this start's. */
+  /** Stops the heartbeat, removes this node's row when it still is this start's, and gives the name back. */
   @Override
   public void close() throws SQLException {
     stopped = true;
@@ -179,12 +231,18 @@ public final class Nodes implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    database.transaction(c -> {
+    synchronized (this) {
+      if (holding == null) return;
+      Connection c = holding;
+      holding = null;
       try (PreparedStatement s = c.prepareStatement("delete from nodes where node = ? and instance = ?")) {
         s.setString(1, name);
         s.setString(2, instance);
-        return s.executeUpdate();
+        s.executeUpdate();
+      } finally {
+        unlockQuietly(c, name); // before the pool takes the connection back: it would keep a session's lock
+        c.close();
       }
-    });
+    }
   }
 }

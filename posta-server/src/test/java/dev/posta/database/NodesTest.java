@@ -28,8 +28,12 @@ class NodesTest {
       assertThat(listed.get(0).version()).isEqualTo("1.2.3");
       assertThat(listed.get(0).alive()).isTrue();
       assertThat(listed.get(0).age()).isLessThan(Duration.ofSeconds(2));
+      assertThat(nameLocks(db)).isEqualTo(1);
       mx1.close();
       assertThat(Nodes.list(db)).isEmpty();
+      // The name is given back before the pool takes the connection again.
+      assertThat(nameLocks(db)).isZero();
+      Nodes.join(db, "mx1", "1.2.3", line -> {}).close();
     }
   }
 
@@ -38,7 +42,7 @@ class NodesTest {
     try (Database db = Database.open(POSTGRES.newDatabase(), "test", 2); Nodes first = Nodes.join(db, "mx1", "", line -> {})) {
       assertThatThrownBy(() -> Nodes.join(db, "mx1", "", line -> {}))
           .isInstanceOf(Nodes.NameTaken.class)
-          .hasMessage("another node named mx1 is alive: its last heartbeat was 0 s ago (a node is dead after 30 s without one);"
+          .hasMessage("another node named mx1 is alive (it holds the name's lock in the database; its last heartbeat was 0 s ago);"
               + " give this node another [cluster] node name, or stop the other");
       assertThat(Nodes.list(db)).extracting(Nodes.Node::name).containsExactly("mx1");
     }
@@ -69,26 +73,39 @@ class NodesTest {
   }
 
   @Test
-  void aNodeWithoutAHeartbeatForTheBoundIsDeadAndItsNameCanBeTakenOver() throws Exception {
-    try (Database db = Database.open(POSTGRES.newDatabase(), "test", 3)) {
-      List<String> log = Collections.synchronizedList(new ArrayList<>());
-      // A frozen node: it beats every 100 ms once it wakes, but its heartbeat is 31 s old now.
-      Nodes frozen = Nodes.join(db, "mx1", "", Duration.ofHours(1), Nodes.DEAD_AFTER, log::add);
+  void aNodeWithoutAHeartbeatForTheBoundIsShownDead() throws Exception {
+    try (Database db = Database.open(POSTGRES.newDatabase(), "test", 3); Nodes mx1 = Nodes.join(db, "mx1", "", Duration.ofHours(1), line -> {})) {
+      age(db, "mx1", 29);
+      assertThat(Nodes.list(db)).singleElement().satisfies(n -> assertThat(n.alive()).isTrue());
       age(db, "mx1", 31);
       assertThat(Nodes.list(db)).singleElement().satisfies(n -> {
         assertThat(n.alive()).isFalse();
         assertThat(n.age().toSeconds()).isEqualTo(31);
       });
-      try (Nodes successor = Nodes.join(db, "mx1", "2", line -> {})) {
+    }
+  }
+
+  @Test
+  void aNodeWhoseSessionEndedCanStartAgainAtOnceAndTheOldStartLearnsItLostTheName() throws Exception {
+    try (Database db = Database.open(POSTGRES.newDatabase(), "test", 4)) {
+      List<String> log = Collections.synchronizedList(new ArrayList<>());
+      Nodes killed = Nodes.join(db, "mx1", "1", Duration.ofHours(1), log::add);
+      // SIGKILL ends the process's connections; the server ends the session and its lock with it.
+      db.transaction(c -> c.createStatement().executeQuery("select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory'"
+          + " and classid = " + Nodes.NAME_LOCKS + " and objsubid = 2 and database = (select oid from pg_database where datname = current_database())"));
+      long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (nameLocks(db) > 0 && System.nanoTime() < deadline) Thread.sleep(20);
+      // Started again right away: its heartbeat (0 s old) does not hold the name, the lock does.
+      try (Nodes restarted = Nodes.join(db, "mx1", "2", Duration.ofHours(1), line -> {})) {
         assertThat(Nodes.list(db)).singleElement().satisfies(n -> {
           assertThat(n.alive()).isTrue();
           assertThat(n.version()).isEqualTo("2");
         });
-        // The frozen one wakes: its renewal matches no row, and it does not overwrite the successor's.
-        assertThat(frozen.beat()).isFalse();
-        assertThat(successor.beat()).isTrue();
-        frozen.close(); // removes only its own row
-        assertThat(Nodes.list(db)).extracting(Nodes.Node::name).containsExactly("mx1");
+        // Were the old start still running, its next beat would find the name taken, not renew the other's row.
+        assertThat(killed.beat()).isFalse();
+        assertThat(restarted.beat()).isTrue();
+        killed.close(); // removes nothing of the restarted one
+        assertThat(Nodes.list(db)).extracting(Nodes.Node::version).containsExactly("2");
       }
     }
   }
@@ -97,7 +114,7 @@ class NodesTest {
   void theHeartbeatIsRenewedEveryPeriodAndALostNameIsLoggedOnce() throws Exception {
     try (Database db = Database.open(POSTGRES.newDatabase(), "test", 3)) {
       List<String> log = Collections.synchronizedList(new ArrayList<>());
-      try (Nodes mx1 = Nodes.join(db, "mx1", "", Duration.ofMillis(100), Nodes.DEAD_AFTER, log::add)) {
+      try (Nodes mx1 = Nodes.join(db, "mx1", "", Duration.ofMillis(100), log::add)) {
         age(db, "mx1", 20);
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         while (Nodes.list(db).get(0).age().toSeconds() >= 20 && System.nanoTime() < deadline) Thread.sleep(20);
@@ -105,9 +122,20 @@ class NodesTest {
         // Another start takes the name over (as it would after 30 s of silence).
         db.transaction(c -> c.createStatement().executeUpdate("update nodes set instance = 'another start'"));
         Thread.sleep(500);
-        assertThat(log).containsExactly("node mx1: this node was taken for dead and its name taken over by another start; stop this one");
+        assertThat(log).containsExactly("node mx1: another start of this node holds its name now; stop this one");
       }
     }
+  }
+
+  /** The name locks held in this test's database. */
+  static long nameLocks(Database db) throws Exception {
+    return db.transaction(c -> {
+      try (var r = c.createStatement().executeQuery("select count(*) from pg_locks where locktype = 'advisory' and classid = " + Nodes.NAME_LOCKS
+          + " and objsubid = 2 and granted and database = (select oid from pg_database where datname = current_database())")) {
+        r.next();
+        return r.getLong(1);
+      }
+    });
   }
 
   static void age(Database db, String node, int seconds) throws Exception {
