@@ -195,13 +195,13 @@ final class DatabaseAccounts implements AccountStorage {
   }
 
   /**
-   * Listens for other nodes' changes on a connection of its own, and marks the accounts to be
+   * Listens for other nodes' changes on a connection of its own, outside the pool, and marks the accounts to be
    * checked at the next lookup when one arrives. A connection lost is opened again, and the
    * accounts checked, since notifications sent meanwhile are lost.
    */
   private void listen() {
     while (!closed) {
-      try (Connection c = database.connection()) {
+      try (Connection c = database.dedicated("accounts listener")) {
         c.setAutoCommit(true);
         try (Statement s = c.createStatement()) {
           s.execute("listen " + CHANNEL);

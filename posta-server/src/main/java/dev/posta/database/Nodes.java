@@ -20,7 +20,8 @@ import java.util.function.Consumer;
  *
  * <ul>
  *   <li>Two live nodes never hold one name. A node holds its name by a session-level advisory
- *       lock ({@code pg_try_advisory_lock}) on a connection it keeps open while it runs, and
+ *       lock ({@code pg_try_advisory_lock}) on a connection of its own, outside the pool ({@link
+ *       Database#dedicated}), that it keeps open while it runs, and
  *       renews its heartbeat on that connection. A node that dies, even by SIGKILL, loses its
  *       connection and with it the lock at once, so that it can be started again under its name
  *       right away (systemd's restart, the kill test) without waiting for its heartbeat to age; a
@@ -90,7 +91,7 @@ public final class Nodes implements AutoCloseable {
   static Nodes join(Database database, String name, String version, Duration every, Consumer<String> log) throws SQLException, NameTaken {
     if (name == null || name.isBlank()) throw new IllegalArgumentException("a node needs a name ([cluster] node)");
     String instance = UUID.randomUUID().toString();
-    Connection c = database.connection();
+    Connection c = database.dedicated("node name");
     boolean locked = false;
     try {
       c.setAutoCommit(true);
@@ -115,7 +116,6 @@ public final class Nodes implements AutoCloseable {
         s.executeUpdate();
       }
     } catch (SQLException | NameTaken | RuntimeException e) {
-      // The pool keeps the connection, and a session's lock with it: give the name back first.
       if (locked) unlockQuietly(c, name);
       c.close();
       throw e;
@@ -161,11 +161,11 @@ public final class Nodes implements AutoCloseable {
         try {
           holding.close();
         } catch (SQLException broken) {
-          // It was lost: the pool drops it, and the server ended its session and its lock.
+          // It was lost: the server ended its session, and its lock with it.
         }
       }
       holding = null;
-      Connection c = database.connection();
+      Connection c = database.dedicated("node name");
       c.setAutoCommit(true);
       if (!lock(c, name)) {
         c.close();
@@ -240,7 +240,7 @@ public final class Nodes implements AutoCloseable {
         s.setString(2, instance);
         s.executeUpdate();
       } finally {
-        unlockQuietly(c, name); // before the pool takes the connection back: it would keep a session's lock
+        unlockQuietly(c, name); // the session's end gives it back too; said here to be plain
         c.close();
       }
     }

@@ -31,7 +31,7 @@ class NodesTest {
       assertThat(nameLocks(db)).isEqualTo(1);
       mx1.close();
       assertThat(Nodes.list(db)).isEmpty();
-      // The name is given back before the pool takes the connection again.
+      // The name is given back: the same name starts again at once.
       assertThat(nameLocks(db)).isZero();
       Nodes.join(db, "mx1", "1.2.3", line -> {}).close();
     }
