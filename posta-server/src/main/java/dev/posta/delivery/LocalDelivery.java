@@ -103,7 +103,7 @@ public final class LocalDelivery implements DeliveryTarget {
           if (written) now.add(box);
           log.info("{}: to=<{}>, mailbox={}{}, status=delivered ({})", envelope.id(), r.original(), box.address(),
               folder == null ? "" : ", folder=" + folder + (envelope.folder() == null ? " (spam)" : ""),
-              written ? "maildir" : "maildir, by an earlier attempt");
+              written ? store.kind() : store.kind() + ", by an earlier attempt");
         } catch (IOException ex) {
           done.remove(box);
           result = DeliveryResult.storageFault("mailbox " + box.address() + " not writable: " + ex.getMessage());

@@ -70,6 +70,11 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
   /** How many folders nobody uses stay open (their views in memory), as {@link MaildirStore#MAX_IDLE}. */
   static final int MAX_IDLE = 200;
 
+  @Override
+  public String kind() {
+    return "database";
+  }
+
   private final Database database;
   private final BlobStore blobs;
   private final Path incoming;

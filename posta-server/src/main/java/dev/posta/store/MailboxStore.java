@@ -14,6 +14,9 @@ import java.util.List;
  * <p>Folder names are Unicode, levels separated by '.'; {@link #INBOX} in any case is the inbox.
  */
 public interface MailboxStore {
+  /** What the log calls where a delivery was written: {@code maildir}, {@code database}. */
+  String kind();
+
   /** The inbox's name (RFC 9051 §5.1: case-insensitive, always there). */
   String INBOX = "INBOX";
 

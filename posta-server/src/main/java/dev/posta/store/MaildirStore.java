@@ -34,6 +34,11 @@ import org.slf4j.LoggerFactory;
 public final class MaildirStore implements MailboxStore, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MaildirStore.class);
 
+  @Override
+  public String kind() {
+    return "maildir";
+  }
+
   private final Path mailRoot;
   private final String hostname;
   private final Clock clock;
