@@ -259,13 +259,41 @@ public final class Database implements AutoCloseable {
     }
   }
 
+  /**
+   * Makes the schema, once per version of its text: a database whose {@code posta_schema} row
+   * names the digest of this jar's schema is left alone, because even {@code create index if not
+   * exists} locks a table against writes, and every node start and command opens the database
+   * while other nodes take mail.
+   */
   private void makeSchema() throws SQLException {
+    StringBuilder text = new StringBuilder();
+    for (String part : SCHEMA) text.append(resource(part)).append('\n');
+    String digest = Digest.of(text.toString().getBytes(StandardCharsets.UTF_8)).toString();
+    if (schemaIs(digest)) return;
     transaction(c -> {
       try (Statement s = c.createStatement()) {
         s.execute("select pg_advisory_xact_lock(" + SCHEMA_LOCK + ")");
-        for (String part : SCHEMA) s.execute(resource(part));
+        s.execute(text.toString());
+        s.execute("create table if not exists posta_schema (id boolean primary key default true check (id), digest text not null)");
+      }
+      try (var s = c.prepareStatement("insert into posta_schema (digest) values (?) on conflict (id) do update set digest = excluded.digest")) {
+        s.setString(1, digest);
+        s.execute();
       }
       return null;
+    });
+  }
+
+  /** Whether the schema made last has this digest (read without a lock on any table of mail). */
+  private boolean schemaIs(String digest) throws SQLException {
+    return transaction(c -> {
+      try (Statement s = c.createStatement(); java.sql.ResultSet r = s.executeQuery("select to_regclass('posta_schema') is not null")) {
+        r.next();
+        if (!r.getBoolean(1)) return false;
+      }
+      try (Statement s = c.createStatement(); java.sql.ResultSet r = s.executeQuery("select digest from posta_schema")) {
+        return r.next() && r.getString(1).equals(digest);
+      }
     });
   }
 

@@ -517,7 +517,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
    * Renews the leases of every item being delivered here, on a connection of its own (outside
    * the pool: a pool busy with deliveries and accepts must not let leases lapse); an item whose
    * token no longer holds is let go. Between renewals, one node at a time (an advisory lock)
-   * does the housekeeping: blobs no row names any more, and old history.
+   * does the housekeeping: old history.
    */
   private void renewLoop() {
     Connection own = null;
@@ -544,31 +544,25 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     closeQuietly(own);
   }
 
-  /** How often a node offers to do the housekeeping; how long history and unnamed blobs are kept. */
+  /** How often a node offers to do the housekeeping; how long history is kept. */
   static final Duration HOUSEKEEPING = Duration.ofMinutes(10);
   static final Duration HISTORY_KEPT = Duration.ofDays(30);
-  /** A blob no row names is kept this long: an accept or a delivery may be about to name it. */
-  static final Duration UNNAMED_BLOB_KEPT = Duration.ofHours(1);
 
   /**
-   * Sweeps unnamed blobs and history older than {@link #HISTORY_KEPT}, when no other node is at
-   * it ({@code pg_try_advisory_lock}): the sweep's cost is paid once for the cluster.
+   * Removes history older than {@link #HISTORY_KEPT} (a few minutes' worth each time), when no
+   * other node is at it ({@code pg_try_advisory_lock}). Unnamed blobs are the node's {@code
+   * BlobSweeper}'s, on a thread of its own: a sweep of thousands of objects here would hold up the
+   * lease renewals this thread makes, and let other nodes take over deliveries still running.
    */
   void housekeeping(Connection own) throws SQLException {
     try (Statement s = own.createStatement(); ResultSet r = s.executeQuery("select pg_try_advisory_lock(hashtext('posta housekeeping'))")) {
       r.next();
       if (!r.getBoolean(1)) return;
     }
-    try {
-      int blobsSwept = blobs.sweep(UNNAMED_BLOB_KEPT.toSeconds());
-      int history;
-      try (PreparedStatement s = own.prepareStatement("delete from queue_history where finished < now() - make_interval(secs => ?)")) {
-        s.setDouble(1, HISTORY_KEPT.toSeconds());
-        history = s.executeUpdate();
-      }
-      if (blobsSwept > 0 || history > 0) log.info("queue: housekeeping: {} unnamed blobs and {} history rows removed", blobsSwept, history);
-    } catch (IOException e) {
-      log.warn("queue: housekeeping: the blob store failed: {}", oneLine(e));
+    try (PreparedStatement s = own.prepareStatement("delete from queue_history where finished < now() - make_interval(secs => ?)")) {
+      s.setDouble(1, HISTORY_KEPT.toSeconds());
+      int history = s.executeUpdate();
+      if (history > 0) log.info("queue: housekeeping: {} history rows removed", history);
     } finally {
       try (Statement s = own.createStatement()) {
         s.execute("select pg_advisory_unlock(hashtext('posta housekeeping'))");

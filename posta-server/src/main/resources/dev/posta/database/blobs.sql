@@ -8,5 +8,11 @@ create table if not exists blobs (
   touched timestamptz not null default now(),
   content bytea
 );
-alter table blobs alter column content set storage external; -- mail is mostly compressed already
+-- Mail is mostly compressed already: stored as it is. Set once: the change locks the table, and
+-- every node start and command makes the schema.
+do $$ begin
+  if (select attstorage from pg_attribute where attrelid = 'blobs'::regclass and attname = 'content') <> 'e' then
+    alter table blobs alter column content set storage external;
+  end if;
+end $$;
 create index if not exists blobs_touched on blobs (touched);

@@ -8,4 +8,3 @@ create table if not exists nodes (
   -- taken for dead whose name another start took over learns it at its next heartbeat
   instance text not null default ''
 );
-alter table nodes add column if not exists instance text not null default ''; -- databases made before it

@@ -17,6 +17,8 @@ create table if not exists queue_messages (
   -- the node that accepted it
   node text not null
 );
+-- The blob sweep asks, for each unnamed-looking blob, whether a queued message names it.
+create index if not exists queue_messages_blob on queue_messages (blob);
 create table if not exists queue_items (
   id bigint generated always as identity primary key,
   message bigint not null references queue_messages on delete cascade,

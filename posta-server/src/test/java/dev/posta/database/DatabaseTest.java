@@ -47,6 +47,25 @@ class DatabaseTest {
   }
 
   @Test
+  void anOpenOfADatabaseWhoseSchemaIsMadeLocksNoTableOfMail() throws Exception {
+    String url = POSTGRES.newDatabase();
+    try (Database first = Database.open(url, "test", 2); java.sql.Connection writer = first.connection()) {
+      // What nodes taking mail hold: a create index, even "if not exists", would wait behind it.
+      writer.setAutoCommit(false);
+      writer.createStatement().execute("lock table blobs, messages, queue_messages, queue_items in row exclusive mode");
+      var opened = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try (Database second = Database.open(url, "test", 2)) {
+          return true;
+        } catch (SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      assertThat(opened.get(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      writer.rollback();
+    }
+  }
+
+  @Test
   void aTransactionCommitsWhenItsWorkReturnsAndRollsBackWhenItThrows() throws Exception {
     try (Database db = Database.open(POSTGRES.newDatabase(), "test", 2)) {
       db.transaction(c -> c.createStatement().executeUpdate("insert into nodes values ('a', now(), now(), '')"));
