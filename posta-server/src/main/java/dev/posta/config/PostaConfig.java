@@ -106,6 +106,13 @@ public record PostaConfig(
   public record Cluster(Optional<String> database, String node, int poolSize, long sharedVersion, Blobs blobs) {
     public static final int POOL_SIZE = 16;
 
+    /** The database's URL with its password masked, as every log line and message must show it. */
+    @Override
+    public String toString() {
+      return "Cluster[database=" + database.map(dev.posta.database.Database::shownUrl) + ", node=" + node + ", poolSize=" + poolSize
+          + ", sharedVersion=" + sharedVersion + ", blobs=" + blobs + "]";
+    }
+
     public Cluster(Optional<String> database, String node, int poolSize) {
       this(database, node, poolSize, 0);
     }

@@ -316,15 +316,23 @@ public final class Database implements AutoCloseable {
    * password and the query's parameters as its properties.
    */
   record Target(String host, int port, String database, String user, String password, List<String[]> parameters) {
+    /** Never the password: a record's own toString would print it into any log or message that shows this. */
+    @Override
+    public String toString() {
+      return shown();
+    }
+
     static Target parse(String url) {
       URI uri;
       try {
         uri = new URI(url);
       } catch (URISyntaxException e) {
-        throw new IllegalArgumentException("not a PostgreSQL URL: " + e.getMessage());
+        // Its message quotes the whole URL, password and all: say only what is wrong, and where.
+        throw new IllegalArgumentException("not a PostgreSQL URL: " + e.getReason() + " at index " + e.getIndex()
+            + " (a password with characters such as %, space or @ must be percent-encoded)");
       }
       if (!"postgresql".equals(uri.getScheme()) && !"postgres".equals(uri.getScheme())) {
-        throw new IllegalArgumentException("not a PostgreSQL URL (postgresql://user:password@host:port/database): " + url.replaceAll(":[^:@/]*@", ":***@"));
+        throw new IllegalArgumentException("not a PostgreSQL URL (postgresql://user:password@host:port/database): " + url.replaceAll("(//[^/@]*?:)[^/]*@", "$1***@"));
       }
       String host = uri.getHost() == null ? "localhost" : uri.getHost();
       int port = uri.getPort() == -1 ? 5432 : uri.getPort();

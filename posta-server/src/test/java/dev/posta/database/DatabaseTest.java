@@ -111,6 +111,10 @@ class DatabaseTest {
     assertThat(Database.Target.parse("postgres://[::1]/mail").jdbcUrl()).isEqualTo("jdbc:postgresql://[::1]:5432/mail");
     assertThatThrownBy(() -> Database.Target.parse("mysql://u:secret@h/db"))
         .hasMessage("not a PostgreSQL URL (postgresql://user:password@host:port/database): mysql://u:***@h/db");
+    assertThatThrownBy(() -> Database.Target.parse("mysql://u:se:cr:et@h/db")).hasMessageNotContaining("cr").hasMessageNotContaining("et@");
+    assertThatThrownBy(() -> Database.Target.parse("postgresql://posta:50% off@db/mail"))
+        .hasMessage("not a PostgreSQL URL: Malformed escape pair at index 21 (a password with characters such as %, space or @ must be percent-encoded)");
+    assertThat(Database.Target.parse("postgresql://posta:s3cret@db/mail").toString()).isEqualTo("postgresql://posta:***@db:5432/mail");
   }
 
   @Test
