@@ -35,7 +35,8 @@ public record Digest(byte[] octets) {
     return new Digest(HexFormat.of().parseHex(hex));
   }
 
-  static MessageDigest sha256() {
+  /** A SHA-256 to feed octets as they pass (a blob's digest computed while it is written or read). */
+  public static MessageDigest sha256() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {

@@ -22,7 +22,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -216,7 +215,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     List<Item> items;
     Message message;
     try {
-      MessageDigest sha = sha256();
+      MessageDigest sha = Digest.sha256();
       long size = 0;
       if (own && content.size() <= KEPT_CONTENT) {
         try (InputStream in = content.readWhole()) {
@@ -1214,13 +1213,6 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     }
   }
 
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
-  }
 
   private static String oneLine(Throwable e) {
     String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();

@@ -501,7 +501,7 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
   private Spooled spool(MessageWriter content) throws IOException {
     Spooled spooled = new Spooled(Files.createTempFile(incoming, "in-", ""));
     try (FileChannel file = FileChannel.open(spooled.file, StandardOpenOption.WRITE)) {
-      MessageDigest sha = sha256();
+      MessageDigest sha = Digest.sha256();
       UnixLineEndings lf = new UnixLineEndings(DISCARD);
       long[] written = {0};
       content.writeTo(new WritableByteChannel() {
@@ -551,13 +551,6 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     public void close() {}
   };
 
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
-  }
 
   /** A mailbox's row, made when missing (its first delivery, its first login). */
   static long mailboxId(Connection c, MailboxId mailbox) throws SQLException {
