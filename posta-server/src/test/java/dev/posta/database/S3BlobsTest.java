@@ -28,6 +28,7 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
@@ -112,7 +113,9 @@ class S3BlobsTest {
       assertThatThrownBy(() -> blobs.put(digest, 10, new ByteArrayInputStream(octets)))
           .isInstanceOf(IOException.class)
           .hasMessage("the blob ended 5 octets before its announced size");
-      assertThat(keys(bucket)).isEmpty();
+      // Asked by key, not by listing the bucket: s3proxy's filesystem backend can leave the
+      // aborted upload's temporary file behind, and a listing then fails on it with a 500.
+      assertThat(exists(bucket, digest)).isFalse();
       assertThat(blobs.get(digest)).isNull();
       assertThatThrownBy(() -> blobs.put(digest, 3, new ByteArrayInputStream(octets)))
           .isInstanceOf(IOException.class)
@@ -121,7 +124,7 @@ class S3BlobsTest {
       // three-octet object the second one wrote) once it is old.
       age(db, "2 hours");
       assertThat(blobs.sweep(3600)).isEqualTo(1);
-      assertThat(keys(bucket)).isEmpty();
+      assertThat(exists(bucket, digest)).isFalse();
       assertThat(rows(db)).isEmpty();
     }
   }
@@ -281,6 +284,15 @@ class S3BlobsTest {
 
   private static void age(Database db, String interval) throws SQLException {
     db.transaction(c -> c.createStatement().executeUpdate("update blobs set touched = now() - interval '" + interval + "'"));
+  }
+
+  private static boolean exists(String bucket, Digest digest) {
+    try {
+      s3.headObject(h -> h.bucket(bucket).key(S3Blobs.key(digest)));
+      return true;
+    } catch (NoSuchKeyException e) {
+      return false;
+    }
   }
 
   private static List<String> keys(String bucket) {
