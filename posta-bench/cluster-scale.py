@@ -6,8 +6,9 @@ pg_stat_statements) and 1, 2 and 4 Posta nodes (./posta serve, [cluster] databas
 configuration pushed with posta cluster config push). Each node runs in a cgroup of its own with
 the same CPU quota (NODE_CPU of one CPU, default 0.25: four nodes take one of this machine's two
 CPUs, leaving the other to PostgreSQL and the load generators), so that adding a node adds CPU as
-adding a machine would. One load generator per node sends 1 KiB messages to a local mailbox (20
-sessions each); the accepted rate is every message over the time from the first session's start
+adding a machine would. One load generator per node sends 1 KiB messages (20 sessions each), each
+to one of MAILBOXES local mailboxes in turn, as a server's users get mail (MAILBOXES=1: every
+message to one mailbox, whose folder row every delivery then locks in turn); the accepted rate is every message over the time from the first session's start
 to the last one's end; end to end ends when the database's queue is empty (every message in its
 mailbox).
 
@@ -16,8 +17,8 @@ end to end, the database's CPU per message (all its processes), statements per m
 (pg_stat_statements), commits per message, and the nodes' CPU per message; then a capacity
 estimate from the database's CPU per message.
 
-Settings (environment): NODES="1 2 4" NODE_CPU=0.25 MESSAGES=8000 (per node count, spread over the
-nodes) WARMUP_SECONDS=20 RUNS=1 OUT=posta-bench/results BENCH_TMPDIR=/var/tmp KEEP=1 (leave the
+Settings (environment): NODES="1 2 4" NODE_CPU=0.25 MAILBOXES=100 MESSAGES=8000 (per node count,
+spread over the nodes) WARMUP_SECONDS=20 RUNS=1 OUT=posta-bench/results BENCH_TMPDIR=/var/tmp KEEP=1 (leave the
 work folder). Run as root (cgroups; PostgreSQL then runs as the postgres user). Posta runs through
 ./posta with POSTA_AOT=0.
 """
@@ -40,6 +41,7 @@ _spec.loader.exec_module(cmp)
 REPO = cmp.REPO
 NODES = [int(n) for n in os.environ.get("NODES", "1 2 4").split()]
 NODE_CPU = float(os.environ.get("NODE_CPU", "0.25"))
+MAILBOXES = int(os.environ.get("MAILBOXES", "100"))
 MESSAGES = int(os.environ.get("MESSAGES", "8000"))
 WARMUP_SECONDS = float(os.environ.get("WARMUP_SECONDS", "20"))
 RUNS = int(os.environ.get("RUNS", "1"))
@@ -155,7 +157,8 @@ def loads(nodes, messages):
     """One load generator per node at once, `messages` spread over them; returns their results."""
     per = messages // len(nodes)
     cmds = [[cmp.JAVA, "-XX:+UseSerialGC", "-jar", cmp.BENCH_JAR, "load", "--server", f"127.0.0.1:{n.port}", "--sessions", str(SESSIONS),
-             "--messages", str(per), "--size", str(SIZE), "--per-connection", "0", "--to", "load@localhost", "--json"] for n in nodes]
+             "--messages", str(per), "--size", str(SIZE), "--per-connection", "0", "--to", "load@localhost", "--spread", str(MAILBOXES),
+             "--json"] for n in nodes]
     procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in cmds]
     results = []
     for p in procs:
@@ -273,7 +276,7 @@ def main():
     per_core = 1000 / pg_ms if pg_ms else 0
     load = open("/proc/loadavg").read().split()[0]
     text = (f"posta-bench cluster-scale: medians of {RUNS} run(s), {os.cpu_count()} CPUs, each node {NODE_CPU} CPU (cgroup quota), "
-            f"{MESSAGES} messages of {SIZE} B per node count, load average now {load}, {time.monotonic() - t0:.0f} s in all\n"
+            f"{MESSAGES} messages of {SIZE} B per node count to {MAILBOXES} mailbox(es), load average now {load}, {time.monotonic() - t0:.0f} s in all\n"
             + "\n".join(lines) + "\n"
             + f"capacity: the database spends {pg_ms:.3f} ms of CPU per message, so one PostgreSQL core carries about {per_core:.0f}"
               " messages a second of this load (if its disk keeps up with the commits)\n"

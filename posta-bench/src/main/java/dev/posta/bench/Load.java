@@ -64,6 +64,10 @@ final class Load implements Callable<Integer> {
   @Option(names = "--recipients", defaultValue = "1", description = "Recipients per message (default ${DEFAULT-VALUE}).")
   int recipients;
 
+  @Option(names = "--spread", defaultValue = "1", paramLabel = "M", description = "Each message to one of M mailboxes in turn, "
+      + "--to's local part numbered 1 .. M (load1@ .. loadM@), as a server's users get mail (default ${DEFAULT-VALUE}: all to --to).")
+  int spread;
+
   @Option(names = "--per-connection", defaultValue = "0", paramLabel = "K",
       description = "Messages per connection: 1 = a new connection for every message, 0 = one connection per session (default).")
   int perConnection;
@@ -136,11 +140,18 @@ final class Load implements Callable<Integer> {
     return r.errors == 0 ? 0 : 1;
   }
 
+  /** The mailbox of the {@code i}th message under {@code --spread}. */
+  private Transaction.Recipient spreadRecipient(int i) {
+    int at = to.lastIndexOf('@');
+    return new Transaction.Recipient(to.substring(0, at) + (i % spread + 1) + to.substring(at));
+  }
+
   Result run() throws InterruptedException {
     InetSocketAddress address = address(server);
     Timeouts timeouts = Timeouts.all(Duration.ofSeconds(timeoutSeconds));
     byte[] body = body(size);
     List<Transaction.Recipient> rcpts = new ArrayList<>();
+    if (spread > 1 && recipients > 1) throw new IllegalArgumentException("--spread and --recipients exclude each other");
     if (recipients <= 1) {
       rcpts.add(new Transaction.Recipient(to));
     } else {
@@ -172,7 +183,8 @@ final class Load implements Callable<Integer> {
               if (perConnection != 1) t0 = System.nanoTime(); // a reused connection's set-up is not the message's
             }
             byte[] content = fixed != null ? fixed : message(i, body);
-            TransactionResult result = client.send(new Transaction(from, List.of(), rcpts, content.length, out -> {
+            List<Transaction.Recipient> envelope = spread > 1 ? List.of(spreadRecipient(i)) : rcpts;
+            TransactionResult result = client.send(new Transaction(from, List.of(), envelope, content.length, out -> {
               ByteBuffer buf = ByteBuffer.wrap(content);
               while (buf.hasRemaining()) out.write(buf);
             }));

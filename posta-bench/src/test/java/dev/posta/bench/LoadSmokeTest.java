@@ -91,6 +91,15 @@ class LoadSmokeTest {
   }
 
   @Test
+  void spreadSendsEachMessageToOneMailboxInTurn() throws Exception {
+    BenchRun r = BenchRun.of("load", "--server", port(PostaConfig.Protocol.SMTP), "--sessions", "2", "--messages", "7",
+        "--to", "spread@localhost", "--spread", "3");
+    assertThat(r.exit()).as(r.out()).isZero();
+    assertThat(r.out()).startsWith("sent=7 errors=0 ");
+    assertThat(List.of(delivered("spread1"), delivered("spread2"), delivered("spread3"))).containsExactly(3L, 2L, 2L);
+  }
+
+  @Test
   void aMessageFileIsSentAsItIsEveryTime(@TempDir Path dir) throws Exception {
     String message = "From: <signed@example.com>\r\nTo: <load@localhost>\r\nSubject: the same each time\r\n"
         + "Message-ID: <once@example.com>\r\n\r\n..a line that starts with a dot\r\nThe end.\r\n";
