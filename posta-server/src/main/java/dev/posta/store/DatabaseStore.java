@@ -223,10 +223,12 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
   private record Append(byte[] header, Digest blob, long size, int flags, Instant internalDate) {}
 
   /**
-   * The messages a transaction adds, by folder, added last: one {@code UPDATE folders ...
-   * RETURNING} per folder takes a range of UIDs and MODSEQs for all of them, and the folders are
-   * locked in the order of their ids, so that two transactions delivering to the same folders
-   * never wait on each other in a cycle.
+   * The messages a transaction adds, by folder, added last, in four statements whatever the number
+   * of folders: the folders' rows locked in the order of their ids (so that two transactions
+   * delivering to the same folders never wait on each other in a cycle), a range of UIDs and
+   * MODSEQs taken for each, the messages inserted in one batch, one NOTIFY per folder. The locks
+   * are held from there to the commit only: no round trip per folder while other nodes' deliveries
+   * to the same folders wait.
    */
   private static final class Appends implements Database.Finisher {
     final java.util.TreeMap<Long, List<Append>> byFolder = new java.util.TreeMap<>();
@@ -242,43 +244,45 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
 
     @Override
     public void finish(Connection c) throws SQLException {
-      for (var e : byFolder.entrySet()) {
-        long folderId = e.getKey();
-        List<Append> appends = e.getValue();
-        int k = appends.size();
-        long uid;
-        long modseq;
-        try (PreparedStatement s = c.prepareStatement("update folders set uid_next = uid_next + ?, highest_modseq = highest_modseq + ? "
-            + "where id = ? returning uid_next - ?, highest_modseq - ? + 1")) {
-          s.setInt(1, k);
-          s.setInt(2, k);
-          s.setLong(3, folderId);
-          s.setInt(4, k);
-          s.setInt(5, k);
-          try (ResultSet r = s.executeQuery()) {
-            if (!r.next()) throw new SQLException("folder " + folderId + " is gone");
-            uid = r.getLong(1);
-            modseq = r.getLong(2);
-          }
+      Long[] folders = byFolder.keySet().toArray(Long[]::new);
+      Integer[] counts = byFolder.values().stream().map(List::size).toArray(Integer[]::new);
+      try (PreparedStatement s = c.prepareStatement("select id from folders where id = any(?) order by id for update")) {
+        s.setArray(1, c.createArrayOf("bigint", folders));
+        s.executeQuery().close();
+      }
+      java.util.Map<Long, long[]> first = new java.util.HashMap<>();
+      try (PreparedStatement s = c.prepareStatement("update folders f set uid_next = f.uid_next + k.n, highest_modseq = f.highest_modseq + k.n"
+          + " from unnest(?::bigint[], ?::int[]) k (id, n) where f.id = k.id returning f.id, f.uid_next - k.n, f.highest_modseq - k.n + 1")) {
+        s.setArray(1, c.createArrayOf("bigint", folders));
+        s.setArray(2, c.createArrayOf("int", counts));
+        try (ResultSet r = s.executeQuery()) {
+          while (r.next()) first.put(r.getLong(1), new long[] {r.getLong(2), r.getLong(3)});
         }
-        try (PreparedStatement s = c.prepareStatement(
-            "insert into messages (folder, uid, modseq, flags, internal_date, header, blob, size) values (?, ?, ?, ?, ?, ?, ?, ?)")) {
-          for (int i = 0; i < k; i++) {
+      }
+      try (PreparedStatement s = c.prepareStatement(
+          "insert into messages (folder, uid, modseq, flags, internal_date, header, blob, size) values (?, ?, ?, ?, ?, ?, ?, ?)")) {
+        for (var e : byFolder.entrySet()) {
+          long[] next = first.get(e.getKey());
+          if (next == null) throw new SQLException("folder " + e.getKey() + " is gone");
+          List<Append> appends = e.getValue();
+          for (int i = 0; i < appends.size(); i++) {
             Append a = appends.get(i);
-            s.setLong(1, folderId);
-            s.setLong(2, uid + i);
-            s.setLong(3, modseq + i);
+            s.setLong(1, e.getKey());
+            s.setLong(2, next[0] + i);
+            s.setLong(3, next[1] + i);
             s.setInt(4, a.flags());
             s.setTimestamp(5, Timestamp.from(a.internalDate()));
             s.setBytes(6, a.header());
             s.setBytes(7, a.blob().octets());
             s.setLong(8, a.size());
-            if (k == 1) s.executeUpdate();
-            else s.addBatch();
+            s.addBatch();
           }
-          if (k > 1) s.executeBatch();
         }
-        notifyChange(c, folderId);
+        s.executeBatch();
+      }
+      try (PreparedStatement s = c.prepareStatement("select pg_notify('" + CHANNEL + "', f::text) from unnest(?::bigint[]) f")) {
+        s.setArray(1, c.createArrayOf("bigint", folders));
+        s.executeQuery().close();
       }
     }
   }
