@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -192,6 +193,44 @@ def counters(pg, database):
     }
 
 
+class WaitSampler:
+    """What the database's busy sessions wait on, sampled from pg_stat_activity every 100 ms while
+    the load runs: PostgreSQL's own account of where a message waits (a lock, the WAL's flush, the
+    CPU) that pg_stat_statements' times do not separate."""
+
+    def __init__(self, pg, database):
+        self.samples, self.counts = 0, {}
+        # One psql repeating the query (\\watch), not a process per sample, to take little CPU from the load.
+        query = ("select '-' union all select coalesce(wait_event_type || ':' || wait_event, 'CPU') from pg_stat_activity"
+                 f" where datname = '{database}' and state = 'active' and pid <> pg_backend_pid() \\watch 0.1\n")
+        self.proc = subprocess.Popen(["psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "posta", "-d", database, "-At", "-q"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.proc.stdin.write(query)
+        self.proc.stdin.flush()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        for line in self.proc.stdout:
+            line = line.strip()
+            if line == "-":
+                self.samples += 1
+            elif line:
+                self.counts[line] = self.counts.get(line, 0) + 1
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.thread.join()
+
+    def report(self):
+        """Busy sessions on average, by what they wait on, the most first."""
+        if not self.samples:
+            return ""
+        top = sorted(self.counts.items(), key=lambda kv: -kv[1])[:6]
+        return ", ".join(f"{what} {n / self.samples:.2f}" for what, n in top)
+
+
 def one(pg, work, count, run):
     database = f"scale_{count}_{run}"
     pg.sql("postgres", f"create database {database}")
@@ -213,8 +252,10 @@ def one(pg, work, count, run):
         pg.sql(database, "select pg_stat_statements_reset()")
         before = counters(pg, database)
         node_ticks = cmp.cpu_ticks([n.proc.pid for n in nodes])
+        waits = WaitSampler(pg, database)
         results = loads(nodes, MESSAGES)
         done = drain(pg, database)
+        waits.stop()
         after = counters(pg, database)
         # PostgreSQL's own account of where its time went: the statements that cost the most.
         top = pg.sql(database, "select to_char(s.calls::float / " + str(max(1, sum(r["sent"] for r in results)))
@@ -233,6 +274,7 @@ def one(pg, work, count, run):
             "commits": (after["commits"] - before["commits"]) / sent,
             "node_ms": node_cpu * 1000 / sent,
             "top": top,
+            "waits": waits.report(),
         }
     finally:
         for n in nodes:
@@ -250,12 +292,14 @@ def main():
     pg = Postgres(work)
     results = {}
     tops = {}
+    waits = {}
     try:
         for run in range(RUNS):
             for count in NODES:
                 say(f"run {run + 1}/{RUNS}: {count} node(s)")
                 r = one(pg, work, count, run)
                 top = r.pop("top")
+                waits[count] = r.pop("waits")
                 say(count, "node(s):", {k: round(v, 2) for k, v in r.items()})
                 for k, v in r.items():
                     results.setdefault((count, k), []).append(v)
@@ -280,6 +324,8 @@ def main():
             + "\n".join(lines) + "\n"
             + f"capacity: the database spends {pg_ms:.3f} ms of CPU per message, so one PostgreSQL core carries about {per_core:.0f}"
               " messages a second of this load (if its disk keeps up with the commits)\n"
+            + "busy database sessions on average, by what they wait on (pg_stat_activity every 100 ms; CPU: not waiting), last run:\n"
+            + "".join(f"{c:>5} {waits.get(c, '')}\n" for c in NODES)
             + f"the database's costliest statements with {NODES[-1]} node(s) (pg_stat_statements, last run):\n" + tops.get(NODES[-1], "") + "\n")
     print(text)
     cmp.write_results(OUT, "cluster-scale", text, {f"{c}|{k}": v for (c, k), v in results.items()})
