@@ -88,7 +88,7 @@ final class SelectedFolder {
     s.numbers = new MessageNumbers(uids);
     if (!readOnly) {
       folder.takeNew(); // the client has seen the folder now, as Dovecot has it
-      long from = folder.claimRecent();
+      long from = folder.claimRecent(uids.length == 0 ? 0 : uids[uids.length - 1] + 1);
       for (long uid : uids) {
         if (uid >= from) s.recent.add(uid);
       }
@@ -229,7 +229,7 @@ final class SelectedFolder {
     added.sort(null);
     numbers.add(added);
     if (!readOnly) {
-      long from = folder.claimRecent();
+      long from = folder.claimRecent(added.getLast() + 1);
       for (long uid : added) {
         if (uid >= from) recent.add(uid);
       }
@@ -522,7 +522,7 @@ final class SelectedFolder {
       MessageInfo m = folder.get(numbers.uid(p));
       if (m != null && (m.flags() & Flags.DELETED) != 0) doomed.add(m.uid());
     }
-    folder.expunge(doomed);
+    folder.expungeDeleted(doomed); // the flag checked again where they are removed: another session may have undeleted one
   }
 
   /** CLOSE: removes the \Deleted messages without telling the client (RFC 9051 §6.4.1). */

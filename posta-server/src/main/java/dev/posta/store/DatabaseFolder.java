@@ -236,17 +236,16 @@ public final class DatabaseFolder implements Folder {
 
   /**
    * Claims \Recent for one session, on any node, in one {@code UPDATE ... RETURNING}: the
-   * folder's {@code recent_from} moves up to the UID next after what this view knows, and the
-   * value it had is returned; the messages between are this session's alone.
+   * folder's {@code recent_from} moves up to {@code upTo}, and the value it had is returned; the
+   * messages between are this session's alone.
    */
   @Override
-  public long claimRecent() {
-    long upTo = uidNext();
+  public long claimRecent(long upTo) {
     try {
       long[] claimed = store.sql(c -> {
         try (PreparedStatement s = c.prepareStatement("""
             update folders f set recent_from = greatest(o.recent_from, ?)
-            from (select recent_from from folders where id = ? for update) o
+            from (select recent_from from folders where id = ? for no key update) o
             where f.id = ? returning o.recent_from, f.recent_from""")) {
           s.setLong(1, upTo);
           s.setLong(2, id);
@@ -426,7 +425,7 @@ public final class DatabaseFolder implements Folder {
     if (known >= 0) return known;
     boolean[] added = {false};
     int bits = store.sql(c -> {
-      try (PreparedStatement s = c.prepareStatement("select 1 from folders where id = ? for update")) {
+      try (PreparedStatement s = c.prepareStatement("select 1 from folders where id = ? for no key update")) {
         s.setLong(1, id);
         s.executeQuery().close();
       }
@@ -596,24 +595,43 @@ public final class DatabaseFolder implements Folder {
   /** Removes messages: deleted and recorded in {@code expunged} with one new MODSEQ, in one transaction. */
   @Override
   public List<Long> expunge(Collection<Long> uids) throws IOException {
+    return expunge(uids, 0);
+  }
+
+  /**
+   * The flag is checked in the statements that remove, under the folder's lock, which every flag
+   * change takes too: a message undeleted on another node, even one whose change this node's view
+   * has not heard of yet, stays.
+   */
+  @Override
+  public List<Long> expungeDeleted(Collection<Long> uids) throws IOException {
+    return expunge(uids, Flags.DELETED);
+  }
+
+  /** Removes those of {@code uids} that have every flag of {@code flagged} (0: all of them). */
+  private List<Long> expunge(Collection<Long> uids, int flagged) throws IOException {
     if (uids.isEmpty()) return List.of();
     List<Long> removed = store.sql(c -> {
       Array wanted = c.createArrayOf("bigint", uids.toArray(Long[]::new));
       long modseq;
       try (PreparedStatement s = c.prepareStatement("update folders set highest_modseq = highest_modseq + 1 where id = ?"
-          + " and exists (select 1 from messages where folder = ? and uid = any(?)) returning highest_modseq")) {
+          + " and exists (select 1 from messages where folder = ? and uid = any(?) and flags & ? = ?) returning highest_modseq")) {
         s.setLong(1, id);
         s.setLong(2, id);
         s.setArray(3, wanted);
+        s.setInt(4, flagged);
+        s.setInt(5, flagged);
         try (ResultSet r = s.executeQuery()) {
           if (!r.next()) return List.<Long>of();
           modseq = r.getLong(1);
         }
       }
       List<Long> gone = new ArrayList<>();
-      try (PreparedStatement s = c.prepareStatement("delete from messages where folder = ? and uid = any(?) returning uid")) {
+      try (PreparedStatement s = c.prepareStatement("delete from messages where folder = ? and uid = any(?) and flags & ? = ? returning uid")) {
         s.setLong(1, id);
         s.setArray(2, wanted);
+        s.setInt(3, flagged);
+        s.setInt(4, flagged);
         try (ResultSet r = s.executeQuery()) {
           while (r.next()) gone.add(r.getLong(1));
         }

@@ -246,7 +246,7 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     public void finish(Connection c) throws SQLException {
       Long[] folders = byFolder.keySet().toArray(Long[]::new);
       Integer[] counts = byFolder.values().stream().map(List::size).toArray(Integer[]::new);
-      try (PreparedStatement s = c.prepareStatement("select id from folders where id = any(?) order by id for update")) {
+      try (PreparedStatement s = c.prepareStatement("select id from folders where id = any(?) order by id for no key update")) {
         s.setArray(1, c.createArrayOf("bigint", folders));
         s.executeQuery().close();
       }
@@ -689,11 +689,12 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
 
   /**
    * A mailbox's row, made when missing, locked until the transaction ends: folder management
-   * (count, make, rename, delete) on any node runs one at a time per mailbox.
+   * (count, make, rename, delete) on any node runs one at a time per mailbox. {@code no key
+   * update}, not {@code update}: a delivery's foreign keys to the row (key share) do not wait.
    */
   private static long lockMailbox(Connection c, MailboxId mailbox) throws SQLException {
     long id = mailboxId(c, mailbox);
-    try (PreparedStatement s = c.prepareStatement("select 1 from mailboxes where id = ? for update")) {
+    try (PreparedStatement s = c.prepareStatement("select 1 from mailboxes where id = ? for no key update")) {
       s.setLong(1, id);
       s.executeQuery().close();
     }

@@ -55,9 +55,11 @@ public interface Folder {
 
   /**
    * Claims the \Recent messages for one session (RFC 3501 §2.3.2): those with UIDs from the
-   * returned one up to {@link #uidNext} now; no other session gets them.
+   * returned one up to {@code upTo} (exclusive: the UID after the last one the session lists, so
+   * that a message the view learned of meanwhile is left to the session that lists it); no other
+   * session gets them.
    */
-  long claimRecent();
+  long claimRecent(long upTo);
 
   /** How many messages no session has claimed as \Recent yet. */
   int recentCount();
@@ -117,6 +119,14 @@ public interface Folder {
 
   /** Removes messages for good: their UIDs never come back. Returns the UIDs removed now. */
   List<Long> expunge(Collection<Long> uids) throws IOException;
+
+  /**
+   * EXPUNGE and CLOSE: removes those of {@code uids} that are flagged \Deleted as they are
+   * removed, checked where they are removed, so that a message another session (on this node or
+   * another) undeleted meanwhile stays whatever this session's view still shows. Returns the UIDs
+   * removed now.
+   */
+  List<Long> expungeDeleted(Collection<Long> uids) throws IOException;
 
   /** A message written and durable, not yet in the folder: {@link #save} or {@link #discard} it. */
   interface Incoming {}

@@ -199,14 +199,14 @@ public final class MaildirFolder implements Folder, AutoCloseable {
 
   /**
    * Claims the \Recent messages for one session (RFC 3501 §2.3.2: one session sees a message
-   * as recent, no other): those with UIDs from the returned one up to {@link #uidNext} now.
+   * as recent, no other): those with UIDs from the returned one up to {@code upTo}.
    */
   @Override
-  public long claimRecent() {
+  public long claimRecent(long upTo) {
     lock.lock();
     try {
       long from = recentFrom;
-      recentFrom = index.uidNext();
+      recentFrom = Math.max(recentFrom, upTo);
       return from;
     } finally {
       lock.unlock();
@@ -756,6 +756,15 @@ public final class MaildirFolder implements Folder, AutoCloseable {
    */
   @Override
   public List<Long> expunge(Collection<Long> uids) throws IOException {
+    return expunge(uids, false);
+  }
+
+  @Override
+  public List<Long> expungeDeleted(Collection<Long> uids) throws IOException {
+    return expunge(uids, true);
+  }
+
+  private List<Long> expunge(Collection<Long> uids, boolean onlyDeleted) throws IOException {
     List<Long> removed = new ArrayList<>();
     IOException failure;
     lock.lock();
@@ -764,7 +773,7 @@ public final class MaildirFolder implements Folder, AutoCloseable {
       List<MailboxIndex.Entry> known = new ArrayList<>(uids.size());
       for (long uid : uids) {
         MailboxIndex.Entry e = index.get(uid);
-        if (e != null) known.add(e);
+        if (e != null && (!onlyDeleted || (e.flags() & Flags.DELETED) != 0)) known.add(e);
       }
       // Not found where known: renamed by another program meanwhile (new flags), found below under its new name.
       failure = ownChange(() -> removeFiles(known, removed, moved));

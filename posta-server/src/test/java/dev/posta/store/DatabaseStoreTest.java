@@ -310,6 +310,26 @@ class DatabaseStoreTest extends MailboxStoreContract {
   }
 
   @Test
+  void anExpungeKeepsAMessageUndeletedOnAnotherNodeThatItsViewHasNotHeardOf() throws Exception {
+    DatabaseStore a = node("a");
+    DatabaseStore b = node("b", ChangeBus.NONE, java.time.Duration.ofHours(1)); // b's view hears nothing by itself
+    a.createInbox(BOB);
+    a.deliver(BOB, "INBOX", "U1", Instant.EPOCH, new byte[0], message("x\r\n"), false);
+    a.deliver(BOB, "INBOX", "U2", Instant.EPOCH, new byte[0], message("y\r\n"), false);
+    try (var onA = a.open(BOB, "INBOX"); var onB = b.open(BOB, "INBOX")) {
+      onA.folder().setFlags(1, Flags.DELETED);
+      onA.folder().setFlags(2, Flags.DELETED);
+      onB.folder().sync();
+      assertThat(onB.folder().get(1).flags()).isEqualTo(Flags.DELETED);
+      onA.folder().updateFlags(1, Folder.FlagChange.REMOVE, Flags.DELETED, -1); // undeleted on a; b's view still has \Deleted
+      assertThat(onB.folder().get(1).flags()).isEqualTo(Flags.DELETED);
+      assertThat(onB.folder().expungeDeleted(List.of(1L, 2L))).containsExactly(2L);
+      onA.folder().sync();
+      assertThat(onA.folder().uids()).containsExactly(1L);
+    }
+  }
+
+  @Test
   void aDeliveryInTheCallersTransactionIsHeardOnlyOnceCommitted() throws Exception {
     DatabaseStore a = node("a");
     DatabaseStore b = node("b");

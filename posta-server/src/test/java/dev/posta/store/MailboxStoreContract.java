@@ -195,6 +195,22 @@ abstract class MailboxStoreContract {
   }
 
   @Test
+  void expungeDeletedRemovesOnlyMessagesStillFlaggedDeleted() throws Exception {
+    MailboxStore store = store();
+    deliver(store, "X1_a", "", "a\r\n");
+    deliver(store, "X2_a", "", "b\r\n");
+    deliver(store, "X3_a", "", "c\r\n");
+    try (MailboxStore.Lease lease = store.open(BOB, "INBOX")) {
+      Folder f = lease.folder();
+      f.setFlags(1, Flags.DELETED);
+      f.setFlags(2, Flags.DELETED | Flags.SEEN);
+      assertThat(f.expungeDeleted(List.of(1L, 2L, 3L, 9L))).containsExactly(1L, 2L);
+      assertThat(f.expungeDeleted(List.of(3L))).as("not flagged").isEmpty();
+      assertThat(f.uids()).containsExactly(3L);
+    }
+  }
+
+  @Test
   void flagChangesAddRemoveOrReplaceWithANewModseqAndUnchangedSinceIsChecked() throws Exception {
     MailboxStore store = store();
     deliver(store, "F1_a", "", "a\r\n");
@@ -291,13 +307,19 @@ abstract class MailboxStoreContract {
     try (MailboxStore.Lease lease = store.open(BOB, "INBOX")) {
       Folder f = lease.folder();
       assertThat(f.recentCount()).isEqualTo(2);
-      assertThat(f.claimRecent()).as("the first session gets both").isEqualTo(1);
+      assertThat(f.claimRecent(3)).as("the first session gets both").isEqualTo(1);
       assertThat(f.recentCount()).isZero();
-      assertThat(f.claimRecent()).as("the next, none").isEqualTo(3);
+      assertThat(f.claimRecent(3)).as("the next, none").isEqualTo(3);
       deliver(store, "R3_a", "", "c\r\n");
+      deliver(store, "R4_a", "", "d\r\n");
       f.sync();
+      assertThat(f.recentCount()).isEqualTo(2);
+      // A session that lists UID 3 only (4 came after its list) claims 3 and leaves 4 to whoever lists it.
+      assertThat(f.claimRecent(4)).isEqualTo(3);
       assertThat(f.recentCount()).isEqualTo(1);
-      assertThat(f.claimRecent()).isEqualTo(3);
+      assertThat(f.claimRecent(0)).as("nothing listed: nothing claimed").isEqualTo(4);
+      assertThat(f.claimRecent(5)).isEqualTo(4);
+      assertThat(f.recentCount()).isZero();
     }
   }
 
