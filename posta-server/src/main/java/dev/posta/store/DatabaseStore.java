@@ -115,6 +115,14 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     try (var left = Files.newDirectoryStream(incoming)) {
       for (Path f : left) Files.deleteIfExists(f);
     }
+    // Nor is the cache kept across a start: its files are renamed into place without a flush (one
+    // per message read would cost more than filling them again), so after a crash or a power cut
+    // one could be short under its final name. Filled again from the blob store as mail is read.
+    try (var files = Files.walk(cache)) {
+      for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        if (!f.equals(cache)) Files.deleteIfExists(f);
+      }
+    }
     this.bus = bus;
     this.resync = resync;
   }
@@ -950,19 +958,27 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
 
   /**
    * Writes a message's header and content (from the blob store) into this node's cache with LF
-   * line ends, whole or not at all (a temporary file renamed into place), and opens it.
+   * line ends, whole or not at all (a temporary file renamed into place), and opens it. The
+   * content is checked against its digest as it comes: a short or damaged read (an S3-compatible
+   * store's fault, a network's) is an error, never a cached message.
    */
   FileChannel fillCache(Path file, byte[] header, Digest blob) throws IOException {
     Files.createDirectories(file.getParent());
-    Path tmp = Files.createTempFile(file.getParent(), "fill-", "");
+    Path tmp = Files.createTempFile(file.getParent(), FILLING, "");
     try {
       try (InputStream in = blobs.get(blob); FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
         if (in == null) throw new IOException("content " + blob + " is missing from the blob store");
+        java.security.MessageDigest sha256 = Digest.sha256();
         UnixLineEndings lf = new UnixLineEndings(out);
         lf.write(ByteBuffer.wrap(header));
         byte[] buffer = new byte[64 * 1024];
-        for (int n; (n = in.read(buffer)) > 0; ) lf.write(ByteBuffer.wrap(buffer, 0, n));
+        for (int n; (n = in.read(buffer)) > 0; ) {
+          sha256.update(buffer, 0, n);
+          lf.write(ByteBuffer.wrap(buffer, 0, n));
+        }
         lf.finish();
+        Digest read = new Digest(sha256.digest());
+        if (!read.equals(blob)) throw new IOException("content " + blob + " read from the blob store is damaged: its digest is " + read);
       } catch (SQLException e) {
         throw new IOException("reading content " + blob + ": " + e.getMessage(), e);
       }
@@ -976,6 +992,9 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     }
     return opened;
   }
+
+  /** The prefix of a cache file being filled: a trim leaves it to its filler. */
+  private static final String FILLING = "fill-";
 
   /** Sets the content cache's limit in octets (a node's disk is its own business; tests make it small). */
   void cacheLimit(long octets) {
@@ -995,7 +1014,7 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
         for (Path p : (Iterable<Path>) files::iterator) {
           try {
             var a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
-            if (a.isRegularFile()) all.add(new Cached(p, a.size(), a.lastModifiedTime().toMillis()));
+            if (a.isRegularFile() && !p.getFileName().toString().startsWith(FILLING)) all.add(new Cached(p, a.size(), a.lastModifiedTime().toMillis()));
           } catch (NoSuchFileException gone) {
             // removed meanwhile
           }

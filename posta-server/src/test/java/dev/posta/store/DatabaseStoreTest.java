@@ -380,6 +380,28 @@ class DatabaseStoreTest extends MailboxStoreContract {
   }
 
   @Test
+  void contentDamagedInTheBlobStoreIsAnErrorNeverACachedMessage() throws Exception {
+    DatabaseStore a = node("a");
+    a.deliver(BOB, "INBOX", "K1", Instant.EPOCH, new byte[0], message("Subject: whole\r\n\r\nbody\r\n"), false);
+    a.database().transaction(c -> c.createStatement().executeUpdate("update blobs set content = 'Subject: whole\r\n\r\nbod'::bytea"));
+    try (var lease = a.open(BOB, "INBOX")) {
+      assertThatThrownBy(() -> read(lease.folder(), 1)).isInstanceOf(java.io.IOException.class)
+          .hasMessageStartingWith("content " + Digest.of("Subject: whole\r\n\r\nbody\r\n".getBytes(UTF_8))
+              + " read from the blob store is damaged: its digest is ");
+      assertThat(cachedFiles(dir.resolve("a/cache"))).isEmpty();
+    }
+  }
+
+  @Test
+  void aNodeStartsWithAnEmptyContentCache() throws Exception {
+    Path stale = java.nio.file.Files.createDirectories(dir.resolve("a/cache/ab")).resolve("ab12-cd34");
+    java.nio.file.Files.writeString(stale, "short after a power cut");
+    node("a");
+    assertThat(java.nio.file.Files.exists(stale)).isFalse();
+    assertThat(java.nio.file.Files.isDirectory(dir.resolve("a/cache"))).isTrue();
+  }
+
+  @Test
   void theContentCacheIsTrimmedToItsLimitOldestFilledFirstAndRefilledWhenRead() throws Exception {
     DatabaseStore a = node("a");
     for (int i = 1; i <= 10; i++) {
