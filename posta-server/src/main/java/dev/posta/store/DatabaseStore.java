@@ -882,7 +882,7 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
         if (maildropLocks == null || !maildropLocks.isValid(2)) {
           // A connection lost took its locks with it: sessions holding them go on unguarded until they end.
           if (maildropLocks != null) closeQuietly(maildropLocks);
-          maildropLocks = database.connection();
+          maildropLocks = database.dedicated("maildrop locks"); // outside the pool: a pooled one would go back with its locks
         }
         holder = maildropLocks;
         try (PreparedStatement s = holder.prepareStatement("select pg_try_advisory_lock(?, ?)")) {

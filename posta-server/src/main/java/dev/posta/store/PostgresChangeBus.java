@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
  * folder sends {@code NOTIFY posta_folders, '<folder id>'} ({@link DatabaseStore#notifyChange}),
  * delivered by the server to every listening node when it commits, and never for a rollback.
  *
- * <p>One connection of the pool listens for the node's lifetime; when it breaks (the database
+ * <p>One connection of its own listens for the node's lifetime; when it breaks (the database
  * restarting), the bus connects again after a pause, and the store's periodic comparison covers
  * what was sent meanwhile.
  */
@@ -34,18 +34,36 @@ public final class PostgresChangeBus implements ChangeBus {
     this.database = database;
   }
 
+  /** Open once the first LISTEN is in place. */
+  private final java.util.concurrent.CountDownLatch listening = new java.util.concurrent.CountDownLatch(1);
+
+  /**
+   * Starts listening, and returns once the server listens (or after a few seconds when it cannot
+   * be reached: the store's comparison covers the time until it can), so that a change made after
+   * this returns is heard.
+   */
   @Override
-  public synchronized void start(LongConsumer changed) {
-    if (listener != null) throw new IllegalStateException("started already");
-    listener = Thread.ofPlatform().daemon().name("posta-folder-changes").start(() -> run(changed));
+  public void start(LongConsumer changed) {
+    synchronized (this) {
+      if (listener != null) throw new IllegalStateException("started already");
+      listener = Thread.ofPlatform().daemon().name("posta-folder-changes").start(() -> run(changed));
+    }
+    try {
+      listening.await(5, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void run(LongConsumer changed) {
     while (!closed) {
-      try (Connection c = database.connection()) {
+      // Outside the pool: a pooled connection would hold one of the pool's few for the node's life,
+      // and go back to it still listening when it failed half-way.
+      try (Connection c = database.dedicated("folder changes")) {
         try (Statement s = c.createStatement()) {
           s.execute("listen " + DatabaseStore.CHANNEL);
         }
+        listening.countDown();
         PGConnection pg = c.unwrap(PGConnection.class);
         while (!closed) {
           PGNotification[] heard = pg.getNotifications(WAIT_MILLIS);
@@ -57,10 +75,6 @@ public final class PostgresChangeBus implements ChangeBus {
               log.debug("not a folder id on {}: {}", DatabaseStore.CHANNEL, n.getParameter());
             }
           }
-        }
-        try (Statement s = c.createStatement()) {
-          // Back into the pool: a session left listening would hold the server's notification queue for ever.
-          s.execute("unlisten *");
         }
       } catch (SQLException | RuntimeException e) {
         if (closed) return;
