@@ -11,7 +11,9 @@ import java.util.List;
  * Blobs in the database's {@code blobs} table (bytea, stored uncompressed: mail mostly is
  * compressed already): for small installations and tests, with nothing else to run. A put joins
  * the caller's transaction when there is one ({@link Database#CURRENT}), so the content and the
- * row naming it then commit together.
+ * row naming it then commit together. The sweep deletes in batches of {@link #SWEEP_BATCH}, each in
+ * a short transaction of its own, its rows taken {@code FOR UPDATE SKIP LOCKED} (a put renewing
+ * one of them is not waited for: its row is young once it commits, and a later round sees so).
  */
 public final class DatabaseBlobs implements BlobStore {
   /**
@@ -41,6 +43,16 @@ public final class DatabaseBlobs implements BlobStore {
   }
 
   @Override
+  public boolean joinsTransactions() {
+    return true;
+  }
+
+  @Override
+  public void putInTransaction(Digest digest, long size, InputStream content) throws SQLException {
+    put(digest, size, content);
+  }
+
+  @Override
   public InputStream get(Digest digest) throws SQLException {
     return database.transaction(c -> {
       try (PreparedStatement s = c.prepareStatement("select content from blobs where digest = ?")) {
@@ -52,15 +64,24 @@ public final class DatabaseBlobs implements BlobStore {
     });
   }
 
+  /** Blobs deleted in one transaction of the sweep at most: its locks and its WAL stay small. */
+  static final int SWEEP_BATCH = 500;
+
   @Override
   public int sweep(long olderThanSeconds) throws SQLException {
-    return database.transaction(c -> {
-      try (PreparedStatement s = c.prepareStatement("delete from blobs b where touched < now() - make_interval(secs => ?)"
-          + unnamed("b.digest"))) {
-        s.setLong(1, olderThanSeconds);
-        return s.executeUpdate();
-      }
-    });
+    if (Database.CURRENT.isBound()) throw new IllegalStateException("the blob sweep inside an open transaction");
+    int removed = 0;
+    while (true) {
+      int round = database.transaction(c -> {
+        try (PreparedStatement s = c.prepareStatement("delete from blobs where digest in (select digest from blobs b where touched < now() - "
+            + "make_interval(secs => ?)" + unnamed("b.digest") + " limit " + SWEEP_BATCH + " for update skip locked)")) {
+          s.setLong(1, olderThanSeconds);
+          return s.executeUpdate();
+        }
+      });
+      removed += round;
+      if (round < SWEEP_BATCH) return removed;
+    }
   }
 
   /** The condition that no {@link #REFERENCES} column names {@code digest}. */

@@ -54,7 +54,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Accepting.</b> Content is buffered locally while it streams in (a {@link MessageContent});
  * {@link #accept} then puts it in the {@link BlobStore} under its SHA-256 (the database's blob
- * store joins the transaction), and in ONE transaction inserts the message (envelope, blob
+ * store joins the transaction; an S3 store is written before it opens, and no transaction ever
+ * waits on S3: a local delivery names the message's blob, stored already, and a notice made in a
+ * transaction is kept in the database), and in ONE transaction inserts the message (envelope, blob
  * digest, arrival, held) and one item per recipient. It returns only after that commit, so {@code
  * 250} means committed; a database error is an {@link IOException}, which the session answers
  * with {@code 451 4.3.0}. The accepting node then delivers it itself (its loop is woken); other
@@ -233,15 +235,13 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       long length = size;
       byte[] octets = kept;
       // The blob first: in the database's blob store it joins this transaction (one commit for
-      // content, message and items); in a store of its own it is written before the rows that
-      // name it, and a crash in between leaves an orphan, swept later.
+      // content, message and items); a store of its own (S3) is written before the transaction
+      // opens, so that no transaction waits on it, and a crash in between leaves an orphan, swept
+      // later.
+      if (!blobs.joinsTransactions()) putContent(digest, length, octets, content);
       List<Item> leased = new ArrayList<>();
       long id = database.transaction(c -> {
-        try (InputStream in = octets != null ? new ByteArrayInputStream(octets) : content.readWhole()) {
-          blobs.put(digest, length, in);
-        } catch (IOException e) {
-          throw new SQLException("the content could not be stored: " + e.getMessage(), e);
-        }
+        if (blobs.joinsTransactions()) putContent(digest, length, octets, content);
         return insert(c, envelope, digest, length, held, own ? leased : null);
       });
       items = leased;
@@ -263,6 +263,15 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       inFlight.addAndGet(mine.size());
       Thread.ofVirtual().name("cluster-deliver-" + message.queueId()).start(() -> attempt(message, mine, octets));
     };
+  }
+
+  /** Puts the accepted content, from memory when it was kept there, else from its local file. */
+  private void putContent(Digest digest, long length, byte[] octets, MessageContent content) throws SQLException {
+    try (InputStream in = octets != null ? new ByteArrayInputStream(octets) : content.readWhole()) {
+      blobs.put(digest, length, in);
+    } catch (IOException e) {
+      throw new SQLException("the content could not be stored: " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -810,6 +819,8 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
     /** Why its part was rolled back; null when it committed. */
     Exception failure;
+    /** The content's blob, stored before the transaction (null: the mailbox store puts it in it). */
+    Digest stored;
 
     LocalJob(Message m, Delivery delivery, AttemptPlan.Share share, Map<Integer, Progress> progress, List<Progress> touched, Routing r) {
       this.m = m;
@@ -856,6 +867,17 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   private void deliverLocally(Message m, Delivery delivery, AttemptPlan.Share share, Map<Integer, Progress> progress, List<Progress> touched,
       Routing r) {
     LocalJob job = new LocalJob(m, delivery, share, progress, touched, r);
+    try {
+      job.stored = storedBeforehand(m, delivery, share);
+    } catch (IOException | SQLException e) {
+      log.error("{}: local delivery not attempted, its content could not be stored: {}", m.queueId(), oneLine(e));
+      DeliveryResult fault = DeliveryResult.storageFault("the content could not be stored: " + oneLine(e));
+      synchronized (progress) {
+        apply(share, share.items().stream().map(x -> fault).toList(), progress);
+        record(m, touched, r, false);
+      }
+      return;
+    }
     startLocalWorkers();
     localJobs.add(job);
     boolean interrupted = false;
@@ -886,6 +908,23 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     }
   }
 
+  /**
+   * The blob of what the mailbox store writes, stored before the delivery's transaction opens: the
+   * message's own (named by its queue row until that transaction removes it, and then by the
+   * mailbox's row), or the copy stamped with a forward's Delivered-To:, put now when the blob store
+   * is not the database's (which puts it in the transaction). Null: the store puts it.
+   */
+  private Digest storedBeforehand(Message m, Delivery delivery, AttemptPlan.Share share) throws IOException, SQLException {
+    if (share.deliveredTo() == null) return m.blob();
+    if (blobs.joinsTransactions()) return null;
+    var bytes = new java.io.ByteArrayOutputStream((int) Math.min(delivery.size(), Integer.MAX_VALUE - 8));
+    delivery.content().writeTo(java.nio.channels.Channels.newChannel(bytes));
+    byte[] octets = bytes.toByteArray();
+    Digest digest = Digest.of(octets);
+    blobs.put(digest, octets.length, new ByteArrayInputStream(octets));
+    return digest;
+  }
+
   private final java.util.concurrent.LinkedBlockingQueue<LocalJob> localJobs = new java.util.concurrent.LinkedBlockingQueue<>();
   private final List<Thread> localWorkers = new ArrayList<>();
 
@@ -912,8 +951,10 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
 
   /** The shares of {@code batch} in one transaction; each one's outcome in its {@link LocalJob#failure}. */
   private void deliverBatch(List<LocalJob> batch) {
+    Set<Digest> stored = new java.util.HashSet<>();
+    for (LocalJob j : batch) if (j.stored != null) stored.add(j.stored);
     try {
-      database.transaction(c -> {
+      ScopedValue.where(BlobStore.STORED, stored).call(() -> database.transaction(c -> {
         for (LocalJob j : batch) {
           synchronized (j.progress) {
             j.remember();
@@ -934,7 +975,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
           }
         }
         return null;
-      });
+      }));
     } catch (SQLException | RuntimeException e) {
       for (LocalJob j : batch) if (j.failure == null) j.restore(e);
     } finally {
@@ -1181,7 +1222,9 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
         List.of(new Recipient(env.sender(), RcptParameters.NONE)));
     Digest digest = Digest.of(report);
     try {
-      blobs.put(digest, report.length, new ByteArrayInputStream(report)); // joins this transaction (DatabaseBlobs)
+      // Made in this transaction, it is kept in it (in the database, even with an S3 store: no
+      // network call while the transaction is open), and goes with it on a rollback.
+      blobs.putInTransaction(digest, report.length, new ByteArrayInputStream(report));
     } catch (IOException e) {
       throw new SQLException("the notice's content could not be stored: " + e.getMessage(), e);
     }

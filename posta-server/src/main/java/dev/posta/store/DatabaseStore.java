@@ -155,7 +155,9 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     try {
       if (mayBeDelivered && delivered(deliveryId)) return false; // a replay: not even the content written again
       try (Spooled spooled = spool(content)) {
-        spooled.putInto(blobs); // before any row names it
+        // Before any row names it; not again when the caller knows it stored (the queue's own
+        // message: no second upload of the same content, no put in the caller's transaction).
+        if (!BlobStore.stored(spooled.digest)) spooled.putInto(blobs);
         boolean outer = Database.CURRENT.isBound();
         Long made = database.transaction(c -> {
           long mailboxId = mailboxId(c, mailbox);

@@ -9,6 +9,7 @@ import dev.posta.config.PostaConfig;
 import dev.posta.database.Database;
 import dev.posta.database.DatabaseBlobs;
 import dev.posta.database.Digest;
+import dev.posta.database.S3Blobs;
 import dev.posta.delivery.DeliveryTargets;
 import dev.posta.delivery.LocalDelivery;
 import dev.posta.delivery.RemoteDelivery;
@@ -25,6 +26,7 @@ import dev.posta.store.DatabaseStore;
 import dev.posta.store.MailboxStore;
 import dev.posta.store.MaildirStore;
 import dev.posta.testing.Postgres;
+import dev.posta.testing.S3Proxy;
 import dev.posta.testing.SmtpPeer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -47,6 +49,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -361,6 +368,49 @@ class ClusterQueueTest {
       }
     });
     assertThat(text("select outcome || ' ' || status || ' ' || attempts from queue_history")).isEqualTo("relayed 2.0.0 2");
+  }
+
+  @Test
+  void withBlobsInS3NoPutRunsInATransactionAndALocalCopyReusesTheQueuedObject() throws Exception {
+    // S3Blobs refuses a put while a transaction is open (IllegalStateException): an accept, a
+    // local delivery or a notice that put in one would fail here, and the mail would not arrive.
+    S3Proxy s3proxy = S3Proxy.shared();
+    String bucket = "cluster-queue-" + Long.toHexString(System.nanoTime());
+    try (S3Client s3 = S3Client.builder().endpointOverride(s3proxy.endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(S3Proxy.ACCESS_KEY, S3Proxy.SECRET_KEY)))
+        .httpClient(UrlConnectionHttpClient.create()).build()) {
+      s3.createBucket(b -> b.bucket(bucket));
+      int port = freePort();
+      peer(port, o -> o.rcptReply("bob@example.test", "550 5.1.1 <bob@example.test>: no such user here"));
+      PostaConfig config = config(port, d -> d);
+      Database db = database("n1");
+      S3Blobs blobs = keep(S3Blobs.open(db, s3proxy.endpoint(), "us-east-1", bucket, S3Proxy.ACCESS_KEY, S3Proxy.SECRET_KEY));
+      var targets = new DeliveryTargets(new LocalDelivery(new DatabaseStore(db, blobs, dir.resolve("store-n1"))),
+          new RemoteDelivery(config, new MxResolver(List.of("127.0.0.1:9"), Duration.ofSeconds(1)), Timeouts.rfc5321()), config.delivery());
+      ClusterQueue q = keep(new ClusterQueue(db, blobs, "n1", dir.resolve("tmp-n1"), new Router(config), targets,
+          config.delivery(), config.limits().maxHops(), "mx.posta.test", new MailMetrics(), QUICK)).start();
+      String text = "Subject: to carol and bob\n\nthe body\n";
+      Digest accepted = Digest.of(text.replace("\n", "\r\n").getBytes(StandardCharsets.UTF_8));
+      accept(q, envelope("alice@localhost", "carol@localhost", "bob@example.test"), text);
+      await("carol's copy and alice's notice delivered, the queue empty", () -> {
+        try {
+          return count("select count(*) from queue_messages") == 0 && count("select count(*) from messages") == 2;
+        } catch (SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      // Carol's copy names the queued message's blob: one object, uploaded once. Alice's notice,
+      // made in the transaction that failed bob, is kept in its row, not in the bucket.
+      assertThat(count("select count(*) from messages where blob = '\\x" + accepted + "'")).isEqualTo(1);
+      assertThat(s3.listObjectsV2(l -> l.bucket(bucket)).contents()).extracting(o -> o.key())
+          .containsExactly("blobs/" + accepted.toString().substring(0, 2) + "/" + accepted.toString().substring(2, 4) + "/" + accepted);
+      assertThat(count("select count(*) from blobs where content is not null")).isEqualTo(1);
+      String notice = text("select encode(blob, 'hex') from messages where blob <> '\\x" + accepted + "'");
+      try (InputStream in = blobs.get(Digest.parse(notice))) {
+        assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).contains("Subject: Undelivered Mail Returned to Sender")
+            .contains("Final-Recipient: rfc822; bob@example.test");
+      }
+    }
   }
 
   @Test
