@@ -680,10 +680,18 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     } catch (RuntimeException | Error e) {
       log.error("{}: delivery failed unexpectedly; its items are retried once their lease runs out", m.queueId(), e);
     } finally {
+      attempting.remove(m.id());
       for (Item i : items) held.remove(i.id(), i.token());
       inFlight.addAndGet(-items.size());
     }
   }
+
+  /**
+   * The content of the messages being attempted by this node, by message id: a notice written in
+   * an attempt's transaction returns it from here, not from the blob store, so that no transaction
+   * waits on S3.
+   */
+  private final Map<Long, byte[]> attempting = new ConcurrentHashMap<>();
 
   private void attemptOf(Message m, List<Item> items, byte[] kept) {
     Routing r = routing;
@@ -701,6 +709,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       return;
     }
     byte[] content = read;
+    attempting.put(m.id(), content);
     AttemptPlan plan = AttemptPlan.of(m.queueId(), m.envelope(), TraceHeaders.of(content), new ArrayList<>(progress.keySet()),
         (i, target) -> progress.get(i).item.doneTargets().contains(target), r.router(), r.targets(), r.maxHops());
     for (AttemptPlan.Share share : plan.shares) {
@@ -1235,6 +1244,8 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
 
   /** The message's content again, for a notice that returns it. */
   private byte[] blobContent(Message m) throws IOException {
+    byte[] known = attempting.get(m.id());
+    if (known != null) return known;
     try (InputStream in = blobs.get(m.blob())) {
       if (in == null) throw new IOException("its content (blob " + m.blob() + ") is missing");
       return in.readAllBytes();

@@ -441,6 +441,10 @@ public final class ClusterQueueControl implements QueueCommands {
 
   @Override
   public void bounce(QueueId id) throws QueueControl.Refused, IOException {
+    // The content the notice returns is read before the transaction opens: no transaction waits
+    // on the blob store (S3). A message's blob never changes; one gone meanwhile is refused below.
+    Row before = transaction(c -> row(c, id, false));
+    byte[] original = before == null ? null : content(before);
     transaction(c -> {
       Row row = existing(c, id);
       if (row.activeNode() != null) throw new QueueControl.Refused(QueueControl.Refusal.BEING_DELIVERED, id);
@@ -455,7 +459,8 @@ public final class ClusterQueueControl implements QueueCommands {
         if (Settlement.notifies(rcpt, "FAILURE")) lines.add(Settlement.status(rcpt, outcome, DeliveryReport.Action.FAILED, now));
       }
       finish(c, row, "failed", null);
-      QueueId notice = ClusterQueue.notice(c, blobs, node, hostname, id, env, content(row), lines, now);
+      QueueId notice = ClusterQueue.notice(c, blobs, node, hostname, id, env, row.blob().equals(before.blob()) ? original : content(row),
+          lines, now);
       if (notice != null) act(c, id, Timeline.Kind.NOTICE, "failed", notice.value());
       log.info("{}: returned to the sender by the administrator", id);
       return null;

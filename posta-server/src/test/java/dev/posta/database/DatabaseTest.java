@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.posta.testing.Postgres;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -147,6 +148,33 @@ class DatabaseTest {
       assertThat(blobs.sweep(3600)).isEqualTo(1); // the unnamed one; the named one stays, old as it is
       assertThat(blobs.get(digest)).isNull();
       assertThat(blobs.get(named).readAllBytes()).isEqualTo("named".getBytes(StandardCharsets.US_ASCII));
+    }
+  }
+
+  @Test
+  void theSweepDeletesInBatchesAndPassesOverARowAPutHoldsLocked() throws Exception {
+    try (Database db = Database.open(POSTGRES.newDatabase(), "test", 3)) {
+      BlobStore blobs = new DatabaseBlobs(db);
+      byte[] octets = "being put again".getBytes(StandardCharsets.US_ASCII);
+      Digest again = Digest.of(octets);
+      blobs.put(again, octets.length, new ByteArrayInputStream(octets));
+      // 1200 orphans: more than two batches.
+      db.transaction(c -> c.createStatement().executeUpdate(
+          "insert into blobs (digest, size, content) select sha256(n::text::bytea), 1, 'x'::bytea from generate_series(1, 1200) n"));
+      db.transaction(c -> c.createStatement().executeUpdate("update blobs set touched = now() - interval '2 hours'"));
+      // A put of the same content, its transaction not committed yet: its row is locked.
+      try (Connection putting = db.connection()) {
+        putting.setAutoCommit(false);
+        try (PreparedStatement s = putting.prepareStatement("update blobs set touched = now() where digest = ?")) {
+          s.setBytes(1, again.octets());
+          assertThat(s.executeUpdate()).isEqualTo(1);
+        }
+        assertThat(blobs.sweep(3600)).isEqualTo(1200); // without waiting for the put
+        putting.commit();
+      }
+      assertThat(blobs.sweep(3600)).isZero(); // renewed by the put
+      assertThat(blobs.get(again).readAllBytes()).isEqualTo(octets);
+      assertThat(blobCount(db)).isEqualTo(1);
     }
   }
 
