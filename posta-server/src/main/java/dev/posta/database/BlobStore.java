@@ -29,6 +29,18 @@ public interface BlobStore {
    */
   ScopedValue<java.util.Set<Digest>> STORED = ScopedValue.newInstance();
 
+  /**
+   * Octets whose blob is known: what writes a stored blob's content says of it, so that a store
+   * writing the same content in a transaction that vouches for it ({@link #STORED}) neither takes
+   * its SHA-256 again nor keeps a copy to put.
+   */
+  record Named(Digest digest, dev.posta.client.MessageWriter content) implements dev.posta.client.MessageWriter {
+    @Override
+    public void writeTo(java.nio.channels.WritableByteChannel out) throws IOException {
+      content.writeTo(out);
+    }
+  }
+
   /** Whether {@code digest} is one of {@link #STORED}'s. */
   static boolean stored(Digest digest) {
     return STORED.isBound() && STORED.get().contains(digest);

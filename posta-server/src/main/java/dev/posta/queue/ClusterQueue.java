@@ -746,10 +746,12 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
 
   /** One share to its target; its outcomes committed as soon as it is back (local: with the delivery itself). */
   private void deliverShare(Message m, byte[] content, AttemptPlan.Share share, Map<Integer, Progress> progress, Routing r) {
-    Delivery delivery = AttemptPlan.delivery(m.envelope(), content.length, out -> {
+    // Named by its blob: a mailbox store writing it in a transaction that vouches for the blob
+    // (BlobStore.STORED) takes neither its SHA-256 again nor a copy to put.
+    Delivery delivery = AttemptPlan.delivery(m.envelope(), content.length, new BlobStore.Named(m.blob(), out -> {
       ByteBuffer b = ByteBuffer.wrap(content);
       while (b.hasRemaining()) out.write(b);
-    }, share, i -> {
+    }), share, i -> {
       Item item = progress.get(i).item;
       return item.attempts() > 0 || item.takenFrom() != null;
     });

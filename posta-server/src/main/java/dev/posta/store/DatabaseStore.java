@@ -154,10 +154,11 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     if (!DELIVERY_ID.matcher(deliveryId).matches()) throw new IllegalArgumentException("delivery ID " + deliveryId);
     try {
       if (mayBeDelivered && delivered(deliveryId)) return false; // a replay: not even the content written again
-      try (Spooled spooled = spool(content)) {
-        // Before any row names it; not again when the caller knows it stored (the queue's own
-        // message: no second upload of the same content, no put in the caller's transaction).
-        if (!BlobStore.stored(spooled.digest)) spooled.putInto(blobs);
+      // The queue's own message, its blob stored and named already (BlobStore.STORED): neither
+      // hashed again nor copied to be put a second time (in the caller's transaction).
+      try (Spooled spooled = content instanceof BlobStore.Named named && BlobStore.stored(named.digest())
+          ? counted(named) : spool(content)) {
+        if (spooled.file != null && !BlobStore.stored(spooled.digest)) spooled.putInto(blobs); // before any row names it
         boolean outer = Database.CURRENT.isBound();
         Long made = database.transaction(c -> {
           long mailboxId = mailboxId(c, mailbox);
@@ -487,8 +488,11 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
     }
   }
 
-  /** Content written to a local temporary file while its digest and its size as served are taken. */
-  private final class Spooled implements AutoCloseable {
+  /**
+   * Content written to a local temporary file while its digest and its size as served are taken;
+   * no file ({@link #counted}) for content whose blob is stored already.
+   */
+  private static final class Spooled implements AutoCloseable {
     final Path file;
     Digest digest;
     long size;
@@ -507,8 +511,36 @@ public final class DatabaseStore implements MailboxStore, AutoCloseable {
 
     @Override
     public void close() throws IOException {
-      Files.deleteIfExists(file);
+      if (file != null) Files.deleteIfExists(file);
     }
+  }
+
+  /** Content whose blob is stored already: only its served size is taken, and no file is written. */
+  private static Spooled counted(BlobStore.Named named) throws IOException {
+    Spooled spooled = new Spooled(null);
+    UnixLineEndings lf = new UnixLineEndings(DISCARD);
+    long[] written = {0};
+    named.writeTo(new WritableByteChannel() {
+      @Override
+      public int write(ByteBuffer src) throws IOException {
+        int n = src.remaining();
+        lf.write(src);
+        written[0] += n;
+        return n;
+      }
+
+      @Override
+      public boolean isOpen() {
+        return true;
+      }
+
+      @Override
+      public void close() {}
+    });
+    spooled.size = written[0];
+    spooled.servedSize = lf.finish() + lf.lines();
+    spooled.digest = named.digest();
+    return spooled;
   }
 
   /** Writes content into a temporary file, taking its SHA-256 and its served size on the way. */

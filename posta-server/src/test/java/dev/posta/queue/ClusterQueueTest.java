@@ -402,6 +402,11 @@ class ClusterQueueTest {
       // Carol's copy names the queued message's blob: one object, uploaded once. Alice's notice,
       // made in the transaction that failed bob, is kept in its row, not in the bucket.
       assertThat(count("select count(*) from messages where blob = '\\x" + accepted + "'")).isEqualTo(1);
+      // Its size as IMAP serves it, taken without a second SHA-256 or a copy: its header, then the content.
+      String header = "Return-Path: <alice@localhost>\r\nDelivered-To: carol@localhost\r\n";
+      assertThat(count("select size from messages where blob = '\\x" + accepted + "'"))
+          .isEqualTo(header.length() + text.replace("\n", "\r\n").length());
+      assertThat(text("select encode(header, 'escape') from messages where blob = '\\x" + accepted + "'")).isEqualTo(header);
       assertThat(s3.listObjectsV2(l -> l.bucket(bucket)).contents()).extracting(o -> o.key())
           .containsExactly("blobs/" + accepted.toString().substring(0, 2) + "/" + accepted.toString().substring(2, 4) + "/" + accepted);
       assertThat(count("select count(*) from blobs where content is not null")).isEqualTo(1);
