@@ -923,7 +923,9 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
    * The blob of what the mailbox store writes, stored before the delivery's transaction opens: the
    * message's own (named by its queue row until that transaction removes it, and then by the
    * mailbox's row), or the copy stamped with a forward's Delivered-To:, put now when the blob store
-   * is not the database's (which puts it in the transaction). Null: the store puts it.
+   * is not the database's (which puts it in the transaction). Null: the store puts it. (AttemptPlan
+   * stamps only shares forwarded to remote addresses today: the stamped branch is for a local
+   * share stamped some day, which would otherwise trip S3Blobs' refusal inside the transaction.)
    */
   private Digest storedBeforehand(Message m, Delivery delivery, AttemptPlan.Share share) throws IOException, SQLException {
     if (share.deliveredTo() == null) return m.blob();
