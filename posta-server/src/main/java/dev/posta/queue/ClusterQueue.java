@@ -76,7 +76,9 @@ import org.slf4j.LoggerFactory;
  * AttemptPlan} routes the claimed recipients ({@link Router}, {@link DeliveryTargets}), loops are
  * refused as there, retries follow the same schedule ({@link Settlement#retryWait}), notices are
  * {@link DeliveryReport}s. Remote delivery is at least once: each share's outcomes are committed as
- * soon as the remote server has answered. Local delivery is exactly once: the mailbox store's
+ * soon as the remote server has answered, before the share gives back its connection permit
+ * ({@code outbound.per-destination}), so a node killed between a remote {@code 250} and its commit
+ * has the remote server receive again at most per-destination messages per destination. Local delivery is exactly once: the mailbox store's
  * delivery (which joins the transaction through {@link Database#CURRENT}), its delivery ID and
  * the item's removal commit in ONE transaction, rolled back whole when the token no longer holds;
  * a replay after a crash finds the delivery ID and writes no second copy.
@@ -767,27 +769,44 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       deliverLocally(m, delivery, share, progress, touched, r);
       return;
     }
+    // The permits are held until the outcome is committed, not only while the remote server is
+    // talked to: a node that dies has at most per-destination shares to a destination sent and not
+    // yet recorded, and only those are sent again by the node that takes its items over (the
+    // bound on remote duplicates that ClusterKillTest checks).
     Semaphore perDestination = destinations.computeIfAbsent(route.destination(), k -> new Semaphore(route.concurrency()));
-    List<DeliveryResult> results;
     try {
       perDestination.acquire();
-      try {
-        outbound.acquire();
-        try {
-          results = closed ? stopping(delivery) : route.target().deliver(delivery);
-        } finally {
-          outbound.release();
-        }
-      } finally {
-        perDestination.release();
-      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      results = stopping(delivery);
-    } catch (RuntimeException e) {
-      log.error("{}: delivery to {} failed unexpectedly", m.queueId(), route.destination(), e);
-      results = delivery.recipients().stream().map(x -> DeliveryResult.deferred("4.3.0", null, null, "internal error: " + e)).toList();
+      outcome(m, share, stopping(delivery), progress, touched, r);
+      return;
     }
+    try {
+      outbound.acquire();
+    } catch (InterruptedException e) {
+      perDestination.release();
+      Thread.currentThread().interrupt();
+      outcome(m, share, stopping(delivery), progress, touched, r);
+      return;
+    }
+    try {
+      List<DeliveryResult> results;
+      try {
+        results = closed ? stopping(delivery) : route.target().deliver(delivery);
+      } catch (RuntimeException e) {
+        log.error("{}: delivery to {} failed unexpectedly", m.queueId(), route.destination(), e);
+        results = delivery.recipients().stream().map(x -> DeliveryResult.deferred("4.3.0", null, null, "internal error: " + e)).toList();
+      }
+      outcome(m, share, results, progress, touched, r);
+    } finally {
+      outbound.release();
+      perDestination.release();
+    }
+  }
+
+  /** A remote share's results, applied and committed. */
+  private void outcome(Message m, AttemptPlan.Share share, List<DeliveryResult> results, Map<Integer, Progress> progress, List<Progress> touched,
+      Routing r) {
     synchronized (progress) {
       apply(share, results, progress);
       record(m, touched, r, false);

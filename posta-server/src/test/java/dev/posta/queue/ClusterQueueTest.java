@@ -28,6 +28,7 @@ import dev.posta.store.MaildirStore;
 import dev.posta.testing.Postgres;
 import dev.posta.testing.S3Proxy;
 import dev.posta.testing.SmtpPeer;
+import dev.posta.testing.SmtpSink;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ServerSocket;
@@ -446,6 +447,41 @@ class ClusterQueueTest {
       }
     });
     assertThat(text("select outcome || ' ' || status from queue_history where queue_id = '" + id.value() + "'")).isEqualTo("failed 5.1.1");
+  }
+
+  /**
+   * A remote share keeps its per-destination permit until its outcome is committed, not only
+   * while it talks to the remote server: a node killed meanwhile has at most per-destination
+   * messages per destination delivered and not recorded, the remote duplicates a takeover can
+   * make (ClusterKillTest's bound). With per-destination = 1 and the first outcome's commit held
+   * up (queue_history locked), the second message is not sent until that commit.
+   */
+  @Test
+  void aRemoteSharesPermitIsHeldUntilItsOutcomeIsCommitted() throws Exception {
+    SmtpSink sink = keep(SmtpSink.start(Set.of(), Duration.ZERO));
+    ClusterQueue q = node("n1", config(sink.port(), d -> d.toBuilder().concurrency(10, 1).build()), QUICK).start();
+    try (Database locker = Database.open(url, "locker", 1); Connection c = locker.connection()) {
+      c.setAutoCommit(false);
+      try (Statement s = c.createStatement()) {
+        s.execute("lock table queue_history in exclusive mode");
+      }
+      accept(q, envelope("alice@example.test", "bob@example.test"), "X-Token: first\n\nx\n");
+      await("the first message at the remote server", () -> sink.copies().containsKey("first bob@example.test"));
+      accept(q, envelope("alice@example.test", "carol@example.test"), "X-Token: second\n\nx\n");
+      Thread.sleep(1500);
+      assertThat(sink.copies()).as("sent while the first share's outcome is not committed").containsOnlyKeys("first bob@example.test");
+      c.rollback();
+    }
+    await("the second message at the remote server", () -> sink.copies().containsKey("second carol@example.test"));
+    await("the queue empty", () -> {
+      try {
+        return count("select count(*) from queue_messages") == 0;
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    assertThat(sink.copies()).isEqualTo(Map.of("first bob@example.test", 1, "second carol@example.test", 1));
+    assertThat(count("select count(*) from queue_history where outcome = 'relayed'")).isEqualTo(2);
   }
 
   @Test
