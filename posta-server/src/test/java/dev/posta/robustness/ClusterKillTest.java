@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.posta.database.Database;
 import dev.posta.testing.PostaProcess;
+import dev.posta.testing.SmtpSink;
 import dev.posta.testing.Postgres;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -37,14 +38,38 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Three Posta nodes as separate processes sharing one PostgreSQL ({@code [cluster] database}),
- * under concurrent SMTP load, one of them killed with SIGKILL every few seconds and started again:
- * every message acknowledged with {@code 250} reaches its mailbox, exactly once (local delivery
- * commits with the removal of its queue item; a dead node's items are taken over once their lease
- * runs out).
+ * under concurrent SMTP load, one of them killed with SIGKILL every few seconds and started again.
+ * The load takes turns between four kinds of message: to a local mailbox; to a local mailbox and
+ * a remote recipient; to an alias that expands to both; from a local sender to a remote recipient
+ * the remote server refuses with {@code 550}. The remote server is an {@link SmtpSink} in this JVM,
+ * reached through {@code [routes."remote.test"]}, which counts what it accepts and delays its
+ * {@code 250} a little, so that kills land between a remote {@code 250} and the node's commit.
+ *
+ * <p>For every message acknowledged with {@code 250}:
+ *
+ * <ul>
+ *   <li>the local copy is in its mailbox exactly once, one {@code deliveries} row per copy (local
+ *       delivery commits with the removal of its queue item; a dead node's items are taken over
+ *       once their lease runs out, and a replay finds the delivery ID);
+ *   <li>the remote copy reached the sink at least once. Remote delivery is at least once: the
+ *       outcome is committed after the remote {@code 250}, so a node killed in between has its
+ *       share sent again by the node that takes the item over. What can be in flight is bounded:
+ *       a node holds a remote share's {@code per-destination} permit from before it connects until
+ *       its outcome is committed ({@code ClusterQueue.deliverShare}), and each message here has
+ *       one remote recipient, so one kill repeats at most {@link #PER_DESTINATION} remote copies.
+ *       Remote duplicates (copies beyond the first, per token and recipient) are counted and
+ *       must be at most kills × {@link #PER_DESTINATION};
+ *   <li>the refused one's sender has exactly one delivery status notice: the notice is queued in
+ *       the transaction that removes the refused item, so an attempt repeated after a kill (the
+ *       sink refuses again) commits a notice only if it removes the item, which only one can.
+ * </ul>
+ *
+ * <p>No queue item is left once the dead nodes' leases ran out.
  */
 class ClusterKillTest {
   private static final int NODES = 3;
@@ -54,9 +79,49 @@ class ClusterKillTest {
   /** A lease (30 s) and a poll after the last kill, with room. */
   private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(90);
   private static final String RECIPIENT = "load@localhost";
+  /** The remote recipient the sink accepts, directly or through {@link #ALIAS}. */
+  private static final String REMOTE = "far@remote.test";
+  /** An alias of the local domain: {@link #RECIPIENT} and {@link #REMOTE}. */
+  private static final String ALIAS = "both@localhost";
+  /** The remote recipient the sink refuses with 550 5.1.1. */
+  private static final String REFUSED = "refuse@remote.test";
+  /** The local sender of the mail to {@link #REFUSED}: the notices' mailbox. */
+  private static final String BOUNCES = "bounces@localhost";
+  /** Connections to one destination at once per node ({@code outbound.per-destination}): the remote copies one kill can repeat. */
+  private static final int PER_DESTINATION = 4;
+  /** How long the sink waits before its 250 after the data. */
+  private static final Duration REMOTE_REPLY_DELAY = Duration.ofMillis(15);
   private static final Pattern TOKEN = Pattern.compile("(?m)^X-Token: (\\d+-\\d+)\r?$");
 
-  @TempDir Path temp;
+  /** What the load sends, by the message's number: the kinds take turns. */
+  private enum Kind {
+    LOCAL("sender@load.example", RECIPIENT),
+    LOCAL_AND_REMOTE("sender@load.example", RECIPIENT, REMOTE),
+    ALIAS("sender@load.example", ClusterKillTest.ALIAS),
+    REFUSED_REMOTE(BOUNCES, ClusterKillTest.REFUSED);
+
+    final String sender;
+    final List<String> recipients;
+
+    Kind(String sender, String... recipients) {
+      this.sender = sender;
+      this.recipients = List.of(recipients);
+    }
+
+    static Kind of(String token) {
+      return values()[Integer.parseInt(token.substring(token.indexOf('-') + 1)) % values().length];
+    }
+
+    boolean local() {
+      return this != REFUSED_REMOTE;
+    }
+
+    boolean remote() {
+      return this == LOCAL_AND_REMOTE || this == ALIAS;
+    }
+  }
+
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path temp; // the nodes' logs stay for a failure's diagnosis
   private final PostaProcess[] nodes = new PostaProcess[NODES];
   private final int[] ports = new int[NODES];
   private final Path[] configs = new Path[NODES];
@@ -66,18 +131,21 @@ class ClusterKillTest {
   private final Map<String, String> refused = new ConcurrentHashMap<>();
   private final AtomicInteger connectionErrors = new AtomicInteger();
   private final AtomicInteger starts = new AtomicInteger();
+  private SmtpSink sink;
 
   @AfterEach
-  void stopEverything() throws InterruptedException {
+  void stopEverything() throws Exception {
     stopLoad.set(true);
     for (PostaProcess p : nodes) if (p != null) p.close();
     for (Thread t : clients) t.join(10_000);
+    if (sink != null) sink.close();
   }
 
   @Test
   @Timeout(value = 240, unit = TimeUnit.SECONDS)
   void noAcknowledgedMessageIsLostOrDeliveredTwiceWhenNodesAreKilled() throws Exception {
     String url = Postgres.shared().newDatabase();
+    sink = SmtpSink.start(Set.of(REFUSED), REMOTE_REPLY_DELAY);
     for (int n = 0; n < NODES; n++) {
       ports[n] = PostaProcess.freePort();
       configs[n] = writeConfig(n, url);
@@ -110,28 +178,87 @@ class ClusterKillTest {
     long left;
     while ((left = count(url, "select count(*) from queue_items")) > 0 && System.nanoTime() < deadline) Thread.sleep(500);
 
+    // Each mailbox's copies by token: the load's in load@, the notices (which return the refused
+    // message's header, X-Token: included) in bounces@; no other mailbox gets any.
     Map<String, Integer> copies = new TreeMap<>();
-    for (String text : strings(url, "select convert_from(b.content, 'UTF8') from messages m join blobs b on b.digest = m.blob")) {
-      Matcher token = TOKEN.matcher(text);
-      if (token.find()) copies.merge(token.group(1), 1, Integer::sum);
+    Map<String, Integer> notices = new TreeMap<>();
+    Map<String, Integer> elsewhere = new TreeMap<>();
+    for (List<String> row : rows(url, "select b.name, convert_from(c.content, 'UTF8') from messages m join folders f on f.id = m.folder "
+        + "join mailboxes b on b.id = f.mailbox join blobs c on c.digest = m.blob")) {
+      Matcher token = TOKEN.matcher(row.get(1));
+      if (!token.find()) {
+        elsewhere.merge(row.get(0) + " (no token)", 1, Integer::sum);
+        continue;
+      }
+      String t = token.group(1);
+      switch (row.get(0)) {
+        case "load" -> copies.merge(t, 1, Integer::sum);
+        case "bounces" -> notices.merge(t, 1, Integer::sum);
+        default -> elsewhere.merge(row.get(0) + " " + t, 1, Integer::sum);
+      }
     }
-    Set<String> lost = new TreeSet<>(acked.keySet());
-    lost.removeAll(copies.keySet());
+    Map<String, Integer> remote = sink.copies();
+    Set<String> lost = new TreeSet<>();
+    Set<String> remoteLost = new TreeSet<>();
+    Map<String, Integer> wrongNotices = new TreeMap<>();
+    int remoteAcked = 0;
+    int refusedAcked = 0;
+    for (String token : acked.keySet()) {
+      Kind kind = Kind.of(token);
+      if (kind.local() && !copies.containsKey(token)) lost.add(token);
+      if (kind.remote()) {
+        remoteAcked++;
+        if (!remote.containsKey(token + " " + REMOTE)) remoteLost.add(token);
+      }
+      if (kind == Kind.REFUSED_REMOTE) {
+        refusedAcked++;
+        int n = notices.getOrDefault(token, 0);
+        if (n != 1) wrongNotices.put(token, n);
+      }
+    }
     Map<String, Integer> duplicates = new TreeMap<>();
     copies.forEach((token, n) -> {
       if (n > 1) duplicates.put(token, n);
     });
+    Map<String, Integer> unexpected = new TreeMap<>();
+    copies.keySet().stream().filter(t -> !Kind.of(t).local()).forEach(t -> unexpected.put("load " + t, copies.get(t)));
+    notices.keySet().stream().filter(t -> Kind.of(t) != Kind.REFUSED_REMOTE).forEach(t -> unexpected.put("bounces " + t, notices.get(t)));
+    Map<String, Integer> remoteUnexpected = new TreeMap<>();
+    int remoteDuplicates = 0;
+    for (var e : remote.entrySet()) {
+      remoteDuplicates += e.getValue() - 1;
+      String[] tokenAndRecipient = e.getKey().split(" ");
+      if (!tokenAndRecipient[1].equals(REMOTE) || !tokenAndRecipient[0].matches("\\d+-\\d+") || !Kind.of(tokenAndRecipient[0]).remote()) {
+        remoteUnexpected.put(e.getKey(), e.getValue());
+      }
+    }
+    int remoteBound = KILLS * PER_DESTINATION;
     long drained = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - drainStart);
     long deliveryRows = count(url, "select count(*) from deliveries");
     long mailboxMessages = count(url, "select count(*) from messages");
     System.out.printf("cluster kill test: nodes=%d kills=%s acked=%d delivered=%d lost=%d duplicates=%d refused=%d "
             + "connection-errors=%d deliveries=%d mailbox-messages=%d items-left=%d drained-in=%ds%n", NODES, killed, acked.size(), copies.size(),
         lost.size(), duplicates.size(), refused.size(), connectionErrors.get(), deliveryRows, mailboxMessages, left, drained);
+    System.out.printf("cluster kill test, remote: acked-with-remote=%d remote-copies=%d remote-lost=%d remote-duplicates=%d (bound %d = %d kills x "
+            + "per-destination %d) sink-connections=%d; refused: acked=%d sink-550s=%d notices=%d wrong-notice-counts=%d%n", remoteAcked,
+        remote.values().stream().mapToInt(Integer::intValue).sum(), remoteLost.size(), remoteDuplicates, remoteBound, KILLS, PER_DESTINATION,
+        sink.connections(), refusedAcked, sink.refusals(), notices.values().stream().mapToInt(Integer::intValue).sum(), wrongNotices.size());
 
     assertThat(left).as("queue items left after the drain").isZero();
-    assertThat(lost).as("acknowledged with 250 but never delivered").isEmpty();
-    assertThat(duplicates).as("delivered more than once (token=copies)").isEmpty();
+    assertThat(lost).as("acknowledged with 250 but never delivered to its mailbox").isEmpty();
+    assertThat(duplicates).as("delivered more than once to its mailbox (token=copies)").isEmpty();
     assertThat(deliveryRows).as("one delivery row per delivered copy").isEqualTo(mailboxMessages);
+    assertThat(elsewhere).as("copies in mailboxes nobody sent to").isEmpty();
+    assertThat(unexpected).as("copies of a kind that has none in that mailbox").isEmpty();
+    assertThat(remoteAcked).as("messages acknowledged with a remote recipient").isGreaterThan(20);
+    assertThat(remoteLost).as("acknowledged with 250 but never received by the remote server").isEmpty();
+    assertThat(remoteUnexpected).as("received by the remote server but not sent to it").isEmpty();
+    assertThat(remoteDuplicates).as("remote duplicates: at most per-destination (%d) per kill (%d)", PER_DESTINATION, KILLS)
+        .isLessThanOrEqualTo(remoteBound);
+    assertThat(refusedAcked).as("messages acknowledged to the refused recipient").isGreaterThan(20);
+    assertThat(sink.refusals()).as("550s the sink gave: at least one per acknowledged message to the refused recipient")
+        .isGreaterThanOrEqualTo(refusedAcked);
+    assertThat(wrongNotices).as("refused messages without exactly one notice to their sender (token=notices)").isEmpty();
     assertThat(refused.values()).as("replies to the final dot other than 250, each 451 4.3.0 if any")
         .allMatch(r -> r.startsWith("451 4.3.0 ") || r.startsWith("421 "));
   }
@@ -155,13 +282,26 @@ class ClusterKillTest {
         pop3 = []
         pop3s = []
 
+        [submission]
+        trusted-networks = ["127.0.0.0/8"]
+
+        [outbound]
+        concurrency = %d
+        per-destination = %d
+
+        [routes."remote.test"]
+        host = "127.0.0.1"
+        port = %d
+        tls = "none"
+
         [domains."localhost"]
         any-local-part = true
+        aliases = { both = ["%s", "%s"] }
 
         [cluster]
         database = "%s"
         node = "n%d"
-        """.formatted(data.toAbsolutePath(), ports[n], url, n + 1);
+        """.formatted(data.toAbsolutePath(), ports[n], 2 * PER_DESTINATION, PER_DESTINATION, sink.port(), RECIPIENT, REMOTE, url, n + 1);
     Path file = temp.resolve("posta-" + (n + 1) + ".toml");
     Files.writeString(file, toml, UTF_8);
     return file;
@@ -182,11 +322,15 @@ class ClusterKillTest {
         expect(in, "250 ");
         for (int k = 0; k < 20 && !stopLoad.get(); k++) {
           String token = thread + "-" + n++;
-          out.write(("MAIL FROM:<sender@load.example>\r\nRCPT TO:<" + RECIPIENT + ">\r\nDATA\r\n").getBytes(US_ASCII));
+          Kind kind = Kind.of(token);
+          StringBuilder envelope = new StringBuilder("MAIL FROM:<" + kind.sender + ">\r\n");
+          for (String r : kind.recipients) envelope.append("RCPT TO:<").append(r).append(">\r\n");
+          out.write((envelope + "DATA\r\n").getBytes(US_ASCII));
           expect(in, "250 2.1.0 ");
-          expect(in, "250 2.1.5 ");
+          for (String r : kind.recipients) expect(in, "250 2.1.5 ");
           expect(in, "354 ");
-          out.write(("From: <sender@load.example>\r\nTo: <" + RECIPIENT + ">\r\nSubject: cluster kill test " + token + "\r\nX-Token: " + token
+          out.write(("From: <" + kind.sender + ">\r\nTo: " + String.join(", ", kind.recipients.stream().map(r -> "<" + r + ">").toList())
+              + "\r\nSubject: cluster kill test " + token + "\r\nX-Token: " + token
               + "\r\n\r\n" + ("body of " + token + "\r\n").repeat(20) + ".\r\n").getBytes(US_ASCII));
           String reply = readReply(in);
           if (reply.startsWith("250 2.0.0 Ok: queued as ")) acked.put(token, reply.substring("250 2.0.0 Ok: queued as ".length()));
@@ -232,11 +376,16 @@ class ClusterKillTest {
     }
   }
 
-  private static List<String> strings(String url, String sql) throws SQLException {
-    List<String> out = new ArrayList<>();
+  private static List<List<String>> rows(String url, String sql) throws SQLException {
+    List<List<String>> out = new ArrayList<>();
     try (Database db = Database.open(url, "test", 1); Connection c = db.connection(); Statement s = c.createStatement();
          ResultSet r = s.executeQuery(sql)) {
-      while (r.next()) out.add(r.getString(1));
+      int columns = r.getMetaData().getColumnCount();
+      while (r.next()) {
+        List<String> row = new ArrayList<>(columns);
+        for (int k = 1; k <= columns; k++) row.add(r.getString(k));
+        out.add(row);
+      }
     }
     return out;
   }
