@@ -164,13 +164,6 @@ public final class QueueManager implements MailQueue, AutoCloseable {
   /** One share of an attempt, waiting at its destination for a connection. */
   private record Job(Entry entry, Destination destination, AttemptPlan.Share share) {}
 
-  /**
-   * A destination no server of which answered, and until when its mail waits.
-   *
-   * @param cause the deferral that found it unreachable: the status and words its mail is deferred with meanwhile
-   */
-  private record Suspension(String destination, Instant until, DeliveryResult cause) {}
-
   /** Where jobs wait for a connection: a remote domain or smart host, or local delivery. */
   private static final class Destination {
     DeliveryTargets.Route route;
@@ -456,7 +449,7 @@ public final class QueueManager implements MailQueue, AutoCloseable {
    */
   private void judge(DeliveryTargets.Route route, List<DeliveryResult> results) {
     String name = route.destination();
-    if (unreachable(results)) {
+    if (Suspension.unreachable(results)) {
       Instant until = clock.instant().plus(routing.settings().firstRetry());
       if (suspended.put(name, new Suspension(name, until, results.getFirst())) == null) {
         // Ended long ago and nobody's mail was held by them since: a dead domain's entry is not kept for good.
@@ -467,22 +460,6 @@ public final class QueueManager implements MailQueue, AutoCloseable {
     } else if (suspended.remove(name) != null) {
       log.info("queue: {} answers again; its suspension is lifted", name);
     }
-  }
-
-  /**
-   * Every recipient deferred before any server answered: no connection or greeting (RFC 3463
-   * X.4.1), or the destination's DNS failing (X.4.3). Not a connection lost after the greeting
-   * (X.4.2): a server that answered is there, and one dropped transaction says nothing of the rest.
-   */
-  static boolean unreachable(List<DeliveryResult> results) {
-    if (results.isEmpty()) return false;
-    for (DeliveryResult r : results) {
-      if (r.kind() != DeliveryResult.Kind.DEFERRED || r.storageFault() || r.diagnostic() != null
-          || !(r.status().equals("4.4.1") || r.status().equals("4.4.3"))) {
-        return false;
-      }
-    }
-    return true;
   }
 
   /** An administrator's retry, release or flush: every destination is tried again at once. */
@@ -578,8 +555,7 @@ public final class QueueManager implements MailQueue, AutoCloseable {
       if (closed) {
         results = delivery.recipients().stream().map(r -> DeliveryResult.deferred("4.3.0", null, null, "server shutting down")).toList();
       } else if (suspension != null) {
-        DeliveryResult cause = suspension.cause();
-        DeliveryResult deferral = DeliveryResult.deferred(cause.status(), cause.remoteMta(), null, "delivery temporarily suspended: " + cause.reason());
+        DeliveryResult deferral = suspension.deferral();
         results = delivery.recipients().stream().map(r -> deferral).toList();
       } else {
         results = route.target().deliver(delivery); // as planned: a reload does not change a started attempt

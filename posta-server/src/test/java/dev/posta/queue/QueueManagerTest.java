@@ -256,17 +256,17 @@ class QueueManagerTest {
 
   @Test
   void onlyADeferralWithNoServerReplyFindsADestinationUnreachable() {
-    assertThat(QueueManager.unreachable(List.of(DeliveryResult.deferred("4.4.1", null, null, "cannot connect")))).isTrue();
-    assertThat(QueueManager.unreachable(List.of(DeliveryResult.deferred("4.4.3", null, null, "DNS timeout")))).isTrue();
-    assertThat(QueueManager.unreachable(List.of(DeliveryResult.deferred("4.4.2", "mx.test", "421 4.4.2 busy", "refused"))))
+    assertThat(Suspension.unreachable(List.of(DeliveryResult.deferred("4.4.1", null, null, "cannot connect")))).isTrue();
+    assertThat(Suspension.unreachable(List.of(DeliveryResult.deferred("4.4.3", null, null, "DNS timeout")))).isTrue();
+    assertThat(Suspension.unreachable(List.of(DeliveryResult.deferred("4.4.2", "mx.test", "421 4.4.2 busy", "refused"))))
         .as("a server that answers is there").isFalse();
-    assertThat(QueueManager.unreachable(List.of(DeliveryResult.deferred("4.4.2", "mx.test", null, "lost the connection with mx.test"))))
+    assertThat(Suspension.unreachable(List.of(DeliveryResult.deferred("4.4.2", "mx.test", null, "lost the connection with mx.test"))))
         .as("a connection lost after the greeting: a server was there").isFalse();
-    assertThat(QueueManager.unreachable(List.of(DeliveryResult.deferred("4.2.2", "mx.test", "452 4.2.2 full", "full")))).isFalse();
-    assertThat(QueueManager.unreachable(List.of(DeliveryResult.storageFault("disk full")))).isFalse();
-    assertThat(QueueManager.unreachable(List.of(DeliveryResult.deferred("4.4.1", null, null, "cannot connect"),
+    assertThat(Suspension.unreachable(List.of(DeliveryResult.deferred("4.2.2", "mx.test", "452 4.2.2 full", "full")))).isFalse();
+    assertThat(Suspension.unreachable(List.of(DeliveryResult.storageFault("disk full")))).isFalse();
+    assertThat(Suspension.unreachable(List.of(DeliveryResult.deferred("4.4.1", null, null, "cannot connect"),
         DeliveryResult.failed("5.1.1", "mx.test", "550 5.1.1 no", "no")))).isFalse();
-    assertThat(QueueManager.unreachable(List.of())).isFalse();
+    assertThat(Suspension.unreachable(List.of())).isFalse();
   }
 
   @Test
