@@ -91,8 +91,15 @@ import org.slf4j.LoggerFactory;
  * by the node whose attempt defers it at or after the warning's instant (a retry due later is
  * moved up to that instant), marked on the message in the transaction that queues the notice.
  *
- * <p>The administrator's commands ({@code posta queue}) are {@link ClusterQueueControl}'s. Not
- * (yet) here, unlike the embedded queue: per-destination suspension of unreachable destinations.
+ * <p><b>Unreachable destinations</b>, as in the embedded queue ({@link Suspension}), for the whole
+ * cluster ({@link ClusterSuspensions}, table {@code queue_suspensions}): when no server of a remote
+ * destination answered a node's attempt, every node defers the destination's mail without a
+ * connection ("delivery temporarily suspended: " and the cause) until {@code queue.first-retry}
+ * has passed; then one node at a time probes it, and an answer lifts it for all. The deferral is
+ * settled as any other, so the lifetime's end still returns the mail and the delay notice still
+ * goes. The administrator's flush, retry or release lifts every suspension.
+ *
+ * <p>The administrator's commands ({@code posta queue}) are {@link ClusterQueueControl}'s.
  */
 public final class ClusterQueue implements MailQueue, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ClusterQueue.class);
@@ -126,6 +133,8 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   /** Claimed items being delivered here: id to fencing token, renewed together. */
   private final Map<Long, Long> held = new ConcurrentHashMap<>();
   private final AtomicInteger inFlight = new AtomicInteger();
+  /** The cluster's unreachable destinations, as this node last read them. */
+  private final ClusterSuspensions suspensions;
   /** Connections to one remote destination at once, per destination ({@code outbound.per-destination}). */
   private final Map<String, Semaphore> destinations = new ConcurrentHashMap<>();
   private final Semaphore outbound;
@@ -154,6 +163,9 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
     this.timing = timing;
     this.routing = new Routing(router, targets, settings, maxHops, hostname);
     this.outbound = new Semaphore(settings.concurrency());
+    // Read again at most once a poll (a second): not a query per recipient; a probe's claim holds a lease.
+    this.suspensions = new ClusterSuspensions(database, node, timing.poll().compareTo(Duration.ofSeconds(1)) < 0 ? timing.poll() : Duration.ofSeconds(1),
+        timing.lease());
     Files.createDirectories(temporary);
     QueueId.onNode(slot(database, node));
   }
@@ -559,8 +571,8 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   static final Duration HISTORY_KEPT = Duration.ofDays(30);
 
   /**
-   * Removes history older than {@link #HISTORY_KEPT} (a few minutes' worth each time), when no
-   * other node is at it ({@code pg_try_advisory_lock}). Unnamed blobs are the node's {@code
+   * Removes history older than {@link #HISTORY_KEPT} (a few minutes' worth each time) and
+   * suspensions that ended long ago ({@link ClusterSuspensions#removeStale}), when no other node is at it ({@code pg_try_advisory_lock}). Unnamed blobs are the node's {@code
    * BlobSweeper}'s, on a thread of its own: a sweep of thousands of objects here would hold up the
    * lease renewals this thread makes, and let other nodes take over deliveries still running.
    */
@@ -573,6 +585,8 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       s.setDouble(1, HISTORY_KEPT.toSeconds());
       int history = s.executeUpdate();
       if (history > 0) log.info("queue: housekeeping: {} history rows removed", history);
+      int suspensions = ClusterSuspensions.removeStale(own, routing.settings().maxRetry());
+      if (suspensions > 0) log.info("queue: housekeeping: {} suspensions that ended long ago removed", suspensions);
     } finally {
       try (Statement s = own.createStatement()) {
         s.execute("select pg_advisory_unlock(hashtext('posta housekeeping'))");
@@ -640,7 +654,10 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
         org.postgresql.PGConnection pg = c.unwrap(org.postgresql.PGConnection.class);
         while (!closed) {
           var notifications = pg.getNotifications((int) Math.max(timing.poll().toMillis(), 100) * 5);
-          if (notifications != null && notifications.length > 0) wake();
+          if (notifications != null && notifications.length > 0) {
+            for (var n : notifications) if (ClusterSuspensions.LIFTED.equals(n.getParameter())) suspensions.forget();
+            wake();
+          }
         }
       } catch (SQLException | RuntimeException e) {
         if (closed) return;
@@ -782,24 +799,36 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       return;
     }
     try {
-      outbound.acquire();
-    } catch (InterruptedException e) {
-      perDestination.release();
-      Thread.currentThread().interrupt();
-      outcome(m, share, stopping(delivery), progress, touched, r);
-      return;
-    }
-    try {
-      List<DeliveryResult> results;
-      try {
-        results = closed ? stopping(delivery) : route.target().deliver(delivery);
-      } catch (RuntimeException e) {
-        log.error("{}: delivery to {} failed unexpectedly", m.queueId(), route.destination(), e);
-        results = delivery.recipients().stream().map(x -> DeliveryResult.deferred("4.3.0", null, null, "internal error: " + e)).toList();
+      // Looked up once a connection to it is free: shares that waited behind the one that found
+      // it unreachable are deferred without a connection, as the embedded queue's waiting jobs.
+      ClusterSuspensions.Verdict verdict = closed ? ClusterSuspensions.Verdict.DELIVER : suspensions.before(route.destination(), r.settings().firstRetry());
+      if (verdict.suspension() != null) {
+        DeliveryResult deferral = verdict.suspension().deferral();
+        outcome(m, share, delivery.recipients().stream().map(x -> deferral).toList(), progress, touched, r);
+        return;
       }
-      outcome(m, share, results, progress, touched, r);
+      try {
+        outbound.acquire();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        outcome(m, share, stopping(delivery), progress, touched, r);
+        return;
+      }
+      try {
+        boolean tried = !closed;
+        List<DeliveryResult> results;
+        try {
+          results = tried ? route.target().deliver(delivery) : stopping(delivery);
+        } catch (RuntimeException e) {
+          log.error("{}: delivery to {} failed unexpectedly", m.queueId(), route.destination(), e);
+          results = delivery.recipients().stream().map(x -> DeliveryResult.deferred("4.3.0", null, null, "internal error: " + e)).toList();
+        }
+        if (tried) suspensions.after(route.destination(), verdict.probe(), results, r.settings().firstRetry());
+        outcome(m, share, results, progress, touched, r);
+      } finally {
+        outbound.release();
+      }
     } finally {
-      outbound.release();
       perDestination.release();
     }
   }
@@ -1294,6 +1323,16 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   private static String oneLine(Throwable e) {
     String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     return m.replaceAll("\\s+", " ").trim();
+  }
+
+  /** The cluster's database (tests: the administrator's commands, the housekeeping). */
+  Database database() {
+    return database;
+  }
+
+  /** This node's view of the cluster's suspended destinations (tests). */
+  ClusterSuspensions suspensions() {
+    return suspensions;
   }
 
   /** This node's name, as its leases and history rows carry it. */

@@ -346,8 +346,13 @@ public final class ClusterQueueControl implements QueueCommands {
     }
   }
 
-  /** Every item of the message that no live lease holds due now; NOTIFY at the commit, so an idle node looks at once. */
+  /**
+   * Every item of the message that no live lease holds due now; NOTIFY at the commit, so an idle
+   * node looks at once. Due for real, as in the embedded queue: every destination's suspension is
+   * lifted (the message's own is not known before it is routed).
+   */
   private static void dueNow(Connection c, Row row) throws SQLException {
+    ClusterSuspensions.liftAll(c);
     try (PreparedStatement s = c.prepareStatement("update queue_items set next_attempt = now() where message = ? "
         + "and (lease_until is null or lease_until < now()) and next_attempt > now()")) {
       s.setLong(1, row.id());
@@ -370,6 +375,7 @@ public final class ClusterQueueControl implements QueueCommands {
           }
         }
         for (QueueId id : due) act(c, id, Timeline.Kind.RETRIED, null, null);
+        ClusterSuspensions.liftAll(c); // every destination is tried again at once, as in the embedded queue
         if (!due.isEmpty()) ClusterQueue.notifyNodes(c);
         return due.size();
       });
