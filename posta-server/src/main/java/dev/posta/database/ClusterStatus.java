@@ -5,8 +5,11 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,14 +18,22 @@ import java.util.Map;
  * What {@code posta cluster status} shows, read in one transaction (one snapshot): the nodes with
  * their heartbeats ({@link Nodes}), the clustered queue's depth (schema part {@code queue.sql})
  * and the leases each node holds. A lease whose time ran out is counted apart: its node died or
- * stalled, and another node takes the item over at its next claim.
+ * stalled, and another node takes the item over at its next claim. Then the destinations the
+ * cluster's queue has suspended as unreachable (schema part {@code queue_suspensions.sql}).
  */
-public record ClusterStatus(List<Nodes.Node> nodes, Queue queue, Map<String, Long> leases) {
+public record ClusterStatus(List<Nodes.Node> nodes, Queue queue, Map<String, Long> leases, List<Suspended> suspended) {
   /**
    * The queue's depth: messages, recipients still to deliver ({@code items}), of which due now
    * and unclaimed, held by an operator, leased by a node now, leased with the lease run out.
    */
   public record Queue(long messages, long items, long due, long held, long leased, long leaseRunOut) {}
+
+  /**
+   * A destination whose mail is deferred without a connection until {@code until} (then probed),
+   * because no server of it answered: the status and reason of that deferral, and the node
+   * probing it now (null: none).
+   */
+  public record Suspended(String destination, Instant until, String status, String reason, String probingNode) {}
 
   public static ClusterStatus read(Database database) throws SQLException {
     return read(database, Nodes.DEAD_AFTER);
@@ -50,7 +61,15 @@ public record ClusterStatus(List<Nodes.Node> nodes, Queue queue, Map<String, Lon
           ResultSet r = s.executeQuery()) {
         while (r.next()) leases.put(r.getString(1), r.getLong(2));
       }
-      return new ClusterStatus(nodes, queue, Map.copyOf(leases));
+      List<Suspended> suspended = new ArrayList<>();
+      try (PreparedStatement s = c.prepareStatement("select destination, until, status, reason, "
+          + "case when probe_until > now() then probing_node end from queue_suspensions order by destination"); ResultSet r = s.executeQuery()) {
+        while (r.next()) {
+          suspended.add(new Suspended(r.getString(1), r.getObject(2, OffsetDateTime.class).toInstant(), r.getString(3), r.getString(4),
+              r.getString(5)));
+        }
+      }
+      return new ClusterStatus(nodes, queue, Map.copyOf(leases), List.copyOf(suspended));
     });
   }
 
@@ -86,6 +105,12 @@ public record ClusterStatus(List<Nodes.Node> nodes, Queue queue, Map<String, Lon
         .append(" being delivered, ").append(q.held()).append(" held, ").append(q.leaseRunOut()).append(" with a lease run out\n");
     long unknown = leases.entrySet().stream().filter(e -> nodes.stream().noneMatch(n -> n.name().equals(e.getKey()))).mapToLong(Map.Entry::getValue).sum();
     if (unknown > 0) out.append("leases held by nodes not registered: ").append(unknown).append('\n');
+    for (Suspended d : suspended) {
+      out.append("suspended: ").append(d.destination()).append(" until ")
+          .append(DateTimeFormatter.ISO_INSTANT.format(d.until().truncatedTo(ChronoUnit.SECONDS)));
+      if (d.probingNode() != null) out.append(", probed by ").append(d.probingNode());
+      out.append(" (").append(d.status()).append(' ').append(d.reason()).append(")\n");
+    }
     return out.toString();
   }
 
