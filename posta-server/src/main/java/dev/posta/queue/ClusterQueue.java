@@ -4,6 +4,7 @@ import dev.posta.config.PostaConfig;
 import dev.posta.database.BlobStore;
 import dev.posta.database.Database;
 import dev.posta.database.Digest;
+import dev.posta.database.Retention;
 import dev.posta.delivery.Delivery;
 import dev.posta.delivery.DeliveryResult;
 import dev.posta.delivery.DeliveryTargets;
@@ -571,8 +572,10 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
   static final Duration HISTORY_KEPT = Duration.ofDays(30);
 
   /**
-   * Removes history older than {@link #HISTORY_KEPT} (a few minutes' worth each time) and
-   * suspensions that ended long ago ({@link ClusterSuspensions#removeStale}), when no other node is at it ({@code pg_try_advisory_lock}). Unnamed blobs are the node's {@code
+   * Removes history older than {@link #HISTORY_KEPT} (a few minutes' worth each time),
+   * suspensions that ended long ago ({@link ClusterSuspensions#removeStale}), and the mailboxes'
+   * old delivery and expunge records ({@link Retention}), when no other node is at it ({@code
+   * pg_try_advisory_lock}). Unnamed blobs are the node's {@code
    * BlobSweeper}'s, on a thread of its own: a sweep of thousands of objects here would hold up the
    * lease renewals this thread makes, and let other nodes take over deliveries still running.
    */
@@ -587,6 +590,11 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
       if (history > 0) log.info("queue: housekeeping: {} history rows removed", history);
       int suspensions = ClusterSuspensions.removeStale(own, routing.settings().maxRetry());
       if (suspensions > 0) log.info("queue: housekeeping: {} suspensions that ended long ago removed", suspensions);
+      // The mailboxes' records that only grow: old deliveries and expunges (short batches, a time budget).
+      Retention.Removed removed = Retention.remove(own);
+      if (removed.deliveries() > 0 || removed.expunged() > 0) {
+        log.info("queue: housekeeping: {} delivery records and {} expunge records removed", removed.deliveries(), removed.expunged());
+      }
     } finally {
       try (Statement s = own.createStatement()) {
         s.execute("select pg_advisory_unlock(hashtext('posta housekeeping'))");

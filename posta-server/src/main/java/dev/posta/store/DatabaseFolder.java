@@ -38,7 +38,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * takes a new MODSEQ from the folder's row, which it locks first (deliveries, flag changes and
  * expunges all lock the folder, then messages: one order, no deadlock). \Recent is claimed with
  * one {@code UPDATE ... RETURNING}. An expunge records each UID with its MODSEQ in {@code
- * expunged}, so QRESYNC's VANISHED (RFC 7162 §3.2.10) is known however long ago, on any node.
+ * expunged}, so that every node's view and session learns which UIDs went (RFC 7162 §3.2.10's
+ * VANISHED), for {@link dev.posta.database.Retention#EXPUNGED_KEPT}: past the folder's horizon
+ * (the highest MODSEQ the retention removed, in {@code expunge_horizons}) a view behind it is read
+ * afresh and {@link #expungedSince} says "not known" (null), so the session compares UID lists.
  *
  * <p>Content is served from a node-local cache: one file per blob and header, with LF line ends
  * as {@link Folder#openMessage} gives them (the content never changes, so the cache is never
@@ -211,12 +214,16 @@ public final class DatabaseFolder implements Folder {
     }
   }
 
-  /** From the {@code expunged} table, up to the MODSEQ the view has reached: always known, never null. */
+  /**
+   * From the {@code expunged} table, up to the MODSEQ the view has reached; null when the
+   * retention removed expunges after {@code modseq} (it is below the folder's horizon).
+   */
   @Override
   public List<Long> expungedSince(long modseq) {
     long upTo = highestModSeq();
     try {
       return store.snapshot(c -> {
+        if (modseq < horizon(c)) return null;
         List<Long> uids = new ArrayList<>();
         try (PreparedStatement s = c.prepareStatement(
             "select uid from expunged where folder = ? and modseq > ? and modseq <= ? order by uid")) {
@@ -300,7 +307,7 @@ public final class DatabaseFolder implements Folder {
       // Most often nothing changed: one lookup of the folder's row, outside any transaction, tells.
       long[] head = store.single(this::head);
       Changes news = head == null ? null
-          : head[0] == known ? new Changes(known, head[1], head[2], List.of(), List.of(), null)
+          : head[0] == known ? new Changes(known, head[1], head[2], List.of(), List.of(), null, false)
           : store.snapshot(c -> read(c, known));
       boolean changed;
       lock.lock();
@@ -321,8 +328,23 @@ public final class DatabaseFolder implements Folder {
     }
   }
 
-  /** What changed after MODSEQ {@code known}, or null when the folder is gone (deleted, or renamed). */
-  private record Changes(long highestModSeq, long uidNext, long recentFrom, List<Row> rows, List<Long> expunged, List<String> keywords) {}
+  /**
+   * What changed after MODSEQ {@code known}, or null when the folder is gone (deleted, or renamed).
+   * {@code afresh}: every row, read because expunges after {@code known} were removed by the
+   * retention; the view is replaced, not updated.
+   */
+  private record Changes(long highestModSeq, long uidNext, long recentFrom, List<Row> rows, List<Long> expunged, List<String> keywords,
+      boolean afresh) {}
+
+  /** The highest MODSEQ whose expunges the retention removed from {@code expunged}; 0 when none. */
+  private long horizon(Connection c) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("select modseq from expunge_horizons where folder = ?")) {
+      s.setLong(1, id);
+      try (ResultSet r = s.executeQuery()) {
+        return r.next() ? r.getLong(1) : 0;
+      }
+    }
+  }
 
   /** The folder's highest MODSEQ, next UID and first \Recent UID; null when it is gone (deleted, or renamed). */
   private long[] head(Connection c) throws SQLException {
@@ -339,12 +361,15 @@ public final class DatabaseFolder implements Folder {
     long[] head = head(c);
     if (head == null) return null;
     long highest = head[0], next = head[1], recent = head[2];
-    if (highest == known) return new Changes(highest, next, recent, List.of(), List.of(), null);
+    if (highest == known) return new Changes(highest, next, recent, List.of(), List.of(), null, false);
+    // A view behind the horizon cannot learn every expunge since: it reads the folder afresh.
+    boolean afresh = known > 0 && known < horizon(c);
+    long from = afresh ? 0 : known;
     List<Row> changed = new ArrayList<>();
     try (PreparedStatement s = c.prepareStatement(
         "select uid, modseq, flags, size, internal_date, blob, sha256(header) from messages where folder = ? and modseq > ?")) {
       s.setLong(1, id);
-      s.setLong(2, known);
+      s.setLong(2, from);
       s.setFetchSize(10_000);
       try (ResultSet r = s.executeQuery()) {
         while (r.next()) {
@@ -354,7 +379,7 @@ public final class DatabaseFolder implements Folder {
       }
     }
     List<Long> expunged = new ArrayList<>();
-    if (known > 0) { // a view read afresh has no message to remove
+    if (from > 0) { // a view read afresh has no message to remove
       try (PreparedStatement s = c.prepareStatement("select uid from expunged where folder = ? and modseq > ?")) {
         s.setLong(1, id);
         s.setLong(2, known);
@@ -370,7 +395,7 @@ public final class DatabaseFolder implements Folder {
         while (r.next()) names.add(r.getString(1));
       }
     }
-    return new Changes(highest, next, recent, changed, expunged, names);
+    return new Changes(highest, next, recent, changed, expunged, names, afresh);
   }
 
   /** Brings the view to {@code news}; whether a message or a keyword changed. Call with the lock held. */
@@ -378,6 +403,11 @@ public final class DatabaseFolder implements Folder {
     recentFrom = Math.max(recentFrom, news.recentFrom());
     uidNext = Math.max(uidNext, news.uidNext());
     if (news.highestModSeq() <= highestModSeq) return false;
+    if (news.afresh()) {
+      rows.clear();
+      byModSeq.clear();
+      learned.clear();
+    }
     for (long uid : news.expunged()) {
       Row gone = rows.remove(uid);
       if (gone != null) byModSeq.remove(gone);

@@ -39,15 +39,34 @@ create table if not exists messages (
 );
 create index if not exists messages_modseq on messages (folder, modseq);
 create index if not exists messages_blob on messages (blob);
--- The UIDs expunged from a folder and the MODSEQ of their expunge, for QRESYNC's VANISHED
--- (RFC 7162 §3.2.10): kept while the folder lives.
+-- The UIDs expunged from a folder and the MODSEQ of their expunge: how each node's view of an open
+-- folder, and a selected session, learn of the expunges after the MODSEQ they know (RFC 7162
+-- §3.2.10's VANISHED). Kept database.Retention.EXPUNGED_KEPT (7 days), then removed by the
+-- housekeeping; the highest MODSEQ removed is kept per folder in expunge_horizons, and a view or a
+-- session that knows less than it compares UID lists instead (as a Maildir's index does past its
+-- 100,000 expunges). SELECT (QRESYNC) and FETCH (VANISHED) tell what vanished from the UIDs
+-- present, not from this table: the removal changes no reply.
 create table if not exists expunged (
   folder bigint not null references folders on delete cascade,
   uid bigint not null,
   modseq bigint not null,
+  -- when it was expunged: what the retention goes by
+  at timestamptz not null default now(),
   primary key (folder, uid)
 );
 create index if not exists expunged_modseq on expunged (folder, modseq);
+-- Added once to a database made before the retention (a fast default: no table rewrite).
+do $$ begin
+  if not exists (select 1 from pg_attribute where attrelid = 'expunged'::regclass and attname = 'at' and not attisdropped) then
+    alter table expunged add column at timestamptz not null default now();
+  end if;
+end $$;
+create index if not exists expunged_at on expunged (at);
+-- Per folder, the highest MODSEQ whose expunges the retention removed from expunged.
+create table if not exists expunge_horizons (
+  folder bigint primary key references folders on delete cascade,
+  modseq bigint not null
+);
 -- A folder's keywords (RFC 9051 §2.3.2): the one in position n is flag bit dev.posta.store.Flags.keyword(n).
 create table if not exists keywords (
   folder bigint not null references folders on delete cascade,
@@ -64,10 +83,14 @@ create table if not exists subscriptions (
   added bigint generated always as identity,
   primary key (mailbox, name)
 );
--- One row per local delivery ever made: a delivery replayed after a crash finds its row and
+-- One row per local delivery: a delivery replayed after a crash finds its row and
 -- writes nothing (exactly once). Kept apart from the message, which its user may expunge.
+-- Removed by the housekeeping (database.Retention) after database.Retention.DELIVERIES_KEPT (30
+-- days, as queue_history), and only once older than every message still queued: no replay can
+-- come for a message gone from the queue.
 create table if not exists deliveries (
   delivery_id text primary key,
   mailbox bigint not null references mailboxes on delete cascade,
   delivered timestamptz not null default now()
 );
+create index if not exists deliveries_delivered on deliveries (delivered);

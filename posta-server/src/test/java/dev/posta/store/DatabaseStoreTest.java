@@ -279,6 +279,35 @@ class DatabaseStoreTest extends MailboxStoreContract {
   }
 
   @Test
+  void aViewBehindTheRetentionsHorizonIsReadAfreshAndExpungesPastItAreNotKnown() throws Exception {
+    DatabaseStore a = node("a");
+    DatabaseStore b = node("b", ChangeBus.NONE, java.time.Duration.ofHours(1)); // told of nothing: its view stays behind
+    for (int i = 1; i <= 5; i++) a.deliver(BOB, "INBOX", "R" + i, Instant.EPOCH, new byte[0], message("m" + i + "\r\n"), false);
+    try (var leaseB = b.open(BOB, "INBOX")) {
+      long before = leaseB.folder().highestModSeq();
+      assertThat(leaseB.folder().uids()).containsExactly(1L, 2L, 3L, 4L, 5L);
+      long horizon;
+      try (var leaseA = a.open(BOB, "INBOX")) {
+        leaseA.folder().expunge(List.of(2L, 3L));
+        horizon = leaseA.folder().highestModSeq();
+        // Expunged 8 days ago, as far as the retention can tell.
+        a.database().transaction(c -> c.createStatement().executeUpdate("update expunged set at = now() - interval '8 days'"));
+        try (java.sql.Connection c = a.database().connection()) {
+          c.setAutoCommit(true);
+          assertThat(dev.posta.database.Retention.remove(c)).isEqualTo(new dev.posta.database.Retention.Removed(0, 2));
+        }
+        leaseA.folder().expunge(List.of(4L));
+      }
+      assertThat(rows(a.database(), "select uid from expunged")).containsExactly("4");
+      assertThat(rows(a.database(), "select modseq from expunge_horizons")).containsExactly(String.valueOf(horizon));
+      leaseB.folder().sync();
+      assertThat(leaseB.folder().uids()).as("read afresh: 2 and 3 gone though no record of them is left").containsExactly(1L, 5L);
+      assertThat(leaseB.folder().expungedSince(before)).as("past the horizon: not known, the session compares lists").isNull();
+      assertThat(leaseB.folder().expungedSince(horizon)).containsExactly(4L);
+    }
+  }
+
+  @Test
   void aListenerOnOneNodeHearsADeliveryOnAnotherWithinASecond() throws Exception {
     assertHeardAcrossNodes(null, java.time.Duration.ofHours(1)); // through LISTEN/NOTIFY alone: no comparison in time
   }
