@@ -11,7 +11,8 @@ import java.sql.SQLException;
  * <p>Guarantees: {@link #put} returns only when the blob is durable, and it is called before any
  * row names the blob, so a crash leaves at most a blob nothing names (swept once it is old), never
  * a row naming content that is not there. The same content put twice is stored once; putting it
- * again renews its age, so that the sweep never removes content a row is about to name.
+ * again renews its age (a blob renewed within the last minute may be left as it is), so that the
+ * sweep never removes content a row is about to name.
  *
  * <p>Where a put may run: a store that {@link #joinsTransactions} (the database's) writes in the
  * caller's transaction when there is one, so content and rows commit as one; any other store

@@ -28,14 +28,24 @@ public final class DatabaseBlobs implements BlobStore {
     this.database = database;
   }
 
+  /**
+   * A blob put again within this of its last renewal is not renewed again. An update writes the
+   * whole row anew, content and all (a message under 2 kB is stored in the row), and leaves the old
+   * one dead: the same content put again seconds later made a dead copy each time (issue 22's
+   * soak found one per message, when local delivery still put the queued content again). The sweep takes
+   * only content older than blob-sweep-age (10 minutes at least), so a minute changes nothing.
+   */
+  static final java.time.Duration RENEWED_WITHIN = java.time.Duration.ofMinutes(1);
+
   @Override
   public void put(Digest digest, long size, InputStream content) throws SQLException {
     database.transaction(c -> {
-      try (PreparedStatement s = c.prepareStatement(
-          "insert into blobs (digest, size, content) values (?, ?, ?) on conflict (digest) do update set touched = now()")) {
+      try (PreparedStatement s = c.prepareStatement("insert into blobs (digest, size, content) values (?, ?, ?) on conflict (digest)"
+          + " do update set touched = now() where blobs.touched < now() - make_interval(secs => ?)")) {
         s.setBytes(1, digest.octets());
         s.setLong(2, size);
         s.setBinaryStream(3, content, size);
+        s.setLong(4, RENEWED_WITHIN.toSeconds());
         s.executeUpdate();
       }
       return null;

@@ -179,6 +179,36 @@ class DatabaseTest {
   }
 
   @Test
+  void aBlobPutAgainWithinAMinuteIsLeftAsItIsAndLaterItsAgeIsRenewed() throws Exception {
+    try (Database db = Database.open(POSTGRES.newDatabase(), "test", 2)) {
+      BlobStore blobs = new DatabaseBlobs(db);
+      byte[] octets = "Subject: twice\r\n\r\nat the accept and at the delivery\r\n".getBytes(StandardCharsets.US_ASCII);
+      Digest digest = Digest.of(octets);
+      blobs.put(digest, octets.length, new ByteArrayInputStream(octets));
+      db.transaction(c -> c.createStatement().executeUpdate("update blobs set touched = now() - interval '30 seconds'"));
+      String before = blobRow(db);
+      blobs.put(digest, octets.length, new ByteArrayInputStream(octets));
+      // The same row version (ctid) and time: no update, so no dead copy of the content.
+      assertThat(blobRow(db)).isEqualTo(before);
+      db.transaction(c -> c.createStatement().executeUpdate("update blobs set touched = now() - interval '61 seconds'"));
+      blobs.put(digest, octets.length, new ByteArrayInputStream(octets));
+      assertThat(blobRow(db)).as("renewed: a new row version").isNotEqualTo(before);
+      long touchedNow = db.transaction(c -> count(c.createStatement(), "select count(*) from blobs where touched > now() - interval '10 seconds'"));
+      assertThat(touchedNow).as("touched now").isEqualTo(1);
+    }
+  }
+
+  /** The blob's row version (ctid) and when it was touched. */
+  private static String blobRow(Database db) throws SQLException {
+    return db.transaction(c -> {
+      try (ResultSet r = c.createStatement().executeQuery("select ctid::text || '|' || touched::text from blobs")) {
+        r.next();
+        return r.getString(1);
+      }
+    });
+  }
+
+  @Test
   void aBlobShorterThanItsSizeIsRefusedAndNothingIsStored() throws Exception {
     try (Database db = Database.open(POSTGRES.newDatabase(), "test", 2)) {
       BlobStore blobs = new DatabaseBlobs(db);
