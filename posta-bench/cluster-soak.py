@@ -38,6 +38,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import smtplib
 import subprocess
 import sys
@@ -64,6 +65,10 @@ SLOW_SECONDS = float(os.environ.get("SLOW_SECONDS", "15"))
 FIRST_RETRY = os.environ.get("FIRST_RETRY", "30s")
 MAX_RETRY = os.environ.get("MAX_RETRY", "2m")
 EXPUNGE_SECONDS = float(os.environ.get("EXPUNGE_SECONDS", "120"))
+# The blob sweep (default: content unnamed for an hour, every 10 minutes) shortened, so that an
+# hour's soak sees the blobs of expunged mail go.
+SWEEP_AGE = os.environ.get("SWEEP_AGE", "10m")
+SWEEP_EVERY = os.environ.get("SWEEP_EVERY", "2m")
 SIZE = int(os.environ.get("SIZE", "1024"))
 POSTA_HOME = os.path.abspath(os.environ.get("POSTA_HOME", cmp.REPO))
 OUT = os.path.abspath(os.environ.get("OUT", os.path.join(HERE, "results")))
@@ -172,7 +177,8 @@ class SoakNode(scale.Node):
         with open(self.config) as f:
             text = f.read()
         with open(self.config, "w") as f:
-            f.write(text.replace("imap = []", f'imap = ["127.0.0.1:{self.imap_port}"]'))
+            f.write(text.replace("imap = []", f'imap = ["127.0.0.1:{self.imap_port}"]')
+                    + f'blob-sweep-age = "{SWEEP_AGE}"\nblob-sweep-every = "{SWEEP_EVERY}"\n')
         # A cgroup of its own name and quota: cluster-scale's may be in use by another run.
         self.remove_cgroup()
         self.cgroup = os.path.join(scale.CGROUP, f"posta-soak-{os.getpid()}-{self.name}")
@@ -291,9 +297,12 @@ class Reader(threading.Thread):
 
 TABLES_SQL = ("select relname, n_live_tup, n_dead_tup, autovacuum_count, autoanalyze_count, pg_total_relation_size(relid),"
               " n_tup_upd, n_tup_hot_upd, n_tup_del from pg_stat_user_tables order by relname")
-OLDEST_SQL = ("select coalesce(extract(epoch from max(now() - xact_start)), 0)::numeric(12,1) from pg_stat_activity"
+# The oldest open transaction of a client (not autovacuum), and whose it is: its connection's
+# application_name (Posta's name the node and the purpose), state and statement.
+OLDEST_SQL = ("select extract(epoch from now() - xact_start)::numeric(12,1), application_name || ' (' || coalesce(state, '') || '): '"
+              " || regexp_replace(left(query, 100), '\\s+', ' ', 'g') from pg_stat_activity"
               " where datname = current_database() and backend_type = 'client backend' and xact_start is not null"
-              " and pid <> pg_backend_pid()")
+              " and pid <> pg_backend_pid() order by xact_start limit 1")
 QUEUE_SQL = "select count(*), count(*) filter (where attempts > 0), count(*) filter (where lease_until is not null) from queue_items"
 
 
@@ -303,26 +312,37 @@ class Oldest(threading.Thread):
     def __init__(self, pg, database):
         super().__init__(daemon=True)
         self.pg, self.database = pg, database
-        self.max = 0.0
+        self.max, self.what = 0.0, ""
         self.lock = threading.Lock()
         self.stopped = threading.Event()
 
     def run(self):
         while not self.stopped.wait(2):
             try:
-                age = float(self.pg.sql(self.database, OLDEST_SQL) or 0)
+                age, what = oldest(self.pg, self.database)
             except subprocess.CalledProcessError:
                 continue
             with self.lock:
-                self.max = max(self.max, age)
+                if age > self.max:
+                    self.max, self.what = age, what
 
     def take(self):
+        """The oldest age seen since the last take, and whose transaction it was."""
         with self.lock:
-            age, self.max = self.max, 0.0
-        return age
+            age, what = self.max, self.what
+            self.max, self.what = 0.0, ""
+        return age, what
 
 
-def sample(pg, database, oldest, elapsed):
+def oldest(pg, database):
+    line = pg.sql(database, OLDEST_SQL)
+    if not line:
+        return 0.0, ""
+    age, what = line.split("|", 1)
+    return float(age), what
+
+
+def sample(pg, database, oldest_poller, elapsed):
     rows = []
     for line in pg.sql(database, TABLES_SQL).splitlines():
         name, live, dead, av, aa, size, upd, hot, dele = line.split("|")
@@ -332,7 +352,9 @@ def sample(pg, database, oldest, elapsed):
                      "size": int(size), "updates": int(upd), "hot_updates": int(hot), "deletes": int(dele)})
     depth, deferred, leased = (int(x) for x in pg.sql(database, QUEUE_SQL).split("|"))
     load = open("/proc/loadavg").read().split()[0]
-    return rows, {"t": round(elapsed), "oldest_xact_s": max(oldest.take(), float(pg.sql(database, OLDEST_SQL) or 0)),
+    polled, now = oldest_poller.take(), oldest(pg, database)
+    age, what = max(polled, now)
+    return rows, {"t": round(elapsed), "oldest_xact_s": age, "oldest_xact": what if age >= 1 else "",
                   "queue": depth, "deferred": deferred, "leased": leased, "load": float(load)}
 
 
@@ -380,18 +402,27 @@ def report(samples, general, extra):
         summary[name] = s
         lines.append(f"{name:<16} {s['max_dead']:>8} {s['max_ratio']:>9.3f} {s['autovacuum']:>7} {kib(a['size']):>10} {kib(mid['size']):>9}"
                      f" {kib(d['size']):>9} {kib(first) + '/' + kib(last):>19} {'yes' if levels else 'NO':>10}")
-    oldest = max((g["oldest_xact_s"] for g in general), default=0)
+    worst = max(general, key=lambda g: g["oldest_xact_s"], default={"oldest_xact_s": 0, "oldest_xact": "", "t": 0})
     loads = [g["load"] for g in general]
     text = (f"posta-bench cluster-soak: {NODES} nodes ({NODE_CPU} CPU each), {RATE:g} msgs/s for {end / 60:.0f} min, {REMOTE_SHARE:.0%} to a"
             f" sink deferring {DEFER_SHARE:.0%} of first attempts, {MAILBOXES} mailboxes expunged every {EXPUNGE_SECONDS:g} s; "
             f"{os.cpu_count()} CPUs, load average {min(loads, default=0):.1f} to {max(loads, default=0):.1f}\n"
             + "\n".join(lines) + "\n"
-            + f"oldest open transaction: {oldest:.1f} s at most; queue depth at most {max((g['queue'] for g in general), default=0)}\n"
+            + f"oldest open transaction: {worst['oldest_xact_s']:.1f} s at most (at {worst['t'] / 60:.0f} min: {worst.get('oldest_xact') or '-'});"
+              f" queue depth at most {max((g['queue'] for g in general), default=0)}\n"
             + "; ".join(f"{k}: {v}" for k, v in extra.items()) + "\n")
     return "\n".join(out) + "\n\n" + text, summary
 
 
+def stop_on_signal(number, frame):
+    raise KeyboardInterrupt(f"signal {number}")
+
+
 def main():
+    # SIGTERM, and SIGINT too (a shell's background job starts with it ignored), end the soak
+    # through its cleanup: the nodes, the sink and PostgreSQL stop, the cgroups go.
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
     if not os.path.isdir(scale.CGROUP):
         sys.exit(f"cluster-soak: no cgroup v1 cpu controller at {scale.CGROUP}")
     os.makedirs(OUT, exist_ok=True)
@@ -415,7 +446,7 @@ def main():
                 f'[routes."{REMOTE}"]\nhost = "127.0.0.1"\nport = {sink.port}\ntls = "none"\n'
                 '[limits]\nmax-connections = 2000\nmax-connections-per-ip = 2000\n')
     samples, general = [], []
-    load = reader = oldest = None
+    load = reader = poller = None
     t0 = time.monotonic()
     try:
         subprocess.run([posta, "cluster", "config", "push", shared, "--config", nodes[0].config], check=True, capture_output=True, env=env)
@@ -425,8 +456,8 @@ def main():
         for n in nodes:
             n.start()
         say(f"{NODES} nodes up; {RATE:g} msgs/s for {SOAK_SECONDS:g} s, a sample every {SAMPLE_SECONDS:g} s")
-        oldest = Oldest(pg, database)
-        oldest.start()
+        poller = Oldest(pg, database)
+        poller.start()
         t0 = time.monotonic()
         end = t0 + SOAK_SECONDS
         load = Load(nodes, end)
@@ -434,14 +465,14 @@ def main():
         reader.start()
         next_sample = t0
         while True:
-            rows, g = sample(pg, database, oldest, time.monotonic() - t0)
+            rows, g = sample(pg, database, poller, time.monotonic() - t0)
             samples += rows
             general.append(g)
             busy = {r["table"]: r for r in rows}
             qi = busy.get("queue_items", {})
             say(f"{g['t'] / 60:.1f} min: sent {load.counts.get('local')}+{load.counts.get('remote')} errors {load.counts.get('errors')},"
                 f" queue {g['queue']} ({g['deferred']} deferred), queue_items dead {qi.get('dead')} size {kib(qi.get('size', 0))},"
-                f" oldest xact {g['oldest_xact_s']} s, load {g['load']}")
+                f" oldest xact {g['oldest_xact_s']} s {g['oldest_xact'][:120]}, load {g['load']}")
             if time.monotonic() >= end:
                 break
             next_sample += SAMPLE_SECONDS
@@ -452,8 +483,8 @@ def main():
             # The pass under way ends before the nodes stop, so that it does not count their going as errors.
             reader.stopped.set()
             reader.join(120)
-        if oldest:
-            oldest.stopped.set()
+        if poller:
+            poller.stopped.set()
         for n in nodes:
             n.stop()
             n.remove_cgroup()
