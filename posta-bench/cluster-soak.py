@@ -298,11 +298,14 @@ class Reader(threading.Thread):
 TABLES_SQL = ("select relname, n_live_tup, n_dead_tup, autovacuum_count, autoanalyze_count, pg_total_relation_size(relid),"
               " n_tup_upd, n_tup_hot_upd, n_tup_del from pg_stat_user_tables order by relname")
 # The oldest open transaction of a client (not autovacuum), and whose it is: its connection's
-# application_name (Posta's name the node and the purpose), state and statement.
+# application_name (Posta's name the node and the purpose), state and statement. A session that is
+# idle is in no transaction of its own, though it may show one: a LISTEN session takes each
+# notification in a short transaction whose xact_start is its last statement's start (the LISTEN,
+# when the node started), which read as a transaction open for the node's whole life.
 OLDEST_SQL = ("select extract(epoch from now() - xact_start)::numeric(12,1), application_name || ' (' || coalesce(state, '') || '): '"
               " || regexp_replace(left(query, 100), '\\s+', ' ', 'g') from pg_stat_activity"
               " where datname = current_database() and backend_type = 'client backend' and xact_start is not null"
-              " and pid <> pg_backend_pid() order by xact_start limit 1")
+              " and state <> 'idle' and pid <> pg_backend_pid() order by xact_start limit 1")
 QUEUE_SQL = "select count(*), count(*) filter (where attempts > 0), count(*) filter (where lease_until is not null) from queue_items"
 
 
