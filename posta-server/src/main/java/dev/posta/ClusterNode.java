@@ -1,5 +1,6 @@
 package dev.posta;
 
+import dev.posta.auth.ApiTokens;
 import dev.posta.auth.UserStore;
 import dev.posta.config.PostaConfig;
 import dev.posta.database.BlobStore;
@@ -17,8 +18,8 @@ import java.util.function.Consumer;
  * What a clustered node runs beside its queue and mailbox store ({@code [cluster] database}): its
  * name among the nodes with a heartbeat ({@link Nodes}), the store of message content that {@code
  * [cluster] blobs} names ({@link DatabaseBlobs} or {@link S3Blobs}) with the sweep of content
- * nothing names ({@link BlobSweeper}, one node at a time), and the accounts every node shares
- * ({@link UserStore#inDatabase}).
+ * nothing names ({@link BlobSweeper}, one node at a time), and the accounts and API tokens every
+ * node shares ({@link UserStore#inDatabase}, {@link ApiTokens#inDatabase}).
  *
  * <p>Started once the database is open, before the listeners: a node whose name a live node holds,
  * or whose S3 bucket cannot be used, does not start, with the reason. Closed after the queue and
@@ -29,12 +30,14 @@ public final class ClusterNode implements AutoCloseable {
   private final BlobStore blobs;
   private final BlobSweeper sweeper;
   private final UserStore users;
+  private final ApiTokens tokens;
 
-  private ClusterNode(Nodes nodes, BlobStore blobs, BlobSweeper sweeper, UserStore users) {
+  private ClusterNode(Nodes nodes, BlobStore blobs, BlobSweeper sweeper, UserStore users, ApiTokens tokens) {
     this.nodes = nodes;
     this.blobs = blobs;
     this.sweeper = sweeper;
     this.users = users;
+    this.tokens = tokens;
   }
 
   /**
@@ -63,7 +66,7 @@ public final class ClusterNode implements AutoCloseable {
     }
     BlobSweeper sweeper = BlobSweeper.start(database, blobs, settings.sweepEvery(), settings.sweepAge(), log);
     UserStore users = UserStore.inDatabase(database, config.dataDir(), checkWait);
-    return new ClusterNode(nodes, blobs, sweeper, users);
+    return new ClusterNode(nodes, blobs, sweeper, users, ApiTokens.inDatabase(database));
   }
 
   /** Where this node puts and reads message content. */
@@ -74,6 +77,11 @@ public final class ClusterNode implements AutoCloseable {
   /** The accounts, shared by every node. */
   public UserStore users() {
     return users;
+  }
+
+  /** The HTTP API's tokens, shared by every node. */
+  public ApiTokens tokens() {
+    return tokens;
   }
 
   public String name() {

@@ -120,6 +120,8 @@ public final class PostaServer implements AutoCloseable {
   private MailboxStore mailboxes;
   private volatile ServerTls tls;
   private UserStore users;
+  /** The HTTP API's tokens: the data folder's file, or in cluster mode the database's, shared by every node. */
+  private dev.posta.auth.ApiTokens apiTokens;
   private ControlSocket controlSocket;
   /** Local users' mail ({@code posta sendmail}): its checks, the socket, the drop folder's pickup. */
   private volatile LocalSubmission localSubmission;
@@ -289,6 +291,7 @@ public final class PostaServer implements AutoCloseable {
       users = config.capture().enabled()
           ? UserStore.forCapture(config.dataDir(), config.limits().commandTimeout(), config.capture().logins())
           : new UserStore(config.dataDir(), config.limits().commandTimeout());
+      apiTokens = new dev.posta.auth.ApiTokens(config.dataDir());
       Router router = new Router(config, this::isAccount);
       // One resolver and cache for MX lookups and the sender checks: a busy domain's records are asked once per TTL.
       // Capture mode has none: without it there is no remote delivery and no sender check.
@@ -296,6 +299,7 @@ public final class PostaServer implements AutoCloseable {
       if (serve && config.cluster().database().isPresent()) {
         openDatabase(config);
         if (!config.capture().enabled()) users = clusterNode.users();
+        apiTokens = clusterNode.tokens();
       }
       store = new MaildirStore(config.dataDir().resolve("mail"), config.hostname(), Clock.systemUTC(), config.mailboxModes());
       mailboxes = database == null ? store : new DatabaseStore(database, clusterNode.blobs(), clusterFolder());
@@ -857,6 +861,11 @@ public final class PostaServer implements AutoCloseable {
   /** The accounts. */
   public UserStore users() {
     return users;
+  }
+
+  /** The HTTP API's bearer tokens ({@code posta token}): in cluster mode the cluster's, in its database. */
+  public dev.posta.auth.ApiTokens apiTokens() {
+    return apiTokens;
   }
 
   /** Local submission's checks and transaction, which the HTTP API's sending shares (the configuration's current one). */

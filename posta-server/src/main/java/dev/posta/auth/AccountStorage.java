@@ -30,6 +30,16 @@ interface AccountStorage extends AutoCloseable {
    */
   void edit(Edit edit) throws IOException, UserException;
 
+  /**
+   * Revokes the API tokens of {@code address}, whose account was just removed, so that neither it
+   * nor an account made again later under the same address keeps them: the file's ({@link
+   * FileTokens}) after the users file's change; in the database they went with the account, in
+   * its transaction, and nothing is left to do.
+   *
+   * @return how many were revoked here
+   */
+  int revokeTokens(String address) throws IOException;
+
   /** A change of the accounts' lines; throws to change nothing. */
   interface Edit {
     void apply(List<String> lines) throws UserException;

@@ -135,8 +135,10 @@ final class DatabaseAccounts implements AccountStorage {
   @Override
   public void edit(Edit edit) throws IOException, UserException {
     UserException[] refused = new UserException[1];
+    Map<String, Integer> revokedTokens = new LinkedHashMap<>();
     try {
       Snapshot changed = database.transaction(c -> {
+        revokedTokens.clear(); // counted again should the transaction be run again
         try (Statement s = c.createStatement()) {
           s.execute("select pg_advisory_xact_lock(" + CHANGE_LOCK + ")");
         }
@@ -152,6 +154,10 @@ final class DatabaseAccounts implements AccountStorage {
         Map<String, User> now = UserStore.parse(lines, "a change of the accounts", false);
         for (String address : old.keySet()) {
           if (!now.containsKey(address)) {
+            // Its API tokens go with it, in this transaction: refused on every node from the commit on.
+            // (The table's foreign key would remove them too; here they are counted for the log.)
+            int tokens = DatabaseTokens.revokeAll(c, address);
+            if (tokens > 0) revokedTokens.put(address, tokens);
             try (PreparedStatement s = c.prepareStatement("delete from accounts where address = ?")) {
               s.setString(1, address);
               s.executeUpdate();
@@ -185,6 +191,7 @@ final class DatabaseAccounts implements AccountStorage {
         return new Snapshot(Collections.unmodifiableMap(new LinkedHashMap<>(now)), version, System.nanoTime());
       });
       if (refused[0] != null) throw refused[0];
+      revokedTokens.forEach((address, n) -> log.info("{}: account removed, its {} API token{} revoked", address, n, n == 1 ? "" : "s"));
       synchronized (reloadLock) {
         Snapshot s = snapshot;
         if (s == null || s.version() < changed.version()) snapshot = changed;
@@ -222,6 +229,12 @@ final class DatabaseAccounts implements AccountStorage {
         }
       }
     }
+  }
+
+  /** Nothing: {@link #edit} removed them with the account, in its transaction. */
+  @Override
+  public int revokeTokens(String address) {
+    return 0;
   }
 
   @Override

@@ -105,5 +105,10 @@ final class FileAccounts implements AccountStorage {
   }
 
   @Override
+  public int revokeTokens(String address) throws IOException {
+    return new ApiTokens(dir).revokeAll(address);
+  }
+
+  @Override
   public void close() {}
 }

@@ -112,8 +112,9 @@ public final class UserStore implements AutoCloseable {
   /**
    * A clustered node's accounts: in the cluster's database ({@link DatabaseAccounts}), shared by
    * every node; a change made on one is seen on all within {@link DatabaseAccounts#POLL}, most
-   * often at once (LISTEN/NOTIFY). {@code dataDir} still holds the API tokens. Close it to stop
-   * listening.
+   * often at once (LISTEN/NOTIFY). The API tokens are the database's too ({@link
+   * ApiTokens#inDatabase}): an account removed takes its tokens with it, in its transaction. Close
+   * it to stop listening.
    */
   public static UserStore inDatabase(dev.posta.database.Database database, Path dataDir, Duration checkWait) {
     return new UserStore(dataDir, checkWait, null, DatabaseAccounts.open(database, DatabaseAccounts.POLL, true));
@@ -362,7 +363,7 @@ public final class UserStore implements AutoCloseable {
       indexOf(lines, canonical); // throws when there is no such user
       lines.removeIf(l -> canonical.equals(addressOf(l)));
     });
-    int revoked = new ApiTokens(dir).revokeAll(canonical);
+    int revoked = storage.revokeTokens(canonical);
     if (revoked > 0) log.info("{}: account removed, its {} API token{} revoked", canonical, revoked, revoked == 1 ? "" : "s");
   }
 

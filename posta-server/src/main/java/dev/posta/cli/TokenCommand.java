@@ -17,7 +17,9 @@ import picocli.CommandLine.ParentCommand;
  * {@code posta token create|list|revoke}: the HTTP API's bearer tokens ({@link ApiTokens}), each
  * acting as one account. {@code create} prints the token once, on standard output alone (so
  * {@code TOKEN=$(posta token create --user ...)} works), and keeps only its SHA-256; a running
- * server takes a new or revoked token at its next request. Exit status: 0 done, 1 not done with
+ * server takes a new or revoked token at its next request. On a clustered node ({@code [cluster]
+ * database}) the tokens are the cluster's, in its database: made, listed and revoked with any
+ * node's configuration, and taken by every node at its next request. Exit status: 0 done, 1 not done with
  * one line on standard error, 2 usage error (picocli).
  */
 @Command(
@@ -55,7 +57,7 @@ public final class TokenCommand {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
-    abstract void run(PostaConfig config, ApiTokens tokens) throws IOException, Refused;
+    abstract void run(PostaConfig config, UserStore users, ApiTokens tokens) throws IOException, Refused;
 
     boolean writes() {
       return true;
@@ -68,7 +70,11 @@ public final class TokenCommand {
         PostaConfig config = options.load();
         String notOwner = writes() ? DataFolderOwner.refusal(config.dataDir()) : null;
         if (notOwner != null) throw new Refused(notOwner);
-        run(config, new ApiTokens(config.dataDir()));
+        // A clustered node's tokens are the cluster's, in its database, beside its accounts.
+        try (UserCommand.Accounts accounts = UserCommand.Accounts.of(config)) {
+          ApiTokens tokens = accounts.database() == null ? new ApiTokens(config.dataDir()) : ApiTokens.inDatabase(accounts.database());
+          run(config, accounts.users(), tokens);
+        }
         return 0;
       } catch (ConfigException e) {
         parent.err.println(name + ": " + String.join("; ", e.problems()));
@@ -90,17 +96,15 @@ public final class TokenCommand {
     String name = "api";
 
     @Override
-    void run(PostaConfig config, ApiTokens tokens) throws IOException, Refused {
+    void run(PostaConfig config, UserStore users, ApiTokens tokens) throws IOException, Refused {
       String canonical;
       try {
         canonical = UserStore.canonicalAddress(user);
       } catch (IllegalArgumentException e) {
         throw new Refused(user + ": " + e.getMessage());
       }
-      try (UserCommand.Accounts accounts = UserCommand.Accounts.of(config)) {
-        if (accounts.users().find(canonical).isEmpty()) {
-          throw new Refused("no such user: " + canonical + " (add it first: posta user add " + canonical + ")");
-        }
+      if (users.find(canonical).isEmpty()) {
+        throw new Refused("no such user: " + canonical + " (add it first: posta user add " + canonical + ")");
       }
       ApiTokens.Created made;
       try {
@@ -122,7 +126,7 @@ public final class TokenCommand {
     }
 
     @Override
-    void run(PostaConfig config, ApiTokens tokens) throws IOException {
+    void run(PostaConfig config, UserStore users, ApiTokens tokens) throws IOException {
       for (ApiTokens.Token t : tokens.list()) parent.out.println(t.id() + "  " + t.user() + "  " + t.created() + "  " + t.name());
     }
   }
@@ -133,7 +137,7 @@ public final class TokenCommand {
     String id;
 
     @Override
-    void run(PostaConfig config, ApiTokens tokens) throws IOException, Refused {
+    void run(PostaConfig config, UserStore users, ApiTokens tokens) throws IOException, Refused {
       ApiTokens.Token revoked = tokens.revoke(id).orElseThrow(() -> new Refused("no token with id " + id));
       parent.out.println("revoked " + revoked.id() + " (" + revoked.user() + ", \"" + revoked.name() + "\")");
     }

@@ -108,7 +108,7 @@ public final class Database implements AutoCloseable {
 
   /** The schema's parts, resources beside this class, applied in this order. */
   static final List<String> SCHEMA = List.of("nodes.sql", "blobs.sql", "mailboxes.sql", "config.sql", "queue.sql", "queue_admin.sql", "queue_notices.sql",
-      "queue_suspensions.sql", "accounts.sql");
+      "queue_suspensions.sql", "accounts.sql", "api_tokens.sql");
 
   /** A key for {@code pg_advisory_xact_lock} that only Posta's schema set-up takes ("posta" in ASCII). */
   private static final long SCHEMA_LOCK = 0x706f737461L;

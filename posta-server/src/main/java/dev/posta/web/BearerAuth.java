@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The API's sign-in: {@code Authorization: Bearer <token>} (RFC 6750 §2.1), a token from {@code
- * posta token create} ({@link ApiTokens}) whose account still exists. The answer to no token or a
+ * posta token create} ({@link ApiTokens}; in cluster mode the cluster's, looked up in its database at
+ * each request) whose account still exists. The answer to no token or a
  * wrong one is 401 with {@code WWW-Authenticate: Bearer} (§3).
  *
  * <p>Guessing is throttled by the AUTH throttle SMTP, IMAP and POP3 share ({@link AuthThrottle}),
@@ -28,11 +29,9 @@ import org.slf4j.LoggerFactory;
 final class BearerAuth implements MessagesApi.SignIn {
   private static final Logger log = LoggerFactory.getLogger(WebServer.class);
   private final PostaServer server;
-  private final ApiTokens tokens;
 
   BearerAuth(PostaServer server) {
     this.server = server;
-    this.tokens = new ApiTokens(server.config().dataDir());
   }
 
   /** The account the request's token acts as. */
@@ -54,7 +53,7 @@ final class BearerAuth implements MessagesApi.SignIn {
       throw new ApiError(401, "the Authorization header must be Bearer <token>",
           Map.of("WWW-Authenticate", "Bearer realm=\"posta\", error=\"invalid_request\""));
     }
-    Optional<ApiTokens.Token> token = tokens.find(header.substring(7).strip());
+    Optional<ApiTokens.Token> token = server.apiTokens().find(header.substring(7).strip());
     Optional<UserStore.User> owner = token.isPresent() ? server.users().find(token.get().user()) : Optional.empty();
     if (owner.isPresent() && !owner.get().disabled()) return token.get().user();
     String why = token.isEmpty() ? "unknown or revoked token"

@@ -24,6 +24,15 @@ import org.slf4j.LoggerFactory;
  * is made: no thread of its own, so an idle server spends nothing on sessions. At most {@link
  * #MAX_SESSIONS} live at once; beyond that the least recently used is dropped (logged), the
  * bound on what a flood of sign-ins can hold.
+ *
+ * <p>In a cluster a session stays in the memory of the node that made it (a browser signed in on
+ * one node is not on the others), and is not kept in the database: what must hold across nodes is
+ * that a removed or disabled account is signed out, and that holds without it. Each request checks
+ * the session's account ({@code Pages.session}) against the accounts the node has read, which are
+ * the cluster's ({@code auth.DatabaseAccounts}): a {@code posta user del} or {@code disable} on any
+ * node ends the session at its next request once this node has the change, at once by its
+ * notification, within 5 s when the notification was lost. (API tokens, which any node takes,
+ * are looked up in the database at each request instead: {@code auth.ApiTokens}.)
  */
 final class Sessions {
   private static final Logger log = LoggerFactory.getLogger(Sessions.class);

@@ -67,14 +67,11 @@ final class UserPages implements OperatorPages.Section {
   private final PostaServer server;
   private final Pages pages;
   private final AccountChanges accounts;
-  /** Read for the tokens' counts: one file, re-read only when it changed. */
-  private final ApiTokens tokens;
 
   UserPages(PostaServer server, Pages pages) {
     this.server = server;
     this.pages = pages;
     this.accounts = new AccountChanges(server, log);
-    this.tokens = new ApiTokens(server.config().dataDir());
   }
 
   @Override
@@ -162,7 +159,7 @@ final class UserPages implements OperatorPages.Section {
     int pagesTotal = Math.max(1, (all.size() + PAGE_SIZE - 1) / PAGE_SIZE);
     int p = Math.min(page, pagesTotal);
     Map<String, Integer> tokenCounts = new HashMap<>();
-    for (ApiTokens.Token t : tokens.list()) tokenCounts.merge(t.user(), 1, Integer::sum);
+    for (ApiTokens.Token t : server.apiTokens().list()) tokenCounts.merge(t.user(), 1, Integer::sum);
     List<String> local = accounts.localDomains();
     List<UserViews.Row> rows = new ArrayList<>();
     for (String address : all.subList((p - 1) * PAGE_SIZE, Math.min(all.size(), p * PAGE_SIZE))) {

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.posta.auth.ApiTokens;
 import dev.posta.config.PostaConfig;
 import dev.posta.database.Database;
 import dev.posta.mail.AddressParser;
@@ -61,7 +60,7 @@ class ClusterQueuePagesTest {
         c -> TestServer.withHttp(c.toBuilder().cluster(new PostaConfig.Cluster(Optional.of(url), "n1", 8)).build()));
     server.server().users().add("admin@localhost", "the admin's password".toCharArray(), true);
     admin = PageClient.signedIn(server.httpPort(), "admin@localhost", "the admin's password");
-    token = new ApiTokens(dir.resolve("posta")).create("admin@localhost", "ops").secret();
+    token = server.server().apiTokens().create("admin@localhost", "ops").secret(); // the cluster's, in its database
     http = HttpClient.newHttpClient();
   }
 
