@@ -15,6 +15,10 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,7 +43,11 @@ import org.slf4j.LoggerFactory;
  *   <li>The accounts and their version are read in one snapshot (repeatable read), so a reload
  *       never pairs old rows with a new version and misses the change for good.
  *   <li>While the database cannot be reached, logins go on against the last accounts read (with a
- *       warning); with none read yet, the error is thrown, never taken for "no such user".
+ *       warning); with none read yet, the error is thrown, never taken for "no such user". A
+ *       reload runs on a thread of its own, one at a time, and no lock is held while it asks the
+ *       database: a login waits for it at most {@link #RELOAD_WAIT} from its start, and not at all
+ *       once a reload has failed, so that logins never queue behind a reconnect (the pool's 10 s
+ *       connection timeout).
  * </ul>
  */
 final class DatabaseAccounts implements AccountStorage {
@@ -47,6 +55,8 @@ final class DatabaseAccounts implements AccountStorage {
   /** How long a lost notification can hide another node's change at most. */
   static final Duration POLL = Duration.ofSeconds(5);
   static final String CHANNEL = "posta_accounts";
+  /** How long a login waits at most for a reload that another lookup started (normally one read: milliseconds). */
+  static final Duration RELOAD_WAIT = Duration.ofMillis(500);
   /** The key of the advisory lock account changes take ("account" in ASCII). */
   private static final long CHANGE_LOCK = 0x6163636f756e74L;
 
@@ -54,8 +64,12 @@ final class DatabaseAccounts implements AccountStorage {
 
   private final Database database;
   private final long pollNanos;
+  /** Guards {@link #reloading} and the replacement of {@link #snapshot}; never held while the database is asked. */
   private final Object reloadLock = new Object();
   private volatile Snapshot snapshot;
+  private Reload reloading;
+  /** The last reload failed: lookups go on with the accounts last read without waiting for the next. */
+  private volatile boolean unreachable;
   /** Set by a notification: the next lookup checks the version whatever the poll's period. */
   private volatile boolean notified;
   private volatile boolean closed;
@@ -77,22 +91,81 @@ final class DatabaseAccounts implements AccountStorage {
   public Map<String, User> current() throws IOException {
     Snapshot s = snapshot;
     if (s != null && !notified && System.nanoTime() - s.checkedAt() < pollNanos) return s.users();
-    synchronized (reloadLock) {
-      s = snapshot;
-      long now = System.nanoTime();
-      if (s != null && !notified && now - s.checkedAt() < pollNanos) return s.users();
-      notified = false; // before reading: a notification arriving meanwhile makes the next lookup check again
+    Reload r = reload();
+    if (s == null) { // nothing read yet: nothing to go on with, so this lookup waits for the read, however long
       try {
-        long version = database.transaction(DatabaseAccounts::version);
-        snapshot = s != null && s.version() == version ? new Snapshot(s.users(), version, now) : load(now);
-      } catch (SQLException e) {
-        if (s == null) throw new IOException("the accounts cannot be read from the cluster's database: " + e.getMessage(), e);
-        log.warn("the accounts cannot be read from the cluster's database ({}); logins go on with those read {} s ago", e.getMessage(),
-            Duration.ofNanos(now - s.checkedAt()).toSeconds());
-        notified = true; // try again at the next lookup
-        return s.users();
+        return r.done().get().users();
+      } catch (ExecutionException e) {
+        Throwable cause = e.getCause();
+        throw new IOException("the accounts cannot be read from the cluster's database: " + cause.getMessage(), cause);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while reading the accounts");
       }
+    }
+    // With accounts read, a login waits for a reload only while the database is believed up, and
+    // only within RELOAD_WAIT of the reload's start: a database that went away costs a login at
+    // most that once, and none while it stays away (the accounts last read serve meanwhile).
+    long left = r.started() + RELOAD_WAIT.toNanos() - System.nanoTime();
+    if (unreachable || left <= 0) return s.users();
+    try {
+      return r.done().get(left, TimeUnit.NANOSECONDS).users();
+    } catch (ExecutionException | TimeoutException e) {
       return snapshot.users();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return snapshot.users();
+    }
+  }
+
+  /** A reload under way: when it started, and its outcome. */
+  private record Reload(long started, CompletableFuture<Snapshot> done) {}
+
+  /**
+   * The reload under way, or a new one, on a thread of its own: one at a time, so that lookups
+   * never queue behind a read (nor a reconnect) that another started; they wait for it at most
+   * {@link #RELOAD_WAIT} (see {@link #current}).
+   */
+  private Reload reload() {
+    synchronized (reloadLock) {
+      if (reloading != null) return reloading;
+      Reload r = new Reload(System.nanoTime(), new CompletableFuture<>());
+      reloading = r;
+      notified = false; // before reading: a notification arriving meanwhile makes the next lookup check again
+      Thread.ofVirtual().name("accounts-reload").start(() -> {
+        try {
+          r.done().complete(read());
+        } catch (SQLException | RuntimeException e) {
+          Snapshot last = snapshot;
+          if (!unreachable && last != null) {
+            log.warn("the accounts cannot be read from the cluster's database ({}); logins go on with those read {} s ago", e.getMessage(),
+                Duration.ofNanos(System.nanoTime() - last.checkedAt()).toSeconds());
+          }
+          if (last != null) unreachable = true;
+          notified = true; // the next lookup tries again (in the background: it does not wait)
+          r.done().completeExceptionally(e);
+        } finally {
+          synchronized (reloadLock) {
+            reloading = null;
+          }
+        }
+      });
+      return r;
+    }
+  }
+
+  /** Reads the accounts' version and, when it moved, the accounts; keeps them unless a change made here is newer. */
+  private Snapshot read() throws SQLException {
+    long now = System.nanoTime();
+    Snapshot s = snapshot;
+    long version = database.transaction(DatabaseAccounts::version);
+    Snapshot read = s != null && s.version() == version ? new Snapshot(s.users(), version, now) : load(now);
+    synchronized (reloadLock) {
+      Snapshot current = snapshot;
+      if (current == null || current.version() <= read.version()) snapshot = current = read;
+      if (unreachable) log.info("the accounts can be read from the cluster's database again");
+      unreachable = false;
+      return current;
     }
   }
 

@@ -154,6 +154,40 @@ class SharedAccountsTest {
   }
 
   @Test
+  void loginsDoNotQueueBehindAReloadThatWaitsForTheDatabase() throws Exception {
+    String url = POSTGRES.newDatabase();
+    try (Database db1 = Database.open(url, "node1", 2); Database db2 = Database.open(url, "node2", 1);
+        UserStore node1 = UserStore.inDatabase(db1, dir.resolve("n1"), Duration.ofHours(1), false);
+        UserStore node2 = UserStore.inDatabase(db2, dir.resolve("n2"), Duration.ofMillis(100), false)) {
+      node1.add("ada@example.org", "pw-ada".toCharArray());
+      assertThat(node2.find("ada@example.org")).isPresent();
+      // Node 2's only connection is taken: a reload waits for one up to the pool's 10 s, as for a database gone away.
+      java.sql.Connection taken = db2.connection();
+      Thread.sleep(150); // past the poll period: the next lookup reloads
+      List<Callable<Long>> logins = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        logins.add(() -> {
+          long start = System.nanoTime();
+          assertThat(node2.find("ada@example.org")).isPresent();
+          return System.nanoTime() - start;
+        });
+      }
+      try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
+        for (Future<Long> f : pool.invokeAll(logins)) {
+          // Each waits at most the bounded wait for the reload one of them started, never the pool's 10 s.
+          assertThat(Duration.ofNanos(f.get())).isLessThan(DatabaseAccounts.RELOAD_WAIT.plusMillis(300));
+        }
+        // Later logins do not wait at all while that reload is still stuck.
+        for (Future<Long> f : pool.invokeAll(logins)) assertThat(Duration.ofNanos(f.get())).isLessThan(Duration.ofMillis(100));
+      }
+      // The database back, the next change is seen again.
+      taken.close();
+      node1.setDisabled("ada@example.org", true);
+      assertThat(within(Duration.ofSeconds(12), () -> node2.find("ada@example.org").orElseThrow().disabled())).isTrue();
+    }
+  }
+
+  @Test
   void postaUserOnAClusteredNodeChangesTheClustersAccountsNotTheUsersFile() throws Exception {
     String url = POSTGRES.newDatabase();
     Path config = Files.writeString(dir.resolve("posta.toml"), "hostname = \"mail.example.org\"\ndata = \"" + dir.resolve("data")
