@@ -22,7 +22,8 @@ import java.util.function.Consumer;
  * node shares ({@link UserStore#inDatabase}, {@link ApiTokens#inDatabase}).
  *
  * <p>Started once the database is open, before the listeners: a node whose name a live node holds,
- * or whose S3 bucket cannot be used, does not start, with the reason. Closed after the queue and
+ * or whose S3 bucket cannot be used, does not start, with the reason. A node that loses its name
+ * while it runs (another start took it) is told, and stops ({@link Nodes} says why). Closed after the queue and
  * the store, before the database: the node's row goes last, when nothing of it runs any more.
  */
 public final class ClusterNode implements AutoCloseable {
@@ -49,9 +50,21 @@ public final class ClusterNode implements AutoCloseable {
    */
   public static ClusterNode start(Database database, PostaConfig config, Duration checkWait, Consumer<String> log)
       throws SQLException, IOException, Nodes.NameTaken {
+    return start(database, config, checkWait, log, () -> {});
+  }
+
+  /**
+   * As {@link #start(Database, PostaConfig, Duration, Consumer)}, and {@code nameLost} is run once
+   * when another start of this node took its name (its database session ended, and another
+   * process started under the name before this one took it back): the node must then stop, which
+   * its owner does ({@link PostaServer}; the reasons are {@link Nodes}'s). Run on the heartbeat's
+   * thread: it must not wait for this node to close.
+   */
+  public static ClusterNode start(Database database, PostaConfig config, Duration checkWait, Consumer<String> log, Runnable nameLost)
+      throws SQLException, IOException, Nodes.NameTaken {
     PostaConfig.Cluster cluster = config.cluster();
     PostaConfig.Cluster.Blobs settings = cluster.blobs();
-    Nodes nodes = Nodes.join(database, cluster.node(), PostaServer.VERSION, log);
+    Nodes nodes = Nodes.join(database, cluster.node(), PostaServer.VERSION, log, nameLost);
     BlobStore blobs;
     try {
       if (settings.s3().isPresent()) {

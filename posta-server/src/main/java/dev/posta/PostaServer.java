@@ -109,6 +109,8 @@ public final class PostaServer implements AutoCloseable {
   private ClusterQueue clusterQueue;
   /** Cluster mode: this node's name and heartbeat, its blob store and sweep, the shared accounts; null on its own. */
   private ClusterNode clusterNode;
+  /** What stops the server when its node loses its name ({@link #whenNameLost}); null: it closes itself. */
+  private volatile Runnable whenNameLost;
   private QueueControl queueControl;
   /** The administrator's commands: {@link #queueControl} on the spool, or in cluster mode the database's queue. */
   private dev.posta.queue.QueueCommands queueCommands;
@@ -201,6 +203,25 @@ public final class PostaServer implements AutoCloseable {
   public PostaServer onDelivery(LocalDelivery.Listener listener) {
     this.deliveryListener = listener;
     return this;
+  }
+
+  /**
+   * What stops this server when its cluster node loses its name (another start of it took the
+   * name: see {@link dev.posta.database.Nodes} for why it must not serve on); call before {@link
+   * #start}. Run on a thread of its own. Without it the server closes itself; {@code posta serve}
+   * exits with status 3 instead, so that its supervisor sees a failure.
+   */
+  public PostaServer whenNameLost(Runnable stop) {
+    this.whenNameLost = stop;
+    return this;
+  }
+
+  /** Cluster mode: another start holds this node's name now. Says so, and stops taking work. */
+  private void nameLost() {
+    log.error("cluster: node {}: another start of this node holds its name in the cluster now; this one stops taking mail and shuts down,"
+        + " so that one process serves under the name", config.cluster().node());
+    Runnable stop = whenNameLost != null ? whenNameLost : this::close;
+    Thread.ofPlatform().name("name-lost").start(stop); // not on the heartbeat's thread: closing waits for it
   }
 
   /** Has every SMTP session make the faults a {@code posta dev --config} file scripts; call before {@link #start}. */
@@ -376,7 +397,7 @@ public final class PostaServer implements AutoCloseable {
       clusterNode = ClusterNode.start(database, config, config.limits().commandTimeout(), line -> {
         if (line.contains("failed") || line.contains("stop this one")) log.warn("cluster: {}", line);
         else log.info("cluster: {}", line);
-      });
+      }, this::nameLost);
     } catch (java.sql.SQLException | dev.posta.database.Nodes.NameTaken | IOException e) {
       database.close();
       database = null;

@@ -13,9 +13,13 @@ import java.util.function.Consumer;
  * A server that a command ({@code posta serve}, {@code posta dev}) runs until the JVM is told to
  * stop (SIGTERM, Ctrl-C). The shutdown hook is taken before the server starts, so that a signal
  * at any moment closes what has started and writes out the log lines still buffered; the data
- * folder must belong to the user running it ({@link DataFolderOwner}).
+ * folder must belong to the user running it ({@link DataFolderOwner}). A cluster node that loses
+ * its name to another start of it stops as at a SIGTERM and exits with status {@value #NAME_LOST}.
  */
 final class ServerRun {
+  /** The exit status of a cluster node that stopped because another start of it took its name. */
+  static final int NAME_LOST = 3;
+
   private final AtomicReference<PostaServer> serving = new AtomicReference<>();
   private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -49,7 +53,10 @@ final class ServerRun {
         System.err.println(command + ": cannot start: " + notOwner);
         return null;
       }
-      PostaServer assembled = new PostaServer(config).web(WebServer::new);
+      // A cluster node that lost its name to another start of it exits, with a status of its own:
+      // the shutdown hook closes it as a SIGTERM would (System.exit from its own thread, which the
+      // hook's close does not wait for).
+      PostaServer assembled = new PostaServer(config).web(WebServer::new).whenNameLost(() -> System.exit(NAME_LOST));
       PostaServer server = (faults != null ? assembled.faults(faults) : assembled).start();
       serving.set(server);
       return server;

@@ -31,7 +31,16 @@ import java.util.function.Consumer;
  *   <li>Each start has an instance token; a heartbeat renews only the row of its own instance. A
  *       node whose connection was lost re-takes the lock on a new one; if another start took the
  *       name meanwhile, it finds that out and says so ({@code lost}) instead of renewing the
- *       other's row.
+ *       other's row, and tells its owner once ({@code onLost}), which stops the node.
+ *   <li>Why a node that lost its name stops, rather than serving on: two live processes under one
+ *       name break what the name stands for. {@code posta cluster status} shows one row for both,
+ *       alive by the other's heartbeat; the queue's leases and history name the node, and its
+ *       queue IDs carry the name's slot, so the two would hand out IDs from one sequence space
+ *       (refused as duplicates: 451s for mail the other accepted) and an operator could not tell
+ *       whose delivery is whose. The start that holds the lock is the one the cluster knows;
+ *       the other must go. It finds out at its next heartbeat ({@link #HEARTBEAT_EVERY}), and
+ *       nothing it does meanwhile is unsafe: its deliveries' outcomes are fenced by their lease
+ *       tokens. It cannot take the name back by force: the lock is the other's session's.
  *   <li>Ages are measured by the database's clock ({@code now()}), the one clock all nodes share,
  *       so skewed node clocks do not make a live node look dead.
  * </ul>
@@ -62,17 +71,20 @@ public final class Nodes implements AutoCloseable {
   private final String instance;
   private final Duration every;
   private final Consumer<String> log;
+  /** Told once, on the heartbeat's thread, when another start holds the name now. */
+  private final Runnable onLost;
   private final Thread thread;
   /** The connection that holds the name's lock; null while it is being replaced. Used by the heartbeat's thread and close. */
   private Connection holding;
   private volatile boolean stopped;
 
-  private Nodes(Database database, String name, String instance, Duration every, Consumer<String> log, Connection holding) {
+  private Nodes(Database database, String name, String instance, Duration every, Consumer<String> log, Runnable onLost, Connection holding) {
     this.database = database;
     this.name = name;
     this.instance = instance;
     this.every = every;
     this.log = log;
+    this.onLost = onLost;
     this.holding = holding;
     this.thread = Thread.ofVirtual().name("node-heartbeat").unstarted(this::run);
   }
@@ -84,11 +96,26 @@ public final class Nodes implements AutoCloseable {
    * @throws NameTaken when a live node has the name
    */
   public static Nodes join(Database database, String name, String version, Consumer<String> log) throws SQLException, NameTaken {
-    return join(database, name, version, HEARTBEAT_EVERY, log);
+    return join(database, name, version, HEARTBEAT_EVERY, log, () -> {});
+  }
+
+  /**
+   * As {@link #join(Database, String, String, Consumer)}, and {@code onLost} is run once, on the
+   * heartbeat's thread, when another start holds the name now: the owner stops the node (see the
+   * class's header). It must not wait for this to close: close waits for the heartbeat's thread.
+   */
+  public static Nodes join(Database database, String name, String version, Consumer<String> log, Runnable onLost) throws SQLException, NameTaken {
+    return join(database, name, version, HEARTBEAT_EVERY, log, onLost);
   }
 
   /** With another period, for tests. */
   static Nodes join(Database database, String name, String version, Duration every, Consumer<String> log) throws SQLException, NameTaken {
+    return join(database, name, version, every, log, () -> {});
+  }
+
+  /** With another period, for tests. */
+  static Nodes join(Database database, String name, String version, Duration every, Consumer<String> log, Runnable onLost)
+      throws SQLException, NameTaken {
     if (name == null || name.isBlank()) throw new IllegalArgumentException("a node needs a name ([cluster] node)");
     String instance = UUID.randomUUID().toString();
     Connection c = database.dedicated("node name");
@@ -120,7 +147,7 @@ public final class Nodes implements AutoCloseable {
       c.close();
       throw e;
     }
-    Nodes nodes = new Nodes(database, name, instance, every, log, c);
+    Nodes nodes = new Nodes(database, name, instance, every, log, onLost, c);
     nodes.thread.start();
     return nodes;
   }
@@ -190,7 +217,10 @@ public final class Nodes implements AutoCloseable {
       }
       try {
         boolean held = beat();
-        if (!held && !lost) log.accept("node " + name + ": another start of this node holds its name now; stop this one");
+        if (!held && !lost) {
+          log.accept("node " + name + ": another start of this node holds its name now; stop this one");
+          onLost.run();
+        }
         lost = !held;
       } catch (SQLException e) {
         // The next beat tries again; DEAD_AFTER spans several.

@@ -111,10 +111,11 @@ class NodesTest {
   }
 
   @Test
-  void theHeartbeatIsRenewedEveryPeriodAndALostNameIsLoggedOnce() throws Exception {
+  void theHeartbeatIsRenewedEveryPeriodAndALostNameIsLoggedAndToldOnce() throws Exception {
     try (Database db = Database.open(POSTGRES.newDatabase(), "test", 3)) {
       List<String> log = Collections.synchronizedList(new ArrayList<>());
-      try (Nodes mx1 = Nodes.join(db, "mx1", "", Duration.ofMillis(100), log::add)) {
+      java.util.concurrent.atomic.AtomicInteger lost = new java.util.concurrent.atomic.AtomicInteger();
+      try (Nodes mx1 = Nodes.join(db, "mx1", "", Duration.ofMillis(100), log::add, lost::incrementAndGet)) {
         age(db, "mx1", 20);
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         while (Nodes.list(db).get(0).age().toSeconds() >= 20 && System.nanoTime() < deadline) Thread.sleep(20);
@@ -123,6 +124,7 @@ class NodesTest {
         db.transaction(c -> c.createStatement().executeUpdate("update nodes set instance = 'another start'"));
         Thread.sleep(500);
         assertThat(log).containsExactly("node mx1: another start of this node holds its name now; stop this one");
+        assertThat(lost).as("its owner told once, to stop the node").hasValue(1);
       }
     }
   }

@@ -70,6 +70,19 @@ public final class PostaProcess implements AutoCloseable {
     assertThat(process.exitValue()).as("exit value of a process killed by SIGKILL").isEqualTo(KILLED_BY_SIGKILL);
   }
 
+  /**
+   * Waits for it to exit of its own accord (as a node that lost its name does) and gives its exit
+   * value; fails when it still runs after {@code bound}.
+   */
+  public int awaitExit(Duration bound) throws InterruptedException {
+    if (!process.waitFor(bound.toMillis(), TimeUnit.MILLISECONDS)) fail("still running after %s", bound);
+    return process.exitValue();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
   /** Kills it if it still runs (a test's clean-up). */
   @Override
   public void close() throws InterruptedException {
