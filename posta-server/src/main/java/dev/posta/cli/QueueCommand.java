@@ -163,6 +163,24 @@ final class QueueCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * The cluster's queue listed to {@code out} as {@code posta queue list} lists it, read from the
+   * database {@code cfg} names ({@code mailq} on a clustered node: {@link Sendmail}).
+   *
+   * @throws java.sql.SQLException when the database cannot be reached
+   */
+  static QueueOutput listCluster(PostaConfig cfg, java.io.PrintStream out) throws java.sql.SQLException {
+    var root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    var level = root.getLevel();
+    root.setLevel(ch.qos.logback.classic.Level.WARN); // the answer is the output: no pool or queue info lines around it
+    try (var database = dev.posta.database.Database.open(cfg.cluster().database().orElseThrow(), cfg.cluster().node() + " (mailq)", 2)) {
+      var control = dev.posta.queue.ClusterQueueControl.ofNode(database, cfg.cluster().node(), cfg.hostname());
+      return inCluster(control, new QueueRequest(QueueRequest.Command.LIST, null), null, false, out);
+    } finally {
+      root.setLevel(level);
+    }
+  }
+
   /** {@code request} on the cluster's queue: a listing printed to {@code out} as it is read, page by page, the rest as records. */
   static QueueOutput inCluster(dev.posta.queue.QueueCommands control, QueueRequest request, String typedId, boolean json,
       java.io.PrintStream out) {

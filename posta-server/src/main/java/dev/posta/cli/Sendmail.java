@@ -49,7 +49,7 @@ import java.util.Set;
  * does; Bcc: removed), {@code -i} and {@code -oi} (a lone dot does not end the message),
  * {@code -f ADDR} and {@code -r ADDR} (envelope sender), {@code -F NAME} (full name for a From:
  * the message lacks), {@code -bm} (the default), {@code -bs} (SMTP on standard input and output),
- * {@code -bp} (list the queue, as mailq), {@code -bi} and {@code -I} (newaliases: nothing to do),
+ * {@code -bp} (list the queue, as mailq; on a clustered node the cluster's, from its database), {@code -bi} and {@code -I} (newaliases: nothing to do),
  * {@code -v}, {@code -C FILE} (Posta's configuration file), {@code --} and recipients. The
  * historic options programs still pass are accepted and ignored ({@code -oX...}, {@code -B},
  * {@code -h}, {@code -L}, {@code -N}, {@code -O}, {@code -R}, {@code -V}, {@code -X},
@@ -436,6 +436,7 @@ final class Sendmail {
 
   private int mailq(String me, PostaConfig config) {
     Path data = config.dataDir();
+    if (config.cluster().database().isPresent()) return clusterMailq(me, config);
     QueueRequest list = new QueueRequest(QueueRequest.Command.LIST, null);
     QueueReply reply = null;
     try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(Maildrop.socket(data)))) {
@@ -457,6 +458,35 @@ final class Sendmail {
     QueueOutput out = QueueOutput.of(list, null, reply);
     stdout.print(out.out());
     stderr.print(out.err());
+    listDropFolder(data);
+    return out.exitCode() == QueueOutput.DONE ? EX_OK : EX_UNAVAILABLE;
+  }
+
+  /**
+   * mailq on a clustered node ({@code [cluster] database}): the cluster's queue, read from its
+   * database as {@code posta queue list} reads it, whether a node runs here or not. The node's
+   * own spool is not the queue any more: mail accepted in cluster mode is in the database (what
+   * an embedded run left in the spool is not delivered while the node is clustered, and its log
+   * says so at the start).
+   */
+  private int clusterMailq(String me, PostaConfig config) {
+    QueueOutput out;
+    try {
+      out = QueueCommand.listCluster(config, stdout);
+    } catch (java.sql.SQLException | RuntimeException e) {
+      String why = e.getMessage() == null ? e.toString() : e.getMessage().replaceAll("\\s+", " ").strip();
+      stderr.println(me + ": the cluster's queue cannot be read from its database "
+          + dev.posta.database.Database.shownUrl(config.cluster().database().orElseThrow()) + ": " + why);
+      return EX_UNAVAILABLE;
+    }
+    stdout.print(out.out());
+    stderr.print(out.err());
+    listDropFolder(config.dataDir());
+    return out.exitCode() == QueueOutput.DONE ? EX_OK : EX_UNAVAILABLE;
+  }
+
+  /** The drop folder's files, after the queue: mail a server takes in when it runs. */
+  private void listDropFolder(Path data) {
     try {
       List<Maildrop.Waiting> waiting = Maildrop.list(Maildrop.folder(data));
       if (!waiting.isEmpty()) {
@@ -471,7 +501,6 @@ final class Sendmail {
     } catch (IOException e) {
       // Only its owner may list the drop folder; while the server runs it is taken in within seconds.
     }
-    return out.exitCode() == QueueOutput.DONE ? EX_OK : EX_UNAVAILABLE;
   }
 
   // --- -t -----------------------------------------------------------------------------------
