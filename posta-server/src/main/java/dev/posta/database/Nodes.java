@@ -77,6 +77,8 @@ public final class Nodes implements AutoCloseable {
   /** The connection that holds the name's lock; null while it is being replaced. Used by the heartbeat's thread and close. */
   private Connection holding;
   private volatile boolean stopped;
+  /** What the heartbeat waits on between beats; {@link #close} wakes it. */
+  private final Object wake = new Object();
 
   private Nodes(Database database, String name, String instance, Duration every, Consumer<String> log, Runnable onLost, Connection holding) {
     this.database = database;
@@ -211,10 +213,13 @@ public final class Nodes implements AutoCloseable {
     boolean lost = false;
     while (!stopped) {
       try {
-        Thread.sleep(every);
+        synchronized (wake) {
+          if (!stopped) wake.wait(every.toMillis());
+        }
       } catch (InterruptedException e) {
         return;
       }
+      if (stopped) return;
       try {
         boolean held = beat();
         if (!held && !lost) {
@@ -254,10 +259,19 @@ public final class Nodes implements AutoCloseable {
   /** Stops the heartbeat, removes this node's row when it still is this start's, and gives the name back. */
   @Override
   public void close() throws SQLException {
-    stopped = true;
-    thread.interrupt();
+    // Woken, not interrupted: an interrupt during a beat would close the connection's socket (a
+    // virtual thread's blocking I/O ends so), and the row could not be removed on it. A beat stuck
+    // on a dead connection is interrupted after a while all the same.
+    synchronized (wake) {
+      stopped = true;
+      wake.notifyAll();
+    }
     try {
-      thread.join();
+      thread.join(Duration.ofSeconds(5));
+      if (thread.isAlive()) {
+        thread.interrupt();
+        thread.join();
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
