@@ -32,12 +32,18 @@ import java.util.stream.Stream;
  * server's own log, never skips.
  */
 public final class Postgres implements AutoCloseable {
-  private static final Set<Process> RUNNING = ConcurrentHashMap.newKeySet();
+  private static final Set<Postgres> RUNNING = ConcurrentHashMap.newKeySet();
   private static final AtomicInteger DATABASES = new AtomicInteger();
   private static volatile Postgres shared;
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(Process::destroy), "postgres-stop"));
+    // The shared server's folder goes with it: a gigabyte or more once a test run has made its
+    // databases, and left behind by every run it filled the disk.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      RUNNING.forEach(Postgres::close);
+      Postgres s = shared;
+      if (s != null) deleteQuietly(s.dir);
+    }, "postgres-stop"));
   }
 
   private final Path dir;
@@ -67,7 +73,7 @@ public final class Postgres implements AutoCloseable {
         "-c", "logging_collector=off", "-c", "log_min_messages=warning"));
     ProcessBuilder pb = new ProcessBuilder(asUser(command)).redirectErrorStream(true).redirectOutput(dir.resolve("server.log").toFile());
     server = pb.start();
-    RUNNING.add(server);
+    RUNNING.add(this);
     awaitReady();
   }
 
@@ -185,6 +191,14 @@ public final class Postgres implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    RUNNING.remove(server);
+    RUNNING.remove(this);
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var files = Files.walk(dir)) {
+      for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
+    } catch (IOException e) {
+      System.err.println("postgres: " + dir + " not removed: " + e);
+    }
   }
 }

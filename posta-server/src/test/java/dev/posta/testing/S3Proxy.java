@@ -86,11 +86,22 @@ public final class S3Proxy implements AutoCloseable {
   /** One server for every test of the JVM, stopped when the JVM ends; use a bucket per test. */
   public static synchronized S3Proxy shared() {
     if (shared == null) {
+      Path dir;
       try {
-        shared = start(Files.createTempDirectory("posta-s3proxy"));
+        dir = Files.createTempDirectory("posta-s3proxy");
       } catch (IOException e) {
         throw new IllegalStateException("no temporary folder for s3proxy", e);
       }
+      S3Proxy started = start(dir);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        started.close();
+        try (var files = Files.walk(dir)) {
+          for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
+        } catch (IOException e) {
+          System.err.println("s3proxy: " + dir + " not removed: " + e);
+        }
+      }, "s3proxy-remove"));
+      shared = started;
     }
     return shared;
   }
