@@ -183,6 +183,10 @@ public final class Nodes implements AutoCloseable {
    * and the lock taken again on the new one.
    *
    * @return false when the name is no longer this start's (another start holds it)
+   * @throws SQLException also when the lock is held but the name's row is still this start's: the
+   *     holder is then most likely this start's own previous session, which the server has not
+   *     ended yet (a network cut is noticed by its keepalive only), and the next beat tries again;
+   *     a new start writes its row once it holds the lock, and that is when the name is lost
    */
   synchronized boolean beat() throws SQLException {
     if (holding == null || !holding.isValid(2)) {
@@ -197,7 +201,16 @@ public final class Nodes implements AutoCloseable {
       Connection c = database.dedicated("node name");
       c.setAutoCommit(true);
       if (!lock(c, name)) {
-        c.close();
+        String holder;
+        try (PreparedStatement s = c.prepareStatement("select instance from nodes where node = ?")) {
+          s.setString(1, name);
+          try (ResultSet r = s.executeQuery()) {
+            holder = r.next() ? r.getString(1) : null;
+          } finally {
+            c.close();
+          }
+        }
+        if (instance.equals(holder)) throw new SQLException("the name's lock is still held, by this node's previous database session if no other start has it; trying again");
         return false;
       }
       holding = c;

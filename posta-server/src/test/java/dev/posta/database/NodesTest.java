@@ -111,6 +111,30 @@ class NodesTest {
   }
 
   @Test
+  void aLockStillHeldByItsOldSessionWhileTheRowIsItsOwnIsNoLostName() throws Exception {
+    try (Database db = Database.open(POSTGRES.newDatabase(), "test", 4); Nodes mx1 = Nodes.join(db, "mx1", "1", Duration.ofHours(1), line -> {})) {
+      // The node's connection to the server breaks, and its session lingers (the server has not
+      // noticed the cut yet): here, the session ends and another connection takes the lock as it would hold it.
+      db.transaction(c -> c.createStatement().executeQuery("select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory'"
+          + " and classid = " + Nodes.NAME_LOCKS + " and objsubid = 2 and database = (select oid from pg_database where datname = current_database())"));
+      long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (nameLocks(db) > 0 && System.nanoTime() < deadline) Thread.sleep(20);
+      try (java.sql.Connection lingering = db.dedicated("lingering")) {
+        try (var s = lingering.prepareStatement("select pg_advisory_lock(?, ?)")) {
+          s.setInt(1, Nodes.NAME_LOCKS);
+          s.setInt(2, "mx1".hashCode());
+          s.execute();
+        }
+        assertThatThrownBy(mx1::beat).isInstanceOf(java.sql.SQLException.class)
+            .hasMessage("the name's lock is still held, by this node's previous database session if no other start has it; trying again");
+      }
+      // The lingering session ends: the next beat takes the name's lock again and renews the row.
+      assertThat(mx1.beat()).isTrue();
+      assertThat(nameLocks(db)).isEqualTo(1);
+    }
+  }
+
+  @Test
   void theHeartbeatIsRenewedEveryPeriodAndALostNameIsLoggedAndToldOnce() throws Exception {
     try (Database db = Database.open(POSTGRES.newDatabase(), "test", 3)) {
       List<String> log = Collections.synchronizedList(new ArrayList<>());
