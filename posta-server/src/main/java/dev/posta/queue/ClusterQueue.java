@@ -540,7 +540,7 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
    * Renews the leases of every item being delivered here, on a connection of its own (outside
    * the pool: a pool busy with deliveries and accepts must not let leases lapse); an item whose
    * token no longer holds is let go. Between renewals, one node at a time (an advisory lock)
-   * does the housekeeping: old history.
+   * does the housekeeping: old history, old suspensions, the mailboxes' old records.
    */
   private void renewLoop() {
     Connection own = null;
@@ -556,7 +556,12 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
         if (!held.isEmpty()) renew(own, new HashMap<>(held));
         if (System.nanoTime() - nextHousekeeping > 0) {
           nextHousekeeping = System.nanoTime() + HOUSEKEEPING.toNanos();
-          housekeeping(own);
+          try {
+            housekeeping(own);
+          } catch (SQLException | RuntimeException e) {
+            // Tried again at the next round; the connection is checked at the next renewal.
+            log.warn("queue: housekeeping failed: {}", oneLine(e));
+          }
         }
       } catch (SQLException | RuntimeException e) {
         log.warn("queue: cannot renew this node's leases: {}", oneLine(e));
@@ -823,10 +828,13 @@ public final class ClusterQueue implements MailQueue, AutoCloseable {
         return;
       }
       try {
-        boolean tried = !closed;
+        // Only what the destination made of an attempt judges it: not a stop, not an internal error.
+        boolean attempt = !closed;
+        boolean tried = false;
         List<DeliveryResult> results;
         try {
-          results = tried ? route.target().deliver(delivery) : stopping(delivery);
+          results = attempt ? route.target().deliver(delivery) : stopping(delivery);
+          tried = attempt;
         } catch (RuntimeException e) {
           log.error("{}: delivery to {} failed unexpectedly", m.queueId(), route.destination(), e);
           results = delivery.recipients().stream().map(x -> DeliveryResult.deferred("4.3.0", null, null, "internal error: " + e)).toList();
