@@ -32,25 +32,13 @@ class NodeNameLostTest {
   }
 
   private Path config(String data, int port, String url) throws Exception {
-    return Files.writeString(dir.resolve(data + ".toml"), """
-        hostname = "localhost"
-        data = "%s"
-
-        [listeners]
-        smtp = ["127.0.0.1:%d"]
-        submission = []
-        smtps = []
-        imap = []
-        imaps = []
-        pop3 = []
-        pop3s = []
-
+    return Files.writeString(dir.resolve(data + ".toml"), PostaProcess.smtpOnly(dir.resolve(data), port) + """
         [domains."localhost"]
 
         [cluster]
         database = "%s"
         node = "n1"
-        """.formatted(dir.resolve(data), port, url), UTF_8);
+        """.formatted(url), UTF_8);
   }
 
   /**

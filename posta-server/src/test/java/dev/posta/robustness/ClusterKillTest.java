@@ -272,19 +272,7 @@ class ClusterKillTest {
 
   private Path writeConfig(int n, String url) throws IOException {
     Path data = temp.resolve("data-" + (n + 1));
-    String toml = """
-        hostname = "localhost"
-        data = "%s"
-
-        [listeners]
-        smtp = ["127.0.0.1:%d"]
-        submission = []
-        smtps = []
-        imap = []
-        imaps = []
-        pop3 = []
-        pop3s = []
-
+    String toml = PostaProcess.smtpOnly(data, ports[n]) + """
         [submission]
         trusted-networks = ["127.0.0.0/8"]
 
@@ -304,7 +292,7 @@ class ClusterKillTest {
         [cluster]
         database = "%s"
         node = "n%d"
-        """.formatted(data.toAbsolutePath(), ports[n], 2 * PER_DESTINATION, PER_DESTINATION, sink.port(), RECIPIENT, REMOTE, url, n + 1);
+        """.formatted(2 * PER_DESTINATION, PER_DESTINATION, sink.port(), RECIPIENT, REMOTE, url, n + 1);
     Path file = temp.resolve("posta-" + (n + 1) + ".toml");
     Files.writeString(file, toml, UTF_8);
     return file;

@@ -150,22 +150,10 @@ class CrashRecoveryTest {
   // --- The server process --------------------------------------------------------------------
 
   private Path writeConfig(Path data, int port) throws IOException {
-    String toml = """
-        hostname = "localhost"
-        data = "%s"
-
-        [listeners]
-        smtp = ["127.0.0.1:%d"]
-        submission = []
-        smtps = []
-        imap = []
-        imaps = []
-        pop3 = []
-        pop3s = []
-
+    String toml = PostaProcess.smtpOnly(data, port) + """
         [domains."localhost"]
         any-local-part = true
-        """.formatted(data.toAbsolutePath().toString().replace("\\", "\\\\").replace("\"", "\\\""), port);
+        """;
     Path file = temp.resolve("posta.toml");
     Files.writeString(file, toml, UTF_8);
     return file;

@@ -104,6 +104,27 @@ public final class PostaProcess implements AutoCloseable {
    * down, be handed to a retrying client as its own source port (a TCP self-connect) or to
    * another test's listener, and the restart could not bind it.
    */
+  /**
+   * The head of a test configuration: hostname {@code localhost}, the data folder {@code data},
+   * and the SMTP listener alone, on 127.0.0.1 at {@code port}; the test's sections follow it.
+   */
+  public static String smtpOnly(Path data, int port) {
+    return """
+        hostname = "localhost"
+        data = "%s"
+
+        [listeners]
+        smtp = ["127.0.0.1:%d"]
+        submission = []
+        smtps = []
+        imap = []
+        imaps = []
+        pop3 = []
+        pop3s = []
+
+        """.formatted(data.toAbsolutePath().toString().replace("\\", "\\\\").replace("\"", "\\\""), port);
+  }
+
   public static int freePort() throws IOException {
     int ephemeralLow = 32768;
     try {
